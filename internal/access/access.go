@@ -1,0 +1,326 @@
+// Package access decides who may do what, and where. It holds the roles of
+// the design (consumer, approver, … admin, auditor), the actions the services
+// check, the table of which role allows which action, and Principal: the
+// authenticated caller with the grants that give it roles on a scope.
+//
+// A grant gives a role on a scope: the whole provider (global), an org-unit
+// subtree, or one service. A principal may do an action on a resource when
+// one of its grants' roles allows the action and the grant's scope covers the
+// resource. Services call Principal.Require before they read or write, so
+// the API, the portal, the CLI and the jobs reach the same decision.
+//
+// Domain packages add their actions to the table as they arrive; the table
+// and the scope rule stay in this one place.
+package access
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+
+	"github.com/steward-itaas/steward/internal/errs"
+)
+
+// Role is a set of allowed actions, granted on a scope.
+type Role string
+
+// The roles of the design.
+const (
+	RoleConsumer            Role = "consumer"
+	RoleApprover            Role = "approver"
+	RoleRelationshipManager Role = "relationship_manager"
+	RoleServiceOwner        Role = "service_owner"
+	RoleServiceManager      Role = "service_manager"
+	RolePortfolioManager    Role = "portfolio_manager"
+	RoleServiceLevelManager Role = "service_level_manager"
+	RoleFinancialManager    Role = "financial_manager"
+	RoleChangeManager       Role = "change_manager"
+	RoleAgent               Role = "agent"
+	RoleSupplierManager     Role = "supplier_manager"
+	RoleAdmin               Role = "admin"
+	RoleAuditor             Role = "auditor"
+)
+
+// Roles lists every role in the order the portal shows them.
+var Roles = []Role{
+	RoleConsumer, RoleApprover, RoleRelationshipManager, RoleServiceOwner, RoleServiceManager,
+	RolePortfolioManager, RoleServiceLevelManager, RoleFinancialManager, RoleChangeManager,
+	RoleAgent, RoleSupplierManager, RoleAdmin, RoleAuditor,
+}
+
+// roleInfo describes each role for people.
+var roleInfo = map[Role]string{
+	RoleConsumer:            "Browses the catalog, orders, sees their org unit's services and costs.",
+	RoleApprover:            "Approves orders and changes that policy routes to them.",
+	RoleRelationshipManager: "Sees everything of the business units they look after.",
+	RoleServiceOwner:        "Owns a service end to end: portfolio entry, offerings, prices, agreements.",
+	RoleServiceManager:      "Runs a service for one business unit, cost centre or geography.",
+	RolePortfolioManager:    "Keeps the portfolio and catalog current.",
+	RoleServiceLevelManager: "Defines SLAs, OLAs and underpinning contracts; reviews compliance.",
+	RoleFinancialManager:    "Cost pools, budgets, billing runs, invoices.",
+	RoleChangeManager:       "Decides requests for change.",
+	RoleAgent:               "Fulfils requests, works incidents, records outages.",
+	RoleSupplierManager:     "Manages external providers and their contracts.",
+	RoleAdmin:               "Runs the platform: org units, users, roles, groups, jobs.",
+	RoleAuditor:             "Reads everything, including the audit log; changes nothing.",
+}
+
+// Description says what a role is for.
+func (r Role) Description() string { return roleInfo[r] }
+
+// Valid reports whether r is a known role.
+func (r Role) Valid() bool { _, ok := roleInfo[r]; return ok }
+
+// Action is something a service checks before doing it.
+type Action string
+
+// The actions of the foundation. Domain issues add theirs here.
+const (
+	OrgUnitRead   Action = "org_unit.read"
+	OrgUnitManage Action = "org_unit.manage"
+	UserRead      Action = "user.read"
+	UserManage    Action = "user.manage"
+	GrantManage   Action = "grant.manage"
+	GroupRead     Action = "group.read"
+	GroupManage   Action = "group.manage"
+	AuditRead     Action = "audit.read"
+	JobRead       Action = "job.read"
+	JobManage     Action = "job.manage"
+)
+
+// Actions lists every action.
+var Actions = []Action{
+	OrgUnitRead, OrgUnitManage, UserRead, UserManage, GrantManage,
+	GroupRead, GroupManage, AuditRead, JobRead, JobManage,
+}
+
+// reads is what every provider-side role may read within its scope.
+var providerReads = []Action{OrgUnitRead, UserRead, GroupRead}
+
+// policy is the whole role → action table.
+var policy = map[Role][]Action{
+	RoleConsumer:            {OrgUnitRead},
+	RoleApprover:            {OrgUnitRead, UserRead},
+	RoleRelationshipManager: {OrgUnitRead, UserRead, GroupRead},
+	RoleServiceOwner:        providerReads,
+	RoleServiceManager:      providerReads,
+	RolePortfolioManager:    providerReads,
+	RoleServiceLevelManager: providerReads,
+	RoleFinancialManager:    providerReads,
+	RoleChangeManager:       providerReads,
+	RoleAgent:               providerReads,
+	RoleSupplierManager:     providerReads,
+	RoleAdmin: {OrgUnitRead, OrgUnitManage, UserRead, UserManage, GrantManage,
+		GroupRead, GroupManage, AuditRead, JobRead, JobManage},
+	RoleAuditor: {OrgUnitRead, UserRead, GroupRead, AuditRead, JobRead},
+}
+
+// Allows reports whether the role allows the action (on the grant's scope).
+func (r Role) Allows(a Action) bool { return slices.Contains(policy[r], a) }
+
+// Allowed lists the actions a role allows.
+func (r Role) Allowed() []Action { return slices.Clone(policy[r]) }
+
+// RolesAllowing lists the roles that allow an action.
+func RolesAllowing(a Action) []Role {
+	var out []Role
+	for _, r := range Roles {
+		if r.Allows(a) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// ScopeKind says what a grant covers.
+type ScopeKind string
+
+// The scope kinds.
+const (
+	ScopeGlobal  ScopeKind = "global"   // the whole provider
+	ScopeOrgUnit ScopeKind = "org_unit" // an org unit and everything under it
+	ScopeService ScopeKind = "service"  // one service
+)
+
+// Valid reports whether k is a known scope kind.
+func (k ScopeKind) Valid() bool {
+	return k == ScopeGlobal || k == ScopeOrgUnit || k == ScopeService
+}
+
+// Grant is a role on a scope, as the decision needs it.
+type Grant struct {
+	Role      Role
+	ScopeKind ScopeKind
+	ScopeID   string // org unit or service ID; empty for global
+	// OrgUnitPath is the materialised path of the scope's org unit
+	// ("/root-id/child-id/") for org-unit grants.
+	OrgUnitPath string
+}
+
+// Resource is what an action is done to, as far as scope is concerned. The
+// zero Resource is provider-wide: only global grants cover it.
+type Resource struct {
+	OrgUnitPath string // the owning org unit's path, when the resource belongs to one
+	ServiceID   string // the service, when the resource belongs to one
+}
+
+// InOrgUnit is a resource owned by the org unit with the given path.
+func InOrgUnit(path string) Resource { return Resource{OrgUnitPath: path} }
+
+// Covers reports whether the grant's scope covers the resource.
+func (g Grant) Covers(res Resource) bool {
+	switch g.ScopeKind {
+	case ScopeGlobal:
+		return true
+	case ScopeOrgUnit:
+		return res.OrgUnitPath != "" && g.OrgUnitPath != "" && strings.HasPrefix(res.OrgUnitPath, g.OrgUnitPath)
+	case ScopeService:
+		return res.ServiceID != "" && res.ServiceID == g.ScopeID
+	}
+	return false
+}
+
+// Principal is an authenticated caller: a user (through a session or an API
+// token) or the system itself (jobs, the CLI acting as the platform).
+type Principal struct {
+	UserID    string
+	Name      string
+	Email     string
+	OrgUnitID string
+	Grants    []Grant
+	// TokenID is set when the caller authenticated with an API token.
+	TokenID string
+	system  bool
+}
+
+// System returns the principal of the platform itself: it may do anything.
+// Jobs and the first-admin bootstrap act as System; it is recorded as
+// "system" in the audit log.
+func System() *Principal {
+	return &Principal{UserID: "system", Name: "system", system: true}
+}
+
+// IsSystem reports whether p is the platform itself.
+func (p *Principal) IsSystem() bool { return p != nil && p.system }
+
+// Can reports whether p may do the action on the resource.
+func (p *Principal) Can(a Action, res Resource) bool {
+	if p == nil {
+		return false
+	}
+	if p.system {
+		return true
+	}
+	for _, g := range p.Grants {
+		if g.Role.Allows(a) && g.Covers(res) {
+			return true
+		}
+	}
+	return false
+}
+
+// CanAnywhere reports whether p may do the action on at least some resource;
+// the portal uses it to decide what to show in the navigation.
+func (p *Principal) CanAnywhere(a Action) bool {
+	if p == nil {
+		return false
+	}
+	if p.system {
+		return true
+	}
+	for _, g := range p.Grants {
+		if g.Role.Allows(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Require returns nil when p may do the action on the resource, an
+// unauthenticated error when there is no principal, and a forbidden error
+// naming the roles that would allow it otherwise.
+func (p *Principal) Require(a Action, res Resource) error {
+	if p == nil {
+		return errs.Unauthenticated("sign in or send an API token to do this")
+	}
+	if p.Can(a, res) {
+		return nil
+	}
+	return Forbidden(a)
+}
+
+// Forbidden is the error for a principal who may not do an action.
+func Forbidden(a Action) error {
+	var names []string
+	for _, r := range RolesAllowing(a) {
+		names = append(names, string(r))
+	}
+	return errs.Forbidden("you may not %s here: it needs one of the roles %s on this scope; ask an administrator to grant one",
+		strings.ReplaceAll(string(a), ".", " "), strings.Join(names, ", "))
+}
+
+// RequireAnywhere is Require for provider-wide directory data that any
+// holder of the action, on any scope, may read (assignment groups, roles).
+func (p *Principal) RequireAnywhere(a Action) error {
+	if p == nil {
+		return errs.Unauthenticated("sign in or send an API token to do this")
+	}
+	if p.CanAnywhere(a) {
+		return nil
+	}
+	return Forbidden(a)
+}
+
+// OrgUnitScope says which org units an action reaches: all of them, or the
+// subtrees under the returned paths (sorted, without nested duplicates).
+// Services use it to filter lists.
+func (p *Principal) OrgUnitScope(a Action) (all bool, paths []string) {
+	if p == nil {
+		return false, nil
+	}
+	if p.system {
+		return true, nil
+	}
+	for _, g := range p.Grants {
+		if !g.Role.Allows(a) {
+			continue
+		}
+		switch g.ScopeKind {
+		case ScopeGlobal:
+			return true, nil
+		case ScopeOrgUnit:
+			paths = append(paths, g.OrgUnitPath)
+		}
+	}
+	sort.Strings(paths)
+	var out []string
+	for _, path := range paths {
+		if len(out) > 0 && strings.HasPrefix(path, out[len(out)-1]) {
+			continue
+		}
+		out = append(out, path)
+	}
+	return false, out
+}
+
+// HasRole reports whether p holds the role on any scope.
+func (p *Principal) HasRole(r Role) bool {
+	if p == nil {
+		return false
+	}
+	for _, g := range p.Grants {
+		if g.Role == r {
+			return true
+		}
+	}
+	return false
+}
+
+// String names the principal for logs.
+func (p *Principal) String() string {
+	if p == nil {
+		return "anonymous"
+	}
+	return fmt.Sprintf("%s <%s>", p.Name, p.UserID)
+}

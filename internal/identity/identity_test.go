@@ -1,0 +1,421 @@
+package identity_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/sqldb"
+	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
+)
+
+// cheap keeps password hashing fast in tests; production uses DefaultArgon2.
+var cheap = identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type fixture struct {
+	t     *testing.T
+	db    *sqldb.DB
+	svc   *identity.Service
+	clock *clock
+	sys   *access.Principal
+	ctx   context.Context
+}
+
+func newFixture(t *testing.T) *fixture {
+	db := sqldbtest.Open(t)
+	c := &clock{t: time.Date(2026, 3, 29, 0, 30, 0, 0, time.UTC)}
+	return &fixture{t: t, db: db, clock: c, sys: access.System(), ctx: context.Background(),
+		svc: identity.NewService(db, c.Now, slog.New(slog.NewTextHandler(io.Discard, nil)), cheap)}
+}
+
+func (f *fixture) unit(parent, kind, code string) *identity.OrgUnit {
+	f.t.Helper()
+	o, err := f.svc.CreateOrgUnit(f.ctx, f.sys, identity.CreateOrgUnitInput{ParentID: parent, Kind: identity.OrgUnitKind(kind), Code: code, Name: code})
+	if err != nil {
+		f.t.Fatalf("create org unit %s: %v", code, err)
+	}
+	return o
+}
+
+func (f *fixture) user(email, orgUnit string, grants ...identity.CreateGrantInput) (*identity.User, *access.Principal) {
+	f.t.Helper()
+	u, err := f.svc.CreateUser(f.ctx, f.sys, identity.CreateUserInput{Email: email, Name: email, OrgUnitID: orgUnit, Password: "correct horse battery"})
+	if err != nil {
+		f.t.Fatalf("create user %s: %v", email, err)
+	}
+	for _, g := range grants {
+		g.UserID = u.ID
+		if _, err := f.svc.CreateGrant(f.ctx, f.sys, g); err != nil {
+			f.t.Fatalf("grant %v to %s: %v", g, email, err)
+		}
+	}
+	p, err := f.svc.Principal(f.ctx, u.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return u, p
+}
+
+func grant(r access.Role, kind access.ScopeKind, id string) identity.CreateGrantInput {
+	return identity.CreateGrantInput{Role: r, ScopeKind: kind, ScopeID: id}
+}
+
+// TestAuthorization is the table of role × action × scope → allowed or
+// denied, decided by the services on stored data.
+func TestAuthorization(t *testing.T) {
+	f := newFixture(t)
+	group := f.unit("", "business_unit", "GROUP")
+	retail := f.unit(group.ID, "business_unit", "RETAIL")
+	stores := f.unit(retail.ID, "cost_centre", "CC-STORES")
+	mfg := f.unit(group.ID, "business_unit", "MFG")
+	mfgUser, _ := f.user("worker@mfg.example", mfg.ID)
+	retailUser, _ := f.user("clerk@retail.example", stores.ID)
+
+	_, consumerRetail := f.user("consumer@retail.example", retail.ID, grant(access.RoleConsumer, access.ScopeOrgUnit, retail.ID))
+	_, rmRetail := f.user("rm@it.example", "", grant(access.RoleRelationshipManager, access.ScopeOrgUnit, retail.ID))
+	_, admin := f.user("admin@it.example", "", grant(access.RoleAdmin, access.ScopeGlobal, ""))
+	_, auditor := f.user("auditor@it.example", "", grant(access.RoleAuditor, access.ScopeGlobal, ""))
+	_, unitAdmin := f.user("ua@retail.example", retail.ID, grant(access.RoleAdmin, access.ScopeOrgUnit, retail.ID))
+	_, nobody := f.user("nobody@retail.example", retail.ID)
+
+	type op func(p *access.Principal) error
+	readUnit := func(id string) op {
+		return func(p *access.Principal) error { _, err := f.svc.OrgUnit(f.ctx, p, id); return err }
+	}
+	readUser := func(id string) op {
+		return func(p *access.Principal) error { _, err := f.svc.User(f.ctx, p, id); return err }
+	}
+	createUnit := func(parent string) op {
+		return func(p *access.Principal) error {
+			_, err := f.svc.CreateOrgUnit(f.ctx, p, identity.CreateOrgUnitInput{ParentID: parent, Kind: identity.OrgUnitDepartment, Code: sqldb.NewID()[:20], Name: "x"})
+			return err
+		}
+	}
+	createUser := func(unit string) op {
+		return func(p *access.Principal) error {
+			_, err := f.svc.CreateUser(f.ctx, p, identity.CreateUserInput{Email: sqldb.NewID()[24:] + "@x.example", Name: "x", OrgUnitID: unit})
+			return err
+		}
+	}
+	grantIn := func(kind access.ScopeKind, id string) op {
+		return func(p *access.Principal) error {
+			_, err := f.svc.CreateGrant(f.ctx, p, identity.CreateGrantInput{UserID: retailUser.ID, Role: access.RoleApprover, ScopeKind: kind, ScopeID: id})
+			if errs.Is(err, errs.CodeConflict) {
+				return nil // allowed; granted by an earlier row
+			}
+			return err
+		}
+	}
+	readAudit := func(p *access.Principal) error { _, err := audit.NewService(f.db).List(f.ctx, p, audit.Filter{}); return err }
+	readGroups := func(p *access.Principal) error { _, err := f.svc.Groups(f.ctx, p); return err }
+
+	allowed, denied := errs.Code(""), errs.CodeForbidden
+	tests := []struct {
+		name string
+		p    *access.Principal
+		op   op
+		want errs.Code
+	}{
+		{"consumer reads own business unit", consumerRetail, readUnit(retail.ID), allowed},
+		{"consumer reads a cost centre below it", consumerRetail, readUnit(stores.ID), allowed},
+		{"consumer reads another business unit", consumerRetail, readUnit(mfg.ID), errs.CodeNotFound},
+		{"consumer reads the parent group", consumerRetail, readUnit(group.ID), errs.CodeNotFound},
+		{"consumer reads a user of its own unit", consumerRetail, readUser(retailUser.ID), errs.CodeNotFound},
+		{"consumer reads a user of another unit", consumerRetail, readUser(mfgUser.ID), errs.CodeNotFound},
+		{"consumer creates an org unit", consumerRetail, createUnit(retail.ID), denied},
+		{"consumer reads the audit log", consumerRetail, readAudit, denied},
+		{"relationship manager reads a user in scope", rmRetail, readUser(retailUser.ID), allowed},
+		{"relationship manager reads a user out of scope", rmRetail, readUser(mfgUser.ID), errs.CodeNotFound},
+		{"relationship manager reads groups", rmRetail, readGroups, allowed},
+		{"relationship manager creates a user", rmRetail, createUser(retail.ID), denied},
+		{"unit admin creates a unit in its subtree", unitAdmin, createUnit(stores.ID), allowed},
+		{"unit admin creates a unit elsewhere", unitAdmin, createUnit(mfg.ID), errs.CodeForbidden},
+		{"unit admin creates a root unit", unitAdmin, createUnit(""), denied},
+		{"unit admin creates a user in its subtree", unitAdmin, createUser(stores.ID), allowed},
+		{"unit admin creates a user elsewhere", unitAdmin, createUser(mfg.ID), denied},
+		{"unit admin grants in its subtree", unitAdmin, grantIn(access.ScopeOrgUnit, stores.ID), allowed},
+		{"unit admin grants globally", unitAdmin, grantIn(access.ScopeGlobal, ""), denied},
+		{"unit admin reads the audit log", unitAdmin, readAudit, denied},
+		{"admin creates a root unit", admin, createUnit(""), allowed},
+		{"admin grants globally", admin, grantIn(access.ScopeGlobal, ""), allowed},
+		{"admin reads the audit log", admin, readAudit, allowed},
+		{"auditor reads any unit", auditor, readUnit(mfg.ID), allowed},
+		{"auditor reads any user", auditor, readUser(mfgUser.ID), allowed},
+		{"auditor reads the audit log", auditor, readAudit, allowed},
+		{"auditor creates a unit", auditor, createUnit(""), denied},
+		{"auditor creates a user", auditor, createUser(mfg.ID), denied},
+		{"auditor grants", auditor, grantIn(access.ScopeGlobal, ""), denied},
+		{"user without roles reads own unit", nobody, readUnit(retail.ID), errs.CodeNotFound},
+		{"user without roles reads self", nobody, func(p *access.Principal) error { _, err := f.svc.User(f.ctx, p, p.UserID); return err }, allowed},
+		{"anonymous reads the audit log", nil, readAudit, errs.CodeUnauthenticated},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.op(tt.p)
+			got := errs.Code("")
+			if err != nil {
+				got = errs.CodeOf(err)
+			}
+			if got != tt.want {
+				t.Errorf("got %q (%v), want %q", got, err, tt.want)
+			}
+		})
+	}
+
+	// Lists are filtered by the same rule.
+	units, err := f.svc.OrgUnits(f.ctx, consumerRetail)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range units {
+		if u.ID == mfg.ID || u.ID == group.ID {
+			t.Errorf("consumer of RETAIL sees org unit %s", u.Code)
+		}
+	}
+	if len(units) < 2 {
+		t.Errorf("consumer of RETAIL sees %d units, want RETAIL and below", len(units))
+	}
+	users, err := f.svc.Users(f.ctx, rmRetail, identity.UserFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		if u.ID == mfgUser.ID {
+			t.Error("relationship manager of RETAIL lists a user of MFG")
+		}
+	}
+}
+
+func TestRoleTableCoversEveryRole(t *testing.T) {
+	for _, r := range access.Roles {
+		if r.Description() == "" || len(r.Allowed()) == 0 {
+			t.Errorf("role %s has no description or no actions", r)
+		}
+	}
+	if len(access.Roles) != 13 {
+		t.Errorf("got %d roles, want the 13 of the design", len(access.Roles))
+	}
+}
+
+func TestLoginSessionsAndThrottle(t *testing.T) {
+	f := newFixture(t)
+	u, _ := f.user("ana@example.com", "")
+	// A wrong password and an unknown user give the same error.
+	_, errWrong := f.svc.Login(f.ctx, "ana@example.com", "wrong password!!", "192.0.2.1")
+	_, errUnknown := f.svc.Login(f.ctx, "nobody@example.com", "wrong password!!", "192.0.2.1")
+	if errWrong == nil || errUnknown == nil || errWrong.Error() != errUnknown.Error() {
+		t.Fatalf("wrong password: %v; unknown user: %v; want the same unauthenticated error", errWrong, errUnknown)
+	}
+	sess, err := f.svc.Login(f.ctx, "ANA@example.com ", "correct horse battery", "192.0.2.1")
+	if err != nil {
+		t.Fatalf("login: %v", err)
+	}
+	p, csrf, err := f.svc.SessionPrincipal(f.ctx, sess.Secret)
+	if err != nil || p.UserID != u.ID || csrf != sess.CSRFToken {
+		t.Fatalf("SessionPrincipal = %v, %q, %v", p, csrf, err)
+	}
+	// Idle sessions end.
+	f.clock.Add(3 * time.Hour)
+	if _, _, err := f.svc.SessionPrincipal(f.ctx, sess.Secret); !errs.Is(err, errs.CodeUnauthenticated) {
+		t.Errorf("idle session: %v, want unauthenticated", err)
+	}
+	if n, err := f.svc.PurgeSessions(f.ctx); err != nil || n != 1 {
+		t.Errorf("PurgeSessions = %d, %v; want 1", n, err)
+	}
+	// Logout ends a session.
+	sess, _ = f.svc.Login(f.ctx, "ana@example.com", "correct horse battery", "192.0.2.1")
+	if err := f.svc.Logout(f.ctx, sess.Secret); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.svc.SessionPrincipal(f.ctx, sess.Secret); !errs.Is(err, errs.CodeUnauthenticated) {
+		t.Errorf("after logout: %v, want unauthenticated", err)
+	}
+	// Five failures lock the account for a while, even with the right password.
+	for i := 0; i < 5; i++ {
+		f.svc.Login(f.ctx, "ana@example.com", "wrong password!!", "198.51.100.7")
+	}
+	if _, err := f.svc.Login(f.ctx, "ana@example.com", "correct horse battery", "198.51.100.8"); !errs.Is(err, errs.CodeTooMany) {
+		t.Errorf("after 5 failures: %v, want too_many_requests", err)
+	}
+	f.clock.Add(16 * time.Minute)
+	if _, err := f.svc.Login(f.ctx, "ana@example.com", "correct horse battery", "198.51.100.8"); err != nil {
+		t.Errorf("after the window: %v", err)
+	}
+	// Disabling a user ends their sessions and refuses sign-in.
+	sess, _ = f.svc.Login(f.ctx, "ana@example.com", "correct horse battery", "192.0.2.1")
+	disabled := true
+	if _, err := f.svc.UpdateUser(f.ctx, f.sys, u.ID, identity.UpdateUserInput{Disabled: &disabled}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := f.svc.SessionPrincipal(f.ctx, sess.Secret); !errs.Is(err, errs.CodeUnauthenticated) {
+		t.Errorf("disabled user's session: %v", err)
+	}
+	if _, err := f.svc.Login(f.ctx, "ana@example.com", "correct horse battery", "192.0.2.9"); !errs.Is(err, errs.CodeUnauthenticated) {
+		t.Errorf("disabled user's login: %v", err)
+	}
+}
+
+func TestTokens(t *testing.T) {
+	f := newFixture(t)
+	bu := f.unit("", "business_unit", "BU")
+	u, p := f.user("dev@example.com", bu.ID, grant(access.RoleConsumer, access.ScopeOrgUnit, bu.ID), grant(access.RoleAgent, access.ScopeGlobal, ""))
+	exp := f.clock.Now().Add(24 * time.Hour)
+	if _, err := f.svc.CreateToken(f.ctx, p, identity.CreateTokenInput{Name: "ci", Roles: []access.Role{access.RoleAdmin}, ExpiresAt: exp}); !errs.Is(err, errs.CodeInvalid) {
+		t.Errorf("token with a role not held: %v, want invalid", err)
+	}
+	if _, err := f.svc.CreateToken(f.ctx, p, identity.CreateTokenInput{Name: "ci", ExpiresAt: f.clock.Now().Add(-time.Hour)}); !errs.Is(err, errs.CodeInvalid) {
+		t.Errorf("token expiring in the past: %v, want invalid", err)
+	}
+	nt, err := f.svc.CreateToken(f.ctx, p, identity.CreateTokenInput{Name: "ci", Roles: []access.Role{access.RoleConsumer}, ExpiresAt: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, err := f.svc.TokenPrincipal(f.ctx, nt.Secret)
+	if err != nil || tp.UserID != u.ID || tp.TokenID != nt.ID {
+		t.Fatalf("TokenPrincipal = %v, %v", tp, err)
+	}
+	if tp.HasRole(access.RoleAgent) || !tp.HasRole(access.RoleConsumer) {
+		t.Errorf("token principal grants %v; want only consumer", tp.Grants)
+	}
+	// Only the hash is stored.
+	var n int
+	f.db.Read().QueryRowContext(f.ctx, `SELECT COUNT(*) FROM api_tokens WHERE hash = $1 OR prefix = $1`, nt.Secret).Scan(&n)
+	if n != 0 {
+		t.Error("the token secret is stored in clear")
+	}
+	if _, err := f.svc.TokenPrincipal(f.ctx, nt.Secret+"x"); !errs.Is(err, errs.CodeUnauthenticated) {
+		t.Errorf("wrong secret: %v", err)
+	}
+	if _, err := f.svc.RevokeToken(f.ctx, p, nt.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.TokenPrincipal(f.ctx, nt.Secret); !errs.Is(err, errs.CodeUnauthenticated) {
+		t.Errorf("revoked token: %v, want unauthenticated", err)
+	}
+	nt2, _ := f.svc.CreateToken(f.ctx, p, identity.CreateTokenInput{Name: "short", ExpiresAt: f.clock.Now().Add(time.Hour)})
+	f.clock.Add(2 * time.Hour)
+	if _, err := f.svc.TokenPrincipal(f.ctx, nt2.Secret); !errs.Is(err, errs.CodeUnauthenticated) {
+		t.Errorf("expired token: %v, want unauthenticated", err)
+	}
+}
+
+func TestOrgUnitTree(t *testing.T) {
+	f := newFixture(t)
+	root := f.unit("", "business_unit", "ROOT")
+	a := f.unit(root.ID, "department", "A")
+	b := f.unit(a.ID, "cost_centre", "B")
+	other := f.unit("", "geography", "EMEA")
+	if _, err := f.svc.CreateOrgUnit(f.ctx, f.sys, identity.CreateOrgUnitInput{Kind: "department", Code: "A", Name: "dup"}); !errs.Is(err, errs.CodeConflict) {
+		t.Errorf("duplicate code: %v, want conflict", err)
+	}
+	if _, err := f.svc.CreateOrgUnit(f.ctx, f.sys, identity.CreateOrgUnitInput{Kind: "tribe", Code: "bad code!", Name: ""}); err == nil {
+		t.Error("invalid unit accepted")
+	} else if e := errs.As(err); len(e.Fields) != 3 {
+		t.Errorf("got field errors %v, want kind, code and name", e.Fields)
+	}
+	// Moving a unit under its own descendant is refused.
+	if _, err := f.svc.UpdateOrgUnit(f.ctx, f.sys, a.ID, identity.UpdateOrgUnitInput{ParentID: &b.ID}); !errs.Is(err, errs.CodeInvalid) {
+		t.Errorf("cycle: %v, want invalid", err)
+	}
+	// Moving A under EMEA moves B with it.
+	if _, err := f.svc.UpdateOrgUnit(f.ctx, f.sys, a.ID, identity.UpdateOrgUnitInput{ParentID: &other.ID}); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := f.svc.OrgUnit(f.ctx, f.sys, b.ID)
+	if want := other.Path + a.ID + "/" + b.ID + "/"; got.Path != want {
+		t.Errorf("B's path after the move = %s, want %s", got.Path, want)
+	}
+	// A unit with children cannot be deleted.
+	if err := f.svc.DeleteOrgUnit(f.ctx, f.sys, a.ID); !errs.Is(err, errs.CodeConflict) {
+		t.Errorf("delete with children: %v, want conflict", err)
+	}
+	if err := f.svc.DeleteOrgUnit(f.ctx, f.sys, b.ID); err != nil {
+		t.Errorf("delete leaf: %v", err)
+	}
+}
+
+func TestLastAdminCannotBeRemoved(t *testing.T) {
+	f := newFixture(t)
+	u, err := f.svc.CreateAdmin(f.ctx, f.sys, identity.CreateUserInput{Email: "root@example.com", Name: "Root", Password: "correct horse battery"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs, _ := f.svc.Grants(f.ctx, f.sys, u.ID)
+	if len(gs) != 1 {
+		t.Fatalf("admin has %d grants", len(gs))
+	}
+	if err := f.svc.DeleteGrant(f.ctx, f.sys, gs[0].ID); !errs.Is(err, errs.CodeConflict) {
+		t.Errorf("removing the last admin: %v, want conflict", err)
+	}
+}
+
+func TestMutationsAreAuditedAndChainVerifies(t *testing.T) {
+	f := newFixture(t)
+	ctx := audit.WithRequestID(f.ctx, "req-123")
+	bu, err := f.svc.CreateOrgUnit(ctx, f.sys, identity.CreateOrgUnitInput{Kind: "business_unit", Code: "BU", Name: "BU"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, _ := f.svc.CreateGroup(ctx, f.sys, identity.GroupInput{Name: "Service Desk"})
+	u, _ := f.user("agent@example.com", bu.ID)
+	f.svc.SetMember(ctx, f.sys, g.ID, u.ID, true)
+	// A failed mutation leaves neither the change nor an audit record.
+	if _, err := f.svc.CreateOrgUnit(ctx, f.sys, identity.CreateOrgUnitInput{ParentID: sqldb.NewID(), Kind: "department", Code: "X", Name: "X"}); err == nil {
+		t.Fatal("unit under a missing parent accepted")
+	}
+	as := audit.NewService(f.db)
+	recs, err := as.List(f.ctx, f.sys, audit.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var actions []string
+	for _, r := range recs {
+		actions = append(actions, r.Action)
+	}
+	want := []string{"group.member_add", "user.create", "group.create", "org_unit.create"}
+	if len(actions) != len(want) {
+		t.Fatalf("audit actions = %v, want %v", actions, want)
+	}
+	for i := range want {
+		if actions[i] != want[i] {
+			t.Fatalf("audit actions = %v, want %v", actions, want)
+		}
+	}
+	if recs[3].RequestID != "req-123" || recs[3].ObjectID != bu.ID || string(recs[3].Before) != "null" {
+		t.Errorf("org unit record = %+v", recs[3])
+	}
+	v, err := as.Verify(f.ctx, f.sys)
+	if err != nil || !v.OK || v.Records != 4 {
+		t.Fatalf("Verify = %+v, %v", v, err)
+	}
+	// The log refuses updates and deletes.
+	if _, err := f.db.Read().ExecContext(f.ctx, `UPDATE audit_log SET actor_name = 'mallory'`); err == nil {
+		t.Error("audit log accepted an update")
+	}
+	err = f.db.Tx(f.ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(f.ctx, `DELETE FROM audit_log WHERE seq = 2`)
+		return err
+	})
+	if err == nil {
+		t.Error("audit log accepted a delete")
+	}
+}

@@ -1,0 +1,255 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// TokenPrefix starts every API token, so that secret scanners can find leaked ones.
+const TokenPrefix = "stw_"
+
+// MaxTokenLifetime is the longest an API token may live.
+const MaxTokenLifetime = 366 * 24 * time.Hour
+
+// Token is an API token as listed: never its secret.
+type Token struct {
+	ID     string `json:"id"`
+	UserID string `json:"user_id"`
+	Name   string `json:"name"`
+	// Prefix is the first characters of the secret, to recognise it.
+	Prefix string `json:"prefix"`
+	// Roles limits the token to some of the user's roles; empty means all.
+	Roles      []access.Role `json:"roles"`
+	CreatedAt  time.Time     `json:"created_at"`
+	ExpiresAt  time.Time     `json:"expires_at"`
+	LastUsedAt *time.Time    `json:"last_used_at,omitempty"`
+	RevokedAt  *time.Time    `json:"revoked_at,omitempty"`
+}
+
+// NewToken is a token just created: the only time its secret is seen.
+type NewToken struct {
+	Token
+	Secret string `json:"secret"`
+}
+
+// CreateTokenInput asks for a token.
+type CreateTokenInput struct {
+	// UserID is the token's owner; empty means the caller.
+	UserID string        `json:"user_id"`
+	Name   string        `json:"name"`
+	Roles  []access.Role `json:"roles"`
+	// ExpiresAt must be in the future and within MaxTokenLifetime.
+	ExpiresAt time.Time `json:"expires_at"`
+}
+
+func (in *CreateTokenInput) validate(now time.Time) error {
+	in.Name = strings.TrimSpace(in.Name)
+	var v errs.Validator
+	v.Check(in.Name != "" && len(in.Name) <= 100, "name", "length", "name is required and must be at most 100 characters; say what the token is for")
+	v.Check(in.ExpiresAt.After(now) && in.ExpiresAt.Sub(now) <= MaxTokenLifetime, "expires_at", "range",
+		"expires_at must be in the future and at most 366 days away")
+	for _, r := range in.Roles {
+		v.Check(r.Valid(), "roles", "enum", "roles must be role names such as consumer or admin: unknown role "+string(r))
+	}
+	return v.Err("the token is not valid")
+}
+
+const tokenColumns = `id, user_id, name, prefix, roles, created_at, expires_at, last_used_at, revoked_at`
+
+func scanToken(row interface{ Scan(...any) error }) (*Token, error) {
+	var t Token
+	var roles string
+	var used, revoked sql.NullTime
+	if err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &roles, &t.CreatedAt, &t.ExpiresAt, &used, &revoked); err != nil {
+		return nil, err
+	}
+	t.Roles = []access.Role{}
+	for _, r := range strings.Split(roles, ",") {
+		if r != "" {
+			t.Roles = append(t.Roles, access.Role(r))
+		}
+	}
+	t.CreatedAt, t.ExpiresAt = t.CreatedAt.UTC(), t.ExpiresAt.UTC()
+	t.LastUsedAt, t.RevokedAt = sqldb.TimePtr(used), sqldb.TimePtr(revoked)
+	return &t, nil
+}
+
+// CreateToken makes an API token and returns its secret, once. Anyone may
+// make tokens for themselves, limited to roles they hold; making one for
+// another user needs user.manage on that user. A token's principal has the
+// owner's grants of its roles at the time of each request.
+func (s *Service) CreateToken(ctx context.Context, p *access.Principal, in CreateTokenInput) (*NewToken, error) {
+	if p == nil {
+		return nil, errs.Unauthenticated("sign in to create a token")
+	}
+	now := s.now()
+	if in.UserID == "" {
+		in.UserID = p.UserID
+	}
+	if err := in.validate(now); err != nil {
+		return nil, err
+	}
+	var out *NewToken
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		u, err := getUser(ctx, tx, in.UserID)
+		if err != nil {
+			return err
+		}
+		if u.ID != p.UserID {
+			if !canReadUser(p, u) {
+				return errs.NotFound("user %q not found", in.UserID)
+			}
+			if err := p.Require(access.UserManage, u.Resource()); err != nil {
+				return err
+			}
+		}
+		owner, err := loadPrincipal(ctx, tx, u, nil)
+		if err != nil {
+			return err
+		}
+		var names []string
+		for _, r := range in.Roles {
+			if !owner.HasRole(r) {
+				return &errs.Error{Code: errs.CodeInvalid, Message: "a token can only carry roles its owner holds",
+					Fields: []errs.FieldError{{Field: "roles", Rule: "held", Message: u.Email + " does not hold the role " + string(r)}}}
+			}
+			names = append(names, string(r))
+		}
+		secret := TokenPrefix + randomToken(32)
+		t := &NewToken{Secret: secret, Token: Token{
+			ID: sqldb.NewID(), UserID: u.ID, Name: in.Name, Prefix: secret[:12], Roles: append([]access.Role{}, in.Roles...),
+			CreatedAt: sqldb.Time(now), ExpiresAt: sqldb.Time(in.ExpiresAt),
+		}}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (id, user_id, name, prefix, hash, roles, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			t.ID, t.UserID, t.Name, t.Prefix, hashSecret(secret), strings.Join(names, ","), t.CreatedAt, t.ExpiresAt); err != nil {
+			return sqldb.Err(err, "token")
+		}
+		out = t
+		return s.audit(ctx, tx, p, audit.Entry{Action: "token.create", ObjectType: "token", ObjectID: t.ID, After: t.Token})
+	})
+	return out, err
+}
+
+// Tokens lists a user's tokens, newest first. Users list their own; others
+// need user.manage on the user.
+func (s *Service) Tokens(ctx context.Context, p *access.Principal, userID string) ([]*Token, error) {
+	if p == nil {
+		return nil, errs.Unauthenticated("sign in to list tokens")
+	}
+	if userID == "" {
+		userID = p.UserID
+	}
+	if userID != p.UserID {
+		u, err := s.User(ctx, p, userID)
+		if err != nil {
+			return nil, err
+		}
+		if err := p.Require(access.UserManage, u.Resource()); err != nil {
+			return nil, err
+		}
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = $1 ORDER BY id DESC`, userID)
+	if err != nil {
+		return nil, sqldb.Err(err, "tokens")
+	}
+	defer rows.Close()
+	out := []*Token{}
+	for rows.Next() {
+		t, err := scanToken(rows)
+		if err != nil {
+			return nil, sqldb.Err(err, "token")
+		}
+		out = append(out, t)
+	}
+	return out, sqldb.Err(rows.Err(), "tokens")
+}
+
+// RevokeToken ends a token at once. Owners revoke their own; others need
+// user.manage on the owner. Revoking twice is not an error.
+func (s *Service) RevokeToken(ctx context.Context, p *access.Principal, id string) (*Token, error) {
+	if p == nil {
+		return nil, errs.Unauthenticated("sign in to revoke a token")
+	}
+	if !sqldb.ValidID(id) {
+		return nil, errs.NotFound("token %q not found", id)
+	}
+	var out *Token
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		before, err := scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = $1`, id))
+		if err != nil {
+			return sqldb.Err(err, "token")
+		}
+		if before.UserID != p.UserID {
+			u, err := getUser(ctx, tx, before.UserID)
+			if err != nil {
+				return err
+			}
+			if !canReadUser(p, u) {
+				return errs.NotFound("token %q not found", id)
+			}
+			if err := p.Require(access.UserManage, u.Resource()); err != nil {
+				return err
+			}
+		}
+		t := *before
+		if t.RevokedAt != nil {
+			out = &t
+			return nil
+		}
+		now := sqldb.Time(s.now())
+		t.RevokedAt = &now
+		if _, err := tx.ExecContext(ctx, `UPDATE api_tokens SET revoked_at = $1 WHERE id = $2`, now, id); err != nil {
+			return sqldb.Err(err, "token")
+		}
+		out = &t
+		return s.audit(ctx, tx, p, audit.Entry{Action: "token.revoke", ObjectType: "token", ObjectID: id, Before: before, After: t})
+	})
+	return out, err
+}
+
+var errBadToken = errs.Unauthenticated("the API token is not valid, has expired or was revoked; create a new one")
+
+// TokenPrincipal authenticates an API token and returns its principal.
+func (s *Service) TokenPrincipal(ctx context.Context, secret string) (*access.Principal, error) {
+	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 100 {
+		return nil, errBadToken
+	}
+	t, err := scanToken(s.db.Read().QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE hash = $1`, hashSecret(secret)))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errBadToken
+	}
+	if err != nil {
+		return nil, sqldb.Err(err, "token")
+	}
+	now := s.now()
+	if t.RevokedAt != nil || !now.Before(t.ExpiresAt) {
+		return nil, errBadToken
+	}
+	u, err := getUser(ctx, s.db.Read(), t.UserID)
+	if err != nil || u.Disabled {
+		return nil, errBadToken
+	}
+	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > time.Minute {
+		if err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+			_, err := tx.ExecContext(ctx, `UPDATE api_tokens SET last_used_at = $1 WHERE id = $2`, sqldb.Time(now), t.ID)
+			return sqldb.Err(err, "token")
+		}); err != nil {
+			return nil, err
+		}
+	}
+	p, err := loadPrincipal(ctx, s.db.Read(), u, t.Roles)
+	if err != nil {
+		return nil, err
+	}
+	p.TokenID = t.ID
+	return p, nil
+}

@@ -1,0 +1,276 @@
+// Package sqldb is the only package that knows which database Steward talks
+// to. It opens embedded SQLite (the default) or PostgreSQL, applies the
+// embedded forward-only migrations of that dialect, runs explicit
+// transactions, maps driver errors to errs codes, and makes the application's
+// sortable IDs.
+//
+// Conventions every domain package follows (docs/architecture.md has the why):
+//
+//   - SQL is hand-written in the subset both dialects accept, with $1, $2 …
+//     placeholders (SQLite binds $N by position too).
+//   - IDs are UUIDv7 strings from NewID: unique, and sorted by creation time.
+//   - Times are stored in UTC, truncated to the microsecond (PostgreSQL's
+//     precision) by Time; SQLite keeps them as TEXT in a TIMESTAMP column,
+//     which sorts correctly because every value is in UTC.
+//   - Money is integer minor units (see package money); never a float column.
+//   - JSON is kept as TEXT in both dialects so that what is read back is
+//     byte-for-byte what was written (the audit chain hashes it).
+//   - Writes go through DB.Tx; reads outside a transaction use DB.Read.
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/steward-itaas/steward/internal/errs"
+)
+
+// Dialect names a supported database.
+type Dialect string
+
+// The supported dialects.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Config says which database to open.
+type Config struct {
+	// URL is a postgres:// or postgresql:// URL for PostgreSQL. Empty means
+	// embedded SQLite in DataDir.
+	URL string
+	// DataDir holds steward.db when URL is empty. It is created if missing.
+	DataDir string
+}
+
+// Querier is what read helpers need: a *sql.DB, *sql.Tx or *Tx.
+type Querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// DB is an open database. For SQLite it holds two pools: one connection that
+// writes (SQLite has a single writer; queueing in Go is fairer than spinning
+// on SQLITE_BUSY) and several that read. For PostgreSQL both are one pool.
+type DB struct {
+	Dialect Dialect
+	write   *sql.DB
+	read    *sql.DB
+}
+
+// Open opens the configured database and checks that it answers. It does not
+// migrate: call Migrate.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	switch {
+	case strings.HasPrefix(cfg.URL, "postgres://"), strings.HasPrefix(cfg.URL, "postgresql://"):
+		pool, err := sql.Open("pgx", cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("open postgres: %w", err)
+		}
+		pool.SetMaxOpenConns(20)
+		pool.SetMaxIdleConns(10)
+		pool.SetConnMaxIdleTime(5 * time.Minute)
+		db := &DB{Dialect: Postgres, write: pool, read: pool}
+		if err := db.Ping(ctx); err != nil {
+			pool.Close()
+			return nil, err
+		}
+		return db, nil
+	case cfg.URL == "":
+		return openSQLite(ctx, cfg.DataDir)
+	default:
+		return nil, errs.Invalid("database %q is not supported: give a postgres://user@host/db URL, or none for embedded SQLite in the data directory", redact(cfg.URL))
+	}
+}
+
+func openSQLite(ctx context.Context, dir string) (*DB, error) {
+	if dir == "" {
+		return nil, errs.Invalid("a data directory is needed for embedded SQLite: set --data-dir or STEWARD_DATA_DIR")
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	path := filepath.Join(dir, "steward.db")
+	// WAL for concurrent readers, FULL sync so that a commit survives power
+	// loss, foreign keys on, a busy timeout for other processes (the CLI
+	// next to a running server), and writes that take the lock up front.
+	common := "_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_time_format=sqlite"
+	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	w.SetConnMaxIdleTime(0)
+	w.SetConnMaxLifetime(0)
+	// The first connection switches the file to WAL before readers open.
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(8)
+	r.SetMaxIdleConns(8)
+	return &DB{Dialect: SQLite, write: w, read: r}, nil
+}
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	if err := db.write.PingContext(ctx); err != nil {
+		return &errs.Error{Code: errs.CodeUnavailable, Message: "the database does not answer", Err: err}
+	}
+	return nil
+}
+
+// Close closes both pools.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Read returns the pool for queries outside a transaction.
+func (db *DB) Read() Querier { return db.read }
+
+// Tx is an open read-write transaction.
+type Tx struct {
+	*sql.Tx
+	Dialect Dialect
+}
+
+// Tx runs fn in a read-write transaction, committing if fn returns nil and
+// rolling back otherwise. Exported service methods open the transaction;
+// the unexported helpers they call take the *Tx.
+func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return Err(err, "transaction")
+	}
+	tx := &Tx{Tx: sqlTx, Dialect: db.Dialect}
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return Err(err, "commit")
+	}
+	return nil
+}
+
+// SkipLocked is the row-locking clause for claiming work: FOR UPDATE SKIP
+// LOCKED on PostgreSQL, nothing on SQLite (whose single writer already makes
+// a claim atomic).
+func (d Dialect) SkipLocked() string {
+	if d == Postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
+// NewID returns a new application ID: a UUIDv7 string, so IDs sort by creation time.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// ValidID reports whether s looks like an ID made by NewID (any UUID is accepted).
+func ValidID(s string) bool {
+	_, err := uuid.Parse(s)
+	return err == nil && len(s) == 36
+}
+
+// Time normalises a time for storage: UTC, microsecond precision.
+func Time(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
+
+// NullTime converts an optional time for storage.
+func NullTime(t *time.Time) sql.NullTime {
+	if t == nil {
+		return sql.NullTime{}
+	}
+	return sql.NullTime{Time: Time(*t), Valid: true}
+}
+
+// TimePtr converts a scanned optional time back, in UTC.
+func TimePtr(t sql.NullTime) *time.Time {
+	if !t.Valid {
+		return nil
+	}
+	u := t.Time.UTC()
+	return &u
+}
+
+// Err maps a driver error to an errs.Error about the named object ("user",
+// "org unit"): no rows → not found, unique violation → conflict, foreign key
+// violation → conflict, anything else → internal. Services that can say more
+// check first and return their own error.
+func Err(err error, object string) error {
+	if err == nil {
+		return nil
+	}
+	var e *errs.Error
+	if errors.As(err, &e) {
+		return err
+	}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return errs.NotFound("%s not found", object)
+	case isUnique(err):
+		return &errs.Error{Code: errs.CodeConflict, Message: fmt.Sprintf("%s already exists: a unique value is taken", object), Err: err}
+	case isForeignKey(err):
+		return &errs.Error{Code: errs.CodeConflict, Message: fmt.Sprintf("%s refers to something that does not exist, or is still referred to", object), Err: err}
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return &errs.Error{Code: errs.CodeUnavailable, Message: "the request was cancelled or timed out", Err: err}
+	}
+	return errs.Internal(err, "storing %s failed", object)
+}
+
+func isUnique(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23505"
+	}
+	var lite *sqlite.Error
+	if errors.As(err, &lite) {
+		return lite.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || lite.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	return false
+}
+
+func isForeignKey(err error) bool {
+	var pg *pgconn.PgError
+	if errors.As(err, &pg) {
+		return pg.Code == "23503"
+	}
+	var lite *sqlite.Error
+	if errors.As(err, &lite) {
+		return lite.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY || lite.Code() == sqlite3.SQLITE_CONSTRAINT_TRIGGER
+	}
+	return false
+}
+
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}
+
+// Redact hides a password in a database URL for messages and logs.
+func Redact(raw string) string { return redact(raw) }
