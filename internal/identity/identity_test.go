@@ -125,7 +125,10 @@ func TestAuthorization(t *testing.T) {
 			return err
 		}
 	}
-	readAudit := func(p *access.Principal) error { _, err := audit.NewService(f.db).List(f.ctx, p, audit.Filter{}); return err }
+	readAudit := func(p *access.Principal) error {
+		_, err := audit.NewService(f.db).List(f.ctx, p, audit.Filter{})
+		return err
+	}
 	readGroups := func(p *access.Principal) error { _, err := f.svc.Groups(f.ctx, p); return err }
 
 	allowed, denied := errs.Code(""), errs.CodeForbidden
