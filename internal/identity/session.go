@@ -169,3 +169,6 @@ func (s *Service) PurgeSessions(ctx context.Context) (int64, error) {
 	}
 	return n, nil
 }
+
+// SessionCookie is the name of the portal's session cookie.
+const SessionCookie = "steward_session"

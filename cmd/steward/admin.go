@@ -1,0 +1,208 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/app"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/identity"
+)
+
+const adminUsage = `Usage: steward admin <command> [flags]
+
+Commands (they act as the platform itself and are recorded as "system" in the audit log):
+  create-admin   create a user with the admin role on the whole provider
+  create-user    create a user, optionally in an org unit
+  grant          give a user a role on the provider or an org unit
+  create-token   create an API token for a user and print it once
+`
+
+func admin(ctx context.Context, e env, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, adminUsage)
+		return errors.New("no admin command given")
+	}
+	switch args[0] {
+	case "create-admin":
+		return adminCreateUser(ctx, e, args[1:], true)
+	case "create-user":
+		return adminCreateUser(ctx, e, args[1:], false)
+	case "grant":
+		return adminGrant(ctx, e, args[1:])
+	case "create-token":
+		return adminCreateToken(ctx, e, args[1:])
+	}
+	fmt.Fprint(e.stderr, adminUsage)
+	return fmt.Errorf("unknown admin command %q", args[0])
+}
+
+// readPassword takes the password from the first line of stdin, or makes
+// one up; it never comes from a flag, which would leave it in shell history.
+func readPassword(e env, fromStdin bool) (string, bool, error) {
+	if fromStdin {
+		line, err := bufio.NewReader(e.stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return "", false, fmt.Errorf("read the password from stdin: %w", err)
+		}
+		return strings.TrimRight(line, "\r\n"), false, nil
+	}
+	b := make([]byte, 15)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b), true, nil
+}
+
+func orgUnitByCode(ctx context.Context, a *app.App, code string) (string, error) {
+	if code == "" {
+		return "", nil
+	}
+	units, err := a.Identity.OrgUnits(ctx, access.System())
+	if err != nil {
+		return "", err
+	}
+	for _, u := range units {
+		if strings.EqualFold(u.Code, code) {
+			return u.ID, nil
+		}
+	}
+	return "", errs.Invalid("there is no org unit with the code %q", code)
+}
+
+func adminCreateUser(ctx context.Context, e env, args []string, asAdmin bool) error {
+	name := "create-user"
+	if asAdmin {
+		name = "create-admin"
+	}
+	fs := newFlagSet(e, "admin "+name, "Create a user. Without --password-stdin a password is generated and printed once.")
+	db := addDBFlags(fs)
+	email := fs.String("email", "", "the user's email (required)")
+	fullName := fs.String("name", "", "the user's name (required)")
+	unit := fs.String("org-unit", "", "code of the user's home org unit")
+	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, e, db)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	pw, generated, err := readPassword(e, *pwStdin)
+	if err != nil {
+		return err
+	}
+	unitID, err := orgUnitByCode(ctx, a, *unit)
+	if err != nil {
+		return err
+	}
+	in := identity.CreateUserInput{Email: *email, Name: *fullName, OrgUnitID: unitID, Password: pw}
+	var u *identity.User
+	if asAdmin {
+		u, err = a.Identity.CreateAdmin(ctx, access.System(), in)
+	} else {
+		u, err = a.Identity.CreateUser(ctx, access.System(), in)
+	}
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(e.stdout, "created %s (%s)\n", u.Email, u.ID)
+	if generated {
+		fmt.Fprintf(e.stdout, "password: %s\n(shown once; the user can change it in the portal)\n", pw)
+	}
+	return nil
+}
+
+func adminGrant(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "admin grant", "Give a user a role on the whole provider or on an org unit subtree.")
+	db := addDBFlags(fs)
+	email := fs.String("email", "", "the user's email (required)")
+	role := fs.String("role", "", "the role, one of: "+roleNames())
+	unit := fs.String("org-unit", "", "code of the org unit the role covers; empty for the whole provider")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, e, db)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.Identity.UserByEmail(ctx, access.System(), *email)
+	if err != nil {
+		return fmt.Errorf("no user with email %q", *email)
+	}
+	in := identity.CreateGrantInput{UserID: u.ID, Role: access.Role(*role), ScopeKind: access.ScopeGlobal}
+	if *unit != "" {
+		if in.ScopeID, err = orgUnitByCode(ctx, a, *unit); err != nil {
+			return err
+		}
+		in.ScopeKind = access.ScopeOrgUnit
+	}
+	g, err := a.Identity.CreateGrant(ctx, access.System(), in)
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(e.stdout, "granted %s to %s on %s\n", g.Role, u.Email, g.ScopeName)
+	return nil
+}
+
+func adminCreateToken(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "admin create-token", "Create an API token for a user and print its secret once.")
+	db := addDBFlags(fs)
+	email := fs.String("email", "", "the token owner's email (required)")
+	name := fs.String("name", "", "what the token is for (required)")
+	days := fs.Int("days", 90, "days until the token expires (at most 366)")
+	roles := fs.String("roles", "", "comma-separated roles to limit the token to; empty means all the owner's roles")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, e, db)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	u, err := a.Identity.UserByEmail(ctx, access.System(), *email)
+	if err != nil {
+		return fmt.Errorf("no user with email %q", *email)
+	}
+	in := identity.CreateTokenInput{UserID: u.ID, Name: *name, ExpiresAt: time.Now().Add(time.Duration(*days) * 24 * time.Hour)}
+	for _, r := range strings.Split(*roles, ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			in.Roles = append(in.Roles, access.Role(r))
+		}
+	}
+	t, err := a.Identity.CreateToken(ctx, access.System(), in)
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(e.stderr, "token %q for %s expires %s; it is shown once:\n", t.Name, u.Email, t.ExpiresAt.Format(time.RFC3339))
+	fmt.Fprintln(e.stdout, t.Secret)
+	return nil
+}
+
+func roleNames() string {
+	var names []string
+	for _, r := range access.Roles {
+		names = append(names, string(r))
+	}
+	return strings.Join(names, ", ")
+}
+
+// describe spells out an error's field errors for the terminal.
+func describe(err error) error {
+	e := errs.As(err)
+	if e.Code == errs.CodeInternal {
+		return err
+	}
+	msg := e.Message
+	for _, f := range e.Fields {
+		msg += "\n  " + f.Field + ": " + f.Message
+	}
+	return errors.New(msg)
+}

@@ -1,0 +1,96 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/steward-itaas/steward/internal/app"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// flagSet returns a flag set whose flags default to STEWARD_* variables.
+type flagSet struct {
+	*flag.FlagSet
+	e env
+}
+
+func newFlagSet(e env, name, summary string) *flagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(e.stderr, "Usage: steward %s [flags]\n\n%s\n\nFlags (each defaults to the STEWARD_* variable shown):\n", name, summary)
+		fs.PrintDefaults()
+	}
+	return &flagSet{FlagSet: fs, e: e}
+}
+
+func envName(flagName string) string {
+	return "STEWARD_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+func (fs *flagSet) string(name, def, help string) *string {
+	if v := fs.e.getenv(envName(name)); v != "" {
+		def = v
+	}
+	return fs.String(name, def, help+" ("+envName(name)+")")
+}
+
+func (fs *flagSet) bool(name string, def bool, help string) *bool {
+	switch strings.ToLower(fs.e.getenv(envName(name))) {
+	case "1", "true", "yes", "on":
+		def = true
+	case "0", "false", "no", "off":
+		def = false
+	}
+	return fs.Bool(name, def, help+" ("+envName(name)+")")
+}
+
+// dbFlags are the flags that say which database to use.
+type dbFlags struct {
+	dataDir, database *string
+}
+
+func addDBFlags(fs *flagSet) dbFlags {
+	return dbFlags{
+		dataDir:  fs.string("data-dir", "./steward-data", "directory for the embedded SQLite database"),
+		database: fs.string("database", "", "a postgres:// URL to use PostgreSQL instead of embedded SQLite"),
+	}
+}
+
+func (d dbFlags) config() sqldb.Config {
+	return sqldb.Config{URL: *d.database, DataDir: *d.dataDir}
+}
+
+// logFlags configure the structured log.
+type logFlags struct{ level, format *string }
+
+func addLogFlags(fs *flagSet) logFlags {
+	return logFlags{
+		level:  fs.string("log-level", "info", "debug, info, warn or error"),
+		format: fs.string("log-format", "text", "text or json"),
+	}
+}
+
+func (l logFlags) logger(e env) (*slog.Logger, error) {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*l.level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", *l.level)
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	switch *l.format {
+	case "text":
+		return slog.New(slog.NewTextHandler(e.stderr, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(e.stderr, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: use text or json", *l.format)
+}
+
+// openApp builds Steward for a one-shot command (admin, audit), logging warnings only.
+func openApp(ctx context.Context, e env, db dbFlags) (*app.App, error) {
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	return app.New(ctx, app.Config{Database: db.config()}, log)
+}

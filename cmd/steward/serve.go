@@ -1,0 +1,88 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/app"
+	"github.com/steward-itaas/steward/internal/demo"
+	"github.com/steward-itaas/steward/internal/identity"
+)
+
+// durations is a repeatable kind=duration flag.
+type durations map[string]time.Duration
+
+func (d durations) String() string { return fmt.Sprint(map[string]time.Duration(d)) }
+
+func (d durations) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	dur, err := time.ParseDuration(v)
+	if !ok || err != nil || dur <= 0 {
+		return fmt.Errorf("want kind=duration, such as sessions.purge=10m")
+	}
+	d[k] = dur
+	return nil
+}
+
+func serve(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "serve", "Serve the REST API (/api/v1), the portal (/), /healthz, /readyz and /metrics, and run background jobs.")
+	addr := fs.string("addr", "127.0.0.1:8080", "address to listen on")
+	db := addDBFlags(fs)
+	logf := addLogFlags(fs)
+	demoFlag := fs.bool("demo", false, "create the demo organisation (once) and print its sign-ins")
+	insecure := fs.bool("insecure-cookies", false, "send cookies without Secure, for plain HTTP other than localhost")
+	workerID := fs.string("worker-id", "", "name of this replica in job claims (default host:pid)")
+	intervals := durations{}
+	fs.Var(intervals, "job-interval", "override a scheduled job's interval, kind=duration (repeatable)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	log, err := logf.logger(e)
+	if err != nil {
+		return err
+	}
+	a, err := app.New(ctx, app.Config{Addr: *addr, Database: db.config(), WorkerID: *workerID,
+		InsecureCookies: *insecure, JobIntervals: intervals}, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if *demoFlag {
+		created, err := demo.Seed(ctx, a.Identity)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		if created {
+			log.Info("created the demo organisation")
+		}
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (choose another with --addr)", *addr, err)
+	}
+	url := "http://" + ln.Addr().String()
+	if *demoFlag {
+		printDemo(e, url)
+	} else if users, _ := a.Identity.Users(ctx, access.System(), identity.UserFilter{Limit: 1}); len(users) == 0 {
+		fmt.Fprintf(e.stdout, "\nSteward is running at %s but has no users yet. Create the first admin:\n  steward admin create-admin --email you@example.com --name \"Your Name\"\nor start with --demo for a demo organisation.\n\n", url)
+	} else {
+		fmt.Fprintf(e.stdout, "Steward is running at %s\n", url)
+	}
+	return a.Serve(ctx, ln)
+}
+
+func printDemo(e env, url string) {
+	fmt.Fprintf(e.stdout, "\nSteward demo is running at %s\nSign in as any of these users with the password %q:\n\n", url, demo.Password)
+	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "  ROLE\tEMAIL\tSCOPE")
+	for _, c := range demo.Credentials() {
+		fmt.Fprintf(tw, "  %s\t%s\t%s\n", c.Role, c.Email, c.Scope)
+	}
+	tw.Flush()
+	fmt.Fprintln(e.stdout)
+}

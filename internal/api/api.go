@@ -1,0 +1,289 @@
+// Package api is Steward's REST/JSON API under /api/v1. Handlers are thin:
+// they decode and validate the request's shape, call a domain service with
+// the authenticated principal (the service decides what is allowed), and
+// encode the result. Errors become RFC 9457 problem+json responses through
+// one adapter. Every route is registered in Routes, and api/openapi.yaml
+// describes each of them; a test holds the two together.
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/jobs"
+	"github.com/steward-itaas/steward/internal/middleware"
+)
+
+// MaxBodyBytes is the largest request body the API reads.
+const MaxBodyBytes = 1 << 20
+
+// Server is the REST API.
+type Server struct {
+	Identity *identity.Service
+	Audit    *audit.Service
+	Jobs     *jobs.Runner
+	Log      *slog.Logger
+	Metrics  *middleware.Metrics
+	// Spec is api/openapi.yaml, served at /api/v1/openapi.yaml and .json.
+	SpecYAML, SpecJSON []byte
+	Now                func() time.Time
+}
+
+// Route is one registered endpoint.
+type Route struct {
+	Method, Path string
+	// Public routes need no authentication.
+	Public  bool
+	handler func(w http.ResponseWriter, r *http.Request) error
+}
+
+// Routes lists every endpoint of the API. The OpenAPI test walks it.
+func (s *Server) Routes() []Route {
+	return []Route{
+		{Method: "GET", Path: "/api/v1/openapi.yaml", Public: true, handler: s.spec("application/yaml", s.SpecYAML)},
+		{Method: "GET", Path: "/api/v1/openapi.json", Public: true, handler: s.spec("application/json", s.SpecJSON)},
+		{Method: "GET", Path: "/api/v1/me", handler: s.me},
+		{Method: "GET", Path: "/api/v1/roles", handler: s.roles},
+		{Method: "GET", Path: "/api/v1/org-units", handler: s.listOrgUnits},
+		{Method: "POST", Path: "/api/v1/org-units", handler: s.createOrgUnit},
+		{Method: "GET", Path: "/api/v1/org-units/{id}", handler: s.getOrgUnit},
+		{Method: "PATCH", Path: "/api/v1/org-units/{id}", handler: s.updateOrgUnit},
+		{Method: "DELETE", Path: "/api/v1/org-units/{id}", handler: s.deleteOrgUnit},
+		{Method: "GET", Path: "/api/v1/users", handler: s.listUsers},
+		{Method: "POST", Path: "/api/v1/users", handler: s.createUser},
+		{Method: "GET", Path: "/api/v1/users/{id}", handler: s.getUser},
+		{Method: "PATCH", Path: "/api/v1/users/{id}", handler: s.updateUser},
+		{Method: "GET", Path: "/api/v1/users/{id}/grants", handler: s.listGrants},
+		{Method: "POST", Path: "/api/v1/grants", handler: s.createGrant},
+		{Method: "DELETE", Path: "/api/v1/grants/{id}", handler: s.deleteGrant},
+		{Method: "GET", Path: "/api/v1/groups", handler: s.listGroups},
+		{Method: "POST", Path: "/api/v1/groups", handler: s.createGroup},
+		{Method: "GET", Path: "/api/v1/groups/{id}", handler: s.getGroup},
+		{Method: "PUT", Path: "/api/v1/groups/{id}", handler: s.updateGroup},
+		{Method: "DELETE", Path: "/api/v1/groups/{id}", handler: s.deleteGroup},
+		{Method: "PUT", Path: "/api/v1/groups/{id}/members/{user_id}", handler: s.setMember(true)},
+		{Method: "DELETE", Path: "/api/v1/groups/{id}/members/{user_id}", handler: s.setMember(false)},
+		{Method: "GET", Path: "/api/v1/tokens", handler: s.listTokens},
+		{Method: "POST", Path: "/api/v1/tokens", handler: s.createToken},
+		{Method: "DELETE", Path: "/api/v1/tokens/{id}", handler: s.revokeToken},
+		{Method: "GET", Path: "/api/v1/audit", handler: s.listAudit},
+		{Method: "GET", Path: "/api/v1/audit/verify", handler: s.verifyAudit},
+		{Method: "GET", Path: "/api/v1/jobs", handler: s.listJobs},
+		{Method: "POST", Path: "/api/v1/jobs", handler: s.enqueueJob},
+		{Method: "GET", Path: "/api/v1/jobs/{id}", handler: s.getJob},
+	}
+}
+
+// Register adds every route to mux.
+func (s *Server) Register(mux *http.ServeMux) {
+	for _, rt := range s.Routes() {
+		pattern := rt.Method + " " + rt.Path
+		var h http.Handler = s.adapt(rt.handler)
+		if !rt.Public {
+			h = s.authenticate(h)
+		}
+		mux.Handle(pattern, s.Metrics.Wrap(pattern, h))
+	}
+	// Anything else under /api/ is a problem+json 404, not the portal.
+	mux.Handle("/api/", s.adapt(func(w http.ResponseWriter, r *http.Request) error {
+		return errs.NotFound("there is no %s %s in the API; see /api/v1/openapi.yaml", r.Method, r.URL.Path)
+	}))
+}
+
+func (s *Server) spec(contentType string, body []byte) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		w.Header().Set("Content-Type", contentType)
+		_, err := w.Write(body)
+		return err
+	}
+}
+
+// adapt turns an error-returning handler into an http.Handler that answers
+// errors as problem+json and logs internal ones.
+func (s *Server) adapt(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			s.problem(w, r, err)
+		}
+	})
+}
+
+// Problem is an RFC 9457 problem details object, with the field errors of
+// an invalid request.
+type Problem struct {
+	Type      string            `json:"type"`
+	Title     string            `json:"title"`
+	Status    int               `json:"status"`
+	Detail    string            `json:"detail"`
+	Instance  string            `json:"instance,omitempty"`
+	Code      errs.Code         `json:"code"`
+	RequestID string            `json:"request_id,omitempty"`
+	Errors    []errs.FieldError `json:"errors,omitempty"`
+}
+
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, err error) {
+	e := errs.As(err)
+	status := errs.HTTPStatus(e)
+	if e.Code == errs.CodeInternal {
+		s.Log.Error("request failed", "request_id", middleware.RequestID(r.Context()), "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	p := Problem{
+		Type: "urn:steward:problem:" + string(e.Code), Title: http.StatusText(status), Status: status,
+		Detail: e.Message, Instance: r.URL.Path, Code: e.Code, RequestID: middleware.RequestID(r.Context()), Errors: e.Fields,
+	}
+	if e.Code == errs.CodeUnauthenticated {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="steward"`)
+	}
+	if e.Code == errs.CodeTooMany {
+		w.Header().Set("Retry-After", "60")
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// authenticate resolves the principal from a Bearer API token or a portal
+// session cookie. With a cookie, unsafe methods must echo the session's CSRF
+// token in X-CSRF-Token. Requests with neither are unauthenticated.
+func (s *Server) authenticate(next http.Handler) http.Handler {
+	return s.adapt(func(w http.ResponseWriter, r *http.Request) error {
+		p, err := Authenticate(r, s.Identity)
+		if err != nil {
+			return err
+		}
+		next.ServeHTTP(w, r.WithContext(middleware.WithPrincipal(r.Context(), p)))
+		return nil
+	})
+}
+
+// Authenticate returns the principal of an API request.
+func Authenticate(r *http.Request, ids *identity.Service) (*access.Principal, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		scheme, token, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
+			return nil, errs.Unauthenticated("the Authorization header must be \"Bearer <API token>\"")
+		}
+		return ids.TokenPrincipal(r.Context(), strings.TrimSpace(token))
+	}
+	if c, err := r.Cookie(identity.SessionCookie); err == nil {
+		p, csrf, err := ids.SessionPrincipal(r.Context(), c.Value)
+		if err != nil {
+			return nil, err
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !identity.CheckCSRF(csrf, r.Header.Get("X-CSRF-Token")) {
+			return nil, errs.Forbidden("a browser session must send its CSRF token in the X-CSRF-Token header")
+		}
+		return p, nil
+	}
+	return nil, errs.Unauthenticated("send an API token as \"Authorization: Bearer <token>\"; create one in the portal under Tokens or with steward admin create-token")
+}
+
+func principal(r *http.Request) *access.Principal { return middleware.Principal(r.Context()) }
+
+// decode reads a JSON body into v: application/json only, at most
+// MaxBodyBytes, no unknown fields, exactly one value.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		return errs.Invalid("send the body as JSON with Content-Type: application/json")
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
+		return errs.Invalid("the body must hold exactly one JSON value")
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		return errs.Invalid("the body is larger than %d bytes", MaxBodyBytes)
+	case errors.As(err, &syn):
+		return errs.Invalid("the body is not valid JSON (at byte %d)", syn.Offset)
+	case errors.As(err, &typ):
+		return &errs.Error{Code: errs.CodeInvalid, Message: "a field has the wrong type",
+			Fields: []errs.FieldError{{Field: typ.Field, Rule: "type", Message: fmt.Sprintf("%s must be a %s", typ.Field, jsonType(typ.Type.String()))}}}
+	case errors.Is(err, io.EOF):
+		return errs.Invalid("the body is empty; send a JSON object")
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &errs.Error{Code: errs.CodeInvalid, Message: "the body has a field the API does not know",
+			Fields: []errs.FieldError{{Field: field, Rule: "unknown", Message: "remove " + field + "; see /api/v1/openapi.yaml for the fields"}}}
+	}
+	return errs.Invalid("the body could not be read as JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+func jsonType(goType string) string {
+	switch {
+	case strings.HasPrefix(goType, "int"), strings.HasPrefix(goType, "float"):
+		return "number"
+	case goType == "bool" || goType == "*bool":
+		return "boolean"
+	case strings.HasPrefix(goType, "[]"):
+		return "array"
+	case strings.Contains(goType, "time.Time"):
+		return "RFC 3339 date-time string"
+	case strings.Contains(goType, "string"), strings.Contains(goType, "Role"), strings.Contains(goType, "Kind"):
+		return "string"
+	}
+	return "JSON " + goType
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) error {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	return json.NewEncoder(w).Encode(v)
+}
+
+// list is the envelope of every list response.
+type list[T any] struct {
+	Items []T `json:"items"`
+	// Next is the cursor for the next page, empty on the last one.
+	Next string `json:"next,omitempty"`
+}
+
+func page[T any](items []T, limit int, cursor func(T) string) list[T] {
+	if items == nil {
+		items = []T{}
+	}
+	l := list[T]{Items: items}
+	if limit > 0 && len(items) == limit {
+		l.Next = cursor(items[len(items)-1])
+	}
+	return l
+}
+
+// intParam reads an optional non-negative integer query parameter.
+func intParam(r *http.Request, name string, max int) (int, error) {
+	s := r.URL.Query().Get(name)
+	if s == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || n > max {
+		return 0, &errs.Error{Code: errs.CodeInvalid, Message: "a query parameter is not valid",
+			Fields: []errs.FieldError{{Field: name, Rule: "range", Message: fmt.Sprintf("%s must be a whole number from 0 to %d", name, max)}}}
+	}
+	return n, nil
+}
+
+// ctx returns the request context.
+func ctx(r *http.Request) context.Context { return r.Context() }

@@ -1,0 +1,260 @@
+package api
+
+import (
+	"net/http"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/identity"
+)
+
+type meResponse struct {
+	User    *identity.User    `json:"user"`
+	Grants  []*identity.Grant `json:"grants"`
+	TokenID string            `json:"token_id,omitempty"`
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
+	p := principal(r)
+	u, err := s.Identity.User(ctx(r), p, p.UserID)
+	if err != nil {
+		return err
+	}
+	grants, err := s.Identity.Grants(ctx(r), p, p.UserID)
+	if err != nil {
+		return err
+	}
+	if grants == nil {
+		grants = []*identity.Grant{}
+	}
+	return writeJSON(w, http.StatusOK, meResponse{User: u, Grants: grants, TokenID: p.TokenID})
+}
+
+type roleInfo struct {
+	Name        access.Role     `json:"name"`
+	Description string          `json:"description"`
+	Actions     []access.Action `json:"actions"`
+}
+
+func (s *Server) roles(w http.ResponseWriter, r *http.Request) error {
+	out := make([]roleInfo, 0, len(access.Roles))
+	for _, role := range access.Roles {
+		out = append(out, roleInfo{Name: role, Description: role.Description(), Actions: role.Allowed()})
+	}
+	return writeJSON(w, http.StatusOK, list[roleInfo]{Items: out})
+}
+
+func (s *Server) listOrgUnits(w http.ResponseWriter, r *http.Request) error {
+	units, err := s.Identity.OrgUnits(ctx(r), principal(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page(units, 0, nil))
+}
+
+func (s *Server) createOrgUnit(w http.ResponseWriter, r *http.Request) error {
+	var in identity.CreateOrgUnitInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	o, err := s.Identity.CreateOrgUnit(ctx(r), principal(r), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/org-units/"+o.ID)
+	return writeJSON(w, http.StatusCreated, o)
+}
+
+func (s *Server) getOrgUnit(w http.ResponseWriter, r *http.Request) error {
+	o, err := s.Identity.OrgUnit(ctx(r), principal(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, o)
+}
+
+func (s *Server) updateOrgUnit(w http.ResponseWriter, r *http.Request) error {
+	var in identity.UpdateOrgUnitInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	o, err := s.Identity.UpdateOrgUnit(ctx(r), principal(r), r.PathValue("id"), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, o)
+}
+
+func (s *Server) deleteOrgUnit(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Identity.DeleteOrgUnit(ctx(r), principal(r), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
+	limit, err := intParam(r, "limit", 500)
+	if err != nil {
+		return err
+	}
+	if limit == 0 {
+		limit = 50
+	}
+	q := r.URL.Query()
+	users, err := s.Identity.Users(ctx(r), principal(r), identity.UserFilter{
+		OrgUnitID: q.Get("org_unit_id"), Query: q.Get("q"), After: q.Get("after"), Limit: limit,
+	})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page(users, limit, func(u *identity.User) string { return u.ID }))
+}
+
+func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
+	var in identity.CreateUserInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	u, err := s.Identity.CreateUser(ctx(r), principal(r), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/users/"+u.ID)
+	return writeJSON(w, http.StatusCreated, u)
+}
+
+func (s *Server) getUser(w http.ResponseWriter, r *http.Request) error {
+	u, err := s.Identity.User(ctx(r), principal(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
+	var in identity.UpdateUserInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	u, err := s.Identity.UpdateUser(ctx(r), principal(r), r.PathValue("id"), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, u)
+}
+
+func (s *Server) listGrants(w http.ResponseWriter, r *http.Request) error {
+	gs, err := s.Identity.Grants(ctx(r), principal(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page(gs, 0, nil))
+}
+
+func (s *Server) createGrant(w http.ResponseWriter, r *http.Request) error {
+	var in identity.CreateGrantInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	g, err := s.Identity.CreateGrant(ctx(r), principal(r), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, g)
+}
+
+func (s *Server) deleteGrant(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Identity.DeleteGrant(ctx(r), principal(r), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
+	gs, err := s.Identity.Groups(ctx(r), principal(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page(gs, 0, nil))
+}
+
+func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
+	var in identity.GroupInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	g, err := s.Identity.CreateGroup(ctx(r), principal(r), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/groups/"+g.ID)
+	return writeJSON(w, http.StatusCreated, g)
+}
+
+func (s *Server) getGroup(w http.ResponseWriter, r *http.Request) error {
+	g, err := s.Identity.Group(ctx(r), principal(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, g)
+}
+
+func (s *Server) updateGroup(w http.ResponseWriter, r *http.Request) error {
+	var in identity.GroupInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	g, err := s.Identity.UpdateGroup(ctx(r), principal(r), r.PathValue("id"), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, g)
+}
+
+func (s *Server) deleteGroup(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Identity.DeleteGroup(ctx(r), principal(r), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) setMember(member bool) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		g, err := s.Identity.SetMember(ctx(r), principal(r), r.PathValue("id"), r.PathValue("user_id"), member)
+		if err != nil {
+			return err
+		}
+		return writeJSON(w, http.StatusOK, g)
+	}
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
+	ts, err := s.Identity.Tokens(ctx(r), principal(r), r.URL.Query().Get("user_id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page(ts, 0, nil))
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
+	var in identity.CreateTokenInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	t, err := s.Identity.CreateToken(ctx(r), principal(r), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusCreated, t)
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.Identity.RevokeToken(ctx(r), principal(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, t)
+}

@@ -1,0 +1,230 @@
+// Package app is Steward's composition root: it opens the database, builds
+// every service by hand, wires the HTTP server (API, portal, health,
+// metrics) and the job runner, and runs them until the context ends.
+//
+// Lifecycle: New opens and migrates the database and builds everything;
+// Serve runs the HTTP server and the job runner on a listener until ctx is
+// cancelled, then stops accepting requests, lets running requests and the
+// job in hand finish (up to ShutdownTimeout) and returns; Close releases the
+// database. Nothing here is global: tests build as many Apps as they like.
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	openapi "github.com/steward-itaas/steward/api"
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/api"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/jobs"
+	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/sqldb"
+	"github.com/steward-itaas/steward/internal/web"
+)
+
+// Config is everything Steward is told at start. cmd/steward fills it from
+// flags and STEWARD_* environment variables.
+type Config struct {
+	Addr     string
+	Database sqldb.Config
+	// WorkerID names this process in job claims; default host:pid.
+	WorkerID string
+	// InsecureCookies drops the Secure flag on cookies (plain HTTP off localhost).
+	InsecureCookies bool
+	ShutdownTimeout time.Duration
+	// JobIntervals overrides the interval of scheduled jobs by kind.
+	JobIntervals map[string]time.Duration
+	// Identity tunes password hashing and sessions (zero: defaults).
+	Identity identity.Options
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// App is a built Steward.
+type App struct {
+	cfg      Config
+	log      *slog.Logger
+	DB       *sqldb.DB
+	Identity *identity.Service
+	Audit    *audit.Service
+	Jobs     *jobs.Runner
+	handler  http.Handler
+}
+
+// New opens and migrates the database and builds every service.
+func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 15 * time.Second
+	}
+	if cfg.WorkerID == "" {
+		host, _ := os.Hostname()
+		cfg.WorkerID = fmt.Sprintf("%s:%d", host, os.Getpid())
+	}
+	db, err := sqldb.Open(ctx, cfg.Database)
+	if err != nil {
+		return nil, err
+	}
+	n, err := db.Migrate(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	if n > 0 {
+		log.Info("database migrated", "applied", n, "dialect", db.Dialect)
+	}
+	a := &App{cfg: cfg, log: log, DB: db}
+	a.Identity = identity.NewService(db, cfg.Now, log, cfg.Identity)
+	a.Audit = audit.NewService(db)
+	a.Jobs = jobs.NewRunner(db, cfg.Now, log, cfg.WorkerID)
+	a.registerJobs()
+	if a.handler, err = a.buildHandler(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// registerJobs adds the platform's own scheduled jobs.
+func (a *App) registerJobs() {
+	every := func(kind string, d time.Duration, h jobs.Handler) {
+		if o, ok := a.cfg.JobIntervals[kind]; ok {
+			d = o
+		}
+		a.Jobs.Handle(kind, h)
+		if d > 0 {
+			a.Jobs.Every(kind, d)
+		}
+	}
+	every("sessions.purge", time.Hour, func(ctx context.Context, j *jobs.Job) error {
+		n, err := a.Identity.PurgeSessions(ctx)
+		if err == nil && n > 0 {
+			a.log.Info("purged sessions", "count", n)
+		}
+		return err
+	})
+	every("jobs.purge", 24*time.Hour, func(ctx context.Context, j *jobs.Job) error {
+		_, err := a.Jobs.Purge(ctx, 30*24*time.Hour)
+		return err
+	})
+	every("audit.verify", 24*time.Hour, func(ctx context.Context, j *jobs.Job) error {
+		v, err := a.Audit.Verify(ctx, access.System())
+		if err != nil {
+			return err
+		}
+		if !v.OK {
+			return fmt.Errorf("the audit chain is broken at record %d: %s", v.BrokenAt, v.Problem)
+		}
+		return nil
+	})
+}
+
+func (a *App) buildHandler() (http.Handler, error) {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	metrics := middleware.NewMetrics(reg)
+	specJSON, err := openapi.JSON()
+	if err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Log: a.log, Metrics: metrics,
+		SpecYAML: openapi.YAML, SpecJSON: specJSON, Now: a.cfg.Now}).Register(mux)
+	portal := &web.Portal{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Log: a.log, Metrics: metrics,
+		Now: a.cfg.Now, InsecureCookies: a.cfg.InsecureCookies}
+	if err := portal.Register(mux); err != nil {
+		return nil, err
+	}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", a.ready)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	// Refuse cross-site unsafe requests (CSRF) before anything else sees them.
+	return middleware.Outer(a.log, http.NewCrossOriginProtection().Handler(mux)), nil
+}
+
+// ready answers 200 when the database answers and its schema is current.
+func (a *App) ready(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain")
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := a.DB.Ping(ctx); err != nil {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("database unavailable\n"))
+		return
+	}
+	ms, _ := sqldb.Migrations(a.DB.Dialect)
+	if v, err := a.DB.Version(ctx); err != nil || v < len(ms) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte("database schema is not current; run steward migrate\n"))
+		return
+	}
+	w.Write([]byte("ready\n"))
+}
+
+// Handler is the whole HTTP surface, for tests that serve it themselves.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Serve runs the HTTP server on ln and the job runner until ctx ends, then
+// shuts both down gracefully.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           a.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       60 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(a.log.Handler(), slog.LevelWarn),
+	}
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		a.Jobs.Run(jobsCtx)
+	}()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	a.log.Info("steward is serving", "addr", ln.Addr().String(), "database", a.DB.Dialect, "worker", a.cfg.WorkerID)
+
+	var err error
+	select {
+	case err = <-serveErr:
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownTimeout)
+	defer cancel()
+	if serr := srv.Shutdown(shutCtx); serr != nil && err == nil {
+		err = serr
+	}
+	stopJobs()
+	select {
+	case <-jobsDone:
+	case <-shutCtx.Done():
+		a.log.Warn("a job was still running at shutdown; its lease will let another runner take it over")
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// Close releases the database.
+func (a *App) Close() error { return a.DB.Close() }

@@ -1,0 +1,124 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/middleware"
+)
+
+type loginPage struct {
+	Page
+	Email string
+	Next  string
+}
+
+// safeNext keeps redirects after login on this site.
+func safeNext(next string) string {
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+		return "/"
+	}
+	return next
+}
+
+func (p *Portal) loginPage(w http.ResponseWriter, r *http.Request) error {
+	pg := loginPage{Page: p.pageFor(r, "Sign in"), Next: safeNext(r.URL.Query().Get("next"))}
+	return p.render(w, r, http.StatusOK, "login", pg)
+}
+
+func (p *Portal) login(w http.ResponseWriter, r *http.Request) error {
+	if err := r.ParseForm(); err != nil {
+		return errs.Invalid("the form could not be read")
+	}
+	email, next := r.PostForm.Get("email"), safeNext(r.PostForm.Get("next"))
+	sess, err := p.Identity.Login(r.Context(), email, r.PostForm.Get("password"), middleware.ClientAddr(r))
+	if err != nil {
+		code := errs.CodeOf(err)
+		if code != errs.CodeUnauthenticated && code != errs.CodeTooMany {
+			return err
+		}
+		pg := loginPage{Page: p.pageFor(r, "Sign in"), Email: email, Next: next}
+		pg.Error = errs.As(err).Message
+		return p.render(w, r, errs.HTTPStatus(err), "login", pg)
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: identity.SessionCookie, Value: sess.Secret, Path: "/", Expires: sess.ExpiresAt,
+		HttpOnly: true, Secure: !p.InsecureCookies, SameSite: http.SameSiteLaxMode,
+	})
+	http.Redirect(w, r, next, http.StatusSeeOther)
+	return nil
+}
+
+func (p *Portal) logout(w http.ResponseWriter, r *http.Request) error {
+	if c, err := r.Cookie(identity.SessionCookie); err == nil {
+		if err := p.Identity.Logout(r.Context(), c.Value); err != nil {
+			return err
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: identity.SessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: !p.InsecureCookies, SameSite: http.SameSiteLaxMode})
+	return p.redirect(w, r, "/login", "You are signed out.")
+}
+
+type homePage struct {
+	Page
+	User   *identity.User
+	Grants []*identity.Grant
+	Units  int
+	Cards  []card
+}
+
+type card struct{ Title, Text, Href string }
+
+func (p *Portal) home(w http.ResponseWriter, r *http.Request) error {
+	pr := middleware.Principal(r.Context())
+	u, err := p.Identity.User(r.Context(), pr, pr.UserID)
+	if err != nil {
+		return err
+	}
+	grants, err := p.Identity.Grants(r.Context(), pr, pr.UserID)
+	if err != nil {
+		return err
+	}
+	pg := homePage{Page: p.pageFor(r, "Home"), User: u, Grants: grants}
+	if pr.CanAnywhere(access.OrgUnitRead) {
+		units, err := p.Identity.OrgUnits(r.Context(), pr)
+		if err != nil {
+			return err
+		}
+		pg.Units = len(units)
+		pg.Cards = append(pg.Cards, card{"Org units", "The business units, departments, cost centres, geographies and external customers you look after.", "/admin/org-units"})
+	}
+	if pr.CanAnywhere(access.UserManage) {
+		pg.Cards = append(pg.Cards, card{"Users and roles", "Create users and grant them roles on an org unit, a service or the whole provider.", "/admin/users"})
+	}
+	if pr.CanAnywhere(access.GroupRead) {
+		pg.Cards = append(pg.Cards, card{"Assignment groups", "The teams that fulfil requests and work incidents.", "/admin/groups"})
+	}
+	if pr.CanAnywhere(access.AuditRead) {
+		pg.Cards = append(pg.Cards, card{"Audit log", "Every change, who made it and when, in a verifiable hash chain.", "/audit"})
+	}
+	pg.Cards = append(pg.Cards, card{"API tokens", "Tokens for scripts and integrations, limited to your roles.", "/tokens"})
+	return p.render(w, r, http.StatusOK, "home", pg)
+}
+
+type rolesPage struct {
+	Page
+	Roles []roleRow
+}
+
+type roleRow struct {
+	Name        access.Role
+	Description string
+	Actions     []access.Action
+}
+
+func (p *Portal) rolesPage(w http.ResponseWriter, r *http.Request) error {
+	pg := rolesPage{Page: p.pageFor(r, "Roles")}
+	for _, role := range access.Roles {
+		pg.Roles = append(pg.Roles, roleRow{role, role.Description(), role.Allowed()})
+	}
+	return p.render(w, r, http.StatusOK, "roles", pg)
+}

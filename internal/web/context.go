@@ -1,0 +1,7 @@
+package web
+
+import "context"
+
+func contextWithCSRF(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, csrfKey, token)
+}

@@ -1,0 +1,127 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/middleware"
+)
+
+type groupsPage struct {
+	Page
+	Groups    []*identity.Group
+	CanManage bool
+	Form      identity.GroupInput
+}
+
+func (p *Portal) groupsView(r *http.Request) (groupsPage, error) {
+	pr := middleware.Principal(r.Context())
+	gs, err := p.Identity.Groups(r.Context(), pr)
+	return groupsPage{Page: p.pageFor(r, "Assignment groups"), Groups: gs, CanManage: pr.CanAnywhere(access.GroupManage)}, err
+}
+
+func (p *Portal) groupsPage(w http.ResponseWriter, r *http.Request) error {
+	pg, err := p.groupsView(r)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "groups", pg)
+}
+
+func groupInput(r *http.Request) identity.GroupInput {
+	f := r.PostForm
+	return identity.GroupInput{Name: f.Get("name"), Description: f.Get("description"), Email: f.Get("email")}
+}
+
+func (p *Portal) createGroup(w http.ResponseWriter, r *http.Request) error {
+	in := groupInput(r)
+	g, err := p.Identity.CreateGroup(r.Context(), middleware.Principal(r.Context()), in)
+	if err == nil {
+		return p.redirect(w, r, "/admin/groups/"+g.ID, "Created "+g.Name+". Add members below.")
+	}
+	pg, lerr := p.groupsView(r)
+	if lerr != nil {
+		return lerr
+	}
+	pg.Form = in
+	if err := formError(&pg.Page, err); err != nil {
+		return err
+	}
+	return p.render(w, r, statusOf(pg.Page), "groups", pg)
+}
+
+type groupPage struct {
+	Page
+	Group     *identity.Group
+	Members   []*identity.User
+	CanManage bool
+}
+
+func (p *Portal) groupView(r *http.Request) (groupPage, error) {
+	pr := middleware.Principal(r.Context())
+	g, err := p.Identity.Group(r.Context(), pr, r.PathValue("id"))
+	if err != nil {
+		return groupPage{}, err
+	}
+	pg := groupPage{Page: p.pageFor(r, g.Name), Group: g, CanManage: pr.CanAnywhere(access.GroupManage)}
+	for _, id := range g.MemberIDs {
+		u, err := p.Identity.User(r.Context(), pr, id)
+		if err != nil {
+			// A member the caller may not read shows by ID only.
+			u = &identity.User{ID: id, Name: "(not visible to you)"}
+		}
+		pg.Members = append(pg.Members, u)
+	}
+	return pg, nil
+}
+
+func (p *Portal) groupPage(w http.ResponseWriter, r *http.Request) error {
+	pg, err := p.groupView(r)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "group", pg)
+}
+
+func (p *Portal) groupFormResult(w http.ResponseWriter, r *http.Request, err error, flash string) error {
+	if err == nil {
+		return p.redirect(w, r, "/admin/groups/"+r.PathValue("id"), flash)
+	}
+	pg, lerr := p.groupView(r)
+	if lerr != nil {
+		return lerr
+	}
+	if err := formError(&pg.Page, err); err != nil {
+		return err
+	}
+	return p.render(w, r, statusOf(pg.Page), "group", pg)
+}
+
+func (p *Portal) updateGroup(w http.ResponseWriter, r *http.Request) error {
+	_, err := p.Identity.UpdateGroup(r.Context(), middleware.Principal(r.Context()), r.PathValue("id"), groupInput(r))
+	return p.groupFormResult(w, r, err, "Saved.")
+}
+
+func (p *Portal) addMember(w http.ResponseWriter, r *http.Request) error {
+	pr := middleware.Principal(r.Context())
+	u, err := p.Identity.UserByEmail(r.Context(), pr, r.PostForm.Get("email"))
+	if err == nil {
+		_, err = p.Identity.SetMember(r.Context(), pr, r.PathValue("id"), u.ID, true)
+	} else {
+		err = formInvalid("email", "no user with this email is visible to you")
+	}
+	return p.groupFormResult(w, r, err, "Member added.")
+}
+
+func (p *Portal) removeMember(w http.ResponseWriter, r *http.Request) error {
+	_, err := p.Identity.SetMember(r.Context(), middleware.Principal(r.Context()), r.PathValue("id"), r.PathValue("user_id"), false)
+	return p.groupFormResult(w, r, err, "Member removed.")
+}
+
+func (p *Portal) deleteGroup(w http.ResponseWriter, r *http.Request) error {
+	if err := p.Identity.DeleteGroup(r.Context(), middleware.Principal(r.Context()), r.PathValue("id")); err != nil {
+		return err
+	}
+	return p.redirect(w, r, "/admin/groups", "Group deleted.")
+}

@@ -1,0 +1,120 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/middleware"
+)
+
+type orgUnitsPage struct {
+	Page
+	Units     []*identity.OrgUnit
+	Kinds     []identity.OrgUnitKind
+	CanManage bool
+	Form      identity.CreateOrgUnitInput
+}
+
+func (p *Portal) orgUnitsView(r *http.Request) (orgUnitsPage, error) {
+	pr := middleware.Principal(r.Context())
+	units, err := p.Identity.OrgUnits(r.Context(), pr)
+	pg := orgUnitsPage{Page: p.pageFor(r, "Org units"), Units: units, Kinds: identity.OrgUnitKinds, CanManage: pr.CanAnywhere(access.OrgUnitManage)}
+	return pg, err
+}
+
+func (p *Portal) orgUnitsPage(w http.ResponseWriter, r *http.Request) error {
+	pg, err := p.orgUnitsView(r)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "orgunits", pg)
+}
+
+func (p *Portal) createOrgUnit(w http.ResponseWriter, r *http.Request) error {
+	in := identity.CreateOrgUnitInput{ParentID: r.PostForm.Get("parent_id"), Kind: identity.OrgUnitKind(r.PostForm.Get("kind")),
+		Code: r.PostForm.Get("code"), Name: r.PostForm.Get("name")}
+	o, err := p.Identity.CreateOrgUnit(r.Context(), middleware.Principal(r.Context()), in)
+	if err == nil {
+		return p.redirect(w, r, "/admin/org-units", "Created org unit "+o.Name+".")
+	}
+	pg, lerr := p.orgUnitsView(r)
+	if lerr != nil {
+		return lerr
+	}
+	pg.Form = in
+	if err := formError(&pg.Page, err); err != nil {
+		return err
+	}
+	return p.render(w, r, statusOf(pg.Page), "orgunits", pg)
+}
+
+type orgUnitPage struct {
+	Page
+	Unit      *identity.OrgUnit
+	Units     []*identity.OrgUnit
+	Kinds     []identity.OrgUnitKind
+	Users     []*identity.User
+	CanManage bool
+}
+
+func (p *Portal) orgUnitView(r *http.Request) (orgUnitPage, error) {
+	pr := middleware.Principal(r.Context())
+	o, err := p.Identity.OrgUnit(r.Context(), pr, r.PathValue("id"))
+	if err != nil {
+		return orgUnitPage{}, err
+	}
+	units, err := p.Identity.OrgUnits(r.Context(), pr)
+	if err != nil {
+		return orgUnitPage{}, err
+	}
+	var users []*identity.User
+	if pr.Can(access.UserRead, o.Resource()) {
+		if users, err = p.Identity.Users(r.Context(), pr, identity.UserFilter{OrgUnitID: o.ID, Limit: 200}); err != nil {
+			return orgUnitPage{}, err
+		}
+	}
+	return orgUnitPage{Page: p.pageFor(r, o.Name), Unit: o, Units: units, Kinds: identity.OrgUnitKinds, Users: users,
+		CanManage: pr.Can(access.OrgUnitManage, o.Resource())}, nil
+}
+
+func (p *Portal) orgUnitPage(w http.ResponseWriter, r *http.Request) error {
+	pg, err := p.orgUnitView(r)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "orgunit", pg)
+}
+
+func (p *Portal) updateOrgUnit(w http.ResponseWriter, r *http.Request) error {
+	f := r.PostForm
+	kind, code, name, parent := identity.OrgUnitKind(f.Get("kind")), f.Get("code"), f.Get("name"), f.Get("parent_id")
+	o, err := p.Identity.UpdateOrgUnit(r.Context(), middleware.Principal(r.Context()), r.PathValue("id"),
+		identity.UpdateOrgUnitInput{Kind: &kind, Code: &code, Name: &name, ParentID: &parent})
+	if err == nil {
+		return p.redirect(w, r, "/admin/org-units/"+o.ID, "Saved.")
+	}
+	pg, lerr := p.orgUnitView(r)
+	if lerr != nil {
+		return lerr
+	}
+	if err := formError(&pg.Page, err); err != nil {
+		return err
+	}
+	return p.render(w, r, statusOf(pg.Page), "orgunit", pg)
+}
+
+func (p *Portal) deleteOrgUnit(w http.ResponseWriter, r *http.Request) error {
+	err := p.Identity.DeleteOrgUnit(r.Context(), middleware.Principal(r.Context()), r.PathValue("id"))
+	if err == nil {
+		return p.redirect(w, r, "/admin/org-units", "Deleted.")
+	}
+	pg, lerr := p.orgUnitView(r)
+	if lerr != nil {
+		return lerr
+	}
+	if err := formError(&pg.Page, err); err != nil {
+		return err
+	}
+	return p.render(w, r, statusOf(pg.Page), "orgunit", pg)
+}

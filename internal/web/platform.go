@@ -1,0 +1,102 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/jobs"
+	"github.com/steward-itaas/steward/internal/middleware"
+)
+
+type auditPage struct {
+	Page
+	Records []audit.Record
+	Filter  audit.Filter
+	Next    int64
+	Verify  *audit.Verification
+}
+
+func (p *Portal) auditPage(w http.ResponseWriter, r *http.Request) error {
+	pr := middleware.Principal(r.Context())
+	q := r.URL.Query()
+	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
+	f := audit.Filter{ObjectType: q.Get("object_type"), ObjectID: q.Get("object_id"), ActorID: q.Get("actor_id"),
+		Action: q.Get("action"), BeforeSeq: before, Limit: 50}
+	recs, err := p.Audit.List(r.Context(), pr, f)
+	if err != nil {
+		return err
+	}
+	pg := auditPage{Page: p.pageFor(r, "Audit log"), Records: recs, Filter: f}
+	if len(recs) == f.Limit {
+		pg.Next = recs[len(recs)-1].Seq
+	}
+	if q.Get("verify") != "" {
+		v, err := p.Audit.Verify(r.Context(), pr)
+		if err != nil {
+			return err
+		}
+		pg.Verify = &v
+	}
+	return p.render(w, r, http.StatusOK, "audit", pg)
+}
+
+type jobsPage struct {
+	Page
+	Jobs      []*jobs.Job
+	Kinds     []kindRow
+	CanManage bool
+	Status    string
+}
+
+type kindRow struct {
+	Kind  string
+	Every time.Duration
+}
+
+func (p *Portal) jobsView(r *http.Request) (jobsPage, error) {
+	pr := middleware.Principal(r.Context())
+	status := r.URL.Query().Get("status")
+	js, err := p.Jobs.Jobs(r.Context(), pr, jobs.Filter{Status: jobs.Status(status), Limit: 100})
+	pg := jobsPage{Page: p.pageFor(r, "Jobs"), Jobs: js, CanManage: pr.CanAnywhere(access.JobManage), Status: status}
+	for k, every := range p.Jobs.Kinds() {
+		pg.Kinds = append(pg.Kinds, kindRow{k, every})
+	}
+	sortKinds(pg.Kinds)
+	return pg, err
+}
+
+func sortKinds(ks []kindRow) {
+	for i := 1; i < len(ks); i++ {
+		for j := i; j > 0 && ks[j].Kind < ks[j-1].Kind; j-- {
+			ks[j], ks[j-1] = ks[j-1], ks[j]
+		}
+	}
+}
+
+func (p *Portal) jobsPage(w http.ResponseWriter, r *http.Request) error {
+	pg, err := p.jobsView(r)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "jobs", pg)
+}
+
+func (p *Portal) enqueueJob(w http.ResponseWriter, r *http.Request) error {
+	kind := r.PostForm.Get("kind")
+	_, err := p.Jobs.Enqueue(r.Context(), middleware.Principal(r.Context()), jobs.EnqueueInput{Kind: kind, Payload: json.RawMessage("{}")})
+	if err == nil {
+		return p.redirect(w, r, "/admin/jobs", "Queued "+kind+".")
+	}
+	pg, lerr := p.jobsView(r)
+	if lerr != nil {
+		return lerr
+	}
+	if err := formError(&pg.Page, err); err != nil {
+		return err
+	}
+	return p.render(w, r, statusOf(pg.Page), "jobs", pg)
+}

@@ -1,0 +1,177 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/middleware"
+)
+
+type usersPage struct {
+	Page
+	Users     []*identity.User
+	UnitNames map[string]string
+	Units     []*identity.OrgUnit
+	Query     string
+	Next      string
+	CanManage bool
+	Form      identity.CreateUserInput
+}
+
+func (p *Portal) usersView(r *http.Request) (usersPage, error) {
+	pr := middleware.Principal(r.Context())
+	q := r.URL.Query()
+	const limit = 100
+	users, err := p.Identity.Users(r.Context(), pr, identity.UserFilter{Query: q.Get("q"), After: q.Get("after"), Limit: limit})
+	if err != nil {
+		return usersPage{}, err
+	}
+	units, err := p.Identity.OrgUnits(r.Context(), pr)
+	if err != nil {
+		return usersPage{}, err
+	}
+	pg := usersPage{Page: p.pageFor(r, "Users"), Users: users, Units: units, Query: q.Get("q"), UnitNames: map[string]string{},
+		CanManage: pr.CanAnywhere(access.UserManage)}
+	for _, u := range units {
+		pg.UnitNames[u.ID] = u.Name
+	}
+	if len(users) == limit {
+		pg.Next = users[len(users)-1].ID
+	}
+	return pg, nil
+}
+
+func (p *Portal) usersPage(w http.ResponseWriter, r *http.Request) error {
+	pg, err := p.usersView(r)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "users", pg)
+}
+
+func (p *Portal) createUser(w http.ResponseWriter, r *http.Request) error {
+	f := r.PostForm
+	in := identity.CreateUserInput{Email: f.Get("email"), Name: f.Get("name"), OrgUnitID: f.Get("org_unit_id"), Password: f.Get("password")}
+	u, err := p.Identity.CreateUser(r.Context(), middleware.Principal(r.Context()), in)
+	if err == nil {
+		return p.redirect(w, r, "/admin/users/"+u.ID, "Created "+u.Email+". Grant roles below.")
+	}
+	pg, lerr := p.usersView(r)
+	if lerr != nil {
+		return lerr
+	}
+	in.Password = ""
+	pg.Form = in
+	if err := formError(&pg.Page, err); err != nil {
+		return err
+	}
+	return p.render(w, r, statusOf(pg.Page), "users", pg)
+}
+
+type userPage struct {
+	Page
+	User      *identity.User
+	Grants    []*identity.Grant
+	Units     []*identity.OrgUnit
+	Roles     []access.Role
+	CanManage bool
+	CanGrant  bool
+	Self      bool
+}
+
+func (p *Portal) userView(r *http.Request) (userPage, error) {
+	pr := middleware.Principal(r.Context())
+	u, err := p.Identity.User(r.Context(), pr, r.PathValue("id"))
+	if err != nil {
+		return userPage{}, err
+	}
+	grants, err := p.Identity.Grants(r.Context(), pr, u.ID)
+	if err != nil {
+		return userPage{}, err
+	}
+	units, err := p.Identity.OrgUnits(r.Context(), pr)
+	if err != nil {
+		return userPage{}, err
+	}
+	return userPage{Page: p.pageFor(r, u.Name), User: u, Grants: grants, Units: units, Roles: access.Roles,
+		CanManage: pr.Can(access.UserManage, u.Resource()), CanGrant: pr.CanAnywhere(access.GrantManage), Self: pr.UserID == u.ID}, nil
+}
+
+func (p *Portal) userPage(w http.ResponseWriter, r *http.Request) error {
+	pg, err := p.userView(r)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "user", pg)
+}
+
+func (p *Portal) updateUser(w http.ResponseWriter, r *http.Request) error {
+	f := r.PostForm
+	var in identity.UpdateUserInput
+	switch f.Get("action") {
+	case "disable", "enable":
+		d := f.Get("action") == "disable"
+		in.Disabled = &d
+	case "password":
+		pw := f.Get("password")
+		in.Password = &pw
+	default:
+		name, unit := f.Get("name"), f.Get("org_unit_id")
+		in.Name, in.OrgUnitID = &name, &unit
+	}
+	u, err := p.Identity.UpdateUser(r.Context(), middleware.Principal(r.Context()), r.PathValue("id"), in)
+	if err == nil {
+		return p.redirect(w, r, "/admin/users/"+u.ID, "Saved.")
+	}
+	pg, lerr := p.userView(r)
+	if lerr != nil {
+		return lerr
+	}
+	if err := formError(&pg.Page, err); err != nil {
+		return err
+	}
+	return p.render(w, r, statusOf(pg.Page), "user", pg)
+}
+
+func (p *Portal) createGrant(w http.ResponseWriter, r *http.Request) error {
+	f := r.PostForm
+	in := identity.CreateGrantInput{UserID: r.PathValue("id"), Role: access.Role(f.Get("role"))}
+	switch scope := f.Get("scope"); scope {
+	case "global":
+		in.ScopeKind = access.ScopeGlobal
+	default:
+		in.ScopeKind, in.ScopeID = access.ScopeOrgUnit, scope
+	}
+	_, err := p.Identity.CreateGrant(r.Context(), middleware.Principal(r.Context()), in)
+	if err == nil {
+		return p.redirect(w, r, "/admin/users/"+in.UserID, "Granted "+humanizeRole(in.Role)+".")
+	}
+	pg, lerr := p.userView(r)
+	if lerr != nil {
+		return lerr
+	}
+	if err := formError(&pg.Page, err); err != nil {
+		return err
+	}
+	return p.render(w, r, statusOf(pg.Page), "user", pg)
+}
+
+func humanizeRole(r access.Role) string { return funcs["humanize"].(func(any) string)(r) }
+
+func (p *Portal) deleteGrant(w http.ResponseWriter, r *http.Request) error {
+	userID := r.PostForm.Get("user_id")
+	err := p.Identity.DeleteGrant(r.Context(), middleware.Principal(r.Context()), r.PathValue("id"))
+	if err == nil {
+		return p.redirect(w, r, "/admin/users/"+userID, "Role removed.")
+	}
+	r.SetPathValue("id", userID)
+	pg, lerr := p.userView(r)
+	if lerr != nil {
+		return lerr
+	}
+	if err := formError(&pg.Page, err); err != nil {
+		return err
+	}
+	return p.render(w, r, statusOf(pg.Page), "user", pg)
+}

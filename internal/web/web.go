@@ -1,0 +1,339 @@
+// Package web is Steward's portal: server-rendered HTML from embedded
+// templates, no JavaScript build step, usable with a keyboard and a screen
+// reader. Each area has its own file of handlers and a template; every page
+// is a typed struct embedding Page. Handlers return errors, and one adapter
+// turns them into an error page.
+//
+// Sessions are server-side (identity.Service) in an HttpOnly, SameSite=Lax
+// cookie, Secure unless Steward is told it runs on plain HTTP. Every form
+// carries the session's CSRF token, which unsafe requests must echo; on top
+// of that net/http's CrossOriginProtection refuses cross-site unsafe
+// requests, which also covers the login form.
+package web
+
+import (
+	"embed"
+	"encoding/base64"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/jobs"
+	"github.com/steward-itaas/steward/internal/middleware"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Portal serves the web portal.
+type Portal struct {
+	Identity *identity.Service
+	Audit    *audit.Service
+	Jobs     *jobs.Runner
+	Log      *slog.Logger
+	Metrics  *middleware.Metrics
+	Now      func() time.Time
+	// InsecureCookies drops the Secure flag, for plain-HTTP deployments
+	// other than localhost (where browsers accept Secure cookies anyway).
+	InsecureCookies bool
+
+	pages map[string]*template.Template
+}
+
+// Page is what every page template gets.
+type Page struct {
+	Title     string
+	Principal *access.Principal
+	CSRF      string
+	Nav       []NavItem
+	Flash     string
+	Error     string
+	Fields    map[string]string
+	Path      string
+}
+
+// NavItem is one link of the navigation.
+type NavItem struct {
+	Label, Href string
+	Current     bool
+}
+
+type ctxKey int
+
+const csrfKey ctxKey = 0
+
+// Register parses the templates and adds the portal's routes to mux.
+func (p *Portal) Register(mux *http.ServeMux) error {
+	if err := p.parse(); err != nil {
+		return err
+	}
+	static, _ := fs.Sub(staticFS, "static")
+	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
+	routes := []struct {
+		pattern string
+		public  bool
+		h       func(http.ResponseWriter, *http.Request) error
+	}{
+		{"GET /login", true, p.loginPage},
+		{"POST /login", true, p.login},
+		{"POST /logout", false, p.logout},
+		{"GET /{$}", false, p.home},
+		{"GET /roles", false, p.rolesPage},
+		{"GET /admin/org-units", false, p.orgUnitsPage},
+		{"POST /admin/org-units", false, p.createOrgUnit},
+		{"GET /admin/org-units/{id}", false, p.orgUnitPage},
+		{"POST /admin/org-units/{id}", false, p.updateOrgUnit},
+		{"POST /admin/org-units/{id}/delete", false, p.deleteOrgUnit},
+		{"GET /admin/users", false, p.usersPage},
+		{"POST /admin/users", false, p.createUser},
+		{"GET /admin/users/{id}", false, p.userPage},
+		{"POST /admin/users/{id}", false, p.updateUser},
+		{"POST /admin/users/{id}/grants", false, p.createGrant},
+		{"POST /admin/grants/{id}/delete", false, p.deleteGrant},
+		{"GET /admin/groups", false, p.groupsPage},
+		{"POST /admin/groups", false, p.createGroup},
+		{"GET /admin/groups/{id}", false, p.groupPage},
+		{"POST /admin/groups/{id}", false, p.updateGroup},
+		{"POST /admin/groups/{id}/members", false, p.addMember},
+		{"POST /admin/groups/{id}/members/{user_id}/delete", false, p.removeMember},
+		{"POST /admin/groups/{id}/delete", false, p.deleteGroup},
+		{"GET /tokens", false, p.tokensPage},
+		{"POST /tokens", false, p.createToken},
+		{"POST /tokens/{id}/revoke", false, p.revokeToken},
+		{"GET /audit", false, p.auditPage},
+		{"GET /admin/jobs", false, p.jobsPage},
+		{"POST /admin/jobs", false, p.enqueueJob},
+	}
+	for _, rt := range routes {
+		var h http.Handler = p.adapt(rt.h)
+		if !rt.public {
+			h = p.authenticate(h)
+		}
+		mux.Handle(rt.pattern, p.Metrics.Wrap(rt.pattern, h))
+	}
+	return nil
+}
+
+func cacheStatic(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		h.ServeHTTP(w, r)
+	})
+}
+
+var funcs = template.FuncMap{
+	"time": func(t any) string {
+		switch v := t.(type) {
+		case time.Time:
+			return v.UTC().Format("2006-01-02 15:04 UTC")
+		case *time.Time:
+			if v == nil {
+				return "—"
+			}
+			return v.UTC().Format("2006-01-02 15:04 UTC")
+		}
+		return ""
+	},
+	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+	"humanize": func(s any) string {
+		return strings.ReplaceAll(fmt.Sprint(s), "_", " ")
+	},
+	"indent": func(depth int) template.CSS {
+		return template.CSS(fmt.Sprintf("padding-left: %.1frem", 0.75+1.5*float64(depth)))
+	},
+	"field": func(fields map[string]string, name string) string { return fields[name] },
+	"list":  func(xs ...string) []string { return xs },
+}
+
+func (p *Portal) parse() error {
+	layout, err := templateFS.ReadFile("templates/layout.html")
+	if err != nil {
+		return err
+	}
+	entries, err := templateFS.ReadDir("templates")
+	if err != nil {
+		return err
+	}
+	p.pages = map[string]*template.Template{}
+	for _, e := range entries {
+		name := e.Name()
+		if name == "layout.html" {
+			continue
+		}
+		t := template.New("layout").Funcs(funcs)
+		if _, err := t.Parse(string(layout)); err != nil {
+			return fmt.Errorf("parse layout: %w", err)
+		}
+		body, err := templateFS.ReadFile("templates/" + name)
+		if err != nil {
+			return err
+		}
+		if _, err := t.Parse(string(body)); err != nil {
+			return fmt.Errorf("parse %s: %w", name, err)
+		}
+		p.pages[strings.TrimSuffix(name, ".html")] = t
+	}
+	return nil
+}
+
+// pageFor fills the common part of a page for a request.
+func (p *Portal) pageFor(r *http.Request, title string) Page {
+	pr := middleware.Principal(r.Context())
+	csrf, _ := r.Context().Value(csrfKey).(string)
+	pg := Page{Title: title, Principal: pr, CSRF: csrf, Path: r.URL.Path, Fields: map[string]string{}}
+	if c, err := r.Cookie("steward_flash"); err == nil {
+		if b, err := base64.RawURLEncoding.DecodeString(c.Value); err == nil {
+			pg.Flash = string(b)
+		}
+	}
+	pg.Nav = navFor(pr, r.URL.Path)
+	return pg
+}
+
+func navFor(pr *access.Principal, path string) []NavItem {
+	if pr == nil {
+		return nil
+	}
+	items := []NavItem{{Label: "Home", Href: "/"}}
+	if pr.CanAnywhere(access.OrgUnitRead) {
+		items = append(items, NavItem{Label: "Org units", Href: "/admin/org-units"})
+	}
+	if pr.CanAnywhere(access.UserRead) {
+		items = append(items, NavItem{Label: "Users", Href: "/admin/users"})
+	}
+	if pr.CanAnywhere(access.GroupRead) {
+		items = append(items, NavItem{Label: "Groups", Href: "/admin/groups"})
+	}
+	items = append(items, NavItem{Label: "Roles", Href: "/roles"}, NavItem{Label: "Tokens", Href: "/tokens"})
+	if pr.CanAnywhere(access.AuditRead) {
+		items = append(items, NavItem{Label: "Audit log", Href: "/audit"})
+	}
+	if pr.CanAnywhere(access.JobRead) {
+		items = append(items, NavItem{Label: "Jobs", Href: "/admin/jobs"})
+	}
+	for i := range items {
+		items[i].Current = items[i].Href == path || (items[i].Href != "/" && strings.HasPrefix(path, items[i].Href+"/"))
+	}
+	return items
+}
+
+// render writes a page with the given status.
+func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) error {
+	t, ok := p.pages[name]
+	if !ok {
+		return fmt.Errorf("no template %q", name)
+	}
+	var b strings.Builder
+	if err := t.ExecuteTemplate(&b, "layout", data); err != nil {
+		return fmt.Errorf("render %s: %w", name, err)
+	}
+	if _, err := r.Cookie("steward_flash"); err == nil {
+		http.SetCookie(w, &http.Cookie{Name: "steward_flash", Path: "/", MaxAge: -1})
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
+	w.WriteHeader(status)
+	_, err := w.Write([]byte(b.String()))
+	return err
+}
+
+// redirect sends the browser on after a successful form, with a message
+// shown once on the next page.
+func (p *Portal) redirect(w http.ResponseWriter, r *http.Request, to, flash string) error {
+	if flash != "" {
+		http.SetCookie(w, &http.Cookie{Name: "steward_flash", Value: base64.RawURLEncoding.EncodeToString([]byte(flash)),
+			Path: "/", MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: !p.InsecureCookies})
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+	return nil
+}
+
+type errorPage struct {
+	Page
+	Status int
+}
+
+// adapt turns an error-returning handler into a handler that shows an error page.
+func (p *Portal) adapt(h func(http.ResponseWriter, *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := h(w, r)
+		if err == nil {
+			return
+		}
+		e := errs.As(err)
+		if e.Code == errs.CodeUnauthenticated && r.Method == http.MethodGet {
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
+			return
+		}
+		if e.Code == errs.CodeInternal {
+			p.Log.Error("portal request failed", "request_id", middleware.RequestID(r.Context()), "path", r.URL.Path, "err", err)
+		}
+		status := errs.HTTPStatus(e)
+		pg := errorPage{Page: p.pageFor(r, http.StatusText(status)), Status: status}
+		pg.Error = e.Message
+		if rerr := p.render(w, r, status, "error", pg); rerr != nil {
+			p.Log.Error("render error page", "err", rerr)
+		}
+	})
+}
+
+// authenticate loads the session's principal; without one, pages redirect
+// to the login page. Unsafe methods must carry the session's CSRF token.
+func (p *Portal) authenticate(next http.Handler) http.Handler {
+	return p.adapt(func(w http.ResponseWriter, r *http.Request) error {
+		c, err := r.Cookie(identity.SessionCookie)
+		if err != nil {
+			return errs.Unauthenticated("sign in to continue")
+		}
+		pr, csrf, err := p.Identity.SessionPrincipal(r.Context(), c.Value)
+		if err != nil {
+			return err
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if err := r.ParseForm(); err != nil {
+				return errs.Invalid("the form could not be read")
+			}
+			if !identity.CheckCSRF(csrf, r.PostForm.Get("csrf")) {
+				return errs.Forbidden("the form has expired or did not come from this site; reload the page and try again")
+			}
+		}
+		ctx := middleware.WithPrincipal(r.Context(), pr)
+		ctx = contextWithCSRF(ctx, csrf)
+		next.ServeHTTP(w, r.WithContext(ctx))
+		return nil
+	})
+}
+
+// formError shows a form again with the error and the fields that failed;
+// errors other than invalid input and conflicts go to the error page.
+func formError(pg *Page, err error) error {
+	e := errs.As(err)
+	if e.Code != errs.CodeInvalid && e.Code != errs.CodeConflict {
+		return err
+	}
+	pg.Error = e.Message
+	for _, f := range e.Fields {
+		pg.Fields[f.Field] = f.Message
+	}
+	return nil
+}
+
+func statusOf(pg Page) int {
+	if pg.Error != "" {
+		return http.StatusUnprocessableEntity
+	}
+	return http.StatusOK
+}
