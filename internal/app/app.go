@@ -149,11 +149,11 @@ func (a *App) buildHandler() (http.Handler, error) {
 	if err := portal.Register(mux); err != nil {
 		return nil, err
 	}
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+	mux.Handle("GET /healthz", metrics.Wrap("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("ok\n"))
-	})
-	mux.HandleFunc("GET /readyz", a.ready)
+	})))
+	mux.Handle("GET /readyz", metrics.Wrap("GET /readyz", http.HandlerFunc(a.ready)))
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	// Refuse cross-site unsafe requests (CSRF) before anything else sees them.
 	return middleware.Outer(a.log, http.NewCrossOriginProtection().Handler(mux)), nil

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/sqldb"
+	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
+)
+
+// TestMain lets the test binary act as the steward binary: with
+// STEWARD_TEST_AS_MAIN=1 it runs main's run() on its arguments, so that the
+// replica test starts real, separate steward processes.
+func TestMain(m *testing.M) {
+	if os.Getenv("STEWARD_TEST_AS_MAIN") == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// lockedBuffer is an io.Writer safe for concurrent use.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
+func (l *lockedBuffer) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+var urlRE = regexp.MustCompile(`running at (http://[0-9.:]+)`)
+
+// startServe runs `steward serve` in-process and returns its URL and a stop
+// function that shuts it down gracefully and returns run's error.
+func startServe(t *testing.T, getenv func(string) string, args ...string) (string, *lockedBuffer, func() error) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out, logs := &lockedBuffer{}, &lockedBuffer{}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), getenv, strings.NewReader(""), out, logs) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if m := urlRE.FindStringSubmatch(out.String()); m != nil {
+			stopped := false
+			var err error
+			stop := func() error {
+				if !stopped {
+					cancel()
+					err = <-done
+					stopped = true
+				}
+				return err
+			}
+			t.Cleanup(func() { stop() })
+			return m[1], out, stop
+		}
+		select {
+		case err := <-done:
+			cancel()
+			t.Fatalf("serve exited early: %v\n%s", err, logs.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve did not start in 30 s:\n%s", logs.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func envFor(t *testing.T, extra map[string]string) func(string) string {
+	cfg := sqldbtest.Config(t)
+	vars := map[string]string{"STEWARD_DATA_DIR": cfg.DataDir, "STEWARD_DATABASE": cfg.URL}
+	for k, v := range extra {
+		vars[k] = v
+	}
+	return func(k string) string { return vars[k] }
+}
+
+func cli(t *testing.T, getenv func(string) string, stdin string, args ...string) (string, error) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	err := run(context.Background(), args, getenv, strings.NewReader(stdin), &out, &errOut)
+	if err != nil {
+		return out.String() + errOut.String() + err.Error(), err
+	}
+	return out.String(), nil
+}
+
+func get(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url, nil)
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(b)
+}
+
+func TestServeDemoAdminAndRestart(t *testing.T) {
+	getenv := envFor(t, nil)
+	url, out, stop := startServe(t, getenv, "--demo")
+	if !strings.Contains(out.String(), "admin@it.contoso.example") || !strings.Contains(out.String(), "steward-demo") {
+		t.Errorf("the demo does not print its sign-ins:\n%s", out.String())
+	}
+	for _, path := range []string{"/healthz", "/readyz"} {
+		if code, body := get(t, url+path, ""); code != 200 {
+			t.Errorf("%s = %d %s", path, code, body)
+		}
+	}
+	if code, body := get(t, url+"/metrics", ""); code != 200 || !strings.Contains(body, "steward_http_requests_total") {
+		t.Errorf("/metrics = %d, without steward_http_requests_total", code)
+	}
+
+	// The CLI works next to the running server: make a user, grant, token.
+	if out, err := cli(t, getenv, "", "admin", "create-user", "--email", "newbie@contoso.example", "--name", "Newbie", "--org-unit", "cc-4100"); err != nil || !strings.Contains(out, "password: ") {
+		t.Fatalf("create-user: %v\n%s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "admin", "grant", "--email", "newbie@contoso.example", "--role", "consumer", "--org-unit", "RETAIL"); err != nil {
+		t.Fatalf("grant: %v\n%s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "admin", "grant", "--email", "newbie@contoso.example", "--role", "emperor"); err == nil || !strings.Contains(out, "role") {
+		t.Errorf("granting an unknown role: %v\n%s", err, out)
+	}
+	token, err := cli(t, getenv, "", "admin", "create-token", "--email", "newbie@contoso.example", "--name", "e2e", "--days", "1")
+	if err != nil {
+		t.Fatalf("create-token: %v\n%s", err, token)
+	}
+	token = strings.TrimSpace(token)
+	code, body := get(t, url+"/api/v1/me", token)
+	if code != 200 || !strings.Contains(body, "newbie@contoso.example") || !strings.Contains(body, `"consumer"`) {
+		t.Fatalf("/api/v1/me with the CLI's token = %d %s", code, body)
+	}
+	var units struct{ Items []struct{ Code string } }
+	_, body = get(t, url+"/api/v1/org-units", token)
+	json.Unmarshal([]byte(body), &units)
+	for _, u := range units.Items {
+		if u.Code == "MFG" || u.Code == "CONTOSO" {
+			t.Errorf("a Retail consumer sees org unit %s", u.Code)
+		}
+	}
+	if len(units.Items) != 5 {
+		t.Errorf("a Retail consumer sees %d org units, want Retail's 5", len(units.Items))
+	}
+
+	if err := stop(); err != nil {
+		t.Fatalf("graceful shutdown: %v", err)
+	}
+	if out, err := cli(t, getenv, "", "audit", "verify"); err != nil || !strings.Contains(out, "intact") {
+		t.Errorf("audit verify: %v %s", err, out)
+	}
+
+	// A restart with --demo does not create the demo twice.
+	url, _, _ = startServe(t, getenv, "--demo")
+	if code, _ := get(t, url+"/api/v1/me", token); code != 200 {
+		t.Errorf("the token does not survive a restart: %d", code)
+	}
+	if out, err := cli(t, getenv, "", "admin", "create-user", "--email", "dana@contoso.example", "--name", "Dup"); err == nil || !strings.Contains(out, "already exists") {
+		t.Errorf("duplicate user via CLI: %v %s", err, out)
+	}
+}
+
+func TestCreateAdminFromStdinAndMigrate(t *testing.T) {
+	getenv := envFor(t, nil)
+	if out, err := cli(t, getenv, "", "migrate"); err != nil || !strings.Contains(out, "version 1") {
+		t.Fatalf("migrate: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "short\n", "admin", "create-admin", "--email", "root@example.com", "--name", "Root", "--password-stdin"); err == nil || !strings.Contains(out, "password") {
+		t.Errorf("a short admin password was accepted: %s", out)
+	}
+	out, err := cli(t, getenv, "a long enough password\n", "admin", "create-admin", "--email", "root@example.com", "--name", "Root", "--password-stdin")
+	if err != nil || strings.Contains(out, "password:") {
+		t.Fatalf("create-admin: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "frobnicate"); err == nil || !strings.Contains(out, "Usage") {
+		t.Errorf("unknown command: %v %s", err, out)
+	}
+	if _, err := cli(t, getenv, "", "serve", "--log-level", "loud"); err == nil {
+		t.Error("serve accepted --log-level loud")
+	}
+}
+
+// TestTwoReplicasRunEachScheduledJobOnce starts two steward processes on one
+// PostgreSQL with a one-second schedule and checks, from both processes'
+// logs and the jobs table, that every scheduled job ran exactly once.
+func TestTwoReplicasRunEachScheduledJobOnce(t *testing.T) {
+	server := os.Getenv(sqldbtest.EnvPostgres)
+	if server == "" {
+		t.Skip("needs PostgreSQL: set STEWARD_TEST_POSTGRES")
+	}
+	dbURL := sqldbtest.NewPostgresDB(t, server)
+	type replica struct {
+		cmd  *exec.Cmd
+		logs *lockedBuffer
+	}
+	var replicas []replica
+	for i := range 2 {
+		cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--database", dbURL, "--log-format", "json",
+			"--worker-id", fmt.Sprintf("replica-%d", i), "--job-interval", "sessions.purge=1s")
+		cmd.Env = append(os.Environ(), "STEWARD_TEST_AS_MAIN=1")
+		logs := &lockedBuffer{}
+		cmd.Stderr, cmd.Stdout = logs, io.Discard
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		replicas = append(replicas, replica{cmd, logs})
+	}
+	time.Sleep(6 * time.Second)
+	for _, r := range replicas {
+		r.cmd.Process.Signal(syscall.SIGTERM)
+	}
+	for i, r := range replicas {
+		if err := r.cmd.Wait(); err != nil {
+			t.Errorf("replica %d: %v\n%s", i, err, r.logs.String())
+		}
+	}
+	// Count executions per job across both processes' logs.
+	ran := map[string][]string{}
+	for i, r := range replicas {
+		sc := bufio.NewScanner(strings.NewReader(r.logs.String()))
+		for sc.Scan() {
+			var line struct{ Msg, Job, Kind string }
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "job succeeded" && line.Kind == "sessions.purge" {
+				ran[line.Job] = append(ran[line.Job], fmt.Sprint("replica-", i))
+			}
+		}
+	}
+	if len(ran) < 4 {
+		t.Fatalf("only %d scheduled jobs ran in 6 s; logs:\n%s\n%s", len(ran), replicas[0].logs.String(), replicas[1].logs.String())
+	}
+	for job, who := range ran {
+		if len(who) != 1 {
+			t.Errorf("job %s ran %d times: %v", job, len(who), who)
+		}
+	}
+	db, err := sqldb.Open(context.Background(), sqldb.Config{URL: dbURL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var slots, rows, maxAttempts int
+	err = db.Read().QueryRowContext(context.Background(),
+		`SELECT COUNT(DISTINCT unique_key), COUNT(*), COALESCE(MAX(attempts), 0) FROM jobs WHERE kind = 'sessions.purge' AND status = 'succeeded'`).Scan(&slots, &rows, &maxAttempts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if slots != rows || rows != len(ran) || maxAttempts != 1 {
+		t.Errorf("jobs table: %d slots, %d succeeded rows, max attempts %d; logs show %d runs", slots, rows, maxAttempts, len(ran))
+	}
+	byReplica := map[string]int{}
+	for _, who := range ran {
+		byReplica[who[0]]++
+	}
+	t.Logf("%d slots ran once each; by replica: %v", len(ran), byReplica)
+}

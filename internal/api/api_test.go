@@ -1,0 +1,373 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/gorillamux"
+
+	openapi "github.com/steward-itaas/steward/api"
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/api"
+	"github.com/steward-itaas/steward/internal/app"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
+)
+
+// syncBuffer collects logs from concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
+func (s *syncBuffer) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+// checker sends requests to a live server and validates every request and
+// response against the OpenAPI document, remembering which operations ran.
+type checker struct {
+	t       *testing.T
+	base    string
+	router  routers.Router
+	covered map[string]bool
+}
+
+func newChecker(t *testing.T, base string) *checker {
+	ctx := context.Background()
+	doc, err := openapi3.NewLoader().LoadFromData(openapi.YAML)
+	if err != nil {
+		t.Fatalf("load api/openapi.yaml: %v", err)
+	}
+	if err := doc.Validate(ctx); err != nil {
+		t.Fatalf("api/openapi.yaml is not a valid OpenAPI document: %v", err)
+	}
+	doc.Servers = openapi3.Servers{{URL: base}}
+	router, err := gorillamux.NewRouter(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &checker{t: t, base: base, router: router, covered: map[string]bool{}}
+}
+
+type resp struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r resp) decode(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.body, err)
+	}
+}
+
+func (r resp) problemFields() []string {
+	var p api.Problem
+	json.Unmarshal(r.body, &p)
+	var out []string
+	for _, f := range p.Errors {
+		out = append(out, f.Field)
+	}
+	return out
+}
+
+// do sends a request; body is JSON-encoded unless it is a string, which is
+// sent as is. validate=false skips request validation for deliberately bad
+// requests (their responses are still validated).
+func (c *checker) do(method, path, token string, body any, want int) resp {
+	c.t.Helper()
+	return c.send(method, path, token, body, want, true)
+}
+
+func (c *checker) bad(method, path, token string, body any, want int) resp {
+	c.t.Helper()
+	return c.send(method, path, token, body, want, false)
+}
+
+func (c *checker) send(method, path, token string, body any, want int, validate bool) resp {
+	c.t.Helper()
+	var raw []byte
+	switch b := body.(type) {
+	case nil:
+	case string:
+		raw = []byte(b)
+	default:
+		raw, _ = json.Marshal(b)
+	}
+	req, _ := http.NewRequest(method, c.base+path, bytes.NewReader(raw))
+	if raw != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	route, params, err := c.router.FindRoute(req)
+	if err != nil {
+		c.t.Fatalf("%s %s is not in api/openapi.yaml: %v", method, path, err)
+	}
+	c.covered[method+" "+route.Path] = true
+	in := &openapi3filter.RequestValidationInput{Request: req, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
+	if validate {
+		vreq := req.Clone(context.Background())
+		vreq.Body = io.NopCloser(bytes.NewReader(raw))
+		in.Request = vreq
+		if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+			c.t.Fatalf("%s %s: the request does not match the spec: %v", method, path, err)
+		}
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	got, _ := io.ReadAll(res.Body)
+	if res.StatusCode != want {
+		c.t.Fatalf("%s %s = %d %s, want %d", method, path, res.StatusCode, got, want)
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: in, Status: res.StatusCode, Header: res.Header, Body: io.NopCloser(bytes.NewReader(got)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true},
+	}); err != nil {
+		c.t.Fatalf("%s %s: the %d response does not match the spec: %v\n%s", method, path, res.StatusCode, err, got)
+	}
+	return resp{res.StatusCode, res.Header, got}
+}
+
+type env struct {
+	app   *app.App
+	check *checker
+	admin string
+	logs  *syncBuffer
+}
+
+func setup(t *testing.T) *env {
+	ctx := context.Background()
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := app.New(ctx, app.Config{Database: sqldbtest.Config(t),
+		Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	u, err := a.Identity.CreateAdmin(ctx, access.System(), identity.CreateUserInput{Email: "root@example.com", Name: "Root", Password: "a long admin password"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, err := a.Identity.CreateToken(ctx, access.System(), identity.CreateTokenInput{UserID: u.ID, Name: "test", ExpiresAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &env{app: a, check: newChecker(t, srv.URL), admin: tok.Secret, logs: logs}
+}
+
+// TestAPIConformsToSpec drives every route through a realistic scenario and
+// validates each exchange against api/openapi.yaml; then it checks that
+// every registered route was exercised and every documented one exists.
+func TestAPIConformsToSpec(t *testing.T) {
+	e := setup(t)
+	c, admin := e.check, e.admin
+
+	c.do("GET", "/api/v1/openapi.yaml", "", nil, 200)
+	c.do("GET", "/api/v1/openapi.json", "", nil, 200)
+	var me struct {
+		User identity.User `json:"user"`
+	}
+	c.do("GET", "/api/v1/me", admin, nil, 200).decode(t, &me)
+	c.do("GET", "/api/v1/roles", admin, nil, 200)
+
+	var root, retail, mfg identity.OrgUnit
+	c.do("POST", "/api/v1/org-units", admin, map[string]any{"kind": "business_unit", "code": "GROUP", "name": "Group"}, 201).decode(t, &root)
+	c.do("POST", "/api/v1/org-units", admin, map[string]any{"parent_id": root.ID, "kind": "business_unit", "code": "RETAIL", "name": "Retail"}, 201).decode(t, &retail)
+	c.do("POST", "/api/v1/org-units", admin, map[string]any{"parent_id": root.ID, "kind": "business_unit", "code": "MFG", "name": "Manufacturing"}, 201).decode(t, &mfg)
+	c.do("GET", "/api/v1/org-units", admin, nil, 200)
+	c.do("GET", "/api/v1/org-units/"+retail.ID, admin, nil, 200)
+	c.do("PATCH", "/api/v1/org-units/"+retail.ID, admin, map[string]any{"name": "Retail & Stores"}, 200)
+
+	var consumer identity.User
+	c.do("POST", "/api/v1/users", admin, map[string]any{"email": "dana@example.com", "name": "Dana", "org_unit_id": retail.ID, "password": "correct horse battery"}, 201).decode(t, &consumer)
+	c.do("GET", "/api/v1/users?limit=1", admin, nil, 200)
+	c.do("GET", "/api/v1/users/"+consumer.ID, admin, nil, 200)
+	c.do("PATCH", "/api/v1/users/"+consumer.ID, admin, map[string]any{"name": "Dana C."}, 200)
+
+	var g identity.Grant
+	c.do("POST", "/api/v1/grants", admin, map[string]any{"user_id": consumer.ID, "role": "consumer", "scope_kind": "org_unit", "scope_id": retail.ID}, 201).decode(t, &g)
+	c.do("GET", "/api/v1/users/"+consumer.ID+"/grants", admin, nil, 200)
+	var extra identity.Grant
+	c.do("POST", "/api/v1/grants", admin, map[string]any{"user_id": consumer.ID, "role": "approver", "scope_kind": "org_unit", "scope_id": retail.ID}, 201).decode(t, &extra)
+	c.do("DELETE", "/api/v1/grants/"+extra.ID, admin, nil, 204)
+
+	var grp identity.Group
+	c.do("POST", "/api/v1/groups", admin, map[string]any{"name": "Service Desk", "description": "First line"}, 201).decode(t, &grp)
+	c.do("GET", "/api/v1/groups", admin, nil, 200)
+	c.do("GET", "/api/v1/groups/"+grp.ID, admin, nil, 200)
+	c.do("PUT", "/api/v1/groups/"+grp.ID, admin, map[string]any{"name": "Service Desk", "description": "First line support", "email": "desk@example.com"}, 200)
+	c.do("PUT", "/api/v1/groups/"+grp.ID+"/members/"+consumer.ID, admin, nil, 200)
+	c.do("DELETE", "/api/v1/groups/"+grp.ID+"/members/"+consumer.ID, admin, nil, 200)
+	c.do("DELETE", "/api/v1/groups/"+grp.ID, admin, nil, 204)
+
+	// The consumer gets a token limited to its consumer role, and sees only its business unit.
+	var ct identity.NewToken
+	c.do("POST", "/api/v1/tokens", admin, map[string]any{"user_id": consumer.ID, "name": "dana's script", "roles": []string{"consumer"},
+		"expires_at": time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)}, 201).decode(t, &ct)
+	c.do("GET", "/api/v1/tokens?user_id="+consumer.ID, admin, nil, 200)
+	c.do("GET", "/api/v1/org-units/"+retail.ID, ct.Secret, nil, 200)
+	c.do("GET", "/api/v1/org-units/"+mfg.ID, ct.Secret, nil, 404)
+	var units struct{ Items []identity.OrgUnit }
+	c.do("GET", "/api/v1/org-units", ct.Secret, nil, 200).decode(t, &units)
+	if len(units.Items) != 1 || units.Items[0].ID != retail.ID {
+		t.Errorf("the consumer of Retail lists %+v, want Retail only", units.Items)
+	}
+	c.do("POST", "/api/v1/org-units", ct.Secret, map[string]any{"kind": "department", "code": "X", "name": "X"}, 403)
+	c.do("GET", "/api/v1/audit", ct.Secret, nil, 403)
+	c.do("DELETE", "/api/v1/tokens/"+ct.ID, ct.Secret, nil, 200)
+	c.do("GET", "/api/v1/me", ct.Secret, nil, 401)
+
+	var recs struct {
+		Items []struct{ Action string }
+		Next  string
+	}
+	c.do("GET", "/api/v1/audit?limit=3", admin, nil, 200).decode(t, &recs)
+	if len(recs.Items) != 3 || recs.Next == "" || recs.Items[0].Action != "token.revoke" {
+		t.Errorf("audit page = %+v", recs)
+	}
+	c.do("GET", "/api/v1/audit?before="+recs.Next+"&action=org_unit.", admin, nil, 200)
+	var v struct{ OK bool }
+	c.do("GET", "/api/v1/audit/verify", admin, nil, 200).decode(t, &v)
+	if !v.OK {
+		t.Error("the audit chain does not verify")
+	}
+
+	var job struct{ ID string }
+	c.do("POST", "/api/v1/jobs", admin, map[string]any{"kind": "sessions.purge"}, 202).decode(t, &job)
+	c.do("GET", "/api/v1/jobs?status=queued", admin, nil, 200)
+	c.do("GET", "/api/v1/jobs/"+job.ID, admin, nil, 200)
+	c.do("POST", "/api/v1/jobs", admin, map[string]any{"kind": "no.such.job"}, 422)
+
+	c.do("DELETE", "/api/v1/org-units/"+mfg.ID, admin, nil, 204)
+	c.do("GET", "/api/v1/org-units/"+mfg.ID, admin, nil, 404)
+
+	// Every registered route was exercised, and is documented.
+	var registered []string
+	for _, rt := range (&api.Server{}).Routes() {
+		registered = append(registered, rt.Method+" "+rt.Path)
+	}
+	sort.Strings(registered)
+	for _, r := range registered {
+		if !c.covered[r] {
+			t.Errorf("route %s is registered but this test never called it", r)
+		}
+	}
+	doc, _ := openapi3.NewLoader().LoadFromData(openapi.YAML)
+	for path, item := range doc.Paths.Map() {
+		for method := range item.Operations() {
+			found := false
+			for _, r := range registered {
+				found = found || r == method+" "+path
+			}
+			if !found {
+				t.Errorf("api/openapi.yaml documents %s %s but no such route is registered", method, path)
+			}
+		}
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	e := setup(t)
+	c, admin := e.check, e.admin
+	tests := []struct {
+		name       string
+		method     string
+		path       string
+		body       any
+		contentTyp bool
+		status     int
+		fields     []string
+	}{
+		{"unknown field", "POST", "/api/v1/org-units", `{"kind":"department","code":"A","name":"A","colour":"red"}`, true, 422, []string{"colour"}},
+		{"wrong type", "POST", "/api/v1/org-units", `{"kind":"department","code":7,"name":"A"}`, true, 422, []string{"code"}},
+		{"not JSON", "POST", "/api/v1/org-units", `{"kind":`, true, 422, nil},
+		{"two values", "POST", "/api/v1/org-units", `{"kind":"department","code":"A","name":"A"}{}`, true, 422, nil},
+		{"empty body", "POST", "/api/v1/users", ``, true, 422, nil},
+		{"field rules", "POST", "/api/v1/users", `{"email":"not-an-email","name":"","password":"short"}`, true, 422, []string{"email", "name", "password"}},
+		{"too large", "POST", "/api/v1/groups", `{"name":"` + strings.Repeat("x", api.MaxBodyBytes) + `"}`, true, 422, nil},
+		{"bad limit", "GET", "/api/v1/users?limit=9999", nil, false, 422, []string{"limit"}},
+		{"unknown id", "GET", "/api/v1/users/01234567-89ab-7def-8123-456789abcdef", nil, false, 404, nil},
+		{"malformed id", "GET", "/api/v1/org-units/nope", nil, false, 404, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c.t = t
+			r := c.bad(tt.method, tt.path, admin, tt.body, tt.status)
+			if r.header.Get("Content-Type") != "application/problem+json" {
+				t.Errorf("Content-Type = %q, want application/problem+json", r.header.Get("Content-Type"))
+			}
+			if got := r.problemFields(); fmt.Sprint(got) != fmt.Sprint(tt.fields) && tt.fields != nil {
+				t.Errorf("field errors = %v, want %v", got, tt.fields)
+			}
+		})
+	}
+	c.t = t
+	// A body without Content-Type: application/json is refused.
+	req, _ := http.NewRequest("POST", c.base+"/api/v1/groups", strings.NewReader(`{"name":"x"}`))
+	req.Header.Set("Authorization", "Bearer "+admin)
+	res, _ := http.DefaultClient.Do(req)
+	if res.StatusCode != 422 {
+		t.Errorf("text body: %d, want 422", res.StatusCode)
+	}
+	// Nothing half-written: no org unit or group came of the bad requests.
+	units, _ := e.app.Identity.OrgUnits(context.Background(), access.System())
+	groups, _ := e.app.Identity.Groups(context.Background(), access.System())
+	if len(units)+len(groups) != 0 {
+		t.Errorf("bad requests left %d org units and %d groups behind", len(units), len(groups))
+	}
+	// Unknown API paths answer problem+json, not the portal.
+	c.bad("GET", "/api/v1/org-units", "", nil, 401)
+	res, _ = http.Get(c.base + "/api/v1/nothing-here")
+	if res.StatusCode != 404 || res.Header.Get("Content-Type") != "application/problem+json" {
+		t.Errorf("unknown path: %d %s", res.StatusCode, res.Header.Get("Content-Type"))
+	}
+}
+
+func TestSecretsAreNotLogged(t *testing.T) {
+	e := setup(t)
+	const pw = "a very secret passphrase"
+	e.check.do("POST", "/api/v1/users", e.admin, map[string]any{"email": "x@example.com", "name": "X", "password": pw}, 201)
+	var nt identity.NewToken
+	e.check.do("POST", "/api/v1/tokens", e.admin, map[string]any{"name": "n", "expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 201).decode(t, &nt)
+	e.check.do("GET", "/api/v1/me", nt.Secret, nil, 200)
+	e.check.bad("GET", "/api/v1/me", nt.Secret+"wrong", nil, 401)
+	logs := e.logs.String()
+	if !strings.Contains(logs, "/api/v1/me") {
+		t.Fatal("requests were not logged at all")
+	}
+	for _, secret := range []string{pw, nt.Secret, e.admin} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the log contains a secret %q…", secret[:8])
+		}
+	}
+	// Nor is the password in the audit log.
+	var n int
+	e.app.DB.Read().QueryRowContext(context.Background(), `SELECT COUNT(*) FROM audit_log WHERE after_json LIKE $1`, "%"+pw+"%").Scan(&n)
+	if n != 0 {
+		t.Error("the audit log holds a password")
+	}
+}
