@@ -38,8 +38,12 @@ type lockedBuffer struct {
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-func (l *lockedBuffer) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 var urlRE = regexp.MustCompile(`running at (http://[0-9.:]+)`)
 
@@ -50,7 +54,9 @@ func startServe(t *testing.T, getenv func(string) string, args ...string) (strin
 	ctx, cancel := context.WithCancel(context.Background())
 	out, logs := &lockedBuffer{}, &lockedBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), getenv, strings.NewReader(""), out, logs) }()
+	go func() {
+		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), getenv, strings.NewReader(""), out, logs)
+	}()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if m := urlRE.FindStringSubmatch(out.String()); m != nil {

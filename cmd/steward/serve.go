@@ -35,7 +35,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	db := addDBFlags(fs)
 	logf := addLogFlags(fs)
 	demoFlag := fs.bool("demo", false, "create the demo organisation (once) and print its sign-ins")
-	insecure := fs.bool("insecure-cookies", false, "send cookies without Secure, for plain HTTP other than localhost")
+	publicURL := fs.string("public-url", "", "the URL people use to reach Steward; https:// makes cookies Secure behind a TLS proxy")
 	workerID := fs.string("worker-id", "", "name of this replica in job claims (default host:pid)")
 	intervals := durations{}
 	fs.Var(intervals, "job-interval", "override a scheduled job's interval, kind=duration (repeatable)")
@@ -47,7 +47,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	a, err := app.New(ctx, app.Config{Addr: *addr, Database: db.config(), WorkerID: *workerID,
-		InsecureCookies: *insecure, JobIntervals: intervals}, log)
+		PublicURL: *publicURL, JobIntervals: intervals}, log)
 	if err != nil {
 		return err
 	}

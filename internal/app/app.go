@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -41,8 +42,9 @@ type Config struct {
 	Database sqldb.Config
 	// WorkerID names this process in job claims; default host:pid.
 	WorkerID string
-	// InsecureCookies drops the Secure flag on cookies (plain HTTP off localhost).
-	InsecureCookies bool
+	// PublicURL is where people reach Steward, such as https://steward.example.com;
+	// an https URL makes every cookie Secure (behind a TLS-terminating proxy).
+	PublicURL string
 	ShutdownTimeout time.Duration
 	// JobIntervals overrides the interval of scheduled jobs by kind.
 	JobIntervals map[string]time.Duration
@@ -145,7 +147,7 @@ func (a *App) buildHandler() (http.Handler, error) {
 	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Log: a.log, Metrics: metrics,
 		SpecYAML: openapi.YAML, SpecJSON: specJSON, Now: a.cfg.Now}).Register(mux)
 	portal := &web.Portal{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Log: a.log, Metrics: metrics,
-		Now: a.cfg.Now, InsecureCookies: a.cfg.InsecureCookies}
+		Now: a.cfg.Now, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://")}
 	if err := portal.Register(mux); err != nil {
 		return nil, err
 	}

@@ -46,7 +46,7 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	http.SetCookie(w, &http.Cookie{
 		Name: identity.SessionCookie, Value: sess.Secret, Path: "/", Expires: sess.ExpiresAt,
-		HttpOnly: true, Secure: !p.InsecureCookies, SameSite: http.SameSiteLaxMode,
+		HttpOnly: true, Secure: p.secure(r), SameSite: http.SameSiteLaxMode,
 	})
 	http.Redirect(w, r, next, http.StatusSeeOther)
 	return nil
@@ -58,7 +58,7 @@ func (p *Portal) logout(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 	}
-	http.SetCookie(w, &http.Cookie{Name: identity.SessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: !p.InsecureCookies, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: identity.SessionCookie, Path: "/", MaxAge: -1, HttpOnly: true, Secure: p.secure(r), SameSite: http.SameSiteLaxMode})
 	return p.redirect(w, r, "/login", "You are signed out.")
 }
 

@@ -5,7 +5,8 @@
 // turns them into an error page.
 //
 // Sessions are server-side (identity.Service) in an HttpOnly, SameSite=Lax
-// cookie, Secure unless Steward is told it runs on plain HTTP. Every form
+// cookie, Secure whenever the portal is reached over HTTPS (browsers refuse
+// Secure cookies on plain HTTP, even on localhost). Every form
 // carries the session's CSRF token, which unsafe requests must echo; on top
 // of that net/http's CrossOriginProtection refuses cross-site unsafe
 // requests, which also covers the login form.
@@ -45,9 +46,10 @@ type Portal struct {
 	Log      *slog.Logger
 	Metrics  *middleware.Metrics
 	Now      func() time.Time
-	// InsecureCookies drops the Secure flag, for plain-HTTP deployments
-	// other than localhost (where browsers accept Secure cookies anyway).
-	InsecureCookies bool
+	// SecureCookies marks every cookie Secure: set when Steward's public URL
+	// is https (behind a TLS-terminating proxy). Requests that arrive over
+	// TLS get Secure cookies regardless.
+	SecureCookies bool
 
 	pages map[string]*template.Template
 }
@@ -255,11 +257,14 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 func (p *Portal) redirect(w http.ResponseWriter, r *http.Request, to, flash string) error {
 	if flash != "" {
 		http.SetCookie(w, &http.Cookie{Name: "steward_flash", Value: base64.RawURLEncoding.EncodeToString([]byte(flash)),
-			Path: "/", MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: !p.InsecureCookies})
+			Path: "/", MaxAge: 60, HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: p.secure(r)})
 	}
 	http.Redirect(w, r, to, http.StatusSeeOther)
 	return nil
 }
+
+// secure reports whether cookies for this request are Secure.
+func (p *Portal) secure(r *http.Request) bool { return p.SecureCookies || r.TLS != nil }
 
 type errorPage struct {
 	Page
