@@ -44,7 +44,7 @@ type Config struct {
 	WorkerID string
 	// PublicURL is where people reach Steward, such as https://steward.example.com;
 	// an https URL makes every cookie Secure (behind a TLS-terminating proxy).
-	PublicURL string
+	PublicURL       string
 	ShutdownTimeout time.Duration
 	// JobIntervals overrides the interval of scheduled jobs by kind.
 	JobIntervals map[string]time.Duration

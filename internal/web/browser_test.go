@@ -128,7 +128,7 @@ func (b *browser) login(email, password string) {
 
 func startPortal(t *testing.T) string {
 	ctx := context.Background()
-	a, err := app.New(ctx, app.Config{Database: sqldbtest.Config(t), 
+	a, err := app.New(ctx, app.Config{Database: sqldbtest.Config(t),
 		Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
