@@ -48,6 +48,12 @@ type browser struct {
 
 func newBrowser(t *testing.T, base string) *browser {
 	exe := chromium(t)
+	// Not t.TempDir: Chromium may still be writing its profile when the
+	// test's temporary directories are removed.
+	profile, err := os.MkdirTemp("", "steward-chromium-")
+	if err != nil {
+		t.Fatal(err)
+	}
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(exe),
 		chromedp.NoSandbox,
@@ -57,13 +63,23 @@ func newBrowser(t *testing.T, base string) *browser {
 		chromedp.Flag("disable-component-update", true),
 		chromedp.Flag("disable-sync", true),
 		chromedp.Flag("disable-quic", true),
-		chromedp.UserDataDir(t.TempDir()),
+		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1280, 900),
 	)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelC := chromedp.NewContext(actx)
 	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
-	t.Cleanup(func() { cancelT(); cancelC(); cancelA() })
+	t.Cleanup(func() {
+		cancelT()
+		cancelC()
+		cancelA()
+		for range 20 { // the browser lets go of its files shortly after it exits
+			if os.RemoveAll(profile) == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	})
 	return &browser{t: t, ctx: ctx, base: base, shot: os.Getenv("STEWARD_TEST_SCREENSHOTS")}
 }
 
