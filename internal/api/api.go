@@ -55,6 +55,7 @@ func (s *Server) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/openapi.yaml", Public: true, handler: s.spec("application/yaml", s.SpecYAML)},
 		{Method: "GET", Path: "/api/v1/openapi.json", Public: true, handler: s.spec("application/json", s.SpecJSON)},
 		{Method: "GET", Path: "/api/v1/me", handler: s.me},
+		{Method: "POST", Path: "/api/v1/me/password", handler: s.changePassword},
 		{Method: "GET", Path: "/api/v1/roles", handler: s.roles},
 		{Method: "GET", Path: "/api/v1/org-units", handler: s.listOrgUnits},
 		{Method: "POST", Path: "/api/v1/org-units", handler: s.createOrgUnit},

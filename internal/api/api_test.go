@@ -242,6 +242,13 @@ func TestAPIConformsToSpec(t *testing.T) {
 	}
 	c.do("POST", "/api/v1/org-units", ct.Secret, map[string]any{"kind": "department", "code": "X", "name": "X"}, 403)
 	c.do("GET", "/api/v1/audit", ct.Secret, nil, 403)
+	// Users change their own password with the current one, not by PATCH.
+	c.do("PATCH", "/api/v1/users/"+consumer.ID, ct.Secret, map[string]any{"password": "a new long password"}, 403)
+	c.do("POST", "/api/v1/me/password", ct.Secret, map[string]any{"current_password": "wrong password!", "new_password": "a new long password"}, 422)
+	c.do("POST", "/api/v1/me/password", ct.Secret, map[string]any{"current_password": "correct horse battery", "new_password": "a new long password"}, 204)
+	if _, err := e.app.Identity.Login(context.Background(), "dana@example.com", "a new long password", "192.0.2.1"); err != nil {
+		t.Errorf("sign-in with the changed password: %v", err)
+	}
 	c.do("DELETE", "/api/v1/tokens/"+ct.ID, ct.Secret, nil, 200)
 	c.do("GET", "/api/v1/me", ct.Secret, nil, 401)
 

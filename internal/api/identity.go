@@ -29,6 +29,23 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, meResponse{User: u, Grants: grants, TokenID: p.TokenID})
 }
 
+type passwordChange struct {
+	CurrentPassword string `json:"current_password"`
+	NewPassword     string `json:"new_password"`
+}
+
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) error {
+	var in passwordChange
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if err := s.Identity.ChangePassword(ctx(r), principal(r), in.CurrentPassword, in.NewPassword, ""); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
 type roleInfo struct {
 	Name        access.Role     `json:"name"`
 	Description string          `json:"description"`

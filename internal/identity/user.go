@@ -220,7 +220,8 @@ func (s *Service) createUser(ctx context.Context, tx *sqldb.Tx, p *access.Princi
 
 // UpdateUser changes a user. Callers need user.manage on the user's org unit
 // (and on the new one when moving the user); users may change their own
-// name and password. Disabling a user ends their sessions.
+// name (their own password goes through ChangePassword). Disabling a user,
+// or setting their password, ends their sessions.
 func (s *Service) UpdateUser(ctx context.Context, p *access.Principal, id string, in UpdateUserInput) (*User, error) {
 	var out *User
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
@@ -231,7 +232,7 @@ func (s *Service) UpdateUser(ctx context.Context, p *access.Principal, id string
 		if !canReadUser(p, before) {
 			return errs.NotFound("user %q not found", id)
 		}
-		self := p.UserID == id && in.OrgUnitID == nil && in.Disabled == nil
+		self := p.UserID == id && in.OrgUnitID == nil && in.Disabled == nil && in.Password == nil
 		if !self {
 			if err := p.Require(access.UserManage, before.Resource()); err != nil {
 				return err
@@ -291,4 +292,42 @@ func (s *Service) UpdateUser(ctx context.Context, p *access.Principal, id string
 		return s.audit(ctx, tx, p, audit.Entry{Action: action, ObjectType: "user", ObjectID: u.ID, Before: before, After: u})
 	})
 	return out, err
+}
+
+// ChangePassword sets the caller's own password after checking the current
+// one. A wrong current password is invalid (and counts as a failed sign-in
+// for throttling). The caller's other sessions end; keep names the session
+// to keep, by its secret, or "" for none.
+func (s *Service) ChangePassword(ctx context.Context, p *access.Principal, current, next, keep string) error {
+	if p == nil || p.IsSystem() {
+		return errs.Unauthenticated("sign in to change your password")
+	}
+	var v errs.Validator
+	validatePassword(&v, "new_password", next)
+	if err := v.Err("the new password is not valid"); err != nil {
+		return err
+	}
+	now := s.now()
+	if w := s.throttle.wait(now, normalizeEmail(p.Email), "change-password:"+p.UserID); w > 0 {
+		return errs.TooMany("too many wrong passwords; try again later")
+	}
+	var hash string
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT COALESCE(password_hash, '') FROM users WHERE id = $1`, p.UserID).Scan(&hash); err != nil {
+		return sqldb.Err(err, "user")
+	}
+	if hash == "" || !checkPassword(current, hash) {
+		s.throttle.fail(now, normalizeEmail(p.Email), "change-password:"+p.UserID)
+		return &errs.Error{Code: errs.CodeInvalid, Message: "the current password is not correct",
+			Fields: []errs.FieldError{{Field: "current_password", Rule: "match", Message: "enter your current password"}}}
+	}
+	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`,
+			hashPassword(next, s.opts.Argon2), sqldb.Time(now), p.UserID); err != nil {
+			return sqldb.Err(err, "user")
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1 AND id <> $2`, p.UserID, hashSecret(keep)); err != nil {
+			return sqldb.Err(err, "session")
+		}
+		return s.audit(ctx, tx, p, audit.Entry{Action: "user.password_change", ObjectType: "user", ObjectID: p.UserID})
+	})
 }

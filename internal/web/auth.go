@@ -122,3 +122,57 @@ func (p *Portal) rolesPage(w http.ResponseWriter, r *http.Request) error {
 	}
 	return p.render(w, r, http.StatusOK, "roles", pg)
 }
+
+type accountPage struct {
+	Page
+	User *identity.User
+}
+
+func (p *Portal) accountView(r *http.Request) (accountPage, error) {
+	pr := middleware.Principal(r.Context())
+	u, err := p.Identity.User(r.Context(), pr, pr.UserID)
+	return accountPage{Page: p.pageFor(r, "Your account"), User: u}, err
+}
+
+func (p *Portal) accountPage(w http.ResponseWriter, r *http.Request) error {
+	pg, err := p.accountView(r)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "account", pg)
+}
+
+// updateAccount changes the caller's name, or their password (which ends
+// their other sessions and keeps this one).
+func (p *Portal) updateAccount(w http.ResponseWriter, r *http.Request) error {
+	pr := middleware.Principal(r.Context())
+	f := r.PostForm
+	var err error
+	flash := "Saved."
+	if f.Get("action") == "password" {
+		keep := ""
+		if c, cerr := r.Cookie(identity.SessionCookie); cerr == nil {
+			keep = c.Value
+		}
+		if f.Get("new_password") != f.Get("confirm_password") {
+			err = formInvalid("confirm_password", "the two new passwords differ")
+		} else {
+			err = p.Identity.ChangePassword(r.Context(), pr, f.Get("current_password"), f.Get("new_password"), keep)
+		}
+		flash = "Your password is changed; your other sessions have ended."
+	} else {
+		name := f.Get("name")
+		_, err = p.Identity.UpdateUser(r.Context(), pr, pr.UserID, identity.UpdateUserInput{Name: &name})
+	}
+	if err == nil {
+		return p.redirect(w, r, "/account", flash)
+	}
+	pg, lerr := p.accountView(r)
+	if lerr != nil {
+		return lerr
+	}
+	if err := formError(&pg.Page, err); err != nil {
+		return err
+	}
+	return p.render(w, r, statusOf(pg.Page), "account", pg)
+}

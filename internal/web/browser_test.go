@@ -279,6 +279,28 @@ func TestBrowserAdminJourney(t *testing.T) {
 		t.Errorf("a Retail consumer's org units: %q", got)
 	}
 	b.screenshot("consumer")
+
+	// The consumer changes their own password; a wrong current one is refused.
+	b.run(
+		chromedp.Navigate(b.base+"/account"),
+		chromedp.WaitVisible("#current_password", chromedp.ByQuery),
+		chromedp.SendKeys("#current_password", "not my password", chromedp.ByQuery),
+		chromedp.SendKeys("#new_password", "dana's new passphrase", chromedp.ByQuery),
+		chromedp.SendKeys("#confirm_password", "dana's new passphrase", chromedp.ByQuery),
+		chromedp.Click(`form input[value="password"] ~ button`, chromedp.ByQuery),
+		waitText("main", "current password is not correct"),
+		chromedp.SendKeys("#current_password", demo.Password, chromedp.ByQuery),
+		chromedp.SendKeys("#new_password", "dana's new passphrase", chromedp.ByQuery),
+		chromedp.SendKeys("#confirm_password", "dana's new passphrase", chromedp.ByQuery),
+		chromedp.Click(`form input[value="password"] ~ button`, chromedp.ByQuery),
+		waitText("main", "Your password is changed"),
+		chromedp.Click(`.who button`, chromedp.ByQuery),
+		waitText("main", "You are signed out"),
+	)
+	b.login("dana@contoso.example", "dana's new passphrase")
+	if got := b.text("h1"); got != "Welcome, Dana Consumer" {
+		t.Errorf("sign-in with the new password: h1 = %q", got)
+	}
 }
 
 // TestBrowserMobileLayout checks the portal at phone width: the page must

@@ -93,6 +93,8 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		{"POST /logout", false, p.logout},
 		{"GET /{$}", false, p.home},
 		{"GET /roles", false, p.rolesPage},
+		{"GET /account", false, p.accountPage},
+		{"POST /account", false, p.updateAccount},
 		{"GET /admin/org-units", false, p.orgUnitsPage},
 		{"POST /admin/org-units", false, p.createOrgUnit},
 		{"GET /admin/org-units/{id}", false, p.orgUnitPage},
