@@ -135,7 +135,7 @@ func adminGrant(ctx context.Context, e env, args []string) error {
 	defer a.Close()
 	u, err := a.Identity.UserByEmail(ctx, access.System(), *email)
 	if err != nil {
-		return fmt.Errorf("no user with email %q", *email)
+		return describe(err)
 	}
 	in := identity.CreateGrantInput{UserID: u.ID, Role: access.Role(*role), ScopeKind: access.ScopeGlobal}
 	if *unit != "" {
@@ -169,7 +169,7 @@ func adminCreateToken(ctx context.Context, e env, args []string) error {
 	defer a.Close()
 	u, err := a.Identity.UserByEmail(ctx, access.System(), *email)
 	if err != nil {
-		return fmt.Errorf("no user with email %q", *email)
+		return describe(err)
 	}
 	in := identity.CreateTokenInput{UserID: u.ID, Name: *name, ExpiresAt: time.Now().Add(time.Duration(*days) * 24 * time.Hour)}
 	for _, r := range strings.Split(*roles, ",") {

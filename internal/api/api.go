@@ -272,16 +272,19 @@ func page[T any](items []T, limit int, cursor func(T) string) list[T] {
 	return l
 }
 
-// intParam reads an optional non-negative integer query parameter.
-func intParam(r *http.Request, name string, max int) (int, error) {
-	s := r.URL.Query().Get(name)
+// limitParam reads the optional page size: 1 to 500, 50 when absent or 0.
+func limitParam(r *http.Request) (int, error) {
+	s := r.URL.Query().Get("limit")
 	if s == "" {
-		return 0, nil
+		return 50, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || n > max {
+	if err != nil || n < 0 || n > 500 {
 		return 0, &errs.Error{Code: errs.CodeInvalid, Message: "a query parameter is not valid",
-			Fields: []errs.FieldError{{Field: name, Rule: "range", Message: fmt.Sprintf("%s must be a whole number from 0 to %d", name, max)}}}
+			Fields: []errs.FieldError{{Field: "limit", Rule: "range", Message: "limit must be a whole number from 1 to 500"}}}
+	}
+	if n == 0 {
+		n = 50
 	}
 	return n, nil
 }

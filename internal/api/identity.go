@@ -110,12 +110,9 @@ func (s *Server) deleteOrgUnit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
-	limit, err := intParam(r, "limit", 500)
+	limit, err := limitParam(r)
 	if err != nil {
 		return err
-	}
-	if limit == 0 {
-		limit = 50
 	}
 	q := r.URL.Query()
 	users, err := s.Identity.Users(ctx(r), principal(r), identity.UserFilter{

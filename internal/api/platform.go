@@ -11,12 +11,9 @@ import (
 
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	limit, err := intParam(r, "limit", 500)
+	limit, err := limitParam(r)
 	if err != nil {
 		return err
-	}
-	if limit == 0 {
-		limit = 50
 	}
 	var before int64
 	if b := q.Get("before"); b != "" {
@@ -45,12 +42,9 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) error {
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
-	limit, err := intParam(r, "limit", 500)
+	limit, err := limitParam(r)
 	if err != nil {
 		return err
-	}
-	if limit == 0 {
-		limit = 50
 	}
 	js, err := s.Jobs.Jobs(ctx(r), principal(r), jobs.Filter{Kind: q.Get("kind"), Status: jobs.Status(q.Get("status")), Before: q.Get("before"), Limit: limit})
 	if err != nil {

@@ -245,12 +245,13 @@ func (s *Service) Principal(ctx context.Context, userID string) (*access.Princip
 // UserByEmail returns a user by email, for the CLI (as the system principal)
 // and for callers with user.read on the user.
 func (s *Service) UserByEmail(ctx context.Context, p *access.Principal, email string) (*User, error) {
-	u, err := scanUser(s.db.Read().QueryRowContext(ctx, `SELECT `+userColumns+userFrom+` WHERE u.email = $1`, normalizeEmail(email)))
+	email = normalizeEmail(email)
+	u, err := scanUser(s.db.Read().QueryRowContext(ctx, `SELECT `+userColumns+userFrom+` WHERE u.email = $1`, email))
+	if errs.Is(sqldb.Err(err, "user"), errs.CodeNotFound) || (err == nil && !canReadUser(p, u)) {
+		return nil, errs.NotFound("there is no user with the email %s", email)
+	}
 	if err != nil {
 		return nil, sqldb.Err(err, "user")
-	}
-	if !canReadUser(p, u) {
-		return nil, errs.NotFound("user not found")
 	}
 	return u, nil
 }

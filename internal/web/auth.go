@@ -167,12 +167,5 @@ func (p *Portal) updateAccount(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		return p.redirect(w, r, "/account", flash)
 	}
-	pg, lerr := p.accountView(r)
-	if lerr != nil {
-		return lerr
-	}
-	if err := formError(&pg.Page, err); err != nil {
-		return err
-	}
-	return p.render(w, r, statusOf(pg.Page), "account", pg)
+	return reshow(p, w, r, "account", err, p.accountView)
 }

@@ -40,15 +40,11 @@ func (p *Portal) createGroup(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		return p.redirect(w, r, "/admin/groups/"+g.ID, "Created "+g.Name+". Add members below.")
 	}
-	pg, lerr := p.groupsView(r)
-	if lerr != nil {
-		return lerr
-	}
-	pg.Form = in
-	if err := formError(&pg.Page, err); err != nil {
-		return err
-	}
-	return p.render(w, r, statusOf(pg.Page), "groups", pg)
+	return reshow(p, w, r, "groups", err, func(r *http.Request) (groupsPage, error) {
+		pg, err := p.groupsView(r)
+		pg.Form = in
+		return pg, err
+	})
 }
 
 type groupPage struct {
@@ -88,14 +84,7 @@ func (p *Portal) groupFormResult(w http.ResponseWriter, r *http.Request, err err
 	if err == nil {
 		return p.redirect(w, r, "/admin/groups/"+r.PathValue("id"), flash)
 	}
-	pg, lerr := p.groupView(r)
-	if lerr != nil {
-		return lerr
-	}
-	if err := formError(&pg.Page, err); err != nil {
-		return err
-	}
-	return p.render(w, r, statusOf(pg.Page), "group", pg)
+	return reshow(p, w, r, "group", err, p.groupView)
 }
 
 func (p *Portal) updateGroup(w http.ResponseWriter, r *http.Request) error {

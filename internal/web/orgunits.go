@@ -38,15 +38,11 @@ func (p *Portal) createOrgUnit(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		return p.redirect(w, r, "/admin/org-units", "Created org unit "+o.Name+".")
 	}
-	pg, lerr := p.orgUnitsView(r)
-	if lerr != nil {
-		return lerr
-	}
-	pg.Form = in
-	if err := formError(&pg.Page, err); err != nil {
-		return err
-	}
-	return p.render(w, r, statusOf(pg.Page), "orgunits", pg)
+	return reshow(p, w, r, "orgunits", err, func(r *http.Request) (orgUnitsPage, error) {
+		pg, err := p.orgUnitsView(r)
+		pg.Form = in
+		return pg, err
+	})
 }
 
 type orgUnitPage struct {
@@ -94,14 +90,7 @@ func (p *Portal) updateOrgUnit(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		return p.redirect(w, r, "/admin/org-units/"+o.ID, "Saved.")
 	}
-	pg, lerr := p.orgUnitView(r)
-	if lerr != nil {
-		return lerr
-	}
-	if err := formError(&pg.Page, err); err != nil {
-		return err
-	}
-	return p.render(w, r, statusOf(pg.Page), "orgunit", pg)
+	return reshow(p, w, r, "orgunit", err, p.orgUnitView)
 }
 
 func (p *Portal) deleteOrgUnit(w http.ResponseWriter, r *http.Request) error {
@@ -109,12 +98,5 @@ func (p *Portal) deleteOrgUnit(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		return p.redirect(w, r, "/admin/org-units", "Deleted.")
 	}
-	pg, lerr := p.orgUnitView(r)
-	if lerr != nil {
-		return lerr
-	}
-	if err := formError(&pg.Page, err); err != nil {
-		return err
-	}
-	return p.render(w, r, statusOf(pg.Page), "orgunit", pg)
+	return reshow(p, w, r, "orgunit", err, p.orgUnitView)
 }

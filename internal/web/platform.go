@@ -91,12 +91,5 @@ func (p *Portal) enqueueJob(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		return p.redirect(w, r, "/admin/jobs", "Queued "+kind+".")
 	}
-	pg, lerr := p.jobsView(r)
-	if lerr != nil {
-		return lerr
-	}
-	if err := formError(&pg.Page, err); err != nil {
-		return err
-	}
-	return p.render(w, r, statusOf(pg.Page), "jobs", pg)
+	return reshow(p, w, r, "jobs", err, p.jobsView)
 }

@@ -58,15 +58,12 @@ func (p *Portal) createToken(w http.ResponseWriter, r *http.Request) error {
 		}
 		nt, err = p.Identity.CreateToken(r.Context(), middleware.Principal(r.Context()), in)
 	}
-	pg, lerr := p.tokensView(r)
-	if lerr != nil {
-		return lerr
-	}
 	if err != nil {
-		if err := formError(&pg.Page, err); err != nil {
-			return err
-		}
-		return p.render(w, r, statusOf(pg.Page), "tokens", pg)
+		return reshow(p, w, r, "tokens", err, p.tokensView)
+	}
+	pg, err := p.tokensView(r)
+	if err != nil {
+		return err
 	}
 	// Shown in this response and never again: no redirect.
 	pg.Created = nt

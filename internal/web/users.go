@@ -57,16 +57,12 @@ func (p *Portal) createUser(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		return p.redirect(w, r, "/admin/users/"+u.ID, "Created "+u.Email+". Grant roles below.")
 	}
-	pg, lerr := p.usersView(r)
-	if lerr != nil {
-		return lerr
-	}
 	in.Password = ""
-	pg.Form = in
-	if err := formError(&pg.Page, err); err != nil {
-		return err
-	}
-	return p.render(w, r, statusOf(pg.Page), "users", pg)
+	return reshow(p, w, r, "users", err, func(r *http.Request) (usersPage, error) {
+		pg, err := p.usersView(r)
+		pg.Form = in
+		return pg, err
+	})
 }
 
 type userPage struct {
@@ -124,14 +120,7 @@ func (p *Portal) updateUser(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		return p.redirect(w, r, "/admin/users/"+u.ID, "Saved.")
 	}
-	pg, lerr := p.userView(r)
-	if lerr != nil {
-		return lerr
-	}
-	if err := formError(&pg.Page, err); err != nil {
-		return err
-	}
-	return p.render(w, r, statusOf(pg.Page), "user", pg)
+	return reshow(p, w, r, "user", err, p.userView)
 }
 
 func (p *Portal) createGrant(w http.ResponseWriter, r *http.Request) error {
@@ -147,14 +136,7 @@ func (p *Portal) createGrant(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		return p.redirect(w, r, "/admin/users/"+in.UserID, "Granted "+humanizeRole(in.Role)+".")
 	}
-	pg, lerr := p.userView(r)
-	if lerr != nil {
-		return lerr
-	}
-	if err := formError(&pg.Page, err); err != nil {
-		return err
-	}
-	return p.render(w, r, statusOf(pg.Page), "user", pg)
+	return reshow(p, w, r, "user", err, p.userView)
 }
 
 func humanizeRole(r access.Role) string { return funcs["humanize"].(func(any) string)(r) }
@@ -166,12 +148,5 @@ func (p *Portal) deleteGrant(w http.ResponseWriter, r *http.Request) error {
 		return p.redirect(w, r, "/admin/users/"+userID, "Role removed.")
 	}
 	r.SetPathValue("id", userID)
-	pg, lerr := p.userView(r)
-	if lerr != nil {
-		return lerr
-	}
-	if err := formError(&pg.Page, err); err != nil {
-		return err
-	}
-	return p.render(w, r, statusOf(pg.Page), "user", pg)
+	return reshow(p, w, r, "user", err, p.userView)
 }

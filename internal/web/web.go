@@ -344,3 +344,24 @@ func statusOf(pg Page) int {
 	}
 	return http.StatusOK
 }
+
+// base gives the common Page of any page struct that embeds it.
+func (pg *Page) base() *Page { return pg }
+
+// reshow renders a form's page again after err: the page as view builds it,
+// with err's message and the fields that failed. Errors other than invalid
+// input and conflicts go to the error page instead.
+func reshow[T any, PT interface {
+	*T
+	base() *Page
+}](p *Portal, w http.ResponseWriter, r *http.Request, name string, err error, view func(*http.Request) (T, error)) error {
+	pg, verr := view(r)
+	if verr != nil {
+		return verr
+	}
+	b := PT(&pg).base()
+	if err := formError(b, err); err != nil {
+		return err
+	}
+	return p.render(w, r, statusOf(*b), name, pg)
+}
