@@ -8,6 +8,7 @@ package demo
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/errs"
@@ -83,7 +84,7 @@ func Credentials() []Credential {
 	for _, p := range people {
 		scope := "the whole provider"
 		if len(p.scopeCodes) > 0 {
-			scope = fmt.Sprint(p.scopeCodes)
+			scope = strings.Join(p.scopeCodes, ", ")
 		}
 		out = append(out, Credential{Role: p.role, Email: p.email, Name: p.name, Scope: scope})
 	}

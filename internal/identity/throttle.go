@@ -41,9 +41,18 @@ func (t *throttle) wait(now time.Time, account, addr string) time.Duration {
 	return longest
 }
 
+// maxKeys bounds the memory a flood of distinct accounts or addresses can
+// take: past it, every key is pruned, and only live windows stay.
+const maxKeys = 100_000
+
 func (t *throttle) fail(now time.Time, account, addr string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if len(t.failures) >= maxKeys {
+		for key := range t.failures {
+			t.prune(key, now)
+		}
+	}
 	for _, key := range []string{"a:" + account, "i:" + addr} {
 		t.failures[key] = append(t.prune(key, now), now)
 	}
