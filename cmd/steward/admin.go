@@ -128,15 +128,11 @@ func adminGrant(ctx context.Context, e env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	a, err := openApp(ctx, e, db)
+	a, u, err := openForUser(ctx, e, db, *email)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	u, err := a.Identity.UserByEmail(ctx, access.System(), *email)
-	if err != nil {
-		return describe(err)
-	}
 	in := identity.CreateGrantInput{UserID: u.ID, Role: access.Role(*role), ScopeKind: access.ScopeGlobal}
 	if *unit != "" {
 		if in.ScopeID, err = orgUnitByCode(ctx, a, *unit); err != nil {
@@ -162,15 +158,11 @@ func adminCreateToken(ctx context.Context, e env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	a, err := openApp(ctx, e, db)
+	a, u, err := openForUser(ctx, e, db, *email)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	u, err := a.Identity.UserByEmail(ctx, access.System(), *email)
-	if err != nil {
-		return describe(err)
-	}
 	in := identity.CreateTokenInput{UserID: u.ID, Name: *name, ExpiresAt: time.Now().Add(time.Duration(*days) * 24 * time.Hour)}
 	for _, r := range strings.Split(*roles, ",") {
 		if r = strings.TrimSpace(r); r != "" {
@@ -184,6 +176,20 @@ func adminCreateToken(ctx context.Context, e env, args []string) error {
 	fmt.Fprintf(e.stderr, "token %q for %s expires %s; it is shown once:\n", t.Name, u.Email, t.ExpiresAt.Format(time.RFC3339))
 	fmt.Fprintln(e.stdout, t.Secret)
 	return nil
+}
+
+// openForUser opens Steward and finds the user a command acts on.
+func openForUser(ctx context.Context, e env, db dbFlags, email string) (*app.App, *identity.User, error) {
+	a, err := openApp(ctx, e, db)
+	if err != nil {
+		return nil, nil, err
+	}
+	u, err := a.Identity.UserByEmail(ctx, access.System(), email)
+	if err != nil {
+		a.Close()
+		return nil, nil, describe(err)
+	}
+	return a, u, nil
 }
 
 func roleNames() string {

@@ -46,7 +46,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := app.New(ctx, app.Config{Addr: *addr, Database: db.config(), WorkerID: *workerID,
+	a, err := app.New(ctx, app.Config{Database: db.config(), WorkerID: *workerID,
 		PublicURL: *publicURL, JobIntervals: intervals}, log)
 	if err != nil {
 		return err

@@ -16,7 +16,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
@@ -38,7 +37,6 @@ type Server struct {
 	Metrics  *middleware.Metrics
 	// Spec is api/openapi.yaml, served at /api/v1/openapi.yaml and .json.
 	SpecYAML, SpecJSON []byte
-	Now                func() time.Time
 }
 
 // Route is one registered endpoint.

@@ -38,7 +38,6 @@ import (
 // Config is everything Steward is told at start. cmd/steward fills it from
 // flags and STEWARD_* environment variables.
 type Config struct {
-	Addr     string
 	Database sqldb.Config
 	// WorkerID names this process in job claims; default host:pid.
 	WorkerID string
@@ -90,7 +89,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		log.Info("database migrated", "applied", n, "dialect", db.Dialect)
 	}
 	a := &App{cfg: cfg, log: log, DB: db}
-	a.Identity = identity.NewService(db, cfg.Now, log, cfg.Identity)
+	a.Identity = identity.NewService(db, cfg.Now, cfg.Identity)
 	a.Audit = audit.NewService(db)
 	a.Jobs = jobs.NewRunner(db, cfg.Now, log, cfg.WorkerID)
 	a.registerJobs()
@@ -145,7 +144,7 @@ func (a *App) buildHandler() (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Log: a.log, Metrics: metrics,
-		SpecYAML: openapi.YAML, SpecJSON: specJSON, Now: a.cfg.Now}).Register(mux)
+		SpecYAML: openapi.YAML, SpecJSON: specJSON}).Register(mux)
 	portal := &web.Portal{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Log: a.log, Metrics: metrics,
 		Now: a.cfg.Now, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://")}
 	if err := portal.Register(mux); err != nil {

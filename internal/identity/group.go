@@ -83,29 +83,41 @@ func (s *Service) Groups(ctx context.Context, p *access.Principal) ([]*Group, er
 	if err := p.RequireAnywhere(access.GroupRead); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT id FROM assignment_groups ORDER BY name`)
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT id, name, description, email, created_at, updated_at FROM assignment_groups ORDER BY name`)
 	if err != nil {
 		return nil, sqldb.Err(err, "groups")
 	}
-	var ids []string
+	out := []*Group{}
+	byID := map[string]*Group{}
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		g := &Group{MemberIDs: []string{}}
+		if err := rows.Scan(&g.ID, &g.Name, &g.Description, &g.Email, &g.CreatedAt, &g.UpdatedAt); err != nil {
 			rows.Close()
 			return nil, sqldb.Err(err, "group")
 		}
-		ids = append(ids, id)
+		g.CreatedAt, g.UpdatedAt = g.CreatedAt.UTC(), g.UpdatedAt.UTC()
+		out = append(out, g)
+		byID[g.ID] = g
 	}
 	rows.Close()
-	out := make([]*Group, 0, len(ids))
-	for _, id := range ids {
-		g, err := getGroup(ctx, s.db.Read(), id)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, g)
+	if err := rows.Err(); err != nil {
+		return nil, sqldb.Err(err, "groups")
 	}
-	return out, nil
+	rows, err = s.db.Read().QueryContext(ctx, `SELECT group_id, user_id FROM group_members ORDER BY group_id, user_id`)
+	if err != nil {
+		return nil, sqldb.Err(err, "group members")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var gid, uid string
+		if err := rows.Scan(&gid, &uid); err != nil {
+			return nil, sqldb.Err(err, "group member")
+		}
+		if g := byID[gid]; g != nil {
+			g.MemberIDs = append(g.MemberIDs, uid)
+		}
+	}
+	return out, sqldb.Err(rows.Err(), "group members")
 }
 
 // CreateGroup adds a group. Callers need group.manage.

@@ -2,8 +2,6 @@ package identity_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"sync"
 	"testing"
 	"time"
@@ -44,7 +42,7 @@ func newFixture(t *testing.T) *fixture {
 	db := sqldbtest.Open(t)
 	c := &clock{t: time.Date(2026, 3, 29, 0, 30, 0, 0, time.UTC)}
 	return &fixture{t: t, db: db, clock: c, sys: access.System(), ctx: context.Background(),
-		svc: identity.NewService(db, c.Now, slog.New(slog.NewTextHandler(io.Discard, nil)), cheap)}
+		svc: identity.NewService(db, c.Now, cheap)}
 }
 
 func (f *fixture) unit(parent, kind, code string) *identity.OrgUnit {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -202,11 +203,7 @@ func treeOrder(units []*OrgUnit) []*OrgUnit {
 }
 
 func sortByName(units []*OrgUnit) {
-	for i := 1; i < len(units); i++ {
-		for j := i; j > 0 && strings.ToLower(units[j].Name) < strings.ToLower(units[j-1].Name); j-- {
-			units[j], units[j-1] = units[j-1], units[j]
-		}
-	}
+	slices.SortFunc(units, func(a, b *OrgUnit) int { return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name)) })
 }
 
 // CreateOrgUnit adds an org unit. Callers need org_unit.manage on the

@@ -2,7 +2,6 @@ package identity
 
 import (
 	"context"
-	"log/slog"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -24,13 +23,12 @@ type Options struct {
 type Service struct {
 	db       *sqldb.DB
 	now      func() time.Time
-	log      *slog.Logger
 	opts     Options
 	throttle *throttle
 }
 
 // NewService returns the identity service.
-func NewService(db *sqldb.DB, now func() time.Time, log *slog.Logger, opts Options) *Service {
+func NewService(db *sqldb.DB, now func() time.Time, opts Options) *Service {
 	if opts.Argon2 == (Argon2Params{}) {
 		opts.Argon2 = DefaultArgon2
 	}
@@ -40,7 +38,7 @@ func NewService(db *sqldb.DB, now func() time.Time, log *slog.Logger, opts Optio
 	if opts.SessionIdle == 0 {
 		opts.SessionIdle = 2 * time.Hour
 	}
-	return &Service{db: db, now: now, log: log, opts: opts, throttle: newThrottle()}
+	return &Service{db: db, now: now, opts: opts, throttle: newThrottle()}
 }
 
 func (s *Service) audit(ctx context.Context, tx *sqldb.Tx, p *access.Principal, e audit.Entry) error {

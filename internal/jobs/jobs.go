@@ -78,6 +78,9 @@ type Runner struct {
 	mu        sync.Mutex
 	handlers  map[string]Handler
 	schedules map[string]time.Duration
+	// enqueued is the last slot this runner enqueued per schedule, so that
+	// it writes once per slot rather than once per poll.
+	enqueued map[string]time.Time
 
 	// Poll is how often an idle runner looks for work (default 1 s).
 	Poll time.Duration
@@ -96,7 +99,7 @@ type Runner struct {
 func NewRunner(db *sqldb.DB, now func() time.Time, log *slog.Logger, workerID string) *Runner {
 	return &Runner{
 		db: db, now: now, log: log, workerID: workerID,
-		handlers: map[string]Handler{}, schedules: map[string]time.Duration{},
+		handlers: map[string]Handler{}, schedules: map[string]time.Duration{}, enqueued: map[string]time.Time{},
 		Poll: time.Second, Lease: time.Minute, Backoff: defaultBackoff, DefaultMaxAttempts: 5,
 		wake: make(chan struct{}, 1),
 	}
@@ -337,21 +340,23 @@ func (r *Runner) Run(ctx context.Context) error {
 	}
 }
 
-// tickSchedules enqueues the current slot's job of every schedule.
+// tickSchedules enqueues the current slot's job of every schedule whose
+// slot this runner has not enqueued yet.
 func (r *Runner) tickSchedules(ctx context.Context) error {
+	now := r.now()
+	due := map[string]time.Time{}
 	r.mu.Lock()
-	schedules := make(map[string]time.Duration, len(r.schedules))
-	for k, v := range r.schedules {
-		schedules[k] = v
+	for kind, every := range r.schedules {
+		if slot := now.Truncate(every).UTC(); !slot.Equal(r.enqueued[kind]) {
+			due[kind] = slot
+		}
 	}
 	r.mu.Unlock()
-	if len(schedules) == 0 {
+	if len(due) == 0 {
 		return nil
 	}
-	now := r.now()
-	return r.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		for kind, every := range schedules {
-			slot := now.Truncate(every).UTC()
+	err := r.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		for kind, slot := range due {
 			key := kind + "@" + slot.Format(time.RFC3339Nano)
 			if _, err := r.EnqueueTx(ctx, tx, EnqueueInput{Kind: kind, RunAt: slot, UniqueKey: key}); err != nil {
 				return err
@@ -359,6 +364,15 @@ func (r *Runner) tickSchedules(ctx context.Context) error {
 		}
 		return nil
 	})
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	for kind, slot := range due {
+		r.enqueued[kind] = slot
+	}
+	r.mu.Unlock()
+	return nil
 }
 
 // RunOne claims one due job, runs it and records the outcome. It reports

@@ -10,7 +10,6 @@
 package money
 
 import (
-	"fmt"
 	"math"
 	"math/big"
 	"strings"
@@ -127,12 +126,3 @@ func (a Amount) Decimal() string {
 }
 
 func pow10(n int) *big.Int { return new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(n)), nil) }
-
-// MustParse is Parse for constants in tests and demo data; it panics on error.
-func MustParse(s, currency string) Amount {
-	a, err := Parse(s, currency)
-	if err != nil {
-		panic(fmt.Sprintf("money.MustParse(%q, %q): %v", s, currency, err))
-	}
-	return a
-}

@@ -93,7 +93,7 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 	case cfg.URL == "":
 		return openSQLite(ctx, cfg.DataDir)
 	default:
-		return nil, errs.Invalid("database %q is not supported: give a postgres://user@host/db URL, or none for embedded SQLite in the data directory", redact(cfg.URL))
+		return nil, errs.Invalid("database %q is not supported: give a postgres://user@host/db URL, or none for embedded SQLite in the data directory", Redact(cfg.URL))
 	}
 }
 
@@ -264,13 +264,11 @@ func isForeignKey(err error) bool {
 	return false
 }
 
-func redact(raw string) string {
+// Redact hides a password in a database URL for messages and logs.
+func Redact(raw string) string {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return "(unparseable URL)"
 	}
 	return u.Redacted()
 }
-
-// Redact hides a password in a database URL for messages and logs.
-func Redact(raw string) string { return redact(raw) }

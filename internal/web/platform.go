@@ -3,7 +3,9 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -65,16 +67,8 @@ func (p *Portal) jobsView(r *http.Request) (jobsPage, error) {
 	for k, every := range p.Jobs.Kinds() {
 		pg.Kinds = append(pg.Kinds, kindRow{k, every})
 	}
-	sortKinds(pg.Kinds)
+	slices.SortFunc(pg.Kinds, func(a, b kindRow) int { return strings.Compare(a.Kind, b.Kind) })
 	return pg, err
-}
-
-func sortKinds(ks []kindRow) {
-	for i := 1; i < len(ks); i++ {
-		for j := i; j > 0 && ks[j].Kind < ks[j-1].Kind; j-- {
-			ks[j], ks[j-1] = ks[j-1], ks[j]
-		}
-	}
 }
 
 func (p *Portal) jobsPage(w http.ResponseWriter, r *http.Request) error {

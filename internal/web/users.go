@@ -134,12 +134,10 @@ func (p *Portal) createGrant(w http.ResponseWriter, r *http.Request) error {
 	}
 	_, err := p.Identity.CreateGrant(r.Context(), middleware.Principal(r.Context()), in)
 	if err == nil {
-		return p.redirect(w, r, "/admin/users/"+in.UserID, "Granted "+humanizeRole(in.Role)+".")
+		return p.redirect(w, r, "/admin/users/"+in.UserID, "Granted "+humanize(in.Role)+".")
 	}
 	return reshow(p, w, r, "user", err, p.userView)
 }
-
-func humanizeRole(r access.Role) string { return funcs["humanize"].(func(any) string)(r) }
 
 func (p *Portal) deleteGrant(w http.ResponseWriter, r *http.Request) error {
 	userID := r.PostForm.Get("user_id")

@@ -13,6 +13,7 @@
 package web
 
 import (
+	"context"
 	"embed"
 	"encoding/base64"
 	"fmt"
@@ -63,7 +64,6 @@ type Page struct {
 	Flash     string
 	Error     string
 	Fields    map[string]string
-	Path      string
 }
 
 // NavItem is one link of the navigation.
@@ -150,10 +150,8 @@ var funcs = template.FuncMap{
 		}
 		return ""
 	},
-	"date": func(t time.Time) string { return t.UTC().Format("2006-01-02") },
-	"humanize": func(s any) string {
-		return strings.ReplaceAll(fmt.Sprint(s), "_", " ")
-	},
+	"date":     func(t time.Time) string { return t.UTC().Format("2006-01-02") },
+	"humanize": humanize,
 	"indent": func(depth int) template.CSS {
 		return template.CSS(fmt.Sprintf("padding-left: %.1frem", 0.75+1.5*float64(depth)))
 	},
@@ -192,11 +190,18 @@ func (p *Portal) parse() error {
 	return nil
 }
 
+// humanize writes an identifier for people: "service_owner" → "service owner".
+func humanize(s any) string { return strings.ReplaceAll(fmt.Sprint(s), "_", " ") }
+
+func contextWithCSRF(ctx context.Context, token string) context.Context {
+	return context.WithValue(ctx, csrfKey, token)
+}
+
 // pageFor fills the common part of a page for a request.
 func (p *Portal) pageFor(r *http.Request, title string) Page {
 	pr := middleware.Principal(r.Context())
 	csrf, _ := r.Context().Value(csrfKey).(string)
-	pg := Page{Title: title, Principal: pr, CSRF: csrf, Path: r.URL.Path, Fields: map[string]string{}}
+	pg := Page{Title: title, Principal: pr, CSRF: csrf, Fields: map[string]string{}}
 	if c, err := r.Cookie("steward_flash"); err == nil {
 		if b, err := base64.RawURLEncoding.DecodeString(c.Value); err == nil {
 			pg.Flash = string(b)
