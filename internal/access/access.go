@@ -87,33 +87,55 @@ const (
 	AuditRead     Action = "audit.read"
 	JobRead       Action = "job.read"
 	JobManage     Action = "job.manage"
+
+	// Portfolio and catalog.
+	ServiceRead     Action = "service.read"     // read portfolio entries, the service map
+	ServiceManage   Action = "service.manage"   // edit a service's entry, map and offerings
+	PortfolioManage Action = "portfolio.manage" // create services, move them through their lifecycle, CIs, import
+	CatalogRead     Action = "catalog.read"     // browse the catalog (within each offering's audience)
+	QuotaManage     Action = "quota.manage"     // set quotas per org unit and offering
+	PolicyManage    Action = "approval_policy.manage"
+
+	// Orders, approvals, fulfilment, instances.
+	OrderCreate  Action = "order.create"  // order for an org unit (the cost centre charged)
+	OrderRead    Action = "order.read"    // read an org unit's orders
+	OrderApprove Action = "order.approve" // act on approvals routed to one's role
+	TaskWork     Action = "task.work"     // work fulfilment tasks of a service
+	InstanceRead Action = "instance.read" // read an org unit's service instances
 )
 
 // Actions lists every action.
 var Actions = []Action{
 	OrgUnitRead, OrgUnitManage, UserRead, UserManage, GrantManage,
 	GroupRead, GroupManage, AuditRead, JobRead, JobManage,
+	ServiceRead, ServiceManage, PortfolioManage, CatalogRead, QuotaManage, PolicyManage,
+	OrderCreate, OrderRead, OrderApprove, TaskWork, InstanceRead,
 }
 
-// reads is what every provider-side role may read within its scope.
-var providerReads = []Action{OrgUnitRead, UserRead, GroupRead}
+// providerReads is what every provider-side role may read within its scope.
+var providerReads = []Action{OrgUnitRead, UserRead, GroupRead, ServiceRead, CatalogRead, OrderRead, InstanceRead}
+
+// consumerActions is what the people the provider serves do in their org unit.
+var consumerActions = []Action{OrgUnitRead, CatalogRead, OrderCreate, OrderRead, InstanceRead}
+
+func with(base []Action, more ...Action) []Action { return append(slices.Clone(base), more...) }
 
 // policy is the whole role → action table.
 var policy = map[Role][]Action{
-	RoleConsumer:            {OrgUnitRead},
-	RoleApprover:            {OrgUnitRead, UserRead},
-	RoleRelationshipManager: {OrgUnitRead, UserRead, GroupRead},
-	RoleServiceOwner:        providerReads,
-	RoleServiceManager:      providerReads,
-	RolePortfolioManager:    providerReads,
+	RoleConsumer:            consumerActions,
+	RoleApprover:            with(consumerActions, UserRead, OrderApprove),
+	RoleRelationshipManager: with(consumerActions, UserRead, GroupRead, ServiceRead, OrderApprove),
+	RoleServiceOwner:        with(providerReads, ServiceManage, OrderApprove, TaskWork),
+	RoleServiceManager:      with(providerReads, TaskWork),
+	RolePortfolioManager:    with(providerReads, ServiceManage, PortfolioManage, QuotaManage, PolicyManage),
 	RoleServiceLevelManager: providerReads,
-	RoleFinancialManager:    providerReads,
+	RoleFinancialManager:    with(providerReads, OrderApprove, QuotaManage, PolicyManage),
 	RoleChangeManager:       providerReads,
-	RoleAgent:               providerReads,
+	RoleAgent:               with(providerReads, TaskWork),
 	RoleSupplierManager:     providerReads,
 	RoleAdmin: {OrgUnitRead, OrgUnitManage, UserRead, UserManage, GrantManage,
-		GroupRead, GroupManage, AuditRead, JobRead, JobManage},
-	RoleAuditor: {OrgUnitRead, UserRead, GroupRead, AuditRead, JobRead},
+		GroupRead, GroupManage, AuditRead, JobRead, JobManage, ServiceRead, CatalogRead},
+	RoleAuditor: with(providerReads, AuditRead, JobRead),
 }
 
 // Allows reports whether the role allows the action (on the grant's scope).
@@ -188,7 +210,10 @@ type Principal struct {
 	Name      string
 	Email     string
 	OrgUnitID string
-	Grants    []Grant
+	// OrgUnitPath is the materialised path of the user's own org unit: the
+	// catalog shows offerings whose audience includes it.
+	OrgUnitPath string
+	Grants      []Grant
 	// TokenID is set when the caller authenticated with an API token.
 	TokenID string
 	system  bool

@@ -60,9 +60,9 @@ func (in *CreateGrantInput) Validate() error {
 	return v.Err("the grant is not valid")
 }
 
-const grantColumns = `g.id, g.user_id, g.role, g.scope_kind, g.scope_id, g.created_at, COALESCE(ou.path, ''), COALESCE(ou.name, ''), COALESCE(ou.kind, '')`
+const grantColumns = `g.id, g.user_id, g.role, g.scope_kind, g.scope_id, g.created_at, COALESCE(ou.path, ''), COALESCE(ou.name, sv.name, ''), COALESCE(ou.kind, '')`
 
-const grantFrom = ` FROM grants g LEFT JOIN org_units ou ON g.scope_kind = 'org_unit' AND ou.id = g.scope_id`
+const grantFrom = ` FROM grants g LEFT JOIN org_units ou ON g.scope_kind = 'org_unit' AND ou.id = g.scope_id LEFT JOIN services sv ON g.scope_kind = 'service' AND sv.id = g.scope_id`
 
 func scanGrant(row interface{ Scan(...any) error }) (*Grant, error) {
 	var g Grant
@@ -77,7 +77,7 @@ func scanGrant(row interface{ Scan(...any) error }) (*Grant, error) {
 	case access.ScopeOrgUnit:
 		g.ScopeName = fmt.Sprintf("%s (%s)", ouName, ouKind)
 	case access.ScopeService:
-		g.ScopeName = "service " + g.ScopeID
+		g.ScopeName = ouName + " (service)"
 	}
 	return &g, nil
 }
@@ -137,6 +137,14 @@ func (s *Service) createGrant(ctx context.Context, tx *sqldb.Tx, p *access.Princ
 		g.scopePath = ou.Path
 		g.ScopeName = fmt.Sprintf("%s (%s)", ou.Name, ou.Kind)
 	}
+	if g.ScopeKind == access.ScopeService {
+		// Services belong to the portfolio; a grant may only name one that exists.
+		var name string
+		if err := tx.QueryRowContext(ctx, `SELECT name FROM services WHERE id = $1`, g.ScopeID).Scan(&name); err != nil {
+			return nil, errs.Invalid("scope_id %q is not an existing service; find service IDs in the portfolio", g.ScopeID)
+		}
+		g.ScopeName = name + " (service)"
+	}
 	if err := p.Require(access.GrantManage, g.resource()); err != nil {
 		return nil, err
 	}
@@ -190,7 +198,7 @@ func loadPrincipal(ctx context.Context, q sqldb.Querier, u *User, roles []access
 	if err != nil {
 		return nil, err
 	}
-	p := &access.Principal{UserID: u.ID, Name: u.Name, Email: u.Email, OrgUnitID: u.OrgUnitID}
+	p := &access.Principal{UserID: u.ID, Name: u.Name, Email: u.Email, OrgUnitID: u.OrgUnitID, OrgUnitPath: u.orgUnitPath}
 	for _, g := range grants {
 		if len(roles) > 0 && !containsRole(roles, g.Role) {
 			continue

@@ -159,18 +159,7 @@ func (s *Service) OrgUnits(ctx context.Context, p *access.Principal) ([]*OrgUnit
 // the principal reaches with the action. It appends to args and returns them.
 func scopeWhere(p *access.Principal, a access.Action, pathCol string, args []any) (string, []any) {
 	all, paths := p.OrgUnitScope(a)
-	if all {
-		return "1=1", args
-	}
-	if len(paths) == 0 {
-		return "1=0", args
-	}
-	var ors []string
-	for _, path := range paths {
-		args = append(args, path+"%")
-		ors = append(ors, fmt.Sprintf("%s LIKE $%d", pathCol, len(args)))
-	}
-	return "(" + strings.Join(ors, " OR ") + ")", args
+	return sqldb.PathScope(all, paths, pathCol, args)
 }
 
 // treeOrder sorts units depth-first with siblings by name. Units whose parent

@@ -272,3 +272,22 @@ func Redact(raw string) string {
 	}
 	return u.Redacted()
 }
+
+// PathScope builds the SQL condition restricting pathCol (a materialised
+// org-unit path) to everything (all) or to the subtrees under paths, as
+// access.Principal.OrgUnitScope returns them. It appends its arguments to
+// args and returns both.
+func PathScope(all bool, paths []string, pathCol string, args []any) (string, []any) {
+	if all {
+		return "1=1", args
+	}
+	if len(paths) == 0 {
+		return "1=0", args
+	}
+	var ors []string
+	for _, path := range paths {
+		args = append(args, path+"%")
+		ors = append(ors, fmt.Sprintf("%s LIKE $%d", pathCol, len(args)))
+	}
+	return "(" + strings.Join(ors, " OR ") + ")", args
+}

@@ -1,0 +1,609 @@
+package catalog
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/money"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// View is the catalog an offering is shown in.
+type View string
+
+// The catalog views. The executive summary is an aggregate of all of them.
+const (
+	ViewEndUser    View = "end_user"    // what people order for themselves
+	ViewBusiness   View = "business"    // what business units order as units
+	ViewITInternal View = "it_internal" // technical services other IT teams order
+)
+
+// Views lists the views.
+var Views = []View{ViewEndUser, ViewBusiness, ViewITInternal}
+
+// Audience says who may see and order an offering: members of the listed
+// org units' subtrees, and holders of the listed roles. Empty lists mean
+// everyone with catalog.read.
+type Audience struct {
+	OrgUnitIDs []string      `json:"org_unit_ids"`
+	Roles      []access.Role `json:"roles"`
+}
+
+// Addon is an optional extra at additional cost.
+type Addon struct {
+	Code        string `json:"code" yaml:"code"`
+	Name        string `json:"name" yaml:"name"`
+	Description string `json:"description,omitempty" yaml:"description,omitempty"`
+	// Recurring and OneTime are prices per unit ordered, in the plan's currency, as decimals ("4.50").
+	Recurring string `json:"recurring" yaml:"recurring"`
+	OneTime   string `json:"one_time" yaml:"one_time"`
+}
+
+// Plan is a tier of an offering with its price, quota and agreement.
+type Plan struct {
+	ID          string `json:"id"`
+	Code        string `json:"code"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Currency    string `json:"currency"`
+	// Recurring is the monthly price per unit; OneTime is charged once per unit.
+	Recurring money.Amount `json:"-"`
+	OneTime   money.Amount `json:"-"`
+	// Agreement references the agreement the plan comes with (filled in by service level management).
+	Agreement string `json:"agreement"`
+	// MaxQuantity caps the quantity of one order item (0: no cap).
+	MaxQuantity int  `json:"max_quantity"`
+	Retired     bool `json:"retired"`
+}
+
+// MarshalJSON writes prices as decimal strings.
+func (p Plan) MarshalJSON() ([]byte, error) {
+	type plain Plan
+	return json.Marshal(struct {
+		plain
+		Recurring string `json:"recurring"`
+		OneTime   string `json:"one_time"`
+	}{plain(p), p.Recurring.Decimal(), p.OneTime.Decimal()})
+}
+
+// Offering is a live service as customers order it.
+type Offering struct {
+	ID          string          `json:"id"`
+	Code        string          `json:"code"`
+	ServiceID   string          `json:"service_id"`
+	Name        string          `json:"name"`
+	Summary     string          `json:"summary"`
+	Description string          `json:"description"`
+	View        View            `json:"view"`
+	FormSchema  json.RawMessage `json:"form_schema"`
+	Audience    Audience        `json:"audience"`
+	Addons      []Addon         `json:"addons"`
+	// Bundle lists the offerings (IDs) this one bundles; ordering it orders them.
+	Bundle    []string  `json:"bundle"`
+	Plans     []*Plan   `json:"plans"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
+
+	// Service is the offering's portfolio entry (not in JSON: see service_id).
+	Service *Service `json:"-"`
+}
+
+// Orderable says whether new orders are taken, and why not.
+func (o *Offering) Orderable() (bool, string) {
+	if o.Service == nil || !o.Service.Lifecycle.Orderable() {
+		why := "the service " + o.Service.Name + " is " + strings.ReplaceAll(string(o.Service.Lifecycle), "_", " ") + " and takes no new orders"
+		return false, why
+	}
+	return true, ""
+}
+
+// Plan returns the offering's plan by ID or code.
+func (o *Offering) Plan(ref string) *Plan {
+	for _, p := range o.Plans {
+		if p.ID == ref || p.Code == ref {
+			return p
+		}
+	}
+	return nil
+}
+
+// Addon returns the add-on by code.
+func (o *Offering) Addon(code string) *Addon {
+	for i := range o.Addons {
+		if o.Addons[i].Code == code {
+			return &o.Addons[i]
+		}
+	}
+	return nil
+}
+
+// Form parses the offering's order form.
+func (o *Offering) Form() (*Form, error) { return ParseForm(o.FormSchema) }
+
+// PlanInput is a plan as written.
+type PlanInput struct {
+	Code        string `json:"code"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Currency    string `json:"currency"`
+	Recurring   string `json:"recurring"`
+	OneTime     string `json:"one_time"`
+	Agreement   string `json:"agreement"`
+	MaxQuantity int    `json:"max_quantity"`
+	Retired     bool   `json:"retired"`
+}
+
+// OfferingInput creates an offering or replaces it whole, with its plans
+// (matched by code: plans no longer listed are retired, never deleted, so
+// instances of them keep working).
+type OfferingInput struct {
+	Code        string          `json:"code"`
+	ServiceID   string          `json:"service_id"`
+	Name        string          `json:"name"`
+	Summary     string          `json:"summary"`
+	Description string          `json:"description"`
+	View        View            `json:"view"`
+	FormSchema  json.RawMessage `json:"form_schema"`
+	Audience    Audience        `json:"audience"`
+	Addons      []Addon         `json:"addons"`
+	Bundle      []string        `json:"bundle"`
+	Plans       []PlanInput     `json:"plans"`
+}
+
+// Validate checks the input's own fields.
+func (in *OfferingInput) Validate() error {
+	in.Code, in.Name, in.Summary = strings.TrimSpace(in.Code), strings.TrimSpace(in.Name), strings.TrimSpace(in.Summary)
+	var v errs.Validator
+	checkCode(&v, "code", in.Code)
+	v.Check(sqldb.ValidID(in.ServiceID), "service_id", "format", "service_id must be the ID of the service offered")
+	v.Check(in.Name != "" && len(in.Name) <= 200, "name", "length", "name is required and must be at most 200 characters")
+	v.Check(len(in.Summary) <= 500, "summary", "length", "summary must be at most 500 characters")
+	if in.View == "" {
+		in.View = ViewEndUser
+	}
+	v.Check(slices.Contains(Views, in.View), "view", "enum", "view must be end_user, business or it_internal")
+	if _, err := ParseForm(in.FormSchema); err != nil {
+		for _, f := range errs.As(err).Fields {
+			v.Add(f.Field, f.Rule, f.Message)
+		}
+	}
+	if len(in.FormSchema) == 0 {
+		in.FormSchema = json.RawMessage(EmptyForm)
+	}
+	for _, r := range in.Audience.Roles {
+		v.Check(r.Valid(), "audience.roles", "enum", "audience role "+string(r)+" is not a role")
+	}
+	v.Check(len(in.Plans) > 0, "plans", "required", "an offering needs at least one plan")
+	codes := map[string]bool{}
+	currency := ""
+	for i := range in.Plans {
+		pl := &in.Plans[i]
+		pl.Code, pl.Name, pl.Currency = strings.TrimSpace(pl.Code), strings.TrimSpace(pl.Name), strings.ToUpper(strings.TrimSpace(pl.Currency))
+		checkCode(&v, "plans.code", pl.Code)
+		v.Check(!codes[pl.Code], "plans.code", "unique", "plan code "+pl.Code+" is listed twice")
+		codes[pl.Code] = true
+		v.Check(pl.Name != "", "plans.name", "required", "every plan needs a name")
+		if v.Check(money.ValidCurrency(pl.Currency), "plans.currency", "format", "currency must be an ISO 4217 code such as EUR") {
+			_, err1 := money.Parse(orZero(pl.Recurring), pl.Currency)
+			_, err2 := money.Parse(orZero(pl.OneTime), pl.Currency)
+			v.Check(err1 == nil && err2 == nil && !strings.HasPrefix(pl.Recurring, "-") && !strings.HasPrefix(pl.OneTime, "-"),
+				"plans.recurring", "money", "plan "+pl.Code+": prices are decimals such as 25.00, not negative, with at most the currency's decimals")
+			if currency == "" {
+				currency = pl.Currency
+			}
+			v.Check(pl.Currency == currency, "plans.currency", "same", "every plan of an offering is priced in the same currency")
+		}
+		v.Check(pl.MaxQuantity >= 0, "plans.max_quantity", "range", "max_quantity is 0 (no cap) or more")
+	}
+	acodes := map[string]bool{}
+	for _, a := range in.Addons {
+		checkCode(&v, "addons.code", a.Code)
+		v.Check(!acodes[a.Code], "addons.code", "unique", "add-on code "+a.Code+" is listed twice")
+		acodes[a.Code] = true
+		v.Check(strings.TrimSpace(a.Name) != "", "addons.name", "required", "every add-on needs a name")
+		if currency != "" {
+			_, err1 := money.Parse(orZero(a.Recurring), currency)
+			_, err2 := money.Parse(orZero(a.OneTime), currency)
+			v.Check(err1 == nil && err2 == nil, "addons.recurring", "money", "add-on "+a.Code+": prices are decimals in the plans' currency")
+		}
+	}
+	return v.Err("the offering is not valid")
+}
+
+func orZero(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "0"
+	}
+	return strings.TrimSpace(s)
+}
+
+const offeringColumns = `id, code, service_id, name, summary, description, view, form_schema, audience, addons, bundle, created_at, updated_at`
+
+func scanOffering(row interface{ Scan(...any) error }) (*Offering, error) {
+	var o Offering
+	var form, aud, addons, bundle string
+	if err := row.Scan(&o.ID, &o.Code, &o.ServiceID, &o.Name, &o.Summary, &o.Description, &o.View, &form, &aud, &addons, &bundle, &o.CreatedAt, &o.UpdatedAt); err != nil {
+		return nil, err
+	}
+	o.FormSchema = json.RawMessage(form)
+	if err := json.Unmarshal([]byte(aud), &o.Audience); err != nil {
+		return nil, err
+	}
+	json.Unmarshal([]byte(addons), &o.Addons)
+	json.Unmarshal([]byte(bundle), &o.Bundle)
+	if o.Addons == nil {
+		o.Addons = []Addon{}
+	}
+	if o.Bundle == nil {
+		o.Bundle = []string{}
+	}
+	if o.Audience.OrgUnitIDs == nil {
+		o.Audience.OrgUnitIDs = []string{}
+	}
+	if o.Audience.Roles == nil {
+		o.Audience.Roles = []access.Role{}
+	}
+	o.CreatedAt, o.UpdatedAt = o.CreatedAt.UTC(), o.UpdatedAt.UTC()
+	return &o, nil
+}
+
+// loadOfferings reads offerings (all, or those matching where) with their plans and services.
+func loadOfferings(ctx context.Context, q sqldb.Querier, where string, args ...any) ([]*Offering, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+offeringColumns+` FROM offerings `+where+` ORDER BY name, code`, args...)
+	if err != nil {
+		return nil, sqldb.Err(err, "offerings")
+	}
+	var out []*Offering
+	byID := map[string]*Offering{}
+	for rows.Next() {
+		o, err := scanOffering(rows)
+		if err != nil {
+			rows.Close()
+			return nil, sqldb.Err(err, "offering")
+		}
+		o.Plans = []*Plan{}
+		out = append(out, o)
+		byID[o.ID] = o
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, sqldb.Err(err, "offerings")
+	}
+	if len(out) == 0 {
+		return out, nil
+	}
+	rows, err = q.QueryContext(ctx, `SELECT id, offering_id, code, name, description, currency, recurring_minor, one_time_minor, agreement, max_quantity, retired
+		FROM plans ORDER BY offering_id, position`)
+	if err != nil {
+		return nil, sqldb.Err(err, "plans")
+	}
+	for rows.Next() {
+		var p Plan
+		var offeringID string
+		if err := rows.Scan(&p.ID, &offeringID, &p.Code, &p.Name, &p.Description, &p.Currency, &p.Recurring.Minor, &p.OneTime.Minor, &p.Agreement, &p.MaxQuantity, &p.Retired); err != nil {
+			rows.Close()
+			return nil, sqldb.Err(err, "plan")
+		}
+		p.Recurring.Currency, p.OneTime.Currency = p.Currency, p.Currency
+		if o := byID[offeringID]; o != nil {
+			o.Plans = append(o.Plans, &p)
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, sqldb.Err(err, "plans")
+	}
+	services, err := allServices(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	for _, o := range out {
+		for _, s := range services {
+			if s.ID == o.ServiceID {
+				o.Service = s
+			}
+		}
+	}
+	return out, nil
+}
+
+// offering finds one offering by ID or code.
+func offering(ctx context.Context, q sqldb.Querier, ref string) (*Offering, error) {
+	col := "code"
+	if sqldb.ValidID(ref) {
+		col = "id"
+	}
+	os, err := loadOfferings(ctx, q, `WHERE `+col+` = $1`, ref)
+	if err != nil {
+		return nil, err
+	}
+	if len(os) == 0 {
+		return nil, errs.NotFound("offering %q not found", ref)
+	}
+	return os[0], nil
+}
+
+// Visible reports whether the principal may see and order the offering:
+// provider-side readers of its service see every offering; others need
+// catalog.read and to be in its audience (one of its org units' subtrees,
+// or one of its roles), and the service must be live or retiring.
+func (c *Catalog) Visible(ctx context.Context, p *access.Principal, o *Offering) bool {
+	return c.visible(p, o, c.orgUnitPaths(ctx, o.Audience.OrgUnitIDs))
+}
+
+func (c *Catalog) visible(p *access.Principal, o *Offering, audiencePaths []string) bool {
+	if p.Can(access.ServiceRead, access.Resource{ServiceID: o.ServiceID}) {
+		return true
+	}
+	if !p.CanAnywhere(access.CatalogRead) || o.Service == nil ||
+		(o.Service.Lifecycle != LifecycleLive && o.Service.Lifecycle != LifecycleRetiring) {
+		return false
+	}
+	if len(audiencePaths) == 0 && len(o.Audience.Roles) == 0 {
+		return true
+	}
+	for _, r := range o.Audience.Roles {
+		if p.HasRole(r) {
+			return true
+		}
+	}
+	for _, path := range audiencePaths {
+		if p.Can(access.CatalogRead, access.InOrgUnit(path)) || p.OrgUnitPath != "" && strings.HasPrefix(p.OrgUnitPath, path) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *Catalog) orgUnitPaths(ctx context.Context, ids []string) []string {
+	return c.orgUnitPathsTx(ctx, c.db.Read(), ids)
+}
+
+// Offering returns one offering by ID or code, if the caller may see it.
+func (c *Catalog) Offering(ctx context.Context, p *access.Principal, ref string) (*Offering, error) {
+	if p == nil {
+		return nil, errs.Unauthenticated("sign in to see the catalog")
+	}
+	o, err := offering(ctx, c.db.Read(), ref)
+	if err != nil {
+		return nil, err
+	}
+	if !c.Visible(ctx, p, o) {
+		return nil, errs.NotFound("offering %q not found", ref)
+	}
+	return o, nil
+}
+
+// OfferingFilter narrows the catalog.
+type OfferingFilter struct {
+	View      View
+	ServiceID string
+	// Query matches offering and service names, summaries, descriptions and the service's outcomes.
+	Query string
+}
+
+func (o *Offering) matches(q string) bool {
+	q = strings.ToLower(strings.TrimSpace(q))
+	if q == "" {
+		return true
+	}
+	text := strings.ToLower(o.Code + " " + o.Name + " " + o.Summary + " " + o.Description)
+	if o.Service != nil {
+		text += " " + strings.ToLower(o.Service.Name+" "+o.Service.Description+" "+strings.Join(o.Service.Outcomes, " ")+" "+strings.Join(o.Service.BusinessFunctions, " "))
+	}
+	for _, w := range strings.Fields(q) {
+		if !strings.Contains(text, w) {
+			return false
+		}
+	}
+	return true
+}
+
+// Offerings lists the offerings the caller may see, by name.
+func (c *Catalog) Offerings(ctx context.Context, p *access.Principal, f OfferingFilter) ([]*Offering, error) {
+	if err := p.RequireAnywhere(access.CatalogRead); err != nil {
+		return nil, err
+	}
+	all, err := loadOfferings(ctx, c.db.Read(), "")
+	if err != nil {
+		return nil, err
+	}
+	out := []*Offering{}
+	for _, o := range all {
+		if (f.View == "" || o.View == f.View) && (f.ServiceID == "" || o.ServiceID == f.ServiceID) && o.matches(f.Query) && c.Visible(ctx, p, o) {
+			out = append(out, o)
+		}
+	}
+	return out, nil
+}
+
+// CreateOffering adds an offering with its plans to a service. Callers need
+// service.manage on the service.
+func (c *Catalog) CreateOffering(ctx context.Context, p *access.Principal, in OfferingInput) (*Offering, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	var out *Offering
+	err := c.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		if err := p.Require(access.ServiceManage, access.Resource{ServiceID: in.ServiceID}); err != nil {
+			return err
+		}
+		var err error
+		out, err = c.saveOffering(ctx, tx, p, nil, in)
+		return err
+	})
+	return out, err
+}
+
+// UpdateOffering replaces an offering and its plans. Callers need
+// service.manage on its service (and on the new one, if it moves).
+func (c *Catalog) UpdateOffering(ctx context.Context, p *access.Principal, ref string, in OfferingInput) (*Offering, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	var out *Offering
+	err := c.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		before, err := offering(ctx, tx, ref)
+		if err != nil {
+			return err
+		}
+		if err := p.Require(access.ServiceManage, access.Resource{ServiceID: before.ServiceID}); err != nil {
+			return err
+		}
+		if err := p.Require(access.ServiceManage, access.Resource{ServiceID: in.ServiceID}); err != nil {
+			return err
+		}
+		out, err = c.saveOffering(ctx, tx, p, before, in)
+		return err
+	})
+	return out, err
+}
+
+func (c *Catalog) saveOffering(ctx context.Context, tx *sqldb.Tx, p *access.Principal, before *Offering, in OfferingInput) (*Offering, error) {
+	var v errs.Validator
+	v.Check(exists(ctx, tx, "services", in.ServiceID), "service_id", "exists", "service_id must name an existing service")
+	for _, id := range in.Audience.OrgUnitIDs {
+		v.Check(exists(ctx, tx, "org_units", id), "audience.org_unit_ids", "exists", "audience org unit "+id+" does not exist")
+	}
+	for _, id := range in.Bundle {
+		v.Check(exists(ctx, tx, "offerings", id) && (before == nil || id != before.ID), "bundle", "exists", "bundled offering "+id+" does not exist (an offering cannot bundle itself)")
+	}
+	if err := v.Err("the offering refers to something that does not exist"); err != nil {
+		return nil, err
+	}
+	now := sqldb.Time(c.now())
+	if in.Bundle == nil {
+		in.Bundle = []string{}
+	}
+	if in.Addons == nil {
+		in.Addons = []Addon{}
+	}
+	if in.Audience.OrgUnitIDs == nil {
+		in.Audience.OrgUnitIDs = []string{}
+	}
+	if in.Audience.Roles == nil {
+		in.Audience.Roles = []access.Role{}
+	}
+	id := sqldb.NewID()
+	var err error
+	if before == nil {
+		_, err = tx.ExecContext(ctx, `INSERT INTO offerings (id, code, service_id, name, summary, description, view, form_schema, audience, addons, bundle, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`, id, in.Code, in.ServiceID, in.Name, in.Summary, in.Description, in.View,
+			string(in.FormSchema), marshal(in.Audience), marshal(in.Addons), marshal(in.Bundle), now)
+	} else {
+		id = before.ID
+		_, err = tx.ExecContext(ctx, `UPDATE offerings SET code = $1, service_id = $2, name = $3, summary = $4, description = $5, view = $6, form_schema = $7,
+			audience = $8, addons = $9, bundle = $10, updated_at = $11 WHERE id = $12`, in.Code, in.ServiceID, in.Name, in.Summary, in.Description, in.View,
+			string(in.FormSchema), marshal(in.Audience), marshal(in.Addons), marshal(in.Bundle), now, id)
+	}
+	if err != nil {
+		if errs.Is(sqldb.Err(err, "offering"), errs.CodeConflict) {
+			return nil, errs.Conflict("an offering with the code %q already exists; choose another code", in.Code)
+		}
+		return nil, sqldb.Err(err, "offering")
+	}
+	// Plans: update by code, add new ones, retire the ones no longer listed.
+	listed := map[string]bool{}
+	for i, pl := range in.Plans {
+		listed[pl.Code] = true
+		rec, _ := money.Parse(orZero(pl.Recurring), pl.Currency)
+		one, _ := money.Parse(orZero(pl.OneTime), pl.Currency)
+		var existing *Plan
+		if before != nil {
+			existing = before.Plan(pl.Code)
+		}
+		if existing == nil {
+			_, err = tx.ExecContext(ctx, `INSERT INTO plans (id, offering_id, code, name, description, currency, recurring_minor, one_time_minor, agreement, max_quantity, retired, position, created_at, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`, sqldb.NewID(), id, pl.Code, pl.Name, pl.Description, pl.Currency,
+				rec.Minor, one.Minor, pl.Agreement, pl.MaxQuantity, pl.Retired, i, now)
+		} else {
+			_, err = tx.ExecContext(ctx, `UPDATE plans SET name = $1, description = $2, currency = $3, recurring_minor = $4, one_time_minor = $5, agreement = $6,
+				max_quantity = $7, retired = $8, position = $9, updated_at = $10 WHERE id = $11`, pl.Name, pl.Description, pl.Currency, rec.Minor, one.Minor,
+				pl.Agreement, pl.MaxQuantity, pl.Retired, i, now, existing.ID)
+		}
+		if err != nil {
+			return nil, sqldb.Err(err, "plan")
+		}
+	}
+	if before != nil {
+		for _, pl := range before.Plans {
+			if !listed[pl.Code] && !pl.Retired {
+				if _, err := tx.ExecContext(ctx, `UPDATE plans SET retired = $1, position = $2, updated_at = $3 WHERE id = $4`, true, len(in.Plans)+1, now, pl.ID); err != nil {
+					return nil, sqldb.Err(err, "plan")
+				}
+			}
+		}
+	}
+	after, err := offering(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	action := "offering.create"
+	if before != nil {
+		action = "offering.update"
+	}
+	return after, c.audit(ctx, tx, p, audit.Entry{Action: action, ObjectType: "offering", ObjectID: id, Before: before, After: after})
+}
+
+// Input returns the input that recreates the offering.
+func (o *Offering) Input() OfferingInput {
+	in := OfferingInput{Code: o.Code, ServiceID: o.ServiceID, Name: o.Name, Summary: o.Summary, Description: o.Description, View: o.View,
+		FormSchema: o.FormSchema, Audience: o.Audience, Addons: o.Addons, Bundle: o.Bundle}
+	for _, p := range o.Plans {
+		in.Plans = append(in.Plans, PlanInput{Code: p.Code, Name: p.Name, Description: p.Description, Currency: p.Currency,
+			Recurring: p.Recurring.Decimal(), OneTime: p.OneTime.Decimal(), Agreement: p.Agreement, MaxQuantity: p.MaxQuantity, Retired: p.Retired})
+	}
+	return in
+}
+
+// Summary is the executive view: the catalog in numbers, per service.
+type Summary struct {
+	Services []ServiceSummary `json:"services"`
+	ByView   map[View]int     `json:"by_view"`
+	Total    int              `json:"offerings"`
+}
+
+// ServiceSummary counts one service's offerings and plans.
+type ServiceSummary struct {
+	ServiceID   string    `json:"service_id"`
+	Name        string    `json:"name"`
+	Lifecycle   Lifecycle `json:"lifecycle"`
+	Criticality string    `json:"criticality,omitempty"`
+	Offerings   int       `json:"offerings"`
+	Plans       int       `json:"plans"`
+}
+
+// ExecutiveSummary aggregates the catalog the caller sees.
+func (c *Catalog) ExecutiveSummary(ctx context.Context, p *access.Principal) (*Summary, error) {
+	os, err := c.Offerings(ctx, p, OfferingFilter{})
+	if err != nil {
+		return nil, err
+	}
+	sum := &Summary{ByView: map[View]int{}, Services: []ServiceSummary{}}
+	idx := map[string]int{}
+	for _, o := range os {
+		sum.Total++
+		sum.ByView[o.View]++
+		i, ok := idx[o.ServiceID]
+		if !ok {
+			i = len(sum.Services)
+			idx[o.ServiceID] = i
+			sum.Services = append(sum.Services, ServiceSummary{ServiceID: o.ServiceID, Name: o.Service.Name, Lifecycle: o.Service.Lifecycle, Criticality: o.Service.Criticality})
+		}
+		sum.Services[i].Offerings++
+		for _, pl := range o.Plans {
+			if !pl.Retired {
+				sum.Services[i].Plans++
+			}
+		}
+	}
+	sort.Slice(sum.Services, func(i, j int) bool { return sum.Services[i].Name < sum.Services[j].Name })
+	return sum, nil
+}

@@ -1,0 +1,491 @@
+package orders
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// ApprovalState is where one approval is.
+type ApprovalState string
+
+// The approval states.
+const (
+	ApprovalPending   ApprovalState = "pending"
+	ApprovalApproved  ApprovalState = "approved"
+	ApprovalRejected  ApprovalState = "rejected"
+	ApprovalCancelled ApprovalState = "cancelled" // the order was cancelled or rejected at another approval
+)
+
+// Approval is one decision an order needs.
+type Approval struct {
+	ID             string        `json:"id"`
+	OrderID        string        `json:"order_id"`
+	Step           int           `json:"step"`
+	PolicyName     string        `json:"policy_name"`
+	ApproverKind   ApproverKind  `json:"approver_kind"`
+	ApproverRole   string        `json:"approver_role,omitempty"`
+	ApproverUserID string        `json:"approver_user_id,omitempty"`
+	ServiceID      string        `json:"service_id,omitempty"`
+	State          ApprovalState `json:"state"`
+	DecidedByID    string        `json:"decided_by_id,omitempty"`
+	DecidedByName  string        `json:"decided_by_name,omitempty"`
+	Comment        string        `json:"comment"`
+	CreatedAt      time.Time     `json:"created_at"`
+	DecidedAt      *time.Time    `json:"decided_at,omitempty"`
+}
+
+const approvalColumns = `id, order_id, step, policy_name, approver_kind, approver_role, COALESCE(approver_user_id, ''), COALESCE(service_id, ''),
+	state, decided_by_id, decided_by_name, comment, created_at, decided_at`
+
+func scanApproval(row interface{ Scan(...any) error }) (*Approval, error) {
+	var a Approval
+	var decided sql.NullTime
+	if err := row.Scan(&a.ID, &a.OrderID, &a.Step, &a.PolicyName, &a.ApproverKind, &a.ApproverRole, &a.ApproverUserID, &a.ServiceID,
+		&a.State, &a.DecidedByID, &a.DecidedByName, &a.Comment, &a.CreatedAt, &decided); err != nil {
+		return nil, err
+	}
+	a.CreatedAt, a.DecidedAt = a.CreatedAt.UTC(), sqldb.TimePtr(decided)
+	return &a, nil
+}
+
+func (s *Service) approvals(ctx context.Context, q sqldb.Querier, orderID string) ([]*Approval, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+approvalColumns+` FROM approvals WHERE order_id = $1 ORDER BY step, id`, orderID)
+	if err != nil {
+		return nil, sqldb.Err(err, "approvals")
+	}
+	defer rows.Close()
+	out := []*Approval{}
+	for rows.Next() {
+		a, err := scanApproval(rows)
+		if err != nil {
+			return nil, sqldb.Err(err, "approval")
+		}
+		out = append(out, a)
+	}
+	return out, sqldb.Err(rows.Err(), "approvals")
+}
+
+// Approvals lists an order's approvals. Callers need to be able to read the order.
+func (s *Service) Approvals(ctx context.Context, p *access.Principal, orderID string) ([]*Approval, error) {
+	o, err := s.Order(ctx, p, orderID)
+	if err != nil {
+		return nil, err
+	}
+	return s.approvals(ctx, s.db.Read(), o.ID)
+}
+
+// holdsRole reports whether p holds the role on a scope covering the order
+// (its org unit) or the item's service.
+func (s *Service) holdsRole(p *access.Principal, role access.Role, o *Order, serviceID string) bool {
+	for _, g := range p.Grants {
+		if g.Role == role && (g.Covers(o.Resource()) || serviceID != "" && g.Covers(access.Resource{ServiceID: serviceID})) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayDecide says whether p is the approver an approval waits for.
+func (s *Service) mayDecide(p *access.Principal, a *Approval, o *Order) bool {
+	if p == nil || p.IsSystem() {
+		return false
+	}
+	if a.ApproverKind == ApproverRole {
+		return s.holdsRole(p, access.Role(a.ApproverRole), o, a.ServiceID)
+	}
+	return a.ApproverUserID == p.UserID
+}
+
+// currentStep is the lowest step with pending approvals, or 0.
+func currentStep(as []*Approval) int {
+	step := 0
+	for _, a := range as {
+		if a.State == ApprovalPending && (step == 0 || a.Step < step) {
+			step = a.Step
+		}
+	}
+	return step
+}
+
+// Submit sends a draft order on: every item is checked and priced again,
+// quota is reserved, and the approval policies decide whether it awaits
+// approval or goes straight to fulfilment. Callers must be the requester.
+// Errors: conflict when the order is not a draft (a double submit) or a
+// quota would be exceeded; invalid when an item can no longer be ordered.
+func (s *Service) Submit(ctx context.Context, p *access.Principal, orderID string) (*Order, error) {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		o, err := s.lockOrder(ctx, tx, orderID)
+		if err != nil {
+			return err
+		}
+		if err := s.requireDraft(p, o); err != nil {
+			return err
+		}
+		if len(o.Items) == 0 {
+			return errs.Invalid("order %s has no items; add something from the catalog first", o.Reference())
+		}
+		if err := s.checkItems(ctx, tx, p, o); err != nil {
+			return err
+		}
+		if o, err = getOrder(ctx, tx, o.ID); err != nil {
+			return err
+		}
+		return s.submit(ctx, tx, p, o)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return getOrder(ctx, s.db.Read(), orderID)
+}
+
+// checkItems re-prices each top-level item as it is now in the catalog.
+func (s *Service) checkItems(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o *Order) error {
+	for _, it := range o.Items {
+		if it.BundleItemID != "" {
+			continue
+		}
+		in := ItemInput{Offering: it.OfferingID, Plan: it.PlanID, Quantity: it.Quantity, Parameters: it.Parameters, Addons: it.Addons}
+		pr, err := s.price(ctx, tx, p, &in, fmt.Sprintf("items[%d].", it.Position-1))
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE order_items SET monthly_minor = $1, one_time_minor = $2, parameters = $3 WHERE id = $4`,
+			pr.monthly, pr.oneTime, marshal(pr.params), it.ID); err != nil {
+			return sqldb.Err(err, "order item")
+		}
+	}
+	return s.reprice(ctx, tx, o.ID)
+}
+
+func (s *Service) submit(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o *Order) error {
+	if o.Kind == KindProvision {
+		for _, it := range o.Items {
+			if err := catalog.Reserve(ctx, tx, o.OrgUnitID, it.OfferingID, 1, it.Quantity); err != nil {
+				return err
+			}
+		}
+	}
+	now := sqldb.Time(s.now())
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET submitted_at = $1 WHERE id = $2`, now, o.ID); err != nil {
+		return sqldb.Err(err, "order")
+	}
+	if err := s.move(ctx, tx, p, o, StateSubmitted, ""); err != nil {
+		return err
+	}
+	n, err := s.route(ctx, tx, o)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return s.move(ctx, tx, access.System(), o, StateAwaitingApproval, fmt.Sprintf("%d approvals needed by policy", n))
+	}
+	if err := s.move(ctx, tx, access.System(), o, StateApproved, "no approval policy applies"); err != nil {
+		return err
+	}
+	return s.fulfil(ctx, tx, o)
+}
+
+// route evaluates the active policies against the order and each item and
+// creates the approvals they ask for. It returns how many.
+func (s *Service) route(ctx context.Context, tx *sqldb.Tx, o *Order) (int, error) {
+	policies, err := listPolicies(ctx, tx, true)
+	if err != nil || len(policies) == 0 {
+		return 0, err
+	}
+	var orgCode, email string
+	tx.QueryRowContext(ctx, `SELECT code FROM org_units WHERE id = $1`, o.OrgUnitID).Scan(&orgCode)
+	tx.QueryRowContext(ctx, `SELECT email FROM users WHERE id = $1`, o.RequesterID).Scan(&email)
+	type key struct {
+		step       int
+		kind       ApproverKind
+		role, user string
+		service    string
+	}
+	made := map[key]bool{}
+	n := 0
+	for _, it := range o.Items {
+		var kind, crit, view, sponsor, owner string
+		if err := tx.QueryRowContext(ctx, `SELECT s.kind, s.criticality, f.view, COALESCE(s.sponsor_id, ''), COALESCE(s.owner_id, '')
+			FROM offerings f JOIN services s ON s.id = f.service_id WHERE f.id = $1`, it.OfferingID).Scan(&kind, &crit, &view, &sponsor, &owner); err != nil {
+			return 0, sqldb.Err(err, "offering")
+		}
+		vars := activation(o, orgCode, email, it, kind, crit, view)
+		for _, pol := range policies {
+			prg, err := s.policies.program(pol.Expression)
+			if err != nil {
+				return 0, errs.Invalid("approval policy %q no longer compiles (%v); ask an administrator to fix it", pol.Name, err)
+			}
+			out, _, err := prg.Eval(vars)
+			if err != nil {
+				// A policy that cannot be evaluated for this item (a missing parameter) does not apply to it.
+				continue
+			}
+			if match, ok := out.Value().(bool); !ok || !match {
+				continue
+			}
+			k := key{step: pol.Step, kind: pol.ApproverKind}
+			switch pol.ApproverKind {
+			case ApproverRole:
+				k.role, k.service = string(pol.ApproverRole), it.ServiceID
+			case ApproverSponsor:
+				k.user, k.service = sponsor, it.ServiceID
+			case ApproverOwner:
+				k.user, k.service = owner, it.ServiceID
+			}
+			if k.kind != ApproverRole && k.user == "" {
+				// Nobody named: fall back to the approver role on the order's org unit.
+				k.kind, k.role, k.user = ApproverRole, string(access.RoleApprover), ""
+			}
+			if k.kind == ApproverRole {
+				k.service = ""
+			}
+			if made[k] {
+				continue
+			}
+			made[k] = true
+			n++
+			if _, err := tx.ExecContext(ctx, `INSERT INTO approvals (id, order_id, step, policy_name, approver_kind, approver_role, approver_user_id, service_id,
+				state, decided_by_id, decided_by_name, comment, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', '', '', '', $9)`,
+				sqldb.NewID(), o.ID, k.step, pol.Name, k.kind, k.role, nullString(k.user), nullString(it.ServiceID), sqldb.Time(s.now())); err != nil {
+				return 0, sqldb.Err(err, "approval")
+			}
+		}
+	}
+	return n, nil
+}
+
+// Decision approves or rejects.
+type Decision struct {
+	Approve bool   `json:"approve"`
+	Comment string `json:"comment"`
+}
+
+// Decide records an approver's decision. The last approval of the last
+// step approves the order and starts fulfilment; a rejection rejects the
+// order and gives its quota back. Callers must be the approver the approval
+// waits for, and not the order's requester. Errors: conflict when someone
+// decided first, or the step is not yet open; forbidden otherwise.
+func (s *Service) Decide(ctx context.Context, p *access.Principal, approvalID string, d Decision) (*Approval, error) {
+	d.Comment = strings.TrimSpace(d.Comment)
+	if !d.Approve && d.Comment == "" {
+		return nil, &errs.Error{Code: errs.CodeInvalid, Message: "say why you reject the order",
+			Fields: []errs.FieldError{{Field: "comment", Rule: "required", Message: "a rejection needs a comment for the requester"}}}
+	}
+	if len(d.Comment) > 2000 {
+		return nil, errs.Invalid("the comment must be at most 2000 characters")
+	}
+	if !sqldb.ValidID(approvalID) {
+		return nil, errs.NotFound("approval %q not found", approvalID)
+	}
+	var out *Approval
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		a, err := scanApproval(tx.QueryRowContext(ctx, `SELECT `+approvalColumns+` FROM approvals WHERE id = $1`, approvalID))
+		if err != nil {
+			if errs.Is(sqldb.Err(err, "approval"), errs.CodeNotFound) {
+				return errs.NotFound("approval %q not found", approvalID)
+			}
+			return sqldb.Err(err, "approval")
+		}
+		o, err := s.lockOrder(ctx, tx, a.OrderID)
+		if err != nil {
+			return err
+		}
+		if !s.mayDecide(p, a, o) {
+			if !s.canRead(ctx, p, o) {
+				return errs.NotFound("approval %q not found", approvalID)
+			}
+			return errs.Forbidden("this approval waits for %s; you are not that approver", approverLabel(a))
+		}
+		if o.RequesterID == p.UserID {
+			return errs.Forbidden("you requested order %s, so someone else must approve it", o.Reference())
+		}
+		if a, err = scanApproval(tx.QueryRowContext(ctx, `SELECT `+approvalColumns+` FROM approvals WHERE id = $1`, approvalID)); err != nil {
+			return sqldb.Err(err, "approval")
+		}
+		if a.State != ApprovalPending {
+			by := ""
+			if a.DecidedByName != "" {
+				by = " by " + a.DecidedByName
+			}
+			return errs.Conflict("this approval was already %s%s; nothing to do", a.State, by)
+		}
+		if o.State != StateAwaitingApproval {
+			return errs.Conflict("order %s is %s and no longer awaits approval", o.Reference(), humanize(o.State))
+		}
+		all, err := s.approvals(ctx, tx, o.ID)
+		if err != nil {
+			return err
+		}
+		if step := currentStep(all); a.Step != step {
+			return errs.Conflict("this approval is at step %d; step %d must be decided first", a.Step, step)
+		}
+		state := ApprovalApproved
+		if !d.Approve {
+			state = ApprovalRejected
+		}
+		now := sqldb.Time(s.now())
+		res, err := tx.ExecContext(ctx, `UPDATE approvals SET state = $1, decided_by_id = $2, decided_by_name = $3, comment = $4, decided_at = $5 WHERE id = $6 AND state = 'pending'`,
+			state, p.UserID, p.Name, d.Comment, now, a.ID)
+		if err != nil {
+			return sqldb.Err(err, "approval")
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errs.Conflict("this approval was decided by someone else a moment ago; reload to see the decision")
+		}
+		if err := s.audit(ctx, tx, p, audit.Entry{Action: "approval." + string(state), ObjectType: "approval", ObjectID: a.ID,
+			After: map[string]any{"order_id": o.ID, "comment": d.Comment}}); err != nil {
+			return err
+		}
+		if !d.Approve {
+			if err := s.closeApprovals(ctx, tx, o.ID); err != nil {
+				return err
+			}
+			if err := s.release(ctx, tx, o); err != nil {
+				return err
+			}
+			if err := s.move(ctx, tx, p, o, StateRejected, d.Comment); err != nil {
+				return err
+			}
+		} else if currentStep(mark(all, a.ID, state)) == 0 {
+			if err := s.move(ctx, tx, p, o, StateApproved, d.Comment); err != nil {
+				return err
+			}
+			if err := s.fulfil(ctx, tx, o); err != nil {
+				return err
+			}
+		}
+		out, err = scanApproval(tx.QueryRowContext(ctx, `SELECT `+approvalColumns+` FROM approvals WHERE id = $1`, approvalID))
+		return sqldb.Err(err, "approval")
+	})
+	return out, err
+}
+
+func mark(as []*Approval, id string, state ApprovalState) []*Approval {
+	for _, a := range as {
+		if a.ID == id {
+			a.State = state
+		}
+	}
+	return as
+}
+
+func approverLabel(a *Approval) string {
+	switch a.ApproverKind {
+	case ApproverSponsor:
+		return "the service's sponsor"
+	case ApproverOwner:
+		return "the service's owner"
+	}
+	return "someone with the role " + strings.ReplaceAll(a.ApproverRole, "_", " ") + " for the ordering org unit"
+}
+
+// closeApprovals cancels an order's pending approvals.
+func (s *Service) closeApprovals(ctx context.Context, tx *sqldb.Tx, orderID string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE approvals SET state = 'cancelled', decided_at = $1 WHERE order_id = $2 AND state = 'pending'`, sqldb.Time(s.now()), orderID)
+	return sqldb.Err(err, "approvals")
+}
+
+// release gives back the quota of an order's pending provision items and marks them cancelled.
+func (s *Service) release(ctx context.Context, tx *sqldb.Tx, o *Order) error {
+	for _, it := range o.Items {
+		if it.State != ItemPending {
+			continue
+		}
+		if o.Kind == KindProvision && o.State != StateDraft {
+			if err := catalog.Release(ctx, tx, o.OrgUnitID, it.OfferingID, 1, it.Quantity); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE order_items SET state = 'cancelled' WHERE id = $1`, it.ID); err != nil {
+			return sqldb.Err(err, "order item")
+		}
+	}
+	return nil
+}
+
+// Cancel withdraws an order before fulfilment starts. Callers must be the
+// requester, or hold order.create on the order's org unit. Errors: conflict
+// when the order is already being fulfilled or closed.
+func (s *Service) Cancel(ctx context.Context, p *access.Principal, orderID, comment string) (*Order, error) {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		o, err := s.lockOrder(ctx, tx, orderID)
+		if err != nil {
+			return err
+		}
+		if p == nil || (p.UserID != o.RequesterID && !p.Can(access.OrderCreate, o.Resource())) {
+			if s.canRead(ctx, p, o) {
+				return errs.Forbidden("only the requester or someone who orders for %s may cancel order %s", "its org unit", o.Reference())
+			}
+			return errs.NotFound("order %q not found", orderID)
+		}
+		if !CanMove(o.State, StateCancelled) {
+			return errs.Conflict("order %s is %s and can no longer be cancelled", o.Reference(), humanize(o.State))
+		}
+		if err := s.closeApprovals(ctx, tx, o.ID); err != nil {
+			return err
+		}
+		if err := s.release(ctx, tx, o); err != nil {
+			return err
+		}
+		return s.move(ctx, tx, p, o, StateCancelled, strings.TrimSpace(comment))
+	})
+	if err != nil {
+		return nil, err
+	}
+	return getOrder(ctx, s.db.Read(), orderID)
+}
+
+// InboxItem is an approval waiting for the caller, with its order.
+type InboxItem struct {
+	Approval *Approval `json:"approval"`
+	Order    *Order    `json:"order"`
+}
+
+// Inbox lists the approvals waiting for the caller now (the current step of
+// orders awaiting approval), oldest first.
+func (s *Service) Inbox(ctx context.Context, p *access.Principal) ([]*InboxItem, error) {
+	if p == nil {
+		return nil, errs.Unauthenticated("sign in to see your approvals")
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT DISTINCT a.order_id FROM approvals a JOIN orders o ON o.id = a.order_id
+		WHERE a.state = 'pending' AND o.state = 'awaiting_approval' ORDER BY a.order_id`)
+	if err != nil {
+		return nil, sqldb.Err(err, "approvals")
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		rows.Scan(&id)
+		ids = append(ids, id)
+	}
+	rows.Close()
+	out := []*InboxItem{}
+	for _, id := range ids {
+		o, err := getOrder(ctx, s.db.Read(), id)
+		if err != nil {
+			return nil, err
+		}
+		as, err := s.approvals(ctx, s.db.Read(), id)
+		if err != nil {
+			return nil, err
+		}
+		step := currentStep(as)
+		for _, a := range as {
+			if a.State == ApprovalPending && a.Step == step && s.mayDecide(p, a, o) && o.RequesterID != p.UserID {
+				out = append(out, &InboxItem{Approval: a, Order: o})
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Approval.CreatedAt.Before(out[j].Approval.CreatedAt) })
+	return out, nil
+}

@@ -1,0 +1,32 @@
+// Package orders is ordering from the catalog: carts and orders, quotes,
+// approvals routed by policy, fulfilment tasks and the service instances
+// they create.
+//
+// An order moves through the states of the design and only these:
+//
+//	draft → submitted → awaiting_approval → approved | rejected
+//	approved → fulfilling → completed | failed
+//	draft, submitted, awaiting_approval, approved → cancelled
+//
+// Every transition is recorded (who, when, comment) and guarded by the state
+// it leaves, so two people acting at once cannot both move an order: the
+// second gets a conflict that says what happened.
+//
+// A draft order is the cart. Submitting checks every item again (the
+// offering is still orderable, the plan not retired, the parameters fit the
+// form), prices it, reserves quota, and evaluates the approval policies: CEL
+// expressions over the order and each item (order.total_monthly > 1000,
+// item.plan == "gold"). Each policy that matches adds an approval at its
+// step, for a role (resolved on a scope covering the order's org unit), the
+// service's sponsor or its owner. Steps are decided in order; any rejection
+// rejects the order. An approved order is fulfilled by manual tasks in the
+// queue of each service's assignment group; completing a provision task
+// creates a service instance owned by the order's org unit, and completing a
+// deprovision task ends one. Deprovisioning is an order too, through the
+// same approvals.
+//
+// Authorisation: order.create and order.read on the order's org unit;
+// approvals by the resolved approver only (never the requester); tasks by
+// members of the assignment group or holders of task.work on the service;
+// instance.read on the instance's org unit.
+package orders

@@ -1,0 +1,481 @@
+package orders
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// TaskState is where a fulfilment task is.
+type TaskState string
+
+// The task states.
+const (
+	TaskOpen      TaskState = "open"
+	TaskDone      TaskState = "done"
+	TaskFailed    TaskState = "failed"
+	TaskCancelled TaskState = "cancelled"
+)
+
+// Task is manual fulfilment work for one order item, in the queue of the
+// service's assignment group.
+type Task struct {
+	ID           string     `json:"id"`
+	OrderID      string     `json:"order_id"`
+	OrderNumber  int64      `json:"order_number"`
+	ItemID       string     `json:"item_id"`
+	ServiceID    string     `json:"service_id"`
+	ServiceName  string     `json:"service_name"`
+	OfferingName string     `json:"offering_name"`
+	PlanName     string     `json:"plan_name"`
+	Quantity     int        `json:"quantity"`
+	Parameters   any        `json:"parameters"`
+	GroupID      string     `json:"group_id,omitempty"`
+	Kind         Kind       `json:"kind"`
+	State        TaskState  `json:"state"`
+	AssigneeID   string     `json:"assignee_id,omitempty"`
+	InstanceID   string     `json:"instance_id,omitempty"`
+	Note         string     `json:"note"`
+	CreatedAt    time.Time  `json:"created_at"`
+	ClosedAt     *time.Time `json:"closed_at,omitempty"`
+}
+
+// InstanceState is where a service instance is.
+type InstanceState string
+
+// The instance states.
+const (
+	InstanceActive        InstanceState = "active"
+	InstanceDeprovisioned InstanceState = "deprovisioned"
+)
+
+// Instance is a service made for an org unit: a subscription.
+type Instance struct {
+	ID           string         `json:"id"`
+	Name         string         `json:"name"`
+	ServiceID    string         `json:"service_id"`
+	ServiceName  string         `json:"service_name"`
+	OfferingID   string         `json:"offering_id"`
+	OfferingName string         `json:"offering_name"`
+	PlanID       string         `json:"plan_id"`
+	PlanName     string         `json:"plan_name"`
+	PlanRetired  bool           `json:"plan_retired"`
+	OrgUnitID    string         `json:"org_unit_id"`
+	OwnerID      string         `json:"owner_id"`
+	OrderID      string         `json:"order_id"`
+	Parameters   map[string]any `json:"parameters"`
+	Quantity     int            `json:"quantity"`
+	State        InstanceState  `json:"state"`
+	CreatedAt    time.Time      `json:"created_at"`
+	EndedAt      *time.Time     `json:"ended_at,omitempty"`
+
+	orgUnitPath string
+}
+
+// Resource is the instance as a scope.
+func (i *Instance) Resource() access.Resource {
+	return access.Resource{OrgUnitPath: i.orgUnitPath, ServiceID: i.ServiceID}
+}
+
+// fulfil moves an approved order to fulfilling and queues a task per item.
+func (s *Service) fulfil(ctx context.Context, tx *sqldb.Tx, o *Order) error {
+	if err := s.move(ctx, tx, access.System(), o, StateFulfilling, "queued for fulfilment"); err != nil {
+		return err
+	}
+	now := sqldb.Time(s.now())
+	for _, it := range o.Items {
+		if it.State != ItemPending {
+			continue
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO tasks (id, order_id, item_id, service_id, group_id, kind, state, note, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, 'open', '', $7, $7)`, sqldb.NewID(), o.ID, it.ID, it.ServiceID, nullString(it.serviceGroup), o.Kind, now)
+		if err != nil {
+			return sqldb.Err(err, "task")
+		}
+	}
+	return nil
+}
+
+const taskColumns = `t.id, t.order_id, o.number, t.item_id, t.service_id, s.name, f.name, p.name, i.quantity, i.parameters, COALESCE(t.group_id, ''), t.kind, t.state,
+	COALESCE(t.assignee_id, ''), COALESCE(i.instance_id, ''), t.note, t.created_at, t.closed_at`
+
+const taskFrom = ` FROM tasks t JOIN orders o ON o.id = t.order_id JOIN order_items i ON i.id = t.item_id JOIN services s ON s.id = t.service_id
+	JOIN offerings f ON f.id = i.offering_id JOIN plans p ON p.id = i.plan_id`
+
+func scanTask(row interface{ Scan(...any) error }) (*Task, error) {
+	var t Task
+	var params string
+	var closed sql.NullTime
+	if err := row.Scan(&t.ID, &t.OrderID, &t.OrderNumber, &t.ItemID, &t.ServiceID, &t.ServiceName, &t.OfferingName, &t.PlanName, &t.Quantity, &params,
+		&t.GroupID, &t.Kind, &t.State, &t.AssigneeID, &t.InstanceID, &t.Note, &t.CreatedAt, &closed); err != nil {
+		return nil, err
+	}
+	json.Unmarshal([]byte(params), &t.Parameters)
+	t.CreatedAt, t.ClosedAt = t.CreatedAt.UTC(), sqldb.TimePtr(closed)
+	return &t, nil
+}
+
+// mayWork reports whether p may work a task: a member of its group, or
+// task.work on its service.
+func (s *Service) mayWork(ctx context.Context, q sqldb.Querier, p *access.Principal, t *Task) bool {
+	if p == nil {
+		return false
+	}
+	if p.Can(access.TaskWork, access.Resource{ServiceID: t.ServiceID}) {
+		return true
+	}
+	var one int
+	return t.GroupID != "" && q.QueryRowContext(ctx, `SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2`, t.GroupID, p.UserID).Scan(&one) == nil
+}
+
+// TaskFilter narrows Tasks.
+type TaskFilter struct {
+	State TaskState // default open
+}
+
+// Tasks is the caller's queue: tasks of the groups the caller belongs to
+// and of the services where the caller holds task.work, oldest first.
+func (s *Service) Tasks(ctx context.Context, p *access.Principal, f TaskFilter) ([]*Task, error) {
+	if p == nil {
+		return nil, errs.Unauthenticated("sign in to see your queue")
+	}
+	if f.State == "" {
+		f.State = TaskOpen
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+taskColumns+taskFrom+` WHERE t.state = $1 ORDER BY t.created_at, t.id`, f.State)
+	if err != nil {
+		return nil, sqldb.Err(err, "tasks")
+	}
+	var all []*Task
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			rows.Close()
+			return nil, sqldb.Err(err, "task")
+		}
+		all = append(all, t)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, sqldb.Err(err, "tasks")
+	}
+	out := []*Task{}
+	for _, t := range all {
+		if s.mayWork(ctx, s.db.Read(), p, t) {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// OrderTasks lists the tasks of an order. Callers need to be able to read the order.
+func (s *Service) OrderTasks(ctx context.Context, p *access.Principal, orderID string) ([]*Task, error) {
+	o, err := s.Order(ctx, p, orderID)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+taskColumns+taskFrom+` WHERE t.order_id = $1 ORDER BY i.position`, o.ID)
+	if err != nil {
+		return nil, sqldb.Err(err, "tasks")
+	}
+	defer rows.Close()
+	out := []*Task{}
+	for rows.Next() {
+		t, err := scanTask(rows)
+		if err != nil {
+			return nil, sqldb.Err(err, "task")
+		}
+		out = append(out, t)
+	}
+	return out, sqldb.Err(rows.Err(), "tasks")
+}
+
+// TaskResult closes a task.
+type TaskResult struct {
+	// Done reports success; false fails the item.
+	Done bool   `json:"done"`
+	Note string `json:"note"`
+	// InstanceName names the instance a provision task creates (default: offering and order number).
+	InstanceName string `json:"instance_name"`
+}
+
+// CompleteTask closes a task. Done on a provision task creates the service
+// instance, owned by the order's org unit; on a deprovision task it ends the
+// instance and gives its quota back. Failing a task fails its item (and
+// gives its quota back). When the order's last task closes, the order is
+// completed, or failed if any item failed. Callers need to be able to work
+// the task. Errors: conflict when the task is already closed.
+func (s *Service) CompleteTask(ctx context.Context, p *access.Principal, taskID string, r TaskResult) (*Task, error) {
+	r.Note, r.InstanceName = strings.TrimSpace(r.Note), strings.TrimSpace(r.InstanceName)
+	if !r.Done && r.Note == "" {
+		return nil, &errs.Error{Code: errs.CodeInvalid, Message: "say why the task failed",
+			Fields: []errs.FieldError{{Field: "note", Rule: "required", Message: "a failed task needs a note for the requester"}}}
+	}
+	if !sqldb.ValidID(taskID) {
+		return nil, errs.NotFound("task %q not found", taskID)
+	}
+	var out *Task
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		t, err := scanTask(tx.QueryRowContext(ctx, `SELECT `+taskColumns+taskFrom+` WHERE t.id = $1`, taskID))
+		if err != nil {
+			if errs.Is(sqldb.Err(err, "task"), errs.CodeNotFound) {
+				return errs.NotFound("task %q not found", taskID)
+			}
+			return sqldb.Err(err, "task")
+		}
+		if !s.mayWork(ctx, tx, p, t) {
+			return errs.Forbidden("this task is in another team's queue; join its assignment group or ask for task.work on the service")
+		}
+		o, err := s.lockOrder(ctx, tx, t.OrderID)
+		if err != nil {
+			return err
+		}
+		now := sqldb.Time(s.now())
+		state := TaskDone
+		if !r.Done {
+			state = TaskFailed
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE tasks SET state = $1, note = $2, assignee_id = $3, updated_at = $4, closed_at = $4 WHERE id = $5 AND state = 'open'`,
+			state, r.Note, p.UserID, now, t.ID)
+		if err != nil {
+			return sqldb.Err(err, "task")
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errs.Conflict("this task is already closed")
+		}
+		var item *Item
+		for _, it := range o.Items {
+			if it.ID == t.ItemID {
+				item = it
+			}
+		}
+		if err := s.closeItem(ctx, tx, p, o, item, r, now); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, p, audit.Entry{Action: "task." + string(state), ObjectType: "task", ObjectID: t.ID,
+			After: map[string]any{"order_id": o.ID, "note": r.Note}}); err != nil {
+			return err
+		}
+		var open int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tasks WHERE order_id = $1 AND state = 'open'`, o.ID).Scan(&open); err != nil {
+			return sqldb.Err(err, "tasks")
+		}
+		if open == 0 {
+			var failed int
+			tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM order_items WHERE order_id = $1 AND state = 'failed'`, o.ID).Scan(&failed)
+			to, comment := StateCompleted, "every item fulfilled"
+			if failed > 0 {
+				to, comment = StateFailed, fmt.Sprintf("%d of %d items failed", failed, len(o.Items))
+			}
+			if err := s.move(ctx, tx, p, o, to, comment); err != nil {
+				return err
+			}
+		}
+		out, err = scanTask(tx.QueryRowContext(ctx, `SELECT `+taskColumns+taskFrom+` WHERE t.id = $1`, taskID))
+		return sqldb.Err(err, "task")
+	})
+	return out, err
+}
+
+func (s *Service) closeItem(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o *Order, it *Item, r TaskResult, now time.Time) error {
+	if !r.Done {
+		if o.Kind == KindProvision {
+			if err := catalog.Release(ctx, tx, o.OrgUnitID, it.OfferingID, 1, it.Quantity); err != nil {
+				return err
+			}
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE order_items SET state = 'failed' WHERE id = $1`, it.ID)
+		return sqldb.Err(err, "order item")
+	}
+	if o.Kind == KindDeprovision {
+		inst, err := getInstance(ctx, tx, it.InstanceID)
+		if err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE instances SET state = 'deprovisioned', ended_at = $1, updated_at = $1 WHERE id = $2 AND state = 'active'`, now, inst.ID)
+		if err != nil {
+			return sqldb.Err(err, "instance")
+		}
+		if n, _ := res.RowsAffected(); n == 1 {
+			if err := catalog.Release(ctx, tx, inst.OrgUnitID, inst.OfferingID, 1, inst.Quantity); err != nil {
+				return err
+			}
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE order_items SET state = 'fulfilled' WHERE id = $1`, it.ID)
+		if err != nil {
+			return sqldb.Err(err, "order item")
+		}
+		return s.audit(ctx, tx, p, audit.Entry{Action: "instance.deprovision", ObjectType: "instance", ObjectID: inst.ID, Before: inst})
+	}
+	name := r.InstanceName
+	if name == "" {
+		if v, ok := it.Parameters["name"].(string); ok && v != "" {
+			name = v
+		} else {
+			name = it.offeringCode + "-" + strconv.FormatInt(o.Number, 10) + "-" + strconv.Itoa(it.Position)
+		}
+	}
+	id := sqldb.NewID()
+	_, err := tx.ExecContext(ctx, `INSERT INTO instances (id, name, service_id, offering_id, plan_id, org_unit_id, owner_id, order_id, parameters, quantity, state, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $11)`, id, name, it.ServiceID, it.OfferingID, it.PlanID, o.OrgUnitID, it.RequestedFor,
+		o.ID, marshal(it.Parameters), it.Quantity, now)
+	if err != nil {
+		return sqldb.Err(err, "instance")
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE order_items SET state = 'fulfilled', instance_id = $1 WHERE id = $2`, id, it.ID); err != nil {
+		return sqldb.Err(err, "order item")
+	}
+	return s.audit(ctx, tx, p, audit.Entry{Action: "instance.create", ObjectType: "instance", ObjectID: id,
+		After: map[string]any{"name": name, "order_id": o.ID, "plan_id": it.PlanID, "org_unit_id": o.OrgUnitID}})
+}
+
+const instanceColumns = `n.id, n.name, n.service_id, s.name, n.offering_id, f.name, n.plan_id, p.name, p.retired, n.org_unit_id, n.owner_id, n.order_id,
+	n.parameters, n.quantity, n.state, n.created_at, n.ended_at, ou.path`
+
+const instanceFrom = ` FROM instances n JOIN services s ON s.id = n.service_id JOIN offerings f ON f.id = n.offering_id JOIN plans p ON p.id = n.plan_id
+	JOIN org_units ou ON ou.id = n.org_unit_id`
+
+func scanInstance(row interface{ Scan(...any) error }) (*Instance, error) {
+	var i Instance
+	var params string
+	var ended sql.NullTime
+	if err := row.Scan(&i.ID, &i.Name, &i.ServiceID, &i.ServiceName, &i.OfferingID, &i.OfferingName, &i.PlanID, &i.PlanName, &i.PlanRetired,
+		&i.OrgUnitID, &i.OwnerID, &i.OrderID, &params, &i.Quantity, &i.State, &i.CreatedAt, &ended, &i.orgUnitPath); err != nil {
+		return nil, err
+	}
+	json.Unmarshal([]byte(params), &i.Parameters)
+	if i.Parameters == nil {
+		i.Parameters = map[string]any{}
+	}
+	i.CreatedAt, i.EndedAt = i.CreatedAt.UTC(), sqldb.TimePtr(ended)
+	return &i, nil
+}
+
+func getInstance(ctx context.Context, q sqldb.Querier, id string) (*Instance, error) {
+	if !sqldb.ValidID(id) {
+		return nil, errs.NotFound("instance %q not found", id)
+	}
+	i, err := scanInstance(q.QueryRowContext(ctx, `SELECT `+instanceColumns+instanceFrom+` WHERE n.id = $1`, id))
+	if err != nil {
+		if errs.Is(sqldb.Err(err, "instance"), errs.CodeNotFound) {
+			return nil, errs.NotFound("instance %q not found", id)
+		}
+		return nil, sqldb.Err(err, "instance")
+	}
+	return i, nil
+}
+
+// Instance returns one instance. Callers need instance.read on its org unit
+// or service, or to own it.
+func (s *Service) Instance(ctx context.Context, p *access.Principal, id string) (*Instance, error) {
+	i, err := getInstance(ctx, s.db.Read(), id)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil || (p.UserID != i.OwnerID && !p.Can(access.InstanceRead, i.Resource())) {
+		return nil, errs.NotFound("instance %q not found", id)
+	}
+	return i, nil
+}
+
+// InstanceFilter narrows Instances.
+type InstanceFilter struct {
+	// Mine limits the list to instances the caller owns.
+	Mine bool
+	// All includes deprovisioned instances.
+	All bool
+}
+
+// Instances lists the instances the caller may read (their org units' and
+// their own), newest first.
+func (s *Service) Instances(ctx context.Context, p *access.Principal, f InstanceFilter) ([]*Instance, error) {
+	if p == nil {
+		return nil, errs.Unauthenticated("sign in to see services")
+	}
+	all, paths := p.OrgUnitScope(access.InstanceRead)
+	if f.Mine {
+		all, paths = false, nil
+	}
+	where, args := sqldb.PathScope(all, paths, "ou.path", nil)
+	args = append(args, p.UserID)
+	where = "(" + where + " OR n.owner_id = $" + strconv.Itoa(len(args)) + ")"
+	if !f.All {
+		where += " AND n.state <> 'deprovisioned'"
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+instanceColumns+instanceFrom+` WHERE `+where+` ORDER BY n.id DESC`, args...)
+	if err != nil {
+		return nil, sqldb.Err(err, "instances")
+	}
+	defer rows.Close()
+	out := []*Instance{}
+	for rows.Next() {
+		i, err := scanInstance(rows)
+		if err != nil {
+			return nil, sqldb.Err(err, "instance")
+		}
+		out = append(out, i)
+	}
+	return out, sqldb.Err(rows.Err(), "instances")
+}
+
+// RequestDeprovision orders the end of an instance: a deprovision order
+// through the same approval policies and fulfilment queue. Callers need
+// order.create on the instance's org unit, or to own it. Errors: conflict
+// when the instance is already ended or has a deprovision order on the way.
+func (s *Service) RequestDeprovision(ctx context.Context, p *access.Principal, instanceID, note string) (*Order, error) {
+	var id string
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		inst, err := getInstance(ctx, tx, instanceID)
+		if err != nil {
+			return err
+		}
+		if p == nil || (p.UserID != inst.OwnerID && !p.Can(access.OrderCreate, access.InOrgUnit(inst.orgUnitPath))) {
+			if p != nil && p.Can(access.InstanceRead, inst.Resource()) {
+				return errs.Forbidden("only the owner or someone who orders for its org unit may deprovision %s", inst.Name)
+			}
+			return errs.NotFound("instance %q not found", instanceID)
+		}
+		if inst.State != InstanceActive {
+			return errs.Conflict("%s is already %s", inst.Name, inst.State)
+		}
+		var pending int
+		tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM order_items i JOIN orders o ON o.id = i.order_id
+			WHERE i.instance_id = $1 AND o.kind = 'deprovision' AND o.state IN ('draft', 'submitted', 'awaiting_approval', 'approved', 'fulfilling')`, inst.ID).Scan(&pending)
+		if pending > 0 {
+			return errs.Conflict("%s already has a deprovision order on its way", inst.Name)
+		}
+		o, err := s.createOrder(ctx, tx, p, KindDeprovision, inst.OrgUnitID, note)
+		if err != nil {
+			return err
+		}
+		id = o.ID
+		var pos int
+		_, err = tx.ExecContext(ctx, `INSERT INTO order_items (id, order_id, position, offering_id, plan_id, quantity, parameters, addons, requested_for,
+			cost_centre_id, monthly_minor, one_time_minor, instance_id, state) VALUES ($1, $2, $3, $4, $5, $6, $7, '[]', $8, $9, 0, 0, $10, 'pending')`,
+			sqldb.NewID(), o.ID, pos+1, inst.OfferingID, inst.PlanID, inst.Quantity, marshal(inst.Parameters), inst.OwnerID, inst.OrgUnitID, inst.ID)
+		if err != nil {
+			return sqldb.Err(err, "order item")
+		}
+		if err := s.reprice(ctx, tx, o.ID); err != nil {
+			return err
+		}
+		if o, err = getOrder(ctx, tx, o.ID); err != nil {
+			return err
+		}
+		return s.submit(ctx, tx, p, o)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return getOrder(ctx, s.db.Read(), id)
+}

@@ -1,0 +1,509 @@
+package orders
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/money"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// State is where an order is.
+type State string
+
+// The order states.
+const (
+	StateDraft            State = "draft"
+	StateSubmitted        State = "submitted"
+	StateAwaitingApproval State = "awaiting_approval"
+	StateApproved         State = "approved"
+	StateRejected         State = "rejected"
+	StateFulfilling       State = "fulfilling"
+	StateCompleted        State = "completed"
+	StateFailed           State = "failed"
+	StateCancelled        State = "cancelled"
+)
+
+// States lists every state.
+var States = []State{StateDraft, StateSubmitted, StateAwaitingApproval, StateApproved, StateRejected, StateFulfilling, StateCompleted, StateFailed, StateCancelled}
+
+// transitions is the whole state machine.
+var transitions = map[State][]State{
+	StateDraft:            {StateSubmitted, StateCancelled},
+	StateSubmitted:        {StateAwaitingApproval, StateApproved, StateCancelled},
+	StateAwaitingApproval: {StateApproved, StateRejected, StateCancelled},
+	StateApproved:         {StateFulfilling, StateCancelled},
+	StateFulfilling:       {StateCompleted, StateFailed},
+}
+
+// CanMove reports whether the state machine allows from → to.
+func CanMove(from, to State) bool { return slices.Contains(transitions[from], to) }
+
+// Open reports whether an order in this state still holds its reservations.
+func (s State) Open() bool {
+	return s == StateSubmitted || s == StateAwaitingApproval || s == StateApproved || s == StateFulfilling
+}
+
+// Kind is what an order asks for.
+type Kind string
+
+// The order kinds.
+const (
+	KindProvision   Kind = "provision"
+	KindDeprovision Kind = "deprovision"
+)
+
+// Order is a request for services, charged to org units.
+type Order struct {
+	ID          string     `json:"id"`
+	Number      int64      `json:"number"`
+	Kind        Kind       `json:"kind"`
+	OrgUnitID   string     `json:"org_unit_id"`
+	RequesterID string     `json:"requester_id"`
+	State       State      `json:"state"`
+	Note        string     `json:"note"`
+	Quote       Quote      `json:"quote"`
+	Items       []*Item    `json:"items"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	SubmittedAt *time.Time `json:"submitted_at,omitempty"`
+
+	orgUnitPath string
+}
+
+// Reference is how people name the order: "ORD-000042".
+func (o *Order) Reference() string { return fmt.Sprintf("ORD-%06d", o.Number) }
+
+// Resource is the order as a scope: its org unit.
+func (o *Order) Resource() access.Resource { return access.InOrgUnit(o.orgUnitPath) }
+
+// Quote is what an order costs: per month, and once.
+type Quote struct {
+	Currency string `json:"currency"`
+	Monthly  string `json:"monthly"`
+	OneTime  string `json:"one_time"`
+	// The same in minor units, for exact arithmetic.
+	MonthlyMinor int64 `json:"monthly_minor"`
+	OneTimeMinor int64 `json:"one_time_minor"`
+}
+
+func quoteOf(currency string, monthly, oneTime int64) Quote {
+	return Quote{Currency: currency, MonthlyMinor: monthly, OneTimeMinor: oneTime,
+		Monthly: money.New(monthly, currency).Decimal(), OneTime: money.New(oneTime, currency).Decimal()}
+}
+
+// ItemState is where one item is.
+type ItemState string
+
+// The item states.
+const (
+	ItemPending   ItemState = "pending"
+	ItemFulfilled ItemState = "fulfilled"
+	ItemFailed    ItemState = "failed"
+	ItemCancelled ItemState = "cancelled"
+)
+
+// Item is one line of an order.
+type Item struct {
+	ID            string         `json:"id"`
+	Position      int            `json:"position"`
+	OfferingID    string         `json:"offering_id"`
+	OfferingName  string         `json:"offering_name"`
+	PlanID        string         `json:"plan_id"`
+	PlanName      string         `json:"plan_name"`
+	ServiceID     string         `json:"service_id"`
+	Quantity      int            `json:"quantity"`
+	Parameters    map[string]any `json:"parameters"`
+	Addons        []string       `json:"addons"`
+	RequestedFor  string         `json:"requested_for"`
+	CostCentreID  string         `json:"cost_centre_id"`
+	Quote         Quote          `json:"quote"`
+	InstanceID    string         `json:"instance_id,omitempty"`
+	BundleItemID  string         `json:"bundle_item_id,omitempty"`
+	State         ItemState      `json:"state"`
+	offeringCode  string
+	planCode      string
+	serviceCode   string
+	serviceGroup  string
+	serviceName   string
+	servicePolicy string
+}
+
+// ItemInput adds an item to a draft order.
+type ItemInput struct {
+	// Offering and Plan are IDs or codes.
+	Offering   string         `json:"offering"`
+	Plan       string         `json:"plan"`
+	Quantity   int            `json:"quantity"`
+	Parameters map[string]any `json:"parameters"`
+	Addons     []string       `json:"addons"`
+	// RequestedFor is the user the item is for (default: the requester).
+	RequestedFor string `json:"requested_for"`
+	// CostCentreID is the org unit charged (default: the order's org unit).
+	CostCentreID string `json:"cost_centre_id"`
+}
+
+// OrderInput creates an order, optionally with items.
+type OrderInput struct {
+	// OrgUnitID is the org unit the order is for and owns what it creates
+	// (default: the requester's own).
+	OrgUnitID string      `json:"org_unit_id"`
+	Note      string      `json:"note"`
+	Items     []ItemInput `json:"items"`
+}
+
+// Event is one recorded step of an order.
+type Event struct {
+	From      State     `json:"from"`
+	To        State     `json:"to"`
+	ActorID   string    `json:"actor_id"`
+	ActorName string    `json:"actor_name"`
+	Comment   string    `json:"comment"`
+	At        time.Time `json:"at"`
+}
+
+// Service is the orders domain.
+type Service struct {
+	db       *sqldb.DB
+	now      func() time.Time
+	catalog  *catalog.Catalog
+	policies *policyCache
+}
+
+// NewService returns the orders service.
+func NewService(db *sqldb.DB, now func() time.Time, cat *catalog.Catalog) *Service {
+	return &Service{db: db, now: now, catalog: cat, policies: newPolicyCache()}
+}
+
+func (s *Service) audit(ctx context.Context, tx *sqldb.Tx, p *access.Principal, e audit.Entry) error {
+	return audit.Write(ctx, tx, p, s.now(), e)
+}
+
+const orderColumns = `o.id, o.number, o.kind, o.org_unit_id, o.requester_id, o.state, o.currency, o.monthly_minor, o.one_time_minor, o.note,
+	o.created_at, o.updated_at, o.submitted_at, ou.path`
+
+const orderFrom = ` FROM orders o JOIN org_units ou ON ou.id = o.org_unit_id`
+
+func scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
+	var o Order
+	var currency string
+	var monthly, oneTime int64
+	var submitted sql.NullTime
+	if err := row.Scan(&o.ID, &o.Number, &o.Kind, &o.OrgUnitID, &o.RequesterID, &o.State, &currency, &monthly, &oneTime, &o.Note,
+		&o.CreatedAt, &o.UpdatedAt, &submitted, &o.orgUnitPath); err != nil {
+		return nil, err
+	}
+	o.Quote = quoteOf(currency, monthly, oneTime)
+	o.CreatedAt, o.UpdatedAt, o.SubmittedAt = o.CreatedAt.UTC(), o.UpdatedAt.UTC(), sqldb.TimePtr(submitted)
+	o.Items = []*Item{}
+	return &o, nil
+}
+
+func getOrder(ctx context.Context, q sqldb.Querier, id string) (*Order, error) {
+	if !sqldb.ValidID(id) {
+		return nil, errs.NotFound("order %q not found", id)
+	}
+	o, err := scanOrder(q.QueryRowContext(ctx, `SELECT `+orderColumns+orderFrom+` WHERE o.id = $1`, id))
+	if err != nil {
+		if errs.Is(sqldb.Err(err, "order"), errs.CodeNotFound) {
+			return nil, errs.NotFound("order %q not found", id)
+		}
+		return nil, sqldb.Err(err, "order")
+	}
+	return o, loadItems(ctx, q, []*Order{o})
+}
+
+func loadItems(ctx context.Context, q sqldb.Querier, orders []*Order) error {
+	if len(orders) == 0 {
+		return nil
+	}
+	byID := map[string]*Order{}
+	var ids []string
+	var args []any
+	for i, o := range orders {
+		byID[o.ID] = o
+		args = append(args, o.ID)
+		ids = append(ids, "$"+strconv.Itoa(i+1))
+	}
+	rows, err := q.QueryContext(ctx, `SELECT i.id, i.order_id, i.position, i.offering_id, f.name, f.code, i.plan_id, p.name, p.code, s.id, s.code, s.name,
+		COALESCE(s.assignment_group_id, ''), i.quantity, i.parameters, i.addons, i.requested_for, i.cost_centre_id, p.currency, i.monthly_minor, i.one_time_minor,
+		COALESCE(i.instance_id, ''), COALESCE(i.bundle_item_id, ''), i.state
+		FROM order_items i JOIN offerings f ON f.id = i.offering_id JOIN plans p ON p.id = i.plan_id JOIN services s ON s.id = f.service_id
+		WHERE i.order_id IN (`+strings.Join(ids, ", ")+`) ORDER BY i.order_id, i.position`, args...)
+	if err != nil {
+		return sqldb.Err(err, "order items")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var it Item
+		var orderID, params, addons, currency string
+		var monthly, oneTime int64
+		if err := rows.Scan(&it.ID, &orderID, &it.Position, &it.OfferingID, &it.OfferingName, &it.offeringCode, &it.PlanID, &it.PlanName, &it.planCode,
+			&it.ServiceID, &it.serviceCode, &it.serviceName, &it.serviceGroup, &it.Quantity, &params, &addons, &it.RequestedFor, &it.CostCentreID,
+			&currency, &monthly, &oneTime, &it.InstanceID, &it.BundleItemID, &it.State); err != nil {
+			return sqldb.Err(err, "order item")
+		}
+		json.Unmarshal([]byte(params), &it.Parameters)
+		json.Unmarshal([]byte(addons), &it.Addons)
+		if it.Addons == nil {
+			it.Addons = []string{}
+		}
+		if it.Parameters == nil {
+			it.Parameters = map[string]any{}
+		}
+		it.Quote = quoteOf(currency, monthly, oneTime)
+		if o := byID[orderID]; o != nil {
+			o.Items = append(o.Items, &it)
+		}
+	}
+	return sqldb.Err(rows.Err(), "order items")
+}
+
+// Order returns one order with its items. Callers need order.read on its
+// org unit, or to be its requester, or to have an approval or task on it.
+func (s *Service) Order(ctx context.Context, p *access.Principal, id string) (*Order, error) {
+	o, err := getOrder(ctx, s.db.Read(), id)
+	if err != nil {
+		return nil, err
+	}
+	if !s.canRead(ctx, p, o) {
+		if p == nil {
+			return nil, errs.Unauthenticated("sign in to see orders")
+		}
+		return nil, errs.NotFound("order %q not found", id)
+	}
+	return o, nil
+}
+
+func (s *Service) canRead(ctx context.Context, p *access.Principal, o *Order) bool {
+	if p == nil {
+		return false
+	}
+	if p.UserID == o.RequesterID || p.Can(access.OrderRead, o.Resource()) {
+		return true
+	}
+	for _, it := range o.Items {
+		if p.Can(access.OrderRead, access.Resource{ServiceID: it.ServiceID}) {
+			return true
+		}
+	}
+	// Approvers and sponsors routed to it, agents with a task on it.
+	approvals, _ := s.approvals(ctx, s.db.Read(), o.ID)
+	for _, a := range approvals {
+		if a.ApproverUserID == p.UserID || a.DecidedByID == p.UserID {
+			return true
+		}
+		if a.ApproverKind == ApproverRole && s.holdsRole(p, access.Role(a.ApproverRole), o, a.ServiceID) {
+			return true
+		}
+	}
+	var one int
+	return s.db.Read().QueryRowContext(ctx, `SELECT 1 FROM tasks t LEFT JOIN group_members m ON m.group_id = t.group_id AND m.user_id = $2
+		WHERE t.order_id = $1 AND (m.user_id IS NOT NULL OR t.assignee_id = $2)`, o.ID, p.UserID).Scan(&one) == nil
+}
+
+// OrderFilter narrows Orders.
+type OrderFilter struct {
+	State State
+	// Mine limits the list to the caller's own orders.
+	Mine   bool
+	Before string // cursor: the ID of the last order of the previous page
+	Limit  int
+}
+
+// Orders lists orders newest first: the caller's own, and those of the org
+// units where the caller has order.read.
+func (s *Service) Orders(ctx context.Context, p *access.Principal, f OrderFilter) ([]*Order, error) {
+	if p == nil {
+		return nil, errs.Unauthenticated("sign in to see orders")
+	}
+	all, paths := p.OrgUnitScope(access.OrderRead)
+	if f.Mine {
+		all, paths = false, nil
+	}
+	where, args := sqldb.PathScope(all, paths, "ou.path", nil)
+	args = append(args, p.UserID)
+	where = "(" + where + " OR o.requester_id = $" + strconv.Itoa(len(args)) + ")"
+	if f.State != "" {
+		args = append(args, f.State)
+		where += " AND o.state = $" + strconv.Itoa(len(args))
+	}
+	if f.Before != "" {
+		args = append(args, f.Before)
+		where += " AND o.id < $" + strconv.Itoa(len(args))
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+orderColumns+orderFrom+` WHERE `+where+` ORDER BY o.id DESC LIMIT `+strconv.Itoa(limit), args...)
+	if err != nil {
+		return nil, sqldb.Err(err, "orders")
+	}
+	out := []*Order{}
+	for rows.Next() {
+		o, err := scanOrder(rows)
+		if err != nil {
+			rows.Close()
+			return nil, sqldb.Err(err, "order")
+		}
+		out = append(out, o)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, sqldb.Err(err, "orders")
+	}
+	return out, loadItems(ctx, s.db.Read(), out)
+}
+
+// Events lists an order's history, oldest first. Callers need to be able to read the order.
+func (s *Service) Events(ctx context.Context, p *access.Principal, id string) ([]*Event, error) {
+	o, err := s.Order(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT from_state, to_state, actor_id, actor_name, comment, at FROM order_events WHERE order_id = $1 ORDER BY at, id`, o.ID)
+	if err != nil {
+		return nil, sqldb.Err(err, "order events")
+	}
+	defer rows.Close()
+	out := []*Event{}
+	for rows.Next() {
+		var e Event
+		if err := rows.Scan(&e.From, &e.To, &e.ActorID, &e.ActorName, &e.Comment, &e.At); err != nil {
+			return nil, sqldb.Err(err, "order event")
+		}
+		e.At = e.At.UTC()
+		out = append(out, &e)
+	}
+	return out, sqldb.Err(rows.Err(), "order events")
+}
+
+// orgUnitPath finds an org unit's path, or an invalid error naming the field.
+func orgUnitPath(ctx context.Context, q sqldb.Querier, id, field string) (string, error) {
+	var path string
+	if !sqldb.ValidID(id) || q.QueryRowContext(ctx, `SELECT path FROM org_units WHERE id = $1`, id).Scan(&path) != nil {
+		return "", &errs.Error{Code: errs.CodeInvalid, Message: "the order names an org unit that does not exist",
+			Fields: []errs.FieldError{{Field: field, Rule: "exists", Message: field + " must be the ID of an existing org unit"}}}
+	}
+	return path, nil
+}
+
+// CreateOrder starts a draft order (a cart), with items if given. Callers
+// need order.create on the org unit. Errors: invalid input, not found for
+// offerings the caller may not see.
+func (s *Service) CreateOrder(ctx context.Context, p *access.Principal, in OrderInput) (*Order, error) {
+	if p == nil {
+		return nil, errs.Unauthenticated("sign in to order")
+	}
+	if in.OrgUnitID == "" {
+		in.OrgUnitID = p.OrgUnitID
+	}
+	if in.OrgUnitID == "" {
+		return nil, &errs.Error{Code: errs.CodeInvalid, Message: "say which org unit the order is for",
+			Fields: []errs.FieldError{{Field: "org_unit_id", Rule: "required", Message: "you belong to no org unit: set org_unit_id"}}}
+	}
+	var id string
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		path, err := orgUnitPath(ctx, tx, in.OrgUnitID, "org_unit_id")
+		if err != nil {
+			return err
+		}
+		if err := p.Require(access.OrderCreate, access.InOrgUnit(path)); err != nil {
+			return err
+		}
+		o, err := s.createOrder(ctx, tx, p, KindProvision, in.OrgUnitID, in.Note)
+		if err != nil {
+			return err
+		}
+		id = o.ID
+		for i, item := range in.Items {
+			if _, err := s.addItem(ctx, tx, p, o, item, fmt.Sprintf("items[%d].", i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return getOrder(ctx, s.db.Read(), id)
+}
+
+func (s *Service) createOrder(ctx context.Context, tx *sqldb.Tx, p *access.Principal, kind Kind, orgUnitID, note string) (*Order, error) {
+	var number int64
+	if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'order' RETURNING value`).Scan(&number); err != nil {
+		return nil, sqldb.Err(err, "order number")
+	}
+	now := sqldb.Time(s.now())
+	o := &Order{ID: sqldb.NewID(), Number: number, Kind: kind, OrgUnitID: orgUnitID, RequesterID: p.UserID, State: StateDraft,
+		Note: strings.TrimSpace(note), CreatedAt: now, UpdatedAt: now, Items: []*Item{}}
+	if len(o.Note) > 2000 {
+		return nil, errs.Invalid("the note must be at most 2000 characters")
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO orders (id, number, kind, org_unit_id, requester_id, state, currency, monthly_minor, one_time_minor, note, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, '', 0, 0, $7, $8, $8)`, o.ID, o.Number, o.Kind, o.OrgUnitID, o.RequesterID, o.State, o.Note, now)
+	if err != nil {
+		return nil, sqldb.Err(err, "order")
+	}
+	if err := s.event(ctx, tx, p, o.ID, "", StateDraft, ""); err != nil {
+		return nil, err
+	}
+	o.orgUnitPath, _ = orgUnitPath(ctx, tx, orgUnitID, "org_unit_id")
+	return o, s.audit(ctx, tx, p, audit.Entry{Action: "order.create", ObjectType: "order", ObjectID: o.ID, After: o})
+}
+
+func (s *Service) event(ctx context.Context, tx *sqldb.Tx, p *access.Principal, orderID string, from, to State, comment string) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO order_events (id, order_id, from_state, to_state, actor_id, actor_name, comment, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		sqldb.NewID(), orderID, from, to, p.UserID, p.Name, comment, sqldb.Time(s.now()))
+	return sqldb.Err(err, "order event")
+}
+
+// move changes an order's state when the machine allows it, guarded by the
+// state it leaves: if someone else moved it first, the caller gets a
+// conflict naming the state it is in now.
+func (s *Service) move(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o *Order, to State, comment string) error {
+	if !CanMove(o.State, to) {
+		return errs.Conflict("order %s is %s and cannot become %s", o.Reference(), humanize(o.State), humanize(to))
+	}
+	now := sqldb.Time(s.now())
+	res, err := tx.ExecContext(ctx, `UPDATE orders SET state = $1, updated_at = $2 WHERE id = $3 AND state = $4`, to, now, o.ID, o.State)
+	if err != nil {
+		return sqldb.Err(err, "order")
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errs.Conflict("order %s changed while you were acting on it; reload it and try again", o.Reference())
+	}
+	from := o.State
+	o.State, o.UpdatedAt = to, now
+	if err := s.event(ctx, tx, p, o.ID, from, to, comment); err != nil {
+		return err
+	}
+	return s.audit(ctx, tx, p, audit.Entry{Action: "order." + string(to), ObjectType: "order", ObjectID: o.ID,
+		Before: map[string]any{"state": from}, After: map[string]any{"state": to, "comment": comment}})
+}
+
+func humanize(s State) string { return strings.ReplaceAll(string(s), "_", " ") }
+
+// lockOrder reads an order for change, first touching its row so that, on
+// PostgreSQL, concurrent decisions on the same order queue behind each other
+// (SQLite has one writer anyway).
+func (s *Service) lockOrder(ctx context.Context, tx *sqldb.Tx, id string) (*Order, error) {
+	if !sqldb.ValidID(id) {
+		return nil, errs.NotFound("order %q not found", id)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE orders SET updated_at = updated_at WHERE id = $1`, id); err != nil {
+		return nil, sqldb.Err(err, "order")
+	}
+	return getOrder(ctx, tx, id)
+}

@@ -1,0 +1,296 @@
+package orders
+
+import (
+	"context"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/cel-go/cel"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/money"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// ApproverKind says how a policy's approver is found.
+type ApproverKind string
+
+// The approver kinds.
+const (
+	// ApproverRole: anyone holding ApproverRole on a scope covering the order's org unit (or the item's service).
+	ApproverRole ApproverKind = "role"
+	// ApproverSponsor: the business sponsor of the item's service.
+	ApproverSponsor ApproverKind = "sponsor"
+	// ApproverOwner: the owner of the item's service.
+	ApproverOwner ApproverKind = "service_owner"
+)
+
+// Policy routes orders to approvers: when Expression is true for an order
+// and one of its items, an approval is needed at Step.
+//
+// The expression is CEL over two maps:
+//
+//	order: kind, org_unit (code), requester (email), currency, items (count),
+//	       total_monthly, total_one_time (decimal major units, as doubles),
+//	       total_monthly_minor, total_one_time_minor (exact integers)
+//	item:  offering, plan, service (codes), service_kind, criticality, view,
+//	       quantity, monthly, one_time (doubles), monthly_minor, one_time_minor,
+//	       addons (list of codes), parameters (map)
+//
+// for example order.total_monthly > 1000 or item.plan == "gold". Money is
+// compared exactly with the _minor integers; the doubles are for reading.
+type Policy struct {
+	ID           string       `json:"id"`
+	Name         string       `json:"name"`
+	Description  string       `json:"description"`
+	Expression   string       `json:"expression"`
+	Step         int          `json:"step"`
+	ApproverKind ApproverKind `json:"approver_kind"`
+	ApproverRole access.Role  `json:"approver_role,omitempty"`
+	Active       bool         `json:"active"`
+	CreatedAt    time.Time    `json:"created_at"`
+	UpdatedAt    time.Time    `json:"updated_at"`
+}
+
+// PolicyInput creates or replaces a policy.
+type PolicyInput struct {
+	Name         string       `json:"name"`
+	Description  string       `json:"description"`
+	Expression   string       `json:"expression"`
+	Step         int          `json:"step"`
+	ApproverKind ApproverKind `json:"approver_kind"`
+	ApproverRole access.Role  `json:"approver_role"`
+	Active       *bool        `json:"active"`
+}
+
+var celEnv = func() *cel.Env {
+	env, err := cel.NewEnv(
+		cel.Variable("order", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("item", cel.MapType(cel.StringType, cel.DynType)),
+		cel.CrossTypeNumericComparisons(true),
+	)
+	if err != nil {
+		panic(err)
+	}
+	return env
+}()
+
+// compile checks a CEL expression and prepares it to run.
+func compile(expr string) (cel.Program, error) {
+	ast, iss := celEnv.Compile(expr)
+	if iss.Err() != nil {
+		return nil, fmt.Errorf("%s", strings.ReplaceAll(iss.Err().Error(), "\n", " "))
+	}
+	if t := ast.OutputType(); t != cel.BoolType && t != cel.DynType {
+		return nil, fmt.Errorf("the expression must be true or false, not %s", t)
+	}
+	return celEnv.Program(ast, cel.CostLimit(100000))
+}
+
+// Validate checks the input, compiling the expression.
+func (in *PolicyInput) Validate() error {
+	in.Name, in.Expression = strings.TrimSpace(in.Name), strings.TrimSpace(in.Expression)
+	var v errs.Validator
+	v.Check(in.Name != "" && len(in.Name) <= 200, "name", "length", "name is required and must be at most 200 characters")
+	if v.Check(in.Expression != "", "expression", "required", "write the condition as a CEL expression, such as order.total_monthly > 1000") {
+		if _, err := compile(in.Expression); err != nil {
+			v.Add("expression", "cel", "the expression does not compile: "+err.Error())
+		}
+	}
+	if in.Step == 0 {
+		in.Step = 1
+	}
+	v.Check(in.Step >= 1 && in.Step <= 20, "step", "range", "step is from 1 to 20; lower steps are decided first")
+	switch in.ApproverKind {
+	case ApproverRole:
+		v.Check(in.ApproverRole.Valid(), "approver_role", "enum", "name the role that approves, such as approver or financial_manager")
+	case ApproverSponsor, ApproverOwner:
+		v.Check(in.ApproverRole == "", "approver_role", "empty", "approver_role is only for approver_kind role")
+	default:
+		v.Add("approver_kind", "enum", "approver_kind must be role, sponsor or service_owner")
+	}
+	return v.Err("the approval policy is not valid")
+}
+
+// policyCache keeps compiled programs by expression.
+type policyCache struct {
+	mu    sync.Mutex
+	progs map[string]cel.Program
+}
+
+func newPolicyCache() *policyCache { return &policyCache{progs: map[string]cel.Program{}} }
+
+func (c *policyCache) program(expr string) (cel.Program, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p, ok := c.progs[expr]; ok {
+		return p, nil
+	}
+	p, err := compile(expr)
+	if err != nil {
+		return nil, err
+	}
+	if len(c.progs) > 1000 {
+		clear(c.progs)
+	}
+	c.progs[expr] = p
+	return p, nil
+}
+
+const policyColumns = `id, name, description, expression, step, approver_kind, approver_role, active, created_at, updated_at`
+
+func scanPolicy(row interface{ Scan(...any) error }) (*Policy, error) {
+	var p Policy
+	if err := row.Scan(&p.ID, &p.Name, &p.Description, &p.Expression, &p.Step, &p.ApproverKind, &p.ApproverRole, &p.Active, &p.CreatedAt, &p.UpdatedAt); err != nil {
+		return nil, err
+	}
+	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
+	return &p, nil
+}
+
+func listPolicies(ctx context.Context, q sqldb.Querier, activeOnly bool) ([]*Policy, error) {
+	where := ""
+	if activeOnly {
+		where = " WHERE active = TRUE"
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+policyColumns+` FROM approval_policies`+where+` ORDER BY step, name`)
+	if err != nil {
+		return nil, sqldb.Err(err, "approval policies")
+	}
+	defer rows.Close()
+	out := []*Policy{}
+	for rows.Next() {
+		p, err := scanPolicy(rows)
+		if err != nil {
+			return nil, sqldb.Err(err, "approval policy")
+		}
+		out = append(out, p)
+	}
+	return out, sqldb.Err(rows.Err(), "approval policies")
+}
+
+// Policies lists the approval policies. Callers need catalog.read: people
+// ordering may see why their order goes to whom.
+func (s *Service) Policies(ctx context.Context, p *access.Principal) ([]*Policy, error) {
+	if err := p.RequireAnywhere(access.CatalogRead); err != nil {
+		return nil, err
+	}
+	return listPolicies(ctx, s.db.Read(), false)
+}
+
+// SavePolicy creates a policy (id "") or replaces one. Callers need
+// approval_policy.manage. Errors: invalid input (an expression that does
+// not compile names its error), conflict on a duplicate name.
+func (s *Service) SavePolicy(ctx context.Context, p *access.Principal, id string, in PolicyInput) (*Policy, error) {
+	if err := p.Require(access.PolicyManage, access.Resource{}); err != nil {
+		return nil, err
+	}
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	active := in.Active == nil || *in.Active
+	var out *Policy
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		now := sqldb.Time(s.now())
+		var before *Policy
+		var err error
+		if id == "" {
+			id = sqldb.NewID()
+			_, err = tx.ExecContext(ctx, `INSERT INTO approval_policies (`+policyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
+				id, in.Name, in.Description, in.Expression, in.Step, in.ApproverKind, in.ApproverRole, active, now)
+		} else {
+			if !sqldb.ValidID(id) {
+				return errs.NotFound("approval policy %q not found", id)
+			}
+			if before, err = scanPolicy(tx.QueryRowContext(ctx, `SELECT `+policyColumns+` FROM approval_policies WHERE id = $1`, id)); err != nil {
+				return sqldb.Err(err, "approval policy")
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE approval_policies SET name = $1, description = $2, expression = $3, step = $4, approver_kind = $5,
+				approver_role = $6, active = $7, updated_at = $8 WHERE id = $9`, in.Name, in.Description, in.Expression, in.Step, in.ApproverKind, in.ApproverRole, active, now, id)
+		}
+		if err != nil {
+			if errs.Is(sqldb.Err(err, "approval policy"), errs.CodeConflict) {
+				return errs.Conflict("an approval policy named %q already exists", in.Name)
+			}
+			return sqldb.Err(err, "approval policy")
+		}
+		if out, err = scanPolicy(tx.QueryRowContext(ctx, `SELECT `+policyColumns+` FROM approval_policies WHERE id = $1`, id)); err != nil {
+			return sqldb.Err(err, "approval policy")
+		}
+		return s.audit(ctx, tx, p, audit.Entry{Action: "approval_policy.save", ObjectType: "approval_policy", ObjectID: id, Before: before, After: out})
+	})
+	return out, err
+}
+
+// DeletePolicy removes a policy; approvals it created stay. Callers need approval_policy.manage.
+func (s *Service) DeletePolicy(ctx context.Context, p *access.Principal, id string) error {
+	if err := p.Require(access.PolicyManage, access.Resource{}); err != nil {
+		return err
+	}
+	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM approval_policies WHERE id = $1`, id)
+		if err != nil {
+			return sqldb.Err(err, "approval policy")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errs.NotFound("approval policy %q not found", id)
+		}
+		return s.audit(ctx, tx, p, audit.Entry{Action: "approval_policy.delete", ObjectType: "approval_policy", ObjectID: id})
+	})
+}
+
+// major turns minor units into a double of major units for reading in expressions.
+func major(minor int64, currency string) float64 {
+	f, _ := new(big.Rat).SetFrac64(minor, pow10(money.Exponent(currency))).Float64()
+	return f
+}
+
+func pow10(n int) int64 {
+	out := int64(1)
+	for range n {
+		out *= 10
+	}
+	return out
+}
+
+// activation builds the CEL variables of an order and one of its items.
+func activation(o *Order, orgUnitCode, requesterEmail string, it *Item, serviceKind, criticality, view string) map[string]any {
+	cur := o.Quote.Currency
+	order := map[string]any{
+		"kind": string(o.Kind), "org_unit": orgUnitCode, "requester": requesterEmail, "currency": cur, "items": int64(len(o.Items)),
+		"total_monthly": major(o.Quote.MonthlyMinor, cur), "total_one_time": major(o.Quote.OneTimeMinor, cur),
+		"total_monthly_minor": o.Quote.MonthlyMinor, "total_one_time_minor": o.Quote.OneTimeMinor,
+	}
+	addons := slices.Clone(it.Addons)
+	params := map[string]any{}
+	for k, v := range it.Parameters {
+		params[k] = celValue(v)
+	}
+	item := map[string]any{
+		"offering": it.offeringCode, "plan": it.planCode, "service": it.serviceCode, "service_kind": serviceKind, "criticality": criticality, "view": view,
+		"quantity": int64(it.Quantity), "monthly": major(it.Quote.MonthlyMinor, cur), "one_time": major(it.Quote.OneTimeMinor, cur),
+		"monthly_minor": it.Quote.MonthlyMinor, "one_time_minor": it.Quote.OneTimeMinor, "addons": addons, "parameters": params,
+	}
+	return map[string]any{"order": order, "item": item}
+}
+
+// celValue gives JSON numbers CEL types: integers as int, others as double.
+func celValue(v any) any {
+	type number interface{ String() string }
+	if n, ok := v.(number); ok {
+		if r, ok := new(big.Rat).SetString(n.String()); ok {
+			if r.IsInt() && r.Num().IsInt64() {
+				return r.Num().Int64()
+			}
+			f, _ := r.Float64()
+			return f
+		}
+	}
+	return v
+}
