@@ -516,7 +516,7 @@ func (m *Map) Dependents(key string) []*Dependency {
 	return m.reach(key, func(d *Dependency) (string, string) { return d.To.Key(), d.From.Key() })
 }
 
-// reach walks edges breadth-first in the direction dir gives (from, next).
+// reach walks the standing-on edges (depends_on, runs_on) breadth-first in the direction dir gives (from, next).
 func (m *Map) reach(start string, dir func(*Dependency) (string, string)) []*Dependency {
 	out := []*Dependency{}
 	seen := map[string]bool{start: true}
@@ -527,7 +527,7 @@ func (m *Map) reach(start string, dir func(*Dependency) (string, string)) []*Dep
 		queue = queue[1:]
 		for _, d := range m.Dependencies {
 			from, next := dir(d)
-			if from != k || used[d.ID] {
+			if from != k || used[d.ID] || !d.Kind.Acyclic() {
 				continue
 			}
 			used[d.ID] = true
