@@ -19,10 +19,13 @@ import (
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/idempotency"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/jobs"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/orders"
 )
 
 // MaxBodyBytes is the largest request body the API reads.
@@ -33,8 +36,12 @@ type Server struct {
 	Identity *identity.Service
 	Audit    *audit.Service
 	Jobs     *jobs.Runner
-	Log      *slog.Logger
-	Metrics  *middleware.Metrics
+	Catalog  *catalog.Catalog
+	Orders   *orders.Service
+	// Idempotency remembers answers to requests sent with an Idempotency-Key.
+	Idempotency *idempotency.Store
+	Log         *slog.Logger
+	Metrics     *middleware.Metrics
 	// Spec is api/openapi.yaml, served at /api/v1/openapi.yaml and .json.
 	SpecYAML, SpecJSON []byte
 }
@@ -82,6 +89,49 @@ func (s *Server) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/jobs", handler: s.listJobs},
 		{Method: "POST", Path: "/api/v1/jobs", handler: s.enqueueJob},
 		{Method: "GET", Path: "/api/v1/jobs/{id}", handler: s.getJob},
+
+		{Method: "GET", Path: "/api/v1/services", handler: s.listServices},
+		{Method: "POST", Path: "/api/v1/services", handler: s.createService},
+		{Method: "GET", Path: "/api/v1/services/{id}", handler: s.getService},
+		{Method: "PUT", Path: "/api/v1/services/{id}", handler: s.updateService},
+		{Method: "GET", Path: "/api/v1/services/{id}/transitions", handler: s.listTransitions},
+		{Method: "POST", Path: "/api/v1/services/{id}/transitions", handler: s.transitionService},
+		{Method: "GET", Path: "/api/v1/services/{id}/support", handler: s.serviceSupport},
+		{Method: "GET", Path: "/api/v1/service-map", handler: s.serviceMap},
+		{Method: "GET", Path: "/api/v1/service-map/impact", handler: s.impact},
+		{Method: "POST", Path: "/api/v1/service-map/dependencies", handler: s.addDependency},
+		{Method: "DELETE", Path: "/api/v1/service-map/dependencies/{id}", handler: s.removeDependency},
+		{Method: "GET", Path: "/api/v1/config-items", handler: s.listConfigItems},
+		{Method: "POST", Path: "/api/v1/config-items", handler: s.createConfigItem},
+		{Method: "GET", Path: "/api/v1/catalog/offerings", handler: s.listOfferings},
+		{Method: "POST", Path: "/api/v1/catalog/offerings", handler: s.createOffering},
+		{Method: "GET", Path: "/api/v1/catalog/offerings/{id}", handler: s.getOffering},
+		{Method: "PUT", Path: "/api/v1/catalog/offerings/{id}", handler: s.updateOffering},
+		{Method: "GET", Path: "/api/v1/catalog/summary", handler: s.catalogSummary},
+		{Method: "GET", Path: "/api/v1/quotas", handler: s.listQuotas},
+		{Method: "PUT", Path: "/api/v1/quotas", handler: s.setQuota},
+
+		{Method: "POST", Path: "/api/v1/quotes", handler: s.quote},
+		{Method: "GET", Path: "/api/v1/orders", handler: s.listOrders},
+		{Method: "POST", Path: "/api/v1/orders", handler: s.createOrder},
+		{Method: "GET", Path: "/api/v1/orders/{id}", handler: s.getOrder},
+		{Method: "POST", Path: "/api/v1/orders/{id}/items", handler: s.addItem},
+		{Method: "DELETE", Path: "/api/v1/orders/{id}/items/{item_id}", handler: s.removeItem},
+		{Method: "POST", Path: "/api/v1/orders/{id}/submit", handler: s.submitOrder},
+		{Method: "POST", Path: "/api/v1/orders/{id}/cancel", handler: s.cancelOrder},
+		{Method: "GET", Path: "/api/v1/orders/{id}/events", handler: s.orderEvents},
+		{Method: "GET", Path: "/api/v1/orders/{id}/approvals", handler: s.orderApprovals},
+		{Method: "GET", Path: "/api/v1/approvals", handler: s.inbox},
+		{Method: "POST", Path: "/api/v1/approvals/{id}/decision", handler: s.decide},
+		{Method: "GET", Path: "/api/v1/approval-policies", handler: s.listPolicies},
+		{Method: "POST", Path: "/api/v1/approval-policies", handler: s.savePolicy},
+		{Method: "PUT", Path: "/api/v1/approval-policies/{id}", handler: s.savePolicy},
+		{Method: "DELETE", Path: "/api/v1/approval-policies/{id}", handler: s.deletePolicy},
+		{Method: "GET", Path: "/api/v1/tasks", handler: s.listTasks},
+		{Method: "POST", Path: "/api/v1/tasks/{id}/complete", handler: s.completeTask},
+		{Method: "GET", Path: "/api/v1/instances", handler: s.listInstances},
+		{Method: "GET", Path: "/api/v1/instances/{id}", handler: s.getInstance},
+		{Method: "POST", Path: "/api/v1/instances/{id}/deprovision", handler: s.deprovision},
 	}
 }
 
@@ -91,7 +141,7 @@ func (s *Server) Register(mux *http.ServeMux) {
 		pattern := rt.Method + " " + rt.Path
 		var h http.Handler = s.adapt(rt.handler)
 		if !rt.Public {
-			h = s.authenticate(h)
+			h = s.authenticate(s.idempotent(h))
 		}
 		mux.Handle(pattern, s.Metrics.Wrap(pattern, h))
 	}

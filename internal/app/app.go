@@ -28,9 +28,12 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/api"
 	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/idempotency"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/jobs"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/web"
 )
@@ -61,7 +64,11 @@ type App struct {
 	Identity *identity.Service
 	Audit    *audit.Service
 	Jobs     *jobs.Runner
-	handler  http.Handler
+	Catalog  *catalog.Catalog
+	Orders   *orders.Service
+	// Idempotency keeps the answers to API requests sent with an Idempotency-Key.
+	Idempotency *idempotency.Store
+	handler     http.Handler
 }
 
 // New opens and migrates the database and builds every service.
@@ -92,6 +99,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Identity = identity.NewService(db, cfg.Now, cfg.Identity)
 	a.Audit = audit.NewService(db)
 	a.Jobs = jobs.NewRunner(db, cfg.Now, log, cfg.WorkerID)
+	a.Catalog = catalog.New(db, cfg.Now)
+	a.Orders = orders.NewService(db, cfg.Now, a.Catalog)
+	a.Idempotency = idempotency.NewStore(db, cfg.Now)
 	a.registerJobs()
 	if a.handler, err = a.buildHandler(); err != nil {
 		db.Close()
@@ -122,6 +132,10 @@ func (a *App) registerJobs() {
 		_, err := a.Jobs.Purge(ctx, 30*24*time.Hour)
 		return err
 	})
+	every("idempotency.purge", time.Hour, func(ctx context.Context, j *jobs.Job) error {
+		_, err := a.Idempotency.Purge(ctx)
+		return err
+	})
 	every("audit.verify", 24*time.Hour, func(ctx context.Context, j *jobs.Job) error {
 		v, err := a.Audit.Verify(ctx, access.System())
 		if err != nil {
@@ -143,9 +157,9 @@ func (a *App) buildHandler() (http.Handler, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Log: a.log, Metrics: metrics,
+	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Idempotency: a.Idempotency, Log: a.log, Metrics: metrics,
 		SpecYAML: openapi.YAML, SpecJSON: specJSON}).Register(mux)
-	portal := &web.Portal{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Log: a.log, Metrics: metrics,
+	portal := &web.Portal{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Log: a.log, Metrics: metrics,
 		Now: a.cfg.Now, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://")}
 	if err := portal.Register(mux); err != nil {
 		return nil, err

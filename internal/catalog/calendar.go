@@ -49,6 +49,12 @@ func minutes(hhmm string) (int, bool) {
 
 func (c *Calendar) validate(v *errs.Validator) {
 	c.TimeZone = strings.TrimSpace(c.TimeZone)
+	if c.Weekly == nil {
+		c.Weekly = []Hours{}
+	}
+	if c.Holidays == nil {
+		c.Holidays = []Holiday{}
+	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" {
 		v.Add("calendar.time_zone", "zone", "time_zone must be an IANA time zone such as Europe/London or America/New_York")
 	}

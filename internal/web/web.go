@@ -27,10 +27,12 @@ import (
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/jobs"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/orders"
 )
 
 //go:embed templates/*.html
@@ -44,6 +46,8 @@ type Portal struct {
 	Identity *identity.Service
 	Audit    *audit.Service
 	Jobs     *jobs.Runner
+	Catalog  *catalog.Catalog
+	Orders   *orders.Service
 	Log      *slog.Logger
 	Metrics  *middleware.Metrics
 	Now      func() time.Time
