@@ -48,6 +48,7 @@ Usage:
   steward migrate [flags]        apply database migrations and exit
   steward admin <command>        create-admin, create-user, grant, create-token
   steward audit verify [flags]   check the audit log's hash chain
+  steward catalog export|import  the portfolio and catalog as YAML (import --dry-run shows the diff)
   steward version                print the version
 
 Run "steward <command> -h" for a command's flags. Every flag can also be set
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return admin(ctx, e, rest)
 	case "audit":
 		return auditCmd(ctx, e, rest)
+	case "catalog":
+		return catalogCmd(ctx, e, rest)
 	case "version":
 		fmt.Fprintln(stdout, "steward", Version)
 		return nil

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
@@ -172,6 +173,24 @@ func TestServeDemoAdminAndRestart(t *testing.T) {
 	}
 	if out, err := cli(t, getenv, "", "audit", "verify"); err != nil || !strings.Contains(out, "intact") {
 		t.Errorf("audit verify: %v %s", err, out)
+	}
+
+	// Portfolio as code: export, a no-op import, an edit shown by a dry run, a file with problems.
+	file := filepath.Join(t.TempDir(), "portfolio.yaml")
+	if out, err := cli(t, getenv, "", "catalog", "export", "--out", file); err != nil {
+		t.Fatalf("catalog export: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "catalog", "import", "--as", "petra@it.contoso.example", file); err != nil || !strings.Contains(out, "nothing to change") {
+		t.Errorf("importing the export: %v %s", err, out)
+	}
+	data, _ := os.ReadFile(file)
+	os.WriteFile(file, bytes.Replace(data, []byte("name: Mailbox\n"), []byte("name: Mailbox (50 GB)\n"), 1), 0o644)
+	if out, err := cli(t, getenv, "", "catalog", "import", "--dry-run", file); err != nil || !strings.Contains(out, "~ offering mailbox") || !strings.Contains(out, "dry run: 1 changes") {
+		t.Errorf("dry run of an edit: %v %s", err, out)
+	}
+	os.WriteFile(file, []byte("services:\n  - code: x\n    name: X\n    kind: nonsense\n    lifecycle: live\n"), 0o644)
+	if out, err := cli(t, getenv, "", "catalog", "import", file); err == nil || !strings.Contains(out, "portfolio.yaml:2: service x: kind") {
+		t.Errorf("a bad file: %v %s", err, out)
 	}
 
 	// A restart with --demo does not create the demo twice.

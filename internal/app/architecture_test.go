@@ -29,7 +29,8 @@ var allowed = map[string][]string{
 	"internal/idempotency":     {"internal/errs", "internal/sqldb"},
 	"internal/catalog":         {"internal/access", "internal/audit", "internal/errs", "internal/money", "internal/sqldb"},
 	"internal/orders":          {"internal/access", "internal/audit", "internal/catalog", "internal/errs", "internal/money", "internal/sqldb"},
-	"internal/demo":            {"internal/access", "internal/catalog", "internal/errs", "internal/identity", "internal/orders"},
+	"internal/portfolio":       {"internal/access", "internal/catalog", "internal/errs", "internal/identity", "internal/orders"},
+	"internal/demo":            {"internal/access", "internal/catalog", "internal/errs", "internal/identity", "internal/orders", "internal/portfolio"},
 	"internal/middleware":      {"internal/access", "internal/audit"},
 	"internal/api": {"internal/access", "internal/audit", "internal/catalog", "internal/errs", "internal/idempotency", "internal/identity",
 		"internal/jobs", "internal/middleware", "internal/orders"},
@@ -37,7 +38,7 @@ var allowed = map[string][]string{
 		"internal/middleware", "internal/orders"},
 	"internal/app": {"api", "internal/access", "internal/api", "internal/audit", "internal/catalog", "internal/idempotency", "internal/identity",
 		"internal/jobs", "internal/middleware", "internal/orders", "internal/sqldb", "internal/web"},
-	"cmd/steward": {"internal/access", "internal/app", "internal/catalog", "internal/demo", "internal/errs", "internal/identity", "internal/sqldb"},
+	"cmd/steward": {"internal/access", "internal/app", "internal/catalog", "internal/demo", "internal/errs", "internal/identity", "internal/portfolio", "internal/sqldb"},
 }
 
 func TestImportGraph(t *testing.T) {

@@ -7,13 +7,27 @@ package demo
 
 import (
 	"context"
+	_ "embed"
 	"fmt"
 	"strings"
 
 	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/portfolio"
 )
+
+//go:embed portfolio.yaml
+var portfolioYAML []byte
+
+// Services are the domains the demo is seeded through.
+type Services struct {
+	Identity *identity.Service
+	Catalog  *catalog.Catalog
+	Orders   *orders.Service
+}
 
 // Password is every demo user's password. The demo is for trying Steward
 // on one machine, never for production.
@@ -91,20 +105,43 @@ func Credentials() []Credential {
 	return out
 }
 
-// Seed creates the demo organisation unless it exists already, and reports
-// whether it created it.
-func Seed(ctx context.Context, ids *identity.Service) (bool, error) {
+// Seed creates the demo provider unless it exists already (its admin is
+// created last and marks it done), and reports whether it created it: the
+// organisation, the portfolio and catalog of portfolio.yaml, and orders in
+// every state. An interrupted seed resumes.
+func Seed(ctx context.Context, s Services) (bool, error) {
 	sys := access.System()
 	last := people[len(people)-1]
-	if _, err := ids.UserByEmail(ctx, sys, last.email); err == nil {
+	if _, err := s.Identity.UserByEmail(ctx, sys, last.email); err == nil {
 		return false, nil
 	} else if !errs.Is(err, errs.CodeNotFound) {
 		return false, err
 	}
+	if err := SeedOrganisation(ctx, s.Identity); err != nil {
+		return false, err
+	}
+	if _, err := portfolio.Import(ctx, portfolio.Services(s), sys, "demo/portfolio.yaml", portfolioYAML, false); err != nil {
+		return false, fmt.Errorf("demo portfolio: %w", err)
+	}
+	if err := seedOrders(ctx, s); err != nil {
+		return false, fmt.Errorf("demo orders: %w", err)
+	}
+	// The admin, with its grant in the same transaction, marks the seed done.
+	if _, err := s.Identity.CreateAdmin(ctx, sys, identity.CreateUserInput{Email: last.email, Name: last.name, Password: Password}); err != nil {
+		return false, fmt.Errorf("demo admin: %w", err)
+	}
+	return true, nil
+}
+
+// SeedOrganisation creates the demo's org units, assignment groups and users
+// other than the admin, skipping those that exist: the organisation a
+// portfolio file of the demo refers to.
+func SeedOrganisation(ctx context.Context, ids *identity.Service) error {
+	sys := access.System()
 	byCode := map[string]string{}
 	existing, err := ids.OrgUnits(ctx, sys)
 	if err != nil {
-		return false, err
+		return err
 	}
 	for _, o := range existing {
 		byCode[o.Code] = o.ID
@@ -115,14 +152,14 @@ func Seed(ctx context.Context, ids *identity.Service) (bool, error) {
 		}
 		o, err := ids.CreateOrgUnit(ctx, sys, identity.CreateOrgUnitInput{ParentID: byCode[u.parent], Kind: u.kind, Code: u.code, Name: u.name})
 		if err != nil {
-			return false, fmt.Errorf("demo org unit %s: %w", u.code, err)
+			return fmt.Errorf("demo org unit %s: %w", u.code, err)
 		}
 		byCode[u.code] = o.ID
 	}
 	groupIDs := map[string]string{}
 	existingGroups, err := ids.Groups(ctx, sys)
 	if err != nil {
-		return false, err
+		return err
 	}
 	for _, g := range existingGroups {
 		groupIDs[g.Name] = g.ID
@@ -133,29 +170,27 @@ func Seed(ctx context.Context, ids *identity.Service) (bool, error) {
 		}
 		created, err := ids.CreateGroup(ctx, sys, g)
 		if err != nil {
-			return false, fmt.Errorf("demo group %s: %w", g.Name, err)
+			return fmt.Errorf("demo group %s: %w", g.Name, err)
 		}
 		groupIDs[g.Name] = created.ID
 	}
 	for _, p := range people {
 		in := identity.CreateUserInput{Email: p.email, Name: p.name, OrgUnitID: byCode[p.home], Password: Password}
 		if p.role == access.RoleAdmin {
-			// The admin, with its grant in the same transaction, marks the seed done.
-			if _, err := ids.CreateAdmin(ctx, sys, in); err != nil {
-				return false, fmt.Errorf("demo admin: %w", err)
-			}
-			continue
+			continue // created last, below
 		}
 		u, err := ids.UserByEmail(ctx, sys, p.email)
 		if errs.Is(err, errs.CodeNotFound) {
 			u, err = ids.CreateUser(ctx, sys, in)
 		}
 		if err != nil {
-			return false, fmt.Errorf("demo user %s: %w", p.email, err)
+			return fmt.Errorf("demo user %s: %w", p.email, err)
 		}
 		if p.role == access.RoleAgent {
-			if _, err := ids.SetMember(ctx, sys, groupIDs[groups[0].Name], u.ID, true); err != nil {
-				return false, err
+			for _, g := range groups[:2] { // the Service Desk and Platform Engineering
+				if _, err := ids.SetMember(ctx, sys, groupIDs[g.Name], u.ID, true); err != nil {
+					return err
+				}
 			}
 		}
 		var grants []identity.CreateGrantInput
@@ -167,9 +202,9 @@ func Seed(ctx context.Context, ids *identity.Service) (bool, error) {
 		}
 		for _, g := range grants {
 			if _, err := ids.CreateGrant(ctx, sys, g); err != nil && !errs.Is(err, errs.CodeConflict) {
-				return false, fmt.Errorf("demo grant for %s: %w", p.email, err)
+				return fmt.Errorf("demo grant for %s: %w", p.email, err)
 			}
 		}
 	}
-	return true, nil
+	return nil
 }

@@ -166,9 +166,16 @@ func (s *Service) addItem(ctx context.Context, tx *sqldb.Tx, p *access.Principal
 		if err != nil {
 			return nil, errs.Internal(err, "a bundled offering's form is broken")
 		}
-		params, err := form.Validate(map[string]any{})
+		// A bundled offering takes the bundle's parameters that its form knows.
+		given := map[string]any{}
+		for _, f := range form.Fields {
+			if v, ok := pr.params[f.Name]; ok {
+				given[f.Name] = v
+			}
+		}
+		params, err := form.Validate(given)
 		if err != nil {
-			return nil, errs.Invalid("the bundle %s includes %s, whose form needs parameters; order it separately", pr.offering.Name, child.Name)
+			return nil, errs.Invalid("the bundle %s includes %s, whose form needs parameters the bundle's form does not ask for; ask the service owner to add them", pr.offering.Name, child.Name)
 		}
 		sub := ItemInput{Offering: child.ID, Plan: plan.ID, Quantity: in.Quantity, RequestedFor: in.RequestedFor, CostCentreID: in.CostCentreID}
 		if _, err := s.insertItem(ctx, tx, o, sub, &priced{offering: child, plan: plan, params: params}, it.ID); err != nil {

@@ -151,7 +151,7 @@ func startPortal(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	if _, err := demo.Seed(ctx, a.Identity); err != nil {
+	if _, err := demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders}); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(a.Handler())

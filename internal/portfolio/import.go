@@ -1,0 +1,567 @@
+package portfolio
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/orders"
+)
+
+// Change is one thing Import does (or, in a dry run, would do).
+type Change struct {
+	Op     string // create, update, transition, add, remove
+	Kind   string // service, config item, dependency, offering, approval policy, quota
+	Name   string
+	Detail string
+}
+
+func (c Change) String() string {
+	sign := map[string]string{"create": "+", "add": "+", "update": "~", "transition": ">", "remove": "-"}[c.Op]
+	s := fmt.Sprintf("%s %s %s", sign, c.Kind, c.Name)
+	if c.Detail != "" {
+		s += ": " + c.Detail
+	}
+	return s
+}
+
+// placeholderID stands in for services the file creates while inputs are validated.
+const placeholderID = "00000000-0000-7000-8000-000000000000"
+
+type plan struct {
+	d        *Document
+	names    *names
+	problems Problems
+	// existing state by code or name
+	services  map[string]*catalog.Service
+	cis       map[string]*catalog.ConfigItem
+	offerings map[string]*catalog.Offering
+	policies  map[string]*orders.Policy
+	inputs    []catalog.ServiceInput
+	offers    []catalog.OfferingInput
+}
+
+func (pl *plan) add(section string, i int, format string, args ...any) {
+	pl.problems = append(pl.problems, Problem{File: pl.d.file, Line: pl.d.line(section, i), Message: fmt.Sprintf(format, args...)})
+}
+
+func (pl *plan) addErr(section string, i int, what string, err error) {
+	e := errs.As(err)
+	if len(e.Fields) == 0 {
+		pl.add(section, i, "%s: %s", what, e.Message)
+	}
+	for _, f := range e.Fields {
+		pl.add(section, i, "%s: %s: %s", what, f.Field, f.Message)
+	}
+}
+
+// Import applies a file (or, with dryRun, only reports what it would
+// change). It returns the changes, or Problems naming every line that is
+// wrong, in which case nothing was changed. Callers need the rights of each
+// change (a portfolio manager has them).
+func Import(ctx context.Context, s Services, p *access.Principal, file string, data []byte, dryRun bool) ([]Change, error) {
+	d, err := Parse(file, data)
+	if err != nil {
+		return nil, err
+	}
+	n, err := newNames(ctx, s, p)
+	if err != nil {
+		return nil, err
+	}
+	pl := &plan{d: d, names: n, services: map[string]*catalog.Service{}, cis: map[string]*catalog.ConfigItem{},
+		offerings: map[string]*catalog.Offering{}, policies: map[string]*orders.Policy{}}
+	if err := pl.load(ctx, s, p); err != nil {
+		return nil, err
+	}
+	pl.check(ctx)
+	if len(pl.problems) > 0 {
+		return nil, pl.problems
+	}
+	return pl.apply(ctx, s, p, dryRun)
+}
+
+func (pl *plan) load(ctx context.Context, s Services, p *access.Principal) error {
+	svcs, err := s.Catalog.Services(ctx, p, catalog.ServiceFilter{})
+	if err != nil {
+		return err
+	}
+	for _, sv := range svcs {
+		pl.services[sv.Code] = sv
+	}
+	cis, err := s.Catalog.ConfigItems(ctx, p)
+	if err != nil {
+		return err
+	}
+	for _, ci := range cis {
+		pl.cis[ci.Code] = ci
+	}
+	offs, err := s.Catalog.Offerings(ctx, p, catalog.OfferingFilter{})
+	if err != nil {
+		return err
+	}
+	for _, o := range offs {
+		pl.offerings[o.Code] = o
+	}
+	pols, err := s.Orders.Policies(ctx, p)
+	if err != nil {
+		return err
+	}
+	for _, pol := range pols {
+		pl.policies[pol.Name] = pol
+	}
+	return nil
+}
+
+func (pl *plan) serviceID(code string) (string, bool) {
+	if sv, ok := pl.services[code]; ok {
+		return sv.ID, true
+	}
+	for _, sv := range pl.d.Services {
+		if sv.Code == code {
+			return placeholderID, true
+		}
+	}
+	return "", false
+}
+
+func (pl *plan) check(ctx context.Context) {
+	d, n := pl.d, pl.names
+	seen := map[string]bool{}
+	for i, sv := range d.Services {
+		if seen[sv.Code] {
+			pl.add("services", i, "service %s is listed twice", sv.Code)
+		}
+		seen[sv.Code] = true
+		in := catalog.ServiceInput{Code: sv.Code, Name: sv.Name, Kind: sv.Kind, Description: sv.Description, Outcomes: sv.Outcomes,
+			BusinessFunctions: sv.BusinessFunctions, ValueKind: sv.ValueKind, ValueStatement: sv.ValueStatement, Category: sv.Category,
+			Class: sv.Class, Criticality: sv.Criticality, Roadmap: sv.Roadmap, Help: sv.Help, RPOMinutes: sv.RPOMinutes, RTOMinutes: sv.RTOMinutes,
+			Continuity: sv.Continuity, ExternalDependencies: sv.ExternalDependencies, Calendar: sv.Calendar}
+		for field, ref := range map[string]*string{"owner": &in.OwnerID, "sponsor": &in.SponsorID, "relationship_manager": &in.RelationshipManagerID} {
+			email := map[string]string{"owner": sv.Owner, "sponsor": sv.Sponsor, "relationship_manager": sv.RelationshipManager}[field]
+			if id, ok := n.userID(ctx, email); ok {
+				*ref = id
+			} else {
+				pl.add("services", i, "service %s: %s %q is not a user", sv.Code, field, email)
+			}
+		}
+		if sv.AssignmentGroup != "" {
+			if in.AssignmentGroupID = n.groupID[sv.AssignmentGroup]; in.AssignmentGroupID == "" {
+				pl.add("services", i, "service %s: assignment_group %q is not a group", sv.Code, sv.AssignmentGroup)
+			}
+		}
+		for _, m := range sv.Managers {
+			uid, ok := n.userID(ctx, m.User)
+			if !ok || n.unitID[m.OrgUnit] == "" {
+				pl.add("services", i, "service %s: manager %s for %s: unknown user or org unit", sv.Code, m.User, m.OrgUnit)
+			}
+			in.Managers = append(in.Managers, catalog.Manager{OrgUnitID: n.unitID[m.OrgUnit], UserID: uid})
+		}
+		if !slices.Contains(catalog.Lifecycles, sv.Lifecycle) {
+			pl.add("services", i, "service %s: lifecycle must be one of proposed, approved, in_design, live, retiring, retired", sv.Code)
+		} else if old, ok := pl.services[sv.Code]; ok && slices.Index(catalog.Lifecycles, sv.Lifecycle) < slices.Index(catalog.Lifecycles, old.Lifecycle) {
+			pl.add("services", i, "service %s is %s here and cannot move back to %s", sv.Code, old.Lifecycle, sv.Lifecycle)
+		}
+		if sv.Successor != "" {
+			if _, ok := pl.serviceID(sv.Successor); !ok {
+				pl.add("services", i, "service %s: successor %q is not a service", sv.Code, sv.Successor)
+			}
+		}
+		if err := in.Validate(); err != nil {
+			pl.addErr("services", i, "service "+sv.Code, err)
+		}
+		pl.inputs = append(pl.inputs, in)
+	}
+	for i, ci := range d.ConfigItems {
+		in := catalog.ConfigItemInput{Code: ci.Code, Name: ci.Name, Kind: ci.Kind, Description: ci.Description}
+		if err := in.Validate(); err != nil {
+			pl.addErr("config_items", i, "configuration item "+ci.Code, err)
+		}
+		if old, ok := pl.cis[ci.Code]; ok && (old.Name != in.Name || old.Kind != in.Kind || old.Description != in.Description) {
+			pl.add("config_items", i, "configuration item %s differs from the one in Steward; changing configuration items is not supported by import", ci.Code)
+		}
+	}
+	ciInFile := func(code string) bool {
+		if _, ok := pl.cis[code]; ok {
+			return true
+		}
+		return slices.ContainsFunc(d.ConfigItems, func(c ConfigItem) bool { return c.Code == code })
+	}
+	for i, dep := range d.Dependencies {
+		for _, ref := range []struct{ svc, ci, end string }{{dep.FromService, dep.FromCI, "from"}, {dep.ToService, dep.ToCI, "to"}} {
+			switch {
+			case (ref.svc == "") == (ref.ci == ""):
+				pl.add("dependencies", i, "dependency: give exactly one of %s_service and %s_ci", ref.end, ref.end)
+			case ref.svc != "":
+				if _, ok := pl.serviceID(ref.svc); !ok {
+					pl.add("dependencies", i, "dependency: %s_service %q is not a service", ref.end, ref.svc)
+				}
+			case !ciInFile(ref.ci):
+				pl.add("dependencies", i, "dependency: %s_ci %q is not a configuration item", ref.end, ref.ci)
+			}
+		}
+		in := catalog.DependencyInput{FromServiceID: nz(dep.FromService, 1), FromCIID: nz(dep.FromCI, 1), ToServiceID: nz(dep.ToService, 2), ToCIID: nz(dep.ToCI, 2),
+			Kind: dep.Kind, RedundancyGroup: dep.RedundancyGroup, Needs: dep.Needs}
+		if dep.FromService != "" && dep.FromService == dep.ToService || dep.FromCI != "" && dep.FromCI == dep.ToCI {
+			pl.add("dependencies", i, "dependency: a node cannot depend on itself")
+		} else if err := in.Validate(); err != nil {
+			pl.addErr("dependencies", i, "dependency", err)
+		}
+	}
+	for i, o := range d.Offerings {
+		in, ok := pl.offeringInput(i, o)
+		if ok {
+			if err := in.Validate(); err != nil {
+				pl.addErr("offerings", i, "offering "+o.Code, err)
+			}
+		}
+		pl.offers = append(pl.offers, in)
+	}
+	for i, pol := range d.Policies {
+		in := policyInput(pol)
+		if err := in.Validate(); err != nil {
+			pl.addErr("approval_policies", i, "approval policy "+pol.Name, err)
+		}
+	}
+	for i, q := range d.Quotas {
+		_, known := pl.offerings[q.Offering]
+		known = known || slices.ContainsFunc(d.Offerings, func(o Offering) bool { return o.Code == q.Offering })
+		if n.unitID[q.OrgUnit] == "" || !known {
+			pl.add("quotas", i, "quota: org unit %q or offering %q does not exist", q.OrgUnit, q.Offering)
+		}
+	}
+}
+
+// nz gives a reference a placeholder ID (n tells the two ends apart) for shape validation.
+func nz(code string, n int) string {
+	if code == "" {
+		return ""
+	}
+	return fmt.Sprintf("00000000-0000-7000-8000-%012d", n)
+}
+
+func policyInput(pol Policy) orders.PolicyInput {
+	active := pol.Active
+	return orders.PolicyInput{Name: pol.Name, Description: pol.Description, Expression: pol.Expression, Step: pol.Step,
+		ApproverKind: pol.ApproverKind, ApproverRole: pol.ApproverRole, Active: &active}
+}
+
+func (pl *plan) offeringInput(i int, o Offering) (catalog.OfferingInput, bool) {
+	in := catalog.OfferingInput{Code: o.Code, Name: o.Name, Summary: o.Summary, Description: o.Description, View: o.View, Addons: o.Addons}
+	ok := true
+	if id, found := pl.serviceID(o.Service); found {
+		in.ServiceID = id
+	} else {
+		pl.add("offerings", i, "offering %s: service %q is not a service", o.Code, o.Service)
+		ok = false
+	}
+	if !o.Form.IsZero() {
+		raw, err := nodeToJSON(&o.Form)
+		if err != nil {
+			pl.add("offerings", i, "offering %s: form: %v", o.Code, err)
+			ok = false
+		}
+		in.FormSchema = raw
+	}
+	if o.Audience != nil {
+		in.Audience.Roles = o.Audience.Roles
+		for _, code := range o.Audience.OrgUnits {
+			if id := pl.names.unitID[code]; id != "" {
+				in.Audience.OrgUnitIDs = append(in.Audience.OrgUnitIDs, id)
+			} else {
+				pl.add("offerings", i, "offering %s: audience org unit %q does not exist", o.Code, code)
+			}
+		}
+	}
+	for _, code := range o.Bundle {
+		if old, found := pl.offerings[code]; found {
+			in.Bundle = append(in.Bundle, old.ID)
+		} else if slices.ContainsFunc(pl.d.Offerings, func(x Offering) bool { return x.Code == code }) {
+			in.Bundle = append(in.Bundle, "code:"+code)
+		} else {
+			pl.add("offerings", i, "offering %s: bundled offering %q does not exist", o.Code, code)
+		}
+	}
+	for _, p := range o.Plans {
+		in.Plans = append(in.Plans, catalog.PlanInput{Code: p.Code, Name: p.Name, Description: p.Description, Currency: p.Currency,
+			Recurring: p.Recurring, OneTime: p.OneTime, Agreement: p.Agreement, MaxQuantity: p.MaxQuantity, Retired: p.Retired})
+	}
+	return in, ok
+}
+
+// canon is a comparable form of an input: JSON with empty values (nil or
+// empty lists, empty strings, zeros, nulls) left out, so that "not given"
+// and "given empty" compare equal.
+func canon(v any) string {
+	b, _ := json.Marshal(v)
+	var x any
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.UseNumber()
+	dec.Decode(&x)
+	out, _ := json.Marshal(prune(x))
+	return string(out)
+}
+
+func prune(v any) any {
+	switch t := v.(type) {
+	case map[string]any:
+		out := map[string]any{}
+		for k, x := range t {
+			if x = prune(x); x != nil {
+				out[k] = x
+			}
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case []any:
+		var out []any
+		for _, x := range t {
+			out = append(out, prune(x))
+		}
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	case string:
+		if t == "" {
+			return nil
+		}
+	case json.Number:
+		if t.String() == "0" {
+			return nil
+		}
+	case bool:
+		if !t {
+			return nil
+		}
+	}
+	return v
+}
+
+func (pl *plan) apply(ctx context.Context, s Services, p *access.Principal, dry bool) ([]Change, error) {
+	var changes []Change
+	do := func(c Change, f func() error) error {
+		changes = append(changes, c)
+		if dry {
+			return nil
+		}
+		if err := f(); err != nil {
+			return fmt.Errorf("%s: %w", c, err)
+		}
+		return nil
+	}
+	// Services: create or update, then move forward.
+	for i, sv := range pl.d.Services {
+		in := pl.inputs[i]
+		old, exists := pl.services[sv.Code]
+		if !exists {
+			err := do(Change{Op: "create", Kind: "service", Name: sv.Code}, func() error {
+				created, err := s.Catalog.CreateService(ctx, p, in)
+				if err == nil {
+					pl.services[sv.Code] = created
+				}
+				return err
+			})
+			if err != nil {
+				return changes, err
+			}
+			continue
+		}
+		oldIn := old.Input()
+		oldIn.Validate()
+		if canon(oldIn) != canon(in) {
+			if err := do(Change{Op: "update", Kind: "service", Name: sv.Code}, func() error {
+				_, err := s.Catalog.UpdateService(ctx, p, old.ID, in)
+				return err
+			}); err != nil {
+				return changes, err
+			}
+		}
+	}
+	for _, sv := range pl.d.Services {
+		from := catalog.LifecycleProposed
+		if old, ok := pl.services[sv.Code]; ok && old.ID != "" {
+			from = old.Lifecycle
+		}
+		for l := from; l != sv.Lifecycle && l != ""; l = l.Next() {
+			next := l.Next()
+			in := catalog.TransitionInput{To: next, Reason: "imported from " + pl.d.file}
+			if next == catalog.LifecycleRetiring && sv.Successor != "" {
+				in.SuccessorID = sv.Successor
+			}
+			if err := do(Change{Op: "transition", Kind: "service", Name: sv.Code, Detail: string(l) + " → " + string(next)}, func() error {
+				if in.SuccessorID != "" {
+					in.SuccessorID = pl.services[sv.Successor].ID
+				}
+				_, err := s.Catalog.Transition(ctx, p, pl.services[sv.Code].ID, in)
+				return err
+			}); err != nil {
+				return changes, err
+			}
+		}
+	}
+	for _, ci := range pl.d.ConfigItems {
+		if _, ok := pl.cis[ci.Code]; ok {
+			continue
+		}
+		if err := do(Change{Op: "create", Kind: "config item", Name: ci.Code}, func() error {
+			created, err := s.Catalog.CreateConfigItem(ctx, p, catalog.ConfigItemInput{Code: ci.Code, Name: ci.Name, Kind: ci.Kind, Description: ci.Description})
+			if err == nil {
+				pl.cis[ci.Code] = created
+			}
+			return err
+		}); err != nil {
+			return changes, err
+		}
+	}
+	// Dependencies: the file's map is the map.
+	m, err := s.Catalog.ServiceMap(ctx, p)
+	if err != nil {
+		return changes, err
+	}
+	want := map[string]bool{}
+	for _, dep := range pl.d.Dependencies {
+		want[dep.key()] = true
+	}
+	have := map[string]bool{}
+	for _, dep := range m.Dependencies {
+		fd := fileDependency(dep)
+		have[fd.key()] = true
+		if !want[fd.key()] {
+			if err := do(Change{Op: "remove", Kind: "dependency", Name: describe(fd)}, func() error {
+				return s.Catalog.RemoveDependency(ctx, p, dep.ID)
+			}); err != nil {
+				return changes, err
+			}
+		}
+	}
+	for _, dep := range pl.d.Dependencies {
+		if have[dep.key()] {
+			continue
+		}
+		if err := do(Change{Op: "add", Kind: "dependency", Name: describe(dep)}, func() error {
+			in := catalog.DependencyInput{Kind: dep.Kind, RedundancyGroup: dep.RedundancyGroup, Needs: dep.Needs}
+			if dep.FromService != "" {
+				in.FromServiceID = pl.services[dep.FromService].ID
+			} else {
+				in.FromCIID = pl.cis[dep.FromCI].ID
+			}
+			if dep.ToService != "" {
+				in.ToServiceID = pl.services[dep.ToService].ID
+			} else {
+				in.ToCIID = pl.cis[dep.ToCI].ID
+			}
+			_, err := s.Catalog.AddDependency(ctx, p, in)
+			return err
+		}); err != nil {
+			return changes, err
+		}
+	}
+	// Offerings, bundled ones after those they bundle.
+	for pass := 0; pass < 2; pass++ {
+		for i, o := range pl.d.Offerings {
+			in := pl.offers[i]
+			if (len(o.Bundle) > 0) != (pass == 1) {
+				continue
+			}
+			if svc, ok := pl.services[o.Service]; ok {
+				in.ServiceID = svc.ID
+			}
+			for j, ref := range in.Bundle {
+				if code, ok := strings.CutPrefix(ref, "code:"); ok && pl.offerings[code] != nil {
+					in.Bundle[j] = pl.offerings[code].ID
+				}
+			}
+			in.Validate()
+			old, exists := pl.offerings[o.Code]
+			if exists {
+				oldIn := old.Input()
+				oldIn.Validate()
+				if canon(oldIn) == canon(in) {
+					continue
+				}
+			}
+			op := map[bool]string{true: "update", false: "create"}[exists]
+			if err := do(Change{Op: op, Kind: "offering", Name: o.Code}, func() error {
+				var out *catalog.Offering
+				var err error
+				if exists {
+					out, err = s.Catalog.UpdateOffering(ctx, p, old.ID, in)
+				} else {
+					out, err = s.Catalog.CreateOffering(ctx, p, in)
+				}
+				if err == nil {
+					pl.offerings[o.Code] = out
+				}
+				return err
+			}); err != nil {
+				return changes, err
+			}
+		}
+	}
+	for _, pol := range pl.d.Policies {
+		in := policyInput(pol)
+		in.Validate()
+		old, exists := pl.policies[pol.Name]
+		if exists && canon(Policy{Name: old.Name, Description: old.Description, Expression: old.Expression, Step: old.Step,
+			ApproverKind: old.ApproverKind, ApproverRole: old.ApproverRole, Active: old.Active}) == canon(Policy{Name: in.Name, Description: in.Description,
+			Expression: in.Expression, Step: in.Step, ApproverKind: in.ApproverKind, ApproverRole: in.ApproverRole, Active: *in.Active}) {
+			continue
+		}
+		op, id := "create", ""
+		if exists {
+			op, id = "update", old.ID
+		}
+		if err := do(Change{Op: op, Kind: "approval policy", Name: pol.Name}, func() error {
+			_, err := s.Orders.SavePolicy(ctx, p, id, in)
+			return err
+		}); err != nil {
+			return changes, err
+		}
+	}
+	quotas, err := s.Catalog.Quotas(ctx, p, "")
+	if err != nil {
+		return changes, err
+	}
+	for _, q := range pl.d.Quotas {
+		unit := pl.names.unitID[q.OrgUnit]
+		same := false
+		for _, old := range quotas {
+			if o := pl.offerings[q.Offering]; o != nil && old.OrgUnitID == unit && old.OfferingID == o.ID {
+				same = old.MaxInstances == q.MaxInstances && old.MaxQuantity == q.MaxQuantity
+			}
+		}
+		if same {
+			continue
+		}
+		if err := do(Change{Op: "update", Kind: "quota", Name: q.OrgUnit + "/" + q.Offering}, func() error {
+			_, err := s.Catalog.SetQuota(ctx, p, catalog.QuotaInput{OrgUnitID: unit, OfferingID: pl.offerings[q.Offering].ID, MaxInstances: q.MaxInstances, MaxQuantity: q.MaxQuantity})
+			return err
+		}); err != nil {
+			return changes, err
+		}
+	}
+	return changes, nil
+}
+
+func describe(d Dependency) string {
+	from, to := d.FromService, d.ToService
+	if from == "" {
+		from = "ci " + d.FromCI
+	}
+	if to == "" {
+		to = "ci " + d.ToCI
+	}
+	s := from + " " + strings.ReplaceAll(string(d.Kind), "_", " ") + " " + to
+	if d.RedundancyGroup != "" {
+		s += fmt.Sprintf(" (group %s, needs %d)", d.RedundancyGroup, d.Needs)
+	}
+	return s
+}

@@ -1,0 +1,536 @@
+// Package portfolio is the portfolio as code: the whole portfolio and
+// catalog (services, configuration items, the service map, offerings and
+// plans, approval policies, quotas) as one YAML document that Export writes
+// and Import reads back.
+//
+// The file names things by their codes, people by email, assignment groups
+// by name and org units by code, so it moves between Steward installations
+// that share an organisation. Import checks the whole file first and
+// reports every problem with its line; only a clean file is applied, through
+// the same services (and audit log) as the API. Import is idempotent:
+// applying the same file twice changes nothing the second time, and
+// Export → Import into an empty portfolio → Export gives the same file.
+// What the file leaves out is left alone, except dependencies: the file's
+// service map is the map. Services move forward through their lifecycle to
+// the state the file gives, one recorded step at a time; a file that would
+// move one back is refused.
+package portfolio
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/orders"
+)
+
+// Document is the file.
+type Document struct {
+	Services     []Service    `yaml:"services"`
+	ConfigItems  []ConfigItem `yaml:"config_items,omitempty"`
+	Dependencies []Dependency `yaml:"dependencies,omitempty"`
+	Offerings    []Offering   `yaml:"offerings,omitempty"`
+	Policies     []Policy     `yaml:"approval_policies,omitempty"`
+	Quotas       []Quota      `yaml:"quotas,omitempty"`
+	lines        map[any]int  // element → line, filled by Parse
+	file         string
+}
+
+// Service is a portfolio entry in the file.
+type Service struct {
+	Code                 string                 `yaml:"code"`
+	Name                 string                 `yaml:"name"`
+	Kind                 catalog.Kind           `yaml:"kind"`
+	Lifecycle            catalog.Lifecycle      `yaml:"lifecycle"`
+	Successor            string                 `yaml:"successor,omitempty"`
+	Description          string                 `yaml:"description,omitempty"`
+	Owner                string                 `yaml:"owner,omitempty"`
+	Sponsor              string                 `yaml:"sponsor,omitempty"`
+	RelationshipManager  string                 `yaml:"relationship_manager,omitempty"`
+	AssignmentGroup      string                 `yaml:"assignment_group,omitempty"`
+	Managers             []Manager              `yaml:"managers,omitempty"`
+	Outcomes             []string               `yaml:"outcomes,omitempty"`
+	BusinessFunctions    []string               `yaml:"business_functions,omitempty"`
+	ValueKind            string                 `yaml:"value_kind,omitempty"`
+	ValueStatement       string                 `yaml:"value_statement,omitempty"`
+	Category             string                 `yaml:"category,omitempty"`
+	Class                string                 `yaml:"class,omitempty"`
+	Criticality          string                 `yaml:"criticality,omitempty"`
+	Roadmap              []catalog.RoadmapEntry `yaml:"roadmap,omitempty"`
+	Help                 string                 `yaml:"help,omitempty"`
+	RPOMinutes           int                    `yaml:"rpo_minutes,omitempty"`
+	RTOMinutes           int                    `yaml:"rto_minutes,omitempty"`
+	Continuity           string                 `yaml:"continuity,omitempty"`
+	ExternalDependencies []string               `yaml:"external_dependencies,omitempty"`
+	Calendar             *catalog.Calendar      `yaml:"calendar,omitempty"`
+}
+
+// Manager runs a service for an org unit.
+type Manager struct {
+	OrgUnit string `yaml:"org_unit"`
+	User    string `yaml:"user"`
+}
+
+// ConfigItem is a CI of the map.
+type ConfigItem struct {
+	Code        string         `yaml:"code"`
+	Name        string         `yaml:"name"`
+	Kind        catalog.CIKind `yaml:"kind"`
+	Description string         `yaml:"description,omitempty"`
+}
+
+// Dependency is an edge: exactly one of FromService/FromCI and of ToService/ToCI.
+type Dependency struct {
+	FromService     string                 `yaml:"from_service,omitempty"`
+	FromCI          string                 `yaml:"from_ci,omitempty"`
+	ToService       string                 `yaml:"to_service,omitempty"`
+	ToCI            string                 `yaml:"to_ci,omitempty"`
+	Kind            catalog.DependencyKind `yaml:"kind"`
+	RedundancyGroup string                 `yaml:"redundancy_group,omitempty"`
+	Needs           int                    `yaml:"needs,omitempty"`
+}
+
+func (d Dependency) key() string {
+	return d.FromService + "|" + d.FromCI + "|" + d.ToService + "|" + d.ToCI + "|" + string(d.Kind) + "|" + d.RedundancyGroup + "|" + fmt.Sprint(d.Needs)
+}
+
+// Offering is a catalog offering with its plans.
+type Offering struct {
+	Code        string          `yaml:"code"`
+	Service     string          `yaml:"service"`
+	Name        string          `yaml:"name"`
+	Summary     string          `yaml:"summary,omitempty"`
+	Description string          `yaml:"description,omitempty"`
+	View        catalog.View    `yaml:"view"`
+	Form        yaml.Node       `yaml:"form,omitempty"`
+	Audience    *Audience       `yaml:"audience,omitempty"`
+	Addons      []catalog.Addon `yaml:"addons,omitempty"`
+	Bundle      []string        `yaml:"bundle,omitempty"`
+	Plans       []Plan          `yaml:"plans"`
+}
+
+// Audience names org units by code.
+type Audience struct {
+	OrgUnits []string      `yaml:"org_units,omitempty"`
+	Roles    []access.Role `yaml:"roles,omitempty"`
+}
+
+// Plan is a tier.
+type Plan struct {
+	Code        string `yaml:"code"`
+	Name        string `yaml:"name"`
+	Description string `yaml:"description,omitempty"`
+	Currency    string `yaml:"currency"`
+	Recurring   string `yaml:"recurring"`
+	OneTime     string `yaml:"one_time"`
+	Agreement   string `yaml:"agreement,omitempty"`
+	MaxQuantity int    `yaml:"max_quantity,omitempty"`
+	Retired     bool   `yaml:"retired,omitempty"`
+}
+
+// Policy is an approval policy.
+type Policy struct {
+	Name         string              `yaml:"name"`
+	Description  string              `yaml:"description,omitempty"`
+	Expression   string              `yaml:"expression"`
+	Step         int                 `yaml:"step"`
+	ApproverKind orders.ApproverKind `yaml:"approver_kind"`
+	ApproverRole access.Role         `yaml:"approver_role,omitempty"`
+	Active       bool                `yaml:"active"`
+}
+
+// Quota caps an org unit's holdings of an offering.
+type Quota struct {
+	OrgUnit      string `yaml:"org_unit"`
+	Offering     string `yaml:"offering"`
+	MaxInstances int    `yaml:"max_instances,omitempty"`
+	MaxQuantity  int    `yaml:"max_quantity,omitempty"`
+}
+
+// Services are the domains the file is read from and written to.
+type Services struct {
+	Identity *identity.Service
+	Catalog  *catalog.Catalog
+	Orders   *orders.Service
+}
+
+// Problem is one thing wrong with a file, at a line.
+type Problem struct {
+	File    string
+	Line    int
+	Message string
+}
+
+func (p Problem) String() string { return fmt.Sprintf("%s:%d: %s", p.File, p.Line, p.Message) }
+
+// Problems is every problem of a file; it is an invalid error.
+type Problems []Problem
+
+func (ps Problems) Error() string {
+	var lines []string
+	for _, p := range ps {
+		lines = append(lines, p.String())
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Parse reads a file, refusing unknown fields, and remembers where each
+// element is so later checks can name its line.
+func Parse(file string, data []byte) (*Document, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, Problems{{File: file, Line: yamlLine(err), Message: strings.TrimPrefix(err.Error(), "yaml: ")}}
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var d Document
+	if err := dec.Decode(&d); err != nil && err != io.EOF {
+		var ps Problems
+		if te, ok := err.(*yaml.TypeError); ok {
+			for _, m := range te.Errors {
+				ps = append(ps, Problem{File: file, Line: lineOf(m), Message: m})
+			}
+			return nil, ps
+		}
+		return nil, Problems{{File: file, Line: yamlLine(err), Message: err.Error()}}
+	}
+	d.file, d.lines = file, map[any]int{}
+	// Remember the line of each list element.
+	if len(root.Content) == 1 && root.Content[0].Kind == yaml.MappingNode {
+		m := root.Content[0]
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			key, list := m.Content[i].Value, m.Content[i+1]
+			for j, el := range list.Content {
+				d.lines[key+"#"+fmt.Sprint(j)] = el.Line
+			}
+			d.lines[key] = m.Content[i].Line
+		}
+	}
+	return &d, nil
+}
+
+func (d *Document) line(section string, i int) int {
+	if l, ok := d.lines[section+"#"+fmt.Sprint(i)]; ok {
+		return l
+	}
+	return d.lines[section]
+}
+
+func lineOf(msg string) int {
+	var n int
+	fmt.Sscanf(msg, "line %d:", &n)
+	return n
+}
+
+func yamlLine(err error) int {
+	s := err.Error()
+	if i := strings.Index(s, "line "); i >= 0 {
+		var n int
+		fmt.Sscanf(s[i:], "line %d", &n)
+		return n
+	}
+	return 1
+}
+
+// jsonToNode turns JSON into a YAML node, keeping the order of keys (an
+// order form's field order is its property order).
+func jsonToNode(raw []byte) (*yaml.Node, error) {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	var walk func() (*yaml.Node, error)
+	walk = func() (*yaml.Node, error) {
+		tok, err := dec.Token()
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			if t == '{' {
+				n := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map"}
+				for dec.More() {
+					k, err := dec.Token()
+					if err != nil {
+						return nil, err
+					}
+					v, err := walk()
+					if err != nil {
+						return nil, err
+					}
+					n.Content = append(n.Content, &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: k.(string)}, v)
+				}
+				dec.Token()
+				return n, nil
+			}
+			n := &yaml.Node{Kind: yaml.SequenceNode, Tag: "!!seq", Style: yaml.FlowStyle}
+			for dec.More() {
+				v, err := walk()
+				if err != nil {
+					return nil, err
+				}
+				n.Content = append(n.Content, v)
+			}
+			dec.Token()
+			return n, nil
+		case string:
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: t}, nil
+		case json.Number:
+			tag := "!!int"
+			if strings.ContainsAny(t.String(), ".eE") {
+				tag = "!!float"
+			}
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: tag, Value: t.String()}, nil
+		case bool:
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!bool", Value: fmt.Sprint(t)}, nil
+		case nil:
+			return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}, nil
+		}
+		return nil, fmt.Errorf("unexpected JSON token %v", tok)
+	}
+	return walk()
+}
+
+// nodeToJSON turns a YAML node into JSON, keeping the order of keys.
+func nodeToJSON(n *yaml.Node) ([]byte, error) {
+	var b bytes.Buffer
+	var walk func(n *yaml.Node) error
+	walk = func(n *yaml.Node) error {
+		switch n.Kind {
+		case yaml.DocumentNode:
+			return walk(n.Content[0])
+		case yaml.MappingNode:
+			b.WriteByte('{')
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				k, _ := json.Marshal(n.Content[i].Value)
+				b.Write(k)
+				b.WriteByte(':')
+				if err := walk(n.Content[i+1]); err != nil {
+					return err
+				}
+			}
+			b.WriteByte('}')
+		case yaml.SequenceNode:
+			b.WriteByte('[')
+			for i, c := range n.Content {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				if err := walk(c); err != nil {
+					return err
+				}
+			}
+			b.WriteByte(']')
+		case yaml.ScalarNode:
+			var v any
+			if err := n.Decode(&v); err != nil {
+				return err
+			}
+			j, err := json.Marshal(v)
+			if err != nil {
+				return err
+			}
+			b.Write(j)
+		case yaml.AliasNode:
+			return walk(n.Alias)
+		}
+		return nil
+	}
+	err := walk(n)
+	return b.Bytes(), err
+}
+
+// Export writes the whole portfolio and catalog. Callers need service.read
+// and catalog.read everywhere (a portfolio manager, an auditor, the system).
+func Export(ctx context.Context, s Services, p *access.Principal) ([]byte, error) {
+	services, err := s.Catalog.Services(ctx, p, catalog.ServiceFilter{})
+	if err != nil {
+		return nil, err
+	}
+	names, err := newNames(ctx, s, p)
+	if err != nil {
+		return nil, err
+	}
+	var d Document
+	codeOf := map[string]string{}
+	for _, sv := range services {
+		codeOf[sv.ID] = sv.Code
+	}
+	sort.Slice(services, func(i, j int) bool { return services[i].Code < services[j].Code })
+	for _, sv := range services {
+		out := Service{Code: sv.Code, Name: sv.Name, Kind: sv.Kind, Lifecycle: sv.Lifecycle, Successor: codeOf[sv.SuccessorID],
+			Description: sv.Description, Owner: names.email(ctx, sv.OwnerID), Sponsor: names.email(ctx, sv.SponsorID),
+			RelationshipManager: names.email(ctx, sv.RelationshipManagerID), AssignmentGroup: names.groupName[sv.AssignmentGroupID],
+			Outcomes: sv.Outcomes, BusinessFunctions: sv.BusinessFunctions, ValueKind: sv.ValueKind, ValueStatement: sv.ValueStatement,
+			Category: sv.Category, Class: sv.Class, Criticality: sv.Criticality, Roadmap: sv.Roadmap, Help: sv.Help,
+			RPOMinutes: sv.RPOMinutes, RTOMinutes: sv.RTOMinutes, Continuity: sv.Continuity, ExternalDependencies: sv.ExternalDependencies, Calendar: sv.Calendar}
+		for _, m := range sv.Managers {
+			out.Managers = append(out.Managers, Manager{OrgUnit: names.unitCode[m.OrgUnitID], User: names.email(ctx, m.UserID)})
+		}
+		d.Services = append(d.Services, out)
+	}
+	cis, err := s.Catalog.ConfigItems(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(cis, func(i, j int) bool { return cis[i].Code < cis[j].Code })
+	for _, ci := range cis {
+		d.ConfigItems = append(d.ConfigItems, ConfigItem{Code: ci.Code, Name: ci.Name, Kind: ci.Kind, Description: ci.Description})
+	}
+	m, err := s.Catalog.ServiceMap(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	for _, dep := range m.Dependencies {
+		d.Dependencies = append(d.Dependencies, fileDependency(dep))
+	}
+	sort.Slice(d.Dependencies, func(i, j int) bool { return d.Dependencies[i].key() < d.Dependencies[j].key() })
+	offerings, err := s.Catalog.Offerings(ctx, p, catalog.OfferingFilter{})
+	if err != nil {
+		return nil, err
+	}
+	offeringCode := map[string]string{}
+	for _, o := range offerings {
+		offeringCode[o.ID] = o.Code
+	}
+	sort.Slice(offerings, func(i, j int) bool { return offerings[i].Code < offerings[j].Code })
+	for _, o := range offerings {
+		form, err := jsonToNode(o.FormSchema)
+		if err != nil {
+			return nil, err
+		}
+		out := Offering{Code: o.Code, Service: codeOf[o.ServiceID], Name: o.Name, Summary: o.Summary, Description: o.Description,
+			View: o.View, Form: *form, Addons: o.Addons}
+		if string(o.FormSchema) == catalog.EmptyForm {
+			out.Form = yaml.Node{}
+		}
+		if len(o.Audience.OrgUnitIDs)+len(o.Audience.Roles) > 0 {
+			out.Audience = &Audience{Roles: o.Audience.Roles}
+			for _, id := range o.Audience.OrgUnitIDs {
+				out.Audience.OrgUnits = append(out.Audience.OrgUnits, names.unitCode[id])
+			}
+		}
+		for _, id := range o.Bundle {
+			out.Bundle = append(out.Bundle, offeringCode[id])
+		}
+		for _, pl := range o.Input().Plans {
+			out.Plans = append(out.Plans, Plan{Code: pl.Code, Name: pl.Name, Description: pl.Description, Currency: pl.Currency,
+				Recurring: pl.Recurring, OneTime: pl.OneTime, Agreement: pl.Agreement, MaxQuantity: pl.MaxQuantity, Retired: pl.Retired})
+		}
+		d.Offerings = append(d.Offerings, out)
+	}
+	policies, err := s.Orders.Policies(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	sort.Slice(policies, func(i, j int) bool { return policies[i].Name < policies[j].Name })
+	for _, pol := range policies {
+		d.Policies = append(d.Policies, Policy{Name: pol.Name, Description: pol.Description, Expression: pol.Expression, Step: pol.Step,
+			ApproverKind: pol.ApproverKind, ApproverRole: pol.ApproverRole, Active: pol.Active})
+	}
+	quotas, err := s.Catalog.Quotas(ctx, p, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, q := range quotas {
+		d.Quotas = append(d.Quotas, Quota{OrgUnit: names.unitCode[q.OrgUnitID], Offering: offeringCode[q.OfferingID], MaxInstances: q.MaxInstances, MaxQuantity: q.MaxQuantity})
+	}
+	sort.Slice(d.Quotas, func(i, j int) bool {
+		return d.Quotas[i].OrgUnit+d.Quotas[i].Offering < d.Quotas[j].OrgUnit+d.Quotas[j].Offering
+	})
+	var b bytes.Buffer
+	b.WriteString("# Steward portfolio and catalog. Import with: steward catalog import FILE (--dry-run to see the changes).\n")
+	enc := yaml.NewEncoder(&b)
+	enc.SetIndent(2)
+	if err := enc.Encode(&d); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), enc.Close()
+}
+
+func fileDependency(dep *catalog.Dependency) Dependency {
+	out := Dependency{Kind: dep.Kind, RedundancyGroup: dep.RedundancyGroup, Needs: dep.Needs}
+	if dep.From.Type == "service" {
+		out.FromService = dep.From.Code
+	} else {
+		out.FromCI = dep.From.Code
+	}
+	if dep.To.Type == "service" {
+		out.ToService = dep.To.Code
+	} else {
+		out.ToCI = dep.To.Code
+	}
+	return out
+}
+
+// names maps between IDs and the names the file uses.
+type names struct {
+	s         Services
+	p         *access.Principal
+	unitCode  map[string]string
+	unitID    map[string]string
+	groupName map[string]string
+	groupID   map[string]string
+	emails    map[string]string
+	userIDs   map[string]string
+}
+
+func newNames(ctx context.Context, s Services, p *access.Principal) (*names, error) {
+	n := &names{s: s, p: p, unitCode: map[string]string{}, unitID: map[string]string{}, groupName: map[string]string{}, groupID: map[string]string{},
+		emails: map[string]string{}, userIDs: map[string]string{}}
+	units, err := s.Identity.OrgUnits(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	for _, u := range units {
+		n.unitCode[u.ID], n.unitID[u.Code] = u.Code, u.ID
+	}
+	groups, err := s.Identity.Groups(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range groups {
+		n.groupName[g.ID], n.groupID[g.Name] = g.Name, g.ID
+	}
+	return n, nil
+}
+
+func (n *names) email(ctx context.Context, id string) string {
+	if id == "" {
+		return ""
+	}
+	if e, ok := n.emails[id]; ok {
+		return e
+	}
+	u, err := n.s.Identity.User(ctx, n.p, id)
+	if err != nil {
+		return id
+	}
+	n.emails[id] = u.Email
+	return u.Email
+}
+
+func (n *names) userID(ctx context.Context, email string) (string, bool) {
+	if email == "" {
+		return "", true
+	}
+	if id, ok := n.userIDs[email]; ok {
+		return id, true
+	}
+	u, err := n.s.Identity.UserByEmail(ctx, n.p, email)
+	if err != nil {
+		return "", false
+	}
+	n.userIDs[email] = u.ID
+	return u.ID, true
+}
