@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -319,11 +320,7 @@ func (s *Service) closeItem(ctx context.Context, tx *sqldb.Tx, p *access.Princip
 	}
 	name := r.InstanceName
 	if name == "" {
-		if v, ok := it.Parameters["name"].(string); ok && v != "" {
-			name = v
-		} else {
-			name = it.offeringCode + "-" + strconv.FormatInt(o.Number, 10) + "-" + strconv.Itoa(it.Position)
-		}
+		name = defaultName(it, o)
 	}
 	id := sqldb.NewID()
 	_, err := tx.ExecContext(ctx, `INSERT INTO instances (id, name, service_id, offering_id, plan_id, org_unit_id, owner_id, order_id, parameters, quantity, state, created_at, updated_at)
@@ -478,4 +475,21 @@ func (s *Service) RequestDeprovision(ctx context.Context, p *access.Principal, i
 		return nil, err
 	}
 	return getOrder(ctx, s.db.Read(), id)
+}
+
+// defaultName names an instance the agent did not name: after a parameter
+// that names it ("name", "hostname", "bucket_name"…), else after the
+// offering, the order and the item.
+func defaultName(it *Item, o *Order) string {
+	var keys []string
+	for k := range it.Parameters {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		if v, ok := it.Parameters[k].(string); ok && v != "" && (k == "name" || strings.HasSuffix(k, "name")) {
+			return v
+		}
+	}
+	return it.offeringCode + "-" + strconv.FormatInt(o.Number, 10) + "-" + strconv.Itoa(it.Position)
 }

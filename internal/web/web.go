@@ -123,6 +123,28 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		{"GET /audit", false, p.auditPage},
 		{"GET /admin/jobs", false, p.jobsPage},
 		{"POST /admin/jobs", false, p.enqueueJob},
+
+		{"GET /catalog", false, p.catalogPage},
+		{"GET /catalog/{code}", false, p.offeringPage},
+		{"POST /catalog/{code}/order", false, p.addToCart},
+		{"GET /cart", false, p.cartPage},
+		{"POST /cart/items/{item}/delete", false, p.removeFromCart},
+		{"POST /cart/submit", false, p.checkout},
+		{"GET /orders", false, p.ordersPage},
+		{"GET /orders/{id}", false, p.orderPage},
+		{"POST /orders/{id}/cancel", false, p.cancelOrder},
+		{"GET /approvals", false, p.approvalsPage},
+		{"POST /approvals/{id}", false, p.decide},
+		{"GET /tasks", false, p.tasksPage},
+		{"POST /tasks/{id}", false, p.completeTask},
+		{"GET /my-services", false, p.myServicesPage},
+		{"POST /my-services/{id}/deprovision", false, p.deprovision},
+		{"GET /portfolio", false, p.boardPage},
+		{"POST /portfolio", false, p.createService},
+		{"GET /portfolio/{code}", false, p.servicePage},
+		{"POST /portfolio/{code}/transitions", false, p.transitionService},
+		{"GET /portfolio/{code}/edit", false, p.serviceEditPage},
+		{"POST /portfolio/{code}/edit", false, p.updateService},
 	}
 	for _, rt := range routes {
 		var h http.Handler = p.adapt(rt.h)
@@ -220,6 +242,24 @@ func navFor(pr *access.Principal, path string) []NavItem {
 		return nil
 	}
 	items := []NavItem{{Label: "Home", Href: "/"}}
+	if pr.CanAnywhere(access.CatalogRead) {
+		items = append(items, NavItem{Label: "Catalog", Href: "/catalog"})
+	}
+	if pr.CanAnywhere(access.OrderCreate) {
+		items = append(items, NavItem{Label: "Cart", Href: "/cart"})
+	}
+	items = append(items, NavItem{Label: "Orders", Href: "/orders"})
+	// Anyone may be a service's sponsor, so everyone has an approvals inbox.
+	items = append(items, NavItem{Label: "Approvals", Href: "/approvals"})
+	if pr.CanAnywhere(access.InstanceRead) {
+		items = append(items, NavItem{Label: "My services", Href: "/my-services"})
+	}
+	if pr.CanAnywhere(access.TaskWork) {
+		items = append(items, NavItem{Label: "Tasks", Href: "/tasks"})
+	}
+	if pr.CanAnywhere(access.ServiceRead) {
+		items = append(items, NavItem{Label: "Portfolio", Href: "/portfolio"})
+	}
 	if pr.CanAnywhere(access.OrgUnitRead) {
 		items = append(items, NavItem{Label: "Org units", Href: "/admin/org-units"})
 	}

@@ -1,0 +1,352 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/orders"
+)
+
+type catalogPage struct {
+	Page
+	Offerings []*catalog.Offering
+	Query     string
+	View      string
+	Views     []viewTab
+	Summary   *catalog.Summary
+}
+
+type viewTab struct {
+	Label, Href string
+	Current     bool
+}
+
+func (p *Portal) catalogPage(w http.ResponseWriter, r *http.Request) error {
+	pr := middleware.Principal(r.Context())
+	q := r.URL.Query()
+	pg := catalogPage{Page: p.pageFor(r, "Catalog"), Query: q.Get("q"), View: q.Get("view")}
+	for _, t := range []struct{ label, view string }{{"Everything", ""}, {"For me", "end_user"}, {"For my business", "business"},
+		{"IT internal", "it_internal"}, {"Executive summary", "summary"}} {
+		href := "/catalog"
+		if t.view != "" {
+			href += "?view=" + t.view
+		}
+		pg.Views = append(pg.Views, viewTab{Label: t.label, Href: href, Current: t.view == pg.View})
+	}
+	if pg.View == "summary" {
+		sum, err := p.Catalog.ExecutiveSummary(r.Context(), pr)
+		if err != nil {
+			return err
+		}
+		pg.Summary = sum
+		return p.render(w, r, http.StatusOK, "catalog", pg)
+	}
+	os, err := p.Catalog.Offerings(r.Context(), pr, catalog.OfferingFilter{View: catalog.View(pg.View), Query: pg.Query})
+	if err != nil {
+		return err
+	}
+	pg.Offerings = os
+	return p.render(w, r, http.StatusOK, "catalog", pg)
+}
+
+type offeringPage struct {
+	Page
+	Offering  *catalog.Offering
+	Form      *catalog.Form
+	Orderable bool
+	Why       string
+	Successor *catalog.Service
+	Bundled   []*catalog.Offering
+	CanOrder  bool
+	Values    map[string]string
+	Plan      string
+	Quantity  int
+	Addons    map[string]bool
+}
+
+func (p *Portal) offeringView(r *http.Request) (offeringPage, error) {
+	pr := middleware.Principal(r.Context())
+	o, err := p.Catalog.Offering(r.Context(), pr, r.PathValue("code"))
+	if err != nil {
+		return offeringPage{}, err
+	}
+	form, err := o.Form()
+	if err != nil {
+		return offeringPage{}, err
+	}
+	pg := offeringPage{Page: p.pageFor(r, o.Name), Offering: o, Form: form, Values: map[string]string{}, Addons: map[string]bool{},
+		Quantity: 1, CanOrder: pr.CanAnywhere(access.OrderCreate)}
+	pg.Orderable, pg.Why = o.Orderable()
+	if o.Service.SuccessorID != "" {
+		pg.Successor, _ = p.Catalog.Service(r.Context(), access.System(), o.Service.SuccessorID)
+	}
+	for _, id := range o.Bundle {
+		if b, err := p.Catalog.Offering(r.Context(), access.System(), id); err == nil {
+			pg.Bundled = append(pg.Bundled, b)
+		}
+	}
+	for _, f := range form.Fields {
+		pg.Values[f.Name] = f.DefaultString()
+	}
+	for _, pl := range o.Plans {
+		if !pl.Retired && pg.Plan == "" {
+			pg.Plan = pl.Code
+		}
+	}
+	return pg, nil
+}
+
+func (p *Portal) offeringPage(w http.ResponseWriter, r *http.Request) error {
+	pg, err := p.offeringView(r)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "offering", pg)
+}
+
+// cart returns the caller's open draft order, creating one when create is set.
+func (p *Portal) cart(r *http.Request, create bool) (*orders.Order, error) {
+	pr := middleware.Principal(r.Context())
+	drafts, err := p.Orders.Orders(r.Context(), pr, orders.OrderFilter{Mine: true, State: orders.StateDraft, Limit: 1})
+	if err != nil {
+		return nil, err
+	}
+	if len(drafts) > 0 {
+		return drafts[0], nil
+	}
+	if !create {
+		return nil, nil
+	}
+	return p.Orders.CreateOrder(r.Context(), pr, orders.OrderInput{})
+}
+
+func (p *Portal) addToCart(w http.ResponseWriter, r *http.Request) error {
+	pr := middleware.Principal(r.Context())
+	f := r.PostForm
+	o, err := p.Catalog.Offering(r.Context(), pr, r.PathValue("code"))
+	if err != nil {
+		return err
+	}
+	form, err := o.Form()
+	if err != nil {
+		return err
+	}
+	qty, qerr := strconv.Atoi(strings.TrimSpace(f.Get("quantity")))
+	in := orders.ItemInput{Offering: o.ID, Plan: f.Get("plan"), Quantity: qty, Parameters: form.FromForm(f.Get), Addons: f["addon"]}
+	if qerr != nil || qty < 1 {
+		err = formInvalid("quantity", "quantity must be a whole number, 1 or more")
+	} else {
+		var cart *orders.Order
+		if cart, err = p.cart(r, true); err == nil {
+			_, err = p.Orders.AddItem(r.Context(), pr, cart.ID, in)
+		}
+	}
+	if err == nil {
+		return p.redirect(w, r, "/cart", "Added "+o.Name+" to your cart.")
+	}
+	return reshow(p, w, r, "offering", err, func(r *http.Request) (offeringPage, error) {
+		pg, verr := p.offeringView(r)
+		for k := range pg.Values {
+			pg.Values[k] = f.Get("param." + k)
+		}
+		pg.Plan, pg.Quantity = in.Plan, max(qty, 1)
+		for _, a := range in.Addons {
+			pg.Addons[a] = true
+		}
+		// Field errors name "parameters.x"; the form's inputs are "param.x".
+		e := errs.As(err)
+		for i := range e.Fields {
+			e.Fields[i].Field = strings.Replace(e.Fields[i].Field, "parameters.", "param.", 1)
+		}
+		return pg, verr
+	})
+}
+
+type cartPage struct {
+	Page
+	Order *orders.Order
+}
+
+func (p *Portal) cartPage(w http.ResponseWriter, r *http.Request) error {
+	o, err := p.cart(r, false)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "cart", cartPage{Page: p.pageFor(r, "Your cart"), Order: o})
+}
+
+func (p *Portal) removeFromCart(w http.ResponseWriter, r *http.Request) error {
+	if _, err := p.Orders.RemoveItem(r.Context(), middleware.Principal(r.Context()), r.PostForm.Get("order"), r.PathValue("item")); err != nil {
+		return err
+	}
+	return p.redirect(w, r, "/cart", "Removed.")
+}
+
+func (p *Portal) checkout(w http.ResponseWriter, r *http.Request) error {
+	pr := middleware.Principal(r.Context())
+	id := r.PostForm.Get("order")
+	o, err := p.Orders.Submit(r.Context(), pr, id)
+	if err != nil {
+		// A double click submits twice: the second finds the order already on its way.
+		if prev, perr := p.Orders.Order(r.Context(), pr, id); perr == nil && prev.State != orders.StateDraft && errs.Is(err, errs.CodeConflict) {
+			return p.redirect(w, r, "/orders/"+id, "Order "+prev.Reference()+" was already submitted.")
+		}
+		return reshow(p, w, r, "cart", err, func(r *http.Request) (cartPage, error) {
+			o, err := p.cart(r, false)
+			return cartPage{Page: p.pageFor(r, "Your cart"), Order: o}, err
+		})
+	}
+	msg := "Order " + o.Reference() + " submitted: " + strings.ReplaceAll(string(o.State), "_", " ") + "."
+	return p.redirect(w, r, "/orders/"+o.ID, msg)
+}
+
+type ordersPage struct {
+	Page
+	Orders []*orders.Order
+	State  string
+	Mine   bool
+	States []orders.State
+}
+
+func (p *Portal) ordersPage(w http.ResponseWriter, r *http.Request) error {
+	pr := middleware.Principal(r.Context())
+	q := r.URL.Query()
+	pg := ordersPage{Page: p.pageFor(r, "Orders"), State: q.Get("state"), Mine: q.Get("mine") == "true", States: orders.States}
+	os, err := p.Orders.Orders(r.Context(), pr, orders.OrderFilter{State: orders.State(pg.State), Mine: pg.Mine, Limit: 100})
+	if err != nil {
+		return err
+	}
+	pg.Orders = os
+	return p.render(w, r, http.StatusOK, "orders", pg)
+}
+
+type orderPage struct {
+	Page
+	Order     *orders.Order
+	Events    []*orders.Event
+	Approvals []*orders.Approval
+	Tasks     []*orders.Task
+	CanCancel bool
+}
+
+func (p *Portal) orderPage(w http.ResponseWriter, r *http.Request) error {
+	pr := middleware.Principal(r.Context())
+	id := r.PathValue("id")
+	o, err := p.Orders.Order(r.Context(), pr, id)
+	if err != nil {
+		return err
+	}
+	pg := orderPage{Page: p.pageFor(r, o.Reference()), Order: o}
+	if pg.Events, err = p.Orders.Events(r.Context(), pr, id); err != nil {
+		return err
+	}
+	if pg.Approvals, err = p.Orders.Approvals(r.Context(), pr, id); err != nil {
+		return err
+	}
+	if pg.Tasks, err = p.Orders.OrderTasks(r.Context(), pr, id); err != nil {
+		return err
+	}
+	pg.CanCancel = orders.CanMove(o.State, orders.StateCancelled) && (o.RequesterID == pr.UserID || pr.Can(access.OrderCreate, o.Resource()))
+	return p.render(w, r, http.StatusOK, "order", pg)
+}
+
+func (p *Portal) cancelOrder(w http.ResponseWriter, r *http.Request) error {
+	o, err := p.Orders.Cancel(r.Context(), middleware.Principal(r.Context()), r.PathValue("id"), r.PostForm.Get("comment"))
+	if err != nil {
+		return err
+	}
+	return p.redirect(w, r, "/orders/"+o.ID, "Order "+o.Reference()+" cancelled.")
+}
+
+type approvalsPage struct {
+	Page
+	Inbox []*orders.InboxItem
+}
+
+func (p *Portal) approvalsView(r *http.Request) (approvalsPage, error) {
+	inbox, err := p.Orders.Inbox(r.Context(), middleware.Principal(r.Context()))
+	return approvalsPage{Page: p.pageFor(r, "Approvals"), Inbox: inbox}, err
+}
+
+func (p *Portal) approvalsPage(w http.ResponseWriter, r *http.Request) error {
+	pg, err := p.approvalsView(r)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "approvals", pg)
+}
+
+func (p *Portal) decide(w http.ResponseWriter, r *http.Request) error {
+	f := r.PostForm
+	approve := f.Get("decision") == "approve"
+	_, err := p.Orders.Decide(r.Context(), middleware.Principal(r.Context()), r.PathValue("id"), orders.Decision{Approve: approve, Comment: f.Get("comment")})
+	if err == nil {
+		word := "Rejected."
+		if approve {
+			word = "Approved."
+		}
+		return p.redirect(w, r, "/approvals", word)
+	}
+	return reshow(p, w, r, "approvals", err, p.approvalsView)
+}
+
+type tasksPage struct {
+	Page
+	Tasks []*orders.Task
+}
+
+func (p *Portal) tasksView(r *http.Request) (tasksPage, error) {
+	ts, err := p.Orders.Tasks(r.Context(), middleware.Principal(r.Context()), orders.TaskFilter{})
+	return tasksPage{Page: p.pageFor(r, "Task queue"), Tasks: ts}, err
+}
+
+func (p *Portal) tasksPage(w http.ResponseWriter, r *http.Request) error {
+	pg, err := p.tasksView(r)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "tasks", pg)
+}
+
+func (p *Portal) completeTask(w http.ResponseWriter, r *http.Request) error {
+	f := r.PostForm
+	done := f.Get("outcome") == "done"
+	_, err := p.Orders.CompleteTask(r.Context(), middleware.Principal(r.Context()), r.PathValue("id"),
+		orders.TaskResult{Done: done, Note: f.Get("note"), InstanceName: f.Get("instance_name")})
+	if err == nil {
+		word := "Task failed; the requester is told."
+		if done {
+			word = "Task done."
+		}
+		return p.redirect(w, r, "/tasks", word)
+	}
+	return reshow(p, w, r, "tasks", err, p.tasksView)
+}
+
+type servicesPage struct {
+	Page
+	Instances []*orders.Instance
+	All       bool
+}
+
+func (p *Portal) myServicesPage(w http.ResponseWriter, r *http.Request) error {
+	all := r.URL.Query().Get("all") == "true"
+	is, err := p.Orders.Instances(r.Context(), middleware.Principal(r.Context()), orders.InstanceFilter{All: all})
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "myservices", servicesPage{Page: p.pageFor(r, "My services"), Instances: is, All: all})
+}
+
+func (p *Portal) deprovision(w http.ResponseWriter, r *http.Request) error {
+	o, err := p.Orders.RequestDeprovision(r.Context(), middleware.Principal(r.Context()), r.PathValue("id"), r.PostForm.Get("comment"))
+	if err != nil {
+		return err
+	}
+	return p.redirect(w, r, "/orders/"+o.ID, "Deprovision requested as order "+o.Reference()+".")
+}

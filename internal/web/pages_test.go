@@ -1,0 +1,111 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/app"
+	"github.com/steward-itaas/steward/internal/demo"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
+)
+
+// TestPagesPerRole renders every catalog, order and portfolio page as the
+// demo users whose work they are, and checks what each may and may not see.
+func TestPagesPerRole(t *testing.T) {
+	ctx := context.Background()
+	a, err := app.New(ctx, app.Config{Database: sqldbtest.Config(t),
+		Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	get := func(email, path string) (int, string) {
+		t.Helper()
+		s, err := a.Identity.Login(ctx, email, demo.Password, "192.0.2.7")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("GET", srv.URL+path, nil)
+		req.AddCookie(&http.Cookie{Name: identity.SessionCookie, Value: s.Secret})
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	all, _ := a.Orders.Orders(ctx, access.System(), orders.OrderFilter{Limit: 100})
+	insts, _ := a.Orders.Instances(ctx, access.System(), orders.InstanceFilter{})
+	tests := []struct {
+		email, path string
+		status      int
+		want, not   []string
+	}{
+		{"dana@contoso.example", "/catalog", 200, []string{"Virtual machine", "Standard laptop", "CRM seat"}, []string{"Portfolio</a>"}},
+		{"dana@contoso.example", "/catalog?q=minutes", 200, []string{"Virtual machine"}, []string{"Standard laptop"}},
+		{"dana@contoso.example", "/catalog?view=summary", 200, []string{"Executive summary", "Private cloud virtual machines"}, nil},
+		{"dana@contoso.example", "/catalog/vm", 200, []string{"Host name", `name="param.cpus"`, "Gold", "480.00 EUR a month"}, nil},
+		{"dana@contoso.example", "/catalog/file-share", 200, []string{"takes no new orders", "Object storage"}, []string{"Add to cart"}},
+		{"dana@contoso.example", "/cart", 200, []string{"Standard laptop", "Submit order"}, nil},
+		{"dana@contoso.example", "/orders", 200, []string{"awaiting approval", "rejected", "completed", "cancelled", "failed"}, nil},
+		{"dana@contoso.example", "/my-services", 200, []string{"shop-test", "Mailbox"}, nil},
+		{"dana@contoso.example", "/portfolio", 403, nil, nil},
+		{"arun@contoso.example", "/approvals", 200, []string{"Monthly cost over 500 needs the sponsor", "Approve"}, nil},
+		{"alex@it.contoso.example", "/tasks", 200, []string{"shop-staging", "Done"}, nil},
+		{"petra@it.contoso.example", "/portfolio", 200, []string{"in design", "AI writing assistant", "Propose a service"}, nil},
+		{"petra@it.contoso.example", "/portfolio/private-cloud", 200, []string{"<svg", "vSphere cluster", "Managed PostgreSQL", "GPU tier", "Move to retiring", "Edit this service"}, nil},
+		{"petra@it.contoso.example", "/portfolio/private-cloud/edit", 200, []string{"Weekly hours", `value="08:00"`}, nil},
+		{"omar@it.contoso.example", "/portfolio/email", 200, []string{"Exchange Server 2019", "Edit this service"}, []string{"Move to"}},
+		{"audrey@it.contoso.example", "/portfolio/email", 200, nil, []string{"Edit this service"}},
+		{"audrey@it.contoso.example", "/portfolio/email/edit", 403, nil, nil},
+	}
+	for _, o := range all {
+		tests = append(tests, struct {
+			email, path string
+			status      int
+			want, not   []string
+		}{"dana@contoso.example", "/orders/" + o.ID, 200, []string{o.Reference()}, nil})
+	}
+	if len(insts) == 0 {
+		t.Fatal("the demo has no instances")
+	}
+	for _, tt := range tests {
+		code, body := get(tt.email, tt.path)
+		if code != tt.status {
+			t.Errorf("%s %s = %d, want %d\n%s", tt.email, tt.path, code, tt.status, errorText(body))
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(body, w) {
+				t.Errorf("%s %s lacks %q", tt.email, tt.path, w)
+			}
+		}
+		for _, n := range tt.not {
+			if strings.Contains(body, n) {
+				t.Errorf("%s %s shows %q", tt.email, tt.path, n)
+			}
+		}
+	}
+}
+
+func errorText(body string) string {
+	if m := regexp.MustCompile(`(?s)<main.*</main>`).FindString(body); m != "" {
+		return m
+	}
+	return body
+}

@@ -1,0 +1,393 @@
+package web
+
+import (
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/middleware"
+)
+
+type boardColumn struct {
+	Lifecycle catalog.Lifecycle
+	Services  []*catalog.Service
+}
+
+type boardPage struct {
+	Page
+	Columns   []boardColumn
+	Query     string
+	CanCreate bool
+	Form      catalog.ServiceInput
+}
+
+func (p *Portal) boardView(r *http.Request) (boardPage, error) {
+	pr := middleware.Principal(r.Context())
+	q := r.URL.Query().Get("q")
+	svcs, err := p.Catalog.Services(r.Context(), pr, catalog.ServiceFilter{Query: q})
+	if err != nil {
+		return boardPage{}, err
+	}
+	pg := boardPage{Page: p.pageFor(r, "Portfolio"), Query: q, CanCreate: pr.Can(access.PortfolioManage, access.Resource{})}
+	for _, l := range catalog.Lifecycles {
+		col := boardColumn{Lifecycle: l}
+		for _, s := range svcs {
+			if s.Lifecycle == l {
+				col.Services = append(col.Services, s)
+			}
+		}
+		pg.Columns = append(pg.Columns, col)
+	}
+	return pg, nil
+}
+
+func (p *Portal) boardPage(w http.ResponseWriter, r *http.Request) error {
+	pg, err := p.boardView(r)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "portfolio", pg)
+}
+
+func (p *Portal) createService(w http.ResponseWriter, r *http.Request) error {
+	f := r.PostForm
+	in := catalog.ServiceInput{Code: f.Get("code"), Name: f.Get("name"), Kind: catalog.Kind(f.Get("kind")), Description: f.Get("description")}
+	s, err := p.Catalog.CreateService(r.Context(), middleware.Principal(r.Context()), in)
+	if err == nil {
+		return p.redirect(w, r, "/portfolio/"+s.Code, "Proposed "+s.Name+". Fill in its details below.")
+	}
+	return reshow(p, w, r, "portfolio", err, func(r *http.Request) (boardPage, error) {
+		pg, err := p.boardView(r)
+		pg.Form = in
+		return pg, err
+	})
+}
+
+// mapNode is a box of the drawn service map.
+type mapNode struct {
+	X, Y, W  int
+	Label    string
+	Kind     string
+	Href     string
+	Class    string
+	TextX    int
+	TextY    int
+	KindY    int
+	Key      string
+	Centre   bool
+	Dependee bool
+}
+
+// mapEdge is a line from a dependent down to what it stands on.
+type mapEdge struct {
+	X1, Y1, X2, Y2 int
+	Dashed         bool
+	Label          string
+}
+
+// mapDrawing is the neighbourhood of a service, in layers: what stands on
+// it above, what it stands on below.
+type mapDrawing struct {
+	Width, Height int
+	Nodes         []mapNode
+	Edges         []mapEdge
+	Lines         []string // the same as text, for screen readers and for reading
+}
+
+const (
+	boxW, boxH, gapX, gapY = 170, 46, 24, 56
+)
+
+func drawMap(m *catalog.Map, centre string) *mapDrawing {
+	level := map[string]int{centre: 0}
+	var deps []*catalog.Dependency
+	// Below: what the centre stands on (BFS gives the nearest level).
+	for _, d := range m.Dependents(centre) {
+		deps = append(deps, d)
+		if _, ok := level[d.From.Key()]; !ok {
+			level[d.From.Key()] = level[d.To.Key()] - 1
+		}
+	}
+	below := supportOf(m, centre)
+	for _, d := range below {
+		deps = append(deps, d)
+		if _, ok := level[d.To.Key()]; !ok {
+			level[d.To.Key()] = level[d.From.Key()] + 1
+		}
+	}
+	rows := map[int][]string{}
+	minL, maxL := 0, 0
+	for k, l := range level {
+		rows[l] = append(rows[l], k)
+		minL, maxL = min(minL, l), max(maxL, l)
+	}
+	widest := 1
+	for _, r := range rows {
+		widest = max(widest, len(r))
+	}
+	d := &mapDrawing{Width: widest*(boxW+gapX) + gapX, Height: (maxL-minL+1)*(boxH+gapY) + gapY}
+	pos := map[string][2]int{}
+	for l := minL; l <= maxL; l++ {
+		keys := rows[l]
+		sort.Slice(keys, func(i, j int) bool { return m.Nodes[keys[i]].Name < m.Nodes[keys[j]].Name })
+		offset := (d.Width - len(keys)*(boxW+gapX) + gapX) / 2
+		for i, k := range keys {
+			n := m.Nodes[k]
+			x, y := offset+i*(boxW+gapX), gapY/2+(l-minL)*(boxH+gapY)
+			pos[k] = [2]int{x, y}
+			node := mapNode{X: x, Y: y, W: boxW, Label: truncate(n.Name, 24), Kind: n.Kind, TextX: x + boxW/2, TextY: y + 19, KindY: y + 36,
+				Key: k, Centre: k == centre, Class: "map-" + n.Type}
+			if k == centre {
+				node.Class += " map-centre"
+			}
+			if n.Type == "service" {
+				node.Href = "/portfolio/" + n.Code
+			}
+			d.Nodes = append(d.Nodes, node)
+		}
+	}
+	seen := map[string]bool{}
+	for _, dep := range deps {
+		if seen[dep.ID] {
+			continue
+		}
+		seen[dep.ID] = true
+		a, b := pos[dep.From.Key()], pos[dep.To.Key()]
+		d.Edges = append(d.Edges, mapEdge{X1: a[0] + boxW/2, Y1: a[1] + boxH, X2: b[0] + boxW/2, Y2: b[1], Dashed: dep.RedundancyGroup != "",
+			Label: dep.Describe()})
+		d.Lines = append(d.Lines, dep.Describe())
+	}
+	sort.Strings(d.Lines)
+	return d
+}
+
+func supportOf(m *catalog.Map, key string) []*catalog.Dependency {
+	var out []*catalog.Dependency
+	seen := map[string]bool{key: true}
+	queue := []string{key}
+	for len(queue) > 0 {
+		k := queue[0]
+		queue = queue[1:]
+		for _, d := range m.Dependencies {
+			if d.From.Key() == k && d.Kind.Acyclic() {
+				out = append(out, d)
+				if !seen[d.To.Key()] {
+					seen[d.To.Key()] = true
+					queue = append(queue, d.To.Key())
+				}
+			}
+		}
+	}
+	return out
+}
+
+func truncate(s string, n int) string {
+	if len([]rune(s)) <= n {
+		return s
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
+
+type servicePage struct {
+	Page
+	Service     *catalog.Service
+	People      map[string]string
+	Map         *mapDrawing
+	Offerings   []*catalog.Offering
+	Transitions []*catalog.Transition
+	Successor   *catalog.Service
+	Next        catalog.Lifecycle
+	CanMove     bool
+	CanEdit     bool
+	Services    []*catalog.Service
+}
+
+func (p *Portal) serviceView(r *http.Request) (servicePage, error) {
+	pr := middleware.Principal(r.Context())
+	s, err := p.Catalog.Service(r.Context(), pr, r.PathValue("code"))
+	if err != nil {
+		return servicePage{}, err
+	}
+	pg := servicePage{Page: p.pageFor(r, s.Name), Service: s, People: map[string]string{}, Next: s.Lifecycle.Next(),
+		CanMove: pr.Can(access.PortfolioManage, access.Resource{}), CanEdit: pr.Can(access.ServiceManage, s.Resource())}
+	for _, id := range []string{s.OwnerID, s.SponsorID, s.RelationshipManagerID} {
+		if id != "" {
+			if u, err := p.Identity.User(r.Context(), access.System(), id); err == nil {
+				pg.People[id] = u.Name
+			}
+		}
+	}
+	if s.AssignmentGroupID != "" {
+		if g, err := p.Identity.Group(r.Context(), access.System(), s.AssignmentGroupID); err == nil {
+			pg.People[s.AssignmentGroupID] = g.Name
+		}
+	}
+	m, err := p.Catalog.ServiceMap(r.Context(), pr)
+	if err != nil {
+		return pg, err
+	}
+	pg.Map = drawMap(m, "service:"+s.ID)
+	if pg.Offerings, err = p.Catalog.Offerings(r.Context(), pr, catalog.OfferingFilter{ServiceID: s.ID}); err != nil {
+		return pg, err
+	}
+	if pg.Transitions, err = p.Catalog.Transitions(r.Context(), pr, s.ID); err != nil {
+		return pg, err
+	}
+	if s.SuccessorID != "" {
+		pg.Successor, _ = p.Catalog.Service(r.Context(), access.System(), s.SuccessorID)
+	}
+	if pg.Next == catalog.LifecycleRetiring {
+		pg.Services, _ = p.Catalog.Services(r.Context(), pr, catalog.ServiceFilter{})
+	}
+	return pg, nil
+}
+
+func (p *Portal) servicePage(w http.ResponseWriter, r *http.Request) error {
+	pg, err := p.serviceView(r)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "service", pg)
+}
+
+func (p *Portal) transitionService(w http.ResponseWriter, r *http.Request) error {
+	f := r.PostForm
+	s, err := p.Catalog.Transition(r.Context(), middleware.Principal(r.Context()), r.PathValue("code"),
+		catalog.TransitionInput{To: catalog.Lifecycle(f.Get("to")), Reason: f.Get("reason"), SuccessorID: f.Get("successor_id")})
+	if err == nil {
+		return p.redirect(w, r, "/portfolio/"+s.Code, s.Name+" is now "+strings.ReplaceAll(string(s.Lifecycle), "_", " ")+".")
+	}
+	return reshow(p, w, r, "service", err, p.serviceView)
+}
+
+type serviceEditPage struct {
+	Page
+	Service  *catalog.Service
+	Form     catalog.ServiceInput
+	Users    []*identity.User
+	Groups   []*identity.Group
+	Lists    map[string]string
+	Kinds    []catalog.Kind
+	Enums    map[string][]string
+	Weekdays []string
+	Hours    map[string][2]string
+	Holidays string
+}
+
+type personField struct{ Field, Label string }
+
+// PersonFields are the people of a service, as the form asks for them.
+func (pg serviceEditPage) PersonFields() []personField {
+	return []personField{{"owner_id", "Owner"}, {"sponsor_id", "Business sponsor"}, {"relationship_manager_id", "Relationship manager"}}
+}
+
+// Current is the form's value of each select.
+func (pg serviceEditPage) Current() map[string]string {
+	f := pg.Form
+	return map[string]string{"owner_id": f.OwnerID, "sponsor_id": f.SponsorID, "relationship_manager_id": f.RelationshipManagerID,
+		"value_kind": f.ValueKind, "category": f.Category, "class": f.Class, "criticality": f.Criticality}
+}
+
+func (p *Portal) serviceEditView(r *http.Request) (serviceEditPage, error) {
+	pr := middleware.Principal(r.Context())
+	s, err := p.Catalog.Service(r.Context(), pr, r.PathValue("code"))
+	if err != nil {
+		return serviceEditPage{}, err
+	}
+	if err := pr.Require(access.ServiceManage, s.Resource()); err != nil {
+		return serviceEditPage{}, err
+	}
+	pg := serviceEditPage{Page: p.pageFor(r, "Edit "+s.Name), Service: s, Form: s.Input(), Kinds: catalog.Kinds, Weekdays: catalog.Weekdays,
+		Enums: map[string][]string{"value_kind": catalog.ValueKinds, "category": catalog.Categories, "class": catalog.Classes, "criticality": catalog.Criticalities},
+		Hours: map[string][2]string{}}
+	pg.Users, _ = p.Identity.Users(r.Context(), access.System(), identity.UserFilter{Limit: 500})
+	pg.Groups, _ = p.Identity.Groups(r.Context(), access.System())
+	pg.Lists = map[string]string{
+		"outcomes": strings.Join(s.Outcomes, "\n"), "business_functions": strings.Join(s.BusinessFunctions, "\n"),
+		"external_dependencies": strings.Join(s.ExternalDependencies, "\n"),
+	}
+	var roadmap []string
+	for _, e := range s.Roadmap {
+		roadmap = append(roadmap, e.Date+" "+e.Title)
+	}
+	pg.Lists["roadmap"] = strings.Join(roadmap, "\n")
+	if s.Calendar != nil {
+		pg.Lists["time_zone"] = s.Calendar.TimeZone
+		for _, h := range s.Calendar.Weekly {
+			pg.Hours[h.Day] = [2]string{h.Start, h.End}
+		}
+		var hs []string
+		for _, h := range s.Calendar.Holidays {
+			hs = append(hs, h.Date+" "+h.Name)
+		}
+		pg.Holidays = strings.Join(hs, "\n")
+	}
+	return pg, nil
+}
+
+func (p *Portal) serviceEditPage(w http.ResponseWriter, r *http.Request) error {
+	pg, err := p.serviceEditView(r)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, http.StatusOK, "service_edit", pg)
+}
+
+func lines(s string) []string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.TrimSpace(l); l != "" {
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+func (p *Portal) updateService(w http.ResponseWriter, r *http.Request) error {
+	pr := middleware.Principal(r.Context())
+	f := r.PostForm
+	s, err := p.Catalog.Service(r.Context(), pr, r.PathValue("code"))
+	if err != nil {
+		return err
+	}
+	in := s.Input()
+	in.Name, in.Description, in.Kind = f.Get("name"), f.Get("description"), catalog.Kind(f.Get("kind"))
+	in.OwnerID, in.SponsorID, in.RelationshipManagerID, in.AssignmentGroupID = f.Get("owner_id"), f.Get("sponsor_id"), f.Get("relationship_manager_id"), f.Get("assignment_group_id")
+	in.ValueKind, in.ValueStatement, in.Category, in.Class, in.Criticality = f.Get("value_kind"), f.Get("value_statement"), f.Get("category"), f.Get("class"), f.Get("criticality")
+	in.Help, in.Continuity = f.Get("help"), f.Get("continuity")
+	in.RPOMinutes, _ = strconv.Atoi(f.Get("rpo_minutes"))
+	in.RTOMinutes, _ = strconv.Atoi(f.Get("rto_minutes"))
+	in.Outcomes, in.BusinessFunctions, in.ExternalDependencies = lines(f.Get("outcomes")), lines(f.Get("business_functions")), lines(f.Get("external_dependencies"))
+	in.Roadmap = nil
+	for _, l := range lines(f.Get("roadmap")) {
+		date, title, _ := strings.Cut(l, " ")
+		in.Roadmap = append(in.Roadmap, catalog.RoadmapEntry{Date: date, Title: strings.TrimSpace(title)})
+	}
+	in.Calendar = nil
+	if tz := strings.TrimSpace(f.Get("time_zone")); tz != "" {
+		cal := &catalog.Calendar{TimeZone: tz}
+		for _, day := range catalog.Weekdays {
+			if start, end := f.Get("start."+day), f.Get("end."+day); start != "" || end != "" {
+				cal.Weekly = append(cal.Weekly, catalog.Hours{Day: day, Start: start, End: end})
+			}
+		}
+		for _, l := range lines(f.Get("holidays")) {
+			date, name, _ := strings.Cut(l, " ")
+			cal.Holidays = append(cal.Holidays, catalog.Holiday{Date: date, Name: strings.TrimSpace(name)})
+		}
+		in.Calendar = cal
+	}
+	out, err := p.Catalog.UpdateService(r.Context(), pr, s.ID, in)
+	if err == nil {
+		return p.redirect(w, r, "/portfolio/"+out.Code, "Saved.")
+	}
+	return reshow(p, w, r, "service_edit", err, func(r *http.Request) (serviceEditPage, error) {
+		pg, err := p.serviceEditView(r)
+		pg.Form = in
+		return pg, err
+	})
+}
