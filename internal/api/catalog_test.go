@@ -141,6 +141,14 @@ func catalogScenario(t *testing.T, e *env, retail string) {
 		t.Errorf("a retried submit was not replayed: %s", again.body)
 	}
 	submit("submit-2", 409) // a new key: a real second submit, refused by the state machine
+	// The same key for another request is refused, whatever the request.
+	req, _ := http.NewRequest("POST", c.base+"/api/v1/orders/"+order.ID+"/cancel", strings.NewReader(`{"comment":"x"}`))
+	req.Header.Set("Authorization", "Bearer "+consumer)
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Idempotency-Key", "submit-1")
+	if r := c.sendRequest(req, []byte(`{"comment":"x"}`), 422); !strings.Contains(string(r.body), "different request") {
+		t.Errorf("a reused key: %s", r.body)
+	}
 	c.do("GET", "/api/v1/orders?mine=true&state=awaiting_approval", consumer, nil, 200)
 	c.do("GET", "/api/v1/orders/"+order.ID+"/events", consumer, nil, 200)
 	var approvals struct{ Items []idOnly }
