@@ -399,13 +399,7 @@ func (s *Service) Instances(ctx context.Context, p *access.Principal, f Instance
 	if p == nil {
 		return nil, errs.Unauthenticated("sign in to see services")
 	}
-	all, paths := p.OrgUnitScope(access.InstanceRead)
-	if f.Mine {
-		all, paths = false, nil
-	}
-	where, args := sqldb.PathScope(all, paths, "ou.path", nil)
-	args = append(args, p.UserID)
-	where = "(" + where + " OR n.owner_id = $" + strconv.Itoa(len(args)) + ")"
+	where, args := ownScope(p, access.InstanceRead, f.Mine, "n.owner_id")
 	if !f.All {
 		where += " AND n.state <> 'deprovisioned'"
 	}

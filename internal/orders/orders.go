@@ -327,13 +327,7 @@ func (s *Service) Orders(ctx context.Context, p *access.Principal, f OrderFilter
 	if p == nil {
 		return nil, errs.Unauthenticated("sign in to see orders")
 	}
-	all, paths := p.OrgUnitScope(access.OrderRead)
-	if f.Mine {
-		all, paths = false, nil
-	}
-	where, args := sqldb.PathScope(all, paths, "ou.path", nil)
-	args = append(args, p.UserID)
-	where = "(" + where + " OR o.requester_id = $" + strconv.Itoa(len(args)) + ")"
+	where, args := ownScope(p, access.OrderRead, f.Mine, "o.requester_id")
 	if f.State != "" {
 		args = append(args, f.State)
 		where += " AND o.state = $" + strconv.Itoa(len(args))
@@ -506,4 +500,17 @@ func (s *Service) lockOrder(ctx context.Context, tx *sqldb.Tx, id string) (*Orde
 		return nil, sqldb.Err(err, "order")
 	}
 	return getOrder(ctx, tx, id)
+}
+
+// ownScope is the SQL condition of a list of things that belong to org units
+// (ou.path) and to people (ownerCol): the caller's own, and, unless mine,
+// those of the org units where the caller holds the action.
+func ownScope(p *access.Principal, a access.Action, mine bool, ownerCol string) (string, []any) {
+	all, paths := p.OrgUnitScope(a)
+	if mine {
+		all, paths = false, nil
+	}
+	where, args := sqldb.PathScope(all, paths, "ou.path", nil)
+	args = append(args, p.UserID)
+	return "(" + where + " OR " + ownerCol + " = $" + strconv.Itoa(len(args)) + ")", args
 }
