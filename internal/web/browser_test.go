@@ -99,11 +99,13 @@ func (b *browser) text(sel string) string {
 	return s
 }
 
-// waitText waits until the element's text contains want: the way to wait
-// for the page a form post leads to (a flash from the page before may
-// still be showing).
+// waitText waits until the page has loaded and the element's text contains
+// want: the way to wait for the page a form post leads to (a flash from the
+// page before may still be showing).
 func waitText(sel, want string) chromedp.Action {
-	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.innerText.includes(%q); })()`, sel, want)
+	// The page must also have finished loading: a navigation started while
+	// the previous one is still loading can hang in Chromium.
+	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return document.readyState === "complete" && !!e && e.innerText.includes(%q); })()`, sel, want)
 	return chromedp.ActionFunc(func(ctx context.Context) error {
 		for {
 			var ok bool
