@@ -82,16 +82,11 @@ func (s *Server) serviceMap(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	nodes := make([]catalog.Node, 0, len(m.Nodes))
-	for _, n := range m.Nodes {
-		nodes = append(nodes, n)
-	}
-	sortNodes(nodes)
 	deps := m.Dependencies
 	if deps == nil {
 		deps = []*catalog.Dependency{}
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"nodes": nodes, "dependencies": deps})
+	return writeJSON(w, http.StatusOK, map[string]any{"nodes": m.NodeList(), "dependencies": deps})
 }
 
 func (s *Server) impact(w http.ResponseWriter, r *http.Request) error {

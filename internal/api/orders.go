@@ -2,15 +2,9 @@ package api
 
 import (
 	"net/http"
-	"sort"
 
-	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/orders"
 )
-
-func sortNodes(ns []catalog.Node) {
-	sort.Slice(ns, func(i, j int) bool { return ns[i].Name+ns[i].ID < ns[j].Name+ns[j].ID })
-}
 
 func (s *Server) quote(w http.ResponseWriter, r *http.Request) error {
 	var in struct {

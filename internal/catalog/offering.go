@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -97,9 +98,11 @@ type Offering struct {
 
 // Orderable says whether new orders are taken, and why not.
 func (o *Offering) Orderable() (bool, string) {
-	if o.Service == nil || !o.Service.Lifecycle.Orderable() {
-		why := "the service " + o.Service.Name + " is " + strings.ReplaceAll(string(o.Service.Lifecycle), "_", " ") + " and takes no new orders"
-		return false, why
+	if o.Service == nil {
+		return false, "the offering's service is missing"
+	}
+	if !o.Service.Lifecycle.Orderable() {
+		return false, "the service " + o.Service.Name + " is " + strings.ReplaceAll(string(o.Service.Lifecycle), "_", " ") + " and takes no new orders"
 	}
 	return true, ""
 }
@@ -191,8 +194,8 @@ func (in *OfferingInput) Validate() error {
 		codes[pl.Code] = true
 		v.Check(pl.Name != "", "plans.name", "required", "every plan needs a name")
 		if v.Check(money.ValidCurrency(pl.Currency), "plans.currency", "format", "currency must be an ISO 4217 code such as EUR") {
-			_, err1 := money.Parse(orZero(pl.Recurring), pl.Currency)
-			_, err2 := money.Parse(orZero(pl.OneTime), pl.Currency)
+			_, err1 := price(pl.Recurring, pl.Currency)
+			_, err2 := price(pl.OneTime, pl.Currency)
 			v.Check(err1 == nil && err2 == nil && !strings.HasPrefix(pl.Recurring, "-") && !strings.HasPrefix(pl.OneTime, "-"),
 				"plans.recurring", "money", "plan "+pl.Code+": prices are decimals such as 25.00, not negative, with at most the currency's decimals")
 			if currency == "" {
@@ -209,19 +212,28 @@ func (in *OfferingInput) Validate() error {
 		acodes[a.Code] = true
 		v.Check(strings.TrimSpace(a.Name) != "", "addons.name", "required", "every add-on needs a name")
 		if currency != "" {
-			_, err1 := money.Parse(orZero(a.Recurring), currency)
-			_, err2 := money.Parse(orZero(a.OneTime), currency)
-			v.Check(err1 == nil && err2 == nil, "addons.recurring", "money", "add-on "+a.Code+": prices are decimals in the plans' currency")
+			_, _, err := a.Prices(currency)
+			v.Check(err == nil, "addons.recurring", "money", "add-on "+a.Code+": prices are decimals in the plans' currency")
 		}
 	}
 	return v.Err("the offering is not valid")
 }
 
-func orZero(s string) string {
-	if strings.TrimSpace(s) == "" {
-		return "0"
+// price reads a decimal price in the currency; an empty price is zero.
+func price(s, currency string) (money.Amount, error) {
+	if s = strings.TrimSpace(s); s == "" {
+		s = "0"
 	}
-	return strings.TrimSpace(s)
+	return money.Parse(s, currency)
+}
+
+// Prices reads the add-on's per-unit prices in the plans' currency.
+func (a Addon) Prices(currency string) (recurring, oneTime money.Amount, err error) {
+	if recurring, err = price(a.Recurring, currency); err != nil {
+		return recurring, oneTime, err
+	}
+	oneTime, err = price(a.OneTime, currency)
+	return recurring, oneTime, err
 }
 
 const offeringColumns = `id, code, service_id, name, summary, description, view, form_schema, audience, addons, bundle, created_at, updated_at`
@@ -280,7 +292,7 @@ func loadOfferings(ctx context.Context, q sqldb.Querier, where string, args ...a
 		return out, nil
 	}
 	rows, err = q.QueryContext(ctx, `SELECT id, offering_id, code, name, description, currency, recurring_minor, one_time_minor, agreement, max_quantity, retired
-		FROM plans ORDER BY offering_id, position`)
+		FROM plans WHERE offering_id IN (SELECT id FROM offerings `+where+`) ORDER BY offering_id, position`, args...)
 	if err != nil {
 		return nil, sqldb.Err(err, "plans")
 	}
@@ -300,16 +312,16 @@ func loadOfferings(ctx context.Context, q sqldb.Querier, where string, args ...a
 	if err := rows.Err(); err != nil {
 		return nil, sqldb.Err(err, "plans")
 	}
-	services, err := allServices(ctx, q)
+	services, err := queryServices(ctx, q, `WHERE id IN (SELECT service_id FROM offerings `+where+`)`, args...)
 	if err != nil {
 		return nil, err
 	}
+	byService := map[string]*Service{}
+	for _, s := range services {
+		byService[s.ID] = s
+	}
 	for _, o := range out {
-		for _, s := range services {
-			if s.ID == o.ServiceID {
-				o.Service = s
-			}
-		}
+		o.Service = byService[o.ServiceID]
 	}
 	return out, nil
 }
@@ -330,15 +342,12 @@ func offering(ctx context.Context, q sqldb.Querier, ref string) (*Offering, erro
 	return os[0], nil
 }
 
-// Visible reports whether the principal may see and order the offering:
+// visible reports whether the principal may see and order the offering:
 // provider-side readers of its service see every offering; others need
 // catalog.read and to be in its audience (one of its org units' subtrees,
-// or one of its roles), and the service must be live or retiring.
-func (c *Catalog) Visible(ctx context.Context, p *access.Principal, o *Offering) bool {
-	return c.visible(p, o, c.orgUnitPaths(ctx, o.Audience.OrgUnitIDs))
-}
-
-func (c *Catalog) visible(p *access.Principal, o *Offering, audiencePaths []string) bool {
+// or one of its roles), and the service must be live or retiring. paths
+// maps the audience's org unit IDs to their paths (audiencePaths).
+func visible(p *access.Principal, o *Offering, paths map[string]string) bool {
 	if p.Can(access.ServiceRead, access.Resource{ServiceID: o.ServiceID}) {
 		return true
 	}
@@ -346,7 +355,7 @@ func (c *Catalog) visible(p *access.Principal, o *Offering, audiencePaths []stri
 		(o.Service.Lifecycle != LifecycleLive && o.Service.Lifecycle != LifecycleRetiring) {
 		return false
 	}
-	if len(audiencePaths) == 0 && len(o.Audience.Roles) == 0 {
+	if len(o.Audience.OrgUnitIDs) == 0 && len(o.Audience.Roles) == 0 {
 		return true
 	}
 	for _, r := range o.Audience.Roles {
@@ -354,16 +363,64 @@ func (c *Catalog) visible(p *access.Principal, o *Offering, audiencePaths []stri
 			return true
 		}
 	}
-	for _, path := range audiencePaths {
-		if p.Can(access.CatalogRead, access.InOrgUnit(path)) || p.OrgUnitPath != "" && strings.HasPrefix(p.OrgUnitPath, path) {
+	for _, id := range o.Audience.OrgUnitIDs {
+		path, ok := paths[id]
+		if ok && (p.Can(access.CatalogRead, access.InOrgUnit(path)) || p.OrgUnitPath != "" && strings.HasPrefix(p.OrgUnitPath, path)) {
 			return true
 		}
 	}
 	return false
 }
 
-func (c *Catalog) orgUnitPaths(ctx context.Context, ids []string) []string {
-	return c.orgUnitPathsTx(ctx, c.db.Read(), ids)
+// audiencePaths reads, in one query, the paths of the org units the
+// offerings' audiences name.
+func audiencePaths(ctx context.Context, q sqldb.Querier, os []*Offering) (map[string]string, error) {
+	paths := map[string]string{}
+	var args []any
+	var marks []string
+	for _, o := range os {
+		for _, id := range o.Audience.OrgUnitIDs {
+			if _, seen := paths[id]; !seen && sqldb.ValidID(id) {
+				paths[id] = ""
+				args = append(args, id)
+				marks = append(marks, "$"+strconv.Itoa(len(args)))
+			}
+		}
+	}
+	clear(paths)
+	if len(args) == 0 {
+		return paths, nil
+	}
+	rows, err := q.QueryContext(ctx, `SELECT id, path FROM org_units WHERE id IN (`+strings.Join(marks, ", ")+`)`, args...)
+	if err != nil {
+		return nil, sqldb.Err(err, "org units")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id, path string
+		if err := rows.Scan(&id, &path); err != nil {
+			return nil, sqldb.Err(err, "org unit")
+		}
+		paths[id] = path
+	}
+	return paths, sqldb.Err(rows.Err(), "org units")
+}
+
+// visibleOffering finds an offering by ID or code if p may see it, on q
+// (the read pool, or the caller's transaction).
+func visibleOffering(ctx context.Context, q sqldb.Querier, p *access.Principal, ref string) (*Offering, error) {
+	o, err := offering(ctx, q, ref)
+	if err != nil {
+		return nil, err
+	}
+	paths, err := audiencePaths(ctx, q, []*Offering{o})
+	if err != nil {
+		return nil, err
+	}
+	if !visible(p, o, paths) {
+		return nil, errs.NotFound("offering %q not found", ref)
+	}
+	return o, nil
 }
 
 // Offering returns one offering by ID or code, if the caller may see it.
@@ -371,14 +428,7 @@ func (c *Catalog) Offering(ctx context.Context, p *access.Principal, ref string)
 	if p == nil {
 		return nil, errs.Unauthenticated("sign in to see the catalog")
 	}
-	o, err := offering(ctx, c.db.Read(), ref)
-	if err != nil {
-		return nil, err
-	}
-	if !c.Visible(ctx, p, o) {
-		return nil, errs.NotFound("offering %q not found", ref)
-	}
-	return o, nil
+	return visibleOffering(ctx, c.db.Read(), p, ref)
 }
 
 // OfferingFilter narrows the catalog.
@@ -415,9 +465,13 @@ func (c *Catalog) Offerings(ctx context.Context, p *access.Principal, f Offering
 	if err != nil {
 		return nil, err
 	}
+	paths, err := audiencePaths(ctx, c.db.Read(), all)
+	if err != nil {
+		return nil, err
+	}
 	out := []*Offering{}
 	for _, o := range all {
-		if (f.View == "" || o.View == f.View) && (f.ServiceID == "" || o.ServiceID == f.ServiceID) && o.matches(f.Query) && c.Visible(ctx, p, o) {
+		if (f.View == "" || o.View == f.View) && (f.ServiceID == "" || o.ServiceID == f.ServiceID) && o.matches(f.Query) && visible(p, o, paths) {
 			out = append(out, o)
 		}
 	}
@@ -513,8 +567,8 @@ func (c *Catalog) saveOffering(ctx context.Context, tx *sqldb.Tx, p *access.Prin
 	listed := map[string]bool{}
 	for i, pl := range in.Plans {
 		listed[pl.Code] = true
-		rec, _ := money.Parse(orZero(pl.Recurring), pl.Currency)
-		one, _ := money.Parse(orZero(pl.OneTime), pl.Currency)
+		rec, _ := price(pl.Recurring, pl.Currency)
+		one, _ := price(pl.OneTime, pl.Currency)
 		var existing *Plan
 		if before != nil {
 			existing = before.Plan(pl.Code)

@@ -320,7 +320,12 @@ func (c *Catalog) Services(ctx context.Context, p *access.Principal, f ServiceFi
 }
 
 func allServices(ctx context.Context, q sqldb.Querier) ([]*Service, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+serviceColumns+` FROM services ORDER BY name, code`)
+	return queryServices(ctx, q, "")
+}
+
+// queryServices reads the services matching where, by name.
+func queryServices(ctx context.Context, q sqldb.Querier, where string, args ...any) ([]*Service, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+serviceColumns+` FROM services `+where+` ORDER BY name, code`, args...)
 	if err != nil {
 		return nil, sqldb.Err(err, "services")
 	}

@@ -156,23 +156,5 @@ func Release(ctx context.Context, tx *sqldb.Tx, orgUnitID, offeringID string, in
 // OfferingForOrder returns an offering as the orders domain needs it,
 // in its transaction (or on the read pool), checking that the principal may see it.
 func (c *Catalog) OfferingForOrder(ctx context.Context, q sqldb.Querier, p *access.Principal, ref string) (*Offering, error) {
-	o, err := offering(ctx, q, ref)
-	if err != nil {
-		return nil, err
-	}
-	if !c.visible(p, o, c.orgUnitPathsTx(ctx, q, o.Audience.OrgUnitIDs)) {
-		return nil, errs.NotFound("offering %q not found", ref)
-	}
-	return o, nil
-}
-
-func (c *Catalog) orgUnitPathsTx(ctx context.Context, q sqldb.Querier, ids []string) []string {
-	var out []string
-	for _, id := range ids {
-		var path string
-		if sqldb.ValidID(id) && q.QueryRowContext(ctx, `SELECT path FROM org_units WHERE id = $1`, id).Scan(&path) == nil {
-			out = append(out, path)
-		}
-	}
-	return out
+	return visibleOffering(ctx, q, p, ref)
 }

@@ -508,7 +508,22 @@ func (c *Catalog) Support(ctx context.Context, p *access.Principal, ref string) 
 	if !ok {
 		return nil, errs.NotFound("%q is not a service or configuration item on the map", ref)
 	}
-	return m.reach(n.Key(), func(d *Dependency) (string, string) { return d.From.Key(), d.To.Key() }), nil
+	return m.Supports(n.Key()), nil
+}
+
+// Supports lists what the node stands on, transitively, nearest first.
+func (m *Map) Supports(key string) []*Dependency {
+	return m.reach(key, func(d *Dependency) (string, string) { return d.From.Key(), d.To.Key() })
+}
+
+// NodeList is every node of the map, by name.
+func (m *Map) NodeList() []Node {
+	out := make([]Node, 0, len(m.Nodes))
+	for _, n := range m.Nodes {
+		out = append(out, n)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name+out[i].ID < out[j].Name+out[j].ID })
+	return out
 }
 
 // Dependents lists what stands on the node, transitively, nearest first.

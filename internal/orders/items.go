@@ -11,7 +11,6 @@ import (
 	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
-	"github.com/steward-itaas/steward/internal/money"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -87,19 +86,11 @@ func (s *Service) price(ctx context.Context, tx sqldb.Querier, p *access.Princip
 			return nil, &errs.Error{Code: errs.CodeInvalid, Message: "the order names an add-on the offering does not have",
 				Fields: []errs.FieldError{{Field: prefix + "addons", Rule: "exists", Message: fmt.Sprintf("%s has no add-on %q", o.Name, code)}}}
 		}
-		r, _ := money.Parse(orZero(a.Recurring), plan.Currency)
-		t, _ := money.Parse(orZero(a.OneTime), plan.Currency)
+		r, t, _ := a.Prices(plan.Currency) // checked when the offering was saved
 		monthly, oneTime = monthly+r.Minor, oneTime+t.Minor
 	}
 	q := int64(in.Quantity)
 	return &priced{offering: o, plan: plan, params: params, monthly: monthly * q, oneTime: oneTime * q}, nil
-}
-
-func orZero(s string) string {
-	if strings.TrimSpace(s) == "" {
-		return "0"
-	}
-	return s
 }
 
 // AddItem adds an item to a draft order. Ordering a bundle adds the bundle

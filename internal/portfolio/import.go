@@ -142,13 +142,15 @@ func (pl *plan) check(ctx context.Context) {
 			BusinessFunctions: sv.BusinessFunctions, ValueKind: sv.ValueKind, ValueStatement: sv.ValueStatement, Category: sv.Category,
 			Class: sv.Class, Criticality: sv.Criticality, Roadmap: sv.Roadmap, Help: sv.Help, RPOMinutes: sv.RPOMinutes, RTOMinutes: sv.RTOMinutes,
 			Continuity: sv.Continuity, ExternalDependencies: sv.ExternalDependencies, Calendar: sv.Calendar}
-		for field, ref := range map[string]*string{"owner": &in.OwnerID, "sponsor": &in.SponsorID, "relationship_manager": &in.RelationshipManagerID} {
-			email := map[string]string{"owner": sv.Owner, "sponsor": sv.Sponsor, "relationship_manager": sv.RelationshipManager}[field]
-			if id, ok := n.userID(ctx, email); ok {
-				*ref = id
-			} else {
-				pl.add("services", i, "service %s: %s %q is not a user", sv.Code, field, email)
+		for _, ref := range []struct {
+			field, email string
+			id           *string
+		}{{"owner", sv.Owner, &in.OwnerID}, {"sponsor", sv.Sponsor, &in.SponsorID}, {"relationship_manager", sv.RelationshipManager, &in.RelationshipManagerID}} {
+			id, ok := n.userID(ctx, ref.email)
+			if !ok {
+				pl.add("services", i, "service %s: %s %q is not a user", sv.Code, ref.field, ref.email)
 			}
+			*ref.id = id
 		}
 		if sv.AssignmentGroup != "" {
 			if in.AssignmentGroupID = n.groupID[sv.AssignmentGroup]; in.AssignmentGroupID == "" {

@@ -103,19 +103,24 @@ func (b *browser) text(sel string) string {
 // want: the way to wait for the page a form post leads to (a flash from the
 // page before may still be showing).
 func waitText(sel, want string) chromedp.Action {
-	// The page must also have finished loading: a navigation started while
-	// the previous one is still loading can hang in Chromium.
-	js := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return document.readyState === "complete" && !!e && e.innerText.includes(%q); })()`, sel, want)
+	return until(fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.innerText.includes(%q); })()`, sel, want),
+		fmt.Sprintf("%q in %s", want, sel))
+}
+
+// until polls a JavaScript condition until it is true on a page that has
+// finished loading: acting while a navigation is still loading can hang in
+// Chromium. Evaluating while the page navigates fails; that is not an answer.
+func until(cond, what string) chromedp.Action {
+	js := `document.readyState === "complete" && ` + cond
 	return chromedp.ActionFunc(func(ctx context.Context) error {
 		for {
 			var ok bool
-			// Evaluating while the page navigates fails; that is not an answer.
 			if err := chromedp.Evaluate(js, &ok).Do(ctx); err == nil && ok {
 				return nil
 			}
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("waiting for %q in %s: %w", want, sel, ctx.Err())
+				return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
 			case <-time.After(50 * time.Millisecond):
 			}
 		}

@@ -149,7 +149,12 @@ func (p *Portal) addToCart(w http.ResponseWriter, r *http.Request) error {
 	if err == nil {
 		return p.redirect(w, r, "/cart", "Added "+o.Name+" to your cart.")
 	}
-	return reshow(p, w, r, "offering", err, func(r *http.Request) (offeringPage, error) {
+	// Field errors name "parameters.x"; the form's inputs are "param.x".
+	e := errs.As(err)
+	for i := range e.Fields {
+		e.Fields[i].Field = strings.Replace(e.Fields[i].Field, "parameters.", "param.", 1)
+	}
+	return reshow(p, w, r, "offering", e, func(r *http.Request) (offeringPage, error) {
 		pg, verr := p.offeringView(r)
 		for k := range pg.Values {
 			pg.Values[k] = f.Get("param." + k)
@@ -157,11 +162,6 @@ func (p *Portal) addToCart(w http.ResponseWriter, r *http.Request) error {
 		pg.Plan, pg.Quantity = in.Plan, max(qty, 1)
 		for _, a := range in.Addons {
 			pg.Addons[a] = true
-		}
-		// Field errors name "parameters.x"; the form's inputs are "param.x".
-		e := errs.As(err)
-		for i := range e.Fields {
-			e.Fields[i].Field = strings.Replace(e.Fields[i].Field, "parameters.", "param.", 1)
 		}
 		return pg, verr
 	})

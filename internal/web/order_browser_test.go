@@ -1,11 +1,9 @@
 package web_test
 
 import (
-	"context"
 	"fmt"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -104,18 +102,5 @@ func press(sel string) chromedp.Action {
 	if strings.HasPrefix(sel, "//") {
 		find = fmt.Sprintf(`document.evaluate(%q, document, null, XPathResult.FIRST_ORDERED_NODE_TYPE, null).singleNodeValue`, sel)
 	}
-	js := fmt.Sprintf(`(() => { if (document.readyState !== "complete") return false; const e = %s; if (!e) return false; e.click(); return true; })()`, find)
-	return chromedp.ActionFunc(func(ctx context.Context) error {
-		for {
-			var ok bool
-			if err := chromedp.Evaluate(js, &ok).Do(ctx); err == nil && ok {
-				return nil
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("waiting to click %q: %w", sel, ctx.Err())
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
-	})
+	return until(fmt.Sprintf(`(() => { const e = %s; if (!e) return false; e.click(); return true; })()`, find), "to click "+sel)
 }

@@ -112,8 +112,7 @@ func drawMap(m *catalog.Map, centre string) *mapDrawing {
 			level[d.From.Key()] = level[d.To.Key()] - 1
 		}
 	}
-	below := supportOf(m, centre)
-	for _, d := range below {
+	for _, d := range m.Supports(centre) {
 		deps = append(deps, d)
 		if _, ok := level[d.To.Key()]; !ok {
 			level[d.To.Key()] = level[d.From.Key()] + 1
@@ -163,26 +162,6 @@ func drawMap(m *catalog.Map, centre string) *mapDrawing {
 	}
 	sort.Strings(d.Lines)
 	return d
-}
-
-func supportOf(m *catalog.Map, key string) []*catalog.Dependency {
-	var out []*catalog.Dependency
-	seen := map[string]bool{key: true}
-	queue := []string{key}
-	for len(queue) > 0 {
-		k := queue[0]
-		queue = queue[1:]
-		for _, d := range m.Dependencies {
-			if d.From.Key() == k && d.Kind.Acyclic() {
-				out = append(out, d)
-				if !seen[d.To.Key()] {
-					seen[d.To.Key()] = true
-					queue = append(queue, d.To.Key())
-				}
-			}
-		}
-	}
-	return out
 }
 
 func truncate(s string, n int) string {
