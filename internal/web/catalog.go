@@ -67,6 +67,7 @@ type offeringPage struct {
 	Plan      string
 	Quantity  int
 	Addons    map[string]bool
+	CanEdit   bool
 }
 
 func (p *Portal) offeringView(r *http.Request) (offeringPage, error) {
@@ -80,7 +81,7 @@ func (p *Portal) offeringView(r *http.Request) (offeringPage, error) {
 		return offeringPage{}, err
 	}
 	pg := offeringPage{Page: p.pageFor(r, o.Name), Offering: o, Form: form, Values: map[string]string{}, Addons: map[string]bool{},
-		Quantity: 1, CanOrder: pr.CanAnywhere(access.OrderCreate)}
+		Quantity: 1, CanOrder: pr.CanAnywhere(access.OrderCreate), CanEdit: o.Service != nil && pr.Can(access.ServiceManage, o.Service.Resource())}
 	pg.Orderable, pg.Why = o.Orderable()
 	if o.Service.SuccessorID != "" {
 		pg.Successor, _ = p.Catalog.Service(r.Context(), access.System(), o.Service.SuccessorID)

@@ -104,3 +104,11 @@ func press(sel string) chromedp.Action {
 	}
 	return until(fmt.Sprintf(`(() => { const e = %s; if (!e) return false; e.click(); return true; })()`, find), "to click "+sel)
 }
+
+// choose selects the option of a select whose text is label, once the page
+// has loaded.
+func choose(sel, label string) chromedp.Action {
+	return until(fmt.Sprintf(`(() => { const s = document.querySelector(%q); if (!s) return false;
+		const o = [...s.options].find(o => o.text.trim() === %q); if (!o) return false; s.value = o.value; return true; })()`, sel, label),
+		fmt.Sprintf("to choose %q in %s", label, sel))
+}

@@ -73,6 +73,13 @@ func TestPagesPerRole(t *testing.T) {
 		{"omar@it.contoso.example", "/portfolio/email", 200, []string{"Exchange Server 2019", "Edit this service"}, []string{"Move to"}},
 		{"audrey@it.contoso.example", "/portfolio/email", 200, nil, []string{"Edit this service"}},
 		{"audrey@it.contoso.example", "/portfolio/email/edit", 403, nil, nil},
+		{"omar@it.contoso.example", "/portfolio/email", 200, []string{"Add an offering", `name="redundancy_group"`, "Remove the dependency on Exchange Server 2019"}, nil},
+		{"omar@it.contoso.example", "/catalog/mailbox/edit", 200, []string{`name="plan.0.code" value="standard"`, `name="plan.2.code"`, "Save offering"}, []string{`name="plan.3.code"`}},
+		{"omar@it.contoso.example", "/portfolio/email/offerings/new", 200, []string{"New offering of Email and calendar", "&#34;properties&#34;"}, nil},
+		{"dana@contoso.example", "/catalog/mailbox", 200, nil, []string{"Edit this offering"}},
+		{"audrey@it.contoso.example", "/catalog/mailbox/edit", 403, nil, nil},
+		{"audrey@it.contoso.example", "/portfolio/email/offerings/new", 403, nil, nil},
+		{"audrey@it.contoso.example", "/portfolio/email", 200, nil, []string{"Add an offering", `name="redundancy_group"`}},
 	}
 	for _, o := range all {
 		tests = append(tests, struct {

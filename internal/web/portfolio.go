@@ -183,6 +183,10 @@ type servicePage struct {
 	CanMove     bool
 	CanEdit     bool
 	Services    []*catalog.Service
+	// Direct are the service's own dependencies, which its managers edit here.
+	Direct  []*catalog.Dependency
+	Targets []catalog.Node
+	Kinds   []catalog.DependencyKind
 }
 
 func (p *Portal) serviceView(r *http.Request) (servicePage, error) {
@@ -210,6 +214,19 @@ func (p *Portal) serviceView(r *http.Request) (servicePage, error) {
 		return pg, err
 	}
 	pg.Map = drawMap(m, "service:"+s.ID)
+	for _, d := range m.Dependencies {
+		if d.From.Key() == "service:"+s.ID {
+			pg.Direct = append(pg.Direct, d)
+		}
+	}
+	if pg.CanEdit {
+		pg.Kinds = catalog.DependencyKinds
+		for _, n := range m.NodeList() {
+			if n.Key() != "service:"+s.ID {
+				pg.Targets = append(pg.Targets, n)
+			}
+		}
+	}
 	if pg.Offerings, err = p.Catalog.Offerings(r.Context(), pr, catalog.OfferingFilter{ServiceID: s.ID}); err != nil {
 		return pg, err
 	}

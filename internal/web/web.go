@@ -145,6 +145,12 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		{"POST /portfolio/{code}/transitions", false, p.transitionService},
 		{"GET /portfolio/{code}/edit", false, p.serviceEditPage},
 		{"POST /portfolio/{code}/edit", false, p.updateService},
+		{"POST /portfolio/{code}/dependencies", false, p.addDependency},
+		{"POST /portfolio/{code}/dependencies/{id}/delete", false, p.removeDependency},
+		{"GET /portfolio/{code}/offerings/new", false, p.newOfferingPage},
+		{"POST /portfolio/{code}/offerings", false, p.saveOffering(false)},
+		{"GET /catalog/{code}/edit", false, p.editOfferingPage},
+		{"POST /catalog/{code}/edit", false, p.saveOffering(true)},
 	}
 	for _, rt := range routes {
 		var h http.Handler = p.adapt(rt.h)
@@ -183,6 +189,7 @@ var funcs = template.FuncMap{
 	},
 	"field": func(fields map[string]string, name string) string { return fields[name] },
 	"list":  func(xs ...string) []string { return xs },
+	"add":   func(a, b int) int { return a + b },
 }
 
 func (p *Portal) parse() error {
