@@ -40,13 +40,14 @@ const (
 	RoleSupplierManager     Role = "supplier_manager"
 	RoleAdmin               Role = "admin"
 	RoleAuditor             Role = "auditor"
+	RoleUsageReporter       Role = "usage_reporter"
 )
 
 // Roles lists every role in the order the portal shows them.
 var Roles = []Role{
 	RoleConsumer, RoleApprover, RoleRelationshipManager, RoleServiceOwner, RoleServiceManager,
 	RolePortfolioManager, RoleServiceLevelManager, RoleFinancialManager, RoleChangeManager,
-	RoleAgent, RoleSupplierManager, RoleAdmin, RoleAuditor,
+	RoleAgent, RoleSupplierManager, RoleAdmin, RoleAuditor, RoleUsageReporter,
 }
 
 // roleInfo describes each role for people.
@@ -64,6 +65,7 @@ var roleInfo = map[Role]string{
 	RoleSupplierManager:     "Manages external providers and their contracts.",
 	RoleAdmin:               "Runs the platform: org units, users, roles, groups, jobs.",
 	RoleAuditor:             "Reads everything, including the audit log; changes nothing.",
+	RoleUsageReporter:       "Sends usage events (for metering agents and providers' API tokens); nothing else.",
 }
 
 // Description says what a role is for.
@@ -102,6 +104,11 @@ const (
 	OrderApprove Action = "order.approve" // act on approvals routed to one's role
 	TaskWork     Action = "task.work"     // work fulfilment tasks of a service
 	InstanceRead Action = "instance.read" // read an org unit's service instances
+
+	// Metering.
+	UsageIngest Action = "usage.ingest" // send usage events
+	UsageRead   Action = "usage.read"   // read an org unit's metered usage
+	MeterManage Action = "meter.manage" // define meters
 )
 
 // Actions lists every action.
@@ -110,13 +117,14 @@ var Actions = []Action{
 	GroupRead, GroupManage, AuditRead, JobRead, JobManage,
 	ServiceRead, ServiceManage, PortfolioManage, CatalogRead, QuotaManage, PolicyManage,
 	OrderCreate, OrderRead, OrderApprove, TaskWork, InstanceRead,
+	UsageIngest, UsageRead, MeterManage,
 }
 
 // providerReads is what every provider-side role may read within its scope.
-var providerReads = []Action{OrgUnitRead, UserRead, GroupRead, ServiceRead, CatalogRead, OrderRead, InstanceRead}
+var providerReads = []Action{OrgUnitRead, UserRead, GroupRead, ServiceRead, CatalogRead, OrderRead, InstanceRead, UsageRead}
 
 // consumerActions is what the people the provider serves do in their org unit.
-var consumerActions = []Action{OrgUnitRead, CatalogRead, OrderCreate, OrderRead, InstanceRead}
+var consumerActions = []Action{OrgUnitRead, CatalogRead, OrderCreate, OrderRead, InstanceRead, UsageRead}
 
 func with(base []Action, more ...Action) []Action { return append(slices.Clone(base), more...) }
 
@@ -129,13 +137,14 @@ var policy = map[Role][]Action{
 	RoleServiceManager:      with(providerReads, TaskWork),
 	RolePortfolioManager:    with(providerReads, ServiceManage, PortfolioManage, QuotaManage, PolicyManage),
 	RoleServiceLevelManager: providerReads,
-	RoleFinancialManager:    with(providerReads, OrderApprove, QuotaManage, PolicyManage),
+	RoleFinancialManager:    with(providerReads, OrderApprove, QuotaManage, PolicyManage, MeterManage),
 	RoleChangeManager:       providerReads,
 	RoleAgent:               with(providerReads, TaskWork),
 	RoleSupplierManager:     providerReads,
 	RoleAdmin: {OrgUnitRead, OrgUnitManage, UserRead, UserManage, GrantManage,
 		GroupRead, GroupManage, AuditRead, JobRead, JobManage, ServiceRead, CatalogRead},
-	RoleAuditor: with(providerReads, AuditRead, JobRead),
+	RoleAuditor:       with(providerReads, AuditRead, JobRead),
+	RoleUsageReporter: {UsageIngest},
 }
 
 // Allows reports whether the role allows the action (on the grant's scope).

@@ -24,6 +24,7 @@ import (
 	"github.com/steward-itaas/steward/internal/idempotency"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/jobs"
+	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/orders"
 )
@@ -38,6 +39,7 @@ type Server struct {
 	Jobs     *jobs.Runner
 	Catalog  *catalog.Catalog
 	Orders   *orders.Service
+	Metering *metering.Service
 	// Idempotency remembers answers to requests sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
 	Log         *slog.Logger
@@ -132,6 +134,12 @@ func (s *Server) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/instances", handler: s.listInstances},
 		{Method: "GET", Path: "/api/v1/instances/{id}", handler: s.getInstance},
 		{Method: "POST", Path: "/api/v1/instances/{id}/deprovision", handler: s.deprovision},
+
+		{Method: "POST", Path: "/api/v1/events", handler: s.ingest},
+		{Method: "GET", Path: "/api/v1/meters", handler: s.listMeters},
+		{Method: "GET", Path: "/api/v1/meters/{code}", handler: s.getMeter},
+		{Method: "PUT", Path: "/api/v1/meters/{code}", handler: s.saveMeter},
+		{Method: "GET", Path: "/api/v1/usage", handler: s.usage},
 	}
 }
 

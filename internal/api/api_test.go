@@ -286,6 +286,7 @@ func TestAPIConformsToSpec(t *testing.T) {
 	c.do("POST", "/api/v1/jobs", admin, map[string]any{"kind": "no.such.job"}, 422)
 
 	catalogScenario(t, e, retail.ID)
+	meteringScenario(t, e, retail.ID)
 
 	c.do("DELETE", "/api/v1/org-units/"+mfg.ID, admin, nil, 204)
 	c.do("GET", "/api/v1/org-units/"+mfg.ID, admin, nil, 404)

@@ -32,6 +32,7 @@ import (
 	"github.com/steward-itaas/steward/internal/idempotency"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/jobs"
+	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/sqldb"
@@ -66,6 +67,7 @@ type App struct {
 	Jobs     *jobs.Runner
 	Catalog  *catalog.Catalog
 	Orders   *orders.Service
+	Metering *metering.Service
 	// Idempotency keeps the answers to API requests sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
 	handler     http.Handler
@@ -102,6 +104,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Catalog = catalog.New(db, cfg.Now)
 	a.Orders = orders.NewService(db, cfg.Now, a.Catalog)
 	a.Idempotency = idempotency.NewStore(db, cfg.Now)
+	a.Metering = metering.New(db, cfg.Now)
 	a.registerJobs()
 	if a.handler, err = a.buildHandler(); err != nil {
 		db.Close()
@@ -132,6 +135,13 @@ func (a *App) registerJobs() {
 		_, err := a.Jobs.Purge(ctx, 30*24*time.Hour)
 		return err
 	})
+	every("usage.purge", time.Hour, func(ctx context.Context, j *jobs.Job) error {
+		n, err := a.Metering.Purge(ctx)
+		if err == nil && n > 0 {
+			a.log.Info("purged usage events past the deduplication window", "count", n)
+		}
+		return err
+	})
 	every("idempotency.purge", time.Hour, func(ctx context.Context, j *jobs.Job) error {
 		_, err := a.Idempotency.Purge(ctx)
 		return err
@@ -157,7 +167,7 @@ func (a *App) buildHandler() (http.Handler, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Idempotency: a.Idempotency, Log: a.log, Metrics: metrics,
+	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Idempotency: a.Idempotency, Log: a.log, Metrics: metrics,
 		SpecYAML: openapi.YAML, SpecJSON: specJSON}).Register(mux)
 	portal := &web.Portal{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Log: a.log, Metrics: metrics,
 		Now: a.cfg.Now, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://")}
@@ -241,5 +251,8 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// Close releases the database.
-func (a *App) Close() error { return a.DB.Close() }
+// Close stops ingest (after committing what it holds) and releases the database.
+func (a *App) Close() error {
+	a.Metering.Close()
+	return a.DB.Close()
+}

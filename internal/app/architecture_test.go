@@ -31,13 +31,14 @@ var allowed = map[string][]string{
 	"internal/orders":          {"internal/access", "internal/audit", "internal/catalog", "internal/errs", "internal/money", "internal/sqldb"},
 	"internal/portfolio":       {"internal/access", "internal/catalog", "internal/errs", "internal/identity", "internal/orders"},
 	"internal/demo":            {"internal/access", "internal/catalog", "internal/errs", "internal/identity", "internal/orders", "internal/portfolio"},
+	"internal/metering":        {"internal/access", "internal/audit", "internal/errs", "internal/sqldb"},
 	"internal/middleware":      {"internal/access", "internal/audit"},
 	"internal/api": {"internal/access", "internal/audit", "internal/catalog", "internal/errs", "internal/idempotency", "internal/identity",
-		"internal/jobs", "internal/middleware", "internal/orders"},
+		"internal/jobs", "internal/metering", "internal/middleware", "internal/orders"},
 	"internal/web": {"internal/access", "internal/audit", "internal/catalog", "internal/errs", "internal/identity", "internal/jobs",
 		"internal/middleware", "internal/orders"},
 	"internal/app": {"api", "internal/access", "internal/api", "internal/audit", "internal/catalog", "internal/idempotency", "internal/identity",
-		"internal/jobs", "internal/middleware", "internal/orders", "internal/sqldb", "internal/web"},
+		"internal/jobs", "internal/metering", "internal/middleware", "internal/orders", "internal/sqldb", "internal/web"},
 	"cmd/steward": {"internal/access", "internal/app", "internal/catalog", "internal/demo", "internal/errs", "internal/identity", "internal/portfolio", "internal/sqldb"},
 }
 

@@ -1,0 +1,267 @@
+package metering
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/errs"
+)
+
+// Limits of what ingest accepts (docs/metering.md).
+const (
+	MaxEventBytes  = 64 << 10 // one event, as the CloudEvents spec asks intermediaries to accept
+	MaxBatchBytes  = 8 << 20  // one request
+	MaxBatchEvents = 10_000
+	maxAttrLen     = 512
+	// FutureSkew is how far in the future an event's time may be.
+	FutureSkew = 5 * time.Minute
+)
+
+// Content types of the CloudEvents HTTP binding.
+const (
+	ContentStructured = "application/cloudevents+json"
+	ContentBatch      = "application/cloudevents-batch+json"
+)
+
+// Event is a usage event: a CloudEvent whose data is a JSON object.
+type Event struct {
+	ID      string          `json:"id"`
+	Source  string          `json:"source"`
+	Type    string          `json:"type"`
+	Subject string          `json:"subject"`
+	Time    time.Time       `json:"time"`
+	Data    json.RawMessage `json:"data,omitempty"`
+}
+
+// wire is an event as sent in the structured and batch modes. Attributes
+// are pointers so that a missing one is told from an empty one.
+type wire struct {
+	SpecVersion     *string         `json:"specversion"`
+	ID              *string         `json:"id"`
+	Source          *string         `json:"source"`
+	Type            *string         `json:"type"`
+	Subject         *string         `json:"subject"`
+	Time            *string         `json:"time"`
+	DataContentType *string         `json:"datacontenttype"`
+	DataSchema      *string         `json:"dataschema"`
+	Data            json.RawMessage `json:"data"`
+	DataBase64      *string         `json:"data_base64"`
+}
+
+// Problem is why one event was refused.
+type Problem struct {
+	Field   string `json:"field"`
+	Message string `json:"message"`
+}
+
+type eventError []Problem
+
+func (e *eventError) add(field, msg string) { *e = append(*e, Problem{field, msg}) }
+
+func str(p *string) string {
+	if p == nil {
+		return ""
+	}
+	return *p
+}
+
+// check validates the attributes of an event per the CloudEvents 1.0 spec
+// and Steward's rules for usage, filling ev. received stands in for a
+// missing time.
+func (w *wire) check(ev *Event, received time.Time) eventError {
+	var e eventError
+	if w.SpecVersion == nil {
+		e.add("specversion", `specversion is required: send "1.0"`)
+	} else if *w.SpecVersion != "1.0" {
+		e.add("specversion", `specversion must be "1.0" (CloudEvents 1.0), not "`+*w.SpecVersion+`"`)
+	}
+	required := func(field string, p *string, hint string) string {
+		switch {
+		case p == nil || *p == "":
+			e.add(field, field+" is required and must be a non-empty string: "+hint)
+		case len(*p) > maxAttrLen:
+			e.add(field, field+" must be at most "+strconv.Itoa(maxAttrLen)+" characters")
+		}
+		return str(p)
+	}
+	ev.ID = required("id", w.ID, "unique per source, it is how a replay is recognised")
+	ev.Source = required("source", w.Source, "a URI reference naming the sender, such as /agents/host-7")
+	if ev.Source != "" {
+		if _, err := url.Parse(ev.Source); err != nil {
+			e.add("source", "source must be a URI reference, such as /agents/host-7 or urn:example:agent")
+		}
+	}
+	ev.Type = required("type", w.Type, "the kind of usage, such as com.example.storage.used")
+	ev.Subject = required("subject", w.Subject, "the service instance ID (or org unit code) the usage belongs to")
+	ev.Time = received
+	if w.Time != nil {
+		t, err := time.Parse(time.RFC3339Nano, *w.Time)
+		switch {
+		case err != nil:
+			e.add("time", "time must be an RFC 3339 timestamp such as 2026-11-22T10:00:00Z")
+		case t.After(received.Add(FutureSkew)):
+			e.add("time", "time is more than 5 minutes in the future: check the sender's clock")
+		default:
+			ev.Time = t.UTC()
+		}
+	}
+	if w.DataContentType != nil {
+		mt, _, err := mime.ParseMediaType(*w.DataContentType)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			e.add("datacontenttype", "usage data must be JSON: send datacontenttype application/json or leave it out")
+		}
+	}
+	if w.DataSchema != nil {
+		if u, err := url.Parse(*w.DataSchema); err != nil || !u.IsAbs() {
+			e.add("dataschema", "dataschema must be an absolute URI")
+		}
+	}
+	if w.DataBase64 != nil {
+		e.add("data_base64", "usage data must be a JSON object in data, not base64")
+	}
+	if d := bytes.TrimSpace(w.Data); len(d) > 0 && !bytes.Equal(d, []byte("null")) {
+		if d[0] != '{' {
+			e.add("data", "data must be a JSON object, such as {\"gb\": 12.5}")
+		} else {
+			ev.Data = d
+		}
+	}
+	return e
+}
+
+// Parsed is a request's events in order, each either valid or refused.
+type Parsed struct {
+	Events   []*Event
+	Problems []eventError // per event; nil when valid
+	Batch    bool
+}
+
+// ParseRequest reads the events of an ingest request in any of the three
+// modes of the CloudEvents HTTP binding: structured, batch, or binary (the
+// attributes in ce- headers and the data as the body). An error is for the
+// request as a whole (not JSON, too big, unknown content type); problems of
+// single events are in Parsed.
+func ParseRequest(r *http.Request, body []byte, received time.Time) (*Parsed, error) {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil && r.Header.Get("Content-Type") != "" {
+		return nil, errs.Invalid("the Content-Type header is not a media type")
+	}
+	switch {
+	case mt == ContentBatch:
+		var raws []json.RawMessage
+		if err := json.Unmarshal(body, &raws); err != nil {
+			return nil, errs.Invalid("a batch must be a JSON array of CloudEvents: %v", jsonMessage(err))
+		}
+		if len(raws) > MaxBatchEvents {
+			return nil, errs.Invalid("a batch holds at most %d events; this one has %d: split it", MaxBatchEvents, len(raws))
+		}
+		p := &Parsed{Events: make([]*Event, len(raws)), Problems: make([]eventError, len(raws)), Batch: true}
+		for i, raw := range raws {
+			p.Events[i], p.Problems[i] = parseStructured(raw, received)
+		}
+		return p, nil
+	case mt == ContentStructured:
+		ev, e := parseStructured(body, received)
+		return &Parsed{Events: []*Event{ev}, Problems: []eventError{e}}, nil
+	case r.Header.Get("Ce-Specversion") != "":
+		ev, e := parseBinary(r.Header, body, received)
+		return &Parsed{Events: []*Event{ev}, Problems: []eventError{e}}, nil
+	default:
+		return nil, errs.Invalid("send CloudEvents as %s (one event), %s (a JSON array), or in binary mode with ce-specversion, ce-id, ce-source, ce-type and ce-subject headers and a JSON body",
+			ContentStructured, ContentBatch)
+	}
+}
+
+func parseStructured(raw []byte, received time.Time) (*Event, eventError) {
+	ev := &Event{}
+	if len(raw) > MaxEventBytes {
+		return ev, eventError{{"", "the event is larger than 64 KiB"}}
+	}
+	var w wire
+	if err := json.Unmarshal(raw, &w); err != nil {
+		return ev, eventError{{"", "the event is not a JSON object with string attributes: " + jsonMessage(err)}}
+	}
+	return ev, w.check(ev, received)
+}
+
+func parseBinary(h http.Header, body []byte, received time.Time) (*Event, eventError) {
+	get := func(name string) *string {
+		if vs, ok := h["Ce-"+name]; ok && len(vs) > 0 {
+			v, err := url.PathUnescape(vs[0]) // header values are percent-encoded (binding §3.1.3.2)
+			if err != nil {
+				v = vs[0]
+			}
+			return &v
+		}
+		return nil
+	}
+	w := wire{SpecVersion: get("Specversion"), ID: get("Id"), Source: get("Source"), Type: get("Type"), Subject: get("Subject"),
+		Time: get("Time"), DataSchema: get("Dataschema"), Data: body}
+	if ct := h.Get("Content-Type"); ct != "" {
+		w.DataContentType = &ct
+	}
+	ev := &Event{}
+	if len(body) > MaxEventBytes {
+		return ev, eventError{{"data", "the event is larger than 64 KiB"}}
+	}
+	if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
+		return ev, eventError{{"data", "the body must be the event's data as JSON"}}
+	}
+	return ev, w.check(ev, received)
+}
+
+func jsonMessage(err error) string {
+	var se *json.SyntaxError
+	var te *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &se):
+		return "invalid JSON at byte " + strconv.FormatInt(se.Offset, 10) + ": " + se.Error()
+	case errors.As(err, &te):
+		if te.Field != "" {
+			return te.Field + " must be a " + te.Type.String() + ", not a JSON " + te.Value
+		}
+		return "expected " + te.Type.String() + ", found a JSON " + te.Value
+	}
+	return err.Error()
+}
+
+// lookup finds the value at a dotted path in a JSON object, or nil.
+func lookup(data map[string]json.RawMessage, path string) json.RawMessage {
+	head, rest, nested := strings.Cut(path, ".")
+	v, ok := data[head]
+	if !ok {
+		return nil
+	}
+	if !nested {
+		return v
+	}
+	var inner map[string]json.RawMessage
+	if json.Unmarshal(v, &inner) != nil {
+		return nil
+	}
+	return lookup(inner, rest)
+}
+
+// scalar is a JSON string, number or boolean as text; ok is false for
+// objects, arrays and null.
+func scalar(v json.RawMessage) (string, bool) {
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 || v[0] == '{' || v[0] == '[' || string(v) == "null" {
+		return "", false
+	}
+	if v[0] == '"' {
+		var s string
+		if json.Unmarshal(v, &s) != nil {
+			return "", false
+		}
+		return s, true
+	}
+	return string(v), true
+}

@@ -1,0 +1,536 @@
+package metering
+
+import (
+	"context"
+	"encoding/json"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// Service is the metering domain: meters, ingest and usage.
+type Service struct {
+	db     *sqldb.DB
+	now    func() time.Time
+	meters *meterCache
+
+	queue chan *pending
+	stop  chan struct{}
+	done  sync.WaitGroup
+}
+
+// committers is how many group commits run at once: one on SQLite (one
+// writer), a few on PostgreSQL.
+func committers(d sqldb.Dialect) int {
+	if d == sqldb.Postgres {
+		return 4
+	}
+	return 1
+}
+
+// maxGroup is the most events one group commit takes.
+const maxGroup = 20_000
+
+// New returns the metering service and starts its committers; Close stops them.
+func New(db *sqldb.DB, now func() time.Time) *Service {
+	s := &Service{db: db, now: now, meters: &meterCache{db: db, ttl: 5 * time.Second},
+		queue: make(chan *pending, 4096), stop: make(chan struct{})}
+	for range committers(db.Dialect) {
+		s.done.Add(1)
+		go s.commitLoop()
+	}
+	return s
+}
+
+// Close stops the committers after the queued work is committed.
+func (s *Service) Close() {
+	close(s.stop)
+	s.done.Wait()
+}
+
+// Status of one event of a request.
+type Status string
+
+// The statuses.
+const (
+	Accepted  Status = "accepted"
+	Duplicate Status = "duplicate" // accepted before: counted once
+	Rejected  Status = "rejected"
+)
+
+// EventResult is what became of one event, listed when it is not plainly accepted.
+type EventResult struct {
+	Index    int       `json:"index"`
+	ID       string    `json:"id,omitempty"`
+	Source   string    `json:"source,omitempty"`
+	Status   Status    `json:"status"`
+	Problems []Problem `json:"problems,omitempty"`
+}
+
+// Result is the answer to an ingest request.
+type Result struct {
+	Accepted   int           `json:"accepted"`
+	Duplicates int           `json:"duplicates"`
+	Rejected   int           `json:"rejected"`
+	Events     []EventResult `json:"events"`
+}
+
+// contribution is what one event adds to one meter.
+type contribution struct {
+	meter *Meter
+	dims  string
+	value Quantity
+	uniq  string
+}
+
+// row is a valid event on its way to the database.
+type row struct {
+	ev      *Event
+	index   int
+	contrib []contribution
+	dup     bool
+}
+
+type pending struct {
+	rows []*row
+	done chan error
+}
+
+// Ingest accepts the valid events of a parsed request once each, durably:
+// it returns after the commit that holds them. Callers need usage.ingest.
+// Invalid events are refused one by one; the others are accepted (a batch
+// is not all or nothing). An event is also refused when a meter of its type
+// cannot read its value from the data.
+func (s *Service) Ingest(ctx context.Context, p *access.Principal, in *Parsed) (*Result, error) {
+	if err := p.RequireAnywhere(access.UsageIngest); err != nil {
+		return nil, err
+	}
+	meters, err := s.meters.get(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &Result{Events: []EventResult{}}
+	rows := make([]*row, 0, len(in.Events))
+	for i, ev := range in.Events {
+		problems := in.Problems[i]
+		var contrib []contribution
+		if len(problems) == 0 {
+			contrib, problems = apply(meters[ev.Type], ev)
+		}
+		if len(problems) > 0 {
+			res.Rejected++
+			res.Events = append(res.Events, EventResult{Index: i, ID: ev.ID, Source: ev.Source, Status: Rejected, Problems: problems})
+			continue
+		}
+		rows = append(rows, &row{ev: ev, index: i, contrib: contrib})
+	}
+	if len(rows) > 0 {
+		pd := &pending{rows: rows, done: make(chan error, 1)}
+		select {
+		case s.queue <- pd:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-s.stop:
+			return nil, errs.Unavailable("Steward is shutting down: send the events again")
+		}
+		select {
+		case err := <-pd.done:
+			if err != nil {
+				return nil, err
+			}
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	for _, r := range rows {
+		if r.dup {
+			res.Duplicates++
+			res.Events = append(res.Events, EventResult{Index: r.index, ID: r.ev.ID, Source: r.ev.Source, Status: Duplicate})
+		} else {
+			res.Accepted++
+		}
+	}
+	sort.Slice(res.Events, func(i, j int) bool { return res.Events[i].Index < res.Events[j].Index })
+	return res, nil
+}
+
+// apply reads what each meter of the event's type takes from it.
+func apply(meters []*Meter, ev *Event) ([]contribution, eventError) {
+	if len(meters) == 0 {
+		return nil, nil
+	}
+	var data map[string]json.RawMessage
+	if len(ev.Data) > 0 {
+		if err := json.Unmarshal(ev.Data, &data); err != nil {
+			return nil, eventError{{"data", "data must be a JSON object"}}
+		}
+	}
+	var e eventError
+	out := make([]contribution, 0, len(meters))
+	for _, m := range meters {
+		c := contribution{meter: m, dims: "{}"}
+		if len(m.GroupBy) > 0 {
+			dims := make(map[string]string, len(m.GroupBy))
+			for _, g := range m.GroupBy {
+				if v, ok := scalar(lookup(data, g)); ok {
+					dims[g] = v
+				}
+			}
+			b, _ := json.Marshal(dims) // keys sorted: one spelling per set of values
+			c.dims = string(b)
+		}
+		switch m.Aggregation {
+		case Count:
+			c.value = Scale
+		case UniqueCount:
+			v, ok := scalar(lookup(data, m.ValuePath))
+			if !ok || v == "" {
+				e.add("data."+m.ValuePath, "meter "+m.Code+" counts distinct values of data."+m.ValuePath+": send a string or number there")
+				continue
+			}
+			c.uniq, c.value = v, Scale
+		default:
+			raw := lookup(data, m.ValuePath)
+			v, ok := scalar(raw)
+			q, err := ParseQuantity(v)
+			if !ok || err != nil {
+				e.add("data."+m.ValuePath, "meter "+m.Code+" needs a number at data."+m.ValuePath+" with at most 6 decimal places"+got(raw))
+				continue
+			}
+			c.value = q
+		}
+		out = append(out, c)
+	}
+	return out, e
+}
+
+func got(raw json.RawMessage) string {
+	if raw == nil {
+		return " (it is missing)"
+	}
+	s := string(raw)
+	if len(s) > 40 {
+		s = s[:40] + "…"
+	}
+	return " (got " + s + ")"
+}
+
+// commitLoop takes pending requests off the queue and commits them in
+// groups: whatever is waiting when a commit starts goes into it.
+func (s *Service) commitLoop() {
+	defer s.done.Done()
+	for {
+		var first *pending
+		select {
+		case first = <-s.queue:
+		case <-s.stop:
+			// Drain what was queued before the stop.
+			for {
+				select {
+				case first = <-s.queue:
+					s.commitGroup([]*pending{first})
+				default:
+					return
+				}
+			}
+		}
+		group, n := []*pending{first}, len(first.rows)
+	gather:
+		for n < maxGroup {
+			select {
+			case pd := <-s.queue:
+				group = append(group, pd)
+				n += len(pd.rows)
+			default:
+				break gather
+			}
+		}
+		s.commitGroup(group)
+	}
+}
+
+func (s *Service) commitGroup(group []*pending) {
+	err := s.db.Tx(context.Background(), func(tx *sqldb.Tx) error { return s.write(tx, group) })
+	if err != nil {
+		for _, pd := range group {
+			for _, r := range pd.rows {
+				r.dup = false
+			}
+		}
+	}
+	for _, pd := range group {
+		pd.done <- err
+	}
+}
+
+type eventKey struct{ source, id string }
+
+type rollupKey struct {
+	meter, subject, dims string
+	hour                 time.Time
+}
+
+type rollupDelta struct {
+	agg      Aggregation
+	quantity Quantity
+	events   int64
+	lastAt   time.Time
+}
+
+// write stores a group's events, skipping those seen before, and adds the
+// new ones to the rollups, in one transaction.
+func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
+	ctx := context.Background()
+	received := sqldb.Time(s.now())
+	first := map[eventKey]*row{}
+	var fresh []*row
+	for _, pd := range group {
+		for _, r := range pd.rows {
+			k := eventKey{r.ev.Source, r.ev.ID}
+			if first[k] != nil {
+				r.dup = true
+				continue
+			}
+			first[k] = r
+			fresh = append(fresh, r)
+		}
+	}
+	// Insert the events; RETURNING names the ones that were new.
+	inserted := make(map[eventKey]bool, len(fresh))
+	const cols = 7
+	for start := 0; start < len(fresh); start += 500 {
+		chunk := fresh[start:min(start+500, len(fresh))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO usage_events (source, id, type, subject, time, received_at, data) VALUES `)
+		args := make([]any, 0, len(chunk)*cols)
+		for i, r := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			placeholders(&b, i*cols, cols)
+			data := string(r.ev.Data)
+			if data == "" {
+				data = "{}"
+			}
+			args = append(args, r.ev.Source, r.ev.ID, r.ev.Type, r.ev.Subject, sqldb.Time(r.ev.Time), received, data)
+		}
+		b.WriteString(` ON CONFLICT (source, id) DO NOTHING RETURNING source, id`)
+		rows, err := tx.QueryContext(ctx, b.String(), args...)
+		if err != nil {
+			return sqldb.Err(err, "usage events")
+		}
+		for rows.Next() {
+			var k eventKey
+			if err := rows.Scan(&k.source, &k.id); err != nil {
+				rows.Close()
+				return sqldb.Err(err, "usage events")
+			}
+			inserted[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return sqldb.Err(err, "usage events")
+		}
+	}
+	deltas := map[rollupKey]*rollupDelta{}
+	type uniq struct {
+		key   rollupKey
+		value string
+	}
+	var uniques []uniq
+	type gauge struct {
+		key   rollupKey
+		at    time.Time
+		value Quantity
+	}
+	var gauges []gauge
+	for _, r := range fresh {
+		if !inserted[eventKey{r.ev.Source, r.ev.ID}] {
+			r.dup = true
+			continue
+		}
+		at := sqldb.Time(r.ev.Time)
+		for _, c := range r.contrib {
+			k := rollupKey{c.meter.ID, r.ev.Subject, c.dims, at.Truncate(time.Hour)}
+			d := deltas[k]
+			if d == nil {
+				d = &rollupDelta{agg: c.meter.Aggregation, lastAt: at}
+				switch c.meter.Aggregation {
+				case Max, Latest, TimeWeighted:
+					d.quantity = c.value
+				}
+				deltas[k] = d
+			}
+			d.events++
+			switch c.meter.Aggregation {
+			case Sum, Count:
+				d.quantity += c.value
+			case Max:
+				d.quantity = max(d.quantity, c.value)
+			case Latest, TimeWeighted:
+				if !at.Before(d.lastAt) {
+					d.quantity = c.value
+				}
+			case UniqueCount:
+				uniques = append(uniques, uniq{k, c.uniq})
+			}
+			if at.After(d.lastAt) {
+				d.lastAt = at
+			}
+			if c.meter.Aggregation == TimeWeighted {
+				gauges = append(gauges, gauge{k, at, c.value})
+			}
+		}
+	}
+	// Distinct values: a value new to the hour adds one to its rollup.
+	for start := 0; start < len(uniques); start += 1000 {
+		chunk := uniques[start:min(start+1000, len(uniques))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO usage_uniques (meter_id, subject, dims, hour, value) VALUES `)
+		args := make([]any, 0, len(chunk)*5)
+		for i, u := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			placeholders(&b, i*5, 5)
+			args = append(args, u.key.meter, u.key.subject, u.key.dims, u.key.hour, u.value)
+		}
+		b.WriteString(` ON CONFLICT DO NOTHING RETURNING meter_id, subject, dims, hour`)
+		rows, err := tx.QueryContext(ctx, b.String(), args...)
+		if err != nil {
+			return sqldb.Err(err, "usage uniques")
+		}
+		for rows.Next() {
+			var k rollupKey
+			if err := rows.Scan(&k.meter, &k.subject, &k.dims, &k.hour); err != nil {
+				rows.Close()
+				return sqldb.Err(err, "usage uniques")
+			}
+			k.hour = k.hour.UTC()
+			if d := deltas[k]; d != nil {
+				d.quantity += Scale
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return sqldb.Err(err, "usage uniques")
+		}
+	}
+	for start := 0; start < len(gauges); start += 1000 {
+		chunk := gauges[start:min(start+1000, len(gauges))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO usage_gauges (meter_id, subject, dims, at, quantity) VALUES `)
+		args := make([]any, 0, len(chunk)*5)
+		for i, g := range chunk {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			placeholders(&b, i*5, 5)
+			args = append(args, g.key.meter, g.key.subject, g.key.dims, g.at, int64(g.value))
+		}
+		b.WriteString(` ON CONFLICT DO NOTHING`)
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return sqldb.Err(err, "usage gauges")
+		}
+	}
+	return upsertRollups(ctx, tx, deltas)
+}
+
+// rollupMerge is how an hour's stored quantity takes a new delta, by aggregation.
+var rollupMerge = map[Aggregation]string{
+	Sum:          `usage_rollups.quantity + excluded.quantity`,
+	Count:        `usage_rollups.quantity + excluded.quantity`,
+	UniqueCount:  `usage_rollups.quantity + excluded.quantity`,
+	Max:          `CASE WHEN excluded.quantity > usage_rollups.quantity THEN excluded.quantity ELSE usage_rollups.quantity END`,
+	Latest:       `CASE WHEN excluded.last_at >= usage_rollups.last_at THEN excluded.quantity ELSE usage_rollups.quantity END`,
+	TimeWeighted: `CASE WHEN excluded.last_at >= usage_rollups.last_at THEN excluded.quantity ELSE usage_rollups.quantity END`,
+}
+
+func upsertRollups(ctx context.Context, tx *sqldb.Tx, deltas map[rollupKey]*rollupDelta) error {
+	byAgg := map[Aggregation][]rollupKey{}
+	for k, d := range deltas {
+		byAgg[d.agg] = append(byAgg[d.agg], k)
+	}
+	for _, agg := range Aggregations {
+		keys := byAgg[agg]
+		// One order for every committer, so concurrent commits on PostgreSQL
+		// take row locks in the same order and never deadlock.
+		sort.Slice(keys, func(i, j int) bool {
+			a, b := keys[i], keys[j]
+			if a.meter != b.meter {
+				return a.meter < b.meter
+			}
+			if a.subject != b.subject {
+				return a.subject < b.subject
+			}
+			if a.dims != b.dims {
+				return a.dims < b.dims
+			}
+			return a.hour.Before(b.hour)
+		})
+		const cols = 7
+		for start := 0; start < len(keys); start += 1000 {
+			chunk := keys[start:min(start+1000, len(keys))]
+			var b strings.Builder
+			b.WriteString(`INSERT INTO usage_rollups (meter_id, subject, dims, hour, quantity, events, last_at) VALUES `)
+			args := make([]any, 0, len(chunk)*cols)
+			for i, k := range chunk {
+				if i > 0 {
+					b.WriteByte(',')
+				}
+				placeholders(&b, i*cols, cols)
+				d := deltas[k]
+				args = append(args, k.meter, k.subject, k.dims, k.hour, int64(d.quantity), d.events, d.lastAt)
+			}
+			b.WriteString(` ON CONFLICT (meter_id, subject, dims, hour) DO UPDATE SET quantity = ` + rollupMerge[agg] + `,
+				events = usage_rollups.events + excluded.events,
+				last_at = CASE WHEN excluded.last_at > usage_rollups.last_at THEN excluded.last_at ELSE usage_rollups.last_at END`)
+			if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+				return sqldb.Err(err, "usage rollups")
+			}
+		}
+	}
+	return nil
+}
+
+// placeholders writes ($n+1, …, $n+count).
+func placeholders(b *strings.Builder, n, count int) {
+	b.WriteByte('(')
+	for j := range count {
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('$')
+		b.WriteString(itoa(n + j + 1))
+	}
+	b.WriteByte(')')
+}
+
+// DedupWindow is how long an accepted event's (source, id) is remembered:
+// a replay within it is recognised and counted once. Events are kept a few
+// days longer than promised (Retention), so the promise holds whatever the
+// purge schedule.
+const (
+	DedupWindow = 35 * 24 * time.Hour
+	Retention   = 40 * 24 * time.Hour
+)
+
+// Purge deletes events received longer ago than Retention. Their usage
+// stays in the rollups.
+func (s *Service) Purge(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM usage_events WHERE received_at < $1`, sqldb.Time(s.now().Add(-Retention)))
+		if err != nil {
+			return sqldb.Err(err, "usage events")
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return n, err
+}

@@ -1,0 +1,307 @@
+package metering_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/metering"
+	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
+)
+
+func TestQuantity(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		want metering.Quantity
+		out  string
+		bad  bool
+	}{
+		{"12", 12_000_000, "12", false},
+		{"0.5", 500_000, "0.5", false},
+		{"-0.25", -250_000, "-0.25", false},
+		{"1.000001", 1_000_001, "1.000001", false},
+		{"1.5e3", 1_500_000_000, "1500", false},
+		{"2.5E-2", 25_000, "0.025", false},
+		{"1.0000001", 0, "", true},
+		{"1e-7", 0, "", true},
+		{"abc", 0, "", true},
+		{"1/3", 0, "", true},
+		{"0x10", 0, "", true},
+		{"", 0, "", true},
+		{"99999999999999999999", 0, "", true},
+	} {
+		got, err := metering.ParseQuantity(tt.in)
+		if tt.bad {
+			if err == nil {
+				t.Errorf("ParseQuantity(%q) = %d, want an error", tt.in, got)
+			}
+			continue
+		}
+		if err != nil || got != tt.want || got.String() != tt.out {
+			t.Errorf("ParseQuantity(%q) = %d (%s), %v; want %d (%s)", tt.in, got, got, err, tt.want, tt.out)
+		}
+	}
+}
+
+// TestEventValidation checks the CloudEvents rules, one refusal each.
+func TestEventValidation(t *testing.T) {
+	now := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	good := `"specversion":"1.0","id":"1","source":"/a","type":"t","subject":"s"`
+	for _, tt := range []struct{ body, field string }{
+		{`{` + good + `}`, ""},
+		{`{` + good + `,"time":"2026-11-22T09:59:00+01:00","data":{"gb":1}}`, ""},
+		{`{"specversion":"0.3","id":"1","source":"/a","type":"t","subject":"s"}`, "specversion"},
+		{`{"id":"1","source":"/a","type":"t","subject":"s"}`, "specversion"},
+		{`{"specversion":"1.0","source":"/a","type":"t","subject":"s"}`, "id"},
+		{`{"specversion":"1.0","id":"","source":"/a","type":"t","subject":"s"}`, "id"},
+		{`{"specversion":"1.0","id":"1","type":"t","subject":"s"}`, "source"},
+		{`{"specversion":"1.0","id":"1","source":"/a","subject":"s"}`, "type"},
+		{`{"specversion":"1.0","id":"1","source":"/a","type":"t"}`, "subject"},
+		{`{` + good + `,"time":"22/11/2026"}`, "time"},
+		{`{` + good + `,"time":"2026-11-22T10:06:00Z"}`, "time"},
+		{`{` + good + `,"datacontenttype":"text/xml","data":"<a/>"}`, "datacontenttype"},
+		{`{` + good + `,"data_base64":"AAAA"}`, "data_base64"},
+		{`{` + good + `,"data":[1,2]}`, "data"},
+		{`{` + good + `,"dataschema":"relative"}`, "dataschema"},
+		{`{"specversion":"1.0","id":7,"source":"/a","type":"t","subject":"s"}`, ""},
+		{`[1]`, ""},
+		{`{` + good + `,"data":"` + strings.Repeat("x", metering.MaxEventBytes) + `"}`, ""},
+	} {
+		req := httptest.NewRequest("POST", "/api/v1/events", strings.NewReader(tt.body))
+		req.Header.Set("Content-Type", metering.ContentStructured)
+		p, err := metering.ParseRequest(req, []byte(tt.body), now)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.body, err)
+		}
+		problems := p.Problems[0]
+		valid := strings.HasPrefix(tt.body, `{"specversion":"1.0","id":"1"`) && tt.field == "" && len(tt.body) < 1000
+		switch {
+		case valid && len(problems) > 0:
+			t.Errorf("%s is refused: %+v", tt.body, problems)
+		case !valid && len(problems) == 0:
+			t.Errorf("%s is accepted", tt.body)
+		case !valid && problems[0].Field != tt.field:
+			t.Errorf("%s: the problem is with %q (%s), want %q", tt.body, problems[0].Field, problems[0].Message, tt.field)
+		}
+	}
+	// A batch that is not an array, or too long, is refused whole.
+	for _, body := range []string{`{"id":"1"}`, `[` + strings.Repeat(`{},`, metering.MaxBatchEvents) + `{}]`} {
+		req := httptest.NewRequest("POST", "/api/v1/events", strings.NewReader(body))
+		req.Header.Set("Content-Type", metering.ContentBatch)
+		if _, err := metering.ParseRequest(req, []byte(body), now); err == nil {
+			t.Errorf("the batch %.40s… is accepted", body)
+		}
+	}
+}
+
+type fixture struct {
+	t   *testing.T
+	svc *metering.Service
+	now time.Time
+}
+
+func newFixture(t *testing.T) *fixture {
+	db := sqldbtest.Open(t)
+	f := &fixture{t: t, now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+	f.svc = metering.New(db, func() time.Time { return f.now })
+	t.Cleanup(f.svc.Close)
+	return f
+}
+
+func (f *fixture) meter(code string, agg metering.Aggregation, path string, groupBy ...string) {
+	f.t.Helper()
+	if _, err := f.svc.SaveMeter(context.Background(), access.System(), metering.MeterInput{Code: code, Name: code, EventType: "t." + code,
+		Aggregation: agg, ValuePath: path, GroupBy: groupBy, Unit: "u"}); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// send ingests a batch of events given as (id, type, subject, time, data).
+func (f *fixture) send(evs ...[5]string) *metering.Result {
+	f.t.Helper()
+	var parts []string
+	for _, e := range evs {
+		parts = append(parts, fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/test","type":%q,"subject":%q,"time":%q,"data":%s}`, e[0], e[1], e[2], e[3], e[4]))
+	}
+	body := []byte("[" + strings.Join(parts, ",") + "]")
+	req := httptest.NewRequest("POST", "/api/v1/events", bytes.NewReader(body))
+	req.Header.Set("Content-Type", metering.ContentBatch)
+	p, err := metering.ParseRequest(req, body, f.now)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	res, err := f.svc.Ingest(context.Background(), access.System(), p)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return res
+}
+
+func (f *fixture) usage(meter, from, to string, g metering.Granularity, byDim bool) []metering.UsageRow {
+	f.t.Helper()
+	u, err := f.svc.Usage(context.Background(), access.System(), metering.UsageQuery{Meter: meter, From: ts(from), To: ts(to), Granularity: g, ByDimension: byDim})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return u.Rows
+}
+
+func ts(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func quantities(rows []metering.UsageRow) string {
+	var out []string
+	for _, r := range rows {
+		s := r.Subject + "=" + r.Quantity.String()
+		if len(r.Dims) > 0 {
+			b, _ := json.Marshal(r.Dims)
+			s += string(b)
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, " ")
+}
+
+// TestAggregations checks every aggregation against hand-computed figures,
+// in hourly buckets and over a window, with events sent out of order.
+func TestAggregations(t *testing.T) {
+	f := newFixture(t)
+	f.meter("calls", metering.Sum, "n")
+	f.meter("requests", metering.Count, "")
+	f.meter("peak", metering.Max, "users")
+	f.meter("users", metering.UniqueCount, "user")
+	f.meter("version", metering.Latest, "v")
+	f.meter("gb", metering.TimeWeighted, "gb", "region")
+	res := f.send(
+		[5]string{"1", "t.calls", "a", "2026-11-21T08:10:00Z", `{"n": 2.5}`},
+		[5]string{"2", "t.calls", "a", "2026-11-21T08:50:00Z", `{"n": 1}`},
+		[5]string{"3", "t.calls", "a", "2026-11-21T09:05:00Z", `{"n": 0.000001}`},
+		[5]string{"4", "t.calls", "b", "2026-11-21T09:05:00Z", `{"n": 4}`},
+		[5]string{"5", "t.requests", "a", "2026-11-21T08:00:00Z", `{}`},
+		[5]string{"6", "t.requests", "a", "2026-11-21T08:59:59Z", `{}`},
+		[5]string{"7", "t.peak", "a", "2026-11-21T08:10:00Z", `{"users": 7}`},
+		[5]string{"8", "t.peak", "a", "2026-11-21T08:20:00Z", `{"users": 3}`},
+		[5]string{"9", "t.peak", "a", "2026-11-21T09:20:00Z", `{"users": 5}`},
+		[5]string{"10", "t.users", "a", "2026-11-21T08:01:00Z", `{"user": "ann"}`},
+		[5]string{"11", "t.users", "a", "2026-11-21T08:02:00Z", `{"user": "ann"}`},
+		[5]string{"12", "t.users", "a", "2026-11-21T08:03:00Z", `{"user": "bob"}`},
+		[5]string{"13", "t.users", "a", "2026-11-21T09:03:00Z", `{"user": "ann"}`},
+		[5]string{"14", "t.users", "a", "2026-11-21T09:04:00Z", `{"user": 42}`},
+		[5]string{"15", "t.version", "a", "2026-11-21T08:30:00Z", `{"v": 3}`},
+		[5]string{"16", "t.version", "a", "2026-11-21T08:10:00Z", `{"v": 2}`},
+		// A gauge: 10 GB in eu from midnight, 20 GB from noon; 4 GB in us from 18:00.
+		[5]string{"17", "t.gb", "a", "2026-11-21T12:00:00Z", `{"gb": 20, "region": "eu"}`},
+		[5]string{"18", "t.gb", "a", "2026-11-21T00:00:00Z", `{"gb": 10, "region": "eu"}`},
+		[5]string{"19", "t.gb", "a", "2026-11-21T18:00:00Z", `{"gb": 4, "region": "us"}`},
+	)
+	if res.Accepted != 19 || res.Rejected != 0 {
+		t.Fatalf("accepted %+v", res)
+	}
+	day := [2]string{"2026-11-21T00:00:00Z", "2026-11-22T00:00:00Z"}
+	for _, tt := range []struct {
+		meter string
+		g     metering.Granularity
+		by    bool
+		from  string
+		to    string
+		want  string
+	}{
+		{"calls", metering.Hour, false, day[0], day[1], "a=3.5 a=0.000001 b=4"},
+		{"calls", metering.Total, false, day[0], day[1], "a=3.500001 b=4"},
+		{"calls", metering.Total, false, "2026-11-21T09:00:00Z", day[1], "a=0.000001 b=4"},
+		{"requests", metering.Day, false, day[0], day[1], "a=2"},
+		{"peak", metering.Hour, false, day[0], day[1], "a=7 a=5"},
+		{"peak", metering.Total, false, day[0], day[1], "a=7"},
+		{"users", metering.Hour, false, day[0], day[1], "a=2 a=2"},
+		{"users", metering.Total, false, day[0], day[1], "a=3"},
+		{"version", metering.Total, false, day[0], day[1], "a=3"},
+		// eu: 12 h at 10 and 12 h at 20 = 15; us: 6 h at 4 over 24 h = 1.
+		{"gb", metering.Total, true, day[0], day[1], `a=15{"region":"eu"} a=1{"region":"us"}`},
+		{"gb", metering.Total, false, day[0], day[1], "a=16"},
+		// 06:00–18:00: 6 h at 10 and 6 h at 20 in eu, nothing yet in us.
+		{"gb", metering.Total, false, "2026-11-21T06:00:00Z", "2026-11-21T18:00:00Z", "a=15"},
+		// The next day carries the last values in: 20 + 4.
+		{"gb", metering.Total, false, day[1], "2026-11-23T00:00:00Z", "a=24"},
+		// A third of a GB for a third of the window: rounded once, to micro-units.
+		{"gb", metering.Hour, false, "2026-11-21T11:00:00Z", "2026-11-21T13:00:00Z", "a=10 a=20"},
+	} {
+		if got := quantities(f.usage(tt.meter, tt.from, tt.to, tt.g, tt.by)); got != tt.want {
+			t.Errorf("%s %s %s–%s = %s, want %s", tt.meter, tt.g, tt.from, tt.to, got, tt.want)
+		}
+	}
+	// A replay changes nothing; a value a meter cannot read is refused.
+	res = f.send([5]string{"1", "t.calls", "a", "2026-11-21T08:10:00Z", `{"n": 2.5}`}, [5]string{"20", "t.calls", "a", "2026-11-21T08:10:00Z", `{"n": "lots"}`})
+	if res.Duplicates != 1 || res.Rejected != 1 || res.Accepted != 0 || res.Events[1].Problems[0].Field != "data.n" {
+		t.Errorf("replay and bad value: %+v", res)
+	}
+	if got := quantities(f.usage("calls", day[0], day[1], metering.Total, false)); got != "a=3.500001 b=4" {
+		t.Errorf("after the replay calls = %s", got)
+	}
+}
+
+// TestExactlyOnceUnderConcurrency sends every event several times from
+// concurrent clients, in overlapping batches: each is counted once.
+func TestExactlyOnceUnderConcurrency(t *testing.T) {
+	f := newFixture(t)
+	f.meter("calls", metering.Sum, "n")
+	const clients, events, batch = 8, 400, 50
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Each client sends all events, starting at a different offset.
+			for start := 0; start < events; start += batch {
+				var evs [][5]string
+				for i := start; i < start+batch; i++ {
+					n := (i + c*batch) % events
+					evs = append(evs, [5]string{fmt.Sprint(n), "t.calls", fmt.Sprint("s", n%3), "2026-11-21T08:00:00Z", fmt.Sprintf(`{"n": %d}`, n)})
+				}
+				var parts []string
+				for _, e := range evs {
+					parts = append(parts, fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/test","type":%q,"subject":%q,"time":%q,"data":%s}`, e[0], e[1], e[2], e[3], e[4]))
+				}
+				body := []byte("[" + strings.Join(parts, ",") + "]")
+				req := httptest.NewRequest("POST", "/api/v1/events", bytes.NewReader(body))
+				req.Header.Set("Content-Type", metering.ContentBatch)
+				p, _ := metering.ParseRequest(req, body, f.now)
+				if _, err := f.svc.Ingest(context.Background(), access.System(), p); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	// 0+1+…+399 = 79800, split by n mod 3.
+	want := map[string]int{}
+	for n := range events {
+		want[fmt.Sprint("s", n%3)] += n
+	}
+	got := f.usage("calls", "2026-11-21T00:00:00Z", "2026-11-22T00:00:00Z", metering.Total, false)
+	if len(got) != 3 {
+		t.Fatalf("usage rows %s", quantities(got))
+	}
+	for _, r := range got {
+		if r.Quantity.String() != fmt.Sprint(want[r.Subject]) || r.Events != events/3+map[bool]int64{true: 1}[r.Subject == "s0"] {
+			t.Errorf("%s = %s from %d events, want %d", r.Subject, r.Quantity, r.Events, want[r.Subject])
+		}
+	}
+}

@@ -1,0 +1,106 @@
+package metering
+
+import (
+	"errors"
+	"math"
+	"math/big"
+	"strconv"
+	"strings"
+)
+
+// Quantity is an exact amount of usage in micro-units (10⁻⁶ of the meter's
+// unit): 2.5 GB is 2_500_000. Usage values with more than six decimal
+// places are refused rather than rounded, so what is billed is what was sent.
+type Quantity int64
+
+// Scale is the number of micro-units in one unit.
+const Scale = 1_000_000
+
+var errQuantity = errors.New("not a number with at most 6 decimal places")
+
+// ParseQuantity reads a decimal ("12", "-0.25", "1.5e3") exactly.
+func ParseQuantity(s string) (Quantity, error) {
+	s = strings.TrimSpace(s)
+	if q, ok := parsePlain(s); ok {
+		return q, nil
+	}
+	r, ok := new(big.Rat).SetString(s)
+	if !ok || strings.ContainsAny(s, "/xXpP_bBoO") || strings.EqualFold(s, "inf") || strings.EqualFold(s, "nan") {
+		return 0, errQuantity
+	}
+	r.Mul(r, big.NewRat(Scale, 1))
+	if !r.IsInt() || !r.Num().IsInt64() {
+		return 0, errQuantity
+	}
+	return Quantity(r.Num().Int64()), nil
+}
+
+// parsePlain is the fast path for the common [-]digits[.digits] form.
+func parsePlain(s string) (Quantity, bool) {
+	neg := strings.HasPrefix(s, "-")
+	if neg {
+		s = s[1:]
+	}
+	whole, frac, dot := strings.Cut(s, ".")
+	if whole == "" || len(whole) > 12 || len(frac) > 6 || dot && frac == "" {
+		return 0, false
+	}
+	w, err := strconv.ParseUint(whole, 10, 64)
+	if err != nil || strings.HasPrefix(whole, "+") {
+		return 0, false
+	}
+	var f uint64
+	if frac != "" {
+		if f, err = strconv.ParseUint(frac, 10, 64); err != nil || strings.HasPrefix(frac, "+") {
+			return 0, false
+		}
+		for i := len(frac); i < 6; i++ {
+			f *= 10
+		}
+	}
+	q := Quantity(w*Scale + f)
+	if neg {
+		q = -q
+	}
+	return q, true
+}
+
+// String writes the quantity as a decimal without trailing zeros.
+func (q Quantity) String() string {
+	if q == math.MinInt64 {
+		return "-9223372036854.775808"
+	}
+	neg := q < 0
+	if neg {
+		q = -q
+	}
+	s := strconv.FormatInt(int64(q/Scale), 10)
+	if f := int64(q % Scale); f != 0 {
+		s += "." + strings.TrimRight(strconv.FormatInt(Scale+f, 10)[1:], "0")
+	}
+	if neg {
+		s = "-" + s
+	}
+	return s
+}
+
+// Rat is the quantity in units as an exact rational.
+func (q Quantity) Rat() *big.Rat { return big.NewRat(int64(q), Scale) }
+
+// quantityOf rounds a rational number of units to micro-units, half away
+// from zero.
+func quantityOf(r *big.Rat) Quantity {
+	m := new(big.Rat).Mul(r, big.NewRat(Scale, 1))
+	n, d := m.Num(), m.Denom()
+	qt, rem := new(big.Int).QuoRem(n, d, new(big.Int))
+	if new(big.Int).Mul(new(big.Int).Abs(rem), big.NewInt(2)).Cmp(d) >= 0 {
+		if n.Sign() < 0 {
+			qt.Sub(qt, big.NewInt(1))
+		} else {
+			qt.Add(qt, big.NewInt(1))
+		}
+	}
+	return Quantity(qt.Int64())
+}
+
+func itoa(n int) string { return strconv.Itoa(n) }

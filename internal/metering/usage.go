@@ -1,0 +1,491 @@
+package metering
+
+import (
+	"context"
+	"encoding/json"
+	"math/big"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// MarshalJSON writes a quantity as a decimal string: exact, whatever the reader.
+func (q Quantity) MarshalJSON() ([]byte, error) { return json.Marshal(q.String()) }
+
+// Granularity is the size of the buckets of a usage query.
+type Granularity string
+
+// The granularities. Buckets are in UTC.
+const (
+	Hour  Granularity = "hour"
+	Day   Granularity = "day"
+	Month Granularity = "month"
+	Total Granularity = "total"
+)
+
+// UsageQuery asks for one meter's usage over a window [From, To), whole
+// hours, optionally for one subject or one org unit's subtree.
+type UsageQuery struct {
+	Meter       string
+	Subject     string
+	OrgUnitID   string
+	From, To    time.Time
+	Granularity Granularity
+	// ByDimension keeps the meter's group-by values apart.
+	ByDimension bool
+}
+
+// UsageRow is a subject's usage in one bucket.
+type UsageRow struct {
+	Subject    string            `json:"subject"`
+	InstanceID string            `json:"instance_id,omitempty"`
+	OrgUnitID  string            `json:"org_unit_id,omitempty"`
+	Dims       map[string]string `json:"dims,omitempty"`
+	Start      time.Time         `json:"start"`
+	End        time.Time         `json:"end"`
+	Quantity   Quantity          `json:"quantity"`
+	Events     int64             `json:"events"`
+}
+
+// Usage is the answer to a usage query.
+type Usage struct {
+	Meter *Meter     `json:"meter"`
+	Rows  []UsageRow `json:"rows"`
+}
+
+// MaxWindow is the longest window one query may span.
+const MaxWindow = 400 * 24 * time.Hour
+
+func (q *UsageQuery) validate() error {
+	var v errs.Validator
+	v.Check(q.Meter != "", "meter", "required", "meter is the code of the meter to read")
+	v.Check(!q.From.IsZero() && q.From.Equal(q.From.Truncate(time.Hour)), "from", "format", "from must be a whole hour in RFC 3339, such as 2026-11-01T00:00:00Z")
+	v.Check(!q.To.IsZero() && q.To.Equal(q.To.Truncate(time.Hour)), "to", "format", "to must be a whole hour in RFC 3339, such as 2026-12-01T00:00:00Z")
+	v.Check(q.To.After(q.From) && q.To.Sub(q.From) <= MaxWindow, "to", "range", "to must be after from, and the window at most 400 days")
+	if q.Granularity == "" {
+		q.Granularity = Total
+	}
+	v.Check(q.Granularity == Hour || q.Granularity == Day || q.Granularity == Month || q.Granularity == Total, "granularity", "enum",
+		"granularity must be hour, day, month or total")
+	return v.Err("the usage query is not valid")
+}
+
+// bucket returns the start and end of the bucket holding t.
+func (q *UsageQuery) bucket(t time.Time) (time.Time, time.Time) {
+	var s, e time.Time
+	switch q.Granularity {
+	case Hour:
+		s = t.Truncate(time.Hour)
+		e = s.Add(time.Hour)
+	case Day:
+		s = time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+		e = s.AddDate(0, 0, 1)
+	case Month:
+		s = time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+		e = s.AddDate(0, 1, 0)
+	default:
+		return q.From, q.To
+	}
+	if s.Before(q.From) {
+		s = q.From
+	}
+	if e.After(q.To) {
+		e = q.To
+	}
+	return s, e
+}
+
+// owner is who a subject's usage belongs to.
+type owner struct{ instanceID, orgUnitID, path string }
+
+// attribute resolves subjects to their instance and org unit: a subject is
+// a service instance ID, or an org unit's ID or code.
+func attribute(ctx context.Context, q sqldb.Querier, subjects []string) (map[string]owner, error) {
+	out := map[string]owner{}
+	for start := 0; start < len(subjects); start += 500 {
+		chunk := subjects[start:min(start+500, len(subjects))]
+		args := make([]any, len(chunk))
+		marks := make([]string, len(chunk))
+		for i, s := range chunk {
+			args[i], marks[i] = s, "$"+itoa(i+1)
+		}
+		in := strings.Join(marks, ",")
+		rows, err := q.QueryContext(ctx, `SELECT i.id, o.id, o.path FROM instances i JOIN org_units o ON o.id = i.org_unit_id WHERE i.id IN (`+in+`)
+			UNION ALL SELECT o.code, o.id, o.path FROM org_units o WHERE o.code IN (`+in+`)
+			UNION ALL SELECT o.id, o.id, o.path FROM org_units o WHERE o.id IN (`+in+`)`, args...)
+		if err != nil {
+			return nil, sqldb.Err(err, "usage attribution")
+		}
+		for rows.Next() {
+			var subject string
+			var o owner
+			if err := rows.Scan(&subject, &o.orgUnitID, &o.path); err != nil {
+				rows.Close()
+				return nil, sqldb.Err(err, "usage attribution")
+			}
+			if _, ok := out[subject]; !ok {
+				out[subject] = o
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, sqldb.Err(err, "usage attribution")
+		}
+	}
+	// An instance's own ID is its subject.
+	for s, o := range out {
+		if sqldb.ValidID(s) && o.orgUnitID != s {
+			o.instanceID = s
+			out[s] = o
+		}
+	}
+	return out, nil
+}
+
+// Usage answers a usage query. Callers need usage.read; they see the
+// subjects of the org units their grants cover, and usage no instance or
+// org unit claims only with a global grant.
+func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) (*Usage, error) {
+	if err := p.RequireAnywhere(access.UsageRead); err != nil {
+		return nil, err
+	}
+	if err := q.validate(); err != nil {
+		return nil, err
+	}
+	db := s.db.Read()
+	m, err := meter(ctx, db, q.Meter)
+	if err != nil {
+		return nil, err
+	}
+	var underPath string
+	if q.OrgUnitID != "" {
+		if err := db.QueryRowContext(ctx, `SELECT path FROM org_units WHERE id = $1 OR code = $1`, q.OrgUnitID).Scan(&underPath); err != nil {
+			return nil, errs.NotFound("org unit %q not found", q.OrgUnitID)
+		}
+	}
+	type series struct{ subject, dims string }
+	type hourly struct {
+		series
+		hour     time.Time
+		quantity Quantity
+		events   int64
+		lastAt   time.Time
+	}
+	args := []any{m.ID, sqldb.Time(q.From), sqldb.Time(q.To)}
+	cond := ""
+	if q.Subject != "" {
+		args = append(args, q.Subject)
+		cond = ` AND subject = $4`
+	}
+	rows, err := db.QueryContext(ctx, `SELECT subject, dims, hour, quantity, events, last_at FROM usage_rollups
+		WHERE meter_id = $1 AND hour >= $2 AND hour < $3`+cond+` ORDER BY subject, dims, hour`, args...)
+	if err != nil {
+		return nil, sqldb.Err(err, "usage")
+	}
+	var hours []hourly
+	subjects := map[string]bool{}
+	for rows.Next() {
+		var h hourly
+		var qty int64
+		if err := rows.Scan(&h.subject, &h.dims, &h.hour, &qty, &h.events, &h.lastAt); err != nil {
+			rows.Close()
+			return nil, sqldb.Err(err, "usage")
+		}
+		h.quantity, h.hour, h.lastAt = Quantity(qty), h.hour.UTC(), h.lastAt.UTC()
+		hours = append(hours, h)
+		subjects[h.subject] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, sqldb.Err(err, "usage")
+	}
+	if m.Aggregation == TimeWeighted {
+		// A gauge's value holds from before the window: its subjects count
+		// even without an event inside it.
+		gs, err := gaugeSubjects(ctx, db, m.ID, q)
+		if err != nil {
+			return nil, err
+		}
+		for _, g := range gs {
+			subjects[g] = true
+		}
+	}
+	list := make([]string, 0, len(subjects))
+	for s := range subjects {
+		list = append(list, s)
+	}
+	owners, err := attribute(ctx, db, list)
+	if err != nil {
+		return nil, err
+	}
+	all, paths := p.OrgUnitScope(access.UsageRead)
+	visible := func(subject string) bool {
+		o, ok := owners[subject]
+		if underPath != "" && (!ok || !strings.HasPrefix(o.path, underPath)) {
+			return false
+		}
+		if all {
+			return true
+		}
+		for _, path := range paths {
+			if ok && strings.HasPrefix(o.path, path) {
+				return true
+			}
+		}
+		return false
+	}
+	seriesOf := func(subject, dims string) series {
+		if !q.ByDimension {
+			dims = "{}"
+		}
+		return series{subject, dims}
+	}
+	type bucketKey struct {
+		series
+		start time.Time
+	}
+	acc := map[bucketKey]*UsageRow{}
+	latestAt := map[bucketKey]time.Time{}
+	var order []bucketKey
+	row := func(k bucketKey, end time.Time) *UsageRow {
+		r := acc[k]
+		if r == nil {
+			o := owners[k.subject]
+			r = &UsageRow{Subject: k.subject, InstanceID: o.instanceID, OrgUnitID: o.orgUnitID, Start: k.start, End: end}
+			if k.dims != "{}" {
+				json.Unmarshal([]byte(k.dims), &r.Dims)
+			}
+			acc[k] = r
+			order = append(order, k)
+		}
+		return r
+	}
+	for _, h := range hours {
+		if !visible(h.subject) {
+			continue
+		}
+		start, end := q.bucket(h.hour)
+		k := bucketKey{seriesOf(h.subject, h.dims), start}
+		r := row(k, end)
+		r.Events += h.events
+		switch m.Aggregation {
+		case Sum, Count:
+			r.Quantity += h.quantity
+		case Max:
+			r.Quantity = max(r.Quantity, h.quantity)
+		case Latest:
+			if h.lastAt.After(latestAt[k]) || latestAt[k].IsZero() {
+				r.Quantity, latestAt[k] = h.quantity, h.lastAt
+			}
+		case UniqueCount:
+			if q.Granularity == Hour {
+				r.Quantity += h.quantity
+			}
+		}
+	}
+	switch m.Aggregation {
+	case UniqueCount:
+		if q.Granularity != Hour {
+			if err := s.distinct(ctx, db, m, q, func(subject, dims string, hour time.Time, n int64) {
+				if !visible(subject) {
+					return
+				}
+				start, end := q.bucket(hour)
+				row(bucketKey{seriesOf(subject, dims), start}, end)
+			}, func(subject, dims string, start time.Time) *UsageRow {
+				return acc[bucketKey{seriesOf(subject, dims), start}]
+			}); err != nil {
+				return nil, err
+			}
+		}
+	case TimeWeighted:
+		if err := s.timeWeighted(ctx, db, m, q, visible, func(subject, dims string, start, end time.Time) *UsageRow {
+			return row(bucketKey{seriesOf(subject, dims), start}, end)
+		}); err != nil {
+			return nil, err
+		}
+	}
+	out := &Usage{Meter: m, Rows: make([]UsageRow, 0, len(order))}
+	sort.Slice(order, func(i, j int) bool {
+		a, b := order[i], order[j]
+		if a.subject != b.subject {
+			return a.subject < b.subject
+		}
+		if a.dims != b.dims {
+			return a.dims < b.dims
+		}
+		return a.start.Before(b.start)
+	})
+	for _, k := range order {
+		out.Rows = append(out.Rows, *acc[k])
+	}
+	return out, nil
+}
+
+// distinct counts the distinct values of a unique-count meter per bucket.
+func (s *Service) distinct(ctx context.Context, db sqldb.Querier, m *Meter, q UsageQuery,
+	touch func(subject, dims string, hour time.Time, n int64), get func(subject, dims string, start time.Time) *UsageRow) error {
+	args := []any{m.ID, sqldb.Time(q.From), sqldb.Time(q.To)}
+	cond := ""
+	if q.Subject != "" {
+		args = append(args, q.Subject)
+		cond = ` AND subject = $4`
+	}
+	rows, err := db.QueryContext(ctx, `SELECT subject, dims, hour, value FROM usage_uniques WHERE meter_id = $1 AND hour >= $2 AND hour < $3`+cond, args...)
+	if err != nil {
+		return sqldb.Err(err, "usage")
+	}
+	defer rows.Close()
+	type key struct {
+		subject, dims, value string
+		start                time.Time
+	}
+	seen := map[key]bool{}
+	for rows.Next() {
+		var subject, dims, value string
+		var hour time.Time
+		if err := rows.Scan(&subject, &dims, &hour, &value); err != nil {
+			return sqldb.Err(err, "usage")
+		}
+		hour = hour.UTC()
+		touch(subject, dims, hour, 1)
+		if !q.ByDimension {
+			dims = "{}"
+		}
+		start, _ := q.bucket(hour)
+		k := key{subject, dims, value, start}
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
+		if r := get(subject, dims, start); r != nil {
+			r.Quantity += Scale
+		}
+	}
+	return sqldb.Err(rows.Err(), "usage")
+}
+
+func gaugeSubjects(ctx context.Context, db sqldb.Querier, meterID string, q UsageQuery) ([]string, error) {
+	args := []any{meterID, sqldb.Time(q.To)}
+	cond := ""
+	if q.Subject != "" {
+		args = append(args, q.Subject)
+		cond = ` AND subject = $3`
+	}
+	rows, err := db.QueryContext(ctx, `SELECT DISTINCT subject FROM usage_gauges WHERE meter_id = $1 AND at < $2`+cond, args...)
+	if err != nil {
+		return nil, sqldb.Err(err, "usage")
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			return nil, sqldb.Err(err, "usage")
+		}
+		out = append(out, s)
+	}
+	return out, sqldb.Err(rows.Err(), "usage")
+}
+
+// timeWeighted integrates a gauge: each sample's value holds until the
+// next one, the last sample before the window carries into it, and a
+// bucket's quantity is the integral over the bucket divided by its length,
+// rounded once to micro-units. Series split by dimension add up when the
+// query does not keep them apart (GB in two regions is GB in total).
+func (s *Service) timeWeighted(ctx context.Context, db sqldb.Querier, m *Meter, q UsageQuery, visible func(string) bool,
+	row func(subject, dims string, start, end time.Time) *UsageRow) error {
+	args := []any{m.ID, sqldb.Time(q.From), sqldb.Time(q.To)}
+	cond := ""
+	if q.Subject != "" {
+		args = append(args, q.Subject)
+		cond = ` AND g.subject = $4`
+	}
+	// The samples in the window and the last one before it, per series.
+	rows, err := db.QueryContext(ctx, `SELECT g.subject, g.dims, g.at, g.quantity FROM usage_gauges g
+		WHERE g.meter_id = $1 AND g.at < $3 AND (g.at >= $2 OR g.at = (SELECT MAX(h.at) FROM usage_gauges h
+			WHERE h.meter_id = g.meter_id AND h.subject = g.subject AND h.dims = g.dims AND h.at < $2))`+cond+`
+		ORDER BY g.subject, g.dims, g.at`, args...)
+	if err != nil {
+		return sqldb.Err(err, "usage")
+	}
+	type sample struct {
+		at time.Time
+		q  Quantity
+	}
+	type series struct{ subject, dims string }
+	samples := map[series][]sample{}
+	var keys []series
+	for rows.Next() {
+		var k series
+		var sm sample
+		var qty int64
+		if err := rows.Scan(&k.subject, &k.dims, &sm.at, &qty); err != nil {
+			rows.Close()
+			return sqldb.Err(err, "usage")
+		}
+		sm.at, sm.q = sm.at.UTC(), Quantity(qty)
+		if _, ok := samples[k]; !ok {
+			keys = append(keys, k)
+		}
+		samples[k] = append(samples[k], sm)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return sqldb.Err(err, "usage")
+	}
+	type bucketKey struct {
+		subject, dims string
+		start         time.Time
+	}
+	integrals := map[bucketKey]*big.Rat{}
+	ends := map[bucketKey]time.Time{}
+	var order []bucketKey
+	for _, k := range keys {
+		if !visible(k.subject) {
+			continue
+		}
+		ss := samples[k]
+		for i, sm := range ss {
+			from := sm.at
+			if from.Before(q.From) {
+				from = q.From
+			}
+			until := q.To
+			if i+1 < len(ss) {
+				until = ss[i+1].at
+			}
+			for t := from; t.Before(until); {
+				start, end := q.bucket(t)
+				stop := end
+				if until.Before(stop) {
+					stop = until
+				}
+				dims := k.dims
+				if !q.ByDimension {
+					dims = "{}"
+				}
+				bk := bucketKey{k.subject, dims, start}
+				if integrals[bk] == nil {
+					integrals[bk] = new(big.Rat)
+					ends[bk] = end
+					order = append(order, bk)
+				}
+				secs := big.NewRat(int64(stop.Sub(t)/time.Microsecond), 1_000_000)
+				integrals[bk].Add(integrals[bk], new(big.Rat).Mul(sm.q.Rat(), secs))
+				t = stop
+			}
+		}
+	}
+	for _, bk := range order {
+		end := ends[bk]
+		length := big.NewRat(int64(end.Sub(bk.start)/time.Microsecond), 1_000_000)
+		r := row(bk.subject, bk.dims, bk.start, end)
+		r.Quantity = quantityOf(new(big.Rat).Quo(integrals[bk], length))
+	}
+	return nil
+}
