@@ -49,6 +49,7 @@ Usage:
   steward admin <command>        create-admin, create-user, grant, create-token
   steward audit verify [flags]   check the audit log's hash chain
   steward catalog export|import  the portfolio and catalog as YAML (import --dry-run shows the diff)
+  steward bench ingest [flags]   load-test usage ingest over HTTP and print events/s and latency
   steward version                print the version
 
 Run "steward <command> -h" for a command's flags. Every flag can also be set
@@ -74,6 +75,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return auditCmd(ctx, e, rest)
 	case "catalog":
 		return catalogCmd(ctx, e, rest)
+	case "bench":
+		return benchCmd(ctx, e, rest)
 	case "version":
 		fmt.Fprintln(stdout, "steward", Version)
 		return nil

@@ -312,7 +312,7 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			placeholders(&b, i*cols, cols)
+			placeholders(&b, tx.Dialect, i*cols, cols)
 			data := string(r.ev.Data)
 			if data == "" {
 				data = "{}"
@@ -397,7 +397,7 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			placeholders(&b, i*5, 5)
+			placeholders(&b, tx.Dialect, i*5, 5)
 			args = append(args, u.key.meter, u.key.subject, u.key.dims, u.key.hour, u.value)
 		}
 		b.WriteString(` ON CONFLICT DO NOTHING RETURNING meter_id, subject, dims, hour`)
@@ -430,7 +430,7 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 			if i > 0 {
 				b.WriteByte(',')
 			}
-			placeholders(&b, i*5, 5)
+			placeholders(&b, tx.Dialect, i*5, 5)
 			args = append(args, g.key.meter, g.key.subject, g.key.dims, g.at, int64(g.value))
 		}
 		b.WriteString(` ON CONFLICT DO NOTHING`)
@@ -483,7 +483,7 @@ func upsertRollups(ctx context.Context, tx *sqldb.Tx, deltas map[rollupKey]*roll
 				if i > 0 {
 					b.WriteByte(',')
 				}
-				placeholders(&b, i*cols, cols)
+				placeholders(&b, tx.Dialect, i*cols, cols)
 				d := deltas[k]
 				args = append(args, k.meter, k.subject, k.dims, k.hour, int64(d.quantity), d.events, d.lastAt)
 			}
@@ -498,15 +498,21 @@ func upsertRollups(ctx context.Context, tx *sqldb.Tx, deltas map[rollupKey]*roll
 	return nil
 }
 
-// placeholders writes ($n+1, …, $n+count).
-func placeholders(b *strings.Builder, n, count int) {
+// placeholders writes ($n+1, …, $n+count) for PostgreSQL and (?, …, ?) for
+// SQLite, which parses numbered parameters in time quadratic in their
+// number: a 3,500-parameter insert is ten times slower with $N.
+func placeholders(b *strings.Builder, d sqldb.Dialect, n, count int) {
 	b.WriteByte('(')
 	for j := range count {
 		if j > 0 {
 			b.WriteByte(',')
 		}
-		b.WriteByte('$')
-		b.WriteString(itoa(n + j + 1))
+		if d == sqldb.Postgres {
+			b.WriteByte('$')
+			b.WriteString(itoa(n + j + 1))
+		} else {
+			b.WriteByte('?')
+		}
 	}
 	b.WriteByte(')')
 }

@@ -1,0 +1,238 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/app"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/metering"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// benchCmd runs the load benchmarks of docs/benchmarks.md.
+func benchCmd(ctx context.Context, e env, args []string) error {
+	if len(args) == 0 || args[0] != "ingest" {
+		return errors.New(`usage: steward bench ingest [flags] (run "steward bench ingest -h")`)
+	}
+	return benchIngest(ctx, e, args[1:])
+}
+
+// benchIngest starts a Steward on a fresh database, drives its real HTTP
+// ingest endpoint with concurrent clients and prints one line of figures;
+// with --raw, also the rate at which the same database file takes batched
+// inserts with no HTTP, parsing or rollups: the physical reference.
+func benchIngest(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "bench ingest", "Drive the CloudEvents ingest endpoint of a fresh Steward and print events/s and latency.")
+	database := fs.String("database", "", "a postgres:// URL of an empty database (default: embedded SQLite in a temporary directory)")
+	batch := fs.Int("batch", 100, "events per request (1 sends structured single events)")
+	clients := fs.Int("clients", 16, "concurrent clients")
+	duration := fs.Duration("duration", 10*time.Second, "how long to send")
+	rate := fs.Int("rate", 0, "target events per second over all clients (0: as fast as possible)")
+	subjects := fs.Int("subjects", 1000, "distinct subjects the events are spread over")
+	raw := fs.Bool("raw", false, "also measure raw batched inserts into the same database")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg := sqldb.Config{URL: *database}
+	store := "postgres"
+	if *database == "" {
+		dir, err := os.MkdirTemp("", "steward-bench-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		cfg.DataDir, store = dir, "sqlite"
+	}
+	a, err := app.New(ctx, app.Config{Database: cfg, Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}},
+		slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	token, err := benchSetup(ctx, a)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: a.Handler()}
+	go srv.Serve(ln)
+	defer srv.Close()
+	url := "http://" + ln.Addr().String() + "/api/v1/events"
+
+	transport := &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients}
+	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
+	var sent atomic.Int64
+	var mu sync.Mutex
+	var latencies []time.Duration
+	var failure atomic.Value
+	start := time.Now()
+	deadline := start.Add(*duration)
+	var wg sync.WaitGroup
+	for c := range *clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			var own []time.Duration
+			var interval time.Duration
+			if *rate > 0 {
+				interval = time.Duration(float64(time.Second) * float64(*batch) * float64(*clients) / float64(*rate))
+			}
+			next := time.Now()
+			for seq := 0; time.Now().Before(deadline); seq++ {
+				if interval > 0 {
+					if d := time.Until(next); d > 0 {
+						time.Sleep(d)
+					}
+					next = next.Add(interval)
+				}
+				body, ctype := benchBody(c, seq, *batch, *subjects)
+				req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+				req.Header.Set("Content-Type", ctype)
+				req.Header.Set("Authorization", "Bearer "+token)
+				t0 := time.Now()
+				res, err := client.Do(req)
+				if err == nil {
+					_, _ = io.Copy(io.Discard, res.Body)
+					res.Body.Close()
+					if res.StatusCode != http.StatusOK {
+						err = fmt.Errorf("status %d", res.StatusCode)
+					}
+				}
+				if err != nil {
+					failure.Store(err)
+					return
+				}
+				own = append(own, time.Since(t0))
+				sent.Add(int64(*batch))
+			}
+			mu.Lock()
+			latencies = append(latencies, own...)
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err, ok := failure.Load().(error); ok {
+		return fmt.Errorf("a client failed: %w", err)
+	}
+	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
+	pct := func(p float64) float64 {
+		if len(latencies) == 0 {
+			return 0
+		}
+		return float64(latencies[min(len(latencies)-1, int(p*float64(len(latencies))))].Microseconds()) / 1000
+	}
+	fmt.Fprintf(e.stdout, "ingest events_per_sec=%.0f p50_ms=%.2f p99_ms=%.2f batch=%d store=%s clients=%d rate=%d\n",
+		float64(sent.Load())/elapsed.Seconds(), pct(0.50), pct(0.99), *batch, store, *clients, *rate)
+	if *raw {
+		n, d, err := benchRaw(ctx, a.DB)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "raw_insert rows_per_sec=%.0f rows=%d store=%s\n", float64(n)/d.Seconds(), n, store)
+	}
+	return nil
+}
+
+// benchSetup makes a meter and a usage_reporter token.
+func benchSetup(ctx context.Context, a *app.App) (string, error) {
+	sys := access.System()
+	if _, err := a.Metering.SaveMeter(ctx, sys, metering.MeterInput{Code: "api-calls", Name: "API calls", EventType: "com.example.api.called",
+		Aggregation: metering.Sum, ValuePath: "calls", GroupBy: []string{"region"}, Unit: "call"}); err != nil {
+		return "", err
+	}
+	u, err := a.Identity.CreateUser(ctx, sys, identity.CreateUserInput{Email: "bench@example.com", Name: "Bench"})
+	if err != nil {
+		return "", err
+	}
+	if _, err := a.Identity.CreateGrant(ctx, sys, identity.CreateGrantInput{UserID: u.ID, Role: access.RoleUsageReporter, ScopeKind: access.ScopeGlobal}); err != nil {
+		return "", err
+	}
+	t, err := a.Identity.CreateToken(ctx, sys, identity.CreateTokenInput{UserID: u.ID, Name: "bench", ExpiresAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		return "", err
+	}
+	return t.Secret, nil
+}
+
+// benchBody is one request: a batch, or a structured single event.
+func benchBody(client, seq, batch, subjects int) ([]byte, string) {
+	now := time.Now().UTC().Format(time.RFC3339)
+	var b bytes.Buffer
+	one := func(i int) {
+		fmt.Fprintf(&b, `{"specversion":"1.0","id":"%d-%d-%d","source":"/bench/%d","type":"com.example.api.called","subject":"s-%d","time":%q,"data":{"calls":%d,"region":"r%d"}}`,
+			client, seq, i, client, (seq*batch+i)%subjects, now, 1+i%7, i%3)
+	}
+	if batch == 1 {
+		one(0)
+		return b.Bytes(), metering.ContentStructured
+	}
+	b.WriteByte('[')
+	for i := range batch {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		one(i)
+	}
+	b.WriteByte(']')
+	return b.Bytes(), metering.ContentBatch
+}
+
+// benchRaw inserts rows shaped like usage events straight into the
+// database, 1000 to a transaction, for five seconds.
+func benchRaw(ctx context.Context, db *sqldb.DB) (int, time.Duration, error) {
+	start := time.Now()
+	n := 0
+	data := `{"calls":3,"region":"r1"}`
+	for time.Since(start) < 5*time.Second {
+		err := db.Tx(ctx, func(tx *sqldb.Tx) error {
+			var sb strings.Builder
+			sb.WriteString(`INSERT INTO usage_events (source, id, type, subject, time, received_at, data) VALUES `)
+			args := make([]any, 0, 7*500)
+			now := sqldb.Time(time.Now())
+			for chunk := 0; chunk < 2; chunk++ {
+				sb.Reset()
+				sb.WriteString(`INSERT INTO usage_events (source, id, type, subject, time, received_at, data) VALUES `)
+				args = args[:0]
+				for i := range 500 {
+					if i > 0 {
+						sb.WriteByte(',')
+					}
+					if tx.Dialect == sqldb.Postgres {
+						k := len(args)
+						fmt.Fprintf(&sb, "($%d,$%d,$%d,$%d,$%d,$%d,$%d)", k+1, k+2, k+3, k+4, k+5, k+6, k+7)
+					} else {
+						sb.WriteString("(?,?,?,?,?,?,?)")
+					}
+					args = append(args, "/raw", fmt.Sprint("raw-", n+chunk*500+i), "com.example.api.called", "s-1", now, now, data)
+				}
+				if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return n, time.Since(start), err
+		}
+		n += 1000
+	}
+	return n, time.Since(start), nil
+}
