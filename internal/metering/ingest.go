@@ -2,6 +2,7 @@ package metering
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"sort"
 	"strings"
@@ -302,40 +303,24 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 	}
 	// Insert the events; RETURNING names the ones that were new.
 	inserted := make(map[eventKey]bool, len(fresh))
-	const cols = 7
-	for start := 0; start < len(fresh); start += 500 {
-		chunk := fresh[start:min(start+500, len(fresh))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO usage_events (source, id, type, subject, time, received_at, data) VALUES `)
-		args := make([]any, 0, len(chunk)*cols)
-		for i, r := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			placeholders(&b, tx.Dialect, i*cols, cols)
+	err := bulk(ctx, tx, `INSERT INTO usage_events (source, id, type, subject, time, received_at, data)`,
+		` ON CONFLICT (source, id) DO NOTHING RETURNING source, id`, len(fresh), 7,
+		func(i int, args []any) []any {
+			r := fresh[i]
 			data := string(r.ev.Data)
 			if data == "" {
 				data = "{}"
 			}
-			args = append(args, r.ev.Source, r.ev.ID, r.ev.Type, r.ev.Subject, sqldb.Time(r.ev.Time), received, data)
-		}
-		b.WriteString(` ON CONFLICT (source, id) DO NOTHING RETURNING source, id`)
-		rows, err := tx.QueryContext(ctx, b.String(), args...)
-		if err != nil {
-			return sqldb.Err(err, "usage events")
-		}
-		for rows.Next() {
+			return append(args, r.ev.Source, r.ev.ID, r.ev.Type, r.ev.Subject, sqldb.Time(r.ev.Time), received, data)
+		},
+		func(rows *sql.Rows) error {
 			var k eventKey
-			if err := rows.Scan(&k.source, &k.id); err != nil {
-				rows.Close()
-				return sqldb.Err(err, "usage events")
-			}
+			err := rows.Scan(&k.source, &k.id)
 			inserted[k] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return sqldb.Err(err, "usage events")
-		}
+			return err
+		})
+	if err != nil {
+		return sqldb.Err(err, "usage events")
 	}
 	deltas := map[rollupKey]*rollupDelta{}
 	type uniq struct {
@@ -388,55 +373,33 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 		}
 	}
 	// Distinct values: a value new to the hour adds one to its rollup.
-	for start := 0; start < len(uniques); start += 1000 {
-		chunk := uniques[start:min(start+1000, len(uniques))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO usage_uniques (meter_id, subject, dims, hour, value) VALUES `)
-		args := make([]any, 0, len(chunk)*5)
-		for i, u := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			placeholders(&b, tx.Dialect, i*5, 5)
-			args = append(args, u.key.meter, u.key.subject, u.key.dims, u.key.hour, u.value)
-		}
-		b.WriteString(` ON CONFLICT DO NOTHING RETURNING meter_id, subject, dims, hour`)
-		rows, err := tx.QueryContext(ctx, b.String(), args...)
-		if err != nil {
-			return sqldb.Err(err, "usage uniques")
-		}
-		for rows.Next() {
+	err = bulk(ctx, tx, `INSERT INTO usage_uniques (meter_id, subject, dims, hour, value)`,
+		` ON CONFLICT DO NOTHING RETURNING meter_id, subject, dims, hour`, len(uniques), 5,
+		func(i int, args []any) []any {
+			u := uniques[i]
+			return append(args, u.key.meter, u.key.subject, u.key.dims, u.key.hour, u.value)
+		},
+		func(rows *sql.Rows) error {
 			var k rollupKey
 			if err := rows.Scan(&k.meter, &k.subject, &k.dims, &k.hour); err != nil {
-				rows.Close()
-				return sqldb.Err(err, "usage uniques")
+				return err
 			}
 			k.hour = k.hour.UTC()
 			if d := deltas[k]; d != nil {
 				d.quantity += Scale
 			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return sqldb.Err(err, "usage uniques")
-		}
+			return nil
+		})
+	if err != nil {
+		return sqldb.Err(err, "usage uniques")
 	}
-	for start := 0; start < len(gauges); start += 1000 {
-		chunk := gauges[start:min(start+1000, len(gauges))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO usage_gauges (meter_id, subject, dims, at, quantity) VALUES `)
-		args := make([]any, 0, len(chunk)*5)
-		for i, g := range chunk {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			placeholders(&b, tx.Dialect, i*5, 5)
-			args = append(args, g.key.meter, g.key.subject, g.key.dims, g.at, int64(g.value))
-		}
-		b.WriteString(` ON CONFLICT DO NOTHING`)
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return sqldb.Err(err, "usage gauges")
-		}
+	err = bulk(ctx, tx, `INSERT INTO usage_gauges (meter_id, subject, dims, at, quantity)`, ` ON CONFLICT DO NOTHING`, len(gauges), 5,
+		func(i int, args []any) []any {
+			g := gauges[i]
+			return append(args, g.key.meter, g.key.subject, g.key.dims, g.at, int64(g.value))
+		}, nil)
+	if err != nil {
+		return sqldb.Err(err, "usage gauges")
 	}
 	return upsertRollups(ctx, tx, deltas)
 }
@@ -473,26 +436,60 @@ func upsertRollups(ctx context.Context, tx *sqldb.Tx, deltas map[rollupKey]*roll
 			}
 			return a.hour.Before(b.hour)
 		})
-		const cols = 7
-		for start := 0; start < len(keys); start += 1000 {
-			chunk := keys[start:min(start+1000, len(keys))]
-			var b strings.Builder
-			b.WriteString(`INSERT INTO usage_rollups (meter_id, subject, dims, hour, quantity, events, last_at) VALUES `)
-			args := make([]any, 0, len(chunk)*cols)
-			for i, k := range chunk {
-				if i > 0 {
-					b.WriteByte(',')
-				}
-				placeholders(&b, tx.Dialect, i*cols, cols)
-				d := deltas[k]
-				args = append(args, k.meter, k.subject, k.dims, k.hour, int64(d.quantity), d.events, d.lastAt)
-			}
-			b.WriteString(` ON CONFLICT (meter_id, subject, dims, hour) DO UPDATE SET quantity = ` + rollupMerge[agg] + `,
+		err := bulk(ctx, tx, `INSERT INTO usage_rollups (meter_id, subject, dims, hour, quantity, events, last_at)`,
+			` ON CONFLICT (meter_id, subject, dims, hour) DO UPDATE SET quantity = `+rollupMerge[agg]+`,
 				events = usage_rollups.events + excluded.events,
-				last_at = CASE WHEN excluded.last_at > usage_rollups.last_at THEN excluded.last_at ELSE usage_rollups.last_at END`)
-			if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-				return sqldb.Err(err, "usage rollups")
+				last_at = CASE WHEN excluded.last_at > usage_rollups.last_at THEN excluded.last_at ELSE usage_rollups.last_at END`,
+			len(keys), 7, func(i int, args []any) []any {
+				k := keys[i]
+				d := deltas[k]
+				return append(args, k.meter, k.subject, k.dims, k.hour, int64(d.quantity), d.events, d.lastAt)
+			}, nil)
+		if err != nil {
+			return sqldb.Err(err, "usage rollups")
+		}
+	}
+	return nil
+}
+
+// bulk runs "head VALUES (…), (…) tail" over n rows in chunks small enough
+// for either database's parameter limit; argsOf appends row i's values, and
+// scan, when given, reads each row the statement returns.
+func bulk(ctx context.Context, tx *sqldb.Tx, head, tail string, n, cols int, argsOf func(i int, args []any) []any, scan func(*sql.Rows) error) error {
+	per := 3000 / cols
+	for start := 0; start < n; start += per {
+		end := min(start+per, n)
+		var b strings.Builder
+		b.WriteString(head)
+		b.WriteString(" VALUES ")
+		args := make([]any, 0, (end-start)*cols)
+		for i := start; i < end; i++ {
+			if i > start {
+				b.WriteByte(',')
 			}
+			placeholders(&b, tx.Dialect, len(args), cols)
+			args = argsOf(i, args)
+		}
+		b.WriteString(tail)
+		if scan == nil {
+			if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+				return err
+			}
+			continue
+		}
+		rows, err := tx.QueryContext(ctx, b.String(), args...)
+		if err != nil {
+			return err
+		}
+		for rows.Next() {
+			if err := scan(rows); err != nil {
+				rows.Close()
+				return err
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
 		}
 	}
 	return nil
