@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -77,12 +78,15 @@ func serve(ctx context.Context, e env, args []string) error {
 }
 
 func printDemo(e env, url string) {
-	fmt.Fprintf(e.stdout, "\nSteward demo is running at %s\nSign in as any of these users with the password %q:\n\n", url, demo.Password)
-	tw := tabwriter.NewWriter(e.stdout, 2, 4, 2, ' ', 0)
+	// One write, so that whoever reads the output sees the whole table.
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "\nSteward demo is running at %s\nSign in as any of these users with the password %q:\n\n", url, demo.Password)
+	tw := tabwriter.NewWriter(&b, 2, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "  ROLE\tEMAIL\tSCOPE")
 	for _, c := range demo.Credentials() {
 		fmt.Fprintf(tw, "  %s\t%s\t%s\n", c.Role, c.Email, c.Scope)
 	}
 	tw.Flush()
-	fmt.Fprintln(e.stdout)
+	b.WriteByte('\n')
+	e.stdout.Write(b.Bytes())
 }

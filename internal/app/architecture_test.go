@@ -39,7 +39,7 @@ var allowed = map[string][]string{
 		"internal/middleware", "internal/orders"},
 	"internal/app": {"api", "internal/access", "internal/api", "internal/audit", "internal/catalog", "internal/idempotency", "internal/identity",
 		"internal/jobs", "internal/metering", "internal/middleware", "internal/orders", "internal/sqldb", "internal/web"},
-	"cmd/steward": {"internal/access", "internal/app", "internal/catalog", "internal/demo", "internal/errs", "internal/identity", "internal/portfolio", "internal/sqldb"},
+	"cmd/steward": {"internal/access", "internal/app", "internal/catalog", "internal/demo", "internal/errs", "internal/identity", "internal/metering", "internal/portfolio", "internal/sqldb"},
 }
 
 func TestImportGraph(t *testing.T) {

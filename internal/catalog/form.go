@@ -7,6 +7,7 @@ import (
 	"math/big"
 	"regexp"
 	"slices"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -288,7 +289,7 @@ func (f *Form) Validate(params map[string]any) (map[string]any, error) {
 	if !ok {
 		return nil, errs.Internal(err, "the parameters could not be checked")
 	}
-	var v errs.Validator
+	var found []errs.FieldError
 	seen := map[string]bool{}
 	var walk func(e *jsonschema.ValidationError)
 	walk = func(e *jsonschema.ValidationError) {
@@ -301,11 +302,17 @@ func (f *Form) Validate(params map[string]any) (map[string]any, error) {
 		for _, fe := range f.explain(e) {
 			if !seen[fe.Field+fe.Message] {
 				seen[fe.Field+fe.Message] = true
-				v.Add(fe.Field, fe.Rule, fe.Message)
+				found = append(found, fe)
 			}
 		}
 	}
 	walk(ve)
+	// The validator's causes come in no fixed order; the form's messages do.
+	sort.SliceStable(found, func(i, j int) bool { return found[i].Field < found[j].Field })
+	var v errs.Validator
+	for _, fe := range found {
+		v.Add(fe.Field, fe.Rule, fe.Message)
+	}
 	return nil, v.Err("the order's parameters do not fit the offering's form")
 }
 
