@@ -204,7 +204,6 @@ func benchRaw(ctx context.Context, db *sqldb.DB) (int, time.Duration, error) {
 	for time.Since(start) < 5*time.Second {
 		err := db.Tx(ctx, func(tx *sqldb.Tx) error {
 			var sb strings.Builder
-			sb.WriteString(`INSERT INTO usage_events (source, id, type, subject, time, received_at, data) VALUES `)
 			args := make([]any, 0, 7*500)
 			now := sqldb.Time(time.Now())
 			for chunk := 0; chunk < 2; chunk++ {

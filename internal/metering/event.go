@@ -179,6 +179,12 @@ func ParseRequest(r *http.Request, body []byte, received time.Time) (*Parsed, er
 	}
 }
 
+// Parse reads an ingest request as ParseRequest does, received now by the
+// service's clock.
+func (s *Service) Parse(r *http.Request, body []byte) (*Parsed, error) {
+	return ParseRequest(r, body, s.now())
+}
+
 func parseStructured(raw []byte, received time.Time) (*Event, eventError) {
 	ev := &Event{}
 	if len(raw) > MaxEventBytes {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -257,13 +258,6 @@ func (s *Service) commitLoop() {
 
 func (s *Service) commitGroup(group []*pending) {
 	err := s.db.Tx(context.Background(), func(tx *sqldb.Tx) error { return s.write(tx, group) })
-	if err != nil {
-		for _, pd := range group {
-			for _, r := range pd.rows {
-				r.dup = false
-			}
-		}
-	}
 	for _, pd := range group {
 		pd.done <- err
 	}
@@ -506,7 +500,7 @@ func placeholders(b *strings.Builder, d sqldb.Dialect, n, count int) {
 		}
 		if d == sqldb.Postgres {
 			b.WriteByte('$')
-			b.WriteString(itoa(n + j + 1))
+			b.WriteString(strconv.Itoa(n + j + 1))
 		} else {
 			b.WriteByte('?')
 		}

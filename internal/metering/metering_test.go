@@ -123,9 +123,8 @@ func (f *fixture) meter(code string, agg metering.Aggregation, path string, grou
 	}
 }
 
-// send ingests a batch of events given as (id, type, subject, time, data).
-func (f *fixture) send(evs ...[5]string) *metering.Result {
-	f.t.Helper()
+// ingest sends a batch of events given as (id, type, subject, time, data).
+func (f *fixture) ingest(evs ...[5]string) (*metering.Result, error) {
 	var parts []string
 	for _, e := range evs {
 		parts = append(parts, fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/test","type":%q,"subject":%q,"time":%q,"data":%s}`, e[0], e[1], e[2], e[3], e[4]))
@@ -135,9 +134,15 @@ func (f *fixture) send(evs ...[5]string) *metering.Result {
 	req.Header.Set("Content-Type", metering.ContentBatch)
 	p, err := metering.ParseRequest(req, body, f.now)
 	if err != nil {
-		f.t.Fatal(err)
+		return nil, err
 	}
-	res, err := f.svc.Ingest(context.Background(), access.System(), p)
+	return f.svc.Ingest(context.Background(), access.System(), p)
+}
+
+// send is ingest that fails the test on an error.
+func (f *fixture) send(evs ...[5]string) *metering.Result {
+	f.t.Helper()
+	res, err := f.ingest(evs...)
 	if err != nil {
 		f.t.Fatal(err)
 	}
@@ -270,15 +275,7 @@ func TestExactlyOnceUnderConcurrency(t *testing.T) {
 					n := (i + c*batch) % events
 					evs = append(evs, [5]string{fmt.Sprint(n), "t.calls", fmt.Sprint("s", n%3), "2026-11-21T08:00:00Z", fmt.Sprintf(`{"n": %d}`, n)})
 				}
-				var parts []string
-				for _, e := range evs {
-					parts = append(parts, fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/test","type":%q,"subject":%q,"time":%q,"data":%s}`, e[0], e[1], e[2], e[3], e[4]))
-				}
-				body := []byte("[" + strings.Join(parts, ",") + "]")
-				req := httptest.NewRequest("POST", "/api/v1/events", bytes.NewReader(body))
-				req.Header.Set("Content-Type", metering.ContentBatch)
-				p, _ := metering.ParseRequest(req, body, f.now)
-				if _, err := f.svc.Ingest(context.Background(), access.System(), p); err != nil {
+				if _, err := f.ingest(evs...); err != nil {
 					errs <- err
 					return
 				}

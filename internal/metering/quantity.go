@@ -1,6 +1,7 @@
 package metering
 
 import (
+	"encoding/json"
 	"errors"
 	"math"
 	"math/big"
@@ -46,12 +47,12 @@ func parsePlain(s string) (Quantity, bool) {
 		return 0, false
 	}
 	w, err := strconv.ParseUint(whole, 10, 64)
-	if err != nil || strings.HasPrefix(whole, "+") {
+	if err != nil {
 		return 0, false
 	}
 	var f uint64
 	if frac != "" {
-		if f, err = strconv.ParseUint(frac, 10, 64); err != nil || strings.HasPrefix(frac, "+") {
+		if f, err = strconv.ParseUint(frac, 10, 64); err != nil {
 			return 0, false
 		}
 		for i := len(frac); i < 6; i++ {
@@ -84,6 +85,9 @@ func (q Quantity) String() string {
 	return s
 }
 
+// MarshalJSON writes a quantity as a decimal string: exact, whatever the reader.
+func (q Quantity) MarshalJSON() ([]byte, error) { return json.Marshal(q.String()) }
+
 // Rat is the quantity in units as an exact rational.
 func (q Quantity) Rat() *big.Rat { return big.NewRat(int64(q), Scale) }
 
@@ -102,5 +106,3 @@ func quantityOf(r *big.Rat) Quantity {
 	}
 	return Quantity(qt.Int64())
 }
-
-func itoa(n int) string { return strconv.Itoa(n) }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math/big"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,9 +13,6 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
-
-// MarshalJSON writes a quantity as a decimal string: exact, whatever the reader.
-func (q Quantity) MarshalJSON() ([]byte, error) { return json.Marshal(q.String()) }
 
 // Granularity is the size of the buckets of a usage query.
 type Granularity string
@@ -111,19 +109,19 @@ func attribute(ctx context.Context, q sqldb.Querier, subjects []string) (map[str
 		args := make([]any, len(chunk))
 		marks := make([]string, len(chunk))
 		for i, s := range chunk {
-			args[i], marks[i] = s, "$"+itoa(i+1)
+			args[i], marks[i] = s, "$"+strconv.Itoa(i+1)
 		}
 		in := strings.Join(marks, ",")
-		rows, err := q.QueryContext(ctx, `SELECT i.id, o.id, o.path FROM instances i JOIN org_units o ON o.id = i.org_unit_id WHERE i.id IN (`+in+`)
-			UNION ALL SELECT o.code, o.id, o.path FROM org_units o WHERE o.code IN (`+in+`)
-			UNION ALL SELECT o.id, o.id, o.path FROM org_units o WHERE o.id IN (`+in+`)`, args...)
+		rows, err := q.QueryContext(ctx, `SELECT i.id, i.id, o.id, o.path FROM instances i JOIN org_units o ON o.id = i.org_unit_id WHERE i.id IN (`+in+`)
+			UNION ALL SELECT o.code, '', o.id, o.path FROM org_units o WHERE o.code IN (`+in+`)
+			UNION ALL SELECT o.id, '', o.id, o.path FROM org_units o WHERE o.id IN (`+in+`)`, args...)
 		if err != nil {
 			return nil, sqldb.Err(err, "usage attribution")
 		}
 		for rows.Next() {
 			var subject string
 			var o owner
-			if err := rows.Scan(&subject, &o.orgUnitID, &o.path); err != nil {
+			if err := rows.Scan(&subject, &o.instanceID, &o.orgUnitID, &o.path); err != nil {
 				rows.Close()
 				return nil, sqldb.Err(err, "usage attribution")
 			}
@@ -134,13 +132,6 @@ func attribute(ctx context.Context, q sqldb.Querier, subjects []string) (map[str
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return nil, sqldb.Err(err, "usage attribution")
-		}
-	}
-	// An instance's own ID is its subject.
-	for s, o := range out {
-		if sqldb.ValidID(s) && o.orgUnitID != s {
-			o.instanceID = s
-			out[s] = o
 		}
 	}
 	return out, nil
@@ -203,15 +194,15 @@ func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) 
 	if err := rows.Err(); err != nil {
 		return nil, sqldb.Err(err, "usage")
 	}
+	var gauges *gaugeSamples
 	if m.Aggregation == TimeWeighted {
 		// A gauge's value holds from before the window: its subjects count
 		// even without an event inside it.
-		gs, err := gaugeSubjects(ctx, db, m.ID, q)
-		if err != nil {
+		if gauges, err = loadGauges(ctx, db, m.ID, q); err != nil {
 			return nil, err
 		}
-		for _, g := range gs {
-			subjects[g] = true
+		for _, k := range gauges.keys {
+			subjects[k.subject] = true
 		}
 	}
 	list := make([]string, 0, len(subjects))
@@ -303,11 +294,9 @@ func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) 
 			}
 		}
 	case TimeWeighted:
-		if err := s.timeWeighted(ctx, db, m, q, visible, func(subject, dims string, start, end time.Time) *UsageRow {
+		gauges.integrate(q, visible, func(subject, dims string, start, end time.Time) *UsageRow {
 			return row(bucketKey{seriesOf(subject, dims), start}, end)
-		}); err != nil {
-			return nil, err
-		}
+		})
 	}
 	out := &Usage{Meter: m, Rows: make([]UsageRow, 0, len(order))}
 	sort.Slice(order, func(i, j int) bool {
@@ -369,75 +358,58 @@ func (s *Service) distinct(ctx context.Context, db sqldb.Querier, m *Meter, q Us
 	return sqldb.Err(rows.Err(), "usage")
 }
 
-func gaugeSubjects(ctx context.Context, db sqldb.Querier, meterID string, q UsageQuery) ([]string, error) {
-	args := []any{meterID, sqldb.Time(q.To)}
-	cond := ""
-	if q.Subject != "" {
-		args = append(args, q.Subject)
-		cond = ` AND subject = $3`
-	}
-	rows, err := db.QueryContext(ctx, `SELECT DISTINCT subject FROM usage_gauges WHERE meter_id = $1 AND at < $2`+cond, args...)
-	if err != nil {
-		return nil, sqldb.Err(err, "usage")
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, sqldb.Err(err, "usage")
-		}
-		out = append(out, s)
-	}
-	return out, sqldb.Err(rows.Err(), "usage")
+type gaugeSeries struct{ subject, dims string }
+
+type gaugeSample struct {
+	at time.Time
+	q  Quantity
 }
 
-// timeWeighted integrates a gauge: each sample's value holds until the
-// next one, the last sample before the window carries into it, and a
-// bucket's quantity is the integral over the bucket divided by its length,
-// rounded once to micro-units. Series split by dimension add up when the
-// query does not keep them apart (GB in two regions is GB in total).
-func (s *Service) timeWeighted(ctx context.Context, db sqldb.Querier, m *Meter, q UsageQuery, visible func(string) bool,
-	row func(subject, dims string, start, end time.Time) *UsageRow) error {
-	args := []any{m.ID, sqldb.Time(q.From), sqldb.Time(q.To)}
+// gaugeSamples are a gauge's samples in a window, with the last one before
+// it, per series in the order first seen.
+type gaugeSamples struct {
+	keys    []gaugeSeries
+	samples map[gaugeSeries][]gaugeSample
+}
+
+func loadGauges(ctx context.Context, db sqldb.Querier, meterID string, q UsageQuery) (*gaugeSamples, error) {
+	args := []any{meterID, sqldb.Time(q.From), sqldb.Time(q.To)}
 	cond := ""
 	if q.Subject != "" {
 		args = append(args, q.Subject)
 		cond = ` AND g.subject = $4`
 	}
-	// The samples in the window and the last one before it, per series.
 	rows, err := db.QueryContext(ctx, `SELECT g.subject, g.dims, g.at, g.quantity FROM usage_gauges g
 		WHERE g.meter_id = $1 AND g.at < $3 AND (g.at >= $2 OR g.at = (SELECT MAX(h.at) FROM usage_gauges h
 			WHERE h.meter_id = g.meter_id AND h.subject = g.subject AND h.dims = g.dims AND h.at < $2))`+cond+`
 		ORDER BY g.subject, g.dims, g.at`, args...)
 	if err != nil {
-		return sqldb.Err(err, "usage")
+		return nil, sqldb.Err(err, "usage")
 	}
-	type sample struct {
-		at time.Time
-		q  Quantity
-	}
-	type series struct{ subject, dims string }
-	samples := map[series][]sample{}
-	var keys []series
+	defer rows.Close()
+	g := &gaugeSamples{samples: map[gaugeSeries][]gaugeSample{}}
 	for rows.Next() {
-		var k series
-		var sm sample
+		var k gaugeSeries
+		var sm gaugeSample
 		var qty int64
 		if err := rows.Scan(&k.subject, &k.dims, &sm.at, &qty); err != nil {
-			rows.Close()
-			return sqldb.Err(err, "usage")
+			return nil, sqldb.Err(err, "usage")
 		}
 		sm.at, sm.q = sm.at.UTC(), Quantity(qty)
-		if _, ok := samples[k]; !ok {
-			keys = append(keys, k)
+		if _, ok := g.samples[k]; !ok {
+			g.keys = append(g.keys, k)
 		}
-		samples[k] = append(samples[k], sm)
+		g.samples[k] = append(g.samples[k], sm)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return sqldb.Err(err, "usage")
-	}
+	return g, sqldb.Err(rows.Err(), "usage")
+}
+
+// integrate computes a gauge's time-weighted averages: each sample's value
+// holds until the next one, the last sample before the window carries into
+// it, and a bucket's quantity is the integral over the bucket divided by its
+// length, rounded once to micro-units. Series split by dimension add up when
+// the query does not keep them apart (GB in two regions is GB in total).
+func (g *gaugeSamples) integrate(q UsageQuery, visible func(string) bool, row func(subject, dims string, start, end time.Time) *UsageRow) {
 	type bucketKey struct {
 		subject, dims string
 		start         time.Time
@@ -445,11 +417,11 @@ func (s *Service) timeWeighted(ctx context.Context, db sqldb.Querier, m *Meter, 
 	integrals := map[bucketKey]*big.Rat{}
 	ends := map[bucketKey]time.Time{}
 	var order []bucketKey
-	for _, k := range keys {
+	for _, k := range g.keys {
 		if !visible(k.subject) {
 			continue
 		}
-		ss := samples[k]
+		ss := g.samples[k]
 		for i, sm := range ss {
 			from := sm.at
 			if from.Before(q.From) {
@@ -487,5 +459,4 @@ func (s *Service) timeWeighted(ctx context.Context, db sqldb.Querier, m *Meter, 
 		r := row(bk.subject, bk.dims, bk.start, end)
 		r.Quantity = quantityOf(new(big.Rat).Quo(integrals[bk], length))
 	}
-	return nil
 }

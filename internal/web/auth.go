@@ -134,14 +134,6 @@ func (p *Portal) accountView(r *http.Request) (accountPage, error) {
 	return accountPage{Page: p.pageFor(r, "Your account"), User: u}, err
 }
 
-func (p *Portal) accountPage(w http.ResponseWriter, r *http.Request) error {
-	pg, err := p.accountView(r)
-	if err != nil {
-		return err
-	}
-	return p.render(w, r, http.StatusOK, "account", pg)
-}
-
 // updateAccount changes the caller's name, or their password (which ends
 // their other sessions and keeps this one).
 func (p *Portal) updateAccount(w http.ResponseWriter, r *http.Request) error {

@@ -102,14 +102,6 @@ func (p *Portal) offeringView(r *http.Request) (offeringPage, error) {
 	return pg, nil
 }
 
-func (p *Portal) offeringPage(w http.ResponseWriter, r *http.Request) error {
-	pg, err := p.offeringView(r)
-	if err != nil {
-		return err
-	}
-	return p.render(w, r, http.StatusOK, "offering", pg)
-}
-
 // cart returns the caller's open draft order, creating one when create is set.
 func (p *Portal) cart(r *http.Request, create bool) (*orders.Order, error) {
 	pr := middleware.Principal(r.Context())
@@ -274,14 +266,6 @@ func (p *Portal) approvalsView(r *http.Request) (approvalsPage, error) {
 	return approvalsPage{Page: p.pageFor(r, "Approvals"), Inbox: inbox}, err
 }
 
-func (p *Portal) approvalsPage(w http.ResponseWriter, r *http.Request) error {
-	pg, err := p.approvalsView(r)
-	if err != nil {
-		return err
-	}
-	return p.render(w, r, http.StatusOK, "approvals", pg)
-}
-
 func (p *Portal) decide(w http.ResponseWriter, r *http.Request) error {
 	f := r.PostForm
 	approve := f.Get("decision") == "approve"
@@ -304,14 +288,6 @@ type tasksPage struct {
 func (p *Portal) tasksView(r *http.Request) (tasksPage, error) {
 	ts, err := p.Orders.Tasks(r.Context(), middleware.Principal(r.Context()), orders.TaskFilter{})
 	return tasksPage{Page: p.pageFor(r, "Task queue"), Tasks: ts}, err
-}
-
-func (p *Portal) tasksPage(w http.ResponseWriter, r *http.Request) error {
-	pg, err := p.tasksView(r)
-	if err != nil {
-		return err
-	}
-	return p.render(w, r, http.StatusOK, "tasks", pg)
 }
 
 func (p *Portal) completeTask(w http.ResponseWriter, r *http.Request) error {

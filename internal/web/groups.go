@@ -21,14 +21,6 @@ func (p *Portal) groupsView(r *http.Request) (groupsPage, error) {
 	return groupsPage{Page: p.pageFor(r, "Assignment groups"), Groups: gs, CanManage: pr.CanAnywhere(access.GroupManage)}, err
 }
 
-func (p *Portal) groupsPage(w http.ResponseWriter, r *http.Request) error {
-	pg, err := p.groupsView(r)
-	if err != nil {
-		return err
-	}
-	return p.render(w, r, http.StatusOK, "groups", pg)
-}
-
 func groupInput(r *http.Request) identity.GroupInput {
 	f := r.PostForm
 	return identity.GroupInput{Name: f.Get("name"), Description: f.Get("description"), Email: f.Get("email")}
@@ -70,14 +62,6 @@ func (p *Portal) groupView(r *http.Request) (groupPage, error) {
 		pg.Members = append(pg.Members, u)
 	}
 	return pg, nil
-}
-
-func (p *Portal) groupPage(w http.ResponseWriter, r *http.Request) error {
-	pg, err := p.groupView(r)
-	if err != nil {
-		return err
-	}
-	return p.render(w, r, http.StatusOK, "group", pg)
 }
 
 func (p *Portal) groupFormResult(w http.ResponseWriter, r *http.Request, err error, flash string) error {

@@ -53,13 +53,13 @@ func (pg offeringEditPage) InAudience(id string) bool {
 // Bundles reports whether the offering is bundled.
 func (pg offeringEditPage) Bundles(id string) bool { return slices.Contains(pg.Form.Bundle, id) }
 
-// offeringEditView builds the form for a new offering of the service in the
-// path ({code} of /portfolio) or for the offering in the path ({code} of
-// /catalog). Only those who may manage the service see it; the offering is
+// offeringTarget finds what the form edits: a new offering of the service
+// in the path ({code} of /portfolio) or the offering in the path ({code} of
+// /catalog). Only those who may manage the service get it; the offering is
 // read whatever its audience, since its owners edit it.
-func (p *Portal) offeringEditView(r *http.Request, editing bool) (offeringEditPage, error) {
+func (p *Portal) offeringTarget(r *http.Request, editing bool) (offeringEditPage, error) {
 	pr := middleware.Principal(r.Context())
-	pg := offeringEditPage{Views: catalog.Views, Roles: access.Roles}
+	var pg offeringEditPage
 	if editing {
 		if err := pr.RequireAnywhere(access.ServiceManage); err != nil {
 			return pg, err
@@ -75,21 +75,34 @@ func (p *Portal) offeringEditView(r *http.Request, editing bool) (offeringEditPa
 			return pg, err
 		}
 		pg.Service = s
-		pg.Form = catalog.OfferingInput{ServiceID: s.ID, View: catalog.ViewEndUser,
-			FormSchema: json.RawMessage(catalog.EmptyForm)}
+		pg.Form = catalog.OfferingInput{ServiceID: s.ID, View: catalog.ViewEndUser, FormSchema: json.RawMessage(catalog.EmptyForm)}
 	}
-	if err := pr.Require(access.ServiceManage, pg.Service.Resource()); err != nil {
-		return pg, err
+	return pg, pr.Require(access.ServiceManage, pg.Service.Resource())
+}
+
+// offeringEditView builds the form: the target, and the choices the form offers.
+func (p *Portal) offeringEditView(editing bool) func(*http.Request) (offeringEditPage, error) {
+	return func(r *http.Request) (offeringEditPage, error) {
+		pg, err := p.offeringTarget(r, editing)
+		if err != nil {
+			return pg, err
+		}
+		return pg, p.offeringChoices(r, &pg)
 	}
+}
+
+// offeringChoices fills in the page around pg.Form: title, views, roles,
+// org units and the offerings it may bundle.
+func (p *Portal) offeringChoices(r *http.Request, pg *offeringEditPage) error {
 	title := "New offering of " + pg.Service.Name
 	if pg.Offering != nil {
 		title = "Edit " + pg.Offering.Name
 	}
-	pg.Page = p.pageFor(r, title)
+	pg.Page, pg.Views, pg.Roles = p.pageFor(r, title), catalog.Views, access.Roles
 	pg.OrgUnits, _ = p.Identity.OrgUnits(r.Context(), access.System())
 	all, err := p.Catalog.Offerings(r.Context(), access.System(), catalog.OfferingFilter{})
 	if err != nil {
-		return pg, err
+		return err
 	}
 	for _, o := range all {
 		if pg.Offering == nil || o.ID != pg.Offering.ID {
@@ -97,7 +110,7 @@ func (p *Portal) offeringEditView(r *http.Request, editing bool) (offeringEditPa
 		}
 	}
 	pg.fill()
-	return pg, nil
+	return nil
 }
 
 // fill derives the textual fields of the form from pg.Form.
@@ -160,26 +173,10 @@ func offeringInput(f url.Values, serviceID string) catalog.OfferingInput {
 	return in
 }
 
-func (p *Portal) newOfferingPage(w http.ResponseWriter, r *http.Request) error {
-	pg, err := p.offeringEditView(r, false)
-	if err != nil {
-		return err
-	}
-	return p.render(w, r, http.StatusOK, "offering_edit", pg)
-}
-
-func (p *Portal) editOfferingPage(w http.ResponseWriter, r *http.Request) error {
-	pg, err := p.offeringEditView(r, true)
-	if err != nil {
-		return err
-	}
-	return p.render(w, r, http.StatusOK, "offering_edit", pg)
-}
-
 func (p *Portal) saveOffering(editing bool) func(http.ResponseWriter, *http.Request) error {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		pr := middleware.Principal(r.Context())
-		pg, err := p.offeringEditView(r, editing)
+		pg, err := p.offeringTarget(r, editing)
 		if err != nil {
 			return err
 		}
@@ -195,8 +192,7 @@ func (p *Portal) saveOffering(editing bool) func(http.ResponseWriter, *http.Requ
 		}
 		return reshow(p, w, r, "offering_edit", err, func(r *http.Request) (offeringEditPage, error) {
 			pg.Form = in
-			pg.fill()
-			return pg, nil
+			return pg, p.offeringChoices(r, &pg)
 		})
 	}
 }

@@ -23,14 +23,6 @@ func (p *Portal) orgUnitsView(r *http.Request) (orgUnitsPage, error) {
 	return pg, err
 }
 
-func (p *Portal) orgUnitsPage(w http.ResponseWriter, r *http.Request) error {
-	pg, err := p.orgUnitsView(r)
-	if err != nil {
-		return err
-	}
-	return p.render(w, r, http.StatusOK, "orgunits", pg)
-}
-
 func (p *Portal) createOrgUnit(w http.ResponseWriter, r *http.Request) error {
 	in := identity.CreateOrgUnitInput{ParentID: r.PostForm.Get("parent_id"), Kind: identity.OrgUnitKind(r.PostForm.Get("kind")),
 		Code: r.PostForm.Get("code"), Name: r.PostForm.Get("name")}
@@ -72,14 +64,6 @@ func (p *Portal) orgUnitView(r *http.Request) (orgUnitPage, error) {
 	}
 	return orgUnitPage{Page: p.pageFor(r, o.Name), Unit: o, Units: units, Kinds: identity.OrgUnitKinds, Users: users,
 		CanManage: pr.Can(access.OrgUnitManage, o.Resource())}, nil
-}
-
-func (p *Portal) orgUnitPage(w http.ResponseWriter, r *http.Request) error {
-	pg, err := p.orgUnitView(r)
-	if err != nil {
-		return err
-	}
-	return p.render(w, r, http.StatusOK, "orgunit", pg)
 }
 
 func (p *Portal) updateOrgUnit(w http.ResponseWriter, r *http.Request) error {

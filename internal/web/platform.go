@@ -71,14 +71,6 @@ func (p *Portal) jobsView(r *http.Request) (jobsPage, error) {
 	return pg, err
 }
 
-func (p *Portal) jobsPage(w http.ResponseWriter, r *http.Request) error {
-	pg, err := p.jobsView(r)
-	if err != nil {
-		return err
-	}
-	return p.render(w, r, http.StatusOK, "jobs", pg)
-}
-
 func (p *Portal) enqueueJob(w http.ResponseWriter, r *http.Request) error {
 	kind := r.PostForm.Get("kind")
 	_, err := p.Jobs.Enqueue(r.Context(), middleware.Principal(r.Context()), jobs.EnqueueInput{Kind: kind, Payload: json.RawMessage("{}")})

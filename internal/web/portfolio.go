@@ -45,14 +45,6 @@ func (p *Portal) boardView(r *http.Request) (boardPage, error) {
 	return pg, nil
 }
 
-func (p *Portal) boardPage(w http.ResponseWriter, r *http.Request) error {
-	pg, err := p.boardView(r)
-	if err != nil {
-		return err
-	}
-	return p.render(w, r, http.StatusOK, "portfolio", pg)
-}
-
 func (p *Portal) createService(w http.ResponseWriter, r *http.Request) error {
 	f := r.PostForm
 	in := catalog.ServiceInput{Code: f.Get("code"), Name: f.Get("name"), Kind: catalog.Kind(f.Get("kind")), Description: f.Get("description")}
@@ -242,14 +234,6 @@ func (p *Portal) serviceView(r *http.Request) (servicePage, error) {
 	return pg, nil
 }
 
-func (p *Portal) servicePage(w http.ResponseWriter, r *http.Request) error {
-	pg, err := p.serviceView(r)
-	if err != nil {
-		return err
-	}
-	return p.render(w, r, http.StatusOK, "service", pg)
-}
-
 func (p *Portal) transitionService(w http.ResponseWriter, r *http.Request) error {
 	f := r.PostForm
 	s, err := p.Catalog.Transition(r.Context(), middleware.Principal(r.Context()), r.PathValue("code"),
@@ -323,14 +307,6 @@ func (p *Portal) serviceEditView(r *http.Request) (serviceEditPage, error) {
 		pg.Holidays = strings.Join(hs, "\n")
 	}
 	return pg, nil
-}
-
-func (p *Portal) serviceEditPage(w http.ResponseWriter, r *http.Request) error {
-	pg, err := p.serviceEditView(r)
-	if err != nil {
-		return err
-	}
-	return p.render(w, r, http.StatusOK, "service_edit", pg)
 }
 
 func lines(s string) []string {

@@ -32,14 +32,6 @@ func (p *Portal) tokensView(r *http.Request) (tokensPage, error) {
 	return pg, err
 }
 
-func (p *Portal) tokensPage(w http.ResponseWriter, r *http.Request) error {
-	pg, err := p.tokensView(r)
-	if err != nil {
-		return err
-	}
-	return p.render(w, r, http.StatusOK, "tokens", pg)
-}
-
 func formInvalid(field, message string) error {
 	return &errs.Error{Code: errs.CodeInvalid, Message: "the form is not valid",
 		Fields: []errs.FieldError{{Field: field, Rule: "format", Message: message}}}

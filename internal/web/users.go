@@ -42,14 +42,6 @@ func (p *Portal) usersView(r *http.Request) (usersPage, error) {
 	return pg, nil
 }
 
-func (p *Portal) usersPage(w http.ResponseWriter, r *http.Request) error {
-	pg, err := p.usersView(r)
-	if err != nil {
-		return err
-	}
-	return p.render(w, r, http.StatusOK, "users", pg)
-}
-
 func (p *Portal) createUser(w http.ResponseWriter, r *http.Request) error {
 	f := r.PostForm
 	in := identity.CreateUserInput{Email: f.Get("email"), Name: f.Get("name"), OrgUnitID: f.Get("org_unit_id"), Password: f.Get("password")}
@@ -92,14 +84,6 @@ func (p *Portal) userView(r *http.Request) (userPage, error) {
 	}
 	return userPage{Page: p.pageFor(r, u.Name), User: u, Grants: grants, Units: units, Roles: access.Roles,
 		CanManage: pr.Can(access.UserManage, u.Resource()), CanGrant: pr.CanAnywhere(access.GrantManage), Self: pr.UserID == u.ID}, nil
-}
-
-func (p *Portal) userPage(w http.ResponseWriter, r *http.Request) error {
-	pg, err := p.userView(r)
-	if err != nil {
-		return err
-	}
-	return p.render(w, r, http.StatusOK, "user", pg)
 }
 
 func (p *Portal) updateUser(w http.ResponseWriter, r *http.Request) error {

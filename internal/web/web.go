@@ -97,35 +97,35 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		{"POST /logout", false, p.logout},
 		{"GET /{$}", false, p.home},
 		{"GET /roles", false, p.rolesPage},
-		{"GET /account", false, p.accountPage},
+		{"GET /account", false, show(p, "account", p.accountView)},
 		{"POST /account", false, p.updateAccount},
-		{"GET /admin/org-units", false, p.orgUnitsPage},
+		{"GET /admin/org-units", false, show(p, "orgunits", p.orgUnitsView)},
 		{"POST /admin/org-units", false, p.createOrgUnit},
-		{"GET /admin/org-units/{id}", false, p.orgUnitPage},
+		{"GET /admin/org-units/{id}", false, show(p, "orgunit", p.orgUnitView)},
 		{"POST /admin/org-units/{id}", false, p.updateOrgUnit},
 		{"POST /admin/org-units/{id}/delete", false, p.deleteOrgUnit},
-		{"GET /admin/users", false, p.usersPage},
+		{"GET /admin/users", false, show(p, "users", p.usersView)},
 		{"POST /admin/users", false, p.createUser},
-		{"GET /admin/users/{id}", false, p.userPage},
+		{"GET /admin/users/{id}", false, show(p, "user", p.userView)},
 		{"POST /admin/users/{id}", false, p.updateUser},
 		{"POST /admin/users/{id}/grants", false, p.createGrant},
 		{"POST /admin/grants/{id}/delete", false, p.deleteGrant},
-		{"GET /admin/groups", false, p.groupsPage},
+		{"GET /admin/groups", false, show(p, "groups", p.groupsView)},
 		{"POST /admin/groups", false, p.createGroup},
-		{"GET /admin/groups/{id}", false, p.groupPage},
+		{"GET /admin/groups/{id}", false, show(p, "group", p.groupView)},
 		{"POST /admin/groups/{id}", false, p.updateGroup},
 		{"POST /admin/groups/{id}/members", false, p.addMember},
 		{"POST /admin/groups/{id}/members/{user_id}/delete", false, p.removeMember},
 		{"POST /admin/groups/{id}/delete", false, p.deleteGroup},
-		{"GET /tokens", false, p.tokensPage},
+		{"GET /tokens", false, show(p, "tokens", p.tokensView)},
 		{"POST /tokens", false, p.createToken},
 		{"POST /tokens/{id}/revoke", false, p.revokeToken},
 		{"GET /audit", false, p.auditPage},
-		{"GET /admin/jobs", false, p.jobsPage},
+		{"GET /admin/jobs", false, show(p, "jobs", p.jobsView)},
 		{"POST /admin/jobs", false, p.enqueueJob},
 
 		{"GET /catalog", false, p.catalogPage},
-		{"GET /catalog/{code}", false, p.offeringPage},
+		{"GET /catalog/{code}", false, show(p, "offering", p.offeringView)},
 		{"POST /catalog/{code}/order", false, p.addToCart},
 		{"GET /cart", false, p.cartPage},
 		{"POST /cart/items/{item}/delete", false, p.removeFromCart},
@@ -133,23 +133,23 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		{"GET /orders", false, p.ordersPage},
 		{"GET /orders/{id}", false, p.orderPage},
 		{"POST /orders/{id}/cancel", false, p.cancelOrder},
-		{"GET /approvals", false, p.approvalsPage},
+		{"GET /approvals", false, show(p, "approvals", p.approvalsView)},
 		{"POST /approvals/{id}", false, p.decide},
-		{"GET /tasks", false, p.tasksPage},
+		{"GET /tasks", false, show(p, "tasks", p.tasksView)},
 		{"POST /tasks/{id}", false, p.completeTask},
 		{"GET /my-services", false, p.myServicesPage},
 		{"POST /my-services/{id}/deprovision", false, p.deprovision},
-		{"GET /portfolio", false, p.boardPage},
+		{"GET /portfolio", false, show(p, "portfolio", p.boardView)},
 		{"POST /portfolio", false, p.createService},
-		{"GET /portfolio/{code}", false, p.servicePage},
+		{"GET /portfolio/{code}", false, show(p, "service", p.serviceView)},
 		{"POST /portfolio/{code}/transitions", false, p.transitionService},
-		{"GET /portfolio/{code}/edit", false, p.serviceEditPage},
+		{"GET /portfolio/{code}/edit", false, show(p, "service_edit", p.serviceEditView)},
 		{"POST /portfolio/{code}/edit", false, p.updateService},
 		{"POST /portfolio/{code}/dependencies", false, p.addDependency},
 		{"POST /portfolio/{code}/dependencies/{id}/delete", false, p.removeDependency},
-		{"GET /portfolio/{code}/offerings/new", false, p.newOfferingPage},
+		{"GET /portfolio/{code}/offerings/new", false, show(p, "offering_edit", p.offeringEditView(false))},
 		{"POST /portfolio/{code}/offerings", false, p.saveOffering(false)},
-		{"GET /catalog/{code}/edit", false, p.editOfferingPage},
+		{"GET /catalog/{code}/edit", false, show(p, "offering_edit", p.offeringEditView(true))},
 		{"POST /catalog/{code}/edit", false, p.saveOffering(true)},
 	}
 	for _, rt := range routes {
@@ -399,6 +399,18 @@ func statusOf(pg Page) int {
 		return http.StatusUnprocessableEntity
 	}
 	return http.StatusOK
+}
+
+// show is the handler of a page that is its view rendered: the GET of
+// every form page whose POST reshows it.
+func show[T any](p *Portal, name string, view func(*http.Request) (T, error)) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		pg, err := view(r)
+		if err != nil {
+			return err
+		}
+		return p.render(w, r, http.StatusOK, name, pg)
+	}
 }
 
 // base gives the common Page of any page struct that embeds it.
