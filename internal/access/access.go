@@ -109,6 +109,11 @@ const (
 	UsageIngest Action = "usage.ingest" // send usage events
 	UsageRead   Action = "usage.read"   // read an org unit's metered usage
 	MeterManage Action = "meter.manage" // define meters
+
+	// Rating and billing.
+	PriceManage   Action = "price.manage"   // write price versions of a service's plans
+	BillingRead   Action = "billing.read"   // read an org unit's invoices, statements and costs
+	BillingManage Action = "billing.manage" // billing accounts, runs, finalising, payments, credit notes
 )
 
 // Actions lists every action.
@@ -118,13 +123,14 @@ var Actions = []Action{
 	ServiceRead, ServiceManage, PortfolioManage, CatalogRead, QuotaManage, PolicyManage,
 	OrderCreate, OrderRead, OrderApprove, TaskWork, InstanceRead,
 	UsageIngest, UsageRead, MeterManage,
+	PriceManage, BillingRead, BillingManage,
 }
 
 // providerReads is what every provider-side role may read within its scope.
-var providerReads = []Action{OrgUnitRead, UserRead, GroupRead, ServiceRead, CatalogRead, OrderRead, InstanceRead, UsageRead}
+var providerReads = []Action{OrgUnitRead, UserRead, GroupRead, ServiceRead, CatalogRead, OrderRead, InstanceRead, UsageRead, BillingRead}
 
 // consumerActions is what the people the provider serves do in their org unit.
-var consumerActions = []Action{OrgUnitRead, CatalogRead, OrderCreate, OrderRead, InstanceRead, UsageRead}
+var consumerActions = []Action{OrgUnitRead, CatalogRead, OrderCreate, OrderRead, InstanceRead, UsageRead, BillingRead}
 
 func with(base []Action, more ...Action) []Action { return append(slices.Clone(base), more...) }
 
@@ -133,11 +139,11 @@ var policy = map[Role][]Action{
 	RoleConsumer:            consumerActions,
 	RoleApprover:            with(consumerActions, UserRead, OrderApprove),
 	RoleRelationshipManager: with(consumerActions, UserRead, GroupRead, ServiceRead, OrderApprove),
-	RoleServiceOwner:        with(providerReads, ServiceManage, OrderApprove, TaskWork),
+	RoleServiceOwner:        with(providerReads, ServiceManage, OrderApprove, TaskWork, PriceManage),
 	RoleServiceManager:      with(providerReads, TaskWork),
 	RolePortfolioManager:    with(providerReads, ServiceManage, PortfolioManage, QuotaManage, PolicyManage),
 	RoleServiceLevelManager: providerReads,
-	RoleFinancialManager:    with(providerReads, OrderApprove, QuotaManage, PolicyManage, MeterManage),
+	RoleFinancialManager:    with(providerReads, OrderApprove, QuotaManage, PolicyManage, MeterManage, PriceManage, BillingManage),
 	RoleChangeManager:       providerReads,
 	RoleAgent:               with(providerReads, TaskWork),
 	RoleSupplierManager:     providerReads,

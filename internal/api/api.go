@@ -19,6 +19,7 @@ import (
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/billing"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/idempotency"
@@ -27,6 +28,7 @@ import (
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/rating"
 )
 
 // MaxBodyBytes is the largest request body the API reads.
@@ -40,6 +42,8 @@ type Server struct {
 	Catalog  *catalog.Catalog
 	Orders   *orders.Service
 	Metering *metering.Service
+	Rating   *rating.Service
+	Billing  *billing.Service
 	// Idempotency remembers answers to requests sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
 	Log         *slog.Logger
@@ -140,6 +144,22 @@ func (s *Server) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/meters/{code}", handler: s.getMeter},
 		{Method: "PUT", Path: "/api/v1/meters/{code}", handler: s.saveMeter},
 		{Method: "GET", Path: "/api/v1/usage", handler: s.usage},
+		{Method: "GET", Path: "/api/v1/offerings/{offering}/plans/{plan}/prices", handler: s.listPrices},
+		{Method: "POST", Path: "/api/v1/offerings/{offering}/plans/{plan}/prices", handler: s.addPrice},
+		{Method: "GET", Path: "/api/v1/billing/accounts", handler: s.listAccounts},
+		{Method: "GET", Path: "/api/v1/billing/accounts/{org_unit}", handler: s.getAccount},
+		{Method: "PUT", Path: "/api/v1/billing/accounts/{org_unit}", handler: s.saveAccount},
+		{Method: "GET", Path: "/api/v1/billing/runs", handler: s.listRuns},
+		{Method: "POST", Path: "/api/v1/billing/runs", handler: s.startRun},
+		{Method: "GET", Path: "/api/v1/billing/runs/{run}", handler: s.getRun},
+		{Method: "GET", Path: "/api/v1/billing/documents", handler: s.listDocuments},
+		{Method: "GET", Path: "/api/v1/billing/documents/{id}", handler: s.getDocument},
+		{Method: "POST", Path: "/api/v1/billing/documents/{id}/finalise", handler: s.finaliseDocument},
+		{Method: "POST", Path: "/api/v1/billing/documents/{id}/void", handler: s.voidDocument},
+		{Method: "POST", Path: "/api/v1/billing/documents/{id}/payments", handler: s.recordPayment},
+		{Method: "POST", Path: "/api/v1/billing/documents/{id}/lines", handler: s.addLine},
+		{Method: "POST", Path: "/api/v1/billing/documents/{id}/credit-notes", handler: s.creditNote},
+		{Method: "GET", Path: "/api/v1/billing/export", handler: s.export},
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/api"
 	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/billing"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/idempotency"
 	"github.com/steward-itaas/steward/internal/identity"
@@ -35,6 +36,7 @@ import (
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/rating"
 	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/web"
 )
@@ -68,6 +70,8 @@ type App struct {
 	Catalog  *catalog.Catalog
 	Orders   *orders.Service
 	Metering *metering.Service
+	Rating   *rating.Service
+	Billing  *billing.Service
 	// Idempotency keeps the answers to API requests sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
 	handler     http.Handler
@@ -105,6 +109,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Orders = orders.NewService(db, cfg.Now, a.Catalog)
 	a.Idempotency = idempotency.NewStore(db, cfg.Now)
 	a.Metering = metering.New(db, cfg.Now)
+	a.Rating = rating.New(db, cfg.Now)
+	if err := a.Rating.Backfill(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("price versions: %w", err)
+	}
+	a.Billing = billing.New(db, cfg.Now, a.Jobs, a.Metering)
 	a.registerJobs()
 	if a.handler, err = a.buildHandler(); err != nil {
 		db.Close()
@@ -142,6 +152,10 @@ func (a *App) registerJobs() {
 		}
 		return err
 	})
+	every("prices.activate", time.Hour, func(ctx context.Context, j *jobs.Job) error {
+		_, err := a.Rating.ActivateListPrices(ctx)
+		return err
+	})
 	every("idempotency.purge", time.Hour, func(ctx context.Context, j *jobs.Job) error {
 		_, err := a.Idempotency.Purge(ctx)
 		return err
@@ -167,7 +181,7 @@ func (a *App) buildHandler() (http.Handler, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Idempotency: a.Idempotency, Log: a.log, Metrics: metrics,
+	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Idempotency: a.Idempotency, Log: a.log, Metrics: metrics,
 		SpecYAML: openapi.YAML, SpecJSON: specJSON}).Register(mux)
 	portal := &web.Portal{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Log: a.log, Metrics: metrics,
 		Now: a.cfg.Now, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://")}

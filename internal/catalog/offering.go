@@ -13,6 +13,7 @@ import (
 	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/money"
+	"github.com/steward-itaas/steward/internal/rating"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -62,6 +63,11 @@ type Plan struct {
 	// MaxQuantity caps the quantity of one order item (0: no cap).
 	MaxQuantity int  `json:"max_quantity"`
 	Retired     bool `json:"retired"`
+	// PriceVersionID and PriceVersion name the price version in effect;
+	// Prices are its components besides the base and setup fees.
+	PriceVersionID string             `json:"price_version_id"`
+	PriceVersion   int                `json:"price_version"`
+	Prices         []rating.Component `json:"prices"`
 }
 
 // MarshalJSON writes prices as decimal strings.
@@ -141,6 +147,10 @@ type PlanInput struct {
 	Agreement   string `json:"agreement"`
 	MaxQuantity int    `json:"max_quantity"`
 	Retired     bool   `json:"retired"`
+	// Prices are the plan's price components besides its recurring (base)
+	// and one-time (setup) fees: usage charges, tiers, minimums. Nil keeps
+	// the ones the plan has.
+	Prices []rating.Component `json:"prices,omitempty"`
 }
 
 // OfferingInput creates an offering or replaces it whole, with its plans
@@ -204,6 +214,13 @@ func (in *OfferingInput) Validate() error {
 			v.Check(pl.Currency == currency, "plans.currency", "same", "every plan of an offering is priced in the same currency")
 		}
 		v.Check(pl.MaxQuantity >= 0, "plans.max_quantity", "range", "max_quantity is 0 (no cap) or more")
+		if money.ValidCurrency(pl.Currency) {
+			rating.Validate(&v, "plans.prices", pl.Currency, pl.Prices, nil)
+		}
+		for _, c := range pl.Prices {
+			v.Check(c.Code != rating.BaseCode && c.Code != rating.SetupCode, "plans.prices.code", "reserved",
+				"plan "+pl.Code+": components base and setup are the plan's recurring and one_time prices; give other components other codes")
+		}
 	}
 	acodes := map[string]bool{}
 	for _, a := range in.Addons {
@@ -291,17 +308,28 @@ func loadOfferings(ctx context.Context, q sqldb.Querier, where string, args ...a
 	if len(out) == 0 {
 		return out, nil
 	}
-	rows, err = q.QueryContext(ctx, `SELECT id, offering_id, code, name, description, currency, recurring_minor, one_time_minor, agreement, max_quantity, retired
-		FROM plans WHERE offering_id IN (SELECT id FROM offerings `+where+`) ORDER BY offering_id, position`, args...)
+	rows, err = q.QueryContext(ctx, `SELECT p.id, p.offering_id, p.code, p.name, p.description, p.currency, p.recurring_minor, p.one_time_minor, p.agreement,
+			p.max_quantity, p.retired, COALESCE(v.id, ''), COALESCE(v.version, 0), COALESCE(v.components, '[]')
+		FROM plans p LEFT JOIN price_versions v ON v.id = p.price_version_id
+		WHERE p.offering_id IN (SELECT id FROM offerings `+where+`) ORDER BY p.offering_id, p.position`, args...)
 	if err != nil {
 		return nil, sqldb.Err(err, "plans")
 	}
 	for rows.Next() {
 		var p Plan
-		var offeringID string
-		if err := rows.Scan(&p.ID, &offeringID, &p.Code, &p.Name, &p.Description, &p.Currency, &p.Recurring.Minor, &p.OneTime.Minor, &p.Agreement, &p.MaxQuantity, &p.Retired); err != nil {
+		var offeringID, comps string
+		if err := rows.Scan(&p.ID, &offeringID, &p.Code, &p.Name, &p.Description, &p.Currency, &p.Recurring.Minor, &p.OneTime.Minor, &p.Agreement,
+			&p.MaxQuantity, &p.Retired, &p.PriceVersionID, &p.PriceVersion, &comps); err != nil {
 			rows.Close()
 			return nil, sqldb.Err(err, "plan")
+		}
+		var all []rating.Component
+		json.Unmarshal([]byte(comps), &all)
+		p.Prices = []rating.Component{}
+		for _, c := range all {
+			if c.Code != rating.BaseCode && c.Code != rating.SetupCode {
+				p.Prices = append(p.Prices, c)
+			}
 		}
 		p.Recurring.Currency, p.OneTime.Currency = p.Currency, p.Currency
 		if o := byID[offeringID]; o != nil {
@@ -585,6 +613,9 @@ func (c *Catalog) saveOffering(ctx context.Context, tx *sqldb.Tx, p *access.Prin
 		if err != nil {
 			return nil, sqldb.Err(err, "plan")
 		}
+		if err := c.syncPrice(ctx, tx, p, id, pl, rec, one, now); err != nil {
+			return nil, err
+		}
 	}
 	if before != nil {
 		for _, pl := range before.Plans {
@@ -606,13 +637,35 @@ func (c *Catalog) saveOffering(ctx context.Context, tx *sqldb.Tx, p *access.Prin
 	return after, c.audit(ctx, tx, p, audit.Entry{Action: action, ObjectType: "offering", ObjectID: id, Before: before, After: after})
 }
 
+// syncPrice writes a new price version of a saved plan when its prices
+// changed; usage components must charge meters that exist.
+func (c *Catalog) syncPrice(ctx context.Context, tx *sqldb.Tx, p *access.Principal, offeringID string, pl PlanInput, rec, one money.Amount, now time.Time) error {
+	var planID string
+	if err := tx.QueryRowContext(ctx, `SELECT id FROM plans WHERE offering_id = $1 AND code = $2`, offeringID, pl.Code).Scan(&planID); err != nil {
+		return sqldb.Err(err, "plan")
+	}
+	if len(pl.Prices) > 0 {
+		meters, err := rating.MeterCodes(ctx, tx)
+		if err != nil {
+			return err
+		}
+		var v errs.Validator
+		rating.Validate(&v, "plans.prices", pl.Currency, pl.Prices, meters)
+		if err := v.Err("plan " + pl.Code + " charges for usage no meter measures"); err != nil {
+			return err
+		}
+	}
+	return rating.SyncCatalog(ctx, tx, p, planID, pl.Currency, rec, one, pl.Prices, now)
+}
+
 // Input returns the input that recreates the offering.
 func (o *Offering) Input() OfferingInput {
 	in := OfferingInput{Code: o.Code, ServiceID: o.ServiceID, Name: o.Name, Summary: o.Summary, Description: o.Description, View: o.View,
 		FormSchema: o.FormSchema, Audience: o.Audience, Addons: o.Addons, Bundle: o.Bundle}
 	for _, p := range o.Plans {
 		in.Plans = append(in.Plans, PlanInput{Code: p.Code, Name: p.Name, Description: p.Description, Currency: p.Currency,
-			Recurring: p.Recurring.Decimal(), OneTime: p.OneTime.Decimal(), Agreement: p.Agreement, MaxQuantity: p.MaxQuantity, Retired: p.Retired})
+			Recurring: p.Recurring.Decimal(), OneTime: p.OneTime.Decimal(), Agreement: p.Agreement, MaxQuantity: p.MaxQuantity, Retired: p.Retired,
+			Prices: p.Prices})
 	}
 	return in
 }

@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -461,7 +460,7 @@ func bulk(ctx context.Context, tx *sqldb.Tx, head, tail string, n, cols int, arg
 			if i > start {
 				b.WriteByte(',')
 			}
-			placeholders(&b, tx.Dialect, len(args), cols)
+			sqldb.Placeholders(&b, tx.Dialect, len(args), cols)
 			args = argsOf(i, args)
 		}
 		b.WriteString(tail)
@@ -487,25 +486,6 @@ func bulk(ctx context.Context, tx *sqldb.Tx, head, tail string, n, cols int, arg
 		}
 	}
 	return nil
-}
-
-// placeholders writes ($n+1, …, $n+count) for PostgreSQL and (?, …, ?) for
-// SQLite, which parses numbered parameters in time quadratic in their
-// number: a 3,500-parameter insert is ten times slower with $N.
-func placeholders(b *strings.Builder, d sqldb.Dialect, n, count int) {
-	b.WriteByte('(')
-	for j := range count {
-		if j > 0 {
-			b.WriteByte(',')
-		}
-		if d == sqldb.Postgres {
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n + j + 1))
-		} else {
-			b.WriteByte('?')
-		}
-	}
-	b.WriteByte(')')
 }
 
 // DedupWindow is how long an accepted event's (source, id) is remembered:

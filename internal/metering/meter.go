@@ -34,9 +34,16 @@ const (
 	// TimeWeighted is a gauge (GB stored): its value holds until the next
 	// event, and a window's quantity is the time-weighted average.
 	TimeWeighted Aggregation = "time_weighted_average"
+	// Lifecycle is Steward's own instance-hours meter: hours each
+	// instance existed times its quantity, from the instance lifecycle.
+	// It takes no events and cannot be defined, only read.
+	Lifecycle Aggregation = "lifecycle"
 )
 
-// Aggregations lists them.
+// InstanceHours is the code of the built-in lifecycle meter.
+const InstanceHours = "instance-hours"
+
+// Aggregations lists the ones a meter may be defined with.
 var Aggregations = []Aggregation{Sum, Count, Max, UniqueCount, Latest, TimeWeighted}
 
 // Meter aggregates the events of one type.
@@ -178,6 +185,9 @@ func (s *Service) SaveMeter(ctx context.Context, p *access.Principal, in MeterIn
 		before, err := meter(ctx, tx, in.Code)
 		if err != nil && !errs.Is(err, errs.CodeNotFound) {
 			return err
+		}
+		if before != nil && before.Aggregation == Lifecycle {
+			return errs.Conflict("meter %s is built in: Steward meters it from the instance lifecycle; choose another code", in.Code)
 		}
 		groups, _ := json.Marshal(in.GroupBy)
 		if before == nil {

@@ -2,6 +2,7 @@ package metering
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"math/big"
 	"sort"
@@ -194,6 +195,15 @@ func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) 
 	if err := rows.Err(); err != nil {
 		return nil, sqldb.Err(err, "usage")
 	}
+	var segs []segment
+	if m.Aggregation == Lifecycle {
+		if segs, err = loadSegments(ctx, db, q); err != nil {
+			return nil, err
+		}
+		for _, sg := range segs {
+			subjects[sg.instanceID] = true
+		}
+	}
 	var gauges *gaugeSamples
 	if m.Aggregation == TimeWeighted {
 		// A gauge's value holds from before the window: its subjects count
@@ -296,6 +306,10 @@ func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) 
 	case TimeWeighted:
 		gauges.integrate(q, visible, func(subject, dims string, start, end time.Time) *UsageRow {
 			return row(bucketKey{seriesOf(subject, dims), start}, end)
+		})
+	case Lifecycle:
+		instanceHours(q, segs, visible, func(subject string, start, end time.Time) *UsageRow {
+			return row(bucketKey{seriesOf(subject, "{}"), start}, end)
 		})
 	}
 	out := &Usage{Meter: m, Rows: make([]UsageRow, 0, len(order))}
@@ -458,5 +472,86 @@ func (g *gaugeSamples) integrate(q UsageQuery, visible func(string) bool, row fu
 		length := big.NewRat(int64(end.Sub(bk.start)/time.Microsecond), 1_000_000)
 		r := row(bk.subject, bk.dims, bk.start, end)
 		r.Quantity = quantityOf(new(big.Rat).Quo(integrals[bk], length))
+	}
+}
+
+// segment is a stretch of an instance's life at one quantity.
+type segment struct {
+	instanceID string
+	quantity   int64
+	start, end time.Time // end is zero while it lasts
+}
+
+// loadSegments reads the instance segments overlapping the query's window.
+func loadSegments(ctx context.Context, db sqldb.Querier, q UsageQuery) ([]segment, error) {
+	args := []any{sqldb.Time(q.From), sqldb.Time(q.To)}
+	cond := ""
+	if q.Subject != "" {
+		args = append(args, q.Subject)
+		cond = ` AND instance_id = $3`
+	}
+	rows, err := db.QueryContext(ctx, `SELECT instance_id, quantity, started_at, ended_at FROM instance_segments
+		WHERE started_at < $2 AND (ended_at IS NULL OR ended_at > $1)`+cond+` ORDER BY instance_id, seq`, args...)
+	if err != nil {
+		return nil, sqldb.Err(err, "instance segments")
+	}
+	defer rows.Close()
+	var out []segment
+	for rows.Next() {
+		var sg segment
+		var end sql.NullTime
+		if err := rows.Scan(&sg.instanceID, &sg.quantity, &sg.start, &end); err != nil {
+			return nil, sqldb.Err(err, "instance segments")
+		}
+		sg.start = sg.start.UTC()
+		if end.Valid {
+			sg.end = end.Time.UTC()
+		}
+		out = append(out, sg)
+	}
+	return out, sqldb.Err(rows.Err(), "instance segments")
+}
+
+// instanceHours meters instance segments: per bucket, the hours of the
+// bucket each instance existed times its quantity, exact to the
+// microsecond and rounded once to micro-units.
+func instanceHours(q UsageQuery, segs []segment, visible func(string) bool, row func(subject string, start, end time.Time) *UsageRow) {
+	type key struct {
+		subject string
+		start   time.Time
+	}
+	exact := map[key]*big.Rat{}
+	rows := map[key]*UsageRow{}
+	var order []key
+	for _, sg := range segs {
+		if !visible(sg.instanceID) {
+			continue
+		}
+		from, until := sg.start, q.To
+		if from.Before(q.From) {
+			from = q.From
+		}
+		if !sg.end.IsZero() && sg.end.Before(until) {
+			until = sg.end
+		}
+		for t := from; t.Before(until); {
+			start, end := q.bucket(t)
+			stop := end
+			if until.Before(stop) {
+				stop = until
+			}
+			k := key{sg.instanceID, start}
+			if exact[k] == nil {
+				exact[k] = new(big.Rat)
+				rows[k] = row(sg.instanceID, start, end)
+				order = append(order, k)
+			}
+			micros := int64(stop.Sub(t) / time.Microsecond)
+			exact[k].Add(exact[k], big.NewRat(micros*sg.quantity, int64(time.Hour/time.Microsecond)))
+			t = stop
+		}
+	}
+	for _, k := range order {
+		rows[k].Quantity = quantityOf(exact[k])
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/rating"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -311,6 +313,9 @@ func (s *Service) closeItem(ctx context.Context, tx *sqldb.Tx, p *access.Princip
 			if err := catalog.Release(ctx, tx, inst.OrgUnitID, inst.OfferingID, 1, inst.Quantity); err != nil {
 				return err
 			}
+			if _, err := tx.ExecContext(ctx, `UPDATE instance_segments SET ended_at = $1 WHERE instance_id = $2 AND ended_at IS NULL`, now, inst.ID); err != nil {
+				return sqldb.Err(err, "instance segment")
+			}
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE order_items SET state = 'fulfilled' WHERE id = $1`, it.ID)
 		if err != nil {
@@ -332,8 +337,51 @@ func (s *Service) closeItem(ctx context.Context, tx *sqldb.Tx, p *access.Princip
 	if _, err := tx.ExecContext(ctx, `UPDATE order_items SET state = 'fulfilled', instance_id = $1 WHERE id = $2`, id, it.ID); err != nil {
 		return sqldb.Err(err, "order item")
 	}
+	if err := s.startSegment(ctx, tx, id, it, now); err != nil {
+		return err
+	}
 	return s.audit(ctx, tx, p, audit.Entry{Action: "instance.create", ObjectType: "instance", ObjectID: id,
 		After: map[string]any{"name": name, "order_id": o.ID, "plan_id": it.PlanID, "org_unit_id": o.OrgUnitID}})
+}
+
+// SegmentAddon is an add-on as an instance segment bills it: its prices
+// when the instance started.
+type SegmentAddon struct {
+	Code      string `json:"code"`
+	Name      string `json:"name"`
+	Recurring string `json:"recurring"`
+	OneTime   string `json:"one_time"`
+}
+
+// startSegment opens the instance's billable life: its plan, the price
+// version it was quoted at, its quantity, the cost centre charged and its
+// add-ons' prices, from now.
+func (s *Service) startSegment(ctx context.Context, tx *sqldb.Tx, instanceID string, it *Item, now time.Time) error {
+	versionID := it.PriceVersionID
+	if versionID == "" { // items quoted before price versions existed
+		v, err := rating.Current(ctx, tx, it.PlanID, now)
+		if err != nil {
+			return err
+		}
+		versionID = v.ID
+	}
+	addons := []SegmentAddon{}
+	if len(it.Addons) > 0 {
+		var raw string
+		if err := tx.QueryRowContext(ctx, `SELECT addons FROM offerings WHERE id = $1`, it.OfferingID).Scan(&raw); err != nil {
+			return sqldb.Err(err, "offering")
+		}
+		var all []catalog.Addon
+		json.Unmarshal([]byte(raw), &all)
+		for _, a := range all {
+			if slices.Contains(it.Addons, a.Code) {
+				addons = append(addons, SegmentAddon{Code: a.Code, Name: a.Name, Recurring: a.Recurring, OneTime: a.OneTime})
+			}
+		}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO instance_segments (instance_id, seq, plan_id, price_version_id, quantity, cost_centre_id, addons, started_at)
+		VALUES ($1, 1, $2, $3, $4, $5, $6, $7)`, instanceID, it.PlanID, versionID, it.Quantity, it.CostCentreID, marshal(addons), now)
+	return sqldb.Err(err, "instance segment")
 }
 
 const instanceColumns = `n.id, n.name, n.service_id, s.name, n.offering_id, f.name, n.plan_id, p.name, p.retired, n.org_unit_id, n.owner_id, n.order_id,

@@ -11,6 +11,7 @@ import (
 	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/rating"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -18,6 +19,8 @@ import (
 type priced struct {
 	offering *catalog.Offering
 	plan     *catalog.Plan
+	version  *rating.Version
+	quote    rating.Quote
 	params   map[string]any
 	monthly  int64
 	oneTime  int64
@@ -79,7 +82,18 @@ func (s *Service) price(ctx context.Context, tx sqldb.Querier, p *access.Princip
 		}
 		return nil, e
 	}
-	monthly, oneTime := plan.Recurring.Minor, plan.OneTime.Minor
+	// The binding quote: the price version in effect now, rated by the
+	// engine that will bill the instance at the same version.
+	version, err := rating.Current(ctx, tx, plan.ID, s.now())
+	if err != nil {
+		return nil, err
+	}
+	q := int64(in.Quantity)
+	quote, err := version.QuoteUnits(q)
+	if err != nil {
+		return nil, err
+	}
+	var monthly, oneTime int64
 	for _, code := range in.Addons {
 		a := o.Addon(code)
 		if a == nil {
@@ -89,8 +103,8 @@ func (s *Service) price(ctx context.Context, tx sqldb.Querier, p *access.Princip
 		r, t, _ := a.Prices(plan.Currency) // checked when the offering was saved
 		monthly, oneTime = monthly+r.Minor, oneTime+t.Minor
 	}
-	q := int64(in.Quantity)
-	return &priced{offering: o, plan: plan, params: params, monthly: monthly * q, oneTime: oneTime * q}, nil
+	return &priced{offering: o, plan: plan, version: version, quote: quote, params: params,
+		monthly: quote.Monthly.Minor + monthly*q, oneTime: quote.OneTime.Minor + oneTime*q}, nil
 }
 
 // AddItem adds an item to a draft order. Ordering a bundle adds the bundle
@@ -169,7 +183,13 @@ func (s *Service) addItem(ctx context.Context, tx *sqldb.Tx, p *access.Principal
 			return nil, errs.Invalid("the bundle %s includes %s, whose form needs parameters the bundle's form does not ask for; ask the service owner to add them", pr.offering.Name, child.Name)
 		}
 		sub := ItemInput{Offering: child.ID, Plan: plan.ID, Quantity: in.Quantity, RequestedFor: in.RequestedFor, CostCentreID: in.CostCentreID}
-		if _, err := s.insertItem(ctx, tx, o, sub, &priced{offering: child, plan: plan, params: params}, it.ID); err != nil {
+		// A bundled item is priced in the bundle: its own version is kept
+		// for its usage charges, its fees are the bundle's.
+		version, err := rating.Current(ctx, tx, plan.ID, s.now())
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.insertItem(ctx, tx, o, sub, &priced{offering: child, plan: plan, version: version, params: params}, it.ID); err != nil {
 			return nil, err
 		}
 	}
@@ -210,10 +230,11 @@ func (s *Service) insertItem(ctx context.Context, tx *sqldb.Tx, o *Order, in Ite
 	}
 	it := &Item{ID: sqldb.NewID(), Position: pos, OfferingID: pr.offering.ID, PlanID: pr.plan.ID, Quantity: in.Quantity, Parameters: pr.params,
 		Addons: in.Addons, RequestedFor: in.RequestedFor, CostCentreID: in.CostCentreID, State: ItemPending}
+	it.PriceVersionID = pr.version.ID
 	_, err := tx.ExecContext(ctx, `INSERT INTO order_items (id, order_id, position, offering_id, plan_id, quantity, parameters, addons, requested_for,
-		cost_centre_id, monthly_minor, one_time_minor, bundle_item_id, state) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		cost_centre_id, monthly_minor, one_time_minor, bundle_item_id, state, price_version_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		it.ID, o.ID, pos, it.OfferingID, it.PlanID, it.Quantity, marshal(it.Parameters), marshal(it.Addons), it.RequestedFor, it.CostCentreID,
-		pr.monthly, pr.oneTime, nullString(bundleItemID), it.State)
+		pr.monthly, pr.oneTime, nullString(bundleItemID), it.State, it.PriceVersionID)
 	return it, sqldb.Err(err, "order item")
 }
 
@@ -284,6 +305,22 @@ type QuoteLine struct {
 	Plan     string `json:"plan"`
 	Quantity int    `json:"quantity"`
 	Quote    Quote  `json:"quote"`
+	// PriceVersionID and PriceVersion are the price version quoted: the
+	// one the instance will be billed at.
+	PriceVersionID string `json:"price_version_id"`
+	PriceVersion   int    `json:"price_version"`
+	// Minimum is the monthly minimum commitment on usage charges, if any.
+	Minimum string `json:"minimum,omitempty"`
+	// Usage lists the usage charges, billed as used.
+	Usage []UsageCharge `json:"usage"`
+}
+
+// UsageCharge is a usage component of a quoted plan.
+type UsageCharge struct {
+	Code  string `json:"code"`
+	Name  string `json:"name"`
+	Meter string `json:"meter"`
+	Rate  string `json:"rate"`
 }
 
 // QuoteResult prices items without ordering them.
@@ -314,7 +351,15 @@ func (s *Service) QuoteItems(ctx context.Context, p *access.Principal, items []I
 		}
 		currency = pr.plan.Currency
 		monthly, oneTime = monthly+pr.monthly, oneTime+pr.oneTime
-		out.Lines = append(out.Lines, QuoteLine{Offering: pr.offering.Code, Plan: pr.plan.Code, Quantity: items[i].Quantity, Quote: quoteOf(currency, pr.monthly, pr.oneTime)})
+		line := QuoteLine{Offering: pr.offering.Code, Plan: pr.plan.Code, Quantity: items[i].Quantity, Quote: quoteOf(currency, pr.monthly, pr.oneTime),
+			PriceVersionID: pr.version.ID, PriceVersion: pr.version.Version, Usage: []UsageCharge{}}
+		if pr.quote.Minimum.Minor > 0 {
+			line.Minimum = pr.quote.Minimum.Decimal()
+		}
+		for _, c := range pr.quote.Usage {
+			line.Usage = append(line.Usage, UsageCharge{Code: c.Code, Name: c.Name, Meter: c.Meter, Rate: c.Describe("")})
+		}
+		out.Lines = append(out.Lines, line)
 	}
 	out.Total = quoteOf(currency, monthly, oneTime)
 	return out, nil

@@ -115,28 +115,31 @@ const (
 
 // Item is one line of an order.
 type Item struct {
-	ID            string         `json:"id"`
-	Position      int            `json:"position"`
-	OfferingID    string         `json:"offering_id"`
-	OfferingName  string         `json:"offering_name"`
-	PlanID        string         `json:"plan_id"`
-	PlanName      string         `json:"plan_name"`
-	ServiceID     string         `json:"service_id"`
-	Quantity      int            `json:"quantity"`
-	Parameters    map[string]any `json:"parameters"`
-	Addons        []string       `json:"addons"`
-	RequestedFor  string         `json:"requested_for"`
-	CostCentreID  string         `json:"cost_centre_id"`
-	Quote         Quote          `json:"quote"`
-	InstanceID    string         `json:"instance_id,omitempty"`
-	BundleItemID  string         `json:"bundle_item_id,omitempty"`
-	State         ItemState      `json:"state"`
-	offeringCode  string
-	planCode      string
-	serviceCode   string
-	serviceGroup  string
-	serviceName   string
-	servicePolicy string
+	ID           string         `json:"id"`
+	Position     int            `json:"position"`
+	OfferingID   string         `json:"offering_id"`
+	OfferingName string         `json:"offering_name"`
+	PlanID       string         `json:"plan_id"`
+	PlanName     string         `json:"plan_name"`
+	ServiceID    string         `json:"service_id"`
+	Quantity     int            `json:"quantity"`
+	Parameters   map[string]any `json:"parameters"`
+	Addons       []string       `json:"addons"`
+	RequestedFor string         `json:"requested_for"`
+	CostCentreID string         `json:"cost_centre_id"`
+	Quote        Quote          `json:"quote"`
+	// PriceVersionID is the price version the item was quoted at; its
+	// instance is billed at it.
+	PriceVersionID string    `json:"price_version_id,omitempty"`
+	InstanceID     string    `json:"instance_id,omitempty"`
+	BundleItemID   string    `json:"bundle_item_id,omitempty"`
+	State          ItemState `json:"state"`
+	offeringCode   string
+	planCode       string
+	serviceCode    string
+	serviceGroup   string
+	serviceName    string
+	servicePolicy  string
 }
 
 // ItemInput adds an item to a draft order.
@@ -237,7 +240,7 @@ func loadItems(ctx context.Context, q sqldb.Querier, orders []*Order) error {
 	}
 	rows, err := q.QueryContext(ctx, `SELECT i.id, i.order_id, i.position, i.offering_id, f.name, f.code, i.plan_id, p.name, p.code, s.id, s.code, s.name,
 		COALESCE(s.assignment_group_id, ''), i.quantity, i.parameters, i.addons, i.requested_for, i.cost_centre_id, p.currency, i.monthly_minor, i.one_time_minor,
-		COALESCE(i.instance_id, ''), COALESCE(i.bundle_item_id, ''), i.state
+		COALESCE(i.instance_id, ''), COALESCE(i.bundle_item_id, ''), i.state, COALESCE(i.price_version_id, '')
 		FROM order_items i JOIN offerings f ON f.id = i.offering_id JOIN plans p ON p.id = i.plan_id JOIN services s ON s.id = f.service_id
 		WHERE i.order_id IN (`+strings.Join(ids, ", ")+`) ORDER BY i.order_id, i.position`, args...)
 	if err != nil {
@@ -250,7 +253,7 @@ func loadItems(ctx context.Context, q sqldb.Querier, orders []*Order) error {
 		var monthly, oneTime int64
 		if err := rows.Scan(&it.ID, &orderID, &it.Position, &it.OfferingID, &it.OfferingName, &it.offeringCode, &it.PlanID, &it.PlanName, &it.planCode,
 			&it.ServiceID, &it.serviceCode, &it.serviceName, &it.serviceGroup, &it.Quantity, &params, &addons, &it.RequestedFor, &it.CostCentreID,
-			&currency, &monthly, &oneTime, &it.InstanceID, &it.BundleItemID, &it.State); err != nil {
+			&currency, &monthly, &oneTime, &it.InstanceID, &it.BundleItemID, &it.State, &it.PriceVersionID); err != nil {
 			return sqldb.Err(err, "order item")
 		}
 		json.Unmarshal([]byte(params), &it.Parameters)

@@ -31,6 +31,7 @@ import (
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/rating"
 )
 
 // Document is the file.
@@ -135,6 +136,9 @@ type Plan struct {
 	Agreement   string `yaml:"agreement,omitempty"`
 	MaxQuantity int    `yaml:"max_quantity,omitempty"`
 	Retired     bool   `yaml:"retired,omitempty"`
+	// Prices are usage charges, tiers and minimums besides the recurring
+	// and one-time fees (docs/billing.md).
+	Prices []rating.Component `yaml:"prices,omitempty"`
 }
 
 // Policy is an approval policy.
@@ -425,7 +429,7 @@ func Export(ctx context.Context, s Services, p *access.Principal) ([]byte, error
 		}
 		for _, pl := range o.Input().Plans {
 			out.Plans = append(out.Plans, Plan{Code: pl.Code, Name: pl.Name, Description: pl.Description, Currency: pl.Currency,
-				Recurring: pl.Recurring, OneTime: pl.OneTime, Agreement: pl.Agreement, MaxQuantity: pl.MaxQuantity, Retired: pl.Retired})
+				Recurring: pl.Recurring, OneTime: pl.OneTime, Agreement: pl.Agreement, MaxQuantity: pl.MaxQuantity, Retired: pl.Retired, Prices: pl.Prices})
 		}
 		d.Offerings = append(d.Offerings, out)
 	}

@@ -26,6 +26,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -290,4 +291,23 @@ func PathScope(all bool, paths []string, pathCol string, args []any) (string, []
 		ors = append(ors, fmt.Sprintf("%s LIKE $%d", pathCol, len(args)))
 	}
 	return "(" + strings.Join(ors, " OR ") + ")", args
+}
+
+// Placeholders writes one row of count bind parameters, numbered from n+1,
+// for a multi-row INSERT: "($1,$2)" on PostgreSQL, "(?,?)" on SQLite,
+// which parses numbered parameters in time quadratic in their number.
+func Placeholders(b *strings.Builder, d Dialect, n, count int) {
+	b.WriteByte('(')
+	for j := range count {
+		if j > 0 {
+			b.WriteByte(',')
+		}
+		if d == Postgres {
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n + j + 1))
+		} else {
+			b.WriteByte('?')
+		}
+	}
+	b.WriteByte(')')
 }

@@ -1,0 +1,589 @@
+package billing
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/money"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// DocKind is what a document is.
+type DocKind string
+
+// The document kinds.
+const (
+	Invoice    DocKind = "invoice"     // chargeback
+	Statement  DocKind = "statement"   // showback
+	CreditNote DocKind = "credit_note" // a correction of an invoice or statement
+)
+
+// numberPrefix is how each kind's numbers start: INV-2026-000001.
+var numberPrefix = map[DocKind]string{Invoice: "INV", Statement: "STM", CreditNote: "CN"}
+
+// DocState is where a document is.
+type DocState string
+
+// The document states.
+const (
+	Draft     DocState = "draft"
+	Finalised DocState = "finalised"
+	Paid      DocState = "paid"
+	Void      DocState = "void"
+)
+
+// LineKind is what a line charges.
+type LineKind string
+
+// The line kinds. Recurring, one-time, usage, minimum and late-usage lines
+// are computed by billing runs; adjustments and credits are added by
+// people (and by service level management, for rebates) and survive
+// re-runs.
+const (
+	LineRecurring  LineKind = "recurring"
+	LineOneTime    LineKind = "one_time"
+	LineUsage      LineKind = "usage"
+	LineMinimum    LineKind = "minimum"
+	LineLateUsage  LineKind = "late_usage"
+	LineAdjustment LineKind = "adjustment"
+	LineCredit     LineKind = "credit"
+)
+
+// computed reports whether billing runs write lines of the kind.
+func (k LineKind) computed() bool {
+	return k == LineRecurring || k == LineOneTime || k == LineUsage || k == LineMinimum || k == LineLateUsage
+}
+
+// Document is an invoice, statement or credit note.
+type Document struct {
+	ID          string     `json:"id"`
+	AccountID   string     `json:"account_id"`
+	AccountName string     `json:"account_name"`
+	OrgUnitID   string     `json:"org_unit_id"`
+	OrgUnitName string     `json:"org_unit_name"`
+	RunID       string     `json:"run_id,omitempty"`
+	Kind        DocKind    `json:"kind"`
+	State       DocState   `json:"state"`
+	Number      string     `json:"number,omitempty"`
+	Currency    string     `json:"currency"`
+	PeriodStart time.Time  `json:"period_start"`
+	PeriodEnd   time.Time  `json:"period_end"`
+	Total       string     `json:"total"`
+	TotalMinor  int64      `json:"total_minor"`
+	PaidMinor   int64      `json:"paid_minor"`
+	Paid        string     `json:"paid"`
+	Credited    string     `json:"credited"`
+	Balance     string     `json:"balance"`
+	CreditsID   string     `json:"credits_id,omitempty"`
+	Reason      string     `json:"reason,omitempty"`
+	IssuedAt    *time.Time `json:"issued_at,omitempty"`
+	DueAt       *time.Time `json:"due_at,omitempty"`
+	CreatedAt   time.Time  `json:"created_at"`
+	UpdatedAt   time.Time  `json:"updated_at"`
+	Lines       []Line     `json:"lines,omitempty"`
+	Payments    []Payment  `json:"payments,omitempty"`
+
+	creditedMinor int64
+	path          string
+}
+
+// Label names the document for people: its number, or "Draft statement".
+func (d *Document) Label() string {
+	if d.Number != "" {
+		return d.Number
+	}
+	return "Draft " + strings.ReplaceAll(string(d.Kind), "_", " ")
+}
+
+// Line is one charge of a document.
+type Line struct {
+	Position       int       `json:"position"`
+	Kind           LineKind  `json:"kind"`
+	Description    string    `json:"description"`
+	InstanceID     string    `json:"instance_id,omitempty"`
+	ServiceID      string    `json:"service_id,omitempty"`
+	OfferingID     string    `json:"offering_id,omitempty"`
+	PlanID         string    `json:"plan_id,omitempty"`
+	PriceVersionID string    `json:"price_version_id,omitempty"`
+	Component      string    `json:"component,omitempty"`
+	Meter          string    `json:"meter,omitempty"`
+	Quantity       string    `json:"quantity"`
+	Unit           string    `json:"unit"`
+	UnitPrice      string    `json:"unit_price"`
+	Amount         string    `json:"amount"`
+	AmountMinor    int64     `json:"amount_minor"`
+	PeriodStart    time.Time `json:"period_start"`
+	PeriodEnd      time.Time `json:"period_end"`
+	// Explain is how the line was reached: the price version, proration,
+	// tiers, and the usage read (meter, subject, window, events).
+	Explain  map[string]any `json:"explain"`
+	usageKey string
+}
+
+// Payment is money received against an invoice.
+type Payment struct {
+	ID         string    `json:"id"`
+	Amount     string    `json:"amount"`
+	ReceivedAt time.Time `json:"received_at"`
+	Reference  string    `json:"reference"`
+	RecordedBy string    `json:"recorded_by"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+const docColumns = `d.id, d.account_id, a.name, o.id, o.name, COALESCE(d.run_id, ''), d.kind, d.state, COALESCE(d.number, ''), d.currency,
+	d.period_start, d.period_end, d.total_minor, d.paid_minor, COALESCE(d.credits_id, ''), d.reason, d.issued_at, d.due_at, d.created_at, d.updated_at, o.path,
+	COALESCE((SELECT SUM(-c.total_minor) FROM billing_documents c WHERE c.credits_id = d.id AND c.state <> 'void'), 0)`
+const docFrom = ` FROM billing_documents d JOIN billing_accounts a ON a.id = d.account_id JOIN org_units o ON o.id = a.org_unit_id`
+
+func scanDoc(row interface{ Scan(...any) error }) (*Document, error) {
+	var d Document
+	var issued, due sql.NullTime
+	if err := row.Scan(&d.ID, &d.AccountID, &d.AccountName, &d.OrgUnitID, &d.OrgUnitName, &d.RunID, &d.Kind, &d.State, &d.Number, &d.Currency,
+		&d.PeriodStart, &d.PeriodEnd, &d.TotalMinor, &d.PaidMinor, &d.CreditsID, &d.Reason, &issued, &due, &d.CreatedAt, &d.UpdatedAt, &d.path,
+		&d.creditedMinor); err != nil {
+		return nil, err
+	}
+	d.IssuedAt, d.DueAt = sqldb.TimePtr(issued), sqldb.TimePtr(due)
+	d.PeriodStart, d.PeriodEnd, d.CreatedAt, d.UpdatedAt = d.PeriodStart.UTC(), d.PeriodEnd.UTC(), d.CreatedAt.UTC(), d.UpdatedAt.UTC()
+	d.fill()
+	return &d, nil
+}
+
+// fill derives the decimal amounts from the minor ones.
+func (d *Document) fill() {
+	d.Total = money.New(d.TotalMinor, d.Currency).Decimal()
+	d.Paid = money.New(d.PaidMinor, d.Currency).Decimal()
+	d.Credited = money.New(d.creditedMinor, d.Currency).Decimal()
+	d.Balance = money.New(d.balance(), d.Currency).Decimal()
+}
+
+// balance is what is still owed: total less payments and credit notes.
+func (d *Document) balance() int64 {
+	if d.Kind != Invoice || d.State == Void || d.State == Draft {
+		return 0
+	}
+	return d.TotalMinor - d.PaidMinor - d.creditedMinor
+}
+
+// DocumentFilter narrows a document list.
+type DocumentFilter struct {
+	AccountID string
+	Kind      DocKind
+	State     DocState
+	// From and To keep documents whose period starts in [From, To).
+	From, To time.Time
+	Limit    int
+}
+
+// Documents lists the documents the caller may read, newest period first.
+func (s *Service) Documents(ctx context.Context, p *access.Principal, f DocumentFilter) ([]*Document, error) {
+	if err := p.RequireAnywhere(access.BillingRead); err != nil {
+		return nil, err
+	}
+	all, paths := p.OrgUnitScope(access.BillingRead)
+	where, args := sqldb.PathScope(all, paths, "o.path", nil)
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where += fmt.Sprintf(" AND "+cond, len(args))
+	}
+	if f.AccountID != "" {
+		add("(d.account_id = $%[1]d OR o.id = $%[1]d OR o.code = $%[1]d)", f.AccountID)
+	}
+	if f.Kind != "" {
+		add("d.kind = $%d", string(f.Kind))
+	}
+	if f.State != "" {
+		add("d.state = $%d", string(f.State))
+	}
+	if !f.From.IsZero() {
+		add("d.period_start >= $%d", sqldb.Time(f.From))
+	}
+	if !f.To.IsZero() {
+		add("d.period_start < $%d", sqldb.Time(f.To))
+	}
+	if f.Limit <= 0 || f.Limit > 1000 {
+		f.Limit = 1000
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+docColumns+docFrom+` WHERE `+where+
+		fmt.Sprintf(` ORDER BY d.period_start DESC, a.name, d.created_at LIMIT %d`, f.Limit), args...)
+	if err != nil {
+		return nil, sqldb.Err(err, "billing documents")
+	}
+	defer rows.Close()
+	out := []*Document{}
+	for rows.Next() {
+		d, err := scanDoc(rows)
+		if err != nil {
+			return nil, sqldb.Err(err, "billing document")
+		}
+		out = append(out, d)
+	}
+	return out, sqldb.Err(rows.Err(), "billing documents")
+}
+
+// Document returns one document with its lines and payments.
+func (s *Service) Document(ctx context.Context, p *access.Principal, id string) (*Document, error) {
+	d, err := getDoc(ctx, s.db.Read(), id)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Require(access.BillingRead, access.InOrgUnit(d.path)); err != nil {
+		return nil, err
+	}
+	if d.Lines, err = docLines(ctx, s.db.Read(), d); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT id, amount_minor, received_at, reference, recorded_by, created_at FROM payments WHERE document_id = $1 ORDER BY received_at`, d.ID)
+	if err != nil {
+		return nil, sqldb.Err(err, "payments")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var pm Payment
+		var minor int64
+		if err := rows.Scan(&pm.ID, &minor, &pm.ReceivedAt, &pm.Reference, &pm.RecordedBy, &pm.CreatedAt); err != nil {
+			return nil, sqldb.Err(err, "payment")
+		}
+		pm.Amount, pm.ReceivedAt, pm.CreatedAt = money.New(minor, d.Currency).Decimal(), pm.ReceivedAt.UTC(), pm.CreatedAt.UTC()
+		d.Payments = append(d.Payments, pm)
+	}
+	return d, sqldb.Err(rows.Err(), "payments")
+}
+
+func getDoc(ctx context.Context, q sqldb.Querier, id string) (*Document, error) {
+	d, err := scanDoc(q.QueryRowContext(ctx, `SELECT `+docColumns+docFrom+` WHERE d.id = $1 OR d.number = $1`, id))
+	if isNoRows(err) {
+		return nil, errs.NotFound("billing document %q not found", id)
+	}
+	return d, sqldb.Err(err, "billing document")
+}
+
+const lineColumns = `l.position, l.kind, l.description, COALESCE(l.instance_id, ''), COALESCE(l.service_id, ''), COALESCE(l.offering_id, ''),
+	COALESCE(l.plan_id, ''), COALESCE(l.price_version_id, ''), l.component, l.meter, l.quantity, l.unit, l.unit_price, l.amount_minor, l.period_start,
+	l.period_end, l.usage_key, l.explain`
+
+func scanLine(row interface{ Scan(...any) error }, currency string) (Line, error) {
+	var l Line
+	var explain string
+	if err := row.Scan(&l.Position, &l.Kind, &l.Description, &l.InstanceID, &l.ServiceID, &l.OfferingID, &l.PlanID, &l.PriceVersionID, &l.Component,
+		&l.Meter, &l.Quantity, &l.Unit, &l.UnitPrice, &l.AmountMinor, &l.PeriodStart, &l.PeriodEnd, &l.usageKey, &explain); err != nil {
+		return l, err
+	}
+	json.Unmarshal([]byte(explain), &l.Explain)
+	l.Amount = money.New(l.AmountMinor, currency).Decimal()
+	l.PeriodStart, l.PeriodEnd = l.PeriodStart.UTC(), l.PeriodEnd.UTC()
+	return l, nil
+}
+
+func docLines(ctx context.Context, q sqldb.Querier, d *Document) ([]Line, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+lineColumns+` FROM billing_lines l WHERE l.document_id = $1 ORDER BY l.position`, d.ID)
+	if err != nil {
+		return nil, sqldb.Err(err, "billing lines")
+	}
+	defer rows.Close()
+	out := []Line{}
+	for rows.Next() {
+		l, err := scanLine(rows, d.Currency)
+		if err != nil {
+			return nil, sqldb.Err(err, "billing line")
+		}
+		out = append(out, l)
+	}
+	return out, sqldb.Err(rows.Err(), "billing lines")
+}
+
+// lockDoc reads a document for change inside a transaction and checks
+// billing.manage.
+func (s *Service) lockDoc(ctx context.Context, tx *sqldb.Tx, p *access.Principal, id string) (*Document, error) {
+	if err := p.Require(access.BillingManage, access.Resource{}); err != nil {
+		return nil, err
+	}
+	// Touching the row first takes PostgreSQL's row lock (SQLite has one writer).
+	if _, err := tx.ExecContext(ctx, `UPDATE billing_documents SET updated_at = updated_at WHERE id = $1 OR number = $1`, id); err != nil {
+		return nil, sqldb.Err(err, "billing document")
+	}
+	return getDoc(ctx, tx, id)
+}
+
+// nextNumber takes the next number of a kind's gapless sequence: it is
+// taken inside the finalising transaction, so a rollback gives it back.
+func nextNumber(ctx context.Context, tx *sqldb.Tx, kind DocKind, at time.Time) (string, error) {
+	var n int64
+	if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = $1 RETURNING value`, string(kind)).Scan(&n); err != nil {
+		return "", sqldb.Err(err, "document number")
+	}
+	return fmt.Sprintf("%s-%d-%06d", numberPrefix[kind], at.Year(), n), nil
+}
+
+// Finalise issues a draft: it gets its number and can no longer change.
+// Callers need billing.manage.
+func (s *Service) Finalise(ctx context.Context, p *access.Principal, id string) (*Document, error) {
+	var out *Document
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		d, err := s.lockDoc(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		if err := s.finalise(ctx, tx, p, d); err != nil {
+			return err
+		}
+		out, err = getDoc(ctx, tx, d.ID)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Document(ctx, p, out.ID)
+}
+
+func (s *Service) finalise(ctx context.Context, tx *sqldb.Tx, p *access.Principal, d *Document) error {
+	if d.State != Draft {
+		return errs.Conflict("%s is %s; only a draft is finalised", d.Label(), d.State)
+	}
+	now := sqldb.Time(s.now())
+	if d.Kind != CreditNote && now.Before(d.PeriodEnd) {
+		return errs.Conflict("%s covers a period that ends %s; finalise it after then (until then it is a draft to date)", d.Label(), d.PeriodEnd.Format(time.RFC3339))
+	}
+	number, err := nextNumber(ctx, tx, d.Kind, now)
+	if err != nil {
+		return err
+	}
+	var terms int
+	if err := tx.QueryRowContext(ctx, `SELECT terms_days FROM billing_accounts WHERE id = $1`, d.AccountID).Scan(&terms); err != nil {
+		return sqldb.Err(err, "billing account")
+	}
+	var due any
+	if d.Kind == Invoice {
+		due = now.AddDate(0, 0, terms)
+	}
+	state := Finalised
+	if d.Kind == Invoice && d.TotalMinor <= 0 {
+		state = Paid // nothing to pay
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE billing_documents SET state = $1, number = $2, issued_at = $3, due_at = $4, updated_at = $3 WHERE id = $5 AND state = 'draft'`,
+		state, number, now, due, d.ID); err != nil {
+		return sqldb.Err(err, "billing document")
+	}
+	return s.audit(ctx, tx, p, audit.Entry{Action: "billing_document.finalise", ObjectType: "billing_document", ObjectID: d.ID,
+		After: map[string]any{"number": number, "total_minor": d.TotalMinor, "currency": d.Currency}})
+}
+
+// Void cancels a draft, or a finalised document nobody has paid or
+// credited; its number stays used (the sequence keeps no gaps). Callers
+// need billing.manage.
+func (s *Service) Void(ctx context.Context, p *access.Principal, id, reason string) (*Document, error) {
+	reason = strings.TrimSpace(reason)
+	if reason == "" || len(reason) > 500 {
+		return nil, &errs.Error{Code: errs.CodeInvalid, Message: "say why the document is void",
+			Fields: []errs.FieldError{{Field: "reason", Rule: "required", Message: "reason is required (at most 500 characters)"}}}
+	}
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		d, err := s.lockDoc(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		if d.State == Void || d.State == Paid || d.PaidMinor > 0 || d.creditedMinor > 0 {
+			return errs.Conflict("%s is %s with payments or credit notes against it; correct it with a credit note instead", d.Label(), d.State)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE billing_documents SET state = 'void', reason = $1, updated_at = $2 WHERE id = $3`, reason, sqldb.Time(s.now()), d.ID); err != nil {
+			return sqldb.Err(err, "billing document")
+		}
+		return s.audit(ctx, tx, p, audit.Entry{Action: "billing_document.void", ObjectType: "billing_document", ObjectID: d.ID, Before: d,
+			After: map[string]any{"state": Void, "reason": reason}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Document(ctx, p, id)
+}
+
+// PaymentInput records money received.
+type PaymentInput struct {
+	Amount     string    `json:"amount"`
+	ReceivedAt time.Time `json:"received_at"`
+	Reference  string    `json:"reference"`
+}
+
+// RecordPayment records a payment against a finalised invoice; paid in
+// full, the invoice is paid. Callers need billing.manage.
+func (s *Service) RecordPayment(ctx context.Context, p *access.Principal, id string, in PaymentInput) (*Document, error) {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		d, err := s.lockDoc(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		if d.Kind != Invoice || d.State != Finalised {
+			return errs.Conflict("%s is a %s %s; payments are recorded against finalised, unpaid invoices", d.Label(), d.State, strings.ReplaceAll(string(d.Kind), "_", " "))
+		}
+		amt, err := money.Parse(in.Amount, d.Currency)
+		var v errs.Validator
+		v.Check(err == nil && amt.Minor > 0, "amount", "money", fmt.Sprintf("amount is a positive amount in %s such as 120.50", d.Currency))
+		v.Check(err != nil || amt.Minor <= d.balance(), "amount", "range", fmt.Sprintf("amount is more than the %s %s still owed", money.New(d.balance(), d.Currency).Decimal(), d.Currency))
+		v.Check(len(in.Reference) <= 200, "reference", "length", "reference must be at most 200 characters")
+		if err := v.Err("the payment is not valid"); err != nil {
+			return err
+		}
+		now := sqldb.Time(s.now())
+		if in.ReceivedAt.IsZero() {
+			in.ReceivedAt = now
+		}
+		pid := sqldb.NewID()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO payments (id, document_id, amount_minor, received_at, reference, recorded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			pid, d.ID, amt.Minor, sqldb.Time(in.ReceivedAt), in.Reference, p.Name, now); err != nil {
+			return sqldb.Err(err, "payment")
+		}
+		state := Finalised
+		if amt.Minor == d.balance() {
+			state = Paid
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE billing_documents SET paid_minor = paid_minor + $1, state = $2, updated_at = $3 WHERE id = $4`, amt.Minor, state, now, d.ID); err != nil {
+			return sqldb.Err(err, "billing document")
+		}
+		return s.audit(ctx, tx, p, audit.Entry{Action: "billing_document.payment", ObjectType: "billing_document", ObjectID: d.ID,
+			After: map[string]any{"payment_id": pid, "amount_minor": amt.Minor, "reference": in.Reference, "state": state}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Document(ctx, p, id)
+}
+
+// LineInput is a line people add: an adjustment or a credit.
+type LineInput struct {
+	Kind        LineKind `json:"kind"`
+	Description string   `json:"description"`
+	// Amount is signed: credits are negative (a positive credit amount is
+	// taken as the credit's size and made negative).
+	Amount string `json:"amount"`
+	// Reference points at what the line answers: a ticket, a breach.
+	Reference string `json:"reference"`
+}
+
+func (in *LineInput) amount(currency string) (money.Amount, error) {
+	in.Description = strings.TrimSpace(in.Description)
+	var v errs.Validator
+	v.Check(in.Kind == LineAdjustment || in.Kind == LineCredit, "kind", "enum", "kind is adjustment or credit")
+	v.Check(in.Description != "" && len(in.Description) <= 300, "description", "required", "describe the line (at most 300 characters)")
+	amt, err := money.Parse(in.Amount, currency)
+	v.Check(err == nil && amt.Minor != 0, "amount", "money", fmt.Sprintf("amount is a non-zero amount in %s such as -50.00", currency))
+	v.Check(len(in.Reference) <= 200, "reference", "length", "reference must be at most 200 characters")
+	if err := v.Err("the line is not valid"); err != nil {
+		return money.Amount{}, err
+	}
+	if in.Kind == LineCredit && amt.Minor > 0 {
+		amt = amt.Neg()
+	}
+	return amt, nil
+}
+
+// AddLine adds an adjustment or credit to a draft; it stays through
+// re-runs of the billing run. Callers need billing.manage.
+func (s *Service) AddLine(ctx context.Context, p *access.Principal, id string, in LineInput) (*Document, error) {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		d, err := s.lockDoc(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		if d.State != Draft {
+			return errs.Conflict("%s is %s and cannot change; add the line to the next draft or issue a credit note", d.Label(), d.State)
+		}
+		amt, err := in.amount(d.Currency)
+		if err != nil {
+			return err
+		}
+		var pos int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(position), 0) + 1 FROM billing_lines WHERE document_id = $1`, d.ID).Scan(&pos); err != nil {
+			return sqldb.Err(err, "billing line")
+		}
+		l := Line{Position: pos, Kind: in.Kind, Description: in.Description, Quantity: "1", Unit: "", UnitPrice: amt.Decimal(), AmountMinor: amt.Minor,
+			PeriodStart: d.PeriodStart, PeriodEnd: d.PeriodEnd, Explain: map[string]any{"added_by": p.Name, "reference": in.Reference}}
+		if err := insertLines(ctx, tx, s.db.Dialect, d.ID, []Line{l}); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE billing_documents SET total_minor = total_minor + $1, updated_at = $2 WHERE id = $3`, amt.Minor, sqldb.Time(s.now()), d.ID); err != nil {
+			return sqldb.Err(err, "billing document")
+		}
+		return s.audit(ctx, tx, p, audit.Entry{Action: "billing_document.add_line", ObjectType: "billing_document", ObjectID: d.ID, After: l})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Document(ctx, p, id)
+}
+
+// CreditNoteInput corrects a finalised invoice or statement.
+type CreditNoteInput struct {
+	Reason string `json:"reason"`
+	// Amount is how much is credited (positive); empty credits the whole
+	// remaining total.
+	Amount string `json:"amount"`
+}
+
+// IssueCreditNote issues a finalised credit note against a finalised or
+// paid document, for at most what has not been credited yet. Callers need
+// billing.manage.
+func (s *Service) IssueCreditNote(ctx context.Context, p *access.Principal, id string, in CreditNoteInput) (*Document, error) {
+	var noteID string
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		d, err := s.lockDoc(ctx, tx, p, id)
+		if err != nil {
+			return err
+		}
+		if d.Kind == CreditNote || (d.State != Finalised && d.State != Paid) {
+			return errs.Conflict("%s is a %s %s; credit notes correct finalised invoices and statements", d.Label(), d.State, strings.ReplaceAll(string(d.Kind), "_", " "))
+		}
+		open := d.TotalMinor - d.creditedMinor
+		in.Reason = strings.TrimSpace(in.Reason)
+		var v errs.Validator
+		v.Check(in.Reason != "" && len(in.Reason) <= 500, "reason", "required", "say why the credit is given (at most 500 characters)")
+		amt := money.New(open, d.Currency)
+		if strings.TrimSpace(in.Amount) != "" {
+			a, err := money.Parse(in.Amount, d.Currency)
+			if v.Check(err == nil && a.Minor > 0, "amount", "money", fmt.Sprintf("amount is a positive amount in %s", d.Currency)) {
+				amt = a
+			}
+		}
+		v.Check(amt.Minor <= open && open > 0, "amount", "range", fmt.Sprintf("at most %s %s of %s is left to credit", money.New(open, d.Currency).Decimal(), d.Currency, d.Label()))
+		if err := v.Err("the credit note is not valid"); err != nil {
+			return err
+		}
+		now := sqldb.Time(s.now())
+		noteID = sqldb.NewID()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO billing_documents (id, account_id, run_id, kind, state, currency, period_start, period_end, total_minor, paid_minor,
+			credits_id, reason, created_at, updated_at) VALUES ($1, $2, NULL, 'credit_note', 'draft', $3, $4, $5, $6, 0, $7, $8, $9, $9)`,
+			noteID, d.AccountID, d.Currency, d.PeriodStart, d.PeriodEnd, -amt.Minor, d.ID, in.Reason, now); err != nil {
+			return sqldb.Err(err, "credit note")
+		}
+		l := Line{Position: 1, Kind: LineCredit, Description: "Credit against " + d.Label() + ": " + in.Reason, Quantity: "1", UnitPrice: amt.Neg().Decimal(),
+			AmountMinor: -amt.Minor, PeriodStart: d.PeriodStart, PeriodEnd: d.PeriodEnd, Explain: map[string]any{"credits": d.Label(), "credits_id": d.ID, "issued_by": p.Name}}
+		if err := insertLines(ctx, tx, s.db.Dialect, noteID, []Line{l}); err != nil {
+			return err
+		}
+		note, err := getDoc(ctx, tx, noteID)
+		if err != nil {
+			return err
+		}
+		if err := s.finalise(ctx, tx, p, note); err != nil {
+			return err
+		}
+		// A credit that settles what is owed settles the invoice.
+		if d.Kind == Invoice && d.State == Finalised && d.balance()-amt.Minor <= 0 {
+			if _, err := tx.ExecContext(ctx, `UPDATE billing_documents SET state = 'paid', updated_at = $1 WHERE id = $2`, now, d.ID); err != nil {
+				return sqldb.Err(err, "billing document")
+			}
+		}
+		return s.audit(ctx, tx, p, audit.Entry{Action: "billing_document.credit_note", ObjectType: "billing_document", ObjectID: d.ID,
+			After: map[string]any{"credit_note_id": noteID, "amount_minor": amt.Minor, "reason": in.Reason}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Document(ctx, p, noteID)
+}

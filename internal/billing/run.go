@@ -1,0 +1,806 @@
+package billing
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/jobs"
+	"github.com/steward-itaas/steward/internal/metering"
+	"github.com/steward-itaas/steward/internal/money"
+	"github.com/steward-itaas/steward/internal/rating"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// RunState is where a billing run is.
+type RunState string
+
+// The run states.
+const (
+	RunRunning   RunState = "running"
+	RunCompleted RunState = "completed"
+)
+
+// Run is the billing run of one month.
+type Run struct {
+	ID            string     `json:"id"`
+	Month         string     `json:"month"`
+	State         RunState   `json:"state"`
+	AccountsTotal int        `json:"accounts_total"`
+	AccountsDone  int        `json:"accounts_done"`
+	Documents     int        `json:"documents"`
+	Lines         int        `json:"lines"`
+	Error         string     `json:"error,omitempty"`
+	StartedBy     string     `json:"started_by"`
+	CreatedAt     time.Time  `json:"created_at"`
+	UpdatedAt     time.Time  `json:"updated_at"`
+	FinishedAt    *time.Time `json:"finished_at,omitempty"`
+	cursor        string
+}
+
+const runColumns = `id, month, state, accounts_total, accounts_done, documents, lines, cursor, error, started_by, created_at, updated_at, finished_at`
+
+func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
+	var r Run
+	var fin sql.NullTime
+	if err := row.Scan(&r.ID, &r.Month, &r.State, &r.AccountsTotal, &r.AccountsDone, &r.Documents, &r.Lines, &r.cursor, &r.Error, &r.StartedBy,
+		&r.CreatedAt, &r.UpdatedAt, &fin); err != nil {
+		return nil, err
+	}
+	r.CreatedAt, r.UpdatedAt, r.FinishedAt = r.CreatedAt.UTC(), r.UpdatedAt.UTC(), sqldb.TimePtr(fin)
+	return &r, nil
+}
+
+// Runs lists billing runs, newest month first. Callers need billing.manage.
+func (s *Service) Runs(ctx context.Context, p *access.Principal) ([]*Run, error) {
+	if err := p.Require(access.BillingManage, access.Resource{}); err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+runColumns+` FROM billing_runs ORDER BY month DESC LIMIT 120`)
+	if err != nil {
+		return nil, sqldb.Err(err, "billing runs")
+	}
+	defer rows.Close()
+	out := []*Run{}
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, sqldb.Err(err, "billing run")
+		}
+		out = append(out, r)
+	}
+	return out, sqldb.Err(rows.Err(), "billing runs")
+}
+
+// Run returns one run by ID or month.
+func (s *Service) Run(ctx context.Context, p *access.Principal, ref string) (*Run, error) {
+	if err := p.Require(access.BillingManage, access.Resource{}); err != nil {
+		return nil, err
+	}
+	r, err := scanRun(s.db.Read().QueryRowContext(ctx, `SELECT `+runColumns+` FROM billing_runs WHERE id = $1 OR month = $1`, ref))
+	if isNoRows(err) {
+		return nil, errs.NotFound("there is no billing run %q", ref)
+	}
+	return r, sqldb.Err(err, "billing run")
+}
+
+// StartRun starts (or re-runs) the billing run of a month as a job and
+// returns at once; the run's progress is on the run. A run already going
+// is returned as it is. Callers need billing.manage.
+func (s *Service) StartRun(ctx context.Context, p *access.Principal, month string) (*Run, error) {
+	if err := p.Require(access.BillingManage, access.Resource{}); err != nil {
+		return nil, err
+	}
+	m, err := parseMonth(month)
+	if err != nil {
+		return nil, err
+	}
+	now := sqldb.Time(s.now())
+	if m.After(now) {
+		return nil, &errs.Error{Code: errs.CodeInvalid, Message: "the month has not begun",
+			Fields: []errs.FieldError{{Field: "month", Rule: "range", Message: "bill a month that has begun; a month in progress gives drafts to date"}}}
+	}
+	month = m.Format("2006-01")
+	var out *Run
+	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		var total int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM billing_accounts`).Scan(&total); err != nil {
+			return sqldb.Err(err, "billing accounts")
+		}
+		r, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` FROM billing_runs WHERE month = $1`, month))
+		switch {
+		case isNoRows(err):
+			r = &Run{ID: sqldb.NewID(), Month: month}
+			_, err = tx.ExecContext(ctx, `INSERT INTO billing_runs (`+runColumns+`) VALUES ($1, $2, 'running', $3, 0, 0, 0, '', '', $4, $5, $5, NULL)`,
+				r.ID, month, total, p.Name, now)
+		case err != nil:
+			return sqldb.Err(err, "billing run")
+		case r.State == RunRunning && r.Error == "":
+			out = r
+			return nil
+		default:
+			_, err = tx.ExecContext(ctx, `UPDATE billing_runs SET state = 'running', accounts_total = $1, accounts_done = 0, documents = 0, lines = 0, cursor = '',
+				error = '', started_by = $2, updated_at = $3, finished_at = NULL WHERE id = $4`, total, p.Name, now, r.ID)
+		}
+		if err != nil {
+			return sqldb.Err(err, "billing run")
+		}
+		payload, _ := json.Marshal(map[string]string{"run_id": r.ID})
+		if _, err := s.jobs.EnqueueTx(ctx, tx, jobs.EnqueueInput{Kind: RunJob, Payload: payload, UniqueKey: fmt.Sprintf("%s:%s:%d", RunJob, r.ID, now.UnixNano())}); err != nil {
+			return err
+		}
+		if out, err = scanRun(tx.QueryRowContext(ctx, `SELECT `+runColumns+` FROM billing_runs WHERE id = $1`, r.ID)); err != nil {
+			return sqldb.Err(err, "billing run")
+		}
+		return s.audit(ctx, tx, p, audit.Entry{Action: "billing_run.start", ObjectType: "billing_run", ObjectID: r.ID, After: out})
+	})
+	if err == nil {
+		s.jobs.Wake()
+	}
+	return out, err
+}
+
+func (s *Service) runJob(ctx context.Context, j *jobs.Job) error {
+	var in struct {
+		RunID string `json:"run_id"`
+	}
+	if err := json.Unmarshal(j.Payload, &in); err != nil {
+		return fmt.Errorf("billing run payload: %w", err)
+	}
+	err := s.Execute(ctx, in.RunID)
+	if err != nil {
+		// Keep the reason on the run; the job's retry resumes at the cursor.
+		s.db.Tx(context.WithoutCancel(ctx), func(tx *sqldb.Tx) error {
+			_, e := tx.ExecContext(ctx, `UPDATE billing_runs SET error = $1, updated_at = $2 WHERE id = $3`, err.Error(), sqldb.Time(s.now()), in.RunID)
+			return e
+		})
+	}
+	return err
+}
+
+// ChunkSize is how many accounts one transaction of a run bills.
+const ChunkSize = 200
+
+// segment is an instance segment with what its lines name.
+type segment struct {
+	instanceID, instanceName, serviceID, serviceName, offeringID, offeringName, planID, planName string
+	seq                                                                                          int
+	versionID, costCentre                                                                        string
+	quantity                                                                                     int64
+	addons                                                                                       []addon
+	start, end                                                                                   time.Time // end zero: still held
+}
+
+type addon struct {
+	Code      string `json:"code"`
+	Name      string `json:"name"`
+	Recurring string `json:"recurring"`
+	OneTime   string `json:"one_time"`
+}
+
+// window is a billing period.
+type window struct{ start, end time.Time }
+
+// usageKey finds a quantity: a meter's usage of a subject over a window.
+type usageKey struct {
+	w       window
+	meter   string
+	subject string
+}
+
+type usageFact struct {
+	qty    metering.Quantity
+	events int64
+}
+
+// billed is what finalised documents have charged for one usage key.
+type billed struct {
+	accountID, key                                       string
+	instanceID, serviceID, offeringID, planID, versionID string
+	component, meter, description                        string
+	w                                                    window
+	qty                                                  *big.Rat
+	amount                                               int64
+}
+
+// runData is everything a run reads once, whatever the number of accounts.
+type runData struct {
+	month    time.Time
+	accounts []*Account
+	owner    map[string]string // org unit ID → billing account ID
+	segs     map[string][]*segment
+	versions map[string]*rating.Version
+	meters   map[string]*metering.Meter
+	usage    map[usageKey]usageFact
+	billed   map[string][]*billed // by account
+}
+
+// Execute runs a billing run to its end from where it stopped. It is the
+// job's body and safe to call again: finalised documents are never
+// touched, drafts are recomputed whole.
+func (s *Service) Execute(ctx context.Context, runID string) error {
+	r, err := scanRun(s.db.Read().QueryRowContext(ctx, `SELECT `+runColumns+` FROM billing_runs WHERE id = $1`, runID))
+	if err != nil {
+		return sqldb.Err(err, "billing run")
+	}
+	if r.State != RunRunning {
+		return nil
+	}
+	month, _ := time.Parse("2006-01", r.Month)
+	d, err := s.load(ctx, month)
+	if err != nil {
+		return err
+	}
+	todo := d.accounts
+	if r.cursor != "" {
+		i := sort.Search(len(todo), func(i int) bool { return todo[i].ID > r.cursor })
+		todo = todo[i:]
+	}
+	for len(todo) > 0 {
+		chunk := todo[:min(ChunkSize, len(todo))]
+		todo = todo[len(chunk):]
+		if err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+			docs, lines, err := s.billChunk(ctx, tx, d, runID, chunk)
+			if err != nil {
+				return err
+			}
+			_, err = tx.ExecContext(ctx, `UPDATE billing_runs SET accounts_done = accounts_done + $1, documents = documents + $2, lines = lines + $3,
+				cursor = $4, error = '', updated_at = $5 WHERE id = $6`, len(chunk), docs, lines, chunk[len(chunk)-1].ID, sqldb.Time(s.now()), runID)
+			return sqldb.Err(err, "billing run")
+		}); err != nil {
+			return err
+		}
+	}
+	now := sqldb.Time(s.now())
+	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		if _, err := tx.ExecContext(ctx, `UPDATE billing_runs SET state = 'completed', finished_at = $1, updated_at = $1 WHERE id = $2`, now, runID); err != nil {
+			return sqldb.Err(err, "billing run")
+		}
+		return s.audit(ctx, tx, access.System(), audit.Entry{Action: "billing_run.complete", ObjectType: "billing_run", ObjectID: runID,
+			After: map[string]any{"month": r.Month}})
+	})
+}
+
+// load reads what the run needs in a fixed number of queries.
+func (s *Service) load(ctx context.Context, month time.Time) (*runData, error) {
+	db := s.db.Read()
+	d := &runData{month: month, owner: map[string]string{}, segs: map[string][]*segment{}, usage: map[usageKey]usageFact{}, billed: map[string][]*billed{}}
+	var err error
+	if d.accounts, err = queryAccounts(ctx, db, ``); err != nil {
+		return nil, err
+	}
+	if len(d.accounts) == 0 {
+		return d, nil
+	}
+	// Each org unit is billed to the nearest account on its path.
+	byUnit := map[string]*Account{}
+	for _, a := range d.accounts {
+		byUnit[a.OrgUnitID] = a
+	}
+	rows, err := db.QueryContext(ctx, `SELECT id, path FROM org_units`)
+	if err != nil {
+		return nil, sqldb.Err(err, "org units")
+	}
+	for rows.Next() {
+		var id, path string
+		if err := rows.Scan(&id, &path); err != nil {
+			rows.Close()
+			return nil, sqldb.Err(err, "org units")
+		}
+		parts := strings.Split(strings.Trim(path, "/"), "/")
+		for i := len(parts) - 1; i >= 0; i-- {
+			if a := byUnit[parts[i]]; a != nil {
+				d.owner[id] = a.ID
+				break
+			}
+		}
+	}
+	rows.Close()
+	from, to := d.accounts[0].Period(month)
+	for _, a := range d.accounts {
+		ps, pe := a.Period(month)
+		from, to = minTime(from, ps), maxTime(to, pe)
+	}
+	// Segments overlapping any account's period.
+	rows, err = db.QueryContext(ctx, `SELECT g.instance_id, n.name, n.service_id, s.name, n.offering_id, f.name, g.plan_id, p.name, g.seq, g.price_version_id,
+			g.cost_centre_id, g.quantity, g.addons, g.started_at, g.ended_at
+		FROM instance_segments g JOIN instances n ON n.id = g.instance_id JOIN services s ON s.id = n.service_id
+		JOIN offerings f ON f.id = n.offering_id JOIN plans p ON p.id = g.plan_id
+		WHERE g.started_at < $2 AND (g.ended_at IS NULL OR g.ended_at > $1) ORDER BY g.instance_id, g.seq`, sqldb.Time(from), sqldb.Time(to))
+	if err != nil {
+		return nil, sqldb.Err(err, "instance segments")
+	}
+	versionIDs := map[string]bool{}
+	for rows.Next() {
+		var g segment
+		var addons string
+		var end sql.NullTime
+		if err := rows.Scan(&g.instanceID, &g.instanceName, &g.serviceID, &g.serviceName, &g.offeringID, &g.offeringName, &g.planID, &g.planName, &g.seq,
+			&g.versionID, &g.costCentre, &g.quantity, &addons, &g.start, &end); err != nil {
+			rows.Close()
+			return nil, sqldb.Err(err, "instance segments")
+		}
+		json.Unmarshal([]byte(addons), &g.addons)
+		g.start = g.start.UTC()
+		if end.Valid {
+			g.end = end.Time.UTC()
+		}
+		if acct := d.owner[g.costCentre]; acct != "" {
+			d.segs[acct] = append(d.segs[acct], &g)
+			versionIDs[g.versionID] = true
+		}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, sqldb.Err(err, "instance segments")
+	}
+	// What finalised documents of the two periods before charged for usage:
+	// late events since then are billed as the difference.
+	rows, err = db.QueryContext(ctx, `SELECT d.account_id, l.usage_key, COALESCE(l.instance_id, ''), COALESCE(l.service_id, ''), COALESCE(l.offering_id, ''),
+			COALESCE(l.plan_id, ''), COALESCE(l.price_version_id, ''), l.component, l.meter, l.description, l.period_start, l.period_end, l.quantity, l.amount_minor, l.kind
+		FROM billing_lines l JOIN billing_documents d ON d.id = l.document_id
+		WHERE l.usage_key <> '' AND d.state IN ('finalised', 'paid') AND d.kind <> 'credit_note' AND l.period_start >= $1 AND l.period_start < $2
+		ORDER BY l.usage_key, d.period_start`, sqldb.Time(from.AddDate(0, -2, 0)), sqldb.Time(to))
+	if err != nil {
+		return nil, sqldb.Err(err, "billed usage")
+	}
+	byKey := map[string]*billed{}
+	for rows.Next() {
+		var b billed
+		var qty string
+		var amount int64
+		var kind LineKind
+		if err := rows.Scan(&b.accountID, &b.key, &b.instanceID, &b.serviceID, &b.offeringID, &b.planID, &b.versionID, &b.component, &b.meter, &b.description,
+			&b.w.start, &b.w.end, &qty, &amount, &kind); err != nil {
+			rows.Close()
+			return nil, sqldb.Err(err, "billed usage")
+		}
+		b.w.start, b.w.end = b.w.start.UTC(), b.w.end.UTC()
+		q, _ := new(big.Rat).SetString(qty)
+		if q == nil {
+			q = new(big.Rat)
+		}
+		if prev := byKey[b.key]; prev != nil {
+			prev.qty.Add(prev.qty, q)
+			prev.amount += amount
+			continue
+		}
+		if kind != LineUsage {
+			continue // a late line without its usage line is outside the look-back
+		}
+		b.qty, b.amount = q, amount
+		byKey[b.key] = &b
+		d.billed[b.accountID] = append(d.billed[b.accountID], &b)
+		versionIDs[b.versionID] = true
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, sqldb.Err(err, "billed usage")
+	}
+	ids := make([]string, 0, len(versionIDs))
+	for id := range versionIDs {
+		ids = append(ids, id)
+	}
+	if d.versions, err = rating.GetMany(ctx, db, ids); err != nil {
+		return nil, err
+	}
+	meters, err := s.metering.Meters(ctx, access.System())
+	if err != nil {
+		return nil, err
+	}
+	d.meters = map[string]*metering.Meter{}
+	for _, m := range meters {
+		d.meters[m.Code] = m
+	}
+	// The usage to read: per billing window and meter, every subject at once.
+	need := map[window]map[string]bool{}
+	want := func(w window, meter string) {
+		if need[w] == nil {
+			need[w] = map[string]bool{}
+		}
+		need[w][meter] = true
+	}
+	for _, a := range d.accounts {
+		ps, pe := a.Period(month)
+		for _, g := range d.segs[a.ID] {
+			if v := d.versions[g.versionID]; v != nil {
+				for _, c := range v.Components {
+					if c.Kind.Usage() {
+						want(window{ps, pe}, c.Meter)
+					}
+				}
+			}
+		}
+		for _, b := range d.billed[a.ID] {
+			want(b.w, b.meter)
+		}
+	}
+	for w, ms := range need {
+		for code := range ms {
+			if d.meters[code] == nil {
+				continue
+			}
+			u, err := s.metering.Usage(ctx, access.System(), metering.UsageQuery{Meter: code, From: w.start, To: w.end, Granularity: metering.Total})
+			if err != nil {
+				return nil, err
+			}
+			for _, row := range u.Rows {
+				k := usageKey{w, code, row.Subject}
+				f := d.usage[k]
+				f.qty += row.Quantity
+				f.events += row.Events
+				d.usage[k] = f
+			}
+		}
+	}
+	return d, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// billChunk writes the documents of a chunk of accounts in the caller's
+// transaction: a constant number of statements per document.
+func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID string, chunk []*Account) (docs, lines int, err error) {
+	args := make([]any, len(chunk))
+	var b strings.Builder
+	for i, a := range chunk {
+		args[i] = a.ID
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "$%d", i+1)
+	}
+	in := b.String()
+	type existing struct {
+		id    string
+		state DocState
+		start time.Time
+	}
+	current := map[string]existing{}
+	rows, err := tx.QueryContext(ctx, `SELECT id, account_id, state, period_start FROM billing_documents
+		WHERE account_id IN (`+in+`) AND kind <> 'credit_note' AND state <> 'void'`, args...)
+	if err != nil {
+		return 0, 0, sqldb.Err(err, "billing documents")
+	}
+	for rows.Next() {
+		var e existing
+		var acct string
+		if err := rows.Scan(&e.id, &acct, &e.state, &e.start); err != nil {
+			rows.Close()
+			return 0, 0, sqldb.Err(err, "billing documents")
+		}
+		e.start = e.start.UTC()
+		for _, a := range chunk {
+			if ps, _ := a.Period(d.month); a.ID == acct && ps.Equal(e.start) {
+				current[acct] = e
+			}
+		}
+	}
+	rows.Close()
+	// Lines people added to drafts stay.
+	manual := map[string][]Line{}
+	rows, err = tx.QueryContext(ctx, `SELECT d.account_id, d.currency, `+lineColumns+` FROM billing_lines l JOIN billing_documents d ON d.id = l.document_id
+		WHERE d.account_id IN (`+in+`) AND d.state = 'draft' AND d.kind <> 'credit_note' AND l.kind IN ('adjustment', 'credit') ORDER BY l.position`, args...)
+	if err != nil {
+		return 0, 0, sqldb.Err(err, "billing lines")
+	}
+	for rows.Next() {
+		var acct, cur string
+		var l Line
+		var explain string
+		if err := rows.Scan(&acct, &cur, &l.Position, &l.Kind, &l.Description, &l.InstanceID, &l.ServiceID, &l.OfferingID, &l.PlanID, &l.PriceVersionID,
+			&l.Component, &l.Meter, &l.Quantity, &l.Unit, &l.UnitPrice, &l.AmountMinor, &l.PeriodStart, &l.PeriodEnd, &l.usageKey, &explain); err != nil {
+			rows.Close()
+			return 0, 0, sqldb.Err(err, "billing lines")
+		}
+		json.Unmarshal([]byte(explain), &l.Explain)
+		manual[acct] = append(manual[acct], l)
+	}
+	rows.Close()
+	now := sqldb.Time(s.now())
+	for _, a := range chunk {
+		e, ok := current[a.ID]
+		if ok && e.state != Draft {
+			continue // finalised documents never change
+		}
+		ls, err := rateAccount(d, a)
+		if err != nil {
+			return 0, 0, err
+		}
+		ls = append(ls, manual[a.ID]...)
+		var total int64
+		for i := range ls {
+			ls[i].Position = i + 1
+			total += ls[i].AmountMinor
+		}
+		ps, pe := a.Period(d.month)
+		id := e.id
+		if ok {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM billing_lines WHERE document_id = $1`, id); err != nil {
+				return 0, 0, sqldb.Err(err, "billing lines")
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE billing_documents SET run_id = $1, kind = $2, currency = $3, total_minor = $4, updated_at = $5 WHERE id = $6`,
+				runID, kindOf(a.Mode), a.Currency, total, now, id); err != nil {
+				return 0, 0, sqldb.Err(err, "billing document")
+			}
+		} else {
+			id = sqldb.NewID()
+			if _, err := tx.ExecContext(ctx, `INSERT INTO billing_documents (id, account_id, run_id, kind, state, currency, period_start, period_end, total_minor,
+				paid_minor, reason, created_at, updated_at) VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, 0, '', $9, $9)`,
+				id, a.ID, runID, kindOf(a.Mode), a.Currency, ps, pe, total, now); err != nil {
+				return 0, 0, sqldb.Err(err, "billing document")
+			}
+		}
+		if err := insertLines(ctx, tx, s.db.Dialect, id, ls); err != nil {
+			return 0, 0, err
+		}
+		docs++
+		lines += len(ls)
+	}
+	return docs, lines, nil
+}
+
+// insertLines writes lines with multi-row INSERTs.
+func insertLines(ctx context.Context, tx *sqldb.Tx, dialect sqldb.Dialect, docID string, ls []Line) error {
+	const cols = 19
+	const perStatement = 400
+	for start := 0; start < len(ls); start += perStatement {
+		part := ls[start:min(start+perStatement, len(ls))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO billing_lines (document_id, position, kind, description, instance_id, service_id, offering_id, plan_id, price_version_id,
+			component, meter, quantity, unit, unit_price, amount_minor, period_start, period_end, usage_key, explain) VALUES `)
+		args := make([]any, 0, len(part)*cols)
+		for i, l := range part {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			sqldb.Placeholders(&b, dialect, len(args), cols)
+			explain, _ := json.Marshal(l.Explain)
+			if l.Explain == nil {
+				explain = []byte("{}")
+			}
+			args = append(args, docID, l.Position, l.Kind, l.Description, null(l.InstanceID), null(l.ServiceID), null(l.OfferingID), null(l.PlanID),
+				null(l.PriceVersionID), l.Component, l.Meter, l.Quantity, l.Unit, l.UnitPrice, l.AmountMinor, sqldb.Time(l.PeriodStart), sqldb.Time(l.PeriodEnd),
+				l.usageKey, string(explain))
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return sqldb.Err(err, "billing lines")
+		}
+	}
+	return nil
+}
+
+func null(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+// rateAccount computes an account's lines for its period: fees prorated
+// per segment, one-time fees when an instance starts, usage rated at the
+// version of the instance's last segment in the period, minimum top-ups,
+// then late usage of earlier periods.
+func rateAccount(d *runData, a *Account) ([]Line, error) {
+	ps, pe := a.Period(d.month)
+	w := window{ps, pe}
+	periodLen := int64(pe.Sub(ps) / time.Microsecond)
+	var out []Line
+	segs := d.segs[a.ID]
+	for i, g := range segs {
+		end := g.end
+		if end.IsZero() || end.After(pe) {
+			end = pe
+		}
+		start := maxTime(g.start, ps)
+		if !start.Before(end) {
+			continue
+		}
+		v := d.versions[g.versionID]
+		if v == nil {
+			return nil, fmt.Errorf("instance %s: price version %s is missing", g.instanceID, g.versionID)
+		}
+		if v.Currency != a.Currency {
+			return nil, errs.Invalid("account %s bills in %s but instance %s (%s %s) is priced in %s; bill it to an account in %s or re-price the plan",
+				a.Name, a.Currency, g.instanceName, g.offeringName, g.planName, v.Currency, v.Currency)
+		}
+		held := int64(end.Sub(start) / time.Microsecond)
+		base := Line{InstanceID: g.instanceID, ServiceID: g.serviceID, OfferingID: g.offeringID, PlanID: g.planID, PriceVersionID: v.ID,
+			PeriodStart: start, PeriodEnd: end}
+		label := fmt.Sprintf("%s %s · %s", g.offeringName, g.planName, g.instanceName)
+		priceRef := map[string]any{"plan": g.planName, "offering": g.offeringName, "price_version": v.Version, "price_version_id": v.ID}
+		proration := map[string]any{"from": start, "to": end, "held_seconds": ratSeconds(held), "period_seconds": ratSeconds(periodLen),
+			"fraction": big.NewRat(held, periodLen).RatString()}
+		fee := func(kind LineKind, code, name, price string, prorate bool) error {
+			exact := rating.Prorate(price, g.quantity, 1, 1)
+			explain := map[string]any{"price": priceRef, "component": code, "units": g.quantity, "unit_price": price}
+			if prorate {
+				exact = rating.Prorate(price, g.quantity, held, periodLen)
+				explain["proration"] = proration
+				explain["rule"] = "unit price × units × held / period, rounded once to the minor unit"
+			}
+			amt, err := rating.Round(exact, a.Currency)
+			if err != nil {
+				return err
+			}
+			l := base
+			l.Kind, l.Component, l.Description = kind, code, label+": "+name
+			l.Quantity, l.Unit, l.UnitPrice, l.AmountMinor, l.Explain = fmt.Sprint(g.quantity), "unit-month", price, amt.Minor, explain
+			if kind == LineOneTime {
+				l.Unit = "unit"
+			}
+			out = append(out, l)
+			return nil
+		}
+		starts := g.seq == 1 && !g.start.Before(ps) && g.start.Before(pe)
+		for _, c := range v.Components {
+			var err error
+			switch {
+			case c.Kind == rating.Flat:
+				err = fee(LineRecurring, c.Code, c.Name, c.Price, true)
+			case c.Kind == rating.OneTime && starts:
+				err = fee(LineOneTime, c.Code, c.Name, c.Price, false)
+			}
+			if err != nil {
+				return nil, err
+			}
+		}
+		for _, ad := range g.addons {
+			if ad.Recurring != "" && ad.Recurring != "0" {
+				if err := fee(LineRecurring, "addon:"+ad.Code, ad.Name+" (add-on)", ad.Recurring, true); err != nil {
+					return nil, err
+				}
+			}
+			if starts && ad.OneTime != "" && ad.OneTime != "0" {
+				if err := fee(LineOneTime, "addon:"+ad.Code, ad.Name+" (add-on)", ad.OneTime, false); err != nil {
+					return nil, err
+				}
+			}
+		}
+		// Usage is rated once per instance, at its last segment's version.
+		if i+1 < len(segs) && segs[i+1].instanceID == g.instanceID && segs[i+1].start.Before(pe) {
+			continue
+		}
+		var usageTotal int64
+		for _, c := range v.Components {
+			if !c.Kind.Usage() {
+				continue
+			}
+			f := d.usage[usageKey{w, c.Meter, g.instanceID}]
+			if f.qty == 0 {
+				continue
+			}
+			l, err := usageLine(d, base, c, f, w, label, priceRef, a.Currency)
+			if err != nil {
+				return nil, err
+			}
+			l.usageKey = g.instanceID + "|" + c.Code + "|" + ps.Format(time.RFC3339)
+			usageTotal += l.AmountMinor
+			out = append(out, l)
+		}
+		for _, c := range v.Components {
+			if c.Kind != rating.Minimum {
+				continue
+			}
+			floor, err := rating.Round(rating.Prorate(c.Price, 1, held, periodLen), a.Currency)
+			if err != nil {
+				return nil, err
+			}
+			if usageTotal >= floor.Minor {
+				continue
+			}
+			l := base
+			l.Kind, l.Component, l.Description = LineMinimum, c.Code, label+": "+c.Name+" (minimum commitment top-up)"
+			l.Quantity, l.Unit, l.UnitPrice, l.AmountMinor = "1", "commitment", c.Price, floor.Minor-usageTotal
+			l.Explain = map[string]any{"price": priceRef, "component": c.Code, "minimum": floor.Decimal(), "usage_charged": money.New(usageTotal, a.Currency).Decimal(),
+				"proration": proration, "rule": "minimum (prorated) less the usage charges of the period"}
+			out = append(out, l)
+		}
+	}
+	late, err := lateUsage(d, a)
+	if err != nil {
+		return nil, err
+	}
+	return append(out, late...), nil
+}
+
+func ratSeconds(micros int64) string {
+	return big.NewRat(micros, 1_000_000).FloatString(0)
+}
+
+// usageLine rates one usage component's quantity.
+func usageLine(d *runData, base Line, c rating.Component, f usageFact, w window, label string, priceRef map[string]any, currency string) (Line, error) {
+	qty := f.qty.Rat()
+	ch := rating.RateUsage(c, qty)
+	amt, err := rating.Round(ch.Exact, currency)
+	if err != nil {
+		return Line{}, err
+	}
+	unit := ""
+	if m := d.meters[c.Meter]; m != nil {
+		unit = m.Unit
+	}
+	l := base
+	l.PeriodStart, l.PeriodEnd = w.start, w.end
+	l.Kind, l.Component, l.Meter, l.Description = LineUsage, c.Code, c.Meter, label+": "+c.Name
+	l.Quantity, l.Unit, l.UnitPrice, l.AmountMinor = f.qty.String(), unit, c.Describe(unit), amt.Minor
+	explain := map[string]any{"price": priceRef, "component": c.Code, "kind": c.Kind, "rate": c.Describe(unit),
+		"exact": ch.Exact.FloatString(9), "rule": "rated exactly, rounded once to the minor unit",
+		"usage": map[string]any{"meter": c.Meter, "subject": base.InstanceID, "from": w.start, "to": w.end, "quantity": f.qty.String(), "events": f.events,
+			"source": "hourly rollups of meter " + c.Meter + " for the subject over the period",
+			"query":  fmt.Sprintf("/api/v1/usage?meter=%s&subject=%s&from=%s&to=%s&granularity=day", c.Meter, base.InstanceID, w.start.Format(time.RFC3339), w.end.Format(time.RFC3339))}}
+	if len(ch.Tiers) > 0 {
+		explain["tiers"] = ch.Tiers
+	}
+	if ch.Packages > 0 {
+		explain["packages"] = ch.Packages
+	}
+	l.Explain = explain
+	return l, nil
+}
+
+// lateUsage finds usage that arrived after its period's document was
+// finalised and bills the difference it makes, once.
+func lateUsage(d *runData, a *Account) ([]Line, error) {
+	ps, _ := a.Period(d.month)
+	var out []Line
+	for _, b := range d.billed[a.ID] {
+		if !b.w.start.Before(ps) {
+			continue
+		}
+		v := d.versions[b.versionID]
+		if v == nil {
+			continue
+		}
+		c := v.Component(b.component)
+		if c == nil {
+			continue
+		}
+		now := d.usage[usageKey{b.w, b.meter, b.instanceID}]
+		qty := now.qty.Rat()
+		if qty.Cmp(b.qty) == 0 {
+			continue
+		}
+		rated, err := rating.Round(rating.RateUsage(*c, qty).Exact, a.Currency)
+		if err != nil {
+			return nil, err
+		}
+		delta := new(big.Rat).Sub(qty, b.qty)
+		unit := ""
+		if m := d.meters[b.meter]; m != nil {
+			unit = m.Unit
+		}
+		out = append(out, Line{Kind: LineLateUsage, InstanceID: b.instanceID, ServiceID: b.serviceID, OfferingID: b.offeringID, PlanID: b.planID,
+			PriceVersionID: b.versionID, Component: b.component, Meter: b.meter, PeriodStart: b.w.start, PeriodEnd: b.w.end,
+			Description: fmt.Sprintf("Late usage for %s to %s: %s", b.w.start.Format("2 Jan 2006"), b.w.end.Format("2 Jan 2006"), strings.TrimSpace(lastPart(b.description))),
+			Quantity:    delta.FloatString(6), Unit: unit, UnitPrice: c.Describe(unit), AmountMinor: rated.Minor - b.amount, usageKey: b.key,
+			Explain: map[string]any{"billed_quantity": b.qty.FloatString(6), "quantity_now": qty.FloatString(6), "billed_amount": money.New(b.amount, a.Currency).Decimal(),
+				"rated_now": rated.Decimal(), "events_now": now.events, "price": map[string]any{"price_version": v.Version, "price_version_id": v.ID},
+				"rule": "usage that arrived after the period's document was finalised: the period re-rated, less what was billed"}})
+	}
+	return out, nil
+}
+
+func lastPart(s string) string {
+	if i := strings.Index(s, "Late usage for"); i == 0 {
+		if j := strings.Index(s, ": "); j > 0 {
+			return s[j+2:]
+		}
+	}
+	return s
+}
