@@ -254,3 +254,6 @@ func kindOf(m Mode) DocKind {
 	}
 	return Statement
 }
+
+// Month is the month in progress by the service's clock, "2026-11".
+func (s *Service) Month() string { return s.now().UTC().Format("2006-01") }

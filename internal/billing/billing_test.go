@@ -229,6 +229,13 @@ func TestBillingRun(t *testing.T) {
 	f.events("storage", a, "2026-11-12T10:00:00Z", "50") // A ends the month on large: no usage charge
 	f.events("storage", b, "2026-12-02T10:00:00Z", "7")  // December's
 
+	// Instance hours are metered from the segments, no events needed:
+	// A held 2 units for 10 days, then 1 for 10 days.
+	u, err := f.meter.Usage(f.ctx, sys, metering.UsageQuery{Meter: metering.InstanceHours, Subject: a, From: at("2026-11-01T00:00:00Z"), To: at("2026-12-01T00:00:00Z")})
+	if err != nil || len(u.Rows) != 1 || u.Rows[0].Quantity.String() != "720" {
+		t.Fatalf("instance hours = %+v, %v", u, err)
+	}
+
 	r := f.run("2026-11")
 	if r.State != billing.RunCompleted || r.AccountsDone != 2 || r.Documents != 2 {
 		t.Fatalf("run = %+v", r)

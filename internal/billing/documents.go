@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -586,4 +587,103 @@ func (s *Service) IssueCreditNote(ctx context.Context, p *access.Principal, id s
 		return nil, err
 	}
 	return s.Document(ctx, p, noteID)
+}
+
+// Costs is what the caller's org units were charged or shown, per month
+// and per service, from invoices, statements and credit notes (drafts
+// included: the month in progress is a draft to date).
+type Costs struct {
+	Currency string        `json:"currency"`
+	Months   []MonthCost   `json:"months"`
+	Services []ServiceCost `json:"services"`
+	Total    string        `json:"total"`
+	// Mixed is set when documents are in more than one currency; only
+	// Currency's are summed.
+	Mixed bool `json:"mixed"`
+}
+
+// MonthCost is one billing month's total.
+type MonthCost struct {
+	Month      string `json:"month"`
+	Total      string `json:"total"`
+	TotalMinor int64  `json:"total_minor"`
+}
+
+// ServiceCost is one service's total over the window, with its months.
+type ServiceCost struct {
+	ServiceID  string           `json:"service_id"`
+	Name       string           `json:"name"`
+	Total      string           `json:"total"`
+	TotalMinor int64            `json:"total_minor"`
+	ByMonth    map[string]int64 `json:"by_month"`
+}
+
+// Costs sums the lines of the documents the caller may read whose period
+// starts in [from, to), by month and service.
+func (s *Service) Costs(ctx context.Context, p *access.Principal, from, to time.Time) (*Costs, error) {
+	if err := p.RequireAnywhere(access.BillingRead); err != nil {
+		return nil, err
+	}
+	all, paths := p.OrgUnitScope(access.BillingRead)
+	where, args := sqldb.PathScope(all, paths, "o.path", []any{sqldb.Time(from), sqldb.Time(to)})
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT d.period_start, d.currency, COALESCE(l.service_id, ''), COALESCE(sv.name, ''), SUM(l.amount_minor)
+		FROM billing_lines l JOIN billing_documents d ON d.id = l.document_id JOIN billing_accounts a ON a.id = d.account_id JOIN org_units o ON o.id = a.org_unit_id
+		LEFT JOIN services sv ON sv.id = l.service_id
+		WHERE d.state <> 'void' AND d.period_start >= $1 AND d.period_start < $2 AND `+where+`
+		GROUP BY d.period_start, d.currency, l.service_id, sv.name ORDER BY d.period_start`, args...)
+	if err != nil {
+		return nil, sqldb.Err(err, "costs")
+	}
+	defer rows.Close()
+	out := &Costs{}
+	months := map[string]int64{}
+	services := map[string]*ServiceCost{}
+	var total int64
+	for rows.Next() {
+		var start time.Time
+		var cur, sid, name string
+		var sum int64
+		if err := rows.Scan(&start, &cur, &sid, &name, &sum); err != nil {
+			return nil, sqldb.Err(err, "costs")
+		}
+		if out.Currency == "" {
+			out.Currency = cur
+		}
+		if cur != out.Currency {
+			out.Mixed = true
+			continue
+		}
+		m := start.UTC().Format("2006-01")
+		if _, ok := months[m]; !ok {
+			out.Months = append(out.Months, MonthCost{Month: m})
+		}
+		months[m] += sum
+		total += sum
+		if name == "" {
+			name = "Adjustments and credits"
+		}
+		sc := services[sid]
+		if sc == nil {
+			sc = &ServiceCost{ServiceID: sid, Name: name, ByMonth: map[string]int64{}}
+			services[sid] = sc
+			out.Services = append(out.Services, *sc)
+		}
+		sc.TotalMinor += sum
+		sc.ByMonth[m] += sum
+	}
+	if err := rows.Err(); err != nil {
+		return nil, sqldb.Err(err, "costs")
+	}
+	for i := range out.Months {
+		out.Months[i].TotalMinor = months[out.Months[i].Month]
+		out.Months[i].Total = money.New(out.Months[i].TotalMinor, out.Currency).Decimal()
+	}
+	for i := range out.Services {
+		sc := services[out.Services[i].ServiceID]
+		sc.Total = money.New(sc.TotalMinor, out.Currency).Decimal()
+		out.Services[i] = *sc
+	}
+	sort.Slice(out.Services, func(i, j int) bool { return out.Services[i].TotalMinor > out.Services[j].TotalMinor })
+	out.Total = money.New(total, out.Currency).Decimal()
+	return out, nil
 }

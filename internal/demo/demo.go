@@ -12,9 +12,11 @@ import (
 	"strings"
 
 	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/billing"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/portfolio"
 )
@@ -27,6 +29,8 @@ type Services struct {
 	Identity *identity.Service
 	Catalog  *catalog.Catalog
 	Orders   *orders.Service
+	Metering *metering.Service
+	Billing  *billing.Service
 }
 
 // Password is every demo user's password. The demo is for trying Steward
@@ -120,11 +124,17 @@ func Seed(ctx context.Context, s Services) (bool, error) {
 	if err := SeedOrganisation(ctx, s.Identity); err != nil {
 		return false, err
 	}
-	if _, err := portfolio.Import(ctx, portfolio.Services(s), sys, "demo/portfolio.yaml", portfolioYAML, false); err != nil {
+	if err := SeedMeters(ctx, s.Metering); err != nil {
+		return false, fmt.Errorf("demo meters: %w", err)
+	}
+	if _, err := portfolio.Import(ctx, portfolio.Services{Identity: s.Identity, Catalog: s.Catalog, Orders: s.Orders}, sys, "demo/portfolio.yaml", portfolioYAML, false); err != nil {
 		return false, fmt.Errorf("demo portfolio: %w", err)
 	}
 	if err := seedOrders(ctx, s); err != nil {
 		return false, fmt.Errorf("demo orders: %w", err)
+	}
+	if err := seedBilling(ctx, s); err != nil {
+		return false, fmt.Errorf("demo billing: %w", err)
 	}
 	// The admin, with its grant in the same transaction, marks the seed done.
 	if _, err := s.Identity.CreateAdmin(ctx, sys, identity.CreateUserInput{Email: last.email, Name: last.name, Password: Password}); err != nil {

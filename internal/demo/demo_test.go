@@ -25,7 +25,7 @@ func TestSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	s := demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders}
+	s := demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing}
 	if created, err := demo.Seed(ctx, s); err != nil || !created {
 		t.Fatalf("first seed: %v %v", created, err)
 	}

@@ -66,6 +66,14 @@ func seedOrders(ctx context.Context, s Services) error {
 	if err := completeTasks(ctx, s, alex, web.ID, true, "Built from the ubuntu template"); err != nil {
 		return err
 	}
+	// Completed: a metered bucket (its usage arrives in seedBilling).
+	bucket, err := place("Bucket for the shop's product images", orders.ItemInput{Offering: "bucket", Plan: "standard", Parameters: map[string]any{"bucket_name": "shop-images"}})
+	if err != nil {
+		return err
+	}
+	if err := completeTasks(ctx, s, alex, bucket.ID, true, "Created in the Paris region"); err != nil {
+		return err
+	}
 	// Fulfilling: approved by nobody (no policy applies), waiting in the queue.
 	if _, err := place("Staging server", vm("shop-staging", "bronze", 1)); err != nil {
 		return err

@@ -34,7 +34,7 @@ func newApp(t *testing.T) (*app.App, portfolio.Services) {
 func TestRoundTrip(t *testing.T) {
 	ctx, sys := context.Background(), access.System()
 	a, sa := newApp(t)
-	if _, err := demo.Seed(ctx, demo.Services(sa)); err != nil {
+	if _, err := demo.Seed(ctx, demo.Services{Identity: sa.Identity, Catalog: sa.Catalog, Orders: sa.Orders, Metering: a.Metering, Billing: a.Billing}); err != nil {
 		t.Fatal(err)
 	}
 	first, err := portfolio.Export(ctx, sa, sys)
@@ -44,6 +44,9 @@ func TestRoundTrip(t *testing.T) {
 	_ = a
 	b, sb := newApp(t)
 	if err := demo.SeedOrganisation(ctx, b.Identity); err != nil {
+		t.Fatal(err)
+	}
+	if err := demo.SeedMeters(ctx, b.Metering); err != nil {
 		t.Fatal(err)
 	}
 	changes, err := portfolio.Import(ctx, sb, sys, "portfolio.yaml", first, true)

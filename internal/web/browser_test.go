@@ -150,6 +150,12 @@ func (b *browser) login(email, password string) {
 }
 
 func startPortal(t *testing.T) string {
+	base, _ := startApp(t)
+	return base
+}
+
+// startApp is startPortal with the app, for tests that need its services.
+func startApp(t *testing.T) (string, *app.App) {
 	ctx := context.Background()
 	a, err := app.New(ctx, app.Config{Database: sqldbtest.Config(t),
 		Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}},
@@ -158,12 +164,12 @@ func startPortal(t *testing.T) string {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	if _, err := demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders}); err != nil {
+	if _, err := demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing}); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
-	return strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
+	return strings.Replace(srv.URL, "127.0.0.1", "localhost", 1), a
 }
 
 func TestBrowserAdminJourney(t *testing.T) {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/billing"
 	"github.com/steward-itaas/steward/internal/app"
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/identity"
@@ -28,7 +29,7 @@ func TestPagesPerRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	if _, err := demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders}); err != nil {
+	if _, err := demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing}); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(a.Handler())
@@ -80,6 +81,38 @@ func TestPagesPerRole(t *testing.T) {
 		{"audrey@it.contoso.example", "/catalog/mailbox/edit", 403, nil, nil},
 		{"audrey@it.contoso.example", "/portfolio/email/offerings/new", 403, nil, nil},
 		{"audrey@it.contoso.example", "/portfolio/email", 200, nil, []string{"Add an offering", `name="redundancy_group"`}},
+		// Costs and billing: Dana sees Retail's draft invoice to date; Felix runs billing.
+		{"dana@contoso.example", "/costs", 200, []string{"My costs", "<svg", "Object storage", "Draft invoice", "Private cloud virtual machines", "Email and calendar"}, []string{"Manufacturing"}},
+		{"dana@contoso.example", "/billing", 403, nil, nil},
+		{"dana@contoso.example", "/catalog/bucket", 200, []string{"+ Storage: graduated", "Price history"}, nil},
+		{"dana@contoso.example", "/catalog/bucket/plans/standard/prices", 200, []string{"Version 1", "Storage"}, []string{"Add a version"}},
+		{"omar@it.contoso.example", "/catalog/bucket/plans/standard/prices", 200, []string{"Add a version", "&#34;storage-gb&#34;"}, nil},
+		{"felix@it.contoso.example", "/billing", 200, []string{"Billing runs", "Retail", "Manufacturing", "showback", "Run billing", "completed"}, nil},
+		{"felix@it.contoso.example", "/costs", 200, []string{"Retail", "Manufacturing", "Draft statement"}, nil},
+		{"felix@it.contoso.example", "/admin/meters", 200, []string{"storage-gb", "instance-hours", "Define a meter"}, nil},
+		{"dana@contoso.example", "/admin/meters", 200, []string{"storage-gb"}, []string{"Define a meter"}},
+	}
+	docs, _ := a.Billing.Documents(ctx, access.System(), billing.DocumentFilter{})
+	for _, d := range docs {
+		want := []string{d.AccountName, "Why this number"}
+		if d.AccountName != "Retail" {
+			tests = append(tests, struct {
+				email, path string
+				status      int
+				want, not   []string
+			}{"dana@contoso.example", "/billing/documents/" + d.ID, 403, nil, nil})
+			continue
+		}
+		tests = append(tests, struct {
+			email, path string
+			status      int
+			want, not   []string
+		}{"dana@contoso.example", "/billing/documents/" + d.ID, 200, append(want, "shop-images", "Storage", "Requests", "Print or save as PDF"), []string{"Finalise"}},
+			struct {
+				email, path string
+				status      int
+				want, not   []string
+			}{"felix@it.contoso.example", "/billing/documents/" + d.ID, 200, []string{"Finalise", "Add line"}, nil})
 	}
 	for _, o := range all {
 		tests = append(tests, struct {

@@ -27,12 +27,16 @@ import (
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/billing"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/jobs"
+	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/money"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/rating"
 )
 
 //go:embed templates/*.html
@@ -48,6 +52,9 @@ type Portal struct {
 	Jobs     *jobs.Runner
 	Catalog  *catalog.Catalog
 	Orders   *orders.Service
+	Metering *metering.Service
+	Rating   *rating.Service
+	Billing  *billing.Service
 	Log      *slog.Logger
 	Metrics  *middleware.Metrics
 	Now      func() time.Time
@@ -149,6 +156,16 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		{"POST /portfolio/{code}/dependencies/{id}/delete", false, p.removeDependency},
 		{"GET /portfolio/{code}/offerings/new", false, show(p, "offering_edit", p.offeringEditView(false))},
 		{"POST /portfolio/{code}/offerings", false, p.saveOffering(false)},
+		{"GET /costs", false, show(p, "costs", p.costsView)},
+		{"GET /billing", false, show(p, "billing", p.billingView)},
+		{"POST /billing/accounts", false, p.saveBillingAccount},
+		{"POST /billing/runs", false, p.startBillingRun},
+		{"GET /billing/documents/{id}", false, show(p, "document", p.documentView)},
+		{"POST /billing/documents/{id}/{action}", false, p.documentAction},
+		{"GET /admin/meters", false, show(p, "meters", p.metersView)},
+		{"POST /admin/meters", false, p.saveMeter},
+		{"GET /catalog/{code}/plans/{plan}/prices", false, show(p, "prices", p.pricesView)},
+		{"POST /catalog/{code}/plans/{plan}/prices", false, p.addPriceVersion},
 		{"GET /catalog/{code}/edit", false, show(p, "offering_edit", p.offeringEditView(true))},
 		{"POST /catalog/{code}/edit", false, p.saveOffering(true)},
 	}
@@ -190,6 +207,8 @@ var funcs = template.FuncMap{
 	"field": func(fields map[string]string, name string) string { return fields[name] },
 	"list":  func(xs ...string) []string { return xs },
 	"add":   func(a, b int) int { return a + b },
+	"money": func(minor int64, currency string) string { return money.New(minor, currency).Decimal() },
+	"rfc":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 }
 
 func (p *Portal) parse() error {
@@ -261,6 +280,12 @@ func navFor(pr *access.Principal, path string) []NavItem {
 	if pr.CanAnywhere(access.InstanceRead) {
 		items = append(items, NavItem{Label: "My services", Href: "/my-services"})
 	}
+	if pr.CanAnywhere(access.BillingRead) {
+		items = append(items, NavItem{Label: "My costs", Href: "/costs"})
+	}
+	if pr.CanAnywhere(access.BillingManage) {
+		items = append(items, NavItem{Label: "Billing", Href: "/billing"})
+	}
 	if pr.CanAnywhere(access.TaskWork) {
 		items = append(items, NavItem{Label: "Tasks", Href: "/tasks"})
 	}
@@ -279,6 +304,9 @@ func navFor(pr *access.Principal, path string) []NavItem {
 	items = append(items, NavItem{Label: "Roles", Href: "/roles"}, NavItem{Label: "Tokens", Href: "/tokens"})
 	if pr.CanAnywhere(access.AuditRead) {
 		items = append(items, NavItem{Label: "Audit log", Href: "/audit"})
+	}
+	if pr.CanAnywhere(access.MeterManage) {
+		items = append(items, NavItem{Label: "Meters", Href: "/admin/meters"})
 	}
 	if pr.CanAnywhere(access.JobRead) {
 		items = append(items, NavItem{Label: "Jobs", Href: "/admin/jobs"})

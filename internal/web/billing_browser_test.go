@@ -1,0 +1,89 @@
+package web_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/chromedp"
+
+	"github.com/steward-itaas/steward/internal/demo"
+)
+
+// TestBrowserBilling: the financial manager opens a billing account and
+// runs this month's billing, watching its progress; the Retail consumer
+// reads the invoice in My costs, opens a line's explanation, and the
+// invoice prints without the portal around it.
+func TestBrowserBilling(t *testing.T) {
+	base, a := startApp(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go a.Jobs.Run(ctx) // billing runs are jobs
+	b := newBrowser(t, base)
+
+	b.login("felix@it.contoso.example", demo.Password)
+	b.run(
+		chromedp.Navigate(b.base+"/billing"),
+		waitText("main", "Billing runs"),
+		chromedp.SendKeys("#org_unit", "FABRIKAM", chromedp.ByQuery),
+		chromedp.SetValue("#currency", "euro", chromedp.ByQuery),
+		press(`form[action="/billing/accounts"] button`),
+		waitText(".error", "currency must be an ISO 4217 code"),
+		chromedp.SetValue("#org_unit", "FABRIKAM", chromedp.ByQuery),
+		chromedp.SetValue("#currency", "EUR", chromedp.ByQuery),
+		press(`form[action="/billing/accounts"] button`),
+		waitText(".flash", "Saved the billing account Fabrikam Ltd"),
+		press(`form[action="/billing/runs"] button`),
+		waitText(".flash", "Started the billing run"),
+		// The page refreshes itself while the run goes; the job finishes it.
+		waitText("table.runs", "completed"),
+		waitText("table.runs", "4 of 4 accounts"),
+	)
+	b.screenshot("billing")
+	b.logout()
+
+	b.login("dana@contoso.example", demo.Password)
+	b.run(
+		chromedp.Navigate(b.base+"/costs"),
+		waitText("main", "By service"),
+		chromedp.WaitVisible("svg.chart rect.bar", chromedp.ByQuery),
+		press(`table.documents a`),
+		waitText("main", "Invoice (draft)"),
+		waitText("table.lines", "shop-images"),
+	)
+	b.screenshot("invoice")
+	// A usage line explains itself: the meter and the rollups read.
+	b.run(press(`tr.usage details.why summary`), waitText(`tr.usage details.why[open]`, "usage.meter"))
+	if got := b.text(`tr.usage details.why[open]`); !strings.Contains(got, "usage.events") || !strings.Contains(got, "price.price_version") {
+		t.Errorf("the usage line explains: %s", got)
+	}
+	// Printed, the invoice stands alone: no navigation, no actions.
+	var navShown, linesShown bool
+	b.run(
+		emulation.SetEmulatedMedia().WithMedia("print"),
+		chromedp.Evaluate(`getComputedStyle(document.querySelector("nav.nav")).display !== "none"`, &navShown),
+		chromedp.Evaluate(`getComputedStyle(document.querySelector("table.lines")).display !== "none"`, &linesShown),
+		emulation.SetEmulatedMedia().WithMedia(""),
+	)
+	if navShown || !linesShown {
+		t.Errorf("printed: navigation shown %v, lines shown %v", navShown, linesShown)
+	}
+	b.logout()
+
+	// Felix adds a credit to the draft; finalising before the period ends is refused.
+	b.login("felix@it.contoso.example", demo.Password)
+	b.run(
+		chromedp.Navigate(b.base+"/costs"),
+		waitText("table.documents", "Retail"),
+		press(`table.documents a`),
+		waitText("main", "Actions"),
+		chromedp.SendKeys("#description", "Welcome credit", chromedp.ByQuery),
+		chromedp.SendKeys("#line-amount", "5.00", chromedp.ByQuery),
+		press(`form[action$="/line"] button`),
+		waitText(".flash", "Line added"),
+		waitText("table.lines", "Welcome credit"),
+		press(`form[action$="/finalise"] button`),
+		waitText(".error", "finalise it after then"),
+	)
+}
