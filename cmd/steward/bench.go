@@ -25,8 +25,11 @@ import (
 
 // benchCmd runs the load benchmarks of docs/benchmarks.md.
 func benchCmd(ctx context.Context, e env, args []string) error {
+	if len(args) > 0 && args[0] == "billing" {
+		return benchBilling(ctx, e, args[1:])
+	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return errors.New(`usage: steward bench ingest [flags] (run "steward bench ingest -h")`)
+		return errors.New(`usage: steward bench ingest|billing [flags] (run "steward bench ingest -h")`)
 	}
 	return benchIngest(ctx, e, args[1:])
 }

@@ -49,7 +49,8 @@ Usage:
   steward admin <command>        create-admin, create-user, grant, create-token
   steward audit verify [flags]   check the audit log's hash chain
   steward catalog export|import  the portfolio and catalog as YAML (import --dry-run shows the diff)
-  steward bench ingest [flags]   load-test usage ingest over HTTP and print events/s and latency
+  steward billing run|export     bill a month; export billing lines as CSV or FOCUS
+  steward bench ingest|billing   load-test ingest over HTTP (events/s, latency) or a billing run (invoices/s)
   steward version                print the version
 
 Run "steward <command> -h" for a command's flags. Every flag can also be set
@@ -75,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return auditCmd(ctx, e, rest)
 	case "catalog":
 		return catalogCmd(ctx, e, rest)
+	case "billing":
+		return billingCmd(ctx, e, rest)
 	case "bench":
 		return benchCmd(ctx, e, rest)
 	case "version":

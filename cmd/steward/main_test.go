@@ -193,6 +193,20 @@ func TestServeDemoAdminAndRestart(t *testing.T) {
 		t.Errorf("a bad file: %v %s", err, out)
 	}
 
+	// Billing from the command line: the demo's month re-run, then a FOCUS export.
+	if out, err := cli(t, getenv, "", "billing", "run"); err != nil || !strings.Contains(out, "completed, 3 of 3 accounts, 3 documents") {
+		t.Errorf("billing run: %v %s", err, out)
+	}
+	month := time.Now().UTC().Format("2006-01")
+	after := time.Now().UTC().AddDate(0, 1, 0).Format("2006-01")
+	if out, err := cli(t, getenv, "", "billing", "export", "--format", "focus", "--include-drafts", "--from", month, "--to", after); err != nil ||
+		!strings.HasPrefix(out, "BilledCost,EffectiveCost") || !strings.Contains(out, "shop-images") {
+		t.Errorf("billing export: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "billing", "export", "--from", "2026"); err == nil || !strings.Contains(out, "months such as") {
+		t.Errorf("a bad export: %v %s", err, out)
+	}
+
 	// A restart with --demo does not create the demo twice.
 	url, _, _ = startServe(t, getenv, "--demo")
 	if code, _ := get(t, url+"/api/v1/me", token); code != 200 {

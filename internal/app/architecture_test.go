@@ -41,7 +41,7 @@ var allowed = map[string][]string{
 		"internal/metering", "internal/middleware", "internal/money", "internal/orders", "internal/rating"},
 	"internal/app": {"api", "internal/access", "internal/api", "internal/audit", "internal/billing", "internal/catalog", "internal/idempotency", "internal/identity",
 		"internal/jobs", "internal/metering", "internal/middleware", "internal/orders", "internal/rating", "internal/sqldb", "internal/web"},
-	"cmd/steward": {"internal/access", "internal/app", "internal/catalog", "internal/demo", "internal/errs", "internal/identity", "internal/metering", "internal/portfolio", "internal/sqldb"},
+	"cmd/steward": {"internal/access", "internal/app", "internal/billing", "internal/catalog", "internal/demo", "internal/errs", "internal/identity", "internal/metering", "internal/portfolio", "internal/sqldb"},
 }
 
 func TestImportGraph(t *testing.T) {

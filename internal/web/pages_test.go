@@ -11,8 +11,8 @@ import (
 	"testing"
 
 	"github.com/steward-itaas/steward/internal/access"
-	"github.com/steward-itaas/steward/internal/billing"
 	"github.com/steward-itaas/steward/internal/app"
+	"github.com/steward-itaas/steward/internal/billing"
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/orders"
