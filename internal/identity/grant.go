@@ -111,6 +111,7 @@ func (s *Service) Grants(ctx context.Context, p *access.Principal, userID string
 // the scope (globally for a global grant). Granting what the user already
 // holds is a conflict.
 func (s *Service) CreateGrant(ctx context.Context, p *access.Principal, in CreateGrantInput) (*Grant, error) {
+	defer s.tokens.forget() // the change reaches cached tokens once it is made
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
@@ -163,6 +164,7 @@ func (s *Service) createGrant(ctx context.Context, tx *sqldb.Tx, p *access.Princ
 // scope. The last global admin grant cannot be removed, so that someone can
 // always administer Steward.
 func (s *Service) DeleteGrant(ctx context.Context, p *access.Principal, id string) error {
+	defer s.tokens.forget() // the change reaches cached tokens once it is made
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		if !sqldb.ValidID(id) {
 			return errs.NotFound("grant %q not found", id)

@@ -421,3 +421,42 @@ func TestMutationsAreAuditedAndChainVerifies(t *testing.T) {
 		t.Error("audit log accepted a delete")
 	}
 }
+
+// TestTokenCache: a token's principal is reused for a few seconds. A
+// revocation through the same service takes effect at once; one made by
+// another replica (another Service on the same database), when the cached
+// entry runs out.
+func TestTokenCache(t *testing.T) {
+	f := newFixture(t)
+	other := identity.NewService(f.db, f.clock.Now, cheap)
+	bu := f.unit("", "business_unit", "BU")
+	_, p := f.user("agent@example.com", bu.ID, grant(access.RoleConsumer, access.ScopeOrgUnit, bu.ID))
+	nt, err := f.svc.CreateToken(f.ctx, p, identity.CreateTokenInput{Name: "a", ExpiresAt: f.clock.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.TokenPrincipal(f.ctx, nt.Secret); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := other.RevokeToken(f.ctx, p, nt.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.TokenPrincipal(f.ctx, nt.Secret); err != nil {
+		t.Errorf("within the cache's time the revocation by another replica is not seen yet: %v", err)
+	}
+	f.clock.Add(5 * time.Second)
+	if _, err := f.svc.TokenPrincipal(f.ctx, nt.Secret); !errs.Is(err, errs.CodeUnauthenticated) {
+		t.Errorf("after the cache's time: %v, want unauthenticated", err)
+	}
+	// Through the same service, at once.
+	nt2, _ := f.svc.CreateToken(f.ctx, p, identity.CreateTokenInput{Name: "b", ExpiresAt: f.clock.Now().Add(time.Hour)})
+	if _, err := f.svc.TokenPrincipal(f.ctx, nt2.Secret); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.RevokeToken(f.ctx, p, nt2.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.TokenPrincipal(f.ctx, nt2.Secret); !errs.Is(err, errs.CodeUnauthenticated) {
+		t.Errorf("revoked here, still accepted: %v", err)
+	}
+}

@@ -249,6 +249,7 @@ func codeFree(ctx context.Context, tx *sqldb.Tx, code, exceptID string) error {
 // UpdateOrgUnit changes an org unit. Callers need org_unit.manage on it and,
 // when moving it, on the new parent. Moving a unit under itself is invalid.
 func (s *Service) UpdateOrgUnit(ctx context.Context, p *access.Principal, id string, in UpdateOrgUnitInput) (*OrgUnit, error) {
+	defer s.tokens.forget() // the change reaches cached tokens once it is made
 	var out *OrgUnit
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		before, err := getOrgUnit(ctx, tx, id)
@@ -327,6 +328,7 @@ func (s *Service) move(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o
 // DeleteOrgUnit removes an org unit that has no children, users or grants.
 // Callers need org_unit.manage on it.
 func (s *Service) DeleteOrgUnit(ctx context.Context, p *access.Principal, id string) error {
+	defer s.tokens.forget() // the change reaches cached tokens once it is made
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		o, err := getOrgUnit(ctx, tx, id)
 		if err != nil {

@@ -17,6 +17,11 @@ type Options struct {
 	SessionTTL time.Duration
 	// SessionIdle ends a session unused for this long (default 2 h).
 	SessionIdle time.Duration
+	// TokenCacheTTL is how long an API token's principal is reused without
+	// reading the database (default 5 s; negative: never). A revocation,
+	// grant or user change made through this process takes effect at once;
+	// one made through another replica, within this time.
+	TokenCacheTTL time.Duration
 }
 
 // Service is the identity and access domain.
@@ -25,6 +30,7 @@ type Service struct {
 	now      func() time.Time
 	opts     Options
 	throttle *throttle
+	tokens   *tokenCache
 }
 
 // NewService returns the identity service.
@@ -38,7 +44,10 @@ func NewService(db *sqldb.DB, now func() time.Time, opts Options) *Service {
 	if opts.SessionIdle == 0 {
 		opts.SessionIdle = 2 * time.Hour
 	}
-	return &Service{db: db, now: now, opts: opts, throttle: newThrottle()}
+	if opts.TokenCacheTTL == 0 {
+		opts.TokenCacheTTL = 5 * time.Second
+	}
+	return &Service{db: db, now: now, opts: opts, throttle: newThrottle(), tokens: &tokenCache{ttl: opts.TokenCacheTTL, m: map[string]cachedToken{}}}
 }
 
 func (s *Service) audit(ctx context.Context, tx *sqldb.Tx, p *access.Principal, e audit.Entry) error {

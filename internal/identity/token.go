@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -176,6 +177,7 @@ func (s *Service) Tokens(ctx context.Context, p *access.Principal, userID string
 // RevokeToken ends a token at once. Owners revoke their own; others need
 // user.manage on the owner. Revoking twice is not an error.
 func (s *Service) RevokeToken(ctx context.Context, p *access.Principal, id string) (*Token, error) {
+	defer s.tokens.forget() // the change reaches cached tokens once it is made
 	if p == nil {
 		return nil, errs.Unauthenticated("sign in to revoke a token")
 	}
@@ -223,7 +225,11 @@ func (s *Service) TokenPrincipal(ctx context.Context, secret string) (*access.Pr
 	if !strings.HasPrefix(secret, TokenPrefix) || len(secret) > 100 {
 		return nil, errBadToken
 	}
-	t, err := scanToken(s.db.Read().QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE hash = $1`, hashSecret(secret)))
+	hash := hashSecret(secret)
+	if p := s.tokens.get(hash, s.now()); p != nil {
+		return p, nil
+	}
+	t, err := scanToken(s.db.Read().QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE hash = $1`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errBadToken
 	}
@@ -251,5 +257,59 @@ func (s *Service) TokenPrincipal(ctx context.Context, secret string) (*access.Pr
 		return nil, err
 	}
 	p.TokenID = t.ID
+	s.tokens.put(hash, p, now, t.ExpiresAt)
 	return p, nil
+}
+
+// tokenCache keeps recently authenticated API tokens' principals for a
+// few seconds: a metering agent sending thousands of requests a second
+// does not read its token, user and grants each time.
+type tokenCache struct {
+	mu  sync.Mutex
+	ttl time.Duration
+	m   map[string]cachedToken
+}
+
+type cachedToken struct {
+	p     *access.Principal
+	until time.Time
+}
+
+func (c *tokenCache) get(hash string, now time.Time) *access.Principal {
+	if c.ttl < 0 {
+		return nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[hash]
+	if !ok || !now.Before(e.until) {
+		return nil
+	}
+	p := *e.p // callers get their own copy; the grants are never changed
+	return &p
+}
+
+func (c *tokenCache) put(hash string, p *access.Principal, now, expires time.Time) {
+	if c.ttl < 0 {
+		return
+	}
+	until := now.Add(c.ttl)
+	if expires.Before(until) {
+		until = expires
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) > 10000 { // many distinct tokens: start again rather than grow
+		clear(c.m)
+	}
+	cp := *p
+	c.m[hash] = cachedToken{p: &cp, until: until}
+}
+
+// forget drops every cached token: after a change to tokens, users, grants
+// or org units, the next request reads them again.
+func (c *tokenCache) forget() {
+	c.mu.Lock()
+	clear(c.m)
+	c.mu.Unlock()
 }

@@ -223,6 +223,7 @@ func (s *Service) createUser(ctx context.Context, tx *sqldb.Tx, p *access.Princi
 // name (their own password goes through ChangePassword). Disabling a user,
 // or setting their password, ends their sessions.
 func (s *Service) UpdateUser(ctx context.Context, p *access.Principal, id string, in UpdateUserInput) (*User, error) {
+	defer s.tokens.forget() // the change reaches cached tokens once it is made
 	var out *User
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		before, err := getUser(ctx, tx, id)
