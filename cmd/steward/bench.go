@@ -50,22 +50,11 @@ func benchIngest(ctx context.Context, e env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg := sqldb.Config{URL: *database}
-	store := "postgres"
-	if *database == "" {
-		dir, err := os.MkdirTemp("", "steward-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		cfg.DataDir, store = dir, "sqlite"
-	}
-	a, err := app.New(ctx, app.Config{Database: cfg, Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}},
-		slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	a, store, done, err := benchApp(ctx, e, *database)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	defer done()
 	token, err := benchSetup(ctx, a)
 	if err != nil {
 		return err
@@ -152,6 +141,33 @@ func benchIngest(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(e.stdout, "raw_insert rows_per_sec=%.0f rows=%d store=%s\n", float64(n)/d.Seconds(), n, store)
 	}
 	return nil
+}
+
+// benchApp builds a Steward on an empty database: the PostgreSQL one named,
+// or embedded SQLite in a temporary directory that done removes.
+func benchApp(ctx context.Context, e env, database string) (a *app.App, store string, done func(), err error) {
+	cfg := sqldb.Config{URL: database}
+	store, dir := "postgres", ""
+	if database == "" {
+		if dir, err = os.MkdirTemp("", "steward-bench-"); err != nil {
+			return nil, "", nil, err
+		}
+		cfg.DataDir, store = dir, "sqlite"
+	}
+	a, err = app.New(ctx, app.Config{Database: cfg, Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}},
+		slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	if err != nil {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+		return nil, "", nil, err
+	}
+	return a, store, func() {
+		a.Close()
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
+	}, nil
 }
 
 // benchSetup makes a meter and a usage_reporter token.

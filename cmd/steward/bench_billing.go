@@ -3,14 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"log/slog"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/app"
-	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
@@ -30,22 +27,11 @@ func benchBilling(ctx context.Context, e env, args []string) error {
 	if *charges < 2 || *charges%2 != 0 || *accounts < 1 {
 		return fmt.Errorf("--charges must be even and at least 2, --accounts at least 1")
 	}
-	cfg := sqldb.Config{URL: *database}
-	store := "postgres"
-	if *database == "" {
-		dir, err := os.MkdirTemp("", "steward-bench-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(dir)
-		cfg.DataDir, store = dir, "sqlite"
-	}
-	a, err := app.New(ctx, app.Config{Database: cfg, Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}},
-		slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	a, store, done, err := benchApp(ctx, e, *database)
 	if err != nil {
 		return err
 	}
-	defer a.Close()
+	defer done()
 	now := time.Now().UTC()
 	month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -1, 0)
 	start := time.Now()

@@ -125,7 +125,7 @@ func (s *Service) audit(ctx context.Context, tx *sqldb.Tx, p *access.Principal, 
 const accountColumns = `a.id, a.org_unit_id, o.name, a.name, a.mode, a.currency, a.anchor_day, a.terms_days, a.created_at, a.updated_at, o.path`
 const accountFrom = ` FROM billing_accounts a JOIN org_units o ON o.id = a.org_unit_id`
 
-func scanAccount(row interface{ Scan(...any) error }) (*Account, error) {
+func scanAccount(row sqldb.Scanner) (*Account, error) {
 	var a Account
 	if err := row.Scan(&a.ID, &a.OrgUnitID, &a.OrgUnitName, &a.Name, &a.Mode, &a.Currency, &a.AnchorDay, &a.TermsDays, &a.CreatedAt, &a.UpdatedAt, &a.path); err != nil {
 		return nil, err
@@ -135,20 +135,7 @@ func scanAccount(row interface{ Scan(...any) error }) (*Account, error) {
 }
 
 func queryAccounts(ctx context.Context, q sqldb.Querier, where string, args ...any) ([]*Account, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+accountColumns+accountFrom+` `+where+` ORDER BY a.id`, args...)
-	if err != nil {
-		return nil, sqldb.Err(err, "billing accounts")
-	}
-	defer rows.Close()
-	out := []*Account{}
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			return nil, sqldb.Err(err, "billing account")
-		}
-		out = append(out, a)
-	}
-	return out, sqldb.Err(rows.Err(), "billing accounts")
+	return sqldb.QueryAll(ctx, q, "billing accounts", scanAccount, `SELECT `+accountColumns+accountFrom+` `+where+` ORDER BY a.id`, args...)
 }
 
 // SaveAccount creates the org unit's billing account or changes it.

@@ -143,7 +143,7 @@ const docColumns = `d.id, d.account_id, a.name, o.id, o.name, COALESCE(d.run_id,
 	COALESCE((SELECT SUM(-c.total_minor) FROM billing_documents c WHERE c.credits_id = d.id AND c.state <> 'void'), 0)`
 const docFrom = ` FROM billing_documents d JOIN billing_accounts a ON a.id = d.account_id JOIN org_units o ON o.id = a.org_unit_id`
 
-func scanDoc(row interface{ Scan(...any) error }) (*Document, error) {
+func scanDoc(row sqldb.Scanner) (*Document, error) {
 	var d Document
 	var issued, due sql.NullTime
 	if err := row.Scan(&d.ID, &d.AccountID, &d.AccountName, &d.OrgUnitID, &d.OrgUnitName, &d.RunID, &d.Kind, &d.State, &d.Number, &d.Currency,
@@ -212,21 +212,8 @@ func (s *Service) Documents(ctx context.Context, p *access.Principal, f Document
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 1000
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+docColumns+docFrom+` WHERE `+where+
+	return sqldb.QueryAll(ctx, s.db.Read(), "billing documents", scanDoc, `SELECT `+docColumns+docFrom+` WHERE `+where+
 		fmt.Sprintf(` ORDER BY d.period_start DESC, a.name, d.created_at LIMIT %d`, f.Limit), args...)
-	if err != nil {
-		return nil, sqldb.Err(err, "billing documents")
-	}
-	defer rows.Close()
-	out := []*Document{}
-	for rows.Next() {
-		d, err := scanDoc(rows)
-		if err != nil {
-			return nil, sqldb.Err(err, "billing document")
-		}
-		out = append(out, d)
-	}
-	return out, sqldb.Err(rows.Err(), "billing documents")
 }
 
 // Document returns one document with its lines and payments.
@@ -270,7 +257,7 @@ const lineColumns = `l.position, l.kind, l.description, COALESCE(l.instance_id, 
 	COALESCE(l.plan_id, ''), COALESCE(l.price_version_id, ''), l.component, l.meter, l.quantity, l.unit, l.unit_price, l.amount_minor, l.period_start,
 	l.period_end, l.usage_key, l.explain`
 
-func scanLine(row interface{ Scan(...any) error }, currency string) (Line, error) {
+func scanLine(row sqldb.Scanner, currency string) (Line, error) {
 	var l Line
 	var explain string
 	if err := row.Scan(&l.Position, &l.Kind, &l.Description, &l.InstanceID, &l.ServiceID, &l.OfferingID, &l.PlanID, &l.PriceVersionID, &l.Component,
@@ -284,20 +271,8 @@ func scanLine(row interface{ Scan(...any) error }, currency string) (Line, error
 }
 
 func docLines(ctx context.Context, q sqldb.Querier, d *Document) ([]Line, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+lineColumns+` FROM billing_lines l WHERE l.document_id = $1 ORDER BY l.position`, d.ID)
-	if err != nil {
-		return nil, sqldb.Err(err, "billing lines")
-	}
-	defer rows.Close()
-	out := []Line{}
-	for rows.Next() {
-		l, err := scanLine(rows, d.Currency)
-		if err != nil {
-			return nil, sqldb.Err(err, "billing line")
-		}
-		out = append(out, l)
-	}
-	return out, sqldb.Err(rows.Err(), "billing lines")
+	scan := func(row sqldb.Scanner) (Line, error) { return scanLine(row, d.Currency) }
+	return sqldb.QueryAll(ctx, q, "billing lines", scan, `SELECT `+lineColumns+` FROM billing_lines l WHERE l.document_id = $1 ORDER BY l.position`, d.ID)
 }
 
 // lockDoc reads a document for change inside a transaction and checks

@@ -48,7 +48,7 @@ type Run struct {
 
 const runColumns = `id, month, state, accounts_total, accounts_done, documents, lines, cursor, error, started_by, created_at, updated_at, finished_at`
 
-func scanRun(row interface{ Scan(...any) error }) (*Run, error) {
+func scanRun(row sqldb.Scanner) (*Run, error) {
 	var r Run
 	var fin sql.NullTime
 	if err := row.Scan(&r.ID, &r.Month, &r.State, &r.AccountsTotal, &r.AccountsDone, &r.Documents, &r.Lines, &r.cursor, &r.Error, &r.StartedBy,
@@ -64,20 +64,7 @@ func (s *Service) Runs(ctx context.Context, p *access.Principal) ([]*Run, error)
 	if err := p.Require(access.BillingManage, access.Resource{}); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+runColumns+` FROM billing_runs ORDER BY month DESC LIMIT 120`)
-	if err != nil {
-		return nil, sqldb.Err(err, "billing runs")
-	}
-	defer rows.Close()
-	out := []*Run{}
-	for rows.Next() {
-		r, err := scanRun(rows)
-		if err != nil {
-			return nil, sqldb.Err(err, "billing run")
-		}
-		out = append(out, r)
-	}
-	return out, sqldb.Err(rows.Err(), "billing runs")
+	return sqldb.QueryAll(ctx, s.db.Read(), "billing runs", scanRun, `SELECT `+runColumns+` FROM billing_runs ORDER BY month DESC LIMIT 120`)
 }
 
 // Run returns one run by ID or month.

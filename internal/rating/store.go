@@ -56,7 +56,7 @@ func New(db *sqldb.DB, now func() time.Time) *Service { return &Service{db: db, 
 
 const versionColumns = `id, plan_id, version, effective_from, currency, components, note, created_by, created_at`
 
-func scanVersion(row interface{ Scan(...any) error }) (*Version, error) {
+func scanVersion(row sqldb.Scanner) (*Version, error) {
 	var v Version
 	var comps string
 	if err := row.Scan(&v.ID, &v.PlanID, &v.Version, &v.EffectiveFrom, &v.Currency, &comps, &v.Note, &v.CreatedBy, &v.CreatedAt); err != nil {
@@ -100,21 +100,12 @@ func GetMany(ctx context.Context, q sqldb.Querier, ids []string) (map[string]*Ve
 			}
 			marks += "$" + strconv.Itoa(i+1)
 		}
-		rows, err := q.QueryContext(ctx, `SELECT `+versionColumns+` FROM price_versions WHERE id IN (`+marks+`)`, args...)
+		vs, err := sqldb.QueryAll(ctx, q, "price versions", scanVersion, `SELECT `+versionColumns+` FROM price_versions WHERE id IN (`+marks+`)`, args...)
 		if err != nil {
-			return nil, sqldb.Err(err, "price versions")
+			return nil, err
 		}
-		for rows.Next() {
-			v, err := scanVersion(rows)
-			if err != nil {
-				rows.Close()
-				return nil, sqldb.Err(err, "price versions")
-			}
+		for _, v := range vs {
 			out[v.ID] = v
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, sqldb.Err(err, "price versions")
 		}
 	}
 	return out, nil
@@ -146,20 +137,7 @@ func (s *Service) Versions(ctx context.Context, p *access.Principal, planRef str
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+versionColumns+` FROM price_versions WHERE plan_id = $1 ORDER BY version DESC`, pl.ID)
-	if err != nil {
-		return nil, sqldb.Err(err, "price versions")
-	}
-	defer rows.Close()
-	out := []*Version{}
-	for rows.Next() {
-		v, err := scanVersion(rows)
-		if err != nil {
-			return nil, sqldb.Err(err, "price versions")
-		}
-		out = append(out, v)
-	}
-	return out, sqldb.Err(rows.Err(), "price versions")
+	return sqldb.QueryAll(ctx, s.db.Read(), "price versions", scanVersion, `SELECT `+versionColumns+` FROM price_versions WHERE plan_id = $1 ORDER BY version DESC`, pl.ID)
 }
 
 // VersionInput is a new price version.

@@ -311,3 +311,25 @@ func Placeholders(b *strings.Builder, d Dialect, n, count int) {
 	}
 	b.WriteByte(')')
 }
+
+// Scanner is a row to scan: *sql.Row or *sql.Rows.
+type Scanner interface{ Scan(...any) error }
+
+// QueryAll runs a query and scans every row with scan; object names what
+// is read in errors. The result is never nil.
+func QueryAll[T any](ctx context.Context, q Querier, object string, scan func(Scanner) (T, error), query string, args ...any) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, Err(err, object)
+	}
+	defer rows.Close()
+	out := []T{}
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, Err(err, object)
+		}
+		out = append(out, v)
+	}
+	return out, Err(rows.Err(), object)
+}
