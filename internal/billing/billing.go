@@ -102,6 +102,10 @@ func (in *AccountInput) validate() error {
 
 // Service is billing.
 type Service struct {
+	// ChunkSize is how many accounts one transaction of a run bills
+	// (default 200): a run that stops resumes after the last chunk.
+	ChunkSize int
+
 	db       *sqldb.DB
 	now      func() time.Time
 	jobs     *jobs.Runner
@@ -113,7 +117,7 @@ const RunJob = "billing.run"
 
 // New returns the billing service and registers its job with the runner.
 func New(db *sqldb.DB, now func() time.Time, runner *jobs.Runner, m *metering.Service) *Service {
-	s := &Service{db: db, now: now, jobs: runner, metering: m}
+	s := &Service{ChunkSize: 200, db: db, now: now, jobs: runner, metering: m}
 	runner.Handle(RunJob, s.runJob)
 	return s
 }

@@ -153,9 +153,6 @@ func (s *Service) runJob(ctx context.Context, j *jobs.Job) error {
 	return err
 }
 
-// ChunkSize is how many accounts one transaction of a run bills.
-const ChunkSize = 200
-
 // segment is an instance segment with what its lines name.
 type segment struct {
 	instanceID, instanceName, serviceID, serviceName, offeringID, offeringName, planID, planName string
@@ -232,7 +229,7 @@ func (s *Service) Execute(ctx context.Context, runID string) error {
 		todo = todo[i:]
 	}
 	for len(todo) > 0 {
-		chunk := todo[:min(ChunkSize, len(todo))]
+		chunk := todo[:min(max(s.ChunkSize, 1), len(todo))]
 		todo = todo[len(chunk):]
 		if err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 			docs, lines, err := s.billChunk(ctx, tx, d, runID, chunk)
