@@ -25,7 +25,7 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 		}
 		return errs.Invalid("the request body could not be read: %v", err)
 	}
-	parsed, err := s.Metering.Parse(r, body)
+	parsed, err := s.Metering.Parse(r.Header, body)
 	if err != nil {
 		return err
 	}

@@ -1,11 +1,10 @@
 package billing_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -138,9 +137,7 @@ func (f *fixture) events(meter, subject, when string, values ...string) {
 		parts = append(parts, fmt.Sprintf(`{"specversion":"1.0","id":"e%d","source":"/test","type":"t.%s","subject":%q,"time":%q,"data":{"v":%s}}`, f.n, meter, subject, when, v))
 	}
 	body := []byte("[" + strings.Join(parts, ",") + "]")
-	req := httptest.NewRequest("POST", "/api/v1/events", bytes.NewReader(body))
-	req.Header.Set("Content-Type", metering.ContentBatch)
-	p, err := f.meter.Parse(req, body)
+	p, err := f.meter.Parse(http.Header{"Content-Type": {metering.ContentBatch}}, body)
 	if err != nil {
 		f.t.Fatal(err)
 	}

@@ -301,22 +301,19 @@ func nextNumber(ctx context.Context, tx *sqldb.Tx, kind DocKind, at time.Time) (
 // Finalise issues a draft: it gets its number and can no longer change.
 // Callers need billing.manage.
 func (s *Service) Finalise(ctx context.Context, p *access.Principal, id string) (*Document, error) {
-	var out *Document
+	var docID string
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		d, err := s.lockDoc(ctx, tx, p, id)
 		if err != nil {
 			return err
 		}
-		if err := s.finalise(ctx, tx, p, d); err != nil {
-			return err
-		}
-		out, err = getDoc(ctx, tx, d.ID)
-		return err
+		docID = d.ID
+		return s.finalise(ctx, tx, p, d)
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s.Document(ctx, p, out.ID)
+	return s.Document(ctx, p, docID)
 }
 
 func (s *Service) finalise(ctx context.Context, tx *sqldb.Tx, p *access.Principal, d *Document) error {
@@ -613,6 +610,7 @@ func (s *Service) Costs(ctx context.Context, p *access.Principal, from, to time.
 	out := &Costs{}
 	months := map[string]int64{}
 	services := map[string]*ServiceCost{}
+	var order []string // services in the order first seen
 	var total int64
 	for rows.Next() {
 		var start time.Time
@@ -641,7 +639,7 @@ func (s *Service) Costs(ctx context.Context, p *access.Principal, from, to time.
 		if sc == nil {
 			sc = &ServiceCost{ServiceID: sid, Name: name, ByMonth: map[string]int64{}}
 			services[sid] = sc
-			out.Services = append(out.Services, *sc)
+			order = append(order, sid)
 		}
 		sc.TotalMinor += sum
 		sc.ByMonth[m] += sum
@@ -653,10 +651,11 @@ func (s *Service) Costs(ctx context.Context, p *access.Principal, from, to time.
 		out.Months[i].TotalMinor = months[out.Months[i].Month]
 		out.Months[i].Total = money.New(out.Months[i].TotalMinor, out.Currency).Decimal()
 	}
-	for i := range out.Services {
-		sc := services[out.Services[i].ServiceID]
+	out.Services = make([]ServiceCost, 0, len(order))
+	for _, sid := range order {
+		sc := services[sid]
 		sc.Total = money.New(sc.TotalMinor, out.Currency).Decimal()
-		out.Services[i] = *sc
+		out.Services = append(out.Services, *sc)
 	}
 	sort.Slice(out.Services, func(i, j int) bool { return out.Services[i].TotalMinor > out.Services[j].TotalMinor })
 	out.Total = money.New(total, out.Currency).Decimal()

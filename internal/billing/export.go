@@ -112,7 +112,7 @@ func (s *Service) Export(ctx context.Context, p *access.Principal, f ExportFilte
 			consumed, consumedUnit = l.Quantity, l.Unit
 		}
 		unitPrice := ""
-		if _, ok := decimalPrice(l.UnitPrice); ok {
+		if plainNumber(l.UnitPrice) {
 			unitPrice = l.UnitPrice
 		}
 		sku, skuPrice := l.PlanID, ""
@@ -157,16 +157,13 @@ func focusCharge(doc DocKind, k LineKind) (category, class, frequency string) {
 	return category, class, frequency
 }
 
-// decimalPrice reports whether a unit price is a plain number (tiered
+// plainNumber reports whether a unit price is a plain number (tiered
 // prices are described in words).
-func decimalPrice(s string) (string, bool) {
-	if s == "" {
-		return "", false
-	}
+func plainNumber(s string) bool {
 	for _, r := range s {
 		if (r < '0' || r > '9') && r != '.' && r != '-' {
-			return "", false
+			return false
 		}
 	}
-	return s, true
+	return s != ""
 }

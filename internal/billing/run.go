@@ -145,8 +145,9 @@ func (s *Service) runJob(ctx context.Context, j *jobs.Job) error {
 	err := s.Execute(ctx, in.RunID)
 	if err != nil {
 		// Keep the reason on the run; the job's retry resumes at the cursor.
-		s.db.Tx(context.WithoutCancel(ctx), func(tx *sqldb.Tx) error {
-			_, e := tx.ExecContext(ctx, `UPDATE billing_runs SET error = $1, updated_at = $2 WHERE id = $3`, err.Error(), sqldb.Time(s.now()), in.RunID)
+		bg := context.WithoutCancel(ctx)
+		s.db.Tx(bg, func(tx *sqldb.Tx) error {
+			_, e := tx.ExecContext(bg, `UPDATE billing_runs SET error = $1, updated_at = $2 WHERE id = $3`, err.Error(), sqldb.Time(s.now()), in.RunID)
 			return e
 		})
 	}
@@ -173,8 +174,8 @@ type addon struct {
 // window is a billing period.
 type window struct{ start, end time.Time }
 
-// usageKey finds a quantity: a meter's usage of a subject over a window.
-type usageKey struct {
+// usageAt finds a quantity: a meter's usage of a subject over a window.
+type usageAt struct {
 	w       window
 	meter   string
 	subject string
@@ -203,7 +204,7 @@ type runData struct {
 	segs     map[string][]*segment
 	versions map[string]*rating.Version
 	meters   map[string]*metering.Meter
-	usage    map[usageKey]usageFact
+	usage    map[usageAt]usageFact
 	billed   map[string][]*billed // by account
 }
 
@@ -256,7 +257,7 @@ func (s *Service) Execute(ctx context.Context, runID string) error {
 // load reads what the run needs in a fixed number of queries.
 func (s *Service) load(ctx context.Context, month time.Time) (*runData, error) {
 	db := s.db.Read()
-	d := &runData{month: month, owner: map[string]string{}, segs: map[string][]*segment{}, usage: map[usageKey]usageFact{}, billed: map[string][]*billed{}}
+	d := &runData{month: month, owner: map[string]string{}, segs: map[string][]*segment{}, usage: map[usageAt]usageFact{}, billed: map[string][]*billed{}}
 	var err error
 	if d.accounts, err = queryAccounts(ctx, db, ``); err != nil {
 		return nil, err
@@ -417,7 +418,7 @@ func (s *Service) load(ctx context.Context, month time.Time) (*runData, error) {
 				return nil, err
 			}
 			for _, row := range u.Rows {
-				k := usageKey{w, code, row.Subject}
+				k := usageAt{w, code, row.Subject}
 				f := d.usage[k]
 				f.qty += row.Quantity
 				f.events += row.Events
@@ -455,6 +456,10 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 		fmt.Fprintf(&b, "$%d", i+1)
 	}
 	in := b.String()
+	byID := make(map[string]*Account, len(chunk))
+	for _, a := range chunk {
+		byID[a.ID] = a
+	}
 	type existing struct {
 		id    string
 		state DocState
@@ -474,10 +479,8 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 			return 0, 0, sqldb.Err(err, "billing documents")
 		}
 		e.start = e.start.UTC()
-		for _, a := range chunk {
-			if ps, _ := a.Period(d.month); a.ID == acct && ps.Equal(e.start) {
-				current[acct] = e
-			}
+		if ps, _ := byID[acct].Period(d.month); ps.Equal(e.start) {
+			current[acct] = e
 		}
 	}
 	rows.Close()
@@ -665,7 +668,7 @@ func rateAccount(d *runData, a *Account) ([]Line, error) {
 			if !c.Kind.Usage() {
 				continue
 			}
-			f := d.usage[usageKey{w, c.Meter, g.instanceID}]
+			f := d.usage[usageAt{w, c.Meter, g.instanceID}]
 			if f.qty == 0 {
 				continue
 			}
@@ -755,7 +758,7 @@ func lateUsage(d *runData, a *Account) ([]Line, error) {
 		if c == nil {
 			continue
 		}
-		now := d.usage[usageKey{b.w, b.meter, b.instanceID}]
+		now := d.usage[usageAt{b.w, b.meter, b.instanceID}]
 		qty := now.qty.Rat()
 		if qty.Cmp(b.qty) == 0 {
 			continue
@@ -771,20 +774,11 @@ func lateUsage(d *runData, a *Account) ([]Line, error) {
 		}
 		out = append(out, Line{Kind: LineLateUsage, InstanceID: b.instanceID, ServiceID: b.serviceID, OfferingID: b.offeringID, PlanID: b.planID,
 			PriceVersionID: b.versionID, Component: b.component, Meter: b.meter, PeriodStart: b.w.start, PeriodEnd: b.w.end,
-			Description: fmt.Sprintf("Late usage for %s to %s: %s", b.w.start.Format("2 Jan 2006"), b.w.end.Format("2 Jan 2006"), strings.TrimSpace(lastPart(b.description))),
+			Description: fmt.Sprintf("Late usage for %s to %s: %s", b.w.start.Format("2 Jan 2006"), b.w.end.Format("2 Jan 2006"), b.description),
 			Quantity:    delta.FloatString(6), Unit: unit, UnitPrice: c.Describe(unit), AmountMinor: rated.Minor - b.amount, usageKey: b.key,
 			Explain: map[string]any{"billed_quantity": b.qty.FloatString(6), "quantity_now": qty.FloatString(6), "billed_amount": money.New(b.amount, a.Currency).Decimal(),
 				"rated_now": rated.Decimal(), "events_now": now.events, "price": map[string]any{"price_version": v.Version, "price_version_id": v.ID},
 				"rule": "usage that arrived after the period's document was finalised: the period re-rated, less what was billed"}})
 	}
 	return out, nil
-}
-
-func lastPart(s string) string {
-	if i := strings.Index(s, "Late usage for"); i == 0 {
-		if j := strings.Index(s, ": "); j > 0 {
-			return s[j+2:]
-		}
-	}
-	return s
 }

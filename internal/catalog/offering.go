@@ -593,6 +593,7 @@ func (c *Catalog) saveOffering(ctx context.Context, tx *sqldb.Tx, p *access.Prin
 	}
 	// Plans: update by code, add new ones, retire the ones no longer listed.
 	listed := map[string]bool{}
+	var meters map[string]bool // the meters usage prices may charge, read once if needed
 	for i, pl := range in.Plans {
 		listed[pl.Code] = true
 		rec, _ := price(pl.Recurring, pl.Currency)
@@ -601,11 +602,14 @@ func (c *Catalog) saveOffering(ctx context.Context, tx *sqldb.Tx, p *access.Prin
 		if before != nil {
 			existing = before.Plan(pl.Code)
 		}
+		var planID string
 		if existing == nil {
+			planID = sqldb.NewID()
 			_, err = tx.ExecContext(ctx, `INSERT INTO plans (id, offering_id, code, name, description, currency, recurring_minor, one_time_minor, agreement, max_quantity, retired, position, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`, sqldb.NewID(), id, pl.Code, pl.Name, pl.Description, pl.Currency,
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`, planID, id, pl.Code, pl.Name, pl.Description, pl.Currency,
 				rec.Minor, one.Minor, pl.Agreement, pl.MaxQuantity, pl.Retired, i, now)
 		} else {
+			planID = existing.ID
 			_, err = tx.ExecContext(ctx, `UPDATE plans SET name = $1, description = $2, currency = $3, recurring_minor = $4, one_time_minor = $5, agreement = $6,
 				max_quantity = $7, retired = $8, position = $9, updated_at = $10 WHERE id = $11`, pl.Name, pl.Description, pl.Currency, rec.Minor, one.Minor,
 				pl.Agreement, pl.MaxQuantity, pl.Retired, i, now, existing.ID)
@@ -613,7 +617,12 @@ func (c *Catalog) saveOffering(ctx context.Context, tx *sqldb.Tx, p *access.Prin
 		if err != nil {
 			return nil, sqldb.Err(err, "plan")
 		}
-		if err := c.syncPrice(ctx, tx, p, id, pl, rec, one, now); err != nil {
+		if len(pl.Prices) > 0 && meters == nil {
+			if meters, err = rating.MeterCodes(ctx, tx); err != nil {
+				return nil, err
+			}
+		}
+		if err := syncPrice(ctx, tx, p, planID, pl, rec, one, meters, now); err != nil {
 			return nil, err
 		}
 	}
@@ -639,16 +648,8 @@ func (c *Catalog) saveOffering(ctx context.Context, tx *sqldb.Tx, p *access.Prin
 
 // syncPrice writes a new price version of a saved plan when its prices
 // changed; usage components must charge meters that exist.
-func (c *Catalog) syncPrice(ctx context.Context, tx *sqldb.Tx, p *access.Principal, offeringID string, pl PlanInput, rec, one money.Amount, now time.Time) error {
-	var planID string
-	if err := tx.QueryRowContext(ctx, `SELECT id FROM plans WHERE offering_id = $1 AND code = $2`, offeringID, pl.Code).Scan(&planID); err != nil {
-		return sqldb.Err(err, "plan")
-	}
+func syncPrice(ctx context.Context, tx *sqldb.Tx, p *access.Principal, planID string, pl PlanInput, rec, one money.Amount, meters map[string]bool, now time.Time) error {
 	if len(pl.Prices) > 0 {
-		meters, err := rating.MeterCodes(ctx, tx)
-		if err != nil {
-			return err
-		}
 		var v errs.Validator
 		rating.Validate(&v, "plans.prices", pl.Currency, pl.Prices, meters)
 		if err := v.Err("plan " + pl.Code + " charges for usage no meter measures"); err != nil {

@@ -1,10 +1,9 @@
 package demo
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"net/http/httptest"
+	"net/http"
 	"strings"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -60,9 +59,7 @@ func seedBilling(ctx context.Context, s Services) error {
 	}
 	if len(events) > 0 {
 		body := []byte("[" + strings.Join(events, ",") + "]")
-		req := httptest.NewRequest("POST", "/api/v1/events", bytes.NewReader(body))
-		req.Header.Set("Content-Type", metering.ContentBatch)
-		parsed, err := s.Metering.Parse(req, body)
+		parsed, err := s.Metering.Parse(http.Header{"Content-Type": {metering.ContentBatch}}, body)
 		if err != nil {
 			return err
 		}

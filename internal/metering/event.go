@@ -143,14 +143,15 @@ type Parsed struct {
 	Batch    bool
 }
 
-// ParseRequest reads the events of an ingest request in any of the three
-// modes of the CloudEvents HTTP binding: structured, batch, or binary (the
-// attributes in ce- headers and the data as the body). An error is for the
+// ParseRequest reads the events of an ingest request, from its headers and
+// body, in any of the three modes of the CloudEvents HTTP binding:
+// structured, batch, or binary (the attributes in ce- headers and the data
+// as the body). An error is for the
 // request as a whole (not JSON, too big, unknown content type); problems of
 // single events are in Parsed.
-func ParseRequest(r *http.Request, body []byte, received time.Time) (*Parsed, error) {
-	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
-	if err != nil && r.Header.Get("Content-Type") != "" {
+func ParseRequest(h http.Header, body []byte, received time.Time) (*Parsed, error) {
+	mt, _, err := mime.ParseMediaType(h.Get("Content-Type"))
+	if err != nil && h.Get("Content-Type") != "" {
 		return nil, errs.Invalid("the Content-Type header is not a media type")
 	}
 	switch {
@@ -170,8 +171,8 @@ func ParseRequest(r *http.Request, body []byte, received time.Time) (*Parsed, er
 	case mt == ContentStructured:
 		ev, e := parseStructured(body, received)
 		return &Parsed{Events: []*Event{ev}, Problems: []eventError{e}}, nil
-	case r.Header.Get("Ce-Specversion") != "":
-		ev, e := parseBinary(r.Header, body, received)
+	case h.Get("Ce-Specversion") != "":
+		ev, e := parseBinary(h, body, received)
 		return &Parsed{Events: []*Event{ev}, Problems: []eventError{e}}, nil
 	default:
 		return nil, errs.Invalid("send CloudEvents as %s (one event), %s (a JSON array), or in binary mode with ce-specversion, ce-id, ce-source, ce-type and ce-subject headers and a JSON body",
@@ -181,8 +182,8 @@ func ParseRequest(r *http.Request, body []byte, received time.Time) (*Parsed, er
 
 // Parse reads an ingest request as ParseRequest does, received now by the
 // service's clock.
-func (s *Service) Parse(r *http.Request, body []byte) (*Parsed, error) {
-	return ParseRequest(r, body, s.now())
+func (s *Service) Parse(h http.Header, body []byte) (*Parsed, error) {
+	return ParseRequest(h, body, s.now())
 }
 
 func parseStructured(raw []byte, received time.Time) (*Event, eventError) {

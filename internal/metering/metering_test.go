@@ -76,7 +76,7 @@ func TestEventValidation(t *testing.T) {
 	} {
 		req := httptest.NewRequest("POST", "/api/v1/events", strings.NewReader(tt.body))
 		req.Header.Set("Content-Type", metering.ContentStructured)
-		p, err := metering.ParseRequest(req, []byte(tt.body), now)
+		p, err := metering.ParseRequest(req.Header, []byte(tt.body), now)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.body, err)
 		}
@@ -95,7 +95,7 @@ func TestEventValidation(t *testing.T) {
 	for _, body := range []string{`{"id":"1"}`, `[` + strings.Repeat(`{},`, metering.MaxBatchEvents) + `{}]`} {
 		req := httptest.NewRequest("POST", "/api/v1/events", strings.NewReader(body))
 		req.Header.Set("Content-Type", metering.ContentBatch)
-		if _, err := metering.ParseRequest(req, []byte(body), now); err == nil {
+		if _, err := metering.ParseRequest(req.Header, []byte(body), now); err == nil {
 			t.Errorf("the batch %.40s… is accepted", body)
 		}
 	}
@@ -132,7 +132,7 @@ func (f *fixture) ingest(evs ...[5]string) (*metering.Result, error) {
 	body := []byte("[" + strings.Join(parts, ",") + "]")
 	req := httptest.NewRequest("POST", "/api/v1/events", bytes.NewReader(body))
 	req.Header.Set("Content-Type", metering.ContentBatch)
-	p, err := metering.ParseRequest(req, body, f.now)
+	p, err := metering.ParseRequest(req.Header, body, f.now)
 	if err != nil {
 		return nil, err
 	}

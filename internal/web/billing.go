@@ -101,13 +101,13 @@ func (p *Portal) documentView(r *http.Request) (documentPage, error) {
 	title := d.Label()
 	pg := documentPage{Page: p.pageFor(r, title), Doc: d, CanManage: pr.CanAnywhere(access.BillingManage)}
 	for _, l := range d.Lines {
-		pg.Explain = append(pg.Explain, flatten("", l.Explain))
+		pg.Explain = append(pg.Explain, flatten(l.Explain))
 	}
 	return pg, nil
 }
 
 // flatten writes an explanation as "usage.meter → storage-gb" rows.
-func flatten(prefix string, v any) map[string]string {
+func flatten(v map[string]any) map[string]string {
 	out := map[string]string{}
 	var walk func(string, any)
 	walk = func(k string, v any) {
@@ -128,7 +128,7 @@ func flatten(prefix string, v any) map[string]string {
 			out[k] = strings.Trim(string(b), `"`)
 		}
 	}
-	walk(prefix, v)
+	walk("", v)
 	return out
 }
 
