@@ -5,9 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/steward-itaas/steward/internal/app"
+	"github.com/steward-itaas/steward/internal/secret"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -50,14 +53,35 @@ func (fs *flagSet) bool(name string, def bool, help string) *bool {
 
 // dbFlags are the flags that say which database to use.
 type dbFlags struct {
-	dataDir, database *string
+	dataDir, database, secretKey *string
 }
 
 func addDBFlags(fs *flagSet) dbFlags {
 	return dbFlags{
 		dataDir:  fs.string("data-dir", "./steward-data", "directory for the embedded SQLite database"),
 		database: fs.string("database", "", "a postgres:// URL to use PostgreSQL instead of embedded SQLite"),
+		secretKey: fs.string("secret-key", "", "base64 32-byte key that seals provider and binding credentials "+
+			"(default with SQLite: secret.key in the data directory, made on first start; required with PostgreSQL)"),
 	}
+}
+
+// key returns the secret key: the flag's, else (SQLite) the data
+// directory's key file, made on first use. With PostgreSQL and no key it
+// returns nil, and required says whether that is an error.
+func (d dbFlags) key(required bool) ([]byte, error) {
+	if *d.secretKey != "" {
+		return secret.ParseKey(*d.secretKey)
+	}
+	if *d.database == "" {
+		if err := os.MkdirAll(*d.dataDir, 0o700); err != nil {
+			return nil, err
+		}
+		return secret.LoadOrCreateKeyFile(filepath.Join(*d.dataDir, "secret.key"))
+	}
+	if required {
+		return nil, fmt.Errorf("with PostgreSQL, give the key that seals credentials: --secret-key or STEWARD_SECRET_KEY (make one with: head -c 32 /dev/urandom | base64), the same on every replica")
+	}
+	return nil, nil
 }
 
 func (d dbFlags) config() sqldb.Config {
@@ -91,6 +115,10 @@ func (l logFlags) logger(e env) (*slog.Logger, error) {
 
 // openApp builds Steward for a one-shot command (admin, audit), logging warnings only.
 func openApp(ctx context.Context, e env, db dbFlags) (*app.App, error) {
-	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	return app.New(ctx, app.Config{Database: db.config()}, log)
+	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	key, err := db.key(false)
+	if err != nil {
+		return nil, err
+	}
+	return app.New(ctx, app.Config{Database: db.config(), SecretKey: key}, log)
 }

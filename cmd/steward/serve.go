@@ -47,8 +47,12 @@ func serve(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	key, err := db.key(true)
+	if err != nil {
+		return err
+	}
 	a, err := app.New(ctx, app.Config{Database: db.config(), WorkerID: *workerID,
-		PublicURL: *publicURL, JobIntervals: intervals}, log)
+		PublicURL: *publicURL, JobIntervals: intervals, SecretKey: key}, log)
 	if err != nil {
 		return err
 	}

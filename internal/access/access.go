@@ -114,6 +114,11 @@ const (
 	PriceManage   Action = "price.manage"   // write price versions of a service's plans
 	BillingRead   Action = "billing.read"   // read an org unit's invoices, statements and costs
 	BillingManage Action = "billing.manage" // billing accounts, runs, finalising, payments, credit notes
+
+	// Provisioning.
+	ProviderRead   Action = "provider.read"   // see providers, their offers, health and placement policies
+	ProviderManage Action = "provider.manage" // register providers, their offers and prices, placement policies, catalog imports
+	PlatformManage Action = "platform.manage" // register platforms that order through Steward's OSB API
 )
 
 // Actions lists every action.
@@ -124,10 +129,11 @@ var Actions = []Action{
 	OrderCreate, OrderRead, OrderApprove, TaskWork, InstanceRead,
 	UsageIngest, UsageRead, MeterManage,
 	PriceManage, BillingRead, BillingManage,
+	ProviderRead, ProviderManage, PlatformManage,
 }
 
 // providerReads is what every provider-side role may read within its scope.
-var providerReads = []Action{OrgUnitRead, UserRead, GroupRead, ServiceRead, CatalogRead, OrderRead, InstanceRead, UsageRead, BillingRead}
+var providerReads = []Action{OrgUnitRead, UserRead, GroupRead, ServiceRead, CatalogRead, OrderRead, InstanceRead, UsageRead, BillingRead, ProviderRead}
 
 // consumerActions is what the people the provider serves do in their org unit.
 var consumerActions = []Action{OrgUnitRead, CatalogRead, OrderCreate, OrderRead, InstanceRead, UsageRead, BillingRead}
@@ -146,9 +152,9 @@ var policy = map[Role][]Action{
 	RoleFinancialManager:    with(providerReads, OrderApprove, QuotaManage, PolicyManage, MeterManage, PriceManage, BillingManage),
 	RoleChangeManager:       providerReads,
 	RoleAgent:               with(providerReads, TaskWork),
-	RoleSupplierManager:     providerReads,
+	RoleSupplierManager:     with(providerReads, ProviderManage),
 	RoleAdmin: {OrgUnitRead, OrgUnitManage, UserRead, UserManage, GrantManage,
-		GroupRead, GroupManage, AuditRead, JobRead, JobManage, ServiceRead, CatalogRead},
+		GroupRead, GroupManage, AuditRead, JobRead, JobManage, ServiceRead, CatalogRead, ProviderRead, PlatformManage},
 	RoleAuditor:       with(providerReads, AuditRead, JobRead),
 	RoleUsageReporter: {UsageIngest},
 }

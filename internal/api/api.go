@@ -20,6 +20,7 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/billing"
+	"github.com/steward-itaas/steward/internal/broker"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/idempotency"
@@ -28,6 +29,7 @@ import (
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/provision"
 	"github.com/steward-itaas/steward/internal/rating"
 )
 
@@ -44,6 +46,10 @@ type Server struct {
 	Metering *metering.Service
 	Rating   *rating.Service
 	Billing  *billing.Service
+	// Provision runs providers, placement, operations and bindings.
+	Provision *provision.Service
+	// Broker is Steward's OSB API (its platforms are managed here).
+	Broker *broker.Broker
 	// Idempotency remembers answers to requests sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
 	Log         *slog.Logger
@@ -138,6 +144,24 @@ func (s *Server) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/instances", handler: s.listInstances},
 		{Method: "GET", Path: "/api/v1/instances/{id}", handler: s.getInstance},
 		{Method: "POST", Path: "/api/v1/instances/{id}/deprovision", handler: s.deprovision},
+		{Method: "POST", Path: "/api/v1/instances/{id}/change", handler: s.changeInstance},
+		{Method: "GET", Path: "/api/v1/instances/{id}/operations", handler: s.listOperations},
+		{Method: "GET", Path: "/api/v1/instances/{id}/bindings", handler: s.listBindings},
+		{Method: "POST", Path: "/api/v1/instances/{id}/bindings", handler: s.createBinding},
+		{Method: "GET", Path: "/api/v1/instances/{id}/bindings/{binding}", handler: s.getBinding},
+		{Method: "DELETE", Path: "/api/v1/instances/{id}/bindings/{binding}", handler: s.deleteBinding},
+		{Method: "GET", Path: "/api/v1/providers", handler: s.listProviders},
+		{Method: "POST", Path: "/api/v1/providers", handler: s.createProvider},
+		{Method: "GET", Path: "/api/v1/providers/{id}", handler: s.getProvider},
+		{Method: "PUT", Path: "/api/v1/providers/{id}", handler: s.updateProvider},
+		{Method: "POST", Path: "/api/v1/providers/{id}/check", handler: s.checkProvider},
+		{Method: "POST", Path: "/api/v1/providers/{id}/sync", handler: s.syncProvider},
+		{Method: "PUT", Path: "/api/v1/providers/{id}/offers", handler: s.setOffer},
+		{Method: "GET", Path: "/api/v1/placement-policies", handler: s.listPlacementPolicies},
+		{Method: "PUT", Path: "/api/v1/placement-policies/{offering}", handler: s.setPlacementPolicy},
+		{Method: "POST", Path: "/api/v1/provider-callbacks/{operation}", Public: true, handler: s.providerCallback},
+		{Method: "GET", Path: "/api/v1/platforms", handler: s.listPlatforms},
+		{Method: "POST", Path: "/api/v1/platforms", handler: s.registerPlatform},
 
 		{Method: "POST", Path: "/api/v1/events", handler: s.ingest},
 		{Method: "GET", Path: "/api/v1/meters", handler: s.listMeters},

@@ -288,6 +288,7 @@ func TestAPIConformsToSpec(t *testing.T) {
 	catalogScenario(t, e, retail.ID)
 	meteringScenario(t, e, retail.ID)
 	billingScenario(t, e, retail.ID)
+	provisionScenario(t, e, retail.ID)
 
 	c.do("DELETE", "/api/v1/org-units/"+mfg.ID, admin, nil, 204)
 	c.do("GET", "/api/v1/org-units/"+mfg.ID, admin, nil, 404)

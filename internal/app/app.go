@@ -29,6 +29,7 @@ import (
 	"github.com/steward-itaas/steward/internal/api"
 	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/billing"
+	"github.com/steward-itaas/steward/internal/broker"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/idempotency"
 	"github.com/steward-itaas/steward/internal/identity"
@@ -36,7 +37,9 @@ import (
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/provision"
 	"github.com/steward-itaas/steward/internal/rating"
+	"github.com/steward-itaas/steward/internal/secret"
 	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/web"
 )
@@ -57,6 +60,10 @@ type Config struct {
 	Identity identity.Options
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// SecretKey seals provider and binding credentials at rest (32 bytes).
+	// Nil makes a key for this process only: sealed secrets will not open
+	// after a restart (fine for tests, not for a deployment).
+	SecretKey []byte
 }
 
 // App is a built Steward.
@@ -72,6 +79,10 @@ type App struct {
 	Metering *metering.Service
 	Rating   *rating.Service
 	Billing  *billing.Service
+	// Provision runs providers, placement, provider operations and bindings.
+	Provision *provision.Service
+	// Broker is Steward's Open Service Broker API under /osb.
+	Broker *broker.Broker
 	// Idempotency keeps the answers to API requests sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
 	handler     http.Handler
@@ -115,6 +126,18 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("price versions: %w", err)
 	}
 	a.Billing = billing.New(db, cfg.Now, a.Jobs, a.Metering)
+	if cfg.SecretKey == nil {
+		log.Warn("no secret key configured: provider and binding credentials sealed now will not open after a restart; set STEWARD_SECRET_KEY")
+		cfg.SecretKey = secret.NewKey()
+	}
+	box, err := secret.New(cfg.SecretKey)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.Provision = provision.New(db, cfg.Now, box, a.Jobs, a.Orders, a.Catalog, log)
+	a.Provision.PublicURL = cfg.PublicURL
+	a.Broker = broker.New(db, cfg.Now, a.Identity, a.Orders, a.Catalog, a.Provision)
 	a.registerJobs()
 	if a.handler, err = a.buildHandler(); err != nil {
 		db.Close()
@@ -152,6 +175,8 @@ func (a *App) registerJobs() {
 		}
 		return err
 	})
+	every("providers.check", 5*time.Minute, func(ctx context.Context, j *jobs.Job) error { return a.Provision.CheckAll(ctx) })
+	every("providers.sync", time.Hour, func(ctx context.Context, j *jobs.Job) error { return a.Provision.SyncAll(ctx) })
 	every("prices.activate", time.Hour, func(ctx context.Context, j *jobs.Job) error {
 		_, err := a.Rating.ActivateListPrices(ctx)
 		return err
@@ -181,7 +206,7 @@ func (a *App) buildHandler() (http.Handler, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Idempotency: a.Idempotency, Log: a.log, Metrics: metrics,
+	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, Idempotency: a.Idempotency, Log: a.log, Metrics: metrics,
 		SpecYAML: openapi.YAML, SpecJSON: specJSON}).Register(mux)
 	portal := &web.Portal{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders,
 		Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Log: a.log, Metrics: metrics,
@@ -189,6 +214,7 @@ func (a *App) buildHandler() (http.Handler, error) {
 	if err := portal.Register(mux); err != nil {
 		return nil, err
 	}
+	a.Broker.Mount(mux, metrics.Wrap)
 	mux.Handle("GET /healthz", metrics.Wrap("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("ok\n"))
@@ -239,6 +265,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		defer close(jobsDone)
 		a.Jobs.Run(jobsCtx)
 	}()
+	if a.Provision.PublicURL == "" { // webhook providers call back here
+		a.Provision.PublicURL = "http://" + ln.Addr().String()
+	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 	a.log.Info("steward is serving", "addr", ln.Addr().String(), "database", a.DB.Dialect, "worker", a.cfg.WorkerID)

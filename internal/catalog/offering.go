@@ -93,7 +93,9 @@ type Offering struct {
 	Audience    Audience        `json:"audience"`
 	Addons      []Addon         `json:"addons"`
 	// Bundle lists the offerings (IDs) this one bundles; ordering it orders them.
-	Bundle    []string  `json:"bundle"`
+	Bundle []string `json:"bundle"`
+	// Brokered offerings are in Steward's OSB catalog, for registered platforms.
+	Brokered  bool      `json:"brokered"`
 	Plans     []*Plan   `json:"plans"`
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
@@ -167,6 +169,7 @@ type OfferingInput struct {
 	Audience    Audience        `json:"audience"`
 	Addons      []Addon         `json:"addons"`
 	Bundle      []string        `json:"bundle"`
+	Brokered    bool            `json:"brokered"`
 	Plans       []PlanInput     `json:"plans"`
 }
 
@@ -253,12 +256,12 @@ func (a Addon) Prices(currency string) (recurring, oneTime money.Amount, err err
 	return recurring, oneTime, err
 }
 
-const offeringColumns = `id, code, service_id, name, summary, description, view, form_schema, audience, addons, bundle, created_at, updated_at`
+const offeringColumns = `id, code, service_id, name, summary, description, view, form_schema, audience, addons, bundle, brokered, created_at, updated_at`
 
 func scanOffering(row interface{ Scan(...any) error }) (*Offering, error) {
 	var o Offering
 	var form, aud, addons, bundle string
-	if err := row.Scan(&o.ID, &o.Code, &o.ServiceID, &o.Name, &o.Summary, &o.Description, &o.View, &form, &aud, &addons, &bundle, &o.CreatedAt, &o.UpdatedAt); err != nil {
+	if err := row.Scan(&o.ID, &o.Code, &o.ServiceID, &o.Name, &o.Summary, &o.Description, &o.View, &form, &aud, &addons, &bundle, &o.Brokered, &o.CreatedAt, &o.UpdatedAt); err != nil {
 		return nil, err
 	}
 	o.FormSchema = json.RawMessage(form)
@@ -576,14 +579,14 @@ func (c *Catalog) saveOffering(ctx context.Context, tx *sqldb.Tx, p *access.Prin
 	id := sqldb.NewID()
 	var err error
 	if before == nil {
-		_, err = tx.ExecContext(ctx, `INSERT INTO offerings (id, code, service_id, name, summary, description, view, form_schema, audience, addons, bundle, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`, id, in.Code, in.ServiceID, in.Name, in.Summary, in.Description, in.View,
-			string(in.FormSchema), marshal(in.Audience), marshal(in.Addons), marshal(in.Bundle), now)
+		_, err = tx.ExecContext(ctx, `INSERT INTO offerings (id, code, service_id, name, summary, description, view, form_schema, audience, addons, bundle, brokered, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`, id, in.Code, in.ServiceID, in.Name, in.Summary, in.Description, in.View,
+			string(in.FormSchema), marshal(in.Audience), marshal(in.Addons), marshal(in.Bundle), in.Brokered, now)
 	} else {
 		id = before.ID
 		_, err = tx.ExecContext(ctx, `UPDATE offerings SET code = $1, service_id = $2, name = $3, summary = $4, description = $5, view = $6, form_schema = $7,
-			audience = $8, addons = $9, bundle = $10, updated_at = $11 WHERE id = $12`, in.Code, in.ServiceID, in.Name, in.Summary, in.Description, in.View,
-			string(in.FormSchema), marshal(in.Audience), marshal(in.Addons), marshal(in.Bundle), now, id)
+			audience = $8, addons = $9, bundle = $10, brokered = $11, updated_at = $12 WHERE id = $13`, in.Code, in.ServiceID, in.Name, in.Summary, in.Description, in.View,
+			string(in.FormSchema), marshal(in.Audience), marshal(in.Addons), marshal(in.Bundle), in.Brokered, now, id)
 	}
 	if err != nil {
 		if errs.Is(sqldb.Err(err, "offering"), errs.CodeConflict) {
@@ -662,7 +665,7 @@ func syncPrice(ctx context.Context, tx *sqldb.Tx, p *access.Principal, planID st
 // Input returns the input that recreates the offering.
 func (o *Offering) Input() OfferingInput {
 	in := OfferingInput{Code: o.Code, ServiceID: o.ServiceID, Name: o.Name, Summary: o.Summary, Description: o.Description, View: o.View,
-		FormSchema: o.FormSchema, Audience: o.Audience, Addons: o.Addons, Bundle: o.Bundle}
+		FormSchema: o.FormSchema, Audience: o.Audience, Addons: o.Addons, Bundle: o.Bundle, Brokered: o.Brokered}
 	for _, p := range o.Plans {
 		in.Plans = append(in.Plans, PlanInput{Code: p.Code, Name: p.Name, Description: p.Description, Currency: p.Currency,
 			Recurring: p.Recurring.Decimal(), OneTime: p.OneTime.Decimal(), Agreement: p.Agreement, MaxQuantity: p.MaxQuantity, Retired: p.Retired,

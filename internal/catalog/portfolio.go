@@ -364,6 +364,27 @@ func (c *Catalog) CreateService(ctx context.Context, p *access.Principal, in Ser
 	return out, err
 }
 
+// CreateExternalService enters an external service straight into the live
+// state, with the reason recorded: a service imported from a peer
+// provider's catalog is already live where it is made. Callers need
+// portfolio.manage.
+func (c *Catalog) CreateExternalService(ctx context.Context, p *access.Principal, in ServiceInput, reason string) (*Service, error) {
+	if err := p.Require(access.PortfolioManage, access.Resource{}); err != nil {
+		return nil, err
+	}
+	in.Kind = KindExternal
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	var out *Service
+	err := c.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		var err error
+		out, err = c.createService(ctx, tx, p, in, LifecycleLive, reason)
+		return err
+	})
+	return out, err
+}
+
 func (c *Catalog) createService(ctx context.Context, tx *sqldb.Tx, p *access.Principal, in ServiceInput, state Lifecycle, reason string) (*Service, error) {
 	if err := in.checkRefs(ctx, tx); err != nil {
 		return nil, err

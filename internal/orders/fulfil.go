@@ -58,8 +58,12 @@ type InstanceState string
 
 // The instance states.
 const (
+	// InstanceProvisioning: a provider is making it.
+	InstanceProvisioning  InstanceState = "provisioning"
 	InstanceActive        InstanceState = "active"
 	InstanceDeprovisioned InstanceState = "deprovisioned"
+	// InstanceFailed: its provider could not make it; nothing is left at the provider.
+	InstanceFailed InstanceState = "failed"
 )
 
 // Instance is a service made for an org unit: a subscription.
@@ -79,10 +83,32 @@ type Instance struct {
 	Parameters   map[string]any `json:"parameters"`
 	Quantity     int            `json:"quantity"`
 	State        InstanceState  `json:"state"`
-	CreatedAt    time.Time      `json:"created_at"`
-	EndedAt      *time.Time     `json:"ended_at,omitempty"`
+	// ProviderID is the provider that made it (empty: made by hand).
+	ProviderID   string `json:"provider_id,omitempty"`
+	ProviderName string `json:"provider_name,omitempty"`
+	// Placement is why that provider was chosen.
+	Placement    json.RawMessage `json:"placement,omitempty"`
+	DashboardURL string          `json:"dashboard_url,omitempty"`
+	// PlatformID is the OSB platform that ordered it, if one did.
+	PlatformID string     `json:"platform_id,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	EndedAt    *time.Time `json:"ended_at,omitempty"`
 
 	orgUnitPath string
+}
+
+// Live reports whether the instance exists at its provider and is billed.
+func (i *Instance) Live() bool { return i.State == InstanceActive }
+
+// OrgUnitPath is the materialised path of the org unit that owns it.
+func (i *Instance) OrgUnitPath() string { return i.orgUnitPath }
+
+// Provisioner makes what orders ask for when a provider, not a person,
+// makes it. Fulfil starts one item inside the order's transaction and
+// reports whether it took it; false leaves the item to a manual task. The
+// provisioner later reports the outcome with Settle.
+type Provisioner interface {
+	Fulfil(ctx context.Context, tx *sqldb.Tx, o *Order, it *Item) (bool, error)
 }
 
 // Resource is the instance as a scope.
@@ -99,6 +125,15 @@ func (s *Service) fulfil(ctx context.Context, tx *sqldb.Tx, o *Order) error {
 	for _, it := range o.Items {
 		if it.State != ItemPending {
 			continue
+		}
+		if s.Provisioner != nil {
+			took, err := s.Provisioner.Fulfil(ctx, tx, o, it)
+			if err != nil {
+				return err
+			}
+			if took {
+				continue
+			}
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO tasks (id, order_id, item_id, service_id, group_id, kind, state, note, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, 'open', '', $7, $7)`, sqldb.NewID(), o.ID, it.ID, it.ServiceID, nullString(it.serviceGroup), o.Kind, now)
@@ -210,6 +245,8 @@ type TaskResult struct {
 	Note string `json:"note"`
 	// InstanceName names the instance a provision task creates (default: offering and order number).
 	InstanceName string `json:"instance_name"`
+	// DashboardURL is where the owner manages what was made (providers report it).
+	DashboardURL string `json:"dashboard_url,omitempty"`
 }
 
 // CompleteTask closes a task. Done on a provision task creates the service
@@ -269,25 +306,81 @@ func (s *Service) CompleteTask(ctx context.Context, p *access.Principal, taskID 
 			After: map[string]any{"order_id": o.ID, "note": r.Note}}); err != nil {
 			return err
 		}
-		var open int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tasks WHERE order_id = $1 AND state = 'open'`, o.ID).Scan(&open); err != nil {
-			return sqldb.Err(err, "tasks")
-		}
-		if open == 0 {
-			var failed int
-			tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM order_items WHERE order_id = $1 AND state = 'failed'`, o.ID).Scan(&failed)
-			to, comment := StateCompleted, "every item fulfilled"
-			if failed > 0 {
-				to, comment = StateFailed, fmt.Sprintf("%d of %d items failed", failed, len(o.Items))
-			}
-			if err := s.move(ctx, tx, p, o, to, comment); err != nil {
-				return err
-			}
+		if err := s.finishOrder(ctx, tx, p, o); err != nil {
+			return err
 		}
 		out, err = scanTask(tx.QueryRowContext(ctx, `SELECT `+taskColumns+taskFrom+` WHERE t.id = $1`, taskID))
 		return sqldb.Err(err, "task")
 	})
 	return out, err
+}
+
+// finishOrder completes the order when none of its items is pending, or
+// fails it when any failed.
+func (s *Service) finishOrder(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o *Order) error {
+	var pending, failed int
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0),
+		COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) FROM order_items WHERE order_id = $1`, o.ID).Scan(&pending, &failed); err != nil {
+		return sqldb.Err(err, "order items")
+	}
+	if pending > 0 || o.State != StateFulfilling {
+		return nil
+	}
+	to, comment := StateCompleted, "every item fulfilled"
+	if failed > 0 {
+		to, comment = StateFailed, fmt.Sprintf("%d of %d items failed", failed, len(o.Items))
+	}
+	return s.move(ctx, tx, p, o, to, comment)
+}
+
+// Settle records how a provider's fulfilment of an order item ended, in
+// the provisioner's transaction: as CompleteTask does for a manual task.
+// Settling an item that is no longer pending does nothing.
+func (s *Service) Settle(ctx context.Context, tx *sqldb.Tx, p *access.Principal, itemID string, r TaskResult) error {
+	var orderID string
+	if err := tx.QueryRowContext(ctx, `SELECT order_id FROM order_items WHERE id = $1`, itemID).Scan(&orderID); err != nil {
+		return sqldb.Err(err, "order item")
+	}
+	o, err := s.lockOrder(ctx, tx, orderID)
+	if err != nil {
+		return err
+	}
+	var item *Item
+	for _, it := range o.Items {
+		if it.ID == itemID {
+			item = it
+		}
+	}
+	if item == nil || item.State != ItemPending {
+		return nil
+	}
+	if err := s.closeItem(ctx, tx, p, o, item, r, sqldb.Time(s.now())); err != nil {
+		return err
+	}
+	return s.finishOrder(ctx, tx, p, o)
+}
+
+// OpenInstance records the instance a provider is about to make for a
+// provision item, in state provisioning, with the provider chosen and why.
+// It is billed from when Settle makes it active.
+func (s *Service) OpenInstance(ctx context.Context, tx *sqldb.Tx, o *Order, it *Item, providerID string, placement any) (string, error) {
+	id := sqldb.NewID()
+	now := sqldb.Time(s.now())
+	var platform sql.NullString
+	tx.QueryRowContext(ctx, `SELECT platform_id FROM broker_instances WHERE order_id = $1`, o.ID).Scan(&platform)
+	_, err := tx.ExecContext(ctx, `INSERT INTO instances (id, name, service_id, offering_id, plan_id, org_unit_id, owner_id, order_id, parameters, quantity, state,
+		provider_id, placement, platform_id, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'provisioning', $11, $12, $13, $14, $14)`, id, defaultName(it, o), it.ServiceID, it.OfferingID, it.PlanID,
+		o.OrgUnitID, it.RequestedFor, o.ID, marshal(it.Parameters), it.Quantity, nullString(providerID), marshal(placement), platform, now)
+	if err != nil {
+		return "", sqldb.Err(err, "instance")
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE order_items SET instance_id = $1 WHERE id = $2`, id, it.ID); err != nil {
+		return "", sqldb.Err(err, "order item")
+	}
+	it.InstanceID = id
+	return id, s.audit(ctx, tx, access.System(), audit.Entry{Action: "instance.create", ObjectType: "instance", ObjectID: id,
+		After: map[string]any{"order_id": o.ID, "plan_id": it.PlanID, "org_unit_id": o.OrgUnitID, "provider_id": providerID, "state": InstanceProvisioning}})
 }
 
 func (s *Service) closeItem(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o *Order, it *Item, r TaskResult, now time.Time) error {
@@ -296,11 +389,18 @@ func (s *Service) closeItem(ctx context.Context, tx *sqldb.Tx, p *access.Princip
 			if err := catalog.Release(ctx, tx, o.OrgUnitID, it.OfferingID, 1, it.Quantity); err != nil {
 				return err
 			}
+			if it.InstanceID != "" {
+				if _, err := tx.ExecContext(ctx, `UPDATE instances SET state = 'failed', ended_at = $1, updated_at = $1 WHERE id = $2 AND state = 'provisioning'`,
+					now, it.InstanceID); err != nil {
+					return sqldb.Err(err, "instance")
+				}
+			}
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE order_items SET state = 'failed' WHERE id = $1`, it.ID)
 		return sqldb.Err(err, "order item")
 	}
-	if o.Kind == KindDeprovision {
+	switch o.Kind {
+	case KindDeprovision:
 		inst, err := getInstance(ctx, tx, it.InstanceID)
 		if err != nil {
 			return err
@@ -317,17 +417,60 @@ func (s *Service) closeItem(ctx context.Context, tx *sqldb.Tx, p *access.Princip
 				return sqldb.Err(err, "instance segment")
 			}
 		}
-		_, err = tx.ExecContext(ctx, `UPDATE order_items SET state = 'fulfilled' WHERE id = $1`, it.ID)
-		if err != nil {
+		if _, err = tx.ExecContext(ctx, `UPDATE order_items SET state = 'fulfilled' WHERE id = $1`, it.ID); err != nil {
 			return sqldb.Err(err, "order item")
 		}
 		return s.audit(ctx, tx, p, audit.Entry{Action: "instance.deprovision", ObjectType: "instance", ObjectID: inst.ID, Before: inst})
+	case KindChange:
+		inst, err := getInstance(ctx, tx, it.InstanceID)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE instances SET plan_id = $1, parameters = $2, updated_at = $3 WHERE id = $4`,
+			it.PlanID, marshal(it.Parameters), now, inst.ID); err != nil {
+			return sqldb.Err(err, "instance")
+		}
+		var seq int
+		if err := tx.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM instance_segments WHERE instance_id = $1`, inst.ID).Scan(&seq); err != nil {
+			return sqldb.Err(err, "instance segment")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE instance_segments SET ended_at = $1 WHERE instance_id = $2 AND ended_at IS NULL`, now, inst.ID); err != nil {
+			return sqldb.Err(err, "instance segment")
+		}
+		if err := s.startSegment(ctx, tx, inst.ID, seq+1, it, now); err != nil {
+			return err
+		}
+		if _, err = tx.ExecContext(ctx, `UPDATE order_items SET state = 'fulfilled' WHERE id = $1`, it.ID); err != nil {
+			return sqldb.Err(err, "order item")
+		}
+		return s.audit(ctx, tx, p, audit.Entry{Action: "instance.change_plan", ObjectType: "instance", ObjectID: inst.ID,
+			Before: map[string]any{"plan_id": inst.PlanID}, After: map[string]any{"plan_id": it.PlanID, "order_id": o.ID}})
+	}
+	id := it.InstanceID
+	if id != "" { // opened by a provisioner: it is now made
+		set, args := `state = 'active', updated_at = $1`, []any{now, id}
+		if r.InstanceName != "" {
+			set, args = set+`, name = $3`, append(args, r.InstanceName)
+		}
+		if r.DashboardURL != "" {
+			set, args = set+fmt.Sprintf(`, dashboard_url = $%d`, len(args)+1), append(args, r.DashboardURL)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE instances SET `+set+` WHERE id = $2`, args...); err != nil {
+			return sqldb.Err(err, "instance")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE order_items SET state = 'fulfilled' WHERE id = $1`, it.ID); err != nil {
+			return sqldb.Err(err, "order item")
+		}
+		if err := s.startSegment(ctx, tx, id, 1, it, now); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, p, audit.Entry{Action: "instance.activate", ObjectType: "instance", ObjectID: id, After: map[string]any{"order_id": o.ID}})
 	}
 	name := r.InstanceName
 	if name == "" {
 		name = defaultName(it, o)
 	}
-	id := sqldb.NewID()
+	id = sqldb.NewID()
 	_, err := tx.ExecContext(ctx, `INSERT INTO instances (id, name, service_id, offering_id, plan_id, org_unit_id, owner_id, order_id, parameters, quantity, state, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $11)`, id, name, it.ServiceID, it.OfferingID, it.PlanID, o.OrgUnitID, it.RequestedFor,
 		o.ID, marshal(it.Parameters), it.Quantity, now)
@@ -337,7 +480,7 @@ func (s *Service) closeItem(ctx context.Context, tx *sqldb.Tx, p *access.Princip
 	if _, err := tx.ExecContext(ctx, `UPDATE order_items SET state = 'fulfilled', instance_id = $1 WHERE id = $2`, id, it.ID); err != nil {
 		return sqldb.Err(err, "order item")
 	}
-	if err := s.startSegment(ctx, tx, id, it, now); err != nil {
+	if err := s.startSegment(ctx, tx, id, 1, it, now); err != nil {
 		return err
 	}
 	return s.audit(ctx, tx, p, audit.Entry{Action: "instance.create", ObjectType: "instance", ObjectID: id,
@@ -356,7 +499,7 @@ type SegmentAddon struct {
 // startSegment opens the instance's billable life: its plan, the price
 // version it was quoted at, its quantity, the cost centre charged and its
 // add-ons' prices, from now.
-func (s *Service) startSegment(ctx context.Context, tx *sqldb.Tx, instanceID string, it *Item, now time.Time) error {
+func (s *Service) startSegment(ctx context.Context, tx *sqldb.Tx, instanceID string, seq int, it *Item, now time.Time) error {
 	versionID := it.PriceVersionID
 	if versionID == "" { // items quoted before price versions existed
 		v, err := rating.Current(ctx, tx, it.PlanID, now)
@@ -380,23 +523,28 @@ func (s *Service) startSegment(ctx context.Context, tx *sqldb.Tx, instanceID str
 		}
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO instance_segments (instance_id, seq, plan_id, price_version_id, quantity, cost_centre_id, addons, started_at)
-		VALUES ($1, 1, $2, $3, $4, $5, $6, $7)`, instanceID, it.PlanID, versionID, it.Quantity, it.CostCentreID, marshal(addons), now)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, instanceID, seq, it.PlanID, versionID, it.Quantity, it.CostCentreID, marshal(addons), now)
 	return sqldb.Err(err, "instance segment")
 }
 
 const instanceColumns = `n.id, n.name, n.service_id, s.name, n.offering_id, f.name, n.plan_id, p.name, p.retired, n.org_unit_id, n.owner_id, n.order_id,
-	n.parameters, n.quantity, n.state, n.created_at, n.ended_at, ou.path`
+	n.parameters, n.quantity, n.state, COALESCE(n.provider_id, ''), COALESCE(pv.name, ''), n.placement, n.dashboard_url, COALESCE(n.platform_id, ''),
+	n.created_at, n.ended_at, ou.path`
 
 const instanceFrom = ` FROM instances n JOIN services s ON s.id = n.service_id JOIN offerings f ON f.id = n.offering_id JOIN plans p ON p.id = n.plan_id
-	JOIN org_units ou ON ou.id = n.org_unit_id`
+	JOIN org_units ou ON ou.id = n.org_unit_id LEFT JOIN providers pv ON pv.id = n.provider_id`
 
 func scanInstance(row interface{ Scan(...any) error }) (*Instance, error) {
 	var i Instance
-	var params string
+	var params, placement string
 	var ended sql.NullTime
 	if err := row.Scan(&i.ID, &i.Name, &i.ServiceID, &i.ServiceName, &i.OfferingID, &i.OfferingName, &i.PlanID, &i.PlanName, &i.PlanRetired,
-		&i.OrgUnitID, &i.OwnerID, &i.OrderID, &params, &i.Quantity, &i.State, &i.CreatedAt, &ended, &i.orgUnitPath); err != nil {
+		&i.OrgUnitID, &i.OwnerID, &i.OrderID, &params, &i.Quantity, &i.State, &i.ProviderID, &i.ProviderName, &placement, &i.DashboardURL, &i.PlatformID,
+		&i.CreatedAt, &ended, &i.orgUnitPath); err != nil {
 		return nil, err
+	}
+	if placement != "{}" && placement != "" && placement != "null" {
+		i.Placement = json.RawMessage(placement)
 	}
 	json.Unmarshal([]byte(params), &i.Parameters)
 	if i.Parameters == nil {
@@ -404,6 +552,12 @@ func scanInstance(row interface{ Scan(...any) error }) (*Instance, error) {
 	}
 	i.CreatedAt, i.EndedAt = i.CreatedAt.UTC(), sqldb.TimePtr(ended)
 	return &i, nil
+}
+
+// GetInstance reads an instance without checking who asks: for the
+// provisioner and the broker, which check for themselves.
+func GetInstance(ctx context.Context, q sqldb.Querier, id string) (*Instance, error) {
+	return getInstance(ctx, q, id)
 }
 
 func getInstance(ctx context.Context, q sqldb.Querier, id string) (*Instance, error) {
@@ -487,11 +641,8 @@ func (s *Service) RequestDeprovision(ctx context.Context, p *access.Principal, i
 		if inst.State != InstanceActive {
 			return errs.Conflict("%s is already %s", inst.Name, inst.State)
 		}
-		var pending int
-		tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM order_items i JOIN orders o ON o.id = i.order_id
-			WHERE i.instance_id = $1 AND o.kind = 'deprovision' AND o.state IN ('draft', 'submitted', 'awaiting_approval', 'approved', 'fulfilling')`, inst.ID).Scan(&pending)
-		if pending > 0 {
-			return errs.Conflict("%s already has a deprovision order on its way", inst.Name)
+		if err := dayTwoFree(ctx, tx, inst); err != nil {
+			return err
 		}
 		o, err := s.createOrder(ctx, tx, p, KindDeprovision, inst.OrgUnitID, note)
 		if err != nil {
@@ -502,6 +653,99 @@ func (s *Service) RequestDeprovision(ctx context.Context, p *access.Principal, i
 		_, err = tx.ExecContext(ctx, `INSERT INTO order_items (id, order_id, position, offering_id, plan_id, quantity, parameters, addons, requested_for,
 			cost_centre_id, monthly_minor, one_time_minor, instance_id, state) VALUES ($1, $2, $3, $4, $5, $6, $7, '[]', $8, $9, 0, 0, $10, 'pending')`,
 			sqldb.NewID(), o.ID, pos+1, inst.OfferingID, inst.PlanID, inst.Quantity, marshal(inst.Parameters), inst.OwnerID, inst.OrgUnitID, inst.ID)
+		if err != nil {
+			return sqldb.Err(err, "order item")
+		}
+		if err := s.reprice(ctx, tx, o.ID); err != nil {
+			return err
+		}
+		if o, err = getOrder(ctx, tx, o.ID); err != nil {
+			return err
+		}
+		return s.submit(ctx, tx, p, o)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return getOrder(ctx, s.db.Read(), id)
+}
+
+// dayTwoFree refuses a second day-2 order for an instance while one is on its way.
+func dayTwoFree(ctx context.Context, tx *sqldb.Tx, inst *Instance) error {
+	var kind string
+	err := tx.QueryRowContext(ctx, `SELECT o.kind FROM order_items i JOIN orders o ON o.id = i.order_id
+		WHERE i.instance_id = $1 AND o.kind IN ('deprovision', 'change') AND o.state IN ('draft', 'submitted', 'awaiting_approval', 'approved', 'fulfilling')`, inst.ID).Scan(&kind)
+	if err == nil {
+		return errs.Conflict("%s already has a %s order on its way; wait for it to finish", inst.Name, kind)
+	}
+	if err != sql.ErrNoRows {
+		return sqldb.Err(err, "orders")
+	}
+	return nil
+}
+
+// ChangeInput asks for a running instance's plan or parameters to change.
+type ChangeInput struct {
+	// Plan is the new plan (ID or code) of the same offering; empty keeps the plan.
+	Plan string `json:"plan"`
+	// Parameters replace the instance's parameters; nil keeps them.
+	Parameters map[string]any `json:"parameters"`
+	Note       string         `json:"note"`
+}
+
+// RequestChange orders a change of a running instance's plan or
+// parameters: a change order through the same approval policies (which
+// see order.kind == "change" and the new plan as item.plan) and
+// fulfilment (the instance's provider, or a manual task). When it is
+// fulfilled the instance's billing moves to the new plan from that moment.
+// Callers need order.create on the instance's org unit, or to own it.
+func (s *Service) RequestChange(ctx context.Context, p *access.Principal, instanceID string, in ChangeInput) (*Order, error) {
+	var id string
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		inst, err := getInstance(ctx, tx, instanceID)
+		if err != nil {
+			return err
+		}
+		if p == nil || (p.UserID != inst.OwnerID && !p.Can(access.OrderCreate, access.InOrgUnit(inst.orgUnitPath))) {
+			if p != nil && p.Can(access.InstanceRead, inst.Resource()) {
+				return errs.Forbidden("only the owner or someone who orders for its org unit may change %s", inst.Name)
+			}
+			return errs.NotFound("instance %q not found", instanceID)
+		}
+		if inst.State != InstanceActive {
+			return errs.Conflict("%s is %s; only an active instance can be changed", inst.Name, inst.State)
+		}
+		if err := dayTwoFree(ctx, tx, inst); err != nil {
+			return err
+		}
+		plan := strings.TrimSpace(in.Plan)
+		if plan == "" {
+			plan = inst.PlanID
+		}
+		params := in.Parameters
+		if params == nil {
+			params = inst.Parameters
+		}
+		item := ItemInput{Offering: inst.OfferingID, Plan: plan, Quantity: inst.Quantity, Parameters: params}
+		pr, err := s.price(ctx, tx, p, &item, "")
+		if err != nil {
+			return err
+		}
+		if pr.plan.ID == inst.PlanID && in.Parameters == nil {
+			return errs.Invalid("the change changes nothing: name another plan or give new parameters")
+		}
+		o, err := s.createOrder(ctx, tx, p, KindChange, inst.OrgUnitID, in.Note)
+		if err != nil {
+			return err
+		}
+		id = o.ID
+		var costCentre string
+		if err := tx.QueryRowContext(ctx, `SELECT cost_centre_id FROM instance_segments WHERE instance_id = $1 ORDER BY seq DESC`, inst.ID).Scan(&costCentre); err != nil {
+			costCentre = inst.OrgUnitID
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO order_items (id, order_id, position, offering_id, plan_id, quantity, parameters, addons, requested_for,
+			cost_centre_id, monthly_minor, one_time_minor, instance_id, state, price_version_id) VALUES ($1, $2, 1, $3, $4, $5, $6, '[]', $7, $8, $9, 0, $10, 'pending', $11)`,
+			sqldb.NewID(), o.ID, inst.OfferingID, pr.plan.ID, inst.Quantity, marshal(pr.params), inst.OwnerID, costCentre, pr.monthly, inst.ID, pr.version.ID)
 		if err != nil {
 			return sqldb.Err(err, "order item")
 		}

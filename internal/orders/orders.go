@@ -61,6 +61,8 @@ type Kind string
 const (
 	KindProvision   Kind = "provision"
 	KindDeprovision Kind = "deprovision"
+	// KindChange changes a running instance's plan or parameters (day 2).
+	KindChange Kind = "change"
 )
 
 // Order is a request for services, charged to org units.
@@ -181,6 +183,9 @@ type Service struct {
 	now      func() time.Time
 	catalog  *catalog.Catalog
 	policies *policyCache
+	// Provisioner fulfils items whose plans a provider makes; nil: every
+	// item becomes a manual task.
+	Provisioner Provisioner
 }
 
 // NewService returns the orders service.

@@ -254,7 +254,7 @@ func policyInput(pol Policy) orders.PolicyInput {
 }
 
 func (pl *plan) offeringInput(i int, o Offering) (catalog.OfferingInput, bool) {
-	in := catalog.OfferingInput{Code: o.Code, Name: o.Name, Summary: o.Summary, Description: o.Description, View: o.View, Addons: o.Addons}
+	in := catalog.OfferingInput{Code: o.Code, Name: o.Name, Summary: o.Summary, Description: o.Description, View: o.View, Addons: o.Addons, Brokered: o.Brokered}
 	ok := true
 	if id, found := pl.serviceID(o.Service); found {
 		in.ServiceID = id

@@ -116,7 +116,9 @@ type Offering struct {
 	Audience    *Audience       `yaml:"audience,omitempty"`
 	Addons      []catalog.Addon `yaml:"addons,omitempty"`
 	Bundle      []string        `yaml:"bundle,omitempty"`
-	Plans       []Plan          `yaml:"plans"`
+	// Brokered puts the offering in Steward's OSB catalog for platforms.
+	Brokered bool   `yaml:"brokered,omitempty"`
+	Plans    []Plan `yaml:"plans"`
 }
 
 // Audience names org units by code.
@@ -413,7 +415,7 @@ func Export(ctx context.Context, s Services, p *access.Principal) ([]byte, error
 		if err != nil {
 			return nil, err
 		}
-		out := Offering{Code: o.Code, Service: codeOf[o.ServiceID], Name: o.Name, Summary: o.Summary, Description: o.Description,
+		out := Offering{Code: o.Code, Service: codeOf[o.ServiceID], Name: o.Name, Summary: o.Summary, Description: o.Description, Brokered: o.Brokered,
 			View: o.View, Form: *form, Addons: o.Addons}
 		if string(o.FormSchema) == catalog.EmptyForm {
 			out.Form = yaml.Node{}

@@ -1,0 +1,146 @@
+package api_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/osb/osbtest"
+)
+
+// runJobs runs due jobs until none is left: provider operations poll
+// within milliseconds here.
+func runJobs(t *testing.T, e *env) {
+	t.Helper()
+	e.app.Provision.MinPoll, e.app.Provision.MaxPoll = time.Millisecond, 5*time.Millisecond
+	for idle := 0; idle < 10; {
+		ran, err := e.app.Jobs.RunOne(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ran {
+			idle = 0
+		} else {
+			idle++
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
+}
+
+// provisionScenario drives the provider, placement, instance day-2,
+// binding and platform routes against a test OSB broker over HTTP.
+func provisionScenario(t *testing.T, e *env, retail string) {
+	c := e.check
+	br := osbtest.NewBroker(t, osbtest.Behaviour{Polls: 1})
+	_, sofia := e.user(t, "sofia@example.com", retail, map[string]any{"role": "supplier_manager", "scope_kind": "global"})
+	_, buyer := e.user(t, "peer-buyer@example.com", retail, map[string]any{"role": "consumer", "scope_kind": "org_unit", "scope_id": retail})
+	_, outsider := e.user(t, "nosy@example.com", retail)
+
+	in := map[string]any{"code": "peer", "name": "Peer cloud", "kind": "osb", "url": br.URL, "username": br.Username, "secret": br.Password, "markup": "10"}
+	c.do("POST", "/api/v1/providers", buyer, in, 403)
+	if f := c.bad("POST", "/api/v1/providers", sofia, map[string]any{"code": "Bad Code", "name": "x", "kind": "ftp", "url": "nope"}, 422).problemFields(); len(f) != 3 {
+		t.Errorf("a bad provider: fields %v, want code, kind, url", f)
+	}
+	var pv struct {
+		ID        string `json:"id"`
+		HasSecret bool   `json:"has_secret"`
+		Health    string `json:"health"`
+	}
+	c.do("POST", "/api/v1/providers", sofia, in, 201).decode(t, &pv)
+	if !pv.HasSecret {
+		t.Error("the provider has no secret")
+	}
+	c.do("GET", "/api/v1/providers", sofia, nil, 200)
+	c.do("GET", "/api/v1/providers/peer", sofia, nil, 200)
+	in["name"], in["secret"] = "Peer cloud (EU)", ""
+	c.do("PUT", "/api/v1/providers/"+pv.ID, sofia, in, 200)
+	c.do("POST", "/api/v1/providers/"+pv.ID+"/check", sofia, nil, 200).decode(t, &pv)
+	if pv.Health != "healthy" {
+		t.Errorf("health after a check = %s (the password must survive an update with an empty secret)", pv.Health)
+	}
+	var rep struct {
+		Offerings []string `json:"offerings"`
+	}
+	c.do("POST", "/api/v1/providers/"+pv.ID+"/sync", sofia, nil, 200).decode(t, &rep)
+	if len(rep.Offerings) != 1 || rep.Offerings[0] != "peer-test-db" {
+		t.Fatalf("sync = %+v", rep)
+	}
+	var off struct {
+		ID    string `json:"id"`
+		Plans []struct {
+			ID, Code, Recurring string
+		} `json:"plans"`
+	}
+	c.do("GET", "/api/v1/catalog/offerings/peer-test-db", buyer, nil, 200).decode(t, &off)
+	c.do("PUT", "/api/v1/providers/"+pv.ID+"/offers", sofia, map[string]any{"plan": off.Plans[0].ID, "remote_service_id": br.ServiceID,
+		"remote_plan_id": br.SmallPlan, "currency": "EUR", "price": "10.00", "bindable": true, "plan_updateable": true}, 200)
+	c.do("GET", "/api/v1/placement-policies", sofia, nil, 200)
+	c.do("PUT", "/api/v1/placement-policies/"+off.ID, sofia, map[string]any{"filter": "provider.healthy", "rank": "provider.price_minor"}, 200)
+	if f := c.bad("PUT", "/api/v1/placement-policies/"+off.ID, sofia, map[string]any{"filter": "provider.(", "rank": "1"}, 422).problemFields(); len(f) != 1 || f[0] != "filter" {
+		t.Errorf("a filter that does not compile: %v", f)
+	}
+
+	var o struct {
+		ID    string `json:"id"`
+		State string `json:"state"`
+		Items []struct {
+			InstanceID string `json:"instance_id"`
+		} `json:"items"`
+	}
+	c.do("POST", "/api/v1/orders", buyer, map[string]any{"items": []map[string]any{{"offering": "peer-test-db", "plan": "small"}}}, 201).decode(t, &o)
+	c.do("POST", "/api/v1/orders/"+o.ID+"/submit", buyer, nil, 200).decode(t, &o)
+	runJobs(t, e)
+	c.do("GET", "/api/v1/orders/"+o.ID, buyer, nil, 200).decode(t, &o)
+	if o.State != "completed" {
+		t.Fatalf("the order provisioned at the peer is %s", o.State)
+	}
+	inst := o.Items[0].InstanceID
+	var ops struct {
+		Items []struct{ Kind, State string }
+	}
+	c.do("GET", "/api/v1/instances/"+inst+"/operations", buyer, nil, 200).decode(t, &ops)
+	if len(ops.Items) != 1 || ops.Items[0].State != "succeeded" {
+		t.Errorf("operations = %+v", ops.Items)
+	}
+	c.do("GET", "/api/v1/instances/"+inst+"/operations", outsider, nil, 404)
+
+	var b struct {
+		ID          string         `json:"id"`
+		State       string         `json:"state"`
+		Credentials map[string]any `json:"credentials"`
+	}
+	c.do("POST", "/api/v1/instances/"+inst+"/bindings", buyer, map[string]any{"name": "app"}, 202).decode(t, &b)
+	runJobs(t, e)
+	c.do("GET", "/api/v1/instances/"+inst+"/bindings", buyer, nil, 200)
+	c.do("GET", "/api/v1/instances/"+inst+"/bindings/"+b.ID, buyer, nil, 200).decode(t, &b)
+	if b.State != "ready" || b.Credentials["username"] != "app" {
+		t.Errorf("first read of the binding = %+v", b)
+	}
+	b.Credentials = nil
+	c.do("GET", "/api/v1/instances/"+inst+"/bindings/"+b.ID, buyer, nil, 200).decode(t, &b)
+	if b.Credentials != nil {
+		t.Error("the credentials were shown twice")
+	}
+	c.do("DELETE", "/api/v1/instances/"+inst+"/bindings/"+b.ID, buyer, nil, 202)
+	runJobs(t, e)
+
+	var ch struct{ ID, State, Kind string }
+	c.do("POST", "/api/v1/instances/"+inst+"/change", buyer, map[string]any{"plan": "large"}, 201).decode(t, &ch)
+	c.do("POST", "/api/v1/instances/"+inst+"/change", buyer, map[string]any{"plan": "large"}, 409)
+	runJobs(t, e)
+	c.do("GET", "/api/v1/orders/"+ch.ID, buyer, nil, 200).decode(t, &ch)
+	if ch.Kind != "change" || ch.State != "completed" {
+		t.Errorf("change order = %+v", ch)
+	}
+
+	// A webhook callback that is not signed by the provider is refused.
+	c.bad("POST", "/api/v1/provider-callbacks/"+ops.Items[0].Kind, "", map[string]any{"state": "succeeded"}, 404)
+
+	var plat struct{ ID, Password string }
+	c.do("POST", "/api/v1/platforms", sofia, map[string]any{"name": "cf-prod", "org_unit_id": retail}, 403)
+	c.do("POST", "/api/v1/platforms", e.admin, map[string]any{"name": "cf-prod", "org_unit_id": retail}, 201).decode(t, &plat)
+	if len(plat.Password) < 24 {
+		t.Errorf("platform password %q is too weak", plat.Password)
+	}
+	c.do("POST", "/api/v1/platforms", e.admin, map[string]any{"name": "cf-prod", "org_unit_id": retail}, 409)
+	c.do("GET", "/api/v1/platforms", e.admin, nil, 200)
+}

@@ -1,0 +1,199 @@
+// Package broker is Steward as an Open Service Broker (API v2.17) under
+// /osb: registered platforms (Cloud Foundry, Kubernetes, another Steward)
+// list the offerings marked brokered and provision, update, bind, unbind
+// and deprovision them. Every request becomes what a person would do in
+// the portal: an order through the same approval policies, quotas and
+// fulfilment, an instance billed to an org unit, a binding from the
+// instance's provider. The platform authenticates with HTTP basic auth; the
+// originating identity (or the request's context) picks the org unit,
+// within the platform's own.
+package broker
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/provision"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// Platform is a registered OSB client. It orders as its own user, which
+// holds the consumer role on the platform's org unit.
+type Platform struct {
+	ID          string    `json:"id"`
+	Name        string    `json:"name"`
+	Username    string    `json:"username"`
+	OrgUnitID   string    `json:"org_unit_id"`
+	OrgUnitCode string    `json:"org_unit_code"`
+	UserID      string    `json:"user_id"`
+	CreatedAt   time.Time `json:"created_at"`
+	// Password is set only in the answer to registering the platform.
+	Password string `json:"password,omitempty"`
+
+	orgUnitPath string
+}
+
+// PlatformInput registers a platform.
+type PlatformInput struct {
+	Name string `json:"name"`
+	// OrgUnitID is the org unit the platform orders for (and everything under it).
+	OrgUnitID string `json:"org_unit_id"`
+}
+
+// Broker is Steward's OSB API.
+type Broker struct {
+	db        *sqldb.DB
+	now       func() time.Time
+	identity  *identity.Service
+	orders    *orders.Service
+	catalog   *catalog.Catalog
+	provision *provision.Service
+
+	mu    sync.Mutex
+	cache map[string]cached // by username
+}
+
+type cached struct {
+	hash      string
+	platform  *Platform
+	principal *access.Principal
+	until     time.Time
+}
+
+// cacheTTL bounds how long a platform's credentials and grants are
+// trusted without reading them again.
+const cacheTTL = 5 * time.Second
+
+// New returns the broker.
+func New(db *sqldb.DB, now func() time.Time, id *identity.Service, ord *orders.Service, cat *catalog.Catalog, prov *provision.Service) *Broker {
+	return &Broker{db: db, now: now, identity: id, orders: ord, catalog: cat, provision: prov, cache: map[string]cached{}}
+}
+
+func hashSecret(s string) string {
+	h := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(h[:])
+}
+
+const platformColumns = `p.id, p.name, p.username, p.org_unit_id, ou.code, ou.path, p.user_id, p.created_at`
+const platformFrom = ` FROM platforms p JOIN org_units ou ON ou.id = p.org_unit_id`
+
+func scanPlatform(row sqldb.Scanner) (*Platform, error) {
+	var p Platform
+	if err := row.Scan(&p.ID, &p.Name, &p.Username, &p.OrgUnitID, &p.OrgUnitCode, &p.orgUnitPath, &p.UserID, &p.CreatedAt); err != nil {
+		return nil, err
+	}
+	p.CreatedAt = p.CreatedAt.UTC()
+	return &p, nil
+}
+
+// Platforms lists the registered platforms. Callers need platform.manage.
+func (b *Broker) Platforms(ctx context.Context, p *access.Principal) ([]*Platform, error) {
+	if err := p.RequireAnywhere(access.PlatformManage); err != nil {
+		return nil, err
+	}
+	return sqldb.QueryAll(ctx, b.db.Read(), "platforms", scanPlatform, `SELECT `+platformColumns+platformFrom+` ORDER BY p.name`)
+}
+
+// Register adds a platform: a user for it (consumer on its org unit) and
+// basic-auth credentials, whose password is in this answer only.
+// Callers need platform.manage.
+func (b *Broker) Register(ctx context.Context, p *access.Principal, in PlatformInput) (*Platform, error) {
+	if err := p.RequireAnywhere(access.PlatformManage); err != nil {
+		return nil, err
+	}
+	in.Name = strings.TrimSpace(in.Name)
+	var v errs.Validator
+	v.Check(len(in.Name) >= 2 && len(in.Name) <= 63 && strings.Trim(strings.ToLower(in.Name), "abcdefghijklmnopqrstuvwxyz0123456789-") == "", "name", "format",
+		"name must be 2 to 63 letters, digits and hyphens, such as cf-prod")
+	v.Check(sqldb.ValidID(in.OrgUnitID), "org_unit_id", "format", "org_unit_id must be the ID of the org unit the platform orders for")
+	if err := v.Err("the platform is not valid"); err != nil {
+		return nil, err
+	}
+	name := strings.ToLower(in.Name)
+	var ouName string
+	if err := b.db.Read().QueryRowContext(ctx, `SELECT name FROM org_units WHERE id = $1`, in.OrgUnitID).Scan(&ouName); err != nil {
+		return nil, errs.Invalid("org_unit_id %q is not an existing org unit", in.OrgUnitID)
+	}
+	raw := make([]byte, 24)
+	rand.Read(raw)
+	password := base64.RawURLEncoding.EncodeToString(raw)
+	u, err := b.identity.CreateUser(ctx, access.System(), identity.CreateUserInput{Email: "platform+" + name + "@osb.steward.example", Name: "Platform " + name,
+		OrgUnitID: in.OrgUnitID, Password: password + "!Aa1"})
+	if err != nil {
+		if errs.Is(err, errs.CodeConflict) {
+			return nil, errs.Conflict("a platform named %s is registered already", name)
+		}
+		return nil, err
+	}
+	if _, err := b.identity.CreateGrant(ctx, access.System(), identity.CreateGrantInput{UserID: u.ID, Role: access.RoleConsumer,
+		ScopeKind: access.ScopeOrgUnit, ScopeID: in.OrgUnitID}); err != nil {
+		return nil, err
+	}
+	id := sqldb.NewID()
+	err = b.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		now := sqldb.Time(b.now())
+		if _, err := tx.ExecContext(ctx, `INSERT INTO platforms (id, name, username, password_hash, org_unit_id, user_id, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, id, name, name, hashSecret(password), in.OrgUnitID, u.ID, now); err != nil {
+			if errs.Is(sqldb.Err(err, "platform"), errs.CodeConflict) {
+				return errs.Conflict("a platform named %s is registered already", name)
+			}
+			return sqldb.Err(err, "platform")
+		}
+		return audit.Write(ctx, tx, p, b.now(), audit.Entry{Action: "platform.register", ObjectType: "platform", ObjectID: id,
+			After: map[string]any{"name": name, "org_unit_id": in.OrgUnitID}})
+	})
+	if err != nil {
+		return nil, err
+	}
+	out, err := scanPlatform(b.db.Read().QueryRowContext(ctx, `SELECT `+platformColumns+platformFrom+` WHERE p.id = $1`, id))
+	if err != nil {
+		return nil, sqldb.Err(err, "platform")
+	}
+	out.Password = password
+	return out, nil
+}
+
+// authenticate checks basic-auth credentials and returns the platform and
+// the principal it acts as.
+func (b *Broker) authenticate(ctx context.Context, username, password string) (*Platform, *access.Principal, error) {
+	h := hashSecret(password)
+	b.mu.Lock()
+	c, ok := b.cache[username]
+	b.mu.Unlock()
+	if ok && b.now().Before(c.until) && subtle.ConstantTimeCompare([]byte(c.hash), []byte(h)) == 1 {
+		return c.platform, c.principal, nil
+	}
+	var stored string
+	pl, err := func() (*Platform, error) {
+		row := b.db.Read().QueryRowContext(ctx, `SELECT `+platformColumns+`, p.password_hash`+platformFrom+` WHERE p.username = $1`, username)
+		var p Platform
+		if err := row.Scan(&p.ID, &p.Name, &p.Username, &p.OrgUnitID, &p.OrgUnitCode, &p.orgUnitPath, &p.UserID, &p.CreatedAt, &stored); err != nil {
+			return nil, err
+		}
+		return &p, nil
+	}()
+	if err != nil || subtle.ConstantTimeCompare([]byte(stored), []byte(h)) != 1 {
+		return nil, nil, errs.Unauthenticated("unknown platform or wrong password")
+	}
+	pr, err := b.identity.Principal(ctx, pl.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	b.mu.Lock()
+	b.cache[username] = cached{hash: h, platform: pl, principal: pr, until: b.now().Add(cacheTTL)}
+	b.mu.Unlock()
+	return pl, pr, nil
+}

@@ -1,0 +1,754 @@
+package broker
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/osb"
+	"github.com/steward-itaas/steward/internal/provision"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// Mount puts the broker under /osb. wrap instruments each route.
+func (b *Broker) Mount(mux *http.ServeMux, wrap func(pattern string, h http.Handler) http.Handler) {
+	routes := []struct {
+		pattern string
+		h       func(w http.ResponseWriter, r *http.Request, c *call)
+	}{
+		{"GET /osb/v2/catalog", b.catalogHandler},
+		{"PUT /osb/v2/service_instances/{instance_id}", b.provisionHandler},
+		{"PATCH /osb/v2/service_instances/{instance_id}", b.updateHandler},
+		{"DELETE /osb/v2/service_instances/{instance_id}", b.deprovisionHandler},
+		{"GET /osb/v2/service_instances/{instance_id}", b.fetchInstanceHandler},
+		{"GET /osb/v2/service_instances/{instance_id}/last_operation", b.lastOperationHandler},
+		{"PUT /osb/v2/service_instances/{instance_id}/service_bindings/{binding_id}", b.bindHandler},
+		{"DELETE /osb/v2/service_instances/{instance_id}/service_bindings/{binding_id}", b.unbindHandler},
+		{"GET /osb/v2/service_instances/{instance_id}/service_bindings/{binding_id}", b.fetchBindingHandler},
+		{"GET /osb/v2/service_instances/{instance_id}/service_bindings/{binding_id}/last_operation", b.bindingLastOperationHandler},
+	}
+	for _, rt := range routes {
+		h := rt.h
+		mux.Handle(rt.pattern, wrap(rt.pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { b.serve(w, r, h) })))
+	}
+}
+
+// call is one authenticated broker request.
+type call struct {
+	platform  *Platform
+	principal *access.Principal
+}
+
+func (b *Broker) serve(w http.ResponseWriter, r *http.Request, h func(http.ResponseWriter, *http.Request, *call)) {
+	if rid := r.Header.Get(osb.HeaderRequestIdentity); rid != "" {
+		w.Header().Set(osb.HeaderRequestIdentity, rid)
+	}
+	v := r.Header.Get(osb.HeaderVersion)
+	if major, _, _ := strings.Cut(v, "."); major != "2" {
+		reply(w, http.StatusPreconditionFailed, osb.ErrorBody{Error: "PreconditionFailed",
+			Description: fmt.Sprintf("send the header %s: 2.x (this broker speaks %s); got %q", osb.HeaderVersion, osb.Version, v)})
+		return
+	}
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Basic realm="steward-osb"`)
+		reply(w, http.StatusUnauthorized, osb.ErrorBody{Description: "authenticate with the platform's basic-auth credentials"})
+		return
+	}
+	pl, pr, err := b.authenticate(r.Context(), user, pass)
+	if err != nil {
+		w.Header().Set("WWW-Authenticate", `Basic realm="steward-osb"`)
+		reply(w, http.StatusUnauthorized, osb.ErrorBody{Description: err.Error()})
+		return
+	}
+	h(w, r, &call{platform: pl, principal: pr})
+}
+
+func reply(w http.ResponseWriter, status int, body any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(body)
+}
+
+func empty(w http.ResponseWriter, status int) { reply(w, status, struct{}{}) }
+
+func badRequest(w http.ResponseWriter, format string, args ...any) {
+	reply(w, http.StatusBadRequest, osb.ErrorBody{Error: "BadRequest", Description: fmt.Sprintf(format, args...)})
+}
+
+func concurrency(w http.ResponseWriter, desc string) {
+	reply(w, http.StatusUnprocessableEntity, osb.ErrorBody{Error: "ConcurrencyError", Description: desc})
+}
+
+// failWith answers a domain error: refusals are 400s with the domain's
+// message, the rest 500s.
+func failWith(w http.ResponseWriter, err error) {
+	e := errs.As(err)
+	switch e.Code {
+	case errs.CodeInvalid, errs.CodeConflict, errs.CodeForbidden, errs.CodeNotFound:
+		desc := e.Message
+		for _, f := range e.Fields {
+			desc += "; " + f.Field + ": " + f.Message
+		}
+		badRequest(w, "%s", desc)
+	default:
+		reply(w, http.StatusInternalServerError, osb.ErrorBody{Description: "Steward could not do this now; try again"})
+	}
+}
+
+func requireAsync(w http.ResponseWriter, r *http.Request) bool {
+	if r.URL.Query().Get("accepts_incomplete") == "true" {
+		return true
+	}
+	reply(w, http.StatusUnprocessableEntity, osb.ErrorBody{Error: "AsyncRequired",
+		Description: "Steward fulfils through approvals and providers, so this request needs accepts_incomplete=true"})
+	return false
+}
+
+func decode(w http.ResponseWriter, r *http.Request, v any) bool {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err == nil {
+		err = json.Unmarshal(body, v)
+	}
+	if err != nil {
+		badRequest(w, "the body is not the JSON object this request takes: %v", err)
+		return false
+	}
+	return true
+}
+
+func requestHash(serviceID, planID string, params map[string]any) string {
+	b, _ := json.Marshal([]any{serviceID, planID, params})
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// planBindable says which plans a provider can bind.
+func (b *Broker) bindablePlans(ctx context.Context) (map[string]bool, error) {
+	ids, err := sqldb.QueryAll(ctx, b.db.Read(), "offers", func(r sqldb.Scanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	}, `SELECT DISTINCT plan_id FROM provider_offers WHERE bindable AND NOT retired`)
+	out := map[string]bool{}
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, err
+}
+
+func (b *Broker) catalogHandler(w http.ResponseWriter, r *http.Request, c *call) {
+	offs, err := b.catalog.Offerings(r.Context(), c.principal, catalog.OfferingFilter{})
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	bindable, err := b.bindablePlans(r.Context())
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	out := osb.Catalog{Services: []osb.Service{}}
+	for _, o := range offs {
+		if !o.Brokered {
+			continue
+		}
+		if ok, _ := o.Orderable(); !ok {
+			continue
+		}
+		desc := o.Summary
+		if desc == "" {
+			desc = o.Name
+		}
+		s := osb.Service{ID: o.ID, Name: o.Code, Description: desc, InstancesRetrievable: true, BindingsRetrievable: true, PlanUpdateable: true,
+			Metadata: map[string]any{"displayName": o.Name}, Plans: []osb.Plan{}}
+		var form map[string]any
+		json.Unmarshal(o.FormSchema, &form)
+		for _, p := range o.Plans {
+			if p.Retired {
+				continue
+			}
+			free := p.Recurring.Minor == 0 && p.OneTime.Minor == 0 && len(p.Prices) == 0
+			bind := bindable[p.ID]
+			s.Bindable = s.Bindable || bind
+			desc := p.Description
+			if desc == "" {
+				desc = p.Name
+			}
+			major, _ := json.Marshal(json.RawMessage(p.Recurring.Decimal()))
+			s.Plans = append(s.Plans, osb.Plan{ID: p.ID, Name: p.Code, Description: desc, Free: &free, Bindable: &bind,
+				Metadata: &osb.PlanMetadata{DisplayName: p.Name, Currency: p.Currency, Price: p.Recurring.Decimal(),
+					Costs: []osb.Cost{{Amount: map[string]json.Number{strings.ToLower(p.Currency): json.Number(major)}, Unit: "MONTHLY"}}},
+				Schemas: map[string]any{"service_instance": map[string]any{"create": map[string]any{"parameters": form}}}})
+		}
+		if len(s.Plans) > 0 {
+			out.Services = append(out.Services, s)
+		}
+	}
+	reply(w, http.StatusOK, out)
+}
+
+// mapping is a platform's instance as the broker knows it.
+type mapping struct {
+	offeringID, planID, hash, orderID, changeOrderID, deleteOrderID string
+}
+
+func (b *Broker) mapping(ctx context.Context, q sqldb.Querier, platformID, id string) (*mapping, error) {
+	var m mapping
+	var change, del sql.NullString
+	err := q.QueryRowContext(ctx, `SELECT offering_id, plan_id, request_hash, order_id, change_order_id, delete_order_id FROM broker_instances
+		WHERE platform_id = $1 AND id = $2`, platformID, id).Scan(&m.offeringID, &m.planID, &m.hash, &m.orderID, &change, &del)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	m.changeOrderID, m.deleteOrderID = change.String, del.String
+	return &m, sqldb.Err(err, "broker instance")
+}
+
+// instanceOf is the instance the mapping's provision order made, if any.
+func (b *Broker) instanceOf(ctx context.Context, m *mapping) (*orders.Order, *orders.Instance, error) {
+	o, err := b.orders.Order(ctx, access.System(), m.orderID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(o.Items) == 0 || o.Items[0].InstanceID == "" {
+		return o, nil, nil
+	}
+	inst, err := orders.GetInstance(ctx, b.db.Read(), o.Items[0].InstanceID)
+	return o, inst, err
+}
+
+// resolve picks the org unit and the person an instance is for: the
+// request context's org_unit (a code), else the originating identity's
+// user (by email or username) when they belong under the platform's org
+// unit, else the platform's own.
+func (b *Broker) resolve(ctx context.Context, c *call, reqContext map[string]any, originating string) (orgUnitID, userID string, err error) {
+	orgUnitID, userID = c.platform.OrgUnitID, c.platform.UserID
+	if originating != "" {
+		_, props, err := osb.ParseIdentity(originating)
+		if err != nil {
+			return "", "", err
+		}
+		for _, k := range []string{"email", "username"} {
+			email, _ := props[k].(string)
+			if email == "" {
+				continue
+			}
+			var id, ou, path string
+			err := b.db.Read().QueryRowContext(ctx, `SELECT u.id, u.org_unit_id, ou.path FROM users u JOIN org_units ou ON ou.id = u.org_unit_id WHERE u.email = $1`,
+				strings.ToLower(email)).Scan(&id, &ou, &path)
+			if err == nil && strings.HasPrefix(path, c.platform.orgUnitPath) {
+				orgUnitID, userID = ou, id
+				break
+			}
+		}
+	}
+	if code, _ := reqContext["org_unit"].(string); code != "" {
+		var id, path string
+		err := b.db.Read().QueryRowContext(ctx, `SELECT id, path FROM org_units WHERE code = $1`, code).Scan(&id, &path)
+		if err == nil && strings.HasPrefix(path, c.platform.orgUnitPath) {
+			orgUnitID = id
+		}
+	}
+	return orgUnitID, userID, nil
+}
+
+func (b *Broker) provisionHandler(w http.ResponseWriter, r *http.Request, c *call) {
+	ctx := r.Context()
+	if !requireAsync(w, r) {
+		return
+	}
+	var req osb.ProvisionRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.ServiceID == "" || req.PlanID == "" {
+		badRequest(w, "service_id and plan_id are required: take them from GET /v2/catalog")
+		return
+	}
+	id := r.PathValue("instance_id")
+	hash := requestHash(req.ServiceID, req.PlanID, req.Parameters)
+	m, err := b.mapping(ctx, b.db.Read(), c.platform.ID, id)
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	if m != nil {
+		b.provisionAgain(w, r, c, m, hash)
+		return
+	}
+	off, err := b.catalog.Offering(ctx, c.principal, req.ServiceID)
+	if err != nil || !off.Brokered {
+		badRequest(w, "service_id %q is not a service in this broker's catalog", req.ServiceID)
+		return
+	}
+	plan := off.Plan(req.PlanID)
+	if plan == nil || plan.ID != req.PlanID || plan.Retired {
+		badRequest(w, "plan_id %q is not a plan of %s that takes orders", req.PlanID, off.Code)
+		return
+	}
+	orgUnitID, userID, err := b.resolve(ctx, c, req.Context, r.Header.Get(osb.HeaderOriginatingID))
+	if err != nil {
+		badRequest(w, "%v", err)
+		return
+	}
+	o, err := b.orders.CreateOrder(ctx, c.principal, orders.OrderInput{OrgUnitID: orgUnitID, Note: "ordered by platform " + c.platform.Name + " as instance " + id,
+		Items: []orders.ItemInput{{Offering: off.ID, Plan: plan.ID, Parameters: req.Parameters, RequestedFor: userID}}})
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	err = b.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO broker_instances (platform_id, id, offering_id, plan_id, request_hash, order_id, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, c.platform.ID, id, off.ID, plan.ID, hash, o.ID, sqldb.Time(b.now()))
+		return sqldb.Err(err, "broker instance")
+	})
+	if err != nil {
+		b.orders.Cancel(ctx, c.principal, o.ID, "a concurrent request for the same instance won")
+		if errs.Is(err, errs.CodeConflict) {
+			reply(w, http.StatusConflict, struct{}{})
+			return
+		}
+		failWith(w, err)
+		return
+	}
+	if _, err := b.orders.Submit(ctx, c.principal, o.ID); err != nil {
+		b.forget(ctx, c, id, o.ID)
+		failWith(w, err)
+		return
+	}
+	reply(w, http.StatusAccepted, map[string]any{"operation": o.ID})
+}
+
+// forget drops a mapping whose order could not be submitted, cancelling the order.
+func (b *Broker) forget(ctx context.Context, c *call, id, orderID string) {
+	b.orders.Cancel(ctx, c.principal, orderID, "refused at submission")
+	b.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM broker_instances WHERE platform_id = $1 AND id = $2`, c.platform.ID, id)
+		return err
+	})
+}
+
+// provisionAgain answers a PUT for an instance the platform asked for before.
+func (b *Broker) provisionAgain(w http.ResponseWriter, r *http.Request, c *call, m *mapping, hash string) {
+	if m.hash != hash {
+		reply(w, http.StatusConflict, osb.ErrorBody{Description: "an instance with this ID exists with other attributes"})
+		return
+	}
+	o, inst, err := b.instanceOf(r.Context(), m)
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	if o.State == orders.StateDraft {
+		if _, err := b.orders.Submit(r.Context(), c.principal, o.ID); err != nil {
+			failWith(w, err)
+			return
+		}
+	}
+	if inst != nil && inst.State == orders.InstanceActive {
+		reply(w, http.StatusOK, map[string]any{"dashboard_url": inst.DashboardURL, "metadata": instanceMetadata(inst)})
+		return
+	}
+	reply(w, http.StatusAccepted, map[string]any{"operation": o.ID})
+}
+
+func instanceMetadata(inst *orders.Instance) map[string]any {
+	return map[string]any{"labels": map[string]any{"steward_instance_id": inst.ID}, "attributes": map[string]any{"name": inst.Name, "state": string(inst.State)}}
+}
+
+// orderState maps an order to an OSB operation state.
+func (b *Broker) orderState(ctx context.Context, o *orders.Order, inst *orders.Instance) osb.LastOperation {
+	switch o.State {
+	case orders.StateCompleted:
+		return osb.LastOperation{State: osb.Succeeded, Description: o.Reference() + " completed"}
+	case orders.StateFailed, orders.StateRejected, orders.StateCancelled:
+		desc := o.Reference() + " " + string(o.State)
+		if inst != nil {
+			if op, err := b.provision.LatestOperation(ctx, inst.ID, ""); err == nil && op.State == provision.OpFailed {
+				desc += ": " + op.Description
+			}
+		}
+		if evs, err := b.orders.Events(ctx, access.System(), o.ID); err == nil && len(evs) > 0 && evs[len(evs)-1].Comment != "" {
+			desc += " (" + evs[len(evs)-1].Comment + ")"
+		}
+		return osb.LastOperation{State: osb.Failed, Description: desc}
+	case orders.StateAwaitingApproval:
+		return osb.LastOperation{State: osb.InProgress, Description: o.Reference() + " is awaiting approval"}
+	}
+	desc := o.Reference() + " is being fulfilled"
+	if inst != nil && inst.ProviderName != "" {
+		desc += " by " + inst.ProviderName
+	}
+	return osb.LastOperation{State: osb.InProgress, Description: desc}
+}
+
+func (b *Broker) lastOperationHandler(w http.ResponseWriter, r *http.Request, c *call) {
+	ctx := r.Context()
+	m, err := b.mapping(ctx, b.db.Read(), c.platform.ID, r.PathValue("instance_id"))
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	if m == nil {
+		reply(w, http.StatusNotFound, osb.ErrorBody{Description: "no such instance"})
+		return
+	}
+	opID := r.URL.Query().Get("operation")
+	if opID == "" {
+		opID = m.orderID
+		if m.changeOrderID != "" {
+			opID = m.changeOrderID
+		}
+		if m.deleteOrderID != "" {
+			opID = m.deleteOrderID
+		}
+	}
+	if opID != m.orderID && opID != m.changeOrderID && opID != m.deleteOrderID {
+		badRequest(w, "operation %q is not an operation of this instance", opID)
+		return
+	}
+	o, err := b.orders.Order(ctx, access.System(), opID)
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	_, inst, err := b.instanceOf(ctx, m)
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	if inst != nil && o.Kind == orders.KindProvision && o.State == orders.StateFulfilling {
+		w.Header().Set("Retry-After", "2")
+	}
+	reply(w, http.StatusOK, b.orderState(ctx, o, inst))
+}
+
+func (b *Broker) fetchInstanceHandler(w http.ResponseWriter, r *http.Request, c *call) {
+	ctx := r.Context()
+	m, err := b.mapping(ctx, b.db.Read(), c.platform.ID, r.PathValue("instance_id"))
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	var inst *orders.Instance
+	if m != nil {
+		if _, inst, err = b.instanceOf(ctx, m); err != nil {
+			failWith(w, err)
+			return
+		}
+	}
+	if inst == nil || inst.State != orders.InstanceActive {
+		reply(w, http.StatusNotFound, osb.ErrorBody{Description: "no such instance (or it is still being provisioned)"})
+		return
+	}
+	reply(w, http.StatusOK, map[string]any{"service_id": inst.OfferingID, "plan_id": inst.PlanID, "dashboard_url": inst.DashboardURL,
+		"parameters": inst.Parameters, "metadata": instanceMetadata(inst)})
+}
+
+func (b *Broker) updateHandler(w http.ResponseWriter, r *http.Request, c *call) {
+	ctx := r.Context()
+	if !requireAsync(w, r) {
+		return
+	}
+	var req osb.UpdateRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	id := r.PathValue("instance_id")
+	m, err := b.mapping(ctx, b.db.Read(), c.platform.ID, id)
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	if m == nil {
+		badRequest(w, "there is no instance %q", id)
+		return
+	}
+	if req.ServiceID != "" && req.ServiceID != m.offeringID {
+		badRequest(w, "service_id %q is not this instance's service", req.ServiceID)
+		return
+	}
+	_, inst, err := b.instanceOf(ctx, m)
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	if inst == nil || inst.State != orders.InstanceActive {
+		concurrency(w, "the instance is not active yet (or any more)")
+		return
+	}
+	if (req.PlanID == "" || req.PlanID == inst.PlanID) && req.Parameters == nil {
+		empty(w, http.StatusOK)
+		return
+	}
+	o, err := b.orders.RequestChange(ctx, c.principal, inst.ID, orders.ChangeInput{Plan: req.PlanID, Parameters: req.Parameters, Note: "changed by platform " + c.platform.Name})
+	if err != nil {
+		if errs.Is(err, errs.CodeConflict) {
+			concurrency(w, errs.As(err).Message)
+			return
+		}
+		failWith(w, err)
+		return
+	}
+	b.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE broker_instances SET change_order_id = $1 WHERE platform_id = $2 AND id = $3`, o.ID, c.platform.ID, id)
+		return err
+	})
+	reply(w, http.StatusAccepted, map[string]any{"operation": o.ID})
+}
+
+func (b *Broker) deprovisionHandler(w http.ResponseWriter, r *http.Request, c *call) {
+	ctx := r.Context()
+	if !requireAsync(w, r) {
+		return
+	}
+	q := r.URL.Query()
+	if q.Get("service_id") == "" || q.Get("plan_id") == "" {
+		badRequest(w, "service_id and plan_id are required query parameters")
+		return
+	}
+	id := r.PathValue("instance_id")
+	m, err := b.mapping(ctx, b.db.Read(), c.platform.ID, id)
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	if m == nil {
+		empty(w, http.StatusGone)
+		return
+	}
+	if m.deleteOrderID != "" {
+		o, err := b.orders.Order(ctx, access.System(), m.deleteOrderID)
+		if err != nil {
+			failWith(w, err)
+			return
+		}
+		switch {
+		case o.State == orders.StateCompleted:
+			empty(w, http.StatusGone)
+			return
+		case o.State.Open():
+			reply(w, http.StatusAccepted, map[string]any{"operation": o.ID})
+			return
+		}
+	}
+	o, inst, err := b.instanceOf(ctx, m)
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	if o.State.Open() {
+		concurrency(w, o.Reference()+" is still provisioning this instance; wait for it to finish")
+		return
+	}
+	if inst == nil || inst.State == orders.InstanceFailed || inst.State == orders.InstanceDeprovisioned {
+		b.db.Tx(ctx, func(tx *sqldb.Tx) error {
+			_, err := tx.ExecContext(ctx, `DELETE FROM broker_instances WHERE platform_id = $1 AND id = $2`, c.platform.ID, id)
+			return err
+		})
+		empty(w, http.StatusOK)
+		return
+	}
+	del, err := b.orders.RequestDeprovision(ctx, c.principal, inst.ID, "deprovisioned by platform "+c.platform.Name)
+	if err != nil {
+		if errs.Is(err, errs.CodeConflict) {
+			concurrency(w, errs.As(err).Message)
+			return
+		}
+		failWith(w, err)
+		return
+	}
+	b.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE broker_instances SET delete_order_id = $1 WHERE platform_id = $2 AND id = $3`, del.ID, c.platform.ID, id)
+		return err
+	})
+	if del.State == orders.StateCompleted {
+		empty(w, http.StatusOK)
+		return
+	}
+	reply(w, http.StatusAccepted, map[string]any{"operation": del.ID})
+}
+
+// bindingMapping is a platform's binding as the broker knows it.
+func (b *Broker) bindingMapping(ctx context.Context, platformID, instanceID, id string) (hash, bindingID string, err error) {
+	err = b.db.Read().QueryRowContext(ctx, `SELECT request_hash, binding_id FROM broker_bindings WHERE platform_id = $1 AND id = $2 AND instance_id = $3`,
+		platformID, id, instanceID).Scan(&hash, &bindingID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", nil
+	}
+	return hash, bindingID, sqldb.Err(err, "broker binding")
+}
+
+func (b *Broker) bindHandler(w http.ResponseWriter, r *http.Request, c *call) {
+	ctx := r.Context()
+	if !requireAsync(w, r) {
+		return
+	}
+	var req osb.BindRequest
+	if !decode(w, r, &req) {
+		return
+	}
+	if req.ServiceID == "" || req.PlanID == "" {
+		badRequest(w, "service_id and plan_id are required")
+		return
+	}
+	iid, bid := r.PathValue("instance_id"), r.PathValue("binding_id")
+	hash := requestHash(req.ServiceID, req.PlanID, req.Parameters)
+	prev, bindingID, err := b.bindingMapping(ctx, c.platform.ID, iid, bid)
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	m, err := b.mapping(ctx, b.db.Read(), c.platform.ID, iid)
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	if m == nil {
+		badRequest(w, "there is no instance %q", iid)
+		return
+	}
+	_, inst, err := b.instanceOf(ctx, m)
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	if bindingID != "" {
+		if prev != hash {
+			reply(w, http.StatusConflict, osb.ErrorBody{Description: "a binding with this ID exists with other attributes"})
+			return
+		}
+		bd, err := b.provision.BindingCredentials(ctx, inst.ID, bindingID)
+		if err != nil {
+			failWith(w, err)
+			return
+		}
+		if bd.State == provision.BindingReady {
+			reply(w, http.StatusOK, map[string]any{"credentials": bd.Credentials})
+			return
+		}
+		reply(w, http.StatusAccepted, map[string]any{"operation": bindingID})
+		return
+	}
+	if inst == nil || inst.State != orders.InstanceActive {
+		concurrency(w, "the instance is not active yet")
+		return
+	}
+	bd, err := b.provision.CreateBinding(ctx, c.principal, inst.ID, provision.BindingInput{Name: "osb " + c.platform.Name + " " + bid})
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	err = b.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO broker_bindings (platform_id, instance_id, id, request_hash, binding_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			c.platform.ID, iid, bid, hash, bd.ID, sqldb.Time(b.now()))
+		return sqldb.Err(err, "broker binding")
+	})
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	reply(w, http.StatusAccepted, map[string]any{"operation": bd.ID})
+}
+
+// bindingOf returns the platform's binding, or nil.
+func (b *Broker) bindingOf(ctx context.Context, c *call, r *http.Request) (*provision.Binding, error) {
+	iid, bid := r.PathValue("instance_id"), r.PathValue("binding_id")
+	_, bindingID, err := b.bindingMapping(ctx, c.platform.ID, iid, bid)
+	if err != nil || bindingID == "" {
+		return nil, err
+	}
+	m, err := b.mapping(ctx, b.db.Read(), c.platform.ID, iid)
+	if err != nil || m == nil {
+		return nil, err
+	}
+	_, inst, err := b.instanceOf(ctx, m)
+	if err != nil || inst == nil {
+		return nil, err
+	}
+	return b.provision.BindingCredentials(ctx, inst.ID, bindingID)
+}
+
+func (b *Broker) bindingLastOperationHandler(w http.ResponseWriter, r *http.Request, c *call) {
+	bd, err := b.bindingOf(r.Context(), c, r)
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	if bd == nil {
+		reply(w, http.StatusNotFound, osb.ErrorBody{Description: "no such binding"})
+		return
+	}
+	switch bd.State {
+	case provision.BindingReady:
+		reply(w, http.StatusOK, osb.LastOperation{State: osb.Succeeded})
+	case provision.BindingDeleted:
+		empty(w, http.StatusGone)
+	case provision.BindingFailed:
+		desc := "the provider could not make the binding"
+		if op, err := b.provision.LatestOperation(r.Context(), bd.InstanceID, bd.ID); err == nil {
+			desc = op.Description
+		}
+		reply(w, http.StatusOK, osb.LastOperation{State: osb.Failed, Description: desc})
+	default:
+		reply(w, http.StatusOK, osb.LastOperation{State: osb.InProgress, Description: "the binding is " + string(bd.State)})
+	}
+}
+
+func (b *Broker) fetchBindingHandler(w http.ResponseWriter, r *http.Request, c *call) {
+	bd, err := b.bindingOf(r.Context(), c, r)
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	if bd == nil || bd.State != provision.BindingReady {
+		reply(w, http.StatusNotFound, osb.ErrorBody{Description: "no such binding (or it is not ready yet)"})
+		return
+	}
+	reply(w, http.StatusOK, map[string]any{"credentials": bd.Credentials})
+}
+
+func (b *Broker) unbindHandler(w http.ResponseWriter, r *http.Request, c *call) {
+	ctx := r.Context()
+	if !requireAsync(w, r) {
+		return
+	}
+	bd, err := b.bindingOf(ctx, c, r)
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	if bd == nil || bd.State == provision.BindingDeleted {
+		empty(w, http.StatusGone)
+		return
+	}
+	switch bd.State {
+	case provision.BindingDeleting:
+		reply(w, http.StatusAccepted, map[string]any{"operation": bd.ID})
+		return
+	case provision.BindingCreating:
+		concurrency(w, "the binding is still being made")
+		return
+	}
+	out, err := b.provision.DeleteBinding(ctx, c.principal, bd.InstanceID, bd.ID)
+	if err != nil {
+		failWith(w, err)
+		return
+	}
+	if out.State == provision.BindingDeleted {
+		empty(w, http.StatusOK)
+		return
+	}
+	reply(w, http.StatusAccepted, map[string]any{"operation": bd.ID})
+}

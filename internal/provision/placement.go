@@ -1,0 +1,314 @@
+package provision
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/google/cel-go/cel"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// Policy decides among the providers that offer a plan: Filter keeps the
+// eligible ones, Rank orders them (lowest first; ties go to the provider
+// code). Both are CEL over two maps:
+//
+//	provider: code, name, kind, region, health ("healthy", "unhealthy",
+//	          "unknown"), healthy (not known to be unhealthy), capacity,
+//	          used, has_capacity, agreement, price_minor (its price to
+//	          Steward, exact), price (the same as a double), currency
+//	request:  offering, plan, org_unit (codes), quantity, parameters,
+//	          region (the "region" parameter, or "")
+//
+// A policy applies to one offering; the one with offering "*" to every
+// offering without its own.
+type Policy struct {
+	OfferingID string    `json:"offering_id"`
+	Filter     string    `json:"filter"`
+	Rank       string    `json:"rank"`
+	UpdatedAt  time.Time `json:"updated_at"`
+}
+
+// DefaultPolicy is used when no policy is set: healthy providers with room, cheapest first.
+var DefaultPolicy = Policy{OfferingID: "*", Filter: "provider.healthy && provider.has_capacity", Rank: "provider.price_minor"}
+
+// Candidate is one provider as placement saw it.
+type Candidate struct {
+	Provider string `json:"provider"`
+	Name     string `json:"name"`
+	Eligible bool   `json:"eligible"`
+	Rank     string `json:"rank,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+// Decision is placement's choice, kept with the instance.
+type Decision struct {
+	Policy     Policy      `json:"policy"`
+	Chosen     string      `json:"chosen,omitempty"`
+	Reason     string      `json:"reason"`
+	Candidates []Candidate `json:"candidates"`
+	At         time.Time   `json:"at"`
+}
+
+type program struct {
+	filter, rank cel.Program
+}
+
+type policyCache struct {
+	mu sync.Mutex
+	m  map[string]*program
+}
+
+var env = sync.OnceValues(func() (*cel.Env, error) {
+	return cel.NewEnv(cel.Variable("provider", cel.MapType(cel.StringType, cel.DynType)), cel.Variable("request", cel.MapType(cel.StringType, cel.DynType)))
+})
+
+// compile checks a policy's expressions and returns their programs.
+func compile(pol Policy) (*program, error) {
+	e, err := env()
+	if err != nil {
+		return nil, err
+	}
+	var v errs.Validator
+	var out program
+	for _, x := range []struct {
+		field, src string
+		want       []*cel.Type
+		dst        *cel.Program
+	}{{"filter", pol.Filter, []*cel.Type{cel.BoolType}, &out.filter}, {"rank", pol.Rank, []*cel.Type{cel.IntType, cel.DoubleType, cel.UintType}, &out.rank}} {
+		ast, iss := e.Compile(x.src)
+		if iss.Err() != nil {
+			v.Add(x.field, "cel", x.field+" does not compile: "+iss.Err().Error())
+			continue
+		}
+		ok := ast.OutputType() == cel.DynType
+		for _, t := range x.want {
+			ok = ok || ast.OutputType().IsExactType(t)
+		}
+		if !v.Check(ok, x.field, "type", fmt.Sprintf("%s must be a %s expression; it is %s", x.field, map[string]string{"filter": "true/false", "rank": "number"}[x.field], ast.OutputType())) {
+			continue
+		}
+		prg, err := e.Program(ast)
+		if err != nil {
+			v.Add(x.field, "cel", err.Error())
+			continue
+		}
+		*x.dst = prg
+	}
+	if err := v.Err("the placement policy is not valid"); err != nil {
+		return nil, err
+	}
+	// Try both on a sample, so a filter that is not true/false or a rank
+	// that is not a number is refused now, not at the next order.
+	sample := map[string]any{"provider": map[string]any{"code": "p", "name": "P", "kind": "osb", "region": "", "health": "healthy", "healthy": true,
+		"capacity": int64(0), "used": int64(0), "has_capacity": true, "agreement": "", "price_minor": int64(100), "price": 1.0, "currency": "EUR"},
+		"request": map[string]any{"offering": "o", "plan": "p", "org_unit": "u", "quantity": int64(1), "parameters": map[string]any{}, "region": ""}}
+	if r, _, err := out.filter.Eval(sample); err == nil {
+		if _, ok := r.Value().(bool); !ok {
+			v.Add("filter", "type", fmt.Sprintf("filter must be true or false; on a sample provider it is %v", r.Value()))
+		}
+	}
+	if r, _, err := out.rank.Eval(sample); err == nil {
+		switch r.Value().(type) {
+		case int64, uint64, float64:
+		default:
+			v.Add("rank", "type", fmt.Sprintf("rank must be a number; on a sample provider it is %v", r.Value()))
+		}
+	}
+	if err := v.Err("the placement policy is not valid"); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+func (c *policyCache) get(pol Policy) (*program, error) {
+	key := pol.Filter + "\x00" + pol.Rank
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil {
+		c.m = map[string]*program{}
+	}
+	if p, ok := c.m[key]; ok {
+		return p, nil
+	}
+	p, err := compile(pol)
+	if err != nil {
+		return nil, err
+	}
+	c.m[key] = p
+	return p, nil
+}
+
+var programs policyCache
+
+// policyFor returns the offering's policy, else the default one set, else DefaultPolicy.
+func policyFor(ctx context.Context, q sqldb.Querier, offeringID string) (Policy, error) {
+	var pol Policy
+	err := q.QueryRowContext(ctx, `SELECT offering_id, filter, rank, updated_at FROM placement_policies WHERE offering_id IN ($1, '*')
+		ORDER BY CASE WHEN offering_id = '*' THEN 1 ELSE 0 END`, offeringID).Scan(&pol.OfferingID, &pol.Filter, &pol.Rank, &pol.UpdatedAt)
+	if err != nil {
+		if errs.Is(sqldb.Err(err, "policy"), errs.CodeNotFound) {
+			return DefaultPolicy, nil
+		}
+		return pol, sqldb.Err(err, "placement policy")
+	}
+	return pol, nil
+}
+
+// Policies lists the placement policies set. Callers need provider.read.
+func (s *Service) Policies(ctx context.Context, p *access.Principal) ([]Policy, error) {
+	if err := p.RequireAnywhere(access.ProviderRead); err != nil {
+		return nil, err
+	}
+	return sqldb.QueryAll(ctx, s.db.Read(), "placement policies", func(r sqldb.Scanner) (Policy, error) {
+		var pol Policy
+		err := r.Scan(&pol.OfferingID, &pol.Filter, &pol.Rank, &pol.UpdatedAt)
+		return pol, err
+	}, `SELECT offering_id, filter, rank, updated_at FROM placement_policies ORDER BY offering_id`)
+}
+
+// SetPolicy sets the placement policy of an offering (its ID), or with
+// "*" the default. Callers need provider.manage.
+func (s *Service) SetPolicy(ctx context.Context, p *access.Principal, pol Policy) (*Policy, error) {
+	if err := p.RequireAnywhere(access.ProviderManage); err != nil {
+		return nil, err
+	}
+	pol.Filter, pol.Rank = strings.TrimSpace(pol.Filter), strings.TrimSpace(pol.Rank)
+	if pol.Filter == "" {
+		pol.Filter = "true"
+	}
+	if pol.Rank == "" {
+		pol.Rank = DefaultPolicy.Rank
+	}
+	if _, err := compile(pol); err != nil {
+		return nil, err
+	}
+	if pol.OfferingID != "*" && !sqldb.ValidID(pol.OfferingID) {
+		return nil, errs.Invalid("offering_id must be an offering's ID, or * for the default policy")
+	}
+	pol.UpdatedAt = sqldb.Time(s.now())
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		if pol.OfferingID != "*" {
+			var one int
+			if tx.QueryRowContext(ctx, `SELECT 1 FROM offerings WHERE id = $1`, pol.OfferingID).Scan(&one) != nil {
+				return errs.Invalid("there is no offering %q", pol.OfferingID)
+			}
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO placement_policies (offering_id, filter, rank, updated_at) VALUES ($1, $2, $3, $4)
+			ON CONFLICT (offering_id) DO UPDATE SET filter = excluded.filter, rank = excluded.rank, updated_at = excluded.updated_at`,
+			pol.OfferingID, pol.Filter, pol.Rank, pol.UpdatedAt)
+		if err != nil {
+			return sqldb.Err(err, "placement policy")
+		}
+		return s.audit(ctx, tx, p, audit.Entry{Action: "placement_policy.set", ObjectType: "offering", ObjectID: pol.OfferingID, After: pol})
+	})
+	return &pol, err
+}
+
+// option is one provider able to make a plan.
+type option struct {
+	provider *Provider
+	offer    *Offer
+}
+
+// place runs the policy over the options. It returns the chosen option
+// (nil when none is eligible) and the decision with every candidate's reason.
+func place(pol Policy, opts []option, request map[string]any, now time.Time) (*option, *Decision, error) {
+	prg, err := programs.get(pol)
+	if err != nil {
+		return nil, nil, err
+	}
+	d := &Decision{Policy: pol, At: now, Candidates: []Candidate{}}
+	type ranked struct {
+		i    int
+		rank float64
+	}
+	var eligible []ranked
+	for i, o := range opts {
+		pv := o.provider
+		vars := map[string]any{"provider": map[string]any{
+			"code": pv.Code, "name": pv.Name, "kind": string(pv.Kind), "region": pv.Region, "health": string(pv.Health),
+			"healthy": pv.Health != HealthUnhealthy, "capacity": int64(pv.Capacity), "used": int64(pv.Used),
+			"has_capacity": pv.Capacity == 0 || pv.Used < pv.Capacity, "agreement": pv.Agreement,
+			"price_minor": o.offer.PriceMinor, "price": float64(o.offer.PriceMinor) / pow10f(o.offer.Currency), "currency": o.offer.Currency,
+		}, "request": request}
+		c := Candidate{Provider: pv.Code, Name: pv.Name}
+		facts := fmt.Sprintf("health %s, %d of %s used, region %q, price %s %s", pv.Health, pv.Used, capacityText(pv.Capacity), pv.Region, o.offer.Price, o.offer.Currency)
+		out, _, err := prg.filter.Eval(vars)
+		if err != nil {
+			c.Reason = "excluded: the filter failed on it (" + err.Error() + ")"
+			d.Candidates = append(d.Candidates, c)
+			continue
+		}
+		if ok, _ := out.Value().(bool); !ok {
+			c.Reason = "excluded by the filter: " + facts
+			d.Candidates = append(d.Candidates, c)
+			continue
+		}
+		rv, _, err := prg.rank.Eval(vars)
+		if err != nil {
+			c.Reason = "excluded: the rank failed on it (" + err.Error() + ")"
+			d.Candidates = append(d.Candidates, c)
+			continue
+		}
+		var r float64
+		switch x := rv.Value().(type) {
+		case int64:
+			r = float64(x)
+		case uint64:
+			r = float64(x)
+		case float64:
+			r = x
+		default:
+			c.Reason = fmt.Sprintf("excluded: the rank is %T, not a number", x)
+			d.Candidates = append(d.Candidates, c)
+			continue
+		}
+		c.Eligible, c.Rank, c.Reason = true, fmt.Sprint(r), "eligible: "+facts
+		d.Candidates = append(d.Candidates, c)
+		eligible = append(eligible, ranked{len(d.Candidates) - 1, r})
+		_ = i
+	}
+	if len(eligible) == 0 {
+		d.Reason = "no provider passed the filter " + pol.Filter
+		return nil, d, nil
+	}
+	sort.SliceStable(eligible, func(a, b int) bool {
+		if eligible[a].rank != eligible[b].rank {
+			return eligible[a].rank < eligible[b].rank
+		}
+		return d.Candidates[eligible[a].i].Provider < d.Candidates[eligible[b].i].Provider
+	})
+	best := d.Candidates[eligible[0].i]
+	d.Chosen = best.Provider
+	d.Reason = fmt.Sprintf("%s ranks lowest (%s by %s) of %d eligible of %d", best.Name, best.Rank, pol.Rank, len(eligible), len(opts))
+	d.Candidates[eligible[0].i].Reason = "chosen: " + strings.TrimPrefix(best.Reason, "eligible: ")
+	for _, o := range opts {
+		if o.provider.Code == best.Provider {
+			return &o, d, nil
+		}
+	}
+	return nil, d, nil
+}
+
+func capacityText(c int) string {
+	if c == 0 {
+		return "unlimited"
+	}
+	return fmt.Sprint(c)
+}
+
+func pow10f(currency string) float64 {
+	f := 1.0
+	for range exponent(currency) {
+		f *= 10
+	}
+	return f
+}
