@@ -93,6 +93,7 @@ func TestKillNineReplay(t *testing.T) {
 			args = append(args, "--data-dir", cfg.DataDir)
 		}
 		cmd := exec.Command(bin, args...)
+		cmd.Env = append(os.Environ(), "STEWARD_SECRET_KEY="+testKey)
 		cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -255,7 +255,7 @@ func TestTwoReplicasRunEachScheduledJobOnce(t *testing.T) {
 	for i := range 2 {
 		cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--database", dbURL, "--log-format", "json",
 			"--worker-id", fmt.Sprintf("replica-%d", i), "--job-interval", "sessions.purge=1s")
-		cmd.Env = append(os.Environ(), "STEWARD_TEST_AS_MAIN=1")
+		cmd.Env = append(os.Environ(), "STEWARD_TEST_AS_MAIN=1", "STEWARD_SECRET_KEY="+testKey)
 		logs := &lockedBuffer{}
 		cmd.Stderr, cmd.Stdout = logs, io.Discard
 		if err := cmd.Start(); err != nil {
@@ -311,3 +311,6 @@ func TestTwoReplicasRunEachScheduledJobOnce(t *testing.T) {
 	}
 	t.Logf("%d slots ran once each; by replica: %v", len(ran), byReplica)
 }
+
+// testKey is a secret key for replicas on PostgreSQL, which need one.
+const testKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
