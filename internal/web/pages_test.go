@@ -91,6 +91,26 @@ func TestPagesPerRole(t *testing.T) {
 		{"felix@it.contoso.example", "/costs", 200, []string{"Retail", "Manufacturing", "Draft statement"}, nil},
 		{"felix@it.contoso.example", "/admin/meters", 200, []string{"storage-gb", "instance-hours", "Define a meter"}, nil},
 		{"dana@contoso.example", "/admin/meters", 200, []string{"storage-gb"}, []string{"Define a meter"}},
+		// Provisioning: the supplier manager registers providers; the admin registers platforms.
+		{"sofia@it.contoso.example", "/admin/providers", 200, []string{"Providers", "Register a provider", "Default placement policy", "provider.healthy"}, nil},
+		{"omar@it.contoso.example", "/admin/providers", 200, []string{"Default placement policy"}, []string{"Register a provider", "Save policy"}},
+		{"dana@contoso.example", "/admin/providers", 403, nil, nil},
+		{"admin@it.contoso.example", "/admin/platforms", 200, []string{"Register a platform", "/osb"}, nil},
+		{"sofia@it.contoso.example", "/admin/platforms", 403, nil, nil},
+	}
+	for _, i := range insts {
+		if i.Name == "shop-test" {
+			tests = append(tests, struct {
+				email, path string
+				status      int
+				want, not   []string
+			}{"dana@contoso.example", "/my-services/" + i.ID, 200, []string{"shop-test", "Operations", "made by hand", "Request plan change", "Deprovision shop-test"}, nil},
+				struct {
+					email, path string
+					status      int
+					want, not   []string
+				}{"sam@it.contoso.example", "/my-services/" + i.ID, 404, nil, nil})
+		}
 	}
 	docs, _ := a.Billing.Documents(ctx, access.System(), billing.DocumentFilter{})
 	for _, d := range docs {

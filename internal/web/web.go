@@ -28,6 +28,7 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/billing"
+	"github.com/steward-itaas/steward/internal/broker"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
@@ -36,6 +37,7 @@ import (
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/money"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/provision"
 	"github.com/steward-itaas/steward/internal/rating"
 )
 
@@ -55,9 +57,12 @@ type Portal struct {
 	Metering *metering.Service
 	Rating   *rating.Service
 	Billing  *billing.Service
-	Log      *slog.Logger
-	Metrics  *middleware.Metrics
-	Now      func() time.Time
+	// Provision and Broker back the instance, provider and platform pages.
+	Provision *provision.Service
+	Broker    *broker.Broker
+	Log       *slog.Logger
+	Metrics   *middleware.Metrics
+	Now       func() time.Time
 	// SecureCookies marks every cookie Secure: set when Steward's public URL
 	// is https (behind a TLS-terminating proxy). Requests that arrive over
 	// TLS get Secure cookies regardless.
@@ -146,6 +151,17 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		{"POST /tasks/{id}", false, p.completeTask},
 		{"GET /my-services", false, p.myServicesPage},
 		{"POST /my-services/{id}/deprovision", false, p.deprovision},
+		{"GET /my-services/{id}", false, p.instancePage},
+		{"POST /my-services/{id}/change", false, p.changeInstance},
+		{"POST /my-services/{id}/bindings", false, p.createBinding},
+		{"POST /my-services/{id}/bindings/{binding}/delete", false, p.deleteBinding},
+		{"GET /admin/providers", false, show(p, "providers", p.providersView)},
+		{"POST /admin/providers", false, p.createProvider},
+		{"POST /admin/providers/policy", false, p.setDefaultPolicy},
+		{"GET /admin/providers/{code}", false, show(p, "provider", p.providerView)},
+		{"POST /admin/providers/{code}/{action}", false, p.providerAction},
+		{"GET /admin/platforms", false, show(p, "platforms", p.platformsView)},
+		{"POST /admin/platforms", false, p.registerPlatform},
 		{"GET /portfolio", false, show(p, "portfolio", p.boardView)},
 		{"POST /portfolio", false, p.createService},
 		{"GET /portfolio/{code}", false, show(p, "service", p.serviceView)},
@@ -307,6 +323,12 @@ func navFor(pr *access.Principal, path string) []NavItem {
 	}
 	if pr.CanAnywhere(access.MeterManage) {
 		items = append(items, NavItem{Label: "Meters", Href: "/admin/meters"})
+	}
+	if pr.CanAnywhere(access.ProviderRead) {
+		items = append(items, NavItem{Label: "Providers", Href: "/admin/providers"})
+	}
+	if pr.CanAnywhere(access.PlatformManage) {
+		items = append(items, NavItem{Label: "Platforms", Href: "/admin/platforms"})
 	}
 	if pr.CanAnywhere(access.JobRead) {
 		items = append(items, NavItem{Label: "Jobs", Href: "/admin/jobs"})
