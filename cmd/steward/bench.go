@@ -20,6 +20,7 @@ import (
 	"github.com/steward-itaas/steward/internal/app"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/metering"
+	"github.com/steward-itaas/steward/internal/secret"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -28,8 +29,11 @@ func benchCmd(ctx context.Context, e env, args []string) error {
 	if len(args) > 0 && args[0] == "billing" {
 		return benchBilling(ctx, e, args[1:])
 	}
+	if len(args) > 0 && args[0] == "osb" {
+		return benchOSB(ctx, e, args[1:])
+	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return errors.New(`usage: steward bench ingest|billing [flags] (run "steward bench ingest -h")`)
+		return errors.New(`usage: steward bench ingest|billing|osb [flags] (run "steward bench ingest -h")`)
 	}
 	return benchIngest(ctx, e, args[1:])
 }
@@ -154,7 +158,7 @@ func benchApp(ctx context.Context, e env, database string) (a *app.App, store st
 		}
 		cfg.DataDir, store = dir, "sqlite"
 	}
-	a, err = app.New(ctx, app.Config{Database: cfg, Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}},
+	a, err = app.New(ctx, app.Config{Database: cfg, SecretKey: secret.NewKey(), Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}},
 		slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	if err != nil {
 		if dir != "" {

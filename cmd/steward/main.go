@@ -50,7 +50,9 @@ Usage:
   steward audit verify [flags]   check the audit log's hash chain
   steward catalog export|import  the portfolio and catalog as YAML (import --dry-run shows the diff)
   steward billing run|export     bill a month; export billing lines as CSV or FOCUS
-  steward bench ingest|billing   load-test ingest over HTTP (events/s, latency) or a billing run (invoices/s)
+  steward provider list|add|check|sync   providers where things are made; import a peer's catalog
+  steward platform add           register a platform for the OSB API under /osb
+  steward bench ingest|billing|osb   load-test ingest, a billing run, or the OSB endpoints (p99 latency)
   steward version                print the version
 
 Run "steward <command> -h" for a command's flags. Every flag can also be set
@@ -78,6 +80,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return catalogCmd(ctx, e, rest)
 	case "billing":
 		return billingCmd(ctx, e, rest)
+	case "provider":
+		return providerCmd(ctx, e, rest)
+	case "platform":
+		return platformCmd(ctx, e, rest)
 	case "bench":
 		return benchCmd(ctx, e, rest)
 	case "version":

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/steward-itaas/steward/internal/osb/osbtest"
 	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
@@ -191,6 +192,28 @@ func TestServeDemoAdminAndRestart(t *testing.T) {
 	os.WriteFile(file, []byte("services:\n  - code: x\n    name: X\n    kind: nonsense\n    lifecycle: live\n"), 0o644)
 	if out, err := cli(t, getenv, "", "catalog", "import", file); err == nil || !strings.Contains(out, "portfolio.yaml:2: service x: kind") {
 		t.Errorf("a bad file: %v %s", err, out)
+	}
+
+	// Providers and platforms from the command line, against a test OSB broker.
+	peer := osbtest.NewBroker(t, osbtest.Behaviour{})
+	if out, err := cli(t, getenv, "", "provider", "add", "--code", "peer", "--name", "Peer", "--kind", "osb", "--url", peer.URL,
+		"--username", peer.Username, "--secret", peer.Password, "--markup", "10"); err != nil || !strings.Contains(out, "registered peer") {
+		t.Errorf("provider add: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "provider", "add", "--code", "x", "--name", "X", "--kind", "ftp", "--url", "nope"); err == nil || !strings.Contains(out+err.Error(), "kind must be osb") {
+		t.Errorf("a bad provider: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "provider", "check", "peer"); err != nil || !strings.Contains(out, "peer is healthy") {
+		t.Errorf("provider check: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "provider", "sync", "peer"); err != nil || !strings.Contains(out, "imported 2 plans of 1 services into [peer-test-db]") {
+		t.Errorf("provider sync: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "provider", "list"); err != nil || !strings.Contains(out, "peer") || !strings.Contains(out, "healthy") {
+		t.Errorf("provider list: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "platform", "add", "--name", "cf-prod", "--org-unit", "RETAIL"); err != nil || !strings.Contains(out, "password: ") {
+		t.Errorf("platform add: %v %s", err, out)
 	}
 
 	// Billing from the command line: the demo's month re-run, then a FOCUS export.
