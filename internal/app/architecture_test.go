@@ -49,7 +49,7 @@ var allowed = map[string][]string{
 	"internal/app": {"api", "internal/access", "internal/api", "internal/audit", "internal/billing", "internal/broker", "internal/catalog", "internal/idempotency", "internal/identity",
 		"internal/jobs", "internal/metering", "internal/middleware", "internal/orders", "internal/provision", "internal/rating", "internal/secret", "internal/sqldb", "internal/web"},
 	"cmd/steward": {"internal/access", "internal/app", "internal/billing", "internal/catalog", "internal/demo", "internal/errs", "internal/identity", "internal/metering",
-		"internal/portfolio", "internal/provision", "internal/broker", "internal/secret", "internal/sqldb"},
+		"internal/osb", "internal/portfolio", "internal/provision", "internal/broker", "internal/secret", "internal/sqldb"},
 }
 
 func TestImportGraph(t *testing.T) {

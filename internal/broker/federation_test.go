@@ -123,8 +123,8 @@ func TestFederation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Offerings) != 1 || rep.Offerings[0] != "steward-b-vm" {
-		t.Fatalf("A imported %+v, want steward-b-vm", rep)
+	if strings.Join(rep.Offerings, ",") != "steward-b-bucket,steward-b-vm" {
+		t.Fatalf("A imported %+v, want B's brokered bucket and vm", rep)
 	}
 	ext, err := a.a.Catalog.Offering(ctx, access.System(), "steward-b-vm")
 	if err != nil {

@@ -164,7 +164,7 @@ func TestBrowserProvisioning(t *testing.T) {
 		press(`.order-form button[type="submit"]`),
 		waitText("main", "Added"),
 		press(`form[action="/cart/submit"] button`),
-		waitText("main", "ORD-"),
+		waitText("main", "fulfilling"),
 	)
 	b.reloadUntil("/my-services", "main", "hooked-bucket")
 	insts, _ = a.Orders.Instances(ctx, access.System(), ordersAll())
