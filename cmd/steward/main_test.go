@@ -92,6 +92,9 @@ func startServe(t *testing.T, getenv func(string) string, args ...string) (strin
 func envFor(t *testing.T, extra map[string]string) func(string) string {
 	cfg := sqldbtest.Config(t)
 	vars := map[string]string{"STEWARD_DATA_DIR": cfg.DataDir, "STEWARD_DATABASE": cfg.URL}
+	if cfg.URL != "" { // PostgreSQL needs the key; SQLite makes secret.key in its data directory
+		vars["STEWARD_SECRET_KEY"] = testKey
+	}
 	for k, v := range extra {
 		vars[k] = v
 	}
