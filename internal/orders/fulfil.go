@@ -628,20 +628,8 @@ func (s *Service) Instances(ctx context.Context, p *access.Principal, f Instance
 func (s *Service) RequestDeprovision(ctx context.Context, p *access.Principal, instanceID, note string) (*Order, error) {
 	var id string
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		inst, err := getInstance(ctx, tx, instanceID)
+		inst, err := dayTwo(ctx, tx, p, instanceID, "deprovision")
 		if err != nil {
-			return err
-		}
-		if p == nil || (p.UserID != inst.OwnerID && !p.Can(access.OrderCreate, access.InOrgUnit(inst.orgUnitPath))) {
-			if p != nil && p.Can(access.InstanceRead, inst.Resource()) {
-				return errs.Forbidden("only the owner or someone who orders for its org unit may deprovision %s", inst.Name)
-			}
-			return errs.NotFound("instance %q not found", instanceID)
-		}
-		if inst.State != InstanceActive {
-			return errs.Conflict("%s is already %s", inst.Name, inst.State)
-		}
-		if err := dayTwoFree(ctx, tx, inst); err != nil {
 			return err
 		}
 		o, err := s.createOrder(ctx, tx, p, KindDeprovision, inst.OrgUnitID, note)
@@ -668,6 +656,26 @@ func (s *Service) RequestDeprovision(ctx context.Context, p *access.Principal, i
 		return nil, err
 	}
 	return getOrder(ctx, s.db.Read(), id)
+}
+
+// dayTwo reads an instance for a day-2 order (verb: deprovision, change):
+// the caller must own it or order for its org unit, it must be active, and
+// no other day-2 order may be on its way.
+func dayTwo(ctx context.Context, tx *sqldb.Tx, p *access.Principal, instanceID, verb string) (*Instance, error) {
+	inst, err := getInstance(ctx, tx, instanceID)
+	if err != nil {
+		return nil, err
+	}
+	if p == nil || (p.UserID != inst.OwnerID && !p.Can(access.OrderCreate, access.InOrgUnit(inst.orgUnitPath))) {
+		if p != nil && p.Can(access.InstanceRead, inst.Resource()) {
+			return nil, errs.Forbidden("only the owner or someone who orders for its org unit may %s %s", verb, inst.Name)
+		}
+		return nil, errs.NotFound("instance %q not found", instanceID)
+	}
+	if inst.State != InstanceActive {
+		return nil, errs.Conflict("%s is %s; only an active instance can be %s", inst.Name, inst.State, map[string]string{"deprovision": "deprovisioned", "change": "changed"}[verb])
+	}
+	return inst, dayTwoFree(ctx, tx, inst)
 }
 
 // dayTwoFree refuses a second day-2 order for an instance while one is on its way.
@@ -702,20 +710,8 @@ type ChangeInput struct {
 func (s *Service) RequestChange(ctx context.Context, p *access.Principal, instanceID string, in ChangeInput) (*Order, error) {
 	var id string
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		inst, err := getInstance(ctx, tx, instanceID)
+		inst, err := dayTwo(ctx, tx, p, instanceID, "change")
 		if err != nil {
-			return err
-		}
-		if p == nil || (p.UserID != inst.OwnerID && !p.Can(access.OrderCreate, access.InOrgUnit(inst.orgUnitPath))) {
-			if p != nil && p.Can(access.InstanceRead, inst.Resource()) {
-				return errs.Forbidden("only the owner or someone who orders for its org unit may change %s", inst.Name)
-			}
-			return errs.NotFound("instance %q not found", instanceID)
-		}
-		if inst.State != InstanceActive {
-			return errs.Conflict("%s is %s; only an active instance can be changed", inst.Name, inst.State)
-		}
-		if err := dayTwoFree(ctx, tx, inst); err != nil {
 			return err
 		}
 		plan := strings.TrimSpace(in.Plan)
