@@ -10,7 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -128,13 +128,7 @@ func benchIngest(ctx context.Context, e env, args []string) error {
 	if err, ok := failure.Load().(error); ok {
 		return fmt.Errorf("a client failed: %w", err)
 	}
-	sort.Slice(latencies, func(i, j int) bool { return latencies[i] < latencies[j] })
-	pct := func(p float64) float64 {
-		if len(latencies) == 0 {
-			return 0
-		}
-		return float64(latencies[min(len(latencies)-1, int(p*float64(len(latencies))))].Microseconds()) / 1000
-	}
+	pct := percentiles(latencies)
 	fmt.Fprintf(e.stdout, "ingest events_per_sec=%.0f p50_ms=%.2f p99_ms=%.2f batch=%d store=%s clients=%d rate=%d\n",
 		float64(sent.Load())/elapsed.Seconds(), pct(0.50), pct(0.99), *batch, store, *clients, *rate)
 	if *raw {
@@ -145,6 +139,17 @@ func benchIngest(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(e.stdout, "raw_insert rows_per_sec=%.0f rows=%d store=%s\n", float64(n)/d.Seconds(), n, store)
 	}
 	return nil
+}
+
+// percentiles sorts latencies and returns the p-th percentile (0 to 1) in milliseconds.
+func percentiles(lat []time.Duration) func(p float64) float64 {
+	slices.Sort(lat)
+	return func(p float64) float64 {
+		if len(lat) == 0 {
+			return 0
+		}
+		return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+	}
 }
 
 // benchApp builds a Steward on an empty database: the PostgreSQL one named,

@@ -8,7 +8,6 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
-	"sort"
 	"sync"
 	"time"
 
@@ -116,13 +115,7 @@ func benchOSB(ctx context.Context, e env, args []string) error {
 			return fmt.Errorf("%s: %w", name, failure)
 		}
 		elapsed := time.Since(start)
-		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-		pct := func(p float64) float64 {
-			if len(lat) == 0 {
-				return 0
-			}
-			return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
-		}
+		pct := percentiles(lat)
 		fmt.Fprintf(e.stdout, "osb op=%s requests=%d requests_per_sec=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f store=%s clients=%d\n",
 			name, len(lat), float64(len(lat))/elapsed.Seconds(), pct(0.5), pct(0.99), pct(1), store, *clients)
 		return nil

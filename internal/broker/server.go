@@ -107,6 +107,12 @@ func failWith(w http.ResponseWriter, err error) {
 	}
 }
 
+// asyncBody checks accepts_incomplete and decodes the body into v; false
+// means the request was answered.
+func asyncBody(w http.ResponseWriter, r *http.Request, v any) bool {
+	return requireAsync(w, r) && decode(w, r, v)
+}
+
 func requireAsync(w http.ResponseWriter, r *http.Request) bool {
 	if r.URL.Query().Get("accepts_incomplete") == "true" {
 		return true
@@ -134,26 +140,13 @@ func requestHash(serviceID, planID string, params map[string]any) string {
 	return hex.EncodeToString(h[:])
 }
 
-// planBindable says which plans a provider can bind.
-func (b *Broker) bindablePlans(ctx context.Context) (map[string]bool, error) {
-	ids, err := sqldb.QueryAll(ctx, b.db.Read(), "offers", func(r sqldb.Scanner) (string, error) {
-		var id string
-		return id, r.Scan(&id)
-	}, `SELECT DISTINCT plan_id FROM provider_offers WHERE bindable AND NOT retired`)
-	out := map[string]bool{}
-	for _, id := range ids {
-		out[id] = true
-	}
-	return out, err
-}
-
 func (b *Broker) catalogHandler(w http.ResponseWriter, r *http.Request, c *call) {
 	offs, err := b.catalog.Offerings(r.Context(), c.principal, catalog.OfferingFilter{})
 	if err != nil {
 		failWith(w, err)
 		return
 	}
-	bindable, err := b.bindablePlans(r.Context())
+	bindable, err := b.provision.BindablePlans(r.Context())
 	if err != nil {
 		failWith(w, err)
 		return
@@ -265,11 +258,8 @@ func (b *Broker) resolve(ctx context.Context, c *call, reqContext map[string]any
 
 func (b *Broker) provisionHandler(w http.ResponseWriter, r *http.Request, c *call) {
 	ctx := r.Context()
-	if !requireAsync(w, r) {
-		return
-	}
 	var req osb.ProvisionRequest
-	if !decode(w, r, &req) {
+	if !asyncBody(w, r, &req) {
 		return
 	}
 	if req.ServiceID == "" || req.PlanID == "" {
@@ -418,12 +408,10 @@ func (b *Broker) lastOperationHandler(w http.ResponseWriter, r *http.Request, c 
 		badRequest(w, "operation %q is not an operation of this instance", opID)
 		return
 	}
-	o, err := b.orders.Order(ctx, access.System(), opID)
-	if err != nil {
-		failWith(w, err)
-		return
+	o, inst, err := b.instanceOf(ctx, m)
+	if err == nil && opID != o.ID {
+		o, err = b.orders.Order(ctx, access.System(), opID)
 	}
-	_, inst, err := b.instanceOf(ctx, m)
 	if err != nil {
 		failWith(w, err)
 		return
@@ -458,11 +446,8 @@ func (b *Broker) fetchInstanceHandler(w http.ResponseWriter, r *http.Request, c 
 
 func (b *Broker) updateHandler(w http.ResponseWriter, r *http.Request, c *call) {
 	ctx := r.Context()
-	if !requireAsync(w, r) {
-		return
-	}
 	var req osb.UpdateRequest
-	if !decode(w, r, &req) {
+	if !asyncBody(w, r, &req) {
 		return
 	}
 	id := r.PathValue("instance_id")
@@ -592,11 +577,8 @@ func (b *Broker) bindingMapping(ctx context.Context, platformID, instanceID, id 
 
 func (b *Broker) bindHandler(w http.ResponseWriter, r *http.Request, c *call) {
 	ctx := r.Context()
-	if !requireAsync(w, r) {
-		return
-	}
 	var req osb.BindRequest
-	if !decode(w, r, &req) {
+	if !asyncBody(w, r, &req) {
 		return
 	}
 	if req.ServiceID == "" || req.PlanID == "" {

@@ -47,7 +47,7 @@ type Approval struct {
 const approvalColumns = `id, order_id, step, policy_name, approver_kind, approver_role, COALESCE(approver_user_id, ''), COALESCE(service_id, ''),
 	state, decided_by_id, decided_by_name, comment, created_at, decided_at`
 
-func scanApproval(row interface{ Scan(...any) error }) (*Approval, error) {
+func scanApproval(row sqldb.Scanner) (*Approval, error) {
 	var a Approval
 	var decided sql.NullTime
 	if err := row.Scan(&a.ID, &a.OrderID, &a.Step, &a.PolicyName, &a.ApproverKind, &a.ApproverRole, &a.ApproverUserID, &a.ServiceID,
@@ -59,20 +59,7 @@ func scanApproval(row interface{ Scan(...any) error }) (*Approval, error) {
 }
 
 func (s *Service) approvals(ctx context.Context, q sqldb.Querier, orderID string) ([]*Approval, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+approvalColumns+` FROM approvals WHERE order_id = $1 ORDER BY step, id`, orderID)
-	if err != nil {
-		return nil, sqldb.Err(err, "approvals")
-	}
-	defer rows.Close()
-	out := []*Approval{}
-	for rows.Next() {
-		a, err := scanApproval(rows)
-		if err != nil {
-			return nil, sqldb.Err(err, "approval")
-		}
-		out = append(out, a)
-	}
-	return out, sqldb.Err(rows.Err(), "approvals")
+	return sqldb.QueryAll(ctx, q, "approvals", scanApproval, `SELECT `+approvalColumns+` FROM approvals WHERE order_id = $1 ORDER BY step, id`, orderID)
 }
 
 // Approvals lists an order's approvals. Callers need to be able to read the order.

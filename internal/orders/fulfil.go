@@ -150,7 +150,7 @@ const taskColumns = `t.id, t.order_id, o.number, t.item_id, t.service_id, s.name
 const taskFrom = ` FROM tasks t JOIN orders o ON o.id = t.order_id JOIN order_items i ON i.id = t.item_id JOIN services s ON s.id = t.service_id
 	JOIN offerings f ON f.id = i.offering_id JOIN plans p ON p.id = i.plan_id`
 
-func scanTask(row interface{ Scan(...any) error }) (*Task, error) {
+func scanTask(row sqldb.Scanner) (*Task, error) {
 	var t Task
 	var params string
 	var closed sql.NullTime
@@ -190,22 +190,9 @@ func (s *Service) Tasks(ctx context.Context, p *access.Principal, f TaskFilter) 
 	if f.State == "" {
 		f.State = TaskOpen
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+taskColumns+taskFrom+` WHERE t.state = $1 ORDER BY t.created_at, t.id`, f.State)
+	all, err := sqldb.QueryAll(ctx, s.db.Read(), "tasks", scanTask, `SELECT `+taskColumns+taskFrom+` WHERE t.state = $1 ORDER BY t.created_at, t.id`, f.State)
 	if err != nil {
-		return nil, sqldb.Err(err, "tasks")
-	}
-	var all []*Task
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			rows.Close()
-			return nil, sqldb.Err(err, "task")
-		}
-		all = append(all, t)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, sqldb.Err(err, "tasks")
+		return nil, err
 	}
 	out := []*Task{}
 	for _, t := range all {
@@ -222,20 +209,7 @@ func (s *Service) OrderTasks(ctx context.Context, p *access.Principal, orderID s
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+taskColumns+taskFrom+` WHERE t.order_id = $1 ORDER BY i.position`, o.ID)
-	if err != nil {
-		return nil, sqldb.Err(err, "tasks")
-	}
-	defer rows.Close()
-	out := []*Task{}
-	for rows.Next() {
-		t, err := scanTask(rows)
-		if err != nil {
-			return nil, sqldb.Err(err, "task")
-		}
-		out = append(out, t)
-	}
-	return out, sqldb.Err(rows.Err(), "tasks")
+	return sqldb.QueryAll(ctx, s.db.Read(), "tasks", scanTask, `SELECT `+taskColumns+taskFrom+` WHERE t.order_id = $1 ORDER BY i.position`, o.ID)
 }
 
 // TaskResult closes a task.
@@ -364,16 +338,9 @@ func (s *Service) Settle(ctx context.Context, tx *sqldb.Tx, p *access.Principal,
 // provision item, in state provisioning, with the provider chosen and why.
 // It is billed from when Settle makes it active.
 func (s *Service) OpenInstance(ctx context.Context, tx *sqldb.Tx, o *Order, it *Item, providerID string, placement any) (string, error) {
-	id := sqldb.NewID()
-	now := sqldb.Time(s.now())
-	var platform sql.NullString
-	tx.QueryRowContext(ctx, `SELECT platform_id FROM broker_instances WHERE order_id = $1`, o.ID).Scan(&platform)
-	_, err := tx.ExecContext(ctx, `INSERT INTO instances (id, name, service_id, offering_id, plan_id, org_unit_id, owner_id, order_id, parameters, quantity, state,
-		provider_id, placement, platform_id, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'provisioning', $11, $12, $13, $14, $14)`, id, defaultName(it, o), it.ServiceID, it.OfferingID, it.PlanID,
-		o.OrgUnitID, it.RequestedFor, o.ID, marshal(it.Parameters), it.Quantity, nullString(providerID), marshal(placement), platform, now)
+	id, err := insertInstance(ctx, tx, o, it, defaultName(it, o), InstanceProvisioning, providerID, placement, sqldb.Time(s.now()))
 	if err != nil {
-		return "", sqldb.Err(err, "instance")
+		return "", err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE order_items SET instance_id = $1 WHERE id = $2`, id, it.ID); err != nil {
 		return "", sqldb.Err(err, "order item")
@@ -381,6 +348,25 @@ func (s *Service) OpenInstance(ctx context.Context, tx *sqldb.Tx, o *Order, it *
 	it.InstanceID = id
 	return id, s.audit(ctx, tx, access.System(), audit.Entry{Action: "instance.create", ObjectType: "instance", ObjectID: id,
 		After: map[string]any{"order_id": o.ID, "plan_id": it.PlanID, "org_unit_id": o.OrgUnitID, "provider_id": providerID, "state": InstanceProvisioning}})
+}
+
+// insertInstance records the instance an order item makes, with the
+// provider and placement when a provider makes it, and the OSB platform
+// that ordered it, if one did.
+func insertInstance(ctx context.Context, tx *sqldb.Tx, o *Order, it *Item, name string, state InstanceState, providerID string, placement any, now time.Time) (string, error) {
+	id := sqldb.NewID()
+	var platform sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT platform_id FROM broker_instances WHERE order_id = $1`, o.ID).Scan(&platform); err != nil && err != sql.ErrNoRows {
+		return "", sqldb.Err(err, "broker instance")
+	}
+	if placement == nil {
+		placement = map[string]any{}
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO instances (id, name, service_id, offering_id, plan_id, org_unit_id, owner_id, order_id, parameters, quantity, state,
+		provider_id, placement, platform_id, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)`, id, name, it.ServiceID, it.OfferingID, it.PlanID,
+		o.OrgUnitID, it.RequestedFor, o.ID, marshal(it.Parameters), it.Quantity, state, nullString(providerID), marshal(placement), platform, now)
+	return id, sqldb.Err(err, "instance")
 }
 
 func (s *Service) closeItem(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o *Order, it *Item, r TaskResult, now time.Time) error {
@@ -470,12 +456,9 @@ func (s *Service) closeItem(ctx context.Context, tx *sqldb.Tx, p *access.Princip
 	if name == "" {
 		name = defaultName(it, o)
 	}
-	id = sqldb.NewID()
-	_, err := tx.ExecContext(ctx, `INSERT INTO instances (id, name, service_id, offering_id, plan_id, org_unit_id, owner_id, order_id, parameters, quantity, state, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'active', $11, $11)`, id, name, it.ServiceID, it.OfferingID, it.PlanID, o.OrgUnitID, it.RequestedFor,
-		o.ID, marshal(it.Parameters), it.Quantity, now)
+	id, err := insertInstance(ctx, tx, o, it, name, InstanceActive, "", nil, now)
 	if err != nil {
-		return sqldb.Err(err, "instance")
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE order_items SET state = 'fulfilled', instance_id = $1 WHERE id = $2`, id, it.ID); err != nil {
 		return sqldb.Err(err, "order item")
@@ -534,7 +517,7 @@ const instanceColumns = `n.id, n.name, n.service_id, s.name, n.offering_id, f.na
 const instanceFrom = ` FROM instances n JOIN services s ON s.id = n.service_id JOIN offerings f ON f.id = n.offering_id JOIN plans p ON p.id = n.plan_id
 	JOIN org_units ou ON ou.id = n.org_unit_id LEFT JOIN providers pv ON pv.id = n.provider_id`
 
-func scanInstance(row interface{ Scan(...any) error }) (*Instance, error) {
+func scanInstance(row sqldb.Scanner) (*Instance, error) {
 	var i Instance
 	var params, placement string
 	var ended sql.NullTime
@@ -605,20 +588,7 @@ func (s *Service) Instances(ctx context.Context, p *access.Principal, f Instance
 	if !f.All {
 		where += " AND n.state <> 'deprovisioned'"
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+instanceColumns+instanceFrom+` WHERE `+where+` ORDER BY n.id DESC`, args...)
-	if err != nil {
-		return nil, sqldb.Err(err, "instances")
-	}
-	defer rows.Close()
-	out := []*Instance{}
-	for rows.Next() {
-		i, err := scanInstance(rows)
-		if err != nil {
-			return nil, sqldb.Err(err, "instance")
-		}
-		out = append(out, i)
-	}
-	return out, sqldb.Err(rows.Err(), "instances")
+	return sqldb.QueryAll(ctx, s.db.Read(), "instances", scanInstance, `SELECT `+instanceColumns+instanceFrom+` WHERE `+where+` ORDER BY n.id DESC`, args...)
 }
 
 // RequestDeprovision orders the end of an instance: a deprovision order
@@ -632,25 +602,8 @@ func (s *Service) RequestDeprovision(ctx context.Context, p *access.Principal, i
 		if err != nil {
 			return err
 		}
-		o, err := s.createOrder(ctx, tx, p, KindDeprovision, inst.OrgUnitID, note)
-		if err != nil {
-			return err
-		}
-		id = o.ID
-		var pos int
-		_, err = tx.ExecContext(ctx, `INSERT INTO order_items (id, order_id, position, offering_id, plan_id, quantity, parameters, addons, requested_for,
-			cost_centre_id, monthly_minor, one_time_minor, instance_id, state) VALUES ($1, $2, $3, $4, $5, $6, $7, '[]', $8, $9, 0, 0, $10, 'pending')`,
-			sqldb.NewID(), o.ID, pos+1, inst.OfferingID, inst.PlanID, inst.Quantity, marshal(inst.Parameters), inst.OwnerID, inst.OrgUnitID, inst.ID)
-		if err != nil {
-			return sqldb.Err(err, "order item")
-		}
-		if err := s.reprice(ctx, tx, o.ID); err != nil {
-			return err
-		}
-		if o, err = getOrder(ctx, tx, o.ID); err != nil {
-			return err
-		}
-		return s.submit(ctx, tx, p, o)
+		id, err = s.dayTwoOrder(ctx, tx, p, KindDeprovision, inst, note, dayTwoItem{planID: inst.PlanID, params: inst.Parameters, costCentre: inst.OrgUnitID})
+		return err
 	})
 	if err != nil {
 		return nil, err
@@ -676,6 +629,35 @@ func dayTwo(ctx context.Context, tx *sqldb.Tx, p *access.Principal, instanceID, 
 		return nil, errs.Conflict("%s is %s; only an active instance can be %s", inst.Name, inst.State, map[string]string{"deprovision": "deprovisioned", "change": "changed"}[verb])
 	}
 	return inst, dayTwoFree(ctx, tx, inst)
+}
+
+// dayTwoItem is the one item of a day-2 order.
+type dayTwoItem struct {
+	planID, costCentre, versionID string
+	params                        map[string]any
+	monthly                       int64
+}
+
+// dayTwoOrder places a day-2 order for the instance and submits it: the
+// same approval policies and fulfilment as any order. It returns the order's ID.
+func (s *Service) dayTwoOrder(ctx context.Context, tx *sqldb.Tx, p *access.Principal, kind Kind, inst *Instance, note string, it dayTwoItem) (string, error) {
+	o, err := s.createOrder(ctx, tx, p, kind, inst.OrgUnitID, note)
+	if err != nil {
+		return "", err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO order_items (id, order_id, position, offering_id, plan_id, quantity, parameters, addons, requested_for,
+		cost_centre_id, monthly_minor, one_time_minor, instance_id, state, price_version_id) VALUES ($1, $2, 1, $3, $4, $5, $6, '[]', $7, $8, $9, 0, $10, 'pending', $11)`,
+		sqldb.NewID(), o.ID, inst.OfferingID, it.planID, inst.Quantity, marshal(it.params), inst.OwnerID, it.costCentre, it.monthly, inst.ID, nullString(it.versionID))
+	if err != nil {
+		return "", sqldb.Err(err, "order item")
+	}
+	if err := s.reprice(ctx, tx, o.ID); err != nil {
+		return "", err
+	}
+	if o, err = getOrder(ctx, tx, o.ID); err != nil {
+		return "", err
+	}
+	return o.ID, s.submit(ctx, tx, p, o)
 }
 
 // dayTwoFree refuses a second day-2 order for an instance while one is on its way.
@@ -730,28 +712,13 @@ func (s *Service) RequestChange(ctx context.Context, p *access.Principal, instan
 		if pr.plan.ID == inst.PlanID && in.Parameters == nil {
 			return errs.Invalid("the change changes nothing: name another plan or give new parameters")
 		}
-		o, err := s.createOrder(ctx, tx, p, KindChange, inst.OrgUnitID, in.Note)
-		if err != nil {
-			return err
-		}
-		id = o.ID
 		var costCentre string
-		if err := tx.QueryRowContext(ctx, `SELECT cost_centre_id FROM instance_segments WHERE instance_id = $1 ORDER BY seq DESC`, inst.ID).Scan(&costCentre); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT cost_centre_id FROM instance_segments WHERE instance_id = $1 ORDER BY seq DESC LIMIT 1`, inst.ID).Scan(&costCentre); err != nil {
 			costCentre = inst.OrgUnitID
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO order_items (id, order_id, position, offering_id, plan_id, quantity, parameters, addons, requested_for,
-			cost_centre_id, monthly_minor, one_time_minor, instance_id, state, price_version_id) VALUES ($1, $2, 1, $3, $4, $5, $6, '[]', $7, $8, $9, 0, $10, 'pending', $11)`,
-			sqldb.NewID(), o.ID, inst.OfferingID, pr.plan.ID, inst.Quantity, marshal(pr.params), inst.OwnerID, costCentre, pr.monthly, inst.ID, pr.version.ID)
-		if err != nil {
-			return sqldb.Err(err, "order item")
-		}
-		if err := s.reprice(ctx, tx, o.ID); err != nil {
-			return err
-		}
-		if o, err = getOrder(ctx, tx, o.ID); err != nil {
-			return err
-		}
-		return s.submit(ctx, tx, p, o)
+		id, err = s.dayTwoOrder(ctx, tx, p, KindChange, inst, in.Note, dayTwoItem{planID: pr.plan.ID, params: pr.params, costCentre: costCentre,
+			monthly: pr.monthly, versionID: pr.version.ID})
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -202,7 +202,7 @@ const orderColumns = `o.id, o.number, o.kind, o.org_unit_id, o.requester_id, o.s
 
 const orderFrom = ` FROM orders o JOIN org_units ou ON ou.id = o.org_unit_id`
 
-func scanOrder(row interface{ Scan(...any) error }) (*Order, error) {
+func scanOrder(row sqldb.Scanner) (*Order, error) {
 	var o Order
 	var currency string
 	var monthly, oneTime int64
@@ -348,22 +348,9 @@ func (s *Service) Orders(ctx context.Context, p *access.Principal, f OrderFilter
 	if limit <= 0 || limit > 500 {
 		limit = 50
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+orderColumns+orderFrom+` WHERE `+where+` ORDER BY o.id DESC LIMIT `+strconv.Itoa(limit), args...)
+	out, err := sqldb.QueryAll(ctx, s.db.Read(), "orders", scanOrder, `SELECT `+orderColumns+orderFrom+` WHERE `+where+` ORDER BY o.id DESC LIMIT `+strconv.Itoa(limit), args...)
 	if err != nil {
-		return nil, sqldb.Err(err, "orders")
-	}
-	out := []*Order{}
-	for rows.Next() {
-		o, err := scanOrder(rows)
-		if err != nil {
-			rows.Close()
-			return nil, sqldb.Err(err, "order")
-		}
-		out = append(out, o)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, sqldb.Err(err, "orders")
+		return nil, err
 	}
 	return out, loadItems(ctx, s.db.Read(), out)
 }
@@ -374,21 +361,12 @@ func (s *Service) Events(ctx context.Context, p *access.Principal, id string) ([
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT from_state, to_state, actor_id, actor_name, comment, at FROM order_events WHERE order_id = $1 ORDER BY at, id`, o.ID)
-	if err != nil {
-		return nil, sqldb.Err(err, "order events")
-	}
-	defer rows.Close()
-	out := []*Event{}
-	for rows.Next() {
+	return sqldb.QueryAll(ctx, s.db.Read(), "order events", func(r sqldb.Scanner) (*Event, error) {
 		var e Event
-		if err := rows.Scan(&e.From, &e.To, &e.ActorID, &e.ActorName, &e.Comment, &e.At); err != nil {
-			return nil, sqldb.Err(err, "order event")
-		}
+		err := r.Scan(&e.From, &e.To, &e.ActorID, &e.ActorName, &e.Comment, &e.At)
 		e.At = e.At.UTC()
-		out = append(out, &e)
-	}
-	return out, sqldb.Err(rows.Err(), "order events")
+		return &e, err
+	}, `SELECT from_state, to_state, actor_id, actor_name, comment, at FROM order_events WHERE order_id = $1 ORDER BY at, id`, o.ID)
 }
 
 // orgUnitPath finds an org unit's path, or an invalid error naming the field.

@@ -145,7 +145,7 @@ func (c *policyCache) program(expr string) (cel.Program, error) {
 
 const policyColumns = `id, name, description, expression, step, approver_kind, approver_role, active, created_at, updated_at`
 
-func scanPolicy(row interface{ Scan(...any) error }) (*Policy, error) {
+func scanPolicy(row sqldb.Scanner) (*Policy, error) {
 	var p Policy
 	if err := row.Scan(&p.ID, &p.Name, &p.Description, &p.Expression, &p.Step, &p.ApproverKind, &p.ApproverRole, &p.Active, &p.CreatedAt, &p.UpdatedAt); err != nil {
 		return nil, err
@@ -159,20 +159,7 @@ func listPolicies(ctx context.Context, q sqldb.Querier, activeOnly bool) ([]*Pol
 	if activeOnly {
 		where = " WHERE active = TRUE"
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+policyColumns+` FROM approval_policies`+where+` ORDER BY step, name`)
-	if err != nil {
-		return nil, sqldb.Err(err, "approval policies")
-	}
-	defer rows.Close()
-	out := []*Policy{}
-	for rows.Next() {
-		p, err := scanPolicy(rows)
-		if err != nil {
-			return nil, sqldb.Err(err, "approval policy")
-		}
-		out = append(out, p)
-	}
-	return out, sqldb.Err(rows.Err(), "approval policies")
+	return sqldb.QueryAll(ctx, q, "approval policies", scanPolicy, `SELECT `+policyColumns+` FROM approval_policies`+where+` ORDER BY step, name`)
 }
 
 // Policies lists the approval policies. Callers need catalog.read: people

@@ -245,7 +245,7 @@ func (c *Client) httpClient() *http.Client {
 	return &http.Client{Timeout: DefaultTimeout}
 }
 
-// do sends one request and decodes a JSON answer into out for the statuses in ok.
+// do sends one request and returns the status, body and headers of the answer.
 func (c *Client) do(ctx context.Context, method, path string, q url.Values, id *Identity, body any) (int, []byte, http.Header, error) {
 	u := strings.TrimRight(c.URL, "/") + path
 	if len(q) > 0 {

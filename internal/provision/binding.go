@@ -178,6 +178,20 @@ func (s *Service) Binding(ctx context.Context, p *access.Principal, instanceID, 
 	return b, err
 }
 
+// BindablePlans are the plans some provider can bind (an offer that is
+// bindable and not retired): the broker's catalog says so.
+func (s *Service) BindablePlans(ctx context.Context) (map[string]bool, error) {
+	ids, err := sqldb.QueryAll(ctx, s.db.Read(), "offers", func(r sqldb.Scanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	}, `SELECT DISTINCT plan_id FROM provider_offers WHERE bindable AND NOT retired`)
+	out := map[string]bool{}
+	for _, id := range ids {
+		out[id] = true
+	}
+	return out, err
+}
+
 // BindingCredentials returns a ready binding's credentials without marking
 // them revealed: for the broker, whose platform fetches them.
 func (s *Service) BindingCredentials(ctx context.Context, instanceID, id string) (*Binding, error) {

@@ -114,13 +114,18 @@ func options(ctx context.Context, q sqldb.Querier, planID string) ([]option, err
 	if err != nil {
 		return nil, err
 	}
-	var out []option
+	pvs, err := sqldb.QueryAll(ctx, q, "providers", scanProvider, `SELECT `+providerColumns+` FROM providers v
+		WHERE v.id IN (SELECT provider_id FROM provider_offers WHERE plan_id = $1 AND NOT retired)`, planID)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]*Provider{}
+	for _, pv := range pvs {
+		byID[pv.ID] = pv
+	}
+	out := make([]option, 0, len(offers))
 	for _, of := range offers {
-		pv, err := getProvider(ctx, q, of.ProviderID)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, option{provider: pv, offer: of})
+		out = append(out, option{provider: byID[of.ProviderID], offer: of})
 	}
 	return out, nil
 }

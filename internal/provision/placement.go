@@ -13,6 +13,7 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/money"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -231,7 +232,7 @@ func place(pol Policy, opts []option, request map[string]any, now time.Time) (*o
 		rank float64
 	}
 	var eligible []ranked
-	for i, o := range opts {
+	for _, o := range opts {
 		pv := o.provider
 		vars := map[string]any{"provider": map[string]any{
 			"code": pv.Code, "name": pv.Name, "kind": string(pv.Kind), "region": pv.Region, "health": string(pv.Health),
@@ -274,7 +275,6 @@ func place(pol Policy, opts []option, request map[string]any, now time.Time) (*o
 		c.Eligible, c.Rank, c.Reason = true, fmt.Sprint(r), "eligible: "+facts
 		d.Candidates = append(d.Candidates, c)
 		eligible = append(eligible, ranked{len(d.Candidates) - 1, r})
-		_ = i
 	}
 	if len(eligible) == 0 {
 		d.Reason = "no provider passed the filter " + pol.Filter
@@ -307,7 +307,7 @@ func capacityText(c int) string {
 
 func pow10f(currency string) float64 {
 	f := 1.0
-	for range exponent(currency) {
+	for range money.Exponent(currency) {
 		f *= 10
 	}
 	return f

@@ -17,6 +17,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"math/big"
 	"net/http"
@@ -394,7 +395,7 @@ func scanOffer(row sqldb.Scanner) (*Offer, error) {
 		&o.PriceMinor, &o.Bindable, &o.PlanUpdateable, &o.MaxPolling, &o.Retired, &o.UpdatedAt); err != nil {
 		return nil, err
 	}
-	o.Price = decimal(o.PriceMinor, o.Currency)
+	o.Price = money.New(o.PriceMinor, o.Currency).Decimal()
 	o.UpdatedAt = o.UpdatedAt.UTC()
 	return &o, nil
 }
@@ -433,7 +434,11 @@ func (s *Service) SetOffer(ctx context.Context, p *access.Principal, providerRef
 	in.Currency = strings.ToUpper(strings.TrimSpace(in.Currency))
 	var v errs.Validator
 	v.Check(sqldb.ValidID(in.Plan), "plan", "format", "plan must be the ID of a plan in the catalog")
-	minor, err := parseMoney(in.Price, in.Currency)
+	if in.Price = strings.TrimSpace(in.Price); in.Price == "" {
+		in.Price = "0"
+	}
+	price, err := money.Parse(in.Price, in.Currency)
+	minor := price.Minor
 	v.Check(err == nil && minor >= 0, "price", "money", "price is the provider's monthly price as a decimal in currency, such as 12.50 EUR")
 	v.Check(in.MaxPolling >= 0, "max_polling_seconds", "range", "max_polling_seconds is 0 (a day) or more")
 	if err := v.Err("the offer is not valid"); err != nil {
@@ -484,34 +489,17 @@ func (s *Service) upsertOffer(ctx context.Context, tx *sqldb.Tx, providerID, pla
 	return id, sqldb.Err(err, "offer")
 }
 
-// parseMoney reads a decimal amount in a currency to minor units.
-func parseMoney(s, currency string) (int64, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		s = "0"
-	}
-	a, err := moneyParse(s, currency)
-	return a, err
-}
-
-// markedUp applies a percentage markup to a minor amount, rounding half
-// away from zero to the minor unit.
-func markedUp(minor int64, markup string) int64 {
+// markedUp is a price plus a percentage markup, rounded as all money is
+// (money.RoundMinor: half away from zero, to the minor unit).
+func markedUp(price money.Amount, markup string) (money.Amount, error) {
 	m, ok := new(big.Rat).SetString(markup)
 	if !ok {
-		return minor
+		return price, fmt.Errorf("markup %q is not a percentage", markup)
 	}
-	r := new(big.Rat).Mul(new(big.Rat).SetInt64(minor), new(big.Rat).Add(big.NewRat(1, 1), new(big.Rat).Quo(m, big.NewRat(100, 1))))
-	num, den := r.Num(), r.Denom()
-	q, rem := new(big.Int).QuoRem(num, den, new(big.Int))
-	if new(big.Int).Mul(new(big.Int).Abs(rem), big.NewInt(2)).Cmp(den) >= 0 {
-		if num.Sign() >= 0 {
-			q.Add(q, big.NewInt(1))
-		} else {
-			q.Sub(q, big.NewInt(1))
-		}
-	}
-	return q.Int64()
+	scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(money.Exponent(price.Currency))), nil)
+	major := new(big.Rat).SetFrac(big.NewInt(price.Minor), scale)
+	factor := new(big.Rat).Add(big.NewRat(1, 1), new(big.Rat).Quo(m, big.NewRat(100, 1)))
+	return money.RoundMinor(major.Mul(major, factor), price.Currency)
 }
 
 func marshal(v any) string {
@@ -520,17 +508,3 @@ func marshal(v any) string {
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
-
-func moneyParse(s, currency string) (int64, error) {
-	a, err := money.Parse(s, currency)
-	return a.Minor, err
-}
-
-func decimal(minor int64, currency string) string {
-	if !money.ValidCurrency(currency) {
-		return ""
-	}
-	return money.New(minor, currency).Decimal()
-}
-
-func exponent(currency string) int { return money.Exponent(currency) }

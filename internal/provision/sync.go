@@ -172,11 +172,7 @@ func (s *Service) sync(ctx context.Context, pv *Provider) (*SyncReport, error) {
 			in.View, in.Audience, in.Addons, in.Brokered, in.FormSchema = keep.View, keep.Audience, keep.Addons, keep.Brokered, keep.FormSchema
 		}
 		currency := ""
-		type planPrice struct {
-			minor    int64
-			currency string
-		}
-		prices := map[string]planPrice{}
+		prices := map[string]int64{} // remote plan ID → its price in minor units of currency
 		for _, rp := range rs.Plans {
 			minor, cur, ok, err := remotePrice(rp)
 			if err != nil {
@@ -188,7 +184,7 @@ func (s *Service) sync(ctx context.Context, pv *Provider) (*SyncReport, error) {
 			if ok && cur != currency {
 				return rep, fmt.Errorf("service %s prices its plans in %s and %s; Steward prices an offering in one currency", rs.Name, currency, cur)
 			}
-			prices[rp.ID] = planPrice{minor, cur}
+			prices[rp.ID] = minor
 		}
 		if currency == "" {
 			currency = "EUR"
@@ -197,9 +193,12 @@ func (s *Service) sync(ctx context.Context, pv *Provider) (*SyncReport, error) {
 		for _, rp := range rs.Plans {
 			pc := code(rp.Name)
 			listed[pc] = true
-			pr := prices[rp.ID]
+			ours, err := markedUp(money.New(prices[rp.ID], currency), pv.Markup)
+			if err != nil {
+				return rep, err
+			}
 			in.Plans = append(in.Plans, catalog.PlanInput{Code: pc, Name: planTitle(rp), Description: rp.Description, Currency: currency,
-				Recurring: money.New(markedUp(pr.minor, pv.Markup), currency).Decimal()})
+				Recurring: ours.Decimal()})
 			if len(in.FormSchema) == 0 || string(in.FormSchema) == catalog.EmptyForm {
 				in.FormSchema = formOf(rp)
 			}
@@ -226,9 +225,8 @@ func (s *Service) sync(ctx context.Context, pv *Provider) (*SyncReport, error) {
 		err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 			for _, rp := range rs.Plans {
 				lp := off.Plan(code(rp.Name))
-				pr := prices[rp.ID]
 				_, err := s.upsertOffer(ctx, tx, pv.ID, lp.ID, OfferInput{RemoteServiceID: rs.ID, RemotePlanID: rp.ID, Currency: currency,
-					Bindable: rp.IsBindable(rs), PlanUpdateable: rp.IsUpdateable(rs), MaxPolling: rp.MaximumPollingDuration}, pr.minor, rs.Name+" / "+rp.Name)
+					Bindable: rp.IsBindable(rs), PlanUpdateable: rp.IsUpdateable(rs), MaxPolling: rp.MaximumPollingDuration}, prices[rp.ID], rs.Name+" / "+rp.Name)
 				if err != nil {
 					return err
 				}
