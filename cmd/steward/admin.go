@@ -208,7 +208,7 @@ func describe(err error) error {
 	}
 	msg := e.Message
 	for _, f := range e.Fields {
-		msg += "\n  " + f.Field + ": " + f.Message
+		msg += "\n  " + f.String()
 	}
 	return errors.New(msg)
 }

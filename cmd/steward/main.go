@@ -52,6 +52,7 @@ Usage:
   steward billing run|export     bill a month; export billing lines as CSV or FOCUS
   steward provider list|add|check|sync   providers where things are made; import a peer's catalog
   steward platform add           register a platform for the OSB API under /osb
+  steward blueprint validate|upload|list   blueprints: how plans are made in steps
   steward bench ingest|billing|osb   load-test ingest, a billing run, or the OSB endpoints (p99 latency)
   steward version                print the version
 
@@ -84,6 +85,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return providerCmd(ctx, e, rest)
 	case "platform":
 		return platformCmd(ctx, e, rest)
+	case "blueprint":
+		return blueprintCmd(ctx, e, rest)
 	case "bench":
 		return benchCmd(ctx, e, rest)
 	case "version":

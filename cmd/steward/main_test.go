@@ -215,6 +215,30 @@ func TestServeDemoAdminAndRestart(t *testing.T) {
 	if out, err := cli(t, getenv, "", "provider", "list"); err != nil || !strings.Contains(out, "peer") || !strings.Contains(out, "healthy") {
 		t.Errorf("provider list: %v %s", err, out)
 	}
+	// Blueprints: checked offline, against the database, uploaded as versions.
+	bp := filepath.Join(t.TempDir(), "db-stack.yaml")
+	os.WriteFile(bp, []byte("blueprint: db-stack\nname: Database\nsteps:\n  - name: db\n    provider: elsewhere\n    plan: peer-test-db/small\n"), 0o644)
+	if out, err := cli(t, getenv, "", "blueprint", "validate", bp); err != nil || !strings.Contains(out, "blueprint db-stack (Database): 0 inputs, 1 steps, 0 outputs; valid") {
+		t.Errorf("blueprint validate: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "blueprint", "validate", "--against-db", bp); err == nil ||
+		!strings.Contains(out, "db-stack.yaml:5: steps[0].provider: provider elsewhere is not registered") {
+		t.Errorf("blueprint validate --against-db with an unknown provider: %v %s", err, out)
+	}
+	os.WriteFile(bp, []byte("blueprint: db-stack\nname: Database\nsteps:\n  - name: db\n    provider: peer\n    plan: peer-test-db/small\n    parameters:\n      x: ${inputs.nope +}\n"), 0o644)
+	if out, err := cli(t, getenv, "", "blueprint", "validate", bp); err == nil || !strings.Contains(out, "db-stack.yaml:8: steps[0].parameters.x: ${inputs.nope +}") {
+		t.Errorf("blueprint validate with a bad expression: %v %s", err, out)
+	}
+	os.WriteFile(bp, []byte("blueprint: db-stack\nname: Database\nsteps:\n  - name: db\n    provider: peer\n    plan: peer-test-db/small\n"), 0o644)
+	if out, err := cli(t, getenv, "", "blueprint", "upload", "--note", "first", bp); err != nil || !strings.Contains(out, "uploaded db-stack@1") {
+		t.Errorf("blueprint upload: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "blueprint", "upload", bp); err != nil || !strings.Contains(out, "unchanged: db-stack@1") {
+		t.Errorf("blueprint upload again: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "blueprint", "list"); err != nil || !strings.Contains(out, "db-stack@1") {
+		t.Errorf("blueprint list: %v %s", err, out)
+	}
 	if out, err := cli(t, getenv, "", "platform", "add", "--name", "cf-prod", "--org-unit", "RETAIL"); err != nil || !strings.Contains(out, "password: ") {
 		t.Errorf("platform add: %v %s", err, out)
 	}

@@ -116,9 +116,10 @@ const (
 	BillingManage Action = "billing.manage" // billing accounts, runs, finalising, payments, credit notes
 
 	// Provisioning.
-	ProviderRead   Action = "provider.read"   // see providers, their offers, health and placement policies
-	ProviderManage Action = "provider.manage" // register providers, their offers and prices, placement policies, catalog imports
-	PlatformManage Action = "platform.manage" // register platforms that order through Steward's OSB API
+	ProviderRead    Action = "provider.read"    // see providers, their offers, health, placement policies and blueprints
+	ProviderManage  Action = "provider.manage"  // register providers, their offers and prices, placement policies, catalog imports
+	BlueprintManage Action = "blueprint.manage" // upload blueprint versions (plans name the version they are made by)
+	PlatformManage  Action = "platform.manage"  // register platforms that order through Steward's OSB API
 )
 
 // Actions lists every action.
@@ -129,7 +130,7 @@ var Actions = []Action{
 	OrderCreate, OrderRead, OrderApprove, TaskWork, InstanceRead,
 	UsageIngest, UsageRead, MeterManage,
 	PriceManage, BillingRead, BillingManage,
-	ProviderRead, ProviderManage, PlatformManage,
+	ProviderRead, ProviderManage, BlueprintManage, PlatformManage,
 }
 
 // providerReads is what every provider-side role may read within its scope.
@@ -147,12 +148,12 @@ var policy = map[Role][]Action{
 	RoleRelationshipManager: with(consumerActions, UserRead, GroupRead, ServiceRead, OrderApprove),
 	RoleServiceOwner:        with(providerReads, ServiceManage, OrderApprove, TaskWork, PriceManage),
 	RoleServiceManager:      with(providerReads, TaskWork),
-	RolePortfolioManager:    with(providerReads, ServiceManage, PortfolioManage, QuotaManage, PolicyManage),
+	RolePortfolioManager:    with(providerReads, ServiceManage, PortfolioManage, QuotaManage, PolicyManage, BlueprintManage),
 	RoleServiceLevelManager: providerReads,
 	RoleFinancialManager:    with(providerReads, OrderApprove, QuotaManage, PolicyManage, MeterManage, PriceManage, BillingManage),
 	RoleChangeManager:       providerReads,
 	RoleAgent:               with(providerReads, TaskWork),
-	RoleSupplierManager:     with(providerReads, ProviderManage),
+	RoleSupplierManager:     with(providerReads, ProviderManage, BlueprintManage),
 	RoleAdmin: {OrgUnitRead, OrgUnitManage, UserRead, UserManage, GrantManage,
 		GroupRead, GroupManage, AuditRead, JobRead, JobManage, ServiceRead, CatalogRead, ProviderRead, PlatformManage},
 	RoleAuditor:       with(providerReads, AuditRead, JobRead),

@@ -3,6 +3,8 @@ package api
 import (
 	"io"
 	"net/http"
+	"strconv"
+	"strings"
 
 	"github.com/steward-itaas/steward/internal/broker"
 	"github.com/steward-itaas/steward/internal/errs"
@@ -189,4 +191,98 @@ func (s *Server) registerPlatform(w http.ResponseWriter, r *http.Request) error 
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	return writeJSON(w, http.StatusCreated, out)
+}
+
+// blueprintInput reads an upload: JSON {source, note}, or the YAML itself
+// (Content-Type application/yaml) with the note in ?note=.
+func blueprintInput(w http.ResponseWriter, r *http.Request) (provision.BlueprintInput, error) {
+	var in provision.BlueprintInput
+	switch ct := r.Header.Get("Content-Type"); {
+	case strings.HasPrefix(ct, "application/yaml"), strings.HasPrefix(ct, "text/yaml"), strings.HasPrefix(ct, "application/x-yaml"):
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		if err != nil {
+			return in, errs.Invalid("the blueprint is larger than %d bytes", MaxBodyBytes)
+		}
+		in.Source, in.Note = string(b), r.URL.Query().Get("note")
+		return in, nil
+	}
+	return in, decode(w, r, &in)
+}
+
+func (s *Server) listBlueprints(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.Provision.Blueprints(ctx(r), principal(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+}
+
+func (s *Server) uploadBlueprint(w http.ResponseWriter, r *http.Request) error {
+	in, err := blueprintInput(w, r)
+	if err != nil {
+		return err
+	}
+	out, created, err := s.Provision.UploadBlueprint(ctx(r), principal(r), in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, out)
+}
+
+// validateBlueprint checks a blueprint without storing it: 200 with what
+// it would make, or 422 with every problem and its line.
+func (s *Server) validateBlueprint(w http.ResponseWriter, r *http.Request) error {
+	in, err := blueprintInput(w, r)
+	if err != nil {
+		return err
+	}
+	b, err := s.Provision.ValidateBlueprint(ctx(r), principal(r), in.Source)
+	if err != nil {
+		return err
+	}
+	steps := make([]provision.BlueprintStep, 0, len(b.Steps))
+	for _, st := range b.Steps {
+		steps = append(steps, provision.BlueprintStep{Name: st.Name, Provider: st.Provider, Plan: st.Offering + "/" + st.Plan})
+	}
+	inputs := make([]string, 0, len(b.Inputs))
+	for _, in := range b.Inputs {
+		inputs = append(inputs, in.Name)
+	}
+	outputs := make([]string, 0, len(b.Outputs))
+	for _, o := range b.Outputs {
+		outputs = append(outputs, o.Name)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"code": b.Code, "name": b.Name, "inputs": inputs, "steps": steps, "outputs": outputs})
+}
+
+func (s *Server) listBlueprintVersions(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.Provision.BlueprintVersions(ctx(r), principal(r), r.PathValue("code"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+}
+
+func (s *Server) getBlueprintVersion(w http.ResponseWriter, r *http.Request) error {
+	v, err := strconv.Atoi(r.PathValue("version"))
+	if err != nil || v < 1 {
+		return errs.NotFound("version %q not found; versions are numbered from 1", r.PathValue("version"))
+	}
+	out, err := s.Provision.BlueprintVersion(ctx(r), principal(r), r.PathValue("code"), v)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listComponents(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.Provision.Components(ctx(r), principal(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page(out, 0, nil))
 }

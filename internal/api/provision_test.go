@@ -1,8 +1,14 @@
 package api_test
 
 import (
+	"bytes"
+	"net/http"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/steward-itaas/steward/internal/api"
 
 	"github.com/steward-itaas/steward/internal/osb/osbtest"
 )
@@ -132,6 +138,8 @@ func provisionScenario(t *testing.T, e *env, retail string) {
 		t.Errorf("change order = %+v", ch)
 	}
 
+	blueprintScenario(t, e, retail, sofia, buyer)
+
 	// A webhook callback that is not signed by the provider is refused.
 	c.bad("POST", "/api/v1/provider-callbacks/"+ops.Items[0].Kind, "", map[string]any{"state": "succeeded"}, 404)
 
@@ -143,4 +151,97 @@ func provisionScenario(t *testing.T, e *env, retail string) {
 	}
 	c.do("POST", "/api/v1/platforms", e.admin, map[string]any{"name": "cf-prod", "org_unit_id": retail}, 409)
 	c.do("GET", "/api/v1/platforms", e.admin, nil, 200)
+}
+
+const dbStack = `blueprint: db-stack
+name: Database stack
+inputs:
+  app_name: {type: string, required: true}
+steps:
+  - name: db
+    provider: peer
+    plan: peer-test-db/small
+    parameters:
+      name: ${inputs.app_name}
+outputs:
+  database: ${steps.db.id}
+`
+
+// blueprintScenario checks, uploads and reads a blueprint, offers a plan
+// made by it and orders it, after the peer's catalog was imported.
+func blueprintScenario(t *testing.T, e *env, retail, sofia, buyer string) {
+	c := e.check
+	bad := strings.NewReplacer("provider: peer", "provider: nowhere", "${steps.db.id}", "${steps.web.id}").Replace(dbStack)
+	var p api.Problem
+	c.do("POST", "/api/v1/blueprints/validate", sofia, map[string]any{"source": bad}, 422).decode(t, &p)
+	var lines []int
+	for _, f := range p.Errors {
+		lines = append(lines, f.Line)
+	}
+	if !reflect.DeepEqual(lines, []int{12}) { // the YAML is checked first; references only when it is sound
+		t.Errorf("problems = %+v, want the output on line 12", p.Errors)
+	}
+	c.do("POST", "/api/v1/blueprints/validate", sofia, map[string]any{"source": strings.Replace(dbStack, "provider: peer", "provider: nowhere", 1)}, 422).decode(t, &p)
+	if len(p.Errors) != 1 || p.Errors[0].Line != 7 || p.Errors[0].Field != "steps[0].provider" {
+		t.Errorf("problems = %+v, want the provider on line 7", p.Errors)
+	}
+	c.do("POST", "/api/v1/blueprints/validate", sofia, map[string]any{"source": dbStack}, 200)
+	c.do("POST", "/api/v1/blueprints", buyer, map[string]any{"source": dbStack}, 403)
+	upload := func(want int) {
+		req, _ := http.NewRequest("POST", c.base+"/api/v1/blueprints?note=first", bytes.NewReader([]byte(dbStack)))
+		req.Header.Set("Content-Type", "application/yaml")
+		req.Header.Set("Authorization", "Bearer "+sofia)
+		c.sendRequest(req, []byte(dbStack), want)
+	}
+	upload(201)
+	upload(200)
+	c.do("GET", "/api/v1/blueprints", sofia, nil, 200)
+	c.do("GET", "/api/v1/blueprints/db-stack", sofia, nil, 200)
+	c.do("GET", "/api/v1/blueprints/nothing", sofia, nil, 404)
+	var bp struct {
+		Version int
+		Note    string
+		Source  string
+	}
+	c.do("GET", "/api/v1/blueprints/db-stack/versions/1", sofia, nil, 200).decode(t, &bp)
+	if bp.Version != 1 || bp.Note != "first" || bp.Source != dbStack {
+		t.Errorf("version 1 = %+v", bp)
+	}
+
+	_, pm := e.user(t, "pm-stack@example.com", retail, map[string]any{"role": "portfolio_manager", "scope_kind": "global"})
+	var peerOff struct {
+		ServiceID string `json:"service_id"`
+	}
+	c.do("GET", "/api/v1/catalog/offerings/peer-test-db", pm, nil, 200).decode(t, &peerOff)
+	off := map[string]any{"code": "db-stack", "service_id": peerOff.ServiceID, "name": "Database stack",
+		"form_schema": map[string]any{"type": "object", "required": []string{"app_name"}, "properties": map[string]any{"app_name": map[string]any{"type": "string"}}},
+		"plans":       []map[string]any{{"code": "std", "name": "Standard", "currency": "EUR", "recurring": "20.00", "blueprint": "db-stack@2"}}}
+	if f := c.do("POST", "/api/v1/catalog/offerings", pm, off, 422).problemFields(); len(f) != 1 || f[0] != "plans.blueprint" {
+		t.Errorf("a plan naming a version not uploaded: %v", f)
+	}
+	off["plans"].([]map[string]any)[0]["blueprint"] = "db-stack@1"
+	c.do("POST", "/api/v1/catalog/offerings", pm, off, 201)
+	var o struct {
+		ID    string `json:"id"`
+		State string `json:"state"`
+		Items []struct {
+			InstanceID string `json:"instance_id"`
+		} `json:"items"`
+	}
+	c.do("POST", "/api/v1/orders", buyer, map[string]any{"items": []map[string]any{{"offering": "db-stack", "plan": "std", "parameters": map[string]any{"app_name": "crm"}}}}, 201).decode(t, &o)
+	c.do("POST", "/api/v1/orders/"+o.ID+"/submit", buyer, nil, 200).decode(t, &o)
+	runJobs(t, e)
+	c.do("GET", "/api/v1/orders/"+o.ID, buyer, nil, 200).decode(t, &o)
+	var comps struct {
+		Items []struct{ ID, Step, State string }
+	}
+	c.do("GET", "/api/v1/instances/"+o.Items[0].InstanceID+"/components", buyer, nil, 200).decode(t, &comps)
+	var inst struct {
+		Blueprint string         `json:"blueprint"`
+		Outputs   map[string]any `json:"outputs"`
+	}
+	c.do("GET", "/api/v1/instances/"+o.Items[0].InstanceID, buyer, nil, 200).decode(t, &inst)
+	if o.State != "completed" || len(comps.Items) != 1 || comps.Items[0].State != "ready" || inst.Blueprint != "db-stack@1" || inst.Outputs["database"] != comps.Items[0].ID {
+		t.Errorf("order %s, components %+v, instance %+v", o.State, comps.Items, inst)
+	}
 }

@@ -28,7 +28,7 @@ var allowed = map[string][]string{
 	"internal/jobs":            {"internal/access", "internal/audit", "internal/errs", "internal/sqldb"},
 	"internal/idempotency":     {"internal/errs", "internal/sqldb"},
 	"internal/rating":          {"internal/access", "internal/audit", "internal/errs", "internal/money", "internal/sqldb"},
-	"internal/catalog":         {"internal/access", "internal/audit", "internal/errs", "internal/money", "internal/rating", "internal/sqldb"},
+	"internal/catalog":         {"internal/access", "internal/audit", "internal/blueprint", "internal/errs", "internal/money", "internal/rating", "internal/sqldb"},
 	"internal/orders":          {"internal/access", "internal/audit", "internal/catalog", "internal/errs", "internal/money", "internal/rating", "internal/sqldb"},
 	"internal/portfolio":       {"internal/access", "internal/catalog", "internal/errs", "internal/identity", "internal/orders", "internal/rating"},
 	"internal/demo":            {"internal/access", "internal/billing", "internal/catalog", "internal/errs", "internal/identity", "internal/metering", "internal/orders", "internal/portfolio"},
@@ -37,8 +37,9 @@ var allowed = map[string][]string{
 	"internal/middleware":      {"internal/access", "internal/audit"},
 	"internal/secret":          {},
 	"internal/osb":             {},
+	"internal/blueprint":       {"internal/errs"},
 	"internal/osb/osbtest":     {},
-	"internal/provision": {"internal/access", "internal/audit", "internal/catalog", "internal/errs", "internal/jobs", "internal/money", "internal/orders",
+	"internal/provision": {"internal/access", "internal/audit", "internal/blueprint", "internal/catalog", "internal/errs", "internal/jobs", "internal/money", "internal/orders",
 		"internal/osb", "internal/secret", "internal/sqldb"},
 	"internal/broker": {"internal/access", "internal/audit", "internal/catalog", "internal/errs", "internal/identity", "internal/orders", "internal/osb",
 		"internal/provision", "internal/sqldb"},
@@ -48,7 +49,7 @@ var allowed = map[string][]string{
 		"internal/metering", "internal/middleware", "internal/money", "internal/orders", "internal/provision", "internal/rating"},
 	"internal/app": {"api", "internal/access", "internal/api", "internal/audit", "internal/billing", "internal/broker", "internal/catalog", "internal/idempotency", "internal/identity",
 		"internal/jobs", "internal/metering", "internal/middleware", "internal/orders", "internal/provision", "internal/rating", "internal/secret", "internal/sqldb", "internal/web"},
-	"cmd/steward": {"internal/access", "internal/app", "internal/billing", "internal/catalog", "internal/demo", "internal/errs", "internal/identity", "internal/metering",
+	"cmd/steward": {"internal/access", "internal/app", "internal/billing", "internal/blueprint", "internal/catalog", "internal/demo", "internal/errs", "internal/identity", "internal/metering",
 		"internal/osb", "internal/portfolio", "internal/provision", "internal/broker", "internal/secret", "internal/sqldb"},
 }
 

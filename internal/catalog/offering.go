@@ -63,6 +63,10 @@ type Plan struct {
 	// MaxQuantity caps the quantity of one order item (0: no cap).
 	MaxQuantity int  `json:"max_quantity"`
 	Retired     bool `json:"retired"`
+	// Blueprint names the blueprint version (code@version) that makes the
+	// plan's instances in steps; empty: a provider offering the plan, or a
+	// manual task, makes them.
+	Blueprint string `json:"blueprint,omitempty"`
 	// PriceVersionID and PriceVersion name the price version in effect;
 	// Prices are its components besides the base and setup fees.
 	PriceVersionID string             `json:"price_version_id"`
@@ -149,6 +153,9 @@ type PlanInput struct {
 	Agreement   string `json:"agreement"`
 	MaxQuantity int    `json:"max_quantity"`
 	Retired     bool   `json:"retired"`
+	// Blueprint is the blueprint version (code@version) that makes the
+	// plan's instances; empty for none.
+	Blueprint string `json:"blueprint,omitempty"`
 	// Prices are the plan's price components besides its recurring (base)
 	// and one-time (setup) fees: usage charges, tiers, minimums. Nil keeps
 	// the ones the plan has.
@@ -217,6 +224,9 @@ func (in *OfferingInput) Validate() error {
 			v.Check(pl.Currency == currency, "plans.currency", "same", "every plan of an offering is priced in the same currency")
 		}
 		v.Check(pl.MaxQuantity >= 0, "plans.max_quantity", "range", "max_quantity is 0 (no cap) or more")
+		pl.Blueprint = strings.TrimSpace(pl.Blueprint)
+		v.Check(pl.Blueprint == "" || blueprintRef.MatchString(pl.Blueprint), "plans.blueprint", "format",
+			"plan "+pl.Code+": blueprint names a version as code@version, such as web-stack@2")
 		if money.ValidCurrency(pl.Currency) {
 			rating.Validate(&v, "plans.prices", pl.Currency, pl.Prices, nil)
 		}
@@ -312,19 +322,23 @@ func loadOfferings(ctx context.Context, q sqldb.Querier, where string, args ...a
 		return out, nil
 	}
 	rows, err = q.QueryContext(ctx, `SELECT p.id, p.offering_id, p.code, p.name, p.description, p.currency, p.recurring_minor, p.one_time_minor, p.agreement,
-			p.max_quantity, p.retired, COALESCE(v.id, ''), COALESCE(v.version, 0), COALESCE(v.components, '[]')
-		FROM plans p LEFT JOIN price_versions v ON v.id = p.price_version_id
+			p.max_quantity, p.retired, COALESCE(v.id, ''), COALESCE(v.version, 0), COALESCE(v.components, '[]'), COALESCE(b.code, ''), COALESCE(b.version, 0)
+		FROM plans p LEFT JOIN price_versions v ON v.id = p.price_version_id LEFT JOIN blueprints b ON b.id = p.blueprint_id
 		WHERE p.offering_id IN (SELECT id FROM offerings `+where+`) ORDER BY p.offering_id, p.position`, args...)
 	if err != nil {
 		return nil, sqldb.Err(err, "plans")
 	}
 	for rows.Next() {
 		var p Plan
-		var offeringID, comps string
+		var offeringID, comps, bpCode string
+		var bpVersion int
 		if err := rows.Scan(&p.ID, &offeringID, &p.Code, &p.Name, &p.Description, &p.Currency, &p.Recurring.Minor, &p.OneTime.Minor, &p.Agreement,
-			&p.MaxQuantity, &p.Retired, &p.PriceVersionID, &p.PriceVersion, &comps); err != nil {
+			&p.MaxQuantity, &p.Retired, &p.PriceVersionID, &p.PriceVersion, &comps, &bpCode, &bpVersion); err != nil {
 			rows.Close()
 			return nil, sqldb.Err(err, "plan")
+		}
+		if bpCode != "" {
+			p.Blueprint = bpCode + "@" + strconv.Itoa(bpVersion)
 		}
 		var all []rating.Component
 		json.Unmarshal([]byte(comps), &all)
@@ -560,6 +574,10 @@ func (c *Catalog) saveOffering(ctx context.Context, tx *sqldb.Tx, p *access.Prin
 	for _, id := range in.Bundle {
 		v.Check(exists(ctx, tx, "offerings", id) && (before == nil || id != before.ID), "bundle", "exists", "bundled offering "+id+" does not exist (an offering cannot bundle itself)")
 	}
+	blueprints, err := planBlueprints(ctx, tx, &v, in)
+	if err != nil {
+		return nil, err
+	}
 	if err := v.Err("the offering refers to something that does not exist"); err != nil {
 		return nil, err
 	}
@@ -577,7 +595,6 @@ func (c *Catalog) saveOffering(ctx context.Context, tx *sqldb.Tx, p *access.Prin
 		in.Audience.Roles = []access.Role{}
 	}
 	id := sqldb.NewID()
-	var err error
 	if before == nil {
 		_, err = tx.ExecContext(ctx, `INSERT INTO offerings (id, code, service_id, name, summary, description, view, form_schema, audience, addons, bundle, brokered, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`, id, in.Code, in.ServiceID, in.Name, in.Summary, in.Description, in.View,
@@ -608,14 +625,14 @@ func (c *Catalog) saveOffering(ctx context.Context, tx *sqldb.Tx, p *access.Prin
 		var planID string
 		if existing == nil {
 			planID = sqldb.NewID()
-			_, err = tx.ExecContext(ctx, `INSERT INTO plans (id, offering_id, code, name, description, currency, recurring_minor, one_time_minor, agreement, max_quantity, retired, position, created_at, updated_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)`, planID, id, pl.Code, pl.Name, pl.Description, pl.Currency,
-				rec.Minor, one.Minor, pl.Agreement, pl.MaxQuantity, pl.Retired, i, now)
+			_, err = tx.ExecContext(ctx, `INSERT INTO plans (id, offering_id, code, name, description, currency, recurring_minor, one_time_minor, agreement, max_quantity,
+				retired, position, blueprint_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $14)`, planID, id,
+				pl.Code, pl.Name, pl.Description, pl.Currency, rec.Minor, one.Minor, pl.Agreement, pl.MaxQuantity, pl.Retired, i, nullString(blueprints[i]), now)
 		} else {
 			planID = existing.ID
 			_, err = tx.ExecContext(ctx, `UPDATE plans SET name = $1, description = $2, currency = $3, recurring_minor = $4, one_time_minor = $5, agreement = $6,
-				max_quantity = $7, retired = $8, position = $9, updated_at = $10 WHERE id = $11`, pl.Name, pl.Description, pl.Currency, rec.Minor, one.Minor,
-				pl.Agreement, pl.MaxQuantity, pl.Retired, i, now, existing.ID)
+				max_quantity = $7, retired = $8, position = $9, blueprint_id = $10, updated_at = $11 WHERE id = $12`, pl.Name, pl.Description, pl.Currency,
+				rec.Minor, one.Minor, pl.Agreement, pl.MaxQuantity, pl.Retired, i, nullString(blueprints[i]), now, existing.ID)
 		}
 		if err != nil {
 			return nil, sqldb.Err(err, "plan")
@@ -669,7 +686,7 @@ func (o *Offering) Input() OfferingInput {
 	for _, p := range o.Plans {
 		in.Plans = append(in.Plans, PlanInput{Code: p.Code, Name: p.Name, Description: p.Description, Currency: p.Currency,
 			Recurring: p.Recurring.Decimal(), OneTime: p.OneTime.Decimal(), Agreement: p.Agreement, MaxQuantity: p.MaxQuantity, Retired: p.Retired,
-			Prices: p.Prices})
+			Blueprint: p.Blueprint, Prices: p.Prices})
 	}
 	return in
 }

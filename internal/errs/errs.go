@@ -45,6 +45,21 @@ type FieldError struct {
 	Field   string `json:"field"`
 	Rule    string `json:"rule"`
 	Message string `json:"message"`
+	// Line is the line of the file the field is on, for errors in uploaded files.
+	Line int `json:"line,omitempty"`
+}
+
+// String is the error as one line: "line L: field: message", leaving out
+// what is not known.
+func (f FieldError) String() string {
+	s := f.Message
+	if f.Field != "" {
+		s = f.Field + ": " + s
+	}
+	if f.Line > 0 {
+		s = fmt.Sprintf("line %d: %s", f.Line, s)
+	}
+	return s
 }
 
 // Error is a failure with a code and a user-safe message. Err, when set, is
@@ -62,7 +77,8 @@ func (e *Error) Error() string {
 	b.WriteString(": ")
 	b.WriteString(e.Message)
 	for _, f := range e.Fields {
-		fmt.Fprintf(&b, "; %s: %s", f.Field, f.Message)
+		b.WriteString("; ")
+		b.WriteString(f.String())
 	}
 	if e.Err != nil {
 		b.WriteString(": ")

@@ -90,9 +90,14 @@ type Instance struct {
 	Placement    json.RawMessage `json:"placement,omitempty"`
 	DashboardURL string          `json:"dashboard_url,omitempty"`
 	// PlatformID is the OSB platform that ordered it, if one did.
-	PlatformID string     `json:"platform_id,omitempty"`
-	CreatedAt  time.Time  `json:"created_at"`
-	EndedAt    *time.Time `json:"ended_at,omitempty"`
+	PlatformID string `json:"platform_id,omitempty"`
+	// BlueprintID and Blueprint (code@version) name the blueprint that made
+	// it, in steps; Outputs are what the blueprint reported.
+	BlueprintID string         `json:"blueprint_id,omitempty"`
+	Blueprint   string         `json:"blueprint,omitempty"`
+	Outputs     map[string]any `json:"outputs"`
+	CreatedAt   time.Time      `json:"created_at"`
+	EndedAt     *time.Time     `json:"ended_at,omitempty"`
 
 	orgUnitPath string
 }
@@ -221,6 +226,8 @@ type TaskResult struct {
 	InstanceName string `json:"instance_name"`
 	// DashboardURL is where the owner manages what was made (providers report it).
 	DashboardURL string `json:"dashboard_url,omitempty"`
+	// Outputs are what a blueprint reports it made (not for manual tasks).
+	Outputs map[string]any `json:"-"`
 }
 
 // CompleteTask closes a task. Done on a provision task creates the service
@@ -280,7 +287,7 @@ func (s *Service) CompleteTask(ctx context.Context, p *access.Principal, taskID 
 			After: map[string]any{"order_id": o.ID, "note": r.Note}}); err != nil {
 			return err
 		}
-		if err := s.finishOrder(ctx, tx, p, o); err != nil {
+		if err := s.finishOrder(ctx, tx, p, o, r.Note); err != nil {
 			return err
 		}
 		out, err = scanTask(tx.QueryRowContext(ctx, `SELECT `+taskColumns+taskFrom+` WHERE t.id = $1`, taskID))
@@ -290,8 +297,9 @@ func (s *Service) CompleteTask(ctx context.Context, p *access.Principal, taskID 
 }
 
 // finishOrder completes the order when none of its items is pending, or
-// fails it when any failed.
-func (s *Service) finishOrder(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o *Order) error {
+// fails it when any failed; the note of the item settled last (why it
+// failed, or how it was made) ends the event's comment.
+func (s *Service) finishOrder(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o *Order, note string) error {
 	var pending, failed int
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0),
 		COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) FROM order_items WHERE order_id = $1`, o.ID).Scan(&pending, &failed); err != nil {
@@ -303,6 +311,9 @@ func (s *Service) finishOrder(ctx context.Context, tx *sqldb.Tx, p *access.Princ
 	to, comment := StateCompleted, "every item fulfilled"
 	if failed > 0 {
 		to, comment = StateFailed, fmt.Sprintf("%d of %d items failed", failed, len(o.Items))
+	}
+	if note = strings.TrimSpace(note); note != "" {
+		comment += ": " + note
 	}
 	return s.move(ctx, tx, p, o, to, comment)
 }
@@ -331,7 +342,7 @@ func (s *Service) Settle(ctx context.Context, tx *sqldb.Tx, p *access.Principal,
 	if err := s.closeItem(ctx, tx, p, o, item, r, sqldb.Time(s.now())); err != nil {
 		return err
 	}
-	return s.finishOrder(ctx, tx, p, o)
+	return s.finishOrder(ctx, tx, p, o, r.Note)
 }
 
 // OpenInstance records the instance a provider is about to make for a
@@ -441,6 +452,9 @@ func (s *Service) closeItem(ctx context.Context, tx *sqldb.Tx, p *access.Princip
 		if r.DashboardURL != "" {
 			set, args = set+fmt.Sprintf(`, dashboard_url = $%d`, len(args)+1), append(args, r.DashboardURL)
 		}
+		if r.Outputs != nil {
+			set, args = set+fmt.Sprintf(`, outputs = $%d`, len(args)+1), append(args, marshal(r.Outputs))
+		}
 		if _, err := tx.ExecContext(ctx, `UPDATE instances SET `+set+` WHERE id = $2`, args...); err != nil {
 			return sqldb.Err(err, "instance")
 		}
@@ -512,20 +526,26 @@ func (s *Service) startSegment(ctx context.Context, tx *sqldb.Tx, instanceID str
 
 const instanceColumns = `n.id, n.name, n.service_id, s.name, n.offering_id, f.name, n.plan_id, p.name, p.retired, n.org_unit_id, n.owner_id, n.order_id,
 	n.parameters, n.quantity, n.state, COALESCE(n.provider_id, ''), COALESCE(pv.name, ''), n.placement, n.dashboard_url, COALESCE(n.platform_id, ''),
-	n.created_at, n.ended_at, ou.path`
+	COALESCE(n.blueprint_id, ''), COALESCE(b.code, ''), COALESCE(b.version, 0), n.outputs, n.created_at, n.ended_at, ou.path`
 
 const instanceFrom = ` FROM instances n JOIN services s ON s.id = n.service_id JOIN offerings f ON f.id = n.offering_id JOIN plans p ON p.id = n.plan_id
-	JOIN org_units ou ON ou.id = n.org_unit_id LEFT JOIN providers pv ON pv.id = n.provider_id`
+	JOIN org_units ou ON ou.id = n.org_unit_id LEFT JOIN providers pv ON pv.id = n.provider_id LEFT JOIN blueprints b ON b.id = n.blueprint_id`
 
 func scanInstance(row sqldb.Scanner) (*Instance, error) {
 	var i Instance
-	var params, placement string
+	var params, placement, outputs, bpCode string
+	var bpVersion int
 	var ended sql.NullTime
 	if err := row.Scan(&i.ID, &i.Name, &i.ServiceID, &i.ServiceName, &i.OfferingID, &i.OfferingName, &i.PlanID, &i.PlanName, &i.PlanRetired,
 		&i.OrgUnitID, &i.OwnerID, &i.OrderID, &params, &i.Quantity, &i.State, &i.ProviderID, &i.ProviderName, &placement, &i.DashboardURL, &i.PlatformID,
-		&i.CreatedAt, &ended, &i.orgUnitPath); err != nil {
+		&i.BlueprintID, &bpCode, &bpVersion, &outputs, &i.CreatedAt, &ended, &i.orgUnitPath); err != nil {
 		return nil, err
 	}
+	if bpCode != "" {
+		i.Blueprint = fmt.Sprintf("%s@%d", bpCode, bpVersion)
+	}
+	i.Outputs = map[string]any{}
+	json.Unmarshal([]byte(outputs), &i.Outputs)
 	if placement != "{}" && placement != "" && placement != "null" {
 		i.Placement = json.RawMessage(placement)
 	}

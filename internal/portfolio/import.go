@@ -291,7 +291,8 @@ func (pl *plan) offeringInput(i int, o Offering) (catalog.OfferingInput, bool) {
 	}
 	for _, p := range o.Plans {
 		in.Plans = append(in.Plans, catalog.PlanInput{Code: p.Code, Name: p.Name, Description: p.Description, Currency: p.Currency,
-			Recurring: p.Recurring, OneTime: p.OneTime, Agreement: p.Agreement, MaxQuantity: p.MaxQuantity, Retired: p.Retired, Prices: p.Prices})
+			Recurring: p.Recurring, OneTime: p.OneTime, Agreement: p.Agreement, MaxQuantity: p.MaxQuantity, Retired: p.Retired,
+			Blueprint: p.Blueprint, Prices: p.Prices})
 	}
 	return in, ok
 }

@@ -138,6 +138,9 @@ type Plan struct {
 	Agreement   string `yaml:"agreement,omitempty"`
 	MaxQuantity int    `yaml:"max_quantity,omitempty"`
 	Retired     bool   `yaml:"retired,omitempty"`
+	// Blueprint is the blueprint version that makes the plan's instances
+	// (code@version, uploaded with steward blueprint upload).
+	Blueprint string `yaml:"blueprint,omitempty"`
 	// Prices are usage charges, tiers and minimums besides the recurring
 	// and one-time fees (docs/billing.md).
 	Prices []rating.Component `yaml:"prices,omitempty"`
@@ -431,7 +434,8 @@ func Export(ctx context.Context, s Services, p *access.Principal) ([]byte, error
 		}
 		for _, pl := range o.Input().Plans {
 			out.Plans = append(out.Plans, Plan{Code: pl.Code, Name: pl.Name, Description: pl.Description, Currency: pl.Currency,
-				Recurring: pl.Recurring, OneTime: pl.OneTime, Agreement: pl.Agreement, MaxQuantity: pl.MaxQuantity, Retired: pl.Retired, Prices: pl.Prices})
+				Recurring: pl.Recurring, OneTime: pl.OneTime, Agreement: pl.Agreement, MaxQuantity: pl.MaxQuantity, Retired: pl.Retired,
+				Blueprint: pl.Blueprint, Prices: pl.Prices})
 		}
 		d.Offerings = append(d.Offerings, out)
 	}

@@ -106,6 +106,9 @@ func (s *Service) CreateBinding(ctx context.Context, p *access.Principal, instan
 	if inst.State != orders.InstanceActive {
 		return nil, errs.Conflict("%s is %s; bind it when it is active", inst.Name, inst.State)
 	}
+	if inst.BlueprintID != "" {
+		return nil, errs.Invalid("%s was made in steps by blueprint %s and has no binding of its own; what it made is in its outputs", inst.Name, inst.Blueprint)
+	}
 	if inst.ProviderID == "" {
 		return nil, errs.Invalid("%s was made by hand; ask its service desk for access", inst.Name)
 	}

@@ -44,9 +44,12 @@ const (
 // Operation is one call (and its polling) at a provider, for an instance
 // or a binding. Its history is the instance page's operation list.
 type Operation struct {
-	ID              string     `json:"id"`
-	InstanceID      string     `json:"instance_id"`
-	BindingID       string     `json:"binding_id,omitempty"`
+	ID         string `json:"id"`
+	InstanceID string `json:"instance_id"`
+	BindingID  string `json:"binding_id,omitempty"`
+	// ComponentID and Step name the blueprint component the operation makes or deletes.
+	ComponentID     string     `json:"component_id,omitempty"`
+	Step            string     `json:"step,omitempty"`
 	ItemID          string     `json:"item_id,omitempty"`
 	ProviderID      string     `json:"provider_id"`
 	ProviderName    string     `json:"provider_name"`
@@ -66,15 +69,15 @@ type Operation struct {
 func (o *Operation) Finished() bool { return o.State == OpSucceeded || o.State == OpFailed }
 
 const opColumns = `o.id, o.instance_id, COALESCE(o.binding_id, ''), COALESCE(o.item_id, ''), o.provider_id, v.name, o.kind, o.state, o.remote_operation,
-	o.plan_id, o.description, o.polls, o.started_at, o.updated_at, o.deadline, o.finished_at`
+	o.plan_id, o.description, o.polls, o.started_at, o.updated_at, o.deadline, o.finished_at, COALESCE(o.component_id, ''), COALESCE(c.step, '')`
 
-const opFrom = ` FROM operations o JOIN providers v ON v.id = o.provider_id`
+const opFrom = ` FROM operations o JOIN providers v ON v.id = o.provider_id LEFT JOIN components c ON c.id = o.component_id`
 
 func scanOp(row sqldb.Scanner) (*Operation, error) {
 	var o Operation
 	var fin sql.NullTime
 	if err := row.Scan(&o.ID, &o.InstanceID, &o.BindingID, &o.ItemID, &o.ProviderID, &o.ProviderName, &o.Kind, &o.State, &o.RemoteOperation, &o.PlanID,
-		&o.Description, &o.Polls, &o.StartedAt, &o.UpdatedAt, &o.Deadline, &fin); err != nil {
+		&o.Description, &o.Polls, &o.StartedAt, &o.UpdatedAt, &o.Deadline, &fin, &o.ComponentID, &o.Step); err != nil {
 		return nil, err
 	}
 	o.StartedAt, o.UpdatedAt, o.Deadline, o.FinishedAt = o.StartedAt.UTC(), o.UpdatedAt.UTC(), o.Deadline.UTC(), sqldb.TimePtr(fin)
@@ -144,6 +147,13 @@ func offerFor(ctx context.Context, q sqldb.Querier, providerID, planID string) (
 func (s *Service) Fulfil(ctx context.Context, tx *sqldb.Tx, o *orders.Order, it *orders.Item) (bool, error) {
 	switch o.Kind {
 	case orders.KindProvision:
+		var bp sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT blueprint_id FROM plans WHERE id = $1`, it.PlanID).Scan(&bp); err != nil {
+			return false, sqldb.Err(err, "plan")
+		}
+		if bp.Valid {
+			return true, s.fulfilBlueprint(ctx, tx, o, it, bp.String)
+		}
 		opts, err := options(ctx, tx, it.PlanID)
 		if err != nil || len(opts) == 0 {
 			return false, err
@@ -181,8 +191,18 @@ func (s *Service) Fulfil(ctx context.Context, tx *sqldb.Tx, o *orders.Order, it 
 			Description: d.Reason}, chosen.offer)
 	case orders.KindDeprovision, orders.KindChange:
 		inst, err := orders.GetInstance(ctx, tx, it.InstanceID)
-		if err != nil || inst.ProviderID == "" {
+		if err != nil {
 			return false, err
+		}
+		if inst.BlueprintID != "" {
+			if o.Kind == orders.KindDeprovision {
+				return true, s.undo(ctx, tx, inst.ID, it.ID)
+			}
+			return true, s.orders.Settle(ctx, tx, access.System(), it.ID, orders.TaskResult{
+				Note: inst.Name + " was made by blueprint " + inst.Blueprint + ", whose instances cannot change plan; order the new plan and deprovision this one"})
+		}
+		if inst.ProviderID == "" {
+			return false, nil
 		}
 		if o.Kind == orders.KindDeprovision {
 			of, err := offerFor(ctx, tx, inst.ProviderID, inst.PlanID)
@@ -218,9 +238,10 @@ func (s *Service) startOp(ctx context.Context, tx *sqldb.Tx, op *Operation, of *
 		maxPolling = time.Duration(of.MaxPolling) * time.Second
 	}
 	op.ID, op.State, op.StartedAt, op.UpdatedAt, op.Deadline = sqldb.NewID(), OpPending, now, now, now.Add(maxPolling)
-	_, err := tx.ExecContext(ctx, `INSERT INTO operations (id, instance_id, binding_id, item_id, provider_id, kind, state, remote_operation, plan_id, description,
-		polls, started_at, updated_at, deadline) VALUES ($1, $2, $3, $4, $5, $6, 'pending', '', $7, $8, 0, $9, $9, $10)`,
-		op.ID, op.InstanceID, nullString(op.BindingID), nullString(op.ItemID), op.ProviderID, op.Kind, op.PlanID, op.Description, now, op.Deadline)
+	_, err := tx.ExecContext(ctx, `INSERT INTO operations (id, instance_id, binding_id, component_id, item_id, provider_id, kind, state, remote_operation, plan_id,
+		description, polls, started_at, updated_at, deadline) VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', '', $8, $9, 0, $10, $10, $11)`,
+		op.ID, op.InstanceID, nullString(op.BindingID), nullString(op.ComponentID), nullString(op.ItemID), op.ProviderID, op.Kind, op.PlanID, op.Description,
+		now, op.Deadline)
 	if err != nil {
 		return sqldb.Err(err, "operation")
 	}
@@ -267,6 +288,8 @@ type outcome struct {
 	description  string
 	dashboardURL string
 	credentials  map[string]any
+	// outputs are what a webhook provider reports it made (blueprint steps use them).
+	outputs map[string]any
 	// orphan: the provider may hold something Steward does not: clean up.
 	orphan bool
 }
@@ -302,7 +325,11 @@ func (s *Service) Step(ctx context.Context, id string) error {
 		case err == nil && res.async:
 			if res.dashboardURL != "" {
 				if err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-					_, err := tx.ExecContext(ctx, `UPDATE instances SET dashboard_url = $1 WHERE id = $2`, res.dashboardURL, inst.ID)
+					q, id := `UPDATE instances SET dashboard_url = $1 WHERE id = $2`, inst.ID
+					if op.ComponentID != "" {
+						q, id = `UPDATE components SET dashboard_url = $1 WHERE id = $2`, op.ComponentID
+					}
+					_, err := tx.ExecContext(ctx, q, res.dashboardURL, id)
 					return sqldb.Err(err, "instance")
 				}); err != nil {
 					return err
@@ -332,11 +359,15 @@ func (s *Service) Step(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	target, _, err := s.subject(ctx, inst, op)
+	if err != nil {
+		return err
+	}
 	var poll *osb.Poll
 	if op.BindingID != "" {
-		poll, err = c.BindingLastOperation(ctx, inst.ID, op.BindingID, of.RemoteServiceID, of.RemotePlanID, op.RemoteOperation)
+		poll, err = c.BindingLastOperation(ctx, target, op.BindingID, of.RemoteServiceID, of.RemotePlanID, op.RemoteOperation)
 	} else {
-		poll, err = c.LastOperation(ctx, inst.ID, of.RemoteServiceID, of.RemotePlanID, op.RemoteOperation)
+		poll, err = c.LastOperation(ctx, target, of.RemoteServiceID, of.RemotePlanID, op.RemoteOperation)
 	}
 	deleting := op.Kind == OpDeprovision || op.Kind == OpUnbind || op.Kind == OpCleanup
 	switch {
@@ -369,7 +400,7 @@ func (s *Service) Step(ctx context.Context, id string) error {
 	}
 	out := outcome{ok: true, description: poll.Description}
 	if op.Kind == OpBind {
-		creds, err := c.FetchBinding(ctx, inst.ID, op.BindingID, of.RemoteServiceID, of.RemotePlanID)
+		creds, err := c.FetchBinding(ctx, target, op.BindingID, of.RemoteServiceID, of.RemotePlanID)
 		if err != nil {
 			return s.advance(ctx, op, OpInProgress, op.RemoteOperation, "fetching the credentials: "+err.Error(), s.pollWait(op.Polls, 0))
 		}
@@ -392,8 +423,12 @@ func (s *Service) call(ctx context.Context, pv *Provider, of *Offer, inst *order
 	if err != nil {
 		return nil, err
 	}
+	target, params, err := s.subject(ctx, inst, op)
+	if err != nil {
+		return nil, err
+	}
 	if pv.Kind == KindWebhook {
-		return s.callWebhookOp(ctx, pv, of, inst, op, who)
+		return s.callWebhookOp(ctx, pv, of, op, who, target, params)
 	}
 	c, err := s.client(pv)
 	if err != nil {
@@ -402,7 +437,7 @@ func (s *Service) call(ctx context.Context, pv *Provider, of *Offer, inst *order
 	var res *osb.Result
 	switch op.Kind {
 	case OpProvision:
-		res, err = c.Provision(ctx, inst.ID, osb.ProvisionRequest{ServiceID: of.RemoteServiceID, PlanID: of.RemotePlanID, Parameters: inst.Parameters,
+		res, err = c.Provision(ctx, target, osb.ProvisionRequest{ServiceID: of.RemoteServiceID, PlanID: of.RemotePlanID, Parameters: params,
 			Context:          map[string]any{"platform": osb.OriginatingPlatformName, "org_unit": who.OrgUnit, "instance_name": inst.Name},
 			OrganizationGUID: inst.OrgUnitID, SpaceGUID: inst.OrgUnitID}, who)
 	case OpUpdate:
@@ -414,14 +449,14 @@ func (s *Service) call(ctx context.Context, pv *Provider, of *Offer, inst *order
 		if prev != nil {
 			req.PreviousValues = &osb.PreviousValues{ServiceID: prev.RemoteServiceID, PlanID: prev.RemotePlanID}
 		}
-		res, err = c.Update(ctx, inst.ID, req, who)
+		res, err = c.Update(ctx, target, req, who)
 	case OpDeprovision, OpCleanup:
-		res, err = c.Deprovision(ctx, inst.ID, of.RemoteServiceID, of.RemotePlanID, who)
+		res, err = c.Deprovision(ctx, target, of.RemoteServiceID, of.RemotePlanID, who)
 	case OpBind:
-		res, err = c.Bind(ctx, inst.ID, op.BindingID, osb.BindRequest{ServiceID: of.RemoteServiceID, PlanID: of.RemotePlanID,
+		res, err = c.Bind(ctx, target, op.BindingID, osb.BindRequest{ServiceID: of.RemoteServiceID, PlanID: of.RemotePlanID,
 			Context: map[string]any{"platform": osb.OriginatingPlatformName, "org_unit": who.OrgUnit}}, who)
 	case OpUnbind:
-		res, err = c.Unbind(ctx, inst.ID, op.BindingID, of.RemoteServiceID, of.RemotePlanID, who)
+		res, err = c.Unbind(ctx, target, op.BindingID, of.RemoteServiceID, of.RemotePlanID, who)
 	default:
 		return nil, fmt.Errorf("unknown operation kind %q", op.Kind)
 	}
@@ -495,14 +530,20 @@ func (s *Service) finishTx(ctx context.Context, tx *sqldb.Tx, op *Operation, out
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	switch op.Kind {
-	case OpProvision, OpUpdate, OpDeprovision:
+	if op.ComponentID != "" {
+		if err := s.componentFinished(ctx, tx, op, out, desc); err != nil {
+			return err
+		}
+	}
+	switch {
+	case op.ComponentID != "":
+	case op.Kind == OpProvision || op.Kind == OpUpdate || op.Kind == OpDeprovision:
 		if op.ItemID != "" {
 			if err := s.orders.Settle(ctx, tx, access.System(), op.ItemID, orders.TaskResult{Done: out.ok, Note: desc, DashboardURL: out.dashboardURL}); err != nil {
 				return err
 			}
 		}
-	case OpBind:
+	case op.Kind == OpBind:
 		bstate, creds := BindingFailed, ""
 		if out.ok {
 			bstate, creds = BindingReady, s.box.Seal(marshal(out.credentials))
@@ -510,7 +551,7 @@ func (s *Service) finishTx(ctx context.Context, tx *sqldb.Tx, op *Operation, out
 		if _, err := tx.ExecContext(ctx, `UPDATE bindings SET state = $1, credentials = $2, updated_at = $3 WHERE id = $4`, bstate, creds, now, op.BindingID); err != nil {
 			return sqldb.Err(err, "binding")
 		}
-	case OpUnbind:
+	case op.Kind == OpUnbind:
 		q := `UPDATE bindings SET state = 'ready', updated_at = $1 WHERE id = $2 AND state = 'deleting'`
 		if out.ok {
 			q = `UPDATE bindings SET state = 'deleted', credentials = '', updated_at = $1, deleted_at = $1 WHERE id = $2`
@@ -521,7 +562,7 @@ func (s *Service) finishTx(ctx context.Context, tx *sqldb.Tx, op *Operation, out
 	}
 	if out.orphan {
 		kind := OpCleanup
-		cleanup := &Operation{InstanceID: op.InstanceID, ProviderID: op.ProviderID, Kind: kind, PlanID: op.PlanID,
+		cleanup := &Operation{InstanceID: op.InstanceID, ComponentID: op.ComponentID, ProviderID: op.ProviderID, Kind: kind, PlanID: op.PlanID,
 			Description: "orphan mitigation after: " + out.description}
 		if op.Kind == OpBind {
 			cleanup.Kind, cleanup.BindingID = OpUnbind, op.BindingID

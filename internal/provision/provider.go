@@ -24,6 +24,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -139,6 +140,8 @@ type Service struct {
 	orders *orders.Service
 	cat    *catalog.Catalog
 	log    *slog.Logger
+	// blueprints caches parsed blueprint versions by ID (they never change).
+	blueprints sync.Map
 	// HTTP calls providers; its timeout bounds each call.
 	HTTP *http.Client
 	// PublicURL is where webhook providers call back (Steward's base URL).

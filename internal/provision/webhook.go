@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/steward-itaas/steward/internal/errs"
-	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/osb"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
@@ -85,6 +84,9 @@ type WebhookAnswer struct {
 	Description  string         `json:"description"`
 	DashboardURL string         `json:"dashboard_url"`
 	Credentials  map[string]any `json:"credentials"`
+	// Outputs are what a provision made that later blueprint steps may use
+	// (as steps.<name>.outputs), such as a host name.
+	Outputs map[string]any `json:"outputs,omitempty"`
 }
 
 // callWebhook POSTs a signed request and reads the answer; 4xx answers are
@@ -119,9 +121,9 @@ func (s *Service) callWebhook(ctx context.Context, pv *Provider, req webhookRequ
 	return &a, nil
 }
 
-func (s *Service) callWebhookOp(ctx context.Context, pv *Provider, of *Offer, inst *orders.Instance, op *Operation, who *osb.Identity) (*callResult, error) {
-	req := webhookRequest{Type: string(op.Kind), OperationID: op.ID, InstanceID: inst.ID, BindingID: op.BindingID, Offering: of.OfferingCode,
-		Plan: of.PlanName, RemotePlan: of.RemotePlanID, Parameters: inst.Parameters, OrgUnit: who.OrgUnit, Owner: who.Email,
+func (s *Service) callWebhookOp(ctx context.Context, pv *Provider, of *Offer, op *Operation, who *osb.Identity, target string, params map[string]any) (*callResult, error) {
+	req := webhookRequest{Type: string(op.Kind), OperationID: op.ID, InstanceID: target, BindingID: op.BindingID, Offering: of.OfferingCode,
+		Plan: of.PlanName, RemotePlan: of.RemotePlanID, Parameters: params, OrgUnit: who.OrgUnit, Owner: who.Email,
 		CallbackURL: strings.TrimRight(s.PublicURL, "/") + "/api/v1/provider-callbacks/" + op.ID}
 	if op.Kind == OpUpdate {
 		req.Parameters = s.itemParameters(ctx, op.ItemID)
@@ -134,7 +136,7 @@ func (s *Service) callWebhookOp(ctx context.Context, pv *Provider, of *Offer, in
 	case osb.InProgress:
 		return &callResult{async: true, operation: op.ID}, nil
 	case osb.Succeeded:
-		return &callResult{outcome: outcome{ok: true, description: a.Description, dashboardURL: a.DashboardURL, credentials: a.Credentials}}, nil
+		return &callResult{outcome: outcome{ok: true, description: a.Description, dashboardURL: a.DashboardURL, credentials: a.Credentials, outputs: a.Outputs}}, nil
 	case osb.Failed:
 		return &callResult{outcome: outcome{description: a.Description}}, nil
 	}
@@ -176,7 +178,8 @@ func (s *Service) Callback(ctx context.Context, operationID, signature string, b
 	if op.Finished() {
 		return nil, errs.Conflict("operation %s already %s", op.ID, op.State)
 	}
-	if err := s.finish(ctx, op, outcome{ok: a.State == osb.Succeeded, description: a.Description, dashboardURL: a.DashboardURL, credentials: a.Credentials}); err != nil {
+	if err := s.finish(ctx, op, outcome{ok: a.State == osb.Succeeded, description: a.Description, dashboardURL: a.DashboardURL, credentials: a.Credentials,
+		outputs: a.Outputs}); err != nil {
 		return nil, err
 	}
 	return getOp(ctx, s.db.Read(), op.ID)

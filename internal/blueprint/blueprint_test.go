@@ -1,0 +1,184 @@
+package blueprint_test
+
+import (
+	"os"
+	"reflect"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/steward-itaas/steward/internal/blueprint"
+	"github.com/steward-itaas/steward/internal/errs"
+)
+
+func sample(t *testing.T) *blueprint.Blueprint {
+	t.Helper()
+	data, err := os.ReadFile("testdata/web-stack.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := blueprint.Parse(data)
+	if err != nil {
+		t.Fatalf("the sample does not parse: %v", err)
+	}
+	return b
+}
+
+func TestParseSample(t *testing.T) {
+	b := sample(t)
+	if b.Code != "web-stack" || b.Name != "Web application stack" || len(b.Inputs) != 3 || len(b.Steps) != 2 || len(b.Outputs) != 3 {
+		t.Fatalf("parsed %+v", b)
+	}
+	if st := b.Steps[1]; st.Name != "app" || st.Provider != "internal-vms" || st.Offering != "vm" || st.Plan != "bronze" || st.Line != 26 || st.PlanLine != 28 {
+		t.Fatalf("step 2 = %+v", st)
+	}
+	if b.Steps[0].Provider != "" {
+		t.Fatalf("step 1 names no provider: placement chooses, got %q", b.Steps[0].Provider)
+	}
+	if got := b.Needed(); !reflect.DeepEqual(got, []string{"app_name"}) {
+		t.Fatalf("needed inputs = %v", got)
+	}
+}
+
+// TestRender runs the sample's templates: typed whole expressions,
+// interpolation, nested maps, earlier steps' results and outputs.
+func TestRender(t *testing.T) {
+	b := sample(t)
+	in, err := b.Resolve(map[string]any{"app_name": "shop", "replicas": float64(2), "unrelated": "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(in, map[string]any{"app_name": "shop", "replicas": int64(2), "size": "small"}) {
+		t.Fatalf("inputs = %#v", in)
+	}
+	vars := blueprint.Vars{Inputs: in, Instance: map[string]any{"id": "i-1", "org_unit": "CC-4100"}, Steps: map[string]blueprint.StepResult{}}
+	p0, err := b.Parameters(0, vars)
+	if err != nil || !reflect.DeepEqual(p0, map[string]any{"bucket_name": "shop-data"}) {
+		t.Fatalf("step 1 parameters = %#v, %v", p0, err)
+	}
+	if _, err := b.Parameters(1, vars); err == nil || !strings.Contains(err.Error(), "step app") {
+		t.Fatalf("step 2 before step 1 ran: %v", err)
+	}
+	vars.Steps["database"] = blueprint.StepResult{ID: "c-1", Provider: "store", DashboardURL: "https://db.example/c-1"}
+	p1, err := b.Parameters(1, vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]any{"hostname": "shop", "replicas": int64(2), "large": false, "database": "c-1",
+		"labels": map[string]any{"owner": "CC-4100", "tier": "web"}, "note": "db at https://db.example/c-1 for shop"}
+	if !reflect.DeepEqual(p1, want) {
+		t.Fatalf("step 2 parameters =\n%#v\nwant\n%#v", p1, want)
+	}
+	vars.Steps["app"] = blueprint.StepResult{ID: "c-2", DashboardURL: "https://vm.example/c-2"}
+	out, err := b.Render(vars)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(out, map[string]any{"url": "https://vm.example/c-2", "database_id": "c-1", "summary": "shop on 2 replica(s)"}) {
+		t.Fatalf("outputs = %#v", out)
+	}
+}
+
+func TestResolveRefuses(t *testing.T) {
+	b := sample(t)
+	for _, tc := range []struct {
+		name   string
+		params map[string]any
+		field  string
+	}{
+		{"missing", map[string]any{}, "inputs.app_name"},
+		{"pattern", map[string]any{"app_name": "Shop!"}, "inputs.app_name"},
+		{"not whole", map[string]any{"app_name": "shop", "replicas": 1.5}, "inputs.replicas"},
+		{"above maximum", map[string]any{"app_name": "shop", "replicas": float64(9)}, "inputs.replicas"},
+		{"not in enum", map[string]any{"app_name": "shop", "size": "huge"}, "inputs.size"},
+		{"wrong type", map[string]any{"app_name": 7}, "inputs.app_name"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := b.Resolve(tc.params)
+			e := errs.As(err)
+			if err == nil || len(e.Fields) != 1 || e.Fields[0].Field != tc.field {
+				t.Fatalf("err = %v, want one error on %s", err, tc.field)
+			}
+		})
+	}
+}
+
+// TestParseErrorsByLine: every problem is reported with its line, all at once.
+func TestParseErrorsByLine(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		src  string
+		want []string // "line:field" of each problem, in line order
+	}{
+		{"not yaml", "blueprint: x\nsteps: [\n", []string{"2:"}},
+		{"empty", "", []string{"1:"}},
+		{"required", "description: nothing\n", []string{"1:blueprint", "1:name", "1:steps"}},
+		{"unknown key and bad code", "blueprint: Web Stack\nname: W\nstep: []\nsteps:\n  - name: a\n    plan: vm/bronze\n",
+			[]string{"1:blueprint", "3:step"}},
+		{"step problems", `blueprint: w
+name: W
+steps:
+  - name: db
+    plan: vm
+  - name: db
+    plan: vm/bronze
+    size: big
+  - plan: vm/bronze
+`, []string{"5:steps[0].plan", "6:steps[1].name", "8:steps[1].size", "9:steps[2].name"}},
+		{"inputs", `blueprint: w
+name: W
+inputs:
+  App-Name: {type: string}
+  size:
+    type: text
+  count:
+    type: integer
+    default: many
+  mode:
+    type: string
+    pattern: "(["
+steps:
+  - name: a
+    plan: vm/bronze
+`, []string{"4:inputs.App-Name", "6:inputs.size.type", "9:inputs.count.default", "12:inputs.mode.pattern"}},
+		{"expressions", `blueprint: w
+name: W
+steps:
+  - name: a
+    plan: vm/bronze
+    parameters:
+      x: ${steps.b.id}
+      y: ${steps.nope.id}
+      z: ${inputs.name +}
+      w: "${inputs.name"
+      v: ${missing.thing}
+  - name: b
+    plan: vm/bronze
+    parameters:
+      a: ${steps.a.id}
+      b: ${steps.b.id}
+outputs:
+  ok: ${steps.b.dashboard_url}
+  bad: ${steps.c.id}
+`, []string{"7:steps[0].parameters.x", "8:steps[0].parameters.y", "9:steps[0].parameters.z", "10:steps[0].parameters.w",
+			"11:steps[0].parameters.v", "16:steps[1].parameters.b", "19:outputs.bad"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := blueprint.Parse([]byte(tc.src))
+			if err == nil {
+				t.Fatal("parsed")
+			}
+			e := errs.As(err)
+			var got []string
+			for _, f := range e.Fields {
+				if f.Message == "" {
+					t.Errorf("problem on line %d has no message", f.Line)
+				}
+				got = append(got, strconv.Itoa(f.Line)+":"+f.Field)
+			}
+			if e.Code != errs.CodeInvalid || !reflect.DeepEqual(got, tc.want) {
+				t.Fatalf("problems = %v\nwant %v\n%v", got, tc.want, err)
+			}
+		})
+	}
+}

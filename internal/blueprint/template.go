@@ -1,0 +1,357 @@
+package blueprint
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"slices"
+	"strings"
+
+	"github.com/google/cel-go/cel"
+	"github.com/google/cel-go/common/types"
+	"github.com/google/cel-go/common/types/ref"
+	"github.com/google/cel-go/common/types/traits"
+	"gopkg.in/yaml.v3"
+)
+
+// Value is a parameter or output as written: a literal, a template string,
+// or a mapping or list of values.
+type Value struct {
+	kind    kind
+	literal any
+	parts   []part
+	keys    []string
+	fields  []*Value
+	items   []*Value
+}
+
+type kind int
+
+const (
+	kindLiteral kind = iota
+	kindTemplate
+	kindMap
+	kindList
+)
+
+// part is literal text, or an expression when prg is set.
+type part struct {
+	text string
+	prg  cel.Program
+}
+
+// scope is what expressions at one place may refer to: the inputs, the
+// instance and the steps before it.
+type scope struct {
+	env   *cel.Env
+	steps []string
+}
+
+func newScope(b *Blueprint, steps []string) *scope {
+	opts := []cel.EnvOption{cel.Variable("inputs", cel.MapType(cel.StringType, cel.DynType)),
+		cel.Variable("instance", cel.MapType(cel.StringType, cel.DynType))}
+	for _, s := range steps {
+		opts = append(opts, cel.Variable("steps."+s, cel.MapType(cel.StringType, cel.DynType)))
+	}
+	env, err := cel.NewEnv(opts...)
+	if err != nil {
+		panic(err) // the declarations are fixed; only a programming error fails here
+	}
+	return &scope{env: env, steps: steps}
+}
+
+var stepRef = regexp.MustCompile(`\bsteps\.([a-zA-Z_][a-zA-Z0-9_]*)`)
+
+// value reads a node into a Value, compiling every expression in sc.
+func (p *parser) value(n *yaml.Node, field string, sc *scope, all []string) *Value {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		if n.Tag == "!!str" && strings.Contains(n.Value, "${") {
+			return p.template(n, field, sc, all)
+		}
+		var v any
+		if err := n.Decode(&v); err != nil {
+			p.add(n, field, "type", "%v", err)
+			return nil
+		}
+		if i, ok := v.(int); ok {
+			v = int64(i)
+		}
+		return &Value{kind: kindLiteral, literal: v}
+	case yaml.MappingNode:
+		out := &Value{kind: kindMap}
+		p.mapping(n, field, nil, func(key string, k, v *yaml.Node) {
+			if fv := p.value(v, join(field, key), sc, all); fv != nil {
+				out.keys, out.fields = append(out.keys, key), append(out.fields, fv)
+			}
+		})
+		return out
+	case yaml.SequenceNode:
+		out := &Value{kind: kindList}
+		for i, c := range n.Content {
+			if cv := p.value(c, fmt.Sprintf("%s[%d]", field, i), sc, all); cv != nil {
+				out.items = append(out.items, cv)
+			}
+		}
+		return out
+	}
+	p.add(n, field, "type", "%s must be a value, a mapping or a list (anchors and aliases are not supported)", field)
+	return nil
+}
+
+// template splits a string into text and ${expression} parts.
+func (p *parser) template(n *yaml.Node, field string, sc *scope, all []string) *Value {
+	s := n.Value
+	out := &Value{kind: kindTemplate}
+	for {
+		i := strings.Index(s, "${")
+		if i < 0 {
+			if s != "" {
+				out.parts = append(out.parts, part{text: s})
+			}
+			return out
+		}
+		if i > 0 {
+			out.parts = append(out.parts, part{text: s[:i]})
+		}
+		end := closing(s[i+2:])
+		if end < 0 {
+			p.add(n, field, "template", "${ is not closed by }: %q", s[i:])
+			return nil
+		}
+		src := strings.TrimSpace(s[i+2 : i+2+end])
+		s = s[i+2+end+1:]
+		if src == "" {
+			p.add(n, field, "template", "${} is empty; write an expression such as ${inputs.app_name}")
+			return nil
+		}
+		prg, ok := p.compile(n, field, src, sc, all)
+		if !ok {
+			return nil
+		}
+		out.parts = append(out.parts, part{text: src, prg: prg})
+	}
+}
+
+// closing finds the } that closes an expression, skipping braces in
+// nested literals and strings.
+func closing(s string) int {
+	depth := 0
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'':
+			quote = c
+		case c == '{':
+			depth++
+		case c == '}':
+			if depth == 0 {
+				return i
+			}
+			depth--
+		}
+	}
+	return -1
+}
+
+func (p *parser) compile(n *yaml.Node, field, src string, sc *scope, all []string) (cel.Program, bool) {
+	for _, m := range stepRef.FindAllStringSubmatch(src, -1) {
+		name := m[1]
+		switch {
+		case slices.Contains(sc.steps, name):
+		case slices.Contains(all, name):
+			p.add(n, field, "order", "${%s} uses step %s, which has not run yet here; a step may use only the steps before it", src, name)
+			return nil, false
+		default:
+			p.add(n, field, "reference", "${%s} uses step %s, but no step has that name", src, name)
+			return nil, false
+		}
+	}
+	ast, iss := sc.env.Compile(src)
+	if iss.Err() != nil {
+		msg := iss.Err().Error()
+		if first, _, ok := strings.Cut(msg, "\n"); ok {
+			msg = first
+		}
+		p.add(n, field, "expression", "${%s}: %s", src, strings.TrimPrefix(msg, "ERROR: <input>:"))
+		return nil, false
+	}
+	prg, err := sc.env.Program(ast)
+	if err != nil {
+		p.add(n, field, "expression", "${%s}: %v", src, err)
+		return nil, false
+	}
+	return prg, true
+}
+
+// StepResult is what a finished step offers later steps and the outputs.
+type StepResult struct {
+	ID           string
+	Provider     string
+	DashboardURL string
+	Outputs      map[string]any
+}
+
+// Vars is what templates are rendered with.
+type Vars struct {
+	Inputs   map[string]any
+	Instance map[string]any
+	Steps    map[string]StepResult
+}
+
+func (v Vars) activation() map[string]any {
+	act := map[string]any{"inputs": orEmpty(v.Inputs), "instance": orEmpty(v.Instance)}
+	for name, r := range v.Steps {
+		act["steps."+name] = map[string]any{"id": r.ID, "provider": r.Provider, "dashboard_url": r.DashboardURL, "outputs": orEmpty(r.Outputs)}
+	}
+	return act
+}
+
+func orEmpty(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// Parameters renders step i's parameters.
+func (b *Blueprint) Parameters(i int, vars Vars) (map[string]any, error) {
+	st := b.Steps[i]
+	if st.Parameters == nil {
+		return map[string]any{}, nil
+	}
+	v, err := st.Parameters.render(vars.activation())
+	if err != nil {
+		return nil, fmt.Errorf("step %s: %w", st.Name, err)
+	}
+	return v.(map[string]any), nil
+}
+
+// Render renders the blueprint's outputs; outputs that cannot be rendered
+// are left out and reported in the error.
+func (b *Blueprint) Render(vars Vars) (map[string]any, error) {
+	act := vars.activation()
+	out := map[string]any{}
+	var problems []error
+	for _, o := range b.Outputs {
+		v, err := o.Value.render(act)
+		if err != nil {
+			problems = append(problems, fmt.Errorf("output %s: %w", o.Name, err))
+			continue
+		}
+		out[o.Name] = v
+	}
+	return out, errors.Join(problems...)
+}
+
+func (v *Value) render(act map[string]any) (any, error) {
+	switch v.kind {
+	case kindMap:
+		out := make(map[string]any, len(v.keys))
+		for i, k := range v.keys {
+			fv, err := v.fields[i].render(act)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", k, err)
+			}
+			out[k] = fv
+		}
+		return out, nil
+	case kindList:
+		out := make([]any, 0, len(v.items))
+		for i, it := range v.items {
+			iv, err := it.render(act)
+			if err != nil {
+				return nil, fmt.Errorf("[%d]: %w", i, err)
+			}
+			out = append(out, iv)
+		}
+		return out, nil
+	case kindTemplate:
+		if len(v.parts) == 1 && v.parts[0].prg != nil {
+			return eval(v.parts[0], act)
+		}
+		var b strings.Builder
+		for _, pt := range v.parts {
+			if pt.prg == nil {
+				b.WriteString(pt.text)
+				continue
+			}
+			x, err := eval(pt, act)
+			if err != nil {
+				return nil, err
+			}
+			if s, ok := x.(string); ok {
+				b.WriteString(s)
+			} else {
+				j, _ := json.Marshal(x)
+				b.Write(j)
+			}
+		}
+		return b.String(), nil
+	}
+	return v.literal, nil
+}
+
+func eval(pt part, act map[string]any) (any, error) {
+	out, _, err := pt.prg.Eval(act)
+	if err != nil {
+		return nil, fmt.Errorf("${%s}: %v", pt.text, err)
+	}
+	v, err := native(out)
+	if err != nil {
+		return nil, fmt.Errorf("${%s}: %v", pt.text, err)
+	}
+	return v, nil
+}
+
+// native turns a CEL value into plain JSON-like Go values, exactly.
+func native(v ref.Val) (any, error) {
+	switch x := v.(type) {
+	case types.Null:
+		return nil, nil
+	case types.Bool:
+		return bool(x), nil
+	case types.Int:
+		return int64(x), nil
+	case types.Uint:
+		return uint64(x), nil
+	case types.Double:
+		return float64(x), nil
+	case types.String:
+		return string(x), nil
+	case traits.Mapper:
+		out := map[string]any{}
+		for it := x.Iterator(); it.HasNext() == types.True; {
+			k := it.Next()
+			ks, ok := k.(types.String)
+			if !ok {
+				return nil, fmt.Errorf("map keys must be strings, not %s", k.Type().TypeName())
+			}
+			val, err := native(x.Get(k))
+			if err != nil {
+				return nil, err
+			}
+			out[string(ks)] = val
+		}
+		return out, nil
+	case traits.Lister:
+		out := []any{}
+		for it := x.Iterator(); it.HasNext() == types.True; {
+			val, err := native(it.Next())
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, val)
+		}
+		return out, nil
+	}
+	return nil, fmt.Errorf("a %s cannot be a parameter or an output", v.Type().TypeName())
+}

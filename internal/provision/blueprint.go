@@ -1,0 +1,293 @@
+package provision
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/blueprint"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// Blueprint is one uploaded version of a blueprint. Versions are never
+// changed: a plan names the version it is made by, and uploading a changed
+// blueprint adds the next version.
+type Blueprint struct {
+	ID          string    `json:"id"`
+	Code        string    `json:"code"`
+	Version     int       `json:"version"`
+	Name        string    `json:"name"`
+	Description string    `json:"description"`
+	Note        string    `json:"note"`
+	Digest      string    `json:"digest"`
+	CreatedBy   string    `json:"created_by"`
+	CreatedAt   time.Time `json:"created_at"`
+	// Versions counts the blueprint's versions (in lists, where each
+	// blueprint appears once, as its latest version).
+	Versions int `json:"versions,omitempty"`
+	// Source is the YAML as uploaded; Steps summarise it; Plans are the
+	// plans made by this version (offering/plan codes). Filled in when one
+	// version is read.
+	Source string          `json:"source,omitempty"`
+	Steps  []BlueprintStep `json:"steps,omitempty"`
+	Plans  []string        `json:"plans,omitempty"`
+}
+
+// Ref is how plans name the version: code@version.
+func (b *Blueprint) Ref() string { return b.Code + "@" + strconv.Itoa(b.Version) }
+
+// BlueprintStep is one step as the portal and API show it.
+type BlueprintStep struct {
+	Name     string `json:"name"`
+	Provider string `json:"provider,omitempty"`
+	Plan     string `json:"plan"`
+}
+
+// BlueprintInput uploads a blueprint.
+type BlueprintInput struct {
+	Source string `json:"source"`
+	// Note says what changed in this version.
+	Note string `json:"note"`
+}
+
+const blueprintColumns = `b.id, b.code, b.version, b.name, b.description, b.note, b.digest, COALESCE(u.email, ''), b.created_at`
+
+const blueprintFrom = ` FROM blueprints b LEFT JOIN users u ON u.id = b.created_by`
+
+func scanBlueprint(row sqldb.Scanner) (*Blueprint, error) {
+	var b Blueprint
+	if err := row.Scan(&b.ID, &b.Code, &b.Version, &b.Name, &b.Description, &b.Note, &b.Digest, &b.CreatedBy, &b.CreatedAt); err != nil {
+		return nil, err
+	}
+	b.CreatedAt = b.CreatedAt.UTC()
+	return &b, nil
+}
+
+// ValidateBlueprint checks a blueprint as uploading it would, without
+// storing it: its YAML, and that the plans and providers its steps name
+// exist and that each plan is offered by the provider named (or, when none
+// is, by some provider). Every problem is reported with its line.
+func (s *Service) ValidateBlueprint(ctx context.Context, p *access.Principal, source string) (*blueprint.Blueprint, error) {
+	if err := p.RequireAnywhere(access.ProviderRead); err != nil {
+		return nil, err
+	}
+	return s.validateBlueprint(ctx, s.db.Read(), source)
+}
+
+func (s *Service) validateBlueprint(ctx context.Context, q sqldb.Querier, source string) (*blueprint.Blueprint, error) {
+	b, err := blueprint.Parse([]byte(source))
+	if err != nil {
+		return nil, err
+	}
+	var problems []errs.FieldError
+	for i, st := range b.Steps {
+		field := fmt.Sprintf("steps[%d]", i)
+		if _, _, err := s.stepTarget(ctx, q, st); err != nil {
+			e := errs.As(err)
+			line, f := st.PlanLine, field+".plan"
+			if e.Code == errs.CodeNotFound && st.Provider != "" && strings.HasPrefix(e.Message, "provider") {
+				line, f = st.ProviderLine, field+".provider"
+			}
+			problems = append(problems, errs.FieldError{Field: f, Rule: "exists", Line: line, Message: e.Message})
+		}
+	}
+	if err := blueprint.Problems("the blueprint refers to what Steward cannot make", problems); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// stepTarget resolves a step's plan and, when it names one, its provider,
+// and checks that the plan can be made there.
+func (s *Service) stepTarget(ctx context.Context, q sqldb.Querier, st blueprint.Step) (planID, providerID string, err error) {
+	var bp sql.NullString
+	err = q.QueryRowContext(ctx, `SELECT p.id, p.blueprint_id FROM plans p JOIN offerings f ON f.id = p.offering_id WHERE f.code = $1 AND p.code = $2`,
+		st.Offering, st.Plan).Scan(&planID, &bp)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", "", errs.NotFound("there is no plan %s/%s; steps name a plan as offering/plan (import the provider's catalog or offer the plan first)", st.Offering, st.Plan)
+	}
+	if err != nil {
+		return "", "", sqldb.Err(err, "plan")
+	}
+	if bp.Valid {
+		return "", "", errs.Invalid("plan %s/%s is itself made by a blueprint; a step calls a provider directly", st.Offering, st.Plan)
+	}
+	if st.Provider == "" {
+		var n int
+		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM provider_offers WHERE plan_id = $1 AND NOT retired`, planID).Scan(&n); err != nil {
+			return "", "", sqldb.Err(err, "offers")
+		}
+		if n == 0 {
+			return "", "", errs.Invalid("no provider offers %s/%s; register one that does, or name the provider", st.Offering, st.Plan)
+		}
+		return planID, "", nil
+	}
+	pv, err := getProvider(ctx, q, st.Provider)
+	if err != nil {
+		return "", "", errs.NotFound("provider %s is not registered; register it on the Providers page or name another", st.Provider)
+	}
+	of, err := offerFor(ctx, q, pv.ID, planID)
+	if err != nil {
+		return "", "", err
+	}
+	if of == nil || of.Retired {
+		return "", "", errs.Invalid("provider %s does not offer %s/%s; give it an offer for the plan or name another provider", st.Provider, st.Offering, st.Plan)
+	}
+	return planID, pv.ID, nil
+}
+
+// UploadBlueprint validates a blueprint and stores it as the next version
+// of its code, reporting whether it created one: uploading the same source
+// as the latest version changes nothing and returns that version. Callers
+// need blueprint.manage.
+func (s *Service) UploadBlueprint(ctx context.Context, p *access.Principal, in BlueprintInput) (*Blueprint, bool, error) {
+	if err := p.RequireAnywhere(access.BlueprintManage); err != nil {
+		return nil, false, err
+	}
+	if strings.TrimSpace(in.Source) == "" {
+		return nil, false, &errs.Error{Code: errs.CodeInvalid, Message: "the blueprint is empty",
+			Fields: []errs.FieldError{{Field: "source", Rule: "required", Message: "source is the blueprint's YAML"}}}
+	}
+	sum := sha256.Sum256([]byte(in.Source))
+	digest := hex.EncodeToString(sum[:])
+	var id string
+	created := false
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		b, err := s.validateBlueprint(ctx, tx, in.Source)
+		if err != nil {
+			return err
+		}
+		var latest int
+		var latestID, latestDigest sql.NullString
+		err = tx.QueryRowContext(ctx, `SELECT id, version, digest FROM blueprints WHERE code = $1 ORDER BY version DESC LIMIT 1`, b.Code).Scan(&latestID, &latest, &latestDigest)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return sqldb.Err(err, "blueprint")
+		}
+		if latestDigest.String == digest {
+			id = latestID.String
+			return nil
+		}
+		id, created = sqldb.NewID(), true
+		by := p.UserID
+		if p.IsSystem() {
+			by = "" // the command line
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO blueprints (id, code, version, name, description, source, digest, note, created_by, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, id, b.Code, latest+1, b.Name, b.Description, in.Source, digest, strings.TrimSpace(in.Note),
+			nullString(by), sqldb.Time(s.now())); err != nil {
+			if errs.Is(sqldb.Err(err, "blueprint"), errs.CodeConflict) {
+				return errs.Conflict("version %d of %s was uploaded at the same moment; upload again", latest+1, b.Code)
+			}
+			return sqldb.Err(err, "blueprint")
+		}
+		return s.audit(ctx, tx, p, audit.Entry{Action: "blueprint.upload", ObjectType: "blueprint", ObjectID: id,
+			After: map[string]any{"code": b.Code, "version": latest + 1, "digest": digest, "note": in.Note}})
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	b, err := s.blueprintByID(ctx, id)
+	return b, created, err
+}
+
+// Blueprints lists every blueprint as its latest version, by code.
+// Callers need provider.read.
+func (s *Service) Blueprints(ctx context.Context, p *access.Principal) ([]*Blueprint, error) {
+	if err := p.RequireAnywhere(access.ProviderRead); err != nil {
+		return nil, err
+	}
+	all, err := sqldb.QueryAll(ctx, s.db.Read(), "blueprints", scanBlueprint, `SELECT `+blueprintColumns+blueprintFrom+` ORDER BY b.code, b.version DESC`)
+	if err != nil {
+		return nil, err
+	}
+	out := []*Blueprint{}
+	for _, b := range all {
+		if n := len(out); n > 0 && out[n-1].Code == b.Code {
+			out[n-1].Versions++
+			continue
+		}
+		b.Versions = 1
+		out = append(out, b)
+	}
+	return out, nil
+}
+
+// BlueprintVersions lists a blueprint's versions, newest first.
+func (s *Service) BlueprintVersions(ctx context.Context, p *access.Principal, code string) ([]*Blueprint, error) {
+	if err := p.RequireAnywhere(access.ProviderRead); err != nil {
+		return nil, err
+	}
+	out, err := sqldb.QueryAll(ctx, s.db.Read(), "blueprints", scanBlueprint, `SELECT `+blueprintColumns+blueprintFrom+` WHERE b.code = $1 ORDER BY b.version DESC`, code)
+	if err == nil && len(out) == 0 {
+		return nil, errs.NotFound("blueprint %q not found", code)
+	}
+	return out, err
+}
+
+// BlueprintVersion reads one version whole: source, steps and the plans it
+// makes. Version 0 is the latest.
+func (s *Service) BlueprintVersion(ctx context.Context, p *access.Principal, code string, version int) (*Blueprint, error) {
+	if err := p.RequireAnywhere(access.ProviderRead); err != nil {
+		return nil, err
+	}
+	q := `SELECT b.id FROM blueprints b WHERE b.code = $1 AND b.version = $2`
+	args := []any{code, version}
+	if version == 0 {
+		q, args = `SELECT b.id FROM blueprints b WHERE b.code = $1 ORDER BY b.version DESC LIMIT 1`, args[:1]
+	}
+	var id string
+	if err := s.db.Read().QueryRowContext(ctx, q, args...).Scan(&id); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, errs.NotFound("blueprint %s version %d not found", code, version)
+		}
+		return nil, sqldb.Err(err, "blueprint")
+	}
+	return s.blueprintByID(ctx, id)
+}
+
+func (s *Service) blueprintByID(ctx context.Context, id string) (*Blueprint, error) {
+	b, err := scanBlueprint(s.db.Read().QueryRowContext(ctx, `SELECT `+blueprintColumns+blueprintFrom+` WHERE b.id = $1`, id))
+	if err != nil {
+		return nil, sqldb.Err(err, "blueprint")
+	}
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT source FROM blueprints WHERE id = $1`, id).Scan(&b.Source); err != nil {
+		return nil, sqldb.Err(err, "blueprint")
+	}
+	if parsed, err := blueprint.Parse([]byte(b.Source)); err == nil {
+		for _, st := range parsed.Steps {
+			b.Steps = append(b.Steps, BlueprintStep{Name: st.Name, Provider: st.Provider, Plan: st.Offering + "/" + st.Plan})
+		}
+	}
+	b.Plans, err = sqldb.QueryAll(ctx, s.db.Read(), "plans", func(r sqldb.Scanner) (string, error) {
+		var ref string
+		return ref, r.Scan(&ref)
+	}, `SELECT f.code || '/' || p.code FROM plans p JOIN offerings f ON f.id = p.offering_id WHERE p.blueprint_id = $1 ORDER BY 1`, id)
+	return b, err
+}
+
+// parsed returns a stored version parsed; versions never change, so each
+// is parsed once.
+func (s *Service) parsed(ctx context.Context, q sqldb.Querier, id string) (*blueprint.Blueprint, error) {
+	if b, ok := s.blueprints.Load(id); ok {
+		return b.(*blueprint.Blueprint), nil
+	}
+	var source string
+	if err := q.QueryRowContext(ctx, `SELECT source FROM blueprints WHERE id = $1`, id).Scan(&source); err != nil {
+		return nil, sqldb.Err(err, "blueprint")
+	}
+	b, err := blueprint.Parse([]byte(source))
+	if err != nil {
+		return nil, err
+	}
+	s.blueprints.Store(id, b)
+	return b, nil
+}
