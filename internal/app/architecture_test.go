@@ -45,7 +45,7 @@ var allowed = map[string][]string{
 		"internal/provision", "internal/sqldb"},
 	"internal/api": {"internal/access", "internal/audit", "internal/billing", "internal/broker", "internal/catalog", "internal/errs", "internal/idempotency", "internal/identity",
 		"internal/jobs", "internal/metering", "internal/middleware", "internal/orders", "internal/provision", "internal/rating"},
-	"internal/web": {"internal/access", "internal/audit", "internal/billing", "internal/broker", "internal/catalog", "internal/errs", "internal/identity", "internal/jobs",
+	"internal/web": {"internal/access", "internal/audit", "internal/billing", "internal/blueprint", "internal/broker", "internal/catalog", "internal/errs", "internal/identity", "internal/jobs",
 		"internal/metering", "internal/middleware", "internal/money", "internal/orders", "internal/provision", "internal/rating"},
 	"internal/app": {"api", "internal/access", "internal/api", "internal/audit", "internal/billing", "internal/broker", "internal/catalog", "internal/idempotency", "internal/identity",
 		"internal/jobs", "internal/metering", "internal/middleware", "internal/orders", "internal/provision", "internal/rating", "internal/secret", "internal/sqldb", "internal/web"},

@@ -283,6 +283,16 @@ func (p *parser) inputs(b *Blueprint, n *yaml.Node) {
 }
 
 func (p *parser) steps(b *Blueprint, n *yaml.Node) {
+	// Every step's name, so a reference to a later step (or itself) is told
+	// apart from one to no step at all.
+	var all []string
+	for _, sn := range n.Content {
+		for i := 0; sn.Kind == yaml.MappingNode && i+1 < len(sn.Content); i += 2 {
+			if sn.Content[i].Value == "name" {
+				all = append(all, strings.TrimSpace(sn.Content[i+1].Value))
+			}
+		}
+	}
 	for i, sn := range n.Content {
 		field := fmt.Sprintf("steps[%d]", i)
 		st := Step{Line: sn.Line}
@@ -322,7 +332,7 @@ func (p *parser) steps(b *Blueprint, n *yaml.Node) {
 			earlier = append(earlier, o.Name)
 		}
 		if params != nil {
-			st.Parameters = p.value(params, field+".parameters", newScope(b, earlier), allNames(b))
+			st.Parameters = p.value(params, field+".parameters", newScope(b, earlier), all)
 			if st.Parameters != nil && st.Parameters.kind != kindMap {
 				p.add(params, field+".parameters", "type", "parameters must be a mapping of names to values")
 			}

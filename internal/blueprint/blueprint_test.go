@@ -176,6 +176,10 @@ outputs:
 				}
 				got = append(got, strconv.Itoa(f.Line)+":"+f.Field)
 			}
+			if tc.name == "expressions" && !strings.Contains(e.Fields[0].Message, "step b, which has not run yet") ||
+				tc.name == "expressions" && !strings.Contains(e.Fields[5].Message, "step b, which has not run yet") {
+				t.Errorf("a later step and the step itself are not told apart from no step: %v", e.Fields)
+			}
 			if e.Code != errs.CodeInvalid || !reflect.DeepEqual(got, tc.want) {
 				t.Fatalf("problems = %v\nwant %v\n%v", got, tc.want, err)
 			}

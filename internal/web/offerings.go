@@ -161,7 +161,7 @@ func offeringInput(f url.Values, serviceID string) catalog.OfferingInput {
 			continue
 		}
 		pl := catalog.PlanInput{Code: get("code"), Name: get("name"), Description: get("description"), Currency: get("currency"),
-			Recurring: get("recurring"), OneTime: get("one_time"), Agreement: get("agreement"), Retired: get("retired") != ""}
+			Recurring: get("recurring"), OneTime: get("one_time"), Agreement: get("agreement"), Blueprint: get("blueprint"), Retired: get("retired") != ""}
 		if q := get("max_quantity"); q != "" {
 			var err error
 			if pl.MaxQuantity, err = strconv.Atoi(q); err != nil {

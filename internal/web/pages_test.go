@@ -97,6 +97,11 @@ func TestPagesPerRole(t *testing.T) {
 		{"dana@contoso.example", "/admin/providers", 403, nil, nil},
 		{"admin@it.contoso.example", "/admin/platforms", 200, []string{"Register a platform", "/osb"}, nil},
 		{"sofia@it.contoso.example", "/admin/platforms", 403, nil, nil},
+		{"sofia@it.contoso.example", "/admin/blueprints", 200, []string{"Blueprints", "No blueprints yet", "Upload a blueprint"}, nil},
+		{"petra@it.contoso.example", "/admin/blueprints", 200, []string{"Upload a blueprint"}, nil},
+		{"omar@it.contoso.example", "/admin/blueprints", 200, []string{"No blueprints yet"}, []string{"Upload a blueprint"}},
+		{"dana@contoso.example", "/admin/blueprints", 403, nil, nil},
+		{"sofia@it.contoso.example", "/admin/blueprints/none", 404, nil, nil},
 	}
 	for _, i := range insts {
 		if i.Name == "shop-test" {

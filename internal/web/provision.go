@@ -19,12 +19,15 @@ type instancePage struct {
 	Instance   *orders.Instance
 	Placement  *provision.Decision
 	Operations []*provision.Operation
+	Components []*provision.Component
 	Bindings   []*provision.Binding
 	// Revealed is a binding whose credentials this page shows, once.
 	Revealed    *provision.Binding
 	RevealedRaw string
 	Plans       []*catalog.Plan
 	CanAct      bool
+	// CanSeeBlueprints links the blueprint that made it.
+	CanSeeBlueprints bool
 }
 
 func (p *Portal) instanceView(r *http.Request) (instancePage, error) {
@@ -34,7 +37,8 @@ func (p *Portal) instanceView(r *http.Request) (instancePage, error) {
 		return instancePage{}, err
 	}
 	pg := instancePage{Page: p.pageFor(r, inst.Name), Instance: inst,
-		CanAct: pr.UserID == inst.OwnerID || pr.Can(access.OrderCreate, access.InOrgUnit(inst.OrgUnitPath()))}
+		CanAct:           pr.UserID == inst.OwnerID || pr.Can(access.OrderCreate, access.InOrgUnit(inst.OrgUnitPath())),
+		CanSeeBlueprints: pr.CanAnywhere(access.ProviderRead)}
 	if len(inst.Placement) > 0 {
 		var d provision.Decision
 		if json.Unmarshal(inst.Placement, &d) == nil {
@@ -42,6 +46,9 @@ func (p *Portal) instanceView(r *http.Request) (instancePage, error) {
 		}
 	}
 	if pg.Operations, err = p.Provision.Operations(ctx, pr, inst.ID); err != nil {
+		return pg, err
+	}
+	if pg.Components, err = p.Provision.Components(ctx, pr, inst.ID); err != nil {
 		return pg, err
 	}
 	if pg.Bindings, err = p.Provision.Bindings(ctx, pr, inst.ID); err != nil {

@@ -160,6 +160,9 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		{"POST /admin/providers/policy", false, p.setDefaultPolicy},
 		{"GET /admin/providers/{code}", false, show(p, "provider", p.providerView)},
 		{"POST /admin/providers/{code}/{action}", false, p.providerAction},
+		{"GET /admin/blueprints", false, show(p, "blueprints", p.blueprintsView)},
+		{"POST /admin/blueprints", false, p.uploadBlueprint},
+		{"GET /admin/blueprints/{code}", false, show(p, "blueprint", p.blueprintView)},
 		{"GET /admin/platforms", false, show(p, "platforms", p.platformsView)},
 		{"POST /admin/platforms", false, p.registerPlatform},
 		{"GET /portfolio", false, show(p, "portfolio", p.boardView)},
@@ -326,6 +329,9 @@ func navFor(pr *access.Principal, path string) []NavItem {
 	}
 	if pr.CanAnywhere(access.ProviderRead) {
 		items = append(items, NavItem{Label: "Providers", Href: "/admin/providers"})
+	}
+	if pr.CanAnywhere(access.ProviderRead) {
+		items = append(items, NavItem{Label: "Blueprints", Href: "/admin/blueprints"})
 	}
 	if pr.CanAnywhere(access.PlatformManage) {
 		items = append(items, NavItem{Label: "Platforms", Href: "/admin/platforms"})
