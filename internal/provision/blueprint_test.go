@@ -17,6 +17,7 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/osb/osbtest"
+	"github.com/steward-itaas/steward/internal/portfolio"
 	"github.com/steward-itaas/steward/internal/provision"
 )
 
@@ -248,6 +249,30 @@ func TestBlueprintLifecycle(t *testing.T) {
 	}
 }
 
+// TestBlueprintSurvivesRestart: Steward stops while the first step is in
+// progress at the peer; started again, it polls on and runs the rest.
+func TestBlueprintSurvivesRestart(t *testing.T) {
+	e, br, h := stackEnv(t)
+	h.set(200, `{"state":"succeeded","outputs":{"endpoint":"e"}}`)
+	o, inst := e.order("app-stack", "standard", map[string]any{"app_name": "shop"})
+	var ops []*provision.Operation
+	for i := 0; i < 50; i++ {
+		if ops, _ = e.a.Provision.Operations(e.ctx, access.System(), inst.ID); len(ops) == 1 && ops[0].State == provision.OpInProgress {
+			break
+		}
+		e.a.Jobs.RunOne(e.ctx)
+	}
+	if len(ops) != 1 || ops[0].State != provision.OpInProgress || len(br.Instances()) != 1 || states(e.components(inst.ID)) != "database:provisioning storage:pending" {
+		t.Fatalf("before the restart: %s, operations %+v", states(e.components(inst.ID)), ops)
+	}
+	e.restart()
+	e.drain()
+	st, inst := e.state(o)
+	if st != orders.StateCompleted || states(e.components(inst.ID)) != "database:ready storage:ready" || inst.Outputs["endpoint"] != "e" {
+		t.Fatalf("after the restart: order %s, components %s, outputs %v", st, states(e.components(inst.ID)), inst.Outputs)
+	}
+}
+
 // TestBlueprintCompensation: when a step fails, the steps before it are
 // deleted in reverse order, the ones after it never run, and the order
 // fails saying why; an unknown outcome also cleans up the failed step.
@@ -377,5 +402,18 @@ func TestBlueprintUpload(t *testing.T) {
 	got, _ := e.a.Catalog.Offering(e.ctx, access.System(), "app-stack")
 	if got.Plans[0].Blueprint != "app-stack@1" {
 		t.Fatalf("plan blueprint = %q", got.Plans[0].Blueprint)
+	}
+	// The portfolio as YAML carries the plan's blueprint, and imports it back unchanged.
+	svcs := portfolio.Services{Identity: e.a.Identity, Catalog: e.a.Catalog, Orders: e.a.Orders}
+	yml, err := portfolio.Export(e.ctx, svcs, petra)
+	if err != nil || !strings.Contains(string(yml), "blueprint: app-stack@1") {
+		t.Fatalf("export: %v\n%s", err, yml)
+	}
+	if changes, err := portfolio.Import(e.ctx, svcs, petra, "p.yaml", yml, true); err != nil || len(changes) != 0 {
+		t.Fatalf("importing the export: %v %v", changes, err)
+	}
+	edited := strings.Replace(string(yml), "blueprint: app-stack@1", "blueprint: app-stack@7", 1)
+	if _, err := portfolio.Import(e.ctx, svcs, petra, "p.yaml", []byte(edited), false); err == nil || !strings.Contains(err.Error(), "app-stack@7 has not been uploaded") {
+		t.Fatalf("importing a plan naming a missing version: %v", err)
 	}
 }

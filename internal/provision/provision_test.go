@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,6 +20,7 @@ import (
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/osb/osbtest"
 	"github.com/steward-itaas/steward/internal/provision"
+	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
 
@@ -26,21 +28,37 @@ type env struct {
 	t   *testing.T
 	ctx context.Context
 	a   *app.App
+	cfg sqldb.Config
+	// close closes a, once.
+	close func()
 }
 
 func newEnv(t *testing.T) *env {
+	e := openEnv(t, sqldbtest.Config(t))
+	if _, err := demo.Seed(e.ctx, demo.Services{Identity: e.a.Identity, Catalog: e.a.Catalog, Orders: e.a.Orders, Metering: e.a.Metering, Billing: e.a.Billing}); err != nil {
+		t.Fatal(err)
+	}
+	return e
+}
+
+func openEnv(t *testing.T, cfg sqldb.Config) *env {
 	ctx := context.Background()
-	a, err := app.New(ctx, app.Config{Database: sqldbtest.Config(t), SecretKey: bytes.Repeat([]byte{7}, 32)}, slog.New(slog.DiscardHandler))
+	a, err := app.New(ctx, app.Config{Database: cfg, SecretKey: bytes.Repeat([]byte{7}, 32)}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { a.Close() })
-	if _, err := demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing}); err != nil {
-		t.Fatal(err)
-	}
+	closeApp := sync.OnceFunc(func() { a.Close() })
+	t.Cleanup(closeApp)
 	a.Provision.MinPoll, a.Provision.MaxPoll = time.Millisecond, 5*time.Millisecond
 	a.Provision.HTTP.Timeout = 2 * time.Second
-	return &env{t: t, ctx: ctx, a: a}
+	return &env{t: t, ctx: ctx, a: a, cfg: cfg, close: closeApp}
+}
+
+// restart closes Steward and starts it again on the same database.
+func (e *env) restart() {
+	e.t.Helper()
+	e.close()
+	*e = *openEnv(e.t, e.cfg)
 }
 
 func (e *env) as(email string) *access.Principal {
