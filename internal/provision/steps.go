@@ -162,19 +162,26 @@ func (s *Service) vars(ctx context.Context, q sqldb.Querier, inst *orders.Instan
 	return v, nil
 }
 
+// blueprintRun reads an instance made by a blueprint, the blueprint and
+// its components.
+func (s *Service) blueprintRun(ctx context.Context, tx *sqldb.Tx, instanceID string) (*orders.Instance, *blueprint.Blueprint, []*Component, error) {
+	inst, err := orders.GetInstance(ctx, tx, instanceID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	b, err := s.parsed(ctx, tx, inst.BlueprintID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	comps, err := components(ctx, tx, instanceID)
+	return inst, b, comps, err
+}
+
 // startStep renders step seq's parameters from what the steps before it
 // made, picks its provider (the one it names, or by placement) and starts
 // its provision operation. A step that cannot start fails the blueprint.
 func (s *Service) startStep(ctx context.Context, tx *sqldb.Tx, instanceID, itemID string, seq int) error {
-	inst, err := orders.GetInstance(ctx, tx, instanceID)
-	if err != nil {
-		return err
-	}
-	b, err := s.parsed(ctx, tx, inst.BlueprintID)
-	if err != nil {
-		return err
-	}
-	comps, err := components(ctx, tx, instanceID)
+	inst, b, comps, err := s.blueprintRun(ctx, tx, instanceID)
 	if err != nil {
 		return err
 	}
@@ -352,15 +359,7 @@ func (s *Service) componentFinished(ctx context.Context, tx *sqldb.Tx, op *Opera
 // with the blueprint's outputs (an output that cannot be worked out is
 // reported, not fatal: what was made works).
 func (s *Service) made(ctx context.Context, tx *sqldb.Tx, instanceID, itemID string) error {
-	inst, err := orders.GetInstance(ctx, tx, instanceID)
-	if err != nil {
-		return err
-	}
-	b, err := s.parsed(ctx, tx, inst.BlueprintID)
-	if err != nil {
-		return err
-	}
-	comps, err := components(ctx, tx, instanceID)
+	inst, b, comps, err := s.blueprintRun(ctx, tx, instanceID)
 	if err != nil {
 		return err
 	}

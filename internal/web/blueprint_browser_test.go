@@ -16,6 +16,7 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/demo"
+	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/osb/osbtest"
 	"github.com/steward-itaas/steward/internal/provision"
 )
@@ -138,24 +139,10 @@ func TestBrowserBlueprint(t *testing.T) {
 		chromedp.Navigate(b.base+"/cart"),
 		press(`form[action$="/delete"] button`),
 		waitText("main", "Your cart is empty"),
-		chromedp.Navigate(b.base+"/catalog/app-stack"),
-		chromedp.WaitVisible(`input[name="param.app_name"]`, chromedp.ByQuery),
-		chromedp.SendKeys(`input[name="param.app_name"]`, "shop", chromedp.ByQuery),
-		press(`.order-form button[type="submit"]`),
-		waitText("main", "Added"),
-		press(`form[action="/cart/submit"] button`),
-		waitText("main", "fulfilling"),
 	)
-	insts, _ := a.Orders.Instances(ctx, access.System(), ordersAll())
-	var id string
-	for _, i := range insts {
-		if i.Blueprint == "app-stack@1" {
-			id = i.ID
-		}
-	}
-	if id == "" {
-		t.Fatal("no instance of the blueprint")
-	}
+	b.orderFrom("app-stack", chromedp.WaitVisible(`input[name="param.app_name"]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="param.app_name"]`, "shop", chromedp.ByQuery))
+	id := instanceWhere(t, a, func(i *orders.Instance) bool { return i.Blueprint == "app-stack@1" })
 	b.reloadUntil("/my-services/"+id, "h1", "active")
 	b.screenshot("blueprint-instance")
 	comps := b.text("#components")

@@ -14,6 +14,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/app"
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/osb/osbtest"
@@ -35,6 +36,39 @@ func (b *browser) reloadUntil(path, sel, want string) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+}
+
+// orderFrom orders from an offering's catalog page: fill sets its form,
+// then the item goes to the cart and the cart is submitted.
+func (b *browser) orderFrom(offering string, fill ...chromedp.Action) {
+	b.t.Helper()
+	b.run(chromedp.Navigate(b.base + "/catalog/" + offering))
+	b.run(fill...)
+	b.run(
+		press(`.order-form button[type="submit"]`),
+		waitText("main", "Added"),
+		press(`form[action="/cart/submit"] button`),
+		waitText("main", "fulfilling"),
+	)
+}
+
+// instanceWhere is the ID of the (last) instance that matches.
+func instanceWhere(t *testing.T, a *app.App, match func(*orders.Instance) bool) string {
+	t.Helper()
+	insts, err := a.Orders.Instances(context.Background(), access.System(), orders.InstanceFilter{All: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := ""
+	for _, i := range insts {
+		if match(i) {
+			id = i.ID
+		}
+	}
+	if id == "" {
+		t.Fatal("no such instance")
+	}
+	return id
 }
 
 // TestBrowserProvisioning: the supplier manager registers a peer OSB broker
@@ -83,24 +117,9 @@ func TestBrowserProvisioning(t *testing.T) {
 		chromedp.Navigate(b.base+"/cart"),
 		press(`form[action$="/delete"] button`),
 		waitText("main", "Your cart is empty"),
-		chromedp.Navigate(b.base+"/catalog/peer-test-db"),
-		waitText("main", "12.00"),
-		press(`input[name="plan"][value="small"]`),
-		press(`.order-form button[type="submit"]`),
-		waitText("main", "Added"),
-		press(`form[action="/cart/submit"] button`),
-		waitText("main", "fulfilling"),
 	)
-	insts, _ := a.Orders.Instances(ctx, access.System(), ordersAll())
-	var id string
-	for _, i := range insts {
-		if i.ProviderName == "Peer cloud" {
-			id = i.ID
-		}
-	}
-	if id == "" {
-		t.Fatal("no instance at the peer")
-	}
+	b.orderFrom("peer-test-db", waitText("main", "12.00"), press(`input[name="plan"][value="small"]`))
+	id := instanceWhere(t, a, func(i *orders.Instance) bool { return i.ProviderName == "Peer cloud" })
 	b.reloadUntil("/my-services/"+id, "h1", "active")
 	if got := b.text("#placement"); !strings.Contains(got, "Why peer") || !strings.Contains(got, "chosen: health") {
 		t.Errorf("the placement section reads %q", got)
@@ -157,26 +176,12 @@ func TestBrowserProvisioning(t *testing.T) {
 	if _, err := a.Provision.SetOffer(ctx, sp, pv.ID, provision.OfferInput{Plan: bucket.Plans[0].ID, Currency: "EUR", Price: "2.00"}); err != nil {
 		t.Fatal(err)
 	}
-	b.run(
-		chromedp.Navigate(b.base+"/catalog/bucket"),
-		chromedp.WaitVisible(`input[name="param.bucket_name"]`, chromedp.ByQuery),
-		chromedp.SendKeys(`input[name="param.bucket_name"]`, "hooked-bucket", chromedp.ByQuery),
-		press(`.order-form button[type="submit"]`),
-		waitText("main", "Added"),
-		press(`form[action="/cart/submit"] button`),
-		waitText("main", "fulfilling"),
-	)
+	b.orderFrom("bucket", chromedp.WaitVisible(`input[name="param.bucket_name"]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="param.bucket_name"]`, "hooked-bucket", chromedp.ByQuery))
 	b.reloadUntil("/my-services", "main", "hooked-bucket")
-	insts, _ = a.Orders.Instances(ctx, access.System(), ordersAll())
-	for _, i := range insts {
-		if i.Name == "hooked-bucket" {
-			id = i.ID
-		}
-	}
+	id = instanceWhere(t, a, func(i *orders.Instance) bool { return i.Name == "hooked-bucket" })
 	b.reloadUntil("/my-services/"+id, "h1", "active")
 	if got := b.text("main"); !strings.Contains(got, "Bucket automation") || !strings.Contains(got, "https://buckets.test/b") {
 		t.Errorf("the webhook-made instance reads %q", got)
 	}
 }
-
-func ordersAll() orders.InstanceFilter { return orders.InstanceFilter{All: true} }
