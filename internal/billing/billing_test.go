@@ -442,6 +442,41 @@ func TestRunResumes(t *testing.T) {
 	}
 }
 
+// TestRunExecutedTwiceAtOnce: two executions of one run (a job retried
+// beside a slow first attempt) bill each account once and complete it once.
+func TestRunExecutedTwiceAtOnce(t *testing.T) {
+	f := newFixture(t)
+	f.bill.ChunkSize = 1
+	sys := access.System()
+	for _, unit := range []string{"corp", "other"} {
+		if _, err := f.bill.SaveAccount(f.ctx, sys, billing.AccountInput{OrgUnit: unit, Mode: billing.Chargeback, Currency: "EUR"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.instance("a", "corp", [4]string{"small", "1", "2026-10-01T00:00:00Z", ""})
+	f.instance("b", "other", [4]string{"small", "1", "2026-10-01T00:00:00Z", ""})
+	r, err := f.bill.StartRun(f.ctx, sys, "2026-11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 2)
+	for range 2 {
+		go func() { errc <- f.bill.Execute(f.ctx, r.ID) }()
+	}
+	for range 2 {
+		if err := <-errc; err != nil {
+			t.Fatalf("an execution failed: %v", err)
+		}
+	}
+	r, _ = f.bill.Run(f.ctx, sys, r.ID)
+	var docs, completions int
+	f.db.Read().QueryRowContext(f.ctx, `SELECT COUNT(*) FROM billing_documents`).Scan(&docs)
+	f.db.Read().QueryRowContext(f.ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'billing_run.complete'`).Scan(&completions)
+	if r.State != billing.RunCompleted || r.AccountsDone != 2 || r.Documents != 2 || docs != 2 || completions != 1 {
+		t.Fatalf("run %+v, %d documents, completed %d times", r, docs, completions)
+	}
+}
+
 // TestCurrencyMismatch refuses to bill an instance priced in another currency.
 func TestCurrencyMismatch(t *testing.T) {
 	f := newFixture(t)

@@ -229,25 +229,49 @@ func (s *Service) Execute(ctx context.Context, runID string) error {
 		i := sort.Search(len(todo), func(i int) bool { return todo[i].ID > r.cursor })
 		todo = todo[i:]
 	}
+	// Each chunk first claims its place: it moves the cursor on from where
+	// this execution found it. Another execution of the same run (a retry
+	// beside a slow first attempt) waits for that row and then finds the
+	// cursor moved, so it stops instead of billing the chunk twice.
+	cursor := r.cursor
 	for len(todo) > 0 {
 		chunk := todo[:min(max(s.ChunkSize, 1), len(todo))]
 		todo = todo[len(chunk):]
+		next := chunk[len(chunk)-1].ID
+		overtaken := false
 		if err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+			res, err := tx.ExecContext(ctx, `UPDATE billing_runs SET cursor = $1, updated_at = $2 WHERE id = $3 AND cursor = $4 AND state = 'running'`,
+				next, sqldb.Time(s.now()), runID, cursor)
+			if err != nil {
+				return sqldb.Err(err, "billing run")
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				overtaken = true
+				return nil
+			}
 			docs, lines, err := s.billChunk(ctx, tx, d, runID, chunk)
 			if err != nil {
 				return err
 			}
 			_, err = tx.ExecContext(ctx, `UPDATE billing_runs SET accounts_done = accounts_done + $1, documents = documents + $2, lines = lines + $3,
-				cursor = $4, error = '', updated_at = $5 WHERE id = $6`, len(chunk), docs, lines, chunk[len(chunk)-1].ID, sqldb.Time(s.now()), runID)
+				error = '' WHERE id = $4`, len(chunk), docs, lines, runID)
 			return sqldb.Err(err, "billing run")
 		}); err != nil {
 			return err
 		}
+		if overtaken {
+			return nil // another execution has this run in hand
+		}
+		cursor = next
 	}
 	now := sqldb.Time(s.now())
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		if _, err := tx.ExecContext(ctx, `UPDATE billing_runs SET state = 'completed', finished_at = $1, updated_at = $1 WHERE id = $2`, now, runID); err != nil {
+		res, err := tx.ExecContext(ctx, `UPDATE billing_runs SET state = 'completed', finished_at = $1, updated_at = $1 WHERE id = $2 AND state = 'running'`, now, runID)
+		if err != nil {
 			return sqldb.Err(err, "billing run")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // completed by another execution
 		}
 		return s.audit(ctx, tx, access.System(), audit.Entry{Action: "billing_run.complete", ObjectType: "billing_run", ObjectID: runID,
 			After: map[string]any{"month": r.Month}})
