@@ -73,8 +73,7 @@ func blueprintCmd(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return problems(err)
 		}
-		fmt.Fprintf(e.stdout, "%s: blueprint %s (%s): %d inputs, %d steps, %d outputs; valid (run with --against-db to check its plans and providers)\n",
-			file, b.Code, b.Name, len(b.Inputs), len(b.Steps), len(b.Outputs))
+		fmt.Fprintln(e.stdout, summary(file, b)+"; valid (run with --against-db to check its plans and providers)")
 		return nil
 	}
 	a, err := openApp(ctx, e, db)
@@ -89,8 +88,7 @@ func blueprintCmd(ctx context.Context, e env, args []string) error {
 		if err != nil {
 			return problems(err)
 		}
-		fmt.Fprintf(e.stdout, "%s: blueprint %s (%s): %d inputs, %d steps, %d outputs; valid, and Steward can make every step\n",
-			file, b.Code, b.Name, len(b.Inputs), len(b.Steps), len(b.Outputs))
+		fmt.Fprintln(e.stdout, summary(file, b)+"; valid, and Steward can make every step")
 	case "upload":
 		b, created, err := a.Provision.UploadBlueprint(ctx, sys, provision.BlueprintInput{Source: string(source), Note: note})
 		if err != nil {
@@ -114,4 +112,9 @@ func blueprintCmd(ctx context.Context, e env, args []string) error {
 		return w.Flush()
 	}
 	return nil
+}
+
+// summary is one line about a checked blueprint.
+func summary(file string, b *blueprint.Blueprint) string {
+	return fmt.Sprintf("%s: blueprint %s (%s): %d inputs, %d steps, %d outputs", file, b.Code, b.Name, len(b.Inputs), len(b.Steps), len(b.Outputs))
 }

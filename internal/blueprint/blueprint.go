@@ -34,9 +34,11 @@ type Blueprint struct {
 	Code        string
 	Name        string
 	Description string
-	Inputs      []Input
-	Steps       []Step
-	Outputs     []Output
+	// Source is the YAML it was parsed from.
+	Source  string
+	Inputs  []Input
+	Steps   []Step
+	Outputs []Output
 }
 
 // Input is one thing the order supplies.
@@ -167,7 +169,7 @@ func Parse(data []byte) (*Blueprint, error) {
 			Message: "a blueprint needs at least blueprint, name and steps"}})
 	}
 	p := &parser{}
-	b := &Blueprint{}
+	b := &Blueprint{Source: string(data)}
 	doc := root.Content[0]
 	var inputs, steps, outputs *yaml.Node
 	if !p.mapping(doc, "", []string{"blueprint", "name", "description", "inputs", "steps", "outputs"}, func(key string, k, v *yaml.Node) {

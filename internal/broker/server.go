@@ -320,6 +320,25 @@ func (b *Broker) provisionHandler(w http.ResponseWriter, r *http.Request, c *cal
 	reply(w, http.StatusAccepted, map[string]any{"operation": o.ID})
 }
 
+// remember records a day-2 order on the platform's instance, in column
+// (change_order_id or delete_order_id), for last_operation.
+func (b *Broker) remember(ctx context.Context, c *call, id, column, orderID string) error {
+	return b.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE broker_instances SET `+column+` = $1 WHERE platform_id = $2 AND id = $3`, orderID, c.platform.ID, id)
+		return sqldb.Err(err, "broker instance")
+	})
+}
+
+// dayTwoFailed answers an update or deprovision orders would not take: 422
+// ConcurrencyError while another operation is on its way.
+func dayTwoFailed(w http.ResponseWriter, err error) {
+	if errs.Is(err, errs.CodeConflict) {
+		concurrency(w, errs.As(err).Message)
+		return
+	}
+	failWith(w, err)
+}
+
 // forget drops a mapping whose order could not be submitted, cancelling the order.
 func (b *Broker) forget(ctx context.Context, c *call, id, orderID string) {
 	b.orders.Cancel(ctx, c.principal, orderID, "refused at submission")
@@ -478,18 +497,13 @@ func (b *Broker) updateHandler(w http.ResponseWriter, r *http.Request, c *call) 
 		return
 	}
 	o, err := b.orders.RequestChange(ctx, c.principal, inst.ID, orders.ChangeInput{Plan: req.PlanID, Parameters: req.Parameters, Note: "changed by platform " + c.platform.Name})
+	if err == nil {
+		err = b.remember(ctx, c, id, "change_order_id", o.ID)
+	}
 	if err != nil {
-		if errs.Is(err, errs.CodeConflict) {
-			concurrency(w, errs.As(err).Message)
-			return
-		}
-		failWith(w, err)
+		dayTwoFailed(w, err)
 		return
 	}
-	b.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE broker_instances SET change_order_id = $1 WHERE platform_id = $2 AND id = $3`, o.ID, c.platform.ID, id)
-		return err
-	})
 	reply(w, http.StatusAccepted, map[string]any{"operation": o.ID})
 }
 
@@ -546,18 +560,13 @@ func (b *Broker) deprovisionHandler(w http.ResponseWriter, r *http.Request, c *c
 		return
 	}
 	del, err := b.orders.RequestDeprovision(ctx, c.principal, inst.ID, "deprovisioned by platform "+c.platform.Name)
+	if err == nil {
+		err = b.remember(ctx, c, id, "delete_order_id", del.ID)
+	}
 	if err != nil {
-		if errs.Is(err, errs.CodeConflict) {
-			concurrency(w, errs.As(err).Message)
-			return
-		}
-		failWith(w, err)
+		dayTwoFailed(w, err)
 		return
 	}
-	b.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE broker_instances SET delete_order_id = $1 WHERE platform_id = $2 AND id = $3`, del.ID, c.platform.ID, id)
-		return err
-	})
 	if del.State == orders.StateCompleted {
 		empty(w, http.StatusOK)
 		return

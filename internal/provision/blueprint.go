@@ -90,14 +90,13 @@ func (s *Service) validateBlueprint(ctx context.Context, q sqldb.Querier, source
 	}
 	var problems []errs.FieldError
 	for i, st := range b.Steps {
-		field := fmt.Sprintf("steps[%d]", i)
-		if _, _, err := s.stepTarget(ctx, q, st); err != nil {
-			e := errs.As(err)
-			line, f := st.PlanLine, field+".plan"
-			if e.Code == errs.CodeNotFound && st.Provider != "" && strings.HasPrefix(e.Message, "provider") {
-				line, f = st.ProviderLine, field+".provider"
-			}
-			problems = append(problems, errs.FieldError{Field: f, Rule: "exists", Line: line, Message: e.Message})
+		_, _, problem, err := s.stepTarget(ctx, q, st)
+		if err != nil {
+			return nil, err
+		}
+		if problem != nil {
+			problem.Field = fmt.Sprintf("steps[%d].%s", i, problem.Field)
+			problems = append(problems, *problem)
 		}
 	}
 	if err := blueprint.Problems("the blueprint refers to what Steward cannot make", problems); err != nil {
@@ -107,42 +106,50 @@ func (s *Service) validateBlueprint(ctx context.Context, q sqldb.Querier, source
 }
 
 // stepTarget resolves a step's plan and, when it names one, its provider,
-// and checks that the plan can be made there.
-func (s *Service) stepTarget(ctx context.Context, q sqldb.Querier, st blueprint.Step) (planID, providerID string, err error) {
+// and checks that the plan can be made there. What makes the step
+// impossible is a problem on its plan or provider field (with the line);
+// err is a failure to read.
+func (s *Service) stepTarget(ctx context.Context, q sqldb.Querier, st blueprint.Step) (planID, providerID string, problem *errs.FieldError, err error) {
+	bad := func(field string, line int, format string, args ...any) (string, string, *errs.FieldError, error) {
+		return "", "", &errs.FieldError{Field: field, Rule: "exists", Line: line, Message: fmt.Sprintf(format, args...)}, nil
+	}
 	var bp sql.NullString
 	err = q.QueryRowContext(ctx, `SELECT p.id, p.blueprint_id FROM plans p JOIN offerings f ON f.id = p.offering_id WHERE f.code = $1 AND p.code = $2`,
 		st.Offering, st.Plan).Scan(&planID, &bp)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "", "", errs.NotFound("there is no plan %s/%s; steps name a plan as offering/plan (import the provider's catalog or offer the plan first)", st.Offering, st.Plan)
+		return bad("plan", st.PlanLine, "there is no plan %s/%s; steps name a plan as offering/plan (import the provider's catalog or offer the plan first)", st.Offering, st.Plan)
 	}
 	if err != nil {
-		return "", "", sqldb.Err(err, "plan")
+		return "", "", nil, sqldb.Err(err, "plan")
 	}
 	if bp.Valid {
-		return "", "", errs.Invalid("plan %s/%s is itself made by a blueprint; a step calls a provider directly", st.Offering, st.Plan)
+		return bad("plan", st.PlanLine, "plan %s/%s is itself made by a blueprint; a step calls a provider directly", st.Offering, st.Plan)
 	}
 	if st.Provider == "" {
 		var n int
 		if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM provider_offers WHERE plan_id = $1 AND NOT retired`, planID).Scan(&n); err != nil {
-			return "", "", sqldb.Err(err, "offers")
+			return "", "", nil, sqldb.Err(err, "offers")
 		}
 		if n == 0 {
-			return "", "", errs.Invalid("no provider offers %s/%s; register one that does, or name the provider", st.Offering, st.Plan)
+			return bad("plan", st.PlanLine, "no provider offers %s/%s; register one that does, or name the provider", st.Offering, st.Plan)
 		}
-		return planID, "", nil
+		return planID, "", nil, nil
 	}
 	pv, err := getProvider(ctx, q, st.Provider)
+	if errs.Is(err, errs.CodeNotFound) {
+		return bad("provider", st.ProviderLine, "provider %s is not registered; register it on the Providers page or name another", st.Provider)
+	}
 	if err != nil {
-		return "", "", errs.NotFound("provider %s is not registered; register it on the Providers page or name another", st.Provider)
+		return "", "", nil, err
 	}
 	of, err := offerFor(ctx, q, pv.ID, planID)
 	if err != nil {
-		return "", "", err
+		return "", "", nil, err
 	}
 	if of == nil || of.Retired {
-		return "", "", errs.Invalid("provider %s does not offer %s/%s; give it an offer for the plan or name another provider", st.Provider, st.Offering, st.Plan)
+		return bad("plan", st.PlanLine, "provider %s does not offer %s/%s; give it an offer for the plan or name another provider", st.Provider, st.Offering, st.Plan)
 	}
-	return planID, pv.ID, nil
+	return planID, pv.ID, nil, nil
 }
 
 // UploadBlueprint validates a blueprint and stores it as the next version
@@ -259,13 +266,13 @@ func (s *Service) blueprintByID(ctx context.Context, id string) (*Blueprint, err
 	if err != nil {
 		return nil, sqldb.Err(err, "blueprint")
 	}
-	if err := s.db.Read().QueryRowContext(ctx, `SELECT source FROM blueprints WHERE id = $1`, id).Scan(&b.Source); err != nil {
-		return nil, sqldb.Err(err, "blueprint")
+	parsed, err := s.parsed(ctx, s.db.Read(), id)
+	if err != nil {
+		return nil, err
 	}
-	if parsed, err := blueprint.Parse([]byte(b.Source)); err == nil {
-		for _, st := range parsed.Steps {
-			b.Steps = append(b.Steps, BlueprintStep{Name: st.Name, Provider: st.Provider, Plan: st.Offering + "/" + st.Plan})
-		}
+	b.Source = parsed.Source
+	for _, st := range parsed.Steps {
+		b.Steps = append(b.Steps, BlueprintStep{Name: st.Name, Provider: st.Provider, Plan: st.Offering + "/" + st.Plan})
 	}
 	b.Plans, err = sqldb.QueryAll(ctx, s.db.Read(), "plans", func(r sqldb.Scanner) (string, error) {
 		var ref string

@@ -359,15 +359,11 @@ func (s *Service) Step(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	target, _, err := s.subject(ctx, inst, op)
-	if err != nil {
-		return err
-	}
 	var poll *osb.Poll
 	if op.BindingID != "" {
-		poll, err = c.BindingLastOperation(ctx, target, op.BindingID, of.RemoteServiceID, of.RemotePlanID, op.RemoteOperation)
+		poll, err = c.BindingLastOperation(ctx, target(inst, op), op.BindingID, of.RemoteServiceID, of.RemotePlanID, op.RemoteOperation)
 	} else {
-		poll, err = c.LastOperation(ctx, target, of.RemoteServiceID, of.RemotePlanID, op.RemoteOperation)
+		poll, err = c.LastOperation(ctx, target(inst, op), of.RemoteServiceID, of.RemotePlanID, op.RemoteOperation)
 	}
 	deleting := op.Kind == OpDeprovision || op.Kind == OpUnbind || op.Kind == OpCleanup
 	switch {
@@ -400,7 +396,7 @@ func (s *Service) Step(ctx context.Context, id string) error {
 	}
 	out := outcome{ok: true, description: poll.Description}
 	if op.Kind == OpBind {
-		creds, err := c.FetchBinding(ctx, target, op.BindingID, of.RemoteServiceID, of.RemotePlanID)
+		creds, err := c.FetchBinding(ctx, target(inst, op), op.BindingID, of.RemoteServiceID, of.RemotePlanID)
 		if err != nil {
 			return s.advance(ctx, op, OpInProgress, op.RemoteOperation, "fetching the credentials: "+err.Error(), s.pollWait(op.Polls, 0))
 		}
@@ -423,12 +419,12 @@ func (s *Service) call(ctx context.Context, pv *Provider, of *Offer, inst *order
 	if err != nil {
 		return nil, err
 	}
-	target, params, err := s.subject(ctx, inst, op)
+	remoteID, params, err := s.subject(ctx, inst, op)
 	if err != nil {
 		return nil, err
 	}
 	if pv.Kind == KindWebhook {
-		return s.callWebhookOp(ctx, pv, of, op, who, target, params)
+		return s.callWebhookOp(ctx, pv, of, op, who, remoteID, params)
 	}
 	c, err := s.client(pv)
 	if err != nil {
@@ -437,7 +433,7 @@ func (s *Service) call(ctx context.Context, pv *Provider, of *Offer, inst *order
 	var res *osb.Result
 	switch op.Kind {
 	case OpProvision:
-		res, err = c.Provision(ctx, target, osb.ProvisionRequest{ServiceID: of.RemoteServiceID, PlanID: of.RemotePlanID, Parameters: params,
+		res, err = c.Provision(ctx, remoteID, osb.ProvisionRequest{ServiceID: of.RemoteServiceID, PlanID: of.RemotePlanID, Parameters: params,
 			Context:          map[string]any{"platform": osb.OriginatingPlatformName, "org_unit": who.OrgUnit, "instance_name": inst.Name},
 			OrganizationGUID: inst.OrgUnitID, SpaceGUID: inst.OrgUnitID}, who)
 	case OpUpdate:
@@ -449,14 +445,14 @@ func (s *Service) call(ctx context.Context, pv *Provider, of *Offer, inst *order
 		if prev != nil {
 			req.PreviousValues = &osb.PreviousValues{ServiceID: prev.RemoteServiceID, PlanID: prev.RemotePlanID}
 		}
-		res, err = c.Update(ctx, target, req, who)
+		res, err = c.Update(ctx, remoteID, req, who)
 	case OpDeprovision, OpCleanup:
-		res, err = c.Deprovision(ctx, target, of.RemoteServiceID, of.RemotePlanID, who)
+		res, err = c.Deprovision(ctx, remoteID, of.RemoteServiceID, of.RemotePlanID, who)
 	case OpBind:
-		res, err = c.Bind(ctx, target, op.BindingID, osb.BindRequest{ServiceID: of.RemoteServiceID, PlanID: of.RemotePlanID,
+		res, err = c.Bind(ctx, remoteID, op.BindingID, osb.BindRequest{ServiceID: of.RemoteServiceID, PlanID: of.RemotePlanID,
 			Context: map[string]any{"platform": osb.OriginatingPlatformName, "org_unit": who.OrgUnit}}, who)
 	case OpUnbind:
-		res, err = c.Unbind(ctx, target, op.BindingID, of.RemoteServiceID, of.RemotePlanID, who)
+		res, err = c.Unbind(ctx, remoteID, op.BindingID, of.RemoteServiceID, of.RemotePlanID, who)
 	default:
 		return nil, fmt.Errorf("unknown operation kind %q", op.Kind)
 	}

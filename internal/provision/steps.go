@@ -110,11 +110,12 @@ func (s *Service) fulfilBlueprint(ctx context.Context, tx *sqldb.Tx, o *orders.O
 	plans := make([]string, len(b.Steps))
 	providers := make([]string, len(b.Steps))
 	for i, st := range b.Steps {
-		if plans[i], providers[i], err = s.stepTarget(ctx, tx, st); err != nil {
-			if errs.CodeOf(err) == errs.CodeInternal {
-				return err
-			}
-			return fail(fmt.Sprintf("step %s of blueprint %s cannot run: %s", st.Name, b.Code, describe(err)))
+		var problem *errs.FieldError
+		if plans[i], providers[i], problem, err = s.stepTarget(ctx, tx, st); err != nil {
+			return err
+		}
+		if problem != nil {
+			return fail(fmt.Sprintf("step %s of blueprint %s cannot run: %s", st.Name, b.Code, problem.Message))
 		}
 	}
 	now := sqldb.Time(s.now())
@@ -311,10 +312,6 @@ func (s *Service) undo(ctx context.Context, tx *sqldb.Tx, instanceID, itemID str
 // componentFinished moves a blueprint on when one of its operations ends.
 func (s *Service) componentFinished(ctx context.Context, tx *sqldb.Tx, op *Operation, out outcome, desc string) error {
 	now := sqldb.Time(s.now())
-	var seq int
-	if err := tx.QueryRowContext(ctx, `SELECT seq FROM components WHERE id = $1`, op.ComponentID).Scan(&seq); err != nil {
-		return sqldb.Err(err, "component")
-	}
 	switch op.Kind {
 	case OpProvision:
 		if !out.ok {
@@ -333,8 +330,8 @@ func (s *Service) componentFinished(ctx context.Context, tx *sqldb.Tx, op *Opera
 				return sqldb.Err(err, "component")
 			}
 		}
-		var next int
-		err := tx.QueryRowContext(ctx, `SELECT seq FROM components WHERE instance_id = $1 AND seq = $2 AND state = 'pending'`, op.InstanceID, seq+1).Scan(&next)
+		var next int // steps run in order: the first pending one is next
+		err := tx.QueryRowContext(ctx, `SELECT seq FROM components WHERE instance_id = $1 AND state = 'pending' ORDER BY seq LIMIT 1`, op.InstanceID).Scan(&next)
 		if err == nil {
 			return s.startStep(ctx, tx, op.InstanceID, op.ItemID, next)
 		}
@@ -376,8 +373,16 @@ func (s *Service) made(ctx context.Context, tx *sqldb.Tx, instanceID, itemID str
 	return s.orders.Settle(ctx, tx, access.System(), itemID, orders.TaskResult{Done: true, Note: note, DashboardURL: dash, Outputs: outputs})
 }
 
-// subject is what an operation acts on at its provider: the instance, or
-// the blueprint component it makes; with the parameters to send.
+// target is what an operation acts on at its provider: the instance, or
+// the blueprint component it makes (whose ID is its ID there).
+func target(inst *orders.Instance, op *Operation) string {
+	if op.ComponentID == "" {
+		return inst.ID
+	}
+	return op.ComponentID
+}
+
+// subject is the operation's target with the parameters to send it.
 func (s *Service) subject(ctx context.Context, inst *orders.Instance, op *Operation) (string, map[string]any, error) {
 	if op.ComponentID == "" {
 		return inst.ID, inst.Parameters, nil
