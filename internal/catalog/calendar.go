@@ -6,17 +6,44 @@ import (
 	"strings"
 	"time"
 
+	"github.com/teambition/rrule-go"
+
 	"github.com/steward-itaas/steward/internal/errs"
 )
 
 // Calendar is a service's hours: when it is provided and supported, in its
 // own time zone. Weekly hours repeat every week; holidays are whole local
-// days without service. The service-level work extends it with seasonal hours
-// and maintenance windows.
+// days without service; a season replaces the weekly hours between two
+// dates (tax season's extended hours); maintenance windows recur by an RFC
+// 5545 rule and are excluded from agreed service time only when announced
+// with their notice (service level management decides that).
 type Calendar struct {
-	TimeZone string    `json:"time_zone" yaml:"time_zone"`
-	Weekly   []Hours   `json:"weekly" yaml:"weekly"`
-	Holidays []Holiday `json:"holidays" yaml:"holidays,omitempty"`
+	TimeZone    string        `json:"time_zone" yaml:"time_zone"`
+	Weekly      []Hours       `json:"weekly" yaml:"weekly"`
+	Holidays    []Holiday     `json:"holidays" yaml:"holidays,omitempty"`
+	Seasons     []Season      `json:"seasons,omitempty" yaml:"seasons,omitempty"`
+	Maintenance []Maintenance `json:"maintenance,omitempty" yaml:"maintenance,omitempty"`
+}
+
+// Season is a stretch of dates with their own weekly hours. From and To
+// are inclusive local dates: "MM-DD" recurs every year (a season may run
+// over the new year), "YYYY-MM-DD" is once.
+type Season struct {
+	Name   string  `json:"name" yaml:"name"`
+	From   string  `json:"from" yaml:"from"`
+	To     string  `json:"to" yaml:"to"`
+	Weekly []Hours `json:"weekly" yaml:"weekly"`
+}
+
+// Maintenance is a recurring maintenance window: an RFC 5545 recurrence
+// rule ("FREQ=MONTHLY;BYDAY=1SU" is the first Sunday of each month) whose
+// occurrences run from Start to End local time, announced NoticeDays ahead.
+type Maintenance struct {
+	Name       string `json:"name" yaml:"name"`
+	Rule       string `json:"rule" yaml:"rule"`
+	Start      string `json:"start" yaml:"start"`
+	End        string `json:"end" yaml:"end"`
+	NoticeDays int    `json:"notice_days" yaml:"notice_days"`
 }
 
 // Hours is one stretch of service on a weekday, in local time: Start from
@@ -47,7 +74,8 @@ func minutes(hhmm string) (int, bool) {
 	return h*60 + m, true
 }
 
-func (c *Calendar) validate(v *errs.Validator) {
+// Validate checks the calendar, naming fields under prefix ("calendar.").
+func (c *Calendar) Validate(v *errs.Validator, prefix string) {
 	c.TimeZone = strings.TrimSpace(c.TimeZone)
 	if c.Weekly == nil {
 		c.Weekly = []Hours{}
@@ -56,22 +84,130 @@ func (c *Calendar) validate(v *errs.Validator) {
 		c.Holidays = []Holiday{}
 	}
 	if _, err := time.LoadLocation(c.TimeZone); err != nil || c.TimeZone == "" {
-		v.Add("calendar.time_zone", "zone", "time_zone must be an IANA time zone such as Europe/London or America/New_York")
+		v.Add(prefix+"time_zone", "zone", "time_zone must be an IANA time zone such as Europe/London or America/New_York")
 	}
-	for i, h := range c.Weekly {
-		h.Day = strings.ToLower(strings.TrimSpace(h.Day))
-		c.Weekly[i].Day = h.Day
-		start, ok1 := minutes(h.Start)
-		end, ok2 := minutes(h.End)
-		v.Check(slices.Contains(Weekdays, h.Day), "calendar.weekly", "day", fmt.Sprintf("weekly entry %d: day must be monday … sunday", i+1))
-		v.Check(ok1 && ok2 && start < end && start < 24*60, "calendar.weekly", "hours",
-			fmt.Sprintf("weekly entry %d: start and end are HH:MM with start before end (end may be 24:00)", i+1))
-	}
+	validHours(v, prefix+"weekly", "weekly entry", c.Weekly)
 	for i, h := range c.Holidays {
 		_, err := time.Parse("2006-01-02", h.Date)
-		v.Check(err == nil, "calendar.holidays", "date", fmt.Sprintf("holiday %d: date must be YYYY-MM-DD", i+1))
+		v.Check(err == nil, prefix+"holidays", "date", fmt.Sprintf("holiday %d: date must be YYYY-MM-DD", i+1))
+	}
+	for i := range c.Seasons {
+		s := &c.Seasons[i]
+		s.Name = strings.TrimSpace(s.Name)
+		_, _, ok1 := seasonDate(s.From)
+		_, _, ok2 := seasonDate(s.To)
+		v.Check(ok1 && ok2 && (len(s.From) == len(s.To)), prefix+"seasons", "dates",
+			fmt.Sprintf("season %d: from and to are both MM-DD (every year) or both YYYY-MM-DD (once)", i+1))
+		validHours(v, prefix+"seasons", fmt.Sprintf("season %d: weekly entry", i+1), s.Weekly)
+	}
+	for i := range c.Maintenance {
+		m := &c.Maintenance[i]
+		m.Name, m.Rule = strings.TrimSpace(m.Name), strings.ToUpper(strings.TrimSpace(m.Rule))
+		_, err := rrule.StrToROption(m.Rule)
+		v.Check(err == nil && m.Rule != "" && !strings.Contains(m.Rule, "DTSTART"), prefix+"maintenance", "rule",
+			fmt.Sprintf("maintenance %d: rule must be an RFC 5545 RRULE such as FREQ=MONTHLY;BYDAY=1SU (no DTSTART)", i+1))
+		start, ok1 := minutes(m.Start)
+		end, ok2 := minutes(m.End)
+		v.Check(ok1 && ok2 && start < end && start < 24*60, prefix+"maintenance", "hours",
+			fmt.Sprintf("maintenance %d: start and end are HH:MM on the same day with start before end", i+1))
+		v.Check(m.NoticeDays >= 0 && m.NoticeDays <= 365, prefix+"maintenance", "notice", fmt.Sprintf("maintenance %d: notice_days is 0 to 365", i+1))
 	}
 }
+
+func validHours(v *errs.Validator, field, what string, hs []Hours) {
+	for i, h := range hs {
+		h.Day = strings.ToLower(strings.TrimSpace(h.Day))
+		hs[i].Day = h.Day
+		start, ok1 := minutes(h.Start)
+		end, ok2 := minutes(h.End)
+		v.Check(slices.Contains(Weekdays, h.Day), field, "day", fmt.Sprintf("%s %d: day must be monday … sunday", what, i+1))
+		v.Check(ok1 && ok2 && start < end && start < 24*60, field, "hours",
+			fmt.Sprintf("%s %d: start and end are HH:MM with start before end (end may be 24:00)", what, i+1))
+	}
+}
+
+// seasonDate reads "MM-DD" (year 0) or "YYYY-MM-DD".
+func seasonDate(s string) (year int, md string, ok bool) {
+	switch len(s) {
+	case 5:
+		_, err := time.Parse("01-02", s)
+		return 0, s, err == nil
+	case 10:
+		t, err := time.Parse("2006-01-02", s)
+		return t.Year(), s[5:], err == nil
+	}
+	return 0, "", false
+}
+
+// in reports whether the local date (YYYY-MM-DD) falls in the season.
+func (s *Season) in(date string) bool {
+	if len(s.From) == 10 {
+		return date >= s.From && date <= s.To
+	}
+	md := date[5:]
+	if s.From <= s.To {
+		return md >= s.From && md <= s.To
+	}
+	return md >= s.From || md <= s.To // over the new year
+}
+
+// Stretch is a span of service on one local day, in minutes from midnight.
+type Stretch struct{ Start, End int }
+
+// HoursOn returns the stretches of service on a local date: none on a
+// holiday, a season's hours when one covers the date, else the weekly
+// hours.
+func (c *Calendar) HoursOn(year int, month time.Month, day int) []Stretch {
+	d := time.Date(year, month, day, 12, 0, 0, 0, time.UTC)
+	date := d.Format("2006-01-02")
+	for _, h := range c.Holidays {
+		if h.Date == date {
+			return nil
+		}
+	}
+	weekly := c.Weekly
+	for i := range c.Seasons {
+		if c.Seasons[i].in(date) {
+			weekly = c.Seasons[i].Weekly
+			break
+		}
+	}
+	name := strings.ToLower(d.Weekday().String())
+	var out []Stretch
+	for _, h := range weekly {
+		if h.Day != name {
+			continue
+		}
+		start, _ := minutes(h.Start)
+		end, _ := minutes(h.End)
+		out = append(out, Stretch{start, end})
+	}
+	return out
+}
+
+// Recurrence returns the maintenance window's recurrence with its occurrences
+// starting at Start local time in loc, from the date since onwards.
+func (m *Maintenance) Recurrence(loc *time.Location, since time.Time) (*rrule.RRule, error) {
+	opt, err := rrule.StrToROption(m.Rule)
+	if err != nil {
+		return nil, err
+	}
+	start, _ := minutes(m.Start)
+	y, mo, d := since.In(loc).Date()
+	opt.Dtstart = time.Date(y, mo, d, start/60, start%60, 0, 0, loc)
+	return rrule.NewRRule(*opt)
+}
+
+// Span returns the window's local start and end on the occurrence's date.
+func (m *Maintenance) Span(occurrence time.Time) (time.Time, time.Time) {
+	start, _ := minutes(m.Start)
+	end, _ := minutes(m.End)
+	y, mo, d := occurrence.Date()
+	loc := occurrence.Location()
+	return time.Date(y, mo, d, start/60, start%60, 0, 0, loc), time.Date(y, mo, d, end/60, end%60, 0, 0, loc)
+}
+
+func (c *Calendar) validate(v *errs.Validator) { c.Validate(v, "calendar.") }
 
 // Location is the calendar's time zone (UTC if it cannot be loaded).
 func (c *Calendar) Location() *time.Location {
@@ -86,18 +222,9 @@ func (c *Calendar) Location() *time.Location {
 // t in the calendar's zone decides, so hours follow daylight saving time.
 func (c *Calendar) Open(t time.Time) bool {
 	local := t.In(c.Location())
-	date := local.Format("2006-01-02")
-	for _, h := range c.Holidays {
-		if h.Date == date {
-			return false
-		}
-	}
-	day := strings.ToLower(local.Weekday().String())
 	m := local.Hour()*60 + local.Minute()
-	for _, h := range c.Weekly {
-		start, _ := minutes(h.Start)
-		end, _ := minutes(h.End)
-		if h.Day == day && m >= start && m < end {
+	for _, h := range c.HoursOn(local.Date()) {
+		if m >= h.Start && m < h.End {
 			return true
 		}
 	}
