@@ -41,13 +41,14 @@ const (
 	RoleAdmin               Role = "admin"
 	RoleAuditor             Role = "auditor"
 	RoleUsageReporter       Role = "usage_reporter"
+	RoleMonitoring          Role = "monitoring" // monitoring systems (Alertmanager) reporting outages
 )
 
 // Roles lists every role in the order the portal shows them.
 var Roles = []Role{
 	RoleConsumer, RoleApprover, RoleRelationshipManager, RoleServiceOwner, RoleServiceManager,
 	RolePortfolioManager, RoleServiceLevelManager, RoleFinancialManager, RoleChangeManager,
-	RoleAgent, RoleSupplierManager, RoleAdmin, RoleAuditor, RoleUsageReporter,
+	RoleAgent, RoleSupplierManager, RoleAdmin, RoleAuditor, RoleUsageReporter, RoleMonitoring,
 }
 
 // roleInfo describes each role for people.
@@ -66,6 +67,7 @@ var roleInfo = map[Role]string{
 	RoleAdmin:               "Runs the platform: org units, users, roles, groups, jobs.",
 	RoleAuditor:             "Reads everything, including the audit log; changes nothing.",
 	RoleUsageReporter:       "Sends usage events (for metering agents and providers' API tokens); nothing else.",
+	RoleMonitoring:          "Reports outages (for Alertmanager's API token); nothing else.",
 }
 
 // Description says what a role is for.
@@ -120,6 +122,11 @@ const (
 	ProviderManage  Action = "provider.manage"  // register providers, their offers and prices, placement policies, catalog imports
 	BlueprintManage Action = "blueprint.manage" // upload blueprint versions (plans name the version they are made by)
 	PlatformManage  Action = "platform.manage"  // register platforms that order through Steward's OSB API
+
+	// Service level management.
+	AgreementRead   Action = "agreement.read"   // read agreements (SLAs of one's org unit), their compliance and breaches
+	AgreementManage Action = "agreement.manage" // define SLAs, OLAs and UCs: scope, calendar, targets, rebates
+	OutageRecord    Action = "outage.record"    // record outages and incidents (by hand or from monitoring)
 )
 
 // Actions lists every action.
@@ -131,13 +138,14 @@ var Actions = []Action{
 	UsageIngest, UsageRead, MeterManage,
 	PriceManage, BillingRead, BillingManage,
 	ProviderRead, ProviderManage, BlueprintManage, PlatformManage,
+	AgreementRead, AgreementManage, OutageRecord,
 }
 
 // providerReads is what every provider-side role may read within its scope.
-var providerReads = []Action{OrgUnitRead, UserRead, GroupRead, ServiceRead, CatalogRead, OrderRead, InstanceRead, UsageRead, BillingRead, ProviderRead}
+var providerReads = []Action{OrgUnitRead, UserRead, GroupRead, ServiceRead, CatalogRead, OrderRead, InstanceRead, UsageRead, BillingRead, ProviderRead, AgreementRead}
 
 // consumerActions is what the people the provider serves do in their org unit.
-var consumerActions = []Action{OrgUnitRead, CatalogRead, OrderCreate, OrderRead, InstanceRead, UsageRead, BillingRead}
+var consumerActions = []Action{OrgUnitRead, CatalogRead, OrderCreate, OrderRead, InstanceRead, UsageRead, BillingRead, AgreementRead}
 
 func with(base []Action, more ...Action) []Action { return append(slices.Clone(base), more...) }
 
@@ -146,18 +154,19 @@ var policy = map[Role][]Action{
 	RoleConsumer:            consumerActions,
 	RoleApprover:            with(consumerActions, UserRead, OrderApprove),
 	RoleRelationshipManager: with(consumerActions, UserRead, GroupRead, ServiceRead, OrderApprove),
-	RoleServiceOwner:        with(providerReads, ServiceManage, OrderApprove, TaskWork, PriceManage),
-	RoleServiceManager:      with(providerReads, TaskWork),
+	RoleServiceOwner:        with(providerReads, ServiceManage, OrderApprove, TaskWork, PriceManage, OutageRecord),
+	RoleServiceManager:      with(providerReads, TaskWork, OutageRecord),
 	RolePortfolioManager:    with(providerReads, ServiceManage, PortfolioManage, QuotaManage, PolicyManage, BlueprintManage),
-	RoleServiceLevelManager: providerReads,
+	RoleServiceLevelManager: with(providerReads, AgreementManage, OutageRecord),
 	RoleFinancialManager:    with(providerReads, OrderApprove, QuotaManage, PolicyManage, MeterManage, PriceManage, BillingManage),
 	RoleChangeManager:       providerReads,
-	RoleAgent:               with(providerReads, TaskWork),
+	RoleAgent:               with(providerReads, TaskWork, OutageRecord),
 	RoleSupplierManager:     with(providerReads, ProviderManage, BlueprintManage),
 	RoleAdmin: {OrgUnitRead, OrgUnitManage, UserRead, UserManage, GrantManage,
 		GroupRead, GroupManage, AuditRead, JobRead, JobManage, ServiceRead, CatalogRead, ProviderRead, PlatformManage},
 	RoleAuditor:       with(providerReads, AuditRead, JobRead),
 	RoleUsageReporter: {UsageIngest},
+	RoleMonitoring:    {OutageRecord},
 }
 
 // Allows reports whether the role allows the action (on the grant's scope).

@@ -40,6 +40,7 @@ import (
 	"github.com/steward-itaas/steward/internal/provision"
 	"github.com/steward-itaas/steward/internal/rating"
 	"github.com/steward-itaas/steward/internal/secret"
+	"github.com/steward-itaas/steward/internal/sla"
 	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/web"
 )
@@ -83,6 +84,8 @@ type App struct {
 	Provision *provision.Service
 	// Broker is Steward's Open Service Broker API under /osb.
 	Broker *broker.Broker
+	// SLA is service level management: agreements, outages, compliance, rebates.
+	SLA *sla.Service
 	// Idempotency keeps the answers to API requests sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
 	handler     http.Handler
@@ -138,6 +141,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Provision = provision.New(db, cfg.Now, box, a.Jobs, a.Orders, a.Catalog, log)
 	a.Provision.PublicURL = cfg.PublicURL
 	a.Broker = broker.New(db, cfg.Now, a.Identity, a.Orders, a.Catalog, a.Provision)
+	a.SLA = sla.New(db, cfg.Now, a.Jobs, a.Catalog, a.Metering, log)
 	a.registerJobs()
 	if a.handler, err = a.buildHandler(); err != nil {
 		db.Close()
@@ -175,6 +179,14 @@ func (a *App) registerJobs() {
 		}
 		return err
 	})
+	// Compliance is re-measured every minute (and soon after any change);
+	// sla.New registered the handler.
+	if d, ok := a.cfg.JobIntervals[sla.EvaluateJob]; !ok || d > 0 {
+		if !ok {
+			d = time.Minute
+		}
+		a.Jobs.Every(sla.EvaluateJob, d)
+	}
 	every("providers.check", 5*time.Minute, func(ctx context.Context, j *jobs.Job) error { return a.Provision.CheckAll(ctx) })
 	every("providers.sync", time.Hour, func(ctx context.Context, j *jobs.Job) error { return a.Provision.SyncAll(ctx) })
 	every("prices.activate", time.Hour, func(ctx context.Context, j *jobs.Job) error {

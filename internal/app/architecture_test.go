@@ -43,14 +43,15 @@ var allowed = map[string][]string{
 		"internal/osb", "internal/secret", "internal/sqldb"},
 	"internal/broker": {"internal/access", "internal/audit", "internal/catalog", "internal/errs", "internal/identity", "internal/orders", "internal/osb",
 		"internal/provision", "internal/sqldb"},
+	"internal/sla": {"internal/access", "internal/audit", "internal/billing", "internal/catalog", "internal/errs", "internal/jobs", "internal/metering", "internal/money", "internal/sqldb"},
 	"internal/api": {"internal/access", "internal/audit", "internal/billing", "internal/broker", "internal/catalog", "internal/errs", "internal/idempotency", "internal/identity",
-		"internal/jobs", "internal/metering", "internal/middleware", "internal/orders", "internal/provision", "internal/rating"},
+		"internal/jobs", "internal/metering", "internal/middleware", "internal/orders", "internal/provision", "internal/rating", "internal/sla"},
 	"internal/web": {"internal/access", "internal/audit", "internal/billing", "internal/blueprint", "internal/broker", "internal/catalog", "internal/errs", "internal/identity", "internal/jobs",
-		"internal/metering", "internal/middleware", "internal/money", "internal/orders", "internal/provision", "internal/rating"},
+		"internal/metering", "internal/middleware", "internal/money", "internal/orders", "internal/provision", "internal/rating", "internal/sla"},
 	"internal/app": {"api", "internal/access", "internal/api", "internal/audit", "internal/billing", "internal/broker", "internal/catalog", "internal/idempotency", "internal/identity",
-		"internal/jobs", "internal/metering", "internal/middleware", "internal/orders", "internal/provision", "internal/rating", "internal/secret", "internal/sqldb", "internal/web"},
+		"internal/jobs", "internal/metering", "internal/middleware", "internal/orders", "internal/provision", "internal/rating", "internal/secret", "internal/sla", "internal/sqldb", "internal/web"},
 	"cmd/steward": {"internal/access", "internal/app", "internal/billing", "internal/blueprint", "internal/catalog", "internal/demo", "internal/errs", "internal/identity", "internal/metering",
-		"internal/osb", "internal/portfolio", "internal/provision", "internal/broker", "internal/secret", "internal/sqldb"},
+		"internal/osb", "internal/portfolio", "internal/provision", "internal/broker", "internal/secret", "internal/sla", "internal/sqldb"},
 }
 
 func TestImportGraph(t *testing.T) {

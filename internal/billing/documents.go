@@ -368,6 +368,10 @@ func (s *Service) Void(ctx context.Context, p *access.Principal, id, reason stri
 		if _, err := tx.ExecContext(ctx, `UPDATE billing_documents SET state = 'void', reason = $1, updated_at = $2 WHERE id = $3`, reason, sqldb.Time(s.now()), d.ID); err != nil {
 			return sqldb.Err(err, "billing document")
 		}
+		// Credits it carried wait for the next invoice again.
+		if _, err := tx.ExecContext(ctx, `UPDATE billing_credits SET document_id = NULL WHERE document_id = $1`, d.ID); err != nil {
+			return sqldb.Err(err, "billing credits")
+		}
 		return s.audit(ctx, tx, p, audit.Entry{Action: "billing_document.void", ObjectType: "billing_document", ObjectID: d.ID, Before: d,
 			After: map[string]any{"state": Void, "reason": reason}})
 	})

@@ -206,6 +206,7 @@ type runData struct {
 	meters   map[string]*metering.Meter
 	usage    map[usageAt]usageFact
 	billed   map[string][]*billed // by account
+	credits  map[string][]*Credit // waiting for an invoice, by account
 }
 
 // Execute runs a billing run to its end from where it stopped. It is the
@@ -313,6 +314,16 @@ func (s *Service) load(ctx context.Context, month time.Time) (*runData, error) {
 		}
 	}
 	rows.Close()
+	credits, err := pendingCredits(ctx, db)
+	if err != nil {
+		return nil, err
+	}
+	d.credits = map[string][]*Credit{}
+	for _, c := range credits {
+		if acct := d.owner[c.OrgUnitID]; acct != "" {
+			d.credits[acct] = append(d.credits[acct], c)
+		}
+	}
 	from, to := d.accounts[0].Period(month)
 	for _, a := range d.accounts {
 		ps, pe := a.Period(month)
@@ -511,7 +522,8 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 	// Lines people added to drafts stay.
 	manual := map[string][]Line{}
 	rows, err = tx.QueryContext(ctx, `SELECT d.account_id, d.currency, `+lineColumns+` FROM billing_lines l JOIN billing_documents d ON d.id = l.document_id
-		WHERE d.account_id IN (`+in+`) AND d.state = 'draft' AND d.kind <> 'credit_note' AND l.kind IN ('adjustment', 'credit') ORDER BY l.position`, args...)
+		WHERE d.account_id IN (`+in+`) AND d.state = 'draft' AND d.kind <> 'credit_note' AND l.kind IN ('adjustment', 'credit')
+			AND l.usage_key NOT LIKE 'credit:%' ORDER BY l.position`, args...)
 	if err != nil {
 		return 0, 0, sqldb.Err(err, "billing lines")
 	}
@@ -539,12 +551,21 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 			return 0, 0, err
 		}
 		ls = append(ls, manual[a.ID]...)
+		ps, pe := a.Period(d.month)
+		var claimed []any
+		for _, c := range d.credits[a.ID] {
+			if (c.DocumentID != "" && c.DocumentID != e.id) || c.Currency != a.Currency {
+				continue // on another draft, or waiting for an account in its currency
+			}
+			claimed = append(claimed, c.ID)
+			ls = append(ls, Line{Kind: LineCredit, Description: c.Description, Quantity: "1", Unit: "credit", UnitPrice: money.New(-c.AmountMinor, a.Currency).Decimal(),
+				AmountMinor: -c.AmountMinor, PeriodStart: ps, PeriodEnd: pe, usageKey: "credit:" + c.ID, Explain: c.Explain})
+		}
 		var total int64
 		for i := range ls {
 			ls[i].Position = i + 1
 			total += ls[i].AmountMinor
 		}
-		ps, pe := a.Period(d.month)
 		id := e.id
 		if ok {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM billing_lines WHERE document_id = $1`, id); err != nil {
@@ -564,6 +585,11 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 		}
 		if err := insertLines(ctx, tx, s.db.Dialect, id, ls); err != nil {
 			return 0, 0, err
+		}
+		for _, c := range claimed {
+			if _, err := tx.ExecContext(ctx, `UPDATE billing_credits SET document_id = $1 WHERE id = $2`, id, c); err != nil {
+				return 0, 0, sqldb.Err(err, "billing credit")
+			}
 		}
 		docs++
 		lines += len(ls)

@@ -418,17 +418,8 @@ func (c *Catalog) Impact(ctx context.Context, p *access.Principal, refs []string
 		failed[n.Key()] = true
 		start = append(start, n)
 	}
-	// Propagate to a fixed point: the map is small and acyclic for the propagating kinds.
-	for changed := true; changed; {
-		changed = false
-		for key := range m.Nodes {
-			if failed[key] {
-				continue
-			}
-			if cause := m.fails(key, failed); cause != "" {
-				failed[key], via[key], changed = true, cause, true
-			}
-		}
+	for k, v := range m.Propagate(failed) {
+		via[k] = v
 	}
 	out := &Impact{Failed: start, Affected: []Affected{}, Survivors: []Survivor{}}
 	for key, cause := range via {
@@ -450,6 +441,25 @@ func (c *Catalog) Impact(ctx context.Context, p *access.Principal, refs []string
 	sort.Slice(out.Affected, func(i, j int) bool { return out.Affected[i].Node.Name < out.Affected[j].Node.Name })
 	sort.Slice(out.Survivors, func(i, j int) bool { return out.Survivors[i].Node.Name < out.Survivors[j].Node.Name })
 	return out, nil
+}
+
+// Propagate adds to failed every node that fails with them, honouring
+// redundancy, and returns each one's cause (the failed node it depends on).
+func (m *Map) Propagate(failed map[string]bool) map[string]string {
+	via := map[string]string{}
+	// To a fixed point: the map is small and acyclic for the propagating kinds.
+	for changed := true; changed; {
+		changed = false
+		for key := range m.Nodes {
+			if failed[key] {
+				continue
+			}
+			if cause := m.fails(key, failed); cause != "" {
+				failed[key], via[key], changed = true, cause, true
+			}
+		}
+	}
+	return via
 }
 
 // fails returns the failed dependency that takes key down, or "".

@@ -212,9 +212,10 @@ func TestRoleTableCoversEveryRole(t *testing.T) {
 			t.Errorf("role %s has no description or no actions", r)
 		}
 	}
-	// The 13 roles of the design, and usage_reporter for metering agents' tokens.
-	if len(access.Roles) != 14 {
-		t.Errorf("got %d roles, want the 13 of the design and usage_reporter", len(access.Roles))
+	// The 13 roles of the design, usage_reporter for metering agents' tokens
+	// and monitoring for Alertmanager's.
+	if len(access.Roles) != 15 {
+		t.Errorf("got %d roles, want the 13 of the design, usage_reporter and monitoring", len(access.Roles))
 	}
 }
 

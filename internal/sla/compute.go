@@ -419,12 +419,13 @@ func measureClocks(t *Target, in *Inputs, r *Result, clocks []Clock, from, upTo 
 	} else if r.Late > 0 {
 		r.BudgetUsed = "100.000"
 	}
-	// One more late one would fall below the objective: at risk.
+	// While the window runs, below the objective or one late one away
+	// from it is at risk; a finished window met it or breached it.
 	next := big.NewRat(int64(r.Within), int64(r.Counted+1))
 	switch {
 	case share.Cmp(obj) < 0 && r.Final:
 		r.Status = Breached
-	case share.Cmp(obj) < 0 || next.Cmp(obj) < 0:
+	case !r.Final && (share.Cmp(obj) < 0 || next.Cmp(obj) < 0):
 		r.Status = AtRisk
 	default:
 		r.Status = Met

@@ -1,0 +1,108 @@
+package billing
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// Credit is money owed back to an org unit that waits for its next
+// invoice: a billing run puts it on the draft of the org unit's account as
+// a credit line, and it stays on that document once finalised.
+type Credit struct {
+	ID          string         `json:"id"`
+	OrgUnitID   string         `json:"org_unit_id"`
+	Currency    string         `json:"currency"`
+	AmountMinor int64          `json:"amount_minor"`
+	Description string         `json:"description"`
+	Source      string         `json:"source"`
+	SourceID    string         `json:"source_id"`
+	Explain     map[string]any `json:"explain"`
+	DocumentID  string         `json:"document_id,omitempty"`
+	// Billed is set once the credit's document is finalised.
+	Billed bool `json:"billed"`
+}
+
+// CreditInput says how much a source (a breach) owes an org unit in all.
+type CreditInput struct {
+	OrgUnitID   string
+	Currency    string
+	TotalMinor  int64
+	Description string
+	Source      string
+	SourceID    string
+	Explain     map[string]any
+}
+
+// SetCredit makes what the source has credited the org unit add up to
+// in.TotalMinor, inside the caller's transaction: what finalised invoices
+// already carry stays, and the rest is one credit waiting for the next
+// invoice (changed in place while no invoice has been finalised with it).
+// A total below what was already billed leaves the billed credits as they
+// are: an invoice is never taken back silently.
+func SetCredit(ctx context.Context, tx *sqldb.Tx, now time.Time, in CreditInput) error {
+	var billed int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(c.amount_minor), 0) FROM billing_credits c JOIN billing_documents d ON d.id = c.document_id
+		WHERE c.source = $1 AND c.source_id = $2 AND d.state <> 'draft' AND d.state <> 'void'`, in.Source, in.SourceID).Scan(&billed); err != nil {
+		return sqldb.Err(err, "billing credits")
+	}
+	var pendingID string
+	err := tx.QueryRowContext(ctx, `SELECT c.id FROM billing_credits c LEFT JOIN billing_documents d ON d.id = c.document_id
+		WHERE c.source = $1 AND c.source_id = $2 AND (c.document_id IS NULL OR d.state = 'draft' OR d.state = 'void')`, in.Source, in.SourceID).Scan(&pendingID)
+	if err != nil && !isNoRows(err) {
+		return sqldb.Err(err, "billing credits")
+	}
+	rest := in.TotalMinor - billed
+	explain, _ := json.Marshal(in.Explain)
+	at := sqldb.Time(now)
+	switch {
+	case rest <= 0 && pendingID != "":
+		_, err = tx.ExecContext(ctx, `DELETE FROM billing_credits WHERE id = $1`, pendingID)
+	case rest <= 0:
+		return nil
+	case pendingID != "":
+		_, err = tx.ExecContext(ctx, `UPDATE billing_credits SET amount_minor = $1, currency = $2, description = $3, explain = $4, org_unit_id = $5, updated_at = $6 WHERE id = $7`,
+			rest, in.Currency, in.Description, string(explain), in.OrgUnitID, at, pendingID)
+	default:
+		_, err = tx.ExecContext(ctx, `INSERT INTO billing_credits (id, org_unit_id, currency, amount_minor, description, source, source_id, explain, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`, sqldb.NewID(), in.OrgUnitID, in.Currency, rest, in.Description, in.Source, in.SourceID, string(explain), at)
+	}
+	return sqldb.Err(err, "billing credit")
+}
+
+const creditColumns = `c.id, c.org_unit_id, c.currency, c.amount_minor, c.description, c.source, c.source_id, c.explain, COALESCE(c.document_id, ''), COALESCE(d.state, '')`
+
+// scanCredit reads creditColumns; a credit on a voided document is on no
+// document again.
+func scanCredit(row sqldb.Scanner) (*Credit, error) {
+	var c Credit
+	var explain, state string
+	if err := row.Scan(&c.ID, &c.OrgUnitID, &c.Currency, &c.AmountMinor, &c.Description, &c.Source, &c.SourceID, &explain, &c.DocumentID, &state); err != nil {
+		return nil, err
+	}
+	json.Unmarshal([]byte(explain), &c.Explain)
+	c.Billed = state != "" && state != string(Draft) && state != string(Void)
+	if state == string(Void) {
+		c.DocumentID = ""
+	}
+	return &c, nil
+}
+
+// CreditsFor lists the credits a source raised (source IDs under the
+// prefix: a breach's credits are "<breach>/<org unit>") with the document
+// each is on.
+func CreditsFor(ctx context.Context, q sqldb.Querier, source, prefix string) ([]*Credit, error) {
+	return sqldb.QueryAll(ctx, q, "billing credits", scanCredit, `SELECT `+creditColumns+`
+		FROM billing_credits c LEFT JOIN billing_documents d ON d.id = c.document_id WHERE c.source = $1 AND (c.source_id = $2 OR c.source_id LIKE $3)
+		ORDER BY c.created_at, c.id`, source, prefix, prefix+"/%")
+}
+
+// pendingCredits loads the credits a run may put on drafts: those on no
+// document, on a draft, or on a voided document (released again).
+func pendingCredits(ctx context.Context, q sqldb.Querier) ([]*Credit, error) {
+	return sqldb.QueryAll(ctx, q, "billing credits", scanCredit, `SELECT `+creditColumns+`
+		FROM billing_credits c LEFT JOIN billing_documents d ON d.id = c.document_id
+		WHERE c.document_id IS NULL OR d.state IN ('draft', 'void') ORDER BY c.created_at, c.id`)
+}

@@ -1,0 +1,712 @@
+package sla
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"math"
+	"math/big"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/billing"
+	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/metering"
+	"github.com/steward-itaas/steward/internal/money"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// Pass is what one evaluation did.
+type Pass struct {
+	Agreements int           `json:"agreements"`
+	Targets    int           `json:"targets"`
+	Outages    int           `json:"outages"`
+	Breaches   int           `json:"breaches"` // open or closed breaches touched
+	Notices    int           `json:"notices"`
+	Took       time.Duration `json:"took"`
+}
+
+// ongoing stands for the end of an outage that has not ended.
+const ongoing = math.MaxInt64 / 4
+
+// world is what a pass reads once for every agreement.
+type world struct {
+	now       time.Time
+	losses    map[string][]Loss // by service ID, after propagation
+	responses map[string]map[int][]Clock
+	resolves  map[string]map[int][]Clock
+	outages   int
+}
+
+// Evaluate measures every active agreement's targets over their current
+// and previous windows, stores the figures, opens, updates and closes
+// breaches with their rebates (credits for the customer's next invoice,
+// claims against suppliers) and raises notices when a target turns at
+// risk or breached. It is the sla.evaluate job's body and safe to run
+// again at any time.
+func (s *Service) Evaluate(ctx context.Context) (*Pass, error) {
+	began := time.Now()
+	now := s.now().UTC().Truncate(time.Microsecond)
+	db := s.db.Read()
+	agreements, err := sqldb.QueryAll(ctx, db, "agreements", scanAgreement, `SELECT `+agreementColumns+` FROM agreements
+		WHERE state = 'active' AND effective_from <= $1 ORDER BY code`, sqldb.Time(now))
+	if err != nil {
+		return nil, err
+	}
+	pass := &Pass{Agreements: len(agreements)}
+	if len(agreements) == 0 {
+		pass.Took = time.Since(began)
+		return pass, nil
+	}
+	// The earliest instant any window reaches back to.
+	horizon := now
+	for _, a := range agreements {
+		loc := a.Calendar.Location()
+		for i := range a.Targets {
+			ps, _ := a.Targets[i].Window.Previous(now, loc)
+			horizon = minTime(horizon, ps)
+			if !a.Targets[i].Window.Rolling() {
+				ys, _ := a.Targets[i].Window.Bounds(now.AddDate(-1, 0, 0), loc)
+				horizon = minTime(horizon, ys)
+			}
+		}
+	}
+	w, err := s.loadWorld(ctx, db, horizon, now)
+	if err != nil {
+		return nil, err
+	}
+	pass.Outages = w.outages
+	known, err := loadKnown(ctx, db, horizon)
+	if err != nil {
+		return nil, err
+	}
+	const chunk = 500
+	for start := 0; start < len(agreements); start += chunk {
+		part := agreements[start:min(start+chunk, len(agreements))]
+		var results []stored
+		var changes []breachChange
+		for _, a := range part {
+			rs, bs, err := s.measureAgreement(ctx, a, w, known)
+			if err != nil {
+				return nil, err
+			}
+			results = append(results, rs...)
+			changes = append(changes, bs...)
+		}
+		pass.Targets += len(results) / 2
+		err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+			n, err := s.write(ctx, tx, part, results, changes, known, now)
+			pass.Notices += n
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		pass.Breaches += len(changes)
+	}
+	pass.Took = time.Since(began)
+	return pass, nil
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
+
+// loadWorld reads the outages and incidents since the horizon and
+// propagates outages along the service map.
+func (s *Service) loadWorld(ctx context.Context, db sqldb.Querier, horizon, now time.Time) (*world, error) {
+	w := &world{now: now, losses: map[string][]Loss{}, responses: map[string]map[int][]Clock{}, resolves: map[string]map[int][]Clock{}}
+	outs, err := sqldb.QueryAll(ctx, db, "outages", scanOutage, `SELECT `+outageColumns+outageFrom+`
+		WHERE o.ended_at IS NULL OR o.ended_at > $1 ORDER BY o.started_at`, sqldb.Time(horizon))
+	if err != nil {
+		return nil, err
+	}
+	w.outages = len(outs)
+	m, err := s.cat.ServiceMap(ctx, access.System())
+	if err != nil {
+		return nil, err
+	}
+	w.losses = effectiveLosses(outs, m)
+	incidents, err := sqldb.QueryAll(ctx, db, "incidents", scanIncident, `SELECT `+incidentColumns+` FROM incidents i JOIN services s ON s.id = i.service_id
+		WHERE i.opened_at >= $1`, sqldb.Time(horizon))
+	if err != nil {
+		return nil, err
+	}
+	for _, i := range incidents {
+		if w.responses[i.Service.ID] == nil {
+			w.responses[i.Service.ID], w.resolves[i.Service.ID] = map[int][]Clock{}, map[int][]Clock{}
+		}
+		done := func(t *time.Time) int64 {
+			if t == nil {
+				return 0
+			}
+			return Micros(*t)
+		}
+		w.responses[i.Service.ID][i.Priority] = append(w.responses[i.Service.ID][i.Priority], Clock{Micros(i.OpenedAt), done(i.RespondedAt)})
+		w.resolves[i.Service.ID][i.Priority] = append(w.resolves[i.Service.ID][i.Priority], Clock{Micros(i.OpenedAt), done(i.ResolvedAt)})
+	}
+	return w, nil
+}
+
+func lossOf(o *Outage) Loss {
+	l := Loss{Span: Span{Micros(o.Started), ongoing}, Impact: o.Impact, Permille: o.permille, Planned: o.Planned}
+	if o.Ended != nil {
+		l.End = Micros(*o.Ended)
+	}
+	if o.AnnouncedAt != nil {
+		l.Announced = Micros(*o.AnnouncedAt)
+	}
+	return l
+}
+
+// effectiveLosses turns outages into losses per service: a service's own
+// outages, and full outages of what it stands on (services and
+// configuration items) carried along the map while they last, honouring
+// redundancy groups (a service in a group loses service only while fewer
+// than the group needs still work). Partial and degraded outages stay
+// where they were recorded.
+func effectiveLosses(outs []*Outage, m *catalog.Map) map[string][]Loss {
+	out := map[string][]Loss{}
+	type root struct {
+		key  string
+		loss Loss
+	}
+	var roots []root
+	for _, o := range outs {
+		l := lossOf(o)
+		if o.Service != nil {
+			out[o.Service.ID] = append(out[o.Service.ID], l)
+		}
+		if o.Impact == Full && len(m.Dependents(o.node())) > 0 {
+			roots = append(roots, root{o.node(), l})
+		}
+	}
+	if len(roots) == 0 {
+		return out
+	}
+	var edges []int64
+	for _, r := range roots {
+		edges = append(edges, r.loss.Start, r.loss.End)
+	}
+	slices.Sort(edges)
+	edges = slices.Compact(edges)
+	cache := map[string]map[string]string{}
+	for i := 0; i+1 < len(edges); i++ {
+		seg := Span{edges[i], edges[i+1]}
+		failed := map[string]bool{}
+		var keys []string
+		planned, announced := true, int64(0)
+		for _, r := range roots {
+			if r.loss.Start <= seg.Start && r.loss.End >= seg.End {
+				failed[r.key] = true
+				keys = append(keys, r.key)
+				planned = planned && r.loss.Planned && r.loss.Announced != 0
+				announced = max(announced, r.loss.Announced)
+			}
+		}
+		if len(keys) == 0 {
+			continue
+		}
+		slices.Sort(keys)
+		ck := strings.Join(slices.Compact(keys), ",")
+		via, ok := cache[ck]
+		if !ok {
+			via = m.Propagate(failed)
+			cache[ck] = via
+		}
+		for key := range via {
+			if n := m.Nodes[key]; n.Type == "service" {
+				l := Loss{Span: seg, Impact: Full, Permille: 1000, Planned: planned}
+				if planned {
+					l.Announced = announced
+				}
+				out[n.ID] = append(out[n.ID], l)
+			}
+		}
+	}
+	return out
+}
+
+// stored is a result as written, with its target.
+type stored struct {
+	agreement *Agreement
+	target    *Target
+	current   bool
+	Result
+}
+
+// breachKey finds a breach: by window start for calendar windows; the
+// open breach of a rolling window is found under the zero time.
+type breachKey struct {
+	agreement, target string
+	start             time.Time
+}
+
+type knownBreach struct {
+	id     string
+	state  string
+	excess int64
+	start  time.Time
+}
+
+// known is what a pass compares against: the last statuses (for notices)
+// and the breaches already raised.
+type known struct {
+	status   map[[2]string]Status // agreement ID, target → current status
+	breaches map[breachKey]*knownBreach
+}
+
+func loadKnown(ctx context.Context, db sqldb.Querier, horizon time.Time) (*known, error) {
+	k := &known{status: map[[2]string]Status{}, breaches: map[breachKey]*knownBreach{}}
+	rows, err := db.QueryContext(ctx, `SELECT agreement_id, target, status FROM sla_results WHERE current = 1`)
+	if err != nil {
+		return nil, sqldb.Err(err, "sla results")
+	}
+	for rows.Next() {
+		var a, t string
+		var st Status
+		if err := rows.Scan(&a, &t, &st); err != nil {
+			rows.Close()
+			return nil, sqldb.Err(err, "sla results")
+		}
+		k.status[[2]string{a, t}] = st
+	}
+	rows.Close()
+	rows, err = db.QueryContext(ctx, `SELECT id, agreement_id, target, window_start, state, excess_us FROM sla_breaches
+		WHERE window_end >= $1 OR state = 'open'`, sqldb.Time(horizon))
+	if err != nil {
+		return nil, sqldb.Err(err, "sla breaches")
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var b knownBreach
+		var a, t string
+		if err := rows.Scan(&b.id, &a, &t, &b.start, &b.state, &b.excess); err != nil {
+			return nil, sqldb.Err(err, "sla breaches")
+		}
+		b.start = b.start.UTC()
+		k.breaches[breachKey{a, t, b.start}] = &b
+		if b.state == "open" {
+			k.breaches[breachKey{a, t, time.Time{}}] = &b
+		}
+	}
+	return k, sqldb.Err(rows.Err(), "sla breaches")
+}
+
+// breachChange is a breach to write: opened, updated, closed or withdrawn.
+type breachChange struct {
+	agreement *Agreement
+	target    *Target
+	id        string // existing breach, or "" to open one
+	state     string // open, closed, withdrawn
+	start     time.Time
+	Result
+}
+
+// measureAgreement measures an agreement's targets and works out what
+// becomes of its breaches.
+func (s *Service) measureAgreement(ctx context.Context, a *Agreement, w *world, k *known) ([]stored, []breachChange, error) {
+	in := s.inputs(a, w)
+	now := w.now
+	if a.EffectiveTo != nil && a.EffectiveTo.Before(now) {
+		now = *a.EffectiveTo
+	}
+	loc := a.Calendar.Location()
+	var out []stored
+	var changes []breachChange
+	for i := range a.Targets {
+		t := &a.Targets[i]
+		cs, ce := t.Window.Bounds(now, loc)
+		ps, pe := t.Window.Previous(now, loc)
+		if err := s.inputsFor(ctx, a, t, in, minTime(cs, ps), now); err != nil {
+			return nil, nil, err
+		}
+		cur := Measure(t, in, cs, ce, now)
+		prev := Measure(t, in, ps, pe, now)
+		out = append(out, stored{a, t, true, cur}, stored{a, t, false, prev})
+		if t.Window.Rolling() {
+			open := k.breaches[breachKey{a.ID, t.Code, time.Time{}}]
+			switch {
+			case cur.Status == Breached && open != nil:
+				cur.ExcessMicros = max(cur.ExcessMicros, open.excess) // what was owed stays owed
+				changes = append(changes, breachChange{a, t, open.id, "open", open.start, cur})
+			case cur.Status == Breached:
+				changes = append(changes, breachChange{a, t, "", "open", cur.WindowStart, cur})
+			case open != nil:
+				r := cur
+				r.ExcessMicros = open.excess
+				changes = append(changes, breachChange{a, t, open.id, "closed", open.start, r})
+			}
+			continue
+		}
+		// Calendar windows: the current and previous ones, and the earlier
+		// ones of the last year that outages or incidents touch (an outage
+		// recorded late still breaches the window it fell in).
+		floor := w.now.AddDate(-1, 0, 0)
+		ws, we := cs, ce
+		for n := 0; we.After(floor) && we.After(a.EffectiveFrom); n++ {
+			r, measured := cur, true
+			switch {
+			case n == 1:
+				r = prev
+			case n > 1 && (touches(t, in, ws, we) || k.breaches[breachKey{a.ID, t.Code, ws.UTC()}] != nil):
+				r = Measure(t, in, ws, we, now)
+			case n > 1:
+				measured = false
+			}
+			ws, we = t.Window.Previous(ws, loc)
+			if !measured {
+				continue
+			}
+			b := k.breaches[breachKey{a.ID, t.Code, r.WindowStart}]
+			state := "open"
+			if r.Final {
+				state = "closed"
+			}
+			switch {
+			case r.Status == Breached && b == nil:
+				changes = append(changes, breachChange{a, t, "", state, r.WindowStart, r})
+			case r.Status == Breached:
+				changes = append(changes, breachChange{a, t, b.id, state, r.WindowStart, r})
+			case b != nil && b.state != "withdrawn":
+				// Corrected figures no longer breach: withdraw it and its rebate.
+				r.ExcessMicros = 0
+				changes = append(changes, breachChange{a, t, b.id, "withdrawn", r.WindowStart, r})
+			}
+		}
+	}
+	return out, changes, nil
+}
+
+// touches reports whether anything the target counts happened in the
+// window: for older windows, nothing there means nothing to breach.
+func touches(t *Target, in *Inputs, from, to time.Time) bool {
+	f, e := Micros(from), Micros(to)
+	switch t.Kind {
+	case Availability, Reliability:
+		for _, l := range in.Losses {
+			if l.Start < e && l.End > f && l.Impact != Degraded {
+				return true
+			}
+		}
+	case Response, Resolution, Fulfilment:
+		cs := in.Requests
+		if t.Kind == Response {
+			cs = in.Responses[t.Priority]
+		} else if t.Kind == Resolution {
+			cs = in.Resolutions[t.Priority]
+		}
+		for _, c := range cs {
+			if c.Opened >= f && c.Opened < e {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// inputsFor loads what a fulfilment or meter target needs beyond outages
+// and incidents.
+func (s *Service) inputsFor(ctx context.Context, a *Agreement, t *Target, in *Inputs, from, now time.Time) error {
+	switch t.Kind {
+	case Fulfilment:
+		if in.Requests != nil {
+			return nil
+		}
+		in.Requests = []Clock{}
+		args := []any{sqldb.Time(from)}
+		var svc, units []string
+		for _, r := range a.Scope.Services {
+			args = append(args, r.ID)
+			svc = append(svc, fmt.Sprintf("$%d", len(args)))
+		}
+		for _, r := range a.Scope.OrgUnits {
+			args = append(args, r.path+"%")
+			units = append(units, fmt.Sprintf("u.path LIKE $%d", len(args)))
+		}
+		cond := ""
+		if len(units) > 0 {
+			cond = " AND (" + strings.Join(units, " OR ") + ")"
+		}
+		rows, err := s.db.Read().QueryContext(ctx, `SELECT o.submitted_at, (SELECT MIN(e.at) FROM order_events e WHERE e.order_id = o.id AND e.to_state = 'completed')
+			FROM orders o JOIN org_units u ON u.id = o.org_unit_id WHERE o.submitted_at >= $1`+cond+`
+			AND EXISTS (SELECT 1 FROM order_items i JOIN offerings f ON f.id = i.offering_id WHERE i.order_id = o.id AND f.service_id IN (`+strings.Join(svc, ",")+`))`, args...)
+		if err != nil {
+			return sqldb.Err(err, "orders")
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var opened time.Time
+			var done sql.NullTime
+			if err := rows.Scan(&opened, &done); err != nil {
+				return sqldb.Err(err, "orders")
+			}
+			c := Clock{Opened: Micros(opened)}
+			if done.Valid {
+				c.Done = Micros(done.Time)
+			}
+			in.Requests = append(in.Requests, c)
+		}
+		return sqldb.Err(rows.Err(), "orders")
+	case Meter:
+		cs, ce := t.Window.Bounds(now, a.Calendar.Location())
+		q := metering.UsageQuery{Meter: t.Meter, From: cs.UTC().Truncate(time.Hour), To: minTime(ce, now).UTC().Truncate(time.Hour).Add(time.Hour), Granularity: metering.Total}
+		if len(a.Scope.OrgUnits) > 0 {
+			q.OrgUnitID = a.Scope.OrgUnits[0].ID
+		}
+		total := new(big.Rat)
+		u, err := s.metering.Usage(ctx, access.System(), q)
+		if err != nil {
+			s.log.Warn("meter target unreadable", "agreement", a.Code, "target", t.Code, "err", err)
+		} else {
+			for _, r := range u.Rows {
+				total.Add(total, r.Quantity.Rat())
+			}
+		}
+		in.Metered = total
+	}
+	return nil
+}
+
+// write stores a chunk's figures and breach changes with their rebates
+// and notices, in one transaction.
+func (s *Service) write(ctx context.Context, tx *sqldb.Tx, part []*Agreement, results []stored, changes []breachChange, k *known, now time.Time) (int, error) {
+	ids := make([]any, len(part))
+	marks := make([]string, len(part))
+	for i, a := range part {
+		ids[i], marks[i] = a.ID, fmt.Sprintf("$%d", i+1)
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sla_results WHERE agreement_id IN (`+strings.Join(marks, ",")+`)`, ids...); err != nil {
+		return 0, sqldb.Err(err, "sla results")
+	}
+	const cols = 19
+	at := sqldb.Time(now)
+	for start := 0; start < len(results); start += 400 {
+		rs := results[start:min(start+400, len(results))]
+		var b strings.Builder
+		b.WriteString(`INSERT INTO sla_results (agreement_id, target, current, window_start, window_end, final, status, measured, agreed_us, downtime_us,
+			budget_us, excess_us, budget_used, breaks, counted, within_count, late_count, running_count, computed_at) VALUES `)
+		args := make([]any, 0, len(rs)*cols)
+		for i, r := range rs {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			sqldb.Placeholders(&b, tx.Dialect, len(args), cols)
+			cur := 0
+			if r.current {
+				cur = 1
+			}
+			args = append(args, r.agreement.ID, r.target.Code, cur, sqldb.Time(r.WindowStart), sqldb.Time(r.WindowEnd), r.Final, r.Status, r.Measured,
+				r.AgreedMicros, r.DowntimeMicros, r.BudgetMicros, r.ExcessMicros, r.BudgetUsed, r.Breaks, r.Counted, r.Within, r.Late, r.Running, at)
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return 0, sqldb.Err(err, "sla results")
+		}
+	}
+	notices := 0
+	for _, r := range results {
+		if !r.current || r.Status != AtRisk && r.Status != Breached {
+			continue
+		}
+		key := [2]string{r.agreement.ID, r.target.Code}
+		if before := k.status[key]; before == r.Status || before == Breached {
+			continue
+		}
+		k.status[key] = r.Status
+		msg := fmt.Sprintf("%s: %s is %s (%s measured, budget %s%% spent)", r.agreement.Name, r.target.Describe(), strings.ReplaceAll(string(r.Status), "_", " "),
+			r.Measured, r.BudgetUsed)
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sla_notices (id, agreement_id, target, status, message, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			sqldb.NewID(), r.agreement.ID, r.target.Code, r.Status, msg, at); err != nil {
+			return 0, sqldb.Err(err, "sla notice")
+		}
+		notices++
+	}
+	for _, c := range changes {
+		if err := s.writeBreach(ctx, tx, c, k, now); err != nil {
+			return 0, err
+		}
+	}
+	return notices, nil
+}
+
+func (s *Service) writeBreach(ctx context.Context, tx *sqldb.Tx, c breachChange, k *known, now time.Time) error {
+	at := sqldb.Time(now)
+	id := c.id
+	objective := c.target.Describe()
+	if id == "" {
+		id = sqldb.NewID()
+		if _, err := tx.ExecContext(ctx, `INSERT INTO sla_breaches (id, agreement_id, target, window_start, window_end, state, measured, objective, excess_us,
+			rebate_kind, rebate_minor, currency, rebate_detail, opened_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '', 0, $10, '', $11, $11)`,
+			id, c.agreement.ID, c.target.Code, sqldb.Time(c.start), sqldb.Time(c.WindowEnd), c.state, c.Measured, objective, c.ExcessMicros, c.agreement.Currency, at); err != nil {
+			return sqldb.Err(err, "sla breach")
+		}
+		b := &knownBreach{id: id, state: c.state, excess: c.ExcessMicros, start: c.start}
+		k.breaches[breachKey{c.agreement.ID, c.target.Code, c.start}] = b
+		if err := audit.Write(ctx, tx, access.System(), now, audit.Entry{Action: "sla_breach.open", ObjectType: "sla_breach", ObjectID: id,
+			After: map[string]any{"agreement": c.agreement.Code, "target": c.target.Code, "window_start": c.start, "measured": c.Measured}}); err != nil {
+			return err
+		}
+	} else {
+		closed := any(nil)
+		if c.state != "open" {
+			closed = at
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE sla_breaches SET window_end = $1, state = $2, measured = $3, objective = $4, excess_us = $5, updated_at = $6,
+			closed_at = COALESCE(closed_at, $7) WHERE id = $8`, sqldb.Time(c.WindowEnd), c.state, c.Measured, objective, c.ExcessMicros, at, closed, id); err != nil {
+			return sqldb.Err(err, "sla breach")
+		}
+		if c.state == "open" {
+			if _, err := tx.ExecContext(ctx, `UPDATE sla_breaches SET closed_at = NULL WHERE id = $1`, id); err != nil {
+				return sqldb.Err(err, "sla breach")
+			}
+		}
+	}
+	return s.rebate(ctx, tx, c, id, now)
+}
+
+// rebate reckons what a breach costs under the agreement's rule for the
+// target: for an SLA a credit per customer org unit waiting for its next
+// invoice, for a UC a claim against the supplier, capped.
+func (s *Service) rebate(ctx context.Context, tx *sqldb.Tx, c breachChange, breachID string, now time.Time) error {
+	a := c.agreement
+	var rule *Rebate
+	for i := range a.Rebates {
+		if a.Rebates[i].Target == c.target.Code {
+			rule = &a.Rebates[i]
+		}
+	}
+	if rule == nil || a.Kind == OLA {
+		return nil
+	}
+	kind := "credit"
+	if a.Kind == UC {
+		kind = "claim"
+	}
+	hours := new(big.Rat).SetFrac64(c.ExcessMicros, int64(time.Hour/time.Microsecond))
+	if c.state == "withdrawn" {
+		hours = new(big.Rat)
+	}
+	var total int64
+	var details []string
+	parties := a.Scope.OrgUnits
+	if a.Kind == UC || len(parties) == 0 {
+		parties = []Ref{{}}
+	}
+	for _, ou := range parties {
+		var amount *big.Rat
+		detail := ""
+		switch rule.Kind {
+		case PerHour:
+			units := int64(rule.Units)
+			if units == 0 && ou.ID != "" {
+				var err error
+				if units, err = s.unitsIn(ctx, tx, a, ou); err != nil {
+					return err
+				}
+			}
+			if units == 0 {
+				units = 1
+			}
+			amount = new(big.Rat).Mul(hours, new(big.Rat).Mul(rat(rule.Amount), big.NewRat(units, 1)))
+			detail = fmt.Sprintf("%s h beyond the allowance × %s %s per hour × %d units", hours.FloatString(2), rule.Amount, a.Currency, units)
+		case PercentOfCharge:
+			charge, err := s.chargeIn(ctx, tx, a, ou, c.start, c.WindowEnd)
+			if err != nil {
+				return err
+			}
+			amount = new(big.Rat).Mul(new(big.Rat).SetFrac64(charge, 1), new(big.Rat).Quo(rat(rule.Percent), big.NewRat(100, 1)))
+			amount.Quo(amount, new(big.Rat).SetInt64(pow10(a.Currency)))
+			if c.state == "withdrawn" {
+				amount = new(big.Rat)
+			}
+			detail = fmt.Sprintf("%s %% of %s %s charged", rule.Percent, money.New(charge, a.Currency).Decimal(), a.Currency)
+		}
+		amt, err := money.RoundMinor(amount, a.Currency)
+		if err != nil {
+			return err
+		}
+		if rule.Cap != "" {
+			cp, _ := money.Parse(rule.Cap, a.Currency)
+			if amt.Minor > cp.Minor {
+				amt.Minor = cp.Minor
+				detail += fmt.Sprintf(", capped at %s %s", rule.Cap, a.Currency)
+			}
+		}
+		total += amt.Minor
+		if ou.Name != "" {
+			detail = ou.Name + ": " + detail
+		}
+		details = append(details, detail)
+		if kind != "credit" {
+			continue
+		}
+		desc := fmt.Sprintf("SLA rebate: %s, %s breached (%s – %s)", a.Name, c.target.Describe(), c.start.In(a.Calendar.Location()).Format("2 Jan 2006"),
+			c.WindowEnd.In(a.Calendar.Location()).Format("2 Jan 2006"))
+		if err := billing.SetCredit(ctx, tx, now, billing.CreditInput{OrgUnitID: ou.ID, Currency: a.Currency, TotalMinor: amt.Minor, Description: desc,
+			Source: "sla_breach", SourceID: breachID + "/" + ou.ID, Explain: map[string]any{"source": "sla_breach", "breach_id": breachID, "agreement": a.Code,
+				"agreement_name": a.Name, "target": c.target.Code, "measured": c.Measured, "rule": rule.Describe(a.Currency), "reckoning": detail}}); err != nil {
+			return err
+		}
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE sla_breaches SET rebate_kind = $1, rebate_minor = $2, rebate_detail = $3 WHERE id = $4`,
+		kind, total, strings.Join(details, "; "), breachID)
+	return sqldb.Err(err, "sla breach")
+}
+
+func pow10(currency string) int64 {
+	n := int64(1)
+	for range money.Exponent(currency) {
+		n *= 10
+	}
+	return n
+}
+
+// scopeFilter is the SQL condition and arguments for instances (alias i)
+// in the agreement's scope under the org unit.
+func scopeFilter(a *Agreement, ou Ref, args []any) (string, []any) {
+	var svc []string
+	for _, r := range a.Scope.Services {
+		args = append(args, r.ID)
+		svc = append(svc, fmt.Sprintf("$%d", len(args)))
+	}
+	cond := "i.service_id IN (" + strings.Join(svc, ",") + ")"
+	if len(a.Scope.Offerings) > 0 {
+		var off []string
+		for _, r := range a.Scope.Offerings {
+			args = append(args, r.ID)
+			off = append(off, fmt.Sprintf("$%d", len(args)))
+		}
+		cond += " AND i.offering_id IN (" + strings.Join(off, ",") + ")"
+	}
+	args = append(args, ou.path+"%")
+	return cond + fmt.Sprintf(" AND u.path LIKE $%d", len(args)), args
+}
+
+// unitsIn counts the org unit's units in scope: its active instances'
+// quantities (the PCs of a desktop service).
+func (s *Service) unitsIn(ctx context.Context, tx *sqldb.Tx, a *Agreement, ou Ref) (int64, error) {
+	cond, args := scopeFilter(a, ou, nil)
+	var n int64
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(i.quantity), 0) FROM instances i JOIN org_units u ON u.id = i.org_unit_id
+		WHERE i.state = 'active' AND `+cond, args...).Scan(&n)
+	return n, sqldb.Err(err, "instances")
+}
+
+// chargeIn sums what invoices and statements of periods inside the
+// window charged the org unit for the scope (credits and adjustments
+// aside), in minor units.
+func (s *Service) chargeIn(ctx context.Context, tx *sqldb.Tx, a *Agreement, ou Ref, from, to time.Time) (int64, error) {
+	cond, args := scopeFilter(a, ou, []any{sqldb.Time(from), sqldb.Time(to), a.Currency})
+	var n int64
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(l.amount_minor), 0) FROM billing_lines l JOIN billing_documents d ON d.id = l.document_id
+		JOIN instances i ON i.id = l.instance_id JOIN org_units u ON u.id = i.org_unit_id
+		WHERE d.state <> 'void' AND d.kind <> 'credit_note' AND d.period_start >= $1 AND d.period_end <= $2 AND d.currency = $3
+		AND l.kind NOT IN ('credit', 'adjustment') AND `+cond, args...).Scan(&n)
+	return n, sqldb.Err(err, "billing lines")
+}

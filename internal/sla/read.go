@@ -1,0 +1,345 @@
+package sla
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"math/big"
+	"slices"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/billing"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/money"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// TargetStatus is a target with its latest figures.
+type TargetStatus struct {
+	Target      Target  `json:"target"`
+	Description string  `json:"description"`
+	Current     *Result `json:"current,omitempty"`
+	Previous    *Result `json:"previous,omitempty"`
+}
+
+// Breach is a target breached in a window, with its rebate.
+type Breach struct {
+	ID                string     `json:"id"`
+	Agreement         Ref        `json:"agreement"`
+	AgreementKind     Kind       `json:"agreement_kind"`
+	Target            string     `json:"target"`
+	TargetDescription string     `json:"target_description"`
+	WindowStart       time.Time  `json:"window_start"`
+	WindowEnd         time.Time  `json:"window_end"`
+	State             string     `json:"state"` // open, closed, withdrawn
+	Measured          string     `json:"measured"`
+	ExcessMicros      int64      `json:"excess_us"`
+	Excess            string     `json:"excess_hours"`
+	RebateKind        string     `json:"rebate_kind,omitempty"` // credit, claim
+	RebateMinor       int64      `json:"rebate_minor"`
+	Rebate            string     `json:"rebate"`
+	Currency          string     `json:"currency"`
+	RebateDetail      string     `json:"rebate_detail,omitempty"`
+	OpenedAt          time.Time  `json:"opened_at"`
+	ClosedAt          *time.Time `json:"closed_at,omitempty"`
+	// Credits are the rebate as it reaches invoices (SLA breaches).
+	Credits []*billing.Credit `json:"credits,omitempty"`
+	// Chain is who else failed under it: the OLAs and UCs beneath.
+	Chain []Link `json:"chain,omitempty"`
+}
+
+// Link is one agreement under a breached one and what it breached in the
+// same stretch of time: who owes whom.
+type Link struct {
+	Agreement Ref       `json:"agreement"`
+	Kind      Kind      `json:"kind"`
+	Provider  string    `json:"provider"`
+	Customer  string    `json:"customer"`
+	Breaches  []*Breach `json:"breaches"`
+	// Owes says it in words: "Network team owes Desktop team (OLA)".
+	Owes string `json:"owes"`
+	// Under is the next level down (a UC under an OLA).
+	Under []Link `json:"under,omitempty"`
+}
+
+// Notice is a warning raised when a target turned at risk or breached.
+type Notice struct {
+	ID        string    `json:"id"`
+	Agreement Ref       `json:"agreement"`
+	Target    string    `json:"target"`
+	Status    Status    `json:"status"`
+	Message   string    `json:"message"`
+	CreatedAt time.Time `json:"created_at"`
+}
+
+// Compliance is an agreement with its targets' standing, breaches and
+// notices.
+type Compliance struct {
+	Agreement *Agreement      `json:"agreement"`
+	Status    Status          `json:"status"` // the worst current status
+	ReviewDue bool            `json:"review_due"`
+	Targets   []TargetStatus  `json:"targets"`
+	Breaches  []*Breach       `json:"breaches"`
+	Notices   []*Notice       `json:"notices"`
+	Under     []*Agreement    `json:"underpinned_by"`
+	Rebates   []RebateSummary `json:"rebates"`
+}
+
+// RebateSummary is a rebate rule in words.
+type RebateSummary struct {
+	Rule        Rebate `json:"rule"`
+	Description string `json:"description"`
+}
+
+func worse(a, b Status) Status {
+	order := []Status{NoData, Met, AtRisk, Breached}
+	if slices.Index(order, b) > slices.Index(order, a) {
+		return b
+	}
+	return a
+}
+
+const breachColumns = `b.id, a.id, a.code, a.name, a.kind, a.targets, b.target, b.window_start, b.window_end, b.state, b.measured, b.excess_us, b.rebate_kind,
+	b.rebate_minor, b.currency, b.rebate_detail, b.opened_at, b.closed_at`
+
+func scanBreach(row sqldb.Scanner) (*Breach, error) {
+	var b Breach
+	var targets string
+	var closed sql.NullTime
+	if err := row.Scan(&b.ID, &b.Agreement.ID, &b.Agreement.Code, &b.Agreement.Name, &b.AgreementKind, &targets, &b.Target, &b.WindowStart, &b.WindowEnd,
+		&b.State, &b.Measured, &b.ExcessMicros, &b.RebateKind, &b.RebateMinor, &b.Currency, &b.RebateDetail, &b.OpenedAt, &closed); err != nil {
+		return nil, err
+	}
+	var ts []Target
+	if jsonUnmarshal(targets, &ts) == nil {
+		if t := findTarget(ts, b.Target); t != nil {
+			b.TargetDescription = t.Describe()
+		}
+	}
+	b.WindowStart, b.WindowEnd, b.OpenedAt = b.WindowStart.UTC(), b.WindowEnd.UTC(), b.OpenedAt.UTC()
+	if closed.Valid {
+		t := closed.Time.UTC()
+		b.ClosedAt = &t
+	}
+	b.Excess = new(big.Rat).SetFrac64(b.ExcessMicros, int64(time.Hour/time.Microsecond)).FloatString(2)
+	b.Rebate = money.New(b.RebateMinor, b.Currency).Decimal()
+	return &b, nil
+}
+
+// BreachFilter narrows the breach list.
+type BreachFilter struct {
+	Agreement string // ID or code
+	State     string
+}
+
+// Breaches lists breaches the caller may see, newest first.
+func (s *Service) Breaches(ctx context.Context, p *access.Principal, f BreachFilter) ([]*Breach, error) {
+	visible, err := s.Agreements(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	ok := map[string]bool{}
+	for _, a := range visible {
+		ok[a.ID] = f.Agreement == "" || a.ID == f.Agreement || a.Code == f.Agreement
+	}
+	all, err := sqldb.QueryAll(ctx, s.db.Read(), "sla breaches", scanBreach, `SELECT `+breachColumns+` FROM sla_breaches b JOIN agreements a ON a.id = b.agreement_id
+		WHERE ($1 = '' OR b.state = $1) ORDER BY b.window_start DESC, b.opened_at DESC LIMIT 1000`, f.State)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(b *Breach) bool { return !ok[b.Agreement.ID] }), nil
+}
+
+// Breach returns one breach with its credits and responsibility chain.
+func (s *Service) Breach(ctx context.Context, p *access.Principal, id string) (*Breach, error) {
+	b, err := scanBreach(s.db.Read().QueryRowContext(ctx, `SELECT `+breachColumns+` FROM sla_breaches b JOIN agreements a ON a.id = b.agreement_id WHERE b.id = $1`, id))
+	if err == sql.ErrNoRows {
+		return nil, errs.NotFound("breach %q not found", id)
+	}
+	if err != nil {
+		return nil, sqldb.Err(err, "sla breach")
+	}
+	a, err := s.Agreement(ctx, p, b.Agreement.ID)
+	if err != nil {
+		return nil, err
+	}
+	return b, s.fillBreach(ctx, a, b)
+}
+
+func (s *Service) fillBreach(ctx context.Context, a *Agreement, b *Breach) error {
+	credits, err := billing.CreditsFor(ctx, s.db.Read(), "sla_breach", b.ID)
+	if err != nil {
+		return err
+	}
+	b.Credits = credits
+	b.Chain, err = s.chain(ctx, a, b.WindowStart, b.WindowEnd, 0)
+	return err
+}
+
+// chain follows an agreement's underpinning agreements and what they
+// breached in windows overlapping [from, to).
+func (s *Service) chain(ctx context.Context, a *Agreement, from, to time.Time, depth int) ([]Link, error) {
+	if depth > 3 {
+		return nil, nil
+	}
+	var out []Link
+	for _, code := range a.UnderpinnedBy {
+		u, err := getAgreement(ctx, s.db.Read(), code)
+		if err != nil {
+			continue // removed since: nothing to follow
+		}
+		l := Link{Agreement: Ref{ID: u.ID, Code: u.Code, Name: u.Name}, Kind: u.Kind, Provider: u.Provider, Customer: u.Customer, Breaches: []*Breach{}}
+		l.Breaches, err = sqldb.QueryAll(ctx, s.db.Read(), "sla breaches", scanBreach, `SELECT `+breachColumns+` FROM sla_breaches b JOIN agreements a ON a.id = b.agreement_id
+			WHERE b.agreement_id = $1 AND b.state <> 'withdrawn' AND b.window_start < $2 AND b.window_end > $3 ORDER BY b.window_start`, u.ID, sqldb.Time(to), sqldb.Time(from))
+		if err != nil {
+			return nil, err
+		}
+		if len(l.Breaches) > 0 {
+			l.Owes = fmt.Sprintf("%s owes %s (%s)", u.Provider, u.Customer, upper(u.Kind))
+			var claims int64
+			for _, b := range l.Breaches {
+				if b.RebateKind == "claim" {
+					claims += b.RebateMinor
+				}
+			}
+			if claims > 0 {
+				l.Owes += fmt.Sprintf(": claims of %s %s", money.New(claims, u.Currency).Decimal(), u.Currency)
+			}
+		} else {
+			l.Owes = fmt.Sprintf("%s met its targets", u.Provider)
+		}
+		if l.Under, err = s.chain(ctx, u, from, to, depth+1); err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, nil
+}
+
+func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
+
+func upper(k Kind) string {
+	return map[Kind]string{SLA: "SLA", OLA: "OLA", UC: "UC"}[k]
+}
+
+// Label names the kind for people.
+func (k Kind) Label() string { return upper(k) }
+
+func scanResult(row sqldb.Scanner) (target string, current bool, r Result, err error) {
+	var cur int
+	err = row.Scan(&target, &cur, &r.WindowStart, &r.WindowEnd, &r.Final, &r.Status, &r.Measured, &r.AgreedMicros, &r.DowntimeMicros, &r.BudgetMicros,
+		&r.ExcessMicros, &r.BudgetUsed, &r.Breaks, &r.Counted, &r.Within, &r.Late, &r.Running)
+	r.WindowStart, r.WindowEnd = r.WindowStart.UTC(), r.WindowEnd.UTC()
+	return target, cur == 1, r, err
+}
+
+const resultColumns = `target, current, window_start, window_end, final, status, measured, agreed_us, downtime_us, budget_us, excess_us, budget_used,
+	breaks, counted, within_count, late_count, running_count`
+
+// Compliance returns an agreement's standing: each target's figures in its
+// current and previous window, its breaches (with credits and chain) and
+// recent notices.
+func (s *Service) Compliance(ctx context.Context, p *access.Principal, ref string) (*Compliance, error) {
+	a, err := s.Agreement(ctx, p, ref)
+	if err != nil {
+		return nil, err
+	}
+	return s.compliance(ctx, a)
+}
+
+func (s *Service) compliance(ctx context.Context, a *Agreement) (*Compliance, error) {
+	c := &Compliance{Agreement: a, Status: NoData, ReviewDue: a.ReviewDue(s.now()), Targets: []TargetStatus{}, Under: []*Agreement{}, Rebates: []RebateSummary{}}
+	db := s.db.Read()
+	byTarget := map[string]*TargetStatus{}
+	for _, t := range a.Targets {
+		c.Targets = append(c.Targets, TargetStatus{Target: t, Description: t.Describe()})
+	}
+	for i := range c.Targets {
+		byTarget[c.Targets[i].Target.Code] = &c.Targets[i]
+	}
+	rows, err := db.QueryContext(ctx, `SELECT `+resultColumns+` FROM sla_results WHERE agreement_id = $1`, a.ID)
+	if err != nil {
+		return nil, sqldb.Err(err, "sla results")
+	}
+	for rows.Next() {
+		code, cur, r, err := scanResult(rows)
+		if err != nil {
+			rows.Close()
+			return nil, sqldb.Err(err, "sla results")
+		}
+		if ts := byTarget[code]; ts != nil {
+			if cur {
+				ts.Current = &r
+				c.Status = worse(c.Status, r.Status)
+			} else {
+				ts.Previous = &r
+			}
+		}
+	}
+	rows.Close()
+	if c.Breaches, err = sqldb.QueryAll(ctx, db, "sla breaches", scanBreach, `SELECT `+breachColumns+` FROM sla_breaches b JOIN agreements a ON a.id = b.agreement_id
+		WHERE b.agreement_id = $1 ORDER BY b.window_start DESC, b.opened_at DESC`, a.ID); err != nil {
+		return nil, err
+	}
+	for _, b := range c.Breaches {
+		if err := s.fillBreach(ctx, a, b); err != nil {
+			return nil, err
+		}
+	}
+	if c.Notices, err = sqldb.QueryAll(ctx, db, "sla notices", scanNotice, `SELECT n.id, a.id, a.code, a.name, n.target, n.status, n.message, n.created_at
+		FROM sla_notices n JOIN agreements a ON a.id = n.agreement_id WHERE n.agreement_id = $1 ORDER BY n.created_at DESC LIMIT 50`, a.ID); err != nil {
+		return nil, err
+	}
+	for _, code := range a.UnderpinnedBy {
+		if u, err := getAgreement(ctx, db, code); err == nil {
+			c.Under = append(c.Under, u)
+		}
+	}
+	for _, r := range a.Rebates {
+		c.Rebates = append(c.Rebates, RebateSummary{Rule: r, Description: r.Describe(a.Currency)})
+	}
+	return c, nil
+}
+
+func scanNotice(row sqldb.Scanner) (*Notice, error) {
+	var n Notice
+	err := row.Scan(&n.ID, &n.Agreement.ID, &n.Agreement.Code, &n.Agreement.Name, &n.Target, &n.Status, &n.Message, &n.CreatedAt)
+	return &n, err
+}
+
+// Dashboard is every visible agreement's standing and the latest notices.
+type Dashboard struct {
+	Agreements []*Compliance `json:"agreements"`
+	Notices    []*Notice     `json:"notices"`
+}
+
+// Dashboard returns the standing of every agreement the caller may read.
+func (s *Service) Dashboard(ctx context.Context, p *access.Principal) (*Dashboard, error) {
+	as, err := s.Agreements(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dashboard{Agreements: []*Compliance{}, Notices: []*Notice{}}
+	ok := map[string]bool{}
+	for _, a := range as {
+		c, err := s.compliance(ctx, a)
+		if err != nil {
+			return nil, err
+		}
+		d.Agreements = append(d.Agreements, c)
+		ok[a.ID] = true
+	}
+	notices, err := sqldb.QueryAll(ctx, s.db.Read(), "sla notices", scanNotice, `SELECT n.id, a.id, a.code, a.name, n.target, n.status, n.message, n.created_at
+		FROM sla_notices n JOIN agreements a ON a.id = n.agreement_id ORDER BY n.created_at DESC LIMIT 200`)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range notices {
+		if ok[n.Agreement.ID] && len(d.Notices) < 20 {
+			d.Notices = append(d.Notices, n)
+		}
+	}
+	return d, nil
+}
