@@ -31,6 +31,7 @@ import (
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/provision"
 	"github.com/steward-itaas/steward/internal/rating"
+	"github.com/steward-itaas/steward/internal/sla"
 )
 
 // MaxBodyBytes is the largest request body the API reads.
@@ -50,6 +51,8 @@ type Server struct {
 	Provision *provision.Service
 	// Broker is Steward's OSB API (its platforms are managed here).
 	Broker *broker.Broker
+	// SLA is service level management.
+	SLA *sla.Service
 	// Idempotency remembers answers to requests sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
 	Log         *slog.Logger
@@ -190,6 +193,24 @@ func (s *Server) Routes() []Route {
 		{Method: "POST", Path: "/api/v1/billing/documents/{id}/lines", handler: s.addLine},
 		{Method: "POST", Path: "/api/v1/billing/documents/{id}/credit-notes", handler: s.creditNote},
 		{Method: "GET", Path: "/api/v1/billing/export", handler: s.export},
+
+		{Method: "GET", Path: "/api/v1/agreements", handler: s.listAgreements},
+		{Method: "POST", Path: "/api/v1/agreements", handler: s.saveAgreement},
+		{Method: "GET", Path: "/api/v1/agreements/{code}", handler: s.getAgreement},
+		{Method: "PUT", Path: "/api/v1/agreements/{code}", handler: s.saveAgreement},
+		{Method: "GET", Path: "/api/v1/agreements/{code}/review", handler: s.agreementReview},
+		{Method: "GET", Path: "/api/v1/agreements/{code}/targets/{target}/burn", handler: s.agreementBurn},
+		{Method: "POST", Path: "/api/v1/agreements/evaluate", handler: s.evaluate},
+		{Method: "GET", Path: "/api/v1/breaches", handler: s.listBreaches},
+		{Method: "GET", Path: "/api/v1/breaches/{id}", handler: s.getBreach},
+		{Method: "GET", Path: "/api/v1/outages", handler: s.listOutages},
+		{Method: "POST", Path: "/api/v1/outages", handler: s.recordOutage},
+		{Method: "GET", Path: "/api/v1/outages/{id}", handler: s.getOutage},
+		{Method: "PUT", Path: "/api/v1/outages/{id}", handler: s.updateOutage},
+		{Method: "GET", Path: "/api/v1/incidents", handler: s.listIncidents},
+		{Method: "POST", Path: "/api/v1/incidents", handler: s.saveIncident},
+		{Method: "PUT", Path: "/api/v1/incidents/{id}", handler: s.saveIncident},
+		{Method: "POST", Path: "/api/v1/alertmanager", handler: s.alertmanager},
 	}
 }
 

@@ -289,6 +289,7 @@ func TestAPIConformsToSpec(t *testing.T) {
 	meteringScenario(t, e, retail.ID)
 	billingScenario(t, e, retail.ID)
 	provisionScenario(t, e, retail.ID)
+	slaScenario(t, e, retail.ID)
 
 	c.do("DELETE", "/api/v1/org-units/"+mfg.ID, admin, nil, 204)
 	c.do("GET", "/api/v1/org-units/"+mfg.ID, admin, nil, 404)

@@ -26,7 +26,14 @@ type Pass struct {
 	Outages    int           `json:"outages"`
 	Breaches   int           `json:"breaches"` // open or closed breaches touched
 	Notices    int           `json:"notices"`
-	Took       time.Duration `json:"took"`
+	Took       time.Duration `json:"-"`
+	TookMillis float64       `json:"took_ms"`
+}
+
+func (p *Pass) done(began time.Time) *Pass {
+	p.Took = time.Since(began)
+	p.TookMillis = float64(p.Took.Microseconds()) / 1000
+	return p
 }
 
 // ongoing stands for the end of an outage that has not ended.
@@ -58,8 +65,7 @@ func (s *Service) Evaluate(ctx context.Context) (*Pass, error) {
 	}
 	pass := &Pass{Agreements: len(agreements)}
 	if len(agreements) == 0 {
-		pass.Took = time.Since(began)
-		return pass, nil
+		return pass.done(began), nil
 	}
 	// The earliest instant any window reaches back to.
 	horizon := now
@@ -107,8 +113,7 @@ func (s *Service) Evaluate(ctx context.Context) (*Pass, error) {
 		}
 		pass.Breaches += len(changes)
 	}
-	pass.Took = time.Since(began)
-	return pass, nil
+	return pass.done(began), nil
 }
 
 func minTime(a, b time.Time) time.Time {

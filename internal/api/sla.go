@@ -1,0 +1,190 @@
+package api
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/sla"
+)
+
+func (s *Server) listAgreements(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.SLA.Dashboard(ctx(r), principal(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page(out.Agreements, 0, nil))
+}
+
+// saveAgreement creates the agreement with the body's code (201) or
+// replaces it (200).
+func (s *Server) saveAgreement(w http.ResponseWriter, r *http.Request) error {
+	var in sla.AgreementInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	if code := r.PathValue("code"); code != "" {
+		if in.Code != "" && in.Code != code {
+			return errs.Invalid("the body's code %q is not the agreement %q of the URL", in.Code, code)
+		}
+		in.Code = code
+	}
+	a, created, err := s.SLA.SaveAgreement(ctx(r), principal(r), in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, a)
+}
+
+func (s *Server) getAgreement(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.SLA.Compliance(ctx(r), principal(r), r.PathValue("code"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) agreementReview(w http.ResponseWriter, r *http.Request) error {
+	from, to, err := periodFilter(r, true)
+	if err != nil {
+		return err
+	}
+	out, err := s.SLA.Review(ctx(r), principal(r), r.PathValue("code"), from, to)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) agreementBurn(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.SLA.Burn(ctx(r), principal(r), r.PathValue("code"), r.PathValue("target"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+}
+
+func (s *Server) listBreaches(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.SLA.Breaches(ctx(r), principal(r), sla.BreachFilter{Agreement: r.URL.Query().Get("agreement"), State: r.URL.Query().Get("state")})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+}
+
+func (s *Server) getBreach(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.SLA.Breach(ctx(r), principal(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+// evaluate re-measures every agreement now (the job does it every minute).
+func (s *Server) evaluate(w http.ResponseWriter, r *http.Request) error {
+	if err := principal(r).RequireAnywhere(access.AgreementManage); err != nil {
+		return err
+	}
+	out, err := s.SLA.Evaluate(ctx(r))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listOutages(w http.ResponseWriter, r *http.Request) error {
+	from, to, err := periodFilter(r, false)
+	if err != nil {
+		return err
+	}
+	limit, err := limitParam(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.SLA.Outages(ctx(r), principal(r), sla.OutageFilter{Service: r.URL.Query().Get("service"), From: from, To: to, Limit: limit})
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+}
+
+func (s *Server) recordOutage(w http.ResponseWriter, r *http.Request) error {
+	var in sla.OutageInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	out, err := s.SLA.RecordOutage(ctx(r), principal(r), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, out)
+}
+
+func (s *Server) getOutage(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.SLA.Outage(ctx(r), principal(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) updateOutage(w http.ResponseWriter, r *http.Request) error {
+	var in sla.OutageInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	out, err := s.SLA.UpdateOutage(ctx(r), principal(r), r.PathValue("id"), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.SLA.Incidents(ctx(r), principal(r), r.URL.Query().Get("service"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+}
+
+func (s *Server) saveIncident(w http.ResponseWriter, r *http.Request) error {
+	var in sla.IncidentInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	id := r.PathValue("id")
+	out, err := s.SLA.SaveIncident(ctx(r), principal(r), id, in)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if id == "" {
+		status = http.StatusCreated
+	}
+	return writeJSON(w, status, out)
+}
+
+// alertmanager receives Prometheus Alertmanager's webhook. Alertmanager
+// sends fields Steward does not read (groupLabels, externalURL, …), so
+// unknown fields are allowed here, unlike the rest of the API.
+func (s *Server) alertmanager(w http.ResponseWriter, r *http.Request) error {
+	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
+		return errs.Invalid("send Alertmanager's webhook notification as JSON with Content-Type: application/json")
+	}
+	var m sla.AlertmanagerMessage
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes)).Decode(&m); err != nil {
+		return jsonError(err)
+	}
+	out, err := s.SLA.Alertmanager(ctx(r), principal(r), m)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}

@@ -1,0 +1,183 @@
+package api_test
+
+import (
+	"context"
+	"log/slog"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/alertmanager/notify"
+	"github.com/prometheus/alertmanager/notify/webhook"
+	"github.com/prometheus/alertmanager/template"
+	"github.com/prometheus/alertmanager/types"
+	"github.com/prometheus/common/model"
+	"gopkg.in/yaml.v3"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/sla"
+)
+
+// slaScenario drives the service level routes: a service level manager
+// defines an SLA on the virtual machines (which stand on the network), an
+// agent records outages and incidents, monitoring reports an alert, and
+// the compliance pass finds the breach with its rebate.
+func slaScenario(t *testing.T, e *env, retail string) {
+	c := e.check
+	_, lena := e.user(t, "lena@example.com", retail, map[string]any{"role": "service_level_manager", "scope_kind": "global"})
+	_, agent := e.user(t, "agent-sla@example.com", retail, map[string]any{"role": "agent", "scope_kind": "global"})
+	_, monitor := e.user(t, "alertmanager@example.com", retail, map[string]any{"role": "monitoring", "scope_kind": "global"})
+	_, buyer := e.user(t, "sla-buyer@example.com", retail, map[string]any{"role": "consumer", "scope_kind": "org_unit", "scope_id": retail})
+	now := time.Now().UTC().Truncate(time.Second)
+	ts := func(d time.Duration) string { return now.Add(d).Format(time.RFC3339) }
+
+	allWeek := []map[string]any{}
+	for _, d := range []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"} {
+		allWeek = append(allWeek, map[string]any{"day": d, "start": "00:00", "end": "24:00"})
+	}
+	in := map[string]any{"code": "vm-sla", "name": "Virtual machines for Retail", "kind": "sla", "state": "active", "provider": "Contoso IT",
+		"customer": "Retail", "currency": "EUR", "effective_from": now.AddDate(0, -2, 0).Format("2006-01-02"), "services": []string{"virtual-machines"},
+		"org_units": []string{"RETAIL"}, "calendar": map[string]any{"time_zone": "UTC", "weekly": allWeek,
+			"maintenance": []map[string]any{{"name": "Patch Sunday", "rule": "FREQ=MONTHLY;BYDAY=1SU", "start": "02:00", "end": "04:00", "notice_days": 7}}},
+		"targets": []map[string]any{
+			{"code": "availability", "kind": "availability", "objective": "99.9", "window": map[string]any{"kind": "rolling_days", "n": 30}},
+			{"code": "p2", "kind": "resolution", "objective": "95", "priority": 2, "within_minutes": 120, "window": map[string]any{"kind": "month"}},
+		},
+		"rebates": []map[string]any{{"target": "availability", "kind": "per_hour", "amount": "10.00", "units": 3, "cap": "500.00"}}}
+	c.do("POST", "/api/v1/agreements", buyer, in, 403)
+	bad := map[string]any{"code": "Bad", "name": "", "kind": "sla", "provider": "IT", "customer": "Retail", "currency": "EUR", "effective_from": "someday",
+		"services": []string{"no-such-service"}, "calendar": map[string]any{"time_zone": "Mars/Base", "weekly": []any{}},
+		"targets": []map[string]any{{"code": "a", "kind": "availability", "objective": "101", "window": map[string]any{"kind": "rolling_days"}}}}
+	if f := c.bad("POST", "/api/v1/agreements", lena, bad, 422).problemFields(); strings.Join(f, " ") !=
+		"code name org_units calendar.time_zone effective_from targets[0].window targets[0].objective" {
+		t.Errorf("a bad agreement: fields %v", f)
+	}
+	var a sla.Agreement
+	c.do("POST", "/api/v1/agreements", lena, in, 201).decode(t, &a)
+	in["name"] = "Virtual machines for Retail stores"
+	c.do("PUT", "/api/v1/agreements/vm-sla", lena, in, 200)
+	c.do("GET", "/api/v1/agreements", buyer, nil, 200)
+
+	var o sla.Outage
+	c.do("POST", "/api/v1/outages", agent, map[string]any{"service": "network", "started_at": ts(-5 * time.Hour), "summary": "Core switch"}, 201).decode(t, &o)
+	c.do("POST", "/api/v1/outages", agent, map[string]any{"service": "virtual-machines", "started_at": ts(time.Hour)}, 422)
+	c.do("GET", "/api/v1/outages?service=network", agent, nil, 200)
+	c.do("GET", "/api/v1/outages/"+o.ID, agent, nil, 200)
+	c.do("PUT", "/api/v1/outages/"+o.ID, agent, map[string]any{"service": "network", "started_at": ts(-5 * time.Hour), "ended_at": ts(-3 * time.Hour),
+		"summary": "Core switch"}, 200)
+	c.do("GET", "/api/v1/outages/"+o.ID, buyer, nil, 403)
+
+	var inc sla.Incident
+	c.do("POST", "/api/v1/incidents", agent, map[string]any{"service": "virtual-machines", "priority": 2, "summary": "VMs unreachable",
+		"opened_at": ts(-5 * time.Hour)}, 201).decode(t, &inc)
+	c.do("PUT", "/api/v1/incidents/"+inc.ID, agent, map[string]any{"service": "virtual-machines", "priority": 2, "summary": "VMs unreachable",
+		"opened_at": ts(-5 * time.Hour), "resolved_at": ts(-2 * time.Hour)}, 200)
+	c.do("GET", "/api/v1/incidents", agent, nil, 200)
+
+	alert := map[string]any{"version": "4", "groupKey": "{}:{alertname=\"VMDown\"}", "status": "firing", "receiver": "steward",
+		"groupLabels": map[string]any{}, "commonLabels": map[string]any{}, "commonAnnotations": map[string]any{}, "externalURL": "http://am", "truncatedAlerts": 0,
+		"alerts": []map[string]any{{"status": "firing", "labels": map[string]string{"alertname": "VMDown", "service": "virtual-machines", "impact": "partial", "share_percent": "25"},
+			"annotations": map[string]string{}, "startsAt": ts(-90 * time.Minute), "endsAt": "0001-01-01T00:00:00Z", "generatorURL": "http://prom", "fingerprint": "f00d"}}}
+	c.do("POST", "/api/v1/alertmanager", buyer, alert, 403)
+	var ar sla.AlertResult
+	c.do("POST", "/api/v1/alertmanager", monitor, alert, 200).decode(t, &ar)
+	if ar.Recorded != 1 {
+		t.Errorf("alert: %+v", ar)
+	}
+	resolved := alert["alerts"].([]map[string]any)[0]
+	resolved["status"], resolved["endsAt"], alert["status"] = "resolved", ts(0), "resolved"
+	c.do("POST", "/api/v1/alertmanager", monitor, alert, 200).decode(t, &ar)
+	if ar.Resolved != 1 || ar.Recorded != 0 {
+		t.Errorf("resolved alert: %+v", ar)
+	}
+
+	var pass sla.Pass
+	c.do("POST", "/api/v1/agreements/evaluate", agent, nil, 403)
+	c.do("POST", "/api/v1/agreements/evaluate", lena, nil, 200).decode(t, &pass)
+	var comp sla.Compliance
+	c.do("GET", "/api/v1/agreements/vm-sla", buyer, nil, 200).decode(t, &comp)
+	// 2 h of network outage carried to the VMs, and 25 % of 90 minutes:
+	// 2 h 22 m 30 s of a 30-day window's 43 m 12 s budget.
+	av := comp.Targets[0].Current
+	if av == nil || av.DowntimeMicros != int64(2*time.Hour+22*time.Minute+30*time.Second)/1000 || av.Status != sla.Breached || len(comp.Breaches) != 1 {
+		t.Fatalf("compliance %+v, breaches %d", av, len(comp.Breaches))
+	}
+	// (2 h 22 m 30 s − 43 m 12 s) × €10 × 3 units = €49.65.
+	if b := comp.Breaches[0]; b.Rebate != "49.65" || b.RebateKind != "credit" || len(b.Credits) != 1 {
+		t.Errorf("breach %+v", b)
+	}
+	c.do("GET", "/api/v1/breaches?agreement=vm-sla", buyer, nil, 200)
+	c.do("GET", "/api/v1/breaches/"+comp.Breaches[0].ID, buyer, nil, 200)
+	c.do("GET", "/api/v1/agreements/vm-sla/targets/availability/burn", lena, nil, 200)
+	c.do("GET", "/api/v1/agreements/vm-sla/review?from="+url.QueryEscape(ts(-48*time.Hour))+"&to="+url.QueryEscape(ts(time.Hour)), buyer, nil, 200)
+}
+
+// TestAlertmanagerWebhook sends notifications with Alertmanager's own
+// webhook notifier (its code, its message, its bearer credentials) to
+// Steward over HTTP: a firing alert opens one outage however often it is
+// repeated, a resolved one ends it, and alerts Steward cannot place are
+// accepted and reported without losing the rest.
+func TestAlertmanagerWebhook(t *testing.T) {
+	e := setup(t)
+	c := e.check
+	var root struct{ ID string }
+	c.do("POST", "/api/v1/org-units", e.admin, map[string]any{"kind": "business_unit", "code": "OPS", "name": "Operations"}, 201).decode(t, &root)
+	_, pm := e.user(t, "pm@example.com", root.ID, map[string]any{"role": "portfolio_manager", "scope_kind": "global"})
+	c.do("POST", "/api/v1/services", pm, map[string]any{"code": "payments", "name": "Payments", "kind": "business"}, 201)
+	_, token := e.user(t, "am@example.com", root.ID, map[string]any{"role": "monitoring", "scope_kind": "global"})
+
+	var conf webhook.WebhookConfig
+	if err := yaml.Unmarshal([]byte("url: "+c.base+"/api/v1/alertmanager\nhttp_config:\n  authorization:\n    credentials: "+token+"\n"), &conf); err != nil {
+		t.Fatal(err)
+	}
+	tmpl, err := template.FromGlobs(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl.ExternalURL, _ = url.Parse("http://alertmanager.example")
+	n, err := webhook.New(&conf, tmpl, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	starts := time.Now().Add(-20 * time.Minute).UTC().Truncate(time.Second)
+	down := &types.Alert{Alert: model.Alert{Labels: model.LabelSet{"alertname": "PaymentsDown", "service": "payments"},
+		Annotations: model.LabelSet{"summary": "Card payments failing"}, StartsAt: starts, EndsAt: time.Now().Add(time.Hour)}}
+	stray := &types.Alert{Alert: model.Alert{Labels: model.LabelSet{"alertname": "DiskFull", "instance": "db1"}, StartsAt: starts, EndsAt: time.Now().Add(time.Hour)}}
+	ctx := notify.WithGroupKey(context.Background(), "{}:{alertname=\"PaymentsDown\"}")
+	ctx = notify.WithReceiverName(ctx, "steward")
+	ctx = notify.WithGroupLabels(ctx, model.LabelSet{"alertname": "PaymentsDown"})
+	for range 3 { // the first notification and two repeats
+		if retry, err := n.Notify(ctx, down, stray); err != nil {
+			t.Fatalf("notify: %v (retry %v)", err, retry)
+		}
+	}
+	outages, err := e.app.SLA.Outages(context.Background(), access.System(), sla.OutageFilter{Service: "payments"})
+	if err != nil || len(outages) != 1 || outages[0].Ended != nil || outages[0].Source != sla.Alertmanager || !outages[0].Started.Equal(starts) ||
+		outages[0].Summary != "Alert: Card payments failing" {
+		t.Fatalf("after three notifications: %+v %v", outages, err)
+	}
+	ends := time.Now().Add(-time.Minute).UTC().Truncate(time.Second)
+	down.EndsAt = ends // resolved
+	if _, err := n.Notify(ctx, down); err != nil {
+		t.Fatal(err)
+	}
+	outages, _ = e.app.SLA.Outages(context.Background(), access.System(), sla.OutageFilter{Service: "payments"})
+	if len(outages) != 1 || outages[0].Ended == nil || !outages[0].Ended.Equal(ends) {
+		t.Fatalf("after the resolved notification: %+v", outages[0])
+	}
+	// Firing again later is a new outage.
+	again := &types.Alert{Alert: model.Alert{Labels: down.Labels, Annotations: down.Annotations, StartsAt: ends.Add(30 * time.Second), EndsAt: time.Now().Add(time.Hour)}}
+	if _, err := n.Notify(ctx, again); err != nil {
+		t.Fatal(err)
+	}
+	if outages, _ = e.app.SLA.Outages(context.Background(), access.System(), sla.OutageFilter{Service: "payments"}); len(outages) != 2 {
+		t.Errorf("a new firing after resolution: %d outages, want 2", len(outages))
+	}
+	// A wrong token is refused, and Alertmanager is told so (no retry).
+	conf.HTTPConfig.Authorization.Credentials = "not-a-token"
+	bad, _ := webhook.New(&conf, tmpl, slog.New(slog.DiscardHandler))
+	if retry, err := bad.Notify(ctx, down); err == nil || retry {
+		t.Errorf("a wrong token: err %v retry %v, want an error without retry", err, retry)
+	}
+}
