@@ -35,7 +35,7 @@ func benchOSB(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer done()
-	if _, err := demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing}); err != nil {
+	if _, err := demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing, SLA: a.SLA}); err != nil {
 		return err
 	}
 	sys := access.System()

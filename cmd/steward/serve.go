@@ -58,7 +58,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 	defer a.Close()
 	if *demoFlag {
-		created, err := demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing})
+		created, err := demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing, SLA: a.SLA})
 		if err != nil {
 			return fmt.Errorf("demo: %w", err)
 		}

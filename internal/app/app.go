@@ -221,7 +221,7 @@ func (a *App) buildHandler() (http.Handler, error) {
 	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Idempotency: a.Idempotency, Log: a.log, Metrics: metrics,
 		SpecYAML: openapi.YAML, SpecJSON: specJSON}).Register(mux)
 	portal := &web.Portal{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders,
-		Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, Log: a.log, Metrics: metrics,
+		Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Log: a.log, Metrics: metrics,
 		Now: a.cfg.Now, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://")}
 	if err := portal.Register(mux); err != nil {
 		return nil, err

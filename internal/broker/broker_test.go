@@ -36,7 +36,7 @@ func seeded(t *testing.T, cfg sqldb.Config) *app.App {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing}); err != nil {
+	if _, err := demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing, SLA: a.SLA}); err != nil {
 		t.Fatal(err)
 	}
 	a.Provision.MinPoll, a.Provision.MaxPoll = 20*time.Millisecond, 100*time.Millisecond

@@ -19,6 +19,7 @@ import (
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/portfolio"
+	"github.com/steward-itaas/steward/internal/sla"
 )
 
 //go:embed portfolio.yaml
@@ -31,6 +32,8 @@ type Services struct {
 	Orders   *orders.Service
 	Metering *metering.Service
 	Billing  *billing.Service
+	// SLA, when set, adds the desktop SLA with weeks of outages.
+	SLA *sla.Service
 }
 
 // Password is every demo user's password. The demo is for trying Steward
@@ -135,6 +138,11 @@ func Seed(ctx context.Context, s Services) (bool, error) {
 	}
 	if err := seedBilling(ctx, s); err != nil {
 		return false, fmt.Errorf("demo billing: %w", err)
+	}
+	if s.SLA != nil {
+		if err := seedSLA(ctx, s); err != nil {
+			return false, fmt.Errorf("demo service levels: %w", err)
+		}
 	}
 	// The admin, with its grant in the same transaction, marks the seed done.
 	if _, err := s.Identity.CreateAdmin(ctx, sys, identity.CreateUserInput{Email: last.email, Name: last.name, Password: Password}); err != nil {

@@ -25,12 +25,20 @@ func TestSeed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer a.Close()
-	s := demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing}
+	s := demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing, SLA: a.SLA}
 	if created, err := demo.Seed(ctx, s); err != nil || !created {
 		t.Fatalf("first seed: %v %v", created, err)
 	}
 	if created, err := demo.Seed(ctx, s); err != nil || created {
 		t.Fatalf("second seed: %v %v", created, err)
+	}
+	// The desktop SLA is measured: outages in its window, figures stored.
+	c, err := a.SLA.Compliance(ctx, access.System(), "desktop-sla")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if av := c.Targets[0].Current; av == nil || av.DowntimeMicros == 0 || av.AgreedMicros == 0 || c.Agreement.UnderpinnedBy[0] != "network-ola" {
+		t.Errorf("the demo SLA: %+v", av)
 	}
 	all, err := a.Orders.Orders(ctx, access.System(), orders.OrderFilter{Limit: 100})
 	if err != nil {

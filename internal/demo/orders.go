@@ -17,13 +17,7 @@ func seedOrders(ctx context.Context, s Services) error {
 	if existing, err := s.Orders.Orders(ctx, sys, orders.OrderFilter{Limit: 1}); err != nil || len(existing) > 0 {
 		return err
 	}
-	as := func(email string) (*access.Principal, error) {
-		u, err := s.Identity.UserByEmail(ctx, sys, email)
-		if err != nil {
-			return nil, err
-		}
-		return s.Identity.Principal(ctx, u.ID)
-	}
+	as := func(email string) (*access.Principal, error) { return principal(ctx, s, email) }
 	dana, err := as("dana@contoso.example")
 	if err != nil {
 		return err

@@ -35,7 +35,7 @@ type env struct {
 
 func newEnv(t *testing.T) *env {
 	e := openEnv(t, sqldbtest.Config(t))
-	if _, err := demo.Seed(e.ctx, demo.Services{Identity: e.a.Identity, Catalog: e.a.Catalog, Orders: e.a.Orders, Metering: e.a.Metering, Billing: e.a.Billing}); err != nil {
+	if _, err := demo.Seed(e.ctx, demo.Services{Identity: e.a.Identity, Catalog: e.a.Catalog, Orders: e.a.Orders, Metering: e.a.Metering, Billing: e.a.Billing, SLA: e.a.SLA}); err != nil {
 		t.Fatal(err)
 	}
 	return e

@@ -48,6 +48,9 @@ func New(db *sqldb.DB, now func() time.Time, runner *jobs.Runner, cat *catalog.C
 	return s
 }
 
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }
+
 func (s *Service) audit(ctx context.Context, tx *sqldb.Tx, p *access.Principal, e audit.Entry) error {
 	return audit.Write(ctx, tx, p, s.now(), e)
 }

@@ -47,6 +47,7 @@ func newFixture(t *testing.T) *fixture {
 	}
 	t.Cleanup(func() { a.Close() })
 	f.a = a
+	// The demo without its service levels: the history here is scripted.
 	if _, err := demo.Seed(f.ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing}); err != nil {
 		t.Fatal(err)
 	}

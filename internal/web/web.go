@@ -39,6 +39,7 @@ import (
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/provision"
 	"github.com/steward-itaas/steward/internal/rating"
+	"github.com/steward-itaas/steward/internal/sla"
 )
 
 //go:embed templates/*.html
@@ -60,9 +61,11 @@ type Portal struct {
 	// Provision and Broker back the instance, provider and platform pages.
 	Provision *provision.Service
 	Broker    *broker.Broker
-	Log       *slog.Logger
-	Metrics   *middleware.Metrics
-	Now       func() time.Time
+	// SLA backs the service level pages.
+	SLA     *sla.Service
+	Log     *slog.Logger
+	Metrics *middleware.Metrics
+	Now     func() time.Time
 	// SecureCookies marks every cookie Secure: set when Steward's public URL
 	// is https (behind a TLS-terminating proxy). Requests that arrive over
 	// TLS get Secure cookies regardless.
@@ -99,11 +102,7 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 	}
 	static, _ := fs.Sub(staticFS, "static")
 	mux.Handle("GET /static/", http.StripPrefix("/static/", cacheStatic(http.FileServerFS(static))))
-	routes := []struct {
-		pattern string
-		public  bool
-		h       func(http.ResponseWriter, *http.Request) error
-	}{
+	routes := []route{
 		{"GET /login", true, p.loginPage},
 		{"POST /login", true, p.login},
 		{"POST /logout", false, p.logout},
@@ -188,6 +187,7 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		{"GET /catalog/{code}/edit", false, show(p, "offering_edit", p.offeringEditView(true))},
 		{"POST /catalog/{code}/edit", false, p.saveOffering(true)},
 	}
+	routes = append(routes, p.slaRoutes()...)
 	for _, rt := range routes {
 		var h http.Handler = p.adapt(rt.h)
 		if !rt.public {
@@ -245,7 +245,7 @@ func (p *Portal) parse() error {
 		if name == "layout.html" {
 			continue
 		}
-		t := template.New("layout").Funcs(funcs)
+		t := template.New("layout").Funcs(funcs).Funcs(slaFuncs)
 		if _, err := t.Parse(string(layout)); err != nil {
 			return fmt.Errorf("parse layout: %w", err)
 		}
@@ -307,6 +307,9 @@ func navFor(pr *access.Principal, path string) []NavItem {
 	}
 	if pr.CanAnywhere(access.TaskWork) {
 		items = append(items, NavItem{Label: "Tasks", Href: "/tasks"})
+	}
+	if pr.CanAnywhere(access.AgreementRead) {
+		items = append(items, NavItem{Label: "Service levels", Href: "/sla"})
 	}
 	if pr.CanAnywhere(access.ServiceRead) {
 		items = append(items, NavItem{Label: "Portfolio", Href: "/portfolio"})

@@ -1,0 +1,543 @@
+package web
+
+import (
+	"fmt"
+	"html/template"
+	"math/big"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/sla"
+)
+
+// route is a portal page: pattern, public, handler.
+type route struct {
+	pattern string
+	public  bool
+	h       func(http.ResponseWriter, *http.Request) error
+}
+
+// slaRoutes are the service level pages.
+func (p *Portal) slaRoutes() []route {
+	return []route{
+		{"GET /sla", false, show(p, "sla", p.slaView)},
+		{"GET /sla/agreements/new", false, show(p, "agreement_edit", p.newAgreementView)},
+		{"POST /sla/agreements", false, p.saveAgreement},
+		{"GET /sla/agreements/{code}", false, show(p, "agreement", p.agreementView)},
+		{"GET /sla/agreements/{code}/edit", false, show(p, "agreement_edit", p.editAgreementView)},
+		{"GET /sla/agreements/{code}/review", false, show(p, "sla_review", p.reviewView)},
+		{"GET /sla/breaches/{id}", false, show(p, "breach", p.breachView)},
+		{"GET /sla/outages", false, show(p, "outages", p.outagesView)},
+		{"POST /sla/outages", false, p.recordOutage},
+		{"POST /sla/outages/{id}/end", false, p.endOutage},
+	}
+}
+
+type slaPage struct {
+	Page
+	Dashboard   *sla.Dashboard
+	CanManage   bool
+	CanRecord   bool
+	Breaches    []*sla.Breach
+	OpenRebates string
+}
+
+func (p *Portal) slaView(r *http.Request) (slaPage, error) {
+	pr := middleware.Principal(r.Context())
+	pg := slaPage{Page: p.pageFor(r, "Service levels"), CanManage: pr.CanAnywhere(access.AgreementManage), CanRecord: pr.CanAnywhere(access.OutageRecord)}
+	var err error
+	if pg.Dashboard, err = p.SLA.Dashboard(r.Context(), pr); err != nil {
+		return pg, err
+	}
+	pg.Breaches, err = p.SLA.Breaches(r.Context(), pr, sla.BreachFilter{})
+	if len(pg.Breaches) > 20 {
+		pg.Breaches = pg.Breaches[:20]
+	}
+	return pg, err
+}
+
+// burnChart is an error budget's burn drawn as an SVG polyline: budget
+// spent (percent, 100 % is the whole budget) by day of the window.
+type burnChart struct {
+	Target   string
+	Points   string
+	Width    int
+	Height   int
+	LimitY   float64
+	Max      string
+	From, To string
+	Last     string
+	Label    string
+}
+
+func drawBurn(target string, pts []sla.BurnPoint) *burnChart {
+	if len(pts) == 0 {
+		return nil
+	}
+	const w, h = 600, 160
+	top := 100.0
+	vals := make([]float64, len(pts))
+	for i, p := range pts {
+		v, _ := strconv.ParseFloat(p.BudgetUsed, 64)
+		vals[i] = v
+		top = max(top, v)
+	}
+	top *= 1.1
+	var b strings.Builder
+	for i, v := range vals {
+		x := float64(w) * float64(i+1) / float64(len(vals))
+		fmt.Fprintf(&b, "%.1f,%.1f ", x, float64(h)-v/top*float64(h))
+	}
+	c := &burnChart{Target: target, Points: "0," + strconv.Itoa(h) + " " + b.String(), Width: w, Height: h, LimitY: float64(h) - 100/top*float64(h),
+		Max: fmt.Sprintf("%.0f", top), From: pts[0].At.Format("2 Jan"), To: pts[len(pts)-1].At.Format("2 Jan"), Last: pts[len(pts)-1].BudgetUsed}
+	c.Label = fmt.Sprintf("Error budget of %s spent over the window: %s %% by %s", target, c.Last, c.To)
+	return c
+}
+
+type agreementPage struct {
+	Page
+	C         *sla.Compliance
+	Burns     []*burnChart
+	CanManage bool
+	Now       time.Time
+	Months    []string // for the review picker
+}
+
+func (p *Portal) agreementView(r *http.Request) (agreementPage, error) {
+	pr := middleware.Principal(r.Context())
+	c, err := p.SLA.Compliance(r.Context(), pr, r.PathValue("code"))
+	if err != nil {
+		return agreementPage{}, err
+	}
+	pg := agreementPage{Page: p.pageFor(r, c.Agreement.Name), C: c, CanManage: pr.CanAnywhere(access.AgreementManage), Now: p.now()}
+	for _, t := range c.Agreement.Targets {
+		if t.Kind != sla.Availability && t.Kind != sla.Reliability {
+			continue
+		}
+		pts, err := p.SLA.Burn(r.Context(), pr, c.Agreement.Code, t.Code)
+		if err != nil {
+			return pg, err
+		}
+		if ch := drawBurn(t.Code, pts); ch != nil {
+			pg.Burns = append(pg.Burns, ch)
+		}
+	}
+	m := time.Date(pg.Now.Year(), pg.Now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 12; i++ {
+		pg.Months = append(pg.Months, m.AddDate(0, -i, 0).Format("2006-01"))
+	}
+	return pg, nil
+}
+
+func (p *Portal) now() time.Time {
+	if p.Now != nil {
+		return p.Now()
+	}
+	return time.Now()
+}
+
+type breachPage struct {
+	Page
+	B *sla.Breach
+	A *sla.Agreement
+}
+
+func (p *Portal) breachView(r *http.Request) (breachPage, error) {
+	pr := middleware.Principal(r.Context())
+	b, err := p.SLA.Breach(r.Context(), pr, r.PathValue("id"))
+	if err != nil {
+		return breachPage{}, err
+	}
+	a, err := p.SLA.Agreement(r.Context(), pr, b.Agreement.ID)
+	return breachPage{Page: p.pageFor(r, "Breach of "+b.Agreement.Name), B: b, A: a}, err
+}
+
+type reviewPage struct {
+	Page
+	R        *sla.Review
+	From, To string
+}
+
+// reviewView is the service review report: ?from=2026-06&to=2026-12
+// (months, or RFC 3339 times); by default the last six whole months.
+func (p *Portal) reviewView(r *http.Request) (reviewPage, error) {
+	pr := middleware.Principal(r.Context())
+	now := p.now().UTC()
+	to := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	from := to.AddDate(0, -6, 0)
+	q := r.URL.Query()
+	read := func(s string, def time.Time) (time.Time, error) {
+		if s == "" {
+			return def, nil
+		}
+		if t, err := time.Parse("2006-01", s); err == nil {
+			return t, nil
+		}
+		if t, err := time.Parse(time.RFC3339, s); err == nil {
+			return t, nil
+		}
+		return def, errs.Invalid("%q is not a month (2026-11) or an RFC 3339 time", s)
+	}
+	var err error
+	if from, err = read(q.Get("from"), from); err != nil {
+		return reviewPage{}, err
+	}
+	if to, err = read(q.Get("to"), to); err != nil {
+		return reviewPage{}, err
+	}
+	rev, err := p.SLA.Review(r.Context(), pr, r.PathValue("code"), from, to)
+	if err != nil {
+		return reviewPage{}, err
+	}
+	return reviewPage{Page: p.pageFor(r, "Service review: "+rev.Agreement.Name), R: rev, From: from.Format("2006-01"), To: to.Format("2006-01")}, nil
+}
+
+// agreementEditPage is the agreement form with its calendar editor.
+type agreementEditPage struct {
+	Page
+	New       bool
+	In        sla.AgreementInput
+	Services  []*catalog.Service
+	Offerings []*catalog.Offering
+	OrgUnits  []*identity.OrgUnit
+	Others    []*sla.Agreement // agreements that may underpin this one
+	Weekdays  []string
+	Hours     map[string][2]string
+	Holidays  string
+	Targets   []sla.Target // with blank rows to add
+	Rebates   []sla.Rebate
+	Seasons   []seasonRow
+	Maint     []catalog.Maintenance
+	Kinds     []sla.Kind
+	States    []sla.State
+	TKinds    []sla.TargetKind
+	WKinds    []sla.WindowKind
+}
+
+type seasonRow struct {
+	Name, From, To, Hours string
+}
+
+func (p *Portal) agreementForm(r *http.Request, in sla.AgreementInput, isNew bool) (agreementEditPage, error) {
+	pr := middleware.Principal(r.Context())
+	if err := pr.RequireAnywhere(access.AgreementManage); err != nil {
+		return agreementEditPage{}, err
+	}
+	title := "New agreement"
+	if !isNew {
+		title = "Edit " + in.Name
+	}
+	pg := agreementEditPage{Page: p.pageFor(r, title), New: isNew, In: in, Weekdays: catalog.Weekdays, Hours: map[string][2]string{},
+		Kinds: sla.Kinds, States: sla.States, TKinds: sla.TargetKinds, WKinds: sla.WindowKinds}
+	ctx, sys := r.Context(), access.System()
+	var err error
+	if pg.Services, err = p.Catalog.Services(ctx, sys, catalog.ServiceFilter{}); err != nil {
+		return pg, err
+	}
+	if pg.Offerings, err = p.Catalog.Offerings(ctx, sys, catalog.OfferingFilter{}); err != nil {
+		return pg, err
+	}
+	if pg.OrgUnits, err = p.Identity.OrgUnits(ctx, sys); err != nil {
+		return pg, err
+	}
+	all, err := p.SLA.Agreements(ctx, pr)
+	if err != nil {
+		return pg, err
+	}
+	for _, a := range all {
+		if a.Code != in.Code && a.Kind != sla.SLA {
+			pg.Others = append(pg.Others, a)
+		}
+	}
+	for _, h := range in.Calendar.Weekly {
+		pg.Hours[h.Day] = [2]string{h.Start, h.End}
+	}
+	var hs []string
+	for _, h := range in.Calendar.Holidays {
+		hs = append(hs, h.Date+" "+h.Name)
+	}
+	pg.Holidays = strings.Join(hs, "\n")
+	for _, s := range in.Calendar.Seasons {
+		pg.Seasons = append(pg.Seasons, seasonRow{Name: s.Name, From: s.From, To: s.To, Hours: formatHours(s.Weekly)})
+	}
+	pg.Seasons = append(pg.Seasons, seasonRow{})
+	pg.Maint = append(slices.Clone(in.Calendar.Maintenance), catalog.Maintenance{})
+	pg.Targets = append(slices.Clone(in.Targets), sla.Target{}, sla.Target{})
+	pg.Rebates = append(slices.Clone(in.Rebates), sla.Rebate{})
+	return pg, nil
+}
+
+func (p *Portal) newAgreementView(r *http.Request) (agreementEditPage, error) {
+	in := sla.AgreementInput{Kind: sla.SLA, State: sla.Draft, Currency: "EUR", Provider: "Internal IT", EffectiveFrom: p.now().Format("2006-01-02"),
+		Calendar: catalog.Calendar{TimeZone: "Europe/London"}}
+	for _, d := range catalog.Weekdays[:5] {
+		in.Calendar.Weekly = append(in.Calendar.Weekly, catalog.Hours{Day: d, Start: "08:00", End: "18:00"})
+	}
+	return p.agreementForm(r, in, true)
+}
+
+func (p *Portal) editAgreementView(r *http.Request) (agreementEditPage, error) {
+	a, err := p.SLA.Agreement(r.Context(), middleware.Principal(r.Context()), r.PathValue("code"))
+	if err != nil {
+		return agreementEditPage{}, err
+	}
+	return p.agreementForm(r, a.Input(), false)
+}
+
+// formatHours writes weekly hours compactly: "monday 07:00-19:00, saturday 09:00-14:00".
+func formatHours(hs []catalog.Hours) string {
+	var parts []string
+	for _, h := range hs {
+		parts = append(parts, h.Day+" "+h.Start+"-"+h.End)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// parseHours reads "mon-fri 07:00-19:00, sat 09:00-14:00": day names or
+// ranges (three letters or whole), then start-end. Problems go to the
+// calendar's validation as they are (a bad day or time is reported there).
+func parseHours(s string) []catalog.Hours {
+	short := map[string]string{}
+	for _, d := range catalog.Weekdays {
+		short[d[:3]], short[d] = d, d
+	}
+	var out []catalog.Hours
+	for _, part := range strings.Split(s, ",") {
+		fs := strings.Fields(strings.TrimSpace(part))
+		if len(fs) != 2 {
+			if len(fs) > 0 {
+				out = append(out, catalog.Hours{Day: part})
+			}
+			continue
+		}
+		start, end, _ := strings.Cut(fs[1], "-")
+		days := []string{fs[0]}
+		if a, b, ok := strings.Cut(strings.ToLower(fs[0]), "-"); ok {
+			i, j := slices.Index(catalog.Weekdays, short[a]), slices.Index(catalog.Weekdays, short[b])
+			if i >= 0 && j >= i {
+				days = catalog.Weekdays[i : j+1]
+			}
+		}
+		for _, d := range days {
+			if full, ok := short[strings.ToLower(d)]; ok {
+				d = full
+			}
+			out = append(out, catalog.Hours{Day: d, Start: start, End: end})
+		}
+	}
+	return out
+}
+
+// agreementInput reads the agreement form.
+func agreementInput(r *http.Request) sla.AgreementInput {
+	f := r.PostForm
+	in := sla.AgreementInput{Code: f.Get("code"), Name: f.Get("name"), Kind: sla.Kind(f.Get("kind")), State: sla.State(f.Get("state")),
+		Provider: f.Get("provider"), Customer: f.Get("customer"), Description: f.Get("description"), EffectiveFrom: f.Get("effective_from"),
+		EffectiveTo: f.Get("effective_to"), ReviewOn: f.Get("review_on"), Currency: f.Get("currency"),
+		Services: f["services"], Offerings: f["offerings"], OrgUnits: f["org_units"], UnderpinnedBy: f["underpinned_by"]}
+	in.Calendar = catalog.Calendar{TimeZone: f.Get("time_zone")}
+	for _, day := range catalog.Weekdays {
+		if start, end := f.Get("start."+day), f.Get("end."+day); start != "" || end != "" {
+			in.Calendar.Weekly = append(in.Calendar.Weekly, catalog.Hours{Day: day, Start: start, End: end})
+		}
+	}
+	for _, l := range lines(f.Get("holidays")) {
+		date, name, _ := strings.Cut(l, " ")
+		in.Calendar.Holidays = append(in.Calendar.Holidays, catalog.Holiday{Date: date, Name: strings.TrimSpace(name)})
+	}
+	for i := 0; f.Has("season.name." + strconv.Itoa(i)); i++ {
+		n := strconv.Itoa(i)
+		if f.Get("season.name."+n) == "" && f.Get("season.from."+n) == "" {
+			continue
+		}
+		in.Calendar.Seasons = append(in.Calendar.Seasons, catalog.Season{Name: f.Get("season.name." + n), From: f.Get("season.from." + n),
+			To: f.Get("season.to." + n), Weekly: parseHours(f.Get("season.hours." + n))})
+	}
+	for i := 0; f.Has("maint.rule." + strconv.Itoa(i)); i++ {
+		n := strconv.Itoa(i)
+		if f.Get("maint.rule."+n) == "" && f.Get("maint.name."+n) == "" {
+			continue
+		}
+		days, _ := strconv.Atoi(f.Get("maint.notice." + n))
+		in.Calendar.Maintenance = append(in.Calendar.Maintenance, catalog.Maintenance{Name: f.Get("maint.name." + n), Rule: f.Get("maint.rule." + n),
+			Start: f.Get("maint.start." + n), End: f.Get("maint.end." + n), NoticeDays: days})
+	}
+	num := func(k string) int { n, _ := strconv.Atoi(f.Get(k)); return n }
+	for i := 0; f.Has("target.code." + strconv.Itoa(i)); i++ {
+		n := strconv.Itoa(i)
+		if f.Get("target.code."+n) == "" {
+			continue
+		}
+		in.Targets = append(in.Targets, sla.Target{Code: f.Get("target.code." + n), Kind: sla.TargetKind(f.Get("target.kind." + n)),
+			Objective: f.Get("target.objective." + n), Window: sla.Window{Kind: sla.WindowKind(f.Get("target.window." + n)), N: num("target.n." + n)},
+			Priority: num("target.priority." + n), WithinMinutes: num("target.within." + n), MaxBreaks: num("target.breaks." + n),
+			Meter: f.Get("target.meter." + n), Limit: f.Get("target.limit." + n), AtMost: f.Get("target.at_most."+n) != "",
+			AtRiskPercent: num("target.at_risk." + n)})
+	}
+	for i := 0; f.Has("rebate.target." + strconv.Itoa(i)); i++ {
+		n := strconv.Itoa(i)
+		if f.Get("rebate.target."+n) == "" {
+			continue
+		}
+		in.Rebates = append(in.Rebates, sla.Rebate{Target: f.Get("rebate.target." + n), Kind: sla.RebateKind(f.Get("rebate.kind." + n)),
+			Amount: f.Get("rebate.amount." + n), Units: num("rebate.units." + n), Percent: f.Get("rebate.percent." + n), Cap: f.Get("rebate.cap." + n)})
+	}
+	return in
+}
+
+func (p *Portal) saveAgreement(w http.ResponseWriter, r *http.Request) error {
+	in := agreementInput(r)
+	a, created, err := p.SLA.SaveAgreement(r.Context(), middleware.Principal(r.Context()), in)
+	if err == nil {
+		msg := "Saved " + a.Name + "."
+		if created {
+			msg = "Defined " + a.Name + "."
+		}
+		if a.State == sla.Active {
+			msg += " Compliance is measured within a minute."
+		}
+		return p.redirect(w, r, "/sla/agreements/"+a.Code, msg)
+	}
+	return reshow(p, w, r, "agreement_edit", err, func(r *http.Request) (agreementEditPage, error) {
+		return p.agreementForm(r, in, r.PostForm.Get("new") != "")
+	})
+}
+
+type outagesPage struct {
+	Page
+	Outages   []*sla.Outage
+	Services  []*catalog.Service
+	Items     []*catalog.ConfigItem
+	CanRecord bool
+	In        sla.OutageInput
+	Zone      string
+	Zones     []string
+}
+
+func (p *Portal) outagesView(r *http.Request) (outagesPage, error) {
+	pr := middleware.Principal(r.Context())
+	pg := outagesPage{Page: p.pageFor(r, "Outages"), CanRecord: pr.CanAnywhere(access.OutageRecord), Zone: "UTC",
+		Zones: []string{"UTC", "Europe/London", "Europe/Berlin", "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Asia/Singapore", "Australia/Sydney"},
+		In:    sla.OutageInput{Impact: sla.Full, Share: 100}}
+	var err error
+	if pg.Outages, err = p.SLA.Outages(r.Context(), pr, sla.OutageFilter{Limit: 200}); err != nil {
+		return pg, err
+	}
+	if pg.Services, err = p.Catalog.Services(r.Context(), access.System(), catalog.ServiceFilter{}); err != nil {
+		return pg, err
+	}
+	pg.Items, err = p.Catalog.ConfigItems(r.Context(), access.System())
+	return pg, err
+}
+
+// localTime reads a form's time: RFC 3339, or "2026-11-17T09:00" (a
+// datetime-local field) in the chosen zone. Empty stays empty.
+func localTime(s, zone string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return ""
+	}
+	if _, err := time.Parse(time.RFC3339, s); err == nil {
+		return s
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil {
+		return s
+	}
+	for _, layout := range []string{"2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02T15:04:05"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t.Format(time.RFC3339)
+		}
+	}
+	return s // the service says what is wrong with it
+}
+
+func (p *Portal) recordOutage(w http.ResponseWriter, r *http.Request) error {
+	f := r.PostForm
+	zone := f.Get("zone")
+	share, _ := strconv.Atoi(f.Get("share_percent"))
+	in := sla.OutageInput{Service: f.Get("service"), ConfigItem: f.Get("config_item"), Started: localTime(f.Get("started_at"), zone),
+		Ended: localTime(f.Get("ended_at"), zone), Impact: sla.Impact(f.Get("impact")), Share: share, Planned: f.Get("planned") != "",
+		AnnouncedAt: localTime(f.Get("announced_at"), zone), Summary: f.Get("summary")}
+	o, err := p.SLA.RecordOutage(r.Context(), middleware.Principal(r.Context()), in)
+	if err == nil {
+		return p.redirect(w, r, "/sla/outages", "Recorded the outage of "+outageTarget(o)+". Compliance is re-measured within a minute.")
+	}
+	return reshow(p, w, r, "outages", err, func(r *http.Request) (outagesPage, error) {
+		pg, err := p.outagesView(r)
+		pg.In, pg.Zone = in, zone
+		pg.In.Started, pg.In.Ended, pg.In.AnnouncedAt = f.Get("started_at"), f.Get("ended_at"), f.Get("announced_at")
+		return pg, err
+	})
+}
+
+func outageTarget(o *sla.Outage) string {
+	if o.Service != nil {
+		return o.Service.Name
+	}
+	return o.ConfigItem.Name
+}
+
+// endOutage ends an ongoing outage now (or at the time given).
+func (p *Portal) endOutage(w http.ResponseWriter, r *http.Request) error {
+	ctx, pr := r.Context(), middleware.Principal(r.Context())
+	o, err := p.SLA.Outage(ctx, pr, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	in := o.Input()
+	in.Ended = localTime(r.PostForm.Get("ended_at"), "UTC")
+	if in.Ended == "" {
+		in.Ended = p.now().UTC().Format(time.RFC3339)
+	}
+	if _, err := p.SLA.UpdateOutage(ctx, pr, o.ID, in); err != nil {
+		return err
+	}
+	return p.redirect(w, r, "/sla/outages", "Ended the outage of "+outageTarget(o)+".")
+}
+
+// slaFuncs are the template helpers of the service level pages.
+var slaFuncs = template.FuncMap{
+	// hours writes microseconds as hours and minutes: "7 h 11 m 42 s".
+	"hours": func(us int64) string {
+		d := time.Duration(us) * time.Microsecond
+		h, m, s := int64(d/time.Hour), int64(d%time.Hour/time.Minute), int64(d%time.Minute/time.Second)
+		switch {
+		case h > 0 && s > 0:
+			return fmt.Sprintf("%d h %d m %d s", h, m, s)
+		case h > 0:
+			return fmt.Sprintf("%d h %d m", h, m)
+		case m > 0 && s > 0:
+			return fmt.Sprintf("%d m %d s", m, s)
+		case m > 0:
+			return fmt.Sprintf("%d m", m)
+		}
+		return fmt.Sprintf("%d s", s)
+	},
+	// spent caps a budget share for a bar: "0" to "100".
+	"spent": func(used string) string {
+		r, ok := new(big.Rat).SetString(used)
+		if !ok {
+			return "0"
+		}
+		if r.Cmp(big.NewRat(100, 1)) > 0 {
+			return "100"
+		}
+		return r.FloatString(1)
+	},
+	"local": func(t time.Time, a *sla.Agreement) string {
+		return t.In(a.Calendar.Location()).Format("Mon 2 Jan 2006 15:04 MST")
+	},
+	"localdate": func(t time.Time, a *sla.Agreement) string {
+		return t.In(a.Calendar.Location()).Format("2 Jan 2006")
+	},
+	"has": func(xs []string, x string) bool { return slices.Contains(xs, x) },
+}
