@@ -53,6 +53,7 @@ Usage:
   steward provider list|add|check|sync   providers where things are made; import a peer's catalog
   steward platform add           register a platform for the OSB API under /osb
   steward blueprint validate|upload|list   blueprints: how plans are made in steps
+  steward sla apply|list|evaluate|outage   service level agreements, outages and compliance
   steward bench ingest|billing|osb   load-test ingest, a billing run, or the OSB endpoints (p99 latency)
   steward version                print the version
 
@@ -87,6 +88,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 		return platformCmd(ctx, e, rest)
 	case "blueprint":
 		return blueprintCmd(ctx, e, rest)
+	case "sla":
+		return slaCmd(ctx, e, rest)
 	case "bench":
 		return benchCmd(ctx, e, rest)
 	case "version":

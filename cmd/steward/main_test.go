@@ -239,6 +239,43 @@ func TestServeDemoAdminAndRestart(t *testing.T) {
 	if out, err := cli(t, getenv, "", "blueprint", "list"); err != nil || !strings.Contains(out, "db-stack@1") {
 		t.Errorf("blueprint list: %v %s", err, out)
 	}
+	// Service levels: the MOF sample SLA from its YAML, an outage, a pass.
+	sample := "../../docs/examples/woodgrove-desktop-sla.yaml"
+	if out, err := cli(t, getenv, "", "sla", "apply", sample); err != nil || !strings.Contains(out, "defined SLA woodgrove-desktop (active, 5 targets)") {
+		t.Errorf("sla apply: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "sla", "apply", sample); err != nil || !strings.Contains(out, "updated SLA woodgrove-desktop") {
+		t.Errorf("sla apply again: %v %s", err, out)
+	}
+	badSLA := filepath.Join(t.TempDir(), "bad-sla.yaml")
+	os.WriteFile(badSLA, []byte(`code: bad
+name: Bad
+kind: sla
+provider: IT
+customer: Retail
+currency: EUR
+effective_from: "2026-01-01"
+services: [desktop]
+org_units: [RETAIL]
+calendar: {time_zone: UTC, weekly: []}
+targets:
+  - {code: a, kind: availability, objective: "99.5", window: {kind: month}}
+rebates:
+  - {target: nope, kind: per_hour, amount: "1"}
+`), 0o644)
+	if out, err := cli(t, getenv, "", "sla", "apply", badSLA); err == nil || !strings.Contains(out+err.Error(), "rebate 1: target must be the code of one of the agreement's targets") {
+		t.Errorf("sla apply with a bad rebate: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "sla", "outage", "--service", "desktop", "--start", "2026-11-02T17:00:00Z", "--end", "2026-11-02T19:00:00Z", "--summary", "CLI"); err != nil ||
+		!strings.Contains(out, "recorded outage") {
+		t.Errorf("sla outage: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "sla", "evaluate"); err != nil || !strings.Contains(out, "measured 3 agreements") {
+		t.Errorf("sla evaluate: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "sla", "list"); err != nil || !strings.Contains(out, "woodgrove-desktop") || !strings.Contains(out, "desktop-sla") {
+		t.Errorf("sla list: %v %s", err, out)
+	}
 	if out, err := cli(t, getenv, "", "platform", "add", "--name", "cf-prod", "--org-unit", "RETAIL"); err != nil || !strings.Contains(out, "password: ") {
 		t.Errorf("platform add: %v %s", err, out)
 	}

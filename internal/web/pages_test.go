@@ -102,6 +102,20 @@ func TestPagesPerRole(t *testing.T) {
 		{"omar@it.contoso.example", "/admin/blueprints", 200, []string{"No blueprints yet"}, []string{"Upload a blueprint"}},
 		{"dana@contoso.example", "/admin/blueprints", 403, nil, nil},
 		{"sofia@it.contoso.example", "/admin/blueprints/none", 404, nil, nil},
+		{"lena@it.contoso.example", "/sla", 200, []string{"Desktop computing for Retail", "Network for the desktop", "New agreement", "Record an outage", "% of budget"}, nil},
+		{"dana@contoso.example", "/sla", 200, []string{"Desktop computing for Retail", "Service levels</a>"}, []string{"Network for the desktop", "New agreement", "Record an outage"}},
+		{"sam@it.contoso.example", "/sla", 200, []string{"No agreements yet"}, []string{"Desktop computing for Retail"}},
+		{"admin@it.contoso.example", "/sla", 403, nil, nil},
+		{"dana@contoso.example", "/sla/agreements/desktop-sla", 200, []string{"Service level agreement", "99.5 % availability, rolling 6 months", "Error budget burn: availability",
+			"Network for the desktop", "50.00 EUR per hour beyond the allowance per affected unit", "Mon 08:00–18:00"}, []string{"Edit the agreement"}},
+		{"lena@it.contoso.example", "/sla/agreements/desktop-sla", 200, []string{"Edit the agreement", "Edit its service hours"}, nil},
+		{"sam@it.contoso.example", "/sla/agreements/desktop-sla", 404, nil, nil},
+		{"lena@it.contoso.example", "/sla/agreements/desktop-sla/edit", 200, []string{"Monthly maintenance", "FREQ=MONTHLY;BYDAY=1SU", "Service hours", "availability"}, nil},
+		{"dana@contoso.example", "/sla/agreements/desktop-sla/edit", 403, nil, nil},
+		{"lena@it.contoso.example", "/sla/agreements/new", 200, []string{"New agreement", "Maintenance windows", "Rebates"}, nil},
+		{"dana@contoso.example", "/sla/agreements/desktop-sla/review", 200, []string{"Service review: Desktop computing for Retail", "Image server out of disk", "Core switch failover", "Printer driver missing"}, nil},
+		{"alex@it.contoso.example", "/sla/outages", 200, []string{"Record an outage", "Store logons slow to fail", "partial (30 %)"}, nil},
+		{"dana@contoso.example", "/sla/outages", 403, nil, nil},
 	}
 	for _, i := range insts {
 		if i.Name == "shop-test" {

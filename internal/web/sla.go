@@ -130,8 +130,8 @@ func (p *Portal) agreementView(r *http.Request) (agreementPage, error) {
 			pg.Burns = append(pg.Burns, ch)
 		}
 	}
-	m := time.Date(pg.Now.Year(), pg.Now.Month(), 1, 0, 0, 0, 0, time.UTC)
-	for i := 0; i < 12; i++ {
+	m := time.Date(pg.Now.Year(), pg.Now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
+	for i := 0; i < 13; i++ {
 		pg.Months = append(pg.Months, m.AddDate(0, -i, 0).Format("2006-01"))
 	}
 	return pg, nil
@@ -167,11 +167,12 @@ type reviewPage struct {
 }
 
 // reviewView is the service review report: ?from=2026-06&to=2026-12
-// (months, or RFC 3339 times); by default the last six whole months.
+// (months, or RFC 3339 times); by default the six months to the end of
+// this one.
 func (p *Portal) reviewView(r *http.Request) (reviewPage, error) {
 	pr := middleware.Principal(r.Context())
 	now := p.now().UTC()
-	to := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	to := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
 	from := to.AddDate(0, -6, 0)
 	q := r.URL.Query()
 	read := func(s string, def time.Time) (time.Time, error) {
@@ -509,27 +510,29 @@ var slaFuncs = template.FuncMap{
 	// hours writes microseconds as hours and minutes: "7 h 11 m 42 s".
 	"hours": func(us int64) string {
 		d := time.Duration(us) * time.Microsecond
-		h, m, s := int64(d/time.Hour), int64(d%time.Hour/time.Minute), int64(d%time.Minute/time.Second)
-		switch {
-		case h > 0 && s > 0:
-			return fmt.Sprintf("%d h %d m %d s", h, m, s)
-		case h > 0:
-			return fmt.Sprintf("%d h %d m", h, m)
-		case m > 0 && s > 0:
-			return fmt.Sprintf("%d m %d s", m, s)
-		case m > 0:
-			return fmt.Sprintf("%d m", m)
+		h, m, sec := int64(d/time.Hour), int64(d%time.Hour/time.Minute), int64(d%time.Minute/time.Second)
+		var parts []string
+		if h > 0 {
+			parts = append(parts, fmt.Sprintf("%d h", h))
 		}
-		return fmt.Sprintf("%d s", s)
+		if m > 0 {
+			parts = append(parts, fmt.Sprintf("%d m", m))
+		}
+		if sec > 0 || len(parts) == 0 {
+			parts = append(parts, fmt.Sprintf("%d s", sec))
+		}
+		return strings.Join(parts, " ")
 	},
-	// spent caps a budget share for a bar: "0" to "100".
+	// spent is a budget bar's filled length out of 100: the share spent,
+	// at most all of it (an SVG attribute: the portal's CSP allows no
+	// inline styles).
 	"spent": func(used string) string {
 		r, ok := new(big.Rat).SetString(used)
-		if !ok {
-			return "0"
+		if !ok || r.Sign() < 0 {
+			r = new(big.Rat)
 		}
 		if r.Cmp(big.NewRat(100, 1)) > 0 {
-			return "100"
+			r = big.NewRat(100, 1)
 		}
 		return r.FloatString(1)
 	},
