@@ -32,8 +32,11 @@ func benchCmd(ctx context.Context, e env, args []string) error {
 	if len(args) > 0 && args[0] == "osb" {
 		return benchOSB(ctx, e, args[1:])
 	}
+	if len(args) > 0 && args[0] == "sla" {
+		return benchSLA(ctx, e, args[1:])
+	}
 	if len(args) == 0 || args[0] != "ingest" {
-		return errors.New(`usage: steward bench ingest|billing|osb [flags] (run "steward bench ingest -h")`)
+		return errors.New(`usage: steward bench ingest|billing|osb|sla [flags] (run "steward bench ingest -h")`)
 	}
 	return benchIngest(ctx, e, args[1:])
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -70,7 +69,6 @@ func billingFixture(ctx context.Context, a *app.App, accounts, perAccount int, m
 	}
 	old := month.AddDate(0, -1, 0)
 	root, user, svc, off, plan, order, version := sqldb.NewID(), sqldb.NewID(), sqldb.NewID(), sqldb.NewID(), sqldb.NewID(), sqldb.NewID(), sqldb.NewID()
-	d := a.DB.Dialect
 	return a.DB.Tx(ctx, func(tx *sqldb.Tx) error {
 		for _, q := range []struct {
 			sql  string
@@ -94,36 +92,11 @@ func billingFixture(ctx context.Context, a *app.App, accounts, perAccount int, m
 				return err
 			}
 		}
-		type table struct {
-			head string
-			cols int
-			rows [][]any
-		}
-		flush := func(t *table) error {
-			for len(t.rows) > 0 {
-				n := min(len(t.rows), 4000/t.cols)
-				var b strings.Builder
-				b.WriteString(t.head)
-				var args []any
-				for i, r := range t.rows[:n] {
-					if i > 0 {
-						b.WriteByte(',')
-					}
-					sqldb.Placeholders(&b, d, len(args), t.cols)
-					args = append(args, r...)
-				}
-				if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-					return err
-				}
-				t.rows = t.rows[n:]
-			}
-			return nil
-		}
-		units := &table{head: `INSERT INTO org_units (id, parent_id, kind, code, name, path, created_at, updated_at) VALUES `, cols: 8}
-		accts := &table{head: `INSERT INTO billing_accounts (id, org_unit_id, name, mode, currency, anchor_day, terms_days, created_at, updated_at) VALUES `, cols: 9}
-		insts := &table{head: `INSERT INTO instances (id, name, service_id, offering_id, plan_id, org_unit_id, owner_id, order_id, parameters, quantity, state, created_at, updated_at) VALUES `, cols: 13}
-		segs := &table{head: `INSERT INTO instance_segments (instance_id, seq, plan_id, price_version_id, quantity, cost_centre_id, addons, started_at, ended_at) VALUES `, cols: 9}
-		rolls := &table{head: `INSERT INTO usage_rollups (meter_id, subject, dims, hour, quantity, events, last_at) VALUES `, cols: 7}
+		units := &bulkTable{head: `INSERT INTO org_units (id, parent_id, kind, code, name, path, created_at, updated_at) VALUES `, cols: 8}
+		accts := &bulkTable{head: `INSERT INTO billing_accounts (id, org_unit_id, name, mode, currency, anchor_day, terms_days, created_at, updated_at) VALUES `, cols: 9}
+		insts := &bulkTable{head: `INSERT INTO instances (id, name, service_id, offering_id, plan_id, org_unit_id, owner_id, order_id, parameters, quantity, state, created_at, updated_at) VALUES `, cols: 13}
+		segs := &bulkTable{head: `INSERT INTO instance_segments (instance_id, seq, plan_id, price_version_id, quantity, cost_centre_id, addons, started_at, ended_at) VALUES `, cols: 9}
+		rolls := &bulkTable{head: `INSERT INTO usage_rollups (meter_id, subject, dims, hour, quantity, events, last_at) VALUES `, cols: 7}
 		for i := range accounts {
 			unit := sqldb.NewID()
 			units.rows = append(units.rows, []any{unit, root, "cost_centre", fmt.Sprintf("CC-%06d", i), fmt.Sprintf("Cost centre %d", i), "/" + root + "/" + unit + "/", old, old})
@@ -135,15 +108,15 @@ func billingFixture(ctx context.Context, a *app.App, accounts, perAccount int, m
 				rolls.rows = append(rolls.rows, []any{m.ID, inst, "{}", month.Add(time.Duration(j+1) * time.Hour), int64(10+j) * metering.Scale, 1, month.Add(time.Duration(j+1) * time.Hour)})
 			}
 			if len(insts.rows) >= 2000 {
-				for _, t := range []*table{units, accts, insts, segs, rolls} {
-					if err := flush(t); err != nil {
+				for _, t := range []*bulkTable{units, accts, insts, segs, rolls} {
+					if err := t.flush(ctx, tx); err != nil {
 						return err
 					}
 				}
 			}
 		}
-		for _, t := range []*table{units, accts, insts, segs, rolls} {
-			if err := flush(t); err != nil {
+		for _, t := range []*bulkTable{units, accts, insts, segs, rolls} {
+			if err := t.flush(ctx, tx); err != nil {
 				return err
 			}
 		}

@@ -64,11 +64,16 @@ type Holiday struct {
 var Weekdays = []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 
 func minutes(hhmm string) (int, bool) {
-	var h, m int
 	if len(hhmm) != 5 || hhmm[2] != ':' {
 		return 0, false
 	}
-	if _, err := fmt.Sscanf(hhmm, "%02d:%02d", &h, &m); err != nil || h > 24 || m > 59 || (h == 24 && m != 0) {
+	for _, i := range []int{0, 1, 3, 4} {
+		if hhmm[i] < '0' || hhmm[i] > '9' {
+			return 0, false
+		}
+	}
+	h, m := int(hhmm[0]-'0')*10+int(hhmm[1]-'0'), int(hhmm[3]-'0')*10+int(hhmm[4]-'0')
+	if h > 24 || m > 59 || (h == 24 && m != 0) {
 		return 0, false
 	}
 	return h*60 + m, true

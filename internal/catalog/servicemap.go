@@ -446,15 +446,24 @@ func (c *Catalog) Impact(ctx context.Context, p *access.Principal, refs []string
 // Propagate adds to failed every node that fails with them, honouring
 // redundancy, and returns each one's cause (the failed node it depends on).
 func (m *Map) Propagate(failed map[string]bool) map[string]string {
+	// What each node stands on, indexed once: propagation visits every
+	// node until nothing changes.
+	byFrom := map[string][]*Dependency{}
+	for _, d := range m.Dependencies {
+		if d.Kind.Acyclic() {
+			k := d.From.Key()
+			byFrom[k] = append(byFrom[k], d)
+		}
+	}
 	via := map[string]string{}
-	// To a fixed point: the map is small and acyclic for the propagating kinds.
+	// To a fixed point: the map is acyclic for the propagating kinds.
 	for changed := true; changed; {
 		changed = false
-		for key := range m.Nodes {
+		for key, deps := range byFrom {
 			if failed[key] {
 				continue
 			}
-			if cause := m.fails(key, failed); cause != "" {
+			if cause := fails(deps, failed); cause != "" {
 				failed[key], via[key], changed = true, cause, true
 			}
 		}
@@ -462,23 +471,29 @@ func (m *Map) Propagate(failed map[string]bool) map[string]string {
 	return via
 }
 
-// fails returns the failed dependency that takes key down, or "".
-func (m *Map) fails(key string, failed map[string]bool) string {
+// fails returns the failed dependency among a node's deps that takes it
+// down, or "": a plain one that failed, or one of a redundancy group left
+// with fewer working members than it needs.
+func fails(deps []*Dependency, failed map[string]bool) string {
 	groups := map[string]bool{}
-	for _, d := range m.Dependencies {
-		if d.From.Key() != key || !d.Kind.Acyclic() {
-			continue
-		}
+	for _, d := range deps {
+		to := d.To.Key()
 		if d.RedundancyGroup == "" {
-			if failed[d.To.Key()] {
-				return d.To.Key()
+			if failed[to] {
+				return to
 			}
 			continue
 		}
-		if failed[d.To.Key()] && !groups[d.RedundancyGroup] {
+		if failed[to] && !groups[d.RedundancyGroup] {
 			groups[d.RedundancyGroup] = true
-			if m.working(key, d.RedundancyGroup, failed) < d.Needs {
-				return d.To.Key()
+			working := 0
+			for _, x := range deps {
+				if x.RedundancyGroup == d.RedundancyGroup && !failed[x.To.Key()] {
+					working++
+				}
+			}
+			if working < d.Needs {
+				return to
 			}
 		}
 	}

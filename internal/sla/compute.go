@@ -3,6 +3,7 @@ package sla
 import (
 	"fmt"
 	"math/big"
+	"strconv"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/catalog"
@@ -199,8 +200,10 @@ type Inputs struct {
 	Metered *big.Rat
 	// From bounds every window below (the agreement's effective date).
 	From int64
-	// hours caches service time per window.
-	hours map[[2]int64]Set
+	// Hours caches service time per calendar and window: agreements that
+	// share a calendar (CalendarKey) share it within a pass.
+	Hours       map[string]Set
+	CalendarKey string
 }
 
 // Status is a target's standing in a window.
@@ -247,15 +250,15 @@ type Result struct {
 const minute = int64(time.Minute / time.Microsecond)
 
 func (in *Inputs) serviceTime(from, to int64) Set {
-	if in.hours == nil {
-		in.hours = map[[2]int64]Set{}
+	if in.Hours == nil {
+		in.Hours = map[string]Set{}
 	}
-	k := [2]int64{from, to}
-	if s, ok := in.hours[k]; ok {
+	k := in.CalendarKey + "|" + strconv.FormatInt(from, 10) + "|" + strconv.FormatInt(to, 10)
+	if s, ok := in.Hours[k]; ok {
 		return s
 	}
 	s := serviceTime(in.Calendar, from, to)
-	in.hours[k] = s
+	in.Hours[k] = s
 	return s
 }
 
@@ -386,6 +389,7 @@ func measureDowntime(t *Target, in *Inputs, r *Result, from, to, upTo int64) {
 
 func measureClocks(t *Target, in *Inputs, r *Result, clocks []Clock, from, upTo int64) {
 	limit := int64(t.WithinMinutes) * minute
+	hours := in.serviceTime(from, upTo) // every clock counted runs inside it
 	for _, c := range clocks {
 		if c.Opened < from || c.Opened >= upTo {
 			continue
@@ -394,7 +398,7 @@ func measureClocks(t *Target, in *Inputs, r *Result, clocks []Clock, from, upTo 
 		if c.Done != 0 && c.Done < upTo {
 			end = c.Done
 		}
-		used := in.serviceTime(c.Opened, max(end, c.Opened)).Len()
+		used := hours.lenWithin(c.Opened, end)
 		switch {
 		case used > limit:
 			r.Late++

@@ -46,6 +46,7 @@ type world struct {
 	responses map[string]map[int][]Clock
 	resolves  map[string]map[int][]Clock
 	outages   int
+	hours     map[string]Set // service time by calendar and window, shared
 }
 
 // Evaluate measures every active agreement's targets over their current
@@ -126,7 +127,7 @@ func minTime(a, b time.Time) time.Time {
 // loadWorld reads the outages and incidents since the horizon and
 // propagates outages along the service map.
 func (s *Service) loadWorld(ctx context.Context, db sqldb.Querier, horizon, now time.Time) (*world, error) {
-	w := &world{now: now, losses: map[string][]Loss{}, responses: map[string]map[int][]Clock{}, resolves: map[string]map[int][]Clock{}}
+	w := &world{now: now, losses: map[string][]Loss{}, responses: map[string]map[int][]Clock{}, resolves: map[string]map[int][]Clock{}, hours: map[string]Set{}}
 	outs, err := sqldb.QueryAll(ctx, db, "outages", scanOutage, `SELECT `+outageColumns+outageFrom+`
 		WHERE o.ended_at IS NULL OR o.ended_at > $1 ORDER BY o.started_at`, sqldb.Time(horizon))
 	if err != nil {
@@ -182,13 +183,19 @@ func effectiveLosses(outs []*Outage, m *catalog.Map) map[string][]Loss {
 		key  string
 		loss Loss
 	}
+	stoodOn := map[string]bool{} // nodes something depends on or runs on
+	for _, d := range m.Dependencies {
+		if d.Kind.Acyclic() {
+			stoodOn[d.To.Key()] = true
+		}
+	}
 	var roots []root
 	for _, o := range outs {
 		l := lossOf(o)
 		if o.Service != nil {
 			out[o.Service.ID] = append(out[o.Service.ID], l)
 		}
-		if o.Impact == Full && len(m.Dependents(o.node())) > 0 {
+		if o.Impact == Full && stoodOn[o.node()] {
 			roots = append(roots, root{o.node(), l})
 		}
 	}
@@ -254,10 +261,26 @@ type breachKey struct {
 }
 
 type knownBreach struct {
-	id     string
-	state  string
-	excess int64
-	start  time.Time
+	id       string
+	state    string
+	excess   int64
+	measured string
+	start    time.Time
+}
+
+// same reports whether a change would write nothing new: the same state
+// and figures, and a rebate that cannot have moved (a share of a charge
+// may, as invoices arrive).
+func (b *knownBreach) same(state string, r Result, a *Agreement, t *Target) bool {
+	if b.state != state || b.measured != r.Measured || b.excess != r.ExcessMicros {
+		return false
+	}
+	for _, rb := range a.Rebates {
+		if rb.Target == t.Code && rb.Kind == PercentOfCharge {
+			return false
+		}
+	}
+	return true
 }
 
 // known is what a pass compares against: the last statuses (for notices)
@@ -283,7 +306,7 @@ func loadKnown(ctx context.Context, db sqldb.Querier, horizon time.Time) (*known
 		k.status[[2]string{a, t}] = st
 	}
 	rows.Close()
-	rows, err = db.QueryContext(ctx, `SELECT id, agreement_id, target, window_start, state, excess_us FROM sla_breaches
+	rows, err = db.QueryContext(ctx, `SELECT id, agreement_id, target, window_start, state, excess_us, measured FROM sla_breaches
 		WHERE window_end >= $1 OR state = 'open'`, sqldb.Time(horizon))
 	if err != nil {
 		return nil, sqldb.Err(err, "sla breaches")
@@ -292,7 +315,7 @@ func loadKnown(ctx context.Context, db sqldb.Querier, horizon time.Time) (*known
 	for rows.Next() {
 		var b knownBreach
 		var a, t string
-		if err := rows.Scan(&b.id, &a, &t, &b.start, &b.state, &b.excess); err != nil {
+		if err := rows.Scan(&b.id, &a, &t, &b.start, &b.state, &b.excess, &b.measured); err != nil {
 			return nil, sqldb.Err(err, "sla breaches")
 		}
 		b.start = b.start.UTC()
@@ -340,7 +363,9 @@ func (s *Service) measureAgreement(ctx context.Context, a *Agreement, w *world, 
 			switch {
 			case cur.Status == Breached && open != nil:
 				cur.ExcessMicros = max(cur.ExcessMicros, open.excess) // what was owed stays owed
-				changes = append(changes, breachChange{a, t, open.id, "open", open.start, cur})
+				if !open.same("open", cur, a, t) {
+					changes = append(changes, breachChange{a, t, open.id, "open", open.start, cur})
+				}
 			case cur.Status == Breached:
 				changes = append(changes, breachChange{a, t, "", "open", cur.WindowStart, cur})
 			case open != nil:
@@ -378,7 +403,9 @@ func (s *Service) measureAgreement(ctx context.Context, a *Agreement, w *world, 
 			case r.Status == Breached && b == nil:
 				changes = append(changes, breachChange{a, t, "", state, r.WindowStart, r})
 			case r.Status == Breached:
-				changes = append(changes, breachChange{a, t, b.id, state, r.WindowStart, r})
+				if !b.same(state, r, a, t) {
+					changes = append(changes, breachChange{a, t, b.id, state, r.WindowStart, r})
+				}
 			case b != nil && b.state != "withdrawn":
 				// Corrected figures no longer breach: withdraw it and its rebate.
 				r.ExcessMicros = 0

@@ -118,7 +118,8 @@ func (s *Service) Review(ctx context.Context, p *access.Principal, ref string, f
 
 // inputs gathers an agreement's losses and incident clocks from the world.
 func (s *Service) inputs(a *Agreement, w *world) *Inputs {
-	in := &Inputs{Calendar: &a.Calendar, From: Micros(a.EffectiveFrom), Responses: map[int][]Clock{}, Resolutions: map[int][]Clock{}}
+	in := &Inputs{Calendar: &a.Calendar, From: Micros(a.EffectiveFrom), Responses: map[int][]Clock{}, Resolutions: map[int][]Clock{},
+		Hours: w.hours, CalendarKey: jsonText(a.Calendar)}
 	for _, svc := range a.Scope.Services {
 		in.Losses = append(in.Losses, w.losses[svc.ID]...)
 		for p, cs := range w.responses[svc.ID] {

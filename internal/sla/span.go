@@ -92,6 +92,21 @@ func (a Set) Minus(b Set) Set {
 	return out
 }
 
+// lenWithin is the length of a ∩ [from, to), found by binary search.
+func (a Set) lenWithin(from, to int64) int64 {
+	i, _ := slices.BinarySearchFunc(a, from, func(s Span, t int64) int {
+		if s.End <= t {
+			return -1
+		}
+		return 1
+	})
+	var n int64
+	for ; i < len(a) && a[i].Start < to; i++ {
+		n += min(a[i].End, to) - max(a[i].Start, from)
+	}
+	return max(n, 0)
+}
+
 // Clip returns the part of a within [from, to).
 func (a Set) Clip(from, to int64) Set { return a.Intersect(Set{{from, to}}) }
 
