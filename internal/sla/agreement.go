@@ -56,10 +56,13 @@ type Ref struct {
 }
 
 // Scope is what an agreement covers: services (required), optionally
-// narrowed to offerings, and for an SLA the org units it is made with.
+// narrowed to offerings or plans (which decide the units a rebate counts
+// and the charge it is a share of), and for an SLA the org units it is
+// made with.
 type Scope struct {
 	Services  []Ref `json:"services"`
 	Offerings []Ref `json:"offerings"`
+	Plans     []Ref `json:"plans"`
 	OrgUnits  []Ref `json:"org_units"`
 }
 
@@ -172,6 +175,7 @@ type AgreementInput struct {
 	Currency      string           `json:"currency" yaml:"currency"`
 	Services      []string         `json:"services" yaml:"services"`
 	Offerings     []string         `json:"offerings" yaml:"offerings"`
+	Plans         []string         `json:"plans" yaml:"plans"` // offering/plan codes or IDs
 	OrgUnits      []string         `json:"org_units" yaml:"org_units"`
 	Calendar      catalog.Calendar `json:"calendar" yaml:"calendar"`
 	Targets       []Target         `json:"targets" yaml:"targets"`
@@ -192,6 +196,9 @@ func (a *Agreement) Input() AgreementInput {
 	}
 	for _, r := range a.Scope.Offerings {
 		in.Offerings = append(in.Offerings, r.Code)
+	}
+	for _, r := range a.Scope.Plans {
+		in.Plans = append(in.Plans, r.Code)
 	}
 	for _, r := range a.Scope.OrgUnits {
 		in.OrgUnits = append(in.OrgUnits, r.Code)
@@ -336,6 +343,16 @@ func resolve(ctx context.Context, q sqldb.Querier, in *AgreementInput, selfCode 
 			sc.Offerings = append(sc.Offerings, r)
 		}
 	}
+	for _, ref := range in.Plans {
+		var r Ref
+		ref = strings.TrimSpace(ref)
+		if err := q.QueryRowContext(ctx, `SELECT p.id, f.code || '/' || p.code, f.name || ' ' || p.name FROM plans p JOIN offerings f ON f.id = p.offering_id
+			WHERE p.id = $1 OR f.code || '/' || p.code = $1`, ref).Scan(&r.ID, &r.Code, &r.Name); err != nil {
+			v.Add("plans", "unknown", fmt.Sprintf("plans: no plan %q (name it offering/plan, such as laptop/standard)", ref))
+			continue
+		}
+		sc.Plans = append(sc.Plans, r)
+	}
 	for _, ref := range in.OrgUnits {
 		if r, ok := one("org_units", "org_units", ref, ", path"); ok {
 			sc.OrgUnits = append(sc.OrgUnits, r)
@@ -360,6 +377,9 @@ func resolve(ctx context.Context, q sqldb.Querier, in *AgreementInput, selfCode 
 	}
 	if sc.Offerings == nil {
 		sc.Offerings = []Ref{}
+	}
+	if sc.Plans == nil {
+		sc.Plans = []Ref{}
 	}
 	if sc.OrgUnits == nil {
 		sc.OrgUnits = []Ref{}
@@ -391,7 +411,7 @@ func scanAgreement(row sqldb.Scanner) (*Agreement, error) {
 		a.EffectiveTo = &t
 	}
 	var stored struct {
-		Services, Offerings, OrgUnits []storedRef
+		Services, Offerings, Plans, OrgUnits []storedRef
 	}
 	for _, x := range []struct {
 		s string
@@ -408,7 +428,7 @@ func scanAgreement(row sqldb.Scanner) (*Agreement, error) {
 		}
 		return out
 	}
-	a.Scope = Scope{Services: conv(stored.Services), Offerings: conv(stored.Offerings), OrgUnits: conv(stored.OrgUnits)}
+	a.Scope = Scope{Services: conv(stored.Services), Offerings: conv(stored.Offerings), Plans: conv(stored.Plans), OrgUnits: conv(stored.OrgUnits)}
 	return &a, nil
 }
 
@@ -425,7 +445,7 @@ func storeScope(sc Scope) string {
 		}
 		return out
 	}
-	b, _ := json.Marshal(map[string][]storedRef{"Services": conv(sc.Services), "Offerings": conv(sc.Offerings), "OrgUnits": conv(sc.OrgUnits)})
+	b, _ := json.Marshal(map[string][]storedRef{"Services": conv(sc.Services), "Offerings": conv(sc.Offerings), "Plans": conv(sc.Plans), "OrgUnits": conv(sc.OrgUnits)})
 	return string(b)
 }
 

@@ -355,7 +355,13 @@ func (s *Service) measureAgreement(ctx context.Context, a *Agreement, w *world, 
 		if err := s.inputsFor(ctx, a, t, in, minTime(cs, ps), now); err != nil {
 			return nil, nil, err
 		}
+		if t.Kind == Meter {
+			in.Metered = s.meterTotal(ctx, a, t, cs, minTime(ce, now))
+		}
 		cur := Measure(t, in, cs, ce, now)
+		if t.Kind == Meter {
+			in.Metered = s.meterTotal(ctx, a, t, ps, minTime(pe, now))
+		}
 		prev := Measure(t, in, ps, pe, now)
 		out = append(out, stored{a, t, true, cur}, stored{a, t, false, prev})
 		if t.Window.Rolling() {
@@ -443,8 +449,9 @@ func touches(t *Target, in *Inputs, from, to time.Time) bool {
 	return false
 }
 
-// inputsFor loads what a fulfilment or meter target needs beyond outages
-// and incidents.
+// inputsFor loads what a fulfilment target needs beyond outages and
+// incidents: the orders for the scope since from. (A meter target's total
+// is read per window: meterTotal.)
 func (s *Service) inputsFor(ctx context.Context, a *Agreement, t *Target, in *Inputs, from, now time.Time) error {
 	switch t.Kind {
 	case Fulfilment:
@@ -466,8 +473,10 @@ func (s *Service) inputsFor(ctx context.Context, a *Agreement, t *Target, in *In
 		if len(units) > 0 {
 			cond = " AND (" + strings.Join(units, " OR ") + ")"
 		}
-		rows, err := s.db.Read().QueryContext(ctx, `SELECT o.submitted_at, (SELECT MIN(e.at) FROM order_events e WHERE e.order_id = o.id AND e.to_state = 'completed')
-			FROM orders o JOIN org_units u ON u.id = o.org_unit_id WHERE o.submitted_at >= $1`+cond+`
+		// An order completes once; its completed event is when it was fulfilled.
+		rows, err := s.db.Read().QueryContext(ctx, `SELECT o.submitted_at, e.at
+			FROM orders o JOIN org_units u ON u.id = o.org_unit_id LEFT JOIN order_events e ON e.order_id = o.id AND e.to_state = 'completed'
+			WHERE o.submitted_at >= $1`+cond+`
 			AND EXISTS (SELECT 1 FROM order_items i JOIN offerings f ON f.id = i.offering_id WHERE i.order_id = o.id AND f.service_id IN (`+strings.Join(svc, ",")+`))`, args...)
 		if err != nil {
 			return sqldb.Err(err, "orders")
@@ -486,24 +495,27 @@ func (s *Service) inputsFor(ctx context.Context, a *Agreement, t *Target, in *In
 			in.Requests = append(in.Requests, c)
 		}
 		return sqldb.Err(rows.Err(), "orders")
-	case Meter:
-		cs, ce := t.Window.Bounds(now, a.Calendar.Location())
-		q := metering.UsageQuery{Meter: t.Meter, From: cs.UTC().Truncate(time.Hour), To: minTime(ce, now).UTC().Truncate(time.Hour).Add(time.Hour), Granularity: metering.Total}
-		if len(a.Scope.OrgUnits) > 0 {
-			q.OrgUnitID = a.Scope.OrgUnits[0].ID
-		}
-		total := new(big.Rat)
-		u, err := s.metering.Usage(ctx, access.System(), q)
-		if err != nil {
-			s.log.Warn("meter target unreadable", "agreement", a.Code, "target", t.Code, "err", err)
-		} else {
-			for _, r := range u.Rows {
-				total.Add(total, r.Quantity.Rat())
-			}
-		}
-		in.Metered = total
 	}
 	return nil
+}
+
+// meterTotal is the meter's total for the agreement's customer over
+// [from, to), in whole hours (usage is rolled up by the hour).
+func (s *Service) meterTotal(ctx context.Context, a *Agreement, t *Target, from, to time.Time) *big.Rat {
+	q := metering.UsageQuery{Meter: t.Meter, From: from.UTC().Truncate(time.Hour), To: to.UTC().Add(time.Hour - 1).Truncate(time.Hour), Granularity: metering.Total}
+	if len(a.Scope.OrgUnits) > 0 {
+		q.OrgUnitID = a.Scope.OrgUnits[0].ID
+	}
+	total := new(big.Rat)
+	u, err := s.metering.Usage(ctx, access.System(), q)
+	if err != nil {
+		s.log.Warn("meter target unreadable", "agreement", a.Code, "target", t.Code, "err", err)
+		return total
+	}
+	for _, r := range u.Rows {
+		total.Add(total, r.Quantity.Rat())
+	}
+	return total
 }
 
 // write stores a chunk's figures and breach changes with their rebates
@@ -715,6 +727,14 @@ func scopeFilter(a *Agreement, ou Ref, args []any) (string, []any) {
 			off = append(off, fmt.Sprintf("$%d", len(args)))
 		}
 		cond += " AND i.offering_id IN (" + strings.Join(off, ",") + ")"
+	}
+	if len(a.Scope.Plans) > 0 {
+		var pl []string
+		for _, r := range a.Scope.Plans {
+			args = append(args, r.ID)
+			pl = append(pl, fmt.Sprintf("$%d", len(args)))
+		}
+		cond += " AND i.plan_id IN (" + strings.Join(pl, ",") + ")"
 	}
 	args = append(args, ou.path+"%")
 	return cond + fmt.Sprintf(" AND u.path LIKE $%d", len(args)), args

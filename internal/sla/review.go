@@ -61,6 +61,9 @@ func (s *Service) Review(ctx context.Context, p *access.Principal, ref string, f
 		if err := s.inputsFor(ctx, a, t, in, from, now); err != nil {
 			return nil, err
 		}
+		if t.Kind == Meter {
+			in.Metered = s.meterTotal(ctx, a, t, from, minTime(to, now))
+		}
 		// The period is the window here: a one-off, not the target's own.
 		res := Measure(&Target{Kind: t.Kind, Objective: t.Objective, Priority: t.Priority, WithinMinutes: t.WithinMinutes, MaxBreaks: t.MaxBreaks,
 			Meter: t.Meter, AtMost: t.AtMost, Limit: t.Limit, AtRiskPercent: t.AtRiskPercent, Window: Window{Kind: Month}}, in, from, to, now)

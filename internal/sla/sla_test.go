@@ -15,6 +15,7 @@ import (
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/jobs"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/sla"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
@@ -403,3 +404,119 @@ func TestSampleSLAEndToEnd(t *testing.T) {
 		t.Errorf("Sam (Manufacturing) reads Retail's SLA: %v", err)
 	}
 }
+
+// TestOtherTargetsAndCorrections covers what the sample SLA does not:
+// request fulfilment and a meter target measured from orders and usage, a
+// rebate that is a share of the window's charge (capped), a breach
+// withdrawn when the outage behind it is corrected (its unbilled credit
+// with it), a change asking for a pass, and an invalid agreement leaving
+// nothing behind.
+func TestOtherTargetsAndCorrections(t *testing.T) {
+	f := newFixture(t)
+	slm := f.as("lena@it.contoso.example")
+	sys := access.System()
+	in := sla.AgreementInput{Code: "storage-sla", Name: "Object storage for Retail", Kind: sla.SLA, State: sla.Active, Provider: "Contoso IT",
+		Customer: "Retail", Currency: "EUR", EffectiveFrom: "2026-01-01", Services: []string{"object-storage"}, Plans: []string{"bucket/standard"},
+		OrgUnits: []string{"RETAIL"}, Calendar: catalog.Calendar{TimeZone: "UTC", Weekly: allWeek()},
+		Targets: []sla.Target{
+			{Code: "fulfilment", Kind: sla.Fulfilment, Objective: "95", WithinMinutes: 480, Window: sla.Window{Kind: sla.Month}},
+			// The demo's bucket served 48,250 GETs and 3,120 PUTs this month.
+			{Code: "requests", Kind: sla.Meter, Meter: "api-calls", AtMost: true, Limit: "50000", Window: sla.Window{Kind: sla.Month}},
+			{Code: "availability", Kind: sla.Availability, Objective: "99.9", Window: sla.Window{Kind: sla.Month}},
+		},
+		Rebates: []sla.Rebate{{Target: "requests", Kind: sla.PercentOfCharge, Percent: "10", Cap: "20.00"},
+			{Target: "availability", Kind: sla.PerHour, Amount: "30.00", Units: 2}},
+		UnderpinnedBy: []string{"no-such-ola"}}
+	if _, _, err := f.a.SLA.SaveAgreement(f.ctx, slm, in); !errs.Is(err, errs.CodeInvalid) || !strings.Contains(err.Error()+fmtFields(err), "no agreement \"no-such-ola\"") {
+		t.Fatalf("an unknown underpinning agreement: %v %s", err, fmtFields(err))
+	}
+	if all, _ := f.a.SLA.Agreements(f.ctx, slm); len(all) != 0 {
+		t.Fatalf("a refused agreement left %d behind", len(all))
+	}
+	in.UnderpinnedBy = nil
+	if _, _, err := f.a.SLA.SaveAgreement(f.ctx, slm, in); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := f.a.SLA.Agreement(f.ctx, slm, "storage-sla")
+	if a.Scope.Plans[0].Code != "bucket/standard" {
+		t.Errorf("plans in scope: %+v", a.Scope.Plans)
+	}
+
+	f.now = f.now.Add(time.Hour) // the demo's orders were placed at the seed's now
+	// 55 minutes down in November: 0.1 % of 720 hours is 43 m 12 s.
+	o := f.outage(sla.OutageInput{Service: "object-storage", Started: "2026-11-10T10:00:00Z", Ended: "2026-11-10T10:55:00Z", Summary: "Bucket gateway"})
+	if jobs, err := f.a.Jobs.Jobs(f.ctx, sys, jobsFilter()); err != nil || len(jobs) == 0 {
+		t.Errorf("recording an outage asked for no compliance pass: %v %v", jobs, err)
+	}
+	f.evaluate()
+	c, _ := f.a.SLA.Compliance(f.ctx, slm, "storage-sla")
+	if fl := target(c, "fulfilment").Current; fl.Within != 1 || fl.Late != 0 || fl.Status != sla.AtRisk {
+		t.Errorf("fulfilment: %+v (the demo's bucket order, done at once; one late one away from 95 %%)", fl)
+	}
+	if m := target(c, "requests").Current; m.Measured != "51370.000" || m.Status != sla.Breached {
+		t.Errorf("meter: %+v", m)
+	}
+	byTarget := map[string]*sla.Breach{}
+	for _, b := range c.Breaches {
+		byTarget[b.Target] = b
+	}
+	// The bucket's November charge on Retail's draft invoice, 10 % of it capped at 20.00.
+	acct, _ := f.a.Billing.Account(f.ctx, sys, "RETAIL")
+	docs, _ := f.a.Billing.Documents(f.ctx, sys, billing.DocumentFilter{AccountID: acct.ID})
+	doc, _ := f.a.Billing.Document(f.ctx, sys, docs[0].ID)
+	var charge int64
+	for _, l := range doc.Lines {
+		if l.ServiceID == a.Scope.Services[0].ID {
+			charge += l.AmountMinor
+		}
+	}
+	if charge == 0 {
+		t.Fatal("the demo charged nothing for the bucket")
+	}
+	want := min((charge+5)/10, 2000) // rounded half away from zero
+	if b := byTarget["requests"]; b == nil || b.RebateMinor != want || b.RebateKind != "credit" {
+		t.Errorf("requests breach %+v, want a credit of %d (10 %% of %d rounded, capped at 2000)", b, want, charge)
+	}
+	// (55 m − 43 m 12 s) × €30 × 2 units = €11.80.
+	av := byTarget["availability"]
+	if av == nil || av.Rebate != "11.80" || len(av.Credits) != 1 {
+		t.Fatalf("availability breach %+v", av)
+	}
+	// The outage was shorter than recorded: the breach and its credit go.
+	oin := o.Input()
+	oin.Ended = "2026-11-10T10:30:00Z"
+	if _, err := f.a.SLA.UpdateOutage(f.ctx, f.as("alex@it.contoso.example"), o.ID, oin); err != nil {
+		t.Fatal(err)
+	}
+	f.evaluate()
+	b, _ := f.a.SLA.Breach(f.ctx, slm, av.ID)
+	if b.State != "withdrawn" || b.RebateMinor != 0 || len(b.Credits) != 0 {
+		t.Errorf("after the correction: %+v", b)
+	}
+	if got := target(mustCompliance(t, f, "storage-sla"), "availability").Current; got.Status != sla.Met || hours(got.DowntimeMicros) != 0.5 {
+		t.Errorf("availability after the correction: %+v", got)
+	}
+}
+
+func mustCompliance(t *testing.T, f *fixture, code string) *sla.Compliance {
+	t.Helper()
+	c, err := f.a.SLA.Compliance(f.ctx, access.System(), code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func fmtFields(err error) string {
+	e := errs.As(err)
+	if e == nil {
+		return ""
+	}
+	var out []string
+	for _, f := range e.Fields {
+		out = append(out, f.String())
+	}
+	return strings.Join(out, "; ")
+}
+
+func jobsFilter() jobs.Filter { return jobs.Filter{Kind: sla.EvaluateJob} }

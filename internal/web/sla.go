@@ -343,7 +343,7 @@ func agreementInput(r *http.Request) sla.AgreementInput {
 	in := sla.AgreementInput{Code: f.Get("code"), Name: f.Get("name"), Kind: sla.Kind(f.Get("kind")), State: sla.State(f.Get("state")),
 		Provider: f.Get("provider"), Customer: f.Get("customer"), Description: f.Get("description"), EffectiveFrom: f.Get("effective_from"),
 		EffectiveTo: f.Get("effective_to"), ReviewOn: f.Get("review_on"), Currency: f.Get("currency"),
-		Services: f["services"], Offerings: f["offerings"], OrgUnits: f["org_units"], UnderpinnedBy: f["underpinned_by"]}
+		Services: f["services"], Offerings: f["offerings"], Plans: f["plans"], OrgUnits: f["org_units"], UnderpinnedBy: f["underpinned_by"]}
 	in.Calendar = catalog.Calendar{TimeZone: f.Get("time_zone")}
 	for _, day := range catalog.Weekdays {
 		if start, end := f.Get("start."+day), f.Get("end."+day); start != "" || end != "" {
