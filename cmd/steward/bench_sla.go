@@ -154,13 +154,7 @@ func slaFixture(ctx context.Context, a *app.App, agreements, services, perYear, 
 	}
 	// Three calendars, as real portfolios have: 24 × 7, London business
 	// hours with holidays, Pacific business hours with maintenance.
-	var all, weekdays []catalog.Hours
-	for i, d := range catalog.Weekdays {
-		all = append(all, catalog.Hours{Day: d, Start: "00:00", End: "24:00"})
-		if i < 5 {
-			weekdays = append(weekdays, catalog.Hours{Day: d, Start: "08:00", End: "18:00"})
-		}
-	}
+	all, weekdays := catalog.Weekly(catalog.Weekdays, "00:00", "24:00"), catalog.Weekly(catalog.Weekdays[:5], "08:00", "18:00")
 	calendars := []catalog.Calendar{
 		{TimeZone: "UTC", Weekly: all},
 		{TimeZone: "Europe/London", Weekly: weekdays, Holidays: []catalog.Holiday{{Date: now.AddDate(0, -2, 0).Format("2006-01-02"), Name: "Holiday"}}},

@@ -63,6 +63,17 @@ type Holiday struct {
 // Weekdays in the calendar's order.
 var Weekdays = []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"}
 
+// Weekly is the same hours on each of the days: Weekly(Weekdays[:5],
+// "08:00", "17:00") is business hours, Weekly(Weekdays, "00:00", "24:00")
+// is 24 × 7.
+func Weekly(days []string, start, end string) []Hours {
+	out := make([]Hours, len(days))
+	for i, d := range days {
+		out[i] = Hours{Day: d, Start: start, End: end}
+	}
+	return out
+}
+
 func minutes(hhmm string) (int, bool) {
 	if len(hhmm) != 5 || hhmm[2] != ':' {
 		return 0, false

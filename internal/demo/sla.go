@@ -20,13 +20,7 @@ func seedSLA(ctx context.Context, s Services) error {
 	if err != nil {
 		return err
 	}
-	var weekdays, allWeek []catalog.Hours
-	for i, d := range catalog.Weekdays {
-		allWeek = append(allWeek, catalog.Hours{Day: d, Start: "00:00", End: "24:00"})
-		if i < 5 {
-			weekdays = append(weekdays, catalog.Hours{Day: d, Start: "08:00", End: "18:00"})
-		}
-	}
+	weekdays, allWeek := catalog.Weekly(catalog.Weekdays[:5], "08:00", "18:00"), catalog.Weekly(catalog.Weekdays, "00:00", "24:00")
 	maintenance := []catalog.Maintenance{{Name: "Monthly maintenance", Rule: "FREQ=MONTHLY;BYDAY=1SU", Start: "06:00", End: "08:00", NoticeDays: 7}}
 	now := s.SLA.Now().UTC()
 	start := now.AddDate(-1, 0, 0).Format("2006-01-02")

@@ -20,20 +20,10 @@ func us(s string) int64 { return Micros(at(s)) }
 func hours(h float64) int64 { return int64(h * float64(time.Hour/time.Microsecond)) }
 
 func weekdays(start, end string) []catalog.Hours {
-	var out []catalog.Hours
-	for _, d := range catalog.Weekdays[:5] {
-		out = append(out, catalog.Hours{Day: d, Start: start, End: end})
-	}
-	return out
+	return catalog.Weekly(catalog.Weekdays[:5], start, end)
 }
 
-func allWeek() []catalog.Hours {
-	var out []catalog.Hours
-	for _, d := range catalog.Weekdays {
-		out = append(out, catalog.Hours{Day: d, Start: "00:00", End: "24:00"})
-	}
-	return out
-}
+func allWeek() []catalog.Hours { return catalog.Weekly(catalog.Weekdays, "00:00", "24:00") }
 
 // woodgrove is the sample SLA's service hours: Pacific time, weekdays
 // 08:00–17:00, tax season (7–21 April) weekdays 07:00–19:00 and Saturdays

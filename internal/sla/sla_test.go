@@ -110,20 +110,10 @@ func (f *fixture) laptops(n int) {
 }
 
 func weekdays(start, end string) []catalog.Hours {
-	var out []catalog.Hours
-	for _, d := range catalog.Weekdays[:5] {
-		out = append(out, catalog.Hours{Day: d, Start: start, End: end})
-	}
-	return out
+	return catalog.Weekly(catalog.Weekdays[:5], start, end)
 }
 
-func allWeek() []catalog.Hours {
-	var out []catalog.Hours
-	for _, d := range catalog.Weekdays {
-		out = append(out, catalog.Hours{Day: d, Start: "00:00", End: "24:00"})
-	}
-	return out
-}
+func allWeek() []catalog.Hours { return catalog.Weekly(catalog.Weekdays, "00:00", "24:00") }
 
 // SampleSLA is the MOF guide's sample SLA for the desktop computing
 // service (Appendix B) as Contoso's Retail business unit signs it: Pacific

@@ -278,10 +278,7 @@ func (p *Portal) agreementForm(r *http.Request, in sla.AgreementInput, isNew boo
 
 func (p *Portal) newAgreementView(r *http.Request) (agreementEditPage, error) {
 	in := sla.AgreementInput{Kind: sla.SLA, State: sla.Draft, Currency: "EUR", Provider: "Internal IT", EffectiveFrom: p.now().Format("2006-01-02"),
-		Calendar: catalog.Calendar{TimeZone: "Europe/London"}}
-	for _, d := range catalog.Weekdays[:5] {
-		in.Calendar.Weekly = append(in.Calendar.Weekly, catalog.Hours{Day: d, Start: "08:00", End: "18:00"})
-	}
+		Calendar: catalog.Calendar{TimeZone: "Europe/London", Weekly: catalog.Weekly(catalog.Weekdays[:5], "08:00", "18:00")}}
 	return p.agreementForm(r, in, true)
 }
 
