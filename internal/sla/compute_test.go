@@ -1,6 +1,7 @@
 package sla
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -231,4 +232,59 @@ func TestWindows(t *testing.T) {
 			t.Errorf("%s: %s – %s (previous from %s), want %s – %s (%s)", tt.w, s, e, ps, tt.start, tt.end, tt.prevStart)
 		}
 	}
+}
+
+// TestPropagationHonoursRedundancy carries outages along a map where the
+// app runs on two redundant hosts (needs one) and depends on a database:
+// a host alone takes nothing down, both hosts together take the app down
+// for their overlap only, the database takes it down whole; partial
+// outages stay where they are.
+func TestPropagationHonoursRedundancy(t *testing.T) {
+	node := func(typ, id string) catalog.Node { return catalog.Node{Type: typ, ID: id, Code: id, Name: id} }
+	app, db, h1, h2 := node("service", "app"), node("service", "db"), node("ci", "h1"), node("ci", "h2")
+	m := &catalog.Map{Nodes: map[string]catalog.Node{app.Key(): app, db.Key(): db, h1.Key(): h1, h2.Key(): h2}, Dependencies: []*catalog.Dependency{
+		{From: app, To: h1, Kind: catalog.RunsOn, RedundancyGroup: "hosts", Needs: 1},
+		{From: app, To: h2, Kind: catalog.RunsOn, RedundancyGroup: "hosts", Needs: 1},
+		{From: app, To: db, Kind: catalog.DependsOn},
+	}}
+	out := func(n catalog.Node, from, to string, impact Impact) *Outage {
+		o := &Outage{Started: at(from), Impact: impact, permille: 1000}
+		e := at(to)
+		o.Ended = &e
+		if impact == Partial {
+			o.permille = 500
+		}
+		r := &Ref{ID: n.ID, Code: n.Code, Name: n.Name}
+		if n.Type == "service" {
+			o.Service = r
+		} else {
+			o.ConfigItem = r
+		}
+		return o
+	}
+	losses := effectiveLosses([]*Outage{
+		out(h1, "2026-11-02T10:00:00Z", "2026-11-02T12:00:00Z", Full),
+		out(h2, "2026-11-02T11:00:00Z", "2026-11-02T13:00:00Z", Full), // both hosts 11:00–12:00
+		out(h2, "2026-11-03T10:00:00Z", "2026-11-03T11:00:00Z", Full), // one host: nothing
+		out(db, "2026-11-04T10:00:00Z", "2026-11-04T10:30:00Z", Full),
+		out(db, "2026-11-05T10:00:00Z", "2026-11-05T12:00:00Z", Partial), // stays on the database
+	}, m)
+	var got []string
+	for _, l := range normalLosses(losses["app"]) {
+		got = append(got, Time(l.Start).Format("Jan 2 15:04")+"–"+Time(l.End).Format("15:04"))
+	}
+	if want := "Nov 2 11:00–12:00, Nov 4 10:00–10:30"; strings.Join(got, ", ") != want {
+		t.Errorf("the app lost service %v, want %s", got, want)
+	}
+	if len(losses["db"]) != 2 {
+		t.Errorf("the database's own outages: %d, want 2", len(losses["db"]))
+	}
+}
+
+func normalLosses(ls []Loss) Set {
+	var spans []Span
+	for _, l := range ls {
+		spans = append(spans, l.Span)
+	}
+	return normal(spans)
 }
