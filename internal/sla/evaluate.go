@@ -585,10 +585,17 @@ func (s *Service) writeBreach(ctx context.Context, tx *sqldb.Tx, c breachChange,
 	objective := c.target.Describe()
 	if id == "" {
 		id = sqldb.NewID()
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sla_breaches (id, agreement_id, target, window_start, window_end, state, measured, objective, excess_us,
-			rebate_kind, rebate_minor, currency, rebate_detail, opened_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '', 0, $10, '', $11, $11)`,
-			id, c.agreement.ID, c.target.Code, sqldb.Time(c.start), sqldb.Time(c.WindowEnd), c.state, c.Measured, objective, c.ExcessMicros, c.agreement.Currency, at); err != nil {
+		// Two passes at once (a scheduled one and one a change asked for, on
+		// two replicas) may both find the breach new: the first one records it.
+		res, err := tx.ExecContext(ctx, `INSERT INTO sla_breaches (id, agreement_id, target, window_start, window_end, state, measured, objective, excess_us,
+			rebate_kind, rebate_minor, currency, rebate_detail, opened_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '', 0, $10, '', $11, $11)
+			ON CONFLICT (agreement_id, target, window_start) DO NOTHING`,
+			id, c.agreement.ID, c.target.Code, sqldb.Time(c.start), sqldb.Time(c.WindowEnd), c.state, c.Measured, objective, c.ExcessMicros, c.agreement.Currency, at)
+		if err != nil {
 			return sqldb.Err(err, "sla breach")
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
 		}
 		b := &knownBreach{id: id, state: c.state, excess: c.ExcessMicros, start: c.start}
 		k.breaches[breachKey{c.agreement.ID, c.target.Code, c.start}] = b

@@ -510,3 +510,36 @@ func fmtFields(err error) string {
 }
 
 func jobsFilter() jobs.Filter { return jobs.Filter{Kind: sla.EvaluateJob} }
+
+// TestPassesAtOnce runs two compliance passes at the same time (as a
+// scheduled pass and one a change asked for may, on two replicas): both
+// succeed and the breach is recorded once, with one credit.
+func TestPassesAtOnce(t *testing.T) {
+	f := newFixture(t)
+	in := sla.AgreementInput{Code: "mail-sla", Name: "Mail", Kind: sla.SLA, State: sla.Active, Provider: "IT", Customer: "Retail", Currency: "EUR",
+		EffectiveFrom: "2026-01-01", Services: []string{"email"}, OrgUnits: []string{"RETAIL"}, Calendar: catalog.Calendar{TimeZone: "UTC", Weekly: allWeek()},
+		Targets: []sla.Target{{Code: "availability", Kind: sla.Availability, Objective: "99.9", Window: sla.Window{Kind: sla.Month}}},
+		Rebates: []sla.Rebate{{Target: "availability", Kind: sla.PerHour, Amount: "10.00", Units: 1}}}
+	if _, _, err := f.a.SLA.SaveAgreement(f.ctx, f.as("lena@it.contoso.example"), in); err != nil {
+		t.Fatal(err)
+	}
+	f.outage(sla.OutageInput{Service: "email", Started: "2026-11-03T08:00:00Z", Ended: "2026-11-03T10:00:00Z"})
+	errc := make(chan error, 2)
+	for range 2 {
+		go func() { _, err := f.a.SLA.Evaluate(f.ctx); errc <- err }()
+	}
+	for range 2 {
+		if err := <-errc; err != nil {
+			t.Fatal(err)
+		}
+	}
+	bs, err := f.a.SLA.Breaches(f.ctx, access.System(), sla.BreachFilter{Agreement: "mail-sla"})
+	if err != nil || len(bs) != 1 {
+		t.Fatalf("breaches %d %v, want 1", len(bs), err)
+	}
+	b, _ := f.a.SLA.Breach(f.ctx, access.System(), bs[0].ID)
+	// (2 h − 43 m 12 s) × €10 = €12.80, once.
+	if len(b.Credits) != 1 || b.Credits[0].AmountMinor != 1280 {
+		t.Errorf("credits %+v", b.Credits)
+	}
+}
