@@ -309,6 +309,38 @@ func scanNotice(row sqldb.Scanner) (*Notice, error) {
 	return &n, err
 }
 
+// Notices are the latest warnings of the agreements the caller may read,
+// newest first: targets that turned at risk or breached.
+func (s *Service) Notices(ctx context.Context, p *access.Principal, limit int) ([]*Notice, error) {
+	var ok map[string]bool // nil: every agreement
+	if !p.Can(access.AgreementRead, access.Resource{}) {
+		as, err := s.Agreements(ctx, p)
+		if err != nil {
+			return nil, err
+		}
+		ok = map[string]bool{}
+		for _, a := range as {
+			ok[a.ID] = true
+		}
+	}
+	return s.notices(ctx, ok, limit)
+}
+
+func (s *Service) notices(ctx context.Context, ok map[string]bool, limit int) ([]*Notice, error) {
+	all, err := sqldb.QueryAll(ctx, s.db.Read(), "sla notices", scanNotice, `SELECT n.id, a.id, a.code, a.name, n.target, n.status, n.message, n.created_at
+		FROM sla_notices n JOIN agreements a ON a.id = n.agreement_id ORDER BY n.created_at DESC LIMIT 500`)
+	if err != nil {
+		return nil, err
+	}
+	out := []*Notice{}
+	for _, n := range all {
+		if (ok == nil || ok[n.Agreement.ID]) && len(out) < limit {
+			out = append(out, n)
+		}
+	}
+	return out, nil
+}
+
 // Dashboard is every visible agreement's standing and the latest notices.
 type Dashboard struct {
 	Agreements []*Compliance `json:"agreements"`
@@ -331,15 +363,9 @@ func (s *Service) Dashboard(ctx context.Context, p *access.Principal) (*Dashboar
 		d.Agreements = append(d.Agreements, c)
 		ok[a.ID] = true
 	}
-	notices, err := sqldb.QueryAll(ctx, s.db.Read(), "sla notices", scanNotice, `SELECT n.id, a.id, a.code, a.name, n.target, n.status, n.message, n.created_at
-		FROM sla_notices n JOIN agreements a ON a.id = n.agreement_id ORDER BY n.created_at DESC LIMIT 200`)
+	d.Notices, err = s.notices(ctx, ok, 20)
 	if err != nil {
 		return nil, err
-	}
-	for _, n := range notices {
-		if ok[n.Agreement.ID] && len(d.Notices) < 20 {
-			d.Notices = append(d.Notices, n)
-		}
 	}
 	return d, nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/sla"
 )
 
 type loginPage struct {
@@ -68,6 +69,8 @@ type homePage struct {
 	Grants []*identity.Grant
 	Units  int
 	Cards  []card
+	// Notices are the latest service level warnings the user may read.
+	Notices []*sla.Notice
 }
 
 type card struct{ Title, Text, Href string }
@@ -101,6 +104,11 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request) error {
 		pg.Cards = append(pg.Cards, card{"Audit log", "Every change, who made it and when, in a verifiable hash chain.", "/audit"})
 	}
 	pg.Cards = append(pg.Cards, card{"API tokens", "Tokens for scripts and integrations, limited to your roles.", "/tokens"})
+	if pr.CanAnywhere(access.AgreementRead) {
+		if pg.Notices, err = p.SLA.Notices(r.Context(), pr, 5); err != nil {
+			return err
+		}
+	}
 	return p.render(w, r, http.StatusOK, "home", pg)
 }
 

@@ -106,6 +106,8 @@ func TestPagesPerRole(t *testing.T) {
 		{"dana@contoso.example", "/sla", 200, []string{"Desktop computing for Retail", "Service levels</a>"}, []string{"Network for the desktop", "New agreement", "Record an outage"}},
 		{"sam@it.contoso.example", "/sla", 200, []string{"No agreements yet"}, []string{"Desktop computing for Retail"}},
 		{"admin@it.contoso.example", "/sla", 403, nil, nil},
+		{"dana@contoso.example", "/", 200, []string{"Service level warnings", "Desktop computing for Retail: "}, nil},
+		{"sam@it.contoso.example", "/", 200, nil, []string{"Service level warnings"}},
 		{"dana@contoso.example", "/sla/agreements/desktop-sla", 200, []string{"Service level agreement", "99.5 % availability, rolling 6 months", "Error budget burn: availability",
 			"Network for the desktop", "50.00 EUR per hour beyond the allowance per affected unit", "Mon 08:00–18:00"}, []string{"Edit the agreement"}},
 		{"lena@it.contoso.example", "/sla/agreements/desktop-sla", 200, []string{"Edit the agreement", "Edit its service hours"}, nil},
