@@ -2,6 +2,7 @@ package demo
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -23,6 +24,11 @@ func seedSLA(ctx context.Context, s Services) error {
 	weekdays, allWeek := catalog.Weekly(catalog.Weekdays[:5], "08:00", "18:00"), catalog.Weekly(catalog.Weekdays, "00:00", "24:00")
 	maintenance := []catalog.Maintenance{{Name: "Monthly maintenance", Rule: "FREQ=MONTHLY;BYDAY=1SU", Start: "06:00", End: "08:00", NoticeDays: 7}}
 	now := s.SLA.Now().UTC()
+	holidays := []catalog.Holiday{{Date: "2026-12-25", Name: "Christmas Day"}, {Date: "2026-12-28", Name: "Boxing Day (substitute)"},
+		{Date: "2027-01-01", Name: "New Year's Day"}}
+	holiday := func(d time.Time) bool {
+		return slices.ContainsFunc(holidays, func(h catalog.Holiday) bool { return h.Date == d.Format("2006-01-02") })
+	}
 	start := now.AddDate(-1, 0, 0).Format("2006-01-02")
 	for _, in := range []sla.AgreementInput{
 		{Code: "network-ola", Name: "Network for the desktop", Kind: sla.OLA, State: sla.Active, Provider: "Network Operations", Customer: "Service Desk",
@@ -33,9 +39,7 @@ func seedSLA(ctx context.Context, s Services) error {
 			Currency: "EUR", EffectiveFrom: start, ReviewOn: now.AddDate(0, 6, 0).Format("2006-01-02"), Services: []string{"desktop"}, Offerings: []string{"laptop"},
 			OrgUnits:    []string{"RETAIL"},
 			Description: "The provision and support of Retail's desktops and laptops: hardware, the standard image, and access to the services of the catalog.",
-			Calendar: catalog.Calendar{TimeZone: "Europe/London", Weekly: weekdays, Maintenance: maintenance,
-				Holidays: []catalog.Holiday{{Date: "2026-12-25", Name: "Christmas Day"}, {Date: "2026-12-28", Name: "Boxing Day (substitute)"},
-					{Date: "2027-01-01", Name: "New Year's Day"}}},
+			Calendar:    catalog.Calendar{TimeZone: "Europe/London", Weekly: weekdays, Maintenance: maintenance, Holidays: holidays},
 			Targets: []sla.Target{
 				{Code: "availability", Kind: sla.Availability, Objective: "99.5", Window: sla.Window{Kind: sla.RollingMonths, N: 6}},
 				{Code: "breaks", Kind: sla.Reliability, MaxBreaks: 3, Window: sla.Window{Kind: sla.Year}},
@@ -53,10 +57,11 @@ func seedSLA(ctx context.Context, s Services) error {
 		return err
 	}
 	london, _ := time.LoadLocation("Europe/London")
-	// at is a weekday some days back at a local hour.
+	// at is a working day (not a weekend or a holiday of the SLA's
+	// calendar) some days back, at a local hour.
 	at := func(daysAgo int, hour, minute int) time.Time {
 		d := now.In(london).AddDate(0, 0, -daysAgo)
-		for d.Weekday() == time.Saturday || d.Weekday() == time.Sunday {
+		for d.Weekday() == time.Saturday || d.Weekday() == time.Sunday || holiday(d) {
 			d = d.AddDate(0, 0, -1)
 		}
 		return time.Date(d.Year(), d.Month(), d.Day(), hour, minute, 0, 0, london)
