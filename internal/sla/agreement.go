@@ -405,11 +405,7 @@ func scanAgreement(row sqldb.Scanner) (*Agreement, error) {
 		&a.Currency, &scope, &cal, &targets, &rebates, &under, &a.CreatedAt, &a.UpdatedAt); err != nil {
 		return nil, err
 	}
-	a.EffectiveFrom = a.EffectiveFrom.UTC()
-	if to.Valid {
-		t := to.Time.UTC()
-		a.EffectiveTo = &t
-	}
+	a.EffectiveFrom, a.EffectiveTo = a.EffectiveFrom.UTC(), sqldb.TimePtr(to)
 	var stored struct {
 		Services, Offerings, Plans, OrgUnits []storedRef
 	}
@@ -512,10 +508,6 @@ func (s *Service) SaveAgreement(ctx context.Context, p *access.Principal, in Agr
 			return err
 		}
 		now := sqldb.Time(s.now())
-		var toArg any
-		if to != nil {
-			toArg = sqldb.Time(*to)
-		}
 		if in.Targets == nil {
 			in.Targets = []Target{}
 		}
@@ -525,7 +517,7 @@ func (s *Service) SaveAgreement(ctx context.Context, p *access.Principal, in Agr
 		if in.UnderpinnedBy == nil {
 			in.UnderpinnedBy = []string{}
 		}
-		args := []any{in.Name, in.Kind, in.State, in.Provider, in.Customer, strings.TrimSpace(in.Description), sqldb.Time(from), toArg, in.ReviewOn, in.Currency,
+		args := []any{in.Name, in.Kind, in.State, in.Provider, in.Customer, strings.TrimSpace(in.Description), sqldb.Time(from), sqldb.NullTime(to), in.ReviewOn, in.Currency,
 			storeScope(sc), jsonText(in.Calendar), jsonText(in.Targets), jsonText(in.Rebates), jsonText(in.UnderpinnedBy), now}
 		if before == nil {
 			created = true

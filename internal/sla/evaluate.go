@@ -21,11 +21,13 @@ import (
 
 // Pass is what one evaluation did.
 type Pass struct {
-	Agreements int           `json:"agreements"`
-	Targets    int           `json:"targets"`
-	Outages    int           `json:"outages"`
-	Breaches   int           `json:"breaches"` // open or closed breaches touched
-	Notices    int           `json:"notices"`
+	Agreements int `json:"agreements"`
+	Targets    int `json:"targets"`
+	Outages    int `json:"outages"`
+	Breaches   int `json:"breaches"` // open or closed breaches touched
+	Notices    int `json:"notices"`
+	// Skipped is set when another pass was running: it measures the same.
+	Skipped    bool          `json:"skipped,omitempty"`
 	Took       time.Duration `json:"-"`
 	TookMillis float64       `json:"took_ms"`
 }
@@ -58,6 +60,11 @@ type world struct {
 func (s *Service) Evaluate(ctx context.Context) (*Pass, error) {
 	began := time.Now()
 	now := s.now().UTC().Truncate(time.Microsecond)
+	holder, ok, err := s.lease(ctx, now)
+	if err != nil || !ok {
+		return (&Pass{Skipped: true}).done(began), err
+	}
+	defer s.release(holder)
 	db := s.db.Read()
 	agreements, err := sqldb.QueryAll(ctx, db, "agreements", scanAgreement, `SELECT `+agreementColumns+` FROM agreements
 		WHERE state = 'active' AND effective_from <= $1 ORDER BY code`, sqldb.Time(now))
@@ -115,6 +122,38 @@ func (s *Service) Evaluate(ctx context.Context) (*Pass, error) {
 		pass.Breaches += len(changes)
 	}
 	return pass.done(began), nil
+}
+
+// passLease is how long a pass may hold the lease: far longer than a pass
+// takes, short enough that a crashed one delays the next only minutes.
+const passLease = 2 * time.Minute
+
+// lease takes the one-pass-at-a-time lease, unless another pass holds it.
+func (s *Service) lease(ctx context.Context, now time.Time) (string, bool, error) {
+	holder := sqldb.NewID()
+	var n int64
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO sla_pass (id, holder, until) VALUES (1, $1, $2)
+			ON CONFLICT (id) DO UPDATE SET holder = excluded.holder, until = excluded.until WHERE sla_pass.until < $3`,
+			holder, sqldb.Time(now.Add(passLease)), sqldb.Time(now))
+		if err != nil {
+			return sqldb.Err(err, "compliance pass lease")
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	return holder, n == 1, err
+}
+
+// release gives the lease back, even when the pass's context has ended.
+func (s *Service) release(holder string) {
+	err := s.db.Tx(context.Background(), func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(context.Background(), `UPDATE sla_pass SET until = $1 WHERE id = 1 AND holder = $2`, sqldb.Time(time.Unix(0, 0)), holder)
+		return err
+	})
+	if err != nil {
+		s.log.Warn("releasing the compliance pass lease", "err", err)
+	}
 }
 
 func minTime(a, b time.Time) time.Time {

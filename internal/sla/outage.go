@@ -138,15 +138,7 @@ func scanOutage(row sqldb.Scanner) (*Outage, error) {
 	} else {
 		o.ConfigItem = &ci
 	}
-	o.Started = o.Started.UTC()
-	if ended.Valid {
-		t := ended.Time.UTC()
-		o.Ended = &t
-	}
-	if announced.Valid {
-		t := announced.Time.UTC()
-		o.AnnouncedAt = &t
-	}
+	o.Started, o.Ended, o.AnnouncedAt = o.Started.UTC(), sqldb.TimePtr(ended), sqldb.TimePtr(announced)
 	o.Share = int(o.permille / 10)
 	return &o, nil
 }
@@ -243,7 +235,7 @@ func (s *Service) insertOutage(ctx context.Context, tx *sqldb.Tx, p *access.Prin
 	id, now := sqldb.NewID(), sqldb.Time(s.now())
 	if _, err := tx.ExecContext(ctx, `INSERT INTO outages (id, service_id, ci_id, started_at, ended_at, impact, share_permille, planned, announced_at, source,
 		fingerprint, incident_id, summary, recorded_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)`,
-		id, svc, ci, sqldb.Time(c.started), nullTime(c.ended), in.Impact, c.permille, in.Planned, nullTime(c.announcedAt), source, fingerprint,
+		id, svc, ci, sqldb.Time(c.started), sqldb.NullTime(c.ended), in.Impact, c.permille, in.Planned, sqldb.NullTime(c.announcedAt), source, fingerprint,
 		nullID(incidentID), in.Summary, p.UserID, now); err != nil {
 		return nil, sqldb.Err(err, "outage")
 	}
@@ -285,8 +277,8 @@ func (s *Service) updateOutageTx(ctx context.Context, tx *sqldb.Tx, p *access.Pr
 		return nil, err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE outages SET service_id = $1, ci_id = $2, started_at = $3, ended_at = $4, impact = $5, share_permille = $6,
-		planned = $7, announced_at = $8, summary = $9, updated_at = $10 WHERE id = $11`, svc, ci, sqldb.Time(c.started), nullTime(c.ended), in.Impact,
-		c.permille, in.Planned, nullTime(c.announcedAt), in.Summary, sqldb.Time(s.now()), id); err != nil {
+		planned = $7, announced_at = $8, summary = $9, updated_at = $10 WHERE id = $11`, svc, ci, sqldb.Time(c.started), sqldb.NullTime(c.ended), in.Impact,
+		c.permille, in.Planned, sqldb.NullTime(c.announcedAt), in.Summary, sqldb.Time(s.now()), id); err != nil {
 		return nil, sqldb.Err(err, "outage")
 	}
 	out, err := getOutage(ctx, tx, id)
@@ -314,13 +306,6 @@ func (o *Outage) Input() OutageInput {
 		in.AnnouncedAt = o.AnnouncedAt.Format(time.RFC3339Nano)
 	}
 	return in
-}
-
-func nullTime(t *time.Time) any {
-	if t == nil {
-		return nil
-	}
-	return sqldb.Time(*t)
 }
 
 func nullID(s string) any {
@@ -371,15 +356,7 @@ func scanIncident(row sqldb.Scanner) (*Incident, error) {
 		&i.OutageID, &i.CreatedAt, &i.UpdatedAt); err != nil {
 		return nil, err
 	}
-	i.OpenedAt = i.OpenedAt.UTC()
-	if responded.Valid {
-		t := responded.Time.UTC()
-		i.RespondedAt = &t
-	}
-	if resolved.Valid {
-		t := resolved.Time.UTC()
-		i.ResolvedAt = &t
-	}
+	i.OpenedAt, i.RespondedAt, i.ResolvedAt = i.OpenedAt.UTC(), sqldb.TimePtr(responded), sqldb.TimePtr(resolved)
 	return &i, nil
 }
 
@@ -441,7 +418,7 @@ func (s *Service) SaveIncident(ctx context.Context, p *access.Principal, id stri
 			id = sqldb.NewID()
 			if _, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, number, service_id, priority, summary, opened_at, responded_at, resolved_at, recorded_by,
 				created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`, id, number, svcID, in.Priority, in.Summary, sqldb.Time(*opened),
-				nullTime(responded), nullTime(resolved), p.UserID, now); err != nil {
+				sqldb.NullTime(responded), sqldb.NullTime(resolved), p.UserID, now); err != nil {
 				return sqldb.Err(err, "incident")
 			}
 		} else {
@@ -451,7 +428,7 @@ func (s *Service) SaveIncident(ctx context.Context, p *access.Principal, id stri
 			}
 			id = before.ID
 			if _, err := tx.ExecContext(ctx, `UPDATE incidents SET service_id = $1, priority = $2, summary = $3, opened_at = $4, responded_at = $5, resolved_at = $6,
-				updated_at = $7 WHERE id = $8`, svcID, in.Priority, in.Summary, sqldb.Time(*opened), nullTime(responded), nullTime(resolved), now, id); err != nil {
+				updated_at = $7 WHERE id = $8`, svcID, in.Priority, in.Summary, sqldb.Time(*opened), sqldb.NullTime(responded), sqldb.NullTime(resolved), now, id); err != nil {
 				return sqldb.Err(err, "incident")
 			}
 		}

@@ -118,11 +118,7 @@ func scanBreach(row sqldb.Scanner) (*Breach, error) {
 			b.TargetDescription = t.Describe()
 		}
 	}
-	b.WindowStart, b.WindowEnd, b.OpenedAt = b.WindowStart.UTC(), b.WindowEnd.UTC(), b.OpenedAt.UTC()
-	if closed.Valid {
-		t := closed.Time.UTC()
-		b.ClosedAt = &t
-	}
+	b.WindowStart, b.WindowEnd, b.OpenedAt, b.ClosedAt = b.WindowStart.UTC(), b.WindowEnd.UTC(), b.OpenedAt.UTC(), sqldb.TimePtr(closed)
 	b.Excess = new(big.Rat).SetFrac64(b.ExcessMicros, int64(time.Hour/time.Microsecond)).FloatString(2)
 	b.Rebate = money.New(b.RebateMinor, b.Currency).Decimal()
 	return &b, nil

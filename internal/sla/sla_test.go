@@ -512,8 +512,9 @@ func fmtFields(err error) string {
 func jobsFilter() jobs.Filter { return jobs.Filter{Kind: sla.EvaluateJob} }
 
 // TestPassesAtOnce runs two compliance passes at the same time (as a
-// scheduled pass and one a change asked for may, on two replicas): both
-// succeed and the breach is recorded once, with one credit.
+// scheduled pass and one a change asked for may, on two replicas): one
+// measures, the other finds the lease taken and skips; the breach is
+// recorded once, with one credit. A pass after them measures again.
 func TestPassesAtOnce(t *testing.T) {
 	f := newFixture(t)
 	in := sla.AgreementInput{Code: "mail-sla", Name: "Mail", Kind: sla.SLA, State: sla.Active, Provider: "IT", Customer: "Retail", Currency: "EUR",
@@ -524,14 +525,31 @@ func TestPassesAtOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.outage(sla.OutageInput{Service: "email", Started: "2026-11-03T08:00:00Z", Ended: "2026-11-03T10:00:00Z"})
-	errc := make(chan error, 2)
-	for range 2 {
-		go func() { _, err := f.a.SLA.Evaluate(f.ctx); errc <- err }()
+	type result struct {
+		p   *sla.Pass
+		err error
 	}
+	results := make(chan result, 2)
+	start := make(chan struct{})
 	for range 2 {
-		if err := <-errc; err != nil {
-			t.Fatal(err)
+		go func() { <-start; p, err := f.a.SLA.Evaluate(f.ctx); results <- result{p, err} }()
+	}
+	close(start)
+	measured := 0
+	for range 2 {
+		r := <-results
+		if r.err != nil {
+			t.Fatal(r.err)
 		}
+		if !r.p.Skipped {
+			measured++
+		}
+	}
+	if measured < 1 {
+		t.Fatal("no pass measured")
+	}
+	if p := f.evaluate(); p.Skipped || p.Agreements != 1 {
+		t.Errorf("a pass after them: %+v (the lease must be released)", p)
 	}
 	bs, err := f.a.SLA.Breaches(f.ctx, access.System(), sla.BreachFilter{Agreement: "mail-sla"})
 	if err != nil || len(bs) != 1 {
