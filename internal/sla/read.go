@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -130,22 +131,31 @@ type BreachFilter struct {
 	State     string
 }
 
-// Breaches lists breaches the caller may see, newest first.
+// Breaches lists breaches the caller may see, newest first (at most 1,000).
 func (s *Service) Breaches(ctx context.Context, p *access.Principal, f BreachFilter) ([]*Breach, error) {
 	visible, err := s.Agreements(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	ok := map[string]bool{}
+	args := []any{f.State}
+	var ids []string
 	for _, a := range visible {
-		ok[a.ID] = f.Agreement == "" || a.ID == f.Agreement || a.Code == f.Agreement
+		if f.Agreement == "" || a.ID == f.Agreement || a.Code == f.Agreement {
+			args = append(args, a.ID)
+			ids = append(ids, fmt.Sprintf("$%d", len(args)))
+		}
 	}
-	all, err := sqldb.QueryAll(ctx, s.db.Read(), "sla breaches", scanBreach, `SELECT `+breachColumns+` FROM sla_breaches b JOIN agreements a ON a.id = b.agreement_id
-		WHERE ($1 = '' OR b.state = $1) ORDER BY b.window_start DESC, b.opened_at DESC LIMIT 1000`, f.State)
-	if err != nil {
-		return nil, err
+	if len(ids) == 0 {
+		return []*Breach{}, nil
 	}
-	return slices.DeleteFunc(all, func(b *Breach) bool { return !ok[b.Agreement.ID] }), nil
+	cond := ""
+	if f.Agreement != "" || !p.Can(access.AgreementRead, access.Resource{}) {
+		cond = " AND b.agreement_id IN (" + strings.Join(ids, ",") + ")"
+	} else {
+		args = args[:1] // every agreement: no list to send
+	}
+	return sqldb.QueryAll(ctx, s.db.Read(), "sla breaches", scanBreach, `SELECT `+breachColumns+` FROM sla_breaches b JOIN agreements a ON a.id = b.agreement_id
+		WHERE ($1 = '' OR b.state = $1)`+cond+` ORDER BY b.window_start DESC, b.opened_at DESC LIMIT 1000`, args...)
 }
 
 // Breach returns one breach with its credits and responsibility chain.
