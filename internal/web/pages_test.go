@@ -148,7 +148,7 @@ func TestPagesPerRole(t *testing.T) {
 			email, path string
 			status      int
 			want, not   []string
-		}{"dana@contoso.example", "/billing/documents/" + d.ID, 200, append(want, "shop-images", "Storage", "Requests", "Print or save as PDF"), []string{"Finalise"}},
+		}{"dana@contoso.example", "/billing/documents/" + d.ID, 200, append(want, "shop-images", "Storage", "Requests", "Print or save as PDF with your browser"), []string{"Finalise", "onclick"}},
 			struct {
 				email, path string
 				status      int
