@@ -159,12 +159,18 @@ func (s *Service) Burn(ctx context.Context, p *access.Principal, ref, target str
 		return []BurnPoint{}, nil
 	}
 	now := s.now()
-	loc := a.Calendar.Location()
-	start, end := t.Window.Bounds(now, loc)
+	start, _ := t.Window.Bounds(now, a.Calendar.Location())
 	w, err := s.loadWorld(ctx, s.db.Read(), start, now)
 	if err != nil {
 		return nil, err
 	}
+	return s.burn(a, t, w, now), nil
+}
+
+// burn measures the target's current window at each day (each week for a
+// window over 100 days) from its start to now.
+func (s *Service) burn(a *Agreement, t *Target, w *world, now time.Time) []BurnPoint {
+	start, end := t.Window.Bounds(now, a.Calendar.Location())
 	in := s.inputs(a, w)
 	step := 1
 	if end.Sub(start) > 100*24*time.Hour {
@@ -183,5 +189,41 @@ func (s *Service) Burn(ctx context.Context, p *access.Principal, ref, target str
 			break
 		}
 	}
+	return out
+}
+
+// Burns is the burn of each agreement's first availability target, for
+// the dashboard: one read of outages and incidents for all of them.
+func (s *Service) Burns(ctx context.Context, as []*Agreement) (map[string][]BurnPoint, error) {
+	now := s.now()
+	horizon := now
+	for _, a := range as {
+		if t := firstAvailability(a); t != nil {
+			start, _ := t.Window.Bounds(now, a.Calendar.Location())
+			horizon = minTime(horizon, start)
+		}
+	}
+	out := map[string][]BurnPoint{}
+	if !horizon.Before(now) {
+		return out, nil
+	}
+	w, err := s.loadWorld(ctx, s.db.Read(), horizon, now)
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range as {
+		if t := firstAvailability(a); t != nil {
+			out[a.Code] = s.burn(a, t, w, now)
+		}
+	}
 	return out, nil
+}
+
+func firstAvailability(a *Agreement) *Target {
+	for i := range a.Targets {
+		if a.Targets[i].Kind == Availability {
+			return &a.Targets[i]
+		}
+	}
+	return nil
 }

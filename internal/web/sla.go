@@ -43,7 +43,10 @@ func (p *Portal) slaRoutes() []route {
 
 type slaPage struct {
 	Page
-	Dashboard   *sla.Dashboard
+	Dashboard *sla.Dashboard
+	// Burns are small burn charts of each agreement's first availability
+	// target, by code (the first 100 agreements).
+	Burns       map[string]*burnChart
 	CanManage   bool
 	CanRecord   bool
 	Breaches    []*sla.Breach
@@ -56,6 +59,18 @@ func (p *Portal) slaView(r *http.Request) (slaPage, error) {
 	var err error
 	if pg.Dashboard, err = p.SLA.Dashboard(r.Context(), pr); err != nil {
 		return pg, err
+	}
+	var as []*sla.Agreement
+	for _, c := range pg.Dashboard.Agreements[:min(len(pg.Dashboard.Agreements), 100)] {
+		as = append(as, c.Agreement)
+	}
+	burns, err := p.SLA.Burns(r.Context(), as)
+	if err != nil {
+		return pg, err
+	}
+	pg.Burns = map[string]*burnChart{}
+	for code, pts := range burns {
+		pg.Burns[code] = drawBurn(code, pts, 160, 32)
 	}
 	pg.Breaches, err = p.SLA.Breaches(r.Context(), pr, sla.BreachFilter{})
 	if len(pg.Breaches) > 20 {
@@ -78,11 +93,10 @@ type burnChart struct {
 	Label    string
 }
 
-func drawBurn(target string, pts []sla.BurnPoint) *burnChart {
+func drawBurn(target string, pts []sla.BurnPoint, w, h int) *burnChart {
 	if len(pts) == 0 {
 		return nil
 	}
-	const w, h = 600, 160
 	top := 100.0
 	vals := make([]float64, len(pts))
 	for i, p := range pts {
@@ -126,7 +140,7 @@ func (p *Portal) agreementView(r *http.Request) (agreementPage, error) {
 		if err != nil {
 			return pg, err
 		}
-		if ch := drawBurn(t.Code, pts); ch != nil {
+		if ch := drawBurn(t.Code, pts, 600, 160); ch != nil {
 			pg.Burns = append(pg.Burns, ch)
 		}
 	}

@@ -168,6 +168,7 @@ func TestBrowserServiceLevels(t *testing.T) {
 	b.run(
 		chromedp.Navigate(b.base+"/sla"),
 		waitText(`tr[data-code="woodgrove-desktop"]`, "breached"),
+		chromedp.WaitVisible(`tr[data-code="woodgrove-desktop"] svg.spark polyline`, chromedp.ByQuery),
 		waitText("tr.breach", "Desktop Computing Service"),
 		waitText("tr.breach", "EUR credit"),
 		press(`a[href="/sla/agreements/woodgrove-desktop"]`),
