@@ -246,7 +246,7 @@ type Result struct {
 	Running int `json:"running"`
 }
 
-// micro is one microsecond in time.Duration.
+// minute is one minute in microseconds.
 const minute = int64(time.Minute / time.Microsecond)
 
 func (in *Inputs) serviceTime(from, to int64) Set {

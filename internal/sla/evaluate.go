@@ -51,6 +51,15 @@ type world struct {
 	hours     map[string]Set // service time by calendar and window, shared
 }
 
+// EvaluateNow runs a pass for a person (the job runs them unasked).
+// Callers need agreement.manage.
+func (s *Service) EvaluateNow(ctx context.Context, p *access.Principal) (*Pass, error) {
+	if err := p.RequireAnywhere(access.AgreementManage); err != nil {
+		return nil, err
+	}
+	return s.Evaluate(ctx)
+}
+
 // Evaluate measures every active agreement's targets over their current
 // and previous windows, stores the figures, opens, updates and closes
 // breaches with their rebates (credits for the customer's next invoice,
@@ -498,12 +507,8 @@ func (s *Service) inputsFor(ctx context.Context, a *Agreement, t *Target, in *In
 			return nil
 		}
 		in.Requests = []Clock{}
-		args := []any{sqldb.Time(from)}
-		var svc, units []string
-		for _, r := range a.Scope.Services {
-			args = append(args, r.ID)
-			svc = append(svc, fmt.Sprintf("$%d", len(args)))
-		}
+		svc, args := inList("f.service_id", refIDs(a.Scope.Services), []any{sqldb.Time(from)})
+		var units []string
 		for _, r := range a.Scope.OrgUnits {
 			args = append(args, r.path+"%")
 			units = append(units, fmt.Sprintf("u.path LIKE $%d", len(args)))
@@ -516,7 +521,7 @@ func (s *Service) inputsFor(ctx context.Context, a *Agreement, t *Target, in *In
 		rows, err := s.db.Read().QueryContext(ctx, `SELECT o.submitted_at, e.at
 			FROM orders o JOIN org_units u ON u.id = o.org_unit_id LEFT JOIN order_events e ON e.order_id = o.id AND e.to_state = 'completed'
 			WHERE o.submitted_at >= $1`+cond+`
-			AND EXISTS (SELECT 1 FROM order_items i JOIN offerings f ON f.id = i.offering_id WHERE i.order_id = o.id AND f.service_id IN (`+strings.Join(svc, ",")+`))`, args...)
+			AND EXISTS (SELECT 1 FROM order_items i JOIN offerings f ON f.id = i.offering_id WHERE i.order_id = o.id AND `+svc+`)`, args...)
 		if err != nil {
 			return sqldb.Err(err, "orders")
 		}
@@ -560,12 +565,12 @@ func (s *Service) meterTotal(ctx context.Context, a *Agreement, t *Target, from,
 // write stores a chunk's figures and breach changes with their rebates
 // and notices, in one transaction.
 func (s *Service) write(ctx context.Context, tx *sqldb.Tx, part []*Agreement, results []stored, changes []breachChange, k *known, now time.Time) (int, error) {
-	ids := make([]any, len(part))
-	marks := make([]string, len(part))
+	ids := make([]string, len(part))
 	for i, a := range part {
-		ids[i], marks[i] = a.ID, fmt.Sprintf("$%d", i+1)
+		ids[i] = a.ID
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sla_results WHERE agreement_id IN (`+strings.Join(marks, ",")+`)`, ids...); err != nil {
+	in, args := inList("agreement_id", ids, nil)
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sla_results WHERE `+in, args...); err != nil {
 		return 0, sqldb.Err(err, "sla results")
 	}
 	const cols = 19
@@ -760,30 +765,41 @@ func pow10(currency string) int64 {
 // scopeFilter is the SQL condition and arguments for instances (alias i)
 // in the agreement's scope under the org unit.
 func scopeFilter(a *Agreement, ou Ref, args []any) (string, []any) {
-	var svc []string
-	for _, r := range a.Scope.Services {
-		args = append(args, r.ID)
-		svc = append(svc, fmt.Sprintf("$%d", len(args)))
-	}
-	cond := "i.service_id IN (" + strings.Join(svc, ",") + ")"
+	cond, args := inList("i.service_id", refIDs(a.Scope.Services), args)
 	if len(a.Scope.Offerings) > 0 {
-		var off []string
-		for _, r := range a.Scope.Offerings {
-			args = append(args, r.ID)
-			off = append(off, fmt.Sprintf("$%d", len(args)))
-		}
-		cond += " AND i.offering_id IN (" + strings.Join(off, ",") + ")"
+		var c string
+		c, args = inList("i.offering_id", refIDs(a.Scope.Offerings), args)
+		cond += " AND " + c
 	}
 	if len(a.Scope.Plans) > 0 {
-		var pl []string
-		for _, r := range a.Scope.Plans {
-			args = append(args, r.ID)
-			pl = append(pl, fmt.Sprintf("$%d", len(args)))
-		}
-		cond += " AND i.plan_id IN (" + strings.Join(pl, ",") + ")"
+		var c string
+		c, args = inList("i.plan_id", refIDs(a.Scope.Plans), args)
+		cond += " AND " + c
 	}
 	args = append(args, ou.path+"%")
 	return cond + fmt.Sprintf(" AND u.path LIKE $%d", len(args)), args
+}
+
+// inList is "column IN ($n, …)" for the values, numbered after args; no
+// values match nothing (PostgreSQL refuses an empty IN list).
+func inList(column string, values []string, args []any) (string, []any) {
+	if len(values) == 0 {
+		return "1 = 0", args
+	}
+	marks := make([]string, len(values))
+	for i, v := range values {
+		args = append(args, v)
+		marks[i] = fmt.Sprintf("$%d", len(args))
+	}
+	return column + " IN (" + strings.Join(marks, ",") + ")", args
+}
+
+func refIDs(rs []Ref) []string {
+	out := make([]string, len(rs))
+	for i, r := range rs {
+		out[i] = r.ID
+	}
+	return out
 }
 
 // unitsIn counts the org unit's units in scope: its active instances'

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math/big"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -137,22 +136,21 @@ func (s *Service) Breaches(ctx context.Context, p *access.Principal, f BreachFil
 	if err != nil {
 		return nil, err
 	}
-	args := []any{f.State}
 	var ids []string
 	for _, a := range visible {
 		if f.Agreement == "" || a.ID == f.Agreement || a.Code == f.Agreement {
-			args = append(args, a.ID)
-			ids = append(ids, fmt.Sprintf("$%d", len(args)))
+			ids = append(ids, a.ID)
 		}
 	}
 	if len(ids) == 0 {
 		return []*Breach{}, nil
 	}
+	args := []any{f.State}
 	cond := ""
 	if f.Agreement != "" || !p.Can(access.AgreementRead, access.Resource{}) {
-		cond = " AND b.agreement_id IN (" + strings.Join(ids, ",") + ")"
-	} else {
-		args = args[:1] // every agreement: no list to send
+		var in string
+		in, args = inList("b.agreement_id", ids, args)
+		cond = " AND " + in
 	}
 	return sqldb.QueryAll(ctx, s.db.Read(), "sla breaches", scanBreach, `SELECT `+breachColumns+` FROM sla_breaches b JOIN agreements a ON a.id = b.agreement_id
 		WHERE ($1 = '' OR b.state = $1)`+cond+` ORDER BY b.window_start DESC, b.opened_at DESC LIMIT 1000`, args...)
@@ -233,12 +231,12 @@ func upper(k Kind) string {
 // Label names the kind for people.
 func (k Kind) Label() string { return upper(k) }
 
-func scanResult(row sqldb.Scanner) (target string, current bool, r Result, err error) {
+func scanResult(row sqldb.Scanner) (agreement, target string, current bool, r Result, err error) {
 	var cur int
-	err = row.Scan(&target, &cur, &r.WindowStart, &r.WindowEnd, &r.Final, &r.Status, &r.Measured, &r.AgreedMicros, &r.DowntimeMicros, &r.BudgetMicros,
+	err = row.Scan(&agreement, &target, &cur, &r.WindowStart, &r.WindowEnd, &r.Final, &r.Status, &r.Measured, &r.AgreedMicros, &r.DowntimeMicros, &r.BudgetMicros,
 		&r.ExcessMicros, &r.BudgetUsed, &r.Breaks, &r.Counted, &r.Within, &r.Late, &r.Running)
 	r.WindowStart, r.WindowEnd = r.WindowStart.UTC(), r.WindowEnd.UTC()
-	return target, cur == 1, r, err
+	return agreement, target, cur == 1, r, err
 }
 
 const resultColumns = `target, current, window_start, window_end, final, status, measured, agreed_us, downtime_us, budget_us, excess_us, budget_used,
@@ -256,57 +254,107 @@ func (s *Service) Compliance(ctx context.Context, p *access.Principal, ref strin
 }
 
 func (s *Service) compliance(ctx context.Context, a *Agreement) (*Compliance, error) {
-	c := &Compliance{Agreement: a, Status: NoData, ReviewDue: a.ReviewDue(s.now()), Targets: []TargetStatus{}, Under: []*Agreement{}, Rebates: []RebateSummary{}}
+	cs, err := s.complianceOf(ctx, []*Agreement{a})
+	if err != nil {
+		return nil, err
+	}
+	return cs[0], nil
+}
+
+// complianceOf builds the agreements' standing with one query each for
+// their figures, breaches and notices, however many agreements there are.
+func (s *Service) complianceOf(ctx context.Context, as []*Agreement) ([]*Compliance, error) {
+	if len(as) == 0 {
+		return []*Compliance{}, nil
+	}
 	db := s.db.Read()
-	byTarget := map[string]*TargetStatus{}
-	for _, t := range a.Targets {
-		c.Targets = append(c.Targets, TargetStatus{Target: t, Description: t.Describe()})
+	out := make([]*Compliance, len(as))
+	byID := map[string]*Compliance{}
+	byTarget := map[[2]string]*TargetStatus{}
+	var ids []string
+	for i, a := range as {
+		c := &Compliance{Agreement: a, Status: NoData, ReviewDue: a.ReviewDue(s.now()), Targets: []TargetStatus{}, Breaches: []*Breach{},
+			Notices: []*Notice{}, Under: []*Agreement{}, Rebates: []RebateSummary{}}
+		for _, t := range a.Targets {
+			c.Targets = append(c.Targets, TargetStatus{Target: t, Description: t.Describe()})
+		}
+		for j := range c.Targets {
+			byTarget[[2]string{a.ID, c.Targets[j].Target.Code}] = &c.Targets[j]
+		}
+		for _, r := range a.Rebates {
+			c.Rebates = append(c.Rebates, RebateSummary{Rule: r, Description: r.Describe(a.Currency)})
+		}
+		out[i], byID[a.ID] = c, c
+		ids = append(ids, a.ID)
 	}
-	for i := range c.Targets {
-		byTarget[c.Targets[i].Target.Code] = &c.Targets[i]
+	// A few agreements are named in the query; many are filtered here.
+	filter := func(column string) (string, []any) {
+		if len(ids) > 500 {
+			return "1 = 1", nil
+		}
+		cond, args := inList(column, ids, nil)
+		return cond, args
 	}
-	rows, err := db.QueryContext(ctx, `SELECT `+resultColumns+` FROM sla_results WHERE agreement_id = $1`, a.ID)
+	cond, args := filter("agreement_id")
+	rows, err := db.QueryContext(ctx, `SELECT agreement_id, `+resultColumns+` FROM sla_results WHERE `+cond, args...)
 	if err != nil {
 		return nil, sqldb.Err(err, "sla results")
 	}
 	for rows.Next() {
-		code, cur, r, err := scanResult(rows)
+		id, code, cur, r, err := scanResult(rows)
 		if err != nil {
 			rows.Close()
 			return nil, sqldb.Err(err, "sla results")
 		}
-		if ts := byTarget[code]; ts != nil {
+		if ts := byTarget[[2]string{id, code}]; ts != nil {
 			if cur {
 				ts.Current = &r
-				c.Status = worse(c.Status, r.Status)
+				byID[id].Status = worse(byID[id].Status, r.Status)
 			} else {
 				ts.Previous = &r
 			}
 		}
 	}
 	rows.Close()
-	if c.Breaches, err = sqldb.QueryAll(ctx, db, "sla breaches", scanBreach, `SELECT `+breachColumns+` FROM sla_breaches b JOIN agreements a ON a.id = b.agreement_id
-		WHERE b.agreement_id = $1 ORDER BY b.window_start DESC, b.opened_at DESC`, a.ID); err != nil {
+	cond, args = filter("b.agreement_id")
+	breaches, err := sqldb.QueryAll(ctx, db, "sla breaches", scanBreach, `SELECT `+breachColumns+` FROM sla_breaches b JOIN agreements a ON a.id = b.agreement_id
+		WHERE `+cond+` ORDER BY b.window_start DESC, b.opened_at DESC`, args...)
+	if err != nil {
 		return nil, err
 	}
-	for _, b := range c.Breaches {
-		if err := s.fillBreach(ctx, a, b); err != nil {
-			return nil, err
+	for _, b := range breaches {
+		if c := byID[b.Agreement.ID]; c != nil {
+			if err := s.fillBreach(ctx, c.Agreement, b); err != nil {
+				return nil, err
+			}
+			c.Breaches = append(c.Breaches, b)
 		}
 	}
-	if c.Notices, err = sqldb.QueryAll(ctx, db, "sla notices", scanNotice, `SELECT n.id, a.id, a.code, a.name, n.target, n.status, n.message, n.created_at
-		FROM sla_notices n JOIN agreements a ON a.id = n.agreement_id WHERE n.agreement_id = $1 ORDER BY n.created_at DESC LIMIT 50`, a.ID); err != nil {
+	cond, args = filter("n.agreement_id")
+	notices, err := sqldb.QueryAll(ctx, db, "sla notices", scanNotice, `SELECT n.id, a.id, a.code, a.name, n.target, n.status, n.message, n.created_at
+		FROM sla_notices n JOIN agreements a ON a.id = n.agreement_id WHERE `+cond+` ORDER BY n.created_at DESC`, args...)
+	if err != nil {
 		return nil, err
 	}
-	for _, code := range a.UnderpinnedBy {
-		if u, err := getAgreement(ctx, db, code); err == nil {
-			c.Under = append(c.Under, u)
+	for _, n := range notices {
+		if c := byID[n.Agreement.ID]; c != nil && len(c.Notices) < 50 {
+			c.Notices = append(c.Notices, n)
 		}
 	}
-	for _, r := range a.Rebates {
-		c.Rebates = append(c.Rebates, RebateSummary{Rule: r, Description: r.Describe(a.Currency)})
+	under := map[string]*Agreement{}
+	for _, c := range out {
+		for _, code := range c.Agreement.UnderpinnedBy {
+			u, ok := under[code]
+			if !ok {
+				u, _ = getAgreement(ctx, db, code) // removed since: nothing to show
+				under[code] = u
+			}
+			if u != nil {
+				c.Under = append(c.Under, u)
+			}
+		}
 	}
-	return c, nil
+	return out, nil
 }
 
 func scanNotice(row sqldb.Scanner) (*Notice, error) {
@@ -360,13 +408,11 @@ func (s *Service) Dashboard(ctx context.Context, p *access.Principal) (*Dashboar
 		return nil, err
 	}
 	d := &Dashboard{Agreements: []*Compliance{}, Notices: []*Notice{}}
+	if d.Agreements, err = s.complianceOf(ctx, as); err != nil {
+		return nil, err
+	}
 	ok := map[string]bool{}
 	for _, a := range as {
-		c, err := s.compliance(ctx, a)
-		if err != nil {
-			return nil, err
-		}
-		d.Agreements = append(d.Agreements, c)
 		ok[a.ID] = true
 	}
 	d.Notices, err = s.notices(ctx, ok, 20)

@@ -18,13 +18,6 @@ import (
 	"github.com/steward-itaas/steward/internal/sla"
 )
 
-// route is a portal page: pattern, public, handler.
-type route struct {
-	pattern string
-	public  bool
-	h       func(http.ResponseWriter, *http.Request) error
-}
-
 // slaRoutes are the service level pages.
 func (p *Portal) slaRoutes() []route {
 	return []route{
@@ -131,7 +124,7 @@ func (p *Portal) agreementView(r *http.Request) (agreementPage, error) {
 	if err != nil {
 		return agreementPage{}, err
 	}
-	pg := agreementPage{Page: p.pageFor(r, c.Agreement.Name), C: c, CanManage: pr.CanAnywhere(access.AgreementManage), Now: p.now()}
+	pg := agreementPage{Page: p.pageFor(r, c.Agreement.Name), C: c, CanManage: pr.CanAnywhere(access.AgreementManage), Now: p.Now()}
 	for _, t := range c.Agreement.Targets {
 		if t.Kind != sla.Availability && t.Kind != sla.Reliability {
 			continue
@@ -149,13 +142,6 @@ func (p *Portal) agreementView(r *http.Request) (agreementPage, error) {
 		pg.Months = append(pg.Months, m.AddDate(0, -i, 0).Format("2006-01"))
 	}
 	return pg, nil
-}
-
-func (p *Portal) now() time.Time {
-	if p.Now != nil {
-		return p.Now()
-	}
-	return time.Now()
 }
 
 type breachPage struct {
@@ -185,7 +171,7 @@ type reviewPage struct {
 // this one.
 func (p *Portal) reviewView(r *http.Request) (reviewPage, error) {
 	pr := middleware.Principal(r.Context())
-	now := p.now().UTC()
+	now := p.Now().UTC()
 	to := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
 	from := to.AddDate(0, -6, 0)
 	q := r.URL.Query()
@@ -291,7 +277,7 @@ func (p *Portal) agreementForm(r *http.Request, in sla.AgreementInput, isNew boo
 }
 
 func (p *Portal) newAgreementView(r *http.Request) (agreementEditPage, error) {
-	in := sla.AgreementInput{Kind: sla.SLA, State: sla.Draft, Currency: "EUR", Provider: "Internal IT", EffectiveFrom: p.now().Format("2006-01-02"),
+	in := sla.AgreementInput{Kind: sla.SLA, State: sla.Draft, Currency: "EUR", Provider: "Internal IT", EffectiveFrom: p.Now().Format("2006-01-02"),
 		Calendar: catalog.Calendar{TimeZone: "Europe/London", Weekly: catalog.Weekly(catalog.Weekdays[:5], "08:00", "18:00")}}
 	return p.agreementForm(r, in, true)
 }
@@ -508,7 +494,7 @@ func (p *Portal) endOutage(w http.ResponseWriter, r *http.Request) error {
 	in := o.Input()
 	in.Ended = localTime(r.PostForm.Get("ended_at"), "UTC")
 	if in.Ended == "" {
-		in.Ended = p.now().UTC().Format(time.RFC3339)
+		in.Ended = p.Now().UTC().Format(time.RFC3339)
 	}
 	if _, err := p.SLA.UpdateOutage(ctx, pr, o.ID, in); err != nil {
 		return err

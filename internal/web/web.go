@@ -95,6 +95,13 @@ type ctxKey int
 
 const csrfKey ctxKey = 0
 
+// route is a portal page: pattern, public, handler.
+type route struct {
+	pattern string
+	public  bool
+	h       func(http.ResponseWriter, *http.Request) error
+}
+
 // Register parses the templates and adds the portal's routes to mux.
 func (p *Portal) Register(mux *http.ServeMux) error {
 	if err := p.parse(); err != nil {
