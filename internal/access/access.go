@@ -247,7 +247,11 @@ type Principal struct {
 	Grants      []Grant
 	// TokenID is set when the caller authenticated with an API token.
 	TokenID string
-	system  bool
+	// TokenRoles are the roles an API token is limited to; empty for a
+	// session or a token with all its owner's roles. Grants holds only
+	// grants of these roles.
+	TokenRoles []Role
+	system     bool
 }
 
 // System returns the principal of the platform itself: it may do anything.
@@ -359,6 +363,20 @@ func (p *Principal) OrgUnitScope(a Action) (all bool, paths []string) {
 	}
 	return false, out
 }
+
+// Owns reports whether p may act on something because it is the user
+// userID's (their order, their instance, their draft): p is that user and
+// one of p's roles allows the action somewhere. Ownership never gives more
+// than the caller's roles: an API token limited to usage_reporter is its
+// owner's user, but may not read or cancel its owner's orders.
+func (p *Principal) Owns(userID string, a Action) bool {
+	return p != nil && !p.system && userID != "" && p.UserID == userID && p.CanAnywhere(a)
+}
+
+// Limited reports whether p is an API token limited to some of its
+// owner's roles. A limited principal may change nothing about its owner
+// (name, password, tokens) beyond what its roles allow.
+func (p *Principal) Limited() bool { return p != nil && len(p.TokenRoles) > 0 }
 
 // HasRole reports whether p holds the role on any scope.
 func (p *Principal) HasRole(r Role) bool {
