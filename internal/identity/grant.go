@@ -3,6 +3,7 @@ package identity
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -201,6 +202,9 @@ func loadPrincipal(ctx context.Context, q sqldb.Querier, u *User, roles []access
 		return nil, err
 	}
 	p := &access.Principal{UserID: u.ID, Name: u.Name, Email: u.Email, OrgUnitID: u.OrgUnitID, OrgUnitPath: u.orgUnitPath}
+	if len(roles) > 0 {
+		p.TokenRoles = slices.Clone(roles)
+	}
 	for _, g := range grants {
 		if len(roles) > 0 && !containsRole(roles, g.Role) {
 			continue

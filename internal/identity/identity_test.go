@@ -461,3 +461,75 @@ func TestTokenCache(t *testing.T) {
 		t.Errorf("revoked here, still accepted: %v", err)
 	}
 }
+
+// Issue 15, finding 2: a token limited to some roles cannot mint a token
+// with more, and a limited token none of whose roles its owner still holds
+// no longer authenticates.
+func TestLimitedTokensCannotWidenThemselves(t *testing.T) {
+	f := newFixture(t)
+	bu := f.unit("", "business_unit", "BU")
+	u, p := f.user("meter@example.com", bu.ID, grant(access.RoleConsumer, access.ScopeOrgUnit, bu.ID), grant(access.RoleUsageReporter, access.ScopeOrgUnit, bu.ID))
+	exp := f.clock.Now().Add(24 * time.Hour)
+	nt, err := f.svc.CreateToken(f.ctx, p, identity.CreateTokenInput{Name: "agent", Roles: []access.Role{access.RoleUsageReporter}, ExpiresAt: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp, err := f.svc.TokenPrincipal(f.ctx, nt.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !tp.Limited() {
+		t.Errorf("a token limited to usage_reporter is not Limited: %+v", tp)
+	}
+	for name, in := range map[string]identity.CreateTokenInput{
+		"all roles":     {Name: "wide", ExpiresAt: exp},
+		"another role":  {Name: "wide", Roles: []access.Role{access.RoleConsumer}, ExpiresAt: exp},
+		"its own roles": {Name: "same", Roles: []access.Role{access.RoleUsageReporter}, ExpiresAt: exp},
+	} {
+		if got, err := f.svc.CreateToken(f.ctx, tp, in); !errs.Is(err, errs.CodeForbidden) {
+			t.Errorf("limited token creating a token (%s) = %+v, %v; want forbidden", name, got, err)
+		}
+	}
+	// Nor may it rename its owner, or list and revoke the owner's other tokens.
+	name := "Renamed"
+	if _, err := f.svc.UpdateUser(f.ctx, tp, u.ID, identity.UpdateUserInput{Name: &name}); !errs.Is(err, errs.CodeForbidden) {
+		t.Errorf("limited token renaming its owner: %v; want forbidden", err)
+	}
+	full, err := f.svc.CreateToken(f.ctx, p, identity.CreateTokenInput{Name: "full", ExpiresAt: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.RevokeToken(f.ctx, tp, full.ID); !errs.Is(err, errs.CodeForbidden) {
+		t.Errorf("limited token revoking its owner's full token: %v; want forbidden", err)
+	}
+	if _, err := f.svc.RevokeToken(f.ctx, tp, nt.ID); err != nil {
+		t.Errorf("a token revoking itself: %v", err)
+	}
+	// Revoke the only role of a second limited token: it stops working.
+	nt2, err := f.svc.CreateToken(f.ctx, p, identity.CreateTokenInput{Name: "agent2", Roles: []access.Role{access.RoleUsageReporter}, ExpiresAt: exp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	grants, err := f.svc.Grants(f.ctx, f.sys, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range grants {
+		if g.Role == access.RoleUsageReporter {
+			if err := f.svc.DeleteGrant(f.ctx, f.sys, g.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if got, err := f.svc.TokenPrincipal(f.ctx, nt2.Secret); !errs.Is(err, errs.CodeUnauthenticated) {
+		t.Errorf("token whose only role was revoked = %+v, %v; want unauthenticated", got, err)
+	}
+	// A full token still works, and the user may rename themselves with it.
+	fp, err := f.svc.TokenPrincipal(f.ctx, full.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.svc.UpdateUser(f.ctx, fp, u.ID, identity.UpdateUserInput{Name: &name}); err != nil {
+		t.Errorf("full token renaming its owner: %v", err)
+	}
+}

@@ -85,11 +85,16 @@ func scanToken(row interface{ Scan(...any) error }) (*Token, error) {
 
 // CreateToken makes an API token and returns its secret, once. Anyone may
 // make tokens for themselves, limited to roles they hold; making one for
-// another user needs user.manage on that user. A token's principal has the
-// owner's grants of its roles at the time of each request.
+// another user needs user.manage on that user. A token limited to some
+// roles may make no tokens at all (returns forbidden): a token is never a
+// way to widen, or outlive, the token it was made with. A token's principal
+// has the owner's grants of its roles at the time of each request.
 func (s *Service) CreateToken(ctx context.Context, p *access.Principal, in CreateTokenInput) (*NewToken, error) {
 	if p == nil {
 		return nil, errs.Unauthenticated("sign in to create a token")
+	}
+	if p.Limited() {
+		return nil, errLimitedToken("create tokens")
 	}
 	now := s.now()
 	if in.UserID == "" {
@@ -175,7 +180,8 @@ func (s *Service) Tokens(ctx context.Context, p *access.Principal, userID string
 }
 
 // RevokeToken ends a token at once. Owners revoke their own; others need
-// user.manage on the owner. Revoking twice is not an error.
+// user.manage on the owner. A token limited to some roles may revoke only
+// itself. Revoking twice is not an error.
 func (s *Service) RevokeToken(ctx context.Context, p *access.Principal, id string) (*Token, error) {
 	defer s.tokens.forget() // the change reaches cached tokens once it is made
 	if p == nil {
@@ -189,6 +195,9 @@ func (s *Service) RevokeToken(ctx context.Context, p *access.Principal, id strin
 		before, err := scanToken(tx.QueryRowContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE id = $1`, id))
 		if err != nil {
 			return sqldb.Err(err, "token")
+		}
+		if p.Limited() && before.ID != p.TokenID {
+			return errLimitedToken("revoke other tokens")
 		}
 		if before.UserID != p.UserID {
 			u, err := getUser(ctx, tx, before.UserID)
@@ -219,6 +228,12 @@ func (s *Service) RevokeToken(ctx context.Context, p *access.Principal, id strin
 }
 
 var errBadToken = errs.Unauthenticated("the API token is not valid, has expired or was revoked; create a new one")
+
+// errLimitedToken refuses a token limited to some roles what only its
+// owner, signed in or with a full token, may do.
+func errLimitedToken(what string) error {
+	return errs.Forbidden("an API token limited to some roles may not %s; sign in, or use a token with all your roles", what)
+}
 
 // TokenPrincipal authenticates an API token and returns its principal.
 func (s *Service) TokenPrincipal(ctx context.Context, secret string) (*access.Principal, error) {
@@ -255,6 +270,11 @@ func (s *Service) TokenPrincipal(ctx context.Context, secret string) (*access.Pr
 	p, err := loadPrincipal(ctx, s.db.Read(), u, t.Roles)
 	if err != nil {
 		return nil, err
+	}
+	if p.Limited() && len(p.Grants) == 0 {
+		// Every role the token was limited to has been taken from its owner:
+		// what is left is no token at all (an empty list would mean all roles).
+		return nil, errBadToken
 	}
 	p.TokenID = t.ID
 	s.tokens.put(hash, p, now, t.ExpiresAt)

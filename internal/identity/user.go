@@ -220,7 +220,8 @@ func (s *Service) createUser(ctx context.Context, tx *sqldb.Tx, p *access.Princi
 
 // UpdateUser changes a user. Callers need user.manage on the user's org unit
 // (and on the new one when moving the user); users may change their own
-// name (their own password goes through ChangePassword). Disabling a user,
+// name (their own password goes through ChangePassword), though not with an
+// API token limited to some roles. Disabling a user,
 // or setting their password, ends their sessions.
 func (s *Service) UpdateUser(ctx context.Context, p *access.Principal, id string, in UpdateUserInput) (*User, error) {
 	defer s.tokens.forget() // the change reaches cached tokens once it is made
@@ -234,6 +235,9 @@ func (s *Service) UpdateUser(ctx context.Context, p *access.Principal, id string
 			return errs.NotFound("user %q not found", id)
 		}
 		self := p.UserID == id && in.OrgUnitID == nil && in.Disabled == nil && in.Password == nil
+		if self && p.Limited() {
+			return errLimitedToken("change its owner")
+		}
 		if !self {
 			if err := p.Require(access.UserManage, before.Resource()); err != nil {
 				return err
@@ -302,6 +306,9 @@ func (s *Service) UpdateUser(ctx context.Context, p *access.Principal, id string
 func (s *Service) ChangePassword(ctx context.Context, p *access.Principal, current, next, keep string) error {
 	if p == nil || p.IsSystem() {
 		return errs.Unauthenticated("sign in to change your password")
+	}
+	if p.Limited() {
+		return errLimitedToken("change its owner's password")
 	}
 	var v errs.Validator
 	validatePassword(&v, "new_password", next)
