@@ -90,7 +90,7 @@ func (s *Service) mayDecide(p *access.Principal, a *Approval, o *Order) bool {
 	if a.ApproverKind == ApproverRole {
 		return s.holdsRole(p, access.Role(a.ApproverRole), o, a.ServiceID)
 	}
-	return a.ApproverUserID == p.UserID
+	return p.Owns(a.ApproverUserID, access.OrderApprove)
 }
 
 // currentStep is the lowest step with pending approvals, or 0.
@@ -293,6 +293,9 @@ func (s *Service) Decide(ctx context.Context, p *access.Principal, approvalID st
 			}
 			return errs.Forbidden("this approval waits for %s; you are not that approver", approverLabel(a))
 		}
+		// A refusal, not a right: compared by user ID, whatever the token's
+		// roles (access.Principal.Owns would let a token without
+		// order.approve past it).
 		if o.RequesterID == p.UserID {
 			return errs.Forbidden("you requested order %s, so someone else must approve it", o.Reference())
 		}
@@ -409,7 +412,7 @@ func (s *Service) Cancel(ctx context.Context, p *access.Principal, orderID, comm
 		if err != nil {
 			return err
 		}
-		if p == nil || (p.UserID != o.RequesterID && !p.Can(access.OrderCreate, o.Resource())) {
+		if p == nil || (!p.Owns(o.RequesterID, access.OrderCreate) && !p.Can(access.OrderCreate, o.Resource())) {
 			if s.canRead(ctx, p, o) {
 				return errs.Forbidden("only the requester or someone who orders for %s may cancel order %s", "its org unit", o.Reference())
 			}

@@ -178,7 +178,7 @@ func (s *Service) mayWork(ctx context.Context, q sqldb.Querier, p *access.Princi
 		return true
 	}
 	var one int
-	return t.GroupID != "" && q.QueryRowContext(ctx, `SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2`, t.GroupID, p.UserID).Scan(&one) == nil
+	return t.GroupID != "" && worksTasks(p) && q.QueryRowContext(ctx, `SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2`, t.GroupID, p.UserID).Scan(&one) == nil
 }
 
 // TaskFilter narrows Tasks.
@@ -584,7 +584,7 @@ func (s *Service) Instance(ctx context.Context, p *access.Principal, id string) 
 	if err != nil {
 		return nil, err
 	}
-	if p == nil || (p.UserID != i.OwnerID && !p.Can(access.InstanceRead, i.Resource())) {
+	if p == nil || (!p.Owns(i.OwnerID, access.InstanceRead) && !p.Can(access.InstanceRead, i.Resource())) {
 		return nil, errs.NotFound("instance %q not found", id)
 	}
 	return i, nil
@@ -639,7 +639,7 @@ func dayTwo(ctx context.Context, tx *sqldb.Tx, p *access.Principal, instanceID, 
 	if err != nil {
 		return nil, err
 	}
-	if p == nil || (p.UserID != inst.OwnerID && !p.Can(access.OrderCreate, access.InOrgUnit(inst.orgUnitPath))) {
+	if p == nil || (!p.Owns(inst.OwnerID, access.OrderCreate) && !p.Can(access.OrderCreate, access.InOrgUnit(inst.orgUnitPath))) {
 		if p != nil && p.Can(access.InstanceRead, inst.Resource()) {
 			return nil, errs.Forbidden("only the owner or someone who orders for its org unit may %s %s", verb, inst.Name)
 		}

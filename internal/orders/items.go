@@ -132,7 +132,7 @@ func (s *Service) requireDraft(p *access.Principal, o *Order) error {
 	if err := p.Require(access.OrderCreate, o.Resource()); err != nil {
 		return err
 	}
-	if o.RequesterID != p.UserID {
+	if !p.Owns(o.RequesterID, access.OrderCreate) {
 		return errs.Forbidden("only the requester changes a draft order")
 	}
 	if o.State != StateDraft {

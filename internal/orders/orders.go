@@ -297,7 +297,9 @@ func (s *Service) canRead(ctx context.Context, p *access.Principal, o *Order) bo
 	if p == nil {
 		return false
 	}
-	if p.UserID == o.RequesterID || p.Can(access.OrderRead, o.Resource()) {
+	// Ownership counts only through a role that reads orders: a token
+	// limited to other roles does not read its owner's orders.
+	if p.Owns(o.RequesterID, access.OrderRead) || p.Can(access.OrderRead, o.Resource()) {
 		return true
 	}
 	for _, it := range o.Items {
@@ -308,12 +310,15 @@ func (s *Service) canRead(ctx context.Context, p *access.Principal, o *Order) bo
 	// Approvers and sponsors routed to it, agents with a task on it.
 	approvals, _ := s.approvals(ctx, s.db.Read(), o.ID)
 	for _, a := range approvals {
-		if a.ApproverUserID == p.UserID || a.DecidedByID == p.UserID {
+		if p.Owns(a.ApproverUserID, access.OrderApprove) || p.Owns(a.DecidedByID, access.OrderApprove) {
 			return true
 		}
 		if a.ApproverKind == ApproverRole && s.holdsRole(p, access.Role(a.ApproverRole), o, a.ServiceID) {
 			return true
 		}
+	}
+	if !worksTasks(p) {
+		return false
 	}
 	var one int
 	return s.db.Read().QueryRowContext(ctx, `SELECT 1 FROM tasks t LEFT JOIN group_members m ON m.group_id = t.group_id AND m.user_id = $2
@@ -489,14 +494,26 @@ func (s *Service) lockOrder(ctx context.Context, tx *sqldb.Tx, id string) (*Orde
 }
 
 // ownScope is the SQL condition of a list of things that belong to org units
-// (ou.path) and to people (ownerCol): the caller's own, and, unless mine,
-// those of the org units where the caller holds the action.
+// (ou.path) and to people (ownerCol): the caller's own (when one of the
+// caller's roles allows the action at all, as access.Principal.Owns has
+// it), and, unless mine, those of the org units where the caller holds the
+// action.
 func ownScope(p *access.Principal, a access.Action, mine bool, ownerCol string) (string, []any) {
 	all, paths := p.OrgUnitScope(a)
 	if mine {
 		all, paths = false, nil
 	}
 	where, args := sqldb.PathScope(all, paths, "ou.path", nil)
+	if !p.Owns(p.UserID, a) {
+		return where, args
+	}
 	args = append(args, p.UserID)
 	return "(" + where + " OR " + ownerCol + " = $" + strconv.Itoa(len(args)) + ")", args
+}
+
+// worksTasks reports whether p's membership of assignment groups counts:
+// always for a person signed in or with a full token, and for a token
+// limited to some roles only when one of them works tasks.
+func worksTasks(p *access.Principal) bool {
+	return p != nil && (!p.Limited() || p.CanAnywhere(access.TaskWork))
 }

@@ -49,7 +49,8 @@ func newFixture(t *testing.T) *fixture {
 	f.pm = f.user("pm@x.example", root.ID, grant(access.RolePortfolioManager, access.ScopeGlobal, ""))
 	f.dana = f.user("dana@x.example", f.retail.ID, grant(access.RoleConsumer, access.ScopeOrgUnit, f.retail.ID))
 	f.mo = f.user("mo@x.example", f.mfg.ID, grant(access.RoleConsumer, access.ScopeOrgUnit, f.mfg.ID))
-	f.sponsor = f.user("sponsor@x.example", f.retail.ID)
+	// The business sponsor approves for Retail, as sponsors do.
+	f.sponsor = f.user("sponsor@x.example", f.retail.ID, grant(access.RoleApprover, access.ScopeOrgUnit, f.retail.ID))
 	f.fin = f.user("fin@x.example", root.ID, grant(access.RoleFinancialManager, access.ScopeGlobal, ""))
 	f.agent = f.user("agent@x.example", root.ID)
 	f.outside = f.user("other@x.example", root.ID)
