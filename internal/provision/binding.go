@@ -70,10 +70,13 @@ func getBinding(ctx context.Context, q sqldb.Querier, instanceID, id string) (*B
 	return b, nil
 }
 
-// mayBind reports whether p may bind and unbind the instance: its owner,
-// or someone who orders for its org unit.
+// mayBind reports whether p may bind and unbind the instance, and read a
+// binding's credentials: its owner, or someone who orders for its org
+// unit. Ownership counts only through a role that orders
+// (access.Principal.Owns): a token of the owner limited to usage_reporter
+// or auditor is the owner's user, but binds nothing and reads no secrets.
 func mayBind(p *access.Principal, inst *orders.Instance) bool {
-	return p != nil && (p.UserID == inst.OwnerID || p.Can(access.OrderCreate, access.InOrgUnit(inst.OrgUnitPath())))
+	return p != nil && (p.Owns(inst.OwnerID, access.OrderCreate) || p.Can(access.OrderCreate, access.InOrgUnit(inst.OrgUnitPath())))
 }
 
 // BindingInput asks for a binding.

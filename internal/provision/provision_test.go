@@ -17,6 +17,7 @@ import (
 	"github.com/steward-itaas/steward/internal/app"
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/osb/osbtest"
 	"github.com/steward-itaas/steward/internal/provision"
@@ -456,5 +457,85 @@ func TestWebhookProvider(t *testing.T) {
 	e.drain()
 	if b, _ = e.a.Provision.Binding(e.ctx, dana, inst.ID, b.ID); b.Credentials["token"] != "t0k3n" {
 		t.Fatalf("binding = %+v", b)
+	}
+}
+
+// limitedToken is the principal of an API token of the user, limited to
+// role (granted to the user on their own org unit first, as tokens carry
+// only roles their owner holds).
+func (e *env) limitedToken(email string, role access.Role) *access.Principal {
+	e.t.Helper()
+	admin := e.as("admin@it.contoso.example")
+	u, err := e.a.Identity.UserByEmail(e.ctx, access.System(), email)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.a.Identity.CreateGrant(e.ctx, admin, identity.CreateGrantInput{UserID: u.ID, Role: role, ScopeKind: access.ScopeOrgUnit, ScopeID: u.OrgUnitID}); err != nil {
+		e.t.Fatal(err)
+	}
+	tok, err := e.a.Identity.CreateToken(e.ctx, e.as(email), identity.CreateTokenInput{Name: "limited", Roles: []access.Role{role}, ExpiresAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	p, err := e.a.Identity.TokenPrincipal(e.ctx, tok.Secret)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if !p.Limited() || p.UserID != u.ID {
+		e.t.Fatalf("the token's principal = %+v, want %s limited to %s", p, email, role)
+	}
+	return p
+}
+
+// Issue 15, finding 3: a token of the consumer who owns an instance is
+// that consumer's user, but ownership gives it nothing its roles do not. A
+// token limited to usage_reporter, or to auditor (which reads the instance
+// but orders nothing), may not read the binding's credentials, bind or
+// unbind or deprovision; the consumer's full principal may.
+func TestLimitedTokenHasNoOwnerRights(t *testing.T) {
+	e := newEnv(t)
+	br := osbtest.NewBroker(t, osbtest.Behaviour{})
+	e.peer(br, "peer", "0")
+	off, _ := e.a.Catalog.Offering(e.ctx, access.System(), "peer-test-db")
+	o, _ := e.order(off.ID, "small")
+	e.drain()
+	_, inst := e.state(o)
+	dana := e.as("dana@contoso.example")
+	b, err := e.a.Provision.CreateBinding(e.ctx, dana, inst.ID, provision.BindingInput{Name: "app"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.drain()
+
+	for _, role := range []access.Role{access.RoleUsageReporter, access.RoleAuditor} {
+		limited := e.limitedToken("dana@contoso.example", role)
+		denied := func(what string, err error) {
+			t.Helper()
+			if !errs.Is(err, errs.CodeForbidden) && !errs.Is(err, errs.CodeNotFound) {
+				t.Errorf("%s with a token limited to %s: %v, want forbidden or not found", what, role, err)
+			}
+		}
+		got, err := e.a.Provision.Binding(e.ctx, limited, inst.ID, b.ID)
+		if err == nil && (got.Credentials != nil || got.RevealedAt != nil) {
+			t.Fatalf("a token limited to %s read the binding's credentials: %+v", role, got)
+		}
+		_, err = e.a.Provision.CreateBinding(e.ctx, limited, inst.ID, provision.BindingInput{Name: "mine"})
+		denied("binding", err)
+		_, err = e.a.Provision.DeleteBinding(e.ctx, limited, inst.ID, b.ID)
+		denied("unbinding", err)
+		_, err = e.a.Orders.RequestDeprovision(e.ctx, limited, inst.ID, "")
+		denied("deprovisioning", err)
+	}
+
+	full, err := e.a.Provision.Binding(e.ctx, dana, inst.ID, b.ID)
+	if err != nil || full.Credentials["username"] != "app" {
+		t.Fatalf("the owner's own read of the binding = %+v, %v; want the credentials, unrevealed until now", full, err)
+	}
+	if _, err := e.a.Provision.DeleteBinding(e.ctx, dana, inst.ID, b.ID); err != nil {
+		t.Fatalf("the owner unbinding: %v", err)
+	}
+	e.drain()
+	if _, err := e.a.Orders.RequestDeprovision(e.ctx, dana, inst.ID, ""); err != nil {
+		t.Fatalf("the owner deprovisioning: %v", err)
 	}
 }
