@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/steward-itaas/steward/internal/osb/osbtest"
+	"github.com/steward-itaas/steward/internal/portfolio"
 	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
@@ -128,7 +130,7 @@ func get(t *testing.T, url, token string) (int, string) {
 
 func TestServeDemoAdminAndRestart(t *testing.T) {
 	getenv := envFor(t, nil)
-	url, out, stop := startServe(t, getenv, "--demo")
+	url, out, stop := startServe(t, getenv, "--demo", "--metrics-token", "scrape-me")
 	if !strings.Contains(out.String(), "admin@it.contoso.example") || !strings.Contains(out.String(), "steward-demo") {
 		t.Errorf("the demo does not print its sign-ins:\n%s", out.String())
 	}
@@ -137,8 +139,14 @@ func TestServeDemoAdminAndRestart(t *testing.T) {
 			t.Errorf("%s = %d %s", path, code, body)
 		}
 	}
-	if code, body := get(t, url+"/metrics", ""); code != 200 || !strings.Contains(body, "steward_http_requests_total") {
+	// Issue 15, finding 15: /metrics asks for its token on the main address.
+	if code, body := get(t, url+"/metrics", "scrape-me"); code != 200 || !strings.Contains(body, "steward_http_requests_total") {
 		t.Errorf("/metrics = %d, without steward_http_requests_total", code)
+	}
+	for _, token := range []string{"", "wrong"} {
+		if code, body := get(t, url+"/metrics", token); code != 401 || strings.Contains(body, "steward_http") {
+			t.Errorf("/metrics with token %q = %d %.80s; want 401 and no metrics", token, code, body)
+		}
 	}
 
 	// The CLI works next to the running server: make a user, grant, token.
@@ -401,3 +409,46 @@ func TestTwoReplicasRunEachScheduledJobOnce(t *testing.T) {
 
 // testKey is a secret key for replicas on PostgreSQL, which need one.
 const testKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+// TestCatalogImportLimits: issue 15, finding 12: `steward catalog import
+// --dry-run` of a 1 KB alias bomb reached 23 GB and ignored SIGTERM. The
+// file is refused with its line, as is a file over the size limit, and a
+// cancelled context (SIGINT or SIGTERM) stops an import. The bomb is
+// checked with portfolio.Parse first, so a regression fails the test
+// instead of eating the machine.
+func TestCatalogImportLimits(t *testing.T) {
+	getenv := envFor(t, nil)
+	dir := t.TempDir()
+	var bomb strings.Builder
+	bomb.WriteString("services: []\nofferings:\n  - code: bomb\n    service: x\n    name: Bomb\n    view: end_user\n    plans: []\n    form:\n")
+	bomb.WriteString(`      l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]` + "\n")
+	for i := 1; i < 9; i++ {
+		fmt.Fprintf(&bomb, "      l%d: &l%d [%s*l%d]\n", i, i, strings.Repeat(fmt.Sprintf("*l%d, ", i-1), 9), i-1)
+	}
+	if _, err := portfolio.Parse("bomb.yaml", []byte(bomb.String())); err == nil {
+		t.Fatal("the portfolio reader accepts an alias bomb; not importing it")
+	}
+	file := filepath.Join(dir, "bomb.yaml")
+	os.WriteFile(file, []byte(bomb.String()), 0o644)
+	if out, err := cli(t, getenv, "", "catalog", "import", "--dry-run", file); err == nil || !strings.Contains(out, "bomb.yaml:10: alias *l0") {
+		t.Errorf("the alias bomb: %v %s", err, out)
+	}
+
+	big := filepath.Join(dir, "big.yaml")
+	os.WriteFile(big, append([]byte("services: []\n# "), bytes.Repeat([]byte("x"), portfolio.MaxFileBytes)...), 0o644)
+	if out, err := cli(t, getenv, "", "catalog", "import", "--dry-run", big); err == nil || !strings.Contains(out, fmt.Sprintf("at most %d bytes", portfolio.MaxFileBytes)) {
+		t.Errorf("a file over the size limit: %v %.300s", err, out)
+	}
+
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte("services:\n  - {code: x, name: X, kind: business, lifecycle: live}\n"), 0o644)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"catalog", "import", good}, getenv, strings.NewReader(""), &out, &out); !errors.Is(err, context.Canceled) {
+		t.Errorf("a cancelled import: %v %s", err, out.String())
+	}
+	if out, err := cli(t, getenv, "", "catalog", "import", "--dry-run", good); err != nil || !strings.Contains(out, "+ service x") {
+		t.Errorf("after the refusals: %v %s", err, out)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/steward-itaas/steward/internal/app"
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/middleware"
 )
 
 // durations is a repeatable kind=duration flag.
@@ -38,6 +40,9 @@ func serve(ctx context.Context, e env, args []string) error {
 	demoFlag := fs.bool("demo", false, "create the demo organisation (once) and print its sign-ins")
 	publicURL := fs.string("public-url", "", "the URL people use to reach Steward; https:// makes cookies Secure behind a TLS proxy")
 	workerID := fs.string("worker-id", "", "name of this replica in job claims (default host:pid)")
+	proxies := fs.string("trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client")
+	metricsToken := fs.string("metrics-token", "", "bearer token that /metrics asks for on --addr (without it /metrics is served only on --metrics-addr)")
+	metricsAddr := fs.string("metrics-addr", "", "a separate, internal address that serves /metrics without a token, such as 127.0.0.1:9090")
 	intervals := durations{}
 	fs.Var(intervals, "job-interval", "override a scheduled job's interval, kind=duration (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -51,8 +56,12 @@ func serve(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	trusted, err := middleware.ParseProxies(*proxies)
+	if err != nil {
+		return err
+	}
 	a, err := app.New(ctx, app.Config{Database: db.config(), WorkerID: *workerID,
-		PublicURL: *publicURL, JobIntervals: intervals, SecretKey: key}, log)
+		PublicURL: *publicURL, JobIntervals: intervals, SecretKey: key, TrustedProxies: trusted, MetricsToken: *metricsToken}, log)
 	if err != nil {
 		return err
 	}
@@ -69,6 +78,15 @@ func serve(ctx context.Context, e env, args []string) error {
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (choose another with --addr)", *addr, err)
+	}
+	if *metricsAddr != "" {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			ln.Close()
+			return fmt.Errorf("listen on %s: %w (choose another with --metrics-addr)", *metricsAddr, err)
+		}
+		go serveMetrics(ctx, mln, a.MetricsHandler())
+		fmt.Fprintf(e.stdout, "Metrics at http://%s/metrics\n", mln.Addr())
 	}
 	url := "http://" + ln.Addr().String()
 	if *demoFlag {
@@ -93,4 +111,16 @@ func printDemo(e env, url string) {
 	tw.Flush()
 	b.WriteByte('\n')
 	e.stdout.Write(b.Bytes())
+}
+
+// serveMetrics serves /metrics on its own listener until ctx ends.
+func serveMetrics(ctx context.Context, ln net.Listener, h http.Handler) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", h)
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		<-ctx.Done()
+		srv.Close()
+	}()
+	srv.Serve(ln)
 }

@@ -11,6 +11,7 @@ package app
 
 import (
 	"context"
+	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -61,6 +62,14 @@ type Config struct {
 	Identity identity.Options
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For gives
+	// the client address (sign-in throttling, access logs); none means the
+	// peer is the client.
+	TrustedProxies middleware.Proxies
+	// MetricsToken, when set, is the bearer token /metrics asks for on the
+	// main address. Without it /metrics is not served there; serve it on a
+	// separate (internal) address with MetricsHandler instead.
+	MetricsToken string
 	// SecretKey seals provider and binding credentials at rest (32 bytes).
 	// Nil makes a key for this process only: sealed secrets will not open
 	// after a restart (fine for tests, not for a deployment).
@@ -89,6 +98,7 @@ type App struct {
 	// Idempotency keeps the answers to API requests sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
 	handler     http.Handler
+	metrics     http.Handler
 }
 
 // New opens and migrates the database and builds every service.
@@ -232,9 +242,29 @@ func (a *App) buildHandler() (http.Handler, error) {
 		w.Write([]byte("ok\n"))
 	})))
 	mux.Handle("GET /readyz", metrics.Wrap("GET /readyz", http.HandlerFunc(a.ready)))
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	a.metrics = promhttp.HandlerFor(reg, promhttp.HandlerOpts{})
+	if a.cfg.MetricsToken != "" {
+		mux.Handle("GET /metrics", bearer(a.cfg.MetricsToken, a.metrics))
+	}
 	// Refuse cross-site unsafe requests (CSRF) before anything else sees them.
-	return middleware.Outer(a.log, http.NewCrossOriginProtection().Handler(mux)), nil
+	return a.cfg.TrustedProxies.Handler(middleware.Outer(a.log, http.NewCrossOriginProtection().Handler(mux))), nil
+}
+
+// MetricsHandler serves the Prometheus metrics without authentication,
+// for a listener on an internal address (serve --metrics-addr).
+func (a *App) MetricsHandler() http.Handler { return a.metrics }
+
+// bearer lets through requests that carry the token.
+func bearer(token string, next http.Handler) http.Handler {
+	want := []byte("Bearer " + token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get("Authorization")), want) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "send the metrics token (--metrics-token) as a bearer token", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // ready answers 200 when the database answers and its schema is current.

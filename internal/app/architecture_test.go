@@ -52,7 +52,7 @@ var allowed = map[string][]string{
 	"internal/app": {"api", "internal/access", "internal/api", "internal/audit", "internal/billing", "internal/broker", "internal/catalog", "internal/idempotency", "internal/identity",
 		"internal/jobs", "internal/metering", "internal/middleware", "internal/orders", "internal/provision", "internal/rating", "internal/secret", "internal/sla", "internal/sqldb", "internal/web"},
 	"cmd/steward": {"internal/access", "internal/app", "internal/billing", "internal/blueprint", "internal/catalog", "internal/demo", "internal/errs", "internal/identity", "internal/metering",
-		"internal/osb", "internal/portfolio", "internal/provision", "internal/broker", "internal/secret", "internal/sla", "internal/sqldb"},
+		"internal/middleware", "internal/osb", "internal/portfolio", "internal/provision", "internal/broker", "internal/secret", "internal/sla", "internal/sqldb"},
 }
 
 func TestImportGraph(t *testing.T) {

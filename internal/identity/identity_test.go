@@ -2,6 +2,8 @@ package identity_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -252,16 +254,20 @@ func TestLoginSessionsAndThrottle(t *testing.T) {
 	if _, _, err := f.svc.SessionPrincipal(f.ctx, sess.Secret); !errs.Is(err, errs.CodeUnauthenticated) {
 		t.Errorf("after logout: %v, want unauthenticated", err)
 	}
-	// Five failures lock the account for a while, even with the right password.
-	for i := 0; i < 5; i++ {
+	// Failures from one address slow that address down for that account
+	// (a refusal says how long to wait) without locking the owner out.
+	for i := 0; i < 4; i++ {
 		f.svc.Login(f.ctx, "ana@example.com", "wrong password!!", "198.51.100.7")
 	}
-	if _, err := f.svc.Login(f.ctx, "ana@example.com", "correct horse battery", "198.51.100.8"); !errs.Is(err, errs.CodeTooMany) {
-		t.Errorf("after 5 failures: %v, want too_many_requests", err)
+	if _, err := f.svc.Login(f.ctx, "ana@example.com", "correct horse battery", "198.51.100.7"); !errs.Is(err, errs.CodeTooMany) {
+		t.Errorf("after 4 failures from one address: %v, want too_many_requests", err)
 	}
-	f.clock.Add(16 * time.Minute)
 	if _, err := f.svc.Login(f.ctx, "ana@example.com", "correct horse battery", "198.51.100.8"); err != nil {
-		t.Errorf("after the window: %v", err)
+		t.Errorf("the owner from another address after 4 failures elsewhere: %v", err)
+	}
+	f.clock.Add(2 * time.Second)
+	if _, err := f.svc.Login(f.ctx, "ana@example.com", "correct horse battery", "198.51.100.7"); err != nil {
+		t.Errorf("after the delay: %v", err)
 	}
 	// Disabling a user ends their sessions and refuses sign-in.
 	sess, _ = f.svc.Login(f.ctx, "ana@example.com", "correct horse battery", "192.0.2.1")
@@ -459,6 +465,59 @@ func TestTokenCache(t *testing.T) {
 	}
 	if _, err := f.svc.TokenPrincipal(f.ctx, nt2.Secret); !errs.Is(err, errs.CodeUnauthenticated) {
 		t.Errorf("revoked here, still accepted: %v", err)
+	}
+}
+
+// Issue 15, finding 13: five (or fifty) failures lock nobody out; a
+// guesser spread over many addresses slows the account to one try a
+// minute at most; one address guessing many accounts is slowed without
+// slowing others (and the counts are in the database, so every replica
+// sees them: a second service on the same database refuses too).
+func TestSignInThrottleSlowsWithoutLocking(t *testing.T) {
+	f := newFixture(t)
+	f.user("admin@example.com", "")
+	other := identity.NewService(f.db, f.clock.Now, cheap) // another replica
+	login := func(svc *identity.Service, email, password, addr string) error {
+		_, err := svc.Login(f.ctx, email, password, addr)
+		return err
+	}
+	// Fifty failures from fifty addresses: the account is slowed, not locked.
+	for i := range 50 {
+		f.clock.Add(time.Minute) // the attacker waits out each delay
+		if err := login(f.svc, "admin@example.com", "wrong password!!", fmt.Sprint("203.0.113.", i)); !errs.Is(err, errs.CodeUnauthenticated) {
+			t.Fatalf("failure %d after waiting a minute: %v, want unauthenticated (slowed, never locked)", i, err)
+		}
+	}
+	if err := login(other, "admin@example.com", "correct horse battery", "192.0.2.10"); !errs.Is(err, errs.CodeTooMany) {
+		t.Errorf("right after the 50th failure, on another replica: %v, want too_many_requests", err)
+	} else if !strings.Contains(err.Error(), "seconds") {
+		t.Errorf("refusal %q does not say how long to wait", err)
+	}
+	f.clock.Add(time.Minute)
+	if err := login(f.svc, "admin@example.com", "correct horse battery", "192.0.2.10"); err != nil {
+		t.Errorf("the owner a minute later: %v, want signed in", err)
+	}
+	// One address spraying many accounts is slowed; another address is not.
+	for i := range 31 {
+		login(f.svc, fmt.Sprint("user", i, "@example.com"), "wrong password!!", "198.51.100.66")
+	}
+	if err := login(other, "admin@example.com", "correct horse battery", "198.51.100.66"); !errs.Is(err, errs.CodeTooMany) {
+		t.Errorf("after 31 failures from one address: %v, want too_many_requests", err)
+	}
+	if err := login(other, "admin@example.com", "correct horse battery", "198.51.100.67"); err != nil {
+		t.Errorf("from another address: %v", err)
+	}
+	// Counts are forgotten an hour after the last failure, and purged.
+	f.clock.Add(2 * time.Hour)
+	if err := login(f.svc, "admin@example.com", "correct horse battery", "198.51.100.66"); err != nil {
+		t.Errorf("two hours later: %v", err)
+	}
+	if _, err := f.svc.PurgeSessions(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := f.db.Read().QueryRowContext(f.ctx, `SELECT COUNT(*) FROM signin_failures`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("after the purge %d failure counts are left (%v), want 0", n, err)
 	}
 }
 

@@ -26,11 +26,10 @@ type Options struct {
 
 // Service is the identity and access domain.
 type Service struct {
-	db       *sqldb.DB
-	now      func() time.Time
-	opts     Options
-	throttle *throttle
-	tokens   *tokenCache
+	db     *sqldb.DB
+	now    func() time.Time
+	opts   Options
+	tokens *tokenCache
 }
 
 // NewService returns the identity service.
@@ -47,7 +46,7 @@ func NewService(db *sqldb.DB, now func() time.Time, opts Options) *Service {
 	if opts.TokenCacheTTL == 0 {
 		opts.TokenCacheTTL = 5 * time.Second
 	}
-	return &Service{db: db, now: now, opts: opts, throttle: newThrottle(), tokens: &tokenCache{ttl: opts.TokenCacheTTL, m: map[string]cachedToken{}}}
+	return &Service{db: db, now: now, opts: opts, tokens: &tokenCache{ttl: opts.TokenCacheTTL, m: map[string]cachedToken{}}}
 }
 
 func (s *Service) audit(ctx context.Context, tx *sqldb.Tx, p *access.Principal, e audit.Entry) error {

@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -53,8 +52,8 @@ func hashSecret(secret string) string {
 func (s *Service) Login(ctx context.Context, email, password, addr string) (*Session, error) {
 	email = normalizeEmail(email)
 	now := s.now()
-	if w := s.throttle.wait(now, email, addr); w > 0 {
-		return nil, errs.TooMany("too many failed sign-ins; try again in %d minutes", int(math.Ceil(w.Minutes())))
+	if err := s.CheckSignIn(ctx, email, addr); err != nil {
+		return nil, err
 	}
 	if len(password) > MaxPasswordLen {
 		password = password[:MaxPasswordLen]
@@ -64,17 +63,17 @@ func (s *Service) Login(ctx context.Context, email, password, addr string) (*Ses
 	err := s.db.Read().QueryRowContext(ctx, `SELECT id, COALESCE(password_hash, ''), disabled FROM users WHERE email = $1`, email).Scan(&id, &hash, &disabled)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && hash == "") {
 		checkPassword(password, dummyHash)
-		s.throttle.fail(now, email, addr)
-		return nil, errBadLogin
+		return nil, s.failedLogin(ctx, email, addr)
 	}
 	if err != nil {
 		return nil, sqldb.Err(err, "user")
 	}
 	if !checkPassword(password, hash) || disabled {
-		s.throttle.fail(now, email, addr)
-		return nil, errBadLogin
+		return nil, s.failedLogin(ctx, email, addr)
 	}
-	s.throttle.succeed(email)
+	if err := s.SignedIn(ctx, email, addr); err != nil {
+		return nil, err
+	}
 	sess := &Session{Secret: randomToken(32), CSRFToken: randomToken(32), UserID: id, ExpiresAt: sqldb.Time(now.Add(s.opts.SessionTTL))}
 	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		t := sqldb.Time(now)
@@ -150,6 +149,15 @@ func (s *Service) Logout(ctx context.Context, secret string) error {
 	})
 }
 
+// failedLogin counts a failed sign-in and returns the error to answer: the
+// one bad-login error, or the throttle's own failure.
+func (s *Service) failedLogin(ctx context.Context, email, addr string) error {
+	if err := s.FailedSignIn(ctx, email, addr); err != nil {
+		return err
+	}
+	return errBadLogin
+}
+
 // PurgeSessions deletes sessions that have expired or gone idle and returns
 // how many. The sessions.purge job calls it.
 func (s *Service) PurgeSessions(ctx context.Context) (int64, error) {
@@ -162,7 +170,7 @@ func (s *Service) PurgeSessions(ctx context.Context) (int64, error) {
 			return sqldb.Err(err, "session")
 		}
 		n, _ = res.RowsAffected()
-		return nil
+		return purgeSignInFailures(ctx, tx, now)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("purge sessions: %w", err)

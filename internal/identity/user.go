@@ -316,15 +316,17 @@ func (s *Service) ChangePassword(ctx context.Context, p *access.Principal, curre
 		return err
 	}
 	now := s.now()
-	if w := s.throttle.wait(now, normalizeEmail(p.Email), "change-password:"+p.UserID); w > 0 {
-		return errs.TooMany("too many wrong passwords; try again later")
+	if err := s.CheckSignIn(ctx, normalizeEmail(p.Email), "change-password:"+p.UserID); err != nil {
+		return err
 	}
 	var hash string
 	if err := s.db.Read().QueryRowContext(ctx, `SELECT COALESCE(password_hash, '') FROM users WHERE id = $1`, p.UserID).Scan(&hash); err != nil {
 		return sqldb.Err(err, "user")
 	}
 	if hash == "" || !checkPassword(current, hash) {
-		s.throttle.fail(now, normalizeEmail(p.Email), "change-password:"+p.UserID)
+		if err := s.FailedSignIn(ctx, normalizeEmail(p.Email), "change-password:"+p.UserID); err != nil {
+			return err
+		}
 		return &errs.Error{Code: errs.CodeInvalid, Message: "the current password is not correct",
 			Fields: []errs.FieldError{{Field: "current_password", Rule: "match", Message: "enter your current password"}}}
 	}

@@ -7,12 +7,15 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"regexp"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -114,14 +117,101 @@ func Outer(log *slog.Logger, next http.Handler) http.Handler {
 	})
 }
 
-// ClientAddr is the client's IP address (the peer; Steward does not trust
-// forwarding headers it cannot verify).
+type clientAddrKey struct{}
+
+// ClientAddr is the client's IP address: the one Proxies.Handler found
+// (behind trusted reverse proxies), else the peer's.
 func ClientAddr(r *http.Request) string {
+	if a, ok := r.Context().Value(clientAddrKey{}).(string); ok {
+		return a
+	}
+	return peerAddr(r)
+}
+
+func peerAddr(r *http.Request) string {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
 		return r.RemoteAddr
 	}
 	return host
+}
+
+// Proxies are the reverse proxies whose X-Forwarded-For Steward believes
+// (the trusted-proxies setting). With none, the client is the peer and
+// X-Forwarded-For is ignored: a client cannot choose its own address.
+type Proxies []netip.Prefix
+
+// ParseProxies reads a comma-separated list of addresses and CIDR
+// prefixes, such as "10.0.0.0/8, 192.0.2.7".
+func ParseProxies(s string) (Proxies, error) {
+	var out Proxies
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		if !strings.Contains(f, "/") {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("trusted proxy %q is not an IP address or CIDR prefix", f)
+			}
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		p, err := netip.ParsePrefix(f)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q is not an IP address or CIDR prefix", f)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
+}
+
+func (ps Proxies) trusted(addr string) bool {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return false
+	}
+	a = a.Unmap()
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// Client returns r's client address: the peer, or, when the peer is a
+// trusted proxy, the right-most address of X-Forwarded-For that is not one
+// (each proxy appends the address it was reached from, so addresses to
+// the left of the first untrusted one may be forged).
+func (ps Proxies) Client(r *http.Request) string {
+	addr := peerAddr(r)
+	if !ps.trusted(addr) {
+		return addr
+	}
+	hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		hop := strings.TrimSpace(hops[i])
+		if hop == "" {
+			continue
+		}
+		if _, err := netip.ParseAddr(hop); err != nil {
+			return addr // a malformed header: trust only the proxy itself
+		}
+		addr = hop
+		if !ps.trusted(hop) {
+			break
+		}
+	}
+	return addr
+}
+
+// Handler records each request's client address for ClientAddr.
+func (ps Proxies) Handler(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), clientAddrKey{}, ps.Client(r))))
+	})
 }
 
 // Metrics counts and times requests by route pattern.
