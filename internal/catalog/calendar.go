@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -116,17 +117,22 @@ func (c *Calendar) Validate(v *errs.Validator, prefix string) {
 			fmt.Sprintf("season %d: from and to are both MM-DD (every year) or both YYYY-MM-DD (once)", i+1))
 		validHours(v, prefix+"seasons", fmt.Sprintf("season %d: weekly entry", i+1), s.Weekly)
 	}
+	v.Check(len(c.Maintenance) <= MaxMaintenanceWindows, prefix+"maintenance", "count",
+		fmt.Sprintf("a calendar has at most %d maintenance windows", MaxMaintenanceWindows))
 	for i := range c.Maintenance {
 		m := &c.Maintenance[i]
+		field := fmt.Sprintf("%smaintenance[%d].", prefix, i)
 		m.Name, m.Rule = strings.TrimSpace(m.Name), strings.ToUpper(strings.TrimSpace(m.Rule))
-		_, err := rrule.StrToROption(m.Rule)
-		v.Check(err == nil && m.Rule != "" && !strings.Contains(m.Rule, "DTSTART"), prefix+"maintenance", "rule",
-			fmt.Sprintf("maintenance %d: rule must be an RFC 5545 RRULE such as FREQ=MONTHLY;BYDAY=1SU (no DTSTART)", i+1))
+		if _, err := checkRule(m.Rule); err != nil {
+			v.Add(field+"rule", "rule", fmt.Sprintf("maintenance %d: %s", i+1, err))
+		} else if _, err := m.Occurrences(time.UTC, ruleCheckFrom, ruleCheckFrom.AddDate(1, 0, 0)); err != nil {
+			v.Add(field+"rule", "occurrences", fmt.Sprintf("maintenance %d: %s", i+1, err))
+		}
 		start, ok1 := minutes(m.Start)
 		end, ok2 := minutes(m.End)
-		v.Check(ok1 && ok2 && start < end && start < 24*60, prefix+"maintenance", "hours",
+		v.Check(ok1 && ok2 && start < end && start < 24*60, field+"start", "hours",
 			fmt.Sprintf("maintenance %d: start and end are HH:MM on the same day with start before end", i+1))
-		v.Check(m.NoticeDays >= 0 && m.NoticeDays <= 365, prefix+"maintenance", "notice", fmt.Sprintf("maintenance %d: notice_days is 0 to 365", i+1))
+		v.Check(m.NoticeDays >= 0 && m.NoticeDays <= 365, field+"notice_days", "notice", fmt.Sprintf("maintenance %d: notice_days is 0 to 365", i+1))
 	}
 }
 
@@ -201,10 +207,55 @@ func (c *Calendar) HoursOn(year int, month time.Month, day int) []Stretch {
 	return out
 }
 
+// The limits of maintenance windows. A window's hours are its Start and
+// End on each day its rule occurs, so a rule recurs at most daily: FREQ is
+// YEARLY, MONTHLY, WEEKLY or DAILY, without BYHOUR, BYMINUTE or BYSECOND
+// (a finer rule would only repeat the same hours, and expanding
+// FREQ=SECONDLY over a year is 31 million occurrences).
+const (
+	// MaxMaintenanceOccurrences is the most occurrences a maintenance
+	// rule has in a year (one a day); expansion stops with an error beyond
+	// one a day of the span expanded.
+	MaxMaintenanceOccurrences = 366
+	// MaxMaintenanceWindows is the most maintenance windows a calendar has.
+	MaxMaintenanceWindows = 20
+	// MaxMaintenanceRuleLength is the longest rule, in bytes.
+	MaxMaintenanceRuleLength = 200
+)
+
+// ruleCheckFrom is where a rule is expanded for a year when saved, to
+// count its occurrences.
+var ruleCheckFrom = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC)
+
+// checkRule parses a maintenance rule and refuses what a window cannot
+// use: a rule of more than MaxMaintenanceRuleLength bytes, one with its
+// own DTSTART, one that recurs more often than daily.
+func checkRule(rule string) (opt *rrule.ROption, err error) {
+	if len(rule) > MaxMaintenanceRuleLength {
+		return nil, fmt.Errorf("rule is at most %d characters", MaxMaintenanceRuleLength)
+	}
+	defer func() {
+		if recover() != nil { // the parser's own bugs are a refused rule, not a crash
+			opt, err = nil, errors.New("rule must be an RFC 5545 RRULE such as FREQ=MONTHLY;BYDAY=1SU")
+		}
+	}()
+	opt, err = rrule.StrToROption(rule)
+	if err != nil || rule == "" || strings.Contains(rule, "DTSTART") {
+		return nil, errors.New("rule must be an RFC 5545 RRULE such as FREQ=MONTHLY;BYDAY=1SU (no DTSTART)")
+	}
+	if opt.Freq > rrule.DAILY || len(opt.Byhour) > 0 || len(opt.Byminute) > 0 || len(opt.Bysecond) > 0 {
+		return nil, fmt.Errorf("a maintenance window recurs at most once a day (%d a year): FREQ is YEARLY, MONTHLY, WEEKLY or DAILY, "+
+			"without BYHOUR, BYMINUTE or BYSECOND (start and end give the window's hours)", MaxMaintenanceOccurrences)
+	}
+	return opt, nil
+}
+
 // Recurrence returns the maintenance window's recurrence with its occurrences
-// starting at Start local time in loc, from the date since onwards.
+// starting at Start local time in loc, from the date since onwards. A rule
+// that recurs more often than daily is an error (one stored before rules
+// were checked is not expanded).
 func (m *Maintenance) Recurrence(loc *time.Location, since time.Time) (*rrule.RRule, error) {
-	opt, err := rrule.StrToROption(m.Rule)
+	opt, err := checkRule(m.Rule)
 	if err != nil {
 		return nil, err
 	}
@@ -212,6 +263,48 @@ func (m *Maintenance) Recurrence(loc *time.Location, since time.Time) (*rrule.RR
 	y, mo, d := since.In(loc).Date()
 	opt.Dtstart = time.Date(y, mo, d, start/60, start%60, 0, 0, loc)
 	return rrule.NewRRule(*opt)
+}
+
+// Occurrences returns the local start of each of the window's occurrences
+// in [from, to]. It stops with an error rather than return more than one
+// a day of the span (MaxMaintenanceOccurrences a year), so however the
+// rule was stored, expanding it is bounded by the span measured.
+func (m *Maintenance) Occurrences(loc *time.Location, from, to time.Time) ([]time.Time, error) {
+	r, err := m.Recurrence(loc, from)
+	if err != nil {
+		return nil, err
+	}
+	limit := 2
+	if to.After(from) {
+		limit += int(to.Sub(from) / (24 * time.Hour))
+	}
+	var out []time.Time
+	next := r.Iterator()
+	for at, ok := next(); ok && !at.After(to); at, ok = next() {
+		if at.Before(from) {
+			continue
+		}
+		if len(out) == limit {
+			return nil, fmt.Errorf("rule occurs more than once a day (at most %d a year)", MaxMaintenanceOccurrences)
+		}
+		out = append(out, at)
+	}
+	return out, nil
+}
+
+// CheckMaintenance reports the first maintenance window whose rule a
+// window cannot use (one stored before rules were checked): the
+// compliance pass measures no agreement with such a calendar.
+func (c *Calendar) CheckMaintenance() error {
+	if len(c.Maintenance) > MaxMaintenanceWindows {
+		return fmt.Errorf("the calendar has %d maintenance windows, more than %d", len(c.Maintenance), MaxMaintenanceWindows)
+	}
+	for i := range c.Maintenance {
+		if _, err := checkRule(c.Maintenance[i].Rule); err != nil {
+			return fmt.Errorf("maintenance %d: %w", i+1, err)
+		}
+	}
+	return nil
 }
 
 // Span returns the window's local start and end on the occurrence's date.

@@ -27,9 +27,18 @@ type Pass struct {
 	Breaches   int `json:"breaches"` // open or closed breaches touched
 	Notices    int `json:"notices"`
 	// Skipped is set when another pass was running: it measures the same.
-	Skipped    bool          `json:"skipped,omitempty"`
+	Skipped bool `json:"skipped,omitempty"`
+	// Unmeasured are the agreements the pass could not measure, with why
+	// (a maintenance rule stored before rules were checked).
+	Unmeasured []Unmeasured  `json:"unmeasured,omitempty"`
 	Took       time.Duration `json:"-"`
 	TookMillis float64       `json:"took_ms"`
+}
+
+// Unmeasured is an agreement a pass left unmeasured, and why.
+type Unmeasured struct {
+	Agreement string `json:"agreement"` // its code
+	Reason    string `json:"reason"`
 }
 
 func (p *Pass) done(began time.Time) *Pass {
@@ -112,6 +121,14 @@ func (s *Service) Evaluate(ctx context.Context) (*Pass, error) {
 		var results []stored
 		var changes []breachChange
 		for _, a := range part {
+			// A calendar the pass cannot expand within bounds is left
+			// unmeasured (its figures cleared) and reported, every pass,
+			// rather than expanded.
+			if err := a.Calendar.CheckMaintenance(); err != nil {
+				s.log.Error("agreement not measured: its calendar is not valid; save it again with a valid rule", "agreement", a.Code, "err", err)
+				pass.Unmeasured = append(pass.Unmeasured, Unmeasured{Agreement: a.Code, Reason: err.Error()})
+				continue
+			}
 			rs, bs, err := s.measureAgreement(ctx, a, w, known)
 			if err != nil {
 				return nil, err

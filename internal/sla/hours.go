@@ -41,6 +41,9 @@ type occurrence struct {
 
 // maintenance lists the calendar's maintenance windows overlapping
 // [from, to), in the calendar's zone (16:00 local stays 16:00 across DST).
+// Expansion is bounded by the span: a rule that recurs more than daily
+// (stored before rules were checked) excuses nothing, and the compliance
+// pass does not measure its agreement (catalog.Calendar.CheckMaintenance).
 func maintenance(cal *catalog.Calendar, from, to int64) []occurrence {
 	if from >= to {
 		return nil
@@ -50,11 +53,11 @@ func maintenance(cal *catalog.Calendar, from, to int64) []occurrence {
 	since := Time(from).In(loc).AddDate(0, 0, -1)
 	for i := range cal.Maintenance {
 		m := &cal.Maintenance[i]
-		r, err := m.Recurrence(loc, since)
+		starts, err := m.Occurrences(loc, since, Time(to).In(loc))
 		if err != nil {
-			continue // validated when saved
+			continue
 		}
-		for _, at := range r.Between(since, Time(to).In(loc), true) {
+		for _, at := range starts {
 			s, e := m.Span(at.In(loc))
 			sp := Span{Micros(s), Micros(e)}
 			if sp.End > from && sp.Start < to {
