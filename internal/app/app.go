@@ -236,6 +236,7 @@ func (a *App) buildHandler() (http.Handler, error) {
 	if err := portal.Register(mux); err != nil {
 		return nil, err
 	}
+	a.Broker.ClientAddr = middleware.ClientAddr
 	a.Broker.Mount(mux, metrics.Wrap)
 	mux.Handle("GET /healthz", metrics.Wrap("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")

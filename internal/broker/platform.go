@@ -14,8 +14,11 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
+	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -62,6 +65,10 @@ type Broker struct {
 	catalog   *catalog.Catalog
 	provision *provision.Service
 
+	// ClientAddr returns a request's client address (app sets it to the
+	// trusted-proxy aware middleware.ClientAddr); nil means the peer's.
+	ClientAddr func(*http.Request) string
+
 	mu    sync.Mutex
 	cache map[string]cached // by username
 }
@@ -99,17 +106,30 @@ func scanPlatform(row sqldb.Scanner) (*Platform, error) {
 	return &p, nil
 }
 
-// Platforms lists the registered platforms. Callers need platform.manage.
+// Platforms lists the registered platforms whose org units the caller may
+// manage platforms of. Callers need platform.manage somewhere.
 func (b *Broker) Platforms(ctx context.Context, p *access.Principal) ([]*Platform, error) {
 	if err := p.RequireAnywhere(access.PlatformManage); err != nil {
 		return nil, err
 	}
-	return sqldb.QueryAll(ctx, b.db.Read(), "platforms", scanPlatform, `SELECT `+platformColumns+platformFrom+` ORDER BY p.name`)
+	all, err := sqldb.QueryAll(ctx, b.db.Read(), "platforms", scanPlatform, `SELECT `+platformColumns+platformFrom+` ORDER BY p.name`)
+	if err != nil {
+		return nil, err
+	}
+	out := all[:0]
+	for _, pl := range all {
+		if p.Can(access.PlatformManage, access.InOrgUnit(pl.orgUnitPath)) {
+			out = append(out, pl)
+		}
+	}
+	return out, nil
 }
 
-// Register adds a platform: a user for it (consumer on its org unit) and
-// basic-auth credentials, whose password is in this answer only.
-// Callers need platform.manage.
+// Register adds a platform: a machine user for it (consumer on its org
+// unit, with no portal password) and basic-auth credentials, whose password
+// is in this answer only. Callers need platform.manage on the org unit the
+// platform orders for; returns invalid for bad input or an unknown org
+// unit, forbidden out of the caller's scope, conflict for a taken name.
 func (b *Broker) Register(ctx context.Context, p *access.Principal, in PlatformInput) (*Platform, error) {
 	if err := p.RequireAnywhere(access.PlatformManage); err != nil {
 		return nil, err
@@ -123,15 +143,23 @@ func (b *Broker) Register(ctx context.Context, p *access.Principal, in PlatformI
 		return nil, err
 	}
 	name := strings.ToLower(in.Name)
-	var ouName string
-	if err := b.db.Read().QueryRowContext(ctx, `SELECT name FROM org_units WHERE id = $1`, in.OrgUnitID).Scan(&ouName); err != nil {
-		return nil, errs.Invalid("org_unit_id %q is not an existing org unit", in.OrgUnitID)
+	var ouPath string
+	if err := b.db.Read().QueryRowContext(ctx, `SELECT path FROM org_units WHERE id = $1`, in.OrgUnitID).Scan(&ouPath); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, errs.Invalid("org_unit_id %q is not an existing org unit", in.OrgUnitID)
+		}
+		return nil, sqldb.Err(err, "org unit")
+	}
+	// A platform acts as a consumer of its org unit: only those who manage
+	// platforms there may make one (issue 15: scope on create, not only on read).
+	if err := p.Require(access.PlatformManage, access.InOrgUnit(ouPath)); err != nil {
+		return nil, err
 	}
 	raw := make([]byte, 24)
 	rand.Read(raw)
 	password := base64.RawURLEncoding.EncodeToString(raw)
 	u, err := b.identity.CreateUser(ctx, access.System(), identity.CreateUserInput{Email: "platform+" + name + "@osb.steward.example", Name: "Platform " + name,
-		OrgUnitID: in.OrgUnitID, Password: password + "!Aa1"})
+		OrgUnitID: in.OrgUnitID, Machine: true})
 	if err != nil {
 		if errs.Is(err, errs.CodeConflict) {
 			return nil, errs.Conflict("a platform named %s is registered already", name)
@@ -166,15 +194,24 @@ func (b *Broker) Register(ctx context.Context, p *access.Principal, in PlatformI
 	return out, nil
 }
 
-// authenticate checks basic-auth credentials and returns the platform and
-// the principal it acts as.
-func (b *Broker) authenticate(ctx context.Context, username, password string) (*Platform, *access.Principal, error) {
+// authenticate checks basic-auth credentials from the client at addr and
+// returns the platform and the principal it acts as. Failures count in the
+// same sign-in throttle as the portal's (account "osb:" and the username):
+// a guesser gets too_many_requests, slowed, not locked out.
+func (b *Broker) authenticate(ctx context.Context, username, password, addr string) (*Platform, *access.Principal, error) {
+	if len(username) > 63 || len(password) > 256 {
+		return nil, nil, errs.Unauthenticated("unknown platform or wrong password")
+	}
 	h := hashSecret(password)
 	b.mu.Lock()
 	c, ok := b.cache[username]
 	b.mu.Unlock()
 	if ok && b.now().Before(c.until) && subtle.ConstantTimeCompare([]byte(c.hash), []byte(h)) == 1 {
 		return c.platform, c.principal, nil
+	}
+	account := "osb:" + username
+	if err := b.identity.CheckSignIn(ctx, account, addr); err != nil {
+		return nil, nil, err
 	}
 	var stored string
 	pl, err := func() (*Platform, error) {
@@ -185,8 +222,17 @@ func (b *Broker) authenticate(ctx context.Context, username, password string) (*
 		}
 		return &p, nil
 	}()
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, nil, sqldb.Err(err, "platform")
+	}
 	if err != nil || subtle.ConstantTimeCompare([]byte(stored), []byte(h)) != 1 {
+		if err := b.identity.FailedSignIn(ctx, account, addr); err != nil {
+			return nil, nil, err
+		}
 		return nil, nil, errs.Unauthenticated("unknown platform or wrong password")
+	}
+	if err := b.identity.SignedIn(ctx, account, addr); err != nil {
+		return nil, nil, err
 	}
 	pr, err := b.identity.Principal(ctx, pl.UserID)
 	if err != nil {

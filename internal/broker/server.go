@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 
@@ -66,13 +67,34 @@ func (b *Broker) serve(w http.ResponseWriter, r *http.Request, h func(http.Respo
 		reply(w, http.StatusUnauthorized, osb.ErrorBody{Description: "authenticate with the platform's basic-auth credentials"})
 		return
 	}
-	pl, pr, err := b.authenticate(r.Context(), user, pass)
-	if err != nil {
+	pl, pr, err := b.authenticate(r.Context(), user, pass, b.clientAddr(r))
+	switch {
+	case errs.Is(err, errs.CodeTooMany):
+		w.Header().Set("Retry-After", "60")
+		reply(w, http.StatusTooManyRequests, osb.ErrorBody{Error: "TooManyRequests", Description: errs.As(err).Message})
+		return
+	case errs.Is(err, errs.CodeUnauthenticated):
 		w.Header().Set("WWW-Authenticate", `Basic realm="steward-osb"`)
-		reply(w, http.StatusUnauthorized, osb.ErrorBody{Description: err.Error()})
+		reply(w, http.StatusUnauthorized, osb.ErrorBody{Description: errs.As(err).Message})
+		return
+	case err != nil:
+		failWith(w, err)
 		return
 	}
 	h(w, r, &call{platform: pl, principal: pr})
+}
+
+// clientAddr is the client's address for throttling: ClientAddr's when the
+// composition root set it (behind trusted proxies), else the peer's.
+func (b *Broker) clientAddr(r *http.Request) string {
+	if b.ClientAddr != nil {
+		return b.ClientAddr(r)
+	}
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 func reply(w http.ResponseWriter, status int, body any) {

@@ -60,7 +60,8 @@ func (s *Service) Login(ctx context.Context, email, password, addr string) (*Ses
 	}
 	var id, hash string
 	var disabled bool
-	err := s.db.Read().QueryRowContext(ctx, `SELECT id, COALESCE(password_hash, ''), disabled FROM users WHERE email = $1`, email).Scan(&id, &hash, &disabled)
+	// Machine users never sign in, whatever password they may have had.
+	err := s.db.Read().QueryRowContext(ctx, `SELECT id, CASE WHEN machine THEN '' ELSE COALESCE(password_hash, '') END, disabled FROM users WHERE email = $1`, email).Scan(&id, &hash, &disabled)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && hash == "") {
 		checkPassword(password, dummyHash)
 		return nil, s.failedLogin(ctx, email, addr)

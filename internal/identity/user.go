@@ -21,9 +21,12 @@ type User struct {
 	Name  string `json:"name"`
 	// OrgUnitID is the user's home org unit; empty for IT staff who belong
 	// to the provider rather than a customer unit.
-	OrgUnitID   string     `json:"org_unit_id,omitempty"`
-	Disabled    bool       `json:"disabled"`
-	HasPassword bool       `json:"has_password"`
+	OrgUnitID   string `json:"org_unit_id,omitempty"`
+	Disabled    bool   `json:"disabled"`
+	HasPassword bool   `json:"has_password"`
+	// Machine users (an OSB platform's) never sign in to the portal: they
+	// have no password and none can be set.
+	Machine     bool       `json:"machine,omitempty"`
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
 	LastLoginAt *time.Time `json:"last_login_at,omitempty"`
@@ -41,6 +44,9 @@ type CreateUserInput struct {
 	Name      string `json:"name"`
 	OrgUnitID string `json:"org_unit_id"`
 	Password  string `json:"password"`
+	// Machine makes a machine user, which may have no password (for the
+	// broker's platforms; not offered through the API).
+	Machine bool `json:"-"`
 }
 
 // Validate checks the input's fields and normalises the email.
@@ -54,6 +60,7 @@ func (in *CreateUserInput) Validate() error {
 	if in.Password != "" {
 		validatePassword(&v, "password", in.Password)
 	}
+	v.Check(!in.Machine || in.Password == "", "password", "machine", "a machine user has no password")
 	return v.Err("the user is not valid")
 }
 
@@ -73,7 +80,7 @@ type UpdateUserInput struct {
 }
 
 const userColumns = `u.id, u.email, u.name, COALESCE(u.org_unit_id, ''), COALESCE(ou.path, ''), u.disabled,
-	u.password_hash IS NOT NULL, u.created_at, u.updated_at, u.last_login_at`
+	u.password_hash IS NOT NULL, u.machine, u.created_at, u.updated_at, u.last_login_at`
 
 const userFrom = ` FROM users u LEFT JOIN org_units ou ON ou.id = u.org_unit_id`
 
@@ -81,7 +88,7 @@ func scanUser(row interface{ Scan(...any) error }) (*User, error) {
 	var u User
 	var last sql.NullTime
 	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.OrgUnitID, &u.orgUnitPath, &u.Disabled, &u.HasPassword,
-		&u.CreatedAt, &u.UpdatedAt, &last); err != nil {
+		&u.Machine, &u.CreatedAt, &u.UpdatedAt, &last); err != nil {
 		return nil, err
 	}
 	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC(), sqldb.TimePtr(last)
@@ -209,9 +216,10 @@ func (s *Service) createUser(ctx context.Context, tx *sqldb.Tx, p *access.Princi
 		hash = sql.NullString{String: hashPassword(in.Password, s.opts.Argon2), Valid: true}
 		u.HasPassword = true
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, name, org_unit_id, password_hash, disabled, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		u.ID, u.Email, u.Name, nullString(u.OrgUnitID), hash, false, u.CreatedAt, u.UpdatedAt)
+	u.Machine = in.Machine
+	_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, name, org_unit_id, password_hash, disabled, machine, created_at, updated_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		u.ID, u.Email, u.Name, nullString(u.OrgUnitID), hash, false, u.Machine, u.CreatedAt, u.UpdatedAt)
 	if err != nil {
 		return nil, sqldb.Err(err, "user")
 	}
@@ -251,6 +259,7 @@ func (s *Service) UpdateUser(ctx context.Context, p *access.Principal, id string
 		}
 		if in.Password != nil {
 			validatePassword(&v, "password", *in.Password)
+			v.Check(!before.Machine, "password", "machine", "a machine user (an OSB platform's) never signs in to the portal and has no password")
 		}
 		if in.OrgUnitID != nil && *in.OrgUnitID != before.OrgUnitID {
 			u.OrgUnitID, u.orgUnitPath = *in.OrgUnitID, ""

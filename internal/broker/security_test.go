@@ -1,0 +1,126 @@
+package broker_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/broker"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/osb"
+	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
+)
+
+// orgUnitByCode finds a demo org unit.
+func orgUnitByCode(t *testing.T, ids *identity.Service, code string) *identity.OrgUnit {
+	t.Helper()
+	all, err := ids.OrgUnits(context.Background(), access.System())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range all {
+		if o.Code == code {
+			return o
+		}
+	}
+	t.Fatalf("no org unit %s", code)
+	return nil
+}
+
+// Issue 15, findings 6 and 7: an admin scoped to Retail registers OSB
+// platforms for Retail only and sees only those; a platform's user has no
+// password at all, so OSB credentials never sign in to the portal.
+func TestPlatformsAreScopedAndCannotSignIn(t *testing.T) {
+	ctx := context.Background()
+	a := seeded(t, sqldbtest.Config(t))
+	t.Cleanup(func() { a.Close() })
+	retail, mfg := orgUnitByCode(t, a.Identity, "RETAIL"), orgUnitByCode(t, a.Identity, "MFG")
+	u, err := a.Identity.CreateUser(ctx, access.System(), identity.CreateUserInput{Email: "retail-admin@contoso.example", Name: "Retail admin", OrgUnitID: retail.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Identity.CreateGrant(ctx, access.System(), identity.CreateGrantInput{UserID: u.ID, Role: access.RoleAdmin, ScopeKind: access.ScopeOrgUnit, ScopeID: retail.ID}); err != nil {
+		t.Fatal(err)
+	}
+	ra, err := a.Identity.Principal(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pl, err := a.Broker.Register(ctx, ra, broker.PlatformInput{Name: "mfg-cf", OrgUnitID: mfg.ID}); !errs.Is(err, errs.CodeForbidden) && !errs.Is(err, errs.CodeInvalid) {
+		t.Fatalf("Retail's admin registering a platform for Manufacturing = %+v, %v; want refused", pl, err)
+	}
+	mine, err := a.Broker.Register(ctx, ra, broker.PlatformInput{Name: "retail-cf", OrgUnitID: retail.ID})
+	if err != nil {
+		t.Fatalf("Retail's admin registering a platform for Retail: %v", err)
+	}
+	global := principal(t, a, "admin@it.contoso.example")
+	if _, err := a.Broker.Register(ctx, global, broker.PlatformInput{Name: "mfg-k8s", OrgUnitID: mfg.ID}); err != nil {
+		t.Fatal(err)
+	}
+	seen, err := a.Broker.Platforms(ctx, ra)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seen) != 1 || seen[0].ID != mine.ID {
+		t.Errorf("Retail's admin sees platforms %+v; want only retail-cf", seen)
+	}
+	// Nothing was left half made by the refusal: no user for mfg-cf.
+	if _, err := a.Identity.UserByEmail(ctx, access.System(), "platform+mfg-cf@osb.steward.example"); !errs.Is(err, errs.CodeNotFound) {
+		t.Errorf("the refused platform's user exists: %v", err)
+	}
+
+	// The platform's user cannot sign in with anything derived from the OSB password.
+	pu, err := a.Identity.User(ctx, access.System(), mine.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pu.HasPassword {
+		t.Errorf("the platform's user has a portal password")
+	}
+	for _, pw := range []string{mine.Password, mine.Password + "!Aa1"} {
+		if _, err := a.Identity.Login(ctx, pu.Email, pw, "192.0.2.1"); err == nil {
+			t.Errorf("the platform's user signed in to the portal with %q", pw)
+		}
+	}
+}
+
+// Issue 15, finding 15: OSB basic auth is throttled like sign-in: a
+// guesser of a platform's password is slowed (429 with Retry-After), the
+// platform keeps working from its own address.
+func TestBrokerBasicAuthIsThrottled(t *testing.T) {
+	a := seeded(t, sqldbtest.Config(t))
+	t.Cleanup(func() { a.Close() })
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	pl, _ := platformUnit(t, a, "K8S", "Kubernetes tenants")
+	call := func(pass string) *http.Response {
+		req, _ := http.NewRequest("GET", srv.URL+"/osb/v2/catalog", nil)
+		req.Header.Set(osb.HeaderVersion, osb.Version)
+		req.SetBasicAuth(pl.Username, pass)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		return res
+	}
+	var last *http.Response
+	for range 20 {
+		last = call("guess")
+		if last.StatusCode == http.StatusTooManyRequests {
+			break
+		}
+		if last.StatusCode != http.StatusUnauthorized {
+			t.Fatalf("wrong password: %d, want 401 or 429", last.StatusCode)
+		}
+	}
+	if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") == "" {
+		t.Fatalf("after 20 wrong passwords: %d (Retry-After %q); want 429 with Retry-After", last.StatusCode, last.Header.Get("Retry-After"))
+	}
+	if res := call(pl.Password); res.StatusCode != http.StatusTooManyRequests {
+		t.Errorf("the right password from the guessing address while slowed: %d, want 429", res.StatusCode)
+	}
+}
