@@ -140,8 +140,9 @@ func provisionScenario(t *testing.T, e *env, retail string) {
 
 	blueprintScenario(t, e, retail, sofia, buyer)
 
-	// A webhook callback that is not signed by the provider is refused.
-	c.bad("POST", "/api/v1/provider-callbacks/"+ops.Items[0].Kind, "", map[string]any{"state": "succeeded"}, 404)
+	// A webhook callback that is not signed by the provider is refused,
+	// alike for an operation that does not exist (issue 15, finding 15).
+	c.bad("POST", "/api/v1/provider-callbacks/"+ops.Items[0].Kind, "", map[string]any{"state": "succeeded"}, 401)
 
 	var plat struct{ ID, Password string }
 	c.do("POST", "/api/v1/platforms", sofia, map[string]any{"name": "cf-prod", "org_unit_id": retail}, 403)

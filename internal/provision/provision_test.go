@@ -426,6 +426,7 @@ func TestWebhookProvider(t *testing.T) {
 	}
 	// The callback: unsigned is refused, signed settles the order.
 	body := []byte(`{"state":"succeeded","dashboard_url":"https://auto.test/x"}`)
+	opID := req["operation_id"].(string)
 	post := func(sig string) int {
 		r, _ := http.NewRequest("POST", req["callback_url"].(string), bytes.NewReader(body))
 		r.Header.Set(provision.SignatureHeader, sig)
@@ -436,13 +437,13 @@ func TestWebhookProvider(t *testing.T) {
 		res.Body.Close()
 		return res.StatusCode
 	}
-	if code := post(provision.Sign("wrong-secret-xxxxxxxxx", time.Now(), body)); code != 401 {
+	if code := post(docSign("wrong-secret-xxxxxxxxx", opID, time.Now(), body)); code != 401 {
 		t.Fatalf("a callback signed with another secret = %d, want 401", code)
 	}
-	if code := post(provision.Sign(key, time.Now(), body)); code != 200 {
+	if code := post(docSign(key, opID, time.Now(), body)); code != 200 {
 		t.Fatalf("signed callback = %d", code)
 	}
-	if code := post(provision.Sign(key, time.Now(), body)); code != 409 {
+	if code := post(docSign(key, opID, time.Now(), body)); code != 409 {
 		t.Fatalf("a second callback = %d, want 409", code)
 	}
 	st, inst := e.state(o)

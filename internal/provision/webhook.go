@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/hmac"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -19,45 +20,102 @@ import (
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
-// SignatureHeader carries a webhook's signature: "t=<unix seconds>,v1=<hex
-// HMAC-SHA256 of "<t>.<body>" under the provider's secret>". Steward signs
-// what it sends a webhook provider, and the provider signs its callbacks.
+// SignatureHeader carries a webhook's signature. Steward signs what it
+// sends a webhook provider with "t=<unix seconds>,v1=<hex HMAC-SHA256 of
+// "<t>.<body>" under the provider's secret>" (the body names the
+// operation). A provider signs its callbacks with "t=<unix seconds>,v2=<hex
+// HMAC-SHA256 of "<t>.<operation ID>.<body>">", so that a callback answers
+// only the operation it was signed for (docs/provisioning.md).
 const SignatureHeader = "Steward-Signature"
 
 // SignatureTolerance is how old a signed callback may be.
 const SignatureTolerance = 5 * time.Minute
 
-// Sign returns the signature header value for body at t.
+// Sign returns the signature header value (v1) for a request body Steward
+// sends at t.
 func Sign(secret string, t time.Time, body []byte) string {
 	ts := strconv.FormatInt(t.Unix(), 10)
-	m := hmac.New(sha256.New, []byte(secret))
-	m.Write([]byte(ts + "."))
-	m.Write(body)
-	return "t=" + ts + ",v1=" + hex.EncodeToString(m.Sum(nil))
+	return "t=" + ts + ",v1=" + mac(secret, ts+".", body)
 }
 
-// Verify checks a signature header against body at now.
-func Verify(secret, header string, body []byte, now time.Time) error {
-	var ts, sig string
+// SignCallback returns the signature header value (v2) of a callback for
+// the operation: what a webhook provider sends with its callback.
+func SignCallback(secret, operationID string, t time.Time, body []byte) string {
+	ts := strconv.FormatInt(t.Unix(), 10)
+	return "t=" + ts + ",v2=" + mac(secret, ts+"."+operationID+".", body)
+}
+
+func mac(secret, prefix string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(secret))
+	m.Write([]byte(prefix))
+	m.Write(body)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// signature is a parsed signature header.
+type signature struct {
+	ts     string
+	at     time.Time
+	v1, v2 string
+}
+
+// parseSignature reads a signature header and checks its age against now.
+// Its errors depend on the header and the clock only.
+func parseSignature(header, want string, now time.Time) (*signature, error) {
+	var sig signature
 	for _, part := range strings.Split(header, ",") {
 		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
 		switch k {
 		case "t":
-			ts = v
+			sig.ts = v
 		case "v1":
-			sig = v
+			sig.v1 = v
+		case "v2":
+			sig.v2 = v
 		}
 	}
-	n, err := strconv.ParseInt(ts, 10, 64)
-	if err != nil || sig == "" {
-		return errs.Unauthenticated("the %s header must be t=<unix seconds>,v1=<hex HMAC-SHA256>", SignatureHeader)
+	n, err := strconv.ParseInt(sig.ts, 10, 64)
+	if err != nil || (want == "v1" && sig.v1 == "") || (want == "v2" && sig.v2 == "") {
+		return nil, errs.Unauthenticated("the %s header must be t=<unix seconds>,%s=<hex HMAC-SHA256>", SignatureHeader, want)
 	}
-	if d := now.Sub(time.Unix(n, 0)); d > SignatureTolerance || d < -SignatureTolerance {
-		return errs.Unauthenticated("the signature is %s old; sign callbacks when sending them (clocks may differ by at most %s)", d.Round(time.Second), SignatureTolerance)
+	sig.at = time.Unix(n, 0)
+	if d := now.Sub(sig.at); d > SignatureTolerance || d < -SignatureTolerance {
+		return nil, errs.Unauthenticated("the signature is %s old; sign callbacks when sending them (clocks may differ by at most %s)", d.Round(time.Second), SignatureTolerance)
 	}
-	want := Sign(secret, time.Unix(n, 0), body)
-	if !hmac.Equal([]byte(want), []byte("t="+ts+",v1="+sig)) {
+	return &sig, nil
+}
+
+// Verify checks a v1 signature header against body at now.
+func Verify(secret, header string, body []byte, now time.Time) error {
+	sig, err := parseSignature(header, "v1", now)
+	if err != nil {
+		return err
+	}
+	if !hmac.Equal([]byte(mac(secret, sig.ts+".", body)), []byte(sig.v1)) {
 		return errs.Unauthenticated("the signature does not match the body under the provider's secret")
+	}
+	return nil
+}
+
+// errCallbackSignature is the one answer to a callback whose signature
+// does not verify, whether or not its operation exists.
+func errCallbackSignature() error {
+	return errs.Unauthenticated(`the signature does not match: sign "<t>.<operation ID>.<body>" with HMAC-SHA256 under the provider's secret and send it as t=<t>,v2=<hex>`)
+}
+
+// VerifyCallback checks a v2 signature header of a callback for the
+// operation against body at now.
+func VerifyCallback(secret, operationID, header string, body []byte, now time.Time) error {
+	sig, err := parseSignature(header, "v2", now)
+	if err != nil {
+		return err
+	}
+	return sig.verify(secret, operationID, body)
+}
+
+func (sig *signature) verify(secret, operationID string, body []byte) error {
+	if !hmac.Equal([]byte(mac(secret, sig.ts+"."+operationID+".", body)), []byte(sig.v2)) {
+		return errCallbackSignature()
 	}
 	return nil
 }
@@ -144,29 +202,23 @@ func (s *Service) callWebhookOp(ctx context.Context, pv *Provider, of *Offer, op
 }
 
 // Callback is a webhook provider reporting how an operation ended. The
-// body must be signed with the provider's secret. Errors: unauthenticated
-// for a bad signature; conflict when the operation already ended.
-func (s *Service) Callback(ctx context.Context, operationID, signature string, body []byte) (*Operation, error) {
-	if !sqldb.ValidID(operationID) {
-		return nil, errs.NotFound("operation %q not found", operationID)
-	}
-	op, err := getOp(ctx, s.db.Read(), operationID)
+// callback must be signed with the provider's secret over the operation ID
+// and the body (VerifyCallback). Until the signature is verified, every
+// operation ID is answered alike, whether its operation exists, is at an
+// OSB provider or not: unauthenticated. Errors: unauthenticated for a
+// missing, stale or bad signature; invalid for a body that is not a final
+// answer; conflict when the operation already ended.
+func (s *Service) Callback(ctx context.Context, operationID, header string, body []byte) (*Operation, error) {
+	sig, err := parseSignature(header, "v2", s.now())
 	if err != nil {
 		return nil, err
 	}
-	pv, err := getProvider(ctx, s.db.Read(), op.ProviderID)
+	op, key, err := s.callbackKey(ctx, operationID)
 	if err != nil {
 		return nil, err
 	}
-	key, err := s.box.Open(pv.secret)
-	if err != nil {
-		return nil, err
-	}
-	if pv.Kind != KindWebhook {
-		return nil, errs.Invalid("operation %s is at an OSB provider, which is polled, not called back", operationID)
-	}
-	if err := Verify(key, signature, body, s.now()); err != nil {
-		return nil, err
+	if err := sig.verify(key, operationID, body); err != nil || op == nil {
+		return nil, errCallbackSignature()
 	}
 	var a WebhookAnswer
 	if err := json.Unmarshal(body, &a); err != nil {
@@ -183,4 +235,34 @@ func (s *Service) Callback(ctx context.Context, operationID, signature string, b
 		return nil, err
 	}
 	return getOp(ctx, s.db.Read(), op.ID)
+}
+
+// callbackKey is the operation a callback names and its provider's secret,
+// when the operation exists at a webhook provider; otherwise a nil
+// operation and a random key, so that the signature is checked (and
+// fails) in the same way.
+func (s *Service) callbackKey(ctx context.Context, operationID string) (*Operation, string, error) {
+	none := func() (*Operation, string, error) { return nil, rand.Text(), nil }
+	if !sqldb.ValidID(operationID) {
+		return none()
+	}
+	op, err := getOp(ctx, s.db.Read(), operationID)
+	if errs.Is(err, errs.CodeNotFound) {
+		return none()
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	pv, err := getProvider(ctx, s.db.Read(), op.ProviderID)
+	if err != nil {
+		return nil, "", err
+	}
+	if pv.Kind != KindWebhook {
+		return none()
+	}
+	key, err := s.box.Open(pv.secret)
+	if err != nil {
+		return nil, "", err
+	}
+	return op, key, nil
 }
