@@ -181,3 +181,42 @@ func TestAlertmanagerWebhook(t *testing.T) {
 		t.Errorf("a wrong token: err %v retry %v, want an error without retry", err, retry)
 	}
 }
+
+// TestOutageScopeOverHTTP: issue 15, finding 11, through the API. A
+// service manager scoped to one org unit cannot record or stretch an
+// outage that counts against another org unit's SLA, nor record its
+// incidents; a monitoring token cannot rewrite an outage a person
+// recorded, nor record incidents.
+func TestOutageScopeOverHTTP(t *testing.T) {
+	e := setup(t)
+	c := e.check
+	shop, plant := e.orgUnit(t, "SHOP"), e.orgUnit(t, "PLANT")
+	_, pm := e.user(t, "pm@example.com", shop, map[string]any{"role": "portfolio_manager", "scope_kind": "global"})
+	c.do("POST", "/api/v1/services", pm, map[string]any{"code": "payments", "name": "Payments", "kind": "business"}, 201)
+	_, slm := e.user(t, "slm@example.com", shop, map[string]any{"role": "service_level_manager", "scope_kind": "global"})
+	_, agent := e.user(t, "agent@example.com", shop, map[string]any{"role": "agent", "scope_kind": "global"})
+	_, plantMgr := e.user(t, "plant-manager@example.com", plant, map[string]any{"role": "service_manager", "scope_kind": "org_unit", "scope_id": plant})
+	_, monitor := e.user(t, "am@example.com", shop, map[string]any{"role": "monitoring", "scope_kind": "global"})
+	now := time.Now().UTC().Truncate(time.Second)
+	ts := func(d time.Duration) string { return now.Add(d).Format(time.RFC3339) }
+	c.do("POST", "/api/v1/agreements", slm, map[string]any{"code": "payments-sla", "name": "Payments for the shop", "kind": "sla", "state": "active",
+		"provider": "IT", "customer": "Shop", "currency": "EUR", "effective_from": now.AddDate(0, -1, 0).Format("2006-01-02"), "services": []string{"payments"},
+		"org_units": []string{"SHOP"}, "calendar": map[string]any{"time_zone": "UTC", "weekly": []map[string]any{{"day": "monday", "start": "00:00", "end": "24:00"}}},
+		"targets": []map[string]any{{"code": "availability", "kind": "availability", "objective": "99.9", "window": map[string]any{"kind": "month"}}}}, 201)
+
+	var o sla.Outage
+	three := map[string]any{"service": "payments", "started_at": ts(-20 * 24 * time.Hour), "ended_at": ts(-20*24*time.Hour + 3*time.Hour), "summary": "Card payments"}
+	c.do("POST", "/api/v1/outages", agent, three, 201).decode(t, &o)
+	nineteen := map[string]any{"service": "payments", "started_at": ts(-20 * 24 * time.Hour), "ended_at": ts(-24 * time.Hour), "summary": "Card payments"}
+	c.do("PUT", "/api/v1/outages/"+o.ID, plantMgr, nineteen, 403)
+	c.do("POST", "/api/v1/outages", plantMgr, nineteen, 403)
+	c.do("POST", "/api/v1/incidents", plantMgr, map[string]any{"service": "payments", "priority": 1, "summary": "Payments", "opened_at": ts(-time.Hour)}, 403)
+	c.do("PUT", "/api/v1/outages/"+o.ID, monitor, nineteen, 403)
+	c.do("POST", "/api/v1/incidents", monitor, map[string]any{"service": "payments", "priority": 1, "summary": "Payments", "opened_at": ts(-time.Hour)}, 403)
+	var got sla.Outage
+	c.do("GET", "/api/v1/outages/"+o.ID, agent, nil, 200).decode(t, &got)
+	if got.Ended == nil || !got.Ended.Equal(now.Add(-20*24*time.Hour+3*time.Hour)) {
+		t.Errorf("the outage was changed: ended %v", got.Ended)
+	}
+	c.do("PUT", "/api/v1/outages/"+o.ID, agent, three, 200)
+}

@@ -240,6 +240,11 @@ func nodeKey(serviceID, ciID string) string {
 	return "ci:" + ciID
 }
 
+// LoadMap reads the whole map through q, for a service that checks it
+// inside its own transaction (who an outage counts against). It checks
+// no authorisation: the caller decides what the map is used for.
+func LoadMap(ctx context.Context, q sqldb.Querier) (*Map, error) { return loadMap(ctx, q) }
+
 // ServiceMap returns the whole map. Callers need service.read (the map is
 // the provider's picture of itself, shown whole to those who read any of it).
 func (c *Catalog) ServiceMap(ctx context.Context, p *access.Principal) (*Map, error) {

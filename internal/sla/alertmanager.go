@@ -65,7 +65,8 @@ type IgnoredAlert struct {
 // name, unique by fingerprint and start so repeated notifications are one
 // outage; a resolved alert ends it. Alerts Steward cannot place are
 // ignored with the reason (the notification as a whole is accepted, so
-// Alertmanager does not retry the rest). Callers need outage.record.
+// Alertmanager does not retry the rest), and so are alerts on what the
+// caller's grants do not cover (mayRecord). Callers need outage.record.
 func (s *Service) Alertmanager(ctx context.Context, p *access.Principal, m AlertmanagerMessage) (*AlertResult, error) {
 	if err := p.RequireAnywhere(access.OutageRecord); err != nil {
 		return nil, err
@@ -85,16 +86,17 @@ func (s *Service) Alertmanager(ctx context.Context, p *access.Principal, m Alert
 			}
 			started := a.StartsAt.UTC().Truncate(time.Microsecond)
 			var id string
+			var svc, ci sql.NullString
 			var ended sql.NullTime
-			err := tx.QueryRowContext(ctx, `SELECT id, ended_at FROM outages WHERE source = 'alertmanager' AND fingerprint = $1 AND started_at = $2`,
-				a.Fingerprint, sqldb.Time(started)).Scan(&id, &ended)
+			err := tx.QueryRowContext(ctx, `SELECT id, service_id, ci_id, ended_at FROM outages WHERE source = 'alertmanager' AND fingerprint = $1 AND started_at = $2`,
+				a.Fingerprint, sqldb.Time(started)).Scan(&id, &svc, &ci, &ended)
 			if err != nil && !errors.Is(err, sql.ErrNoRows) {
 				return sqldb.Err(err, "outage")
 			}
 			switch {
 			case id == "":
 				if _, err := s.insertOutage(ctx, tx, p, in, Alertmanager, a.Fingerprint, ""); err != nil {
-					if errs.Is(err, errs.CodeInvalid) {
+					if errs.Is(err, errs.CodeInvalid) || errs.Is(err, errs.CodeForbidden) {
 						ignore(errs.As(err).Message)
 						continue
 					}
@@ -110,6 +112,13 @@ func (s *Service) Alertmanager(ctx context.Context, p *access.Principal, m Alert
 				if !end.After(started) {
 					ignore("resolved with endsAt not after startsAt")
 					continue
+				}
+				if err := mayRecord(ctx, tx, p, svc.String, ci.String); err != nil {
+					if errs.Is(err, errs.CodeForbidden) {
+						ignore(errs.As(err).Message)
+						continue
+					}
+					return err
 				}
 				if _, err := tx.ExecContext(ctx, `UPDATE outages SET ended_at = $1, updated_at = $2 WHERE id = $3`, sqldb.Time(end), sqldb.Time(s.now()), id); err != nil {
 					return sqldb.Err(err, "outage")

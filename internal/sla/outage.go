@@ -11,6 +11,7 @@ import (
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
@@ -209,7 +210,9 @@ func node(ctx context.Context, q sqldb.Querier, in *OutageInput) (svc, ci sql.Nu
 	return svc, sql.NullString{String: id, Valid: true}, nil
 }
 
-// RecordOutage records an outage by hand. Callers need outage.record.
+// RecordOutage records an outage by hand. Callers need outage.record
+// covering the outage (mayRecord): forbidden otherwise; invalid input is
+// invalid.
 func (s *Service) RecordOutage(ctx context.Context, p *access.Principal, in OutageInput) (*Outage, error) {
 	if err := p.RequireAnywhere(access.OutageRecord); err != nil {
 		return nil, err
@@ -232,6 +235,9 @@ func (s *Service) insertOutage(ctx context.Context, tx *sqldb.Tx, p *access.Prin
 	if err != nil {
 		return nil, err
 	}
+	if err := mayRecord(ctx, tx, p, svc.String, ci.String); err != nil {
+		return nil, err
+	}
 	id, now := sqldb.NewID(), sqldb.Time(s.now())
 	if _, err := tx.ExecContext(ctx, `INSERT INTO outages (id, service_id, ci_id, started_at, ended_at, impact, share_permille, planned, announced_at, source,
 		fingerprint, incident_id, summary, recorded_by, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15)`,
@@ -249,7 +255,10 @@ func (s *Service) insertOutage(ctx context.Context, tx *sqldb.Tx, p *access.Prin
 	return o, s.changed(ctx, tx)
 }
 
-// UpdateOutage corrects an outage or ends it. Callers need outage.record.
+// UpdateOutage corrects an outage or ends it. Callers need outage.record
+// covering the outage before and after the change (mayRecord); monitoring
+// changes only the outages it recorded itself. Returns not_found for an
+// unknown outage, forbidden, or invalid.
 func (s *Service) UpdateOutage(ctx context.Context, p *access.Principal, id string, in OutageInput) (*Outage, error) {
 	if err := p.RequireAnywhere(access.OutageRecord); err != nil {
 		return nil, err
@@ -272,8 +281,20 @@ func (s *Service) updateOutageTx(ctx context.Context, tx *sqldb.Tx, p *access.Pr
 	if err != nil {
 		return nil, err
 	}
+	if before.RecordedBy != p.UserID {
+		p = byHand(p) // monitoring changes only what it reported itself
+		if err := p.RequireAnywhere(access.OutageRecord); err != nil {
+			return nil, err
+		}
+	}
+	if err := mayRecord(ctx, tx, p, refID(before.Service), refID(before.ConfigItem)); err != nil {
+		return nil, err
+	}
 	svc, ci, err := node(ctx, tx, &in)
 	if err != nil {
+		return nil, err
+	}
+	if err := mayRecord(ctx, tx, p, svc.String, ci.String); err != nil {
 		return nil, err
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE outages SET service_id = $1, ci_id = $2, started_at = $3, ended_at = $4, impact = $5, share_permille = $6,
@@ -306,6 +327,87 @@ func (o *Outage) Input() OutageInput {
 		in.AnnouncedAt = o.AnnouncedAt.Format(time.RFC3339Nano)
 	}
 	return in
+}
+
+func refID(r *Ref) string {
+	if r == nil {
+		return ""
+	}
+	return r.ID
+}
+
+// byHand is p without its monitoring grants: what it may do as a person.
+// Monitoring reports outages (and ends the ones it reported); it does not
+// correct outages people recorded, nor record incidents.
+func byHand(p *access.Principal) *access.Principal {
+	if p == nil || p.IsSystem() || !p.HasRole(access.RoleMonitoring) {
+		return p
+	}
+	q := *p
+	q.Grants = slices.DeleteFunc(slices.Clone(p.Grants), func(g access.Grant) bool { return g.Role == access.RoleMonitoring })
+	return &q
+}
+
+// outOfScope is the answer to an outage or incident beyond the caller's
+// scope. It names no agreement or org unit: the caller may not read them.
+func outOfScope() error {
+	return errs.Forbidden("you may not record or change outages and incidents here: they count against agreements beyond your scope. " +
+		"It needs outage.record provider-wide, on the service, or on the org units of every agreement it counts against")
+}
+
+// mayRecord decides whether p may record or change an outage or incident
+// on a service (svcID) or configuration item (ciID). Outages and incidents
+// move money (breaches, rebates), and that money is the agreements' they
+// count against: those covering the node's service or anything that stands
+// on the node on the service map. A grant provider-wide or on the node's
+// service covers them. Org-unit grants cover them when at least one
+// agreement counts them and every one that does is an SLA made only with
+// org units under those grants; an OLA or UC (made with no org unit) or
+// another org unit's SLA needs one of the grants above.
+func mayRecord(ctx context.Context, q sqldb.Querier, p *access.Principal, svcID, ciID string) error {
+	if p.Can(access.OutageRecord, access.Resource{ServiceID: svcID}) {
+		return nil
+	}
+	if all, paths := p.OrgUnitScope(access.OutageRecord); !all && len(paths) == 0 {
+		return outOfScope()
+	}
+	m, err := catalog.LoadMap(ctx, q)
+	if err != nil {
+		return err
+	}
+	affected := map[string]bool{}
+	key := "ci:" + ciID
+	if svcID != "" {
+		affected[svcID], key = true, "service:"+svcID
+	}
+	for _, d := range m.Dependents(key) {
+		if d.From.Type == "service" {
+			affected[d.From.ID] = true
+		}
+	}
+	agreements, err := sqldb.QueryAll(ctx, q, "agreements", scanAgreement, `SELECT `+agreementColumns+` FROM agreements`)
+	if err != nil {
+		return err
+	}
+	counted := false
+	for _, a := range agreements {
+		if !slices.ContainsFunc(a.Scope.Services, func(r Ref) bool { return affected[r.ID] }) {
+			continue
+		}
+		counted = true
+		if len(a.Scope.OrgUnits) == 0 {
+			return outOfScope()
+		}
+		for _, o := range a.Scope.OrgUnits {
+			if !p.Can(access.OutageRecord, access.InOrgUnit(o.path)) {
+				return outOfScope()
+			}
+		}
+	}
+	if !counted {
+		return outOfScope()
+	}
+	return nil
 }
 
 func nullID(s string) any {
@@ -379,8 +481,11 @@ func getIncident(ctx context.Context, q sqldb.Querier, ref string) (*Incident, e
 }
 
 // SaveIncident records an incident (id empty) or updates one. Callers
-// need outage.record.
+// need outage.record, other than through the monitoring role, covering the
+// incident's service before and after the change (mayRecord). Returns
+// forbidden, not_found for an unknown incident, or invalid.
 func (s *Service) SaveIncident(ctx context.Context, p *access.Principal, id string, in IncidentInput) (*Incident, error) {
+	p = byHand(p)
 	if err := p.RequireAnywhere(access.OutageRecord); err != nil {
 		return nil, err
 	}
@@ -408,6 +513,9 @@ func (s *Service) SaveIncident(ctx context.Context, p *access.Principal, id stri
 		if tx.QueryRowContext(ctx, `SELECT id FROM services WHERE id = $1 OR code = $1`, strings.TrimSpace(in.Service)).Scan(&svcID) != nil {
 			return errs.Invalid("no service %q: name the service the incident is about by code or ID", in.Service)
 		}
+		if err := mayRecord(ctx, tx, p, svcID, ""); err != nil {
+			return err
+		}
 		now := sqldb.Time(s.now())
 		var before *Incident
 		if id == "" {
@@ -424,6 +532,9 @@ func (s *Service) SaveIncident(ctx context.Context, p *access.Principal, id stri
 		} else {
 			var err error
 			if before, err = getIncident(ctx, tx, id); err != nil {
+				return err
+			}
+			if err := mayRecord(ctx, tx, p, before.Service.ID, ""); err != nil {
 				return err
 			}
 			id = before.ID

@@ -1,0 +1,146 @@
+package sla_test
+
+import (
+	"testing"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/sla"
+)
+
+// user creates a user with one grant and returns its principal.
+func (f *fixture) user(email string, role access.Role, kind access.ScopeKind, scopeID string) *access.Principal {
+	f.t.Helper()
+	u, err := f.a.Identity.CreateUser(f.ctx, access.System(), identity.CreateUserInput{Email: email, Name: email})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if _, err := f.a.Identity.CreateGrant(f.ctx, access.System(), identity.CreateGrantInput{UserID: u.ID, Role: role, ScopeKind: kind, ScopeID: scopeID}); err != nil {
+		f.t.Fatal(err)
+	}
+	return f.as(email)
+}
+
+// scoped defines Retail's mail SLA and Manufacturing's CRM SLA.
+func (f *fixture) scoped() {
+	f.t.Helper()
+	crm := mailSLA("crm-sla", "FREQ=MONTHLY;BYDAY=1SU")
+	crm.Services, crm.OrgUnits, crm.Customer = []string{"crm-saas"}, []string{"MFG"}, "Manufacturing"
+	for _, in := range []sla.AgreementInput{mailSLA("mail-sla", "FREQ=MONTHLY;BYDAY=1SU"), crm} {
+		if _, _, err := f.a.SLA.SaveAgreement(f.ctx, f.as("lena@it.contoso.example"), in); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+}
+
+func forbidden(err error) bool { return errs.Is(err, errs.CodeForbidden) }
+
+// Issue 15, finding 11: a service manager scoped to Manufacturing turned
+// Retail's 3-hour outage into 19 days. Outages and incidents move money
+// (breaches, rebates): recording or changing one needs outage.record
+// provider-wide, on its service, or on the org units of every agreement
+// it counts against.
+func TestOutageScope(t *testing.T) {
+	f := newFixture(t)
+	f.scoped()
+	sam := f.as("sam@it.contoso.example") // service manager for MFG
+	retail := f.outage(sla.OutageInput{Service: "email", Started: "2026-11-03T08:00:00Z", Ended: "2026-11-03T11:00:00Z", Summary: "Mail down"})
+
+	long := retail.Input()
+	long.Ended = "2026-11-22T11:00:00Z"
+	long.Started = "2026-11-03T08:00:00Z"
+	f.now = at("2026-11-23T00:00:00Z")
+	if _, err := f.a.SLA.UpdateOutage(f.ctx, sam, retail.ID, long); !forbidden(err) {
+		t.Errorf("MFG's manager stretched Retail's outage: %v", err)
+	}
+	if o, _ := f.a.SLA.Outage(f.ctx, access.System(), retail.ID); o.Ended == nil || !o.Ended.Equal(at("2026-11-03T11:00:00Z")) {
+		t.Errorf("Retail's outage changed: %+v", o)
+	}
+	if _, err := f.a.SLA.RecordOutage(f.ctx, sam, sla.OutageInput{Service: "email", Started: "2026-11-04T08:00:00Z"}); !forbidden(err) {
+		t.Errorf("MFG's manager recorded an outage of Retail's mail: %v", err)
+	}
+	// Through what stands on it: the directory carries Retail's mail.
+	if _, err := f.a.SLA.RecordOutage(f.ctx, sam, sla.OutageInput{Service: "directory", Started: "2026-11-04T08:00:00Z"}); !forbidden(err) {
+		t.Errorf("MFG's manager recorded an outage under Retail's mail: %v", err)
+	}
+	// A service no agreement counts is nobody's to record by org unit.
+	if _, err := f.a.SLA.RecordOutage(f.ctx, sam, sla.OutageInput{Service: "file-shares", Started: "2026-11-04T08:00:00Z"}); !forbidden(err) {
+		t.Errorf("MFG's manager recorded an outage no MFG agreement counts: %v", err)
+	}
+	own, err := f.a.SLA.RecordOutage(f.ctx, sam, sla.OutageInput{Service: "crm-saas", Started: "2026-11-04T08:00:00Z", Ended: "2026-11-04T09:00:00Z"})
+	if err != nil {
+		t.Fatalf("MFG's manager on MFG's CRM: %v", err)
+	}
+	moved := own.Input()
+	moved.Service = "email"
+	if _, err := f.a.SLA.UpdateOutage(f.ctx, sam, own.ID, moved); !forbidden(err) {
+		t.Errorf("MFG's manager moved an outage onto Retail's mail: %v", err)
+	}
+	if _, err := f.a.SLA.SaveIncident(f.ctx, sam, "", sla.IncidentInput{Service: "email", Priority: 2, Summary: "Mail", OpenedAt: "2026-11-04T08:00:00Z"}); !forbidden(err) {
+		t.Errorf("MFG's manager recorded an incident of Retail's mail: %v", err)
+	}
+	if _, err := f.a.SLA.SaveIncident(f.ctx, sam, "", sla.IncidentInput{Service: "crm-saas", Priority: 2, Summary: "CRM", OpenedAt: "2026-11-04T08:00:00Z"}); err != nil {
+		t.Errorf("MFG's manager on an incident of MFG's CRM: %v", err)
+	}
+	// A grant on the service covers its outages, whoever's agreements count them.
+	mailMgr := f.user("mail-manager@it.contoso.example", access.RoleServiceManager, access.ScopeService, f.serviceID("email"))
+	if _, err := f.a.SLA.UpdateOutage(f.ctx, mailMgr, retail.ID, retail.Input()); err != nil {
+		t.Errorf("the mail service's manager: %v", err)
+	}
+	if _, err := f.a.SLA.RecordOutage(f.ctx, mailMgr, sla.OutageInput{Service: "crm-saas", Started: "2026-11-04T08:00:00Z"}); !forbidden(err) {
+		t.Errorf("the mail service's manager recorded a CRM outage: %v", err)
+	}
+}
+
+// Issue 15, finding 11: a monitoring token reports outages and resolves
+// the ones it reported; it cannot rewrite outages recorded by people, nor
+// incidents.
+func TestMonitoringChangesOnlyItsOwnOutages(t *testing.T) {
+	f := newFixture(t)
+	f.scoped()
+	mon := f.user("alertmanager@it.contoso.example", access.RoleMonitoring, access.ScopeGlobal, "")
+	manual := f.outage(sla.OutageInput{Service: "email", Started: "2026-11-03T08:00:00Z", Ended: "2026-11-03T11:00:00Z"})
+	stretched := manual.Input()
+	stretched.Ended = "2026-11-20T11:00:00Z"
+	if _, err := f.a.SLA.UpdateOutage(f.ctx, mon, manual.ID, stretched); !forbidden(err) {
+		t.Errorf("monitoring rewrote a manual outage: %v", err)
+	}
+	if _, err := f.a.SLA.SaveIncident(f.ctx, mon, "", sla.IncidentInput{Service: "email", Priority: 1, Summary: "Mail", OpenedAt: "2026-11-04T08:00:00Z"}); !forbidden(err) {
+		t.Errorf("monitoring recorded an incident: %v", err)
+	}
+	incs, err := f.a.SLA.Incidents(f.ctx, access.System(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.incident("email", 2, "2026-11-05T08:00:00Z", "")
+	if incs, _ = f.a.SLA.Incidents(f.ctx, access.System(), ""); len(incs) != 1 {
+		t.Fatalf("incidents %d", len(incs))
+	}
+	if _, err := f.a.SLA.SaveIncident(f.ctx, mon, incs[0].ID, sla.IncidentInput{Service: "email", Priority: 4, Summary: "Mail", OpenedAt: "2026-11-05T08:00:00Z"}); !forbidden(err) {
+		t.Errorf("monitoring rewrote an incident: %v", err)
+	}
+	own, err := f.a.SLA.RecordOutage(f.ctx, mon, sla.OutageInput{Service: "email", Started: "2026-11-06T08:00:00Z"})
+	if err != nil {
+		t.Fatalf("monitoring reports an outage: %v", err)
+	}
+	end := own.Input()
+	end.Ended = "2026-11-06T09:00:00Z"
+	if _, err := f.a.SLA.UpdateOutage(f.ctx, mon, own.ID, end); err != nil {
+		t.Errorf("monitoring ends its own outage: %v", err)
+	}
+	res, err := f.a.SLA.Alertmanager(f.ctx, mon, sla.AlertmanagerMessage{Version: "4", Alerts: []sla.Alert{{Status: "firing", Fingerprint: "ab",
+		Labels: map[string]string{"service": "email"}, StartsAt: at("2026-11-07T08:00:00Z")}}})
+	if err != nil || res.Recorded != 1 {
+		t.Errorf("alertmanager: %+v %v", res, err)
+	}
+}
+
+func (f *fixture) serviceID(code string) string {
+	f.t.Helper()
+	s, err := f.a.Catalog.Service(f.ctx, access.System(), code)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return s.ID
+}
