@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,27 +109,57 @@ func currentStep(as []*Approval) int {
 // Submit sends a draft order on: every item is checked and priced again,
 // quota is reserved, and the approval policies decide whether it awaits
 // approval or goes straight to fulfilment. Callers must be the requester.
-// Errors: conflict when the order is not a draft (a double submit) or a
-// quota would be exceeded; invalid when an item can no longer be ordered.
+// Errors: conflict when the order is not a draft (a double submit), changed
+// while it was being submitted, or a quota would be exceeded; invalid when
+// an item can no longer be ordered.
+//
+// The slow part (pricing each item against the catalog, its form and the
+// rating engine; evaluating every approval policy for every item) runs on
+// a read before the write transaction; the transaction re-checks that the
+// draft is still the one priced and only writes.
 func (s *Service) Submit(ctx context.Context, p *access.Principal, orderID string) (*Order, error) {
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		o, err := s.lockOrder(ctx, tx, orderID)
+	o, err := getOrder(ctx, s.db.Read(), orderID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.requireDraft(p, o); err != nil {
+		return nil, err
+	}
+	if len(o.Items) == 0 {
+		return nil, errs.Invalid("order %s has no items; add something from the catalog first", o.Reference())
+	}
+	prices, err := s.checkItems(ctx, s.db.Read(), p, o)
+	if err != nil {
+		return nil, err
+	}
+	routes, err := s.routes(ctx, s.db.Read(), o)
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		now, err := s.lockOrder(ctx, tx, orderID)
 		if err != nil {
 			return err
 		}
-		if err := s.requireDraft(p, o); err != nil {
+		if err := s.requireDraft(p, now); err != nil {
 			return err
 		}
-		if len(o.Items) == 0 {
-			return errs.Invalid("order %s has no items; add something from the catalog first", o.Reference())
+		if !sameItems(o, now) {
+			return errs.Conflict("order %s changed while it was being submitted; look at it again and submit it", o.Reference())
 		}
-		if err := s.checkItems(ctx, tx, p, o); err != nil {
+		for _, pr := range prices {
+			if _, err := tx.ExecContext(ctx, `UPDATE order_items SET monthly_minor = $1, one_time_minor = $2, parameters = $3 WHERE id = $4`,
+				pr.monthly, pr.oneTime, marshal(pr.params), pr.itemID); err != nil {
+				return sqldb.Err(err, "order item")
+			}
+		}
+		if err := s.reprice(ctx, tx, o.ID); err != nil {
 			return err
 		}
-		if o, err = getOrder(ctx, tx, o.ID); err != nil {
+		if now, err = getOrder(ctx, tx, o.ID); err != nil {
 			return err
 		}
-		return s.submit(ctx, tx, p, o)
+		return s.submit(ctx, tx, p, now, routes)
 	})
 	if err != nil {
 		return nil, err
@@ -135,26 +167,52 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, orderID strin
 	return getOrder(ctx, s.db.Read(), orderID)
 }
 
-// checkItems re-prices each top-level item as it is now in the catalog.
-func (s *Service) checkItems(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o *Order) error {
-	for _, it := range o.Items {
-		if it.BundleItemID != "" {
-			continue
-		}
-		in := ItemInput{Offering: it.OfferingID, Plan: it.PlanID, Quantity: it.Quantity, Parameters: it.Parameters, Addons: it.Addons}
-		pr, err := s.price(ctx, tx, p, &in, fmt.Sprintf("items[%d].", it.Position-1))
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE order_items SET monthly_minor = $1, one_time_minor = $2, parameters = $3 WHERE id = $4`,
-			pr.monthly, pr.oneTime, marshal(pr.params), it.ID); err != nil {
-			return sqldb.Err(err, "order item")
+// sameItems reports whether two reads of a draft hold the same items
+// (items are added and removed, never edited, so their IDs say it).
+func sameItems(a, b *Order) bool {
+	if len(a.Items) != len(b.Items) {
+		return false
+	}
+	for i := range a.Items {
+		if a.Items[i].ID != b.Items[i].ID {
+			return false
 		}
 	}
-	return s.reprice(ctx, tx, o.ID)
+	return true
 }
 
-func (s *Service) submit(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o *Order) error {
+// repriced is an item's price as it is now in the catalog.
+type repriced struct {
+	itemID           string
+	monthly, oneTime int64
+	params           map[string]any
+}
+
+// checkItems re-prices each top-level item as it is now in the catalog,
+// and sets the order's items and quote (in memory, for the policies) to
+// what Submit will write.
+func (s *Service) checkItems(ctx context.Context, q sqldb.Querier, p *access.Principal, o *Order) ([]repriced, error) {
+	var out []repriced
+	var monthly, oneTime int64
+	for _, it := range o.Items {
+		if it.BundleItemID == "" {
+			in := ItemInput{Offering: it.OfferingID, Plan: it.PlanID, Quantity: it.Quantity, Parameters: it.Parameters, Addons: it.Addons}
+			pr, err := s.price(ctx, q, p, &in, fmt.Sprintf("items[%d].", it.Position-1))
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, repriced{itemID: it.ID, monthly: pr.monthly, oneTime: pr.oneTime, params: pr.params})
+			it.Quote, it.Parameters = quoteOf(it.Quote.Currency, pr.monthly, pr.oneTime), pr.params
+		}
+		monthly, oneTime = monthly+it.Quote.MonthlyMinor, oneTime+it.Quote.OneTimeMinor
+	}
+	o.Quote = quoteOf(o.Quote.Currency, monthly, oneTime)
+	return out, nil
+}
+
+// submit moves a priced draft on, in the caller's transaction: quota,
+// then the approvals routes asks for (none: approved and fulfilled).
+func (s *Service) submit(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o *Order, routes []route) error {
 	if o.Kind == KindProvision {
 		for _, it := range o.Items {
 			if err := catalog.Reserve(ctx, tx, o.OrgUnitID, it.OfferingID, 1, it.Quantity); err != nil {
@@ -169,12 +227,23 @@ func (s *Service) submit(ctx context.Context, tx *sqldb.Tx, p *access.Principal,
 	if err := s.move(ctx, tx, p, o, StateSubmitted, ""); err != nil {
 		return err
 	}
-	n, err := s.route(ctx, tx, o)
-	if err != nil {
-		return err
+	var notes []string
+	for _, r := range routes {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO approvals (id, order_id, step, policy_name, approver_kind, approver_role, approver_user_id, service_id,
+			state, decided_by_id, decided_by_name, comment, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', '', '', $9, $10)`,
+			sqldb.NewID(), o.ID, r.step, r.policy, r.kind, r.role, nullString(r.user), nullString(r.service), r.note, now); err != nil {
+			return sqldb.Err(err, "approval")
+		}
+		if r.note != "" && !slices.Contains(notes, r.note) {
+			notes = append(notes, r.note)
+		}
 	}
-	if n > 0 {
-		return s.move(ctx, tx, access.System(), o, StateAwaitingApproval, fmt.Sprintf("%d approvals needed by policy", n))
+	if len(routes) > 0 {
+		comment := fmt.Sprintf("%d approvals needed by policy", len(routes))
+		if len(notes) > 0 {
+			comment += "; " + strings.Join(notes, "; ")
+		}
+		return s.move(ctx, tx, access.System(), o, StateAwaitingApproval, comment)
 	}
 	if err := s.move(ctx, tx, access.System(), o, StateApproved, "no approval policy applies"); err != nil {
 		return err
@@ -182,16 +251,51 @@ func (s *Service) submit(ctx context.Context, tx *sqldb.Tx, p *access.Principal,
 	return s.fulfil(ctx, tx, o)
 }
 
-// route evaluates the active policies against the order and each item and
-// creates the approvals they ask for. It returns how many.
-func (s *Service) route(ctx context.Context, tx *sqldb.Tx, o *Order) (int, error) {
-	policies, err := listPolicies(ctx, tx, true)
+// route is one approval an order needs: found, and its policies
+// evaluated, before the write transaction that records it.
+type route struct {
+	step    int
+	kind    ApproverKind
+	role    string
+	user    string
+	service string // the item's service
+	policy  string
+	// note says why the approval goes where it goes when that is not
+	// where the policy says (the policy failed, its approver cannot
+	// decide for the order); it starts the approval's comment.
+	note string
+}
+
+// fallbackRoles are the roles an approval falls back to, tried in order,
+// when a policy fails or names an approver who cannot decide for the
+// order: the first that someone other than the requester holds on a scope
+// covering the order's org unit (or the item's service). When nobody holds
+// any, the approval waits for the first, which an administrator can grant.
+var fallbackRoles = []access.Role{access.RoleApprover, access.RoleFinancialManager}
+
+// maxNote bounds the note of a route (a policy's error can be long).
+const maxNote = 500
+
+// routes evaluates the active policies against the order and each item and
+// says which approvals they ask for. Every policy that matches, and every
+// policy that fails (an error, its cost or time limit, a result that is
+// not true or false), needs an approval: a failing policy fails closed, to
+// a fallback approver, with the reason in the approval's comment. No
+// approval is routed to someone who cannot decide it for this order: a
+// sponsor or owner needs a role allowing order.approve on a scope covering
+// the order's org unit or the item's service, and never is the requester.
+func (s *Service) routes(ctx context.Context, q sqldb.Querier, o *Order) ([]route, error) {
+	policies, err := listPolicies(ctx, q, true)
 	if err != nil || len(policies) == 0 {
-		return 0, err
+		return nil, err
 	}
 	var orgCode, email string
-	tx.QueryRowContext(ctx, `SELECT code FROM org_units WHERE id = $1`, o.OrgUnitID).Scan(&orgCode)
-	tx.QueryRowContext(ctx, `SELECT email FROM users WHERE id = $1`, o.RequesterID).Scan(&email)
+	if err := q.QueryRowContext(ctx, `SELECT code FROM org_units WHERE id = $1`, o.OrgUnitID).Scan(&orgCode); err != nil {
+		return nil, sqldb.Err(err, "org unit")
+	}
+	if err := q.QueryRowContext(ctx, `SELECT email FROM users WHERE id = $1`, o.RequesterID).Scan(&email); err != nil {
+		return nil, sqldb.Err(err, "requester")
+	}
 	type key struct {
 		step       int
 		kind       ApproverKind
@@ -199,56 +303,129 @@ func (s *Service) route(ctx context.Context, tx *sqldb.Tx, o *Order) (int, error
 		service    string
 	}
 	made := map[key]bool{}
-	n := 0
+	var out []route
 	for _, it := range o.Items {
 		var kind, crit, view, sponsor, owner string
-		if err := tx.QueryRowContext(ctx, `SELECT s.kind, s.criticality, f.view, COALESCE(s.sponsor_id, ''), COALESCE(s.owner_id, '')
+		if err := q.QueryRowContext(ctx, `SELECT s.kind, s.criticality, f.view, COALESCE(s.sponsor_id, ''), COALESCE(s.owner_id, '')
 			FROM offerings f JOIN services s ON s.id = f.service_id WHERE f.id = $1`, it.OfferingID).Scan(&kind, &crit, &view, &sponsor, &owner); err != nil {
-			return 0, sqldb.Err(err, "offering")
+			return nil, sqldb.Err(err, "offering")
 		}
 		vars := activation(o, orgCode, email, it, kind, crit, view)
 		for _, pol := range policies {
-			prg, err := s.policies.program(pol.Expression)
-			if err != nil {
-				return 0, errs.Invalid("approval policy %q no longer compiles (%v); ask an administrator to fix it", pol.Name, err)
-			}
-			out, _, err := prg.Eval(vars)
-			if err != nil {
-				// A policy that cannot be evaluated for this item (a missing parameter) does not apply to it.
+			r := route{step: pol.Step, kind: pol.ApproverKind, service: it.ServiceID, policy: pol.Name}
+			match, err := s.evaluate(ctx, pol, vars)
+			switch {
+			case err != nil:
+				r.note = fmt.Sprintf("policy %q failed for %s, so a fallback approver decides: %v", pol.Name, it.OfferingName, err)
+			case !match:
 				continue
+			case pol.ApproverKind == ApproverRole:
+				r.role = string(pol.ApproverRole)
+				if ok, err := s.mayApprove(ctx, q, o, "", []access.Role{pol.ApproverRole}, it.ServiceID); err != nil {
+					return nil, err
+				} else if !ok {
+					r.note = fmt.Sprintf("nobody but the requester holds the role %s for this order, so a fallback approver decides", pol.ApproverRole)
+				}
+			default:
+				r.user, r.note = sponsor, "the service has no sponsor, so a fallback approver decides"
+				if pol.ApproverKind == ApproverOwner {
+					r.user, r.note = owner, "the service has no owner, so a fallback approver decides"
+				}
+				if r.user != "" {
+					r.note = ""
+					if ok, err := s.mayApprove(ctx, q, o, r.user, access.RolesAllowing(access.OrderApprove), it.ServiceID); err != nil {
+						return nil, err
+					} else if !ok {
+						r.note = fmt.Sprintf("the service's %s is the requester or does not approve for this org unit, so a fallback approver decides", approverNoun(pol.ApproverKind))
+					}
+				}
 			}
-			if match, ok := out.Value().(bool); !ok || !match {
-				continue
+			if r.note != "" {
+				if r, err = s.fallback(ctx, q, o, r); err != nil {
+					return nil, err
+				}
 			}
-			k := key{step: pol.Step, kind: pol.ApproverKind}
-			switch pol.ApproverKind {
-			case ApproverRole:
-				k.role, k.service = string(pol.ApproverRole), it.ServiceID
-			case ApproverSponsor:
-				k.user, k.service = sponsor, it.ServiceID
-			case ApproverOwner:
-				k.user, k.service = owner, it.ServiceID
-			}
-			if k.kind != ApproverRole && k.user == "" {
-				// Nobody named: fall back to the approver role on the order's org unit.
-				k.kind, k.role, k.user = ApproverRole, string(access.RoleApprover), ""
-			}
-			if k.kind == ApproverRole {
+			k := key{step: r.step, kind: r.kind, role: r.role, user: r.user, service: r.service}
+			if r.kind == ApproverRole {
 				k.service = ""
 			}
 			if made[k] {
 				continue
 			}
 			made[k] = true
-			n++
-			if _, err := tx.ExecContext(ctx, `INSERT INTO approvals (id, order_id, step, policy_name, approver_kind, approver_role, approver_user_id, service_id,
-				state, decided_by_id, decided_by_name, comment, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 'pending', '', '', '', $9)`,
-				sqldb.NewID(), o.ID, k.step, pol.Name, k.kind, k.role, nullString(k.user), nullString(it.ServiceID), sqldb.Time(s.now())); err != nil {
-				return 0, sqldb.Err(err, "approval")
-			}
+			out = append(out, r)
 		}
 	}
-	return n, nil
+	return out, nil
+}
+
+// evaluate runs a policy on an item within the bounds of internal/expr.
+func (s *Service) evaluate(ctx context.Context, pol *Policy, vars map[string]any) (bool, error) {
+	prg, err := s.policies.program(pol.Expression)
+	if err != nil {
+		return false, fmt.Errorf("it no longer compiles: %w", err)
+	}
+	out, err := prg.Eval(ctx, vars)
+	if err != nil {
+		return false, err
+	}
+	match, ok := out.Value().(bool)
+	if !ok {
+		return false, fmt.Errorf("it gave %v, not true or false", out.Value())
+	}
+	return match, nil
+}
+
+// fallback sends r to the first fallback role someone may decide with.
+func (s *Service) fallback(ctx context.Context, q sqldb.Querier, o *Order, r route) (route, error) {
+	r.kind, r.user, r.role = ApproverRole, "", string(fallbackRoles[0])
+	found := false
+	for _, role := range fallbackRoles {
+		ok, err := s.mayApprove(ctx, q, o, "", []access.Role{role}, r.service)
+		if err != nil {
+			return r, err
+		}
+		if ok {
+			r.role, found = string(role), true
+			break
+		}
+	}
+	if !found {
+		r.note += "; nobody may decide it yet: an administrator must grant the role " + r.role + " for the order's org unit"
+	}
+	if len(r.note) > maxNote {
+		r.note = r.note[:maxNote-3] + "..."
+	}
+	return r, nil
+}
+
+// mayApprove reports whether someone other than the order's requester (or
+// user, when not empty) holds one of the roles on a scope covering the
+// order's org unit or the service, and is not disabled.
+func (s *Service) mayApprove(ctx context.Context, q sqldb.Querier, o *Order, user string, roles []access.Role, serviceID string) (bool, error) {
+	args := []any{o.RequesterID, o.orgUnitPath, serviceID}
+	var in []string
+	for _, r := range roles {
+		args = append(args, string(r))
+		in = append(in, "$"+strconv.Itoa(len(args)))
+	}
+	where := ""
+	if user != "" {
+		args = append(args, user)
+		where = " AND g.user_id = $" + strconv.Itoa(len(args))
+	}
+	var n int
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM grants g JOIN users u ON u.id = g.user_id LEFT JOIN org_units gu ON gu.id = g.scope_id
+		WHERE g.user_id <> $1 AND u.disabled = FALSE AND g.role IN (`+strings.Join(in, ", ")+`)`+where+`
+		AND (g.scope_kind = 'global' OR (g.scope_kind = 'org_unit' AND $2 LIKE gu.path || '%') OR (g.scope_kind = 'service' AND g.scope_id = $3))`, args...).Scan(&n)
+	return n > 0, sqldb.Err(err, "grants")
+}
+
+func approverNoun(k ApproverKind) string {
+	if k == ApproverOwner {
+		return "owner"
+	}
+	return "sponsor"
 }
 
 // Decision approves or rejects.
@@ -324,8 +501,15 @@ func (s *Service) Decide(ctx context.Context, p *access.Principal, approvalID st
 			state = ApprovalRejected
 		}
 		now := sqldb.Time(s.now())
+		// A routing note (why the approval came to this approver) stays before the decision's comment.
+		comment := d.Comment
+		if a.Comment != "" && comment != "" {
+			comment = a.Comment + " | " + comment
+		} else if a.Comment != "" {
+			comment = a.Comment
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE approvals SET state = $1, decided_by_id = $2, decided_by_name = $3, comment = $4, decided_at = $5 WHERE id = $6 AND state = 'pending'`,
-			state, p.UserID, p.Name, d.Comment, now, a.ID)
+			state, p.UserID, p.Name, comment, now, a.ID)
 		if err != nil {
 			return sqldb.Err(err, "approval")
 		}

@@ -616,26 +616,18 @@ func (s *Service) Instances(ctx context.Context, p *access.Principal, f Instance
 // order.create on the instance's org unit, or to own it. Errors: conflict
 // when the instance is already ended or has a deprovision order on the way.
 func (s *Service) RequestDeprovision(ctx context.Context, p *access.Principal, instanceID, note string) (*Order, error) {
-	var id string
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		inst, err := dayTwo(ctx, tx, p, instanceID, "deprovision")
-		if err != nil {
-			return err
-		}
-		id, err = s.dayTwoOrder(ctx, tx, p, KindDeprovision, inst, note, dayTwoItem{planID: inst.PlanID, params: inst.Parameters, costCentre: inst.OrgUnitID})
-		return err
-	})
+	inst, err := dayTwo(ctx, s.db.Read(), p, instanceID, "deprovision")
 	if err != nil {
 		return nil, err
 	}
-	return getOrder(ctx, s.db.Read(), id)
+	return s.dayTwoOrder(ctx, p, KindDeprovision, "deprovision", inst, note, dayTwoItem{planID: inst.PlanID, params: inst.Parameters, costCentre: inst.OrgUnitID})
 }
 
 // dayTwo reads an instance for a day-2 order (verb: deprovision, change):
 // the caller must own it or order for its org unit, it must be active, and
 // no other day-2 order may be on its way.
-func dayTwo(ctx context.Context, tx *sqldb.Tx, p *access.Principal, instanceID, verb string) (*Instance, error) {
-	inst, err := getInstance(ctx, tx, instanceID)
+func dayTwo(ctx context.Context, q sqldb.Querier, p *access.Principal, instanceID, verb string) (*Instance, error) {
+	inst, err := getInstance(ctx, q, instanceID)
 	if err != nil {
 		return nil, err
 	}
@@ -648,7 +640,7 @@ func dayTwo(ctx context.Context, tx *sqldb.Tx, p *access.Principal, instanceID, 
 	if inst.State != InstanceActive {
 		return nil, errs.Conflict("%s is %s; only an active instance can be %s", inst.Name, inst.State, map[string]string{"deprovision": "deprovisioned", "change": "changed"}[verb])
 	}
-	return inst, dayTwoFree(ctx, tx, inst)
+	return inst, dayTwoFree(ctx, q, inst)
 }
 
 // dayTwoItem is the one item of a day-2 order.
@@ -659,31 +651,63 @@ type dayTwoItem struct {
 }
 
 // dayTwoOrder places a day-2 order for the instance and submits it: the
-// same approval policies and fulfilment as any order. It returns the order's ID.
-func (s *Service) dayTwoOrder(ctx context.Context, tx *sqldb.Tx, p *access.Principal, kind Kind, inst *Instance, note string, it dayTwoItem) (string, error) {
-	o, err := s.createOrder(ctx, tx, p, kind, inst.OrgUnitID, note)
+// same approval policies and fulfilment as any order. The policies are
+// evaluated on the order as it will be, before the write transaction,
+// which checks the instance again and writes. It returns the order.
+func (s *Service) dayTwoOrder(ctx context.Context, p *access.Principal, kind Kind, verb string, inst *Instance, note string, it dayTwoItem) (*Order, error) {
+	draft := &Order{Kind: kind, OrgUnitID: inst.OrgUnitID, RequesterID: p.UserID, orgUnitPath: inst.orgUnitPath}
+	item := &Item{OfferingID: inst.OfferingID, PlanID: it.planID, ServiceID: inst.ServiceID, Quantity: inst.Quantity, Parameters: it.params,
+		Addons: []string{}, Position: 1, State: ItemPending}
+	var currency string
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT f.code, f.name, p.code, p.name, p.currency, s.code, s.name, COALESCE(s.assignment_group_id, '')
+		FROM offerings f JOIN services s ON s.id = f.service_id JOIN plans p ON p.id = $2 WHERE f.id = $1`, inst.OfferingID, it.planID).Scan(
+		&item.offeringCode, &item.OfferingName, &item.planCode, &item.PlanName, &currency, &item.serviceCode, &item.serviceName, &item.serviceGroup); err != nil {
+		return nil, sqldb.Err(err, "offering")
+	}
+	item.Quote = quoteOf(currency, it.monthly, 0)
+	draft.Items, draft.Quote = []*Item{item}, item.Quote
+	routes, err := s.routes(ctx, s.db.Read(), draft)
 	if err != nil {
-		return "", err
+		return nil, err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO order_items (id, order_id, position, offering_id, plan_id, quantity, parameters, addons, requested_for,
-		cost_centre_id, monthly_minor, one_time_minor, instance_id, state, price_version_id) VALUES ($1, $2, 1, $3, $4, $5, $6, '[]', $7, $8, $9, 0, $10, 'pending', $11)`,
-		sqldb.NewID(), o.ID, inst.OfferingID, it.planID, inst.Quantity, marshal(it.params), inst.OwnerID, it.costCentre, it.monthly, inst.ID, nullString(it.versionID))
+	var id string
+	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		now, err := dayTwo(ctx, tx, p, inst.ID, verb)
+		if err != nil {
+			return err
+		}
+		if now.PlanID != inst.PlanID {
+			return errs.Conflict("%s changed plan while the order was being placed; look at it again and order again", inst.Name)
+		}
+		o, err := s.createOrder(ctx, tx, p, kind, inst.OrgUnitID, note)
+		if err != nil {
+			return err
+		}
+		id = o.ID
+		_, err = tx.ExecContext(ctx, `INSERT INTO order_items (id, order_id, position, offering_id, plan_id, quantity, parameters, addons, requested_for,
+			cost_centre_id, monthly_minor, one_time_minor, instance_id, state, price_version_id) VALUES ($1, $2, 1, $3, $4, $5, $6, '[]', $7, $8, $9, 0, $10, 'pending', $11)`,
+			sqldb.NewID(), o.ID, inst.OfferingID, it.planID, inst.Quantity, marshal(it.params), inst.OwnerID, it.costCentre, it.monthly, inst.ID, nullString(it.versionID))
+		if err != nil {
+			return sqldb.Err(err, "order item")
+		}
+		if err := s.reprice(ctx, tx, o.ID); err != nil {
+			return err
+		}
+		if o, err = getOrder(ctx, tx, o.ID); err != nil {
+			return err
+		}
+		return s.submit(ctx, tx, p, o, routes)
+	})
 	if err != nil {
-		return "", sqldb.Err(err, "order item")
+		return nil, err
 	}
-	if err := s.reprice(ctx, tx, o.ID); err != nil {
-		return "", err
-	}
-	if o, err = getOrder(ctx, tx, o.ID); err != nil {
-		return "", err
-	}
-	return o.ID, s.submit(ctx, tx, p, o)
+	return getOrder(ctx, s.db.Read(), id)
 }
 
 // dayTwoFree refuses a second day-2 order for an instance while one is on its way.
-func dayTwoFree(ctx context.Context, tx *sqldb.Tx, inst *Instance) error {
+func dayTwoFree(ctx context.Context, q sqldb.Querier, inst *Instance) error {
 	var kind string
-	err := tx.QueryRowContext(ctx, `SELECT o.kind FROM order_items i JOIN orders o ON o.id = i.order_id
+	err := q.QueryRowContext(ctx, `SELECT o.kind FROM order_items i JOIN orders o ON o.id = i.order_id
 		WHERE i.instance_id = $1 AND o.kind IN ('deprovision', 'change') AND o.state IN ('draft', 'submitted', 'awaiting_approval', 'approved', 'fulfilling')`, inst.ID).Scan(&kind)
 	if err == nil {
 		return errs.Conflict("%s already has a %s order on its way; wait for it to finish", inst.Name, kind)
@@ -710,40 +734,32 @@ type ChangeInput struct {
 // fulfilled the instance's billing moves to the new plan from that moment.
 // Callers need order.create on the instance's org unit, or to own it.
 func (s *Service) RequestChange(ctx context.Context, p *access.Principal, instanceID string, in ChangeInput) (*Order, error) {
-	var id string
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		inst, err := dayTwo(ctx, tx, p, instanceID, "change")
-		if err != nil {
-			return err
-		}
-		plan := strings.TrimSpace(in.Plan)
-		if plan == "" {
-			plan = inst.PlanID
-		}
-		params := in.Parameters
-		if params == nil {
-			params = inst.Parameters
-		}
-		item := ItemInput{Offering: inst.OfferingID, Plan: plan, Quantity: inst.Quantity, Parameters: params}
-		pr, err := s.price(ctx, tx, p, &item, "")
-		if err != nil {
-			return err
-		}
-		if pr.plan.ID == inst.PlanID && in.Parameters == nil {
-			return errs.Invalid("the change changes nothing: name another plan or give new parameters")
-		}
-		var costCentre string
-		if err := tx.QueryRowContext(ctx, `SELECT cost_centre_id FROM instance_segments WHERE instance_id = $1 ORDER BY seq DESC LIMIT 1`, inst.ID).Scan(&costCentre); err != nil {
-			costCentre = inst.OrgUnitID
-		}
-		id, err = s.dayTwoOrder(ctx, tx, p, KindChange, inst, in.Note, dayTwoItem{planID: pr.plan.ID, params: pr.params, costCentre: costCentre,
-			monthly: pr.monthly, versionID: pr.version.ID})
-		return err
-	})
+	inst, err := dayTwo(ctx, s.db.Read(), p, instanceID, "change")
 	if err != nil {
 		return nil, err
 	}
-	return getOrder(ctx, s.db.Read(), id)
+	plan := strings.TrimSpace(in.Plan)
+	if plan == "" {
+		plan = inst.PlanID
+	}
+	params := in.Parameters
+	if params == nil {
+		params = inst.Parameters
+	}
+	item := ItemInput{Offering: inst.OfferingID, Plan: plan, Quantity: inst.Quantity, Parameters: params}
+	pr, err := s.price(ctx, s.db.Read(), p, &item, "")
+	if err != nil {
+		return nil, err
+	}
+	if pr.plan.ID == inst.PlanID && in.Parameters == nil {
+		return nil, errs.Invalid("the change changes nothing: name another plan or give new parameters")
+	}
+	var costCentre string
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT cost_centre_id FROM instance_segments WHERE instance_id = $1 ORDER BY seq DESC LIMIT 1`, inst.ID).Scan(&costCentre); err != nil {
+		costCentre = inst.OrgUnitID
+	}
+	return s.dayTwoOrder(ctx, p, KindChange, "change", inst, in.Note, dayTwoItem{planID: pr.plan.ID, params: pr.params, costCentre: costCentre,
+		monthly: pr.monthly, versionID: pr.version.ID})
 }
 
 // defaultName names an instance the agent did not name: after a parameter

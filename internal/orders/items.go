@@ -36,7 +36,7 @@ func (s *Service) price(ctx context.Context, tx sqldb.Querier, p *access.Princip
 	}
 	v.Check(in.Offering != "", prefix+"offering", "required", "name the offering (its ID or code)")
 	v.Check(in.Plan != "", prefix+"plan", "required", "name the plan (its ID or code)")
-	v.Check(in.Quantity >= 1 && in.Quantity <= 100000, prefix+"quantity", "range", "quantity must be from 1 to 100000")
+	v.Check(in.Quantity >= 1 && in.Quantity <= MaxQuantity, prefix+"quantity", "range", fmt.Sprintf("quantity must be from 1 to %d", MaxQuantity))
 	if err := v.Err("the order item is not valid"); err != nil {
 		return nil, err
 	}
@@ -109,9 +109,24 @@ func (s *Service) price(ctx context.Context, tx sqldb.Querier, p *access.Princip
 
 // AddItem adds an item to a draft order. Ordering a bundle adds the bundle
 // and, under it, each bundled offering's first plan (priced in the bundle).
-// Callers need order.create on the order's org unit.
+// Callers need order.create on the order's org unit and to be its
+// requester. Errors: invalid for an item that cannot be ordered or an
+// order that would hold more than MaxItemsPerOrder items; conflict when
+// the order is no longer a draft.
 func (s *Service) AddItem(ctx context.Context, p *access.Principal, orderID string, in ItemInput) (*Order, error) {
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+	o, err := getOrder(ctx, s.db.Read(), orderID)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.requireDraft(p, o); err != nil {
+		return nil, err
+	}
+	// Checked and priced before the write transaction, which only writes.
+	n, err := s.prepare(ctx, s.db.Read(), p, in, "")
+	if err != nil {
+		return nil, err
+	}
+	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		o, err := s.lockOrder(ctx, tx, orderID)
 		if err != nil {
 			return err
@@ -119,8 +134,13 @@ func (s *Service) AddItem(ctx context.Context, p *access.Principal, orderID stri
 		if err := s.requireDraft(p, o); err != nil {
 			return err
 		}
-		_, err = s.addItem(ctx, tx, p, o, in, "")
-		return err
+		if rows := len(o.Items) + n.rows(); rows > MaxItemsPerOrder {
+			return errs.Invalid("order %s would hold %d items; an order holds at most %d items, counting the items each bundle brings: place another order", o.Reference(), rows, MaxItemsPerOrder)
+		}
+		if err := s.writeItem(ctx, tx, p, o, n); err != nil {
+			return err
+		}
+		return s.reprice(ctx, tx, o.ID)
 	})
 	if err != nil {
 		return nil, err
@@ -141,20 +161,41 @@ func (s *Service) requireDraft(p *access.Principal, o *Order) error {
 	return nil
 }
 
-func (s *Service) addItem(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o *Order, in ItemInput, prefix string) (*Item, error) {
-	pr, err := s.price(ctx, tx, p, &in, prefix)
+// tooManyItems refuses an order of n items, more than MaxItemsPerOrder.
+func tooManyItems(n int) error {
+	return &errs.Error{Code: errs.CodeInvalid, Message: fmt.Sprintf("an order holds at most %d items", MaxItemsPerOrder),
+		Fields: []errs.FieldError{{Field: "items", Rule: "max", Message: fmt.Sprintf(
+			"an order holds at most %d items, counting the items each bundle brings; this one would hold %d: place several orders", MaxItemsPerOrder, n)}}}
+}
+
+// prepared is an item checked against the catalog and priced, with the
+// items its bundle brings, ready to be written.
+type prepared struct {
+	in     ItemInput
+	prefix string
+	priced *priced
+	bundle []bundled
+}
+
+// bundled is an item a bundle brings.
+type bundled struct {
+	in     ItemInput
+	priced *priced
+}
+
+// rows is how many order items the item makes.
+func (n *prepared) rows() int { return 1 + len(n.bundle) }
+
+// prepare checks and prices an item, and the items of its bundle, on q:
+// everything slow about adding an item, done before any write transaction.
+func (s *Service) prepare(ctx context.Context, q sqldb.Querier, p *access.Principal, in ItemInput, prefix string) (*prepared, error) {
+	pr, err := s.price(ctx, q, p, &in, prefix)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkParties(ctx, tx, p, o, &in, prefix); err != nil {
-		return nil, err
-	}
-	it, err := s.insertItem(ctx, tx, o, in, pr, "")
-	if err != nil {
-		return nil, err
-	}
+	n := &prepared{in: in, prefix: prefix, priced: pr}
 	for _, id := range pr.offering.Bundle {
-		child, err := s.catalog.OfferingForOrder(ctx, tx, access.System(), id)
+		child, err := s.catalog.OfferingForOrder(ctx, q, access.System(), id)
 		if err != nil {
 			return nil, err
 		}
@@ -182,18 +223,35 @@ func (s *Service) addItem(ctx context.Context, tx *sqldb.Tx, p *access.Principal
 		if err != nil {
 			return nil, errs.Invalid("the bundle %s includes %s, whose form needs parameters the bundle's form does not ask for; ask the service owner to add them", pr.offering.Name, child.Name)
 		}
-		sub := ItemInput{Offering: child.ID, Plan: plan.ID, Quantity: in.Quantity, RequestedFor: in.RequestedFor, CostCentreID: in.CostCentreID}
 		// A bundled item is priced in the bundle: its own version is kept
 		// for its usage charges, its fees are the bundle's.
-		version, err := rating.Current(ctx, tx, plan.ID, s.now())
+		version, err := rating.Current(ctx, q, plan.ID, s.now())
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.insertItem(ctx, tx, o, sub, &priced{offering: child, plan: plan, version: version, params: params}, it.ID); err != nil {
-			return nil, err
+		n.bundle = append(n.bundle, bundled{in: ItemInput{Offering: child.ID, Plan: plan.ID, Quantity: in.Quantity},
+			priced: &priced{offering: child, plan: plan, version: version, params: params}})
+	}
+	return n, nil
+}
+
+// writeItem writes a prepared item (and its bundle's items) into a draft
+// order, in the caller's transaction; the caller reprices the order.
+func (s *Service) writeItem(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o *Order, n *prepared) error {
+	if err := s.checkParties(ctx, tx, p, o, &n.in, n.prefix); err != nil {
+		return err
+	}
+	it, err := s.insertItem(ctx, tx, o, n.in, n.priced, "")
+	if err != nil {
+		return err
+	}
+	for _, b := range n.bundle {
+		b.in.RequestedFor, b.in.CostCentreID = n.in.RequestedFor, n.in.CostCentreID
+		if _, err := s.insertItem(ctx, tx, o, b.in, b.priced, it.ID); err != nil {
+			return err
 		}
 	}
-	return it, s.reprice(ctx, tx, o.ID)
+	return nil
 }
 
 // checkParties defaults and checks whom the item is for and who pays.
@@ -337,6 +395,9 @@ func (s *Service) QuoteItems(ctx context.Context, p *access.Principal, items []I
 	}
 	if len(items) == 0 {
 		return nil, errs.Invalid("send at least one item to quote")
+	}
+	if len(items) > MaxItemsPerOrder {
+		return nil, tooManyItems(len(items))
 	}
 	out := &QuoteResult{Lines: []QuoteLine{}}
 	var currency string

@@ -18,6 +18,17 @@ import (
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
+// The bounds of an order (docs/limits.md lists them).
+const (
+	// MaxItemsPerOrder is the most items an order holds, counting the
+	// items each bundle brings: an order is placed, priced and approved in
+	// one piece, so a bigger one would hold the database's write lock for
+	// long. Policies' cost estimates (internal/expr) assume it.
+	MaxItemsPerOrder = 100
+	// MaxQuantity is the largest quantity of one item.
+	MaxQuantity = 100000
+)
+
 // State is where an order is.
 type State string
 
@@ -385,8 +396,10 @@ func orgUnitPath(ctx context.Context, q sqldb.Querier, id, field string) (string
 }
 
 // CreateOrder starts a draft order (a cart), with items if given. Callers
-// need order.create on the org unit. Errors: invalid input, not found for
-// offerings the caller may not see.
+// need order.create on the org unit. Errors: invalid input (including more
+// than MaxItemsPerOrder items), not found for offerings the caller may not
+// see. The items are checked and priced before the write transaction,
+// which only writes them.
 func (s *Service) CreateOrder(ctx context.Context, p *access.Principal, in OrderInput) (*Order, error) {
 	if p == nil {
 		return nil, errs.Unauthenticated("sign in to order")
@@ -398,26 +411,40 @@ func (s *Service) CreateOrder(ctx context.Context, p *access.Principal, in Order
 		return nil, &errs.Error{Code: errs.CodeInvalid, Message: "say which org unit the order is for",
 			Fields: []errs.FieldError{{Field: "org_unit_id", Rule: "required", Message: "you belong to no org unit: set org_unit_id"}}}
 	}
+	if len(in.Items) > MaxItemsPerOrder {
+		return nil, tooManyItems(len(in.Items))
+	}
+	path, err := orgUnitPath(ctx, s.db.Read(), in.OrgUnitID, "org_unit_id")
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Require(access.OrderCreate, access.InOrgUnit(path)); err != nil {
+		return nil, err
+	}
+	items := make([]*prepared, len(in.Items))
+	rows := 0
+	for i, item := range in.Items {
+		if items[i], err = s.prepare(ctx, s.db.Read(), p, item, fmt.Sprintf("items[%d].", i)); err != nil {
+			return nil, err
+		}
+		rows += items[i].rows()
+	}
+	if rows > MaxItemsPerOrder {
+		return nil, tooManyItems(rows)
+	}
 	var id string
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		path, err := orgUnitPath(ctx, tx, in.OrgUnitID, "org_unit_id")
-		if err != nil {
-			return err
-		}
-		if err := p.Require(access.OrderCreate, access.InOrgUnit(path)); err != nil {
-			return err
-		}
+	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		o, err := s.createOrder(ctx, tx, p, KindProvision, in.OrgUnitID, in.Note)
 		if err != nil {
 			return err
 		}
 		id = o.ID
-		for i, item := range in.Items {
-			if _, err := s.addItem(ctx, tx, p, o, item, fmt.Sprintf("items[%d].", i)); err != nil {
+		for _, n := range items {
+			if err := s.writeItem(ctx, tx, p, o, n); err != nil {
 				return err
 			}
 		}
-		return nil
+		return s.reprice(ctx, tx, o.ID)
 	})
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package orders
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -14,6 +15,7 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/expr"
 	"github.com/steward-itaas/steward/internal/money"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
@@ -81,26 +83,39 @@ var celEnv = func() *cel.Env {
 	return env
 }()
 
-// compile checks a CEL expression and prepares it to run.
-func compile(expr string) (cel.Program, error) {
-	ast, iss := celEnv.Compile(expr)
-	if iss.Err() != nil {
-		return nil, fmt.Errorf("%s", strings.ReplaceAll(iss.Err().Error(), "\n", " "))
+// compile checks a CEL expression within the bounds of internal/expr
+// (length, estimated cost) and prepares it to run within them. Errors are
+// *expr.Error.
+func compile(src string) (*expr.Program, error) {
+	prg, err := expr.Compile(celEnv, src)
+	if err != nil {
+		return nil, err
 	}
-	if t := ast.OutputType(); t != cel.BoolType && t != cel.DynType {
-		return nil, fmt.Errorf("the expression must be true or false, not %s", t)
+	if t := prg.AST.OutputType(); t != cel.BoolType && t != cel.DynType {
+		return nil, &expr.Error{Rule: "cel", Message: fmt.Sprintf("the expression must be true or false, not %s", t)}
 	}
-	return celEnv.Program(ast, cel.CostLimit(100000))
+	return prg, nil
 }
 
-// Validate checks the input, compiling the expression.
+// Validate checks the input, compiling the expression: it must type-check
+// to true or false, be at most expr.MaxSource characters long and cost at
+// most expr.MaxCost units by CEL's estimate (rules cel, length, cost on
+// the field expression).
 func (in *PolicyInput) Validate() error {
 	in.Name, in.Expression = strings.TrimSpace(in.Name), strings.TrimSpace(in.Expression)
 	var v errs.Validator
 	v.Check(in.Name != "" && len(in.Name) <= 200, "name", "length", "name is required and must be at most 200 characters")
 	if v.Check(in.Expression != "", "expression", "required", "write the condition as a CEL expression, such as order.total_monthly > 1000") {
 		if _, err := compile(in.Expression); err != nil {
-			v.Add("expression", "cel", "the expression does not compile: "+err.Error())
+			var e *expr.Error
+			switch {
+			case !errors.As(err, &e):
+				v.Add("expression", "cel", "the expression does not compile: "+err.Error())
+			case e.Rule == "cel":
+				v.Add("expression", "cel", "the expression does not compile: "+e.Message)
+			default:
+				v.Add("expression", e.Rule, e.Message)
+			}
 		}
 	}
 	if in.Step == 0 {
@@ -121,25 +136,25 @@ func (in *PolicyInput) Validate() error {
 // policyCache keeps compiled programs by expression.
 type policyCache struct {
 	mu    sync.Mutex
-	progs map[string]cel.Program
+	progs map[string]*expr.Program
 }
 
-func newPolicyCache() *policyCache { return &policyCache{progs: map[string]cel.Program{}} }
+func newPolicyCache() *policyCache { return &policyCache{progs: map[string]*expr.Program{}} }
 
-func (c *policyCache) program(expr string) (cel.Program, error) {
+func (c *policyCache) program(src string) (*expr.Program, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if p, ok := c.progs[expr]; ok {
+	if p, ok := c.progs[src]; ok {
 		return p, nil
 	}
-	p, err := compile(expr)
+	p, err := compile(src)
 	if err != nil {
 		return nil, err
 	}
 	if len(c.progs) > 1000 {
 		clear(c.progs)
 	}
-	c.progs[expr] = p
+	c.progs[src] = p
 	return p, nil
 }
 

@@ -1,0 +1,159 @@
+package orders_test
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/orders"
+)
+
+// fieldError returns the field error of err for field, or fails.
+func fieldError(t *testing.T, err error, field string) errs.FieldError {
+	t.Helper()
+	if !errs.Is(err, errs.CodeInvalid) {
+		t.Fatalf("err = %v, want invalid", err)
+	}
+	for _, fe := range errs.As(err).Fields {
+		if fe.Field == field {
+			return fe
+		}
+	}
+	t.Fatalf("err = %v has no field error for %s (%+v)", err, field, errs.As(err).Fields)
+	return errs.FieldError{}
+}
+
+// TestPolicyCostLimit: issue 15, finding 9: an approval policy whose
+// estimated cost is over the CEL limit is refused when it is saved, with
+// the estimate in the message.
+func TestPolicyCostLimit(t *testing.T) {
+	f := newFixture(t)
+	nested := `item.addons.all(a, item.addons.all(b, item.addons.all(c, item.addons.all(d, a + b + c + d != ""))))`
+	_, err := f.ord.SavePolicy(f.ctx, f.pm, "", orders.PolicyInput{Name: "nested", Expression: nested, ApproverKind: orders.ApproverSponsor})
+	if fe := fieldError(t, err, "expression"); fe.Rule != "cost" || !strings.Contains(fe.Message, "1000000") {
+		t.Errorf("field error = %+v, want rule cost naming the limit 1000000", fe)
+	}
+	_, err = f.ord.SavePolicy(f.ctx, f.pm, "", orders.PolicyInput{Name: "long", Expression: strings.Repeat("true && ", 1000) + "true", ApproverKind: orders.ApproverSponsor})
+	if fe := fieldError(t, err, "expression"); fe.Rule != "length" {
+		t.Errorf("field error = %+v, want rule length", fe)
+	}
+	_, err = f.ord.SavePolicy(f.ctx, f.pm, "", orders.PolicyInput{Name: "bad", Expression: "order.total_monthly >", ApproverKind: orders.ApproverSponsor})
+	if fe := fieldError(t, err, "expression"); fe.Rule != "cel" {
+		t.Errorf("field error = %+v, want rule cel", fe)
+	}
+}
+
+// TestFailingPolicyFailsClosed: issue 15, finding 10: a policy that errors
+// when it runs (here a parameter the order does not have) is not skipped:
+// the order awaits the fallback approver, and the approval says why.
+func TestFailingPolicyFailsClosed(t *testing.T) {
+	f := newFixture(t)
+	approver := f.user("ann@x.example", f.retail.ID, grant(access.RoleApprover, access.ScopeOrgUnit, f.retail.ID))
+	f.policy("big disks", `item.parameters.disk_gb > 500`, 1, orders.ApproverRole, access.RoleFinancialManager)
+	o, err := f.order(f.dana, "bronze", map[string]any{"hostname": "f1"})
+	must(t, err)
+	if o.State != orders.StateAwaitingApproval {
+		t.Fatalf("an order whose policy failed is %s, want awaiting approval", o.State)
+	}
+	as, err := f.ord.Approvals(f.ctx, f.dana, o.ID)
+	must(t, err)
+	if len(as) != 1 || as[0].ApproverKind != orders.ApproverRole || as[0].ApproverRole != string(access.RoleApprover) ||
+		!strings.Contains(as[0].Comment, `policy "big disks" failed`) {
+		t.Fatalf("approvals = %+v, want one for the approver role saying the policy failed", as)
+	}
+	inbox, err := f.ord.Inbox(f.ctx, approver)
+	must(t, err)
+	if len(inbox) != 1 {
+		t.Fatalf("the fallback approver's inbox holds %d approvals, want 1", len(inbox))
+	}
+	a, err := f.ord.Decide(f.ctx, approver, as[0].ID, orders.Decision{Approve: true, Comment: "checked by hand"})
+	must(t, err)
+	if !strings.Contains(a.Comment, "failed") || !strings.Contains(a.Comment, "checked by hand") {
+		t.Errorf("decided approval's comment = %q, want the reason and the decision", a.Comment)
+	}
+}
+
+// TestRoutingForTheOrgUnit: issue 15, finding 15: a sponsor approves only
+// for the org units they approve for (Manufacturing's order goes to
+// Manufacturing's approver, not Retail's sponsor), and an approver whose
+// own order would route only to himself goes to the next approver up.
+func TestRoutingForTheOrgUnit(t *testing.T) {
+	f := newFixture(t)
+	mia := f.user("mia@x.example", f.mfg.ID, grant(access.RoleApprover, access.ScopeOrgUnit, f.mfg.ID))
+	f.policy("big orders need the sponsor", "order.total_monthly > 1000", 1, orders.ApproverSponsor, "")
+	o, err := f.order(f.mo, "gold", map[string]any{"hostname": "m1"})
+	must(t, err)
+	as, _ := f.ord.Approvals(f.ctx, f.mo, o.ID)
+	if len(as) != 1 || as[0].ApproverKind != orders.ApproverRole || as[0].ApproverRole != string(access.RoleApprover) {
+		t.Fatalf("Manufacturing's approvals = %+v, want Manufacturing's approver", as)
+	}
+	if in, _ := f.ord.Inbox(f.ctx, f.sponsor); len(in) != 0 {
+		t.Errorf("Retail's sponsor has Manufacturing's order in the inbox")
+	}
+	if in, _ := f.ord.Inbox(f.ctx, mia); len(in) != 1 {
+		t.Errorf("Manufacturing's approver has %d approvals, want 1", len(in))
+	}
+	// Retail's orders still go to the sponsor.
+	r, err := f.order(f.dana, "gold", map[string]any{"hostname": "r1"})
+	must(t, err)
+	as, _ = f.ord.Approvals(f.ctx, f.dana, r.ID)
+	if len(as) != 1 || as[0].ApproverKind != orders.ApproverSponsor {
+		t.Fatalf("Retail's approvals = %+v, want the sponsor", as)
+	}
+
+	// The sponsor is Retail's only approver; their own order goes on to
+	// someone else who may approve (finance), never to nobody.
+	f.policy("silver needs an approver", `item.plan == "silver"`, 1, orders.ApproverRole, access.RoleApprover)
+	s, err := f.order(f.sponsor, "silver", map[string]any{"hostname": "s1"})
+	must(t, err)
+	as, _ = f.ord.Approvals(f.ctx, f.sponsor, s.ID)
+	if len(as) != 1 {
+		t.Fatalf("the sponsor's own order has approvals %+v", as)
+	}
+	var deciders []string
+	for _, p := range []*access.Principal{f.sponsor, f.fin, mia, f.pm} {
+		in, _ := f.ord.Inbox(f.ctx, p)
+		for _, item := range in {
+			if item.Approval.ID == as[0].ID {
+				deciders = append(deciders, p.Email)
+			}
+		}
+	}
+	if fmt.Sprint(deciders) != "[fin@x.example]" {
+		t.Errorf("the sponsor's own order may be decided by %v, want finance only (approval %+v)", deciders, as[0])
+	}
+	_, err = f.ord.Decide(f.ctx, f.fin, as[0].ID, orders.Decision{Approve: true})
+	must(t, err)
+}
+
+// TestItemsPerOrder: issue 15, finding 8: an order holds at most
+// MaxItemsPerOrder items; more is refused naming the limit, and nothing
+// is written.
+func TestItemsPerOrder(t *testing.T) {
+	f := newFixture(t)
+	items := make([]orders.ItemInput, orders.MaxItemsPerOrder+1)
+	for i := range items {
+		items[i] = orders.ItemInput{Offering: "vm", Plan: "bronze", Parameters: map[string]any{"hostname": fmt.Sprintf("h%d", i)}}
+	}
+	_, err := f.ord.CreateOrder(f.ctx, f.dana, orders.OrderInput{Items: items})
+	if fe := fieldError(t, err, "items"); fe.Rule != "max" || !strings.Contains(fe.Message, fmt.Sprint(orders.MaxItemsPerOrder)) {
+		t.Errorf("field error = %+v, want rule max naming %d", fe, orders.MaxItemsPerOrder)
+	}
+	if os, _ := f.ord.Orders(f.ctx, f.dana, orders.OrderFilter{}); len(os) != 0 {
+		t.Errorf("a refused order left %d orders", len(os))
+	}
+	_, err = f.ord.QuoteItems(f.ctx, f.dana, items)
+	if fe := fieldError(t, err, "items"); fe.Rule != "max" {
+		t.Errorf("quote: field error = %+v, want rule max", fe)
+	}
+	// Up to the limit is fine; one more item after that is refused.
+	o, err := f.ord.CreateOrder(f.ctx, f.dana, orders.OrderInput{Items: items[:orders.MaxItemsPerOrder]})
+	must(t, err)
+	if len(o.Items) != orders.MaxItemsPerOrder {
+		t.Fatalf("order holds %d items", len(o.Items))
+	}
+	_, err = f.ord.AddItem(f.ctx, f.dana, o.ID, items[0])
+	wantCode(t, err, errs.CodeInvalid, fmt.Sprint(orders.MaxItemsPerOrder))
+}
