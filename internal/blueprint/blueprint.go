@@ -79,6 +79,20 @@ type Output struct {
 	Line  int
 }
 
+// The bounds every blueprint is held to when it is read (docs/limits.md
+// lists them). Template expressions are also held to package expr's.
+const (
+	// MaxBlueprintBytes is the largest blueprint source, in bytes.
+	MaxBlueprintBytes = 64 << 10
+	// MaxDepth is how deeply mappings and lists may nest, counting the
+	// blueprint itself as depth 1.
+	MaxDepth = 20
+	// MaxSteps is the most steps a blueprint may have.
+	MaxSteps = 50
+	// MaxProblems is the most problems one read reports.
+	MaxProblems = 100
+)
+
 // InputTypes are the types an input may have.
 var InputTypes = []string{"string", "integer", "number", "boolean"}
 
@@ -100,12 +114,14 @@ func (p *parser) add(n *yaml.Node, field, rule, format string, args ...any) {
 	p.problems = append(p.problems, errs.FieldError{Field: field, Rule: rule, Line: line, Message: fmt.Sprintf(format, args...)})
 }
 
-// Problems builds the invalid error of a blueprint from its problems.
+// Problems builds the invalid error of a blueprint from its problems, in
+// line order, the first MaxProblems of them.
 func Problems(message string, problems []errs.FieldError) error {
 	if len(problems) == 0 {
 		return nil
 	}
 	slices.SortStableFunc(problems, func(a, b errs.FieldError) int { return a.Line - b.Line })
+	problems = problems[:min(len(problems), MaxProblems)]
 	return &errs.Error{Code: errs.CodeInvalid, Message: message, Fields: problems}
 }
 
@@ -154,8 +170,15 @@ func (p *parser) str(n *yaml.Node, field string) string {
 }
 
 // Parse reads and checks a blueprint. Its error is invalid, with a field
-// error (and its line) for every problem found.
+// error (and its line) for every problem found. A blueprint over
+// MaxBlueprintBytes is refused unread; one that uses YAML aliases or nests
+// deeper than MaxDepth is refused before any of it is decoded, so that no
+// alias is ever expanded.
 func Parse(data []byte) (*Blueprint, error) {
+	if len(data) > MaxBlueprintBytes {
+		return nil, Problems("the blueprint is too large", []errs.FieldError{{Rule: "size", Line: 1,
+			Message: fmt.Sprintf("the blueprint is %d bytes; the limit is %d bytes", len(data), MaxBlueprintBytes)}})
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		msg, line := strings.TrimPrefix(err.Error(), "yaml: "), 0
@@ -169,9 +192,13 @@ func Parse(data []byte) (*Blueprint, error) {
 			Message: "a blueprint needs at least blueprint, name and steps"}})
 	}
 	p := &parser{}
+	p.plain(root.Content[0], "", 1)
+	if err := Problems("the blueprint uses YAML that blueprints may not", p.problems); err != nil {
+		return nil, err
+	}
 	b := &Blueprint{Source: string(data)}
 	doc := root.Content[0]
-	var inputs, steps, outputs *yaml.Node
+	var inputs, steps, outputs, stepsKey *yaml.Node
 	if !p.mapping(doc, "", []string{"blueprint", "name", "description", "inputs", "steps", "outputs"}, func(key string, k, v *yaml.Node) {
 		switch key {
 		case "blueprint":
@@ -186,7 +213,7 @@ func Parse(data []byte) (*Blueprint, error) {
 		case "inputs":
 			inputs = v
 		case "steps":
-			steps = v
+			steps, stepsKey = v, k
 		case "outputs":
 			outputs = v
 		}
@@ -208,6 +235,8 @@ func Parse(data []byte) (*Blueprint, error) {
 			at = steps
 		}
 		p.add(at, "steps", "required", "steps must be a list of at least one step")
+	} else if len(steps.Content) > MaxSteps {
+		p.add(stepsKey, "steps", "length", "a blueprint has at most %d steps; this one has %d", MaxSteps, len(steps.Content))
 	} else {
 		p.steps(b, steps)
 	}
@@ -218,6 +247,35 @@ func Parse(data []byte) (*Blueprint, error) {
 		return nil, err
 	}
 	return b, nil
+}
+
+// plain reports every alias (whose expansion could be any size: a
+// "billion laughs") and every node nested deeper than MaxDepth, with its
+// line and field, without decoding anything.
+func (p *parser) plain(n *yaml.Node, field string, depth int) {
+	if len(p.problems) >= MaxProblems {
+		return
+	}
+	switch {
+	case n.Kind == yaml.AliasNode:
+		p.add(n, field, "alias", "%s is the alias *%s; blueprints may not use YAML aliases: write the value out", describe(field), n.Value)
+		return
+	case depth > MaxDepth && (n.Kind == yaml.MappingNode || n.Kind == yaml.SequenceNode):
+		p.add(n, field, "depth", "%s nests deeper than %d levels, the limit", describe(field), MaxDepth)
+		return
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p.plain(k, field, depth+1)
+			p.plain(v, join(field, k.Value), depth+1)
+		}
+	case yaml.SequenceNode:
+		for i, c := range n.Content {
+			p.plain(c, fmt.Sprintf("%s[%d]", field, i), depth+1)
+		}
+	}
 }
 
 func (p *parser) inputs(b *Blueprint, n *yaml.Node) {

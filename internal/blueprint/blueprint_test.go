@@ -52,15 +52,15 @@ func TestRender(t *testing.T) {
 		t.Fatalf("inputs = %#v", in)
 	}
 	vars := blueprint.Vars{Inputs: in, Instance: map[string]any{"id": "i-1", "org_unit": "CC-4100"}, Steps: map[string]blueprint.StepResult{}}
-	p0, err := b.Parameters(0, vars)
+	p0, err := b.Parameters(t.Context(), 0, vars)
 	if err != nil || !reflect.DeepEqual(p0, map[string]any{"bucket_name": "shop-data"}) {
 		t.Fatalf("step 1 parameters = %#v, %v", p0, err)
 	}
-	if _, err := b.Parameters(1, vars); err == nil || !strings.Contains(err.Error(), "step app") {
+	if _, err := b.Parameters(t.Context(), 1, vars); err == nil || !strings.Contains(err.Error(), "step app") {
 		t.Fatalf("step 2 before step 1 ran: %v", err)
 	}
 	vars.Steps["database"] = blueprint.StepResult{ID: "c-1", Provider: "store", DashboardURL: "https://db.example/c-1"}
-	p1, err := b.Parameters(1, vars)
+	p1, err := b.Parameters(t.Context(), 1, vars)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +70,7 @@ func TestRender(t *testing.T) {
 		t.Fatalf("step 2 parameters =\n%#v\nwant\n%#v", p1, want)
 	}
 	vars.Steps["app"] = blueprint.StepResult{ID: "c-2", DashboardURL: "https://vm.example/c-2"}
-	out, err := b.Render(vars)
+	out, err := b.Render(t.Context(), vars)
 	if err != nil {
 		t.Fatal(err)
 	}

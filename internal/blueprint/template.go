@@ -1,6 +1,7 @@
 package blueprint
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,8 @@ import (
 	"github.com/google/cel-go/common/types/ref"
 	"github.com/google/cel-go/common/types/traits"
 	"gopkg.in/yaml.v3"
+
+	"github.com/steward-itaas/steward/internal/expr"
 )
 
 // Value is a parameter or output as written: a literal, a template string,
@@ -38,7 +41,7 @@ const (
 // part is literal text, or an expression when prg is set.
 type part struct {
 	text string
-	prg  cel.Program
+	prg  *expr.Program
 }
 
 // scope is what expressions at one place may refer to: the inputs, the
@@ -162,7 +165,9 @@ func closing(s string) int {
 	return -1
 }
 
-func (p *parser) compile(n *yaml.Node, field, src string, sc *scope, all []string) (cel.Program, bool) {
+// compile checks one ${expression} within package expr's bounds (its
+// length, and its estimated cost over MaxSize-element values).
+func (p *parser) compile(n *yaml.Node, field, src string, sc *scope, all []string) (*expr.Program, bool) {
 	for _, m := range stepRef.FindAllStringSubmatch(src, -1) {
 		name := m[1]
 		switch {
@@ -175,21 +180,29 @@ func (p *parser) compile(n *yaml.Node, field, src string, sc *scope, all []strin
 			return nil, false
 		}
 	}
-	ast, iss := sc.env.Compile(src)
-	if iss.Err() != nil {
-		msg := iss.Err().Error()
-		if first, _, ok := strings.Cut(msg, "\n"); ok {
-			msg = first
-		}
-		p.add(n, field, "expression", "${%s}: %s", src, strings.TrimPrefix(msg, "ERROR: <input>:"))
-		return nil, false
-	}
-	prg, err := sc.env.Program(ast)
+	prg, err := expr.Compile(sc.env, src)
 	if err != nil {
-		p.add(n, field, "expression", "${%s}: %v", src, err)
+		var xe *expr.Error
+		if !errors.As(err, &xe) {
+			p.add(n, field, "expression", "${%s}: %v", short(src), err)
+			return nil, false
+		}
+		rule := xe.Rule
+		if rule == "cel" {
+			rule = "expression"
+		}
+		p.add(n, field, rule, "${%s}: %s", short(src), xe.Message)
 		return nil, false
 	}
 	return prg, true
+}
+
+// short is an expression as problems quote it: at most 80 characters.
+func short(src string) string {
+	if r := []rune(src); len(r) > 80 {
+		return string(r[:77]) + "..."
+	}
+	return src
 }
 
 // StepResult is what a finished step offers later steps and the outputs.
@@ -222,13 +235,15 @@ func orEmpty(m map[string]any) map[string]any {
 	return m
 }
 
-// Parameters renders step i's parameters.
-func (b *Blueprint) Parameters(i int, vars Vars) (map[string]any, error) {
+// Parameters renders step i's parameters. Every expression runs within
+// package expr's bounds; one that goes over them fails the render with an
+// error wrapping expr.ErrLimit.
+func (b *Blueprint) Parameters(ctx context.Context, i int, vars Vars) (map[string]any, error) {
 	st := b.Steps[i]
 	if st.Parameters == nil {
 		return map[string]any{}, nil
 	}
-	v, err := st.Parameters.render(vars.activation())
+	v, err := st.Parameters.render(ctx, vars.activation())
 	if err != nil {
 		return nil, fmt.Errorf("step %s: %w", st.Name, err)
 	}
@@ -236,13 +251,14 @@ func (b *Blueprint) Parameters(i int, vars Vars) (map[string]any, error) {
 }
 
 // Render renders the blueprint's outputs; outputs that cannot be rendered
-// are left out and reported in the error.
-func (b *Blueprint) Render(vars Vars) (map[string]any, error) {
+// (including those whose expressions go over package expr's bounds) are
+// left out and reported in the error.
+func (b *Blueprint) Render(ctx context.Context, vars Vars) (map[string]any, error) {
 	act := vars.activation()
 	out := map[string]any{}
 	var problems []error
 	for _, o := range b.Outputs {
-		v, err := o.Value.render(act)
+		v, err := o.Value.render(ctx, act)
 		if err != nil {
 			problems = append(problems, fmt.Errorf("output %s: %w", o.Name, err))
 			continue
@@ -252,12 +268,12 @@ func (b *Blueprint) Render(vars Vars) (map[string]any, error) {
 	return out, errors.Join(problems...)
 }
 
-func (v *Value) render(act map[string]any) (any, error) {
+func (v *Value) render(ctx context.Context, act map[string]any) (any, error) {
 	switch v.kind {
 	case kindMap:
 		out := make(map[string]any, len(v.keys))
 		for i, k := range v.keys {
-			fv, err := v.fields[i].render(act)
+			fv, err := v.fields[i].render(ctx, act)
 			if err != nil {
 				return nil, fmt.Errorf("%s: %w", k, err)
 			}
@@ -267,7 +283,7 @@ func (v *Value) render(act map[string]any) (any, error) {
 	case kindList:
 		out := make([]any, 0, len(v.items))
 		for i, it := range v.items {
-			iv, err := it.render(act)
+			iv, err := it.render(ctx, act)
 			if err != nil {
 				return nil, fmt.Errorf("[%d]: %w", i, err)
 			}
@@ -276,7 +292,7 @@ func (v *Value) render(act map[string]any) (any, error) {
 		return out, nil
 	case kindTemplate:
 		if len(v.parts) == 1 && v.parts[0].prg != nil {
-			return eval(v.parts[0], act)
+			return eval(ctx, v.parts[0], act)
 		}
 		var b strings.Builder
 		for _, pt := range v.parts {
@@ -284,7 +300,7 @@ func (v *Value) render(act map[string]any) (any, error) {
 				b.WriteString(pt.text)
 				continue
 			}
-			x, err := eval(pt, act)
+			x, err := eval(ctx, pt, act)
 			if err != nil {
 				return nil, err
 			}
@@ -300,10 +316,10 @@ func (v *Value) render(act map[string]any) (any, error) {
 	return v.literal, nil
 }
 
-func eval(pt part, act map[string]any) (any, error) {
-	out, _, err := pt.prg.Eval(act)
+func eval(ctx context.Context, pt part, act map[string]any) (any, error) {
+	out, err := pt.prg.Eval(ctx, act)
 	if err != nil {
-		return nil, fmt.Errorf("${%s}: %v", pt.text, err)
+		return nil, fmt.Errorf("${%s}: %w", short(pt.text), err)
 	}
 	v, err := native(out)
 	if err != nil {

@@ -191,7 +191,7 @@ func (s *Service) startStep(ctx context.Context, tx *sqldb.Tx, instanceID, itemI
 	if err != nil {
 		return s.stepFailed(ctx, tx, c, itemID, describe(err))
 	}
-	params, err := b.Parameters(seq, vars)
+	params, err := b.Parameters(ctx, seq, vars)
 	if err != nil {
 		return s.stepFailed(ctx, tx, c, itemID, "its parameters could not be worked out: "+err.Error())
 	}
@@ -364,7 +364,7 @@ func (s *Service) made(ctx context.Context, tx *sqldb.Tx, instanceID, itemID str
 	vars, err := s.vars(ctx, tx, inst, b, comps)
 	var outputs map[string]any
 	if err == nil {
-		outputs, err = b.Render(vars)
+		outputs, err = b.Render(ctx, vars)
 	}
 	if err != nil {
 		note += "; " + err.Error()
