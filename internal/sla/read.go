@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -157,15 +158,24 @@ func (s *Service) Breaches(ctx context.Context, p *access.Principal, f BreachFil
 }
 
 // Breach returns one breach with its credits and responsibility chain.
+// Callers need agreement.read on its agreement; returns not_found, the
+// same for a breach they may not read as for one that does not exist.
 func (s *Service) Breach(ctx context.Context, p *access.Principal, id string) (*Breach, error) {
+	if err := p.RequireAnywhere(access.AgreementRead); err != nil {
+		return nil, err
+	}
+	notFound := errs.NotFound("breach %q not found", id)
 	b, err := scanBreach(s.db.Read().QueryRowContext(ctx, `SELECT `+breachColumns+` FROM sla_breaches b JOIN agreements a ON a.id = b.agreement_id WHERE b.id = $1`, id))
-	if err == sql.ErrNoRows {
-		return nil, errs.NotFound("breach %q not found", id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound
 	}
 	if err != nil {
 		return nil, sqldb.Err(err, "sla breach")
 	}
-	a, err := s.Agreement(ctx, p, b.Agreement.ID)
+	a, err := getAgreement(ctx, s.db.Read(), b.Agreement.ID)
+	if errs.Is(err, errs.CodeNotFound) || err == nil && !a.visible(p) {
+		return nil, notFound // naming the agreement would tell what the caller may not read
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package sla_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -143,4 +144,28 @@ func (f *fixture) serviceID(code string) string {
 		f.t.Fatal(err)
 	}
 	return s.ID
+}
+
+// Issue 15, finding 15: a breach of an agreement the caller may not read
+// is not found exactly as a breach that does not exist: the answer names
+// neither the agreement nor its ID.
+func TestBreachOutOfScopeIsNotFound(t *testing.T) {
+	f := newFixture(t)
+	f.scoped()
+	f.outage(sla.OutageInput{Service: "email", Started: "2026-11-03T08:00:00Z", Ended: "2026-11-03T10:00:00Z"})
+	f.evaluate()
+	bs, err := f.a.SLA.Breaches(f.ctx, access.System(), sla.BreachFilter{Agreement: "mail-sla"})
+	if err != nil || len(bs) != 1 {
+		t.Fatalf("breaches %d %v", len(bs), err)
+	}
+	sam := f.as("sam@it.contoso.example") // reads MFG's agreements, not Retail's
+	_, err = f.a.SLA.Breach(f.ctx, sam, bs[0].ID)
+	_, none := f.a.SLA.Breach(f.ctx, sam, "no-such-breach")
+	e, n := errs.As(err), errs.As(none)
+	if e == nil || n == nil || e.Code != errs.CodeNotFound || e.Message != strings.ReplaceAll(n.Message, "no-such-breach", bs[0].ID) {
+		t.Errorf("out of scope: %v; nonexistent: %v", err, none)
+	}
+	if e != nil && (strings.Contains(e.Message, bs[0].Agreement.ID) || strings.Contains(e.Message, "mail-sla")) {
+		t.Errorf("the answer names Retail's agreement: %q", e.Message)
+	}
 }
