@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/steward-itaas/steward/internal/errs"
 )
@@ -22,6 +23,15 @@ const (
 	maxAttrLen     = 512
 	// FutureSkew is how far in the future an event's time may be.
 	FutureSkew = 5 * time.Minute
+	// LateHorizon is how far in the past an event's time may be: late
+	// usage is accepted (and billed as late usage on the next bill) for as
+	// long as a replay is recognised, so an event can never be counted
+	// twice, and no older, so usage cannot be back-dated into periods long
+	// invoiced.
+	LateHorizon = DedupWindow
+	// MaxDimensionLen is the longest group-by value or unique-count value
+	// an event may carry, in bytes: they are keys of the rollups.
+	MaxDimensionLen = 256
 )
 
 // Content types of the CloudEvents HTTP binding.
@@ -88,6 +98,10 @@ func (w *wire) check(ev *Event, received time.Time) eventError {
 			e.add(field, field+" is required and must be a non-empty string: "+hint)
 		case len(*p) > maxAttrLen:
 			e.add(field, field+" must be at most "+strconv.Itoa(maxAttrLen)+" characters")
+		case !utf8.ValidString(*p):
+			e.add(field, field+" must be valid UTF-8")
+		case strings.ContainsFunc(*p, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+			e.add(field, field+" must not hold control characters")
 		}
 		return str(p)
 	}
@@ -108,6 +122,9 @@ func (w *wire) check(ev *Event, received time.Time) eventError {
 			e.add("time", "time must be an RFC 3339 timestamp such as 2026-11-22T10:00:00Z")
 		case t.After(received.Add(FutureSkew)):
 			e.add("time", "time is more than 5 minutes in the future: check the sender's clock")
+		case t.Before(received.Add(-LateHorizon)):
+			e.add("time", "time is more than "+strconv.Itoa(int(LateHorizon/(24*time.Hour)))+
+				" days in the past, beyond the late-usage horizon: usage that old is no longer accepted")
 		default:
 			ev.Time = t.UTC()
 		}
@@ -126,7 +143,9 @@ func (w *wire) check(ev *Event, received time.Time) eventError {
 	if w.DataBase64 != nil {
 		e.add("data_base64", "usage data must be a JSON object in data, not base64")
 	}
-	if d := bytes.TrimSpace(w.Data); len(d) > 0 && !bytes.Equal(d, []byte("null")) {
+	if !utf8.Valid(w.Data) {
+		e.add("data", "data must be valid UTF-8")
+	} else if d := bytes.TrimSpace(w.Data); len(d) > 0 && !bytes.Equal(d, []byte("null")) {
 		if d[0] != '{' {
 			e.add("data", "data must be a JSON object, such as {\"gb\": 12.5}")
 		} else {
@@ -191,11 +210,33 @@ func parseStructured(raw []byte, received time.Time) (*Event, eventError) {
 	if len(raw) > MaxEventBytes {
 		return ev, eventError{{"", "the event is larger than 64 KiB"}}
 	}
+	if !utf8.Valid(raw) {
+		return ev, eventError{{invalidUTF8(raw), "the event must be valid UTF-8: invalid bytes are refused, not replaced"}}
+	}
 	var w wire
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return ev, eventError{{"", "the event is not a JSON object with string attributes: " + jsonMessage(err)}}
 	}
 	return ev, w.check(ev, received)
+}
+
+// invalidUTF8 names the attribute of a structured event whose value is not
+// valid UTF-8, or "" when it cannot tell.
+func invalidUTF8(raw []byte) string {
+	var attrs map[string]json.RawMessage
+	if json.Unmarshal(raw, &attrs) != nil {
+		return ""
+	}
+	names := make([]string, 0, len(attrs))
+	for name, v := range attrs {
+		if !utf8.Valid(v) {
+			names = append(names, name)
+		}
+	}
+	if len(names) != 1 {
+		return ""
+	}
+	return names[0]
 }
 
 func parseBinary(h http.Header, body []byte, received time.Time) (*Event, eventError) {

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -95,6 +97,9 @@ type row struct {
 	index   int
 	contrib []contribution
 	dup     bool
+	// problems are why the commit refused the event (an hour it would
+	// take past its maximum); it is then not recorded.
+	problems eventError
 }
 
 type pending struct {
@@ -115,11 +120,19 @@ func (s *Service) Ingest(ctx context.Context, p *access.Principal, in *Parsed) (
 	if err != nil {
 		return nil, err
 	}
+	outside, err := s.outOfScope(ctx, p, in)
+	if err != nil {
+		return nil, err
+	}
 	res := &Result{Events: []EventResult{}}
 	rows := make([]*row, 0, len(in.Events))
 	for i, ev := range in.Events {
 		problems := in.Problems[i]
 		var contrib []contribution
+		if len(problems) == 0 && outside[ev.Subject] {
+			problems = eventError{{"subject", "subject " + ev.Subject + " is not a service instance or org unit you may report usage for: " +
+				"your usage_reporter grants cover only their org units, the org units under them and their instances"}}
+		}
 		if len(problems) == 0 {
 			contrib, problems = apply(meters[ev.Type], ev)
 		}
@@ -149,6 +162,11 @@ func (s *Service) Ingest(ctx context.Context, p *access.Principal, in *Parsed) (
 		}
 	}
 	for _, r := range rows {
+		if len(r.problems) > 0 {
+			res.Rejected++
+			res.Events = append(res.Events, EventResult{Index: r.index, ID: r.ev.ID, Source: r.ev.Source, Status: Rejected, Problems: r.problems})
+			continue
+		}
 		if r.dup {
 			res.Duplicates++
 			res.Events = append(res.Events, EventResult{Index: r.index, ID: r.ev.ID, Source: r.ev.Source, Status: Duplicate})
@@ -158,6 +176,36 @@ func (s *Service) Ingest(ctx context.Context, p *access.Principal, in *Parsed) (
 	}
 	sort.Slice(res.Events, func(i, j int) bool { return res.Events[i].Index < res.Events[j].Index })
 	return res, nil
+}
+
+// outOfScope returns the subjects of a request's valid events that p may
+// not report usage for. A subject is in scope when it is an instance or an
+// org unit that one of p's usage.ingest grants covers; with a global grant
+// every subject is, including subjects Steward does not know (yet).
+func (s *Service) outOfScope(ctx context.Context, p *access.Principal, in *Parsed) (map[string]bool, error) {
+	if all, _ := p.OrgUnitScope(access.UsageIngest); all {
+		return nil, nil
+	}
+	seen := map[string]bool{}
+	var subjects []string
+	for i, ev := range in.Events {
+		if len(in.Problems[i]) == 0 && !seen[ev.Subject] {
+			seen[ev.Subject] = true
+			subjects = append(subjects, ev.Subject)
+		}
+	}
+	owners, err := attribute(ctx, s.db.Read(), subjects)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, subject := range subjects {
+		o, ok := owners[subject]
+		if !ok || !p.Can(access.UsageIngest, access.Resource{OrgUnitPath: o.path, ServiceID: o.serviceID}) {
+			out[subject] = true
+		}
+	}
+	return out, nil
 }
 
 // apply reads what each meter of the event's type takes from it.
@@ -179,6 +227,9 @@ func apply(meters []*Meter, ev *Event) ([]contribution, eventError) {
 			dims := make(map[string]string, len(m.GroupBy))
 			for _, g := range m.GroupBy {
 				if v, ok := scalar(lookup(data, g)); ok {
+					if msg := badDimension(v); msg != "" {
+						e.add("data."+g, "meter "+m.Code+" groups by data."+g+": "+msg)
+					}
 					dims[g] = v
 				}
 			}
@@ -194,13 +245,26 @@ func apply(meters []*Meter, ev *Event) ([]contribution, eventError) {
 				e.add("data."+m.ValuePath, "meter "+m.Code+" counts distinct values of data."+m.ValuePath+": send a string or number there")
 				continue
 			}
+			if msg := badDimension(v); msg != "" {
+				e.add("data."+m.ValuePath, "meter "+m.Code+" counts distinct values of data."+m.ValuePath+": "+msg)
+				continue
+			}
 			c.uniq, c.value = v, Scale
 		default:
 			raw := lookup(data, m.ValuePath)
 			v, ok := scalar(raw)
 			q, err := ParseQuantity(v)
-			if !ok || err != nil {
+			switch {
+			case !ok || err != nil:
 				e.add("data."+m.ValuePath, "meter "+m.Code+" needs a number at data."+m.ValuePath+" with at most 6 decimal places"+got(raw))
+				continue
+			case q < 0:
+				e.add("data."+m.ValuePath, "meter "+m.Code+" takes no negative values at data."+m.ValuePath+
+					": usage is never negative, and corrections are not sent as events"+got(raw))
+				continue
+			case q > MaxValue:
+				e.add("data."+m.ValuePath, "meter "+m.Code+" takes values of at most "+MaxValue.String()+" "+m.Unit+
+					" at data."+m.ValuePath+" in one event"+got(raw))
 				continue
 			}
 			c.value = q
@@ -208,6 +272,17 @@ func apply(meters []*Meter, ev *Event) ([]contribution, eventError) {
 		out = append(out, c)
 	}
 	return out, e
+}
+
+// badDimension says what is wrong with a group-by or unique-count value, or "".
+func badDimension(v string) string {
+	switch {
+	case len(v) > MaxDimensionLen:
+		return "the value must be at most " + strconv.Itoa(MaxDimensionLen) + " bytes"
+	case strings.ContainsRune(v, 0):
+		return "the value must not hold a NUL character"
+	}
+	return ""
 }
 
 func got(raw json.RawMessage) string {
@@ -255,8 +330,17 @@ func (s *Service) commitLoop() {
 	}
 }
 
+// commitGroup commits a group in one transaction. Should that fail, it
+// commits each request of the group on its own: one client's batch the
+// database refuses fails only that client.
 func (s *Service) commitGroup(group []*pending) {
 	err := s.db.Tx(context.Background(), func(tx *sqldb.Tx) error { return s.write(tx, group) })
+	if err != nil && len(group) > 1 {
+		for _, pd := range group {
+			s.commitGroup([]*pending{pd})
+		}
+		return
+	}
 	for _, pd := range group {
 		pd.done <- err
 	}
@@ -285,6 +369,7 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 	var fresh []*row
 	for _, pd := range group {
 		for _, r := range pd.rows {
+			r.dup, r.problems = false, nil // a group that failed may be tried again
 			k := eventKey{r.ev.Source, r.ev.ID}
 			if first[k] != nil {
 				r.dup = true
@@ -327,9 +412,19 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 		value Quantity
 	}
 	var gauges []gauge
+	var added []*row
 	for _, r := range fresh {
 		if !inserted[eventKey{r.ev.Source, r.ev.ID}] {
 			r.dup = true
+			continue
+		}
+		added = append(added, r)
+	}
+	if err := refuseFullHours(ctx, tx, added); err != nil {
+		return err
+	}
+	for _, r := range added {
+		if len(r.problems) > 0 {
 			continue
 		}
 		at := sqldb.Time(r.ev.Time)
@@ -395,6 +490,117 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 		return sqldb.Err(err, "usage gauges")
 	}
 	return upsertRollups(ctx, tx, deltas)
+}
+
+// additive reports whether an aggregation's hourly quantity grows with each
+// event.
+func additive(a Aggregation) bool { return a == Sum || a == Count || a == UniqueCount }
+
+type hourKey struct {
+	meter, subject string
+	hour           int64 // Unix seconds
+}
+
+// refuseFullHours refuses, in order, the new events that would take a
+// subject's hour of an additive meter (all group-by values together) past
+// MaxHourQuantity, and forgets them: they are deleted from usage_events, so
+// a replay is refused again rather than answered as a duplicate. This is
+// what keeps every sum Steward makes in int64: an hour holds at most
+// MaxHourQuantity, so a month of hours (744) sums to at most a twelfth of
+// int64's range; the headroom covers concurrent commits on PostgreSQL, each
+// of which checks against what was committed before it.
+func refuseFullHours(ctx context.Context, tx *sqldb.Tx, rows []*row) error {
+	totals := map[hourKey]Quantity{}
+	var keys []hourKey
+	for _, r := range rows {
+		for _, c := range r.contrib {
+			k := hourKey{c.meter.ID, r.ev.Subject, sqldb.Time(r.ev.Time).Truncate(time.Hour).Unix()}
+			if _, ok := totals[k]; !ok && additive(c.meter.Aggregation) {
+				totals[k] = 0
+				keys = append(keys, k)
+			}
+		}
+	}
+	const per = 300 // keys per query: three parameters each
+	for start := 0; start < len(keys); start += per {
+		chunk := keys[start:min(start+per, len(keys))]
+		var b strings.Builder
+		args := make([]any, 0, 3*len(chunk))
+		b.WriteString(`SELECT meter_id, subject, hour, CAST(SUM(quantity) AS BIGINT) FROM usage_rollups WHERE `)
+		for i, k := range chunk {
+			if i > 0 {
+				b.WriteString(" OR ")
+			}
+			n := len(args)
+			fmt.Fprintf(&b, "(meter_id = $%d AND subject = $%d AND hour = $%d)", n+1, n+2, n+3)
+			args = append(args, k.meter, k.subject, time.Unix(k.hour, 0).UTC())
+		}
+		b.WriteString(` GROUP BY meter_id, subject, hour`)
+		rs, err := tx.QueryContext(ctx, b.String(), args...)
+		if err != nil {
+			return sqldb.Err(err, "usage rollups")
+		}
+		for rs.Next() {
+			var k hourKey
+			var hour time.Time
+			var sum int64
+			if err := rs.Scan(&k.meter, &k.subject, &hour, &sum); err != nil {
+				rs.Close()
+				return sqldb.Err(err, "usage rollups")
+			}
+			k.hour = hour.Unix()
+			totals[k] = Quantity(sum)
+		}
+		rs.Close()
+		if err := rs.Err(); err != nil {
+			return sqldb.Err(err, "usage rollups")
+		}
+	}
+	var refused []*row
+	for _, r := range rows {
+		for _, c := range r.contrib {
+			if !additive(c.meter.Aggregation) {
+				continue
+			}
+			hour := sqldb.Time(r.ev.Time).Truncate(time.Hour)
+			k := hourKey{c.meter.ID, r.ev.Subject, hour.Unix()}
+			if totals[k] > MaxHourQuantity-c.value { // c.value <= MaxValue <= MaxHourQuantity
+				field := ""
+				if c.meter.ValuePath != "" {
+					field = "data." + c.meter.ValuePath
+				}
+				r.problems.add(field, fmt.Sprintf("meter %s holds at most %s %s per subject and hour; %s already has %s in the hour from %s: "+
+					"this event would take it past the limit", c.meter.Code, MaxHourQuantity, c.meter.Unit, r.ev.Subject, totals[k], hour.Format(time.RFC3339)))
+			}
+		}
+		if len(r.problems) > 0 {
+			refused = append(refused, r)
+			continue
+		}
+		for _, c := range r.contrib {
+			if additive(c.meter.Aggregation) {
+				totals[hourKey{c.meter.ID, r.ev.Subject, sqldb.Time(r.ev.Time).Truncate(time.Hour).Unix()}] += c.value
+			}
+		}
+	}
+	const perDelete = 400
+	for start := 0; start < len(refused); start += perDelete {
+		chunk := refused[start:min(start+perDelete, len(refused))]
+		var b strings.Builder
+		args := make([]any, 0, 2*len(chunk))
+		b.WriteString(`DELETE FROM usage_events WHERE `)
+		for i, r := range chunk {
+			if i > 0 {
+				b.WriteString(" OR ")
+			}
+			fmt.Fprintf(&b, "(source = $%d AND id = $%d)", len(args)+1, len(args)+2)
+			args = append(args, r.ev.Source, r.ev.ID)
+		}
+		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
+			return sqldb.Err(err, "usage events")
+		}
+	}
+	return nil
 }
 
 // rollupMerge is how an hour's stored quantity takes a new delta, by aggregation.

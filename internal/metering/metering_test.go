@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -12,7 +13,9 @@ import (
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/metering"
+	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
 
@@ -66,6 +69,15 @@ func TestEventValidation(t *testing.T) {
 		{`{"specversion":"1.0","id":"1","source":"/a","type":"t"}`, "subject"},
 		{`{` + good + `,"time":"22/11/2026"}`, "time"},
 		{`{` + good + `,"time":"2026-11-22T10:06:00Z"}`, "time"},
+		// Issue 15, finding 15: no older than the late-usage horizon.
+		{`{` + good + `,"time":"2026-10-18T10:00:00Z"}`, ""},
+		{`{` + good + `,"time":"2026-10-18T09:59:59Z"}`, "time"},
+		{`{` + good + `,"time":"1900-01-01T00:00:00Z"}`, "time"},
+		// Issue 15, finding 15: invalid UTF-8 is refused, not replaced, and
+		// attributes hold no control characters.
+		{`{"specversion":"1.0","id":"1","source":"/a","type":"t","subject":"s` + "\xff" + `"}`, "subject"},
+		{`{"specversion":"1.0","id":"1","source":"/a","type":"t","subject":"s","data":{"k":"` + "\xfe" + `"}}`, "data"},
+		{`{"specversion":"1.0","id":"1","source":"/a","type":"t","subject":"s\u0000"}`, "subject"},
 		{`{` + good + `,"datacontenttype":"text/xml","data":"<a/>"}`, "datacontenttype"},
 		{`{` + good + `,"data_base64":"AAAA"}`, "data_base64"},
 		{`{` + good + `,"data":[1,2]}`, "data"},
@@ -103,13 +115,14 @@ func TestEventValidation(t *testing.T) {
 
 type fixture struct {
 	t   *testing.T
+	db  *sqldb.DB
 	svc *metering.Service
 	now time.Time
 }
 
 func newFixture(t *testing.T) *fixture {
 	db := sqldbtest.Open(t)
-	f := &fixture{t: t, now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
+	f := &fixture{t: t, db: db, now: time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)}
 	f.svc = metering.New(db, func() time.Time { return f.now })
 	t.Cleanup(f.svc.Close)
 	return f
@@ -125,6 +138,11 @@ func (f *fixture) meter(code string, agg metering.Aggregation, path string, grou
 
 // ingest sends a batch of events given as (id, type, subject, time, data).
 func (f *fixture) ingest(evs ...[5]string) (*metering.Result, error) {
+	return f.ingestAs(access.System(), evs...)
+}
+
+// ingestAs is ingest by a given principal.
+func (f *fixture) ingestAs(pr *access.Principal, evs ...[5]string) (*metering.Result, error) {
 	var parts []string
 	for _, e := range evs {
 		parts = append(parts, fmt.Sprintf(`{"specversion":"1.0","id":%q,"source":"/test","type":%q,"subject":%q,"time":%q,"data":%s}`, e[0], e[1], e[2], e[3], e[4]))
@@ -136,7 +154,7 @@ func (f *fixture) ingest(evs ...[5]string) (*metering.Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return f.svc.Ingest(context.Background(), access.System(), p)
+	return f.svc.Ingest(context.Background(), pr, p)
 }
 
 // send is ingest that fails the test on an error.
@@ -300,5 +318,165 @@ func TestExactlyOnceUnderConcurrency(t *testing.T) {
 		if r.Quantity.String() != fmt.Sprint(want[r.Subject]) || r.Events != events/3+map[bool]int64{true: 1}[r.Subject == "s0"] {
 			t.Errorf("%s = %s from %d events, want %d", r.Subject, r.Quantity, r.Events, want[r.Subject])
 		}
+	}
+}
+
+// TestUsageBounds checks that no sum can overflow a rollup: a value above
+// MaxValue is refused, an event that would take a subject's hour past
+// MaxHourQuantity is refused on its own (the others of its batch are
+// accepted), negative values are refused, and the usage stays readable.
+// Issue 15, findings 4 and 5.
+func TestUsageBounds(t *testing.T) {
+	f := newFixture(t)
+	f.meter("calls", metering.Sum, "n", "region")
+	f.meter("peak", metering.Max, "p")
+	f.meter("gb", metering.TimeWeighted, "gb")
+	const at = "2026-11-22T08:10:00Z"
+	top := metering.MaxValue.String()
+	if res := f.send([5]string{"1", "t.calls", "a", at, `{"n": ` + top + `, "region": "eu"}`}); res.Accepted != 1 {
+		t.Fatalf("a value at the maximum: %+v", res)
+	}
+	refused := func(res *metering.Result, index int, field, limit string) {
+		t.Helper()
+		for _, e := range res.Events {
+			if e.Index != index {
+				continue
+			}
+			if e.Status != metering.Rejected || len(e.Problems) == 0 || e.Problems[0].Field != field || !strings.Contains(e.Problems[0].Message, limit) {
+				t.Errorf("event %d: %+v, want refused on %s naming %s", index, e, field, limit)
+			}
+			return
+		}
+		t.Errorf("event %d is accepted, want refused on %s: %+v", index, field, res)
+	}
+	// One more for the same hour (in another region: the hour counts them
+	// all) is refused; another subject's event in the batch is accepted.
+	res := f.send([5]string{"2", "t.calls", "a", "2026-11-22T08:50:00Z", `{"n": 1, "region": "us"}`},
+		[5]string{"3", "t.calls", "b", at, `{"n": 1}`})
+	if res.Accepted != 1 || res.Rejected != 1 {
+		t.Errorf("one over the hour's maximum: %+v", res)
+	}
+	refused(res, 0, "data.n", metering.MaxHourQuantity.String())
+	// Two events of one batch that only together pass the maximum: the
+	// second is refused.
+	half := (metering.MaxHourQuantity / 2).String()
+	res = f.send([5]string{"4", "t.calls", "c", at, `{"n": ` + half + `}`}, [5]string{"5", "t.calls", "c", at, `{"n": ` + half + `}`},
+		[5]string{"6", "t.calls", "c", at, `{"n": 0.000001}`})
+	if res.Accepted != 2 || res.Rejected != 1 {
+		t.Errorf("a batch that fills an hour: %+v", res)
+	}
+	refused(res, 2, "data.n", metering.MaxHourQuantity.String())
+	// Above the maximum of one value, for every aggregation; and negative.
+	res = f.send([5]string{"7", "t.calls", "a", "2026-11-22T09:10:00Z", `{"n": "9000000000000"}`},
+		[5]string{"8", "t.peak", "a", at, `{"p": 1000000000.000001}`},
+		[5]string{"9", "t.gb", "a", at, `{"gb": 99999999999}`},
+		[5]string{"10", "t.calls", "d", at, `{"n": -5}`},
+		[5]string{"11", "t.peak", "d", at, `{"p": -1}`},
+		[5]string{"12", "t.gb", "d", at, `{"gb": "-0.5"}`})
+	if res.Accepted != 0 || res.Rejected != 6 {
+		t.Errorf("values out of range: %+v", res)
+	}
+	for i, field := range []string{"data.n", "data.p", "data.gb"} {
+		refused(res, i, field, top)
+		refused(res, i+3, field, "negative")
+	}
+	// A refused event was not recorded: sent again, it is refused again, not a duplicate.
+	if res := f.send([5]string{"2", "t.calls", "a", "2026-11-22T08:50:00Z", `{"n": 1, "region": "us"}`}); res.Rejected != 1 {
+		t.Errorf("a refused event sent again: %+v", res)
+	}
+	day := [2]string{"2026-11-22T00:00:00Z", "2026-11-23T00:00:00Z"}
+	if got := quantities(f.usage("calls", day[0], day[1], metering.Total, false)); got != "a="+top+" b=1 c="+metering.MaxHourQuantity.String() {
+		t.Errorf("calls = %s", got)
+	}
+	// A month of full hours still adds up.
+	var evs [][5]string
+	for h := range 24 * 30 {
+		hour := ts("2026-10-23T00:00:00Z").Add(time.Duration(h) * time.Hour)
+		evs = append(evs, [5]string{fmt.Sprint("m", h), "t.calls", "e", hour.Format(time.RFC3339), `{"n": ` + metering.MaxHourQuantity.String() + `}`})
+	}
+	if res := f.send(evs...); res.Accepted != len(evs) {
+		t.Fatalf("a month of full hours: %+v", res.Events[:min(3, len(res.Events))])
+	}
+	want := (metering.MaxHourQuantity * 24 * 30).String()
+	if got := quantities(f.usage("calls", "2026-10-23T00:00:00Z", "2026-11-22T00:00:00Z", metering.Month, false)); !strings.Contains(got, "e=") {
+		t.Errorf("a month of full hours = %s", got)
+	}
+	if got := quantities(f.usage("calls", "2026-10-23T00:00:00Z", "2026-11-22T00:00:00Z", metering.Total, false)); got != "e="+want {
+		t.Errorf("a month of full hours = %s, want e=%s", got, want)
+	}
+}
+
+// TestReporterScope checks that a usage reporter granted on an org unit
+// reports usage only of that org unit's subtree: its instances, itself and
+// the org units under it. Other subjects, known or not, are refused one by
+// one. Issue 15, finding 5.
+func TestReporterScope(t *testing.T) {
+	f := newFixture(t)
+	f.meter("calls", metering.Sum, "n")
+	ctx := context.Background()
+	now := sqldb.Time(f.now)
+	for _, ou := range [][3]string{{"ou-root", "ROOT", "/ou-root/"}, {"ou-retail", "RETAIL", "/ou-root/ou-retail/"},
+		{"ou-shop", "SHOP", "/ou-root/ou-retail/ou-shop/"}, {"ou-mfg", "MFG", "/ou-root/ou-mfg/"}} {
+		if err := f.db.Tx(ctx, func(tx *sqldb.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO org_units (id, kind, code, name, path, created_at, updated_at) VALUES ($1, 'business_unit', $2, $2, $3, $4, $4)`,
+				ou[0], ou[1], ou[2], now)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reporter := &access.Principal{UserID: "agent", Grants: []access.Grant{{Role: access.RoleUsageReporter, ScopeKind: access.ScopeOrgUnit,
+		ScopeID: "ou-retail", OrgUnitPath: "/ou-root/ou-retail/"}}}
+	at := "2026-11-22T08:00:00Z"
+	res, err := f.ingestAs(reporter,
+		[5]string{"1", "t.calls", "RETAIL", at, `{"n": 1}`},
+		[5]string{"2", "t.calls", "ou-shop", at, `{"n": 2}`},
+		[5]string{"3", "t.calls", "MFG", at, `{"n": 4}`},
+		[5]string{"4", "t.calls", "ROOT", at, `{"n": 8}`},
+		[5]string{"5", "t.calls", "no-such-subject", at, `{"n": 16}`})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Accepted != 2 || res.Rejected != 3 {
+		t.Errorf("a Retail reporter's batch: %+v", res)
+	}
+	for i, e := range res.Events {
+		if e.Index != i+2 || e.Status != metering.Rejected || len(e.Problems) != 1 || e.Problems[0].Field != "subject" {
+			t.Errorf("refusal %d: %+v", i, e)
+		}
+	}
+	if got := quantities(f.usage("calls", "2026-11-22T00:00:00Z", "2026-11-23T00:00:00Z", metering.Total, false)); got != "RETAIL=1 ou-shop=2" {
+		t.Errorf("calls = %s", got)
+	}
+	// A reporter with no grant of usage.ingest is refused whole.
+	if _, err := f.ingestAs(&access.Principal{UserID: "x"}, [5]string{"6", "t.calls", "RETAIL", at, `{"n": 1}`}); err == nil {
+		t.Error("a principal without usage.ingest sent usage")
+	}
+}
+
+// TestUsageReadOverflow checks that a bucket whose total does not fit a
+// quantity (rollups written before the hourly maximum) is an invalid
+// query naming the limit, not a wrapped number. Issue 15, finding 4.
+func TestUsageReadOverflow(t *testing.T) {
+	f := newFixture(t)
+	f.meter("calls", metering.Sum, "n")
+	m, err := f.svc.Meter(context.Background(), access.System(), "calls")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, hour := range []string{"2026-11-22T01:00:00Z", "2026-11-22T02:00:00Z"} {
+		if err := f.db.Tx(context.Background(), func(tx *sqldb.Tx) error {
+			_, err := tx.ExecContext(context.Background(), `INSERT INTO usage_rollups (meter_id, subject, dims, hour, quantity, events, last_at)
+				VALUES ($1, 'a', '{}', $2, $3, 1, $2)`, m.ID, ts(hour), int64(math.MaxInt64/2+1))
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.usage("calls", "2026-11-22T00:00:00Z", "2026-11-23T00:00:00Z", metering.Hour, false)
+	_, err = f.svc.Usage(context.Background(), access.System(), metering.UsageQuery{Meter: "calls", From: ts("2026-11-22T00:00:00Z"),
+		To: ts("2026-11-23T00:00:00Z"), Granularity: metering.Total})
+	if !errs.Is(err, errs.CodeInvalid) || !strings.Contains(err.Error(), "9223372036854.775807") {
+		t.Errorf("a total past the largest quantity: %v", err)
 	}
 }

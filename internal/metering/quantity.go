@@ -17,6 +17,12 @@ type Quantity int64
 // Scale is the number of micro-units in one unit.
 const Scale = 1_000_000
 
+// Limits of usage values (docs/metering.md).
+const (
+	MaxValue        Quantity = 1_000_000_000 * Scale
+	MaxHourQuantity Quantity = 1_000_000_000 * Scale
+)
+
 var errQuantity = errors.New("not a number with at most 6 decimal places")
 
 // ParseQuantity reads a decimal ("12", "-0.25", "1.5e3") exactly.
@@ -91,9 +97,18 @@ func (q Quantity) MarshalJSON() ([]byte, error) { return json.Marshal(q.String()
 // Rat is the quantity in units as an exact rational.
 func (q Quantity) Rat() *big.Rat { return big.NewRat(int64(q), Scale) }
 
+// add is a + b, and false when the sum does not fit a Quantity.
+func (q Quantity) add(b Quantity) (Quantity, bool) {
+	s := q + b
+	if (b > 0 && s < q) || (b < 0 && s > q) {
+		return q, false
+	}
+	return s, true
+}
+
 // quantityOf rounds a rational number of units to micro-units, half away
-// from zero.
-func quantityOf(r *big.Rat) Quantity {
+// from zero; false when it does not fit a Quantity.
+func quantityOf(r *big.Rat) (Quantity, bool) {
 	m := new(big.Rat).Mul(r, big.NewRat(Scale, 1))
 	n, d := m.Num(), m.Denom()
 	qt, rem := new(big.Int).QuoRem(n, d, new(big.Int))
@@ -104,5 +119,8 @@ func quantityOf(r *big.Rat) Quantity {
 			qt.Add(qt, big.NewInt(1))
 		}
 	}
-	return Quantity(qt.Int64())
+	if !qt.IsInt64() {
+		return 0, false
+	}
+	return Quantity(qt.Int64()), true
 }

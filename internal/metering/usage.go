@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"math"
 	"math/big"
 	"sort"
 	"strconv"
@@ -99,7 +100,7 @@ func (q *UsageQuery) bucket(t time.Time) (time.Time, time.Time) {
 }
 
 // owner is who a subject's usage belongs to.
-type owner struct{ instanceID, orgUnitID, path string }
+type owner struct{ instanceID, serviceID, orgUnitID, path string }
 
 // attribute resolves subjects to their instance and org unit: a subject is
 // a service instance ID, or an org unit's ID or code.
@@ -113,16 +114,16 @@ func attribute(ctx context.Context, q sqldb.Querier, subjects []string) (map[str
 			args[i], marks[i] = s, "$"+strconv.Itoa(i+1)
 		}
 		in := strings.Join(marks, ",")
-		rows, err := q.QueryContext(ctx, `SELECT i.id, i.id, o.id, o.path FROM instances i JOIN org_units o ON o.id = i.org_unit_id WHERE i.id IN (`+in+`)
-			UNION ALL SELECT o.code, '', o.id, o.path FROM org_units o WHERE o.code IN (`+in+`)
-			UNION ALL SELECT o.id, '', o.id, o.path FROM org_units o WHERE o.id IN (`+in+`)`, args...)
+		rows, err := q.QueryContext(ctx, `SELECT i.id, i.id, i.service_id, o.id, o.path FROM instances i JOIN org_units o ON o.id = i.org_unit_id WHERE i.id IN (`+in+`)
+			UNION ALL SELECT o.code, '', '', o.id, o.path FROM org_units o WHERE o.code IN (`+in+`)
+			UNION ALL SELECT o.id, '', '', o.id, o.path FROM org_units o WHERE o.id IN (`+in+`)`, args...)
 		if err != nil {
 			return nil, sqldb.Err(err, "usage attribution")
 		}
 		for rows.Next() {
 			var subject string
 			var o owner
-			if err := rows.Scan(&subject, &o.instanceID, &o.orgUnitID, &o.path); err != nil {
+			if err := rows.Scan(&subject, &o.instanceID, &o.serviceID, &o.orgUnitID, &o.path); err != nil {
 				rows.Close()
 				return nil, sqldb.Err(err, "usage attribution")
 			}
@@ -273,9 +274,12 @@ func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) 
 		k := bucketKey{seriesOf(h.subject, h.dims), start}
 		r := row(k, end)
 		r.Events += h.events
+		var ok bool
 		switch m.Aggregation {
 		case Sum, Count:
-			r.Quantity += h.quantity
+			if r.Quantity, ok = r.Quantity.add(h.quantity); !ok {
+				return nil, tooBig(m, h.subject)
+			}
 		case Max:
 			r.Quantity = max(r.Quantity, h.quantity)
 		case Latest:
@@ -283,8 +287,11 @@ func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) 
 				r.Quantity, latestAt[k] = h.quantity, h.lastAt
 			}
 		case UniqueCount:
-			if q.Granularity == Hour {
-				r.Quantity += h.quantity
+			if q.Granularity != Hour {
+				break
+			}
+			if r.Quantity, ok = r.Quantity.add(h.quantity); !ok {
+				return nil, tooBig(m, h.subject)
 			}
 		}
 	}
@@ -304,13 +311,17 @@ func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) 
 			}
 		}
 	case TimeWeighted:
-		gauges.integrate(q, visible, func(subject, dims string, start, end time.Time) *UsageRow {
+		if subject := gauges.integrate(q, visible, func(subject, dims string, start, end time.Time) *UsageRow {
 			return row(bucketKey{seriesOf(subject, dims), start}, end)
-		})
+		}); subject != "" {
+			return nil, tooBig(m, subject)
+		}
 	case Lifecycle:
-		instanceHours(q, segs, visible, func(subject string, start, end time.Time) *UsageRow {
+		if subject := instanceHours(q, segs, visible, func(subject string, start, end time.Time) *UsageRow {
 			return row(bucketKey{seriesOf(subject, "{}"), start}, end)
-		})
+		}); subject != "" {
+			return nil, tooBig(m, subject)
+		}
 	}
 	out := &Usage{Meter: m, Rows: make([]UsageRow, 0, len(order))}
 	sort.Slice(order, func(i, j int) bool {
@@ -327,6 +338,12 @@ func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) 
 		out.Rows = append(out.Rows, *acc[k])
 	}
 	return out, nil
+}
+
+// tooBig is the error for a bucket whose quantity does not fit a Quantity.
+func tooBig(m *Meter, subject string) error {
+	return errs.Invalid("the usage of %s by %s in one bucket is more than %s %s, the largest quantity Steward can hold: ask for a shorter window or a finer granularity",
+		m.Code, subject, Quantity(math.MaxInt64), m.Unit)
 }
 
 // distinct counts the distinct values of a unique-count meter per bucket.
@@ -423,7 +440,9 @@ func loadGauges(ctx context.Context, db sqldb.Querier, meterID string, q UsageQu
 // it, and a bucket's quantity is the integral over the bucket divided by its
 // length, rounded once to micro-units. Series split by dimension add up when
 // the query does not keep them apart (GB in two regions is GB in total).
-func (g *gaugeSamples) integrate(q UsageQuery, visible func(string) bool, row func(subject, dims string, start, end time.Time) *UsageRow) {
+// It returns the subject of a bucket whose average does not fit a Quantity,
+// or "".
+func (g *gaugeSamples) integrate(q UsageQuery, visible func(string) bool, row func(subject, dims string, start, end time.Time) *UsageRow) string {
 	type bucketKey struct {
 		subject, dims string
 		start         time.Time
@@ -471,8 +490,12 @@ func (g *gaugeSamples) integrate(q UsageQuery, visible func(string) bool, row fu
 		end := ends[bk]
 		length := big.NewRat(int64(end.Sub(bk.start)/time.Microsecond), 1_000_000)
 		r := row(bk.subject, bk.dims, bk.start, end)
-		r.Quantity = quantityOf(new(big.Rat).Quo(integrals[bk], length))
+		var ok bool
+		if r.Quantity, ok = quantityOf(new(big.Rat).Quo(integrals[bk], length)); !ok {
+			return bk.subject
+		}
 	}
+	return ""
 }
 
 // segment is a stretch of an instance's life at one quantity.
@@ -514,8 +537,9 @@ func loadSegments(ctx context.Context, db sqldb.Querier, q UsageQuery) ([]segmen
 
 // instanceHours meters instance segments: per bucket, the hours of the
 // bucket each instance existed times its quantity, exact to the
-// microsecond and rounded once to micro-units.
-func instanceHours(q UsageQuery, segs []segment, visible func(string) bool, row func(subject string, start, end time.Time) *UsageRow) {
+// microsecond and rounded once to micro-units. It returns the subject of a
+// bucket whose quantity does not fit a Quantity, or "".
+func instanceHours(q UsageQuery, segs []segment, visible func(string) bool, row func(subject string, start, end time.Time) *UsageRow) string {
 	type key struct {
 		subject string
 		start   time.Time
@@ -547,11 +571,16 @@ func instanceHours(q UsageQuery, segs []segment, visible func(string) bool, row 
 				order = append(order, k)
 			}
 			micros := int64(stop.Sub(t) / time.Microsecond)
-			exact[k].Add(exact[k], big.NewRat(micros*sg.quantity, int64(time.Hour/time.Microsecond)))
+			held := new(big.Rat).Mul(big.NewRat(micros, int64(time.Hour/time.Microsecond)), new(big.Rat).SetInt64(sg.quantity))
+			exact[k].Add(exact[k], held)
 			t = stop
 		}
 	}
 	for _, k := range order {
-		rows[k].Quantity = quantityOf(exact[k])
+		var ok bool
+		if rows[k].Quantity, ok = quantityOf(exact[k]); !ok {
+			return k.subject
+		}
 	}
+	return ""
 }
