@@ -145,14 +145,17 @@ func (s *Service) CreateToken(ctx context.Context, p *access.Principal, in Creat
 	return out, err
 }
 
-// Tokens lists a user's tokens, newest first. Users list their own; others
-// need user.manage on the user.
+// Tokens lists a user's tokens, newest first. Users list their own (not
+// with a token limited to some roles); others need user.manage on the user.
 func (s *Service) Tokens(ctx context.Context, p *access.Principal, userID string) ([]*Token, error) {
 	if p == nil {
 		return nil, errs.Unauthenticated("sign in to list tokens")
 	}
 	if userID == "" {
 		userID = p.UserID
+	}
+	if p.Limited() {
+		return nil, errLimitedToken("list tokens")
 	}
 	if userID != p.UserID {
 		u, err := s.User(ctx, p, userID)
