@@ -1,19 +1,92 @@
 package api
 
 import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
+	"strings"
 
+	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/orders"
 )
 
-func (s *Server) quote(w http.ResponseWriter, r *http.Request) error {
-	var in struct {
-		Items []orders.ItemInput `json:"items"`
+// decodeObject decodes a body that must be a JSON object: JSON null, which
+// would decode to the zero value (an empty order, a cancellation without a
+// word), is refused.
+func decodeObject[T any](w http.ResponseWriter, r *http.Request) (T, error) {
+	var p *T
+	var zero T
+	if err := decode(w, r, &p); err != nil {
+		return zero, err
 	}
-	if err := decode(w, r, &in); err != nil {
+	if p == nil {
+		return zero, errs.Invalid("the body is null; send a JSON object")
+	}
+	return *p, nil
+}
+
+// itemsBody is a body with order items, read one item at a time so that a
+// field of the wrong type is named with its item's index (items[1].quantity),
+// as the orders service names the fields whose values it refuses.
+type itemsBody struct {
+	OrgUnitID string            `json:"org_unit_id"`
+	Note      string            `json:"note"`
+	Items     []json.RawMessage `json:"items"`
+}
+
+func (b itemsBody) items() ([]orders.ItemInput, error) {
+	if b.Items == nil {
+		return nil, nil
+	}
+	out := make([]orders.ItemInput, len(b.Items))
+	for i, raw := range b.Items {
+		field := fmt.Sprintf("items[%d]", i)
+		if bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			return nil, &errs.Error{Code: errs.CodeInvalid, Message: "an item is null",
+				Fields: []errs.FieldError{{Field: field, Rule: "type", Message: field + " must be an object"}}}
+		}
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&out[i]); err != nil {
+			return nil, itemError(field, err)
+		}
+	}
+	return out, nil
+}
+
+// itemError is jsonError for one item, with the item's index in the field.
+func itemError(item string, err error) error {
+	var typ *json.UnmarshalTypeError
+	if errors.As(err, &typ) {
+		field := item
+		if typ.Field != "" {
+			field += "." + typ.Field
+		}
+		return &errs.Error{Code: errs.CodeInvalid, Message: "a field has the wrong type",
+			Fields: []errs.FieldError{{Field: field, Rule: "type", Message: fmt.Sprintf("%s must be a %s", field, jsonType(typ.Type.String()))}}}
+	}
+	if name, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		field := item + "." + strings.Trim(name, `"`)
+		return &errs.Error{Code: errs.CodeInvalid, Message: "the body has a field the API does not know",
+			Fields: []errs.FieldError{{Field: field, Rule: "unknown", Message: "remove " + field + "; see /api/v1/openapi.yaml for the fields"}}}
+	}
+	return jsonError(err)
+}
+
+func (s *Server) quote(w http.ResponseWriter, r *http.Request) error {
+	body, err := decodeObject[struct {
+		Items []json.RawMessage `json:"items"`
+	}](w, r)
+	if err != nil {
 		return err
 	}
-	out, err := s.Orders.QuoteItems(ctx(r), principal(r), in.Items)
+	items, err := itemsBody{Items: body.Items}.items()
+	if err != nil {
+		return err
+	}
+	out, err := s.Orders.QuoteItems(ctx(r), principal(r), items)
 	if err != nil {
 		return err
 	}
@@ -35,11 +108,15 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) error {
-	var in orders.OrderInput
-	if err := decode(w, r, &in); err != nil {
+	body, err := decodeObject[itemsBody](w, r)
+	if err != nil {
 		return err
 	}
-	out, err := s.Orders.CreateOrder(ctx(r), principal(r), in)
+	items, err := body.items()
+	if err != nil {
+		return err
+	}
+	out, err := s.Orders.CreateOrder(ctx(r), principal(r), orders.OrderInput{OrgUnitID: body.OrgUnitID, Note: body.Note, Items: items})
 	if err != nil {
 		return err
 	}
@@ -56,8 +133,8 @@ func (s *Server) getOrder(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) addItem(w http.ResponseWriter, r *http.Request) error {
-	var in orders.ItemInput
-	if err := decode(w, r, &in); err != nil {
+	in, err := decodeObject[orders.ItemInput](w, r)
+	if err != nil {
 		return err
 	}
 	out, err := s.Orders.AddItem(ctx(r), principal(r), r.PathValue("id"), in)
@@ -88,8 +165,8 @@ type comment struct {
 }
 
 func (s *Server) cancelOrder(w http.ResponseWriter, r *http.Request) error {
-	var in comment
-	if err := decode(w, r, &in); err != nil {
+	in, err := decodeObject[comment](w, r)
+	if err != nil {
 		return err
 	}
 	out, err := s.Orders.Cancel(ctx(r), principal(r), r.PathValue("id"), in.Comment)
@@ -124,8 +201,8 @@ func (s *Server) inbox(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) decide(w http.ResponseWriter, r *http.Request) error {
-	var in orders.Decision
-	if err := decode(w, r, &in); err != nil {
+	in, err := decodeObject[orders.Decision](w, r)
+	if err != nil {
 		return err
 	}
 	out, err := s.Orders.Decide(ctx(r), principal(r), r.PathValue("id"), in)
@@ -144,8 +221,8 @@ func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) savePolicy(w http.ResponseWriter, r *http.Request) error {
-	var in orders.PolicyInput
-	if err := decode(w, r, &in); err != nil {
+	in, err := decodeObject[orders.PolicyInput](w, r)
+	if err != nil {
 		return err
 	}
 	id := r.PathValue("id")
@@ -177,8 +254,8 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) error {
-	var in orders.TaskResult
-	if err := decode(w, r, &in); err != nil {
+	in, err := decodeObject[orders.TaskResult](w, r)
+	if err != nil {
 		return err
 	}
 	out, err := s.Orders.CompleteTask(ctx(r), principal(r), r.PathValue("id"), in)
@@ -206,8 +283,8 @@ func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) deprovision(w http.ResponseWriter, r *http.Request) error {
-	var in comment
-	if err := decode(w, r, &in); err != nil {
+	in, err := decodeObject[comment](w, r)
+	if err != nil {
 		return err
 	}
 	out, err := s.Orders.RequestDeprovision(ctx(r), principal(r), r.PathValue("id"), in.Comment)
