@@ -7,10 +7,14 @@ import (
 
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/idempotency"
+	"github.com/steward-itaas/steward/internal/metering"
 )
 
 // IdempotencyHeader is the request header that makes a mutating call safe to retry.
 const IdempotencyHeader = "Idempotency-Key"
+
+// maxRouteBody is the largest body any route reads: an ingest batch.
+const maxRouteBody = max(MaxBodyBytes, metering.MaxBatchBytes)
 
 // idempotent lets clients retry unsafe requests: with an Idempotency-Key,
 // the first answer (any status below 500) is remembered for the caller and
@@ -24,9 +28,17 @@ func (s *Server) idempotent(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return nil
 		}
-		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+		// Read as much as the largest body any route takes; the route then
+		// applies its own limit to what it reads, as it does without a key.
+		body, err := io.ReadAll(io.LimitReader(r.Body, maxRouteBody+1))
 		if err != nil {
-			return errs.Invalid("the body is larger than %d bytes", MaxBodyBytes)
+			return errs.Invalid("the request body could not be read: %v", err)
+		}
+		if len(body) > maxRouteBody {
+			// Too big for every route: the route refuses it as it would without a key.
+			r.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body), r.Body))
+			next.ServeHTTP(w, r)
+			return nil
 		}
 		req := idempotency.Request{PrincipalID: principal(r).UserID, Key: key, Method: r.Method, Path: r.URL.RequestURI(), Body: body}
 		prev, err := s.Idempotency.Begin(ctx(r), req)

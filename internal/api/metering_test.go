@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/steward-itaas/steward/internal/api"
 )
 
 // meteringScenario drives the metering routes: a financial manager defines
@@ -116,4 +119,126 @@ func (e *env) orgUnit(t *testing.T, code string) string {
 	var ou idOnly
 	e.check.do("POST", "/api/v1/org-units", e.admin, map[string]any{"kind": "business_unit", "code": code, "name": code}, 201).decode(t, &ou)
 	return ou.ID
+}
+
+// TestIngestLimits sends what issue 15 found ingest took and should not:
+// values past the limits, an hour past its maximum, usage outside a
+// reporter's scope, and a batch over 1 MiB with an Idempotency-Key.
+func TestIngestLimits(t *testing.T) {
+	e := setup(t)
+	c := e.check
+	var ou idOnly
+	c.do("POST", "/api/v1/org-units", e.admin, map[string]any{"kind": "business_unit", "code": "RETAIL", "name": "Retail"}, 201).decode(t, &ou)
+	retail := ou.ID
+	_, fm := e.user(t, "finance@example.com", retail, map[string]any{"role": "financial_manager", "scope_kind": "global"})
+	c.do("PUT", "/api/v1/meters/api-calls", fm, map[string]any{"name": "API calls", "event_type": "com.example.api.called",
+		"aggregation": "sum", "value_path": "calls", "unit": "call"}, 200)
+	_, reporter := e.user(t, "agent-7@example.com", retail, map[string]any{"role": "usage_reporter", "scope_kind": "global"})
+	hour := time.Now().UTC().Truncate(time.Hour)
+	at := func(min int) string { return hour.Add(time.Duration(min) * time.Minute).Format(time.RFC3339) }
+	post := func(contentType string, body any, want int, headers map[string]string) []byte {
+		t.Helper()
+		raw, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", c.base+"/api/v1/events", bytes.NewReader(raw))
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Authorization", "Bearer "+reporter)
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		return c.exchange(req, raw, want, want == 200).body
+	}
+	ev := func(id string, minute int, subject string, calls any) map[string]any {
+		return map[string]any{"specversion": "1.0", "id": id, "source": "/bounds", "type": "com.example.api.called",
+			"subject": subject, "time": at(minute), "data": map[string]any{"calls": calls}}
+	}
+	problem := func(body []byte) (fields []string, detail string) {
+		var p struct {
+			Errors []struct{ Field, Message string }
+		}
+		json.Unmarshal(body, &p)
+		for _, f := range p.Errors {
+			fields, detail = append(fields, f.Field), detail+f.Message+" "
+		}
+		return fields, detail
+	}
+	// Issue 15, finding 4: a value at the maximum is accepted; one more in
+	// the same hour is refused naming the field and the limit; a value past
+	// the maximum too; and the usage stays readable.
+	post("application/cloudevents+json", ev("b1", -600, "RETAIL", 1000000000), 200, nil)
+	fields, detail := problem(post("application/cloudevents+json", ev("b2", -590, "RETAIL", 1), 422, nil))
+	if len(fields) != 1 || fields[0] != "data.calls" || !strings.Contains(detail, "1000000000") {
+		t.Errorf("one past the hour's maximum: %v %s", fields, detail)
+	}
+	fields, detail = problem(post("application/cloudevents+json", ev("b3", -530, "RETAIL", 9000000000000), 422, nil))
+	if len(fields) != 1 || fields[0] != "data.calls" || !strings.Contains(detail, "1000000000") {
+		t.Errorf("a value past the maximum: %v %s", fields, detail)
+	}
+	// Issue 15, finding 5: no negative values.
+	fields, _ = problem(post("application/cloudevents+json", ev("b4", -530, "RETAIL", -5), 422, nil))
+	if len(fields) != 1 || fields[0] != "data.calls" {
+		t.Errorf("a negative value: %v", fields)
+	}
+	q := fmt.Sprintf("/api/v1/usage?meter=api-calls&from=%s&to=%s&granularity=total", at(-660)[:14]+"00:00Z", at(-480)[:14]+"00:00Z")
+	var usage struct {
+		Rows []struct{ Subject, Quantity string }
+	}
+	c.do("GET", q, fm, nil, 200).decode(t, &usage)
+	if len(usage.Rows) != 1 || usage.Rows[0].Quantity != "1000000000" {
+		t.Errorf("usage after the refusals: %+v", usage.Rows)
+	}
+	// Issue 15, finding 5: a reporter granted on Retail reports for Retail
+	// only; another org unit's event is refused by index, the rest accepted.
+	other := e.orgUnit(t, "ELSEWHERE")
+	_, scoped := e.user(t, "retail-agent@example.com", retail, map[string]any{"role": "usage_reporter", "scope_kind": "org_unit", "scope_id": retail})
+	send := func(body any, want int) []byte {
+		t.Helper()
+		raw, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", c.base+"/api/v1/events", bytes.NewReader(raw))
+		req.Header.Set("Content-Type", "application/cloudevents-batch+json")
+		req.Header.Set("Authorization", "Bearer "+scoped)
+		return c.exchange(req, raw, want, want == 200).body
+	}
+	var res struct {
+		Accepted, Rejected int
+		Events             []struct {
+			Index    int
+			Problems []struct{ Field string }
+		}
+	}
+	json.Unmarshal(send([]any{ev("s1", -500, "RETAIL", 1), ev("s2", -500, "ELSEWHERE", 1), ev("s3", -500, other, 1)}, 200), &res)
+	if res.Accepted != 1 || res.Rejected != 2 || len(res.Events) != 2 || res.Events[0].Index != 1 || res.Events[0].Problems[0].Field != "subject" {
+		t.Errorf("a Retail reporter's batch for another org unit: %+v", res)
+	}
+	if fields, _ := problem(send([]any{ev("s4", -500, other, 1)}, 422)); len(fields) != 1 || fields[0] != "[0].subject" {
+		t.Errorf("a Retail reporter's event for another org unit: %v", fields)
+	}
+	// Issue 15, finding 15: the body limit is the same with an
+	// Idempotency-Key as without (a batch of more than 1 MiB).
+	pad := strings.Repeat("x", 60<<10)
+	var big []any
+	for i := range 20 {
+		e := ev(fmt.Sprint("i", i), -450, "RETAIL", 1)
+		e["data"].(map[string]any)["pad"] = pad
+		big = append(big, e)
+	}
+	for _, key := range []string{"", "bounds-big-batch"} {
+		headers := map[string]string{}
+		if key != "" {
+			headers["Idempotency-Key"] = key
+		}
+		post("application/cloudevents-batch+json", big, 200, headers)
+	}
+	// Other routes keep their own limit, with or without a key.
+	raw := []byte(`{"name":"` + strings.Repeat("x", api.MaxBodyBytes) + `"}`)
+	for _, key := range []string{"", "bounds-big-group"} {
+		req, _ := http.NewRequest("POST", c.base+"/api/v1/groups", bytes.NewReader(raw))
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer "+e.admin)
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		if body := c.exchange(req, raw, 422, false).body; !strings.Contains(string(body), fmt.Sprint(api.MaxBodyBytes)) {
+			t.Errorf("a group of more than %d bytes (key %q): %s", api.MaxBodyBytes, key, body)
+		}
+	}
 }

@@ -17,9 +17,17 @@ type Quantity int64
 // Scale is the number of micro-units in one unit.
 const Scale = 1_000_000
 
-// Limits of usage values (docs/metering.md).
+// Limits of usage values (docs/metering.md). Together they keep every sum
+// Steward makes in int64: a month (744 hours) of a subject at the hourly
+// maximum is 7.44 × 10¹⁷ micro-units, a twelfth of int64's range.
 const (
-	MaxValue        Quantity = 1_000_000_000 * Scale
+	// MaxValue is the largest value one event may carry, in micro-units
+	// (1,000,000,000 of the meter's unit). Negative values are refused.
+	MaxValue Quantity = 1_000_000_000 * Scale
+	// MaxHourQuantity is the most a sum, count or unique-count meter holds
+	// for one subject in one hour, all group-by values together
+	// (1,000,000,000 of the meter's unit); an event that would take the hour
+	// past it is refused.
 	MaxHourQuantity Quantity = 1_000_000_000 * Scale
 )
 
