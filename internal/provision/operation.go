@@ -143,7 +143,9 @@ func offerFor(ctx context.Context, q sqldb.Querier, providerID, planID string) (
 
 // Fulfil takes an approved order item when a provider offers its plan (for
 // a provision) or made its instance (for a change or a deprovision). It
-// implements orders.Provisioner.
+// implements orders.Provisioner. A provision's provider is chosen by a job
+// queued in tx (placeItem); a blueprint's instance is opened in tx and its
+// steps started by jobs (runStep).
 func (s *Service) Fulfil(ctx context.Context, tx *sqldb.Tx, o *orders.Order, it *orders.Item) (bool, error) {
 	switch o.Kind {
 	case orders.KindProvision:
@@ -158,37 +160,9 @@ func (s *Service) Fulfil(ctx context.Context, tx *sqldb.Tx, o *orders.Order, it 
 		if err != nil || len(opts) == 0 {
 			return false, err
 		}
-		var offering, plan, orgUnit string
-		if err := tx.QueryRowContext(ctx, `SELECT f.code, p.code, ou.code FROM plans p JOIN offerings f ON f.id = p.offering_id, org_units ou
-			WHERE p.id = $1 AND ou.id = $2`, it.PlanID, o.OrgUnitID).Scan(&offering, &plan, &orgUnit); err != nil {
-			return false, sqldb.Err(err, "plan")
-		}
-		region, _ := it.Parameters["region"].(string)
-		params := it.Parameters
-		if params == nil {
-			params = map[string]any{}
-		}
-		request := map[string]any{"offering": offering, "plan": plan, "org_unit": orgUnit, "quantity": int64(it.Quantity), "parameters": params, "region": region}
-		pol, err := policyFor(ctx, tx, it.OfferingID)
-		if err != nil {
-			return false, err
-		}
-		chosen, d, err := place(pol, opts, request, s.now().UTC())
-		if err != nil {
-			return false, errs.Invalid("the placement policy of %s does not work: %v; ask the supplier manager to fix it", offering, err)
-		}
-		if chosen == nil {
-			if _, err := s.orders.OpenInstance(ctx, tx, o, it, "", d); err != nil {
-				return false, err
-			}
-			return true, s.orders.Settle(ctx, tx, access.System(), it.ID, orders.TaskResult{Note: "no provider can make it now: " + d.Reason})
-		}
-		instanceID, err := s.orders.OpenInstance(ctx, tx, o, it, chosen.provider.ID, d)
-		if err != nil {
-			return false, err
-		}
-		return true, s.startOp(ctx, tx, &Operation{InstanceID: instanceID, ItemID: it.ID, ProviderID: chosen.provider.ID, Kind: OpProvision, PlanID: it.PlanID,
-			Description: d.Reason}, chosen.offer)
+		// The placement policy runs in a job, after this transaction, so
+		// that no expression is evaluated while it holds the write lock.
+		return true, s.queuePlace(ctx, tx, placeJob{ItemID: it.ID})
 	case orders.KindDeprovision, orders.KindChange:
 		inst, err := orders.GetInstance(ctx, tx, it.InstanceID)
 		if err != nil {

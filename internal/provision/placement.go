@@ -2,7 +2,11 @@ package provision
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -13,7 +17,10 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/expr"
+	"github.com/steward-itaas/steward/internal/jobs"
 	"github.com/steward-itaas/steward/internal/money"
+	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -59,7 +66,7 @@ type Decision struct {
 }
 
 type program struct {
-	filter, rank cel.Program
+	filter, rank *expr.Program
 }
 
 type policyCache struct {
@@ -71,8 +78,10 @@ var env = sync.OnceValues(func() (*cel.Env, error) {
 	return cel.NewEnv(cel.Variable("provider", cel.MapType(cel.StringType, cel.DynType)), cel.Variable("request", cel.MapType(cel.StringType, cel.DynType)))
 })
 
-// compile checks a policy's expressions and returns their programs.
-func compile(pol Policy) (*program, error) {
+// compile checks a policy's expressions within package expr's bounds
+// (length, and estimated cost over MaxSize-element values) and returns
+// their programs. Errors are invalid, on the field.
+func compile(ctx context.Context, pol Policy) (*program, error) {
 	e, err := env()
 	if err != nil {
 		return nil, err
@@ -82,23 +91,23 @@ func compile(pol Policy) (*program, error) {
 	for _, x := range []struct {
 		field, src string
 		want       []*cel.Type
-		dst        *cel.Program
+		dst        **expr.Program
 	}{{"filter", pol.Filter, []*cel.Type{cel.BoolType}, &out.filter}, {"rank", pol.Rank, []*cel.Type{cel.IntType, cel.DoubleType, cel.UintType}, &out.rank}} {
-		ast, iss := e.Compile(x.src)
-		if iss.Err() != nil {
-			v.Add(x.field, "cel", x.field+" does not compile: "+iss.Err().Error())
-			continue
-		}
-		ok := ast.OutputType() == cel.DynType
-		for _, t := range x.want {
-			ok = ok || ast.OutputType().IsExactType(t)
-		}
-		if !v.Check(ok, x.field, "type", fmt.Sprintf("%s must be a %s expression; it is %s", x.field, map[string]string{"filter": "true/false", "rank": "number"}[x.field], ast.OutputType())) {
-			continue
-		}
-		prg, err := e.Program(ast)
+		prg, err := expr.Compile(e, x.src)
 		if err != nil {
-			v.Add(x.field, "cel", err.Error())
+			var xe *expr.Error
+			if errors.As(err, &xe) {
+				v.Add(x.field, xe.Rule, x.field+": "+xe.Message)
+			} else {
+				v.Add(x.field, "cel", x.field+" does not compile: "+err.Error())
+			}
+			continue
+		}
+		ok := prg.AST.OutputType() == cel.DynType
+		for _, t := range x.want {
+			ok = ok || prg.AST.OutputType().IsExactType(t)
+		}
+		if !v.Check(ok, x.field, "type", fmt.Sprintf("%s must be a %s expression; it is %s", x.field, map[string]string{"filter": "true/false", "rank": "number"}[x.field], prg.AST.OutputType())) {
 			continue
 		}
 		*x.dst = prg
@@ -111,12 +120,20 @@ func compile(pol Policy) (*program, error) {
 	sample := map[string]any{"provider": map[string]any{"code": "p", "name": "P", "kind": "osb", "region": "", "health": "healthy", "healthy": true,
 		"capacity": int64(0), "used": int64(0), "has_capacity": true, "agreement": "", "price_minor": int64(100), "price": 1.0, "currency": "EUR"},
 		"request": map[string]any{"offering": "o", "plan": "p", "org_unit": "u", "quantity": int64(1), "parameters": map[string]any{}, "region": ""}}
-	if r, _, err := out.filter.Eval(sample); err == nil {
+	r, err := out.filter.Eval(ctx, sample)
+	switch {
+	case errors.Is(err, expr.ErrLimit):
+		v.Add("filter", "cost", "filter went over its limit on a sample provider: "+err.Error())
+	case err == nil:
 		if _, ok := r.Value().(bool); !ok {
 			v.Add("filter", "type", fmt.Sprintf("filter must be true or false; on a sample provider it is %v", r.Value()))
 		}
 	}
-	if r, _, err := out.rank.Eval(sample); err == nil {
+	r, err = out.rank.Eval(ctx, sample)
+	switch {
+	case errors.Is(err, expr.ErrLimit):
+		v.Add("rank", "cost", "rank went over its limit on a sample provider: "+err.Error())
+	case err == nil:
 		switch r.Value().(type) {
 		case int64, uint64, float64:
 		default:
@@ -129,7 +146,7 @@ func compile(pol Policy) (*program, error) {
 	return &out, nil
 }
 
-func (c *policyCache) get(pol Policy) (*program, error) {
+func (c *policyCache) get(ctx context.Context, pol Policy) (*program, error) {
 	key := pol.Filter + "\x00" + pol.Rank
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -139,15 +156,22 @@ func (c *policyCache) get(pol Policy) (*program, error) {
 	if p, ok := c.m[key]; ok {
 		return p, nil
 	}
-	p, err := compile(pol)
+	p, err := compile(ctx, pol)
 	if err != nil {
 		return nil, err
+	}
+	if len(c.m) >= maxCachedPolicies {
+		clear(c.m)
 	}
 	c.m[key] = p
 	return p, nil
 }
 
 var programs policyCache
+
+// maxCachedPolicies bounds the compiled policies kept; past it the cache
+// starts again.
+const maxCachedPolicies = 256
 
 // policyFor returns the offering's policy, else the default one set, else DefaultPolicy.
 func policyFor(ctx context.Context, q sqldb.Querier, offeringID string) (Policy, error) {
@@ -188,7 +212,7 @@ func (s *Service) SetPolicy(ctx context.Context, p *access.Principal, pol Policy
 	if pol.Rank == "" {
 		pol.Rank = DefaultPolicy.Rank
 	}
-	if _, err := compile(pol); err != nil {
+	if _, err := compile(ctx, pol); err != nil {
 		return nil, err
 	}
 	if pol.OfferingID != "*" && !sqldb.ValidID(pol.OfferingID) {
@@ -213,6 +237,124 @@ func (s *Service) SetPolicy(ctx context.Context, p *access.Principal, pol Policy
 	return &pol, err
 }
 
+// jobPlace chooses a provision item's provider, or starts a blueprint's
+// next step, outside the transaction that asked for it.
+const jobPlace = "provision.place"
+
+// placeJob is what jobPlace is asked to do: place the order item (ItemID
+// alone), or start step Seq of a blueprint's instance (InstanceID too;
+// Seq past the last step renders the outputs and settles the item).
+type placeJob struct {
+	ItemID     string `json:"item_id"`
+	InstanceID string `json:"instance_id,omitempty"`
+	Seq        int    `json:"seq,omitempty"`
+}
+
+// queuePlace queues a placement in tx: it runs once tx commits.
+func (s *Service) queuePlace(ctx context.Context, tx *sqldb.Tx, j placeJob) error {
+	key := "place:" + j.ItemID
+	if j.InstanceID != "" {
+		key = fmt.Sprintf("step:%s:%d", j.InstanceID, j.Seq)
+	}
+	payload, _ := json.Marshal(j)
+	_, err := s.jobs.EnqueueTx(ctx, tx, jobs.EnqueueInput{Kind: jobPlace, Payload: payload, RunAt: s.now(), UniqueKey: key, MaxAttempts: 20})
+	if err == nil {
+		s.jobs.Wake()
+	}
+	return err
+}
+
+func (s *Service) runPlace(ctx context.Context, j *jobs.Job) error {
+	var in placeJob
+	if err := json.Unmarshal(j.Payload, &in); err != nil {
+		return err
+	}
+	if in.InstanceID != "" {
+		return s.runStep(ctx, in.InstanceID, in.ItemID, in.Seq)
+	}
+	return s.placeItem(ctx, in.ItemID)
+}
+
+// placeItem chooses the provider of a provision item Fulfil took. It reads
+// the providers and evaluates the policy outside any transaction, then, in
+// a short one and only if the item still waits, opens the instance with
+// the decision and starts its provision operation, or fails the item with
+// the decision's reason (no provider eligible, or the policy failed).
+func (s *Service) placeItem(ctx context.Context, itemID string) error {
+	q := s.db.Read()
+	var orderID string
+	if err := q.QueryRowContext(ctx, `SELECT order_id FROM order_items WHERE id = $1`, itemID).Scan(&orderID); err != nil {
+		return sqldb.Err(err, "order item")
+	}
+	o, err := s.orders.Order(ctx, access.System(), orderID)
+	if err != nil {
+		return err
+	}
+	i := slices.IndexFunc(o.Items, func(it *orders.Item) bool { return it.ID == itemID })
+	if i < 0 || o.Items[i].State != orders.ItemPending || o.Items[i].InstanceID != "" {
+		return nil
+	}
+	it := o.Items[i]
+	opts, err := options(ctx, q, it.PlanID)
+	if err != nil {
+		return err
+	}
+	var offering, plan, orgUnit string
+	if err := q.QueryRowContext(ctx, `SELECT f.code, p.code, ou.code FROM plans p JOIN offerings f ON f.id = p.offering_id, org_units ou
+		WHERE p.id = $1 AND ou.id = $2`, it.PlanID, o.OrgUnitID).Scan(&offering, &plan, &orgUnit); err != nil {
+		return sqldb.Err(err, "plan")
+	}
+	region, _ := it.Parameters["region"].(string)
+	params := it.Parameters
+	if params == nil {
+		params = map[string]any{}
+	}
+	request := map[string]any{"offering": offering, "plan": plan, "org_unit": orgUnit, "quantity": int64(it.Quantity), "parameters": params, "region": region}
+	pol, err := policyFor(ctx, q, it.OfferingID)
+	if err != nil {
+		return err
+	}
+	var chosen *option
+	var d *Decision
+	var broken error
+	if len(opts) > 0 {
+		if s.beforePlace != nil {
+			s.beforePlace()
+		}
+		chosen, d, broken = place(ctx, pol, opts, request, s.now().UTC())
+	}
+	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		var state string
+		var inst sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT state, instance_id FROM order_items WHERE id = $1`, itemID).Scan(&state, &inst); err != nil {
+			return sqldb.Err(err, "order item")
+		}
+		if state != string(orders.ItemPending) || inst.Valid {
+			return nil
+		}
+		fail := func(note string, placement any) error {
+			if _, err := s.orders.OpenInstance(ctx, tx, o, it, "", placement); err != nil {
+				return err
+			}
+			return s.orders.Settle(ctx, tx, access.System(), it.ID, orders.TaskResult{Note: note})
+		}
+		switch {
+		case broken != nil:
+			return fail(fmt.Sprintf("the placement policy of %s does not work: %s; ask the supplier manager to fix it", offering, describe(broken)), nil)
+		case len(opts) == 0:
+			return fail("no provider offers it now", nil)
+		case chosen == nil:
+			return fail("no provider can make it now: "+d.Reason, d)
+		}
+		instanceID, err := s.orders.OpenInstance(ctx, tx, o, it, chosen.provider.ID, d)
+		if err != nil {
+			return err
+		}
+		return s.startOp(ctx, tx, &Operation{InstanceID: instanceID, ItemID: it.ID, ProviderID: chosen.provider.ID, Kind: OpProvision, PlanID: it.PlanID,
+			Description: d.Reason}, chosen.offer)
+	})
+}
+
 // option is one provider able to make a plan.
 type option struct {
 	provider *Provider
@@ -220,9 +362,15 @@ type option struct {
 }
 
 // place runs the policy over the options. It returns the chosen option
-// (nil when none is eligible) and the decision with every candidate's reason.
-func place(pol Policy, opts []option, request map[string]any, now time.Time) (*option, *Decision, error) {
-	prg, err := programs.get(pol)
+// (nil when none is eligible) and the decision with every candidate's
+// reason. Each expression runs within package expr's bounds. When the
+// filter or the rank fails on any candidate (including going over its
+// bounds), placement fails: nothing is chosen, and the decision says which
+// candidate and why, rather than choosing among the others as though the
+// failed one were not eligible. Callers run it outside any write
+// transaction. The error is a policy that does not compile.
+func place(ctx context.Context, pol Policy, opts []option, request map[string]any, now time.Time) (*option, *Decision, error) {
+	prg, err := programs.get(ctx, pol)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -242,22 +390,18 @@ func place(pol Policy, opts []option, request map[string]any, now time.Time) (*o
 		}, "request": request}
 		c := Candidate{Provider: pv.Code, Name: pv.Name}
 		facts := fmt.Sprintf("health %s, %d of %s used, region %q, price %s %s", pv.Health, pv.Used, capacityText(pv.Capacity), pv.Region, o.offer.Price, o.offer.Currency)
-		out, _, err := prg.filter.Eval(vars)
+		out, err := prg.filter.Eval(ctx, vars)
 		if err != nil {
-			c.Reason = "excluded: the filter failed on it (" + err.Error() + ")"
-			d.Candidates = append(d.Candidates, c)
-			continue
+			return nil, failed(d, c, "filter", err), nil
 		}
 		if ok, _ := out.Value().(bool); !ok {
 			c.Reason = "excluded by the filter: " + facts
 			d.Candidates = append(d.Candidates, c)
 			continue
 		}
-		rv, _, err := prg.rank.Eval(vars)
+		rv, err := prg.rank.Eval(ctx, vars)
 		if err != nil {
-			c.Reason = "excluded: the rank failed on it (" + err.Error() + ")"
-			d.Candidates = append(d.Candidates, c)
-			continue
+			return nil, failed(d, c, "rank", err), nil
 		}
 		var r float64
 		switch x := rv.Value().(type) {
@@ -296,6 +440,16 @@ func place(pol Policy, opts []option, request map[string]any, now time.Time) (*o
 		}
 	}
 	return nil, d, nil
+}
+
+// failed is the decision of a placement whose policy failed on candidate
+// c: nothing is chosen, and the reason names the candidate and the error.
+func failed(d *Decision, c Candidate, field string, err error) *Decision {
+	c.Reason = fmt.Sprintf("the %s failed on it: %v", field, err)
+	d.Candidates = append(d.Candidates, c)
+	d.Reason = fmt.Sprintf("the placement policy's %s failed on provider %s (%v); nothing is chosen while the policy fails: ask the supplier manager to fix it",
+		field, c.Provider, err)
+	return d
 }
 
 func capacityText(c int) string {

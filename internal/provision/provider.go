@@ -151,6 +151,9 @@ type Service struct {
 	MinPoll, MaxPoll time.Duration
 	// DefaultMaxPolling is an operation's deadline when the plan sets none.
 	DefaultMaxPolling time.Duration
+	// beforePlace, when set (by tests), is called before each placement
+	// policy is evaluated.
+	beforePlace func()
 }
 
 // New returns the provisioning service and registers its jobs.
@@ -158,6 +161,7 @@ func New(db *sqldb.DB, now func() time.Time, box *secret.Box, runner *jobs.Runne
 	s := &Service{db: db, now: now, box: box, jobs: runner, orders: ord, cat: cat, log: log,
 		HTTP: &http.Client{Timeout: 30 * time.Second}, MinPoll: 2 * time.Second, MaxPoll: 60 * time.Second, DefaultMaxPolling: 24 * time.Hour}
 	runner.Handle(jobOperation, s.runOperation)
+	runner.Handle(jobPlace, s.runPlace)
 	ord.Provisioner = s
 	return s
 }

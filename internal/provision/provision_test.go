@@ -126,7 +126,7 @@ func (e *env) order(offering, plan string, params ...map[string]any) (*orders.Or
 	if o, err = e.a.Orders.Submit(e.ctx, dana, o.ID); err != nil {
 		e.t.Fatal(err)
 	}
-	o, _ = e.a.Orders.Order(e.ctx, access.System(), o.ID)
+	o = e.placed(o)
 	if o.Items[0].InstanceID == "" {
 		e.t.Fatalf("order %s (%s) opened no instance", o.Reference(), o.State)
 	}
@@ -135,6 +135,29 @@ func (e *env) order(offering, plan string, params ...map[string]any) (*orders.Or
 		e.t.Fatal(err)
 	}
 	return o, inst
+}
+
+// placed runs due jobs until the order's first item has its instance:
+// placement runs in a job after the order's transaction. It runs no more
+// jobs than that, so the provider has at most been called once.
+func (e *env) placed(o *orders.Order) *orders.Order {
+	e.t.Helper()
+	for {
+		o, err := e.a.Orders.Order(e.ctx, access.System(), o.ID)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if o.Items[0].InstanceID != "" {
+			return o
+		}
+		ran, err := e.a.Jobs.RunOne(e.ctx)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if !ran {
+			return o
+		}
+	}
 }
 
 func (e *env) state(o *orders.Order) (orders.State, *orders.Instance) {

@@ -165,61 +165,78 @@ func (s *Service) vars(ctx context.Context, q sqldb.Querier, inst *orders.Instan
 
 // blueprintRun reads an instance made by a blueprint, the blueprint and
 // its components.
-func (s *Service) blueprintRun(ctx context.Context, tx *sqldb.Tx, instanceID string) (*orders.Instance, *blueprint.Blueprint, []*Component, error) {
-	inst, err := orders.GetInstance(ctx, tx, instanceID)
+func (s *Service) blueprintRun(ctx context.Context, q sqldb.Querier, instanceID string) (*orders.Instance, *blueprint.Blueprint, []*Component, error) {
+	inst, err := orders.GetInstance(ctx, q, instanceID)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	b, err := s.parsed(ctx, tx, inst.BlueprintID)
+	b, err := s.parsed(ctx, q, inst.BlueprintID)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	comps, err := components(ctx, tx, instanceID)
+	comps, err := components(ctx, q, instanceID)
 	return inst, b, comps, err
 }
 
-// startStep renders step seq's parameters from what the steps before it
-// made, picks its provider (the one it names, or by placement) and starts
-// its provision operation. A step that cannot start fails the blueprint.
+// startStep asks, in tx, for step seq of the instance's blueprint to be
+// started (or, past the last step, for its outputs) by a job once tx
+// commits: runStep.
 func (s *Service) startStep(ctx context.Context, tx *sqldb.Tx, instanceID, itemID string, seq int) error {
-	inst, b, comps, err := s.blueprintRun(ctx, tx, instanceID)
+	return s.queuePlace(ctx, tx, placeJob{ItemID: itemID, InstanceID: instanceID, Seq: seq})
+}
+
+// runStep renders step seq's parameters from what the steps before it
+// made and picks its provider (the one it names, or by placement), outside
+// any transaction; then, in a short one and only if the step is still
+// pending, records them and starts its provision operation. A step that
+// cannot start fails the blueprint. Past the last step it settles the
+// item with the blueprint's outputs.
+func (s *Service) runStep(ctx context.Context, instanceID, itemID string, seq int) error {
+	q := s.db.Read()
+	inst, b, comps, err := s.blueprintRun(ctx, q, instanceID)
 	if err != nil {
 		return err
 	}
+	if seq >= len(comps) {
+		return s.made(ctx, inst, b, comps, itemID)
+	}
 	c := comps[seq]
-	vars, err := s.vars(ctx, tx, inst, b, comps)
+	if c.State != ComponentPending {
+		return nil
+	}
+	vars, err := s.vars(ctx, q, inst, b, comps)
 	if err != nil {
-		return s.stepFailed(ctx, tx, c, itemID, describe(err))
+		return s.failStep(ctx, c, itemID, describe(err))
 	}
 	params, err := b.Parameters(ctx, seq, vars)
 	if err != nil {
-		return s.stepFailed(ctx, tx, c, itemID, "its parameters could not be worked out: "+err.Error())
+		return s.failStep(ctx, c, itemID, "its parameters could not be worked out: "+err.Error())
 	}
 	var chosen *option
 	var decision *Decision
 	if c.ProviderID != "" {
-		pv, err := getProvider(ctx, tx, c.ProviderID)
+		pv, err := getProvider(ctx, q, c.ProviderID)
 		if err != nil {
 			return err
 		}
-		of, err := offerFor(ctx, tx, pv.ID, c.PlanID)
+		of, err := offerFor(ctx, q, pv.ID, c.PlanID)
 		if err != nil {
 			return err
 		}
 		if of == nil || of.Retired {
-			return s.stepFailed(ctx, tx, c, itemID, pv.Name+" no longer offers "+c.Plan)
+			return s.failStep(ctx, c, itemID, pv.Name+" no longer offers "+c.Plan)
 		}
 		chosen = &option{provider: pv, offer: of}
 	} else {
-		opts, err := options(ctx, tx, c.PlanID)
+		opts, err := options(ctx, q, c.PlanID)
 		if err != nil {
 			return err
 		}
 		var offeringID string
-		if err := tx.QueryRowContext(ctx, `SELECT offering_id FROM plans WHERE id = $1`, c.PlanID).Scan(&offeringID); err != nil {
+		if err := q.QueryRowContext(ctx, `SELECT offering_id FROM plans WHERE id = $1`, c.PlanID).Scan(&offeringID); err != nil {
 			return sqldb.Err(err, "plan")
 		}
-		pol, err := policyFor(ctx, tx, offeringID)
+		pol, err := policyFor(ctx, q, offeringID)
 		if err != nil {
 			return err
 		}
@@ -227,12 +244,15 @@ func (s *Service) startStep(ctx context.Context, tx *sqldb.Tx, instanceID, itemI
 		region, _ := params["region"].(string)
 		request := map[string]any{"offering": offering, "plan": plan, "org_unit": vars.Instance["org_unit"], "quantity": int64(inst.Quantity),
 			"parameters": params, "region": region}
-		chosen, decision, err = place(pol, opts, request, s.now().UTC())
+		if s.beforePlace != nil {
+			s.beforePlace()
+		}
+		chosen, decision, err = place(ctx, pol, opts, request, s.now().UTC())
 		if err != nil {
-			return s.stepFailed(ctx, tx, c, itemID, "the placement policy does not work: "+err.Error())
+			return s.failStep(ctx, c, itemID, "the placement policy does not work: "+describe(err))
 		}
 		if chosen == nil {
-			return s.stepFailed(ctx, tx, c, itemID, "no provider can make it now: "+decision.Reason)
+			return s.failStep(ctx, c, itemID, "no provider can make it now: "+decision.Reason)
 		}
 	}
 	var placement any = map[string]any{}
@@ -240,12 +260,33 @@ func (s *Service) startStep(ctx context.Context, tx *sqldb.Tx, instanceID, itemI
 	if decision != nil {
 		placement, desc = decision, "step "+c.Step+": "+decision.Reason
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE components SET provider_id = $1, parameters = $2, placement = $3, state = 'provisioning', note = '', updated_at = $4
-		WHERE id = $5`, chosen.provider.ID, marshal(params), marshal(placement), sqldb.Time(s.now()), c.ID); err != nil {
-		return sqldb.Err(err, "component")
-	}
-	return s.startOp(ctx, tx, &Operation{InstanceID: instanceID, ItemID: itemID, ComponentID: c.ID, ProviderID: chosen.provider.ID, Kind: OpProvision,
-		PlanID: c.PlanID, Description: desc}, chosen.offer)
+	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE components SET provider_id = $1, parameters = $2, placement = $3, state = 'provisioning', note = '', updated_at = $4
+			WHERE id = $5 AND state = 'pending'`, chosen.provider.ID, marshal(params), marshal(placement), sqldb.Time(s.now()), c.ID)
+		if err != nil {
+			return sqldb.Err(err, "component")
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return nil // no longer pending: started already, or skipped
+		}
+		return s.startOp(ctx, tx, &Operation{InstanceID: instanceID, ItemID: itemID, ComponentID: c.ID, ProviderID: chosen.provider.ID, Kind: OpProvision,
+			PlanID: c.PlanID, Description: desc}, chosen.offer)
+	})
+}
+
+// failStep fails a pending step that could not start, in its own
+// transaction (stepFailed).
+func (s *Service) failStep(ctx context.Context, c *Component, itemID, why string) error {
+	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		var state ComponentState
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM components WHERE id = $1`, c.ID).Scan(&state); err != nil {
+			return sqldb.Err(err, "component")
+		}
+		if state != ComponentPending {
+			return nil
+		}
+		return s.stepFailed(ctx, tx, c, itemID, why)
+	})
 }
 
 // stepFailed records why a step failed, skips the steps after it and
@@ -338,7 +379,11 @@ func (s *Service) componentFinished(ctx context.Context, tx *sqldb.Tx, op *Opera
 		if !errors.Is(err, sql.ErrNoRows) {
 			return sqldb.Err(err, "component")
 		}
-		return s.made(ctx, tx, op.InstanceID, op.ItemID)
+		var n int // none pending: the outputs, past the last step
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM components WHERE instance_id = $1`, op.InstanceID).Scan(&n); err != nil {
+			return sqldb.Err(err, "component")
+		}
+		return s.startStep(ctx, tx, op.InstanceID, op.ItemID, n)
 	case OpDeprovision:
 		state, note := ComponentDeleted, desc
 		if !out.ok {
@@ -354,14 +399,11 @@ func (s *Service) componentFinished(ctx context.Context, tx *sqldb.Tx, op *Opera
 
 // made settles a blueprint's provision item when its last step is done,
 // with the blueprint's outputs (an output that cannot be worked out is
-// reported, not fatal: what was made works).
-func (s *Service) made(ctx context.Context, tx *sqldb.Tx, instanceID, itemID string) error {
-	inst, b, comps, err := s.blueprintRun(ctx, tx, instanceID)
-	if err != nil {
-		return err
-	}
+// reported, not fatal: what was made works). The outputs are rendered
+// before the transaction that settles the item.
+func (s *Service) made(ctx context.Context, inst *orders.Instance, b *blueprint.Blueprint, comps []*Component, itemID string) error {
 	note := fmt.Sprintf("made by blueprint %s in %d steps", b.Code, len(comps))
-	vars, err := s.vars(ctx, tx, inst, b, comps)
+	vars, err := s.vars(ctx, s.db.Read(), inst, b, comps)
 	var outputs map[string]any
 	if err == nil {
 		outputs, err = b.Render(ctx, vars)
@@ -370,7 +412,9 @@ func (s *Service) made(ctx context.Context, tx *sqldb.Tx, instanceID, itemID str
 		note += "; " + err.Error()
 	}
 	dash, _ := outputs["dashboard_url"].(string)
-	return s.orders.Settle(ctx, tx, access.System(), itemID, orders.TaskResult{Done: true, Note: note, DashboardURL: dash, Outputs: outputs})
+	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		return s.orders.Settle(ctx, tx, access.System(), itemID, orders.TaskResult{Done: true, Note: note, DashboardURL: dash, Outputs: outputs})
+	})
 }
 
 // target is what an operation acts on at its provider: the instance, or
