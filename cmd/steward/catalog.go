@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -71,7 +72,7 @@ func catalogRun(ctx context.Context, e env, a *app.App, p *access.Principal, cmd
 		fmt.Fprint(e.stderr, catalogUsage)
 		return errors.New("name the file to import")
 	}
-	data, err := os.ReadFile(args[0])
+	data, err := readLimited(args[0], portfolio.MaxFileBytes)
 	if err != nil {
 		return err
 	}
@@ -96,4 +97,16 @@ func catalogRun(ctx context.Context, e env, a *app.App, p *access.Principal, cmd
 		fmt.Fprintf(e.stdout, "applied %d changes\n", len(changes))
 	}
 	return nil
+}
+
+// readLimited reads a file, or its first limit+1 bytes when it is longer
+// (a device or a pipe has no size to check first): the reader behind
+// refuses what is over its limit without the rest ever being read.
+func readLimited(name string, limit int) ([]byte, error) {
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, int64(limit)+1))
 }

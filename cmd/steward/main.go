@@ -22,7 +22,14 @@ import (
 var Version = "dev"
 
 func main() {
+	// SIGINT or SIGTERM cancels ctx: serve shuts down gracefully, and long
+	// commands (catalog import, billing run) stop at their next step. A
+	// second signal ends the process at once.
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
 	if err != nil {

@@ -63,8 +63,10 @@ func (pl *plan) addErr(section string, i int, what string, err error) {
 
 // Import applies a file (or, with dryRun, only reports what it would
 // change). It returns the changes, or Problems naming every line that is
-// wrong, in which case nothing was changed. Callers need the rights of each
-// change (a portfolio manager has them).
+// wrong (Parse's limits included), in which case nothing was changed.
+// Callers need the rights of each change (a portfolio manager has them).
+// A cancelled ctx stops it before the next change with ctx's error; the
+// changes made so far stay and a second import completes the file.
 func Import(ctx context.Context, s Services, p *access.Principal, file string, data []byte, dryRun bool) ([]Change, error) {
 	d, err := Parse(file, data)
 	if err != nil {
@@ -80,6 +82,9 @@ func Import(ctx context.Context, s Services, p *access.Principal, file string, d
 		return nil, err
 	}
 	pl.check(ctx)
+	if err := ctx.Err(); err != nil {
+		return nil, err // the checks looked names up in vain
+	}
 	if len(pl.problems) > 0 {
 		return nil, pl.problems
 	}
@@ -351,6 +356,9 @@ func prune(v any) any {
 func (pl *plan) apply(ctx context.Context, s Services, p *access.Principal, dry bool) ([]Change, error) {
 	var changes []Change
 	do := func(c Change, f func() error) error {
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("stopped before %s: %w", c, err) // what is applied stays applied; importing again resumes
+		}
 		changes = append(changes, c)
 		if dry {
 			return nil

@@ -34,6 +34,20 @@ import (
 	"github.com/steward-itaas/steward/internal/rating"
 )
 
+// Limits of a portfolio file: Parse refuses a file beyond them, and any
+// alias (*name, or a merge key <<: *name) whatever its size, before
+// anything is decoded, so no file can make the reader take more time or
+// memory than its size allows.
+const (
+	// MaxFileBytes is the largest portfolio file read (4 MiB; the demo's
+	// whole portfolio is 16 KB).
+	MaxFileBytes = 4 << 20
+	// MaxDepth is how deeply a file's mappings and lists may nest,
+	// counting the top-level mapping as 1 (the demo's deepest, an
+	// offering's form, is 7).
+	MaxDepth = 64
+)
+
 // Document is the file.
 type Document struct {
 	Services     []Service    `yaml:"services"`
@@ -193,11 +207,20 @@ func (ps Problems) Error() string {
 }
 
 // Parse reads a file, refusing unknown fields, and remembers where each
-// element is so later checks can name its line.
+// element is so later checks can name its line. It refuses a file larger
+// than MaxFileBytes, nested deeper than MaxDepth, or with any alias, before
+// decoding it: what it returns is never bigger than the file.
 func Parse(file string, data []byte) (*Document, error) {
+	if len(data) > MaxFileBytes {
+		return nil, Problems{{File: file, Line: 1, Message: fmt.Sprintf("the file is %d bytes; a portfolio file may be at most %d bytes (%d MiB)",
+			len(data), MaxFileBytes, MaxFileBytes>>20)}}
+	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
 		return nil, Problems{{File: file, Line: yamlLine(err), Message: strings.TrimPrefix(err.Error(), "yaml: ")}}
+	}
+	if ps := checkShape(file, &root); len(ps) > 0 {
+		return nil, ps
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
@@ -225,6 +248,38 @@ func Parse(file string, data []byte) (*Document, error) {
 		}
 	}
 	return &d, nil
+}
+
+// checkShape refuses aliases and nesting beyond MaxDepth, one problem per
+// line. It descends no deeper than MaxDepth, and an alias is never
+// followed, so it takes time in proportion to the file.
+func checkShape(file string, root *yaml.Node) Problems {
+	var ps Problems
+	reported := map[int]bool{}
+	add := func(n *yaml.Node, format string, args ...any) {
+		if !reported[n.Line] {
+			reported[n.Line] = true
+			ps = append(ps, Problem{File: file, Line: n.Line, Message: fmt.Sprintf(format, args...)})
+		}
+	}
+	var walk func(n *yaml.Node, depth int)
+	walk = func(n *yaml.Node, depth int) {
+		switch n.Kind {
+		case yaml.AliasNode:
+			add(n, "alias *%s: aliases (and merge keys) are not allowed in a portfolio file; write the value out", n.Value)
+			return
+		case yaml.MappingNode, yaml.SequenceNode:
+			if depth++; depth > MaxDepth {
+				add(n, "nested more than %d levels deep; a portfolio file may nest at most %d levels", MaxDepth, MaxDepth)
+				return
+			}
+		}
+		for _, c := range n.Content {
+			walk(c, depth)
+		}
+	}
+	walk(root, 0)
+	return ps
 }
 
 func (d *Document) line(section string, i int) int {
@@ -351,7 +406,7 @@ func nodeToJSON(n *yaml.Node) ([]byte, error) {
 			}
 			b.Write(j)
 		case yaml.AliasNode:
-			return walk(n.Alias)
+			return fmt.Errorf("aliases are not allowed") // Parse refuses them; never expanded
 		}
 		return nil
 	}

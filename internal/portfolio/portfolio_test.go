@@ -18,7 +18,7 @@ import (
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
 
-func newApp(t *testing.T) (*app.App, portfolio.Services) {
+func newApp(t testing.TB) (*app.App, portfolio.Services) {
 	a, err := app.New(context.Background(), app.Config{Database: sqldbtest.Config(t), Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
