@@ -2,6 +2,7 @@ package billing_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -496,5 +497,148 @@ func TestCurrencyMismatch(t *testing.T) {
 	f.db.Read().QueryRowContext(f.ctx, `SELECT COUNT(*) FROM billing_documents`).Scan(&n)
 	if n != 0 {
 		t.Errorf("%d documents half written", n)
+	}
+}
+
+// TestRunMonthInRange: issue 15, finding 14: a billing run for 1900-01
+// was accepted. A month is billed only from the first month with a
+// billing account or an instance to the month in progress; anything else
+// is refused on the month field, naming the range, and starts nothing.
+func TestRunMonthInRange(t *testing.T) {
+	f := newFixture(t) // today is 5 Dec 2026
+	sys := access.System()
+	if _, err := f.bill.SaveAccount(f.ctx, sys, billing.AccountInput{OrgUnit: "corp", Mode: billing.Chargeback, Currency: "EUR"}); err != nil {
+		t.Fatal(err)
+	}
+	f.instance("b", "corp", [4]string{"small", "1", "2026-10-20T00:00:00Z", ""})
+	for _, month := range []string{"1900-01", "0000-01", "2026-09", "2027-01", "9999-12"} {
+		_, err := f.bill.StartRun(f.ctx, sys, month)
+		e := errs.As(err)
+		if e == nil || e.Code != errs.CodeInvalid || len(e.Fields) != 1 || e.Fields[0].Field != "month" || e.Fields[0].Rule != "range" ||
+			!strings.Contains(e.Fields[0].Message, "2026-10") || !strings.Contains(e.Fields[0].Message, "2026-12") {
+			t.Errorf("month %s: %v %+v", month, err, e)
+		}
+	}
+	if runs, err := f.bill.Runs(f.ctx, sys); err != nil || len(runs) != 0 {
+		t.Fatalf("refused months started %d runs (%v)", len(runs), err)
+	}
+	for _, month := range []string{"2026-10", "2026-11", "2026-12"} {
+		if r := f.run(month); r.State != billing.RunCompleted {
+			t.Errorf("month %s: %+v", month, r)
+		}
+	}
+	// An account anchored on the 25th bills 25 Sep – 25 Oct as "2026-09",
+	// which holds 20 October: the range starts a month earlier.
+	if _, err := f.bill.SaveAccount(f.ctx, sys, billing.AccountInput{OrgUnit: "other", Mode: billing.Chargeback, Currency: "EUR", AnchorDay: 25}); err != nil {
+		t.Fatal(err)
+	}
+	if r := f.run("2026-09"); r.State != billing.RunCompleted {
+		t.Errorf("2026-09 with an account anchored on the 25th: %+v", r)
+	}
+}
+
+// TestCreditsStayInTheirPeriod: issue 15, finding 14: the run of 1900-01
+// claimed a rebate earned in another month. A credit goes on the document
+// of the period it was earned in or a later one, never on an earlier
+// period's, and one left on an earlier period's draft is taken back.
+func TestCreditsStayInTheirPeriod(t *testing.T) {
+	f := newFixture(t) // today is 5 Dec 2026
+	sys := access.System()
+	acct, err := f.bill.SaveAccount(f.ctx, sys, billing.AccountInput{OrgUnit: "corp", Mode: billing.Chargeback, Currency: "EUR"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.instance("b", "corp", [4]string{"large", "1", "2026-10-01T00:00:00Z", ""})
+	// An SLA rebate earned on 3 December (for an org unit billed to corp).
+	if err := f.db.Tx(f.ctx, func(tx *sqldb.Tx) error {
+		return billing.SetCredit(f.ctx, tx, at("2026-12-03T08:00:00Z"), billing.CreditInput{OrgUnitID: f.units["dept"], Currency: "EUR", TotalMinor: 1500,
+			Description: "SLA rebate", Source: "test", SourceID: "breach-1"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	credited := func(month string) bool {
+		t.Helper()
+		for _, l := range f.doc("corp", month+"-01T00:00:00Z").Lines {
+			if l.Kind == billing.LineCredit {
+				return true
+			}
+		}
+		return false
+	}
+	f.run("2026-10")
+	f.run("2026-11")
+	if credited("2026-10") || credited("2026-11") {
+		t.Fatal("a credit earned in December is on an earlier month's draft")
+	}
+	f.run("2026-12")
+	if !credited("2026-12") {
+		t.Fatal("the credit is not on December's draft")
+	}
+	// A credit an earlier period's draft holds with its line (as the
+	// 1900-01 run took one) is released by that period's re-run, or taken
+	// back, line and total, by the next run of a period it belongs to.
+	oct := f.doc("corp", "2026-10-01T00:00:00Z")
+	dec := f.doc("corp", "2026-12-01T00:00:00Z")
+	misplace := func() {
+		f.exec(`INSERT INTO billing_lines (document_id, position, kind, description, instance_id, service_id, offering_id, plan_id, price_version_id,
+			component, meter, quantity, unit, unit_price, amount_minor, period_start, period_end, usage_key, explain)
+			SELECT $1, 99, kind, description, instance_id, service_id, offering_id, plan_id, price_version_id, component, meter, quantity, unit, unit_price,
+			amount_minor, period_start, period_end, usage_key, explain FROM billing_lines WHERE document_id = $2 AND kind = 'credit'`, oct.ID, dec.ID)
+		f.exec(`UPDATE billing_documents SET total_minor = total_minor - 1500 WHERE id = $1`, oct.ID)
+		f.exec(`UPDATE billing_credits SET document_id = $1 WHERE source = 'test'`, oct.ID)
+		if !credited("2026-10") {
+			t.Fatal("the misplaced credit line is not on October's draft")
+		}
+	}
+	misplace()
+	f.run("2026-10")
+	if credited("2026-10") {
+		t.Error("re-running October billed December's credit")
+	}
+	misplace()
+	f.run("2026-12")
+	cs, err := billing.CreditsFor(f.ctx, f.db.Read(), "test", "breach-1")
+	if err != nil || len(cs) != 1 || cs[0].DocumentID != dec.ID || !credited("2026-12") || credited("2026-10") {
+		t.Fatalf("credits %+v (%v); December's draft is %s", cs, err, dec.ID)
+	}
+	if _, err := f.bill.Finalise(f.ctx, sys, oct.ID); err != nil {
+		t.Fatal(err)
+	}
+	if d := f.doc("corp", "2026-10-01T00:00:00Z"); d.Total != "90.00" {
+		t.Errorf("October = %s, want the fee only", d.Total)
+	}
+	_ = acct
+}
+
+// TestRunStopsWhenCancelled: issue 15, finding 12: long work honours
+// cancellation (SIGTERM on `steward billing run`, a shutdown): a cancelled
+// run stops with the context's error, writes nothing half, and the next
+// execution completes it.
+func TestRunStopsWhenCancelled(t *testing.T) {
+	f := newFixture(t)
+	sys := access.System()
+	if _, err := f.bill.SaveAccount(f.ctx, sys, billing.AccountInput{OrgUnit: "corp", Mode: billing.Chargeback, Currency: "EUR"}); err != nil {
+		t.Fatal(err)
+	}
+	f.instance("b", "corp", [4]string{"small", "1", "2026-11-01T00:00:00Z", ""})
+	r, err := f.bill.StartRun(f.ctx, sys, "2026-11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancelled, cancel := context.WithCancel(f.ctx)
+	cancel()
+	if err := f.bill.Execute(cancelled, r.ID); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a cancelled run: %v", err)
+	}
+	var n int
+	f.db.Read().QueryRowContext(f.ctx, `SELECT COUNT(*) FROM billing_documents`).Scan(&n)
+	if r, _ = f.bill.Run(f.ctx, sys, r.ID); r.State != billing.RunRunning || r.AccountsDone != 0 || n != 0 {
+		t.Fatalf("after the cancellation: %+v, %d documents", r, n)
+	}
+	if err := f.bill.Execute(f.ctx, r.ID); err != nil {
+		t.Fatal(err)
+	}
+	if r, _ = f.bill.Run(f.ctx, sys, r.ID); r.State != billing.RunCompleted || r.Documents != 1 {
+		t.Errorf("resumed: %+v", r)
 	}
 }

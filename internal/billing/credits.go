@@ -2,6 +2,7 @@ package billing
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"time"
 
@@ -10,7 +11,9 @@ import (
 
 // Credit is money owed back to an org unit that waits for its next
 // invoice: a billing run puts it on the draft of the org unit's account as
-// a credit line, and it stays on that document once finalised.
+// a credit line, and it stays on that document once finalised. It belongs
+// to the period it was earned in and later ones: a run of a period that
+// ended before it was earned never takes it.
 type Credit struct {
 	ID          string         `json:"id"`
 	OrgUnitID   string         `json:"org_unit_id"`
@@ -23,7 +26,14 @@ type Credit struct {
 	DocumentID  string         `json:"document_id,omitempty"`
 	// Billed is set once the credit's document is finalised.
 	Billed bool `json:"billed"`
+
+	earned time.Time // when it was first recorded
+	onEnd  time.Time // the end of the period of the draft it is on, if any
 }
+
+// belongsTo says whether the credit may go on the document of a period
+// ending at end: one that had not ended when the credit was earned.
+func (c *Credit) belongsTo(end time.Time) bool { return c.earned.Before(end) }
 
 // CreditInput says how much a source (a breach) owes an org unit in all.
 type CreditInput struct {
@@ -100,9 +110,26 @@ func CreditsFor(ctx context.Context, q sqldb.Querier, source, prefix string) ([]
 }
 
 // pendingCredits loads the credits a run may put on drafts: those on no
-// document, on a draft, or on a voided document (released again).
+// document, on a draft, or on a voided document (released again), with
+// when each was earned and the period end of the draft it is on.
 func pendingCredits(ctx context.Context, q sqldb.Querier) ([]*Credit, error) {
-	return sqldb.QueryAll(ctx, q, "billing credits", scanCredit, `SELECT `+creditColumns+`
+	return sqldb.QueryAll(ctx, q, "billing credits", func(row sqldb.Scanner) (*Credit, error) {
+		var c Credit
+		var explain, state string
+		var onEnd sql.NullTime
+		if err := row.Scan(&c.ID, &c.OrgUnitID, &c.Currency, &c.AmountMinor, &c.Description, &c.Source, &c.SourceID, &explain, &c.DocumentID, &state,
+			&c.earned, &onEnd); err != nil {
+			return nil, err
+		}
+		json.Unmarshal([]byte(explain), &c.Explain)
+		c.earned = c.earned.UTC()
+		if state == string(Void) {
+			c.DocumentID = ""
+		} else if onEnd.Valid {
+			c.onEnd = onEnd.Time.UTC()
+		}
+		return &c, nil
+	}, `SELECT `+creditColumns+`, c.created_at, d.period_end
 		FROM billing_credits c LEFT JOIN billing_documents d ON d.id = c.document_id
 		WHERE c.document_id IS NULL OR d.state IN ('draft', 'void') ORDER BY c.created_at, c.id`)
 }

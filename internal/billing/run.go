@@ -81,7 +81,10 @@ func (s *Service) Run(ctx context.Context, p *access.Principal, ref string) (*Ru
 
 // StartRun starts (or re-runs) the billing run of a month as a job and
 // returns at once; the run's progress is on the run. A run already going
-// is returned as it is. Callers need billing.manage.
+// is returned as it is. Callers need billing.manage. Returns invalid
+// (field month) for a month that is not written 2026-11 or is outside
+// the billable months: from the first month with a billing account or an
+// instance to the month in progress.
 func (s *Service) StartRun(ctx context.Context, p *access.Principal, month string) (*Run, error) {
 	if err := p.Require(access.BillingManage, access.Resource{}); err != nil {
 		return nil, err
@@ -91,9 +94,15 @@ func (s *Service) StartRun(ctx context.Context, p *access.Principal, month strin
 		return nil, err
 	}
 	now := sqldb.Time(s.now())
-	if m.After(now) {
-		return nil, &errs.Error{Code: errs.CodeInvalid, Message: "the month has not begun",
-			Fields: []errs.FieldError{{Field: "month", Rule: "range", Message: "bill a month that has begun; a month in progress gives drafts to date"}}}
+	first, last, err := s.billableMonths(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if m.Before(first) || m.After(last) {
+		return nil, &errs.Error{Code: errs.CodeInvalid, Message: "the month cannot be billed",
+			Fields: []errs.FieldError{{Field: "month", Rule: "range", Message: fmt.Sprintf(
+				"month must be from %s (the first with a billing account or an instance) to %s (the month in progress, which gives drafts to date)",
+				first.Format("2006-01"), last.Format("2006-01"))}}}
 	}
 	month = m.Format("2006-01")
 	var out *Run
@@ -133,6 +142,37 @@ func (s *Service) StartRun(ctx context.Context, p *access.Principal, month strin
 		s.jobs.Wake()
 	}
 	return out, err
+}
+
+// billableMonths is the range of months a run may bill: from the month
+// whose period holds the first instance segment or the first billing
+// account's opening (the earlier), to the month in progress. Before it
+// there is nothing to bill; after it nothing has happened yet.
+func (s *Service) billableMonths(ctx context.Context) (first, last time.Time, err error) {
+	now := s.now().UTC()
+	last = time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	db := s.db.Read()
+	earliest := now
+	for _, q := range []string{`SELECT created_at FROM billing_accounts ORDER BY created_at LIMIT 1`,
+		`SELECT started_at FROM instance_segments ORDER BY started_at LIMIT 1`} {
+		var t time.Time
+		switch err := db.QueryRowContext(ctx, q).Scan(&t); {
+		case isNoRows(err):
+		case err != nil:
+			return first, last, sqldb.Err(err, "billing months")
+		default:
+			earliest = minTime(earliest, t.UTC())
+		}
+	}
+	var anchor int
+	if err := db.QueryRowContext(ctx, `SELECT COALESCE(MAX(anchor_day), 1) FROM billing_accounts`).Scan(&anchor); err != nil {
+		return first, last, sqldb.Err(err, "billing accounts")
+	}
+	first = time.Date(earliest.Year(), earliest.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if earliest.Day() < anchor { // before its anchor day: in the period of the month before
+		first = first.AddDate(0, -1, 0)
+	}
+	return first, last, nil
 }
 
 func (s *Service) runJob(ctx context.Context, j *jobs.Job) error {
@@ -211,7 +251,8 @@ type runData struct {
 
 // Execute runs a billing run to its end from where it stopped. It is the
 // job's body and safe to call again: finalised documents are never
-// touched, drafts are recomputed whole.
+// touched, drafts are recomputed whole. A cancelled ctx stops it before
+// the next account with ctx's error, keeping the chunks committed.
 func (s *Service) Execute(ctx context.Context, runID string) error {
 	r, err := scanRun(s.db.Read().QueryRowContext(ctx, `SELECT `+runColumns+` FROM billing_runs WHERE id = $1`, runID))
 	if err != nil {
@@ -236,6 +277,9 @@ func (s *Service) Execute(ctx context.Context, runID string) error {
 	// cursor moved, so it stops instead of billing the chunk twice.
 	cursor := r.cursor
 	for len(todo) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err // stopped (SIGTERM, shutdown): the next execution resumes at the cursor
+		}
 		chunk := todo[:min(max(s.ChunkSize, 1), len(todo))]
 		todo = todo[len(chunk):]
 		next := chunk[len(chunk)-1].ID
@@ -542,6 +586,9 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 	rows.Close()
 	now := sqldb.Time(s.now())
 	for _, a := range chunk {
+		if err := ctx.Err(); err != nil {
+			return 0, 0, err // the chunk's transaction rolls back whole
+		}
 		e, ok := current[a.ID]
 		if ok && e.state != Draft {
 			continue // finalised documents never change
@@ -552,10 +599,21 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 		}
 		ls = append(ls, manual[a.ID]...)
 		ps, pe := a.Period(d.month)
-		var claimed []any
+		var claimed, released []any
+		var taken []*Credit
 		for _, c := range d.credits[a.ID] {
-			if (c.DocumentID != "" && c.DocumentID != e.id) || c.Currency != a.Currency {
-				continue // on another draft, or waiting for an account in its currency
+			switch {
+			case !c.belongsTo(pe):
+				if c.DocumentID != "" && c.DocumentID == e.id {
+					released = append(released, c.ID) // earned after this period: for a later one
+				}
+				continue
+			case c.DocumentID != "" && c.DocumentID != e.id && c.belongsTo(c.onEnd):
+				continue // on another period's draft, where it belongs
+			case c.Currency != a.Currency:
+				continue // waiting for an account in its currency
+			case c.DocumentID != "" && c.DocumentID != e.id:
+				taken = append(taken, c) // from an earlier period's draft, where it does not belong
 			}
 			claimed = append(claimed, c.ID)
 			ls = append(ls, Line{Kind: LineCredit, Description: c.Description, Quantity: "1", Unit: "credit", UnitPrice: money.New(-c.AmountMinor, a.Currency).Decimal(),
@@ -591,10 +649,31 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 				return 0, 0, sqldb.Err(err, "billing credit")
 			}
 		}
+		for _, c := range released {
+			if _, err := tx.ExecContext(ctx, `UPDATE billing_credits SET document_id = NULL WHERE id = $1 AND document_id = $2`, c, id); err != nil {
+				return 0, 0, sqldb.Err(err, "billing credit")
+			}
+		}
+		for _, c := range taken {
+			if err := dropCreditLine(ctx, tx, c.DocumentID, c.ID, now); err != nil {
+				return 0, 0, err
+			}
+		}
 		docs++
 		lines += len(ls)
 	}
 	return docs, lines, nil
+}
+
+// dropCreditLine takes a credit's line off the draft that held it and
+// brings the draft's total back to the sum of its lines.
+func dropCreditLine(ctx context.Context, tx *sqldb.Tx, docID, creditID string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM billing_lines WHERE document_id = $1 AND usage_key = $2`, docID, "credit:"+creditID); err != nil {
+		return sqldb.Err(err, "billing lines")
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE billing_documents SET total_minor = (SELECT COALESCE(SUM(amount_minor), 0) FROM billing_lines WHERE document_id = $1),
+		updated_at = $2 WHERE id = $1 AND state = 'draft'`, docID, now)
+	return sqldb.Err(err, "billing document")
 }
 
 // insertLines writes lines with multi-row INSERTs.
