@@ -247,30 +247,46 @@ func checkRule(rule string) (opt *rrule.ROption, err error) {
 		return nil, fmt.Errorf("a maintenance window recurs at most once a day (%d a year): FREQ is YEARLY, MONTHLY, WEEKLY or DAILY, "+
 			"without BYHOUR, BYMINUTE or BYSECOND (start and end give the window's hours)", MaxMaintenanceOccurrences)
 	}
-	return opt, nil
-}
-
-// Recurrence returns the maintenance window's recurrence with its occurrences
-// starting at Start local time in loc, from the date since onwards. A rule
-// that recurs more often than daily is an error (one stored before rules
-// were checked is not expanded).
-func (m *Maintenance) Recurrence(loc *time.Location, since time.Time) (*rrule.RRule, error) {
-	opt, err := checkRule(m.Rule)
-	if err != nil {
-		return nil, err
+	if len(opt.Byeaster) > 0 {
+		return nil, errors.New("BYEASTER is not RFC 5545; name the dates with BYMONTH and BYMONTHDAY")
 	}
-	start, _ := minutes(m.Start)
-	y, mo, d := since.In(loc).Date()
-	opt.Dtstart = time.Date(y, mo, d, start/60, start%60, 0, 0, loc)
-	return rrule.NewRRule(*opt)
+	return opt, nil
 }
 
 // Occurrences returns the local start of each of the window's occurrences
 // in [from, to]. It stops with an error rather than return more than one
-// a day of the span (MaxMaintenanceOccurrences a year), so however the
-// rule was stored, expanding it is bounded by the span measured.
+// a day of the span (MaxMaintenanceOccurrences a year), and a rule that
+// recurs more often than daily (stored before rules were checked) is an
+// error, not an expansion.
+//
+// A rule with no occurrence after the span (FREQ=DAILY;BYMONTH=2;
+// BYMONTHDAY=30) makes the rrule library search on to the year 9999. The
+// Gregorian calendar repeats every 400 years (146,097 days, a whole number
+// of weeks), so the rule is expanded 400·k years later, as near 9999 as the
+// span allows, and the dates brought back: that search is at most 400
+// years, not 8,000.
 func (m *Maintenance) Occurrences(loc *time.Location, from, to time.Time) ([]time.Time, error) {
-	r, err := m.Recurrence(loc, from)
+	opt, err := checkRule(m.Rule)
+	if err != nil {
+		return nil, err
+	}
+	shift := 0
+	if y := to.In(loc).Year(); y >= 0 && y < 9999 {
+		shift = (9999 - y) / 400 * 400
+	}
+	// Dates only matter (no BYHOUR and finer), so the rule runs on wall
+	// clocks in UTC, where no daylight saving shifts them.
+	wall := func(t time.Time) time.Time {
+		l := t.In(loc)
+		return time.Date(l.Year()+shift, l.Month(), l.Day(), l.Hour(), l.Minute(), l.Second(), 0, time.UTC)
+	}
+	start, _ := minutes(m.Start)
+	f, e := wall(from), wall(to)
+	opt.Dtstart = time.Date(f.Year(), f.Month(), f.Day(), start/60, start%60, 0, 0, time.UTC)
+	if !opt.Until.IsZero() {
+		opt.Until = wall(opt.Until)
+	}
+	r, err := rrule.NewRRule(*opt)
 	if err != nil {
 		return nil, err
 	}
@@ -280,14 +296,14 @@ func (m *Maintenance) Occurrences(loc *time.Location, from, to time.Time) ([]tim
 	}
 	var out []time.Time
 	next := r.Iterator()
-	for at, ok := next(); ok && !at.After(to); at, ok = next() {
-		if at.Before(from) {
+	for at, ok := next(); ok && !at.After(e); at, ok = next() {
+		if at.Before(f) {
 			continue
 		}
 		if len(out) == limit {
 			return nil, fmt.Errorf("rule occurs more than once a day (at most %d a year)", MaxMaintenanceOccurrences)
 		}
-		out = append(out, at)
+		out = append(out, time.Date(at.Year()-shift, at.Month(), at.Day(), start/60, start%60, 0, 0, loc))
 	}
 	return out, nil
 }

@@ -91,6 +91,23 @@ var (
 	fieldKeys = []string{"type", "title", "description", "enum", "minimum", "maximum", "minLength", "maxLength", "pattern", "default"}
 )
 
+// The limits of an order form schema. Patterns are Go regular expressions
+// (RE2, as the validator compiles them too): matching takes time linear in
+// the input, never backtracking, so a pattern cannot stall an order.
+const (
+	// MaxFormBytes is the largest order form schema, in bytes.
+	MaxFormBytes = 64 << 10
+	// MaxFormFields is the most parameters a form has.
+	MaxFormFields = 100
+	// MaxFormPatternLength is the longest pattern, in bytes.
+	MaxFormPatternLength = 1000
+	// MaxFormEnum is the most values an enum lists.
+	MaxFormEnum = 500
+	// MaxFormNumberLength is the longest minimum or maximum, in characters;
+	// they are plain decimals (1e1000000 is a number a megabyte long).
+	MaxFormNumberLength = 40
+)
+
 // EmptyForm is the form of an offering without parameters.
 const EmptyForm = `{"type":"object","properties":{}}`
 
@@ -104,6 +121,9 @@ func ParseForm(raw []byte) (*Form, error) {
 	bad := func(format string, args ...any) error {
 		return &errs.Error{Code: errs.CodeInvalid, Message: "the order form schema is not valid",
 			Fields: []errs.FieldError{{Field: "form_schema", Rule: "schema", Message: fmt.Sprintf(format, args...)}}}
+	}
+	if len(raw) > MaxFormBytes {
+		return nil, bad("the schema is %d bytes; an order form schema is at most %d", len(raw), MaxFormBytes)
 	}
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &top); err != nil {
@@ -124,6 +144,9 @@ func ParseForm(raw []byte) (*Form, error) {
 	names, err := orderedKeys(top["properties"])
 	if err != nil {
 		return nil, bad("properties must be an object of parameter schemas")
+	}
+	if len(names) > MaxFormFields {
+		return nil, bad("the form has %d parameters; an order form has at most %d", len(names), MaxFormFields)
 	}
 	var props map[string]map[string]json.RawMessage
 	if len(top["properties"]) > 0 {
@@ -188,13 +211,20 @@ func parseField(name string, p map[string]json.RawMessage) (FormField, error) {
 		if fld.Type != "string" || json.Unmarshal(e, &fld.Enum) != nil || len(fld.Enum) == 0 {
 			return fld, fmt.Errorf("enum must be a non-empty list of strings on a string parameter")
 		}
+		if len(fld.Enum) > MaxFormEnum {
+			return fld, fmt.Errorf("enum lists at most %d values", MaxFormEnum)
+		}
 	}
 	for key, dst := range map[string]**big.Rat{"minimum": &fld.Minimum, "maximum": &fld.Maximum} {
 		if v, ok := p[key]; ok {
 			if fld.Type != "number" && fld.Type != "integer" {
 				return fld, fmt.Errorf("%s is only for numbers", key)
 			}
-			r, ok := new(big.Rat).SetString(string(bytes.TrimSpace(v)))
+			num := string(bytes.TrimSpace(v))
+			if len(num) > MaxFormNumberLength || strings.ContainsAny(num, "eE") {
+				return fld, fmt.Errorf("%s must be a plain decimal number of at most %d characters, such as 0.5", key, MaxFormNumberLength)
+			}
+			r, ok := new(big.Rat).SetString(num)
 			if !ok {
 				return fld, fmt.Errorf("%s must be a number", key)
 			}
@@ -213,6 +243,9 @@ func parseField(name string, p map[string]json.RawMessage) (FormField, error) {
 	if v, ok := p["pattern"]; ok {
 		if fld.Type != "string" || json.Unmarshal(v, &fld.Pattern) != nil {
 			return fld, fmt.Errorf("pattern is only for strings")
+		}
+		if len(fld.Pattern) > MaxFormPatternLength {
+			return fld, fmt.Errorf("pattern is at most %d characters", MaxFormPatternLength)
 		}
 		if _, err := regexp.Compile(fld.Pattern); err != nil {
 			return fld, fmt.Errorf("pattern is not a valid regular expression")
