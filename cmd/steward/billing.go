@@ -51,10 +51,10 @@ func billingCmd(ctx context.Context, e env, args []string) error {
 		}
 		r, err := a.Billing.StartRun(ctx, sys, *month)
 		if err != nil {
-			return err
+			return describe(err)
 		}
 		if err := a.Billing.Execute(ctx, r.ID); err != nil {
-			return err
+			return err // cancelled (SIGINT, SIGTERM) or failed: the next run of the month resumes it
 		}
 		if r, err = a.Billing.Run(ctx, sys, r.ID); err != nil {
 			return err

@@ -452,3 +452,19 @@ func TestCatalogImportLimits(t *testing.T) {
 		t.Errorf("after the refusals: %v %s", err, out)
 	}
 }
+
+// TestBillingRunMonthRange: issue 15, finding 14: `steward billing run
+// --month 1900-01` was accepted. The month is refused, naming the months
+// that can be billed.
+func TestBillingRunMonthRange(t *testing.T) {
+	getenv := envFor(t, nil)
+	this := time.Now().UTC().Format("2006-01")
+	for _, month := range []string{"1900-01", time.Now().UTC().AddDate(0, 2, 0).Format("2006-01")} {
+		if out, err := cli(t, getenv, "", "billing", "run", "--month", month); err == nil || !strings.Contains(out, "month: month must be from "+this+" ") {
+			t.Errorf("billing run --month %s: %v %s", month, err, out)
+		}
+	}
+	if out, err := cli(t, getenv, "", "billing", "run"); err != nil || !strings.Contains(out, "billing run "+this+": completed") {
+		t.Errorf("billing run of the month in progress: %v %s", err, out)
+	}
+}
