@@ -143,9 +143,9 @@ func offerFor(ctx context.Context, q sqldb.Querier, providerID, planID string) (
 
 // Fulfil takes an approved order item when a provider offers its plan (for
 // a provision) or made its instance (for a change or a deprovision). It
-// implements orders.Provisioner. A provision's provider is chosen by a job
-// queued in tx (placeItem); a blueprint's instance is opened in tx and its
-// steps started by jobs (runStep).
+// implements orders.Provisioner. A provision's instance is opened in tx and
+// its provider chosen by a job queued in tx (placeItem); a blueprint's
+// steps are started by jobs the same way (runStep).
 func (s *Service) Fulfil(ctx context.Context, tx *sqldb.Tx, o *orders.Order, it *orders.Item) (bool, error) {
 	switch o.Kind {
 	case orders.KindProvision:
@@ -160,8 +160,12 @@ func (s *Service) Fulfil(ctx context.Context, tx *sqldb.Tx, o *orders.Order, it 
 		if err != nil || len(opts) == 0 {
 			return false, err
 		}
-		// The placement policy runs in a job, after this transaction, so
-		// that no expression is evaluated while it holds the write lock.
+		// The instance is opened now, its provider chosen by a job after
+		// this transaction, so that no placement policy is evaluated while
+		// it holds the write lock.
+		if _, err := s.orders.OpenInstance(ctx, tx, o, it, "", nil); err != nil {
+			return false, err
+		}
 		return true, s.queuePlace(ctx, tx, placeJob{ItemID: it.ID})
 	case orders.KindDeprovision, orders.KindChange:
 		inst, err := orders.GetInstance(ctx, tx, it.InstanceID)

@@ -275,11 +275,12 @@ func (s *Service) runPlace(ctx context.Context, j *jobs.Job) error {
 	return s.placeItem(ctx, in.ItemID)
 }
 
-// placeItem chooses the provider of a provision item Fulfil took. It reads
-// the providers and evaluates the policy outside any transaction, then, in
-// a short one and only if the item still waits, opens the instance with
-// the decision and starts its provision operation, or fails the item with
-// the decision's reason (no provider eligible, or the policy failed).
+// placeItem chooses the provider of a provision item Fulfil took (whose
+// instance it opened without one). It reads the providers and evaluates the
+// policy outside any transaction, then, in a short one and only if the item
+// still waits, records the decision on the instance and starts its
+// provision operation, or fails the item with the decision's reason (no
+// provider eligible, or the policy failed).
 func (s *Service) placeItem(ctx context.Context, itemID string) error {
 	q := s.db.Read()
 	var orderID string
@@ -291,7 +292,7 @@ func (s *Service) placeItem(ctx context.Context, itemID string) error {
 		return err
 	}
 	i := slices.IndexFunc(o.Items, func(it *orders.Item) bool { return it.ID == itemID })
-	if i < 0 || o.Items[i].State != orders.ItemPending || o.Items[i].InstanceID != "" {
+	if i < 0 || o.Items[i].State != orders.ItemPending || o.Items[i].InstanceID == "" {
 		return nil
 	}
 	it := o.Items[i]
@@ -325,32 +326,38 @@ func (s *Service) placeItem(ctx context.Context, itemID string) error {
 	}
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		var state string
-		var inst sql.NullString
-		if err := tx.QueryRowContext(ctx, `SELECT state, instance_id FROM order_items WHERE id = $1`, itemID).Scan(&state, &inst); err != nil {
+		var provider sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT i.state, n.provider_id FROM order_items i JOIN instances n ON n.id = i.instance_id WHERE i.id = $1`,
+			itemID).Scan(&state, &provider); err != nil {
 			return sqldb.Err(err, "order item")
 		}
-		if state != string(orders.ItemPending) || inst.Valid {
-			return nil
+		if state != string(orders.ItemPending) || provider.Valid {
+			return nil // settled meanwhile (cancelled), or placed already
 		}
-		fail := func(note string, placement any) error {
-			if _, err := s.orders.OpenInstance(ctx, tx, o, it, "", placement); err != nil {
-				return err
-			}
+		var placement any = map[string]any{}
+		if d != nil {
+			placement = d
+		}
+		var providerID any
+		if chosen != nil {
+			providerID = chosen.provider.ID
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE instances SET provider_id = $1, placement = $2, updated_at = $3 WHERE id = $4`,
+			providerID, marshal(placement), sqldb.Time(s.now()), it.InstanceID); err != nil {
+			return sqldb.Err(err, "instance")
+		}
+		fail := func(note string) error {
 			return s.orders.Settle(ctx, tx, access.System(), it.ID, orders.TaskResult{Note: note})
 		}
 		switch {
 		case broken != nil:
-			return fail(fmt.Sprintf("the placement policy of %s does not work: %s; ask the supplier manager to fix it", offering, describe(broken)), nil)
+			return fail(fmt.Sprintf("the placement policy of %s does not work: %s; ask the supplier manager to fix it", offering, describe(broken)))
 		case len(opts) == 0:
-			return fail("no provider offers it now", nil)
+			return fail("no provider offers it now")
 		case chosen == nil:
-			return fail("no provider can make it now: "+d.Reason, d)
+			return fail("no provider can make it now: " + d.Reason)
 		}
-		instanceID, err := s.orders.OpenInstance(ctx, tx, o, it, chosen.provider.ID, d)
-		if err != nil {
-			return err
-		}
-		return s.startOp(ctx, tx, &Operation{InstanceID: instanceID, ItemID: it.ID, ProviderID: chosen.provider.ID, Kind: OpProvision, PlanID: it.PlanID,
+		return s.startOp(ctx, tx, &Operation{InstanceID: it.InstanceID, ItemID: it.ID, ProviderID: chosen.provider.ID, Kind: OpProvision, PlanID: it.PlanID,
 			Description: d.Reason}, chosen.offer)
 	})
 }

@@ -137,9 +137,10 @@ func (e *env) order(offering, plan string, params ...map[string]any) (*orders.Or
 	return o, inst
 }
 
-// placed runs due jobs until the order's first item has its instance:
-// placement runs in a job after the order's transaction. It runs no more
-// jobs than that, so the provider has at most been called once.
+// placed runs due jobs until the order's first item is placed (its
+// instance has a provider, or the item was settled without one): placement
+// runs in a job after the order's transaction. It runs no more jobs than
+// that, so the provider has at most been called once.
 func (e *env) placed(o *orders.Order) *orders.Order {
 	e.t.Helper()
 	for {
@@ -147,8 +148,14 @@ func (e *env) placed(o *orders.Order) *orders.Order {
 		if err != nil {
 			e.t.Fatal(err)
 		}
-		if o.Items[0].InstanceID != "" {
-			return o
+		if id := o.Items[0].InstanceID; id != "" {
+			inst, err := e.a.Orders.Instance(e.ctx, access.System(), id)
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			if inst.ProviderID != "" || o.Items[0].State != orders.ItemPending || inst.BlueprintID != "" {
+				return o
+			}
 		}
 		ran, err := e.a.Jobs.RunOne(e.ctx)
 		if err != nil {
