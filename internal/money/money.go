@@ -12,6 +12,7 @@ package money
 import (
 	"math"
 	"math/big"
+	"strconv"
 	"strings"
 
 	"github.com/steward-itaas/steward/internal/errs"
@@ -54,25 +55,56 @@ type Amount struct {
 // New returns an amount of minor units.
 func New(minor int64, currency string) Amount { return Amount{Minor: minor, Currency: currency} }
 
-// Parse reads a decimal string such as "1234.50" or "-0.5" in the currency.
+// Parse reads a decimal string such as "1234.50" or "-0.5" in the currency:
+// an optional sign, digits and an optional fraction, nothing else (no
+// exponent, no hexadecimal, no fraction bar), in time linear in its length.
 // More decimal places than the currency has is an error: use RoundMinor for
 // computed values.
 func Parse(s, currency string) (Amount, error) {
 	if !ValidCurrency(currency) {
 		return Amount{}, errs.Invalid("currency %q is not an ISO 4217 code such as EUR", currency)
 	}
-	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
-	if !ok || strings.ContainsAny(s, "eE/") {
-		return Amount{}, errs.Invalid("amount %q is not a decimal number such as 1234.50", s)
+	shown := s
+	if len(shown) > 40 {
+		shown = shown[:40] + "…"
 	}
-	minor := new(big.Rat).Mul(r, new(big.Rat).SetInt(pow10(Exponent(currency))))
-	if !minor.IsInt() {
-		return Amount{}, errs.Invalid("amount %q has more than %d decimal places for %s", s, Exponent(currency), currency)
+	t := strings.TrimSpace(s)
+	neg := strings.HasPrefix(t, "-")
+	if neg || strings.HasPrefix(t, "+") {
+		t = t[1:]
 	}
-	if !minor.Num().IsInt64() {
-		return Amount{}, errs.Invalid("amount %q is too large", s)
+	whole, frac, _ := strings.Cut(t, ".")
+	if whole+frac == "" || !digits(whole) || !digits(frac) {
+		return Amount{}, errs.Invalid("amount %q is not a decimal number such as 1234.50", shown)
 	}
-	return Amount{Minor: minor.Num().Int64(), Currency: currency}, nil
+	e := Exponent(currency)
+	frac = strings.TrimRight(frac, "0")
+	if len(frac) > e {
+		return Amount{}, errs.Invalid("amount %q has more than %d decimal places for %s", shown, e, currency)
+	}
+	frac += strings.Repeat("0", e-len(frac))
+	ds := strings.TrimLeft(whole+frac, "0")
+	if ds == "" {
+		return Amount{Currency: currency}, nil
+	}
+	n, err := strconv.ParseUint(ds, 10, 64)
+	switch {
+	case err != nil, neg && n > math.MaxInt64+1, !neg && n > math.MaxInt64:
+		return Amount{}, errs.Invalid("amount %q is too large", shown)
+	case neg:
+		return Amount{Minor: -int64(n-1) - 1, Currency: currency}, nil
+	}
+	return Amount{Minor: int64(n), Currency: currency}, nil
+}
+
+// digits reports whether s is only ASCII digits (or empty).
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // RoundMinor rounds an exact rational amount of major units (for example
