@@ -33,51 +33,78 @@ const (
 
 var errQuantity = errors.New("not a number with at most 6 decimal places")
 
-// ParseQuantity reads a decimal ("12", "-0.25", "1.5e3") exactly.
+// ParseQuantity reads a decimal ("12", "-0.25", "1.5e3") exactly, in time
+// linear in its length: the exponent is at most three digits, and nothing
+// larger than a Quantity is ever computed.
 func ParseQuantity(s string) (Quantity, error) {
 	s = strings.TrimSpace(s)
-	if q, ok := parsePlain(s); ok {
-		return q, nil
-	}
-	r, ok := new(big.Rat).SetString(s)
-	if !ok || strings.ContainsAny(s, "/xXpP_bBoO") || strings.EqualFold(s, "inf") || strings.EqualFold(s, "nan") {
-		return 0, errQuantity
-	}
-	r.Mul(r, big.NewRat(Scale, 1))
-	if !r.IsInt() || !r.Num().IsInt64() {
-		return 0, errQuantity
-	}
-	return Quantity(r.Num().Int64()), nil
-}
-
-// parsePlain is the fast path for the common [-]digits[.digits] form.
-func parsePlain(s string) (Quantity, bool) {
 	neg := strings.HasPrefix(s, "-")
-	if neg {
+	if neg || strings.HasPrefix(s, "+") {
 		s = s[1:]
 	}
-	whole, frac, dot := strings.Cut(s, ".")
-	if whole == "" || len(whole) > 12 || len(frac) > 6 || dot && frac == "" {
-		return 0, false
+	mant, exp, hasExp := strings.Cut(strings.ToLower(s), "e")
+	whole, frac, _ := strings.Cut(mant, ".")
+	if whole+frac == "" || !digits(whole) || !digits(frac) {
+		return 0, errQuantity
 	}
-	w, err := strconv.ParseUint(whole, 10, 64)
+	e := 0
+	if hasExp {
+		expNeg := strings.HasPrefix(exp, "-")
+		if expNeg || strings.HasPrefix(exp, "+") {
+			exp = exp[1:]
+		}
+		if exp == "" || !digits(exp) {
+			return 0, errQuantity
+		}
+		exp = strings.TrimLeft(exp, "0")
+		if len(exp) > 3 {
+			return 0, errQuantity
+		}
+		if exp != "" {
+			e, _ = strconv.Atoi(exp)
+		}
+		if expNeg {
+			e = -e
+		}
+	}
+	// The value is digits × 10^shift micro-units.
+	ds := strings.TrimLeft(whole+frac, "0")
+	shift := e - len(frac) + 6
+	t := strings.TrimRight(ds, "0")
+	shift += len(ds) - len(t)
+	if t == "" {
+		return 0, nil
+	}
+	if shift < 0 || len(t)+shift > 19 {
+		return 0, errQuantity // finer than a micro-unit, or too large
+	}
+	n, err := strconv.ParseUint(t, 10, 64)
 	if err != nil {
-		return 0, false
+		return 0, errQuantity
 	}
-	var f uint64
-	if frac != "" {
-		if f, err = strconv.ParseUint(frac, 10, 64); err != nil {
-			return 0, false
+	for range shift {
+		if n > math.MaxUint64/10 {
+			return 0, errQuantity
 		}
-		for i := len(frac); i < 6; i++ {
-			f *= 10
+		n *= 10
+	}
+	switch {
+	case neg && n <= math.MaxInt64+1:
+		return Quantity(-int64(n-1) - 1), nil
+	case !neg && n <= math.MaxInt64:
+		return Quantity(n), nil
+	}
+	return 0, errQuantity
+}
+
+// digits reports whether s is only ASCII digits (or empty).
+func digits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
 		}
 	}
-	q := Quantity(w*Scale + f)
-	if neg {
-		q = -q
-	}
-	return q, true
+	return true
 }
 
 // String writes the quantity as a decimal without trailing zeros.
