@@ -20,7 +20,7 @@ import (
 var cheap = identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}
 
 type fixture struct {
-	t       *testing.T
+	t       testing.TB
 	ctx     context.Context
 	ids     *identity.Service
 	cat     *catalog.Catalog
@@ -39,7 +39,7 @@ type fixture struct {
 	service *catalog.Service
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	db := sqldbtest.Open(t)
 	now := func() time.Time { return time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC) }
 	f := &fixture{t: t, ctx: context.Background(), sys: access.System(), ids: identity.NewService(db, now, cheap), cat: catalog.New(db, now)}
@@ -76,7 +76,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func must(t *testing.T, err error) {
+func must(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
