@@ -41,9 +41,11 @@ type Approval struct {
 	State          ApprovalState `json:"state"`
 	DecidedByID    string        `json:"decided_by_id,omitempty"`
 	DecidedByName  string        `json:"decided_by_name,omitempty"`
-	Comment        string        `json:"comment"`
-	CreatedAt      time.Time     `json:"created_at"`
-	DecidedAt      *time.Time    `json:"decided_at,omitempty"`
+	// Comment is why the approval went to a fallback approver, if it did
+	// ("policy "X" failed …"), then the decision's comment.
+	Comment   string     `json:"comment"`
+	CreatedAt time.Time  `json:"created_at"`
+	DecidedAt *time.Time `json:"decided_at,omitempty"`
 }
 
 const approvalColumns = `id, order_id, step, policy_name, approver_kind, approver_role, COALESCE(approver_user_id, ''), COALESCE(service_id, ''),

@@ -16,10 +16,16 @@
 // offering is still orderable, the plan not retired, the parameters fit the
 // form), prices it, reserves quota, and evaluates the approval policies: CEL
 // expressions over the order and each item (order.total_monthly > 1000,
-// item.plan == "gold"). Each policy that matches adds an approval at its
-// step, for a role (resolved on a scope covering the order's org unit), the
-// service's sponsor or its owner. Steps are decided in order; any rejection
-// rejects the order. An approved order is fulfilled by manual tasks in the
+// item.plan == "gold"), bounded by package expr. Each policy that matches
+// adds an approval at its step, for a role (resolved on a scope covering
+// the order's org unit), the service's sponsor or its owner. A policy that
+// fails, or names an approver who cannot decide for the order (a sponsor
+// of another org unit, the requester), routes to a fallback approver with
+// the reason on the approval: no order goes on unapproved because a policy
+// broke, and none waits for nobody. Steps are decided in order; any
+// rejection rejects the order. Pricing and policy evaluation run before
+// the write transaction, which re-checks the draft and only writes; an
+// order holds at most MaxItemsPerOrder items. An approved order is fulfilled by manual tasks in the
 // queue of each service's assignment group; completing a provision task
 // creates a service instance owned by the order's org unit, and completing a
 // deprovision task ends one. Deprovisioning is an order too, through the
@@ -28,5 +34,8 @@
 // Authorisation: order.create and order.read on the order's org unit;
 // approvals by the resolved approver only (never the requester); tasks by
 // members of the assignment group or holders of task.work on the service;
-// instance.read on the instance's org unit.
+// instance.read on the instance's org unit. Being the requester, owner or
+// named approver counts only through a role that allows the action
+// (access.Principal.Owns), so an API token limited to other roles has none
+// of its owner's rights here.
 package orders
