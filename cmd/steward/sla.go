@@ -5,12 +5,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"text/tabwriter"
 
 	"gopkg.in/yaml.v3"
 
 	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/sla"
 )
 
@@ -22,6 +24,56 @@ const slaUsage = `Usage:
                      [--planned --announced TIME] [--summary TEXT] [flags]
                                       record an outage (times RFC 3339)
 `
+
+// The limits of an agreement file for steward sla apply.
+const (
+	// MaxAgreementFileBytes is the largest agreement file.
+	MaxAgreementFileBytes = 1 << 20
+	// MaxAgreementYAMLDepth is the deepest nesting of an agreement file.
+	MaxAgreementYAMLDepth = 20
+)
+
+// decodeAgreement reads an agreement file: YAML of at most
+// MaxAgreementFileBytes, nested at most MaxAgreementYAMLDepth deep,
+// without anchors or aliases (an alias bomb of 2 KB expands to gigabytes),
+// whose fields are all the agreement's. It returns an invalid error
+// naming the limit, or the YAML parser's error.
+func decodeAgreement(src []byte, in *sla.AgreementInput) error {
+	if len(src) > MaxAgreementFileBytes {
+		return errs.Invalid("the agreement file is larger than %d bytes", MaxAgreementFileBytes)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		return errs.Invalid("the agreement file is not YAML: %v", err)
+	}
+	if err := plainYAML(&doc, 0); err != nil {
+		return err
+	}
+	// Nothing expands now: decode for real, refusing unknown fields.
+	dec := yaml.NewDecoder(bytes.NewReader(src))
+	dec.KnownFields(true)
+	if err := dec.Decode(in); err != nil && !errors.Is(err, io.EOF) {
+		return errs.Invalid("the agreement file does not fit an agreement: %v", err)
+	}
+	return nil
+}
+
+// plainYAML refuses anchors, aliases and nesting deeper than
+// MaxAgreementYAMLDepth under the node.
+func plainYAML(n *yaml.Node, depth int) error {
+	if depth > MaxAgreementYAMLDepth {
+		return errs.Invalid("line %d: the agreement file nests deeper than %d levels", n.Line, MaxAgreementYAMLDepth)
+	}
+	if n.Kind == yaml.AliasNode || n.Anchor != "" {
+		return errs.Invalid("line %d: the agreement file uses a YAML anchor or alias; write each value out", n.Line)
+	}
+	for _, c := range n.Content {
+		if err := plainYAML(c, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 // slaCmd defines agreements, records outages and runs the compliance pass.
 func slaCmd(ctx context.Context, e env, args []string) error {
@@ -53,14 +105,17 @@ func slaCmd(ctx context.Context, e env, args []string) error {
 		if fs.NArg() != 1 {
 			return errors.New("steward sla apply FILE: name one file")
 		}
-		src, err := os.ReadFile(fs.Arg(0))
+		f, err := os.Open(fs.Arg(0))
 		if err != nil {
 			return err
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(src))
-		dec.KnownFields(true)
-		if err := dec.Decode(&in); err != nil {
-			return fmt.Errorf("%s: %w", fs.Arg(0), err)
+		src, err := io.ReadAll(io.LimitReader(f, MaxAgreementFileBytes+1))
+		f.Close()
+		if err != nil {
+			return err
+		}
+		if err := decodeAgreement(src, &in); err != nil {
+			return fmt.Errorf("%s: %w", fs.Arg(0), describe(err))
 		}
 	}
 	a, err := openApp(ctx, e, db)
