@@ -111,7 +111,11 @@ type pending struct {
 // it returns after the commit that holds them. Callers need usage.ingest.
 // Invalid events are refused one by one; the others are accepted (a batch
 // is not all or nothing). An event is also refused when a meter of its type
-// cannot read its value from the data.
+// cannot read its value from the data, when the value is negative or past
+// MaxValue, when it would take its subject's hour past MaxHourQuantity, and
+// when its subject is outside the scope of the caller's usage.ingest grants.
+// Returns forbidden without usage.ingest anywhere, and unavailable while
+// the service shuts down.
 func (s *Service) Ingest(ctx context.Context, p *access.Principal, in *Parsed) (*Result, error) {
 	if err := p.RequireAnywhere(access.UsageIngest); err != nil {
 		return nil, err
