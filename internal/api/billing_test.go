@@ -119,6 +119,19 @@ func billingScenario(t *testing.T, e *env, retail string) {
 	c.do("GET", "/api/v1/billing/accounts/RETAIL", outsider, nil, 403)
 	month := now.Format("2006-01")
 	c.do("POST", "/api/v1/billing/runs", fm, map[string]any{"month": "2026-13"}, 422)
+	// Issue 15, finding 14: a run for 1900-01 was accepted (and took a
+	// credit of another month). Months before the first billing account or
+	// instance, and after the month in progress, are refused by name.
+	for _, m := range []string{"1900-01", now.AddDate(0, -2, 0).Format("2006-01"), now.AddDate(0, 1, 0).Format("2006-01")} {
+		var p struct {
+			Errors []struct{ Field, Rule, Message string }
+		}
+		c.do("POST", "/api/v1/billing/runs", fm, map[string]any{"month": m}, 422).decode(t, &p)
+		if len(p.Errors) != 1 || p.Errors[0].Field != "month" || p.Errors[0].Rule != "range" || !strings.Contains(p.Errors[0].Message, "to "+month) {
+			t.Errorf("a run of %s: %+v", m, p)
+		}
+		c.do("GET", "/api/v1/billing/runs/"+m, fm, nil, 404)
+	}
 	c.do("POST", "/api/v1/billing/runs", buyer, map[string]any{"month": month}, 403)
 	var run struct {
 		ID, State    string
