@@ -39,6 +39,14 @@ func TestQuantity(t *testing.T) {
 		{"0x10", 0, "", true},
 		{"", 0, "", true},
 		{"99999999999999999999", 0, "", true},
+		// Issue 15, defences: read in linear time, exponents of at most 3 digits.
+		{"1e999999", 0, "", true},
+		{"0.000001e6", 1_000_000, "1", false},
+		{"-9223372036854.775808", -9223372036854775808, "-9223372036854.775808", false},
+		{"9223372036854.775808", 0, "", true},
+		{"+.5", 500_000, "0.5", false},
+		{"1e", 0, "", true},
+		{".", 0, "", true},
 	} {
 		got, err := metering.ParseQuantity(tt.in)
 		if tt.bad {
