@@ -7,6 +7,7 @@
 package api
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -16,6 +17,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
@@ -326,10 +328,36 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 		return errs.Invalid("send the body as JSON with Content-Type: application/json")
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		return jsonError(err)
+	}
+	return decodeBytes(body, v)
+}
+
+// decodeBytes reads exactly one JSON value into v, refusing what
+// encoding/json would let through silently: invalid UTF-8 (it would become
+// U+FFFD, so two different inputs could read the same) and a null body
+// (it would leave v as it was: an empty input).
+func decodeBytes(body []byte, v any) error {
+	if !utf8.Valid(body) {
+		n := 0
+		for n < len(body) {
+			r, size := utf8.DecodeRune(body[n:])
+			if r == utf8.RuneError && size <= 1 {
+				break
+			}
+			n += size
+		}
+		return errs.Invalid("the body is not valid UTF-8 (at byte %d)", n)
+	}
+	if bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
+		return errs.Invalid("the body is null; send a JSON object")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return jsonError(err)
+		return jsonErrorIn(err, body)
 	}
 	if err := dec.Decode(&struct{}{}); !errors.Is(err, io.EOF) {
 		return errs.Invalid("the body must hold exactly one JSON value")
@@ -337,7 +365,12 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-func jsonError(err error) error {
+// jsonError turns a decoding error into a problem a client can act on.
+func jsonError(err error) error { return jsonErrorIn(err, nil) }
+
+// jsonErrorIn is jsonError for a decoded body, whose field paths it can
+// name with their indexes.
+func jsonErrorIn(err error, body []byte) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	var tooBig *http.MaxBytesError
@@ -347,8 +380,14 @@ func jsonError(err error) error {
 	case errors.As(err, &syn):
 		return errs.Invalid("the body is not valid JSON (at byte %d)", syn.Offset)
 	case errors.As(err, &typ):
+		field := typ.Field
+		if body != nil {
+			if p := pathAt(body, typ.Offset); p != "" {
+				field = p
+			}
+		}
 		return &errs.Error{Code: errs.CodeInvalid, Message: "a field has the wrong type",
-			Fields: []errs.FieldError{{Field: typ.Field, Rule: "type", Message: fmt.Sprintf("%s must be a %s", typ.Field, jsonType(typ.Type.String()))}}}
+			Fields: []errs.FieldError{{Field: field, Rule: "type", Message: fmt.Sprintf("%s must be a %s", field, jsonType(typ.Type.String()))}}}
 	case errors.Is(err, io.EOF):
 		return errs.Invalid("the body is empty; send a JSON object")
 	case strings.HasPrefix(err.Error(), "json: unknown field "):
@@ -357,6 +396,73 @@ func jsonError(err error) error {
 			Fields: []errs.FieldError{{Field: field, Rule: "unknown", Message: "remove " + field + "; see /api/v1/openapi.yaml for the fields"}}}
 	}
 	return errs.Invalid("the body could not be read as JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// pathAt names the value of body that ends at offset the way validation
+// errors name fields: items[0].quantity (encoding/json says items.quantity,
+// without the index). It returns "" when it cannot tell.
+func pathAt(body []byte, offset int64) string {
+	type level struct {
+		array bool
+		index int
+		key   string
+	}
+	var stack []level
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	expectKey := false
+	path := func() string {
+		var b strings.Builder
+		for _, l := range stack {
+			if l.array {
+				fmt.Fprintf(&b, "[%d]", l.index)
+			} else if l.key != "" {
+				if b.Len() > 0 {
+					b.WriteByte('.')
+				}
+				b.WriteString(l.key)
+			}
+		}
+		return b.String()
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		if d, ok := tok.(json.Delim); ok && (d == '}' || d == ']') {
+			stack = stack[:len(stack)-1]
+			expectKey = len(stack) > 0 && !stack[len(stack)-1].array
+			if len(stack) > 0 && stack[len(stack)-1].array {
+				stack[len(stack)-1].index++
+			}
+			continue
+		}
+		if expectKey {
+			stack[len(stack)-1].key = tok.(string)
+			expectKey = false
+			continue
+		}
+		// A value: a scalar, or the start of an object or array.
+		if dec.InputOffset() >= offset {
+			return path()
+		}
+		switch tok {
+		case json.Delim('{'):
+			stack = append(stack, level{})
+			expectKey = true
+		case json.Delim('['):
+			stack = append(stack, level{array: true})
+		default:
+			if len(stack) > 0 {
+				if stack[len(stack)-1].array {
+					stack[len(stack)-1].index++
+				} else {
+					expectKey = true
+				}
+			}
+		}
+	}
 }
 
 func jsonType(goType string) string {

@@ -256,8 +256,13 @@ func TestAPIConformsToSpec(t *testing.T) {
 	c.do("GET", "/api/v1/audit", ct.Secret, nil, 403)
 	// Users change their own password with the current one, not by PATCH.
 	c.do("PATCH", "/api/v1/users/"+consumer.ID, ct.Secret, map[string]any{"password": "a new long password"}, 403)
-	c.do("POST", "/api/v1/me/password", ct.Secret, map[string]any{"current_password": "wrong password!", "new_password": "a new long password"}, 422)
-	c.do("POST", "/api/v1/me/password", ct.Secret, map[string]any{"current_password": "correct horse battery", "new_password": "a new long password"}, 204)
+	// ... and not at all with a token limited to some roles (issue 15, finding 2).
+	c.do("POST", "/api/v1/me/password", ct.Secret, map[string]any{"current_password": "correct horse battery", "new_password": "a new long password"}, 403)
+	var full identity.NewToken
+	c.do("POST", "/api/v1/tokens", admin, map[string]any{"user_id": consumer.ID, "name": "dana's full token",
+		"expires_at": time.Now().Add(48 * time.Hour).UTC().Format(time.RFC3339)}, 201).decode(t, &full)
+	c.do("POST", "/api/v1/me/password", full.Secret, map[string]any{"current_password": "wrong password!", "new_password": "a new long password"}, 422)
+	c.do("POST", "/api/v1/me/password", full.Secret, map[string]any{"current_password": "correct horse battery", "new_password": "a new long password"}, 204)
 	if _, err := e.app.Identity.Login(context.Background(), "dana@example.com", "a new long password", "192.0.2.1"); err != nil {
 		t.Errorf("sign-in with the changed password: %v", err)
 	}
