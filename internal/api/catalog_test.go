@@ -48,7 +48,7 @@ func catalogScenario(t *testing.T, e *env, retail string) {
 	_, pm := e.user(t, "pm@example.com", retail, role("portfolio_manager", global))
 	consumerID, consumer := e.user(t, "buyer@example.com", retail, role("consumer", map[string]any{"scope_kind": "org_unit", "scope_id": retail}))
 	_, outsider := e.user(t, "plant@example.com", mfg, role("consumer", map[string]any{"scope_kind": "org_unit", "scope_id": mfg}))
-	sponsorID, sponsor := e.user(t, "sponsor@example.com", retail)
+	sponsorID, sponsor := e.user(t, "sponsor@example.com", retail, map[string]any{"role": "approver", "scope_kind": "org_unit", "scope_id": retail}) // a sponsor decides only where they may approve
 	agentID, agent := e.user(t, "agent@example.com", retail)
 	var grp idOnly
 	c.do("POST", "/api/v1/groups", e.admin, map[string]any{"name": "Compute team"}, 201).decode(t, &grp)
