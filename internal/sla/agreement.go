@@ -206,13 +206,29 @@ func (a *Agreement) Input() AgreementInput {
 	return in
 }
 
+// The limits of an agreement. Saving resolves each reference with a
+// query inside the write transaction and every pass measures each target
+// over up to fourteen windows, so both are bounded.
+const (
+	// MaxTargets is the most targets (and rebates) an agreement has.
+	MaxTargets = 50
+	// MaxRefs is the most services, offerings, plans, org units or
+	// underpinning agreements an agreement names, each.
+	MaxRefs = 100
+	// MaxDescription is the longest description, in bytes.
+	MaxDescription = 10000
+)
+
 var codePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
 
 // decimalIn reports whether s is a plain decimal in (lo, hi], or [lo, hi]
 // when inclusiveLo.
 func decimalIn(s string, lo, hi int64, inclusiveLo bool) bool {
+	if strings.ContainsAny(s, "eE/") || len(s) > 40 { // before parsing: 1e999999 is a megabyte
+		return false
+	}
 	r, ok := new(big.Rat).SetString(strings.TrimSpace(s))
-	if !ok || strings.ContainsAny(s, "eE/") {
+	if !ok {
 		return false
 	}
 	c := r.Cmp(big.NewRat(lo, 1))
@@ -235,6 +251,17 @@ func (in *AgreementInput) validate() (from time.Time, to *time.Time, err error) 
 	v.Check(in.Customer != "", "customer", "required", "customer is the party promised to: a business unit, or the IT team a UC or OLA serves")
 	v.Check(money.ValidCurrency(in.Currency), "currency", "format", "currency is an ISO 4217 code such as USD; rebates are in it")
 	v.Check(len(in.Services) > 0, "services", "required", "name at least one service the agreement covers")
+	for _, l := range []struct {
+		field string
+		n     int
+	}{{"services", len(in.Services)}, {"offerings", len(in.Offerings)}, {"plans", len(in.Plans)}, {"org_units", len(in.OrgUnits)}, {"underpinned_by", len(in.UnderpinnedBy)}} {
+		v.Check(l.n <= MaxRefs, l.field, "count", fmt.Sprintf("%s names at most %d entries", l.field, MaxRefs))
+	}
+	v.Check(len(in.Targets) <= MaxTargets, "targets", "count", fmt.Sprintf("an agreement has at most %d targets", MaxTargets))
+	v.Check(len(in.Rebates) <= MaxTargets, "rebates", "count", fmt.Sprintf("an agreement has at most %d rebates", MaxTargets))
+	v.Check(len(in.Description) <= MaxDescription, "description", "length", fmt.Sprintf("description is at most %d characters", MaxDescription))
+	v.Check(len(in.Provider) <= 200, "provider", "length", "provider is at most 200 characters")
+	v.Check(len(in.Customer) <= 200, "customer", "length", "customer is at most 200 characters")
 	v.Check(in.Kind != SLA || len(in.OrgUnits) > 0, "org_units", "required", "an SLA is made with org units: name at least one")
 	in.Calendar.Validate(&v, "calendar.")
 	loc := in.Calendar.Location()
