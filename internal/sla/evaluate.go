@@ -60,10 +60,12 @@ type world struct {
 	hours     map[string]Set // service time by calendar and window, shared
 }
 
-// EvaluateNow runs a pass for a person (the job runs them unasked).
-// Callers need agreement.manage.
+// EvaluateNow runs a pass for a person (the job runs them unasked). A pass
+// measures every agreement and writes breaches and credits for all of
+// them, so callers need agreement.manage on the whole provider (a grant on
+// one org unit or service is not enough); returns forbidden otherwise.
 func (s *Service) EvaluateNow(ctx context.Context, p *access.Principal) (*Pass, error) {
-	if err := p.RequireAnywhere(access.AgreementManage); err != nil {
+	if err := p.Require(access.AgreementManage, access.Resource{}); err != nil {
 		return nil, err
 	}
 	return s.Evaluate(ctx)
