@@ -155,9 +155,10 @@ func (s *Service) stepTarget(ctx context.Context, q sqldb.Querier, st blueprint.
 // UploadBlueprint validates a blueprint and stores it as the next version
 // of its code, reporting whether it created one: uploading the same source
 // as the latest version changes nothing and returns that version. Callers
-// need blueprint.manage.
+// need blueprint.manage on the whole provider (blueprints are shared by
+// every org unit), else forbidden.
 func (s *Service) UploadBlueprint(ctx context.Context, p *access.Principal, in BlueprintInput) (*Blueprint, bool, error) {
-	if err := p.RequireAnywhere(access.BlueprintManage); err != nil {
+	if err := p.Require(access.BlueprintManage, access.Resource{}); err != nil {
 		return nil, false, err
 	}
 	if strings.TrimSpace(in.Source) == "" {

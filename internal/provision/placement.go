@@ -200,9 +200,10 @@ func (s *Service) Policies(ctx context.Context, p *access.Principal) ([]Policy, 
 }
 
 // SetPolicy sets the placement policy of an offering (its ID), or with
-// "*" the default. Callers need provider.manage.
+// "*" the default. Callers need provider.manage on the whole provider (a
+// policy decides for every org unit's orders), else forbidden.
 func (s *Service) SetPolicy(ctx context.Context, p *access.Principal, pol Policy) (*Policy, error) {
-	if err := p.RequireAnywhere(access.ProviderManage); err != nil {
+	if err := p.Require(access.ProviderManage, access.Resource{}); err != nil {
 		return nil, err
 	}
 	pol.Filter, pol.Rank = strings.TrimSpace(pol.Filter), strings.TrimSpace(pol.Rank)

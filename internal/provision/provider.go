@@ -242,9 +242,9 @@ func (s *Service) Provider(ctx context.Context, p *access.Principal, ref string)
 }
 
 // CreateProvider registers a provider; its secret is sealed at rest.
-// Callers need provider.manage.
+// Callers need provider.manage on the whole provider, else forbidden.
 func (s *Service) CreateProvider(ctx context.Context, p *access.Principal, in ProviderInput) (*Provider, error) {
-	if err := p.RequireAnywhere(access.ProviderManage); err != nil {
+	if err := p.Require(access.ProviderManage, access.Resource{}); err != nil {
 		return nil, err
 	}
 	if err := in.validate(true); err != nil {
@@ -272,9 +272,9 @@ func (s *Service) CreateProvider(ctx context.Context, p *access.Principal, in Pr
 }
 
 // UpdateProvider changes a provider; an empty secret keeps the one set.
-// Callers need provider.manage.
+// Callers need provider.manage on the whole provider, else forbidden.
 func (s *Service) UpdateProvider(ctx context.Context, p *access.Principal, ref string, in ProviderInput) (*Provider, error) {
-	if err := p.RequireAnywhere(access.ProviderManage); err != nil {
+	if err := p.Require(access.ProviderManage, access.Resource{}); err != nil {
 		return nil, err
 	}
 	if err := in.validate(false); err != nil {
@@ -433,9 +433,9 @@ type OfferInput struct {
 // SetOffer records (or replaces) that the provider makes a plan, at a
 // price: how a webhook provider is given plans, and how a second broker is
 // offered for a plan another already makes (so placement can choose).
-// Callers need provider.manage.
+// Callers need provider.manage on the whole provider, else forbidden.
 func (s *Service) SetOffer(ctx context.Context, p *access.Principal, providerRef string, in OfferInput) (*Offer, error) {
-	if err := p.RequireAnywhere(access.ProviderManage); err != nil {
+	if err := p.Require(access.ProviderManage, access.Resource{}); err != nil {
 		return nil, err
 	}
 	in.Currency = strings.ToUpper(strings.TrimSpace(in.Currency))

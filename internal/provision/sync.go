@@ -83,9 +83,10 @@ func remotePrice(p osb.Plan) (minor int64, currency string, ok bool, err error) 
 // priced at the provider's price plus the provider's markup, and an offer
 // linking the two. Run again, it updates prices and names and retires the
 // plans the provider no longer lists (they stop taking orders; running
-// instances keep working). Callers need provider.manage.
+// instances keep working). Callers need provider.manage on the whole
+// provider, else forbidden.
 func (s *Service) Sync(ctx context.Context, p *access.Principal, ref string) (*SyncReport, error) {
-	if err := p.RequireAnywhere(access.ProviderManage); err != nil {
+	if err := p.Require(access.ProviderManage, access.Resource{}); err != nil {
 		return nil, err
 	}
 	pv, err := getProvider(ctx, s.db.Read(), ref)
