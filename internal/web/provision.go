@@ -37,7 +37,7 @@ func (p *Portal) instanceView(r *http.Request) (instancePage, error) {
 		return instancePage{}, err
 	}
 	pg := instancePage{Page: p.pageFor(r, inst.Name), Instance: inst,
-		CanAct:           pr.UserID == inst.OwnerID || pr.Can(access.OrderCreate, access.InOrgUnit(inst.OrgUnitPath())),
+		CanAct:           pr.Owns(inst.OwnerID, access.OrderCreate) || pr.Can(access.OrderCreate, access.InOrgUnit(inst.OrgUnitPath())),
 		CanSeeBlueprints: pr.CanAnywhere(access.ProviderRead)}
 	if len(inst.Placement) > 0 {
 		var d provision.Decision

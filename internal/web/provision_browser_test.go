@@ -159,7 +159,9 @@ func TestBrowserProvisioning(t *testing.T) {
 			time.Sleep(300 * time.Millisecond)
 			cb := []byte(`{"state":"succeeded","dashboard_url":"https://buckets.test/b"}`)
 			rq, _ := http.NewRequest("POST", m["callback_url"].(string), bytes.NewReader(cb))
-			rq.Header.Set(provision.SignatureHeader, provision.Sign(key, time.Now(), cb))
+			cbURL := m["callback_url"].(string)
+			opID := cbURL[strings.LastIndex(cbURL, "/")+1:] // callbacks are signed over the operation they answer
+			rq.Header.Set(provision.SignatureHeader, provision.SignCallback(key, opID, time.Now(), cb))
 			if res, err := http.DefaultClient.Do(rq); err == nil {
 				res.Body.Close()
 			}
