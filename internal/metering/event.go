@@ -145,6 +145,8 @@ func (w *wire) check(ev *Event, received time.Time) eventError {
 	}
 	if !utf8.Valid(w.Data) {
 		e.add("data", "data must be valid UTF-8")
+	} else if loneSurrogate(w.Data) {
+		e.add("data", "data must be valid Unicode: "+surrogateMessage)
 	} else if d := bytes.TrimSpace(w.Data); len(d) > 0 && !bytes.Equal(d, []byte("null")) {
 		if d[0] != '{' {
 			e.add("data", "data must be a JSON object, such as {\"gb\": 12.5}")
@@ -213,6 +215,9 @@ func parseStructured(raw []byte, received time.Time) (*Event, eventError) {
 	if !utf8.Valid(raw) {
 		return ev, eventError{{invalidUTF8(raw), "the event must be valid UTF-8: invalid bytes are refused, not replaced"}}
 	}
+	if loneSurrogate(raw) {
+		return ev, eventError{{badAttribute(raw, loneSurrogate), "the event must be valid Unicode: " + surrogateMessage}}
+	}
 	var w wire
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return ev, eventError{{"", "the event is not a JSON object with string attributes: " + jsonMessage(err)}}
@@ -223,13 +228,19 @@ func parseStructured(raw []byte, received time.Time) (*Event, eventError) {
 // invalidUTF8 names the attribute of a structured event whose value is not
 // valid UTF-8, or "" when it cannot tell.
 func invalidUTF8(raw []byte) string {
+	return badAttribute(raw, func(v []byte) bool { return !utf8.Valid(v) })
+}
+
+// badAttribute names the one attribute of a structured event whose raw value
+// is bad, or "" when it cannot tell.
+func badAttribute(raw []byte, bad func([]byte) bool) string {
 	var attrs map[string]json.RawMessage
 	if json.Unmarshal(raw, &attrs) != nil {
 		return ""
 	}
 	names := make([]string, 0, len(attrs))
 	for name, v := range attrs {
-		if !utf8.Valid(v) {
+		if bad(v) {
 			names = append(names, name)
 		}
 	}
@@ -237,6 +248,55 @@ func invalidUTF8(raw []byte) string {
 		return ""
 	}
 	return names[0]
+}
+
+const surrogateMessage = `a \uD800-\uDFFF escape must be half of a surrogate pair (a high one, \uD800-\uDBFF, then a low one, \uDC00-\uDFFF); ` +
+	"an unpaired one is refused, not replaced by U+FFFD"
+
+// loneSurrogate reports whether JSON text holds a \u escape of a UTF-16
+// surrogate that is not half of a pair. encoding/json decodes each such
+// escape to U+FFFD, which would make "x\ud800" and "x\udbff" one event ID
+// (issue 15, finding 15). It reads the text once, in linear time.
+func loneSurrogate(raw []byte) bool {
+	escape := func(i int) (rune, bool) { // the \uXXXX escape at raw[i:], if any
+		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
+			return 0, false
+		}
+		var r rune
+		for _, c := range raw[i+2 : i+6] {
+			switch {
+			case '0' <= c && c <= '9':
+				r = r<<4 | rune(c-'0')
+			case 'a' <= c && c <= 'f':
+				r = r<<4 | rune(c-'a'+10)
+			case 'A' <= c && c <= 'F':
+				r = r<<4 | rune(c-'A'+10)
+			default:
+				return 0, false
+			}
+		}
+		return r, true
+	}
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '\\' {
+			continue
+		}
+		r, ok := escape(i)
+		switch {
+		case !ok:
+			i++ // another escape, such as \\: skip the character it escapes
+		case 0xD800 <= r && r <= 0xDBFF:
+			if low, ok := escape(i + 6); !ok || low < 0xDC00 || low > 0xDFFF {
+				return true
+			}
+			i += 11
+		case 0xDC00 <= r && r <= 0xDFFF:
+			return true
+		default:
+			i += 5
+		}
+	}
+	return false
 }
 
 func parseBinary(h http.Header, body []byte, received time.Time) (*Event, eventError) {

@@ -35,6 +35,13 @@ func FuzzParseRequest(f *testing.F) {
 		{true, `[1, null, "x", {}]`},
 		{true, `{"not":"an array"}`},
 		{false, `{"data":{"n":{"deep":[[[[[]]]]]}}}`},
+		// Issue 15, finding 15: unpaired surrogate escapes, which decode to U+FFFD.
+		{false, `{"specversion":"1.0","id":"x\ud800","source":"/a","type":"t.calls","subject":"s"}`},
+		{false, `{"specversion":"1.0","id":"x\udbff","source":"/a","type":"t.calls","subject":"s"}`},
+		{true, `[{"specversion":"1.0","id":"1","source":"/a","type":"t.calls","subject":"s","data":{"n":1,"region":"\udc00"}},` +
+			`{"specversion":"1.0","id":"2","source":"/a","type":"t.calls","subject":"s\ud83d\ude00","data":{"n":1,"user":"\\ud800"}}]`},
+		{false, `{"specversion":"1.0","id":"x` + "\uFFFD" + `","source":"/a","type":"t.calls","subject":"s\ufffd"}`},
+		{false, `{"specversion":"1.0","id":"x\ud800\u","source":"/a","type":"t.calls","subject":"s"}`},
 	} {
 		f.Add(seed.batch, []byte(seed.body))
 	}
@@ -71,11 +78,14 @@ func FuzzParseRequest(f *testing.F) {
 				if attr == "" || len(attr) > maxAttrLen || !utf8.ValidString(attr) || strings.ContainsRune(attr, 0) {
 					t.Fatalf("event %d is accepted with the attribute %q", i, attr)
 				}
+				if strings.ContainsRune(attr, utf8.RuneError) && !bytes.ContainsRune(body, utf8.RuneError) && !bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`)) {
+					t.Fatalf("event %d is accepted with the attribute %q: a U+FFFD the body did not hold", i, attr)
+				}
 			}
 			if ev.Time.Before(received.Add(-LateHorizon)) || ev.Time.After(received.Add(FutureSkew)) {
 				t.Fatalf("event %d is accepted at %s", i, ev.Time)
 			}
-			if len(ev.Data) > 0 && (ev.Data[0] != '{' || !json.Valid(ev.Data) || !utf8.Valid(ev.Data)) {
+			if len(ev.Data) > 0 && (ev.Data[0] != '{' || !json.Valid(ev.Data) || !utf8.Valid(ev.Data) || loneSurrogate(ev.Data)) {
 				t.Fatalf("event %d is accepted with data %q", i, ev.Data)
 			}
 			contrib, problems := apply(meters, ev)
@@ -83,6 +93,13 @@ func FuzzParseRequest(f *testing.F) {
 				continue
 			}
 			for _, c := range contrib {
+				var dims map[string]string
+				if err := json.Unmarshal([]byte(c.dims), &dims); err != nil {
+					t.Fatalf("event %d gives meter %s the dimensions %s: %v", i, c.meter.Code, c.dims, err)
+				}
+				if strings.ContainsRune(c.uniq+dims["region"], utf8.RuneError) && !bytes.ContainsRune(body, utf8.RuneError) && !bytes.Contains(bytes.ToLower(body), []byte(`\ufffd`)) {
+					t.Fatalf("event %d gives meter %s the value %q and dimensions %s: a U+FFFD the body did not hold", i, c.meter.Code, c.uniq, c.dims)
+				}
 				if c.value < 0 || c.value > MaxValue || len(c.uniq) > MaxDimensionLen || strings.ContainsRune(c.uniq, 0) {
 					t.Fatalf("event %d gives meter %s %s (%q)", i, c.meter.Code, c.value, c.uniq)
 				}

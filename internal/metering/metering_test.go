@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -86,6 +87,18 @@ func TestEventValidation(t *testing.T) {
 		{`{"specversion":"1.0","id":"1","source":"/a","type":"t","subject":"s` + "\xff" + `"}`, "subject"},
 		{`{"specversion":"1.0","id":"1","source":"/a","type":"t","subject":"s","data":{"k":"` + "\xfe" + `"}}`, "data"},
 		{`{"specversion":"1.0","id":"1","source":"/a","type":"t","subject":"s\u0000"}`, "subject"},
+		// Issue 15, finding 15: escaped unpaired surrogates would decode to
+		// U+FFFD, so "x\ud800" and "x\udbff" would be one id; they are
+		// refused. U+FFFD itself, literal or escaped, is a character like any.
+		{`{"specversion":"1.0","id":"x\ud800","source":"/a","type":"t","subject":"s"}`, "id"},
+		{`{"specversion":"1.0","id":"x\udbff","source":"/a","type":"t","subject":"s"}`, "id"},
+		{`{"specversion":"1.0","id":"1","source":"/a\uDC00","type":"t","subject":"s"}`, "source"},
+		{`{"specversion":"1.0","id":"1","source":"/a","type":"t\udc00\ud800","subject":"s"}`, "type"},
+		{`{"specversion":"1.0","id":"1","source":"/a","type":"t","subject":"s\ud83d"}`, "subject"},
+		{`{"specversion":"1.0","id":"1","source":"/a","type":"t","subject":"s","data":{"region":"eu\ud800"}}`, "data"},
+		{`{"specversion":"1.0","id":"1","source":"/a","type":"t","subject":"s","data":{"eu\udfff":1}}`, "data"},
+		{`{"specversion":"1.0","id":"1","source":"/a","type":"t","subject":"s` + "\uFFFD" + `"}`, ""},
+		{`{"specversion":"1.0","id":"1","source":"/a","type":"t","subject":"s\ufffd\ud83d\ude00\\ud800","data":{"k":"` + "\uFFFD" + `"}}`, ""},
 		{`{` + good + `,"datacontenttype":"text/xml","data":"<a/>"}`, "datacontenttype"},
 		{`{` + good + `,"data_base64":"AAAA"}`, "data_base64"},
 		{`{` + good + `,"data":[1,2]}`, "data"},
@@ -109,6 +122,21 @@ func TestEventValidation(t *testing.T) {
 			t.Errorf("%s is accepted", tt.body)
 		case !valid && problems[0].Field != tt.field:
 			t.Errorf("%s: the problem is with %q (%s), want %q", tt.body, problems[0].Field, problems[0].Message, tt.field)
+		}
+	}
+	// Issue 15, finding 15: in binary mode too, the data holds no unpaired
+	// surrogate escape, and U+FFFD itself is accepted.
+	for body, field := range map[string]string{`{"region":"eu\udbff"}`: "data", `{"region":"eu\ufffd` + "\uFFFD" + `"}`: ""} {
+		h := http.Header{"Content-Type": {"application/json"}, "Ce-Specversion": {"1.0"}, "Ce-Id": {"1"}, "Ce-Source": {"/a"},
+			"Ce-Type": {"t"}, "Ce-Subject": {"s"}}
+		p, err := metering.ParseRequest(h, []byte(body), now)
+		switch {
+		case err != nil:
+			t.Fatalf("binary %s: %v", body, err)
+		case field == "" && len(p.Problems[0]) > 0:
+			t.Errorf("binary %s is refused: %+v", body, p.Problems[0])
+		case field != "" && (len(p.Problems[0]) == 0 || p.Problems[0][0].Field != field):
+			t.Errorf("binary %s: %+v, want a problem with %s", body, p.Problems[0], field)
 		}
 	}
 	// A batch that is not an array, or too long, is refused whole.
