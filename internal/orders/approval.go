@@ -75,26 +75,69 @@ func (s *Service) Approvals(ctx context.Context, p *access.Principal, orderID st
 	return s.approvals(ctx, s.db.Read(), o.ID)
 }
 
+// coversOrder reports whether g's scope covers the order's org unit or the
+// item's service: where an approver must hold their role to decide for the
+// order. mayApprove applies the same rule, in SQL, to a user's grants.
+func coversOrder(g access.Grant, o *Order, serviceID string) bool {
+	return g.Covers(o.Resource()) || serviceID != "" && g.Covers(access.Resource{ServiceID: serviceID})
+}
+
 // holdsRole reports whether p holds the role on a scope covering the order
 // (its org unit) or the item's service.
 func (s *Service) holdsRole(p *access.Principal, role access.Role, o *Order, serviceID string) bool {
 	for _, g := range p.Grants {
-		if g.Role == role && (g.Covers(o.Resource()) || serviceID != "" && g.Covers(access.Resource{ServiceID: serviceID})) {
+		if g.Role == role && coversOrder(g, o, serviceID) {
 			return true
 		}
 	}
 	return false
 }
 
-// mayDecide says whether p is the approver an approval waits for.
-func (s *Service) mayDecide(p *access.Principal, a *Approval, o *Order) bool {
+// approvesFor reports whether p holds a role allowing order.approve on a
+// scope covering the order or the item's service: the rule routing applies
+// to a sponsor or owner (mayApprove), applied to the caller's own grants
+// (an API token's only for the roles it is limited to).
+func approvesFor(p *access.Principal, o *Order, serviceID string) bool {
+	for _, g := range p.Grants {
+		if g.Role.Allows(access.OrderApprove) && coversOrder(g, o, serviceID) {
+			return true
+		}
+	}
+	return false
+}
+
+// decider says who decides a pending approval now: the approver it was
+// routed to, unless a sponsor or owner named by it no longer approves for
+// the order (a grant revoked, the user disabled since it was routed); then
+// the fallback role routing would pick today, with a note saying why. So
+// no approval waits for someone who cannot decide it.
+func (s *Service) decider(ctx context.Context, q sqldb.Querier, a *Approval, o *Order) (route, error) {
+	r := route{step: a.Step, kind: a.ApproverKind, role: a.ApproverRole, user: a.ApproverUserID, service: a.ServiceID, policy: a.PolicyName}
+	if a.ApproverKind == ApproverRole || a.State != ApprovalPending {
+		return r, nil
+	}
+	if a.ApproverUserID != "" {
+		ok, err := s.mayApprove(ctx, q, o, a.ApproverUserID, access.RolesAllowing(access.OrderApprove), a.ServiceID)
+		if err != nil || ok {
+			return r, err
+		}
+	}
+	r.note = fmt.Sprintf("the service's %s no longer approves for this org unit, so a fallback approver decides", approverNoun(a.ApproverKind))
+	return s.fallback(ctx, q, o, r)
+}
+
+// mayDecide says whether p is the approver r (from decider) waits for: a
+// holder of its role on a scope covering the order, or the sponsor or owner
+// it names while p approves for the order (access.Principal.Owns alone
+// would accept order.approve on any org unit).
+func (s *Service) mayDecide(p *access.Principal, r route, o *Order) bool {
 	if p == nil || p.IsSystem() {
 		return false
 	}
-	if a.ApproverKind == ApproverRole {
-		return s.holdsRole(p, access.Role(a.ApproverRole), o, a.ServiceID)
+	if r.kind == ApproverRole {
+		return s.holdsRole(p, access.Role(r.role), o, r.service)
 	}
-	return p.Owns(a.ApproverUserID, access.OrderApprove)
+	return p.Owns(r.user, access.OrderApprove) && approvesFor(p, o, r.service)
 }
 
 // currentStep is the lowest step with pending approvals, or 0.
@@ -466,11 +509,15 @@ func (s *Service) Decide(ctx context.Context, p *access.Principal, approvalID st
 		if err != nil {
 			return err
 		}
-		if !s.mayDecide(p, a, o) {
+		r, err := s.decider(ctx, tx, a, o)
+		if err != nil {
+			return err
+		}
+		if !s.mayDecide(p, r, o) {
 			if !s.canRead(ctx, p, o) {
 				return errs.NotFound("approval %q not found", approvalID)
 			}
-			return errs.Forbidden("this approval waits for %s; you are not that approver", approverLabel(a))
+			return errs.Forbidden("this approval waits for %s; you are not that approver", approverLabel(r.kind, r.role))
 		}
 		// A refusal, not a right: compared by user ID, whatever the token's
 		// roles (access.Principal.Owns would let a token without
@@ -503,13 +550,15 @@ func (s *Service) Decide(ctx context.Context, p *access.Principal, approvalID st
 			state = ApprovalRejected
 		}
 		now := sqldb.Time(s.now())
-		// A routing note (why the approval came to this approver) stays before the decision's comment.
-		comment := d.Comment
-		if a.Comment != "" && comment != "" {
-			comment = a.Comment + " | " + comment
-		} else if a.Comment != "" {
-			comment = a.Comment
+		// Routing notes (why the approval came to this approver, and why
+		// it fell to a fallback since) stay before the decision's comment.
+		var parts []string
+		for _, c := range []string{a.Comment, r.note, d.Comment} {
+			if c != "" {
+				parts = append(parts, c)
+			}
 		}
+		comment := strings.Join(parts, " | ")
 		res, err := tx.ExecContext(ctx, `UPDATE approvals SET state = $1, decided_by_id = $2, decided_by_name = $3, comment = $4, decided_at = $5 WHERE id = $6 AND state = 'pending'`,
 			state, p.UserID, p.Name, comment, now, a.ID)
 		if err != nil {
@@ -555,14 +604,14 @@ func mark(as []*Approval, id string, state ApprovalState) []*Approval {
 	return as
 }
 
-func approverLabel(a *Approval) string {
-	switch a.ApproverKind {
+func approverLabel(kind ApproverKind, role string) string {
+	switch kind {
 	case ApproverSponsor:
 		return "the service's sponsor"
 	case ApproverOwner:
 		return "the service's owner"
 	}
-	return "someone with the role " + strings.ReplaceAll(a.ApproverRole, "_", " ") + " for the ordering org unit"
+	return "someone with the role " + strings.ReplaceAll(role, "_", " ") + " for the ordering org unit"
 }
 
 // closeApprovals cancels an order's pending approvals.
@@ -657,7 +706,14 @@ func (s *Service) Inbox(ctx context.Context, p *access.Principal) ([]*InboxItem,
 		}
 		step := currentStep(as)
 		for _, a := range as {
-			if a.State == ApprovalPending && a.Step == step && s.mayDecide(p, a, o) && o.RequesterID != p.UserID {
+			if a.State != ApprovalPending || a.Step != step || o.RequesterID == p.UserID {
+				continue
+			}
+			r, err := s.decider(ctx, s.db.Read(), a, o)
+			if err != nil {
+				return nil, err
+			}
+			if s.mayDecide(p, r, o) {
 				out = append(out, &InboxItem{Approval: a, Order: o})
 			}
 		}

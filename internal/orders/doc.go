@@ -22,7 +22,10 @@
 // fails, or names an approver who cannot decide for the order (a sponsor
 // of another org unit, the requester), routes to a fallback approver with
 // the reason on the approval: no order goes on unapproved because a policy
-// broke, and none waits for nobody. Steps are decided in order; any
+// broke, and none waits for nobody. The same bound holds when an approval
+// is decided or its order read: a named approver needs order.approve on a
+// scope covering the order then; one who has lost it since the approval
+// was routed no longer decides it, and it falls to the fallback approver. Steps are decided in order; any
 // rejection rejects the order. Pricing and policy evaluation run before
 // the write transaction, which re-checks the draft and only writes; an
 // order holds at most MaxItemsPerOrder items. An approved order is fulfilled by manual tasks in the

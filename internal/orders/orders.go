@@ -289,7 +289,8 @@ func loadItems(ctx context.Context, q sqldb.Querier, orders []*Order) error {
 }
 
 // Order returns one order with its items. Callers need order.read on its
-// org unit, or to be its requester, or to have an approval or task on it.
+// org unit, or to be its requester, or to have an approval on it while they
+// approve for its org unit or service, or a task on it.
 func (s *Service) Order(ctx context.Context, p *access.Principal, id string) (*Order, error) {
 	o, err := getOrder(ctx, s.db.Read(), id)
 	if err != nil {
@@ -318,10 +319,12 @@ func (s *Service) canRead(ctx context.Context, p *access.Principal, o *Order) bo
 			return true
 		}
 	}
-	// Approvers and sponsors routed to it, agents with a task on it.
+	// Approvers and sponsors routed to it, while they approve for the order
+	// (as deciding it needs); agents with a task on it. Fallback approvers
+	// hold roles that read the order's org unit or service already.
 	approvals, _ := s.approvals(ctx, s.db.Read(), o.ID)
 	for _, a := range approvals {
-		if p.Owns(a.ApproverUserID, access.OrderApprove) || p.Owns(a.DecidedByID, access.OrderApprove) {
+		if (p.Owns(a.ApproverUserID, access.OrderApprove) || p.Owns(a.DecidedByID, access.OrderApprove)) && approvesFor(p, o, a.ServiceID) {
 			return true
 		}
 		if a.ApproverKind == ApproverRole && s.holdsRole(p, access.Role(a.ApproverRole), o, a.ServiceID) {

@@ -1,6 +1,7 @@
 package orders_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -115,4 +116,96 @@ func TestLimitedTokenDecidesNothing(t *testing.T) {
 	}
 	_, err = f.ord.Decide(f.ctx, f.token(f.sponsor), as[0].ID, orders.Decision{Approve: true})
 	must(t, err)
+}
+
+// refusedApprover checks that p can neither decide the approval, nor see it
+// in an inbox, nor read its order.
+func (f *fixture) refusedApprover(t *testing.T, who string, p *access.Principal, a *orders.Approval) {
+	t.Helper()
+	if in, err := f.ord.Inbox(f.ctx, p); err != nil || len(in) != 0 {
+		t.Errorf("%s has %d approvals in the inbox (err %v), want none", who, len(in), err)
+	}
+	if _, err := f.ord.Order(f.ctx, p, a.OrderID); !errs.Is(err, errs.CodeNotFound) {
+		t.Errorf("%s reads the order: err = %v, want not found", who, err)
+	}
+	if _, err := f.ord.Decide(f.ctx, p, a.ID, orders.Decision{Approve: true}); !errs.Is(err, errs.CodeNotFound) && !errs.Is(err, errs.CodeForbidden) {
+		t.Errorf("%s decides: err = %v, want not found or forbidden", who, err)
+	}
+}
+
+// sponsorApproval orders a gold VM as Dana (Retail) under a policy that
+// sends big orders to the service's sponsor, and returns the approval.
+func (f *fixture) sponsorApproval(t *testing.T) *orders.Approval {
+	t.Helper()
+	f.policy("big orders need the sponsor", "order.total_monthly > 1000", 1, orders.ApproverSponsor, "")
+	o, err := f.order(f.dana, "gold", map[string]any{"hostname": "s1"})
+	must(t, err)
+	as, err := f.ord.Approvals(f.ctx, f.dana, o.ID)
+	must(t, err)
+	if len(as) != 1 || as[0].ApproverKind != orders.ApproverSponsor || as[0].ApproverUserID != f.sponsor.UserID {
+		t.Fatalf("approvals = %+v, want the sponsor's", as)
+	}
+	return as[0]
+}
+
+// TestRevokedApproverDecidesNothing: issue 15, finding 3 (review): a
+// sponsor whose approver grant on Retail is revoked while a Retail order
+// waits for them, and who approves only for Manufacturing now, can neither
+// decide the approval nor read the order; the approval is not stuck: it
+// falls to Retail's approvers, as routing would send it today.
+func TestRevokedApproverDecidesNothing(t *testing.T) {
+	f := newFixture(t)
+	ria := f.user("ria@x.example", f.retail.ID, grant(access.RoleApprover, access.ScopeOrgUnit, f.retail.ID))
+	a := f.sponsorApproval(t)
+	if in, _ := f.ord.Inbox(f.ctx, ria); len(in) != 0 {
+		t.Errorf("Retail's approver has the sponsor's approval in the inbox while the sponsor may decide it")
+	}
+
+	gs, err := f.ids.Grants(f.ctx, f.sys, f.sponsor.UserID)
+	must(t, err)
+	for _, g := range gs {
+		must(t, f.ids.DeleteGrant(f.ctx, f.sys, g.ID))
+	}
+	g := grant(access.RoleApprover, access.ScopeOrgUnit, f.mfg.ID)
+	g.UserID = f.sponsor.UserID
+	_, err = f.ids.CreateGrant(f.ctx, f.sys, g)
+	must(t, err)
+	sponsor, err := f.ids.Principal(f.ctx, f.sponsor.UserID)
+	must(t, err)
+	f.refusedApprover(t, "the sponsor without a grant on Retail", sponsor, a)
+
+	in, err := f.ord.Inbox(f.ctx, ria)
+	must(t, err)
+	if len(in) != 1 || in[0].Approval.ID != a.ID {
+		t.Fatalf("Retail's approver has %d approvals in the inbox, want the sponsor's", len(in))
+	}
+	d, err := f.ord.Decide(f.ctx, ria, a.ID, orders.Decision{Approve: true, Comment: "ok"})
+	must(t, err)
+	if d.State != orders.ApprovalApproved || d.DecidedByID != ria.UserID || !strings.Contains(d.Comment, "fallback") {
+		t.Errorf("decided approval = %+v, want approved by Retail's approver with a note on the fallback", d)
+	}
+}
+
+// TestApproverTokenForAnotherOrgUnit: issue 15, finding 3 (review): a
+// token of the sponsor limited to a role that approves for Manufacturing
+// only can neither decide nor read the Retail order routed to the sponsor
+// by name; the sponsor, with all their roles, still decides it.
+func TestApproverTokenForAnotherOrgUnit(t *testing.T) {
+	f := newFixture(t)
+	g := grant(access.RoleRelationshipManager, access.ScopeOrgUnit, f.mfg.ID)
+	g.UserID = f.sponsor.UserID
+	_, err := f.ids.CreateGrant(f.ctx, f.sys, g)
+	must(t, err)
+	a := f.sponsorApproval(t)
+	f.refusedApprover(t, "the sponsor's token for Manufacturing", f.token(f.sponsor, access.RoleRelationshipManager), a)
+
+	full := f.token(f.sponsor)
+	if in, err := f.ord.Inbox(f.ctx, full); err != nil || len(in) != 1 {
+		t.Errorf("the sponsor has %d approvals in the inbox (err %v), want 1", len(in), err)
+	}
+	d, err := f.ord.Decide(f.ctx, full, a.ID, orders.Decision{Approve: true})
+	must(t, err)
+	if d.State != orders.ApprovalApproved || d.DecidedByID != f.sponsor.UserID {
+		t.Errorf("decided approval = %+v, want approved by the sponsor", d)
+	}
 }
