@@ -43,17 +43,7 @@ func meteringScenario(t *testing.T, e *env, retail string) {
 
 	hour := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)
 	at := func(min int) string { return hour.Add(time.Duration(min) * time.Minute).Format(time.RFC3339) }
-	post := func(contentType string, body any, want int, headers map[string]string) []byte {
-		t.Helper()
-		raw, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", c.base+"/api/v1/events", bytes.NewReader(raw))
-		req.Header.Set("Content-Type", contentType)
-		req.Header.Set("Authorization", "Bearer "+reporter)
-		for k, v := range headers {
-			req.Header.Set(k, v)
-		}
-		return c.exchange(req, raw, want, want == 200).body
-	}
+	post := eventPoster(t, c, reporter)
 	ev := func(id string, minute, calls int) map[string]any {
 		return map[string]any{"specversion": "1.0", "id": id, "source": "/gateway", "type": "com.example.api.called",
 			"subject": "RETAIL", "time": at(minute), "data": map[string]any{"calls": calls}}
@@ -136,17 +126,7 @@ func TestIngestLimits(t *testing.T) {
 	_, reporter := e.user(t, "agent-7@example.com", retail, map[string]any{"role": "usage_reporter", "scope_kind": "global"})
 	hour := time.Now().UTC().Truncate(time.Hour)
 	at := func(min int) string { return hour.Add(time.Duration(min) * time.Minute).Format(time.RFC3339) }
-	post := func(contentType string, body any, want int, headers map[string]string) []byte {
-		t.Helper()
-		raw, _ := json.Marshal(body)
-		req, _ := http.NewRequest("POST", c.base+"/api/v1/events", bytes.NewReader(raw))
-		req.Header.Set("Content-Type", contentType)
-		req.Header.Set("Authorization", "Bearer "+reporter)
-		for k, v := range headers {
-			req.Header.Set(k, v)
-		}
-		return c.exchange(req, raw, want, want == 200).body
-	}
+	post := eventPoster(t, c, reporter)
 	ev := func(id string, minute int, subject string, calls any) map[string]any {
 		return map[string]any{"specversion": "1.0", "id": id, "source": "/bounds", "type": "com.example.api.called",
 			"subject": subject, "time": at(minute), "data": map[string]any{"calls": calls}}
@@ -240,5 +220,82 @@ func TestIngestLimits(t *testing.T) {
 		if body := c.exchange(req, raw, 422, false).body; !strings.Contains(string(body), fmt.Sprint(api.MaxBodyBytes)) {
 			t.Errorf("a group of more than %d bytes (key %q): %s", api.MaxBodyBytes, key, body)
 		}
+	}
+}
+
+// TestDuplicatesStayWithinScope: a reporter granted on Retail sends the
+// (source, id) of Manufacturing's agent with a Retail subject. It cannot
+// make Manufacturing's event a duplicate (it is accepted and counted), and
+// a true retry of either event is still answered duplicate. Issue 15,
+// finding 5 (review).
+func TestDuplicatesStayWithinScope(t *testing.T) {
+	e := setup(t)
+	c := e.check
+	retail, mfg := e.orgUnit(t, "RETAIL"), e.orgUnit(t, "MFG")
+	_, fm := e.user(t, "finance@example.com", retail, map[string]any{"role": "financial_manager", "scope_kind": "global"})
+	c.do("PUT", "/api/v1/meters/api-calls", fm, map[string]any{"name": "API calls", "event_type": "com.example.api.called",
+		"aggregation": "sum", "value_path": "calls", "unit": "call"}, 200)
+	reporter := func(email, ou string) func(contentType string, body any, want int, headers map[string]string) []byte {
+		_, tok := e.user(t, email, ou, map[string]any{"role": "usage_reporter", "scope_kind": "org_unit", "scope_id": ou})
+		return eventPoster(t, c, tok)
+	}
+	fromRetail, fromMfg := reporter("retail-agent@example.com", retail), reporter("mfg-agent@example.com", mfg)
+	hour := time.Now().UTC().Truncate(time.Hour).Add(-time.Hour)
+	ev := func(subject string, calls int) map[string]any {
+		return map[string]any{"specversion": "1.0", "id": "1001", "source": "/agents/mfg-7", "type": "com.example.api.called",
+			"subject": subject, "time": hour.Add(10 * time.Minute).Format(time.RFC3339), "data": map[string]any{"calls": calls}}
+	}
+	type result struct {
+		Accepted, Duplicates, Rejected int
+	}
+	send := func(post func(string, any, int, map[string]string) []byte, body map[string]any) result {
+		t.Helper()
+		var r result
+		if err := json.Unmarshal(post("application/cloudevents+json", body, 200, nil), &r); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	if r := send(fromRetail, ev("RETAIL", 1)); r != (result{Accepted: 1}) {
+		t.Errorf("Retail's event with Manufacturing's (source, id): %+v", r)
+	}
+	if r := send(fromMfg, ev("MFG", 5)); r != (result{Accepted: 1}) {
+		t.Errorf("Manufacturing's event after Retail sent its (source, id): %+v, want accepted", r)
+	}
+	for _, retry := range []struct {
+		post func(string, any, int, map[string]string) []byte
+		ev   map[string]any
+	}{{fromRetail, ev("RETAIL", 1)}, {fromMfg, ev("MFG", 5)}} {
+		if r := send(retry.post, retry.ev); r != (result{Duplicates: 1}) {
+			t.Errorf("a retry of %s's event: %+v, want a duplicate", retry.ev["subject"], r)
+		}
+	}
+	var usage struct {
+		Rows []struct{ Subject, Quantity string }
+	}
+	q := fmt.Sprintf("/api/v1/usage?meter=api-calls&from=%s&to=%s&granularity=total", hour.Format(time.RFC3339), hour.Add(time.Hour).Format(time.RFC3339))
+	c.do("GET", q, fm, nil, 200).decode(t, &usage)
+	got := map[string]string{}
+	for _, r := range usage.Rows {
+		got[r.Subject] = r.Quantity
+	}
+	if len(got) != 2 || got["MFG"] != "5" || got["RETAIL"] != "1" {
+		t.Errorf("usage = %v, want MFG=5 RETAIL=1", got)
+	}
+}
+
+// eventPoster sends usage events with a reporter's token and checks the
+// answer's status (and, for 200s, the request against the spec).
+func eventPoster(t *testing.T, c *checker, reporter string) func(contentType string, body any, want int, headers map[string]string) []byte {
+	return func(contentType string, body any, want int, headers map[string]string) []byte {
+		t.Helper()
+		raw, _ := json.Marshal(body)
+		req, _ := http.NewRequest("POST", c.base+"/api/v1/events", bytes.NewReader(raw))
+		req.Header.Set("Content-Type", contentType)
+		req.Header.Set("Authorization", "Bearer "+reporter)
+		for k, v := range headers {
+			req.Header.Set(k, v)
+		}
+		return c.exchange(req, raw, want, want == 200).body
 	}
 }

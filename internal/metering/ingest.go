@@ -350,7 +350,12 @@ func (s *Service) commitGroup(group []*pending) {
 	}
 }
 
-type eventKey struct{ source, id string }
+// eventKey is an event's identity: a replay is an event with the same
+// source, id and subject. The subject is part of it so that a reporter,
+// which may write only subjects in its scope, can neither make another org
+// unit's event a duplicate nor learn from a "duplicate" answer which
+// (source, id) another org unit used (issue 15, finding 5, review).
+type eventKey struct{ source, id, subject string }
 
 type rollupKey struct {
 	meter, subject, dims string
@@ -374,7 +379,7 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 	for _, pd := range group {
 		for _, r := range pd.rows {
 			r.dup, r.problems = false, nil // a group that failed may be tried again
-			k := eventKey{r.ev.Source, r.ev.ID}
+			k := eventKey{r.ev.Source, r.ev.ID, r.ev.Subject}
 			if first[k] != nil {
 				r.dup = true
 				continue
@@ -386,7 +391,7 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 	// Insert the events; RETURNING names the ones that were new.
 	inserted := make(map[eventKey]bool, len(fresh))
 	err := bulk(ctx, tx, `INSERT INTO usage_events (source, id, type, subject, time, received_at, data)`,
-		` ON CONFLICT (source, id) DO NOTHING RETURNING source, id`, len(fresh), 7,
+		` ON CONFLICT (source, id, subject) DO NOTHING RETURNING source, id, subject`, len(fresh), 7,
 		func(i int, args []any) []any {
 			r := fresh[i]
 			data := string(r.ev.Data)
@@ -397,7 +402,7 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 		},
 		func(rows *sql.Rows) error {
 			var k eventKey
-			err := rows.Scan(&k.source, &k.id)
+			err := rows.Scan(&k.source, &k.id, &k.subject)
 			inserted[k] = true
 			return err
 		})
@@ -418,7 +423,7 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 	var gauges []gauge
 	var added []*row
 	for _, r := range fresh {
-		if !inserted[eventKey{r.ev.Source, r.ev.ID}] {
+		if !inserted[eventKey{r.ev.Source, r.ev.ID, r.ev.Subject}] {
 			r.dup = true
 			continue
 		}
@@ -509,10 +514,17 @@ type hourKey struct {
 // subject's hour of an additive meter (all group-by values together) past
 // MaxHourQuantity, and forgets them: they are deleted from usage_events, so
 // a replay is refused again rather than answered as a duplicate. This is
-// what keeps every sum Steward makes in int64: an hour holds at most
-// MaxHourQuantity, so a month of hours (744) sums to at most a twelfth of
-// int64's range; the headroom covers concurrent commits on PostgreSQL, each
-// of which checks against what was committed before it.
+// what keeps the sums Steward makes in int64.
+//
+// The check is exact with one committer (SQLite). On PostgreSQL several
+// commits run at once (committers per replica, times the replicas), and
+// each checks only against what was committed before it reads: commits that
+// do not see each other may each fill the hour, so an hour can hold up to
+// n × MaxHourQuantity, n the number of commits in flight at once (4 per
+// replica: committers). A month of hours (744) at one MaxHourQuantity is a
+// twelfth of int64's range, so monthly sums fit for n up to 12; beyond
+// that a read whose sum does not fit is refused by the checked arithmetic
+// in usage.go, never wrapped.
 func refuseFullHours(ctx context.Context, tx *sqldb.Tx, rows []*row) error {
 	totals := map[hourKey]Quantity{}
 	var keys []hourKey
@@ -587,18 +599,18 @@ func refuseFullHours(ctx context.Context, tx *sqldb.Tx, rows []*row) error {
 			}
 		}
 	}
-	const perDelete = 400
+	const perDelete = 300 // three parameters each
 	for start := 0; start < len(refused); start += perDelete {
 		chunk := refused[start:min(start+perDelete, len(refused))]
 		var b strings.Builder
-		args := make([]any, 0, 2*len(chunk))
+		args := make([]any, 0, 3*len(chunk))
 		b.WriteString(`DELETE FROM usage_events WHERE `)
 		for i, r := range chunk {
 			if i > 0 {
 				b.WriteString(" OR ")
 			}
-			fmt.Fprintf(&b, "(source = $%d AND id = $%d)", len(args)+1, len(args)+2)
-			args = append(args, r.ev.Source, r.ev.ID)
+			fmt.Fprintf(&b, "(source = $%d AND id = $%d AND subject = $%d)", len(args)+1, len(args)+2, len(args)+3)
+			args = append(args, r.ev.Source, r.ev.ID, r.ev.Subject)
 		}
 		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
 			return sqldb.Err(err, "usage events")
@@ -698,7 +710,7 @@ func bulk(ctx context.Context, tx *sqldb.Tx, head, tail string, n, cols int, arg
 	return nil
 }
 
-// DedupWindow is how long an accepted event's (source, id) is remembered:
+// DedupWindow is how long an accepted event's (source, id, subject) is remembered:
 // a replay within it is recognised and counted once. Events are kept a few
 // days longer than promised (Retention), so the promise holds whatever the
 // purge schedule.

@@ -449,20 +449,8 @@ func TestUsageBounds(t *testing.T) {
 func TestReporterScope(t *testing.T) {
 	f := newFixture(t)
 	f.meter("calls", metering.Sum, "n")
-	ctx := context.Background()
-	now := sqldb.Time(f.now)
-	for _, ou := range [][3]string{{"ou-root", "ROOT", "/ou-root/"}, {"ou-retail", "RETAIL", "/ou-root/ou-retail/"},
-		{"ou-shop", "SHOP", "/ou-root/ou-retail/ou-shop/"}, {"ou-mfg", "MFG", "/ou-root/ou-mfg/"}} {
-		if err := f.db.Tx(ctx, func(tx *sqldb.Tx) error {
-			_, err := tx.ExecContext(ctx, `INSERT INTO org_units (id, kind, code, name, path, created_at, updated_at) VALUES ($1, 'business_unit', $2, $2, $3, $4, $4)`,
-				ou[0], ou[1], ou[2], now)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	reporter := &access.Principal{UserID: "agent", Grants: []access.Grant{{Role: access.RoleUsageReporter, ScopeKind: access.ScopeOrgUnit,
-		ScopeID: "ou-retail", OrgUnitPath: "/ou-root/ou-retail/"}}}
+	f.orgUnits()
+	reporter := f.reporter("ou-retail", "/ou-root/ou-retail/")
 	at := "2026-11-22T08:00:00Z"
 	res, err := f.ingestAs(reporter,
 		[5]string{"1", "t.calls", "RETAIL", at, `{"n": 1}`},
@@ -487,6 +475,85 @@ func TestReporterScope(t *testing.T) {
 	// A reporter with no grant of usage.ingest is refused whole.
 	if _, err := f.ingestAs(&access.Principal{UserID: "x"}, [5]string{"6", "t.calls", "RETAIL", at, `{"n": 1}`}); err == nil {
 		t.Error("a principal without usage.ingest sent usage")
+	}
+}
+
+// orgUnits adds a provider (ROOT) with two business units, Retail (with a
+// shop under it) and Manufacturing (MFG); their codes are subjects.
+func (f *fixture) orgUnits() {
+	f.t.Helper()
+	ctx := context.Background()
+	now := sqldb.Time(f.now)
+	for _, ou := range [][3]string{{"ou-root", "ROOT", "/ou-root/"}, {"ou-retail", "RETAIL", "/ou-root/ou-retail/"},
+		{"ou-shop", "SHOP", "/ou-root/ou-retail/ou-shop/"}, {"ou-mfg", "MFG", "/ou-root/ou-mfg/"}} {
+		if err := f.db.Tx(ctx, func(tx *sqldb.Tx) error {
+			_, err := tx.ExecContext(ctx, `INSERT INTO org_units (id, kind, code, name, path, created_at, updated_at) VALUES ($1, 'business_unit', $2, $2, $3, $4, $4)`,
+				ou[0], ou[1], ou[2], now)
+			return err
+		}); err != nil {
+			f.t.Fatal(err)
+		}
+	}
+}
+
+// reporter is a usage reporter granted on one org unit.
+func (f *fixture) reporter(orgUnitID, path string) *access.Principal {
+	return &access.Principal{UserID: "agent-" + orgUnitID, Grants: []access.Grant{{Role: access.RoleUsageReporter, ScopeKind: access.ScopeOrgUnit,
+		ScopeID: orgUnitID, OrgUnitPath: path}}}
+}
+
+// TestDuplicatesArePerSubject checks that a reporter cannot suppress or
+// probe another org unit's events by sending their (source, id): an event
+// is a duplicate of one with the same source, id and subject, and a
+// reporter only writes subjects in its own scope. A true retry is still a
+// duplicate, in a later request and within one batch. Issue 15, finding 5
+// (review).
+func TestDuplicatesArePerSubject(t *testing.T) {
+	f := newFixture(t)
+	f.meter("calls", metering.Sum, "n")
+	f.orgUnits()
+	retail, mfg := f.reporter("ou-retail", "/ou-root/ou-retail/"), f.reporter("ou-mfg", "/ou-root/ou-mfg/")
+	at := "2026-11-22T08:00:00Z"
+	send := func(who *access.Principal, evs ...[5]string) *metering.Result {
+		t.Helper()
+		res, err := f.ingestAs(who, evs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	// Retail sends first, with the (source, id) Manufacturing's agent uses.
+	if res := send(retail, [5]string{"1001", "t.calls", "RETAIL", at, `{"n": 1}`}); res.Accepted != 1 {
+		t.Fatalf("Retail's event: %+v", res)
+	}
+	res := send(mfg, [5]string{"1001", "t.calls", "MFG", at, `{"n": 5}`})
+	if res.Accepted != 1 || res.Duplicates != 0 || len(res.Events) != 0 {
+		t.Errorf("Manufacturing's event after Retail sent its (source, id): %+v, want accepted", res)
+	}
+	// True retries are duplicates, and tell each sender only of its own events.
+	for _, retry := range []struct {
+		who *access.Principal
+		ev  [5]string
+	}{
+		{retail, [5]string{"1001", "t.calls", "RETAIL", at, `{"n": 1}`}},
+		{mfg, [5]string{"1001", "t.calls", "MFG", at, `{"n": 5}`}},
+	} {
+		res := send(retry.who, retry.ev)
+		if res.Accepted != 0 || res.Duplicates != 1 || len(res.Events) != 1 || res.Events[0].Status != metering.Duplicate {
+			t.Errorf("a retry of %s's event: %+v, want a duplicate", retry.ev[2], res)
+		}
+	}
+	// Within one batch: one (source, id) for two subjects is two events; the
+	// same event twice is one.
+	res = send(access.System(),
+		[5]string{"2002", "t.calls", "RETAIL", at, `{"n": 10}`},
+		[5]string{"2002", "t.calls", "MFG", at, `{"n": 50}`},
+		[5]string{"2002", "t.calls", "MFG", at, `{"n": 50}`})
+	if res.Accepted != 2 || res.Duplicates != 1 || len(res.Events) != 1 || res.Events[0].Index != 2 {
+		t.Errorf("a batch with one (source, id) for two subjects and a retry: %+v", res)
+	}
+	if got := quantities(f.usage("calls", "2026-11-22T00:00:00Z", "2026-11-23T00:00:00Z", metering.Total, false)); got != "MFG=55 RETAIL=11" {
+		t.Errorf("calls = %s, want MFG=55 RETAIL=11", got)
 	}
 }
 
