@@ -244,7 +244,7 @@ func (p *Portal) orderPage(w http.ResponseWriter, r *http.Request) error {
 	if pg.Tasks, err = p.Orders.OrderTasks(r.Context(), pr, id); err != nil {
 		return err
 	}
-	pg.CanCancel = orders.CanMove(o.State, orders.StateCancelled) && (o.RequesterID == pr.UserID || pr.Can(access.OrderCreate, o.Resource()))
+	pg.CanCancel = orders.CanMove(o.State, orders.StateCancelled) && (pr.Owns(o.RequesterID, access.OrderCreate) || pr.Can(access.OrderCreate, o.Resource()))
 	return p.render(w, r, http.StatusOK, "order", pg)
 }
 

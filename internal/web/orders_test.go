@@ -1,0 +1,93 @@
+package web_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/app"
+	"github.com/steward-itaas/steward/internal/demo"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
+)
+
+// TestOrderPageCancelFollowsTheService: issue 15, finding 3 (review): the
+// order page offers "Cancel order" only to whom orders.Service.Cancel
+// allows. Dana, who no longer orders anywhere but still reads Retail's
+// orders as a change manager, is not offered it for her own order.
+func TestOrderPageCancelFollowsTheService(t *testing.T) {
+	ctx := context.Background()
+	a, err := app.New(ctx, app.Config{Database: sqldbtest.Config(t),
+		Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing, SLA: a.SLA}); err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(a.Handler())
+	defer srv.Close()
+	sys := access.System()
+	dana, err := a.Identity.UserByEmail(ctx, sys, "dana@contoso.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting, err := a.Orders.Orders(ctx, sys, orders.OrderFilter{State: orders.StateAwaitingApproval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o *orders.Order
+	for _, w := range waiting {
+		if w.RequesterID == dana.ID {
+			o = w
+		}
+	}
+	if o == nil {
+		t.Fatal("the demo has no order of Dana's awaiting approval")
+	}
+	orderPage := func() string {
+		t.Helper()
+		s, err := a.Identity.Login(ctx, dana.Email, demo.Password, "192.0.2.7")
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest("GET", srv.URL+"/orders/"+o.ID, nil)
+		req.AddCookie(&http.Cookie{Name: identity.SessionCookie, Value: s.Secret})
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusOK {
+			t.Fatalf("Dana's order page = %d\n%s", res.StatusCode, errorText(string(b)))
+		}
+		return string(b)
+	}
+	if !strings.Contains(orderPage(), "Cancel order") {
+		t.Fatal("Dana, a consumer, is not offered to cancel her own order")
+	}
+
+	gs, err := a.Identity.Grants(ctx, sys, dana.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range gs {
+		if err := a.Identity.DeleteGrant(ctx, sys, g.ID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := a.Identity.CreateGrant(ctx, sys, identity.CreateGrantInput{UserID: dana.ID, Role: access.RoleChangeManager, ScopeKind: access.ScopeOrgUnit, ScopeID: o.OrgUnitID}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(orderPage(), "Cancel order") {
+		t.Error("Dana, who orders nowhere now, is offered to cancel her order, which the service refuses")
+	}
+}
