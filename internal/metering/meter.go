@@ -1,7 +1,7 @@
 // Package metering turns usage events into metered quantities: CloudEvents
-// 1.0 arrive over HTTP, are accepted once per (source, id), made durable in
-// group commits, and rolled up per meter, subject, group-by values and hour
-// as they land. docs/metering.md has the rules.
+// 1.0 arrive over HTTP, are accepted once per (source, id, subject), made
+// durable in group commits, and rolled up per meter, subject, group-by
+// values and hour as they land. docs/metering.md has the rules.
 package metering
 
 import (
