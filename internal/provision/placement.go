@@ -276,12 +276,21 @@ func (s *Service) runPlace(ctx context.Context, j *jobs.Job) error {
 	return s.placeItem(ctx, in.ItemID)
 }
 
+// MaxPlacementRounds bounds how many times placeItem evaluates the policy
+// for one item when what its choice rested on changed before the choice
+// could be written (another placement took the provider's last place, the
+// offer was retired, the provider's health or price changed). Past it the
+// item fails, saying so.
+const MaxPlacementRounds = 5
+
 // placeItem chooses the provider of a provision item Fulfil took (whose
 // instance it opened without one). It reads the providers and evaluates the
 // policy outside any transaction, then, in a short one and only if the item
-// still waits, records the decision on the instance and starts its
-// provision operation, or fails the item with the decision's reason (no
-// provider eligible, or the policy failed).
+// still waits and nothing its choice rested on has changed (recheck),
+// records the decision on the instance and starts its provision operation,
+// or fails the item with the decision's reason (no provider eligible, or
+// the policy failed). When the choice is stale it places again, at most
+// MaxPlacementRounds times.
 func (s *Service) placeItem(ctx context.Context, itemID string) error {
 	q := s.db.Read()
 	var orderID string
@@ -297,10 +306,6 @@ func (s *Service) placeItem(ctx context.Context, itemID string) error {
 		return nil
 	}
 	it := o.Items[i]
-	opts, err := options(ctx, q, it.PlanID)
-	if err != nil {
-		return err
-	}
 	var offering, plan, orgUnit string
 	if err := q.QueryRowContext(ctx, `SELECT f.code, p.code, ou.code FROM plans p JOIN offerings f ON f.id = p.offering_id, org_units ou
 		WHERE p.id = $1 AND ou.id = $2`, it.PlanID, o.OrgUnitID).Scan(&offering, &plan, &orgUnit); err != nil {
@@ -312,9 +317,29 @@ func (s *Service) placeItem(ctx context.Context, itemID string) error {
 		params = map[string]any{}
 	}
 	request := map[string]any{"offering": offering, "plan": plan, "org_unit": orgUnit, "quantity": int64(it.Quantity), "parameters": params, "region": region}
+	for round := 1; ; round++ {
+		stale, err := s.placeOnce(ctx, it, offering, request, round)
+		if err != nil || stale == "" {
+			return err
+		}
+		s.log.Info("placing again: the choice changed before it was written", "item", it.ID, "round", round, "why", stale)
+	}
+}
+
+// placeOnce is one round of placeItem: read the options, evaluate the
+// policy, then write the choice in a short transaction. It returns why the
+// choice was stale (and wrote nothing), or "" once the item is placed,
+// failed or settled meanwhile. In the last round a stale choice fails the
+// item instead.
+func (s *Service) placeOnce(ctx context.Context, it *orders.Item, offering string, request map[string]any, round int) (stale string, err error) {
+	q := s.db.Read()
+	opts, err := options(ctx, q, it.PlanID)
+	if err != nil {
+		return "", err
+	}
 	pol, err := policyFor(ctx, q, it.OfferingID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	var chosen *option
 	var d *Decision
@@ -325,15 +350,32 @@ func (s *Service) placeItem(ctx context.Context, itemID string) error {
 		}
 		chosen, d, broken = place(ctx, pol, opts, request, s.now().UTC())
 	}
-	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		var state string
 		var provider sql.NullString
 		if err := tx.QueryRowContext(ctx, `SELECT i.state, n.provider_id FROM order_items i JOIN instances n ON n.id = i.instance_id WHERE i.id = $1`,
-			itemID).Scan(&state, &provider); err != nil {
+			it.ID).Scan(&state, &provider); err != nil {
 			return sqldb.Err(err, "order item")
 		}
 		if state != string(orders.ItemPending) || provider.Valid {
 			return nil // settled meanwhile (cancelled), or placed already
+		}
+		fail := func(note string) error {
+			return s.orders.Settle(ctx, tx, access.System(), it.ID, orders.TaskResult{Note: note})
+		}
+		if chosen != nil {
+			why, err := recheck(ctx, tx, chosen)
+			if err != nil {
+				return err
+			}
+			if why != "" && round < MaxPlacementRounds {
+				stale = why
+				return nil // nothing written: place again on what is there now
+			}
+			if why != "" {
+				return fail(fmt.Sprintf("no provider could be chosen: what placement chose on changed before it was written %d times (the last: %s); order again",
+					MaxPlacementRounds, why))
+			}
 		}
 		var placement any = map[string]any{}
 		if d != nil {
@@ -347,9 +389,6 @@ func (s *Service) placeItem(ctx context.Context, itemID string) error {
 			providerID, marshal(placement), sqldb.Time(s.now()), it.InstanceID); err != nil {
 			return sqldb.Err(err, "instance")
 		}
-		fail := func(note string) error {
-			return s.orders.Settle(ctx, tx, access.System(), it.ID, orders.TaskResult{Note: note})
-		}
 		switch {
 		case broken != nil:
 			return fail(fmt.Sprintf("the placement policy of %s does not work: %s; ask the supplier manager to fix it", offering, describe(broken)))
@@ -361,6 +400,64 @@ func (s *Service) placeItem(ctx context.Context, itemID string) error {
 		return s.startOp(ctx, tx, &Operation{InstanceID: it.InstanceID, ItemID: it.ID, ProviderID: chosen.provider.ID, Kind: OpProvision, PlanID: it.PlanID,
 			Description: d.Reason}, chosen.offer)
 	})
+	return stale, err
+}
+
+// recheck says, in the transaction that writes a placement, what changed
+// since the placement read its chosen option, or "" when nothing its
+// choice rested on did. It locks the provider and the offer first (FOR
+// UPDATE on PostgreSQL; SQLite's write transaction is exclusive already),
+// so that a placement, health check or sync on another replica waits until
+// this one commits, then recounts the provider's live instances. A choice
+// is stale when the provider or offer is gone, the offer is retired, the
+// provider's health, region, kind, agreement or capacity or the offer's
+// price changed, or the provider had room and now has none (a policy that
+// chose a full provider knowingly is not second-guessed).
+func recheck(ctx context.Context, tx *sqldb.Tx, o *option) (string, error) {
+	lock := ""
+	if tx.Dialect == sqldb.Postgres {
+		lock = " FOR UPDATE"
+	}
+	seen := o.provider
+	var now Provider
+	err := tx.QueryRowContext(ctx, `SELECT health, region, kind, agreement, capacity FROM providers WHERE id = $1`+lock, seen.ID).
+		Scan(&now.Health, &now.Region, &now.Kind, &now.Agreement, &now.Capacity)
+	if errors.Is(err, sql.ErrNoRows) {
+		return seen.Name + " is no longer registered", nil
+	}
+	if err != nil {
+		return "", sqldb.Err(err, "provider")
+	}
+	var retired bool
+	var price int64
+	var currency string
+	err = tx.QueryRowContext(ctx, `SELECT retired, price_minor, currency FROM provider_offers WHERE id = $1`+lock, o.offer.ID).Scan(&retired, &price, &currency)
+	if errors.Is(err, sql.ErrNoRows) {
+		return seen.Name + " no longer offers the plan", nil
+	}
+	if err != nil {
+		return "", sqldb.Err(err, "offer")
+	}
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM instances WHERE provider_id = $1 AND state IN ('provisioning', 'active')`, seen.ID).
+		Scan(&now.Used); err != nil {
+		return "", sqldb.Err(err, "instances")
+	}
+	full := func(p *Provider) bool { return p.Capacity > 0 && p.Used >= p.Capacity }
+	switch {
+	case retired:
+		return seen.Name + " retired its offer of the plan", nil
+	case now.Health != seen.Health:
+		return fmt.Sprintf("%s's health went from %s to %s", seen.Name, seen.Health, now.Health), nil
+	case now.Capacity != seen.Capacity:
+		return fmt.Sprintf("%s's capacity went from %s to %s", seen.Name, capacityText(seen.Capacity), capacityText(now.Capacity)), nil
+	case full(&now) && !full(seen):
+		return fmt.Sprintf("%s is full now (%d of %d used; placement saw %d)", seen.Name, now.Used, now.Capacity, seen.Used), nil
+	case now.Region != seen.Region || now.Kind != seen.Kind || now.Agreement != seen.Agreement:
+		return seen.Name + "'s region, kind or agreement changed", nil
+	case price != o.offer.PriceMinor || currency != o.offer.Currency:
+		return seen.Name + "'s price for the plan changed", nil
+	}
+	return "", nil
 }
 
 // option is one provider able to make a plan.

@@ -123,3 +123,101 @@ func TestPlacementRunsOutsideWriteTransactions(t *testing.T) {
 		t.Fatalf("after the placement job: evaluated %d times, instance %q", evaluated, o.Items[0].InstanceID)
 	}
 }
+
+// Issue 15, finding 9 (review): placement reads the providers and runs the
+// policy outside any transaction, so what it read may change before it
+// writes its choice. Here, between the read and the write of the first
+// placement, a second order takes beta's last place (or beta's offer is
+// retired, or beta turns unhealthy). The first must not overfill beta nor
+// use the retired offer: it places again and chooses alpha, and beta keeps
+// at most its capacity of live instances. When alpha is down too, the
+// item fails, saying no provider passed the filter.
+func TestPlacementRechecksBeforeWriting(t *testing.T) {
+	takeBetasLastPlace := func(e *env, offeringID string) {
+		if _, inst := e.order(offeringID, "small"); inst.ProviderName != "Beta" {
+			e.t.Fatalf("the second order went to %q, want Beta", inst.ProviderName)
+		}
+	}
+	for _, tc := range []struct {
+		name      string
+		alphaDown bool
+		meddle    func(e *env, offeringID string)
+	}{
+		{"a second order takes beta's last place", false, takeBetasLastPlace},
+		{"a second order takes the last place anywhere", true, takeBetasLastPlace},
+		{"beta's offer is retired", false, func(e *env, offeringID string) {
+			sofia := e.as("sofia@it.contoso.example")
+			beta, err := e.a.Provision.Provider(e.ctx, sofia, "beta")
+			if err != nil {
+				e.t.Fatal(err)
+			}
+			for _, of := range beta.Offers {
+				if _, err := e.a.Provision.SetOffer(e.ctx, sofia, "beta", provision.OfferInput{Plan: of.PlanID, RemoteServiceID: of.RemoteServiceID,
+					RemotePlanID: of.RemotePlanID, Currency: of.Currency, Price: "9.99", Retired: true}); err != nil {
+					e.t.Fatal(err)
+				}
+			}
+		}},
+		{"beta turns unhealthy", false, func(e *env, offeringID string) {
+			e.exec(`UPDATE providers SET health = 'unhealthy' WHERE code = 'beta'`)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			offeringID := e.twoProviders()
+			sofia := e.as("sofia@it.contoso.example")
+			beta, err := e.a.Provision.Provider(e.ctx, sofia, "beta")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := e.a.Provision.UpdateProvider(e.ctx, sofia, "beta", provision.ProviderInput{Code: "beta", Name: "Beta", Kind: provision.KindOSB,
+				URL: beta.URL, Region: beta.Region, Capacity: 1}); err != nil {
+				t.Fatal(err)
+			}
+			if tc.alphaDown {
+				e.exec(`UPDATE providers SET health = 'unhealthy' WHERE code = 'alpha'`)
+			}
+			meddled := false
+			e.a.Provision.SetBeforePlace(func() {
+				if !meddled {
+					meddled = true
+					tc.meddle(e, offeringID)
+				}
+			})
+			o, inst := e.order(offeringID, "small")
+			var d provision.Decision
+			json.Unmarshal(inst.Placement, &d)
+			if !tc.alphaDown && (inst.ProviderName != "Peer alpha" || d.Chosen != "alpha") {
+				t.Fatalf("the first order went to %q (decision %+v), want Peer alpha", inst.ProviderName, d)
+			}
+			if tc.alphaDown {
+				st, inst := e.state(o)
+				evs, err := e.a.Orders.Events(e.ctx, access.System(), o.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if st != orders.StateFailed || inst.ProviderID != "" || !strings.Contains(evs[len(evs)-1].Comment, "no provider passed the filter") ||
+					!strings.Contains(d.Candidates[0].Reason+d.Candidates[1].Reason, "1 of 1 used") {
+					t.Fatalf("order %s, instance at %q, last event %q, decision %+v; want failed, nowhere, as beta is full and alpha down",
+						st, inst.ProviderID, evs[len(evs)-1].Comment, d)
+				}
+			}
+			var live int
+			if err := e.a.DB.Read().QueryRowContext(e.ctx, `SELECT COUNT(*) FROM instances n JOIN providers v ON v.id = n.provider_id
+				WHERE v.code = 'beta' AND n.state IN ('provisioning', 'active')`).Scan(&live); err != nil || live > 1 {
+				t.Fatalf("beta has %d live instances (%v), over its capacity of 1", live, err)
+			}
+		})
+	}
+}
+
+// exec runs one statement in its own transaction.
+func (e *env) exec(query string, args ...any) {
+	e.t.Helper()
+	if err := e.a.DB.Tx(e.ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(e.ctx, query, args...)
+		return err
+	}); err != nil {
+		e.t.Fatal(err)
+	}
+}
