@@ -27,6 +27,10 @@ func TestDecodeBytes(t *testing.T) {
 	}{
 		{"{\"note\": \"caf\xe9\"}", "", "not valid UTF-8 (at byte 13)"},
 		{"null", "", "null"},
+		{`{"note": "x\ud800"}`, "", "surrogate"},
+		{`{"note": "x\udbff"}`, "", "surrogate"},
+		{`{"note": "x\udc00y"}`, "", "surrogate"},
+		{`{"note": "\ud83d\ud83d\ude00"}`, "", "surrogate"},
 		{" null\n", "", "null"},
 		{`{"items": [{"quantity": 1}, {"offering": "vm", "quantity": "two"}]}`, "items[1].quantity", ""},
 		{`{"items": [{"quantity": 1.5}]}`, "items[0].quantity", ""},
@@ -48,9 +52,14 @@ func TestDecodeBytes(t *testing.T) {
 			t.Errorf("%q: %q, want it to say %q", tc.body, e.Message, tc.detail)
 		}
 	}
-	var o order
-	if err := decodeBytes([]byte(`{"note": "café", "items": [{"offering": "vm", "quantity": 2}]}`), &o); err != nil || o.Items[0].Quantity != 2 {
-		t.Errorf("a valid body: %v %+v", err, o)
+	for _, body := range []string{
+		`{"note": "café", "items": [{"offering": "vm", "quantity": 2}]}`,
+		`{"note": "\ud83d\ude00 \\ud800 \ufffd �"}`, // a pair, an escaped backslash, U+FFFD itself
+	} {
+		var o order
+		if err := decodeBytes([]byte(body), &o); err != nil {
+			t.Errorf("a valid body %s: %v", body, err)
+		}
 	}
 }
 
@@ -58,6 +67,7 @@ func FuzzDecodeBytes(f *testing.F) {
 	for _, s := range []string{`{"items":[{"quantity":"x"}]}`, `null`, `{"a":`, "\xff", `[1,2,{"b":[true]}]`, `{"items":[{"offering":{"x":1}}]}`} {
 		f.Add([]byte(s))
 	}
+	f.Add([]byte(`{"items":[{"offering":"x\ud800"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		var v struct {
 			Items []struct {

@@ -210,7 +210,7 @@ func (b *Broker) authenticate(ctx context.Context, username, password, addr stri
 		return c.platform, c.principal, nil
 	}
 	account := "osb:" + username
-	if err := b.identity.CheckSignIn(ctx, account, addr); err != nil {
+	if err := b.identity.BeginSignIn(ctx, account, addr); err != nil {
 		return nil, nil, err
 	}
 	var stored string
@@ -226,9 +226,6 @@ func (b *Broker) authenticate(ctx context.Context, username, password, addr stri
 		return nil, nil, sqldb.Err(err, "platform")
 	}
 	if err != nil || subtle.ConstantTimeCompare([]byte(stored), []byte(h)) != 1 {
-		if err := b.identity.FailedSignIn(ctx, account, addr); err != nil {
-			return nil, nil, err
-		}
 		return nil, nil, errs.Unauthenticated("unknown platform or wrong password")
 	}
 	if err := b.identity.SignedIn(ctx, account, addr); err != nil {

@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -70,7 +71,7 @@ func (b *Broker) serve(w http.ResponseWriter, r *http.Request, h func(http.Respo
 	pl, pr, err := b.authenticate(r.Context(), user, pass, b.clientAddr(r))
 	switch {
 	case errs.Is(err, errs.CodeTooMany):
-		w.Header().Set("Retry-After", "60")
+		w.Header().Set("Retry-After", strconv.Itoa(errs.As(err).RetryAfterSeconds(60)))
 		reply(w, http.StatusTooManyRequests, osb.ErrorBody{Error: "TooManyRequests", Description: errs.As(err).Message})
 		return
 	case errs.Is(err, errs.CodeUnauthenticated):

@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // Code is the kind of an error.
@@ -69,6 +70,9 @@ type Error struct {
 	Message string
 	Fields  []FieldError
 	Err     error
+	// RetryAfter, on a too_many_requests error, is how long to wait before
+	// trying again (the Retry-After header); zero means unknown.
+	RetryAfter time.Duration
 }
 
 func (e *Error) Error() string {
@@ -112,6 +116,22 @@ func Forbidden(format string, args ...any) *Error { return newf(CodeForbidden, f
 
 // TooMany reports that the caller must slow down.
 func TooMany(format string, args ...any) *Error { return newf(CodeTooMany, format, args...) }
+
+// TooManyFor reports that the caller must wait d before trying again.
+func TooManyFor(d time.Duration, format string, args ...any) *Error {
+	e := newf(CodeTooMany, format, args...)
+	e.RetryAfter = d
+	return e
+}
+
+// RetryAfterSeconds is the Retry-After header's value for e: its wait in
+// whole seconds, rounded up, or def when it has none.
+func (e *Error) RetryAfterSeconds(def int) int {
+	if e.RetryAfter <= 0 {
+		return def
+	}
+	return int((e.RetryAfter + time.Second - 1) / time.Second)
+}
 
 // Unavailable reports a temporary failure worth retrying.
 func Unavailable(format string, args ...any) *Error { return newf(CodeUnavailable, format, args...) }

@@ -481,6 +481,10 @@ func TestSignInThrottleSlowsWithoutLocking(t *testing.T) {
 		_, err := svc.Login(f.ctx, email, password, addr)
 		return err
 	}
+	// The owner signs in from their usual address once.
+	if err := login(f.svc, "admin@example.com", "correct horse battery", "192.0.2.99"); err != nil {
+		t.Fatal(err)
+	}
 	// Fifty failures from fifty addresses: the account is slowed, not locked.
 	for i := range 50 {
 		f.clock.Add(time.Minute) // the attacker waits out each delay
@@ -492,6 +496,10 @@ func TestSignInThrottleSlowsWithoutLocking(t *testing.T) {
 		t.Errorf("right after the 50th failure, on another replica: %v, want too_many_requests", err)
 	} else if !strings.Contains(err.Error(), "seconds") {
 		t.Errorf("refusal %q does not say how long to wait", err)
+	}
+	// From the address they signed in from before, the owner is not slowed at all.
+	if err := login(other, "admin@example.com", "correct horse battery", "192.0.2.99"); err != nil {
+		t.Errorf("the owner from their known address right after the 50th failure: %v, want signed in", err)
 	}
 	f.clock.Add(time.Minute)
 	if err := login(f.svc, "admin@example.com", "correct horse battery", "192.0.2.10"); err != nil {
@@ -518,6 +526,47 @@ func TestSignInThrottleSlowsWithoutLocking(t *testing.T) {
 	var n int
 	if err := f.db.Read().QueryRowContext(f.ctx, `SELECT COUNT(*) FROM signin_failures`).Scan(&n); err != nil || n != 0 {
 		t.Errorf("after the purge %d failure counts are left (%v), want 0", n, err)
+	}
+}
+
+// Issue 15, finding 13 (review): the throttle holds against a burst of
+// parallel guesses, not only against one guess at a time: with the clock
+// standing still, a burst of 40 wrong passwords from one address gets at
+// most the free attempts and one more checked; the rest are refused
+// before any password is looked at.
+func TestSignInThrottleHoldsUnderParallelAttempts(t *testing.T) {
+	f := newFixture(t)
+	f.user("target@example.com", "")
+	var mu sync.Mutex
+	checked, refused := 0, 0
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, err := f.svc.Login(f.ctx, "target@example.com", "wrong password!!", "203.0.113.9")
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case errs.Is(err, errs.CodeUnauthenticated):
+				checked++
+			case errs.Is(err, errs.CodeTooMany):
+				refused++
+			default:
+				t.Errorf("login: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if checked < 1 || checked > 4 || checked+refused != 40 {
+		t.Errorf("a burst of 40: %d passwords checked, %d refused; want 1 to 4 checked (3 free and one more), the rest refused", checked, refused)
+	}
+	// An IPv6 client rotating through its /64 is one client.
+	for i := range 5 {
+		f.svc.Login(f.ctx, "target@example.com", "wrong password!!", fmt.Sprintf("2001:db8:1:2::%x", i+1))
+	}
+	if _, err := f.svc.Login(f.ctx, "target@example.com", "wrong password!!", "2001:db8:1:2:ffff::1"); !errs.Is(err, errs.CodeTooMany) {
+		t.Errorf("the sixth guess from one /64: %v, want too_many_requests", err)
 	}
 }
 
@@ -587,6 +636,13 @@ func TestLimitedTokensCannotWidenThemselves(t *testing.T) {
 	fp, err := f.svc.TokenPrincipal(f.ctx, full.Secret)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// A token it makes expires no later than it (issue 15, review).
+	if _, err := f.svc.CreateToken(f.ctx, fp, identity.CreateTokenInput{Name: "longer", ExpiresAt: exp.Add(time.Hour)}); !errs.Is(err, errs.CodeInvalid) {
+		t.Errorf("a full token making a token that outlives it: %v, want invalid", err)
+	}
+	if _, err := f.svc.CreateToken(f.ctx, fp, identity.CreateTokenInput{Name: "shorter", ExpiresAt: exp.Add(-time.Hour)}); err != nil {
+		t.Errorf("a full token making a shorter-lived token: %v", err)
 	}
 	if _, err := f.svc.UpdateUser(f.ctx, fp, u.ID, identity.UpdateUserInput{Name: &name}); err != nil {
 		t.Errorf("full token renaming its owner: %v", err)

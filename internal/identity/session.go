@@ -52,7 +52,7 @@ func hashSecret(secret string) string {
 func (s *Service) Login(ctx context.Context, email, password, addr string) (*Session, error) {
 	email = normalizeEmail(email)
 	now := s.now()
-	if err := s.CheckSignIn(ctx, email, addr); err != nil {
+	if err := s.BeginSignIn(ctx, email, addr); err != nil {
 		return nil, err
 	}
 	if len(password) > MaxPasswordLen {
@@ -64,13 +64,13 @@ func (s *Service) Login(ctx context.Context, email, password, addr string) (*Ses
 	err := s.db.Read().QueryRowContext(ctx, `SELECT id, CASE WHEN machine THEN '' ELSE COALESCE(password_hash, '') END, disabled FROM users WHERE email = $1`, email).Scan(&id, &hash, &disabled)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && hash == "") {
 		checkPassword(password, dummyHash)
-		return nil, s.failedLogin(ctx, email, addr)
+		return nil, errBadLogin
 	}
 	if err != nil {
 		return nil, sqldb.Err(err, "user")
 	}
 	if !checkPassword(password, hash) || disabled {
-		return nil, s.failedLogin(ctx, email, addr)
+		return nil, errBadLogin
 	}
 	if err := s.SignedIn(ctx, email, addr); err != nil {
 		return nil, err
@@ -115,7 +115,7 @@ func (s *Service) SessionPrincipal(ctx context.Context, secret string) (*access.
 		return nil, "", errs.Unauthenticated("your session has ended; sign in again")
 	}
 	u, err := getUser(ctx, s.db.Read(), userID)
-	if err != nil || u.Disabled {
+	if err != nil || u.Disabled || u.Machine { // machine users never have portal sessions
 		return nil, "", errs.Unauthenticated("your session has ended; sign in again")
 	}
 	if now.Sub(seen) > time.Minute { // keep the idle clock without a write per request
@@ -148,15 +148,6 @@ func (s *Service) Logout(ctx context.Context, secret string) error {
 		}
 		return s.audit(ctx, tx, &access.Principal{UserID: userID, Name: userID}, audit.Entry{Action: "session.logout", ObjectType: "user", ObjectID: userID})
 	})
-}
-
-// failedLogin counts a failed sign-in and returns the error to answer: the
-// one bad-login error, or the throttle's own failure.
-func (s *Service) failedLogin(ctx context.Context, email, addr string) error {
-	if err := s.FailedSignIn(ctx, email, addr); err != nil {
-		return err
-	}
-	return errBadLogin
 }
 
 // PurgeSessions deletes sessions that have expired or gone idle and returns

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/errs"
@@ -13,19 +14,26 @@ import (
 )
 
 // The sign-in throttle slows a guesser down without locking the owner out.
-// Failed sign-ins are counted three ways, in the database so that every
+// Sign-in attempts are counted three ways, in the database so that every
 // replica counts together: per account and client address (one address
 // guessing one account), per account (many addresses guessing one
 // account) and per address (one address guessing many accounts). Past a
-// few free failures, each count asks for a delay that doubles with every
+// few free attempts, each count asks for a delay that doubles with every
 // further failure up to a cap; a sign-in is refused (too_many_requests,
 // saying how long to wait) until the longest delay since the last failure
-// has passed. Nothing is ever locked: the per-account delay, the only one
-// an attacker elsewhere can impose on the owner, is capped at a minute.
-// Counts are forgotten an hour after their last failure, and a successful
-// sign-in clears its account's counts. Client addresses are those of the
-// trusted-proxy setting (middleware.Proxies), so that the clients behind a
-// reverse proxy are not counted as one.
+// has passed.
+//
+// An attempt is counted before its secret is checked, in one transaction
+// with the check of the delays and compared-and-set on each count, so a
+// burst of parallel attempts gets one through per delay, not all of them;
+// a right secret takes its attempt back. Nothing is ever locked: the
+// per-account count, the only one an attacker elsewhere can drive, asks
+// for at most a minute, and does not slow an address the account signed
+// in from before (within knownFor). IPv6 clients are counted by their /64,
+// which one client can rotate through. Counts are forgotten an hour after
+// their last failure. Client addresses are those of the trusted-proxy
+// setting (middleware.Proxies), so clients behind a reverse proxy are not
+// counted as one.
 type throttleRule struct {
 	prefix string
 	free   int           // failures before any delay
@@ -38,8 +46,13 @@ var (
 	throttleAddress = throttleRule{"address:", 30, 15 * time.Minute}
 )
 
-// throttleForget is how long after its last failure a count is forgotten.
-const throttleForget = time.Hour
+const (
+	// throttleForget is how long after its last failure a count is forgotten.
+	throttleForget = time.Hour
+	// knownFor is how long a successful sign-in from an address exempts
+	// that address from the account-wide count.
+	knownFor = 90 * 24 * time.Hour
+)
 
 // delay is how long a rule asks to wait after n failures.
 func (r throttleRule) delay(n int) time.Duration {
@@ -58,29 +71,95 @@ type throttleKey struct {
 	key  string
 }
 
-// signInKeys are the counts a sign-in of account from addr touches.
-func signInKeys(account, addr string) []throttleKey {
-	return []throttleKey{
-		{throttlePair, hashSecret(throttlePair.prefix + account + "\x00" + addr)},
-		{throttleAccount, hashSecret(throttleAccount.prefix + account)},
-		{throttleAddress, hashSecret(throttleAddress.prefix + addr)},
+// clientKey is how an address is counted: an IPv6 address by its /64.
+func clientKey(addr string) string {
+	a, err := netip.ParseAddr(addr)
+	if err != nil {
+		return addr
 	}
+	if a = a.Unmap(); a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
-// CheckSignIn returns too_many_requests when account may not try to sign in
-// from addr yet. The portal's sign-in and the OSB broker's basic auth call
-// it before checking a secret, FailedSignIn after a wrong one, and
-// SignedIn after a right one. account names what is signed in to, such as
-// an email address or "osb:" and a platform's username.
-func (s *Service) CheckSignIn(ctx context.Context, account, addr string) error {
-	w, err := s.signInWait(ctx, s.now(), signInKeys(account, addr))
-	if err != nil {
-		return err
+// signInKeys are the counts a sign-in of account from addr touches, and
+// the key of the pair in signin_known.
+func signInKeys(account, addr string) (pair, acct, address throttleKey, known string) {
+	addr = clientKey(addr)
+	return throttleKey{throttlePair, hashSecret(throttlePair.prefix + account + "\x00" + addr)},
+		throttleKey{throttleAccount, hashSecret(throttleAccount.prefix + account)},
+		throttleKey{throttleAddress, hashSecret(throttleAddress.prefix + addr)},
+		hashSecret("known:" + account + "\x00" + addr)
+}
+
+// BeginSignIn counts an attempt to sign in to account from addr, or
+// returns too_many_requests (with the wait) when a count asks the caller
+// to wait. Call it before checking the secret, and SignedIn after a right
+// one; a wrong one needs nothing more. The portal's sign-in, password
+// changes and the OSB broker's basic auth use it. account names what is
+// signed in to, such as an email address or "osb:" and a platform's name.
+func (s *Service) BeginSignIn(ctx context.Context, account, addr string) error {
+	now := s.now()
+	pair, acct, address, known := signInKeys(account, addr)
+	keys := []throttleKey{pair, acct, address}
+	var seen time.Time
+	err := s.db.Read().QueryRowContext(ctx, `SELECT last_seen_at FROM signin_known WHERE key = $1`, known).Scan(&seen)
+	switch {
+	case err == nil && now.Sub(seen) < knownFor:
+		keys = []throttleKey{pair, address} // the account-wide count does not slow a known address
+	case err != nil && !errors.Is(err, sql.ErrNoRows):
+		return sqldb.Err(err, "sign-in throttle")
 	}
-	if w > 0 {
-		return errs.TooMany("too many failed sign-ins; try again in %s", waitString(w))
-	}
-	return nil
+	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		type claim struct {
+			key         string
+			exists      bool
+			old, failed int
+		}
+		var claims []claim
+		var wait time.Duration
+		for _, k := range keys {
+			c := claim{key: k.key}
+			var last time.Time
+			err := tx.QueryRowContext(ctx, `SELECT failures, last_failure_at FROM signin_failures WHERE key = $1`, k.key).Scan(&c.old, &last)
+			switch {
+			case errors.Is(err, sql.ErrNoRows):
+			case err != nil:
+				return sqldb.Err(err, "sign-in throttle")
+			default:
+				c.exists = true
+				if now.Sub(last) < throttleForget {
+					c.failed = c.old
+					wait = max(wait, last.Add(k.rule.delay(c.old)).Sub(now))
+				}
+			}
+			claims = append(claims, c)
+		}
+		if wait > 0 {
+			return errs.TooManyFor(wait, "too many failed sign-ins; try again in %s", waitString(wait))
+		}
+		t := sqldb.Time(now)
+		for _, c := range claims {
+			var res sql.Result
+			var err error
+			if c.exists {
+				res, err = tx.ExecContext(ctx, `UPDATE signin_failures SET failures = $1, last_failure_at = $2 WHERE key = $3 AND failures = $4`,
+					c.failed+1, t, c.key, c.old)
+			} else {
+				res, err = tx.ExecContext(ctx, `INSERT INTO signin_failures (key, failures, last_failure_at) VALUES ($1, 1, $2) ON CONFLICT (key) DO NOTHING`, c.key, t)
+			}
+			if err != nil {
+				return sqldb.Err(err, "sign-in throttle")
+			}
+			if n, err := res.RowsAffected(); err != nil || n != 1 {
+				// Another attempt counted itself between our read and our write.
+				return errs.TooManyFor(time.Second, "too many sign-ins at once; try again in a second")
+			}
+		}
+		return nil
+	})
 }
 
 func waitString(w time.Duration) string {
@@ -90,59 +169,34 @@ func waitString(w time.Duration) string {
 	return fmt.Sprintf("%d minutes", int(math.Ceil(w.Minutes())))
 }
 
-func (s *Service) signInWait(ctx context.Context, now time.Time, keys []throttleKey) (time.Duration, error) {
-	var longest time.Duration
-	for _, k := range keys {
-		var n int
-		var last time.Time
-		err := s.db.Read().QueryRowContext(ctx, `SELECT failures, last_failure_at FROM signin_failures WHERE key = $1`, k.key).Scan(&n, &last)
-		if err != nil {
-			if errors.Is(err, sql.ErrNoRows) {
-				continue
-			}
-			return 0, sqldb.Err(err, "sign-in throttle")
-		}
-		if now.Sub(last) >= throttleForget {
-			continue
-		}
-		if w := last.Add(k.rule.delay(n)).Sub(now); w > longest {
-			longest = w
-		}
-	}
-	return longest, nil
-}
-
-// FailedSignIn counts a failed sign-in of account from addr.
-func (s *Service) FailedSignIn(ctx context.Context, account, addr string) error {
-	return s.signInFailed(ctx, s.now(), signInKeys(account, addr))
-}
-
-func (s *Service) signInFailed(ctx context.Context, now time.Time, keys []throttleKey) error {
-	t, forgotten := sqldb.Time(now), sqldb.Time(now.Add(-throttleForget))
-	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		for _, k := range keys {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO signin_failures (key, failures, last_failure_at) VALUES ($1, 1, $2)
-				ON CONFLICT (key) DO UPDATE SET last_failure_at = $2,
-					failures = CASE WHEN signin_failures.last_failure_at <= $3 THEN 1 ELSE signin_failures.failures + 1 END`,
-				k.key, t, forgotten); err != nil {
-				return sqldb.Err(err, "sign-in throttle")
-			}
-		}
-		return nil
-	})
-}
-
-// SignedIn clears the failures of account (from every address).
+// SignedIn records a right secret after BeginSignIn: the account's counts
+// are cleared, the address's takes the attempt back, and the address is
+// known to the account from now on.
 func (s *Service) SignedIn(ctx context.Context, account, addr string) error {
-	keys := signInKeys(account, addr)
+	pair, acct, address, known := signInKeys(account, addr)
+	t := sqldb.Time(s.now())
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM signin_failures WHERE key = $1 OR key = $2`, keys[0].key, keys[1].key)
+		if _, err := tx.ExecContext(ctx, `DELETE FROM signin_failures WHERE key = $1 OR key = $2`, pair.key, acct.key); err != nil {
+			return sqldb.Err(err, "sign-in throttle")
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE signin_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0`, address.key); err != nil {
+			return sqldb.Err(err, "sign-in throttle")
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM signin_failures WHERE key = $1 AND failures <= 0`, address.key); err != nil {
+			return sqldb.Err(err, "sign-in throttle")
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO signin_known (key, last_seen_at) VALUES ($1, $2)
+			ON CONFLICT (key) DO UPDATE SET last_seen_at = $2`, known, t)
 		return sqldb.Err(err, "sign-in throttle")
 	})
 }
 
-// purgeSignInFailures forgets counts whose last failure is long past.
+// purgeSignInFailures forgets counts whose last failure is long past, and
+// addresses not signed in from for long.
 func purgeSignInFailures(ctx context.Context, tx *sqldb.Tx, now time.Time) error {
-	_, err := tx.ExecContext(ctx, `DELETE FROM signin_failures WHERE last_failure_at <= $1`, sqldb.Time(now.Add(-throttleForget)))
+	if _, err := tx.ExecContext(ctx, `DELETE FROM signin_failures WHERE last_failure_at <= $1`, sqldb.Time(now.Add(-throttleForget))); err != nil {
+		return sqldb.Err(err, "sign-in throttle")
+	}
+	_, err := tx.ExecContext(ctx, `DELETE FROM signin_known WHERE last_seen_at <= $1`, sqldb.Time(now.Add(-knownFor)))
 	return sqldb.Err(err, "sign-in throttle")
 }

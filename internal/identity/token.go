@@ -86,7 +86,8 @@ func scanToken(row interface{ Scan(...any) error }) (*Token, error) {
 // CreateToken makes an API token and returns its secret, once. Anyone may
 // make tokens for themselves, limited to roles they hold; making one for
 // another user needs user.manage on that user. A token limited to some
-// roles may make no tokens at all (returns forbidden): a token is never a
+// roles may make no tokens at all (returns forbidden), and a token made
+// with a full token expires no later than it (invalid): a token is never a
 // way to widen, or outlive, the token it was made with. A token's principal
 // has the owner's grants of its roles at the time of each request.
 func (s *Service) CreateToken(ctx context.Context, p *access.Principal, in CreateTokenInput) (*NewToken, error) {
@@ -116,6 +117,22 @@ func (s *Service) CreateToken(ctx context.Context, p *access.Principal, in Creat
 			if err := p.Require(access.UserManage, u.Resource()); err != nil {
 				return err
 			}
+		}
+		if p.TokenID != "" {
+			// A token made with a token dies with it at the latest: a
+			// stolen token cannot outlive its own expiry this way.
+			var parent time.Time
+			if err := tx.QueryRowContext(ctx, `SELECT expires_at FROM api_tokens WHERE id = $1`, p.TokenID).Scan(&parent); err != nil {
+				return sqldb.Err(err, "token")
+			}
+			if in.ExpiresAt.After(parent) {
+				return &errs.Error{Code: errs.CodeInvalid, Message: "a token made with a token may not outlive it",
+					Fields: []errs.FieldError{{Field: "expires_at", Rule: "range",
+						Message: "expires_at must be at most " + parent.UTC().Format(time.RFC3339) + ", when the token you are using expires"}}}
+			}
+		}
+		if u.Machine {
+			return errs.Invalid("%s is a machine user (an OSB platform's): it acts with its own credentials and has no API tokens", u.Email)
 		}
 		owner, err := loadPrincipal(ctx, tx, u, nil)
 		if err != nil {
@@ -259,7 +276,7 @@ func (s *Service) TokenPrincipal(ctx context.Context, secret string) (*access.Pr
 		return nil, errBadToken
 	}
 	u, err := getUser(ctx, s.db.Read(), t.UserID)
-	if err != nil || u.Disabled {
+	if err != nil || u.Disabled || u.Machine { // machine users act only through their own credentials
 		return nil, errBadToken
 	}
 	if t.LastUsedAt == nil || now.Sub(*t.LastUsedAt) > time.Minute {

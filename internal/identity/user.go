@@ -325,7 +325,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *access.Principal, curre
 		return err
 	}
 	now := s.now()
-	if err := s.CheckSignIn(ctx, normalizeEmail(p.Email), "change-password:"+p.UserID); err != nil {
+	if err := s.BeginSignIn(ctx, normalizeEmail(p.Email), "change-password:"+p.UserID); err != nil {
 		return err
 	}
 	var hash string
@@ -333,11 +333,11 @@ func (s *Service) ChangePassword(ctx context.Context, p *access.Principal, curre
 		return sqldb.Err(err, "user")
 	}
 	if hash == "" || !checkPassword(current, hash) {
-		if err := s.FailedSignIn(ctx, normalizeEmail(p.Email), "change-password:"+p.UserID); err != nil {
-			return err
-		}
 		return &errs.Error{Code: errs.CodeInvalid, Message: "the current password is not correct",
 			Fields: []errs.FieldError{{Field: "current_password", Rule: "match", Message: "enter your current password"}}}
+	}
+	if err := s.SignedIn(ctx, normalizeEmail(p.Email), "change-password:"+p.UserID); err != nil {
+		return err
 	}
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		if _, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3`,

@@ -196,9 +196,16 @@ func (ps Proxies) Client(r *http.Request) string {
 		if hop == "" {
 			continue
 		}
-		if _, err := netip.ParseAddr(hop); err != nil {
-			return addr // a malformed header: trust only the proxy itself
+		a, err := netip.ParseAddr(hop)
+		if err != nil {
+			// Some proxies append the client's port: 192.0.2.1:4711, [2001:db8::1]:4711.
+			ap, perr := netip.ParseAddrPort(hop)
+			if perr != nil {
+				return addr // a malformed header: trust only the proxy itself
+			}
+			a = ap.Addr()
 		}
+		hop = a.Unmap().String()
 		addr = hop
 		if !ps.trusted(hop) {
 			break

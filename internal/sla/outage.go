@@ -281,8 +281,11 @@ func (s *Service) updateOutageTx(ctx context.Context, tx *sqldb.Tx, p *access.Pr
 	if err != nil {
 		return nil, err
 	}
-	if before.RecordedBy != p.UserID {
-		p = byHand(p) // monitoring changes only what it reported itself
+	if before.RecordedBy != p.UserID || (p.Limited() && before.Source != Alertmanager) {
+		// Monitoring changes only what it reported itself; a token limited
+		// to some roles (Alertmanager's) only what came from Alertmanager,
+		// not what its owner recorded by hand.
+		p = byHand(p)
 		if err := p.RequireAnywhere(access.OutageRecord); err != nil {
 			return nil, err
 		}

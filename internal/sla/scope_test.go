@@ -1,6 +1,8 @@
 package sla_test
 
 import (
+	"time"
+
 	"strings"
 	"testing"
 
@@ -167,5 +169,42 @@ func TestBreachOutOfScopeIsNotFound(t *testing.T) {
 	}
 	if e != nil && (strings.Contains(e.Message, bs[0].Agreement.ID) || strings.Contains(e.Message, "mail-sla")) {
 		t.Errorf("the answer names Retail's agreement: %q", e.Message)
+	}
+}
+
+// Issue 15, finding 11 (review): a token limited to monitoring changes only
+// the outages that came from Alertmanager, not one its owner recorded by
+// hand (the owner, signed in, still may).
+func TestMonitoringTokenLeavesItsOwnersManualOutages(t *testing.T) {
+	f := newFixture(t)
+	f.scoped()
+	owner := f.user("ops@it.contoso.example", access.RoleServiceLevelManager, access.ScopeGlobal, "")
+	u, err := f.a.Identity.UserByEmail(f.ctx, access.System(), "ops@it.contoso.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.a.Identity.CreateGrant(f.ctx, access.System(), identity.CreateGrantInput{UserID: u.ID, Role: access.RoleMonitoring, ScopeKind: access.ScopeGlobal}); err != nil {
+		t.Fatal(err)
+	}
+	nt, err := f.a.Identity.CreateToken(f.ctx, access.System(), identity.CreateTokenInput{UserID: u.ID, Name: "alertmanager",
+		Roles: []access.Role{access.RoleMonitoring}, ExpiresAt: f.a.SLA.Now().Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mon, err := f.a.Identity.TokenPrincipal(f.ctx, nt.Secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	manual, err := f.a.SLA.RecordOutage(f.ctx, owner, sla.OutageInput{Service: "email", Started: "2026-11-03T08:00:00Z", Ended: "2026-11-03T11:00:00Z"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stretched := manual.Input()
+	stretched.Ended = "2026-11-20T11:00:00Z"
+	if _, err := f.a.SLA.UpdateOutage(f.ctx, mon, manual.ID, stretched); !forbidden(err) {
+		t.Errorf("the monitoring token rewrote its owner's manual outage: %v", err)
+	}
+	if _, err := f.a.SLA.UpdateOutage(f.ctx, owner, manual.ID, stretched); err != nil {
+		t.Errorf("the owner changing their own outage: %v", err)
 	}
 }
