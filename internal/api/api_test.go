@@ -188,7 +188,7 @@ func setup(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tok, err := a.Identity.CreateToken(ctx, access.System(), identity.CreateTokenInput{UserID: u.ID, Name: "test", ExpiresAt: time.Now().Add(time.Hour)})
+	tok, err := a.Identity.CreateToken(ctx, access.System(), identity.CreateTokenInput{UserID: u.ID, Name: "test", ExpiresAt: time.Now().Add(30 * 24 * time.Hour)}) // outlives the tokens it makes
 	if err != nil {
 		t.Fatal(err)
 	}
