@@ -157,3 +157,19 @@ func TestItemsPerOrder(t *testing.T) {
 	_, err = f.ord.AddItem(f.ctx, f.dana, o.ID, items[0])
 	wantCode(t, err, errs.CodeInvalid, fmt.Sprint(orders.MaxItemsPerOrder))
 }
+
+// Issue 15, finding 10 (review): a role-kind policy may name only a role
+// that approves orders; one naming consumer would let every consumer
+// decide the orders it routes.
+func TestPolicyApproverRoleMustApprove(t *testing.T) {
+	f := newFixture(t)
+	for _, r := range []access.Role{access.RoleConsumer, access.RoleAdmin, access.RoleUsageReporter} {
+		_, err := f.ord.SavePolicy(f.ctx, f.pm, "", orders.PolicyInput{Name: "to " + string(r), Expression: "true", ApproverKind: orders.ApproverRole, ApproverRole: r})
+		if fe := fieldError(t, err, "approver_role"); fe.Rule != "enum" {
+			t.Errorf("a policy routing to %s: %+v, want refused on approver_role", r, fe)
+		}
+	}
+	if _, err := f.ord.SavePolicy(f.ctx, f.pm, "", orders.PolicyInput{Name: "to finance", Expression: "true", ApproverKind: orders.ApproverRole, ApproverRole: access.RoleFinancialManager}); err != nil {
+		t.Errorf("a policy routing to financial_manager: %v", err)
+	}
+}

@@ -312,14 +312,19 @@ func TestRejectAndCancel(t *testing.T) {
 	if d.State != orders.StateCancelled {
 		t.Errorf("cancelled draft = %s", d.State)
 	}
-	// The requester cannot approve their own order (routed to a role
-	// another consumer holds too, so it is routed to consumers).
-	f.user("cleo@x.example", f.retail.ID, grant(access.RoleConsumer, access.ScopeOrgUnit, f.retail.ID))
-	f.policy("silver needs an approver", `item.plan == "silver"`, 1, orders.ApproverRole, access.RoleConsumer)
-	o, err = f.order(f.dana, "silver", map[string]any{"hostname": "c"})
+	// The requester cannot approve their own order (routed to a role the
+	// requester holds too, beside another approver of the unit).
+	f.user("cleo@x.example", f.retail.ID, grant(access.RoleApprover, access.ScopeOrgUnit, f.retail.ID))
+	danaID := f.dana.UserID
+	_, err = f.ids.CreateGrant(f.ctx, f.sys, identity.CreateGrantInput{UserID: danaID, Role: access.RoleApprover, ScopeKind: access.ScopeOrgUnit, ScopeID: f.retail.ID})
 	must(t, err)
-	as, _ = f.ord.Approvals(f.ctx, f.dana, o.ID)
-	_, err = f.ord.Decide(f.ctx, f.dana, as[0].ID, orders.Decision{Approve: true})
+	dana, err := f.ids.Principal(f.ctx, danaID)
+	must(t, err)
+	f.policy("silver needs an approver", `item.plan == "silver"`, 1, orders.ApproverRole, access.RoleApprover)
+	o, err = f.order(dana, "silver", map[string]any{"hostname": "c"})
+	must(t, err)
+	as, _ = f.ord.Approvals(f.ctx, dana, o.ID)
+	_, err = f.ord.Decide(f.ctx, dana, as[0].ID, orders.Decision{Approve: true})
 	wantCode(t, err, errs.CodeForbidden, "someone else")
 }
 

@@ -124,7 +124,10 @@ func (in *PolicyInput) Validate() error {
 	v.Check(in.Step >= 1 && in.Step <= 20, "step", "range", "step is from 1 to 20; lower steps are decided first")
 	switch in.ApproverKind {
 	case ApproverRole:
-		v.Check(in.ApproverRole.Valid(), "approver_role", "enum", "name the role that approves, such as approver or financial_manager")
+		// Only a role that may approve orders can be sent them: a policy
+		// naming consumer (or admin) would let its holders decide orders.
+		v.Check(in.ApproverRole.Valid() && in.ApproverRole.Allows(access.OrderApprove), "approver_role", "enum",
+			"name a role that approves orders: "+approverRoles())
 	case ApproverSponsor, ApproverOwner:
 		v.Check(in.ApproverRole == "", "approver_role", "empty", "approver_role is only for approver_kind role")
 	default:
@@ -295,4 +298,13 @@ func celValue(v any) any {
 		}
 	}
 	return v
+}
+
+// approverRoles lists the roles a role-kind policy may name.
+func approverRoles() string {
+	var names []string
+	for _, r := range access.RolesAllowing(access.OrderApprove) {
+		names = append(names, string(r))
+	}
+	return strings.Join(names, ", ")
 }
