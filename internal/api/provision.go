@@ -159,11 +159,14 @@ func (s *Server) deleteBinding(w http.ResponseWriter, r *http.Request) error {
 }
 
 // providerCallback is a webhook provider reporting an operation's end,
-// authenticated by its signature rather than a user.
+// authenticated by its signature rather than a user. A body over
+// MaxBodyBytes is refused as invalid, naming the limit, before the
+// signature is looked at (the same for every operation ID): it is never
+// cut to the limit and acted on.
 func (s *Server) providerCallback(w http.ResponseWriter, r *http.Request) error {
-	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
-		return errs.Invalid("the body could not be read: %v", err)
+		return jsonError(err)
 	}
 	out, err := s.Provision.Callback(ctx(r), r.PathValue("operation"), r.Header.Get(provision.SignatureHeader), body)
 	if err != nil {

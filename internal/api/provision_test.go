@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/steward-itaas/steward/internal/api"
 
 	"github.com/steward-itaas/steward/internal/osb/osbtest"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // runJobs runs due jobs until none is left: provider operations poll
@@ -244,5 +246,29 @@ func blueprintScenario(t *testing.T, e *env, retail, sofia, buyer string) {
 	c.do("GET", "/api/v1/instances/"+o.Items[0].InstanceID, buyer, nil, 200).decode(t, &inst)
 	if o.State != "completed" || len(comps.Items) != 1 || comps.Items[0].State != "ready" || inst.Blueprint != "db-stack@1" || inst.Outputs["database"] != comps.Items[0].ID {
 		t.Errorf("order %s, components %+v, instance %+v", o.State, comps.Items, inst)
+	}
+}
+
+// Issue 15, finding 9 (review, nit): a provider callback over
+// api.MaxBodyBytes is refused as invalid, naming the limit, before its
+// signature is looked at; it is never cut to the limit and read.
+func TestProviderCallbackBodyLimit(t *testing.T) {
+	e := setup(t)
+	answer := `{"state":"succeeded"}`
+	for _, tc := range []struct {
+		name string
+		size int
+		want int
+	}{
+		{"at the limit (then the missing signature is what is wrong)", api.MaxBodyBytes, 401},
+		{"one byte over", api.MaxBodyBytes + 1, 422},
+	} {
+		body := answer + strings.Repeat(" ", tc.size-len(answer))
+		p := e.check.bad("POST", "/api/v1/provider-callbacks/"+sqldb.NewID(), "", body, tc.want)
+		var prob api.Problem
+		p.decode(t, &prob)
+		if limit := strconv.Itoa(api.MaxBodyBytes); tc.want == 422 && !strings.Contains(prob.Detail, limit) {
+			t.Errorf("%s: the problem %+v does not name the limit of %s bytes", tc.name, prob, limit)
+		}
 	}
 }

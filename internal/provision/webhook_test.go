@@ -6,13 +6,16 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/api"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/osb/osbtest"
 	"github.com/steward-itaas/steward/internal/provision"
@@ -123,6 +126,17 @@ func TestWebhookCallbackSignature(t *testing.T) {
 	// A's signed body replayed against B is refused, and leaves B alone.
 	if got := callback(t, srv.URL, b, forA, body); got.status != 401 {
 		t.Fatalf("A's signed callback replayed against B = %d %s, want 401", got.status, got.body)
+	}
+	// Issue 15, finding 9 (review, nit): a body over api.MaxBodyBytes is
+	// refused naming the limit, never cut to it and acted on, even when
+	// what it would be cut to is a signed answer.
+	signedPrefix := append([]byte(`{"state":"failed"}`), bytes.Repeat([]byte(" "), api.MaxBodyBytes-len(`{"state":"failed"}`))...)
+	if got := callback(t, srv.URL, b, docSign(key, b, now, signedPrefix), append(signedPrefix, "trailing"...)); got.status != 422 ||
+		!strings.Contains(got.body, fmt.Sprint(api.MaxBodyBytes)) {
+		t.Fatalf("a callback over the body limit whose first %d bytes are signed = %d %s, want 422 naming the limit", api.MaxBodyBytes, got.status, got.body)
+	}
+	if st, _ := e.state(ob); st != orders.StateFulfilling {
+		t.Fatalf("B after a callback over the body limit: %s, want still fulfilling", st)
 	}
 	// Signed for the operation it answers, as the doc says, it is accepted.
 	if got := callback(t, srv.URL, a, forA, body); got.status != 200 {
