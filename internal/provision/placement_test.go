@@ -221,3 +221,38 @@ func (e *env) exec(query string, args ...any) {
 		e.t.Fatal(err)
 	}
 }
+
+// Issue 15, finding 9 (review): a blueprint's step chosen by placement is
+// checked again the same way before it starts: when the only provider's
+// offer is retired between the read and the write, the step does not start
+// at the provider; it places again, finds none and fails, saying why.
+func TestBlueprintStepRechecksBeforeWriting(t *testing.T) {
+	e, br, _ := stackEnv(t)
+	sofia := e.as("sofia@it.contoso.example")
+	src := strings.Replace(strings.Replace(appStack, "    provider: peer\n", "", 1), "  - name: storage", "  - name: unused", 1)
+	src = src[:strings.Index(src, "  - name: unused")] + "outputs:\n  db: ${steps.database.id}\n"
+	if _, _, err := e.a.Provision.UploadBlueprint(e.ctx, sofia, provision.BlueprintInput{Source: src}); err != nil {
+		t.Fatal(err)
+	}
+	petra := e.as("petra@it.contoso.example")
+	off, _ := e.a.Catalog.Offering(e.ctx, access.System(), "app-stack")
+	if _, err := e.a.Catalog.UpdateOffering(e.ctx, petra, off.ID, stackOffering(off.ServiceID, "app-stack@2")); err != nil {
+		t.Fatal(err)
+	}
+	meddled := false
+	e.a.Provision.SetBeforePlace(func() {
+		if !meddled {
+			meddled = true
+			e.exec(`UPDATE provider_offers SET retired = TRUE WHERE provider_id = (SELECT id FROM providers WHERE code = 'peer')`)
+		}
+	})
+	o, inst := e.order("app-stack", "standard", map[string]any{"app_name": "shop"})
+	e.drain()
+	st, inst := e.state(o)
+	cs := e.components(inst.ID)
+	if st != orders.StateFailed || len(cs) != 1 || cs[0].State != provision.ComponentFailed || !strings.Contains(cs[0].Note, "no provider") ||
+		len(br.Instances()) != 0 {
+		t.Fatalf("order %s, components %s (%+v), at the peer %v; want failed, the step failed with no provider, nothing at the peer",
+			st, states(cs), cs, br.Instances())
+	}
+}

@@ -192,53 +192,67 @@ func (s *Service) startStep(ctx context.Context, tx *sqldb.Tx, instanceID, itemI
 // cannot start fails the blueprint. Past the last step it settles the
 // item with the blueprint's outputs.
 func (s *Service) runStep(ctx context.Context, instanceID, itemID string, seq int) error {
+	for round := 1; ; round++ {
+		stale, err := s.runStepOnce(ctx, instanceID, itemID, seq, round)
+		if err != nil || stale == "" {
+			return err
+		}
+		s.log.Info("placing a step again: the choice changed before it was written", "instance", instanceID, "step", seq, "round", round, "why", stale)
+	}
+}
+
+// runStepOnce is one round of runStep. It returns why the provider chosen
+// for the step was stale (and wrote nothing), or "" once the step started,
+// failed or was no longer pending. In the last round (MaxPlacementRounds) a
+// stale choice fails the step instead.
+func (s *Service) runStepOnce(ctx context.Context, instanceID, itemID string, seq, round int) (stale string, err error) {
 	q := s.db.Read()
 	inst, b, comps, err := s.blueprintRun(ctx, q, instanceID)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if seq >= len(comps) {
-		return s.made(ctx, inst, b, comps, itemID)
+		return "", s.made(ctx, inst, b, comps, itemID)
 	}
 	c := comps[seq]
 	if c.State != ComponentPending {
-		return nil
+		return "", nil
 	}
 	vars, err := s.vars(ctx, q, inst, b, comps)
 	if err != nil {
-		return s.failStep(ctx, c, itemID, describe(err))
+		return "", s.failStep(ctx, c, itemID, describe(err))
 	}
 	params, err := b.Parameters(ctx, seq, vars)
 	if err != nil {
-		return s.failStep(ctx, c, itemID, "its parameters could not be worked out: "+err.Error())
+		return "", s.failStep(ctx, c, itemID, "its parameters could not be worked out: "+err.Error())
 	}
 	var chosen *option
 	var decision *Decision
 	if c.ProviderID != "" {
 		pv, err := getProvider(ctx, q, c.ProviderID)
 		if err != nil {
-			return err
+			return "", err
 		}
 		of, err := offerFor(ctx, q, pv.ID, c.PlanID)
 		if err != nil {
-			return err
+			return "", err
 		}
 		if of == nil || of.Retired {
-			return s.failStep(ctx, c, itemID, pv.Name+" no longer offers "+c.Plan)
+			return "", s.failStep(ctx, c, itemID, pv.Name+" no longer offers "+c.Plan)
 		}
 		chosen = &option{provider: pv, offer: of}
 	} else {
 		opts, err := options(ctx, q, c.PlanID)
 		if err != nil {
-			return err
+			return "", err
 		}
 		var offeringID string
 		if err := q.QueryRowContext(ctx, `SELECT offering_id FROM plans WHERE id = $1`, c.PlanID).Scan(&offeringID); err != nil {
-			return sqldb.Err(err, "plan")
+			return "", sqldb.Err(err, "plan")
 		}
 		pol, err := policyFor(ctx, q, offeringID)
 		if err != nil {
-			return err
+			return "", err
 		}
 		offering, plan, _ := strings.Cut(c.Plan, "/")
 		region, _ := params["region"].(string)
@@ -249,10 +263,10 @@ func (s *Service) runStep(ctx context.Context, instanceID, itemID string, seq in
 		}
 		chosen, decision, err = place(ctx, pol, opts, request, s.now().UTC())
 		if err != nil {
-			return s.failStep(ctx, c, itemID, "the placement policy does not work: "+describe(err))
+			return "", s.failStep(ctx, c, itemID, "the placement policy does not work: "+describe(err))
 		}
 		if chosen == nil {
-			return s.failStep(ctx, c, itemID, "no provider can make it now: "+decision.Reason)
+			return "", s.failStep(ctx, c, itemID, "no provider can make it now: "+decision.Reason)
 		}
 	}
 	var placement any = map[string]any{}
@@ -260,7 +274,14 @@ func (s *Service) runStep(ctx context.Context, instanceID, itemID string, seq in
 	if decision != nil {
 		placement, desc = decision, "step "+c.Step+": "+decision.Reason
 	}
-	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		// What the choice rested on may have changed since it was read:
+		// recheck locks the provider and offer and says so.
+		why, err := recheck(ctx, tx, chosen)
+		if err != nil || why != "" {
+			stale = why
+			return err // nothing written
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE components SET provider_id = $1, parameters = $2, placement = $3, state = 'provisioning', note = '', updated_at = $4
 			WHERE id = $5 AND state = 'pending'`, chosen.provider.ID, marshal(params), marshal(placement), sqldb.Time(s.now()), c.ID)
 		if err != nil {
@@ -272,6 +293,11 @@ func (s *Service) runStep(ctx context.Context, instanceID, itemID string, seq in
 		return s.startOp(ctx, tx, &Operation{InstanceID: instanceID, ItemID: itemID, ComponentID: c.ID, ProviderID: chosen.provider.ID, Kind: OpProvision,
 			PlanID: c.PlanID, Description: desc}, chosen.offer)
 	})
+	if stale != "" && round >= MaxPlacementRounds {
+		return "", s.failStep(ctx, c, itemID, fmt.Sprintf("no provider could be chosen: what placement chose on changed before it was written %d times (the last: %s)",
+			MaxPlacementRounds, stale))
+	}
+	return stale, err
 }
 
 // failStep fails a pending step that could not start, in its own
