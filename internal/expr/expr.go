@@ -9,7 +9,9 @@
 // see assumed to hold MaxSize elements; an expression over the limit is
 // refused with a message giving the estimate. At every evaluation the
 // same MaxCost is enforced by CEL's runtime cost tracking, and Timeout
-// bounds the wall time (checked every few iterations of a comprehension).
+// bounds the wall time (checked at every iteration of every
+// comprehension: checked every hundredth, as cel-go allows, a nested
+// comprehension ran for seconds past its deadline).
 // Evaluation errors that come from these bounds wrap ErrLimit.
 package expr
 
@@ -88,7 +90,7 @@ func Compile(env *cel.Env, src string) (*Program, error) {
 			"the expression may cost up to %s units to evaluate (counting %d elements for each list, map or string of unknown size); the limit is %d: iterate over less, or nest fewer comprehensions",
 			costString(est.Max), MaxSize, MaxCost)}
 	}
-	prg, err := env.Program(ast, cel.CostLimit(MaxCost), cel.InterruptCheckFrequency(100))
+	prg, err := env.Program(ast, cel.CostLimit(MaxCost), cel.InterruptCheckFrequency(1))
 	if err != nil {
 		return nil, &Error{Rule: "cel", Message: err.Error()}
 	}
