@@ -55,20 +55,28 @@ func (b *browser) orderFrom(offering string, fill ...chromedp.Action) {
 // instanceWhere is the ID of the (last) instance that matches.
 func instanceWhere(t *testing.T, a *app.App, match func(*orders.Instance) bool) string {
 	t.Helper()
-	insts, err := a.Orders.Instances(context.Background(), access.System(), orders.InstanceFilter{All: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	id := ""
-	for _, i := range insts {
-		if match(i) {
-			id = i.ID
+	// Placement runs in a job after the order is approved: wait for it
+	// (a generous deadline, for a loaded machine).
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		insts, err := a.Orders.Instances(context.Background(), access.System(), orders.InstanceFilter{All: true})
+		if err != nil {
+			t.Fatal(err)
 		}
+		id := ""
+		for _, i := range insts {
+			if match(i) {
+				id = i.ID
+			}
+		}
+		if id != "" {
+			return id
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no such instance")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	if id == "" {
-		t.Fatal("no such instance")
-	}
-	return id
 }
 
 // TestBrowserProvisioning: the supplier manager registers a peer OSB broker
