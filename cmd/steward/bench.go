@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -54,6 +55,7 @@ func benchIngest(ctx context.Context, e env, args []string) error {
 	rate := fs.Int("rate", 0, "target events per second over all clients (0: as fast as possible)")
 	subjects := fs.Int("subjects", 1000, "distinct subjects the events are spread over")
 	raw := fs.Bool("raw", false, "also measure raw batched inserts into the same database")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the sending to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -81,6 +83,17 @@ func benchIngest(ctx context.Context, e env, args []string) error {
 	var mu sync.Mutex
 	var latencies []time.Duration
 	var failure atomic.Value
+	if *profile != "" {
+		f, err := os.Create(*profile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	start := time.Now()
 	deadline := start.Add(*duration)
 	var wg sync.WaitGroup
