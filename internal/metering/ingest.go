@@ -562,12 +562,19 @@ func refuseFullHours(ctx context.Context, tx *sqldb.Tx, rows []*row) error {
 			var b strings.Builder
 			args := make([]any, 0, 2+len(chunk))
 			args = append(args, mh.meter, time.Unix(mh.hour, 0).UTC())
-			b.WriteString(`SELECT subject, CAST(SUM(quantity) AS BIGINT) FROM usage_rollups WHERE meter_id = $1 AND hour = $2 AND subject IN `)
-			sqldb.Placeholders(&b, tx.Dialect, 2, len(chunk))
-			b.WriteString(` GROUP BY subject`)
-			for _, subject := range chunk {
-				args = append(args, subject)
+			b.WriteString(`SELECT subject, CAST(SUM(quantity) AS BIGINT) FROM usage_rollups WHERE meter_id = $1 AND hour = $2 AND subject `)
+			if tx.Dialect == sqldb.Postgres {
+				// One array parameter: PostgreSQL plans it once, not 500 values.
+				b.WriteString(`= ANY($3)`)
+				args = append(args, chunk)
+			} else {
+				b.WriteString(`IN `)
+				sqldb.Placeholders(&b, tx.Dialect, 2, len(chunk))
+				for _, subject := range chunk {
+					args = append(args, subject)
+				}
 			}
+			b.WriteString(` GROUP BY subject`)
 			rs, err := tx.QueryContext(ctx, b.String(), args...)
 			if err != nil {
 				return sqldb.Err(err, "usage rollups")
