@@ -23,6 +23,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sync/singleflight"
+
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/catalog"
@@ -69,8 +71,9 @@ type Broker struct {
 	// trusted-proxy aware middleware.ClientAddr); nil means the peer's.
 	ClientAddr func(*http.Request) string
 
-	mu    sync.Mutex
-	cache map[string]cached // by username
+	mu     sync.Mutex
+	cache  map[string]cached // by username
+	flight singleflight.Group
 }
 
 type cached struct {
@@ -209,6 +212,27 @@ func (b *Broker) authenticate(ctx context.Context, username, password, addr stri
 	if ok && b.now().Before(c.until) && subtle.ConstantTimeCompare([]byte(c.hash), []byte(h)) == 1 {
 		return c.platform, c.principal, nil
 	}
+	// Concurrent requests with the same credentials from the same address
+	// (a platform's parallel calls when the cache has expired) share one
+	// sign-in: one attempt counted, not one per request.
+	type result struct {
+		pl *Platform
+		pr *access.Principal
+	}
+	v, err, _ := b.flight.Do(username+"\x00"+h+"\x00"+addr, func() (any, error) {
+		pl, pr, err := b.signIn(ctx, username, h, addr)
+		return result{pl, pr}, err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	r := v.(result)
+	return r.pl, r.pr, nil
+}
+
+// signIn checks a platform's credentials (h is the password's hash) in
+// the sign-in throttle and caches the platform and its principal.
+func (b *Broker) signIn(ctx context.Context, username, h, addr string) (*Platform, *access.Principal, error) {
 	account := "osb:" + username
 	if err := b.identity.BeginSignIn(ctx, account, addr); err != nil {
 		return nil, nil, err

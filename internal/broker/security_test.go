@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"sync"
 	"testing"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -122,5 +123,41 @@ func TestBrokerBasicAuthIsThrottled(t *testing.T) {
 	}
 	if res := call(pl.Password); res.StatusCode != http.StatusTooManyRequests {
 		t.Errorf("the right password from the guessing address while slowed: %d, want 429", res.StatusCode)
+	}
+}
+
+// Issue 15 (review of finding 15): a platform's parallel calls with its
+// right credentials are never throttled, also when the credentials cache
+// is cold: they share one sign-in instead of racing each other's counts.
+func TestBrokerParallelCallsAreNotThrottled(t *testing.T) {
+	a := seeded(t, sqldbtest.Config(t))
+	t.Cleanup(func() { a.Close() })
+	srv := httptest.NewServer(a.Handler())
+	t.Cleanup(srv.Close)
+	pl, _ := platformUnit(t, a, "K8S", "Kubernetes tenants")
+	codes := make(chan int, 32)
+	var wg sync.WaitGroup
+	for range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			req, _ := http.NewRequest("GET", srv.URL+"/osb/v2/catalog", nil)
+			req.Header.Set(osb.HeaderVersion, osb.Version)
+			req.SetBasicAuth(pl.Username, pl.Password)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			res.Body.Close()
+			codes <- res.StatusCode
+		}()
+	}
+	wg.Wait()
+	close(codes)
+	for code := range codes {
+		if code != http.StatusOK {
+			t.Errorf("a parallel catalog call with the right credentials = %d, want 200", code)
+		}
 	}
 }

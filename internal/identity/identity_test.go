@@ -570,6 +570,27 @@ func TestSignInThrottleHoldsUnderParallelAttempts(t *testing.T) {
 	}
 }
 
+// Issue 15, finding 13 (review): people behind one address signing in at
+// once (an office behind NAT) all get in: an attempt that loses the race
+// for a count reads it again rather than being refused.
+func TestParallelSignInsFromOneAddress(t *testing.T) {
+	f := newFixture(t)
+	for i := range 12 {
+		f.user(fmt.Sprintf("staff%d@example.com", i), "")
+	}
+	var wg sync.WaitGroup
+	for i := range 12 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := f.svc.Login(f.ctx, fmt.Sprintf("staff%d@example.com", i), "correct horse battery", "192.0.2.200"); err != nil {
+				t.Errorf("staff%d signing in beside the others: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
 // Issue 15, finding 2: a token limited to some roles cannot mint a token
 // with more, and a limited token none of whose roles its owner still holds
 // no longer authenticates.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"time"
 
@@ -112,6 +113,30 @@ func (s *Service) BeginSignIn(ctx context.Context, account, addr string) error {
 	case err != nil && !errors.Is(err, sql.ErrNoRows):
 		return sqldb.Err(err, "sign-in throttle")
 	}
+	// Another attempt may count itself between our read and our write (a
+	// compare-and-set that misses): read again, a few times, before
+	// refusing; the delays still hold, since each round reads them anew.
+	for round := range claimRounds {
+		if err := s.claim(ctx, now, keys); !errors.Is(err, errClaimRaced) {
+			return err
+		}
+		// Step aside a moment (more each round, with jitter) so that a burst
+		// of sign-ins from one address (an office behind NAT) goes through.
+		time.Sleep(time.Duration(1+round) * time.Duration(500+rand.IntN(1000)) * time.Microsecond)
+	}
+	return errs.TooManyFor(time.Second, "too many sign-ins at once; try again in a second")
+}
+
+// claimRounds bounds how often BeginSignIn reads the counts again after
+// another attempt changed them under it.
+const claimRounds = 30
+
+var errClaimRaced = errors.New("another sign-in attempt changed the counts")
+
+// claim checks the delays of keys and counts one attempt on each, in one
+// transaction, or returns errClaimRaced when another attempt counted
+// itself in between.
+func (s *Service) claim(ctx context.Context, now time.Time, keys []throttleKey) error {
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		type claim struct {
 			key         string
@@ -154,8 +179,7 @@ func (s *Service) BeginSignIn(ctx context.Context, account, addr string) error {
 				return sqldb.Err(err, "sign-in throttle")
 			}
 			if n, err := res.RowsAffected(); err != nil || n != 1 {
-				// Another attempt counted itself between our read and our write.
-				return errs.TooManyFor(time.Second, "too many sign-ins at once; try again in a second")
+				return errClaimRaced
 			}
 		}
 		return nil
