@@ -28,6 +28,7 @@ import (
 	"github.com/steward-itaas/steward/internal/idempotency"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/jobs"
+	"github.com/steward-itaas/steward/internal/jsontext"
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/orders"
@@ -351,7 +352,7 @@ func decodeBytes(body []byte, v any) error {
 		}
 		return errs.Invalid("the body is not valid UTF-8 (at byte %d)", n)
 	}
-	if at := loneSurrogate(body); at >= 0 {
+	if at := jsontext.LoneSurrogate(body); at >= 0 {
 		return errs.Invalid("the body escapes half of a UTF-16 surrogate pair (at byte %d), which is not a character", at)
 	}
 	if bytes.Equal(bytes.TrimSpace(body), []byte("null")) {
@@ -399,53 +400,6 @@ func jsonErrorIn(err error, body []byte) error {
 			Fields: []errs.FieldError{{Field: field, Rule: "unknown", Message: "remove " + field + "; see /api/v1/openapi.yaml for the fields"}}}
 	}
 	return errs.Invalid("the body could not be read as JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
-}
-
-// loneSurrogate returns the offset of a \uD800-\uDFFF escape that is not
-// half of a pair, or -1: encoding/json would read it as U+FFFD, so that
-// "x\ud800" and "x\udbff" would read the same.
-func loneSurrogate(body []byte) int {
-	hex4 := func(i int) (rune, bool) {
-		if i+6 > len(body) || body[i] != '\\' || body[i+1] != 'u' {
-			return 0, false
-		}
-		var r rune
-		for _, c := range body[i+2 : i+6] {
-			switch {
-			case c >= '0' && c <= '9':
-				r = r<<4 | rune(c-'0')
-			case c >= 'a' && c <= 'f':
-				r = r<<4 | rune(c-'a'+10)
-			case c >= 'A' && c <= 'F':
-				r = r<<4 | rune(c-'A'+10)
-			default:
-				return 0, false
-			}
-		}
-		return r, true
-	}
-	for i := 0; i < len(body); i++ {
-		if body[i] != '\\' {
-			continue
-		}
-		r, ok := hex4(i)
-		if !ok {
-			i++ // an escape of one character, such as \\ or \"
-			continue
-		}
-		switch {
-		case r >= 0xD800 && r <= 0xDBFF:
-			if lo, ok := hex4(i + 6); ok && lo >= 0xDC00 && lo <= 0xDFFF {
-				i += 11
-				continue
-			}
-			return i
-		case r >= 0xDC00 && r <= 0xDFFF:
-			return i
-		}
-		i += 5
-	}
-	return -1
 }
 
 // pathAt names the value of body that ends at offset the way validation

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/jsontext"
 )
 
 // Limits of what ingest accepts (docs/metering.md).
@@ -254,50 +255,10 @@ const surrogateMessage = `a \uD800-\uDFFF escape must be half of a surrogate pai
 	"an unpaired one is refused, not replaced by U+FFFD"
 
 // loneSurrogate reports whether JSON text holds a \u escape of a UTF-16
-// surrogate that is not half of a pair. encoding/json decodes each such
+// surrogate that is not half of a pair: encoding/json decodes each such
 // escape to U+FFFD, which would make "x\ud800" and "x\udbff" one event ID
-// (issue 15, finding 15). It reads the text once, in linear time.
-func loneSurrogate(raw []byte) bool {
-	escape := func(i int) (rune, bool) { // the \uXXXX escape at raw[i:], if any
-		if i+6 > len(raw) || raw[i] != '\\' || raw[i+1] != 'u' {
-			return 0, false
-		}
-		var r rune
-		for _, c := range raw[i+2 : i+6] {
-			switch {
-			case '0' <= c && c <= '9':
-				r = r<<4 | rune(c-'0')
-			case 'a' <= c && c <= 'f':
-				r = r<<4 | rune(c-'a'+10)
-			case 'A' <= c && c <= 'F':
-				r = r<<4 | rune(c-'A'+10)
-			default:
-				return 0, false
-			}
-		}
-		return r, true
-	}
-	for i := 0; i < len(raw); i++ {
-		if raw[i] != '\\' {
-			continue
-		}
-		r, ok := escape(i)
-		switch {
-		case !ok:
-			i++ // another escape, such as \\: skip the character it escapes
-		case 0xD800 <= r && r <= 0xDBFF:
-			if low, ok := escape(i + 6); !ok || low < 0xDC00 || low > 0xDFFF {
-				return true
-			}
-			i += 11
-		case 0xDC00 <= r && r <= 0xDFFF:
-			return true
-		default:
-			i += 5
-		}
-	}
-	return false
-}
+// (issue 15, finding 15).
+func loneSurrogate(raw []byte) bool { return jsontext.LoneSurrogate(raw) >= 0 }
 
 func parseBinary(h http.Header, body []byte, received time.Time) (*Event, eventError) {
 	get := func(name string) *string {
