@@ -83,17 +83,11 @@ func benchIngest(ctx context.Context, e env, args []string) error {
 	var mu sync.Mutex
 	var latencies []time.Duration
 	var failure atomic.Value
-	if *profile != "" {
-		f, err := os.Create(*profile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuProfile(*profile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	start := time.Now()
 	deadline := start.Add(*duration)
 	var wg sync.WaitGroup
@@ -278,4 +272,21 @@ func benchRaw(ctx context.Context, db *sqldb.DB) (int, time.Duration, error) {
 		n += 1000
 	}
 	return n, time.Since(start), nil
+}
+
+// cpuProfile starts a CPU profile written to path (none when path is
+// empty) and returns what stops it.
+func cpuProfile(path string) (stop func(), err error) {
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
 }

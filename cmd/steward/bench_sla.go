@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"runtime/pprof"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -45,17 +43,11 @@ func benchSLA(ctx context.Context, e env, args []string) error {
 	}
 	fmt.Fprintf(e.stderr, "fixture: %d agreements on %d services, %d outages, %d incidents in %s\n", *agreements, *services, n.outages, n.incidents,
 		time.Since(start).Round(time.Millisecond))
-	if *profile != "" {
-		f, err := os.Create(*profile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
+	stopProfile, err := cpuProfile(*profile)
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	for _, label := range []string{"first", "steady"} {
 		p, err := a.SLA.Evaluate(ctx)
 		if err != nil {

@@ -98,14 +98,10 @@ func TestBrokerBasicAuthIsThrottled(t *testing.T) {
 	t.Cleanup(srv.Close)
 	pl, _ := platformUnit(t, a, "K8S", "Kubernetes tenants")
 	call := func(pass string) *http.Response {
-		req, _ := http.NewRequest("GET", srv.URL+"/osb/v2/catalog", nil)
-		req.Header.Set(osb.HeaderVersion, osb.Version)
-		req.SetBasicAuth(pl.Username, pass)
-		res, err := http.DefaultClient.Do(req)
+		res, err := catalogCall(srv.URL, pl.Username, pass)
 		if err != nil {
 			t.Fatal(err)
 		}
-		res.Body.Close()
 		return res
 	}
 	var last *http.Response
@@ -141,15 +137,11 @@ func TestBrokerParallelCallsAreNotThrottled(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			req, _ := http.NewRequest("GET", srv.URL+"/osb/v2/catalog", nil)
-			req.Header.Set(osb.HeaderVersion, osb.Version)
-			req.SetBasicAuth(pl.Username, pl.Password)
-			res, err := http.DefaultClient.Do(req)
+			res, err := catalogCall(srv.URL, pl.Username, pl.Password)
 			if err != nil {
 				t.Error(err)
 				return
 			}
-			res.Body.Close()
 			codes <- res.StatusCode
 		}()
 	}
@@ -160,4 +152,18 @@ func TestBrokerParallelCallsAreNotThrottled(t *testing.T) {
 			t.Errorf("a parallel catalog call with the right credentials = %d, want 200", code)
 		}
 	}
+}
+
+// catalogCall asks the broker at base for its catalog with basic auth; the
+// body is read and closed.
+func catalogCall(base, user, pass string) (*http.Response, error) {
+	req, _ := http.NewRequest("GET", base+"/osb/v2/catalog", nil)
+	req.Header.Set(osb.HeaderVersion, osb.Version)
+	req.SetBasicAuth(user, pass)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	res.Body.Close()
+	return res, nil
 }

@@ -125,17 +125,7 @@ func stackEnv(t *testing.T) (*env, *osbtest.Broker, *hook) {
 	const key = "webhook-signing-secret-0123"
 	h := newHook(t, key)
 	sofia := e.as("sofia@it.contoso.example")
-	pv, err := e.a.Provision.CreateProvider(e.ctx, sofia, provision.ProviderInput{Code: "automation", Name: "Automation", Kind: provision.KindWebhook, URL: h.URL, Secret: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bucket, err := e.a.Catalog.Offering(e.ctx, access.System(), "bucket")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.a.Provision.SetOffer(e.ctx, sofia, pv.ID, provision.OfferInput{Plan: bucket.Plans[0].ID, Currency: "EUR", Price: "1.00"}); err != nil {
-		t.Fatal(err)
-	}
+	_, bucket := e.webhookBuckets(h, key)
 	bp, created, err := e.a.Provision.UploadBlueprint(e.ctx, sofia, provision.BlueprintInput{Source: appStack, Note: "first"})
 	if err != nil || !created || bp.Ref() != "app-stack@1" {
 		t.Fatalf("upload = %+v, %v, %v", bp, created, err)
@@ -416,4 +406,23 @@ func TestBlueprintUpload(t *testing.T) {
 	if _, err := portfolio.Import(e.ctx, svcs, petra, "p.yaml", []byte(edited), false); err == nil || !strings.Contains(err.Error(), "app-stack@7 has not been uploaded") {
 		t.Fatalf("importing a plan naming a missing version: %v", err)
 	}
+}
+
+// webhookBuckets registers the webhook provider "automation" at h, signing
+// with key, and offers it the bucket offering's first plan.
+func (e *env) webhookBuckets(h *hook, key string) (*provision.Provider, *catalog.Offering) {
+	e.t.Helper()
+	sofia := e.as("sofia@it.contoso.example")
+	pv, err := e.a.Provision.CreateProvider(e.ctx, sofia, provision.ProviderInput{Code: "automation", Name: "Automation", Kind: provision.KindWebhook, URL: h.URL, Secret: key})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	bucket, err := e.a.Catalog.Offering(e.ctx, access.System(), "bucket")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if _, err := e.a.Provision.SetOffer(e.ctx, sofia, pv.ID, provision.OfferInput{Plan: bucket.Plans[0].ID, Currency: bucket.Plans[0].Currency, Price: "1.00"}); err != nil {
+		e.t.Fatal(err)
+	}
+	return pv, bucket
 }

@@ -72,18 +72,7 @@ func TestWebhookCallbackSignature(t *testing.T) {
 	const key = "webhook-signing-secret-0123"
 	h := newHook(t, key)
 	h.set(200, `{"state":"in progress"}`)
-	sofia := e.as("sofia@it.contoso.example")
-	pv, err := e.a.Provision.CreateProvider(e.ctx, sofia, provision.ProviderInput{Code: "automation", Name: "Automation", Kind: provision.KindWebhook, URL: h.URL, Secret: key})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bucket, err := e.a.Catalog.Offering(e.ctx, access.System(), "bucket")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := e.a.Provision.SetOffer(e.ctx, sofia, pv.ID, provision.OfferInput{Plan: bucket.Plans[0].ID, Currency: bucket.Plans[0].Currency, Price: "1.00"}); err != nil {
-		t.Fatal(err)
-	}
+	_, bucket := e.webhookBuckets(h, key)
 	oa, _ := e.order(bucket.ID, bucket.Plans[0].Code, map[string]any{"bucket_name": "bucket-a"})
 	ob, _ := e.order(bucket.ID, bucket.Plans[0].Code, map[string]any{"bucket_name": "bucket-b"})
 	e.drain()

@@ -3,18 +3,14 @@ package web_test
 import (
 	"context"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/steward-itaas/steward/internal/access"
-	"github.com/steward-itaas/steward/internal/app"
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/orders"
-	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
 
 // TestOrderPageCancelFollowsTheService: issue 15, finding 3 (review): the
@@ -23,17 +19,7 @@ import (
 // orders as a change manager, is not offered it for her own order.
 func TestOrderPageCancelFollowsTheService(t *testing.T) {
 	ctx := context.Background()
-	a, err := app.New(ctx, app.Config{Database: sqldbtest.Config(t),
-		Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	if _, err := demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing, SLA: a.SLA}); err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(a.Handler())
-	defer srv.Close()
+	base, a := startApp(t)
 	sys := access.System()
 	dana, err := a.Identity.UserByEmail(ctx, sys, "dana@contoso.example")
 	if err != nil {
@@ -58,7 +44,7 @@ func TestOrderPageCancelFollowsTheService(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		req, _ := http.NewRequest("GET", srv.URL+"/orders/"+o.ID, nil)
+		req, _ := http.NewRequest("GET", base+"/orders/"+o.ID, nil)
 		req.AddCookie(&http.Cookie{Name: identity.SessionCookie, Value: s.Secret})
 		res, err := http.DefaultClient.Do(req)
 		if err != nil {
