@@ -87,8 +87,18 @@ func (w Window) Bounds(at time.Time, loc *time.Location) (time.Time, time.Time) 
 	case RollingDays:
 		return l.AddDate(0, 0, -w.N), l
 	default:
-		return l.AddDate(0, -w.N, 0), l
+		return monthsBefore(l, w.N), l
 	}
+}
+
+// monthsBefore is the same wall-clock time n months before t, on the last
+// day of that month when it is shorter (Aug 31 less six months is Feb 28,
+// or 29 in a leap year): time.AddDate would overflow into March.
+func monthsBefore(t time.Time, n int) time.Time {
+	y, m, d := t.Date()
+	first := time.Date(y, m-time.Month(n), 1, 12, 0, 0, 0, time.UTC)
+	last := first.AddDate(0, 1, -1).Day()
+	return time.Date(first.Year(), first.Month(), min(d, last), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
 }
 
 // Previous is the window before the current one: the last whole calendar

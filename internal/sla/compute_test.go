@@ -288,3 +288,40 @@ func normalLosses(ls []Loss) Set {
 	}
 	return normal(spans)
 }
+
+// docs/service-levels.md, "Targets, windows, compliance": rolling_months N
+// is "the N … months of wall-clock time up to now", and a month back from
+// a day the shorter month lacks is that month's last day (Aug 31 → Feb 28,
+// Feb 29 in a leap year), never a day or three into the next month
+// (issue 16, service levels 2). Every month end of a non-leap and a leap
+// year, for windows of 1, 6 and 12 months.
+func TestRollingMonthsClampToMonthEnd(t *testing.T) {
+	loc, _ := time.LoadLocation("America/Los_Angeles")
+	daysIn := func(y int, m time.Month) int { return time.Date(y, m+1, 0, 12, 0, 0, 0, time.UTC).Day() }
+	for _, year := range []int{2026, 2028} {
+		for m := time.January; m <= time.December; m++ {
+			end := time.Date(year, m, daysIn(year, m), 9, 30, 0, 0, loc)
+			for _, n := range []int{1, 6, 12} {
+				s, e := Window{Kind: RollingMonths, N: n}.Bounds(end, loc)
+				wy, wm := year, m-time.Month(n)
+				for wm < 1 {
+					wy, wm = wy-1, wm+12
+				}
+				want := time.Date(wy, wm, min(end.Day(), daysIn(wy, wm)), 9, 30, 0, 0, loc)
+				if !s.Equal(want) || !e.Equal(end) {
+					t.Errorf("rolling %d months to %s: from %s, want %s", n, end.Format("2006-01-02"), s.Format("2006-01-02 15:04"), want.Format("2006-01-02 15:04"))
+				}
+			}
+		}
+	}
+	// The issue's own case, spelled out.
+	for _, tt := range []struct{ to, from string }{
+		{"2026-08-31T12:00:00-07:00", "2026-02-28T12:00:00-08:00"},
+		{"2028-08-31T12:00:00-07:00", "2028-02-29T12:00:00-08:00"},
+		{"2027-03-31T12:00:00-07:00", "2026-09-30T12:00:00-07:00"},
+	} {
+		if s, _ := (Window{Kind: RollingMonths, N: 6}).Bounds(at(tt.to), loc); !s.Equal(at(tt.from)) {
+			t.Errorf("rolling 6 months to %s: from %s, want %s", tt.to, s, tt.from)
+		}
+	}
+}
