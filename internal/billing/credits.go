@@ -31,6 +31,13 @@ type Credit struct {
 	onEnd  time.Time // the end of the period of the draft it is on, if any
 }
 
+// CarrySource is the source of credits carried forward from an invoice
+// whose credits exceeded its charges; the source ID is the invoice's.
+const CarrySource = "carry_forward"
+
+// carryKey marks an invoice's carried-forward line.
+const carryKey = "carry"
+
 // belongsTo says whether the credit may go on the document of a period
 // ending at end: one that had not ended when the credit was earned.
 func (c *Credit) belongsTo(end time.Time) bool { return c.earned.Before(end) }

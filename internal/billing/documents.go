@@ -81,7 +81,23 @@ type Document struct {
 	PaidMinor   int64      `json:"paid_minor"`
 	Paid        string     `json:"paid"`
 	Credited    string     `json:"credited"`
-	Balance     string     `json:"balance"`
+	// Applied is the account credit that settled part of an invoice when
+	// it was finalised; on a draft, what would settle it now.
+	Applied string `json:"applied"`
+	// Carried is what payments and credit notes gave beyond what the
+	// invoice owed: it went to the account's credit balance.
+	Carried string `json:"carried"`
+	// Balance is the amount due: on an invoice, its total less payments,
+	// credit notes and account credit applied, plus what was carried to
+	// the account; on a draft invoice, what will be due if it is
+	// finalised now. Never negative; always 0 on statements.
+	Balance string `json:"balance"`
+	// CostsToDate is, on a draft of a period in progress, what was
+	// incurred up to AsOf (fees up to then, usage so far); Total is then
+	// the projection to the period's end. Empty once the period has ended.
+	CostsToDate      string     `json:"costs_to_date,omitempty"`
+	CostsToDateMinor *int64     `json:"costs_to_date_minor,omitempty"`
+	AsOf             *time.Time `json:"as_of,omitempty"`
 	CreditsID   string     `json:"credits_id,omitempty"`
 	Reason      string     `json:"reason,omitempty"`
 	IssuedAt    *time.Time `json:"issued_at,omitempty"`
@@ -92,6 +108,9 @@ type Document struct {
 	Payments    []Payment  `json:"payments,omitempty"`
 
 	creditedMinor int64
+	appliedMinor  int64
+	carriedMinor  int64
+	accountCredit int64 // the account's credit balance (for drafts' amount due)
 	path          string
 }
 
@@ -140,18 +159,28 @@ type Payment struct {
 
 const docColumns = `d.id, d.account_id, a.name, o.id, o.name, COALESCE(d.run_id, ''), d.kind, d.state, COALESCE(d.number, ''), d.currency,
 	d.period_start, d.period_end, d.total_minor, d.paid_minor, COALESCE(d.credits_id, ''), d.reason, d.issued_at, d.due_at, d.created_at, d.updated_at, o.path,
-	COALESCE((SELECT SUM(-c.total_minor) FROM billing_documents c WHERE c.credits_id = d.id AND c.state <> 'void'), 0)`
+	COALESCE((SELECT SUM(-c.total_minor) FROM billing_documents c WHERE c.credits_id = d.id AND c.state <> 'void'), 0),
+	COALESCE((SELECT SUM(-e.amount_minor) FROM billing_account_entries e WHERE e.document_id = d.id AND e.kind = 'applied'), 0),
+	COALESCE((SELECT SUM(e.amount_minor) FROM billing_account_entries e WHERE e.document_id = d.id AND e.kind IN ('overpayment', 'credit_note')), 0),
+	CASE WHEN d.state = 'draft' AND d.kind = 'invoice' THEN COALESCE((SELECT SUM(e.amount_minor) FROM billing_account_entries e WHERE e.account_id = d.account_id), 0) ELSE 0 END,
+	d.to_date_minor, d.as_of`
 const docFrom = ` FROM billing_documents d JOIN billing_accounts a ON a.id = d.account_id JOIN org_units o ON o.id = a.org_unit_id`
 
 func scanDoc(row sqldb.Scanner) (*Document, error) {
 	var d Document
-	var issued, due sql.NullTime
+	var issued, due, asOf sql.NullTime
+	var toDate sql.NullInt64
 	if err := row.Scan(&d.ID, &d.AccountID, &d.AccountName, &d.OrgUnitID, &d.OrgUnitName, &d.RunID, &d.Kind, &d.State, &d.Number, &d.Currency,
 		&d.PeriodStart, &d.PeriodEnd, &d.TotalMinor, &d.PaidMinor, &d.CreditsID, &d.Reason, &issued, &due, &d.CreatedAt, &d.UpdatedAt, &d.path,
-		&d.creditedMinor); err != nil {
+		&d.creditedMinor, &d.appliedMinor, &d.carriedMinor, &d.accountCredit, &toDate, &asOf); err != nil {
 		return nil, err
 	}
-	d.IssuedAt, d.DueAt = sqldb.TimePtr(issued), sqldb.TimePtr(due)
+	d.IssuedAt, d.DueAt, d.AsOf = sqldb.TimePtr(issued), sqldb.TimePtr(due), sqldb.TimePtr(asOf)
+	if toDate.Valid && d.State == Draft {
+		d.CostsToDateMinor = &toDate.Int64
+	} else {
+		d.AsOf = nil
+	}
 	d.PeriodStart, d.PeriodEnd, d.CreatedAt, d.UpdatedAt = d.PeriodStart.UTC(), d.PeriodEnd.UTC(), d.CreatedAt.UTC(), d.UpdatedAt.UTC()
 	d.fill()
 	return &d, nil
@@ -162,15 +191,35 @@ func (d *Document) fill() {
 	d.Total = money.New(d.TotalMinor, d.Currency).Decimal()
 	d.Paid = money.New(d.PaidMinor, d.Currency).Decimal()
 	d.Credited = money.New(d.creditedMinor, d.Currency).Decimal()
+	d.Applied = money.New(d.applied(), d.Currency).Decimal()
+	d.Carried = money.New(d.carriedMinor, d.Currency).Decimal()
 	d.Balance = money.New(d.balance(), d.Currency).Decimal()
+	if d.CostsToDateMinor != nil {
+		d.CostsToDate = money.New(*d.CostsToDateMinor, d.Currency).Decimal()
+	}
 }
 
-// balance is what is still owed: total less payments and credit notes.
+// applied is the account credit that settled the invoice; on a draft
+// invoice, what the account's credit balance would settle of it now.
+func (d *Document) applied() int64 {
+	if d.Kind == Invoice && d.State == Draft {
+		return max(min(d.TotalMinor, d.accountCredit), 0)
+	}
+	return d.appliedMinor
+}
+
+// balance is the amount due: the total less payments, credit notes and
+// account credit applied, plus what went beyond it to the account's
+// credit balance (so it is never negative). Drafts show what will be due
+// when finalised; statements and void documents owe nothing.
 func (d *Document) balance() int64 {
-	if d.Kind != Invoice || d.State == Void || d.State == Draft {
+	if d.Kind != Invoice || d.State == Void {
 		return 0
 	}
-	return d.TotalMinor - d.PaidMinor - d.creditedMinor
+	if d.State == Draft {
+		return max(d.TotalMinor-d.applied(), 0)
+	}
+	return d.TotalMinor - d.PaidMinor - d.creditedMinor - d.appliedMinor + d.carriedMinor
 }
 
 // DocumentFilter narrows a document list.
@@ -337,15 +386,59 @@ func (s *Service) finalise(ctx context.Context, tx *sqldb.Tx, p *access.Principa
 		due = now.AddDate(0, 0, terms)
 	}
 	state := Finalised
-	if d.Kind == Invoice && d.TotalMinor <= 0 {
-		state = Paid // nothing to pay
+	var applied int64
+	if d.Kind == Invoice {
+		if applied, err = s.applyAccountCredit(ctx, tx, p, d, number, now); err != nil {
+			return err
+		}
+		if err := s.carryForward(ctx, tx, d, number, now); err != nil {
+			return err
+		}
+		if d.TotalMinor-applied <= 0 {
+			state = Paid // nothing (left) to pay
+		}
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE billing_documents SET state = $1, number = $2, issued_at = $3, due_at = $4, updated_at = $3 WHERE id = $5 AND state = 'draft'`,
-		state, number, now, due, d.ID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE billing_documents SET state = $1, number = $2, issued_at = $3, due_at = $4, to_date_minor = NULL, as_of = NULL,
+		updated_at = $3 WHERE id = $5 AND state = 'draft'`, state, number, now, due, d.ID); err != nil {
 		return sqldb.Err(err, "billing document")
 	}
 	return s.audit(ctx, tx, p, audit.Entry{Action: "billing_document.finalise", ObjectType: "billing_document", ObjectID: d.ID,
-		After: map[string]any{"number": number, "total_minor": d.TotalMinor, "currency": d.Currency}})
+		After: map[string]any{"number": number, "total_minor": d.TotalMinor, "currency": d.Currency, "account_credit_applied_minor": applied}})
+}
+
+// applyAccountCredit settles what it can of an invoice being finalised
+// from its account's credit balance, and returns how much.
+func (s *Service) applyAccountCredit(ctx context.Context, tx *sqldb.Tx, p *access.Principal, d *Document, number string, now time.Time) (int64, error) {
+	if d.TotalMinor <= 0 {
+		return 0, nil
+	}
+	if err := lockAccount(ctx, tx, d.AccountID); err != nil {
+		return 0, err
+	}
+	credit, err := creditBalance(ctx, tx, d.AccountID)
+	if err != nil || credit <= 0 {
+		return 0, err
+	}
+	applied := min(credit, d.TotalMinor)
+	return applied, addEntry(ctx, tx, d.AccountID, EntryApplied, -applied, d.ID, "applied to "+number, p.Name, now)
+}
+
+// carryForward turns an invoice's carried-forward line (its credits
+// exceeded its charges) into a credit waiting for the account's next
+// invoice: earned now, it goes on a later period's document.
+func (s *Service) carryForward(ctx context.Context, tx *sqldb.Tx, d *Document, number string, now time.Time) error {
+	var amount int64
+	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount_minor), 0) FROM billing_lines WHERE document_id = $1 AND usage_key = $2`,
+		d.ID, carryKey).Scan(&amount); err != nil {
+		return sqldb.Err(err, "billing lines")
+	}
+	if amount <= 0 {
+		return nil
+	}
+	return SetCredit(ctx, tx, now, CreditInput{OrgUnitID: d.OrgUnitID, Currency: d.Currency, TotalMinor: amount,
+		Description: "Credit carried forward from " + number, Source: CarrySource, SourceID: d.ID,
+		Explain: map[string]any{"carried_from": number, "carried_from_id": d.ID,
+			"rule": "credits beyond an invoice's charges carry forward to the next invoice as a credit line; an invoice is never negative"}})
 }
 
 // Void cancels a draft, or a finalised document nobody has paid or
@@ -362,8 +455,27 @@ func (s *Service) Void(ctx context.Context, p *access.Principal, id, reason stri
 		if err != nil {
 			return err
 		}
-		if d.State == Void || d.State == Paid || d.PaidMinor > 0 || d.creditedMinor > 0 {
-			return errs.Conflict("%s is %s with payments or credit notes against it; correct it with a credit note instead", d.Label(), d.State)
+		if d.State == Void || d.State == Paid || d.PaidMinor > 0 || d.creditedMinor > 0 || d.appliedMinor > 0 {
+			return errs.Conflict("%s is %s with payments, account credit or credit notes against it; correct it with a credit note instead", d.Label(), d.State)
+		}
+		// The credit it carried forward goes with it, unless an invoice has
+		// taken it already.
+		carried, err := CreditsFor(ctx, tx, CarrySource, d.ID)
+		if err != nil {
+			return err
+		}
+		for _, c := range carried {
+			if c.Billed {
+				return errs.Conflict("%s carried a credit forward that %s already took; correct it with a credit note instead", d.Label(), "a finalised invoice")
+			}
+			if c.DocumentID != "" {
+				if err := dropCreditLine(ctx, tx, c.DocumentID, c.ID, s.now()); err != nil {
+					return err
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM billing_credits WHERE id = $1`, c.ID); err != nil {
+				return sqldb.Err(err, "billing credits")
+			}
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE billing_documents SET state = 'void', reason = $1, updated_at = $2 WHERE id = $3`, reason, sqldb.Time(s.now()), d.ID); err != nil {
 			return sqldb.Err(err, "billing document")
@@ -389,7 +501,10 @@ type PaymentInput struct {
 }
 
 // RecordPayment records a payment against a finalised invoice; paid in
-// full, the invoice is paid. Callers need billing.manage.
+// full, the invoice is paid, and what was paid beyond the amount due goes
+// to the account's credit balance (an overpayment). Callers need
+// billing.manage. Returns conflict for a document that is not a
+// finalised unpaid invoice, invalid for an amount that is not positive.
 func (s *Service) RecordPayment(ctx context.Context, p *access.Principal, id string, in PaymentInput) (*Document, error) {
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		d, err := s.lockDoc(ctx, tx, p, id)
@@ -402,7 +517,6 @@ func (s *Service) RecordPayment(ctx context.Context, p *access.Principal, id str
 		amt, err := money.Parse(in.Amount, d.Currency)
 		var v errs.Validator
 		v.Check(err == nil && amt.Minor > 0, "amount", "money", fmt.Sprintf("amount is a positive amount in %s such as 120.50", d.Currency))
-		v.Check(err != nil || amt.Minor <= d.balance(), "amount", "range", fmt.Sprintf("amount is more than the %s %s still owed", money.New(d.balance(), d.Currency).Decimal(), d.Currency))
 		v.Check(len(in.Reference) <= 200, "reference", "length", "reference must be at most 200 characters")
 		if err := v.Err("the payment is not valid"); err != nil {
 			return err
@@ -417,14 +531,24 @@ func (s *Service) RecordPayment(ctx context.Context, p *access.Principal, id str
 			return sqldb.Err(err, "payment")
 		}
 		state := Finalised
-		if amt.Minor == d.balance() {
+		due := d.balance()
+		excess := max(amt.Minor-due, 0)
+		if amt.Minor >= due {
 			state = Paid
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE billing_documents SET paid_minor = paid_minor + $1, state = $2, updated_at = $3 WHERE id = $4`, amt.Minor, state, now, d.ID); err != nil {
 			return sqldb.Err(err, "billing document")
 		}
+		if excess > 0 {
+			if err := lockAccount(ctx, tx, d.AccountID); err != nil {
+				return err
+			}
+			if err := addEntry(ctx, tx, d.AccountID, EntryOverpayment, excess, d.ID, "overpayment of "+d.Label()+" "+in.Reference, p.Name, now); err != nil {
+				return err
+			}
+		}
 		return s.audit(ctx, tx, p, audit.Entry{Action: "billing_document.payment", ObjectType: "billing_document", ObjectID: d.ID,
-			After: map[string]any{"payment_id": pid, "amount_minor": amt.Minor, "reference": in.Reference, "state": state}})
+			After: map[string]any{"payment_id": pid, "amount_minor": amt.Minor, "reference": in.Reference, "state": state, "to_account_credit_minor": excess}})
 	})
 	if err != nil {
 		return nil, err
@@ -504,8 +628,10 @@ type CreditNoteInput struct {
 }
 
 // IssueCreditNote issues a finalised credit note against a finalised or
-// paid document, for at most what has not been credited yet. Callers need
-// billing.manage.
+// paid document, for at most what has not been credited yet. On an
+// invoice, the part of the credit beyond the amount still due (what was
+// paid or settled already) goes to the account's credit balance: the
+// invoice's balance never goes below zero. Callers need billing.manage.
 func (s *Service) IssueCreditNote(ctx context.Context, p *access.Principal, id string, in CreditNoteInput) (*Document, error) {
 	var noteID string
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
@@ -550,10 +676,20 @@ func (s *Service) IssueCreditNote(ctx context.Context, p *access.Principal, id s
 		if err := s.finalise(ctx, tx, p, note); err != nil {
 			return err
 		}
-		// A credit that settles what is owed settles the invoice.
-		if d.Kind == Invoice && d.State == Finalised && d.balance()-amt.Minor <= 0 {
+		// A credit that settles what is owed settles the invoice; beyond
+		// it, the credit is the account's.
+		due := d.balance()
+		if d.Kind == Invoice && d.State == Finalised && due-amt.Minor <= 0 {
 			if _, err := tx.ExecContext(ctx, `UPDATE billing_documents SET state = 'paid', updated_at = $1 WHERE id = $2`, now, d.ID); err != nil {
 				return sqldb.Err(err, "billing document")
+			}
+		}
+		if excess := amt.Minor - max(due, 0); d.Kind == Invoice && excess > 0 {
+			if err := lockAccount(ctx, tx, d.AccountID); err != nil {
+				return err
+			}
+			if err := addEntry(ctx, tx, d.AccountID, EntryCreditNote, excess, d.ID, "credit note on "+d.Label()+" beyond its balance", p.Name, now); err != nil {
+				return err
 			}
 		}
 		return s.audit(ctx, tx, p, audit.Entry{Action: "billing_document.credit_note", ObjectType: "billing_document", ObjectID: d.ID,

@@ -567,7 +567,7 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 	manual := map[string][]Line{}
 	rows, err = tx.QueryContext(ctx, `SELECT d.account_id, d.currency, `+lineColumns+` FROM billing_lines l JOIN billing_documents d ON d.id = l.document_id
 		WHERE d.account_id IN (`+in+`) AND d.state = 'draft' AND d.kind <> 'credit_note' AND l.kind IN ('adjustment', 'credit')
-			AND l.usage_key NOT LIKE 'credit:%' ORDER BY l.position`, args...)
+			AND l.usage_key NOT LIKE 'credit:%' AND l.usage_key <> '`+carryKey+`' ORDER BY l.position`, args...)
 	if err != nil {
 		return 0, 0, sqldb.Err(err, "billing lines")
 	}
@@ -621,8 +621,18 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 		}
 		var total int64
 		for i := range ls {
-			ls[i].Position = i + 1
 			total += ls[i].AmountMinor
+		}
+		if total < 0 && kindOf(a.Mode) == Invoice {
+			// Credits beyond the charges carry forward: never a negative invoice.
+			ls = append(ls, Line{Kind: LineAdjustment, Description: "Credit carried forward to the next invoice", Quantity: "1", Unit: "credit",
+				UnitPrice: money.New(-total, a.Currency).Decimal(), AmountMinor: -total, PeriodStart: ps, PeriodEnd: pe, usageKey: carryKey,
+				Explain: map[string]any{"charges_and_credits": money.New(total, a.Currency).Decimal(), "carried_forward": money.New(-total, a.Currency).Decimal(),
+					"rule": "credits beyond the period's charges carry forward: finalising the invoice makes them a credit waiting for the next invoice"}})
+			total = 0
+		}
+		for i := range ls {
+			ls[i].Position = i + 1
 		}
 		id := e.id
 		if ok {

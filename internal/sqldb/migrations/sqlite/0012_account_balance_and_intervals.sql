@@ -1,2 +1,31 @@
--- Reserved for issue 16 (placeholder until its change lands).
-SELECT 1;
+-- Issue 16, billing exactness.
+--
+-- The account's balance: a ledger of what the customer is owed beyond
+-- their invoices, in the account's minor units. An entry is signed: a
+-- positive one adds to the account's credit (a payment beyond what was
+-- owed, a credit note beyond an invoice's balance), a negative one uses it
+-- (applied to an invoice when it is finalised, or refunded). The credit
+-- balance is the sum of the entries; it is never negative. document_id is
+-- the invoice the entry arose on or was applied to.
+CREATE TABLE billing_account_entries (
+    id           TEXT PRIMARY KEY,
+    account_id   TEXT NOT NULL REFERENCES billing_accounts(id),
+    kind         TEXT NOT NULL,
+    amount_minor BIGINT NOT NULL,
+    document_id  TEXT REFERENCES billing_documents(id),
+    reference    TEXT NOT NULL,
+    recorded_by  TEXT NOT NULL,
+    created_at   TIMESTAMP NOT NULL
+);
+CREATE INDEX billing_account_entries_account ON billing_account_entries(account_id, created_at);
+CREATE INDEX billing_account_entries_document ON billing_account_entries(document_id);
+
+-- Costs to date: a draft of a period in progress is billed to the
+-- period's end (the projection, total_minor); to_date_minor is what was
+-- incurred up to as_of, when the run computed it. Null once the period
+-- had ended when the draft was computed (then the total is to date).
+ALTER TABLE billing_documents ADD COLUMN to_date_minor BIGINT;
+ALTER TABLE billing_documents ADD COLUMN as_of TIMESTAMP;
+
+-- Billing intervals (month, quarter, year; in advance or in arrears) are
+-- on the flat components of price versions (components JSON): no column.
