@@ -185,6 +185,8 @@ func (s *Server) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/billing/accounts", handler: s.listAccounts},
 		{Method: "GET", Path: "/api/v1/billing/accounts/{org_unit}", handler: s.getAccount},
 		{Method: "PUT", Path: "/api/v1/billing/accounts/{org_unit}", handler: s.saveAccount},
+		{Method: "GET", Path: "/api/v1/billing/accounts/{org_unit}/balance", handler: s.getBalance},
+		{Method: "POST", Path: "/api/v1/billing/accounts/{org_unit}/refunds", handler: s.refund},
 		{Method: "GET", Path: "/api/v1/billing/runs", handler: s.listRuns},
 		{Method: "POST", Path: "/api/v1/billing/runs", handler: s.startRun},
 		{Method: "GET", Path: "/api/v1/billing/runs/{run}", handler: s.getRun},

@@ -400,6 +400,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{route: "GET /api/v1/billing/accounts", list: "org_unit", may: can(access.BillingRead, retail)},
 		{route: "GET /api/v1/billing/accounts/{org_unit}", path: "/api/v1/billing/accounts/{org_unit}", may: can(access.BillingRead, retail)},
 		{route: "PUT /api/v1/billing/accounts/{org_unit}", path: "/api/v1/billing/accounts/{org_unit}", may: can(access.BillingManage, retail), body: map[string]any{"mode": "chargeback", "currency": "EUR"}},
+		{route: "GET /api/v1/billing/accounts/{org_unit}/balance", path: "/api/v1/billing/accounts/{org_unit}/balance", may: can(access.BillingRead, retail)},
+		{route: "POST /api/v1/billing/accounts/{org_unit}/refunds", path: "/api/v1/billing/accounts/{org_unit}/refunds", may: can(access.BillingManage, retail), body: map[string]any{"amount": "1.00"}},
 		{route: "GET /api/v1/billing/runs", may: can(access.BillingManage, provider)},
 		{route: "POST /api/v1/billing/runs", may: can(access.BillingManage, provider), body: map[string]any{"month": time.Now().UTC().AddDate(0, -1, 0).Format("2006-01")}},
 		{route: "GET /api/v1/billing/runs/{run}", path: "/api/v1/billing/runs/{run}", may: can(access.BillingManage, provider)},

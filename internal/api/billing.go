@@ -214,3 +214,23 @@ func (s *Server) export(w http.ResponseWriter, r *http.Request) error {
 	_, err = w.Write(buf.Bytes())
 	return err
 }
+
+func (s *Server) getBalance(w http.ResponseWriter, r *http.Request) error {
+	out, err := s.Billing.Balance(ctx(r), principal(r), r.PathValue("org_unit"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) refund(w http.ResponseWriter, r *http.Request) error {
+	var in billing.RefundInput
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	out, err := s.Billing.Refund(ctx(r), principal(r), r.PathValue("org_unit"), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusCreated, out)
+}

@@ -198,6 +198,25 @@ func billingScenario(t *testing.T, e *env, retail string) {
 	c.do("POST", "/api/v1/billing/documents/"+id+"/lines", buyer, map[string]any{"kind": "credit", "description": "x", "amount": "1"}, 403)
 	c.do("POST", "/api/v1/billing/documents/"+id+"/lines", fm, map[string]any{"kind": "credit", "description": "Welcome credit", "amount": "0.50"}, 200)
 
+	// Issue 16, billing 1 and 2: a draft shows its amount due; the
+	// account's balance (docs/billing.md, "The account's balance") is read
+	// in scope, and a refund is at most the credit balance (here 0.00).
+	var due struct{ Total, Balance, Applied string }
+	c.do("GET", "/api/v1/billing/documents/"+id, buyer, nil, 200).decode(t, &due)
+	if due.Balance != due.Total || due.Applied != "0.00" || due.Total == "0.00" {
+		t.Errorf("the draft's amount due: %+v", due)
+	}
+	var bal struct{ Credit, Owed string }
+	c.do("GET", "/api/v1/billing/accounts/RETAIL/balance", buyer, nil, 200).decode(t, &bal)
+	if bal.Credit != "0.00" || bal.Owed != "0.00" {
+		t.Errorf("balance = %+v", bal)
+	}
+	c.do("GET", "/api/v1/billing/accounts/RETAIL/balance", outsider, nil, 403)
+	c.do("POST", "/api/v1/billing/accounts/RETAIL/refunds", buyer, map[string]any{"amount": "1.00"}, 403)
+	if f := c.bad("POST", "/api/v1/billing/accounts/RETAIL/refunds", fm, map[string]any{"amount": "1.00", "reference": "x"}, 422).problemFields(); len(f) != 1 || f[0] != "amount" {
+		t.Errorf("a refund beyond the balance: %v", f)
+	}
+
 	// Exports: the lines in CSV and in FOCUS add up to the document.
 	get := func(format string) [][]string {
 		req, _ := http.NewRequest("GET", c.base+"/api/v1/billing/export?format="+format+"&include_drafts=true&from="+month+"&to="+now.AddDate(0, 1, 0).Format("2006-01"), nil)

@@ -64,23 +64,23 @@ func (k LineKind) computed() bool {
 
 // Document is an invoice, statement or credit note.
 type Document struct {
-	ID          string     `json:"id"`
-	AccountID   string     `json:"account_id"`
-	AccountName string     `json:"account_name"`
-	OrgUnitID   string     `json:"org_unit_id"`
-	OrgUnitName string     `json:"org_unit_name"`
-	RunID       string     `json:"run_id,omitempty"`
-	Kind        DocKind    `json:"kind"`
-	State       DocState   `json:"state"`
-	Number      string     `json:"number,omitempty"`
-	Currency    string     `json:"currency"`
-	PeriodStart time.Time  `json:"period_start"`
-	PeriodEnd   time.Time  `json:"period_end"`
-	Total       string     `json:"total"`
-	TotalMinor  int64      `json:"total_minor"`
-	PaidMinor   int64      `json:"paid_minor"`
-	Paid        string     `json:"paid"`
-	Credited    string     `json:"credited"`
+	ID          string    `json:"id"`
+	AccountID   string    `json:"account_id"`
+	AccountName string    `json:"account_name"`
+	OrgUnitID   string    `json:"org_unit_id"`
+	OrgUnitName string    `json:"org_unit_name"`
+	RunID       string    `json:"run_id,omitempty"`
+	Kind        DocKind   `json:"kind"`
+	State       DocState  `json:"state"`
+	Number      string    `json:"number,omitempty"`
+	Currency    string    `json:"currency"`
+	PeriodStart time.Time `json:"period_start"`
+	PeriodEnd   time.Time `json:"period_end"`
+	Total       string    `json:"total"`
+	TotalMinor  int64     `json:"total_minor"`
+	PaidMinor   int64     `json:"paid_minor"`
+	Paid        string    `json:"paid"`
+	Credited    string    `json:"credited"`
 	// Applied is the account credit that settled part of an invoice when
 	// it was finalised; on a draft, what would settle it now.
 	Applied string `json:"applied"`
@@ -98,14 +98,14 @@ type Document struct {
 	CostsToDate      string     `json:"costs_to_date,omitempty"`
 	CostsToDateMinor *int64     `json:"costs_to_date_minor,omitempty"`
 	AsOf             *time.Time `json:"as_of,omitempty"`
-	CreditsID   string     `json:"credits_id,omitempty"`
-	Reason      string     `json:"reason,omitempty"`
-	IssuedAt    *time.Time `json:"issued_at,omitempty"`
-	DueAt       *time.Time `json:"due_at,omitempty"`
-	CreatedAt   time.Time  `json:"created_at"`
-	UpdatedAt   time.Time  `json:"updated_at"`
-	Lines       []Line     `json:"lines,omitempty"`
-	Payments    []Payment  `json:"payments,omitempty"`
+	CreditsID        string     `json:"credits_id,omitempty"`
+	Reason           string     `json:"reason,omitempty"`
+	IssuedAt         *time.Time `json:"issued_at,omitempty"`
+	DueAt            *time.Time `json:"due_at,omitempty"`
+	CreatedAt        time.Time  `json:"created_at"`
+	UpdatedAt        time.Time  `json:"updated_at"`
+	Lines            []Line     `json:"lines,omitempty"`
+	Payments         []Payment  `json:"payments,omitempty"`
 
 	creditedMinor int64
 	appliedMinor  int64
