@@ -49,12 +49,18 @@ func (s *Server) getAgreement(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out)
 }
 
+// agreementReview is the service review of an agreement: from and to are
+// months, the agreement's calendar months in its time zone (or RFC 3339
+// instants), read by the service, which knows the zone.
 func (s *Server) agreementReview(w http.ResponseWriter, r *http.Request) error {
-	from, to, err := periodFilter(r, true)
-	if err != nil {
+	q := r.URL.Query()
+	var v errs.Validator
+	v.Check(q.Get("from") != "", "from", "required", "from is required: a month such as 2026-11 or an RFC 3339 time")
+	v.Check(q.Get("to") != "", "to", "required", "to is required: the month the period ends at, such as 2026-12, or an RFC 3339 time")
+	if err := v.Err("the review period is not valid"); err != nil {
 		return err
 	}
-	out, err := s.SLA.Review(ctx(r), principal(r), r.PathValue("code"), from, to)
+	out, err := s.SLA.Review(ctx(r), principal(r), r.PathValue("code"), sla.ReviewPeriod{From: q.Get("from"), To: q.Get("to")})
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net/url"
 	"strings"
@@ -219,4 +220,64 @@ func TestOutageScopeOverHTTP(t *testing.T) {
 		t.Errorf("the outage was changed: ended %v", got.Ended)
 	}
 	c.do("PUT", "/api/v1/outages/"+o.ID, agent, three, 200)
+}
+
+// docs/service-levels.md, "Portal, API, CLI": the service review's
+// "from=2026-06&to=2026-12" are the agreement's calendar months, "from
+// local midnight in the calendar's zone", and "the 24 × 7 day of … the
+// autumn change [is] 25 [hours]" (issue 16, service levels 1). An
+// agreement in Pacific time is breached on the evening of 30 November
+// (which is 1 December in UTC): its November review shows the breach and
+// 721 hours of agreed service time, not "met, 100 %" over 720.
+func TestReviewMonthsAreTheAgreementsMonths(t *testing.T) {
+	e := setup(t)
+	c := e.check
+	shop := e.orgUnit(t, "SHOP")
+	_, pm := e.user(t, "pm-review@example.com", shop, map[string]any{"role": "portfolio_manager", "scope_kind": "global"})
+	c.do("POST", "/api/v1/services", pm, map[string]any{"code": "tills", "name": "Tills", "kind": "business"}, 201)
+	_, slm := e.user(t, "slm-review@example.com", shop, map[string]any{"role": "service_level_manager", "scope_kind": "global"})
+	_, agent := e.user(t, "agent-review@example.com", shop, map[string]any{"role": "agent", "scope_kind": "global"})
+	allWeek := []map[string]any{}
+	for _, d := range []string{"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"} {
+		allWeek = append(allWeek, map[string]any{"day": d, "start": "00:00", "end": "24:00"})
+	}
+	// Last year's November: over whatever the clock says now.
+	year := time.Now().Year() - 1
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	c.do("POST", "/api/v1/agreements", slm, map[string]any{"code": "tills-sla", "name": "Tills for the shop", "kind": "sla", "state": "active",
+		"provider": "IT", "customer": "Shop", "currency": "USD", "effective_from": fmt.Sprintf("%d-10-01", year), "services": []string{"tills"},
+		"org_units": []string{"SHOP"}, "calendar": map[string]any{"time_zone": "America/Los_Angeles", "weekly": allWeek},
+		"targets": []map[string]any{{"code": "availability", "kind": "availability", "objective": "99.9", "window": map[string]any{"kind": "month"}}}}, 201)
+	start := time.Date(year, 11, 30, 20, 0, 0, 0, la)
+	c.do("POST", "/api/v1/outages", agent, map[string]any{"service": "tills", "started_at": start.Format(time.RFC3339),
+		"ended_at": start.Add(3 * time.Hour).Format(time.RFC3339), "summary": "Tills down"}, 201)
+
+	var r sla.Review
+	c.do("GET", fmt.Sprintf("/api/v1/agreements/tills-sla/review?from=%d-11&to=%d-12", year, year), slm, nil, 200).decode(t, &r)
+	if want := time.Date(year, 11, 1, 0, 0, 0, 0, la); !r.From.Equal(want) || !r.To.Equal(time.Date(year, 12, 1, 0, 0, 0, 0, la)) {
+		t.Errorf("review period %s – %s, want the Pacific month from %s", r.From, r.To, want)
+	}
+	if len(r.Targets) != 1 {
+		t.Fatalf("targets %+v", r.Targets)
+	}
+	// 30 days and the 25-hour day of the change back: 721 hours; 3 hours
+	// down of a budget of 0.721.
+	got := r.Targets[0].Result
+	if got.AgreedMicros != 721*int64(time.Hour/time.Microsecond) || got.DowntimeMicros != 3*int64(time.Hour/time.Microsecond) || got.Status != sla.Breached {
+		t.Errorf("November: %s, %d µs agreed, %d µs down, want breached with 721 h agreed and 3 h down", got.Status, got.AgreedMicros, got.DowntimeMicros)
+	}
+	if ws := r.Targets[0].Windows; len(ws) != 1 || !ws[0].WindowStart.Equal(r.From) || !ws[0].WindowEnd.Equal(r.To) || ws[0].Status != sla.Breached {
+		t.Errorf("the target's windows in the review: %+v, want November (Pacific) breached", ws)
+	}
+	// December (Pacific) has none of it.
+	c.do("GET", fmt.Sprintf("/api/v1/agreements/tills-sla/review?from=%d-12&to=%d-01", year, year+1), slm, nil, 200).decode(t, &r)
+	if got := r.Targets[0].Result; got.DowntimeMicros != 0 || got.Status != sla.Met {
+		t.Errorf("December: %s with %d µs down, want met with none", got.Status, got.DowntimeMicros)
+	}
+	// A period that is not one names its field.
+	for q, field := range map[string]string{"from=2026-13&to=2027-01": "from", "from=2026-11": "to", "from=2026-11&to=2026-10": "to", "from=2020-01&to=2026-01": "to"} {
+		if f := c.bad("GET", "/api/v1/agreements/tills-sla/review?"+q, slm, nil, 422).problemFields(); len(f) != 1 || f[0] != field {
+			t.Errorf("%s: fields %v, want %s", q, f, field)
+		}
+	}
 }

@@ -87,16 +87,17 @@ func (w Window) Bounds(at time.Time, loc *time.Location) (time.Time, time.Time) 
 	case RollingDays:
 		return l.AddDate(0, 0, -w.N), l
 	default:
-		return monthsBefore(l, w.N), l
+		return addMonths(l, -w.N), l
 	}
 }
 
-// monthsBefore is the same wall-clock time n months before t, on the last
-// day of that month when it is shorter (Aug 31 less six months is Feb 28,
-// or 29 in a leap year): time.AddDate would overflow into March.
-func monthsBefore(t time.Time, n int) time.Time {
+// addMonths is the same wall-clock time n months after t (before, for n
+// < 0), on the last day of that month when it is shorter (Aug 31 less six
+// months is Feb 28, or 29 in a leap year): time.AddDate would overflow
+// into March.
+func addMonths(t time.Time, n int) time.Time {
 	y, m, d := t.Date()
-	first := time.Date(y, m-time.Month(n), 1, 12, 0, 0, 0, time.UTC)
+	first := time.Date(y, m+time.Month(n), 1, 12, 0, 0, 0, time.UTC)
 	last := first.AddDate(0, 1, -1).Day()
 	return time.Date(first.Year(), first.Month(), min(d, last), t.Hour(), t.Minute(), t.Second(), t.Nanosecond(), t.Location())
 }

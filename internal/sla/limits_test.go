@@ -74,7 +74,7 @@ func TestStoredUnboundedRuleNotExpanded(t *testing.T) {
 	if _, err := f.a.SLA.Burn(f.ctx, slm, "mail-sla", "availability"); err != nil {
 		t.Errorf("burn: %v", err)
 	}
-	if _, err := f.a.SLA.Review(f.ctx, slm, "mail-sla", at("2026-01-01T00:00:00Z"), at("2026-11-01T00:00:00Z")); err != nil {
+	if _, err := f.a.SLA.Review(f.ctx, slm, "mail-sla", sla.ReviewPeriod{From: "2026-01-01T00:00:00Z", To: "2026-11-01T00:00:00Z"}); err != nil {
 		t.Errorf("review: %v", err)
 	}
 	if _, err := f.a.SLA.Dashboard(f.ctx, slm); err != nil {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/catalog"
-	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/sla"
@@ -167,38 +166,21 @@ type reviewPage struct {
 }
 
 // reviewView is the service review report: ?from=2026-06&to=2026-12
-// (months, or RFC 3339 times); by default the six months to the end of
-// this one.
+// (the agreement's calendar months in its time zone, or RFC 3339 times);
+// by default the six months to the end of this one.
 func (p *Portal) reviewView(r *http.Request) (reviewPage, error) {
 	pr := middleware.Principal(r.Context())
-	now := p.Now().UTC()
-	to := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
-	from := to.AddDate(0, -6, 0)
 	q := r.URL.Query()
-	read := func(s string, def time.Time) (time.Time, error) {
-		if s == "" {
-			return def, nil
-		}
-		if t, err := time.Parse("2006-01", s); err == nil {
-			return t, nil
-		}
-		if t, err := time.Parse(time.RFC3339, s); err == nil {
-			return t, nil
-		}
-		return def, errs.Invalid("%q is not a month (2026-11) or an RFC 3339 time", s)
-	}
-	var err error
-	if from, err = read(q.Get("from"), from); err != nil {
-		return reviewPage{}, err
-	}
-	if to, err = read(q.Get("to"), to); err != nil {
-		return reviewPage{}, err
-	}
-	rev, err := p.SLA.Review(r.Context(), pr, r.PathValue("code"), from, to)
+	rev, err := p.SLA.Review(r.Context(), pr, r.PathValue("code"), sla.ReviewPeriod{From: q.Get("from"), To: q.Get("to")})
 	if err != nil {
 		return reviewPage{}, err
 	}
-	return reviewPage{Page: p.pageFor(r, "Service review: "+rev.Agreement.Name), R: rev, From: from.Format("2006-01"), To: to.Format("2006-01")}, nil
+	loc := rev.Agreement.Calendar.Location()
+	pg := reviewPage{Page: p.pageFor(r, "Service review: "+rev.Agreement.Name), R: rev, From: q.Get("from"), To: q.Get("to")}
+	if pg.From == "" {
+		pg.From, pg.To = rev.From.In(loc).Format("2006-01"), rev.To.In(loc).Format("2006-01")
+	}
+	return pg, nil
 }
 
 // agreementEditPage is the agreement form with its calendar editor.
@@ -538,6 +520,11 @@ var slaFuncs = template.FuncMap{
 	},
 	"localdate": func(t time.Time, a *sla.Agreement) string {
 		return t.In(a.Calendar.Location()).Format("2 Jan 2006")
+	},
+	// lastday is the last local day before an exclusive end: a window
+	// ending at midnight on 1 December ends on 30 November.
+	"lastday": func(t time.Time, a *sla.Agreement) string {
+		return t.Add(-time.Nanosecond).In(a.Calendar.Location()).Format("2 Jan 2006")
 	},
 	"has": func(xs []string, x string) bool { return slices.Contains(xs, x) },
 }
