@@ -2,8 +2,10 @@ package sla_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/jobs"
+	"github.com/steward-itaas/steward/internal/money"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/sla"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
@@ -559,5 +562,61 @@ func TestPassesAtOnce(t *testing.T) {
 	// (2 h − 43 m 12 s) × €10 = €12.80, once.
 	if len(b.Credits) != 1 || b.Credits[0].AmountMinor != 1280 {
 		t.Errorf("credits %+v", b.Credits)
+	}
+}
+
+// docs/service-levels.md, "Rebates and claims": "Each rebate counts once,
+// in the period it was credited" (issue 16, service levels 4). The sample
+// SLA's rolling six-month breach overlaps seven calendar months; its
+// rebate, credited on 20 November, is in November's review and no other,
+// so monthly reviews summed come to the rebate once (not sevenfold), as
+// does one review of the whole stretch.
+func TestReviewCountsEachRebateOnce(t *testing.T) {
+	f := newFixture(t)
+	f.laptops(12)
+	f.underpinning()
+	slm := f.as("lena@it.contoso.example")
+	if _, _, err := f.a.SLA.SaveAgreement(f.ctx, slm, SampleSLA()); err != nil {
+		t.Fatal(err)
+	}
+	f.outage(sla.OutageInput{Service: "desktop", Started: "2026-06-09T09:00:00-07:00", Ended: "2026-06-09T13:30:00-07:00", Summary: "Image server down"})
+	f.outage(sla.OutageInput{Service: "network", Started: "2026-08-04T14:00:00-07:00", Ended: "2026-08-05T10:00:00-07:00", Summary: "WAN fibre cut"})
+	f.outage(sla.OutageInput{Service: "desktop", Started: "2026-11-17T09:00:00-08:00", Ended: "2026-11-17T10:30:00-08:00", Summary: "Logon failing"})
+	f.evaluate()
+	c := mustCompliance(t, f, "desktop-sla")
+	var breach *sla.Breach
+	for _, b := range c.Breaches {
+		if b.Target == "availability" {
+			breach = b
+		}
+	}
+	if breach == nil || breach.RebateMinor == 0 {
+		t.Fatalf("no availability breach with a rebate: %+v", c.Breaches)
+	}
+	var sum int64
+	overlapping := 0
+	for m := 5; m <= 11; m++ {
+		r, err := f.a.SLA.Review(f.ctx, slm, "desktop-sla", sla.ReviewPeriod{From: fmt.Sprintf("2026-%02d", m), To: fmt.Sprintf("2026-%02d", m+1)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if slices.ContainsFunc(r.Breaches, func(b *sla.Breach) bool { return b.ID == breach.ID }) {
+			overlapping++
+		}
+		minor, err := money.Parse(r.Rebates, "EUR")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum += minor.Minor
+		if want := m == 11; (minor.Minor != 0) != want || want && (len(r.Credited) != 1 || r.Credited[0].Breach != breach.ID) {
+			t.Errorf("2026-%02d: rebates %s credited %+v; want the breach's only in November, when it was credited", m, r.Rebates, r.Credited)
+		}
+	}
+	if overlapping < 6 || sum != breach.RebateMinor {
+		t.Errorf("monthly reviews: the breach in %d of them, rebates summed %d, want %d (the breach's rebate once)", overlapping, sum, breach.RebateMinor)
+	}
+	r, err := f.a.SLA.Review(f.ctx, slm, "desktop-sla", sla.ReviewPeriod{From: "2026-05", To: "2026-12"})
+	if err != nil || r.Rebates != breach.Rebate {
+		t.Errorf("May–November review: rebates %v (%v), want %s", r.Rebates, err, breach.Rebate)
 	}
 }
