@@ -374,7 +374,7 @@ func measureDowntime(t *Target, in *Inputs, r *Result, from, to, upTo int64) {
 	obj := rat(t.Objective)
 	// availability = (agreed − downtime) / agreed, exact in permille-µs.
 	avail := new(big.Rat).SetFrac64(r.AgreedMicros*1000-lossPM, r.AgreedMicros*1000)
-	r.Measured = new(big.Rat).Mul(avail, big.NewRat(100, 1)).FloatString(3)
+	r.Measured = shownPercent(new(big.Rat).Mul(avail, big.NewRat(100, 1)), obj)
 	// budget = (100 − objective)% of the whole window's agreed time, in permille-µs.
 	budget := new(big.Rat).Mul(new(big.Rat).Sub(big.NewRat(100, 1), obj), big.NewRat(agreedAll.Len()*10, 1))
 	loss := new(big.Rat).SetInt64(lossPM)
@@ -426,7 +426,7 @@ func measureClocks(t *Target, in *Inputs, r *Result, clocks []Clock, from, upTo 
 	}
 	obj := new(big.Rat).Quo(rat(t.Objective), big.NewRat(100, 1))
 	share := big.NewRat(int64(r.Within), int64(r.Counted))
-	r.Measured = new(big.Rat).Mul(share, big.NewRat(100, 1)).FloatString(3)
+	r.Measured = shownPercent(new(big.Rat).Mul(share, big.NewRat(100, 1)), rat(t.Objective))
 	// The budget is the late ones the objective allows among those counted.
 	allowed := new(big.Rat).Mul(new(big.Rat).Sub(big.NewRat(1, 1), obj), big.NewRat(int64(r.Counted), 1))
 	if allowed.Sign() > 0 {
@@ -453,7 +453,9 @@ func measureMeter(t *Target, in *Inputs, r *Result) {
 		total = new(big.Rat)
 	}
 	limit := rat(t.Limit)
-	r.Measured = total.FloatString(3)
+	// Toward failing: a total at most the limit is rounded up, one at
+	// least the limit down.
+	r.Measured = decimals(total, 3, t.AtMost)
 	c := total.Cmp(limit)
 	switch {
 	case t.AtMost && c > 0:
@@ -479,9 +481,36 @@ func rat(s string) *big.Rat {
 	return r
 }
 
-// percent formats a ratio as a percentage with three decimals.
+// percent formats a share of a budget as a percentage with three
+// decimals, rounded up: a budget overspent by a hair never shows 100.000.
 func percent(r *big.Rat) string {
-	return new(big.Rat).Mul(r, big.NewRat(100, 1)).FloatString(3)
+	return decimals(new(big.Rat).Mul(r, big.NewRat(100, 1)), 3, true)
+}
+
+// shownPercent formats a measured percentage (availability, a share within
+// time) cut toward failing, so it never shows a met objective it missed:
+// three decimals truncated (99.9995 shows 99.999, not 100.000), and more
+// when the objective has them and is met (99.9995 of 99.9995).
+func shownPercent(v, objective *big.Rat) string {
+	met := v.Cmp(objective) >= 0
+	for d := 3; ; d++ {
+		s := decimals(v, d, false)
+		if !met || d >= 12 || rat(s).Cmp(objective) >= 0 {
+			return s
+		}
+	}
+}
+
+// decimals writes r ≥ 0 with d decimals, rounded down (up when up is set)
+// rather than to nearest.
+func decimals(r *big.Rat, d int, up bool) string {
+	scale := new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(d)), nil)
+	n := new(big.Int).Mul(r.Num(), scale)
+	q, m := new(big.Int).QuoRem(n, r.Denom(), new(big.Int))
+	if up && m.Sign() > 0 {
+		q.Add(q, big.NewInt(1))
+	}
+	return new(big.Rat).SetFrac(q, scale).FloatString(d)
 }
 
 // floorDiv is ⌊r / d⌋ for r ≥ 0.

@@ -128,7 +128,7 @@ func TestAvailability(t *testing.T) {
 		{"outage across the window's end counts its part", []Loss{full("2026-11-30T20:00:00Z", "2026-12-01T06:00:00Z")},
 			"2026-12-02T00:00:00Z", Breached, "99.444", hours(4), hours(720), hours(0.4), 1},
 		{"ongoing outage runs to now", []Loss{full("2026-11-10T10:00:00Z", "9999-01-01T00:00:00Z")},
-			"2026-11-10T12:00:00Z", Met, "99.123", hours(2), hours(9*24 + 12), 0, 1},
+			"2026-11-10T12:00:00Z", Met, "99.122", hours(2), hours(9*24 + 12), 0, 1},
 		// Patch Sunday is 1 November 02:00–04:00 UTC.
 		{"maintenance announced with notice is excused", []Loss{{Span: Span{us("2026-11-01T02:00:00Z"), us("2026-11-01T04:00:00Z")}, Impact: Full, Permille: 1000,
 			Planned: true, Announced: us("2026-10-20T09:00:00Z")}}, "2026-12-01T00:00:00Z", Met, "100.000", 0, hours(718), 0, 0},
@@ -202,7 +202,7 @@ func TestResolutionClocksRunInServiceHours(t *testing.T) {
 	loc := cal.Location()
 	s, e := tgt.Window.Bounds(at("2026-03-15T00:00:00Z"), loc)
 	r := Measure(&tgt, in, s, e, at("2026-04-01T07:00:00Z")) // 1 April 00:00 PDT
-	if r.Within != 2 || r.Late != 1 || r.Running != 1 || r.Measured != "66.667" || r.Status != Breached {
+	if r.Within != 2 || r.Late != 1 || r.Running != 1 || r.Measured != "66.666" || r.Status != Breached {
 		t.Errorf("within %d late %d running %d measured %s %s", r.Within, r.Late, r.Running, r.Measured, r.Status)
 	}
 	r = Measure(&tgt, in, s, e, at("2026-03-20T00:00:00Z"))
@@ -323,5 +323,46 @@ func TestRollingMonthsClampToMonthEnd(t *testing.T) {
 		if s, _ := (Window{Kind: RollingMonths, N: 6}).Bounds(at(tt.to), loc); !s.Equal(at(tt.from)) {
 			t.Errorf("rolling 6 months to %s: from %s, want %s", tt.to, s, tt.from)
 		}
+	}
+}
+
+// docs/service-levels.md, "Targets, windows, compliance": figures are
+// "shown with three decimals", cut toward failing: "a figure is never
+// rounded up to a met objective" (issue 16, service levels 5). 99.9995 %
+// available shows as 99.999, never 100.000; an objective finer than three
+// decimals that is met shows with the decimals it needs; budget spent is
+// rounded up, so a budget overspent by a hair never shows 100.000.
+func TestShownFiguresNeverRoundToMet(t *testing.T) {
+	cal := &catalog.Calendar{TimeZone: "UTC", Weekly: allWeek()}
+	start := at("2026-01-01T00:00:00Z")
+	end := start.Add(200000 * time.Second) // one second of it is 0.0005 %
+	loss := []Loss{{Span: Span{Micros(start.Add(time.Hour)), Micros(start.Add(time.Hour + time.Second))}, Impact: Full, Permille: 1000}}
+	for _, tt := range []struct {
+		objective, measured string
+		status               Status
+	}{
+		{"100", "99.999", Breached},
+		{"99.9995", "99.9995", AtRisk},
+		{"99.9", "99.999", Met},
+	} {
+		r := Measure(&Target{Kind: Availability, Objective: tt.objective, Window: Window{Kind: Month}}, &Inputs{Calendar: cal, Losses: loss}, start, end, end)
+		if r.Measured != tt.measured || r.Status != tt.status {
+			t.Errorf("objective %s: measured %s %s, want %s %s", tt.objective, r.Measured, r.Status, tt.measured, tt.status)
+		}
+	}
+	// Budget: 0.0005 % of 200,000 s is one second; a second and a
+	// microsecond down is 100.0001 % spent: shown 100.001, breached.
+	loss[0].End += 1
+	r := Measure(&Target{Kind: Availability, Objective: "99.9995", Window: Window{Kind: Month}}, &Inputs{Calendar: cal, Losses: loss}, start, end, end)
+	if r.BudgetUsed != "100.001" || r.Status != Breached || r.Measured != "99.999" {
+		t.Errorf("a hair over budget: %s %% spent, %s %s; want 100.001 %% spent, 99.999 breached", r.BudgetUsed, r.Measured, r.Status)
+	}
+	// Shares of incidents: two of three within time is 66.666 %, not 66.667.
+	opened := us("2026-01-05T10:00:00Z")
+	clocks := []Clock{{opened, opened + 60*minute}, {opened, opened + 60*minute}, {opened, opened + 600*minute}}
+	r = Measure(&Target{Kind: Resolution, Objective: "66.667", Priority: 3, WithinMinutes: 120, Window: Window{Kind: Month}},
+		&Inputs{Calendar: cal, Resolutions: map[int][]Clock{3: clocks}}, start, at("2026-02-01T00:00:00Z"), at("2026-02-01T00:00:00Z"))
+	if r.Measured != "66.666" || r.Status != Breached {
+		t.Errorf("two of three: %s %s, want 66.666 breached", r.Measured, r.Status)
 	}
 }
