@@ -339,7 +339,7 @@ func TestShownFiguresNeverRoundToMet(t *testing.T) {
 	loss := []Loss{{Span: Span{Micros(start.Add(time.Hour)), Micros(start.Add(time.Hour + time.Second))}, Impact: Full, Permille: 1000}}
 	for _, tt := range []struct {
 		objective, measured string
-		status               Status
+		status              Status
 	}{
 		{"100", "99.999", Breached},
 		{"99.9995", "99.9995", AtRisk},
