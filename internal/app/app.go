@@ -150,7 +150,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.Provision = provision.New(db, cfg.Now, box, a.Jobs, a.Orders, a.Catalog, log)
 	a.Provision.PublicURL = cfg.PublicURL
-	a.Broker = broker.New(db, cfg.Now, a.Identity, a.Orders, a.Catalog, a.Provision)
+	a.Broker = broker.New(db, cfg.Now, a.Identity, a.Orders, a.Catalog, a.Provision, log)
 	a.SLA = sla.New(db, cfg.Now, a.Jobs, a.Catalog, a.Metering, log)
 	a.registerJobs()
 	if a.handler, err = a.buildHandler(); err != nil {

@@ -18,6 +18,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"log/slog"
 	"net/http"
 	"strings"
 	"sync"
@@ -66,6 +67,7 @@ type Broker struct {
 	orders    *orders.Service
 	catalog   *catalog.Catalog
 	provision *provision.Service
+	log       *slog.Logger
 
 	// ClientAddr returns a request's client address (app sets it to the
 	// trusted-proxy aware middleware.ClientAddr); nil means the peer's.
@@ -87,9 +89,9 @@ type cached struct {
 // trusted without reading them again.
 const cacheTTL = 5 * time.Second
 
-// New returns the broker.
-func New(db *sqldb.DB, now func() time.Time, id *identity.Service, ord *orders.Service, cat *catalog.Catalog, prov *provision.Service) *Broker {
-	return &Broker{db: db, now: now, identity: id, orders: ord, catalog: cat, provision: prov, cache: map[string]cached{}}
+// New returns the broker; log receives its internal errors.
+func New(db *sqldb.DB, now func() time.Time, id *identity.Service, ord *orders.Service, cat *catalog.Catalog, prov *provision.Service, log *slog.Logger) *Broker {
+	return &Broker{db: db, now: now, identity: id, orders: ord, catalog: cat, provision: prov, log: log, cache: map[string]cached{}}
 }
 
 func hashSecret(s string) string {

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -11,10 +12,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
 	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/orders"
@@ -56,33 +59,56 @@ func (b *Broker) serve(w http.ResponseWriter, r *http.Request, h func(http.Respo
 	if rid := r.Header.Get(osb.HeaderRequestIdentity); rid != "" {
 		w.Header().Set(osb.HeaderRequestIdentity, rid)
 	}
-	v := r.Header.Get(osb.HeaderVersion)
-	if major, _, _ := strings.Cut(v, "."); major != "2" {
-		reply(w, http.StatusPreconditionFailed, osb.ErrorBody{Error: "PreconditionFailed",
-			Description: fmt.Sprintf("send the header %s: 2.x (this broker speaks %s); got %q", osb.HeaderVersion, osb.Version, v)})
+	if status, desc := checkVersion(r.Header.Get(osb.HeaderVersion)); status != 0 {
+		reply(w, status, osb.ErrorBody{Description: desc})
 		return
 	}
 	user, pass, ok := r.BasicAuth()
 	if !ok {
-		w.Header().Set("WWW-Authenticate", `Basic realm="steward-osb"`)
-		reply(w, http.StatusUnauthorized, osb.ErrorBody{Description: "authenticate with the platform's basic-auth credentials"})
+		b.fail(w, r, errs.Unauthenticated("authenticate with the platform's basic-auth credentials"))
 		return
 	}
 	pl, pr, err := b.authenticate(r.Context(), user, pass, b.clientAddr(r))
-	switch {
-	case errs.Is(err, errs.CodeTooMany):
-		w.Header().Set("Retry-After", strconv.Itoa(errs.As(err).RetryAfterSeconds(60)))
-		reply(w, http.StatusTooManyRequests, osb.ErrorBody{Error: "TooManyRequests", Description: errs.As(err).Message})
-		return
-	case errs.Is(err, errs.CodeUnauthenticated):
-		w.Header().Set("WWW-Authenticate", `Basic realm="steward-osb"`)
-		reply(w, http.StatusUnauthorized, osb.ErrorBody{Description: errs.As(err).Message})
-		return
-	case err != nil:
-		failWith(w, err)
+	if err != nil {
+		b.fail(w, r, err)
 		return
 	}
 	h(w, r, &call{platform: pl, principal: pr})
+}
+
+// MinVersion is the oldest OSB API version Steward serves whole. Its
+// bindings are asynchronous only (bind needs accepts_incomplete=true, the
+// platform polls the binding's last_operation and fetches the binding) and
+// it declares instances_retrievable and bindings_retrievable: asynchronous
+// bindings, their last_operation endpoint and the GET endpoints for
+// instances and bindings arrived in v2.14 (its release notes). What later
+// versions added and Steward uses (maintenance_info, the request identity
+// header, instance metadata) is optional for a platform, and "New fields
+// … SHOULD be ignored by clients … that do not understand them" (Change
+// Policy for Minor Versions).
+const MinVersion = "2.14"
+
+// checkVersion reads X-Broker-API-Version ("API Version Header"): no
+// header or one not MAJOR.MINOR is a 400 saying what to send; a version
+// older than MinVersion, or another major version, is a 412 naming the
+// versions Steward serves. Status 0 means the version is served.
+func checkVersion(v string) (status int, desc string) {
+	served := fmt.Sprintf("Steward serves OSB API versions %s to 2.x (it speaks %s)", MinVersion, osb.Version)
+	if v == "" {
+		return http.StatusBadRequest, fmt.Sprintf("the header %s is required: send %s; %s", osb.HeaderVersion, osb.Version, served)
+	}
+	major, minor, ok := strings.Cut(v, ".")
+	ma, err1 := strconv.Atoi(major)
+	mi, err2 := strconv.Atoi(minor)
+	if !ok || err1 != nil || err2 != nil || ma < 0 || mi < 0 {
+		return http.StatusBadRequest, fmt.Sprintf("%s must be MAJOR.MINOR, such as %s; got %q", osb.HeaderVersion, osb.Version, v)
+	}
+	_, min, _ := strings.Cut(MinVersion, ".")
+	if least, _ := strconv.Atoi(min); ma != 2 || mi < least {
+		return http.StatusPreconditionFailed, fmt.Sprintf("this platform sent %s %s; %s: use %s or later (Steward's bindings are asynchronous only, which needs %s)",
+			osb.HeaderVersion, v, served, MinVersion, MinVersion)
+	}
+	return 0, ""
 }
 
 // clientAddr is the client's address for throttling: ClientAddr's when the
@@ -114,9 +140,14 @@ func concurrency(w http.ResponseWriter, desc string) {
 	reply(w, http.StatusUnprocessableEntity, osb.ErrorBody{Error: "ConcurrencyError", Description: desc})
 }
 
-// failWith answers a domain error: refusals are 400s with the domain's
-// message, the rest 500s.
-func failWith(w http.ResponseWriter, err error) {
+// fail answers an error with the one error model Steward's transports
+// share (package errs): the code picks the status, the message is safe to
+// show, and an internal error is logged with the request ID (the one the
+// access log and X-Request-Id carry) and answered 500 without its cause.
+// OSB has no 403, 404 or 409 for what Steward's services refuse, so
+// refusals (invalid, conflict, forbidden, not_found) are 400s: "MAY be
+// returned if the request contains invalid data" (Service Broker Errors).
+func (b *Broker) fail(w http.ResponseWriter, r *http.Request, err error) {
 	e := errs.As(err)
 	switch e.Code {
 	case errs.CodeInvalid, errs.CodeConflict, errs.CodeForbidden, errs.CodeNotFound:
@@ -125,9 +156,19 @@ func failWith(w http.ResponseWriter, err error) {
 			desc += "; " + f.Field + ": " + f.Message
 		}
 		badRequest(w, "%s", desc)
-	default:
-		reply(w, http.StatusInternalServerError, osb.ErrorBody{Description: "Steward could not do this now; try again"})
+		return
+	case errs.CodeUnauthenticated:
+		w.Header().Set("WWW-Authenticate", `Basic realm="steward-osb"`)
+	case errs.CodeTooMany:
+		w.Header().Set("Retry-After", strconv.Itoa(e.RetryAfterSeconds(60)))
+	case errs.CodeInternal:
+		rid := audit.RequestID(r.Context())
+		b.log.Error("request failed", "request_id", rid, "osb_request_identity", r.Header.Get(osb.HeaderRequestIdentity),
+			"method", r.Method, "path", r.URL.Path, "err", err)
+		reply(w, http.StatusInternalServerError, osb.ErrorBody{Description: "Steward could not do this: an unexpected error occurred; it has been logged as request " + rid})
+		return
 	}
+	reply(w, errs.HTTPStatus(e), osb.ErrorBody{Description: e.Message})
 }
 
 // asyncBody checks accepts_incomplete and decodes the body into v; false
@@ -166,12 +207,12 @@ func requestHash(serviceID, planID string, params map[string]any) string {
 func (b *Broker) catalogHandler(w http.ResponseWriter, r *http.Request, c *call) {
 	offs, err := b.catalog.Offerings(r.Context(), c.principal, catalog.OfferingFilter{})
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	bindable, err := b.provision.BindablePlans(r.Context())
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	out := osb.Catalog{Services: []osb.Service{}}
@@ -188,8 +229,11 @@ func (b *Broker) catalogHandler(w http.ResponseWriter, r *http.Request, c *call)
 		}
 		s := osb.Service{ID: o.ID, Name: o.Code, Description: desc, InstancesRetrievable: true, BindingsRetrievable: true, PlanUpdateable: true,
 			Metadata: map[string]any{"displayName": o.Name}, Plans: []osb.Plan{}}
-		var form map[string]any
-		json.Unmarshal(o.FormSchema, &form)
+		params, err := parametersSchema(o.FormSchema)
+		if err != nil {
+			b.fail(w, r, errs.Internal(err, "offering %s has an order form that does not parse", o.Code))
+			return
+		}
 		for _, p := range o.Plans {
 			if p.Retired {
 				continue
@@ -205,7 +249,7 @@ func (b *Broker) catalogHandler(w http.ResponseWriter, r *http.Request, c *call)
 			s.Plans = append(s.Plans, osb.Plan{ID: p.ID, Name: p.Code, Description: desc, Free: &free, Bindable: &bind,
 				Metadata: &osb.PlanMetadata{DisplayName: p.Name, Currency: p.Currency, Price: p.Recurring.Decimal(),
 					Costs: []osb.Cost{{Amount: map[string]json.Number{strings.ToLower(p.Currency): json.Number(major)}, Unit: "MONTHLY"}}},
-				Schemas: map[string]any{"service_instance": map[string]any{"create": map[string]any{"parameters": form}}}})
+				Schemas: map[string]any{"service_instance": map[string]any{"create": map[string]any{"parameters": params}, "update": map[string]any{"parameters": params}}}})
 		}
 		if len(s.Plans) > 0 {
 			out.Services = append(out.Services, s)
@@ -214,20 +258,46 @@ func (b *Broker) catalogHandler(w http.ResponseWriter, r *http.Request, c *call)
 	reply(w, http.StatusOK, out)
 }
 
+// parametersSchema is an offering's order form as the catalog's schema of
+// an instance's parameters, for create and update alike (an update's
+// parameters replace the instance's and are checked by the same form).
+// "Input Parameters Schema Object": "The $schema key MUST be present in the
+// schema declaring the version of JSON schema being used", and "Platforms
+// MUST support at least JSON Schema draft v4". Steward checks parameters
+// against the form with a draft 2020-12 validator, but the subset a form
+// may use (catalog.Form: type, enum, minimum, maximum, minLength,
+// maxLength, pattern, default, title, description, required) means the
+// same in draft 4, so the catalog declares draft 4, which every platform
+// reads. Unknown parameters are refused, so additionalProperties is false.
+func parametersSchema(form json.RawMessage) (map[string]any, error) {
+	if len(bytes.TrimSpace(form)) == 0 {
+		form = json.RawMessage(catalog.EmptyForm)
+	}
+	var schema map[string]any
+	if err := json.Unmarshal(form, &schema); err != nil {
+		return nil, err
+	}
+	schema["$schema"] = "http://json-schema.org/draft-04/schema#"
+	schema["additionalProperties"] = false
+	return schema, nil
+}
+
 // mapping is a platform's instance as the broker knows it.
 type mapping struct {
 	offeringID, planID, hash, orderID, changeOrderID, deleteOrderID string
+	// changeHash is the hash of the update request that made changeOrderID.
+	changeHash string
 }
 
 func (b *Broker) mapping(ctx context.Context, q sqldb.Querier, platformID, id string) (*mapping, error) {
 	var m mapping
-	var change, del sql.NullString
-	err := q.QueryRowContext(ctx, `SELECT offering_id, plan_id, request_hash, order_id, change_order_id, delete_order_id FROM broker_instances
-		WHERE platform_id = $1 AND id = $2`, platformID, id).Scan(&m.offeringID, &m.planID, &m.hash, &m.orderID, &change, &del)
+	var change, del, changeHash sql.NullString
+	err := q.QueryRowContext(ctx, `SELECT offering_id, plan_id, request_hash, order_id, change_order_id, delete_order_id, change_hash FROM broker_instances
+		WHERE platform_id = $1 AND id = $2`, platformID, id).Scan(&m.offeringID, &m.planID, &m.hash, &m.orderID, &change, &del, &changeHash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
-	m.changeOrderID, m.deleteOrderID = change.String, del.String
+	m.changeOrderID, m.deleteOrderID, m.changeHash = change.String, del.String, changeHash.String
 	return &m, sqldb.Err(err, "broker instance")
 }
 
@@ -242,6 +312,35 @@ func (b *Broker) instanceOf(ctx context.Context, m *mapping) (*orders.Order, *or
 	}
 	inst, err := orders.GetInstance(ctx, b.db.Read(), o.Items[0].InstanceID)
 	return o, inst, err
+}
+
+// checkIDs checks the service_id and plan_id a request names against the
+// platform's instance: its service, and the plan it is on (the plan it was
+// ordered with until it exists). Binding, Unbinding and Deprovisioning:
+// they "MUST be the ID of the Service Offering/Plan" of the instance, and a
+// 400 "MAY be returned if the request contains invalid data".
+func (b *Broker) checkIDs(ctx context.Context, m *mapping, serviceID, planID string) error {
+	plan := m.planID
+	_, inst, err := b.instanceOf(ctx, m)
+	if err != nil {
+		return err
+	}
+	if inst != nil {
+		plan = inst.PlanID
+	}
+	var v errs.Validator
+	v.Check(serviceID == m.offeringID, "service_id", "instance", fmt.Sprintf("service_id %q is not the service of this instance, %s", serviceID, m.offeringID))
+	v.Check(planID == plan, "plan_id", "instance", fmt.Sprintf("plan_id %q is not the plan this instance is on, %s", planID, plan))
+	return v.Err("the request names another service or plan than the instance's")
+}
+
+// requireIDs checks that the service_id and plan_id query parameters are
+// there (Unbinding and Deprovisioning: both REQUIRED).
+func requireIDs(q url.Values) error {
+	var v errs.Validator
+	v.Check(q.Get("service_id") != "", "service_id", "required", "the query parameter service_id is required: the ID of the instance's service")
+	v.Check(q.Get("plan_id") != "", "plan_id", "required", "the query parameter plan_id is required: the ID of the plan the instance is on")
+	return v.Err("the request is missing mandatory data")
 }
 
 // resolve picks the org unit and the person an instance is for: the
@@ -285,15 +384,22 @@ func (b *Broker) provisionHandler(w http.ResponseWriter, r *http.Request, c *cal
 	if !asyncBody(w, r, &req) {
 		return
 	}
-	if req.ServiceID == "" || req.PlanID == "" {
-		badRequest(w, "service_id and plan_id are required: take them from GET /v2/catalog")
+	// Provisioning, body: service_id*, plan_id*, organization_guid* and
+	// space_guid* are REQUIRED, each "MUST be a non-empty string".
+	var v errs.Validator
+	v.Check(req.ServiceID != "", "service_id", "required", "service_id is required: the ID of a service from GET /v2/catalog")
+	v.Check(req.PlanID != "", "plan_id", "required", "plan_id is required: the ID of one of the service's plans")
+	v.Check(req.OrganizationGUID != "", "organization_guid", "required", "organization_guid is required (a non-empty string), also when context is sent")
+	v.Check(req.SpaceGUID != "", "space_guid", "required", "space_guid is required (a non-empty string), also when context is sent")
+	if err := v.Err("the provision request is missing mandatory data"); err != nil {
+		b.fail(w, r, err)
 		return
 	}
 	id := r.PathValue("instance_id")
 	hash := requestHash(req.ServiceID, req.PlanID, req.Parameters)
 	m, err := b.mapping(ctx, b.db.Read(), c.platform.ID, id)
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	if m != nil {
@@ -318,7 +424,7 @@ func (b *Broker) provisionHandler(w http.ResponseWriter, r *http.Request, c *cal
 	o, err := b.orders.CreateOrder(ctx, c.principal, orders.OrderInput{OrgUnitID: orgUnitID, Note: "ordered by platform " + c.platform.Name + " as instance " + id,
 		Items: []orders.ItemInput{{Offering: off.ID, Plan: plan.ID, Parameters: req.Parameters, RequestedFor: userID}}})
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	err = b.db.Tx(ctx, func(tx *sqldb.Tx) error {
@@ -332,12 +438,12 @@ func (b *Broker) provisionHandler(w http.ResponseWriter, r *http.Request, c *cal
 			reply(w, http.StatusConflict, struct{}{})
 			return
 		}
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	if _, err := b.orders.Submit(ctx, c.principal, o.ID); err != nil {
 		b.forget(ctx, c, id, o.ID)
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	reply(w, http.StatusAccepted, map[string]any{"operation": o.ID})
@@ -352,14 +458,36 @@ func (b *Broker) remember(ctx context.Context, c *call, id, column, orderID stri
 	})
 }
 
+// rememberChange records the change order an update made, and the hash of
+// the update's request, which a repeat of it is known by.
+func (b *Broker) rememberChange(ctx context.Context, c *call, id, orderID, hash string) error {
+	return b.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE broker_instances SET change_order_id = $1, change_hash = $2 WHERE platform_id = $3 AND id = $4`, orderID, hash, c.platform.ID, id)
+		return sqldb.Err(err, "broker instance")
+	})
+}
+
+// changing returns the platform's update of the instance that is still on
+// its way, or nil.
+func (b *Broker) changing(ctx context.Context, m *mapping) (*orders.Order, error) {
+	if m.changeOrderID == "" {
+		return nil, nil
+	}
+	o, err := b.orders.Order(ctx, access.System(), m.changeOrderID)
+	if err != nil || !o.State.Open() {
+		return nil, err
+	}
+	return o, nil
+}
+
 // dayTwoFailed answers an update or deprovision orders would not take: 422
 // ConcurrencyError while another operation is on its way.
-func dayTwoFailed(w http.ResponseWriter, err error) {
+func (b *Broker) dayTwoFailed(w http.ResponseWriter, r *http.Request, err error) {
 	if errs.Is(err, errs.CodeConflict) {
 		concurrency(w, errs.As(err).Message)
 		return
 	}
-	failWith(w, err)
+	b.fail(w, r, err)
 }
 
 // forget drops a mapping whose order could not be submitted, cancelling the order.
@@ -379,12 +507,12 @@ func (b *Broker) provisionAgain(w http.ResponseWriter, r *http.Request, c *call,
 	}
 	o, inst, err := b.instanceOf(r.Context(), m)
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	if o.State == orders.StateDraft {
 		if _, err := b.orders.Submit(r.Context(), c.principal, o.ID); err != nil {
-			failWith(w, err)
+			b.fail(w, r, err)
 			return
 		}
 	}
@@ -429,7 +557,7 @@ func (b *Broker) lastOperationHandler(w http.ResponseWriter, r *http.Request, c 
 	ctx := r.Context()
 	m, err := b.mapping(ctx, b.db.Read(), c.platform.ID, r.PathValue("instance_id"))
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	if m == nil {
@@ -455,7 +583,7 @@ func (b *Broker) lastOperationHandler(w http.ResponseWriter, r *http.Request, c 
 		o, err = b.orders.Order(ctx, access.System(), opID)
 	}
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	if inst != nil && o.Kind == orders.KindProvision && o.State == orders.StateFulfilling {
@@ -468,18 +596,27 @@ func (b *Broker) fetchInstanceHandler(w http.ResponseWriter, r *http.Request, c 
 	ctx := r.Context()
 	m, err := b.mapping(ctx, b.db.Read(), c.platform.ID, r.PathValue("instance_id"))
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	var inst *orders.Instance
 	if m != nil {
 		if _, inst, err = b.instanceOf(ctx, m); err != nil {
-			failWith(w, err)
+			b.fail(w, r, err)
 			return
 		}
 	}
 	if inst == nil || inst.State != orders.InstanceActive {
 		reply(w, http.StatusNotFound, osb.ErrorBody{Description: "no such instance (or it is still being provisioned)"})
+		return
+	}
+	// Fetching a Service Instance: 422 "MUST be returned if the Service
+	// Instance is being updated", with ConcurrencyError.
+	if o, err := b.changing(ctx, m); err != nil {
+		b.fail(w, r, err)
+		return
+	} else if o != nil {
+		concurrency(w, o.Reference()+" is updating this instance; fetch it when the update's last_operation has succeeded or failed")
 		return
 	}
 	reply(w, http.StatusOK, map[string]any{"service_id": inst.OfferingID, "plan_id": inst.PlanID, "dashboard_url": inst.DashboardURL,
@@ -492,23 +629,45 @@ func (b *Broker) updateHandler(w http.ResponseWriter, r *http.Request, c *call) 
 	if !asyncBody(w, r, &req) {
 		return
 	}
+	// Updating a Service Instance, body: service_id* is REQUIRED.
+	var v errs.Validator
+	v.Check(req.ServiceID != "", "service_id", "required", "service_id is required: the ID of the instance's service")
+	if err := v.Err("the update request is missing mandatory data"); err != nil {
+		b.fail(w, r, err)
+		return
+	}
 	id := r.PathValue("instance_id")
 	m, err := b.mapping(ctx, b.db.Read(), c.platform.ID, id)
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	if m == nil {
 		badRequest(w, "there is no instance %q", id)
 		return
 	}
-	if req.ServiceID != "" && req.ServiceID != m.offeringID {
+	if req.ServiceID != m.offeringID {
 		badRequest(w, "service_id %q is not this instance's service", req.ServiceID)
+		return
+	}
+	// A re-sent PATCH "MUST return a 202 Accepted … if the requested update
+	// has not yet completed", with the original operation; another update
+	// meanwhile is a ConcurrencyError (Blocking Operations).
+	hash := requestHash(req.ServiceID, req.PlanID, req.Parameters)
+	if o, err := b.changing(ctx, m); err != nil {
+		b.fail(w, r, err)
+		return
+	} else if o != nil {
+		if m.changeHash == hash {
+			reply(w, http.StatusAccepted, map[string]any{"operation": o.ID})
+			return
+		}
+		concurrency(w, o.Reference()+" is updating this instance with another request; wait until its last_operation has succeeded or failed")
 		return
 	}
 	_, inst, err := b.instanceOf(ctx, m)
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	if inst == nil || inst.State != orders.InstanceActive {
@@ -521,10 +680,10 @@ func (b *Broker) updateHandler(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	o, err := b.orders.RequestChange(ctx, c.principal, inst.ID, orders.ChangeInput{Plan: req.PlanID, Parameters: req.Parameters, Note: "changed by platform " + c.platform.Name})
 	if err == nil {
-		err = b.remember(ctx, c, id, "change_order_id", o.ID)
+		err = b.rememberChange(ctx, c, id, o.ID, hash)
 	}
 	if err != nil {
-		dayTwoFailed(w, err)
+		b.dayTwoFailed(w, r, err)
 		return
 	}
 	reply(w, http.StatusAccepted, map[string]any{"operation": o.ID})
@@ -536,24 +695,28 @@ func (b *Broker) deprovisionHandler(w http.ResponseWriter, r *http.Request, c *c
 		return
 	}
 	q := r.URL.Query()
-	if q.Get("service_id") == "" || q.Get("plan_id") == "" {
-		badRequest(w, "service_id and plan_id are required query parameters")
+	if err := requireIDs(q); err != nil {
+		b.fail(w, r, err)
 		return
 	}
 	id := r.PathValue("instance_id")
 	m, err := b.mapping(ctx, b.db.Read(), c.platform.ID, id)
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	if m == nil {
 		empty(w, http.StatusGone)
 		return
 	}
+	if err := b.checkIDs(ctx, m, q.Get("service_id"), q.Get("plan_id")); err != nil {
+		b.fail(w, r, err)
+		return
+	}
 	if m.deleteOrderID != "" {
 		o, err := b.orders.Order(ctx, access.System(), m.deleteOrderID)
 		if err != nil {
-			failWith(w, err)
+			b.fail(w, r, err)
 			return
 		}
 		switch {
@@ -567,7 +730,7 @@ func (b *Broker) deprovisionHandler(w http.ResponseWriter, r *http.Request, c *c
 	}
 	o, inst, err := b.instanceOf(ctx, m)
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	if o.State.Open() {
@@ -587,7 +750,7 @@ func (b *Broker) deprovisionHandler(w http.ResponseWriter, r *http.Request, c *c
 		err = b.remember(ctx, c, id, "delete_order_id", del.ID)
 	}
 	if err != nil {
-		dayTwoFailed(w, err)
+		b.dayTwoFailed(w, r, err)
 		return
 	}
 	if del.State == orders.StateCompleted {
@@ -613,29 +776,36 @@ func (b *Broker) bindHandler(w http.ResponseWriter, r *http.Request, c *call) {
 	if !asyncBody(w, r, &req) {
 		return
 	}
-	if req.ServiceID == "" || req.PlanID == "" {
-		badRequest(w, "service_id and plan_id are required")
+	var v errs.Validator
+	v.Check(req.ServiceID != "", "service_id", "required", "service_id is required: the ID of the instance's service")
+	v.Check(req.PlanID != "", "plan_id", "required", "plan_id is required: the ID of the plan the instance is on")
+	if err := v.Err("the bind request is missing mandatory data"); err != nil {
+		b.fail(w, r, err)
 		return
 	}
 	iid, bid := r.PathValue("instance_id"), r.PathValue("binding_id")
 	hash := requestHash(req.ServiceID, req.PlanID, req.Parameters)
 	prev, bindingID, err := b.bindingMapping(ctx, c.platform.ID, iid, bid)
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	m, err := b.mapping(ctx, b.db.Read(), c.platform.ID, iid)
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	if m == nil {
 		badRequest(w, "there is no instance %q", iid)
 		return
 	}
+	if err := b.checkIDs(ctx, m, req.ServiceID, req.PlanID); err != nil {
+		b.fail(w, r, err)
+		return
+	}
 	_, inst, err := b.instanceOf(ctx, m)
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	if bindingID != "" {
@@ -645,7 +815,7 @@ func (b *Broker) bindHandler(w http.ResponseWriter, r *http.Request, c *call) {
 		}
 		bd, err := b.provision.BindingCredentials(ctx, inst.ID, bindingID)
 		if err != nil {
-			failWith(w, err)
+			b.fail(w, r, err)
 			return
 		}
 		if bd.State == provision.BindingReady {
@@ -661,7 +831,7 @@ func (b *Broker) bindHandler(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	bd, err := b.provision.CreateBinding(ctx, c.principal, inst.ID, provision.BindingInput{Name: "osb " + c.platform.Name + " " + bid})
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	err = b.db.Tx(ctx, func(tx *sqldb.Tx) error {
@@ -670,7 +840,7 @@ func (b *Broker) bindHandler(w http.ResponseWriter, r *http.Request, c *call) {
 		return sqldb.Err(err, "broker binding")
 	})
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	reply(w, http.StatusAccepted, map[string]any{"operation": bd.ID})
@@ -697,7 +867,7 @@ func (b *Broker) bindingOf(ctx context.Context, c *call, r *http.Request) (*prov
 func (b *Broker) bindingLastOperationHandler(w http.ResponseWriter, r *http.Request, c *call) {
 	bd, err := b.bindingOf(r.Context(), c, r)
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	if bd == nil {
@@ -723,7 +893,7 @@ func (b *Broker) bindingLastOperationHandler(w http.ResponseWriter, r *http.Requ
 func (b *Broker) fetchBindingHandler(w http.ResponseWriter, r *http.Request, c *call) {
 	bd, err := b.bindingOf(r.Context(), c, r)
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	if bd == nil || bd.State != provision.BindingReady {
@@ -738,9 +908,22 @@ func (b *Broker) unbindHandler(w http.ResponseWriter, r *http.Request, c *call) 
 	if !requireAsync(w, r) {
 		return
 	}
+	q := r.URL.Query()
+	if err := requireIDs(q); err != nil {
+		b.fail(w, r, err)
+		return
+	}
+	m, err := b.mapping(ctx, b.db.Read(), c.platform.ID, r.PathValue("instance_id"))
+	if err == nil && m != nil {
+		err = b.checkIDs(ctx, m, q.Get("service_id"), q.Get("plan_id"))
+	}
+	if err != nil {
+		b.fail(w, r, err)
+		return
+	}
 	bd, err := b.bindingOf(ctx, c, r)
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	if bd == nil || bd.State == provision.BindingDeleted {
@@ -757,7 +940,7 @@ func (b *Broker) unbindHandler(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	out, err := b.provision.DeleteBinding(ctx, c.principal, bd.InstanceID, bd.ID)
 	if err != nil {
-		failWith(w, err)
+		b.fail(w, r, err)
 		return
 	}
 	if out.State == provision.BindingDeleted {

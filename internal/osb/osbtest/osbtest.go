@@ -30,6 +30,35 @@ var spec []byte
 // Validator checks OSB exchanges against the spec, for a broker at base.
 type Validator struct{ router routers.Router }
 
+// proseAnswers are answers the OSB 2.17 prose (osb-spec-v2.17.md) gives
+// that its openapi.yaml leaves out; the file says "If the spec and this
+// document conflict, the spec is the authority", so the validator adds
+// them, each with an Error body. Path "" means every operation.
+var proseAnswers = []struct {
+	method, path, status, rule string
+}{
+	// "Platform to Service Broker Authentication": "MUST return a 401
+	// Unauthorized response if the authentication fails" (the file lists
+	// 401 for some operations only).
+	{"", "", "401", "Platform to Service Broker Authentication"},
+	// "API Version Header": "MAY reject the request with 412 Precondition
+	// Failed" (a version the broker cannot serve), and "MAY reject the
+	// request with 400 Bad Request" (no header).
+	{"", "", "412", "API Version Header"},
+	{"", "", "400", "API Version Header"},
+	// "Service Broker Errors": "MUST return an appropriate HTTP response
+	// code"; the prose speaks of the 5xx range, the file of none. Steward
+	// answers 500 for its own failures, 503 when it cannot now (a
+	// cancelled request), and 429 to a guesser of a platform's password (a
+	// code the spec names nowhere).
+	{"", "", "500", "Service Broker Errors"},
+	{"", "", "503", "Service Broker Errors"},
+	{"", "", "429", "Service Broker Errors"},
+	// "Fetching a Service Instance": "422 Unprocessable Entity: MUST be
+	// returned if the Service Instance is being updated" (ConcurrencyError).
+	{"get", "/v2/service_instances/{instance_id}", "422", "Fetching a Service Instance"},
+}
+
 // NewValidator loads the spec for a broker whose API root (where /v2 starts) is base.
 func NewValidator(t testing.TB, base string) *Validator {
 	doc, err := openapi3.NewLoader().LoadFromData(spec)
@@ -37,6 +66,17 @@ func NewValidator(t testing.TB, base string) *Validator {
 		t.Fatalf("load the OSB spec: %v", err)
 	}
 	doc.Servers = openapi3.Servers{{URL: base}}
+	errorSchema := &openapi3.SchemaRef{Ref: "#/components/schemas/Error", Value: doc.Components.Schemas["Error"].Value}
+	for path, item := range doc.Paths.Map() {
+		for method, op := range item.Operations() {
+			for _, a := range proseAnswers {
+				if (a.path != "" && a.path != path) || (a.method != "" && !strings.EqualFold(a.method, method)) || op.Responses.Value(a.status) != nil {
+					continue
+				}
+				op.Responses.Set(a.status, &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("from the prose: " + a.rule).WithJSONSchemaRef(errorSchema)})
+			}
+		}
+	}
 	r, err := gorillamux.NewRouter(doc)
 	if err != nil {
 		t.Fatal(err)
