@@ -284,6 +284,17 @@ rebates:
 	if out, err := cli(t, getenv, "", "sla", "list"); err != nil || !strings.Contains(out, "woodgrove-desktop") || !strings.Contains(out, "desktop-sla") {
 		t.Errorf("sla list: %v %s", err, out)
 	}
+	// The review shows the API's windows: the agreement's Pacific months
+	// (docs/service-levels.md, "Service review": "a month is the
+	// agreement's calendar month"; issue 16, service levels 1).
+	if out, err := cli(t, getenv, "", "sla", "review", "woodgrove-desktop", "--from", "2026-10", "--to", "2026-12"); err != nil ||
+		!strings.Contains(out, "2026-10-01 – 2026-11-30, America/Los_Angeles") || !strings.Contains(out, "2026-11-01 – 2026-11-30") ||
+		!strings.Contains(out, "2026-10-01 – 2026-10-31") {
+		t.Errorf("sla review: %v %s", err, out)
+	}
+	if _, err := cli(t, getenv, "", "sla", "review", "woodgrove-desktop", "--from", "2026-13", "--to", "2026-12"); err == nil || !strings.Contains(err.Error(), "from is a month") {
+		t.Errorf("sla review of a bad month: %v", err)
+	}
 	if out, err := cli(t, getenv, "", "platform", "add", "--name", "cf-prod", "--org-unit", "RETAIL"); err != nil || !strings.Contains(out, "password: ") {
 		t.Errorf("platform add: %v %s", err, out)
 	}

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -20,6 +23,9 @@ const slaUsage = `Usage:
   steward sla apply FILE [flags]      define or replace the agreement in FILE (YAML, as docs/examples/woodgrove-desktop-sla.yaml)
   steward sla list [flags]            agreements and how each stands now
   steward sla evaluate [flags]        measure every active agreement now (the server does it every minute)
+  steward sla review CODE [--from 2026-06 --to 2026-12] [flags]
+                                      the service review: each target over the period and its own windows
+                                      (the agreement's calendar months, in its time zone), breaches, rebates credited
   steward sla outage --service CODE --start TIME [--end TIME] [--impact full|partial|degraded] [--share N]
                      [--planned --announced TIME] [--summary TEXT] [flags]
                                       record an outage (times RFC 3339)
@@ -77,7 +83,7 @@ func plainYAML(n *yaml.Node, depth int) error {
 
 // slaCmd defines agreements, records outages and runs the compliance pass.
 func slaCmd(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 || (args[0] != "apply" && args[0] != "list" && args[0] != "evaluate" && args[0] != "outage") {
+	if len(args) == 0 || (args[0] != "apply" && args[0] != "list" && args[0] != "evaluate" && args[0] != "outage" && args[0] != "review") {
 		fmt.Fprint(e.stderr, slaUsage)
 		return errors.New("unknown sla command")
 	}
@@ -97,8 +103,16 @@ func slaCmd(ctx context.Context, e env, args []string) error {
 		fs.StringVar(&out.AnnouncedAt, "announced", "", "when planned work was announced (RFC 3339)")
 		fs.StringVar(&out.Summary, "summary", "", "what happened")
 	}
-	if err := fs.Parse(args[1:]); err != nil {
+	var period sla.ReviewPeriod
+	if cmd == "review" {
+		fs.StringVar(&period.From, "from", "", "the first month (2026-06: the agreement's calendar month) or an RFC 3339 time; with --to")
+		fs.StringVar(&period.To, "to", "", "the month the period ends at (2026-12) or an RFC 3339 time; both left out: the six months to this month's end")
+	}
+	if err := fs.Parse(interspersed(fs.FlagSet, args[1:])); err != nil {
 		return err
+	}
+	if cmd == "review" && fs.NArg() != 1 {
+		return errors.New("steward sla review CODE: name one agreement")
 	}
 	var in sla.AgreementInput
 	if cmd == "apply" {
@@ -153,6 +167,12 @@ func slaCmd(ctx context.Context, e env, args []string) error {
 		}
 		fmt.Fprintf(e.stdout, "measured %d agreements (%d targets, %d outages) in %s: %d breaches touched, %d notices\n",
 			p.Agreements, p.Targets, p.Outages, p.Took.Round(1e6), p.Breaches, p.Notices)
+	case "review":
+		r, err := a.SLA.Review(ctx, sys, fs.Arg(0), period)
+		if err != nil {
+			return describe(err)
+		}
+		return printReview(e.stdout, r)
 	case "outage":
 		out.Impact = sla.Impact(impact)
 		o, err := a.SLA.RecordOutage(ctx, sys, out)
@@ -160,6 +180,60 @@ func slaCmd(ctx context.Context, e env, args []string) error {
 			return describe(err)
 		}
 		fmt.Fprintf(e.stdout, "recorded outage %s\n", o.ID)
+	}
+	return nil
+}
+
+// interspersed puts flags before the one argument, so "review CODE --from
+// 2026-06" reads as "review --from 2026-06 CODE".
+func interspersed(fs *flag.FlagSet, args []string) []string {
+	var flags, rest []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			rest = append(rest, a)
+			continue
+		}
+		flags = append(flags, a)
+		name := strings.TrimLeft(a, "-")
+		if f := fs.Lookup(name); f != nil && !strings.Contains(name, "=") && i+1 < len(args) {
+			if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !bf.IsBoolFlag() {
+				flags = append(flags, args[i+1])
+				i++
+			}
+		}
+	}
+	return append(flags, rest...)
+}
+
+// printReview writes the service review as the portal shows it: each
+// target over the period and over each of its own windows, in the
+// agreement's time zone, the breaches, and the rebates credited in the
+// period (each once).
+func printReview(out io.Writer, r *sla.Review) error {
+	a := r.Agreement
+	loc := a.Calendar.Location()
+	day := func(t time.Time) string { return t.In(loc).Format("2006-01-02") }
+	last := func(t time.Time) string { return day(t.Add(-time.Nanosecond)) }
+	fmt.Fprintf(out, "Service review: %s (%s), %s – %s, %s\n\n", a.Name, a.Code, day(r.From), last(r.To), a.Calendar.TimeZone)
+	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "TARGET\tWINDOW\tMEASURED\tSTATUS")
+	for _, t := range r.Targets {
+		fmt.Fprintf(w, "%s\tthe period\t%s\t%s\n", t.Description, t.Result.Measured, t.Result.Status)
+		for _, x := range t.Windows {
+			fmt.Fprintf(w, "\t%s – %s\t%s\t%s\n", day(x.WindowStart), last(x.WindowEnd), x.Measured, x.Status)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "\n%d outages, %d incidents, %d breaches\n", len(r.Outages), len(r.Incidents), len(r.Breaches))
+	for _, b := range r.Breaches {
+		fmt.Fprintf(out, "  breach %s: %s, %s – %s, measured %s (%s)\n", b.ID, b.TargetDescription, day(b.WindowStart), last(b.WindowEnd), b.Measured, b.State)
+	}
+	fmt.Fprintf(out, "rebates credited in the period: %s %s\n", r.Rebates, a.Currency)
+	for _, c := range r.Credited {
+		fmt.Fprintf(out, "  %s %s %s %s for breach %s (%s)\n", day(c.At), c.Amount, a.Currency, c.Kind, c.Breach, c.Target)
 	}
 	return nil
 }
