@@ -250,7 +250,8 @@ func billingScenario(t *testing.T, e *env, retail string) {
 		}
 		var want, wfrac int64
 		fmt.Sscanf(strings.Replace(doc.Total, ".", " ", 1), "%d %d", &want, &wfrac)
-		if len(rows) != len(doc.Lines)+1 || cents != want*100+wfrac {
+		// FOCUS splits a line priced in tiers into a row per tier.
+		if (format == "csv" && len(rows) != len(doc.Lines)+1) || len(rows) < len(doc.Lines)+1 || cents != want*100+wfrac {
 			t.Errorf("%s export: %d rows, %d cents; the invoice has %d lines, %s", format, len(rows)-1, cents, len(doc.Lines), doc.Total)
 		}
 	}
