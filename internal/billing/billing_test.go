@@ -224,7 +224,7 @@ func TestBillingRun(t *testing.T) {
 	f.instance("d", "corp", [4]string{"small", "1", "2026-09-01T00:00:00Z", "2026-10-01T00:00:00Z"})
 	f.events("storage", b, "2026-11-10T10:00:00Z", "100", "23.4")
 	f.events("calls", b, "2026-11-12T10:00:00Z", "1000", "500")
-	f.events("storage", a, "2026-11-12T10:00:00Z", "50") // A ends the month on large: no usage charge
+	f.events("storage", a, "2026-11-12T10:00:00Z", "50") // A on small then: rated at small (issue 16, billing 5)
 	f.events("storage", b, "2026-12-02T10:00:00Z", "7")  // December's
 
 	// Instance hours are metered from the segments, no events needed:
@@ -243,6 +243,7 @@ func TestBillingRun(t *testing.T) {
 		"recurring base 20.00", // 30 × 2 × 10/30
 		"one_time setup 10.00", // 5 × 2
 		"recurring base 30.00", // 90 × 10/30
+		"usage storage 5.00",   // A's 50 while on small (11–21 Nov), at small's 0.10; small's minimum 10 × 10/30 = 3.33 is met
 		"recurring base 30.00", // B whole month
 		"usage storage 12.34",  // 123.4 × 0.10
 		"usage calls 0.50",     // 1000 free, 500 × 0.001
@@ -253,14 +254,14 @@ func TestBillingRun(t *testing.T) {
 	if got := lines(nov); !sameLines(got, want) {
 		t.Errorf("November lines:\n%s\nwant\n%s", got, want)
 	}
-	if nov.Kind != billing.Invoice || nov.State != billing.Draft || nov.Total != "127.84" || nov.Currency != "EUR" {
+	if nov.Kind != billing.Invoice || nov.State != billing.Draft || nov.Total != "132.84" || nov.Currency != "EUR" {
 		t.Errorf("November = %s %s %s %s", nov.Kind, nov.State, nov.Total, nov.Currency)
 	}
 	for _, l := range nov.Lines {
 		if l.PriceVersionID == "" || l.Explain["price"] == nil {
 			t.Errorf("line %q does not explain itself: %+v", l.Description, l.Explain)
 		}
-		if l.Kind == billing.LineUsage && l.Component == "storage" {
+		if l.Kind == billing.LineUsage && l.Component == "storage" && l.InstanceID == b {
 			u := l.Explain["usage"].(map[string]any)
 			if l.Quantity != "123.4" || u["events"] != float64(2) || !strings.Contains(u["query"].(string), "subject="+b) {
 				t.Errorf("usage line explains %+v (quantity %s)", u, l.Quantity)
@@ -277,7 +278,7 @@ func TestBillingRun(t *testing.T) {
 	}
 
 	// A manual credit stays through a re-run; the re-run changes nothing else.
-	if _, err := f.bill.AddLine(f.ctx, sys, nov.ID, billing.LineInput{Kind: billing.LineCredit, Description: "Goodwill", Amount: "7.84", Reference: "INC-1"}); err != nil {
+	if _, err := f.bill.AddLine(f.ctx, sys, nov.ID, billing.LineInput{Kind: billing.LineCredit, Description: "Goodwill", Amount: "12.84", Reference: "INC-1"}); err != nil {
 		t.Fatal(err)
 	}
 	f.run("2026-11")

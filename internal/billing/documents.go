@@ -145,6 +145,7 @@ type Line struct {
 	// tiers, and the usage read (meter, subject, window, events).
 	Explain  map[string]any `json:"explain"`
 	usageKey string
+	toDate   int64 // what of the amount was incurred up to the run's now
 }
 
 // Payment is money received against an invoice.
@@ -714,11 +715,17 @@ type Costs struct {
 	Mixed bool `json:"mixed"`
 }
 
-// MonthCost is one billing month's total.
+// MonthCost is one billing month's total: for a month in progress, the
+// projection to its end, with the costs incurred to date beside it.
 type MonthCost struct {
-	Month      string `json:"month"`
-	Total      string `json:"total"`
-	TotalMinor int64  `json:"total_minor"`
+	Month       string `json:"month"`
+	Total       string `json:"total"`
+	TotalMinor  int64  `json:"total_minor"`
+	ToDate      string `json:"to_date"`
+	ToDateMinor int64  `json:"to_date_minor"`
+	// InProgress is set while a draft of the month is to date (its period
+	// had not ended when it was last run): Total is then a projection.
+	InProgress bool `json:"in_progress"`
 }
 
 // ServiceCost is one service's total over the window, with its months.
@@ -787,9 +794,19 @@ func (s *Service) Costs(ctx context.Context, p *access.Principal, from, to time.
 	if err := rows.Err(); err != nil {
 		return nil, sqldb.Err(err, "costs")
 	}
+	toDate, inProgress, err := s.costsToDate(ctx, where, args, out.Currency)
+	if err != nil {
+		return nil, err
+	}
 	for i := range out.Months {
-		out.Months[i].TotalMinor = months[out.Months[i].Month]
-		out.Months[i].Total = money.New(out.Months[i].TotalMinor, out.Currency).Decimal()
+		m := &out.Months[i]
+		m.TotalMinor = months[m.Month]
+		m.Total = money.New(m.TotalMinor, out.Currency).Decimal()
+		m.ToDateMinor, m.InProgress = m.TotalMinor, inProgress[m.Month]
+		if v, ok := toDate[m.Month]; ok {
+			m.ToDateMinor = v
+		}
+		m.ToDate = money.New(m.ToDateMinor, out.Currency).Decimal()
 	}
 	out.Services = make([]ServiceCost, 0, len(order))
 	for _, sid := range order {
@@ -800,4 +817,32 @@ func (s *Service) Costs(ctx context.Context, p *access.Principal, from, to time.
 	sort.Slice(out.Services, func(i, j int) bool { return out.Services[i].TotalMinor > out.Services[j].TotalMinor })
 	out.Total = money.New(total, out.Currency).Decimal()
 	return out, nil
+}
+
+// costsToDate sums, per month, the costs to date of the documents in the
+// scope: a draft of a period in progress counts what was incurred up to
+// its run, any other document its total.
+func (s *Service) costsToDate(ctx context.Context, where string, args []any, currency string) (map[string]int64, map[string]bool, error) {
+	rows, err := s.db.Read().QueryContext(ctx, `SELECT d.period_start, SUM(COALESCE(d.to_date_minor, d.total_minor)),
+			MAX(CASE WHEN d.to_date_minor IS NULL THEN 0 ELSE 1 END)
+		FROM billing_documents d JOIN billing_accounts a ON a.id = d.account_id JOIN org_units o ON o.id = a.org_unit_id
+		WHERE d.state <> 'void' AND d.period_start >= $1 AND d.period_start < $2 AND d.currency = $`+fmt.Sprint(len(args)+1)+` AND `+where+`
+		GROUP BY d.period_start`, append(args[:len(args):len(args)], currency)...)
+	if err != nil {
+		return nil, nil, sqldb.Err(err, "costs to date")
+	}
+	defer rows.Close()
+	toDate, inProgress := map[string]int64{}, map[string]bool{}
+	for rows.Next() {
+		var start time.Time
+		var sum int64
+		var open int
+		if err := rows.Scan(&start, &sum, &open); err != nil {
+			return nil, nil, sqldb.Err(err, "costs to date")
+		}
+		m := start.UTC().Format("2006-01")
+		toDate[m] += sum
+		inProgress[m] = inProgress[m] || open == 1
+	}
+	return toDate, inProgress, sqldb.Err(rows.Err(), "costs to date")
 }

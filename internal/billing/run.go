@@ -202,6 +202,7 @@ type segment struct {
 	quantity                                                                                     int64
 	addons                                                                                       []addon
 	start, end                                                                                   time.Time // end zero: still held
+	account                                                                                      string    // the billing account charged, if any
 }
 
 type addon struct {
@@ -241,7 +242,9 @@ type runData struct {
 	month    time.Time
 	accounts []*Account
 	owner    map[string]string // org unit ID → billing account ID
-	segs     map[string][]*segment
+	now      time.Time
+	segs     map[string][]*segment // by account
+	instSegs map[string][]*segment // every segment of an instance, by instance, in order
 	versions map[string]*rating.Version
 	meters   map[string]*metering.Meter
 	usage    map[usageAt]usageFact
@@ -326,7 +329,8 @@ func (s *Service) Execute(ctx context.Context, runID string) error {
 // load reads what the run needs in a fixed number of queries.
 func (s *Service) load(ctx context.Context, month time.Time) (*runData, error) {
 	db := s.db.Read()
-	d := &runData{month: month, owner: map[string]string{}, segs: map[string][]*segment{}, usage: map[usageAt]usageFact{}, billed: map[string][]*billed{}}
+	d := &runData{month: month, now: s.now().UTC(), owner: map[string]string{}, segs: map[string][]*segment{}, instSegs: map[string][]*segment{},
+		usage: map[usageAt]usageFact{}, billed: map[string][]*billed{}}
 	var err error
 	if d.accounts, err = queryAccounts(ctx, db, ``); err != nil {
 		return nil, err
@@ -397,8 +401,10 @@ func (s *Service) load(ctx context.Context, month time.Time) (*runData, error) {
 		if end.Valid {
 			g.end = end.Time.UTC()
 		}
-		if acct := d.owner[g.costCentre]; acct != "" {
-			d.segs[acct] = append(d.segs[acct], &g)
+		g.account = d.owner[g.costCentre]
+		d.instSegs[g.instanceID] = append(d.instSegs[g.instanceID], &g)
+		if g.account != "" {
+			d.segs[g.account] = append(d.segs[g.account], &g)
 			versionIDs[g.versionID] = true
 		}
 	}
@@ -473,12 +479,11 @@ func (s *Service) load(ctx context.Context, month time.Time) (*runData, error) {
 		need[w][meter] = true
 	}
 	for _, a := range d.accounts {
-		ps, pe := a.Period(month)
-		for _, g := range d.segs[a.ID] {
-			if v := d.versions[g.versionID]; v != nil {
+		for _, u := range accountUsage(d, a) {
+			if v := d.versions[u.last.versionID]; v != nil && u.w.start.Before(u.w.end) {
 				for _, c := range v.Components {
 					if c.Kind.Usage() {
-						want(window{ps, pe}, c.Meter)
+						want(u.w, c.Meter)
 					}
 				}
 			}
@@ -581,6 +586,8 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 			return 0, 0, sqldb.Err(err, "billing lines")
 		}
 		json.Unmarshal([]byte(explain), &l.Explain)
+		delete(l.Explain, "to_date")
+		l.toDate = l.AmountMinor
 		manual[acct] = append(manual[acct], l)
 	}
 	rows.Close()
@@ -617,11 +624,12 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 			}
 			claimed = append(claimed, c.ID)
 			ls = append(ls, Line{Kind: LineCredit, Description: c.Description, Quantity: "1", Unit: "credit", UnitPrice: money.New(-c.AmountMinor, a.Currency).Decimal(),
-				AmountMinor: -c.AmountMinor, PeriodStart: ps, PeriodEnd: pe, usageKey: "credit:" + c.ID, Explain: c.Explain})
+				AmountMinor: -c.AmountMinor, PeriodStart: ps, PeriodEnd: pe, usageKey: "credit:" + c.ID, Explain: c.Explain, toDate: -c.AmountMinor})
 		}
-		var total int64
+		var total, toDate int64
 		for i := range ls {
 			total += ls[i].AmountMinor
+			toDate += ls[i].toDate
 		}
 		if total < 0 && kindOf(a.Mode) == Invoice {
 			// Credits beyond the charges carry forward: never a negative invoice.
@@ -631,23 +639,39 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 					"rule": "credits beyond the period's charges carry forward: finalising the invoice makes them a credit waiting for the next invoice"}})
 			total = 0
 		}
+		// A period in progress is billed to its end (the projection); what
+		// was incurred up to now is kept beside it, per line and in all.
+		var toDateCol, asOf any
+		inProgress := d.now.Before(pe)
+		if inProgress {
+			if toDate < 0 && kindOf(a.Mode) == Invoice {
+				toDate = 0
+			}
+			toDateCol, asOf = toDate, sqldb.Time(d.now)
+		}
 		for i := range ls {
 			ls[i].Position = i + 1
+			if inProgress && ls[i].usageKey != carryKey {
+				if ls[i].Explain == nil {
+					ls[i].Explain = map[string]any{}
+				}
+				ls[i].Explain["to_date"] = money.New(ls[i].toDate, a.Currency).Decimal()
+			}
 		}
 		id := e.id
 		if ok {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM billing_lines WHERE document_id = $1`, id); err != nil {
 				return 0, 0, sqldb.Err(err, "billing lines")
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE billing_documents SET run_id = $1, kind = $2, currency = $3, total_minor = $4, updated_at = $5 WHERE id = $6`,
-				runID, kindOf(a.Mode), a.Currency, total, now, id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE billing_documents SET run_id = $1, kind = $2, currency = $3, total_minor = $4, to_date_minor = $5, as_of = $6,
+				updated_at = $7 WHERE id = $8`, runID, kindOf(a.Mode), a.Currency, total, toDateCol, asOf, now, id); err != nil {
 				return 0, 0, sqldb.Err(err, "billing document")
 			}
 		} else {
 			id = sqldb.NewID()
 			if _, err := tx.ExecContext(ctx, `INSERT INTO billing_documents (id, account_id, run_id, kind, state, currency, period_start, period_end, total_minor,
-				paid_minor, reason, created_at, updated_at) VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, 0, '', $9, $9)`,
-				id, a.ID, runID, kindOf(a.Mode), a.Currency, ps, pe, total, now); err != nil {
+				paid_minor, reason, to_date_minor, as_of, created_at, updated_at) VALUES ($1, $2, $3, $4, 'draft', $5, $6, $7, $8, 0, '', $9, $10, $11, $11)`,
+				id, a.ID, runID, kindOf(a.Mode), a.Currency, ps, pe, total, toDateCol, asOf, now); err != nil {
 				return 0, 0, sqldb.Err(err, "billing document")
 			}
 		}
@@ -718,17 +742,22 @@ func insertLines(ctx context.Context, tx *sqldb.Tx, dialect sqldb.Dialect, docID
 
 func null(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
 
-// rateAccount computes an account's lines for its period: fees prorated
-// per segment, one-time fees when an instance starts, usage rated at the
-// version of the instance's last segment in the period, minimum top-ups,
-// then late usage of earlier periods.
+// rateAccount computes an account's lines for its period: flat fees per
+// segment by their interval and timing, one-time fees when an instance
+// starts, usage rated per group of consecutive segments at one price
+// version (split by the hour at the boundaries), minimum top-ups per
+// group, then late usage of earlier periods. Each line also says what of
+// it was incurred up to the run's now (toDate), for drafts to date.
 func rateAccount(d *runData, a *Account) ([]Line, error) {
 	ps, pe := a.Period(d.month)
-	w := window{ps, pe}
-	periodLen := int64(pe.Sub(ps) / time.Microsecond)
+	periodLen := micros(pe.Sub(ps))
+	now := d.now
+	round := func(r *big.Rat) (int64, error) {
+		amt, err := rating.Round(r, a.Currency)
+		return amt.Minor, err
+	}
 	var out []Line
-	segs := d.segs[a.ID]
-	for i, g := range segs {
+	for _, g := range d.segs[a.ID] {
 		end := g.end
 		if end.IsZero() || end.After(pe) {
 			end = pe
@@ -737,39 +766,53 @@ func rateAccount(d *runData, a *Account) ([]Line, error) {
 		if !start.Before(end) {
 			continue
 		}
-		v := d.versions[g.versionID]
-		if v == nil {
-			return nil, fmt.Errorf("instance %s: price version %s is missing", g.instanceID, g.versionID)
+		v, err := segmentVersion(d, a, g)
+		if err != nil {
+			return nil, err
 		}
-		if v.Currency != a.Currency {
-			return nil, errs.Invalid("account %s bills in %s but instance %s (%s %s) is priced in %s; bill it to an account in %s or re-price the plan",
-				a.Name, a.Currency, g.instanceName, g.offeringName, g.planName, v.Currency, v.Currency)
-		}
-		held := int64(end.Sub(start) / time.Microsecond)
 		base := Line{InstanceID: g.instanceID, ServiceID: g.serviceID, OfferingID: g.offeringID, PlanID: g.planID, PriceVersionID: v.ID,
 			PeriodStart: start, PeriodEnd: end}
 		label := fmt.Sprintf("%s %s · %s", g.offeringName, g.planName, g.instanceName)
 		priceRef := map[string]any{"plan": g.planName, "offering": g.offeringName, "price_version": v.Version, "price_version_id": v.ID}
-		proration := map[string]any{"from": start, "to": end, "held_seconds": ratSeconds(held), "period_seconds": ratSeconds(periodLen),
-			"fraction": big.NewRat(held, periodLen).RatString()}
-		fee := func(kind LineKind, code, name, price string, prorate bool) error {
-			exact := rating.Prorate(price, g.quantity, 1, 1)
-			explain := map[string]any{"price": priceRef, "component": code, "units": g.quantity, "unit_price": price}
-			if prorate {
-				exact = rating.Prorate(price, g.quantity, held, periodLen)
-				explain["proration"] = proration
-				explain["rule"] = "unit price × units × held / period, rounded once to the minor unit"
+		recurring := func(c rating.Component, code, name string) error {
+			parts, err := intervalFee(a, c, g.quantity, g.start, g.end, ps, pe, now, round)
+			if err != nil {
+				return err
 			}
-			amt, err := rating.Round(exact, a.Currency)
+			for _, f := range parts {
+				l := base
+				l.Kind, l.Component, l.Description = LineRecurring, code, label+": "+name
+				l.Quantity, l.Unit, l.UnitPrice, l.AmountMinor, l.toDate = fmt.Sprint(g.quantity), c.Interval.Unit(), c.Price, f.minor, f.toDate
+				l.PeriodStart, l.PeriodEnd = f.from, f.to
+				timing := c.Timing
+				if timing == "" {
+					timing = rating.Arrears
+				}
+				interval := c.Interval
+				if interval == "" {
+					interval = rating.Month
+				}
+				proration := map[string]any{"from": f.from, "to": f.to, "held_seconds": ratSeconds(f.held), "period_seconds": ratSeconds(f.length),
+					"fraction": big.NewRat(f.held, f.length).RatString(), "interval": interval, "interval_from": f.ivFrom, "interval_to": f.ivTo, "timing": timing}
+				l.Explain = map[string]any{"price": priceRef, "component": code, "units": g.quantity, "unit_price": c.Price, "proration": proration,
+					"rule": "unit price × units × time held / length of the " + string(interval) + ", rounded once to the minor unit; billed in " + string(timing)}
+				if f.credit {
+					l.Description += fmt.Sprintf(" (unused from %s, billed in advance)", f.from.Format("2 Jan 2006"))
+					l.Explain["rule"] = "billed in advance to the end of the " + string(interval) + "; the instance's segment ended sooner: the charge less the fee for the time held, each rounded once"
+				}
+				out = append(out, l)
+			}
+			return nil
+		}
+		oneTime := func(code, name, price string) error {
+			amt, err := round(rating.Prorate(price, g.quantity, 1, 1))
 			if err != nil {
 				return err
 			}
 			l := base
-			l.Kind, l.Component, l.Description = kind, code, label+": "+name
-			l.Quantity, l.Unit, l.UnitPrice, l.AmountMinor, l.Explain = fmt.Sprint(g.quantity), "unit-month", price, amt.Minor, explain
-			if kind == LineOneTime {
-				l.Unit = "unit"
-			}
+			l.Kind, l.Component, l.Description = LineOneTime, code, label+": "+name
+			l.Quantity, l.Unit, l.UnitPrice, l.AmountMinor, l.toDate = fmt.Sprint(g.quantity), "unit", price, amt, amt
+			l.Explain = map[string]any{"price": priceRef, "component": code, "units": g.quantity, "unit_price": price}
 			out = append(out, l)
 			return nil
 		}
@@ -778,9 +821,9 @@ func rateAccount(d *runData, a *Account) ([]Line, error) {
 			var err error
 			switch {
 			case c.Kind == rating.Flat:
-				err = fee(LineRecurring, c.Code, c.Name, c.Price, true)
+				err = recurring(c, c.Code, c.Name)
 			case c.Kind == rating.OneTime && starts:
-				err = fee(LineOneTime, c.Code, c.Name, c.Price, false)
+				err = oneTime(c.Code, c.Name, c.Price)
 			}
 			if err != nil {
 				return nil, err
@@ -788,61 +831,180 @@ func rateAccount(d *runData, a *Account) ([]Line, error) {
 		}
 		for _, ad := range g.addons {
 			if ad.Recurring != "" && ad.Recurring != "0" {
-				if err := fee(LineRecurring, "addon:"+ad.Code, ad.Name+" (add-on)", ad.Recurring, true); err != nil {
+				if err := recurring(rating.Component{Price: ad.Recurring}, "addon:"+ad.Code, ad.Name+" (add-on)"); err != nil {
 					return nil, err
 				}
 			}
 			if starts && ad.OneTime != "" && ad.OneTime != "0" {
-				if err := fee(LineOneTime, "addon:"+ad.Code, ad.Name+" (add-on)", ad.OneTime, false); err != nil {
+				if err := oneTime("addon:"+ad.Code, ad.Name+" (add-on)", ad.OneTime); err != nil {
 					return nil, err
 				}
 			}
 		}
-		// Usage is rated once per instance, at its last segment's version.
-		if i+1 < len(segs) && segs[i+1].instanceID == g.instanceID && segs[i+1].start.Before(pe) {
-			continue
+	}
+	for _, u := range accountUsage(d, a) {
+		ls, err := usageLines(d, a, u, periodLen, now)
+		if err != nil {
+			return nil, err
 		}
-		var usageTotal int64
-		for _, c := range v.Components {
-			if !c.Kind.Usage() {
-				continue
-			}
-			f := d.usage[usageAt{w, c.Meter, g.instanceID}]
-			if f.qty == 0 {
-				continue
-			}
-			l, err := usageLine(d, base, c, f, w, label, priceRef, a.Currency)
-			if err != nil {
-				return nil, err
-			}
-			l.usageKey = g.instanceID + "|" + c.Code + "|" + ps.Format(time.RFC3339)
-			usageTotal += l.AmountMinor
-			out = append(out, l)
-		}
-		for _, c := range v.Components {
-			if c.Kind != rating.Minimum {
-				continue
-			}
-			floor, err := rating.Round(rating.Prorate(c.Price, 1, held, periodLen), a.Currency)
-			if err != nil {
-				return nil, err
-			}
-			if usageTotal >= floor.Minor {
-				continue
-			}
-			l := base
-			l.Kind, l.Component, l.Description = LineMinimum, c.Code, label+": "+c.Name+" (minimum commitment top-up)"
-			l.Quantity, l.Unit, l.UnitPrice, l.AmountMinor = "1", "commitment", c.Price, floor.Minor-usageTotal
-			l.Explain = map[string]any{"price": priceRef, "component": c.Code, "minimum": floor.Decimal(), "usage_charged": money.New(usageTotal, a.Currency).Decimal(),
-				"proration": proration, "rule": "minimum (prorated) less the usage charges of the period"}
-			out = append(out, l)
-		}
+		out = append(out, ls...)
 	}
 	late, err := lateUsage(d, a)
 	if err != nil {
 		return nil, err
 	}
+	for i := range late {
+		late[i].toDate = late[i].AmountMinor
+	}
 	return append(out, late...), nil
+}
+
+// segmentVersion is a segment's price version, in the account's currency.
+func segmentVersion(d *runData, a *Account, g *segment) (*rating.Version, error) {
+	v := d.versions[g.versionID]
+	if v == nil {
+		return nil, fmt.Errorf("instance %s: price version %s is missing", g.instanceID, g.versionID)
+	}
+	if v.Currency != a.Currency {
+		return nil, errs.Invalid("account %s bills in %s but instance %s (%s %s) is priced in %s; bill it to an account in %s or re-price the plan",
+			a.Name, a.Currency, g.instanceName, g.offeringName, g.planName, v.Currency, v.Currency)
+	}
+	return v, nil
+}
+
+// usageGroup is the usage of an instance rated at one price version:
+// consecutive segments at that version billed to one account, with the
+// window of hours that is theirs and the time they held in the period.
+type usageGroup struct {
+	first, last *segment
+	w           window
+	held        int64 // microseconds held in the period, for minimums
+}
+
+// accountUsage splits the period's usage of the account's instances among
+// their segments' price versions. Usage is metered by the hour: an hour
+// is rated at the version in effect when it starts, so the boundary
+// between two versions is the segment boundary rounded up to the whole
+// hour. An instance's first group starts at the period's start and its
+// last ends at the period's end (usage in the hour an instance starts or
+// after it ends is still its own). Consecutive segments at one version
+// (a quantity change) share one group, so tiers are not restarted.
+func accountUsage(d *runData, a *Account) []usageGroup {
+	ps, pe := a.Period(d.month)
+	var out []usageGroup
+	seen := map[string]bool{}
+	for _, s := range d.segs[a.ID] {
+		if seen[s.instanceID] {
+			continue
+		}
+		seen[s.instanceID] = true
+		var groups []usageGroup
+		for _, g := range d.instSegs[s.instanceID] {
+			end := g.end
+			if end.IsZero() || end.After(pe) {
+				end = pe
+			}
+			start := maxTime(g.start, ps)
+			if !start.Before(end) {
+				continue
+			}
+			held := micros(end.Sub(start))
+			if n := len(groups); n > 0 && groups[n-1].last.versionID == g.versionID && groups[n-1].last.account == g.account {
+				groups[n-1].last = g
+				groups[n-1].held += held
+				continue
+			}
+			groups = append(groups, usageGroup{first: g, last: g, held: held})
+		}
+		for i := range groups {
+			groups[i].w = window{ps, pe}
+			if i > 0 {
+				groups[i].w.start = ceilHour(groups[i].first.start)
+			}
+			if i+1 < len(groups) {
+				groups[i].w.end = ceilHour(groups[i+1].first.start)
+			}
+			if groups[i].last.account == a.ID {
+				out = append(out, groups[i])
+			}
+		}
+	}
+	return out
+}
+
+func ceilHour(t time.Time) time.Time {
+	if h := t.Truncate(time.Hour); h.Before(t) {
+		return h.Add(time.Hour)
+	}
+	return t
+}
+
+// usageLines rates a usage group: its usage components over its window
+// at its version, and the minimum, prorated over the time the group held,
+// topped up when the usage charges fall short.
+func usageLines(d *runData, a *Account, u usageGroup, periodLen int64, now time.Time) ([]Line, error) {
+	g := u.last
+	v, err := segmentVersion(d, a, g)
+	if err != nil {
+		return nil, err
+	}
+	var out []Line
+	ps, _ := a.Period(d.month)
+	base := Line{InstanceID: g.instanceID, ServiceID: g.serviceID, OfferingID: g.offeringID, PlanID: g.planID, PriceVersionID: v.ID,
+		PeriodStart: u.w.start, PeriodEnd: u.w.end}
+	label := fmt.Sprintf("%s %s · %s", g.offeringName, g.planName, g.instanceName)
+	priceRef := map[string]any{"plan": g.planName, "offering": g.offeringName, "price_version": v.Version, "price_version_id": v.ID}
+	var usageTotal int64
+	if u.w.start.Before(u.w.end) {
+		for _, c := range v.Components {
+			if !c.Kind.Usage() {
+				continue
+			}
+			f := d.usage[usageAt{u.w, c.Meter, g.instanceID}]
+			if f.qty == 0 {
+				continue
+			}
+			l, err := usageLine(d, base, c, f, u.w, label, priceRef, a.Currency)
+			if err != nil {
+				return nil, err
+			}
+			l.usageKey = g.instanceID + "|" + c.Code + "|" + u.w.start.Format(time.RFC3339)
+			l.toDate = l.AmountMinor // the usage so far
+			usageTotal += l.AmountMinor
+			out = append(out, l)
+		}
+	}
+	for _, c := range v.Components {
+		if c.Kind != rating.Minimum {
+			continue
+		}
+		floor, err := rating.Round(rating.Prorate(c.Price, 1, u.held, periodLen), a.Currency)
+		if err != nil {
+			return nil, err
+		}
+		if usageTotal >= floor.Minor {
+			continue
+		}
+		from := maxTime(u.first.start, ps)
+		to := from.Add(time.Duration(u.held) * time.Microsecond)
+		l := base
+		l.PeriodStart, l.PeriodEnd = from, to
+		l.Kind, l.Component, l.Description = LineMinimum, c.Code, label+": "+c.Name+" (minimum commitment top-up)"
+		l.Quantity, l.Unit, l.UnitPrice, l.AmountMinor = "1", "commitment", c.Price, floor.Minor-usageTotal
+		if cut := minTime(to, now); cut.After(from) {
+			soFar, err := rating.Round(rating.Prorate(c.Price, 1, min(micros(cut.Sub(from)), u.held), periodLen), a.Currency)
+			if err != nil {
+				return nil, err
+			}
+			l.toDate = max(soFar.Minor-usageTotal, 0)
+		}
+		l.Explain = map[string]any{"price": priceRef, "component": c.Code, "minimum": floor.Decimal(), "usage_charged": money.New(usageTotal, a.Currency).Decimal(),
+			"proration": map[string]any{"from": from, "to": to, "held_seconds": ratSeconds(u.held), "period_seconds": ratSeconds(periodLen),
+				"fraction": big.NewRat(u.held, periodLen).RatString()},
+			"rule": "minimum (prorated over the time held at this price version) less the usage charges of that time"}
+		out = append(out, l)
+	}
+	return out, nil
 }
 
 func ratSeconds(micros int64) string {

@@ -5,8 +5,10 @@
 // A catalog plan has price versions: numbered, effective-dated, immutable
 // once written. A version is a list of components:
 //
-//   - flat: a recurring fee per month per unit ordered, prorated by the
-//     seconds of the billing period the instance held the plan;
+//   - flat: a recurring fee per unit ordered for each billing interval
+//     (month, quarter or year; Interval), billed in arrears or in advance
+//     (Timing), prorated by the time of the interval the instance held the
+//     plan;
 //   - one_time: charged once per unit ordered, when the instance starts;
 //   - per_unit: every unit of a meter at one price;
 //   - graduated: tiers, each part of the quantity at its own tier's price;
@@ -60,6 +62,51 @@ const (
 	SetupCode = "setup"
 )
 
+// Interval is how often a flat component bills.
+type Interval string
+
+// The billing intervals. Intervals follow the billing account's periods:
+// a quarter is the three periods from the anchor day of January, April,
+// July or October, a year the twelve from the anchor day of January.
+const (
+	Month   Interval = "month"
+	Quarter Interval = "quarter"
+	Year    Interval = "year"
+)
+
+// Months is the interval's length in months; an empty interval is a month.
+func (i Interval) Months() int {
+	switch i {
+	case Quarter:
+		return 3
+	case Year:
+		return 12
+	}
+	return 1
+}
+
+// Unit is what a flat fee of the interval charges for: "unit-month".
+func (i Interval) Unit() string {
+	if i == "" {
+		i = Month
+	}
+	return "unit-" + string(i)
+}
+
+// Timing is when an interval's fee is billed.
+type Timing string
+
+// The timings. In arrears, the fee is on the document of the period in
+// which the interval (or the instance's segment, if sooner) ends, for the
+// time held; in advance, on the document of the period in which the
+// interval (or the segment, if later) starts, for the rest of the
+// interval, with a credit for the unused part on the document of the
+// period in which the segment ends early.
+const (
+	Arrears Timing = "arrears"
+	Advance Timing = "advance"
+)
+
 // Tier is one step of graduated or volume pricing. UpTo is the tier's
 // upper bound (inclusive) in the meter's units; empty means no bound and
 // is only allowed on the last tier.
@@ -81,6 +128,12 @@ type Component struct {
 	Price       string `json:"price,omitempty" yaml:"price,omitempty"`
 	PackageSize string `json:"package_size,omitempty" yaml:"package_size,omitempty"`
 	Tiers       []Tier `json:"tiers,omitempty" yaml:"tiers,omitempty"`
+	// Interval is how often a flat component bills: month (the default),
+	// quarter or year; Price is per unit per interval.
+	Interval Interval `json:"interval,omitempty" yaml:"interval,omitempty"`
+	// Timing is when a flat component bills: arrears (the default) or
+	// advance.
+	Timing Timing `json:"timing,omitempty" yaml:"timing,omitempty"`
 }
 
 // maxPriceDecimals is how many decimals a unit price may have beyond
@@ -175,6 +228,15 @@ func Validate(v *errs.Validator, prefix string, currency string, cs []Component,
 		}
 		if c.Kind != Graduated && c.Kind != Volume {
 			v.Check(len(c.Tiers) == 0, f+".tiers", "unexpected", "only graduated and volume components have tiers")
+		}
+		if c.Kind == Flat {
+			v.Check(c.Interval == "" || c.Interval == Month || c.Interval == Quarter || c.Interval == Year, f+".interval", "enum",
+				"interval is month, quarter or year (how often the fee bills)")
+			v.Check(c.Timing == "" || c.Timing == Arrears || c.Timing == Advance, f+".timing", "enum",
+				"timing is arrears (billed when the interval ends) or advance (billed when it starts)")
+		} else {
+			v.Check(c.Interval == "", f+".interval", "unexpected", "only flat components have a billing interval; usage and minimums bill monthly")
+			v.Check(c.Timing == "", f+".timing", "unexpected", "only flat components bill in advance or in arrears")
 		}
 	}
 }
@@ -287,9 +349,12 @@ func ratString(r *big.Rat) string {
 // the binding part of an order's quote.
 type Quote struct {
 	Currency string `json:"currency"`
-	// Monthly is the flat recurring fees; OneTime the one-time fees; both
-	// for the units quoted, in minor units.
-	Monthly money.Amount `json:"-"`
+	// Monthly is the flat recurring fees billed monthly; Quarterly and
+	// Yearly those billed per quarter and per year; OneTime the one-time
+	// fees; all for the units quoted, in minor units.
+	Monthly   money.Amount `json:"-"`
+	Quarterly money.Amount `json:"-"`
+	Yearly    money.Amount `json:"-"`
 	OneTime money.Amount `json:"-"`
 	// Minimum is the monthly minimum commitment on usage charges.
 	Minimum money.Amount `json:"-"`
@@ -300,13 +365,17 @@ type Quote struct {
 // QuoteUnits quotes units of a version: flat and one-time fees times units,
 // each component rounded once.
 func (v *Version) QuoteUnits(units int64) (Quote, error) {
-	q := Quote{Currency: v.Currency, Monthly: money.New(0, v.Currency), OneTime: money.New(0, v.Currency), Minimum: money.New(0, v.Currency)}
+	zero := money.New(0, v.Currency)
+	q := Quote{Currency: v.Currency, Monthly: zero, Quarterly: zero, Yearly: zero, OneTime: zero, Minimum: zero}
 	for _, c := range v.Components {
 		var into *money.Amount
 		n := units
 		switch c.Kind {
 		case Flat:
-			into = &q.Monthly
+			into = map[Interval]*money.Amount{Quarter: &q.Quarterly, Year: &q.Yearly}[c.Interval]
+			if into == nil {
+				into = &q.Monthly
+			}
 		case OneTime:
 			into = &q.OneTime
 		case Minimum:

@@ -39,10 +39,29 @@ func (v *Version) Component(code string) *Component {
 	return nil
 }
 
-// ListPrice is the version's flat and one-time fees per unit.
+// ListPrice is the version's flat and one-time fees per unit. The
+// recurring fees are per their interval (RecurringInterval).
 func (v *Version) ListPrice() (recurring, oneTime money.Amount) {
 	q, _ := v.QuoteUnits(1) // validated when written
-	return q.Monthly, q.OneTime
+	recurring, _ = q.Monthly.Add(q.Quarterly)
+	recurring, _ = recurring.Add(q.Yearly)
+	return recurring, q.OneTime
+}
+
+// RecurringInterval is the billing interval and timing of the version's
+// base fee (the catalog plan's recurring price): month in arrears unless
+// the version says otherwise.
+func (v *Version) RecurringInterval() (Interval, Timing) {
+	iv, tm := Month, Arrears
+	if c := v.Component(BaseCode); c != nil {
+		if c.Interval != "" {
+			iv = c.Interval
+		}
+		if c.Timing != "" {
+			tm = c.Timing
+		}
+	}
+	return iv, tm
 }
 
 // Service keeps price versions.
@@ -239,7 +258,14 @@ func SyncCatalog(ctx context.Context, tx *sqldb.Tx, p *access.Principal, planID,
 	}
 	var cs []Component
 	if recurring.Minor > 0 {
-		cs = append(cs, Component{Code: BaseCode, Name: "Monthly fee", Kind: Flat, Price: recurring.Decimal()})
+		base := Component{Code: BaseCode, Name: "Monthly fee", Kind: Flat, Price: recurring.Decimal()}
+		if cur != nil {
+			if c := cur.Component(BaseCode); c != nil && c.Kind == Flat {
+				// The catalog says the fee; its interval stays the version's.
+				base.Name, base.Interval, base.Timing = c.Name, c.Interval, c.Timing
+			}
+		}
+		cs = append(cs, base)
 	}
 	if oneTime.Minor > 0 {
 		cs = append(cs, Component{Code: SetupCode, Name: "Setup fee", Kind: OneTime, Price: oneTime.Decimal()})
