@@ -54,7 +54,13 @@ func billingScenario(t *testing.T, e *env, retail string) {
 	// A price for next year leaves today's quote alone.
 	next := time.Now().UTC().AddDate(1, 0, 0).Format(time.RFC3339)
 	c.do("POST", "/api/v1/offerings/bucket/plans/standard/prices", fm, map[string]any{"effective_from": next, "note": "2027 list",
-		"components": []map[string]any{{"code": "base", "name": "Monthly fee", "kind": "flat", "price": "12.00"}}}, 201)
+		"components": []map[string]any{{"code": "base", "name": "Monthly fee", "kind": "flat", "price": "12.00"},
+			{"code": "support", "name": "Support", "kind": "flat", "price": "700.00", "interval": "year", "timing": "advance"}}}, 201)
+	// Issue 16, billing 3: intervals are month, quarter or year (docs/billing.md, "Billing intervals").
+	weekly := map[string]any{"effective_from": next, "components": []map[string]any{{"code": "base", "kind": "flat", "price": "1.00", "interval": "week"}}}
+	if f := c.bad("POST", "/api/v1/offerings/bucket/plans/standard/prices", fm, weekly, 422).problemFields(); len(f) != 1 || f[0] != "components[0].interval" {
+		t.Errorf("a weekly fee: %v", f)
+	}
 	var versions struct {
 		Items []struct {
 			ID      string

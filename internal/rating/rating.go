@@ -355,7 +355,7 @@ type Quote struct {
 	Monthly   money.Amount `json:"-"`
 	Quarterly money.Amount `json:"-"`
 	Yearly    money.Amount `json:"-"`
-	OneTime money.Amount `json:"-"`
+	OneTime   money.Amount `json:"-"`
 	// Minimum is the monthly minimum commitment on usage charges.
 	Minimum money.Amount `json:"-"`
 	// Usage lists the usage components, charged as used.
