@@ -15,7 +15,9 @@ import (
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/app"
+	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/osb/osbtest"
+	"github.com/steward-itaas/steward/internal/provision"
 	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
@@ -315,4 +317,118 @@ func TestBrokerInternalErrorsAreLoggedNotShown(t *testing.T) {
 	if !logged {
 		t.Errorf("no error with the database's cause logged with request_id %s:\n%s", rid, logs.String())
 	}
+}
+
+// miniBlueprint makes a database at the peer broker, on the plan named.
+func miniBlueprint(plan string) string {
+	return "blueprint: mini\nname: Mini database\nsteps:\n  - name: database\n    provider: peer\n    plan: peer-test-db/" + plan + "\n"
+}
+
+// OSB 2.17, "Service Plan Object": maintenance_info is "Maintenance
+// information for a Service Instance which is provisioned using the
+// Service Plan. If provided, a version string MUST be provided", and
+// ("Maintenance Info Object") the version "MUST be a string conforming to a
+// semantic version 2.0". "Provisioning" and "Updating a Service Instance",
+// 422: "MUST be returned if the maintenance_info.version provided in the
+// request does not match the maintenance_info.version described for the
+// Service Plan in the Service Broker's catalog … the response body MUST
+// contain error code MaintenanceInfoConflict". "Fetching a Service
+// Instance": a broker "MAY return the maintenance information currently
+// associated with the Service Instance". Updating: "When the response
+// includes a 4xx or 5xx status code, the Service Broker MUST NOT apply any
+// of the requested changes"; update_repeatable false says a refused update
+// will fail again ("Service Broker Errors") (issue 16, OSB 9).
+func TestMaintenanceInfo(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	sofia, petra := principal(t, f.a, "sofia@it.contoso.example"), principal(t, f.a, "petra@it.contoso.example")
+	if _, _, err := f.a.Provision.UploadBlueprint(ctx, sofia, provision.BlueprintInput{Source: miniBlueprint("small"), Note: "a small database"}); err != nil {
+		t.Fatal(err)
+	}
+	mini, err := f.a.Catalog.CreateOffering(ctx, petra, catalog.OfferingInput{Code: "mini", ServiceID: f.off.ServiceID, Name: "Mini database", Brokered: true,
+		Plans: []catalog.PlanInput{{Code: "standard", Name: "Standard", Currency: "EUR", Recurring: "20.00", Blueprint: "mini@1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	standard := mini.Plan("standard").ID
+	plans := func() map[string]map[string]any {
+		out := map[string]map[string]any{}
+		for _, s := range f.p.call("GET", "/v2/catalog", nil, 200).body["services"].([]any) {
+			for _, pl := range s.(map[string]any)["plans"].([]any) {
+				out[pl.(map[string]any)["id"].(string)] = pl.(map[string]any)
+			}
+		}
+		return out
+	}
+	cat := plans()
+	if mi, _ := cat[standard]["maintenance_info"].(map[string]any); mi["version"] != "1.0.0" || !strings.Contains(fmt.Sprint(mi["description"]), "mini version 1: a small database") {
+		t.Fatalf("the blueprint plan's maintenance_info = %v, want version 1.0.0 described by the blueprint", cat[standard]["maintenance_info"])
+	}
+	if mi, ok := cat[f.small]["maintenance_info"]; ok {
+		t.Fatalf("a plan a provider makes declares maintenance_info %v; its implementation version is the provider's", mi)
+	}
+
+	body := func(plan, version string) map[string]any {
+		b := map[string]any{"service_id": mini.ID, "plan_id": plan, "organization_guid": "org-1", "space_guid": "space-1"}
+		if version != "" {
+			b["maintenance_info"] = map[string]any{"version": version}
+		}
+		return b
+	}
+	before := countOrders(t, f.a)
+	for _, v := range []string{"2.0.0", "1.0.1", "1"} {
+		if got := f.p.call("PUT", "/v2/service_instances/m-1?accepts_incomplete=true", body(standard, v), 422); got.body["error"] != "MaintenanceInfoConflict" {
+			t.Fatalf("provision with maintenance_info %s: %v", v, got.body)
+		}
+	}
+	noInfo := f.provisionBody(f.small)
+	noInfo["maintenance_info"] = map[string]any{"version": "1.0.0"}
+	if got := f.p.call("PUT", "/v2/service_instances/m-1?accepts_incomplete=true", noInfo, 422); got.body["error"] != "MaintenanceInfoConflict" {
+		t.Fatalf("provision of a plan without maintenance_info, sending one: %v", got.body)
+	}
+	if n := countOrders(t, f.a); n != before {
+		t.Fatalf("refused provisions made %d orders", n-before)
+	}
+	f.p.call("PUT", "/v2/service_instances/m-1?accepts_incomplete=true", body(standard, "1.0.0"), 202)
+	runJobs(t, f.a)
+	if lo := f.p.call("GET", "/v2/service_instances/m-1/last_operation", nil, 200); lo.body["state"] != "succeeded" {
+		t.Fatalf("provisioning m-1: %v", lo.body)
+	}
+	if got := f.p.call("GET", "/v2/service_instances/m-1", nil, 200); fmt.Sprint(got.body["maintenance_info"]) != fmt.Sprint(cat[standard]["maintenance_info"]) {
+		t.Fatalf("the instance's maintenance_info = %v, want the plan's %v", got.body["maintenance_info"], cat[standard]["maintenance_info"])
+	}
+
+	// A new blueprint version: the plan's maintenance_info moves on; the instance stays made by version 1.
+	if _, _, err := f.a.Provision.UploadBlueprint(ctx, sofia, provision.BlueprintInput{Source: miniBlueprint("large"), Note: "moves the database to the large plan"}); err != nil {
+		t.Fatal(err)
+	}
+	in := mini.Input()
+	in.Plans[0].Blueprint = "mini@2"
+	if _, err := f.a.Catalog.UpdateOffering(ctx, petra, mini.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	if mi, _ := plans()[standard]["maintenance_info"].(map[string]any); mi["version"] != "2.0.0" || !strings.Contains(fmt.Sprint(mi["description"]), "large plan") {
+		t.Fatalf("after mini@2 the plan's maintenance_info = %v", mi)
+	}
+	upd := func(version string) map[string]any {
+		return map[string]any{"service_id": mini.ID, "maintenance_info": map[string]any{"version": version}}
+	}
+	before = countOrders(t, f.a)
+	if got := f.p.call("PATCH", "/v2/service_instances/m-1?accepts_incomplete=true", upd("1.0.0"), 422); got.body["error"] != "MaintenanceInfoConflict" {
+		t.Fatalf("update with the old maintenance_info: %v", got.body)
+	}
+	// The maintenance update itself: Steward cannot remake an instance
+	// with another blueprint version in place, and says so.
+	got := f.p.call("PATCH", "/v2/service_instances/m-1?accepts_incomplete=true", upd("2.0.0"), 422)
+	if got.body["update_repeatable"] != false || got.body["instance_usable"] != true || !strings.Contains(description(got), "version 2") {
+		t.Fatalf("the maintenance update = %v; want it refused, not repeatable, the instance usable", got.body)
+	}
+	if n := countOrders(t, f.a); n != before {
+		t.Fatalf("refused updates made %d orders", n-before)
+	}
+	if got := f.p.call("GET", "/v2/service_instances/m-1", nil, 200); got.body["maintenance_info"].(map[string]any)["version"] != "1.0.0" {
+		t.Fatalf("after the refused updates the instance's maintenance_info = %v", got.body["maintenance_info"])
+	}
+	// New instances are made by version 2.
+	f.p.call("PUT", "/v2/service_instances/m-2?accepts_incomplete=true", body(standard, "2.0.0"), 202)
 }

@@ -216,6 +216,7 @@ func (b *Broker) catalogHandler(w http.ResponseWriter, r *http.Request, c *call)
 		return
 	}
 	out := osb.Catalog{Services: []osb.Service{}}
+	infos := map[string]*osb.MaintenanceInfo{} // by blueprint ref
 	for _, o := range offs {
 		if !o.Brokered {
 			continue
@@ -245,17 +246,83 @@ func (b *Broker) catalogHandler(w http.ResponseWriter, r *http.Request, c *call)
 			if desc == "" {
 				desc = p.Name
 			}
+			mi, ok := infos[p.Blueprint]
+			if !ok {
+				if mi, err = b.maintenanceInfo(r.Context(), p.Blueprint); err != nil {
+					b.fail(w, r, err)
+					return
+				}
+				infos[p.Blueprint] = mi
+			}
 			major, _ := json.Marshal(json.RawMessage(p.Recurring.Decimal()))
 			s.Plans = append(s.Plans, osb.Plan{ID: p.ID, Name: p.Code, Description: desc, Free: &free, Bindable: &bind,
 				Metadata: &osb.PlanMetadata{DisplayName: p.Name, Currency: p.Currency, Price: p.Recurring.Decimal(),
 					Costs: []osb.Cost{{Amount: map[string]json.Number{strings.ToLower(p.Currency): json.Number(major)}, Unit: "MONTHLY"}}},
-				Schemas: map[string]any{"service_instance": map[string]any{"create": map[string]any{"parameters": params}, "update": map[string]any{"parameters": params}}}})
+				Schemas:         map[string]any{"service_instance": map[string]any{"create": map[string]any{"parameters": params}, "update": map[string]any{"parameters": params}}},
+				MaintenanceInfo: mi})
 		}
 		if len(s.Plans) > 0 {
 			out.Services = append(out.Services, s)
 		}
 	}
 	reply(w, http.StatusOK, out)
+}
+
+// maintenanceInfo is the maintenance information of a plan or an instance
+// made by the blueprint version ref (code@N), nil for none: a plan a
+// provider makes has its implementation version at the provider, where
+// Steward cannot see it. Blueprint versions are whole numbers counting
+// up, so version N is the semantic version "N.0.0" ("Maintenance Info
+// Object": "MUST be a string conforming to a semantic version 2.0"), and
+// the description names the blueprint version and its upload note (what
+// it changed).
+func (b *Broker) maintenanceInfo(ctx context.Context, ref string) (*osb.MaintenanceInfo, error) {
+	if ref == "" {
+		return nil, nil
+	}
+	code, ver, _ := strings.Cut(ref, "@")
+	n, err := strconv.Atoi(ver)
+	if err != nil {
+		return nil, errs.Internal(err, "blueprint reference %q has no version", ref)
+	}
+	desc := fmt.Sprintf("made by blueprint %s version %d", code, n)
+	bp, err := b.provision.BlueprintVersion(ctx, access.System(), code, n)
+	switch {
+	case err == nil && bp.Note != "":
+		desc += ": " + bp.Note
+	case err != nil && !errs.Is(err, errs.CodeNotFound):
+		return nil, err
+	}
+	return &osb.MaintenanceInfo{Version: fmt.Sprintf("%d.0.0", n), Description: desc}, nil
+}
+
+// maintenanceConflict checks the maintenance_info a platform sent against
+// the catalog's for the plan (made by the blueprint version ref):
+// Provisioning and Updating, 422 "MUST be returned if the
+// maintenance_info.version provided in the request does not match", with
+// MaintenanceInfoConflict. Only the version counts ("Any field except for
+// maintenance_info.version will be ignored"). It answers and reports true
+// on a conflict.
+func (b *Broker) maintenanceConflict(w http.ResponseWriter, r *http.Request, sent *osb.MaintenanceInfo, planCode, ref string) bool {
+	if sent == nil {
+		return false
+	}
+	mi, err := b.maintenanceInfo(r.Context(), ref)
+	if err != nil {
+		b.fail(w, r, err)
+		return true
+	}
+	switch {
+	case mi == nil:
+		reply(w, http.StatusUnprocessableEntity, osb.ErrorBody{Error: "MaintenanceInfoConflict",
+			Description: fmt.Sprintf("the plan %s declares no maintenance_info (it was sent %s): fetch the catalog again", planCode, sent.Version)})
+	case mi.Version != sent.Version:
+		reply(w, http.StatusUnprocessableEntity, osb.ErrorBody{Error: "MaintenanceInfoConflict",
+			Description: fmt.Sprintf("the maintenance information of the plan %s has changed: it is %s (%s), not %s; fetch the catalog again", planCode, mi.Version, mi.Description, sent.Version)})
+	default:
+		return false
+	}
+	return true
 }
 
 // parametersSchema is an offering's order form as the catalog's schema of
@@ -414,6 +481,9 @@ func (b *Broker) provisionHandler(w http.ResponseWriter, r *http.Request, c *cal
 	plan := off.Plan(req.PlanID)
 	if plan == nil || plan.ID != req.PlanID || plan.Retired {
 		badRequest(w, "plan_id %q is not a plan of %s that takes orders", req.PlanID, off.Code)
+		return
+	}
+	if b.maintenanceConflict(w, r, req.MaintenanceInfo, plan.Code, plan.Blueprint) {
 		return
 	}
 	orgUnitID, userID, err := b.resolve(ctx, c, req.Context, r.Header.Get(osb.HeaderOriginatingID))
@@ -619,8 +689,19 @@ func (b *Broker) fetchInstanceHandler(w http.ResponseWriter, r *http.Request, c 
 		concurrency(w, o.Reference()+" is updating this instance; fetch it when the update's last_operation has succeeded or failed")
 		return
 	}
-	reply(w, http.StatusOK, map[string]any{"service_id": inst.OfferingID, "plan_id": inst.PlanID, "dashboard_url": inst.DashboardURL,
-		"parameters": inst.Parameters, "metadata": instanceMetadata(inst)})
+	out := map[string]any{"service_id": inst.OfferingID, "plan_id": inst.PlanID, "dashboard_url": inst.DashboardURL,
+		"parameters": inst.Parameters, "metadata": instanceMetadata(inst)}
+	// Fetching a Service Instance: the broker "MAY return the maintenance
+	// information currently associated with the Service Instance".
+	mi, err := b.maintenanceInfo(ctx, inst.Blueprint)
+	if err != nil {
+		b.fail(w, r, err)
+		return
+	}
+	if mi != nil {
+		out["maintenance_info"] = mi
+	}
+	reply(w, http.StatusOK, out)
 }
 
 func (b *Broker) updateHandler(w http.ResponseWriter, r *http.Request, c *call) {
@@ -674,6 +755,9 @@ func (b *Broker) updateHandler(w http.ResponseWriter, r *http.Request, c *call) 
 		concurrency(w, "the instance is not active yet (or any more)")
 		return
 	}
+	if req.MaintenanceInfo != nil && !b.maintenanceUpdate(w, r, c, req, inst) {
+		return
+	}
 	if (req.PlanID == "" || req.PlanID == inst.PlanID) && req.Parameters == nil {
 		empty(w, http.StatusOK)
 		return
@@ -687,6 +771,43 @@ func (b *Broker) updateHandler(w http.ResponseWriter, r *http.Request, c *call) 
 		return
 	}
 	reply(w, http.StatusAccepted, map[string]any{"operation": o.ID})
+}
+
+// maintenanceUpdate checks an update's maintenance_info: it must match the
+// catalog's for the plan the instance is to be on (MaintenanceInfoConflict
+// otherwise). Matching while the instance was made by another blueprint
+// version asks for a maintenance update ("Enable Platforms to update
+// maintenance information"), which Steward cannot do: a blueprint version
+// makes an instance once and is never re-run on it, so Steward refuses
+// with 422 ("MUST be returned if the requested change is not supported"),
+// instance_usable true and update_repeatable false. It answers and
+// reports false when the update must not go on.
+func (b *Broker) maintenanceUpdate(w http.ResponseWriter, r *http.Request, c *call, req osb.UpdateRequest, inst *orders.Instance) bool {
+	off, err := b.catalog.Offering(r.Context(), c.principal, inst.OfferingID)
+	if err != nil {
+		b.fail(w, r, err)
+		return false
+	}
+	target := req.PlanID
+	if target == "" {
+		target = inst.PlanID
+	}
+	plan := off.Plan(target)
+	if plan == nil || plan.ID != target {
+		badRequest(w, "plan_id %q is not a plan of %s", target, off.Code)
+		return false
+	}
+	if b.maintenanceConflict(w, r, req.MaintenanceInfo, plan.Code, plan.Blueprint) {
+		return false
+	}
+	if plan.ID != inst.PlanID || plan.Blueprint == inst.Blueprint {
+		return true
+	}
+	usable, repeatable := true, false
+	reply(w, http.StatusUnprocessableEntity, osb.ErrorBody{InstanceUsable: &usable, UpdateRepeatable: &repeatable,
+		Description: fmt.Sprintf("this instance was made by blueprint %s and the plan %s is now made by %s (maintenance_info %s); Steward does not remake an instance with another blueprint version in place: provision a new instance of the plan and deprovision this one",
+			inst.Blueprint, plan.Code, strings.Replace(plan.Blueprint, "@", " version ", 1), req.MaintenanceInfo.Version)})
+	return false
 }
 
 func (b *Broker) deprovisionHandler(w http.ResponseWriter, r *http.Request, c *call) {

@@ -62,6 +62,16 @@ type Plan struct {
 	PlanUpdateable         *bool          `json:"plan_updateable,omitempty"`
 	MaximumPollingDuration int            `json:"maximum_polling_duration,omitempty"`
 	Schemas                map[string]any `json:"schemas,omitempty"`
+	// MaintenanceInfo is the version of what makes the plan's instances.
+	MaintenanceInfo *MaintenanceInfo `json:"maintenance_info,omitempty"`
+}
+
+// MaintenanceInfo is a plan's or an instance's maintenance information:
+// Version is a semantic version (2.0) of what makes its instances, which a
+// platform may send back when provisioning or updating.
+type MaintenanceInfo struct {
+	Version     string `json:"version"`
+	Description string `json:"description,omitempty"`
 }
 
 // PlanMetadata carries the conventional display fields and costs.
@@ -106,6 +116,8 @@ type ProvisionRequest struct {
 	OrganizationGUID string         `json:"organization_guid,omitempty"`
 	SpaceGUID        string         `json:"space_guid,omitempty"`
 	Parameters       map[string]any `json:"parameters,omitempty"`
+	// MaintenanceInfo, when sent, must match the plan's in the catalog.
+	MaintenanceInfo *MaintenanceInfo `json:"maintenance_info,omitempty"`
 }
 
 // UpdateRequest is the body of PATCH /v2/service_instances/:id.
@@ -115,12 +127,16 @@ type UpdateRequest struct {
 	Context        map[string]any  `json:"context,omitempty"`
 	Parameters     map[string]any  `json:"parameters,omitempty"`
 	PreviousValues *PreviousValues `json:"previous_values,omitempty"`
+	// MaintenanceInfo, when sent, must match the plan's in the catalog;
+	// one newer than the instance's asks for a maintenance update.
+	MaintenanceInfo *MaintenanceInfo `json:"maintenance_info,omitempty"`
 }
 
 // PreviousValues is what an instance was before an update.
 type PreviousValues struct {
-	ServiceID string `json:"service_id,omitempty"`
-	PlanID    string `json:"plan_id,omitempty"`
+	ServiceID       string           `json:"service_id,omitempty"`
+	PlanID          string           `json:"plan_id,omitempty"`
+	MaintenanceInfo *MaintenanceInfo `json:"maintenance_info,omitempty"`
 }
 
 // BindRequest is the body of PUT /v2/service_instances/:id/service_bindings/:bid.
@@ -150,6 +166,10 @@ const (
 type ErrorBody struct {
 	Error       string `json:"error,omitempty"`
 	Description string `json:"description,omitempty"`
+	// InstanceUsable and UpdateRepeatable are only for a failed update or
+	// deprovision (the spec defaults both to true).
+	InstanceUsable   *bool `json:"instance_usable,omitempty"`
+	UpdateRepeatable *bool `json:"update_repeatable,omitempty"`
 }
 
 // Identity is the originating identity Steward sends: the person (or
