@@ -54,7 +54,17 @@ type costsPage struct {
 	ChartW    int
 	Documents []*billing.Document
 	Months    int
+	Balances  []accountBalance
 }
+
+// accountBalance is a billing account's balance as the costs page shows it.
+type accountBalance struct {
+	Name string
+	*billing.Balance
+}
+
+// maxBalances is how many accounts' balances the costs page shows.
+const maxBalances = 20
 
 // costsView is "My costs": the last months by month (a chart) and by
 // service, and the documents, each a link to its lines.
@@ -74,6 +84,20 @@ func (p *Portal) costsView(r *http.Request) (costsPage, error) {
 	}
 	if pg.Documents, err = p.Billing.Documents(r.Context(), pr, billing.DocumentFilter{From: from, To: to, Limit: 200}); err != nil {
 		return pg, err
+	}
+	accounts, err := p.Billing.Accounts(r.Context(), pr)
+	if err != nil {
+		return pg, err
+	}
+	for _, a := range accounts[:min(len(accounts), maxBalances)] {
+		if a.Mode != billing.Chargeback {
+			continue
+		}
+		b, err := p.Billing.Balance(r.Context(), pr, a.ID)
+		if err != nil {
+			return pg, err
+		}
+		pg.Balances = append(pg.Balances, accountBalance{Name: a.Name, Balance: b})
 	}
 	var labels []string
 	var values []int64
@@ -168,6 +192,7 @@ func (p *Portal) documentAction(w http.ResponseWriter, r *http.Request) error {
 type billingPage struct {
 	Page
 	Accounts []*billing.Account
+	Balances map[string]*billing.Balance // by account ID: owed and account credit
 	Runs     []*billing.Run
 	Month    string
 	Running  bool
@@ -187,6 +212,15 @@ func (p *Portal) billingView(r *http.Request) (billingPage, error) {
 	}
 	if pg.Runs, err = p.Billing.Runs(r.Context(), pr); err != nil {
 		return pg, err
+	}
+	pg.Balances = map[string]*billing.Balance{}
+	for _, a := range pg.Accounts {
+		if a.Mode != billing.Chargeback {
+			continue
+		}
+		if pg.Balances[a.ID], err = p.Billing.Balance(r.Context(), pr, a.ID); err != nil {
+			return pg, err
+		}
 	}
 	for _, run := range pg.Runs {
 		pg.Running = pg.Running || run.State == billing.RunRunning

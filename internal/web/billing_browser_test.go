@@ -39,6 +39,7 @@ func TestBrowserBilling(t *testing.T) {
 		// The page refreshes itself while the run goes; the job finishes it.
 		waitText("table.runs", "completed"),
 		waitText("table.runs", "4 of 4 accounts"),
+		waitText("main", "Account credit"),
 	)
 	b.screenshot("billing")
 	b.logout()
@@ -48,10 +49,25 @@ func TestBrowserBilling(t *testing.T) {
 		chromedp.Navigate(b.base+"/costs"),
 		waitText("main", "By service"),
 		chromedp.WaitVisible("svg.chart rect.bar", chromedp.ByQuery),
+		// Issue 16, billing 1, 2 and 4: the month in progress shows its
+		// costs to date beside the projection; Retail's balance is shown.
+		waitText("main", "Costs to date"),
+		waitText("main", "in progress"),
+		waitText("table.balances", "Retail"),
+	)
+	b.screenshot("costs")
+	b.run(
 		press(`table.documents a`),
 		waitText("main", "Invoice (draft)"),
 		waitText("table.lines", "shop-images"),
+		waitText("table.lines tfoot", "Costs to date"),
+		waitText("table.lines tfoot", "Projected to"),
+		waitText("table.lines tfoot", "Amount due"),
 	)
+	// A draft shows what will be due: its total (Retail has no account credit).
+	if total, due := b.text("td.doc-total"), b.text("td.doc-balance"); total != due || due == "0.00" {
+		t.Errorf("the draft's amount due is %q of %q", due, total)
+	}
 	b.screenshot("invoice")
 	// A usage line explains itself: the meter and the rollups read.
 	b.run(press(`tr.usage details.why summary`), waitText(`tr.usage details.why[open]`, "usage.meter"))
