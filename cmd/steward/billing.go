@@ -15,19 +15,23 @@ import (
 const billingUsage = `Usage:
   steward billing run [--month 2026-11] [flags]                     bill a month now (drafts; finalised documents never change)
   steward billing export [--format csv|focus] --from M --to M [flags] write billing lines as CSV or FOCUS 1.2
+  steward billing costs [--month 2026-11] [flags]                   each account's document: costs to date, projection, amount due
+  steward billing balance --account CODE [--refund 2.69] [flags]    an account's credit balance and its ledger; record a refund
 `
 
 // billingCmd runs billing from the command line, for cron and FinOps
 // pipelines: the same service the API and the portal call, as the system.
 func billingCmd(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 || (args[0] != "run" && args[0] != "export") {
+	if len(args) == 0 || (args[0] != "run" && args[0] != "export" && args[0] != "costs" && args[0] != "balance") {
 		fmt.Fprint(e.stderr, billingUsage)
 		return errors.New("unknown billing command")
 	}
 	cmd := args[0]
 	fs := newFlagSet(e, "billing "+cmd, map[string]string{
-		"run":    "Run the billing of a month to its end and print the run's figures.",
-		"export": "Write the lines of finalised documents whose period starts in [from, to) as CSV or FOCUS.",
+		"run":     "Run the billing of a month to its end and print the run's figures.",
+		"export":  "Write the lines of finalised documents whose period starts in [from, to) as CSV or FOCUS.",
+		"costs":   "Print each account's document of a month: costs to date and the projection to the period's end (a month in progress), the amount due and the account's credit.",
+		"balance": "Print an account's credit balance, what its invoices owe, the credits waiting for its next invoice and its ledger; --refund records money paid back.",
 	}[cmd])
 	db := addDBFlags(fs)
 	month := fs.String("month", "", "run: the month to bill, 2026-11 (default: the month in progress)")
@@ -36,6 +40,9 @@ func billingCmd(ctx context.Context, e env, args []string) error {
 	to := fs.String("to", "", "export: the month after the last, 2027-01")
 	drafts := fs.Bool("include-drafts", false, "export: drafts too")
 	out := fs.String("out", "", "export: write to this file instead of standard output")
+	account := fs.String("account", "", "balance: the account (its org unit's code or ID)")
+	refund := fs.String("refund", "", "balance: record a refund of this amount of the account's credit")
+	reference := fs.String("reference", "", "balance: the refund's reference")
 	if err := fs.Parse(args[1:]); err != nil {
 		return err
 	}
@@ -62,6 +69,15 @@ func billingCmd(ctx context.Context, e env, args []string) error {
 		fmt.Fprintf(e.stdout, "billing run %s: %s, %d of %d accounts, %d documents, %d lines\n", r.Month, r.State, r.AccountsDone, r.AccountsTotal, r.Documents, r.Lines)
 		return nil
 	}
+	switch cmd {
+	case "costs":
+		if *month == "" {
+			*month = a.Billing.Month()
+		}
+		return printCosts(ctx, e, a.Billing, *month)
+	case "balance":
+		return printBalance(ctx, e, a.Billing, *account, *refund, *reference)
+	}
 	f, t, err := monthRange(*from, *to)
 	if err != nil {
 		return err
@@ -85,4 +101,59 @@ func monthRange(from, to string) (time.Time, time.Time, error) {
 		return f, t, errors.New("--from and --to are months such as 2026-01")
 	}
 	return f, t, nil
+}
+
+// printCosts prints each account's document of a month.
+func printCosts(ctx context.Context, e env, b *billing.Service, month string) error {
+	m, err := time.Parse("2006-01", month)
+	if err != nil {
+		return errors.New("--month is a month such as 2026-11")
+	}
+	sys := access.System()
+	docs, err := b.Documents(ctx, sys, billing.DocumentFilter{From: m, To: m.AddDate(0, 1, 0)})
+	if err != nil {
+		return err
+	}
+	for _, d := range docs {
+		if d.Kind == billing.CreditNote || d.State == billing.Void {
+			continue
+		}
+		fmt.Fprintf(e.stdout, "%s %s (%s, %s – %s):", d.AccountName, d.Label(), d.State, d.PeriodStart.Format("2006-01-02"), d.PeriodEnd.Format("2006-01-02"))
+		if d.CostsToDate != "" {
+			fmt.Fprintf(e.stdout, " costs to date %s %s (as of %s), projected to the period's end %s", d.CostsToDate, d.Currency, d.AsOf.Format(time.RFC3339), d.Total)
+		} else {
+			fmt.Fprintf(e.stdout, " total %s %s", d.Total, d.Currency)
+		}
+		if d.Kind == billing.Invoice {
+			fmt.Fprintf(e.stdout, ", account credit applied %s, amount due %s", d.Applied, d.Balance)
+		}
+		fmt.Fprintln(e.stdout)
+	}
+	if len(docs) == 0 {
+		fmt.Fprintf(e.stdout, "no documents for %s: run its billing first (steward billing run --month %s)\n", month, month)
+	}
+	return nil
+}
+
+// printBalance prints an account's balance, after recording a refund if asked.
+func printBalance(ctx context.Context, e env, b *billing.Service, account, refund, reference string) error {
+	if account == "" {
+		return errors.New("--account names the account (its org unit's code or ID)")
+	}
+	sys := access.System()
+	var bal *billing.Balance
+	var err error
+	if refund != "" {
+		bal, err = b.Refund(ctx, sys, account, billing.RefundInput{Amount: refund, Reference: reference})
+	} else {
+		bal, err = b.Balance(ctx, sys, account)
+	}
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(e.stdout, "account credit %s %s, owed on issued invoices %s, credits waiting for the next invoice %s\n", bal.Credit, bal.Currency, bal.Owed, bal.CreditsWaiting)
+	for _, en := range bal.Entries {
+		fmt.Fprintf(e.stdout, "  %s %-12s %10s  %s\n", en.CreatedAt.Format("2006-01-02"), en.Kind, en.Amount, en.Reference)
+	}
+	return nil
 }

@@ -56,7 +56,7 @@ Usage:
   steward admin <command>        create-admin, create-user, grant, create-token
   steward audit verify [flags]   check the audit log's hash chain
   steward catalog export|import  the portfolio and catalog as YAML (import --dry-run shows the diff)
-  steward billing run|export     bill a month; export billing lines as CSV or FOCUS
+  steward billing run|export|costs|balance  bill a month; export lines; costs to date; an account's balance
   steward provider list|add|check|sync   providers where things are made; import a peer's catalog
   steward platform add           register a platform for the OSB API under /osb
   steward blueprint validate|upload|list   blueprints: how plans are made in steps

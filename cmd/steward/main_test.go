@@ -312,6 +312,17 @@ rebates:
 	if out, err := cli(t, getenv, "", "billing", "export", "--from", "2026"); err == nil || !strings.Contains(out, "months such as") {
 		t.Errorf("a bad export: %v %s", err, out)
 	}
+	// Issue 16, billing 1, 2 and 4: costs to date beside the projection, the amount due, the account's balance.
+	if out, err := cli(t, getenv, "", "billing", "costs"); err != nil || !strings.Contains(out, "Retail Draft invoice (draft, ") ||
+		!strings.Contains(out, "costs to date ") || !strings.Contains(out, "projected to the period's end") || !strings.Contains(out, "amount due ") {
+		t.Errorf("billing costs: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "billing", "balance", "--account", "RETAIL"); err != nil || !strings.Contains(out, "account credit 0.00 EUR") {
+		t.Errorf("billing balance: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "billing", "balance", "--account", "RETAIL", "--refund", "1.00"); err == nil || !strings.Contains(out+err.Error(), "credit balance of 0.00 EUR") {
+		t.Errorf("a refund beyond the balance: %v %s", err, out)
+	}
 
 	// A restart with --demo does not create the demo twice.
 	url, _, _ = startServe(t, getenv, "--demo")
