@@ -14,6 +14,7 @@ import (
 	"github.com/steward-itaas/steward/internal/app"
 	"github.com/steward-itaas/steward/internal/billing"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/osb/osbtest"
 	"github.com/steward-itaas/steward/internal/provision"
 	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
@@ -115,7 +116,7 @@ func TestFederation(t *testing.T) {
 	// On A: B is a provider; its catalog becomes external offerings at +15 %.
 	sofia := principal(t, a.a, "sofia@it.contoso.example")
 	pv, err := a.a.Provision.CreateProvider(ctx, sofia, provision.ProviderInput{Code: "steward-b", Name: "Steward B", Kind: provision.KindOSB,
-		URL: b.url() + "/osb", Username: pl.Username, Secret: pl.Password, Markup: "15"})
+		URL: osbtest.Checked(t, b.url()+"/osb").URL, Username: pl.Username, Secret: pl.Password, Markup: "15"})
 	if err != nil {
 		t.Fatal(err)
 	}

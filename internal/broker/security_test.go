@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/osb"
+	"github.com/steward-itaas/steward/internal/osb/osbtest"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
 
@@ -97,8 +99,9 @@ func TestBrokerBasicAuthIsThrottled(t *testing.T) {
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	pl, _ := platformUnit(t, a, "K8S", "Kubernetes tenants")
+	v := osbtest.NewValidator(t, srv.URL+"/osb")
 	call := func(pass string) *http.Response {
-		res, err := catalogCall(srv.URL, pl.Username, pass)
+		res, err := catalogCall(t, v, srv.URL, pl.Username, pass)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -131,13 +134,14 @@ func TestBrokerParallelCallsAreNotThrottled(t *testing.T) {
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	pl, _ := platformUnit(t, a, "K8S", "Kubernetes tenants")
+	v := osbtest.NewValidator(t, srv.URL+"/osb")
 	codes := make(chan int, 32)
 	var wg sync.WaitGroup
 	for range 32 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			res, err := catalogCall(srv.URL, pl.Username, pl.Password)
+			res, err := catalogCall(t, v, srv.URL, pl.Username, pl.Password)
 			if err != nil {
 				t.Error(err)
 				return
@@ -154,16 +158,27 @@ func TestBrokerParallelCallsAreNotThrottled(t *testing.T) {
 	}
 }
 
-// catalogCall asks the broker at base for its catalog with basic auth; the
-// body is read and closed.
-func catalogCall(base, user, pass string) (*http.Response, error) {
+// catalogCall asks the broker at base for its catalog with basic auth,
+// checking the exchange against the OSB spec (errors through t, which
+// may be called from any goroutine); the body is read and closed.
+func catalogCall(t *testing.T, v *osbtest.Validator, base, user, pass string) (*http.Response, error) {
 	req, _ := http.NewRequest("GET", base+"/osb/v2/catalog", nil)
 	req.Header.Set(osb.HeaderVersion, osb.Version)
 	req.SetBasicAuth(user, pass)
+	if err := v.Request(req, nil); err != nil {
+		t.Errorf("the catalog request breaks the OSB spec: %v", err)
+	}
 	res, err := http.DefaultClient.Do(req)
 	if err != nil {
 		return nil, err
 	}
+	body, err := io.ReadAll(res.Body)
 	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	if err := v.Response(req, nil, res.StatusCode, res.Header, body); err != nil {
+		t.Errorf("the catalog's %d answer breaks the OSB spec: %v", res.StatusCode, err)
+	}
 	return res, nil
 }
