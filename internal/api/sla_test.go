@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/sla"
 )
 
@@ -278,6 +280,86 @@ func TestReviewMonthsAreTheAgreementsMonths(t *testing.T) {
 	for q, field := range map[string]string{"from=2026-13&to=2027-01": "from", "from=2026-11": "to", "from=2026-11&to=2026-10": "to", "from=2020-01&to=2026-01": "to"} {
 		if f := c.bad("GET", "/api/v1/agreements/tills-sla/review?"+q, slm, nil, 422).problemFields(); len(f) != 1 || f[0] != field {
 			t.Errorf("%s: fields %v, want %s", q, f, field)
+		}
+	}
+}
+
+// docs/service-levels.md, "Agreements": "docs/examples/woodgrove-desktop-sla.yaml
+// is the MOF guide's sample SLA", and it loads as it is, through the API,
+// with the sample's terms (issue 16, service levels 5): amounts in USD,
+// holidays every year (Thanksgiving as the fourth Thursday of November,
+// Christmas on the closest weekday), tax season on "the closest weekdays
+// around April 7-21", and "more than 99 percent of all Service Desk
+// contacts will be handled within 10 minutes" counting every priority.
+func TestSampleSLAExampleLoads(t *testing.T) {
+	e := setup(t)
+	c := e.check
+	if _, err := demo.Seed(context.Background(), demo.Services{Identity: e.app.Identity, Catalog: e.app.Catalog, Orders: e.app.Orders,
+		Metering: e.app.Metering, Billing: e.app.Billing}); err != nil {
+		t.Fatal(err)
+	}
+	src, err := os.ReadFile("../../docs/examples/woodgrove-desktop-sla.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in map[string]any
+	if err := yaml.Unmarshal(src, &in); err != nil {
+		t.Fatal(err)
+	}
+	home := e.orgUnit(t, "SLM")
+	_, slm := e.user(t, "slm-sample@example.com", home, map[string]any{"role": "service_level_manager", "scope_kind": "global"})
+	_, agent := e.user(t, "agent-sample@example.com", home, map[string]any{"role": "agent", "scope_kind": "global"})
+	var a sla.Agreement
+	c.do("PUT", "/api/v1/agreements/woodgrove-desktop", slm, in, 201).decode(t, &a)
+	c.do("GET", "/api/v1/agreements/woodgrove-desktop", slm, nil, 200)
+
+	if a.Currency != "USD" || len(a.Rebates) != 1 || a.Rebates[0].Amount != "50.00" || a.Rebates[0].Kind != sla.PerHour {
+		t.Errorf("charging: %s, rebates %+v; want $50 per hour per PC", a.Currency, a.Rebates)
+	}
+	open := func(local string) bool {
+		d, err := time.Parse("2006-01-02", local)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return len(a.Calendar.HoursOn(d.Date())) > 0
+	}
+	// The holidays recur: years after the sample's first.
+	for date, want := range map[string]bool{"2027-11-25": false, "2031-11-27": false, "2027-12-24": false, "2032-12-24": false, "2029-07-04": false,
+		"2027-11-24": true, "2032-12-27": true} {
+		if got := open(date); got != want {
+			t.Errorf("%s: service %v, want %v", date, got, want)
+		}
+	}
+	// Tax season: 7 April 2029 is a Saturday, so extended hours start on
+	// Friday the 6th; 21 April 2029 too, so they end on Friday the 20th.
+	extended := func(local string) bool {
+		d, _ := time.Parse("2006-01-02", local)
+		hs := a.Calendar.HoursOn(d.Date())
+		return len(hs) == 1 && hs[0].Start == 7*60
+	}
+	for date, want := range map[string]bool{"2029-04-05": false, "2029-04-06": true, "2029-04-20": true, "2029-04-23": false, "2026-04-07": true} {
+		if got := extended(date); got != want {
+			t.Errorf("tax season %s: %v, want %v", date, got, want)
+		}
+	}
+	resp := a.Target("response")
+	if resp == nil || resp.Priority != 0 || !strings.Contains(resp.Describe(), "all incidents") {
+		t.Fatalf("response target %+v, want every priority", resp)
+	}
+	// A P1 and a P4 contact both count towards it.
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	now := time.Now().Truncate(time.Second)
+	for _, p := range []int{1, 4} {
+		c.do("POST", "/api/v1/incidents", agent, map[string]any{"service": "desktop", "priority": p, "summary": "Service desk contact",
+			"opened_at": now.Add(-2 * time.Minute).UTC().Format(time.RFC3339), "responded_at": now.Add(-time.Minute).UTC().Format(time.RFC3339)}, 201)
+	}
+	month := now.Add(-2 * time.Minute).In(la)
+	var r sla.Review
+	c.do("GET", "/api/v1/agreements/woodgrove-desktop/review?from="+month.Format("2006-01")+"&to="+month.AddDate(0, 0, 1-month.Day()).AddDate(0, 1, 0).Format("2006-01"),
+		slm, nil, 200).decode(t, &r)
+	for _, rt := range r.Targets {
+		if rt.Target.Code == "response" && rt.Result.Counted != 2 {
+			t.Errorf("response over %s: %d contacts counted, want 2 (P1 and P4)", month.Format("2006-01"), rt.Result.Counted)
 		}
 	}
 }

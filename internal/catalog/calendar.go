@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -28,12 +29,16 @@ type Calendar struct {
 
 // Season is a stretch of dates with their own weekly hours. From and To
 // are inclusive local dates: "MM-DD" recurs every year (a season may run
-// over the new year), "YYYY-MM-DD" is once.
+// over the new year), "YYYY-MM-DD" is once. With ClosestWeekday each
+// bound that falls on a weekend moves to the closest weekday (a Saturday
+// to the Friday before, a Sunday to the Monday after): "the closest
+// weekdays around April 7–21".
 type Season struct {
-	Name   string  `json:"name" yaml:"name"`
-	From   string  `json:"from" yaml:"from"`
-	To     string  `json:"to" yaml:"to"`
-	Weekly []Hours `json:"weekly" yaml:"weekly"`
+	Name           string  `json:"name" yaml:"name"`
+	From           string  `json:"from" yaml:"from"`
+	To             string  `json:"to" yaml:"to"`
+	ClosestWeekday bool    `json:"closest_weekday,omitempty" yaml:"closest_weekday,omitempty"`
+	Weekly         []Hours `json:"weekly" yaml:"weekly"`
 }
 
 // Maintenance is a recurring maintenance window: an RFC 5545 recurrence
@@ -55,10 +60,168 @@ type Hours struct {
 	End   string `json:"end" yaml:"end"`
 }
 
-// Holiday is a local date without service.
+// Holiday is a local date without service: Date "YYYY-MM-DD" once or
+// "MM-DD" every year, or a yearly Rule naming the nth weekday of a month
+// ("FREQ=YEARLY;BYMONTH=11;BYDAY=4TH" is Thanksgiving, "BYDAY=-1MO" the
+// last Monday). With ClosestWeekday a date on a weekend is observed on the
+// closest weekday (a Saturday's on the Friday before, a Sunday's on the
+// Monday after).
 type Holiday struct {
-	Date string `json:"date" yaml:"date"` // YYYY-MM-DD
-	Name string `json:"name" yaml:"name"`
+	Date           string `json:"date,omitempty" yaml:"date,omitempty"`
+	Rule           string `json:"rule,omitempty" yaml:"rule,omitempty"`
+	ClosestWeekday bool   `json:"closest_weekday,omitempty" yaml:"closest_weekday,omitempty"`
+	Name           string `json:"name" yaml:"name"`
+}
+
+// When says when the holiday falls, as the portal's holiday lines write
+// it: the date or the rule.
+func (h *Holiday) When() string {
+	if h.Rule != "" {
+		return h.Rule
+	}
+	return h.Date
+}
+
+// Describe says when the holiday falls in words: "26 November 2026",
+// "25 December every year", "the fourth Thursday of November every year".
+func (h *Holiday) Describe() string {
+	if h.Rule != "" {
+		m, wd, n, ok := yearlyRule(h.Rule)
+		if !ok {
+			return h.Rule
+		}
+		nth := map[int]string{1: "first", 2: "second", 3: "third", 4: "fourth", 5: "fifth", -1: "last", -2: "second last", -3: "third last", -4: "fourth last", -5: "fifth last"}[n]
+		return fmt.Sprintf("the %s %s of %s every year", nth, wd, m)
+	}
+	once, md, ok := seasonDate(h.Date)
+	if !ok {
+		return h.Date
+	}
+	d, _ := dateIn(2000, md) // a leap year: 02-29 reads
+	if once != 0 {
+		return fmt.Sprintf("%d %s %d", d.Day(), d.Month(), once)
+	}
+	return fmt.Sprintf("%d %s every year", d.Day(), d.Month())
+}
+
+// on reports whether the holiday falls on the local date d (noon UTC).
+func (h *Holiday) on(d time.Time) bool {
+	y := d.Year()
+	if h.Rule != "" {
+		m, wd, n, ok := yearlyRule(h.Rule)
+		return ok && sameDay(nthWeekday(y, m, wd, n), d)
+	}
+	once, md, ok := seasonDate(h.Date)
+	if !ok {
+		return false
+	}
+	for _, yy := range []int{y - 1, y, y + 1} {
+		if once != 0 && yy != once {
+			continue
+		}
+		t, ok := dateIn(yy, md)
+		if !ok {
+			continue
+		}
+		if h.ClosestWeekday {
+			t = closestWeekday(t)
+		}
+		if sameDay(t, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// dateIn is the date MM-DD in the year (noon UTC); 02-29 only in leap years.
+func dateIn(year int, md string) (time.Time, bool) {
+	if len(md) != 5 {
+		return time.Time{}, false
+	}
+	m, d := time.Month(int(md[0]-'0')*10+int(md[1]-'0')), int(md[3]-'0')*10+int(md[4]-'0')
+	t := time.Date(year, m, d, 12, 0, 0, 0, time.UTC)
+	return t, t.Month() == m && t.Day() == d
+}
+
+func sameDay(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	return ay == by && am == bm && ad == bd
+}
+
+// closestWeekday moves a Saturday to the Friday before and a Sunday to the
+// Monday after.
+func closestWeekday(t time.Time) time.Time {
+	switch t.Weekday() {
+	case time.Saturday:
+		return t.AddDate(0, 0, -1)
+	case time.Sunday:
+		return t.AddDate(0, 0, 1)
+	}
+	return t
+}
+
+// nthWeekday is the nth weekday of the month (n < 0 counts from the end),
+// at noon UTC; the zero time when the month has no such day.
+func nthWeekday(year int, month time.Month, wd time.Weekday, n int) time.Time {
+	if n > 0 {
+		first := time.Date(year, month, 1, 12, 0, 0, 0, time.UTC)
+		t := first.AddDate(0, 0, (int(wd)-int(first.Weekday())+7)%7+7*(n-1))
+		if t.Month() != month {
+			return time.Time{}
+		}
+		return t
+	}
+	last := time.Date(year, month+1, 0, 12, 0, 0, 0, time.UTC)
+	t := last.AddDate(0, 0, -((int(last.Weekday())-int(wd)+7)%7)+7*(n+1))
+	if t.Month() != month {
+		return time.Time{}
+	}
+	return t
+}
+
+var ruleDays = map[string]time.Weekday{"MO": time.Monday, "TU": time.Tuesday, "WE": time.Wednesday, "TH": time.Thursday,
+	"FR": time.Friday, "SA": time.Saturday, "SU": time.Sunday}
+
+// yearlyRule reads a holiday rule: FREQ=YEARLY, one BYMONTH and one BYDAY
+// with its ordinal (1 to 5, or -1 to -5 from the month's end), in any
+// order, nothing else.
+func yearlyRule(rule string) (time.Month, time.Weekday, int, bool) {
+	var month, n int
+	var wd time.Weekday
+	seen := map[string]bool{}
+	for _, part := range strings.Split(strings.ToUpper(strings.TrimSpace(rule)), ";") {
+		k, v, _ := strings.Cut(part, "=")
+		if seen[k] {
+			return 0, 0, 0, false
+		}
+		seen[k] = true
+		switch k {
+		case "FREQ":
+			if v != "YEARLY" {
+				return 0, 0, 0, false
+			}
+		case "BYMONTH":
+			m, err := strconv.Atoi(v)
+			if err != nil || m < 1 || m > 12 {
+				return 0, 0, 0, false
+			}
+			month = m
+		case "BYDAY":
+			if len(v) < 3 {
+				return 0, 0, 0, false
+			}
+			d, ok := ruleDays[v[len(v)-2:]]
+			k, err := strconv.Atoi(v[:len(v)-2])
+			if !ok || err != nil || k == 0 || k < -5 || k > 5 {
+				return 0, 0, 0, false
+			}
+			wd, n = d, k
+		default:
+			return 0, 0, 0, false
+		}
+	}
+	return time.Month(month), wd, n, seen["FREQ"] && month != 0 && n != 0
 }
 
 // Weekdays in the calendar's order.
@@ -104,9 +267,17 @@ func (c *Calendar) Validate(v *errs.Validator, prefix string) {
 		v.Add(prefix+"time_zone", "zone", "time_zone must be an IANA time zone such as Europe/London or America/New_York")
 	}
 	validHours(v, prefix+"weekly", "weekly entry", c.Weekly)
-	for i, h := range c.Holidays {
-		_, err := time.Parse("2006-01-02", h.Date)
-		v.Check(err == nil, prefix+"holidays", "date", fmt.Sprintf("holiday %d: date must be YYYY-MM-DD", i+1))
+	for i := range c.Holidays {
+		h := &c.Holidays[i]
+		h.Date, h.Rule = strings.TrimSpace(h.Date), strings.ToUpper(strings.TrimSpace(h.Rule))
+		if h.Rule != "" {
+			_, _, _, ok := yearlyRule(h.Rule)
+			v.Check(ok && h.Date == "", prefix+"holidays", "rule", fmt.Sprintf("holiday %d: rule is a yearly RRULE naming a month and the nth weekday, "+
+				"such as FREQ=YEARLY;BYMONTH=11;BYDAY=4TH (the fourth Thursday of November) or BYDAY=-1MO (the last Monday), instead of a date", i+1))
+			continue
+		}
+		_, _, ok := seasonDate(h.Date)
+		v.Check(ok, prefix+"holidays", "date", fmt.Sprintf("holiday %d: date must be YYYY-MM-DD (once) or MM-DD (every year), or give a yearly rule", i+1))
 	}
 	for i := range c.Seasons {
 		s := &c.Seasons[i]
@@ -161,8 +332,12 @@ func seasonDate(s string) (year int, md string, ok bool) {
 	return 0, "", false
 }
 
-// in reports whether the local date (YYYY-MM-DD) falls in the season.
-func (s *Season) in(date string) bool {
+// in reports whether the local date (YYYY-MM-DD; d at noon UTC) falls
+// in the season.
+func (s *Season) in(date string, d time.Time) bool {
+	if s.ClosestWeekday {
+		return s.inClosest(d)
+	}
 	if len(s.From) == 10 {
 		return date >= s.From && date <= s.To
 	}
@@ -171,6 +346,39 @@ func (s *Season) in(date string) bool {
 		return md >= s.From && md <= s.To
 	}
 	return md >= s.From || md <= s.To // over the new year
+}
+
+// inClosest is in for a season whose bounds move to the closest weekday:
+// the season of the year before, this year and the next (a bound may move
+// over the new year) are tried.
+func (s *Season) inClosest(d time.Time) bool {
+	fy, fmd, ok1 := seasonDate(s.From)
+	ty, tmd, ok2 := seasonDate(s.To)
+	if !ok1 || !ok2 {
+		return false
+	}
+	y := d.Year()
+	for _, yy := range []int{y - 1, y, y + 1} {
+		fromYear, toYear := yy, yy
+		if fy != 0 {
+			if yy != y {
+				continue
+			}
+			fromYear, toYear = fy, ty
+		} else if fmd > tmd {
+			toYear = yy + 1 // over the new year
+		}
+		from, ok1 := dateIn(fromYear, fmd)
+		to, ok2 := dateIn(toYear, tmd)
+		if !ok1 || !ok2 {
+			continue
+		}
+		from, to = closestWeekday(from), closestWeekday(to)
+		if !d.Before(from) && !d.After(to) {
+			return true
+		}
+	}
+	return false
 }
 
 // Stretch is a span of service on one local day, in minutes from midnight.
@@ -182,14 +390,14 @@ type Stretch struct{ Start, End int }
 func (c *Calendar) HoursOn(year int, month time.Month, day int) []Stretch {
 	d := time.Date(year, month, day, 12, 0, 0, 0, time.UTC)
 	date := d.Format("2006-01-02")
-	for _, h := range c.Holidays {
-		if h.Date == date {
+	for i := range c.Holidays {
+		if h := &c.Holidays[i]; h.Date == date && !h.ClosestWeekday || h.on(d) {
 			return nil
 		}
 	}
 	weekly := c.Weekly
 	for i := range c.Seasons {
-		if c.Seasons[i].in(date) {
+		if c.Seasons[i].in(date, d) {
 			weekly = c.Seasons[i].Weekly
 			break
 		}

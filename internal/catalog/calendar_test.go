@@ -75,3 +75,103 @@ func TestMaintenanceOccurrencesBounded(t *testing.T) {
 		t.Errorf("first Sundays of 2026: %v, err %v", occ, err)
 	}
 }
+
+// closed reports whether the calendar gives no hours on the date.
+func closed(c *catalog.Calendar, date string) bool {
+	d, err := time.Parse("2006-01-02", date)
+	if err != nil {
+		panic(err)
+	}
+	return len(c.HoursOn(d.Date())) == 0
+}
+
+// docs/service-levels.md, "Service hours": holidays are "YYYY-MM-DD once,
+// MM-DD every year, or a yearly rule naming the nth weekday of a month",
+// and "closest_weekday moves a date on a weekend to the closest weekday (a
+// Saturday's to the Friday before, a Sunday's to the Monday after)"
+// (issue 16, service levels 5: the sample's holidays recur, not one-off
+// dates that end after a year; one-off dates keep working).
+func TestRecurringHolidays(t *testing.T) {
+	cal := &catalog.Calendar{TimeZone: "America/Los_Angeles", Weekly: catalog.Weekly(catalog.Weekdays[:5], "08:00", "17:00"),
+		Holidays: []catalog.Holiday{
+			{Date: "2026-11-27", Name: "Day after Thanksgiving (this year only)"},
+			{Date: "12-25", Name: "Christmas Day", ClosestWeekday: true},
+			{Date: "07-04", Name: "Independence Day", ClosestWeekday: true},
+			{Date: "01-01", Name: "New Year's Day", ClosestWeekday: true},
+			{Date: "02-14", Name: "Valentine's Day"},
+			{Rule: "FREQ=YEARLY;BYMONTH=11;BYDAY=4TH", Name: "Thanksgiving"},
+			{Rule: "FREQ=YEARLY;BYMONTH=5;BYDAY=-1MO", Name: "Memorial Day"},
+		}}
+	if f := fields(cal); len(f) > 0 {
+		t.Fatalf("refused: %v", f)
+	}
+	for date, want := range map[string]bool{
+		"2026-11-27": true, "2027-11-26": false, // once
+		"2026-12-25": true, "2027-12-24": true, "2027-12-27": false, "2030-12-25": true, // Christmas: 2027's Saturday on Friday the 24th
+		"2026-07-03": true, "2027-07-05": true, "2028-07-04": true, "2028-07-03": false, // Saturday → Friday, Sunday → Monday
+		"2021-12-31": true, "2027-01-01": true, // 1 January 2022 is a Saturday: observed on Friday 31 December 2021
+		"2027-02-15": false, "2029-02-14": true, // every year, as it falls (no closest_weekday)
+		"2026-11-26": true, "2027-11-25": true, "2028-11-23": true, "2028-11-30": false, // the fourth Thursday of November
+		"2026-05-25": true, "2027-05-31": true, "2027-05-24": false, // the last Monday of May
+		"2026-11-25": false, "2026-12-28": false,
+	} {
+		if got := closed(cal, date); got != want {
+			t.Errorf("%s: closed %v, want %v", date, got, want)
+		}
+	}
+	for i, want := range []string{"27 November 2026", "25 December every year", "4 July every year", "1 January every year", "14 February every year",
+		"the fourth Thursday of November every year", "the last Monday of May every year"} {
+		if got := cal.Holidays[i].Describe(); got != want {
+			t.Errorf("holiday %d: %q, want %q", i+1, got, want)
+		}
+	}
+	for _, h := range []catalog.Holiday{{Date: "13-01"}, {Date: "2026-02-30"}, {Rule: "FREQ=MONTHLY;BYDAY=1MO"}, {Rule: "FREQ=YEARLY;BYMONTH=11;BYDAY=TH"},
+		{Rule: "FREQ=YEARLY;BYMONTH=13;BYDAY=1MO"}, {Rule: "FREQ=YEARLY;BYMONTH=11;BYDAY=6TH"}, {Rule: "FREQ=YEARLY;BYMONTH=11;BYDAY=4TH;BYHOUR=1"},
+		{Date: "11-26", Rule: "FREQ=YEARLY;BYMONTH=11;BYDAY=4TH"}, {}} {
+		c := &catalog.Calendar{TimeZone: "UTC", Holidays: []catalog.Holiday{h}}
+		if msg := fields(c)["calendar.holidays"]; !strings.Contains(msg, "MM-DD") && !strings.Contains(msg, "FREQ=YEARLY;BYMONTH=11;BYDAY=4TH") {
+			t.Errorf("%+v: message %q, want it refused naming the forms", h, msg)
+		}
+	}
+}
+
+// docs/service-levels.md, "Service hours": a season with closest_weekday
+// runs from the weekday closest to its first date to the weekday closest
+// to its last: the sample SLA's "tax season (closest weekdays around April
+// 7-21)" (issue 16, service levels 5).
+func TestSeasonOnClosestWeekdays(t *testing.T) {
+	tax := catalog.Season{Name: "Tax season", From: "04-07", To: "04-21", ClosestWeekday: true,
+		Weekly: catalog.Weekly(catalog.Weekdays[:6], "07:00", "19:00")}
+	cal := &catalog.Calendar{TimeZone: "America/Los_Angeles", Weekly: catalog.Weekly(catalog.Weekdays[:5], "08:00", "17:00"), Seasons: []catalog.Season{tax}}
+	if f := fields(cal); len(f) > 0 {
+		t.Fatalf("refused: %v", f)
+	}
+	extended := func(date string) bool {
+		d, _ := time.Parse("2006-01-02", date)
+		hs := cal.HoursOn(d.Date())
+		return len(hs) == 1 && hs[0].Start == 7*60
+	}
+	for date, want := range map[string]bool{
+		"2026-04-06": false, "2026-04-07": true, "2026-04-21": true, "2026-04-22": false, // Tuesdays: as written
+		"2029-04-05": false, "2029-04-06": true, "2029-04-20": true, "2029-04-21": false, // Saturdays: from and to the Friday before
+		"2030-04-05": false, "2030-04-08": true, "2030-04-22": true, "2030-04-23": false, // Sundays: from and to the Monday after
+	} {
+		if got := extended(date); got != want {
+			t.Errorf("%s: tax season hours %v, want %v", date, got, want)
+		}
+	}
+	// Over the new year (1 January 2022 is a Saturday: the season starts on
+	// Friday 31 December 2021), and once.
+	cal.Seasons = []catalog.Season{{Name: "New year", From: "01-01", To: "01-04", ClosestWeekday: true, Weekly: tax.Weekly}}
+	for date, want := range map[string]bool{"2021-12-30": false, "2021-12-31": true, "2022-01-04": true, "2022-01-05": false, "2026-12-31": false, "2027-01-01": true} {
+		if got := extended(date); got != want {
+			t.Errorf("year end %s: %v, want %v", date, got, want)
+		}
+	}
+	cal.Seasons = []catalog.Season{{Name: "Audit", From: "2029-04-07", To: "2029-04-09", ClosestWeekday: true, Weekly: tax.Weekly}}
+	for date, want := range map[string]bool{"2029-04-06": true, "2029-04-09": true, "2030-04-08": false} {
+		if got := extended(date); got != want {
+			t.Errorf("audit %s: %v, want %v", date, got, want)
+		}
+	}
+}

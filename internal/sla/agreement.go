@@ -298,7 +298,7 @@ func (in *AgreementInput) validate() (from time.Time, to *time.Time, err error) 
 		}
 		switch t.Kind {
 		case Response, Resolution:
-			v.Check(t.Priority >= 1 && t.Priority <= 4, field+".priority", "range", fmt.Sprintf("target %d: priority is 1 (highest) to 4", i+1))
+			v.Check(t.Priority >= 0 && t.Priority <= 4, field+".priority", "range", fmt.Sprintf("target %d: priority is 1 (highest) to 4, or none for incidents of every priority", i+1))
 			fallthrough
 		case Fulfilment:
 			v.Check(t.WithinMinutes >= 1, field+".within_minutes", "range", fmt.Sprintf("target %d: within_minutes is the service time allowed, at least 1", i+1))

@@ -18,9 +18,9 @@ const (
 	Availability TargetKind = "availability"
 	// Reliability: at most MaxBreaks breaks (outages in service time) per window.
 	Reliability TargetKind = "reliability"
-	// Response: Objective % of incidents of Priority responded to within Within service minutes.
+	// Response: Objective % of incidents of Priority (every priority when 0) responded to within Within service minutes.
 	Response TargetKind = "response"
-	// Resolution: Objective % of incidents of Priority resolved within Within service minutes.
+	// Resolution: Objective % of incidents of Priority (every priority when 0) resolved within Within service minutes.
 	Resolution TargetKind = "resolution"
 	// Fulfilment: Objective % of requests for the scope fulfilled within Within service minutes.
 	Fulfilment TargetKind = "fulfilment"
@@ -123,7 +123,8 @@ type Target struct {
 	// share of incidents or requests within time.
 	Objective string `json:"objective,omitempty" yaml:"objective,omitempty"`
 	Window    Window `json:"window" yaml:"window"`
-	// Priority (1 highest … 4) for response and resolution targets.
+	// Priority (1 highest … 4) for response and resolution targets; none
+	// (0) counts incidents of every priority.
 	Priority int `json:"priority,omitempty" yaml:"priority,omitempty"`
 	// WithinMinutes of service time for response, resolution and fulfilment.
 	WithinMinutes int `json:"within_minutes,omitempty" yaml:"within_minutes,omitempty"`
@@ -146,7 +147,11 @@ func (t *Target) Describe() string {
 		return fmt.Sprintf("at most %d breaks, %s", t.MaxBreaks, t.Window)
 	case Response, Resolution:
 		verb := map[TargetKind]string{Response: "responded to", Resolution: "resolved"}[t.Kind]
-		return fmt.Sprintf("%s %% of P%d incidents %s within %s of service time, %s", t.Objective, t.Priority, verb, minutesText(t.WithinMinutes), t.Window)
+		which := fmt.Sprintf("P%d incidents", t.Priority)
+		if t.Priority == 0 {
+			which = "all incidents"
+		}
+		return fmt.Sprintf("%s %% of %s %s within %s of service time, %s", t.Objective, which, verb, minutesText(t.WithinMinutes), t.Window)
 	case Fulfilment:
 		return fmt.Sprintf("%s %% of requests fulfilled within %s of service time, %s", t.Objective, minutesText(t.WithinMinutes), t.Window)
 	case Meter:
@@ -215,6 +220,27 @@ type Inputs struct {
 	// share a calendar (CalendarKey) share it within a pass.
 	Hours       map[string]Set
 	CalendarKey string
+}
+
+// clocks are what a response, resolution or fulfilment target times: the
+// requests, or the incidents of its priority (of every priority when the
+// target names none: "all Service Desk contacts").
+func (in *Inputs) clocks(t *Target) []Clock {
+	byPriority := in.Responses
+	switch t.Kind {
+	case Fulfilment:
+		return in.Requests
+	case Resolution:
+		byPriority = in.Resolutions
+	}
+	if t.Priority != 0 {
+		return byPriority[t.Priority]
+	}
+	var all []Clock
+	for p := 1; p <= 4; p++ {
+		all = append(all, byPriority[p]...)
+	}
+	return all
 }
 
 // Status is a target's standing in a window.
@@ -287,13 +313,7 @@ func Measure(t *Target, in *Inputs, start, end, now time.Time) Result {
 	case Availability, Reliability:
 		measureDowntime(t, in, &r, from, to, upTo)
 	case Response, Resolution, Fulfilment:
-		clocks := in.Requests
-		if t.Kind == Response {
-			clocks = in.Responses[t.Priority]
-		} else if t.Kind == Resolution {
-			clocks = in.Resolutions[t.Priority]
-		}
-		measureClocks(t, in, &r, clocks, from, upTo)
+		measureClocks(t, in, &r, in.clocks(t), from, upTo)
 	case Meter:
 		measureMeter(t, in, &r)
 	}

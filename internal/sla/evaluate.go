@@ -501,13 +501,7 @@ func touches(t *Target, in *Inputs, from, to time.Time) bool {
 			}
 		}
 	case Response, Resolution, Fulfilment:
-		cs := in.Requests
-		if t.Kind == Response {
-			cs = in.Responses[t.Priority]
-		} else if t.Kind == Resolution {
-			cs = in.Resolutions[t.Priority]
-		}
-		for _, c := range cs {
+		for _, c := range in.clocks(t) {
 			if c.Opened >= f && c.Opened < e {
 				return true
 			}

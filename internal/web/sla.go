@@ -207,6 +207,36 @@ type agreementEditPage struct {
 
 type seasonRow struct {
 	Name, From, To, Hours string
+	Closest               bool
+}
+
+// closestMark ends a holiday line whose weekend date is observed on the
+// closest weekday.
+const closestMark = "[closest weekday]"
+
+// holidayLine writes a holiday as a line of the form: when (a date, MM-DD
+// or a yearly rule), the name, and the closest-weekday mark.
+func holidayLine(h catalog.Holiday) string {
+	l := h.When() + " " + h.Name
+	if h.ClosestWeekday {
+		l += " " + closestMark
+	}
+	return l
+}
+
+// parseHoliday reads a line holidayLine wrote.
+func parseHoliday(l string) catalog.Holiday {
+	when, name, _ := strings.Cut(strings.TrimSpace(l), " ")
+	name = strings.TrimSpace(name)
+	h := catalog.Holiday{Date: when}
+	if strings.HasPrefix(strings.ToUpper(when), "FREQ=") {
+		h = catalog.Holiday{Rule: when}
+	}
+	if n, ok := strings.CutSuffix(name, closestMark); ok {
+		name, h.ClosestWeekday = strings.TrimSpace(n), true
+	}
+	h.Name = name
+	return h
 }
 
 func (p *Portal) agreementForm(r *http.Request, in sla.AgreementInput, isNew bool) (agreementEditPage, error) {
@@ -245,11 +275,11 @@ func (p *Portal) agreementForm(r *http.Request, in sla.AgreementInput, isNew boo
 	}
 	var hs []string
 	for _, h := range in.Calendar.Holidays {
-		hs = append(hs, h.Date+" "+h.Name)
+		hs = append(hs, holidayLine(h))
 	}
 	pg.Holidays = strings.Join(hs, "\n")
 	for _, s := range in.Calendar.Seasons {
-		pg.Seasons = append(pg.Seasons, seasonRow{Name: s.Name, From: s.From, To: s.To, Hours: formatHours(s.Weekly)})
+		pg.Seasons = append(pg.Seasons, seasonRow{Name: s.Name, From: s.From, To: s.To, Hours: formatHours(s.Weekly), Closest: s.ClosestWeekday})
 	}
 	pg.Seasons = append(pg.Seasons, seasonRow{})
 	pg.Maint = append(slices.Clone(in.Calendar.Maintenance), catalog.Maintenance{})
@@ -330,8 +360,7 @@ func agreementInput(r *http.Request) sla.AgreementInput {
 		}
 	}
 	for _, l := range lines(f.Get("holidays")) {
-		date, name, _ := strings.Cut(l, " ")
-		in.Calendar.Holidays = append(in.Calendar.Holidays, catalog.Holiday{Date: date, Name: strings.TrimSpace(name)})
+		in.Calendar.Holidays = append(in.Calendar.Holidays, parseHoliday(l))
 	}
 	for i := 0; f.Has("season.name." + strconv.Itoa(i)); i++ {
 		n := strconv.Itoa(i)
@@ -339,7 +368,7 @@ func agreementInput(r *http.Request) sla.AgreementInput {
 			continue
 		}
 		in.Calendar.Seasons = append(in.Calendar.Seasons, catalog.Season{Name: f.Get("season.name." + n), From: f.Get("season.from." + n),
-			To: f.Get("season.to." + n), Weekly: parseHours(f.Get("season.hours." + n))})
+			To: f.Get("season.to." + n), ClosestWeekday: f.Get("season.closest."+n) != "", Weekly: parseHours(f.Get("season.hours." + n))})
 	}
 	for i := 0; f.Has("maint.rule." + strconv.Itoa(i)); i++ {
 		n := strconv.Itoa(i)
