@@ -585,5 +585,12 @@ func TestFOCUSExportOfTheDemo(t *testing.T) {
 	}
 	x := exportFOCUS(t, ctx, a.Billing, now.AddDate(0, -1, 0), now.AddDate(0, 1, 0))
 	checkFOCUSRules(t, x, totals)
-	t.Log(len(x.rows), "rows")
+	// ServiceCategory is each service's, from the demo's portfolio.
+	cats := map[string]string{}
+	for _, r := range x.rows {
+		cats[r["ServiceName"]] = r["ServiceCategory"]
+	}
+	if cats["Object storage"] != "Storage" || cats["Private cloud virtual machines"] != "Compute" {
+		t.Errorf("the demo's service categories: %v", cats)
+	}
 }

@@ -63,6 +63,17 @@ var (
 	Criticalities = []string{"mission_critical", "high", "medium", "low"}
 )
 
+// FocusCategories are FOCUS 1.2's ServiceCategory values: the highest-level
+// classification of a service by its core function, read by FinOps tools
+// in the billing export. FocusOther is for a service none fits.
+var FocusCategories = []string{"AI and Machine Learning", "Analytics", "Business Applications", "Compute", "Databases", "Developer Tools",
+	"Identity", "Integration", "Internet of Things", "Management and Governance", "Media", "Migration", "Mobile", "Multicloud", "Networking",
+	"Security", "Storage", "Web", FocusOther}
+
+// FocusOther is the FOCUS ServiceCategory of a service no other fits, and
+// the default.
+const FocusOther = "Other"
+
 // RoadmapEntry is a planned change to a service.
 type RoadmapEntry struct {
 	Date        string `json:"date" yaml:"date"` // YYYY-MM-DD, or YYYY-MM
@@ -95,6 +106,7 @@ type Service struct {
 	ValueKind             string         `json:"value_kind,omitempty"`
 	ValueStatement        string         `json:"value_statement"`
 	Category              string         `json:"category,omitempty"`
+	FocusCategory         string         `json:"focus_category"` // FOCUS ServiceCategory in the billing export: one of FocusCategories
 	Class                 string         `json:"class,omitempty"`
 	Criticality           string         `json:"criticality,omitempty"`
 	Roadmap               []RoadmapEntry `json:"roadmap"`
@@ -140,6 +152,7 @@ type ServiceInput struct {
 	ValueKind             string         `json:"value_kind"`
 	ValueStatement        string         `json:"value_statement"`
 	Category              string         `json:"category"`
+	FocusCategory         string         `json:"focus_category"` // one of FocusCategories; empty is FocusOther
 	Class                 string         `json:"class"`
 	Criticality           string         `json:"criticality"`
 	Roadmap               []RoadmapEntry `json:"roadmap"`
@@ -178,6 +191,11 @@ func (in *ServiceInput) Validate() error {
 	v.Check(len(in.Description) <= 10000, "description", "length", "description must be at most 10000 characters")
 	oneOf(&v, "value_kind", in.ValueKind, ValueKinds)
 	oneOf(&v, "category", in.Category, Categories)
+	if in.FocusCategory = strings.TrimSpace(in.FocusCategory); in.FocusCategory == "" {
+		in.FocusCategory = FocusOther
+	}
+	v.Check(slices.Contains(FocusCategories, in.FocusCategory), "focus_category", "enum",
+		"focus_category is one of FOCUS's service categories: "+strings.Join(FocusCategories, ", "))
 	oneOf(&v, "class", in.Class, Classes)
 	oneOf(&v, "criticality", in.Criticality, Criticalities)
 	v.Check(in.RPOMinutes >= 0 && in.RTOMinutes >= 0, "rpo_minutes", "range", "RPO and RTO are minutes, zero or more")
@@ -215,13 +233,13 @@ func (in *ServiceInput) checkRefs(ctx context.Context, q sqldb.Querier) error {
 
 const serviceColumns = `id, code, name, kind, lifecycle, description, COALESCE(owner_id, ''), COALESCE(sponsor_id, ''),
 	COALESCE(relationship_manager_id, ''), COALESCE(assignment_group_id, ''), COALESCE(successor_id, ''),
-	category, criticality, value_statement, help, rpo_minutes, rto_minutes, continuity, details, created_at, updated_at`
+	category, focus_category, criticality, value_statement, help, rpo_minutes, rto_minutes, continuity, details, created_at, updated_at`
 
 func scanService(row interface{ Scan(...any) error }) (*Service, error) {
 	var s Service
 	var d string
 	err := row.Scan(&s.ID, &s.Code, &s.Name, &s.Kind, &s.Lifecycle, &s.Description, &s.OwnerID, &s.SponsorID,
-		&s.RelationshipManagerID, &s.AssignmentGroupID, &s.SuccessorID, &s.Category, &s.Criticality, &s.ValueStatement,
+		&s.RelationshipManagerID, &s.AssignmentGroupID, &s.SuccessorID, &s.Category, &s.FocusCategory, &s.Criticality, &s.ValueStatement,
 		&s.Help, &s.RPOMinutes, &s.RTOMinutes, &s.Continuity, &d, &s.CreatedAt, &s.UpdatedAt)
 	if err != nil {
 		return nil, err
@@ -393,10 +411,10 @@ func (c *Catalog) createService(ctx context.Context, tx *sqldb.Tx, p *access.Pri
 	id := sqldb.NewID()
 	_, err := tx.ExecContext(ctx, `INSERT INTO services (id, code, name, kind, lifecycle, description, owner_id, sponsor_id,
 		relationship_manager_id, assignment_group_id, category, criticality, value_statement, help, rpo_minutes, rto_minutes,
-		continuity, details, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $19)`,
+		continuity, details, focus_category, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $20)`,
 		id, in.Code, in.Name, in.Kind, state, in.Description, nullString(in.OwnerID), nullString(in.SponsorID),
 		nullString(in.RelationshipManagerID), nullString(in.AssignmentGroupID), in.Category, in.Criticality, in.ValueStatement,
-		in.Help, in.RPOMinutes, in.RTOMinutes, in.Continuity, in.details(), now)
+		in.Help, in.RPOMinutes, in.RTOMinutes, in.Continuity, in.details(), in.FocusCategory, now)
 	if err != nil {
 		if errs.Is(sqldb.Err(err, "service"), errs.CodeConflict) {
 			return nil, errs.Conflict("a service with the code %q already exists; choose another code", in.Code)
@@ -440,10 +458,10 @@ func (c *Catalog) updateService(ctx context.Context, tx *sqldb.Tx, p *access.Pri
 	}
 	_, err := tx.ExecContext(ctx, `UPDATE services SET code = $1, name = $2, kind = $3, description = $4, owner_id = $5, sponsor_id = $6,
 		relationship_manager_id = $7, assignment_group_id = $8, category = $9, criticality = $10, value_statement = $11, help = $12,
-		rpo_minutes = $13, rto_minutes = $14, continuity = $15, details = $16, updated_at = $17 WHERE id = $18`,
+		rpo_minutes = $13, rto_minutes = $14, continuity = $15, details = $16, updated_at = $17, focus_category = $19 WHERE id = $18`,
 		in.Code, in.Name, in.Kind, in.Description, nullString(in.OwnerID), nullString(in.SponsorID), nullString(in.RelationshipManagerID),
 		nullString(in.AssignmentGroupID), in.Category, in.Criticality, in.ValueStatement, in.Help, in.RPOMinutes, in.RTOMinutes,
-		in.Continuity, in.details(), sqldb.Time(c.now()), before.ID)
+		in.Continuity, in.details(), sqldb.Time(c.now()), before.ID, in.FocusCategory)
 	if err != nil {
 		if errs.Is(sqldb.Err(err, "service"), errs.CodeConflict) {
 			return nil, errs.Conflict("a service with the code %q already exists; choose another code", in.Code)
@@ -461,7 +479,7 @@ func (c *Catalog) updateService(ctx context.Context, tx *sqldb.Tx, p *access.Pri
 func (s *Service) Input() ServiceInput {
 	return ServiceInput{Code: s.Code, Name: s.Name, Kind: s.Kind, Description: s.Description, OwnerID: s.OwnerID, SponsorID: s.SponsorID,
 		RelationshipManagerID: s.RelationshipManagerID, AssignmentGroupID: s.AssignmentGroupID, Managers: s.Managers, Outcomes: s.Outcomes,
-		BusinessFunctions: s.BusinessFunctions, ValueKind: s.ValueKind, ValueStatement: s.ValueStatement, Category: s.Category, Class: s.Class,
+		BusinessFunctions: s.BusinessFunctions, ValueKind: s.ValueKind, ValueStatement: s.ValueStatement, Category: s.Category, FocusCategory: s.FocusCategory, Class: s.Class,
 		Criticality: s.Criticality, Roadmap: s.Roadmap, Help: s.Help, RPOMinutes: s.RPOMinutes, RTOMinutes: s.RTOMinutes,
 		Continuity: s.Continuity, ExternalDependencies: s.ExternalDependencies, Calendar: s.Calendar}
 }

@@ -145,7 +145,7 @@ func (pl *plan) check(ctx context.Context) {
 		seen[sv.Code] = true
 		in := catalog.ServiceInput{Code: sv.Code, Name: sv.Name, Kind: sv.Kind, Description: sv.Description, Outcomes: sv.Outcomes,
 			BusinessFunctions: sv.BusinessFunctions, ValueKind: sv.ValueKind, ValueStatement: sv.ValueStatement, Category: sv.Category,
-			Class: sv.Class, Criticality: sv.Criticality, Roadmap: sv.Roadmap, Help: sv.Help, RPOMinutes: sv.RPOMinutes, RTOMinutes: sv.RTOMinutes,
+			FocusCategory: sv.FocusCategory, Class: sv.Class, Criticality: sv.Criticality, Roadmap: sv.Roadmap, Help: sv.Help, RPOMinutes: sv.RPOMinutes, RTOMinutes: sv.RTOMinutes,
 			Continuity: sv.Continuity, ExternalDependencies: sv.ExternalDependencies, Calendar: sv.Calendar}
 		for _, ref := range []struct {
 			field, email string

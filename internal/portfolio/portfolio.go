@@ -78,6 +78,7 @@ type Service struct {
 	ValueKind            string                 `yaml:"value_kind,omitempty"`
 	ValueStatement       string                 `yaml:"value_statement,omitempty"`
 	Category             string                 `yaml:"category,omitempty"`
+	FocusCategory        string                 `yaml:"focus_category,omitempty"` // FOCUS ServiceCategory; left out, Other
 	Class                string                 `yaml:"class,omitempty"`
 	Criticality          string                 `yaml:"criticality,omitempty"`
 	Roadmap              []catalog.RoadmapEntry `yaml:"roadmap,omitempty"`
@@ -436,10 +437,13 @@ func Export(ctx context.Context, s Services, p *access.Principal) ([]byte, error
 			Description: sv.Description, Owner: names.email(ctx, sv.OwnerID), Sponsor: names.email(ctx, sv.SponsorID),
 			RelationshipManager: names.email(ctx, sv.RelationshipManagerID), AssignmentGroup: names.groupName[sv.AssignmentGroupID],
 			Outcomes: sv.Outcomes, BusinessFunctions: sv.BusinessFunctions, ValueKind: sv.ValueKind, ValueStatement: sv.ValueStatement,
-			Category: sv.Category, Class: sv.Class, Criticality: sv.Criticality, Roadmap: sv.Roadmap, Help: sv.Help,
+			Category: sv.Category, FocusCategory: sv.FocusCategory, Class: sv.Class, Criticality: sv.Criticality, Roadmap: sv.Roadmap, Help: sv.Help,
 			RPOMinutes: sv.RPOMinutes, RTOMinutes: sv.RTOMinutes, Continuity: sv.Continuity, ExternalDependencies: sv.ExternalDependencies, Calendar: sv.Calendar}
 		for _, m := range sv.Managers {
 			out.Managers = append(out.Managers, Manager{OrgUnit: names.unitCode[m.OrgUnitID], User: names.email(ctx, m.UserID)})
+		}
+		if out.FocusCategory == catalog.FocusOther {
+			out.FocusCategory = "" // the default
 		}
 		d.Services = append(d.Services, out)
 	}

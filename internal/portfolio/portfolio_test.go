@@ -73,6 +73,14 @@ func TestRoundTrip(t *testing.T) {
 	if diff := cmp.Diff(string(first), string(second)); diff != "" {
 		t.Errorf("export → import → export differs (-first +second):\n%s", diff)
 	}
+	// Services keep their FOCUS ServiceCategory through the round trip
+	// ("Other", the default, is left out of the file).
+	if !strings.Contains(string(first), "focus_category: Databases") || strings.Contains(string(first), "focus_category: Other") {
+		t.Errorf("the export's focus categories:\n%s", first)
+	}
+	if db, err := b.Catalog.Service(ctx, sys, "database"); err != nil || db.FocusCategory != "Databases" {
+		t.Errorf("the imported database service is in %v (%v)", db, err)
+	}
 	// A change shows in a dry run as exactly that change.
 	edited := strings.Replace(string(first), "name: Managed PostgreSQL", "name: Managed PostgreSQL 16", 1)
 	changes, err = portfolio.Import(ctx, sb, sys, "portfolio.yaml", []byte(edited), true)
@@ -118,6 +126,11 @@ offerings:
 	}
 	if svcs, _ := b.Catalog.Services(ctx, sys, catalog.ServiceFilter{}); len(svcs) != 0 {
 		t.Errorf("a bad file wrote %d services", len(svcs))
+	}
+	// A FOCUS ServiceCategory FOCUS does not list is refused on its line.
+	_, err = portfolio.Import(ctx, sb, sys, "focus.yaml", []byte("services:\n  - code: x\n    name: X\n    kind: business\n    lifecycle: live\n    focus_category: Cloud\n"), false)
+	if err == nil || !strings.Contains(err.Error(), "focus.yaml:2: service x: focus_category:") {
+		t.Errorf("a bad focus category: %v", err)
 	}
 	_, err = portfolio.Import(ctx, sb, sys, "typo.yaml", []byte("services:\n  - code: x\n    nmae: X\n"), false)
 	if err == nil || !strings.Contains(err.Error(), "typo.yaml:3:") {

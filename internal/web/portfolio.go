@@ -253,6 +253,7 @@ type serviceEditPage struct {
 	Lists    map[string]string
 	Kinds    []catalog.Kind
 	Enums    map[string][]string
+	Focus    []string // the FOCUS service categories to choose from
 	Weekdays []string
 	Hours    map[string][2]string
 	Holidays string
@@ -284,6 +285,7 @@ func (p *Portal) serviceEditView(r *http.Request) (serviceEditPage, error) {
 	pg := serviceEditPage{Page: p.pageFor(r, "Edit "+s.Name), Service: s, Form: s.Input(), Kinds: catalog.Kinds, Weekdays: catalog.Weekdays,
 		Enums: map[string][]string{"value_kind": catalog.ValueKinds, "category": catalog.Categories, "class": catalog.Classes, "criticality": catalog.Criticalities},
 		Hours: map[string][2]string{}}
+	pg.Focus = catalog.FocusCategories
 	pg.Users, _ = p.Identity.Users(r.Context(), access.System(), identity.UserFilter{Limit: 500})
 	pg.Groups, _ = p.Identity.Groups(r.Context(), access.System())
 	pg.Lists = map[string]string{
@@ -330,7 +332,7 @@ func (p *Portal) updateService(w http.ResponseWriter, r *http.Request) error {
 	in.Name, in.Description, in.Kind = f.Get("name"), f.Get("description"), catalog.Kind(f.Get("kind"))
 	in.OwnerID, in.SponsorID, in.RelationshipManagerID, in.AssignmentGroupID = f.Get("owner_id"), f.Get("sponsor_id"), f.Get("relationship_manager_id"), f.Get("assignment_group_id")
 	in.ValueKind, in.ValueStatement, in.Category, in.Class, in.Criticality = f.Get("value_kind"), f.Get("value_statement"), f.Get("category"), f.Get("class"), f.Get("criticality")
-	in.Help, in.Continuity = f.Get("help"), f.Get("continuity")
+	in.Help, in.Continuity, in.FocusCategory = f.Get("help"), f.Get("continuity"), f.Get("focus_category")
 	in.RPOMinutes, _ = strconv.Atoi(f.Get("rpo_minutes"))
 	in.RTOMinutes, _ = strconv.Atoi(f.Get("rto_minutes"))
 	in.Outcomes, in.BusinessFunctions, in.ExternalDependencies = lines(f.Get("outcomes")), lines(f.Get("business_functions")), lines(f.Get("external_dependencies"))

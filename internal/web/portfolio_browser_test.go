@@ -45,6 +45,21 @@ func TestBrowserPortfolioEditing(t *testing.T) {
 	if got := b.text(".deps"); strings.Contains(got, "Network") {
 		t.Errorf("the removed dependency is still listed: %q", got)
 	}
+	// The mobile devices service's FOCUS category (how FinOps tools group
+	// its costs in the billing export), chosen on its edit form.
+	b.run(
+		chromedp.Navigate(b.base+"/portfolio/mobile-devices/edit"),
+		chromedp.WaitVisible("#focus_category", chromedp.ByQuery),
+		choose("#focus_category", "Mobile"),
+		press(`form[action$="/edit"] button[type="submit"]`),
+		waitText(".flash", "Saved."),
+	)
+	var category string
+	b.run(chromedp.Evaluate(`[...document.querySelectorAll("dt")].find(d => d.textContent === "FOCUS service category").nextElementSibling.textContent`, &category))
+	if category != "Mobile" {
+		t.Errorf("the service's FOCUS category after saving: %q", category)
+	}
+	b.screenshot("service-focus-category")
 
 	// A new offering of object storage; a price with too many decimals is refused.
 	b.run(
