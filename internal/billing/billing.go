@@ -10,8 +10,18 @@
 // drafts and never touches a finalised document; a run that stops resumes
 // after the last account it committed.
 //
+// Flat fees bill per month, quarter or year, in arrears or in advance,
+// prorated by the time held in the interval; usage is rated per price
+// version an instance held, split by the hour. A draft of a period in
+// progress keeps its costs to date beside the projection to the period's
+// end.
+//
 // Documents go draft → finalised (immutable, numbered without gaps per
-// kind) → paid or void. Corrections are credit notes; usage that arrives
+// kind) → paid or void. Money paid or credited beyond what an invoice owes
+// is the account's credit balance (a ledger of entries), which settles the
+// next invoice or is refunded; credits beyond a period's charges carry
+// forward to the next invoice, so an invoice is never negative.
+// Corrections are credit notes; usage that arrives
 // after its period's document was finalised becomes a late-usage line on
 // the next one, for exactly the difference. Every line says what it
 // charges and why: plan, price version, component, quantity and, in

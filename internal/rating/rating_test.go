@@ -168,3 +168,35 @@ func TestValidate(t *testing.T) {
 		t.Errorf("a valid component was refused: %v", err)
 	}
 }
+
+// TestIntervalQuote: issue 16, billing 3: a flat fee bills per month,
+// quarter or year (docs/billing.md, "Billing intervals"). A quote keeps
+// the intervals apart; the list price (the catalog's recurring price) is
+// the monthly fees and the base fee per its own interval, never a
+// quarterly or yearly fee of another component (the catalog shows those
+// among the plan's prices).
+func TestIntervalQuote(t *testing.T) {
+	v := &Version{Currency: "USD", Components: []Component{
+		{Code: "base", Kind: Flat, Price: "700.00", Interval: Year, Timing: Advance},
+		{Code: "desk", Kind: Flat, Price: "5.00"},
+		{Code: "care", Kind: Flat, Price: "30.00", Interval: Quarter},
+	}}
+	q, err := v.QuoteUnits(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2 × 5.00 monthly, 2 × 30.00 quarterly, 2 × 700.00 yearly.
+	if q.Monthly.Minor != 1000 || q.Quarterly.Minor != 6000 || q.Yearly.Minor != 140000 {
+		t.Errorf("quote = %+v", q)
+	}
+	// 5.00 + 700.00 (the base, per year); care's 30.00 a quarter is not in it.
+	if rec, _ := v.ListPrice(); rec.Minor != 70500 {
+		t.Errorf("list price = %v", rec)
+	}
+	if iv, tm := v.RecurringInterval(); iv != Year || tm != Advance {
+		t.Errorf("the base bills per %s in %s", iv, tm)
+	}
+	if iv, tm := (&Version{}).RecurringInterval(); iv != Month || tm != Arrears {
+		t.Errorf("by default the base bills per %s in %s", iv, tm)
+	}
+}

@@ -39,12 +39,20 @@ func (v *Version) Component(code string) *Component {
 	return nil
 }
 
-// ListPrice is the version's flat and one-time fees per unit. The
-// recurring fees are per their interval (RecurringInterval).
+// ListPrice is the version's flat and one-time fees per unit: the
+// monthly flat fees, and the base fee when it bills per quarter or year
+// (per its interval: RecurringInterval). Other quarterly and yearly fees
+// are not in it: the catalog shows them among the plan's prices, and
+// counting them in its recurring price would make a catalog save bill
+// them twice.
 func (v *Version) ListPrice() (recurring, oneTime money.Amount) {
 	q, _ := v.QuoteUnits(1) // validated when written
-	recurring, _ = q.Monthly.Add(q.Quarterly)
-	recurring, _ = recurring.Add(q.Yearly)
+	recurring = q.Monthly
+	if c := v.Component(BaseCode); c != nil && c.Kind == Flat && c.Interval.Months() > 1 {
+		if base, err := Round(Prorate(c.Price, 1, 1, 1), v.Currency); err == nil {
+			recurring, _ = recurring.Add(base)
+		}
+	}
 	return recurring, q.OneTime
 }
 
