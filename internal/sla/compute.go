@@ -196,12 +196,18 @@ type Loss struct {
 	Planned  bool
 	// Announced is when a planned outage was announced (0: never).
 	Announced int64
+	// Recorded is when the outage was last recorded or corrected: a
+	// rolling window that ended before it is assessed again.
+	Recorded int64
 }
 
 // Clock is something timed in service time: an incident or a request,
 // opened, and done (responded, resolved, fulfilled) or 0 while running.
 type Clock struct {
 	Opened, Done int64
+	// Recorded is when the incident was last recorded or corrected (0 for
+	// requests, recorded as they happen).
+	Recorded int64
 }
 
 // Inputs is what one agreement's targets are measured on.

@@ -194,10 +194,10 @@ func TestResolutionClocksRunInServiceHours(t *testing.T) {
 	cal := woodgrove()
 	tgt := Target{Kind: Resolution, Objective: "95", Priority: 2, WithinMinutes: 120, Window: Window{Kind: Month}}
 	in := &Inputs{Calendar: cal, Resolutions: map[int][]Clock{2: {
-		{us("2026-03-06T16:00:00-08:00"), us("2026-03-09T09:30:00-07:00")}, // Fri 1 h + Mon 1.5 h (after DST): late
-		{us("2026-03-10T10:00:00-07:00"), us("2026-03-10T11:00:00-07:00")}, // 1 h: within
-		{us("2026-03-12T16:30:00-07:00"), us("2026-03-13T09:29:00-07:00")}, // 30 + 89 min: within
-		{us("2026-03-31T16:00:00-07:00"), 0},                               // still open, 1 h in: running
+		{Opened: us("2026-03-06T16:00:00-08:00"), Done: us("2026-03-09T09:30:00-07:00")}, // Fri 1 h + Mon 1.5 h (after DST): late
+		{Opened: us("2026-03-10T10:00:00-07:00"), Done: us("2026-03-10T11:00:00-07:00")}, // 1 h: within
+		{Opened: us("2026-03-12T16:30:00-07:00"), Done: us("2026-03-13T09:29:00-07:00")}, // 30 + 89 min: within
+		{Opened: us("2026-03-31T16:00:00-07:00"), Done: 0},                               // still open, 1 h in: running
 	}}}
 	loc := cal.Location()
 	s, e := tgt.Window.Bounds(at("2026-03-15T00:00:00Z"), loc)
@@ -359,7 +359,7 @@ func TestShownFiguresNeverRoundToMet(t *testing.T) {
 	}
 	// Shares of incidents: two of three within time is 66.666 %, not 66.667.
 	opened := us("2026-01-05T10:00:00Z")
-	clocks := []Clock{{opened, opened + 60*minute}, {opened, opened + 60*minute}, {opened, opened + 600*minute}}
+	clocks := []Clock{{Opened: opened, Done: opened + 60*minute}, {Opened: opened, Done: opened + 60*minute}, {Opened: opened, Done: opened + 600*minute}}
 	r = Measure(&Target{Kind: Resolution, Objective: "66.667", Priority: 3, WithinMinutes: 120, Window: Window{Kind: Month}},
 		&Inputs{Calendar: cal, Resolutions: map[int][]Clock{3: clocks}}, start, at("2026-02-01T00:00:00Z"), at("2026-02-01T00:00:00Z"))
 	if r.Measured != "66.666" || r.Status != Breached {

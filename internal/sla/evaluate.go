@@ -102,10 +102,10 @@ func (s *Service) Evaluate(ctx context.Context) (*Pass, error) {
 		for i := range a.Targets {
 			ps, _ := a.Targets[i].Window.Previous(now, loc)
 			horizon = minTime(horizon, ps)
-			if !a.Targets[i].Window.Rolling() {
-				ys, _ := a.Targets[i].Window.Bounds(now.AddDate(-1, 0, 0), loc)
-				horizon = minTime(horizon, ys)
-			}
+			// Calendar windows of the last year, and the rolling windows
+			// ending at its month ends (reporting points).
+			ys, _ := a.Targets[i].Window.Bounds(now.AddDate(-1, 0, 0), loc)
+			horizon = minTime(horizon, ys)
 		}
 	}
 	w, err := s.loadWorld(ctx, db, horizon, now)
@@ -221,14 +221,14 @@ func (s *Service) loadWorld(ctx context.Context, db sqldb.Querier, horizon, now 
 			}
 			return Micros(*t)
 		}
-		w.responses[i.Service.ID][i.Priority] = append(w.responses[i.Service.ID][i.Priority], Clock{Micros(i.OpenedAt), done(i.RespondedAt)})
-		w.resolves[i.Service.ID][i.Priority] = append(w.resolves[i.Service.ID][i.Priority], Clock{Micros(i.OpenedAt), done(i.ResolvedAt)})
+		w.responses[i.Service.ID][i.Priority] = append(w.responses[i.Service.ID][i.Priority], Clock{Micros(i.OpenedAt), done(i.RespondedAt), Micros(i.UpdatedAt)})
+		w.resolves[i.Service.ID][i.Priority] = append(w.resolves[i.Service.ID][i.Priority], Clock{Micros(i.OpenedAt), done(i.ResolvedAt), Micros(i.UpdatedAt)})
 	}
 	return w, nil
 }
 
 func lossOf(o *Outage) Loss {
-	l := Loss{Span: Span{Micros(o.Started), ongoing}, Impact: o.Impact, Permille: o.permille, Planned: o.Planned}
+	l := Loss{Span: Span{Micros(o.Started), ongoing}, Impact: o.Impact, Permille: o.permille, Planned: o.Planned, Recorded: Micros(o.UpdatedAt)}
 	if o.Ended != nil {
 		l.End = Micros(*o.Ended)
 	}
@@ -280,13 +280,14 @@ func effectiveLosses(outs []*Outage, m *catalog.Map) map[string][]Loss {
 		seg := Span{edges[i], edges[i+1]}
 		failed := map[string]bool{}
 		var keys []string
-		planned, announced := true, int64(0)
+		planned, announced, recorded := true, int64(0), int64(0)
 		for _, r := range roots {
 			if r.loss.Start <= seg.Start && r.loss.End >= seg.End {
 				failed[r.key] = true
 				keys = append(keys, r.key)
 				planned = planned && r.loss.Planned && r.loss.Announced != 0
 				announced = max(announced, r.loss.Announced)
+				recorded = max(recorded, r.loss.Recorded)
 			}
 		}
 		if len(keys) == 0 {
@@ -301,7 +302,7 @@ func effectiveLosses(outs []*Outage, m *catalog.Map) map[string][]Loss {
 		}
 		for key := range via {
 			if n := m.Nodes[key]; n.Type == "service" {
-				l := Loss{Span: seg, Impact: Full, Permille: 1000, Planned: planned}
+				l := Loss{Span: seg, Impact: Full, Permille: 1000, Planned: planned, Recorded: recorded}
 				if planned {
 					l.Announced = announced
 				}
@@ -333,6 +334,14 @@ type knownBreach struct {
 	excess   int64
 	measured string
 	start    time.Time
+	end      time.Time
+	// raised is set when a reporting point raised what an open breach owes
+	// in this pass: the pass writes it even if the window now owes less.
+	raised bool
+	// change is 1 + the index of this pass's change to the breach among
+	// the agreement's changes (0: none yet), so that later reporting points
+	// and the window ending now amend it rather than write it twice.
+	change int
 }
 
 // same reports whether a change would write nothing new: the same state
@@ -355,10 +364,13 @@ func (b *knownBreach) same(state string, r Result, a *Agreement, t *Target) bool
 type known struct {
 	status   map[[2]string]Status // agreement ID, target → current status
 	breaches map[breachKey]*knownBreach
+	// rolling lists the breaches of each rolling target (agreement ID,
+	// target), withdrawn ones aside, oldest first.
+	rolling map[[2]string][]*knownBreach
 }
 
 func loadKnown(ctx context.Context, db sqldb.Querier, horizon time.Time) (*known, error) {
-	k := &known{status: map[[2]string]Status{}, breaches: map[breachKey]*knownBreach{}}
+	k := &known{status: map[[2]string]Status{}, breaches: map[breachKey]*knownBreach{}, rolling: map[[2]string][]*knownBreach{}}
 	rows, err := db.QueryContext(ctx, `SELECT agreement_id, target, status FROM sla_results WHERE current = 1`)
 	if err != nil {
 		return nil, sqldb.Err(err, "sla results")
@@ -373,8 +385,8 @@ func loadKnown(ctx context.Context, db sqldb.Querier, horizon time.Time) (*known
 		k.status[[2]string{a, t}] = st
 	}
 	rows.Close()
-	rows, err = db.QueryContext(ctx, `SELECT id, agreement_id, target, window_start, state, excess_us, measured FROM sla_breaches
-		WHERE window_end >= $1 OR state = 'open'`, sqldb.Time(horizon))
+	rows, err = db.QueryContext(ctx, `SELECT id, agreement_id, target, window_start, window_end, state, excess_us, measured FROM sla_breaches
+		WHERE window_end >= $1 OR state = 'open' ORDER BY window_start`, sqldb.Time(horizon))
 	if err != nil {
 		return nil, sqldb.Err(err, "sla breaches")
 	}
@@ -382,11 +394,14 @@ func loadKnown(ctx context.Context, db sqldb.Querier, horizon time.Time) (*known
 	for rows.Next() {
 		var b knownBreach
 		var a, t string
-		if err := rows.Scan(&b.id, &a, &t, &b.start, &b.state, &b.excess, &b.measured); err != nil {
+		if err := rows.Scan(&b.id, &a, &t, &b.start, &b.end, &b.state, &b.excess, &b.measured); err != nil {
 			return nil, sqldb.Err(err, "sla breaches")
 		}
-		b.start = b.start.UTC()
+		b.start, b.end = b.start.UTC(), b.end.UTC()
 		k.breaches[breachKey{a, t, b.start}] = &b
+		if b.state != "withdrawn" {
+			k.rolling[[2]string{a, t}] = append(k.rolling[[2]string{a, t}], &b)
+		}
 		if b.state == "open" {
 			k.breaches[breachKey{a, t, time.Time{}}] = &b
 		}
@@ -432,11 +447,26 @@ func (s *Service) measureAgreement(ctx context.Context, a *Agreement, w *world, 
 		prev := Measure(t, in, ps, pe, now)
 		out = append(out, stored{a, t, true, cur}, stored{a, t, false, prev})
 		if t.Window.Rolling() {
+			s.reportingPoints(a, t, in, k, now, w.now.AddDate(-1, 0, 0), &changes)
 			open := k.breaches[breachKey{a.ID, t.Code, time.Time{}}]
+			if open == nil && cur.Status == Breached {
+				// Breached at the last month end too (a late outage found at
+				// that reporting point): the same breach, going on.
+				_, lastEnd := t.Window.Previous(now, loc)
+				if b := k.overlapping(a, t, cur.WindowStart, cur.WindowEnd); b != nil && !b.end.Before(lastEnd.UTC()) {
+					if b.change > 0 {
+						c := &changes[b.change-1]
+						cur.ExcessMicros = max(cur.ExcessMicros, b.excess)
+						c.state, c.Result = "open", cur
+						continue
+					}
+					open = b
+				}
+			}
 			switch {
 			case cur.Status == Breached && open != nil:
 				cur.ExcessMicros = max(cur.ExcessMicros, open.excess) // what was owed stays owed
-				if !open.same("open", cur, a, t) {
+				if !open.same("open", cur, a, t) || open.raised {
 					changes = append(changes, breachChange{a, t, open.id, "open", open.start, cur})
 				}
 			case cur.Status == Breached:
@@ -487,6 +517,97 @@ func (s *Service) measureAgreement(ctx context.Context, a *Agreement, w *world, 
 		}
 	}
 	return out, changes, nil
+}
+
+// reportingPoints assesses a rolling target at each local month end
+// after floor (a year ago) whose window something recorded after that
+// month end touches (an outage recorded late, or corrected): a window
+// breached there opens a breach, closed, or raises what the breach its
+// window overlaps owes (never lowers it: one breach per stretch of
+// overlapping windows, so the same downtime is not paid twice). The
+// window ending now is the pass's own.
+func (s *Service) reportingPoints(a *Agreement, t *Target, in *Inputs, k *known, now, floor time.Time, changes *[]breachChange) {
+	loc := a.Calendar.Location()
+	key := [2]string{a.ID, t.Code}
+	for _, p := range monthEnds(loc, maxTime(floor, a.EffectiveFrom), now) {
+		if !p.Before(now) {
+			break
+		}
+		ws, we := t.Window.Bounds(p, loc)
+		if !touchedSince(t, in, ws, we, Micros(p)) {
+			continue
+		}
+		r := Measure(t, in, ws, we, now)
+		if r.Status != Breached {
+			continue
+		}
+		b := k.overlapping(a, t, r.WindowStart, r.WindowEnd)
+		switch {
+		case b == nil:
+			*changes = append(*changes, breachChange{a, t, "", "closed", r.WindowStart, r})
+			k.rolling[key] = append(k.rolling[key], &knownBreach{state: "closed", excess: r.ExcessMicros, measured: r.Measured,
+				start: r.WindowStart, end: r.WindowEnd, change: len(*changes)})
+		case b.state == "open":
+			if r.ExcessMicros > b.excess {
+				b.excess, b.raised = r.ExcessMicros, true
+			}
+		case r.ExcessMicros > b.excess || r.WindowEnd.After(b.end):
+			if r.ExcessMicros <= b.excess {
+				r.ExcessMicros, r.Measured = b.excess, b.measured // the window that owed the most says what was measured
+			}
+			r.WindowEnd = maxTime(r.WindowEnd, b.end)
+			b.excess, b.end, b.measured = r.ExcessMicros, r.WindowEnd, r.Measured
+			c := breachChange{a, t, b.id, "closed", b.start, r}
+			if b.change > 0 {
+				c.id = (*changes)[b.change-1].id
+				(*changes)[b.change-1] = c
+			} else {
+				*changes = append(*changes, c)
+				b.change = len(*changes)
+			}
+		}
+	}
+}
+
+// overlapping is the latest breach of the rolling target whose stretch
+// overlaps [start, end), or nil.
+func (k *known) overlapping(a *Agreement, t *Target, start, end time.Time) *knownBreach {
+	bs := k.rolling[[2]string{a.ID, t.Code}]
+	for i := len(bs) - 1; i >= 0; i-- {
+		if bs[i].start.Before(end) && bs[i].end.After(start) {
+			return bs[i]
+		}
+	}
+	return nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// touchedSince reports whether something the target counts in the window
+// was recorded (or corrected) after the instant: an outage or incident a
+// pass at that instant did not see.
+func touchedSince(t *Target, in *Inputs, from, to time.Time, since int64) bool {
+	f, e := Micros(from), Micros(to)
+	switch t.Kind {
+	case Availability, Reliability:
+		for _, l := range in.Losses {
+			if l.Recorded > since && l.Start < e && l.End > f && l.Impact != Degraded {
+				return true
+			}
+		}
+	case Response, Resolution:
+		for _, c := range in.clocks(t) {
+			if c.Recorded > since && c.Opened >= f && c.Opened < e {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // touches reports whether anything the target counts happened in the

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"slices"
 	"strings"
 	"testing"
@@ -618,5 +619,90 @@ func TestReviewCountsEachRebateOnce(t *testing.T) {
 	r, err := f.a.SLA.Review(f.ctx, slm, "desktop-sla", sla.ReviewPeriod{From: "2026-05", To: "2026-12"})
 	if err != nil || r.Rebates != breach.Rebate {
 		t.Errorf("May–November review: rebates %v (%v), want %s", r.Rebates, err, breach.Rebate)
+	}
+}
+
+// docs/service-levels.md, "The compliance pass": a rolling target is
+// assessed "at every reporting point: each local month end of the last
+// year whose window something recorded after it touches, and now", so an
+// outage recorded late still breaches the rolling windows it fell in and
+// pays its rebate (issue 16, service levels 3). Three days of the desktop
+// down in early May, recorded on 20 November, are outside the rolling six
+// months ending now, but inside those ending at the end of May to
+// October: one breach over them, closed, owing the largest excess of any
+// of them, credited to Retail.
+func TestLateOutageBreachesRollingWindows(t *testing.T) {
+	f := newFixture(t)
+	f.laptops(12)
+	f.underpinning()
+	slm := f.as("lena@it.contoso.example")
+	if _, _, err := f.a.SLA.SaveAgreement(f.ctx, slm, SampleSLA()); err != nil {
+		t.Fatal(err)
+	}
+	f.evaluate()
+	f.outage(sla.OutageInput{Service: "desktop", Started: "2026-05-04T08:00:00-07:00", Ended: "2026-05-06T17:00:00-07:00", Summary: "Image server lost"})
+	f.evaluate()
+	c := mustCompliance(t, f, "desktop-sla")
+	if av := target(c, "availability").Current; av.Status != sla.Met || av.DowntimeMicros != 0 {
+		t.Fatalf("the window ending now: %s with %.3f h down, want met without the May outage", av.Status, hours(av.DowntimeMicros))
+	}
+	var breaches []*sla.Breach
+	for _, b := range c.Breaches {
+		if b.Target == "availability" {
+			breaches = append(breaches, b)
+		}
+	}
+	if len(breaches) != 1 {
+		t.Fatalf("availability breaches %+v, want one over the month ends of May to October", breaches)
+	}
+	b := breaches[0]
+	la, _ := time.LoadLocation("America/Los_Angeles")
+	if b.State != "closed" || !b.WindowStart.Equal(time.Date(2025, 12, 1, 0, 0, 0, 0, la)) || !b.WindowEnd.Equal(time.Date(2026, 11, 1, 0, 0, 0, 0, la)) {
+		t.Errorf("breach %s %s – %s, want closed from 1 December 2025 (the window ending with May) to 1 November (the end of October)", b.State, b.WindowStart, b.WindowEnd)
+	}
+	// The windows at those month ends, as the review shows them: the
+	// breach owes the largest excess of them.
+	r, err := f.a.SLA.Review(f.ctx, slm, "desktop-sla", sla.ReviewPeriod{From: "2026-05", To: "2026-12"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var most int64
+	breachedAt := 0
+	for _, rt := range r.Targets {
+		if rt.Target.Code != "availability" {
+			continue
+		}
+		for _, w := range rt.Windows {
+			if w.Status == sla.Breached {
+				breachedAt++
+				most = max(most, w.ExcessMicros)
+			}
+		}
+	}
+	if breachedAt != 6 || b.ExcessMicros != most {
+		t.Errorf("breached at %d month ends with at most %d µs beyond; the breach owes %d µs; want 6 (the ends of May to October) and the same", breachedAt, most, b.ExcessMicros)
+	}
+	// Its rebate: the excess at €50 per hour for each of Retail's 12 PCs.
+	want := new(big.Rat).Mul(big.NewRat(b.ExcessMicros, int64(time.Hour/time.Microsecond)), big.NewRat(50*12*100, 1))
+	if minor, _ := money.RoundMinor(new(big.Rat).Quo(want, big.NewRat(100, 1)), "EUR"); b.RebateMinor != minor.Minor || b.RebateMinor == 0 ||
+		len(b.Credits) != 1 || b.Credits[0].AmountMinor != b.RebateMinor {
+		t.Errorf("rebate %s (%d minor), credits %+v; want %d minor credited to Retail", b.Rebate, b.RebateMinor, b.Credits, minor.Minor)
+	}
+	// Passes again, and into December, change nothing.
+	f.evaluate()
+	f.now = at("2026-12-03T20:00:00Z")
+	f.evaluate()
+	c = mustCompliance(t, f, "desktop-sla")
+	n := 0
+	for _, x := range c.Breaches {
+		if x.Target == "availability" {
+			n++
+			if x.ID != b.ID || x.ExcessMicros != b.ExcessMicros || x.State != "closed" {
+				t.Errorf("after more passes: %+v, want the breach as it was", x)
+			}
+		}
+	}
+	if n != 1 {
+		t.Errorf("after more passes: %d availability breaches, want 1", n)
 	}
 }
