@@ -296,6 +296,11 @@ func (x *focusExport) price(e *exportLine, c *rating.Component) []pricing {
 			return nil
 		}
 		qty := new(big.Rat).Mul(units, proration(e.explain))
+		if l.AmountMinor < 0 {
+			// The unused part of a fee billed in advance, given back: a
+			// negative quantity at the (non-negative) unit price.
+			qty.Neg(qty)
+		}
 		shown := quantityDecimal(qty)
 		q, _ := new(big.Rat).SetString(shown)
 		return []pricing{{quantity: shown, unit: focusUnit(l.Unit), unitPrice: l.UnitPrice, list: new(big.Rat).Mul(q, price)}}

@@ -269,7 +269,7 @@ func checkFOCUSRules(t *testing.T, x focusExport, docs map[string]string) {
 		// effective cost is the list cost rounded once to the minor unit.
 		if priced {
 			diff := new(big.Rat).Sub(dec(t, r["EffectiveCost"]), dec(t, r["ListCost"]))
-			if diff.Abs(diff).Cmp(big.NewRat(1, 100)) >= 0 {
+			if diff.Abs(diff).Cmp(big.NewRat(1, 100)) > 0 { // a credit of the unused part of an advance is two roundings
 				bad("EffectiveCost %s is more than rounding away from ListCost %s", r["EffectiveCost"], r["ListCost"])
 			}
 		}
@@ -425,12 +425,16 @@ func TestFOCUSExportRules(t *testing.T) {
 	})
 	f.plan("floor", "EUR", []rating.Component{{Code: "commit", Name: "Minimum", Kind: rating.Minimum, Price: "100.00"},
 		{Code: "storage", Name: "Backup", Kind: rating.PerUnit, Meter: "storage", Price: "0.10"}})
+	f.plan("desk", "EUR", []rating.Component{{Code: "desk", Name: "Desktop", Kind: rating.Flat, Price: "700.00", Interval: rating.Year, Timing: rating.Advance}})
 	f.exec(`UPDATE services SET focus_category = 'Compute' WHERE id = $1`, f.units["svc"])
 
 	// 3 units held from 10 Nov 07:00: 497/720 of November, no finite decimal.
 	p := f.instance("p", "dept", [4]string{"rich", "3", "2026-11-10T07:00:00Z", ""})
 	m := f.instance("m", "corp", [4]string{"floor", "1", "2026-11-01T00:00:00Z", ""})
 	f.instance("s", "other", [4]string{"small", "1", "2026-11-16T00:00:00Z", ""})
+	// A yearly fee billed in advance, for a desktop given back early: the
+	// rest of the year charged, the unused part credited.
+	f.instance("q", "corp", [4]string{"desk", "2", "2026-11-02T00:00:00Z", "2026-11-20T00:00:00Z"})
 	f.events("storage", p, "2026-11-12T10:00:00Z", "1234.5678")
 	f.events("calls", p, "2026-11-12T10:00:00Z", "12345")
 	f.events("gb", p, "2026-11-12T10:00:00Z", "250")
@@ -498,6 +502,14 @@ func TestFOCUSExportRules(t *testing.T) {
 	// SubAccount is the cost centre charged (dept), not the account's org unit (corp).
 	if fee["SubAccountId"] != f.units["dept"] || fee["SubAccountName"] != "Dept" || fee["SubAccountType"] != "Department" || fee["BillingAccountName"] != "Corp" {
 		t.Errorf("the sub account of p's fee: %s %s %s", fee["SubAccountId"], fee["SubAccountName"], fee["SubAccountType"])
+	}
+	// The yearly fee: the rest of 2026 in advance (60 of 365 days), then
+	// the 42 days unused given back as a negative quantity at the same
+	// non-negative unit price.
+	desk := find(fin.Number, "Desktop")
+	if len(desk) != 2 || desk[0]["PricingUnit"] != "Unit-Years" || desk[0]["PricingQuantity"] != "0.328767123" || desk[0]["BilledCost"] != "230.14" ||
+		desk[1]["PricingQuantity"] != "-0.230136986" || desk[1]["ListUnitPrice"] != "700.00" || desk[1]["BilledCost"] != "-161.10" {
+		t.Errorf("the yearly fee in advance: %v", desk)
 	}
 	if r := find(fin.Number, "Minimum")[0]; r["SubAccountId"] != f.units["corp"] || r["ChargeCategory"] != "Adjustment" || r["SkuId"] == "" {
 		t.Errorf("the minimum top-up: %v", r)
