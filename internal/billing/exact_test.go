@@ -156,3 +156,40 @@ func joinLines(ls []string) string {
 	}
 	return out
 }
+
+// TestUsageSplitAtCostCentreChange: issue 16, billing 5, the same rule
+// across accounts: an instance charged to another cost centre mid-month
+// (same price version) has each hour's usage billed once, to the account
+// charged when the hour starts; before, both accounts billed all of it.
+func TestUsageSplitAtCostCentreChange(t *testing.T) {
+	f := newFixture(t)
+	sys := access.System()
+	for _, u := range []string{"corp", "other"} {
+		if _, err := f.bill.SaveAccount(f.ctx, sys, billing.AccountInput{OrgUnit: u, Mode: billing.Chargeback, Currency: "EUR"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a := f.instance("a", "corp", [4]string{"small", "1", "2026-11-01T00:00:00Z", ""})
+	// From 16 Nov 00:00 it is charged to other, at the same version.
+	f.exec(`UPDATE instance_segments SET ended_at = $1 WHERE instance_id = $2`, at("2026-11-16T00:00:00Z"), a)
+	f.exec(`INSERT INTO instance_segments (instance_id, seq, plan_id, price_version_id, quantity, cost_centre_id, addons, started_at, ended_at)
+		VALUES ($1, 2, $2, $3, 1, $4, '[]', $5, NULL)`, a, f.plans["small"], f.vers["small"], f.units["other"], at("2026-11-16T00:00:00Z"))
+	f.events("storage", a, "2026-11-10T10:00:00Z", "100") // corp's: 100 × 0.10 = 10.00
+	f.events("storage", a, "2026-11-20T10:00:00Z", "50")  // other's: 50 × 0.10 = 5.00
+	f.run("2026-11")
+	usage := func(unit string) []string {
+		var out []string
+		for _, l := range f.doc(unit, "2026-11-01T00:00:00Z").Lines {
+			if l.Kind == billing.LineUsage {
+				out = append(out, l.Quantity+" "+l.Amount)
+			}
+		}
+		return out
+	}
+	if diff := cmp.Diff([]string{"100 10.00"}, usage("corp")); diff != "" {
+		t.Errorf("corp's usage (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff([]string{"50 5.00"}, usage("other")); diff != "" {
+		t.Errorf("other's usage (-want +got):\n%s", diff)
+	}
+}
