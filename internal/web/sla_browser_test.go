@@ -84,10 +84,12 @@ func TestBrowserServiceLevels(t *testing.T) {
 		b.run(chromedp.SetValue(`input[name="end.`+d+`"]`, "17:00", chromedp.ByQuery))
 	}
 	b.run(
-		chromedp.SetValue("#holidays", "2026-11-26 Thanksgiving\n2026-12-25 Christmas Day", chromedp.ByQuery),
+		// Holidays every year (docs/service-levels.md, "Service hours"; issue 16, service levels 5).
+		chromedp.SetValue("#holidays", "FREQ=YEARLY;BYMONTH=11;BYDAY=4TH Thanksgiving\n12-25 Christmas Day [closest weekday]\n2026-12-24 Christmas Eve", chromedp.ByQuery),
 		chromedp.SetValue(`input[name="season.name.0"]`, "Tax season", chromedp.ByQuery),
 		chromedp.SetValue(`input[name="season.from.0"]`, "04-07", chromedp.ByQuery),
 		chromedp.SetValue(`input[name="season.to.0"]`, "04-21", chromedp.ByQuery),
+		chromedp.Click(`input[name="season.closest.0"]`, chromedp.ByQuery),
 		chromedp.SetValue(`input[name="season.hours.0"]`, "mon-fri 07:00-19:00, sat 09:00-14:00", chromedp.ByQuery),
 		chromedp.SetValue(`input[name="maint.name.0"]`, "Monthly maintenance", chromedp.ByQuery),
 		chromedp.SetValue(`input[name="maint.rule.0"]`, "FREQ=MONTHLY;BYDAY=1SU", chromedp.ByQuery),
@@ -120,7 +122,8 @@ func TestBrowserServiceLevels(t *testing.T) {
 		press(`.agreement-form button[type="submit"]`),
 		waitText(".flash", "Defined Desktop Computing Service"),
 		waitText("main", "99.5 % availability, rolling 6 months"),
-		waitText("main", "Extended hours: Tax season (04-07 to 04-21)"),
+		waitText("main", "Extended hours: Tax season (04-07 to 04-21, the closest weekdays)"),
+		waitText("main", "Thanksgiving (the fourth Thursday of November every year), Christmas Day (25 December every year, or the closest weekday), Christmas Eve (24 December 2026)"),
 		waitText("main", "50.00 EUR per hour beyond the allowance per affected unit"),
 	)
 	b.logout()
@@ -201,6 +204,18 @@ func TestBrowserServiceLevels(t *testing.T) {
 		t.Fatalf("compliance: %+v %v", c, err)
 	}
 	rebate := c.Breaches[0].Rebate
+	// The review (by default the six Pacific months to the end of this
+	// one) shows each target's own windows and the rebate credited now,
+	// once (docs/service-levels.md, "Service review"; issue 16, service
+	// levels 1 and 4).
+	b.run(
+		chromedp.Navigate(b.base+"/sla/agreements/woodgrove-desktop/review"),
+		waitText("h1", "Service review: Desktop Computing Service"),
+		waitText(".lead", "(America/Los_Angeles)"),
+		chromedp.WaitVisible("table.review-targets tr.window", chromedp.ByQuery),
+		waitText("table.credited", rebate+" credit"),
+	)
+	b.screenshot("sla-review")
 	b.logout()
 
 	// Felix runs this month's billing; Dana's invoice carries the rebate.
