@@ -51,7 +51,7 @@ var focusHeader = []string{"BilledCost", "EffectiveCost", "ListCost", "Contracte
 	"BillingAccountType", "SubAccountId", "SubAccountName", "SubAccountType", "BillingPeriodStart", "BillingPeriodEnd", "ChargePeriodStart", "ChargePeriodEnd",
 	"ChargeCategory", "ChargeClass", "ChargeDescription", "ChargeFrequency", "ConsumedQuantity", "ConsumedUnit", "PricingQuantity", "PricingUnit",
 	"PricingCategory", "ListUnitPrice", "ContractedUnitPrice", "InvoiceId", "InvoiceIssuerName", "ProviderName", "PublisherName",
-	"ResourceId", "ResourceName", "ResourceType", "ServiceName", "ServiceCategory", "ServiceSubcategory", "SkuId", "SkuMeter", "SkuPriceId", "SkuPriceDetails",
+	"RegionId", "RegionName", "ResourceId", "ResourceName", "ResourceType", "ServiceName", "ServiceCategory", "ServiceSubcategory", "SkuId", "SkuMeter", "SkuPriceId", "SkuPriceDetails",
 	"x_PriceVersionId"}
 
 // exportLine is a line with what its export rows name: its document,
@@ -66,7 +66,7 @@ type exportLine struct {
 	ps, pe                         time.Time
 	currency                       string
 	service, category              string
-	instance, offering             string
+	instance, offering, region     string
 	chargedID, chargedName, chKind string
 	l                              Line
 	explain                        string
@@ -118,9 +118,10 @@ func (s *Service) Export(ctx context.Context, p *access.Principal, f ExportFilte
 	// segment it bills (the last one in its period), the org unit a credit
 	// was earned by, else the account's own.
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT d.id, COALESCE(d.number, ''), d.kind, d.state, a.id, a.name, a.mode, o.id, o.name, d.period_start,
-			d.period_end, d.currency, COALESCE(sv.name, ''), COALESCE(sv.focus_category, ''), COALESCE(n.name, ''), COALESCE(f.name, ''), cc.id, cc.name, cc.kind,
+			d.period_end, d.currency, COALESCE(sv.name, ''), COALESCE(sv.focus_category, ''), COALESCE(n.name, ''), COALESCE(f.name, ''), COALESCE(pv.region, ''), cc.id, cc.name, cc.kind,
 			`+lineColumns+from+`
 		LEFT JOIN services sv ON sv.id = l.service_id LEFT JOIN instances n ON n.id = l.instance_id LEFT JOIN offerings f ON f.id = l.offering_id
+		LEFT JOIN providers pv ON pv.id = n.provider_id
 		LEFT JOIN billing_credits bc ON l.usage_key LIKE 'credit:%' AND bc.id = SUBSTR(l.usage_key, 8)
 		JOIN org_units cc ON cc.id = COALESCE((SELECT g.cost_centre_id FROM instance_segments g WHERE g.instance_id = l.instance_id
 			AND g.started_at < l.period_end AND (g.ended_at IS NULL OR g.ended_at > l.period_start) ORDER BY g.seq DESC LIMIT 1), bc.org_unit_id, a.org_unit_id)`+
@@ -139,7 +140,7 @@ func (s *Service) Export(ctx context.Context, p *access.Principal, f ExportFilte
 		var e exportLine
 		l := &e.l
 		if err := rows.Scan(&e.docID, &e.number, &e.kind, &e.state, &e.acctID, &e.acctName, &e.mode, &e.unitID, &e.unitName, &e.ps, &e.pe, &e.currency,
-			&e.service, &e.category, &e.instance, &e.offering, &e.chargedID, &e.chargedName, &e.chKind,
+			&e.service, &e.category, &e.instance, &e.offering, &e.region, &e.chargedID, &e.chargedName, &e.chKind,
 			&l.Position, &l.Kind, &l.Description, &l.InstanceID, &l.ServiceID, &l.OfferingID, &l.PlanID, &l.PriceVersionID, &l.Component, &l.Meter,
 			&l.Quantity, &l.Unit, &l.UnitPrice, &l.AmountMinor, &l.PeriodStart, &l.PeriodEnd, &l.usageKey, &e.explain); err != nil {
 			return sqldb.Err(err, "billing lines")
@@ -212,6 +213,9 @@ func (x *focusExport) rows(e *exportLine) [][]string {
 	base["ServiceSubcategory"] = "Other (" + base["ServiceCategory"] + ")"
 	if l.InstanceID != "" {
 		base["ResourceId"], base["ResourceName"], base["ResourceType"] = l.InstanceID, e.instance, e.offering
+		// The region of the provider the instance was placed on (FOCUS:
+		// not null when a resource is operated in a distinct region).
+		base["RegionId"], base["RegionName"] = e.region, e.region
 	}
 	category, class, frequency := focusCharge(e.kind, l.Kind)
 	base["ChargeCategory"], base["ChargeClass"], base["ChargeFrequency"] = category, class, frequency

@@ -116,7 +116,7 @@ func checkFOCUSRules(t *testing.T, x focusExport, docs map[string]string) {
 	for _, c := range []string{"BilledCost", "BillingAccountId", "BillingAccountName", "BillingAccountType", "BillingCurrency", "BillingPeriodEnd",
 		"BillingPeriodStart", "ChargeCategory", "ChargeClass", "ChargeDescription", "ChargeFrequency", "ChargePeriodEnd", "ChargePeriodStart",
 		"ConsumedQuantity", "ConsumedUnit", "ContractedCost", "ContractedUnitPrice", "EffectiveCost", "InvoiceId", "InvoiceIssuerName", "ListCost",
-		"ListUnitPrice", "PricingCategory", "PricingQuantity", "PricingUnit", "ProviderName", "PublisherName", "ResourceId", "ResourceName", "ResourceType",
+		"ListUnitPrice", "PricingCategory", "PricingQuantity", "PricingUnit", "ProviderName", "PublisherName", "RegionId", "RegionName", "ResourceId", "ResourceName", "ResourceType",
 		"ServiceCategory", "ServiceName", "ServiceSubcategory", "SkuId", "SkuMeter", "SkuPriceDetails", "SkuPriceId", "SubAccountId", "SubAccountName",
 		"SubAccountType"} {
 		if !have[c] {
@@ -322,6 +322,11 @@ func checkFOCUSRules(t *testing.T, x focusExport, docs map[string]string) {
 			bad("service %s is in two categories: %s and %s", r["ServiceName"], c, r["ServiceCategory"])
 		}
 		categoryOf[r["ServiceName"]] = r["ServiceCategory"]
+		// RegionName: "MUST be null when RegionId is null", "MUST NOT be
+		// null when RegionId is not null".
+		if (r["RegionId"] == "") != (r["RegionName"] == "") {
+			bad("region %q %q", r["RegionId"], r["RegionName"])
+		}
 		// SkuMeter: "MUST be null when SkuId is null", "SHOULD NOT be null
 		// when SkuId is not null".
 		if (r["SkuId"] == "") != (r["SkuMeter"] == "") {
@@ -427,9 +432,12 @@ func TestFOCUSExportRules(t *testing.T) {
 		{Code: "storage", Name: "Backup", Kind: rating.PerUnit, Meter: "storage", Price: "0.10"}})
 	f.plan("desk", "EUR", []rating.Component{{Code: "desk", Name: "Desktop", Kind: rating.Flat, Price: "700.00", Interval: rating.Year, Timing: rating.Advance}})
 	f.exec(`UPDATE services SET focus_category = 'Compute' WHERE id = $1`, f.units["svc"])
+	f.exec(`INSERT INTO providers (id, code, name, kind, url, username, secret, region, capacity, agreement, markup, health, health_error, sync_error, created_at, updated_at)
+		VALUES ($1, 'dc1', 'DC 1', 'osb', 'http://dc1.example', '', '', 'eu-west-1', 0, '', '', 'healthy', '', '', $2, $2)`, f.id("provider"), at("2026-01-01T00:00:00Z"))
 
 	// 3 units held from 10 Nov 07:00: 497/720 of November, no finite decimal.
 	p := f.instance("p", "dept", [4]string{"rich", "3", "2026-11-10T07:00:00Z", ""})
+	f.exec(`UPDATE instances SET provider_id = $1 WHERE id = $2`, f.units["provider"], p)
 	m := f.instance("m", "corp", [4]string{"floor", "1", "2026-11-01T00:00:00Z", ""})
 	f.instance("s", "other", [4]string{"small", "1", "2026-11-16T00:00:00Z", ""})
 	// A yearly fee billed in advance, for a desktop given back early: the
@@ -499,6 +507,10 @@ func TestFOCUSExportRules(t *testing.T) {
 		fee["ListCost"] != "103.52095831667" || fee["BilledCost"] != "103.52" || fee["ChargeFrequency"] != "Recurring" {
 		t.Errorf("the prorated fee: %v", fee)
 	}
+	// The region of the provider p runs on; m runs on none.
+	if fee["RegionId"] != "eu-west-1" || fee["RegionName"] != "eu-west-1" || find(fin.Number, "Minimum")[0]["RegionId"] != "" {
+		t.Errorf("regions: %q %q", fee["RegionId"], fee["RegionName"])
+	}
 	// SubAccount is the cost centre charged (dept), not the account's org unit (corp).
 	if fee["SubAccountId"] != f.units["dept"] || fee["SubAccountName"] != "Dept" || fee["SubAccountType"] != "Department" || fee["BillingAccountName"] != "Corp" {
 		t.Errorf("the sub account of p's fee: %s %s %s", fee["SubAccountId"], fee["SubAccountName"], fee["SubAccountType"])
@@ -554,6 +566,18 @@ func TestFOCUSExportRules(t *testing.T) {
 	// Late usage corrects November on December's draft (its provisional invoice).
 	if r := find(december.ID, "Late usage")[0]; r["ChargeClass"] != "Correction" || r["ChargePeriodStart"] != "2026-11-01T00:00:00Z" || r["ConsumedQuantity"] == "" {
 		t.Errorf("late usage row: %v", r)
+	}
+	// A credit line that names the service it relates to exports that
+	// service (the rebate's line does once the credit carries its
+	// agreement's service; until then it is account-wide).
+	if rebate["ServiceName"] != billing.AccountWide || rebate["ServiceCategory"] != "Other" {
+		t.Errorf("a rebate without its service: %s %s", rebate["ServiceName"], rebate["ServiceCategory"])
+	}
+	f.exec(`UPDATE billing_lines SET service_id = $1 WHERE usage_key LIKE 'credit:%'`, f.units["svc"])
+	for _, r := range exportFOCUS(t, f.ctx, f.bill, at("2026-11-01T00:00:00Z"), at("2026-12-01T00:00:00Z")).rows {
+		if strings.Contains(r["ChargeDescription"], "SLA rebate") && (r["ServiceName"] != "Compute" || r["ServiceCategory"] != "Compute") {
+			t.Errorf("a rebate of the Compute service: %s %s", r["ServiceName"], r["ServiceCategory"])
+		}
 	}
 	// Showback: shown (EffectiveCost), not billed.
 	if r := find(st.Number, "Monthly fee")[0]; r["BilledCost"] != "0.00" || r["EffectiveCost"] != "15.00" || r["BillingAccountType"] != "Showback" {
