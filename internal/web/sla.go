@@ -136,7 +136,9 @@ func (p *Portal) agreementView(r *http.Request) (agreementPage, error) {
 			pg.Burns = append(pg.Burns, ch)
 		}
 	}
-	m := time.Date(pg.Now.Year(), pg.Now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
+	// The review picker's months are the agreement's, in its zone.
+	local := pg.Now.In(c.Agreement.Calendar.Location())
+	m := time.Date(local.Year(), local.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, 1, 0)
 	for i := 0; i < 13; i++ {
 		pg.Months = append(pg.Months, m.AddDate(0, -i, 0).Format("2006-01"))
 	}
