@@ -750,100 +750,16 @@ func null(s string) sql.NullString { return sql.NullString{String: s, Valid: s !
 // it was incurred up to the run's now (toDate), for drafts to date.
 func rateAccount(d *runData, a *Account) ([]Line, error) {
 	ps, pe := a.Period(d.month)
-	periodLen := micros(pe.Sub(ps))
-	now := d.now
-	round := func(r *big.Rat) (int64, error) {
-		amt, err := rating.Round(r, a.Currency)
-		return amt.Minor, err
-	}
 	var out []Line
 	for _, g := range d.segs[a.ID] {
-		end := g.end
-		if end.IsZero() || end.After(pe) {
-			end = pe
-		}
-		start := maxTime(g.start, ps)
-		if !start.Before(end) {
-			continue
-		}
-		v, err := segmentVersion(d, a, g)
+		ls, err := segmentFees(d, a, g)
 		if err != nil {
 			return nil, err
 		}
-		base := Line{InstanceID: g.instanceID, ServiceID: g.serviceID, OfferingID: g.offeringID, PlanID: g.planID, PriceVersionID: v.ID,
-			PeriodStart: start, PeriodEnd: end}
-		label := fmt.Sprintf("%s %s · %s", g.offeringName, g.planName, g.instanceName)
-		priceRef := map[string]any{"plan": g.planName, "offering": g.offeringName, "price_version": v.Version, "price_version_id": v.ID}
-		recurring := func(c rating.Component, code, name string) error {
-			parts, err := intervalFee(a, c, g.quantity, g.start, g.end, ps, pe, now, round)
-			if err != nil {
-				return err
-			}
-			for _, f := range parts {
-				l := base
-				l.Kind, l.Component, l.Description = LineRecurring, code, label+": "+name
-				l.Quantity, l.Unit, l.UnitPrice, l.AmountMinor, l.toDate = fmt.Sprint(g.quantity), c.Interval.Unit(), c.Price, f.minor, f.toDate
-				l.PeriodStart, l.PeriodEnd = f.from, f.to
-				timing := c.Timing
-				if timing == "" {
-					timing = rating.Arrears
-				}
-				interval := c.Interval
-				if interval == "" {
-					interval = rating.Month
-				}
-				proration := map[string]any{"from": f.from, "to": f.to, "held_seconds": ratSeconds(f.held), "period_seconds": ratSeconds(f.length),
-					"fraction": big.NewRat(f.held, f.length).RatString(), "interval": interval, "interval_from": f.ivFrom, "interval_to": f.ivTo, "timing": timing}
-				l.Explain = map[string]any{"price": priceRef, "component": code, "units": g.quantity, "unit_price": c.Price, "proration": proration,
-					"rule": "unit price × units × time held / length of the " + string(interval) + ", rounded once to the minor unit; billed in " + string(timing)}
-				if f.credit {
-					l.Description += fmt.Sprintf(" (unused from %s, billed in advance)", f.from.Format("2 Jan 2006"))
-					l.Explain["rule"] = "billed in advance to the end of the " + string(interval) + "; the instance's segment ended sooner: the charge less the fee for the time held, each rounded once"
-				}
-				out = append(out, l)
-			}
-			return nil
-		}
-		oneTime := func(code, name, price string) error {
-			amt, err := round(rating.Prorate(price, g.quantity, 1, 1))
-			if err != nil {
-				return err
-			}
-			l := base
-			l.Kind, l.Component, l.Description = LineOneTime, code, label+": "+name
-			l.Quantity, l.Unit, l.UnitPrice, l.AmountMinor, l.toDate = fmt.Sprint(g.quantity), "unit", price, amt, amt
-			l.Explain = map[string]any{"price": priceRef, "component": code, "units": g.quantity, "unit_price": price}
-			out = append(out, l)
-			return nil
-		}
-		starts := g.seq == 1 && !g.start.Before(ps) && g.start.Before(pe)
-		for _, c := range v.Components {
-			var err error
-			switch {
-			case c.Kind == rating.Flat:
-				err = recurring(c, c.Code, c.Name)
-			case c.Kind == rating.OneTime && starts:
-				err = oneTime(c.Code, c.Name, c.Price)
-			}
-			if err != nil {
-				return nil, err
-			}
-		}
-		for _, ad := range g.addons {
-			if ad.Recurring != "" && ad.Recurring != "0" {
-				if err := recurring(rating.Component{Price: ad.Recurring}, "addon:"+ad.Code, ad.Name+" (add-on)"); err != nil {
-					return nil, err
-				}
-			}
-			if starts && ad.OneTime != "" && ad.OneTime != "0" {
-				if err := oneTime("addon:"+ad.Code, ad.Name+" (add-on)", ad.OneTime); err != nil {
-					return nil, err
-				}
-			}
-		}
+		out = append(out, ls...)
 	}
 	for _, u := range accountUsage(d, a) {
-		ls, err := usageLines(d, a, u, periodLen, now)
+		ls, err := usageLines(d, a, u, micros(pe.Sub(ps)), d.now)
 		if err != nil {
 			return nil, err
 		}
@@ -857,6 +773,110 @@ func rateAccount(d *runData, a *Account) ([]Line, error) {
 		late[i].toDate = late[i].AmountMinor
 	}
 	return append(out, late...), nil
+}
+
+// segmentFees computes a segment's fees on the account's document of the
+// period: its flat fees (and add-ons') by their interval and timing, and
+// its one-time fees if the instance starts in the period.
+func segmentFees(d *runData, a *Account, g *segment) ([]Line, error) {
+	ps, pe := a.Period(d.month)
+	now := d.now
+	round := func(r *big.Rat) (int64, error) {
+		amt, err := rating.Round(r, a.Currency)
+		return amt.Minor, err
+	}
+	var out []Line
+	end := g.end
+	if end.IsZero() || end.After(pe) {
+		end = pe
+	}
+	start := maxTime(g.start, ps)
+	if !start.Before(end) {
+		return nil, nil
+	}
+	v, err := segmentVersion(d, a, g)
+	if err != nil {
+		return nil, err
+	}
+	base := Line{InstanceID: g.instanceID, ServiceID: g.serviceID, OfferingID: g.offeringID, PlanID: g.planID, PriceVersionID: v.ID,
+		PeriodStart: start, PeriodEnd: end}
+	label := fmt.Sprintf("%s %s · %s", g.offeringName, g.planName, g.instanceName)
+	priceRef := map[string]any{"plan": g.planName, "offering": g.offeringName, "price_version": v.Version, "price_version_id": v.ID}
+	recurring := func(c rating.Component, code, name string) error {
+		parts, err := intervalFee(a, c, g.quantity, g.start, g.end, ps, pe, now, round)
+		if err != nil {
+			return err
+		}
+		for _, f := range parts {
+			l := base
+			l.Kind, l.Component, l.Description = LineRecurring, code, label+": "+name
+			l.Quantity, l.Unit, l.UnitPrice, l.AmountMinor, l.toDate = fmt.Sprint(g.quantity), c.Interval.Unit(), c.Price, f.minor, f.toDate
+			l.PeriodStart, l.PeriodEnd = f.from, f.to
+			l.Explain = feeExplain(f, c, code, g.quantity, priceRef)
+			if f.credit {
+				l.Description += fmt.Sprintf(" (unused from %s, billed in advance)", f.from.Format("2 Jan 2006"))
+			}
+			out = append(out, l)
+		}
+		return nil
+	}
+	oneTime := func(code, name, price string) error {
+		amt, err := round(rating.Prorate(price, g.quantity, 1, 1))
+		if err != nil {
+			return err
+		}
+		l := base
+		l.Kind, l.Component, l.Description = LineOneTime, code, label+": "+name
+		l.Quantity, l.Unit, l.UnitPrice, l.AmountMinor, l.toDate = fmt.Sprint(g.quantity), "unit", price, amt, amt
+		l.Explain = map[string]any{"price": priceRef, "component": code, "units": g.quantity, "unit_price": price}
+		out = append(out, l)
+		return nil
+	}
+	starts := g.seq == 1 && !g.start.Before(ps) && g.start.Before(pe)
+	for _, c := range v.Components {
+		var err error
+		switch {
+		case c.Kind == rating.Flat:
+			err = recurring(c, c.Code, c.Name)
+		case c.Kind == rating.OneTime && starts:
+			err = oneTime(c.Code, c.Name, c.Price)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	for _, ad := range g.addons {
+		if ad.Recurring != "" && ad.Recurring != "0" {
+			if err := recurring(rating.Component{Price: ad.Recurring}, "addon:"+ad.Code, ad.Name+" (add-on)"); err != nil {
+				return nil, err
+			}
+		}
+		if starts && ad.OneTime != "" && ad.OneTime != "0" {
+			if err := oneTime("addon:"+ad.Code, ad.Name+" (add-on)", ad.OneTime); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return out, nil
+}
+
+// feeExplain says how a flat fee's line was reached: the price, the
+// interval and timing, and the proration.
+func feeExplain(f feePart, c rating.Component, code string, units int64, priceRef map[string]any) map[string]any {
+	interval, timing := c.Interval, c.Timing
+	if interval == "" {
+		interval = rating.Month
+	}
+	if timing == "" {
+		timing = rating.Arrears
+	}
+	proration := map[string]any{"from": f.from, "to": f.to, "held_seconds": ratSeconds(f.held), "period_seconds": ratSeconds(f.length),
+		"fraction": big.NewRat(f.held, f.length).RatString(), "interval": interval, "interval_from": f.ivFrom, "interval_to": f.ivTo, "timing": timing}
+	rule := "unit price × units × time held / length of the " + string(interval) + ", rounded once to the minor unit; billed in " + string(timing)
+	if f.credit {
+		rule = "billed in advance to the end of the " + string(interval) + "; the instance's segment ended sooner: the charge less the fee for the time held, each rounded once"
+	}
+	return map[string]any{"price": priceRef, "component": code, "units": units, "unit_price": c.Price, "proration": proration, "rule": rule}
 }
 
 // segmentVersion is a segment's price version, in the account's currency.
