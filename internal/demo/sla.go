@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"slices"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -24,10 +23,12 @@ func seedSLA(ctx context.Context, s Services) error {
 	weekdays, allWeek := catalog.Weekly(catalog.Weekdays[:5], "08:00", "18:00"), catalog.Weekly(catalog.Weekdays, "00:00", "24:00")
 	maintenance := []catalog.Maintenance{{Name: "Monthly maintenance", Rule: "FREQ=MONTHLY;BYDAY=1SU", Start: "06:00", End: "08:00", NoticeDays: 7}}
 	now := s.SLA.Now().UTC()
-	holidays := []catalog.Holiday{{Date: "2026-12-25", Name: "Christmas Day"}, {Date: "2026-12-28", Name: "Boxing Day (substitute)"},
-		{Date: "2027-01-01", Name: "New Year's Day"}}
-	holiday := func(d time.Time) bool {
-		return slices.ContainsFunc(holidays, func(h catalog.Holiday) bool { return h.Date == d.Format("2006-01-02") })
+	// England's holidays, every year (a one-off date would end after a year).
+	holidays := []catalog.Holiday{{Date: "12-25", Name: "Christmas Day"}, {Date: "12-26", Name: "Boxing Day"}, {Date: "01-01", Name: "New Year's Day"},
+		{Rule: "FREQ=YEARLY;BYMONTH=5;BYDAY=-1MO", Name: "Spring bank holiday"}, {Rule: "FREQ=YEARLY;BYMONTH=8;BYDAY=-1MO", Name: "Summer bank holiday"}}
+	hours := catalog.Calendar{TimeZone: "Europe/London", Weekly: weekdays, Holidays: holidays}
+	holiday := func(d time.Time) bool { // or a weekend: no service either
+		return len(hours.HoursOn(d.In(hours.Location()).Date())) == 0
 	}
 	start := now.AddDate(-1, 0, 0).Format("2006-01-02")
 	for _, in := range []sla.AgreementInput{
