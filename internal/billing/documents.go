@@ -387,12 +387,12 @@ func (s *Service) finalise(ctx context.Context, tx *sqldb.Tx, p *access.Principa
 		due = now.AddDate(0, 0, terms)
 	}
 	state := Finalised
-	var applied int64
+	var applied, carried int64
 	if d.Kind == Invoice {
 		if applied, err = s.applyAccountCredit(ctx, tx, p, d, number, now); err != nil {
 			return err
 		}
-		if err := s.carryForward(ctx, tx, d, number, now); err != nil {
+		if carried, err = s.carryForward(ctx, tx, d, number, now); err != nil {
 			return err
 		}
 		if d.TotalMinor-applied <= 0 {
@@ -404,7 +404,8 @@ func (s *Service) finalise(ctx context.Context, tx *sqldb.Tx, p *access.Principa
 		return sqldb.Err(err, "billing document")
 	}
 	return s.audit(ctx, tx, p, audit.Entry{Action: "billing_document.finalise", ObjectType: "billing_document", ObjectID: d.ID,
-		After: map[string]any{"number": number, "total_minor": d.TotalMinor, "currency": d.Currency, "account_credit_applied_minor": applied}})
+		After: map[string]any{"number": number, "total_minor": d.TotalMinor, "currency": d.Currency, "account_credit_applied_minor": applied,
+			"carried_forward_minor": carried}})
 }
 
 // applyAccountCredit settles what it can of an invoice being finalised
@@ -426,17 +427,18 @@ func (s *Service) applyAccountCredit(ctx context.Context, tx *sqldb.Tx, p *acces
 
 // carryForward turns an invoice's carried-forward line (its credits
 // exceeded its charges) into a credit waiting for the account's next
-// invoice: earned now, it goes on a later period's document.
-func (s *Service) carryForward(ctx context.Context, tx *sqldb.Tx, d *Document, number string, now time.Time) error {
+// invoice: earned now, it goes on a later period's document. It returns
+// the amount carried.
+func (s *Service) carryForward(ctx context.Context, tx *sqldb.Tx, d *Document, number string, now time.Time) (int64, error) {
 	var amount int64
 	if err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount_minor), 0) FROM billing_lines WHERE document_id = $1 AND usage_key = $2`,
 		d.ID, carryKey).Scan(&amount); err != nil {
-		return sqldb.Err(err, "billing lines")
+		return 0, sqldb.Err(err, "billing lines")
 	}
 	if amount <= 0 {
-		return nil
+		return 0, nil
 	}
-	return SetCredit(ctx, tx, now, CreditInput{OrgUnitID: d.OrgUnitID, Currency: d.Currency, TotalMinor: amount,
+	return amount, SetCredit(ctx, tx, now, CreditInput{OrgUnitID: d.OrgUnitID, Currency: d.Currency, TotalMinor: amount,
 		Description: "Credit carried forward from " + number, Source: CarrySource, SourceID: d.ID,
 		Explain: map[string]any{"carried_from": number, "carried_from_id": d.ID,
 			"rule": "credits beyond an invoice's charges carry forward to the next invoice as a credit line; an invoice is never negative"}})
@@ -685,7 +687,11 @@ func (s *Service) IssueCreditNote(ctx context.Context, p *access.Principal, id s
 				return sqldb.Err(err, "billing document")
 			}
 		}
-		if excess := amt.Minor - max(due, 0); d.Kind == Invoice && excess > 0 {
+		var excess int64
+		if d.Kind == Invoice {
+			excess = max(amt.Minor-max(due, 0), 0)
+		}
+		if excess > 0 {
 			if err := lockAccount(ctx, tx, d.AccountID); err != nil {
 				return err
 			}
@@ -694,7 +700,7 @@ func (s *Service) IssueCreditNote(ctx context.Context, p *access.Principal, id s
 			}
 		}
 		return s.audit(ctx, tx, p, audit.Entry{Action: "billing_document.credit_note", ObjectType: "billing_document", ObjectID: d.ID,
-			After: map[string]any{"credit_note_id": noteID, "amount_minor": amt.Minor, "reason": in.Reason}})
+			After: map[string]any{"credit_note_id": noteID, "amount_minor": amt.Minor, "reason": in.Reason, "to_account_credit_minor": excess}})
 	})
 	if err != nil {
 		return nil, err
