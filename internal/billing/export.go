@@ -84,19 +84,7 @@ func (s *Service) Export(ctx context.Context, p *access.Principal, f ExportFilte
 	if err := v.Err("the export is not valid"); err != nil {
 		return err
 	}
-	all, paths := p.OrgUnitScope(access.BillingRead)
-	where, args := sqldb.PathScope(all, paths, "o.path", []any{sqldb.Time(f.From), sqldb.Time(f.To)})
-	states := `d.state IN ('finalised', 'paid')`
-	if f.IncludeDrafts {
-		states = `d.state <> 'void'`
-	}
-	if f.AccountID != "" {
-		args = append(args, f.AccountID)
-		where += fmt.Sprintf(" AND (a.id = $%[1]d OR o.code = $%[1]d OR o.id = $%[1]d)", len(args))
-	}
-	const from = ` FROM billing_lines l JOIN billing_documents d ON d.id = l.document_id JOIN billing_accounts a ON a.id = d.account_id
-		JOIN org_units o ON o.id = a.org_unit_id`
-	filter := ` WHERE d.period_start >= $1 AND d.period_start < $2 AND ` + states + ` AND ` + where
+	filter, args := exportFilter(p, f)
 	var fx *focusExport
 	if format == FOCUS {
 		// The price versions the lines were rated at: their components
@@ -104,7 +92,7 @@ func (s *Service) Export(ctx context.Context, p *access.Principal, f ExportFilte
 		ids, err := sqldb.QueryAll(ctx, s.db.Read(), "price versions", func(row sqldb.Scanner) (string, error) {
 			var id string
 			return id, row.Scan(&id)
-		}, `SELECT DISTINCT l.price_version_id`+from+filter+` AND l.price_version_id IS NOT NULL`, args...)
+		}, `SELECT DISTINCT l.price_version_id`+exportFrom+filter+` AND l.price_version_id IS NOT NULL`, args...)
 		if err != nil {
 			return err
 		}
@@ -119,7 +107,7 @@ func (s *Service) Export(ctx context.Context, p *access.Principal, f ExportFilte
 	// was earned by, else the account's own.
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT d.id, COALESCE(d.number, ''), d.kind, d.state, a.id, a.name, a.mode, o.id, o.name, d.period_start,
 			d.period_end, d.currency, COALESCE(sv.name, ''), COALESCE(sv.focus_category, ''), COALESCE(n.name, ''), COALESCE(f.name, ''), COALESCE(pv.region, ''), cc.id, cc.name, cc.kind,
-			`+lineColumns+from+`
+			`+lineColumns+exportFrom+`
 		LEFT JOIN services sv ON sv.id = l.service_id LEFT JOIN instances n ON n.id = l.instance_id LEFT JOIN offerings f ON f.id = l.offering_id
 		LEFT JOIN providers pv ON pv.id = n.provider_id
 		LEFT JOIN billing_credits bc ON l.usage_key LIKE 'credit:%' AND bc.id = SUBSTR(l.usage_key, 8)
@@ -162,6 +150,28 @@ func (s *Service) Export(ctx context.Context, p *access.Principal, f ExportFilte
 	return cw.Error()
 }
 
+// exportFrom joins a line to its document, account and org unit.
+const exportFrom = ` FROM billing_lines l JOIN billing_documents d ON d.id = l.document_id JOIN billing_accounts a ON a.id = d.account_id
+	JOIN org_units o ON o.id = a.org_unit_id`
+
+// exportFilter is the WHERE clause (and its arguments) of the lines an
+// export holds: documents whose period starts in [From, To), finalised or
+// paid (or not void, with drafts), of the caller's org units and the
+// account asked for.
+func exportFilter(p *access.Principal, f ExportFilter) (string, []any) {
+	all, paths := p.OrgUnitScope(access.BillingRead)
+	where, args := sqldb.PathScope(all, paths, "o.path", []any{sqldb.Time(f.From), sqldb.Time(f.To)})
+	states := `d.state IN ('finalised', 'paid')`
+	if f.IncludeDrafts {
+		states = `d.state <> 'void'`
+	}
+	if f.AccountID != "" {
+		args = append(args, f.AccountID)
+		where += fmt.Sprintf(" AND (a.id = $%[1]d OR o.code = $%[1]d OR o.id = $%[1]d)", len(args))
+	}
+	return ` WHERE d.period_start >= $1 AND d.period_start < $2 AND ` + states + ` AND ` + where, args
+}
+
 // focusTime writes an instant as FOCUS's Date/Time Format wants it: UTC,
 // 'YYYY-MM-DDTHH:mm:ssZ'.
 func focusTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05Z") }
@@ -189,8 +199,26 @@ type pricing struct {
 // rows maps one line to its FOCUS rows: one, or one per tier for a usage
 // line priced in tiers (their billed costs add up to the line's amount).
 func (x *focusExport) rows(e *exportLine) [][]string {
+	var comp *rating.Component
+	if v := x.versions[e.l.PriceVersionID]; v != nil {
+		comp = v.Component(e.l.Component)
+	}
+	base := baseRow(e, comp)
+	var prices []pricing
+	if c := base["ChargeCategory"]; c == "Usage" || c == "Purchase" {
+		prices = x.price(e, comp)
+	}
+	if len(prices) == 0 {
+		return [][]string{unpricedRow(e, base, comp).cells()}
+	}
+	return pricedRows(e, base, comp, prices)
+}
+
+// baseRow is what every row of a line says: its account, sub account,
+// periods, charge, invoice, provider, resource, service and SKU.
+func baseRow(e *exportLine, comp *rating.Component) focusRow {
 	l := &e.l
-	base := focusRow{
+	r := focusRow{
 		"BillingCurrency": e.currency, "BillingAccountId": e.acctID, "BillingAccountName": e.acctName, "BillingAccountType": "Chargeback",
 		"SubAccountId": e.chargedID, "SubAccountName": e.chargedName, "SubAccountType": orgUnitType(e.chKind),
 		"BillingPeriodStart": focusTime(e.ps), "BillingPeriodEnd": focusTime(e.pe), "ChargePeriodStart": focusTime(l.PeriodStart),
@@ -199,87 +227,89 @@ func (x *focusExport) rows(e *exportLine) [][]string {
 		"x_PriceVersionId": l.PriceVersionID,
 	}
 	if e.mode == Showback {
-		base["BillingAccountType"] = "Showback"
+		r["BillingAccountType"] = "Showback"
 	}
 	if e.number == "" {
-		base["InvoiceId"] = e.docID // a draft: its provisional invoice
+		r["InvoiceId"] = e.docID // a draft: its provisional invoice
 	}
 	if l.ServiceID == "" {
-		base["ServiceName"], base["ServiceCategory"] = AccountWide, "Other"
+		r["ServiceName"], r["ServiceCategory"] = AccountWide, "Other"
 	}
-	if base["ServiceCategory"] == "" {
-		base["ServiceCategory"] = "Other"
+	if r["ServiceCategory"] == "" {
+		r["ServiceCategory"] = "Other"
 	}
-	base["ServiceSubcategory"] = "Other (" + base["ServiceCategory"] + ")"
+	r["ServiceSubcategory"] = "Other (" + r["ServiceCategory"] + ")"
 	if l.InstanceID != "" {
-		base["ResourceId"], base["ResourceName"], base["ResourceType"] = l.InstanceID, e.instance, e.offering
+		r["ResourceId"], r["ResourceName"], r["ResourceType"] = l.InstanceID, e.instance, e.offering
 		// The region of the provider the instance was placed on (FOCUS:
 		// not null when a resource is operated in a distinct region).
-		base["RegionId"], base["RegionName"] = e.region, e.region
+		r["RegionId"], r["RegionName"] = e.region, e.region
 	}
-	category, class, frequency := focusCharge(e.kind, l.Kind)
-	base["ChargeCategory"], base["ChargeClass"], base["ChargeFrequency"] = category, class, frequency
-	var comp *rating.Component
-	if v := x.versions[l.PriceVersionID]; v != nil {
-		comp = v.Component(l.Component)
-	}
-	skuID := ""
+	r["ChargeCategory"], r["ChargeClass"], r["ChargeFrequency"] = focusCharge(e.kind, l.Kind)
 	if l.PlanID != "" && l.Component != "" {
-		skuID = l.PlanID + ":" + l.Component
-		base["SkuId"], base["SkuMeter"] = skuID, skuMeter(l, comp)
+		r["SkuId"], r["SkuMeter"] = l.PlanID+":"+l.Component, skuMeter(l, comp)
 	}
-	var prices []pricing
-	if category == "Usage" || category == "Purchase" {
-		prices = x.price(e, comp)
+	return r
+}
+
+// billed reports whether the line's document bills it: showback is
+// shown, not billed (statements, and credit notes of showback accounts).
+func (e *exportLine) billed() bool {
+	return e.kind != Statement && !(e.kind == CreditNote && e.mode == Showback)
+}
+
+// unpricedRow is the row of a line not priced per unit (credits,
+// adjustments, minimum top-ups, late usage): no unit price, and every
+// cost is the line's amount.
+func unpricedRow(e *exportLine, base focusRow, comp *rating.Component) focusRow {
+	l, r := &e.l, clone(base)
+	cost := money.New(l.AmountMinor, e.currency).Decimal()
+	r["BilledCost"], r["EffectiveCost"], r["ListCost"], r["ContractedCost"] = cost, cost, cost, cost
+	category := r["ChargeCategory"]
+	if !e.billed() {
+		r["BilledCost"] = money.New(0, e.currency).Decimal()
+		if category != "Usage" && category != "Purchase" {
+			// FOCUS: a charge that is neither has the billed cost as its
+			// effective, list and contracted cost.
+			r["EffectiveCost"], r["ListCost"], r["ContractedCost"] = r["BilledCost"], r["BilledCost"], r["BilledCost"]
+		}
 	}
-	// Showback is shown, not billed: BilledCost is 0 on statements (and
-	// on the credit notes of showback accounts).
-	billed := e.kind != Statement && !(e.kind == CreditNote && e.mode == Showback)
-	if len(prices) == 0 {
-		// Not priced per unit (credits, adjustments, minimum top-ups, late
-		// usage): no unit price, and the costs are the line's amount.
-		r := clone(base)
-		cost := money.New(l.AmountMinor, e.currency).Decimal()
-		r["BilledCost"], r["EffectiveCost"], r["ListCost"], r["ContractedCost"] = cost, cost, cost, cost
-		if !billed {
-			r["BilledCost"] = money.New(0, e.currency).Decimal()
-			if category != "Usage" && category != "Purchase" {
-				// FOCUS: a charge that is neither has the billed cost as its
-				// effective, list and contracted cost.
-				r["EffectiveCost"], r["ListCost"], r["ContractedCost"] = r["BilledCost"], r["BilledCost"], r["BilledCost"]
-			}
-		}
-		if category == "Usage" {
-			// Late usage (a correction): the difference in quantity.
-			r["ConsumedQuantity"], r["ConsumedUnit"] = l.Quantity, focusUnit(l.Unit)
-			r["PricingQuantity"], r["PricingUnit"], r["PricingCategory"] = l.Quantity, focusUnit(l.Unit), "Standard"
-		}
-		if skuID != "" {
-			r["SkuPriceId"], r["SkuPriceDetails"] = skuID, priceDetails(comp, nil)
-		}
-		return [][]string{r.cells()}
+	if category == "Usage" {
+		// Late usage (a correction): the difference in quantity.
+		r["ConsumedQuantity"], r["ConsumedUnit"] = l.Quantity, focusUnit(l.Unit)
+		r["PricingQuantity"], r["PricingUnit"], r["PricingCategory"] = l.Quantity, focusUnit(l.Unit), "Standard"
 	}
+	if r["SkuId"] != "" {
+		r["SkuPriceId"], r["SkuPriceDetails"] = r["SkuId"], priceDetails(comp, nil)
+	}
+	return r
+}
+
+// pricedRows are the rows of a line priced per unit: each a quantity at a
+// unit price, its ListCost their exact product, its BilledCost its share
+// of the line's rounded amount.
+func pricedRows(e *exportLine, base focusRow, comp *rating.Component, prices []pricing) [][]string {
 	exact := make([]*big.Rat, len(prices))
 	for i, pr := range prices {
 		exact[i] = pr.list
 	}
-	amounts := allocate(l.AmountMinor, exact, e.currency)
+	amounts := allocate(e.l.AmountMinor, exact, e.currency)
 	out := make([][]string, 0, len(prices))
 	for i, pr := range prices {
 		r := clone(base)
 		cost := money.New(amounts[i], e.currency).Decimal()
 		r["BilledCost"], r["EffectiveCost"] = cost, cost
-		if !billed {
+		if !e.billed() {
 			r["BilledCost"] = money.New(0, e.currency).Decimal()
 		}
 		list := exactDecimal(pr.list)
 		r["ListCost"], r["ContractedCost"] = list, list
 		r["PricingQuantity"], r["PricingUnit"], r["PricingCategory"] = pr.quantity, pr.unit, "Standard"
 		r["ListUnitPrice"], r["ContractedUnitPrice"] = pr.unitPrice, pr.unitPrice
-		if category == "Usage" {
-			r["ConsumedQuantity"], r["ConsumedUnit"] = pr.consumed, focusUnit(l.Unit)
+		if r["ChargeCategory"] == "Usage" {
+			r["ConsumedQuantity"], r["ConsumedUnit"] = pr.consumed, focusUnit(e.l.Unit)
 		}
-		r["SkuPriceId"] = skuID + pr.priceID
+		r["SkuPriceId"] = r["SkuId"] + pr.priceID
 		r["SkuPriceDetails"] = priceDetails(comp, pr.details)
 		out = append(out, r.cells())
 	}
