@@ -1,6 +1,7 @@
 package billing_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -144,6 +145,31 @@ func TestCreditCarriedForward(t *testing.T) {
 	if credits != -15000 {
 		t.Errorf("credit and carry lines sum to %d, want −150.00 in all", credits)
 	}
+	// A credit line added by hand beyond the charges is carried forward at
+	// once, and taking it off again lowers the carry: 30.00 − 50.00 = −20.00
+	// carried; then a 5.00 adjustment leaves 15.00 to carry.
+	jan, err = f.bill.AddLine(f.ctx, sys, jan.ID, billing.LineInput{Kind: billing.LineCredit, Description: "Goodwill", Amount: "50.00"})
+	if err != nil || jan.Total != "0.00" || jan.Balance != "0.00" || carriedLine(jan) != "20.00" {
+		t.Fatalf("January with goodwill: %+v, %v", jan, err)
+	}
+	jan, err = f.bill.AddLine(f.ctx, sys, jan.ID, billing.LineInput{Kind: billing.LineAdjustment, Description: "Extra", Amount: "5.00"})
+	if err != nil || jan.Total != "0.00" || carriedLine(jan) != "15.00" {
+		t.Fatalf("January with an adjustment: %+v, %v", jan, err)
+	}
+	f.run("2027-01") // the re-run keeps the hand-made lines and the same carry
+	if jan = invoice(f, "2027-01-01T00:00:00Z"); jan.Total != "0.00" || carriedLine(jan) != "15.00" {
+		t.Fatalf("January re-run: total %s, carried %s\n%s", jan.Total, carriedLine(jan), lines(jan))
+	}
+}
+
+// carriedLine is the amount of a document's carried-forward line, or "".
+func carriedLine(d *billing.Document) string {
+	for _, l := range d.Lines {
+		if l.Kind == billing.LineAdjustment && strings.HasPrefix(l.Description, "Credit carried forward") {
+			return l.Amount
+		}
+	}
+	return ""
 }
 
 // invoice is corp's invoice of the period starting at from.

@@ -472,7 +472,7 @@ func (s *Service) Void(ctx context.Context, p *access.Principal, id, reason stri
 				return errs.Conflict("%s carried a credit forward that %s already took; correct it with a credit note instead", d.Label(), "a finalised invoice")
 			}
 			if c.DocumentID != "" {
-				if err := dropCreditLine(ctx, tx, c.DocumentID, c.ID, s.now()); err != nil {
+				if err := dropCreditLine(ctx, tx, s.db.Dialect, c.DocumentID, c.ID, s.now()); err != nil {
 					return err
 				}
 			}
@@ -611,8 +611,8 @@ func (s *Service) AddLine(ctx context.Context, p *access.Principal, id string, i
 		if err := insertLines(ctx, tx, s.db.Dialect, d.ID, []Line{l}); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE billing_documents SET total_minor = total_minor + $1, updated_at = $2 WHERE id = $3`, amt.Minor, sqldb.Time(s.now()), d.ID); err != nil {
-			return sqldb.Err(err, "billing document")
+		if err := settleDraft(ctx, tx, s.db.Dialect, d.ID, sqldb.Time(s.now())); err != nil {
+			return err
 		}
 		return s.audit(ctx, tx, p, audit.Entry{Action: "billing_document.add_line", ObjectType: "billing_document", ObjectID: d.ID, After: l})
 	})

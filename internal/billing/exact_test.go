@@ -135,13 +135,23 @@ func TestCostsToDate(t *testing.T) {
 	if err != nil || len(c.Months) != 1 || c.Months[0].Total != "135.00" || c.Months[0].ToDate != "53.71" {
 		t.Fatalf("costs: %+v, %v", c, err)
 	}
+	// A credit added by hand counts whole in both: 53.71 − 3.71 = 50.00 to
+	// date, 135.00 − 3.71 = 131.29 projected.
+	if dec, err = f.bill.AddLine(f.ctx, sys, dec.ID, billing.LineInput{Kind: billing.LineCredit, Description: "Goodwill", Amount: "3.71"}); err != nil ||
+		dec.Total != "131.29" || dec.CostsToDate != "50.00" {
+		t.Fatalf("December with a credit: projection %s, to date %s, %v", dec.Total, dec.CostsToDate, err)
+	}
+	f.run("2026-12") // a re-run keeps it so
+	if dec = f.doc("corp", "2026-12-01T00:00:00Z"); dec.Total != "131.29" || dec.CostsToDate != "50.00" {
+		t.Fatalf("December re-run: projection %s, to date %s", dec.Total, dec.CostsToDate)
+	}
 	// Once the month has ended, the document is to date: no projection.
 	f.now = at("2027-01-02T00:00:00Z")
 	f.run("2026-12")
-	if dec = f.doc("corp", "2026-12-01T00:00:00Z"); dec.Total != "135.00" || dec.CostsToDate != "" || dec.AsOf != nil {
+	if dec = f.doc("corp", "2026-12-01T00:00:00Z"); dec.Total != "131.29" || dec.CostsToDate != "" || dec.AsOf != nil {
 		t.Fatalf("December after its end: %s, to date %q", dec.Total, dec.CostsToDate)
 	}
-	if c, _ = f.bill.Costs(f.ctx, sys, at("2026-12-01T00:00:00Z"), at("2027-01-01T00:00:00Z")); c.Months[0].ToDate != "135.00" {
+	if c, _ = f.bill.Costs(f.ctx, sys, at("2026-12-01T00:00:00Z"), at("2027-01-01T00:00:00Z")); c.Months[0].ToDate != "131.29" {
 		t.Errorf("costs to date of an ended month: %+v", c.Months[0])
 	}
 }

@@ -633,10 +633,7 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 		}
 		if total < 0 && kindOf(a.Mode) == Invoice {
 			// Credits beyond the charges carry forward: never a negative invoice.
-			ls = append(ls, Line{Kind: LineAdjustment, Description: "Credit carried forward to the next invoice", Quantity: "1", Unit: "credit",
-				UnitPrice: money.New(-total, a.Currency).Decimal(), AmountMinor: -total, PeriodStart: ps, PeriodEnd: pe, usageKey: carryKey,
-				Explain: map[string]any{"charges_and_credits": money.New(total, a.Currency).Decimal(), "carried_forward": money.New(-total, a.Currency).Decimal(),
-					"rule": "credits beyond the period's charges carry forward: finalising the invoice makes them a credit waiting for the next invoice"}})
+			ls = append(ls, carryLine(total, a.Currency, ps, pe))
 			total = 0
 		}
 		// A period in progress is billed to its end (the projection); what
@@ -689,7 +686,7 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 			}
 		}
 		for _, c := range taken {
-			if err := dropCreditLine(ctx, tx, c.DocumentID, c.ID, now); err != nil {
+			if err := dropCreditLine(ctx, tx, s.db.Dialect, c.DocumentID, c.ID, now); err != nil {
 				return 0, 0, err
 			}
 		}
@@ -701,12 +698,85 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 
 // dropCreditLine takes a credit's line off the draft that held it and
 // brings the draft's total back to the sum of its lines.
-func dropCreditLine(ctx context.Context, tx *sqldb.Tx, docID, creditID string, now time.Time) error {
+func dropCreditLine(ctx context.Context, tx *sqldb.Tx, dialect sqldb.Dialect, docID, creditID string, now time.Time) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM billing_lines WHERE document_id = $1 AND usage_key = $2`, docID, "credit:"+creditID); err != nil {
 		return sqldb.Err(err, "billing lines")
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE billing_documents SET total_minor = (SELECT COALESCE(SUM(amount_minor), 0) FROM billing_lines WHERE document_id = $1),
-		updated_at = $2 WHERE id = $1 AND state = 'draft'`, docID, now)
+	return settleDraft(ctx, tx, dialect, docID, now)
+}
+
+// carryLine is the line that carries credits beyond a draft invoice's
+// charges (−total, total < 0) forward, so that its total is 0.
+func carryLine(total int64, currency string, ps, pe time.Time) Line {
+	return Line{Kind: LineAdjustment, Description: "Credit carried forward to the next invoice", Quantity: "1", Unit: "credit",
+		UnitPrice: money.New(-total, currency).Decimal(), AmountMinor: -total, PeriodStart: ps, PeriodEnd: pe, usageKey: carryKey,
+		Explain: map[string]any{"charges_and_credits": money.New(total, currency).Decimal(), "carried_forward": money.New(-total, currency).Decimal(),
+			"rule": "credits beyond the period's charges carry forward: finalising the invoice makes them a credit waiting for the next invoice"}}
+}
+
+// settleDraft brings a draft's total back to the sum of its lines after
+// a line was added or taken off, with the carried-forward line of a draft
+// invoice made again: an invoice is never negative.
+func settleDraft(ctx context.Context, tx *sqldb.Tx, dialect sqldb.Dialect, docID string, now time.Time) error {
+	var kind DocKind
+	var currency string
+	var ps, pe time.Time
+	var toDate sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT kind, currency, period_start, period_end, to_date_minor FROM billing_documents WHERE id = $1 AND state = 'draft'`, docID).
+		Scan(&kind, &currency, &ps, &pe, &toDate)
+	if isNoRows(err) {
+		return nil
+	}
+	if err != nil {
+		return sqldb.Err(err, "billing document")
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM billing_lines WHERE document_id = $1 AND usage_key = $2`, docID, carryKey); err != nil {
+		return sqldb.Err(err, "billing lines")
+	}
+	type part struct {
+		position int
+		amount   int64
+		explain  string
+	}
+	parts, err := sqldb.QueryAll(ctx, tx, "billing lines", func(row sqldb.Scanner) (part, error) {
+		var p part
+		return p, row.Scan(&p.position, &p.amount, &p.explain)
+	}, `SELECT position, amount_minor, explain FROM billing_lines WHERE document_id = $1`, docID)
+	if err != nil {
+		return err
+	}
+	// The total, and the costs to date of a period in progress: each line's
+	// to_date (a hand-made line counts whole).
+	var total, soFar int64
+	var last int
+	for _, p := range parts {
+		total += p.amount
+		last = max(last, p.position)
+		var x struct {
+			ToDate string `json:"to_date"`
+		}
+		json.Unmarshal([]byte(p.explain), &x)
+		if amt, err := money.Parse(x.ToDate, currency); x.ToDate != "" && err == nil {
+			soFar += amt.Minor
+		} else {
+			soFar += p.amount
+		}
+	}
+	if toDate.Valid {
+		if soFar < 0 && kind == Invoice {
+			soFar = 0
+		}
+		toDate.Int64 = soFar
+	}
+	if total < 0 && kind == Invoice {
+		l := carryLine(total, currency, ps.UTC(), pe.UTC())
+		l.Position = last + 1
+		if err := insertLines(ctx, tx, dialect, docID, []Line{l}); err != nil {
+			return err
+		}
+		total = 0
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE billing_documents SET total_minor = $1, to_date_minor = $2, updated_at = $3 WHERE id = $4`, total, toDate, now, docID)
 	return sqldb.Err(err, "billing document")
 }
 
