@@ -374,6 +374,16 @@ func (s *Service) finalise(ctx context.Context, tx *sqldb.Tx, p *access.Principa
 	if d.Kind != CreditNote && now.Before(d.PeriodEnd) {
 		return errs.Conflict("%s covers a period that ends %s; finalise it after then (until then it is a draft to date)", d.Label(), d.PeriodEnd.Format(time.RFC3339))
 	}
+	if d.Kind == Invoice {
+		// Drafts written before credits carried forward may be negative.
+		if err := settleDraft(ctx, tx, s.db.Dialect, d.ID, now); err != nil {
+			return err
+		}
+		var err error
+		if d, err = getDoc(ctx, tx, d.ID); err != nil {
+			return err
+		}
+	}
 	number, err := nextNumber(ctx, tx, d.Kind, now)
 	if err != nil {
 		return err
