@@ -7,7 +7,9 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/billing"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/money"
 	"github.com/steward-itaas/steward/internal/rating"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // TestYearlyFeeInAdvance: issue 16, billing 3: "The MOF sample charges
@@ -201,5 +203,41 @@ func TestUsageSplitAtCostCentreChange(t *testing.T) {
 	}
 	if diff := cmp.Diff([]string{"50 5.00"}, usage("other")); diff != "" {
 		t.Errorf("other's usage (-want +got):\n%s", diff)
+	}
+}
+
+// TestCatalogKeepsTheInterval: issue 16, billing 3: a plan's base fee may
+// bill per year; saving the catalog (which says the fee, not its
+// interval) keeps the interval, and a fee unchanged writes no version
+// (docs/billing.md, "Billing intervals").
+func TestCatalogKeepsTheInterval(t *testing.T) {
+	f := newFixture(t)
+	f.plan("desktops", "USD", []rating.Component{{Code: "base", Name: "Desktop support", Kind: rating.Flat, Price: "700.00", Interval: rating.Year, Timing: rating.Advance}})
+	sync := func(price string) *rating.Version {
+		t.Helper()
+		var v *rating.Version
+		if err := f.db.Tx(f.ctx, func(tx *sqldb.Tx) error {
+			rec, _ := money.Parse(price, "USD")
+			if err := rating.SyncCatalog(f.ctx, tx, access.System(), f.plans["desktops"], "USD", rec, money.New(0, "USD"), nil, f.now); err != nil {
+				return err
+			}
+			var err error
+			v, err = rating.Current(f.ctx, tx, f.plans["desktops"], f.now)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	if v := sync("700.00"); v.Version != 1 {
+		t.Errorf("an unchanged fee wrote version %d", v.Version)
+	}
+	v := sync("750.00")
+	base := v.Component(rating.BaseCode)
+	if v.Version != 2 || base == nil || base.Price != "750.00" || base.Interval != rating.Year || base.Timing != rating.Advance {
+		t.Errorf("version %d, base %+v", v.Version, base)
+	}
+	if rec, _ := v.ListPrice(); rec.Decimal() != "750.00" {
+		t.Errorf("list price %s, want the yearly fee", rec.Decimal())
 	}
 }
