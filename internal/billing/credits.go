@@ -15,15 +15,18 @@ import (
 // to the period it was earned in and later ones: a run of a period that
 // ended before it was earned never takes it.
 type Credit struct {
-	ID          string         `json:"id"`
-	OrgUnitID   string         `json:"org_unit_id"`
-	Currency    string         `json:"currency"`
-	AmountMinor int64          `json:"amount_minor"`
-	Description string         `json:"description"`
-	Source      string         `json:"source"`
-	SourceID    string         `json:"source_id"`
-	Explain     map[string]any `json:"explain"`
-	DocumentID  string         `json:"document_id,omitempty"`
+	ID          string `json:"id"`
+	OrgUnitID   string `json:"org_unit_id"`
+	Currency    string `json:"currency"`
+	AmountMinor int64  `json:"amount_minor"`
+	Description string `json:"description"`
+	Source      string `json:"source"`
+	SourceID    string `json:"source_id"`
+	// ServiceID is the service the credit relates to (an SLA rebate's
+	// agreement's service), empty when it relates to the account as a whole.
+	ServiceID  string         `json:"service_id,omitempty"`
+	Explain    map[string]any `json:"explain"`
+	DocumentID string         `json:"document_id,omitempty"`
 	// Billed is set once the credit's document is finalised.
 	Billed bool `json:"billed"`
 
@@ -50,6 +53,7 @@ type CreditInput struct {
 	Description string
 	Source      string
 	SourceID    string
+	ServiceID   string // the service the credit relates to, if one
 	Explain     map[string]any
 }
 
@@ -80,23 +84,24 @@ func SetCredit(ctx context.Context, tx *sqldb.Tx, now time.Time, in CreditInput)
 	case rest <= 0:
 		return nil
 	case pendingID != "":
-		_, err = tx.ExecContext(ctx, `UPDATE billing_credits SET amount_minor = $1, currency = $2, description = $3, explain = $4, org_unit_id = $5, updated_at = $6 WHERE id = $7`,
-			rest, in.Currency, in.Description, string(explain), in.OrgUnitID, at, pendingID)
+		_, err = tx.ExecContext(ctx, `UPDATE billing_credits SET amount_minor = $1, currency = $2, description = $3, explain = $4, org_unit_id = $5, service_id = $6, updated_at = $7
+			WHERE id = $8`, rest, in.Currency, in.Description, string(explain), in.OrgUnitID, null(in.ServiceID), at, pendingID)
 	default:
-		_, err = tx.ExecContext(ctx, `INSERT INTO billing_credits (id, org_unit_id, currency, amount_minor, description, source, source_id, explain, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`, sqldb.NewID(), in.OrgUnitID, in.Currency, rest, in.Description, in.Source, in.SourceID, string(explain), at)
+		_, err = tx.ExecContext(ctx, `INSERT INTO billing_credits (id, org_unit_id, currency, amount_minor, description, source, source_id, service_id, explain, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`, sqldb.NewID(), in.OrgUnitID, in.Currency, rest, in.Description, in.Source, in.SourceID, null(in.ServiceID),
+			string(explain), at)
 	}
 	return sqldb.Err(err, "billing credit")
 }
 
-const creditColumns = `c.id, c.org_unit_id, c.currency, c.amount_minor, c.description, c.source, c.source_id, c.explain, COALESCE(c.document_id, ''), COALESCE(d.state, '')`
+const creditColumns = `c.id, c.org_unit_id, c.currency, c.amount_minor, c.description, c.source, c.source_id, COALESCE(c.service_id, ''), c.explain, COALESCE(c.document_id, ''), COALESCE(d.state, '')`
 
 // scanCredit reads creditColumns; a credit on a voided document is on no
 // document again.
 func scanCredit(row sqldb.Scanner) (*Credit, error) {
 	var c Credit
 	var explain, state string
-	if err := row.Scan(&c.ID, &c.OrgUnitID, &c.Currency, &c.AmountMinor, &c.Description, &c.Source, &c.SourceID, &explain, &c.DocumentID, &state); err != nil {
+	if err := row.Scan(&c.ID, &c.OrgUnitID, &c.Currency, &c.AmountMinor, &c.Description, &c.Source, &c.SourceID, &c.ServiceID, &explain, &c.DocumentID, &state); err != nil {
 		return nil, err
 	}
 	json.Unmarshal([]byte(explain), &c.Explain)
@@ -124,7 +129,7 @@ func pendingCredits(ctx context.Context, q sqldb.Querier) ([]*Credit, error) {
 		var c Credit
 		var explain, state string
 		var onEnd sql.NullTime
-		if err := row.Scan(&c.ID, &c.OrgUnitID, &c.Currency, &c.AmountMinor, &c.Description, &c.Source, &c.SourceID, &explain, &c.DocumentID, &state,
+		if err := row.Scan(&c.ID, &c.OrgUnitID, &c.Currency, &c.AmountMinor, &c.Description, &c.Source, &c.SourceID, &c.ServiceID, &explain, &c.DocumentID, &state,
 			&c.earned, &onEnd); err != nil {
 			return nil, err
 		}

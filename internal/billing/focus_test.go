@@ -451,7 +451,7 @@ func TestFOCUSExportRules(t *testing.T) {
 	// A service level rebate waits for the department's invoice.
 	if err := f.db.Tx(f.ctx, func(tx *sqldb.Tx) error {
 		return billing.SetCredit(f.ctx, tx, at("2026-11-20T00:00:00Z"), billing.CreditInput{OrgUnitID: f.units["dept"], Currency: "EUR", TotalMinor: 1250,
-			Description: "SLA rebate: Compute, availability breached", Source: "sla_breach", SourceID: "b1/" + f.units["dept"]})
+			Description: "SLA rebate: Compute, availability breached", Source: "sla_breach", SourceID: "b1/" + f.units["dept"], ServiceID: f.units["svc"]})
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -567,17 +567,15 @@ func TestFOCUSExportRules(t *testing.T) {
 	if r := find(december.ID, "Late usage")[0]; r["ChargeClass"] != "Correction" || r["ChargePeriodStart"] != "2026-11-01T00:00:00Z" || r["ConsumedQuantity"] == "" {
 		t.Errorf("late usage row: %v", r)
 	}
-	// A credit line that names the service it relates to exports that
-	// service (the rebate's line does once the credit carries its
-	// agreement's service; until then it is account-wide).
-	if rebate["ServiceName"] != billing.AccountWide || rebate["ServiceCategory"] != "Other" {
-		t.Errorf("a rebate without its service: %s %s", rebate["ServiceName"], rebate["ServiceCategory"])
+	// A credit row carries the ServiceName it relates to: the rebate's
+	// credit names its agreement's service (issue 16, FOCUS: "credit rows
+	// carry the ServiceName they relate to"); a credit added by hand
+	// relates to the account as a whole.
+	if rebate["ServiceName"] != "Compute" || rebate["ServiceCategory"] != "Compute" {
+		t.Errorf("a rebate of the Compute service: %s %s", rebate["ServiceName"], rebate["ServiceCategory"])
 	}
-	f.exec(`UPDATE billing_lines SET service_id = $1 WHERE usage_key LIKE 'credit:%'`, f.units["svc"])
-	for _, r := range exportFOCUS(t, f.ctx, f.bill, at("2026-11-01T00:00:00Z"), at("2026-12-01T00:00:00Z")).rows {
-		if strings.Contains(r["ChargeDescription"], "SLA rebate") && (r["ServiceName"] != "Compute" || r["ServiceCategory"] != "Compute") {
-			t.Errorf("a rebate of the Compute service: %s %s", r["ServiceName"], r["ServiceCategory"])
-		}
+	if r := find(fin.Number, "Goodwill")[0]; r["ServiceName"] != billing.AccountWide {
+		t.Errorf("a goodwill credit: %s", r["ServiceName"])
 	}
 	// Showback: shown (EffectiveCost), not billed.
 	if r := find(st.Number, "Monthly fee")[0]; r["BilledCost"] != "0.00" || r["EffectiveCost"] != "15.00" || r["BillingAccountType"] != "Showback" {

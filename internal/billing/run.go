@@ -623,7 +623,7 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 				taken = append(taken, c) // from an earlier period's draft, where it does not belong
 			}
 			claimed = append(claimed, c.ID)
-			ls = append(ls, Line{Kind: LineCredit, Description: c.Description, Quantity: "1", Unit: "credit", UnitPrice: money.New(-c.AmountMinor, a.Currency).Decimal(),
+			ls = append(ls, Line{Kind: LineCredit, ServiceID: c.ServiceID, Description: c.Description, Quantity: "1", Unit: "credit", UnitPrice: money.New(-c.AmountMinor, a.Currency).Decimal(),
 				AmountMinor: -c.AmountMinor, PeriodStart: ps, PeriodEnd: pe, usageKey: "credit:" + c.ID, Explain: c.Explain, toDate: -c.AmountMinor})
 		}
 		var total, toDate int64

@@ -66,6 +66,16 @@ type Scope struct {
 	OrgUnits  []Ref `json:"org_units"`
 }
 
+// Service is the ID of the one service the scope covers, which a rebate
+// relates to; empty when the agreement covers several (the rebate then
+// relates to the account as a whole).
+func (sc Scope) Service() string {
+	if len(sc.Services) == 1 {
+		return sc.Services[0].ID
+	}
+	return ""
+}
+
 // RebateKind is how a rebate is reckoned.
 type RebateKind string
 

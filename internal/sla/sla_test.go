@@ -381,6 +381,12 @@ func TestSampleSLAEndToEnd(t *testing.T) {
 	if line == nil || line.AmountMinor != -431700 || line.Explain["breach_id"] != breach.ID || !strings.Contains(line.Description, "Desktop computing service") {
 		t.Fatalf("invoice %s lines %+v", doc.Label(), doc.Lines)
 	}
+	// The rebate line names the service the agreement covers, so the
+	// FOCUS export's credit row carries its ServiceName (issue 16, FOCUS:
+	// "credit rows carry the ServiceName they relate to").
+	if desktop := a.Scope.Services[0]; line.ServiceID != desktop.ID {
+		t.Errorf("the rebate line's service is %q, not the desktop service %q", line.ServiceID, desktop.ID)
+	}
 	f.now = at("2026-12-02T09:00:00Z") // November is over
 	if _, err := f.a.Billing.Finalise(f.ctx, fin, doc.ID); err != nil {
 		t.Fatal(err)

@@ -29,3 +29,7 @@ ALTER TABLE billing_documents ADD COLUMN as_of TIMESTAMP;
 
 -- Billing intervals (month, quarter, year; in advance or in arrears) are
 -- on the flat components of price versions (components JSON): no column.
+
+-- A credit names the service it relates to (an SLA rebate its
+-- agreement's service), so its invoice line and FOCUS row carry it.
+ALTER TABLE billing_credits ADD COLUMN service_id TEXT REFERENCES services(id);
