@@ -53,6 +53,27 @@ func TestAccountBalance(t *testing.T) {
 	if err != nil || bal.Credit != "1.01" || bal.Owed != "0.00" {
 		t.Fatalf("balance %+v, %v", bal, err)
 	}
+	// A credit note is final: voiding it would leave the invoice "paid"
+	// with 99.33 unpaid and the 1.01 it gave the account refundable. It is
+	// refused, and nothing changes (docs/billing.md, "Credit notes").
+	notes, err := f.bill.Documents(f.ctx, sys, billing.DocumentFilter{AccountID: nov.AccountID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range notes {
+		if d.Kind != billing.CreditNote {
+			continue
+		}
+		if _, err := f.bill.Void(f.ctx, sys, d.ID, "issued by mistake"); errs.As(err) == nil || errs.As(err).Code != errs.CodeConflict {
+			t.Fatalf("voiding credit note %s: %v", d.Label(), err)
+		}
+	}
+	if again := invoice(f, "2026-11-01T00:00:00Z"); again.State != billing.Paid || again.Balance != "0.00" {
+		t.Fatalf("after refusing to void the credit note: %s due %s", again.State, again.Balance)
+	}
+	if bal, err := f.bill.Balance(f.ctx, sys, "corp"); err != nil || bal.Credit != "1.01" {
+		t.Fatalf("balance %+v, %v", bal, err)
+	}
 
 	// December's draft (the month in progress): 298.32 less the 1.01 of
 	// account credit = 297.31 due; the total (the costs) stays 298.32.

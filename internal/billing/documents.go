@@ -454,8 +454,8 @@ func (s *Service) carryForward(ctx context.Context, tx *sqldb.Tx, d *Document, n
 			"rule": "credits beyond an invoice's charges carry forward to the next invoice as a credit line; an invoice is never negative"}})
 }
 
-// Void cancels a draft, or a finalised document nobody has paid or
-// credited; its number stays used (the sequence keeps no gaps). Callers
+// Void cancels a draft, or a finalised invoice or statement nobody has
+// paid or credited (a credit note is final); its number stays used (the sequence keeps no gaps). Callers
 // need billing.manage.
 func (s *Service) Void(ctx context.Context, p *access.Principal, id, reason string) (*Document, error) {
 	reason = strings.TrimSpace(reason)
@@ -467,6 +467,12 @@ func (s *Service) Void(ctx context.Context, p *access.Principal, id, reason stri
 		d, err := s.lockDoc(ctx, tx, p, id)
 		if err != nil {
 			return err
+		}
+		if d.Kind == CreditNote && d.State != Draft {
+			// What it credited settled its invoice and may have gone to the
+			// account's credit: taking it back would reopen a paid invoice
+			// and leave refundable credit behind.
+			return errs.Conflict("%s is final; correct it with an adjustment on the next invoice instead", d.Label())
 		}
 		if d.State == Void || d.State == Paid || d.PaidMinor > 0 || d.creditedMinor > 0 || d.appliedMinor > 0 {
 			return errs.Conflict("%s is %s with payments, account credit or credit notes against it; correct it with a credit note instead", d.Label(), d.State)
