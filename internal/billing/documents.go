@@ -146,6 +146,10 @@ type Line struct {
 	Explain  map[string]any `json:"explain"`
 	usageKey string
 	toDate   int64 // what of the amount was incurred up to the run's now
+	// costCentre is the org unit the line charged (the cost centre of the
+	// instance segment it rates, the org unit a credit was earned by),
+	// kept so an export of a finalised document never re-derives it.
+	costCentre string
 }
 
 // Payment is money received against an invoice.
@@ -305,13 +309,13 @@ func getDoc(ctx context.Context, q sqldb.Querier, id string) (*Document, error) 
 
 const lineColumns = `l.position, l.kind, l.description, COALESCE(l.instance_id, ''), COALESCE(l.service_id, ''), COALESCE(l.offering_id, ''),
 	COALESCE(l.plan_id, ''), COALESCE(l.price_version_id, ''), l.component, l.meter, l.quantity, l.unit, l.unit_price, l.amount_minor, l.period_start,
-	l.period_end, l.usage_key, l.explain`
+	l.period_end, l.usage_key, l.explain, COALESCE(l.cost_centre_id, '')`
 
 func scanLine(row sqldb.Scanner, currency string) (Line, error) {
 	var l Line
 	var explain string
 	if err := row.Scan(&l.Position, &l.Kind, &l.Description, &l.InstanceID, &l.ServiceID, &l.OfferingID, &l.PlanID, &l.PriceVersionID, &l.Component,
-		&l.Meter, &l.Quantity, &l.Unit, &l.UnitPrice, &l.AmountMinor, &l.PeriodStart, &l.PeriodEnd, &l.usageKey, &explain); err != nil {
+		&l.Meter, &l.Quantity, &l.Unit, &l.UnitPrice, &l.AmountMinor, &l.PeriodStart, &l.PeriodEnd, &l.usageKey, &explain, &l.costCentre); err != nil {
 		return l, err
 	}
 	json.Unmarshal([]byte(explain), &l.Explain)

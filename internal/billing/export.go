@@ -102,16 +102,17 @@ func (s *Service) Export(ctx context.Context, p *access.Principal, f ExportFilte
 		}
 		fx = &focusExport{versions: versions}
 	}
-	// The org unit a line charges: the cost centre of the instance
-	// segment it bills (the last one in its period), the org unit a credit
-	// was earned by, else the account's own.
+	// The org unit a line charges: the cost centre the run recorded on it
+	// (lines billed before it did: the cost centre of the last instance
+	// segment in its period, the org unit a credit was earned by), else the
+	// account's own.
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT d.id, COALESCE(d.number, ''), d.kind, d.state, a.id, a.name, a.mode, o.id, o.name, d.period_start,
 			d.period_end, d.currency, COALESCE(sv.name, ''), COALESCE(sv.focus_category, ''), COALESCE(n.name, ''), COALESCE(f.name, ''), COALESCE(pv.region, ''), cc.id, cc.name, cc.kind,
 			`+lineColumns+exportFrom+`
 		LEFT JOIN services sv ON sv.id = l.service_id LEFT JOIN instances n ON n.id = l.instance_id LEFT JOIN offerings f ON f.id = l.offering_id
 		LEFT JOIN providers pv ON pv.id = n.provider_id
 		LEFT JOIN billing_credits bc ON l.usage_key LIKE 'credit:%' AND bc.id = SUBSTR(l.usage_key, 8)
-		JOIN org_units cc ON cc.id = COALESCE((SELECT g.cost_centre_id FROM instance_segments g WHERE g.instance_id = l.instance_id
+		JOIN org_units cc ON cc.id = COALESCE(l.cost_centre_id, (SELECT g.cost_centre_id FROM instance_segments g WHERE g.instance_id = l.instance_id
 			AND g.started_at < l.period_end AND (g.ended_at IS NULL OR g.ended_at > l.period_start) ORDER BY g.seq DESC LIMIT 1), bc.org_unit_id, a.org_unit_id)`+
 		filter+` ORDER BY d.period_start, a.name, d.id, l.position`, args...)
 	if err != nil {
@@ -130,7 +131,7 @@ func (s *Service) Export(ctx context.Context, p *access.Principal, f ExportFilte
 		if err := rows.Scan(&e.docID, &e.number, &e.kind, &e.state, &e.acctID, &e.acctName, &e.mode, &e.unitID, &e.unitName, &e.ps, &e.pe, &e.currency,
 			&e.service, &e.category, &e.instance, &e.offering, &e.region, &e.chargedID, &e.chargedName, &e.chKind,
 			&l.Position, &l.Kind, &l.Description, &l.InstanceID, &l.ServiceID, &l.OfferingID, &l.PlanID, &l.PriceVersionID, &l.Component, &l.Meter,
-			&l.Quantity, &l.Unit, &l.UnitPrice, &l.AmountMinor, &l.PeriodStart, &l.PeriodEnd, &l.usageKey, &e.explain); err != nil {
+			&l.Quantity, &l.Unit, &l.UnitPrice, &l.AmountMinor, &l.PeriodStart, &l.PeriodEnd, &l.usageKey, &e.explain, &l.costCentre); err != nil {
 			return sqldb.Err(err, "billing lines")
 		}
 		if format == CSV {

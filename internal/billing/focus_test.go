@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"math/big"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -626,5 +627,52 @@ func TestFOCUSExportOfTheDemo(t *testing.T) {
 	}
 	if cats["Object storage"] != "Storage" || cats["Private cloud virtual machines"] != "Compute" {
 		t.Errorf("the demo's service categories: %v", cats)
+	}
+}
+
+// TestFOCUSSubAccountIsTheCostCentreCharged: FOCUS 1.2, SubAccountId:
+// "the ID assigned to a grouping of resources or services, often used to
+// manage access and/or cost"; Steward's sub-account is the cost centre a
+// line charged, which a finalised invoice keeps: a desktop whose yearly fee
+// was billed in advance to Dept, then moved to Corp, still shows Dept on
+// November's invoice when it is exported again (issue 16, FOCUS
+// "SubAccount is the cost centre actually charged").
+func TestFOCUSSubAccountIsTheCostCentreCharged(t *testing.T) {
+	f := newFixture(t) // today is 5 Dec 2026
+	sys := access.System()
+	if _, err := f.bill.SaveAccount(f.ctx, sys, billing.AccountInput{OrgUnit: "corp", Mode: billing.Chargeback, Currency: "EUR"}); err != nil {
+		t.Fatal(err)
+	}
+	f.plan("desk", "EUR", []rating.Component{{Code: "desk", Name: "Desktop", Kind: rating.Flat, Price: "700.00", Interval: rating.Year, Timing: rating.Advance}})
+	id := f.instance("d", "dept", [4]string{"desk", "1", "2026-11-02T00:00:00Z", ""})
+	f.now = at("2026-11-20T09:00:00Z")
+	f.run("2026-11")
+	f.now = at("2026-12-03T09:00:00Z")
+	f.run("2026-11")
+	nov, err := f.bill.Finalise(f.ctx, sys, f.doc("corp", "2026-11-01T00:00:00Z").ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	subAccounts := func() []string {
+		var out []string
+		for _, r := range exportFOCUS(t, f.ctx, f.bill, at("2026-11-01T00:00:00Z"), at("2026-12-01T00:00:00Z")).rows {
+			if r["InvoiceId"] == nov.Number {
+				out = append(out, r["SubAccountName"])
+			}
+		}
+		return out
+	}
+	before := subAccounts()
+	if len(before) == 0 || before[0] != "Dept" {
+		t.Fatalf("November's rows charge %v, not Dept", before)
+	}
+	// On 10 December the desktop moves to Corp's cost centre.
+	f.exec(`UPDATE instance_segments SET ended_at = $1 WHERE instance_id = $2`, at("2026-12-10T00:00:00Z"), id)
+	f.exec(`INSERT INTO instance_segments (instance_id, seq, plan_id, price_version_id, quantity, cost_centre_id, addons, started_at, ended_at)
+		VALUES ($1, 2, $2, $3, 1, $4, '[]', $5, NULL)`, id, f.plans["desk"], f.vers["desk"], f.units["corp"], at("2026-12-10T00:00:00Z"))
+	f.now = at("2026-12-11T09:00:00Z")
+	f.run("2026-12")
+	if after := subAccounts(); !slices.Equal(before, after) {
+		t.Errorf("November's finalised invoice exported again charges %v, not %v", after, before)
 	}
 }

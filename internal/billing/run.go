@@ -231,7 +231,7 @@ type usageFact struct {
 type billed struct {
 	accountID, key                                       string
 	instanceID, serviceID, offeringID, planID, versionID string
-	component, meter, description                        string
+	component, meter, description, costCentre            string
 	w                                                    window
 	qty                                                  *big.Rat
 	amount                                               int64
@@ -415,7 +415,8 @@ func (s *Service) load(ctx context.Context, month time.Time) (*runData, error) {
 	// What finalised documents of the two periods before charged for usage:
 	// late events since then are billed as the difference.
 	rows, err = db.QueryContext(ctx, `SELECT d.account_id, l.usage_key, COALESCE(l.instance_id, ''), COALESCE(l.service_id, ''), COALESCE(l.offering_id, ''),
-			COALESCE(l.plan_id, ''), COALESCE(l.price_version_id, ''), l.component, l.meter, l.description, l.period_start, l.period_end, l.quantity, l.amount_minor, l.kind
+			COALESCE(l.plan_id, ''), COALESCE(l.price_version_id, ''), l.component, l.meter, l.description, l.period_start, l.period_end, l.quantity, l.amount_minor, l.kind,
+			COALESCE(l.cost_centre_id, '')
 		FROM billing_lines l JOIN billing_documents d ON d.id = l.document_id
 		WHERE l.usage_key <> '' AND d.state IN ('finalised', 'paid') AND d.kind <> 'credit_note' AND l.period_start >= $1 AND l.period_start < $2
 		ORDER BY l.usage_key, d.period_start`, sqldb.Time(from.AddDate(0, -2, 0)), sqldb.Time(to))
@@ -429,7 +430,7 @@ func (s *Service) load(ctx context.Context, month time.Time) (*runData, error) {
 		var amount int64
 		var kind LineKind
 		if err := rows.Scan(&b.accountID, &b.key, &b.instanceID, &b.serviceID, &b.offeringID, &b.planID, &b.versionID, &b.component, &b.meter, &b.description,
-			&b.w.start, &b.w.end, &qty, &amount, &kind); err != nil {
+			&b.w.start, &b.w.end, &qty, &amount, &kind, &b.costCentre); err != nil {
 			rows.Close()
 			return nil, sqldb.Err(err, "billed usage")
 		}
@@ -581,7 +582,7 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 		var l Line
 		var explain string
 		if err := rows.Scan(&acct, &cur, &l.Position, &l.Kind, &l.Description, &l.InstanceID, &l.ServiceID, &l.OfferingID, &l.PlanID, &l.PriceVersionID,
-			&l.Component, &l.Meter, &l.Quantity, &l.Unit, &l.UnitPrice, &l.AmountMinor, &l.PeriodStart, &l.PeriodEnd, &l.usageKey, &explain); err != nil {
+			&l.Component, &l.Meter, &l.Quantity, &l.Unit, &l.UnitPrice, &l.AmountMinor, &l.PeriodStart, &l.PeriodEnd, &l.usageKey, &explain, &l.costCentre); err != nil {
 			rows.Close()
 			return 0, 0, sqldb.Err(err, "billing lines")
 		}
@@ -623,7 +624,7 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 				taken = append(taken, c) // from an earlier period's draft, where it does not belong
 			}
 			claimed = append(claimed, c.ID)
-			ls = append(ls, Line{Kind: LineCredit, ServiceID: c.ServiceID, Description: c.Description, Quantity: "1", Unit: "credit", UnitPrice: money.New(-c.AmountMinor, a.Currency).Decimal(),
+			ls = append(ls, Line{Kind: LineCredit, ServiceID: c.ServiceID, costCentre: c.OrgUnitID, Description: c.Description, Quantity: "1", Unit: "credit", UnitPrice: money.New(-c.AmountMinor, a.Currency).Decimal(),
 				AmountMinor: -c.AmountMinor, PeriodStart: ps, PeriodEnd: pe, usageKey: "credit:" + c.ID, Explain: c.Explain, toDate: -c.AmountMinor})
 		}
 		var total, toDate int64
@@ -782,13 +783,13 @@ func settleDraft(ctx context.Context, tx *sqldb.Tx, dialect sqldb.Dialect, docID
 
 // insertLines writes lines with multi-row INSERTs.
 func insertLines(ctx context.Context, tx *sqldb.Tx, dialect sqldb.Dialect, docID string, ls []Line) error {
-	const cols = 19
+	const cols = 20
 	const perStatement = 400
 	for start := 0; start < len(ls); start += perStatement {
 		part := ls[start:min(start+perStatement, len(ls))]
 		var b strings.Builder
 		b.WriteString(`INSERT INTO billing_lines (document_id, position, kind, description, instance_id, service_id, offering_id, plan_id, price_version_id,
-			component, meter, quantity, unit, unit_price, amount_minor, period_start, period_end, usage_key, explain) VALUES `)
+			component, meter, quantity, unit, unit_price, amount_minor, period_start, period_end, usage_key, explain, cost_centre_id) VALUES `)
 		args := make([]any, 0, len(part)*cols)
 		for i, l := range part {
 			if i > 0 {
@@ -801,7 +802,7 @@ func insertLines(ctx context.Context, tx *sqldb.Tx, dialect sqldb.Dialect, docID
 			}
 			args = append(args, docID, l.Position, l.Kind, l.Description, null(l.InstanceID), null(l.ServiceID), null(l.OfferingID), null(l.PlanID),
 				null(l.PriceVersionID), l.Component, l.Meter, l.Quantity, l.Unit, l.UnitPrice, l.AmountMinor, sqldb.Time(l.PeriodStart), sqldb.Time(l.PeriodEnd),
-				l.usageKey, string(explain))
+				l.usageKey, string(explain), null(l.costCentre))
 		}
 		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
 			return sqldb.Err(err, "billing lines")
@@ -868,7 +869,7 @@ func segmentFees(d *runData, a *Account, g *segment) ([]Line, error) {
 	if err != nil {
 		return nil, err
 	}
-	base := Line{InstanceID: g.instanceID, ServiceID: g.serviceID, OfferingID: g.offeringID, PlanID: g.planID, PriceVersionID: v.ID,
+	base := Line{costCentre: g.costCentre, InstanceID: g.instanceID, ServiceID: g.serviceID, OfferingID: g.offeringID, PlanID: g.planID, PriceVersionID: v.ID,
 		PeriodStart: start, PeriodEnd: end}
 	label := fmt.Sprintf("%s %s · %s", g.offeringName, g.planName, g.instanceName)
 	priceRef := map[string]any{"plan": g.planName, "offering": g.offeringName, "price_version": v.Version, "price_version_id": v.ID}
@@ -1040,7 +1041,7 @@ func usageLines(d *runData, a *Account, u usageGroup, periodLen int64, now time.
 	}
 	var out []Line
 	ps, _ := a.Period(d.month)
-	base := Line{InstanceID: g.instanceID, ServiceID: g.serviceID, OfferingID: g.offeringID, PlanID: g.planID, PriceVersionID: v.ID,
+	base := Line{costCentre: g.costCentre, InstanceID: g.instanceID, ServiceID: g.serviceID, OfferingID: g.offeringID, PlanID: g.planID, PriceVersionID: v.ID,
 		PeriodStart: u.w.start, PeriodEnd: u.w.end}
 	label := fmt.Sprintf("%s %s · %s", g.offeringName, g.planName, g.instanceName)
 	priceRef := map[string]any{"plan": g.planName, "offering": g.offeringName, "price_version": v.Version, "price_version_id": v.ID}
@@ -1163,7 +1164,7 @@ func lateUsage(d *runData, a *Account) ([]Line, error) {
 		if m := d.meters[b.meter]; m != nil {
 			unit = m.Unit
 		}
-		out = append(out, Line{Kind: LineLateUsage, InstanceID: b.instanceID, ServiceID: b.serviceID, OfferingID: b.offeringID, PlanID: b.planID,
+		out = append(out, Line{Kind: LineLateUsage, costCentre: b.costCentre, InstanceID: b.instanceID, ServiceID: b.serviceID, OfferingID: b.offeringID, PlanID: b.planID,
 			PriceVersionID: b.versionID, Component: b.component, Meter: b.meter, PeriodStart: b.w.start, PeriodEnd: b.w.end,
 			Description: fmt.Sprintf("Late usage for %s to %s: %s", b.w.start.Format("2 Jan 2006"), b.w.end.Format("2 Jan 2006"), b.description),
 			Quantity:    delta.FloatString(6), Unit: unit, UnitPrice: c.Describe(unit), AmountMinor: rated.Minor - b.amount, usageKey: b.key,

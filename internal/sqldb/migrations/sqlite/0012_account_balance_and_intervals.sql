@@ -33,3 +33,9 @@ ALTER TABLE billing_documents ADD COLUMN as_of TIMESTAMP;
 -- A credit names the service it relates to (an SLA rebate its
 -- agreement's service), so its invoice line and FOCUS row carry it.
 ALTER TABLE billing_credits ADD COLUMN service_id TEXT REFERENCES services(id);
+
+-- The cost centre a line charged (an instance segment's, or the org unit
+-- a credit was earned by), recorded when the line is rated so that an
+-- export of a finalised document never re-derives it. Null for lines of
+-- the account as a whole and for lines billed before this column.
+ALTER TABLE billing_lines ADD COLUMN cost_centre_id TEXT REFERENCES org_units(id);
