@@ -206,3 +206,35 @@ func invoice(f *fixture, from string) *billing.Document {
 	}
 	return d
 }
+
+// TestCreditAppliedOldestDraftFirst: the account's credit settles invoices
+// in the order they are finalised, so two open drafts share it oldest
+// first instead of each showing all of it (docs/billing.md, "The
+// account's balance": a draft shows "what will be due when finalised").
+func TestCreditAppliedOldestDraftFirst(t *testing.T) {
+	f := newFixture(t) // today is 5 Dec 2026
+	sys := access.System()
+	if _, err := f.bill.SaveAccount(f.ctx, sys, billing.AccountInput{OrgUnit: "corp", Mode: billing.Chargeback, Currency: "EUR"}); err != nil {
+		t.Fatal(err)
+	}
+	f.plan("desk", "EUR", []rating.Component{{Code: "base", Name: "Monthly fee", Kind: rating.Flat, Price: "50.00"}})
+	f.instance("a", "corp", [4]string{"desk", "1", "2026-10-01T00:00:00Z", ""})
+	f.run("2026-10")
+	oct, err := f.bill.Finalise(f.ctx, sys, invoice(f, "2026-10-01T00:00:00Z").ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 130.00 paid of 50.00 due: 80.00 to the account's credit.
+	if _, err := f.bill.RecordPayment(f.ctx, sys, oct.ID, billing.PaymentInput{Amount: "130.00", Reference: "BANK-1"}); err != nil {
+		t.Fatal(err)
+	}
+	f.run("2026-11")
+	f.run("2026-12")
+	// November takes 50.00 of the 80.00 and owes nothing; December (in
+	// progress, 50.00 projected) gets the 30.00 left: 20.00 due.
+	nov, dec := invoice(f, "2026-11-01T00:00:00Z"), f.doc("corp", "2026-12-01T00:00:00Z")
+	got := []string{nov.Applied, nov.Balance, dec.Applied, dec.Balance}
+	if diff := cmp.Diff([]string{"50.00", "0.00", "30.00", "20.00"}, got); diff != "" {
+		t.Errorf("drafts (November applied, due; December applied, due) (-want +got):\n%s", diff)
+	}
+}

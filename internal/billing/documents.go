@@ -167,7 +167,9 @@ const docColumns = `d.id, d.account_id, a.name, o.id, o.name, COALESCE(d.run_id,
 	COALESCE((SELECT SUM(-c.total_minor) FROM billing_documents c WHERE c.credits_id = d.id AND c.state <> 'void'), 0),
 	COALESCE((SELECT SUM(-e.amount_minor) FROM billing_account_entries e WHERE e.document_id = d.id AND e.kind = 'applied'), 0),
 	COALESCE((SELECT SUM(e.amount_minor) FROM billing_account_entries e WHERE e.document_id = d.id AND e.kind IN ('overpayment', 'credit_note')), 0),
-	CASE WHEN d.state = 'draft' AND d.kind = 'invoice' THEN COALESCE((SELECT SUM(e.amount_minor) FROM billing_account_entries e WHERE e.account_id = d.account_id), 0) ELSE 0 END,
+	CASE WHEN d.state = 'draft' AND d.kind = 'invoice' THEN COALESCE((SELECT SUM(e.amount_minor) FROM billing_account_entries e WHERE e.account_id = d.account_id), 0)
+		- COALESCE((SELECT SUM(CASE WHEN p.total_minor > 0 THEN p.total_minor ELSE 0 END) FROM billing_documents p
+			WHERE p.account_id = d.account_id AND p.kind = 'invoice' AND p.state = 'draft' AND p.period_start < d.period_start), 0) ELSE 0 END,
 	d.to_date_minor, d.as_of`
 const docFrom = ` FROM billing_documents d JOIN billing_accounts a ON a.id = d.account_id JOIN org_units o ON o.id = a.org_unit_id`
 
@@ -205,7 +207,9 @@ func (d *Document) fill() {
 }
 
 // applied is the account credit that settled the invoice; on a draft
-// invoice, what the account's credit balance would settle of it now.
+// invoice, what the account's credit balance would settle of it when
+// drafts are finalised in order: earlier drafts take it first
+// (accountCredit is what they leave).
 func (d *Document) applied() int64 {
 	if d.Kind == Invoice && d.State == Draft {
 		return max(min(d.TotalMinor, d.accountCredit), 0)
