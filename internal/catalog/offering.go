@@ -55,9 +55,14 @@ type Plan struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	Currency    string `json:"currency"`
-	// Recurring is the monthly price per unit; OneTime is charged once per unit.
-	Recurring money.Amount `json:"-"`
-	OneTime   money.Amount `json:"-"`
+	// Recurring is the base fee per unit per RecurringInterval (a month
+	// unless the price version says otherwise), billed in arrears unless
+	// RecurringTiming says advance; OneTime is the setup fee, charged once
+	// per unit. Other fees are among Prices.
+	Recurring         money.Amount    `json:"-"`
+	RecurringInterval rating.Interval `json:"recurring_interval"`
+	RecurringTiming   rating.Timing   `json:"recurring_timing,omitempty"`
+	OneTime           money.Amount    `json:"-"`
 	// Agreement references the agreement the plan comes with (filled in by service level management).
 	Agreement string `json:"agreement"`
 	// MaxQuantity caps the quantity of one order item (0: no cap).
@@ -72,6 +77,52 @@ type Plan struct {
 	PriceVersionID string             `json:"price_version_id"`
 	PriceVersion   int                `json:"price_version"`
 	Prices         []rating.Component `json:"prices"`
+}
+
+// price fills the plan's prices from the components of its price version
+// in effect: recurring and one_time are the base and setup fees alone
+// (what a catalog save writes them as, rating.SyncCatalog), the interval
+// and timing are the base fee's, and every other component is among
+// Prices. A plan without a version keeps its list price.
+func (p *Plan) price(cs []rating.Component) {
+	v := &rating.Version{Currency: p.Currency, Components: cs}
+	iv, _ := v.RecurringInterval()
+	p.RecurringInterval, p.RecurringTiming = iv, ""
+	p.Prices = []rating.Component{}
+	if p.PriceVersionID == "" {
+		return
+	}
+	p.Recurring.Minor, p.OneTime.Minor = 0, 0
+	for _, c := range cs {
+		switch {
+		case c.Code == rating.BaseCode && c.Kind == rating.Flat:
+			p.Recurring, _ = money.Parse(c.Price, p.Currency) // validated when written
+			p.RecurringTiming = c.Timing
+		case c.Code == rating.SetupCode && c.Kind == rating.OneTime:
+			p.OneTime, _ = money.Parse(c.Price, p.Currency)
+		default:
+			p.Prices = append(p.Prices, c)
+		}
+	}
+}
+
+// Per says in words how often the base fee bills, after its amount: "a
+// month", "per quarter", "per year, in advance".
+func (p *Plan) Per() string {
+	return Per(p.RecurringInterval, p.RecurringTiming)
+}
+
+// Per says in words how often a flat fee of the interval and timing bills:
+// "a month", "per quarter", "per year, in advance".
+func Per(iv rating.Interval, tm rating.Timing) string {
+	out := "a month"
+	if iv == rating.Quarter || iv == rating.Year {
+		out = "per " + string(iv)
+	}
+	if tm == rating.Advance {
+		out += ", in advance"
+	}
+	return out
 }
 
 // MarshalJSON writes prices as decimal strings.
@@ -341,14 +392,12 @@ func loadOfferings(ctx context.Context, q sqldb.Querier, where string, args ...a
 			p.Blueprint = bpCode + "@" + strconv.Itoa(bpVersion)
 		}
 		var all []rating.Component
-		json.Unmarshal([]byte(comps), &all)
-		p.Prices = []rating.Component{}
-		for _, c := range all {
-			if c.Code != rating.BaseCode && c.Code != rating.SetupCode {
-				p.Prices = append(p.Prices, c)
-			}
+		if err := json.Unmarshal([]byte(comps), &all); err != nil {
+			rows.Close()
+			return nil, sqldb.Err(err, "price version")
 		}
 		p.Recurring.Currency, p.OneTime.Currency = p.Currency, p.Currency
+		p.price(all)
 		if o := byID[offeringID]; o != nil {
 			o.Plans = append(o.Plans, &p)
 		}
