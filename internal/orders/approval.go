@@ -193,8 +193,8 @@ func (s *Service) Submit(ctx context.Context, p *access.Principal, orderID strin
 			return errs.Conflict("order %s changed while it was being submitted; look at it again and submit it", o.Reference())
 		}
 		for _, pr := range prices {
-			if _, err := tx.ExecContext(ctx, `UPDATE order_items SET monthly_minor = $1, one_time_minor = $2, parameters = $3 WHERE id = $4`,
-				pr.monthly, pr.oneTime, marshal(pr.params), pr.itemID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE order_items SET monthly_minor = $1, one_time_minor = $2, parameters = $3, price_version_id = $4 WHERE id = $5`,
+				pr.fees.monthly, pr.fees.oneTime, marshal(pr.params), pr.versionID, pr.itemID); err != nil {
 				return sqldb.Err(err, "order item")
 			}
 		}
@@ -226,11 +226,12 @@ func sameItems(a, b *Order) bool {
 	return true
 }
 
-// repriced is an item's price as it is now in the catalog.
+// repriced is an item's price as it is now in the catalog, at the price
+// version in effect now (the one its instance will be billed at).
 type repriced struct {
-	itemID           string
-	monthly, oneTime int64
-	params           map[string]any
+	itemID, versionID string
+	fees              fees
+	params            map[string]any
 }
 
 // checkItems re-prices each top-level item as it is now in the catalog,
@@ -238,7 +239,7 @@ type repriced struct {
 // what Submit will write.
 func (s *Service) checkItems(ctx context.Context, q sqldb.Querier, p *access.Principal, o *Order) ([]repriced, error) {
 	var out []repriced
-	var monthly, oneTime int64
+	var total fees
 	for _, it := range o.Items {
 		if it.BundleItemID == "" {
 			in := ItemInput{Offering: it.OfferingID, Plan: it.PlanID, Quantity: it.Quantity, Parameters: it.Parameters, Addons: it.Addons}
@@ -246,12 +247,12 @@ func (s *Service) checkItems(ctx context.Context, q sqldb.Querier, p *access.Pri
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, repriced{itemID: it.ID, monthly: pr.monthly, oneTime: pr.oneTime, params: pr.params})
-			it.Quote, it.Parameters = quoteOf(it.Quote.Currency, pr.monthly, pr.oneTime), pr.params
+			out = append(out, repriced{itemID: it.ID, versionID: pr.version.ID, fees: pr.fees, params: pr.params})
+			it.Quote, it.Parameters, it.PriceVersionID = quoteOf(it.Quote.Currency, pr.fees), pr.params, pr.version.ID
 		}
-		monthly, oneTime = monthly+it.Quote.MonthlyMinor, oneTime+it.Quote.OneTimeMinor
+		total = total.plus(it.Quote.fees())
 	}
-	o.Quote = quoteOf(o.Quote.Currency, monthly, oneTime)
+	o.Quote = quoteOf(o.Quote.Currency, total)
 	return out, nil
 }
 

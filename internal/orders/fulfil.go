@@ -647,7 +647,7 @@ func dayTwo(ctx context.Context, q sqldb.Querier, p *access.Principal, instanceI
 type dayTwoItem struct {
 	planID, costCentre, versionID string
 	params                        map[string]any
-	monthly                       int64
+	fees                          fees
 }
 
 // dayTwoOrder places a day-2 order for the instance and submits it: the
@@ -664,7 +664,7 @@ func (s *Service) dayTwoOrder(ctx context.Context, p *access.Principal, kind Kin
 		&item.offeringCode, &item.OfferingName, &item.planCode, &item.PlanName, &currency, &item.serviceCode, &item.serviceName, &item.serviceGroup); err != nil {
 		return nil, sqldb.Err(err, "offering")
 	}
-	item.Quote = quoteOf(currency, it.monthly, 0)
+	item.Quote = quoteOf(currency, fees{monthly: it.fees.monthly, quarterly: it.fees.quarterly, yearly: it.fees.yearly})
 	draft.Items, draft.Quote = []*Item{item}, item.Quote
 	routes, err := s.routes(ctx, s.db.Read(), draft)
 	if err != nil {
@@ -686,7 +686,7 @@ func (s *Service) dayTwoOrder(ctx context.Context, p *access.Principal, kind Kin
 		id = o.ID
 		_, err = tx.ExecContext(ctx, `INSERT INTO order_items (id, order_id, position, offering_id, plan_id, quantity, parameters, addons, requested_for,
 			cost_centre_id, monthly_minor, one_time_minor, instance_id, state, price_version_id) VALUES ($1, $2, 1, $3, $4, $5, $6, '[]', $7, $8, $9, 0, $10, 'pending', $11)`,
-			sqldb.NewID(), o.ID, inst.OfferingID, it.planID, inst.Quantity, marshal(it.params), inst.OwnerID, it.costCentre, it.monthly, inst.ID, nullString(it.versionID))
+			sqldb.NewID(), o.ID, inst.OfferingID, it.planID, inst.Quantity, marshal(it.params), inst.OwnerID, it.costCentre, it.fees.monthly, inst.ID, nullString(it.versionID))
 		if err != nil {
 			return sqldb.Err(err, "order item")
 		}
@@ -759,7 +759,7 @@ func (s *Service) RequestChange(ctx context.Context, p *access.Principal, instan
 		costCentre = inst.OrgUnitID
 	}
 	return s.dayTwoOrder(ctx, p, KindChange, "change", inst, in.Note, dayTwoItem{planID: pr.plan.ID, params: pr.params, costCentre: costCentre,
-		monthly: pr.monthly, versionID: pr.version.ID})
+		fees: pr.fees, versionID: pr.version.ID})
 }
 
 // defaultName names an instance the agent did not name: after a parameter

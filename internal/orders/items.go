@@ -22,12 +22,12 @@ type priced struct {
 	version  *rating.Version
 	quote    rating.Quote
 	params   map[string]any
-	monthly  int64
-	oneTime  int64
+	// fees are (plan + add-ons) × quantity: add-ons bill monthly.
+	fees fees
 }
 
 // price checks an item against the catalog and prices it: (plan + add-ons)
-// × quantity, per month and once. prefix names the item in field errors.
+// × quantity, per month, quarter and year, and once. prefix names the item in field errors.
 func (s *Service) price(ctx context.Context, tx sqldb.Querier, p *access.Principal, in *ItemInput, prefix string) (*priced, error) {
 	var v errs.Validator
 	in.Offering, in.Plan = strings.TrimSpace(in.Offering), strings.TrimSpace(in.Plan)
@@ -104,7 +104,7 @@ func (s *Service) price(ctx context.Context, tx sqldb.Querier, p *access.Princip
 		monthly, oneTime = monthly+r.Minor, oneTime+t.Minor
 	}
 	return &priced{offering: o, plan: plan, version: version, quote: quote, params: params,
-		monthly: quote.Monthly.Minor + monthly*q, oneTime: quote.OneTime.Minor + oneTime*q}, nil
+		fees: fees{monthly: quote.Monthly.Minor + monthly*q, quarterly: quote.Quarterly.Minor, yearly: quote.Yearly.Minor, oneTime: quote.OneTime.Minor + oneTime*q}}, nil
 }
 
 // AddItem adds an item to a draft order. Ordering a bundle adds the bundle
@@ -292,7 +292,7 @@ func (s *Service) insertItem(ctx context.Context, tx *sqldb.Tx, o *Order, in Ite
 	_, err := tx.ExecContext(ctx, `INSERT INTO order_items (id, order_id, position, offering_id, plan_id, quantity, parameters, addons, requested_for,
 		cost_centre_id, monthly_minor, one_time_minor, bundle_item_id, state, price_version_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		it.ID, o.ID, pos, it.OfferingID, it.PlanID, it.Quantity, marshal(it.Parameters), marshal(it.Addons), it.RequestedFor, it.CostCentreID,
-		pr.monthly, pr.oneTime, nullString(bundleItemID), it.State, it.PriceVersionID)
+		pr.fees.monthly, pr.fees.oneTime, nullString(bundleItemID), it.State, it.PriceVersionID)
 	return it, sqldb.Err(err, "order item")
 }
 
@@ -401,7 +401,7 @@ func (s *Service) QuoteItems(ctx context.Context, p *access.Principal, items []I
 	}
 	out := &QuoteResult{Lines: []QuoteLine{}}
 	var currency string
-	var monthly, oneTime int64
+	var total fees
 	for i := range items {
 		pr, err := s.price(ctx, s.db.Read(), p, &items[i], fmt.Sprintf("items[%d].", i))
 		if err != nil {
@@ -411,8 +411,8 @@ func (s *Service) QuoteItems(ctx context.Context, p *access.Principal, items []I
 			return nil, errs.Invalid("the items must be priced in one currency to be quoted together")
 		}
 		currency = pr.plan.Currency
-		monthly, oneTime = monthly+pr.monthly, oneTime+pr.oneTime
-		line := QuoteLine{Offering: pr.offering.Code, Plan: pr.plan.Code, Quantity: items[i].Quantity, Quote: quoteOf(currency, pr.monthly, pr.oneTime),
+		total = total.plus(pr.fees)
+		line := QuoteLine{Offering: pr.offering.Code, Plan: pr.plan.Code, Quantity: items[i].Quantity, Quote: quoteOf(currency, pr.fees),
 			PriceVersionID: pr.version.ID, PriceVersion: pr.version.Version, Usage: []UsageCharge{}}
 		if pr.quote.Minimum.Minor > 0 {
 			line.Minimum = pr.quote.Minimum.Decimal()
@@ -422,7 +422,7 @@ func (s *Service) QuoteItems(ctx context.Context, p *access.Principal, items []I
 		}
 		out.Lines = append(out.Lines, line)
 	}
-	out.Total = quoteOf(currency, monthly, oneTime)
+	out.Total = quoteOf(currency, total)
 	return out, nil
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/money"
+	"github.com/steward-itaas/steward/internal/rating"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -100,20 +101,56 @@ func (o *Order) Reference() string { return fmt.Sprintf("ORD-%06d", o.Number) }
 // Resource is the order as a scope: its org unit.
 func (o *Order) Resource() access.Resource { return access.InOrgUnit(o.orgUnitPath) }
 
-// Quote is what an order costs: per month, and once.
+// Quote is what an order costs: the fees billed per month, per quarter
+// and per year (each per its own interval: a yearly fee is in Yearly
+// only), and once.
 type Quote struct {
-	Currency string `json:"currency"`
-	Monthly  string `json:"monthly"`
-	OneTime  string `json:"one_time"`
+	Currency  string `json:"currency"`
+	Monthly   string `json:"monthly"`
+	Quarterly string `json:"quarterly"`
+	Yearly    string `json:"yearly"`
+	OneTime   string `json:"one_time"`
 	// The same in minor units, for exact arithmetic.
-	MonthlyMinor int64 `json:"monthly_minor"`
-	OneTimeMinor int64 `json:"one_time_minor"`
+	MonthlyMinor   int64 `json:"monthly_minor"`
+	QuarterlyMinor int64 `json:"quarterly_minor"`
+	YearlyMinor    int64 `json:"yearly_minor"`
+	OneTimeMinor   int64 `json:"one_time_minor"`
 }
 
-func quoteOf(currency string, monthly, oneTime int64) Quote {
-	return Quote{Currency: currency, MonthlyMinor: monthly, OneTimeMinor: oneTime,
-		Monthly: money.New(monthly, currency).Decimal(), OneTime: money.New(oneTime, currency).Decimal()}
+// fees are amounts in minor units: billed monthly, quarterly, yearly and
+// once.
+type fees struct{ monthly, quarterly, yearly, oneTime int64 }
+
+func (f fees) plus(g fees) fees {
+	return fees{f.monthly + g.monthly, f.quarterly + g.quarterly, f.yearly + g.yearly, f.oneTime + g.oneTime}
 }
+
+func (q Quote) fees() fees {
+	return fees{q.MonthlyMinor, q.QuarterlyMinor, q.YearlyMinor, q.OneTimeMinor}
+}
+
+func quoteOf(currency string, f fees) Quote {
+	d := func(minor int64) string { return money.New(minor, currency).Decimal() }
+	return Quote{Currency: currency, MonthlyMinor: f.monthly, QuarterlyMinor: f.quarterly, YearlyMinor: f.yearly, OneTimeMinor: f.oneTime,
+		Monthly: d(f.monthly), Quarterly: d(f.quarterly), Yearly: d(f.yearly), OneTime: d(f.oneTime)}
+}
+
+// MonthlyEquivalentMinor is what the quote's recurring fees come to per
+// month, in minor units: the monthly fees, a third of the quarterly and a
+// twelfth of the yearly ones, rounded up to the minor unit (so an order
+// over a whole threshold is never read as under it). Approval policies
+// compare it (docs/catalog.md, "Orders").
+func (q Quote) MonthlyEquivalentMinor() int64 {
+	n := q.MonthlyMinor*12 + q.QuarterlyMinor*4 + q.YearlyMinor
+	if n <= 0 {
+		return n / 12
+	}
+	return (n + 11) / 12
+}
+
+// HasQuarterlyOrYearly reports whether the quote has fees billed per quarter or
+// year (pages show those columns only then).
+func (q Quote) HasQuarterlyOrYearly() bool { return q.QuarterlyMinor != 0 || q.YearlyMinor != 0 }
 
 // ItemState is where one item is.
 type ItemState string
@@ -222,7 +259,7 @@ func scanOrder(row sqldb.Scanner) (*Order, error) {
 		&o.CreatedAt, &o.UpdatedAt, &submitted, &o.orgUnitPath); err != nil {
 		return nil, err
 	}
-	o.Quote = quoteOf(currency, monthly, oneTime)
+	o.Quote = quoteOf(currency, fees{monthly: monthly, oneTime: oneTime})
 	o.CreatedAt, o.UpdatedAt, o.SubmittedAt = o.CreatedAt.UTC(), o.UpdatedAt.UTC(), sqldb.TimePtr(submitted)
 	o.Items = []*Item{}
 	return &o, nil
@@ -280,12 +317,58 @@ func loadItems(ctx context.Context, q sqldb.Querier, orders []*Order) error {
 		if it.Parameters == nil {
 			it.Parameters = map[string]any{}
 		}
-		it.Quote = quoteOf(currency, monthly, oneTime)
+		it.Quote = quoteOf(currency, fees{monthly: monthly, oneTime: oneTime})
 		if o := byID[orderID]; o != nil {
 			o.Items = append(o.Items, &it)
 		}
 	}
-	return sqldb.Err(rows.Err(), "order items")
+	if err := rows.Err(); err != nil {
+		return sqldb.Err(err, "order items")
+	}
+	rows.Close()
+	return intervalFees(ctx, q, orders)
+}
+
+// intervalFees fills in the items' and orders' quarterly and yearly fees:
+// an item's are its price version's (immutable) × its quantity, as when
+// it was priced; a bundled item's fees are the bundle's, and a
+// deprovision has none. Monthly and one-time fees are stored as quoted
+// (with the add-ons').
+func intervalFees(ctx context.Context, q sqldb.Querier, orders []*Order) error {
+	var ids []string
+	for _, o := range orders {
+		for _, it := range o.Items {
+			if it.BundleItemID == "" && it.PriceVersionID != "" {
+				ids = append(ids, it.PriceVersionID)
+			}
+		}
+	}
+	if len(ids) == 0 {
+		return nil
+	}
+	versions, err := rating.GetMany(ctx, q, ids)
+	if err != nil {
+		return err
+	}
+	for _, o := range orders {
+		var quarterly, yearly int64
+		for _, it := range o.Items {
+			if v := versions[it.PriceVersionID]; v != nil && it.BundleItemID == "" {
+				vq, err := v.QuoteUnits(int64(it.Quantity))
+				if err != nil {
+					return errs.Internal(err, "a price version could not be rated")
+				}
+				f := it.Quote.fees()
+				f.quarterly, f.yearly = vq.Quarterly.Minor, vq.Yearly.Minor
+				it.Quote = quoteOf(it.Quote.Currency, f)
+			}
+			quarterly, yearly = quarterly+it.Quote.QuarterlyMinor, yearly+it.Quote.YearlyMinor
+		}
+		f := o.Quote.fees()
+		f.quarterly, f.yearly = quarterly, yearly
+		o.Quote = quoteOf(o.Quote.Currency, f)
+	}
+	return nil
 }
 
 // Order returns one order with its items. Callers need order.read on its

@@ -39,14 +39,21 @@ const (
 // The expression is CEL over two maps:
 //
 //	order: kind, org_unit (code), requester (email), currency, items (count),
-//	       total_monthly, total_one_time (decimal major units, as doubles),
-//	       total_monthly_minor, total_one_time_minor (exact integers)
+//	       total_monthly, total_quarterly, total_yearly, total_one_time
+//	       (decimal major units, as doubles), total_monthly_minor,
+//	       total_quarterly_minor, total_yearly_minor, total_one_time_minor
+//	       (exact integers)
 //	item:  offering, plan, service (codes), service_kind, criticality, view,
-//	       quantity, monthly, one_time (doubles), monthly_minor, one_time_minor,
+//	       quantity, monthly, quarterly, yearly, one_time (doubles),
+//	       monthly_minor, quarterly_minor, yearly_minor, one_time_minor,
 //	       addons (list of codes), parameters (map)
 //
 // for example order.total_monthly > 1000 or item.plan == "gold". Money is
 // compared exactly with the _minor integers; the doubles are for reading.
+// The monthly figures are monthly equivalents (Quote.MonthlyEquivalentMinor):
+// a yearly fee counts a twelfth of itself toward a monthly threshold, a
+// quarterly fee a third, rounded up to the minor unit; the quarterly and
+// yearly figures are the fees billed per quarter and per year.
 type Policy struct {
 	ID           string       `json:"id"`
 	Name         string       `json:"name"`
@@ -267,11 +274,15 @@ func pow10(n int) int64 {
 // activation builds the CEL variables of an order and one of its items.
 func activation(o *Order, orgUnitCode, requesterEmail string, it *Item, serviceKind, criticality, view string) map[string]any {
 	cur := o.Quote.Currency
+	monthly := o.Quote.MonthlyEquivalentMinor()
 	order := map[string]any{
 		"kind": string(o.Kind), "org_unit": orgUnitCode, "requester": requesterEmail, "currency": cur, "items": int64(len(o.Items)),
-		"total_monthly": major(o.Quote.MonthlyMinor, cur), "total_one_time": major(o.Quote.OneTimeMinor, cur),
-		"total_monthly_minor": o.Quote.MonthlyMinor, "total_one_time_minor": o.Quote.OneTimeMinor,
+		"total_monthly": major(monthly, cur), "total_one_time": major(o.Quote.OneTimeMinor, cur),
+		"total_monthly_minor": monthly, "total_one_time_minor": o.Quote.OneTimeMinor,
+		"total_quarterly": major(o.Quote.QuarterlyMinor, cur), "total_yearly": major(o.Quote.YearlyMinor, cur),
+		"total_quarterly_minor": o.Quote.QuarterlyMinor, "total_yearly_minor": o.Quote.YearlyMinor,
 	}
+	itemMonthly := it.Quote.MonthlyEquivalentMinor()
 	addons := slices.Clone(it.Addons)
 	params := map[string]any{}
 	for k, v := range it.Parameters {
@@ -279,8 +290,10 @@ func activation(o *Order, orgUnitCode, requesterEmail string, it *Item, serviceK
 	}
 	item := map[string]any{
 		"offering": it.offeringCode, "plan": it.planCode, "service": it.serviceCode, "service_kind": serviceKind, "criticality": criticality, "view": view,
-		"quantity": int64(it.Quantity), "monthly": major(it.Quote.MonthlyMinor, cur), "one_time": major(it.Quote.OneTimeMinor, cur),
-		"monthly_minor": it.Quote.MonthlyMinor, "one_time_minor": it.Quote.OneTimeMinor, "addons": addons, "parameters": params,
+		"quantity": int64(it.Quantity), "monthly": major(itemMonthly, cur), "one_time": major(it.Quote.OneTimeMinor, cur),
+		"monthly_minor": itemMonthly, "one_time_minor": it.Quote.OneTimeMinor, "addons": addons, "parameters": params,
+		"quarterly": major(it.Quote.QuarterlyMinor, cur), "yearly": major(it.Quote.YearlyMinor, cur),
+		"quarterly_minor": it.Quote.QuarterlyMinor, "yearly_minor": it.Quote.YearlyMinor,
 	}
 	return map[string]any{"order": order, "item": item}
 }
