@@ -254,9 +254,7 @@ type serviceEditPage struct {
 	Kinds    []catalog.Kind
 	Enums    map[string][]string
 	Focus    []string // the FOCUS service categories to choose from
-	Weekdays []string
-	Hours    map[string][2]string
-	Holidays string
+	Calendar calendarForm
 }
 
 type personField struct{ Field, Label string }
@@ -282,33 +280,53 @@ func (p *Portal) serviceEditView(r *http.Request) (serviceEditPage, error) {
 	if err := pr.Require(access.ServiceManage, s.Resource()); err != nil {
 		return serviceEditPage{}, err
 	}
-	pg := serviceEditPage{Page: p.pageFor(r, "Edit "+s.Name), Service: s, Form: s.Input(), Kinds: catalog.Kinds, Weekdays: catalog.Weekdays,
-		Enums: map[string][]string{"value_kind": catalog.ValueKinds, "category": catalog.Categories, "class": catalog.Classes, "criticality": catalog.Criticalities},
-		Hours: map[string][2]string{}}
-	pg.Focus = catalog.FocusCategories
+	pg := serviceEditPage{Page: p.pageFor(r, "Edit "+s.Name), Service: s, Kinds: catalog.Kinds, Focus: catalog.FocusCategories,
+		Enums: map[string][]string{"value_kind": catalog.ValueKinds, "category": catalog.Categories, "class": catalog.Classes, "criticality": catalog.Criticalities}}
 	pg.Users, _ = p.Identity.Users(r.Context(), access.System(), identity.UserFilter{Limit: 500})
 	pg.Groups, _ = p.Identity.Groups(r.Context(), access.System())
+	pg.fill(s.Input())
+	return pg, nil
+}
+
+// fill puts a service's input in the form: as stored, or as typed when
+// the form comes back refused.
+func (pg *serviceEditPage) fill(in catalog.ServiceInput) {
+	pg.Form = in
 	pg.Lists = map[string]string{
-		"outcomes": strings.Join(s.Outcomes, "\n"), "business_functions": strings.Join(s.BusinessFunctions, "\n"),
-		"external_dependencies": strings.Join(s.ExternalDependencies, "\n"),
+		"outcomes": strings.Join(in.Outcomes, "\n"), "business_functions": strings.Join(in.BusinessFunctions, "\n"),
+		"external_dependencies": strings.Join(in.ExternalDependencies, "\n"),
 	}
 	var roadmap []string
-	for _, e := range s.Roadmap {
-		roadmap = append(roadmap, e.Date+" "+e.Title)
+	for _, e := range in.Roadmap {
+		roadmap = append(roadmap, roadmapLine(e))
 	}
 	pg.Lists["roadmap"] = strings.Join(roadmap, "\n")
-	if s.Calendar != nil {
-		pg.Lists["time_zone"] = s.Calendar.TimeZone
-		for _, h := range s.Calendar.Weekly {
-			pg.Hours[h.Day] = [2]string{h.Start, h.End}
-		}
-		var hs []string
-		for _, h := range s.Calendar.Holidays {
-			hs = append(hs, h.Date+" "+h.Name)
-		}
-		pg.Holidays = strings.Join(hs, "\n")
+	var cal catalog.Calendar
+	if in.Calendar != nil {
+		cal = *in.Calendar
 	}
-	return pg, nil
+	pg.Calendar = newCalendarForm(cal, pg.Fields)
+	pg.Calendar.Optional = true
+}
+
+// roadmapSep parts a roadmap line's title from its description.
+const roadmapSep = " — "
+
+// roadmapLine writes a roadmap entry as a line of the form: the date, the
+// title and, when there is one, " — " and the description.
+func roadmapLine(e catalog.RoadmapEntry) string {
+	l := e.Date + " " + e.Title
+	if e.Description != "" {
+		l += roadmapSep + e.Description
+	}
+	return l
+}
+
+// parseRoadmap reads a line roadmapLine wrote.
+func parseRoadmap(l string) catalog.RoadmapEntry {
+	date, rest, _ := strings.Cut(strings.TrimSpace(l), " ")
+	title, desc, _ := strings.Cut(rest, roadmapSep)
+	return catalog.RoadmapEntry{Date: date, Title: strings.TrimSpace(title), Description: strings.TrimSpace(desc)}
 }
 
 func lines(s string) []string {
@@ -338,22 +356,13 @@ func (p *Portal) updateService(w http.ResponseWriter, r *http.Request) error {
 	in.Outcomes, in.BusinessFunctions, in.ExternalDependencies = lines(f.Get("outcomes")), lines(f.Get("business_functions")), lines(f.Get("external_dependencies"))
 	in.Roadmap = nil
 	for _, l := range lines(f.Get("roadmap")) {
-		date, title, _ := strings.Cut(l, " ")
-		in.Roadmap = append(in.Roadmap, catalog.RoadmapEntry{Date: date, Title: strings.TrimSpace(title)})
+		in.Roadmap = append(in.Roadmap, parseRoadmap(l))
 	}
+	// No time zone and nothing else is a service without set hours; hours
+	// without a zone are the calendar's to refuse.
 	in.Calendar = nil
-	if tz := strings.TrimSpace(f.Get("time_zone")); tz != "" {
-		cal := &catalog.Calendar{TimeZone: tz}
-		for _, day := range catalog.Weekdays {
-			if start, end := f.Get("start."+day), f.Get("end."+day); start != "" || end != "" {
-				cal.Weekly = append(cal.Weekly, catalog.Hours{Day: day, Start: start, End: end})
-			}
-		}
-		for _, l := range lines(f.Get("holidays")) {
-			date, name, _ := strings.Cut(l, " ")
-			cal.Holidays = append(cal.Holidays, catalog.Holiday{Date: date, Name: strings.TrimSpace(name)})
-		}
-		in.Calendar = cal
+	if cal := readCalendar(f); strings.TrimSpace(cal.TimeZone) != "" || len(cal.Weekly)+len(cal.Holidays)+len(cal.Seasons)+len(cal.Maintenance) > 0 {
+		in.Calendar = &cal
 	}
 	out, err := p.Catalog.UpdateService(r.Context(), pr, s.ID, in)
 	if err == nil {
@@ -361,7 +370,7 @@ func (p *Portal) updateService(w http.ResponseWriter, r *http.Request) error {
 	}
 	return reshow(p, w, r, "service_edit", err, func(r *http.Request) (serviceEditPage, error) {
 		pg, err := p.serviceEditView(r)
-		pg.Form = in
+		pg.fill(in)
 		return pg, err
 	})
 }

@@ -1,12 +1,17 @@
 package web_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
 
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/demo"
+	"github.com/steward-itaas/steward/internal/portfolio"
 )
 
 // TestBrowserPortfolioEditing is a portfolio manager's afternoon: she edits
@@ -98,4 +103,98 @@ func TestBrowserPortfolioEditing(t *testing.T) {
 		waitText(".plans", "0.90 EUR a month"),
 		waitText(".plans", "retired: no new orders"),
 	)
+}
+
+// TestBrowserServiceCalendarUnchangedSave opens the edit form of a service
+// whose calendar has every kind of holiday (once, every year, the nth
+// weekday of a month, observed on the closest weekday), a season on the
+// closest weekdays, a season once and maintenance windows, and saves it
+// unchanged: the portfolio file exported before and after is the same.
+// docs/catalog.md: a service has "a service-hours calendar (IANA time
+// zone, weekly hours in local time, holidays, seasons with their own hours
+// and RFC 5545 maintenance windows ...). Agreements carry calendars of the
+// same shape"; docs/service-levels.md, "Service hours": a holiday is a
+// date once or every year or a yearly rule, closest_weekday on holidays
+// and seasons (issue 16, service levels 5, follow-up: the service form
+// lost rule holidays and the closest-weekday flags).
+func TestBrowserServiceCalendarUnchangedSave(t *testing.T) {
+	base, a := startApp(t)
+	ctx := context.Background()
+	s, err := a.Catalog.Service(ctx, access.System(), "desktop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := s.Input()
+	in.Calendar = &catalog.Calendar{TimeZone: "America/New_York",
+		Weekly: append(catalog.Weekly(catalog.Weekdays[:5], "08:00", "18:00"), catalog.Hours{Day: "saturday", Start: "09:00", End: "13:00"}),
+		Holidays: []catalog.Holiday{
+			{Date: "2026-12-28", Name: "Boxing Day (substitute)"},
+			{Date: "2027-07-04", Name: "Independence Day", ClosestWeekday: true},
+			{Date: "01-01", Name: "New Year's Day"},
+			{Date: "12-25", Name: "Christmas Day", ClosestWeekday: true},
+			{Rule: "FREQ=YEARLY;BYMONTH=11;BYDAY=4TH", Name: "Thanksgiving Day"},
+			{Rule: "FREQ=YEARLY;BYMONTH=5;BYDAY=-1MO", Name: "Memorial Day"},
+		},
+		Seasons: []catalog.Season{
+			{Name: "Tax season", From: "04-07", To: "04-21", ClosestWeekday: true,
+				Weekly: append(catalog.Weekly(catalog.Weekdays[:5], "07:00", "19:00"), catalog.Hours{Day: "saturday", Start: "09:00", End: "14:00"})},
+			{Name: "Year-end freeze", From: "2026-12-21", To: "2027-01-04", Weekly: catalog.Weekly(catalog.Weekdays[:5], "10:00", "16:00")},
+		},
+		Maintenance: []catalog.Maintenance{
+			{Name: "Patch Sunday", Rule: "FREQ=MONTHLY;BYDAY=1SU", Start: "02:00", End: "06:00", NoticeDays: 7},
+			{Name: "Quarterly failover test", Rule: "FREQ=MONTHLY;INTERVAL=3;BYDAY=3SA", Start: "22:00", End: "24:00", NoticeDays: 14},
+		},
+	}
+	if _, err := a.Catalog.UpdateService(ctx, access.System(), s.ID, in); err != nil {
+		t.Fatal(err)
+	}
+	services := portfolio.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders}
+	before, err := portfolio.Export(ctx, services, access.System())
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	b := newBrowser(t, base)
+	b.login("petra@it.contoso.example", demo.Password)
+	b.run(
+		chromedp.Navigate(b.base+"/portfolio/desktop/edit"),
+		chromedp.WaitVisible("#holidays", chromedp.ByQuery),
+	)
+	b.screenshot("service-calendar-edit")
+	b.submit(`form[action$="/edit"] button[type="submit"]`, "Saved.")
+	// The service's page says the calendar in words.
+	hours := b.text("main")
+	for _, want := range []string{"Thanksgiving Day (the fourth Thursday of November every year)", "Christmas Day (25 December every year, or the closest weekday)",
+		"Boxing Day (substitute) (28 December 2026)", "Tax season (04-07 to 04-21, the closest weekdays)", "Patch Sunday, FREQ=MONTHLY;BYDAY=1SU 02:00–06:00"} {
+		if !strings.Contains(hours, want) {
+			t.Errorf("the service's page lacks %q", want)
+		}
+	}
+	b.screenshot("service-calendar-saved")
+	after, err := portfolio.Export(ctx, services, access.System())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(string(before), string(after)); diff != "" {
+		t.Errorf("the portfolio after an unchanged save of the service form (-before +after):\n%s", diff)
+	}
+}
+
+// submit presses a form's button and waits for the page the post leads
+// to, with its flash. A refused form fails the test at once with the
+// page's error, rather than leave it waiting for a flash that never comes.
+func (b *browser) submit(sel, flash string) {
+	b.t.Helper()
+	// The page the post leads to is a new document, without the mark.
+	b.run(chromedp.Evaluate(`window.stewardPosted = true`, nil), press(sel),
+		until(`!window.stewardPosted && !!document.querySelector(".flash, .error")`, "the page after posting "+sel))
+	var refused, shown string
+	b.run(chromedp.Evaluate(`document.querySelector(".error")?.innerText ?? ""`, &refused),
+		chromedp.Evaluate(`document.querySelector(".flash")?.innerText ?? ""`, &shown))
+	if refused != "" {
+		b.t.Fatalf("posting %s was refused: %s", sel, refused)
+	}
+	if !strings.Contains(shown, flash) {
+		b.t.Fatalf("after posting %s the page says %q, want %q", sel, shown, flash)
+	}
 }

@@ -194,51 +194,13 @@ type agreementEditPage struct {
 	Offerings []*catalog.Offering
 	OrgUnits  []*identity.OrgUnit
 	Others    []*sla.Agreement // agreements that may underpin this one
-	Weekdays  []string
-	Hours     map[string][2]string
-	Holidays  string
+	Calendar  calendarForm
 	Targets   []sla.Target // with blank rows to add
 	Rebates   []sla.Rebate
-	Seasons   []seasonRow
-	Maint     []catalog.Maintenance
 	Kinds     []sla.Kind
 	States    []sla.State
 	TKinds    []sla.TargetKind
 	WKinds    []sla.WindowKind
-}
-
-type seasonRow struct {
-	Name, From, To, Hours string
-	Closest               bool
-}
-
-// closestMark ends a holiday line whose weekend date is observed on the
-// closest weekday.
-const closestMark = "[closest weekday]"
-
-// holidayLine writes a holiday as a line of the form: when (a date, MM-DD
-// or a yearly rule), the name, and the closest-weekday mark.
-func holidayLine(h catalog.Holiday) string {
-	l := h.When() + " " + h.Name
-	if h.ClosestWeekday {
-		l += " " + closestMark
-	}
-	return l
-}
-
-// parseHoliday reads a line holidayLine wrote.
-func parseHoliday(l string) catalog.Holiday {
-	when, name, _ := strings.Cut(strings.TrimSpace(l), " ")
-	name = strings.TrimSpace(name)
-	h := catalog.Holiday{Date: when}
-	if strings.HasPrefix(strings.ToUpper(when), "FREQ=") {
-		h = catalog.Holiday{Rule: when}
-	}
-	if n, ok := strings.CutSuffix(name, closestMark); ok {
-		name, h.ClosestWeekday = strings.TrimSpace(n), true
-	}
-	h.Name = name
-	return h
 }
 
 func (p *Portal) agreementForm(r *http.Request, in sla.AgreementInput, isNew bool) (agreementEditPage, error) {
@@ -250,8 +212,8 @@ func (p *Portal) agreementForm(r *http.Request, in sla.AgreementInput, isNew boo
 	if !isNew {
 		title = "Edit " + in.Name
 	}
-	pg := agreementEditPage{Page: p.pageFor(r, title), New: isNew, In: in, Weekdays: catalog.Weekdays, Hours: map[string][2]string{},
-		Kinds: sla.Kinds, States: sla.States, TKinds: sla.TargetKinds, WKinds: sla.WindowKinds}
+	pg := agreementEditPage{Page: p.pageFor(r, title), New: isNew, In: in, Kinds: sla.Kinds, States: sla.States, TKinds: sla.TargetKinds, WKinds: sla.WindowKinds}
+	pg.Calendar = newCalendarForm(in.Calendar, pg.Fields)
 	ctx, sys := r.Context(), access.System()
 	var err error
 	if pg.Services, err = p.Catalog.Services(ctx, sys, catalog.ServiceFilter{}); err != nil {
@@ -272,19 +234,6 @@ func (p *Portal) agreementForm(r *http.Request, in sla.AgreementInput, isNew boo
 			pg.Others = append(pg.Others, a)
 		}
 	}
-	for _, h := range in.Calendar.Weekly {
-		pg.Hours[h.Day] = [2]string{h.Start, h.End}
-	}
-	var hs []string
-	for _, h := range in.Calendar.Holidays {
-		hs = append(hs, holidayLine(h))
-	}
-	pg.Holidays = strings.Join(hs, "\n")
-	for _, s := range in.Calendar.Seasons {
-		pg.Seasons = append(pg.Seasons, seasonRow{Name: s.Name, From: s.From, To: s.To, Hours: formatHours(s.Weekly), Closest: s.ClosestWeekday})
-	}
-	pg.Seasons = append(pg.Seasons, seasonRow{})
-	pg.Maint = append(slices.Clone(in.Calendar.Maintenance), catalog.Maintenance{})
 	pg.Targets = append(slices.Clone(in.Targets), sla.Target{}, sla.Target{})
 	pg.Rebates = append(slices.Clone(in.Rebates), sla.Rebate{})
 	return pg, nil
@@ -304,50 +253,6 @@ func (p *Portal) editAgreementView(r *http.Request) (agreementEditPage, error) {
 	return p.agreementForm(r, a.Input(), false)
 }
 
-// formatHours writes weekly hours compactly: "monday 07:00-19:00, saturday 09:00-14:00".
-func formatHours(hs []catalog.Hours) string {
-	var parts []string
-	for _, h := range hs {
-		parts = append(parts, h.Day+" "+h.Start+"-"+h.End)
-	}
-	return strings.Join(parts, ", ")
-}
-
-// parseHours reads "mon-fri 07:00-19:00, sat 09:00-14:00": day names or
-// ranges (three letters or whole), then start-end. Problems go to the
-// calendar's validation as they are (a bad day or time is reported there).
-func parseHours(s string) []catalog.Hours {
-	short := map[string]string{}
-	for _, d := range catalog.Weekdays {
-		short[d[:3]], short[d] = d, d
-	}
-	var out []catalog.Hours
-	for _, part := range strings.Split(s, ",") {
-		fs := strings.Fields(strings.TrimSpace(part))
-		if len(fs) != 2 {
-			if len(fs) > 0 {
-				out = append(out, catalog.Hours{Day: part})
-			}
-			continue
-		}
-		start, end, _ := strings.Cut(fs[1], "-")
-		days := []string{fs[0]}
-		if a, b, ok := strings.Cut(strings.ToLower(fs[0]), "-"); ok {
-			i, j := slices.Index(catalog.Weekdays, short[a]), slices.Index(catalog.Weekdays, short[b])
-			if i >= 0 && j >= i {
-				days = catalog.Weekdays[i : j+1]
-			}
-		}
-		for _, d := range days {
-			if full, ok := short[strings.ToLower(d)]; ok {
-				d = full
-			}
-			out = append(out, catalog.Hours{Day: d, Start: start, End: end})
-		}
-	}
-	return out
-}
-
 // agreementInput reads the agreement form.
 func agreementInput(r *http.Request) sla.AgreementInput {
 	f := r.PostForm
@@ -355,32 +260,7 @@ func agreementInput(r *http.Request) sla.AgreementInput {
 		Provider: f.Get("provider"), Customer: f.Get("customer"), Description: f.Get("description"), EffectiveFrom: f.Get("effective_from"),
 		EffectiveTo: f.Get("effective_to"), ReviewOn: f.Get("review_on"), Currency: f.Get("currency"),
 		Services: f["services"], Offerings: f["offerings"], Plans: f["plans"], OrgUnits: f["org_units"], UnderpinnedBy: f["underpinned_by"]}
-	in.Calendar = catalog.Calendar{TimeZone: f.Get("time_zone")}
-	for _, day := range catalog.Weekdays {
-		if start, end := f.Get("start."+day), f.Get("end."+day); start != "" || end != "" {
-			in.Calendar.Weekly = append(in.Calendar.Weekly, catalog.Hours{Day: day, Start: start, End: end})
-		}
-	}
-	for _, l := range lines(f.Get("holidays")) {
-		in.Calendar.Holidays = append(in.Calendar.Holidays, parseHoliday(l))
-	}
-	for i := 0; f.Has("season.name." + strconv.Itoa(i)); i++ {
-		n := strconv.Itoa(i)
-		if f.Get("season.name."+n) == "" && f.Get("season.from."+n) == "" {
-			continue
-		}
-		in.Calendar.Seasons = append(in.Calendar.Seasons, catalog.Season{Name: f.Get("season.name." + n), From: f.Get("season.from." + n),
-			To: f.Get("season.to." + n), ClosestWeekday: f.Get("season.closest."+n) != "", Weekly: parseHours(f.Get("season.hours." + n))})
-	}
-	for i := 0; f.Has("maint.rule." + strconv.Itoa(i)); i++ {
-		n := strconv.Itoa(i)
-		if f.Get("maint.rule."+n) == "" && f.Get("maint.name."+n) == "" {
-			continue
-		}
-		days, _ := strconv.Atoi(f.Get("maint.notice." + n))
-		in.Calendar.Maintenance = append(in.Calendar.Maintenance, catalog.Maintenance{Name: f.Get("maint.name." + n), Rule: f.Get("maint.rule." + n),
-			Start: f.Get("maint.start." + n), End: f.Get("maint.end." + n), NoticeDays: days})
-	}
+	in.Calendar = readCalendar(f)
 	num := func(k string) int { n, _ := strconv.Atoi(f.Get(k)); return n }
 	for i := 0; f.Has("target.code." + strconv.Itoa(i)); i++ {
 		n := strconv.Itoa(i)

@@ -245,15 +245,32 @@ func (p *Portal) parse() error {
 	if err != nil {
 		return err
 	}
+	// Files named _*.html hold templates that pages share (the calendar
+	// editor): they are parsed with every page and are no page themselves.
+	var shared []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "_") {
+			body, err := templateFS.ReadFile("templates/" + e.Name())
+			if err != nil {
+				return err
+			}
+			shared = append(shared, string(body))
+		}
+	}
 	p.pages = map[string]*template.Template{}
 	for _, e := range entries {
 		name := e.Name()
-		if name == "layout.html" {
+		if name == "layout.html" || strings.HasPrefix(name, "_") {
 			continue
 		}
 		t := template.New("layout").Funcs(funcs).Funcs(slaFuncs)
 		if _, err := t.Parse(string(layout)); err != nil {
 			return fmt.Errorf("parse layout: %w", err)
+		}
+		for _, s := range shared {
+			if _, err := t.Parse(s); err != nil {
+				return fmt.Errorf("parse shared templates: %w", err)
+			}
 		}
 		body, err := templateFS.ReadFile("templates/" + name)
 		if err != nil {
@@ -436,6 +453,16 @@ func (p *Portal) authenticate(next http.Handler) http.Handler {
 			}
 			if !identity.CheckCSRF(csrf, r.PostForm.Get("csrf")) {
 				return errs.Forbidden("the form has expired or did not come from this site; reload the page and try again")
+			}
+			// A textarea posts its lines ending in CRLF (HTML's form
+			// encoding) and what is stored ends them in LF: without this a
+			// form saved unchanged would change every text of several lines.
+			for _, vals := range []url.Values{r.PostForm, r.Form} {
+				for _, vs := range vals {
+					for i, v := range vs {
+						vs[i] = strings.ReplaceAll(v, "\r\n", "\n")
+					}
+				}
 			}
 		}
 		ctx := middleware.WithPrincipal(r.Context(), pr)
