@@ -44,7 +44,7 @@ var allowed = map[string][]string{
 	"internal/provision": {"internal/access", "internal/audit", "internal/blueprint", "internal/catalog", "internal/errs", "internal/expr", "internal/jobs", "internal/money", "internal/orders",
 		"internal/osb", "internal/secret", "internal/sqldb"},
 	"internal/broker": {"internal/access", "internal/audit", "internal/catalog", "internal/errs", "internal/identity", "internal/orders", "internal/osb",
-		"internal/provision", "internal/sqldb"},
+		"internal/provision", "internal/rating", "internal/sqldb"},
 	"internal/sla": {"internal/access", "internal/audit", "internal/billing", "internal/catalog", "internal/errs", "internal/jobs", "internal/metering", "internal/money", "internal/sqldb"},
 	"internal/api": {"internal/access", "internal/audit", "internal/billing", "internal/broker", "internal/catalog", "internal/errs", "internal/idempotency", "internal/identity",
 		"internal/jobs", "internal/jsontext", "internal/metering", "internal/middleware", "internal/orders", "internal/provision", "internal/rating", "internal/sla"},

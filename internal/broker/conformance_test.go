@@ -18,6 +18,7 @@ import (
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/osb/osbtest"
 	"github.com/steward-itaas/steward/internal/provision"
+	"github.com/steward-itaas/steward/internal/rating"
 	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
@@ -431,4 +432,28 @@ func TestMaintenanceInfo(t *testing.T) {
 	}
 	// New instances are made by version 2.
 	f.p.call("PUT", "/v2/service_instances/m-2?accepts_incomplete=true", body(standard, "2.0.0"), 202)
+}
+
+// TestCatalogCostsNameTheirInterval: OSB 2.17, "Cost Object": unit is
+// "the pricing unit for this cost. E.g. MONTHLY, 1GB of transfer"; a plan
+// whose base fee bills yearly says YEARLY, not MONTHLY with a yearly
+// amount (issue 16, billing 3: intervals).
+func TestCatalogCostsNameTheirInterval(t *testing.T) {
+	f := newFixture(t)
+	ref := f.off.Code + "/small"
+	if _, err := f.a.Rating.AddVersion(context.Background(), access.System(), ref, rating.VersionInput{Components: []rating.Component{
+		{Code: rating.BaseCode, Name: "Database", Kind: rating.Flat, Price: "700.00", Interval: rating.Year, Timing: rating.Advance}}}); err != nil {
+		t.Fatal(err)
+	}
+	units := map[string]string{}
+	for _, s := range f.p.call("GET", "/v2/catalog", nil, 200).body["services"].([]any) {
+		for _, pl := range s.(map[string]any)["plans"].([]any) {
+			plan := pl.(map[string]any)
+			costs := plan["metadata"].(map[string]any)["costs"].([]any)
+			units[plan["id"].(string)] = costs[0].(map[string]any)["unit"].(string)
+		}
+	}
+	if units[f.small] != "YEARLY" || units[f.large] != "MONTHLY" {
+		t.Errorf("cost units: small %q (yearly fee), large %q (monthly)", units[f.small], units[f.large])
+	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/osb"
 	"github.com/steward-itaas/steward/internal/provision"
+	"github.com/steward-itaas/steward/internal/rating"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -257,7 +258,7 @@ func (b *Broker) catalogHandler(w http.ResponseWriter, r *http.Request, c *call)
 			major, _ := json.Marshal(json.RawMessage(p.Recurring.Decimal()))
 			s.Plans = append(s.Plans, osb.Plan{ID: p.ID, Name: p.Code, Description: desc, Free: &free, Bindable: &bind,
 				Metadata: &osb.PlanMetadata{DisplayName: p.Name, Currency: p.Currency, Price: p.Recurring.Decimal(),
-					Costs: []osb.Cost{{Amount: map[string]json.Number{strings.ToLower(p.Currency): json.Number(major)}, Unit: "MONTHLY"}}},
+					Costs: []osb.Cost{{Amount: map[string]json.Number{strings.ToLower(p.Currency): json.Number(major)}, Unit: costUnit(p.RecurringInterval)}}},
 				Schemas:         map[string]any{"service_instance": map[string]any{"create": map[string]any{"parameters": params}, "update": map[string]any{"parameters": params}}},
 				MaintenanceInfo: mi})
 		}
@@ -266,6 +267,19 @@ func (b *Broker) catalogHandler(w http.ResponseWriter, r *http.Request, c *call)
 		}
 	}
 	reply(w, http.StatusOK, out)
+}
+
+// costUnit is the unit of a plan's recurring cost in the catalog's
+// metadata (OSB 2.17, "Cost Object": "the pricing unit for this cost,
+// e.g. MONTHLY"): the interval its base fee bills per.
+func costUnit(iv rating.Interval) string {
+	switch iv {
+	case rating.Quarter:
+		return "QUARTERLY"
+	case rating.Year:
+		return "YEARLY"
+	}
+	return "MONTHLY"
 }
 
 // maintenanceInfo is the maintenance information of a plan or an instance
