@@ -144,8 +144,10 @@ func (b *browser) login(email, password string) {
 		chromedp.SendKeys("#email", email, chromedp.ByQuery),
 		chromedp.SendKeys("#password", password, chromedp.ByQuery),
 		chromedp.Click(`button[type="submit"]`, chromedp.ByQuery),
-		// Signed in (the user menu) or refused (an error): either ends the navigation.
-		chromedp.WaitVisible(".who, .error", chromedp.ByQuery),
+		// Signed in (the user menu) or refused (an error), on a page that
+		// has finished loading: either ends the navigation. (Asked of the
+		// page, not of chromedp's copy of its DOM: see until.)
+		until(`!!document.querySelector(".who, .error")`, "the page after signing in"),
 	)
 }
 

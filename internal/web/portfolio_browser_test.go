@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -26,27 +27,20 @@ func TestBrowserPortfolioEditing(t *testing.T) {
 	// The storage platform cannot depend on the private cloud, which runs on it.
 	b.run(
 		chromedp.Navigate(b.base+"/portfolio/storage"),
-		chromedp.WaitVisible("#dep-to", chromedp.ByQuery),
+		loaded("#dep-to"),
 		choose("#dep-to", "Private cloud virtual machines"),
-		press(`form[action$="/dependencies"] button[type="submit"]`),
-		waitText(".error", "cycle"),
 	)
-	b.run(
-		choose("#dep-to", "Network"),
-		press(`form[action$="/dependencies"] button[type="submit"]`),
-		waitText(".flash", "Dependency added."),
-		waitText(".deps", "Network"),
-	)
+	b.refused(`form[action$="/dependencies"] button[type="submit"]`, "cycle")
+	b.run(choose("#dep-to", "Network"))
+	b.submit(`form[action$="/dependencies"] button[type="submit"]`, "Dependency added.")
+	b.run(waitText(".deps", "Network"))
 	var drawn string
 	b.run(chromedp.Evaluate(`document.querySelector("svg.map").textContent`, &drawn))
 	if !strings.Contains(drawn, "Network") {
 		t.Errorf("the drawn map lacks the new dependency: %q", drawn)
 	}
 	b.screenshot("service-dependencies")
-	b.run(
-		press(`button[aria-label="Remove the dependency on Network"]`),
-		waitText(".flash", "Dependency removed."),
-	)
+	b.submit(`button[aria-label="Remove the dependency on Network"]`, "Dependency removed.")
 	if got := b.text(".deps"); strings.Contains(got, "Network") {
 		t.Errorf("the removed dependency is still listed: %q", got)
 	}
@@ -54,11 +48,10 @@ func TestBrowserPortfolioEditing(t *testing.T) {
 	// its costs in the billing export), chosen on its edit form.
 	b.run(
 		chromedp.Navigate(b.base+"/portfolio/mobile-devices/edit"),
-		chromedp.WaitVisible("#focus_category", chromedp.ByQuery),
+		loaded("#focus_category"),
 		choose("#focus_category", "Mobile"),
-		press(`form[action$="/edit"] button[type="submit"]`),
-		waitText(".flash", "Saved."),
 	)
+	b.submit(`form[action$="/edit"] button[type="submit"]`, "Saved.")
 	var category string
 	b.run(chromedp.Evaluate(`[...document.querySelectorAll("dt")].find(d => d.textContent === "FOCUS service category").nextElementSibling.textContent`, &category))
 	if category != "Mobile" {
@@ -70,7 +63,7 @@ func TestBrowserPortfolioEditing(t *testing.T) {
 	b.run(
 		chromedp.Navigate(b.base+"/portfolio/object-storage"),
 		press(`a[href="/portfolio/object-storage/offerings/new"]`),
-		chromedp.WaitVisible("#code", chromedp.ByQuery),
+		loaded("#code"),
 		chromedp.SendKeys("#code", "archive", chromedp.ByQuery),
 		chromedp.SendKeys("#name", "Archive bucket", chromedp.ByQuery),
 		chromedp.SendKeys("#summary", "Cheap storage for what you keep for years.", chromedp.ByQuery),
@@ -78,28 +71,25 @@ func TestBrowserPortfolioEditing(t *testing.T) {
 		chromedp.SendKeys(`input[name="plan.0.name"]`, "Cold", chromedp.ByQuery),
 		chromedp.SendKeys(`input[name="plan.0.currency"]`, "EUR", chromedp.ByQuery),
 		chromedp.SendKeys(`input[name="plan.0.recurring"]`, "1.2345", chromedp.ByQuery),
-		press(`.offering-edit button[type="submit"]`),
-		waitText(".error", "prices are decimals"),
 	)
+	b.refused(`.offering-edit button[type="submit"]`, "prices are decimals")
 	b.screenshot("offering-edit")
 	// The form comes back as typed, so fixing the price is enough.
-	b.run(
-		chromedp.SetValue(`input[name="plan.0.recurring"]`, "1.20", chromedp.ByQuery),
-		press(`.offering-edit button[type="submit"]`),
-		waitText(".flash", "Saved Archive bucket."),
-		waitText(".plans", "1.20 EUR a month"),
-	)
+	b.run(chromedp.SetValue(`input[name="plan.0.recurring"]`, "1.20", chromedp.ByQuery))
+	b.submit(`.offering-edit button[type="submit"]`, "Saved Archive bucket.")
+	b.run(waitText(".plans", "1.20 EUR a month"))
 
 	// Retire Cold for Deep: the order form offers Deep only.
 	b.run(
 		press(`a[href="/catalog/archive/edit"]`),
-		chromedp.WaitVisible(`input[name="plan.1.code"]`, chromedp.ByQuery),
+		loaded(`input[name="plan.1.code"]`),
 		press(`input[name="plan.0.retired"]`),
 		chromedp.SendKeys(`input[name="plan.1.code"]`, "deep", chromedp.ByQuery),
 		chromedp.SendKeys(`input[name="plan.1.name"]`, "Deep", chromedp.ByQuery),
 		chromedp.SendKeys(`input[name="plan.1.recurring"]`, "0.90", chromedp.ByQuery),
-		press(`.offering-edit button[type="submit"]`),
-		waitText(".flash", "Saved Archive bucket."),
+	)
+	b.submit(`.offering-edit button[type="submit"]`, "Saved Archive bucket.")
+	b.run(
 		waitText(".plans", "0.90 EUR a month"),
 		waitText(".plans", "retired: no new orders"),
 	)
@@ -158,7 +148,7 @@ func TestBrowserServiceCalendarUnchangedSave(t *testing.T) {
 	b.login("petra@it.contoso.example", demo.Password)
 	b.run(
 		chromedp.Navigate(b.base+"/portfolio/desktop/edit"),
-		chromedp.WaitVisible("#holidays", chromedp.ByQuery),
+		loaded("#holidays"),
 	)
 	b.screenshot("service-calendar-edit")
 	b.submit(`form[action$="/edit"] button[type="submit"]`, "Saved.")
@@ -180,21 +170,47 @@ func TestBrowserServiceCalendarUnchangedSave(t *testing.T) {
 	}
 }
 
-// submit presses a form's button and waits for the page the post leads
-// to, with its flash. A refused form fails the test at once with the
-// page's error, rather than leave it waiting for a flash that never comes.
-func (b *browser) submit(sel, flash string) {
+// loaded waits until the page has finished loading and has an element
+// matching sel: the way to wait for the page a link leads to. It asks the
+// page itself (as press, choose and waitText do): chromedp's WaitVisible
+// and SendKeys read chromedp's copy of the page's DOM, which a navigation
+// still loading can leave without its document, so that a wait that
+// starts before the page arrives may never end.
+func loaded(sel string) chromedp.Action {
+	return until(fmt.Sprintf(`!!document.querySelector(%q)`, sel), "a page with "+sel)
+}
+
+// post presses a form's button and waits for the page the post leads to:
+// a new document (the one posted from is marked) with a flash or an
+// error. It returns both texts.
+func (b *browser) post(sel string) (flash, refused string) {
 	b.t.Helper()
-	// The page the post leads to is a new document, without the mark.
 	b.run(chromedp.Evaluate(`window.stewardPosted = true`, nil), press(sel),
 		until(`!window.stewardPosted && !!document.querySelector(".flash, .error")`, "the page after posting "+sel))
-	var refused, shown string
 	b.run(chromedp.Evaluate(`document.querySelector(".error")?.innerText ?? ""`, &refused),
-		chromedp.Evaluate(`document.querySelector(".flash")?.innerText ?? ""`, &shown))
+		chromedp.Evaluate(`document.querySelector(".flash")?.innerText ?? ""`, &flash))
+	return flash, refused
+}
+
+// submit posts a form that must be saved, with its flash. A refused form
+// fails the test at once with the page's error, rather than leave it
+// waiting for a flash that never comes.
+func (b *browser) submit(sel, want string) {
+	b.t.Helper()
+	flash, refused := b.post(sel)
 	if refused != "" {
 		b.t.Fatalf("posting %s was refused: %s", sel, refused)
 	}
-	if !strings.Contains(shown, flash) {
-		b.t.Fatalf("after posting %s the page says %q, want %q", sel, shown, flash)
+	if !strings.Contains(flash, want) {
+		b.t.Fatalf("after posting %s the page says %q, want %q", sel, flash, want)
+	}
+}
+
+// refused posts a form that must be refused with an error containing want.
+func (b *browser) refused(sel, want string) {
+	b.t.Helper()
+	flash, refused := b.post(sel)
+	if !strings.Contains(refused, want) {
+		b.t.Fatalf("posting %s: want it refused with %q, got error %q, flash %q", sel, want, refused, flash)
 	}
 }
