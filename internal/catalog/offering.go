@@ -92,14 +92,12 @@ func (p *Plan) price(cs []rating.Component) {
 	if p.PriceVersionID == "" {
 		return
 	}
-	p.Recurring.Minor, p.OneTime.Minor = 0, 0
+	p.Recurring, p.OneTime = v.ListPrice()
 	for _, c := range cs {
 		switch {
 		case c.Code == rating.BaseCode && c.Kind == rating.Flat:
-			p.Recurring, _ = money.Parse(c.Price, p.Currency) // validated when written
 			p.RecurringTiming = c.Timing
 		case c.Code == rating.SetupCode && c.Kind == rating.OneTime:
-			p.OneTime, _ = money.Parse(c.Price, p.Currency)
 		default:
 			p.Prices = append(p.Prices, c)
 		}

@@ -120,8 +120,10 @@ func TestQuoteUnits(t *testing.T) {
 	if q.Monthly.Minor != 12750 || q.OneTime.Minor != 1500 || q.Minimum.Minor != 1000 || len(q.Usage) != 1 {
 		t.Errorf("quote = %+v", q)
 	}
+	// The list price is the base and setup fees; support's 2.50 is among
+	// the plan's prices (a catalog save would otherwise bill it twice).
 	rec, one := v.ListPrice()
-	if rec.Minor != 4250 || one.Minor != 500 {
+	if rec.Minor != 4000 || one.Minor != 500 {
 		t.Errorf("list price = %v, %v", rec, one)
 	}
 }
@@ -172,9 +174,8 @@ func TestValidate(t *testing.T) {
 // TestIntervalQuote: issue 16, billing 3: a flat fee bills per month,
 // quarter or year (docs/billing.md, "Billing intervals"). A quote keeps
 // the intervals apart; the list price (the catalog's recurring price) is
-// the monthly fees and the base fee per its own interval, never a
-// quarterly or yearly fee of another component (the catalog shows those
-// among the plan's prices).
+// the base fee per its own interval, never a fee of another component
+// (the catalog shows those among the plan's prices).
 func TestIntervalQuote(t *testing.T) {
 	v := &Version{Currency: "USD", Components: []Component{
 		{Code: "base", Kind: Flat, Price: "700.00", Interval: Year, Timing: Advance},
@@ -189,8 +190,9 @@ func TestIntervalQuote(t *testing.T) {
 	if q.Monthly.Minor != 1000 || q.Quarterly.Minor != 6000 || q.Yearly.Minor != 140000 {
 		t.Errorf("quote = %+v", q)
 	}
-	// 5.00 + 700.00 (the base, per year); care's 30.00 a quarter is not in it.
-	if rec, _ := v.ListPrice(); rec.Minor != 70500 {
+	// The base, 700.00 per year; desk's 5.00 a month and care's 30.00 a
+	// quarter are among the plan's prices, not in it.
+	if rec, _ := v.ListPrice(); rec.Minor != 70000 {
 		t.Errorf("list price = %v", rec)
 	}
 	if iv, tm := v.RecurringInterval(); iv != Year || tm != Advance {

@@ -39,21 +39,20 @@ func (v *Version) Component(code string) *Component {
 	return nil
 }
 
-// ListPrice is the version's flat and one-time fees per unit: the
-// monthly flat fees, and the base fee when it bills per quarter or year
-// (per its interval: RecurringInterval). Other quarterly and yearly fees
-// are not in it: the catalog shows them among the plan's prices, and
-// counting them in its recurring price would make a catalog save bill
-// them twice.
+// ListPrice is the version's base fee (per its interval: RecurringInterval)
+// and setup fee per unit: the catalog plan's recurring and one-time price.
+// Every other component is among the plan's prices, never in these:
+// counting it here too would make a catalog save bill it twice.
 func (v *Version) ListPrice() (recurring, oneTime money.Amount) {
-	q, _ := v.QuoteUnits(1) // validated when written
-	recurring = q.Monthly
-	if c := v.Component(BaseCode); c != nil && c.Kind == Flat && c.Interval.Months() > 1 {
-		if base, err := Round(Prorate(c.Price, 1, 1, 1), v.Currency); err == nil {
-			recurring, _ = recurring.Add(base)
+	fee := func(code string, kind Kind) money.Amount {
+		if c := v.Component(code); c != nil && c.Kind == kind {
+			if a, err := Round(Prorate(c.Price, 1, 1, 1), v.Currency); err == nil { // validated when written
+				return a
+			}
 		}
+		return money.New(0, v.Currency)
 	}
-	return recurring, q.OneTime
+	return fee(BaseCode, Flat), fee(SetupCode, OneTime)
 }
 
 // RecurringInterval is the billing interval and timing of the version's
