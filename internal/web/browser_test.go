@@ -42,6 +42,7 @@ func chromium(t *testing.T) string {
 type browser struct {
 	t    *testing.T
 	ctx  context.Context
+	page context.Context // the browser without ctx's deadline: to say where a failed run was
 	base string
 	shot string
 }
@@ -67,8 +68,8 @@ func newBrowser(t *testing.T, base string) *browser {
 		chromedp.WindowSize(1280, 900),
 	)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(ctx, 90*time.Second)
+	page, cancelC := chromedp.NewContext(actx)
+	ctx, cancelT := context.WithTimeout(page, 90*time.Second)
 	t.Cleanup(func() {
 		cancelT()
 		cancelC()
@@ -80,14 +81,18 @@ func newBrowser(t *testing.T, base string) *browser {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
-	return &browser{t: t, ctx: ctx, base: base, shot: os.Getenv("STEWARD_TEST_SCREENSHOTS")}
+	return &browser{t: t, ctx: ctx, page: page, base: base, shot: os.Getenv("STEWARD_TEST_SCREENSHOTS")}
 }
 
 func (b *browser) run(actions ...chromedp.Action) {
 	b.t.Helper()
 	if err := chromedp.Run(b.ctx, actions...); err != nil {
+		// Where it was and what the page said, also when the run failed
+		// by the deadline (asked of the page itself, as until does).
 		var loc, body string
-		chromedp.Run(b.ctx, chromedp.Location(&loc), chromedp.Text("body", &body, chromedp.ByQuery))
+		ctx, cancel := context.WithTimeout(b.page, 10*time.Second)
+		defer cancel()
+		chromedp.Run(ctx, chromedp.Location(&loc), chromedp.Evaluate(`document.body ? document.body.innerText : ""`, &body))
 		b.t.Fatalf("browser: %v\nat %s\n%s", err, loc, body)
 	}
 }
