@@ -14,11 +14,11 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/steward-itaas/steward/internal/logtest"
 	"github.com/steward-itaas/steward/internal/osb/osbtest"
 	"github.com/steward-itaas/steward/internal/portfolio"
 	"github.com/steward-itaas/steward/internal/sqldb"
@@ -36,27 +36,14 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// lockedBuffer is an io.Writer safe for concurrent use.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 var urlRE = regexp.MustCompile(`running at (http://[0-9.:]+)`)
 
 // startServe runs `steward serve` in-process and returns its URL and a stop
 // function that shuts it down gracefully and returns run's error.
-func startServe(t *testing.T, getenv func(string) string, args ...string) (string, *lockedBuffer, func() error) {
+func startServe(t *testing.T, getenv func(string) string, args ...string) (string, *logtest.Buffer, func() error) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	out, logs := &lockedBuffer{}, &lockedBuffer{}
+	out, logs := &logtest.Buffer{}, &logtest.Buffer{}
 	done := make(chan error, 1)
 	go func() {
 		done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), getenv, strings.NewReader(""), out, logs)
@@ -366,14 +353,14 @@ func TestTwoReplicasRunEachScheduledJobOnce(t *testing.T) {
 	dbURL := sqldbtest.NewPostgresDB(t, server)
 	type replica struct {
 		cmd  *exec.Cmd
-		logs *lockedBuffer
+		logs *logtest.Buffer
 	}
 	var replicas []replica
 	for i := range 2 {
 		cmd := exec.Command(os.Args[0], "serve", "--addr", "127.0.0.1:0", "--database", dbURL, "--log-format", "json",
 			"--worker-id", fmt.Sprintf("replica-%d", i), "--job-interval", "sessions.purge=1s")
 		cmd.Env = append(os.Environ(), "STEWARD_TEST_AS_MAIN=1", "STEWARD_SECRET_KEY="+testKey)
-		logs := &lockedBuffer{}
+		logs := &logtest.Buffer{}
 		cmd.Stderr, cmd.Stdout = logs, io.Discard
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)

@@ -11,7 +11,6 @@ import (
 	"net/http/httptest"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -25,21 +24,9 @@ import (
 	"github.com/steward-itaas/steward/internal/api"
 	"github.com/steward-itaas/steward/internal/app"
 	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/logtest"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
-
-// syncBuffer collects logs from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 // checker sends requests to a live server and validates every request and
 // response against the OpenAPI document, remembering which operations ran.
@@ -169,12 +156,12 @@ type env struct {
 	app   *app.App
 	check *checker
 	admin string
-	logs  *syncBuffer
+	logs  *logtest.Buffer
 }
 
 func setup(t *testing.T) *env {
 	ctx := context.Background()
-	logs := &syncBuffer{}
+	logs := &logtest.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	a, err := app.New(ctx, app.Config{Database: sqldbtest.Config(t),
 		Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}}, log)

@@ -21,6 +21,7 @@ var allowed = map[string][]string{
 	"internal/errs":            {},
 	"internal/expr":            {},
 	"internal/jsontext":        {},
+	"internal/logtest":         {},
 	"internal/money":           {"internal/errs"},
 	"internal/sqldb":           {"internal/errs"},
 	"internal/sqldb/sqldbtest": {"internal/sqldb"},

@@ -1,14 +1,12 @@
 package broker_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -16,6 +14,7 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/app"
 	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/logtest"
 	"github.com/steward-itaas/steward/internal/osb/osbtest"
 	"github.com/steward-itaas/steward/internal/provision"
 	"github.com/steward-itaas/steward/internal/rating"
@@ -256,24 +255,6 @@ func TestVersionHeader(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log destination safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // Issue 16, OSB 10: the broker shares the one error model (package errs,
 // as the REST API answers it): a failure of Steward's own database is an
 // internal error, never "unknown platform or wrong password"; it is
@@ -281,7 +262,7 @@ func (s *syncBuffer) String() string {
 // response code") with no driver text, and logged with the request ID the
 // answer carries in X-Request-Id.
 func TestBrokerInternalErrorsAreLoggedNotShown(t *testing.T) {
-	var logs syncBuffer
+	var logs logtest.Buffer
 	a := seededLogging(t, sqldbtest.Config(t), slog.New(slog.NewJSONHandler(&logs, nil)))
 	t.Cleanup(func() { a.Close() })
 	srv := httptest.NewServer(a.Handler())
