@@ -63,13 +63,16 @@ type Hours struct {
 // Holiday is a local date without service: Date "YYYY-MM-DD" once or
 // "MM-DD" every year, or a yearly Rule naming the nth weekday of a month
 // ("FREQ=YEARLY;BYMONTH=11;BYDAY=4TH" is Thanksgiving, "BYDAY=-1MO" the
-// last Monday). With ClosestWeekday a date on a weekend is observed on the
-// closest weekday (a Saturday's on the Friday before, a Sunday's on the
-// Monday after).
+// last Monday). A date on a weekend may move: with ClosestWeekday to the
+// closest weekday (a Saturday's to the Friday before, a Sunday's to the
+// Monday after: the US rule), with Substitute to the next weekday that is
+// not already a holiday (England's substitute days: Christmas on a
+// Saturday is observed on Monday, Boxing Day on the Sunday on Tuesday).
 type Holiday struct {
 	Date           string `json:"date,omitempty" yaml:"date,omitempty"`
 	Rule           string `json:"rule,omitempty" yaml:"rule,omitempty"`
 	ClosestWeekday bool   `json:"closest_weekday,omitempty" yaml:"closest_weekday,omitempty"`
+	Substitute     bool   `json:"substitute,omitempty" yaml:"substitute,omitempty"`
 	Name           string `json:"name" yaml:"name"`
 }
 
@@ -104,22 +107,29 @@ func (h *Holiday) Describe() string {
 	return fmt.Sprintf("%d %s every year", d.Day(), d.Month())
 }
 
-// on reports whether the holiday falls on the local date d (noon UTC).
-func (h *Holiday) on(d time.Time) bool {
-	y := d.Year()
+// date is when the holiday falls in the year before any move (noon UTC).
+func (h *Holiday) date(year int) (time.Time, bool) {
 	if h.Rule != "" {
 		m, wd, n, ok := yearlyRule(h.Rule)
-		return ok && sameDay(nthWeekday(y, m, wd, n), d)
+		if !ok {
+			return time.Time{}, false
+		}
+		t := nthWeekday(year, m, wd, n)
+		return t, !t.IsZero()
 	}
 	once, md, ok := seasonDate(h.Date)
-	if !ok {
-		return false
+	if !ok || once != 0 && once != year {
+		return time.Time{}, false
 	}
-	for _, yy := range []int{y - 1, y, y + 1} {
-		if once != 0 && yy != once {
-			continue
-		}
-		t, ok := dateIn(yy, md)
+	return dateIn(year, md)
+}
+
+// on says whether a holiday that is not a Substitute one falls on the
+// local date d (noon UTC): on its date, or on the closest weekday (which
+// may be in the year before, for 1 January on a Saturday).
+func (h *Holiday) on(d time.Time) bool {
+	for _, y := range []int{d.Year() - 1, d.Year(), d.Year() + 1} {
+		t, ok := h.date(y)
 		if !ok {
 			continue
 		}
@@ -127,6 +137,45 @@ func (h *Holiday) on(d time.Time) bool {
 			t = closestWeekday(t)
 		}
 		if sameDay(t, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// substituteOn says whether one of the calendar's Substitute holidays is
+// observed on the local date d: those of a year are placed in date order,
+// each on its date, or from a weekend on the next weekday that is not
+// already a holiday (another holiday's date, or an earlier substitute's).
+// A move is a few days at most, so d's year and the one before decide.
+func (c *Calendar) substituteOn(d time.Time) bool {
+	weekend := func(t time.Time) bool { return t.Weekday() == time.Saturday || t.Weekday() == time.Sunday }
+	for _, y := range []int{d.Year() - 1, d.Year()} {
+		var nominal, placed []time.Time
+		for i := range c.Holidays {
+			if h := &c.Holidays[i]; h.Substitute {
+				if t, ok := h.date(y); ok {
+					nominal = append(nominal, t)
+				}
+			}
+		}
+		slices.SortFunc(nominal, func(a, b time.Time) int { return a.Compare(b) })
+		same := func(t time.Time) func(time.Time) bool { return func(o time.Time) bool { return sameDay(o, t) } }
+		taken := func(t time.Time) bool {
+			if weekend(t) || slices.ContainsFunc(placed, same(t)) || slices.ContainsFunc(nominal, func(n time.Time) bool { return !weekend(n) && sameDay(n, t) }) {
+				return true
+			}
+			return slices.ContainsFunc(c.Holidays, func(h Holiday) bool { return !h.Substitute && h.on(t) })
+		}
+		for _, t := range nominal {
+			if weekend(t) {
+				for taken(t) {
+					t = t.AddDate(0, 0, 1)
+				}
+			}
+			placed = append(placed, t)
+		}
+		if slices.ContainsFunc(placed, same(d)) {
 			return true
 		}
 	}
@@ -270,6 +319,8 @@ func (c *Calendar) Validate(v *errs.Validator, prefix string) {
 	for i := range c.Holidays {
 		h := &c.Holidays[i]
 		h.Date, h.Rule = strings.TrimSpace(h.Date), strings.ToUpper(strings.TrimSpace(h.Rule))
+		v.Check(!h.ClosestWeekday || !h.Substitute, prefix+"holidays", "move", fmt.Sprintf("holiday %d: a weekend date moves to the closest weekday or substitute's next free weekday, not both "+
+			"(give closest_weekday or substitute)", i+1))
 		if h.Rule != "" {
 			_, _, _, ok := yearlyRule(h.Rule)
 			v.Check(ok && h.Date == "", prefix+"holidays", "rule", fmt.Sprintf("holiday %d: rule is a yearly RRULE naming a month and the nth weekday, "+
@@ -391,9 +442,12 @@ func (c *Calendar) HoursOn(year int, month time.Month, day int) []Stretch {
 	d := time.Date(year, month, day, 12, 0, 0, 0, time.UTC)
 	date := d.Format("2006-01-02")
 	for i := range c.Holidays {
-		if h := &c.Holidays[i]; h.Date == date && !h.ClosestWeekday || h.on(d) {
+		if h := &c.Holidays[i]; !h.Substitute && h.on(d) {
 			return nil
 		}
+	}
+	if c.substituteOn(d) {
+		return nil
 	}
 	weekly := c.Weekly
 	for i := range c.Seasons {

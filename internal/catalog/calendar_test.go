@@ -175,3 +175,41 @@ func TestSeasonOnClosestWeekdays(t *testing.T) {
 		}
 	}
 }
+
+// TestSubstituteHolidays: England's rule for bank holidays ("when a bank
+// holiday falls on a weekend, a 'substitute' weekday becomes a bank
+// holiday, normally the following Monday"): a weekend date with Substitute
+// is observed on the next weekday that is not already a holiday, so
+// Christmas on a Saturday moves to Monday and Boxing Day on the Sunday to
+// Tuesday (docs/service-levels.md, "Calendars"; issue 16, service levels 5:
+// recurring holidays). A rule on a weekend day moves the same way, and
+// ClosestWeekday moves a rule's date too.
+func TestSubstituteHolidays(t *testing.T) {
+	cal := &catalog.Calendar{TimeZone: "Europe/London", Weekly: catalog.Weekly(catalog.Weekdays[:5], "08:00", "18:00"),
+		Holidays: []catalog.Holiday{
+			{Date: "12-26", Name: "Boxing Day", Substitute: true}, // listed first: the order of the list does not matter
+			{Date: "12-25", Name: "Christmas Day", Substitute: true},
+			{Date: "01-01", Name: "New Year's Day", Substitute: true},
+			{Rule: "FREQ=YEARLY;BYMONTH=6;BYDAY=1SA", Name: "Staff day", Substitute: true},
+			{Rule: "FREQ=YEARLY;BYMONTH=9;BYDAY=1SU", Name: "Open day", ClosestWeekday: true},
+		}}
+	if f := fields(cal); len(f) > 0 {
+		t.Fatalf("refused: %v", f)
+	}
+	for date, want := range map[string]bool{
+		"2026-12-25": true, "2026-12-28": true, "2026-12-29": false, // Fri 25, Sat 26 → Mon 28
+		"2027-12-27": true, "2027-12-28": true, "2027-12-24": false, "2027-12-29": false, // Sat 25 → Mon 27, Sun 26 → Tue 28
+		"2028-01-03": true, "2027-12-31": false, // Sat 1 January 2028 → Mon 3
+		"2021-12-27": true, "2021-12-28": true, // Sat 25, Sun 26 December 2021
+		"2026-06-08": true, "2026-06-05": false, // the first Saturday of June 2026 (the 6th) → Mon 8
+		"2026-09-07": true, // the first Sunday of September 2026 (the 6th), closest weekday → Mon 7
+	} {
+		if got := closed(cal, date); got != want {
+			t.Errorf("%s: closed %v, want %v", date, got, want)
+		}
+	}
+	both := &catalog.Calendar{TimeZone: "UTC", Holidays: []catalog.Holiday{{Date: "12-25", Name: "Christmas", ClosestWeekday: true, Substitute: true}}}
+	if msg := fields(both)["calendar.holidays"]; !strings.Contains(msg, "closest_weekday or substitute") {
+		t.Errorf("both moves: %q, want it refused", msg)
+	}
+}

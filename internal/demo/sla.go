@@ -23,8 +23,10 @@ func seedSLA(ctx context.Context, s Services) error {
 	weekdays, allWeek := catalog.Weekly(catalog.Weekdays[:5], "08:00", "18:00"), catalog.Weekly(catalog.Weekdays, "00:00", "24:00")
 	maintenance := []catalog.Maintenance{{Name: "Monthly maintenance", Rule: "FREQ=MONTHLY;BYDAY=1SU", Start: "06:00", End: "08:00", NoticeDays: 7}}
 	now := s.SLA.Now().UTC()
-	// England's holidays, every year (a one-off date would end after a year).
-	holidays := []catalog.Holiday{{Date: "12-25", Name: "Christmas Day"}, {Date: "12-26", Name: "Boxing Day"}, {Date: "01-01", Name: "New Year's Day"},
+	// England's holidays, every year (a one-off date would end after a
+	// year), with substitute days when they fall on a weekend.
+	holidays := []catalog.Holiday{{Date: "12-25", Name: "Christmas Day", Substitute: true}, {Date: "12-26", Name: "Boxing Day", Substitute: true},
+		{Date: "01-01", Name: "New Year's Day", Substitute: true},
 		{Rule: "FREQ=YEARLY;BYMONTH=5;BYDAY=-1MO", Name: "Spring bank holiday"}, {Rule: "FREQ=YEARLY;BYMONTH=8;BYDAY=-1MO", Name: "Summer bank holiday"}}
 	hours := catalog.Calendar{TimeZone: "Europe/London", Weekly: weekdays, Holidays: holidays}
 	holiday := func(d time.Time) bool { // or a weekend: no service either

@@ -84,15 +84,21 @@ func readCalendar(f url.Values) catalog.Calendar {
 }
 
 // closestMark ends a holiday line whose weekend date is observed on the
-// closest weekday.
-const closestMark = "[closest weekday]"
+// closest weekday; substituteMark one observed on the next free weekday.
+const (
+	closestMark    = "[closest weekday]"
+	substituteMark = "[substitute]"
+)
 
 // holidayLine writes a holiday as a line of the form: when (a date, MM-DD
-// or a yearly rule), the name, and the closest-weekday mark.
+// or a yearly rule), the name, and the mark of how a weekend date moves.
 func holidayLine(h catalog.Holiday) string {
 	l := h.When() + " " + h.Name
 	if h.ClosestWeekday {
 		l += " " + closestMark
+	}
+	if h.Substitute {
+		l += " " + substituteMark
 	}
 	return l
 }
@@ -104,6 +110,9 @@ func parseHoliday(l string) catalog.Holiday {
 	h := catalog.Holiday{Date: when}
 	if strings.HasPrefix(strings.ToUpper(when), "FREQ=") {
 		h = catalog.Holiday{Rule: when}
+	}
+	if n, ok := strings.CutSuffix(name, substituteMark); ok {
+		name, h.Substitute = strings.TrimSpace(n), true
 	}
 	if n, ok := strings.CutSuffix(name, closestMark); ok {
 		name, h.ClosestWeekday = strings.TrimSpace(n), true

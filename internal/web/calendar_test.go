@@ -22,6 +22,7 @@ func TestCalendarLinesRoundTrip(t *testing.T) {
 		{Date: "12-25", Name: "Christmas Day", ClosestWeekday: true},
 		{Rule: "FREQ=YEARLY;BYMONTH=11;BYDAY=4TH", Name: "Thanksgiving Day"},
 		{Rule: "FREQ=YEARLY;BYMONTH=5;BYDAY=-1MO", Name: "Memorial Day", ClosestWeekday: true},
+		{Date: "12-26", Name: "Boxing Day", Substitute: true},
 	}
 	for _, h := range holidays {
 		if got := parseHoliday(holidayLine(h)); got != h {

@@ -124,6 +124,7 @@ func TestBrowserServiceCalendarUnchangedSave(t *testing.T) {
 			{Date: "12-25", Name: "Christmas Day", ClosestWeekday: true},
 			{Rule: "FREQ=YEARLY;BYMONTH=11;BYDAY=4TH", Name: "Thanksgiving Day"},
 			{Rule: "FREQ=YEARLY;BYMONTH=5;BYDAY=-1MO", Name: "Memorial Day"},
+			{Date: "12-26", Name: "Boxing Day", Substitute: true},
 		},
 		Seasons: []catalog.Season{
 			{Name: "Tax season", From: "04-07", To: "04-21", ClosestWeekday: true,
