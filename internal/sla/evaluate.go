@@ -876,7 +876,7 @@ func (s *Service) rebate(ctx context.Context, tx *sqldb.Tx, c breachChange, brea
 			continue
 		}
 		desc := fmt.Sprintf("SLA rebate: %s, %s breached (%s – %s)", a.Name, c.target.Describe(), c.start.In(a.Calendar.Location()).Format("2 Jan 2006"),
-			c.WindowEnd.In(a.Calendar.Location()).Format("2 Jan 2006"))
+			c.WindowEnd.Add(-time.Nanosecond).In(a.Calendar.Location()).Format("2 Jan 2006")) // the last day of the window, which ends at its midnight
 		if err := billing.SetCredit(ctx, tx, now, billing.CreditInput{OrgUnitID: ou.ID, Currency: a.Currency, TotalMinor: amt.Minor, Description: desc,
 			ServiceID: a.Scope.Service(), Source: "sla_breach", SourceID: breachID + "/" + ou.ID, Explain: map[string]any{"source": "sla_breach", "breach_id": breachID, "agreement": a.Code,
 				"agreement_name": a.Name, "target": c.target.Code, "measured": c.Measured, "rule": rule.Describe(a.Currency), "reckoning": detail}}); err != nil {

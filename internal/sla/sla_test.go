@@ -694,6 +694,11 @@ func TestLateOutageBreachesRollingWindows(t *testing.T) {
 		len(b.Credits) != 1 || b.Credits[0].AmountMinor != b.RebateMinor {
 		t.Errorf("rebate %s (%d minor), credits %+v; want %d minor credited to Retail", b.Rebate, b.RebateMinor, b.Credits, minor.Minor)
 	}
+	// The credit names the window by its first and last local days: it
+	// ends at midnight on 1 November, so its last day is 31 October.
+	if len(b.Credits) == 1 && !strings.HasSuffix(b.Credits[0].Description, "(1 Dec 2025 – 31 Oct 2026)") {
+		t.Errorf("the credit reads %q, want the window 1 Dec 2025 – 31 Oct 2026", b.Credits[0].Description)
+	}
 	// Passes again, and into December, change nothing.
 	f.evaluate()
 	f.now = at("2026-12-03T20:00:00Z")
