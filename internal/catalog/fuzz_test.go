@@ -48,6 +48,59 @@ func FuzzMaintenanceRule(f *testing.F) {
 	})
 }
 
+// FuzzHolidays: the fuzzing defence for holiday dates and yearly rules
+// (issue 16, service levels 5). Any holiday is refused with a field error
+// or accepted; service hours of any calendar, accepted or not, are
+// computed for every day of a year without a panic or an endless move
+// (substitute days move forward past weekends and other holidays only);
+// and an accepted holiday closes at least one day in some year of eight
+// (a holiday that never falls would be a silent mistake).
+func FuzzHolidays(f *testing.F) {
+	for _, h := range []struct {
+		date, rule        string
+		closest, substitu bool
+	}{{"12-25", "", false, true}, {"12-26", "", false, true}, {"2026-11-27", "", false, false}, {"02-29", "", true, false},
+		{"", "FREQ=YEARLY;BYMONTH=11;BYDAY=4TH", false, false}, {"", "FREQ=YEARLY;BYMONTH=5;BYDAY=-1MO", true, false},
+		{"", "FREQ=YEARLY;BYMONTH=6;BYDAY=1SA", false, true}, {"", "FREQ=YEARLY;BYMONTH=2;BYDAY=5SU", false, true}, {"13-01", "", false, false},
+		{"", "FREQ=YEARLY;BYMONTH=11;BYDAY=-6TH", false, false}, {"12-25", "FREQ=YEARLY;BYMONTH=12;BYDAY=1MO", true, true}, {"", "", false, false}} {
+		f.Add(h.date, h.rule, h.closest, h.substitu)
+	}
+	f.Fuzz(func(t *testing.T, date, rule string, closest, substitute bool) {
+		hs := []catalog.Holiday{{Date: date, Rule: rule, ClosestWeekday: closest, Substitute: substitute, Name: "h"}}
+		// Beside England's Christmas, so substitutes have others to pass.
+		cal := catalog.Calendar{TimeZone: "Europe/London", Weekly: catalog.Weekly(catalog.Weekdays[:5], "08:00", "18:00"),
+			Holidays: append(hs, catalog.Holiday{Date: "12-25", Name: "Christmas", Substitute: true}, catalog.Holiday{Date: "12-26", Name: "Boxing Day", Substitute: true})}
+		var v errs.Validator
+		cal.Validate(&v, "calendar.")
+		err := v.Err("the calendar is not valid")
+		if e := errs.As(err); err != nil && (e == nil || e.Code != errs.CodeInvalid || len(e.Fields) == 0) {
+			t.Fatalf("%q %q: %v is not an invalid error with fields", date, rule, err)
+		}
+		closedDays := 0
+		for d := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC); d.Year() < 2034; d = d.AddDate(0, 0, 1) {
+			if d.Weekday() != time.Saturday && d.Weekday() != time.Sunday && len(cal.HoursOn(d.Date())) == 0 {
+				closedDays++
+			}
+		}
+		if closedDays < 16 { // Christmas and Boxing Day close two weekdays a year, whatever else the calendar holds
+			t.Fatalf("%q %q: %d weekdays closed in eight years, want at least 16", date, rule, closedDays)
+		}
+		alone := catalog.Calendar{TimeZone: "UTC", Weekly: catalog.Weekly(catalog.Weekdays, "00:00", "24:00"), Holidays: hs}
+		if err != nil {
+			return
+		}
+		n := 0
+		for d := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC); d.Year() < 2034 && n == 0; d = d.AddDate(0, 0, 1) {
+			if len(alone.HoursOn(d.Date())) == 0 {
+				n++
+			}
+		}
+		if n == 0 && !strings.HasPrefix(date, "19") && !strings.HasPrefix(date, "20") {
+			t.Fatalf("%+v: accepted, but closes no day from 2026 to 2033", cal.Holidays[0])
+		}
+	})
+}
+
 // FuzzOrderForm: the fuzzing defence for order parameters against the
 // offering's JSON Schema. Compiling any schema ends in a form or an
 // invalid error on form_schema, within MaxFormFields; validating any
