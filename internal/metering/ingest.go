@@ -575,22 +575,19 @@ func refuseFullHours(ctx context.Context, tx *sqldb.Tx, rows []*row) error {
 				}
 			}
 			b.WriteString(` GROUP BY subject`)
-			rs, err := tx.QueryContext(ctx, b.String(), args...)
+			type total struct {
+				subject string
+				sum     int64
+			}
+			sums, err := sqldb.QueryAll(ctx, tx, "usage rollups", func(row sqldb.Scanner) (total, error) {
+				var t total
+				return t, row.Scan(&t.subject, &t.sum)
+			}, b.String(), args...)
 			if err != nil {
-				return sqldb.Err(err, "usage rollups")
+				return err
 			}
-			for rs.Next() {
-				var subject string
-				var sum int64
-				if err := rs.Scan(&subject, &sum); err != nil {
-					rs.Close()
-					return sqldb.Err(err, "usage rollups")
-				}
-				totals[hourKey{mh.meter, subject, mh.hour}] = Quantity(sum)
-			}
-			rs.Close()
-			if err := rs.Err(); err != nil {
-				return sqldb.Err(err, "usage rollups")
+			for _, t := range sums {
+				totals[hourKey{mh.meter, t.subject, mh.hour}] = Quantity(t.sum)
 			}
 		}
 	}

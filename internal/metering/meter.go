@@ -113,7 +113,7 @@ func (in *MeterInput) Validate() error {
 
 const meterColumns = `id, code, name, description, event_type, aggregation, value_path, group_by, unit, created_at, updated_at`
 
-func scanMeter(row interface{ Scan(...any) error }) (*Meter, error) {
+func scanMeter(row sqldb.Scanner) (*Meter, error) {
 	var m Meter
 	var groups string
 	if err := row.Scan(&m.ID, &m.Code, &m.Name, &m.Description, &m.EventType, &m.Aggregation, &m.ValuePath, &groups, &m.Unit,
@@ -121,30 +121,18 @@ func scanMeter(row interface{ Scan(...any) error }) (*Meter, error) {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(groups), &m.GroupBy); err != nil {
-		return nil, err
+		return nil, errs.Internal(err, "meter %s has a stored group_by that is not valid JSON", m.Code)
 	}
 	m.CreatedAt, m.UpdatedAt = m.CreatedAt.UTC(), m.UpdatedAt.UTC()
 	return &m, nil
 }
 
 func loadMeters(ctx context.Context, q sqldb.Querier) ([]*Meter, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+meterColumns+` FROM meters ORDER BY code`)
-	if err != nil {
-		return nil, sqldb.Err(err, "meters")
-	}
-	defer rows.Close()
-	out := []*Meter{}
-	for rows.Next() {
-		m, err := scanMeter(rows)
-		if err != nil {
-			return nil, sqldb.Err(err, "meter")
-		}
-		out = append(out, m)
-	}
-	return out, sqldb.Err(rows.Err(), "meters")
+	return sqldb.QueryAll(ctx, q, "meters", scanMeter, `SELECT `+meterColumns+` FROM meters ORDER BY code`)
 }
 
 // Meters lists every meter. Anyone who may read usage may read meters.
+// Returns internal if the database fails or a stored meter does not decode.
 func (s *Service) Meters(ctx context.Context, p *access.Principal) ([]*Meter, error) {
 	if err := p.RequireAnywhere(access.UsageRead); err != nil {
 		return nil, err
@@ -152,7 +140,9 @@ func (s *Service) Meters(ctx context.Context, p *access.Principal) ([]*Meter, er
 	return loadMeters(ctx, s.db.Read())
 }
 
-// Meter returns one meter by ID or code.
+// Meter returns one meter by ID or code. Callers need usage.read.
+// Returns not_found if there is no such meter, and internal if the
+// database fails or the stored meter does not decode.
 func (s *Service) Meter(ctx context.Context, p *access.Principal, ref string) (*Meter, error) {
 	if err := p.RequireAnywhere(access.UsageRead); err != nil {
 		return nil, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"math"
 	"math/big"
 	"sort"
@@ -114,26 +115,23 @@ func attribute(ctx context.Context, q sqldb.Querier, subjects []string) (map[str
 			args[i], marks[i] = s, "$"+strconv.Itoa(i+1)
 		}
 		in := strings.Join(marks, ",")
-		rows, err := q.QueryContext(ctx, `SELECT i.id, i.id, i.service_id, o.id, o.path FROM instances i JOIN org_units o ON o.id = i.org_unit_id WHERE i.id IN (`+in+`)
+		type claim struct {
+			subject string
+			owner
+		}
+		claims, err := sqldb.QueryAll(ctx, q, "usage attribution", func(row sqldb.Scanner) (claim, error) {
+			var c claim
+			return c, row.Scan(&c.subject, &c.instanceID, &c.serviceID, &c.orgUnitID, &c.path)
+		}, `SELECT i.id, i.id, i.service_id, o.id, o.path FROM instances i JOIN org_units o ON o.id = i.org_unit_id WHERE i.id IN (`+in+`)
 			UNION ALL SELECT o.code, '', '', o.id, o.path FROM org_units o WHERE o.code IN (`+in+`)
 			UNION ALL SELECT o.id, '', '', o.id, o.path FROM org_units o WHERE o.id IN (`+in+`)`, args...)
 		if err != nil {
-			return nil, sqldb.Err(err, "usage attribution")
+			return nil, err
 		}
-		for rows.Next() {
-			var subject string
-			var o owner
-			if err := rows.Scan(&subject, &o.instanceID, &o.serviceID, &o.orgUnitID, &o.path); err != nil {
-				rows.Close()
-				return nil, sqldb.Err(err, "usage attribution")
+		for _, c := range claims {
+			if _, ok := out[c.subject]; !ok {
+				out[c.subject] = c.owner
 			}
-			if _, ok := out[subject]; !ok {
-				out[subject] = o
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, sqldb.Err(err, "usage attribution")
 		}
 	}
 	return out, nil
@@ -141,7 +139,10 @@ func attribute(ctx context.Context, q sqldb.Querier, subjects []string) (map[str
 
 // Usage answers a usage query. Callers need usage.read; they see the
 // subjects of the org units their grants cover, and usage no instance or
-// org unit claims only with a global grant.
+// org unit claims only with a global grant. Returns invalid for a query
+// that is not valid, not_found if the meter or the org unit does not
+// exist, and internal if the database fails or what it holds does not
+// decode.
 func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) (*Usage, error) {
 	if err := p.RequireAnywhere(access.UsageRead); err != nil {
 		return nil, err
@@ -156,8 +157,12 @@ func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) 
 	}
 	var underPath string
 	if q.OrgUnitID != "" {
-		if err := db.QueryRowContext(ctx, `SELECT path FROM org_units WHERE id = $1 OR code = $1`, q.OrgUnitID).Scan(&underPath); err != nil {
+		err := db.QueryRowContext(ctx, `SELECT path FROM org_units WHERE id = $1 OR code = $1`, q.OrgUnitID).Scan(&underPath)
+		if errors.Is(err, sql.ErrNoRows) {
 			return nil, errs.NotFound("org unit %q not found", q.OrgUnitID)
+		}
+		if err != nil {
+			return nil, sqldb.Err(err, "org unit")
 		}
 	}
 	type series struct{ subject, dims string }
@@ -174,27 +179,20 @@ func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) 
 		args = append(args, q.Subject)
 		cond = ` AND subject = $4`
 	}
-	rows, err := db.QueryContext(ctx, `SELECT subject, dims, hour, quantity, events, last_at FROM usage_rollups
-		WHERE meter_id = $1 AND hour >= $2 AND hour < $3`+cond+` ORDER BY subject, dims, hour`, args...)
-	if err != nil {
-		return nil, sqldb.Err(err, "usage")
-	}
-	var hours []hourly
-	subjects := map[string]bool{}
-	for rows.Next() {
+	hours, err := sqldb.QueryAll(ctx, db, "usage", func(row sqldb.Scanner) (hourly, error) {
 		var h hourly
 		var qty int64
-		if err := rows.Scan(&h.subject, &h.dims, &h.hour, &qty, &h.events, &h.lastAt); err != nil {
-			rows.Close()
-			return nil, sqldb.Err(err, "usage")
-		}
+		err := row.Scan(&h.subject, &h.dims, &h.hour, &qty, &h.events, &h.lastAt)
 		h.quantity, h.hour, h.lastAt = Quantity(qty), h.hour.UTC(), h.lastAt.UTC()
-		hours = append(hours, h)
-		subjects[h.subject] = true
+		return h, err
+	}, `SELECT subject, dims, hour, quantity, events, last_at FROM usage_rollups
+		WHERE meter_id = $1 AND hour >= $2 AND hour < $3`+cond+` ORDER BY subject, dims, hour`, args...)
+	if err != nil {
+		return nil, err
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, sqldb.Err(err, "usage")
+	subjects := map[string]bool{}
+	for _, h := range hours {
+		subjects[h.subject] = true
 	}
 	var segs []segment
 	if m.Aggregation == Lifecycle {
@@ -258,9 +256,6 @@ func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) 
 		if r == nil {
 			o := owners[k.subject]
 			r = &UsageRow{Subject: k.subject, InstanceID: o.instanceID, OrgUnitID: o.orgUnitID, Start: k.start, End: end}
-			if k.dims != "{}" {
-				json.Unmarshal([]byte(k.dims), &r.Dims)
-			}
 			acc[k] = r
 			order = append(order, k)
 		}
@@ -335,7 +330,13 @@ func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) 
 		return a.start.Before(b.start)
 	})
 	for _, k := range order {
-		out.Rows = append(out.Rows, *acc[k])
+		r := acc[k]
+		if k.dims != "{}" {
+			if err := json.Unmarshal([]byte(k.dims), &r.Dims); err != nil {
+				return nil, errs.Internal(err, "the usage of meter %s by %s has stored dimensions that are not valid JSON", m.Code, k.subject)
+			}
+		}
+		out.Rows = append(out.Rows, *r)
 	}
 	return out, nil
 }
@@ -355,23 +356,26 @@ func (s *Service) distinct(ctx context.Context, db sqldb.Querier, m *Meter, q Us
 		args = append(args, q.Subject)
 		cond = ` AND subject = $4`
 	}
-	rows, err := db.QueryContext(ctx, `SELECT subject, dims, hour, value FROM usage_uniques WHERE meter_id = $1 AND hour >= $2 AND hour < $3`+cond, args...)
-	if err != nil {
-		return sqldb.Err(err, "usage")
+	type unique struct {
+		subject, dims, value string
+		hour                 time.Time
 	}
-	defer rows.Close()
+	uniques, err := sqldb.QueryAll(ctx, db, "usage", func(row sqldb.Scanner) (unique, error) {
+		var u unique
+		err := row.Scan(&u.subject, &u.dims, &u.hour, &u.value)
+		u.hour = u.hour.UTC()
+		return u, err
+	}, `SELECT subject, dims, hour, value FROM usage_uniques WHERE meter_id = $1 AND hour >= $2 AND hour < $3`+cond, args...)
+	if err != nil {
+		return err
+	}
 	type key struct {
 		subject, dims, value string
 		start                time.Time
 	}
 	seen := map[key]bool{}
-	for rows.Next() {
-		var subject, dims, value string
-		var hour time.Time
-		if err := rows.Scan(&subject, &dims, &hour, &value); err != nil {
-			return sqldb.Err(err, "usage")
-		}
-		hour = hour.UTC()
+	for _, u := range uniques {
+		subject, dims, value, hour := u.subject, u.dims, u.value, u.hour
 		touch(subject, dims, hour, 1)
 		if !q.ByDimension {
 			dims = "{}"
@@ -386,7 +390,7 @@ func (s *Service) distinct(ctx context.Context, db sqldb.Querier, m *Meter, q Us
 			r.Quantity += Scale
 		}
 	}
-	return sqldb.Err(rows.Err(), "usage")
+	return nil
 }
 
 type gaugeSeries struct{ subject, dims string }
@@ -410,29 +414,31 @@ func loadGauges(ctx context.Context, db sqldb.Querier, meterID string, q UsageQu
 		args = append(args, q.Subject)
 		cond = ` AND g.subject = $4`
 	}
-	rows, err := db.QueryContext(ctx, `SELECT g.subject, g.dims, g.at, g.quantity FROM usage_gauges g
+	type read struct {
+		gaugeSeries
+		gaugeSample
+	}
+	reads, err := sqldb.QueryAll(ctx, db, "usage", func(row sqldb.Scanner) (read, error) {
+		var r read
+		var qty int64
+		err := row.Scan(&r.subject, &r.dims, &r.at, &qty)
+		r.at, r.q = r.at.UTC(), Quantity(qty)
+		return r, err
+	}, `SELECT g.subject, g.dims, g.at, g.quantity FROM usage_gauges g
 		WHERE g.meter_id = $1 AND g.at < $3 AND (g.at >= $2 OR g.at = (SELECT MAX(h.at) FROM usage_gauges h
 			WHERE h.meter_id = g.meter_id AND h.subject = g.subject AND h.dims = g.dims AND h.at < $2))`+cond+`
 		ORDER BY g.subject, g.dims, g.at`, args...)
 	if err != nil {
-		return nil, sqldb.Err(err, "usage")
+		return nil, err
 	}
-	defer rows.Close()
 	g := &gaugeSamples{samples: map[gaugeSeries][]gaugeSample{}}
-	for rows.Next() {
-		var k gaugeSeries
-		var sm gaugeSample
-		var qty int64
-		if err := rows.Scan(&k.subject, &k.dims, &sm.at, &qty); err != nil {
-			return nil, sqldb.Err(err, "usage")
+	for _, r := range reads {
+		if _, ok := g.samples[r.gaugeSeries]; !ok {
+			g.keys = append(g.keys, r.gaugeSeries)
 		}
-		sm.at, sm.q = sm.at.UTC(), Quantity(qty)
-		if _, ok := g.samples[k]; !ok {
-			g.keys = append(g.keys, k)
-		}
-		g.samples[k] = append(g.samples[k], sm)
+		g.samples[r.gaugeSeries] = append(g.samples[r.gaugeSeries], r.gaugeSample)
 	}
-	return g, sqldb.Err(rows.Err(), "usage")
+	return g, nil
 }
 
 // integrate computes a gauge's time-weighted averages: each sample's value
@@ -513,26 +519,17 @@ func loadSegments(ctx context.Context, db sqldb.Querier, q UsageQuery) ([]segmen
 		args = append(args, q.Subject)
 		cond = ` AND instance_id = $3`
 	}
-	rows, err := db.QueryContext(ctx, `SELECT instance_id, quantity, started_at, ended_at FROM instance_segments
-		WHERE started_at < $2 AND (ended_at IS NULL OR ended_at > $1)`+cond+` ORDER BY instance_id, seq`, args...)
-	if err != nil {
-		return nil, sqldb.Err(err, "instance segments")
-	}
-	defer rows.Close()
-	var out []segment
-	for rows.Next() {
+	return sqldb.QueryAll(ctx, db, "instance segments", func(row sqldb.Scanner) (segment, error) {
 		var sg segment
 		var end sql.NullTime
-		if err := rows.Scan(&sg.instanceID, &sg.quantity, &sg.start, &end); err != nil {
-			return nil, sqldb.Err(err, "instance segments")
-		}
+		err := row.Scan(&sg.instanceID, &sg.quantity, &sg.start, &end)
 		sg.start = sg.start.UTC()
 		if end.Valid {
 			sg.end = end.Time.UTC()
 		}
-		out = append(out, sg)
-	}
-	return out, sqldb.Err(rows.Err(), "instance segments")
+		return sg, err
+	}, `SELECT instance_id, quantity, started_at, ended_at FROM instance_segments
+		WHERE started_at < $2 AND (ended_at IS NULL OR ended_at > $1)`+cond+` ORDER BY instance_id, seq`, args...)
 }
 
 // instanceHours meters instance segments: per bucket, the hours of the
