@@ -102,6 +102,23 @@ func (p *Portal) offeringView(r *http.Request) (offeringPage, error) {
 	return pg, nil
 }
 
+// formValues is what an order form shows again after an error: each field
+// as it was typed, and a checkbox as "true" when it was ticked (browsers
+// send "on"; the template, like a default of true, says "true"). params are
+// the form's values as FromForm read them, so one rule decides what a tick
+// is.
+func formValues(form *catalog.Form, get func(string) string, params map[string]any) map[string]string {
+	out := map[string]string{}
+	for _, fld := range form.Fields {
+		if fld.Type == "boolean" {
+			out[fld.Name] = strconv.FormatBool(params[fld.Name] == true)
+			continue
+		}
+		out[fld.Name] = get("param." + fld.Name)
+	}
+	return out
+}
+
 // cart returns the caller's open draft order, creating one when create is set.
 func (p *Portal) cart(r *http.Request, create bool) (*orders.Order, error) {
 	pr := middleware.Principal(r.Context())
@@ -149,8 +166,8 @@ func (p *Portal) addToCart(w http.ResponseWriter, r *http.Request) error {
 	}
 	return reshow(p, w, r, "offering", e, func(r *http.Request) (offeringPage, error) {
 		pg, verr := p.offeringView(r)
-		for k := range pg.Values {
-			pg.Values[k] = f.Get("param." + k)
+		if verr == nil {
+			pg.Values = formValues(form, f.Get, in.Parameters)
 		}
 		pg.Plan, pg.Quantity = in.Plan, max(qty, 1)
 		for _, a := range in.Addons {

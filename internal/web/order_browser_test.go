@@ -1,12 +1,16 @@
 package web_test
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
 
+	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/demo"
 )
 
@@ -111,4 +115,133 @@ func choose(sel, label string) chromedp.Action {
 	return until(fmt.Sprintf(`(() => { const s = document.querySelector(%q); if (!s) return false;
 		const o = [...s.options].find(o => o.text.trim() === %q); if (!o) return false; s.value = o.value; return true; })()`, sel, label),
 		fmt.Sprintf("to choose %q in %s", label, sel))
+}
+
+// TestBrowserOrderFormKeepsValues: Issue 17, item 2: typed values survive
+// every error, for every field type of the order form (text with a
+// pattern, enum, integer, number, checkboxes with a default of true and of
+// false), and a checkbox left at its default goes into the order as the
+// default. (The bad host name of the README's tour once turned the VM's
+// nightly backup off: the page expected "true", the browser sends "on".)
+func TestBrowserOrderFormKeepsValues(t *testing.T) {
+	base, a := startApp(t)
+	ctx := context.Background()
+	vm, err := a.Catalog.Offering(ctx, access.System(), "vm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := vm.Input()
+	in.FormSchema = json.RawMessage(`{"type":"object","required":["hostname"],"properties":{
+		"hostname":{"type":"string","title":"Host name","pattern":"^[a-z][a-z0-9-]{1,30}$"},
+		"os":{"type":"string","title":"Operating system","enum":["ubuntu-24.04","rhel-9","windows-2022"],"default":"ubuntu-24.04"},
+		"zone":{"type":"string","title":"Zone","enum":["north","south"]},
+		"cpus":{"type":"integer","title":"vCPUs","minimum":1,"maximum":32,"default":2},
+		"ratio":{"type":"number","title":"Overcommit ratio","minimum":1,"maximum":4,"default":1.5},
+		"note":{"type":"string","title":"Note","maxLength":40},
+		"backup":{"type":"boolean","title":"Nightly backup","default":true},
+		"monitoring":{"type":"boolean","title":"Monitoring","default":false},
+		"debug":{"type":"boolean","title":"Debug logging"}}}`)
+	if _, err := a.Catalog.UpdateOffering(ctx, access.System(), "vm", in); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, base)
+	b.login("dana@contoso.example", demo.Password)
+	param := func(name string) string { return `[name="param.` + name + `"]` }
+	// values reads what the form shows now: a checkbox as "on" or "off".
+	values := func() map[string]string {
+		var got map[string]string
+		b.run(chromedp.Evaluate(`Object.fromEntries([...document.querySelectorAll('.order-form [name^="param."]')].map(e =>
+			[e.name.slice(6), e.type === "checkbox" ? (e.checked ? "on" : "off") : e.value]))`, &got))
+		return got
+	}
+	open := func() {
+		b.run(chromedp.Navigate(b.base+"/catalog/vm"), chromedp.WaitVisible(param("hostname"), chromedp.ByQuery))
+	}
+	open()
+	want := map[string]string{"hostname": "", "os": "ubuntu-24.04", "zone": "", "cpus": "2", "ratio": "1.5", "note": "",
+		"backup": "on", "monitoring": "off", "debug": "off"}
+	if diff := cmp.Diff(want, values()); diff != "" {
+		t.Errorf("the form's defaults (-want +got):\n%s", diff)
+	}
+
+	// Every field typed, the host name wrong: all of it comes back.
+	b.run(
+		chromedp.SendKeys(param("hostname"), "Not Valid", chromedp.ByQuery),
+		chromedp.SetValue(param("os"), "rhel-9", chromedp.ByQuery),
+		chromedp.SetValue(param("zone"), "south", chromedp.ByQuery),
+		chromedp.SetValue(param("cpus"), "4", chromedp.ByQuery),
+		chromedp.SetValue(param("ratio"), "2.25", chromedp.ByQuery),
+		chromedp.SendKeys(param("note"), "for the CRM", chromedp.ByQuery),
+		press(`input`+param("monitoring")),
+		press(`input[name="plan"][value="silver"]`),
+		chromedp.SetValue("#quantity", "2", chromedp.ByQuery),
+		press(`.order-form button[type="submit"]`),
+		waitText(".error", "do not fit"),
+	)
+	want = map[string]string{"hostname": "Not Valid", "os": "rhel-9", "zone": "south", "cpus": "4", "ratio": "2.25", "note": "for the CRM",
+		"backup": "on", "monitoring": "on", "debug": "off"}
+	if diff := cmp.Diff(want, values()); diff != "" {
+		t.Errorf("after the error, the form shows (-want +got):\n%s", diff)
+	}
+	var plan, qty string
+	b.run(chromedp.Value(`input[name="plan"]:checked`, &plan, chromedp.ByQuery), chromedp.Value("#quantity", &qty, chromedp.ByQuery))
+	if plan != "silver" || qty != "2" {
+		t.Errorf("after the error, plan %q and quantity %q; want silver and 2", plan, qty)
+	}
+	// A second error (vCPUs out of range too): still all there.
+	b.run(
+		chromedp.SetValue(param("cpus"), "64", chromedp.ByQuery),
+		press(`.order-form button[type="submit"]`),
+		waitText(`small[id="param.cpus.help"]`, "from 1 to 32"),
+	)
+	want["cpus"] = "64"
+	if diff := cmp.Diff(want, values()); diff != "" {
+		t.Errorf("after the second error, the form shows (-want +got):\n%s", diff)
+	}
+	b.screenshot("order-form-error")
+	b.run(
+		chromedp.SetValue(param("hostname"), "crm-app", chromedp.ByQuery),
+		chromedp.SetValue(param("cpus"), "4", chromedp.ByQuery),
+		press(`.order-form button[type="submit"]`),
+		waitText("main", "Added Virtual machine to your cart"),
+	)
+
+	// A checkbox turned off stays off through an error too.
+	open()
+	b.run(
+		chromedp.SendKeys(param("hostname"), "Bad Name", chromedp.ByQuery),
+		press(`input`+param("backup")),
+		press(`.order-form button[type="submit"]`),
+		waitText(".error", "do not fit"),
+	)
+	if got := values(); got["backup"] != "off" || got["hostname"] != "Bad Name" {
+		t.Errorf("after an error with backup turned off, the form shows %v", got)
+	}
+	b.run(
+		chromedp.SetValue(param("hostname"), "crm-db", chromedp.ByQuery),
+		press(`.order-form button[type="submit"]`),
+		waitText("main", "Added Virtual machine to your cart"),
+	)
+
+	var orderID string
+	b.run(chromedp.Value(`form[action="/cart/submit"] input[name="order"]`, &orderID, chromedp.ByQuery))
+	o, err := a.Orders.Order(ctx, access.System(), orderID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, it := range o.Items {
+		if it.Parameters["hostname"] == nil {
+			continue // the laptop the demo left in Dana's cart
+		}
+		p, _ := json.Marshal(it.Parameters)
+		got[fmt.Sprint(it.Parameters["hostname"])] = string(p)
+	}
+	wantParams := map[string]string{
+		"crm-app": `{"backup":true,"cpus":4,"debug":false,"hostname":"crm-app","monitoring":true,"note":"for the CRM","os":"rhel-9","ratio":2.25,"zone":"south"}`,
+		"crm-db":  `{"backup":false,"cpus":2,"debug":false,"hostname":"crm-db","monitoring":false,"os":"ubuntu-24.04","ratio":1.5}`,
+	}
+	if diff := cmp.Diff(wantParams, got); diff != "" {
+		t.Errorf("the cart's parameters (-want +got):\n%s", diff)
+	}
 }
