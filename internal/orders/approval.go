@@ -342,11 +342,14 @@ func (s *Service) routes(ctx context.Context, q sqldb.Querier, o *Order) ([]rout
 	if err := q.QueryRowContext(ctx, `SELECT email FROM users WHERE id = $1`, o.RequesterID).Scan(&email); err != nil {
 		return nil, sqldb.Err(err, "requester")
 	}
+	// One decision per order, step and approver (issue 17, item 3): a
+	// policy on the order's total matches every item, and a sponsor of
+	// two services ordered together decides once, not once per item. The
+	// approval keeps the service of the first item that asked for it.
 	type key struct {
 		step       int
 		kind       ApproverKind
 		role, user string
-		service    string
 	}
 	made := map[key]bool{}
 	var out []route
@@ -391,10 +394,7 @@ func (s *Service) routes(ctx context.Context, q sqldb.Querier, o *Order) ([]rout
 					return nil, err
 				}
 			}
-			k := key{step: r.step, kind: r.kind, role: r.role, user: r.user, service: r.service}
-			if r.kind == ApproverRole {
-				k.service = ""
-			}
+			k := key{step: r.step, kind: r.kind, role: r.role, user: r.user}
 			if made[k] {
 				continue
 			}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/orders"
 )
@@ -171,5 +172,44 @@ func TestPolicyApproverRoleMustApprove(t *testing.T) {
 	}
 	if _, err := f.ord.SavePolicy(f.ctx, f.pm, "", orders.PolicyInput{Name: "to finance", Expression: "true", ApproverKind: orders.ApproverRole, ApproverRole: access.RoleFinancialManager}); err != nil {
 		t.Errorf("a policy routing to financial_manager: %v", err)
+	}
+}
+
+// Issue 17, item 3: one decision per order per step. A policy on the
+// order's total matches every item; an order of two items from two
+// services with the same sponsor, both over the threshold, needs one
+// approval of that sponsor, not one per item, and approving it once
+// approves the order.
+func TestOneApprovalPerOrderPerStep(t *testing.T) {
+	f := newFixture(t)
+	storage := f.liveService("storage", "Storage", "", f.sponsor.UserID)
+	_, err := f.cat.CreateOffering(f.ctx, f.pm, catalog.OfferingInput{Code: "disk", ServiceID: storage.ID, Name: "Disk",
+		Plans: []catalog.PlanInput{{Code: "large", Name: "Large", Currency: "EUR", Recurring: "600.00"}}})
+	must(t, err)
+	f.policy("over 500 needs the sponsor", "order.total_monthly > 500", 1, orders.ApproverSponsor, "")
+	o, err := f.ord.CreateOrder(f.ctx, f.dana, orders.OrderInput{Items: []orders.ItemInput{
+		{Offering: "vm", Plan: "gold", Parameters: map[string]any{"hostname": "big1"}},
+		{Offering: "vm", Plan: "gold", Parameters: map[string]any{"hostname": "big2"}},
+		{Offering: "disk", Plan: "large"},
+	}})
+	must(t, err)
+	o, err = f.ord.Submit(f.ctx, f.dana, o.ID)
+	must(t, err)
+	as, err := f.ord.Approvals(f.ctx, f.dana, o.ID)
+	must(t, err)
+	if len(as) != 1 || as[0].ApproverKind != orders.ApproverSponsor || as[0].ApproverUserID != f.sponsor.UserID {
+		t.Fatalf("approvals = %+v, want one of the sponsor", as)
+	}
+	inbox, err := f.ord.Inbox(f.ctx, f.sponsor)
+	must(t, err)
+	if len(inbox) != 1 {
+		t.Fatalf("the sponsor's inbox holds %d cards for one order, want 1", len(inbox))
+	}
+	_, err = f.ord.Decide(f.ctx, f.sponsor, as[0].ID, orders.Decision{Approve: true})
+	must(t, err)
+	o, err = f.ord.Order(f.ctx, f.dana, o.ID)
+	must(t, err)
+	if o.State == orders.StateAwaitingApproval || o.State == orders.StateSubmitted || o.State == orders.StateRejected {
+		t.Errorf("after the sponsor approved once, the order is %s", o.State)
 	}
 }

@@ -17,8 +17,9 @@
 // form), prices it, reserves quota, and evaluates the approval policies: CEL
 // expressions over the order and each item (order.total_monthly > 1000,
 // item.plan == "gold"), bounded by package expr. Each policy that matches
-// adds an approval at its step, for a role (resolved on a scope covering
-// the order's org unit), the service's sponsor or its owner. A policy that
+// asks for a decision at its step, by a role (resolved on a scope covering
+// the order's org unit), the service's sponsor or its owner; each approver
+// decides once per order and step, however many items matched. A policy that
 // fails, or names an approver who cannot decide for the order (a sponsor
 // of another org unit, the requester), routes to a fallback approver with
 // the reason on the approval: no order goes on unapproved because a policy

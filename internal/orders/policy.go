@@ -34,7 +34,9 @@ const (
 )
 
 // Policy routes orders to approvers: when Expression is true for an order
-// and one of its items, an approval is needed at Step.
+// and one of its items, the approver must decide the order at Step. Each
+// approver decides an order once per step, however many of its items
+// match.
 //
 // The expression is CEL over two maps:
 //
