@@ -41,11 +41,16 @@ func chromium(t *testing.T) string {
 
 type browser struct {
 	t    *testing.T
-	ctx  context.Context
-	page context.Context // the browser without ctx's deadline: to say where a failed run was
+	page context.Context // the browser; each run gets its own deadline
 	base string
 	shot string
 }
+
+// stepPatience is how long one b.run may wait for its conditions. Issue 17,
+// item 18: a deadline per step, reached only when a condition never comes,
+// not a wall-clock budget for a whole test (a test of many steps on a loaded
+// CI machine took 218 s against the old 90 s for the whole test).
+const stepPatience = 2 * time.Minute
 
 func newBrowser(t *testing.T, base string) *browser {
 	exe := chromium(t)
@@ -69,9 +74,7 @@ func newBrowser(t *testing.T, base string) *browser {
 	)
 	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
 	page, cancelC := chromedp.NewContext(actx)
-	ctx, cancelT := context.WithTimeout(page, 90*time.Second)
 	t.Cleanup(func() {
-		cancelT()
 		cancelC()
 		cancelA()
 		for range 20 { // the browser lets go of its files shortly after it exits
@@ -81,12 +84,19 @@ func newBrowser(t *testing.T, base string) *browser {
 			time.Sleep(100 * time.Millisecond)
 		}
 	})
-	return &browser{t: t, ctx: ctx, page: page, base: base, shot: os.Getenv("STEWARD_TEST_SCREENSHOTS")}
+	// The first run starts the browser, which lives as long as the context
+	// of that run: the page's, without a deadline.
+	if err := chromedp.Run(page); err != nil {
+		t.Fatalf("starting the browser: %v", err)
+	}
+	return &browser{t: t, page: page, base: base, shot: os.Getenv("STEWARD_TEST_SCREENSHOTS")}
 }
 
 func (b *browser) run(actions ...chromedp.Action) {
 	b.t.Helper()
-	if err := chromedp.Run(b.ctx, actions...); err != nil {
+	step, cancelStep := context.WithTimeout(b.page, stepPatience)
+	defer cancelStep()
+	if err := chromedp.Run(step, actions...); err != nil {
 		// Where it was and what the page said, also when the run failed
 		// by the deadline (asked of the page itself, as until does).
 		var loc, body string
