@@ -192,7 +192,7 @@ func TestBrowserOrderFormKeepsValues(t *testing.T) {
 	b.run(
 		chromedp.SetValue(param("cpus"), "64", chromedp.ByQuery),
 		press(`.order-form button[type="submit"]`),
-		waitText(`small[id="param.cpus.help"]`, "from 1 to 32"),
+		waitText(`small[id="param.cpus.help"] strong`, "vCPUs must be from 1 to 32"),
 	)
 	want["cpus"] = "64"
 	if diff := cmp.Diff(want, values()); diff != "" {
@@ -243,5 +243,50 @@ func TestBrowserOrderFormKeepsValues(t *testing.T) {
 	}
 	if diff := cmp.Diff(wantParams, got); diff != "" {
 		t.Errorf("the cart's parameters (-want +got):\n%s", diff)
+	}
+}
+
+// TestBrowserOneApprovalCard: Issue 17, item 3: the README's tour orders
+// five silver VMs with the laptop the demo left in Dana's cart; the
+// "over 500" policy matches both items, and the sponsor of both services
+// finds one card for the order, which one approval decides.
+func TestBrowserOneApprovalCard(t *testing.T) {
+	b := newBrowser(t, startPortal(t))
+	b.login("dana@contoso.example", demo.Password)
+	b.run(
+		chromedp.Navigate(b.base+"/catalog/vm"),
+		chromedp.WaitVisible(`input[name="param.hostname"]`, chromedp.ByQuery),
+		chromedp.SendKeys(`input[name="param.hostname"]`, "crm-app", chromedp.ByQuery),
+		press(`input[name="plan"][value="silver"]`),
+		chromedp.SetValue("#quantity", "5", chromedp.ByQuery),
+		press(`.order-form button[type="submit"]`),
+		waitText("main", "Added Virtual machine to your cart"),
+		waitText("main", "Standard laptop"),
+		press(`form[action="/cart/submit"] button`),
+		waitText("main", "awaiting approval"),
+	)
+	ref := strings.Fields(b.text("h1"))[1]
+	b.logout()
+
+	b.login("arun@contoso.example", demo.Password)
+	b.run(chromedp.Navigate(b.base+"/approvals"), waitText("main", ref))
+	var cards int
+	b.run(chromedp.Evaluate(fmt.Sprintf(`[...document.querySelectorAll("section.approval h2")].filter(h => h.innerText.includes(%q)).length`, ref), &cards))
+	if cards != 1 {
+		t.Fatalf("the sponsor's inbox holds %d cards for order %s, want 1", cards, ref)
+	}
+	b.screenshot("approvals-one-card")
+	b.run(
+		press(`//section[contains(., '`+ref+`')]//button[@value='approve']`),
+		waitText(".flash", "Approved."),
+	)
+	if got := b.text("main"); strings.Contains(got, ref) {
+		t.Errorf("after one approval, the inbox still shows %s: %q", ref, got)
+	}
+	b.run(chromedp.Navigate(b.base+"/orders"), waitText("main", ref))
+	var row string
+	b.run(chromedp.Text(`//tr[contains(., '`+ref+`')]`, &row, chromedp.BySearch))
+	if strings.Contains(row, "awaiting approval") {
+		t.Errorf("after one approval the order's row reads %q", row)
 	}
 }
