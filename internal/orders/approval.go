@@ -312,6 +312,26 @@ type route struct {
 	note string
 }
 
+// maxPolicyNames bounds the policy names one approval lists.
+const maxPolicyNames = 500
+
+// merge folds another policy's match for the same approver and step into
+// r: the approver decides once, seeing every policy that asked and every
+// reason it came to them.
+func (r route) merge(other route) route {
+	names := strings.Split(r.policy, "; ")
+	if !slices.Contains(names, other.policy) && len(r.policy)+len(other.policy) < maxPolicyNames {
+		r.policy += "; " + other.policy
+	}
+	if other.note != "" && !strings.Contains(r.note, other.note) && len(r.note)+len(other.note) < maxNote {
+		if r.note != "" {
+			r.note += "; "
+		}
+		r.note += other.note
+	}
+	return r
+}
+
 // fallbackRoles are the roles an approval falls back to, tried in order,
 // when a policy fails or names an approver who cannot decide for the
 // order: the first that someone other than the requester holds on a scope
@@ -351,7 +371,7 @@ func (s *Service) routes(ctx context.Context, q sqldb.Querier, o *Order) ([]rout
 		kind       ApproverKind
 		role, user string
 	}
-	made := map[key]bool{}
+	made := map[key]int{} // the index in out of each approver's approval
 	var out []route
 	for _, it := range o.Items {
 		var kind, crit, view, sponsor, owner string
@@ -395,10 +415,11 @@ func (s *Service) routes(ctx context.Context, q sqldb.Querier, o *Order) ([]rout
 				}
 			}
 			k := key{step: r.step, kind: r.kind, role: r.role, user: r.user}
-			if made[k] {
+			if i, ok := made[k]; ok {
+				out[i] = out[i].merge(r)
 				continue
 			}
-			made[k] = true
+			made[k] = len(out)
 			out = append(out, r)
 		}
 	}

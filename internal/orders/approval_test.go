@@ -187,6 +187,7 @@ func TestOneApprovalPerOrderPerStep(t *testing.T) {
 		Plans: []catalog.PlanInput{{Code: "large", Name: "Large", Currency: "EUR", Recurring: "600.00"}}})
 	must(t, err)
 	f.policy("over 500 needs the sponsor", "order.total_monthly > 500", 1, orders.ApproverSponsor, "")
+	f.policy("gold needs the sponsor", `item.plan == "gold"`, 1, orders.ApproverSponsor, "")
 	o, err := f.ord.CreateOrder(f.ctx, f.dana, orders.OrderInput{Items: []orders.ItemInput{
 		{Offering: "vm", Plan: "gold", Parameters: map[string]any{"hostname": "big1"}},
 		{Offering: "vm", Plan: "gold", Parameters: map[string]any{"hostname": "big2"}},
@@ -199,6 +200,10 @@ func TestOneApprovalPerOrderPerStep(t *testing.T) {
 	must(t, err)
 	if len(as) != 1 || as[0].ApproverKind != orders.ApproverSponsor || as[0].ApproverUserID != f.sponsor.UserID {
 		t.Fatalf("approvals = %+v, want one of the sponsor", as)
+	}
+	// Two policies asked the sponsor at step 1: one decision, both named.
+	if as[0].PolicyName != "gold needs the sponsor; over 500 needs the sponsor" {
+		t.Errorf("the approval's policy reads %q, want both policies", as[0].PolicyName)
 	}
 	inbox, err := f.ord.Inbox(f.ctx, f.sponsor)
 	must(t, err)
