@@ -165,9 +165,13 @@ func (s *Service) SaveAccount(ctx context.Context, p *access.Principal, in Accou
 	var out *Account
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		var unitID, unitName string
-		if err := tx.QueryRowContext(ctx, `SELECT id, name FROM org_units WHERE id = $1 OR code = $1`, strings.TrimSpace(in.OrgUnit)).Scan(&unitID, &unitName); err != nil {
+		err := tx.QueryRowContext(ctx, `SELECT id, name FROM org_units WHERE id = $1 OR code = $1`, strings.TrimSpace(in.OrgUnit)).Scan(&unitID, &unitName)
+		if isNoRows(err) {
 			return &errs.Error{Code: errs.CodeInvalid, Message: "the billing account is not valid",
 				Fields: []errs.FieldError{{Field: "org_unit", Rule: "exists", Message: fmt.Sprintf("there is no org unit %q", in.OrgUnit)}}}
+		}
+		if err != nil {
+			return sqldb.Err(err, "org unit")
 		}
 		if in.Name == "" {
 			in.Name = unitName
@@ -247,6 +251,12 @@ func parseMonth(s string) (time.Time, error) {
 }
 
 func isNoRows(err error) bool { return errors.Is(err, sql.ErrNoRows) }
+
+// badExplain is the error for a stored explanation (of a line or a
+// credit) that does not decode: the data is damaged, not absent.
+func badExplain(err error, what string) error {
+	return errs.Internal(err, "the stored explanation of %s is not valid JSON", what)
+}
 
 // kindOf is the document kind an account's mode produces.
 func kindOf(m Mode) DocKind {

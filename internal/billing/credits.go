@@ -104,7 +104,9 @@ func scanCredit(row sqldb.Scanner) (*Credit, error) {
 	if err := row.Scan(&c.ID, &c.OrgUnitID, &c.Currency, &c.AmountMinor, &c.Description, &c.Source, &c.SourceID, &c.ServiceID, &explain, &c.DocumentID, &state); err != nil {
 		return nil, err
 	}
-	json.Unmarshal([]byte(explain), &c.Explain)
+	if err := json.Unmarshal([]byte(explain), &c.Explain); err != nil {
+		return nil, badExplain(err, "credit "+c.ID)
+	}
 	c.Billed = state != "" && state != string(Draft) && state != string(Void)
 	if state == string(Void) {
 		c.DocumentID = ""
@@ -133,7 +135,9 @@ func pendingCredits(ctx context.Context, q sqldb.Querier) ([]*Credit, error) {
 			&c.earned, &onEnd); err != nil {
 			return nil, err
 		}
-		json.Unmarshal([]byte(explain), &c.Explain)
+		if err := json.Unmarshal([]byte(explain), &c.Explain); err != nil {
+			return nil, badExplain(err, "credit "+c.ID)
+		}
 		c.earned = c.earned.UTC()
 		if state == string(Void) {
 			c.DocumentID = ""

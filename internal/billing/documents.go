@@ -286,21 +286,20 @@ func (s *Service) Document(ctx context.Context, p *access.Principal, id string) 
 	if d.Lines, err = docLines(ctx, s.db.Read(), d); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT id, amount_minor, received_at, reference, recorded_by, created_at FROM payments WHERE document_id = $1 ORDER BY received_at`, d.ID)
-	if err != nil {
-		return nil, sqldb.Err(err, "payments")
-	}
-	defer rows.Close()
-	for rows.Next() {
+	payments, err := sqldb.QueryAll(ctx, s.db.Read(), "payments", func(row sqldb.Scanner) (Payment, error) {
 		var pm Payment
 		var minor int64
-		if err := rows.Scan(&pm.ID, &minor, &pm.ReceivedAt, &pm.Reference, &pm.RecordedBy, &pm.CreatedAt); err != nil {
-			return nil, sqldb.Err(err, "payment")
-		}
+		err := row.Scan(&pm.ID, &minor, &pm.ReceivedAt, &pm.Reference, &pm.RecordedBy, &pm.CreatedAt)
 		pm.Amount, pm.ReceivedAt, pm.CreatedAt = money.New(minor, d.Currency).Decimal(), pm.ReceivedAt.UTC(), pm.CreatedAt.UTC()
-		d.Payments = append(d.Payments, pm)
+		return pm, err
+	}, `SELECT id, amount_minor, received_at, reference, recorded_by, created_at FROM payments WHERE document_id = $1 ORDER BY received_at`, d.ID)
+	if err != nil {
+		return nil, err
 	}
-	return d, sqldb.Err(rows.Err(), "payments")
+	if len(payments) > 0 {
+		d.Payments = payments
+	}
+	return d, nil
 }
 
 func getDoc(ctx context.Context, q sqldb.Querier, id string) (*Document, error) {
@@ -322,7 +321,9 @@ func scanLine(row sqldb.Scanner, currency string) (Line, error) {
 		&l.Meter, &l.Quantity, &l.Unit, &l.UnitPrice, &l.AmountMinor, &l.PeriodStart, &l.PeriodEnd, &l.usageKey, &explain, &l.costCentre); err != nil {
 		return l, err
 	}
-	json.Unmarshal([]byte(explain), &l.Explain)
+	if err := json.Unmarshal([]byte(explain), &l.Explain); err != nil {
+		return l, badExplain(err, fmt.Sprintf("billing line %d", l.Position))
+	}
 	l.Amount = money.New(l.AmountMinor, currency).Decimal()
 	l.PeriodStart, l.PeriodEnd = l.PeriodStart.UTC(), l.PeriodEnd.UTC()
 	return l, nil
@@ -775,27 +776,29 @@ func (s *Service) Costs(ctx context.Context, p *access.Principal, from, to time.
 	}
 	all, paths := p.OrgUnitScope(access.BillingRead)
 	where, args := sqldb.PathScope(all, paths, "o.path", []any{sqldb.Time(from), sqldb.Time(to)})
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT d.period_start, d.currency, COALESCE(l.service_id, ''), COALESCE(sv.name, ''), SUM(l.amount_minor)
+	type serviceMonth struct {
+		start          time.Time
+		cur, sid, name string
+		sum            int64
+	}
+	sums, err := sqldb.QueryAll(ctx, s.db.Read(), "costs", func(row sqldb.Scanner) (serviceMonth, error) {
+		var r serviceMonth
+		return r, row.Scan(&r.start, &r.cur, &r.sid, &r.name, &r.sum)
+	}, `SELECT d.period_start, d.currency, COALESCE(l.service_id, ''), COALESCE(sv.name, ''), SUM(l.amount_minor)
 		FROM billing_lines l JOIN billing_documents d ON d.id = l.document_id JOIN billing_accounts a ON a.id = d.account_id JOIN org_units o ON o.id = a.org_unit_id
 		LEFT JOIN services sv ON sv.id = l.service_id
 		WHERE d.state <> 'void' AND d.period_start >= $1 AND d.period_start < $2 AND `+where+`
 		GROUP BY d.period_start, d.currency, l.service_id, sv.name ORDER BY d.period_start`, args...)
 	if err != nil {
-		return nil, sqldb.Err(err, "costs")
+		return nil, err
 	}
-	defer rows.Close()
 	out := &Costs{}
 	months := map[string]int64{}
 	services := map[string]*ServiceCost{}
 	var order []string // services in the order first seen
 	var total int64
-	for rows.Next() {
-		var start time.Time
-		var cur, sid, name string
-		var sum int64
-		if err := rows.Scan(&start, &cur, &sid, &name, &sum); err != nil {
-			return nil, sqldb.Err(err, "costs")
-		}
+	for _, r := range sums {
+		start, cur, sid, name, sum := r.start, r.cur, r.sid, r.name, r.sum
 		if out.Currency == "" {
 			out.Currency = cur
 		}
@@ -820,9 +823,6 @@ func (s *Service) Costs(ctx context.Context, p *access.Principal, from, to time.
 		}
 		sc.TotalMinor += sum
 		sc.ByMonth[m] += sum
-	}
-	if err := rows.Err(); err != nil {
-		return nil, sqldb.Err(err, "costs")
 	}
 	toDate, inProgress, err := s.costsToDate(ctx, where, args, out.Currency)
 	if err != nil {
@@ -853,26 +853,27 @@ func (s *Service) Costs(ctx context.Context, p *access.Principal, from, to time.
 // scope: a draft of a period in progress counts what was incurred up to
 // its run, any other document its total.
 func (s *Service) costsToDate(ctx context.Context, where string, args []any, currency string) (map[string]int64, map[string]bool, error) {
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT d.period_start, SUM(COALESCE(d.to_date_minor, d.total_minor)),
+	type month struct {
+		start time.Time
+		sum   int64
+		open  int
+	}
+	sums, err := sqldb.QueryAll(ctx, s.db.Read(), "costs to date", func(row sqldb.Scanner) (month, error) {
+		var r month
+		return r, row.Scan(&r.start, &r.sum, &r.open)
+	}, `SELECT d.period_start, SUM(COALESCE(d.to_date_minor, d.total_minor)),
 			MAX(CASE WHEN d.to_date_minor IS NULL THEN 0 ELSE 1 END)
 		FROM billing_documents d JOIN billing_accounts a ON a.id = d.account_id JOIN org_units o ON o.id = a.org_unit_id
 		WHERE d.state <> 'void' AND d.period_start >= $1 AND d.period_start < $2 AND d.currency = $`+fmt.Sprint(len(args)+1)+` AND `+where+`
 		GROUP BY d.period_start`, append(args[:len(args):len(args)], currency)...)
 	if err != nil {
-		return nil, nil, sqldb.Err(err, "costs to date")
+		return nil, nil, err
 	}
-	defer rows.Close()
 	toDate, inProgress := map[string]int64{}, map[string]bool{}
-	for rows.Next() {
-		var start time.Time
-		var sum int64
-		var open int
-		if err := rows.Scan(&start, &sum, &open); err != nil {
-			return nil, nil, sqldb.Err(err, "costs to date")
-		}
-		m := start.UTC().Format("2006-01")
-		toDate[m] += sum
-		inProgress[m] = inProgress[m] || open == 1
+	for _, r := range sums {
+		m := r.start.UTC().Format("2006-01")
+		toDate[m] += r.sum
+		inProgress[m] = inProgress[m] || r.open == 1
 	}
-	return toDate, inProgress, sqldb.Err(rows.Err(), "costs to date")
+	return toDate, inProgress, nil
 }

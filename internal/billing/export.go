@@ -70,6 +70,7 @@ type exportLine struct {
 	chargedID, chargedName, chKind string
 	l                              Line
 	explain                        string
+	held                           *big.Rat // the fraction of the period a fee was held, from explain (FOCUS)
 }
 
 // Export writes the lines the caller may read in a format. Callers need
@@ -139,6 +140,9 @@ func (s *Service) Export(ctx context.Context, p *access.Principal, f ExportFilte
 				string(l.Kind), l.Description, e.service, l.InstanceID, e.instance, l.PlanID, l.PriceVersionID, l.Component, l.Meter, focusTime(l.PeriodStart),
 				focusTime(l.PeriodEnd), l.Quantity, l.Unit, l.UnitPrice, money.New(l.AmountMinor, e.currency).Decimal(), e.currency})
 			continue
+		}
+		if e.held, err = proration(e.explain); err != nil {
+			return badExplain(err, fmt.Sprintf("line %d of billing document %s", l.Position, e.docID))
 		}
 		for _, r := range fx.rows(&e) {
 			cw.Write(r)
@@ -330,7 +334,7 @@ func (x *focusExport) price(e *exportLine, c *rating.Component) []pricing {
 		if !ok1 || !ok2 || price.Sign() < 0 {
 			return nil
 		}
-		qty := new(big.Rat).Mul(units, proration(e.explain))
+		qty := new(big.Rat).Mul(units, e.held)
 		if l.AmountMinor < 0 {
 			// The unused part of a fee billed in advance, given back: a
 			// negative quantity at the (non-negative) unit price.
@@ -386,18 +390,21 @@ func (x *focusExport) price(e *exportLine, c *rating.Component) []pricing {
 }
 
 // proration is the fraction of the period a fee line was held, from its
-// explanation (1 when it was not prorated).
-func proration(explain string) *big.Rat {
+// explanation (1 when it was not prorated). An explanation that does not
+// decode is an error.
+func proration(explain string) (*big.Rat, error) {
 	var x struct {
 		Proration struct {
 			Fraction string `json:"fraction"`
 		} `json:"proration"`
 	}
-	json.Unmarshal([]byte(explain), &x)
-	if r, ok := new(big.Rat).SetString(x.Proration.Fraction); ok && r.Sign() > 0 {
-		return r
+	if err := json.Unmarshal([]byte(explain), &x); err != nil {
+		return nil, err
 	}
-	return big.NewRat(1, 1)
+	if r, ok := new(big.Rat).SetString(x.Proration.Fraction); ok && r.Sign() > 0 {
+		return r, nil
+	}
+	return big.NewRat(1, 1), nil
 }
 
 // allocate shares a line's rounded amount among its rows in proportion to

@@ -194,6 +194,27 @@ func (s *Service) runJob(ctx context.Context, j *jobs.Job) error {
 	return err
 }
 
+// scanSegment reads an instance segment with the names of its instance,
+// service, offering and plan; add-ons that do not decode are an internal
+// error.
+func scanSegment(row sqldb.Scanner) (*segment, error) {
+	var g segment
+	var addons string
+	var end sql.NullTime
+	if err := row.Scan(&g.instanceID, &g.instanceName, &g.serviceID, &g.serviceName, &g.offeringID, &g.offeringName, &g.planID, &g.planName, &g.seq,
+		&g.versionID, &g.costCentre, &g.quantity, &addons, &g.start, &end); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(addons), &g.addons); err != nil {
+		return nil, errs.Internal(err, "the stored add-ons of segment %d of instance %s are not valid JSON", g.seq, g.instanceID)
+	}
+	g.start = g.start.UTC()
+	if end.Valid {
+		g.end = end.Time.UTC()
+	}
+	return &g, nil
+}
+
 // segment is an instance segment with what its lines name.
 type segment struct {
 	instanceID, instanceName, serviceID, serviceName, offeringID, offeringName, planID, planName string
@@ -343,16 +364,15 @@ func (s *Service) load(ctx context.Context, month time.Time) (*runData, error) {
 	for _, a := range d.accounts {
 		byUnit[a.OrgUnitID] = a
 	}
-	rows, err := db.QueryContext(ctx, `SELECT id, path FROM org_units`)
+	units, err := sqldb.QueryAll(ctx, db, "org units", func(row sqldb.Scanner) ([2]string, error) {
+		var u [2]string
+		return u, row.Scan(&u[0], &u[1])
+	}, `SELECT id, path FROM org_units`)
 	if err != nil {
-		return nil, sqldb.Err(err, "org units")
+		return nil, err
 	}
-	for rows.Next() {
-		var id, path string
-		if err := rows.Scan(&id, &path); err != nil {
-			rows.Close()
-			return nil, sqldb.Err(err, "org units")
-		}
+	for _, u := range units {
+		id, path := u[0], u[1]
 		parts := strings.Split(strings.Trim(path, "/"), "/")
 		for i := len(parts) - 1; i >= 0; i-- {
 			if a := byUnit[parts[i]]; a != nil {
@@ -361,7 +381,6 @@ func (s *Service) load(ctx context.Context, month time.Time) (*runData, error) {
 			}
 		}
 	}
-	rows.Close()
 	credits, err := pendingCredits(ctx, db)
 	if err != nil {
 		return nil, err
@@ -378,83 +397,63 @@ func (s *Service) load(ctx context.Context, month time.Time) (*runData, error) {
 		from, to = minTime(from, ps), maxTime(to, pe)
 	}
 	// Segments overlapping any account's period.
-	rows, err = db.QueryContext(ctx, `SELECT g.instance_id, n.name, n.service_id, s.name, n.offering_id, f.name, g.plan_id, p.name, g.seq, g.price_version_id,
+	segs, err := sqldb.QueryAll(ctx, db, "instance segments", scanSegment, `SELECT g.instance_id, n.name, n.service_id, s.name, n.offering_id, f.name, g.plan_id, p.name, g.seq, g.price_version_id,
 			g.cost_centre_id, g.quantity, g.addons, g.started_at, g.ended_at
 		FROM instance_segments g JOIN instances n ON n.id = g.instance_id JOIN services s ON s.id = n.service_id
 		JOIN offerings f ON f.id = n.offering_id JOIN plans p ON p.id = g.plan_id
 		WHERE g.started_at < $2 AND (g.ended_at IS NULL OR g.ended_at > $1) ORDER BY g.instance_id, g.seq`, sqldb.Time(from), sqldb.Time(to))
 	if err != nil {
-		return nil, sqldb.Err(err, "instance segments")
+		return nil, err
 	}
 	versionIDs := map[string]bool{}
-	for rows.Next() {
-		var g segment
-		var addons string
-		var end sql.NullTime
-		if err := rows.Scan(&g.instanceID, &g.instanceName, &g.serviceID, &g.serviceName, &g.offeringID, &g.offeringName, &g.planID, &g.planName, &g.seq,
-			&g.versionID, &g.costCentre, &g.quantity, &addons, &g.start, &end); err != nil {
-			rows.Close()
-			return nil, sqldb.Err(err, "instance segments")
-		}
-		json.Unmarshal([]byte(addons), &g.addons)
-		g.start = g.start.UTC()
-		if end.Valid {
-			g.end = end.Time.UTC()
-		}
+	for _, g := range segs {
 		g.account = d.owner[g.costCentre]
-		d.instSegs[g.instanceID] = append(d.instSegs[g.instanceID], &g)
+		d.instSegs[g.instanceID] = append(d.instSegs[g.instanceID], g)
 		if g.account != "" {
-			d.segs[g.account] = append(d.segs[g.account], &g)
+			d.segs[g.account] = append(d.segs[g.account], g)
 			versionIDs[g.versionID] = true
 		}
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, sqldb.Err(err, "instance segments")
-	}
 	// What finalised documents of the two periods before charged for usage:
 	// late events since then are billed as the difference.
-	rows, err = db.QueryContext(ctx, `SELECT d.account_id, l.usage_key, COALESCE(l.instance_id, ''), COALESCE(l.service_id, ''), COALESCE(l.offering_id, ''),
+	type billedLine struct {
+		*billed
+		kind LineKind
+	}
+	billedLines, err := sqldb.QueryAll(ctx, db, "billed usage", func(row sqldb.Scanner) (billedLine, error) {
+		b := billedLine{billed: &billed{}}
+		var qty string
+		if err := row.Scan(&b.accountID, &b.key, &b.instanceID, &b.serviceID, &b.offeringID, &b.planID, &b.versionID, &b.component, &b.meter, &b.description,
+			&b.w.start, &b.w.end, &qty, &b.amount, &b.kind, &b.costCentre); err != nil {
+			return b, err
+		}
+		b.w.start, b.w.end = b.w.start.UTC(), b.w.end.UTC()
+		if b.qty, _ = new(big.Rat).SetString(qty); b.qty == nil {
+			b.qty = new(big.Rat)
+		}
+		return b, nil
+	}, `SELECT d.account_id, l.usage_key, COALESCE(l.instance_id, ''), COALESCE(l.service_id, ''), COALESCE(l.offering_id, ''),
 			COALESCE(l.plan_id, ''), COALESCE(l.price_version_id, ''), l.component, l.meter, l.description, l.period_start, l.period_end, l.quantity, l.amount_minor, l.kind,
 			COALESCE(l.cost_centre_id, '')
 		FROM billing_lines l JOIN billing_documents d ON d.id = l.document_id
 		WHERE l.usage_key <> '' AND d.state IN ('finalised', 'paid') AND d.kind <> 'credit_note' AND l.period_start >= $1 AND l.period_start < $2
 		ORDER BY l.usage_key, d.period_start`, sqldb.Time(from.AddDate(0, -2, 0)), sqldb.Time(to))
 	if err != nil {
-		return nil, sqldb.Err(err, "billed usage")
+		return nil, err
 	}
 	byKey := map[string]*billed{}
-	for rows.Next() {
-		var b billed
-		var qty string
-		var amount int64
-		var kind LineKind
-		if err := rows.Scan(&b.accountID, &b.key, &b.instanceID, &b.serviceID, &b.offeringID, &b.planID, &b.versionID, &b.component, &b.meter, &b.description,
-			&b.w.start, &b.w.end, &qty, &amount, &kind, &b.costCentre); err != nil {
-			rows.Close()
-			return nil, sqldb.Err(err, "billed usage")
-		}
-		b.w.start, b.w.end = b.w.start.UTC(), b.w.end.UTC()
-		q, _ := new(big.Rat).SetString(qty)
-		if q == nil {
-			q = new(big.Rat)
-		}
+	for _, b := range billedLines {
 		if prev := byKey[b.key]; prev != nil {
-			prev.qty.Add(prev.qty, q)
-			prev.amount += amount
+			prev.qty.Add(prev.qty, b.qty)
+			prev.amount += b.amount
 			continue
 		}
-		if kind != LineUsage {
+		if b.kind != LineUsage {
 			continue // a late line without its usage line is outside the look-back
 		}
-		b.qty, b.amount = q, amount
-		byKey[b.key] = &b
-		d.billed[b.accountID] = append(d.billed[b.accountID], &b)
+		byKey[b.key] = b.billed
+		d.billed[b.accountID] = append(d.billed[b.accountID], b.billed)
 		versionIDs[b.versionID] = true
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, sqldb.Err(err, "billed usage")
 	}
 	ids := make([]string, 0, len(versionIDs))
 	for id := range versionIDs {
@@ -550,48 +549,54 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 		state DocState
 		start time.Time
 	}
-	current := map[string]existing{}
-	rows, err := tx.QueryContext(ctx, `SELECT id, account_id, state, period_start FROM billing_documents
+	type docOf struct {
+		existing
+		acct string
+	}
+	found, err := sqldb.QueryAll(ctx, tx, "billing documents", func(row sqldb.Scanner) (docOf, error) {
+		var e docOf
+		err := row.Scan(&e.id, &e.acct, &e.state, &e.start)
+		e.start = e.start.UTC()
+		return e, err
+	}, `SELECT id, account_id, state, period_start FROM billing_documents
 		WHERE account_id IN (`+in+`) AND kind <> 'credit_note' AND state <> 'void'`, args...)
 	if err != nil {
-		return 0, 0, sqldb.Err(err, "billing documents")
+		return 0, 0, err
 	}
-	for rows.Next() {
-		var e existing
-		var acct string
-		if err := rows.Scan(&e.id, &acct, &e.state, &e.start); err != nil {
-			rows.Close()
-			return 0, 0, sqldb.Err(err, "billing documents")
-		}
-		e.start = e.start.UTC()
-		if ps, _ := byID[acct].Period(d.month); ps.Equal(e.start) {
-			current[acct] = e
+	current := map[string]existing{}
+	for _, e := range found {
+		if ps, _ := byID[e.acct].Period(d.month); ps.Equal(e.start) {
+			current[e.acct] = e.existing
 		}
 	}
-	rows.Close()
 	// Lines people added to drafts stay.
-	manual := map[string][]Line{}
-	rows, err = tx.QueryContext(ctx, `SELECT d.account_id, d.currency, `+lineColumns+` FROM billing_lines l JOIN billing_documents d ON d.id = l.document_id
+	type lineOf struct {
+		Line
+		acct string
+	}
+	kept, err := sqldb.QueryAll(ctx, tx, "billing lines", func(row sqldb.Scanner) (lineOf, error) {
+		var l lineOf
+		var cur, explain string
+		if err := row.Scan(&l.acct, &cur, &l.Position, &l.Kind, &l.Description, &l.InstanceID, &l.ServiceID, &l.OfferingID, &l.PlanID, &l.PriceVersionID,
+			&l.Component, &l.Meter, &l.Quantity, &l.Unit, &l.UnitPrice, &l.AmountMinor, &l.PeriodStart, &l.PeriodEnd, &l.usageKey, &explain, &l.costCentre); err != nil {
+			return l, err
+		}
+		if err := json.Unmarshal([]byte(explain), &l.Explain); err != nil {
+			return l, badExplain(err, fmt.Sprintf("billing line %d", l.Position))
+		}
+		return l, nil
+	}, `SELECT d.account_id, d.currency, `+lineColumns+` FROM billing_lines l JOIN billing_documents d ON d.id = l.document_id
 		WHERE d.account_id IN (`+in+`) AND d.state = 'draft' AND d.kind <> 'credit_note' AND l.kind IN ('adjustment', 'credit')
 			AND l.usage_key NOT LIKE 'credit:%' AND l.usage_key <> '`+carryKey+`' ORDER BY l.position`, args...)
 	if err != nil {
-		return 0, 0, sqldb.Err(err, "billing lines")
+		return 0, 0, err
 	}
-	for rows.Next() {
-		var acct, cur string
-		var l Line
-		var explain string
-		if err := rows.Scan(&acct, &cur, &l.Position, &l.Kind, &l.Description, &l.InstanceID, &l.ServiceID, &l.OfferingID, &l.PlanID, &l.PriceVersionID,
-			&l.Component, &l.Meter, &l.Quantity, &l.Unit, &l.UnitPrice, &l.AmountMinor, &l.PeriodStart, &l.PeriodEnd, &l.usageKey, &explain, &l.costCentre); err != nil {
-			rows.Close()
-			return 0, 0, sqldb.Err(err, "billing lines")
-		}
-		json.Unmarshal([]byte(explain), &l.Explain)
+	manual := map[string][]Line{}
+	for _, l := range kept {
 		delete(l.Explain, "to_date")
 		l.toDate = l.AmountMinor
-		manual[acct] = append(manual[acct], l)
+		manual[l.acct] = append(manual[l.acct], l.Line)
 	}
-	rows.Close()
 	now := sqldb.Time(s.now())
 	for _, a := range chunk {
 		if err := ctx.Err(); err != nil {
@@ -756,7 +761,9 @@ func settleDraft(ctx context.Context, tx *sqldb.Tx, dialect sqldb.Dialect, docID
 		var x struct {
 			ToDate string `json:"to_date"`
 		}
-		json.Unmarshal([]byte(p.explain), &x)
+		if err := json.Unmarshal([]byte(p.explain), &x); err != nil {
+			return badExplain(err, fmt.Sprintf("billing line %d", p.position))
+		}
 		if amt, err := money.Parse(x.ToDate, currency); x.ToDate != "" && err == nil {
 			soFar += amt.Minor
 		} else {
