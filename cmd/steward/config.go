@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -113,9 +115,47 @@ func (l logFlags) logger(e env) (*slog.Logger, error) {
 	return nil, fmt.Errorf("--log-format %q: use text or json", *l.format)
 }
 
-// openApp builds Steward for a one-shot command (admin, audit), logging warnings only.
+// existing refuses a database that serve or migrate has not made: only
+// they create one, so that a command run outside the data directory does
+// not answer from a new, empty database (issue 17, item 13). With SQLite
+// the data directory must hold steward.db; with PostgreSQL the database
+// must have been migrated.
+func (d dbFlags) existing(ctx context.Context) error {
+	if *d.database == "" {
+		dir, err := filepath.Abs(*d.dataDir)
+		if err != nil {
+			return err
+		}
+		_, err = os.Stat(filepath.Join(dir, "steward.db"))
+		if errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("there is no Steward database in %s: run the command where the data directory is, name it with --data-dir or STEWARD_DATA_DIR "+
+				"(or give --database for PostgreSQL), or create the database there with steward migrate or steward serve", dir)
+		}
+		return err
+	}
+	db, err := sqldb.Open(ctx, d.config())
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	var migrated bool
+	if err := db.Read().QueryRowContext(ctx, `SELECT to_regclass('schema_migrations') IS NOT NULL`).Scan(&migrated); err != nil {
+		return err
+	}
+	if !migrated {
+		return fmt.Errorf("the PostgreSQL database %s has no Steward schema: name the right one with --database or STEWARD_DATABASE, "+
+			"or create the schema with steward migrate or steward serve", sqldb.Redact(*d.database))
+	}
+	return nil
+}
+
+// openApp builds Steward for a one-shot command (admin, audit), logging
+// warnings only, on a database that serve or migrate has made.
 func openApp(ctx context.Context, e env, db dbFlags) (*app.App, error) {
 	log := slog.New(slog.NewTextHandler(e.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	if err := db.existing(ctx); err != nil {
+		return nil, err
+	}
 	key, err := db.key(false)
 	if err != nil {
 		return nil, err

@@ -439,7 +439,7 @@ const testKey = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
 // checked with portfolio.Parse first, so a regression fails the test
 // instead of eating the machine.
 func TestCatalogImportLimits(t *testing.T) {
-	getenv := envFor(t, nil)
+	getenv := migrated(t, nil)
 	dir := t.TempDir()
 	var bomb strings.Builder
 	bomb.WriteString("services: []\nofferings:\n  - code: bomb\n    service: x\n    name: Bomb\n    view: end_user\n    plans: []\n    form:\n")
@@ -479,7 +479,7 @@ func TestCatalogImportLimits(t *testing.T) {
 // --month 1900-01` was accepted. The month is refused, naming the months
 // that can be billed.
 func TestBillingRunMonthRange(t *testing.T) {
-	getenv := envFor(t, nil)
+	getenv := migrated(t, nil)
 	this := time.Now().UTC().Format("2006-01")
 	for _, month := range []string{"1900-01", time.Now().UTC().AddDate(0, 2, 0).Format("2006-01")} {
 		if out, err := cli(t, getenv, "", "billing", "run", "--month", month); err == nil || !strings.Contains(out, "month: month must be from "+this+" ") {
