@@ -18,9 +18,6 @@ import (
 	"syscall"
 )
 
-// Version is set at build time with -ldflags "-X main.Version=…".
-var Version = "dev"
-
 func main() {
 	// SIGINT or SIGTERM cancels ctx: serve shuts down gracefully, and long
 	// commands (catalog import, billing run) stop at their next step. A
@@ -100,7 +97,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	case "bench":
 		return benchCmd(ctx, e, rest)
 	case "version":
-		fmt.Fprintln(stdout, "steward", Version)
+		fmt.Fprintln(stdout, version())
 		return nil
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
