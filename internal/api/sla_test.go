@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/alertmanager/alert"
 	"github.com/prometheus/alertmanager/notify"
 	"github.com/prometheus/alertmanager/notify/webhook"
 	"github.com/prometheus/alertmanager/template"
-	"github.com/prometheus/alertmanager/types"
 	"github.com/prometheus/common/model"
 	"gopkg.in/yaml.v3"
 
@@ -144,9 +144,9 @@ func TestAlertmanagerWebhook(t *testing.T) {
 		t.Fatal(err)
 	}
 	starts := time.Now().Add(-20 * time.Minute).UTC().Truncate(time.Second)
-	down := &types.Alert{Alert: model.Alert{Labels: model.LabelSet{"alertname": "PaymentsDown", "service": "payments"},
+	down := &alert.Alert{Alert: model.Alert{Labels: model.LabelSet{"alertname": "PaymentsDown", "service": "payments"},
 		Annotations: model.LabelSet{"summary": "Card payments failing"}, StartsAt: starts, EndsAt: time.Now().Add(time.Hour)}}
-	stray := &types.Alert{Alert: model.Alert{Labels: model.LabelSet{"alertname": "DiskFull", "instance": "db1"}, StartsAt: starts, EndsAt: time.Now().Add(time.Hour)}}
+	stray := &alert.Alert{Alert: model.Alert{Labels: model.LabelSet{"alertname": "DiskFull", "instance": "db1"}, StartsAt: starts, EndsAt: time.Now().Add(time.Hour)}}
 	ctx := notify.WithGroupKey(context.Background(), "{}:{alertname=\"PaymentsDown\"}")
 	ctx = notify.WithReceiverName(ctx, "steward")
 	ctx = notify.WithGroupLabels(ctx, model.LabelSet{"alertname": "PaymentsDown"})
@@ -170,7 +170,7 @@ func TestAlertmanagerWebhook(t *testing.T) {
 		t.Fatalf("after the resolved notification: %+v", outages[0])
 	}
 	// Firing again later is a new outage.
-	again := &types.Alert{Alert: model.Alert{Labels: down.Labels, Annotations: down.Annotations, StartsAt: ends.Add(30 * time.Second), EndsAt: time.Now().Add(time.Hour)}}
+	again := &alert.Alert{Alert: model.Alert{Labels: down.Labels, Annotations: down.Annotations, StartsAt: ends.Add(30 * time.Second), EndsAt: time.Now().Add(time.Hour)}}
 	if _, err := n.Notify(ctx, again); err != nil {
 		t.Fatal(err)
 	}

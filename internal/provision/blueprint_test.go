@@ -55,11 +55,10 @@ outputs:
 // hook is a webhook provider whose answer to provision is set per test.
 type hook struct {
 	*httptest.Server
-	mu        sync.Mutex
-	answer    string // the body answering provision
-	status    int
-	requests  []map[string]any
-	provision int
+	mu       sync.Mutex
+	answer   string // the body answering provision
+	status   int
+	requests []map[string]any
 }
 
 func newHook(t *testing.T, key string) *hook {
@@ -281,7 +280,7 @@ func TestBlueprintCompensation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			e, br, h := stackEnv(t)
 			h.set(tc.status, tc.answer)
-			o, inst := e.order("app-stack", "standard", map[string]any{"app_name": "shop"})
+			o, _ := e.order("app-stack", "standard", map[string]any{"app_name": "shop"})
 			e.drain()
 			st, inst := e.state(o)
 			cs := e.components(inst.ID)
@@ -327,7 +326,7 @@ func TestBlueprintPlacementAndInputs(t *testing.T) {
 	if _, err := e.a.Catalog.UpdateOffering(e.ctx, petra, off.ID, stackOffering(off.ServiceID, "app-stack@2")); err != nil {
 		t.Fatal(err)
 	}
-	o, inst := e.order("app-stack", "standard", map[string]any{"app_name": "shop"})
+	o, _ := e.order("app-stack", "standard", map[string]any{"app_name": "shop"})
 	e.drain()
 	st, inst := e.state(o)
 	cs := e.components(inst.ID)
@@ -338,7 +337,7 @@ func TestBlueprintPlacementAndInputs(t *testing.T) {
 		t.Fatalf("at the peer: %v", br.Instances())
 	}
 	// app_name breaks the blueprint's pattern: the order form allows it, the blueprint does not.
-	o, inst = e.order("app-stack", "standard", map[string]any{"app_name": "Shop!"})
+	o, _ = e.order("app-stack", "standard", map[string]any{"app_name": "Shop!"})
 	e.drain()
 	st, inst = e.state(o)
 	if st != orders.StateFailed || len(e.components(inst.ID)) != 0 || len(br.Instances()) != 1 {

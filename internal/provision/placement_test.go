@@ -77,7 +77,7 @@ func TestPlacementFailsWhenThePolicyFails(t *testing.T) {
 		Filter: `provider.code == "beta" || request.parameters.missing == 1`, Rank: "provider.price_minor"}); err != nil {
 		t.Fatal(err)
 	}
-	o, inst := e.order(offeringID, "small")
+	o, _ := e.order(offeringID, "small")
 	st, inst := e.state(o)
 	var d provision.Decision
 	json.Unmarshal(inst.Placement, &d)
@@ -246,7 +246,7 @@ func TestBlueprintStepRechecksBeforeWriting(t *testing.T) {
 			e.exec(`UPDATE provider_offers SET retired = TRUE WHERE provider_id = (SELECT id FROM providers WHERE code = 'peer')`)
 		}
 	})
-	o, inst := e.order("app-stack", "standard", map[string]any{"app_name": "shop"})
+	o, _ := e.order("app-stack", "standard", map[string]any{"app_name": "shop"})
 	e.drain()
 	st, inst := e.state(o)
 	cs := e.components(inst.ID)

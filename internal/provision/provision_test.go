@@ -448,7 +448,7 @@ func TestWebhookProvider(t *testing.T) {
 	if _, err := e.a.Provision.SetOffer(e.ctx, sofia, pv.ID, provision.OfferInput{Plan: bucket.Plans[0].ID, Currency: bucket.Plans[0].Currency, Price: "1.00", Bindable: true}); err != nil {
 		t.Fatal(err)
 	}
-	o, inst := e.order(bucket.ID, bucket.Plans[0].Code, map[string]any{"bucket_name": "hook-test"})
+	o, _ := e.order(bucket.ID, bucket.Plans[0].Code, map[string]any{"bucket_name": "hook-test"})
 	e.drain()
 	req := <-got
 	if st, _ := e.state(o); st != orders.StateFulfilling || req["callback_url"] == nil {
