@@ -16,34 +16,6 @@ import (
 	"github.com/steward-itaas/steward/internal/identity"
 )
 
-const adminUsage = `Usage: steward admin <command> [flags]
-
-Commands (they act as the platform itself and are recorded as "system" in the audit log):
-  create-admin   create a user with the admin role on the whole provider
-  create-user    create a user, optionally in an org unit
-  grant          give a user a role on the provider or an org unit
-  create-token   create an API token for a user and print it once
-`
-
-func admin(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 {
-		fmt.Fprint(e.stderr, adminUsage)
-		return errors.New("no admin command given")
-	}
-	switch args[0] {
-	case "create-admin":
-		return adminCreateUser(ctx, e, args[1:], true)
-	case "create-user":
-		return adminCreateUser(ctx, e, args[1:], false)
-	case "grant":
-		return adminGrant(ctx, e, args[1:])
-	case "create-token":
-		return adminCreateToken(ctx, e, args[1:])
-	}
-	fmt.Fprint(e.stderr, adminUsage)
-	return fmt.Errorf("unknown admin command %q", args[0])
-}
-
 // readPassword takes the password from the first line of stdin, or makes
 // one up; it never comes from a flag, which would leave it in shell history.
 func readPassword(e env, fromStdin bool) (string, bool, error) {
@@ -76,17 +48,13 @@ func orgUnitByCode(ctx context.Context, a *app.App, code string) (string, error)
 }
 
 func adminCreateUser(ctx context.Context, e env, args []string, asAdmin bool) error {
-	name := "create-user"
-	if asAdmin {
-		name = "create-admin"
-	}
-	fs := newFlagSet(e, "admin "+name, "Create a user. Without --password-stdin a password is generated and printed once.")
+	fs := newFlagSet(e, "Create a user. Without --password-stdin a password is generated and printed once.")
 	db := addDBFlags(fs)
 	email := fs.String("email", "", "the user's email (required)")
 	fullName := fs.String("name", "", "the user's name (required)")
 	unit := fs.String("org-unit", "", "code of the user's home org unit")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	a, err := openApp(ctx, e, db)
@@ -120,12 +88,12 @@ func adminCreateUser(ctx context.Context, e env, args []string, asAdmin bool) er
 }
 
 func adminGrant(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "admin grant", "Give a user a role on the whole provider or on an org unit subtree.")
+	fs := newFlagSet(e, "Give a user a role on the whole provider or on an org unit subtree.")
 	db := addDBFlags(fs)
 	email := fs.String("email", "", "the user's email (required)")
 	role := fs.String("role", "", "the role, one of: "+roleNames())
 	unit := fs.String("org-unit", "", "code of the org unit the role covers; empty for the whole provider")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	a, u, err := openForUser(ctx, e, db, *email)
@@ -149,13 +117,13 @@ func adminGrant(ctx context.Context, e env, args []string) error {
 }
 
 func adminCreateToken(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "admin create-token", "Create an API token for a user and print its secret once.")
+	fs := newFlagSet(e, "Create an API token for a user and print its secret once.")
 	db := addDBFlags(fs)
 	email := fs.String("email", "", "the token owner's email (required)")
 	name := fs.String("name", "", "what the token is for (required)")
 	days := fs.Int("days", 90, "days until the token expires (at most 366)")
 	roles := fs.String("roles", "", "comma-separated roles to limit the token to; empty means all the owner's roles")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	a, u, err := openForUser(ctx, e, db, *email)

@@ -2,20 +2,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/steward-itaas/steward/internal/access"
 )
 
-func auditCmd(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 || args[0] != "verify" {
-		fmt.Fprintln(e.stderr, "Usage: steward audit verify [flags]")
-		return errors.New("unknown audit command")
-	}
-	fs := newFlagSet(e, "audit verify", "Recompute the audit log's hash chain and report the first record that does not match.")
+// auditVerify recomputes the audit log's hash chain.
+func auditVerify(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "Recompute the audit log's hash chain and report the first record that does not match.")
 	db := addDBFlags(fs)
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	a, err := openApp(ctx, e, db)

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -25,29 +24,12 @@ import (
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
-// benchCmd runs the load benchmarks of docs/benchmarks.md.
-func benchCmd(ctx context.Context, e env, args []string) error {
-	if len(args) > 0 && args[0] == "billing" {
-		return benchBilling(ctx, e, args[1:])
-	}
-	if len(args) > 0 && args[0] == "osb" {
-		return benchOSB(ctx, e, args[1:])
-	}
-	if len(args) > 0 && args[0] == "sla" {
-		return benchSLA(ctx, e, args[1:])
-	}
-	if len(args) == 0 || args[0] != "ingest" {
-		return errors.New(`usage: steward bench ingest|billing|osb|sla [flags] (run "steward bench ingest -h")`)
-	}
-	return benchIngest(ctx, e, args[1:])
-}
-
 // benchIngest starts a Steward on a fresh database, drives its real HTTP
 // ingest endpoint with concurrent clients and prints one line of figures;
 // with --raw, also the rate at which the same database file takes batched
 // inserts with no HTTP, parsing or rollups: the physical reference.
 func benchIngest(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "bench ingest", "Drive the CloudEvents ingest endpoint of a fresh Steward and print events/s and latency.")
+	fs := newFlagSet(e, "Drive the CloudEvents ingest endpoint of a fresh Steward and print events/s and latency.")
 	database := fs.String("database", "", "a postgres:// URL of an empty database (default: embedded SQLite in a temporary directory)")
 	batch := fs.Int("batch", 100, "events per request (1 sends structured single events)")
 	clients := fs.Int("clients", 16, "concurrent clients")
@@ -56,7 +38,7 @@ func benchIngest(ctx context.Context, e env, args []string) error {
 	subjects := fs.Int("subjects", 1000, "distinct subjects the events are spread over")
 	raw := fs.Bool("raw", false, "also measure raw batched inserts into the same database")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the sending to this file")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	a, store, done, err := benchApp(ctx, e, *database)

@@ -16,11 +16,11 @@ import (
 // last month's billing through the billing service, and prints one line of
 // figures.
 func benchBilling(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "bench billing", "Bill a month for many accounts on a fresh Steward and print invoices/s.")
+	fs := newFlagSet(e, "Bill a month for many accounts on a fresh Steward and print invoices/s.")
 	database := fs.String("database", "", "a postgres:// URL of an empty database (default: embedded SQLite in a temporary directory)")
 	accounts := fs.Int("accounts", 10000, "billing accounts (one org unit each)")
 	charges := fs.Int("charges", 10, "lines per invoice: half monthly fees, half usage charges (even)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if *charges < 2 || *charges%2 != 0 || *accounts < 1 {

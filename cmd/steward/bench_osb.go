@@ -23,11 +23,11 @@ import (
 // fulfilment queue, answered 202), then last_operation polls of them, and
 // prints requests/s and latency percentiles per operation.
 func benchOSB(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "bench osb", "Drive the OSB endpoints of a fresh demo Steward and print requests/s and latency.")
+	fs := newFlagSet(e, "Drive the OSB endpoints of a fresh demo Steward and print requests/s and latency.")
 	database := fs.String("database", "", "a postgres:// URL of an empty database (default: embedded SQLite in a temporary directory)")
 	clients := fs.Int("clients", 16, "concurrent platform clients")
 	duration := fs.Duration("duration", 10*time.Second, "how long each phase runs")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	a, store, done, err := benchApp(ctx, e, *database)

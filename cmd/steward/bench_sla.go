@@ -18,14 +18,14 @@ import (
 // incidents, measured over their windows (current and previous, and the
 // year's earlier calendar windows that outages touch).
 func benchSLA(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "bench sla", "Measure compliance for many agreements with a year of outages on a fresh Steward and print the time a pass takes.")
+	fs := newFlagSet(e, "Measure compliance for many agreements with a year of outages on a fresh Steward and print the time a pass takes.")
 	database := fs.String("database", "", "a postgres:// URL of an empty database (default: embedded SQLite in a temporary directory)")
 	agreements := fs.Int("agreements", 10000, "agreements (SLAs, one customer org unit each)")
 	services := fs.Int("services", 1000, "business services they cover (each stands on one of 10 infrastructure services)")
 	outages := fs.Int("outages", 24, "outages per service per year (infrastructure too; theirs carry along the map)")
 	incidents := fs.Int("incidents", 24, "incidents per service per year")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the passes to this file")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if *agreements < 1 || *services < 1 || *services > *agreements {

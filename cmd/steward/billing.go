@@ -12,38 +12,16 @@ import (
 	"github.com/steward-itaas/steward/internal/billing"
 )
 
-const billingUsage = `Usage:
-  steward billing run [--month 2026-11] [flags]                     bill a month now (drafts; finalised documents never change)
-  steward billing export [--format csv|focus] --from M --to M [flags] write billing lines as CSV or FOCUS 1.2
-  steward billing costs [--month 2026-11] [flags]                   each account's document: costs to date, projection, amount due
-  steward billing balance --account CODE [--refund 2.69] [flags]    an account's credit balance and its ledger; record a refund
-`
+// The billing commands run billing from the command line, for cron and
+// FinOps pipelines: the same service the API and the portal call, as the
+// system.
 
-// billingCmd runs billing from the command line, for cron and FinOps
-// pipelines: the same service the API and the portal call, as the system.
-func billingCmd(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 || (args[0] != "run" && args[0] != "export" && args[0] != "costs" && args[0] != "balance") {
-		fmt.Fprint(e.stderr, billingUsage)
-		return errors.New("unknown billing command")
-	}
-	cmd := args[0]
-	fs := newFlagSet(e, "billing "+cmd, map[string]string{
-		"run":     "Run the billing of a month to its end and print the run's figures.",
-		"export":  "Write the lines of finalised documents whose period starts in [from, to) as CSV or FOCUS.",
-		"costs":   "Print each account's document of a month: costs to date and the projection to the period's end (a month in progress), the amount due and the account's credit.",
-		"balance": "Print an account's credit balance, what its invoices owe, the credits waiting for its next invoice and its ledger; --refund records money paid back.",
-	}[cmd])
+// billingRun bills a month now.
+func billingRun(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "Run the billing of a month to its end and print the run's figures.")
 	db := addDBFlags(fs)
-	month := fs.String("month", "", "run: the month to bill, 2026-11 (default: the month in progress)")
-	format := fs.String("format", "csv", "export: csv or focus")
-	from := fs.String("from", "", "export: the first month, 2026-01")
-	to := fs.String("to", "", "export: the month after the last, 2027-01")
-	drafts := fs.Bool("include-drafts", false, "export: drafts too")
-	out := fs.String("out", "", "export: write to this file instead of standard output")
-	account := fs.String("account", "", "balance: the account (its org unit's code or ID)")
-	refund := fs.String("refund", "", "balance: record a refund of this amount of the account's credit")
-	reference := fs.String("reference", "", "balance: the refund's reference")
-	if err := fs.Parse(args[1:]); err != nil {
+	month := fs.String("month", "", "the month to bill, 2026-11 (default: the month in progress)")
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	a, err := openApp(ctx, e, db)
@@ -52,36 +30,44 @@ func billingCmd(ctx context.Context, e env, args []string) error {
 	}
 	defer a.Close()
 	sys := access.System()
-	if cmd == "run" {
-		if *month == "" {
-			*month = a.Billing.Month()
-		}
-		r, err := a.Billing.StartRun(ctx, sys, *month)
-		if err != nil {
-			return describe(err)
-		}
-		if err := a.Billing.Execute(ctx, r.ID); err != nil {
-			return err // cancelled (SIGINT, SIGTERM) or failed: the next run of the month resumes it
-		}
-		if r, err = a.Billing.Run(ctx, sys, r.ID); err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "billing run %s: %s, %d of %d accounts, %d documents, %d lines\n", r.Month, r.State, r.AccountsDone, r.AccountsTotal, r.Documents, r.Lines)
-		return nil
+	if *month == "" {
+		*month = a.Billing.Month()
 	}
-	switch cmd {
-	case "costs":
-		if *month == "" {
-			*month = a.Billing.Month()
-		}
-		return printCosts(ctx, e, a.Billing, *month)
-	case "balance":
-		return printBalance(ctx, e, a.Billing, *account, *refund, *reference)
+	r, err := a.Billing.StartRun(ctx, sys, *month)
+	if err != nil {
+		return describe(err)
+	}
+	if err := a.Billing.Execute(ctx, r.ID); err != nil {
+		return err // cancelled (SIGINT, SIGTERM) or failed: the next run of the month resumes it
+	}
+	if r, err = a.Billing.Run(ctx, sys, r.ID); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "billing run %s: %s, %d of %d accounts, %d documents, %d lines\n", r.Month, r.State, r.AccountsDone, r.AccountsTotal, r.Documents, r.Lines)
+	return nil
+}
+
+// billingExport writes billing lines as CSV or FOCUS.
+func billingExport(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "Write the lines of finalised documents whose period starts in [from, to) as CSV or FOCUS.")
+	db := addDBFlags(fs)
+	format := fs.String("format", "csv", "csv or focus")
+	from := fs.String("from", "", "the first month, 2026-01")
+	to := fs.String("to", "", "the month after the last, 2027-01")
+	drafts := fs.Bool("include-drafts", false, "drafts too")
+	out := fs.String("out", "", "write to this file instead of standard output")
+	if err := fs.parse(args); err != nil {
+		return err
 	}
 	f, t, err := monthRange(*from, *to)
 	if err != nil {
 		return err
 	}
+	a, err := openApp(ctx, e, db)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
 	var w io.Writer = e.stdout
 	if *out != "" {
 		file, err := os.Create(*out)
@@ -91,7 +77,47 @@ func billingCmd(ctx context.Context, e env, args []string) error {
 		defer file.Close()
 		w = file
 	}
-	return a.Billing.Export(ctx, sys, billing.ExportFilter{From: f, To: t, IncludeDrafts: *drafts}, billing.Format(*format), w)
+	return a.Billing.Export(ctx, access.System(), billing.ExportFilter{From: f, To: t, IncludeDrafts: *drafts}, billing.Format(*format), w)
+}
+
+// billingCosts prints each account's document of a month.
+func billingCosts(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "Print each account's document of a month: costs to date and the projection to the period's end (a month in progress), the amount due and the account's credit.")
+	db := addDBFlags(fs)
+	month := fs.String("month", "", "the month, 2026-11 (default: the month in progress)")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, e, db)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if *month == "" {
+		*month = a.Billing.Month()
+	}
+	return printCosts(ctx, e, a.Billing, *month)
+}
+
+// billingBalance prints an account's balance and ledger, after recording a refund if asked.
+func billingBalance(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "Print an account's credit balance, what its invoices owe, the credits waiting for its next invoice and its ledger; --refund records money paid back.")
+	db := addDBFlags(fs)
+	account := fs.String("account", "", "the account (its org unit's code or ID)")
+	refund := fs.String("refund", "", "record a refund of this amount of the account's credit")
+	reference := fs.String("reference", "", "the refund's reference")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if *account == "" {
+		return usagef("billing balance: --account names the account (its org unit's code or ID)")
+	}
+	a, err := openApp(ctx, e, db)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	return printBalance(ctx, e, a.Billing, *account, *refund, *reference)
 }
 
 func monthRange(from, to string) (time.Time, time.Time, error) {
@@ -137,9 +163,6 @@ func printCosts(ctx context.Context, e env, b *billing.Service, month string) er
 
 // printBalance prints an account's balance, after recording a refund if asked.
 func printBalance(ctx context.Context, e env, b *billing.Service, account, refund, reference string) error {
-	if account == "" {
-		return errors.New("--account names the account (its org unit's code or ID)")
-	}
 	sys := access.System()
 	var bal *billing.Balance
 	var err error

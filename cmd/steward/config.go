@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -16,20 +17,82 @@ import (
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
-// flagSet returns a flag set whose flags default to STEWARD_* variables.
+// flagSet is a command's flags, each defaulting to its STEWARD_* variable
+// when made with string or bool.
 type flagSet struct {
 	*flag.FlagSet
 	e env
 }
 
-func newFlagSet(e env, name, summary string) *flagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
+// newFlagSet makes the flag set of the command e names; about says what
+// the command does, in its usage.
+func newFlagSet(e env, about string) *flagSet {
+	fs := flag.NewFlagSet(e.cmd, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	fs.Usage = func() {
-		fmt.Fprintf(e.stderr, "Usage: steward %s [flags]\n\n%s\n\nFlags (each defaults to the STEWARD_* variable shown):\n", name, summary)
-		fs.PrintDefaults()
+		w := fs.Output()
+		fmt.Fprintf(w, "Usage: %s\n\n%s\n", synopsis(e), about)
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintf(w, "\nFlags (before or after the arguments; a STEWARD_* variable in parentheses sets the default):\n")
+			fs.PrintDefaults()
+		}
 	}
 	return &flagSet{FlagSet: fs, e: e}
+}
+
+// synopsis is a command's usage line: "steward catalog import [flags] FILE".
+func synopsis(e env) string {
+	return strings.TrimSpace("steward " + e.cmd + " [flags] " + e.args)
+}
+
+// parse parses the command's flags, which may come before or after its
+// positional arguments (issue 17, item 12): "catalog import FILE
+// --dry-run" is "catalog import --dry-run FILE"; everything after "--" is
+// an argument. -h, -help or --help prints the usage to stdout and returns
+// flag.ErrHelp. A bad flag, or arguments other than the command's, is a
+// usageError that names it.
+func (fs *flagSet) parse(args []string) error {
+	var flags, positional []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			positional = append(positional, args[i+1:]...)
+			break
+		}
+		if !strings.HasPrefix(a, "-") || a == "-" {
+			positional = append(positional, a)
+			continue
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if name == "h" || name == "help" {
+			fs.SetOutput(fs.e.stdout)
+			fs.Usage()
+			return flag.ErrHelp
+		}
+		flags = append(flags, a)
+		if f := fs.Lookup(name); f != nil && !hasValue {
+			if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !b.IsBoolFlag() {
+				if i+1 == len(args) {
+					return usagef("%s: flag needs an argument: %s (run \"steward %s -h\" for its flags)", fs.e.cmd, a, fs.e.cmd)
+				}
+				flags = append(flags, args[i+1]) // the flag's value, whatever it looks like
+				i++
+			}
+		}
+	}
+	if err := fs.FlagSet.Parse(append(append(flags, "--"), positional...)); err != nil {
+		return usagef("%s: %v (run \"steward %s -h\" for its flags)", fs.e.cmd, err, fs.e.cmd)
+	}
+	want := strings.Fields(fs.e.args)
+	switch got := fs.Args(); {
+	case len(got) < len(want):
+		return usagef("%s: give the %s (usage: %s)", fs.e.cmd, strings.Join(want[len(got):], " and the "), synopsis(fs.e))
+	case len(got) > len(want):
+		return usagef("%s: unexpected argument %q (usage: %s; flags start with --)", fs.e.cmd, got[len(want)], synopsis(fs.e))
+	}
+	return nil
 }
 
 func envName(flagName string) string {

@@ -37,7 +37,7 @@ func TestWoodgroveDesktopPrice(t *testing.T) {
 	sys := access.System()
 	var out bytes.Buffer
 	e := env{getenv: func(string) string { return "" }, stdin: strings.NewReader(""), stdout: &out, stderr: io.Discard}
-	if err := catalogRun(ctx, e, a, sys, "import", []string{"../../docs/examples/woodgrove-desktop-catalog.yaml"}, "", false); err != nil {
+	if err := catalogImportFile(ctx, e, a, sys, "../../docs/examples/woodgrove-desktop-catalog.yaml", false); err != nil {
 		t.Fatalf("import: %v\n%s", err, out.String())
 	}
 	o, err := a.Catalog.Offering(ctx, sys, "woodgrove-desktop")

@@ -15,7 +15,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"text/tabwriter"
 )
 
 func main() {
@@ -29,81 +31,225 @@ func main() {
 	}()
 	err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr)
 	stop()
-	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "steward:", err)
-		}
-		os.Exit(1)
-	}
+	os.Exit(exitCode(err, os.Stderr))
 }
 
-// env is how run reads the environment, so tests can give their own.
+// exitCode reports run's error and returns the exit status: 0 when it
+// succeeded (or printed the help asked for), 2 for a command line that
+// names no command, an unknown one, a bad flag or the wrong arguments, and
+// 1 when the command failed.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return 0
+	}
+	fmt.Fprintln(stderr, "steward:", err)
+	var u usageError
+	if errors.As(err, &u) {
+		return 2
+	}
+	return 1
+}
+
+// usageError is a command line steward cannot run as given: it exits 2.
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// env is how a command reads the environment, so tests can give their own,
+// and which command of the tree it is.
 type env struct {
 	getenv func(string) string
 	stdin  io.Reader
 	stdout io.Writer
 	stderr io.Writer
+	// cmd is the command's path ("catalog import") and args its positional
+	// arguments as its usage shows them ("FILE").
+	cmd, args string
 }
 
-const usage = `Steward: the IT-as-a-Service broker.
+// A command is a node of the command tree: a leaf that runs, parsing its
+// own flags with newFlagSet, or a group of subcommands. The tree is the
+// one list of commands: run dispatches through it, and the usage texts and
+// the help test are made from it.
+type command struct {
+	name    string
+	args    string // a leaf's positional arguments as its usage shows them: "FILE", "CODE"
+	summary string // one line, for its parent's list
+	run     func(ctx context.Context, e env, args []string) error
+	subs    []*command
+}
 
-Usage:
-  steward serve [flags]          serve the API, portal and jobs (--demo for a demo organisation)
-  steward migrate [flags]        apply database migrations and exit
-  steward admin <command>        create-admin, create-user, grant, create-token
-  steward audit verify [flags]   check the audit log's hash chain
-  steward catalog export|import  the portfolio and catalog as YAML (import --dry-run shows the diff)
-  steward billing run|export|costs|balance  bill a month; export lines; costs to date; an account's balance
-  steward provider list|add|check|sync   providers where things are made; import a peer's catalog
-  steward platform add           register a platform for the OSB API under /osb
-  steward blueprint validate|upload|list   blueprints: how plans are made in steps
-  steward sla apply|list|evaluate|outage   service level agreements, outages and compliance
-  steward bench ingest|billing|osb   load-test ingest, a billing run, or the OSB endpoints (p99 latency)
-  steward version                print the version
+// commands returns the command tree.
+func commands() *command {
+	return &command{summary: "Steward: the IT-as-a-Service broker.", subs: []*command{
+		{name: "serve", summary: "serve the API, portal and jobs (--demo for a demo organisation)", run: serve},
+		{name: "migrate", summary: "create the database or apply its migrations, and exit", run: migrate},
+		{name: "admin", summary: "users, grants and tokens, acting as the platform (\"system\" in the audit log)", subs: []*command{
+			{name: "create-admin", summary: "create a user with the admin role on the whole provider",
+				run: func(ctx context.Context, e env, args []string) error { return adminCreateUser(ctx, e, args, true) }},
+			{name: "create-user", summary: "create a user, optionally in an org unit",
+				run: func(ctx context.Context, e env, args []string) error { return adminCreateUser(ctx, e, args, false) }},
+			{name: "grant", summary: "give a user a role on the provider or an org unit", run: adminGrant},
+			{name: "create-token", summary: "create an API token for a user and print it once", run: adminCreateToken},
+		}},
+		{name: "audit", summary: "the audit log", subs: []*command{
+			{name: "verify", summary: "check the audit log's hash chain", run: auditVerify},
+		}},
+		{name: "catalog", summary: "the portfolio and catalog as YAML (portfolio as code)", subs: []*command{
+			{name: "export", summary: "write the portfolio and catalog as YAML", run: catalogExport},
+			{name: "import", args: "FILE", summary: "apply a portfolio file; --dry-run shows the changes only", run: catalogImport},
+		}},
+		{name: "billing", summary: "bill a month; export lines; costs to date; an account's balance", subs: []*command{
+			{name: "run", summary: "bill a month now (drafts; finalised documents never change)", run: billingRun},
+			{name: "export", summary: "write billing lines as CSV or FOCUS 1.2", run: billingExport},
+			{name: "costs", summary: "each account's document: costs to date, projection, amount due", run: billingCosts},
+			{name: "balance", summary: "an account's credit balance and its ledger; record a refund", run: billingBalance},
+		}},
+		{name: "provider", summary: "providers where things are made; import a peer's catalog", subs: []*command{
+			{name: "list", summary: "providers, their health and offers", run: providerList},
+			{name: "add", summary: "register a provider (an OSB broker or a webhook)", run: providerAdd},
+			{name: "check", args: "CODE", summary: "check a provider's health now", run: providerCheck},
+			{name: "sync", args: "CODE", summary: "import an OSB provider's catalog (external offerings, +markup)", run: providerSync},
+		}},
+		{name: "platform", summary: "platforms that order through the OSB API under /osb", subs: []*command{
+			{name: "add", summary: "register an OSB platform; prints its password once", run: platformAdd},
+		}},
+		{name: "blueprint", summary: "blueprints: how plans are made in steps", subs: []*command{
+			{name: "validate", args: "FILE", summary: "check a blueprint; problems are printed FILE:LINE: field: message", run: blueprintValidate},
+			{name: "upload", args: "FILE", summary: "store it as the next version of its code", run: blueprintUpload},
+			{name: "list", summary: "blueprints, their latest version and the plans they make", run: blueprintList},
+		}},
+		{name: "sla", summary: "service level agreements, outages and compliance", subs: []*command{
+			{name: "apply", args: "FILE", summary: "define or replace the agreement in FILE (YAML, as docs/examples/woodgrove-desktop-sla.yaml)", run: slaApply},
+			{name: "list", summary: "agreements and how each stands now", run: slaList},
+			{name: "evaluate", summary: "measure every active agreement now (the server does it every minute)", run: slaEvaluate},
+			{name: "review", args: "CODE", summary: "an agreement's service review: each target over a period and its own windows", run: slaReview},
+			{name: "outage", summary: "record an outage", run: slaOutage},
+		}},
+		{name: "bench", summary: "load benchmarks on a fresh Steward (docs/benchmarks.md)", subs: []*command{
+			{name: "ingest", summary: "the CloudEvents ingest endpoint: events/s and latency", run: benchIngest},
+			{name: "billing", summary: "a billing run for many accounts: invoices/s", run: benchBilling},
+			{name: "osb", summary: "the OSB endpoints: requests/s and p99 latency", run: benchOSB},
+			{name: "sla", summary: "a compliance pass over many agreements", run: benchSLA},
+		}},
+		{name: "version", summary: "print the version and the commit it was built from", run: versionCmd},
+	}}
+}
 
-Run "steward <command> -h" for a command's flags. Every flag can also be set
-with a STEWARD_* environment variable named after it (--data-dir is
-STEWARD_DATA_DIR).
-`
-
-// run is the whole program; tests call it to start real Stewards.
+// run is the whole program; tests call it to start real Stewards. Help
+// asked for (-h, --help, help) is printed to stdout and is no error.
 func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	e := env{getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr}
+	err := dispatch(ctx, e, commands(), nil, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+// dispatch runs the command that args name under c, whose path is path.
+// In a group, -h, --help or help prints the group's usage, and
+// "help SUB …" is "SUB … -h".
+func dispatch(ctx context.Context, e env, c *command, path []string, args []string) error {
+	if c.run != nil {
+		e.cmd, e.args = strings.Join(path, " "), c.args
+		return c.run(ctx, e, args)
+	}
+	where := strings.Join(append([]string{"steward"}, path...), " ")
+	prefix := "" // what errors start with after "steward: "
+	if len(path) > 0 {
+		prefix = strings.Join(path, " ") + ": "
+	}
 	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errors.New("no command given")
+		c.usage(e.stderr, path)
+		return usagef("%sname a command: %s", prefix, c.names())
 	}
-	switch cmd, rest := args[0], args[1:]; cmd {
-	case "serve":
-		return serve(ctx, e, rest)
-	case "migrate":
-		return migrate(ctx, e, rest)
-	case "admin":
-		return admin(ctx, e, rest)
-	case "audit":
-		return auditCmd(ctx, e, rest)
-	case "catalog":
-		return catalogCmd(ctx, e, rest)
-	case "billing":
-		return billingCmd(ctx, e, rest)
-	case "provider":
-		return providerCmd(ctx, e, rest)
-	case "platform":
-		return platformCmd(ctx, e, rest)
-	case "blueprint":
-		return blueprintCmd(ctx, e, rest)
-	case "sla":
-		return slaCmd(ctx, e, rest)
-	case "bench":
-		return benchCmd(ctx, e, rest)
-	case "version":
-		fmt.Fprintln(stdout, version())
-		return nil
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	default:
-		fmt.Fprint(stderr, usage)
-		return fmt.Errorf("unknown command %q", cmd)
+	switch args[0] {
+	case "-h", "-help", "--help":
+		c.usage(e.stdout, path)
+		return flag.ErrHelp
+	case "help":
+		return dispatch(ctx, e, c, path, append(args[1:len(args):len(args)], "-h"))
 	}
+	if strings.HasPrefix(args[0], "-") {
+		return usagef("%s%s comes before the command: name the command first, then its flags, as %s <command> [flags] (the commands are %s)",
+			prefix, args[0], where, c.names())
+	}
+	for _, sub := range c.subs {
+		if sub.name == args[0] {
+			return dispatch(ctx, e, sub, append(path[:len(path):len(path)], sub.name), args[1:])
+		}
+	}
+	return usagef("%sunknown command %q: the commands are %s (run \"%s -h\")", prefix, args[0], c.names(), where)
+}
+
+// names lists a group's commands.
+func (c *command) names() string {
+	var n []string
+	for _, s := range c.subs {
+		n = append(n, s.name)
+	}
+	return strings.Join(n, ", ")
+}
+
+// usage prints a group's usage: its commands, each with its summary.
+func (c *command) usage(w io.Writer, path []string) {
+	where := strings.Join(append([]string{"steward"}, path...), " ")
+	var b strings.Builder
+	if len(path) == 0 {
+		fmt.Fprintf(&b, "%s\n\nUsage: steward <command> [flags]\n\nCommands:\n", c.summary)
+	} else {
+		fmt.Fprintf(&b, "Usage: %s <command> [flags]\n\n%s.\n\nCommands:\n", where, upperFirst(c.summary))
+	}
+	tw := tabwriter.NewWriter(&b, 0, 4, 2, ' ', 0)
+	for _, s := range c.subs {
+		synopsis := strings.TrimSpace(s.name + " " + s.args)
+		if len(path) == 0 && s.subs != nil {
+			var n []string
+			for _, ss := range s.subs {
+				n = append(n, ss.name)
+			}
+			if synopsis = s.name + " " + strings.Join(n, "|"); len(synopsis) > 40 {
+				synopsis = s.name + " <command>"
+			}
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", synopsis, s.summary)
+	}
+	if len(path) == 0 {
+		fmt.Fprintf(tw, "  help [command]\t%s\n", "a command's usage and flags, as steward <command> -h")
+	}
+	tw.Flush()
+	if len(path) == 0 {
+		b.WriteString(rootFooter)
+	} else {
+		fmt.Fprintf(&b, "\nRun \"%s <command> -h\" for a command's usage and flags.\n", where)
+	}
+	io.WriteString(w, b.String())
+}
+
+const rootFooter = `
+Run "steward <command> -h" (or "steward help <command>") for a command's
+usage and flags. Flags may come before or after a command's arguments.
+Every flag that names a STEWARD_* variable can be set with it instead
+(--data-dir is STEWARD_DATA_DIR). Only serve and migrate create a
+database; the other commands need one.
+`
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// versionCmd prints the version and the commit steward was built from.
+func versionCmd(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "Print steward's version, the commit it was built from and the Go version.")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	fmt.Fprintln(e.stdout, version())
+	return nil
 }

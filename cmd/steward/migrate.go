@@ -8,9 +8,10 @@ import (
 )
 
 func migrate(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "migrate", "Apply the database migrations that have not been applied, then exit. serve does this too at start.")
+	fs := newFlagSet(e, "Create the database if there is none and apply the migrations that have not been applied, then exit. serve does this too at start; "+
+		"the other commands need a database one of the two has made.")
 	db := addDBFlags(fs)
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	d, err := sqldb.Open(ctx, db.config())

@@ -33,7 +33,7 @@ func (d durations) Set(s string) error {
 }
 
 func serve(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "serve", "Serve the REST API (/api/v1), the portal (/), /healthz, /readyz and /metrics, and run background jobs.")
+	fs := newFlagSet(e, "Serve the REST API (/api/v1), the portal (/), /healthz, /readyz and /metrics, and run background jobs.")
 	addr := fs.string("addr", "127.0.0.1:8080", "address to listen on")
 	db := addDBFlags(fs)
 	logf := addLogFlags(fs)
@@ -45,7 +45,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	metricsAddr := fs.string("metrics-addr", "", "a separate, internal address that serves /metrics without a token, such as 127.0.0.1:9090")
 	intervals := durations{}
 	fs.Var(intervals, "job-interval", "override a scheduled job's interval, kind=duration (repeatable)")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
 	log, err := logf.logger(e)

@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -18,18 +16,6 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/sla"
 )
-
-const slaUsage = `Usage:
-  steward sla apply FILE [flags]      define or replace the agreement in FILE (YAML, as docs/examples/woodgrove-desktop-sla.yaml)
-  steward sla list [flags]            agreements and how each stands now
-  steward sla evaluate [flags]        measure every active agreement now (the server does it every minute)
-  steward sla review CODE [--from 2026-06 --to 2026-12] [flags]
-                                      the service review: each target over the period and its own windows
-                                      (the agreement's calendar months, in its time zone), breaches, rebates credited
-  steward sla outage --service CODE --start TIME [--end TIME] [--impact full|partial|degraded] [--share N]
-                     [--planned --announced TIME] [--summary TEXT] [flags]
-                                      record an outage (times RFC 3339)
-`
 
 // The limits of an agreement file for steward sla apply.
 const (
@@ -81,129 +67,144 @@ func plainYAML(n *yaml.Node, depth int) error {
 	return nil
 }
 
-// slaCmd defines agreements, records outages and runs the compliance pass.
-func slaCmd(ctx context.Context, e env, args []string) error {
-	if len(args) == 0 || (args[0] != "apply" && args[0] != "list" && args[0] != "evaluate" && args[0] != "outage" && args[0] != "review") {
-		fmt.Fprint(e.stderr, slaUsage)
-		return errors.New("unknown sla command")
-	}
-	cmd := args[0]
-	fs := newFlagSet(e, "sla "+cmd, "Service level agreements, outages and compliance.")
+// The sla commands define agreements, record outages and run the
+// compliance pass, as the system.
+
+// slaApply defines or replaces the agreement in a file.
+func slaApply(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "Define or replace the agreement in FILE (YAML, as docs/examples/woodgrove-desktop-sla.yaml).")
 	db := addDBFlags(fs)
-	var out sla.OutageInput
-	var impact string
-	if cmd == "outage" {
-		fs.StringVar(&out.Service, "service", "", "the service's code")
-		fs.StringVar(&out.ConfigItem, "config-item", "", "or a configuration item's code")
-		fs.StringVar(&out.Started, "start", "", "when it started (RFC 3339)")
-		fs.StringVar(&out.Ended, "end", "", "when it ended (RFC 3339); leave out while it lasts")
-		fs.StringVar(&impact, "impact", "full", "full, partial or degraded")
-		fs.IntVar(&out.Share, "share", 100, "percent of users or units affected (partial and degraded)")
-		fs.BoolVar(&out.Planned, "planned", false, "planned work")
-		fs.StringVar(&out.AnnouncedAt, "announced", "", "when planned work was announced (RFC 3339)")
-		fs.StringVar(&out.Summary, "summary", "", "what happened")
-	}
-	var period sla.ReviewPeriod
-	if cmd == "review" {
-		fs.StringVar(&period.From, "from", "", "the first month (2026-06: the agreement's calendar month) or an RFC 3339 time; with --to")
-		fs.StringVar(&period.To, "to", "", "the month the period ends at (2026-12) or an RFC 3339 time; both left out: the six months to this month's end")
-	}
-	if err := fs.Parse(interspersed(fs.FlagSet, args[1:])); err != nil {
+	if err := fs.parse(args); err != nil {
 		return err
 	}
-	if cmd == "review" && fs.NArg() != 1 {
-		return errors.New("steward sla review CODE: name one agreement")
+	f, err := os.Open(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	src, err := io.ReadAll(io.LimitReader(f, MaxAgreementFileBytes+1))
+	f.Close()
+	if err != nil {
+		return err
 	}
 	var in sla.AgreementInput
-	if cmd == "apply" {
-		if fs.NArg() != 1 {
-			return errors.New("steward sla apply FILE: name one file")
-		}
-		f, err := os.Open(fs.Arg(0))
-		if err != nil {
-			return err
-		}
-		src, err := io.ReadAll(io.LimitReader(f, MaxAgreementFileBytes+1))
-		f.Close()
-		if err != nil {
-			return err
-		}
-		if err := decodeAgreement(src, &in); err != nil {
-			return fmt.Errorf("%s: %w", fs.Arg(0), describe(err))
-		}
+	if err := decodeAgreement(src, &in); err != nil {
+		return fmt.Errorf("%s: %w", fs.Arg(0), describe(err))
 	}
 	a, err := openApp(ctx, e, db)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	sys := access.System()
-	switch cmd {
-	case "apply":
-		ag, created, err := a.SLA.SaveAgreement(ctx, sys, in)
-		if err != nil {
-			return describe(err)
-		}
-		verb := "updated"
-		if created {
-			verb = "defined"
-		}
-		fmt.Fprintf(e.stdout, "%s %s %s (%s, %d targets)\n", verb, ag.Kind.Label(), ag.Code, ag.State, len(ag.Targets))
-	case "list":
-		d, err := a.SLA.Dashboard(ctx, sys)
-		if err != nil {
-			return err
-		}
-		w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(w, "AGREEMENT\tKIND\tSTATE\tSTATUS\tNAME")
-		for _, c := range d.Agreements {
-			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", c.Agreement.Code, c.Agreement.Kind.Label(), c.Agreement.State, c.Status, c.Agreement.Name)
-		}
-		return w.Flush()
-	case "evaluate":
-		p, err := a.SLA.Evaluate(ctx)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "measured %d agreements (%d targets, %d outages) in %s: %d breaches touched, %d notices\n",
-			p.Agreements, p.Targets, p.Outages, p.Took.Round(1e6), p.Breaches, p.Notices)
-	case "review":
-		r, err := a.SLA.Review(ctx, sys, fs.Arg(0), period)
-		if err != nil {
-			return describe(err)
-		}
-		return printReview(e.stdout, r)
-	case "outage":
-		out.Impact = sla.Impact(impact)
-		o, err := a.SLA.RecordOutage(ctx, sys, out)
-		if err != nil {
-			return describe(err)
-		}
-		fmt.Fprintf(e.stdout, "recorded outage %s\n", o.ID)
+	ag, created, err := a.SLA.SaveAgreement(ctx, access.System(), in)
+	if err != nil {
+		return describe(err)
 	}
+	verb := "updated"
+	if created {
+		verb = "defined"
+	}
+	fmt.Fprintf(e.stdout, "%s %s %s (%s, %d targets)\n", verb, ag.Kind.Label(), ag.Code, ag.State, len(ag.Targets))
 	return nil
 }
 
-// interspersed puts flags before the one argument, so "review CODE --from
-// 2026-06" reads as "review --from 2026-06 CODE".
-func interspersed(fs *flag.FlagSet, args []string) []string {
-	var flags, rest []string
-	for i := 0; i < len(args); i++ {
-		a := args[i]
-		if !strings.HasPrefix(a, "-") || a == "-" {
-			rest = append(rest, a)
-			continue
-		}
-		flags = append(flags, a)
-		name := strings.TrimLeft(a, "-")
-		if f := fs.Lookup(name); f != nil && !strings.Contains(name, "=") && i+1 < len(args) {
-			if bf, ok := f.Value.(interface{ IsBoolFlag() bool }); !ok || !bf.IsBoolFlag() {
-				flags = append(flags, args[i+1])
-				i++
-			}
-		}
+// slaList prints the agreements and how each stands.
+func slaList(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "List the agreements and how each stands now.")
+	db := addDBFlags(fs)
+	if err := fs.parse(args); err != nil {
+		return err
 	}
-	return append(flags, rest...)
+	a, err := openApp(ctx, e, db)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	d, err := a.SLA.Dashboard(ctx, access.System())
+	if err != nil {
+		return err
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "AGREEMENT\tKIND\tSTATE\tSTATUS\tNAME")
+	for _, c := range d.Agreements {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", c.Agreement.Code, c.Agreement.Kind.Label(), c.Agreement.State, c.Status, c.Agreement.Name)
+	}
+	return w.Flush()
+}
+
+// slaEvaluate runs the compliance pass now.
+func slaEvaluate(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "Measure every active agreement now (the server does it every minute).")
+	db := addDBFlags(fs)
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, e, db)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	p, err := a.SLA.Evaluate(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "measured %d agreements (%d targets, %d outages) in %s: %d breaches touched, %d notices\n",
+		p.Agreements, p.Targets, p.Outages, p.Took.Round(1e6), p.Breaches, p.Notices)
+	return nil
+}
+
+// slaReview prints an agreement's service review.
+func slaReview(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "The service review of the agreement CODE: each target over the period and its own windows "+
+		"(the agreement's calendar months, in its time zone), breaches, rebates credited.")
+	db := addDBFlags(fs)
+	var period sla.ReviewPeriod
+	fs.StringVar(&period.From, "from", "", "the first month (2026-06: the agreement's calendar month) or an RFC 3339 time; with --to")
+	fs.StringVar(&period.To, "to", "", "the month the period ends at (2026-12) or an RFC 3339 time; both left out: the six months to this month's end")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, e, db)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	r, err := a.SLA.Review(ctx, access.System(), fs.Arg(0), period)
+	if err != nil {
+		return describe(err)
+	}
+	return printReview(e.stdout, r)
+}
+
+// slaOutage records an outage.
+func slaOutage(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "Record an outage of a service or a configuration item (times RFC 3339).")
+	db := addDBFlags(fs)
+	var out sla.OutageInput
+	var impact string
+	fs.StringVar(&out.Service, "service", "", "the service's code")
+	fs.StringVar(&out.ConfigItem, "config-item", "", "or a configuration item's code")
+	fs.StringVar(&out.Started, "start", "", "when it started (RFC 3339)")
+	fs.StringVar(&out.Ended, "end", "", "when it ended (RFC 3339); leave out while it lasts")
+	fs.StringVar(&impact, "impact", "full", "full, partial or degraded")
+	fs.IntVar(&out.Share, "share", 100, "percent of users or units affected (partial and degraded)")
+	fs.BoolVar(&out.Planned, "planned", false, "planned work")
+	fs.StringVar(&out.AnnouncedAt, "announced", "", "when planned work was announced (RFC 3339)")
+	fs.StringVar(&out.Summary, "summary", "", "what happened")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	a, err := openApp(ctx, e, db)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	out.Impact = sla.Impact(impact)
+	o, err := a.SLA.RecordOutage(ctx, access.System(), out)
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(e.stdout, "recorded outage %s\n", o.ID)
+	return nil
 }
 
 // printReview writes the service review as the portal shows it: each
