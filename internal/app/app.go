@@ -166,7 +166,7 @@ func (a *App) registerJobs() {
 		if o, ok := a.cfg.JobIntervals[kind]; ok {
 			d = o
 		}
-		a.Jobs.Handle(kind, h)
+		a.Jobs.HandleWithoutArguments(kind, h)
 		if d > 0 {
 			a.Jobs.Every(kind, d)
 		}

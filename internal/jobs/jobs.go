@@ -78,6 +78,9 @@ type Runner struct {
 	mu        sync.Mutex
 	handlers  map[string]Handler
 	schedules map[string]time.Duration
+	// needsArguments holds the kinds registered with Handle rather than
+	// HandleWithoutArguments.
+	needsArguments map[string]bool
 	// enqueued is the last slot this runner enqueued per schedule, so that
 	// it writes once per slot rather than once per poll.
 	enqueued map[string]time.Time
@@ -99,7 +102,7 @@ type Runner struct {
 func NewRunner(db *sqldb.DB, now func() time.Time, log *slog.Logger, workerID string) *Runner {
 	return &Runner{
 		db: db, now: now, log: log, workerID: workerID,
-		handlers: map[string]Handler{}, schedules: map[string]time.Duration{}, enqueued: map[string]time.Time{},
+		handlers: map[string]Handler{}, schedules: map[string]time.Duration{}, needsArguments: map[string]bool{}, enqueued: map[string]time.Time{},
 		Poll: time.Second, Lease: time.Minute, Backoff: defaultBackoff, DefaultMaxAttempts: 5,
 		wake: make(chan struct{}, 1),
 	}
@@ -111,11 +114,26 @@ func defaultBackoff(attempt int) time.Duration {
 	return time.Duration(float64(d) * (0.8 + 0.4*rand.Float64()))
 }
 
-// Handle registers the handler of a job kind.
+// Handle registers the handler of a job kind whose jobs need arguments in
+// their payload (billing.run: which run; provision.operation: which
+// operation). The service that owns the kind enqueues its jobs with them;
+// Enqueue refuses one without, and the jobs page offers no "Run now" for it.
 func (r *Runner) Handle(kind string, h Handler) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.handlers[kind] = h
+	r.needsArguments[kind] = true
+}
+
+// HandleWithoutArguments registers the handler of a job kind whose jobs need
+// no arguments: a sweep over whatever is due (purges, checks, evaluations).
+// Only such a kind can be scheduled with Every or run now by an
+// administrator with an empty payload.
+func (r *Runner) HandleWithoutArguments(kind string, h Handler) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.handlers[kind] = h
+	delete(r.needsArguments, kind)
 }
 
 // Every schedules a job of the kind once per interval slot. Interval slots
@@ -126,14 +144,25 @@ func (r *Runner) Every(kind string, every time.Duration) {
 	r.schedules[kind] = every
 }
 
-// Kinds lists the registered job kinds with their schedule (0 if on demand only).
-func (r *Runner) Kinds() map[string]time.Duration {
+// Kind is a registered job kind as its owner declared it.
+type Kind struct {
+	Name string
+	// Every is the kind's schedule; zero if it runs on demand only.
+	Every time.Duration
+	// NeedsArguments is set for kinds registered with Handle: their jobs
+	// cannot run with an empty payload, so nobody can run them now by hand.
+	NeedsArguments bool
+}
+
+// Kinds lists the registered job kinds by name.
+func (r *Runner) Kinds() []Kind {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := map[string]time.Duration{}
+	out := make([]Kind, 0, len(r.handlers))
 	for k := range r.handlers {
-		out[k] = r.schedules[k]
+		out = append(out, Kind{Name: k, Every: r.schedules[k], NeedsArguments: r.needsArguments[k]})
 	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
@@ -176,10 +205,20 @@ func (r *Runner) kindNames() []string {
 	return names
 }
 
-// Enqueue adds an on-demand job. Callers need job.manage.
+// Enqueue adds an on-demand job. Callers need job.manage. Returns invalid
+// for an unknown kind, or for a kind that needs arguments (registered with
+// Handle) enqueued without them: such a job would fail every attempt.
 func (r *Runner) Enqueue(ctx context.Context, p *access.Principal, in EnqueueInput) (*Job, error) {
 	if err := p.Require(access.JobManage, access.Resource{}); err != nil {
 		return nil, err
+	}
+	r.mu.Lock()
+	needs := r.needsArguments[in.Kind]
+	r.mu.Unlock()
+	if needs && emptyPayload(in.Payload) {
+		var v errs.Validator
+		v.Add("payload", "required", fmt.Sprintf("%s needs arguments in its payload: Steward enqueues these jobs itself with them, and one without them would fail every attempt", in.Kind))
+		return nil, v.Err(fmt.Sprintf("%s needs arguments and cannot be run now by hand", in.Kind))
 	}
 	var j *Job
 	err := r.db.Tx(ctx, func(tx *sqldb.Tx) error {
@@ -221,6 +260,16 @@ func (r *Runner) EnqueueTx(ctx context.Context, tx *sqldb.Tx, in EnqueueInput) (
 		return scanJob(tx.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs WHERE unique_key = $1`, j.UniqueKey))
 	}
 	return j, nil
+}
+
+// emptyPayload reports whether a payload holds no arguments: nothing, null
+// or an empty object.
+func emptyPayload(p json.RawMessage) bool {
+	switch strings.Join(strings.Fields(string(p)), "") {
+	case "", "null", "{}":
+		return true
+	}
+	return false
 }
 
 func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

@@ -44,14 +44,14 @@ func TestRetryBackoffAndFailure(t *testing.T) {
 	c := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
 	r := newRunner(db, c, "w1")
 	var calls int
-	r.Handle("flaky", func(ctx context.Context, j *jobs.Job) error {
+	r.HandleWithoutArguments("flaky", func(ctx context.Context, j *jobs.Job) error {
 		calls++
 		if calls < 3 {
 			return errors.New("provider timed out")
 		}
 		return nil
 	})
-	r.Handle("broken", func(ctx context.Context, j *jobs.Job) error { panic("bug") })
+	r.HandleWithoutArguments("broken", func(ctx context.Context, j *jobs.Job) error { panic("bug") })
 
 	if _, err := r.Enqueue(ctx, &access.Principal{UserID: "u"}, jobs.EnqueueInput{Kind: "flaky"}); !errs.Is(err, errs.CodeForbidden) {
 		t.Fatalf("enqueue without job.manage: %v, want forbidden", err)
@@ -102,13 +102,13 @@ func TestLeaseExpiryReclaims(t *testing.T) {
 	dead := newRunner(db, c, "dead")
 	block := make(chan struct{})
 	started := make(chan struct{})
-	dead.Handle("k", func(ctx context.Context, j *jobs.Job) error { close(started); <-block; return nil })
+	dead.HandleWithoutArguments("k", func(ctx context.Context, j *jobs.Job) error { close(started); <-block; return nil })
 	j, _ := dead.Enqueue(ctx, access.System(), jobs.EnqueueInput{Kind: "k"})
 	go dead.RunOne(ctx) // holds the job and never renews: the clock does not move for its ticker
 	<-started
 	alive := newRunner(db, c, "alive")
 	var ran atomic.Int32
-	alive.Handle("k", func(ctx context.Context, j *jobs.Job) error { ran.Add(1); return nil })
+	alive.HandleWithoutArguments("k", func(ctx context.Context, j *jobs.Job) error { ran.Add(1); return nil })
 	if ok, _ := alive.RunOne(ctx); ok {
 		t.Fatal("a job under a live lease was claimed twice")
 	}
@@ -134,7 +134,7 @@ func TestConcurrentRunnersRunEachJobOnce(t *testing.T) {
 	var runners []*jobs.Runner
 	for i := range 4 {
 		r := newRunner(db, c, fmt.Sprintf("w%d", i))
-		r.Handle("count", func(ctx context.Context, j *jobs.Job) error {
+		r.HandleWithoutArguments("count", func(ctx context.Context, j *jobs.Job) error {
 			mu.Lock()
 			runs[j.ID]++
 			mu.Unlock()
@@ -183,7 +183,7 @@ func TestScheduleEnqueuesOncePerSlot(t *testing.T) {
 	for i := range 2 {
 		r := newRunner(db, c, fmt.Sprintf("r%d", i))
 		r.Poll = 10 * time.Millisecond
-		r.Handle("tick", func(ctx context.Context, j *jobs.Job) error { count.Add(1); return nil })
+		r.HandleWithoutArguments("tick", func(ctx context.Context, j *jobs.Job) error { count.Add(1); return nil })
 		r.Every("tick", time.Hour)
 		wg.Go(func() { r.Run(ctx) })
 	}

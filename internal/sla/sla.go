@@ -41,7 +41,7 @@ const EvaluateJob = "sla.evaluate"
 // New returns the service and registers its job with the runner.
 func New(db *sqldb.DB, now func() time.Time, runner *jobs.Runner, cat *catalog.Catalog, m *metering.Service, log *slog.Logger) *Service {
 	s := &Service{db: db, now: now, jobs: runner, cat: cat, metering: m, log: log}
-	runner.Handle(EvaluateJob, func(ctx context.Context, _ *jobs.Job) error {
+	runner.HandleWithoutArguments(EvaluateJob, func(ctx context.Context, _ *jobs.Job) error {
 		_, err := s.Evaluate(ctx)
 		return err
 	})

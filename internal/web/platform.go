@@ -3,10 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
-	"slices"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
@@ -49,14 +46,9 @@ func (p *Portal) auditPage(w http.ResponseWriter, r *http.Request) error {
 type jobsPage struct {
 	Page
 	Jobs      []*jobs.Job
-	Kinds     []kindRow
+	Kinds     []jobs.Kind
 	CanManage bool
 	Status    string
-}
-
-type kindRow struct {
-	Kind  string
-	Every time.Duration
 }
 
 func (p *Portal) jobsView(r *http.Request) (jobsPage, error) {
@@ -64,10 +56,7 @@ func (p *Portal) jobsView(r *http.Request) (jobsPage, error) {
 	status := r.URL.Query().Get("status")
 	js, err := p.Jobs.Jobs(r.Context(), pr, jobs.Filter{Status: jobs.Status(status), Limit: 100})
 	pg := jobsPage{Page: p.pageFor(r, "Jobs"), Jobs: js, CanManage: pr.CanAnywhere(access.JobManage), Status: status}
-	for k, every := range p.Jobs.Kinds() {
-		pg.Kinds = append(pg.Kinds, kindRow{k, every})
-	}
-	slices.SortFunc(pg.Kinds, func(a, b kindRow) int { return strings.Compare(a.Kind, b.Kind) })
+	pg.Kinds = p.Jobs.Kinds()
 	return pg, err
 }
 
