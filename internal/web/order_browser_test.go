@@ -62,6 +62,10 @@ func TestBrowserOrderJourney(t *testing.T) {
 	if got := b.text("tfoot .total-monthly"); got != "600.00" {
 		t.Errorf("the cart's monthly total is %q, want 600.00", got)
 	}
+	// Issue 17, item 2: the bad host name did not turn the nightly backup off.
+	if got := b.text("main table tbody"); !strings.Contains(got, "backup: true") {
+		t.Errorf("after the refused host name, the cart's VM reads %q, want backup: true", got)
+	}
 	b.run(press(`form[action="/cart/submit"] button`), waitText("main", "awaiting approval"))
 	ref := strings.Fields(b.text("h1"))[1]
 	b.screenshot("order-awaiting")
