@@ -274,7 +274,11 @@ func (s *Service) Documents(ctx context.Context, p *access.Principal, f Document
 		fmt.Sprintf(` ORDER BY d.period_start DESC, a.name, d.created_at LIMIT %d`, f.Limit), args...)
 }
 
-// Document returns one document with its lines and payments.
+// Document returns one document with its lines and payments. Callers
+// need billing.read on the document's org unit. Returns not_found if there
+// is no such document, forbidden if the caller may not read it, and
+// internal if the database fails or a line's stored explanation does not
+// decode.
 func (s *Service) Document(ctx context.Context, p *access.Principal, id string) (*Document, error) {
 	d, err := getDoc(ctx, s.db.Read(), id)
 	if err != nil {

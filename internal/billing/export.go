@@ -74,7 +74,9 @@ type exportLine struct {
 }
 
 // Export writes the lines the caller may read in a format. Callers need
-// billing.read; they get their org units' lines.
+// billing.read; they get their org units' lines. A FOCUS export returns
+// internal if a line's stored explanation does not decode (its proration
+// would be unknown).
 func (s *Service) Export(ctx context.Context, p *access.Principal, f ExportFilter, format Format, w io.Writer) error {
 	if err := p.RequireAnywhere(access.BillingRead); err != nil {
 		return err

@@ -276,7 +276,9 @@ type runData struct {
 // Execute runs a billing run to its end from where it stopped. It is the
 // job's body and safe to call again: finalised documents are never
 // touched, drafts are recomputed whole. A cancelled ctx stops it before
-// the next account with ctx's error, keeping the chunks committed.
+// the next account with ctx's error, keeping the chunks committed. A
+// stored explanation, credit or add-on list that does not decode stops it
+// with an internal error naming it, before anything is billed from it.
 func (s *Service) Execute(ctx context.Context, runID string) error {
 	r, err := scanRun(s.db.Read().QueryRowContext(ctx, `SELECT `+runColumns+` FROM billing_runs WHERE id = $1`, runID))
 	if err != nil {
