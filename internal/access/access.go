@@ -141,6 +141,56 @@ var Actions = []Action{
 	AgreementRead, AgreementManage, OutageRecord,
 }
 
+// actionInfo says what each action lets people do, in the words an error
+// message puts after "you may not".
+var actionInfo = map[Action]string{
+	OrgUnitRead:     "see org units",
+	OrgUnitManage:   "add or change org units",
+	UserRead:        "see users",
+	UserManage:      "add or change users",
+	GrantManage:     "grant or revoke roles",
+	GroupRead:       "see groups",
+	GroupManage:     "add or change groups",
+	AuditRead:       "read the audit log",
+	JobRead:         "see background jobs",
+	JobManage:       "run background jobs",
+	ServiceRead:     "see the service portfolio",
+	ServiceManage:   "change services, their service map or their offerings",
+	PortfolioManage: "propose services or move them through their lifecycle",
+	CatalogRead:     "browse the catalog",
+	QuotaManage:     "set quotas",
+	PolicyManage:    "change approval policies",
+	OrderCreate:     "order",
+	OrderRead:       "see orders",
+	OrderApprove:    "approve orders",
+	TaskWork:        "work fulfilment tasks",
+	InstanceRead:    "see service instances",
+	UsageIngest:     "send usage events",
+	UsageRead:       "see metered usage",
+	MeterManage:     "define meters",
+	PriceManage:     "change prices",
+	BillingRead:     "see invoices, statements and costs",
+	BillingManage:   "run billing or change billing accounts and invoices",
+	ProviderRead:    "see providers and blueprints",
+	ProviderManage:  "register or change providers",
+	BlueprintManage: "upload blueprints",
+	PlatformManage:  "register platforms",
+	AgreementRead:   "read service level agreements",
+	AgreementManage: "define or change service level agreements",
+	OutageRecord:    "record outages and incidents",
+}
+
+// Description says what the action lets people do ("see orders").
+func (a Action) Description() string {
+	if d, ok := actionInfo[a]; ok {
+		return d
+	}
+	return strings.NewReplacer(".", " ", "_", " ").Replace(string(a))
+}
+
+// Name is the role for people: "service level manager".
+func (r Role) Name() string { return strings.ReplaceAll(string(r), "_", " ") }
+
 // providerReads is what every provider-side role may read within its scope.
 var providerReads = []Action{OrgUnitRead, UserRead, GroupRead, ServiceRead, CatalogRead, OrderRead, InstanceRead, UsageRead, BillingRead, ProviderRead, AgreementRead}
 
@@ -310,14 +360,20 @@ func (p *Principal) Require(a Action, res Resource) error {
 	return Forbidden(a)
 }
 
-// Forbidden is the error for a principal who may not do an action.
+// Forbidden is the error for a principal who may not do an action: what the
+// action is, in words, and the roles that would allow it where the thing
+// belongs.
 func Forbidden(a Action) error {
 	var names []string
 	for _, r := range RolesAllowing(a) {
-		names = append(names, string(r))
+		names = append(names, r.Name())
 	}
-	return errs.Forbidden("you may not %s here: it needs one of the roles %s on this scope; ask an administrator to grant one",
-		strings.ReplaceAll(string(a), ".", " "), strings.Join(names, ", "))
+	roles := "the role " + names[0]
+	if n := len(names); n > 1 {
+		roles = "one of the roles " + strings.Join(names[:n-1], ", ") + " or " + names[n-1]
+	}
+	return errs.Forbidden("you may not %s here: that takes %s, granted on its org unit or service or on the whole organisation; ask an administrator to grant one",
+		a.Description(), roles)
 }
 
 // RequireAnywhere is Require for provider-wide directory data that any

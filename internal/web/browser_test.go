@@ -301,7 +301,8 @@ func TestBrowserAdminJourney(t *testing.T) {
 	if strings.Contains(nav, "Audit log") || strings.Contains(nav, "Users") {
 		t.Errorf("a consumer's navigation shows admin items: %q", nav)
 	}
-	b.run(chromedp.Navigate(b.base+"/audit"), waitText("h1", "403"))
+	b.run(chromedp.Navigate(b.base+"/audit"), waitText("h1", "You don't have access to this page"))
+	b.screenshot("forbidden")
 	if got := b.text("main"); !strings.Contains(got, "403") {
 		t.Errorf("a consumer opening the audit log sees %q", got)
 	}

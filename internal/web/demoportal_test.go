@@ -68,13 +68,31 @@ func (v *visitor) do(method, path string, form url.Values) (int, string, string)
 		form.Set("csrf", v.csrf)
 		body = strings.NewReader(form.Encode())
 	}
-	req, _ := http.NewRequest(method, v.p.srv.URL+path, body)
+	req := v.requestBody(method, path, body)
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	res, b := v.send(req)
+	return res.StatusCode, res.Header.Get("Content-Type"), b
+}
+
+// request is a request without a body, carrying the visitor's session.
+func (v *visitor) request(method, path string) *http.Request { return v.requestBody(method, path, nil) }
+
+func (v *visitor) requestBody(method, path string, body io.Reader) *http.Request {
+	req, err := http.NewRequest(method, v.p.srv.URL+path, body)
+	if err != nil {
+		v.p.t.Fatal(err)
 	}
 	if v.cookie != "" {
 		req.AddCookie(&http.Cookie{Name: identity.SessionCookie, Value: v.cookie})
 	}
+	return req
+}
+
+// send sends req without following redirects and returns the response and its body.
+func (v *visitor) send(req *http.Request) (*http.Response, string) {
+	v.p.t.Helper()
 	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	res, err := c.Do(req)
 	if err != nil {
@@ -82,5 +100,5 @@ func (v *visitor) do(method, path string, form url.Values) (int, string, string)
 	}
 	defer res.Body.Close()
 	b, _ := io.ReadAll(res.Body)
-	return res.StatusCode, res.Header.Get("Content-Type"), string(b)
+	return res, string(b)
 }

@@ -202,6 +202,9 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		}
 		mux.Handle(rt.pattern, p.Metrics.Wrap(rt.pattern, h))
 	}
+	// Any other URL is the portal's "page not found" (the API keeps its
+	// own problem+json 404 under /api/).
+	mux.Handle("/", p.Metrics.Wrap("/", p.withSession(p.adapt(p.notFound))))
 	return nil
 }
 
@@ -406,11 +409,6 @@ func (p *Portal) redirect(w http.ResponseWriter, r *http.Request, to, flash stri
 // secure reports whether cookies for this request are Secure.
 func (p *Portal) secure(r *http.Request) bool { return p.SecureCookies || r.TLS != nil }
 
-type errorPage struct {
-	Page
-	Status int
-}
-
 // adapt turns an error-returning handler into a handler that shows an error page.
 func (p *Portal) adapt(h func(http.ResponseWriter, *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -426,12 +424,7 @@ func (p *Portal) adapt(h func(http.ResponseWriter, *http.Request) error) http.Ha
 		if e.Code == errs.CodeInternal {
 			p.Log.Error("portal request failed", "request_id", middleware.RequestID(r.Context()), "path", r.URL.Path, "err", err)
 		}
-		status := errs.HTTPStatus(e)
-		pg := errorPage{Page: p.pageFor(r, http.StatusText(status)), Status: status}
-		pg.Error = e.Message
-		if rerr := p.render(w, r, status, "error", pg); rerr != nil {
-			p.Log.Error("render error page", "err", rerr)
-		}
+		p.showError(w, r, e)
 	})
 }
 
