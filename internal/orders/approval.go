@@ -365,11 +365,12 @@ func (s *Service) routes(ctx context.Context, q sqldb.Querier, o *Order) ([]rout
 	// One decision per order, step and approver (issue 17, item 3): a
 	// policy on the order's total matches every item, and a sponsor of
 	// two services ordered together decides once, not once per item. The
-	// approval keeps the service of the first item that asked for it.
+	// approval keeps the service of the first item that asked for it. A
+	// policy marked per item asks once for each item it matches.
 	type key struct {
-		step       int
-		kind       ApproverKind
-		role, user string
+		step             int
+		kind             ApproverKind
+		role, user, item string
 	}
 	made := map[key]int{} // the index in out of each approver's approval
 	var out []route
@@ -415,6 +416,10 @@ func (s *Service) routes(ctx context.Context, q sqldb.Querier, o *Order) ([]rout
 				}
 			}
 			k := key{step: r.step, kind: r.kind, role: r.role, user: r.user}
+			if pol.PerItem {
+				k.item = it.ID
+				r.policy = fmt.Sprintf("%s (item %d: %s)", pol.Name, it.Position, it.OfferingName)
+			}
 			if i, ok := made[k]; ok {
 				out[i] = out[i].merge(r)
 				continue

@@ -218,3 +218,40 @@ func TestOneApprovalPerOrderPerStep(t *testing.T) {
 		t.Errorf("after the sponsor approved once, the order is %s", o.State)
 	}
 }
+
+// TestPerItemPolicy: issue 17, item 3: "one decision per order per step
+// (unless a policy is explicitly per item)". A policy marked per_item asks
+// its approver once for each item it matches, each approval naming its
+// item; the order goes on when every one is approved.
+func TestPerItemPolicy(t *testing.T) {
+	f := newFixture(t)
+	_, err := f.ord.SavePolicy(f.ctx, f.pm, "", orders.PolicyInput{Name: "each gold VM", Expression: `item.plan == "gold"`, Step: 1,
+		ApproverKind: orders.ApproverSponsor, PerItem: true})
+	must(t, err)
+	pols, err := f.ord.Policies(f.ctx, f.pm)
+	must(t, err)
+	if len(pols) != 1 || !pols[0].PerItem {
+		t.Fatalf("policies = %+v, want the per-item one", pols)
+	}
+	o, err := f.ord.CreateOrder(f.ctx, f.dana, orders.OrderInput{Items: []orders.ItemInput{
+		{Offering: "vm", Plan: "gold", Parameters: map[string]any{"hostname": "big1"}},
+		{Offering: "vm", Plan: "gold", Parameters: map[string]any{"hostname": "big2"}},
+	}})
+	must(t, err)
+	o, err = f.ord.Submit(f.ctx, f.dana, o.ID)
+	must(t, err)
+	as, err := f.ord.Approvals(f.ctx, f.dana, o.ID)
+	must(t, err)
+	if len(as) != 2 || as[0].PolicyName == as[1].PolicyName || !strings.HasPrefix(as[0].PolicyName, "each gold VM") {
+		t.Fatalf("approvals = %+v, want one per item, each naming its item", as)
+	}
+	for i, a := range as {
+		_, err = f.ord.Decide(f.ctx, f.sponsor, a.ID, orders.Decision{Approve: true})
+		must(t, err)
+		o, err = f.ord.Order(f.ctx, f.dana, o.ID)
+		must(t, err)
+		if waiting := o.State == orders.StateAwaitingApproval; waiting != (i == 0) {
+			t.Errorf("after %d of 2 approvals the order is %s", i+1, o.State)
+		}
+	}
+}

@@ -64,9 +64,12 @@ type Policy struct {
 	Step         int          `json:"step"`
 	ApproverKind ApproverKind `json:"approver_kind"`
 	ApproverRole access.Role  `json:"approver_role,omitempty"`
-	Active       bool         `json:"active"`
-	CreatedAt    time.Time    `json:"created_at"`
-	UpdatedAt    time.Time    `json:"updated_at"`
+	// PerItem asks the approver once for each item the policy matches;
+	// otherwise one decision per order, step and approver.
+	PerItem   bool      `json:"per_item"`
+	Active    bool      `json:"active"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // PolicyInput creates or replaces a policy.
@@ -77,6 +80,7 @@ type PolicyInput struct {
 	Step         int          `json:"step"`
 	ApproverKind ApproverKind `json:"approver_kind"`
 	ApproverRole access.Role  `json:"approver_role"`
+	PerItem      bool         `json:"per_item"`
 	Active       *bool        `json:"active"`
 }
 
@@ -170,11 +174,11 @@ func (c *policyCache) program(src string) (*expr.Program, error) {
 	return p, nil
 }
 
-const policyColumns = `id, name, description, expression, step, approver_kind, approver_role, active, created_at, updated_at`
+const policyColumns = `id, name, description, expression, step, approver_kind, approver_role, per_item, active, created_at, updated_at`
 
 func scanPolicy(row sqldb.Scanner) (*Policy, error) {
 	var p Policy
-	if err := row.Scan(&p.ID, &p.Name, &p.Description, &p.Expression, &p.Step, &p.ApproverKind, &p.ApproverRole, &p.Active, &p.CreatedAt, &p.UpdatedAt); err != nil {
+	if err := row.Scan(&p.ID, &p.Name, &p.Description, &p.Expression, &p.Step, &p.ApproverKind, &p.ApproverRole, &p.PerItem, &p.Active, &p.CreatedAt, &p.UpdatedAt); err != nil {
 		return nil, err
 	}
 	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
@@ -216,8 +220,8 @@ func (s *Service) SavePolicy(ctx context.Context, p *access.Principal, id string
 		var err error
 		if id == "" {
 			id = sqldb.NewID()
-			_, err = tx.ExecContext(ctx, `INSERT INTO approval_policies (`+policyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
-				id, in.Name, in.Description, in.Expression, in.Step, in.ApproverKind, in.ApproverRole, active, now)
+			_, err = tx.ExecContext(ctx, `INSERT INTO approval_policies (`+policyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+				id, in.Name, in.Description, in.Expression, in.Step, in.ApproverKind, in.ApproverRole, in.PerItem, active, now)
 		} else {
 			if !sqldb.ValidID(id) {
 				return errs.NotFound("approval policy %q not found", id)
@@ -226,7 +230,8 @@ func (s *Service) SavePolicy(ctx context.Context, p *access.Principal, id string
 				return sqldb.Err(err, "approval policy")
 			}
 			_, err = tx.ExecContext(ctx, `UPDATE approval_policies SET name = $1, description = $2, expression = $3, step = $4, approver_kind = $5,
-				approver_role = $6, active = $7, updated_at = $8 WHERE id = $9`, in.Name, in.Description, in.Expression, in.Step, in.ApproverKind, in.ApproverRole, active, now, id)
+				approver_role = $6, per_item = $7, active = $8, updated_at = $9 WHERE id = $10`, in.Name, in.Description, in.Expression, in.Step, in.ApproverKind, in.ApproverRole,
+				in.PerItem, active, now, id)
 		}
 		if err != nil {
 			if errs.Is(sqldb.Err(err, "approval policy"), errs.CodeConflict) {

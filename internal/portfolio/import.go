@@ -255,7 +255,7 @@ func nz(code string, n int) string {
 func policyInput(pol Policy) orders.PolicyInput {
 	active := pol.Active
 	return orders.PolicyInput{Name: pol.Name, Description: pol.Description, Expression: pol.Expression, Step: pol.Step,
-		ApproverKind: pol.ApproverKind, ApproverRole: pol.ApproverRole, Active: &active}
+		ApproverKind: pol.ApproverKind, ApproverRole: pol.ApproverRole, PerItem: pol.PerItem, Active: &active}
 }
 
 func (pl *plan) offeringInput(i int, o Offering) (catalog.OfferingInput, bool) {
@@ -522,8 +522,9 @@ func (pl *plan) apply(ctx context.Context, s Services, p *access.Principal, dry 
 		in.Validate()
 		old, exists := pl.policies[pol.Name]
 		if exists && canon(Policy{Name: old.Name, Description: old.Description, Expression: old.Expression, Step: old.Step,
-			ApproverKind: old.ApproverKind, ApproverRole: old.ApproverRole, Active: old.Active}) == canon(Policy{Name: in.Name, Description: in.Description,
-			Expression: in.Expression, Step: in.Step, ApproverKind: in.ApproverKind, ApproverRole: in.ApproverRole, Active: *in.Active}) {
+			ApproverKind: old.ApproverKind, ApproverRole: old.ApproverRole, PerItem: old.PerItem, Active: old.Active}) == canon(Policy{Name: in.Name,
+			Description: in.Description, Expression: in.Expression, Step: in.Step, ApproverKind: in.ApproverKind, ApproverRole: in.ApproverRole, PerItem: in.PerItem,
+			Active: *in.Active}) {
 			continue
 		}
 		op, id := "create", ""

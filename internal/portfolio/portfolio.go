@@ -169,6 +169,7 @@ type Policy struct {
 	Step         int                 `yaml:"step"`
 	ApproverKind orders.ApproverKind `yaml:"approver_kind"`
 	ApproverRole access.Role         `yaml:"approver_role,omitempty"`
+	PerItem      bool                `yaml:"per_item,omitempty"`
 	Active       bool                `yaml:"active"`
 }
 
@@ -505,7 +506,7 @@ func Export(ctx context.Context, s Services, p *access.Principal) ([]byte, error
 	sort.Slice(policies, func(i, j int) bool { return policies[i].Name < policies[j].Name })
 	for _, pol := range policies {
 		d.Policies = append(d.Policies, Policy{Name: pol.Name, Description: pol.Description, Expression: pol.Expression, Step: pol.Step,
-			ApproverKind: pol.ApproverKind, ApproverRole: pol.ApproverRole, Active: pol.Active})
+			ApproverKind: pol.ApproverKind, ApproverRole: pol.ApproverRole, PerItem: pol.PerItem, Active: pol.Active})
 	}
 	quotas, err := s.Catalog.Quotas(ctx, p, "")
 	if err != nil {
