@@ -104,6 +104,9 @@ var (
 // parser collects every problem with its line.
 type parser struct {
 	problems []errs.FieldError
+	// inputsUnread is set when the inputs are not a mapping: references
+	// to inputs are then not checked (the inputs' problem is reported).
+	inputsUnread bool
 }
 
 func (p *parser) add(n *yaml.Node, field, rule, format string, args ...any) {
@@ -279,7 +282,7 @@ func (p *parser) plain(n *yaml.Node, field string, depth int) {
 }
 
 func (p *parser) inputs(b *Blueprint, n *yaml.Node) {
-	p.mapping(n, "inputs", nil, func(name string, k, v *yaml.Node) {
+	p.inputsUnread = !p.mapping(n, "inputs", nil, func(name string, k, v *yaml.Node) {
 		field := "inputs." + name
 		in := Input{Name: name, Type: "string", Line: k.Line}
 		if !namePattern.MatchString(name) {
@@ -392,7 +395,11 @@ func (p *parser) steps(b *Blueprint, n *yaml.Node) {
 			earlier = append(earlier, o.Name)
 		}
 		if params != nil {
-			st.Parameters = p.value(params, field+".parameters", newScope(b, earlier), all)
+			where := "step " + st.Name
+			if st.Name == "" {
+				where = field
+			}
+			st.Parameters = p.value(params, field+".parameters", p.scope(b, earlier, all, st.Name, where))
 			if st.Parameters != nil && st.Parameters.kind != kindMap {
 				p.add(params, field+".parameters", "type", "parameters must be a mapping of names to values")
 			}
@@ -403,12 +410,12 @@ func (p *parser) steps(b *Blueprint, n *yaml.Node) {
 
 func (p *parser) outputs(b *Blueprint, n *yaml.Node) {
 	names := allNames(b)
-	sc := newScope(b, names)
+	sc := p.scope(b, names, names, "", "")
 	p.mapping(n, "outputs", nil, func(name string, k, v *yaml.Node) {
 		if !namePattern.MatchString(name) {
 			p.add(k, "outputs."+name, "format", "output %q must be lower-case letters, digits and underscores, starting with a letter", name)
 		}
-		b.Outputs = append(b.Outputs, Output{Name: name, Value: p.value(v, "outputs."+name, sc, names), Line: k.Line})
+		b.Outputs = append(b.Outputs, Output{Name: name, Value: p.value(v, "outputs."+name, sc.at("output "+name)), Line: k.Line})
 	})
 }
 

@@ -186,3 +186,152 @@ outputs:
 		})
 	}
 }
+
+// refsBlueprint is a blueprint with inputs hostname, replicas and size and
+// steps database and app; %s is put in as step app's parameter x (or, with
+// out, as the output o).
+func refsBlueprint(param, out string) string {
+	return `blueprint: refs
+name: References
+inputs:
+  hostname: {type: string, required: true}
+  replicas: {type: integer, default: 1}
+  size: {type: string, default: small}
+steps:
+  - name: database
+    plan: bucket/standard
+  - name: app
+    plan: vm/bronze
+    parameters:
+      x: "` + param + `"
+  - name: cache
+    plan: vm/bronze
+outputs:
+  o: "` + out + `"
+`
+}
+
+// Issue 17, item 17: a typo in a reference to an input, a step, a step's
+// result or the instance is refused at the check, as a field error on the
+// line that names the step (or output), the expression and the bad name,
+// and suggests the closest valid name, wherever in the expression the
+// reference is (interpolated, in a macro, tested with has(), indexed).
+func TestParseRefusesReferenceTypos(t *testing.T) {
+	const ok = "${steps.database.id}"
+	for _, tc := range []struct {
+		name, param, out string
+		field, rule      string
+		want             []string // substrings of the one problem's message
+		not              string   // what the message must not say
+	}{
+		{"input", "${inputs.hostnme}", ok, "steps[1].parameters.x", "reference",
+			[]string{"${inputs.hostnme} in step app", "input hostnme", "did you mean hostname?"}, ""},
+		{"input interpolated", "web-${inputs.hostnme}-1", ok, "steps[1].parameters.x", "reference",
+			[]string{"step app", "input hostnme", "did you mean hostname?"}, ""},
+		{"input transposed", "${inputs.replicsa + 1}", ok, "steps[1].parameters.x", "reference",
+			[]string{"input replicsa", "did you mean replicas?"}, ""},
+		{"input in a macro", "${[1, 2].map(n, n * inputs.replica)}", ok, "steps[1].parameters.x", "reference",
+			[]string{"input replica", "did you mean replicas?"}, ""},
+		{"input in has", "${has(inputs.sise) ? 1 : 2}", ok, "steps[1].parameters.x", "reference",
+			[]string{"input sise", "did you mean size?"}, ""},
+		{"input indexed", `${inputs['hostnme']}`, ok, "steps[1].parameters.x", "reference",
+			[]string{"input hostnme", "did you mean hostname?"}, ""},
+		{"input in another case", "${inputs.HostName}", ok, "steps[1].parameters.x", "reference",
+			[]string{"input HostName", "did you mean hostname?"}, ""},
+		{"input nothing like", "${inputs.colour}", ok, "steps[1].parameters.x", "reference",
+			[]string{"input colour", "which the blueprint does not declare", "its inputs are hostname, replicas and size"}, "did you mean"},
+		{"input in an output", ok, "${inputs.hostnme}", "outputs.o", "reference",
+			[]string{"${inputs.hostnme} in output o", "did you mean hostname?"}, ""},
+		{"step", "${steps.databse.id}", ok, "steps[1].parameters.x", "reference",
+			[]string{"${steps.databse.id} in step app", "step databse", "no step has that name", "did you mean database?"}, ""},
+		{"step nothing like", "${steps.queue.id}", ok, "steps[1].parameters.x", "reference",
+			[]string{"step queue", "no step has that name", "the steps before it are database"}, "did you mean"},
+		{"step whole", "${steps.databse}", ok, "steps[1].parameters.x", "reference",
+			[]string{"step databse", "did you mean database?"}, ""},
+		{"step later", "${steps.cache.id}", ok, "steps[1].parameters.x", "order",
+			[]string{"step cache, which has not run yet here", "only the steps before it"}, ""},
+		{"step itself", "${steps.app.id}", ok, "steps[1].parameters.x", "order",
+			[]string{"step app, which has not run yet here", "this step"}, ""},
+		{"step later misspelt", "${steps.cahce.id}", ok, "steps[1].parameters.x", "reference",
+			[]string{"step cahce", "no step has that name", "the steps before it are database"}, "did you mean cache"},
+		{"step in an output", ok, "${steps.ap.dashboard_url}", "outputs.o", "reference",
+			[]string{"${steps.ap.dashboard_url} in output o", "step ap", "did you mean app?"}, ""},
+		{"step result", "${steps.database.dashbord_url}", ok, "steps[1].parameters.x", "reference",
+			[]string{"steps.database.dashbord_url", "did you mean dashboard_url?", "id, provider, dashboard_url and outputs"}, ""},
+		{"step result short", "${steps.database.idd}", ok, "steps[1].parameters.x", "reference",
+			[]string{"steps.database.idd", "did you mean id?"}, ""},
+		{"step result indexed", "${steps.database['output']}", ok, "steps[1].parameters.x", "reference",
+			[]string{"steps.database.output", "did you mean outputs?"}, ""},
+		{"step without a name", "${steps}", ok, "steps[1].parameters.x", "reference",
+			[]string{"${steps} in step app", "steps.<name>"}, ""},
+		{"instance", "${instance.org_unt}", ok, "steps[1].parameters.x", "reference",
+			[]string{"instance.org_unt", "did you mean org_unit?"}, ""},
+		{"inputs misspelt", "${input.hostname}", ok, "steps[1].parameters.x", "reference",
+			[]string{"${input.hostname} in step app", "did you mean inputs?"}, ""},
+		{"steps misspelt", "${step.database.id}", ok, "steps[1].parameters.x", "reference",
+			[]string{"step.database", "did you mean steps?"}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := blueprint.Parse([]byte(refsBlueprint(tc.param, tc.out)))
+			e := errs.As(err)
+			if err == nil || e.Code != errs.CodeInvalid || len(e.Fields) != 1 {
+				t.Fatalf("err = %v, want one problem", err)
+			}
+			f := e.Fields[0]
+			line := 13
+			if tc.field == "outputs.o" {
+				line = 17
+			}
+			if f.Field != tc.field || f.Rule != tc.rule || f.Line != line {
+				t.Errorf("problem %d:%s:%s, want %d:%s:%s", f.Line, f.Field, f.Rule, line, tc.field, tc.rule)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(f.Message, w) {
+					t.Errorf("message %q does not say %q", f.Message, w)
+				}
+			}
+			if tc.not != "" && strings.Contains(f.Message, tc.not) {
+				t.Errorf("message %q says %q", f.Message, tc.not)
+			}
+		})
+	}
+}
+
+// Issue 17, item 17: every typo in one expression is reported, and a
+// blueprint with no inputs says so.
+func TestParseReportsEveryReferenceTypo(t *testing.T) {
+	_, err := blueprint.Parse([]byte(`blueprint: refs
+name: References
+steps:
+  - name: db
+    plan: bucket/standard
+    parameters:
+      x: ${inputs.name + steps.nope.id + inputs.name}
+`))
+	e := errs.As(err)
+	if err == nil || len(e.Fields) != 2 {
+		t.Fatalf("err = %v, want two problems", err)
+	}
+	if m := e.Fields[0].Message; !strings.Contains(m, "input name") || !strings.Contains(m, "declares no inputs") {
+		t.Errorf("first problem: %q", m)
+	}
+	if m := e.Fields[1].Message; !strings.Contains(m, "step nope") || !strings.Contains(m, "no step runs before it") {
+		t.Errorf("second problem: %q", m)
+	}
+}
+
+// Issue 17, item 17: what is declared is accepted however it is written,
+// and a comprehension's own variables are not taken for references.
+func TestParseAcceptsReferences(t *testing.T) {
+	for _, x := range []string{
+		"${inputs.hostname}", "${inputs['size']}", "${has(inputs.size) ? inputs.size : 'none'}",
+		"${steps.database.outputs.endpoint}", "${steps.database.outputs['any-key']}", "${steps.database.provider + steps.database.dashboard_url}",
+		"${instance.id + instance.name + instance.org_unit + instance.owner + instance.offering + instance.plan}",
+		"${[1, 2].map(inputs, inputs + 1)}", "${[1].exists(steps, steps > 0)}", "${{'a': 1}.all(k, k != '')}",
+		"${type(inputs.replicas) == int}", "${steps.database}", "${inputs}",
+	} {
+		if _, err := blueprint.Parse([]byte(refsBlueprint(x, "${steps.app.id}"))); err != nil {
+			t.Errorf("%s: %v", x, err)
+		}
+	}
+}

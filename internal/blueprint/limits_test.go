@@ -108,16 +108,18 @@ func TestTemplateExpressionsBounded(t *testing.T) {
 	src := `blueprint: costly
 name: Costly
 steps:
+  - name: s
+    plan: vm/bronze
   - name: a
     plan: vm/bronze
     parameters:
-      x: ${inputs.list.map(a, inputs.list.map(b, inputs.list.map(c, a + b + c)))}
+      x: ${steps.s.outputs.list.map(a, steps.s.outputs.list.map(b, steps.s.outputs.list.map(c, a + b + c)))}
 `
 	_, err := blueprint.Parse([]byte(src))
 	e := errs.As(err)
-	if err == nil || len(e.Fields) != 1 || e.Fields[0].Field != "steps[0].parameters.x" || e.Fields[0].Rule != "cost" || e.Fields[0].Line != 7 ||
+	if err == nil || len(e.Fields) != 1 || e.Fields[0].Field != "steps[1].parameters.x" || e.Fields[0].Rule != "cost" || e.Fields[0].Line != 9 ||
 		!strings.Contains(e.Fields[0].Message, fmt.Sprint(expr.MaxCost)) {
-		t.Fatalf("a costly template: %v, want a cost problem on steps[0].parameters.x, line 7, naming %d", err, expr.MaxCost)
+		t.Fatalf("a costly template: %v, want a cost problem on steps[1].parameters.x, line 9, naming %d", err, expr.MaxCost)
 	}
 	long := "blueprint: long\nname: Long\nsteps:\n  - name: a\n    plan: vm/bronze\n    parameters:\n      x: ${" + strings.Repeat("1 + ", expr.MaxSource/4+1) + "1}\n"
 	if got := problems(t, long); len(got) != 1 || got[0] != "7:steps[0].parameters.x:length" {

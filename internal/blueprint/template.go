@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
-	"slices"
 	"strings"
 
 	"github.com/google/cel-go/cel"
@@ -45,13 +43,22 @@ type part struct {
 }
 
 // scope is what expressions at one place may refer to: the inputs, the
-// instance and the steps before it.
+// instance and the steps before it. Where names the place in problems
+// ("step app", "output url").
 type scope struct {
-	env   *cel.Env
-	steps []string
+	env *cel.Env
+	// inputs are the declared inputs; unread when the inputs could not be
+	// read (that is reported once, not at every reference).
+	inputs []string
+	unread bool
+	// steps are the steps that may be used here; all are every step; self
+	// is the step being read ("" for outputs).
+	steps, all []string
+	self       string
+	where      string
 }
 
-func newScope(b *Blueprint, steps []string) *scope {
+func (p *parser) scope(b *Blueprint, steps, all []string, self, where string) *scope {
 	opts := []cel.EnvOption{cel.Variable("inputs", cel.MapType(cel.StringType, cel.DynType)),
 		cel.Variable("instance", cel.MapType(cel.StringType, cel.DynType))}
 	for _, s := range steps {
@@ -61,17 +68,26 @@ func newScope(b *Blueprint, steps []string) *scope {
 	if err != nil {
 		panic(err) // the declarations are fixed; only a programming error fails here
 	}
-	return &scope{env: env, steps: steps}
+	sc := &scope{env: env, steps: steps, all: all, self: self, where: where, unread: p.inputsUnread}
+	for _, in := range b.Inputs {
+		sc.inputs = append(sc.inputs, in.Name)
+	}
+	return sc
 }
 
-var stepRef = regexp.MustCompile(`\bsteps\.([a-zA-Z_][a-zA-Z0-9_]*)`)
+// at is the scope at another place with the same names.
+func (sc *scope) at(where string) *scope {
+	c := *sc
+	c.where = where
+	return &c
+}
 
 // value reads a node into a Value, compiling every expression in sc.
-func (p *parser) value(n *yaml.Node, field string, sc *scope, all []string) *Value {
+func (p *parser) value(n *yaml.Node, field string, sc *scope) *Value {
 	switch n.Kind {
 	case yaml.ScalarNode:
 		if n.Tag == "!!str" && strings.Contains(n.Value, "${") {
-			return p.template(n, field, sc, all)
+			return p.template(n, field, sc)
 		}
 		var v any
 		if err := n.Decode(&v); err != nil {
@@ -85,7 +101,7 @@ func (p *parser) value(n *yaml.Node, field string, sc *scope, all []string) *Val
 	case yaml.MappingNode:
 		out := &Value{kind: kindMap}
 		p.mapping(n, field, nil, func(key string, k, v *yaml.Node) {
-			if fv := p.value(v, join(field, key), sc, all); fv != nil {
+			if fv := p.value(v, join(field, key), sc); fv != nil {
 				out.keys, out.fields = append(out.keys, key), append(out.fields, fv)
 			}
 		})
@@ -93,7 +109,7 @@ func (p *parser) value(n *yaml.Node, field string, sc *scope, all []string) *Val
 	case yaml.SequenceNode:
 		out := &Value{kind: kindList}
 		for i, c := range n.Content {
-			if cv := p.value(c, fmt.Sprintf("%s[%d]", field, i), sc, all); cv != nil {
+			if cv := p.value(c, fmt.Sprintf("%s[%d]", field, i), sc); cv != nil {
 				out.items = append(out.items, cv)
 			}
 		}
@@ -104,7 +120,7 @@ func (p *parser) value(n *yaml.Node, field string, sc *scope, all []string) *Val
 }
 
 // template splits a string into text and ${expression} parts.
-func (p *parser) template(n *yaml.Node, field string, sc *scope, all []string) *Value {
+func (p *parser) template(n *yaml.Node, field string, sc *scope) *Value {
 	s := n.Value
 	out := &Value{kind: kindTemplate}
 	for {
@@ -129,7 +145,7 @@ func (p *parser) template(n *yaml.Node, field string, sc *scope, all []string) *
 			p.add(n, field, "template", "${} is empty; write an expression such as ${inputs.app_name}")
 			return nil
 		}
-		prg, ok := p.compile(n, field, src, sc, all)
+		prg, ok := p.compile(n, field, src, sc)
 		if !ok {
 			return nil
 		}
@@ -167,18 +183,12 @@ func closing(s string) int {
 
 // compile checks one ${expression} within package expr's bounds (its
 // length, and its estimated cost over MaxSize-element values).
-func (p *parser) compile(n *yaml.Node, field, src string, sc *scope, all []string) (*expr.Program, bool) {
-	for _, m := range stepRef.FindAllStringSubmatch(src, -1) {
-		name := m[1]
-		switch {
-		case slices.Contains(sc.steps, name):
-		case slices.Contains(all, name):
-			p.add(n, field, "order", "${%s} uses step %s, which has not run yet here; a step may use only the steps before it", src, name)
-			return nil, false
-		default:
-			p.add(n, field, "reference", "${%s} uses step %s, but no step has that name", src, name)
-			return nil, false
+func (p *parser) compile(n *yaml.Node, field, src string, sc *scope) (*expr.Program, bool) {
+	if refs := sc.references(src); len(refs) > 0 {
+		for _, r := range refs {
+			p.add(n, field, r.rule, "%s", r.message)
 		}
+		return nil, false
 	}
 	prg, err := expr.Compile(sc.env, src)
 	if err != nil {
