@@ -15,10 +15,14 @@ import (
 type catalogPage struct {
 	Page
 	Offerings []*catalog.Offering
-	Query     string
-	View      string
-	Views     []viewTab
-	Summary   *catalog.Summary
+	// Distinct says, by offering ID, what tells an offering apart from
+	// another of the same name (its plans and code), as after a peer's
+	// catalog is imported next to ours (issue 17, item 11).
+	Distinct map[string]string
+	Query    string
+	View     string
+	Views    []viewTab
+	Summary  *catalog.Summary
 }
 
 type viewTab struct {
@@ -51,7 +55,36 @@ func (p *Portal) catalogPage(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pg.Offerings = os
+	pg.Distinct = distinctTwins(os)
 	return p.render(w, r, http.StatusOK, "catalog", pg)
+}
+
+// distinctTwins describes, for each offering sharing its name with another
+// in the list, its plans and its code; offerings with names of their own
+// need no such line.
+func distinctTwins(os []*catalog.Offering) map[string]string {
+	named := map[string]int{}
+	for _, o := range os {
+		named[strings.ToLower(strings.TrimSpace(o.Name))]++
+	}
+	d := map[string]string{}
+	for _, o := range os {
+		if named[strings.ToLower(strings.TrimSpace(o.Name))] < 2 {
+			continue
+		}
+		var plans []string
+		for _, pl := range o.Plans {
+			if !pl.Retired {
+				plans = append(plans, pl.Name)
+			}
+		}
+		s := "code " + o.Code
+		if len(plans) > 0 {
+			s = "Plans " + strings.Join(plans, ", ") + " · " + s
+		}
+		d[o.ID] = s
+	}
+	return d
 }
 
 type offeringPage struct {
