@@ -5,7 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -47,18 +49,90 @@ type plan struct {
 	offers    []catalog.OfferingInput
 }
 
-func (pl *plan) add(section string, i int, format string, args ...any) {
-	pl.problems = append(pl.problems, Problem{File: pl.d.file, Line: pl.d.line(section, i), Message: fmt.Sprintf(format, args...)})
+// add reports a problem with the field (a path such as owner or
+// plans[1].code; "" for the whole element) of the i-th element of section,
+// on that field's line.
+func (pl *plan) add(section string, i int, field string, format string, args ...any) {
+	line := pl.d.line(section, i)
+	if field != "" {
+		line = pl.d.fieldLine(section, i, field, nil)
+	}
+	pl.problems = append(pl.problems, Problem{File: pl.d.file, Line: line, Message: fmt.Sprintf(format, args...)})
 }
 
-func (pl *plan) addErr(section string, i int, what string, err error) {
+// numbered finds the elements a validation message numbers from 1
+// ("holiday 3", "season 2: weekly entry 1") by their list's name in the file.
+var numbered = regexp.MustCompile(`(roadmap entry|holiday|season|maintenance|weekly entry) (\d+)`)
+
+var numberedList = map[string]string{"roadmap entry": "roadmap", "holiday": "holidays", "season": "seasons", "maintenance": "maintenance", "weekly entry": "weekly"}
+
+// addErr reports a validation error, each field error on its field's line.
+// locate, when not nil, says which element of a list (by its name in the
+// file) the k-th occurrence of a field error is about.
+func (pl *plan) addErr(section string, i int, what string, err error, locate func(f errs.FieldError, k int) map[string]int) {
 	e := errs.As(err)
 	if len(e.Fields) == 0 {
-		pl.add(section, i, "%s: %s", what, e.Message)
+		pl.add(section, i, "", "%s: %s", what, e.Message)
 	}
+	seen := map[errs.FieldError]int{}
 	for _, f := range e.Fields {
-		pl.add(section, i, "%s: %s: %s", what, f.Field, f.Message)
+		index := map[string]int{}
+		if locate != nil {
+			index = locate(f, seen[f])
+		}
+		seen[f]++
+		for _, m := range numbered.FindAllStringSubmatch(f.Message, -1) {
+			n, _ := strconv.Atoi(m[2])
+			index[numberedList[m[1]]] = n - 1
+		}
+		pl.problems = append(pl.problems, Problem{File: pl.d.file, Line: pl.d.fieldLine(section, i, f.Field, index),
+			Message: fmt.Sprintf("%s: %s: %s", what, f.Field, f.Message)})
 	}
+}
+
+// locatePlan says which plan (and add-on) of an offering the k-th
+// occurrence of a field error is about: the first plan whose inclusion
+// makes the error appear k+1 times when only the plans up to it are
+// checked, which also finds the second of two plans with one code.
+func locatePlan(in catalog.OfferingInput) func(f errs.FieldError, k int) map[string]int {
+	return func(f errs.FieldError, k int) map[string]int {
+		for _, list := range []string{"plans", "addons"} {
+			if !strings.HasPrefix(f.Field, list+".") {
+				continue
+			}
+			n := len(in.Plans)
+			if list == "addons" {
+				n = len(in.Addons)
+			}
+			for j := 0; j < n; j++ {
+				try := in
+				try.Plans = slices.Clone(in.Plans)
+				try.Addons = slices.Clone(in.Addons)
+				if list == "plans" {
+					try.Plans = try.Plans[:j+1]
+				} else {
+					try.Addons = try.Addons[:j+1]
+				}
+				if count(try.Validate(), f) > k {
+					return map[string]int{list: j}
+				}
+			}
+		}
+		return map[string]int{}
+	}
+}
+
+func count(err error, f errs.FieldError) int {
+	if err == nil {
+		return 0
+	}
+	n := 0
+	for _, x := range errs.As(err).Fields {
+		if x == f {
+			n++
+		}
+	}
+	return n
 }
 
 // Import applies a file (or, with dryRun, only reports what it would
@@ -140,7 +214,7 @@ func (pl *plan) check(ctx context.Context) {
 	seen := map[string]bool{}
 	for i, sv := range d.Services {
 		if seen[sv.Code] {
-			pl.add("services", i, "service %s is listed twice", sv.Code)
+			pl.add("services", i, "code", "service %s is listed twice", sv.Code)
 		}
 		seen[sv.Code] = true
 		in := catalog.ServiceInput{Code: sv.Code, Name: sv.Name, Kind: sv.Kind, Description: sv.Description, Outcomes: sv.Outcomes,
@@ -153,44 +227,44 @@ func (pl *plan) check(ctx context.Context) {
 		}{{"owner", sv.Owner, &in.OwnerID}, {"sponsor", sv.Sponsor, &in.SponsorID}, {"relationship_manager", sv.RelationshipManager, &in.RelationshipManagerID}} {
 			id, ok := n.userID(ctx, ref.email)
 			if !ok {
-				pl.add("services", i, "service %s: %s %q is not a user", sv.Code, ref.field, ref.email)
+				pl.add("services", i, ref.field, "service %s: %s %q is not a user", sv.Code, ref.field, ref.email)
 			}
 			*ref.id = id
 		}
 		if sv.AssignmentGroup != "" {
 			if in.AssignmentGroupID = n.groupID[sv.AssignmentGroup]; in.AssignmentGroupID == "" {
-				pl.add("services", i, "service %s: assignment_group %q is not a group", sv.Code, sv.AssignmentGroup)
+				pl.add("services", i, "assignment_group", "service %s: assignment_group %q is not a group", sv.Code, sv.AssignmentGroup)
 			}
 		}
-		for _, m := range sv.Managers {
+		for j, m := range sv.Managers {
 			uid, ok := n.userID(ctx, m.User)
 			if !ok || n.unitID[m.OrgUnit] == "" {
-				pl.add("services", i, "service %s: manager %s for %s: unknown user or org unit", sv.Code, m.User, m.OrgUnit)
+				pl.add("services", i, fmt.Sprintf("managers[%d]", j), "service %s: manager %s for %s: unknown user or org unit", sv.Code, m.User, m.OrgUnit)
 			}
 			in.Managers = append(in.Managers, catalog.Manager{OrgUnitID: n.unitID[m.OrgUnit], UserID: uid})
 		}
 		if !slices.Contains(catalog.Lifecycles, sv.Lifecycle) {
-			pl.add("services", i, "service %s: lifecycle must be one of proposed, approved, in_design, live, retiring, retired", sv.Code)
+			pl.add("services", i, "lifecycle", "service %s: lifecycle must be one of proposed, approved, in_design, live, retiring, retired", sv.Code)
 		} else if old, ok := pl.services[sv.Code]; ok && slices.Index(catalog.Lifecycles, sv.Lifecycle) < slices.Index(catalog.Lifecycles, old.Lifecycle) {
-			pl.add("services", i, "service %s is %s here and cannot move back to %s", sv.Code, old.Lifecycle, sv.Lifecycle)
+			pl.add("services", i, "lifecycle", "service %s is %s here and cannot move back to %s", sv.Code, old.Lifecycle, sv.Lifecycle)
 		}
 		if sv.Successor != "" {
 			if _, ok := pl.serviceID(sv.Successor); !ok {
-				pl.add("services", i, "service %s: successor %q is not a service", sv.Code, sv.Successor)
+				pl.add("services", i, "successor", "service %s: successor %q is not a service", sv.Code, sv.Successor)
 			}
 		}
 		if err := in.Validate(); err != nil {
-			pl.addErr("services", i, "service "+sv.Code, err)
+			pl.addErr("services", i, "service "+sv.Code, err, nil)
 		}
 		pl.inputs = append(pl.inputs, in)
 	}
 	for i, ci := range d.ConfigItems {
 		in := catalog.ConfigItemInput{Code: ci.Code, Name: ci.Name, Kind: ci.Kind, Description: ci.Description}
 		if err := in.Validate(); err != nil {
-			pl.addErr("config_items", i, "configuration item "+ci.Code, err)
+			pl.addErr("config_items", i, "configuration item "+ci.Code, err, nil)
 		}
 		if old, ok := pl.cis[ci.Code]; ok && (old.Name != in.Name || old.Kind != in.Kind || old.Description != in.Description) {
-			pl.add("config_items", i, "configuration item %s differs from the one in Steward; changing configuration items is not supported by import", ci.Code)
+			pl.add("config_items", i, "", "configuration item %s differs from the one in Steward; changing configuration items is not supported by import", ci.Code)
 		}
 	}
 	ciInFile := func(code string) bool {
@@ -203,28 +277,28 @@ func (pl *plan) check(ctx context.Context) {
 		for _, ref := range []struct{ svc, ci, end string }{{dep.FromService, dep.FromCI, "from"}, {dep.ToService, dep.ToCI, "to"}} {
 			switch {
 			case (ref.svc == "") == (ref.ci == ""):
-				pl.add("dependencies", i, "dependency: give exactly one of %s_service and %s_ci", ref.end, ref.end)
+				pl.add("dependencies", i, "", "dependency: give exactly one of %s_service and %s_ci", ref.end, ref.end)
 			case ref.svc != "":
 				if _, ok := pl.serviceID(ref.svc); !ok {
-					pl.add("dependencies", i, "dependency: %s_service %q is not a service", ref.end, ref.svc)
+					pl.add("dependencies", i, ref.end+"_service", "dependency: %s_service %q is not a service", ref.end, ref.svc)
 				}
 			case !ciInFile(ref.ci):
-				pl.add("dependencies", i, "dependency: %s_ci %q is not a configuration item", ref.end, ref.ci)
+				pl.add("dependencies", i, ref.end+"_ci", "dependency: %s_ci %q is not a configuration item", ref.end, ref.ci)
 			}
 		}
 		in := catalog.DependencyInput{FromServiceID: nz(dep.FromService, 1), FromCIID: nz(dep.FromCI, 1), ToServiceID: nz(dep.ToService, 2), ToCIID: nz(dep.ToCI, 2),
 			Kind: dep.Kind, RedundancyGroup: dep.RedundancyGroup, Needs: dep.Needs}
 		if dep.FromService != "" && dep.FromService == dep.ToService || dep.FromCI != "" && dep.FromCI == dep.ToCI {
-			pl.add("dependencies", i, "dependency: a node cannot depend on itself")
+			pl.add("dependencies", i, "", "dependency: a node cannot depend on itself")
 		} else if err := in.Validate(); err != nil {
-			pl.addErr("dependencies", i, "dependency", err)
+			pl.addErr("dependencies", i, "dependency", err, nil)
 		}
 	}
 	for i, o := range d.Offerings {
 		in, ok := pl.offeringInput(i, o)
 		if ok {
 			if err := in.Validate(); err != nil {
-				pl.addErr("offerings", i, "offering "+o.Code, err)
+				pl.addErr("offerings", i, "offering "+o.Code, err, locatePlan(in))
 			}
 		}
 		pl.offers = append(pl.offers, in)
@@ -232,14 +306,17 @@ func (pl *plan) check(ctx context.Context) {
 	for i, pol := range d.Policies {
 		in := policyInput(pol)
 		if err := in.Validate(); err != nil {
-			pl.addErr("approval_policies", i, "approval policy "+pol.Name, err)
+			pl.addErr("approval_policies", i, "approval policy "+pol.Name, err, nil)
 		}
 	}
 	for i, q := range d.Quotas {
 		_, known := pl.offerings[q.Offering]
 		known = known || slices.ContainsFunc(d.Offerings, func(o Offering) bool { return o.Code == q.Offering })
-		if n.unitID[q.OrgUnit] == "" || !known {
-			pl.add("quotas", i, "quota: org unit %q or offering %q does not exist", q.OrgUnit, q.Offering)
+		switch {
+		case n.unitID[q.OrgUnit] == "":
+			pl.add("quotas", i, "org_unit", "quota: org unit %q does not exist", q.OrgUnit)
+		case !known:
+			pl.add("quotas", i, "offering", "quota: offering %q does not exist", q.Offering)
 		}
 	}
 }
@@ -264,34 +341,34 @@ func (pl *plan) offeringInput(i int, o Offering) (catalog.OfferingInput, bool) {
 	if id, found := pl.serviceID(o.Service); found {
 		in.ServiceID = id
 	} else {
-		pl.add("offerings", i, "offering %s: service %q is not a service", o.Code, o.Service)
+		pl.add("offerings", i, "service", "offering %s: service %q is not a service", o.Code, o.Service)
 		ok = false
 	}
 	if !o.Form.IsZero() {
 		raw, err := nodeToJSON(&o.Form)
 		if err != nil {
-			pl.add("offerings", i, "offering %s: form: %v", o.Code, err)
+			pl.add("offerings", i, "form", "offering %s: form: %v", o.Code, err)
 			ok = false
 		}
 		in.FormSchema = raw
 	}
 	if o.Audience != nil {
 		in.Audience.Roles = o.Audience.Roles
-		for _, code := range o.Audience.OrgUnits {
+		for k, code := range o.Audience.OrgUnits {
 			if id := pl.names.unitID[code]; id != "" {
 				in.Audience.OrgUnitIDs = append(in.Audience.OrgUnitIDs, id)
 			} else {
-				pl.add("offerings", i, "offering %s: audience org unit %q does not exist", o.Code, code)
+				pl.add("offerings", i, fmt.Sprintf("audience.org_units[%d]", k), "offering %s: audience org unit %q does not exist", o.Code, code)
 			}
 		}
 	}
-	for _, code := range o.Bundle {
+	for k, code := range o.Bundle {
 		if old, found := pl.offerings[code]; found {
 			in.Bundle = append(in.Bundle, old.ID)
 		} else if slices.ContainsFunc(pl.d.Offerings, func(x Offering) bool { return x.Code == code }) {
 			in.Bundle = append(in.Bundle, "code:"+code)
 		} else {
-			pl.add("offerings", i, "offering %s: bundled offering %q does not exist", o.Code, code)
+			pl.add("offerings", i, fmt.Sprintf("bundle[%d]", k), "offering %s: bundled offering %q does not exist", o.Code, code)
 		}
 	}
 	for _, p := range o.Plans {

@@ -50,13 +50,13 @@ const (
 
 // Document is the file.
 type Document struct {
-	Services     []Service    `yaml:"services"`
-	ConfigItems  []ConfigItem `yaml:"config_items,omitempty"`
-	Dependencies []Dependency `yaml:"dependencies,omitempty"`
-	Offerings    []Offering   `yaml:"offerings,omitempty"`
-	Policies     []Policy     `yaml:"approval_policies,omitempty"`
-	Quotas       []Quota      `yaml:"quotas,omitempty"`
-	lines        map[any]int  // element → line, filled by Parse
+	Services     []Service      `yaml:"services"`
+	ConfigItems  []ConfigItem   `yaml:"config_items,omitempty"`
+	Dependencies []Dependency   `yaml:"dependencies,omitempty"`
+	Offerings    []Offering     `yaml:"offerings,omitempty"`
+	Policies     []Policy       `yaml:"approval_policies,omitempty"`
+	Quotas       []Quota        `yaml:"quotas,omitempty"`
+	lines        map[string]int // path (offerings[3].plans[1].name) → line, filled by Parse
 	file         string
 }
 
@@ -237,19 +237,35 @@ func Parse(file string, data []byte) (*Document, error) {
 		}
 		return nil, Problems{{File: file, Line: yamlLine(err), Message: err.Error()}}
 	}
-	d.file, d.lines = file, map[any]int{}
-	// Remember the line of each list element.
-	if len(root.Content) == 1 && root.Content[0].Kind == yaml.MappingNode {
-		m := root.Content[0]
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			key, list := m.Content[i].Value, m.Content[i+1]
-			for j, el := range list.Content {
-				d.lines[key+"#"+fmt.Sprint(j)] = el.Line
-			}
-			d.lines[key] = m.Content[i].Line
-		}
+	d.file, d.lines = file, map[string]int{}
+	// Remember the line of every element and field, by its path
+	// (offerings[3].plans[1].prices[0].meter), so a problem is reported
+	// on the line of the field it is about.
+	if len(root.Content) == 1 {
+		d.remember("", root.Content[0])
 	}
 	return &d, nil
+}
+
+// remember records the line of n and of everything in it under path.
+func (d *Document) remember(path string, n *yaml.Node) {
+	switch n.Kind {
+	case yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			p := n.Content[i].Value
+			if path != "" {
+				p = path + "." + p
+			}
+			d.lines[p] = n.Content[i].Line
+			d.remember(p, n.Content[i+1])
+		}
+	case yaml.SequenceNode:
+		for j, el := range n.Content {
+			p := fmt.Sprintf("%s[%d]", path, j)
+			d.lines[p] = el.Line
+			d.remember(p, el)
+		}
+	}
 }
 
 // checkShape refuses aliases and nesting beyond MaxDepth, one problem per
@@ -285,10 +301,57 @@ func checkShape(file string, root *yaml.Node) Problems {
 }
 
 func (d *Document) line(section string, i int) int {
-	if l, ok := d.lines[section+"#"+fmt.Sprint(i)]; ok {
+	if l, ok := d.lines[fmt.Sprintf("%s[%d]", section, i)]; ok {
 		return l
 	}
 	return d.lines[section]
+}
+
+// fieldLine is the line of a field of the i-th element of section, named
+// as a validation error names it (plans.prices[0].meter, owner_id,
+// calendar.holidays): the deepest part of the path the file has. A list
+// named without an index is resolved by index (the element the message
+// numbers, "holiday 3", or the only element); otherwise the line is the
+// list's own.
+func (d *Document) fieldLine(section string, i int, field string, index map[string]int) int {
+	path := fmt.Sprintf("%s[%d]", section, i)
+	line := d.line(section, i)
+	for _, part := range strings.Split(field, ".") {
+		name, idx, hasIdx := strings.Cut(part, "[")
+		next := path + "." + name
+		if _, ok := d.lines[next]; !ok {
+			for _, alias := range []string{strings.TrimSuffix(name, "_ids") + "s", strings.TrimSuffix(name, "_id")} {
+				if _, ok := d.lines[path+"."+alias]; ok {
+					next = path + "." + alias
+					break
+				}
+			}
+		}
+		l, ok := d.lines[next]
+		if !ok {
+			return line
+		}
+		path, line = next, l
+		j := -1
+		if hasIdx {
+			fmt.Sscanf(idx, "%d]", &j)
+		} else if k, ok := index[name]; ok {
+			j = k
+		} else if _, many := d.lines[path+"[1]"]; !many {
+			if _, one := d.lines[path+"[0]"]; one {
+				j = 0
+			}
+		}
+		if j < 0 {
+			continue
+		}
+		if l, ok := d.lines[fmt.Sprintf("%s[%d]", path, j)]; ok {
+			path, line = fmt.Sprintf("%s[%d]", path, j), l
+		} else {
+			return line
+		}
+	}
+	return line
 }
 
 func lineOf(msg string) int {
@@ -434,19 +497,7 @@ func Export(ctx context.Context, s Services, p *access.Principal) ([]byte, error
 	}
 	sort.Slice(services, func(i, j int) bool { return services[i].Code < services[j].Code })
 	for _, sv := range services {
-		out := Service{Code: sv.Code, Name: sv.Name, Kind: sv.Kind, Lifecycle: sv.Lifecycle, Successor: codeOf[sv.SuccessorID],
-			Description: sv.Description, Owner: names.email(ctx, sv.OwnerID), Sponsor: names.email(ctx, sv.SponsorID),
-			RelationshipManager: names.email(ctx, sv.RelationshipManagerID), AssignmentGroup: names.groupName[sv.AssignmentGroupID],
-			Outcomes: sv.Outcomes, BusinessFunctions: sv.BusinessFunctions, ValueKind: sv.ValueKind, ValueStatement: sv.ValueStatement,
-			Category: sv.Category, FocusCategory: sv.FocusCategory, Class: sv.Class, Criticality: sv.Criticality, Roadmap: sv.Roadmap, Help: sv.Help,
-			RPOMinutes: sv.RPOMinutes, RTOMinutes: sv.RTOMinutes, Continuity: sv.Continuity, ExternalDependencies: sv.ExternalDependencies, Calendar: sv.Calendar}
-		for _, m := range sv.Managers {
-			out.Managers = append(out.Managers, Manager{OrgUnit: names.unitCode[m.OrgUnitID], User: names.email(ctx, m.UserID)})
-		}
-		if out.FocusCategory == catalog.FocusOther {
-			out.FocusCategory = "" // the default
-		}
-		d.Services = append(d.Services, out)
+		d.Services = append(d.Services, names.fileService(ctx, sv, codeOf))
 	}
 	cis, err := s.Catalog.ConfigItems(ctx, p)
 	if err != nil {
@@ -474,28 +525,9 @@ func Export(ctx context.Context, s Services, p *access.Principal) ([]byte, error
 	}
 	sort.Slice(offerings, func(i, j int) bool { return offerings[i].Code < offerings[j].Code })
 	for _, o := range offerings {
-		form, err := jsonToNode(o.FormSchema)
+		out, err := names.fileOffering(o, codeOf, offeringCode)
 		if err != nil {
 			return nil, err
-		}
-		out := Offering{Code: o.Code, Service: codeOf[o.ServiceID], Name: o.Name, Summary: o.Summary, Description: o.Description, Brokered: o.Brokered,
-			View: o.View, Form: *form, Addons: o.Addons}
-		if string(o.FormSchema) == catalog.EmptyForm {
-			out.Form = yaml.Node{}
-		}
-		if len(o.Audience.OrgUnitIDs)+len(o.Audience.Roles) > 0 {
-			out.Audience = &Audience{Roles: o.Audience.Roles}
-			for _, id := range o.Audience.OrgUnitIDs {
-				out.Audience.OrgUnits = append(out.Audience.OrgUnits, names.unitCode[id])
-			}
-		}
-		for _, id := range o.Bundle {
-			out.Bundle = append(out.Bundle, offeringCode[id])
-		}
-		for _, pl := range o.Input().Plans {
-			out.Plans = append(out.Plans, Plan{Code: pl.Code, Name: pl.Name, Description: pl.Description, Currency: pl.Currency,
-				Recurring: pl.Recurring, OneTime: pl.OneTime, Agreement: pl.Agreement, MaxQuantity: pl.MaxQuantity, Retired: pl.Retired,
-				Blueprint: pl.Blueprint, Prices: pl.Prices})
 		}
 		d.Offerings = append(d.Offerings, out)
 	}
@@ -505,8 +537,7 @@ func Export(ctx context.Context, s Services, p *access.Principal) ([]byte, error
 	}
 	sort.Slice(policies, func(i, j int) bool { return policies[i].Name < policies[j].Name })
 	for _, pol := range policies {
-		d.Policies = append(d.Policies, Policy{Name: pol.Name, Description: pol.Description, Expression: pol.Expression, Step: pol.Step,
-			ApproverKind: pol.ApproverKind, ApproverRole: pol.ApproverRole, PerItem: pol.PerItem, Active: pol.Active})
+		d.Policies = append(d.Policies, filePolicy(pol))
 	}
 	quotas, err := s.Catalog.Quotas(ctx, p, "")
 	if err != nil {
@@ -526,6 +557,57 @@ func Export(ctx context.Context, s Services, p *access.Principal) ([]byte, error
 		return nil, err
 	}
 	return b.Bytes(), enc.Close()
+}
+
+// fileService is a service as the file writes it.
+func (n *names) fileService(ctx context.Context, sv *catalog.Service, codeOf map[string]string) Service {
+	out := Service{Code: sv.Code, Name: sv.Name, Kind: sv.Kind, Lifecycle: sv.Lifecycle, Successor: codeOf[sv.SuccessorID],
+		Description: sv.Description, Owner: n.email(ctx, sv.OwnerID), Sponsor: n.email(ctx, sv.SponsorID),
+		RelationshipManager: n.email(ctx, sv.RelationshipManagerID), AssignmentGroup: n.groupName[sv.AssignmentGroupID],
+		Outcomes: sv.Outcomes, BusinessFunctions: sv.BusinessFunctions, ValueKind: sv.ValueKind, ValueStatement: sv.ValueStatement,
+		Category: sv.Category, FocusCategory: sv.FocusCategory, Class: sv.Class, Criticality: sv.Criticality, Roadmap: sv.Roadmap, Help: sv.Help,
+		RPOMinutes: sv.RPOMinutes, RTOMinutes: sv.RTOMinutes, Continuity: sv.Continuity, ExternalDependencies: sv.ExternalDependencies, Calendar: sv.Calendar}
+	for _, m := range sv.Managers {
+		out.Managers = append(out.Managers, Manager{OrgUnit: n.unitCode[m.OrgUnitID], User: n.email(ctx, m.UserID)})
+	}
+	if out.FocusCategory == catalog.FocusOther {
+		out.FocusCategory = "" // the default
+	}
+	return out
+}
+
+// fileOffering is an offering as the file writes it.
+func (n *names) fileOffering(o *catalog.Offering, codeOf, offeringCode map[string]string) (Offering, error) {
+	form, err := jsonToNode(o.FormSchema)
+	if err != nil {
+		return Offering{}, err
+	}
+	out := Offering{Code: o.Code, Service: codeOf[o.ServiceID], Name: o.Name, Summary: o.Summary, Description: o.Description, Brokered: o.Brokered,
+		View: o.View, Form: *form, Addons: o.Addons}
+	if string(o.FormSchema) == catalog.EmptyForm {
+		out.Form = yaml.Node{}
+	}
+	if len(o.Audience.OrgUnitIDs)+len(o.Audience.Roles) > 0 {
+		out.Audience = &Audience{Roles: o.Audience.Roles}
+		for _, id := range o.Audience.OrgUnitIDs {
+			out.Audience.OrgUnits = append(out.Audience.OrgUnits, n.unitCode[id])
+		}
+	}
+	for _, id := range o.Bundle {
+		out.Bundle = append(out.Bundle, offeringCode[id])
+	}
+	for _, pl := range o.Input().Plans {
+		out.Plans = append(out.Plans, Plan{Code: pl.Code, Name: pl.Name, Description: pl.Description, Currency: pl.Currency,
+			Recurring: pl.Recurring, OneTime: pl.OneTime, Agreement: pl.Agreement, MaxQuantity: pl.MaxQuantity, Retired: pl.Retired,
+			Blueprint: pl.Blueprint, Prices: pl.Prices})
+	}
+	return out, nil
+}
+
+// filePolicy is an approval policy as the file writes it.
+func filePolicy(pol *orders.Policy) Policy {
+	return Policy{Name: pol.Name, Description: pol.Description, Expression: pol.Expression, Step: pol.Step,
+		ApproverKind: pol.ApproverKind, ApproverRole: pol.ApproverRole, PerItem: pol.PerItem, Active: pol.Active}
 }
 
 func fileDependency(dep *catalog.Dependency) Dependency {

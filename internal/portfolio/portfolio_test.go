@@ -118,8 +118,9 @@ offerings:
 		t.Fatalf("err = %v", err)
 	}
 	got := ps.Error()
-	for _, want := range []string{`bad.yaml:2: service email: owner "nobody@example.com" is not a user`, "bad.yaml:7: service Bad Code: code:",
-		"bad.yaml:7: service Bad Code: kind:", `bad.yaml:12: offering mailbox: service "mail" is not a service`} {
+	// Issue 17, item 14: each problem on its field's line.
+	for _, want := range []string{`bad.yaml:6: service email: owner "nobody@example.com" is not a user`, "bad.yaml:7: service Bad Code: code:",
+		"bad.yaml:9: service Bad Code: kind:", `bad.yaml:13: offering mailbox: service "mail" is not a service`} {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems lack %q:\n%s", want, got)
 		}
@@ -129,7 +130,7 @@ offerings:
 	}
 	// A FOCUS ServiceCategory FOCUS does not list is refused on its line.
 	_, err = portfolio.Import(ctx, sb, sys, "focus.yaml", []byte("services:\n  - code: x\n    name: X\n    kind: business\n    lifecycle: live\n    focus_category: Cloud\n"), false)
-	if err == nil || !strings.Contains(err.Error(), "focus.yaml:2: service x: focus_category:") {
+	if err == nil || !strings.Contains(err.Error(), "focus.yaml:6: service x: focus_category:") {
 		t.Errorf("a bad focus category: %v", err)
 	}
 	_, err = portfolio.Import(ctx, sb, sys, "typo.yaml", []byte("services:\n  - code: x\n    nmae: X\n"), false)
