@@ -16,16 +16,24 @@ import (
 	"github.com/steward-itaas/steward/internal/orders"
 )
 
-// Change is one thing Import does (or, in a dry run, would do).
+// Change is one thing Import does (or, in a dry run, would do), or, from
+// Preview, an entity of the file that is left as it is.
 type Change struct {
-	Op     string // create, update, transition, add, remove
+	Op     string // create, update, transition, add, remove, unchanged
 	Kind   string // service, config item, dependency, offering, approval policy, quota
 	Name   string
 	Detail string
+	// Fields are what an update changes, field by field, old → new.
+	Fields []FieldChange
 }
 
+// OpUnchanged is the Op of an entity the file leaves as it is.
+const OpUnchanged = "unchanged"
+
+// String is the change on one line ("~ offering vm"); its Fields are
+// lines of their own.
 func (c Change) String() string {
-	sign := map[string]string{"create": "+", "add": "+", "update": "~", "transition": ">", "remove": "-"}[c.Op]
+	sign := map[string]string{"create": "+", "add": "+", "update": "~", "transition": ">", "remove": "-", OpUnchanged: "="}[c.Op]
 	s := fmt.Sprintf("%s %s %s", sign, c.Kind, c.Name)
 	if c.Detail != "" {
 		s += ": " + c.Detail
@@ -142,6 +150,24 @@ func count(err error, f errs.FieldError) int {
 // A cancelled ctx stops it before the next change with ctx's error; the
 // changes made so far stay and a second import completes the file.
 func Import(ctx context.Context, s Services, p *access.Principal, file string, data []byte, dryRun bool) ([]Change, error) {
+	all, err := importFile(ctx, s, p, file, data, dryRun)
+	changes := slices.DeleteFunc(all, func(c Change) bool { return c.Op == OpUnchanged })
+	if len(changes) == 0 {
+		changes = nil
+	}
+	return changes, err
+}
+
+// Preview is a dry run of Import that lists every entity of the file:
+// what would be created, updated (with each field's old and new value),
+// moved through its lifecycle, added or removed, and what is left
+// unchanged (Op OpUnchanged). It changes nothing. It returns Problems,
+// as Import does, for a file that is wrong.
+func Preview(ctx context.Context, s Services, p *access.Principal, file string, data []byte) ([]Change, error) {
+	return importFile(ctx, s, p, file, data, true)
+}
+
+func importFile(ctx context.Context, s Services, p *access.Principal, file string, data []byte, dryRun bool) ([]Change, error) {
 	d, err := Parse(file, data)
 	if err != nil {
 		return nil, err
@@ -464,8 +490,20 @@ func (pl *plan) apply(ctx context.Context, s Services, p *access.Principal, dry 
 		}
 		oldIn := old.Input()
 		oldIn.Validate()
-		if canon(oldIn) != canon(in) {
-			if err := do(Change{Op: "update", Kind: "service", Name: sv.Code}, func() error {
+		if canon(oldIn) == canon(in) {
+			if old.Lifecycle == sv.Lifecycle {
+				changes = append(changes, Change{Op: OpUnchanged, Kind: "service", Name: sv.Code})
+			}
+		} else {
+			was := pl.names.fileService(ctx, old, pl.serviceCodes())
+			now := sv
+			now.Code, now.Name, now.Description, now.Outcomes, now.BusinessFunctions, now.ExternalDependencies =
+				in.Code, in.Name, in.Description, in.Outcomes, in.BusinessFunctions, in.ExternalDependencies
+			if now.FocusCategory = in.FocusCategory; now.FocusCategory == catalog.FocusOther {
+				now.FocusCategory = ""
+			}
+			now.Lifecycle, now.Successor = was.Lifecycle, was.Successor // moves are changes of their own
+			if err := do(Change{Op: "update", Kind: "service", Name: sv.Code, Fields: diffFields(was, now)}, func() error {
 				_, err := s.Catalog.UpdateService(ctx, p, old.ID, in)
 				return err
 			}); err != nil {
@@ -497,6 +535,7 @@ func (pl *plan) apply(ctx context.Context, s Services, p *access.Principal, dry 
 	}
 	for _, ci := range pl.d.ConfigItems {
 		if _, ok := pl.cis[ci.Code]; ok {
+			changes = append(changes, Change{Op: OpUnchanged, Kind: "config item", Name: ci.Code})
 			continue
 		}
 		if err := do(Change{Op: "create", Kind: "config item", Name: ci.Code}, func() error {
@@ -532,6 +571,7 @@ func (pl *plan) apply(ctx context.Context, s Services, p *access.Principal, dry 
 	}
 	for _, dep := range pl.d.Dependencies {
 		if have[dep.key()] {
+			changes = append(changes, Change{Op: OpUnchanged, Kind: "dependency", Name: describe(dep)})
 			continue
 		}
 		if err := do(Change{Op: "add", Kind: "dependency", Name: describe(dep)}, func() error {
@@ -569,15 +609,17 @@ func (pl *plan) apply(ctx context.Context, s Services, p *access.Principal, dry 
 			}
 			in.Validate()
 			old, exists := pl.offerings[o.Code]
+			c := Change{Op: "create", Kind: "offering", Name: o.Code}
 			if exists {
 				oldIn := old.Input()
 				oldIn.Validate()
 				if canon(oldIn) == canon(in) {
+					changes = append(changes, Change{Op: OpUnchanged, Kind: "offering", Name: o.Code})
 					continue
 				}
+				c.Op, c.Fields = "update", pl.offeringFields(old, o, in)
 			}
-			op := map[bool]string{true: "update", false: "create"}[exists]
-			if err := do(Change{Op: op, Kind: "offering", Name: o.Code}, func() error {
+			if err := do(c, func() error {
 				var out *catalog.Offering
 				var err error
 				if exists {
@@ -598,17 +640,18 @@ func (pl *plan) apply(ctx context.Context, s Services, p *access.Principal, dry 
 		in := policyInput(pol)
 		in.Validate()
 		old, exists := pl.policies[pol.Name]
-		if exists && canon(Policy{Name: old.Name, Description: old.Description, Expression: old.Expression, Step: old.Step,
-			ApproverKind: old.ApproverKind, ApproverRole: old.ApproverRole, PerItem: old.PerItem, Active: old.Active}) == canon(Policy{Name: in.Name,
-			Description: in.Description, Expression: in.Expression, Step: in.Step, ApproverKind: in.ApproverKind, ApproverRole: in.ApproverRole, PerItem: in.PerItem,
-			Active: *in.Active}) {
-			continue
-		}
-		op, id := "create", ""
+		now := Policy{Name: in.Name, Description: in.Description, Expression: in.Expression, Step: in.Step, ApproverKind: in.ApproverKind,
+			ApproverRole: in.ApproverRole, PerItem: in.PerItem, Active: *in.Active}
+		c, id := Change{Op: "create", Kind: "approval policy", Name: pol.Name}, ""
 		if exists {
-			op, id = "update", old.ID
+			was := filePolicy(old)
+			if canon(was) == canon(now) {
+				changes = append(changes, Change{Op: OpUnchanged, Kind: "approval policy", Name: pol.Name})
+				continue
+			}
+			c.Op, c.Fields, id = "update", diffFields(was, now), old.ID
 		}
-		if err := do(Change{Op: op, Kind: "approval policy", Name: pol.Name}, func() error {
+		if err := do(c, func() error {
 			_, err := s.Orders.SavePolicy(ctx, p, id, in)
 			return err
 		}); err != nil {
@@ -621,16 +664,17 @@ func (pl *plan) apply(ctx context.Context, s Services, p *access.Principal, dry 
 	}
 	for _, q := range pl.d.Quotas {
 		unit := pl.names.unitID[q.OrgUnit]
-		same := false
+		c := Change{Op: "create", Kind: "quota", Name: q.OrgUnit + "/" + q.Offering}
 		for _, old := range quotas {
 			if o := pl.offerings[q.Offering]; o != nil && old.OrgUnitID == unit && old.OfferingID == o.ID {
-				same = old.MaxInstances == q.MaxInstances && old.MaxQuantity == q.MaxQuantity
+				c.Op, c.Fields = "update", diffFields(Quota{MaxInstances: old.MaxInstances, MaxQuantity: old.MaxQuantity}, Quota{MaxInstances: q.MaxInstances, MaxQuantity: q.MaxQuantity})
 			}
 		}
-		if same {
+		if c.Op == "update" && len(c.Fields) == 0 {
+			changes = append(changes, Change{Op: OpUnchanged, Kind: "quota", Name: c.Name})
 			continue
 		}
-		if err := do(Change{Op: "update", Kind: "quota", Name: q.OrgUnit + "/" + q.Offering}, func() error {
+		if err := do(c, func() error {
 			_, err := s.Catalog.SetQuota(ctx, p, catalog.QuotaInput{OrgUnitID: unit, OfferingID: pl.offerings[q.Offering].ID, MaxInstances: q.MaxInstances, MaxQuantity: q.MaxQuantity})
 			return err
 		}); err != nil {
@@ -638,6 +682,36 @@ func (pl *plan) apply(ctx context.Context, s Services, p *access.Principal, dry 
 		}
 	}
 	return changes, nil
+}
+
+// serviceCodes maps the services' IDs to their codes.
+func (pl *plan) serviceCodes() map[string]string {
+	codes := map[string]string{}
+	for code, sv := range pl.services {
+		codes[sv.ID] = code
+	}
+	return codes
+}
+
+// offeringFields is what an update of an offering changes, as the file
+// names its fields.
+func (pl *plan) offeringFields(old *catalog.Offering, o Offering, in catalog.OfferingInput) []FieldChange {
+	offeringCode := map[string]string{}
+	for code, x := range pl.offerings {
+		offeringCode[x.ID] = code
+	}
+	was, err := pl.names.fileOffering(old, pl.serviceCodes(), offeringCode)
+	if err != nil {
+		return []FieldChange{{Field: "form", Old: err.Error()}}
+	}
+	now := o
+	now.Code, now.Name, now.Summary, now.View = in.Code, in.Name, in.Summary, in.View
+	now.Plans = slices.Clone(o.Plans)
+	for j := range now.Plans {
+		p := in.Plans[j]
+		now.Plans[j].Code, now.Plans[j].Name, now.Plans[j].Currency, now.Plans[j].Blueprint = p.Code, p.Name, p.Currency, p.Blueprint
+	}
+	return diffFields(was, now)
 }
 
 func describe(d Dependency) string {
