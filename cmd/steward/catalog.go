@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/app"
@@ -91,9 +92,14 @@ func catalogImportFile(ctx context.Context, e env, a *app.App, p *access.Princip
 	if err != nil {
 		return err
 	}
-	changes, err := portfolio.Import(ctx, portfolioServices(a), p, file, data, dry)
-	for _, c := range changes {
-		fmt.Fprintln(e.stdout, c)
+	var changes []portfolio.Change
+	if dry {
+		var all []portfolio.Change
+		all, err = portfolio.Preview(ctx, portfolioServices(a), p, file, data)
+		changes = printChanges(e.stdout, all)
+	} else {
+		changes, err = portfolio.Import(ctx, portfolioServices(a), p, file, data, false)
+		printChanges(e.stdout, changes)
 	}
 	var problems portfolio.Problems
 	if errors.As(err, &problems) {
@@ -112,6 +118,48 @@ func catalogImportFile(ctx context.Context, e env, a *app.App, p *access.Princip
 		fmt.Fprintf(e.stdout, "applied %d changes\n", len(changes))
 	}
 	return nil
+}
+
+// printChanges writes each change on a line, an update's fields indented
+// below it (old → new), and the entities left unchanged counted by kind
+// on one line. It returns the changes without the unchanged.
+func printChanges(w io.Writer, all []portfolio.Change) []portfolio.Change {
+	var changes []portfolio.Change
+	unchanged := map[string]int{}
+	var kinds []string
+	for _, c := range all {
+		if c.Op == portfolio.OpUnchanged {
+			if unchanged[c.Kind] == 0 {
+				kinds = append(kinds, c.Kind)
+			}
+			unchanged[c.Kind]++
+			continue
+		}
+		changes = append(changes, c)
+		fmt.Fprintln(w, c)
+		for _, f := range c.Fields {
+			fmt.Fprintln(w, "    "+f.String())
+		}
+	}
+	if len(kinds) > 0 {
+		var parts []string
+		for _, k := range kinds {
+			parts = append(parts, fmt.Sprintf("%d %s", unchanged[k], plural(k, unchanged[k])))
+		}
+		fmt.Fprintln(w, "= unchanged: "+strings.Join(parts, ", "))
+	}
+	return changes
+}
+
+// plural is a kind of entity for n of them.
+func plural(kind string, n int) string {
+	switch {
+	case n == 1:
+		return kind
+	case strings.HasSuffix(kind, "y") && !strings.HasSuffix(kind, "ey"):
+		return strings.TrimSuffix(kind, "y") + "ies"
+	}
+	return kind + "s"
 }
 
 // readLimited reads a file, or its first limit+1 bytes when it is longer

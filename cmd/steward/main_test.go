@@ -188,7 +188,7 @@ func TestServeDemoAdminAndRestart(t *testing.T) {
 		t.Errorf("dry run of an edit: %v %s", err, out)
 	}
 	os.WriteFile(file, []byte("services:\n  - code: x\n    name: X\n    kind: nonsense\n    lifecycle: live\n"), 0o644)
-	if out, err := cli(t, getenv, "", "catalog", "import", file); err == nil || !strings.Contains(out, "portfolio.yaml:2: service x: kind") {
+	if out, err := cli(t, getenv, "", "catalog", "import", file); err == nil || !strings.Contains(out, "portfolio.yaml:4: service x: kind") { // issue 17, item 14: the field's line
 		t.Errorf("a bad file: %v %s", err, out)
 	}
 

@@ -84,7 +84,8 @@ func TestProblemsOnTheFieldsLine(t *testing.T) {
 		{"services:\n  - code: x\n    name: X\n    kind: business\n    lifecycle: live\n    calendar:\n      time_zone: UTC\n      holydays: []\n", "t.yaml:8:"},
 		{"services:\n  - code: x\n    name: X\n    kind: business\n    lifecycle: live\n    description: \"open\n", "t.yaml:6:"},
 	} {
-		if _, err := portfolio.Import(ctx, sb, sys, "t.yaml", []byte(c.text), true); err == nil || !strings.HasPrefix(err.Error(), c.want) {
+		_, err := portfolio.Import(ctx, sb, sys, "t.yaml", []byte(c.text), true)
+		if err == nil || !strings.HasPrefix(err.Error(), c.want) || strings.Contains(err.Error(), "line ") {
 			t.Errorf("%q: %v, want %s", c.text, err, c.want)
 		}
 	}

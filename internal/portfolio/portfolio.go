@@ -219,7 +219,7 @@ func Parse(file string, data []byte) (*Document, error) {
 	}
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, Problems{{File: file, Line: yamlLine(err), Message: strings.TrimPrefix(err.Error(), "yaml: ")}}
+		return nil, Problems{{File: file, Line: yamlLine(err), Message: withoutLine(strings.TrimPrefix(err.Error(), "yaml: "))}}
 	}
 	if ps := checkShape(file, &root); len(ps) > 0 {
 		return nil, ps
@@ -231,7 +231,7 @@ func Parse(file string, data []byte) (*Document, error) {
 		var ps Problems
 		if te, ok := err.(*yaml.TypeError); ok {
 			for _, m := range te.Errors {
-				ps = append(ps, Problem{File: file, Line: lineOf(m), Message: m})
+				ps = append(ps, Problem{File: file, Line: lineOf(m), Message: withoutLine(m)})
 			}
 			return nil, ps
 		}
@@ -358,6 +358,16 @@ func lineOf(msg string) int {
 	var n int
 	fmt.Sscanf(msg, "line %d:", &n)
 	return n
+}
+
+// withoutLine is a YAML message without its "line N: ", which the
+// problem gives as its line.
+func withoutLine(msg string) string {
+	var n int
+	if _, err := fmt.Sscanf(msg, "line %d:", &n); err == nil {
+		return strings.TrimSpace(strings.TrimPrefix(msg, fmt.Sprintf("line %d:", n)))
+	}
+	return msg
 }
 
 func yamlLine(err error) int {
