@@ -93,3 +93,25 @@ func TestPreviewShowsEachChange(t *testing.T) {
 		t.Errorf("the dry run: %v (%v)", changes, err)
 	}
 }
+
+// Issue 17, item 14: one short line per changed field; long or multi-line
+// texts by their length.
+func TestFieldChangeString(t *testing.T) {
+	long := strings.Repeat("x", 61)
+	for _, c := range []struct {
+		f    portfolio.FieldChange
+		want string
+	}{
+		{portfolio.FieldChange{Field: "name", Old: "Mail", New: "Email"}, "name: Mail → Email"},
+		{portfolio.FieldChange{Field: "help", New: "Ask the desk"}, "help: (none) → Ask the desk"},
+		{portfolio.FieldChange{Field: "help", Old: "Ask the desk"}, "help: Ask the desk → (none)"},
+		{portfolio.FieldChange{Field: "description", Old: "short", New: long}, "description: changed (5 → 61 characters)"},
+		{portfolio.FieldChange{Field: "description", Old: "a\nb", New: "a\nc"}, "description: changed (3 → 3 characters)"},
+		{portfolio.FieldChange{Field: "plans[large]", New: "added"}, "plans[large]: added"},
+		{portfolio.FieldChange{Field: "plans[small]", New: "removed"}, "plans[small]: removed"},
+	} {
+		if got := c.f.String(); got != c.want {
+			t.Errorf("%+v = %q, want %q", c.f, got, c.want)
+		}
+	}
+}

@@ -19,12 +19,12 @@ import (
 // Change is one thing Import does (or, in a dry run, would do), or, from
 // Preview, an entity of the file that is left as it is.
 type Change struct {
-	Op     string // create, update, transition, add, remove, unchanged
-	Kind   string // service, config item, dependency, offering, approval policy, quota
-	Name   string
-	Detail string
+	Op     string `json:"op"`   // create, update, transition, add, remove, unchanged
+	Kind   string `json:"kind"` // service, config item, dependency, offering, approval policy, quota
+	Name   string `json:"name"`
+	Detail string `json:"detail,omitempty"`
 	// Fields are what an update changes, field by field, old → new.
-	Fields []FieldChange
+	Fields []FieldChange `json:"fields,omitempty"`
 }
 
 // OpUnchanged is the Op of an entity the file leaves as it is.
