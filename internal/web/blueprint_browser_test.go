@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -92,17 +93,30 @@ func TestBrowserBlueprint(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := newBrowser(t, base)
+	// Emptying the cart asks first (issue 17, item 11): yes.
+	chromedp.ListenTarget(b.page, func(ev any) {
+		if _, ok := ev.(*page.EventJavascriptDialogOpening); ok {
+			go chromedp.Run(b.page, page.HandleJavaScriptDialog(true))
+		}
+	})
 
 	b.login("sofia@it.contoso.example", demo.Password)
-	bad := strings.Replace(browserStack, "${steps.database.id}", "${steps.storage.id}", 1)
+	// Issue 17, item 17: a misspelt input and a step that has not run yet
+	// are both refused, each naming the step and the name, the misspelt
+	// input with the name meant.
+	bad := strings.NewReplacer("${steps.database.id}", "${steps.storage.id}", "${inputs.app_name}", "${inputs.app_nme}").Replace(browserStack)
 	b.run(
 		chromedp.Navigate(b.base+"/admin/blueprints"),
 		waitText("main", "Upload a blueprint"),
 		chromedp.SetValue("#source", bad, chromedp.ByQuery),
 		press(`button[value="check"]`),
-		waitText("#problems", "Line 16: steps[1].parameters.database: ${steps.storage.id} uses step storage, which has not run yet here"),
+		waitText("#problems", "Line 16: steps[1].parameters.database: ${steps.storage.id} in step storage uses step storage, which has not run yet here"),
 	)
 	b.screenshot("blueprint-problems")
+	if got := b.text("#problems"); !strings.Contains(got, "2 problems; nothing was stored.") || !strings.Contains(got,
+		"Line 10: steps[0].parameters.db_name: ${inputs.app_nme} in step database uses input app_nme, which the blueprint does not declare; did you mean app_name?") {
+		t.Errorf("the problems read %q", got)
+	}
 	// The source comes back as typed: fixing the line is enough.
 	var kept string
 	b.run(chromedp.Value("#source", &kept, chromedp.ByQuery))
