@@ -101,27 +101,36 @@ func (pl *plan) addErr(section string, i int, what string, err error, locate fun
 // locatePlan says which plan (and add-on) of an offering the k-th
 // occurrence of a field error is about: the first plan whose inclusion
 // makes the error appear k+1 times when only the plans up to it are
-// checked, which also finds the second of two plans with one code.
+// checked, which also finds the second of two plans with one code. Each
+// prefix is checked once, and only for lists of at most maxLocate
+// elements (a longer list's errors are on the list's line), so a file
+// cannot make this take long.
 func locatePlan(in catalog.OfferingInput) func(f errs.FieldError, k int) map[string]int {
+	checked := map[string][]error{}
+	prefix := func(list string, j int) error {
+		if done := checked[list]; j < len(done) {
+			return done[j]
+		}
+		for j2 := len(checked[list]); j2 <= j; j2++ {
+			try := in
+			try.Plans = slices.Clone(in.Plans)
+			try.Addons = slices.Clone(in.Addons)
+			if list == "plans" {
+				try.Plans = try.Plans[:j2+1]
+			} else {
+				try.Addons = try.Addons[:j2+1]
+			}
+			checked[list] = append(checked[list], try.Validate())
+		}
+		return checked[list][j]
+	}
 	return func(f errs.FieldError, k int) map[string]int {
-		for _, list := range []string{"plans", "addons"} {
-			if !strings.HasPrefix(f.Field, list+".") {
+		for list, n := range map[string]int{"plans": len(in.Plans), "addons": len(in.Addons)} {
+			if !strings.HasPrefix(f.Field, list+".") || n > maxLocate {
 				continue
 			}
-			n := len(in.Plans)
-			if list == "addons" {
-				n = len(in.Addons)
-			}
 			for j := 0; j < n; j++ {
-				try := in
-				try.Plans = slices.Clone(in.Plans)
-				try.Addons = slices.Clone(in.Addons)
-				if list == "plans" {
-					try.Plans = try.Plans[:j+1]
-				} else {
-					try.Addons = try.Addons[:j+1]
-				}
-				if count(try.Validate(), f) > k {
+				if count(prefix(list, j), f) > k {
 					return map[string]int{list: j}
 				}
 			}
@@ -129,6 +138,10 @@ func locatePlan(in catalog.OfferingInput) func(f errs.FieldError, k int) map[str
 		return map[string]int{}
 	}
 }
+
+// maxLocate is the longest list of plans or add-ons whose errors are
+// traced to their element.
+const maxLocate = 64
 
 func count(err error, f errs.FieldError) int {
 	if err == nil {
