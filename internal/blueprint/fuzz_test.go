@@ -1,14 +1,21 @@
 package blueprint_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"os"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/steward-itaas/steward/internal/blueprint"
 	"github.com/steward-itaas/steward/internal/errs"
 )
+
+// alwaysThere are the names a problem may suggest that a blueprint need
+// not spell out: the roots, and what a step and the instance offer.
+var alwaysThere = []string{"inputs", "instance", "steps", "id", "provider", "dashboard_url", "outputs", "name", "org_unit", "owner", "offering", "plan"}
 
 // FuzzParse: issue 15, finding 12 (defences): any input is read within
 // the bounds, without panicking; a refusal is invalid with every problem
@@ -27,6 +34,8 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("a: &x [1]\nb: *x\n"))
 	f.Add([]byte("[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"))
 	f.Add([]byte("blueprint: x\nname: X\ninputs: {a: {type: integer, enum: [1, 2], default: 3, minimum: 0}}\nsteps: [{name: a, plan: vm/bronze}]\n"))
+	f.Add([]byte(refsBlueprint("${inputs.hostnme + steps.databse.idd + instance.nme + input.x}", "${steps.ap.dashbord_url}")))
+	f.Add([]byte(refsBlueprint("${[1].map(inputs, inputs.x)}", "${has(inputs.sise) ? steps.cache['idd'] : ''}")))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		b, err := blueprint.Parse(data)
 		if err != nil {
@@ -37,6 +46,15 @@ func FuzzParse(f *testing.F) {
 			for _, fe := range e.Fields {
 				if fe.Line < 0 || fe.Message == "" {
 					t.Fatalf("problem %+v has no line or no message", fe)
+				}
+				// Issue 17, item 17: a suggested name is one that exists:
+				// written in the blueprint (an input or a step), or one of
+				// the names every blueprint may use.
+				if _, after, ok := strings.Cut(fe.Message, "; did you mean "); ok {
+					near := strings.TrimSuffix(after, "?")
+					if !bytes.Contains(data, []byte(near)) && !slices.Contains(alwaysThere, near) {
+						t.Fatalf("problem %+v suggests %q, which is not there", fe, near)
+					}
 				}
 			}
 			return
