@@ -57,11 +57,6 @@ const (
 	LineCredit     LineKind = "credit"
 )
 
-// computed reports whether billing runs write lines of the kind.
-func (k LineKind) computed() bool {
-	return k == LineRecurring || k == LineOneTime || k == LineUsage || k == LineMinimum || k == LineLateUsage
-}
-
 // Document is an invoice, statement or credit note.
 type Document struct {
 	ID          string    `json:"id"`

@@ -276,7 +276,7 @@ func checkFOCUSRules(t *testing.T, x focusExport, docs map[string]string) {
 		}
 		// PricingCategory: "MUST be one of the allowed values"; "MUST be
 		// "Standard" when pricing is predetermined at the agreed upon rate".
-		if r["PricingCategory"] != "" && r["PricingCategory"] != "Standard" {
+		if r["PricingCategory"] != "" && (!oneOf(r["PricingCategory"], focusPricing) || r["PricingCategory"] != "Standard") {
 			bad("PricingCategory %q", r["PricingCategory"])
 		}
 		// InvoiceIssuerName, ProviderName, PublisherName: "MUST NOT be null".

@@ -189,7 +189,6 @@ type Item struct {
 	serviceCode    string
 	serviceGroup   string
 	serviceName    string
-	servicePolicy  string
 }
 
 // ItemInput adds an item to a draft order.
