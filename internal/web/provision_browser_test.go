@@ -24,7 +24,7 @@ import (
 // reloadUntil reloads path until sel's text contains want (jobs work between).
 func (b *browser) reloadUntil(path, sel, want string) {
 	b.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute) // generous: jobs run slowly on a loaded machine
 	for {
 		var got string
 		b.run(chromedp.Navigate(b.base+path), chromedp.WaitReady("body", chromedp.ByQuery), chromedp.Text(sel, &got, chromedp.ByQuery))
@@ -57,7 +57,7 @@ func instanceWhere(t *testing.T, a *app.App, match func(*orders.Instance) bool) 
 	t.Helper()
 	// Placement runs in a job after the order is approved: wait for it
 	// (a generous deadline, for a loaded machine).
-	deadline := time.Now().Add(60 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute)
 	for {
 		insts, err := a.Orders.Instances(context.Background(), access.System(), orders.InstanceFilter{All: true})
 		if err != nil {
