@@ -44,6 +44,9 @@ type browser struct {
 	page context.Context // the browser; each run gets its own deadline
 	base string
 	shot string
+	// dialogs answers the portal's confirmation questions (yes, unless a
+	// test says otherwise).
+	dialogs *dialogs
 }
 
 // stepPatience is how long one b.run may wait for its conditions. Issue 17,
@@ -89,7 +92,7 @@ func newBrowser(t *testing.T, base string) *browser {
 	if err := chromedp.Run(page); err != nil {
 		t.Fatalf("starting the browser: %v", err)
 	}
-	return &browser{t: t, page: page, base: base, shot: os.Getenv("STEWARD_TEST_SCREENSHOTS")}
+	return &browser{t: t, page: page, base: base, shot: os.Getenv("STEWARD_TEST_SCREENSHOTS"), dialogs: answerDialogs(page)}
 }
 
 func (b *browser) run(actions ...chromedp.Action) {

@@ -21,26 +21,7 @@ func TestBrowserVoidAsksFirst(t *testing.T) {
 	go a.Jobs.Run(ctx) // billing runs are jobs
 	b := newBrowser(t, base)
 
-	// The answer to the next dialog, and the questions asked so far.
-	var mu sync.Mutex
-	accept := false
-	var asked []string
-	chromedp.ListenTarget(b.page, func(ev any) {
-		e, ok := ev.(*page.EventJavascriptDialogOpening)
-		if !ok {
-			return
-		}
-		mu.Lock()
-		asked = append(asked, e.Message)
-		yes := accept
-		mu.Unlock()
-		go chromedp.Run(b.page, page.HandleJavaScriptDialog(yes))
-	})
-	questions := func() []string {
-		mu.Lock()
-		defer mu.Unlock()
-		return append([]string(nil), asked...)
-	}
+	b.dialogs.answer(false)
 
 	b.login("felix@it.contoso.example", demo.Password)
 	b.run(
@@ -56,7 +37,7 @@ func TestBrowserVoidAsksFirst(t *testing.T) {
 		press(`form[action$="/void"] button`),
 	)
 	// Cancelled: the question was asked, the form was not sent.
-	if q := questions(); len(q) != 1 || q[0] != "Void this document? A voided document cannot be reopened." {
+	if q := b.dialogs.questions(); len(q) != 1 || q[0] != "Void this document? A voided document cannot be reopened." {
 		t.Fatalf("questions asked = %q, want the one about voiding", q)
 	}
 	b.run(
@@ -68,15 +49,52 @@ func TestBrowserVoidAsksFirst(t *testing.T) {
 		t.Fatalf("after cancelling, the page shows a flash:\n%s", got)
 	}
 
-	mu.Lock()
-	accept = true
-	mu.Unlock()
+	b.dialogs.answer(true)
 	b.run(
 		press(`form[action$="/void"] button`),
 		waitText(".flash", "Void."),
 		waitText(".doc-head .chip", "void"),
 	)
-	if q := questions(); len(q) != 2 {
+	if q := b.dialogs.questions(); len(q) != 2 {
 		t.Fatalf("questions asked = %q, want two", q)
 	}
+}
+
+// dialogs answers the JavaScript dialogs of a browser page (the portal's
+// confirmation questions, static/confirm.js) and keeps what they asked.
+type dialogs struct {
+	mu     sync.Mutex
+	accept bool
+	asked  []string
+}
+
+// answerDialogs answers every dialog of page: yes, until answer says no.
+func answerDialogs(pg context.Context) *dialogs {
+	d := &dialogs{accept: true}
+	chromedp.ListenTarget(pg, func(ev any) {
+		e, ok := ev.(*page.EventJavascriptDialogOpening)
+		if !ok {
+			return
+		}
+		d.mu.Lock()
+		d.asked = append(d.asked, e.Message)
+		yes := d.accept
+		d.mu.Unlock()
+		go chromedp.Run(pg, page.HandleJavaScriptDialog(yes))
+	})
+	return d
+}
+
+// answer sets the answer to the dialogs from now on.
+func (d *dialogs) answer(yes bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.accept = yes
+}
+
+// questions are the questions the dialogs asked so far.
+func (d *dialogs) questions() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return append([]string(nil), d.asked...)
 }

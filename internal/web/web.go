@@ -384,6 +384,10 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 	if err := t.ExecuteTemplate(&b, "layout", data); err != nil {
 		return fmt.Errorf("render %s: %w", name, err)
 	}
+	page := b.String()
+	if strings.Contains(page, "<li data-field=") {
+		page = labelFieldErrors(page) // the form's words for its fields
+	}
 	if _, err := r.Cookie("steward_flash"); err == nil {
 		http.SetCookie(w, &http.Cookie{Name: "steward_flash", Path: "/", MaxAge: -1})
 	}
@@ -391,7 +395,7 @@ func (p *Portal) render(w http.ResponseWriter, r *http.Request, status int, name
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'")
 	w.WriteHeader(status)
-	_, err := w.Write([]byte(b.String()))
+	_, err := w.Write([]byte(page))
 	return err
 }
 
