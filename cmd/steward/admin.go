@@ -54,10 +54,7 @@ func adminCreateUser(ctx context.Context, e env, args []string, asAdmin bool) er
 	fullName := fs.String("name", "", "the user's name (required)")
 	unit := fs.String("org-unit", "", "code of the user's home org unit")
 	pwStdin := fs.Bool("password-stdin", false, "read the password from the first line of stdin")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, db)
+	a, err := fs.open(ctx, db, args)
 	if err != nil {
 		return err
 	}

@@ -11,10 +11,7 @@ import (
 func auditVerify(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "Recompute the audit log's hash chain and report the first record that does not match.")
 	db := addDBFlags(fs)
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, db)
+	a, err := fs.open(ctx, db, args)
 	if err != nil {
 		return err
 	}

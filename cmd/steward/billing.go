@@ -21,10 +21,7 @@ func billingRun(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "Run the billing of a month to its end and print the run's figures.")
 	db := addDBFlags(fs)
 	month := fs.String("month", "", "the month to bill, 2026-11 (default: the month in progress)")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, db)
+	a, err := fs.open(ctx, db, args)
 	if err != nil {
 		return err
 	}
@@ -85,10 +82,7 @@ func billingCosts(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "Print each account's document of a month: costs to date and the projection to the period's end (a month in progress), the amount due and the account's credit.")
 	db := addDBFlags(fs)
 	month := fs.String("month", "", "the month, 2026-11 (default: the month in progress)")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, db)
+	a, err := fs.open(ctx, db, args)
 	if err != nil {
 		return err
 	}

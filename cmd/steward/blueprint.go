@@ -81,10 +81,7 @@ func blueprintUpload(ctx context.Context, e env, args []string) error {
 func blueprintList(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "List the blueprints, their latest version and the plans they make.")
 	db := addDBFlags(fs)
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, db)
+	a, err := fs.open(ctx, db, args)
 	if err != nil {
 		return err
 	}

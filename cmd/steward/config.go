@@ -212,6 +212,15 @@ func (d dbFlags) existing(ctx context.Context) error {
 	return nil
 }
 
+// open parses the command line and opens the database its flags name:
+// the start of every command that works on Steward's data.
+func (fs *flagSet) open(ctx context.Context, db dbFlags, args []string) (*app.App, error) {
+	if err := fs.parse(args); err != nil {
+		return nil, err
+	}
+	return openApp(ctx, fs.e, db)
+}
+
 // openApp builds Steward for a one-shot command (admin, audit), logging
 // warnings only, on a database that serve or migrate has made.
 func openApp(ctx context.Context, e env, db dbFlags) (*app.App, error) {

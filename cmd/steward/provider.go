@@ -17,10 +17,7 @@ import (
 func providerList(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "List the providers where ordered things are made: their health, region, instances held and offers.")
 	db := addDBFlags(fs)
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, db)
+	a, err := fs.open(ctx, db, args)
 	if err != nil {
 		return err
 	}
@@ -51,10 +48,7 @@ func providerAdd(ctx context.Context, e env, args []string) error {
 	fs.StringVar(&in.Region, "region", "", "region, for placement")
 	fs.IntVar(&in.Capacity, "capacity", 0, "live instances it may hold (0: no cap)")
 	fs.StringVar(&in.Markup, "markup", "0", "percentage added to its prices on import")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, db)
+	a, err := fs.open(ctx, db, args)
 	if err != nil {
 		return err
 	}
@@ -71,10 +65,7 @@ func providerAdd(ctx context.Context, e env, args []string) error {
 func providerCheck(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "Check a provider's health now; exits 1 when it is not healthy.")
 	db := addDBFlags(fs)
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, db)
+	a, err := fs.open(ctx, db, args)
 	if err != nil {
 		return err
 	}
@@ -94,10 +85,7 @@ func providerCheck(ctx context.Context, e env, args []string) error {
 func providerSync(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "Import an OSB provider's catalog as external offerings, its prices plus the provider's markup.")
 	db := addDBFlags(fs)
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, db)
+	a, err := fs.open(ctx, db, args)
 	if err != nil {
 		return err
 	}
@@ -117,10 +105,7 @@ func platformAdd(ctx context.Context, e env, args []string) error {
 	db := addDBFlags(fs)
 	name := fs.String("name", "", "the platform's name, such as cf-prod (its basic-auth user)")
 	unit := fs.String("org-unit", "", "the org unit (code or ID) it orders for and is billed to")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, db)
+	a, err := fs.open(ctx, db, args)
 	if err != nil {
 		return err
 	}

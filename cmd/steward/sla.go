@@ -111,10 +111,7 @@ func slaApply(ctx context.Context, e env, args []string) error {
 func slaList(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "List the agreements and how each stands now.")
 	db := addDBFlags(fs)
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, db)
+	a, err := fs.open(ctx, db, args)
 	if err != nil {
 		return err
 	}
@@ -135,10 +132,7 @@ func slaList(ctx context.Context, e env, args []string) error {
 func slaEvaluate(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "Measure every active agreement now (the server does it every minute).")
 	db := addDBFlags(fs)
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, db)
+	a, err := fs.open(ctx, db, args)
 	if err != nil {
 		return err
 	}
@@ -160,10 +154,7 @@ func slaReview(ctx context.Context, e env, args []string) error {
 	var period sla.ReviewPeriod
 	fs.StringVar(&period.From, "from", "", "the first month (2026-06: the agreement's calendar month) or an RFC 3339 time; with --to")
 	fs.StringVar(&period.To, "to", "", "the month the period ends at (2026-12) or an RFC 3339 time; both left out: the six months to this month's end")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, db)
+	a, err := fs.open(ctx, db, args)
 	if err != nil {
 		return err
 	}
@@ -190,10 +181,7 @@ func slaOutage(ctx context.Context, e env, args []string) error {
 	fs.BoolVar(&out.Planned, "planned", false, "planned work")
 	fs.StringVar(&out.AnnouncedAt, "announced", "", "when planned work was announced (RFC 3339)")
 	fs.StringVar(&out.Summary, "summary", "", "what happened")
-	if err := fs.parse(args); err != nil {
-		return err
-	}
-	a, err := openApp(ctx, e, db)
+	a, err := fs.open(ctx, db, args)
 	if err != nil {
 		return err
 	}
