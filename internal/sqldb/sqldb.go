@@ -16,6 +16,9 @@
 //   - JSON is kept as TEXT in both dialects so that what is read back is
 //     byte-for-byte what was written (the audit chain hashes it).
 //   - Writes go through DB.Tx; reads outside a transaction use DB.Read.
+//   - Rows are read with QueryAll and QueryOne, JSON columns with JSON[T],
+//     parameters of a query built in pieces numbered by Args, and
+//     multi-row INSERTs written with Bulk (query.go).
 package sqldb
 
 import (
@@ -26,7 +29,6 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"time"
 
@@ -285,51 +287,10 @@ func PathScope(all bool, paths []string, pathCol string, args []any) (string, []
 	if len(paths) == 0 {
 		return "1=0", args
 	}
+	a := Args(args)
 	var ors []string
 	for _, path := range paths {
-		args = append(args, path+"%")
-		ors = append(ors, fmt.Sprintf("%s LIKE $%d", pathCol, len(args)))
+		ors = append(ors, pathCol+" LIKE "+a.Add(path+"%"))
 	}
-	return "(" + strings.Join(ors, " OR ") + ")", args
-}
-
-// Placeholders writes one row of count bind parameters, numbered from n+1,
-// for a multi-row INSERT: "($1,$2)" on PostgreSQL, "(?,?)" on SQLite,
-// which parses numbered parameters in time quadratic in their number.
-func Placeholders(b *strings.Builder, d Dialect, n, count int) {
-	b.WriteByte('(')
-	for j := range count {
-		if j > 0 {
-			b.WriteByte(',')
-		}
-		if d == Postgres {
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n + j + 1))
-		} else {
-			b.WriteByte('?')
-		}
-	}
-	b.WriteByte(')')
-}
-
-// Scanner is a row to scan: *sql.Row or *sql.Rows.
-type Scanner interface{ Scan(...any) error }
-
-// QueryAll runs a query and scans every row with scan; object names what
-// is read in errors. The result is never nil.
-func QueryAll[T any](ctx context.Context, q Querier, object string, scan func(Scanner) (T, error), query string, args ...any) ([]T, error) {
-	rows, err := q.QueryContext(ctx, query, args...)
-	if err != nil {
-		return nil, Err(err, object)
-	}
-	defer rows.Close()
-	out := []T{}
-	for rows.Next() {
-		v, err := scan(rows)
-		if err != nil {
-			return nil, Err(err, object)
-		}
-		out = append(out, v)
-	}
-	return out, Err(rows.Err(), object)
+	return "(" + strings.Join(ors, " OR ") + ")", a
 }
