@@ -2,7 +2,6 @@ package metering
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -390,9 +389,12 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 	}
 	// Insert the events; RETURNING names the ones that were new.
 	inserted := make(map[eventKey]bool, len(fresh))
-	err := bulk(ctx, tx, `INSERT INTO usage_events (source, id, type, subject, time, received_at, data)`,
-		` ON CONFLICT (source, id, subject) DO NOTHING RETURNING source, id, subject`, len(fresh), 7,
-		func(i int, args []any) []any {
+	err := sqldb.Bulk{
+		Object: "usage events",
+		Head:   `INSERT INTO usage_events (source, id, type, subject, time, received_at, data)`,
+		Tail:   ` ON CONFLICT (source, id, subject) DO NOTHING RETURNING source, id, subject`,
+		Cols:   7, Rows: len(fresh),
+		Args: func(i int, args []any) []any {
 			r := fresh[i]
 			data := string(r.ev.Data)
 			if data == "" {
@@ -400,14 +402,15 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 			}
 			return append(args, r.ev.Source, r.ev.ID, r.ev.Type, r.ev.Subject, sqldb.Time(r.ev.Time), received, data)
 		},
-		func(rows *sql.Rows) error {
+		Scan: func(row sqldb.Scanner) error {
 			var k eventKey
-			err := rows.Scan(&k.source, &k.id, &k.subject)
+			err := row.Scan(&k.source, &k.id, &k.subject)
 			inserted[k] = true
 			return err
-		})
+		},
+	}.Insert(ctx, tx)
 	if err != nil {
-		return sqldb.Err(err, "usage events")
+		return err
 	}
 	deltas := map[rollupKey]*rollupDelta{}
 	type uniq struct {
@@ -470,15 +473,18 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 		}
 	}
 	// Distinct values: a value new to the hour adds one to its rollup.
-	err = bulk(ctx, tx, `INSERT INTO usage_uniques (meter_id, subject, dims, hour, value)`,
-		` ON CONFLICT DO NOTHING RETURNING meter_id, subject, dims, hour`, len(uniques), 5,
-		func(i int, args []any) []any {
+	err = sqldb.Bulk{
+		Object: "usage uniques",
+		Head:   `INSERT INTO usage_uniques (meter_id, subject, dims, hour, value)`,
+		Tail:   ` ON CONFLICT DO NOTHING RETURNING meter_id, subject, dims, hour`,
+		Cols:   5, Rows: len(uniques),
+		Args: func(i int, args []any) []any {
 			u := uniques[i]
 			return append(args, u.key.meter, u.key.subject, u.key.dims, u.key.hour, u.value)
 		},
-		func(rows *sql.Rows) error {
+		Scan: func(row sqldb.Scanner) error {
 			var k rollupKey
-			if err := rows.Scan(&k.meter, &k.subject, &k.dims, &k.hour); err != nil {
+			if err := row.Scan(&k.meter, &k.subject, &k.dims, &k.hour); err != nil {
 				return err
 			}
 			k.hour = k.hour.UTC()
@@ -486,17 +492,23 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 				d.quantity += Scale
 			}
 			return nil
-		})
+		},
+	}.Insert(ctx, tx)
 	if err != nil {
-		return sqldb.Err(err, "usage uniques")
+		return err
 	}
-	err = bulk(ctx, tx, `INSERT INTO usage_gauges (meter_id, subject, dims, at, quantity)`, ` ON CONFLICT DO NOTHING`, len(gauges), 5,
-		func(i int, args []any) []any {
+	err = sqldb.Bulk{
+		Object: "usage gauges",
+		Head:   `INSERT INTO usage_gauges (meter_id, subject, dims, at, quantity)`,
+		Tail:   ` ON CONFLICT DO NOTHING`,
+		Cols:   5, Rows: len(gauges),
+		Args: func(i int, args []any) []any {
 			g := gauges[i]
 			return append(args, g.key.meter, g.key.subject, g.key.dims, g.at, int64(g.value))
-		}, nil)
+		},
+	}.Insert(ctx, tx)
 	if err != nil {
-		return sqldb.Err(err, "usage gauges")
+		return err
 	}
 	return upsertRollups(ctx, tx, deltas)
 }
@@ -622,14 +634,13 @@ func refuseFullHours(ctx context.Context, tx *sqldb.Tx, rows []*row) error {
 	for start := 0; start < len(refused); start += perDelete {
 		chunk := refused[start:min(start+perDelete, len(refused))]
 		var b strings.Builder
-		args := make([]any, 0, 3*len(chunk))
+		args := make(sqldb.Args, 0, 3*len(chunk))
 		b.WriteString(`DELETE FROM usage_events WHERE `)
 		for i, r := range chunk {
 			if i > 0 {
 				b.WriteString(" OR ")
 			}
-			fmt.Fprintf(&b, "(source = $%d AND id = $%d AND subject = $%d)", len(args)+1, len(args)+2, len(args)+3)
-			args = append(args, r.ev.Source, r.ev.ID, r.ev.Subject)
+			b.WriteString("(source = " + args.Add(r.ev.Source) + " AND id = " + args.Add(r.ev.ID) + " AND subject = " + args.Add(r.ev.Subject) + ")")
 		}
 		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
 			return sqldb.Err(err, "usage events")
@@ -670,59 +681,20 @@ func upsertRollups(ctx context.Context, tx *sqldb.Tx, deltas map[rollupKey]*roll
 			}
 			return a.hour.Before(b.hour)
 		})
-		err := bulk(ctx, tx, `INSERT INTO usage_rollups (meter_id, subject, dims, hour, quantity, events, last_at)`,
-			` ON CONFLICT (meter_id, subject, dims, hour) DO UPDATE SET quantity = `+rollupMerge[agg]+`,
+		err := sqldb.Bulk{
+			Object: "usage rollups",
+			Head:   `INSERT INTO usage_rollups (meter_id, subject, dims, hour, quantity, events, last_at)`,
+			Tail: ` ON CONFLICT (meter_id, subject, dims, hour) DO UPDATE SET quantity = ` + rollupMerge[agg] + `,
 				events = usage_rollups.events + excluded.events,
 				last_at = CASE WHEN excluded.last_at > usage_rollups.last_at THEN excluded.last_at ELSE usage_rollups.last_at END`,
-			len(keys), 7, func(i int, args []any) []any {
+			Cols: 7, Rows: len(keys),
+			Args: func(i int, args []any) []any {
 				k := keys[i]
 				d := deltas[k]
 				return append(args, k.meter, k.subject, k.dims, k.hour, int64(d.quantity), d.events, d.lastAt)
-			}, nil)
+			},
+		}.Insert(ctx, tx)
 		if err != nil {
-			return sqldb.Err(err, "usage rollups")
-		}
-	}
-	return nil
-}
-
-// bulk runs "head VALUES (…), (…) tail" over n rows in chunks small enough
-// for either database's parameter limit; argsOf appends row i's values, and
-// scan, when given, reads each row the statement returns.
-func bulk(ctx context.Context, tx *sqldb.Tx, head, tail string, n, cols int, argsOf func(i int, args []any) []any, scan func(*sql.Rows) error) error {
-	per := 3000 / cols
-	for start := 0; start < n; start += per {
-		end := min(start+per, n)
-		var b strings.Builder
-		b.WriteString(head)
-		b.WriteString(" VALUES ")
-		args := make([]any, 0, (end-start)*cols)
-		for i := start; i < end; i++ {
-			if i > start {
-				b.WriteByte(',')
-			}
-			sqldb.Placeholders(&b, tx.Dialect, len(args), cols)
-			args = argsOf(i, args)
-		}
-		b.WriteString(tail)
-		if scan == nil {
-			if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-				return err
-			}
-			continue
-		}
-		rows, err := tx.QueryContext(ctx, b.String(), args...)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			if err := scan(rows); err != nil {
-				rows.Close()
-				return err
-			}
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
 			return err
 		}
 	}

@@ -6,9 +6,8 @@ package metering
 
 import (
 	"context"
-	"database/sql"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"regexp"
 	"slices"
 	"strings"
@@ -151,11 +150,7 @@ func (s *Service) Meter(ctx context.Context, p *access.Principal, ref string) (*
 }
 
 func meter(ctx context.Context, q sqldb.Querier, ref string) (*Meter, error) {
-	m, err := scanMeter(q.QueryRowContext(ctx, `SELECT `+meterColumns+` FROM meters WHERE id = $1 OR code = $1`, ref))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errs.NotFound("meter %q not found", ref)
-	}
-	return m, sqldb.Err(err, "meter")
+	return sqldb.QueryOne(ctx, q, fmt.Sprintf("meter %q", ref), scanMeter, `SELECT `+meterColumns+` FROM meters WHERE id = $1 OR code = $1`, ref)
 }
 
 // SaveMeter creates the meter of in.Code, or replaces it. Callers need

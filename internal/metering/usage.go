@@ -4,7 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"math"
 	"math/big"
 	"sort"
@@ -157,12 +157,12 @@ func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) 
 	}
 	var underPath string
 	if q.OrgUnitID != "" {
-		err := db.QueryRowContext(ctx, `SELECT path FROM org_units WHERE id = $1 OR code = $1`, q.OrgUnitID).Scan(&underPath)
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, errs.NotFound("org unit %q not found", q.OrgUnitID)
-		}
+		underPath, err = sqldb.QueryOne(ctx, db, fmt.Sprintf("org unit %q", q.OrgUnitID), func(row sqldb.Scanner) (string, error) {
+			var path string
+			return path, row.Scan(&path)
+		}, `SELECT path FROM org_units WHERE id = $1 OR code = $1`, q.OrgUnitID)
 		if err != nil {
-			return nil, sqldb.Err(err, "org unit")
+			return nil, err
 		}
 	}
 	type series struct{ subject, dims string }
