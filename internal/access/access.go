@@ -10,7 +10,9 @@
 // the API, the portal, the CLI and the jobs reach the same decision.
 //
 // Domain packages add their actions to the table as they arrive; the table
-// and the scope rule stay in this one place.
+// and the scope rule stay in this one place. The admin role allows every
+// action but two (adminActions), so a new action is the admin's unless it
+// is excluded there.
 package access
 
 import (
@@ -64,7 +66,7 @@ var roleInfo = map[Role]string{
 	RoleChangeManager:       "Decides requests for change.",
 	RoleAgent:               "Fulfils requests, works incidents, records outages.",
 	RoleSupplierManager:     "Manages external providers and their contracts.",
-	RoleAdmin:               "Runs the platform: org units, users, roles, groups, jobs.",
+	RoleAdmin:               "Runs the platform and may reach and configure all of it (org units, users, roles, groups, jobs, services, prices, billing, meters, agreements, providers) and order; decides no approvals and sends no usage.",
 	RoleAuditor:             "Reads everything, including the audit log; changes nothing.",
 	RoleUsageReporter:       "Sends usage events (for metering agents and providers' API tokens); nothing else.",
 	RoleMonitoring:          "Reports outages (for Alertmanager's API token); nothing else.",
@@ -199,6 +201,17 @@ var consumerActions = []Action{OrgUnitRead, CatalogRead, OrderCreate, OrderRead,
 
 func with(base []Action, more ...Action) []Action { return append(slices.Clone(base), more...) }
 
+// adminActions is every action but the two that are not the platform's to
+// take: sending usage (machine tokens hold usage_reporter, so metered usage
+// comes from the metering agents and providers only) and deciding approvals
+// (approval policies route those to the sponsors, owners and roles the
+// business names; an administrator who must decide one grants themselves
+// the role, which the audit log records). The first administrator of a
+// fresh install can so reach and configure everything (issue 17, item 10).
+func adminActions() []Action {
+	return slices.DeleteFunc(slices.Clone(Actions), func(a Action) bool { return a == UsageIngest || a == OrderApprove })
+}
+
 // policy is the whole role → action table.
 var policy = map[Role][]Action{
 	RoleConsumer:            consumerActions,
@@ -212,11 +225,10 @@ var policy = map[Role][]Action{
 	RoleChangeManager:       providerReads,
 	RoleAgent:               with(providerReads, TaskWork, OutageRecord),
 	RoleSupplierManager:     with(providerReads, ProviderManage, BlueprintManage),
-	RoleAdmin: {OrgUnitRead, OrgUnitManage, UserRead, UserManage, GrantManage,
-		GroupRead, GroupManage, AuditRead, JobRead, JobManage, ServiceRead, CatalogRead, ProviderRead, PlatformManage},
-	RoleAuditor:       with(providerReads, AuditRead, JobRead),
-	RoleUsageReporter: {UsageIngest},
-	RoleMonitoring:    {OutageRecord},
+	RoleAdmin:               adminActions(),
+	RoleAuditor:             with(providerReads, AuditRead, JobRead),
+	RoleUsageReporter:       {UsageIngest},
+	RoleMonitoring:          {OutageRecord},
 }
 
 // Allows reports whether the role allows the action (on the grant's scope).

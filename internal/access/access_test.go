@@ -55,9 +55,17 @@ var wantTable = map[access.Role][]access.Action{
 	access.RoleChangeManager:   providerSide,
 	access.RoleAgent:           plus(providerSide, access.TaskWork, access.OutageRecord),
 	access.RoleSupplierManager: plus(providerSide, access.ProviderManage, access.BlueprintManage),
+	// The admin reaches and configures everything (issue 17, item 10),
+	// written out so that a new action fails here until someone decides
+	// whether the admin takes it: all but usage.ingest and order.approve.
 	access.RoleAdmin: {access.OrgUnitRead, access.OrgUnitManage, access.UserRead, access.UserManage, access.GrantManage,
-		access.GroupRead, access.GroupManage, access.AuditRead, access.JobRead, access.JobManage, access.ServiceRead,
-		access.CatalogRead, access.ProviderRead, access.PlatformManage},
+		access.GroupRead, access.GroupManage, access.AuditRead, access.JobRead, access.JobManage,
+		access.ServiceRead, access.ServiceManage, access.PortfolioManage, access.CatalogRead, access.QuotaManage, access.PolicyManage,
+		access.OrderCreate, access.OrderRead, access.TaskWork, access.InstanceRead,
+		access.UsageRead, access.MeterManage,
+		access.PriceManage, access.BillingRead, access.BillingManage,
+		access.ProviderRead, access.ProviderManage, access.BlueprintManage, access.PlatformManage,
+		access.AgreementRead, access.AgreementManage, access.OutageRecord},
 	access.RoleAuditor:       plus(providerSide, access.AuditRead, access.JobRead),
 	access.RoleUsageReporter: {access.UsageIngest},
 	access.RoleMonitoring:    {access.OutageRecord},
@@ -154,17 +162,71 @@ func TestRoleRulesInWords(t *testing.T) {
 			}
 		}
 		// Only the financial manager runs billing and defines meters
-		// (docs/billing.md, docs/metering.md).
+		// (docs/billing.md, docs/metering.md), and the admin, who may
+		// configure everything (issue 17, item 10).
 		for _, a := range []access.Action{access.BillingManage, access.MeterManage} {
-			if r.Allows(a) != (r == access.RoleFinancialManager) {
-				t.Errorf("%s.Allows(%s) = %v: only financial_manager does", r, a, r.Allows(a))
+			if r.Allows(a) != (r == access.RoleFinancialManager || r == access.RoleAdmin) {
+				t.Errorf("%s.Allows(%s) = %v: only financial_manager and admin do", r, a, r.Allows(a))
 			}
 		}
-		// Only consumer-side roles order: provider roles serve.
+		// Only consumer-side roles order: provider roles serve. The admin
+		// orders too, to try what they configured (issue 17, item 10).
 		consumer := r == access.RoleConsumer || r == access.RoleApprover || r == access.RoleRelationshipManager
-		if r.Allows(access.OrderCreate) != consumer {
+		if r.Allows(access.OrderCreate) != (consumer || r == access.RoleAdmin) {
 			t.Errorf("%s.Allows(order.create) = %v", r, r.Allows(access.OrderCreate))
 		}
+		// Only roles for people approve; the admin does not (see
+		// TestAdminReachesEverything).
+		if r.Allows(access.OrderApprove) && (r == access.RoleAdmin || r == access.RoleUsageReporter || r == access.RoleMonitoring) {
+			t.Errorf("%s approves orders", r)
+		}
+	}
+}
+
+// TestAdminReachesEverything states the admin's rule: issue 17, item 10 ("a
+// fresh install is a dead end": the create-admin user got 403 on service
+// levels, costs, billing and meters and could not propose services). The
+// first administrator reaches and configures everything: the admin role
+// allows every action but usage.ingest, which machine tokens send with the
+// usage_reporter role, and order.approve, which approval policies route to
+// the people the business names (not to whoever runs the platform). A
+// global admin may so do every other action on every resource, and is the
+// role a forbidden message names beside the others.
+func TestAdminReachesEverything(t *testing.T) {
+	t.Parallel()
+	notAdmins := []access.Action{access.UsageIngest, access.OrderApprove}
+	admin := &access.Principal{UserID: "root", Grants: []access.Grant{{Role: access.RoleAdmin, ScopeKind: access.ScopeGlobal}}}
+	for _, a := range access.Actions {
+		want := !slices.Contains(notAdmins, a)
+		if got := access.RoleAdmin.Allows(a); got != want {
+			t.Errorf("admin.Allows(%s) = %v, want %v", a, got, want)
+		}
+		for _, r := range resources {
+			if got := admin.Can(a, r.res); got != want {
+				t.Errorf("a global admin: Can(%s, %s) = %v, want %v", a, r.name, got, want)
+			}
+		}
+		if got := slices.Contains(access.RolesAllowing(a), access.RoleAdmin); got != want {
+			t.Errorf("RolesAllowing(%s) names admin: %v, want %v", a, got, want)
+		}
+	}
+	// What the issue found refused: service levels, costs, billing, meters
+	// and proposing services.
+	for _, a := range []access.Action{access.AgreementRead, access.AgreementManage, access.BillingRead, access.BillingManage,
+		access.UsageRead, access.MeterManage, access.PortfolioManage, access.PriceManage} {
+		if err := admin.Require(a, providerWide); err != nil {
+			t.Errorf("a global admin may not %s: %v", a, err)
+		}
+	}
+	// The two stay with the roles made for them.
+	if got := access.RolesAllowing(access.UsageIngest); !slices.Equal(got, []access.Role{access.RoleUsageReporter}) {
+		t.Errorf("usage.ingest is allowed by %v, want usage_reporter only", got)
+	}
+	if err := admin.Require(access.OrderApprove, inA); !errs.Is(err, errs.CodeForbidden) {
+		t.Errorf("a global admin deciding an approval: %v, want forbidden", err)
+	}
+	if !strings.Contains(access.RoleAdmin.Description(), "configure all") {
+		t.Errorf("the admin's description does not say it configures everything: %q", access.RoleAdmin.Description())
 	}
 }
 

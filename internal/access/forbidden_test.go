@@ -25,9 +25,13 @@ func TestForbiddenMessageInWords(t *testing.T) {
 			t.Errorf("Forbidden(%s) = %q", a, e.Message)
 		}
 	}
-	got := errs.As(access.Forbidden(access.BillingManage)).Message
-	want := "you may not run billing or change billing accounts and invoices here: that takes the role financial manager, granted on its org unit or service or on the whole organisation; ask an administrator to grant one"
-	if got != want {
-		t.Errorf("Forbidden(billing.manage) =\n%q, want\n%q", got, want)
+	// One role, and two (the admin configures billing too: issue 17, item 10).
+	for a, want := range map[access.Action]string{
+		access.UsageIngest:   "you may not send usage events here: that takes the role usage reporter, granted on its org unit or service or on the whole organisation; ask an administrator to grant one",
+		access.BillingManage: "you may not run billing or change billing accounts and invoices here: that takes one of the roles financial manager or admin, granted on its org unit or service or on the whole organisation; ask an administrator to grant one",
+	} {
+		if got := errs.As(access.Forbidden(a)).Message; got != want {
+			t.Errorf("Forbidden(%s) =\n%q, want\n%q", a, got, want)
+		}
 	}
 }
