@@ -5,8 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"reflect"
-	"strconv"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -117,16 +117,8 @@ func GetMany(ctx context.Context, q sqldb.Querier, ids []string) (map[string]*Ve
 	out := map[string]*Version{}
 	for start := 0; start < len(ids); start += 500 {
 		chunk := ids[start:min(start+500, len(ids))]
-		args := make([]any, len(chunk))
-		marks := ""
-		for i, id := range chunk {
-			args[i] = id
-			if i > 0 {
-				marks += ","
-			}
-			marks += "$" + strconv.Itoa(i+1)
-		}
-		vs, err := sqldb.QueryAll(ctx, q, "price versions", scanVersion, `SELECT `+versionColumns+` FROM price_versions WHERE id IN (`+marks+`)`, args...)
+		var args sqldb.Args
+		vs, err := sqldb.QueryAll(ctx, q, "price versions", scanVersion, `SELECT `+versionColumns+` FROM price_versions WHERE `+sqldb.In(&args, "id", chunk), args...)
 		if err != nil {
 			return nil, err
 		}
@@ -177,20 +169,18 @@ type VersionInput struct {
 
 // MeterCodes lists the meters that exist.
 func MeterCodes(ctx context.Context, q sqldb.Querier) (map[string]bool, error) {
-	rows, err := q.QueryContext(ctx, `SELECT code FROM meters`)
-	if err != nil {
-		return nil, sqldb.Err(err, "meters")
-	}
-	defer rows.Close()
-	out := map[string]bool{}
-	for rows.Next() {
+	codes, err := sqldb.QueryAll(ctx, q, "meters", func(row sqldb.Scanner) (string, error) {
 		var c string
-		if err := rows.Scan(&c); err != nil {
-			return nil, sqldb.Err(err, "meters")
-		}
+		return c, row.Scan(&c)
+	}, `SELECT code FROM meters`)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(codes))
+	for _, c := range codes {
 		out[c] = true
 	}
-	return out, sqldb.Err(rows.Err(), "meters")
+	return out, nil
 }
 
 // AddVersion writes a new price version of a plan. Callers need
@@ -301,38 +291,37 @@ func SyncCatalog(ctx context.Context, tx *sqldb.Tx, p *access.Principal, planID,
 
 // ActivateListPrices sets each plan's list price from the version in
 // effect now: versions written for the future become the catalog's price
-// when their time comes. It returns how many plans changed.
+// when their time comes. It returns how many plans changed, and an
+// internal error if a version's stored components do not decode.
 func (s *Service) ActivateListPrices(ctx context.Context) (int, error) {
 	now := sqldb.Time(s.now())
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT p.id, COALESCE(p.price_version_id, ''), v.id, v.components, v.currency FROM plans p
-		JOIN price_versions v ON v.plan_id = p.id AND v.version = (SELECT MAX(w.version) FROM price_versions w WHERE w.plan_id = p.id AND w.effective_from <= $1)`, now)
-	if err != nil {
-		return 0, sqldb.Err(err, "plans")
-	}
 	type change struct {
 		id, version string
 		rec, once   int64
 	}
-	var changes []change
-	for rows.Next() {
-		var id, was, vid, comps, cur string
-		if err := rows.Scan(&id, &was, &vid, &comps, &cur); err != nil {
-			rows.Close()
-			return 0, sqldb.Err(err, "plans")
+	// A version whose stored components do not decode is an error: its
+	// plan would otherwise keep an old list price without a word.
+	all, err := sqldb.QueryAll(ctx, s.db.Read(), "plans", func(row sqldb.Scanner) (*change, error) {
+		var id, was, vid, cur string
+		var comps sqldb.JSON[[]Component]
+		if err := row.Scan(&id, &was, &vid, &comps, &cur); err != nil {
+			return nil, fmt.Errorf("price version %s of plan %s: %w", vid, id, err)
 		}
 		if was == vid {
-			continue
+			return nil, nil
 		}
-		v := &Version{Currency: cur}
-		if json.Unmarshal([]byte(comps), &v.Components) != nil {
-			continue
-		}
-		r, o := v.ListPrice()
-		changes = append(changes, change{id, vid, r.Minor, o.Minor})
+		r, o := (&Version{Currency: cur, Components: comps.V}).ListPrice()
+		return &change{id, vid, r.Minor, o.Minor}, nil
+	}, `SELECT p.id, COALESCE(p.price_version_id, ''), v.id, v.components, v.currency FROM plans p
+		JOIN price_versions v ON v.plan_id = p.id AND v.version = (SELECT MAX(w.version) FROM price_versions w WHERE w.plan_id = p.id AND w.effective_from <= $1)`, now)
+	if err != nil {
+		return 0, err
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, sqldb.Err(err, "plans")
+	var changes []change
+	for _, c := range all {
+		if c != nil {
+			changes = append(changes, *c)
+		}
 	}
 	if len(changes) == 0 {
 		return 0, nil
@@ -351,26 +340,19 @@ func (s *Service) ActivateListPrices(ctx context.Context) (int, error) {
 // its list price (for databases created before price versions).
 func (s *Service) Backfill(ctx context.Context) error {
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		rows, err := tx.QueryContext(ctx, `SELECT id, currency, recurring_minor, one_time_minor, created_at FROM plans p
-			WHERE NOT EXISTS (SELECT 1 FROM price_versions v WHERE v.plan_id = p.id)`)
-		if err != nil {
-			return sqldb.Err(err, "plans")
-		}
 		type pl struct {
 			id, cur   string
 			rec, once int64
 			at        time.Time
 		}
-		var todo []pl
-		for rows.Next() {
+		todo, err := sqldb.QueryAll(ctx, tx, "plans", func(row sqldb.Scanner) (pl, error) {
 			var x pl
-			if err := rows.Scan(&x.id, &x.cur, &x.rec, &x.once, &x.at); err != nil {
-				rows.Close()
-				return sqldb.Err(err, "plans")
-			}
-			todo = append(todo, x)
+			return x, row.Scan(&x.id, &x.cur, &x.rec, &x.once, &x.at)
+		}, `SELECT id, currency, recurring_minor, one_time_minor, created_at FROM plans p
+			WHERE NOT EXISTS (SELECT 1 FROM price_versions v WHERE v.plan_id = p.id)`)
+		if err != nil {
+			return err
 		}
-		rows.Close()
 		for _, x := range todo {
 			if err := SyncCatalog(ctx, tx, access.System(), x.id, x.cur, money.New(x.rec, x.cur), money.New(x.once, x.cur), nil, x.at); err != nil {
 				return err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 	"regexp"
@@ -515,11 +514,7 @@ func (s *Service) Agreement(ctx context.Context, p *access.Principal, ref string
 }
 
 func getAgreement(ctx context.Context, q sqldb.Querier, ref string) (*Agreement, error) {
-	a, err := scanAgreement(q.QueryRowContext(ctx, `SELECT `+agreementColumns+` FROM agreements WHERE id = $1 OR code = $1`, ref))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errs.NotFound("agreement %q not found", ref)
-	}
-	return a, sqldb.Err(err, "agreement")
+	return sqldb.QueryOne(ctx, q, fmt.Sprintf("agreement %q", ref), scanAgreement, `SELECT `+agreementColumns+` FROM agreements WHERE id = $1 OR code = $1`, ref)
 }
 
 // SaveAgreement creates the agreement with the input's code or replaces

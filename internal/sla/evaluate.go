@@ -371,42 +371,45 @@ type known struct {
 
 func loadKnown(ctx context.Context, db sqldb.Querier, horizon time.Time) (*known, error) {
 	k := &known{status: map[[2]string]Status{}, breaches: map[breachKey]*knownBreach{}, rolling: map[[2]string][]*knownBreach{}}
-	rows, err := db.QueryContext(ctx, `SELECT agreement_id, target, status FROM sla_results WHERE current = 1`)
+	type status struct {
+		key [2]string
+		st  Status
+	}
+	statuses, err := sqldb.QueryAll(ctx, db, "sla results", func(row sqldb.Scanner) (status, error) {
+		var s status
+		return s, row.Scan(&s.key[0], &s.key[1], &s.st)
+	}, `SELECT agreement_id, target, status FROM sla_results WHERE current = 1`)
 	if err != nil {
-		return nil, sqldb.Err(err, "sla results")
+		return nil, err
 	}
-	for rows.Next() {
-		var a, t string
-		var st Status
-		if err := rows.Scan(&a, &t, &st); err != nil {
-			rows.Close()
-			return nil, sqldb.Err(err, "sla results")
-		}
-		k.status[[2]string{a, t}] = st
+	for _, s := range statuses {
+		k.status[s.key] = s.st
 	}
-	rows.Close()
-	rows, err = db.QueryContext(ctx, `SELECT id, agreement_id, target, window_start, window_end, state, excess_us, measured FROM sla_breaches
+	type breach struct {
+		*knownBreach
+		key [2]string
+	}
+	breaches, err := sqldb.QueryAll(ctx, db, "sla breaches", func(row sqldb.Scanner) (breach, error) {
+		b := breach{knownBreach: &knownBreach{}}
+		err := row.Scan(&b.id, &b.key[0], &b.key[1], &b.start, &b.end, &b.state, &b.excess, &b.measured)
+		b.start, b.end = b.start.UTC(), b.end.UTC()
+		return b, err
+	}, `SELECT id, agreement_id, target, window_start, window_end, state, excess_us, measured FROM sla_breaches
 		WHERE window_end >= $1 OR state = 'open' ORDER BY window_start`, sqldb.Time(horizon))
 	if err != nil {
-		return nil, sqldb.Err(err, "sla breaches")
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var b knownBreach
-		var a, t string
-		if err := rows.Scan(&b.id, &a, &t, &b.start, &b.end, &b.state, &b.excess, &b.measured); err != nil {
-			return nil, sqldb.Err(err, "sla breaches")
-		}
-		b.start, b.end = b.start.UTC(), b.end.UTC()
-		k.breaches[breachKey{a, t, b.start}] = &b
+	for _, b := range breaches {
+		a, t := b.key[0], b.key[1]
+		k.breaches[breachKey{a, t, b.start}] = b.knownBreach
 		if b.state != "withdrawn" {
-			k.rolling[[2]string{a, t}] = append(k.rolling[[2]string{a, t}], &b)
+			k.rolling[b.key] = append(k.rolling[b.key], b.knownBreach)
 		}
 		if b.state == "open" {
-			k.breaches[breachKey{a, t, time.Time{}}] = &b
+			k.breaches[breachKey{a, t, time.Time{}}] = b.knownBreach
 		}
 	}
-	return k, sqldb.Err(rows.Err(), "sla breaches")
+	return k, nil
 }
 
 // breachChange is a breach to write: opened, updated, closed or withdrawn.
@@ -641,38 +644,35 @@ func (s *Service) inputsFor(ctx context.Context, a *Agreement, t *Target, in *In
 			return nil
 		}
 		in.Requests = []Clock{}
-		svc, args := inList("f.service_id", refIDs(a.Scope.Services), []any{sqldb.Time(from)})
+		args := sqldb.Args{sqldb.Time(from)}
+		svc := sqldb.In(&args, "f.service_id", refIDs(a.Scope.Services))
 		var units []string
 		for _, r := range a.Scope.OrgUnits {
-			args = append(args, r.path+"%")
-			units = append(units, fmt.Sprintf("u.path LIKE $%d", len(args)))
+			units = append(units, "u.path LIKE "+args.Add(r.path+"%"))
 		}
 		cond := ""
 		if len(units) > 0 {
 			cond = " AND (" + strings.Join(units, " OR ") + ")"
 		}
 		// An order completes once; its completed event is when it was fulfilled.
-		rows, err := s.db.Read().QueryContext(ctx, `SELECT o.submitted_at, e.at
-			FROM orders o JOIN org_units u ON u.id = o.org_unit_id LEFT JOIN order_events e ON e.order_id = o.id AND e.to_state = 'completed'
-			WHERE o.submitted_at >= $1`+cond+`
-			AND EXISTS (SELECT 1 FROM order_items i JOIN offerings f ON f.id = i.offering_id WHERE i.order_id = o.id AND `+svc+`)`, args...)
-		if err != nil {
-			return sqldb.Err(err, "orders")
-		}
-		defer rows.Close()
-		for rows.Next() {
+		requests, err := sqldb.QueryAll(ctx, s.db.Read(), "orders", func(row sqldb.Scanner) (Clock, error) {
 			var opened time.Time
 			var done sql.NullTime
-			if err := rows.Scan(&opened, &done); err != nil {
-				return sqldb.Err(err, "orders")
-			}
+			err := row.Scan(&opened, &done)
 			c := Clock{Opened: Micros(opened)}
 			if done.Valid {
 				c.Done = Micros(done.Time)
 			}
-			in.Requests = append(in.Requests, c)
+			return c, err
+		}, `SELECT o.submitted_at, e.at
+			FROM orders o JOIN org_units u ON u.id = o.org_unit_id LEFT JOIN order_events e ON e.order_id = o.id AND e.to_state = 'completed'
+			WHERE o.submitted_at >= $1`+cond+`
+			AND EXISTS (SELECT 1 FROM order_items i JOIN offerings f ON f.id = i.offering_id WHERE i.order_id = o.id AND `+svc+`)`, args...)
+		if err != nil {
+			return err
 		}
-		return sqldb.Err(rows.Err(), "orders")
+		in.Requests = requests
+		return nil
 	}
 	return nil
 }
@@ -703,33 +703,28 @@ func (s *Service) write(ctx context.Context, tx *sqldb.Tx, part []*Agreement, re
 	for i, a := range part {
 		ids[i] = a.ID
 	}
-	in, args := inList("agreement_id", ids, nil)
-	if _, err := tx.ExecContext(ctx, `DELETE FROM sla_results WHERE `+in, args...); err != nil {
+	var args sqldb.Args
+	if _, err := tx.ExecContext(ctx, `DELETE FROM sla_results WHERE `+sqldb.In(&args, "agreement_id", ids), args...); err != nil {
 		return 0, sqldb.Err(err, "sla results")
 	}
-	const cols = 19
 	at := sqldb.Time(now)
-	for start := 0; start < len(results); start += 400 {
-		rs := results[start:min(start+400, len(results))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO sla_results (agreement_id, target, current, window_start, window_end, final, status, measured, agreed_us, downtime_us,
-			budget_us, excess_us, budget_used, breaks, counted, within_count, late_count, running_count, computed_at) VALUES `)
-		args := make([]any, 0, len(rs)*cols)
-		for i, r := range rs {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			sqldb.Placeholders(&b, tx.Dialect, len(args), cols)
+	err := sqldb.Bulk{
+		Object: "sla results",
+		Head: `INSERT INTO sla_results (agreement_id, target, current, window_start, window_end, final, status, measured, agreed_us, downtime_us,
+			budget_us, excess_us, budget_used, breaks, counted, within_count, late_count, running_count, computed_at)`,
+		Cols: 19, Rows: len(results),
+		Args: func(i int, args []any) []any {
+			r := &results[i]
 			cur := 0
 			if r.current {
 				cur = 1
 			}
-			args = append(args, r.agreement.ID, r.target.Code, cur, sqldb.Time(r.WindowStart), sqldb.Time(r.WindowEnd), r.Final, r.Status, r.Measured,
+			return append(args, r.agreement.ID, r.target.Code, cur, sqldb.Time(r.WindowStart), sqldb.Time(r.WindowEnd), r.Final, r.Status, r.Measured,
 				r.AgreedMicros, r.DowntimeMicros, r.BudgetMicros, r.ExcessMicros, r.BudgetUsed, r.Breaks, r.Counted, r.Within, r.Late, r.Running, at)
-		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return 0, sqldb.Err(err, "sla results")
-		}
+		},
+	}.Insert(ctx, tx)
+	if err != nil {
+		return 0, err
 	}
 	notices := 0
 	for _, r := range results {
@@ -898,34 +893,15 @@ func pow10(currency string) int64 {
 
 // scopeFilter is the SQL condition and arguments for instances (alias i)
 // in the agreement's scope under the org unit.
-func scopeFilter(a *Agreement, ou Ref, args []any) (string, []any) {
-	cond, args := inList("i.service_id", refIDs(a.Scope.Services), args)
+func scopeFilter(a *Agreement, ou Ref, args *sqldb.Args) string {
+	cond := sqldb.In(args, "i.service_id", refIDs(a.Scope.Services))
 	if len(a.Scope.Offerings) > 0 {
-		var c string
-		c, args = inList("i.offering_id", refIDs(a.Scope.Offerings), args)
-		cond += " AND " + c
+		cond += " AND " + sqldb.In(args, "i.offering_id", refIDs(a.Scope.Offerings))
 	}
 	if len(a.Scope.Plans) > 0 {
-		var c string
-		c, args = inList("i.plan_id", refIDs(a.Scope.Plans), args)
-		cond += " AND " + c
+		cond += " AND " + sqldb.In(args, "i.plan_id", refIDs(a.Scope.Plans))
 	}
-	args = append(args, ou.path+"%")
-	return cond + fmt.Sprintf(" AND u.path LIKE $%d", len(args)), args
-}
-
-// inList is "column IN ($n, …)" for the values, numbered after args; no
-// values match nothing (PostgreSQL refuses an empty IN list).
-func inList(column string, values []string, args []any) (string, []any) {
-	if len(values) == 0 {
-		return "1 = 0", args
-	}
-	marks := make([]string, len(values))
-	for i, v := range values {
-		args = append(args, v)
-		marks[i] = fmt.Sprintf("$%d", len(args))
-	}
-	return column + " IN (" + strings.Join(marks, ",") + ")", args
+	return cond + " AND u.path LIKE " + args.Add(ou.path+"%")
 }
 
 func refIDs(rs []Ref) []string {
@@ -939,7 +915,8 @@ func refIDs(rs []Ref) []string {
 // unitsIn counts the org unit's units in scope: its active instances'
 // quantities (the PCs of a desktop service).
 func (s *Service) unitsIn(ctx context.Context, tx *sqldb.Tx, a *Agreement, ou Ref) (int64, error) {
-	cond, args := scopeFilter(a, ou, nil)
+	var args sqldb.Args
+	cond := scopeFilter(a, ou, &args)
 	var n int64
 	err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(i.quantity), 0) FROM instances i JOIN org_units u ON u.id = i.org_unit_id
 		WHERE i.state = 'active' AND `+cond, args...).Scan(&n)
@@ -950,7 +927,8 @@ func (s *Service) unitsIn(ctx context.Context, tx *sqldb.Tx, a *Agreement, ou Re
 // window charged the org unit for the scope (credits and adjustments
 // aside), in minor units.
 func (s *Service) chargeIn(ctx context.Context, tx *sqldb.Tx, a *Agreement, ou Ref, from, to time.Time) (int64, error) {
-	cond, args := scopeFilter(a, ou, []any{sqldb.Time(from), sqldb.Time(to), a.Currency})
+	args := sqldb.Args{sqldb.Time(from), sqldb.Time(to), a.Currency}
+	cond := scopeFilter(a, ou, &args)
 	var n int64
 	err := tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(l.amount_minor), 0) FROM billing_lines l JOIN billing_documents d ON d.id = l.document_id
 		JOIN instances i ON i.id = l.instance_id JOIN org_units u ON u.id = i.org_unit_id

@@ -3,7 +3,6 @@ package sla
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -158,18 +157,16 @@ func (s *Service) Outages(ctx context.Context, p *access.Principal, f OutageFilt
 	if !p.Can(access.AgreementRead, access.Resource{}) && !p.CanAnywhere(access.OutageRecord) {
 		return nil, access.Forbidden(access.AgreementRead)
 	}
-	where, args := []string{"1 = 1"}, []any{}
+	where, args := []string{"1 = 1"}, sqldb.Args{}
 	if f.Service != "" {
-		args = append(args, f.Service)
-		where = append(where, fmt.Sprintf("(s.id = $%d OR s.code = $%d)", len(args), len(args)))
+		svc := args.Add(f.Service)
+		where = append(where, "(s.id = "+svc+" OR s.code = "+svc+")")
 	}
 	if !f.From.IsZero() {
-		args = append(args, sqldb.Time(f.From))
-		where = append(where, fmt.Sprintf("(o.ended_at IS NULL OR o.ended_at > $%d)", len(args)))
+		where = append(where, "(o.ended_at IS NULL OR o.ended_at > "+args.Add(sqldb.Time(f.From))+")")
 	}
 	if !f.To.IsZero() {
-		args = append(args, sqldb.Time(f.To))
-		where = append(where, fmt.Sprintf("o.started_at < $%d", len(args)))
+		where = append(where, "o.started_at < "+args.Add(sqldb.Time(f.To)))
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 200
@@ -187,11 +184,7 @@ func (s *Service) Outage(ctx context.Context, p *access.Principal, id string) (*
 }
 
 func getOutage(ctx context.Context, q sqldb.Querier, id string) (*Outage, error) {
-	o, err := scanOutage(q.QueryRowContext(ctx, `SELECT `+outageColumns+outageFrom+` WHERE o.id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errs.NotFound("outage %q not found", id)
-	}
-	return o, sqldb.Err(err, "outage")
+	return sqldb.QueryOne(ctx, q, fmt.Sprintf("outage %q", id), scanOutage, `SELECT `+outageColumns+outageFrom+` WHERE o.id = $1`, id)
 }
 
 // node resolves the input's service or configuration item.
@@ -475,12 +468,8 @@ func (s *Service) Incidents(ctx context.Context, p *access.Principal, service st
 }
 
 func getIncident(ctx context.Context, q sqldb.Querier, ref string) (*Incident, error) {
-	i, err := scanIncident(q.QueryRowContext(ctx, `SELECT `+incidentColumns+` FROM incidents i JOIN services s ON s.id = i.service_id
-		WHERE i.id = $1 OR CAST(i.number AS TEXT) = $1`, ref))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, errs.NotFound("incident %q not found", ref)
-	}
-	return i, sqldb.Err(err, "incident")
+	return sqldb.QueryOne(ctx, q, fmt.Sprintf("incident %q", ref), scanIncident, `SELECT `+incidentColumns+` FROM incidents i JOIN services s ON s.id = i.service_id
+		WHERE i.id = $1 OR CAST(i.number AS TEXT) = $1`, ref)
 }
 
 // SaveIncident records an incident (id empty) or updates one. Callers

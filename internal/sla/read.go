@@ -3,8 +3,6 @@ package sla
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"math/big"
 	"slices"
@@ -107,17 +105,14 @@ const breachColumns = `b.id, a.id, a.code, a.name, a.kind, a.targets, b.target, 
 
 func scanBreach(row sqldb.Scanner) (*Breach, error) {
 	var b Breach
-	var targets string
+	var targets sqldb.JSON[[]Target]
 	var closed sql.NullTime
 	if err := row.Scan(&b.ID, &b.Agreement.ID, &b.Agreement.Code, &b.Agreement.Name, &b.AgreementKind, &targets, &b.Target, &b.WindowStart, &b.WindowEnd,
 		&b.State, &b.Measured, &b.ExcessMicros, &b.RebateKind, &b.RebateMinor, &b.Currency, &b.RebateDetail, &b.OpenedAt, &closed); err != nil {
 		return nil, err
 	}
-	var ts []Target
-	if jsonUnmarshal(targets, &ts) == nil {
-		if t := findTarget(ts, b.Target); t != nil {
-			b.TargetDescription = t.Describe()
-		}
+	if t := findTarget(targets.V, b.Target); t != nil {
+		b.TargetDescription = t.Describe()
 	}
 	b.WindowStart, b.WindowEnd, b.OpenedAt, b.ClosedAt = b.WindowStart.UTC(), b.WindowEnd.UTC(), b.OpenedAt.UTC(), sqldb.TimePtr(closed)
 	b.Excess = new(big.Rat).SetFrac64(b.ExcessMicros, int64(time.Hour/time.Microsecond)).FloatString(2)
@@ -146,12 +141,10 @@ func (s *Service) Breaches(ctx context.Context, p *access.Principal, f BreachFil
 	if len(ids) == 0 {
 		return []*Breach{}, nil
 	}
-	args := []any{f.State}
+	args := sqldb.Args{f.State}
 	cond := ""
 	if f.Agreement != "" || !p.Can(access.AgreementRead, access.Resource{}) {
-		var in string
-		in, args = inList("b.agreement_id", ids, args)
-		cond = " AND " + in
+		cond = " AND " + sqldb.In(&args, "b.agreement_id", ids)
 	}
 	return sqldb.QueryAll(ctx, s.db.Read(), "sla breaches", scanBreach, `SELECT `+breachColumns+` FROM sla_breaches b JOIN agreements a ON a.id = b.agreement_id
 		WHERE ($1 = '' OR b.state = $1)`+cond+` ORDER BY b.window_start DESC, b.opened_at DESC LIMIT 1000`, args...)
@@ -165,12 +158,10 @@ func (s *Service) Breach(ctx context.Context, p *access.Principal, id string) (*
 		return nil, err
 	}
 	notFound := errs.NotFound("breach %q not found", id)
-	b, err := scanBreach(s.db.Read().QueryRowContext(ctx, `SELECT `+breachColumns+` FROM sla_breaches b JOIN agreements a ON a.id = b.agreement_id WHERE b.id = $1`, id))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound
-	}
+	b, err := sqldb.QueryOne(ctx, s.db.Read(), fmt.Sprintf("breach %q", id), scanBreach,
+		`SELECT `+breachColumns+` FROM sla_breaches b JOIN agreements a ON a.id = b.agreement_id WHERE b.id = $1`, id)
 	if err != nil {
-		return nil, sqldb.Err(err, "sla breach")
+		return nil, err
 	}
 	a, err := getAgreement(ctx, s.db.Read(), b.Agreement.ID)
 	if errs.Is(err, errs.CodeNotFound) || err == nil && !a.visible(p) {
@@ -231,8 +222,6 @@ func (s *Service) chain(ctx context.Context, a *Agreement, from, to time.Time, d
 	}
 	return out, nil
 }
-
-func jsonUnmarshal(s string, v any) error { return json.Unmarshal([]byte(s), v) }
 
 func upper(k Kind) string {
 	return map[Kind]string{SLA: "SLA", OLA: "OLA", UC: "UC"}[k]
@@ -298,34 +287,38 @@ func (s *Service) complianceOf(ctx context.Context, as []*Agreement) ([]*Complia
 		ids = append(ids, a.ID)
 	}
 	// A few agreements are named in the query; many are filtered here.
-	filter := func(column string) (string, []any) {
+	filter := func(column string) (string, sqldb.Args) {
 		if len(ids) > 500 {
 			return "1 = 1", nil
 		}
-		cond, args := inList(column, ids, nil)
-		return cond, args
+		var args sqldb.Args
+		return sqldb.In(&args, column, ids), args
 	}
 	cond, args := filter("agreement_id")
-	rows, err := db.QueryContext(ctx, `SELECT agreement_id, `+resultColumns+` FROM sla_results WHERE `+cond, args...)
-	if err != nil {
-		return nil, sqldb.Err(err, "sla results")
+	type result struct {
+		agreement, target string
+		current           bool
+		r                 Result
 	}
-	for rows.Next() {
-		id, code, cur, r, err := scanResult(rows)
-		if err != nil {
-			rows.Close()
-			return nil, sqldb.Err(err, "sla results")
-		}
-		if ts := byTarget[[2]string{id, code}]; ts != nil {
-			if cur {
-				ts.Current = &r
-				byID[id].Status = worse(byID[id].Status, r.Status)
+	results, err := sqldb.QueryAll(ctx, db, "sla results", func(row sqldb.Scanner) (result, error) {
+		var x result
+		var err error
+		x.agreement, x.target, x.current, x.r, err = scanResult(row)
+		return x, err
+	}, `SELECT agreement_id, `+resultColumns+` FROM sla_results WHERE `+cond, args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, x := range results {
+		if ts := byTarget[[2]string{x.agreement, x.target}]; ts != nil {
+			if x.current {
+				ts.Current = &x.r
+				byID[x.agreement].Status = worse(byID[x.agreement].Status, x.r.Status)
 			} else {
-				ts.Previous = &r
+				ts.Previous = &x.r
 			}
 		}
 	}
-	rows.Close()
 	cond, args = filter("b.agreement_id")
 	breaches, err := sqldb.QueryAll(ctx, db, "sla breaches", scanBreach, `SELECT `+breachColumns+` FROM sla_breaches b JOIN agreements a ON a.id = b.agreement_id
 		WHERE `+cond+` ORDER BY b.window_start DESC, b.opened_at DESC`, args...)
