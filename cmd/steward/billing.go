@@ -46,15 +46,18 @@ func billingRun(ctx context.Context, e env, args []string) error {
 
 // billingExport writes billing lines as CSV or FOCUS.
 func billingExport(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "Write the lines of finalised documents whose period starts in [from, to) as CSV or FOCUS.")
+	fs := newFlagSet(e, "Write the lines of finalised documents whose period starts in [from, to) as CSV or FOCUS; without --from, the month in progress.")
 	db := addDBFlags(fs)
 	format := fs.String("format", "csv", "csv or focus")
-	from := fs.String("from", "", "the first month, 2026-01")
-	to := fs.String("to", "", "the month after the last, 2027-01")
+	from := fs.String("from", "", "the first month, 2026-01 (default: the month in progress)")
+	to := fs.String("to", "", "the month after the last, 2027-01 (default: the month after --from)")
 	drafts := fs.Bool("include-drafts", false, "drafts too")
 	out := fs.String("out", "", "write to this file instead of standard output")
 	if err := fs.parse(args); err != nil {
 		return err
+	}
+	if *from == "" && *to != "" {
+		return usagef("billing export: --to needs --from")
 	}
 	f, t, err := monthRange(*from, *to)
 	if err != nil {
@@ -65,6 +68,12 @@ func billingExport(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.Close()
+	if *from == "" {
+		// The month in progress: what the demo, and a billing run
+		// without --month, bills.
+		f, _ = time.Parse("2006-01", a.Billing.Month())
+		t = f.AddDate(0, 1, 0)
+	}
 	var w io.Writer = e.stdout
 	if *out != "" {
 		file, err := os.Create(*out)
@@ -114,9 +123,17 @@ func billingBalance(ctx context.Context, e env, args []string) error {
 	return printBalance(ctx, e, a.Billing, *account, *refund, *reference)
 }
 
+// monthRange reads --from and --to; an empty --to is the month after
+// --from, and an empty --from is left for the caller (zero times).
 func monthRange(from, to string) (time.Time, time.Time, error) {
+	if from == "" {
+		return time.Time{}, time.Time{}, nil
+	}
 	f, err1 := time.Parse("2006-01", from)
-	t, err2 := time.Parse("2006-01", to)
+	t, err2 := f.AddDate(0, 1, 0), error(nil)
+	if to != "" {
+		t, err2 = time.Parse("2006-01", to)
+	}
 	if err1 != nil || err2 != nil {
 		return f, t, errors.New("--from and --to are months such as 2026-01")
 	}

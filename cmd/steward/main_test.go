@@ -299,6 +299,16 @@ rebates:
 	if out, err := cli(t, getenv, "", "billing", "export", "--from", "2026"); err == nil || !strings.Contains(out, "months such as") {
 		t.Errorf("a bad export: %v %s", err, out)
 	}
+	// Issue 17, item 16: without --from the month in progress (the README's
+	// example), and --from alone is one month; --to alone is refused.
+	for _, args := range [][]string{{"--include-drafts"}, {"--include-drafts", "--from", month}} {
+		if out, err := cli(t, getenv, "", append([]string{"billing", "export"}, args...)...); err != nil || !strings.Contains(out, "shop-images") {
+			t.Errorf("billing export %v: %v %s", args, err, out)
+		}
+	}
+	if out, err := cli(t, getenv, "", "billing", "export", "--to", after); err == nil || !strings.Contains(out, "--to needs --from") {
+		t.Errorf("billing export --to alone: %v %s", err, out)
+	}
 	// Issue 16, billing 1, 2 and 4: costs to date beside the projection, the amount due, the account's balance.
 	if out, err := cli(t, getenv, "", "billing", "costs"); err != nil || !strings.Contains(out, "Retail Draft invoice (draft, ") ||
 		!strings.Contains(out, "costs to date ") || !strings.Contains(out, "projected to the period's end") || !strings.Contains(out, "amount due ") {

@@ -74,6 +74,11 @@ func serve(ctx context.Context, e env, args []string) error {
 		if created {
 			log.Info("created the demo organisation")
 		}
+		stop, err := serveAutomation(ctx, a)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		defer stop()
 	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -111,6 +116,23 @@ func printDemo(e env, url string) {
 	tw.Flush()
 	b.WriteByte('\n')
 	e.stdout.Write(b.Bytes())
+}
+
+// serveAutomation serves the demo's automation (a webhook provider that
+// makes bronze VMs and buckets at once) on a loopback port of its own and
+// points the demo's providers at it; stop closes it.
+func serveAutomation(ctx context.Context, a *app.App) (stop func(), err error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("listen for the demo's automation: %w", err)
+	}
+	srv := &http.Server{Handler: demo.Automation{Now: time.Now}, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(ln)
+	if err := demo.ConnectAutomation(ctx, a.Provision, a.Catalog, "http://"+ln.Addr().String()); err != nil {
+		srv.Close()
+		return nil, err
+	}
+	return func() { srv.Close() }, nil
 }
 
 // serveMetrics serves /metrics on its own listener until ctx ends.

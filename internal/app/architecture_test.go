@@ -34,7 +34,7 @@ var allowed = map[string][]string{
 	"internal/catalog":         {"internal/access", "internal/audit", "internal/blueprint", "internal/errs", "internal/money", "internal/rating", "internal/sqldb"},
 	"internal/orders":          {"internal/access", "internal/audit", "internal/catalog", "internal/errs", "internal/expr", "internal/money", "internal/rating", "internal/sqldb"},
 	"internal/portfolio":       {"internal/access", "internal/catalog", "internal/errs", "internal/identity", "internal/orders", "internal/rating"},
-	"internal/demo":            {"internal/access", "internal/billing", "internal/catalog", "internal/errs", "internal/identity", "internal/metering", "internal/orders", "internal/portfolio", "internal/sla"},
+	"internal/demo":            {"internal/access", "internal/billing", "internal/catalog", "internal/errs", "internal/identity", "internal/metering", "internal/orders", "internal/portfolio", "internal/provision", "internal/sla"},
 	"internal/metering":        {"internal/access", "internal/audit", "internal/errs", "internal/jsontext", "internal/sqldb"},
 	"internal/billing":         {"internal/access", "internal/audit", "internal/errs", "internal/jobs", "internal/metering", "internal/money", "internal/rating", "internal/sqldb"},
 	"internal/middleware":      {"internal/access", "internal/audit"},
