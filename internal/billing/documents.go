@@ -242,25 +242,23 @@ func (s *Service) Documents(ctx context.Context, p *access.Principal, f Document
 		return nil, err
 	}
 	all, paths := p.OrgUnitScope(access.BillingRead)
-	where, args := sqldb.PathScope(all, paths, "o.path", nil)
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where += fmt.Sprintf(" AND "+cond, len(args))
-	}
+	where, scopeArgs := sqldb.PathScope(all, paths, "o.path", nil)
+	args := sqldb.Args(scopeArgs)
 	if f.AccountID != "" {
-		add("(d.account_id = $%[1]d OR o.id = $%[1]d OR o.code = $%[1]d)", f.AccountID)
+		acct := args.Add(f.AccountID)
+		where += " AND (d.account_id = " + acct + " OR o.id = " + acct + " OR o.code = " + acct + ")"
 	}
 	if f.Kind != "" {
-		add("d.kind = $%d", string(f.Kind))
+		where += " AND d.kind = " + args.Add(string(f.Kind))
 	}
 	if f.State != "" {
-		add("d.state = $%d", string(f.State))
+		where += " AND d.state = " + args.Add(string(f.State))
 	}
 	if !f.From.IsZero() {
-		add("d.period_start >= $%d", sqldb.Time(f.From))
+		where += " AND d.period_start >= " + args.Add(sqldb.Time(f.From))
 	}
 	if !f.To.IsZero() {
-		add("d.period_start < $%d", sqldb.Time(f.To))
+		where += " AND d.period_start < " + args.Add(sqldb.Time(f.To))
 	}
 	if f.Limit <= 0 || f.Limit > 1000 {
 		f.Limit = 1000
@@ -302,11 +300,7 @@ func (s *Service) Document(ctx context.Context, p *access.Principal, id string) 
 }
 
 func getDoc(ctx context.Context, q sqldb.Querier, id string) (*Document, error) {
-	d, err := scanDoc(q.QueryRowContext(ctx, `SELECT `+docColumns+docFrom+` WHERE d.id = $1 OR d.number = $1`, id))
-	if isNoRows(err) {
-		return nil, errs.NotFound("billing document %q not found", id)
-	}
-	return d, sqldb.Err(err, "billing document")
+	return sqldb.QueryOne(ctx, q, fmt.Sprintf("billing document %q", id), scanDoc, `SELECT `+docColumns+docFrom+` WHERE d.id = $1 OR d.number = $1`, id)
 }
 
 const lineColumns = `l.position, l.kind, l.description, COALESCE(l.instance_id, ''), COALESCE(l.service_id, ''), COALESCE(l.offering_id, ''),
@@ -384,7 +378,7 @@ func (s *Service) finalise(ctx context.Context, tx *sqldb.Tx, p *access.Principa
 	}
 	if d.Kind == Invoice {
 		// Drafts written before credits carried forward may be negative.
-		if err := settleDraft(ctx, tx, s.db.Dialect, d.ID, now); err != nil {
+		if err := settleDraft(ctx, tx, d.ID, now); err != nil {
 			return err
 		}
 		var err error
@@ -496,7 +490,7 @@ func (s *Service) Void(ctx context.Context, p *access.Principal, id, reason stri
 				return errs.Conflict("%s carried a credit forward that %s already took; correct it with a credit note instead", d.Label(), "a finalised invoice")
 			}
 			if c.DocumentID != "" {
-				if err := dropCreditLine(ctx, tx, s.db.Dialect, c.DocumentID, c.ID, s.now()); err != nil {
+				if err := dropCreditLine(ctx, tx, c.DocumentID, c.ID, s.now()); err != nil {
 					return err
 				}
 			}
@@ -632,10 +626,10 @@ func (s *Service) AddLine(ctx context.Context, p *access.Principal, id string, i
 		}
 		l := Line{Position: pos, Kind: in.Kind, Description: in.Description, Quantity: "1", Unit: "", UnitPrice: amt.Decimal(), AmountMinor: amt.Minor,
 			PeriodStart: d.PeriodStart, PeriodEnd: d.PeriodEnd, Explain: map[string]any{"added_by": p.Name, "reference": in.Reference}}
-		if err := insertLines(ctx, tx, s.db.Dialect, d.ID, []Line{l}); err != nil {
+		if err := insertLines(ctx, tx, d.ID, []Line{l}); err != nil {
 			return err
 		}
-		if err := settleDraft(ctx, tx, s.db.Dialect, d.ID, sqldb.Time(s.now())); err != nil {
+		if err := settleDraft(ctx, tx, d.ID, sqldb.Time(s.now())); err != nil {
 			return err
 		}
 		return s.audit(ctx, tx, p, audit.Entry{Action: "billing_document.add_line", ObjectType: "billing_document", ObjectID: d.ID, After: l})
@@ -693,7 +687,7 @@ func (s *Service) IssueCreditNote(ctx context.Context, p *access.Principal, id s
 		}
 		l := Line{Position: 1, Kind: LineCredit, Description: "Credit against " + d.Label() + ": " + in.Reason, Quantity: "1", UnitPrice: amt.Neg().Decimal(),
 			AmountMinor: -amt.Minor, PeriodStart: d.PeriodStart, PeriodEnd: d.PeriodEnd, Explain: map[string]any{"credits": d.Label(), "credits_id": d.ID, "issued_by": p.Name}}
-		if err := insertLines(ctx, tx, s.db.Dialect, noteID, []Line{l}); err != nil {
+		if err := insertLines(ctx, tx, noteID, []Line{l}); err != nil {
 			return err
 		}
 		note, err := getDoc(ctx, tx, noteID)

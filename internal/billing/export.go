@@ -167,14 +167,15 @@ const exportFrom = ` FROM billing_lines l JOIN billing_documents d ON d.id = l.d
 // account asked for.
 func exportFilter(p *access.Principal, f ExportFilter) (string, []any) {
 	all, paths := p.OrgUnitScope(access.BillingRead)
-	where, args := sqldb.PathScope(all, paths, "o.path", []any{sqldb.Time(f.From), sqldb.Time(f.To)})
+	where, scopeArgs := sqldb.PathScope(all, paths, "o.path", []any{sqldb.Time(f.From), sqldb.Time(f.To)})
+	args := sqldb.Args(scopeArgs)
 	states := `d.state IN ('finalised', 'paid')`
 	if f.IncludeDrafts {
 		states = `d.state <> 'void'`
 	}
 	if f.AccountID != "" {
-		args = append(args, f.AccountID)
-		where += fmt.Sprintf(" AND (a.id = $%[1]d OR o.code = $%[1]d OR o.id = $%[1]d)", len(args))
+		acct := args.Add(f.AccountID)
+		where += " AND (a.id = " + acct + " OR o.code = " + acct + " OR o.id = " + acct + ")"
 	}
 	return ` WHERE d.period_start >= $1 AND d.period_start < $2 AND ` + states + ` AND ` + where, args
 }

@@ -67,16 +67,13 @@ func (s *Service) Runs(ctx context.Context, p *access.Principal) ([]*Run, error)
 	return sqldb.QueryAll(ctx, s.db.Read(), "billing runs", scanRun, `SELECT `+runColumns+` FROM billing_runs ORDER BY month DESC LIMIT 120`)
 }
 
-// Run returns one run by ID or month.
+// Run returns one run by ID or month. Callers need billing.manage.
+// Returns not_found if there is no such run.
 func (s *Service) Run(ctx context.Context, p *access.Principal, ref string) (*Run, error) {
 	if err := p.Require(access.BillingManage, access.Resource{}); err != nil {
 		return nil, err
 	}
-	r, err := scanRun(s.db.Read().QueryRowContext(ctx, `SELECT `+runColumns+` FROM billing_runs WHERE id = $1 OR month = $1`, ref))
-	if isNoRows(err) {
-		return nil, errs.NotFound("there is no billing run %q", ref)
-	}
-	return r, sqldb.Err(err, "billing run")
+	return sqldb.QueryOne(ctx, s.db.Read(), fmt.Sprintf("billing run %q", ref), scanRun, `SELECT `+runColumns+` FROM billing_runs WHERE id = $1 OR month = $1`, ref)
 }
 
 // StartRun starts (or re-runs) the billing run of a month as a job and
@@ -532,16 +529,12 @@ func maxTime(a, b time.Time) time.Time {
 // billChunk writes the documents of a chunk of accounts in the caller's
 // transaction: a constant number of statements per document.
 func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID string, chunk []*Account) (docs, lines int, err error) {
-	args := make([]any, len(chunk))
-	var b strings.Builder
+	ids := make([]string, len(chunk))
 	for i, a := range chunk {
-		args[i] = a.ID
-		if i > 0 {
-			b.WriteByte(',')
-		}
-		fmt.Fprintf(&b, "$%d", i+1)
+		ids[i] = a.ID
 	}
-	in := b.String()
+	args := make(sqldb.Args, 0, len(chunk))
+	in := sqldb.List(&args, ids)
 	byID := make(map[string]*Account, len(chunk))
 	for _, a := range chunk {
 		byID[a.ID] = a
@@ -561,7 +554,7 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 		e.start = e.start.UTC()
 		return e, err
 	}, `SELECT id, account_id, state, period_start FROM billing_documents
-		WHERE account_id IN (`+in+`) AND kind <> 'credit_note' AND state <> 'void'`, args...)
+		WHERE account_id IN `+in+` AND kind <> 'credit_note' AND state <> 'void'`, args...)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -588,7 +581,7 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 		}
 		return l, nil
 	}, `SELECT d.account_id, d.currency, `+lineColumns+` FROM billing_lines l JOIN billing_documents d ON d.id = l.document_id
-		WHERE d.account_id IN (`+in+`) AND d.state = 'draft' AND d.kind <> 'credit_note' AND l.kind IN ('adjustment', 'credit')
+		WHERE d.account_id IN `+in+` AND d.state = 'draft' AND d.kind <> 'credit_note' AND l.kind IN ('adjustment', 'credit')
 			AND l.usage_key NOT LIKE 'credit:%' AND l.usage_key <> '`+carryKey+`' ORDER BY l.position`, args...)
 	if err != nil {
 		return 0, 0, err
@@ -680,7 +673,7 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 				return 0, 0, sqldb.Err(err, "billing document")
 			}
 		}
-		if err := insertLines(ctx, tx, s.db.Dialect, id, ls); err != nil {
+		if err := insertLines(ctx, tx, id, ls); err != nil {
 			return 0, 0, err
 		}
 		for _, c := range claimed {
@@ -694,7 +687,7 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 			}
 		}
 		for _, c := range taken {
-			if err := dropCreditLine(ctx, tx, s.db.Dialect, c.DocumentID, c.ID, now); err != nil {
+			if err := dropCreditLine(ctx, tx, c.DocumentID, c.ID, now); err != nil {
 				return 0, 0, err
 			}
 		}
@@ -706,11 +699,11 @@ func (s *Service) billChunk(ctx context.Context, tx *sqldb.Tx, d *runData, runID
 
 // dropCreditLine takes a credit's line off the draft that held it and
 // brings the draft's total back to the sum of its lines.
-func dropCreditLine(ctx context.Context, tx *sqldb.Tx, dialect sqldb.Dialect, docID, creditID string, now time.Time) error {
+func dropCreditLine(ctx context.Context, tx *sqldb.Tx, docID, creditID string, now time.Time) error {
 	if _, err := tx.ExecContext(ctx, `DELETE FROM billing_lines WHERE document_id = $1 AND usage_key = $2`, docID, "credit:"+creditID); err != nil {
 		return sqldb.Err(err, "billing lines")
 	}
-	return settleDraft(ctx, tx, dialect, docID, now)
+	return settleDraft(ctx, tx, docID, now)
 }
 
 // carryLine is the line that carries credits beyond a draft invoice's
@@ -725,7 +718,7 @@ func carryLine(total int64, currency string, ps, pe time.Time) Line {
 // settleDraft brings a draft's total back to the sum of its lines after
 // a line was added or taken off, with the carried-forward line of a draft
 // invoice made again: an invoice is never negative.
-func settleDraft(ctx context.Context, tx *sqldb.Tx, dialect sqldb.Dialect, docID string, now time.Time) error {
+func settleDraft(ctx context.Context, tx *sqldb.Tx, docID string, now time.Time) error {
 	var kind DocKind
 	var currency string
 	var ps, pe time.Time
@@ -781,7 +774,7 @@ func settleDraft(ctx context.Context, tx *sqldb.Tx, dialect sqldb.Dialect, docID
 	if total < 0 && kind == Invoice {
 		l := carryLine(total, currency, ps.UTC(), pe.UTC())
 		l.Position = last + 1
-		if err := insertLines(ctx, tx, dialect, docID, []Line{l}); err != nil {
+		if err := insertLines(ctx, tx, docID, []Line{l}); err != nil {
 			return err
 		}
 		total = 0
@@ -791,33 +784,23 @@ func settleDraft(ctx context.Context, tx *sqldb.Tx, dialect sqldb.Dialect, docID
 }
 
 // insertLines writes lines with multi-row INSERTs.
-func insertLines(ctx context.Context, tx *sqldb.Tx, dialect sqldb.Dialect, docID string, ls []Line) error {
-	const cols = 20
-	const perStatement = 400
-	for start := 0; start < len(ls); start += perStatement {
-		part := ls[start:min(start+perStatement, len(ls))]
-		var b strings.Builder
-		b.WriteString(`INSERT INTO billing_lines (document_id, position, kind, description, instance_id, service_id, offering_id, plan_id, price_version_id,
-			component, meter, quantity, unit, unit_price, amount_minor, period_start, period_end, usage_key, explain, cost_centre_id) VALUES `)
-		args := make([]any, 0, len(part)*cols)
-		for i, l := range part {
-			if i > 0 {
-				b.WriteByte(',')
-			}
-			sqldb.Placeholders(&b, dialect, len(args), cols)
+func insertLines(ctx context.Context, tx *sqldb.Tx, docID string, ls []Line) error {
+	return sqldb.Bulk{
+		Object: "billing lines",
+		Head: `INSERT INTO billing_lines (document_id, position, kind, description, instance_id, service_id, offering_id, plan_id, price_version_id,
+			component, meter, quantity, unit, unit_price, amount_minor, period_start, period_end, usage_key, explain, cost_centre_id)`,
+		Cols: 20, Rows: len(ls),
+		Args: func(i int, args []any) []any {
+			l := &ls[i]
 			explain, _ := json.Marshal(l.Explain)
 			if l.Explain == nil {
 				explain = []byte("{}")
 			}
-			args = append(args, docID, l.Position, l.Kind, l.Description, null(l.InstanceID), null(l.ServiceID), null(l.OfferingID), null(l.PlanID),
+			return append(args, docID, l.Position, l.Kind, l.Description, null(l.InstanceID), null(l.ServiceID), null(l.OfferingID), null(l.PlanID),
 				null(l.PriceVersionID), l.Component, l.Meter, l.Quantity, l.Unit, l.UnitPrice, l.AmountMinor, sqldb.Time(l.PeriodStart), sqldb.Time(l.PeriodEnd),
 				l.usageKey, string(explain), null(l.costCentre))
-		}
-		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
-			return sqldb.Err(err, "billing lines")
-		}
-	}
-	return nil
+		},
+	}.Insert(ctx, tx)
 }
 
 func null(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

@@ -8,7 +8,6 @@ import (
 	"math"
 	"math/big"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -109,12 +108,9 @@ func attribute(ctx context.Context, q sqldb.Querier, subjects []string) (map[str
 	out := map[string]owner{}
 	for start := 0; start < len(subjects); start += 500 {
 		chunk := subjects[start:min(start+500, len(subjects))]
-		args := make([]any, len(chunk))
-		marks := make([]string, len(chunk))
-		for i, s := range chunk {
-			args[i], marks[i] = s, "$"+strconv.Itoa(i+1)
-		}
-		in := strings.Join(marks, ",")
+		// One list of parameters, named three times.
+		args := make(sqldb.Args, 0, len(chunk))
+		in := sqldb.List(&args, chunk)
 		type claim struct {
 			subject string
 			owner
@@ -122,9 +118,9 @@ func attribute(ctx context.Context, q sqldb.Querier, subjects []string) (map[str
 		claims, err := sqldb.QueryAll(ctx, q, "usage attribution", func(row sqldb.Scanner) (claim, error) {
 			var c claim
 			return c, row.Scan(&c.subject, &c.instanceID, &c.serviceID, &c.orgUnitID, &c.path)
-		}, `SELECT i.id, i.id, i.service_id, o.id, o.path FROM instances i JOIN org_units o ON o.id = i.org_unit_id WHERE i.id IN (`+in+`)
-			UNION ALL SELECT o.code, '', '', o.id, o.path FROM org_units o WHERE o.code IN (`+in+`)
-			UNION ALL SELECT o.id, '', '', o.id, o.path FROM org_units o WHERE o.id IN (`+in+`)`, args...)
+		}, `SELECT i.id, i.id, i.service_id, o.id, o.path FROM instances i JOIN org_units o ON o.id = i.org_unit_id WHERE i.id IN `+in+`
+			UNION ALL SELECT o.code, '', '', o.id, o.path FROM org_units o WHERE o.code IN `+in+`
+			UNION ALL SELECT o.id, '', '', o.id, o.path FROM org_units o WHERE o.id IN `+in, args...)
 		if err != nil {
 			return nil, err
 		}

@@ -130,9 +130,15 @@ func In[T any](args *Args, column string, values []T) string {
 	if len(values) == 0 {
 		return "1 = 0"
 	}
+	return column + " IN " + List(args, values)
+}
+
+// List returns "($n, …)" with one parameter per value, appended to args,
+// for a list named more than once ("a IN " + list + " OR b IN " + list).
+// It must not be given no values: SQL has no empty list.
+func List[T any](args *Args, values []T) string {
 	var b strings.Builder
-	b.WriteString(column)
-	b.WriteString(" IN (")
+	b.WriteByte('(')
 	for i, v := range values {
 		if i > 0 {
 			b.WriteByte(',')

@@ -158,6 +158,10 @@ func TestArgs(t *testing.T) {
 	if diff := cmp.Diff([]string{"a", "c"}, got); diff != "" {
 		t.Errorf("keys (-want +got):\n%s", diff)
 	}
+	list := sqldb.Args{}
+	if got := sqldb.List(&list, []int{7, 8}); got != "($1,$2)" || len(list) != 2 {
+		t.Errorf("List = %q with %v, want ($1,$2) with two arguments", got, list)
+	}
 	var none sqldb.Args
 	q = `SELECT key FROM settings WHERE ` + sqldb.In(&none, "key", []string(nil))
 	got, err = sqldb.QueryAll(ctx, db.Read(), "settings", scanString, q, none...)
