@@ -14,7 +14,6 @@ package audit
 import (
 	"context"
 	"crypto/sha256"
-	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -166,55 +165,37 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Re
 		f.Limit = 50
 	}
 	var where []string
-	var args []any
-	add := func(cond string, arg any) {
-		args = append(args, arg)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
+	var args sqldb.Args
 	if f.ObjectType != "" {
-		add("object_type = $%d", f.ObjectType)
+		where = append(where, "object_type = "+args.Add(f.ObjectType))
 	}
 	if f.ObjectID != "" {
-		add("object_id = $%d", f.ObjectID)
+		where = append(where, "object_id = "+args.Add(f.ObjectID))
 	}
 	if f.ActorID != "" {
-		add("actor_id = $%d", f.ActorID)
+		where = append(where, "actor_id = "+args.Add(f.ActorID))
 	}
 	if strings.HasSuffix(f.Action, ".") {
-		add("action LIKE $%d", f.Action+"%")
+		where = append(where, "action LIKE "+args.Add(f.Action+"%"))
 	} else if f.Action != "" {
-		add("action = $%d", f.Action)
+		where = append(where, "action = "+args.Add(f.Action))
 	}
 	if f.BeforeSeq > 0 {
-		add("seq < $%d", f.BeforeSeq)
+		where = append(where, "seq < "+args.Add(f.BeforeSeq))
 	}
 	q := `SELECT seq, id, at, actor_id, actor_name, action, object_type, object_id,
 		before_json, after_json, request_id, prev_hash, hash FROM audit_log`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	args = append(args, f.Limit)
-	q += fmt.Sprintf(" ORDER BY seq DESC LIMIT $%d", len(args))
-	rows, err := s.db.Read().QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, sqldb.Err(err, "audit log")
-	}
-	defer rows.Close()
-	var out []Record
-	for rows.Next() {
-		r, err := scan(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, sqldb.Err(rows.Err(), "audit log")
+	q += " ORDER BY seq DESC LIMIT " + args.Add(f.Limit)
+	return sqldb.QueryAll(ctx, s.db.Read(), "audit log", scan, q, args...)
 }
 
-func scan(rows *sql.Rows) (Record, error) {
+func scan(row sqldb.Scanner) (Record, error) {
 	var r Record
 	var before, after string
-	err := rows.Scan(&r.Seq, &r.ID, &r.At, &r.ActorID, &r.ActorName, &r.Action, &r.ObjectType,
+	err := row.Scan(&r.Seq, &r.ID, &r.At, &r.ActorID, &r.ActorName, &r.Action, &r.ObjectType,
 		&r.ObjectID, &before, &after, &r.RequestID, &r.PrevHash, &r.Hash)
 	r.At = r.At.UTC()
 	r.Before, r.After = json.RawMessage(before), json.RawMessage(after)

@@ -317,18 +317,17 @@ func (a Addon) Prices(currency string) (recurring, oneTime money.Amount, err err
 
 const offeringColumns = `id, code, service_id, name, summary, description, view, form_schema, audience, addons, bundle, brokered, created_at, updated_at`
 
-func scanOffering(row interface{ Scan(...any) error }) (*Offering, error) {
+func scanOffering(row sqldb.Scanner) (*Offering, error) {
 	var o Offering
-	var form, aud, addons, bundle string
+	var form string
+	var aud sqldb.JSON[Audience]
+	var addons sqldb.JSON[[]Addon]
+	var bundle sqldb.JSON[[]string]
 	if err := row.Scan(&o.ID, &o.Code, &o.ServiceID, &o.Name, &o.Summary, &o.Description, &o.View, &form, &aud, &addons, &bundle, &o.Brokered, &o.CreatedAt, &o.UpdatedAt); err != nil {
 		return nil, err
 	}
 	o.FormSchema = json.RawMessage(form)
-	if err := json.Unmarshal([]byte(aud), &o.Audience); err != nil {
-		return nil, err
-	}
-	json.Unmarshal([]byte(addons), &o.Addons)
-	json.Unmarshal([]byte(bundle), &o.Bundle)
+	o.Audience, o.Addons, o.Bundle = aud.V, addons.V, bundle.V
 	if o.Addons == nil {
 		o.Addons = []Addon{}
 	}
@@ -347,62 +346,48 @@ func scanOffering(row interface{ Scan(...any) error }) (*Offering, error) {
 
 // loadOfferings reads offerings (all, or those matching where) with their plans and services.
 func loadOfferings(ctx context.Context, q sqldb.Querier, where string, args ...any) ([]*Offering, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+offeringColumns+` FROM offerings `+where+` ORDER BY name, code`, args...)
+	out, err := sqldb.QueryAll(ctx, q, "offerings", scanOffering, `SELECT `+offeringColumns+` FROM offerings `+where+` ORDER BY name, code`, args...)
 	if err != nil {
-		return nil, sqldb.Err(err, "offerings")
-	}
-	var out []*Offering
-	byID := map[string]*Offering{}
-	for rows.Next() {
-		o, err := scanOffering(rows)
-		if err != nil {
-			rows.Close()
-			return nil, sqldb.Err(err, "offering")
-		}
-		o.Plans = []*Plan{}
-		out = append(out, o)
-		byID[o.ID] = o
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, sqldb.Err(err, "offerings")
+		return nil, err
 	}
 	if len(out) == 0 {
-		return out, nil
+		return nil, nil
 	}
-	rows, err = q.QueryContext(ctx, `SELECT p.id, p.offering_id, p.code, p.name, p.description, p.currency, p.recurring_minor, p.one_time_minor, p.agreement,
-			p.max_quantity, p.retired, COALESCE(v.id, ''), COALESCE(v.version, 0), COALESCE(v.components, '[]'), COALESCE(b.code, ''), COALESCE(b.version, 0)
-		FROM plans p LEFT JOIN price_versions v ON v.id = p.price_version_id LEFT JOIN blueprints b ON b.id = p.blueprint_id
-		WHERE p.offering_id IN (SELECT id FROM offerings `+where+`) ORDER BY p.offering_id, p.position`, args...)
-	if err != nil {
-		return nil, sqldb.Err(err, "plans")
+	byID := map[string]*Offering{}
+	for _, o := range out {
+		o.Plans = []*Plan{}
+		byID[o.ID] = o
 	}
-	for rows.Next() {
-		var p Plan
-		var offeringID, comps, bpCode string
+	type planOf struct {
+		*Plan
+		offeringID string
+	}
+	plans, err := sqldb.QueryAll(ctx, q, "plans", func(row sqldb.Scanner) (planOf, error) {
+		p := planOf{Plan: &Plan{}}
+		var comps sqldb.JSON[[]rating.Component]
+		var bpCode string
 		var bpVersion int
-		if err := rows.Scan(&p.ID, &offeringID, &p.Code, &p.Name, &p.Description, &p.Currency, &p.Recurring.Minor, &p.OneTime.Minor, &p.Agreement,
+		if err := row.Scan(&p.ID, &p.offeringID, &p.Code, &p.Name, &p.Description, &p.Currency, &p.Recurring.Minor, &p.OneTime.Minor, &p.Agreement,
 			&p.MaxQuantity, &p.Retired, &p.PriceVersionID, &p.PriceVersion, &comps, &bpCode, &bpVersion); err != nil {
-			rows.Close()
-			return nil, sqldb.Err(err, "plan")
+			return p, err
 		}
 		if bpCode != "" {
 			p.Blueprint = bpCode + "@" + strconv.Itoa(bpVersion)
 		}
-		var all []rating.Component
-		if err := json.Unmarshal([]byte(comps), &all); err != nil {
-			rows.Close()
-			return nil, sqldb.Err(err, "price version")
-		}
 		p.Recurring.Currency, p.OneTime.Currency = p.Currency, p.Currency
-		p.price(all)
-		if o := byID[offeringID]; o != nil {
-			o.Plans = append(o.Plans, &p)
-		}
+		p.price(comps.V)
+		return p, nil
+	}, `SELECT p.id, p.offering_id, p.code, p.name, p.description, p.currency, p.recurring_minor, p.one_time_minor, p.agreement,
+			p.max_quantity, p.retired, COALESCE(v.id, ''), COALESCE(v.version, 0), COALESCE(v.components, '[]'), COALESCE(b.code, ''), COALESCE(b.version, 0)
+		FROM plans p LEFT JOIN price_versions v ON v.id = p.price_version_id LEFT JOIN blueprints b ON b.id = p.blueprint_id
+		WHERE p.offering_id IN (SELECT id FROM offerings `+where+`) ORDER BY p.offering_id, p.position`, args...)
+	if err != nil {
+		return nil, err
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, sqldb.Err(err, "plans")
+	for _, p := range plans {
+		if o := byID[p.offeringID]; o != nil {
+			o.Plans = append(o.Plans, p.Plan)
+		}
 	}
 	services, err := queryServices(ctx, q, `WHERE id IN (SELECT service_id FROM offerings `+where+`)`, args...)
 	if err != nil {
@@ -468,34 +453,31 @@ func visible(p *access.Principal, o *Offering, paths map[string]string) bool {
 // offerings' audiences name.
 func audiencePaths(ctx context.Context, q sqldb.Querier, os []*Offering) (map[string]string, error) {
 	paths := map[string]string{}
-	var args []any
-	var marks []string
+	var ids []string
 	for _, o := range os {
 		for _, id := range o.Audience.OrgUnitIDs {
 			if _, seen := paths[id]; !seen && sqldb.ValidID(id) {
 				paths[id] = ""
-				args = append(args, id)
-				marks = append(marks, "$"+strconv.Itoa(len(args)))
+				ids = append(ids, id)
 			}
 		}
 	}
 	clear(paths)
-	if len(args) == 0 {
+	if len(ids) == 0 {
 		return paths, nil
 	}
-	rows, err := q.QueryContext(ctx, `SELECT id, path FROM org_units WHERE id IN (`+strings.Join(marks, ", ")+`)`, args...)
+	var args sqldb.Args
+	units, err := sqldb.QueryAll(ctx, q, "org units", func(row sqldb.Scanner) ([2]string, error) {
+		var u [2]string
+		return u, row.Scan(&u[0], &u[1])
+	}, `SELECT id, path FROM org_units WHERE `+sqldb.In(&args, "id", ids), args...)
 	if err != nil {
-		return nil, sqldb.Err(err, "org units")
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, path string
-		if err := rows.Scan(&id, &path); err != nil {
-			return nil, sqldb.Err(err, "org unit")
-		}
-		paths[id] = path
+	for _, u := range units {
+		paths[u[0]] = u[1]
 	}
-	return paths, sqldb.Err(rows.Err(), "org units")
+	return paths, nil
 }
 
 // visibleOffering finds an offering by ID or code if p may see it, on q

@@ -235,7 +235,7 @@ const serviceColumns = `id, code, name, kind, lifecycle, description, COALESCE(o
 	COALESCE(relationship_manager_id, ''), COALESCE(assignment_group_id, ''), COALESCE(successor_id, ''),
 	category, focus_category, criticality, value_statement, help, rpo_minutes, rto_minutes, continuity, details, created_at, updated_at`
 
-func scanService(row interface{ Scan(...any) error }) (*Service, error) {
+func scanService(row sqldb.Scanner) (*Service, error) {
 	var s Service
 	var d string
 	err := row.Scan(&s.ID, &s.Code, &s.Name, &s.Kind, &s.Lifecycle, &s.Description, &s.OwnerID, &s.SponsorID,
@@ -343,20 +343,7 @@ func allServices(ctx context.Context, q sqldb.Querier) ([]*Service, error) {
 
 // queryServices reads the services matching where, by name.
 func queryServices(ctx context.Context, q sqldb.Querier, where string, args ...any) ([]*Service, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+serviceColumns+` FROM services `+where+` ORDER BY name, code`, args...)
-	if err != nil {
-		return nil, sqldb.Err(err, "services")
-	}
-	defer rows.Close()
-	var out []*Service
-	for rows.Next() {
-		s, err := scanService(rows)
-		if err != nil {
-			return nil, sqldb.Err(err, "service")
-		}
-		out = append(out, s)
-	}
-	return out, sqldb.Err(rows.Err(), "services")
+	return sqldb.QueryAll(ctx, q, "services", scanService, `SELECT `+serviceColumns+` FROM services `+where+` ORDER BY name, code`, args...)
 }
 
 func (in *ServiceInput) details() string {
@@ -581,19 +568,10 @@ func (c *Catalog) Transitions(ctx context.Context, p *access.Principal, ref stri
 	if err != nil {
 		return nil, err
 	}
-	rows, err := c.db.Read().QueryContext(ctx, `SELECT id, from_state, to_state, actor_id, actor_name, reason, at FROM service_transitions WHERE service_id = $1 ORDER BY at, id`, s.ID)
-	if err != nil {
-		return nil, sqldb.Err(err, "service transitions")
-	}
-	defer rows.Close()
-	out := []*Transition{}
-	for rows.Next() {
+	return sqldb.QueryAll(ctx, c.db.Read(), "service transitions", func(row sqldb.Scanner) (*Transition, error) {
 		var t Transition
-		if err := rows.Scan(&t.ID, &t.From, &t.To, &t.ActorID, &t.ActorName, &t.Reason, &t.At); err != nil {
-			return nil, sqldb.Err(err, "service transition")
-		}
+		err := row.Scan(&t.ID, &t.From, &t.To, &t.ActorID, &t.ActorName, &t.Reason, &t.At)
 		t.At = t.At.UTC()
-		out = append(out, &t)
-	}
-	return out, sqldb.Err(rows.Err(), "service transitions")
+		return &t, err
+	}, `SELECT id, from_state, to_state, actor_id, actor_name, reason, at FROM service_transitions WHERE service_id = $1 ORDER BY at, id`, s.ID)
 }

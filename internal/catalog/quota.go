@@ -84,27 +84,18 @@ func (c *Catalog) SetQuota(ctx context.Context, p *access.Principal, in QuotaInp
 // Quotas lists the quotas of the org units the caller may read, or of one offering.
 func (c *Catalog) Quotas(ctx context.Context, p *access.Principal, offeringID string) ([]*Quota, error) {
 	all, paths := p.OrgUnitScope(access.OrgUnitRead)
-	where, args := sqldb.PathScope(all, paths, "ou.path", nil)
+	where, scopeArgs := sqldb.PathScope(all, paths, "ou.path", nil)
+	args := sqldb.Args(scopeArgs)
 	if offeringID != "" {
-		args = append(args, offeringID)
-		where += fmt.Sprintf(" AND q.offering_id = $%d", len(args))
+		where += " AND q.offering_id = " + args.Add(offeringID)
 	}
-	rows, err := c.db.Read().QueryContext(ctx, `SELECT q.org_unit_id, q.offering_id, q.max_instances, q.max_quantity, q.used_instances, q.used_quantity, q.updated_at
-		FROM quotas q JOIN org_units ou ON ou.id = q.org_unit_id WHERE `+where+` ORDER BY ou.path, q.offering_id`, args...)
-	if err != nil {
-		return nil, sqldb.Err(err, "quotas")
-	}
-	defer rows.Close()
-	out := []*Quota{}
-	for rows.Next() {
+	return sqldb.QueryAll(ctx, c.db.Read(), "quotas", func(row sqldb.Scanner) (*Quota, error) {
 		var q Quota
-		if err := rows.Scan(&q.OrgUnitID, &q.OfferingID, &q.MaxInstances, &q.MaxQuantity, &q.UsedInstances, &q.UsedQuantity, &q.UpdatedAt); err != nil {
-			return nil, sqldb.Err(err, "quota")
-		}
+		err := row.Scan(&q.OrgUnitID, &q.OfferingID, &q.MaxInstances, &q.MaxQuantity, &q.UsedInstances, &q.UsedQuantity, &q.UpdatedAt)
 		q.UpdatedAt = q.UpdatedAt.UTC()
-		out = append(out, &q)
-	}
-	return out, sqldb.Err(rows.Err(), "quotas")
+		return &q, err
+	}, `SELECT q.org_unit_id, q.offering_id, q.max_instances, q.max_quantity, q.used_instances, q.used_quantity, q.updated_at
+		FROM quotas q JOIN org_units ou ON ou.id = q.org_unit_id WHERE `+where+` ORDER BY ou.path, q.offering_id`, args...)
 }
 
 // Reserve takes instances and quantity of an offering for an org unit

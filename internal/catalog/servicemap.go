@@ -173,21 +173,12 @@ func (c *Catalog) ConfigItems(ctx context.Context, p *access.Principal) ([]*Conf
 }
 
 func configItems(ctx context.Context, q sqldb.Querier) ([]*ConfigItem, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, code, name, kind, description, created_at FROM config_items ORDER BY name, code`)
-	if err != nil {
-		return nil, sqldb.Err(err, "configuration items")
-	}
-	defer rows.Close()
-	out := []*ConfigItem{}
-	for rows.Next() {
+	return sqldb.QueryAll(ctx, q, "configuration items", func(row sqldb.Scanner) (*ConfigItem, error) {
 		var ci ConfigItem
-		if err := rows.Scan(&ci.ID, &ci.Code, &ci.Name, &ci.Kind, &ci.Description, &ci.CreatedAt); err != nil {
-			return nil, sqldb.Err(err, "configuration item")
-		}
+		err := row.Scan(&ci.ID, &ci.Code, &ci.Name, &ci.Kind, &ci.Description, &ci.CreatedAt)
 		ci.CreatedAt = ci.CreatedAt.UTC()
-		out = append(out, &ci)
-	}
-	return out, sqldb.Err(rows.Err(), "configuration items")
+		return &ci, err
+	}, `SELECT id, code, name, kind, description, created_at FROM config_items ORDER BY name, code`)
 }
 
 // Map is the whole service map: every node and every dependency.
@@ -214,23 +205,19 @@ func loadMap(ctx context.Context, q sqldb.Querier) (*Map, error) {
 		n := Node{Type: "ci", ID: ci.ID, Code: ci.Code, Name: ci.Name, Kind: string(ci.Kind)}
 		m.Nodes[n.Key()] = n
 	}
-	rows, err := q.QueryContext(ctx, `SELECT id, COALESCE(from_service_id, ''), COALESCE(from_ci_id, ''), COALESCE(to_service_id, ''), COALESCE(to_ci_id, ''),
-		kind, redundancy_group, group_needs, created_at FROM dependencies ORDER BY id`)
-	if err != nil {
-		return nil, sqldb.Err(err, "dependencies")
-	}
-	defer rows.Close()
-	for rows.Next() {
+	m.Dependencies, err = sqldb.QueryAll(ctx, q, "dependencies", func(row sqldb.Scanner) (*Dependency, error) {
 		var d Dependency
 		var fs, fc, ts, tc string
-		if err := rows.Scan(&d.ID, &fs, &fc, &ts, &tc, &d.Kind, &d.RedundancyGroup, &d.Needs, &d.CreatedAt); err != nil {
-			return nil, sqldb.Err(err, "dependency")
-		}
+		err := row.Scan(&d.ID, &fs, &fc, &ts, &tc, &d.Kind, &d.RedundancyGroup, &d.Needs, &d.CreatedAt)
 		d.From, d.To = m.Nodes[nodeKey(fs, fc)], m.Nodes[nodeKey(ts, tc)]
 		d.CreatedAt = d.CreatedAt.UTC()
-		m.Dependencies = append(m.Dependencies, &d)
+		return &d, err
+	}, `SELECT id, COALESCE(from_service_id, ''), COALESCE(from_ci_id, ''), COALESCE(to_service_id, ''), COALESCE(to_ci_id, ''),
+		kind, redundancy_group, group_needs, created_at FROM dependencies ORDER BY id`)
+	if err != nil {
+		return nil, err
 	}
-	return m, sqldb.Err(rows.Err(), "dependencies")
+	return m, nil
 }
 
 func nodeKey(serviceID, ciID string) string {

@@ -65,7 +65,7 @@ const grantColumns = `g.id, g.user_id, g.role, g.scope_kind, g.scope_id, g.creat
 
 const grantFrom = ` FROM grants g LEFT JOIN org_units ou ON g.scope_kind = 'org_unit' AND ou.id = g.scope_id LEFT JOIN services sv ON g.scope_kind = 'service' AND sv.id = g.scope_id`
 
-func scanGrant(row interface{ Scan(...any) error }) (*Grant, error) {
+func scanGrant(row sqldb.Scanner) (*Grant, error) {
 	var g Grant
 	var ouName, ouKind string
 	if err := row.Scan(&g.ID, &g.UserID, &g.Role, &g.ScopeKind, &g.ScopeID, &g.CreatedAt, &g.scopePath, &ouName, &ouKind); err != nil {
@@ -84,20 +84,7 @@ func scanGrant(row interface{ Scan(...any) error }) (*Grant, error) {
 }
 
 func userGrants(ctx context.Context, q sqldb.Querier, userID string) ([]*Grant, error) {
-	rows, err := q.QueryContext(ctx, `SELECT `+grantColumns+grantFrom+` WHERE g.user_id = $1 ORDER BY g.id`, userID)
-	if err != nil {
-		return nil, sqldb.Err(err, "grants")
-	}
-	defer rows.Close()
-	var out []*Grant
-	for rows.Next() {
-		g, err := scanGrant(rows)
-		if err != nil {
-			return nil, sqldb.Err(err, "grant")
-		}
-		out = append(out, g)
-	}
-	return out, sqldb.Err(rows.Err(), "grants")
+	return sqldb.QueryAll(ctx, q, "grants", scanGrant, `SELECT `+grantColumns+grantFrom+` WHERE g.user_id = $1 ORDER BY g.id`, userID)
 }
 
 // Grants lists a user's grants. Callers who may read the user may list them.

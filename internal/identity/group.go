@@ -53,20 +53,13 @@ func getGroup(ctx context.Context, q sqldb.Querier, id string) (*Group, error) {
 		return nil, sqldb.Err(err, "group")
 	}
 	g.CreatedAt, g.UpdatedAt = g.CreatedAt.UTC(), g.UpdatedAt.UTC()
-	rows, err := q.QueryContext(ctx, `SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY user_id`, id)
-	if err != nil {
-		return nil, sqldb.Err(err, "group members")
-	}
-	defer rows.Close()
-	g.MemberIDs = []string{}
-	for rows.Next() {
+	if g.MemberIDs, err = sqldb.QueryAll(ctx, q, "group members", func(row sqldb.Scanner) (string, error) {
 		var uid string
-		if err := rows.Scan(&uid); err != nil {
-			return nil, sqldb.Err(err, "group member")
-		}
-		g.MemberIDs = append(g.MemberIDs, uid)
+		return uid, row.Scan(&uid)
+	}, `SELECT user_id FROM group_members WHERE group_id = $1 ORDER BY user_id`, id); err != nil {
+		return nil, err
 	}
-	return &g, sqldb.Err(rows.Err(), "group members")
+	return &g, nil
 }
 
 // Group returns one group. Callers need group.read on any scope: groups are
@@ -83,41 +76,32 @@ func (s *Service) Groups(ctx context.Context, p *access.Principal) ([]*Group, er
 	if err := p.RequireAnywhere(access.GroupRead); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT id, name, description, email, created_at, updated_at FROM assignment_groups ORDER BY name`)
-	if err != nil {
-		return nil, sqldb.Err(err, "groups")
-	}
-	out := []*Group{}
-	byID := map[string]*Group{}
-	for rows.Next() {
+	out, err := sqldb.QueryAll(ctx, s.db.Read(), "groups", func(row sqldb.Scanner) (*Group, error) {
 		g := &Group{MemberIDs: []string{}}
-		if err := rows.Scan(&g.ID, &g.Name, &g.Description, &g.Email, &g.CreatedAt, &g.UpdatedAt); err != nil {
-			rows.Close()
-			return nil, sqldb.Err(err, "group")
-		}
+		err := row.Scan(&g.ID, &g.Name, &g.Description, &g.Email, &g.CreatedAt, &g.UpdatedAt)
 		g.CreatedAt, g.UpdatedAt = g.CreatedAt.UTC(), g.UpdatedAt.UTC()
-		out = append(out, g)
+		return g, err
+	}, `SELECT id, name, description, email, created_at, updated_at FROM assignment_groups ORDER BY name`)
+	if err != nil {
+		return nil, err
+	}
+	byID := make(map[string]*Group, len(out))
+	for _, g := range out {
 		byID[g.ID] = g
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, sqldb.Err(err, "groups")
-	}
-	rows, err = s.db.Read().QueryContext(ctx, `SELECT group_id, user_id FROM group_members ORDER BY group_id, user_id`)
+	members, err := sqldb.QueryAll(ctx, s.db.Read(), "group members", func(row sqldb.Scanner) ([2]string, error) {
+		var m [2]string
+		return m, row.Scan(&m[0], &m[1])
+	}, `SELECT group_id, user_id FROM group_members ORDER BY group_id, user_id`)
 	if err != nil {
-		return nil, sqldb.Err(err, "group members")
+		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var gid, uid string
-		if err := rows.Scan(&gid, &uid); err != nil {
-			return nil, sqldb.Err(err, "group member")
-		}
-		if g := byID[gid]; g != nil {
-			g.MemberIDs = append(g.MemberIDs, uid)
+	for _, m := range members {
+		if g := byID[m[0]]; g != nil {
+			g.MemberIDs = append(g.MemberIDs, m[1])
 		}
 	}
-	return out, sqldb.Err(rows.Err(), "group members")
+	return out, nil
 }
 
 // CreateGroup adds a group. Callers need group.manage.

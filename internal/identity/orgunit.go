@@ -96,7 +96,7 @@ type UpdateOrgUnitInput struct {
 
 const orgUnitColumns = `id, COALESCE(parent_id, ''), kind, code, name, path, created_at, updated_at`
 
-func scanOrgUnit(row interface{ Scan(...any) error }) (*OrgUnit, error) {
+func scanOrgUnit(row sqldb.Scanner) (*OrgUnit, error) {
 	var o OrgUnit
 	if err := row.Scan(&o.ID, &o.ParentID, &o.Kind, &o.Code, &o.Name, &o.Path, &o.CreatedAt, &o.UpdatedAt); err != nil {
 		return nil, err
@@ -136,21 +136,9 @@ func (s *Service) OrgUnits(ctx context.Context, p *access.Principal) ([]*OrgUnit
 		return nil, access.Forbidden(access.OrgUnitRead)
 	}
 	where, args := scopeWhere(p, access.OrgUnitRead, "path", nil)
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+orgUnitColumns+` FROM org_units WHERE `+where, args...)
+	all, err := sqldb.QueryAll(ctx, s.db.Read(), "org units", scanOrgUnit, `SELECT `+orgUnitColumns+` FROM org_units WHERE `+where, args...)
 	if err != nil {
-		return nil, sqldb.Err(err, "org units")
-	}
-	defer rows.Close()
-	var all []*OrgUnit
-	for rows.Next() {
-		o, err := scanOrgUnit(rows)
-		if err != nil {
-			return nil, sqldb.Err(err, "org unit")
-		}
-		all = append(all, o)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, sqldb.Err(err, "org units")
+		return nil, err
 	}
 	return treeOrder(all), nil
 }

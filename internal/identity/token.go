@@ -65,7 +65,7 @@ func (in *CreateTokenInput) validate(now time.Time) error {
 
 const tokenColumns = `id, user_id, name, prefix, roles, created_at, expires_at, last_used_at, revoked_at`
 
-func scanToken(row interface{ Scan(...any) error }) (*Token, error) {
+func scanToken(row sqldb.Scanner) (*Token, error) {
 	var t Token
 	var roles string
 	var used, revoked sql.NullTime
@@ -183,20 +183,7 @@ func (s *Service) Tokens(ctx context.Context, p *access.Principal, userID string
 			return nil, err
 		}
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = $1 ORDER BY id DESC`, userID)
-	if err != nil {
-		return nil, sqldb.Err(err, "tokens")
-	}
-	defer rows.Close()
-	out := []*Token{}
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, sqldb.Err(err, "token")
-		}
-		out = append(out, t)
-	}
-	return out, sqldb.Err(rows.Err(), "tokens")
+	return sqldb.QueryAll(ctx, s.db.Read(), "tokens", scanToken, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = $1 ORDER BY id DESC`, userID)
 }
 
 // RevokeToken ends a token at once. Owners revoke their own; others need

@@ -84,7 +84,7 @@ const userColumns = `u.id, u.email, u.name, COALESCE(u.org_unit_id, ''), COALESC
 
 const userFrom = ` FROM users u LEFT JOIN org_units ou ON ou.id = u.org_unit_id`
 
-func scanUser(row interface{ Scan(...any) error }) (*User, error) {
+func scanUser(row sqldb.Scanner) (*User, error) {
 	var u User
 	var last sql.NullTime
 	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.OrgUnitID, &u.orgUnitPath, &u.Disabled, &u.HasPassword,
@@ -138,41 +138,25 @@ func (s *Service) Users(ctx context.Context, p *access.Principal, f UserFilter) 
 	if p == nil {
 		return nil, access.Forbidden(access.UserRead)
 	}
-	args := []any{p.UserID}
-	where, args := scopeWhere(p, access.UserRead, "ou.path", args)
+	where, scopeArgs := scopeWhere(p, access.UserRead, "ou.path", []any{p.UserID})
+	args := sqldb.Args(scopeArgs)
 	if all, _ := p.OrgUnitScope(access.UserRead); !all {
 		where = "(" + where + " OR u.id = $1)"
 	} else {
 		where = "(" + where + " OR u.id = $1 OR u.org_unit_id IS NULL)"
 	}
 	if f.OrgUnitID != "" {
-		args = append(args, f.OrgUnitID)
-		where += fmt.Sprintf(" AND u.org_unit_id = $%d", len(args))
+		where += " AND u.org_unit_id = " + args.Add(f.OrgUnitID)
 	}
 	if q := strings.ToLower(strings.TrimSpace(f.Query)); q != "" {
-		args = append(args, "%"+q+"%")
-		where += fmt.Sprintf(" AND (LOWER(u.name) LIKE $%d OR u.email LIKE $%d)", len(args), len(args))
+		like := args.Add("%" + q + "%")
+		where += " AND (LOWER(u.name) LIKE " + like + " OR u.email LIKE " + like + ")"
 	}
 	if f.After != "" {
-		args = append(args, f.After)
-		where += fmt.Sprintf(" AND u.id > $%d", len(args))
+		where += " AND u.id > " + args.Add(f.After)
 	}
-	args = append(args, limit(f.Limit))
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT `+userColumns+userFrom+` WHERE `+where+
-		fmt.Sprintf(` ORDER BY u.id LIMIT $%d`, len(args)), args...)
-	if err != nil {
-		return nil, sqldb.Err(err, "users")
-	}
-	defer rows.Close()
-	var out []*User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, sqldb.Err(err, "user")
-		}
-		out = append(out, u)
-	}
-	return out, sqldb.Err(rows.Err(), "users")
+	return sqldb.QueryAll(ctx, s.db.Read(), "users", scanUser, `SELECT `+userColumns+userFrom+` WHERE `+where+
+		` ORDER BY u.id LIMIT `+args.Add(limit(f.Limit)), args...)
 }
 
 // CreateUser adds a user. Callers need user.manage on the user's org unit

@@ -276,7 +276,7 @@ func nullString(s string) sql.NullString { return sql.NullString{String: s, Vali
 
 const jobColumns = `id, kind, payload, status, COALESCE(unique_key, ''), run_at, attempts, max_attempts, last_error, locked_by, created_at, started_at, finished_at`
 
-func scanJob(row interface{ Scan(...any) error }) (*Job, error) {
+func scanJob(row sqldb.Scanner) (*Job, error) {
 	var j Job
 	var payload string
 	var started, finished sql.NullTime
@@ -304,18 +304,15 @@ func (r *Runner) Jobs(ctx context.Context, p *access.Principal, f Filter) ([]*Jo
 		return nil, err
 	}
 	var where []string
-	var args []any
+	var args sqldb.Args
 	if f.Kind != "" {
-		args = append(args, f.Kind)
-		where = append(where, fmt.Sprintf("kind = $%d", len(args)))
+		where = append(where, "kind = "+args.Add(f.Kind))
 	}
 	if f.Status != "" {
-		args = append(args, f.Status)
-		where = append(where, fmt.Sprintf("status = $%d", len(args)))
+		where = append(where, "status = "+args.Add(f.Status))
 	}
 	if f.Before != "" {
-		args = append(args, f.Before)
-		where = append(where, fmt.Sprintf("id < $%d", len(args)))
+		where = append(where, "id < "+args.Add(f.Before))
 	}
 	q := `SELECT ` + jobColumns + ` FROM jobs`
 	if len(where) > 0 {
@@ -324,22 +321,8 @@ func (r *Runner) Jobs(ctx context.Context, p *access.Principal, f Filter) ([]*Jo
 	if f.Limit <= 0 || f.Limit > 500 {
 		f.Limit = 50
 	}
-	args = append(args, f.Limit)
-	q += fmt.Sprintf(" ORDER BY id DESC LIMIT $%d", len(args))
-	rows, err := r.db.Read().QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, sqldb.Err(err, "jobs")
-	}
-	defer rows.Close()
-	out := []*Job{}
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, j)
-	}
-	return out, sqldb.Err(rows.Err(), "jobs")
+	q += " ORDER BY id DESC LIMIT " + args.Add(f.Limit)
+	return sqldb.QueryAll(ctx, r.db.Read(), "jobs", scanJob, q, args...)
 }
 
 // Job returns one job. Callers need job.read.
@@ -471,12 +454,12 @@ func safeRun(ctx context.Context, h Handler, j *Job) (err error) {
 	return h(ctx, j)
 }
 
-// finish records an outcome if this runner still holds the job.
+// finish records an outcome if this runner still holds the job: set
+// uses $1 … $n for the n args.
 func (r *Runner) finish(ctx context.Context, j *Job, set string, args ...any) error {
 	return r.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		n := len(args)
-		args = append(args, j.ID, r.workerID)
-		res, err := tx.ExecContext(ctx, fmt.Sprintf(`UPDATE jobs SET %s WHERE id = $%d AND locked_by = $%d AND status = 'running'`, set, n+1, n+2), args...)
+		a := sqldb.Args(args)
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET `+set+` WHERE id = `+a.Add(j.ID)+` AND locked_by = `+a.Add(r.workerID)+` AND status = 'running'`, a...)
 		if err != nil {
 			return sqldb.Err(err, "job")
 		}
@@ -495,16 +478,11 @@ func (r *Runner) claim(ctx context.Context) (*Job, error) {
 		return nil, nil
 	}
 	now := sqldb.Time(r.now())
-	args := []any{r.workerID, sqldb.Time(now.Add(r.Lease)), now}
-	var in []string
-	for _, k := range kinds {
-		args = append(args, k)
-		in = append(in, fmt.Sprintf("$%d", len(args)))
-	}
+	args := sqldb.Args{r.workerID, sqldb.Time(now.Add(r.Lease)), now}
 	q := `UPDATE jobs SET status = 'running', locked_by = $1, locked_until = $2, attempts = attempts + 1, started_at = $3
 		WHERE id = (SELECT id FROM jobs
 			WHERE ((status = 'queued' AND run_at <= $3) OR (status = 'running' AND locked_until < $3))
-			AND kind IN (` + strings.Join(in, ", ") + `)
+			AND ` + sqldb.In(&args, "kind", kinds) + `
 			ORDER BY run_at, id LIMIT 1` + r.db.Dialect.SkipLocked() + `)
 		RETURNING ` + jobColumns
 	var j *Job

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -475,20 +474,19 @@ func (s *Service) fallback(ctx context.Context, q sqldb.Querier, o *Order, r rou
 // user, when not empty) holds one of the roles on a scope covering the
 // order's org unit or the service, and is not disabled.
 func (s *Service) mayApprove(ctx context.Context, q sqldb.Querier, o *Order, user string, roles []access.Role, serviceID string) (bool, error) {
-	args := []any{o.RequesterID, o.orgUnitPath, serviceID}
-	var in []string
-	for _, r := range roles {
-		args = append(args, string(r))
-		in = append(in, "$"+strconv.Itoa(len(args)))
+	args := sqldb.Args{o.RequesterID, o.orgUnitPath, serviceID}
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
 	}
+	roleIn := sqldb.In(&args, "g.role", names)
 	where := ""
 	if user != "" {
-		args = append(args, user)
-		where = " AND g.user_id = $" + strconv.Itoa(len(args))
+		where = " AND g.user_id = " + args.Add(user)
 	}
 	var n int
 	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM grants g JOIN users u ON u.id = g.user_id LEFT JOIN org_units gu ON gu.id = g.scope_id
-		WHERE g.user_id <> $1 AND u.disabled = FALSE AND g.role IN (`+strings.Join(in, ", ")+`)`+where+`
+		WHERE g.user_id <> $1 AND u.disabled = FALSE AND `+roleIn+where+`
 		AND (g.scope_kind = 'global' OR (g.scope_kind = 'org_unit' AND $2 LIKE gu.path || '%') OR (g.scope_kind = 'service' AND g.scope_id = $3))`, args...).Scan(&n)
 	return n > 0, sqldb.Err(err, "grants")
 }
@@ -709,18 +707,14 @@ func (s *Service) Inbox(ctx context.Context, p *access.Principal) ([]*InboxItem,
 	if p == nil {
 		return nil, errs.Unauthenticated("sign in to see your approvals")
 	}
-	rows, err := s.db.Read().QueryContext(ctx, `SELECT DISTINCT a.order_id FROM approvals a JOIN orders o ON o.id = a.order_id
+	ids, err := sqldb.QueryAll(ctx, s.db.Read(), "approvals", func(row sqldb.Scanner) (string, error) {
+		var v string
+		return v, row.Scan(&v)
+	}, `SELECT DISTINCT a.order_id FROM approvals a JOIN orders o ON o.id = a.order_id
 		WHERE a.state = 'pending' AND o.state = 'awaiting_approval' ORDER BY a.order_id`)
 	if err != nil {
-		return nil, sqldb.Err(err, "approvals")
+		return nil, err
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		rows.Scan(&id)
-		ids = append(ids, id)
-	}
-	rows.Close()
 	out := []*InboxItem{}
 	for _, id := range ids {
 		o, err := getOrder(ctx, s.db.Read(), id)

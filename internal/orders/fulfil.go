@@ -157,13 +157,13 @@ const taskFrom = ` FROM tasks t JOIN orders o ON o.id = t.order_id JOIN order_it
 
 func scanTask(row sqldb.Scanner) (*Task, error) {
 	var t Task
-	var params string
+	var params sqldb.JSON[map[string]any]
 	var closed sql.NullTime
 	if err := row.Scan(&t.ID, &t.OrderID, &t.OrderNumber, &t.ItemID, &t.ServiceID, &t.ServiceName, &t.OfferingName, &t.PlanName, &t.Quantity, &params,
 		&t.GroupID, &t.Kind, &t.State, &t.AssigneeID, &t.InstanceID, &t.Note, &t.CreatedAt, &closed); err != nil {
 		return nil, err
 	}
-	json.Unmarshal([]byte(params), &t.Parameters)
+	t.Parameters = params.V
 	t.CreatedAt, t.ClosedAt = t.CreatedAt.UTC(), sqldb.TimePtr(closed)
 	return &t, nil
 }
@@ -445,15 +445,15 @@ func (s *Service) closeItem(ctx context.Context, tx *sqldb.Tx, p *access.Princip
 	}
 	id := it.InstanceID
 	if id != "" { // opened by a provisioner: it is now made
-		set, args := `state = 'active', updated_at = $1`, []any{now, id}
+		set, args := `state = 'active', updated_at = $1`, sqldb.Args{now, id}
 		if r.InstanceName != "" {
-			set, args = set+`, name = $3`, append(args, r.InstanceName)
+			set += `, name = ` + args.Add(r.InstanceName)
 		}
 		if r.DashboardURL != "" {
-			set, args = set+fmt.Sprintf(`, dashboard_url = $%d`, len(args)+1), append(args, r.DashboardURL)
+			set += `, dashboard_url = ` + args.Add(r.DashboardURL)
 		}
 		if r.Outputs != nil {
-			set, args = set+fmt.Sprintf(`, outputs = $%d`, len(args)+1), append(args, marshal(r.Outputs))
+			set += `, outputs = ` + args.Add(marshal(r.Outputs))
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE instances SET `+set+` WHERE id = $2`, args...); err != nil {
 			return sqldb.Err(err, "instance")
@@ -507,13 +507,11 @@ func (s *Service) startSegment(ctx context.Context, tx *sqldb.Tx, instanceID str
 	}
 	addons := []SegmentAddon{}
 	if len(it.Addons) > 0 {
-		var raw string
-		if err := tx.QueryRowContext(ctx, `SELECT addons FROM offerings WHERE id = $1`, it.OfferingID).Scan(&raw); err != nil {
+		var all sqldb.JSON[[]catalog.Addon]
+		if err := tx.QueryRowContext(ctx, `SELECT addons FROM offerings WHERE id = $1`, it.OfferingID).Scan(&all); err != nil {
 			return sqldb.Err(err, "offering")
 		}
-		var all []catalog.Addon
-		json.Unmarshal([]byte(raw), &all)
-		for _, a := range all {
+		for _, a := range all.V {
 			if slices.Contains(it.Addons, a.Code) {
 				addons = append(addons, SegmentAddon{Code: a.Code, Name: a.Name, Recurring: a.Recurring, OneTime: a.OneTime})
 			}
@@ -533,7 +531,8 @@ const instanceFrom = ` FROM instances n JOIN services s ON s.id = n.service_id J
 
 func scanInstance(row sqldb.Scanner) (*Instance, error) {
 	var i Instance
-	var params, placement, outputs, bpCode string
+	var placement, bpCode string
+	var params, outputs sqldb.JSON[map[string]any]
 	var bpVersion int
 	var ended sql.NullTime
 	if err := row.Scan(&i.ID, &i.Name, &i.ServiceID, &i.ServiceName, &i.OfferingID, &i.OfferingName, &i.PlanID, &i.PlanName, &i.PlanRetired,
@@ -544,12 +543,13 @@ func scanInstance(row sqldb.Scanner) (*Instance, error) {
 	if bpCode != "" {
 		i.Blueprint = fmt.Sprintf("%s@%d", bpCode, bpVersion)
 	}
-	i.Outputs = map[string]any{}
-	json.Unmarshal([]byte(outputs), &i.Outputs)
+	i.Outputs, i.Parameters = outputs.V, params.V
+	if i.Outputs == nil {
+		i.Outputs = map[string]any{}
+	}
 	if placement != "{}" && placement != "" && placement != "null" {
 		i.Placement = json.RawMessage(placement)
 	}
-	json.Unmarshal([]byte(params), &i.Parameters)
 	if i.Parameters == nil {
 		i.Parameters = map[string]any{}
 	}

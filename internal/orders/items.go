@@ -298,17 +298,13 @@ func (s *Service) insertItem(ctx context.Context, tx *sqldb.Tx, o *Order, in Ite
 
 // reprice sums the items into the order's quote; items must share a currency.
 func (s *Service) reprice(ctx context.Context, tx *sqldb.Tx, orderID string) error {
-	rows, err := tx.QueryContext(ctx, `SELECT DISTINCT p.currency FROM order_items i JOIN plans p ON p.id = i.plan_id WHERE i.order_id = $1`, orderID)
+	currencies, err := sqldb.QueryAll(ctx, tx, "order currency", func(row sqldb.Scanner) (string, error) {
+		var v string
+		return v, row.Scan(&v)
+	}, `SELECT DISTINCT p.currency FROM order_items i JOIN plans p ON p.id = i.plan_id WHERE i.order_id = $1`, orderID)
 	if err != nil {
-		return sqldb.Err(err, "order currency")
+		return err
 	}
-	var currencies []string
-	for rows.Next() {
-		var c string
-		rows.Scan(&c)
-		currencies = append(currencies, c)
-	}
-	rows.Close()
 	if len(currencies) > 1 {
 		return errs.Invalid("the items of one order must be priced in one currency (this one mixes %s); place a separate order", strings.Join(currencies, " and "))
 	}

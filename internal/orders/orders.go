@@ -3,7 +3,6 @@ package orders
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -268,12 +267,9 @@ func getOrder(ctx context.Context, q sqldb.Querier, id string) (*Order, error) {
 	if !sqldb.ValidID(id) {
 		return nil, errs.NotFound("order %q not found", id)
 	}
-	o, err := scanOrder(q.QueryRowContext(ctx, `SELECT `+orderColumns+orderFrom+` WHERE o.id = $1`, id))
+	o, err := sqldb.QueryOne(ctx, q, fmt.Sprintf("order %q", id), scanOrder, `SELECT `+orderColumns+orderFrom+` WHERE o.id = $1`, id)
 	if err != nil {
-		if errs.Is(sqldb.Err(err, "order"), errs.CodeNotFound) {
-			return nil, errs.NotFound("order %q not found", id)
-		}
-		return nil, sqldb.Err(err, "order")
+		return nil, err
 	}
 	return o, loadItems(ctx, q, []*Order{o})
 }
@@ -283,33 +279,28 @@ func loadItems(ctx context.Context, q sqldb.Querier, orders []*Order) error {
 		return nil
 	}
 	byID := map[string]*Order{}
-	var ids []string
-	var args []any
+	ids := make([]string, len(orders))
 	for i, o := range orders {
 		byID[o.ID] = o
-		args = append(args, o.ID)
-		ids = append(ids, "$"+strconv.Itoa(i+1))
+		ids[i] = o.ID
 	}
-	rows, err := q.QueryContext(ctx, `SELECT i.id, i.order_id, i.position, i.offering_id, f.name, f.code, i.plan_id, p.name, p.code, s.id, s.code, s.name,
-		COALESCE(s.assignment_group_id, ''), i.quantity, i.parameters, i.addons, i.requested_for, i.cost_centre_id, p.currency, i.monthly_minor, i.one_time_minor,
-		COALESCE(i.instance_id, ''), COALESCE(i.bundle_item_id, ''), i.state, COALESCE(i.price_version_id, '')
-		FROM order_items i JOIN offerings f ON f.id = i.offering_id JOIN plans p ON p.id = i.plan_id JOIN services s ON s.id = f.service_id
-		WHERE i.order_id IN (`+strings.Join(ids, ", ")+`) ORDER BY i.order_id, i.position`, args...)
-	if err != nil {
-		return sqldb.Err(err, "order items")
+	type itemOf struct {
+		*Item
+		orderID string
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var it Item
-		var orderID, params, addons, currency string
+	var args sqldb.Args
+	items, err := sqldb.QueryAll(ctx, q, "order items", func(row sqldb.Scanner) (itemOf, error) {
+		it := itemOf{Item: &Item{}}
+		var params sqldb.JSON[map[string]any]
+		var addons sqldb.JSON[[]string]
+		var currency string
 		var monthly, oneTime int64
-		if err := rows.Scan(&it.ID, &orderID, &it.Position, &it.OfferingID, &it.OfferingName, &it.offeringCode, &it.PlanID, &it.PlanName, &it.planCode,
+		if err := row.Scan(&it.ID, &it.orderID, &it.Position, &it.OfferingID, &it.OfferingName, &it.offeringCode, &it.PlanID, &it.PlanName, &it.planCode,
 			&it.ServiceID, &it.serviceCode, &it.serviceName, &it.serviceGroup, &it.Quantity, &params, &addons, &it.RequestedFor, &it.CostCentreID,
 			&currency, &monthly, &oneTime, &it.InstanceID, &it.BundleItemID, &it.State, &it.PriceVersionID); err != nil {
-			return sqldb.Err(err, "order item")
+			return it, err
 		}
-		json.Unmarshal([]byte(params), &it.Parameters)
-		json.Unmarshal([]byte(addons), &it.Addons)
+		it.Parameters, it.Addons = params.V, addons.V
 		if it.Addons == nil {
 			it.Addons = []string{}
 		}
@@ -317,14 +308,20 @@ func loadItems(ctx context.Context, q sqldb.Querier, orders []*Order) error {
 			it.Parameters = map[string]any{}
 		}
 		it.Quote = quoteOf(currency, fees{monthly: monthly, oneTime: oneTime})
-		if o := byID[orderID]; o != nil {
-			o.Items = append(o.Items, &it)
+		return it, nil
+	}, `SELECT i.id, i.order_id, i.position, i.offering_id, f.name, f.code, i.plan_id, p.name, p.code, s.id, s.code, s.name,
+		COALESCE(s.assignment_group_id, ''), i.quantity, i.parameters, i.addons, i.requested_for, i.cost_centre_id, p.currency, i.monthly_minor, i.one_time_minor,
+		COALESCE(i.instance_id, ''), COALESCE(i.bundle_item_id, ''), i.state, COALESCE(i.price_version_id, '')
+		FROM order_items i JOIN offerings f ON f.id = i.offering_id JOIN plans p ON p.id = i.plan_id JOIN services s ON s.id = f.service_id
+		WHERE `+sqldb.In(&args, "i.order_id", ids)+` ORDER BY i.order_id, i.position`, args...)
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if o := byID[it.orderID]; o != nil {
+			o.Items = append(o.Items, it.Item)
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return sqldb.Err(err, "order items")
-	}
-	rows.Close()
 	return intervalFees(ctx, q, orders)
 }
 
