@@ -3,6 +3,7 @@ package catalog
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -271,14 +272,7 @@ func getService(ctx context.Context, q sqldb.Querier, ref string) (*Service, err
 	if sqldb.ValidID(ref) {
 		col = "id"
 	}
-	s, err := scanService(q.QueryRowContext(ctx, `SELECT `+serviceColumns+` FROM services WHERE `+col+` = $1`, ref))
-	if err != nil {
-		if errs.Is(sqldb.Err(err, "service"), errs.CodeNotFound) {
-			return nil, errs.NotFound("service %q not found", ref)
-		}
-		return nil, sqldb.Err(err, "service")
-	}
-	return s, nil
+	return sqldb.QueryOne(ctx, q, fmt.Sprintf("service %q", ref), scanService, `SELECT `+serviceColumns+` FROM services WHERE `+col+` = $1`, ref)
 }
 
 // Service returns one service by ID or code. Callers need service.read on it.

@@ -523,12 +523,9 @@ func (s *Service) Decide(ctx context.Context, p *access.Principal, approvalID st
 	}
 	var out *Approval
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		a, err := scanApproval(tx.QueryRowContext(ctx, `SELECT `+approvalColumns+` FROM approvals WHERE id = $1`, approvalID))
+		a, err := sqldb.QueryOne(ctx, tx, fmt.Sprintf("approval %q", approvalID), scanApproval, `SELECT `+approvalColumns+` FROM approvals WHERE id = $1`, approvalID)
 		if err != nil {
-			if errs.Is(sqldb.Err(err, "approval"), errs.CodeNotFound) {
-				return errs.NotFound("approval %q not found", approvalID)
-			}
-			return sqldb.Err(err, "approval")
+			return err
 		}
 		o, err := s.lockOrder(ctx, tx, a.OrderID)
 		if err != nil {

@@ -247,12 +247,9 @@ func (s *Service) CompleteTask(ctx context.Context, p *access.Principal, taskID 
 	}
 	var out *Task
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		t, err := scanTask(tx.QueryRowContext(ctx, `SELECT `+taskColumns+taskFrom+` WHERE t.id = $1`, taskID))
+		t, err := sqldb.QueryOne(ctx, tx, fmt.Sprintf("task %q", taskID), scanTask, `SELECT `+taskColumns+taskFrom+` WHERE t.id = $1`, taskID)
 		if err != nil {
-			if errs.Is(sqldb.Err(err, "task"), errs.CodeNotFound) {
-				return errs.NotFound("task %q not found", taskID)
-			}
-			return sqldb.Err(err, "task")
+			return err
 		}
 		if !s.mayWork(ctx, tx, p, t) {
 			return errs.Forbidden("this task is in another team's queue; join its assignment group or ask for task.work on the service")
@@ -567,14 +564,7 @@ func getInstance(ctx context.Context, q sqldb.Querier, id string) (*Instance, er
 	if !sqldb.ValidID(id) {
 		return nil, errs.NotFound("instance %q not found", id)
 	}
-	i, err := scanInstance(q.QueryRowContext(ctx, `SELECT `+instanceColumns+instanceFrom+` WHERE n.id = $1`, id))
-	if err != nil {
-		if errs.Is(sqldb.Err(err, "instance"), errs.CodeNotFound) {
-			return nil, errs.NotFound("instance %q not found", id)
-		}
-		return nil, sqldb.Err(err, "instance")
-	}
-	return i, nil
+	return sqldb.QueryOne(ctx, q, fmt.Sprintf("instance %q", id), scanInstance, `SELECT `+instanceColumns+instanceFrom+` WHERE n.id = $1`, id)
 }
 
 // Instance returns one instance. Callers need instance.read on its org unit

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"time"
 
@@ -60,14 +61,7 @@ func getBinding(ctx context.Context, q sqldb.Querier, instanceID, id string) (*B
 	if !sqldb.ValidID(id) {
 		return nil, errs.NotFound("binding %q not found", id)
 	}
-	b, err := scanBinding(q.QueryRowContext(ctx, `SELECT `+bindingColumns+` FROM bindings WHERE id = $1 AND instance_id = $2`, id, instanceID))
-	if err != nil {
-		if errs.Is(sqldb.Err(err, "binding"), errs.CodeNotFound) {
-			return nil, errs.NotFound("binding %q not found", id)
-		}
-		return nil, sqldb.Err(err, "binding")
-	}
-	return b, nil
+	return sqldb.QueryOne(ctx, q, fmt.Sprintf("binding %q", id), scanBinding, `SELECT `+bindingColumns+` FROM bindings WHERE id = $1 AND instance_id = $2`, id, instanceID)
 }
 
 // mayBind reports whether p may bind and unbind the instance, and read a
@@ -215,7 +209,12 @@ func (s *Service) open(sealed string) (map[string]any, error) {
 		return nil, errs.Internal(err, "the credentials cannot be opened")
 	}
 	var m map[string]any
-	json.Unmarshal([]byte(plain), &m)
+	if plain == "" { // none kept: not ready, or deleted
+		return nil, nil
+	}
+	if err := json.Unmarshal([]byte(plain), &m); err != nil {
+		return nil, errs.Internal(err, "the opened credentials are not valid JSON")
+	}
 	return m, nil
 }
 

@@ -252,12 +252,12 @@ func (s *Service) BlueprintVersion(ctx context.Context, p *access.Principal, cod
 	if version == 0 {
 		q, args = `SELECT b.id FROM blueprints b WHERE b.code = $1 ORDER BY b.version DESC LIMIT 1`, args[:1]
 	}
-	var id string
-	if err := s.db.Read().QueryRowContext(ctx, q, args...).Scan(&id); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, errs.NotFound("blueprint %s version %d not found", code, version)
-		}
-		return nil, sqldb.Err(err, "blueprint")
+	id, err := sqldb.QueryOne(ctx, s.db.Read(), fmt.Sprintf("blueprint %s version %d", code, version), func(row sqldb.Scanner) (string, error) {
+		var id string
+		return id, row.Scan(&id)
+	}, q, args...)
+	if err != nil {
+		return nil, err
 	}
 	return s.blueprintByID(ctx, id)
 }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
-	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/jobs"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/osb"
@@ -85,14 +84,7 @@ func scanOp(row sqldb.Scanner) (*Operation, error) {
 }
 
 func getOp(ctx context.Context, q sqldb.Querier, id string) (*Operation, error) {
-	o, err := scanOp(q.QueryRowContext(ctx, `SELECT `+opColumns+opFrom+` WHERE o.id = $1`, id))
-	if err != nil {
-		if errs.Is(sqldb.Err(err, "operation"), errs.CodeNotFound) {
-			return nil, errs.NotFound("operation %q not found", id)
-		}
-		return nil, sqldb.Err(err, "operation")
-	}
-	return o, nil
+	return sqldb.QueryOne(ctx, q, fmt.Sprintf("operation %q", id), scanOp, `SELECT `+opColumns+opFrom+` WHERE o.id = $1`, id)
 }
 
 // Operations lists an instance's operations, newest first. Callers need
@@ -419,7 +411,11 @@ func (s *Service) call(ctx context.Context, pv *Provider, of *Offer, inst *order
 		if err2 != nil {
 			return nil, err2
 		}
-		req := osb.UpdateRequest{ServiceID: of.RemoteServiceID, PlanID: of.RemotePlanID, Parameters: s.itemParameters(ctx, op.ItemID)}
+		params, err2 := s.itemParameters(ctx, op.ItemID)
+		if err2 != nil {
+			return nil, err2
+		}
+		req := osb.UpdateRequest{ServiceID: of.RemoteServiceID, PlanID: of.RemotePlanID, Parameters: params}
 		if prev != nil {
 			req.PreviousValues = &osb.PreviousValues{ServiceID: prev.RemoteServiceID, PlanID: prev.RemotePlanID}
 		}
@@ -445,13 +441,16 @@ func (s *Service) call(ctx context.Context, pv *Provider, of *Offer, inst *order
 	return out, nil
 }
 
-// itemParameters reads an order item's parameters (a change's new ones).
-func (s *Service) itemParameters(ctx context.Context, itemID string) map[string]any {
-	var raw string
-	s.db.Read().QueryRowContext(ctx, `SELECT parameters FROM order_items WHERE id = $1`, itemID).Scan(&raw)
-	var m map[string]any
-	json.Unmarshal([]byte(raw), &m)
-	return m
+// itemParameters reads an order item's parameters (a change's new ones);
+// none when there is no such item. Stored parameters that do not decode
+// are an error.
+func (s *Service) itemParameters(ctx context.Context, itemID string) (map[string]any, error) {
+	var params sqldb.JSON[map[string]any]
+	err := s.db.Read().QueryRowContext(ctx, `SELECT parameters FROM order_items WHERE id = $1`, itemID).Scan(&params)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return params.V, sqldb.Err(err, "order item")
 }
 
 // identity is the originating identity of calls about an instance: its owner and org unit.

@@ -193,14 +193,7 @@ func scanProvider(row sqldb.Scanner) (*Provider, error) {
 }
 
 func getProvider(ctx context.Context, q sqldb.Querier, ref string) (*Provider, error) {
-	p, err := scanProvider(q.QueryRowContext(ctx, `SELECT `+providerColumns+` FROM providers v WHERE v.id = $1 OR v.code = $1`, ref))
-	if err != nil {
-		if errs.Is(sqldb.Err(err, "provider"), errs.CodeNotFound) {
-			return nil, errs.NotFound("provider %q not found", ref)
-		}
-		return nil, sqldb.Err(err, "provider")
-	}
-	return p, nil
+	return sqldb.QueryOne(ctx, q, fmt.Sprintf("provider %q", ref), scanProvider, `SELECT `+providerColumns+` FROM providers v WHERE v.id = $1 OR v.code = $1`, ref)
 }
 
 // Providers lists every provider with its offers. Callers need provider.read.

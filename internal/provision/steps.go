@@ -60,13 +60,13 @@ const componentFrom = ` FROM components c JOIN plans p ON p.id = c.plan_id JOIN 
 
 func scanComponent(row sqldb.Scanner) (*Component, error) {
 	var c Component
-	var params, outputs, placement string
+	var placement string
+	var params, outputs sqldb.JSON[map[string]any]
 	if err := row.Scan(&c.ID, &c.InstanceID, &c.Seq, &c.Step, &c.ProviderID, &c.Provider, &c.ProviderName, &c.PlanID, &c.Plan, &params, &c.State,
 		&c.Note, &c.DashboardURL, &outputs, &placement, &c.UpdatedAt); err != nil {
 		return nil, err
 	}
-	json.Unmarshal([]byte(params), &c.Parameters)
-	json.Unmarshal([]byte(outputs), &c.Outputs)
+	c.Parameters, c.Outputs = params.V, outputs.V
 	if placement != "{}" && placement != "" {
 		c.Placement = json.RawMessage(placement)
 	}
@@ -457,11 +457,12 @@ func (s *Service) subject(ctx context.Context, inst *orders.Instance, op *Operat
 	if op.ComponentID == "" {
 		return inst.ID, inst.Parameters, nil
 	}
-	var raw string
-	if err := s.db.Read().QueryRowContext(ctx, `SELECT parameters FROM components WHERE id = $1`, op.ComponentID).Scan(&raw); err != nil {
+	var params sqldb.JSON[map[string]any]
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT parameters FROM components WHERE id = $1`, op.ComponentID).Scan(&params); err != nil {
 		return "", nil, sqldb.Err(err, "component")
 	}
-	params := map[string]any{}
-	json.Unmarshal([]byte(raw), &params)
-	return op.ComponentID, params, nil
+	if params.V == nil {
+		params.V = map[string]any{}
+	}
+	return op.ComponentID, params.V, nil
 }

@@ -184,7 +184,11 @@ func (s *Service) callWebhookOp(ctx context.Context, pv *Provider, of *Offer, op
 		Plan: of.PlanName, RemotePlan: of.RemotePlanID, Parameters: params, OrgUnit: who.OrgUnit, Owner: who.Email,
 		CallbackURL: strings.TrimRight(s.PublicURL, "/") + "/api/v1/provider-callbacks/" + op.ID}
 	if op.Kind == OpUpdate {
-		req.Parameters = s.itemParameters(ctx, op.ItemID)
+		params, err := s.itemParameters(ctx, op.ItemID)
+		if err != nil {
+			return nil, err
+		}
+		req.Parameters = params
 	}
 	a, err := s.callWebhook(ctx, pv, req)
 	if err != nil {
