@@ -46,6 +46,9 @@ import (
 	"github.com/steward-itaas/steward/internal/web"
 )
 
+// Seams wired here, between a domain and one above it in the import graph.
+var _ orders.Provisioner = (*provision.Service)(nil)
+
 // Config is everything Steward is told at start. cmd/steward fills it from
 // flags and STEWARD_* environment variables.
 type Config struct {
@@ -150,6 +153,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.Provision = provision.New(db, cfg.Now, box, a.Jobs, a.Orders, a.Catalog, log)
 	a.Provision.PublicURL = cfg.PublicURL
+	// The seam between orders and provisioning: orders hands each item a
+	// provider makes to provisioning, which settles it later. Orders sits
+	// below provisioning in the import graph, so it knows only the interface.
+	a.Orders.Provisioner = a.Provision
 	a.Broker = broker.New(db, cfg.Now, a.Identity, a.Orders, a.Catalog, a.Provision, log)
 	a.SLA = sla.New(db, cfg.Now, a.Jobs, a.Catalog, a.Metering, log)
 	a.registerJobs()

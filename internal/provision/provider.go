@@ -156,13 +156,14 @@ type Service struct {
 	beforePlace func()
 }
 
-// New returns the provisioning service and registers its jobs.
+// New returns the provisioning service and registers its jobs. It does
+// not make itself ord's Provisioner: the composition root (app.New) wires
+// that seam, so one place shows which domain calls which.
 func New(db *sqldb.DB, now func() time.Time, box *secret.Box, runner *jobs.Runner, ord *orders.Service, cat *catalog.Catalog, log *slog.Logger) *Service {
 	s := &Service{db: db, now: now, box: box, jobs: runner, orders: ord, cat: cat, log: log,
 		HTTP: &http.Client{Timeout: 30 * time.Second}, MinPoll: 2 * time.Second, MaxPoll: 60 * time.Second, DefaultMaxPolling: 24 * time.Hour}
 	runner.Handle(jobOperation, s.runOperation)
 	runner.Handle(jobPlace, s.runPlace)
-	ord.Provisioner = s
 	return s
 }
 
