@@ -71,6 +71,8 @@ type homePage struct {
 	Cards  []card
 	// Notices are the latest service level warnings the user may read.
 	Notices []*sla.Notice
+	// Steps is the getting-started checklist, until a service is live.
+	Steps []step
 }
 
 type card struct{ Title, Text, Href string }
@@ -86,6 +88,9 @@ func (p *Portal) home(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	pg := homePage{Page: p.pageFor(r, "Home"), User: u, Grants: grants}
+	if pg.Steps, err = p.gettingStarted(r); err != nil {
+		return err
+	}
 	if pr.CanAnywhere(access.OrgUnitRead) {
 		units, err := p.Identity.OrgUnits(r.Context(), pr)
 		if err != nil {

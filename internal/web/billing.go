@@ -113,7 +113,8 @@ type documentPage struct {
 	Page
 	Doc       *billing.Document
 	CanManage bool
-	Explain   []map[string]string
+	// Why is each line's "Why this number", in words.
+	Why []why
 }
 
 func (p *Portal) documentView(r *http.Request) (documentPage, error) {
@@ -125,35 +126,9 @@ func (p *Portal) documentView(r *http.Request) (documentPage, error) {
 	title := d.Label()
 	pg := documentPage{Page: p.pageFor(r, title), Doc: d, CanManage: pr.CanAnywhere(access.BillingManage)}
 	for _, l := range d.Lines {
-		pg.Explain = append(pg.Explain, flatten(l.Explain))
+		pg.Why = append(pg.Why, explainLine(l))
 	}
 	return pg, nil
-}
-
-// flatten writes an explanation as "usage.meter → storage-gb" rows.
-func flatten(v map[string]any) map[string]string {
-	out := map[string]string{}
-	var walk func(string, any)
-	walk = func(k string, v any) {
-		switch x := v.(type) {
-		case map[string]any:
-			for kk, vv := range x {
-				key := kk
-				if k != "" {
-					key = k + "." + kk
-				}
-				walk(key, vv)
-			}
-		case []any:
-			b, _ := json.Marshal(x)
-			out[k] = string(b)
-		default:
-			b, _ := json.Marshal(x)
-			out[k] = strings.Trim(string(b), `"`)
-		}
-	}
-	walk("", v)
-	return out
 }
 
 // documentAction runs one of a document's actions from its page.
@@ -195,7 +170,9 @@ type billingPage struct {
 	Balances map[string]*billing.Balance // by account ID: owed and account credit
 	Runs     []*billing.Run
 	Month    string
-	Running  bool
+	// NextMonth ends the export's default period (this month).
+	NextMonth string
+	Running   bool
 }
 
 // billingView is the financial manager's screen: billing accounts and runs
@@ -205,7 +182,8 @@ func (p *Portal) billingView(r *http.Request) (billingPage, error) {
 	if err := pr.Require(access.BillingManage, access.Resource{}); err != nil {
 		return billingPage{}, err
 	}
-	pg := billingPage{Page: p.pageFor(r, "Billing"), Month: p.Now().UTC().Format("2006-01")}
+	now := p.Now().UTC()
+	pg := billingPage{Page: p.pageFor(r, "Billing"), Month: now.Format("2006-01"), NextMonth: time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")}
 	var err error
 	if pg.Accounts, err = p.Billing.Accounts(r.Context(), pr); err != nil {
 		return pg, err

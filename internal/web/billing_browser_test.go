@@ -69,11 +69,17 @@ func TestBrowserBilling(t *testing.T) {
 		t.Errorf("the draft's amount due is %q of %q", due, total)
 	}
 	b.screenshot("invoice")
-	// A usage line explains itself: the meter and the rollups read.
-	b.run(press(`tr.usage details.why summary`), waitText(`tr.usage details.why[open]`, "usage.meter"))
-	if got := b.text(`tr.usage details.why[open]`); !strings.Contains(got, "usage.events") || !strings.Contains(got, "price.price_version") {
+	// A usage line explains itself in words (issue 17, item 8): the price
+	// version, the usage and its meter, and a link to that usage by day.
+	b.run(press(`tr.usage details.why summary`), waitText(`tr.usage details.why[open]`, "of meter"))
+	if got := b.text(`tr.usage details.why[open]`); !strings.Contains(got, "usage event") || !strings.Contains(got, "version 1 of the Standard plan") {
 		t.Errorf("the usage line explains: %s", got)
 	}
+	var invoice string
+	b.run(chromedp.Location(&invoice), press(`tr.usage details.why[open] a.usage-link`), waitText("h1", "Usage"),
+		until(`!!document.querySelector("svg.chart rect.bar")`, "the usage chart"))
+	b.screenshot("usage")
+	b.run(chromedp.Navigate(invoice), waitText("main", "Invoice (draft)"))
 	// Printed, the invoice stands alone: no navigation, no actions.
 	var navShown, linesShown bool
 	b.run(

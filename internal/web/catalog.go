@@ -23,6 +23,9 @@ type catalogPage struct {
 	View     string
 	Views    []viewTab
 	Summary  *catalog.Summary
+	// CanPropose: the reader may add services and offerings (for the
+	// empty catalog's advice).
+	CanPropose bool
 }
 
 type viewTab struct {
@@ -33,7 +36,7 @@ type viewTab struct {
 func (p *Portal) catalogPage(w http.ResponseWriter, r *http.Request) error {
 	pr := middleware.Principal(r.Context())
 	q := r.URL.Query()
-	pg := catalogPage{Page: p.pageFor(r, "Catalog"), Query: q.Get("q"), View: q.Get("view")}
+	pg := catalogPage{Page: p.pageFor(r, "Catalog"), Query: q.Get("q"), View: q.Get("view"), CanPropose: pr.CanAnywhere(access.ServiceRead) && pr.CanAnywhere(access.ServiceManage)}
 	for _, t := range []struct{ label, view string }{{"Everything", ""}, {"For me", "end_user"}, {"For my business", "business"},
 		{"IT internal", "it_internal"}, {"Executive summary", "summary"}} {
 		href := "/catalog"

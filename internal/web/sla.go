@@ -41,13 +41,14 @@ type slaPage struct {
 	Burns       map[string]*burnChart
 	CanManage   bool
 	CanRecord   bool
+	SeeOutages  bool
 	Breaches    []*sla.Breach
 	OpenRebates string
 }
 
 func (p *Portal) slaView(r *http.Request) (slaPage, error) {
 	pr := middleware.Principal(r.Context())
-	pg := slaPage{Page: p.pageFor(r, "Service levels"), CanManage: pr.CanAnywhere(access.AgreementManage), CanRecord: pr.CanAnywhere(access.OutageRecord)}
+	pg := slaPage{Page: p.pageFor(r, "Service levels"), CanManage: pr.CanAnywhere(access.AgreementManage), CanRecord: pr.CanAnywhere(access.OutageRecord), SeeOutages: sla.MayReadOutages(pr)}
 	var err error
 	if pg.Dashboard, err = p.SLA.Dashboard(r.Context(), pr); err != nil {
 		return pg, err
@@ -149,6 +150,26 @@ type breachPage struct {
 	Page
 	B *sla.Breach
 	A *sla.Agreement
+	// Chain is the breach's chain with, for each agreement in it, whether
+	// the reader may open it (only those are links: issue 17, item 7).
+	Chain []chainLink
+}
+
+type chainLink struct {
+	sla.Link
+	Readable bool
+	Under    []chainLink
+}
+
+// readableChain marks which agreements of a breach's chain the reader may open.
+func (p *Portal) readableChain(r *http.Request, links []sla.Link) []chainLink {
+	pr := middleware.Principal(r.Context())
+	out := make([]chainLink, 0, len(links))
+	for _, l := range links {
+		a, err := p.SLA.Agreement(r.Context(), pr, l.Agreement.Code)
+		out = append(out, chainLink{Link: l, Readable: err == nil && a.VisibleTo(pr), Under: p.readableChain(r, l.Under)})
+	}
+	return out
 }
 
 func (p *Portal) breachView(r *http.Request) (breachPage, error) {
@@ -158,7 +179,7 @@ func (p *Portal) breachView(r *http.Request) (breachPage, error) {
 		return breachPage{}, err
 	}
 	a, err := p.SLA.Agreement(r.Context(), pr, b.Agreement.ID)
-	return breachPage{Page: p.pageFor(r, "Breach of "+b.Agreement.Name), B: b, A: a}, err
+	return breachPage{Page: p.pageFor(r, "Breach of "+b.Agreement.Name), B: b, A: a, Chain: p.readableChain(r, b.Chain)}, err
 }
 
 type reviewPage struct {

@@ -79,16 +79,12 @@ type Page struct {
 	Title     string
 	Principal *access.Principal
 	CSRF      string
-	Nav       []NavItem
-	Flash     string
-	Error     string
-	Fields    map[string]string
-}
-
-// NavItem is one link of the navigation.
-type NavItem struct {
-	Label, Href string
-	Current     bool
+	Nav       []NavGroup
+	// Find is what the header's search box holds.
+	Find   string
+	Flash  string
+	Error  string
+	Fields map[string]string
 }
 
 type ctxKey int
@@ -115,6 +111,7 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		{"POST /logout", false, p.logout},
 		{"GET /{$}", false, p.home},
 		{"GET /roles", false, p.rolesPage},
+		{"GET /search", false, p.search},
 		{"GET /account", false, show(p, "account", p.accountView)},
 		{"POST /account", false, p.updateAccount},
 		{"GET /admin/org-units", false, show(p, "orgunits", p.orgUnitsView)},
@@ -182,6 +179,8 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		{"GET /portfolio/{code}/offerings/new", false, show(p, "offering_edit", p.offeringEditView(false))},
 		{"POST /portfolio/{code}/offerings", false, p.saveOffering(false)},
 		{"GET /costs", false, show(p, "costs", p.costsView)},
+		{"GET /usage", false, show(p, "usage", p.usageView)},
+		{"GET /billing/export", false, p.exportFOCUS},
 		{"GET /billing", false, show(p, "billing", p.billingView)},
 		{"POST /billing/accounts", false, p.saveBillingAccount},
 		{"POST /billing/runs", false, p.startBillingRun},
@@ -306,72 +305,6 @@ func (p *Portal) pageFor(r *http.Request, title string) Page {
 	}
 	pg.Nav = navFor(pr, r.URL.Path)
 	return pg
-}
-
-func navFor(pr *access.Principal, path string) []NavItem {
-	if pr == nil {
-		return nil
-	}
-	items := []NavItem{{Label: "Home", Href: "/"}}
-	if pr.CanAnywhere(access.CatalogRead) {
-		items = append(items, NavItem{Label: "Catalog", Href: "/catalog"})
-	}
-	if pr.CanAnywhere(access.OrderCreate) {
-		items = append(items, NavItem{Label: "Cart", Href: "/cart"})
-	}
-	items = append(items, NavItem{Label: "Orders", Href: "/orders"})
-	// Anyone may be a service's sponsor, so everyone has an approvals inbox.
-	items = append(items, NavItem{Label: "Approvals", Href: "/approvals"})
-	if pr.CanAnywhere(access.InstanceRead) {
-		items = append(items, NavItem{Label: "My services", Href: "/my-services"})
-	}
-	if pr.CanAnywhere(access.BillingRead) {
-		items = append(items, NavItem{Label: "My costs", Href: "/costs"})
-	}
-	if pr.CanAnywhere(access.BillingManage) {
-		items = append(items, NavItem{Label: "Billing", Href: "/billing"})
-	}
-	if pr.CanAnywhere(access.TaskWork) {
-		items = append(items, NavItem{Label: "Tasks", Href: "/tasks"})
-	}
-	if pr.CanAnywhere(access.AgreementRead) {
-		items = append(items, NavItem{Label: "Service levels", Href: "/sla"})
-	}
-	if pr.CanAnywhere(access.ServiceRead) {
-		items = append(items, NavItem{Label: "Portfolio", Href: "/portfolio"})
-	}
-	if pr.CanAnywhere(access.OrgUnitRead) {
-		items = append(items, NavItem{Label: "Org units", Href: "/admin/org-units"})
-	}
-	if pr.CanAnywhere(access.UserRead) {
-		items = append(items, NavItem{Label: "Users", Href: "/admin/users"})
-	}
-	if pr.CanAnywhere(access.GroupRead) {
-		items = append(items, NavItem{Label: "Groups", Href: "/admin/groups"})
-	}
-	items = append(items, NavItem{Label: "Roles", Href: "/roles"}, NavItem{Label: "Tokens", Href: "/tokens"})
-	if pr.CanAnywhere(access.AuditRead) {
-		items = append(items, NavItem{Label: "Audit log", Href: "/audit"})
-	}
-	if pr.CanAnywhere(access.MeterManage) {
-		items = append(items, NavItem{Label: "Meters", Href: "/admin/meters"})
-	}
-	if pr.CanAnywhere(access.ProviderRead) {
-		items = append(items, NavItem{Label: "Providers", Href: "/admin/providers"})
-	}
-	if pr.CanAnywhere(access.ProviderRead) {
-		items = append(items, NavItem{Label: "Blueprints", Href: "/admin/blueprints"})
-	}
-	if pr.CanAnywhere(access.PlatformManage) {
-		items = append(items, NavItem{Label: "Platforms", Href: "/admin/platforms"})
-	}
-	if pr.CanAnywhere(access.JobRead) {
-		items = append(items, NavItem{Label: "Jobs", Href: "/admin/jobs"})
-	}
-	for i := range items {
-		items[i].Current = items[i].Href == path || (items[i].Href != "/" && strings.HasPrefix(path, items[i].Href+"/"))
-	}
-	return items
 }
 
 // render writes a page with the given status.

@@ -1,0 +1,68 @@
+package orders
+
+import (
+	"context"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// orderNumber reads what people type for an order: "ORD-000042", "ord 42",
+// "#42" or "42".
+var orderNumber = regexp.MustCompile(`(?i)^\s*(?:ord[-\s]?|#)?0*([0-9]{1,12})\s*$`)
+
+// Found is what a search of orders and instances finds.
+type Found struct {
+	Orders    []*Order
+	Instances []*Instance
+}
+
+// Search finds, among what the caller may read, the order a number names
+// and the instances whose names contain the text (at most limit of each,
+// newest first). It backs the portal's search box (issue 17, item 5).
+func (s *Service) Search(ctx context.Context, p *access.Principal, text string, limit int) (*Found, error) {
+	if p == nil {
+		return nil, errs.Unauthenticated("sign in to search")
+	}
+	text = strings.TrimSpace(text)
+	if limit <= 0 || limit > 50 {
+		limit = 10
+	}
+	out := &Found{Orders: []*Order{}, Instances: []*Instance{}}
+	if text == "" {
+		return out, nil
+	}
+	if m := orderNumber.FindStringSubmatch(text); m != nil {
+		n, _ := strconv.ParseInt(m[1], 10, 64)
+		where, args := ownScope(p, access.OrderRead, false, "o.requester_id")
+		args = append(args, n)
+		found, err := sqldb.QueryAll(ctx, s.db.Read(), "orders", scanOrder,
+			`SELECT `+orderColumns+orderFrom+` WHERE `+where+` AND o.number = $`+strconv.Itoa(len(args)), args...)
+		if err != nil {
+			return nil, err
+		}
+		if err := loadItems(ctx, s.db.Read(), found); err != nil {
+			return nil, err
+		}
+		out.Orders = found
+	}
+	where, args := ownScope(p, access.InstanceRead, false, "n.owner_id")
+	args = append(args, "%"+likeEscape(strings.ToLower(text))+"%")
+	found, err := sqldb.QueryAll(ctx, s.db.Read(), "instances", scanInstance,
+		`SELECT `+instanceColumns+instanceFrom+` WHERE `+where+` AND LOWER(n.name) LIKE $`+strconv.Itoa(len(args))+` ESCAPE '\'
+		ORDER BY n.id DESC LIMIT `+strconv.Itoa(limit), args...)
+	if err != nil {
+		return nil, err
+	}
+	out.Instances = found
+	return out, nil
+}
+
+// likeEscape makes text match itself in a LIKE pattern.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(s)
+}

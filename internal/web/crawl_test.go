@@ -1,0 +1,100 @@
+package web_test
+
+import (
+	"html"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/steward-itaas/steward/internal/demo"
+)
+
+// hrefs finds the links of a page (the portal writes every link as href="…").
+var hrefs = regexp.MustCompile(`href="([^"]*)"`)
+
+// crawled is one page a crawl reached.
+type crawled struct {
+	url, from string
+	status    int
+	ctype     string
+}
+
+// crawl follows every same-site link from the home page, as the reader
+// would, breadth first, and returns each URL reached with where it was
+// linked from. Pages are HTML answers; other answers (downloads) are
+// reached but not read for links. At most max URLs.
+func (v *visitor) crawl(max int) []crawled {
+	v.p.t.Helper()
+	seen := map[string]bool{"/": true}
+	queue := []crawled{{url: "/"}}
+	var out []crawled
+	for len(queue) > 0 && len(out) < max {
+		c := queue[0]
+		queue = queue[1:]
+		res, body := v.send(v.request("GET", c.url))
+		c.status, c.ctype = res.StatusCode, res.Header.Get("Content-Type")
+		if c.status == http.StatusSeeOther || c.status == http.StatusFound {
+			c.status = http.StatusOK // a redirect is followed as its own link
+			if loc := res.Header.Get("Location"); !seen[loc] {
+				seen[loc] = true
+				queue = append(queue, crawled{url: loc, from: c.url})
+			}
+		}
+		out = append(out, c)
+		if !strings.HasPrefix(c.ctype, "text/html") {
+			continue
+		}
+		for _, m := range hrefs.FindAllStringSubmatch(body, -1) {
+			u, err := url.Parse(html.UnescapeString(m[1]))
+			if err != nil || u.Host != "" || u.Scheme != "" || u.Path == "" || !strings.HasPrefix(u.Path, "/") {
+				continue // another site, a fragment of this page, or mail
+			}
+			if strings.HasPrefix(u.Path, "/static/") {
+				continue
+			}
+			u.Fragment = ""
+			if link := u.String(); !seen[link] {
+				seen[link] = true
+				queue = append(queue, crawled{url: link, from: c.url})
+			}
+		}
+	}
+	return out
+}
+
+// TestCrawlEveryPersona: issue 17, item 7: "never render a link the
+// reader cannot follow". As every demo persona, every link on every page
+// the persona can reach from the home page answers 200: no 403, no 404, no
+// 5xx. And the portal links only to portal pages, never into the API's raw
+// JSON (item 8).
+func TestCrawlEveryPersona(t *testing.T) {
+	p := newDemoPortal(t)
+	const max = 600
+	for _, c := range demo.Credentials() {
+		t.Run(c.Email, func(t *testing.T) {
+			pages := p.as(c.Email).crawl(max)
+			if len(pages) >= max {
+				t.Logf("stopped after %d pages", max)
+			}
+			var bad []string
+			for _, pg := range pages {
+				if pg.status != http.StatusOK {
+					bad = append(bad, pg.url+" → "+http.StatusText(pg.status)+" (linked from "+pg.from+")")
+				}
+				if strings.HasPrefix(pg.url, "/api/") {
+					bad = append(bad, pg.url+" is the API's, linked from "+pg.from)
+				}
+			}
+			slices.Sort(bad)
+			if len(bad) > 0 {
+				t.Errorf("%d of %d pages:\n%s", len(bad), len(pages), strings.Join(bad, "\n"))
+			}
+			if len(pages) < 10 {
+				t.Errorf("only %d pages reached: the crawl does not follow the navigation", len(pages))
+			}
+		})
+	}
+}

@@ -1,0 +1,87 @@
+package web
+
+import (
+	"net/http"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/middleware"
+)
+
+// step is one step of the getting-started checklist.
+type step struct {
+	Title, Text, Href, Link string
+	Done                    bool
+}
+
+// gettingStarted is the home page's checklist for whoever sets Steward up
+// (issue 17, item 10): shown to those who may propose services until the
+// first service is live, each step done or linked to where it is done.
+// Each fact is read with the reader's own rights; a step whose page the
+// reader may not open has no link.
+func (p *Portal) gettingStarted(r *http.Request) ([]step, error) {
+	pr := middleware.Principal(r.Context())
+	if !pr.CanAnywhere(access.PortfolioManage) {
+		return nil, nil
+	}
+	ctx := r.Context()
+	services, err := p.Catalog.Services(ctx, pr, catalog.ServiceFilter{})
+	if err != nil {
+		return nil, err
+	}
+	live := false
+	for _, s := range services {
+		live = live || s.Lifecycle == catalog.LifecycleLive
+	}
+	if live {
+		return nil, nil
+	}
+	var steps []step
+	if pr.CanAnywhere(access.OrgUnitManage) {
+		units, err := p.Identity.OrgUnits(ctx, pr)
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, step{Title: "Describe your customers", Text: "Add the business units, departments and cost centres you serve: orders, costs and agreements hang on them.",
+			Href: "/admin/org-units", Link: "Org units", Done: len(units) > 0})
+	}
+	if pr.CanAnywhere(access.UserManage) {
+		users, err := p.Identity.Users(ctx, pr, identity.UserFilter{})
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, step{Title: "Invite people and grant roles", Text: "Service owners, approvers, agents and consumers each need a role on an org unit or on the whole provider.",
+			Href: "/admin/users", Link: "Users", Done: len(users) > 1})
+	}
+	steps = append(steps, step{Title: "Propose your first service", Text: "A portfolio entry says what the service is, who owns it, what it depends on and its service hours.",
+		Href: "/portfolio", Link: "Portfolio", Done: len(services) > 0})
+	offerings := 0
+	if pr.CanAnywhere(access.CatalogRead) {
+		os, err := p.Catalog.Offerings(ctx, pr, catalog.OfferingFilter{})
+		if err != nil {
+			return nil, err
+		}
+		offerings = len(os)
+	}
+	steps = append(steps, step{Title: "Offer it in the catalog", Text: "On the service's page, add an offering with plans, prices and an order form. (Or import a whole catalog: steward catalog import FILE.)",
+		Href: "/portfolio", Link: "Portfolio", Done: offerings > 0})
+	if pr.CanAnywhere(access.MeterManage) {
+		steps = append(steps, step{Title: "Meter what is used", Text: "Define meters for usage-priced plans; metering agents send events to the API.", Href: "/admin/meters", Link: "Meters"})
+	}
+	if pr.Can(access.BillingManage, access.Resource{}) {
+		accounts, err := p.Billing.Accounts(ctx, pr)
+		if err != nil {
+			return nil, err
+		}
+		steps = append(steps, step{Title: "Open billing accounts", Text: "Say which org units get invoices (chargeback) or statements (showback), in which currency.",
+			Href: "/billing", Link: "Billing", Done: len(accounts) > 0})
+	}
+	if pr.CanAnywhere(access.AgreementManage) {
+		steps = append(steps, step{Title: "Agree service levels", Text: "An SLA with its service hours, targets and rebates; OLAs and underpinning contracts beneath it.",
+			Href: "/sla/agreements/new", Link: "New agreement"})
+	}
+	steps = append(steps, step{Title: "Make the service live", Text: "Move it through its lifecycle on its portfolio page: once live, its offerings take orders. This list goes away then.",
+		Href: "/portfolio", Link: "Portfolio"})
+	return steps, nil
+}

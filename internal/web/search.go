@@ -1,0 +1,76 @@
+package web
+
+import (
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/orders"
+)
+
+// maxFind bounds what the search box takes.
+const maxFind = 200
+
+// searchPage is the header's search (issue 17, item 5): services,
+// offerings, orders and instances by name or number, each section only
+// for those who may read it, each hit a link they can follow.
+type searchPage struct {
+	Page
+	Services  []*catalog.Service
+	Offerings []*catalog.Offering
+	Found     *orders.Found
+	// Searched says which kinds were searched, for the "nothing found" line.
+	Searched []string
+	Hits     int
+}
+
+func (p *Portal) search(w http.ResponseWriter, r *http.Request) error {
+	pg, err := p.searchView(r)
+	if err != nil {
+		return err
+	}
+	status := http.StatusOK
+	if pg.Error != "" {
+		status = http.StatusBadRequest
+	}
+	return p.render(w, r, status, "search", pg)
+}
+
+func (p *Portal) searchView(r *http.Request) (searchPage, error) {
+	pr := middleware.Principal(r.Context())
+	pg := searchPage{Page: p.pageFor(r, "Search"), Found: &orders.Found{}}
+	q := strings.TrimSpace(r.URL.Query().Get("q"))
+	if utf8.RuneCountInString(q) > maxFind {
+		pg.Error, pg.Fields["q"] = "The search is too long.", "Search for at most 200 characters."
+		return pg, nil
+	}
+	pg.Find = q
+	if q == "" {
+		return pg, nil
+	}
+	ctx := r.Context()
+	var err error
+	if pr.CanAnywhere(access.CatalogRead) {
+		pg.Searched = append(pg.Searched, "offerings")
+		if pg.Offerings, err = p.Catalog.Offerings(ctx, pr, catalog.OfferingFilter{Query: q}); err != nil {
+			return pg, err
+		}
+	}
+	if pr.CanAnywhere(access.ServiceRead) {
+		pg.Searched = append(pg.Searched, "services")
+		if pg.Services, err = p.Catalog.Services(ctx, pr, catalog.ServiceFilter{Query: q}); err != nil {
+			return pg, err
+		}
+	}
+	pg.Searched = append(pg.Searched, "orders", "instances")
+	if pg.Found, err = p.Orders.Search(ctx, pr, q, 20); err != nil {
+		return pg, err
+	}
+	pg.Offerings = pg.Offerings[:min(len(pg.Offerings), 20)]
+	pg.Services = pg.Services[:min(len(pg.Services), 20)]
+	pg.Hits = len(pg.Offerings) + len(pg.Services) + len(pg.Found.Orders) + len(pg.Found.Instances)
+	return pg, nil
+}
