@@ -109,6 +109,15 @@ func (p *Portal) offeringChoices(r *http.Request, pg *offeringEditPage) error {
 			pg.Offerings = append(pg.Offerings, o)
 		}
 	}
+	// What it bundles comes first, in the bundle's order, which the form
+	// posts back as it shows it (issue 17, item 1: a save keeps the order).
+	rank := func(o *catalog.Offering) int {
+		if i := slices.Index(pg.Form.Bundle, o.ID); i >= 0 {
+			return i
+		}
+		return len(pg.Form.Bundle)
+	}
+	slices.SortStableFunc(pg.Offerings, func(a, b *catalog.Offering) int { return rank(a) - rank(b) })
 	pg.fill()
 	return nil
 }
@@ -138,8 +147,14 @@ func (pg *offeringEditPage) fill() {
 // name are the spare rows left empty.
 func offeringInput(f url.Values, serviceID string) catalog.OfferingInput {
 	in := catalog.OfferingInput{ServiceID: serviceID, Code: f.Get("code"), Name: f.Get("name"), Summary: f.Get("summary"),
-		Description: f.Get("description"), View: catalog.View(f.Get("view")), Bundle: f["bundle"],
+		Description: f.Get("description"), View: catalog.View(f.Get("view")), Bundle: f["bundle"], Brokered: f.Get("brokered") != "",
 		FormSchema: json.RawMessage(strings.TrimSpace(f.Get("form_schema")))}
+	// The form shows the schema indented: store it as compact as it came
+	// (a schema that is not JSON goes on as typed, to be refused by name).
+	var compact bytes.Buffer
+	if json.Compact(&compact, in.FormSchema) == nil {
+		in.FormSchema = compact.Bytes()
+	}
 	in.Audience.OrgUnitIDs = f["audience_org_unit_ids"]
 	for _, r := range f["audience_roles"] {
 		in.Audience.Roles = append(in.Audience.Roles, access.Role(r))

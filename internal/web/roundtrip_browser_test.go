@@ -1,0 +1,186 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/demo"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/portfolio"
+)
+
+// TestBrowserEditFormsRoundTrip: issue 17, item 1: "every edit form must
+// round-trip". For every edit form of the portal and every demo entity it
+// edits (services with their calendars and roadmaps, offerings with plans,
+// prices, add-ons, order forms, audiences and bundles, agreements with
+// service hours, targets and rebates, org units, users, groups), opening
+// the form in Chromium and saving it unchanged leaves the entity exactly
+// as it was: the export (or the entity's own input) before and after are
+// equal.
+func TestBrowserEditFormsRoundTrip(t *testing.T) {
+	b, p := browserOnDemo(t)
+	ctx := context.Background()
+	sys := access.System()
+	a := p.app
+	b.login("admin@it.contoso.example", demo.Password)
+
+	// save opens a form, saves it as it is and says what the page answered.
+	save := func(t *testing.T, path, button string) {
+		t.Helper()
+		b.t = t
+		b.run(chromedp.Navigate(b.base+path), loaded(button))
+		flash, refused := b.post(button)
+		if flash == "" {
+			t.Fatalf("saving %s unchanged: refused %q, flash %q", path, refused, flash)
+		}
+	}
+
+	exportAll := func(t *testing.T) string {
+		t.Helper()
+		out, err := portfolio.Export(ctx, portfolio.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders}, sys)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(out)
+	}
+	services, err := a.Catalog.Services(ctx, sys, catalog.ServiceFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range services {
+		t.Run("service "+s.Code, func(t *testing.T) {
+			before := exportAll(t)
+			save(t, "/portfolio/"+s.Code+"/edit", `form.service-form button[type="submit"]`)
+			if diff := cmp.Diff(before, exportAll(t)); diff != "" {
+				t.Errorf("the portfolio after saving %s unchanged (-before +after):\n%s", s.Code, diff)
+			}
+		})
+	}
+	offerings, err := a.Catalog.Offerings(ctx, sys, catalog.OfferingFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range offerings {
+		t.Run("offering "+o.Code, func(t *testing.T) {
+			before := exportAll(t)
+			save(t, "/catalog/"+o.Code+"/edit", `form.offering-edit button[type="submit"]`)
+			if diff := cmp.Diff(before, exportAll(t)); diff != "" {
+				t.Errorf("the catalog after saving %s unchanged (-before +after):\n%s", o.Code, diff)
+			}
+		})
+	}
+
+	agreements, err := a.SLA.Agreements(ctx, sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(agreements) == 0 {
+		t.Fatal("the demo has no agreements")
+	}
+	for _, ag := range agreements {
+		t.Run("agreement "+ag.Code, func(t *testing.T) {
+			input := func() string {
+				got, err := a.SLA.Agreement(ctx, sys, ag.Code)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return jsonText(t, got.Input())
+			}
+			before := input()
+			save(t, "/sla/agreements/"+ag.Code+"/edit", `form.agreement-form button[type="submit"]`)
+			if diff := cmp.Diff(before, input()); diff != "" {
+				t.Errorf("the agreement after saving it unchanged (-before +after):\n%s", diff)
+			}
+		})
+	}
+
+	units, err := a.Identity.OrgUnits(ctx, sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range units {
+		t.Run("org unit "+u.Code, func(t *testing.T) {
+			before := jsonText(t, u)
+			save(t, "/admin/org-units/"+u.ID, `form[action="/admin/org-units/`+u.ID+`"] button[type="submit"]`)
+			after, err := a.Identity.OrgUnit(ctx, sys, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(before, jsonText(t, after)); diff != "" {
+				t.Errorf("the org unit after saving it unchanged (-before +after):\n%s", diff)
+			}
+		})
+	}
+	users, err := a.Identity.Users(ctx, sys, identity.UserFilter{Limit: 500})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range users {
+		t.Run("user "+u.Email, func(t *testing.T) {
+			before := jsonText(t, u)
+			save(t, "/admin/users/"+u.ID, `form[action="/admin/users/`+u.ID+`"] input[value="details"] ~ button`)
+			after, err := a.Identity.User(ctx, sys, u.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(before, jsonText(t, after)); diff != "" {
+				t.Errorf("the user after saving them unchanged (-before +after):\n%s", diff)
+			}
+		})
+	}
+	groups, err := a.Identity.Groups(ctx, sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range groups {
+		t.Run("group "+g.Name, func(t *testing.T) {
+			before := jsonText(t, g)
+			save(t, "/admin/groups/"+g.ID, `form[action="/admin/groups/`+g.ID+`"] button[type="submit"]`)
+			after, err := a.Identity.Group(ctx, sys, g.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if diff := cmp.Diff(before, jsonText(t, after)); diff != "" {
+				t.Errorf("the group after saving it unchanged (-before +after):\n%s", diff)
+			}
+		})
+	}
+}
+
+// jsonText is an entity as indented JSON without the times a save moves
+// (updated_at) or a sign-in does (last_login_at).
+func jsonText(t *testing.T, v any) string {
+	t.Helper()
+	raw, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m any
+	if err := json.Unmarshal(raw, &m); err != nil {
+		t.Fatal(err)
+	}
+	var strip func(any)
+	strip = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			delete(x, "updated_at")
+			delete(x, "last_login_at")
+			for _, e := range x {
+				strip(e)
+			}
+		case []any:
+			for _, e := range x {
+				strip(e)
+			}
+		}
+	}
+	strip(m)
+	out, _ := json.MarshalIndent(m, "", "  ")
+	return string(out)
+}
