@@ -2,6 +2,8 @@ package catalog
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -117,7 +119,7 @@ func Reserve(ctx context.Context, tx *sqldb.Tx, orgUnitID, offeringID string, in
 	var q Quota
 	err = tx.QueryRowContext(ctx, `SELECT max_instances, max_quantity, used_instances, used_quantity FROM quotas WHERE org_unit_id = $1 AND offering_id = $2`,
 		orgUnitID, offeringID).Scan(&q.MaxInstances, &q.MaxQuantity, &q.UsedInstances, &q.UsedQuantity)
-	if errs.Is(sqldb.Err(err, "quota"), errs.CodeNotFound) {
+	if errors.Is(err, sql.ErrNoRows) { // no quota: nothing to exceed
 		return nil
 	}
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
 
@@ -22,6 +23,7 @@ var cheap = identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 
 type fixture struct {
 	t       testing.TB
 	ctx     context.Context
+	db      *sqldb.DB
 	ids     *identity.Service
 	cat     *catalog.Catalog
 	ord     *orders.Service
@@ -42,7 +44,7 @@ type fixture struct {
 func newFixture(t testing.TB) *fixture {
 	db := sqldbtest.Open(t)
 	now := func() time.Time { return time.Date(2026, 11, 2, 9, 0, 0, 0, time.UTC) }
-	f := &fixture{t: t, ctx: context.Background(), sys: access.System(), ids: identity.NewService(db, now, cheap), cat: catalog.New(db, now)}
+	f := &fixture{t: t, ctx: context.Background(), db: db, sys: access.System(), ids: identity.NewService(db, now, cheap), cat: catalog.New(db, now)}
 	f.ord = orders.NewService(db, now, f.cat)
 	root := f.unit("", "GROUP")
 	f.retail, f.mfg = f.unit(root.ID, "RETAIL"), f.unit(root.ID, "MFG")

@@ -179,7 +179,7 @@ func policyFor(ctx context.Context, q sqldb.Querier, offeringID string) (Policy,
 	err := q.QueryRowContext(ctx, `SELECT offering_id, filter, rank, updated_at FROM placement_policies WHERE offering_id IN ($1, '*')
 		ORDER BY CASE WHEN offering_id = '*' THEN 1 ELSE 0 END`, offeringID).Scan(&pol.OfferingID, &pol.Filter, &pol.Rank, &pol.UpdatedAt)
 	if err != nil {
-		if errs.Is(sqldb.Err(err, "policy"), errs.CodeNotFound) {
+		if errors.Is(err, sql.ErrNoRows) {
 			return DefaultPolicy, nil
 		}
 		return pol, sqldb.Err(err, "placement policy")
