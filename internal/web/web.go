@@ -236,6 +236,23 @@ var funcs = template.FuncMap{
 	"add":    func(a, b int) int { return a + b },
 	"money":  func(minor int64, currency string) string { return money.New(minor, currency).Decimal() },
 	"rfc":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"every":  every,
+}
+
+// every says how often something runs: "every day", "every 5 minutes".
+func every(d time.Duration) string {
+	for _, u := range []struct {
+		d    time.Duration
+		name string
+	}{{24 * time.Hour, "day"}, {time.Hour, "hour"}, {time.Minute, "minute"}, {time.Second, "second"}} {
+		if d >= u.d && d%u.d == 0 {
+			if n := d / u.d; n > 1 {
+				return fmt.Sprintf("every %d %ss", n, u.name)
+			}
+			return "every " + u.name
+		}
+	}
+	return "every " + d.String()
 }
 
 func (p *Portal) parse() error {
