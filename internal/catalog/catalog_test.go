@@ -199,3 +199,31 @@ func TestForm(t *testing.T) {
 		t.Errorf("messages = %q", msgs)
 	}
 }
+
+// TestFormRefusesWhatItWouldIgnore: issue 17, item 20: a title or
+// description that is not a string, or a default the field itself would
+// refuse (a string default on a number, outside the enum, the pattern or
+// the range), was accepted and then failed every order that left the
+// field alone. Each is refused when the form is saved, naming the field.
+func TestFormRefusesWhatItWouldIgnore(t *testing.T) {
+	for schema, want := range map[string]string{
+		`{"type":"object","properties":{"x":{"type":"string","title":5}}}`:                              "properties.x: title must be a string",
+		`{"type":"object","properties":{"x":{"type":"string","description":[]}}}`:                       "properties.x: description must be a string",
+		`{"type":"object","properties":{"x":{"type":7}}}`:                                               "properties.x: type must be",
+		`{"type":1,"properties":{}}`:                                                                    `type must be "object"`,
+		`{"type":"object","properties":{"n":{"type":"number","default":"many"}}}`:                       "properties.n: the default does not fit the field: n must be a number",
+		`{"type":"object","properties":{"n":{"type":"integer","minimum":1,"default":0}}}`:               "properties.n: the default does not fit the field: n must be",
+		`{"type":"object","properties":{"t":{"type":"string","enum":["hot","cold"],"default":"warm"}}}`: "properties.t: the default does not fit the field: t must be one of hot, cold",
+		`{"type":"object","properties":{"h":{"type":"string","pattern":"^[a-z]+$","default":"A B"}}}`:   "properties.h: the default does not fit the field: h must match",
+		`{"type":"object","properties":{"b":{"type":"boolean","default":"true"}}}`:                      "properties.b: the default does not fit the field: b must be true or false",
+	} {
+		_, err := catalog.ParseForm([]byte(schema))
+		if !errs.Is(err, errs.CodeInvalid) || !strings.Contains(errs.As(err).Fields[0].Message, want) {
+			t.Errorf("%s: %v, want %q", schema, err, want)
+		}
+	}
+	// A default that fits, beside a required field without one, is fine.
+	if _, err := catalog.ParseForm([]byte(`{"type":"object","properties":{"a":{"type":"string"},"n":{"type":"integer","minimum":1,"default":2}},"required":["a"]}`)); err != nil {
+		t.Errorf("a fitting default: %v", err)
+	}
+}

@@ -135,7 +135,7 @@ func ParseForm(raw []byte) (*Form, error) {
 		}
 	}
 	var typ string
-	if json.Unmarshal(top["type"], &typ); typ != "object" {
+	if json.Unmarshal(top["type"], &typ) != nil || typ != "object" {
 		return nil, bad(`the schema's type must be "object"`)
 	}
 	if ap, ok := top["additionalProperties"]; ok && string(bytes.TrimSpace(ap)) != "false" {
@@ -188,6 +188,25 @@ func ParseForm(raw []byte) (*Form, error) {
 	if f.schema, err = c.Compile("form.json"); err != nil {
 		return nil, bad("%v", err)
 	}
+	// A default must itself be a value the form accepts: otherwise every
+	// order that leaves the field alone would be refused for a value the
+	// customer never typed.
+	defaults := map[string]any{}
+	for _, fld := range f.Fields {
+		if fld.Default != nil {
+			defaults[fld.Name] = fld.Default
+		}
+	}
+	if len(defaults) > 0 {
+		if _, err := f.Validate(defaults); err != nil {
+			for _, fe := range errs.As(err).Fields {
+				if fe.Rule != "required" {
+					name := strings.TrimPrefix(fe.Field, "parameters.")
+					return nil, bad("properties.%s: the default does not fit the field: %s", name, fe.Message)
+				}
+			}
+		}
+	}
 	return f, nil
 }
 
@@ -201,12 +220,14 @@ func parseField(name string, p map[string]json.RawMessage) (FormField, error) {
 			return fld, fmt.Errorf("%q is not supported; a parameter may use %s", k, strings.Join(fieldKeys, ", "))
 		}
 	}
-	json.Unmarshal(p["type"], &fld.Type)
-	if !slices.Contains([]string{"string", "number", "integer", "boolean"}, fld.Type) {
+	if json.Unmarshal(p["type"], &fld.Type) != nil || !slices.Contains([]string{"string", "number", "integer", "boolean"}, fld.Type) {
 		return fld, fmt.Errorf("type must be string, number, integer or boolean")
 	}
-	json.Unmarshal(p["title"], &fld.Title)
-	json.Unmarshal(p["description"], &fld.Description)
+	for key, dst := range map[string]*string{"title": &fld.Title, "description": &fld.Description} {
+		if v, ok := p[key]; ok && json.Unmarshal(v, dst) != nil {
+			return fld, fmt.Errorf("%s must be a string", key)
+		}
+	}
 	if e, ok := p["enum"]; ok {
 		if fld.Type != "string" || json.Unmarshal(e, &fld.Enum) != nil || len(fld.Enum) == 0 {
 			return fld, fmt.Errorf("enum must be a non-empty list of strings on a string parameter")
