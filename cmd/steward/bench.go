@@ -11,7 +11,6 @@ import (
 	"os"
 	"runtime/pprof"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -223,30 +222,11 @@ func benchRaw(ctx context.Context, db *sqldb.DB) (int, time.Duration, error) {
 	data := `{"calls":3,"region":"r1"}`
 	for time.Since(start) < 5*time.Second {
 		err := db.Tx(ctx, func(tx *sqldb.Tx) error {
-			var sb strings.Builder
-			args := make([]any, 0, 7*500)
 			now := sqldb.Time(time.Now())
-			for chunk := 0; chunk < 2; chunk++ {
-				sb.Reset()
-				sb.WriteString(`INSERT INTO usage_events (source, id, type, subject, time, received_at, data) VALUES `)
-				args = args[:0]
-				for i := range 500 {
-					if i > 0 {
-						sb.WriteByte(',')
-					}
-					if tx.Dialect == sqldb.Postgres {
-						k := len(args)
-						fmt.Fprintf(&sb, "($%d,$%d,$%d,$%d,$%d,$%d,$%d)", k+1, k+2, k+3, k+4, k+5, k+6, k+7)
-					} else {
-						sb.WriteString("(?,?,?,?,?,?,?)")
-					}
-					args = append(args, "/raw", fmt.Sprint("raw-", n+chunk*500+i), "com.example.api.called", "s-1", now, now, data)
-				}
-				if _, err := tx.ExecContext(ctx, sb.String(), args...); err != nil {
-					return err
-				}
-			}
-			return nil
+			return sqldb.Bulk{Object: "raw rows", Head: `INSERT INTO usage_events (source, id, type, subject, time, received_at, data)`, Cols: 7, Rows: 1000,
+				Args: func(i int, args []any) []any {
+					return append(args, "/raw", fmt.Sprint("raw-", n+i), "com.example.api.called", "s-1", now, now, data)
+				}}.Insert(ctx, tx)
 		})
 		if err != nil {
 			return n, time.Since(start), err

@@ -92,11 +92,11 @@ func billingFixture(ctx context.Context, a *app.App, accounts, perAccount int, m
 				return err
 			}
 		}
-		units := &bulkTable{head: `INSERT INTO org_units (id, parent_id, kind, code, name, path, created_at, updated_at) VALUES `, cols: 8}
-		accts := &bulkTable{head: `INSERT INTO billing_accounts (id, org_unit_id, name, mode, currency, anchor_day, terms_days, created_at, updated_at) VALUES `, cols: 9}
-		insts := &bulkTable{head: `INSERT INTO instances (id, name, service_id, offering_id, plan_id, org_unit_id, owner_id, order_id, parameters, quantity, state, created_at, updated_at) VALUES `, cols: 13}
-		segs := &bulkTable{head: `INSERT INTO instance_segments (instance_id, seq, plan_id, price_version_id, quantity, cost_centre_id, addons, started_at, ended_at) VALUES `, cols: 9}
-		rolls := &bulkTable{head: `INSERT INTO usage_rollups (meter_id, subject, dims, hour, quantity, events, last_at) VALUES `, cols: 7}
+		units := &bulkTable{head: `INSERT INTO org_units (id, parent_id, kind, code, name, path, created_at, updated_at)`, cols: 8}
+		accts := &bulkTable{head: `INSERT INTO billing_accounts (id, org_unit_id, name, mode, currency, anchor_day, terms_days, created_at, updated_at)`, cols: 9}
+		insts := &bulkTable{head: `INSERT INTO instances (id, name, service_id, offering_id, plan_id, org_unit_id, owner_id, order_id, parameters, quantity, state, created_at, updated_at)`, cols: 13}
+		segs := &bulkTable{head: `INSERT INTO instance_segments (instance_id, seq, plan_id, price_version_id, quantity, cost_centre_id, addons, started_at, ended_at)`, cols: 9}
+		rolls := &bulkTable{head: `INSERT INTO usage_rollups (meter_id, subject, dims, hour, quantity, events, last_at)`, cols: 7}
 		for i := range accounts {
 			unit := sqldb.NewID()
 			units.rows = append(units.rows, []any{unit, root, "cost_centre", fmt.Sprintf("CC-%06d", i), fmt.Sprintf("Cost centre %d", i), "/" + root + "/" + unit + "/", old, old})

@@ -77,14 +77,14 @@ func slaFixture(ctx context.Context, a *app.App, agreements, services, perYear, 
 			root, "/"+root+"/", old); err != nil {
 			return err
 		}
-		units := &bulkTable{head: `INSERT INTO org_units (id, parent_id, kind, code, name, path, created_at, updated_at) VALUES `, cols: 8}
+		units := &bulkTable{head: `INSERT INTO org_units (id, parent_id, kind, code, name, path, created_at, updated_at)`, cols: 8}
 		for i := range customers {
 			id := sqldb.NewID()
 			units.rows = append(units.rows, []any{id, root, "cost_centre", fmt.Sprintf("CUST-%04d", i), fmt.Sprintf("Customer %d", i), "/" + root + "/" + id + "/", old, old})
 		}
 		svcs := &bulkTable{head: `INSERT INTO services (id, code, name, kind, lifecycle, description, category, criticality, value_statement, help, rpo_minutes, rto_minutes,
-			continuity, details, created_at, updated_at) VALUES `, cols: 16}
-		deps := &bulkTable{head: `INSERT INTO dependencies (id, from_service_id, from_ci_id, to_service_id, to_ci_id, kind, redundancy_group, group_needs, created_at) VALUES `, cols: 9}
+			continuity, details, created_at, updated_at)`, cols: 16}
+		deps := &bulkTable{head: `INSERT INTO dependencies (id, from_service_id, from_ci_id, to_service_id, to_ci_id, kind, redundancy_group, group_needs, created_at)`, cols: 9}
 		for i := range 10 {
 			id := sqldb.NewID()
 			infra = append(infra, id)
@@ -102,9 +102,9 @@ func slaFixture(ctx context.Context, a *app.App, agreements, services, perYear, 
 			}
 		}
 		outs := &bulkTable{head: `INSERT INTO outages (id, service_id, ci_id, started_at, ended_at, impact, share_permille, planned, announced_at, source, fingerprint,
-			incident_id, summary, recorded_by, created_at, updated_at) VALUES `, cols: 16}
+			incident_id, summary, recorded_by, created_at, updated_at)`, cols: 16}
 		incs := &bulkTable{head: `INSERT INTO incidents (id, number, service_id, priority, summary, opened_at, responded_at, resolved_at, outage_id, recorded_by,
-			created_at, updated_at) VALUES `, cols: 12}
+			created_at, updated_at)`, cols: 12}
 		year := int64(365 * 24 * time.Hour)
 		number := int64(0)
 		for _, svc := range append(append([]string{}, infra...), business...) {
