@@ -13,6 +13,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Code is the kind of an error.
@@ -186,6 +188,15 @@ func (v *Validator) Check(ok bool, field, rule, message string) bool {
 
 // Add records a field error.
 func (v *Validator) Add(field, rule, message string) { v.Check(false, field, rule, message) }
+
+// Text checks that s is text a database can store and compare: valid
+// UTF-8 without NUL or other control characters but tab and newlines
+// (PostgreSQL refuses NUL in text; SQLite would store it and compare it
+// oddly). It reports whether s passed.
+func (v *Validator) Text(s, field string) bool {
+	ok := utf8.ValidString(s) && !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && r != '\t' && r != '\n' && r != '\r' })
+	return v.Check(ok, field, "text", field+" must be text: valid UTF-8 without control characters")
+}
 
 // Err returns nil when no check failed, else an invalid *Error with every field error.
 func (v *Validator) Err(message string) error {

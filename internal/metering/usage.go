@@ -63,6 +63,9 @@ const MaxWindow = 400 * 24 * time.Hour
 func (q *UsageQuery) validate() error {
 	var v errs.Validator
 	v.Check(q.Meter != "", "meter", "required", "meter is the code of the meter to read")
+	v.Text(q.Meter, "meter")
+	v.Text(q.Subject, "subject")
+	v.Text(q.OrgUnitID, "org_unit")
 	v.Check(!q.From.IsZero() && q.From.Equal(q.From.Truncate(time.Hour)), "from", "format", "from must be a whole hour in RFC 3339, such as 2026-11-01T00:00:00Z")
 	v.Check(!q.To.IsZero() && q.To.Equal(q.To.Truncate(time.Hour)), "to", "format", "to must be a whole hour in RFC 3339, such as 2026-12-01T00:00:00Z")
 	v.Check(q.To.After(q.From) && q.To.Sub(q.From) <= MaxWindow, "to", "range", "to must be after from, and the window at most 400 days")

@@ -2,9 +2,11 @@ package orders
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/errs"
@@ -14,6 +16,9 @@ import (
 // orderNumber reads what people type for an order: "ORD-000042", "ord 42",
 // "#42" or "42".
 var orderNumber = regexp.MustCompile(`(?i)^\s*(?:ord[-\s]?|#)?0*([0-9]{1,12})\s*$`)
+
+// MaxSearch is the longest search, in characters.
+const MaxSearch = 200
 
 // Found is what a search of orders and instances finds.
 type Found struct {
@@ -29,6 +34,12 @@ func (s *Service) Search(ctx context.Context, p *access.Principal, text string, 
 		return nil, errs.Unauthenticated("sign in to search")
 	}
 	text = strings.TrimSpace(text)
+	var v errs.Validator
+	v.Text(text, "query")
+	v.Check(utf8.RuneCountInString(text) <= MaxSearch, "query", "max_length", fmt.Sprintf("search for at most %d characters", MaxSearch))
+	if err := v.Err("the search is not valid"); err != nil {
+		return nil, err
+	}
 	if limit <= 0 || limit > 50 {
 		limit = 10
 	}

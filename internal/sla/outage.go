@@ -154,7 +154,7 @@ type OutageFilter struct {
 // Outages lists outages, newest first. Callers need agreement.read
 // provider-wide or outage.record.
 func (s *Service) Outages(ctx context.Context, p *access.Principal, f OutageFilter) ([]*Outage, error) {
-	if !p.Can(access.AgreementRead, access.Resource{}) && !p.CanAnywhere(access.OutageRecord) {
+	if !MayReadOutages(p) {
 		return nil, access.Forbidden(access.AgreementRead)
 	}
 	where, args := []string{"1 = 1"}, sqldb.Args{}
@@ -177,7 +177,7 @@ func (s *Service) Outages(ctx context.Context, p *access.Principal, f OutageFilt
 
 // Outage returns one outage.
 func (s *Service) Outage(ctx context.Context, p *access.Principal, id string) (*Outage, error) {
-	if !p.Can(access.AgreementRead, access.Resource{}) && !p.CanAnywhere(access.OutageRecord) {
+	if !MayReadOutages(p) {
 		return nil, access.Forbidden(access.AgreementRead)
 	}
 	return getOutage(ctx, s.db.Read(), id)
@@ -460,7 +460,7 @@ func scanIncident(row sqldb.Scanner) (*Incident, error) {
 
 // Incidents lists incidents, newest first.
 func (s *Service) Incidents(ctx context.Context, p *access.Principal, service string) ([]*Incident, error) {
-	if !p.Can(access.AgreementRead, access.Resource{}) && !p.CanAnywhere(access.OutageRecord) {
+	if !MayReadOutages(p) {
 		return nil, access.Forbidden(access.AgreementRead)
 	}
 	return sqldb.QueryAll(ctx, s.db.Read(), "incidents", scanIncident, `SELECT `+incidentColumns+` FROM incidents i JOIN services s ON s.id = i.service_id

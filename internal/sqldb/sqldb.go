@@ -239,8 +239,19 @@ func Err(err error, object string) error {
 		return &errs.Error{Code: errs.CodeConflict, Message: fmt.Sprintf("%s refers to something that does not exist, or is still referred to", object), Err: err}
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		return &errs.Error{Code: errs.CodeUnavailable, Message: "the request was cancelled or timed out", Err: err}
+	case isBadText(err):
+		return &errs.Error{Code: errs.CodeInvalid, Message: fmt.Sprintf("%s: a value is not text PostgreSQL can store (a NUL character or invalid UTF-8)", object), Err: err}
 	}
 	return errs.Internal(err, "storing %s failed", object)
+}
+
+// isBadText reports PostgreSQL refusing a value's characters: a NUL in
+// text (22021) or a \u0000 in JSON (22P05). Services name the field where
+// they check their input (errs.Validator.Text); this keeps any input they
+// do not check from being an internal error.
+func isBadText(err error) bool {
+	var pg *pgconn.PgError
+	return errors.As(err, &pg) && (pg.Code == "22021" || pg.Code == "22P05")
 }
 
 func isUnique(err error) bool {

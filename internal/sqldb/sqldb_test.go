@@ -120,6 +120,16 @@ func TestErrorMappingAndRollback(t *testing.T) {
 	if !errs.Is(err, errs.CodeNotFound) || !strings.Contains(err.Error(), "org unit not found") {
 		t.Errorf("no rows: %v, want not found", err)
 	}
+	// A NUL in a value is bad input, not an internal error: PostgreSQL
+	// refuses it; SQLite finds nothing (issue 17, a review of item 5).
+	err = sqldb.Err(db.Read().QueryRowContext(ctx, `SELECT id FROM org_units WHERE code = $1`, "a\x00b").Scan(&id), "org unit")
+	want := errs.CodeNotFound
+	if db.Dialect == sqldb.Postgres {
+		want = errs.CodeInvalid
+	}
+	if !errs.Is(err, want) {
+		t.Errorf("a NUL in text: %v, want %s", err, want)
+	}
 	// A failing transaction leaves nothing behind.
 	b := sqldb.NewID()
 	_ = db.Tx(ctx, func(tx *sqldb.Tx) error {

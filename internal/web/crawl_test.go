@@ -37,8 +37,13 @@ func (v *visitor) crawl(max int) []crawled {
 		res, body := v.send(v.request("GET", c.url))
 		c.status, c.ctype = res.StatusCode, res.Header.Get("Content-Type")
 		if c.status == http.StatusSeeOther || c.status == http.StatusFound {
-			c.status = http.StatusOK // a redirect is followed as its own link
-			if loc := res.Header.Get("Location"); !seen[loc] {
+			loc := res.Header.Get("Location")
+			if strings.HasPrefix(loc, "/login") {
+				c.status = http.StatusUnauthorized // sent away to sign in: not followable
+			} else {
+				c.status = http.StatusOK // a redirect is followed as its own link
+			}
+			if !seen[loc] {
 				seen[loc] = true
 				queue = append(queue, crawled{url: loc, from: c.url})
 			}

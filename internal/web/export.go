@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/billing"
@@ -29,15 +30,34 @@ func (p *Portal) exportFOCUS(w http.ResponseWriter, r *http.Request) error {
 	}
 	v.Check(format == billing.FOCUS || format == billing.CSV, "format", "enum", "format is focus or csv")
 	if err := v.Err("the export is not valid"); err != nil {
-		return err
+		// A download has no form to show the fields on: the error page
+		// says them.
+		return withFieldMessages(err)
 	}
+
 	f := billing.ExportFilter{From: from, To: to, IncludeDrafts: q.Get("include_drafts") != ""}
 	var buf bytes.Buffer // a refused export shows an error page, not half a file
 	if err := p.Billing.Export(r.Context(), middleware.Principal(r.Context()), f, format, &buf); err != nil {
-		return err
+		return withFieldMessages(err)
 	}
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="steward-`+string(format)+`-`+from.Format("2006-01")+`.csv"`)
 	_, err := w.Write(buf.Bytes())
 	return err
+}
+
+// withFieldMessages puts an invalid error's field messages into its
+// message, for pages (downloads) that have no form to show them on.
+func withFieldMessages(err error) error {
+	e := errs.As(err)
+	if e.Code != errs.CodeInvalid || len(e.Fields) == 0 {
+		return err
+	}
+	msgs := make([]string, len(e.Fields))
+	for i, f := range e.Fields {
+		msgs[i] = f.Message
+	}
+	out := *e
+	out.Message = e.Message + ": " + strings.Join(msgs, "; ")
+	return &out
 }

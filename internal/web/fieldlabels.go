@@ -121,7 +121,11 @@ func fieldWords(path string) string {
 	return strings.Join(parts, " › ")
 }
 
+// capitalise writes s with a capital first letter ("" stays "").
 func capitalise(s string) string {
 	c, n := utf8.DecodeRuneInString(s)
+	if n == 0 {
+		return s
+	}
 	return string(unicode.ToUpper(c)) + s[n:]
 }

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/web"
@@ -66,6 +67,20 @@ func TestBrowserNavigation(t *testing.T) {
 				}
 				b.screenshot("nav-" + strings.Split(who, "@")[0] + "-" + w.name)
 
+				// By keyboard: Enter opens a menu, Tab reaches its first
+				// section, Escape closes it and gives the focus back.
+				menu := "nav .groups details"
+				if w.name == "phone" {
+					menu = "nav .phone-menu"
+				}
+				b.run(chromedp.Navigate(b.base+"/"), until(`!!document.querySelector("nav.nav")`, "the home page"),
+					chromedp.Focus(menu+" > summary", chromedp.ByQuery), chromedp.KeyEvent("\r"),
+					until(fmt.Sprintf(`document.querySelector(%q).open`, menu), "the menu opened by Enter"),
+					chromedp.KeyEvent("\t"),
+					until(fmt.Sprintf(`document.activeElement.tagName === "A" && document.querySelector(%q).contains(document.activeElement)`, menu), "Tab on the menu's first section"),
+					chromedp.KeyEvent(kb.Escape),
+					until(fmt.Sprintf(`!document.querySelector(%q).open && document.activeElement.tagName === "SUMMARY"`, menu), "Escape closing the menu"))
+
 				// The search box, in the header at every width.
 				b.run(chromedp.Navigate(b.base+"/"), until(`!!document.querySelector("#find-q")`, "the search box"),
 					chromedp.SendKeys("#find-q", "virtual\r", chromedp.ByQuery),
@@ -85,10 +100,9 @@ func (b *browser) reach(href string) int {
 	b.t.Helper()
 	clicks := 0
 	for range 3 {
-		var js string
 		// The first visible, in-window link to the section in the
 		// navigation, or the closed menu (summary) that holds one.
-		js = fmt.Sprintf(`(() => {
+		js := fmt.Sprintf(`(() => {
 			const shown = e => { const r = e.getBoundingClientRect(); return r.width > 0 && r.height > 0 && r.left >= 0 && r.right <= innerWidth + 1; };
 			const link = [...document.querySelectorAll('nav.nav a[href=%q]')].find(shown);
 			if (link) { link.click(); return "link"; }

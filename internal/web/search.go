@@ -3,16 +3,12 @@ package web
 import (
 	"net/http"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/orders"
 )
-
-// maxFind bounds what the search box takes.
-const maxFind = 200
 
 // searchPage is the header's search (issue 17, item 5): services,
 // offerings, orders and instances by name or number, each section only
@@ -43,16 +39,23 @@ func (p *Portal) searchView(r *http.Request) (searchPage, error) {
 	pr := middleware.Principal(r.Context())
 	pg := searchPage{Page: p.pageFor(r, "Search"), Found: &orders.Found{}}
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	if utf8.RuneCountInString(q) > maxFind {
-		pg.Error, pg.Fields["q"] = "The search is too long.", "Search for at most 200 characters."
-		return pg, nil
-	}
 	pg.Find = q
 	if q == "" {
 		return pg, nil
 	}
 	ctx := r.Context()
 	var err error
+	// Orders and instances first: the domain checks the search itself.
+	if pg.Found, err = p.Orders.Search(ctx, pr, q, 20); err != nil {
+		pg.Found = &orders.Found{}
+		if err := formError(&pg.Page, err); err != nil {
+			return pg, err
+		}
+		if m, ok := pg.Fields["query"]; ok {
+			pg.Fields["q"] = m // the domain's field is the form's search box
+		}
+		return pg, nil
+	}
 	if pr.CanAnywhere(access.CatalogRead) {
 		pg.Searched = append(pg.Searched, "offerings")
 		if pg.Offerings, err = p.Catalog.Offerings(ctx, pr, catalog.OfferingFilter{Query: q}); err != nil {
@@ -66,9 +69,6 @@ func (p *Portal) searchView(r *http.Request) (searchPage, error) {
 		}
 	}
 	pg.Searched = append(pg.Searched, "orders", "instances")
-	if pg.Found, err = p.Orders.Search(ctx, pr, q, 20); err != nil {
-		return pg, err
-	}
 	pg.Offerings = pg.Offerings[:min(len(pg.Offerings), 20)]
 	pg.Services = pg.Services[:min(len(pg.Services), 20)]
 	pg.Hits = len(pg.Offerings) + len(pg.Services) + len(pg.Found.Orders) + len(pg.Found.Instances)

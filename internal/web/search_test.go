@@ -61,8 +61,10 @@ func TestSearchBox(t *testing.T) {
 			}
 		}
 	}
-	status, body := search("dana@contoso.example", strings.Repeat("a", 201))
-	if status != 400 || !strings.Contains(body, "at most 200 characters") {
-		t.Errorf("an overlong search: %d\n%s", status, body)
+	for q, want := range map[string]string{strings.Repeat("a", 201): "at most 200 characters", "a\x00b": "must be text", "\xff\xfe": "must be text"} {
+		status, body := search("dana@contoso.example", q)
+		if status != 400 || !strings.Contains(body, want) || strings.Contains(body, "Nothing found") {
+			t.Errorf("searching %q: %d, want 400 naming %q\n%s", q, status, want, body)
+		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/sla"
@@ -161,15 +162,25 @@ type chainLink struct {
 	Under    []chainLink
 }
 
-// readableChain marks which agreements of a breach's chain the reader may open.
-func (p *Portal) readableChain(r *http.Request, links []sla.Link) []chainLink {
+// readableChain marks which agreements of a breach's chain the reader may
+// open: those the service answers; not found and forbidden mean no link,
+// any other error is the page's.
+func (p *Portal) readableChain(r *http.Request, links []sla.Link) ([]chainLink, error) {
 	pr := middleware.Principal(r.Context())
 	out := make([]chainLink, 0, len(links))
 	for _, l := range links {
 		a, err := p.SLA.Agreement(r.Context(), pr, l.Agreement.Code)
-		out = append(out, chainLink{Link: l, Readable: err == nil && a.VisibleTo(pr), Under: p.readableChain(r, l.Under)})
+		if err != nil && !errs.Is(err, errs.CodeNotFound) && !errs.Is(err, errs.CodeForbidden) {
+			return nil, err
+		}
+		readable := err == nil && a.VisibleTo(pr)
+		under, err := p.readableChain(r, l.Under)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, chainLink{Link: l, Readable: readable, Under: under})
 	}
-	return out
+	return out, nil
 }
 
 func (p *Portal) breachView(r *http.Request) (breachPage, error) {
@@ -179,7 +190,11 @@ func (p *Portal) breachView(r *http.Request) (breachPage, error) {
 		return breachPage{}, err
 	}
 	a, err := p.SLA.Agreement(r.Context(), pr, b.Agreement.ID)
-	return breachPage{Page: p.pageFor(r, "Breach of "+b.Agreement.Name), B: b, A: a, Chain: p.readableChain(r, b.Chain)}, err
+	if err != nil {
+		return breachPage{}, err
+	}
+	chain, err := p.readableChain(r, b.Chain)
+	return breachPage{Page: p.pageFor(r, "Breach of "+b.Agreement.Name), B: b, A: a, Chain: chain}, err
 }
 
 type reviewPage struct {

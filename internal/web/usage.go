@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/orders"
@@ -38,6 +39,15 @@ type usageSubject struct {
 	Events                        int64
 }
 
+// usagePage shows the page, or the form with what was wrong (422).
+func (p *Portal) usagePage(w http.ResponseWriter, r *http.Request) error {
+	pg, err := p.usageView(r)
+	if err != nil {
+		return err
+	}
+	return p.render(w, r, statusOf(pg.Page), "usage", pg)
+}
+
 func (p *Portal) usageView(r *http.Request) (usagePage, error) {
 	pr := middleware.Principal(r.Context())
 	pg := usagePage{Page: p.pageFor(r, "Usage")}
@@ -50,13 +60,27 @@ func (p *Portal) usageView(r *http.Request) (usagePage, error) {
 	now := p.Now().UTC()
 	from := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
 	to := from.AddDate(0, 1, 0)
-	if t, ok := usageTime(q.Get("from")); ok {
-		from = t
+	// The window: this month unless the form says otherwise; a date that
+	// does not read is named, not replaced by this month.
+	var v errs.Validator
+	for _, d := range []struct {
+		name string
+		t    *time.Time
+	}{{"from", &from}, {"to", &to}} {
+		if s := q.Get(d.name); s != "" {
+			t, ok := usageTime(s)
+			if v.Check(ok, d.name, "format", d.name+" must be a date such as 2026-12-01") {
+				*d.t = t
+			}
+		}
 	}
-	if t, ok := usageTime(q.Get("to")); ok {
-		to = t
+	if q.Get("from") != "" && q.Get("to") == "" {
+		to = from.AddDate(0, 1, 0) // a month from where the reader asked
 	}
 	pg.From, pg.To, pg.Subject = from.Format("2006-01-02"), to.Format("2006-01-02"), q.Get("subject")
+	if err := v.Err("the usage window is not valid"); err != nil {
+		return pg, formError(&pg.Page, err)
+	}
 	code := q.Get("meter")
 	if code == "" && len(ms) > 0 {
 		code = ms[0].Code
@@ -66,7 +90,7 @@ func (p *Portal) usageView(r *http.Request) (usagePage, error) {
 	}
 	u, err := p.Metering.Usage(r.Context(), pr, metering.UsageQuery{Meter: code, Subject: pg.Subject, From: from, To: to, Granularity: metering.Day})
 	if err != nil {
-		return pg, err
+		return pg, formError(&pg.Page, err) // a bad window or meter is shown on the form
 	}
 	pg.Meter = u.Meter
 	// The window's total and each subject's come from the meter's own
@@ -77,10 +101,12 @@ func (p *Portal) usageView(r *http.Request) (usagePage, error) {
 		return pg, err
 	}
 	names := map[string]string{}
-	if insts, err := p.Orders.Instances(r.Context(), pr, orders.InstanceFilter{All: true}); err == nil {
-		for _, in := range insts {
-			names[in.ID] = in.Name
-		}
+	insts, err := p.Orders.Instances(r.Context(), pr, orders.InstanceFilter{All: true})
+	if err != nil {
+		return pg, err
+	}
+	for _, in := range insts {
+		names[in.ID] = in.Name
 	}
 	var total metering.Quantity
 	for _, row := range tot.Rows {

@@ -179,7 +179,7 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		{"GET /portfolio/{code}/offerings/new", false, show(p, "offering_edit", p.offeringEditView(false))},
 		{"POST /portfolio/{code}/offerings", false, p.saveOffering(false)},
 		{"GET /costs", false, show(p, "costs", p.costsView)},
-		{"GET /usage", false, show(p, "usage", p.usageView)},
+		{"GET /usage", false, p.usagePage},
 		{"GET /billing/export", false, p.exportFOCUS},
 		{"GET /billing", false, show(p, "billing", p.billingView)},
 		{"POST /billing/accounts", false, p.saveBillingAccount},

@@ -97,7 +97,7 @@ func explainLine(l billing.Line) why {
 	}
 	slices.Sort(rest)
 	for _, k := range rest {
-		w.Facts = append(w.Facts, fact{strings.ToUpper(humanize(k)[:1]) + humanize(k)[1:], plainValue(e[k])})
+		w.Facts = append(w.Facts, fact{capitalise(humanize(k)), plainValue(e[k])})
 	}
 	if ts, ok := e["tiers"].([]any); ok {
 		for _, t := range ts {
@@ -110,8 +110,8 @@ func explainLine(l billing.Line) why {
 				UnitPrice: plainValue(m["unit_price"]), FlatPrice: plainValue(m["flat_price"])})
 		}
 	}
-	if r, ok := e["rule"].(string); ok {
-		w.Rule = strings.ToUpper(r[:1]) + r[1:] + "."
+	if r, ok := e["rule"].(string); ok && r != "" {
+		w.Rule = capitalise(r) + "."
 	}
 	if id, ok := e["breach_id"].(string); ok {
 		w.Links = append(w.Links, whyLink{"The breach behind it, and who else failed", "/sla/breaches/" + url.PathEscape(id), "breach-link"})
@@ -158,14 +158,24 @@ func prorationWords(p map[string]any) string {
 	return durationWords(held) + " of the " + durationWords(length) + " of the " + interval + span + ": " + frac.RatString() + " of the fee"
 }
 
-// durationWords writes seconds as days: whole days as such, else to the
-// hundredth of a day (the exact fraction is shown beside it).
+// durationWords writes seconds as days: whole days as such, less than a
+// day in hours, else days to the hundredth (the exact fraction is shown
+// beside it).
 func durationWords(secs *big.Rat) string {
 	d := new(big.Rat).Quo(secs, big.NewRat(86400, 1))
 	if d.IsInt() {
 		return plural(d.Num().String(), "day")
 	}
-	return strings.TrimRight(strings.TrimRight(d.FloatString(2), "0"), ".") + " days"
+	if d.Cmp(big.NewRat(1, 1)) < 0 {
+		h := new(big.Rat).Quo(secs, big.NewRat(3600, 1))
+		return plural(decimal(h), "hour")
+	}
+	return plural(decimal(d), "day")
+}
+
+// decimal writes r to the hundredth, without trailing zeros.
+func decimal(r *big.Rat) string {
+	return strings.TrimRight(strings.TrimRight(r.FloatString(2), "0"), ".")
 }
 
 func plural(n, unit string) string {

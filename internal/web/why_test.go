@@ -67,9 +67,25 @@ func TestWhyThisNumberIsReadable(t *testing.T) {
 		t.Errorf("the usage page %s: %d\n%s", href, status, page)
 	}
 	// Sam (Manufacturing) may read usage, but not Retail's: the same page
-	// shows him none of it.
+	// shows him none of it (no subject, nothing counted).
 	_, _, page = p.as("sam@it.contoso.example").do("GET", href, nil)
-	if strings.Contains(page, "shop-images") {
+	if !strings.Contains(page, `class="usage-total">0 `) || strings.Contains(page, `class="usage-subjects"`) {
 		t.Errorf("Retail's usage shown to Manufacturing:\n%s", page)
+	}
+
+	// Bad input on the usage page is named on the form, never a 500
+	// (PostgreSQL refuses a NUL in text).
+	for q, want := range map[string]string{
+		"meter=%00":                                      "meter must be text",
+		"meter=storage-gb&subject=a%00b":                 "subject must be text",
+		"meter=storage-gb&from=garbage":                  "from must be a date such as 2026-12-01",
+		"meter=storage-gb&from=2026-13-01":               "from must be a date",
+		"meter=storage-gb&from=2026-12-01&to=2026-11-01": "to must be after from",
+		"meter=storage-gb&from=2020-01-01&to=2026-01-01": "at most 400 days",
+	} {
+		status, _, page := p.as("dana@contoso.example").do("GET", "/usage?"+q, nil)
+		if status != 422 || !strings.Contains(page, want) || !strings.Contains(page, `<form class="inline" method="get" action="/usage">`) {
+			t.Errorf("/usage?%s: %d, want 422 with %q on the form", q, status, want)
+		}
 	}
 }

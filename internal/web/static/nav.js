@@ -11,6 +11,11 @@
       if (!d.contains(e.target)) d.removeAttribute("open");
     });
   });
+  // Tabbing out of an open menu closes it, as a click elsewhere does.
+  document.addEventListener("focusout", function (e) {
+    var d = e.target.closest && e.target.closest("nav.nav details[open]");
+    if (d && e.relatedTarget && !d.contains(e.relatedTarget)) d.removeAttribute("open");
+  });
   document.addEventListener("keydown", function (e) {
     if (e.key !== "Escape") return;
     openMenus().forEach(function (d) {
