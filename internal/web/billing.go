@@ -27,8 +27,20 @@ type Bar struct {
 // chartHeight is the drawing height of bar charts, in SVG units.
 const chartHeight = 160
 
-// bars draws values as bars scaled to the largest.
+// bars draws money values as bars scaled to the largest.
 func bars(labels []string, values []int64, currency string, href func(int) string) []Bar {
+	out := drawBars(labels, values, 40, 60, func(v int64) string { return money.New(v, currency).Decimal() })
+	if href != nil {
+		for i := range out {
+			out[i].Href = href(i)
+		}
+	}
+	return out
+}
+
+// drawBars draws values as bars of width w, every step units, scaled to
+// the largest; value writes a bar's value for its tooltip.
+func drawBars(labels []string, values []int64, w, step int, value func(int64) string) []Bar {
 	var top int64
 	for _, v := range values {
 		top = max(top, v)
@@ -37,12 +49,9 @@ func bars(labels []string, values []int64, currency string, href func(int) strin
 	for i, v := range values {
 		h := 0
 		if top > 0 && v > 0 {
-			h = max(1, int(v*chartHeight/top))
+			h = max(1, int(float64(v)*chartHeight/float64(top)))
 		}
-		out[i] = Bar{X: 10 + i*60, Y: chartHeight - h + 10, W: 40, H: h, Label: labels[i], Value: money.New(v, currency).Decimal()}
-		if href != nil {
-			out[i].Href = href(i)
-		}
+		out[i] = Bar{X: 10 + i*step, Y: chartHeight - h + 10, W: w, H: h, Label: labels[i], Value: value(v)}
 	}
 	return out
 }

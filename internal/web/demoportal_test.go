@@ -25,16 +25,23 @@ type demoPortal struct {
 
 func newDemoPortal(t *testing.T) *demoPortal {
 	t.Helper()
-	ctx := context.Background()
-	a, err := app.New(ctx, app.Config{Database: sqldbtest.Config(t),
+	p := newEmptyPortal(t)
+	a := p.app
+	if _, err := demo.Seed(context.Background(), demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing, SLA: a.SLA}); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// newEmptyPortal is a fresh install behind a test server: no demo.
+func newEmptyPortal(t *testing.T) *demoPortal {
+	t.Helper()
+	a, err := app.New(context.Background(), app.Config{Database: sqldbtest.Config(t),
 		Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { a.Close() })
-	if _, err := demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing, SLA: a.SLA}); err != nil {
-		t.Fatal(err)
-	}
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
 	return &demoPortal{t: t, app: a, srv: srv}

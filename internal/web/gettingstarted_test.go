@@ -2,15 +2,11 @@ package web_test
 
 import (
 	"context"
-	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/steward-itaas/steward/internal/access"
-	"github.com/steward-itaas/steward/internal/app"
 	"github.com/steward-itaas/steward/internal/identity"
-	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
 
 // TestFreshInstallIsNoDeadEnd: issue 17, item 10: on a fresh install the
@@ -21,18 +17,11 @@ import (
 // where services are live, the checklist is gone.
 func TestFreshInstallIsNoDeadEnd(t *testing.T) {
 	ctx := context.Background()
-	a, err := app.New(ctx, app.Config{Database: sqldbtest.Config(t),
-		Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}}, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
+	p := newEmptyPortal(t)
+	a := p.app
 	if _, err := a.Identity.CreateAdmin(ctx, access.System(), identity.CreateUserInput{Email: "first@example.com", Name: "First Admin", Password: "correct horse battery"}); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(srv.Close)
-	p := &demoPortal{t: t, app: a, srv: srv}
 	s, err := a.Identity.Login(ctx, "first@example.com", "correct horse battery", "192.0.2.7")
 	if err != nil {
 		t.Fatal(err)

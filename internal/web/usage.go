@@ -150,7 +150,8 @@ func (p *Portal) usageView(r *http.Request) (usagePage, error) {
 		labels = append(labels, d.Format("2"))
 		pg.Days = append(pg.Days, day)
 	}
-	pg.Chart, pg.ChartW = quantityBars(labels, values)
+	pg.Chart = drawBars(labels, values, 16, 22, func(v int64) string { return metering.Quantity(v).String() })
+	pg.ChartW = 20 + 22*len(values)
 	return pg, nil
 }
 
@@ -163,21 +164,4 @@ func usageTime(s string) (time.Time, bool) {
 		return t.UTC().Truncate(time.Hour), true
 	}
 	return time.Time{}, false
-}
-
-// quantityBars draws a day's usage as narrow bars scaled to the largest.
-func quantityBars(labels []string, values []int64) ([]Bar, int) {
-	var top int64
-	for _, v := range values {
-		top = max(top, v)
-	}
-	out := make([]Bar, len(values))
-	for i, v := range values {
-		h := 0
-		if top > 0 && v > 0 {
-			h = max(1, int(float64(v)*chartHeight/float64(top)))
-		}
-		out[i] = Bar{X: 10 + i*22, Y: chartHeight - h + 10, W: 16, H: h, Label: labels[i], Value: metering.Quantity(v).String()}
-	}
-	return out, 20 + 22*len(values)
 }
