@@ -413,6 +413,11 @@ func (f *Form) explain(e *jsonschema.ValidationError) []errs.FieldError {
 	case *kind.MinLength, *kind.MaxLength:
 		return []errs.FieldError{fe("length", fld.Label()+" must be "+fld.Rules())}
 	case *kind.Pattern:
+		// The field's description says in words what the pattern wants;
+		// only a form without one shows the pattern itself.
+		if d := strings.TrimSpace(fld.Description); d != "" {
+			return []errs.FieldError{fe("pattern", fld.Label()+" is not valid: "+strings.TrimSuffix(d, ".")+".")}
+		}
 		return []errs.FieldError{fe("pattern", fld.Label()+" must match the pattern "+fld.Pattern)}
 	}
 	return []errs.FieldError{fe("schema", fld.Label()+": "+e.Error())}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -76,7 +77,7 @@ func scanGrant(row sqldb.Scanner) (*Grant, error) {
 	case access.ScopeGlobal:
 		g.ScopeName = "the whole provider"
 	case access.ScopeOrgUnit:
-		g.ScopeName = fmt.Sprintf("%s (%s)", ouName, ouKind)
+		g.ScopeName = fmt.Sprintf("%s (%s)", ouName, strings.ReplaceAll(string(ouKind), "_", " "))
 	case access.ScopeService:
 		g.ScopeName = ouName + " (service)"
 	}
@@ -124,7 +125,7 @@ func (s *Service) createGrant(ctx context.Context, tx *sqldb.Tx, p *access.Princ
 			return nil, errs.Invalid("scope_id %q is not an existing org unit", g.ScopeID)
 		}
 		g.scopePath = ou.Path
-		g.ScopeName = fmt.Sprintf("%s (%s)", ou.Name, ou.Kind)
+		g.ScopeName = fmt.Sprintf("%s (%s)", ou.Name, strings.ReplaceAll(string(ou.Kind), "_", " "))
 	}
 	if g.ScopeKind == access.ScopeService {
 		// Services belong to the portfolio; a grant may only name one that exists.

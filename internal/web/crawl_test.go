@@ -20,6 +20,7 @@ type crawled struct {
 	url, from string
 	status    int
 	ctype     string
+	size      int // of the answer's body
 }
 
 // crawl follows every same-site link from the home page, as the reader
@@ -35,7 +36,7 @@ func (v *visitor) crawl(max int) []crawled {
 		c := queue[0]
 		queue = queue[1:]
 		res, body := v.send(v.request("GET", c.url))
-		c.status, c.ctype = res.StatusCode, res.Header.Get("Content-Type")
+		c.status, c.ctype, c.size = res.StatusCode, res.Header.Get("Content-Type"), len(body)
 		if c.status == http.StatusSeeOther || c.status == http.StatusFound {
 			loc := res.Header.Get("Location")
 			if strings.HasPrefix(loc, "/login") {

@@ -16,12 +16,15 @@ import (
 // aria-label, so no second list of names can drift from the form.
 
 var (
-	labelRe      = regexp.MustCompile(`(?s)<label\b[^>]*\sfor="([^"]+)"[^>]*>(.*?)</label>`)
-	controlRe    = regexp.MustCompile(`<(?:input|select|textarea)\b[^>]*>`)
-	nameAttrRe   = regexp.MustCompile(`\sname="([^"]*)"`)
-	idAttrRe     = regexp.MustCompile(`\sid="([^"]*)"`)
-	ariaLabelRe  = regexp.MustCompile(`\saria-label="([^"]*)"`)
-	tagRe        = regexp.MustCompile(`<[^>]*>`)
+	labelRe     = regexp.MustCompile(`(?s)<label\b[^>]*\sfor="([^"]+)"[^>]*>(.*?)</label>`)
+	controlRe   = regexp.MustCompile(`<(?:input|select|textarea)\b[^>]*>`)
+	nameAttrRe  = regexp.MustCompile(`\sname="([^"]*)"`)
+	idAttrRe    = regexp.MustCompile(`\sid="([^"]*)"`)
+	ariaLabelRe = regexp.MustCompile(`\saria-label="([^"]*)"`)
+	tagRe       = regexp.MustCompile(`<[^>]*>`)
+	// markRe is what a label holds beside its words: the required mark
+	// and its words for screen readers.
+	markRe       = regexp.MustCompile(`(?s)<span (?:aria-hidden="true"|class="sr-only")>.*?</span>`)
 	fieldItemRe  = regexp.MustCompile(`(?s)<li data-field="([^"]*)">(.*?)</li>`)
 	indexRe      = regexp.MustCompile(`\[\d+\]`)
 	snakeFieldRe = regexp.MustCompile(`^[a-z]+(?:_[a-z]+)+$`)
@@ -36,7 +39,7 @@ type formControl struct{ id, label string }
 func labelFieldErrors(page string) string {
 	labels := map[string]string{} // by input id
 	for _, m := range labelRe.FindAllStringSubmatch(page, -1) {
-		labels[m[1]] = strings.Join(strings.Fields(tagRe.ReplaceAllString(m[2], " ")), " ")
+		labels[m[1]] = strings.Join(strings.Fields(tagRe.ReplaceAllString(markRe.ReplaceAllString(m[2], ""), " ")), " ")
 	}
 	controls := map[string]formControl{} // by canonical name, the first of each
 	for _, tag := range controlRe.FindAllString(page, -1) {

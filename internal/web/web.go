@@ -237,6 +237,9 @@ var funcs = template.FuncMap{
 	"money":  func(minor int64, currency string) string { return money.New(minor, currency).Decimal() },
 	"rfc":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
 	"every":  every,
+	// sentence starts a message from a service with a capital letter.
+	"sentence": capitalise,
+	"contains": strings.Contains,
 }
 
 // every says how often something runs: "every day", "every 5 minutes".
