@@ -49,10 +49,10 @@ func (s *Service) Search(ctx context.Context, p *access.Principal, text string, 
 	}
 	if m := orderNumber.FindStringSubmatch(text); m != nil {
 		n, _ := strconv.ParseInt(m[1], 10, 64)
-		where, args := ownScope(p, access.OrderRead, false, "o.requester_id")
-		args = append(args, n)
+		where, scope := ownScope(p, access.OrderRead, false, "o.requester_id")
+		args := sqldb.Args(scope)
 		found, err := sqldb.QueryAll(ctx, s.db.Read(), "orders", scanOrder,
-			`SELECT `+orderColumns+orderFrom+` WHERE `+where+` AND o.number = $`+strconv.Itoa(len(args)), args...)
+			`SELECT `+orderColumns+orderFrom+` WHERE `+where+` AND o.number = `+args.Add(n), args...)
 		if err != nil {
 			return nil, err
 		}
@@ -61,11 +61,11 @@ func (s *Service) Search(ctx context.Context, p *access.Principal, text string, 
 		}
 		out.Orders = found
 	}
-	where, args := ownScope(p, access.InstanceRead, false, "n.owner_id")
-	args = append(args, "%"+likeEscape(strings.ToLower(text))+"%")
+	where, scope := ownScope(p, access.InstanceRead, false, "n.owner_id")
+	args := sqldb.Args(scope)
 	found, err := sqldb.QueryAll(ctx, s.db.Read(), "instances", scanInstance,
-		`SELECT `+instanceColumns+instanceFrom+` WHERE `+where+` AND LOWER(n.name) LIKE $`+strconv.Itoa(len(args))+` ESCAPE '\'
-		ORDER BY n.id DESC LIMIT `+strconv.Itoa(limit), args...)
+		`SELECT `+instanceColumns+instanceFrom+` WHERE `+where+` AND LOWER(n.name) LIKE `+args.Add("%"+likeEscape(strings.ToLower(text))+"%")+` ESCAPE '\'
+		ORDER BY n.id DESC LIMIT `+args.Add(limit), args...)
 	if err != nil {
 		return nil, err
 	}
