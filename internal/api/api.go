@@ -35,6 +35,7 @@ import (
 	"github.com/steward-itaas/steward/internal/provision"
 	"github.com/steward-itaas/steward/internal/rating"
 	"github.com/steward-itaas/steward/internal/sla"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // MaxBodyBytes is the largest request body the API reads.
@@ -511,21 +512,45 @@ func page[T any](items []T, limit int, cursor func(T) string) list[T] {
 	return l
 }
 
+// pageParams reads the page asked for: limit (1 to 500, 50 when absent
+// or 0) and cursor (the next of the previous page).
+func pageParams(r *http.Request) (sqldb.Page, error) {
+	n, err := limitParam(r)
+	return sqldb.Page{Limit: n, Cursor: r.URL.Query().Get("cursor")}, err
+}
+
 // limitParam reads the optional page size: 1 to 500, 50 when absent or 0.
 func limitParam(r *http.Request) (int, error) {
 	s := r.URL.Query().Get("limit")
 	if s == "" {
-		return 50, nil
+		return sqldb.DefaultLimit, nil
 	}
 	n, err := strconv.Atoi(s)
-	if err != nil || n < 0 || n > 500 {
+	if err != nil || n < 0 || n > sqldb.MaxLimit {
 		return 0, &errs.Error{Code: errs.CodeInvalid, Message: "a query parameter is not valid",
 			Fields: []errs.FieldError{{Field: "limit", Rule: "range", Message: "limit must be a whole number from 1 to 500"}}}
 	}
 	if n == 0 {
-		n = 50
+		n = sqldb.DefaultLimit
 	}
 	return n, nil
+}
+
+// writeList answers one page of a list: the body {"items", "next"} and,
+// when a page follows, a Link header (RFC 8288) to it: this request's URL
+// with the cursor replaced.
+func writeList[T any](w http.ResponseWriter, r *http.Request, l sqldb.Paged[T]) error {
+	if l.Items == nil {
+		l.Items = []T{}
+	}
+	if l.Next != "" {
+		u := *r.URL
+		q := u.Query()
+		q.Set("cursor", l.Next)
+		u.RawQuery = q.Encode()
+		w.Header().Set("Link", "<"+u.Path+"?"+u.RawQuery+`>; rel="next"`)
+	}
+	return writeJSON(w, http.StatusOK, l)
 }
 
 // ctx returns the request context.
