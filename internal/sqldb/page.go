@@ -156,3 +156,25 @@ func deref(k any) any {
 	}
 	return k
 }
+
+// offsetOrder pages a list held in memory by position.
+var offsetOrder = Order{Name: "position", Columns: []string{"position"}}
+
+// PageSlice pages a list already in memory, in its order: for the few
+// lists bounded by what they belong to (the roles, an order's events, a
+// target's burn points), read whole by their query. Its cursors are
+// refused by keyset lists and the other way round.
+func PageSlice[T any](items []T, p Page) (Paged[T], error) {
+	var from int
+	if _, err := offsetOrder.Seek(&Args{}, p, &from); err != nil {
+		return Paged[T]{}, err
+	}
+	if from < 0 || from > len(items) {
+		from = len(items)
+	}
+	rest := items[from:]
+	if len(rest) <= p.Size() {
+		return Paged[T]{Items: append([]T{}, rest...)}, nil
+	}
+	return Paged[T]{Items: rest[:p.Size()], Next: offsetOrder.Cursor(from + p.Size())}, nil
+}

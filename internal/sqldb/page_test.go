@@ -96,3 +96,26 @@ func TestPaging(t *testing.T) {
 		t.Error("page sizes")
 	}
 }
+
+func TestPageSlice(t *testing.T) {
+	items := []string{"a", "b", "c", "d", "e"}
+	var got []string
+	p := sqldb.Page{Limit: 2}
+	for range 10 {
+		pg, err := sqldb.PageSlice(items, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, pg.Items...)
+		if pg.Next == "" {
+			break
+		}
+		p.Cursor = pg.Next
+	}
+	if fmt.Sprint(got) != fmt.Sprint(items) {
+		t.Errorf("paged %v", got)
+	}
+	if _, err := sqldb.PageSlice(items, sqldb.Page{Cursor: sqldb.Order{Name: "at", Columns: []string{"at"}}.Cursor("x")}); err == nil {
+		t.Error("a keyset cursor was taken by a slice")
+	}
+}
