@@ -1,0 +1,1 @@
+-- Reserved for issue 18 (paging and search); filled in by the change that needs it.
