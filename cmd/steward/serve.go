@@ -15,6 +15,7 @@ import (
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // durations is a repeatable kind=duration flag.
@@ -96,7 +97,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	url := "http://" + ln.Addr().String()
 	if *demoFlag {
 		printDemo(e, url)
-	} else if users, _ := a.Identity.Users(ctx, access.System(), identity.UserFilter{Limit: 1}); len(users) == 0 {
+	} else if users, _ := a.Identity.Users(ctx, access.System(), identity.UserFilter{Page: sqldb.Page{Limit: 1}}); len(users.Items) == 0 {
 		fmt.Fprintf(e.stdout, "\nSteward is running at %s but has no users yet. Create the first admin:\n  steward admin create-admin --email you@example.com --name \"Your Name\"\nor start with --demo for a demo organisation.\n\n", url)
 	} else {
 		fmt.Fprintf(e.stdout, "Steward is running at %s\n", url)

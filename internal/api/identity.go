@@ -5,6 +5,7 @@ import (
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 type meResponse struct {
@@ -57,15 +58,28 @@ func (s *Server) roles(w http.ResponseWriter, r *http.Request) error {
 	for _, role := range access.Roles {
 		out = append(out, roleInfo{Name: role, Description: role.Description(), Actions: role.Allowed()})
 	}
-	return writeJSON(w, http.StatusOK, list[roleInfo]{Items: out})
-}
-
-func (s *Server) listOrgUnits(w http.ResponseWriter, r *http.Request) error {
-	units, err := s.Identity.OrgUnits(ctx(r), principal(r))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(units, 0, nil))
+	l, err := sqldb.PageSlice(out, pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, l)
+}
+
+func (s *Server) listOrgUnits(w http.ResponseWriter, r *http.Request) error {
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	l, err := s.Identity.OrgUnitPage(ctx(r), principal(r), identity.OrgUnitFilter{Under: q.Get("under"), Query: q.Get("q"), Page: pg})
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, l)
 }
 
 func (s *Server) createOrgUnit(w http.ResponseWriter, r *http.Request) error {
@@ -110,18 +124,16 @@ func (s *Server) deleteOrgUnit(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listUsers(w http.ResponseWriter, r *http.Request) error {
-	limit, err := limitParam(r)
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
-	users, err := s.Identity.Users(ctx(r), principal(r), identity.UserFilter{
-		OrgUnitID: q.Get("org_unit_id"), Query: q.Get("q"), After: q.Get("after"), Limit: limit,
-	})
+	users, err := s.Identity.Users(ctx(r), principal(r), identity.UserFilter{OrgUnitID: q.Get("org_unit_id"), Query: q.Get("q"), Page: pg})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(users, limit, func(u *identity.User) string { return u.ID }))
+	return writeList(w, r, users)
 }
 
 func (s *Server) createUser(w http.ResponseWriter, r *http.Request) error {
@@ -158,11 +170,19 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listGrants(w http.ResponseWriter, r *http.Request) error {
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
 	gs, err := s.Identity.Grants(ctx(r), principal(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(gs, 0, nil))
+	l, err := sqldb.PageSlice(gs, pg) // a user holds a few grants
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, l)
 }
 
 func (s *Server) createGrant(w http.ResponseWriter, r *http.Request) error {
@@ -186,11 +206,15 @@ func (s *Server) deleteGrant(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listGroups(w http.ResponseWriter, r *http.Request) error {
-	gs, err := s.Identity.Groups(ctx(r), principal(r))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(gs, 0, nil))
+	gs, err := s.Identity.GroupPage(ctx(r), principal(r), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, gs)
 }
 
 func (s *Server) createGroup(w http.ResponseWriter, r *http.Request) error {
@@ -245,11 +269,15 @@ func (s *Server) setMember(member bool) func(http.ResponseWriter, *http.Request)
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
-	ts, err := s.Identity.Tokens(ctx(r), principal(r), r.URL.Query().Get("user_id"))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(ts, 0, nil))
+	ts, err := s.Identity.Tokens(ctx(r), principal(r), r.URL.Query().Get("user_id"), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, ts)
 }
 
 func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {

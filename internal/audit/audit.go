@@ -140,29 +140,31 @@ type Filter struct {
 	ObjectID   string
 	ActorID    string
 	Action     string // exact action, or a prefix ending in "." ("user.")
-	BeforeSeq  int64  // records with a smaller sequence number: the cursor
-	Limit      int    // at most this many (default 50, at most 500)
+	// From and To bound when the records were written: at or after From,
+	// before To (zero: unbounded).
+	From, To time.Time
+	Page     sqldb.Page
 }
 
 // Validate checks the filter.
 func (f *Filter) Validate() error {
 	var v errs.Validator
-	v.Check(f.Limit >= 0 && f.Limit <= 500, "limit", "range", "limit must be between 1 and 500")
-	v.Check(f.BeforeSeq >= 0, "before", "range", "before must be a positive sequence number")
+	v.Check(f.To.IsZero() || f.From.IsZero() || f.From.Before(f.To), "to", "range", "to must be after from")
 	return v.Err("the audit query is not valid")
 }
 
+// order lists records newest first.
+var order = sqldb.Order{Name: "audit", Columns: []string{"seq"}, Desc: true}
+
 // List returns records newest first. Auditors and admins may call it
 // (access.AuditRead on the provider); others get a forbidden error.
-func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Record, error) {
+func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) (sqldb.Paged[Record], error) {
+	var none sqldb.Paged[Record]
 	if err := p.Require(access.AuditRead, access.Resource{}); err != nil {
-		return nil, err
+		return none, err
 	}
 	if err := f.Validate(); err != nil {
-		return nil, err
-	}
-	if f.Limit == 0 {
-		f.Limit = 50
+		return none, err
 	}
 	var where []string
 	var args sqldb.Args
@@ -180,16 +182,23 @@ func (s *Service) List(ctx context.Context, p *access.Principal, f Filter) ([]Re
 	} else if f.Action != "" {
 		where = append(where, "action = "+args.Add(f.Action))
 	}
-	if f.BeforeSeq > 0 {
-		where = append(where, "seq < "+args.Add(f.BeforeSeq))
+	if !f.From.IsZero() {
+		where = append(where, "at >= "+args.Add(sqldb.Time(f.From)))
 	}
+	if !f.To.IsZero() {
+		where = append(where, "at < "+args.Add(sqldb.Time(f.To)))
+	}
+	var seq int64
+	seek, err := order.Seek(&args, f.Page, &seq)
+	if err != nil {
+		return none, err
+	}
+	where = append(where, seek)
 	q := `SELECT seq, id, at, actor_id, actor_name, action, object_type, object_id,
-		before_json, after_json, request_id, prev_hash, hash FROM audit_log`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += " ORDER BY seq DESC LIMIT " + args.Add(f.Limit)
-	return sqldb.QueryAll(ctx, s.db.Read(), "audit log", scan, q, args...)
+		before_json, after_json, request_id, prev_hash, hash FROM audit_log WHERE ` + strings.Join(where, " AND ") +
+		order.By() + order.Limit(&args, f.Page)
+	rows, err := sqldb.QueryAll(ctx, s.db.Read(), "audit log", scan, q, args...)
+	return sqldb.PageOf(rows, f.Page, order, func(r Record) []any { return []any{r.Seq} }), err
 }
 
 func scan(row sqldb.Scanner) (Record, error) {

@@ -73,28 +73,63 @@ func (s *Service) Group(ctx context.Context, p *access.Principal, id string) (*G
 
 // Groups lists every group by name. Callers need group.read on any scope.
 func (s *Service) Groups(ctx context.Context, p *access.Principal) ([]*Group, error) {
-	if err := p.RequireAnywhere(access.GroupRead); err != nil {
-		return nil, err
+	var all []*Group
+	pg := sqldb.Page{Limit: sqldb.MaxLimit}
+	for {
+		l, err := s.GroupPage(ctx, p, pg)
+		if err != nil {
+			return nil, err
+		}
+		all = append(all, l.Items...)
+		if l.Next == "" {
+			return all, nil
+		}
+		pg.Cursor = l.Next
 	}
-	out, err := sqldb.QueryAll(ctx, s.db.Read(), "groups", func(row sqldb.Scanner) (*Group, error) {
+}
+
+// groupOrder lists groups by name.
+var groupOrder = sqldb.Order{Name: "groups", Columns: []string{"name", "id"}}
+
+// GroupPage lists one page of the groups by name, with their members.
+// Callers need group.read somewhere.
+func (s *Service) GroupPage(ctx context.Context, p *access.Principal, pg sqldb.Page) (sqldb.Paged[*Group], error) {
+	var none sqldb.Paged[*Group]
+	if err := p.RequireAnywhere(access.GroupRead); err != nil {
+		return none, err
+	}
+	var args sqldb.Args
+	var name, id string
+	seek, err := groupOrder.Seek(&args, pg, &name, &id)
+	if err != nil {
+		return none, err
+	}
+	rows, err := sqldb.QueryAll(ctx, s.db.Read(), "groups", func(row sqldb.Scanner) (*Group, error) {
 		g := &Group{MemberIDs: []string{}}
 		err := row.Scan(&g.ID, &g.Name, &g.Description, &g.Email, &g.CreatedAt, &g.UpdatedAt)
 		g.CreatedAt, g.UpdatedAt = g.CreatedAt.UTC(), g.UpdatedAt.UTC()
 		return g, err
-	}, `SELECT id, name, description, email, created_at, updated_at FROM assignment_groups ORDER BY name`)
+	}, `SELECT id, name, description, email, created_at, updated_at FROM assignment_groups WHERE `+seek+groupOrder.By()+groupOrder.Limit(&args, pg), args...)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
-	byID := make(map[string]*Group, len(out))
-	for _, g := range out {
+	out := sqldb.PageOf(rows, pg, groupOrder, func(g *Group) []any { return []any{g.Name, g.ID} })
+	if len(out.Items) == 0 {
+		return out, nil
+	}
+	byID := make(map[string]*Group, len(out.Items))
+	ids := make([]string, 0, len(out.Items))
+	for _, g := range out.Items {
 		byID[g.ID] = g
+		ids = append(ids, g.ID)
 	}
+	margs := sqldb.Args{}
 	members, err := sqldb.QueryAll(ctx, s.db.Read(), "group members", func(row sqldb.Scanner) ([2]string, error) {
 		var m [2]string
 		return m, row.Scan(&m[0], &m[1])
-	}, `SELECT group_id, user_id FROM group_members ORDER BY group_id, user_id`)
+	}, `SELECT group_id, user_id FROM group_members WHERE `+sqldb.In(&margs, "group_id", ids)+` ORDER BY group_id, user_id`, margs...)
 	if err != nil {
-		return nil, err
+		return none, err
 	}
 	for _, m := range members {
 		if g := byID[m[0]]; g != nil {

@@ -201,7 +201,7 @@ func TestAuthorization(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range users {
+	for _, u := range users.Items {
 		if u.ID == mfgUser.ID {
 			t.Error("relationship manager of RETAIL lists a user of MFG")
 		}
@@ -392,7 +392,8 @@ func TestMutationsAreAuditedAndChainVerifies(t *testing.T) {
 		t.Fatal("unit under a missing parent accepted")
 	}
 	as := audit.NewService(f.db)
-	recs, err := as.List(f.ctx, f.sys, audit.Filter{})
+	page, err := as.List(f.ctx, f.sys, audit.Filter{})
+	recs := page.Items
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -143,6 +143,44 @@ func (s *Service) OrgUnits(ctx context.Context, p *access.Principal) ([]*OrgUnit
 	return treeOrder(all), nil
 }
 
+// orgUnitOrder lists org units by path: each parent before its children.
+var orgUnitOrder = sqldb.Order{Name: "org_units", Columns: []string{"path"}}
+
+// OrgUnitFilter narrows a page of org units.
+type OrgUnitFilter struct {
+	// Under lists only this org unit and those below it.
+	Under string
+	// Query matches the code or name, case-insensitively.
+	Query string
+	Page  sqldb.Page
+}
+
+// OrgUnitPage lists one page of the org units the caller may read, each
+// parent before its children (siblings in the order they were made).
+func (s *Service) OrgUnitPage(ctx context.Context, p *access.Principal, f OrgUnitFilter) (sqldb.Paged[*OrgUnit], error) {
+	var none sqldb.Paged[*OrgUnit]
+	if p == nil {
+		return none, access.Forbidden(access.OrgUnitRead)
+	}
+	where, scopeArgs := scopeWhere(p, access.OrgUnitRead, "path", nil)
+	args := sqldb.Args(scopeArgs)
+	if f.Under != "" {
+		where += " AND path LIKE " + args.Add("%/"+f.Under+"/%")
+	}
+	if q := strings.ToLower(strings.TrimSpace(f.Query)); q != "" {
+		like := args.Add("%" + q + "%")
+		where += " AND (LOWER(name) LIKE " + like + " OR LOWER(code) LIKE " + like + ")"
+	}
+	var path string
+	seek, err := orgUnitOrder.Seek(&args, f.Page, &path)
+	if err != nil {
+		return none, err
+	}
+	rows, err := sqldb.QueryAll(ctx, s.db.Read(), "org units", scanOrgUnit, `SELECT `+orgUnitColumns+` FROM org_units WHERE `+where+
+		` AND `+seek+orgUnitOrder.By()+orgUnitOrder.Limit(&args, f.Page), args...)
+	return sqldb.PageOf(rows, f.Page, orgUnitOrder, func(o *OrgUnit) []any { return []any{o.Path} }), err
+}
+
 // scopeWhere builds the SQL condition restricting pathCol to the org units
 // the principal reaches with the action. It appends to args and returns them.
 func scopeWhere(p *access.Principal, a access.Action, pathCol string, args []any) (string, []any) {

@@ -52,14 +52,3 @@ func NewService(db *sqldb.DB, now func() time.Time, opts Options) *Service {
 func (s *Service) audit(ctx context.Context, tx *sqldb.Tx, p *access.Principal, e audit.Entry) error {
 	return audit.Write(ctx, tx, p, s.now(), e)
 }
-
-// limit clamps a page size: 0 means 50, at most 500.
-func limit(n int) int {
-	switch {
-	case n <= 0:
-		return 50
-	case n > 500:
-		return 500
-	}
-	return n
-}

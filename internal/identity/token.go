@@ -164,27 +164,38 @@ func (s *Service) CreateToken(ctx context.Context, p *access.Principal, in Creat
 
 // Tokens lists a user's tokens, newest first. Users list their own (not
 // with a token limited to some roles); others need user.manage on the user.
-func (s *Service) Tokens(ctx context.Context, p *access.Principal, userID string) ([]*Token, error) {
+func (s *Service) Tokens(ctx context.Context, p *access.Principal, userID string, pg sqldb.Page) (sqldb.Paged[*Token], error) {
+	var none sqldb.Paged[*Token]
 	if p == nil {
-		return nil, errs.Unauthenticated("sign in to list tokens")
+		return none, errs.Unauthenticated("sign in to list tokens")
 	}
 	if userID == "" {
 		userID = p.UserID
 	}
 	if p.Limited() {
-		return nil, errLimitedToken("list tokens")
+		return none, errLimitedToken("list tokens")
 	}
 	if userID != p.UserID {
 		u, err := s.User(ctx, p, userID)
 		if err != nil {
-			return nil, err
+			return none, err
 		}
 		if err := p.Require(access.UserManage, u.Resource()); err != nil {
-			return nil, err
+			return none, err
 		}
 	}
-	return sqldb.QueryAll(ctx, s.db.Read(), "tokens", scanToken, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = $1 ORDER BY id DESC`, userID)
+	args := sqldb.Args{userID}
+	var before string
+	seek, err := tokenOrder.Seek(&args, pg, &before)
+	if err != nil {
+		return none, err
+	}
+	rows, err := sqldb.QueryAll(ctx, s.db.Read(), "tokens", scanToken, `SELECT `+tokenColumns+` FROM api_tokens WHERE user_id = $1 AND `+seek+tokenOrder.By()+tokenOrder.Limit(&args, pg), args...)
+	return sqldb.PageOf(rows, pg, tokenOrder, func(t *Token) []any { return []any{t.ID} }), err
 }
+
+// tokenOrder lists a user's tokens newest first.
+var tokenOrder = sqldb.Order{Name: "tokens", Columns: []string{"id"}, Desc: true}
 
 // RevokeToken ends a token at once. Owners revoke their own; others need
 // user.manage on the owner. A token limited to some roles may revoke only

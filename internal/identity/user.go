@@ -129,14 +129,16 @@ func (s *Service) User(ctx context.Context, p *access.Principal, id string) (*Us
 type UserFilter struct {
 	OrgUnitID string // only this org unit's users (not its subtree)
 	Query     string // case-insensitive match on name or email
-	After     string // cursor: users with a larger ID
-	Limit     int
+	Page      sqldb.Page
 }
 
+// userOrder is the order of user lists: by ID, which is the order of creation.
+var userOrder = sqldb.Order{Name: "users", Columns: []string{"u.id"}}
+
 // Users lists the users the caller may read, oldest first, a page at a time.
-func (s *Service) Users(ctx context.Context, p *access.Principal, f UserFilter) ([]*User, error) {
+func (s *Service) Users(ctx context.Context, p *access.Principal, f UserFilter) (sqldb.Paged[*User], error) {
 	if p == nil {
-		return nil, access.Forbidden(access.UserRead)
+		return sqldb.Paged[*User]{}, access.Forbidden(access.UserRead)
 	}
 	where, scopeArgs := scopeWhere(p, access.UserRead, "ou.path", []any{p.UserID})
 	args := sqldb.Args(scopeArgs)
@@ -152,11 +154,14 @@ func (s *Service) Users(ctx context.Context, p *access.Principal, f UserFilter) 
 		like := args.Add("%" + q + "%")
 		where += " AND (LOWER(u.name) LIKE " + like + " OR u.email LIKE " + like + ")"
 	}
-	if f.After != "" {
-		where += " AND u.id > " + args.Add(f.After)
+	var after string
+	seek, err := userOrder.Seek(&args, f.Page, &after)
+	if err != nil {
+		return sqldb.Paged[*User]{}, err
 	}
-	return sqldb.QueryAll(ctx, s.db.Read(), "users", scanUser, `SELECT `+userColumns+userFrom+` WHERE `+where+
-		` ORDER BY u.id LIMIT `+args.Add(limit(f.Limit)), args...)
+	rows, err := sqldb.QueryAll(ctx, s.db.Read(), "users", scanUser, `SELECT `+userColumns+userFrom+` WHERE `+where+
+		` AND `+seek+userOrder.By()+userOrder.Limit(&args, f.Page), args...)
+	return sqldb.PageOf(rows, f.Page, userOrder, func(u *User) []any { return []any{u.ID} }), err
 }
 
 // CreateUser adds a user. Callers need user.manage on the user's org unit

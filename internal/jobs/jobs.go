@@ -294,14 +294,17 @@ func scanJob(row sqldb.Scanner) (*Job, error) {
 type Filter struct {
 	Kind   string
 	Status Status
-	Before string // cursor: jobs with a smaller ID
-	Limit  int
+	Page   sqldb.Page
 }
 
-// Jobs lists jobs newest first. Callers need job.read.
-func (r *Runner) Jobs(ctx context.Context, p *access.Principal, f Filter) ([]*Job, error) {
+// jobOrder lists jobs newest first (IDs grow with time).
+var jobOrder = sqldb.Order{Name: "jobs", Columns: []string{"id"}, Desc: true}
+
+// Jobs lists jobs newest first, a page at a time. Callers need job.read.
+func (r *Runner) Jobs(ctx context.Context, p *access.Principal, f Filter) (sqldb.Paged[*Job], error) {
+	var none sqldb.Paged[*Job]
 	if err := p.Require(access.JobRead, access.Resource{}); err != nil {
-		return nil, err
+		return none, err
 	}
 	var where []string
 	var args sqldb.Args
@@ -311,18 +314,15 @@ func (r *Runner) Jobs(ctx context.Context, p *access.Principal, f Filter) ([]*Jo
 	if f.Status != "" {
 		where = append(where, "status = "+args.Add(f.Status))
 	}
-	if f.Before != "" {
-		where = append(where, "id < "+args.Add(f.Before))
+	var before string
+	seek, err := jobOrder.Seek(&args, f.Page, &before)
+	if err != nil {
+		return none, err
 	}
-	q := `SELECT ` + jobColumns + ` FROM jobs`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	if f.Limit <= 0 || f.Limit > 500 {
-		f.Limit = 50
-	}
-	q += " ORDER BY id DESC LIMIT " + args.Add(f.Limit)
-	return sqldb.QueryAll(ctx, r.db.Read(), "jobs", scanJob, q, args...)
+	where = append(where, seek)
+	q := `SELECT ` + jobColumns + ` FROM jobs WHERE ` + strings.Join(where, " AND ") + jobOrder.By() + jobOrder.Limit(&args, f.Page)
+	rows, err := sqldb.QueryAll(ctx, r.db.Read(), "jobs", scanJob, q, args...)
+	return sqldb.PageOf(rows, f.Page, jobOrder, func(j *Job) []any { return []any{j.ID} }), err
 }
 
 // Job returns one job. Callers need job.read.

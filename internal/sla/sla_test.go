@@ -445,7 +445,7 @@ func TestOtherTargetsAndCorrections(t *testing.T) {
 	f.now = f.now.Add(time.Hour) // the demo's orders were placed at the seed's now
 	// 55 minutes down in November: 0.1 % of 720 hours is 43 m 12 s.
 	o := f.outage(sla.OutageInput{Service: "object-storage", Started: "2026-11-10T10:00:00Z", Ended: "2026-11-10T10:55:00Z", Summary: "Bucket gateway"})
-	if jobs, err := f.a.Jobs.Jobs(f.ctx, sys, jobsFilter()); err != nil || len(jobs) == 0 {
+	if jobs, err := f.a.Jobs.Jobs(f.ctx, sys, jobsFilter()); err != nil || len(jobs.Items) == 0 {
 		t.Errorf("recording an outage asked for no compliance pass: %v %v", jobs, err)
 	}
 	f.evaluate()

@@ -38,7 +38,7 @@ func TestJobsPageRunsOnlyKindsWithoutArguments(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	before, err := p.app.Jobs.Jobs(ctx, access.System(), jobs.Filter{Kind: "billing.run"})
+	beforePage, err := p.app.Jobs.Jobs(ctx, access.System(), jobs.Filter{Kind: "billing.run"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,17 +46,17 @@ func TestJobsPageRunsOnlyKindsWithoutArguments(t *testing.T) {
 	if status != http.StatusUnprocessableEntity || !strings.Contains(body, "billing.run needs arguments") {
 		t.Errorf("POST run billing.run now = %d, want 422 saying it needs arguments\n%s", status, errorText(body))
 	}
-	after, err := p.app.Jobs.Jobs(ctx, access.System(), jobs.Filter{Kind: "billing.run"})
-	if err != nil || len(after) != len(before) {
-		t.Errorf("the refused run-now changed the billing.run jobs from %d to %d (%v)", len(before), len(after), err)
+	afterPage, err := p.app.Jobs.Jobs(ctx, access.System(), jobs.Filter{Kind: "billing.run"})
+	if err != nil || len(afterPage.Items) != len(beforePage.Items) {
+		t.Errorf("the refused run-now changed the billing.run jobs from %d to %d (%v)", len(beforePage.Items), len(afterPage.Items), err)
 	}
 
 	status, _, _ = admin.do("POST", "/admin/jobs", url.Values{"kind": {"sessions.purge"}})
 	if status != http.StatusSeeOther {
 		t.Errorf("POST run sessions.purge now = %d, want 303", status)
 	}
-	queued, err := p.app.Jobs.Jobs(ctx, access.System(), jobs.Filter{Kind: "sessions.purge", Status: jobs.StatusQueued})
-	if err != nil || len(queued) == 0 {
+	queuedPage, err := p.app.Jobs.Jobs(ctx, access.System(), jobs.Filter{Kind: "sessions.purge", Status: jobs.StatusQueued})
+	if err != nil || len(queuedPage.Items) == 0 {
 		t.Errorf("run-now of sessions.purge queued nothing (%v)", err)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 type orgUnitsPage struct {
@@ -58,9 +59,11 @@ func (p *Portal) orgUnitView(r *http.Request) (orgUnitPage, error) {
 	}
 	var users []*identity.User
 	if pr.Can(access.UserRead, o.Resource()) {
-		if users, err = p.Identity.Users(r.Context(), pr, identity.UserFilter{OrgUnitID: o.ID, Limit: 200}); err != nil {
+		l, err := p.Identity.Users(r.Context(), pr, identity.UserFilter{OrgUnitID: o.ID, Page: sqldb.Page{Limit: 200}})
+		if err != nil {
 			return orgUnitPage{}, err
 		}
+		users = l.Items
 	}
 	return orgUnitPage{Page: p.pageFor(r, o.Name), Unit: o, Units: units, Kinds: identity.OrgUnitKinds, Users: users,
 		CanManage: pr.Can(access.OrgUnitManage, o.Resource())}, nil

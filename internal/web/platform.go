@@ -3,36 +3,33 @@ package web
 import (
 	"encoding/json"
 	"net/http"
-	"strconv"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/jobs"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 type auditPage struct {
 	Page
 	Records []audit.Record
 	Filter  audit.Filter
-	Next    int64
-	Verify  *audit.Verification
+	// More opens the next page (empty on the last).
+	More   string
+	Verify *audit.Verification
 }
 
 func (p *Portal) auditPage(w http.ResponseWriter, r *http.Request) error {
 	pr := middleware.Principal(r.Context())
 	q := r.URL.Query()
-	before, _ := strconv.ParseInt(q.Get("before"), 10, 64)
 	f := audit.Filter{ObjectType: q.Get("object_type"), ObjectID: q.Get("object_id"), ActorID: q.Get("actor_id"),
-		Action: q.Get("action"), BeforeSeq: before, Limit: 50}
+		Action: q.Get("action"), Page: sqldb.Page{Limit: 50, Cursor: q.Get("cursor")}}
 	recs, err := p.Audit.List(r.Context(), pr, f)
 	if err != nil {
 		return err
 	}
-	pg := auditPage{Page: p.pageFor(r, "Audit log"), Records: recs, Filter: f}
-	if len(recs) == f.Limit {
-		pg.Next = recs[len(recs)-1].Seq
-	}
+	pg := auditPage{Page: p.pageFor(r, "Audit log"), Records: recs.Items, Filter: f, More: moreLink(r, recs.Next)}
 	if q.Get("verify") != "" {
 		v, err := p.Audit.Verify(r.Context(), pr)
 		if err != nil {
@@ -49,13 +46,25 @@ type jobsPage struct {
 	Kinds     []jobs.Kind
 	CanManage bool
 	Status    string
+	More      string
+}
+
+// moreLink is the address of the page after this one: the request's
+// address with the list's next cursor; empty when there is no next page.
+func moreLink(r *http.Request, next string) string {
+	if next == "" {
+		return ""
+	}
+	q := r.URL.Query()
+	q.Set("cursor", next)
+	return r.URL.Path + "?" + q.Encode()
 }
 
 func (p *Portal) jobsView(r *http.Request) (jobsPage, error) {
 	pr := middleware.Principal(r.Context())
 	status := r.URL.Query().Get("status")
-	js, err := p.Jobs.Jobs(r.Context(), pr, jobs.Filter{Status: jobs.Status(status), Limit: 100})
-	pg := jobsPage{Page: p.pageFor(r, "Jobs"), Jobs: js, CanManage: pr.CanAnywhere(access.JobManage), Status: status}
+	js, err := p.Jobs.Jobs(r.Context(), pr, jobs.Filter{Status: jobs.Status(status), Page: sqldb.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")}})
+	pg := jobsPage{Page: p.pageFor(r, "Jobs"), Jobs: js.Items, CanManage: pr.CanAnywhere(access.JobManage), Status: status, More: moreLink(r, js.Next)}
 	pg.Kinds = p.Jobs.Kinds()
 	return pg, err
 }

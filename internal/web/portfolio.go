@@ -10,6 +10,7 @@ import (
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 type boardColumn struct {
@@ -282,7 +283,8 @@ func (p *Portal) serviceEditView(r *http.Request) (serviceEditPage, error) {
 	}
 	pg := serviceEditPage{Page: p.pageFor(r, "Edit "+s.Name), Service: s, Kinds: catalog.Kinds, Focus: catalog.FocusCategories,
 		Enums: map[string][]string{"value_kind": catalog.ValueKinds, "category": catalog.Categories, "class": catalog.Classes, "criticality": catalog.Criticalities}}
-	pg.Users, _ = p.Identity.Users(r.Context(), access.System(), identity.UserFilter{Limit: 500})
+	users, _ := p.Identity.Users(r.Context(), access.System(), identity.UserFilter{Page: sqldb.Page{Limit: sqldb.MaxLimit}})
+	pg.Users = users.Items
 	pg.Groups, _ = p.Identity.Groups(r.Context(), access.System())
 	pg.fill(s.Input())
 	return pg, nil

@@ -13,6 +13,7 @@ import (
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/portfolio"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // TestBrowserEditFormsRoundTrip: issue 17, item 1: "every edit form must
@@ -117,11 +118,11 @@ func TestBrowserEditFormsRoundTrip(t *testing.T) {
 			}
 		})
 	}
-	users, err := a.Identity.Users(ctx, sys, identity.UserFilter{Limit: 500})
+	users, err := a.Identity.Users(ctx, sys, identity.UserFilter{Page: sqldb.Page{Limit: sqldb.MaxLimit}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, u := range users {
+	for _, u := range users.Items {
 		t.Run("user "+u.Email, func(t *testing.T) {
 			before := jsonText(t, u)
 			save(t, "/admin/users/"+u.ID, `form[action="/admin/users/`+u.ID+`"] input[value="details"] ~ button`)

@@ -9,6 +9,7 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 type tokensPage struct {
@@ -18,12 +19,13 @@ type tokensPage struct {
 	// Created is the token just made: its secret is shown this once.
 	Created *identity.NewToken
 	Now     time.Time
+	More    string
 }
 
 func (p *Portal) tokensView(r *http.Request) (tokensPage, error) {
 	pr := middleware.Principal(r.Context())
-	ts, err := p.Identity.Tokens(r.Context(), pr, "")
-	pg := tokensPage{Page: p.pageFor(r, "API tokens"), Tokens: ts, Now: p.Now()}
+	ts, err := p.Identity.Tokens(r.Context(), pr, "", sqldb.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")})
+	pg := tokensPage{Page: p.pageFor(r, "API tokens"), Tokens: ts.Items, Now: p.Now(), More: moreLink(r, ts.Next)}
 	for _, role := range access.Roles {
 		if pr.HasRole(role) {
 			pg.Roles = append(pg.Roles, role)

@@ -6,6 +6,7 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 type usersPage struct {
@@ -14,7 +15,7 @@ type usersPage struct {
 	UnitNames map[string]string
 	Units     []*identity.OrgUnit
 	Query     string
-	Next      string
+	More      string
 	CanManage bool
 	Form      identity.CreateUserInput
 }
@@ -22,8 +23,7 @@ type usersPage struct {
 func (p *Portal) usersView(r *http.Request) (usersPage, error) {
 	pr := middleware.Principal(r.Context())
 	q := r.URL.Query()
-	const limit = 100
-	users, err := p.Identity.Users(r.Context(), pr, identity.UserFilter{Query: q.Get("q"), After: q.Get("after"), Limit: limit})
+	users, err := p.Identity.Users(r.Context(), pr, identity.UserFilter{Query: q.Get("q"), Page: sqldb.Page{Limit: 100, Cursor: q.Get("cursor")}})
 	if err != nil {
 		return usersPage{}, err
 	}
@@ -31,14 +31,12 @@ func (p *Portal) usersView(r *http.Request) (usersPage, error) {
 	if err != nil {
 		return usersPage{}, err
 	}
-	pg := usersPage{Page: p.pageFor(r, "Users"), Users: users, Units: units, Query: q.Get("q"), UnitNames: map[string]string{},
+	pg := usersPage{Page: p.pageFor(r, "Users"), Users: users.Items, Units: units, Query: q.Get("q"), UnitNames: map[string]string{},
 		CanManage: pr.CanAnywhere(access.UserManage)}
 	for _, u := range units {
 		pg.UnitNames[u.ID] = u.Name
 	}
-	if len(users) == limit {
-		pg.Next = users[len(users)-1].ID
-	}
+	pg.More = moreLink(r, users.Next)
 	return pg, nil
 }
 
