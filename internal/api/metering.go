@@ -50,11 +50,17 @@ func (s *Server) ingest(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listMeters(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Metering.Meters(ctx(r), principal(r))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	q := r.URL.Query()
+	out, err := s.Metering.ListMeters(ctx(r), principal(r), metering.MeterFilter{EventType: q.Get("event_type"),
+		Aggregation: metering.Aggregation(q.Get("aggregation")), Page: pg})
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) getMeter(w http.ResponseWriter, r *http.Request) error {

@@ -38,7 +38,32 @@ func meteringScenario(t *testing.T, e *env, retail string) {
 	if fields := c.bad("PUT", "/api/v1/meters/bad", fm, map[string]any{"name": "Bad", "event_type": "t", "aggregation": "median", "unit": "x"}, 422).problemFields(); len(fields) == 0 {
 		t.Error("a meter with an unknown aggregation is refused without naming the field")
 	}
-	c.do("GET", "/api/v1/meters", buyer, nil, 200)
+	// Meters page by code (issue 18): one a page, the Link header to the
+	// next, and the filters.
+	type meterPage struct {
+		Items []struct{ Code string }
+		Next  string
+	}
+	var mp meterPage
+	first := c.do("GET", "/api/v1/meters?limit=1", buyer, nil, 200)
+	first.decode(t, &mp)
+	if len(mp.Items) != 1 || mp.Items[0].Code != "api-calls" || mp.Next == "" || !strings.Contains(first.header.Get("Link"), `rel="next"`) {
+		t.Errorf("first page of meters: %+v, Link %q", mp, first.header.Get("Link"))
+	}
+	next := mp.Next
+	mp = meterPage{}
+	c.do("GET", "/api/v1/meters?limit=1&cursor="+next, buyer, nil, 200).decode(t, &mp)
+	if len(mp.Items) != 1 || mp.Items[0].Code == "api-calls" {
+		t.Errorf("second page of meters: %+v", mp)
+	}
+	mp = meterPage{}
+	c.do("GET", "/api/v1/meters?event_type=com.example.storage.used", buyer, nil, 200).decode(t, &mp)
+	if len(mp.Items) != 1 || mp.Items[0].Code != "storage-gb" || mp.Next != "" {
+		t.Errorf("meters of type com.example.storage.used: %+v", mp)
+	}
+	if fields := c.bad("GET", "/api/v1/meters?cursor=nonsense", buyer, nil, 422).problemFields(); len(fields) != 1 || fields[0] != "cursor" {
+		t.Errorf("a bad cursor is refused naming %v, want cursor", fields)
+	}
 	c.do("GET", "/api/v1/meters/api-calls", buyer, nil, 200)
 
 	hour := time.Now().UTC().Truncate(time.Hour).Add(-2 * time.Hour)

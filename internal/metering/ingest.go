@@ -20,6 +20,7 @@ type Service struct {
 	db     *sqldb.DB
 	now    func() time.Time
 	meters *meterCache
+	parts  partitions
 
 	queue chan *pending
 	stop  chan struct{}
@@ -337,7 +338,12 @@ func (s *Service) commitLoop() {
 // commits each request of the group on its own: one client's batch the
 // database refuses fails only that client.
 func (s *Service) commitGroup(group []*pending) {
-	err := s.db.Tx(context.Background(), func(tx *sqldb.Tx) error { return s.write(tx, group) })
+	ctx := context.Background()
+	received := sqldb.Time(s.now())
+	err := s.ensurePartition(ctx, monthOf(received))
+	if err == nil {
+		err = s.db.Tx(ctx, func(tx *sqldb.Tx) error { return s.write(tx, group, received) })
+	}
 	if err != nil && len(group) > 1 {
 		for _, pd := range group {
 			s.commitGroup([]*pending{pd})
@@ -370,11 +376,12 @@ type rollupDelta struct {
 
 // write stores a group's events, skipping those seen before, and adds the
 // new ones to the rollups, in one transaction.
-func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
+func (s *Service) write(tx *sqldb.Tx, group []*pending, received time.Time) error {
 	ctx := context.Background()
-	received := sqldb.Time(s.now())
+	pg := tx.Dialect == sqldb.Postgres
 	first := map[eventKey]*row{}
 	var fresh []*row
+	var keys []eventKey
 	for _, pd := range group {
 		for _, r := range pd.rows {
 			r.dup, r.problems = false, nil // a group that failed may be tried again
@@ -385,22 +392,56 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 			}
 			first[k] = r
 			fresh = append(fresh, r)
+			keys = append(keys, k)
+		}
+	}
+	if pg {
+		// Replays received in an earlier month than their first copy are
+		// in another partition, where the primary key cannot see them.
+		if err := lockPeriod(ctx, tx, received); err != nil {
+			return err
+		}
+		seen, err := lookBack(ctx, tx, received, keys)
+		if err != nil {
+			return err
+		}
+		if len(seen) > 0 {
+			kept := fresh[:0]
+			for _, r := range fresh {
+				if seen[eventKey{r.ev.Source, r.ev.ID, r.ev.Subject}] {
+					r.dup = true
+					continue
+				}
+				kept = append(kept, r)
+			}
+			fresh = kept
 		}
 	}
 	// Insert the events; RETURNING names the ones that were new.
+	head, tail, cols := `INSERT INTO usage_events (source, id, type, subject, time, received_at, data)`,
+		` ON CONFLICT (source, id, subject) DO NOTHING RETURNING source, id, subject`, 7
+	period := monthOf(received)
+	if pg {
+		head, tail, cols = `INSERT INTO usage_events (source, id, type, subject, time, received_at, data, period)`,
+			` ON CONFLICT (source, id, subject, period) DO NOTHING RETURNING source, id, subject`, 8
+	}
 	inserted := make(map[eventKey]bool, len(fresh))
 	err := sqldb.Bulk{
 		Object: "usage events",
-		Head:   `INSERT INTO usage_events (source, id, type, subject, time, received_at, data)`,
-		Tail:   ` ON CONFLICT (source, id, subject) DO NOTHING RETURNING source, id, subject`,
-		Cols:   7, Rows: len(fresh),
+		Head:   head,
+		Tail:   tail,
+		Cols:   cols, Rows: len(fresh),
 		Args: func(i int, args []any) []any {
 			r := fresh[i]
 			data := string(r.ev.Data)
 			if data == "" {
 				data = "{}"
 			}
-			return append(args, r.ev.Source, r.ev.ID, r.ev.Type, r.ev.Subject, sqldb.Time(r.ev.Time), received, data)
+			args = append(args, r.ev.Source, r.ev.ID, r.ev.Type, r.ev.Subject, sqldb.Time(r.ev.Time), received, data)
+			if pg {
+				args = append(args, period)
+			}
+			return args
 		},
 		Scan: func(row sqldb.Scanner) error {
 			var k eventKey
@@ -432,7 +473,7 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 		}
 		added = append(added, r)
 	}
-	if err := refuseFullHours(ctx, tx, added); err != nil {
+	if err := refuseFullHours(ctx, tx, added, period); err != nil {
 		return err
 	}
 	for _, r := range added {
@@ -510,7 +551,13 @@ func (s *Service) write(tx *sqldb.Tx, group []*pending) error {
 	if err != nil {
 		return err
 	}
-	return upsertRollups(ctx, tx, deltas)
+	if err := upsertRollups(ctx, tx, deltas); err != nil {
+		return err
+	}
+	if pg {
+		return s.checkBoundary(received)
+	}
+	return nil
 }
 
 // additive reports whether an aggregation's hourly quantity grows with each
@@ -537,7 +584,7 @@ type hourKey struct {
 // twelfth of int64's range, so monthly sums fit for n up to 12; beyond
 // that a read whose sum does not fit is refused by the checked arithmetic
 // in usage.go, never wrapped.
-func refuseFullHours(ctx context.Context, tx *sqldb.Tx, rows []*row) error {
+func refuseFullHours(ctx context.Context, tx *sqldb.Tx, rows []*row, period time.Time) error {
 	totals := map[hourKey]Quantity{}
 	var keys []hourKey
 	for _, r := range rows {
@@ -634,13 +681,19 @@ func refuseFullHours(ctx context.Context, tx *sqldb.Tx, rows []*row) error {
 	for start := 0; start < len(refused); start += perDelete {
 		chunk := refused[start:min(start+perDelete, len(refused))]
 		var b strings.Builder
-		args := make(sqldb.Args, 0, 3*len(chunk))
+		args := make(sqldb.Args, 0, 3*len(chunk)+1)
 		b.WriteString(`DELETE FROM usage_events WHERE `)
+		if tx.Dialect == sqldb.Postgres {
+			b.WriteString(`period = ` + args.Add(period) + ` AND (`)
+		}
 		for i, r := range chunk {
 			if i > 0 {
 				b.WriteString(" OR ")
 			}
 			b.WriteString("(source = " + args.Add(r.ev.Source) + " AND id = " + args.Add(r.ev.ID) + " AND subject = " + args.Add(r.ev.Subject) + ")")
+		}
+		if tx.Dialect == sqldb.Postgres {
+			b.WriteString(`)`)
 		}
 		if _, err := tx.ExecContext(ctx, b.String(), args...); err != nil {
 			return sqldb.Err(err, "usage events")
@@ -699,28 +752,4 @@ func upsertRollups(ctx context.Context, tx *sqldb.Tx, deltas map[rollupKey]*roll
 		}
 	}
 	return nil
-}
-
-// DedupWindow is how long an accepted event's (source, id, subject) is remembered:
-// a replay within it is recognised and counted once. Events are kept a few
-// days longer than promised (Retention), so the promise holds whatever the
-// purge schedule.
-const (
-	DedupWindow = 35 * 24 * time.Hour
-	Retention   = 40 * 24 * time.Hour
-)
-
-// Purge deletes events received longer ago than Retention. Their usage
-// stays in the rollups.
-func (s *Service) Purge(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM usage_events WHERE received_at < $1`, sqldb.Time(s.now().Add(-Retention)))
-		if err != nil {
-			return sqldb.Err(err, "usage events")
-		}
-		n, _ = res.RowsAffected()
-		return nil
-	})
-	return n, err
 }

@@ -130,13 +130,56 @@ func loadMeters(ctx context.Context, q sqldb.Querier) ([]*Meter, error) {
 	return sqldb.QueryAll(ctx, q, "meters", scanMeter, `SELECT `+meterColumns+` FROM meters ORDER BY code`)
 }
 
-// Meters lists every meter. Anyone who may read usage may read meters.
+// Meters lists every meter, for the few readers that need them all (a
+// billing run, the portal's usage page): there are tens of them, not
+// thousands. The API pages them (ListMeters). Anyone who may read usage
+// may read meters.
 // Returns internal if the database fails or a stored meter does not decode.
 func (s *Service) Meters(ctx context.Context, p *access.Principal) ([]*Meter, error) {
 	if err := p.RequireAnywhere(access.UsageRead); err != nil {
 		return nil, err
 	}
 	return loadMeters(ctx, s.db.Read())
+}
+
+// MeterFilter selects a page of meters.
+type MeterFilter struct {
+	// EventType keeps the meters of one CloudEvents type.
+	EventType string
+	// Aggregation keeps the meters of one aggregation.
+	Aggregation Aggregation
+	Page        sqldb.Page
+}
+
+// meterOrder pages meters by code, which is unique.
+var meterOrder = sqldb.Order{Name: "code", Columns: []string{"code"}}
+
+// ListMeters returns a page of the meters, by code. Anyone who may read
+// usage may read meters. Returns invalid for a cursor of another list, and
+// internal if the database fails or a stored meter does not decode.
+func (s *Service) ListMeters(ctx context.Context, p *access.Principal, f MeterFilter) (sqldb.Paged[*Meter], error) {
+	if err := p.RequireAnywhere(access.UsageRead); err != nil {
+		return sqldb.Paged[*Meter]{}, err
+	}
+	var args sqldb.Args
+	var code string
+	seek, err := meterOrder.Seek(&args, f.Page, &code)
+	if err != nil {
+		return sqldb.Paged[*Meter]{}, err
+	}
+	q := `SELECT ` + meterColumns + ` FROM meters WHERE ` + seek
+	if f.EventType != "" {
+		q += ` AND event_type = ` + args.Add(f.EventType)
+	}
+	if f.Aggregation != "" {
+		q += ` AND aggregation = ` + args.Add(string(f.Aggregation))
+	}
+	q += meterOrder.By() + meterOrder.Limit(&args, f.Page)
+	ms, err := sqldb.QueryAll(ctx, s.db.Read(), "meters", scanMeter, q, args...)
+	if err != nil {
+		return sqldb.Paged[*Meter]{}, err
+	}
+	return sqldb.PageOf(ms, f.Page, meterOrder, func(m *Meter) []any { return []any{m.Code} }), nil
 }
 
 // Meter returns one meter by ID or code. Callers need usage.read.
