@@ -4,16 +4,30 @@ import (
 	"net/http"
 
 	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
+// discard is a response writer that keeps headers and drops the body, so
+// a list with more than items and next (the catalog's facets) sets its
+// Link header as writeList does.
+type discard struct{ h http.Header }
+
+func (d discard) Header() http.Header         { return d.h }
+func (d discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d discard) WriteHeader(int)             {}
+
 func (s *Server) listServices(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	out, err := s.Catalog.Services(ctx(r), principal(r), catalog.ServiceFilter{
-		Lifecycle: catalog.Lifecycle(q.Get("lifecycle")), Kind: catalog.Kind(q.Get("kind")), Query: q.Get("q")})
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	q := r.URL.Query()
+	out, err := s.Catalog.ServicePage(ctx(r), principal(r), catalog.ServiceFilter{
+		Lifecycle: catalog.Lifecycle(q.Get("lifecycle")), Kind: catalog.Kind(q.Get("kind")), Query: q.Get("q"), Page: pg})
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) createService(w http.ResponseWriter, r *http.Request) error {
@@ -62,19 +76,27 @@ func (s *Server) transitionService(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) listTransitions(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Catalog.Transitions(ctx(r), principal(r), r.PathValue("id"))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	out, err := s.Catalog.TransitionPage(ctx(r), principal(r), r.PathValue("id"), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) serviceSupport(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Catalog.Support(ctx(r), principal(r), r.PathValue("id"))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	out, err := s.Catalog.SupportPage(ctx(r), principal(r), r.PathValue("id"), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) serviceMap(w http.ResponseWriter, r *http.Request) error {
@@ -118,11 +140,15 @@ func (s *Server) removeDependency(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) listConfigItems(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Catalog.ConfigItems(ctx(r), principal(r))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	out, err := s.Catalog.ConfigItemPage(ctx(r), principal(r), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) createConfigItem(w http.ResponseWriter, r *http.Request) error {
@@ -138,12 +164,20 @@ func (s *Server) createConfigItem(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) listOfferings(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	out, err := s.Catalog.Offerings(ctx(r), principal(r), catalog.OfferingFilter{View: catalog.View(q.Get("view")), ServiceID: q.Get("service_id"), Query: q.Get("q")})
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	q := r.URL.Query()
+	out, err := s.Catalog.Search(ctx(r), principal(r), catalog.OfferingFilter{View: catalog.View(q.Get("view")), ServiceID: q.Get("service_id"),
+		Category: q.Get("category"), Price: catalog.PriceBand(q.Get("price")), Query: q.Get("q"), Page: pg, Facets: q.Get("facets") == "true"})
+	if err != nil {
+		return err
+	}
+	if out.Next != "" {
+		writeList(discard{w.Header()}, r, sqldb.Paged[*catalog.Offering]{Next: out.Next}) // the Link header alone
+	}
+	return writeJSON(w, http.StatusOK, out)
 }
 
 func (s *Server) createOffering(w http.ResponseWriter, r *http.Request) error {

@@ -104,6 +104,35 @@ func catalogScenario(t *testing.T, e *env, retail string) {
 	offering["description"] = "Managed servers in our private cloud."
 	c.do("PUT", "/api/v1/catalog/offerings/"+vm.ID, pm, offering, 200)
 	c.do("GET", "/api/v1/catalog/offerings?q=linux", consumer, nil, 200)
+	// Search: a typo, facets, highlights; a hostile query is a 422 or an answer, never a 500.
+	var found struct {
+		Items []struct {
+			Name      string
+			Highlight struct{ Name, Summary string }
+		}
+		Query  string
+		Facets struct{ Price []struct{ Value string } }
+	}
+	c.do("GET", "/api/v1/catalog/offerings?q=lnux+virt&facets=true&limit=1", consumer, nil, 200).decode(t, &found)
+	if len(found.Items) != 1 || found.Items[0].Highlight.Summary != "A <mark>Linux</mark> or Windows server" || found.Query != "lnux|linux virt" ||
+		len(found.Facets.Price) != 1 || found.Facets.Price[0].Value != "10-100" {
+		t.Errorf("search with a typo = %+v", found)
+	}
+	offering["audience"] = map[string]any{"org_unit_ids": []string{retail}, "roles": []string{}}
+	c.do("PUT", "/api/v1/catalog/offerings/"+vm.ID, pm, offering, 200)
+	c.do("GET", "/api/v1/catalog/offerings?q=linux", outsider, nil, 200).decode(t, &found)
+	if len(found.Items) != 0 {
+		t.Errorf("the outsider found %+v, outside the offering's audience", found.Items)
+	}
+	c.do("GET", "/api/v1/catalog/offerings?q=linux", consumer, nil, 200).decode(t, &found)
+	if len(found.Items) != 1 {
+		t.Errorf("the consumer in the audience found %+v", found.Items)
+	}
+	delete(offering, "audience")
+	c.do("PUT", "/api/v1/catalog/offerings/"+vm.ID, pm, offering, 200)
+	c.bad("GET", "/api/v1/catalog/offerings?q="+strings.Repeat("x", 201), consumer, nil, 422)
+	c.bad("GET", "/api/v1/catalog/offerings?price=cheap", consumer, nil, 422)
+	c.do("GET", `/api/v1/catalog/offerings?q=%22%28*%3A%7C`, consumer, nil, 200)
 	c.do("GET", "/api/v1/catalog/offerings/vm", consumer, nil, 200)
 	c.do("GET", "/api/v1/catalog/summary", consumer, nil, 200)
 	c.do("PUT", "/api/v1/quotas", pm, map[string]any{"org_unit_id": retail, "offering_id": vm.ID, "max_instances": 5}, 200)

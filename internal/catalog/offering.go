@@ -153,6 +153,9 @@ type Offering struct {
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 
+	// Highlight marks the words a search matched; set by Search alone.
+	Highlight *Highlight `json:"highlight,omitempty"`
+
 	// Service is the offering's portfolio entry (not in JSON: see service_id).
 	Service *Service `json:"-"`
 }
@@ -509,8 +512,15 @@ func (c *Catalog) Offering(ctx context.Context, p *access.Principal, ref string)
 type OfferingFilter struct {
 	View      View
 	ServiceID string
+	// Category is the service's FOCUS category (Search only).
+	Category string
+	// Price is the band of the offering's lowest recurring price (Search only).
+	Price PriceBand
 	// Query matches offering and service names, summaries, descriptions and the service's outcomes.
 	Query string
+	// Page is the page Search reads; Facets asks it to count the facets.
+	Page   sqldb.Page
+	Facets bool
 }
 
 func (o *Offering) matches(q string) bool {

@@ -295,6 +295,8 @@ type ServiceFilter struct {
 	Lifecycle Lifecycle
 	Kind      Kind
 	Query     string // matched against code, name, description and outcomes
+	// Page is the page ServicePage reads.
+	Page sqldb.Page
 }
 
 func (s *Service) matches(q string) bool {

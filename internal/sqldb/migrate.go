@@ -131,16 +131,23 @@ func (db *DB) Version(ctx context.Context) (int, error) {
 
 // Columns returns every table of the schema with its column names in order,
 // as the database itself reports them. Tests use it to show that both
-// dialects reach the same schema.
+// dialects reach the same schema. Each engine's own search structures are
+// left out: SQLite's virtual tables (FTS5) and their shadow tables, and
+// PostgreSQL tables and columns whose comment starts "engine-specific".
 func (db *DB) Columns(ctx context.Context) (map[string][]string, error) {
 	var q string
 	switch db.Dialect {
 	case Postgres:
 		q = `SELECT table_name, column_name FROM information_schema.columns
-		     WHERE table_schema = current_schema() ORDER BY table_name, ordinal_position`
+		     WHERE table_schema = current_schema()
+		       AND COALESCE(obj_description(format('%I.%I', table_schema, table_name)::regclass, 'pg_class'), '') NOT LIKE 'engine-specific%'
+		       AND COALESCE(col_description(format('%I.%I', table_schema, table_name)::regclass, ordinal_position::int), '') NOT LIKE 'engine-specific%'
+		     ORDER BY table_name, ordinal_position`
 	default:
 		q = `SELECT m.name, p.name FROM sqlite_schema m JOIN pragma_table_info(m.name) p
-		     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' ORDER BY m.name, p.cid`
+		     WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
+		       AND m.name IN (SELECT name FROM pragma_table_list WHERE schema = 'main' AND type = 'table')
+		     ORDER BY m.name, p.cid`
 	}
 	rows, err := db.read.QueryContext(ctx, q)
 	if err != nil {

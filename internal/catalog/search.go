@@ -1,0 +1,726 @@
+package catalog
+
+import (
+	"context"
+	"html"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/money"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// Catalog search (issue 18). Each offering has a row in offering_search
+// (its text, whether its audience is open, its lowest price), kept by
+// triggers; SQLite indexes the text with FTS5 and PostgreSQL with a
+// weighted tsvector. A search and a plain listing are one query that
+// decides who may see each offering (its audience, its service's
+// lifecycle, the caller's grants) in SQL, before the page's LIMIT, and
+// pages by keyset: by relevance when there are words, else by name.
+
+// PriceBand is a range of an offering's lowest recurring plan price, in
+// its own currency's major units.
+type PriceBand string
+
+// The price bands, cheapest first.
+const (
+	PriceFree     PriceBand = "free"       // 0
+	PriceUnder10  PriceBand = "under-10"   // more than 0, less than 10
+	Price10to100  PriceBand = "10-100"     // 10 up to 100
+	Price100to1k  PriceBand = "100-1000"   // 100 up to 1,000
+	PriceOver1000 PriceBand = "1000-above" // 1,000 and more
+)
+
+// PriceBands lists the bands, cheapest first.
+var PriceBands = []PriceBand{PriceFree, PriceUnder10, Price10to100, Price100to1k, PriceOver1000}
+
+// Label says the band in words.
+func (b PriceBand) Label() string {
+	switch b {
+	case PriceFree:
+		return "Free"
+	case PriceUnder10:
+		return "Under 10"
+	case Price10to100:
+		return "10 to 100"
+	case Price100to1k:
+		return "100 to 1,000"
+	case PriceOver1000:
+		return "1,000 and more"
+	}
+	return string(b)
+}
+
+// Facet is one value of a facet and how many offerings of the result have it.
+type Facet struct {
+	Value string `json:"value"`
+	Label string `json:"label"`
+	Count int    `json:"count"`
+}
+
+// Facets count the offerings of a result (all its pages) by service,
+// category (the service's FOCUS category), view and price band.
+type Facets struct {
+	Service  []Facet `json:"service"`
+	Category []Facet `json:"category"`
+	View     []Facet `json:"view"`
+	Price    []Facet `json:"price"`
+}
+
+// Highlight is an offering's name and summary with the words that matched
+// a search marked: HTML-escaped text with <mark> around each match.
+type Highlight struct {
+	Name    string `json:"name"`
+	Summary string `json:"summary"`
+}
+
+// OfferingPage is one page of a catalog listing or search.
+type OfferingPage struct {
+	sqldb.Paged[*Offering]
+	// Query is the search as understood: its words, with words the index
+	// does not know widened to the nearest ones it does ("bakcup" →
+	// "bakcup|backup"). Empty without words.
+	Query string `json:"query,omitempty"`
+	// Facets are set when asked for.
+	Facets *Facets `json:"facets,omitempty"`
+}
+
+// searchOrders are the keyset orders of a listing: by relevance (higher
+// first, then by id) when searching, else by name.
+var (
+	orderRank = sqldb.Order{Name: "rank", Columns: []string{"h.rank", "h.id"}, Desc: true}
+	orderName = sqldb.Order{Name: "name", Columns: []string{"o.name", "o.id"}}
+)
+
+// Search lists one page of the offerings the caller may see, matching the
+// filter: by relevance when f.Query has words, else by name. It returns
+// invalid for a bad view, price band, query or cursor, unauthenticated
+// without a principal and forbidden without catalog.read.
+func (c *Catalog) Search(ctx context.Context, p *access.Principal, f OfferingFilter) (*OfferingPage, error) {
+	if err := p.RequireAnywhere(access.CatalogRead); err != nil {
+		return nil, err
+	}
+	terms, err := f.validate()
+	if err != nil {
+		return nil, err
+	}
+	q := c.db.Read()
+	s := searcher{db: c.db, q: q, f: f}
+	if len(terms) > 0 {
+		if s.match, s.understood, err = s.widen(ctx, terms); err != nil {
+			return nil, err
+		}
+	}
+	out := &OfferingPage{}
+	if out.Paged, err = s.page(ctx, p); err != nil {
+		return nil, err
+	}
+	if len(terms) > 0 {
+		out.Query = s.understood
+		if err := s.highlight(ctx, out.Items); err != nil {
+			return nil, err
+		}
+	}
+	if f.Facets {
+		if out.Facets, err = s.facets(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// Suggest returns up to limit (1 to 10) offerings the caller may see whose
+// text matches the start of what they typed, best first, for the portal's
+// suggest-as-you-type. It returns what Search does.
+func (c *Catalog) Suggest(ctx context.Context, p *access.Principal, q string, limit int) (*OfferingPage, error) {
+	limit = max(1, min(limit, 10))
+	return c.Search(ctx, p, OfferingFilter{Query: q, Page: sqldb.Page{Limit: limit}})
+}
+
+func (f *OfferingFilter) validate() (Terms, error) {
+	var v errs.Validator
+	v.Check(f.View == "" || slices.Contains(Views, f.View), "view", "enum", "view must be end_user, business or it_internal")
+	v.Check(f.ServiceID == "" || sqldb.ValidID(f.ServiceID), "service_id", "format", "service_id must be the ID of a service")
+	v.Check(f.Price == "" || slices.Contains(PriceBands, f.Price), "price", "enum", "price must be one of free, under-10, 10-100, 100-1000, 1000-above")
+	if f.Category != "" {
+		v.Check(slices.Contains(FocusCategories, f.Category), "category", "enum", "category must be one of FOCUS's service categories, such as Compute or Storage")
+	}
+	terms, err := ParseQuery(f.Query)
+	if err != nil {
+		for _, fe := range errs.As(err).Fields {
+			v.Add(fe.Field, fe.Rule, fe.Message)
+		}
+	}
+	return terms, v.Err("the catalog search is not valid")
+}
+
+// searcher builds one listing's queries.
+type searcher struct {
+	db         *sqldb.DB
+	q          sqldb.Querier
+	f          OfferingFilter
+	match      string // the engine's match expression; empty without words
+	understood string
+}
+
+// widen turns the words into the engine's match expression: each word a
+// prefix, and a word no indexed word starts with widened to the nearest
+// indexed words (within 1 edit for words of 4–5 letters, 2 from 6).
+func (s *searcher) widen(ctx context.Context, terms Terms) (string, string, error) {
+	var groups, said []string
+	for _, t := range terms {
+		alts := []string{t}
+		known, err := s.known(ctx, t)
+		if err != nil {
+			return "", "", err
+		}
+		if !known && tolerance(utf8.RuneCountInString(t)) > 0 {
+			more, err := s.nearest(ctx, t)
+			if err != nil {
+				return "", "", err
+			}
+			alts = append(alts, more...)
+		}
+		said = append(said, strings.Join(alts, "|"))
+		var g []string
+		for _, a := range alts {
+			if s.db.Dialect == sqldb.Postgres {
+				g = append(g, "'"+a+"':*")
+			} else {
+				g = append(g, `"`+a+`"*`)
+			}
+		}
+		if s.db.Dialect == sqldb.Postgres {
+			groups = append(groups, "("+strings.Join(g, " | ")+")")
+		} else {
+			groups = append(groups, "("+strings.Join(g, " OR ")+")")
+		}
+	}
+	sep := " AND "
+	if s.db.Dialect == sqldb.Postgres {
+		sep = " & "
+	}
+	return strings.Join(groups, sep), strings.Join(said, " "), nil
+}
+
+// known reports whether some indexed word starts with t.
+func (s *searcher) known(ctx context.Context, t string) (bool, error) {
+	query := `SELECT term FROM offering_vocab WHERE term >= $1 ORDER BY term LIMIT 1`
+	if s.db.Dialect == sqldb.Postgres {
+		query = `SELECT word FROM search_words WHERE word >= $1 ORDER BY word LIMIT 1`
+	}
+	var w string
+	err := s.q.QueryRowContext(ctx, query, t).Scan(&w)
+	if err != nil && !errs.Is(sqldb.Err(err, "word"), errs.CodeNotFound) {
+		return false, sqldb.Err(err, "search vocabulary")
+	}
+	return err == nil && strings.HasPrefix(w, t), nil
+}
+
+// maxCandidates bounds the indexed words compared with one unknown word.
+const maxCandidates = 20000
+
+// nearest returns the indexed words (or their prefixes) nearest to t,
+// at most three, all at the smallest distance found. Candidates are the
+// words sharing t's first letter and, on PostgreSQL, the words pg_trgm
+// finds similar.
+func (s *searcher) nearest(ctx context.Context, t string) ([]string, error) {
+	first := []rune(t)[0]
+	lo, hi := string(first), string(first+1)
+	var words []string
+	var err error
+	if s.db.Dialect == sqldb.Postgres {
+		words, err = sqldb.QueryAll(ctx, s.q, "search vocabulary", scanString,
+			`(SELECT word FROM search_words WHERE word >= $1 AND word < $2 LIMIT $3) UNION (SELECT word FROM search_words WHERE word % $4 LIMIT 200)`,
+			lo, hi, maxCandidates, t)
+	} else {
+		words, err = sqldb.QueryAll(ctx, s.q, "search vocabulary", scanString,
+			`SELECT term FROM offering_vocab WHERE term >= $1 AND term < $2 LIMIT $3`, lo, hi, maxCandidates)
+	}
+	if err != nil {
+		return nil, err
+	}
+	best := tolerance(utf8.RuneCountInString(t)) + 1
+	var out []string
+	for _, w := range words {
+		m, d, ok := near(t, w)
+		switch {
+		case !ok || d > best:
+		case d < best:
+			best, out = d, []string{m}
+		case !slices.Contains(out, m) && len(out) < 3:
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}
+
+func scanString(row sqldb.Scanner) (string, error) {
+	var s string
+	return s, row.Scan(&s)
+}
+
+// from is the FROM and WHERE of a listing: the offerings the principal
+// may see that match the filter, with h.id and h.rank when searching.
+func (s *searcher) from(args *sqldb.Args, p *access.Principal) string {
+	var b strings.Builder
+	if s.match == "" {
+		b.WriteString(` FROM offerings o JOIN offering_search d ON d.offering_id = o.id`)
+	} else if s.db.Dialect == sqldb.Postgres {
+		b.WriteString(` FROM (SELECT d.offering_id AS id, ts_rank(d.document, tq, 1) AS rank FROM offering_search d, to_tsquery('simple', ` +
+			args.Add(s.match) + `) tq WHERE d.document @@ tq) h JOIN offerings o ON o.id = h.id JOIN offering_search d ON d.offering_id = o.id`)
+	} else {
+		b.WriteString(` FROM (SELECT d.offering_id AS id, m.rank FROM (SELECT rowid AS seq, -bm25(offering_fts, 10.0, 4.0, 1.0, 3.0, 1.0) AS rank
+			FROM offering_fts WHERE offering_fts MATCH ` + args.Add(s.match) + `) m JOIN offering_search d ON d.seq = m.seq) h
+			JOIN offerings o ON o.id = h.id JOIN offering_search d ON d.offering_id = o.id`)
+	}
+	b.WriteString(` JOIN services s ON s.id = o.service_id WHERE ` + audience(args, p))
+	if s.f.View != "" {
+		b.WriteString(` AND o.view = ` + args.Add(string(s.f.View)))
+	}
+	if s.f.ServiceID != "" {
+		b.WriteString(` AND o.service_id = ` + args.Add(s.f.ServiceID))
+	}
+	if s.f.Category != "" {
+		b.WriteString(` AND s.focus_category = ` + args.Add(s.f.Category))
+	}
+	if s.f.Price != "" {
+		b.WriteString(` AND ` + priceBandSQL + ` = ` + args.Add(string(s.f.Price)))
+	}
+	return b.String()
+}
+
+// audience is the condition that the principal may see offering o (of
+// service s, with search row d), as visible decides it: provider-side
+// readers of the service see every offering; others need catalog.read,
+// a live or retiring service, and to be in the offering's audience (open
+// to all, one of its roles, one of its org units' subtrees, or an org
+// unit their catalog.read grant reaches).
+func audience(args *sqldb.Args, p *access.Principal) string {
+	if p.IsSystem() {
+		return "1 = 1"
+	}
+	var provider []string
+	for _, g := range p.Grants {
+		if g.ScopeKind == access.ScopeGlobal && g.Role.Allows(access.ServiceRead) {
+			return "1 = 1"
+		}
+		if g.ScopeKind == access.ScopeService && g.Role.Allows(access.ServiceRead) {
+			provider = append(provider, g.ScopeID)
+		}
+	}
+	var ors []string
+	if len(provider) > 0 {
+		ors = append(ors, sqldb.In(args, "o.service_id", provider))
+	}
+	if p.CanAnywhere(access.CatalogRead) {
+		var who []string
+		all, paths := p.OrgUnitScope(access.CatalogRead)
+		if all {
+			who = append(who, "a.org_unit_id <> ''")
+		}
+		for _, path := range paths {
+			who = append(who, "a.org_unit_id IN (SELECT id FROM org_units WHERE path LIKE "+args.Add(path+"%")+")")
+		}
+		var mine []string // the caller's own org unit and those above it
+		for _, id := range strings.Split(p.OrgUnitPath, "/") {
+			if id != "" {
+				mine = append(mine, id)
+			}
+		}
+		if len(mine) > 0 {
+			who = append(who, sqldb.In(args, "a.org_unit_id", mine))
+		}
+		var roles []string
+		for _, g := range p.Grants {
+			if !slices.Contains(roles, string(g.Role)) {
+				roles = append(roles, string(g.Role))
+			}
+		}
+		if len(roles) > 0 {
+			who = append(who, sqldb.In(args, "a.role", roles))
+		}
+		cond := "d.audience_open"
+		if len(who) > 0 {
+			cond = "(d.audience_open OR o.id IN (SELECT a.offering_id FROM offering_audience a WHERE " + strings.Join(who, " OR ") + "))"
+		}
+		ors = append(ors, "(s.lifecycle IN ('live', 'retiring') AND "+cond+")")
+	}
+	if len(ors) == 0 {
+		return "1 = 0"
+	}
+	return "(" + strings.Join(ors, " OR ") + ")"
+}
+
+// priceBandSQL is the price band of an offering's lowest recurring price
+// (d.min_price_minor, in d.currency's minor units).
+var priceBandSQL = func() string {
+	scale := "CASE"
+	byExp := map[int][]string{}
+	for _, c := range []string{"BHD", "CLP", "ISK", "JOD", "JPY", "KRW", "KWD", "OMR", "PYG", "TND", "UGX", "VND", "XAF", "XOF"} {
+		byExp[money.Exponent(c)] = append(byExp[money.Exponent(c)], "'"+c+"'")
+	}
+	for _, e := range []int{0, 3} {
+		if len(byExp[e]) > 0 {
+			scale += " WHEN d.currency IN (" + strings.Join(byExp[e], ", ") + ") THEN " + strconv.Itoa(pow10(e))
+		}
+	}
+	scale += " ELSE 100 END"
+	return "(CASE WHEN d.min_price_minor IS NULL THEN '' WHEN d.min_price_minor = 0 THEN 'free'" +
+		" WHEN d.min_price_minor < 10 * " + scale + " THEN 'under-10'" +
+		" WHEN d.min_price_minor < 100 * " + scale + " THEN '10-100'" +
+		" WHEN d.min_price_minor < 1000 * " + scale + " THEN '100-1000' ELSE '1000-above' END)"
+}()
+
+func pow10(e int) int {
+	n := 1
+	for range e {
+		n *= 10
+	}
+	return n
+}
+
+// page reads one page of the listing's offerings.
+func (s *searcher) page(ctx context.Context, p *access.Principal) (sqldb.Paged[*Offering], error) {
+	order := orderName
+	if s.match != "" {
+		order = orderRank
+	}
+	var args sqldb.Args
+	from := s.from(&args, p)
+	type key struct {
+		id, name string
+		rank     float64
+	}
+	var seek string
+	var err error
+	var ck key
+	if order.Name == "rank" {
+		seek, err = order.Seek(&args, s.f.Page, &ck.rank, &ck.id)
+	} else {
+		seek, err = order.Seek(&args, s.f.Page, &ck.name, &ck.id)
+	}
+	if err != nil {
+		return sqldb.Paged[*Offering]{}, err
+	}
+	cols := `o.id, o.name, 0`
+	if order.Name == "rank" {
+		cols = `o.id, o.name, h.rank`
+	}
+	keys, err := sqldb.QueryAll(ctx, s.q, "catalog", func(row sqldb.Scanner) (key, error) {
+		var k key
+		return k, row.Scan(&k.id, &k.name, &k.rank)
+	}, `SELECT `+cols+from+` AND `+seek+order.By()+order.Limit(&args, s.f.Page), args...)
+	if err != nil {
+		return sqldb.Paged[*Offering]{}, sqldb.Err(err, "catalog")
+	}
+	pk := sqldb.PageOf(keys, s.f.Page, order, func(k key) []any {
+		if order.Name == "rank" {
+			return []any{k.rank, k.id}
+		}
+		return []any{k.name, k.id}
+	})
+	out := sqldb.Paged[*Offering]{Items: []*Offering{}, Next: pk.Next}
+	if len(pk.Items) == 0 {
+		return out, nil
+	}
+	ids := make([]string, len(pk.Items))
+	for i, k := range pk.Items {
+		ids[i] = k.id
+	}
+	var a sqldb.Args
+	os, err := loadOfferings(ctx, s.q, `WHERE `+sqldb.In(&a, "id", ids), a...)
+	if err != nil {
+		return out, err
+	}
+	byID := map[string]*Offering{}
+	for _, o := range os {
+		byID[o.ID] = o
+	}
+	for _, id := range ids {
+		if o := byID[id]; o != nil {
+			out.Items = append(out.Items, o)
+		}
+	}
+	return out, nil
+}
+
+// Marks around matches in the engines' highlights, turned into <mark>.
+const markOpen, markClose = "\x02", "\x03"
+
+// highlight marks the matched words in the name and summary of each
+// offering of the page.
+func (s *searcher) highlight(ctx context.Context, os []*Offering) error {
+	if len(os) == 0 {
+		return nil
+	}
+	ids := make([]string, len(os))
+	for i, o := range os {
+		ids[i] = o.ID
+	}
+	var args sqldb.Args
+	var query string
+	if s.db.Dialect == sqldb.Postgres {
+		opts := args.Add("StartSel=" + markOpen + ", StopSel=" + markClose + ", HighlightAll=true")
+		query = `SELECT d.offering_id, ts_headline('simple', d.name, tq, ` + opts + `), ts_headline('simple', d.summary, tq, ` + opts + `)
+			FROM offering_search d, to_tsquery('simple', ` + args.Add(s.match) + `) tq WHERE ` + sqldb.In(&args, "d.offering_id", ids)
+	} else {
+		query = `SELECT d.offering_id, highlight(offering_fts, 0, char(2), char(3)), highlight(offering_fts, 1, char(2), char(3))
+			FROM offering_fts JOIN offering_search d ON d.seq = offering_fts.rowid
+			WHERE offering_fts MATCH ` + args.Add(s.match) + ` AND ` + sqldb.In(&args, "d.offering_id", ids)
+	}
+	type hl struct{ id, name, summary string }
+	rows, err := sqldb.QueryAll(ctx, s.q, "highlights", func(row sqldb.Scanner) (hl, error) {
+		var h hl
+		return h, row.Scan(&h.id, &h.name, &h.summary)
+	}, query, args...)
+	if err != nil {
+		return sqldb.Err(err, "highlights")
+	}
+	byID := map[string]hl{}
+	for _, h := range rows {
+		byID[h.id] = h
+	}
+	for _, o := range os {
+		h, ok := byID[o.ID]
+		if !ok {
+			h = hl{name: o.Name, summary: o.Summary}
+		}
+		o.Highlight = &Highlight{Name: marked(h.name), Summary: marked(h.summary)}
+	}
+	return nil
+}
+
+// marked escapes text for HTML and turns the engines' marks into <mark>.
+func marked(s string) string {
+	var b strings.Builder
+	open := false
+	for s != "" {
+		i := strings.IndexAny(s, markOpen+markClose)
+		if i < 0 {
+			b.WriteString(html.EscapeString(s))
+			break
+		}
+		b.WriteString(html.EscapeString(s[:i]))
+		switch {
+		case s[i:i+1] == markOpen && !open:
+			b.WriteString("<mark>")
+			open = true
+		case s[i:i+1] == markClose && open:
+			b.WriteString("</mark>")
+			open = false
+		}
+		s = s[i+1:]
+	}
+	if open {
+		b.WriteString("</mark>")
+	}
+	return b.String()
+}
+
+// maxServiceFacets bounds the service facet to the services with most offerings.
+const maxServiceFacets = 20
+
+// facets counts the listing's offerings (every page) by service, category,
+// view and price band, in one query.
+func (s *searcher) facets(ctx context.Context, p *access.Principal) (*Facets, error) {
+	var args sqldb.Args
+	from := s.from(&args, p)
+	type row struct {
+		facet, value, label string
+		count               int
+	}
+	rows, err := sqldb.QueryAll(ctx, s.q, "facets", func(r sqldb.Scanner) (row, error) {
+		var x row
+		return x, r.Scan(&x.facet, &x.value, &x.label, &x.count)
+	}, `WITH m AS (SELECT o.service_id, s.name AS service, s.focus_category AS category, o.view, `+priceBandSQL+` AS price`+from+`)
+		SELECT * FROM (SELECT 'service' AS facet, service_id AS value, service AS label, COUNT(*) AS n FROM m GROUP BY service_id, service
+			ORDER BY n DESC, service LIMIT `+strconv.Itoa(maxServiceFacets)+`) a
+		UNION ALL SELECT 'category', category, category, COUNT(*) FROM m GROUP BY category
+		UNION ALL SELECT 'view', view, view, COUNT(*) FROM m GROUP BY view
+		UNION ALL SELECT 'price', price, price, COUNT(*) FROM m WHERE price <> '' GROUP BY price`, args...)
+	if err != nil {
+		return nil, sqldb.Err(err, "facets")
+	}
+	f := &Facets{Service: []Facet{}, Category: []Facet{}, View: []Facet{}, Price: []Facet{}}
+	for _, r := range rows {
+		x := Facet{Value: r.value, Label: r.label, Count: r.count}
+		switch r.facet {
+		case "service":
+			f.Service = append(f.Service, x)
+		case "category":
+			f.Category = append(f.Category, x)
+		case "view":
+			x.Label = ViewLabel(View(r.value))
+			f.View = append(f.View, x)
+		case "price":
+			x.Label = PriceBand(r.value).Label()
+			f.Price = append(f.Price, x)
+		}
+	}
+	slices.SortFunc(f.Category, func(a, b Facet) int { return b.Count - a.Count })
+	slices.SortFunc(f.View, func(a, b Facet) int { return slices.Index(Views, View(a.Value)) - slices.Index(Views, View(b.Value)) })
+	slices.SortFunc(f.Price, func(a, b Facet) int {
+		return slices.Index(PriceBands, PriceBand(a.Value)) - slices.Index(PriceBands, PriceBand(b.Value))
+	})
+	return f, nil
+}
+
+// ViewLabel says a view in words.
+func ViewLabel(v View) string {
+	switch v {
+	case ViewEndUser:
+		return "For people"
+	case ViewBusiness:
+		return "For business units"
+	case ViewITInternal:
+		return "For IT teams"
+	}
+	return string(v)
+}
+
+// servicesByName pages the portfolio by name.
+var servicesByName = sqldb.Order{Name: "name", Columns: []string{"name", "id"}}
+
+// ServicePage lists one page of the services the caller may read, by name,
+// narrowed by f (every word of f.Query must appear in the code, name,
+// description, outcomes or business functions). Callers need service.read,
+// globally or on the services they are granted; returns invalid for a bad
+// filter or cursor.
+func (c *Catalog) ServicePage(ctx context.Context, p *access.Principal, f ServiceFilter) (sqldb.Paged[*Service], error) {
+	if err := p.RequireAnywhere(access.ServiceRead); err != nil {
+		return sqldb.Paged[*Service]{}, err
+	}
+	var v errs.Validator
+	v.Check(f.Lifecycle == "" || slices.Contains(Lifecycles, f.Lifecycle), "lifecycle", "enum", "lifecycle must be one of "+strings.Join(lifecycleNames(), ", "))
+	v.Check(f.Kind == "" || slices.Contains(Kinds, f.Kind), "kind", "enum", "kind must be business, technical or external")
+	terms, err := ParseQuery(f.Query)
+	if err != nil {
+		for _, fe := range errs.As(err).Fields {
+			v.Add(fe.Field, fe.Rule, fe.Message)
+		}
+	}
+	if err := v.Err("the portfolio filter is not valid"); err != nil {
+		return sqldb.Paged[*Service]{}, err
+	}
+	var args sqldb.Args
+	where := []string{serviceScope(&args, p)}
+	if f.Lifecycle != "" {
+		where = append(where, "lifecycle = "+args.Add(string(f.Lifecycle)))
+	}
+	if f.Kind != "" {
+		where = append(where, "kind = "+args.Add(string(f.Kind)))
+	}
+	for _, t := range terms {
+		where = append(where, "LOWER(code || ' ' || name || ' ' || description || ' ' || details) LIKE "+args.Add("%"+t+"%"))
+	}
+	var k struct{ name, id string }
+	seek, err := servicesByName.Seek(&args, f.Page, &k.name, &k.id)
+	if err != nil {
+		return sqldb.Paged[*Service]{}, err
+	}
+	rows, err := sqldb.QueryAll(ctx, c.db.Read(), "services", scanService, `SELECT `+serviceColumns+` FROM services WHERE `+
+		strings.Join(where, " AND ")+" AND "+seek+servicesByName.By()+servicesByName.Limit(&args, f.Page), args...)
+	if err != nil {
+		return sqldb.Paged[*Service]{}, err
+	}
+	return sqldb.PageOf(rows, f.Page, servicesByName, func(s *Service) []any { return []any{s.Name, s.ID} }), nil
+}
+
+// serviceScope is the condition that p may read a service (of the row).
+func serviceScope(args *sqldb.Args, p *access.Principal) string {
+	if p.IsSystem() {
+		return "1 = 1"
+	}
+	var ids []string
+	for _, g := range p.Grants {
+		if !g.Role.Allows(access.ServiceRead) {
+			continue
+		}
+		if g.ScopeKind == access.ScopeGlobal {
+			return "1 = 1"
+		}
+		if g.ScopeKind == access.ScopeService {
+			ids = append(ids, g.ScopeID)
+		}
+	}
+	if len(ids) == 0 {
+		return "1 = 0"
+	}
+	return sqldb.In(args, "id", ids)
+}
+
+// transitionsByTime pages a service's history, oldest first.
+var transitionsByTime = sqldb.Order{Name: "at", Columns: []string{"at", "id"}}
+
+// TransitionPage lists one page of a service's lifecycle history, oldest
+// first. Callers need service.read on it; returns not_found for a service
+// they may not read and invalid for a bad cursor.
+func (c *Catalog) TransitionPage(ctx context.Context, p *access.Principal, ref string, page sqldb.Page) (sqldb.Paged[*Transition], error) {
+	s, err := c.Service(ctx, p, ref)
+	if err != nil {
+		return sqldb.Paged[*Transition]{}, err
+	}
+	var args sqldb.Args
+	var k struct {
+		at time.Time
+		id string
+	}
+	seek, err := transitionsByTime.Seek(&args, page, &k.at, &k.id)
+	if err != nil {
+		return sqldb.Paged[*Transition]{}, err
+	}
+	rows, err := sqldb.QueryAll(ctx, c.db.Read(), "service transitions", func(row sqldb.Scanner) (*Transition, error) {
+		var t Transition
+		err := row.Scan(&t.ID, &t.From, &t.To, &t.ActorID, &t.ActorName, &t.Reason, &t.At)
+		t.At = t.At.UTC()
+		return &t, err
+	}, `SELECT id, from_state, to_state, actor_id, actor_name, reason, at FROM service_transitions WHERE service_id = `+args.Add(s.ID)+
+		` AND `+seek+transitionsByTime.By()+transitionsByTime.Limit(&args, page), args...)
+	if err != nil {
+		return sqldb.Paged[*Transition]{}, err
+	}
+	return sqldb.PageOf(rows, page, transitionsByTime, func(t *Transition) []any { return []any{t.At, t.ID} }), nil
+}
+
+// configItemsByName pages the configuration items by name.
+var configItemsByName = sqldb.Order{Name: "name", Columns: []string{"name", "id"}}
+
+// ConfigItemPage lists one page of the configuration items, by name.
+// Callers need service.read; returns invalid for a bad cursor.
+func (c *Catalog) ConfigItemPage(ctx context.Context, p *access.Principal, page sqldb.Page) (sqldb.Paged[*ConfigItem], error) {
+	if err := p.RequireAnywhere(access.ServiceRead); err != nil {
+		return sqldb.Paged[*ConfigItem]{}, err
+	}
+	var args sqldb.Args
+	var k struct{ name, id string }
+	seek, err := configItemsByName.Seek(&args, page, &k.name, &k.id)
+	if err != nil {
+		return sqldb.Paged[*ConfigItem]{}, err
+	}
+	rows, err := sqldb.QueryAll(ctx, c.db.Read(), "configuration items", func(row sqldb.Scanner) (*ConfigItem, error) {
+		var ci ConfigItem
+		err := row.Scan(&ci.ID, &ci.Code, &ci.Name, &ci.Kind, &ci.Description, &ci.CreatedAt)
+		ci.CreatedAt = ci.CreatedAt.UTC()
+		return &ci, err
+	}, `SELECT id, code, name, kind, description, created_at FROM config_items WHERE `+seek+configItemsByName.By()+configItemsByName.Limit(&args, page), args...)
+	if err != nil {
+		return sqldb.Paged[*ConfigItem]{}, err
+	}
+	return sqldb.PageOf(rows, page, configItemsByName, func(ci *ConfigItem) []any { return []any{ci.Name, ci.ID} }), nil
+}
+
+// SupportPage is Support a page at a time: what the node stands on,
+// nearest first (read whole from the map, which it is bounded by).
+func (c *Catalog) SupportPage(ctx context.Context, p *access.Principal, ref string, page sqldb.Page) (sqldb.Paged[*Dependency], error) {
+	deps, err := c.Support(ctx, p, ref)
+	if err != nil {
+		return sqldb.Paged[*Dependency]{}, err
+	}
+	return sqldb.PageSlice(deps, page)
+}
