@@ -10,6 +10,7 @@ import (
 
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // decodeObject decodes a body that must be a JSON object: JSON null, which
@@ -94,17 +95,28 @@ func (s *Server) quote(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) error {
-	limit, err := limitParam(r)
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	from, to, err := periodFilter(r, false)
 	if err != nil {
 		return err
 	}
 	q := r.URL.Query()
-	out, err := s.Orders.Orders(ctx(r), principal(r), orders.OrderFilter{State: orders.State(q.Get("state")), Mine: q.Get("mine") == "true",
-		Before: q.Get("before"), Limit: limit})
+	f := orders.OrderFilter{State: orders.State(q.Get("state")), Mine: q.Get("mine") == "true", OrgUnitID: q.Get("org_unit"),
+		ServiceID: q.Get("service"), OfferingID: q.Get("offering"), RequesterID: q.Get("requester"), Page: pg}
+	if !from.IsZero() {
+		f.From = &from
+	}
+	if !to.IsZero() {
+		f.To = &to
+	}
+	out, err := s.Orders.Orders(ctx(r), principal(r), f)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, limit, func(o *orders.Order) string { return o.ID }))
+	return writeList(w, r, out)
 }
 
 func (s *Server) createOrder(w http.ResponseWriter, r *http.Request) error {
@@ -177,27 +189,39 @@ func (s *Server) cancelOrder(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) orderEvents(w http.ResponseWriter, r *http.Request) error {
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
 	out, err := s.Orders.Events(ctx(r), principal(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	return writeSlice(w, r, out, pg)
 }
 
 func (s *Server) orderApprovals(w http.ResponseWriter, r *http.Request) error {
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
 	out, err := s.Orders.Approvals(ctx(r), principal(r), r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	return writeSlice(w, r, out, pg)
 }
 
 func (s *Server) inbox(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Orders.Inbox(ctx(r), principal(r))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	out, err := s.Orders.Inbox(ctx(r), principal(r), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) decide(w http.ResponseWriter, r *http.Request) error {
@@ -213,11 +237,15 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request) error {
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
 	out, err := s.Orders.Policies(ctx(r), principal(r))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	return writeSlice(w, r, out, pg)
 }
 
 func (s *Server) savePolicy(w http.ResponseWriter, r *http.Request) error {
@@ -246,11 +274,15 @@ func (s *Server) deletePolicy(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Orders.Tasks(ctx(r), principal(r), orders.TaskFilter{State: orders.TaskState(r.URL.Query().Get("state"))})
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	out, err := s.Orders.Tasks(ctx(r), principal(r), orders.TaskFilter{State: orders.TaskState(r.URL.Query().Get("state")), Page: pg})
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) error {
@@ -293,4 +325,15 @@ func (s *Server) deprovision(w http.ResponseWriter, r *http.Request) error {
 	}
 	w.Header().Set("Location", "/api/v1/orders/"+out.ID)
 	return writeJSON(w, http.StatusCreated, out)
+}
+
+// writeSlice answers one page of a list bounded by what it belongs to (an
+// order's events and approvals, the approval policies), read whole by the
+// service and paged with sqldb.PageSlice.
+func writeSlice[T any](w http.ResponseWriter, r *http.Request, items []T, pg sqldb.Page) error {
+	out, err := sqldb.PageSlice(items, pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }

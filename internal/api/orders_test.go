@@ -41,8 +41,8 @@ func TestOrderBodies(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if os, _ := e.app.Orders.Orders(ctx, p, orders.OrderFilter{}); len(os) != 0 {
-		t.Fatalf("a null body made %d orders", len(os))
+	if os, _ := e.app.Orders.Orders(ctx, p, orders.OrderFilter{}); len(os.Items) != 0 {
+		t.Fatalf("a null body made %d orders", len(os.Items))
 	}
 	var cart orders.Order
 	c.do("POST", "/api/v1/orders", dana, `{}`, 201).decode(t, &cart) // an empty cart, as the portal makes
@@ -64,4 +64,66 @@ func TestOrderBodies(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestOrderLists: issue 18: the orders list pages by cursor for a
+// consumer, within their org unit whatever the filters, and the contract
+// check walks it (and the order's events and approvals) one item a page.
+func TestOrderLists(t *testing.T) {
+	e := setup(t)
+	c, ctx, sys := e.check, context.Background(), access.System()
+	consumer := func(code, email string) (unit *identity.OrgUnit, token string) {
+		unit, err := e.app.Identity.CreateOrgUnit(ctx, sys, identity.CreateOrgUnitInput{Kind: "business_unit", Code: code, Name: code})
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := e.app.Identity.CreateUser(ctx, sys, identity.CreateUserInput{Email: email, Name: email, OrgUnitID: unit.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.app.Identity.CreateGrant(ctx, sys, identity.CreateGrantInput{UserID: u.ID, Role: access.RoleConsumer, ScopeKind: access.ScopeOrgUnit, ScopeID: unit.ID}); err != nil {
+			t.Fatal(err)
+		}
+		tok, err := e.app.Identity.CreateToken(ctx, sys, identity.CreateTokenInput{UserID: u.ID, Name: "test", ExpiresAt: time.Now().Add(time.Hour)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return unit, tok.Secret
+	}
+	_, dana := consumer("RETAIL", "dana@example.com")
+	_, mo := consumer("MFG", "mo@example.com")
+	var last orders.Order
+	for range 5 {
+		c.do("POST", "/api/v1/orders", dana, `{"note":"retail"}`, 201).decode(t, &last)
+	}
+	for range 3 {
+		c.do("POST", "/api/v1/orders", mo, `{}`, 201)
+	}
+	count := func(path, token string) int {
+		t.Helper()
+		var l struct{ Items []orders.Order }
+		c.do("GET", path, token, nil, 200).decode(t, &l)
+		return len(l.Items)
+	}
+	for _, tt := range []struct {
+		path, token string
+		want        int
+	}{
+		{"/api/v1/orders", dana, 5},
+		{"/api/v1/orders", mo, 3},
+		{"/api/v1/orders?org_unit=MFG", dana, 0},
+		{"/api/v1/orders?org_unit=RETAIL&state=draft&from=2000-01", dana, 5},
+		{"/api/v1/orders?to=2000-01", dana, 0},
+		{"/api/v1/orders?limit=2", dana, 2},
+	} {
+		if got := count(tt.path, tt.token); got != tt.want {
+			t.Errorf("GET %s: %d orders, want %d", tt.path, got, tt.want)
+		}
+	}
+	c.do("GET", "/api/v1/orders/"+last.ID+"/events", dana, nil, 200)
+	c.do("GET", "/api/v1/orders/"+last.ID+"/approvals", dana, nil, 200)
+	if f := c.bad("GET", "/api/v1/orders?org_unit=NOPE", dana, nil, 422).problemFields(); fmt.Sprint(f) != "[org_unit]" {
+		t.Errorf("an unknown org unit: fields %v", f)
+	}
+	c.checkPaging()
 }

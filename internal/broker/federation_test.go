@@ -161,7 +161,7 @@ func TestFederation(t *testing.T) {
 	var task *orders.Task
 	eventually(t, "the task on B", func() bool {
 		tasks, _ := b.a.Orders.Tasks(ctx, alex, orders.TaskFilter{})
-		for _, tk := range tasks {
+		for _, tk := range tasks.Items {
 			if tk.OfferingName == vm.Name && tk.Parameters.(map[string]any)["hostname"] == "fed-1" {
 				task = tk
 			}
@@ -226,7 +226,7 @@ func TestFederation(t *testing.T) {
 	var dtask *orders.Task
 	eventually(t, "the deprovision task on B", func() bool {
 		tasks, _ := b.a.Orders.Tasks(ctx, alex, orders.TaskFilter{})
-		for _, tk := range tasks {
+		for _, tk := range tasks.Items {
 			if tk.Kind == orders.KindDeprovision && tk.InstanceID == instB.ID {
 				dtask = tk
 			}

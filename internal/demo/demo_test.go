@@ -12,6 +12,7 @@ import (
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
 
@@ -40,12 +41,12 @@ func TestSeed(t *testing.T) {
 	if av := c.Targets[0].Current; av == nil || av.DowntimeMicros == 0 || av.AgreedMicros == 0 || c.Agreement.UnderpinnedBy[0] != "network-ola" {
 		t.Errorf("the demo SLA: %+v", av)
 	}
-	all, err := a.Orders.Orders(ctx, access.System(), orders.OrderFilter{Limit: 100})
+	all, err := a.Orders.Orders(ctx, access.System(), orders.OrderFilter{Page: sqldb.Page{Limit: 100}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	states := map[orders.State]int{}
-	for _, o := range all {
+	for _, o := range all.Items {
 		states[o.State]++
 	}
 	for _, st := range []orders.State{orders.StateDraft, orders.StateAwaitingApproval, orders.StateFulfilling, orders.StateCompleted,

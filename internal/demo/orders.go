@@ -6,6 +6,7 @@ import (
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // seedOrders places Dana's orders so the demo shows one in each state:
@@ -14,7 +15,7 @@ import (
 // rejected, cancelled and failed. It does nothing when orders exist.
 func seedOrders(ctx context.Context, s Services) error {
 	sys := access.System()
-	if existing, err := s.Orders.Orders(ctx, sys, orders.OrderFilter{Limit: 1}); err != nil || len(existing) > 0 {
+	if existing, err := s.Orders.Orders(ctx, sys, orders.OrderFilter{Page: sqldb.Page{Limit: 1}}); err != nil || len(existing.Items) > 0 {
 		return err
 	}
 	as := func(email string) (*access.Principal, error) { return principal(ctx, s, email) }
@@ -124,12 +125,12 @@ func completeTasks(ctx context.Context, s Services, agent *access.Principal, ord
 }
 
 func decideAll(ctx context.Context, s Services, orderID string, p *access.Principal, approve bool, comment string) error {
-	inbox, err := s.Orders.Inbox(ctx, p)
+	inbox, err := s.Orders.Inbox(ctx, p, sqldb.Page{Limit: sqldb.MaxLimit})
 	if err != nil {
 		return err
 	}
 	n := 0
-	for _, it := range inbox {
+	for _, it := range inbox.Items {
 		if it.Order.ID == orderID {
 			if _, err := s.Orders.Decide(ctx, p, it.Approval.ID, orders.Decision{Approve: approve, Comment: comment}); err != nil {
 				return err

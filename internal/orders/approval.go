@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 
@@ -47,8 +46,8 @@ type Approval struct {
 	DecidedAt *time.Time `json:"decided_at,omitempty"`
 }
 
-const approvalColumns = `id, order_id, step, policy_name, approver_kind, approver_role, COALESCE(approver_user_id, ''), COALESCE(service_id, ''),
-	state, decided_by_id, decided_by_name, comment, created_at, decided_at`
+const approvalColumns = `a.id, a.order_id, a.step, a.policy_name, a.approver_kind, a.approver_role, COALESCE(a.approver_user_id, ''), COALESCE(a.service_id, ''),
+	a.state, a.decided_by_id, a.decided_by_name, a.comment, a.created_at, a.decided_at`
 
 func scanApproval(row sqldb.Scanner) (*Approval, error) {
 	var a Approval
@@ -62,7 +61,7 @@ func scanApproval(row sqldb.Scanner) (*Approval, error) {
 }
 
 func (s *Service) approvals(ctx context.Context, q sqldb.Querier, orderID string) ([]*Approval, error) {
-	return sqldb.QueryAll(ctx, q, "approvals", scanApproval, `SELECT `+approvalColumns+` FROM approvals WHERE order_id = $1 ORDER BY step, id`, orderID)
+	return sqldb.QueryAll(ctx, q, "approvals", scanApproval, `SELECT `+approvalColumns+` FROM approvals a WHERE a.order_id = $1 ORDER BY a.step, a.id`, orderID)
 }
 
 // Approvals lists an order's approvals. Callers need to be able to read the order.
@@ -523,7 +522,7 @@ func (s *Service) Decide(ctx context.Context, p *access.Principal, approvalID st
 	}
 	var out *Approval
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		a, err := sqldb.QueryOne(ctx, tx, fmt.Sprintf("approval %q", approvalID), scanApproval, `SELECT `+approvalColumns+` FROM approvals WHERE id = $1`, approvalID)
+		a, err := sqldb.QueryOne(ctx, tx, fmt.Sprintf("approval %q", approvalID), scanApproval, `SELECT `+approvalColumns+` FROM approvals a WHERE a.id = $1`, approvalID)
 		if err != nil {
 			return err
 		}
@@ -547,7 +546,7 @@ func (s *Service) Decide(ctx context.Context, p *access.Principal, approvalID st
 		if o.RequesterID == p.UserID {
 			return errs.Forbidden("you requested order %s, so someone else must approve it", o.Reference())
 		}
-		if a, err = scanApproval(tx.QueryRowContext(ctx, `SELECT `+approvalColumns+` FROM approvals WHERE id = $1`, approvalID)); err != nil {
+		if a, err = scanApproval(tx.QueryRowContext(ctx, `SELECT `+approvalColumns+` FROM approvals a WHERE a.id = $1`, approvalID)); err != nil {
 			return sqldb.Err(err, "approval")
 		}
 		if a.State != ApprovalPending {
@@ -611,7 +610,7 @@ func (s *Service) Decide(ctx context.Context, p *access.Principal, approvalID st
 				return err
 			}
 		}
-		out, err = scanApproval(tx.QueryRowContext(ctx, `SELECT `+approvalColumns+` FROM approvals WHERE id = $1`, approvalID))
+		out, err = scanApproval(tx.QueryRowContext(ctx, `SELECT `+approvalColumns+` FROM approvals a WHERE a.id = $1`, approvalID))
 		return sqldb.Err(err, "approval")
 	})
 	return out, err
@@ -698,44 +697,85 @@ type InboxItem struct {
 	Order    *Order    `json:"order"`
 }
 
-// Inbox lists the approvals waiting for the caller now (the current step of
-// orders awaiting approval), oldest first.
-func (s *Service) Inbox(ctx context.Context, p *access.Principal) ([]*InboxItem, error) {
+// inboxOrder is the inbox's order: oldest approval first.
+var inboxOrder = sqldb.Order{Name: "created", Columns: []string{"a.created_at", "a.id"}}
+
+// Inbox lists one page of the approvals waiting for the caller now (the
+// current step of orders awaiting approval), oldest first. The query keeps
+// only pending approvals at their order's current step, of others' orders,
+// routed to the caller or to a role the caller holds (or to a sponsor or
+// owner, when the caller holds a fallback role that might decide in their
+// stead); who decides each one now (decider, which may route to a
+// fallback) is then checked one by one, reading further until the page is
+// full, so a page is never short of what the caller may decide. Errors:
+// unauthenticated without a principal; invalid for a bad cursor.
+func (s *Service) Inbox(ctx context.Context, p *access.Principal, page sqldb.Page) (sqldb.Paged[*InboxItem], error) {
 	if p == nil {
-		return nil, errs.Unauthenticated("sign in to see your approvals")
+		return sqldb.Paged[*InboxItem]{}, errs.Unauthenticated("sign in to see your approvals")
 	}
-	ids, err := sqldb.QueryAll(ctx, s.db.Read(), "approvals", func(row sqldb.Scanner) (string, error) {
-		var v string
-		return v, row.Scan(&v)
-	}, `SELECT DISTINCT a.order_id FROM approvals a JOIN orders o ON o.id = a.order_id
-		WHERE a.state = 'pending' AND o.state = 'awaiting_approval' ORDER BY a.order_id`)
-	if err != nil {
-		return nil, err
-	}
-	out := []*InboxItem{}
-	for _, id := range ids {
-		o, err := getOrder(ctx, s.db.Read(), id)
+	q := s.db.Read()
+	orders := map[string]*Order{}
+	var out []*InboxItem
+	batch := sqldb.Page{Limit: max(page.Size(), 100), Cursor: page.Cursor}
+	for {
+		args := sqldb.Args{}
+		var at time.Time
+		var id string
+		seek, err := inboxOrder.Seek(&args, batch, &at, &id)
 		if err != nil {
-			return nil, err
+			return sqldb.Paged[*InboxItem]{}, err
 		}
-		as, err := s.approvals(ctx, s.db.Read(), id)
+		as, err := sqldb.QueryAll(ctx, q, "approvals", scanApproval, `SELECT `+approvalColumns+` FROM approvals a JOIN orders o ON o.id = a.order_id
+			WHERE a.state = 'pending' AND o.state = 'awaiting_approval' AND o.requester_id <> `+args.Add(p.UserID)+`
+			AND NOT EXISTS (SELECT 1 FROM approvals b WHERE b.order_id = a.order_id AND b.state = 'pending' AND b.step < a.step)
+			AND `+inboxScope(&args, p)+` AND `+seek+inboxOrder.By()+inboxOrder.Limit(&args, batch), args...)
 		if err != nil {
-			return nil, err
+			return sqldb.Paged[*InboxItem]{}, err
 		}
-		step := currentStep(as)
-		for _, a := range as {
-			if a.State != ApprovalPending || a.Step != step || o.RequesterID == p.UserID {
-				continue
+		for _, a := range as[:min(len(as), batch.Size())] {
+			o := orders[a.OrderID]
+			if o == nil {
+				if o, err = getOrder(ctx, q, a.OrderID); err != nil {
+					return sqldb.Paged[*InboxItem]{}, err
+				}
+				orders[a.OrderID] = o
 			}
-			r, err := s.decider(ctx, s.db.Read(), a, o)
+			r, err := s.decider(ctx, q, a, o)
 			if err != nil {
-				return nil, err
+				return sqldb.Paged[*InboxItem]{}, err
 			}
 			if s.mayDecide(p, r, o) {
 				out = append(out, &InboxItem{Approval: a, Order: o})
+				if len(out) > page.Size() {
+					break
+				}
 			}
 		}
+		if len(out) > page.Size() || len(as) <= batch.Size() {
+			break
+		}
+		last := as[batch.Size()-1]
+		batch.Cursor = inboxOrder.Cursor(last.CreatedAt, last.ID)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Approval.CreatedAt.Before(out[j].Approval.CreatedAt) })
-	return out, nil
+	return sqldb.PageOf(out, page, inboxOrder, func(it *InboxItem) []any { return []any{it.Approval.CreatedAt, it.Approval.ID} }), nil
+}
+
+// inboxScope narrows the inbox's candidates to approvals p might decide:
+// routed to p, to a role p holds, or to a sponsor or owner when p holds a
+// fallback role. mayDecide has the last word.
+func inboxScope(args *sqldb.Args, p *access.Principal) string {
+	var roles []string
+	fallback := false
+	for _, g := range p.Grants {
+		roles = append(roles, string(g.Role))
+		fallback = fallback || slices.Contains(fallbackRoles, g.Role)
+	}
+	ors := []string{"a.approver_user_id = " + args.Add(p.UserID)}
+	if len(roles) > 0 {
+		ors = append(ors, "(a.approver_kind = 'role' AND "+sqldb.In(args, "a.approver_role", roles)+")")
+	}
+	if fallback {
+		ors = append(ors, "a.approver_kind <> 'role'")
+	}
+	return "(" + strings.Join(ors, " OR ") + ")"
 }

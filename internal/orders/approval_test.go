@@ -9,6 +9,7 @@ import (
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // fieldError returns the field error of err for field, or fails.
@@ -64,7 +65,7 @@ func TestFailingPolicyFailsClosed(t *testing.T) {
 		!strings.Contains(as[0].Comment, `policy "big disks" failed`) {
 		t.Fatalf("approvals = %+v, want one for the approver role saying the policy failed", as)
 	}
-	inbox, err := f.ord.Inbox(f.ctx, approver)
+	inbox, err := pageItems(f.ord.Inbox(f.ctx, approver, sqldb.Page{}))
 	must(t, err)
 	if len(inbox) != 1 {
 		t.Fatalf("the fallback approver's inbox holds %d approvals, want 1", len(inbox))
@@ -90,10 +91,10 @@ func TestRoutingForTheOrgUnit(t *testing.T) {
 	if len(as) != 1 || as[0].ApproverKind != orders.ApproverRole || as[0].ApproverRole != string(access.RoleApprover) {
 		t.Fatalf("Manufacturing's approvals = %+v, want Manufacturing's approver", as)
 	}
-	if in, _ := f.ord.Inbox(f.ctx, f.sponsor); len(in) != 0 {
+	if in, _ := pageItems(f.ord.Inbox(f.ctx, f.sponsor, sqldb.Page{})); len(in) != 0 {
 		t.Errorf("Retail's sponsor has Manufacturing's order in the inbox")
 	}
-	if in, _ := f.ord.Inbox(f.ctx, mia); len(in) != 1 {
+	if in, _ := pageItems(f.ord.Inbox(f.ctx, mia, sqldb.Page{})); len(in) != 1 {
 		t.Errorf("Manufacturing's approver has %d approvals, want 1", len(in))
 	}
 	// Retail's orders still go to the sponsor.
@@ -115,7 +116,7 @@ func TestRoutingForTheOrgUnit(t *testing.T) {
 	}
 	var deciders []string
 	for _, p := range []*access.Principal{f.sponsor, f.fin, mia, f.pm} {
-		in, _ := f.ord.Inbox(f.ctx, p)
+		in, _ := pageItems(f.ord.Inbox(f.ctx, p, sqldb.Page{}))
 		for _, item := range in {
 			if item.Approval.ID == as[0].ID {
 				deciders = append(deciders, p.Email)
@@ -142,7 +143,7 @@ func TestItemsPerOrder(t *testing.T) {
 	if fe := fieldError(t, err, "items"); fe.Rule != "max" || !strings.Contains(fe.Message, fmt.Sprint(orders.MaxItemsPerOrder)) {
 		t.Errorf("field error = %+v, want rule max naming %d", fe, orders.MaxItemsPerOrder)
 	}
-	if os, _ := f.ord.Orders(f.ctx, f.dana, orders.OrderFilter{}); len(os) != 0 {
+	if os, _ := pageItems(f.ord.Orders(f.ctx, f.dana, orders.OrderFilter{})); len(os) != 0 {
 		t.Errorf("a refused order left %d orders", len(os))
 	}
 	_, err = f.ord.QuoteItems(f.ctx, f.dana, items)
@@ -205,7 +206,7 @@ func TestOneApprovalPerOrderPerStep(t *testing.T) {
 	if as[0].PolicyName != "gold needs the sponsor; over 500 needs the sponsor" {
 		t.Errorf("the approval's policy reads %q, want both policies", as[0].PolicyName)
 	}
-	inbox, err := f.ord.Inbox(f.ctx, f.sponsor)
+	inbox, err := pageItems(f.ord.Inbox(f.ctx, f.sponsor, sqldb.Page{}))
 	must(t, err)
 	if len(inbox) != 1 {
 		t.Fatalf("the sponsor's inbox holds %d cards for one order, want 1", len(inbox))

@@ -181,31 +181,73 @@ func (s *Service) mayWork(ctx context.Context, q sqldb.Querier, p *access.Princi
 	return t.GroupID != "" && worksTasks(p) && q.QueryRowContext(ctx, `SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2`, t.GroupID, p.UserID).Scan(&one) == nil
 }
 
-// TaskFilter narrows Tasks.
+// TaskFilter narrows Tasks and asks for one page of them.
 type TaskFilter struct {
 	State TaskState // default open
+	Page  sqldb.Page
 }
 
-// Tasks is the caller's queue: tasks of the groups the caller belongs to
-// and of the services where the caller holds task.work, oldest first.
-func (s *Service) Tasks(ctx context.Context, p *access.Principal, f TaskFilter) ([]*Task, error) {
+// taskOrder is the queue's order: oldest first.
+var taskOrder = sqldb.Order{Name: "created", Columns: []string{"t.created_at", "t.id"}}
+
+// Tasks is one page of the caller's queue: tasks of the groups the caller
+// belongs to and of the services where the caller holds task.work, oldest
+// first. Who may work a task (mayWork) is part of the query. Errors:
+// unauthenticated without a principal; invalid for a bad cursor.
+func (s *Service) Tasks(ctx context.Context, p *access.Principal, f TaskFilter) (sqldb.Paged[*Task], error) {
 	if p == nil {
-		return nil, errs.Unauthenticated("sign in to see your queue")
+		return sqldb.Paged[*Task]{}, errs.Unauthenticated("sign in to see your queue")
 	}
 	if f.State == "" {
 		f.State = TaskOpen
 	}
-	all, err := sqldb.QueryAll(ctx, s.db.Read(), "tasks", scanTask, `SELECT `+taskColumns+taskFrom+` WHERE t.state = $1 ORDER BY t.created_at, t.id`, f.State)
+	args := sqldb.Args{}
+	where := []string{"t.state = " + args.Add(f.State), taskScope(&args, p)}
+	var at time.Time
+	var id string
+	seek, err := taskOrder.Seek(&args, f.Page, &at, &id)
 	if err != nil {
-		return nil, err
+		return sqldb.Paged[*Task]{}, err
 	}
-	out := []*Task{}
-	for _, t := range all {
-		if s.mayWork(ctx, s.db.Read(), p, t) {
-			out = append(out, t)
+	where = append(where, seek)
+	rows, err := sqldb.QueryAll(ctx, s.db.Read(), "tasks", scanTask, `SELECT `+taskColumns+taskFrom+` WHERE `+strings.Join(where, " AND ")+
+		taskOrder.By()+taskOrder.Limit(&args, f.Page), args...)
+	if err != nil {
+		return sqldb.Paged[*Task]{}, err
+	}
+	return sqldb.PageOf(rows, f.Page, taskOrder, func(t *Task) []any { return []any{t.CreatedAt, t.ID} }), nil
+}
+
+// taskScope is mayWork as a condition: task.work on the task's service (a
+// global grant covers every service, an org-unit grant none), or
+// membership of its group when that counts (worksTasks).
+func taskScope(args *sqldb.Args, p *access.Principal) string {
+	var services []string
+	for _, g := range p.Grants {
+		if !g.Role.Allows(access.TaskWork) {
+			continue
+		}
+		switch g.ScopeKind {
+		case access.ScopeGlobal:
+			return "1 = 1"
+		case access.ScopeService:
+			services = append(services, g.ScopeID)
 		}
 	}
-	return out, nil
+	if p.IsSystem() {
+		return "1 = 1"
+	}
+	var ors []string
+	if len(services) > 0 {
+		ors = append(ors, sqldb.In(args, "t.service_id", services))
+	}
+	if worksTasks(p) {
+		ors = append(ors, "t.group_id IN (SELECT group_id FROM group_members WHERE user_id = "+args.Add(p.UserID)+")")
+	}
+	if len(ors) == 0 {
+		return "1 = 0"
+	}
+	return "(" + strings.Join(ors, " OR ") + ")"
 }
 
 // OrderTasks lists the tasks of an order. Callers need to be able to read the order.

@@ -418,39 +418,114 @@ func (s *Service) canRead(ctx context.Context, p *access.Principal, o *Order) bo
 		WHERE t.order_id = $1 AND (m.user_id IS NOT NULL OR t.assignee_id = $2)`, o.ID, p.UserID).Scan(&one) == nil
 }
 
-// OrderFilter narrows Orders.
+// OrderFilter narrows Orders and asks for one page of them.
 type OrderFilter struct {
 	State State
 	// Mine limits the list to the caller's own orders.
-	Mine   bool
-	Before string // cursor: the ID of the last order of the previous page
-	Limit  int
+	Mine bool
+	// OrgUnitID (an ID or code) limits the list to the orders of an org
+	// unit and of the org units under it.
+	OrgUnitID string
+	// ServiceID and OfferingID (IDs or codes) limit the list to orders
+	// with an item of the service or offering.
+	ServiceID  string
+	OfferingID string
+	// RequesterID limits the list to one person's orders.
+	RequesterID string
+	// From and To bound when the orders were created: From ≤ created < To.
+	From, To *time.Time
+	Page     sqldb.Page
 }
 
-// Orders lists orders newest first: the caller's own, and those of the org
-// units where the caller has order.read.
-func (s *Service) Orders(ctx context.Context, p *access.Principal, f OrderFilter) ([]*Order, error) {
+// orderOrder is the orders list's order: newest first.
+var orderOrder = sqldb.Order{Name: "created", Columns: []string{"o.created_at", "o.id"}, Desc: true}
+
+// Orders lists one page of orders, newest first: the caller's own, and
+// those of the org units where the caller has order.read, narrowed by f.
+// The scope is part of the query, so every page is full and a cursor shows
+// nothing the caller may not see. Errors: unauthenticated without a
+// principal; invalid for a cursor that is not one of this list's or an org
+// unit that does not exist.
+func (s *Service) Orders(ctx context.Context, p *access.Principal, f OrderFilter) (sqldb.Paged[*Order], error) {
 	if p == nil {
-		return nil, errs.Unauthenticated("sign in to see orders")
+		return sqldb.Paged[*Order]{}, errs.Unauthenticated("sign in to see orders")
 	}
-	where, args := ownScope(p, access.OrderRead, f.Mine, "o.requester_id")
+	q := s.db.Read()
+	args := sqldb.Args{}
+	where := []string{orderScope(&args, p, f.Mine)}
 	if f.State != "" {
-		args = append(args, f.State)
-		where += " AND o.state = $" + strconv.Itoa(len(args))
+		where = append(where, "o.state = "+args.Add(f.State))
 	}
-	if f.Before != "" {
-		args = append(args, f.Before)
-		where += " AND o.id < $" + strconv.Itoa(len(args))
+	if f.OrgUnitID != "" {
+		var path string
+		if q.QueryRowContext(ctx, `SELECT path FROM org_units WHERE id = $1 OR code = $1`, f.OrgUnitID).Scan(&path) != nil {
+			return sqldb.Paged[*Order]{}, &errs.Error{Code: errs.CodeInvalid, Message: "a query parameter is not valid",
+				Fields: []errs.FieldError{{Field: "org_unit", Rule: "exists", Message: "org_unit must be the ID or code of an existing org unit"}}}
+		}
+		where = append(where, "o.org_unit_id IN (SELECT id FROM org_units WHERE path LIKE "+args.Add(path+"%")+")")
 	}
-	limit := f.Limit
-	if limit <= 0 || limit > 500 {
-		limit = 50
+	if f.RequesterID != "" {
+		where = append(where, "o.requester_id = "+args.Add(f.RequesterID))
 	}
-	out, err := sqldb.QueryAll(ctx, s.db.Read(), "orders", scanOrder, `SELECT `+orderColumns+orderFrom+` WHERE `+where+` ORDER BY o.id DESC LIMIT `+strconv.Itoa(limit), args...)
+	if f.ServiceID != "" {
+		where = append(where, "EXISTS (SELECT 1 FROM order_items i JOIN offerings f ON f.id = i.offering_id JOIN services s ON s.id = f.service_id"+
+			" WHERE i.order_id = o.id AND (s.id = "+args.Add(f.ServiceID)+" OR s.code = "+args.Add(f.ServiceID)+"))")
+	}
+	if f.OfferingID != "" {
+		where = append(where, "EXISTS (SELECT 1 FROM order_items i JOIN offerings f ON f.id = i.offering_id"+
+			" WHERE i.order_id = o.id AND (f.id = "+args.Add(f.OfferingID)+" OR f.code = "+args.Add(f.OfferingID)+"))")
+	}
+	if f.From != nil {
+		where = append(where, "o.created_at >= "+args.Add(sqldb.Time(*f.From)))
+	}
+	if f.To != nil {
+		where = append(where, "o.created_at < "+args.Add(sqldb.Time(*f.To)))
+	}
+	var at time.Time
+	var id string
+	seek, err := orderOrder.Seek(&args, f.Page, &at, &id)
 	if err != nil {
-		return nil, err
+		return sqldb.Paged[*Order]{}, err
 	}
-	return out, loadItems(ctx, s.db.Read(), out)
+	where = append(where, seek)
+	rows, err := sqldb.QueryAll(ctx, q, "orders", scanOrder, `SELECT `+orderColumns+orderFrom+` WHERE `+strings.Join(where, " AND ")+
+		orderOrder.By()+orderOrder.Limit(&args, f.Page), args...)
+	if err != nil {
+		return sqldb.Paged[*Order]{}, err
+	}
+	out := sqldb.PageOf(rows, f.Page, orderOrder, func(o *Order) []any { return []any{o.CreatedAt, o.ID} })
+	return out, loadItems(ctx, q, out.Items)
+}
+
+// orderScope is the condition of the orders p may list: p's own (when one
+// of p's roles reads orders at all, as access.Principal.Owns has it) and,
+// unless mine, those of the org units where p holds order.read. The org
+// units are named by a subquery on their paths, so each side of the OR
+// reads an index of orders (by org unit, by requester) rather than every
+// order with its org unit joined.
+func orderScope(args *sqldb.Args, p *access.Principal, mine bool) string {
+	all, paths := p.OrgUnitScope(access.OrderRead)
+	if mine {
+		all, paths = false, nil
+	}
+	if all {
+		return "1 = 1"
+	}
+	var ors []string
+	if len(paths) > 0 {
+		var likes []string
+		for _, path := range paths {
+			likes = append(likes, "path LIKE "+args.Add(path+"%"))
+		}
+		ors = append(ors, "o.org_unit_id IN (SELECT id FROM org_units WHERE "+strings.Join(likes, " OR ")+")")
+	}
+	if p.Owns(p.UserID, access.OrderRead) {
+		ors = append(ors, "o.requester_id = "+args.Add(p.UserID))
+	}
+	if len(ors) == 0 {
+		return "1 = 0"
+	}
+	return "(" + strings.Join(ors, " OR ") + ")"
 }
 
 // Events lists an order's history, oldest first. Callers need to be able to read the order.

@@ -179,12 +179,12 @@ func TestOrderLifecycle(t *testing.T) {
 	wantCode(t, err, errs.CodeNotFound, "")
 	_, err = f.ord.Order(f.ctx, f.mo, o.ID)
 	wantCode(t, err, errs.CodeNotFound, "")
-	inbox, err := f.ord.Inbox(f.ctx, f.sponsor)
+	inbox, err := pageItems(f.ord.Inbox(f.ctx, f.sponsor, sqldb.Page{}))
 	must(t, err)
 	if len(inbox) != 1 || inbox[0].Approval.ID != as[0].ID {
 		t.Fatalf("the sponsor's inbox = %+v", inbox)
 	}
-	if inbox, _ := f.ord.Inbox(f.ctx, f.fin); len(inbox) != 0 {
+	if inbox, _ := pageItems(f.ord.Inbox(f.ctx, f.fin, sqldb.Page{})); len(inbox) != 0 {
 		t.Errorf("finance sees step 2 before step 1 is decided: %+v", inbox)
 	}
 	_, err = f.ord.Decide(f.ctx, f.sponsor, as[0].ID, orders.Decision{Approve: true, Comment: "go"})
@@ -200,10 +200,10 @@ func TestOrderLifecycle(t *testing.T) {
 		t.Fatalf("state after approvals = %s", o.State)
 	}
 	// The task is in Cloud Ops' queue, not in anyone else's.
-	if ts, _ := f.ord.Tasks(f.ctx, f.outside, orders.TaskFilter{}); len(ts) != 0 {
+	if ts, _ := pageItems(f.ord.Tasks(f.ctx, f.outside, orders.TaskFilter{})); len(ts) != 0 {
 		t.Errorf("someone outside the group sees %d tasks", len(ts))
 	}
-	ts, err := f.ord.Tasks(f.ctx, f.agent, orders.TaskFilter{})
+	ts, err := pageItems(f.ord.Tasks(f.ctx, f.agent, orders.TaskFilter{}))
 	must(t, err)
 	if len(ts) != 1 {
 		t.Fatalf("agent's queue = %d tasks", len(ts))
@@ -252,7 +252,7 @@ func TestOrderLifecycle(t *testing.T) {
 	must(t, err)
 	_, err = f.ord.RequestDeprovision(f.ctx, f.dana, insts[0].ID, "again")
 	wantCode(t, err, errs.CodeConflict, "already has a deprovision order")
-	ts, _ = f.ord.Tasks(f.ctx, f.agent, orders.TaskFilter{})
+	ts, _ = pageItems(f.ord.Tasks(f.ctx, f.agent, orders.TaskFilter{}))
 	_, err = f.ord.CompleteTask(f.ctx, f.agent, ts[0].ID, orders.TaskResult{Done: true})
 	must(t, err)
 	inst, err := f.ord.Instance(f.ctx, f.dana, insts[0].ID)
@@ -364,7 +364,7 @@ func TestBadOrders(t *testing.T) {
 	// A retiring service takes no orders and points to its successor; its instances stay.
 	o, err := f.order(f.dana, "bronze", map[string]any{"hostname": "keep"})
 	must(t, err)
-	ts, _ := f.ord.Tasks(f.ctx, f.agent, orders.TaskFilter{})
+	ts, _ := pageItems(f.ord.Tasks(f.ctx, f.agent, orders.TaskFilter{}))
 	_, err = f.ord.CompleteTask(f.ctx, f.agent, ts[0].ID, orders.TaskResult{Done: true})
 	must(t, err)
 	succ := f.liveService("cloud-compute", "Cloud compute", "", "")
@@ -463,7 +463,7 @@ func TestQuotaUnderConcurrency(t *testing.T) {
 		t.Fatalf("quota use = %+v", qs)
 	}
 	// A failed fulfilment gives its share back.
-	ts, _ := f.ord.Tasks(f.ctx, f.agent, orders.TaskFilter{})
+	ts, _ := pageItems(f.ord.Tasks(f.ctx, f.agent, orders.TaskFilter{}))
 	_, err = f.ord.CompleteTask(f.ctx, f.agent, ts[0].ID, orders.TaskResult{Done: false, Note: "no capacity"})
 	must(t, err)
 	if _, err := f.order(f.dana, "bronze", map[string]any{"hostname": "again"}); err != nil {
@@ -498,3 +498,7 @@ func TestQuoteAndPolicies(t *testing.T) {
 		t.Errorf("linux order = %s", o.State)
 	}
 }
+
+// pageItems is the items of one page of a list, for tests that read short
+// lists whole.
+func pageItems[T any](page sqldb.Paged[T], err error) ([]T, error) { return page.Items, err }

@@ -9,6 +9,7 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // token returns the principal of an API token of user, limited to roles
@@ -36,7 +37,7 @@ func TestLimitedTokenOwnsNothing(t *testing.T) {
 	must(t, err)
 	done, err := f.order(kai, "bronze", map[string]any{"hostname": "k2"})
 	must(t, err)
-	ts, _ := f.ord.Tasks(f.ctx, f.agent, orders.TaskFilter{})
+	ts, _ := pageItems(f.ord.Tasks(f.ctx, f.agent, orders.TaskFilter{}))
 	_, err = f.ord.CompleteTask(f.ctx, f.agent, ts[0].ID, orders.TaskResult{Done: true})
 	must(t, err)
 	done, err = f.ord.Order(f.ctx, kai, done.ID)
@@ -53,7 +54,7 @@ func TestLimitedTokenOwnsNothing(t *testing.T) {
 	refused("read the order", err)
 	_, err = f.ord.Events(f.ctx, reporter, draft.ID)
 	refused("read the order's history", err)
-	if os, err := f.ord.Orders(f.ctx, reporter, orders.OrderFilter{Mine: true}); err != nil || len(os) != 0 {
+	if os, err := pageItems(f.ord.Orders(f.ctx, reporter, orders.OrderFilter{Mine: true})); err != nil || len(os) != 0 {
 		t.Errorf("usage_reporter token lists %d of its owner's orders (err %v)", len(os), err)
 	}
 	_, err = f.ord.AddItem(f.ctx, reporter, draft.ID, orders.ItemInput{Offering: "vm", Plan: "gold", Parameters: map[string]any{"hostname": "k3"}})
@@ -77,7 +78,7 @@ func TestLimitedTokenOwnsNothing(t *testing.T) {
 	// The full token does all of it.
 	_, err = f.ord.Order(f.ctx, full, draft.ID)
 	must(t, err)
-	if os, err := f.ord.Orders(f.ctx, full, orders.OrderFilter{Mine: true}); err != nil || len(os) != 2 {
+	if os, err := pageItems(f.ord.Orders(f.ctx, full, orders.OrderFilter{Mine: true})); err != nil || len(os) != 2 {
 		t.Errorf("a full token lists %d of its owner's orders (err %v), want 2", len(os), err)
 	}
 	_, err = f.ord.AddItem(f.ctx, full, draft.ID, orders.ItemInput{Offering: "vm", Plan: "silver", Parameters: map[string]any{"hostname": "k3"}})
@@ -107,7 +108,7 @@ func TestLimitedTokenDecidesNothing(t *testing.T) {
 	if len(as) != 1 || as[0].ApproverKind != orders.ApproverSponsor {
 		t.Fatalf("approvals = %+v, want the sponsor's", as)
 	}
-	if in, _ := f.ord.Inbox(f.ctx, sponsorReporter); len(in) != 0 {
+	if in, _ := pageItems(f.ord.Inbox(f.ctx, sponsorReporter, sqldb.Page{})); len(in) != 0 {
 		t.Errorf("the sponsor's usage_reporter token has %d approvals in its inbox", len(in))
 	}
 	_, err = f.ord.Decide(f.ctx, sponsorReporter, as[0].ID, orders.Decision{Approve: true})
@@ -122,7 +123,7 @@ func TestLimitedTokenDecidesNothing(t *testing.T) {
 // in an inbox, nor read its order.
 func (f *fixture) refusedApprover(t *testing.T, who string, p *access.Principal, a *orders.Approval) {
 	t.Helper()
-	if in, err := f.ord.Inbox(f.ctx, p); err != nil || len(in) != 0 {
+	if in, err := pageItems(f.ord.Inbox(f.ctx, p, sqldb.Page{})); err != nil || len(in) != 0 {
 		t.Errorf("%s has %d approvals in the inbox (err %v), want none", who, len(in), err)
 	}
 	if _, err := f.ord.Order(f.ctx, p, a.OrderID); !errs.Is(err, errs.CodeNotFound) {
@@ -157,7 +158,7 @@ func TestRevokedApproverDecidesNothing(t *testing.T) {
 	f := newFixture(t)
 	ria := f.user("ria@x.example", f.retail.ID, grant(access.RoleApprover, access.ScopeOrgUnit, f.retail.ID))
 	a := f.sponsorApproval(t)
-	if in, _ := f.ord.Inbox(f.ctx, ria); len(in) != 0 {
+	if in, _ := pageItems(f.ord.Inbox(f.ctx, ria, sqldb.Page{})); len(in) != 0 {
 		t.Errorf("Retail's approver has the sponsor's approval in the inbox while the sponsor may decide it")
 	}
 
@@ -174,7 +175,7 @@ func TestRevokedApproverDecidesNothing(t *testing.T) {
 	must(t, err)
 	f.refusedApprover(t, "the sponsor without a grant on Retail", sponsor, a)
 
-	in, err := f.ord.Inbox(f.ctx, ria)
+	in, err := pageItems(f.ord.Inbox(f.ctx, ria, sqldb.Page{}))
 	must(t, err)
 	if len(in) != 1 || in[0].Approval.ID != a.ID {
 		t.Fatalf("Retail's approver has %d approvals in the inbox, want the sponsor's", len(in))
@@ -200,7 +201,7 @@ func TestApproverTokenForAnotherOrgUnit(t *testing.T) {
 	f.refusedApprover(t, "the sponsor's token for Manufacturing", f.token(f.sponsor, access.RoleRelationshipManager), a)
 
 	full := f.token(f.sponsor)
-	if in, err := f.ord.Inbox(f.ctx, full); err != nil || len(in) != 1 {
+	if in, err := pageItems(f.ord.Inbox(f.ctx, full, sqldb.Page{})); err != nil || len(in) != 1 {
 		t.Errorf("the sponsor has %d approvals in the inbox (err %v), want 1", len(in), err)
 	}
 	d, err := f.ord.Decide(f.ctx, full, a.ID, orders.Decision{Approve: true})

@@ -22,6 +22,7 @@ import (
 	"github.com/steward-itaas/steward/internal/money"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/sla"
+	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
 
@@ -87,11 +88,11 @@ func (f *fixture) laptops(n int) {
 	}
 	for _, email := range []string{"arun@contoso.example", "felix@it.contoso.example", "omar@it.contoso.example"} {
 		p := f.as(email)
-		inbox, err := f.a.Orders.Inbox(f.ctx, p)
+		inbox, err := f.a.Orders.Inbox(f.ctx, p, sqldb.Page{Limit: sqldb.MaxLimit})
 		if err != nil {
 			f.t.Fatal(err)
 		}
-		for _, it := range inbox {
+		for _, it := range inbox.Items {
 			if it.Order.ID == o.ID {
 				if _, err := f.a.Orders.Decide(f.ctx, p, it.Approval.ID, orders.Decision{Approve: true}); err != nil {
 					f.t.Fatal(err)

@@ -10,6 +10,7 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 type catalogPage struct {
@@ -158,12 +159,12 @@ func formValues(form *catalog.Form, get func(string) string, params map[string]a
 // cart returns the caller's open draft order, creating one when create is set.
 func (p *Portal) cart(r *http.Request, create bool) (*orders.Order, error) {
 	pr := middleware.Principal(r.Context())
-	drafts, err := p.Orders.Orders(r.Context(), pr, orders.OrderFilter{Mine: true, State: orders.StateDraft, Limit: 1})
+	drafts, err := p.Orders.Orders(r.Context(), pr, orders.OrderFilter{Mine: true, State: orders.StateDraft, Page: sqldb.Page{Limit: 1}})
 	if err != nil {
 		return nil, err
 	}
-	if len(drafts) > 0 {
-		return drafts[0], nil
+	if len(drafts.Items) > 0 {
+		return drafts.Items[0], nil
 	}
 	if !create {
 		return nil, nil
@@ -263,11 +264,11 @@ func (p *Portal) ordersPage(w http.ResponseWriter, r *http.Request) error {
 	pr := middleware.Principal(r.Context())
 	q := r.URL.Query()
 	pg := ordersPage{Page: p.pageFor(r, "Orders"), State: q.Get("state"), Mine: q.Get("mine") == "true", States: orders.States}
-	os, err := p.Orders.Orders(r.Context(), pr, orders.OrderFilter{State: orders.State(pg.State), Mine: pg.Mine, Limit: 100})
+	os, err := p.Orders.Orders(r.Context(), pr, orders.OrderFilter{State: orders.State(pg.State), Mine: pg.Mine, Page: sqldb.Page{Limit: 100}})
 	if err != nil {
 		return err
 	}
-	pg.Orders = os
+	pg.Orders = os.Items
 	return p.render(w, r, http.StatusOK, "orders", pg)
 }
 
@@ -315,8 +316,8 @@ type approvalsPage struct {
 }
 
 func (p *Portal) approvalsView(r *http.Request) (approvalsPage, error) {
-	inbox, err := p.Orders.Inbox(r.Context(), middleware.Principal(r.Context()))
-	return approvalsPage{Page: p.pageFor(r, "Approvals"), Inbox: inbox}, err
+	inbox, err := p.Orders.Inbox(r.Context(), middleware.Principal(r.Context()), sqldb.Page{})
+	return approvalsPage{Page: p.pageFor(r, "Approvals"), Inbox: inbox.Items}, err
 }
 
 func (p *Portal) decide(w http.ResponseWriter, r *http.Request) error {
@@ -340,7 +341,7 @@ type tasksPage struct {
 
 func (p *Portal) tasksView(r *http.Request) (tasksPage, error) {
 	ts, err := p.Orders.Tasks(r.Context(), middleware.Principal(r.Context()), orders.TaskFilter{})
-	return tasksPage{Page: p.pageFor(r, "Task queue"), Tasks: ts}, err
+	return tasksPage{Page: p.pageFor(r, "Task queue"), Tasks: ts.Items}, err
 }
 
 func (p *Portal) completeTask(w http.ResponseWriter, r *http.Request) error {

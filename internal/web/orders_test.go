@@ -30,7 +30,7 @@ func TestOrderPageCancelFollowsTheService(t *testing.T) {
 		t.Fatal(err)
 	}
 	var o *orders.Order
-	for _, w := range waiting {
+	for _, w := range waiting.Items {
 		if w.RequesterID == dana.ID {
 			o = w
 		}

@@ -16,6 +16,7 @@ import (
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
 
@@ -60,7 +61,7 @@ func TestPagesPerRole(t *testing.T) {
 	if _, err := a.Identity.CreateGrant(ctx, access.System(), identity.CreateGrantInput{UserID: reporter.ID, Role: access.RoleUsageReporter, ScopeKind: access.ScopeGlobal}); err != nil {
 		t.Fatal(err)
 	}
-	all, _ := a.Orders.Orders(ctx, access.System(), orders.OrderFilter{Limit: 100})
+	all, _ := a.Orders.Orders(ctx, access.System(), orders.OrderFilter{Page: sqldb.Page{Limit: 100}})
 	insts, _ := a.Orders.Instances(ctx, access.System(), orders.InstanceFilter{})
 	tests := []struct {
 		email, path string
@@ -167,7 +168,7 @@ func TestPagesPerRole(t *testing.T) {
 				want, not   []string
 			}{"felix@it.contoso.example", "/billing/documents/" + d.ID, 200, []string{"Finalise", "Add line"}, nil})
 	}
-	for _, o := range all {
+	for _, o := range all.Items {
 		tests = append(tests, struct {
 			email, path string
 			status      int

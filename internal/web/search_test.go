@@ -8,6 +8,7 @@ import (
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // TestSearchBox: issue 17, item 5: the header's search finds services,
@@ -15,11 +16,11 @@ import (
 // who may read it, and refuses an overlong search naming the limit.
 func TestSearchBox(t *testing.T) {
 	p := newDemoPortal(t)
-	all, err := p.app.Orders.Orders(context.Background(), access.System(), orders.OrderFilter{Limit: 1})
-	if err != nil || len(all) == 0 {
+	all, err := p.app.Orders.Orders(context.Background(), access.System(), orders.OrderFilter{Page: sqldb.Page{Limit: 1}})
+	if err != nil || len(all.Items) == 0 {
 		t.Fatal(all, err)
 	}
-	ref := all[0].Reference()
+	ref := all.Items[0].Reference()
 	search := func(who, q string) (int, string) {
 		t.Helper()
 		status, _, body := p.as(who).do("GET", "/search?q="+url.QueryEscape(q), nil)
