@@ -25,8 +25,10 @@ import (
 
 // benchIngest starts a Steward on a fresh database, drives its real HTTP
 // ingest endpoint with concurrent clients and prints one line of figures;
-// with --raw, also the rate at which the same database file takes batched
-// inserts with no HTTP, parsing or rollups: the physical reference.
+// with --raw, also the rate at which the same database takes batched
+// inserts with no HTTP, parsing or rollups (the physical reference), and
+// the ratio to it on the ingest line; with --latency, then drives it at
+// half the rate it reached, and prints the latency there.
 func benchIngest(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "Drive the CloudEvents ingest endpoint of a fresh Steward and print events/s and latency.")
 	database := fs.String("database", "", "a postgres:// URL of an empty database (default: embedded SQLite in a temporary directory)")
@@ -35,7 +37,8 @@ func benchIngest(ctx context.Context, e env, args []string) error {
 	duration := fs.Duration("duration", 10*time.Second, "how long to send")
 	rate := fs.Int("rate", 0, "target events per second over all clients (0: as fast as possible)")
 	subjects := fs.Int("subjects", 1000, "distinct subjects the events are spread over")
-	raw := fs.Bool("raw", false, "also measure raw batched inserts into the same database")
+	raw := fs.Bool("raw", false, "also measure raw batched inserts into the same database, and print the ratio")
+	latency := fs.Bool("latency", false, "then send at half the rate reached (or --rate) and print p50/p99 there")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the sending to this file")
 	if err := fs.parse(args); err != nil {
 		return err
@@ -56,45 +59,93 @@ func benchIngest(ctx context.Context, e env, args []string) error {
 	srv := &http.Server{Handler: a.Handler()}
 	go srv.Serve(ln)
 	defer srv.Close()
-	url := "http://" + ln.Addr().String() + "/api/v1/events"
+	d := ingestDriver{url: "http://" + ln.Addr().String() + "/api/v1/events", token: token, batch: *batch, clients: *clients, subjects: *subjects,
+		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients}, Timeout: 30 * time.Second}}
 
-	transport := &http.Transport{MaxIdleConnsPerHost: *clients, MaxConnsPerHost: *clients}
-	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
-	var sent atomic.Int64
-	var mu sync.Mutex
-	var latencies []time.Duration
-	var failure atomic.Value
 	stopProfile, err := cpuProfile(*profile)
 	if err != nil {
 		return err
 	}
-	defer stopProfile()
+	perSec, lat, err := d.run(*rate, *duration, 0)
+	stopProfile()
+	if err != nil {
+		return err
+	}
+	pct := percentiles(lat)
+	line := fmt.Sprintf("ingest events_per_sec=%.0f p50_ms=%.2f p99_ms=%.2f batch=%d store=%s clients=%d rate=%d",
+		perSec, pct(0.50), pct(0.99), *batch, store, *clients, *rate)
+	var rawLine string
+	if *raw {
+		n, took, err := benchRaw(ctx, a.DB)
+		if err != nil {
+			return err
+		}
+		rawPerSec := float64(n) / took.Seconds()
+		line += fmt.Sprintf(" raw_rows_per_sec=%.0f ratio=%.2f", rawPerSec, perSec/rawPerSec)
+		rawLine = fmt.Sprintf("raw_insert rows_per_sec=%.0f rows=%d store=%s", rawPerSec, n, store)
+	}
+	fmt.Fprintln(e.stdout, line)
+	if rawLine != "" {
+		fmt.Fprintln(e.stdout, rawLine)
+	}
+	if *latency {
+		half := *rate / 2
+		if half == 0 {
+			half = int(perSec / 2)
+		}
+		got, lat, err := d.run(half, *duration, 1)
+		if err != nil {
+			return err
+		}
+		pct := percentiles(lat)
+		fmt.Fprintf(e.stdout, "ingest_latency rate=%d events_per_sec=%.0f p50_ms=%.2f p90_ms=%.2f p99_ms=%.2f max_ms=%.2f batch=%d store=%s clients=%d\n",
+			half, got, pct(0.50), pct(0.90), pct(0.99), pct(1), *batch, store, *clients)
+	}
+	return nil
+}
+
+// ingestDriver sends ingest requests from concurrent clients.
+type ingestDriver struct {
+	url, token               string
+	batch, clients, subjects int
+	client                   *http.Client
+}
+
+// run sends for duration at rate events/s over all clients (as fast as
+// possible for 0) and returns the events/s reached and each request's
+// latency. phase keeps event IDs of runs apart.
+func (d ingestDriver) run(rate int, duration time.Duration, phase int) (float64, []time.Duration, error) {
+	var sent atomic.Int64
+	var mu sync.Mutex
+	var latencies []time.Duration
+	var failure atomic.Value
 	start := time.Now()
-	deadline := start.Add(*duration)
+	deadline := start.Add(duration)
 	var wg sync.WaitGroup
-	for c := range *clients {
+	for c := range d.clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			var own []time.Duration
 			var interval time.Duration
-			if *rate > 0 {
-				interval = time.Duration(float64(time.Second) * float64(*batch) * float64(*clients) / float64(*rate))
+			if rate > 0 {
+				interval = time.Duration(float64(time.Second) * float64(d.batch) * float64(d.clients) / float64(rate))
 			}
-			next := time.Now()
-			for seq := 0; time.Now().Before(deadline); seq++ {
+			// Clients start spread over one interval, not all at once.
+			next := time.Now().Add(interval * time.Duration(c) / time.Duration(d.clients))
+			for seq := phase << 40; time.Now().Before(deadline); seq++ {
 				if interval > 0 {
-					if d := time.Until(next); d > 0 {
-						time.Sleep(d)
+					if w := time.Until(next); w > 0 {
+						time.Sleep(w)
 					}
 					next = next.Add(interval)
 				}
-				body, ctype := benchBody(c, seq, *batch, *subjects)
-				req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+				body, ctype := benchBody(c, seq, d.batch, d.subjects)
+				req, _ := http.NewRequest("POST", d.url, bytes.NewReader(body))
 				req.Header.Set("Content-Type", ctype)
-				req.Header.Set("Authorization", "Bearer "+token)
+				req.Header.Set("Authorization", "Bearer "+d.token)
 				t0 := time.Now()
-				res, err := client.Do(req)
+				res, err := d.client.Do(req)
 				if err == nil {
 					_, _ = io.Copy(io.Discard, res.Body)
 					res.Body.Close()
@@ -107,7 +158,7 @@ func benchIngest(ctx context.Context, e env, args []string) error {
 					return
 				}
 				own = append(own, time.Since(t0))
-				sent.Add(int64(*batch))
+				sent.Add(int64(d.batch))
 			}
 			mu.Lock()
 			latencies = append(latencies, own...)
@@ -117,19 +168,9 @@ func benchIngest(ctx context.Context, e env, args []string) error {
 	wg.Wait()
 	elapsed := time.Since(start)
 	if err, ok := failure.Load().(error); ok {
-		return fmt.Errorf("a client failed: %w", err)
+		return 0, nil, fmt.Errorf("a client failed: %w", err)
 	}
-	pct := percentiles(latencies)
-	fmt.Fprintf(e.stdout, "ingest events_per_sec=%.0f p50_ms=%.2f p99_ms=%.2f batch=%d store=%s clients=%d rate=%d\n",
-		float64(sent.Load())/elapsed.Seconds(), pct(0.50), pct(0.99), *batch, store, *clients, *rate)
-	if *raw {
-		n, d, err := benchRaw(ctx, a.DB)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(e.stdout, "raw_insert rows_per_sec=%.0f rows=%d store=%s\n", float64(n)/d.Seconds(), n, store)
-	}
-	return nil
+	return float64(sent.Load()) / elapsed.Seconds(), latencies, nil
 }
 
 // percentiles sorts latencies and returns the p-th percentile (0 to 1) in milliseconds.
@@ -223,9 +264,18 @@ func benchRaw(ctx context.Context, db *sqldb.DB) (int, time.Duration, error) {
 	for time.Since(start) < 5*time.Second {
 		err := db.Tx(ctx, func(tx *sqldb.Tx) error {
 			now := sqldb.Time(time.Now())
-			return sqldb.Bulk{Object: "raw rows", Head: `INSERT INTO usage_events (source, id, type, subject, time, received_at, data)`, Cols: 7, Rows: 1000,
+			head, cols := `INSERT INTO usage_events (source, id, type, subject, time, received_at, data)`, 7
+			if db.Dialect == sqldb.Postgres { // partitioned by the month received
+				head, cols = `INSERT INTO usage_events (source, id, type, subject, time, received_at, data, period)`, 8
+			}
+			month := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+			return sqldb.Bulk{Object: "raw rows", Head: head, Cols: cols, Rows: 1000,
 				Args: func(i int, args []any) []any {
-					return append(args, "/raw", fmt.Sprint("raw-", n+i), "com.example.api.called", "s-1", now, now, data)
+					args = append(args, "/raw", fmt.Sprint("raw-", n+i), "com.example.api.called", "s-1", now, now, data)
+					if cols == 8 {
+						args = append(args, month)
+					}
+					return args
 				}}.Insert(ctx, tx)
 		})
 		if err != nil {

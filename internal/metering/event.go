@@ -86,7 +86,7 @@ func str(p *string) string {
 // check validates the attributes of an event per the CloudEvents 1.0 spec
 // and Steward's rules for usage, filling ev. received stands in for a
 // missing time.
-func (w *wire) check(ev *Event, received time.Time) eventError {
+func (w *wire) check(ev *Event, received time.Time, clean bool) eventError {
 	var e eventError
 	if w.SpecVersion == nil {
 		e.add("specversion", `specversion is required: send "1.0"`)
@@ -144,9 +144,9 @@ func (w *wire) check(ev *Event, received time.Time) eventError {
 	if w.DataBase64 != nil {
 		e.add("data_base64", "usage data must be a JSON object in data, not base64")
 	}
-	if !utf8.Valid(w.Data) {
+	if !clean && !utf8.Valid(w.Data) {
 		e.add("data", "data must be valid UTF-8")
-	} else if loneSurrogate(w.Data) {
+	} else if !clean && loneSurrogate(w.Data) {
 		e.add("data", "data must be valid Unicode: "+surrogateMessage)
 	} else if d := bytes.TrimSpace(w.Data); len(d) > 0 && !bytes.Equal(d, []byte("null")) {
 		if d[0] != '{' {
@@ -186,12 +186,16 @@ func ParseRequest(h http.Header, body []byte, received time.Time) (*Parsed, erro
 			return nil, errs.Invalid("a batch holds at most %d events; this one has %d: split it", MaxBatchEvents, len(raws))
 		}
 		p := &Parsed{Events: make([]*Event, len(raws)), Problems: make([]eventError, len(raws)), Batch: true}
+		// A batch that is valid Unicode as a whole needs no check of each
+		// event's bytes (nearly every batch; the others are checked event
+		// by event, to name what is wrong).
+		clean := utf8.Valid(body) && !loneSurrogate(body)
 		for i, raw := range raws {
-			p.Events[i], p.Problems[i] = parseStructured(raw, received)
+			p.Events[i], p.Problems[i] = parseStructured(raw, received, clean)
 		}
 		return p, nil
 	case mt == ContentStructured:
-		ev, e := parseStructured(body, received)
+		ev, e := parseStructured(body, received, false)
 		return &Parsed{Events: []*Event{ev}, Problems: []eventError{e}}, nil
 	case h.Get("Ce-Specversion") != "":
 		ev, e := parseBinary(h, body, received)
@@ -208,22 +212,24 @@ func (s *Service) Parse(h http.Header, body []byte) (*Parsed, error) {
 	return ParseRequest(h, body, s.now())
 }
 
-func parseStructured(raw []byte, received time.Time) (*Event, eventError) {
+// parseStructured reads one structured event; clean says its bytes are
+// known to be valid UTF-8 without a lone surrogate escape.
+func parseStructured(raw []byte, received time.Time, clean bool) (*Event, eventError) {
 	ev := &Event{}
 	if len(raw) > MaxEventBytes {
 		return ev, eventError{{"", "the event is larger than 64 KiB"}}
 	}
-	if !utf8.Valid(raw) {
+	if !clean && !utf8.Valid(raw) {
 		return ev, eventError{{invalidUTF8(raw), "the event must be valid UTF-8: invalid bytes are refused, not replaced"}}
 	}
-	if loneSurrogate(raw) {
+	if !clean && loneSurrogate(raw) {
 		return ev, eventError{{badAttribute(raw, loneSurrogate), "the event must be valid Unicode: " + surrogateMessage}}
 	}
 	var w wire
 	if err := json.Unmarshal(raw, &w); err != nil {
 		return ev, eventError{{"", "the event is not a JSON object with string attributes: " + jsonMessage(err)}}
 	}
-	return ev, w.check(ev, received)
+	return ev, w.check(ev, received, clean)
 }
 
 // invalidUTF8 names the attribute of a structured event whose value is not
@@ -283,7 +289,7 @@ func parseBinary(h http.Header, body []byte, received time.Time) (*Event, eventE
 	if len(bytes.TrimSpace(body)) > 0 && !json.Valid(body) {
 		return ev, eventError{{"data", "the body must be the event's data as JSON"}}
 	}
-	return ev, w.check(ev, received)
+	return ev, w.check(ev, received, false)
 }
 
 func jsonMessage(err error) string {

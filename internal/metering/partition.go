@@ -134,6 +134,12 @@ func lookBack(ctx context.Context, tx *sqldb.Tx, received time.Time, keys []even
 	if len(keys) == 0 || (from.Equal(period) && to.Equal(period)) {
 		return found, nil
 	}
+	// Two ranges, not "period <> $", so that the planner prunes this
+	// month's partition instead of probing it too.
+	months, bounds := `e.period >= $4 AND e.period < $5`, []any{from, period}
+	if to.After(period) {
+		months, bounds = `((e.period >= $4 AND e.period < $5) OR (e.period > $5 AND e.period <= $6))`, []any{from, period, to}
+	}
 	const per = 5000
 	for start := 0; start < len(keys); start += per {
 		chunk := keys[start:min(start+per, len(keys))]
@@ -147,7 +153,7 @@ func lookBack(ctx context.Context, tx *sqldb.Tx, received time.Time, keys []even
 		}, `SELECT e.source, e.id, e.subject FROM usage_events e
 			JOIN unnest($1::text[], $2::text[], $3::text[]) AS k(source, id, subject)
 			  ON e.source = k.source AND e.id = k.id AND e.subject = k.subject
-			WHERE e.period >= $4 AND e.period <= $5 AND e.period <> $6`, sources, ids, subjects, from, to, period)
+			WHERE `+months, append([]any{sources, ids, subjects}, bounds...)...)
 		if err != nil {
 			return nil, err
 		}
