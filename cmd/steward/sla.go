@@ -15,6 +15,7 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/sla"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // The limits of an agreement file for steward sla apply.
@@ -107,25 +108,49 @@ func slaApply(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
-// slaList prints the agreements and how each stands.
+// slaList prints the agreements and how each stands: all of them, read a
+// page at a time, or one page with --limit (and the command for the next).
 func slaList(ctx context.Context, e env, args []string) error {
 	fs := newFlagSet(e, "List the agreements and how each stands now.")
 	db := addDBFlags(fs)
+	state := fs.String("state", "", "only agreements in this state: draft, active or retired")
+	kind := fs.String("kind", "", "only agreements of this kind: sla, ola or uc")
+	orgUnit := fs.String("org-unit", "", "only agreements made with this org unit (code or ID) or one under it")
+	limit := fs.Int("limit", 0, "print one page of this many agreements (1 to 500) and the cursor of the next; 0 prints them all")
+	cursor := fs.String("cursor", "", "start after the page this cursor ends (printed by --limit)")
 	a, err := fs.open(ctx, db, args)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	d, err := a.SLA.Dashboard(ctx, access.System())
-	if err != nil {
-		return err
+	if *limit < 0 || *limit > sqldb.MaxLimit {
+		return fmt.Errorf("--limit is 1 to %d, or 0 for every agreement", sqldb.MaxLimit)
+	}
+	f := sla.AgreementFilter{State: sla.State(*state), Kind: sla.Kind(*kind), OrgUnit: *orgUnit, Page: sqldb.Page{Limit: *limit, Cursor: *cursor}}
+	if *limit == 0 {
+		f.Page.Limit = sqldb.MaxLimit
 	}
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "AGREEMENT\tKIND\tSTATE\tSTATUS\tNAME")
-	for _, c := range d.Agreements {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", c.Agreement.Code, c.Agreement.Kind.Label(), c.Agreement.State, c.Status, c.Agreement.Name)
+	for {
+		pg, err := a.SLA.ListAgreements(ctx, access.System(), f)
+		if err != nil {
+			return describe(err)
+		}
+		for _, c := range pg.Items {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", c.Agreement.Code, c.Agreement.Kind.Label(), c.Agreement.State, c.Status, c.Agreement.Name)
+		}
+		if pg.Next != "" && *limit > 0 {
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "more: run it again with --cursor %s\n", pg.Next)
+			return nil
+		}
+		if f.Page.Cursor = pg.Next; f.Page.Cursor == "" {
+			return w.Flush()
+		}
 	}
-	return w.Flush()
 }
 
 // slaEvaluate runs the compliance pass now.

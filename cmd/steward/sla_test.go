@@ -1,12 +1,20 @@
 package main
 
 import (
+	"context"
+	"io"
+	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
+	"github.com/steward-itaas/steward/internal/app"
+	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/sla"
+	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
 
 // aliasBomb is a billion laughs in YAML: a few hundred bytes whose
@@ -76,4 +84,63 @@ func FuzzDecodeAgreement(f *testing.F) {
 			t.Fatalf("%d values from %d bytes", n, len(src))
 		}
 	})
+}
+
+// Issue 18: steward sla list reads the agreements a page at a time and
+// prints them all; with --limit it prints one page and the cursor of the
+// next, which --cursor follows; its filters narrow the list.
+func TestSLAListPages(t *testing.T) {
+	ctx := context.Background()
+	cfg := sqldbtest.Config(t)
+	a, err := app.New(ctx, app.Config{Database: cfg, Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing, SLA: a.SLA})
+	a.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"STEWARD_DATA_DIR": cfg.DataDir, "STEWARD_DATABASE": cfg.URL}
+	if cfg.URL != "" {
+		vars["STEWARD_SECRET_KEY"] = testKey
+	}
+	getenv := func(k string) string { return vars[k] }
+	codes := regexp.MustCompile(`(?m)^([a-z0-9-]+) +(SLA|OLA|UC) `)
+	listed := func(out string) []string {
+		var cs []string
+		for _, m := range codes.FindAllStringSubmatch(out, -1) {
+			cs = append(cs, m[1])
+		}
+		return cs
+	}
+	out, err := cli(t, getenv, "", "sla", "list")
+	all := listed(out)
+	if err != nil || len(all) < 2 {
+		t.Fatalf("sla list: %v %s", err, out)
+	}
+	var walked []string
+	next := []string{"sla", "list", "--limit", "1"}
+	for pages := 0; pages <= len(all); pages++ {
+		var stdout, stderr strings.Builder
+		if err := run(ctx, next, getenv, strings.NewReader(""), &stdout, &stderr); err != nil {
+			t.Fatalf("%v: %v %s", next, err, stderr.String())
+		}
+		walked = append(walked, listed(stdout.String())...)
+		m := regexp.MustCompile(`--cursor (\S+)`).FindStringSubmatch(stderr.String())
+		if m == nil {
+			break
+		}
+		next = []string{"sla", "list", "--limit", "1", "--cursor", m[1]}
+	}
+	if strings.Join(walked, " ") != strings.Join(all, " ") {
+		t.Errorf("one a page: %v, want %v", walked, all)
+	}
+	if out, err := cli(t, getenv, "", "sla", "list", "--kind", "uc", "--state", "active"); err != nil || len(listed(out)) >= len(all) {
+		t.Errorf("sla list --kind uc: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "sla", "list", "--state", "signed"); err == nil || !strings.Contains(out, "state") {
+		t.Errorf("sla list --state signed: %v %s", err, out)
+	}
 }

@@ -3,18 +3,26 @@ package api
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/sla"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 func (s *Server) listAgreements(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.SLA.Dashboard(ctx(r), principal(r))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out.Agreements, 0, nil))
+	q := r.URL.Query()
+	out, err := s.SLA.ListAgreements(ctx(r), principal(r), sla.AgreementFilter{State: sla.State(q.Get("state")), Kind: sla.Kind(q.Get("kind")),
+		Service: q.Get("service"), OrgUnit: q.Get("org_unit"), Page: pg})
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 // saveAgreement creates the agreement with the body's code (201) or
@@ -68,19 +76,37 @@ func (s *Server) agreementReview(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) agreementBurn(w http.ResponseWriter, r *http.Request) error {
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
 	out, err := s.SLA.Burn(ctx(r), principal(r), r.PathValue("code"), r.PathValue("target"))
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
-}
-
-func (s *Server) listBreaches(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.SLA.Breaches(ctx(r), principal(r), sla.BreachFilter{Agreement: r.URL.Query().Get("agreement"), State: r.URL.Query().Get("state")})
+	l, err := sqldb.PageSlice(out, pg)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	return writeList(w, r, l)
+}
+
+func (s *Server) listBreaches(w http.ResponseWriter, r *http.Request) error {
+	from, to, err := periodFilter(r, false)
+	if err != nil {
+		return err
+	}
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	out, err := s.SLA.Breaches(ctx(r), principal(r), sla.BreachFilter{Agreement: q.Get("agreement"), State: q.Get("state"), Service: q.Get("service"),
+		OrgUnit: q.Get("org_unit"), From: from, To: to, Page: pg})
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) getBreach(w http.ResponseWriter, r *http.Request) error {
@@ -105,15 +131,16 @@ func (s *Server) listOutages(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	limit, err := limitParam(r)
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	out, err := s.SLA.Outages(ctx(r), principal(r), sla.OutageFilter{Service: r.URL.Query().Get("service"), From: from, To: to, Limit: limit})
+	q := r.URL.Query()
+	out, err := s.SLA.Outages(ctx(r), principal(r), sla.OutageFilter{Service: q.Get("service"), State: q.Get("state"), From: from, To: to, Page: pg})
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	return writeList(w, r, out)
 }
 
 func (s *Server) recordOutage(w http.ResponseWriter, r *http.Request) error {
@@ -149,11 +176,29 @@ func (s *Server) updateOutage(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.SLA.Incidents(ctx(r), principal(r), r.URL.Query().Get("service"))
+	from, to, err := periodFilter(r, false)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := sla.IncidentFilter{Service: q.Get("service"), State: q.Get("state"), From: from, To: to, Page: pg}
+	if v := q.Get("priority"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 4 {
+			return &errs.Error{Code: errs.CodeInvalid, Message: "a query parameter is not valid",
+				Fields: []errs.FieldError{{Field: "priority", Rule: "range", Message: "priority is a whole number from 1 to 4"}}}
+		}
+		f.Priority = n
+	}
+	out, err := s.SLA.Incidents(ctx(r), principal(r), f)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) saveIncident(w http.ResponseWriter, r *http.Request) error {

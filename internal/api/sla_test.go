@@ -61,11 +61,37 @@ func slaScenario(t *testing.T, e *env, retail string) {
 	in["name"] = "Virtual machines for Retail stores"
 	c.do("PUT", "/api/v1/agreements/vm-sla", lena, in, 200)
 	c.do("GET", "/api/v1/agreements", buyer, nil, 200)
+	// The list pages and filters inside the query: the buyer's org unit's
+	// SLAs, the ones covering a service, none in draft.
+	var list struct {
+		Items []sla.Compliance `json:"items"`
+		Next  string           `json:"next"`
+	}
+	c.do("GET", "/api/v1/agreements?state=active&kind=sla&org_unit=RETAIL&service=virtual-machines&limit=1", buyer, nil, 200).decode(t, &list)
+	if len(list.Items) != 1 || list.Items[0].Agreement.Code != "vm-sla" {
+		t.Errorf("active SLAs with Retail on the VMs: %+v", list.Items)
+	}
+	c.do("GET", "/api/v1/agreements?state=draft", lena, nil, 200).decode(t, &list)
+	if len(list.Items) != 0 {
+		t.Errorf("draft agreements: %+v", list.Items)
+	}
+	if f := c.bad("GET", "/api/v1/agreements?state=signed", lena, nil, 422).problemFields(); strings.Join(f, " ") != "state" {
+		t.Errorf("a bogus state: fields %v", f)
+	}
+	if f := c.bad("GET", "/api/v1/agreements?cursor=bogus", lena, nil, 422).problemFields(); strings.Join(f, " ") != "cursor" {
+		t.Errorf("a bogus cursor: fields %v", f)
+	}
 
 	var o sla.Outage
 	c.do("POST", "/api/v1/outages", agent, map[string]any{"service": "network", "started_at": ts(-5 * time.Hour), "summary": "Core switch"}, 201).decode(t, &o)
 	c.do("POST", "/api/v1/outages", agent, map[string]any{"service": "virtual-machines", "started_at": ts(time.Hour)}, 422)
-	c.do("GET", "/api/v1/outages?service=network", agent, nil, 200)
+	var outages struct {
+		Items []sla.Outage `json:"items"`
+	}
+	c.do("GET", "/api/v1/outages?service=network&state=ongoing&from="+url.QueryEscape(ts(-24*time.Hour))+"&limit=10", agent, nil, 200).decode(t, &outages)
+	if len(outages.Items) != 1 || outages.Items[0].ID != o.ID {
+		t.Errorf("the network's ongoing outages: %+v", outages.Items)
+	}
 	c.do("GET", "/api/v1/outages/"+o.ID, agent, nil, 200)
 	c.do("PUT", "/api/v1/outages/"+o.ID, agent, map[string]any{"service": "network", "started_at": ts(-5 * time.Hour), "ended_at": ts(-3 * time.Hour),
 		"summary": "Core switch"}, 200)
@@ -77,6 +103,10 @@ func slaScenario(t *testing.T, e *env, retail string) {
 	c.do("PUT", "/api/v1/incidents/"+inc.ID, agent, map[string]any{"service": "virtual-machines", "priority": 2, "summary": "VMs unreachable",
 		"opened_at": ts(-5 * time.Hour), "resolved_at": ts(-2 * time.Hour)}, 200)
 	c.do("GET", "/api/v1/incidents", agent, nil, 200)
+	c.do("GET", "/api/v1/incidents?service=virtual-machines&priority=2&state=resolved&from=2026-01", agent, nil, 200)
+	if f := c.bad("GET", "/api/v1/incidents?priority=9", agent, nil, 422).problemFields(); strings.Join(f, " ") != "priority" {
+		t.Errorf("a bogus priority: fields %v", f)
+	}
 
 	alert := map[string]any{"version": "4", "groupKey": "{}:{alertname=\"VMDown\"}", "status": "firing", "receiver": "steward",
 		"groupLabels": map[string]any{}, "commonLabels": map[string]any{}, "commonAnnotations": map[string]any{}, "externalURL": "http://am", "truncatedAlerts": 0,
@@ -95,6 +125,11 @@ func slaScenario(t *testing.T, e *env, retail string) {
 		t.Errorf("resolved alert: %+v", ar)
 	}
 
+	c.do("GET", "/api/v1/outages?state=ended&limit=10", agent, nil, 200).decode(t, &outages)
+	if len(outages.Items) != 2 {
+		t.Errorf("ended outages: %+v, want the network's and the alert's", outages.Items)
+	}
+
 	var pass sla.Pass
 	c.do("POST", "/api/v1/agreements/evaluate", agent, nil, 403)
 	c.do("POST", "/api/v1/agreements/evaluate", lena, nil, 200).decode(t, &pass)
@@ -111,6 +146,13 @@ func slaScenario(t *testing.T, e *env, retail string) {
 		t.Errorf("breach %+v", b)
 	}
 	c.do("GET", "/api/v1/breaches?agreement=vm-sla", buyer, nil, 200)
+	var breaches struct {
+		Items []sla.Breach `json:"items"`
+	}
+	c.do("GET", "/api/v1/breaches?state=open&service=virtual-machines&org_unit=RETAIL&from="+url.QueryEscape(ts(-24*time.Hour)), buyer, nil, 200).decode(t, &breaches)
+	if len(breaches.Items) != 1 || breaches.Items[0].ID != comp.Breaches[0].ID {
+		t.Errorf("open breaches on the VMs: %+v", breaches.Items)
+	}
 	c.do("GET", "/api/v1/breaches/"+comp.Breaches[0].ID, buyer, nil, 200)
 	c.do("GET", "/api/v1/agreements/vm-sla/targets/availability/burn", lena, nil, 200)
 	c.do("GET", "/api/v1/agreements/vm-sla/review?from="+url.QueryEscape(ts(-48*time.Hour))+"&to="+url.QueryEscape(ts(time.Hour)), buyer, nil, 200)
@@ -155,7 +197,8 @@ func TestAlertmanagerWebhook(t *testing.T) {
 			t.Fatalf("notify: %v (retry %v)", err, retry)
 		}
 	}
-	outages, err := e.app.SLA.Outages(context.Background(), access.System(), sla.OutageFilter{Service: "payments"})
+	page, err := e.app.SLA.Outages(context.Background(), access.System(), sla.OutageFilter{Service: "payments"})
+	outages := page.Items
 	if err != nil || len(outages) != 1 || outages[0].Ended != nil || outages[0].Source != sla.Alertmanager || !outages[0].Started.Equal(starts) ||
 		outages[0].Summary != "Alert: Card payments failing" {
 		t.Fatalf("after three notifications: %+v %v", outages, err)
@@ -165,8 +208,8 @@ func TestAlertmanagerWebhook(t *testing.T) {
 	if _, err := n.Notify(ctx, down); err != nil {
 		t.Fatal(err)
 	}
-	outages, _ = e.app.SLA.Outages(context.Background(), access.System(), sla.OutageFilter{Service: "payments"})
-	if len(outages) != 1 || outages[0].Ended == nil || !outages[0].Ended.Equal(ends) {
+	page, _ = e.app.SLA.Outages(context.Background(), access.System(), sla.OutageFilter{Service: "payments"})
+	if outages = page.Items; len(outages) != 1 || outages[0].Ended == nil || !outages[0].Ended.Equal(ends) {
 		t.Fatalf("after the resolved notification: %+v", outages[0])
 	}
 	// Firing again later is a new outage.
@@ -174,8 +217,8 @@ func TestAlertmanagerWebhook(t *testing.T) {
 	if _, err := n.Notify(ctx, again); err != nil {
 		t.Fatal(err)
 	}
-	if outages, _ = e.app.SLA.Outages(context.Background(), access.System(), sla.OutageFilter{Service: "payments"}); len(outages) != 2 {
-		t.Errorf("a new firing after resolution: %d outages, want 2", len(outages))
+	if page, _ = e.app.SLA.Outages(context.Background(), access.System(), sla.OutageFilter{Service: "payments"}); len(page.Items) != 2 {
+		t.Errorf("a new firing after resolution: %d outages, want 2", len(page.Items))
 	}
 	// A wrong token is refused, and Alertmanager is told so (no retry).
 	conf.HTTPConfig.Authorization.Credentials = "not-a-token"

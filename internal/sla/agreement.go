@@ -568,6 +568,9 @@ func (s *Service) SaveAgreement(ctx context.Context, p *access.Principal, in Agr
 		if out, err = getAgreement(ctx, tx, in.Code); err != nil {
 			return err
 		}
+		if err := storeScopeRows(ctx, tx, out.ID, sc); err != nil {
+			return err
+		}
 		e := audit.Entry{Action: "agreement.create", ObjectType: "agreement", ObjectID: out.ID, After: out}
 		if !created {
 			e.Action, e.Before = "agreement.update", before

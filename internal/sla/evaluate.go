@@ -697,7 +697,9 @@ func (s *Service) meterTotal(ctx context.Context, a *Agreement, t *Target, from,
 }
 
 // write stores a chunk's figures and breach changes with their rebates
-// and notices, in one transaction.
+// and notices, in one transaction and in few statements: the figures, the
+// notices and the new breaches (nearly all of a first pass's writes) go in
+// bulk; a breach that changes is updated on its own.
 func (s *Service) write(ctx context.Context, tx *sqldb.Tx, part []*Agreement, results []stored, changes []breachChange, k *known, now time.Time) (int, error) {
 	ids := make([]string, len(part))
 	for i, a := range part {
@@ -726,8 +728,33 @@ func (s *Service) write(ctx context.Context, tx *sqldb.Tx, part []*Agreement, re
 	if err != nil {
 		return 0, err
 	}
-	notices := 0
-	for _, r := range results {
+	notices, err := writeNotices(ctx, tx, results, k, at)
+	if err != nil {
+		return 0, err
+	}
+	var fresh []breachChange
+	for _, c := range changes {
+		if c.id == "" {
+			fresh = append(fresh, c)
+			continue
+		}
+		if err := s.updateBreach(ctx, tx, c, now); err != nil {
+			return 0, err
+		}
+	}
+	return notices, s.openBreaches(ctx, tx, fresh, k, now)
+}
+
+// writeNotices raises a notice for each target that turned at risk or
+// breached, in one statement, and returns how many.
+func writeNotices(ctx context.Context, tx *sqldb.Tx, results []stored, k *known, at time.Time) (int, error) {
+	type notice struct {
+		r   *stored
+		msg string
+	}
+	var notices []notice
+	for i := range results {
+		r := &results[i]
 		if !r.current || r.Status != AtRisk && r.Status != Breached {
 			continue
 		}
@@ -736,68 +763,128 @@ func (s *Service) write(ctx context.Context, tx *sqldb.Tx, part []*Agreement, re
 			continue
 		}
 		k.status[key] = r.Status
-		msg := fmt.Sprintf("%s: %s is %s (%s measured, budget %s%% spent)", r.agreement.Name, r.target.Describe(), strings.ReplaceAll(string(r.Status), "_", " "),
-			r.Measured, r.BudgetUsed)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sla_notices (id, agreement_id, target, status, message, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			sqldb.NewID(), r.agreement.ID, r.target.Code, r.Status, msg, at); err != nil {
-			return 0, sqldb.Err(err, "sla notice")
-		}
-		notices++
+		notices = append(notices, notice{r, fmt.Sprintf("%s: %s is %s (%s measured, budget %s%% spent)", r.agreement.Name, r.target.Describe(),
+			strings.ReplaceAll(string(r.Status), "_", " "), r.Measured, r.BudgetUsed)})
 	}
-	for _, c := range changes {
-		if err := s.writeBreach(ctx, tx, c, k, now); err != nil {
-			return 0, err
-		}
-	}
-	return notices, nil
+	err := sqldb.Bulk{
+		Object: "sla notices", Head: `INSERT INTO sla_notices (id, agreement_id, target, status, message, created_at)`, Cols: 6, Rows: len(notices),
+		Args: func(i int, args []any) []any {
+			n := notices[i]
+			return append(args, sqldb.NewID(), n.r.agreement.ID, n.r.target.Code, n.r.Status, n.msg, at)
+		},
+	}.Insert(ctx, tx)
+	return len(notices), err
 }
 
-func (s *Service) writeBreach(ctx context.Context, tx *sqldb.Tx, c breachChange, k *known, now time.Time) error {
-	at := sqldb.Time(now)
-	id := c.id
-	objective := c.target.Describe()
-	if id == "" {
-		id = sqldb.NewID()
-		// Two passes at once (a scheduled one and one a change asked for, on
-		// two replicas) may both find the breach new: the first one records it.
-		res, err := tx.ExecContext(ctx, `INSERT INTO sla_breaches (id, agreement_id, target, window_start, window_end, state, measured, objective, excess_us,
-			rebate_kind, rebate_minor, currency, rebate_detail, opened_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, '', 0, $10, '', $11, $11)
-			ON CONFLICT (agreement_id, target, window_start) DO NOTHING`,
-			id, c.agreement.ID, c.target.Code, sqldb.Time(c.start), sqldb.Time(c.WindowEnd), c.state, c.Measured, objective, c.ExcessMicros, c.agreement.Currency, at)
+// openBreaches records the breaches a pass found new: their rebates
+// reckoned first, so that one statement inserts them all, then their audit
+// records and credits. A breach that another pass (a scheduled one and one
+// a change asked for, on two replicas) recorded meanwhile is left to it:
+// the first one records it.
+func (s *Service) openBreaches(ctx context.Context, tx *sqldb.Tx, fresh []breachChange, k *known, now time.Time) error {
+	if len(fresh) == 0 {
+		return nil
+	}
+	type row struct {
+		c  *breachChange
+		id string
+		r  reckoning
+	}
+	rows := make([]row, len(fresh))
+	for i := range fresh {
+		id := sqldb.NewID()
+		r, err := s.reckon(ctx, tx, fresh[i], id)
 		if err != nil {
-			return sqldb.Err(err, "sla breach")
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return nil
-		}
-		b := &knownBreach{id: id, state: c.state, excess: c.ExcessMicros, start: c.start}
-		k.breaches[breachKey{c.agreement.ID, c.target.Code, c.start}] = b
-		if err := audit.Write(ctx, tx, access.System(), now, audit.Entry{Action: "sla_breach.open", ObjectType: "sla_breach", ObjectID: id,
-			After: map[string]any{"agreement": c.agreement.Code, "target": c.target.Code, "window_start": c.start, "measured": c.Measured}}); err != nil {
 			return err
 		}
-	} else {
-		closed := any(nil)
-		if c.state != "open" {
-			closed = at
+		rows[i] = row{&fresh[i], id, r}
+	}
+	at := sqldb.Time(now)
+	inserted := map[string]bool{}
+	err := sqldb.Bulk{
+		Object: "sla breach",
+		Head: `INSERT INTO sla_breaches (id, agreement_id, target, window_start, window_end, state, measured, objective, excess_us,
+			rebate_kind, rebate_minor, currency, rebate_detail, opened_at, updated_at)`,
+		Tail: ` ON CONFLICT (agreement_id, target, window_start) DO NOTHING RETURNING id`,
+		Cols: 15, Rows: len(rows),
+		Args: func(i int, args []any) []any {
+			x := rows[i]
+			c := x.c
+			return append(args, x.id, c.agreement.ID, c.target.Code, sqldb.Time(c.start), sqldb.Time(c.WindowEnd), c.state, c.Measured, c.target.Describe(),
+				c.ExcessMicros, x.r.kind, x.r.total, c.agreement.Currency, x.r.detail, at, at)
+		},
+		Scan: func(row sqldb.Scanner) error {
+			var id string
+			err := row.Scan(&id)
+			inserted[id] = true
+			return err
+		},
+	}.Insert(ctx, tx)
+	if err != nil {
+		return err
+	}
+	var entries []audit.Entry
+	for _, x := range rows {
+		if !inserted[x.id] {
+			continue
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE sla_breaches SET window_end = $1, state = $2, measured = $3, objective = $4, excess_us = $5, updated_at = $6,
-			closed_at = COALESCE(closed_at, $7) WHERE id = $8`, sqldb.Time(c.WindowEnd), c.state, c.Measured, objective, c.ExcessMicros, at, closed, id); err != nil {
-			return sqldb.Err(err, "sla breach")
-		}
-		if c.state == "open" {
-			if _, err := tx.ExecContext(ctx, `UPDATE sla_breaches SET closed_at = NULL WHERE id = $1`, id); err != nil {
-				return sqldb.Err(err, "sla breach")
+		c := x.c
+		k.breaches[breachKey{c.agreement.ID, c.target.Code, c.start}] = &knownBreach{id: x.id, state: c.state, excess: c.ExcessMicros, start: c.start}
+		entries = append(entries, audit.Entry{Action: "sla_breach.open", ObjectType: "sla_breach", ObjectID: x.id,
+			After: map[string]any{"agreement": c.agreement.Code, "target": c.target.Code, "window_start": c.start, "measured": c.Measured}})
+		for _, in := range x.r.credits {
+			if err := billing.SetCredit(ctx, tx, now, in); err != nil {
+				return err
 			}
 		}
 	}
-	return s.rebate(ctx, tx, c, id, now)
+	return audit.WriteAll(ctx, tx, access.System(), now, entries)
 }
 
-// rebate reckons what a breach costs under the agreement's rule for the
+// updateBreach writes a known breach's new figures and state, and its
+// rebate.
+func (s *Service) updateBreach(ctx context.Context, tx *sqldb.Tx, c breachChange, now time.Time) error {
+	at := sqldb.Time(now)
+	closed := any(nil)
+	if c.state != "open" {
+		closed = at
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE sla_breaches SET window_end = $1, state = $2, measured = $3, objective = $4, excess_us = $5, updated_at = $6,
+		closed_at = COALESCE(closed_at, $7) WHERE id = $8`, sqldb.Time(c.WindowEnd), c.state, c.Measured, c.target.Describe(), c.ExcessMicros, at, closed, c.id); err != nil {
+		return sqldb.Err(err, "sla breach")
+	}
+	if c.state == "open" {
+		if _, err := tx.ExecContext(ctx, `UPDATE sla_breaches SET closed_at = NULL WHERE id = $1`, c.id); err != nil {
+			return sqldb.Err(err, "sla breach")
+		}
+	}
+	r, err := s.reckon(ctx, tx, c, c.id)
+	if err != nil || r.kind == "" {
+		return err
+	}
+	for _, in := range r.credits {
+		if err := billing.SetCredit(ctx, tx, now, in); err != nil {
+			return err
+		}
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE sla_breaches SET rebate_kind = $1, rebate_minor = $2, rebate_detail = $3 WHERE id = $4`,
+		r.kind, r.total, r.detail, c.id)
+	return sqldb.Err(err, "sla breach")
+}
+
+// reckoning is what a breach costs: its rebate and the credits that carry
+// it to the customer's invoices.
+type reckoning struct {
+	kind    string // credit, claim; "" when no rule covers the target (or an OLA)
+	total   int64
+	detail  string
+	credits []billing.CreditInput
+}
+
+// reckon works out what a breach costs under the agreement's rule for the
 // target: for an SLA a credit per customer org unit waiting for its next
 // invoice, for a UC a claim against the supplier, capped.
-func (s *Service) rebate(ctx context.Context, tx *sqldb.Tx, c breachChange, breachID string, now time.Time) error {
+func (s *Service) reckon(ctx context.Context, tx *sqldb.Tx, c breachChange, breachID string) (reckoning, error) {
 	a := c.agreement
 	var rule *Rebate
 	for i := range a.Rebates {
@@ -805,18 +892,18 @@ func (s *Service) rebate(ctx context.Context, tx *sqldb.Tx, c breachChange, brea
 			rule = &a.Rebates[i]
 		}
 	}
+	var out reckoning
 	if rule == nil || a.Kind == OLA {
-		return nil
+		return out, nil
 	}
-	kind := "credit"
+	out.kind = "credit"
 	if a.Kind == UC {
-		kind = "claim"
+		out.kind = "claim"
 	}
 	hours := new(big.Rat).SetFrac64(c.ExcessMicros, int64(time.Hour/time.Microsecond))
 	if c.state == "withdrawn" {
 		hours = new(big.Rat)
 	}
-	var total int64
 	var details []string
 	parties := a.Scope.OrgUnits
 	if a.Kind == UC || len(parties) == 0 {
@@ -831,7 +918,7 @@ func (s *Service) rebate(ctx context.Context, tx *sqldb.Tx, c breachChange, brea
 			if units == 0 && ou.ID != "" {
 				var err error
 				if units, err = s.unitsIn(ctx, tx, a, ou); err != nil {
-					return err
+					return out, err
 				}
 			}
 			if units == 0 {
@@ -842,7 +929,7 @@ func (s *Service) rebate(ctx context.Context, tx *sqldb.Tx, c breachChange, brea
 		case PercentOfCharge:
 			charge, err := s.chargeIn(ctx, tx, a, ou, c.start, c.WindowEnd)
 			if err != nil {
-				return err
+				return out, err
 			}
 			amount = new(big.Rat).Mul(new(big.Rat).SetFrac64(charge, 1), new(big.Rat).Quo(rat(rule.Percent), big.NewRat(100, 1)))
 			amount.Quo(amount, new(big.Rat).SetInt64(pow10(a.Currency)))
@@ -853,7 +940,7 @@ func (s *Service) rebate(ctx context.Context, tx *sqldb.Tx, c breachChange, brea
 		}
 		amt, err := money.RoundMinor(amount, a.Currency)
 		if err != nil {
-			return err
+			return out, err
 		}
 		if rule.Cap != "" {
 			cp, _ := money.Parse(rule.Cap, a.Currency)
@@ -862,25 +949,22 @@ func (s *Service) rebate(ctx context.Context, tx *sqldb.Tx, c breachChange, brea
 				detail += fmt.Sprintf(", capped at %s %s", rule.Cap, a.Currency)
 			}
 		}
-		total += amt.Minor
+		out.total += amt.Minor
 		if ou.Name != "" {
 			detail = ou.Name + ": " + detail
 		}
 		details = append(details, detail)
-		if kind != "credit" {
+		if out.kind != "credit" {
 			continue
 		}
 		desc := fmt.Sprintf("SLA rebate: %s, %s breached (%s – %s)", a.Name, c.target.Describe(), c.start.In(a.Calendar.Location()).Format("2 Jan 2006"),
 			c.WindowEnd.Add(-time.Nanosecond).In(a.Calendar.Location()).Format("2 Jan 2006")) // the last day of the window, which ends at its midnight
-		if err := billing.SetCredit(ctx, tx, now, billing.CreditInput{OrgUnitID: ou.ID, Currency: a.Currency, TotalMinor: amt.Minor, Description: desc,
+		out.credits = append(out.credits, billing.CreditInput{OrgUnitID: ou.ID, Currency: a.Currency, TotalMinor: amt.Minor, Description: desc,
 			ServiceID: a.Scope.Service(), Source: "sla_breach", SourceID: breachID + "/" + ou.ID, Explain: map[string]any{"source": "sla_breach", "breach_id": breachID, "agreement": a.Code,
-				"agreement_name": a.Name, "target": c.target.Code, "measured": c.Measured, "rule": rule.Describe(a.Currency), "reckoning": detail}}); err != nil {
-			return err
-		}
+				"agreement_name": a.Name, "target": c.target.Code, "measured": c.Measured, "rule": rule.Describe(a.Currency), "reckoning": detail}})
 	}
-	_, err := tx.ExecContext(ctx, `UPDATE sla_breaches SET rebate_kind = $1, rebate_minor = $2, rebate_detail = $3 WHERE id = $4`,
-		kind, total, strings.Join(details, "; "), breachID)
-	return sqldb.Err(err, "sla breach")
+	out.detail = strings.Join(details, "; ")
+	return out, nil
 }
 
 func pow10(currency string) int64 {

@@ -143,38 +143,6 @@ func scanOutage(row sqldb.Scanner) (*Outage, error) {
 	return &o, nil
 }
 
-// OutageFilter narrows the outage list.
-type OutageFilter struct {
-	Service string    // code or ID
-	From    time.Time // outages overlapping [From, To)
-	To      time.Time
-	Limit   int
-}
-
-// Outages lists outages, newest first. Callers need agreement.read
-// provider-wide or outage.record.
-func (s *Service) Outages(ctx context.Context, p *access.Principal, f OutageFilter) ([]*Outage, error) {
-	if !MayReadOutages(p) {
-		return nil, access.Forbidden(access.AgreementRead)
-	}
-	where, args := []string{"1 = 1"}, sqldb.Args{}
-	if f.Service != "" {
-		svc := args.Add(f.Service)
-		where = append(where, "(s.id = "+svc+" OR s.code = "+svc+")")
-	}
-	if !f.From.IsZero() {
-		where = append(where, "(o.ended_at IS NULL OR o.ended_at > "+args.Add(sqldb.Time(f.From))+")")
-	}
-	if !f.To.IsZero() {
-		where = append(where, "o.started_at < "+args.Add(sqldb.Time(f.To)))
-	}
-	if f.Limit <= 0 || f.Limit > 1000 {
-		f.Limit = 200
-	}
-	return sqldb.QueryAll(ctx, s.db.Read(), "outages", scanOutage, `SELECT `+outageColumns+outageFrom+` WHERE `+strings.Join(where, " AND ")+
-		fmt.Sprintf(` ORDER BY o.started_at DESC, o.id LIMIT %d`, f.Limit), args...)
-}
-
 // Outage returns one outage.
 func (s *Service) Outage(ctx context.Context, p *access.Principal, id string) (*Outage, error) {
 	if !MayReadOutages(p) {
@@ -456,15 +424,6 @@ func scanIncident(row sqldb.Scanner) (*Incident, error) {
 	}
 	i.OpenedAt, i.RespondedAt, i.ResolvedAt = i.OpenedAt.UTC(), sqldb.TimePtr(responded), sqldb.TimePtr(resolved)
 	return &i, nil
-}
-
-// Incidents lists incidents, newest first.
-func (s *Service) Incidents(ctx context.Context, p *access.Principal, service string) ([]*Incident, error) {
-	if !MayReadOutages(p) {
-		return nil, access.Forbidden(access.AgreementRead)
-	}
-	return sqldb.QueryAll(ctx, s.db.Read(), "incidents", scanIncident, `SELECT `+incidentColumns+` FROM incidents i JOIN services s ON s.id = i.service_id
-		WHERE $1 = '' OR s.id = $1 OR s.code = $1 ORDER BY i.opened_at DESC LIMIT 500`, service)
 }
 
 func getIncident(ctx context.Context, q sqldb.Querier, ref string) (*Incident, error) {

@@ -120,36 +120,6 @@ func scanBreach(row sqldb.Scanner) (*Breach, error) {
 	return &b, nil
 }
 
-// BreachFilter narrows the breach list.
-type BreachFilter struct {
-	Agreement string // ID or code
-	State     string
-}
-
-// Breaches lists breaches the caller may see, newest first (at most 1,000).
-func (s *Service) Breaches(ctx context.Context, p *access.Principal, f BreachFilter) ([]*Breach, error) {
-	visible, err := s.Agreements(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	var ids []string
-	for _, a := range visible {
-		if f.Agreement == "" || a.ID == f.Agreement || a.Code == f.Agreement {
-			ids = append(ids, a.ID)
-		}
-	}
-	if len(ids) == 0 {
-		return []*Breach{}, nil
-	}
-	args := sqldb.Args{f.State}
-	cond := ""
-	if f.Agreement != "" || !p.Can(access.AgreementRead, access.Resource{}) {
-		cond = " AND " + sqldb.In(&args, "b.agreement_id", ids)
-	}
-	return sqldb.QueryAll(ctx, s.db.Read(), "sla breaches", scanBreach, `SELECT `+breachColumns+` FROM sla_breaches b JOIN agreements a ON a.id = b.agreement_id
-		WHERE ($1 = '' OR b.state = $1)`+cond+` ORDER BY b.window_start DESC, b.opened_at DESC LIMIT 1000`, args...)
-}
-
 // Breach returns one breach with its credits and responsibility chain.
 // Callers need agreement.read on its agreement; returns not_found, the
 // same for a breach they may not read as for one that does not exist.

@@ -311,7 +311,7 @@ type BurnPoint struct {
 
 // Burn is how a target's current window spent its error budget: one point
 // per day (per week for windows over 100 days) from the window's start to
-// now. Availability and reliability targets only.
+// now (to the minute). Availability and reliability targets only.
 func (s *Service) Burn(ctx context.Context, p *access.Principal, ref, target string) ([]BurnPoint, error) {
 	a, err := s.Agreement(ctx, p, ref)
 	if err != nil {
@@ -324,7 +324,9 @@ func (s *Service) Burn(ctx context.Context, p *access.Principal, ref, target str
 	if t.Kind != Availability && t.Kind != Reliability {
 		return []BurnPoint{}, nil
 	}
-	now := s.now()
+	// To the minute, as passes measure: the pages of one reading, read a
+	// few moments apart, hold the same points.
+	now := s.now().Truncate(time.Minute)
 	start, _ := t.Window.Bounds(now, a.Calendar.Location())
 	w, err := s.loadWorld(ctx, s.db.Read(), start, now)
 	if err != nil {

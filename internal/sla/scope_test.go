@@ -112,15 +112,15 @@ func TestMonitoringChangesOnlyItsOwnOutages(t *testing.T) {
 	if _, err := f.a.SLA.SaveIncident(f.ctx, mon, "", sla.IncidentInput{Service: "email", Priority: 1, Summary: "Mail", OpenedAt: "2026-11-04T08:00:00Z"}); !forbidden(err) {
 		t.Errorf("monitoring recorded an incident: %v", err)
 	}
-	incs, err := f.a.SLA.Incidents(f.ctx, access.System(), "")
-	if err != nil || len(incs) != 0 {
-		t.Fatalf("after the refused incident: %d incidents, %v", len(incs), err)
+	incs, err := f.a.SLA.Incidents(f.ctx, access.System(), sla.IncidentFilter{})
+	if err != nil || len(incs.Items) != 0 {
+		t.Fatalf("after the refused incident: %d incidents, %v", len(incs.Items), err)
 	}
 	f.incident("email", 2, "2026-11-05T08:00:00Z", "")
-	if incs, _ = f.a.SLA.Incidents(f.ctx, access.System(), ""); len(incs) != 1 {
-		t.Fatalf("incidents %d", len(incs))
+	if incs, _ = f.a.SLA.Incidents(f.ctx, access.System(), sla.IncidentFilter{}); len(incs.Items) != 1 {
+		t.Fatalf("incidents %d", len(incs.Items))
 	}
-	if _, err := f.a.SLA.SaveIncident(f.ctx, mon, incs[0].ID, sla.IncidentInput{Service: "email", Priority: 4, Summary: "Mail", OpenedAt: "2026-11-05T08:00:00Z"}); !forbidden(err) {
+	if _, err := f.a.SLA.SaveIncident(f.ctx, mon, incs.Items[0].ID, sla.IncidentInput{Service: "email", Priority: 4, Summary: "Mail", OpenedAt: "2026-11-05T08:00:00Z"}); !forbidden(err) {
 		t.Errorf("monitoring rewrote an incident: %v", err)
 	}
 	own, err := f.a.SLA.RecordOutage(f.ctx, mon, sla.OutageInput{Service: "email", Started: "2026-11-06T08:00:00Z"})
@@ -156,10 +156,11 @@ func TestBreachOutOfScopeIsNotFound(t *testing.T) {
 	f.scoped()
 	f.outage(sla.OutageInput{Service: "email", Started: "2026-11-03T08:00:00Z", Ended: "2026-11-03T10:00:00Z"})
 	f.evaluate()
-	bs, err := f.a.SLA.Breaches(f.ctx, access.System(), sla.BreachFilter{Agreement: "mail-sla"})
-	if err != nil || len(bs) != 1 {
-		t.Fatalf("breaches %d %v", len(bs), err)
+	page, err := f.a.SLA.Breaches(f.ctx, access.System(), sla.BreachFilter{Agreement: "mail-sla"})
+	if err != nil || len(page.Items) != 1 {
+		t.Fatalf("breaches %d %v", len(page.Items), err)
 	}
+	bs := page.Items
 	sam := f.as("sam@it.contoso.example") // reads MFG's agreements, not Retail's
 	_, err = f.a.SLA.Breach(f.ctx, sam, bs[0].ID)
 	_, none := f.a.SLA.Breach(f.ctx, sam, "no-such-breach")

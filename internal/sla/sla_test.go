@@ -563,10 +563,10 @@ func TestPassesAtOnce(t *testing.T) {
 		t.Errorf("a pass after them: %+v (the lease must be released)", p)
 	}
 	bs, err := f.a.SLA.Breaches(f.ctx, access.System(), sla.BreachFilter{Agreement: "mail-sla"})
-	if err != nil || len(bs) != 1 {
-		t.Fatalf("breaches %d %v, want 1", len(bs), err)
+	if err != nil || len(bs.Items) != 1 {
+		t.Fatalf("breaches %d %v, want 1", len(bs.Items), err)
 	}
-	b, _ := f.a.SLA.Breach(f.ctx, access.System(), bs[0].ID)
+	b, _ := f.a.SLA.Breach(f.ctx, access.System(), bs.Items[0].ID)
 	// (2 h − 43 m 12 s) × €10 = €12.80, once.
 	if len(b.Credits) != 1 || b.Credits[0].AmountMinor != 1280 {
 		t.Errorf("credits %+v", b.Credits)

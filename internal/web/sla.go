@@ -16,6 +16,7 @@ import (
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/sla"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // slaRoutes are the service level pages.
@@ -38,24 +39,33 @@ type slaPage struct {
 	Page
 	Dashboard *sla.Dashboard
 	// Burns are small burn charts of each agreement's first availability
-	// target, by code (the first 100 agreements).
+	// target, by code (the agreements of the page).
 	Burns       map[string]*burnChart
 	CanManage   bool
 	CanRecord   bool
 	SeeOutages  bool
 	Breaches    []*sla.Breach
 	OpenRebates string
+	// Next and BreachesNext are the cursors of the next page of
+	// agreements (?cursor=) and of breaches (?breaches=), "" on the last.
+	Next, BreachesNext string
 }
 
 func (p *Portal) slaView(r *http.Request) (slaPage, error) {
 	pr := middleware.Principal(r.Context())
 	pg := slaPage{Page: p.pageFor(r, "Service levels"), CanManage: pr.CanAnywhere(access.AgreementManage), CanRecord: pr.CanAnywhere(access.OutageRecord), SeeOutages: sla.MayReadOutages(pr)}
-	var err error
-	if pg.Dashboard, err = p.SLA.Dashboard(r.Context(), pr); err != nil {
+	q := r.URL.Query()
+	agreements, err := p.SLA.ListAgreements(r.Context(), pr, sla.AgreementFilter{Page: sqldb.Page{Cursor: q.Get("cursor")}})
+	if err != nil {
 		return pg, err
 	}
+	notices, err := p.SLA.Notices(r.Context(), pr, 20)
+	if err != nil {
+		return pg, err
+	}
+	pg.Dashboard, pg.Next = &sla.Dashboard{Agreements: agreements.Items, Notices: notices}, agreements.Next
 	var as []*sla.Agreement
-	for _, c := range pg.Dashboard.Agreements[:min(len(pg.Dashboard.Agreements), 100)] {
+	for _, c := range pg.Dashboard.Agreements {
 		as = append(as, c.Agreement)
 	}
 	burns, err := p.SLA.Burns(r.Context(), as)
@@ -66,10 +76,8 @@ func (p *Portal) slaView(r *http.Request) (slaPage, error) {
 	for code, pts := range burns {
 		pg.Burns[code] = drawBurn(code, pts, 160, 32)
 	}
-	pg.Breaches, err = p.SLA.Breaches(r.Context(), pr, sla.BreachFilter{})
-	if len(pg.Breaches) > 20 {
-		pg.Breaches = pg.Breaches[:20]
-	}
+	breaches, err := p.SLA.Breaches(r.Context(), pr, sla.BreachFilter{Page: sqldb.Page{Limit: 20, Cursor: q.Get("breaches")}})
+	pg.Breaches, pg.BreachesNext = breaches.Items, breaches.Next
 	return pg, err
 }
 
@@ -341,6 +349,7 @@ func (p *Portal) saveAgreement(w http.ResponseWriter, r *http.Request) error {
 type outagesPage struct {
 	Page
 	Outages   []*sla.Outage
+	Next      string // the cursor of the next page of outages, "" on the last
 	Services  []*catalog.Service
 	Items     []*catalog.ConfigItem
 	CanRecord bool
@@ -354,10 +363,11 @@ func (p *Portal) outagesView(r *http.Request) (outagesPage, error) {
 	pg := outagesPage{Page: p.pageFor(r, "Outages"), CanRecord: pr.CanAnywhere(access.OutageRecord), Zone: "UTC",
 		Zones: []string{"UTC", "Europe/London", "Europe/Berlin", "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Asia/Singapore", "Australia/Sydney"},
 		In:    sla.OutageInput{Impact: sla.Full, Share: 100}}
-	var err error
-	if pg.Outages, err = p.SLA.Outages(r.Context(), pr, sla.OutageFilter{Limit: 200}); err != nil {
+	outages, err := p.SLA.Outages(r.Context(), pr, sla.OutageFilter{Page: sqldb.Page{Cursor: r.URL.Query().Get("cursor")}})
+	if err != nil {
 		return pg, err
 	}
+	pg.Outages, pg.Next = outages.Items, outages.Next
 	if pg.Services, err = p.Catalog.Services(r.Context(), access.System(), catalog.ServiceFilter{}); err != nil {
 		return pg, err
 	}

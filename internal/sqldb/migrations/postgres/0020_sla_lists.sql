@@ -1,1 +1,30 @@
--- Reserved for issue 18 (paging and search); filled in by the change that needs it.
+-- Issue 18: the lists of service level management page by keyset.
+-- Breaches by window, outages by start and incidents by opening, newest
+-- first, each with its ID to break ties; these indexes serve those orders
+-- (and replace the ones on the time alone).
+CREATE INDEX sla_breaches_page ON sla_breaches(window_start, id);
+CREATE INDEX outages_page ON outages(started_at, id);
+DROP INDEX outages_time;
+CREATE INDEX incidents_page ON incidents(opened_at, id);
+DROP INDEX incidents_time;
+
+-- What each agreement covers, as rows, so that lists scope agreements to
+-- the caller and filter them by service and org unit inside the query:
+-- its services (kind service) and the org units it is made with (kind
+-- org_unit, with the unit's path, for grants on a subtree). The agreement's
+-- scope document stays what it reads; these rows follow it.
+CREATE TABLE agreement_scope (
+    agreement_id TEXT NOT NULL REFERENCES agreements(id) ON DELETE CASCADE,
+    kind         TEXT NOT NULL,
+    ref_id       TEXT NOT NULL,
+    path         TEXT NOT NULL,
+    PRIMARY KEY (agreement_id, kind, ref_id)
+);
+CREATE INDEX agreement_scope_ref ON agreement_scope(kind, ref_id);
+
+INSERT INTO agreement_scope (agreement_id, kind, ref_id, path)
+SELECT a.id, 'service', j->>'ID', '' FROM agreements a, jsonb_array_elements(CASE WHEN jsonb_typeof(a.scope::jsonb->'Services') = 'array' THEN a.scope::jsonb->'Services' ELSE '[]'::jsonb END) j
+ON CONFLICT DO NOTHING;
+INSERT INTO agreement_scope (agreement_id, kind, ref_id, path)
+SELECT a.id, 'org_unit', j->>'ID', COALESCE(j->>'Path', '') FROM agreements a, jsonb_array_elements(CASE WHEN jsonb_typeof(a.scope::jsonb->'OrgUnits') = 'array' THEN a.scope::jsonb->'OrgUnits' ELSE '[]'::jsonb END) j
+ON CONFLICT DO NOTHING;

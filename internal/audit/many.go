@@ -1,0 +1,66 @@
+package audit
+
+import (
+	"context"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// WriteAll appends records for many mutations made by actor at time now,
+// in tx, in the order given: the same records and chain as Write called
+// for each, in three statements rather than three per record (the
+// compliance pass opens thousands of breaches at once).
+func WriteAll(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, now time.Time, entries []Entry) error {
+	if len(entries) == 0 {
+		return nil
+	}
+	actorID, actorName := "anonymous", "anonymous"
+	if actor != nil {
+		actorID, actorName = actor.UserID, actor.Name
+		if actor.TokenID != "" {
+			actorName += " (token " + actor.TokenID + ")"
+		}
+	}
+	var last int64
+	var prev string
+	// Taking the head row's lock first serialises writers, as in Write.
+	if err := tx.QueryRowContext(ctx, `UPDATE audit_head SET seq = seq + $1 WHERE id = 1 RETURNING seq, hash`, int64(len(entries))).Scan(&last, &prev); err != nil {
+		return sqldb.Err(err, "audit head")
+	}
+	records := make([]Record, len(entries))
+	for i, e := range entries {
+		before, err := marshal(e.Before)
+		if err != nil {
+			return errs.Internal(err, "encode audit record")
+		}
+		after, err := marshal(e.After)
+		if err != nil {
+			return errs.Internal(err, "encode audit record")
+		}
+		r := Record{
+			Seq: last - int64(len(entries)) + int64(i) + 1, ID: sqldb.NewID(), At: sqldb.Time(now),
+			ActorID: actorID, ActorName: actorName,
+			Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID,
+			Before: before, After: after, RequestID: RequestID(ctx), PrevHash: prev,
+		}
+		r.Hash = r.computeHash()
+		prev = r.Hash
+		records[i] = r
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, prev); err != nil {
+		return sqldb.Err(err, "audit head")
+	}
+	return sqldb.Bulk{
+		Object: "audit record",
+		Head:   `INSERT INTO audit_log (seq, id, at, actor_id, actor_name, action, object_type, object_id, before_json, after_json, request_id, prev_hash, hash)`,
+		Cols:   13, Rows: len(records),
+		Args: func(i int, args []any) []any {
+			r := &records[i]
+			return append(args, r.Seq, r.ID, r.At, r.ActorID, r.ActorName, r.Action, r.ObjectType, r.ObjectID,
+				string(r.Before), string(r.After), r.RequestID, r.PrevHash, r.Hash)
+		},
+	}.Insert(ctx, tx)
+}
