@@ -90,10 +90,11 @@ type OfferingPage struct {
 	Facets *Facets `json:"facets,omitempty"`
 }
 
-// searchOrders are the keyset orders of a listing: by relevance (higher
-// first, then by id) when searching, else by name.
+// searchOrders are the keyset orders of a listing: by relevance when
+// searching (h.rank, lower is better in both engines; ties oldest first),
+// else by name.
 var (
-	orderRank = sqldb.Order{Name: "rank", Columns: []string{"h.rank", "h.id"}, Desc: true}
+	orderRank = sqldb.Order{Name: "rank", Columns: []string{"h.rank", "h.id"}}
 	orderName = sqldb.Order{Name: "name", Columns: []string{"o.name", "o.id"}}
 )
 
@@ -108,6 +109,13 @@ func (c *Catalog) Search(ctx context.Context, p *access.Principal, f OfferingFil
 	terms, err := f.validate()
 	if err != nil {
 		return nil, err
+	}
+	if len(terms) == 0 && strings.TrimSpace(f.Query) != "" { // only separators ("%", "*"): no word to match
+		out := &OfferingPage{Paged: sqldb.Paged[*Offering]{Items: []*Offering{}}, Query: ""}
+		if f.Facets {
+			out.Facets = &Facets{Service: []Facet{}, Category: []Facet{}, View: []Facet{}, Price: []Facet{}}
+		}
+		return out, nil
 	}
 	q := c.db.Read()
 	s := searcher{db: c.db, q: q, f: f}
@@ -272,10 +280,10 @@ func (s *searcher) from(args *sqldb.Args, p *access.Principal) string {
 	if s.match == "" {
 		b.WriteString(` FROM offerings o JOIN offering_search d ON d.offering_id = o.id`)
 	} else if s.db.Dialect == sqldb.Postgres {
-		b.WriteString(` FROM (SELECT d.offering_id AS id, ts_rank(d.document, tq, 1) AS rank FROM offering_search d, to_tsquery('simple', ` +
+		b.WriteString(` FROM (SELECT d.offering_id AS id, -ts_rank(d.document, tq, 1) AS rank FROM offering_search d, to_tsquery('simple', ` +
 			args.Add(s.match) + `) tq WHERE d.document @@ tq) h JOIN offerings o ON o.id = h.id JOIN offering_search d ON d.offering_id = o.id`)
 	} else {
-		b.WriteString(` FROM (SELECT d.offering_id AS id, m.rank FROM (SELECT rowid AS seq, -bm25(offering_fts, 10.0, 4.0, 1.0, 3.0, 1.0) AS rank
+		b.WriteString(` FROM (SELECT d.offering_id AS id, m.rank FROM (SELECT rowid AS seq, bm25(offering_fts, 10.0, 4.0, 1.0, 3.0, 1.0) AS rank
 			FROM offering_fts WHERE offering_fts MATCH ` + args.Add(s.match) + `) m JOIN offering_search d ON d.seq = m.seq) h
 			JOIN offerings o ON o.id = h.id JOIN offering_search d ON d.offering_id = o.id`)
 	}
@@ -607,6 +615,9 @@ func (c *Catalog) ServicePage(ctx context.Context, p *access.Principal, f Servic
 	}
 	if err := v.Err("the portfolio filter is not valid"); err != nil {
 		return sqldb.Paged[*Service]{}, err
+	}
+	if len(terms) == 0 && strings.TrimSpace(f.Query) != "" { // only separators: no word to match
+		return sqldb.Paged[*Service]{Items: []*Service{}}, nil
 	}
 	var args sqldb.Args
 	where := []string{serviceScope(&args, p)}

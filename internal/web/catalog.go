@@ -1,7 +1,9 @@
 package web
 
 import (
+	htmltemplate "html/template"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -24,6 +26,17 @@ type catalogPage struct {
 	View     string
 	Views    []viewTab
 	Summary  *catalog.Summary
+	// Understood is the search as the catalog understood it, when a word
+	// was widened for a typo ("bakcup|backup").
+	Understood string
+	// More links to the next page; Facets narrow the result, shown with
+	// a search or a filter; Filtered says a filter is on (Clear links).
+	More     string
+	Facets   []facetGroup
+	Filtered bool
+	Service  string
+	Category string
+	Price    string
 	// CanPropose: the reader may add services and offerings (for the
 	// empty catalog's advice).
 	CanPropose bool
@@ -54,13 +67,115 @@ func (p *Portal) catalogPage(w http.ResponseWriter, r *http.Request) error {
 		pg.Summary = sum
 		return p.render(w, r, http.StatusOK, "catalog", pg)
 	}
-	os, err := p.Catalog.Offerings(r.Context(), pr, catalog.OfferingFilter{View: catalog.View(pg.View), Query: pg.Query})
+	pg.Service, pg.Category, pg.Price = q.Get("service_id"), q.Get("category"), q.Get("price")
+	pg.Filtered = pg.Service != "" || pg.Category != "" || pg.Price != ""
+	res, err := p.Catalog.Search(r.Context(), pr, catalog.OfferingFilter{View: catalog.View(pg.View), Query: pg.Query, ServiceID: pg.Service,
+		Category: pg.Category, Price: catalog.PriceBand(pg.Price), Page: sqldb.Page{Limit: catalogPageSize, Cursor: q.Get("cursor")},
+		Facets: pg.Query != "" || pg.Filtered})
 	if err != nil {
 		return err
 	}
-	pg.Offerings = os
-	pg.Distinct = distinctTwins(os)
+	pg.Offerings = res.Items
+	pg.Distinct = distinctTwins(res.Items)
+	if strings.Contains(res.Query, "|") {
+		pg.Understood = res.Query
+	}
+	if res.Next != "" {
+		pg.More = catalogHref(q, "cursor", res.Next)
+	}
+	if res.Facets != nil {
+		pg.Facets = facetGroups(q, res.Facets)
+	}
 	return p.render(w, r, http.StatusOK, "catalog", pg)
+}
+
+// catalogPageSize is how many offerings a page of the portal's catalog shows.
+const catalogPageSize = 24
+
+// facetGroup is one facet as links that narrow the catalog.
+type facetGroup struct {
+	Name, Param string
+	Links       []facetLink
+	// Clear is the catalog without this facet's filter, when it is on.
+	Clear string
+}
+
+type facetLink struct {
+	Label, Href string
+	Count       int
+	Current     bool
+}
+
+// catalogHref is the catalog with the query q, key set to value (removed
+// when empty) and the page reset to the first unless key is the cursor.
+func catalogHref(q url.Values, key, value string) string {
+	c := url.Values{}
+	for k, vs := range q {
+		c[k] = vs
+	}
+	if key != "cursor" {
+		c.Del("cursor")
+	}
+	if value == "" {
+		c.Del(key)
+	} else {
+		c.Set(key, value)
+	}
+	if len(c) == 0 {
+		return "/catalog"
+	}
+	return "/catalog?" + c.Encode()
+}
+
+func facetGroups(q url.Values, f *catalog.Facets) []facetGroup {
+	var out []facetGroup
+	for _, g := range []struct {
+		name, param string
+		facets      []catalog.Facet
+	}{{"Service", "service_id", f.Service}, {"Category", "category", f.Category}, {"View", "view", f.View}, {"Price a month", "price", f.Price}} {
+		fg := facetGroup{Name: g.name, Param: g.param}
+		if q.Get(g.param) != "" {
+			fg.Clear = catalogHref(q, g.param, "")
+		}
+		for _, x := range g.facets {
+			fg.Links = append(fg.Links, facetLink{Label: x.Label, Href: catalogHref(q, g.param, x.Value), Count: x.Count, Current: q.Get(g.param) == x.Value})
+		}
+		if len(fg.Links) > 0 {
+			out = append(out, fg)
+		}
+	}
+	return out
+}
+
+// suggestions is the fragment the catalog's search box shows as the
+// reader types: the best few offerings they may see, matches marked.
+var suggestions = htmltemplate.Must(htmltemplate.New("suggest").Parse(`{{if .}}<ul class="suggest-list" role="listbox" aria-label="Suggestions">` +
+	`{{range .}}<li role="option"><a href="/catalog/{{.Code}}">{{.Name}}</a></li>{{end}}</ul>{{end}}`))
+
+type suggestion struct {
+	Code string
+	Name htmltemplate.HTML
+}
+
+// suggest answers GET /suggest?q=: an HTML fragment of up to six
+// offerings the reader may see, for static/suggest.js. It is authorised
+// as the catalog is (catalog.read, the audience inside the search).
+func (p *Portal) suggest(w http.ResponseWriter, r *http.Request) error {
+	res, err := p.Catalog.Suggest(r.Context(), middleware.Principal(r.Context()), r.URL.Query().Get("q"), 6)
+	if err != nil {
+		return err
+	}
+	var out []suggestion
+	for _, o := range res.Items {
+		name := htmltemplate.HTMLEscapeString(o.Name)
+		if o.Highlight != nil {
+			name = o.Highlight.Name // escaped by the catalog, with <mark> around matches
+		}
+		out = append(out, suggestion{Code: o.Code, Name: htmltemplate.HTML(name)})
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "private, no-store")
+	return suggestions.Execute(w, out)
 }
 
 // distinctTwins describes, for each offering sharing its name with another
@@ -258,17 +373,19 @@ type ordersPage struct {
 	State  string
 	Mine   bool
 	States []orders.State
+	// More links to the next (older) page, when there is one.
+	More string
 }
 
 func (p *Portal) ordersPage(w http.ResponseWriter, r *http.Request) error {
 	pr := middleware.Principal(r.Context())
 	q := r.URL.Query()
 	pg := ordersPage{Page: p.pageFor(r, "Orders"), State: q.Get("state"), Mine: q.Get("mine") == "true", States: orders.States}
-	os, err := p.Orders.Orders(r.Context(), pr, orders.OrderFilter{State: orders.State(pg.State), Mine: pg.Mine, Page: sqldb.Page{Limit: 100}})
+	os, err := p.Orders.Orders(r.Context(), pr, orders.OrderFilter{State: orders.State(pg.State), Mine: pg.Mine, Page: sqldb.Page{Limit: 50, Cursor: q.Get("cursor")}})
 	if err != nil {
 		return err
 	}
-	pg.Orders = os.Items
+	pg.Orders, pg.More = os.Items, moreLink(r, os.Next)
 	return p.render(w, r, http.StatusOK, "orders", pg)
 }
 
@@ -313,11 +430,12 @@ func (p *Portal) cancelOrder(w http.ResponseWriter, r *http.Request) error {
 type approvalsPage struct {
 	Page
 	Inbox []*orders.InboxItem
+	More  string
 }
 
 func (p *Portal) approvalsView(r *http.Request) (approvalsPage, error) {
-	inbox, err := p.Orders.Inbox(r.Context(), middleware.Principal(r.Context()), sqldb.Page{})
-	return approvalsPage{Page: p.pageFor(r, "Approvals"), Inbox: inbox.Items}, err
+	inbox, err := p.Orders.Inbox(r.Context(), middleware.Principal(r.Context()), sqldb.Page{Cursor: r.URL.Query().Get("cursor")})
+	return approvalsPage{Page: p.pageFor(r, "Approvals"), Inbox: inbox.Items, More: moreLink(r, inbox.Next)}, err
 }
 
 func (p *Portal) decide(w http.ResponseWriter, r *http.Request) error {
@@ -337,11 +455,12 @@ func (p *Portal) decide(w http.ResponseWriter, r *http.Request) error {
 type tasksPage struct {
 	Page
 	Tasks []*orders.Task
+	More  string
 }
 
 func (p *Portal) tasksView(r *http.Request) (tasksPage, error) {
-	ts, err := p.Orders.Tasks(r.Context(), middleware.Principal(r.Context()), orders.TaskFilter{})
-	return tasksPage{Page: p.pageFor(r, "Task queue"), Tasks: ts.Items}, err
+	ts, err := p.Orders.Tasks(r.Context(), middleware.Principal(r.Context()), orders.TaskFilter{Page: sqldb.Page{Cursor: r.URL.Query().Get("cursor")}})
+	return tasksPage{Page: p.pageFor(r, "Task queue"), Tasks: ts.Items, More: moreLink(r, ts.Next)}, err
 }
 
 func (p *Portal) completeTask(w http.ResponseWriter, r *http.Request) error {
@@ -371,7 +490,7 @@ func (p *Portal) myServicesPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	return p.render(w, r, http.StatusOK, "myservices", servicesPage{Page: p.pageFor(r, "My services"), Instances: is, All: all})
+	return p.render(w, r, http.StatusOK, "myservices", servicesPage{Page: p.pageFor(r, "My services"), Instances: is.Items, All: all})
 }
 
 func (p *Portal) deprovision(w http.ResponseWriter, r *http.Request) error {

@@ -8,6 +8,7 @@ import (
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // searchPage is the header's search (issue 17, item 5): services,
@@ -58,15 +59,19 @@ func (p *Portal) searchView(r *http.Request) (searchPage, error) {
 	}
 	if pr.CanAnywhere(access.CatalogRead) {
 		pg.Searched = append(pg.Searched, "offerings")
-		if pg.Offerings, err = p.Catalog.Offerings(ctx, pr, catalog.OfferingFilter{Query: q}); err != nil {
+		res, err := p.Catalog.Search(ctx, pr, catalog.OfferingFilter{Query: q, Page: sqldb.Page{Limit: 20}})
+		if err != nil {
 			return pg, err
 		}
+		pg.Offerings = res.Items
 	}
 	if pr.CanAnywhere(access.ServiceRead) {
 		pg.Searched = append(pg.Searched, "services")
-		if pg.Services, err = p.Catalog.Services(ctx, pr, catalog.ServiceFilter{Query: q}); err != nil {
+		res, err := p.Catalog.ServicePage(ctx, pr, catalog.ServiceFilter{Query: q, Page: sqldb.Page{Limit: 20}})
+		if err != nil {
 			return pg, err
 		}
+		pg.Services = res.Items
 	}
 	pg.Searched = append(pg.Searched, "orders", "instances")
 	pg.Offerings = pg.Offerings[:min(len(pg.Offerings), 20)]

@@ -140,6 +140,7 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		{"POST /admin/jobs", false, p.enqueueJob},
 
 		{"GET /catalog", false, p.catalogPage},
+		{"GET /suggest", false, p.suggest},
 		{"GET /catalog/{code}", false, show(p, "offering", p.offeringView)},
 		{"POST /catalog/{code}/order", false, p.addToCart},
 		{"GET /cart", false, p.cartPage},
@@ -240,6 +241,20 @@ var funcs = template.FuncMap{
 	// sentence starts a message from a service with a capital letter.
 	"sentence": capitalise,
 	"contains": strings.Contains,
+	// marked shows an offering's name or summary with a search's matches
+	// marked, as the catalog escaped and marked them (catalog.Highlight).
+	"marked": func(o *catalog.Offering, field string) template.HTML {
+		if o.Highlight == nil {
+			if field == "summary" {
+				return template.HTML(template.HTMLEscapeString(o.Summary))
+			}
+			return template.HTML(template.HTMLEscapeString(o.Name))
+		}
+		if field == "summary" {
+			return template.HTML(o.Highlight.Summary)
+		}
+		return template.HTML(o.Highlight.Name)
+	},
 }
 
 // every says how often something runs: "every day", "every 5 minutes".
