@@ -77,7 +77,7 @@ func TestStoredUnboundedRuleNotExpanded(t *testing.T) {
 	if _, err := f.a.SLA.Review(f.ctx, slm, "mail-sla", sla.ReviewPeriod{From: "2026-01-01T00:00:00Z", To: "2026-11-01T00:00:00Z"}); err != nil {
 		t.Errorf("review: %v", err)
 	}
-	if _, err := f.a.SLA.Dashboard(f.ctx, slm); err != nil {
-		t.Errorf("dashboard: %v", err)
+	if _, err := f.a.SLA.ListAgreements(f.ctx, slm, sla.AgreementFilter{}); err != nil {
+		t.Errorf("agreements: %v", err)
 	}
 }

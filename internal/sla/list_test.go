@@ -146,6 +146,13 @@ func TestListsPageInScope(t *testing.T) {
 	if got := incidents(sla.IncidentFilter{Priority: 2, State: "resolved"}); len(got) != 1 || got[0].Service.Code != "email" {
 		t.Errorf("resolved P2 incidents %+v", got)
 	}
+	// Notices too keep to the caller's scope inside the query.
+	if ns, err := f.a.SLA.Notices(f.ctx, sam, 50); err != nil || len(ns) == 0 || slices.ContainsFunc(ns, func(n *sla.Notice) bool { return n.Agreement.Code != "crm-sla" }) {
+		t.Errorf("sam's notices: %+v %v", ns, err)
+	}
+	if ns, err := f.a.SLA.Notices(f.ctx, sys, 1); err != nil || len(ns) != 1 {
+		t.Errorf("the latest notice: %+v %v", ns, err)
+	}
 	// A cursor of one list is refused by another.
 	first, _ := f.a.SLA.Outages(f.ctx, sys, sla.OutageFilter{Page: sqldb.Page{Limit: 1}})
 	if _, err := f.a.SLA.Incidents(f.ctx, sys, sla.IncidentFilter{Page: sqldb.Page{Cursor: first.Next}}); !invalidField(err, "cursor") {

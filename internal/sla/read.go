@@ -337,60 +337,22 @@ func scanNotice(row sqldb.Scanner) (*Notice, error) {
 }
 
 // Notices are the latest warnings of the agreements the caller may read,
-// newest first: targets that turned at risk or breached.
+// newest first: targets that turned at risk or breached. The caller's
+// scope is part of the query. Callers need agreement.read somewhere;
+// returns forbidden otherwise.
 func (s *Service) Notices(ctx context.Context, p *access.Principal, limit int) ([]*Notice, error) {
-	var ok map[string]bool // nil: every agreement
-	if !p.Can(access.AgreementRead, access.Resource{}) {
-		as, err := s.Agreements(ctx, p)
-		if err != nil {
-			return nil, err
-		}
-		ok = map[string]bool{}
-		for _, a := range as {
-			ok[a.ID] = true
-		}
-	}
-	return s.notices(ctx, ok, limit)
-}
-
-func (s *Service) notices(ctx context.Context, ok map[string]bool, limit int) ([]*Notice, error) {
-	all, err := sqldb.QueryAll(ctx, s.db.Read(), "sla notices", scanNotice, `SELECT n.id, a.id, a.code, a.name, n.target, n.status, n.message, n.created_at
-		FROM sla_notices n JOIN agreements a ON a.id = n.agreement_id ORDER BY n.created_at DESC LIMIT 500`)
-	if err != nil {
+	if err := p.RequireAnywhere(access.AgreementRead); err != nil {
 		return nil, err
 	}
-	out := []*Notice{}
-	for _, n := range all {
-		if (ok == nil || ok[n.Agreement.ID]) && len(out) < limit {
-			out = append(out, n)
-		}
-	}
-	return out, nil
+	var args sqldb.Args
+	cond := visibleAgreements(p, &args, "n.agreement_id")
+	return sqldb.QueryAll(ctx, s.db.Read(), "sla notices", scanNotice, `SELECT n.id, a.id, a.code, a.name, n.target, n.status, n.message, n.created_at
+		FROM sla_notices n JOIN agreements a ON a.id = n.agreement_id WHERE `+cond+` ORDER BY n.created_at DESC, n.id DESC LIMIT `+args.Add(max(limit, 0)), args...)
 }
 
-// Dashboard is every visible agreement's standing and the latest notices.
+// Dashboard is a page of agreements with their standing and the latest
+// notices: the portal's service levels page.
 type Dashboard struct {
 	Agreements []*Compliance `json:"agreements"`
 	Notices    []*Notice     `json:"notices"`
-}
-
-// Dashboard returns the standing of every agreement the caller may read.
-func (s *Service) Dashboard(ctx context.Context, p *access.Principal) (*Dashboard, error) {
-	as, err := s.Agreements(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	d := &Dashboard{Agreements: []*Compliance{}, Notices: []*Notice{}}
-	if d.Agreements, err = s.complianceOf(ctx, as); err != nil {
-		return nil, err
-	}
-	ok := map[string]bool{}
-	for _, a := range as {
-		ok[a.ID] = true
-	}
-	d.Notices, err = s.notices(ctx, ok, 20)
-	if err != nil {
-		return nil, err
-	}
-	return d, nil
 }
