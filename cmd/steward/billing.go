@@ -10,6 +10,7 @@ import (
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/billing"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // The billing commands run billing from the command line, for cron and
@@ -147,10 +148,29 @@ func printCosts(ctx context.Context, e env, b *billing.Service, month string) er
 		return errors.New("--month is a month such as 2026-11")
 	}
 	sys := access.System()
-	docs, err := b.Documents(ctx, sys, billing.DocumentFilter{From: m, To: m.AddDate(0, 1, 0)})
-	if err != nil {
-		return err
+	// The month's documents, a page at a time: an account's line each.
+	f := billing.DocumentFilter{From: m, To: m.AddDate(0, 1, 0), Page: sqldb.Page{Limit: sqldb.MaxLimit}}
+	var seen int
+	for {
+		docs, err := b.Documents(ctx, sys, f)
+		if err != nil {
+			return err
+		}
+		seen += len(docs.Items)
+		printDocuments(e, docs.Items)
+		if f.Cursor = docs.Next; f.Cursor == "" {
+			break
+		}
 	}
+	if seen == 0 {
+		fmt.Fprintf(e.stdout, "no documents for %s: run its billing first (steward billing run --month %s)\n", month, month)
+	}
+	return nil
+}
+
+// printDocuments prints the invoices and statements among docs, one a
+// line.
+func printDocuments(e env, docs []*billing.Document) {
 	for _, d := range docs {
 		if d.Kind == billing.CreditNote || d.State == billing.Void {
 			continue
@@ -166,10 +186,6 @@ func printCosts(ctx context.Context, e env, b *billing.Service, month string) er
 		}
 		fmt.Fprintln(e.stdout)
 	}
-	if len(docs) == 0 {
-		fmt.Fprintf(e.stdout, "no documents for %s: run its billing first (steward billing run --month %s)\n", month, month)
-	}
-	return nil
 }
 
 // printBalance prints an account's balance, after recording a refund if asked.

@@ -10,6 +10,7 @@ import (
 	"github.com/steward-itaas/steward/internal/blueprint"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/provision"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // blueprintValidate checks a blueprint. It needs no database unless
@@ -86,14 +87,20 @@ func blueprintList(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	all, err := a.Provision.Blueprints(ctx, access.System())
-	if err != nil {
-		return err
-	}
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "BLUEPRINT\tLATEST\tVERSIONS\tNAME")
-	for _, b := range all {
-		fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", b.Code, b.Ref(), b.Versions, b.Name)
+	// Every blueprint, a page at a time.
+	for page := (sqldb.Page{Limit: sqldb.MaxLimit}); ; {
+		bs, err := a.Provision.Blueprints(ctx, access.System(), page)
+		if err != nil {
+			return err
+		}
+		for _, b := range bs.Items {
+			fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", b.Code, b.Ref(), b.Versions, b.Name)
+		}
+		if page.Cursor = bs.Next; page.Cursor == "" {
+			break
+		}
 	}
 	return w.Flush()
 }

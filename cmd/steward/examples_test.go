@@ -97,7 +97,8 @@ func TestWoodgroveDesktopPrice(t *testing.T) {
 			t.Fatal(err)
 		}
 		from, _ := time.Parse("2006-01", month)
-		acc, err := a.Billing.Documents(ctx, sys, billing.DocumentFilter{AccountID: unit, From: from, To: from.Add(time.Hour)})
+		accPage, err := a.Billing.Documents(ctx, sys, billing.DocumentFilter{AccountID: unit, From: from, To: from.Add(time.Hour)})
+		acc := accPage.Items
 		if err != nil || len(acc) != 1 {
 			t.Fatalf("documents of %s for %s: %d, %v", unit, month, len(acc), err)
 		}

@@ -133,6 +133,7 @@ func commands() *command {
 			{name: "billing", summary: "a billing run for many accounts: invoices/s", run: benchBilling},
 			{name: "osb", summary: "the OSB endpoints: requests/s and p99 latency", run: benchOSB},
 			{name: "sla", summary: "a compliance pass over many agreements", run: benchSLA},
+			{name: "lists", summary: "first and deep pages of the big lists: p99 latency", run: benchLists},
 		}},
 		{name: "version", summary: "print the version and the commit it was built from", run: versionCmd},
 	}}

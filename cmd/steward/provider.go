@@ -9,6 +9,7 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/broker"
 	"github.com/steward-itaas/steward/internal/provision"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // The provider commands manage providers from the command line, as the system.
@@ -22,14 +23,20 @@ func providerList(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	all, err := a.Provision.Providers(ctx, access.System())
-	if err != nil {
-		return err
-	}
 	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "CODE\tKIND\tHEALTH\tREGION\tUSED\tOFFERS\tURL")
-	for _, p := range all {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", p.Code, p.Kind, p.Health, p.Region, p.Used, len(p.Offers), p.URL)
+	// Every provider, a page at a time.
+	for f := (provision.ProviderFilter{Page: sqldb.Page{Limit: sqldb.MaxLimit}}); ; {
+		page, err := a.Provision.Providers(ctx, access.System(), f)
+		if err != nil {
+			return err
+		}
+		for _, p := range page.Items {
+			fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%d\t%d\t%s\n", p.Code, p.Kind, p.Health, p.Region, p.Used, len(p.Offers), p.URL)
+		}
+		if f.Cursor = page.Next; f.Cursor == "" {
+			break
+		}
 	}
 	return w.Flush()
 }

@@ -193,6 +193,7 @@ func (s *Server) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/billing/runs/{run}", handler: s.getRun},
 		{Method: "GET", Path: "/api/v1/billing/documents", handler: s.listDocuments},
 		{Method: "GET", Path: "/api/v1/billing/documents/{id}", handler: s.getDocument},
+		{Method: "GET", Path: "/api/v1/billing/documents/{id}/lines", handler: s.listDocumentLines},
 		{Method: "POST", Path: "/api/v1/billing/documents/{id}/finalise", handler: s.finaliseDocument},
 		{Method: "POST", Path: "/api/v1/billing/documents/{id}/void", handler: s.voidDocument},
 		{Method: "POST", Path: "/api/v1/billing/documents/{id}/payments", handler: s.recordPayment},

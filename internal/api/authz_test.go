@@ -407,6 +407,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{route: "GET /api/v1/billing/runs/{run}", path: "/api/v1/billing/runs/{run}", may: can(access.BillingManage, provider)},
 		{route: "GET /api/v1/billing/documents", list: "document", may: can(access.BillingRead, retail)},
 		{route: "GET /api/v1/billing/documents/{id}", path: "/api/v1/billing/documents/{document}", may: can(access.BillingRead, retail)},
+		{route: "GET /api/v1/billing/documents/{id}/lines", path: "/api/v1/billing/documents/{document}/lines", may: can(access.BillingRead, retail)},
 		{route: "POST /api/v1/billing/documents/{id}/finalise", path: "/api/v1/billing/documents/{document}/finalise", may: can(access.BillingManage, retail)},
 		{route: "POST /api/v1/billing/documents/{id}/void", path: "/api/v1/billing/documents/{document}/void", may: can(access.BillingManage, retail), body: map[string]any{"reason": "matrix"}},
 		{route: "POST /api/v1/billing/documents/{id}/payments", path: "/api/v1/billing/documents/{document}/payments", may: can(access.BillingManage, retail), body: map[string]any{"amount": "1.00"}},

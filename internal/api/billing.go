@@ -13,11 +13,15 @@ import (
 func planRef(r *http.Request) string { return r.PathValue("offering") + "/" + r.PathValue("plan") }
 
 func (s *Server) listPrices(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Rating.Versions(ctx(r), principal(r), planRef(r))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	out, err := s.Rating.Versions(ctx(r), principal(r), planRef(r), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) addPrice(w http.ResponseWriter, r *http.Request) error {
@@ -33,11 +37,15 @@ func (s *Server) addPrice(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listAccounts(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Billing.Accounts(ctx(r), principal(r))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	out, err := s.Billing.Accounts(ctx(r), principal(r), billing.AccountFilter{Mode: billing.Mode(r.URL.Query().Get("mode")), Page: pg})
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) getAccount(w http.ResponseWriter, r *http.Request) error {
@@ -62,11 +70,15 @@ func (s *Server) saveAccount(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listRuns(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Billing.Runs(ctx(r), principal(r))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	out, err := s.Billing.Runs(ctx(r), principal(r), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) getRun(w http.ResponseWriter, r *http.Request) error {
@@ -116,13 +128,29 @@ func (s *Server) listDocuments(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query()
-	out, err := s.Billing.Documents(ctx(r), principal(r), billing.DocumentFilter{AccountID: q.Get("account"), Kind: billing.DocKind(q.Get("kind")),
-		State: billing.DocState(q.Get("state")), From: from, To: to})
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	q := r.URL.Query()
+	out, err := s.Billing.Documents(ctx(r), principal(r), billing.DocumentFilter{AccountID: q.Get("account"), Kind: billing.DocKind(q.Get("kind")),
+		State: billing.DocState(q.Get("state")), From: from, To: to, Page: pg})
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
+}
+
+func (s *Server) listDocumentLines(w http.ResponseWriter, r *http.Request) error {
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.Billing.DocumentLines(ctx(r), principal(r), r.PathValue("id"), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) getDocument(w http.ResponseWriter, r *http.Request) error {

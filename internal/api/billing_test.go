@@ -195,6 +195,15 @@ func billingScenario(t *testing.T, e *env, retail string) {
 	if !usage || !fee || doc.Lines[0].PriceVersionID == "" {
 		t.Errorf("invoice lines = %+v", doc.Lines)
 	}
+	// The lines page by position, as the document embeds them.
+	var lines struct {
+		Items []struct{ Position int }
+	}
+	c.do("GET", "/api/v1/billing/documents/"+id+"/lines", buyer, nil, 200).decode(t, &lines)
+	if len(lines.Items) != len(doc.Lines) || lines.Items[0].Position != 1 {
+		t.Errorf("lines = %+v, the document embeds %d", lines.Items, len(doc.Lines))
+	}
+	c.do("GET", "/api/v1/billing/documents/"+id+"/lines", outsider, nil, 403)
 
 	// Document actions: a draft cannot be finalised before its period ends,
 	// nor paid or credited; it takes a credit line.

@@ -222,11 +222,15 @@ func (s *Server) catalogSummary(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listQuotas(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Catalog.Quotas(ctx(r), principal(r), r.URL.Query().Get("offering_id"))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	out, err := s.Catalog.QuotaPage(ctx(r), principal(r), catalog.QuotaFilter{OfferingID: r.URL.Query().Get("offering_id"), Page: pg})
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) setQuota(w http.ResponseWriter, r *http.Request) error {

@@ -298,12 +298,22 @@ func (s *Server) completeTask(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) error {
-	q := r.URL.Query()
-	out, err := s.Orders.Instances(ctx(r), principal(r), orders.InstanceFilter{Mine: q.Get("mine") == "true", All: q.Get("all") == "true"})
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	from, to, err := periodFilter(r, false)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	out, err := s.Orders.Instances(ctx(r), principal(r), orders.InstanceFilter{Mine: q.Get("mine") == "true", All: q.Get("all") == "true",
+		State: orders.InstanceState(q.Get("state")), OrgUnitID: q.Get("org_unit"), ServiceID: q.Get("service"), OfferingID: q.Get("offering"),
+		From: from, To: to, Page: pg})
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) getInstance(w http.ResponseWriter, r *http.Request) error {

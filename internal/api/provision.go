@@ -13,11 +13,15 @@ import (
 )
 
 func (s *Server) listProviders(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Provision.Providers(ctx(r), principal(r))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	out, err := s.Provision.Providers(ctx(r), principal(r), provision.ProviderFilter{Kind: provision.Kind(r.URL.Query().Get("kind")), Page: pg})
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) getProvider(w http.ResponseWriter, r *http.Request) error {
@@ -81,11 +85,15 @@ func (s *Server) setOffer(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listPlacementPolicies(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Provision.Policies(ctx(r), principal(r))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	out, err := s.Provision.Policies(ctx(r), principal(r), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) setPlacementPolicy(w http.ResponseWriter, r *http.Request) error {
@@ -102,11 +110,15 @@ func (s *Server) setPlacementPolicy(w http.ResponseWriter, r *http.Request) erro
 }
 
 func (s *Server) listOperations(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Provision.Operations(ctx(r), principal(r), r.PathValue("id"))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	out, err := s.Provision.Operations(ctx(r), principal(r), r.PathValue("id"), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) changeInstance(w http.ResponseWriter, r *http.Request) error {
@@ -122,11 +134,15 @@ func (s *Server) changeInstance(w http.ResponseWriter, r *http.Request) error {
 }
 
 func (s *Server) listBindings(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Provision.Bindings(ctx(r), principal(r), r.PathValue("id"))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	out, err := s.Provision.Bindings(ctx(r), principal(r), r.PathValue("id"), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) createBinding(w http.ResponseWriter, r *http.Request) error {
@@ -176,11 +192,15 @@ func (s *Server) providerCallback(w http.ResponseWriter, r *http.Request) error 
 }
 
 func (s *Server) listPlatforms(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Broker.Platforms(ctx(r), principal(r))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	out, err := s.Broker.Platforms(ctx(r), principal(r), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) registerPlatform(w http.ResponseWriter, r *http.Request) error {
@@ -213,11 +233,15 @@ func blueprintInput(w http.ResponseWriter, r *http.Request) (provision.Blueprint
 }
 
 func (s *Server) listBlueprints(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Provision.Blueprints(ctx(r), principal(r))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	out, err := s.Provision.Blueprints(ctx(r), principal(r), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) uploadBlueprint(w http.ResponseWriter, r *http.Request) error {
@@ -263,11 +287,15 @@ func (s *Server) validateBlueprint(w http.ResponseWriter, r *http.Request) error
 }
 
 func (s *Server) listBlueprintVersions(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Provision.BlueprintVersions(ctx(r), principal(r), r.PathValue("code"))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	out, err := s.Provision.BlueprintVersions(ctx(r), principal(r), r.PathValue("code"), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }
 
 func (s *Server) getBlueprintVersion(w http.ResponseWriter, r *http.Request) error {
@@ -283,9 +311,13 @@ func (s *Server) getBlueprintVersion(w http.ResponseWriter, r *http.Request) err
 }
 
 func (s *Server) listComponents(w http.ResponseWriter, r *http.Request) error {
-	out, err := s.Provision.Components(ctx(r), principal(r), r.PathValue("id"))
+	pg, err := pageParams(r)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, page(out, 0, nil))
+	out, err := s.Provision.Components(ctx(r), principal(r), r.PathValue("id"), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
 }

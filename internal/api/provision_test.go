@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"net/http"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -110,6 +111,29 @@ func provisionScenario(t *testing.T, e *env, retail string) {
 		t.Errorf("operations = %+v", ops.Items)
 	}
 	c.do("GET", "/api/v1/instances/"+inst+"/operations", outsider, nil, 404)
+
+	// The instances list filters inside its scope: by state, org unit
+	// (ID or code), offering; an unknown state is refused naming it.
+	var insts struct {
+		Items []struct{ ID string }
+	}
+	for _, q := range []string{"state=active", "org_unit=RETAIL", "offering=peer-test-db", "org_unit=" + retail + "&state=active&limit=500"} {
+		c.do("GET", "/api/v1/instances?"+q, buyer, nil, 200).decode(t, &insts)
+		if !slices.ContainsFunc(insts.Items, func(i struct{ ID string }) bool { return i.ID == inst }) {
+			t.Errorf("instances?%s does not hold the new instance: %+v", q, insts.Items)
+		}
+	}
+	for _, q := range []string{"state=failed", "offering=nothing-such", "to=2020-01"} {
+		if c.do("GET", "/api/v1/instances?"+q, buyer, nil, 200).decode(t, &insts); len(insts.Items) != 0 {
+			t.Errorf("instances?%s = %+v, want none", q, insts.Items)
+		}
+	}
+	if c.do("GET", "/api/v1/instances?org_unit=RETAIL", outsider, nil, 200).decode(t, &insts); len(insts.Items) != 0 {
+		t.Errorf("an outsider filtering by Retail sees %+v", insts.Items)
+	}
+	if f := c.bad("GET", "/api/v1/instances?state=lost", buyer, nil, 422).problemFields(); len(f) != 1 || f[0] != "state" {
+		t.Errorf("instances?state=lost: fields %v", f)
+	}
 
 	var b struct {
 		ID          string         `json:"id"`

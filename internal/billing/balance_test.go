@@ -56,7 +56,8 @@ func TestAccountBalance(t *testing.T) {
 	// A credit note is final: voiding it would leave the invoice "paid"
 	// with 99.33 unpaid and the 1.01 it gave the account refundable. It is
 	// refused, and nothing changes (docs/billing.md, "Credit notes").
-	notes, err := f.bill.Documents(f.ctx, sys, billing.DocumentFilter{AccountID: nov.AccountID})
+	notesPage, err := f.bill.Documents(f.ctx, sys, billing.DocumentFilter{AccountID: nov.AccountID})
+	notes := notesPage.Items
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +197,8 @@ func carriedLine(d *billing.Document) string {
 // invoice is corp's invoice of the period starting at from.
 func invoice(f *fixture, from string) *billing.Document {
 	f.t.Helper()
-	ds, err := f.bill.Documents(f.ctx, access.System(), billing.DocumentFilter{AccountID: "corp", Kind: billing.Invoice, From: at(from), To: at(from).Add(time.Hour)})
+	dsPage, err := f.bill.Documents(f.ctx, access.System(), billing.DocumentFilter{AccountID: "corp", Kind: billing.Invoice, From: at(from), To: at(from).Add(time.Hour)})
+	ds := dsPage.Items
 	if err != nil || len(ds) != 1 {
 		f.t.Fatalf("invoices from %s: %d, %v", from, len(ds), err)
 	}

@@ -215,14 +215,41 @@ func (s *Service) SaveAccount(ctx context.Context, p *access.Principal, in Accou
 	return out, err
 }
 
-// Accounts lists the billing accounts the caller may read.
-func (s *Service) Accounts(ctx context.Context, p *access.Principal) ([]*Account, error) {
+// AccountFilter narrows Accounts and asks for one page of it.
+type AccountFilter struct {
+	// Mode keeps the accounts billed that way.
+	Mode Mode
+	sqldb.Page
+}
+
+// accountOrder is the order of Accounts: by ID, the order they were opened.
+var accountOrder = sqldb.Order{Name: "opened", Columns: []string{"a.id"}}
+
+// Accounts lists one page of the billing accounts the caller may read, in
+// the order they were opened; the caller's scope is part of the query.
+// Callers need billing.read somewhere, else forbidden; a cursor not of
+// this list is invalid.
+func (s *Service) Accounts(ctx context.Context, p *access.Principal, f AccountFilter) (sqldb.Paged[*Account], error) {
 	if err := p.RequireAnywhere(access.BillingRead); err != nil {
-		return nil, err
+		return sqldb.Paged[*Account]{}, err
 	}
 	all, paths := p.OrgUnitScope(access.BillingRead)
-	where, args := sqldb.PathScope(all, paths, "o.path", nil)
-	return queryAccounts(ctx, s.db.Read(), `WHERE `+where, args...)
+	where, scopeArgs := sqldb.PathScope(all, paths, "o.path", nil)
+	args := sqldb.Args(scopeArgs)
+	if f.Mode != "" {
+		where += " AND a.mode = " + args.Add(string(f.Mode))
+	}
+	var after string
+	seek, err := accountOrder.Seek(&args, f.Page, &after)
+	if err != nil {
+		return sqldb.Paged[*Account]{}, err
+	}
+	as, err := sqldb.QueryAll(ctx, s.db.Read(), "billing accounts", scanAccount, `SELECT `+accountColumns+accountFrom+` WHERE `+where+` AND `+seek+
+		accountOrder.By()+accountOrder.Limit(&args, f.Page), args...)
+	if err != nil {
+		return sqldb.Paged[*Account]{}, err
+	}
+	return sqldb.PageOf(as, f.Page, accountOrder, func(a *Account) []any { return []any{a.ID} }), nil
 }
 
 // Account returns one account by ID, or by its org unit's ID or code.

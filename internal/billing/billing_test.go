@@ -166,7 +166,8 @@ func (f *fixture) run(month string) *billing.Run {
 
 func (f *fixture) doc(account, from string) *billing.Document {
 	f.t.Helper()
-	ds, err := f.bill.Documents(f.ctx, access.System(), billing.DocumentFilter{AccountID: account, From: at(from), To: at(from).Add(time.Hour)})
+	dsPage, err := f.bill.Documents(f.ctx, access.System(), billing.DocumentFilter{AccountID: account, From: at(from), To: at(from).Add(time.Hour)})
+	ds := dsPage.Items
 	if err != nil || len(ds) != 1 {
 		f.t.Fatalf("documents of %s from %s: %d, %v", account, from, len(ds), err)
 	}
@@ -519,8 +520,8 @@ func TestRunMonthInRange(t *testing.T) {
 			t.Errorf("month %s: %v %+v", month, err, e)
 		}
 	}
-	if runs, err := f.bill.Runs(f.ctx, sys); err != nil || len(runs) != 0 {
-		t.Fatalf("refused months started %d runs (%v)", len(runs), err)
+	if runs, err := f.bill.Runs(f.ctx, sys, sqldb.Page{}); err != nil || len(runs.Items) != 0 {
+		t.Fatalf("refused months started %d runs (%v)", len(runs.Items), err)
 	}
 	for _, month := range []string{"2026-10", "2026-11", "2026-12"} {
 		if r := f.run(month); r.State != billing.RunCompleted {

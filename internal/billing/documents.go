@@ -99,8 +99,12 @@ type Document struct {
 	DueAt            *time.Time `json:"due_at,omitempty"`
 	CreatedAt        time.Time  `json:"created_at"`
 	UpdatedAt        time.Time  `json:"updated_at"`
-	Lines            []Line     `json:"lines,omitempty"`
-	Payments         []Payment  `json:"payments,omitempty"`
+	// Lines are the document's first EmbeddedLines lines, by position;
+	// LinesNext, when there are more, is the cursor of the page after
+	// them in DocumentLines.
+	Lines     []Line    `json:"lines,omitempty"`
+	LinesNext string    `json:"lines_next,omitempty"`
+	Payments  []Payment `json:"payments,omitempty"`
 
 	creditedMinor int64
 	appliedMinor  int64
@@ -226,20 +230,29 @@ func (d *Document) balance() int64 {
 	return d.TotalMinor - d.PaidMinor - d.creditedMinor - d.appliedMinor + d.carriedMinor
 }
 
-// DocumentFilter narrows a document list.
+// DocumentFilter narrows a document list and asks for one page of it.
 type DocumentFilter struct {
+	// AccountID keeps one account's documents: the account's ID, or its
+	// org unit's ID or code.
 	AccountID string
 	Kind      DocKind
 	State     DocState
 	// From and To keep documents whose period starts in [From, To).
 	From, To time.Time
-	Limit    int
+	sqldb.Page
 }
 
-// Documents lists the documents the caller may read, newest period first.
-func (s *Service) Documents(ctx context.Context, p *access.Principal, f DocumentFilter) ([]*Document, error) {
+// documentOrder is the order of Documents: newest period first, and in a
+// period the newest document first.
+var documentOrder = sqldb.Order{Name: "period", Columns: []string{"d.period_start", "d.id"}, Desc: true}
+
+// Documents lists one page of the documents the caller may read, newest
+// period first; the caller's scope is part of the query. Callers need
+// billing.read somewhere, else forbidden; a cursor not of this list is
+// invalid.
+func (s *Service) Documents(ctx context.Context, p *access.Principal, f DocumentFilter) (sqldb.Paged[*Document], error) {
 	if err := p.RequireAnywhere(access.BillingRead); err != nil {
-		return nil, err
+		return sqldb.Paged[*Document]{}, err
 	}
 	all, paths := p.OrgUnitScope(access.BillingRead)
 	where, scopeArgs := sqldb.PathScope(all, paths, "o.path", nil)
@@ -260,11 +273,18 @@ func (s *Service) Documents(ctx context.Context, p *access.Principal, f Document
 	if !f.To.IsZero() {
 		where += " AND d.period_start < " + args.Add(sqldb.Time(f.To))
 	}
-	if f.Limit <= 0 || f.Limit > 1000 {
-		f.Limit = 1000
+	var start time.Time
+	var id string
+	seek, err := documentOrder.Seek(&args, f.Page, &start, &id)
+	if err != nil {
+		return sqldb.Paged[*Document]{}, err
 	}
-	return sqldb.QueryAll(ctx, s.db.Read(), "billing documents", scanDoc, `SELECT `+docColumns+docFrom+` WHERE `+where+
-		fmt.Sprintf(` ORDER BY d.period_start DESC, a.name, d.created_at LIMIT %d`, f.Limit), args...)
+	docs, err := sqldb.QueryAll(ctx, s.db.Read(), "billing documents", scanDoc, `SELECT `+docColumns+docFrom+` WHERE `+where+
+		` AND `+seek+documentOrder.By()+documentOrder.Limit(&args, f.Page), args...)
+	if err != nil {
+		return sqldb.Paged[*Document]{}, err
+	}
+	return sqldb.PageOf(docs, f.Page, documentOrder, func(d *Document) []any { return []any{d.PeriodStart, d.ID} }), nil
 }
 
 // Document returns one document with its lines and payments. Callers
@@ -280,9 +300,11 @@ func (s *Service) Document(ctx context.Context, p *access.Principal, id string) 
 	if err := p.Require(access.BillingRead, access.InOrgUnit(d.path)); err != nil {
 		return nil, err
 	}
-	if d.Lines, err = docLines(ctx, s.db.Read(), d); err != nil {
+	lines, err := docLines(ctx, s.db.Read(), d, sqldb.Page{Limit: EmbeddedLines})
+	if err != nil {
 		return nil, err
 	}
+	d.Lines, d.LinesNext = lines.Items, lines.Next
 	payments, err := sqldb.QueryAll(ctx, s.db.Read(), "payments", func(row sqldb.Scanner) (Payment, error) {
 		var pm Payment
 		var minor int64
@@ -322,9 +344,43 @@ func scanLine(row sqldb.Scanner, currency string) (Line, error) {
 	return l, nil
 }
 
-func docLines(ctx context.Context, q sqldb.Querier, d *Document) ([]Line, error) {
+// EmbeddedLines is how many lines Document embeds; the rest are read a
+// page at a time with DocumentLines, from the document's LinesNext.
+const EmbeddedLines = sqldb.MaxLimit
+
+// lineOrder is the order of a document's lines: by position.
+var lineOrder = sqldb.Order{Name: "line", Columns: []string{"l.position"}}
+
+// DocumentLines lists one page of a document's lines, by position. Callers
+// need billing.read on the document's org unit. Returns not_found if there
+// is no such document, forbidden if the caller may not read it, invalid
+// for a cursor not of this list.
+func (s *Service) DocumentLines(ctx context.Context, p *access.Principal, id string, page sqldb.Page) (sqldb.Paged[Line], error) {
+	d, err := getDoc(ctx, s.db.Read(), id)
+	if err != nil {
+		return sqldb.Paged[Line]{}, err
+	}
+	if err := p.Require(access.BillingRead, access.InOrgUnit(d.path)); err != nil {
+		return sqldb.Paged[Line]{}, err
+	}
+	return docLines(ctx, s.db.Read(), d, page)
+}
+
+// docLines reads one page of d's lines.
+func docLines(ctx context.Context, q sqldb.Querier, d *Document, page sqldb.Page) (sqldb.Paged[Line], error) {
+	args := sqldb.Args{d.ID}
+	var after int
+	seek, err := lineOrder.Seek(&args, page, &after)
+	if err != nil {
+		return sqldb.Paged[Line]{}, err
+	}
 	scan := func(row sqldb.Scanner) (Line, error) { return scanLine(row, d.Currency) }
-	return sqldb.QueryAll(ctx, q, "billing lines", scan, `SELECT `+lineColumns+` FROM billing_lines l WHERE l.document_id = $1 ORDER BY l.position`, d.ID)
+	lines, err := sqldb.QueryAll(ctx, q, "billing lines", scan, `SELECT `+lineColumns+` FROM billing_lines l WHERE l.document_id = $1 AND `+seek+
+		lineOrder.By()+lineOrder.Limit(&args, page), args...)
+	if err != nil {
+		return sqldb.Paged[Line]{}, err
+	}
+	return sqldb.PageOf(lines, page, lineOrder, func(l Line) []any { return []any{l.Position} }), nil
 }
 
 // lockDoc reads a document for change inside a transaction and checks

@@ -608,7 +608,8 @@ func TestFOCUSExportOfTheDemo(t *testing.T) {
 	if err := a.Billing.Execute(ctx, run.ID); err != nil {
 		t.Fatal(err)
 	}
-	docs, err := a.Billing.Documents(ctx, access.System(), billing.DocumentFilter{})
+	docsPage, err := a.Billing.Documents(ctx, access.System(), billing.DocumentFilter{})
+	docs := docsPage.Items
 	if err != nil {
 		t.Fatal(err)
 	}

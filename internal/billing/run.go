@@ -59,12 +59,27 @@ func scanRun(row sqldb.Scanner) (*Run, error) {
 	return &r, nil
 }
 
-// Runs lists billing runs, newest month first. Callers need billing.manage.
-func (s *Service) Runs(ctx context.Context, p *access.Principal) ([]*Run, error) {
+// runOrder is the order of Runs: newest month first (a month has one run).
+var runOrder = sqldb.Order{Name: "month", Columns: []string{"month"}, Desc: true}
+
+// Runs lists one page of the billing runs, newest month first. Callers
+// need billing.manage, else forbidden; a cursor not of this list is
+// invalid.
+func (s *Service) Runs(ctx context.Context, p *access.Principal, page sqldb.Page) (sqldb.Paged[*Run], error) {
 	if err := p.Require(access.BillingManage, access.Resource{}); err != nil {
-		return nil, err
+		return sqldb.Paged[*Run]{}, err
 	}
-	return sqldb.QueryAll(ctx, s.db.Read(), "billing runs", scanRun, `SELECT `+runColumns+` FROM billing_runs ORDER BY month DESC LIMIT 120`)
+	var args sqldb.Args
+	var after string
+	seek, err := runOrder.Seek(&args, page, &after)
+	if err != nil {
+		return sqldb.Paged[*Run]{}, err
+	}
+	runs, err := sqldb.QueryAll(ctx, s.db.Read(), "billing runs", scanRun, `SELECT `+runColumns+` FROM billing_runs WHERE `+seek+runOrder.By()+runOrder.Limit(&args, page), args...)
+	if err != nil {
+		return sqldb.Paged[*Run]{}, err
+	}
+	return sqldb.PageOf(runs, page, runOrder, func(r *Run) []any { return []any{r.Month} }), nil
 }
 
 // Run returns one run by ID or month. Callers need billing.manage.

@@ -340,7 +340,8 @@ func TestBrokerConformsToOSB(t *testing.T) {
 	if err := a.Billing.Execute(ctx, run.ID); err != nil {
 		t.Fatal(err)
 	}
-	docs, err := a.Billing.Documents(ctx, access.System(), billing.DocumentFilter{})
+	docsPage, err := a.Billing.Documents(ctx, access.System(), billing.DocumentFilter{})
+	docs := docsPage.Items
 	if err != nil {
 		t.Fatal(err)
 	}

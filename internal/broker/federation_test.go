@@ -169,7 +169,8 @@ func TestFederation(t *testing.T) {
 		return task != nil
 	})
 	eventually(t, "A polling", func() bool {
-		ops, _ := a.a.Provision.Operations(ctx, access.System(), instA)
+		opsPage, _ := a.a.Provision.Operations(ctx, access.System(), instA, sqldb.Page{})
+		ops := opsPage.Items
 		return len(ops) == 1 && ops[0].State == provision.OpInProgress
 	})
 
@@ -206,7 +207,8 @@ func TestFederation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	docs, _ := b.a.Billing.Documents(ctx, felix, billing.DocumentFilter{AccountID: acct.ID})
+	docsPage, _ := b.a.Billing.Documents(ctx, felix, billing.DocumentFilter{AccountID: acct.ID})
+	docs := docsPage.Items
 	if len(docs) != 1 {
 		t.Fatalf("B has %d documents for A's platform account, want 1", len(docs))
 	}
@@ -243,7 +245,8 @@ func TestFederation(t *testing.T) {
 	if stateB != "deprovisioned" {
 		t.Fatalf("B's instance is %s", stateB)
 	}
-	ops, _ := a.a.Provision.Operations(ctx, access.System(), instA)
+	opsPage, _ := a.a.Provision.Operations(ctx, access.System(), instA, sqldb.Page{})
+	ops := opsPage.Items
 	for _, op := range ops {
 		if op.State != provision.OpSucceeded || strings.Contains(op.Description, "orphan") {
 			t.Errorf("operation %s %s: %s", op.Kind, op.State, op.Description)

@@ -111,23 +111,31 @@ func scanPlatform(row sqldb.Scanner) (*Platform, error) {
 	return &p, nil
 }
 
-// Platforms lists the registered platforms whose org units the caller may
-// manage platforms of. Callers need platform.manage somewhere.
-func (b *Broker) Platforms(ctx context.Context, p *access.Principal) ([]*Platform, error) {
+// platformOrder is the order of Platforms: by name (names are unique).
+var platformOrder = sqldb.Order{Name: "name", Columns: []string{"p.name"}}
+
+// Platforms lists one page of the registered platforms whose org units the
+// caller may manage platforms of, by name; the scope is part of the
+// query. Callers need platform.manage somewhere, else forbidden; a cursor
+// not of this list is invalid.
+func (b *Broker) Platforms(ctx context.Context, p *access.Principal, page sqldb.Page) (sqldb.Paged[*Platform], error) {
 	if err := p.RequireAnywhere(access.PlatformManage); err != nil {
-		return nil, err
+		return sqldb.Paged[*Platform]{}, err
 	}
-	all, err := sqldb.QueryAll(ctx, b.db.Read(), "platforms", scanPlatform, `SELECT `+platformColumns+platformFrom+` ORDER BY p.name`)
+	all, paths := p.OrgUnitScope(access.PlatformManage)
+	where, scopeArgs := sqldb.PathScope(all, paths, "ou.path", nil)
+	args := sqldb.Args(scopeArgs)
+	var after string
+	seek, err := platformOrder.Seek(&args, page, &after)
 	if err != nil {
-		return nil, err
+		return sqldb.Paged[*Platform]{}, err
 	}
-	out := all[:0]
-	for _, pl := range all {
-		if p.Can(access.PlatformManage, access.InOrgUnit(pl.orgUnitPath)) {
-			out = append(out, pl)
-		}
+	pls, err := sqldb.QueryAll(ctx, b.db.Read(), "platforms", scanPlatform, `SELECT `+platformColumns+platformFrom+` WHERE `+where+` AND `+seek+
+		platformOrder.By()+platformOrder.Limit(&args, page), args...)
+	if err != nil {
+		return sqldb.Paged[*Platform]{}, err
 	}
-	return out, nil
+	return sqldb.PageOf(pls, page, platformOrder, func(pl *Platform) []any { return []any{pl.Name} }), nil
 }
 
 // Register adds a platform: a machine user for it (consumer on its org

@@ -14,6 +14,7 @@ import (
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/osb"
 	"github.com/steward-itaas/steward/internal/osb/osbtest"
+	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
 
@@ -63,7 +64,8 @@ func TestPlatformsAreScopedAndCannotSignIn(t *testing.T) {
 	if _, err := a.Broker.Register(ctx, global, broker.PlatformInput{Name: "mfg-k8s", OrgUnitID: mfg.ID}); err != nil {
 		t.Fatal(err)
 	}
-	seen, err := a.Broker.Platforms(ctx, ra)
+	seenPage, err := a.Broker.Platforms(ctx, ra, sqldb.Page{})
+	seen := seenPage.Items
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,9 @@ func (c *Catalog) SetQuota(ctx context.Context, p *access.Principal, in QuotaInp
 	return out, err
 }
 
-// Quotas lists the quotas of the org units the caller may read, or of one offering.
+// Quotas lists all the quotas of the org units the caller may read, or of
+// one offering, by org unit path: for the portfolio's export; the API
+// pages them with QuotaPage.
 func (c *Catalog) Quotas(ctx context.Context, p *access.Principal, offeringID string) ([]*Quota, error) {
 	all, paths := p.OrgUnitScope(access.OrgUnitRead)
 	where, scopeArgs := sqldb.PathScope(all, paths, "ou.path", nil)
@@ -98,6 +100,47 @@ func (c *Catalog) Quotas(ctx context.Context, p *access.Principal, offeringID st
 		return &q, err
 	}, `SELECT q.org_unit_id, q.offering_id, q.max_instances, q.max_quantity, q.used_instances, q.used_quantity, q.updated_at
 		FROM quotas q JOIN org_units ou ON ou.id = q.org_unit_id WHERE `+where+` ORDER BY ou.path, q.offering_id`, args...)
+}
+
+// QuotaFilter narrows QuotaPage and asks for one page.
+type QuotaFilter struct {
+	// OfferingID limits the list to one offering's quotas.
+	OfferingID string
+	Page       sqldb.Page
+}
+
+// quotaOrder is the quotas list's order: by org unit, then offering (the
+// table's primary key).
+var quotaOrder = sqldb.Order{Name: "quota", Columns: []string{"q.org_unit_id", "q.offering_id"}}
+
+// QuotaPage lists one page of the quotas of the org units where the caller
+// has org_unit.read, by org unit and offering; the scope is in the query.
+// Errors: invalid for a bad cursor.
+func (c *Catalog) QuotaPage(ctx context.Context, p *access.Principal, f QuotaFilter) (sqldb.Paged[*Quota], error) {
+	all, paths := p.OrgUnitScope(access.OrgUnitRead)
+	where, scopeArgs := sqldb.PathScope(all, paths, "ou.path", nil)
+	args := sqldb.Args(scopeArgs)
+	if f.OfferingID != "" {
+		where += " AND q.offering_id = " + args.Add(f.OfferingID)
+	}
+	var unit, offering string
+	seek, err := quotaOrder.Seek(&args, f.Page, &unit, &offering)
+	if err != nil {
+		return sqldb.Paged[*Quota]{}, err
+	}
+	rows, err := sqldb.QueryAll(ctx, c.db.Read(), "quotas", scanQuota, `SELECT q.org_unit_id, q.offering_id, q.max_instances, q.max_quantity, q.used_instances, q.used_quantity, q.updated_at
+		FROM quotas q JOIN org_units ou ON ou.id = q.org_unit_id WHERE `+where+` AND `+seek+quotaOrder.By()+quotaOrder.Limit(&args, f.Page), args...)
+	if err != nil {
+		return sqldb.Paged[*Quota]{}, err
+	}
+	return sqldb.PageOf(rows, f.Page, quotaOrder, func(q *Quota) []any { return []any{q.OrgUnitID, q.OfferingID} }), nil
+}
+
+func scanQuota(row sqldb.Scanner) (*Quota, error) {
+	var q Quota
+	err := row.Scan(&q.OrgUnitID, &q.OfferingID, &q.MaxInstances, &q.MaxQuantity, &q.UsedInstances, &q.UsedQuantity, &q.UpdatedAt)
+	q.UpdatedAt = q.UpdatedAt.UTC()
+	return &q, err
 }
 
 // Reserve takes instances and quantity of an offering for an org unit

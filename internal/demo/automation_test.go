@@ -18,6 +18,7 @@ import (
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/provision"
+	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
 
@@ -94,7 +95,8 @@ func TestAutomationRunsTheExampleBlueprint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := a.Provision.Components(ctx, sys, inst.ID)
+	csPage, err := a.Provision.Components(ctx, sys, inst.ID, sqldb.Page{})
+	cs := csPage.Items
 	if err != nil || len(cs) != 2 || cs[0].Provider != "internal-storage" || cs[1].Provider != "internal-vms" ||
 		cs[0].State != provision.ComponentReady || cs[1].State != provision.ComponentReady {
 		t.Fatalf("components: %+v %v", cs, err)
@@ -111,7 +113,7 @@ func TestAutomationRunsTheExampleBlueprint(t *testing.T) {
 	if d = untilSettled(t, a, d.ID); d.State != orders.StateCompleted {
 		t.Fatalf("deprovision: %s", d.State)
 	}
-	if cs, _ = a.Provision.Components(ctx, sys, inst.ID); cs[0].State != provision.ComponentDeleted || cs[1].State != provision.ComponentDeleted {
+	if csPage, _ = a.Provision.Components(ctx, sys, inst.ID, sqldb.Page{}); csPage.Items[0].State != provision.ComponentDeleted || csPage.Items[1].State != provision.ComponentDeleted {
 		t.Fatalf("after deprovision: %+v", cs)
 	}
 
@@ -121,7 +123,8 @@ func TestAutomationRunsTheExampleBlueprint(t *testing.T) {
 	if err := demo.ConnectAutomation(ctx, a.Provision, a.Catalog, srv2.URL); err != nil {
 		t.Fatal(err)
 	}
-	all, err := a.Provision.Providers(ctx, sys)
+	allPage, err := a.Provision.Providers(ctx, sys, provision.ProviderFilter{})
+	all := allPage.Items
 	if err != nil || len(all) != 2 {
 		t.Fatalf("providers after a restart: %d %v", len(all), err)
 	}

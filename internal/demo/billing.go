@@ -11,6 +11,7 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // SeedMeters defines the meters the demo's price plans charge: a
@@ -43,12 +44,12 @@ func seedBilling(ctx context.Context, s Services) error {
 			return err
 		}
 	}
-	insts, err := s.Orders.Instances(ctx, sys, orders.InstanceFilter{})
+	insts, err := s.Orders.Instances(ctx, sys, orders.InstanceFilter{Page: sqldb.Page{Limit: sqldb.MaxLimit}})
 	if err != nil {
 		return err
 	}
 	var events []string
-	for _, in := range insts {
+	for _, in := range insts.Items {
 		if in.Name != "shop-images" {
 			continue
 		}

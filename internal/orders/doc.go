@@ -35,6 +35,10 @@
 // deprovision task ends one. Deprovisioning is an order too, through the
 // same approvals.
 //
+// Lists page by keyset (sqldb.Page in, sqldb.Paged out): Orders newest
+// first, Tasks and Inbox oldest first, each with the caller's scope in its
+// query so that a page is never short and a cursor grants nothing.
+//
 // Authorisation: order.create and order.read on the order's org unit;
 // approvals by the resolved approver only (never the requester); tasks by
 // members of the assignment group or holders of task.work on the service;

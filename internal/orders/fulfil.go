@@ -622,25 +622,103 @@ func (s *Service) Instance(ctx context.Context, p *access.Principal, id string) 
 	return i, nil
 }
 
-// InstanceFilter narrows Instances.
+// InstanceFilter narrows Instances and asks for one page of it.
 type InstanceFilter struct {
 	// Mine limits the list to instances the caller owns.
 	Mine bool
-	// All includes deprovisioned instances.
+	// All includes deprovisioned instances (State overrides it).
 	All bool
+	// State keeps the instances in that state.
+	State InstanceState
+	// OrgUnitID keeps the instances of that org unit (ID or code) and
+	// those under it.
+	OrgUnitID string
+	// ServiceID and OfferingID keep the instances of that service or
+	// offering (ID or code).
+	ServiceID, OfferingID string
+	// From and To keep the instances created in [From, To).
+	From, To time.Time
+	sqldb.Page
 }
 
-// Instances lists the instances the caller may read (their org units' and
-// their own), newest first.
-func (s *Service) Instances(ctx context.Context, p *access.Principal, f InstanceFilter) ([]*Instance, error) {
+// instanceOrder is the order of Instances: newest first (IDs sort by
+// creation time).
+var instanceOrder = sqldb.Order{Name: "newest", Columns: []string{"n.id"}, Desc: true}
+
+// Instances lists one page of the instances the caller may read (their
+// org units' and their own), newest first. The scope is part of the
+// query: it names the org units by id, so the planner walks the
+// instances(org_unit_id, id) and instances(owner_id, id) indexes for a
+// consumer and the primary key for someone who reads everything.
+// Errors: unauthenticated without a caller; invalid for an unknown state
+// or a cursor not of this list.
+func (s *Service) Instances(ctx context.Context, p *access.Principal, f InstanceFilter) (sqldb.Paged[*Instance], error) {
 	if p == nil {
-		return nil, errs.Unauthenticated("sign in to see services")
+		return sqldb.Paged[*Instance]{}, errs.Unauthenticated("sign in to see services")
 	}
-	where, args := ownScope(p, access.InstanceRead, f.Mine, "n.owner_id")
-	if !f.All {
-		where += " AND n.state <> 'deprovisioned'"
+	var args sqldb.Args
+	all, paths := p.OrgUnitScope(access.InstanceRead)
+	if f.Mine {
+		all, paths = false, nil
 	}
-	return sqldb.QueryAll(ctx, s.db.Read(), "instances", scanInstance, `SELECT `+instanceColumns+instanceFrom+` WHERE `+where+` ORDER BY n.id DESC`, args...)
+	var scope []string
+	switch {
+	case all:
+		scope = append(scope, "1 = 1")
+	case len(paths) > 0:
+		var likes []string
+		for _, path := range paths {
+			likes = append(likes, "path LIKE "+args.Add(path+"%"))
+		}
+		scope = append(scope, "n.org_unit_id IN (SELECT id FROM org_units WHERE "+strings.Join(likes, " OR ")+")")
+	}
+	if p.Owns(p.UserID, access.InstanceRead) && !all {
+		scope = append(scope, "n.owner_id = "+args.Add(p.UserID))
+	}
+	if len(scope) == 0 {
+		return sqldb.Paged[*Instance]{Items: []*Instance{}}, nil
+	}
+	where := "(" + strings.Join(scope, " OR ") + ")"
+	switch f.State {
+	case "":
+		if !f.All {
+			where += " AND n.state <> 'deprovisioned'"
+		}
+	case InstanceProvisioning, InstanceActive, InstanceDeprovisioned, InstanceFailed:
+		where += " AND n.state = " + args.Add(string(f.State))
+	default:
+		return sqldb.Paged[*Instance]{}, &errs.Error{Code: errs.CodeInvalid, Message: "a query parameter is not valid",
+			Fields: []errs.FieldError{{Field: "state", Rule: "enum", Message: "state is one of provisioning, active, deprovisioned, failed"}}}
+	}
+	if f.OrgUnitID != "" {
+		ref := args.Add(f.OrgUnitID)
+		where += " AND n.org_unit_id IN (SELECT u.id FROM org_units u JOIN org_units top ON u.path LIKE top.path || '%' WHERE top.id = " + ref + " OR top.code = " + ref + ")"
+	}
+	if f.ServiceID != "" {
+		ref := args.Add(f.ServiceID)
+		where += " AND n.service_id = (SELECT id FROM services WHERE id = " + ref + " OR code = " + ref + ")"
+	}
+	if f.OfferingID != "" {
+		ref := args.Add(f.OfferingID)
+		where += " AND n.offering_id = (SELECT id FROM offerings WHERE id = " + ref + " OR code = " + ref + ")"
+	}
+	if !f.From.IsZero() {
+		where += " AND n.created_at >= " + args.Add(sqldb.Time(f.From))
+	}
+	if !f.To.IsZero() {
+		where += " AND n.created_at < " + args.Add(sqldb.Time(f.To))
+	}
+	var after string
+	seek, err := instanceOrder.Seek(&args, f.Page, &after)
+	if err != nil {
+		return sqldb.Paged[*Instance]{}, err
+	}
+	rows, err := sqldb.QueryAll(ctx, s.db.Read(), "instances", scanInstance,
+		`SELECT `+instanceColumns+instanceFrom+` WHERE `+where+` AND `+seek+instanceOrder.By()+instanceOrder.Limit(&args, f.Page), args...)
+	if err != nil {
+		return sqldb.Paged[*Instance]{}, err
+	}
+	return sqldb.PageOf(rows, f.Page, instanceOrder, func(i *Instance) []any { return []any{i.ID} }), nil
 }
 
 // RequestDeprovision orders the end of an instance: a deprovision order

@@ -219,12 +219,12 @@ func TestOrderLifecycle(t *testing.T) {
 	if o.State != orders.StateCompleted || o.Items[0].InstanceID == "" {
 		t.Fatalf("order = %s, item %+v", o.State, o.Items[0])
 	}
-	insts, err := f.ord.Instances(f.ctx, f.dana, orders.InstanceFilter{})
+	insts, err := pageItems(f.ord.Instances(f.ctx, f.dana, orders.InstanceFilter{}))
 	must(t, err)
 	if len(insts) != 1 || insts[0].Name != "shop-db" || insts[0].OrgUnitID != f.retail.ID || insts[0].Quantity != 2 {
 		t.Fatalf("Retail's instances = %+v", insts)
 	}
-	if insts, _ := f.ord.Instances(f.ctx, f.mo, orders.InstanceFilter{}); len(insts) != 0 {
+	if insts, _ := pageItems(f.ord.Instances(f.ctx, f.mo, orders.InstanceFilter{})); len(insts) != 0 {
 		t.Errorf("Manufacturing sees Retail's instances")
 	}
 	events, err := f.ord.Events(f.ctx, f.dana, o.ID)
@@ -372,7 +372,7 @@ func TestBadOrders(t *testing.T) {
 	must(t, err)
 	_, err = f.order(f.dana, "bronze", map[string]any{"hostname": "new"})
 	wantCode(t, err, errs.CodeInvalid, "Cloud compute")
-	insts, _ := f.ord.Instances(f.ctx, f.dana, orders.InstanceFilter{})
+	insts, _ := pageItems(f.ord.Instances(f.ctx, f.dana, orders.InstanceFilter{}))
 	if len(insts) != 1 || insts[0].OrderID != o.ID {
 		t.Errorf("instances of the retiring service = %+v", insts)
 	}
@@ -381,7 +381,7 @@ func TestBadOrders(t *testing.T) {
 	in.Plans = in.Plans[1:]
 	_, err = f.cat.UpdateOffering(f.ctx, f.pm, "vm", in)
 	must(t, err)
-	insts, _ = f.ord.Instances(f.ctx, f.dana, orders.InstanceFilter{})
+	insts, _ = pageItems(f.ord.Instances(f.ctx, f.dana, orders.InstanceFilter{}))
 	if len(insts) != 1 || !insts[0].PlanRetired || insts[0].State != orders.InstanceActive {
 		t.Errorf("instance of a retired plan = %+v", insts)
 	}

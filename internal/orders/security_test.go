@@ -67,7 +67,7 @@ func TestLimitedTokenOwnsNothing(t *testing.T) {
 	refused("cancel", err)
 	_, err = f.ord.Instance(f.ctx, reporter, instID)
 	refused("read the instance", err)
-	if is, err := f.ord.Instances(f.ctx, reporter, orders.InstanceFilter{Mine: true}); err != nil || len(is) != 0 {
+	if is, err := pageItems(f.ord.Instances(f.ctx, reporter, orders.InstanceFilter{Mine: true})); err != nil || len(is) != 0 {
 		t.Errorf("usage_reporter token lists %d of its owner's instances (err %v)", len(is), err)
 	}
 	_, err = f.ord.RequestDeprovision(f.ctx, reporter, instID, "")

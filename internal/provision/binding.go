@@ -138,13 +138,30 @@ func (s *Service) CreateBinding(ctx context.Context, p *access.Principal, instan
 	return getBinding(ctx, s.db.Read(), inst.ID, id)
 }
 
-// Bindings lists an instance's bindings, without credentials.
-func (s *Service) Bindings(ctx context.Context, p *access.Principal, instanceID string) ([]*Binding, error) {
+// bindingOrder is the order of Bindings: oldest first.
+var bindingOrder = sqldb.Order{Name: "created", Columns: []string{"created_at", "id"}}
+
+// Bindings lists one page of an instance's bindings, oldest first, without
+// credentials. Callers need to be able to read the instance, else
+// not_found; a cursor not of this list is invalid.
+func (s *Service) Bindings(ctx context.Context, p *access.Principal, instanceID string, page sqldb.Page) (sqldb.Paged[*Binding], error) {
 	inst, err := s.orders.Instance(ctx, p, instanceID)
 	if err != nil {
-		return nil, err
+		return sqldb.Paged[*Binding]{}, err
 	}
-	return sqldb.QueryAll(ctx, s.db.Read(), "bindings", scanBinding, `SELECT `+bindingColumns+` FROM bindings WHERE instance_id = $1 AND state <> 'deleted' ORDER BY created_at`, inst.ID)
+	args := sqldb.Args{inst.ID}
+	var created time.Time
+	var id string
+	seek, err := bindingOrder.Seek(&args, page, &created, &id)
+	if err != nil {
+		return sqldb.Paged[*Binding]{}, err
+	}
+	bs, err := sqldb.QueryAll(ctx, s.db.Read(), "bindings", scanBinding, `SELECT `+bindingColumns+` FROM bindings WHERE instance_id = $1 AND state <> 'deleted' AND `+seek+
+		bindingOrder.By()+bindingOrder.Limit(&args, page), args...)
+	if err != nil {
+		return sqldb.Paged[*Binding]{}, err
+	}
+	return sqldb.PageOf(bs, page, bindingOrder, func(b *Binding) []any { return []any{b.CreatedAt, b.ID} }), nil
 }
 
 // Binding returns a binding. The first read by someone who may bind the

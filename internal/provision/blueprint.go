@@ -207,38 +207,68 @@ func (s *Service) UploadBlueprint(ctx context.Context, p *access.Principal, in B
 	return b, created, err
 }
 
-// Blueprints lists every blueprint as its latest version, by code.
-// Callers need provider.read.
-func (s *Service) Blueprints(ctx context.Context, p *access.Principal) ([]*Blueprint, error) {
+// scanFunc is a sqldb.Scanner made of a function: for a query that reads
+// a few columns more than a scan function knows.
+type scanFunc func(dest ...any) error
+
+func (f scanFunc) Scan(dest ...any) error { return f(dest...) }
+
+// blueprintOrder is the order of Blueprints: by code.
+var blueprintOrder = sqldb.Order{Name: "code", Columns: []string{"b.code"}}
+
+// Blueprints lists one page of the blueprints, each as its latest version
+// with its number of versions, by code. Callers need provider.read, else
+// forbidden; a cursor not of this list is invalid.
+func (s *Service) Blueprints(ctx context.Context, p *access.Principal, page sqldb.Page) (sqldb.Paged[*Blueprint], error) {
 	if err := p.RequireAnywhere(access.ProviderRead); err != nil {
-		return nil, err
+		return sqldb.Paged[*Blueprint]{}, err
 	}
-	all, err := sqldb.QueryAll(ctx, s.db.Read(), "blueprints", scanBlueprint, `SELECT `+blueprintColumns+blueprintFrom+` ORDER BY b.code, b.version DESC`)
+	var args sqldb.Args
+	var after string
+	seek, err := blueprintOrder.Seek(&args, page, &after)
 	if err != nil {
-		return nil, err
+		return sqldb.Paged[*Blueprint]{}, err
 	}
-	out := []*Blueprint{}
-	for _, b := range all {
-		if n := len(out); n > 0 && out[n-1].Code == b.Code {
-			out[n-1].Versions++
-			continue
+	latest, err := sqldb.QueryAll(ctx, s.db.Read(), "blueprints", func(row sqldb.Scanner) (*Blueprint, error) {
+		var versions int
+		b, err := scanBlueprint(scanFunc(func(dest ...any) error { return row.Scan(append(dest, &versions)...) }))
+		if b != nil {
+			b.Versions = versions
 		}
-		b.Versions = 1
-		out = append(out, b)
+		return b, err
+	}, `SELECT `+blueprintColumns+`, (SELECT COUNT(*) FROM blueprints c WHERE c.code = b.code)`+blueprintFrom+`
+		WHERE b.version = (SELECT MAX(m.version) FROM blueprints m WHERE m.code = b.code) AND `+seek+blueprintOrder.By()+blueprintOrder.Limit(&args, page), args...)
+	if err != nil {
+		return sqldb.Paged[*Blueprint]{}, err
 	}
-	return out, nil
+	return sqldb.PageOf(latest, page, blueprintOrder, func(b *Blueprint) []any { return []any{b.Code} }), nil
 }
 
-// BlueprintVersions lists a blueprint's versions, newest first.
-func (s *Service) BlueprintVersions(ctx context.Context, p *access.Principal, code string) ([]*Blueprint, error) {
+// blueprintVersionOrder is the order of BlueprintVersions: newest first.
+var blueprintVersionOrder = sqldb.Order{Name: "version", Columns: []string{"b.version"}, Desc: true}
+
+// BlueprintVersions lists one page of a blueprint's versions, newest
+// first. Callers need provider.read, else forbidden; returns not_found if
+// there is no such blueprint, invalid for a cursor not of this list.
+func (s *Service) BlueprintVersions(ctx context.Context, p *access.Principal, code string, page sqldb.Page) (sqldb.Paged[*Blueprint], error) {
 	if err := p.RequireAnywhere(access.ProviderRead); err != nil {
-		return nil, err
+		return sqldb.Paged[*Blueprint]{}, err
 	}
-	out, err := sqldb.QueryAll(ctx, s.db.Read(), "blueprints", scanBlueprint, `SELECT `+blueprintColumns+blueprintFrom+` WHERE b.code = $1 ORDER BY b.version DESC`, code)
-	if err == nil && len(out) == 0 {
-		return nil, errs.NotFound("blueprint %q not found", code)
+	args := sqldb.Args{code}
+	var after int
+	seek, err := blueprintVersionOrder.Seek(&args, page, &after)
+	if err != nil {
+		return sqldb.Paged[*Blueprint]{}, err
 	}
-	return out, err
+	out, err := sqldb.QueryAll(ctx, s.db.Read(), "blueprints", scanBlueprint, `SELECT `+blueprintColumns+blueprintFrom+` WHERE b.code = $1 AND `+seek+
+		blueprintVersionOrder.By()+blueprintVersionOrder.Limit(&args, page), args...)
+	if err != nil {
+		return sqldb.Paged[*Blueprint]{}, err
+	}
+	if len(out) == 0 && page.Cursor == "" {
+		return sqldb.Paged[*Blueprint]{}, errs.NotFound("blueprint %q not found", code)
+	}
+	return sqldb.PageOf(out, page, blueprintVersionOrder, func(b *Blueprint) []any { return []any{b.Version} }), nil
 }
 
 // BlueprintVersion reads one version whole: source, steps and the plans it

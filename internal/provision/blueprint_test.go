@@ -19,6 +19,7 @@ import (
 	"github.com/steward-itaas/steward/internal/osb/osbtest"
 	"github.com/steward-itaas/steward/internal/portfolio"
 	"github.com/steward-itaas/steward/internal/provision"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // appStack makes a database at an OSB peer, then storage at a webhook
@@ -144,7 +145,8 @@ func stackOffering(serviceID, ref string) catalog.OfferingInput {
 
 func (e *env) components(instanceID string) []*provision.Component {
 	e.t.Helper()
-	cs, err := e.a.Provision.Components(e.ctx, access.System(), instanceID)
+	csPage, err := e.a.Provision.Components(e.ctx, access.System(), instanceID, sqldb.Page{})
+	cs := csPage.Items
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -194,7 +196,8 @@ func TestBlueprintLifecycle(t *testing.T) {
 	if files.Outputs["endpoint"] == nil || files.Provider != "automation" || db.Provider != "peer" {
 		t.Fatalf("components = %+v %+v", db, files)
 	}
-	ops, err := e.a.Provision.Operations(e.ctx, access.System(), inst.ID)
+	opsPage, err := e.a.Provision.Operations(e.ctx, access.System(), inst.ID, sqldb.Page{})
+	ops := opsPage.Items
 	if err != nil || len(ops) != 2 || ops[1].Step != "database" || ops[0].Step != "storage" || ops[0].State != provision.OpSucceeded {
 		t.Fatalf("operations = %+v, %v", ops, err)
 	}
@@ -226,7 +229,8 @@ func TestBlueprintLifecycle(t *testing.T) {
 	if len(br.Instances()) != 0 || !reflect.DeepEqual(h.seen()[before:], []string{"deprovision " + files.ID}) {
 		t.Fatalf("left at the peer: %v; webhook saw %v", br.Instances(), h.seen()[before:])
 	}
-	ops, _ = e.a.Provision.Operations(e.ctx, access.System(), inst.ID)
+	opsPage, _ = e.a.Provision.Operations(e.ctx, access.System(), inst.ID, sqldb.Page{})
+	ops = opsPage.Items
 	var deletes []string
 	for i := len(ops) - 1; i >= 0; i-- {
 		if ops[i].Kind == provision.OpDeprovision {
@@ -246,7 +250,8 @@ func TestBlueprintSurvivesRestart(t *testing.T) {
 	o, inst := e.order("app-stack", "standard", map[string]any{"app_name": "shop"})
 	var ops []*provision.Operation
 	for i := 0; i < 50; i++ {
-		if ops, _ = e.a.Provision.Operations(e.ctx, access.System(), inst.ID); len(ops) == 1 && ops[0].State == provision.OpInProgress {
+		opsPage, _ := e.a.Provision.Operations(e.ctx, access.System(), inst.ID, sqldb.Page{})
+		if ops = opsPage.Items; len(ops) == 1 && ops[0].State == provision.OpInProgress {
 			break
 		}
 		e.a.Jobs.RunOne(e.ctx)
@@ -369,8 +374,8 @@ func TestBlueprintUpload(t *testing.T) {
 		t.Fatalf("bad references: %v (lines %v, want 13 and 20)", err, lines)
 	}
 	// Nothing was stored.
-	if vs, _ := e.a.Provision.BlueprintVersions(e.ctx, sofia, "app-stack"); len(vs) != 1 {
-		t.Fatalf("versions after refused uploads = %d", len(vs))
+	if vs, _ := e.a.Provision.BlueprintVersions(e.ctx, sofia, "app-stack", sqldb.Page{}); len(vs.Items) != 1 {
+		t.Fatalf("versions after refused uploads = %d", len(vs.Items))
 	}
 	dana := e.as("dana@contoso.example")
 	if _, _, err := e.a.Provision.UploadBlueprint(e.ctx, dana, provision.BlueprintInput{Source: appStack}); !errs.Is(err, errs.CodeForbidden) {

@@ -87,13 +87,29 @@ func getOp(ctx context.Context, q sqldb.Querier, id string) (*Operation, error) 
 	return sqldb.QueryOne(ctx, q, fmt.Sprintf("operation %q", id), scanOp, `SELECT `+opColumns+opFrom+` WHERE o.id = $1`, id)
 }
 
-// Operations lists an instance's operations, newest first. Callers need
-// to be able to read the instance.
-func (s *Service) Operations(ctx context.Context, p *access.Principal, instanceID string) ([]*Operation, error) {
+// operationOrder is the order of Operations: newest first.
+var operationOrder = sqldb.Order{Name: "started", Columns: []string{"o.started_at", "o.id"}, Desc: true}
+
+// Operations lists one page of an instance's operations, newest first.
+// Callers need to be able to read the instance, else not_found; a cursor
+// not of this list is invalid.
+func (s *Service) Operations(ctx context.Context, p *access.Principal, instanceID string, page sqldb.Page) (sqldb.Paged[*Operation], error) {
 	if _, err := s.orders.Instance(ctx, p, instanceID); err != nil {
-		return nil, err
+		return sqldb.Paged[*Operation]{}, err
 	}
-	return sqldb.QueryAll(ctx, s.db.Read(), "operations", scanOp, `SELECT `+opColumns+opFrom+` WHERE o.instance_id = $1 ORDER BY o.started_at DESC, o.id DESC`, instanceID)
+	args := sqldb.Args{instanceID}
+	var started time.Time
+	var id string
+	seek, err := operationOrder.Seek(&args, page, &started, &id)
+	if err != nil {
+		return sqldb.Paged[*Operation]{}, err
+	}
+	ops, err := sqldb.QueryAll(ctx, s.db.Read(), "operations", scanOp, `SELECT `+opColumns+opFrom+` WHERE o.instance_id = $1 AND `+seek+
+		operationOrder.By()+operationOrder.Limit(&args, page), args...)
+	if err != nil {
+		return sqldb.Paged[*Operation]{}, err
+	}
+	return sqldb.PageOf(ops, page, operationOrder, func(o *Operation) []any { return []any{o.StartedAt, o.ID} }), nil
 }
 
 // LatestOperation is the instance's (or, with bindingID, the binding's)

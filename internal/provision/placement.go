@@ -187,16 +187,31 @@ func policyFor(ctx context.Context, q sqldb.Querier, offeringID string) (Policy,
 	return pol, nil
 }
 
-// Policies lists the placement policies set. Callers need provider.read.
-func (s *Service) Policies(ctx context.Context, p *access.Principal) ([]Policy, error) {
+// policyOrder is the order of Policies: by offering ID ("*" first).
+var policyOrder = sqldb.Order{Name: "offering", Columns: []string{"offering_id"}}
+
+// Policies lists one page of the placement policies set, by offering.
+// Callers need provider.read, else forbidden; a cursor not of this list is
+// invalid.
+func (s *Service) Policies(ctx context.Context, p *access.Principal, page sqldb.Page) (sqldb.Paged[Policy], error) {
 	if err := p.RequireAnywhere(access.ProviderRead); err != nil {
-		return nil, err
+		return sqldb.Paged[Policy]{}, err
 	}
-	return sqldb.QueryAll(ctx, s.db.Read(), "placement policies", func(r sqldb.Scanner) (Policy, error) {
+	var args sqldb.Args
+	var after string
+	seek, err := policyOrder.Seek(&args, page, &after)
+	if err != nil {
+		return sqldb.Paged[Policy]{}, err
+	}
+	pols, err := sqldb.QueryAll(ctx, s.db.Read(), "placement policies", func(r sqldb.Scanner) (Policy, error) {
 		var pol Policy
 		err := r.Scan(&pol.OfferingID, &pol.Filter, &pol.Rank, &pol.UpdatedAt)
 		return pol, err
-	}, `SELECT offering_id, filter, rank, updated_at FROM placement_policies ORDER BY offering_id`)
+	}, `SELECT offering_id, filter, rank, updated_at FROM placement_policies WHERE `+seek+policyOrder.By()+policyOrder.Limit(&args, page), args...)
+	if err != nil {
+		return sqldb.Paged[Policy]{}, err
+	}
+	return sqldb.PageOf(pols, page, policyOrder, func(pol Policy) []any { return []any{pol.OfferingID} }), nil
 }
 
 // SetPolicy sets the placement policy of an offering (its ID), or with

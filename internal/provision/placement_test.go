@@ -59,7 +59,8 @@ func TestPlacementPolicyBounded(t *testing.T) {
 			}
 		})
 	}
-	pols, err := e.a.Provision.Policies(e.ctx, sofia)
+	polsPage, err := e.a.Provision.Policies(e.ctx, sofia, sqldb.Page{})
+	pols := polsPage.Items
 	if err != nil || len(pols) != 0 {
 		t.Fatalf("policies stored = %+v, %v; want none", pols, err)
 	}

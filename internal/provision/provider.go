@@ -197,27 +197,45 @@ func getProvider(ctx context.Context, q sqldb.Querier, ref string) (*Provider, e
 	return sqldb.QueryOne(ctx, q, fmt.Sprintf("provider %q", ref), scanProvider, `SELECT `+providerColumns+` FROM providers v WHERE v.id = $1 OR v.code = $1`, ref)
 }
 
-// Providers lists every provider with its offers. Callers need provider.read.
-func (s *Service) Providers(ctx context.Context, p *access.Principal) ([]*Provider, error) {
+// ProviderFilter narrows Providers and asks for one page of it.
+type ProviderFilter struct {
+	// Kind keeps the providers of that kind.
+	Kind Kind
+	sqldb.Page
+}
+
+// providerOrder is the order of Providers: by name (codes are unique).
+var providerOrder = sqldb.Order{Name: "name", Columns: []string{"v.name", "v.code"}}
+
+// Providers lists one page of the providers, by name, each with its
+// offers. Callers need provider.read, else forbidden; a cursor not of this
+// list is invalid.
+func (s *Service) Providers(ctx context.Context, p *access.Principal, f ProviderFilter) (sqldb.Paged[*Provider], error) {
 	if err := p.RequireAnywhere(access.ProviderRead); err != nil {
-		return nil, err
+		return sqldb.Paged[*Provider]{}, err
 	}
-	all, err := sqldb.QueryAll(ctx, s.db.Read(), "providers", scanProvider, `SELECT `+providerColumns+` FROM providers v ORDER BY v.name, v.code`)
+	var args sqldb.Args
+	where := "1 = 1"
+	if f.Kind != "" {
+		where = "v.kind = " + args.Add(string(f.Kind))
+	}
+	var name, code string
+	seek, err := providerOrder.Seek(&args, f.Page, &name, &code)
 	if err != nil {
-		return nil, err
+		return sqldb.Paged[*Provider]{}, err
 	}
-	offers, err := loadOffers(ctx, s.db.Read(), "")
+	pvs, err := sqldb.QueryAll(ctx, s.db.Read(), "providers", scanProvider, `SELECT `+providerColumns+` FROM providers v WHERE `+where+` AND `+seek+
+		providerOrder.By()+providerOrder.Limit(&args, f.Page), args...)
 	if err != nil {
-		return nil, err
+		return sqldb.Paged[*Provider]{}, err
 	}
-	for _, pv := range all {
-		for _, o := range offers {
-			if o.ProviderID == pv.ID {
-				pv.Offers = append(pv.Offers, o)
-			}
+	page := sqldb.PageOf(pvs, f.Page, providerOrder, func(pv *Provider) []any { return []any{pv.Name, pv.Code} })
+	for _, pv := range page.Items {
+		if pv.Offers, err = loadOffers(ctx, s.db.Read(), pv.ID); err != nil {
+			return sqldb.Paged[*Provider]{}, err
 		}
 	}
-	return all, nil
+	return page, nil
 }
 
 // Provider returns one provider (by ID or code) with its offers.

@@ -236,7 +236,8 @@ func TestOSBProviderLifecycle(t *testing.T) {
 	if held.PlanID != br.SmallPlan || !strings.HasPrefix(held.Identity, "steward ") {
 		t.Fatalf("the broker holds %+v", held)
 	}
-	ops, err := e.a.Provision.Operations(e.ctx, e.as("dana@contoso.example"), inst.ID)
+	opsPage, err := e.a.Provision.Operations(e.ctx, e.as("dana@contoso.example"), inst.ID, sqldb.Page{})
+	ops := opsPage.Items
 	if err != nil || len(ops) != 1 || ops[0].State != provision.OpSucceeded || ops[0].Polls < 2 {
 		t.Fatalf("operations = %+v, %v", ops, err)
 	}
@@ -336,7 +337,8 @@ func TestProviderFailures(t *testing.T) {
 			if st != orders.StateFailed || inst.State != orders.InstanceFailed {
 				t.Fatalf("order %s, instance %s; want failed, failed", st, inst.State)
 			}
-			ops, _ := e.a.Provision.Operations(e.ctx, access.System(), inst.ID)
+			opsPage, _ := e.a.Provision.Operations(e.ctx, access.System(), inst.ID, sqldb.Page{})
+			ops := opsPage.Items
 			var prov, cleanup *provision.Operation
 			for _, op := range ops {
 				switch op.Kind {
@@ -377,7 +379,8 @@ func TestMaxPollingDuration(t *testing.T) {
 	o, _ := e.order(off.ID, "small")
 	e.drain()
 	st, inst := e.state(o)
-	ops, _ := e.a.Provision.Operations(e.ctx, access.System(), inst.ID)
+	opsPage, _ := e.a.Provision.Operations(e.ctx, access.System(), inst.ID, sqldb.Page{})
+	ops := opsPage.Items
 	if st != orders.StateFailed || len(ops) != 2 || !strings.Contains(ops[len(ops)-1].Description, "maximum polling duration") {
 		t.Fatalf("order %s, operations %+v", st, ops)
 	}

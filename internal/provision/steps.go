@@ -78,13 +78,19 @@ func components(ctx context.Context, q sqldb.Querier, instanceID string) ([]*Com
 	return sqldb.QueryAll(ctx, q, "components", scanComponent, `SELECT `+componentColumns+componentFrom+` WHERE c.instance_id = $1 ORDER BY c.seq`, instanceID)
 }
 
-// Components lists what the steps of an instance's blueprint made, in
-// step order. Callers need to be able to read the instance.
-func (s *Service) Components(ctx context.Context, p *access.Principal, instanceID string) ([]*Component, error) {
+// Components lists one page of what the steps of an instance's blueprint
+// made, in step order (a blueprint's steps bound the list; it is read
+// whole and paged in memory). Callers need to be able to read the
+// instance, else not_found; a cursor not of this list is invalid.
+func (s *Service) Components(ctx context.Context, p *access.Principal, instanceID string, page sqldb.Page) (sqldb.Paged[*Component], error) {
 	if _, err := s.orders.Instance(ctx, p, instanceID); err != nil {
-		return nil, err
+		return sqldb.Paged[*Component]{}, err
 	}
-	return components(ctx, s.db.Read(), instanceID)
+	cs, err := components(ctx, s.db.Read(), instanceID)
+	if err != nil {
+		return sqldb.Paged[*Component]{}, err
+	}
+	return sqldb.PageSlice(cs, page)
 }
 
 // fulfilBlueprint opens the instance of a plan made by a blueprint, with a

@@ -79,7 +79,8 @@ func TestWebhookCallbackSignature(t *testing.T) {
 	opOf := func(o *orders.Order) string {
 		t.Helper()
 		_, inst := e.state(o)
-		ops, err := e.a.Provision.Operations(e.ctx, access.System(), inst.ID)
+		opsPage, err := e.a.Provision.Operations(e.ctx, access.System(), inst.ID, sqldb.Page{})
+		ops := opsPage.Items
 		if err != nil || len(ops) != 1 || ops[0].State != provision.OpInProgress {
 			t.Fatalf("operations of %s = %+v, %v; want one in progress", o.Reference(), ops, err)
 		}

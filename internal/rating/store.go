@@ -145,17 +145,32 @@ func plan(ctx context.Context, q sqldb.Querier, ref string) (*planRef, error) {
 	return &p, sqldb.Err(err, "plan")
 }
 
-// Versions lists a plan's price versions, newest first. Anyone who may
-// read the catalog may read prices.
-func (s *Service) Versions(ctx context.Context, p *access.Principal, planRef string) ([]*Version, error) {
+// versionOrder is the order of Versions: newest first.
+var versionOrder = sqldb.Order{Name: "version", Columns: []string{"version"}, Desc: true}
+
+// Versions lists one page of a plan's price versions, newest first.
+// Anyone who may read the catalog may read prices. Returns not_found if
+// there is no such plan, invalid for a cursor not of this list.
+func (s *Service) Versions(ctx context.Context, p *access.Principal, planRef string, page sqldb.Page) (sqldb.Paged[*Version], error) {
 	if err := p.RequireAnywhere(access.CatalogRead); err != nil {
-		return nil, err
+		return sqldb.Paged[*Version]{}, err
 	}
 	pl, err := plan(ctx, s.db.Read(), planRef)
 	if err != nil {
-		return nil, err
+		return sqldb.Paged[*Version]{}, err
 	}
-	return sqldb.QueryAll(ctx, s.db.Read(), "price versions", scanVersion, `SELECT `+versionColumns+` FROM price_versions WHERE plan_id = $1 ORDER BY version DESC`, pl.ID)
+	args := sqldb.Args{pl.ID}
+	var after int
+	seek, err := versionOrder.Seek(&args, page, &after)
+	if err != nil {
+		return sqldb.Paged[*Version]{}, err
+	}
+	vs, err := sqldb.QueryAll(ctx, s.db.Read(), "price versions", scanVersion, `SELECT `+versionColumns+` FROM price_versions WHERE plan_id = $1 AND `+seek+
+		versionOrder.By()+versionOrder.Limit(&args, page), args...)
+	if err != nil {
+		return sqldb.Paged[*Version]{}, err
+	}
+	return sqldb.PageOf(vs, page, versionOrder, func(v *Version) []any { return []any{v.Version} }), nil
 }
 
 // VersionInput is a new price version.

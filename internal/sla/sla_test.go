@@ -368,7 +368,8 @@ func TestSampleSLAEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	acct, _ := f.a.Billing.Account(f.ctx, fin, "RETAIL")
-	docs, err := f.a.Billing.Documents(f.ctx, fin, billing.DocumentFilter{AccountID: acct.ID})
+	docsPage, err := f.a.Billing.Documents(f.ctx, fin, billing.DocumentFilter{AccountID: acct.ID})
+	docs := docsPage.Items
 	if err != nil || len(docs) == 0 {
 		t.Fatalf("documents %v %v", docs, err)
 	}
@@ -463,7 +464,8 @@ func TestOtherTargetsAndCorrections(t *testing.T) {
 	}
 	// The bucket's November charge on Retail's draft invoice, 10 % of it capped at 20.00.
 	acct, _ := f.a.Billing.Account(f.ctx, sys, "RETAIL")
-	docs, _ := f.a.Billing.Documents(f.ctx, sys, billing.DocumentFilter{AccountID: acct.ID})
+	docsPage, _ := f.a.Billing.Documents(f.ctx, sys, billing.DocumentFilter{AccountID: acct.ID})
+	docs := docsPage.Items
 	doc, _ := f.a.Billing.Document(f.ctx, sys, docs[0].ID)
 	var charge int64
 	for _, l := range doc.Lines {

@@ -14,6 +14,7 @@ import (
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/money"
 	"github.com/steward-itaas/steward/internal/rating"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // Bar is one bar of a server-drawn SVG chart.
@@ -62,8 +63,10 @@ type costsPage struct {
 	Chart     []Bar
 	ChartW    int
 	Documents []*billing.Document
-	Months    int
-	Balances  []accountBalance
+	// More opens the next page of documents (empty on the last).
+	More     string
+	Months   int
+	Balances []accountBalance
 }
 
 // accountBalance is a billing account's balance as the costs page shows it.
@@ -91,17 +94,16 @@ func (p *Portal) costsView(r *http.Request) (costsPage, error) {
 	if pg.Costs, err = p.Billing.Costs(r.Context(), pr, from, to); err != nil {
 		return pg, err
 	}
-	if pg.Documents, err = p.Billing.Documents(r.Context(), pr, billing.DocumentFilter{From: from, To: to, Limit: 200}); err != nil {
-		return pg, err
-	}
-	accounts, err := p.Billing.Accounts(r.Context(), pr)
+	docs, err := p.Billing.Documents(r.Context(), pr, billing.DocumentFilter{From: from, To: to, Page: sqldb.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")}})
 	if err != nil {
 		return pg, err
 	}
-	for _, a := range accounts[:min(len(accounts), maxBalances)] {
-		if a.Mode != billing.Chargeback {
-			continue
-		}
+	pg.Documents, pg.More = docs.Items, moreLink(r, docs.Next)
+	accounts, err := p.Billing.Accounts(r.Context(), pr, billing.AccountFilter{Mode: billing.Chargeback, Page: sqldb.Page{Limit: maxBalances}})
+	if err != nil {
+		return pg, err
+	}
+	for _, a := range accounts.Items {
 		b, err := p.Billing.Balance(r.Context(), pr, a.ID)
 		if err != nil {
 			return pg, err
@@ -124,6 +126,9 @@ type documentPage struct {
 	CanManage bool
 	// Why is each line's "Why this number", in words.
 	Why []why
+	// MoreLines opens the next page of lines, when the document has more
+	// than one page holds.
+	MoreLines string
 }
 
 func (p *Portal) documentView(r *http.Request) (documentPage, error) {
@@ -132,8 +137,15 @@ func (p *Portal) documentView(r *http.Request) (documentPage, error) {
 	if err != nil {
 		return documentPage{}, err
 	}
+	if c := r.URL.Query().Get("cursor"); c != "" && r.Method == http.MethodGet {
+		lines, err := p.Billing.DocumentLines(r.Context(), pr, d.ID, sqldb.Page{Limit: billing.EmbeddedLines, Cursor: c})
+		if err != nil {
+			return documentPage{}, err
+		}
+		d.Lines, d.LinesNext = lines.Items, lines.Next
+	}
 	title := d.Label()
-	pg := documentPage{Page: p.pageFor(r, title), Doc: d, CanManage: pr.CanAnywhere(access.BillingManage)}
+	pg := documentPage{Page: p.pageFor(r, title), Doc: d, CanManage: pr.CanAnywhere(access.BillingManage), MoreLines: moreLink(r, d.LinesNext)}
 	for _, l := range d.Lines {
 		pg.Why = append(pg.Why, explainLine(l))
 	}
@@ -177,8 +189,10 @@ type billingPage struct {
 	Page
 	Accounts []*billing.Account
 	Balances map[string]*billing.Balance // by account ID: owed and account credit
-	Runs     []*billing.Run
-	Month    string
+	// More opens the next page of accounts (empty on the last).
+	More  string
+	Runs  []*billing.Run
+	Month string
 	// NextMonth ends the export's default period (this month).
 	NextMonth string
 	Running   bool
@@ -194,12 +208,16 @@ func (p *Portal) billingView(r *http.Request) (billingPage, error) {
 	now := p.Now().UTC()
 	pg := billingPage{Page: p.pageFor(r, "Billing"), Month: now.Format("2006-01"), NextMonth: time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")}
 	var err error
-	if pg.Accounts, err = p.Billing.Accounts(r.Context(), pr); err != nil {
+	accounts, err := p.Billing.Accounts(r.Context(), pr, billing.AccountFilter{Page: sqldb.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")}})
+	if err != nil {
 		return pg, err
 	}
-	if pg.Runs, err = p.Billing.Runs(r.Context(), pr); err != nil {
+	pg.Accounts, pg.More = accounts.Items, moreLink(r, accounts.Next)
+	runs, err := p.Billing.Runs(r.Context(), pr, sqldb.Page{Limit: 120})
+	if err != nil {
 		return pg, err
 	}
+	pg.Runs = runs.Items
 	pg.Balances = map[string]*billing.Balance{}
 	for _, a := range pg.Accounts {
 		if a.Mode != billing.Chargeback {
@@ -277,10 +295,11 @@ type pricesPage struct {
 func (p *Portal) pricesView(r *http.Request) (pricesPage, error) {
 	pr := middleware.Principal(r.Context())
 	off, plan := r.PathValue("code"), r.PathValue("plan")
-	vs, err := p.Rating.Versions(r.Context(), pr, off+"/"+plan)
+	page, err := p.Rating.Versions(r.Context(), pr, off+"/"+plan, sqldb.Page{Limit: sqldb.MaxLimit})
 	if err != nil {
 		return pricesPage{}, err
 	}
+	vs := page.Items
 	pg := pricesPage{Page: p.pageFor(r, "Prices of "+off+"/"+plan), Offering: off, Plan: plan, Versions: vs,
 		CanManage: pr.CanAnywhere(access.PriceManage)}
 	if len(vs) > 0 {

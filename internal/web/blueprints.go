@@ -10,6 +10,7 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/provision"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 type blueprintsPage struct {
@@ -25,8 +26,8 @@ type blueprintsPage struct {
 func (p *Portal) blueprintsView(r *http.Request) (blueprintsPage, error) {
 	pr := middleware.Principal(r.Context())
 	pg := blueprintsPage{Page: p.pageFor(r, "Blueprints"), CanManage: pr.CanAnywhere(access.BlueprintManage)}
-	var err error
-	pg.Blueprints, err = p.Provision.Blueprints(r.Context(), pr)
+	bs, err := p.Provision.Blueprints(r.Context(), pr, sqldb.Page{Limit: sqldb.MaxLimit})
+	pg.Blueprints = bs.Items
 	return pg, err
 }
 
@@ -86,7 +87,7 @@ func (p *Portal) blueprintView(r *http.Request) (blueprintPage, error) {
 	if !ok {
 		version = r.URL.Query().Get("version")
 	}
-	vs, err := p.Provision.BlueprintVersions(ctx, pr, code)
+	vs, err := p.Provision.BlueprintVersions(ctx, pr, code, sqldb.Page{Limit: sqldb.MaxLimit})
 	if err != nil {
 		return blueprintPage{}, err
 	}
@@ -95,5 +96,5 @@ func (p *Portal) blueprintView(r *http.Request) (blueprintPage, error) {
 	if err != nil {
 		return blueprintPage{}, err
 	}
-	return blueprintPage{Page: p.pageFor(r, "Blueprint "+v.Ref()), Versions: vs, Version: v}, nil
+	return blueprintPage{Page: p.pageFor(r, "Blueprint "+v.Ref()), Versions: vs.Items, Version: v}, nil
 }

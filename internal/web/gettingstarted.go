@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/billing"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
@@ -71,12 +72,12 @@ func (p *Portal) gettingStarted(r *http.Request) ([]step, error) {
 		steps = append(steps, step{Title: "Meter what is used", Text: "Define meters for usage-priced plans; metering agents send events to the API.", Href: "/admin/meters", Link: "Meters"})
 	}
 	if pr.Can(access.BillingManage, access.Resource{}) {
-		accounts, err := p.Billing.Accounts(ctx, pr)
+		accounts, err := p.Billing.Accounts(ctx, pr, billing.AccountFilter{Page: sqldb.Page{Limit: 1}})
 		if err != nil {
 			return nil, err
 		}
 		steps = append(steps, step{Title: "Open billing accounts", Text: "Say which org units get invoices (chargeback) or statements (showback), in which currency.",
-			Href: "/billing", Link: "Billing", Done: len(accounts) > 0})
+			Href: "/billing", Link: "Billing", Done: len(accounts.Items) > 0})
 	}
 	if pr.CanAnywhere(access.AgreementManage) {
 		steps = append(steps, step{Title: "Agree service levels", Text: "An SLA with its service hours, targets and rebates; OLAs and underpinning contracts beneath it.",

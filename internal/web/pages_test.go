@@ -62,7 +62,8 @@ func TestPagesPerRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	all, _ := a.Orders.Orders(ctx, access.System(), orders.OrderFilter{Page: sqldb.Page{Limit: 100}})
-	insts, _ := a.Orders.Instances(ctx, access.System(), orders.InstanceFilter{})
+	instPage, _ := a.Orders.Instances(ctx, access.System(), orders.InstanceFilter{Page: sqldb.Page{Limit: sqldb.MaxLimit}})
+	insts := instPage.Items
 	tests := []struct {
 		email, path string
 		status      int
@@ -146,7 +147,8 @@ func TestPagesPerRole(t *testing.T) {
 				}{"sam@it.contoso.example", "/my-services/" + i.ID, 404, nil, nil})
 		}
 	}
-	docs, _ := a.Billing.Documents(ctx, access.System(), billing.DocumentFilter{})
+	docsPage, _ := a.Billing.Documents(ctx, access.System(), billing.DocumentFilter{})
+	docs := docsPage.Items
 	for _, d := range docs {
 		want := []string{d.AccountName, "Why this number"}
 		if d.AccountName != "Retail" {

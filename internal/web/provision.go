@@ -12,6 +12,7 @@ import (
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/provision"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 type instancePage struct {
@@ -45,15 +46,21 @@ func (p *Portal) instanceView(r *http.Request) (instancePage, error) {
 			pg.Placement = &d
 		}
 	}
-	if pg.Operations, err = p.Provision.Operations(ctx, pr, inst.ID); err != nil {
+	// The newest operations; every component and binding (an instance
+	// has few).
+	ops, err := p.Provision.Operations(ctx, pr, inst.ID, sqldb.Page{Limit: 100})
+	if err != nil {
 		return pg, err
 	}
-	if pg.Components, err = p.Provision.Components(ctx, pr, inst.ID); err != nil {
+	cs, err := p.Provision.Components(ctx, pr, inst.ID, sqldb.Page{Limit: sqldb.MaxLimit})
+	if err != nil {
 		return pg, err
 	}
-	if pg.Bindings, err = p.Provision.Bindings(ctx, pr, inst.ID); err != nil {
+	bs, err := p.Provision.Bindings(ctx, pr, inst.ID, sqldb.Page{Limit: sqldb.MaxLimit})
+	if err != nil {
 		return pg, err
 	}
+	pg.Operations, pg.Components, pg.Bindings = ops.Items, cs.Items, bs.Items
 	if b := r.URL.Query().Get("reveal"); b != "" && pg.CanAct {
 		rb, err := p.Provision.Binding(ctx, pr, inst.ID, b)
 		if err != nil {
@@ -115,6 +122,8 @@ func (p *Portal) deleteBinding(w http.ResponseWriter, r *http.Request) error {
 type providersPage struct {
 	Page
 	Providers []*provision.Provider
+	// More opens the next page of providers (empty on the last).
+	More      string
 	Policies  []provision.Policy
 	Default   provision.Policy
 	CanManage bool
@@ -123,13 +132,16 @@ type providersPage struct {
 func (p *Portal) providersView(r *http.Request) (providersPage, error) {
 	pr := middleware.Principal(r.Context())
 	pg := providersPage{Page: p.pageFor(r, "Providers"), CanManage: pr.CanAnywhere(access.ProviderManage), Default: provision.DefaultPolicy}
-	var err error
-	if pg.Providers, err = p.Provision.Providers(r.Context(), pr); err != nil {
+	pvs, err := p.Provision.Providers(r.Context(), pr, provision.ProviderFilter{Page: sqldb.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")}})
+	if err != nil {
 		return pg, err
 	}
-	if pg.Policies, err = p.Provision.Policies(r.Context(), pr); err != nil {
+	pg.Providers, pg.More = pvs.Items, moreLink(r, pvs.Next)
+	pols, err := p.Provision.Policies(r.Context(), pr, sqldb.Page{Limit: sqldb.MaxLimit})
+	if err != nil {
 		return pg, err
 	}
+	pg.Policies = pols.Items
 	for _, pol := range pg.Policies {
 		if pol.OfferingID == "*" {
 			pg.Default = pol
@@ -234,10 +246,11 @@ type orgUnitOption struct{ ID, Label string }
 func (p *Portal) platformsView(r *http.Request) (platformsPage, error) {
 	pr := middleware.Principal(r.Context())
 	pg := platformsPage{Page: p.pageFor(r, "Platforms")}
-	var err error
-	if pg.Platforms, err = p.Broker.Platforms(r.Context(), pr); err != nil {
+	pls, err := p.Broker.Platforms(r.Context(), pr, sqldb.Page{Limit: sqldb.MaxLimit})
+	if err != nil {
 		return pg, err
 	}
+	pg.Platforms = pls.Items
 	units, err := p.Identity.OrgUnits(r.Context(), pr)
 	for _, u := range units {
 		pg.OrgUnits = append(pg.OrgUnits, orgUnitOption{u.ID, u.Code + " · " + u.Name})

@@ -19,6 +19,7 @@ import (
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/osb/osbtest"
 	"github.com/steward-itaas/steward/internal/provision"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // reloadUntil reloads path until sel's text contains want (jobs work between).
@@ -59,12 +60,12 @@ func instanceWhere(t *testing.T, a *app.App, match func(*orders.Instance) bool) 
 	// (a generous deadline, for a loaded machine).
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
-		insts, err := a.Orders.Instances(context.Background(), access.System(), orders.InstanceFilter{All: true})
+		insts, err := a.Orders.Instances(context.Background(), access.System(), orders.InstanceFilter{All: true, Page: sqldb.Page{Limit: sqldb.MaxLimit}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		id := ""
-		for _, i := range insts {
+		for _, i := range insts.Items {
 			if match(i) {
 				id = i.ID
 			}

@@ -10,6 +10,7 @@ import (
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // usagePage is metered usage in the portal (issue 17, item 8): a meter's
@@ -101,12 +102,17 @@ func (p *Portal) usageView(r *http.Request) (usagePage, error) {
 		return pg, err
 	}
 	names := map[string]string{}
-	insts, err := p.Orders.Instances(r.Context(), pr, orders.InstanceFilter{All: true})
-	if err != nil {
-		return pg, err
-	}
-	for _, in := range insts {
-		names[in.ID] = in.Name
+	for f := (orders.InstanceFilter{All: true, Page: sqldb.Page{Limit: sqldb.MaxLimit}}); ; {
+		insts, err := p.Orders.Instances(r.Context(), pr, f)
+		if err != nil {
+			return pg, err
+		}
+		for _, in := range insts.Items {
+			names[in.ID] = in.Name
+		}
+		if f.Cursor = insts.Next; f.Cursor == "" {
+			break
+		}
 	}
 	var total metering.Quantity
 	for _, row := range tot.Rows {

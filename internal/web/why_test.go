@@ -18,7 +18,8 @@ import (
 // and no JSON; and the usage page it links to shows that usage by day.
 func TestWhyThisNumberIsReadable(t *testing.T) {
 	p := newDemoPortal(t)
-	docs, err := p.app.Billing.Documents(context.Background(), access.System(), billing.DocumentFilter{})
+	docsPage, err := p.app.Billing.Documents(context.Background(), access.System(), billing.DocumentFilter{})
+	docs := docsPage.Items
 	if err != nil {
 		t.Fatal(err)
 	}
