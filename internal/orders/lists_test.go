@@ -1,6 +1,7 @@
 package orders_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -105,3 +106,77 @@ func TestOrdersPaging(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// TestQueueAndInboxPaging walks the task queue and the approvals inbox a
+// page at a time: each gives every item its reader may work or decide,
+// once and oldest first, and nothing to others.
+func TestQueueAndInboxPaging(t *testing.T) {
+	f := newFixture(t)
+	for i := range 5 {
+		_, err := f.order(f.dana, "bronze", map[string]any{"hostname": fmt.Sprintf("q%d", i)})
+		must(t, err)
+	}
+	f.policy("gold needs the sponsor", `item.plan == "gold"`, 1, orders.ApproverSponsor, "")
+	for i := range 4 {
+		_, err := f.order(f.dana, "gold", map[string]any{"hostname": fmt.Sprintf("g%d", i)})
+		must(t, err)
+	}
+	walk := func(read func(sqldb.Page) ([]string, string, error)) []string {
+		t.Helper()
+		var got []string
+		p := sqldb.Page{Limit: 2}
+		for pages := 0; pages < 10; pages++ {
+			ids, next, err := read(p)
+			must(t, err)
+			got = append(got, ids...)
+			if next == "" {
+				return got
+			}
+			p.Cursor = next
+		}
+		t.Fatal("the pages do not end")
+		return nil
+	}
+	tasks := func(p *access.Principal) func(sqldb.Page) ([]string, string, error) {
+		return func(pg sqldb.Page) ([]string, string, error) {
+			l, err := f.ord.Tasks(f.ctx, p, orders.TaskFilter{Page: pg})
+			var ids []string
+			for _, t := range l.Items {
+				ids = append(ids, t.ID)
+			}
+			return ids, l.Next, err
+		}
+	}
+	all, err := f.ord.Tasks(f.ctx, f.agent, orders.TaskFilter{Page: sqldb.Page{Limit: 500}})
+	must(t, err)
+	var want []string
+	for _, t := range all.Items {
+		want = append(want, t.ID)
+	}
+	if len(want) != 5 {
+		t.Fatalf("the agent's queue has %d tasks, want 5", len(want))
+	}
+	if diff := cmp.Diff(want, walk(tasks(f.agent))); diff != "" {
+		t.Errorf("the queue a page at a time (-want +got):\n%s", diff)
+	}
+	if got := walk(tasks(f.outside)); len(got) != 0 {
+		t.Errorf("someone outside the group sees %d tasks", len(got))
+	}
+	inbox := func(p *access.Principal) func(sqldb.Page) ([]string, string, error) {
+		return func(pg sqldb.Page) ([]string, string, error) {
+			l, err := f.ord.Inbox(f.ctx, p, pg)
+			var ids []string
+			for _, it := range l.Items {
+				ids = append(ids, it.Approval.ID)
+			}
+			return ids, l.Next, err
+		}
+	}
+	got := walk(inbox(f.sponsor))
+	if len(got) != 4 || len(slices.Compact(slices.Clone(got))) != 4 {
+		t.Errorf("the sponsor's inbox a page at a time: %v, want 4 approvals once each", got)
+	}
+	if got := walk(inbox(f.fin)); len(got) != 0 {
+		t.Errorf("finance sees %d of the sponsor's approvals", len(got))
+	}
+}
