@@ -170,10 +170,6 @@ func (c *checker) exchange(req *http.Request, raw []byte, want int, validate boo
 	return resp{res.StatusCode, res.Header, got}
 }
 
-// pagingEverywhere holds every list to the contract; until every list is
-// converted, only those that declare a cursor are.
-const pagingEverywhere = false
-
 // isList reports whether route's 200 answer is a page of a list.
 func isList(route *routers.Route) bool {
 	ok := route.Operation.Responses.Status(200)
@@ -201,9 +197,6 @@ func (c *checker) checkPaging() {
 	for _, p := range paths {
 		call := c.lists[p]
 		op := call.route.Operation
-		if op.Parameters.GetByInAndName("query", "cursor") == nil && !pagingEverywhere {
-			continue
-		}
 		if op.Parameters.GetByInAndName("query", "limit") == nil || op.Parameters.GetByInAndName("query", "cursor") == nil {
 			c.t.Errorf("GET %s: the spec does not declare the limit and cursor parameters", p)
 			continue
