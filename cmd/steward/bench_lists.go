@@ -32,6 +32,7 @@ func benchLists(ctx context.Context, e env, args []string) error {
 	requests := fs.Int("requests", 200, "requests per measured page")
 	depth := fs.Int("depth", 20, "pages followed to reach the deep page (at most: a consumer's list may be shorter)")
 	limit := fs.Int("limit", 50, "page size")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the reading to this file")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -64,6 +65,11 @@ func benchLists(ctx context.Context, e env, args []string) error {
 	go srv.Serve(ln)
 	defer srv.Close()
 	base := "http://" + ln.Addr().String()
+	stopProfile, err := cpuProfile(*profile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
 	client := &http.Client{Timeout: 30 * time.Second}
 
 	for _, who := range []struct{ name, token, order, document string }{
