@@ -134,6 +134,7 @@ func commands() *command {
 			{name: "osb", summary: "the OSB endpoints: requests/s and p99 latency", run: benchOSB},
 			{name: "sla", summary: "a compliance pass over many agreements", run: benchSLA},
 			{name: "lists", summary: "first and deep pages of the big lists: p99 latency", run: benchLists},
+			{name: "catalog", summary: "a large catalog: load, search, one offering, the portal's page, RSS", run: benchCatalog},
 		}},
 		{name: "version", summary: "print the version and the commit it was built from", run: versionCmd},
 	}}

@@ -94,8 +94,8 @@ type OfferingPage struct {
 // searching (h.rank, lower is better in both engines; ties oldest first),
 // else by name.
 var (
-	orderRank = sqldb.Order{Name: "rank", Columns: []string{"h.rank", "h.id"}}
-	orderName = sqldb.Order{Name: "name", Columns: []string{"o.name", "o.id"}}
+	orderRank = sqldb.Order{Name: "rank", Columns: []string{"h.rank", "d.offering_id"}}
+	orderName = sqldb.Order{Name: "name", Columns: []string{"d.name", "d.offering_id"}}
 )
 
 // Search lists one page of the offerings the caller may see, matching the
@@ -218,16 +218,22 @@ func (s *searcher) widen(ctx context.Context, terms Terms) (string, string, erro
 
 // known reports whether some indexed word starts with t.
 func (s *searcher) known(ctx context.Context, t string) (bool, error) {
-	query := `SELECT term FROM offering_vocab WHERE term >= $1 ORDER BY term LIMIT 1`
 	if s.db.Dialect == sqldb.Postgres {
-		query = `SELECT word FROM search_words WHERE word >= $1 ORDER BY word LIMIT 1`
+		var w string
+		err := s.q.QueryRowContext(ctx, `SELECT word FROM search_words WHERE word >= $1 ORDER BY word LIMIT 1`, t).Scan(&w)
+		if err != nil && !errs.Is(sqldb.Err(err, "word"), errs.CodeNotFound) {
+			return false, sqldb.Err(err, "search vocabulary")
+		}
+		return err == nil && strings.HasPrefix(w, t), nil
 	}
-	var w string
-	err := s.q.QueryRowContext(ctx, query, t).Scan(&w)
+	// SQLite: the first match of the prefix in the index itself (reading
+	// offering_vocab would count every document of the words it passes).
+	var one int
+	err := s.q.QueryRowContext(ctx, `SELECT 1 FROM offering_fts WHERE offering_fts MATCH $1 LIMIT 1`, `"`+t+`"*`).Scan(&one)
 	if err != nil && !errs.Is(sqldb.Err(err, "word"), errs.CodeNotFound) {
 		return false, sqldb.Err(err, "search vocabulary")
 	}
-	return err == nil && strings.HasPrefix(w, t), nil
+	return err == nil, nil
 }
 
 // maxCandidates bounds the indexed words compared with one unknown word.
@@ -235,11 +241,15 @@ const maxCandidates = 20000
 
 // nearest returns the indexed words (or their prefixes) nearest to t,
 // at most three, all at the smallest distance found. Candidates are the
-// words sharing t's first letter and, on PostgreSQL, the words pg_trgm
-// finds similar.
+// words sharing t's first letter (on SQLite, its first two: reading the
+// FTS5 vocabulary costs the documents of each word read) and, on
+// PostgreSQL, the words pg_trgm finds similar.
 func (s *searcher) nearest(ctx context.Context, t string) ([]string, error) {
-	first := []rune(t)[0]
-	lo, hi := string(first), string(first+1)
+	rs := []rune(t)
+	lo, hi := string(rs[0]), string(rs[0]+1)
+	if s.db.Dialect == sqldb.SQLite {
+		lo, hi = string(rs[:2]), string(rs[0])+string(rs[1]+1)
+	}
 	var words []string
 	var err error
 	if s.db.Dialect == sqldb.Postgres {
@@ -275,27 +285,31 @@ func scanString(row sqldb.Scanner) (string, error) {
 
 // from is the FROM and WHERE of a listing: the offerings the principal
 // may see that match the filter, with h.id and h.rank when searching.
-func (s *searcher) from(args *sqldb.Args, p *access.Principal) string {
+func (s *searcher) from(args *sqldb.Args, p *access.Principal, ranked bool) string {
 	var b strings.Builder
-	if s.match == "" {
-		b.WriteString(` FROM offerings o JOIN offering_search d ON d.offering_id = o.id`)
-	} else if s.db.Dialect == sqldb.Postgres {
-		b.WriteString(` FROM (SELECT d.offering_id AS id, -ts_rank(d.document, tq, 1) AS rank FROM offering_search d, to_tsquery('simple', ` +
-			args.Add(s.match) + `) tq WHERE d.document @@ tq) h JOIN offerings o ON o.id = h.id JOIN offering_search d ON d.offering_id = o.id`)
-	} else {
-		b.WriteString(` FROM (SELECT d.offering_id AS id, m.rank FROM (SELECT rowid AS seq, bm25(offering_fts, 10.0, 4.0, 1.0, 3.0, 1.0) AS rank
-			FROM offering_fts WHERE offering_fts MATCH ` + args.Add(s.match) + `) m JOIN offering_search d ON d.seq = m.seq) h
-			JOIN offerings o ON o.id = h.id JOIN offering_search d ON d.offering_id = o.id`)
+	switch {
+	case s.match == "":
+		b.WriteString(` FROM offering_search d WHERE 1 = 1`)
+	case !ranked && s.db.Dialect == sqldb.Postgres:
+		b.WriteString(` FROM offering_search d WHERE d.document @@ to_tsquery('simple', ` + args.Add(s.match) + `)`)
+	case !ranked:
+		b.WriteString(` FROM offering_fts JOIN offering_search d ON d.seq = offering_fts.rowid WHERE offering_fts MATCH ` + args.Add(s.match))
+	case s.db.Dialect == sqldb.Postgres:
+		b.WriteString(` FROM (SELECT d.seq, -ts_rank(d.document, tq, 1) AS rank FROM offering_search d, to_tsquery('simple', ` +
+			args.Add(s.match) + `) tq WHERE d.document @@ tq) h JOIN offering_search d ON d.seq = h.seq WHERE 1 = 1`)
+	default:
+		b.WriteString(` FROM (SELECT rowid AS seq, bm25(offering_fts, 10.0, 4.0, 1.0, 3.0, 1.0) AS rank FROM offering_fts WHERE offering_fts MATCH ` +
+			args.Add(s.match) + `) h JOIN offering_search d ON d.seq = h.seq WHERE 1 = 1`)
 	}
-	b.WriteString(` JOIN services s ON s.id = o.service_id WHERE ` + audience(args, p))
+	b.WriteString(` AND ` + audience(args, p))
 	if s.f.View != "" {
-		b.WriteString(` AND o.view = ` + args.Add(string(s.f.View)))
+		b.WriteString(` AND d.view = ` + args.Add(string(s.f.View)))
 	}
 	if s.f.ServiceID != "" {
-		b.WriteString(` AND o.service_id = ` + args.Add(s.f.ServiceID))
+		b.WriteString(` AND d.service_id = ` + args.Add(s.f.ServiceID))
 	}
 	if s.f.Category != "" {
-		b.WriteString(` AND s.focus_category = ` + args.Add(s.f.Category))
+		b.WriteString(` AND d.category = ` + args.Add(s.f.Category))
 	}
 	if s.f.Price != "" {
 		b.WriteString(` AND ` + priceBandSQL + ` = ` + args.Add(string(s.f.Price)))
@@ -303,8 +317,9 @@ func (s *searcher) from(args *sqldb.Args, p *access.Principal) string {
 	return b.String()
 }
 
-// audience is the condition that the principal may see offering o (of
-// service s, with search row d), as visible decides it: provider-side
+// audience is the condition that the principal may see the offering of
+// search row d (which carries its service, whether that service is live
+// or retiring, and whether its audience is open), as visible decides it: provider-side
 // readers of the service see every offering; others need catalog.read,
 // a live or retiring service, and to be in the offering's audience (open
 // to all, one of its roles, one of its org units' subtrees, or an org
@@ -324,7 +339,7 @@ func audience(args *sqldb.Args, p *access.Principal) string {
 	}
 	var ors []string
 	if len(provider) > 0 {
-		ors = append(ors, sqldb.In(args, "o.service_id", provider))
+		ors = append(ors, sqldb.In(args, "d.service_id", provider))
 	}
 	if p.CanAnywhere(access.CatalogRead) {
 		var who []string
@@ -355,9 +370,9 @@ func audience(args *sqldb.Args, p *access.Principal) string {
 		}
 		cond := "d.audience_open"
 		if len(who) > 0 {
-			cond = "(d.audience_open OR o.id IN (SELECT a.offering_id FROM offering_audience a WHERE " + strings.Join(who, " OR ") + "))"
+			cond = "(d.audience_open OR d.offering_id IN (SELECT a.offering_id FROM offering_audience a WHERE " + strings.Join(who, " OR ") + "))"
 		}
-		ors = append(ors, "(s.lifecycle IN ('live', 'retiring') AND "+cond+")")
+		ors = append(ors, "(d.live AND "+cond+")")
 	}
 	if len(ors) == 0 {
 		return "1 = 0"
@@ -400,7 +415,7 @@ func (s *searcher) page(ctx context.Context, p *access.Principal) (sqldb.Paged[*
 		order = orderRank
 	}
 	var args sqldb.Args
-	from := s.from(&args, p)
+	from := s.from(&args, p, true)
 	type key struct {
 		id, name string
 		rank     float64
@@ -416,9 +431,9 @@ func (s *searcher) page(ctx context.Context, p *access.Principal) (sqldb.Paged[*
 	if err != nil {
 		return sqldb.Paged[*Offering]{}, err
 	}
-	cols := `o.id, o.name, 0`
+	cols := `d.offering_id, d.name, 0`
 	if order.Name == "rank" {
-		cols = `o.id, o.name, h.rank`
+		cols = `d.offering_id, d.name, h.rank`
 	}
 	keys, err := sqldb.QueryAll(ctx, s.q, "catalog", func(row sqldb.Scanner) (key, error) {
 		var k key
@@ -538,7 +553,7 @@ const maxServiceFacets = 20
 // view and price band, in one query.
 func (s *searcher) facets(ctx context.Context, p *access.Principal) (*Facets, error) {
 	var args sqldb.Args
-	from := s.from(&args, p)
+	from := s.from(&args, p, false)
 	type row struct {
 		facet, value, label string
 		count               int
@@ -546,7 +561,7 @@ func (s *searcher) facets(ctx context.Context, p *access.Principal) (*Facets, er
 	rows, err := sqldb.QueryAll(ctx, s.q, "facets", func(r sqldb.Scanner) (row, error) {
 		var x row
 		return x, r.Scan(&x.facet, &x.value, &x.label, &x.count)
-	}, `WITH m AS (SELECT o.service_id, s.name AS service, s.focus_category AS category, o.view, `+priceBandSQL+` AS price`+from+`)
+	}, `WITH m AS MATERIALIZED (SELECT d.service_id, d.service, d.category, d.view, `+priceBandSQL+` AS price`+from+`)
 		SELECT * FROM (SELECT 'service' AS facet, service_id AS value, service AS label, COUNT(*) AS n FROM m GROUP BY service_id, service
 			ORDER BY n DESC, service LIMIT `+strconv.Itoa(maxServiceFacets)+`) a
 		UNION ALL SELECT 'category', category, category, COUNT(*) FROM m GROUP BY category

@@ -21,6 +21,10 @@ CREATE TABLE offering_search (
     description     TEXT NOT NULL,
     service         TEXT NOT NULL,
     about           TEXT NOT NULL,
+    service_id      TEXT NOT NULL,
+    view            TEXT NOT NULL,
+    category        TEXT NOT NULL,
+    live            BOOLEAN NOT NULL,
     audience_open   BOOLEAN NOT NULL,
     min_price_minor BIGINT,
     currency        TEXT NOT NULL,
@@ -33,6 +37,8 @@ CREATE TABLE offering_search (
 );
 COMMENT ON COLUMN offering_search.document IS 'engine-specific: the PostgreSQL full-text document (SQLite: offering_fts)';
 CREATE INDEX offering_search_document ON offering_search USING GIN (document);
+CREATE INDEX offering_search_name ON offering_search(name, offering_id);
+CREATE INDEX offering_search_service ON offering_search(service_id);
 
 CREATE TABLE search_words (
     word TEXT COLLATE "C" PRIMARY KEY
@@ -80,14 +86,16 @@ $$;
 CREATE FUNCTION offerings_search() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'INSERT' THEN
-        INSERT INTO offering_search (offering_id, name, summary, description, service, about, audience_open, min_price_minor, currency)
-        SELECT NEW.id, NEW.name, NEW.summary, NEW.description, s.name, offering_search_about(NEW.code, s), offering_audience_open(NEW.audience), NULL, ''
+        INSERT INTO offering_search (offering_id, name, summary, description, service, about, service_id, view, category, live, audience_open, min_price_minor, currency)
+        SELECT NEW.id, NEW.name, NEW.summary, NEW.description, s.name, offering_search_about(NEW.code, s), NEW.service_id, NEW.view, s.focus_category,
+            s.lifecycle IN ('live', 'retiring'), offering_audience_open(NEW.audience), NULL, ''
         FROM services s WHERE s.id = NEW.service_id;
         PERFORM offering_audience_rows(NEW.id, NEW.audience);
         RETURN NULL;
     END IF;
-    IF (OLD.code, OLD.name, OLD.summary, OLD.description, OLD.service_id) IS DISTINCT FROM (NEW.code, NEW.name, NEW.summary, NEW.description, NEW.service_id) THEN
-        UPDATE offering_search SET name = NEW.name, summary = NEW.summary, description = NEW.description, service = s.name, about = offering_search_about(NEW.code, s)
+    IF (OLD.code, OLD.name, OLD.summary, OLD.description, OLD.service_id, OLD.view) IS DISTINCT FROM (NEW.code, NEW.name, NEW.summary, NEW.description, NEW.service_id, NEW.view) THEN
+        UPDATE offering_search SET name = NEW.name, summary = NEW.summary, description = NEW.description, service = s.name, about = offering_search_about(NEW.code, s),
+            service_id = NEW.service_id, view = NEW.view, category = s.focus_category, live = s.lifecycle IN ('live', 'retiring')
         FROM services s WHERE s.id = NEW.service_id AND offering_search.offering_id = NEW.id;
     END IF;
     IF OLD.audience IS DISTINCT FROM NEW.audience THEN
@@ -104,6 +112,9 @@ BEGIN
         UPDATE offering_search SET service = NEW.name, about = offering_search_about(o.code, NEW)
         FROM offerings o WHERE o.service_id = NEW.id AND offering_search.offering_id = o.id;
     END IF;
+    IF (OLD.lifecycle, OLD.focus_category) IS DISTINCT FROM (NEW.lifecycle, NEW.focus_category) THEN
+        UPDATE offering_search SET category = NEW.focus_category, live = NEW.lifecycle IN ('live', 'retiring') WHERE service_id = NEW.id;
+    END IF;
     RETURN NULL;
 END $$;
 CREATE TRIGGER services_search AFTER UPDATE ON services FOR EACH ROW EXECUTE FUNCTION services_search();
@@ -119,8 +130,9 @@ END $$;
 CREATE TRIGGER plans_search AFTER INSERT OR UPDATE OF recurring_minor, retired, currency ON plans FOR EACH ROW EXECUTE FUNCTION plans_search();
 
 -- What is there already.
-INSERT INTO offering_search (offering_id, name, summary, description, service, about, audience_open, min_price_minor, currency)
-SELECT o.id, o.name, o.summary, o.description, s.name, offering_search_about(o.code, s), offering_audience_open(o.audience),
+INSERT INTO offering_search (offering_id, name, summary, description, service, about, service_id, view, category, live, audience_open, min_price_minor, currency)
+SELECT o.id, o.name, o.summary, o.description, s.name, offering_search_about(o.code, s), o.service_id, o.view, s.focus_category,
+    s.lifecycle IN ('live', 'retiring'), offering_audience_open(o.audience),
     (SELECT MIN(recurring_minor) FROM plans WHERE offering_id = o.id AND NOT retired),
     COALESCE((SELECT MIN(currency) FROM plans WHERE offering_id = o.id), '')
 FROM offerings o JOIN services s ON s.id = o.service_id;

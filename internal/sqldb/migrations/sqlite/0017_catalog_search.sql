@@ -18,10 +18,16 @@ CREATE TABLE offering_search (
     description     TEXT NOT NULL,
     service         TEXT NOT NULL,
     about           TEXT NOT NULL,
+    service_id      TEXT NOT NULL,
+    view            TEXT NOT NULL,
+    category        TEXT NOT NULL,
+    live            BOOLEAN NOT NULL,
     audience_open   BOOLEAN NOT NULL,
     min_price_minor BIGINT,
     currency        TEXT NOT NULL
 );
+CREATE INDEX offering_search_name ON offering_search(name, offering_id);
+CREATE INDEX offering_search_service ON offering_search(service_id);
 
 CREATE TABLE offering_audience (
     offering_id TEXT NOT NULL REFERENCES offerings(id) ON DELETE CASCADE,
@@ -52,11 +58,12 @@ CREATE TRIGGER offering_search_au AFTER UPDATE OF name, summary, description, se
 END;
 
 CREATE TRIGGER offerings_search_ai AFTER INSERT ON offerings BEGIN
-    INSERT INTO offering_search (offering_id, name, summary, description, service, about, audience_open, min_price_minor, currency)
+    INSERT INTO offering_search (offering_id, name, summary, description, service, about, service_id, view, category, live, audience_open, min_price_minor, currency)
     SELECT new.id, new.name, new.summary, new.description, s.name,
         new.code || ' ' || s.code || ' ' || s.description
             || ' ' || COALESCE((SELECT group_concat(value, ' ') FROM json_each(s.details, '$.outcomes')), '')
             || ' ' || COALESCE((SELECT group_concat(value, ' ') FROM json_each(s.details, '$.business_functions')), ''),
+        new.service_id, new.view, s.focus_category, s.lifecycle IN ('live', 'retiring'),
         COALESCE(json_array_length(new.audience, '$.org_unit_ids'), 0) + COALESCE(json_array_length(new.audience, '$.roles'), 0) = 0,
         NULL, ''
     FROM services s WHERE s.id = new.service_id;
@@ -66,8 +73,10 @@ CREATE TRIGGER offerings_search_ai AFTER INSERT ON offerings BEGIN
     SELECT new.id, '', value FROM json_each(new.audience, '$.roles');
 END;
 
-CREATE TRIGGER offerings_search_au AFTER UPDATE OF code, name, summary, description, service_id ON offerings BEGIN
-    UPDATE offering_search SET name = new.name, summary = new.summary, description = new.description,
+CREATE TRIGGER offerings_search_au AFTER UPDATE OF code, name, summary, description, service_id, view ON offerings BEGIN
+    UPDATE offering_search SET name = new.name, summary = new.summary, description = new.description, service_id = new.service_id, view = new.view,
+        category = (SELECT s.focus_category FROM services s WHERE s.id = new.service_id),
+        live = (SELECT s.lifecycle IN ('live', 'retiring') FROM services s WHERE s.id = new.service_id),
         service = (SELECT s.name FROM services s WHERE s.id = new.service_id),
         about = (SELECT new.code || ' ' || s.code || ' ' || s.description
             || ' ' || COALESCE((SELECT group_concat(value, ' ') FROM json_each(s.details, '$.outcomes')), '')
@@ -93,7 +102,12 @@ WHEN old.code <> new.code OR old.name <> new.name OR old.description <> new.desc
         about = (SELECT o.code FROM offerings o WHERE o.id = offering_search.offering_id) || ' ' || new.code || ' ' || new.description
             || ' ' || COALESCE((SELECT group_concat(value, ' ') FROM json_each(new.details, '$.outcomes')), '')
             || ' ' || COALESCE((SELECT group_concat(value, ' ') FROM json_each(new.details, '$.business_functions')), '')
-    WHERE offering_id IN (SELECT id FROM offerings WHERE service_id = new.id);
+    WHERE service_id = new.id;
+END;
+
+CREATE TRIGGER services_search_state AFTER UPDATE OF lifecycle, focus_category ON services
+WHEN old.lifecycle <> new.lifecycle OR old.focus_category <> new.focus_category BEGIN
+    UPDATE offering_search SET category = new.focus_category, live = new.lifecycle IN ('live', 'retiring') WHERE service_id = new.id;
 END;
 
 CREATE TRIGGER plans_search_ai AFTER INSERT ON plans BEGIN
@@ -110,11 +124,12 @@ CREATE TRIGGER plans_search_au AFTER UPDATE OF recurring_minor, retired, currenc
 END;
 
 -- What is there already.
-INSERT INTO offering_search (offering_id, name, summary, description, service, about, audience_open, min_price_minor, currency)
+INSERT INTO offering_search (offering_id, name, summary, description, service, about, service_id, view, category, live, audience_open, min_price_minor, currency)
 SELECT o.id, o.name, o.summary, o.description, s.name,
     o.code || ' ' || s.code || ' ' || s.description
         || ' ' || COALESCE((SELECT group_concat(value, ' ') FROM json_each(s.details, '$.outcomes')), '')
         || ' ' || COALESCE((SELECT group_concat(value, ' ') FROM json_each(s.details, '$.business_functions')), ''),
+    o.service_id, o.view, s.focus_category, s.lifecycle IN ('live', 'retiring'),
     COALESCE(json_array_length(o.audience, '$.org_unit_ids'), 0) + COALESCE(json_array_length(o.audience, '$.roles'), 0) = 0,
     (SELECT MIN(recurring_minor) FROM plans WHERE offering_id = o.id AND NOT retired),
     COALESCE((SELECT MIN(currency) FROM plans WHERE offering_id = o.id), '')

@@ -1,0 +1,346 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/app"
+	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/portfolio"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// benchCatalog builds a large catalog in a fresh Steward and drives, over
+// real HTTP and at fixed rates, what people do with it: search, read one
+// offering, open the portal's catalog page; then prints the process's RSS.
+// The catalog is written in bulk through the same triggers that index it
+// (the load time includes the search index); a sample of it is imported
+// with `steward catalog import`'s code path as well, for its rate.
+func benchCatalog(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "Build a large catalog in a fresh Steward, then drive search, one offering and the portal's catalog page over HTTP.")
+	database := fs.String("database", "", "a postgres:// URL of an empty database (default: embedded SQLite in a temporary directory)")
+	services := fs.Int("services", 10000, "services in the portfolio")
+	offerings := fs.Int("offerings", 100000, "offerings (3 plans each)")
+	units := fs.Int("org-units", 1000, "org units the audiences are spread over")
+	sample := fs.Int("import-sample", 500, "offerings also imported through the catalog import (portfolio.Import), for its rate; 0 for none")
+	duration := fs.Duration("duration", 10*time.Second, "how long each phase sends")
+	searchRate := fs.Int("search-rate", 200, "searches per second")
+	readRate := fs.Int("read-rate", 1000, "reads of one offering per second")
+	pageRate := fs.Int("page-rate", 50, "portal catalog pages per second")
+	profile := fs.String("cpuprofile", "", "write a CPU profile of the HTTP phases to this file")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	a, store, done, err := benchApp(ctx, e, *database)
+	if err != nil {
+		return err
+	}
+	defer done()
+	fx, err := catalogFixture(ctx, a, *services, *offerings, *units)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "catalog load services=%d offerings=%d plans=%d org_units=%d seconds=%.1f store=%s\n",
+		*services, *offerings, 3**offerings, *units, fx.took.Seconds(), store)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Handler: a.Handler()}
+	go srv.Serve(ln)
+	defer srv.Close()
+	base := "http://" + ln.Addr().String()
+	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64}, Timeout: 30 * time.Second}
+	get := func(path string, auth func(*http.Request)) (int, error) {
+		req, _ := http.NewRequest("GET", base+path, nil)
+		auth(req)
+		res, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		n, _ := io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != http.StatusOK {
+			return 0, fmt.Errorf("GET %s = %d", path, res.StatusCode)
+		}
+		return int(n), nil
+	}
+	bearer := func(req *http.Request) { req.Header.Set("Authorization", "Bearer "+fx.token) }
+	cookie := func(req *http.Request) { req.AddCookie(&http.Cookie{Name: identity.SessionCookie, Value: fx.session}) }
+	report := func(name string, rate int, r paced, extra string) {
+		pct := percentiles(r.lat)
+		fmt.Fprintf(e.stdout, "catalog op=%s requests=%d rate=%d achieved_per_sec=%.0f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f%s store=%s\n",
+			name, len(r.lat), rate, r.perSec, pct(0.5), pct(0.99), pct(1), extra, store)
+	}
+	stopProfile, err := cpuProfile(*profile)
+	if err != nil {
+		return err
+	}
+	defer stopProfile()
+	words := benchWords
+	r, err := pace(*searchRate, *duration, func(i int) (int, error) {
+		rng := rand.New(rand.NewPCG(uint64(i), 7))
+		q := words[rng.IntN(len(words))]
+		if rng.IntN(2) == 0 {
+			q += " " + words[rng.IntN(len(words))][:3] // a second word, as a prefix
+		}
+		if rng.IntN(4) == 0 && len(q) > 5 { // a typo: two letters swapped
+			b := []byte(q)
+			b[2], b[3] = b[3], b[2]
+			q = string(b)
+		}
+		return get("/api/v1/catalog/offerings?limit=20&q="+url.QueryEscape(q), bearer)
+	})
+	if err != nil {
+		return err
+	}
+	report("search", *searchRate, r, "")
+	r, err = pace(*readRate, *duration, func(i int) (int, error) {
+		return get("/api/v1/catalog/offerings/"+fx.open[rand.IntN(len(fx.open))], bearer)
+	})
+	if err != nil {
+		return err
+	}
+	report("offering", *readRate, r, "")
+	r, err = pace(*pageRate, *duration, func(i int) (int, error) {
+		if i%2 == 1 {
+			return get("/catalog?q="+url.QueryEscape(words[i%len(words)]), cookie)
+		}
+		return get("/catalog", cookie)
+	})
+	if err != nil {
+		return err
+	}
+	report("portal_page", *pageRate, r, fmt.Sprintf(" max_kb=%.1f", float64(r.maxBytes)/1024))
+	runtime.GC()
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	fmt.Fprintf(e.stdout, "catalog rss_mb=%.0f heap_inuse_mb=%.0f store=%s (one process: the server and the load driver)\n",
+		rssMB(), float64(ms.HeapInuse)/(1<<20), store)
+	if *sample > 0 { // last: the import reads the whole catalog first
+		took, err := importSample(ctx, a, fx, *sample)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(e.stdout, "catalog import offerings=%d seconds=%.1f offerings_per_sec=%.0f extrapolated_100k_seconds=%.0f store=%s\n",
+			*sample, took.Seconds(), float64(*sample)/took.Seconds(), took.Seconds()/float64(*sample)*100000, store)
+	}
+	return nil
+}
+
+// benchWords are the words the catalog's texts and the searches use.
+var benchWords = []string{"backup", "storage", "compute", "database", "network", "analytics", "identity", "messaging", "archive", "desktop",
+	"laptop", "printer", "telephony", "firewall", "gateway", "container", "kubernetes", "monitoring", "logging", "security", "payroll",
+	"recruiting", "warehouse", "shipping", "invoicing", "treasury", "compliance", "training", "collaboration", "document", "signature",
+	"mailbox", "calendar", "meeting", "video", "streaming", "certificate", "encryption", "recovery", "replication", "snapshot", "cluster",
+	"virtual", "machine", "server", "workstation", "license", "software", "hardware", "support"}
+
+type catalogFix struct {
+	took    time.Duration
+	token   string
+	session string
+	open    []string // codes of offerings open to everyone
+	svcIDs  []string
+}
+
+// catalogFixture writes the organisation and the catalog in bulk and makes
+// the consumer who searches: in one department, with an API token and a
+// portal session.
+func catalogFixture(ctx context.Context, a *app.App, services, offerings, units int) (*catalogFix, error) {
+	fx := &catalogFix{}
+	now := sqldb.Time(time.Now())
+	rng := rand.New(rand.NewPCG(1, 2))
+	word := func() string { return benchWords[rng.IntN(len(benchWords))] }
+	type unit struct{ id, path string }
+	var us []unit
+	// Org units: a tenth business units, the rest departments under them.
+	bus := max(1, units/10)
+	err := a.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+		return sqldb.Bulk{Object: "org units", Head: `INSERT INTO org_units (id, parent_id, kind, code, name, path, created_at, updated_at)`, Cols: 8, Rows: units,
+			Args: func(i int, args []any) []any {
+				id := sqldb.NewID()
+				if i < bus {
+					us = append(us, unit{id, "/" + id + "/"})
+					return append(args, id, nil, "business_unit", fmt.Sprintf("BU-%04d", i), fmt.Sprintf("Business unit %d", i), "/"+id+"/", now, now)
+				}
+				parent := us[i%bus]
+				us = append(us, unit{id, parent.path + id + "/"})
+				return append(args, id, parent.id, "department", fmt.Sprintf("DEP-%04d", i), fmt.Sprintf("Department %d", i), parent.path+id+"/", now, now)
+			}}.Insert(ctx, tx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	err = a.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+		return sqldb.Bulk{Object: "services", Head: `INSERT INTO services (id, code, name, kind, lifecycle, description, category, focus_category, criticality,
+			value_statement, help, rpo_minutes, rto_minutes, continuity, details, created_at, updated_at)`, Cols: 17, Rows: services,
+			Args: func(i int, args []any) []any {
+				id := sqldb.NewID()
+				fx.svcIDs = append(fx.svcIDs, id)
+				name := fmt.Sprintf("%s %s %d", titleWord(word()), word(), i)
+				details := fmt.Sprintf(`{"outcomes":["%s %s in minutes"],"business_functions":["%s"]}`, word(), word(), word())
+				return append(args, id, fmt.Sprintf("svc-%05d", i), name, "business", "live", "Provides "+word()+" and "+word()+" for the business",
+					"operational", catalog.FocusCategories[i%len(catalog.FocusCategories)], "medium", "", "", 0, 0, "", details, now, now)
+			}}.Insert(ctx, tx)
+	})
+	if err != nil {
+		return nil, err
+	}
+	const chunk = 5000
+	for from := 0; from < offerings; from += chunk {
+		n := min(chunk, offerings-from)
+		ids := make([]string, n)
+		err := a.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+			err := sqldb.Bulk{Object: "offerings", Head: `INSERT INTO offerings (id, code, service_id, name, summary, description, view, form_schema, audience,
+				addons, bundle, created_at, updated_at)`, Cols: 13, Rows: n,
+				Args: func(k int, args []any) []any {
+					i := from + k
+					ids[k] = sqldb.NewID()
+					code := fmt.Sprintf("off-%06d", i)
+					aud := `{"org_unit_ids":[],"roles":[]}`
+					switch {
+					case i%2 == 0:
+						fx.open = append(fx.open, code)
+					case i%10 == 1:
+						aud = `{"org_unit_ids":[],"roles":["approver"]}`
+					default:
+						aud = `{"org_unit_ids":["` + us[i%len(us)].id + `"],"roles":[]}`
+					}
+					view := catalog.Views[i%len(catalog.Views)]
+					return append(args, ids[k], code, fx.svcIDs[i%len(fx.svcIDs)], fmt.Sprintf("%s %s %d", titleWord(word()), word(), i),
+						"A "+word()+" "+word()+" with "+word(), "Everything you need for "+word()+", "+word()+" and "+word()+".",
+						string(view), catalog.EmptyForm, aud, "[]", "[]", now, now)
+				}}.Insert(ctx, tx)
+			if err != nil {
+				return err
+			}
+			return sqldb.Bulk{Object: "plans", Head: `INSERT INTO plans (id, offering_id, code, name, description, currency, recurring_minor, one_time_minor,
+				agreement, max_quantity, retired, position, created_at, updated_at)`, Cols: 14, Rows: 3 * n,
+				Args: func(k int, args []any) []any {
+					tier := k % 3
+					return append(args, sqldb.NewID(), ids[k/3], []string{"bronze", "silver", "gold"}[tier], []string{"Bronze", "Silver", "Gold"}[tier], "",
+						"EUR", int64(rng.IntN(5000)*100*(tier+1)), int64(0), "", 0, false, tier, now, now)
+				}}.Insert(ctx, tx)
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	fx.took = time.Since(start)
+	// The consumer: in a department, so the audiences of their department
+	// and of its business unit reach them.
+	sys := access.System()
+	u, err := a.Identity.CreateUser(ctx, sys, identity.CreateUserInput{Email: "shopper@example.com", Name: "Shopper", OrgUnitID: us[bus+7].id,
+		Password: "catalog-bench-password"})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := a.Identity.CreateGrant(ctx, sys, identity.CreateGrantInput{UserID: u.ID, Role: access.RoleConsumer, ScopeKind: access.ScopeOrgUnit,
+		ScopeID: us[bus+7].id}); err != nil {
+		return nil, err
+	}
+	t, err := a.Identity.CreateToken(ctx, sys, identity.CreateTokenInput{UserID: u.ID, Name: "bench", ExpiresAt: time.Now().Add(time.Hour)})
+	if err != nil {
+		return nil, err
+	}
+	fx.token = t.Secret
+	sess, err := a.Identity.Login(ctx, "shopper@example.com", "catalog-bench-password", "127.0.0.1")
+	if err != nil {
+		return nil, err
+	}
+	fx.session = sess.Secret
+	return fx, nil
+}
+
+func titleWord(w string) string { return strings.ToUpper(w[:1]) + w[1:] }
+
+// importSample imports n more offerings (over the fixture's services)
+// through the catalog import, as `steward catalog import` does.
+func importSample(ctx context.Context, a *app.App, fx *catalogFix, n int) (time.Duration, error) {
+	var b strings.Builder
+	b.WriteString("offerings:\n")
+	for i := range n {
+		fmt.Fprintf(&b, "  - code: imported-%05d\n    service: svc-%05d\n    name: Imported %s %d\n    summary: A %s for %s\n    plans:\n", i, i%len(fx.svcIDs),
+			benchWords[i%len(benchWords)], i, benchWords[(i*7)%len(benchWords)], benchWords[(i*3)%len(benchWords)])
+		for _, p := range []string{"bronze", "silver", "gold"} {
+			fmt.Fprintf(&b, "      - {code: %s, name: %s, currency: EUR, recurring: \"%d.00\"}\n", p, titleWord(p), 10+i%90)
+		}
+	}
+	start := time.Now()
+	if _, err := portfolio.Import(ctx, portfolioServices(a), access.System(), "bench.yaml", []byte(b.String()), false); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// paced is what a paced phase measured.
+type paced struct {
+	lat      []time.Duration
+	perSec   float64
+	maxBytes int
+}
+
+// pace sends rate requests a second for d, each on its own goroutine at
+// its scheduled time (an open loop: a slow answer does not delay the next
+// request), and measures each from its scheduled time.
+func pace(rate int, d time.Duration, op func(i int) (int, error)) (paced, error) {
+	n := int(d.Seconds() * float64(rate))
+	interval := time.Second / time.Duration(max(rate, 1))
+	out := paced{lat: make([]time.Duration, n)}
+	var mu sync.Mutex
+	var failure error
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 256) // at most this many in flight
+	start := time.Now()
+	for i := range n {
+		at := start.Add(time.Duration(i) * interval)
+		if w := time.Until(at); w > 0 {
+			time.Sleep(w)
+		}
+		sem <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			size, err := op(i)
+			out.lat[i] = time.Since(at)
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && failure == nil {
+				failure = err
+			}
+			out.maxBytes = max(out.maxBytes, size)
+		}()
+	}
+	wg.Wait()
+	out.perSec = float64(n) / time.Since(start).Seconds()
+	return out, failure
+}
+
+// rssMB is the process's resident set size in MiB (Linux), or 0.
+func rssMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(line); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.Atoi(f[1])
+			return float64(kb) / 1024
+		}
+	}
+	return 0
+}
