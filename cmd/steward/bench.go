@@ -66,7 +66,9 @@ func benchIngest(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	cpu0 := processCPU()
 	perSec, lat, err := d.run(*rate, *duration, 0)
+	cpu := processCPU() - cpu0
 	stopProfile()
 	if err != nil {
 		return err
@@ -74,17 +76,36 @@ func benchIngest(ctx context.Context, e env, args []string) error {
 	pct := percentiles(lat)
 	line := fmt.Sprintf("ingest events_per_sec=%.0f p50_ms=%.2f p99_ms=%.2f batch=%d store=%s clients=%d rate=%d",
 		perSec, pct(0.50), pct(0.99), *batch, store, *clients, *rate)
+	// CPU per event, of this process (the clients, HTTP, parsing and, on
+	// SQLite, the database; not PostgreSQL's server): a figure that holds
+	// when others share the machine.
+	cpuPerEvent := float64(cpu.Microseconds()) / (perSec * duration.Seconds())
+	if cpu > 0 {
+		line += fmt.Sprintf(" cpu_us_per_event=%.1f", cpuPerEvent)
+	}
+	storage, err := benchStorage(ctx, a.DB)
+	if err != nil {
+		return err
+	}
 	var rawLine string
 	if *raw {
+		cpu0 := processCPU()
 		n, took, err := benchRaw(ctx, a.DB)
 		if err != nil {
 			return err
 		}
+		cpu := processCPU() - cpu0
 		rawPerSec := float64(n) / took.Seconds()
 		line += fmt.Sprintf(" raw_rows_per_sec=%.0f ratio=%.2f", rawPerSec, perSec/rawPerSec)
 		rawLine = fmt.Sprintf("raw_insert rows_per_sec=%.0f rows=%d store=%s", rawPerSec, n, store)
+		if cpu > 0 {
+			perRow := float64(cpu.Microseconds()) / float64(n)
+			line += fmt.Sprintf(" cpu_ratio=%.2f", perRow/cpuPerEvent)
+			rawLine += fmt.Sprintf(" cpu_us_per_row=%.1f", perRow)
+		}
 	}
 	fmt.Fprintln(e.stdout, line)
+	fmt.Fprintln(e.stdout, storage+" store="+store)
 	if rawLine != "" {
 		fmt.Fprintln(e.stdout, rawLine)
 	}
@@ -171,6 +192,33 @@ func (d ingestDriver) run(rate int, duration time.Duration, phase int) (float64,
 		return 0, nil, fmt.Errorf("a client failed: %w", err)
 	}
 	return float64(sent.Load()) / elapsed.Seconds(), latencies, nil
+}
+
+// benchStorage says how much disk the events stored so far take: their
+// table and indexes (on PostgreSQL all its partitions), per event, and the
+// rollups'.
+func benchStorage(ctx context.Context, db *sqldb.DB) (string, error) {
+	var events, eventBytes, rollupBytes int64
+	q := db.Read()
+	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM usage_events`).Scan(&events); err != nil {
+		return "", err
+	}
+	var err error
+	if db.Dialect == sqldb.Postgres {
+		err = q.QueryRowContext(ctx, `SELECT COALESCE(SUM(pg_total_relation_size(inhrelid)), 0) FROM pg_inherits WHERE inhparent = 'usage_events'::regclass`).Scan(&eventBytes)
+		if err == nil {
+			err = q.QueryRowContext(ctx, `SELECT pg_total_relation_size('usage_rollups')`).Scan(&rollupBytes)
+		}
+	} else {
+		err = q.QueryRowContext(ctx, `SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN ('usage_events', 'usage_events_received')`).Scan(&eventBytes)
+		if err == nil {
+			err = q.QueryRowContext(ctx, `SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name IN ('usage_rollups', 'usage_rollups_hour')`).Scan(&rollupBytes)
+		}
+	}
+	if err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("storage events=%d event_bytes=%d bytes_per_event=%.0f rollup_bytes=%d", events, eventBytes, float64(eventBytes)/float64(max(events, 1)), rollupBytes), nil
 }
 
 // percentiles sorts latencies and returns the p-th percentile (0 to 1) in milliseconds.

@@ -123,3 +123,42 @@ func TestPurgeKeepsWhatIsNotExpired(t *testing.T) {
 		t.Errorf("second purge: %v, batches %v, %d events", err, batches, count())
 	}
 }
+
+// TestReplaysAtTheTurnOfAMonth sends replays across the start of a month:
+// received just after it, of events received just before; and received
+// just before it by a replica whose clock is behind, of an event received
+// just after. Each is a duplicate, whichever month's partition holds the
+// first copy.
+func TestReplaysAtTheTurnOfAMonth(t *testing.T) {
+	ctx := context.Background()
+	now := time.Date(2026, 11, 30, 23, 59, 0, 0, time.UTC)
+	s := New(sqldbtest.Open(t), func() time.Time { return now })
+	t.Cleanup(s.Close)
+	if _, err := s.SaveMeter(ctx, access.System(), MeterInput{Code: "calls", Name: "Calls", EventType: "t.calls", Aggregation: Count, Unit: "call"}); err != nil {
+		t.Fatal(err)
+	}
+	send := func(ids ...int) *Result {
+		t.Helper()
+		in := &Parsed{Batch: true}
+		for _, id := range ids {
+			in.Events = append(in.Events, &Event{ID: fmt.Sprint(id), Source: "/edge", Type: "t.calls", Subject: "s", Time: now.Add(-time.Minute)})
+			in.Problems = append(in.Problems, nil)
+		}
+		res, err := s.Ingest(ctx, access.System(), in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	if r := send(1, 2); r.Accepted != 2 {
+		t.Fatalf("before midnight: %+v", r)
+	}
+	now = time.Date(2026, 12, 1, 0, 0, 30, 0, time.UTC)
+	if r := send(1, 2, 3); r.Accepted != 1 || r.Duplicates != 2 {
+		t.Errorf("just after midnight, replays of the events of just before: %+v, want 1 accepted, 2 duplicates", r)
+	}
+	now = time.Date(2026, 11, 30, 23, 59, 30, 0, time.UTC) // a replica whose clock is behind
+	if r := send(3); r.Duplicates != 1 {
+		t.Errorf("just before midnight, a replay of an event received just after: %+v, want a duplicate", r)
+	}
+}
