@@ -643,82 +643,99 @@ type InstanceFilter struct {
 
 // instanceOrder is the order of Instances: newest first (IDs sort by
 // creation time).
-var instanceOrder = sqldb.Order{Name: "newest", Columns: []string{"n.id"}, Desc: true}
+var instanceOrder = sqldb.Order{Name: "newest", Columns: []string{"i.id"}, Desc: true}
 
 // Instances lists one page of the instances the caller may read (their
 // org units' and their own), newest first. The scope is part of the
-// query: it names the org units by id, so the planner walks the
-// instances(org_unit_id, id) and instances(owner_id, id) indexes for a
-// consumer and the primary key for someone who reads everything.
-// Errors: unauthenticated without a caller; invalid for an unknown state
-// or a cursor not of this list.
+// query, in two steps: the page's IDs are the newest of the caller's org
+// units' instances and of their own (each branch walks its index,
+// instances(org_unit_id, id, state) or instances(owner_id, id, state),
+// and stops at a page), and only those rows are joined for their names.
+// Someone who reads everything walks the primary key. Errors:
+// unauthenticated without a caller; invalid for an unknown state or a
+// cursor not of this list.
 func (s *Service) Instances(ctx context.Context, p *access.Principal, f InstanceFilter) (sqldb.Paged[*Instance], error) {
 	if p == nil {
 		return sqldb.Paged[*Instance]{}, errs.Unauthenticated("sign in to see services")
 	}
 	var args sqldb.Args
+	filters, err := instanceFilters(&args, f)
+	if err != nil {
+		return sqldb.Paged[*Instance]{}, err
+	}
 	all, paths := p.OrgUnitScope(access.InstanceRead)
 	if f.Mine {
 		all, paths = false, nil
 	}
-	var scope []string
+	var scopes []string
 	switch {
 	case all:
-		scope = append(scope, "1 = 1")
+		scopes = append(scopes, "1 = 1")
 	case len(paths) > 0:
 		var likes []string
 		for _, path := range paths {
 			likes = append(likes, "path LIKE "+args.Add(path+"%"))
 		}
-		scope = append(scope, "n.org_unit_id IN (SELECT id FROM org_units WHERE "+strings.Join(likes, " OR ")+")")
+		scopes = append(scopes, "i.org_unit_id IN (SELECT id FROM org_units WHERE "+strings.Join(likes, " OR ")+")")
 	}
 	if p.Owns(p.UserID, access.InstanceRead) && !all {
-		scope = append(scope, "n.owner_id = "+args.Add(p.UserID))
+		scopes = append(scopes, "i.owner_id = "+args.Add(p.UserID))
 	}
-	if len(scope) == 0 {
+	if len(scopes) == 0 {
 		return sqldb.Paged[*Instance]{Items: []*Instance{}}, nil
 	}
-	where := "(" + strings.Join(scope, " OR ") + ")"
-	switch f.State {
-	case "":
-		if !f.All {
-			where += " AND n.state <> 'deprovisioned'"
+	// One branch per side of the scope, each a page of IDs in order.
+	var branches []string
+	for n, scope := range scopes {
+		var after string
+		seek, err := instanceOrder.Seek(&args, f.Page, &after)
+		if err != nil {
+			return sqldb.Paged[*Instance]{}, err
 		}
-	case InstanceProvisioning, InstanceActive, InstanceDeprovisioned, InstanceFailed:
-		where += " AND n.state = " + args.Add(string(f.State))
-	default:
-		return sqldb.Paged[*Instance]{}, &errs.Error{Code: errs.CodeInvalid, Message: "a query parameter is not valid",
-			Fields: []errs.FieldError{{Field: "state", Rule: "enum", Message: "state is one of provisioning, active, deprovisioned, failed"}}}
+		branches = append(branches, fmt.Sprintf(`SELECT id FROM (SELECT i.id FROM instances i WHERE %s AND %s AND %s%s%s) b%d`,
+			scope, filters, seek, instanceOrder.By(), instanceOrder.Limit(&args, f.Page), n))
 	}
-	if f.OrgUnitID != "" {
-		ref := args.Add(f.OrgUnitID)
-		where += " AND n.org_unit_id IN (SELECT u.id FROM org_units u JOIN org_units top ON u.path LIKE top.path || '%' WHERE top.id = " + ref + " OR top.code = " + ref + ")"
-	}
-	if f.ServiceID != "" {
-		ref := args.Add(f.ServiceID)
-		where += " AND n.service_id = (SELECT id FROM services WHERE id = " + ref + " OR code = " + ref + ")"
-	}
-	if f.OfferingID != "" {
-		ref := args.Add(f.OfferingID)
-		where += " AND n.offering_id = (SELECT id FROM offerings WHERE id = " + ref + " OR code = " + ref + ")"
-	}
-	if !f.From.IsZero() {
-		where += " AND n.created_at >= " + args.Add(sqldb.Time(f.From))
-	}
-	if !f.To.IsZero() {
-		where += " AND n.created_at < " + args.Add(sqldb.Time(f.To))
-	}
-	var after string
-	seek, err := instanceOrder.Seek(&args, f.Page, &after)
-	if err != nil {
-		return sqldb.Paged[*Instance]{}, err
-	}
-	rows, err := sqldb.QueryAll(ctx, s.db.Read(), "instances", scanInstance,
-		`SELECT `+instanceColumns+instanceFrom+` WHERE `+where+` AND `+seek+instanceOrder.By()+instanceOrder.Limit(&args, f.Page), args...)
+	rows, err := sqldb.QueryAll(ctx, s.db.Read(), "instances", scanInstance, `SELECT `+instanceColumns+instanceFrom+` WHERE n.id IN (`+
+		strings.Join(branches, " UNION ")+`) ORDER BY n.id DESC`+instanceOrder.Limit(&args, f.Page), args...)
 	if err != nil {
 		return sqldb.Paged[*Instance]{}, err
 	}
 	return sqldb.PageOf(rows, f.Page, instanceOrder, func(i *Instance) []any { return []any{i.ID} }), nil
+}
+
+// instanceFilters is the condition of f's filters on instances i.
+func instanceFilters(args *sqldb.Args, f InstanceFilter) (string, error) {
+	where := "1 = 1"
+	switch f.State {
+	case "":
+		if !f.All {
+			where = "i.state <> 'deprovisioned'"
+		}
+	case InstanceProvisioning, InstanceActive, InstanceDeprovisioned, InstanceFailed:
+		where = "i.state = " + args.Add(string(f.State))
+	default:
+		return "", &errs.Error{Code: errs.CodeInvalid, Message: "a query parameter is not valid",
+			Fields: []errs.FieldError{{Field: "state", Rule: "enum", Message: "state is one of provisioning, active, deprovisioned, failed"}}}
+	}
+	if f.OrgUnitID != "" {
+		ref := args.Add(f.OrgUnitID)
+		where += " AND i.org_unit_id IN (SELECT u.id FROM org_units u JOIN org_units top ON u.path LIKE top.path || '%' WHERE top.id = " + ref + " OR top.code = " + ref + ")"
+	}
+	if f.ServiceID != "" {
+		ref := args.Add(f.ServiceID)
+		where += " AND i.service_id = (SELECT id FROM services WHERE id = " + ref + " OR code = " + ref + ")"
+	}
+	if f.OfferingID != "" {
+		ref := args.Add(f.OfferingID)
+		where += " AND i.offering_id = (SELECT id FROM offerings WHERE id = " + ref + " OR code = " + ref + ")"
+	}
+	if !f.From.IsZero() {
+		where += " AND i.created_at >= " + args.Add(sqldb.Time(f.From))
+	}
+	if !f.To.IsZero() {
+		where += " AND i.created_at < " + args.Add(sqldb.Time(f.To))
+	}
+	return where, nil
 }
 
 // RequestDeprovision orders the end of an instance: a deprovision order
