@@ -482,15 +482,18 @@ type servicesPage struct {
 	Page
 	Instances []*orders.Instance
 	All       bool
+	// More opens the next page of instances (empty on the last).
+	More string
 }
 
 func (p *Portal) myServicesPage(w http.ResponseWriter, r *http.Request) error {
 	all := r.URL.Query().Get("all") == "true"
-	is, err := p.Orders.Instances(r.Context(), middleware.Principal(r.Context()), orders.InstanceFilter{All: all})
+	is, err := p.Orders.Instances(r.Context(), middleware.Principal(r.Context()), orders.InstanceFilter{All: all,
+		Page: sqldb.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")}})
 	if err != nil {
 		return err
 	}
-	return p.render(w, r, http.StatusOK, "myservices", servicesPage{Page: p.pageFor(r, "My services"), Instances: is.Items, All: all})
+	return p.render(w, r, http.StatusOK, "myservices", servicesPage{Page: p.pageFor(r, "My services"), Instances: is.Items, All: all, More: moreLink(r, is.Next)})
 }
 
 func (p *Portal) deprovision(w http.ResponseWriter, r *http.Request) error {
