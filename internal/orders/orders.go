@@ -452,11 +452,14 @@ func (s *Service) Orders(ctx context.Context, p *access.Principal, f OrderFilter
 	}
 	q := s.db.Read()
 	args := sqldb.Args{}
-	scope, err := orderScope(ctx, q, &args, p, f.Mine)
+	sides, err := orderScope(ctx, q, &args, p, f.Mine)
 	if err != nil {
 		return sqldb.Paged[*Order]{}, err
 	}
-	where := []string{scope}
+	if len(sides) == 0 {
+		return sqldb.Paged[*Order]{Items: []*Order{}}, nil
+	}
+	var where []string
 	if f.State != "" {
 		where = append(where, "o.state = "+args.Add(f.State))
 	}
@@ -496,8 +499,18 @@ func (s *Service) Orders(ctx context.Context, p *access.Principal, f OrderFilter
 		return sqldb.Paged[*Order]{}, err
 	}
 	where = append(where, seek)
-	rows, err := sqldb.QueryAll(ctx, q, "orders", scanOrder, `SELECT `+orderColumns+orderFrom+` WHERE `+strings.Join(where, " AND ")+
-		orderOrder.By()+orderOrder.Limit(&args, f.Page), args...)
+	filters, limit := strings.Join(where, " AND "), orderOrder.Limit(&args, f.Page)
+	query := `SELECT ` + orderColumns + orderFrom + ` WHERE ` + sides[0] + ` AND ` + filters + orderOrder.By() + limit
+	if len(sides) > 1 {
+		// One branch per side of the scope, each a page of IDs read in
+		// order from its own index; the page is the first of their union.
+		var branches []string
+		for n, side := range sides {
+			branches = append(branches, fmt.Sprintf(`SELECT id FROM (SELECT o.id FROM orders o WHERE %s AND %s%s%s) b%d`, side, filters, orderOrder.By(), limit, n))
+		}
+		query = `SELECT ` + orderColumns + orderFrom + ` WHERE o.id IN (` + strings.Join(branches, " UNION ") + `)` + orderOrder.By() + limit
+	}
+	rows, err := sqldb.QueryAll(ctx, q, "orders", scanOrder, query, args...)
 	if err != nil {
 		return sqldb.Paged[*Order]{}, err
 	}
@@ -505,33 +518,31 @@ func (s *Service) Orders(ctx context.Context, p *access.Principal, f OrderFilter
 	return out, loadItems(ctx, q, out.Items)
 }
 
-// orderScope is the condition of the orders p may list: p's own (when one
-// of p's roles reads orders at all, as access.Principal.Owns has it) and,
-// unless mine, those of the org units where p holds order.read. Each side
-// of the OR reads an index of orders (by org unit, by requester).
-func orderScope(ctx context.Context, q sqldb.Querier, args *sqldb.Args, p *access.Principal, mine bool) (string, error) {
+// orderScope is the sides of the condition of the orders p may list, any
+// of which admits an order: p's own (when one of p's roles reads orders at
+// all, as access.Principal.Owns has it) and, unless mine, those of the org
+// units where p holds order.read. Each side reads its own index of orders
+// (by org unit, by requester) in the list's order. None: p lists nothing.
+func orderScope(ctx context.Context, q sqldb.Querier, args *sqldb.Args, p *access.Principal, mine bool) ([]string, error) {
 	all, paths := p.OrgUnitScope(access.OrderRead)
 	if mine {
 		all, paths = false, nil
 	}
 	if all {
-		return "1 = 1", nil
+		return []string{"1 = 1"}, nil
 	}
-	var ors []string
+	var sides []string
 	if len(paths) > 0 {
 		units, err := unitsUnder(ctx, q, args, paths)
 		if err != nil {
-			return "", err
+			return nil, err
 		}
-		ors = append(ors, units)
+		sides = append(sides, units)
 	}
 	if p.Owns(p.UserID, access.OrderRead) {
-		ors = append(ors, "o.requester_id = "+args.Add(p.UserID))
+		sides = append(sides, "o.requester_id = "+args.Add(p.UserID))
 	}
-	if len(ors) == 0 {
-		return "1 = 0", nil
-	}
-	return "(" + strings.Join(ors, " OR ") + ")", nil
+	return sides, nil
 }
 
 // maxNamedUnits is the most org units unitsUnder names one by one.
