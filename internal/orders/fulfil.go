@@ -682,6 +682,10 @@ func (s *Service) Instances(ctx context.Context, p *access.Principal, f Instance
 		scopes = append(scopes, "i.owner_id = "+args.Add(p.UserID))
 	}
 	if len(scopes) == 0 {
+		var after string
+		if _, err := instanceOrder.Seek(&sqldb.Args{}, f.Page, &after); err != nil {
+			return sqldb.Paged[*Instance]{}, err // a bad cursor is refused whoever asks
+		}
 		return sqldb.Paged[*Instance]{Items: []*Instance{}}, nil
 	}
 	// One branch per side of the scope, each a page of IDs in order.
