@@ -178,22 +178,10 @@ func ParseRequest(h http.Header, body []byte, received time.Time) (*Parsed, erro
 	}
 	switch {
 	case mt == ContentBatch:
-		var raws []json.RawMessage
-		if err := json.Unmarshal(body, &raws); err != nil {
-			return nil, errs.Invalid("a batch must be a JSON array of CloudEvents: %v", jsonMessage(err))
+		if p := parseBatchFast(body, received); p != nil {
+			return p, nil
 		}
-		if len(raws) > MaxBatchEvents {
-			return nil, errs.Invalid("a batch holds at most %d events; this one has %d: split it", MaxBatchEvents, len(raws))
-		}
-		p := &Parsed{Events: make([]*Event, len(raws)), Problems: make([]eventError, len(raws)), Batch: true}
-		// A batch that is valid Unicode as a whole needs no check of each
-		// event's bytes (nearly every batch; the others are checked event
-		// by event, to name what is wrong).
-		clean := utf8.Valid(body) && !loneSurrogate(body)
-		for i, raw := range raws {
-			p.Events[i], p.Problems[i] = parseStructured(raw, received, clean)
-		}
-		return p, nil
+		return parseBatch(body, received)
 	case mt == ContentStructured:
 		ev, e := parseStructured(body, received, false)
 		return &Parsed{Events: []*Event{ev}, Problems: []eventError{e}}, nil
@@ -204,6 +192,66 @@ func ParseRequest(h http.Header, body []byte, received time.Time) (*Parsed, erro
 		return nil, errs.Invalid("send CloudEvents as %s (one event), %s (a JSON array), or in binary mode with ce-specversion, ce-id, ce-source, ce-type and ce-subject headers and a JSON body",
 			ContentStructured, ContentBatch)
 	}
+}
+
+// parseBatch reads a batch event by event: each event's problems are its own.
+func parseBatch(body []byte, received time.Time) (*Parsed, error) {
+	var raws []json.RawMessage
+	if err := json.Unmarshal(body, &raws); err != nil {
+		return nil, errs.Invalid("a batch must be a JSON array of CloudEvents: %v", jsonMessage(err))
+	}
+	if len(raws) > MaxBatchEvents {
+		return nil, errs.Invalid("a batch holds at most %d events; this one has %d: split it", MaxBatchEvents, len(raws))
+	}
+	p := &Parsed{Events: make([]*Event, len(raws)), Problems: make([]eventError, len(raws)), Batch: true}
+	// A batch that is valid Unicode as a whole needs no check of each
+	// event's bytes (nearly every batch; the others are checked event
+	// by event, to name what is wrong).
+	clean := utf8.Valid(body) && !loneSurrogate(body)
+	for i, raw := range raws {
+		p.Events[i], p.Problems[i] = parseStructured(raw, received, clean)
+	}
+	return p, nil
+}
+
+// parseBatchFast reads a batch whose events all decode (nearly every
+// batch) with one decode of the whole body, instead of a decode of the
+// array and then one of each event, which reads every byte twice more. It
+// returns nil for any other batch, which is then read event by event to
+// tell which event is wrong and why. The events' own bytes, for the size
+// limit, are found by walking the decoded array again without decoding.
+func parseBatchFast(body []byte, received time.Time) *Parsed {
+	if !utf8.Valid(body) || loneSurrogate(body) {
+		return nil
+	}
+	var ws []wire
+	if json.Unmarshal(body, &ws) != nil || len(ws) > MaxBatchEvents {
+		return nil
+	}
+	p := &Parsed{Events: make([]*Event, len(ws)), Problems: make([]eventError, len(ws)), Batch: true}
+	i := skipSpace(body, 0)
+	if i >= len(body) || body[i] != '[' {
+		return nil
+	}
+	i = skipSpace(body, i+1)
+	for n := range ws {
+		end := skipValue(body, i)
+		if end < 0 {
+			return nil
+		}
+		ev := &Event{}
+		if end-i > MaxEventBytes {
+			p.Problems[n] = eventError{{"", "the event is larger than 64 KiB"}}
+		} else {
+			p.Problems[n] = ws[n].check(ev, received, true)
+		}
+		p.Events[n] = ev
+		i = skipSpace(body, end)
+		if i < len(body) && body[i] == ',' {
+			i = skipSpace(body, i+1)
+		}
+	}
+	return p
 }
 
 // Parse reads an ingest request as ParseRequest does, received now by the

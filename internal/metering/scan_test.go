@@ -3,7 +3,9 @@ package metering
 import (
 	"bytes"
 	"encoding/json"
+	"reflect"
 	"testing"
+	"time"
 )
 
 // FuzzLookupReadsDataAsDecodingDoes checks that reading a member of an
@@ -38,6 +40,36 @@ func FuzzLookupReadsDataAsDecodingDoes(f *testing.F) {
 		got := ed.lookup(path)
 		if !bytes.Equal(bytes.TrimSpace(got), bytes.TrimSpace(want)) {
 			t.Errorf("lookup(%s, %q) = %q, want %q", data, path, got, want)
+		}
+	})
+}
+
+// FuzzBatchReadOnceAgrees checks that a batch read with one decode gives
+// the events and problems reading it event by event gives.
+func FuzzBatchReadOnceAgrees(f *testing.F) {
+	good := `{"specversion":"1.0","id":"1","source":"/a","type":"t.calls","subject":"s","time":"2026-11-22T09:00:00Z","data":{"n":2.5,"region":"eu"}}`
+	for _, seed := range []string{
+		"[" + good + "," + good + "]",
+		`[null, {}, {"specversion":"0.3"}]`,
+		` [ ` + good + ` , {"id":"x","data":[1]} ] `,
+		`[{"specversion":"1.0","id":"1","source":"/a","type":"t","subject":"s","data":"x","data_base64":"eA=="}]`,
+		`[{"ID":"case","Source":"/a"}, {"id":"a","id":"b"}]`,
+		`[]`,
+	} {
+		f.Add([]byte(seed))
+	}
+	received := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+	f.Fuzz(func(t *testing.T, body []byte) {
+		fast := parseBatchFast(body, received)
+		if fast == nil {
+			return
+		}
+		slow, err := parseBatch(body, received)
+		if err != nil {
+			t.Fatalf("read at once: %d events; event by event: %v", len(fast.Events), err)
+		}
+		if !reflect.DeepEqual(fast, slow) {
+			t.Errorf("read at once:\n%+v\nevent by event:\n%+v", fast, slow)
 		}
 	})
 }
