@@ -229,9 +229,10 @@ func (s *Service) Purge(ctx context.Context) (int64, error) {
 			continue
 		}
 		// Dropping a partition locks the parent for a moment: wait for the
-		// commits in flight, but not behind a long one.
+		// commits in flight, but not behind a long one: while the drop waits,
+		// new commits wait behind it.
 		err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-			if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '10s'`); err != nil {
+			if _, err := tx.ExecContext(ctx, `SET LOCAL lock_timeout = '2s'`); err != nil {
 				return sqldb.Err(err, "usage events")
 			}
 			_, err := tx.ExecContext(ctx, `DROP TABLE IF EXISTS `+p.name)
