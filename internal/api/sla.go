@@ -8,7 +8,6 @@ import (
 
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/sla"
-	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 func (s *Server) listAgreements(w http.ResponseWriter, r *http.Request) error {
@@ -80,15 +79,11 @@ func (s *Server) agreementBurn(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.SLA.Burn(ctx(r), principal(r), r.PathValue("code"), r.PathValue("target"))
+	out, err := s.SLA.BurnPage(ctx(r), principal(r), r.PathValue("code"), r.PathValue("target"), pg)
 	if err != nil {
 		return err
 	}
-	l, err := sqldb.PageSlice(out, pg)
-	if err != nil {
-		return err
-	}
-	return writeList(w, r, l)
+	return writeList(w, r, out)
 }
 
 func (s *Server) listBreaches(w http.ResponseWriter, r *http.Request) error {

@@ -1,8 +1,10 @@
 package sla_test
 
 import (
+	"fmt"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/errs"
@@ -152,6 +154,21 @@ func TestListsPageInScope(t *testing.T) {
 	}
 	if ns, err := f.a.SLA.Notices(f.ctx, sys, 1); err != nil || len(ns) != 1 {
 		t.Errorf("the latest notice: %+v %v", ns, err)
+	}
+	// The burn's pages hold the points of the reading the first page made,
+	// even when the clock moves on between pages.
+	burn, err := f.a.SLA.Burn(f.ctx, sys, "mail-sla", "availability")
+	paged := walk(t, "burn", func(pg sqldb.Page) (sqldb.Paged[sla.BurnPoint], error) {
+		return f.a.SLA.BurnPage(f.ctx, sys, "mail-sla", "availability", pg)
+	})
+	if err != nil || len(burn) < 2 || fmt.Sprint(paged) != fmt.Sprint(burn) {
+		t.Errorf("burn %v %v, paged %v", burn, err, paged)
+	}
+	firstPage, _ := f.a.SLA.BurnPage(f.ctx, sys, "mail-sla", "availability", sqldb.Page{Limit: 1})
+	f.now = f.now.Add(36 * time.Hour)
+	rest, err := f.a.SLA.BurnPage(f.ctx, sys, "mail-sla", "availability", sqldb.Page{Limit: sqldb.MaxLimit, Cursor: firstPage.Next})
+	if err != nil || len(burn) < 2 || fmt.Sprint(rest.Items) != fmt.Sprint(burn[1:]) {
+		t.Errorf("the burn's next page a day and a half later: %v %v, want %v", rest.Items, err, burn[1:])
 	}
 	// A cursor of one list is refused by another.
 	first, _ := f.a.SLA.Outages(f.ctx, sys, sla.OutageFilter{Page: sqldb.Page{Limit: 1}})

@@ -313,6 +313,39 @@ type BurnPoint struct {
 // per day (per week for windows over 100 days) from the window's start to
 // now (to the minute). Availability and reliability targets only.
 func (s *Service) Burn(ctx context.Context, p *access.Principal, ref, target string) ([]BurnPoint, error) {
+	return s.burnAt(ctx, p, ref, target, s.now().Truncate(time.Minute))
+}
+
+// burnOrder pages the burn's points by position in the reading the first
+// page made: its cursor keeps the instant measured at, so that every page
+// of one reading holds the same points however long the reader takes.
+var burnOrder = sqldb.Order{Name: "burn", Columns: []string{"as_of", "point"}}
+
+// BurnPage is one page of Burn. The first page measures now (to the
+// minute); the next pages measure at the same instant.
+func (s *Service) BurnPage(ctx context.Context, p *access.Principal, ref, target string, pg sqldb.Page) (sqldb.Paged[BurnPoint], error) {
+	var none sqldb.Paged[BurnPoint]
+	now := s.now().Truncate(time.Minute)
+	asOf, from := now, 0
+	if _, err := burnOrder.Seek(&sqldb.Args{}, pg, &asOf, &from); err != nil {
+		return none, err
+	}
+	if asOf.After(now) {
+		asOf = now
+	}
+	pts, err := s.burnAt(ctx, p, ref, target, asOf)
+	if err != nil {
+		return none, err
+	}
+	from = min(max(from, 0), len(pts))
+	rest := pts[from:]
+	if len(rest) <= pg.Size() {
+		return sqldb.Paged[BurnPoint]{Items: rest}, nil
+	}
+	return sqldb.Paged[BurnPoint]{Items: rest[:pg.Size()], Next: burnOrder.Cursor(asOf, from+pg.Size())}, nil
+}
+
+func (s *Service) burnAt(ctx context.Context, p *access.Principal, ref, target string, now time.Time) ([]BurnPoint, error) {
 	a, err := s.Agreement(ctx, p, ref)
 	if err != nil {
 		return nil, err
@@ -324,9 +357,6 @@ func (s *Service) Burn(ctx context.Context, p *access.Principal, ref, target str
 	if t.Kind != Availability && t.Kind != Reliability {
 		return []BurnPoint{}, nil
 	}
-	// To the minute, as passes measure: the pages of one reading, read a
-	// few moments apart, hold the same points.
-	now := s.now().Truncate(time.Minute)
 	start, _ := t.Window.Bounds(now, a.Calendar.Location())
 	w, err := s.loadWorld(ctx, s.db.Read(), start, now)
 	if err != nil {
