@@ -647,11 +647,12 @@ var instanceOrder = sqldb.Order{Name: "newest", Columns: []string{"i.id"}, Desc:
 
 // Instances lists one page of the instances the caller may read (their
 // org units' and their own), newest first. The scope is part of the
-// query, in two steps: the page's IDs are the newest of the caller's org
-// units' instances and of their own (each branch walks its index,
-// instances(org_unit_id, id, state) or instances(owner_id, id, state),
-// and stops at a page), and only those rows are joined for their names.
-// Someone who reads everything walks the primary key. Errors:
+// query, in two steps: the page's IDs are the union of the newest of
+// each of the caller's org units' instances and of their own (each
+// branch walks its index, instances(org_unit_id, id, state) or
+// instances(owner_id, id, state), and stops at a page), and only those
+// rows are joined for their names. Someone who reads everything walks the
+// primary key. Errors:
 // unauthenticated without a caller; invalid for an unknown state or a
 // cursor not of this list.
 func (s *Service) Instances(ctx context.Context, p *access.Principal, f InstanceFilter) (sqldb.Paged[*Instance], error) {
@@ -672,11 +673,17 @@ func (s *Service) Instances(ctx context.Context, p *access.Principal, f Instance
 	case all:
 		scopes = append(scopes, "1 = 1")
 	case len(paths) > 0:
-		var likes []string
-		for _, path := range paths {
-			likes = append(likes, "path LIKE "+args.Add(path+"%"))
+		units, err := scopeUnits(ctx, s.db.Read(), paths)
+		if err != nil {
+			return sqldb.Paged[*Instance]{}, err
 		}
-		scopes = append(scopes, "i.org_unit_id IN (SELECT id FROM org_units WHERE "+strings.Join(likes, " OR ")+")")
+		if len(units) > maxUnitBranches {
+			scopes = append(scopes, sqldb.In(&args, "i.org_unit_id", units))
+			break
+		}
+		for _, u := range units {
+			scopes = append(scopes, "i.org_unit_id = "+args.Add(u))
+		}
 	}
 	if p.Owns(p.UserID, access.InstanceRead) && !all {
 		scopes = append(scopes, "i.owner_id = "+args.Add(p.UserID))
@@ -705,6 +712,24 @@ func (s *Service) Instances(ctx context.Context, p *access.Principal, f Instance
 		return sqldb.Paged[*Instance]{}, err
 	}
 	return sqldb.PageOf(rows, f.Page, instanceOrder, func(i *Instance) []any { return []any{i.ID} }), nil
+}
+
+// maxUnitBranches is how many org units of a caller's scope Instances
+// walks one by one (each an ordered walk of its index that stops at a
+// page); a wider scope is one branch that sorts its IDs.
+const maxUnitBranches = 50
+
+// scopeUnits returns the IDs of the org units under paths.
+func scopeUnits(ctx context.Context, q sqldb.Querier, paths []string) ([]string, error) {
+	var args sqldb.Args
+	var likes []string
+	for _, path := range paths {
+		likes = append(likes, "path LIKE "+args.Add(path+"%"))
+	}
+	return sqldb.QueryAll(ctx, q, "org units", func(row sqldb.Scanner) (string, error) {
+		var id string
+		return id, row.Scan(&id)
+	}, `SELECT id FROM org_units WHERE `+strings.Join(likes, " OR ")+` ORDER BY id`, args...)
 }
 
 // instanceFilters is the condition of f's filters on instances i.
