@@ -241,15 +241,13 @@ const maxCandidates = 20000
 
 // nearest returns the indexed words (or their prefixes) nearest to t,
 // at most three, all at the smallest distance found. Candidates are the
-// words sharing t's first letter (on SQLite, its first two: reading the
-// FTS5 vocabulary costs the documents of each word read) and, on
-// PostgreSQL, the words pg_trgm finds similar.
+// words sharing t's first letter and, on PostgreSQL, the words pg_trgm
+// finds similar. On SQLite, reading the FTS5 vocabulary costs every
+// document of each word read, so only a word the index does not know
+// pays it (docs/benchmarks.md, Catalog).
 func (s *searcher) nearest(ctx context.Context, t string) ([]string, error) {
 	rs := []rune(t)
 	lo, hi := string(rs[0]), string(rs[0]+1)
-	if s.db.Dialect == sqldb.SQLite {
-		lo, hi = string(rs[:2]), string(rs[0])+string(rs[1]+1)
-	}
 	var words []string
 	var err error
 	if s.db.Dialect == sqldb.Postgres {
