@@ -72,8 +72,19 @@ BEGIN
     ON CONFLICT DO NOTHING;
     RETURN NULL;
 END $$;
-CREATE TRIGGER offering_search_words AFTER INSERT OR UPDATE OF name, summary, description, service, about ON offering_search
+CREATE TRIGGER offering_search_words AFTER UPDATE OF name, summary, description, service, about ON offering_search
     FOR EACH ROW EXECUTE FUNCTION offering_search_words();
+-- Inserts are indexed a statement at a time (transition tables), so a bulk
+-- load of thousands of offerings costs a few statements, not a few per row.
+CREATE FUNCTION offering_search_words_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO search_words (word)
+    SELECT DISTINCT w FROM new_rows n, unnest(tsvector_to_array(n.document)) w WHERE length(w) BETWEEN 3 AND 40
+    ON CONFLICT DO NOTHING;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER offering_search_words_insert AFTER INSERT ON offering_search REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION offering_search_words_insert();
 
 CREATE FUNCTION offering_audience_rows(o_id TEXT, audience TEXT) RETURNS void LANGUAGE sql AS $$
     DELETE FROM offering_audience WHERE offering_id = o_id;
@@ -83,16 +94,23 @@ CREATE FUNCTION offering_audience_rows(o_id TEXT, audience TEXT) RETURNS void LA
     SELECT o_id, '', x FROM jsonb_array_elements_text(COALESCE(audience::jsonb -> 'roles', '[]'::jsonb)) x;
 $$;
 
+CREATE FUNCTION offerings_search_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO offering_search (offering_id, name, summary, description, service, about, service_id, view, category, live, audience_open, min_price_minor, currency)
+    SELECT n.id, n.name, n.summary, n.description, s.name, offering_search_about(n.code, s), n.service_id, n.view, s.focus_category,
+        s.lifecycle IN ('live', 'retiring'), offering_audience_open(n.audience), NULL, ''
+    FROM new_rows n JOIN services s ON s.id = n.service_id;
+    INSERT INTO offering_audience (offering_id, org_unit_id, role)
+    SELECT n.id, x, '' FROM new_rows n, jsonb_array_elements_text(COALESCE(n.audience::jsonb -> 'org_unit_ids', '[]'::jsonb)) x;
+    INSERT INTO offering_audience (offering_id, org_unit_id, role)
+    SELECT n.id, '', x FROM new_rows n, jsonb_array_elements_text(COALESCE(n.audience::jsonb -> 'roles', '[]'::jsonb)) x;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER offerings_search_insert AFTER INSERT ON offerings REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION offerings_search_insert();
+
 CREATE FUNCTION offerings_search() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO offering_search (offering_id, name, summary, description, service, about, service_id, view, category, live, audience_open, min_price_minor, currency)
-        SELECT NEW.id, NEW.name, NEW.summary, NEW.description, s.name, offering_search_about(NEW.code, s), NEW.service_id, NEW.view, s.focus_category,
-            s.lifecycle IN ('live', 'retiring'), offering_audience_open(NEW.audience), NULL, ''
-        FROM services s WHERE s.id = NEW.service_id;
-        PERFORM offering_audience_rows(NEW.id, NEW.audience);
-        RETURN NULL;
-    END IF;
     IF (OLD.code, OLD.name, OLD.summary, OLD.description, OLD.service_id, OLD.view) IS DISTINCT FROM (NEW.code, NEW.name, NEW.summary, NEW.description, NEW.service_id, NEW.view) THEN
         UPDATE offering_search SET name = NEW.name, summary = NEW.summary, description = NEW.description, service = s.name, about = offering_search_about(NEW.code, s),
             service_id = NEW.service_id, view = NEW.view, category = s.focus_category, live = s.lifecycle IN ('live', 'retiring')
@@ -104,7 +122,7 @@ BEGIN
     END IF;
     RETURN NULL;
 END $$;
-CREATE TRIGGER offerings_search AFTER INSERT OR UPDATE ON offerings FOR EACH ROW EXECUTE FUNCTION offerings_search();
+CREATE TRIGGER offerings_search AFTER UPDATE ON offerings FOR EACH ROW EXECUTE FUNCTION offerings_search();
 
 CREATE FUNCTION services_search() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
@@ -127,7 +145,17 @@ BEGIN
     WHERE offering_id = NEW.offering_id;
     RETURN NULL;
 END $$;
-CREATE TRIGGER plans_search AFTER INSERT OR UPDATE OF recurring_minor, retired, currency ON plans FOR EACH ROW EXECUTE FUNCTION plans_search();
+CREATE TRIGGER plans_search AFTER UPDATE OF recurring_minor, retired, currency ON plans FOR EACH ROW EXECUTE FUNCTION plans_search();
+CREATE FUNCTION plans_search_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE offering_search d SET min_price_minor = m.low, currency = m.currency
+    FROM (SELECT p.offering_id, MIN(p.recurring_minor) FILTER (WHERE NOT p.retired) AS low, MIN(p.currency) AS currency
+          FROM plans p WHERE p.offering_id IN (SELECT DISTINCT offering_id FROM new_rows) GROUP BY p.offering_id) m
+    WHERE d.offering_id = m.offering_id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER plans_search_insert AFTER INSERT ON plans REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION plans_search_insert();
 
 -- What is there already.
 INSERT INTO offering_search (offering_id, name, summary, description, service, about, service_id, view, category, live, audience_open, min_price_minor, currency)
