@@ -6,8 +6,11 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -118,25 +121,25 @@ func (s *Service) Evaluate(ctx context.Context) (*Pass, error) {
 		return nil, err
 	}
 	const chunk = 500
+	workers := newMeasurers(known)
 	for start := 0; start < len(agreements); start += chunk {
 		part := agreements[start:min(start+chunk, len(agreements))]
 		var results []stored
 		var changes []breachChange
-		for _, a := range part {
+		for i, m := range s.measureAll(ctx, part, w, workers) {
 			// A calendar the pass cannot expand within bounds is left
 			// unmeasured (its figures cleared) and reported, every pass,
 			// rather than expanded.
-			if err := a.Calendar.CheckMaintenance(); err != nil {
-				s.log.Error("agreement not measured: its calendar is not valid; save it again with a valid rule", "agreement", a.Code, "err", err)
-				pass.Unmeasured = append(pass.Unmeasured, Unmeasured{Agreement: a.Code, Reason: err.Error()})
+			if m.invalid != nil {
+				s.log.Error("agreement not measured: its calendar is not valid; save it again with a valid rule", "agreement", part[i].Code, "err", m.invalid)
+				pass.Unmeasured = append(pass.Unmeasured, Unmeasured{Agreement: part[i].Code, Reason: m.invalid.Error()})
 				continue
 			}
-			rs, bs, err := s.measureAgreement(ctx, a, w, known)
-			if err != nil {
-				return nil, err
+			if m.err != nil {
+				return nil, m.err
 			}
-			results = append(results, rs...)
-			changes = append(changes, bs...)
+			results = append(results, m.results...)
+			changes = append(changes, m.changes...)
 		}
 		pass.Targets += len(results) / 2
 		err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
@@ -422,10 +425,78 @@ type breachChange struct {
 	Result
 }
 
+// measured is what measuring one agreement found.
+type measured struct {
+	results []stored
+	changes []breachChange
+	invalid error // its calendar cannot be expanded within bounds
+	err     error
+}
+
+// measurers are the pass's workers, one a CPU: each keeps its own cache
+// of service time, and each agreement's known breaches are its own (no
+// two agreements share a key), so agreements are measured side by side
+// without locks and found the same as one by one.
+type measurers struct {
+	hours []map[string]Set
+	of    map[string]*known // by agreement ID
+}
+
+func newMeasurers(k *known) *measurers {
+	m := &measurers{of: map[string]*known{}}
+	for range runtime.GOMAXPROCS(0) {
+		m.hours = append(m.hours, map[string]Set{})
+	}
+	view := func(id string) *known {
+		v := m.of[id]
+		if v == nil {
+			v = &known{breaches: map[breachKey]*knownBreach{}, rolling: map[[2]string][]*knownBreach{}}
+			m.of[id] = v
+		}
+		return v
+	}
+	for key, b := range k.breaches {
+		view(key.agreement).breaches[key] = b
+	}
+	for key, bs := range k.rolling {
+		view(key[0]).rolling[key] = bs
+	}
+	return m
+}
+
+// measureAll measures the agreements on the workers and returns what each
+// found, in their order.
+func (s *Service) measureAll(ctx context.Context, part []*Agreement, w *world, m *measurers) []measured {
+	out := make([]measured, len(part))
+	views := make([]*known, len(part))
+	for i, a := range part {
+		if views[i] = m.of[a.ID]; views[i] == nil {
+			views[i] = &known{breaches: map[breachKey]*knownBreach{}, rolling: map[[2]string][]*knownBreach{}}
+		}
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for _, hours := range m.hours {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < len(part); i = int(next.Add(1) - 1) {
+				a := part[i]
+				if err := a.Calendar.CheckMaintenance(); err != nil {
+					out[i].invalid = err
+					continue
+				}
+				out[i].results, out[i].changes, out[i].err = s.measureAgreement(ctx, a, w, views[i], hours)
+			}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
 // measureAgreement measures an agreement's targets and works out what
-// becomes of its breaches.
-func (s *Service) measureAgreement(ctx context.Context, a *Agreement, w *world, k *known) ([]stored, []breachChange, error) {
+// becomes of its breaches, with the worker's cache of service time.
+func (s *Service) measureAgreement(ctx context.Context, a *Agreement, w *world, k *known, hours map[string]Set) ([]stored, []breachChange, error) {
 	in := s.inputs(a, w)
+	in.Hours = hours
 	now := w.now
 	if a.EffectiveTo != nil && a.EffectiveTo.Before(now) {
 		now = *a.EffectiveTo
