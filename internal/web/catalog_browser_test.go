@@ -81,7 +81,8 @@ func TestBrowserCatalogPagesAndSearches(t *testing.T) {
 	// Suggest as you type, with a typo.
 	b.run(chromedp.Navigate(b.base+"/catalog"), chromedp.WaitVisible("#q", chromedp.ByQuery),
 		chromedp.SendKeys("#q", "bakcup vault 07", chromedp.ByQuery),
-		until(`!!document.querySelector("#q-suggest .suggest-list a mark")`, "a suggestion with its match marked"))
+		until(`!!document.querySelector("#q-suggest .suggest-list a mark") && document.querySelector("#q-suggest").innerText.includes("Backup vault 07")`,
+			"the suggestion for what was typed, its match marked"))
 	b.screenshot("catalog-suggest-1280")
 	if s := b.text("#q-suggest .suggest-list"); !strings.Contains(s, "Backup vault 07") {
 		t.Errorf("the suggestions read %q", s)
