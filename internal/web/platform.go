@@ -29,7 +29,7 @@ func (p *Portal) auditPage(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	pg := auditPage{Page: p.pageFor(r, "Audit log"), Records: recs.Items, Filter: f, More: moreLink(r, recs.Next)}
+	pg := auditPage{Page: p.pageFor(r, "Audit log"), Records: recs.Items, Filter: f, More: moreLink(r, recs.Next, "verify")}
 	if q.Get("verify") != "" {
 		v, err := p.Audit.Verify(r.Context(), pr)
 		if err != nil {
@@ -50,12 +50,16 @@ type jobsPage struct {
 }
 
 // moreLink is the address of the page after this one: the request's
-// address with the list's next cursor; empty when there is no next page.
-func moreLink(r *http.Request, next string) string {
+// address with the list's next cursor, less the parameters named in drop
+// (those that act once, such as verify); empty when there is no next page.
+func moreLink(r *http.Request, next string, drop ...string) string {
 	if next == "" {
 		return ""
 	}
 	q := r.URL.Query()
+	for _, d := range drop {
+		q.Del(d)
+	}
 	q.Set("cursor", next)
 	return r.URL.Path + "?" + q.Encode()
 }
