@@ -495,24 +495,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) error {
 	return json.NewEncoder(w).Encode(v)
 }
 
-// list is the envelope of every list response.
-type list[T any] struct {
-	Items []T `json:"items"`
-	// Next is the cursor for the next page, empty on the last one.
-	Next string `json:"next,omitempty"`
-}
-
-func page[T any](items []T, limit int, cursor func(T) string) list[T] {
-	if items == nil {
-		items = []T{}
-	}
-	l := list[T]{Items: items}
-	if limit > 0 && len(items) == limit {
-		l.Next = cursor(items[len(items)-1])
-	}
-	return l
-}
-
 // pageParams reads the page asked for: limit (1 to 500, 50 when absent
 // or 0) and cursor (the next of the previous page).
 func pageParams(r *http.Request) (sqldb.Page, error) {
