@@ -130,6 +130,15 @@ func catalogScenario(t *testing.T, e *env, retail string) {
 	}
 	delete(offering, "audience")
 	c.do("PUT", "/api/v1/catalog/offerings/"+vm.ID, pm, offering, 200)
+	// A typo near a word the index keeps from a URL is a search, never a 500 (PostgreSQL's tsquery refused /abcd'e).
+	offering["description"] = "Managed servers, see http://wiki.example.com/abcd'e"
+	c.do("PUT", "/api/v1/catalog/offerings/"+vm.ID, pm, offering, 200)
+	c.do("GET", "/api/v1/catalog/offerings?q=abcdxe", consumer, nil, 200).decode(t, &found)
+	if strings.Contains(found.Query, "'") {
+		t.Errorf("abcdxe understood as %q", found.Query)
+	}
+	offering["description"] = "Managed servers in our private cloud."
+	c.do("PUT", "/api/v1/catalog/offerings/"+vm.ID, pm, offering, 200)
 	c.bad("GET", "/api/v1/catalog/offerings?q="+strings.Repeat("x", 201), consumer, nil, 422)
 	c.bad("GET", "/api/v1/catalog/offerings?price=cheap", consumer, nil, 422)
 	c.do("GET", `/api/v1/catalog/offerings?q=%22%28*%3A%7C`, consumer, nil, 200)

@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -120,7 +121,7 @@ func (c *Catalog) Search(ctx context.Context, p *access.Principal, f OfferingFil
 	q := c.db.Read()
 	s := searcher{db: c.db, q: q, f: f}
 	if len(terms) > 0 {
-		if s.match, s.understood, err = s.widen(ctx, terms); err != nil {
+		if s.match, s.understood, err = s.widen(ctx, p, terms); err != nil {
 			return nil, err
 		}
 	}
@@ -178,8 +179,9 @@ type searcher struct {
 
 // widen turns the words into the engine's match expression: each word a
 // prefix, and a word no indexed word starts with widened to the nearest
-// indexed words (within 1 edit for words of 4–5 letters, 2 from 6).
-func (s *searcher) widen(ctx context.Context, terms Terms) (string, string, error) {
+// indexed words (within 1 edit for words of 4–5
+// letters, 2 from 6).
+func (s *searcher) widen(ctx context.Context, p *access.Principal, terms Terms) (string, string, error) {
 	var groups, said []string
 	for _, t := range terms {
 		alts := []string{t}
@@ -188,32 +190,49 @@ func (s *searcher) widen(ctx context.Context, terms Terms) (string, string, erro
 			return "", "", err
 		}
 		if !known && tolerance(utf8.RuneCountInString(t)) > 0 {
-			more, err := s.nearest(ctx, t)
+			more, err := s.nearest(ctx, p, t)
 			if err != nil {
 				return "", "", err
 			}
 			alts = append(alts, more...)
 		}
 		said = append(said, strings.Join(alts, "|"))
-		var g []string
-		for _, a := range alts {
-			if s.db.Dialect == sqldb.Postgres {
-				g = append(g, "'"+a+"':*")
-			} else {
-				g = append(g, `"`+a+`"*`)
-			}
-		}
-		if s.db.Dialect == sqldb.Postgres {
-			groups = append(groups, "("+strings.Join(g, " | ")+")")
-		} else {
-			groups = append(groups, "("+strings.Join(g, " OR ")+")")
-		}
+		groups = append(groups, s.anyOf(alts))
 	}
 	sep := " AND "
 	if s.db.Dialect == sqldb.Postgres {
 		sep = " & "
 	}
 	return strings.Join(groups, sep), strings.Join(said, " "), nil
+}
+
+// anyOf is the engine's match expression for any of the words, each a
+// prefix. The words are letters and digits (ParseQuery's, and nearest
+// keeps only such); quotes and backslashes are escaped all the same.
+func (s *searcher) anyOf(words []string) string {
+	var g []string
+	for _, w := range words {
+		if s.db.Dialect == sqldb.Postgres {
+			g = append(g, "'"+strings.NewReplacer(`\`, `\\`, `'`, `''`).Replace(w)+"':*")
+		} else {
+			g = append(g, `"`+strings.ReplaceAll(w, `"`, `""`)+`"*`)
+		}
+	}
+	if s.db.Dialect == sqldb.Postgres {
+		return "(" + strings.Join(g, " | ") + ")"
+	}
+	return "(" + strings.Join(g, " OR ") + ")"
+}
+
+// isWord reports whether w is a word as ParseQuery reads them: letters,
+// digits and marks only.
+func isWord(w string) bool {
+	for _, r := range w {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) {
+			return false
+		}
+	}
+	return w != ""
 }
 
 // known reports whether some indexed word starts with t.
@@ -240,12 +259,12 @@ func (s *searcher) known(ctx context.Context, t string) (bool, error) {
 const maxCandidates = 20000
 
 // nearest returns the indexed words (or their prefixes) nearest to t,
-// at most three, all at the smallest distance found. Candidates are the
-// words sharing t's first letter and, on PostgreSQL, the words pg_trgm
-// finds similar. On SQLite, reading the FTS5 vocabulary costs every
-// document of each word read, so only a word the index does not know
-// pays it (docs/benchmarks.md, Catalog).
-func (s *searcher) nearest(ctx context.Context, t string) ([]string, error) {
+// at most three, all at the smallest distance found. Candidates are the words
+// sharing t's first letter and, on PostgreSQL, the words pg_trgm finds
+// similar; only words of letters and digits are kept. On SQLite, reading
+// the FTS5 vocabulary costs every document of each word read, so only a
+// word the index does not know pays it (docs/benchmarks.md, Catalog).
+func (s *searcher) nearest(ctx context.Context, p *access.Principal, t string) ([]string, error) {
 	rs := []rune(t)
 	lo, hi := string(rs[0]), string(rs[0]+1)
 	var words []string
@@ -261,17 +280,27 @@ func (s *searcher) nearest(ctx context.Context, t string) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	best := tolerance(utf8.RuneCountInString(t)) + 1
-	var out []string
+	type candidate struct {
+		word string
+		d    int
+	}
+	var cs []candidate
+	seen := map[string]bool{}
 	for _, w := range words {
 		m, d, ok := near(t, w)
-		switch {
-		case !ok || d > best:
-		case d < best:
-			best, out = d, []string{m}
-		case !slices.Contains(out, m) && len(out) < 3:
-			out = append(out, m)
+		if !ok || seen[m] || !isWord(m) {
+			continue
 		}
+		seen[m] = true
+		cs = append(cs, candidate{m, d})
+	}
+	slices.SortStableFunc(cs, func(a, b candidate) int { return a.d - b.d })
+	var out []string
+	for _, c := range cs {
+		if len(out) == 3 || len(out) > 0 && c.d > cs[0].d {
+			break
+		}
+		out = append(out, c.word)
 	}
 	return out, nil
 }

@@ -308,3 +308,25 @@ func FuzzSearchQuery(f *testing.F) {
 		}
 	})
 }
+
+// TestSearchTypoReadAsWordsOnly: docs/catalog.md, "Search", typos. A word
+// the index keeps from a URL ("abcd'e") is never offered as the reading of
+// a typo (PostgreSQL failed on it with a syntax error in its tsquery).
+func TestSearchTypoReadAsWordsOnly(t *testing.T) {
+	t.Parallel()
+	f := newSearchFixture(t)
+	sys := access.System()
+	if _, err := f.c.CreateOffering(f.ctx, sys, catalog.OfferingInput{Code: "wiki", ServiceID: f.backup.ID, Name: "Wiki",
+		Summary: "See http://wiki.example.com/abcd'e and C:\\dir\\abcd\\x", Plans: []catalog.PlanInput{{Code: "std", Name: "Standard", Currency: "EUR", Recurring: "1.00"}}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{"abcdxe", "abcde", "abcdx", "wikiexample"} {
+		pg, err := f.c.Search(f.ctx, sys, catalog.OfferingFilter{Query: q, Facets: true})
+		if err != nil {
+			t.Fatalf("%q: %v", q, err)
+		}
+		if strings.ContainsAny(pg.Query, `'\/.:`) {
+			t.Errorf("%q understood as %q", q, pg.Query)
+		}
+	}
+}

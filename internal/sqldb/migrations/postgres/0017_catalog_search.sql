@@ -65,10 +65,13 @@ CREATE FUNCTION offering_audience_open(audience TEXT) RETURNS BOOLEAN LANGUAGE s
     SELECT COALESCE(jsonb_array_length(audience::jsonb -> 'org_unit_ids'), 0) + COALESCE(jsonb_array_length(audience::jsonb -> 'roles'), 0) = 0
 $$;
 
+-- The vocabulary keeps words of letters and digits only, as a search's
+-- words are: PostgreSQL also extracts URLs, paths, addresses and numbers
+-- with their punctuation (/abcd'e), which a typo must never be read as.
 CREATE FUNCTION offering_search_words() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO search_words (word)
-    SELECT DISTINCT w FROM unnest(tsvector_to_array(NEW.document)) w WHERE length(w) BETWEEN 3 AND 40
+    SELECT DISTINCT w FROM unnest(tsvector_to_array(NEW.document)) w WHERE length(w) BETWEEN 3 AND 40 AND w !~ '[[:punct:][:space:][:cntrl:]]'
     ON CONFLICT DO NOTHING;
     RETURN NULL;
 END $$;
@@ -79,7 +82,7 @@ CREATE TRIGGER offering_search_words AFTER UPDATE OF name, summary, description,
 CREATE FUNCTION offering_search_words_insert() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO search_words (word)
-    SELECT DISTINCT w FROM new_rows n, unnest(tsvector_to_array(n.document)) w WHERE length(w) BETWEEN 3 AND 40
+    SELECT DISTINCT w FROM new_rows n, unnest(tsvector_to_array(n.document)) w WHERE length(w) BETWEEN 3 AND 40 AND w !~ '[[:punct:][:space:][:cntrl:]]'
     ON CONFLICT DO NOTHING;
     RETURN NULL;
 END $$;
