@@ -124,6 +124,14 @@ func catalogScenario(t *testing.T, e *env, retail string) {
 	if len(found.Items) != 0 {
 		t.Errorf("the outsider found %+v, outside the offering's audience", found.Items)
 	}
+	c.do("GET", "/api/v1/catalog/offerings?q=privte", outsider, nil, 200).decode(t, &found)
+	if found.Query != "privte" {
+		t.Errorf("the outsider's typo read as %q, a word of an offering they may not see", found.Query)
+	}
+	c.do("GET", "/api/v1/catalog/offerings?q=privte", consumer, nil, 200).decode(t, &found)
+	if found.Query != "privte|private" {
+		t.Errorf("the consumer's typo read as %q", found.Query)
+	}
 	c.do("GET", "/api/v1/catalog/offerings?q=linux", consumer, nil, 200).decode(t, &found)
 	if len(found.Items) != 1 {
 		t.Errorf("the consumer in the audience found %+v", found.Items)

@@ -179,7 +179,7 @@ type searcher struct {
 
 // widen turns the words into the engine's match expression: each word a
 // prefix, and a word no indexed word starts with widened to the nearest
-// indexed words (within 1 edit for words of 4–5
+// indexed words of offerings p may see (within 1 edit for words of 4–5
 // letters, 2 from 6).
 func (s *searcher) widen(ctx context.Context, p *access.Principal, terms Terms) (string, string, error) {
 	var groups, said []string
@@ -255,11 +255,17 @@ func (s *searcher) known(ctx context.Context, t string) (bool, error) {
 	return err == nil, nil
 }
 
-// maxCandidates bounds the indexed words compared with one unknown word.
-const maxCandidates = 20000
+// maxCandidates bounds the indexed words compared with one unknown word,
+// and maxVisibleChecks the candidates asked whether the caller sees them.
+const (
+	maxCandidates    = 20000
+	maxVisibleChecks = 8
+)
 
-// nearest returns the indexed words (or their prefixes) nearest to t,
-// at most three, all at the smallest distance found. Candidates are the words
+// nearest returns the indexed words (or their prefixes) nearest to t that
+// are words of an offering p may see, at most three, all at the smallest
+// distance found: the vocabulary is every offering's, and a typo read as
+// a word of a hidden offering would tell of it. Candidates are the words
 // sharing t's first letter and, on PostgreSQL, the words pg_trgm finds
 // similar; only words of letters and digits are kept. On SQLite, reading
 // the FTS5 vocabulary costs every document of each word read, so only a
@@ -296,13 +302,32 @@ func (s *searcher) nearest(ctx context.Context, p *access.Principal, t string) (
 	}
 	slices.SortStableFunc(cs, func(a, b candidate) int { return a.d - b.d })
 	var out []string
-	for _, c := range cs {
-		if len(out) == 3 || len(out) > 0 && c.d > cs[0].d {
+	best := 0
+	for i, c := range cs {
+		if i == maxVisibleChecks || len(out) == 3 || len(out) > 0 && c.d > best {
 			break
 		}
-		out = append(out, c.word)
+		ok, err := s.seen(ctx, p, c.word)
+		if err != nil {
+			return nil, err
+		}
+		if ok {
+			best, out = c.d, append(out, c.word)
+		}
 	}
 	return out, nil
+}
+
+// seen reports whether p may see an offering with a word starting with w.
+func (s *searcher) seen(ctx context.Context, p *access.Principal, w string) (bool, error) {
+	probe := searcher{db: s.db, q: s.q, match: s.anyOf([]string{w})}
+	var args sqldb.Args
+	var one int
+	err := s.q.QueryRowContext(ctx, `SELECT 1`+probe.from(&args, p, false)+` LIMIT 1`, args...).Scan(&one)
+	if err != nil && !errs.Is(sqldb.Err(err, "word"), errs.CodeNotFound) {
+		return false, sqldb.Err(err, "search vocabulary")
+	}
+	return err == nil, nil
 }
 
 func scanString(row sqldb.Scanner) (string, error) {

@@ -330,3 +330,39 @@ func TestSearchTypoReadAsWordsOnly(t *testing.T) {
 		}
 	}
 }
+
+// TestSearchTypoReadAsWordsTheCallerSees: docs/catalog.md, "Search",
+// typos. A typo is read only as words of offerings the caller may see: the
+// query echoed names no word of a hidden offering (the vocabulary is every
+// offering's).
+func TestSearchTypoReadAsWordsTheCallerSees(t *testing.T) {
+	t.Parallel()
+	f := newSearchFixture(t)
+	sys := access.System()
+	// "retention" is only in the archive vault's summary, which a consumer in a does not see.
+	for _, tc := range []struct {
+		name string
+		p    *access.Principal
+		want string
+	}{
+		{"consumer in a", consumerIn(f.a, f.pa), "retentoin"},
+		{"consumer in b1", consumerIn(f.b1, f.pb1), "retentoin|retention"},
+		{"system", sys, "retentoin|retention"},
+	} {
+		pg, err := f.c.Search(f.ctx, tc.p, catalog.OfferingFilter{Query: "retentoin"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pg.Query != tc.want {
+			t.Errorf("%s: retentoin understood as %q, want %q", tc.name, pg.Query, tc.want)
+		}
+	}
+	// Of the proposed service's offering ("Not yet"), only its provider reads the words.
+	pg, err := f.c.Search(f.ctx, consumerIn(f.a, f.pa), catalog.OfferingFilter{Query: "secrte"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pg.Query != "secrte" {
+		t.Errorf("secrte understood as %q by a consumer", pg.Query)
+	}
+}
