@@ -15,8 +15,9 @@ import (
 
 // Catalog is the portfolio, service map and catalog domain.
 type Catalog struct {
-	db  *sqldb.DB
-	now func() time.Time
+	db    *sqldb.DB
+	now   func() time.Time
+	vocab vocabCache // SQLite's search vocabulary by first letter (search.go)
 }
 
 // New returns the catalog service.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -119,7 +120,7 @@ func (c *Catalog) Search(ctx context.Context, p *access.Principal, f OfferingFil
 		return out, nil
 	}
 	q := c.db.Read()
-	s := searcher{db: c.db, q: q, f: f}
+	s := searcher{db: c.db, q: q, f: f, vocab: &c.vocab}
 	if len(terms) > 0 {
 		if s.match, s.understood, err = s.widen(ctx, p, terms); err != nil {
 			return nil, err
@@ -173,6 +174,7 @@ type searcher struct {
 	db         *sqldb.DB
 	q          sqldb.Querier
 	f          OfferingFilter
+	vocab      *vocabCache
 	match      string // the engine's match expression; empty without words
 	understood string
 }
@@ -269,7 +271,8 @@ const (
 // sharing t's first letter and, on PostgreSQL, the words pg_trgm finds
 // similar; only words of letters and digits are kept. On SQLite, reading
 // the FTS5 vocabulary costs every document of each word read, so only a
-// word the index does not know pays it (docs/benchmarks.md, Catalog).
+// word the index does not know pays it, and its first letter's words are
+// kept a while (vocabCache; docs/benchmarks.md, Catalog).
 func (s *searcher) nearest(ctx context.Context, p *access.Principal, t string) ([]string, error) {
 	rs := []rune(t)
 	lo, hi := string(rs[0]), string(rs[0]+1)
@@ -280,8 +283,7 @@ func (s *searcher) nearest(ctx context.Context, p *access.Principal, t string) (
 			`(SELECT word FROM search_words WHERE word >= $1 AND word < $2 LIMIT $3) UNION (SELECT word FROM search_words WHERE word % $4 LIMIT 200)`,
 			lo, hi, maxCandidates, t)
 	} else {
-		words, err = sqldb.QueryAll(ctx, s.q, "search vocabulary", scanString,
-			`SELECT term FROM offering_vocab WHERE term >= $1 AND term < $2 LIMIT $3`, lo, hi, maxCandidates)
+		words, err = s.vocab.words(ctx, s.q, rs[0])
 	}
 	if err != nil {
 		return nil, err
@@ -328,6 +330,51 @@ func (s *searcher) seen(ctx context.Context, p *access.Principal, w string) (boo
 		return false, sqldb.Err(err, "search vocabulary")
 	}
 	return err == nil, nil
+}
+
+// vocabTTL is how long SQLite's vocabulary of a first letter is kept.
+const vocabTTL = 10 * time.Second
+
+// vocabCache keeps the words of SQLite's search vocabulary by first letter
+// (at most maxCandidates each) for vocabTTL: reading fts5vocab costs every
+// document of each word read, which a word the index does not know paid on
+// every keystroke of the portal's suggestions. A word added since is read
+// as a typo's candidate within vocabTTL; a word gone since is dropped by
+// nearest, which keeps only words of offerings the caller sees.
+type vocabCache struct {
+	mu      sync.Mutex
+	byFirst map[rune]vocabWords
+}
+
+type vocabWords struct {
+	words []string
+	at    time.Time
+}
+
+// maxVocabLetters bounds the first letters kept (the rest are read each time).
+const maxVocabLetters = 256
+
+func (v *vocabCache) words(ctx context.Context, q sqldb.Querier, first rune) ([]string, error) {
+	v.mu.Lock()
+	w, ok := v.byFirst[first]
+	v.mu.Unlock()
+	if ok && time.Since(w.at) < vocabTTL {
+		return w.words, nil
+	}
+	words, err := sqldb.QueryAll(ctx, q, "search vocabulary", scanString,
+		`SELECT term FROM offering_vocab WHERE term >= $1 AND term < $2 LIMIT $3`, string(first), string(first+1), maxCandidates)
+	if err != nil {
+		return nil, err
+	}
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	if v.byFirst == nil {
+		v.byFirst = map[rune]vocabWords{}
+	}
+	if _, ok := v.byFirst[first]; ok || len(v.byFirst) < maxVocabLetters {
+		v.byFirst[first] = vocabWords{words: words, at: time.Now()}
+	}
+	return words, nil
 }
 
 func scanString(row sqldb.Scanner) (string, error) {
