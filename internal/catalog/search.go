@@ -175,7 +175,8 @@ type searcher struct {
 	q          sqldb.Querier
 	f          OfferingFilter
 	vocab      *vocabCache
-	match      string // the engine's match expression; empty without words
+	match      string   // the engine's match expression; empty without words
+	words      []string // the words matched as prefixes, typos' readings included
 	understood string
 }
 
@@ -199,6 +200,7 @@ func (s *searcher) widen(ctx context.Context, p *access.Principal, terms Terms) 
 			alts = append(alts, more...)
 		}
 		said = append(said, strings.Join(alts, "|"))
+		s.words = append(s.words, alts...)
 		groups = append(groups, s.anyOf(alts))
 	}
 	sep := " AND "
@@ -581,21 +583,23 @@ func (s *searcher) highlight(ctx context.Context, os []*Offering) error {
 	if len(os) == 0 {
 		return nil
 	}
+	if s.db.Dialect != sqldb.Postgres {
+		// SQLite: marked here, as FTS5 would (each word starting with one
+		// of the words): asking FTS5's highlight() runs the search again
+		// over every match, to keep the page's.
+		for _, o := range os {
+			o.Highlight = &Highlight{Name: marked(markWords(o.Name, s.words)), Summary: marked(markWords(o.Summary, s.words))}
+		}
+		return nil
+	}
 	ids := make([]string, len(os))
 	for i, o := range os {
 		ids[i] = o.ID
 	}
 	var args sqldb.Args
-	var query string
-	if s.db.Dialect == sqldb.Postgres {
-		opts := args.Add("StartSel=" + markOpen + ", StopSel=" + markClose + ", HighlightAll=true")
-		query = `SELECT d.offering_id, ts_headline('simple', d.name, tq, ` + opts + `), ts_headline('simple', d.summary, tq, ` + opts + `)
-			FROM offering_search d, to_tsquery('simple', ` + args.Add(s.match) + `) tq WHERE ` + sqldb.In(&args, "d.offering_id", ids)
-	} else {
-		query = `SELECT d.offering_id, highlight(offering_fts, 0, char(2), char(3)), highlight(offering_fts, 1, char(2), char(3))
-			FROM offering_fts JOIN offering_search d ON d.seq = offering_fts.rowid
-			WHERE offering_fts MATCH ` + args.Add(s.match) + ` AND ` + sqldb.In(&args, "d.offering_id", ids)
-	}
+	opts := args.Add("StartSel=" + markOpen + ", StopSel=" + markClose + ", HighlightAll=true")
+	query := `SELECT d.offering_id, ts_headline('simple', d.name, tq, ` + opts + `), ts_headline('simple', d.summary, tq, ` + opts + `)
+		FROM offering_search d, to_tsquery('simple', ` + args.Add(s.match) + `) tq WHERE ` + sqldb.In(&args, "d.offering_id", ids)
 	type hl struct{ id, name, summary string }
 	rows, err := sqldb.QueryAll(ctx, s.q, "highlights", func(row sqldb.Scanner) (hl, error) {
 		var h hl
@@ -616,6 +620,40 @@ func (s *searcher) highlight(ctx context.Context, os []*Offering) error {
 		o.Highlight = &Highlight{Name: marked(h.name), Summary: marked(h.summary)}
 	}
 	return nil
+}
+
+// markWords puts the engines' marks around each word of text (letters,
+// digits and marks, as ParseQuery splits) that, in lower case, starts with
+// one of words. Unlike FTS5 it does not fold diacritics (a search for
+// "cafe" finds "Café" but does not mark it).
+func markWords(text string, words []string) string {
+	isPart := func(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.IsMark(r) }
+	var b strings.Builder
+	for i := 0; i < len(text); {
+		r, n := utf8.DecodeRuneInString(text[i:])
+		if !isPart(r) {
+			b.WriteString(text[i : i+n])
+			i += n
+			continue
+		}
+		j := i + n
+		for j < len(text) {
+			r, n := utf8.DecodeRuneInString(text[j:])
+			if !isPart(r) {
+				break
+			}
+			j += n
+		}
+		w := text[i:j]
+		lw := strings.ToLower(w)
+		if slices.ContainsFunc(words, func(p string) bool { return strings.HasPrefix(lw, p) }) {
+			b.WriteString(markOpen + w + markClose)
+		} else {
+			b.WriteString(w)
+		}
+		i = j
+	}
+	return b.String()
 }
 
 // marked escapes text for HTML and turns the engines' marks into <mark>.

@@ -206,6 +206,9 @@ func TestSearchFindsPrefixesTyposAndHighlights(t *testing.T) {
 	if h := pg.Items[0].Highlight; h == nil || h.Name != "<mark>Nightly</mark> <mark>Backup</mark>" {
 		t.Errorf("highlight: %+v", h)
 	}
+	if pg := search("copies lapt"); len(pg.Items) != 1 || pg.Items[0].Highlight.Summary != "<mark>Copies</mark> of your <mark>laptop</mark> every night" {
+		t.Errorf("copies lapt: %+v", pg.Items)
+	}
 	for _, q := range []string{"bakcup nightly", "backpu nightly", "nihgtly", "nightyl backup"} {
 		pg := search(q)
 		if got := names(pg); len(got) != 1 || got[0] != "Nightly Backup" {
