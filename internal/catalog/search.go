@@ -327,7 +327,7 @@ func (s *searcher) seen(ctx context.Context, p *access.Principal, w string) (boo
 	probe := searcher{db: s.db, q: s.q, match: s.anyOf([]string{w})}
 	var args sqldb.Args
 	var one int
-	err := s.q.QueryRowContext(ctx, `SELECT 1`+probe.from(&args, p, false)+` LIMIT 1`, args...).Scan(&one)
+	err := s.q.QueryRowContext(ctx, `SELECT 1`+probe.from(&args, p, false, false)+` LIMIT 1`, args...).Scan(&one)
 	if err != nil && !errs.Is(sqldb.Err(err, "word"), errs.CodeNotFound) {
 		return false, sqldb.Err(err, "search vocabulary")
 	}
@@ -386,7 +386,9 @@ func scanString(row sqldb.Scanner) (string, error) {
 
 // from is the FROM and WHERE of a listing: the offerings the principal
 // may see that match the filter, with h.id and h.rank when searching.
-func (s *searcher) from(args *sqldb.Args, p *access.Principal, ranked bool) string {
+// narrow (a page's keys) reads each match of an unfiltered search on
+// SQLite from offering_search_audience, not from its wide row.
+func (s *searcher) from(args *sqldb.Args, p *access.Principal, ranked bool, narrow bool) string {
 	var b strings.Builder
 	switch {
 	case s.match == "":
@@ -399,8 +401,12 @@ func (s *searcher) from(args *sqldb.Args, p *access.Principal, ranked bool) stri
 		b.WriteString(` FROM (SELECT d.seq, -ts_rank(d.document, tq, 1) AS rank FROM offering_search d, to_tsquery('simple', ` +
 			args.Add(s.match) + `) tq WHERE d.document @@ tq) h JOIN offering_search d ON d.seq = h.seq WHERE 1 = 1`)
 	default:
+		d := `offering_search d`
+		if s.f.View == "" && s.f.ServiceID == "" && s.f.Category == "" && s.f.Price == "" && narrow {
+			d += ` INDEXED BY offering_search_audience` // a page of matches reads only this narrow index
+		}
 		b.WriteString(` FROM (SELECT rowid AS seq, bm25(offering_fts, 10.0, 4.0, 1.0, 3.0, 1.0) AS rank FROM offering_fts WHERE offering_fts MATCH ` +
-			args.Add(s.match) + `) h JOIN offering_search d ON d.seq = h.seq WHERE 1 = 1`)
+			args.Add(s.match) + `) h JOIN ` + d + ` ON d.seq = h.seq WHERE 1 = 1`)
 	}
 	b.WriteString(` AND ` + audience(args, p))
 	if s.f.View != "" {
@@ -516,7 +522,7 @@ func (s *searcher) page(ctx context.Context, p *access.Principal) (sqldb.Paged[*
 		order = orderRank
 	}
 	var args sqldb.Args
-	from := s.from(&args, p, true)
+	from := s.from(&args, p, true, true)
 	type key struct {
 		id, name string
 		rank     float64
@@ -534,7 +540,7 @@ func (s *searcher) page(ctx context.Context, p *access.Principal) (sqldb.Paged[*
 	}
 	cols := `d.offering_id, d.name, 0`
 	if order.Name == "rank" {
-		cols = `d.offering_id, d.name, h.rank`
+		cols = `d.offering_id, '', h.rank`
 	}
 	keys, err := sqldb.QueryAll(ctx, s.q, "catalog", func(row sqldb.Scanner) (key, error) {
 		var k key
@@ -690,7 +696,7 @@ const maxServiceFacets = 20
 // view and price band, in one query.
 func (s *searcher) facets(ctx context.Context, p *access.Principal) (*Facets, error) {
 	var args sqldb.Args
-	from := s.from(&args, p, false)
+	from := s.from(&args, p, false, false)
 	type row struct {
 		facet, value, label string
 		count               int

@@ -28,6 +28,9 @@ CREATE TABLE offering_search (
 );
 CREATE INDEX offering_search_name ON offering_search(name, offering_id);
 CREATE INDEX offering_search_service ON offering_search(service_id);
+-- What a search reads of each match to rank a page (its audience and ID),
+-- without the texts of the wide row (docs/benchmarks.md, Catalog).
+CREATE INDEX offering_search_audience ON offering_search(seq, live, audience_open, offering_id);
 
 CREATE TABLE offering_audience (
     offering_id TEXT NOT NULL REFERENCES offerings(id) ON DELETE CASCADE,
