@@ -129,6 +129,9 @@ const (
 	AgreementRead   Action = "agreement.read"   // read agreements (SLAs of one's org unit), their compliance and breaches
 	AgreementManage Action = "agreement.manage" // define SLAs, OLAs and UCs: scope, calendar, targets, rebates
 	OutageRecord    Action = "outage.record"    // record outages and incidents (by hand or from monitoring)
+
+	// Single sign-on.
+	IdentityProviderManage Action = "identity_provider.manage" // identity providers, their mapping rules, whether local passwords are allowed
 )
 
 // Actions lists every action.
@@ -141,6 +144,7 @@ var Actions = []Action{
 	PriceManage, BillingRead, BillingManage,
 	ProviderRead, ProviderManage, BlueprintManage, PlatformManage,
 	AgreementRead, AgreementManage, OutageRecord,
+	IdentityProviderManage,
 }
 
 // actionInfo says what each action lets people do, in the words an error
@@ -180,6 +184,8 @@ var actionInfo = map[Action]string{
 	AgreementRead:   "read service level agreements",
 	AgreementManage: "define or change service level agreements",
 	OutageRecord:    "record outages and incidents",
+
+	IdentityProviderManage: "configure single sign-on",
 }
 
 // Description says what the action lets people do ("see orders").
