@@ -1,0 +1,61 @@
+package outbox
+
+// types is every event Steward emits: the contract of webhooks
+// (docs/events.md and GET /api/v1/event-types are made from it) and of the
+// notification centre. An event's data is the object's fields named here;
+// receivers must ignore fields they do not know, as fields may be added.
+var types = []Type{
+	{Name: "order.submitted", Subject: "orders/{number}", Description: "A consumer submitted an order; it goes to approval or straight on.",
+		Data: orderFields},
+	{Name: "order.approved", Subject: "orders/{number}", Description: "Every approval step of an order is approved (or none applied); fulfilment follows.",
+		Data: orderFields},
+	{Name: "order.rejected", Subject: "orders/{number}", Description: "An approver rejected the order.", Data: orderFields},
+	{Name: "order.completed", Subject: "orders/{number}", Description: "Every item of the order is fulfilled.", Data: orderFields},
+	{Name: "order.failed", Subject: "orders/{number}", Description: "Fulfilment of the order failed.", Data: orderFields},
+	{Name: "order.cancelled", Subject: "orders/{number}", Description: "The order was cancelled before fulfilment.", Data: orderFields},
+	{Name: "approval.requested", Subject: "orders/{number}", Description: "An order waits for a decision at an approval step.",
+		Data: append(orderFields[:len(orderFields):len(orderFields)],
+			Field{"approval_id", "string", "the approval to decide"},
+			Field{"step", "integer", "the approval step, from 1"},
+			Field{"approver", "string", "who decides, in words (\"the sponsor of Retail\", \"a financial manager\")"})},
+	{Name: "task.created", Subject: "orders/{number}", Description: "A fulfilment task is waiting for an assignment group.",
+		Data: []Field{
+			{"task_id", "string", "the task"}, {"order_id", "string", "its order"}, {"order_number", "string", "its order's number"},
+			{"title", "string", "what is to be done"}, {"group_id", "string", "the assignment group"}, {"group", "string", "the group's name"},
+		}},
+	{Name: "instance.ready", Subject: "instances/{id}", Description: "A service instance was provisioned and is active.", Data: instanceFields},
+	{Name: "instance.failed", Subject: "instances/{id}", Description: "Provisioning or changing a service instance failed.", Data: instanceFields},
+	{Name: "binding.created", Subject: "instances/{id}", Description: "Credentials were issued for a service instance (the credentials are never in the event).",
+		Data: []Field{{"binding_id", "string", "the binding"}, {"instance_id", "string", "its instance"}, {"name", "string", "the binding's name"}}},
+	{Name: "invoice.finalised", Subject: "invoices/{number}", Description: "An invoice (or statement, for showback) was finalised and can be sent.",
+		Data: []Field{
+			{"invoice_id", "string", "the invoice"}, {"number", "string", "its number"}, {"kind", "string", "invoice or statement"},
+			{"org_unit_id", "string", "the org unit billed"}, {"period", "string", "the billing period, YYYY-MM"},
+			{"currency", "string", "ISO 4217"}, {"total", "string", "the total, a decimal in the currency's minor precision"},
+		}},
+	{Name: "payment.recorded", Subject: "invoices/{number}", Description: "A payment was recorded against an invoice.",
+		Data: []Field{{"invoice_id", "string", "the invoice"}, {"number", "string", "its number"}, {"currency", "string", "ISO 4217"},
+			{"amount", "string", "the payment, a decimal"}, {"balance", "string", "what remains due, a decimal"}}},
+	{Name: "sla.breached", Subject: "agreements/{id}", Description: "A service level target of an agreement was missed in a closed window.",
+		Data: []Field{
+			{"agreement_id", "string", "the agreement"}, {"agreement", "string", "its name"}, {"target", "string", "the target missed"},
+			{"window", "string", "the window, as from/to dates"}, {"achieved", "string", "what was achieved"}, {"objective", "string", "what was promised"},
+		}},
+	{Name: "provider.unhealthy", Subject: "providers/{id}", Description: "A provider's health check failed after it was healthy.",
+		Data: []Field{{"provider_id", "string", "the provider"}, {"provider", "string", "its name"}, {"error", "string", "what the check found"}}},
+}
+
+var orderFields = []Field{
+	{"order_id", "string", "the order"},
+	{"number", "string", "the order's number, ORD-…"},
+	{"org_unit_id", "string", "the org unit ordering (and charged)"},
+	{"requester_id", "string", "the user who ordered"},
+	{"state", "string", "the order's state after the event"},
+	{"comment", "string", "the comment given with the change, if any"},
+}
+
+var instanceFields = []Field{
+	{"instance_id", "string", "the instance"}, {"name", "string", "its name"}, {"org_unit_id", "string", "the org unit it belongs to"},
+	{"offering", "string", "the offering's code"}, {"plan", "string", "the plan's code"}, {"state", "string", "the instance's state"},
+	{"error", "string", "what went wrong, for instance.failed"},
+}
