@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -38,6 +39,7 @@ import (
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/outbox"
 	"github.com/steward-itaas/steward/internal/provision"
 	"github.com/steward-itaas/steward/internal/rating"
 	"github.com/steward-itaas/steward/internal/secret"
@@ -100,6 +102,12 @@ type App struct {
 	SLA *sla.Service
 	// Idempotency keeps the answers to API requests sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
+	// Outbox hands the domain events services emit to its sinks
+	// (notifications, webhooks).
+	Outbox *outbox.Dispatcher
+	// workers run beside the job runner while serving (the outbox
+	// dispatcher, the mailer, webhook delivery).
+	workers []func(context.Context)
 	handler     http.Handler
 	metrics     http.Handler
 }
@@ -159,6 +167,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Orders.Provisioner = a.Provision
 	a.Broker = broker.New(db, cfg.Now, a.Identity, a.Orders, a.Catalog, a.Provision, log)
 	a.SLA = sla.New(db, cfg.Now, a.Jobs, a.Catalog, a.Metering, log)
+	a.Outbox = outbox.NewDispatcher(db, cfg.Now, log)
+	a.workers = append(a.workers, func(ctx context.Context) { a.Outbox.Run(ctx, time.Second) })
 	a.registerJobs()
 	if a.handler, err = a.buildHandler(); err != nil {
 		db.Close()
@@ -208,6 +218,10 @@ func (a *App) registerJobs() {
 	every("providers.sync", time.Hour, func(ctx context.Context, j *jobs.Job) error { return a.Provision.SyncAll(ctx) })
 	every("prices.activate", time.Hour, func(ctx context.Context, j *jobs.Job) error {
 		_, err := a.Rating.ActivateListPrices(ctx)
+		return err
+	})
+	every("outbox.purge", 24*time.Hour, func(ctx context.Context, j *jobs.Job) error {
+		_, err := outbox.Purge(ctx, a.DB, a.cfg.Now().Add(-30*24*time.Hour))
 		return err
 	})
 	every("idempotency.purge", time.Hour, func(ctx context.Context, j *jobs.Job) error {
@@ -311,9 +325,14 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
 	jobsDone := make(chan struct{})
+	var background sync.WaitGroup
+	for _, w := range a.workers {
+		background.Go(func() { w(jobsCtx) })
+	}
 	go func() {
 		defer close(jobsDone)
 		a.Jobs.Run(jobsCtx)
+		background.Wait()
 	}()
 	if a.Provision.PublicURL == "" { // webhook providers call back here
 		a.Provision.PublicURL = "http://" + ln.Addr().String()
