@@ -12,6 +12,7 @@ import (
 	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/outbox"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -122,6 +123,42 @@ func (s *Service) decider(ctx context.Context, q sqldb.Querier, a *Approval, o *
 	}
 	r.note = fmt.Sprintf("the service's %s no longer approves for this org unit, so a fallback approver decides", approverNoun(a.ApproverKind))
 	return s.fallback(ctx, q, o, r)
+}
+
+// askDeciders tells whoever decides each pending approval of the order's
+// current step that it waits for them (approval.requested), never the
+// requester, who may not decide their own order.
+func (s *Service) askDeciders(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o *Order) error {
+	all, err := s.approvals(ctx, tx, o.ID)
+	if err != nil {
+		return err
+	}
+	step := currentStep(all)
+	for _, a := range all {
+		if a.State != ApprovalPending || a.Step != step {
+			continue
+		}
+		r, err := s.decider(ctx, tx, a, o)
+		if err != nil {
+			return err
+		}
+		who := approverLabel(r.kind, r.role)
+		n := &outbox.Notice{Title: fmt.Sprintf("Order %s waits for your approval", o.Reference()),
+			Body: fmt.Sprintf("Step %d (%s) waits for %s.", a.Step, a.PolicyName, who),
+			Link: "/approvals", Except: []string{o.RequesterID}, Approval: a.ID}
+		if r.kind == ApproverRole {
+			n.Roles = []access.Role{access.Role(r.role)}
+		} else {
+			n.Users = []string{r.user}
+		}
+		data := orderData(o, "")
+		data["approval_id"], data["step"], data["approver"] = a.ID, a.Step, who
+		if err := outbox.Emit(ctx, tx, p, s.now(), outbox.Event{Type: "approval.requested", Subject: "orders/" + o.Reference(),
+			OrgUnitID: o.OrgUnitID, ServiceID: r.service, Data: data, Notice: n}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // mayDecide says whether p is the approver r (from decider) waits for: a
@@ -287,7 +324,10 @@ func (s *Service) submit(ctx context.Context, tx *sqldb.Tx, p *access.Principal,
 		if len(notes) > 0 {
 			comment += "; " + strings.Join(notes, "; ")
 		}
-		return s.move(ctx, tx, access.System(), o, StateAwaitingApproval, comment)
+		if err := s.move(ctx, tx, access.System(), o, StateAwaitingApproval, comment); err != nil {
+			return err
+		}
+		return s.askDeciders(ctx, tx, p, o)
 	}
 	if err := s.move(ctx, tx, access.System(), o, StateApproved, "no approval policy applies"); err != nil {
 		return err
@@ -607,6 +647,10 @@ func (s *Service) Decide(ctx context.Context, p *access.Principal, approvalID st
 				return err
 			}
 			if err := s.fulfil(ctx, tx, o); err != nil {
+				return err
+			}
+		} else if currentStep(mark(all, a.ID, state)) != a.Step {
+			if err := s.askDeciders(ctx, tx, p, o); err != nil {
 				return err
 			}
 		}

@@ -15,6 +15,7 @@ import (
 	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/outbox"
 	"github.com/steward-itaas/steward/internal/rating"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
@@ -140,13 +141,58 @@ func (s *Service) fulfil(ctx context.Context, tx *sqldb.Tx, o *Order) error {
 				continue
 			}
 		}
+		taskID := sqldb.NewID()
 		_, err := tx.ExecContext(ctx, `INSERT INTO tasks (id, order_id, item_id, service_id, group_id, kind, state, note, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, 'open', '', $7, $7)`, sqldb.NewID(), o.ID, it.ID, it.ServiceID, nullString(it.serviceGroup), o.Kind, now)
+			VALUES ($1, $2, $3, $4, $5, $6, 'open', '', $7, $7)`, taskID, o.ID, it.ID, it.ServiceID, nullString(it.serviceGroup), o.Kind, now)
 		if err != nil {
 			return sqldb.Err(err, "task")
 		}
+		if err := s.emitTask(ctx, tx, o, it, taskID); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// emitTask tells the item's assignment group (or, when its service has
+// none, the agents of the service) that a fulfilment task waits.
+func (s *Service) emitTask(ctx context.Context, tx *sqldb.Tx, o *Order, it *Item, taskID string) error {
+	var group string
+	if it.serviceGroup != "" {
+		if err := tx.QueryRowContext(ctx, `SELECT name FROM assignment_groups WHERE id = $1`, it.serviceGroup).Scan(&group); err != nil {
+			return sqldb.Err(err, "assignment group")
+		}
+	}
+	title := fmt.Sprintf("%s %s for order %s", o.Kind, it.OfferingName, o.Reference())
+	n := &outbox.Notice{Title: "New task: " + title, Link: "/tasks"}
+	if group != "" {
+		n.Groups = []string{it.serviceGroup}
+		n.Body = "For the group " + group + "."
+	} else {
+		n.Roles = []access.Role{access.RoleAgent}
+	}
+	return outbox.Emit(ctx, tx, access.System(), s.now(), outbox.Event{Type: "task.created", Subject: "orders/" + o.Reference(),
+		OrgUnitID: o.OrgUnitID, ServiceID: it.ServiceID, Notice: n,
+		Data: map[string]any{"task_id": taskID, "order_id": o.ID, "order_number": o.Reference(), "title": title, "group_id": it.serviceGroup, "group": group}})
+}
+
+// emitInstance tells whoever the item was requested for, and the
+// requester, that their instance is ready (instance.ready) or failed.
+func (s *Service) emitInstance(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o *Order, it *Item, id string, state InstanceState, problem string) error {
+	var name string
+	if err := tx.QueryRowContext(ctx, `SELECT name FROM instances WHERE id = $1`, id).Scan(&name); err != nil {
+		return sqldb.Err(err, "instance")
+	}
+	typ, n := "instance.ready", &outbox.Notice{Title: name + " is ready", Link: "/my-services/" + id, Users: []string{o.RequesterID}}
+	if state == InstanceFailed {
+		typ, n.Title, n.Body, n.Link = "instance.failed", name+" could not be made", problem, "/orders/"+o.ID
+	}
+	if it.RequestedFor != "" && it.RequestedFor != o.RequesterID {
+		n.Users = append(n.Users, it.RequestedFor)
+	}
+	return outbox.Emit(ctx, tx, p, s.now(), outbox.Event{Type: typ, Subject: "instances/" + id, OrgUnitID: o.OrgUnitID, ServiceID: it.ServiceID, Notice: n,
+		Data: map[string]any{"instance_id": id, "name": name, "org_unit_id": o.OrgUnitID, "offering": it.offeringCode, "plan": it.planCode,
+			"state": state, "error": problem}})
 }
 
 const taskColumns = `t.id, t.order_id, o.number, t.item_id, t.service_id, s.name, f.name, p.name, i.quantity, i.parameters, COALESCE(t.group_id, ''), t.kind, t.state,
@@ -426,9 +472,15 @@ func (s *Service) closeItem(ctx context.Context, tx *sqldb.Tx, p *access.Princip
 				return err
 			}
 			if it.InstanceID != "" {
-				if _, err := tx.ExecContext(ctx, `UPDATE instances SET state = 'failed', ended_at = $1, updated_at = $1 WHERE id = $2 AND state = 'provisioning'`,
-					now, it.InstanceID); err != nil {
+				res, err := tx.ExecContext(ctx, `UPDATE instances SET state = 'failed', ended_at = $1, updated_at = $1 WHERE id = $2 AND state = 'provisioning'`,
+					now, it.InstanceID)
+				if err != nil {
 					return sqldb.Err(err, "instance")
+				}
+				if n, _ := res.RowsAffected(); n == 1 {
+					if err := s.emitInstance(ctx, tx, p, o, it, it.InstanceID, InstanceFailed, r.Note); err != nil {
+						return err
+					}
 				}
 			}
 		}
@@ -503,6 +555,9 @@ func (s *Service) closeItem(ctx context.Context, tx *sqldb.Tx, p *access.Princip
 		if err := s.startSegment(ctx, tx, id, 1, it, now); err != nil {
 			return err
 		}
+		if err := s.emitInstance(ctx, tx, p, o, it, id, InstanceActive, ""); err != nil {
+			return err
+		}
 		return s.audit(ctx, tx, p, audit.Entry{Action: "instance.activate", ObjectType: "instance", ObjectID: id, After: map[string]any{"order_id": o.ID}})
 	}
 	name := r.InstanceName
@@ -517,6 +572,9 @@ func (s *Service) closeItem(ctx context.Context, tx *sqldb.Tx, p *access.Princip
 		return sqldb.Err(err, "order item")
 	}
 	if err := s.startSegment(ctx, tx, id, 1, it, now); err != nil {
+		return err
+	}
+	if err := s.emitInstance(ctx, tx, p, o, it, id, InstanceActive, ""); err != nil {
 		return err
 	}
 	return s.audit(ctx, tx, p, audit.Entry{Action: "instance.create", ObjectType: "instance", ObjectID: id,

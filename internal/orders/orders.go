@@ -14,6 +14,7 @@ import (
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/money"
+	"github.com/steward-itaas/steward/internal/outbox"
 	"github.com/steward-itaas/steward/internal/rating"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
@@ -709,8 +710,40 @@ func (s *Service) move(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o
 	if err := s.event(ctx, tx, p, o.ID, from, to, comment); err != nil {
 		return err
 	}
+	if err := s.emitMove(ctx, tx, p, o, comment); err != nil {
+		return err
+	}
 	return s.audit(ctx, tx, p, audit.Entry{Action: "order." + string(to), ObjectType: "order", ObjectID: o.ID,
 		Before: map[string]any{"state": from}, After: map[string]any{"state": to, "comment": comment}})
+}
+
+// orderTold are the order states the requester is told of, with how.
+var orderTold = map[State]string{
+	StateApproved:  "is approved",
+	StateRejected:  "was rejected",
+	StateCompleted: "is complete",
+	StateFailed:    "failed",
+	StateCancelled: "was cancelled",
+}
+
+// emitMove writes the outbox event of an order's move to its state, for
+// the states outbox.Types names, telling the requester where one is told.
+func (s *Service) emitMove(ctx context.Context, tx *sqldb.Tx, p *access.Principal, o *Order, comment string) error {
+	typ := "order." + string(o.State)
+	if !outbox.Known(typ) {
+		return nil
+	}
+	e := outbox.Event{Type: typ, Subject: "orders/" + o.Reference(), OrgUnitID: o.OrgUnitID, Data: orderData(o, comment)}
+	if how, ok := orderTold[o.State]; ok {
+		e.Notice = &outbox.Notice{Title: fmt.Sprintf("Order %s %s", o.Reference(), how), Body: comment,
+			Link: "/orders/" + o.ID, Users: []string{o.RequesterID}}
+	}
+	return outbox.Emit(ctx, tx, p, s.now(), e)
+}
+
+func orderData(o *Order, comment string) map[string]any {
+	return map[string]any{"order_id": o.ID, "number": o.Reference(), "org_unit_id": o.OrgUnitID,
+		"requester_id": o.RequesterID, "state": o.State, "comment": comment}
 }
 
 func humanize(s State) string { return strings.ReplaceAll(string(s), "_", " ") }

@@ -60,6 +60,11 @@ type Notice struct {
 	// Roles are told to every user holding one of them on a scope that
 	// covers the event's org unit or service.
 	Roles []access.Role `json:"roles,omitempty"`
+	// Groups are assignment groups whose members are told.
+	Groups []string `json:"groups,omitempty"`
+	// Except are never told (the requester of an order its approvers are
+	// asked to decide), besides the actor.
+	Except []string `json:"except,omitempty"`
 	// Approval, when set, is an approval the recipients may decide from the
 	// mail (a signed, single-use link to a confirmation page).
 	Approval string `json:"approval,omitempty"`
