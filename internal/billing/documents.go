@@ -13,6 +13,7 @@ import (
 	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/money"
+	"github.com/steward-itaas/steward/internal/outbox"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -471,6 +472,17 @@ func (s *Service) finalise(ctx context.Context, tx *sqldb.Tx, p *access.Principa
 		updated_at = $3 WHERE id = $5 AND state = 'draft'`, state, number, now, due, d.ID); err != nil {
 		return sqldb.Err(err, "billing document")
 	}
+	if d.Kind != CreditNote {
+		total := money.New(d.TotalMinor, d.Currency)
+		if err := outbox.Emit(ctx, tx, p, now, outbox.Event{Type: "invoice.finalised", Subject: "invoices/" + number, OrgUnitID: d.OrgUnitID,
+			Data: map[string]any{"invoice_id": d.ID, "number": number, "kind": d.Kind, "org_unit_id": d.OrgUnitID,
+				"period": d.PeriodStart.Format("2006-01"), "currency": d.Currency, "total": total.Decimal()},
+			Notice: &outbox.Notice{Title: fmt.Sprintf("%s %s for %s: %s", strings.ToUpper(string(d.Kind[:1]))+string(d.Kind[1:]), number, d.OrgUnitName, total),
+				Body: "Period " + d.PeriodStart.Format("January 2006") + ".", Link: "/billing/documents/" + d.ID,
+				Roles: []access.Role{access.RoleFinancialManager, access.RoleRelationshipManager}}}); err != nil {
+			return err
+		}
+	}
 	return s.audit(ctx, tx, p, audit.Entry{Action: "billing_document.finalise", ObjectType: "billing_document", ObjectID: d.ID,
 		After: map[string]any{"number": number, "total_minor": d.TotalMinor, "currency": d.Currency, "account_credit_applied_minor": applied,
 			"carried_forward_minor": carried}})
@@ -623,6 +635,15 @@ func (s *Service) RecordPayment(ctx context.Context, p *access.Principal, id str
 			if err := addEntry(ctx, tx, d.AccountID, EntryOverpayment, excess, d.ID, "overpayment of "+d.Label()+" "+in.Reference, p.Name, now); err != nil {
 				return err
 			}
+		}
+		balance := max(due-amt.Minor, 0)
+		if err := outbox.Emit(ctx, tx, p, now, outbox.Event{Type: "payment.recorded", Subject: "invoices/" + d.Number, OrgUnitID: d.OrgUnitID,
+			Data: map[string]any{"invoice_id": d.ID, "number": d.Number, "currency": d.Currency, "amount": amt.Decimal(),
+				"balance": money.New(balance, d.Currency).Decimal()},
+			Notice: &outbox.Notice{Title: fmt.Sprintf("Payment of %s recorded on %s", amt, d.Number),
+				Body: "Balance due: " + money.New(balance, d.Currency).String() + ".", Link: "/billing/documents/" + d.ID,
+				Roles: []access.Role{access.RoleFinancialManager}}}); err != nil {
+			return err
 		}
 		return s.audit(ctx, tx, p, audit.Entry{Action: "billing_document.payment", ObjectType: "billing_document", ObjectID: d.ID,
 			After: map[string]any{"payment_id": pid, "amount_minor": amt.Minor, "reference": in.Reference, "state": state, "to_account_credit_minor": excess}})

@@ -12,6 +12,7 @@ import (
 	"github.com/steward-itaas/steward/internal/jobs"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/osb"
+	"github.com/steward-itaas/steward/internal/outbox"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -540,6 +541,11 @@ func (s *Service) finishTx(ctx context.Context, tx *sqldb.Tx, op *Operation, out
 		if _, err := tx.ExecContext(ctx, `UPDATE bindings SET state = $1, credentials = $2, updated_at = $3 WHERE id = $4`, bstate, creds, now, op.BindingID); err != nil {
 			return sqldb.Err(err, "binding")
 		}
+		if out.ok {
+			if err := s.emitBinding(ctx, tx, op.BindingID, now); err != nil {
+				return err
+			}
+		}
 	case op.Kind == OpUnbind:
 		q := `UPDATE bindings SET state = 'ready', updated_at = $1 WHERE id = $2 AND state = 'deleting'`
 		if out.ok {
@@ -563,4 +569,19 @@ func (s *Service) finishTx(ctx context.Context, tx *sqldb.Tx, op *Operation, out
 		return s.startOp(ctx, tx, cleanup, of)
 	}
 	return nil
+}
+
+// emitBinding tells whoever asked for a binding that its credentials are
+// ready (binding.created; never the credentials themselves).
+func (s *Service) emitBinding(ctx context.Context, tx *sqldb.Tx, bindingID string, now time.Time) error {
+	var instanceID, instanceName, name, by, orgUnit, service string
+	if err := tx.QueryRowContext(ctx, `SELECT b.instance_id, i.name, b.name, b.created_by, i.org_unit_id, i.service_id
+		FROM bindings b JOIN instances i ON i.id = b.instance_id WHERE b.id = $1`, bindingID).Scan(&instanceID, &instanceName, &name, &by, &orgUnit, &service); err != nil {
+		return sqldb.Err(err, "binding")
+	}
+	return outbox.Emit(ctx, tx, access.System(), now, outbox.Event{Type: "binding.created", Subject: "instances/" + instanceID,
+		OrgUnitID: orgUnit, ServiceID: service,
+		Data: map[string]any{"binding_id": bindingID, "instance_id": instanceID, "name": name},
+		Notice: &outbox.Notice{Title: fmt.Sprintf("Credentials %s for %s are ready", name, instanceName),
+			Link: "/my-services/" + instanceID, Users: []string{by}}})
 }

@@ -35,6 +35,7 @@ import (
 	"github.com/steward-itaas/steward/internal/money"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/osb"
+	"github.com/steward-itaas/steward/internal/outbox"
 	"github.com/steward-itaas/steward/internal/secret"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
@@ -361,9 +362,19 @@ func (s *Service) check(ctx context.Context, pv *Provider) error {
 		health, msg = HealthUnhealthy, problem.Error()
 	}
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		var was Health
+		if err := tx.QueryRowContext(ctx, `SELECT health FROM providers WHERE id = $1`, pv.ID).Scan(&was); err != nil {
+			return sqldb.Err(err, "provider")
+		}
 		_, err := tx.ExecContext(ctx, `UPDATE providers SET health = $1, health_error = $2, health_at = $3 WHERE id = $4`,
 			health, msg, sqldb.Time(s.now()), pv.ID)
-		return sqldb.Err(err, "provider")
+		if err != nil || health != HealthUnhealthy || was == HealthUnhealthy {
+			return sqldb.Err(err, "provider")
+		}
+		return outbox.Emit(ctx, tx, access.System(), s.now(), outbox.Event{Type: "provider.unhealthy", Subject: "providers/" + pv.ID,
+			Data: map[string]any{"provider_id": pv.ID, "provider": pv.Name, "error": msg},
+			Notice: &outbox.Notice{Title: pv.Name + " is unhealthy", Body: msg, Link: "/admin/providers/" + pv.Code,
+				Roles: []access.Role{access.RoleSupplierManager, access.RoleAdmin}}})
 	})
 }
 

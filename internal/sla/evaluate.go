@@ -19,6 +19,7 @@ import (
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/money"
+	"github.com/steward-itaas/steward/internal/outbox"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -895,6 +896,7 @@ func (s *Service) openBreaches(ctx context.Context, tx *sqldb.Tx, fresh []breach
 		return err
 	}
 	var entries []audit.Entry
+	var events []outbox.Event
 	for _, x := range rows {
 		if !inserted[x.id] {
 			continue
@@ -903,13 +905,43 @@ func (s *Service) openBreaches(ctx context.Context, tx *sqldb.Tx, fresh []breach
 		k.breaches[breachKey{c.agreement.ID, c.target.Code, c.start}] = &knownBreach{id: x.id, state: c.state, excess: c.ExcessMicros, start: c.start}
 		entries = append(entries, audit.Entry{Action: "sla_breach.open", ObjectType: "sla_breach", ObjectID: x.id,
 			After: map[string]any{"agreement": c.agreement.Code, "target": c.target.Code, "window_start": c.start, "measured": c.Measured}})
+		events = append(events, breachEvent(c, x.id, now))
 		for _, in := range x.r.credits {
 			if err := billing.SetCredit(ctx, tx, now, in); err != nil {
 				return err
 			}
 		}
 	}
+	if err := outbox.EmitAll(ctx, tx, access.System(), now, events); err != nil {
+		return err
+	}
 	return audit.WriteAll(ctx, tx, access.System(), now, entries)
+}
+
+// breachTold is how recent a breach's window must have ended for people to
+// be told of it: the first pass over an agreement's history records old
+// breaches (and emits their events) but does not page anyone about them.
+const breachTold = 7 * 24 * time.Hour
+
+// breachEvent is the sla.breached event of a breach just opened, told to
+// the service level managers and the owners of the agreement's service
+// and, where it covers one org unit, that org unit's relationship managers.
+func breachEvent(c *breachChange, id string, now time.Time) outbox.Event {
+	a := c.agreement
+	e := outbox.Event{Type: "sla.breached", Subject: "agreements/" + a.ID, ServiceID: a.Scope.Service(),
+		Data: map[string]any{"agreement_id": a.ID, "agreement": a.Name, "target": c.target.Code,
+			"window": c.start.Format(time.RFC3339) + "/" + c.WindowEnd.Format(time.RFC3339), "achieved": c.Measured, "objective": c.target.Describe(),
+			"breach_id": id}}
+	if len(a.Scope.OrgUnits) == 1 {
+		e.OrgUnitID = a.Scope.OrgUnits[0].ID
+	}
+	if now.Sub(c.WindowEnd) <= breachTold {
+		e.Notice = &outbox.Notice{Title: fmt.Sprintf("%s missed %s", a.Name, c.target.Describe()),
+			Body:  fmt.Sprintf("Achieved %s in the window from %s to %s.", c.Measured, c.start.Format("2 Jan 2006"), c.WindowEnd.Format("2 Jan 2006")),
+			Link:  "/sla/breaches/" + id,
+			Roles: []access.Role{access.RoleServiceLevelManager, access.RoleServiceOwner, access.RoleRelationshipManager}}
+	}
+	return e
 }
 
 // updateBreach writes a known breach's new figures and state, and its
