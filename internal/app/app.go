@@ -108,8 +108,8 @@ type App struct {
 	// workers run beside the job runner while serving (the outbox
 	// dispatcher, the mailer, webhook delivery).
 	workers []func(context.Context)
-	handler     http.Handler
-	metrics     http.Handler
+	handler http.Handler
+	metrics http.Handler
 }
 
 // New opens and migrates the database and builds every service.
