@@ -132,6 +132,10 @@ const (
 
 	// Single sign-on.
 	IdentityProviderManage Action = "identity_provider.manage" // identity providers, their mapping rules, whether local passwords are allowed
+
+	// Outbound webhooks: subscriptions of an org unit's subtree, or provider-wide.
+	WebhookRead   Action = "webhook.read"   // see webhook subscriptions and their delivery logs
+	WebhookManage Action = "webhook.manage" // add, change, test and redeliver webhook subscriptions
 )
 
 // Actions lists every action.
@@ -145,6 +149,7 @@ var Actions = []Action{
 	ProviderRead, ProviderManage, BlueprintManage, PlatformManage,
 	AgreementRead, AgreementManage, OutageRecord,
 	IdentityProviderManage,
+	WebhookRead, WebhookManage,
 }
 
 // actionInfo says what each action lets people do, in the words an error
@@ -186,6 +191,8 @@ var actionInfo = map[Action]string{
 	OutageRecord:    "record outages and incidents",
 
 	IdentityProviderManage: "configure single sign-on",
+	WebhookRead:            "see webhook subscriptions",
+	WebhookManage:          "add or change webhook subscriptions",
 }
 
 // Description says what the action lets people do ("see orders").
@@ -232,7 +239,7 @@ var policy = map[Role][]Action{
 	RoleAgent:               with(providerReads, TaskWork, OutageRecord),
 	RoleSupplierManager:     with(providerReads, ProviderManage, BlueprintManage),
 	RoleAdmin:               adminActions(),
-	RoleAuditor:             with(providerReads, AuditRead, JobRead),
+	RoleAuditor:             with(providerReads, AuditRead, JobRead, WebhookRead),
 	RoleUsageReporter:       {UsageIngest},
 	RoleMonitoring:          {OutageRecord},
 }

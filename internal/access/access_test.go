@@ -66,8 +66,8 @@ var wantTable = map[access.Role][]access.Action{
 		access.PriceManage, access.BillingRead, access.BillingManage,
 		access.ProviderRead, access.ProviderManage, access.BlueprintManage, access.PlatformManage,
 		access.AgreementRead, access.AgreementManage, access.OutageRecord,
-		access.IdentityProviderManage},
-	access.RoleAuditor:       plus(providerSide, access.AuditRead, access.JobRead),
+		access.IdentityProviderManage, access.WebhookRead, access.WebhookManage},
+	access.RoleAuditor:       plus(providerSide, access.AuditRead, access.JobRead, access.WebhookRead),
 	access.RoleUsageReporter: {access.UsageIngest},
 	access.RoleMonitoring:    {access.OutageRecord},
 }
