@@ -35,6 +35,7 @@ func benchCatalog(ctx context.Context, e env, args []string) error {
 	services := fs.Int("services", 10000, "services in the portfolio")
 	offerings := fs.Int("offerings", 100000, "offerings (3 plans each)")
 	units := fs.Int("org-units", 1000, "org units the audiences are spread over")
+	viaImport := fs.Bool("import", false, "write the catalog through the catalog import (portfolio.Import, what steward catalog import runs: audited, with price versions) instead of in bulk, and time that")
 	sample := fs.Int("import-sample", 500, "offerings also imported through the catalog import (portfolio.Import), for its rate; 0 for none")
 	duration := fs.Duration("duration", 10*time.Second, "how long each phase sends")
 	searchRate := fs.Int("search-rate", 200, "searches per second")
@@ -49,12 +50,16 @@ func benchCatalog(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer done()
-	fx, err := catalogFixture(ctx, a, *services, *offerings, *units)
+	fx, err := catalogFixture(ctx, a, *services, *offerings, *units, *viaImport)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "catalog load services=%d offerings=%d plans=%d org_units=%d seconds=%.1f store=%s\n",
-		*services, *offerings, 3**offerings, *units, fx.took.Seconds(), store)
+	how := "bulk"
+	if *viaImport {
+		how = "import"
+	}
+	fmt.Fprintf(e.stdout, "catalog load via=%s services=%d offerings=%d plans=%d org_units=%d seconds=%.1f store=%s\n",
+		how, *services, *offerings, 3**offerings, *units, fx.took.Seconds(), store)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err
@@ -182,15 +187,30 @@ type catalogFix struct {
 	svcIDs  []string
 }
 
-// catalogFixture writes the organisation and the catalog in bulk and makes
-// the consumer who searches: in one department, with an API token and a
-// portal session.
-func catalogFixture(ctx context.Context, a *app.App, services, offerings, units int) (*catalogFix, error) {
+// benchService and benchOffering are the catalog the bench writes, the
+// same whether loaded in bulk or imported.
+type benchService struct {
+	code, name, description, focus, outcome, function string
+}
+
+type benchOffering struct {
+	code, service, name, summary, description string
+	view                                      catalog.View
+	unit                                      int // index of the audience's org unit, or -1
+	role                                      access.Role
+	prices                                    [3]int64 // recurring, minor units
+}
+
+// catalogFixture writes the organisation and the catalog (in bulk, or
+// with viaImport through `steward catalog import`'s code path, timed) and
+// makes the consumer who searches: in one department, with an API token
+// and a portal session.
+func catalogFixture(ctx context.Context, a *app.App, services, offerings, units int, viaImport bool) (*catalogFix, error) {
 	fx := &catalogFix{}
 	now := sqldb.Time(time.Now())
 	rng := rand.New(rand.NewPCG(1, 2))
 	word := func() string { return benchWords[rng.IntN(len(benchWords))] }
-	type unit struct{ id, path string }
+	type unit struct{ id, code, path string }
 	var us []unit
 	// Org units: a tenth business units, the rest departments under them.
 	bus := max(1, units/10)
@@ -199,74 +219,62 @@ func catalogFixture(ctx context.Context, a *app.App, services, offerings, units 
 			Args: func(i int, args []any) []any {
 				id := sqldb.NewID()
 				if i < bus {
-					us = append(us, unit{id, "/" + id + "/"})
+					us = append(us, unit{id, fmt.Sprintf("BU-%04d", i), "/" + id + "/"})
 					return append(args, id, nil, "business_unit", fmt.Sprintf("BU-%04d", i), fmt.Sprintf("Business unit %d", i), "/"+id+"/", now, now)
 				}
 				parent := us[i%bus]
-				us = append(us, unit{id, parent.path + id + "/"})
+				us = append(us, unit{id, fmt.Sprintf("DEP-%04d", i), parent.path + id + "/"})
 				return append(args, id, parent.id, "department", fmt.Sprintf("DEP-%04d", i), fmt.Sprintf("Department %d", i), parent.path+id+"/", now, now)
 			}}.Insert(ctx, tx)
 	})
 	if err != nil {
 		return nil, err
 	}
+	svcs := make([]benchService, services)
+	for i := range svcs {
+		svcs[i] = benchService{code: fmt.Sprintf("svc-%05d", i), name: fmt.Sprintf("%s %s %d", titleWord(word()), word(), i),
+			description: "Provides " + word() + " and " + word() + " for the business", focus: catalog.FocusCategories[i%len(catalog.FocusCategories)]}
+		svcs[i].outcome, svcs[i].function = word()+" "+word()+" in minutes", word()
+	}
+	offs := make([]benchOffering, offerings)
+	for i := range offs {
+		o := &offs[i]
+		o.code, o.service, o.unit = fmt.Sprintf("off-%06d", i), svcs[i%services].code, -1
+		switch {
+		case i%2 == 0:
+			fx.open = append(fx.open, o.code)
+		case i%10 == 1:
+			o.role = access.RoleApprover
+		default:
+			o.unit = i % len(us)
+		}
+		o.view = catalog.Views[i%len(catalog.Views)]
+		o.name = fmt.Sprintf("%s %s %d", titleWord(word()), word(), i)
+		o.summary = "A " + word() + " " + word() + " with " + word()
+		o.description = "Everything you need for " + word() + ", " + word() + " and " + word() + "."
+	}
+	for i := range offs {
+		for tier := range 3 {
+			offs[i].prices[tier] = int64(rng.IntN(5000) * 100 * (tier + 1))
+		}
+	}
 	start := time.Now()
-	err = a.DB.Tx(ctx, func(tx *sqldb.Tx) error {
-		return sqldb.Bulk{Object: "services", Head: `INSERT INTO services (id, code, name, kind, lifecycle, description, category, focus_category, criticality,
-			value_statement, help, rpo_minutes, rto_minutes, continuity, details, created_at, updated_at)`, Cols: 17, Rows: services,
-			Args: func(i int, args []any) []any {
-				id := sqldb.NewID()
-				fx.svcIDs = append(fx.svcIDs, id)
-				name := fmt.Sprintf("%s %s %d", titleWord(word()), word(), i)
-				details := fmt.Sprintf(`{"outcomes":["%s %s in minutes"],"business_functions":["%s"]}`, word(), word(), word())
-				return append(args, id, fmt.Sprintf("svc-%05d", i), name, "business", "live", "Provides "+word()+" and "+word()+" for the business",
-					"operational", catalog.FocusCategories[i%len(catalog.FocusCategories)], "medium", "", "", 0, 0, "", details, now, now)
-			}}.Insert(ctx, tx)
-	})
+	if viaImport {
+		if err := importCatalog(ctx, a, svcs, offs, func(i int) string { return us[i].code }); err != nil {
+			return nil, err
+		}
+	} else if err := bulkCatalog(ctx, a, svcs, offs, func(i int) string { return us[i].id }); err != nil {
+		return nil, err
+	}
+	fx.took = time.Since(start)
+	ids, err := sqldb.QueryAll(ctx, a.DB.Read(), "services", func(row sqldb.Scanner) (string, error) {
+		var id string
+		return id, row.Scan(&id)
+	}, `SELECT id FROM services ORDER BY code`)
 	if err != nil {
 		return nil, err
 	}
-	const chunk = 5000
-	for from := 0; from < offerings; from += chunk {
-		n := min(chunk, offerings-from)
-		ids := make([]string, n)
-		err := a.DB.Tx(ctx, func(tx *sqldb.Tx) error {
-			err := sqldb.Bulk{Object: "offerings", Head: `INSERT INTO offerings (id, code, service_id, name, summary, description, view, form_schema, audience,
-				addons, bundle, created_at, updated_at)`, Cols: 13, Rows: n,
-				Args: func(k int, args []any) []any {
-					i := from + k
-					ids[k] = sqldb.NewID()
-					code := fmt.Sprintf("off-%06d", i)
-					aud := `{"org_unit_ids":[],"roles":[]}`
-					switch {
-					case i%2 == 0:
-						fx.open = append(fx.open, code)
-					case i%10 == 1:
-						aud = `{"org_unit_ids":[],"roles":["approver"]}`
-					default:
-						aud = `{"org_unit_ids":["` + us[i%len(us)].id + `"],"roles":[]}`
-					}
-					view := catalog.Views[i%len(catalog.Views)]
-					return append(args, ids[k], code, fx.svcIDs[i%len(fx.svcIDs)], fmt.Sprintf("%s %s %d", titleWord(word()), word(), i),
-						"A "+word()+" "+word()+" with "+word(), "Everything you need for "+word()+", "+word()+" and "+word()+".",
-						string(view), catalog.EmptyForm, aud, "[]", "[]", now, now)
-				}}.Insert(ctx, tx)
-			if err != nil {
-				return err
-			}
-			return sqldb.Bulk{Object: "plans", Head: `INSERT INTO plans (id, offering_id, code, name, description, currency, recurring_minor, one_time_minor,
-				agreement, max_quantity, retired, position, created_at, updated_at)`, Cols: 14, Rows: 3 * n,
-				Args: func(k int, args []any) []any {
-					tier := k % 3
-					return append(args, sqldb.NewID(), ids[k/3], []string{"bronze", "silver", "gold"}[tier], []string{"Bronze", "Silver", "Gold"}[tier], "",
-						"EUR", int64(rng.IntN(5000)*100*(tier+1)), int64(0), "", 0, false, tier, now, now)
-				}}.Insert(ctx, tx)
-		})
-		if err != nil {
-			return nil, err
-		}
-	}
-	fx.took = time.Since(start)
+	fx.svcIDs = ids
 	// The consumer: in a department, so the audiences of their department
 	// and of its business unit reach them.
 	sys := access.System()
@@ -290,6 +298,99 @@ func catalogFixture(ctx context.Context, a *app.App, services, offerings, units 
 	}
 	fx.session = sess.Secret
 	return fx, nil
+}
+
+var tiers = [3]string{"bronze", "silver", "gold"}
+
+// bulkCatalog writes the catalog with sqldb.Bulk, through the triggers
+// that index it; unitID is the ID of an org unit by index.
+func bulkCatalog(ctx context.Context, a *app.App, svcs []benchService, offs []benchOffering, unitID func(int) string) error {
+	now := sqldb.Time(time.Now())
+	svcID := map[string]string{}
+	err := a.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+		return sqldb.Bulk{Object: "services", Head: `INSERT INTO services (id, code, name, kind, lifecycle, description, category, focus_category, criticality,
+			value_statement, help, rpo_minutes, rto_minutes, continuity, details, created_at, updated_at)`, Cols: 17, Rows: len(svcs),
+			Args: func(i int, args []any) []any {
+				s := svcs[i]
+				id := sqldb.NewID()
+				svcID[s.code] = id
+				details := fmt.Sprintf(`{"outcomes":[%q],"business_functions":[%q]}`, s.outcome, s.function)
+				return append(args, id, s.code, s.name, "business", "live", s.description,
+					"operational", s.focus, "medium", "", "", 0, 0, "", details, now, now)
+			}}.Insert(ctx, tx)
+	})
+	if err != nil {
+		return err
+	}
+	const chunk = 5000
+	for from := 0; from < len(offs); from += chunk {
+		n := min(chunk, len(offs)-from)
+		ids := make([]string, n)
+		err := a.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+			err := sqldb.Bulk{Object: "offerings", Head: `INSERT INTO offerings (id, code, service_id, name, summary, description, view, form_schema, audience,
+				addons, bundle, created_at, updated_at)`, Cols: 13, Rows: n,
+				Args: func(k int, args []any) []any {
+					o := offs[from+k]
+					ids[k] = sqldb.NewID()
+					aud := `{"org_unit_ids":[],"roles":[]}`
+					switch {
+					case o.role != "":
+						aud = `{"org_unit_ids":[],"roles":["` + string(o.role) + `"]}`
+					case o.unit >= 0:
+						aud = `{"org_unit_ids":["` + unitID(o.unit) + `"],"roles":[]}`
+					}
+					return append(args, ids[k], o.code, svcID[o.service], o.name, o.summary, o.description,
+						string(o.view), catalog.EmptyForm, aud, "[]", "[]", now, now)
+				}}.Insert(ctx, tx)
+			if err != nil {
+				return err
+			}
+			return sqldb.Bulk{Object: "plans", Head: `INSERT INTO plans (id, offering_id, code, name, description, currency, recurring_minor, one_time_minor,
+				agreement, max_quantity, retired, position, created_at, updated_at)`, Cols: 14, Rows: 3 * n,
+				Args: func(k int, args []any) []any {
+					tier := k % 3
+					return append(args, sqldb.NewID(), ids[k/3], tiers[tier], titleWord(tiers[tier]), "",
+						"EUR", offs[from+k/3].prices[tier], int64(0), "", 0, false, tier, now, now)
+				}}.Insert(ctx, tx)
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// importCatalog writes the catalog as a portfolio file and imports it
+// as `steward catalog import` does (portfolio.Import): services created
+// and moved to live, offerings with their plans, price versions and audit
+// records. unitCode is the code of an org unit by index.
+func importCatalog(ctx context.Context, a *app.App, svcs []benchService, offs []benchOffering, unitCode func(int) string) error {
+	var b strings.Builder
+	b.WriteString("services:\n")
+	for _, s := range svcs {
+		fmt.Fprintf(&b, "  - code: %s\n    name: %s\n    kind: business\n    lifecycle: live\n    description: %s\n    category: operational\n"+
+			"    focus_category: %s\n    criticality: medium\n    outcomes: [%s]\n    business_functions: [%s]\n",
+			s.code, s.name, s.description, s.focus, s.outcome, s.function)
+	}
+	b.WriteString("offerings:\n")
+	for _, o := range offs {
+		fmt.Fprintf(&b, "  - code: %s\n    service: %s\n    name: %s\n    summary: %s\n    description: %s\n    view: %s\n",
+			o.code, o.service, o.name, o.summary, o.description, o.view)
+		switch {
+		case o.role != "":
+			fmt.Fprintf(&b, "    audience: {roles: [%s]}\n", o.role)
+		case o.unit >= 0:
+			fmt.Fprintf(&b, "    audience: {org_units: [%s]}\n", unitCode(o.unit))
+		}
+		b.WriteString("    plans:\n")
+		for tier, p := range tiers {
+			fmt.Fprintf(&b, "      - {code: %s, name: %s, currency: EUR, recurring: \"%d.%02d\"}\n", p, titleWord(p), o.prices[tier]/100, o.prices[tier]%100)
+		}
+	}
+	if _, err := portfolio.Import(ctx, portfolioServices(a), access.System(), "bench.yaml", []byte(b.String()), false); err != nil {
+		return err
+	}
+	return nil
 }
 
 func titleWord(w string) string { return strings.ToUpper(w[:1]) + w[1:] }

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/santhosh-tekuri/jsonschema/v6/kind"
@@ -118,6 +119,43 @@ func ParseForm(raw []byte) (*Form, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
 		raw = []byte(EmptyForm)
 	}
+	if len(raw) > maxCachedFormBytes {
+		return parseForm(raw)
+	}
+	key := string(raw)
+	formCache.Lock()
+	f := formCache.forms[key]
+	formCache.Unlock()
+	if f != nil {
+		return f, nil
+	}
+	f, err := parseForm([]byte(key))
+	if err == nil {
+		formCache.Lock()
+		if len(formCache.forms) < maxCachedForms {
+			formCache.forms[key] = f
+		}
+		formCache.Unlock()
+	}
+	return f, err
+}
+
+// formCache keeps the forms parsed, by their schema: most offerings share
+// a few (an import of thousands checks each one's), and compiling one
+// costs more than saving an offering. A Form is not changed once parsed.
+var formCache = struct {
+	sync.Mutex
+	forms map[string]*Form
+}{forms: map[string]*Form{}}
+
+// The cache holds at most maxCachedForms forms of at most
+// maxCachedFormBytes each.
+const (
+	maxCachedForms     = 512
+	maxCachedFormBytes = 8 << 10
+)
+
+func parseForm(raw []byte) (*Form, error) {
 	bad := func(format string, args ...any) error {
 		return &errs.Error{Code: errs.CodeInvalid, Message: "the order form schema is not valid",
 			Fields: []errs.FieldError{{Field: "form_schema", Rule: "schema", Message: fmt.Sprintf(format, args...)}}}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -55,6 +56,7 @@ type plan struct {
 	policies  map[string]*orders.Policy
 	inputs    []catalog.ServiceInput
 	offers    []catalog.OfferingInput
+	inFile    map[string]bool // the codes of the file's services
 }
 
 // add reports a problem with the field (a path such as owner or
@@ -240,10 +242,14 @@ func (pl *plan) serviceID(code string) (string, bool) {
 	if sv, ok := pl.services[code]; ok {
 		return sv.ID, true
 	}
-	for _, sv := range pl.d.Services {
-		if sv.Code == code {
-			return placeholderID, true
+	if pl.inFile == nil {
+		pl.inFile = map[string]bool{}
+		for _, sv := range pl.d.Services {
+			pl.inFile[sv.Code] = true
 		}
+	}
+	if pl.inFile[code] {
+		return placeholderID, true
 	}
 	return "", false
 }
@@ -484,22 +490,32 @@ func (pl *plan) apply(ctx context.Context, s Services, p *access.Principal, dry 
 		}
 		return nil
 	}
-	// Services: create or update, then move forward.
+	// Services: create or update, then move forward. New services are
+	// written in batches (catalog.CreateServices), in the file's order.
+	var creates []Change
+	var createIns []catalog.ServiceInput
+	var createCodes []string
+	flush := func() error {
+		err := pl.batches(ctx, dry, &changes, creates, func(lo, hi int) error {
+			out, err := s.Catalog.CreateServices(ctx, p, createIns[lo:hi])
+			for k, sv := range out {
+				pl.services[createCodes[lo+k]] = sv
+			}
+			return err
+		})
+		creates, createIns, createCodes = nil, nil, nil
+		return err
+	}
 	for i, sv := range pl.d.Services {
 		in := pl.inputs[i]
 		old, exists := pl.services[sv.Code]
 		if !exists {
-			err := do(Change{Op: "create", Kind: "service", Name: sv.Code}, func() error {
-				created, err := s.Catalog.CreateService(ctx, p, in)
-				if err == nil {
-					pl.services[sv.Code] = created
-				}
-				return err
-			})
-			if err != nil {
-				return changes, err
-			}
+			creates = append(creates, Change{Op: "create", Kind: "service", Name: sv.Code})
+			createIns, createCodes = append(createIns, in), append(createCodes, sv.Code)
 			continue
+		}
+		if err := flush(); err != nil {
+			return changes, err
 		}
 		oldIn := old.Input()
 		oldIn.Validate()
@@ -524,6 +540,14 @@ func (pl *plan) apply(ctx context.Context, s Services, p *access.Principal, dry 
 			}
 		}
 	}
+	if err := flush(); err != nil {
+		return changes, err
+	}
+	// Lifecycle steps, in batches (catalog.TransitionServices).
+	var moves []Change
+	type step struct{ code, successor string }
+	var steps []step
+	var stepIns []catalog.TransitionInput
 	for _, sv := range pl.d.Services {
 		from := catalog.LifecycleProposed
 		if old, ok := pl.services[sv.Code]; ok && old.ID != "" {
@@ -532,19 +556,27 @@ func (pl *plan) apply(ctx context.Context, s Services, p *access.Principal, dry 
 		for l := from; l != sv.Lifecycle && l != ""; l = l.Next() {
 			next := l.Next()
 			in := catalog.TransitionInput{To: next, Reason: "imported from " + pl.d.file}
+			st := step{code: sv.Code}
 			if next == catalog.LifecycleRetiring && sv.Successor != "" {
-				in.SuccessorID = sv.Successor
+				st.successor = sv.Successor
 			}
-			if err := do(Change{Op: "transition", Kind: "service", Name: sv.Code, Detail: string(l) + " → " + string(next)}, func() error {
-				if in.SuccessorID != "" {
-					in.SuccessorID = pl.services[sv.Successor].ID
-				}
-				_, err := s.Catalog.Transition(ctx, p, pl.services[sv.Code].ID, in)
-				return err
-			}); err != nil {
-				return changes, err
-			}
+			moves = append(moves, Change{Op: "transition", Kind: "service", Name: sv.Code, Detail: string(l) + " → " + string(next)})
+			steps, stepIns = append(steps, st), append(stepIns, in)
 		}
+	}
+	if err := pl.batches(ctx, dry, &changes, moves, func(lo, hi int) error {
+		batch := make([]catalog.ServiceStep, 0, hi-lo)
+		for k := lo; k < hi; k++ {
+			in := stepIns[k]
+			if steps[k].successor != "" {
+				in.SuccessorID = pl.services[steps[k].successor].ID
+			}
+			batch = append(batch, catalog.ServiceStep{Ref: pl.services[steps[k].code].ID, In: in})
+		}
+		_, err := s.Catalog.TransitionServices(ctx, p, batch)
+		return err
+	}); err != nil {
+		return changes, err
 	}
 	for _, ci := range pl.d.ConfigItems {
 		if _, ok := pl.cis[ci.Code]; ok {
@@ -605,16 +637,56 @@ func (pl *plan) apply(ctx context.Context, s Services, p *access.Principal, dry 
 			return changes, err
 		}
 	}
-	// Offerings, bundled ones after those they bundle.
+	// Offerings, bundled ones after those they bundle, written in batches
+	// (catalog.CreateOfferings, UpdateOfferings) of consecutive creations
+	// or updates in the file's order. A batch ends before an offering
+	// that refers to one of it (a bundle), or has the code of one of it.
+	var run []Change
+	var runIns []catalog.OfferingInput
+	var runIDs []string
+	inRun := map[string]bool{}
+	flushOfferings := func() error {
+		err := pl.batches(ctx, dry, &changes, run, func(lo, hi int) error {
+			var out []*catalog.Offering
+			var err error
+			if run[lo].Op == "update" {
+				ups := make([]catalog.OfferingUpdate, 0, hi-lo)
+				for k := lo; k < hi; k++ {
+					ups = append(ups, catalog.OfferingUpdate{Ref: runIDs[k], In: runIns[k]})
+				}
+				out, err = s.Catalog.UpdateOfferings(ctx, p, ups)
+			} else {
+				out, err = s.Catalog.CreateOfferings(ctx, p, runIns[lo:hi])
+			}
+			for k, o := range out {
+				pl.offerings[run[lo+k].Name] = o
+			}
+			return err
+		})
+		run, runIns, runIDs = nil, nil, nil
+		clear(inRun)
+		return err
+	}
 	for pass := 0; pass < 2; pass++ {
 		for i, o := range pl.d.Offerings {
 			in := pl.offers[i]
 			if (len(o.Bundle) > 0) != (pass == 1) {
 				continue
 			}
+			refers := inRun[o.Code]
+			for _, ref := range in.Bundle {
+				code, ok := strings.CutPrefix(ref, "code:")
+				refers = refers || ok && inRun[code]
+			}
+			if refers {
+				if err := flushOfferings(); err != nil {
+					return changes, err
+				}
+			}
 			if svc, ok := pl.services[o.Service]; ok {
 				in.ServiceID = svc.ID
 			}
+			in.Bundle = slices.Clone(in.Bundle)
 			for j, ref := range in.Bundle {
 				if code, ok := strings.CutPrefix(ref, "code:"); ok && pl.offerings[code] != nil {
 					in.Bundle[j] = pl.offerings[code].ID
@@ -622,31 +694,29 @@ func (pl *plan) apply(ctx context.Context, s Services, p *access.Principal, dry 
 			}
 			in.Validate()
 			old, exists := pl.offerings[o.Code]
-			c := Change{Op: "create", Kind: "offering", Name: o.Code}
+			c, id := Change{Op: "create", Kind: "offering", Name: o.Code}, ""
 			if exists {
 				oldIn := old.Input()
 				oldIn.Validate()
 				if canon(oldIn) == canon(in) {
+					if err := flushOfferings(); err != nil {
+						return changes, err
+					}
 					changes = append(changes, Change{Op: OpUnchanged, Kind: "offering", Name: o.Code})
 					continue
 				}
-				c.Op, c.Fields = "update", pl.offeringFields(old, o, in)
+				c.Op, c.Fields, id = "update", pl.offeringFields(old, o, in), old.ID
 			}
-			if err := do(c, func() error {
-				var out *catalog.Offering
-				var err error
-				if exists {
-					out, err = s.Catalog.UpdateOffering(ctx, p, old.ID, in)
-				} else {
-					out, err = s.Catalog.CreateOffering(ctx, p, in)
+			if len(run) > 0 && run[0].Op != c.Op {
+				if err := flushOfferings(); err != nil {
+					return changes, err
 				}
-				if err == nil {
-					pl.offerings[o.Code] = out
-				}
-				return err
-			}); err != nil {
-				return changes, err
 			}
+			run, runIns, runIDs = append(run, c), append(runIns, in), append(runIDs, id)
+			inRun[o.Code] = true
+		}
+		if err := flushOfferings(); err != nil {
+			return changes, err
 		}
 	}
 	for _, pol := range pl.d.Policies {
@@ -695,6 +765,66 @@ func (pl *plan) apply(ctx context.Context, s Services, p *access.Principal, dry 
 		}
 	}
 	return changes, nil
+}
+
+// batchSize is how many changes of one kind are written in one transaction.
+const batchSize = 2000
+
+// batches applies changes of one kind batchSize at a time (in a dry run,
+// only lists them): write(lo, hi) writes cs[lo:hi] in one transaction, all
+// or nothing, and names a wrong one with a *catalog.ItemError. When a
+// change fails, the changes before it are written, the import stops with
+// an error naming it, and changes has every change made and the one that
+// failed, as if they were written one at a time: what is applied stays
+// applied, and importing again resumes. A cancelled ctx stops it before
+// the next batch.
+func (pl *plan) batches(ctx context.Context, dry bool, changes *[]Change, cs []Change, write func(lo, hi int) error) error {
+	// upTo writes cs[lo:hi] and returns how far it got, and the error of
+	// the change there.
+	var upTo func(lo, hi int) (int, error)
+	upTo = func(lo, hi int) (int, error) {
+		err := write(lo, hi)
+		if err == nil {
+			return hi, nil
+		}
+		var ie *catalog.ItemError
+		if errors.As(err, &ie) && ie.Index >= 0 && lo+ie.Index < hi {
+			bad := lo + ie.Index
+			if bad > lo {
+				if n, err := upTo(lo, bad); err != nil {
+					return n, err
+				}
+			}
+			return bad, fmt.Errorf("%s: %w", cs[bad], ie.Err)
+		}
+		if hi-lo == 1 {
+			return lo, fmt.Errorf("%s: %w", cs[lo], err)
+		}
+		// Not one change's error: one at a time, to find whose it is.
+		for i := lo; i < hi; i++ {
+			if n, err := upTo(i, i+1); err != nil {
+				return n, err
+			}
+		}
+		return hi, nil
+	}
+	for lo := 0; lo < len(cs); lo += batchSize {
+		hi := min(lo+batchSize, len(cs))
+		if err := ctx.Err(); err != nil {
+			return fmt.Errorf("stopped before %s: %w", cs[lo], err) // what is applied stays applied; importing again resumes
+		}
+		if dry {
+			*changes = append(*changes, cs[lo:hi]...)
+			continue
+		}
+		n, err := upTo(lo, hi)
+		*changes = append(*changes, cs[lo:n]...)
+		if err != nil {
+			*changes = append(*changes, cs[n])
+			return err
+		}
+	}
+	return nil
 }
 
 // serviceCodes maps the services' IDs to their codes.

@@ -39,9 +39,10 @@ import (
 // anything is decoded, so no file can make the reader take more time or
 // memory than its size allows.
 const (
-	// MaxFileBytes is the largest portfolio file read (4 MiB; the demo's
-	// whole portfolio is 16 KB).
-	MaxFileBytes = 4 << 20
+	// MaxFileBytes is the largest portfolio file read (64 MiB: a catalog
+	// of 100,000 offerings with three plans each is about 30 MiB; the
+	// demo's whole portfolio is 16 KB).
+	MaxFileBytes = 64 << 20
 	// MaxDepth is how deeply a file's mappings and lists may nest,
 	// counting the top-level mapping as 1 (the demo's deepest, an
 	// offering's form, is 7).
