@@ -45,6 +45,7 @@ import (
 	"github.com/steward-itaas/steward/internal/secret"
 	"github.com/steward-itaas/steward/internal/sla"
 	"github.com/steward-itaas/steward/internal/sqldb"
+	"github.com/steward-itaas/steward/internal/sso"
 	"github.com/steward-itaas/steward/internal/web"
 )
 
@@ -102,6 +103,8 @@ type App struct {
 	SLA *sla.Service
 	// Idempotency keeps the answers to API requests sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
+	// SSO is single sign-on through OpenID Connect identity providers.
+	SSO *sso.Service
 	// Outbox hands the domain events services emit to its sinks
 	// (notifications, webhooks).
 	Outbox *outbox.Dispatcher
@@ -161,6 +164,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	}
 	a.Provision = provision.New(db, cfg.Now, box, a.Jobs, a.Orders, a.Catalog, log)
 	a.Provision.PublicURL = cfg.PublicURL
+	a.SSO = sso.New(db, cfg.Now, box, a.Identity, log)
 	// The seam between orders and provisioning: orders hands each item a
 	// provider makes to provisioning, which settles it later. Orders sits
 	// below provisioning in the import graph, so it knows only the interface.
@@ -253,7 +257,7 @@ func (a *App) buildHandler() (http.Handler, error) {
 		SpecYAML: openapi.YAML, SpecJSON: specJSON}).Register(mux)
 	portal := &web.Portal{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders,
 		Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Log: a.log, Metrics: metrics,
-		Now: a.cfg.Now, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://")}
+		Now: a.cfg.Now, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), SSO: a.SSO, SSOPublicURL: a.cfg.PublicURL}
 	if err := portal.Register(mux); err != nil {
 		return nil, err
 	}

@@ -72,6 +72,11 @@ func (s *Service) Login(ctx context.Context, email, password, addr string) (*Ses
 	if !checkPassword(password, hash) || disabled {
 		return nil, errBadLogin
 	}
+	if ok, err := mayUseLocalPassword(ctx, s.db.Read(), id); err != nil {
+		return nil, err
+	} else if !ok {
+		return nil, errLocalPasswordsOff
+	}
 	if err := s.SignedIn(ctx, email, addr); err != nil {
 		return nil, err
 	}

@@ -9,12 +9,18 @@ import (
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/sla"
+	"github.com/steward-itaas/steward/internal/sso"
 )
 
 type loginPage struct {
 	Page
 	Email string
 	Next  string
+	// Providers are the single sign-on buttons; LocalPasswords shows the
+	// password form, and BreakGlass says only administrators may use it.
+	Providers      []sso.SignInOption
+	LocalPasswords bool
+	BreakGlass     bool
 }
 
 // safeNext keeps redirects after login on this site.
@@ -27,6 +33,9 @@ func safeNext(next string) string {
 
 func (p *Portal) loginPage(w http.ResponseWriter, r *http.Request) error {
 	pg := loginPage{Page: p.pageFor(r, "Sign in"), Next: safeNext(r.URL.Query().Get("next"))}
+	if err := p.fillSignIn(r, &pg); err != nil {
+		return err
+	}
 	return p.render(w, r, http.StatusOK, "login", pg)
 }
 
@@ -42,6 +51,9 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) error {
 			return err
 		}
 		pg := loginPage{Page: p.pageFor(r, "Sign in"), Email: email, Next: next}
+		if err := p.fillSignIn(r, &pg); err != nil {
+			return err
+		}
 		pg.Error = errs.As(err).Message
 		return p.render(w, r, errs.HTTPStatus(err), "login", pg)
 	}

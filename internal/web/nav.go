@@ -78,6 +78,7 @@ var navigation = []struct {
 		{"Groups", "/admin/groups", anywhere(access.GroupRead)},
 		{"Audit log", "/audit", anywhere(access.AuditRead)},
 		{"Jobs", "/admin/jobs", anywhere(access.JobRead)},
+		{"Single sign-on", "/admin/identity-providers", anywhere(access.IdentityProviderManage)},
 	}},
 }
 

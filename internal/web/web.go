@@ -40,6 +40,7 @@ import (
 	"github.com/steward-itaas/steward/internal/provision"
 	"github.com/steward-itaas/steward/internal/rating"
 	"github.com/steward-itaas/steward/internal/sla"
+	"github.com/steward-itaas/steward/internal/sso"
 )
 
 //go:embed templates/*.html
@@ -62,10 +63,14 @@ type Portal struct {
 	Provision *provision.Service
 	Broker    *broker.Broker
 	// SLA backs the service level pages.
-	SLA     *sla.Service
-	Log     *slog.Logger
-	Metrics *middleware.Metrics
-	Now     func() time.Time
+	SLA *sla.Service
+	// SSO is single sign-on: the sign-in buttons and the identity provider
+	// pages; SSOPublicURL, when set, is where providers send people back.
+	SSO          *sso.Service
+	SSOPublicURL string
+	Log          *slog.Logger
+	Metrics      *middleware.Metrics
+	Now          func() time.Time
 	// SecureCookies marks every cookie Secure: set when Steward's public URL
 	// is https (behind a TLS-terminating proxy). Requests that arrive over
 	// TLS get Secure cookies regardless.
@@ -195,6 +200,7 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		{"POST /catalog/{code}/edit", false, p.saveOffering(true)},
 	}
 	routes = append(routes, p.slaRoutes()...)
+	routes = append(routes, p.ssoRoutes()...)
 	for _, rt := range routes {
 		var h http.Handler = p.adapt(rt.h)
 		if !rt.public {
