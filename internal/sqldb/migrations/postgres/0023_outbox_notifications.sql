@@ -26,6 +26,8 @@ CREATE TABLE notifications (
     title      TEXT NOT NULL,
     body       TEXT NOT NULL,
     link       TEXT NOT NULL,
+    -- the approval the recipient may decide from the mail, if any
+    approval_id TEXT NOT NULL DEFAULT '',
     created_at TIMESTAMPTZ NOT NULL,
     read_at    TIMESTAMPTZ,
     UNIQUE (event_id, user_id)

@@ -1,0 +1,485 @@
+package notify
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"math/rand/v2"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"net/smtp"
+	"net/textproto"
+	"strings"
+	"text/template"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// TLS modes of the SMTP connection.
+const (
+	TLSStartTLS = "starttls" // plain connection upgraded with STARTTLS, which the server must offer (the default)
+	TLSImplicit = "tls"      // TLS from the first byte (port 465)
+	TLSNone     = "none"     // no encryption: a relay on the same host or network only
+)
+
+// SMTP is how mail is sent.
+type SMTP struct {
+	Addr     string // host:port; empty: no mail
+	Username string // authenticate (PLAIN) when set
+	Password string
+	From     string // the From address: "Steward <steward@example.com>"
+	TLS      string // TLSStartTLS (default), TLSImplicit or TLSNone
+	// RootCAs verify the server's certificate; nil: the system's.
+	RootCAs *x509.CertPool
+	// Timeout bounds one connection: dial, TLS, and the mails sent on it
+	// (default 30 s).
+	Timeout time.Duration
+}
+
+// Configured reports whether mail is sent at all.
+func (m SMTP) Configured() bool { return m.Addr != "" }
+
+// Validate checks the settings (at start, so a typo fails loudly).
+func (m SMTP) Validate() error {
+	if !m.Configured() {
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(m.Addr); err != nil {
+		return fmt.Errorf("smtp address %q is not host:port", m.Addr)
+	}
+	if _, err := mail.ParseAddress(m.From); err != nil {
+		return fmt.Errorf("smtp from %q is not a mail address: %v", m.From, err)
+	}
+	switch m.TLS {
+	case "", TLSStartTLS, TLSImplicit, TLSNone:
+	default:
+		return fmt.Errorf("smtp tls %q is not starttls, tls or none", m.TLS)
+	}
+	return nil
+}
+
+// Mailer tuning.
+const (
+	mailBatch  = 50               // mails claimed at a time
+	mailLease  = 5 * time.Minute  // a claim's lease: a sender that died lets go after it
+	mailGiveUp = 24 * time.Hour   // a mail still failing a day after it was queued fails for good
+	maxBackoff = 2 * time.Hour    // the longest wait between attempts
+	firstRetry = 30 * time.Second // the wait after the first failure
+)
+
+// outMail is a message being sent: one notification, or a user's digest.
+type outMail struct {
+	ids     []string // notification_mails rows it settles
+	user    string
+	to      string
+	name    string
+	digest  bool
+	items   []mailItem
+	created time.Time
+}
+
+type mailItem struct {
+	id, kind, title, body, link, approval string
+	at                                    time.Time
+}
+
+// RunMailer sends mail until ctx ends: batch after batch while mail is
+// due, then every tick.
+func (s *Service) RunMailer(ctx context.Context, tick time.Duration) {
+	if !s.Mail.Configured() {
+		return
+	}
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	for {
+		for {
+			n, err := s.DeliverMail(ctx)
+			if err != nil && ctx.Err() == nil {
+				s.log.Warn("mail delivery", "err", err)
+			}
+			if err != nil || n < mailBatch {
+				break
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// DeliverMail sends one batch of due mail and reports how many queued
+// rows it settled (sent, failed for good, or put back for a retry).
+func (s *Service) DeliverMail(ctx context.Context) (int, error) {
+	msgs, err := s.claim(ctx)
+	if err != nil || len(msgs) == 0 {
+		return 0, err
+	}
+	n := 0
+	for _, m := range msgs {
+		n += len(m.ids)
+	}
+	c, err := s.dial(ctx)
+	if err != nil {
+		for _, m := range msgs {
+			s.settle(ctx, m, err)
+		}
+		return n, err
+	}
+	defer c.Close()
+	for i, m := range msgs {
+		err := s.send(c, m)
+		s.settle(ctx, m, err)
+		if err != nil && !permanent(err) {
+			// The connection may be broken: what is left waits for its retry.
+			for _, rest := range msgs[i+1:] {
+				s.settle(ctx, rest, fmt.Errorf("not sent: an earlier mail on the connection failed: %w", err))
+			}
+			return n, err
+		}
+	}
+	_ = c.Quit()
+	return n, nil
+}
+
+// claim leases due mails: single ones in order, then the due digests of a
+// few users, each whole.
+func (s *Service) claim(ctx context.Context) ([]*outMail, error) {
+	now := sqldb.Time(s.now())
+	var ids []string
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		lease := func(where string, args ...any) error {
+			a := sqldb.Args{now.Add(mailLease), now}
+			a = append(a, args...)
+			got, err := sqldb.QueryAll(ctx, tx, "notification mails", func(row sqldb.Scanner) (string, error) {
+				var id string
+				return id, row.Scan(&id)
+			}, `UPDATE notification_mails SET locked_until = $1, attempts = attempts + 1 WHERE id IN
+				(SELECT id FROM notification_mails WHERE status = 'queued' AND run_at <= $2 AND (locked_until IS NULL OR locked_until <= $2) AND `+where+
+				` ORDER BY run_at, id LIMIT `+fmt.Sprint(mailBatch)+tx.Dialect.SkipLocked()+`) RETURNING id`, a...)
+			ids = append(ids, got...)
+			return err
+		}
+		if err := lease("NOT digest"); err != nil {
+			return err
+		}
+		users, err := sqldb.QueryAll(ctx, tx, "notification mails", func(row sqldb.Scanner) (string, error) {
+			var id string
+			return id, row.Scan(&id)
+		}, `SELECT DISTINCT user_id FROM notification_mails WHERE status = 'queued' AND digest AND run_at <= $1
+			AND (locked_until IS NULL OR locked_until <= $1) ORDER BY user_id LIMIT 10`, now)
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			if err := lease("digest AND user_id = $3", u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	type row struct {
+		id, user, to, name string
+		digest             bool
+		created            time.Time
+		item               mailItem
+	}
+	var args sqldb.Args
+	rows, err := sqldb.QueryAll(ctx, s.db.Read(), "notification mails", func(r sqldb.Scanner) (row, error) {
+		var x row
+		err := r.Scan(&x.id, &x.user, &x.to, &x.name, &x.digest, &x.created, &x.item.id, &x.item.kind, &x.item.title, &x.item.body,
+			&x.item.link, &x.item.approval, &x.item.at)
+		x.created, x.item.at = x.created.UTC(), x.item.at.UTC()
+		return x, err
+	}, `SELECT m.id, m.user_id, u.email, u.name, m.digest, m.created_at, n.id, n.kind, n.title, n.body, n.link, n.approval_id, n.created_at
+		FROM notification_mails m JOIN users u ON u.id = m.user_id JOIN notifications n ON n.id = m.notification_id
+		WHERE `+sqldb.In(&args, "m.id", ids)+` ORDER BY m.run_at, n.created_at, m.id`, args...)
+	if err != nil {
+		return nil, err
+	}
+	var out []*outMail
+	digests := map[string]*outMail{}
+	for _, r := range rows {
+		if r.digest {
+			if m := digests[r.user]; m != nil {
+				m.ids, m.items = append(m.ids, r.id), append(m.items, r.item)
+				continue
+			}
+		}
+		m := &outMail{ids: []string{r.id}, user: r.user, to: r.to, name: r.name, digest: r.digest, items: []mailItem{r.item}, created: r.created}
+		if r.digest {
+			digests[r.user] = m
+		}
+		out = append(out, m)
+	}
+	return out, nil
+}
+
+// settle records how sending m ended: sent; failed for good (the server
+// refused it, or it has been failing for a day); or back in the queue
+// after a backoff that doubles with each attempt.
+func (s *Service) settle(ctx context.Context, m *outMail, sendErr error) {
+	now := sqldb.Time(s.now())
+	err := s.db.Tx(context.WithoutCancel(ctx), func(tx *sqldb.Tx) error {
+		var args sqldb.Args
+		in := sqldb.In(&args, "id", m.ids)
+		if sendErr == nil {
+			_, err := tx.ExecContext(ctx, `UPDATE notification_mails SET status = 'sent', sent_at = `+args.Add(now)+`, locked_until = NULL, last_error = '' WHERE `+in, args...)
+			return err
+		}
+		msg := clip(sendErr.Error(), 500)
+		if permanent(sendErr) || now.Sub(m.created) >= mailGiveUp {
+			_, err := tx.ExecContext(ctx, `UPDATE notification_mails SET status = 'failed', locked_until = NULL, last_error = `+args.Add(msg)+` WHERE `+in, args...)
+			return err
+		}
+		var attempts int
+		if err := tx.QueryRowContext(ctx, `SELECT MAX(attempts) FROM notification_mails WHERE `+in, args...).Scan(&attempts); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `UPDATE notification_mails SET locked_until = NULL, last_error = `+args.Add(msg)+`, run_at = `+
+			args.Add(now.Add(backoff(attempts)))+` WHERE `+in, args...)
+		return err
+	})
+	if err != nil {
+		// The lease runs out and the mail is tried again.
+		s.log.Error("record mail delivery", "err", err, "mails", m.ids)
+	}
+}
+
+// backoff is the wait after the n-th failed attempt: 30 s, 1 min, 2 min …
+// up to two hours, with a tenth of jitter.
+func backoff(n int) time.Duration {
+	d := firstRetry
+	for i := 1; i < n && d < maxBackoff; i++ {
+		d *= 2
+	}
+	d = min(d, maxBackoff)
+	return d + time.Duration(rand.Int64N(int64(d/10)+1))
+}
+
+// permanent reports whether the server refused the mail for good (a 5xx
+// reply to this message), so trying again cannot help.
+func permanent(err error) bool {
+	var tp *textproto.Error
+	return errors.As(err, &tp) && tp.Code >= 500 && tp.Code < 600 && !errors.Is(err, errSession)
+}
+
+// errSession marks failures of the connection itself (dial, TLS, auth):
+// never permanent for the mails, which are tried again.
+var errSession = errors.New("smtp session")
+
+func (s *Service) dial(ctx context.Context) (*smtp.Client, error) {
+	timeout := s.Mail.Timeout
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	host, _, _ := net.SplitHostPort(s.Mail.Addr)
+	tlsConf := &tls.Config{ServerName: host, RootCAs: s.Mail.RootCAs, MinVersion: tls.VersionTLS12}
+	d := &net.Dialer{Timeout: timeout}
+	var conn net.Conn
+	var err error
+	if s.Mail.TLS == TLSImplicit {
+		conn, err = (&tls.Dialer{NetDialer: d, Config: tlsConf}).DialContext(ctx, "tcp", s.Mail.Addr)
+	} else {
+		conn, err = d.DialContext(ctx, "tcp", s.Mail.Addr)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: connect to %s: %v", errSession, s.Mail.Addr, err)
+	}
+	_ = conn.SetDeadline(time.Now().Add(timeout))
+	c, err := smtp.NewClient(conn, host)
+	if err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("%w: %s: %v", errSession, s.Mail.Addr, err)
+	}
+	fail := func(what string, err error) (*smtp.Client, error) {
+		c.Close()
+		return nil, fmt.Errorf("%w: %s: %s: %v", errSession, s.Mail.Addr, what, err)
+	}
+	if err := c.Hello(helloName(s.Mail.From)); err != nil {
+		return fail("EHLO", err)
+	}
+	if s.Mail.TLS == "" || s.Mail.TLS == TLSStartTLS {
+		if ok, _ := c.Extension("STARTTLS"); !ok {
+			return fail("STARTTLS", errors.New("the server does not offer STARTTLS (set the TLS mode to none only for a relay on a trusted network)"))
+		}
+		if err := c.StartTLS(tlsConf); err != nil {
+			return fail("STARTTLS", err)
+		}
+	}
+	if s.Mail.Username != "" {
+		if err := c.Auth(smtp.PlainAuth("", s.Mail.Username, s.Mail.Password, host)); err != nil {
+			return fail("AUTH", err)
+		}
+	}
+	return c, nil
+}
+
+func helloName(from string) string {
+	if a, err := mail.ParseAddress(from); err == nil {
+		if _, domain, ok := strings.Cut(a.Address, "@"); ok {
+			return domain
+		}
+	}
+	return "localhost"
+}
+
+func (s *Service) send(c *smtp.Client, m *outMail) error {
+	body, err := s.message(m)
+	if err != nil {
+		return err
+	}
+	from, _ := mail.ParseAddress(s.Mail.From)
+	if err := c.Mail(from.Address); err != nil {
+		return err
+	}
+	if err := c.Rcpt(m.to); err != nil {
+		_ = c.Reset()
+		return err
+	}
+	w, err := c.Data()
+	if err != nil {
+		return err
+	}
+	if _, err := w.Write(body); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// link is an absolute link to a portal path.
+func (s *Service) link(path string) string {
+	return strings.TrimRight(s.PublicURL, "/") + path
+}
+
+type mailView struct {
+	Name        string
+	Items       []mailViewItem
+	Digest      bool
+	Inbox       string
+	Preferences string
+	Unsubscribe string
+}
+
+type mailViewItem struct {
+	Title, Body, Link, Approve string
+	At                         string
+}
+
+// message renders m as a MIME message: plain text and HTML alternatives,
+// a List-Unsubscribe header (one click, RFC 8058), links to the portal
+// and, for an approval the recipient may decide, a link to a page that
+// asks them to confirm.
+func (s *Service) message(m *outMail) ([]byte, error) {
+	v := mailView{Name: m.name, Digest: m.digest, Inbox: s.link("/notifications"), Preferences: s.link("/account#notifications"),
+		Unsubscribe: s.link("/mail/unsubscribe/" + s.LinkToken(ActionUnsubscribe, m.user, ""))}
+	for _, it := range m.items {
+		vi := mailViewItem{Title: it.title, Body: it.body, Link: s.link(it.link), At: it.at.Format("2 Jan 2006 15:04 UTC")}
+		if it.approval != "" {
+			vi.Approve = s.link("/mail/approvals/" + s.LinkToken(ActionApprove, m.user, it.approval))
+		}
+		v.Items = append(v.Items, vi)
+	}
+	subject := m.items[0].title
+	if m.digest {
+		subject = fmt.Sprintf("Steward: %d notification%s today", len(m.items), plural(len(m.items)))
+	}
+	var text, html bytes.Buffer
+	if err := textMail.Execute(&text, v); err != nil {
+		return nil, errs.Internal(err, "render mail")
+	}
+	if err := htmlMail.Execute(&html, v); err != nil {
+		return nil, errs.Internal(err, "render mail")
+	}
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	from, _ := mail.ParseAddress(s.Mail.From)
+	_, domain, _ := strings.Cut(from.Address, "@")
+	to := (&mail.Address{Name: m.name, Address: m.to}).String()
+	h := []string{
+		"From: " + from.String(),
+		"To: " + to,
+		"Subject: " + mime.QEncoding.Encode("utf-8", subject),
+		"Date: " + s.now().UTC().Format(time.RFC1123Z),
+		"Message-ID: <" + m.ids[0] + "@" + domain + ">",
+		"MIME-Version: 1.0",
+		"Auto-Submitted: auto-generated",
+		"List-Unsubscribe: <" + v.Unsubscribe + ">",
+		"List-Unsubscribe-Post: List-Unsubscribe=One-Click",
+		"Content-Type: multipart/alternative; boundary=" + mw.Boundary(),
+	}
+	var out bytes.Buffer
+	for _, line := range h {
+		out.WriteString(line + "\r\n")
+	}
+	out.WriteString("\r\n")
+	for _, part := range []struct {
+		ctype string
+		body  []byte
+	}{{"text/plain; charset=utf-8", text.Bytes()}, {"text/html; charset=utf-8", html.Bytes()}} {
+		w, err := mw.CreatePart(map[string][]string{"Content-Type": {part.ctype}, "Content-Transfer-Encoding": {"quoted-printable"}})
+		if err != nil {
+			return nil, err
+		}
+		qp := quotedprintable.NewWriter(w)
+		if _, err := qp.Write(part.body); err != nil {
+			return nil, err
+		}
+		if err := qp.Close(); err != nil {
+			return nil, err
+		}
+	}
+	if err := mw.Close(); err != nil {
+		return nil, err
+	}
+	out.Write(b.Bytes())
+	return out.Bytes(), nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+var textMail = template.Must(template.New("text").Parse(`Hello {{.Name}},
+{{range .Items}}
+{{.Title}}
+{{- if .Body}}
+{{.Body}}{{end}}
+Open: {{.Link}}
+{{- if .Approve}}
+Approve or reject from here (you will be asked to confirm): {{.Approve}}{{end}}
+({{.At}})
+{{end}}
+All your notifications: {{.Inbox}}
+Choose which mails you get: {{.Preferences}}
+Stop these mails: {{.Unsubscribe}}
+`))
+
+var htmlMail = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
+<html><body style="font-family: system-ui, sans-serif; color: #1d2430; max-width: 40em">
+<p>Hello {{.Name}},</p>
+{{range .Items}}<div style="border-left: 3px solid #2c5fb3; padding: 0.2em 0.8em; margin: 1em 0">
+<p style="margin: 0.2em 0"><strong><a href="{{.Link}}">{{.Title}}</a></strong></p>
+{{if .Body}}<p style="margin: 0.2em 0">{{.Body}}</p>{{end}}
+{{if .Approve}}<p style="margin: 0.4em 0"><a href="{{.Approve}}" style="background: #2c5fb3; color: #fff; padding: 0.3em 0.8em; text-decoration: none; border-radius: 3px">Approve or reject</a> (you will be asked to confirm)</p>{{end}}
+<p style="margin: 0.2em 0; color: #5b6472; font-size: 0.9em">{{.At}}</p>
+</div>{{end}}
+<p style="color: #5b6472; font-size: 0.9em"><a href="{{.Inbox}}">All your notifications</a> · <a href="{{.Preferences}}">Choose which mails you get</a> · <a href="{{.Unsubscribe}}">Stop these mails</a></p>
+</body></html>
+`))
