@@ -36,6 +36,7 @@ import (
 	"github.com/steward-itaas/steward/internal/rating"
 	"github.com/steward-itaas/steward/internal/sla"
 	"github.com/steward-itaas/steward/internal/sqldb"
+	"github.com/steward-itaas/steward/internal/sso"
 )
 
 // MaxBodyBytes is the largest request body the API reads.
@@ -59,8 +60,10 @@ type Server struct {
 	SLA *sla.Service
 	// Idempotency remembers answers to requests sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
-	Log         *slog.Logger
-	Metrics     *middleware.Metrics
+	// SSO is single sign-on: identity providers and their mapping rules.
+	SSO     *sso.Service
+	Log     *slog.Logger
+	Metrics *middleware.Metrics
 	// Spec is api/openapi.yaml, served at /api/v1/openapi.yaml and .json.
 	SpecYAML, SpecJSON []byte
 }
@@ -218,6 +221,15 @@ func (s *Server) Routes() []Route {
 		{Method: "POST", Path: "/api/v1/incidents", handler: s.saveIncident},
 		{Method: "PUT", Path: "/api/v1/incidents/{id}", handler: s.saveIncident},
 		{Method: "POST", Path: "/api/v1/alertmanager", handler: s.alertmanager},
+
+		{Method: "GET", Path: "/api/v1/identity-providers", handler: s.listIdentityProviders},
+		{Method: "POST", Path: "/api/v1/identity-providers", handler: s.createIdentityProvider},
+		{Method: "GET", Path: "/api/v1/identity-providers/{id}", handler: s.getIdentityProvider},
+		{Method: "PUT", Path: "/api/v1/identity-providers/{id}", handler: s.updateIdentityProvider},
+		{Method: "DELETE", Path: "/api/v1/identity-providers/{id}", handler: s.deleteIdentityProvider},
+		{Method: "POST", Path: "/api/v1/identity-providers/{id}/preview", handler: s.previewIdentityProvider},
+		{Method: "GET", Path: "/api/v1/sign-in-settings", handler: s.getSignInSettings},
+		{Method: "PUT", Path: "/api/v1/sign-in-settings", handler: s.putSignInSettings},
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
+	"github.com/steward-itaas/steward/internal/sso"
 )
 
 // matrixEnv is the demo organisation served over HTTP, with a token for
@@ -205,6 +206,11 @@ func (m *matrixEnv) victims(aud, admin, agent string) (victims, access.Resource)
 	v["breach"] = str(m.items("/api/v1/breaches", aud)[0]["id"])
 	v["outage"] = str(m.items("/api/v1/outages", aud)[0]["id"])
 	v["incident"] = str(m.items("/api/v1/incidents", aud)[0]["id"])
+	idp, err := m.app.SSO.CreateProvider(ctx, sys, sso.ProviderInput{Code: "corp", Name: "Corp", IssuerURL: "https://login.example.com", ClientID: "steward"})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	v["identity_provider"] = idp.ID
 	for k, x := range v {
 		if x == "" && k != "task" {
 			m.t.Fatalf("no victim %s found in the demo", k)
@@ -431,6 +437,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{route: "POST /api/v1/incidents", may: can(access.OutageRecord, svc), body: map[string]any{"service": "desktop", "priority": 3, "summary": "matrix", "opened_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}},
 		{route: "PUT /api/v1/incidents/{id}", path: "/api/v1/incidents/{incident}", may: can(access.OutageRecord, svc), body: map[string]any{"service": "desktop", "priority": 1, "summary": "matrix", "opened_at": time.Now().Add(-500 * time.Hour).UTC().Format(time.RFC3339)}},
 		{route: "POST /api/v1/alertmanager", may: anywhere(access.OutageRecord), body: map[string]any{"version": "4", "status": "firing", "alerts": []any{}}},
+		{route: "GET /api/v1/identity-providers", may: can(access.IdentityProviderManage, provider)},
+		{route: "POST /api/v1/identity-providers", may: can(access.IdentityProviderManage, provider), body: map[string]any{"code": "mx", "name": "MX", "issuer_url": "https://login.example.com", "client_id": "steward"}},
+		{route: "GET /api/v1/identity-providers/{id}", path: "/api/v1/identity-providers/{identity_provider}", may: can(access.IdentityProviderManage, provider)},
+		{route: "PUT /api/v1/identity-providers/{id}", path: "/api/v1/identity-providers/{identity_provider}", may: can(access.IdentityProviderManage, provider), body: map[string]any{"code": "mx", "name": "MX", "issuer_url": "https://login.example.com", "client_id": "steward"}},
+		{route: "DELETE /api/v1/identity-providers/{id}", path: "/api/v1/identity-providers/{identity_provider}", may: can(access.IdentityProviderManage, provider)},
+		{route: "POST /api/v1/identity-providers/{id}/preview", path: "/api/v1/identity-providers/{identity_provider}/preview", may: can(access.IdentityProviderManage, provider), body: map[string]any{"claims": map[string]any{"email": "a@retail.example"}}},
+		{route: "GET /api/v1/sign-in-settings", may: can(access.IdentityProviderManage, provider)},
+		{route: "PUT /api/v1/sign-in-settings", may: can(access.IdentityProviderManage, provider), body: map[string]any{"local_passwords": false}},
 	}
 
 	// Every registered route has a row, and every row a registered route.

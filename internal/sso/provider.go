@@ -201,13 +201,24 @@ func requireManage(p *access.Principal) error {
 	return p.Require(access.IdentityProviderManage, access.Resource{})
 }
 
-// Providers lists every provider by code. Callers need
+// providerOrder lists providers by code, which is unique.
+var providerOrder = sqldb.Order{Name: "identity providers", Columns: []string{"code"}}
+
+// Providers lists the providers by code, a page at a time. Callers need
 // identity_provider.manage globally.
-func (s *Service) Providers(ctx context.Context, p *access.Principal) ([]*Provider, error) {
+func (s *Service) Providers(ctx context.Context, p *access.Principal, pg sqldb.Page) (sqldb.Paged[*Provider], error) {
 	if err := requireManage(p); err != nil {
-		return nil, err
+		return sqldb.Paged[*Provider]{}, err
 	}
-	return sqldb.QueryAll(ctx, s.db.Read(), "identity provider", scanProvider, `SELECT `+providerColumns+` FROM identity_providers ORDER BY code`)
+	var args sqldb.Args
+	var after string
+	seek, err := providerOrder.Seek(&args, pg, &after)
+	if err != nil {
+		return sqldb.Paged[*Provider]{}, err
+	}
+	rows, err := sqldb.QueryAll(ctx, s.db.Read(), "identity provider", scanProvider, `SELECT `+providerColumns+` FROM identity_providers WHERE `+seek+
+		providerOrder.By()+providerOrder.Limit(&args, pg), args...)
+	return sqldb.PageOf(rows, pg, providerOrder, func(p *Provider) []any { return []any{p.Code} }), err
 }
 
 // Provider returns one provider by ID or code. Callers need

@@ -10,6 +10,7 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sso"
 )
 
@@ -136,9 +137,12 @@ func (p *Portal) ssoProvidersView(r *http.Request) (ssoProvidersPage, error) {
 	pr := middleware.Principal(r.Context())
 	pg := ssoProvidersPage{Page: p.pageFor(r, "Single sign-on"), Base: p.ssoBase(r), Form: ssoForm{Scopes: "openid email profile", Rules: "[]", Enabled: true}}
 	var err error
-	if pg.Providers, err = p.SSO.Providers(r.Context(), pr); err != nil {
+	// One page holds every provider an organisation has (a handful).
+	ps, err := p.SSO.Providers(r.Context(), pr, sqldb.Page{Limit: sqldb.MaxLimit})
+	if err != nil {
 		return pg, err
 	}
+	pg.Providers = ps.Items
 	pg.LocalPasswords, err = p.Identity.LocalPasswords(r.Context())
 	return pg, err
 }
