@@ -113,6 +113,16 @@ func commands() *command {
 			{name: "check", args: "CODE", summary: "check a provider's health now", run: providerCheck},
 			{name: "sync", args: "CODE", summary: "import an OSB provider's catalog (external offerings, +markup)", run: providerSync},
 		}},
+		{name: "idp", summary: "single sign-on: OpenID Connect identity providers, their mapping rules, local passwords", subs: []*command{
+			{name: "list", summary: "identity providers, enabled or not, and their rules", run: idpList},
+			{name: "add", summary: "register an identity provider (--rules FILE for its mapping rules)", run: idpAdd},
+			{name: "rules", args: "CODE", summary: "print a provider's mapping rules, or replace them with --set FILE", run: idpRules},
+			{name: "preview", args: "CODE", summary: "what the rules would give the claims in --claims FILE; changes nothing", run: idpPreview},
+			{name: "enable", args: "CODE", summary: "show the provider's sign-in button", run: idpEnable(true)},
+			{name: "disable", args: "CODE", summary: "remove the provider's sign-in button", run: idpEnable(false)},
+			{name: "delete", args: "CODE", summary: "delete a provider and the grants its rules gave", run: idpDelete},
+			{name: "local-passwords", args: "on|off", summary: "allow or refuse Steward passwords (administrators keep theirs: break glass)", run: idpLocalPasswords},
+		}},
 		{name: "platform", summary: "platforms that order through the OSB API under /osb", subs: []*command{
 			{name: "add", summary: "register an OSB platform; prints its password once", run: platformAdd},
 		}},
