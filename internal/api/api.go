@@ -37,6 +37,7 @@ import (
 	"github.com/steward-itaas/steward/internal/sla"
 	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sso"
+	"github.com/steward-itaas/steward/internal/webhook"
 )
 
 // MaxBodyBytes is the largest request body the API reads.
@@ -58,6 +59,8 @@ type Server struct {
 	Broker *broker.Broker
 	// SLA is service level management.
 	SLA *sla.Service
+	// Webhooks are the outbound webhook subscriptions and their deliveries.
+	Webhooks *webhook.Service
 	// Idempotency remembers answers to requests sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
 	// SSO is single sign-on: identity providers and their mapping rules.
@@ -78,7 +81,7 @@ type Route struct {
 
 // Routes lists every endpoint of the API. The OpenAPI test walks it.
 func (s *Server) Routes() []Route {
-	return []Route{
+	return append([]Route{
 		{Method: "GET", Path: "/api/v1/openapi.yaml", Public: true, handler: s.spec("application/yaml", s.SpecYAML)},
 		{Method: "GET", Path: "/api/v1/openapi.json", Public: true, handler: s.spec("application/json", s.SpecJSON)},
 		{Method: "GET", Path: "/api/v1/me", handler: s.me},
@@ -230,7 +233,7 @@ func (s *Server) Routes() []Route {
 		{Method: "POST", Path: "/api/v1/identity-providers/{id}/preview", handler: s.previewIdentityProvider},
 		{Method: "GET", Path: "/api/v1/sign-in-settings", handler: s.getSignInSettings},
 		{Method: "PUT", Path: "/api/v1/sign-in-settings", handler: s.putSignInSettings},
-	}
+	}, s.webhookRoutes()...)
 }
 
 // Register adds every route to mux.

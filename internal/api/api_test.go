@@ -430,6 +430,7 @@ func TestAPIConformsToSpec(t *testing.T) {
 	billingScenario(t, e, retail.ID)
 	provisionScenario(t, e, retail.ID)
 	slaScenario(t, e, retail.ID)
+	webhookScenario(t, e, retail.ID)
 	ssoScenario(t, e, retail.ID)
 
 	c.do("DELETE", "/api/v1/org-units/"+mfg.ID, admin, nil, 204)

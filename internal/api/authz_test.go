@@ -19,6 +19,7 @@ import (
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
+	"github.com/steward-itaas/steward/internal/webhook"
 	"github.com/steward-itaas/steward/internal/sso"
 )
 
@@ -206,6 +207,16 @@ func (m *matrixEnv) victims(aud, admin, agent string) (victims, access.Resource)
 	v["breach"] = str(m.items("/api/v1/breaches", aud)[0]["id"])
 	v["outage"] = str(m.items("/api/v1/outages", aud)[0]["id"])
 	v["incident"] = str(m.items("/api/v1/incidents", aud)[0]["id"])
+	hook, err := m.app.Webhooks.Create(ctx, sys, webhook.Input{URL: "https://hooks.example.com/retail", OrgUnitID: v["org_unit"]})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	v["webhook"] = hook.ID
+	ping, err := m.app.Webhooks.Test(ctx, sys, hook.ID)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	v["delivery"] = ping.ID
 	idp, err := m.app.SSO.CreateProvider(ctx, sys, sso.ProviderInput{Code: "corp", Name: "Corp", IssuerURL: "https://login.example.com", ClientID: "steward"})
 	if err != nil {
 		m.t.Fatal(err)
@@ -437,6 +448,16 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{route: "POST /api/v1/incidents", may: can(access.OutageRecord, svc), body: map[string]any{"service": "desktop", "priority": 3, "summary": "matrix", "opened_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}},
 		{route: "PUT /api/v1/incidents/{id}", path: "/api/v1/incidents/{incident}", may: can(access.OutageRecord, svc), body: map[string]any{"service": "desktop", "priority": 1, "summary": "matrix", "opened_at": time.Now().Add(-500 * time.Hour).UTC().Format(time.RFC3339)}},
 		{route: "POST /api/v1/alertmanager", may: anywhere(access.OutageRecord), body: map[string]any{"version": "4", "status": "firing", "alerts": []any{}}},
+		{route: "GET /api/v1/event-types", may: signedIn},
+		{route: "GET /api/v1/webhooks", list: "webhook", may: or(can(access.WebhookRead, retail), can(access.WebhookManage, retail))},
+		{route: "POST /api/v1/webhooks", may: can(access.WebhookManage, retail), body: map[string]any{"url": "https://hooks.example.com/mx", "org_unit_id": v["org_unit"]}},
+		{route: "GET /api/v1/webhooks/{id}", path: "/api/v1/webhooks/{webhook}", may: or(can(access.WebhookRead, retail), can(access.WebhookManage, retail))},
+		{route: "PUT /api/v1/webhooks/{id}", path: "/api/v1/webhooks/{webhook}", may: can(access.WebhookManage, retail), body: map[string]any{"url": "https://hooks.example.com/taken", "org_unit_id": v["org_unit"]}},
+		{route: "DELETE /api/v1/webhooks/{id}", path: "/api/v1/webhooks/{webhook}", may: can(access.WebhookManage, retail)},
+		{route: "POST /api/v1/webhooks/{id}/rotate-secret", path: "/api/v1/webhooks/{webhook}/rotate-secret", may: can(access.WebhookManage, retail)},
+		{route: "POST /api/v1/webhooks/{id}/test", path: "/api/v1/webhooks/{webhook}/test", may: can(access.WebhookManage, retail)},
+		{route: "GET /api/v1/webhooks/{id}/deliveries", path: "/api/v1/webhooks/{webhook}/deliveries", may: or(can(access.WebhookRead, retail), can(access.WebhookManage, retail))},
+		{route: "POST /api/v1/webhooks/{id}/deliveries/{delivery}/redeliver", path: "/api/v1/webhooks/{webhook}/deliveries/{delivery}/redeliver", may: can(access.WebhookManage, retail)},
 		{route: "GET /api/v1/identity-providers", may: can(access.IdentityProviderManage, provider)},
 		{route: "POST /api/v1/identity-providers", may: can(access.IdentityProviderManage, provider), body: map[string]any{"code": "mx", "name": "MX", "issuer_url": "https://login.example.com", "client_id": "steward"}},
 		{route: "GET /api/v1/identity-providers/{id}", path: "/api/v1/identity-providers/{identity_provider}", may: can(access.IdentityProviderManage, provider)},

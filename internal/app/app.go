@@ -47,6 +47,7 @@ import (
 	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sso"
 	"github.com/steward-itaas/steward/internal/web"
+	"github.com/steward-itaas/steward/internal/webhook"
 )
 
 // Seams wired here, between a domain and one above it in the import graph.
@@ -80,6 +81,9 @@ type Config struct {
 	// Nil makes a key for this process only: sealed secrets will not open
 	// after a restart (fine for tests, not for a deployment).
 	SecretKey []byte
+	// WebhookAllowPrivate lets webhook subscriptions reach loopback,
+	// private and link-local addresses (serve --webhook-allow-private).
+	WebhookAllowPrivate bool
 }
 
 // App is a built Steward.
@@ -108,6 +112,9 @@ type App struct {
 	// Outbox hands the domain events services emit to its sinks
 	// (notifications, webhooks).
 	Outbox *outbox.Dispatcher
+	// Webhooks are the outbound webhook subscriptions, an outbox sink, and
+	// their deliverer (a worker).
+	Webhooks *webhook.Service
 	// workers run beside the job runner while serving (the outbox
 	// dispatcher, the mailer, webhook delivery).
 	workers []func(context.Context)
@@ -173,6 +180,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.SLA = sla.New(db, cfg.Now, a.Jobs, a.Catalog, a.Metering, log)
 	a.Outbox = outbox.NewDispatcher(db, cfg.Now, log)
 	a.workers = append(a.workers, func(ctx context.Context) { a.Outbox.Run(ctx, time.Second) })
+	a.Webhooks = webhook.New(db, cfg.Now, box, log, webhook.Options{AllowPrivate: cfg.WebhookAllowPrivate, WorkerID: cfg.WorkerID, Source: cfg.PublicURL})
+	a.Outbox.Add("webhooks", a.Webhooks)
+	a.workers = append(a.workers, a.Webhooks.Run)
 	a.registerJobs()
 	if a.handler, err = a.buildHandler(); err != nil {
 		db.Close()
@@ -253,7 +263,7 @@ func (a *App) buildHandler() (http.Handler, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Idempotency: a.Idempotency, SSO: a.SSO, Log: a.log, Metrics: metrics,
+	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Idempotency: a.Idempotency, Webhooks: a.Webhooks, SSO: a.SSO, Log: a.log, Metrics: metrics,
 		SpecYAML: openapi.YAML, SpecJSON: specJSON}).Register(mux)
 	portal := &web.Portal{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders,
 		Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Log: a.log, Metrics: metrics,
