@@ -42,6 +42,7 @@ func benchCatalog(ctx context.Context, e env, args []string) error {
 	readRate := fs.Int("read-rate", 1000, "reads of one offering per second")
 	pageRate := fs.Int("page-rate", 50, "portal catalog pages per second")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the HTTP phases to this file")
+	loadProfile := fs.String("load-cpuprofile", "", "write a CPU profile of the catalog's load (or import) to this file")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -50,7 +51,12 @@ func benchCatalog(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer done()
+	stopLoadProfile, err := cpuProfile(*loadProfile)
+	if err != nil {
+		return err
+	}
 	fx, err := catalogFixture(ctx, a, *services, *offerings, *units, *viaImport)
+	stopLoadProfile()
 	if err != nil {
 		return err
 	}

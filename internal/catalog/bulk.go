@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
@@ -75,22 +76,6 @@ func existing(ctx context.Context, q sqldb.Querier, table, column string, ids []
 	return found, nil
 }
 
-// offeringsByID reads offerings by ID with their plans and services, in chunks.
-func offeringsByID(ctx context.Context, q sqldb.Querier, ids []string) (map[string]*Offering, error) {
-	out := map[string]*Offering{}
-	for start := 0; start < len(ids); start += lookupChunk {
-		var args sqldb.Args
-		os, err := loadOfferings(ctx, q, `WHERE `+sqldb.In(&args, "id", ids[start:min(start+lookupChunk, len(ids))]), args...)
-		if err != nil {
-			return nil, err
-		}
-		for _, o := range os {
-			out[o.ID] = o
-		}
-	}
-	return out, nil
-}
-
 // servicesByID reads services by ID, in chunks.
 func servicesByID(ctx context.Context, q sqldb.Querier, ids []string) (map[string]*Service, error) {
 	out := map[string]*Service{}
@@ -141,7 +126,40 @@ type newPlan struct {
 	in             PlanInput
 	blueprint      string
 	version        *rating.Version
+	components     string // the version's, as stored
 	rec, one       money.Amount
+}
+
+// written is an offering as loadOfferings reads what saveOffering wrote
+// of in at the time now (plans and service aside).
+func written(in *OfferingInput, id string, now time.Time) (*Offering, error) {
+	o := &Offering{ID: id, Code: in.Code, ServiceID: in.ServiceID, Name: in.Name, Summary: in.Summary, Description: in.Description, View: in.View,
+		FormSchema: json.RawMessage(string(in.FormSchema)), Brokered: in.Brokered, CreatedAt: now, UpdatedAt: now, Plans: []*Plan{}}
+	var aud sqldb.JSON[Audience]
+	var addons sqldb.JSON[[]Addon]
+	var bundle sqldb.JSON[[]string]
+	for _, x := range []struct {
+		dst interface{ Scan(any) error }
+		v   any
+	}{{&aud, in.Audience}, {&addons, in.Addons}, {&bundle, in.Bundle}} {
+		if err := x.dst.Scan(marshal(x.v)); err != nil {
+			return nil, errs.Internal(err, "offering %s", in.Code)
+		}
+	}
+	o.Audience, o.Addons, o.Bundle = aud.V, addons.V, bundle.V
+	if o.Addons == nil {
+		o.Addons = []Addon{}
+	}
+	if o.Bundle == nil {
+		o.Bundle = []string{}
+	}
+	if o.Audience.OrgUnitIDs == nil {
+		o.Audience.OrgUnitIDs = []string{}
+	}
+	if o.Audience.Roles == nil {
+		o.Audience.Roles = []access.Role{}
+	}
+	return o, nil
 }
 
 func (c *Catalog) createOfferings(ctx context.Context, tx *sqldb.Tx, p *access.Principal, ins []OfferingInput) ([]*Offering, error) {
@@ -273,12 +291,16 @@ func (c *Catalog) createOfferings(ctx context.Context, tx *sqldb.Tx, p *access.P
 		Cols: 9, Rows: len(plans), Args: func(i int, args []any) []any {
 			v := plans[i].version
 			b, _ := json.Marshal(v.Components)
-			return append(args, v.ID, v.PlanID, v.Version, v.EffectiveFrom, v.Currency, string(b), v.Note, v.CreatedBy, v.CreatedAt)
+			plans[i].components = string(b)
+			return append(args, v.ID, v.PlanID, v.Version, v.EffectiveFrom, v.Currency, plans[i].components, v.Note, v.CreatedBy, v.CreatedAt)
 		}}.Insert(ctx, tx)
 	if err != nil {
 		return nil, err
 	}
-	after, err := offeringsByID(ctx, tx, ids)
+	// The offerings as written, as loadOfferings reads them back (the
+	// stored JSON decoded, the plans priced from their versions), without
+	// reading them: only their services are read.
+	services, err := servicesByID(ctx, tx, svcIDs)
 	if err != nil {
 		return nil, err
 	}
@@ -286,13 +308,27 @@ func (c *Catalog) createOfferings(ctx context.Context, tx *sqldb.Tx, p *access.P
 	entries := make([]audit.Entry, 0, len(ins)+len(plans))
 	k := 0
 	for i, id := range ids {
+		o, err := written(&ins[i], id, now)
+		if err != nil {
+			return nil, err
+		}
+		o.Service = services[o.ServiceID]
 		for ; k < len(plans) && plans[k].offeringID == id; k++ {
-			entries = append(entries, audit.Entry{Action: "price_version.create", ObjectType: "plan", ObjectID: plans[k].id, After: plans[k].version})
+			np := &plans[k]
+			entries = append(entries, audit.Entry{Action: "price_version.create", ObjectType: "plan", ObjectID: np.id, After: np.version})
+			pl := &Plan{ID: np.id, Code: np.in.Code, Name: np.in.Name, Description: np.in.Description, Currency: np.in.Currency,
+				Recurring: money.Amount{Minor: np.rec.Minor, Currency: np.in.Currency}, OneTime: money.Amount{Minor: np.one.Minor, Currency: np.in.Currency},
+				Agreement: np.in.Agreement, MaxQuantity: np.in.MaxQuantity, Retired: np.in.Retired, Blueprint: np.in.Blueprint,
+				PriceVersionID: np.version.ID, PriceVersion: np.version.Version}
+			var comps sqldb.JSON[[]rating.Component]
+			if err := comps.Scan(np.components); err != nil {
+				return nil, errs.Internal(err, "price version of plan %s", np.in.Code)
+			}
+			pl.price(comps.V)
+			o.Plans = append(o.Plans, pl)
 		}
-		if out[i] = after[id]; out[i] == nil {
-			return nil, errs.Internal(nil, "offering %s was written and cannot be read", id)
-		}
-		entries = append(entries, audit.Entry{Action: "offering.create", ObjectType: "offering", ObjectID: id, After: out[i]})
+		out[i] = o
+		entries = append(entries, audit.Entry{Action: "offering.create", ObjectType: "offering", ObjectID: id, After: o})
 	}
 	return out, audit.WriteAll(ctx, tx, p, c.now(), entries)
 }

@@ -2,9 +2,12 @@ package portfolio_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/catalog"
@@ -126,6 +129,36 @@ func TestImportLargeFileInBatches(t *testing.T) {
 		if one.Plans[k].Recurring != o.Plans[k].Recurring || one.Plans[k].OneTime != o.Plans[k].OneTime || one.Plans[k].PriceVersion != o.Plans[k].PriceVersion ||
 			fmt.Sprint(one.Plans[k].Prices) != fmt.Sprint(o.Plans[k].Prices) || one.Plans[k].RecurringInterval != o.Plans[k].RecurringInterval {
 			t.Errorf("plan %d: one at a time %+v, in bulk %+v", k, one.Plans[k], o.Plans[k])
+		}
+	}
+	// The audit records say the same of both, IDs and times aside.
+	record := func(action, id string) any {
+		t.Helper()
+		var after string
+		if err := a.DB.Read().QueryRowContext(ctx, `SELECT after_json FROM audit_log WHERE action = $1 AND object_id = $2`, action, id).Scan(&after); err != nil {
+			t.Fatal(err)
+		}
+		var v map[string]any
+		if err := json.Unmarshal([]byte(after), &v); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"id", "plan_id", "code", "created_at", "updated_at", "effective_from"} {
+			delete(v, k)
+		}
+		if plans, ok := v["plans"].([]any); ok {
+			for _, p := range plans {
+				delete(p.(map[string]any), "id")
+				delete(p.(map[string]any), "price_version_id")
+			}
+		}
+		return v
+	}
+	if diff := cmp.Diff(record("offering.create", o.ID), record("offering.create", one.ID)); diff != "" {
+		t.Errorf("offering.create in bulk and one at a time (-bulk +one):\n%s", diff)
+	}
+	for k := range one.Plans {
+		if diff := cmp.Diff(record("price_version.create", o.Plans[k].ID), record("price_version.create", one.Plans[k].ID)); diff != "" {
+			t.Errorf("price_version.create of plan %d in bulk and one at a time (-bulk +one):\n%s", k, diff)
 		}
 	}
 	page, err := a.Catalog.Search(ctx, sys, catalog.OfferingFilter{Query: "off-02001"})

@@ -22,6 +22,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
 	"strings"
 
@@ -57,7 +58,8 @@ type Document struct {
 	Offerings    []Offering     `yaml:"offerings,omitempty"`
 	Policies     []Policy       `yaml:"approval_policies,omitempty"`
 	Quotas       []Quota        `yaml:"quotas,omitempty"`
-	lines        map[string]int // path (offerings[3].plans[1].name) → line, filled by Parse
+	lines        map[string]int // path (offerings[3].plans[1].name) → line, filled by lineMap
+	data         []byte         // the file
 	file         string
 }
 
@@ -225,27 +227,122 @@ func Parse(file string, data []byte) (*Document, error) {
 	if ps := checkShape(file, &root); len(ps) > 0 {
 		return nil, ps
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
+	// The tree read above is decoded; a file with a field Document does
+	// not know (or any other error) is decoded again from its text, whose
+	// decoder names every unknown field with its line.
 	var d Document
-	if err := dec.Decode(&d); err != nil && err != io.EOF {
-		var ps Problems
-		if te, ok := err.(*yaml.TypeError); ok {
-			for _, m := range te.Errors {
-				ps = append(ps, Problem{File: file, Line: lineOf(m), Message: withoutLine(m)})
+	if len(root.Content) != 1 || !knownFields(root.Content[0], reflect.TypeOf(d)) || root.Decode(&d) != nil {
+		d = Document{}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&d); err != nil && err != io.EOF {
+			var ps Problems
+			if te, ok := err.(*yaml.TypeError); ok {
+				for _, m := range te.Errors {
+					ps = append(ps, Problem{File: file, Line: lineOf(m), Message: withoutLine(m)})
+				}
+				return nil, ps
 			}
-			return nil, ps
+			return nil, Problems{{File: file, Line: yamlLine(err), Message: err.Error()}}
 		}
-		return nil, Problems{{File: file, Line: yamlLine(err), Message: err.Error()}}
 	}
-	d.file, d.lines = file, map[string]int{}
-	// Remember the line of every element and field, by its path
-	// (offerings[3].plans[1].prices[0].meter), so a problem is reported
-	// on the line of the field it is about.
-	if len(root.Content) == 1 {
-		d.remember("", root.Content[0])
-	}
+	// The line of every element and field is found, by its path
+	// (offerings[3].plans[1].prices[0].meter), when a problem is reported
+	// on the line of the field it is about: from the text again (lineMap),
+	// as few files have problems.
+	d.file, d.data = file, data
 	return &d, nil
+}
+
+// lineMap is the line of every element and field of the file, by path.
+func (d *Document) lineMap() map[string]int {
+	if d.lines == nil {
+		d.lines = map[string]int{}
+		var root yaml.Node
+		if yaml.Unmarshal(d.data, &root) == nil && len(root.Content) == 1 {
+			d.remember("", root.Content[0])
+		}
+	}
+	return d.lines
+}
+
+// knownFields reports whether every key of the mappings under n names a
+// field of the type t is decoded into, as yaml's decoder with KnownFields
+// checks it (a yaml.Node, or a type that decodes itself, takes anything).
+func knownFields(n *yaml.Node, t reflect.Type) bool {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t == reflect.TypeOf(yaml.Node{}) || reflect.PointerTo(t).Implements(reflect.TypeOf((*yaml.Unmarshaler)(nil)).Elem()) {
+		return true
+	}
+	switch t.Kind() {
+	case reflect.Struct:
+		if n.Kind != yaml.MappingNode {
+			return true // the decoder reports it
+		}
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			ft, ok := fields[n.Content[i].Value]
+			if !ok || !knownFields(n.Content[i+1], ft) {
+				return false
+			}
+		}
+	case reflect.Slice, reflect.Array:
+		if n.Kind == yaml.SequenceNode {
+			for _, el := range n.Content {
+				if !knownFields(el, t.Elem()) {
+					return false
+				}
+			}
+		}
+	case reflect.Map:
+		if n.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				if !knownFields(n.Content[i+1], t.Elem()) {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+// yamlFields maps the keys of a struct, as yaml names them (the tag's
+// name, or the field's name in lower case; inline structs' keys), to
+// their types.
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	out := map[string]reflect.Type{}
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if f.PkgPath != "" && !f.Anonymous {
+			continue
+		}
+		tag := f.Tag.Get("yaml")
+		if tag == "-" {
+			continue
+		}
+		name, flags, _ := strings.Cut(tag, ",")
+		if strings.Contains(","+flags+",", ",inline,") {
+			ft := f.Type
+			for ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			if ft.Kind() == reflect.Struct {
+				for k, v := range yamlFields(ft) {
+					out[k] = v
+				}
+			} else {
+				return map[string]reflect.Type{} // an inline map: the slow path decides
+			}
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		out[name] = f.Type
+	}
+	return out
 }
 
 // remember records the line of n and of everything in it under path.
@@ -302,10 +399,10 @@ func checkShape(file string, root *yaml.Node) Problems {
 }
 
 func (d *Document) line(section string, i int) int {
-	if l, ok := d.lines[fmt.Sprintf("%s[%d]", section, i)]; ok {
+	if l, ok := d.lineMap()[fmt.Sprintf("%s[%d]", section, i)]; ok {
 		return l
 	}
-	return d.lines[section]
+	return d.lineMap()[section]
 }
 
 // fieldLine is the line of a field of the i-th element of section, named
@@ -320,15 +417,15 @@ func (d *Document) fieldLine(section string, i int, field string, index map[stri
 	for _, part := range strings.Split(field, ".") {
 		name, idx, hasIdx := strings.Cut(part, "[")
 		next := path + "." + name
-		if _, ok := d.lines[next]; !ok {
+		if _, ok := d.lineMap()[next]; !ok {
 			for _, alias := range []string{strings.TrimSuffix(name, "_ids") + "s", strings.TrimSuffix(name, "_id")} {
-				if _, ok := d.lines[path+"."+alias]; ok {
+				if _, ok := d.lineMap()[path+"."+alias]; ok {
 					next = path + "." + alias
 					break
 				}
 			}
 		}
-		l, ok := d.lines[next]
+		l, ok := d.lineMap()[next]
 		if !ok {
 			return line
 		}
@@ -338,15 +435,15 @@ func (d *Document) fieldLine(section string, i int, field string, index map[stri
 			fmt.Sscanf(idx, "%d]", &j)
 		} else if k, ok := index[name]; ok {
 			j = k
-		} else if _, many := d.lines[path+"[1]"]; !many {
-			if _, one := d.lines[path+"[0]"]; one {
+		} else if _, many := d.lineMap()[path+"[1]"]; !many {
+			if _, one := d.lineMap()[path+"[0]"]; one {
 				j = 0
 			}
 		}
 		if j < 0 {
 			continue
 		}
-		if l, ok := d.lines[fmt.Sprintf("%s[%d]", path, j)]; ok {
+		if l, ok := d.lineMap()[fmt.Sprintf("%s[%d]", path, j)]; ok {
 			path, line = fmt.Sprintf("%s[%d]", path, j), l
 		} else {
 			return line

@@ -8,6 +8,7 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/notify"
 	"github.com/steward-itaas/steward/internal/sla"
 	"github.com/steward-itaas/steward/internal/sso"
 )
@@ -151,12 +152,21 @@ func (p *Portal) rolesPage(w http.ResponseWriter, r *http.Request) error {
 type accountPage struct {
 	Page
 	User *identity.User
+	// Prefs and Kinds are the notification preferences and the kinds of
+	// event one may mute.
+	Prefs *notify.Preferences
+	Kinds []eventKind
 }
 
 func (p *Portal) accountView(r *http.Request) (accountPage, error) {
 	pr := middleware.Principal(r.Context())
 	u, err := p.Identity.User(r.Context(), pr, pr.UserID)
-	return accountPage{Page: p.pageFor(r, "Your account"), User: u}, err
+	if err != nil {
+		return accountPage{}, err
+	}
+	pg := accountPage{Page: p.pageFor(r, "Your account"), User: u}
+	pg.Prefs, pg.Kinds, err = p.notificationPrefs(r)
+	return pg, err
 }
 
 // updateAccount changes the caller's name, or their password (which ends

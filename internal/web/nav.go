@@ -56,6 +56,7 @@ var navigation = []struct {
 	{"Work", []navSection{
 		{"Approvals", "/approvals", everyone},
 		{"Tasks", "/tasks", anywhere(access.TaskWork)},
+		{"Notifications", "/notifications", everyone},
 	}},
 	{"Service management", []navSection{
 		{"Portfolio", "/portfolio", anywhere(access.ServiceRead)},
@@ -78,6 +79,7 @@ var navigation = []struct {
 		{"Groups", "/admin/groups", anywhere(access.GroupRead)},
 		{"Audit log", "/audit", anywhere(access.AuditRead)},
 		{"Jobs", "/admin/jobs", anywhere(access.JobRead)},
+		{"Mail log", "/admin/mails", anywhere(access.JobRead)},
 		{"Single sign-on", "/admin/identity-providers", anywhere(access.IdentityProviderManage)},
 	}},
 }
