@@ -64,6 +64,9 @@ type userPage struct {
 	CanManage bool
 	CanGrant  bool
 	Self      bool
+	// ByRule names, by grant ID, the identity provider whose mapping rules
+	// gave the grant (and will take it back when they no longer do).
+	ByRule map[string]string
 }
 
 func (p *Portal) userView(r *http.Request) (userPage, error) {
@@ -80,8 +83,12 @@ func (p *Portal) userView(r *http.Request) (userPage, error) {
 	if err != nil {
 		return userPage{}, err
 	}
+	byRule, err := p.Identity.RuleGrantIDs(r.Context(), pr, u.ID)
+	if err != nil {
+		return userPage{}, err
+	}
 	return userPage{Page: p.pageFor(r, u.Name), User: u, Grants: grants, Units: units, Roles: access.Roles,
-		CanManage: pr.Can(access.UserManage, u.Resource()), CanGrant: pr.CanAnywhere(access.GrantManage), Self: pr.UserID == u.ID}, nil
+		CanManage: pr.Can(access.UserManage, u.Resource()), CanGrant: pr.CanAnywhere(access.GrantManage), Self: pr.UserID == u.ID, ByRule: byRule}, nil
 }
 
 func (p *Portal) updateUser(w http.ResponseWriter, r *http.Request) error {
