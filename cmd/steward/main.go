@@ -123,6 +123,16 @@ func commands() *command {
 			{name: "delete", args: "CODE", summary: "delete a provider and the grants its rules gave", run: idpDelete},
 			{name: "local-passwords", args: "on|off", summary: "allow or refuse Steward passwords (administrators keep theirs: break glass)", run: idpLocalPasswords},
 		}},
+		{name: "webhook", summary: "outbound webhooks: subscriptions, their delivery log, redelivery (docs/events.md)", subs: []*command{
+			{name: "list", summary: "webhook subscriptions, enabled or not, and why Steward disabled one", run: webhookList},
+			{name: "create", summary: "subscribe a receiver (--url, --types, --org-unit); prints its secret once", run: webhookCreate},
+			{name: "types", summary: "the event types a subscription may name", run: webhookTypes},
+			{name: "deliveries", args: "SUBSCRIPTION", summary: "a subscription's delivery log, newest first (--state dead)", run: webhookDeliveries},
+			{name: "redeliver", args: "SUBSCRIPTION DELIVERY", summary: "send a delivery again, with the same webhook-id", run: webhookRedeliver},
+			{name: "rotate-secret", args: "SUBSCRIPTION", summary: "replace the signing secret; prints the new one once", run: webhookRotate},
+			{name: "test", args: "SUBSCRIPTION", summary: "queue a test event (steward.webhook.test)", run: webhookTest},
+			{name: "delete", args: "SUBSCRIPTION", summary: "remove a subscription and its delivery log", run: webhookDelete},
+		}},
 		{name: "platform", summary: "platforms that order through the OSB API under /osb", subs: []*command{
 			{name: "add", summary: "register an OSB platform; prints its password once", run: platformAdd},
 		}},

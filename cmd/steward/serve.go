@@ -44,6 +44,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	proxies := fs.string("trusted-proxies", "", "comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client")
 	metricsToken := fs.string("metrics-token", "", "bearer token that /metrics asks for on --addr (without it /metrics is served only on --metrics-addr)")
 	metricsAddr := fs.string("metrics-addr", "", "a separate, internal address that serves /metrics without a token, such as 127.0.0.1:9090")
+	allowPrivate := fs.bool("webhook-allow-private", false, "let webhook subscriptions reach loopback, private and link-local addresses (refused otherwise: server-side request forgery)")
 	intervals := durations{}
 	fs.Var(intervals, "job-interval", "override a scheduled job's interval, kind=duration (repeatable)")
 	if err := fs.parse(args); err != nil {
@@ -62,7 +63,7 @@ func serve(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	a, err := app.New(ctx, app.Config{Database: db.config(), WorkerID: *workerID,
-		PublicURL: *publicURL, JobIntervals: intervals, SecretKey: key, TrustedProxies: trusted, MetricsToken: *metricsToken}, log)
+		PublicURL: *publicURL, JobIntervals: intervals, SecretKey: key, TrustedProxies: trusted, WebhookAllowPrivate: *allowPrivate, MetricsToken: *metricsToken}, log)
 	if err != nil {
 		return err
 	}
