@@ -31,6 +31,7 @@ import (
 	"github.com/steward-itaas/steward/internal/jsontext"
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/notify"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/provision"
 	"github.com/steward-itaas/steward/internal/rating"
@@ -61,6 +62,8 @@ type Server struct {
 	SLA *sla.Service
 	// Webhooks are the outbound webhook subscriptions and their deliveries.
 	Webhooks *webhook.Service
+	// Notify is the notification centre: inboxes, preferences, the mail log.
+	Notify *notify.Service
 	// Idempotency remembers answers to requests sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
 	// SSO is single sign-on: identity providers and their mapping rules.
@@ -224,6 +227,14 @@ func (s *Server) Routes() []Route {
 		{Method: "POST", Path: "/api/v1/incidents", handler: s.saveIncident},
 		{Method: "PUT", Path: "/api/v1/incidents/{id}", handler: s.saveIncident},
 		{Method: "POST", Path: "/api/v1/alertmanager", handler: s.alertmanager},
+
+		{Method: "GET", Path: "/api/v1/notifications", handler: s.listNotifications},
+		{Method: "GET", Path: "/api/v1/notifications/unread", handler: s.countNotifications},
+		{Method: "POST", Path: "/api/v1/notifications/read", handler: s.readAllNotifications},
+		{Method: "POST", Path: "/api/v1/notifications/{id}/read", handler: s.readNotification},
+		{Method: "GET", Path: "/api/v1/notification-preferences", handler: s.getNotificationPreferences},
+		{Method: "PUT", Path: "/api/v1/notification-preferences", handler: s.putNotificationPreferences},
+		{Method: "GET", Path: "/api/v1/mails", handler: s.listMails},
 
 		{Method: "GET", Path: "/api/v1/identity-providers", handler: s.listIdentityProviders},
 		{Method: "POST", Path: "/api/v1/identity-providers", handler: s.createIdentityProvider},

@@ -448,6 +448,13 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{route: "POST /api/v1/incidents", may: can(access.OutageRecord, svc), body: map[string]any{"service": "desktop", "priority": 3, "summary": "matrix", "opened_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}},
 		{route: "PUT /api/v1/incidents/{id}", path: "/api/v1/incidents/{incident}", may: can(access.OutageRecord, svc), body: map[string]any{"service": "desktop", "priority": 1, "summary": "matrix", "opened_at": time.Now().Add(-500 * time.Hour).UTC().Format(time.RFC3339)}},
 		{route: "POST /api/v1/alertmanager", may: anywhere(access.OutageRecord), body: map[string]any{"version": "4", "status": "firing", "alerts": []any{}}},
+		{route: "GET /api/v1/notifications", may: inbox},
+		{route: "GET /api/v1/notifications/unread", may: inbox},
+		{route: "POST /api/v1/notifications/read", may: inbox},
+		{route: "POST /api/v1/notifications/{id}/read", path: "/api/v1/notifications/{missing}/read", may: inbox},
+		{route: "GET /api/v1/notification-preferences", may: inbox},
+		{route: "PUT /api/v1/notification-preferences", may: inbox, body: map[string]any{"email": "digest"}},
+		{route: "GET /api/v1/mails", may: can(access.JobRead, provider)},
 		{route: "GET /api/v1/event-types", may: signedIn},
 		{route: "GET /api/v1/webhooks", list: "webhook", may: or(can(access.WebhookRead, retail), can(access.WebhookManage, retail))},
 		{route: "POST /api/v1/webhooks", may: can(access.WebhookManage, retail), body: map[string]any{"url": "https://hooks.example.com/mx", "org_unit_id": v["org_unit"]}},
@@ -553,6 +560,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 }
 
 func none(*access.Principal) bool { return false }
+
+// inbox allows whoever has notifications: a person, not a token limited
+// to some roles.
+func inbox(p *access.Principal) bool { return p != nil && !p.Limited() }
 
 func or(a, b expect) expect { return func(p *access.Principal) bool { return a(p) || b(p) } }
 

@@ -38,6 +38,7 @@ import (
 	"github.com/steward-itaas/steward/internal/jobs"
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/notify"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/outbox"
 	"github.com/steward-itaas/steward/internal/provision"
@@ -81,6 +82,9 @@ type Config struct {
 	// Nil makes a key for this process only: sealed secrets will not open
 	// after a restart (fine for tests, not for a deployment).
 	SecretKey []byte
+	// Mail is the SMTP server notifications are mailed through; without
+	// one, people find them in the portal's inbox only.
+	Mail notify.SMTP
 	// WebhookAllowPrivate lets webhook subscriptions reach loopback,
 	// private and link-local addresses (serve --webhook-allow-private).
 	WebhookAllowPrivate bool
@@ -112,6 +116,9 @@ type App struct {
 	// Outbox hands the domain events services emit to its sinks
 	// (notifications, webhooks).
 	Outbox *outbox.Dispatcher
+	// Notify is the notification centre, an outbox sink, and its mailer (a
+	// worker).
+	Notify *notify.Service
 	// Webhooks are the outbound webhook subscriptions, an outbox sink, and
 	// their deliverer (a worker).
 	Webhooks *webhook.Service
@@ -180,6 +187,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.SLA = sla.New(db, cfg.Now, a.Jobs, a.Catalog, a.Metering, log)
 	a.Outbox = outbox.NewDispatcher(db, cfg.Now, log)
 	a.workers = append(a.workers, func(ctx context.Context) { a.Outbox.Run(ctx, time.Second) })
+	if err := cfg.Mail.Validate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	a.Notify = notify.New(db, cfg.Now, log, cfg.SecretKey)
+	a.Notify.Mail, a.Notify.PublicURL = cfg.Mail, cfg.PublicURL
+	a.Outbox.Add("notifications", a.Notify)
+	a.workers = append(a.workers, func(ctx context.Context) { a.Notify.RunMailer(ctx, time.Second) })
 	a.Webhooks = webhook.New(db, cfg.Now, box, log, webhook.Options{AllowPrivate: cfg.WebhookAllowPrivate, WorkerID: cfg.WorkerID, Source: cfg.PublicURL})
 	a.Outbox.Add("webhooks", a.Webhooks)
 	a.workers = append(a.workers, a.Webhooks.Run)
@@ -263,10 +278,10 @@ func (a *App) buildHandler() (http.Handler, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Idempotency: a.Idempotency, Webhooks: a.Webhooks, SSO: a.SSO, Log: a.log, Metrics: metrics,
+	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Idempotency: a.Idempotency, Notify: a.Notify, Webhooks: a.Webhooks, SSO: a.SSO, Log: a.log, Metrics: metrics,
 		SpecYAML: openapi.YAML, SpecJSON: specJSON}).Register(mux)
 	portal := &web.Portal{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders,
-		Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Log: a.log, Metrics: metrics,
+		Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Notify: a.Notify, Log: a.log, Metrics: metrics,
 		Now: a.cfg.Now, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), SSO: a.SSO, SSOPublicURL: a.cfg.PublicURL}
 	if err := portal.Register(mux); err != nil {
 		return nil, err
@@ -350,6 +365,9 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	}()
 	if a.Provision.PublicURL == "" { // webhook providers call back here
 		a.Provision.PublicURL = "http://" + ln.Addr().String()
+	}
+	if a.Notify.PublicURL == "" { // mails link here
+		a.Notify.PublicURL = "http://" + ln.Addr().String()
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

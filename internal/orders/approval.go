@@ -804,6 +804,39 @@ func (s *Service) Inbox(ctx context.Context, p *access.Principal, page sqldb.Pag
 	return sqldb.PageOf(out, page, inboxOrder, func(it *InboxItem) []any { return []any{it.Approval.CreatedAt, it.Approval.ID} }), nil
 }
 
+// Approval returns one approval with its order, as the inbox shows it, for
+// a caller who may read the order; Decidable says whether the caller is
+// the one it waits for now (a mail's link opens it before asking to
+// confirm).
+func (s *Service) Approval(ctx context.Context, p *access.Principal, approvalID string) (*InboxItem, bool, error) {
+	if !sqldb.ValidID(approvalID) {
+		return nil, false, errs.NotFound("approval %q not found", approvalID)
+	}
+	q := s.db.Read()
+	a, err := sqldb.QueryOne(ctx, q, fmt.Sprintf("approval %q", approvalID), scanApproval, `SELECT `+approvalColumns+` FROM approvals a WHERE a.id = $1`, approvalID)
+	if err != nil {
+		return nil, false, err
+	}
+	o, err := getOrder(ctx, q, a.OrderID)
+	if err != nil {
+		return nil, false, err
+	}
+	r, err := s.decider(ctx, q, a, o)
+	if err != nil {
+		return nil, false, err
+	}
+	may := s.mayDecide(p, r, o) && o.RequesterID != p.UserID
+	if !may && !s.canRead(ctx, p, o) {
+		return nil, false, errs.NotFound("approval %q not found", approvalID)
+	}
+	all, err := s.approvals(ctx, q, o.ID)
+	if err != nil {
+		return nil, false, err
+	}
+	may = may && a.State == ApprovalPending && o.State == StateAwaitingApproval && a.Step == currentStep(all)
+	return &InboxItem{Approval: a, Order: o}, may, nil
+}
+
 // inboxScope narrows the inbox's candidates to approvals p might decide:
 // routed to p, to a role p holds, or to a sponsor or owner when p holds a
 // fallback role. mayDecide has the last word.
