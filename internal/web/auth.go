@@ -9,7 +9,6 @@ import (
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/notify"
-	"github.com/steward-itaas/steward/internal/notify"
 	"github.com/steward-itaas/steward/internal/sla"
 	"github.com/steward-itaas/steward/internal/sso"
 )

@@ -57,7 +57,6 @@ var navigation = []struct {
 		{"Approvals", "/approvals", everyone},
 		{"Tasks", "/tasks", anywhere(access.TaskWork)},
 		{"Notifications", "/notifications", everyone},
-		{"Notifications", "/notifications", everyone},
 	}},
 	{"Service management", []navSection{
 		{"Portfolio", "/portfolio", anywhere(access.ServiceRead)},
@@ -80,7 +79,6 @@ var navigation = []struct {
 		{"Groups", "/admin/groups", anywhere(access.GroupRead)},
 		{"Audit log", "/audit", anywhere(access.AuditRead)},
 		{"Jobs", "/admin/jobs", anywhere(access.JobRead)},
-		{"Mail log", "/admin/mails", anywhere(access.JobRead)},
 		{"Mail log", "/admin/mails", anywhere(access.JobRead)},
 		{"Single sign-on", "/admin/identity-providers", anywhere(access.IdentityProviderManage)},
 	}},

@@ -37,7 +37,6 @@ import (
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/money"
 	"github.com/steward-itaas/steward/internal/notify"
-	"github.com/steward-itaas/steward/internal/notify"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/provision"
 	"github.com/steward-itaas/steward/internal/rating"
@@ -69,9 +68,6 @@ type Portal struct {
 	// Notify backs the inbox, notification preferences, the mail log and
 	// the pages links in mails open.
 	Notify *notify.Service
-	// Notify backs the inbox, notification preferences, the mail log and
-	// the pages links in mails open.
-	Notify *notify.Service
 	// SSO is single sign-on: the sign-in buttons and the identity provider
 	// pages; SSOPublicURL, when set, is where providers send people back.
 	SSO          *sso.Service
@@ -93,8 +89,6 @@ type Page struct {
 	Principal *access.Principal
 	CSRF      string
 	Nav       []NavGroup
-	// Unread counts the reader's unread notifications, for the header.
-	Unread int
 	// Unread counts the reader's unread notifications, for the header.
 	Unread int
 	// Find is what the header's search box holds.
@@ -213,7 +207,6 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 	}
 	routes = append(routes, p.slaRoutes()...)
 	routes = append(routes, p.ssoRoutes()...)
-	routes = append(routes, p.notificationRoutes()...)
 	routes = append(routes, p.notificationRoutes()...)
 	for _, rt := range routes {
 		var h http.Handler = p.adapt(rt.h)
@@ -359,7 +352,6 @@ func (p *Portal) pageFor(r *http.Request, title string) Page {
 		}
 	}
 	pg.Nav = navFor(pr, r.URL.Path)
-	pg.Unread = p.unread(r, pr)
 	pg.Unread = p.unread(r, pr)
 	return pg
 }
