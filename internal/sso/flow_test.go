@@ -318,6 +318,25 @@ func TestCallbackRefusals(t *testing.T) {
 			t.Errorf("a provider of another issuer = %d %.300s", code, body)
 		}
 	})
+	t.Run("unverified email", func(t *testing.T) {
+		// A Steward user with this email exists; the provider has not
+		// verified that the email is the person's: no takeover.
+		ctx, sys := context.Background(), access.System()
+		if _, err := e.app.Identity.CreateUser(ctx, sys, identity.CreateUserInput{Email: "bo@retail.example", Name: "Bo", Password: "a long enough password"}); err != nil {
+			t.Fatal(err)
+		}
+		e.op.SetUser(ssotest.User{ID: "u-bo", Username: "bo", Password: "verysecure", FirstName: "Bo", Email: "bo@retail.example", EmailVerified: false})
+		c := browser(t, "")
+		res := e.signIn(c, "bo", "verysecure", "/")
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if res.StatusCode != 409 || !strings.Contains(string(body), "has not verified that this email is yours") {
+			t.Errorf("an unverified email of an existing user = %d %.300s", res.StatusCode, body)
+		}
+		if code, _ := e.me(c); code != 401 {
+			t.Errorf("signed in after the refusal: /api/v1/me = %d", code)
+		}
+	})
 	// Nobody was signed in by any of it.
 	if _, err := e.app.Identity.UserByEmail(context.Background(), access.System(), "ana@retail.example"); !errs.Is(err, errs.CodeNotFound) {
 		t.Errorf("a refused callback made the user: %v", err)
