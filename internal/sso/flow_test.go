@@ -13,7 +13,9 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -35,12 +37,16 @@ type env struct {
 	op              *ssotest.OP
 	retail, finance string // org unit IDs
 	provider        *sso.Provider
+	// skew moves Steward's clock ahead of the real one (nanoseconds).
+	skew atomic.Int64
 }
 
 func newEnv(t *testing.T) *env {
 	t.Helper()
 	ctx, sys := context.Background(), access.System()
+	e := &env{t: t}
 	a, err := app.New(ctx, app.Config{Database: sqldbtest.Config(t), SecretKey: bytes.Repeat([]byte{9}, 32), WorkerID: t.Name(),
+		Now:      func() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) },
 		Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}}, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
@@ -48,7 +54,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(func() { a.Close() })
 	srv := httptest.NewServer(a.Handler())
 	t.Cleanup(srv.Close)
-	e := &env{t: t, app: a, base: srv.URL}
+	e.app, e.base = a, srv.URL
 	for code, id := range map[string]*string{"RETAIL": &e.retail, "FIN": &e.finance} {
 		ou, err := a.Identity.CreateOrgUnit(ctx, sys, identity.CreateOrgUnitInput{Kind: identity.OrgUnitBusinessUnit, Code: code, Name: code})
 		if err != nil {
@@ -293,6 +299,14 @@ func TestCallbackRefusals(t *testing.T) {
 		}
 		if code, body := get(t, plain, loc.String(), forged); code != 401 || !strings.Contains(body, "could not be verified") {
 			t.Errorf("another nonce = %d %.300s", code, body)
+		}
+	})
+	t.Run("too late", func(t *testing.T) {
+		loc, cookie := e.callback(browser(t, stop))
+		e.skew.Store(int64(sso.FlowTTL + time.Second))
+		defer e.skew.Store(0)
+		if code, body := get(t, plain, loc.String(), cookie); code != 401 || !strings.Contains(body, "took longer than 10 minutes") {
+			t.Errorf("a callback after the flow's time = %d %.300s", code, body)
 		}
 	})
 	t.Run("error", func(t *testing.T) {
