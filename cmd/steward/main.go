@@ -94,6 +94,10 @@ func commands() *command {
 			{name: "grant", summary: "give a user a role on the provider or an org unit", run: adminGrant},
 			{name: "create-token", summary: "create an API token for a user and print it once", run: adminCreateToken},
 		}},
+		{name: "mail", summary: "the notification centre's mail: test the SMTP settings, read the mail log", subs: []*command{
+			{name: "test", args: "EMAIL", summary: "send a test mail now through the --smtp-* settings", run: mailTest},
+			{name: "log", summary: "mails sent, queued for a retry or failed, newest first (--status failed)", run: mailLog},
+		}},
 		{name: "audit", summary: "the audit log", subs: []*command{
 			{name: "verify", summary: "check the audit log's hash chain", run: auditVerify},
 		}},

@@ -45,6 +45,7 @@ func serve(ctx context.Context, e env, args []string) error {
 	metricsToken := fs.string("metrics-token", "", "bearer token that /metrics asks for on --addr (without it /metrics is served only on --metrics-addr)")
 	metricsAddr := fs.string("metrics-addr", "", "a separate, internal address that serves /metrics without a token, such as 127.0.0.1:9090")
 	allowPrivate := fs.bool("webhook-allow-private", false, "let webhook subscriptions reach loopback, private and link-local addresses (refused otherwise: server-side request forgery)")
+	mailf := addMailFlags(fs)
 	intervals := durations{}
 	fs.Var(intervals, "job-interval", "override a scheduled job's interval, kind=duration (repeatable)")
 	if err := fs.parse(args); err != nil {
@@ -62,8 +63,12 @@ func serve(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return err
 	}
+	smtp, err := mailf.config()
+	if err != nil {
+		return err
+	}
 	a, err := app.New(ctx, app.Config{Database: db.config(), WorkerID: *workerID,
-		PublicURL: *publicURL, JobIntervals: intervals, SecretKey: key, TrustedProxies: trusted, WebhookAllowPrivate: *allowPrivate, MetricsToken: *metricsToken}, log)
+		PublicURL: *publicURL, JobIntervals: intervals, SecretKey: key, TrustedProxies: trusted, Mail: smtp, WebhookAllowPrivate: *allowPrivate, MetricsToken: *metricsToken}, log)
 	if err != nil {
 		return err
 	}

@@ -483,3 +483,25 @@ var htmlMail = htmltemplate.Must(htmltemplate.New("html").Parse(`<!doctype html>
 <p style="color: #5b6472; font-size: 0.9em"><a href="{{.Inbox}}">All your notifications</a> · <a href="{{.Preferences}}">Choose which mails you get</a> · <a href="{{.Unsubscribe}}">Stop these mails</a></p>
 </body></html>
 `))
+
+// SendTest sends one mail to the address now, over the configured server,
+// outside the queue: `steward mail test` checks the settings with it.
+func (s *Service) SendTest(ctx context.Context, to string) error {
+	if !s.Mail.Configured() {
+		return errors.New("no mail server is configured: set --smtp-addr (STEWARD_SMTP_ADDR) and --smtp-from")
+	}
+	if _, err := mail.ParseAddress(to); err != nil {
+		return fmt.Errorf("%q is not a mail address: %v", to, err)
+	}
+	c, err := s.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	m := &outMail{ids: []string{sqldb.NewID()}, to: to, name: to, created: s.now(),
+		items: []mailItem{{title: "Steward can send you mail", body: "This is a test of Steward's mail settings; nothing needs doing.", link: "/notifications", at: s.now()}}}
+	if err := s.send(c, m); err != nil {
+		return err
+	}
+	return c.Quit()
+}

@@ -13,8 +13,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"io"
+	"log"
 	"math/big"
 	"mime"
 	"mime/multipart"
@@ -50,8 +52,9 @@ type Message struct {
 // Server is a running SMTP server.
 type Server struct {
 	Addr string
-	// RootCAs trusts the server's certificate.
+	// RootCAs trusts the server's certificate; CAPEM is the same as PEM.
 	RootCAs *x509.CertPool
+	CAPEM   []byte
 	srv     *smtp.Server
 
 	mu       sync.Mutex
@@ -65,12 +68,14 @@ type Server struct {
 func Start(t testing.TB) *Server {
 	t.Helper()
 	cert, pool := certificate(t)
-	s := &Server{RootCAs: pool, changed: make(chan struct{})}
+	s := &Server{RootCAs: pool, changed: make(chan struct{}),
+		CAPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: cert.Certificate[0]})}
 	s.srv = smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) { return &session{s: s, c: c}, nil }))
 	s.srv.Domain = "localhost"
 	s.srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
 	s.srv.ReadTimeout, s.srv.WriteTimeout = time.Minute, time.Minute
 	s.srv.MaxMessageBytes = 1 << 20
+	s.srv.ErrorLog = log.New(io.Discard, "", 0) // clients that hang up are the tests' business
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
