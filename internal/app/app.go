@@ -280,7 +280,7 @@ func (a *App) buildHandler() (http.Handler, error) {
 	mux := http.NewServeMux()
 	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Idempotency: a.Idempotency, Notify: a.Notify, Webhooks: a.Webhooks, SSO: a.SSO, Log: a.log, Metrics: metrics,
 		SpecYAML: openapi.YAML, SpecJSON: specJSON}).Register(mux)
-	portal := &web.Portal{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders,
+	portal := &web.Portal{Webhooks: a.Webhooks, Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders,
 		Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Notify: a.Notify, Log: a.log, Metrics: metrics,
 		Now: a.cfg.Now, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), SSO: a.SSO, SSOPublicURL: a.cfg.PublicURL}
 	if err := portal.Register(mux); err != nil {

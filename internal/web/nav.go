@@ -79,6 +79,7 @@ var navigation = []struct {
 		{"Groups", "/admin/groups", anywhere(access.GroupRead)},
 		{"Audit log", "/audit", anywhere(access.AuditRead)},
 		{"Jobs", "/admin/jobs", anywhere(access.JobRead)},
+		{"Webhooks", "/admin/webhooks", mayReadWebhooks},
 		{"Mail log", "/admin/mails", anywhere(access.JobRead)},
 		{"Single sign-on", "/admin/identity-providers", anywhere(access.IdentityProviderManage)},
 	}},

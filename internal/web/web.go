@@ -42,6 +42,7 @@ import (
 	"github.com/steward-itaas/steward/internal/rating"
 	"github.com/steward-itaas/steward/internal/sla"
 	"github.com/steward-itaas/steward/internal/sso"
+	"github.com/steward-itaas/steward/internal/webhook"
 )
 
 //go:embed templates/*.html
@@ -65,6 +66,8 @@ type Portal struct {
 	Broker    *broker.Broker
 	// SLA backs the service level pages.
 	SLA *sla.Service
+	// Webhooks backs the webhook subscription pages.
+	Webhooks *webhook.Service
 	// Notify backs the inbox, notification preferences, the mail log and
 	// the pages links in mails open.
 	Notify *notify.Service
@@ -206,6 +209,7 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		{"POST /catalog/{code}/edit", false, p.saveOffering(true)},
 	}
 	routes = append(routes, p.slaRoutes()...)
+	routes = append(routes, p.webhookRoutes()...)
 	routes = append(routes, p.ssoRoutes()...)
 	routes = append(routes, p.notificationRoutes()...)
 	for _, rt := range routes {
