@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
@@ -96,8 +97,13 @@ func (s *Service) SignInExternal(ctx context.Context, in ExternalSignIn) (*Sessi
 	if in.Name == "" {
 		in.Name = in.Email
 	}
-	if len(in.Name) > 200 {
-		in.Name = in.Name[:200]
+	// A provider's name claim is not a form's: keep what both databases
+	// store as text (valid UTF-8, no NUL), at most 200 bytes of whole
+	// characters, as a user's name is.
+	in.Name = strings.ReplaceAll(strings.ToValidUTF8(in.Name, ""), "\x00", "")
+	for len(in.Name) > 200 {
+		_, size := utf8.DecodeLastRuneInString(in.Name)
+		in.Name = in.Name[:len(in.Name)-size]
 	}
 	now := sqldb.Time(s.now())
 	sess := &Session{Secret: randomToken(32), CSRFToken: randomToken(32), ExpiresAt: sqldb.Time(now.Add(s.opts.SessionTTL))}

@@ -386,3 +386,22 @@ func TestLocalPasswordsOff(t *testing.T) {
 		t.Errorf("a user's password with local passwords on again: %v", err)
 	}
 }
+
+// A provider's name claim is stored as text both databases take: invalid
+// UTF-8 and NUL dropped, cut to 200 bytes of whole characters.
+func TestSignInExternalKeepsNamesStorable(t *testing.T) {
+	e := newEnv(t)
+	ctx, sys := context.Background(), access.System()
+	name := strings.Repeat("é", 150) + "\x00\xff"
+	if _, _, err := e.app.Identity.SignInExternal(ctx, identity.ExternalSignIn{ProviderID: e.provider.ID, ProviderCode: "corp", Subject: "s-1",
+		Email: "long@retail.example", EmailVerified: true, Name: name}); err != nil {
+		t.Fatal(err)
+	}
+	u, err := e.app.Identity.UserByEmail(ctx, sys, "long@retail.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.Repeat("é", 100); u.Name != want {
+		t.Errorf("name stored as %q (%d bytes), want 100 é", u.Name, len(u.Name))
+	}
+}
