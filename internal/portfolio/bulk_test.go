@@ -15,7 +15,7 @@ import (
 )
 
 // bigPortfolio is a file of services (live) and offerings with three plans
-// each; the offering numbered bad, if any, names a blueprint that was never
+// each, the dearest first; the offering numbered bad, if any, names a blueprint that was never
 // uploaded, which only writing it finds.
 func bigPortfolio(services, offerings, bad int) []byte {
 	var b strings.Builder
@@ -31,7 +31,7 @@ func bigPortfolio(services, offerings, bad int) []byte {
 		}
 		b.WriteString("    plans:\n")
 		for k, p := range []string{"bronze", "silver", "gold"} {
-			fmt.Fprintf(&b, "      - {code: %s, name: %s, currency: EUR, recurring: \"%d.50\", one_time: \"%d.00\"", p, p, 10+i%90, k)
+			fmt.Fprintf(&b, "      - {code: %s, name: %s, currency: EUR, recurring: \"%d.50\", one_time: \"%d.00\"", p, p, 10+i%90+(2-k)*5, k)
 			if i == bad && k == 1 {
 				b.WriteString(", blueprint: nope@1")
 			}
@@ -100,6 +100,10 @@ func TestImportLargeFileInBatches(t *testing.T) {
 	}
 	if n := count(`SELECT COUNT(*) FROM plans p JOIN price_versions v ON v.id = p.price_version_id AND v.plan_id = p.id AND v.version = 1`); n != 3*offerings {
 		t.Errorf("%d plans have their first price version, want %d", n, 3*offerings)
+	}
+	if n := count(`SELECT COUNT(*) FROM offering_search s WHERE s.currency <> 'EUR' OR s.min_price_minor IS NULL
+		OR s.min_price_minor <> (SELECT MIN(p.recurring_minor) FROM plans p WHERE p.offering_id = s.offering_id AND NOT p.retired)`); n != 0 {
+		t.Errorf("%d offerings are searched at a price that is not their lowest", n)
 	}
 	if n := count(`SELECT COUNT(*) FROM offering_audience WHERE role = 'approver'`); n != offerings/5 {
 		t.Errorf("%d offerings have the approver audience, want %d", n, offerings/5)

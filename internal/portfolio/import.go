@@ -797,6 +797,9 @@ func (pl *plan) batches(ctx context.Context, dry bool, changes *[]Change, cs []C
 			}
 			return bad, fmt.Errorf("%s: %w", cs[bad], ie.Err)
 		}
+		if ctx.Err() != nil {
+			return lo, errStopped{fmt.Errorf("stopped before %s: %w", cs[lo], ctx.Err())}
+		}
 		if hi-lo == 1 {
 			return lo, fmt.Errorf("%s: %w", cs[lo], err)
 		}
@@ -819,6 +822,10 @@ func (pl *plan) batches(ctx context.Context, dry bool, changes *[]Change, cs []C
 		}
 		n, err := upTo(lo, hi)
 		*changes = append(*changes, cs[lo:n]...)
+		var stopped errStopped
+		if errors.As(err, &stopped) {
+			return stopped.error
+		}
 		if err != nil {
 			*changes = append(*changes, cs[n])
 			return err
@@ -826,6 +833,9 @@ func (pl *plan) batches(ctx context.Context, dry bool, changes *[]Change, cs []C
 	}
 	return nil
 }
+
+// errStopped is a batch cut short by its context: no change failed.
+type errStopped struct{ error }
 
 // serviceCodes maps the services' IDs to their codes.
 func (pl *plan) serviceCodes() map[string]string {
