@@ -306,3 +306,26 @@ func (s *Service) Test(ctx context.Context, p *access.Principal, subID string) (
 	}
 	return d, err
 }
+
+// Purge deletes delivered and dead-lettered deliveries created before
+// before, a batch at a time, and reports how many it deleted. Pending ones
+// stay whatever their age.
+func Purge(ctx context.Context, db *sqldb.DB, before time.Time) (int64, error) {
+	var total int64
+	for {
+		var n int64
+		err := db.Tx(ctx, func(tx *sqldb.Tx) error {
+			res, err := tx.ExecContext(ctx, `DELETE FROM webhook_deliveries WHERE seq IN
+				(SELECT seq FROM webhook_deliveries WHERE state <> 'pending' AND created_at < $1 ORDER BY seq LIMIT 1000)`, sqldb.Time(before))
+			if err != nil {
+				return sqldb.Err(err, "webhook deliveries")
+			}
+			n, _ = res.RowsAffected()
+			return nil
+		})
+		total += n
+		if err != nil || n < 1000 {
+			return total, err
+		}
+	}
+}

@@ -99,7 +99,9 @@ type Options struct {
 	AllowPrivate bool
 	// ConnectTimeout bounds connecting (5 s); Timeout one whole attempt (15 s).
 	ConnectTimeout, Timeout time.Duration
-	// Lease is how long a claimed delivery stays with its deliverer (2 min).
+	// Lease is how long a claimed delivery stays with its deliverer (1 min,
+	// more than an attempt can take): a deliverer that dies mid-attempt
+	// leaves its claims to expire, and another sends them again.
 	Lease time.Duration
 	// RetryFor is how long a delivery is retried before it is dead-lettered (24 h).
 	RetryFor time.Duration
@@ -127,7 +129,7 @@ func (o *Options) defaults() {
 	}
 	def(&o.ConnectTimeout, 5*time.Second)
 	def(&o.Timeout, 15*time.Second)
-	def(&o.Lease, 2*time.Minute)
+	def(&o.Lease, time.Minute)
 	def(&o.RetryFor, 24*time.Hour)
 	def(&o.DisableAfter, 24*time.Hour)
 	def(&o.Poll, time.Second)

@@ -684,3 +684,24 @@ func TestPrivateAddressesRefused(t *testing.T) {
 		t.Errorf("private address at dial time: %q, %d requests arrived", d.LastError, len(rcv.snapshot()))
 	}
 }
+
+// Purge deletes old delivered and dead deliveries, never pending ones.
+func TestPurge(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	s := e.service(fast("w"))
+	sub, err := s.Create(e.ctx, access.System(), webhook.Input{URL: "https://hooks.example.com/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.emit(s, ev("order.approved", "orders/1", 1), ev("order.approved", "orders/2", 2))
+	ds := e.deliveries(s, sub.ID)
+	e.db.Tx(e.ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(e.ctx, `UPDATE webhook_deliveries SET state = 'delivered' WHERE id = $1`, ds[0].ID)
+		return err
+	})
+	n, err := webhook.Purge(e.ctx, e.db, time.Now().Add(time.Hour))
+	if err != nil || n != 1 || len(e.deliveries(s, sub.ID)) != 1 {
+		t.Errorf("purged %d (%v), %d left", n, err, len(e.deliveries(s, sub.ID)))
+	}
+}
