@@ -19,6 +19,8 @@ import (
 	"testing"
 	"time"
 
+	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
+
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/outbox"
@@ -29,7 +31,8 @@ import (
 )
 
 // verify checks a request's Standard Webhooks signature, written from the
-// specification's text and independent of the package's signing code:
+// specification's text and independent of the package's signing code (the
+// receiver also checks it with the specification's own Go library):
 // the signed content is "<webhook-id>.<webhook-timestamp>.<body>", the key
 // is the base64 after "whsec_", the signature header is a space-separated
 // list of "v1,<base64 HMAC-SHA256>", and a timestamp more than five
@@ -92,6 +95,16 @@ func newReceiver(t *testing.T) *receiver {
 		defer r.mu.Unlock()
 		if err := verify(r.secret, req.Header, body); err != nil {
 			t.Errorf("signature: %v", err)
+			w.WriteHeader(401)
+			return
+		}
+		// ...and with the official Go library of Standard Webhooks.
+		wh, err := standardwebhooks.NewWebhook(r.secret)
+		if err == nil {
+			err = wh.Verify(body, req.Header)
+		}
+		if err != nil {
+			t.Errorf("the Standard Webhooks library refuses the request: %v", err)
 			w.WriteHeader(401)
 			return
 		}
