@@ -163,6 +163,7 @@ func (e *env) grants(userID string) (rule, manual []string) {
 // again, taking back what no rule gives any more and leaving a grant given
 // by hand alone.
 func TestCodeFlowWithARealProvider(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx, sys := context.Background(), access.System()
 
@@ -272,6 +273,7 @@ func get(t *testing.T, c *http.Client, u string, cookie string) (int, string) {
 // browser, with an ID token of another nonce, or from a provider whose
 // issuer is not the one configured, signs nobody in.
 func TestCallbackRefusals(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	plain := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	stop := e.base + "/login/sso/corp/callback"
@@ -361,6 +363,7 @@ func TestCallbackRefusals(t *testing.T) {
 // password no longer signs them in, but a global administrator's still
 // does (break glass).
 func TestLocalPasswordsOff(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx, sys := context.Background(), access.System()
 	const pw = "a long enough password"
@@ -390,6 +393,7 @@ func TestLocalPasswordsOff(t *testing.T) {
 // A provider's name claim is stored as text both databases take: invalid
 // UTF-8 and NUL dropped, cut to 200 bytes of whole characters.
 func TestSignInExternalKeepsNamesStorable(t *testing.T) {
+	t.Parallel()
 	e := newEnv(t)
 	ctx, sys := context.Background(), access.System()
 	name := strings.Repeat("é", 150) + "\x00\xff"

@@ -12,6 +12,7 @@ import (
 )
 
 func TestEvaluate(t *testing.T) {
+	t.Parallel()
 	consumer := identity.RuleGrant{Role: access.RoleConsumer, ScopeKind: access.ScopeOrgUnit, ScopeID: "ou-retail"}
 	auditor := identity.RuleGrant{Role: access.RoleAuditor, ScopeKind: access.ScopeGlobal}
 	rule := func(claim string, m sso.Match, value, ou string, gs ...identity.RuleGrant) sso.Rule {
@@ -56,6 +57,7 @@ func TestEvaluate(t *testing.T) {
 }
 
 func TestProviderInputValidate(t *testing.T) {
+	t.Parallel()
 	ok := func() sso.ProviderInput {
 		return sso.ProviderInput{Code: "corp", Name: "Corp", IssuerURL: "https://login.example.com/realms/staff", ClientID: "steward"}
 	}
