@@ -433,7 +433,6 @@ func TestAPIConformsToSpec(t *testing.T) {
 	webhookScenario(t, e, retail.ID)
 	ssoScenario(t, e, retail.ID)
 	notificationScenario(t, e, retail.ID)
-	notificationScenario(t, e, retail.ID)
 
 	c.do("DELETE", "/api/v1/org-units/"+mfg.ID, admin, nil, 204)
 	c.do("GET", "/api/v1/org-units/"+mfg.ID, admin, nil, 404)
