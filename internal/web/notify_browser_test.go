@@ -30,7 +30,7 @@ func startMailingApp(t *testing.T) (string, *app.App, *smtptest.Server) {
 	ctx := context.Background()
 	a, err := app.New(ctx, app.Config{Database: sqldbtest.Config(t),
 		Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}},
-		Mail: notify.SMTP{Addr: mail.Addr, Username: smtptest.Username, Password: smtptest.Password, From: "Contoso IT <it@contoso.example>", RootCAs: mail.RootCAs}},
+		Mail:     notify.SMTP{Addr: mail.Addr, Username: smtptest.Username, Password: smtptest.Password, From: "Contoso IT <it@contoso.example>", RootCAs: mail.RootCAs}},
 		slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
