@@ -159,6 +159,7 @@ func commands() *command {
 			{name: "sla", summary: "a compliance pass over many agreements", run: benchSLA},
 			{name: "lists", summary: "first and deep pages of the big lists: p99 latency", run: benchLists},
 			{name: "catalog", summary: "a large catalog: load, search, one offering, the portal's page, RSS", run: benchCatalog},
+			{name: "notify", summary: "a burst of mailed notifications from a billing run: delivery time, duplicates", run: benchNotify},
 		}},
 		{name: "version", summary: "print the version and the commit it was built from", run: versionCmd},
 	}}

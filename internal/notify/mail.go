@@ -69,7 +69,7 @@ func (m SMTP) Validate() error {
 
 // Mailer tuning.
 const (
-	mailBatch  = 50               // mails claimed at a time
+	mailBatch  = 100              // mails claimed at a time
 	mailLease  = 5 * time.Minute  // a claim's lease: a sender that died lets go after it
 	mailGiveUp = 24 * time.Hour   // a mail still failing a day after it was queued fails for good
 	maxBackoff = 2 * time.Hour    // the longest wait between attempts
@@ -137,10 +137,27 @@ func (s *Service) DeliverMail(ctx context.Context) (int, error) {
 		return n, err
 	}
 	defer c.Close()
+	// Sent mails are recorded a few at a time (sentFlush): a commit per
+	// mail would hold the database's writer as long as everything else
+	// (on SQLite) for the same duplicate window, which a commit opens anyway.
+	var sent []string
+	flush := func() {
+		if len(sent) > 0 {
+			s.markSent(ctx, sent)
+			sent = sent[:0]
+		}
+	}
+	defer flush()
 	for i, m := range msgs {
 		err := s.send(c, m)
+		if err == nil {
+			if sent = append(sent, m.ids...); len(sent) >= sentFlush {
+				flush()
+			}
+			continue
+		}
 		s.settle(ctx, m, err)
-		if err != nil && !permanent(err) {
+		if !permanent(err) {
 			// The connection may be broken: what is left waits for its retry.
 			for _, rest := range msgs[i+1:] {
 				s.settle(ctx, rest, fmt.Errorf("not sent: an earlier mail on the connection failed: %w", err))
@@ -150,6 +167,24 @@ func (s *Service) DeliverMail(ctx context.Context) (int, error) {
 	}
 	_ = c.Quit()
 	return n, nil
+}
+
+// sentFlush is how many sent mails are recorded in one transaction.
+const sentFlush = 20
+
+// markSent records mails the server accepted.
+func (s *Service) markSent(ctx context.Context, ids []string) {
+	now := sqldb.Time(s.now())
+	err := s.db.Tx(context.WithoutCancel(ctx), func(tx *sqldb.Tx) error {
+		var args sqldb.Args
+		at := args.Add(now)
+		_, err := tx.ExecContext(ctx, `UPDATE notification_mails SET status = 'sent', sent_at = `+at+`, locked_until = NULL, last_error = '' WHERE `+sqldb.In(&args, "id", ids), args...)
+		return err
+	})
+	if err != nil {
+		// Their lease runs out and they are sent again, with the same Message-ID.
+		s.log.Error("record sent mails", "err", err, "mails", len(ids))
+	}
 }
 
 // claim leases due mails: single ones in order, then the due digests of a

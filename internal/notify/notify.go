@@ -24,6 +24,7 @@ import (
 	"encoding/json"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -67,7 +68,19 @@ func New(db *sqldb.DB, now func() time.Time, log *slog.Logger, key []byte) *Serv
 
 // Take makes the notifications of a batch of events (an outbox.Sink).
 func (s *Service) Take(ctx context.Context, tx *sqldb.Tx, events []outbox.Stored) error {
+	write, err := s.Prepare(ctx, events)
+	if err != nil {
+		return err
+	}
+	return write(ctx, tx)
+}
+
+// Prepare resolves who each event tells, and their preferences, from
+// committed data, and returns the writes of their notifications and mails
+// for the dispatcher's transaction (an outbox.Preparer).
+func (s *Service) Prepare(ctx context.Context, events []outbox.Stored) (func(context.Context, *sqldb.Tx) error, error) {
 	now := sqldb.Time(s.now())
+	q := s.db.Read()
 	type row struct {
 		id, user string
 		e        *outbox.Stored
@@ -79,34 +92,14 @@ func (s *Service) Take(ctx context.Context, tx *sqldb.Tx, events []outbox.Stored
 		if e.Notice == nil {
 			continue
 		}
-		to, err := recipients(ctx, tx, e)
+		to, err := recipients(ctx, q, e)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		for _, u := range to {
 			rows = append(rows, row{sqldb.NewID(), u, e})
 			users[u] = true
 		}
-	}
-	if len(rows) == 0 {
-		return nil
-	}
-	prefs, err := preferencesOf(ctx, tx, keys(users))
-	if err != nil {
-		return err
-	}
-	err = sqldb.Bulk{
-		Object: "notifications",
-		Head:   `INSERT INTO notifications (id, user_id, event_id, kind, title, body, link, approval_id, created_at)`,
-		Tail:   ` ON CONFLICT (event_id, user_id) DO NOTHING`,
-		Cols:   9, Rows: len(rows),
-		Args: func(i int, args []any) []any {
-			r := rows[i]
-			return append(args, r.id, r.user, r.e.ID, r.e.Type, clip(r.e.Notice.Title, 300), clip(r.e.Notice.Body, 2000), r.e.Notice.Link, r.e.Notice.Approval, sqldb.Time(r.e.At))
-		},
-	}.Insert(ctx, tx)
-	if err != nil || !s.Mail.Configured() {
-		return err
 	}
 	type mail struct {
 		id, user, notification string
@@ -114,26 +107,47 @@ func (s *Service) Take(ctx context.Context, tx *sqldb.Tx, events []outbox.Stored
 		runAt                  time.Time
 	}
 	var mails []mail
-	for _, r := range rows {
-		pr := prefs[r.user]
-		if pr.Email == EmailOff || slices.Contains(pr.Muted, r.e.Type) {
-			continue
+	if len(rows) > 0 && s.Mail.Configured() {
+		prefs, err := preferencesOf(ctx, q, keys(users))
+		if err != nil {
+			return nil, err
 		}
-		m := mail{sqldb.NewID(), r.user, r.id, false, now}
-		if pr.Email == EmailDigest {
-			m.digest, m.runAt = true, nextDigest(now)
+		for _, r := range rows {
+			pr := prefs[r.user]
+			if pr.Email == EmailOff || slices.Contains(pr.Muted, r.e.Type) {
+				continue
+			}
+			m := mail{sqldb.NewID(), r.user, r.id, false, now}
+			if pr.Email == EmailDigest {
+				m.digest, m.runAt = true, nextDigest(now)
+			}
+			mails = append(mails, m)
 		}
-		mails = append(mails, m)
 	}
-	return sqldb.Bulk{
-		Object: "notification mails",
-		Head:   `INSERT INTO notification_mails (id, user_id, notification_id, digest, status, run_at, created_at)`,
-		Cols:   7, Rows: len(mails),
-		Args: func(i int, args []any) []any {
-			m := mails[i]
-			return append(args, m.id, m.user, m.notification, m.digest, "queued", m.runAt, now)
-		},
-	}.Insert(ctx, tx)
+	return func(ctx context.Context, tx *sqldb.Tx) error {
+		err := sqldb.Bulk{
+			Object: "notifications",
+			Head:   `INSERT INTO notifications (id, user_id, event_id, kind, title, body, link, approval_id, created_at)`,
+			Tail:   ` ON CONFLICT (event_id, user_id) DO NOTHING`,
+			Cols:   9, Rows: len(rows),
+			Args: func(i int, args []any) []any {
+				r := rows[i]
+				return append(args, r.id, r.user, r.e.ID, r.e.Type, clip(r.e.Notice.Title, 300), clip(r.e.Notice.Body, 2000), r.e.Notice.Link, r.e.Notice.Approval, sqldb.Time(r.e.At))
+			},
+		}.Insert(ctx, tx)
+		if err != nil {
+			return err
+		}
+		return sqldb.Bulk{
+			Object: "notification mails",
+			Head:   `INSERT INTO notification_mails (id, user_id, notification_id, digest, status, run_at, created_at)`,
+			Cols:   7, Rows: len(mails),
+			Args: func(i int, args []any) []any {
+				m := mails[i]
+				return append(args, m.id, m.user, m.notification, m.digest, "queued", m.runAt, now)
+			},
+		}.Insert(ctx, tx)
+	}, nil
 }
 
 // nextDigest is the next DigestHour:00 UTC after now.
@@ -146,7 +160,7 @@ func nextDigest(now time.Time) time.Time {
 }
 
 // recipients are the users an event's notice tells, in a stable order.
-func recipients(ctx context.Context, tx *sqldb.Tx, e *outbox.Stored) ([]string, error) {
+func recipients(ctx context.Context, q sqldb.Querier, e *outbox.Stored) ([]string, error) {
 	n := e.Notice
 	var args sqldb.Args
 	var parts []string
@@ -161,28 +175,33 @@ func recipients(ctx context.Context, tx *sqldb.Tx, e *outbox.Stored) ([]string, 
 		for i, r := range n.Roles {
 			roles[i] = string(r)
 		}
-		path, svc := args.Add(e.OrgUnitPath), args.Add(e.ServiceID)
-		path2, svc2 := args.Add(e.OrgUnitPath), args.Add(e.ServiceID)
-		parts = append(parts, `SELECT g.user_id FROM grants g LEFT JOIN org_units ou ON g.scope_kind = 'org_unit' AND ou.id = g.scope_id
-			WHERE `+sqldb.In(&args, "g.role", roles)+` AND (g.scope_kind = 'global'
-			OR (g.scope_kind = 'org_unit' AND `+path+` <> '' AND substr(`+path2+`, 1, length(ou.path)) = ou.path)
-			OR (g.scope_kind = 'service' AND `+svc+` <> '' AND g.scope_id = `+svc2+`))`)
+		// The org units that cover the event's are its path's: the path is
+		// the IDs from the root ("/root/…/unit/"), so the grants index
+		// answers (a grant covers its org unit and everything under it).
+		in := func() string { return sqldb.In(&args, "role", roles) }
+		parts = append(parts, `SELECT user_id FROM grants WHERE scope_kind = 'global' AND `+in())
+		if ancestors := strings.FieldsFunc(e.OrgUnitPath, func(r rune) bool { return r == '/' }); len(ancestors) > 0 {
+			parts = append(parts, `SELECT user_id FROM grants WHERE scope_kind = 'org_unit' AND `+sqldb.In(&args, "scope_id", ancestors)+` AND `+in())
+		}
+		if e.ServiceID != "" {
+			parts = append(parts, `SELECT user_id FROM grants WHERE scope_kind = 'service' AND scope_id = `+args.Add(e.ServiceID)+` AND `+in())
+		}
 	}
 	if len(parts) == 0 {
 		return nil, nil
 	}
-	q := `SELECT u.id FROM users u WHERE NOT u.disabled AND NOT u.machine AND u.id IN (`
+	query := `SELECT u.id FROM users u WHERE NOT u.disabled AND NOT u.machine AND u.id IN (`
 	for i, p := range parts {
 		if i > 0 {
-			q += ` UNION `
+			query += ` UNION `
 		}
-		q += p
+		query += p
 	}
-	q += `) ORDER BY u.id`
-	ids, err := sqldb.QueryAll(ctx, tx, "recipients", func(row sqldb.Scanner) (string, error) {
+	query += `) ORDER BY u.id`
+	ids, err := sqldb.QueryAll(ctx, q, "recipients", func(row sqldb.Scanner) (string, error) {
 		var id string
 		return id, row.Scan(&id)
-	}, q, args...)
+	}, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -378,5 +379,54 @@ func TestLimitedTokensHaveNoInbox(t *testing.T) {
 	}
 	if _, err := f.svc.List(f.ctx, nil, notify.Filter{}); !errs.Is(err, errs.CodeUnauthenticated) {
 		t.Fatalf("nobody read an inbox: %v", err)
+	}
+}
+
+// Roles are told by scope, as authorisation decides: a grant on the
+// provider covers every org unit, one on an org unit covers it and those
+// under it (not its siblings), one on a service covers that service.
+func TestRoleHoldersByScope(t *testing.T) {
+	f := newFixture(t)
+	root := f.unit("", "HOLDING")
+	retail := f.unit(root.ID, "SHOPS")
+	store := f.unit(retail.ID, "STORE-1")
+	mfg := f.unit(root.ID, "PLANTS")
+	global := f.user("fin-all@x.example", "All", root.ID, access.RoleFinancialManager, "")
+	shops := f.user("fin-shops@x.example", "Shops", retail.ID, access.RoleFinancialManager, retail.ID)
+	plants := f.user("fin-plants@x.example", "Plants", mfg.ID, access.RoleFinancialManager, mfg.ID)
+	u, err := f.ids.CreateUser(f.ctx, f.sys, identity.CreateUserInput{Email: "svc-owner@x.example", Name: "Owner", OrgUnitID: root.ID})
+	must(t, err)
+	svc, err := f.cat.Services(f.ctx, f.sys, catalog.ServiceFilter{})
+	must(t, err)
+	_, err = f.ids.CreateGrant(f.ctx, f.sys, identity.CreateGrantInput{UserID: u.ID, Role: access.RoleServiceOwner, ScopeKind: access.ScopeService, ScopeID: svc[0].ID})
+	must(t, err)
+	must(t, f.db.Tx(f.ctx, func(tx *sqldb.Tx) error {
+		return outbox.EmitAll(f.ctx, tx, f.sys, f.clock.now(), []outbox.Event{
+			{Type: "invoice.finalised", Subject: "invoices/1", OrgUnitID: store.ID, Data: map[string]string{},
+				Notice: &outbox.Notice{Title: "store", Link: "/billing", Roles: []access.Role{access.RoleFinancialManager}}},
+			{Type: "invoice.finalised", Subject: "invoices/2", OrgUnitID: mfg.ID, Data: map[string]string{},
+				Notice: &outbox.Notice{Title: "plants", Link: "/billing", Roles: []access.Role{access.RoleFinancialManager}}},
+			{Type: "sla.breached", Subject: "agreements/1", ServiceID: svc[0].ID, Data: map[string]string{},
+				Notice: &outbox.Notice{Title: "service", Link: "/sla", Roles: []access.Role{access.RoleServiceOwner, access.RoleFinancialManager}}},
+		})
+	}))
+	f.deliver()
+	titles := func(p *access.Principal) string {
+		var out []string
+		for _, n := range f.inbox(p) {
+			out = append(out, n.Title)
+		}
+		slices.Sort(out)
+		return strings.Join(out, ",")
+	}
+	owner, err := f.ids.Principal(f.ctx, u.ID)
+	must(t, err)
+	for _, c := range []struct {
+		who  *access.Principal
+		want string
+	}{{global, "plants,service,store"}, {shops, "store"}, {plants, "plants"}, {owner, "service"}} {
+		if got := titles(c.who); got != c.want {
+			t.Errorf("%s was told %q, want %q", c.who.Email, got, c.want)
+		}
 	}
 }

@@ -20,6 +20,7 @@ package outbox
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -133,6 +134,16 @@ type Sink interface {
 	Take(ctx context.Context, tx *sqldb.Tx, events []Stored) error
 }
 
+// A Preparer is a sink that reads what it needs for a batch (who is told,
+// their preferences) before the dispatcher's write transaction, from
+// committed data, and returns what to write in it: on SQLite the writer
+// is then held only for the writes. The dispatcher calls Prepare instead
+// of Take; a batch that another dispatcher took meanwhile is dropped
+// unwritten.
+type Preparer interface {
+	Prepare(ctx context.Context, events []Stored) (write func(ctx context.Context, tx *sqldb.Tx) error, err error)
+}
+
 // SinkFunc adapts a function to Sink.
 type SinkFunc func(ctx context.Context, tx *sqldb.Tx, events []Stored) error
 
@@ -186,8 +197,29 @@ const dispatchLock = 0x5374_6577_4f75_7462 // "StewOutb"
 // Once dispatches one batch and reports how many events it took (0: none
 // waiting, or another replica is dispatching).
 func (d *Dispatcher) Once(ctx context.Context) (int, error) {
+	// The batch and what Preparers need are read outside the write
+	// transaction; inside it the batch is checked to be still waiting.
+	events, err := sqldb.QueryAll(ctx, d.db.Read(), "outbox events", scanStored, `SELECT e.seq, e.id, e.type, e.subject, e.at, e.actor_id,
+		e.org_unit_id, COALESCE(ou.path, ''), e.service_id, e.data_json, e.notice_json
+		FROM outbox_events e LEFT JOIN org_units ou ON ou.id = e.org_unit_id
+		WHERE e.dispatched_at IS NULL ORDER BY e.seq LIMIT $1`, d.batch())
+	if err != nil || len(events) == 0 {
+		return 0, err
+	}
+	writes := make([]func(context.Context, *sqldb.Tx) error, len(d.sinks))
+	for i, s := range d.sinks {
+		if p, ok := s.sink.(Preparer); ok {
+			if writes[i], err = p.Prepare(ctx, events); err != nil {
+				return 0, fmt.Errorf("outbox sink %s: %w", s.name, err)
+			}
+		}
+	}
+	seqs := make([]int64, len(events))
+	for i, e := range events {
+		seqs[i] = e.Seq
+	}
 	n := 0
-	err := d.db.Tx(ctx, func(tx *sqldb.Tx) error {
+	err = d.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		if tx.Dialect == sqldb.Postgres {
 			var got bool
 			if err := tx.QueryRowContext(ctx, `SELECT pg_try_advisory_xact_lock($1)`, int64(dispatchLock)).Scan(&got); err != nil {
@@ -197,32 +229,41 @@ func (d *Dispatcher) Once(ctx context.Context) (int, error) {
 				return nil
 			}
 		}
-		events, err := sqldb.QueryAll(ctx, tx, "outbox events", scanStored, `SELECT e.seq, e.id, e.type, e.subject, e.at, e.actor_id,
-			e.org_unit_id, COALESCE(ou.path, ''), e.service_id, e.data_json, e.notice_json
-			FROM outbox_events e LEFT JOIN org_units ou ON ou.id = e.org_unit_id
-			WHERE e.dispatched_at IS NULL ORDER BY e.seq LIMIT $1`, d.batch())
-		if err != nil || len(events) == 0 {
-			return err
+		// Exactly the events read, if still waiting: on PostgreSQL one with
+		// a lower seq may commit after a higher one was read (it waits for
+		// the next batch), and another replica may have taken this batch
+		// since it was read (it is then not written twice).
+		var args sqldb.Args
+		now := args.Add(sqldb.Time(d.now()))
+		res, err := tx.ExecContext(ctx, `UPDATE outbox_events SET dispatched_at = `+now+` WHERE dispatched_at IS NULL AND `+sqldb.In(&args, "seq", seqs), args...)
+		if err != nil {
+			return sqldb.Err(err, "outbox events")
 		}
-		for _, s := range d.sinks {
-			if err := s.sink.Take(ctx, tx, events); err != nil {
+		if got, _ := res.RowsAffected(); got != int64(len(events)) {
+			return errTaken
+		}
+		for i, s := range d.sinks {
+			var err error
+			if writes[i] != nil {
+				err = writes[i](ctx, tx)
+			} else {
+				err = s.sink.Take(ctx, tx, events)
+			}
+			if err != nil {
 				return fmt.Errorf("outbox sink %s: %w", s.name, err)
 			}
 		}
-		// Exactly the events read: on PostgreSQL one with a lower seq may
-		// commit after a higher one was read, and waits for the next batch.
-		seqs := make([]int64, len(events))
-		for i, e := range events {
-			seqs[i] = e.Seq
-		}
-		var args sqldb.Args
-		now := args.Add(sqldb.Time(d.now()))
-		_, err = tx.ExecContext(ctx, `UPDATE outbox_events SET dispatched_at = `+now+` WHERE `+sqldb.In(&args, "seq", seqs), args...)
 		n = len(events)
-		return sqldb.Err(err, "outbox events")
+		return nil
 	})
+	if errors.Is(err, errTaken) {
+		return 0, nil
+	}
 	return n, err
 }
+
+// errTaken rolls back a batch another dispatcher took meanwhile.
+var errTaken = errors.New("the batch was dispatched by another dispatcher")
 
 func (d *Dispatcher) batch() int {
 	if d.Batch <= 0 {
