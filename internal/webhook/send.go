@@ -64,7 +64,7 @@ func (s *Service) client() *http.Client {
 			DialContext:           dialer.DialContext,
 			TLSHandshakeTimeout:   s.opt.ConnectTimeout,
 			ResponseHeaderTimeout: s.opt.Timeout,
-			MaxIdleConnsPerHost:   4,
+			MaxIdleConnsPerHost:   s.opt.Parallel,
 			IdleConnTimeout:       90 * time.Second,
 			ForceAttemptHTTP2:     true,
 		},
@@ -148,16 +148,30 @@ func (s *Service) deliverDue(ctx context.Context, c *http.Client) (int, error) {
 			subs[d.subID] = sub
 		}
 	}
+	outs := make([]outcome, len(batch))
 	var wg sync.WaitGroup
-	for _, d := range batch {
-		wg.Go(func() {
-			out := s.attempt(context.WithoutCancel(ctx), c, subs[d.subID], d)
-			if err := s.record(context.WithoutCancel(ctx), subs[d.subID], d, out); err != nil {
-				s.log.Error("record webhook delivery", "delivery", d.id, "err", err)
-			}
-		})
+	for i, d := range batch {
+		wg.Go(func() { outs[i] = s.attempt(context.WithoutCancel(ctx), c, subs[d.subID], d) })
 	}
 	wg.Wait()
+	// The batch's outcomes in one transaction (one commit, not one each);
+	// should it fail, each on its own, so one bad row spoils no other.
+	rctx := context.WithoutCancel(ctx)
+	err = s.db.Tx(rctx, func(tx *sqldb.Tx) error {
+		for i, d := range batch {
+			if err := s.record(rctx, tx, subs[d.subID], d, outs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		for i, d := range batch {
+			if err := s.db.Tx(rctx, func(tx *sqldb.Tx) error { return s.record(rctx, tx, subs[d.subID], d, outs[i]) }); err != nil {
+				s.log.Error("record webhook delivery", "delivery", d.id, "err", err)
+			}
+		}
+	}
 	return len(batch), nil
 }
 
@@ -168,7 +182,7 @@ func (s *Service) claim(ctx context.Context) ([]claimed, error) {
 	q := `UPDATE webhook_deliveries SET locked_by = $1, locked_until = $2, attempts = attempts + 1
 		WHERE id IN (SELECT d.id FROM webhook_deliveries d
 			WHERE d.state = 'pending' AND d.next_at <= $3 AND (d.locked_until IS NULL OR d.locked_until < $3)
-			AND d.subscription_id IN (SELECT id FROM webhook_subscriptions WHERE enabled)
+			AND EXISTS (SELECT 1 FROM webhook_subscriptions s WHERE s.id = d.subscription_id AND s.enabled)
 			AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e WHERE e.subscription_id = d.subscription_id
 				AND e.subject = d.subject AND e.state = 'pending' AND e.seq < d.seq)
 			ORDER BY d.next_at, d.seq LIMIT $4` + s.db.Dialect.SkipLocked() + `)
@@ -275,42 +289,40 @@ func clean(s string, n int) string {
 
 // record writes an attempt's outcome if this deliverer still holds the
 // delivery, and what it means for the subscription.
-func (s *Service) record(ctx context.Context, sub *Subscription, d claimed, o outcome) error {
+func (s *Service) record(ctx context.Context, tx *sqldb.Tx, sub *Subscription, d claimed, o outcome) error {
 	now := sqldb.Time(s.now())
-	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		set := `last_status = $1, last_duration_ms = $2, last_response = $3, last_error = $4, last_attempt_at = $5, locked_by = '', locked_until = NULL`
-		args := sqldb.Args{o.status, o.duration.Milliseconds(), o.response, o.err, sqldb.Time(o.at)}
-		dead := false
-		if o.ok() {
-			set += `, state = 'delivered', delivered_at = ` + args.Add(now)
-		} else if next := now.Add(s.opt.Backoff(d.attempts)); next.After(d.retryUntil) {
-			dead = true
-			set += `, state = 'dead'`
-		} else {
-			set += `, next_at = ` + args.Add(sqldb.Time(next))
-		}
-		res, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET `+set+` WHERE id = `+args.Add(d.id)+
-			` AND locked_by = `+args.Add(s.opt.WorkerID)+` AND state = 'pending'`, args...)
-		if err != nil {
-			return sqldb.Err(err, "webhook delivery")
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			s.log.Warn("webhook delivery was taken back before its attempt was recorded", "delivery", d.id)
-			return nil
-		}
-		if o.ok() {
-			_, err := tx.ExecContext(ctx, `UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, sub.ID)
-			return sqldb.Err(err, "webhook subscription")
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE webhook_subscriptions SET failing_since = $1 WHERE id = $2 AND failing_since IS NULL`, sqldb.Time(o.at), sub.ID); err != nil {
-			return sqldb.Err(err, "webhook subscription")
-		}
-		if dead {
-			s.log.Warn("webhook delivery dead-lettered", "delivery", d.id, "subscription", sub.ID, "attempts", d.attempts, "err", o.err)
-			return s.maybeDisable(ctx, tx, sub.ID, d, now)
-		}
+	set := `last_status = $1, last_duration_ms = $2, last_response = $3, last_error = $4, last_attempt_at = $5, locked_by = '', locked_until = NULL`
+	args := sqldb.Args{o.status, o.duration.Milliseconds(), o.response, o.err, sqldb.Time(o.at)}
+	dead := false
+	if o.ok() {
+		set += `, state = 'delivered', delivered_at = ` + args.Add(now)
+	} else if next := now.Add(s.opt.Backoff(d.attempts)); next.After(d.retryUntil) {
+		dead = true
+		set += `, state = 'dead'`
+	} else {
+		set += `, next_at = ` + args.Add(sqldb.Time(next))
+	}
+	res, err := tx.ExecContext(ctx, `UPDATE webhook_deliveries SET `+set+` WHERE id = `+args.Add(d.id)+
+		` AND locked_by = `+args.Add(s.opt.WorkerID)+` AND state = 'pending'`, args...)
+	if err != nil {
+		return sqldb.Err(err, "webhook delivery")
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		s.log.Warn("webhook delivery was taken back before its attempt was recorded", "delivery", d.id)
 		return nil
-	})
+	}
+	if o.ok() {
+		_, err := tx.ExecContext(ctx, `UPDATE webhook_subscriptions SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL`, sub.ID)
+		return sqldb.Err(err, "webhook subscription")
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE webhook_subscriptions SET failing_since = $1 WHERE id = $2 AND failing_since IS NULL`, sqldb.Time(o.at), sub.ID); err != nil {
+		return sqldb.Err(err, "webhook subscription")
+	}
+	if dead {
+		s.log.Warn("webhook delivery dead-lettered", "delivery", d.id, "subscription", sub.ID, "attempts", d.attempts, "err", o.err)
+		return s.maybeDisable(ctx, tx, sub.ID, d, now)
+	}
+	return nil
 }
 
 // maybeDisable disables a subscription at a dead letter when nothing was

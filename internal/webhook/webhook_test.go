@@ -134,14 +134,14 @@ func (r *receiver) snapshot() []received {
 }
 
 type env struct {
-	t   *testing.T
+	t   testing.TB
 	db  *sqldb.DB
 	box *secret.Box
 	d   *outbox.Dispatcher
 	ctx context.Context
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	db := sqldbtest.Open(t)
 	box, err := secret.New(secret.NewKey())
