@@ -43,6 +43,16 @@ type SMTP struct {
 	// Timeout bounds one connection: dial, TLS, and the mails sent on it
 	// (default 30 s).
 	Timeout time.Duration
+	// Lease is how long mails a sender claimed wait before another may take
+	// them, should the sender die (default 5 min; longer than Timeout).
+	Lease time.Duration
+}
+
+func (m SMTP) lease() time.Duration {
+	if m.Lease > 0 {
+		return m.Lease
+	}
+	return mailLease
 }
 
 // Configured reports whether mail is sent at all.
@@ -194,7 +204,7 @@ func (s *Service) claim(ctx context.Context) ([]*outMail, error) {
 	var ids []string
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		lease := func(where string, args ...any) error {
-			a := sqldb.Args{now.Add(mailLease), now}
+			a := sqldb.Args{now.Add(s.Mail.lease()), now}
 			a = append(a, args...)
 			got, err := sqldb.QueryAll(ctx, tx, "notification mails", func(row sqldb.Scanner) (string, error) {
 				var id string
