@@ -22,6 +22,7 @@ import (
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/outbox"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -342,5 +343,20 @@ func (s *Service) maybeDisable(ctx context.Context, tx *sqldb.Tx, subID string, 
 		return sqldb.Err(err, "webhook subscription")
 	}
 	s.log.Error("webhook subscription disabled after persistent failure", "subscription", subID, "owner", sub.OwnerID, "url", sub.URL)
-	return audit.Write(ctx, tx, access.System(), now, audit.Entry{Action: "webhook.disable", ObjectType: "webhook", ObjectID: subID, Before: &before, After: sub})
+	if err := audit.Write(ctx, tx, access.System(), now, audit.Entry{Action: "webhook.disable", ObjectType: "webhook", ObjectID: subID, Before: &before, After: sub}); err != nil {
+		return err
+	}
+	// The owner is told through the notification centre once the outbox
+	// knows the event type (it is not in outbox.Types yet); until then the
+	// audit record, the log and the reason on the subscription tell.
+	if !outbox.Known(DisabledType) {
+		return nil
+	}
+	return outbox.Emit(ctx, tx, access.System(), now, outbox.Event{Type: DisabledType, Subject: "webhooks/" + subID, OrgUnitID: sub.OrgUnitID,
+		Data:   map[string]string{"subscription_id": subID, "url": sub.URL, "reason": sub.DisabledReason},
+		Notice: &outbox.Notice{Title: "A webhook subscription was disabled", Body: sub.DisabledReason, Link: "/admin/webhooks/" + subID, Users: []string{sub.OwnerID}}})
 }
+
+// DisabledType is the outbox event type that tells a subscription's owner
+// Steward disabled it.
+const DisabledType = "webhook.disabled"
