@@ -314,17 +314,35 @@ func (s *Service) checkURL(raw string) error {
 	return nil
 }
 
-// sharedRange is 100.64.0.0/10 (carrier-grade NAT), private in practice.
-var sharedRange = netip.MustParsePrefix("100.64.0.0/10")
+// specialRanges are ranges that are not the public internet beyond those
+// netip names: "this network", shared address space (carrier-grade NAT),
+// IETF protocol assignments, benchmarking, reserved and broadcast, NAT64
+// (which could reach IPv4 private addresses through a translator).
+var specialRanges = []netip.Prefix{
+	netip.MustParsePrefix("0.0.0.0/8"),
+	netip.MustParsePrefix("100.64.0.0/10"),
+	netip.MustParsePrefix("192.0.0.0/24"),
+	netip.MustParsePrefix("198.18.0.0/15"),
+	netip.MustParsePrefix("240.0.0.0/4"),
+	netip.MustParsePrefix("64:ff9b::/96"),
+	netip.MustParsePrefix("64:ff9b:1::/48"),
+}
 
 // Forbidden reports whether ip is in a range a webhook may not reach
-// without AllowPrivate: loopback, private, link-local, shared, multicast,
-// unspecified.
+// without AllowPrivate: loopback, private, link-local, multicast,
+// unspecified, and the special ranges above.
 func Forbidden(ip netip.Addr) bool {
 	ip = ip.Unmap()
-	return ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
-		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() || sharedRange.Contains(ip) ||
-		!ip.IsValid() || ip == netip.AddrFrom4([4]byte{255, 255, 255, 255})
+	if !ip.IsValid() || ip.IsLoopback() || ip.IsPrivate() || ip.IsLinkLocalUnicast() || ip.IsLinkLocalMulticast() ||
+		ip.IsInterfaceLocalMulticast() || ip.IsMulticast() || ip.IsUnspecified() {
+		return true
+	}
+	for _, p := range specialRanges {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
 }
 
 // authorise checks that p may own a subscription with in's org unit: an

@@ -13,6 +13,7 @@ import (
 	"math"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -716,5 +717,19 @@ func TestPurge(t *testing.T) {
 	n, err := webhook.Purge(e.ctx, e.db, time.Now().Add(time.Hour))
 	if err != nil || n != 1 || len(e.deliveries(s, sub.ID)) != 1 {
 		t.Errorf("purged %d (%v), %d left", n, err, len(e.deliveries(s, sub.ID)))
+	}
+}
+
+// The ranges a webhook may not reach without --webhook-allow-private.
+func TestForbiddenAddresses(t *testing.T) {
+	for addr, want := range map[string]bool{
+		"127.0.0.1": true, "10.1.2.3": true, "172.16.0.1": true, "192.168.1.1": true, "169.254.169.254": true,
+		"100.64.0.1": true, "0.0.0.0": true, "0.1.2.3": true, "255.255.255.255": true, "224.0.0.1": true, "198.18.0.1": true,
+		"::1": true, "::": true, "fe80::1": true, "fc00::1": true, "::ffff:127.0.0.1": true, "::ffff:10.0.0.1": true, "64:ff9b::a00:1": true,
+		"93.184.215.14": false, "8.8.8.8": false, "2606:4700::1111": false, "100.128.0.1": false,
+	} {
+		if got := webhook.Forbidden(netip.MustParseAddr(addr)); got != want {
+			t.Errorf("Forbidden(%s) = %v, want %v", addr, got, want)
+		}
 	}
 }
