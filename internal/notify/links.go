@@ -63,7 +63,9 @@ func (k linkKey) open(token string, now time.Time) (*Link, error) {
 	if !ok || len(token) > 1024 {
 		return nil, badLink
 	}
-	got, err := base64.RawURLEncoding.DecodeString(sig)
+	// Strict: a signature has one spelling, so a link used once cannot be
+	// used again spelt another way.
+	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
 	if err != nil {
 		return nil, badLink
 	}
@@ -113,7 +115,7 @@ func (s *Service) OpenLink(ctx context.Context, token, action string) (*Link, er
 	}
 	if action == ActionApprove {
 		var n int
-		if err := s.db.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM email_actions WHERE token_hash = $1`, linkHash(token)).Scan(&n); err != nil {
+		if err := s.db.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM email_actions WHERE token_hash = $1`, linkHash(l.token)).Scan(&n); err != nil {
 			return nil, sqldb.Err(err, "mail link")
 		}
 		if n > 0 {
@@ -132,7 +134,7 @@ func (s *Service) UseLink(ctx context.Context, token, action string, do func(l *
 	if err != nil {
 		return err
 	}
-	h := linkHash(token)
+	h := linkHash(l.token)
 	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		now := sqldb.Time(s.now())
 		_, err := tx.ExecContext(ctx, `INSERT INTO email_actions (token_hash, user_id, action, object_id, expires_at, used_at, created_at)
