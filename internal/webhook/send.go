@@ -125,7 +125,10 @@ func (s *Service) Run(ctx context.Context) {
 
 // DeliverDue sends the deliveries due now (at most Parallel at once) and
 // reports how many it sent; for tests and the CLI.
-func (s *Service) DeliverDue(ctx context.Context) (int, error) { return s.deliverDue(ctx, s.client()) }
+func (s *Service) DeliverDue(ctx context.Context) (int, error) {
+	s.once.Do(func() { s.shared = s.client() })
+	return s.deliverDue(ctx, s.shared)
+}
 
 type claimed struct {
 	id, subID, subject string

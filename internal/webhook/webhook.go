@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/http"
 	"net/netip"
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -161,6 +163,9 @@ type Service struct {
 	log  *slog.Logger
 	opt  Options
 	wake chan struct{}
+	// shared is DeliverDue's client, made once so its connections are reused.
+	once   sync.Once
+	shared *http.Client
 }
 
 var _ outbox.Sink = (*Service)(nil)
