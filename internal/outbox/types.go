@@ -41,6 +41,8 @@ var types = []Type{
 			{"agreement_id", "string", "the agreement"}, {"agreement", "string", "its name"}, {"target", "string", "the target missed"},
 			{"window", "string", "the window, as from/to dates"}, {"achieved", "string", "what was achieved"}, {"objective", "string", "what was promised"},
 		}},
+	{Name: "webhook.disabled", Subject: "webhooks/{id}", Description: "Steward disabled a webhook subscription whose deliveries kept failing; its owner is told.",
+		Data: []Field{{"subscription_id", "string", "the subscription"}, {"url", "string", "where it delivered to"}, {"reason", "string", "why it was disabled"}}},
 	{Name: "provider.unhealthy", Subject: "providers/{id}", Description: "A provider's health check failed after it was healthy.",
 		Data: []Field{{"provider_id", "string", "the provider"}, {"provider", "string", "its name"}, {"error", "string", "what the check found"}}},
 }
