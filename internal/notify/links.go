@@ -148,7 +148,8 @@ func (s *Service) UseLink(ctx context.Context, token, action string, do func(l *
 		return sqldb.Err(err, "mail link")
 	}
 	if err := do(l); err != nil {
-		_ = s.db.Tx(context.WithoutCancel(ctx), func(tx *sqldb.Tx) error {
+		ctx := context.WithoutCancel(ctx)
+		_ = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 			_, err := tx.ExecContext(ctx, `DELETE FROM email_actions WHERE token_hash = $1`, h)
 			return err
 		})

@@ -184,8 +184,9 @@ const sentFlush = 20
 
 // markSent records mails the server accepted.
 func (s *Service) markSent(ctx context.Context, ids []string) {
+	ctx = context.WithoutCancel(ctx) // sent is sent, even while shutting down
 	now := sqldb.Time(s.now())
-	err := s.db.Tx(context.WithoutCancel(ctx), func(tx *sqldb.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		var args sqldb.Args
 		at := args.Add(now)
 		_, err := tx.ExecContext(ctx, `UPDATE notification_mails SET status = 'sent', sent_at = `+at+`, locked_until = NULL, last_error = '' WHERE `+sqldb.In(&args, "id", ids), args...)
@@ -277,8 +278,9 @@ func (s *Service) claim(ctx context.Context) ([]*outMail, error) {
 // refused it, or it has been failing for a day); or back in the queue
 // after a backoff that doubles with each attempt.
 func (s *Service) settle(ctx context.Context, m *outMail, sendErr error) {
+	ctx = context.WithoutCancel(ctx)
 	now := sqldb.Time(s.now())
-	err := s.db.Tx(context.WithoutCancel(ctx), func(tx *sqldb.Tx) error {
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		var args sqldb.Args
 		in := sqldb.In(&args, "id", m.ids)
 		if sendErr == nil {
