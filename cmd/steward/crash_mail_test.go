@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +18,6 @@ import (
 	"github.com/steward-itaas/steward/internal/notify/smtptest"
 	"github.com/steward-itaas/steward/internal/outbox"
 	"github.com/steward-itaas/steward/internal/sqldb"
-	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
 
 // TestKillNineMail is issue 19's crash drill for mail: a steward process
@@ -34,14 +31,7 @@ func TestKillNineMail(t *testing.T) {
 		t.Skip("builds and crashes a steward process")
 	}
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "steward")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cfg := sqldbtest.Config(t)
-	if cfg.URL == "" {
-		cfg.DataDir = filepath.Join(dir, "data")
-	}
+	cfg := drillDatabase(t)
 	ctx := context.Background()
 	a, err := app.New(ctx, app.Config{Database: cfg}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
@@ -77,39 +67,9 @@ func TestKillNineMail(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := func() *exec.Cmd {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		args := []string{"serve", "--addr", addr, "--log-level", "error", "--smtp-addr", mail.Addr, "--smtp-username", smtptest.Username,
-			"--smtp-from", "Steward <steward@crash.example>", "--smtp-ca-file", ca, "--smtp-lease", "3s"}
-		if cfg.URL != "" {
-			args = append(args, "--database", cfg.URL)
-		} else {
-			args = append(args, "--data-dir", cfg.DataDir)
-		}
-		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "STEWARD_SECRET_KEY="+testKey, "STEWARD_SMTP_PASSWORD="+smtptest.Password)
-		cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		deadline := time.Now().Add(2 * time.Minute)
-		for {
-			if res, err := http.Get("http://" + addr + "/readyz"); err == nil {
-				res.Body.Close()
-				if res.StatusCode == 200 {
-					return cmd
-				}
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatal("the server did not become ready")
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
+		cmd, _ := drillServe(t, cfg, []string{"--smtp-addr", mail.Addr, "--smtp-username", smtptest.Username,
+			"--smtp-from", "Steward <steward@crash.example>", "--smtp-ca-file", ca, "--smtp-lease", "3s", "--smtp-timeout", "1s"}, "STEWARD_SMTP_PASSWORD="+smtptest.Password)
+		return cmd
 	}
 	cmd := start()
 	mail.WaitFor(t, "some of the burst", func(m []smtptest.Message) bool { return len(m) >= 150 })

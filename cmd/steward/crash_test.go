@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -20,7 +17,6 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/app"
 	"github.com/steward-itaas/steward/internal/metering"
-	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
 
 // TestKillNineReplay is the crash drill of docs/metering.md: a real
@@ -32,15 +28,7 @@ func TestKillNineReplay(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and crashes a steward process")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "steward")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cfg := sqldbtest.Config(t)
-	if cfg.URL == "" {
-		cfg.DataDir = filepath.Join(dir, "data")
-	}
+	cfg := drillDatabase(t)
 	ctx := context.Background()
 	open := func() *app.App {
 		a, err := app.New(ctx, app.Config{Database: cfg}, slog.New(slog.NewTextHandler(io.Discard, nil)))
@@ -79,41 +67,7 @@ func TestKillNineReplay(t *testing.T) {
 		body, err := io.ReadAll(res.Body)
 		return res.StatusCode, body, err
 	}
-	start := func() (*exec.Cmd, string) {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		args := []string{"serve", "--addr", addr, "--log-level", "error"}
-		if cfg.URL != "" {
-			args = append(args, "--database", cfg.URL)
-		} else {
-			args = append(args, "--data-dir", cfg.DataDir)
-		}
-		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "STEWARD_SECRET_KEY="+testKey)
-		cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		base := "http://" + addr
-		deadline := time.Now().Add(2 * time.Minute) // generous: a loaded machine starts slowly
-		for {
-			if res, err := http.Get(base + "/readyz"); err == nil {
-				res.Body.Close()
-				if res.StatusCode == 200 {
-					return cmd, base
-				}
-			}
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatal("the server did not become ready")
-			}
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+	start := func() (*exec.Cmd, string) { return drillServe(t, cfg, nil) }
 
 	// Phase 1: load, then SIGKILL while batches are in flight.
 	cmd, base := start()

@@ -16,7 +16,7 @@ import (
 // mailFlags say which SMTP server notifications are mailed through.
 type mailFlags struct {
 	addr, username, password, from, tlsMode, caFile *string
-	lease                                           *time.Duration
+	lease, timeout                                  *time.Duration
 }
 
 func addMailFlags(fs *flagSet) mailFlags {
@@ -27,12 +27,13 @@ func addMailFlags(fs *flagSet) mailFlags {
 		from:     fs.string("smtp-from", "", "the From address of Steward's mail, such as \"IT Services <it@example.com>\""),
 		tlsMode:  fs.string("smtp-tls", notify.TLSStartTLS, "starttls (the server must offer it), tls (port 465) or none (a relay on a trusted network only)"),
 		caFile:   fs.string("smtp-ca-file", "", "PEM file of the certificates that may sign the SMTP server's (default: the system's)"),
-		lease:    fs.Duration("smtp-lease", 5*time.Minute, "how long mails a replica claimed wait before another may send them, should it die"),
+		lease:    fs.Duration("smtp-lease", 5*time.Minute, "how long mails a replica claimed wait before another may send them, should it die (at least twice --smtp-timeout)"),
+		timeout:  fs.Duration("smtp-timeout", 30*time.Second, "how long connecting, or sending one mail, may take"),
 	}
 }
 
 func (m mailFlags) config() (notify.SMTP, error) {
-	c := notify.SMTP{Addr: *m.addr, Username: *m.username, Password: *m.password, From: *m.from, TLS: *m.tlsMode, Lease: *m.lease}
+	c := notify.SMTP{Addr: *m.addr, Username: *m.username, Password: *m.password, From: *m.from, TLS: *m.tlsMode, Lease: *m.lease, Timeout: *m.timeout}
 	if *m.caFile != "" {
 		pem, err := os.ReadFile(*m.caFile)
 		if err != nil {

@@ -9,12 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,7 +23,6 @@ import (
 	"github.com/steward-itaas/steward/internal/outbox"
 	"github.com/steward-itaas/steward/internal/secret"
 	"github.com/steward-itaas/steward/internal/sqldb"
-	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 	"github.com/steward-itaas/steward/internal/webhook"
 )
 
@@ -41,15 +37,7 @@ func TestWebhookKillNine(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and crashes a steward process")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "steward")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	cfg := sqldbtest.Config(t)
-	if cfg.URL == "" {
-		cfg.DataDir = filepath.Join(dir, "data")
-	}
+	cfg := drillDatabase(t)
 	key, err := secret.ParseKey(testKey)
 	if err != nil {
 		t.Fatal(err)
@@ -130,24 +118,7 @@ func TestWebhookKillNine(t *testing.T) {
 	}
 
 	start := func() *exec.Cmd {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		addr := ln.Addr().String()
-		ln.Close()
-		args := []string{"serve", "--addr", addr, "--log-level", "error", "--webhook-allow-private"}
-		if cfg.URL != "" {
-			args = append(args, "--database", cfg.URL)
-		} else {
-			args = append(args, "--data-dir", cfg.DataDir)
-		}
-		cmd := exec.Command(bin, args...)
-		cmd.Env = append(os.Environ(), "STEWARD_SECRET_KEY="+testKey)
-		cmd.Stdout, cmd.Stderr = io.Discard, os.Stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		cmd, _ := drillServe(t, cfg, []string{"--webhook-allow-private"})
 		return cmd
 	}
 	cmd := start()

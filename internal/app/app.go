@@ -257,6 +257,10 @@ func (a *App) registerJobs() {
 		_, err := webhook.Purge(ctx, a.DB, a.cfg.Now().Add(-30*24*time.Hour))
 		return err
 	})
+	every("notifications.purge", 24*time.Hour, func(ctx context.Context, j *jobs.Job) error {
+		_, err := a.Notify.Purge(ctx)
+		return err
+	})
 	every("idempotency.purge", time.Hour, func(ctx context.Context, j *jobs.Job) error {
 		_, err := a.Idempotency.Purge(ctx)
 		return err

@@ -174,21 +174,51 @@ func (s *Service) Unsubscribe(ctx context.Context, token string) (*Link, error) 
 	return l, s.setPreferences(ctx, l.User, pr)
 }
 
-// PurgeLinks forgets used links past their expiry.
-func (s *Service) PurgeLinks(ctx context.Context) (int64, error) {
-	var n int64
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM email_actions WHERE expires_at < $1`, sqldb.Time(s.now()))
-		if err != nil {
-			return sqldb.Err(err, "mail links")
-		}
-		n, _ = res.RowsAffected()
-		return nil
-	})
-	return n, err
-}
-
 func linkHash(token string) string {
 	h := sha256.Sum256([]byte(token))
 	return hex.EncodeToString(h[:])
+}
+
+// How long the notification centre keeps what it made.
+const (
+	keepMail     = 90 * 24 * time.Hour  // sent or failed mails in the mail log
+	keepReadNote = 365 * 24 * time.Hour // notifications read
+)
+
+// Purge forgets used links past their expiry, mails sent or failed more
+// than 90 days ago, and notifications read more than a year ago (unread
+// ones are kept), a thousand rows a transaction, and says how many rows
+// it deleted (the notifications.purge job).
+func (s *Service) Purge(ctx context.Context) (int64, error) {
+	now := sqldb.Time(s.now())
+	var total int64
+	for _, q := range []struct {
+		sql    string
+		before time.Time
+	}{
+		{`DELETE FROM email_actions WHERE token_hash IN (SELECT token_hash FROM email_actions WHERE expires_at < $1 LIMIT 1000)`, now},
+		{`DELETE FROM notification_mails WHERE id IN (SELECT id FROM notification_mails WHERE status <> 'queued' AND created_at < $1 LIMIT 1000)`, now.Add(-keepMail)},
+		{`DELETE FROM notifications WHERE id IN (SELECT id FROM notifications WHERE read_at IS NOT NULL AND read_at < $1
+			AND NOT EXISTS (SELECT 1 FROM notification_mails m WHERE m.notification_id = notifications.id AND m.status = 'queued') LIMIT 1000)`, now.Add(-keepReadNote)},
+	} {
+		for {
+			var n int64
+			err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+				res, err := tx.ExecContext(ctx, q.sql, q.before)
+				if err != nil {
+					return sqldb.Err(err, "notifications")
+				}
+				n, _ = res.RowsAffected()
+				return nil
+			})
+			total += n
+			if err != nil {
+				return total, err
+			}
+			if n < 1000 {
+				break
+			}
+		}
+	}
+	return total, nil
 }

@@ -74,6 +74,9 @@ func (m SMTP) Validate() error {
 	default:
 		return fmt.Errorf("smtp tls %q is not starttls, tls or none", m.TLS)
 	}
+	if m.lease() < 2*m.timeout() {
+		return fmt.Errorf("smtp lease %s must be at least twice the timeout %s: a sender stops when its claim is about to run out", m.lease(), m.timeout())
+	}
 	return nil
 }
 
@@ -139,6 +142,7 @@ func (s *Service) DeliverMail(ctx context.Context) (int, error) {
 	for _, m := range msgs {
 		n += len(m.ids)
 	}
+	claimed := time.Now()
 	c, err := s.dial(ctx)
 	if err != nil {
 		for _, m := range msgs {
@@ -159,6 +163,14 @@ func (s *Service) DeliverMail(ctx context.Context) (int, error) {
 	}
 	defer flush()
 	for i, m := range msgs {
+		// Stop while the claim is sure to hold for one more mail, and when
+		// the server shuts down: what is left goes back to the queue as it
+		// was, for this replica's next round or another's.
+		if ctx.Err() != nil || time.Since(claimed) > s.Mail.lease()-s.Mail.timeout() {
+			flush()
+			s.release(ctx, msgs[i:])
+			return n, ctx.Err()
+		}
 		err := s.send(c, m)
 		if err == nil {
 			if sent = append(sent, m.ids...); len(sent) >= sentFlush {
@@ -167,8 +179,10 @@ func (s *Service) DeliverMail(ctx context.Context) (int, error) {
 			continue
 		}
 		s.settle(ctx, m, err)
-		if !permanent(err) {
-			// The connection may be broken: what is left waits for its retry.
+		if !sessionGoesOn(err) {
+			// The server refused the session (the sender, authentication) or
+			// the connection broke: what is left waits for its retry.
+			flush()
 			for _, rest := range msgs[i+1:] {
 				s.settle(ctx, rest, fmt.Errorf("not sent: an earlier mail on the connection failed: %w", err))
 			}
@@ -177,6 +191,28 @@ func (s *Service) DeliverMail(ctx context.Context) (int, error) {
 	}
 	_ = c.Quit()
 	return n, nil
+}
+
+// release puts claimed mails that were not tried back in the queue as
+// they were.
+func (s *Service) release(ctx context.Context, msgs []*outMail) {
+	var ids []string
+	for _, m := range msgs {
+		ids = append(ids, m.ids...)
+	}
+	if len(ids) == 0 {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		var args sqldb.Args
+		_, err := tx.ExecContext(ctx, `UPDATE notification_mails SET locked_until = NULL, attempts = attempts - 1 WHERE status = 'queued' AND `+
+			sqldb.In(&args, "id", ids), args...)
+		return err
+	})
+	if err != nil {
+		s.log.Error("release mails", "err", err, "mails", len(ids))
+	}
 }
 
 // sentFlush is how many sent mails are recorded in one transaction.
@@ -317,22 +353,58 @@ func backoff(n int) time.Duration {
 	return d + time.Duration(rand.Int64N(int64(d/10)+1))
 }
 
-// permanent reports whether the server refused the mail for good (a 5xx
-// reply to this message), so trying again cannot help.
-func permanent(err error) bool {
-	var tp *textproto.Error
-	return errors.As(err, &tp) && tp.Code >= 500 && tp.Code < 600 && !errors.Is(err, errSession)
+// sendError is a failure of one mail at a stage of its SMTP exchange.
+type sendError struct {
+	stage string // MAIL, RCPT, DATA
+	err   error
 }
 
-// errSession marks failures of the connection itself (dial, TLS, auth):
-// never permanent for the mails, which are tried again.
+func (e *sendError) Error() string { return e.stage + ": " + e.err.Error() }
+func (e *sendError) Unwrap() error { return e.err }
+
+// reply is the server's reply to a mail's RCPT or DATA (nil for anything
+// else: the connection, the session, the sender).
+func reply(err error) *textproto.Error {
+	var se *sendError
+	var tp *textproto.Error
+	if errors.As(err, &se) && (se.stage == "RCPT" || se.stage == "DATA") && errors.As(err, &tp) {
+		return tp
+	}
+	return nil
+}
+
+// permanent reports whether the server refused this mail for good: a 5xx
+// reply to its recipient or its data (a refusal of the sender or of the
+// session is the server's configuration, which may be fixed, and retried).
+func permanent(err error) bool {
+	tp := reply(err)
+	return tp != nil && tp.Code >= 500 && tp.Code < 600
+}
+
+// sessionGoesOn reports whether, after the error, the connection can send
+// the next mail: the server answered this one's recipient or data (4xx or
+// 5xx), and the transaction was reset.
+func sessionGoesOn(err error) bool { return reply(err) != nil }
+
+// errSession marks failures of the connection itself (dial, TLS, EHLO,
+// authentication): never the mails' fault; they are tried again.
 var errSession = errors.New("smtp session")
 
-func (s *Service) dial(ctx context.Context) (*smtp.Client, error) {
-	timeout := s.Mail.Timeout
-	if timeout <= 0 {
-		timeout = 30 * time.Second
+// session is a connection to the mail server.
+type session struct {
+	*smtp.Client
+	conn net.Conn
+}
+
+func (m SMTP) timeout() time.Duration {
+	if m.Timeout > 0 {
+		return m.Timeout
 	}
+	return 30 * time.Second
+}
+
+func (s *Service) dial(ctx context.Context) (*session, error) {
+	timeout := s.Mail.timeout()
 	host, _, _ := net.SplitHostPort(s.Mail.Addr)
 	tlsConf := &tls.Config{ServerName: host, RootCAs: s.Mail.RootCAs, MinVersion: tls.VersionTLS12}
 	d := &net.Dialer{Timeout: timeout}
@@ -352,7 +424,7 @@ func (s *Service) dial(ctx context.Context) (*smtp.Client, error) {
 		conn.Close()
 		return nil, fmt.Errorf("%w: %s: %v", errSession, s.Mail.Addr, err)
 	}
-	fail := func(what string, err error) (*smtp.Client, error) {
+	fail := func(what string, err error) (*session, error) {
 		c.Close()
 		return nil, fmt.Errorf("%w: %s: %s: %v", errSession, s.Mail.Addr, what, err)
 	}
@@ -372,7 +444,7 @@ func (s *Service) dial(ctx context.Context) (*smtp.Client, error) {
 			return fail("AUTH", err)
 		}
 	}
-	return c, nil
+	return &session{Client: c, conn: conn}, nil
 }
 
 func helloName(from string) string {
@@ -384,27 +456,34 @@ func helloName(from string) string {
 	return "localhost"
 }
 
-func (s *Service) send(c *smtp.Client, m *outMail) error {
+func (s *Service) send(c *session, m *outMail) error {
 	body, err := s.message(m)
 	if err != nil {
 		return err
 	}
+	// A deadline per mail: a slow server may take its time with each.
+	_ = c.conn.SetDeadline(time.Now().Add(s.Mail.timeout()))
 	from, _ := mail.ParseAddress(s.Mail.From)
 	if err := c.Mail(from.Address); err != nil {
-		return err
+		return &sendError{"MAIL", err}
 	}
 	if err := c.Rcpt(m.to); err != nil {
 		_ = c.Reset()
-		return err
+		return &sendError{"RCPT", err}
 	}
 	w, err := c.Data()
 	if err != nil {
-		return err
+		_ = c.Reset()
+		return &sendError{"DATA", err}
 	}
 	if _, err := w.Write(body); err != nil {
-		return err
+		return err // the connection broke mid-message
 	}
-	return w.Close()
+	if err := w.Close(); err != nil {
+		_ = c.Reset()
+		return &sendError{"DATA", err}
+	}
+	return nil
 }
 
 // link is an absolute link to a portal path.
@@ -459,7 +538,8 @@ func (s *Service) message(m *outMail) ([]byte, error) {
 	h := []string{
 		"From: " + from.String(),
 		"To: " + to,
-		"Subject: " + mime.QEncoding.Encode("utf-8", subject),
+		// Long subjects are folded between encoded words (RFC 2047, 5322).
+		"Subject: " + strings.ReplaceAll(mime.QEncoding.Encode("utf-8", subject), "?= =?", "?=\r\n =?"),
 		"Date: " + s.now().UTC().Format(time.RFC1123Z),
 		"Message-ID: <" + m.ids[0] + "@" + domain + ">",
 		"MIME-Version: 1.0",

@@ -125,19 +125,29 @@ func (s *Service) Prepare(ctx context.Context, events []outbox.Stored) (func(con
 		}
 	}
 	return func(ctx context.Context, tx *sqldb.Tx) error {
+		inserted := map[string]bool{}
 		err := sqldb.Bulk{
 			Object: "notifications",
 			Head:   `INSERT INTO notifications (id, user_id, event_id, kind, title, body, link, approval_id, created_at)`,
-			Tail:   ` ON CONFLICT (event_id, user_id) DO NOTHING`,
-			Cols:   9, Rows: len(rows),
+			// A notification made before (a batch dispatched again after
+			// its sinks wrote) is kept, and gets no second mail.
+			Tail: ` ON CONFLICT (event_id, user_id) DO NOTHING RETURNING id`,
+			Cols: 9, Rows: len(rows),
 			Args: func(i int, args []any) []any {
 				r := rows[i]
 				return append(args, r.id, r.user, r.e.ID, r.e.Type, clip(r.e.Notice.Title, 300), clip(r.e.Notice.Body, 2000), r.e.Notice.Link, r.e.Notice.Approval, sqldb.Time(r.e.At))
+			},
+			Scan: func(row sqldb.Scanner) error {
+				var id string
+				err := row.Scan(&id)
+				inserted[id] = true
+				return err
 			},
 		}.Insert(ctx, tx)
 		if err != nil {
 			return err
 		}
+		mails := slices.DeleteFunc(slices.Clone(mails), func(m mail) bool { return !inserted[m.notification] })
 		return sqldb.Bulk{
 			Object: "notification mails",
 			Head:   `INSERT INTO notification_mails (id, user_id, notification_id, digest, status, run_at, created_at)`,

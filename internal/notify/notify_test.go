@@ -279,26 +279,43 @@ func subjects(msgs []smtptest.Message) []string {
 // good fails it, shown in the mail log; neither fails the order.
 func TestMailRetriesAndFailures(t *testing.T) {
 	f := newFixture(t)
+	// A server that refuses the session (here: no credentials, so it
+	// refuses the sender) fails no mail: they wait for the settings.
+	creds := f.svc.Mail
+	f.svc.Mail.Username, f.svc.Mail.Password = "", ""
+	f.order()
+	f.deliver()
+	queued, err := f.svc.Mails(f.ctx, f.sys, notify.MailFilter{Status: "queued"})
+	must(t, err)
+	if len(queued.Items) != 1 || !strings.Contains(queued.Items[0].LastError, "MAIL") {
+		t.Fatalf("after the server refused the sender: %+v", queued.Items)
+	}
+	f.svc.Mail = creds
+	f.clock.add(time.Minute)
+	f.deliver()
+	f.mail.WaitFor(t, "the mail once the settings are right", func(m []smtptest.Message) bool { return len(m) == 1 })
+	sentOne := len(f.mail.Messages())
+
 	f.mail.Refuse(1)
 	f.order()
 	f.deliver()
-	if n := len(f.mail.Messages()); n != 0 {
-		t.Fatalf("%d mails accepted while the server refused", n)
+	if n := len(f.mail.Messages()); n != sentOne {
+		t.Fatalf("%d mails accepted while the server refused", n-sentOne)
 	}
-	log, err := f.svc.Mails(f.ctx, f.sys, notify.MailFilter{})
+	log, err := f.svc.Mails(f.ctx, f.sys, notify.MailFilter{Status: "queued"})
 	must(t, err)
-	if len(log.Items) != 1 || log.Items[0].Status != "queued" || log.Items[0].Attempts != 1 || !strings.Contains(log.Items[0].LastError, "451") {
+	if len(log.Items) != 1 || log.Items[0].Attempts != 1 || !strings.Contains(log.Items[0].LastError, "451") {
 		t.Fatalf("mail log after a 451: %+v", log.Items)
 	}
 	f.deliver() // not due yet
-	if n := len(f.mail.Messages()); n != 0 {
-		t.Fatalf("retried before its backoff: %d", n)
+	if n := len(f.mail.Messages()); n != sentOne {
+		t.Fatalf("retried before its backoff: %d", n-sentOne)
 	}
 	f.clock.add(time.Minute)
 	f.deliver()
-	msgs := f.mail.WaitFor(t, "the retried mail", func(m []smtptest.Message) bool { return len(m) == 1 })
-	if want := "<" + log.Items[0].ID + "@it.example>"; msgs[0].Header.Get("Message-ID") != want {
-		t.Fatalf("Message-ID %q, want %q", msgs[0].Header.Get("Message-ID"), want)
+	msgs := f.mail.WaitFor(t, "the retried mail", func(m []smtptest.Message) bool { return len(m) == sentOne+1 })
+	if want := "<" + log.Items[0].ID + "@it.example>"; msgs[sentOne].Header.Get("Message-ID") != want {
+		t.Fatalf("Message-ID %q, want %q", msgs[sentOne].Header.Get("Message-ID"), want)
 	}
 
 	f.mail.Reject(true)
@@ -428,5 +445,33 @@ func TestRoleHoldersByScope(t *testing.T) {
 		if got := titles(c.who); got != c.want {
 			t.Errorf("%s was told %q, want %q", c.who.Email, got, c.want)
 		}
+	}
+}
+
+// Purge keeps what is still of use: unread notifications, queued mail,
+// links not yet expired.
+func TestPurge(t *testing.T) {
+	f := newFixture(t)
+	f.order()
+	f.deliver()
+	n := f.inbox(f.sponsor)
+	if len(n) != 1 {
+		t.Fatalf("sponsor's inbox: %d", len(n))
+	}
+	f.clock.add(400 * 24 * time.Hour)
+	if got, err := f.svc.Purge(f.ctx); err != nil || got != 1 { // the sent mail; the notification is unread
+		t.Fatalf("purged %d (%v), want the sent mail only", got, err)
+	}
+	if len(f.inbox(f.sponsor)) != 1 {
+		t.Fatal("an unread notification was purged")
+	}
+	_, err := f.svc.MarkRead(f.ctx, f.sponsor, n[0].ID)
+	must(t, err)
+	f.clock.add(400 * 24 * time.Hour)
+	if got, err := f.svc.Purge(f.ctx); err != nil || got != 1 {
+		t.Fatalf("purged %d (%v), want the notification read a year ago", got, err)
+	}
+	if len(f.inbox(f.sponsor)) != 0 {
+		t.Fatal("a notification read over a year ago was kept")
 	}
 }

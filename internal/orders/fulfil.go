@@ -536,6 +536,10 @@ func (s *Service) closeItem(ctx context.Context, tx *sqldb.Tx, p *access.Princip
 	}
 	id := it.InstanceID
 	if id != "" { // opened by a provisioner: it is now made
+		var was InstanceState
+		if err := tx.QueryRowContext(ctx, `SELECT state FROM instances WHERE id = $1`, id).Scan(&was); err != nil {
+			return sqldb.Err(err, "instance")
+		}
 		set, args := `state = 'active', updated_at = $1`, sqldb.Args{now, id}
 		if r.InstanceName != "" {
 			set += `, name = ` + args.Add(r.InstanceName)
@@ -555,8 +559,10 @@ func (s *Service) closeItem(ctx context.Context, tx *sqldb.Tx, p *access.Princip
 		if err := s.startSegment(ctx, tx, id, 1, it, now); err != nil {
 			return err
 		}
-		if err := s.emitInstance(ctx, tx, p, o, it, id, InstanceActive, ""); err != nil {
-			return err
+		if was == InstanceProvisioning { // told once, however often a provider reports it made
+			if err := s.emitInstance(ctx, tx, p, o, it, id, InstanceActive, ""); err != nil {
+				return err
+			}
 		}
 		return s.audit(ctx, tx, p, audit.Entry{Action: "instance.activate", ObjectType: "instance", ObjectID: id, After: map[string]any{"order_id": o.ID}})
 	}

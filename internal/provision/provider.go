@@ -363,7 +363,11 @@ func (s *Service) check(ctx context.Context, pv *Provider) error {
 	}
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		var was Health
-		if err := tx.QueryRowContext(ctx, `SELECT health FROM providers WHERE id = $1`, pv.ID).Scan(&was); err != nil {
+		lock := "" // two checks at once on PostgreSQL: the second sees the first's health
+		if tx.Dialect == sqldb.Postgres {
+			lock = " FOR UPDATE"
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT health FROM providers WHERE id = $1`+lock, pv.ID).Scan(&was); err != nil {
 			return sqldb.Err(err, "provider")
 		}
 		_, err := tx.ExecContext(ctx, `UPDATE providers SET health = $1, health_error = $2, health_at = $3 WHERE id = $4`,
