@@ -19,8 +19,8 @@ import (
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
-	"github.com/steward-itaas/steward/internal/webhook"
 	"github.com/steward-itaas/steward/internal/sso"
+	"github.com/steward-itaas/steward/internal/webhook"
 )
 
 // matrixEnv is the demo organisation served over HTTP, with a token for

@@ -31,11 +31,13 @@ func newLinkKey(secret []byte) linkKey {
 const (
 	ActionApprove     = "approve"     // decide an approval (Object) as User
 	ActionUnsubscribe = "unsubscribe" // stop User's mail
+	ActionReset       = "reset"       // set User's password, the one whose stamp is Object
 )
 
 // How long links work.
 const (
 	approveLinkTTL     = 7 * 24 * time.Hour
+	resetLinkTTL       = time.Hour
 	unsubscribeLinkTTL = 365 * 24 * time.Hour
 )
 
@@ -92,8 +94,11 @@ func (k linkKey) open(token string, now time.Time) (*Link, error) {
 // LinkToken makes the token of a link for user to do action on object.
 func (s *Service) LinkToken(action, user, object string) string {
 	ttl := approveLinkTTL
-	if action == ActionUnsubscribe {
+	switch action {
+	case ActionUnsubscribe:
 		ttl = unsubscribeLinkTTL
+	case ActionReset:
+		ttl = resetLinkTTL
 	}
 	return s.links.sign(Link{Action: action, User: user, Object: object, Expires: s.now().Add(ttl).Unix()})
 }
@@ -113,7 +118,7 @@ func (s *Service) OpenLink(ctx context.Context, token, action string) (*Link, er
 	if err := s.db.Read().QueryRowContext(ctx, `SELECT disabled FROM users WHERE id = $1`, l.User).Scan(&disabled); err != nil || disabled {
 		return nil, badLink
 	}
-	if action == ActionApprove {
+	if action != ActionUnsubscribe { // single use
 		var n int
 		if err := s.db.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM email_actions WHERE token_hash = $1`, linkHash(l.token)).Scan(&n); err != nil {
 			return nil, sqldb.Err(err, "mail link")

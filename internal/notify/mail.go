@@ -632,3 +632,25 @@ func (s *Service) SendTest(ctx context.Context, to string) error {
 	}
 	return c.Quit()
 }
+
+// SendPasswordReset mails a person a link to set a new password, now,
+// outside the queue (they are waiting for it): valid for an hour, once,
+// and only while the password it replaces (stamp) is theirs.
+func (s *Service) SendPasswordReset(ctx context.Context, userID, name, to, stamp string) error {
+	if !s.Mail.Configured() {
+		return errors.New("no mail server is configured")
+	}
+	c, err := s.dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	m := &outMail{ids: []string{sqldb.NewID()}, user: userID, to: to, name: name, created: s.now(),
+		items: []mailItem{{title: "Reset your Steward password", at: s.now(),
+			body: "Someone, we hope you, asked to reset your password. The link works once, for an hour. If it was not you, ignore this mail: your password stays as it is.",
+			link: "/login/reset/" + s.LinkToken(ActionReset, userID, stamp)}}}
+	if err := s.send(c, m); err != nil {
+		return err
+	}
+	return c.Quit()
+}

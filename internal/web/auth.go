@@ -22,6 +22,8 @@ type loginPage struct {
 	Providers      []sso.SignInOption
 	LocalPasswords bool
 	BreakGlass     bool
+	// MayReset offers "forgot your password?" (mail is sent).
+	MayReset bool
 }
 
 // safeNext keeps redirects after login on this site.

@@ -48,6 +48,7 @@ func ssoCallbackPath(code string) string { return "/login/sso/" + url.PathEscape
 // fillSignIn adds the single sign-on buttons and the local password
 // setting to the sign-in page.
 func (p *Portal) fillSignIn(r *http.Request, pg *loginPage) error {
+	pg.MayReset = p.mayReset()
 	if p.SSO == nil {
 		pg.LocalPasswords = true
 		return nil

@@ -212,6 +212,7 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 	routes = append(routes, p.webhookRoutes()...)
 	routes = append(routes, p.ssoRoutes()...)
 	routes = append(routes, p.notificationRoutes()...)
+	routes = append(routes, p.passwordResetRoutes()...)
 	for _, rt := range routes {
 		var h http.Handler = p.adapt(rt.h)
 		if !rt.public {
