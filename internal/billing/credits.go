@@ -6,6 +6,9 @@ import (
 	"encoding/json"
 	"time"
 
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/money"
+	"github.com/steward-itaas/steward/internal/outbox"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -55,6 +58,10 @@ type CreditInput struct {
 	SourceID    string
 	ServiceID   string // the service the credit relates to, if one
 	Explain     map[string]any
+	// Tell, on a credit the source makes for the first time, writes a
+	// rebate.credited event telling the org unit's financial and
+	// relationship managers (an SLA rebate of a breach just found).
+	Tell bool
 }
 
 // SetCredit makes what the source has credited the org unit add up to
@@ -87,9 +94,21 @@ func SetCredit(ctx context.Context, tx *sqldb.Tx, now time.Time, in CreditInput)
 		_, err = tx.ExecContext(ctx, `UPDATE billing_credits SET amount_minor = $1, currency = $2, description = $3, explain = $4, org_unit_id = $5, service_id = $6, updated_at = $7
 			WHERE id = $8`, rest, in.Currency, in.Description, string(explain), in.OrgUnitID, null(in.ServiceID), at, pendingID)
 	default:
+		id := sqldb.NewID()
 		_, err = tx.ExecContext(ctx, `INSERT INTO billing_credits (id, org_unit_id, currency, amount_minor, description, source, source_id, service_id, explain, created_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`, sqldb.NewID(), in.OrgUnitID, in.Currency, rest, in.Description, in.Source, in.SourceID, null(in.ServiceID),
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`, id, in.OrgUnitID, in.Currency, rest, in.Description, in.Source, in.SourceID, null(in.ServiceID),
 			string(explain), at)
+		if err == nil && in.Tell {
+			amount := money.New(rest, in.Currency)
+			err = outbox.Emit(ctx, tx, access.System(), now, outbox.Event{Type: "rebate.credited", Subject: "credits/" + id, OrgUnitID: in.OrgUnitID, ServiceID: in.ServiceID,
+				Data: map[string]any{"credit_id": id, "org_unit_id": in.OrgUnitID, "currency": in.Currency, "amount": amount.Decimal(),
+					"description": in.Description, "source": in.Source, "source_id": in.SourceID},
+				Notice: &outbox.Notice{Title: "A rebate of " + amount.String() + " is credited", Body: in.Description + " It reaches the next invoice.",
+					Link: "/costs", Roles: []access.Role{access.RoleFinancialManager, access.RoleRelationshipManager}}})
+			if err != nil {
+				return err
+			}
+		}
 	}
 	return sqldb.Err(err, "billing credit")
 }

@@ -907,6 +907,7 @@ func (s *Service) openBreaches(ctx context.Context, tx *sqldb.Tx, fresh []breach
 			After: map[string]any{"agreement": c.agreement.Code, "target": c.target.Code, "window_start": c.start, "measured": c.Measured}})
 		events = append(events, breachEvent(c, x.id, now))
 		for _, in := range x.r.credits {
+			in.Tell = now.Sub(c.WindowEnd) <= breachTold // as the breach itself
 			if err := billing.SetCredit(ctx, tx, now, in); err != nil {
 				return err
 			}

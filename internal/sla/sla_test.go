@@ -20,6 +20,7 @@ import (
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/jobs"
 	"github.com/steward-itaas/steward/internal/money"
+	"github.com/steward-itaas/steward/internal/notify"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/sla"
 	"github.com/steward-itaas/steward/internal/sqldb"
@@ -326,6 +327,33 @@ func TestSampleSLAEndToEnd(t *testing.T) {
 	}
 	if cr := breach.Credits[0]; cr.AmountMinor != 431700 || cr.Currency != "EUR" || cr.DocumentID != "" {
 		t.Errorf("credit %+v", cr)
+	}
+	// The rebate is told to the financial managers once, when it is first
+	// credited (the breach grew since, and its credit with it) (issue 19).
+	for {
+		n, err := f.a.Outbox.Once(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+	}
+	told, err := f.a.Notify.List(f.ctx, f.as("felix@it.contoso.example"), notify.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rebates := 0
+	for _, n := range told.Items {
+		if n.Kind == "rebate.credited" && strings.HasPrefix(n.Title, "A rebate of ") && strings.HasSuffix(n.Title, " EUR is credited") {
+			rebates++
+		}
+	}
+	if rebates != 1 {
+		for _, n := range told.Items {
+			t.Logf("%s: %s", n.Kind, n.Title)
+		}
+		t.Errorf("the financial manager was told of %d rebates, want 1", rebates)
 	}
 	// Who owes whom: the network team's OLA failed too, and under it the
 	// carrier's contract in August (a capped claim), September and October.
