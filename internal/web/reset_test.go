@@ -47,20 +47,30 @@ func TestPasswordResetByMail(t *testing.T) {
 	if _, body := get("/login"); !strings.Contains(body, `href="/login/forgot"`) {
 		t.Fatal("the sign-in page offers no reset")
 	}
-	before := len(mail.Messages())
+	// The demo's own history is being mailed meanwhile: the reset mails
+	// are those with their subject.
+	resets := func(m []smtptest.Message) []smtptest.Message {
+		var out []smtptest.Message
+		for _, x := range m {
+			if x.Subject == "Reset your Steward password" {
+				out = append(out, x)
+			}
+		}
+		return out
+	}
 	_, nobody := post("/login/forgot", url.Values{"email": {"nobody@contoso.example"}})
 	code, body := post("/login/forgot", url.Values{"email": {"dana@contoso.example"}})
 	if code != 200 || !strings.Contains(body, "is on its way") || strings.Replace(nobody, "nobody@", "dana@", 1) != body {
 		t.Fatalf("the page answers differently for an account and for none:\n%s", body)
 	}
-	msgs := mail.WaitFor(t, "the reset mail", func(m []smtptest.Message) bool { return len(m) > before })
-	if len(msgs) != before+1 || msgs[before].To != "dana@contoso.example" || msgs[before].Subject != "Reset your Steward password" {
-		t.Fatalf("mails: %d new, last to %s %q", len(msgs)-before, msgs[len(msgs)-1].To, msgs[len(msgs)-1].Subject)
+	msgs := resets(mail.WaitFor(t, "the reset mail", func(m []smtptest.Message) bool { return len(resets(m)) > 0 }))
+	if len(msgs) != 1 || msgs[0].To != "dana@contoso.example" {
+		t.Fatalf("reset mails: %d, the first to %s", len(msgs), msgs[0].To)
 	}
-	link := resetLink.FindString(msgs[before].Text)
+	link := resetLink.FindString(msgs[0].Text)
 	path := strings.TrimPrefix(link, base)
 	if link == "" || path == link {
-		t.Fatalf("no reset link to %s in:\n%s", base, msgs[before].Text)
+		t.Fatalf("no reset link to %s in:\n%s", base, msgs[0].Text)
 	}
 	ctx := context.Background()
 	old, err := a.Identity.Login(ctx, "dana@contoso.example", demo.Password, "192.0.2.9")

@@ -420,7 +420,9 @@ func TestDeadLetterDisableAndRedeliver(t *testing.T) {
 		return 200
 	}
 	o := fast("w")
-	o.RetryFor, o.DisableAfter = 200*time.Millisecond, time.Millisecond
+	// Retries every 10 ms for 3 s: several, however loaded the machine (a
+	// retry window of 200 ms once ended before the second attempt).
+	o.RetryFor, o.DisableAfter = 3*time.Second, time.Millisecond
 	s := e.service(o)
 	sub, err := s.Create(e.ctx, access.System(), webhook.Input{URL: rcv.srv.URL})
 	if err != nil {
@@ -634,7 +636,9 @@ func TestClaimsOfADeadDelivererExpire(t *testing.T) {
 	e := newEnv(t)
 	rcv := newReceiver(t)
 	o := fast("dies")
-	o.Lease = 300 * time.Millisecond
+	// Long enough that the other deliverer's first look comes before it
+	// ends, however loaded the machine; the test then waits for it to end.
+	o.Lease = 5 * time.Second
 	dies := e.service(o)
 	sub, err := dies.Create(e.ctx, access.System(), webhook.Input{URL: rcv.srv.URL})
 	if err != nil {
