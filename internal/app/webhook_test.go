@@ -17,6 +17,7 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/app"
 	"github.com/steward-itaas/steward/internal/demo"
+	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 	"github.com/steward-itaas/steward/internal/webhook"
 )
@@ -85,18 +86,20 @@ func TestDomainEventsReachAWebhookReceiver(t *testing.T) {
 
 	deadline := time.Now().Add(60 * time.Second)
 	for {
-		page, err := a.Webhooks.Deliveries(ctx, access.System(), sub.ID, webhook.DeliveryFilter{State: webhook.StatePending})
+		// Every event dispatched and every delivery delivered (one in
+		// flight is neither pending nor delivered: wait for it too).
+		page, err := a.Webhooks.Deliveries(ctx, access.System(), sub.ID, webhook.DeliveryFilter{State: webhook.StateDelivered, Page: sqldb.Page{Limit: sqldb.MaxLimit}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		all, _ := a.Webhooks.Deliveries(ctx, access.System(), sub.ID, webhook.DeliveryFilter{})
+		all, _ := a.Webhooks.Deliveries(ctx, access.System(), sub.ID, webhook.DeliveryFilter{Page: sqldb.Page{Limit: sqldb.MaxLimit}})
 		var undispatched int
 		a.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM outbox_events WHERE dispatched_at IS NULL`).Scan(&undispatched)
-		if undispatched == 0 && len(page.Items) == 0 && len(all.Items) > 0 {
+		if undispatched == 0 && len(all.Items) > 0 && len(page.Items) == len(all.Items) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%d deliveries still pending of %d", len(page.Items), len(all.Items))
+			t.Fatalf("%d deliveries delivered of %d", len(page.Items), len(all.Items))
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
