@@ -620,17 +620,9 @@ func (s *Service) SendTest(ctx context.Context, to string) error {
 	if _, err := mail.ParseAddress(to); err != nil {
 		return fmt.Errorf("%q is not a mail address: %v", to, err)
 	}
-	c, err := s.dial(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
 	m := &outMail{ids: []string{sqldb.NewID()}, to: to, name: to, created: s.now(),
 		items: []mailItem{{title: "Steward can send you mail", body: "This is a test of Steward's mail settings; nothing needs doing.", link: "/notifications", at: s.now()}}}
-	if err := s.send(c, m); err != nil {
-		return err
-	}
-	return c.Quit()
+	return s.sendNow(ctx, m)
 }
 
 // SendPasswordReset mails a person a link to set a new password, now,
@@ -640,15 +632,20 @@ func (s *Service) SendPasswordReset(ctx context.Context, userID, name, to, stamp
 	if !s.Mail.Configured() {
 		return errors.New("no mail server is configured")
 	}
+	m := &outMail{ids: []string{sqldb.NewID()}, user: userID, to: to, name: name, created: s.now(),
+		items: []mailItem{{title: "Reset your Steward password", at: s.now(),
+			body: "Someone, we hope you, asked to reset your password. The link works once, for an hour. If it was not you, ignore this mail: your password stays as it is.",
+			link: "/login/reset/" + s.LinkToken(ActionReset, userID, stamp)}}}
+	return s.sendNow(ctx, m)
+}
+
+// sendNow sends one mail over a connection of its own, outside the queue.
+func (s *Service) sendNow(ctx context.Context, m *outMail) error {
 	c, err := s.dial(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
-	m := &outMail{ids: []string{sqldb.NewID()}, user: userID, to: to, name: name, created: s.now(),
-		items: []mailItem{{title: "Reset your Steward password", at: s.now(),
-			body: "Someone, we hope you, asked to reset your password. The link works once, for an hour. If it was not you, ignore this mail: your password stays as it is.",
-			link: "/login/reset/" + s.LinkToken(ActionReset, userID, stamp)}}}
 	if err := s.send(c, m); err != nil {
 		return err
 	}
