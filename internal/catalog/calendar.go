@@ -76,6 +76,14 @@ type Holiday struct {
 	Name           string `json:"name" yaml:"name"`
 }
 
+// A holiday given once (YYYY-MM-DD) falls in a year from MinHolidayYear
+// to MaxHolidayYear: one in year 1 or 9999 is a typing mistake that would
+// silently never close a day.
+const (
+	MinHolidayYear = 1970
+	MaxHolidayYear = 2199
+)
+
 // When says when the holiday falls, as the portal's holiday lines write
 // it: the date or the rule.
 func (h *Holiday) When() string {
@@ -327,8 +335,10 @@ func (c *Calendar) Validate(v *errs.Validator, prefix string) {
 				"such as FREQ=YEARLY;BYMONTH=11;BYDAY=4TH (the fourth Thursday of November) or BYDAY=-1MO (the last Monday), instead of a date", i+1))
 			continue
 		}
-		_, _, ok := seasonDate(h.Date)
+		once, _, ok := seasonDate(h.Date)
 		v.Check(ok, prefix+"holidays", "date", fmt.Sprintf("holiday %d: date must be YYYY-MM-DD (once) or MM-DD (every year), or give a yearly rule", i+1))
+		v.Check(!ok || once == 0 || once >= MinHolidayYear && once <= MaxHolidayYear, prefix+"holidays", "year",
+			fmt.Sprintf("holiday %d: a holiday once is in a year from %d to %d", i+1, MinHolidayYear, MaxHolidayYear))
 	}
 	for i := range c.Seasons {
 		s := &c.Seasons[i]
