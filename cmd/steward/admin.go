@@ -85,20 +85,45 @@ func adminCreateUser(ctx context.Context, e env, args []string, asAdmin bool) er
 }
 
 func adminGrant(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "Give a user a role on the whole provider or on an org unit subtree.")
+	fs := newFlagSet(e, "Give a user, or a group's members, a role on the whole provider or on an org unit subtree.")
 	db := addDBFlags(fs)
-	email := fs.String("email", "", "the user's email (required)")
+	email := fs.String("email", "", "the user's email (this or --group)")
+	group := fs.String("group", "", "the name of the group whose members hold the role while they are members (this or --email)")
 	role := fs.String("role", "", "the role, one of: "+roleNames())
 	unit := fs.String("org-unit", "", "code of the org unit the role covers; empty for the whole provider")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
-	a, u, err := openForUser(ctx, e, db, *email)
+	if (*email == "") == (*group == "") {
+		return usagef("%s: give --email or --group (run \"steward %s -h\" for its flags)", e.cmd, e.cmd)
+	}
+	a, err := openApp(ctx, e, db)
 	if err != nil {
 		return err
 	}
 	defer a.Close()
-	in := identity.CreateGrantInput{UserID: u.ID, Role: access.Role(*role), ScopeKind: access.ScopeGlobal}
+	in := identity.CreateGrantInput{Role: access.Role(*role), ScopeKind: access.ScopeGlobal}
+	holder := *email
+	if *email != "" {
+		u, err := a.Identity.UserByEmail(ctx, access.System(), *email)
+		if err != nil {
+			return describe(err)
+		}
+		in.UserID, holder = u.ID, u.Email
+	} else {
+		gs, err := a.Identity.Groups(ctx, access.System())
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			if g.Name == *group {
+				in.GroupID, holder = g.ID, "the members of "+g.Name
+			}
+		}
+		if in.GroupID == "" {
+			return fmt.Errorf("there is no group named %q (steward lists groups at GET /api/v1/groups and /admin/groups)", *group)
+		}
+	}
 	if *unit != "" {
 		if in.ScopeID, err = orgUnitByCode(ctx, a, *unit); err != nil {
 			return err
@@ -109,7 +134,7 @@ func adminGrant(ctx context.Context, e env, args []string) error {
 	if err != nil {
 		return describe(err)
 	}
-	fmt.Fprintf(e.stdout, "granted %s to %s on %s\n", g.Role, u.Email, g.ScopeName)
+	fmt.Fprintf(e.stdout, "granted %s to %s on %s\n", g.Role, holder, g.ScopeName)
 	return nil
 }
 

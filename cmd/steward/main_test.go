@@ -146,6 +146,13 @@ func TestServeDemoAdminAndRestart(t *testing.T) {
 	if out, err := cli(t, getenv, "", "admin", "grant", "--email", "newbie@contoso.example", "--role", "emperor"); err == nil || !strings.Contains(out, "role") {
 		t.Errorf("granting an unknown role: %v\n%s", err, out)
 	}
+	// A role for a group's members (issue 19, grants to groups).
+	if out, err := cli(t, getenv, "", "admin", "grant", "--group", "Service Desk", "--role", "agent", "--org-unit", "RETAIL"); err != nil || !strings.Contains(out, "granted agent to the members of Service Desk on Retail") {
+		t.Errorf("grant to a group: %v\n%s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "admin", "grant", "--group", "Nobody's", "--role", "agent"); err == nil || !strings.Contains(out, `no group named "Nobody's"`) {
+		t.Errorf("grant to a group that does not exist: %v\n%s", err, out)
+	}
 	token, err := cli(t, getenv, "", "admin", "create-token", "--email", "newbie@contoso.example", "--name", "e2e", "--days", "1")
 	if err != nil {
 		t.Fatalf("create-token: %v\n%s", err, token)

@@ -107,6 +107,7 @@ func (s *Server) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/groups/{id}", handler: s.getGroup},
 		{Method: "PUT", Path: "/api/v1/groups/{id}", handler: s.updateGroup},
 		{Method: "DELETE", Path: "/api/v1/groups/{id}", handler: s.deleteGroup},
+		{Method: "GET", Path: "/api/v1/groups/{id}/grants", handler: s.listGroupGrants},
 		{Method: "PUT", Path: "/api/v1/groups/{id}/members/{user_id}", handler: s.setMember(true)},
 		{Method: "DELETE", Path: "/api/v1/groups/{id}/members/{user_id}", handler: s.setMember(false)},
 		{Method: "GET", Path: "/api/v1/tokens", handler: s.listTokens},

@@ -372,6 +372,17 @@ func TestAPIConformsToSpec(t *testing.T) {
 	c.do("PUT", "/api/v1/groups/"+grp.ID, admin, map[string]any{"name": "Service Desk", "description": "First line support", "email": "desk@example.com"}, 200)
 	c.do("PUT", "/api/v1/groups/"+grp.ID+"/members/"+consumer.ID, admin, nil, 200)
 	c.do("DELETE", "/api/v1/groups/"+grp.ID+"/members/"+consumer.ID, admin, nil, 200)
+	// Grants to groups (issue 19): the group stays, for the paging walk.
+	var team identity.Group
+	c.do("POST", "/api/v1/groups", admin, map[string]any{"name": "Retail agents", "description": "Floor support"}, 201).decode(t, &team)
+	var gg identity.Grant
+	c.do("POST", "/api/v1/grants", admin, map[string]any{"group_id": team.ID, "role": "agent", "scope_kind": "org_unit", "scope_id": retail.ID}, 201).decode(t, &gg)
+	c.do("POST", "/api/v1/grants", admin, map[string]any{"group_id": team.ID, "role": "approver", "scope_kind": "org_unit", "scope_id": retail.ID}, 201)
+	c.do("POST", "/api/v1/grants", admin, map[string]any{"group_id": team.ID, "user_id": consumer.ID, "role": "agent", "scope_kind": "global"}, 422)
+	c.do("PUT", "/api/v1/groups/"+team.ID+"/members/"+consumer.ID, admin, nil, 200)
+	c.do("GET", "/api/v1/groups/"+team.ID+"/grants", admin, nil, 200)
+	c.do("GET", "/api/v1/users/"+consumer.ID+"/grants", admin, nil, 200) // the group's, naming it
+	c.do("DELETE", "/api/v1/grants/"+gg.ID, admin, nil, 204)
 	c.do("DELETE", "/api/v1/groups/"+grp.ID, admin, nil, 204)
 
 	// The consumer gets a token limited to its consumer role, and sees only its business unit.

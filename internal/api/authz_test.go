@@ -332,6 +332,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{route: "GET /api/v1/groups/{id}", path: "/api/v1/groups/{group}", may: anywhere(access.GroupRead)},
 		{route: "PUT /api/v1/groups/{id}", path: "/api/v1/groups/{group}", may: can(access.GroupManage, provider), body: map[string]any{"name": "Taken"}},
 		{route: "DELETE /api/v1/groups/{id}", path: "/api/v1/groups/{group}", may: can(access.GroupManage, provider)},
+		{route: "GET /api/v1/groups/{id}/grants", path: "/api/v1/groups/{group}/grants", may: anywhere(access.GroupRead)},
 		{route: "PUT /api/v1/groups/{id}/members/{user_id}", path: "/api/v1/groups/{group}/members/{user}", may: can(access.GroupManage, provider)},
 		{route: "DELETE /api/v1/groups/{id}/members/{user_id}", path: "/api/v1/groups/{group}/members/{user}", may: can(access.GroupManage, provider)},
 		{route: "GET /api/v1/tokens", path: "/api/v1/tokens?user_id={user}", may: can(access.UserManage, retail)},

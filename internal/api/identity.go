@@ -185,6 +185,22 @@ func (s *Server) listGrants(w http.ResponseWriter, r *http.Request) error {
 	return writeList(w, r, l)
 }
 
+func (s *Server) listGroupGrants(w http.ResponseWriter, r *http.Request) error {
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	gs, err := s.Identity.GroupGrants(ctx(r), principal(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	l, err := sqldb.PageSlice(gs, pg) // a group holds a few grants
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, l)
+}
+
 func (s *Server) createGrant(w http.ResponseWriter, r *http.Request) error {
 	var in identity.CreateGrantInput
 	if err := decode(w, r, &in); err != nil {

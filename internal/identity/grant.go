@@ -2,6 +2,8 @@ package identity
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,10 +15,16 @@ import (
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
-// Grant gives a user a role on a scope.
+// Grant gives a user or a group a role on a scope. A group's grant applies
+// to each of its members while they are members: listed among a user's
+// grants, it names the user and the group it comes through.
 type Grant struct {
-	ID        string           `json:"id"`
-	UserID    string           `json:"user_id"`
+	ID     string `json:"id"`
+	UserID string `json:"user_id,omitempty"`
+	// GroupID is the group given the role, or the one a user holds it
+	// through; GroupName names it.
+	GroupID   string           `json:"group_id,omitempty"`
+	GroupName string           `json:"group_name,omitempty"`
 	Role      access.Role      `json:"role"`
 	ScopeKind access.ScopeKind `json:"scope_kind"`
 	// ScopeID is the org unit or service; empty for a global grant.
@@ -39,9 +47,10 @@ func (g *Grant) resource() access.Resource {
 	return access.Resource{}
 }
 
-// CreateGrantInput gives a role.
+// CreateGrantInput gives a role to a user or (GroupID instead) a group.
 type CreateGrantInput struct {
-	UserID    string           `json:"user_id"`
+	UserID    string           `json:"user_id,omitempty"`
+	GroupID   string           `json:"group_id,omitempty"`
 	Role      access.Role      `json:"role"`
 	ScopeKind access.ScopeKind `json:"scope_kind"`
 	ScopeID   string           `json:"scope_id"`
@@ -50,7 +59,12 @@ type CreateGrantInput struct {
 // Validate checks the input's fields.
 func (in *CreateGrantInput) Validate() error {
 	var v errs.Validator
-	v.Check(sqldb.ValidID(in.UserID), "user_id", "format", "user_id must be a user ID")
+	if in.GroupID != "" {
+		v.Check(in.UserID == "", "user_id", "one", "a grant goes to a user or a group: give user_id or group_id, not both")
+		v.Check(sqldb.ValidID(in.GroupID), "group_id", "format", "group_id must be a group ID")
+	} else {
+		v.Check(sqldb.ValidID(in.UserID), "user_id", "format", "user_id must be a user ID (or give group_id to grant to a group)")
+	}
 	v.Check(in.Role.Valid(), "role", "enum", "role must be one of the roles listed at GET /api/v1/roles")
 	if v.Check(in.ScopeKind.Valid(), "scope_kind", "enum", "scope_kind must be global, org_unit or service") {
 		if in.ScopeKind == access.ScopeGlobal {
@@ -66,12 +80,35 @@ const grantColumns = `g.id, g.user_id, g.role, g.scope_kind, g.scope_id, g.creat
 
 const grantFrom = ` FROM grants g LEFT JOIN org_units ou ON g.scope_kind = 'org_unit' AND ou.id = g.scope_id LEFT JOIN services sv ON g.scope_kind = 'service' AND sv.id = g.scope_id`
 
+// groupGrantColumns and groupGrantFrom read group_grants as grants, with
+// the group: the user is the member named by the query, or none.
+const groupGrantColumns = `g.id, g.role, g.scope_kind, g.scope_id, g.created_at, COALESCE(ou.path, ''), COALESCE(ou.name, sv.name, ''), COALESCE(ou.kind, ''), g.group_id, ag.name`
+
+const groupGrantFrom = ` FROM group_grants g JOIN assignment_groups ag ON ag.id = g.group_id LEFT JOIN org_units ou ON g.scope_kind = 'org_unit' AND ou.id = g.scope_id LEFT JOIN services sv ON g.scope_kind = 'service' AND sv.id = g.scope_id`
+
 func scanGrant(row sqldb.Scanner) (*Grant, error) {
 	var g Grant
 	var ouName, ouKind string
 	if err := row.Scan(&g.ID, &g.UserID, &g.Role, &g.ScopeKind, &g.ScopeID, &g.CreatedAt, &g.scopePath, &ouName, &ouKind); err != nil {
 		return nil, err
 	}
+	g.describe(ouName, ouKind)
+	return &g, nil
+}
+
+func scanGroupGrant(row sqldb.Scanner) (*Grant, error) {
+	var g Grant
+	var ouName, ouKind string
+	if err := row.Scan(&g.ID, &g.Role, &g.ScopeKind, &g.ScopeID, &g.CreatedAt, &g.scopePath, &ouName, &ouKind, &g.GroupID, &g.GroupName); err != nil {
+		return nil, err
+	}
+	g.describe(ouName, ouKind)
+	return &g, nil
+}
+
+// describe sets the scope's name for people from the joined org unit or
+// service.
+func (g *Grant) describe(ouName, ouKind string) {
 	g.CreatedAt = g.CreatedAt.UTC()
 	switch g.ScopeKind {
 	case access.ScopeGlobal:
@@ -81,14 +118,25 @@ func scanGrant(row sqldb.Scanner) (*Grant, error) {
 	case access.ScopeService:
 		g.ScopeName = ouName + " (service)"
 	}
-	return &g, nil
 }
 
+// userGrants are the roles a user holds: given to them, then through their
+// groups (each naming the group).
 func userGrants(ctx context.Context, q sqldb.Querier, userID string) ([]*Grant, error) {
-	return sqldb.QueryAll(ctx, q, "grants", scanGrant, `SELECT `+grantColumns+grantFrom+` WHERE g.user_id = $1 ORDER BY g.id`, userID)
+	own, err := sqldb.QueryAll(ctx, q, "grants", scanGrant, `SELECT `+grantColumns+grantFrom+` WHERE g.user_id = $1 ORDER BY g.id`, userID)
+	if err != nil {
+		return nil, err
+	}
+	through, err := sqldb.QueryAll(ctx, q, "group grants", scanGroupGrant, `SELECT `+groupGrantColumns+groupGrantFrom+`
+		JOIN group_members gm ON gm.group_id = g.group_id WHERE gm.user_id = $1 ORDER BY ag.name, g.id`, userID)
+	for _, g := range through {
+		g.UserID = userID
+	}
+	return append(own, through...), err
 }
 
-// Grants lists a user's grants. Callers who may read the user may list them.
+// Grants lists a user's grants, those given to them and those they hold
+// through groups. Callers who may read the user may list them.
 func (s *Service) Grants(ctx context.Context, p *access.Principal, userID string) ([]*Grant, error) {
 	if _, err := s.User(ctx, p, userID); err != nil {
 		return nil, err
@@ -96,9 +144,18 @@ func (s *Service) Grants(ctx context.Context, p *access.Principal, userID string
 	return userGrants(ctx, s.db.Read(), userID)
 }
 
-// CreateGrant gives a user a role on a scope. Callers need grant.manage on
-// the scope (globally for a global grant). Granting what the user already
-// holds is a conflict.
+// GroupGrants lists the roles granted to a group, which its members hold.
+// Callers need group.read somewhere, as for the group.
+func (s *Service) GroupGrants(ctx context.Context, p *access.Principal, groupID string) ([]*Grant, error) {
+	if _, err := s.Group(ctx, p, groupID); err != nil {
+		return nil, err
+	}
+	return sqldb.QueryAll(ctx, s.db.Read(), "group grants", scanGroupGrant, `SELECT `+groupGrantColumns+groupGrantFrom+` WHERE g.group_id = $1 ORDER BY g.id`, groupID)
+}
+
+// CreateGrant gives a user or a group a role on a scope. Callers need
+// grant.manage on the scope (globally for a global grant). Granting what
+// the user or group already holds is a conflict.
 func (s *Service) CreateGrant(ctx context.Context, p *access.Principal, in CreateGrantInput) (*Grant, error) {
 	defer s.tokens.forget() // the change reaches cached tokens once it is made
 	if err := in.Validate(); err != nil {
@@ -114,11 +171,21 @@ func (s *Service) CreateGrant(ctx context.Context, p *access.Principal, in Creat
 }
 
 func (s *Service) createGrant(ctx context.Context, tx *sqldb.Tx, p *access.Principal, in CreateGrantInput) (*Grant, error) {
-	u, err := getUser(ctx, tx, in.UserID)
-	if err != nil {
-		return nil, errs.Invalid("user_id %q is not an existing user", in.UserID)
+	g := &Grant{ID: sqldb.NewID(), Role: in.Role, ScopeKind: in.ScopeKind, ScopeID: in.ScopeID, CreatedAt: sqldb.Time(s.now())}
+	holder := ""
+	if in.GroupID != "" {
+		gr, err := getGroup(ctx, tx, in.GroupID)
+		if err != nil {
+			return nil, errs.Invalid("group_id %q is not an existing group", in.GroupID)
+		}
+		g.GroupID, g.GroupName, holder = gr.ID, gr.Name, "the group "+gr.Name
+	} else {
+		u, err := getUser(ctx, tx, in.UserID)
+		if err != nil {
+			return nil, errs.Invalid("user_id %q is not an existing user", in.UserID)
+		}
+		g.UserID, holder = u.ID, u.Email
 	}
-	g := &Grant{ID: sqldb.NewID(), UserID: u.ID, Role: in.Role, ScopeKind: in.ScopeKind, ScopeID: in.ScopeID, CreatedAt: sqldb.Time(s.now())}
 	if g.ScopeKind == access.ScopeOrgUnit {
 		ou, err := getOrgUnit(ctx, tx, g.ScopeID)
 		if err != nil {
@@ -138,20 +205,25 @@ func (s *Service) createGrant(ctx context.Context, tx *sqldb.Tx, p *access.Princ
 	if err := p.Require(access.GrantManage, g.resource()); err != nil {
 		return nil, err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO grants (id, user_id, role, scope_kind, scope_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		g.ID, g.UserID, g.Role, g.ScopeKind, g.ScopeID, g.CreatedAt)
+	table, holderID := "grants (id, user_id", g.UserID
+	if g.GroupID != "" {
+		table, holderID = "group_grants (id, group_id", g.GroupID
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO `+table+`, role, scope_kind, scope_id, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		g.ID, holderID, g.Role, g.ScopeKind, g.ScopeID, g.CreatedAt)
 	if err != nil {
 		if errs.Is(sqldb.Err(err, "grant"), errs.CodeConflict) {
-			return nil, errs.Conflict("%s already holds the role %s on this scope", u.Email, g.Role)
+			return nil, errs.Conflict("%s already holds the role %s on this scope", holder, g.Role)
 		}
 		return nil, sqldb.Err(err, "grant")
 	}
 	return g, s.audit(ctx, tx, p, audit.Entry{Action: "grant.create", ObjectType: "grant", ObjectID: g.ID, After: g})
 }
 
-// DeleteGrant takes a role away. Callers need grant.manage on the grant's
-// scope. The last global admin grant cannot be removed, so that someone can
-// always administer Steward.
+// DeleteGrant takes a role away from a user or a group. Callers need
+// grant.manage on the grant's scope. The last global admin grant given to a
+// user cannot be removed, so that someone can always administer Steward
+// (admins through a group do not count: an identity provider may empty it).
 func (s *Service) DeleteGrant(ctx context.Context, p *access.Principal, id string) error {
 	defer s.tokens.forget() // the change reaches cached tokens once it is made
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
@@ -159,13 +231,18 @@ func (s *Service) DeleteGrant(ctx context.Context, p *access.Principal, id strin
 			return errs.NotFound("grant %q not found", id)
 		}
 		g, err := scanGrant(tx.QueryRowContext(ctx, `SELECT `+grantColumns+grantFrom+` WHERE g.id = $1`, id))
+		table := "grants"
+		if errors.Is(err, sql.ErrNoRows) {
+			g, err = scanGroupGrant(tx.QueryRowContext(ctx, `SELECT `+groupGrantColumns+groupGrantFrom+` WHERE g.id = $1`, id))
+			table = "group_grants"
+		}
 		if err != nil {
 			return sqldb.Err(err, "grant")
 		}
 		if err := p.Require(access.GrantManage, g.resource()); err != nil {
 			return err
 		}
-		if g.Role == access.RoleAdmin && g.ScopeKind == access.ScopeGlobal {
+		if g.Role == access.RoleAdmin && g.ScopeKind == access.ScopeGlobal && g.GroupID == "" {
 			var n int
 			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM grants g JOIN users u ON u.id = g.user_id
 				WHERE g.role = 'admin' AND g.scope_kind = 'global' AND NOT u.disabled`).Scan(&n); err != nil {
@@ -175,7 +252,7 @@ func (s *Service) DeleteGrant(ctx context.Context, p *access.Principal, id strin
 				return errs.Conflict("this is the last global admin grant; grant admin to someone else first")
 			}
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM grants WHERE id = $1`, id); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE id = $1`, id); err != nil {
 			return sqldb.Err(err, "grant")
 		}
 		return s.audit(ctx, tx, p, audit.Entry{Action: "grant.delete", ObjectType: "grant", ObjectID: id, Before: g})

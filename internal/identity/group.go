@@ -195,8 +195,10 @@ func (s *Service) UpdateGroup(ctx context.Context, p *access.Principal, id strin
 	return out, err
 }
 
-// DeleteGroup removes a group and its memberships. Callers need group.manage.
+// DeleteGroup removes a group, its memberships and the roles granted to
+// it. Callers need group.manage.
 func (s *Service) DeleteGroup(ctx context.Context, p *access.Principal, id string) error {
+	defer s.tokens.forget() // its members lose the roles it granted
 	if err := p.Require(access.GroupManage, access.Resource{}); err != nil {
 		return err
 	}
@@ -215,6 +217,7 @@ func (s *Service) DeleteGroup(ctx context.Context, p *access.Principal, id strin
 // SetMember adds (member true) or removes a user from a group; doing what
 // is already so is not an error. Callers need group.manage.
 func (s *Service) SetMember(ctx context.Context, p *access.Principal, groupID, userID string, member bool) (*Group, error) {
+	defer s.tokens.forget() // the member gains or loses the roles granted to the group
 	if err := p.Require(access.GroupManage, access.Resource{}); err != nil {
 		return nil, err
 	}
@@ -226,6 +229,17 @@ func (s *Service) SetMember(ctx context.Context, p *access.Principal, groupID, u
 		}
 		if _, err := getUser(ctx, tx, userID); err != nil {
 			return err
+		}
+		// Membership gives or takes the group's roles: whoever changes it
+		// must be able to grant each of them.
+		grants, err := sqldb.QueryAll(ctx, tx, "group grants", scanGroupGrant, `SELECT `+groupGrantColumns+groupGrantFrom+` WHERE g.group_id = $1`, groupID)
+		if err != nil {
+			return err
+		}
+		for _, g := range grants {
+			if err := p.Require(access.GrantManage, g.resource()); err != nil {
+				return err
+			}
 		}
 		action := "group.member_remove"
 		if member {

@@ -370,7 +370,8 @@ func (s *Service) DeleteOrgUnit(ctx context.Context, p *access.Principal, id str
 		err = tx.QueryRowContext(ctx, `SELECT
 			(SELECT COUNT(*) FROM org_units WHERE parent_id = $1),
 			(SELECT COUNT(*) FROM users WHERE org_unit_id = $1),
-			(SELECT COUNT(*) FROM grants WHERE scope_kind = 'org_unit' AND scope_id = $1)`, id).Scan(&children, &users, &grants)
+			(SELECT COUNT(*) FROM grants WHERE scope_kind = 'org_unit' AND scope_id = $1) +
+			(SELECT COUNT(*) FROM group_grants WHERE scope_kind = 'org_unit' AND scope_id = $1)`, id).Scan(&children, &users, &grants)
 		if err != nil {
 			return sqldb.Err(err, "org unit")
 		}

@@ -187,14 +187,15 @@ func recipients(ctx context.Context, q sqldb.Querier, e *outbox.Stored) ([]strin
 		}
 		// The org units that cover the event's are its path's: the path is
 		// the IDs from the root ("/root/…/unit/"), so the grants index
-		// answers (a grant covers its org unit and everything under it).
+		// answers (a grant covers its org unit and everything under it);
+		// effective_grants holds the roles members hold through groups too.
 		in := func() string { return sqldb.In(&args, "role", roles) }
-		parts = append(parts, `SELECT user_id FROM grants WHERE scope_kind = 'global' AND `+in())
+		parts = append(parts, `SELECT user_id FROM effective_grants WHERE scope_kind = 'global' AND `+in())
 		if ancestors := strings.FieldsFunc(e.OrgUnitPath, func(r rune) bool { return r == '/' }); len(ancestors) > 0 {
-			parts = append(parts, `SELECT user_id FROM grants WHERE scope_kind = 'org_unit' AND `+sqldb.In(&args, "scope_id", ancestors)+` AND `+in())
+			parts = append(parts, `SELECT user_id FROM effective_grants WHERE scope_kind = 'org_unit' AND `+sqldb.In(&args, "scope_id", ancestors)+` AND `+in())
 		}
 		if e.ServiceID != "" {
-			parts = append(parts, `SELECT user_id FROM grants WHERE scope_kind = 'service' AND scope_id = `+args.Add(e.ServiceID)+` AND `+in())
+			parts = append(parts, `SELECT user_id FROM effective_grants WHERE scope_kind = 'service' AND scope_id = `+args.Add(e.ServiceID)+` AND `+in())
 		}
 	}
 	if len(parts) == 0 {

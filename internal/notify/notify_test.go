@@ -417,6 +417,15 @@ func TestRoleHoldersByScope(t *testing.T) {
 	must(t, err)
 	_, err = f.ids.CreateGrant(f.ctx, f.sys, identity.CreateGrantInput{UserID: u.ID, Role: access.RoleServiceOwner, ScopeKind: access.ScopeService, ScopeID: svc[0].ID})
 	must(t, err)
+	// A role granted to a group reaches its members (issue 19, grants to groups).
+	member, err := f.ids.CreateUser(f.ctx, f.sys, identity.CreateUserInput{Email: "fin-team@x.example", Name: "Team", OrgUnitID: retail.ID})
+	must(t, err)
+	team, err := f.ids.CreateGroup(f.ctx, f.sys, identity.GroupInput{Name: "Shop finance"})
+	must(t, err)
+	_, err = f.ids.CreateGrant(f.ctx, f.sys, identity.CreateGrantInput{GroupID: team.ID, Role: access.RoleFinancialManager, ScopeKind: access.ScopeOrgUnit, ScopeID: retail.ID})
+	must(t, err)
+	_, err = f.ids.SetMember(f.ctx, f.sys, team.ID, member.ID, true)
+	must(t, err)
 	must(t, f.db.Tx(f.ctx, func(tx *sqldb.Tx) error {
 		return outbox.EmitAll(f.ctx, tx, f.sys, f.clock.now(), []outbox.Event{
 			{Type: "invoice.finalised", Subject: "invoices/1", OrgUnitID: store.ID, Data: map[string]string{},
@@ -438,10 +447,12 @@ func TestRoleHoldersByScope(t *testing.T) {
 	}
 	owner, err := f.ids.Principal(f.ctx, u.ID)
 	must(t, err)
+	grouped, err := f.ids.Principal(f.ctx, member.ID)
+	must(t, err)
 	for _, c := range []struct {
 		who  *access.Principal
 		want string
-	}{{global, "plants,service,store"}, {shops, "store"}, {plants, "plants"}, {owner, "service"}} {
+	}{{global, "plants,service,store"}, {shops, "store"}, {plants, "plants"}, {owner, "service"}, {grouped, "store"}} {
 		if got := titles(c.who); got != c.want {
 			t.Errorf("%s was told %q, want %q", c.who.Email, got, c.want)
 		}

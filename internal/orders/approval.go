@@ -524,7 +524,7 @@ func (s *Service) mayApprove(ctx context.Context, q sqldb.Querier, o *Order, use
 		where = " AND g.user_id = " + args.Add(user)
 	}
 	var n int
-	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM grants g JOIN users u ON u.id = g.user_id LEFT JOIN org_units gu ON gu.id = g.scope_id
+	err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM effective_grants g JOIN users u ON u.id = g.user_id LEFT JOIN org_units gu ON gu.id = g.scope_id
 		WHERE g.user_id <> $1 AND u.disabled = FALSE AND `+roleIn+where+`
 		AND (g.scope_kind = 'global' OR (g.scope_kind = 'org_unit' AND $2 LIKE gu.path || '%') OR (g.scope_kind = 'service' AND g.scope_id = $3))`, args...).Scan(&n)
 	return n > 0, sqldb.Err(err, "grants")

@@ -8,6 +8,7 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
@@ -254,5 +255,38 @@ func TestPerItemPolicy(t *testing.T) {
 		if waiting := o.State == orders.StateAwaitingApproval; waiting != (i == 0) {
 			t.Errorf("after %d of 2 approvals the order is %s", i+1, o.State)
 		}
+	}
+}
+
+// TestApproverThroughAGroup: issue 19, grants to groups: a role granted to
+// a group routes approvals as a role granted to its member would; the
+// member decides, and nobody falls back to a fallback approver.
+func TestApproverThroughAGroup(t *testing.T) {
+	f := newFixture(t)
+	mia := f.user("mia@x.example", f.mfg.ID)
+	team, err := f.ids.CreateGroup(f.ctx, f.sys, identity.GroupInput{Name: "Plant approvers"})
+	must(t, err)
+	_, err = f.ids.CreateGrant(f.ctx, f.sys, identity.CreateGrantInput{GroupID: team.ID, Role: access.RoleApprover, ScopeKind: access.ScopeOrgUnit, ScopeID: f.mfg.ID})
+	must(t, err)
+	_, err = f.ids.SetMember(f.ctx, f.sys, team.ID, mia.UserID, true)
+	must(t, err)
+	mia, err = f.ids.Principal(f.ctx, mia.UserID)
+	must(t, err)
+	f.policy("silver needs an approver", `item.plan == "silver"`, 1, orders.ApproverRole, access.RoleApprover)
+	o, err := f.order(f.mo, "silver", map[string]any{"hostname": "m1"})
+	must(t, err)
+	as, _ := f.ord.Approvals(f.ctx, f.mo, o.ID)
+	if len(as) != 1 || as[0].ApproverRole != string(access.RoleApprover) || strings.Contains(as[0].Comment, "fallback") {
+		t.Fatalf("approvals = %+v, want Manufacturing's approver, not a fallback", as)
+	}
+	in, err := pageItems(f.ord.Inbox(f.ctx, mia, sqldb.Page{}))
+	must(t, err)
+	if len(in) != 1 || in[0].Approval.ID != as[0].ID {
+		t.Fatalf("the group's member has %d approvals in the inbox, want the order's", len(in))
+	}
+	d, err := f.ord.Decide(f.ctx, mia, as[0].ID, orders.Decision{Approve: true})
+	must(t, err)
+	if d.DecidedByID != mia.UserID {
+		t.Errorf("decided by %s, want the group's member", d.DecidedByID)
 	}
 }

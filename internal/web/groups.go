@@ -44,6 +44,11 @@ type groupPage struct {
 	Group     *identity.Group
 	Members   []*identity.User
 	CanManage bool
+	// Grants are the roles granted to the group, which its members hold.
+	Grants   []*identity.Grant
+	Units    []*identity.OrgUnit
+	Roles    []access.Role
+	CanGrant bool
 }
 
 func (p *Portal) groupView(r *http.Request) (groupPage, error) {
@@ -52,7 +57,15 @@ func (p *Portal) groupView(r *http.Request) (groupPage, error) {
 	if err != nil {
 		return groupPage{}, err
 	}
-	pg := groupPage{Page: p.pageFor(r, g.Name), Group: g, CanManage: pr.CanAnywhere(access.GroupManage)}
+	pg := groupPage{Page: p.pageFor(r, g.Name), Group: g, CanManage: pr.CanAnywhere(access.GroupManage), Roles: access.Roles, CanGrant: pr.CanAnywhere(access.GrantManage)}
+	if pg.Grants, err = p.Identity.GroupGrants(r.Context(), pr, g.ID); err != nil {
+		return groupPage{}, err
+	}
+	if pg.CanGrant {
+		if pg.Units, err = p.Identity.OrgUnits(r.Context(), pr); err != nil {
+			return groupPage{}, err
+		}
+	}
 	for _, id := range g.MemberIDs {
 		u, err := p.Identity.User(r.Context(), pr, id)
 		if err != nil {
@@ -97,4 +110,14 @@ func (p *Portal) deleteGroup(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return p.redirect(w, r, "/admin/groups", "Group deleted.")
+}
+
+func (p *Portal) createGroupGrant(w http.ResponseWriter, r *http.Request) error {
+	f := r.PostForm
+	in := identity.CreateGrantInput{GroupID: r.PathValue("id"), Role: access.Role(f.Get("role")), ScopeKind: access.ScopeGlobal}
+	if scope := f.Get("scope"); scope != "global" {
+		in.ScopeKind, in.ScopeID = access.ScopeOrgUnit, scope
+	}
+	_, err := p.Identity.CreateGrant(r.Context(), middleware.Principal(r.Context()), in)
+	return p.groupFormResult(w, r, err, "Granted "+humanize(in.Role)+" to the group's members.")
 }

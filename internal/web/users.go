@@ -128,9 +128,15 @@ func (p *Portal) createGrant(w http.ResponseWriter, r *http.Request) error {
 	return reshow(p, w, r, "user", err, p.userView)
 }
 
+// deleteGrant takes a role from a user, or from a group when the form
+// comes from the group's page (group_id).
 func (p *Portal) deleteGrant(w http.ResponseWriter, r *http.Request) error {
-	userID := r.PostForm.Get("user_id")
 	err := p.Identity.DeleteGrant(r.Context(), middleware.Principal(r.Context()), r.PathValue("id"))
+	if groupID := r.PostForm.Get("group_id"); groupID != "" {
+		r.SetPathValue("id", groupID)
+		return p.groupFormResult(w, r, err, "Role removed from the group.")
+	}
+	userID := r.PostForm.Get("user_id")
 	if err == nil {
 		return p.redirect(w, r, "/admin/users/"+userID, "Role removed.")
 	}

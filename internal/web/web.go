@@ -143,6 +143,7 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		{"POST /admin/groups", false, p.createGroup},
 		{"GET /admin/groups/{id}", false, show(p, "group", p.groupView)},
 		{"POST /admin/groups/{id}", false, p.updateGroup},
+		{"POST /admin/groups/{id}/grants", false, p.createGroupGrant},
 		{"POST /admin/groups/{id}/members", false, p.addMember},
 		{"POST /admin/groups/{id}/members/{user_id}/delete", false, p.removeMember},
 		{"POST /admin/groups/{id}/delete", false, p.deleteGroup},
