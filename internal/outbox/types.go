@@ -41,6 +41,13 @@ var types = []Type{
 			{"agreement_id", "string", "the agreement"}, {"agreement", "string", "its name"}, {"target", "string", "the target missed"},
 			{"window", "string", "the window, as from/to dates"}, {"achieved", "string", "what was achieved"}, {"objective", "string", "what was promised"},
 		}},
+	{Name: "sla.at_risk", Subject: "agreements/{id}", Description: "A service level target is at risk in its current window (told once a window; a rolling window at most once a month).",
+		Data: []Field{
+			{"agreement_id", "string", "the agreement"}, {"agreement", "string", "its name"}, {"target", "string", "the target at risk"},
+			{"window", "string", "the current window, as from/to dates"}, {"achieved", "string", "what is achieved so far"},
+			{"objective", "string", "what was promised"}, {"budget_used", "string", "the share of what the target allows (downtime, breaks, late incidents, the meter's limit) spent so far, percent"},
+			{"at_risk_percent", "integer", "the share of the budget at which an availability or reliability target is at risk (response, resolution and fulfilment targets are at risk while one more late one would miss the objective; an at-least meter target while below its limit)"},
+		}},
 	{Name: "rebate.credited", Subject: "credits/{id}", Description: "A service level rebate was credited to an org unit; it reaches its next invoice.",
 		Data: []Field{{"credit_id", "string", "the credit"}, {"org_unit_id", "string", "the org unit credited"}, {"currency", "string", "ISO 4217"},
 			{"amount", "string", "the rebate, a decimal"}, {"description", "string", "what it is for"}, {"source", "string", "what made it (sla_breach)"},

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"math/big"
+	"net/url"
 	"runtime"
 	"slices"
 	"strings"
@@ -79,7 +80,8 @@ func (s *Service) EvaluateNow(ctx context.Context, p *access.Principal) (*Pass, 
 // and previous windows, stores the figures, opens, updates and closes
 // breaches with their rebates (credits for the customer's next invoice,
 // claims against suppliers) and raises notices when a target turns at
-// risk or breached. It is the sla.evaluate job's body and safe to run
+// risk or breached (with sla.at_risk and sla.breached events for the
+// people concerned). It is the sla.evaluate job's body and safe to run
 // again at any time.
 func (s *Service) Evaluate(ctx context.Context) (*Pass, error) {
 	began := time.Now()
@@ -366,28 +368,36 @@ func (b *knownBreach) same(state string, r Result, a *Agreement, t *Target) bool
 // known is what a pass compares against: the last statuses (for notices)
 // and the breaches already raised.
 type known struct {
-	status   map[[2]string]Status // agreement ID, target → current status
+	status   map[[2]string]lastStatus // agreement ID, target → the current window's status at the last pass
 	breaches map[breachKey]*knownBreach
 	// rolling lists the breaches of each rolling target (agreement ID,
 	// target), withdrawn ones aside, oldest first.
 	rolling map[[2]string][]*knownBreach
 }
 
+// lastStatus is a target's current window as the last pass left it.
+type lastStatus struct {
+	status Status
+	start  time.Time // the window's start
+}
+
 func loadKnown(ctx context.Context, db sqldb.Querier, horizon time.Time) (*known, error) {
-	k := &known{status: map[[2]string]Status{}, breaches: map[breachKey]*knownBreach{}, rolling: map[[2]string][]*knownBreach{}}
+	k := &known{status: map[[2]string]lastStatus{}, breaches: map[breachKey]*knownBreach{}, rolling: map[[2]string][]*knownBreach{}}
 	type status struct {
 		key [2]string
-		st  Status
+		lastStatus
 	}
 	statuses, err := sqldb.QueryAll(ctx, db, "sla results", func(row sqldb.Scanner) (status, error) {
 		var s status
-		return s, row.Scan(&s.key[0], &s.key[1], &s.st)
-	}, `SELECT agreement_id, target, status FROM sla_results WHERE current = 1`)
+		err := row.Scan(&s.key[0], &s.key[1], &s.status, &s.start)
+		s.start = s.start.UTC()
+		return s, err
+	}, `SELECT agreement_id, target, status, window_start FROM sla_results WHERE current = 1`)
 	if err != nil {
 		return nil, err
 	}
 	for _, s := range statuses {
-		k.status[s.key] = s.st
+		k.status[s.key] = s.lastStatus
 	}
 	type breach struct {
 		*knownBreach
@@ -800,7 +810,7 @@ func (s *Service) write(ctx context.Context, tx *sqldb.Tx, part []*Agreement, re
 	if err != nil {
 		return 0, err
 	}
-	notices, err := writeNotices(ctx, tx, results, k, at)
+	notices, err := writeNotices(ctx, tx, results, k, now)
 	if err != nil {
 		return 0, err
 	}
@@ -817,35 +827,151 @@ func (s *Service) write(ctx context.Context, tx *sqldb.Tx, part []*Agreement, re
 	return notices, s.openBreaches(ctx, tx, fresh, k, now)
 }
 
-// writeNotices raises a notice for each target that turned at risk or
-// breached, in one statement, and returns how many.
-func writeNotices(ctx context.Context, tx *sqldb.Tx, results []stored, k *known, at time.Time) (int, error) {
-	type notice struct {
-		r   *stored
-		msg string
-	}
-	var notices []notice
+// writeNotices raises a notice for each target whose current window
+// turned at risk or breached, in one statement, and returns how many. A
+// window is told it is at risk once, with an sla.at_risk event, and not
+// once it was breached; a rolling window, which moves with every pass, is
+// told when it turns at risk (not as it comes back from breached), at most
+// once a month (the period it is reported in). The at-risk notices
+// already raised are the record of who was told (read in the pass's own
+// transaction, so a pass that overlapped another tells nothing twice).
+func writeNotices(ctx context.Context, tx *sqldb.Tx, results []stored, k *known, now time.Time) (int, error) {
+	var notices []*stored
+	var atRisk []*stored
 	for i := range results {
 		r := &results[i]
 		if !r.current || r.Status != AtRisk && r.Status != Breached {
 			continue
 		}
 		key := [2]string{r.agreement.ID, r.target.Code}
-		if before := k.status[key]; before == r.Status || before == Breached {
+		last := k.status[key]
+		before := last.status
+		if !r.target.Window.Rolling() && !last.start.Equal(r.WindowStart) {
+			before = NoData // a new calendar window starts afresh
+		}
+		if before == r.Status || before == Breached {
 			continue
 		}
-		k.status[key] = r.Status
-		notices = append(notices, notice{r, fmt.Sprintf("%s: %s is %s (%s measured, budget %s%% spent)", r.agreement.Name, r.target.Describe(),
-			strings.ReplaceAll(string(r.Status), "_", " "), r.Measured, r.BudgetUsed)})
+		k.status[key] = lastStatus{r.Status, r.WindowStart}
+		if r.Status == AtRisk {
+			// A calendar window once breached (the breach withdrawn since:
+			// corrected figures) was told more than a warning.
+			if r.target.Window.Rolling() || k.breaches[breachKey{r.agreement.ID, r.target.Code, r.WindowStart}] == nil {
+				atRisk = append(atRisk, r)
+			}
+			continue
+		}
+		notices = append(notices, r)
 	}
-	err := sqldb.Bulk{
+	told, err := toldAtRisk(ctx, tx, atRisk)
+	if err != nil {
+		return 0, err
+	}
+	var events []outbox.Event
+	for _, r := range atRisk {
+		if !told[[2]string{r.agreement.ID, r.target.Code}].Before(reportedFrom(r)) {
+			continue
+		}
+		notices = append(notices, r)
+		events = append(events, atRiskEvent(r))
+	}
+	at := sqldb.Time(now)
+	err = sqldb.Bulk{
 		Object: "sla notices", Head: `INSERT INTO sla_notices (id, agreement_id, target, status, message, created_at)`, Cols: 6, Rows: len(notices),
 		Args: func(i int, args []any) []any {
-			n := notices[i]
-			return append(args, sqldb.NewID(), n.r.agreement.ID, n.r.target.Code, n.r.Status, n.msg, at)
+			r := notices[i]
+			msg := fmt.Sprintf("%s: %s is %s (%s measured, budget %s%% spent)", r.agreement.Name, r.target.Describe(),
+				strings.ReplaceAll(string(r.Status), "_", " "), r.Measured, r.BudgetUsed)
+			return append(args, sqldb.NewID(), r.agreement.ID, r.target.Code, r.Status, msg, at)
 		},
 	}.Insert(ctx, tx)
-	return len(notices), err
+	if err != nil {
+		return 0, err
+	}
+	return len(notices), outbox.EmitAll(ctx, tx, access.System(), now, events)
+}
+
+// reportedFrom is the start of the period a target's current window is
+// told at risk in: the calendar window, or for a rolling window the local
+// month of the instant it was measured to.
+func reportedFrom(r *stored) time.Time {
+	if !r.target.Window.Rolling() {
+		return r.WindowStart
+	}
+	l := r.WindowEnd.In(r.agreement.Calendar.Location())
+	return time.Date(l.Year(), l.Month(), 1, 0, 0, 0, 0, l.Location()).UTC()
+}
+
+// toldAtRisk is when each of the targets was last told it is at risk,
+// among the at-risk notices since the earliest of their periods (the zero
+// time for a target not told since).
+func toldAtRisk(ctx context.Context, tx *sqldb.Tx, rs []*stored) (map[[2]string]time.Time, error) {
+	out := map[[2]string]time.Time{}
+	if len(rs) == 0 {
+		return out, nil
+	}
+	since := reportedFrom(rs[0])
+	ids := make([]string, len(rs))
+	for i, r := range rs {
+		since, ids[i] = minTime(since, reportedFrom(r)), r.agreement.ID
+	}
+	slices.Sort(ids)
+	args := sqldb.Args{sqldb.Time(since)}
+	type notice struct {
+		key [2]string
+		at  time.Time
+	}
+	got, err := sqldb.QueryAll(ctx, tx, "sla notices", func(row sqldb.Scanner) (notice, error) {
+		var n notice
+		err := row.Scan(&n.key[0], &n.key[1], &n.at)
+		return n, err
+	}, `SELECT agreement_id, target, created_at FROM sla_notices WHERE status = 'at_risk' AND created_at >= $1 AND `+
+		sqldb.In(&args, "agreement_id", slices.Compact(ids)), args...)
+	if err != nil {
+		return nil, err
+	}
+	for _, n := range got {
+		out[n.key] = maxTime(out[n.key], n.at.UTC())
+	}
+	return out, nil
+}
+
+// levelRoles are told of an agreement's service levels: the service level
+// managers and the owners of its service and, where it covers one org
+// unit, that org unit's relationship managers (the roles a notice names
+// are told on the scope of the event's service and org unit).
+var levelRoles = []access.Role{access.RoleServiceLevelManager, access.RoleServiceOwner, access.RoleRelationshipManager}
+
+// agreementEvent is an event about an agreement, placed on its service
+// and, where it covers one org unit, on that org unit.
+func agreementEvent(typ string, a *Agreement, data map[string]any) outbox.Event {
+	e := outbox.Event{Type: typ, Subject: "agreements/" + a.ID, ServiceID: a.Scope.Service(), Data: data}
+	if len(a.Scope.OrgUnits) == 1 {
+		e.OrgUnitID = a.Scope.OrgUnits[0].ID
+	}
+	return e
+}
+
+// atRiskEvent is the sla.at_risk event of a target whose current window
+// turned at risk, told to those told of its breaches.
+func atRiskEvent(r *stored) outbox.Event {
+	a, t := r.agreement, r.target
+	threshold := t.AtRiskPercent
+	if threshold == 0 {
+		threshold = 75
+	}
+	e := agreementEvent("sla.at_risk", a, map[string]any{"agreement_id": a.ID, "agreement": a.Name, "target": t.Code,
+		"window": r.WindowStart.Format(time.RFC3339) + "/" + r.WindowEnd.Format(time.RFC3339), "achieved": r.Measured, "objective": t.Describe(),
+		"budget_used": r.BudgetUsed, "at_risk_percent": threshold})
+	loc := a.Calendar.Location()
+	body := fmt.Sprintf("Achieved so far: %s, in the window from %s to %s", r.Measured, r.WindowStart.In(loc).Format("2 Jan 2006"),
+		r.WindowEnd.Add(-time.Nanosecond).In(loc).Format("2 Jan 2006"))
+	if r.BudgetUsed != "" {
+		body += fmt.Sprintf("; %s %% of what the target allows is spent", r.BudgetUsed)
+	}
+	e.Notice = &outbox.Notice{Title: fmt.Sprintf("%s is at risk of missing %s", a.Name, t.Describe()), Body: body + ".",
+		Link: "/sla/agreements/" + url.PathEscape(a.Code), Roles: levelRoles}
+	return e
 }
 
 // openBreaches records the breaches a pass found new: their rebates
@@ -929,18 +1055,14 @@ const breachTold = 7 * 24 * time.Hour
 // and, where it covers one org unit, that org unit's relationship managers.
 func breachEvent(c *breachChange, id string, now time.Time) outbox.Event {
 	a := c.agreement
-	e := outbox.Event{Type: "sla.breached", Subject: "agreements/" + a.ID, ServiceID: a.Scope.Service(),
-		Data: map[string]any{"agreement_id": a.ID, "agreement": a.Name, "target": c.target.Code,
-			"window": c.start.Format(time.RFC3339) + "/" + c.WindowEnd.Format(time.RFC3339), "achieved": c.Measured, "objective": c.target.Describe(),
-			"breach_id": id}}
-	if len(a.Scope.OrgUnits) == 1 {
-		e.OrgUnitID = a.Scope.OrgUnits[0].ID
-	}
+	e := agreementEvent("sla.breached", a, map[string]any{"agreement_id": a.ID, "agreement": a.Name, "target": c.target.Code,
+		"window": c.start.Format(time.RFC3339) + "/" + c.WindowEnd.Format(time.RFC3339), "achieved": c.Measured, "objective": c.target.Describe(),
+		"breach_id": id})
 	if now.Sub(c.WindowEnd) <= breachTold {
 		e.Notice = &outbox.Notice{Title: fmt.Sprintf("%s missed %s", a.Name, c.target.Describe()),
 			Body:  fmt.Sprintf("Achieved %s in the window from %s to %s.", c.Measured, c.start.Format("2 Jan 2006"), c.WindowEnd.Format("2 Jan 2006")),
 			Link:  "/sla/breaches/" + id,
-			Roles: []access.Role{access.RoleServiceLevelManager, access.RoleServiceOwner, access.RoleRelationshipManager}}
+			Roles: levelRoles}
 	}
 	return e
 }
