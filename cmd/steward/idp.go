@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/app"
@@ -228,5 +229,25 @@ func idpLocalPasswords(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	fmt.Fprintf(e.stdout, "local passwords: %s\n", fs.Arg(0))
+	return nil
+}
+
+// idpSCIMToken makes a SCIM token for an identity provider: its sync
+// account (directory_sync only) and an API token, printed once.
+func idpSCIMToken(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "Make the token an identity provider (NAME, such as \"Entra ID\") pushes people and groups with over SCIM, at /scim/v2; printed once.")
+	db := addDBFlags(fs)
+	days := fs.Int("days", 365, "how many days the token lasts (at most 366)")
+	a, err := fs.open(ctx, db, args)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	nt, err := a.Identity.CreateDirectoryToken(ctx, access.System(), fs.Arg(0), time.Now().Add(time.Duration(*days)*24*time.Hour))
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(e.stderr, "SCIM token %q expires %s; it is shown once: paste it into the identity provider's provisioning settings, with the URL …/scim/v2\n", nt.Name, nt.ExpiresAt.Format(time.RFC3339))
+	fmt.Fprintln(e.stdout, nt.Secret)
 	return nil
 }

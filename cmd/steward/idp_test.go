@@ -47,4 +47,11 @@ func TestIdentityProviderCommands(t *testing.T) {
 	if _, err := cli(t, getenv, "", "idp", "rules", "corp"); err == nil {
 		t.Error("a deleted provider's rules were found")
 	}
+	// The SCIM token an identity provider pushes with (issue 19).
+	if out, err := cli(t, getenv, "", "idp", "scim-token", "--days", "30", "Entra ID"); err != nil || !strings.HasPrefix(out, "stw_") || strings.Count(out, "\n") != 1 {
+		t.Errorf("idp scim-token: %v %s", err, out)
+	}
+	if out, err := cli(t, getenv, "", "idp", "scim-token", "--days", "400", "Okta"); err == nil || !strings.Contains(out, "366 days") {
+		t.Errorf("idp scim-token for 400 days: %v %s", err, out)
+	}
 }

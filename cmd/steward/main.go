@@ -126,6 +126,7 @@ func commands() *command {
 			{name: "disable", args: "CODE", summary: "remove the provider's sign-in button", run: idpEnable(false)},
 			{name: "delete", args: "CODE", summary: "delete a provider and the grants its rules gave", run: idpDelete},
 			{name: "local-passwords", args: "on|off", summary: "allow or refuse Steward passwords (administrators keep theirs: break glass)", run: idpLocalPasswords},
+			{name: "scim-token", args: "NAME", summary: "make the token an identity provider pushes users and groups with (/scim/v2); prints it once", run: idpSCIMToken},
 		}},
 		{name: "webhook", summary: "outbound webhooks: subscriptions, their delivery log, redelivery (docs/events.md)", subs: []*command{
 			{name: "list", summary: "webhook subscriptions, enabled or not, and why Steward disabled one", run: webhookList},

@@ -43,14 +43,15 @@ const (
 	RoleAdmin               Role = "admin"
 	RoleAuditor             Role = "auditor"
 	RoleUsageReporter       Role = "usage_reporter"
-	RoleMonitoring          Role = "monitoring" // monitoring systems (Alertmanager) reporting outages
+	RoleMonitoring          Role = "monitoring"     // monitoring systems (Alertmanager) reporting outages
+	RoleDirectorySync       Role = "directory_sync" // identity providers pushing users and groups over SCIM
 )
 
 // Roles lists every role in the order the portal shows them.
 var Roles = []Role{
 	RoleConsumer, RoleApprover, RoleRelationshipManager, RoleServiceOwner, RoleServiceManager,
 	RolePortfolioManager, RoleServiceLevelManager, RoleFinancialManager, RoleChangeManager,
-	RoleAgent, RoleSupplierManager, RoleAdmin, RoleAuditor, RoleUsageReporter, RoleMonitoring,
+	RoleAgent, RoleSupplierManager, RoleAdmin, RoleAuditor, RoleUsageReporter, RoleMonitoring, RoleDirectorySync,
 }
 
 // roleInfo describes each role for people.
@@ -70,6 +71,7 @@ var roleInfo = map[Role]string{
 	RoleAuditor:             "Reads everything, including the audit log; changes nothing.",
 	RoleUsageReporter:       "Sends usage events (for metering agents and providers' API tokens); nothing else.",
 	RoleMonitoring:          "Reports outages (for Alertmanager's API token); nothing else.",
+	RoleDirectorySync:       "Pushes users and groups from the company directory over SCIM (for an identity provider's SCIM token); nothing else.",
 }
 
 // Description says what a role is for.
@@ -136,6 +138,10 @@ const (
 	// Outbound webhooks: subscriptions of an org unit's subtree, or provider-wide.
 	WebhookRead   Action = "webhook.read"   // see webhook subscriptions and their delivery logs
 	WebhookManage Action = "webhook.manage" // add, change, test and redeliver webhook subscriptions
+
+	// Directory sync (SCIM): create, change and deactivate people and
+	// groups as the company directory says, through /scim/v2 only.
+	DirectorySync Action = "directory.sync"
 )
 
 // Actions lists every action.
@@ -150,6 +156,7 @@ var Actions = []Action{
 	AgreementRead, AgreementManage, OutageRecord,
 	IdentityProviderManage,
 	WebhookRead, WebhookManage,
+	DirectorySync,
 }
 
 // actionInfo says what each action lets people do, in the words an error
@@ -193,6 +200,7 @@ var actionInfo = map[Action]string{
 	IdentityProviderManage: "configure single sign-on",
 	WebhookRead:            "see webhook subscriptions",
 	WebhookManage:          "add or change webhook subscriptions",
+	DirectorySync:          "push users and groups from a directory",
 }
 
 // Description says what the action lets people do ("see orders").
@@ -242,6 +250,7 @@ var policy = map[Role][]Action{
 	RoleAuditor:             with(providerReads, AuditRead, JobRead, WebhookRead),
 	RoleUsageReporter:       {UsageIngest},
 	RoleMonitoring:          {OutageRecord},
+	RoleDirectorySync:       {DirectorySync},
 }
 
 // Allows reports whether the role allows the action (on the grant's scope).

@@ -66,10 +66,11 @@ var wantTable = map[access.Role][]access.Action{
 		access.PriceManage, access.BillingRead, access.BillingManage,
 		access.ProviderRead, access.ProviderManage, access.BlueprintManage, access.PlatformManage,
 		access.AgreementRead, access.AgreementManage, access.OutageRecord,
-		access.IdentityProviderManage, access.WebhookRead, access.WebhookManage},
+		access.IdentityProviderManage, access.WebhookRead, access.WebhookManage, access.DirectorySync},
 	access.RoleAuditor:       plus(providerSide, access.AuditRead, access.JobRead, access.WebhookRead),
 	access.RoleUsageReporter: {access.UsageIngest},
 	access.RoleMonitoring:    {access.OutageRecord},
+	access.RoleDirectorySync: {access.DirectorySync},
 }
 
 func sorted[T ~string](xs []T) []T {
@@ -149,7 +150,7 @@ func TestRoleRulesInWords(t *testing.T) {
 					t.Errorf("the auditor may %s: it changes nothing", a)
 				}
 			}
-		case access.RoleUsageReporter, access.RoleMonitoring:
+		case access.RoleUsageReporter, access.RoleMonitoring, access.RoleDirectorySync:
 			// "…; nothing else."
 			if len(as) != 1 {
 				t.Errorf("%s allows %v: one action and nothing else", r, as)
@@ -178,7 +179,7 @@ func TestRoleRulesInWords(t *testing.T) {
 		}
 		// Only roles for people approve; the admin does not (see
 		// TestAdminReachesEverything).
-		if r.Allows(access.OrderApprove) && (r == access.RoleAdmin || r == access.RoleUsageReporter || r == access.RoleMonitoring) {
+		if r.Allows(access.OrderApprove) && (r == access.RoleAdmin || r == access.RoleUsageReporter || r == access.RoleMonitoring || r == access.RoleDirectorySync) {
 			t.Errorf("%s approves orders", r)
 		}
 	}

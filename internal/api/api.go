@@ -113,6 +113,8 @@ func (s *Server) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/tokens", handler: s.listTokens},
 		{Method: "POST", Path: "/api/v1/tokens", handler: s.createToken},
 		{Method: "DELETE", Path: "/api/v1/tokens/{id}", handler: s.revokeToken},
+		{Method: "GET", Path: "/api/v1/scim-tokens", handler: s.listDirectoryTokens},
+		{Method: "POST", Path: "/api/v1/scim-tokens", handler: s.createDirectoryToken},
 		{Method: "GET", Path: "/api/v1/audit", handler: s.listAudit},
 		{Method: "GET", Path: "/api/v1/audit/verify", handler: s.verifyAudit},
 		{Method: "GET", Path: "/api/v1/jobs", handler: s.listJobs},

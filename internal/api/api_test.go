@@ -372,6 +372,10 @@ func TestAPIConformsToSpec(t *testing.T) {
 	c.do("PUT", "/api/v1/groups/"+grp.ID, admin, map[string]any{"name": "Service Desk", "description": "First line support", "email": "desk@example.com"}, 200)
 	c.do("PUT", "/api/v1/groups/"+grp.ID+"/members/"+consumer.ID, admin, nil, 200)
 	c.do("DELETE", "/api/v1/groups/"+grp.ID+"/members/"+consumer.ID, admin, nil, 200)
+	// SCIM tokens (issue 19, directory sync).
+	c.do("POST", "/api/v1/scim-tokens", admin, map[string]any{"name": "Entra ID", "expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 201)
+	c.do("POST", "/api/v1/scim-tokens", admin, map[string]any{"name": "  ", "expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 422)
+	c.do("GET", "/api/v1/scim-tokens", admin, nil, 200)
 	// Grants to groups (issue 19): the group stays, for the paging walk.
 	var team identity.Group
 	c.do("POST", "/api/v1/groups", admin, map[string]any{"name": "Retail agents", "description": "Floor support"}, 201).decode(t, &team)

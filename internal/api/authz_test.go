@@ -337,6 +337,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{route: "DELETE /api/v1/groups/{id}/members/{user_id}", path: "/api/v1/groups/{group}/members/{user}", may: can(access.GroupManage, provider)},
 		{route: "GET /api/v1/tokens", path: "/api/v1/tokens?user_id={user}", may: can(access.UserManage, retail)},
 		{route: "POST /api/v1/tokens", may: func(p *access.Principal) bool { return p.Can(access.UserManage, retail) && !p.Limited() }, body: map[string]any{"user_id": v["user"], "name": "stolen", "expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}},
+		{route: "GET /api/v1/scim-tokens", may: can(access.UserManage, provider)},
+		{route: "POST /api/v1/scim-tokens", may: func(p *access.Principal) bool {
+			return p.Can(access.UserManage, provider) && p.Can(access.GrantManage, provider) && !p.Limited()
+		}, body: map[string]any{"name": "Entra ID", "expires_at": time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}},
 		{route: "DELETE /api/v1/tokens/{id}", path: "/api/v1/tokens/{token}", may: can(access.UserManage, retail)},
 		{route: "GET /api/v1/audit", may: can(access.AuditRead, provider)},
 		{route: "GET /api/v1/audit/verify", may: can(access.AuditRead, provider)},

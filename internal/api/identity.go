@@ -2,6 +2,7 @@ package api
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/identity"
@@ -302,6 +303,38 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	t, err := s.Identity.CreateToken(ctx(r), principal(r), in)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	return writeJSON(w, http.StatusCreated, t)
+}
+
+func (s *Server) listDirectoryTokens(w http.ResponseWriter, r *http.Request) error {
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	ts, err := s.Identity.DirectoryTokens(ctx(r), principal(r))
+	if err != nil {
+		return err
+	}
+	l, err := sqldb.PageSlice(ts, pg) // the newest 200 at most
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, l)
+}
+
+func (s *Server) createDirectoryToken(w http.ResponseWriter, r *http.Request) error {
+	var in struct {
+		Name      string    `json:"name"`
+		ExpiresAt time.Time `json:"expires_at"`
+	}
+	if err := decode(w, r, &in); err != nil {
+		return err
+	}
+	t, err := s.Identity.CreateDirectoryToken(ctx(r), principal(r), in.Name, in.ExpiresAt)
 	if err != nil {
 		return err
 	}

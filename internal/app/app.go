@@ -43,6 +43,7 @@ import (
 	"github.com/steward-itaas/steward/internal/outbox"
 	"github.com/steward-itaas/steward/internal/provision"
 	"github.com/steward-itaas/steward/internal/rating"
+	"github.com/steward-itaas/steward/internal/scim"
 	"github.com/steward-itaas/steward/internal/secret"
 	"github.com/steward-itaas/steward/internal/sla"
 	"github.com/steward-itaas/steward/internal/sqldb"
@@ -296,6 +297,11 @@ func (a *App) buildHandler() (http.Handler, error) {
 	}
 	a.Broker.ClientAddr = middleware.ClientAddr
 	a.Broker.Mount(mux, metrics.Wrap)
+	directory, err := scim.Handler(a.Identity, a.cfg.PublicURL, "/scim", a.log)
+	if err != nil {
+		return nil, err
+	}
+	mux.Handle("/scim/", metrics.Wrap("/scim/v2", directory))
 	mux.Handle("GET /healthz", metrics.Wrap("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain")
 		w.Write([]byte("ok\n"))

@@ -214,10 +214,10 @@ func TestRoleTableCoversEveryRole(t *testing.T) {
 			t.Errorf("role %s has no description or no actions", r)
 		}
 	}
-	// The 13 roles of the design, usage_reporter for metering agents' tokens
-	// and monitoring for Alertmanager's.
-	if len(access.Roles) != 15 {
-		t.Errorf("got %d roles, want the 13 of the design, usage_reporter and monitoring", len(access.Roles))
+	// The 13 roles of the design, usage_reporter for metering agents' tokens,
+	// monitoring for Alertmanager's and directory_sync for SCIM's.
+	if len(access.Roles) != 16 {
+		t.Errorf("got %d roles, want the 13 of the design, usage_reporter, monitoring and directory_sync", len(access.Roles))
 	}
 }
 

@@ -82,6 +82,7 @@ var navigation = []struct {
 		{"Webhooks", "/admin/webhooks", mayReadWebhooks},
 		{"Mail log", "/admin/mails", anywhere(access.JobRead)},
 		{"Single sign-on", "/admin/identity-providers", anywhere(access.IdentityProviderManage)},
+		{"Directory sync", "/admin/directory-sync", mayManageDirectory},
 	}},
 }
 

@@ -1,0 +1,625 @@
+package identity
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// Directory sync: what an identity provider pushing people and groups over
+// SCIM (internal/scim) may do, as the directory.sync action allows (the
+// directory_sync role, held by the provider's token). The directory sees
+// the people who sign in (never machine users, nor the directory's own
+// sync accounts) and every group; it creates, renames, deactivates and
+// deletes them, and sets groups' members. It never grants a role: which
+// roles a group carries is an administrator's decision (grants to groups),
+// so a role follows membership of a directory group.
+
+// DirectoryUser is a person as the directory sees them.
+type DirectoryUser struct {
+	User
+	// ExternalID is the directory's identifier for the person.
+	ExternalID string
+}
+
+// DirectoryUserInput is a person as the directory says they are.
+type DirectoryUserInput struct {
+	Email      string
+	Name       string
+	ExternalID string
+	Active     bool
+}
+
+func (in *DirectoryUserInput) validate() error {
+	in.Email, in.Name, in.ExternalID = normalizeEmail(in.Email), strings.TrimSpace(in.Name), strings.TrimSpace(in.ExternalID)
+	if in.Name == "" {
+		in.Name = in.Email
+	}
+	var v errs.Validator
+	validateEmail(&v, in.Email)
+	v.Check(len(in.Name) <= 200, "name", "length", "name must be at most 200 characters")
+	v.Check(len(in.ExternalID) <= 200, "external_id", "length", "externalId must be at most 200 characters")
+	return v.Err("the user is not valid")
+}
+
+// DirectoryGroup is a group as the directory sees it.
+type DirectoryGroup struct {
+	Group
+	ExternalID string
+	// Members are the members the directory may see, with their names.
+	Members []DirectoryMember
+}
+
+// DirectoryMember is a member of a group.
+type DirectoryMember struct {
+	ID, Name string
+}
+
+// DirectoryGroupInput is a group as the directory says it is.
+type DirectoryGroupInput struct {
+	Name       string
+	ExternalID string
+	MemberIDs  []string
+}
+
+// MaxDirectoryMembers bounds the members of one group set in one request.
+const MaxDirectoryMembers = 10000
+
+func (in *DirectoryGroupInput) validate() error {
+	in.Name, in.ExternalID = strings.TrimSpace(in.Name), strings.TrimSpace(in.ExternalID)
+	var v errs.Validator
+	v.Check(in.Name != "" && len(in.Name) <= 200, "name", "length", "displayName is required and must be at most 200 characters")
+	v.Check(len(in.ExternalID) <= 200, "external_id", "length", "externalId must be at most 200 characters")
+	v.Check(len(in.MemberIDs) <= MaxDirectoryMembers, "members", "count", fmt.Sprintf("a group has at most %d members set at once", MaxDirectoryMembers))
+	for _, id := range in.MemberIDs {
+		if !sqldb.ValidID(id) {
+			v.Add("members", "format", fmt.Sprintf("member %q is not a user ID", id))
+			break
+		}
+	}
+	in.MemberIDs = slices.Compact(slices.Sorted(slices.Values(in.MemberIDs)))
+	return v.Err("the group is not valid")
+}
+
+// DirectoryQuery narrows and pages a directory list: Field "email" or
+// "external_id" (users), "name" or "external_id" (groups) equal to Value,
+// or everything when Field is empty; Offset from 0.
+type DirectoryQuery struct {
+	Field, Value  string
+	Offset, Limit int
+}
+
+// directoryPeople are the users a directory sees: people, not deleted by
+// the directory, not a directory's own sync account.
+const directoryPeople = ` FROM users u LEFT JOIN org_units ou ON ou.id = u.org_unit_id
+	LEFT JOIN directory_links l ON l.kind = 'user' AND l.id = u.id
+	WHERE NOT u.machine AND NOT COALESCE(l.deleted, FALSE)
+	AND NOT EXISTS (SELECT 1 FROM grants sg WHERE sg.user_id = u.id AND sg.role = 'directory_sync')`
+
+func scanDirectoryUser(row sqldb.Scanner) (*DirectoryUser, error) {
+	var u DirectoryUser
+	var last sql.NullTime
+	if err := row.Scan(&u.ID, &u.Email, &u.Name, &u.OrgUnitID, &u.orgUnitPath, &u.Disabled, &u.HasPassword,
+		&u.Machine, &u.CreatedAt, &u.UpdatedAt, &last, &u.ExternalID); err != nil {
+		return nil, err
+	}
+	u.CreatedAt, u.UpdatedAt, u.LastLoginAt = u.CreatedAt.UTC(), u.UpdatedAt.UTC(), sqldb.TimePtr(last)
+	return &u, nil
+}
+
+func (q *DirectoryQuery) where(args *sqldb.Args, fields map[string]string) (string, error) {
+	if q.Limit <= 0 || q.Limit > sqldb.MaxLimit {
+		q.Limit = sqldb.MaxLimit
+	}
+	q.Offset = max(q.Offset, 0)
+	if q.Field == "" {
+		return "", nil
+	}
+	col, ok := fields[q.Field]
+	if !ok {
+		return "", errs.Invalid("the directory filters on %s only", strings.Join(slices.Sorted(maps.Keys(fields)), " or "))
+	}
+	if q.Field == "email" {
+		q.Value = normalizeEmail(q.Value)
+	}
+	return ` AND ` + col + ` = ` + args.Add(q.Value), nil
+}
+
+// DirectoryUsers lists the people the directory sees, oldest first, and
+// how many there are in all. Callers need directory.sync.
+func (s *Service) DirectoryUsers(ctx context.Context, p *access.Principal, q DirectoryQuery) ([]*DirectoryUser, int, error) {
+	if err := p.Require(access.DirectorySync, access.Resource{}); err != nil {
+		return nil, 0, err
+	}
+	var args sqldb.Args
+	where, err := q.where(&args, map[string]string{"email": "u.email", "external_id": "l.external_id"})
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT COUNT(*)`+directoryPeople+where, args...).Scan(&total); err != nil {
+		return nil, 0, sqldb.Err(err, "users")
+	}
+	list, err := sqldb.QueryAll(ctx, s.db.Read(), "users", scanDirectoryUser, `SELECT `+userColumns+`, COALESCE(l.external_id, '')`+directoryPeople+where+
+		` ORDER BY u.created_at, u.id LIMIT `+args.Add(q.Limit)+` OFFSET `+args.Add(q.Offset), args...)
+	return list, total, err
+}
+
+// DirectoryUser returns one person the directory sees; anyone else is not
+// found. Callers need directory.sync.
+func (s *Service) DirectoryUser(ctx context.Context, p *access.Principal, id string) (*DirectoryUser, error) {
+	if err := p.Require(access.DirectorySync, access.Resource{}); err != nil {
+		return nil, err
+	}
+	return directoryUser(ctx, s.db.Read(), id)
+}
+
+func directoryUser(ctx context.Context, q sqldb.Querier, id string) (*DirectoryUser, error) {
+	if !sqldb.ValidID(id) {
+		return nil, errs.NotFound("user %q not found", id)
+	}
+	u, err := scanDirectoryUser(q.QueryRowContext(ctx, `SELECT `+userColumns+`, COALESCE(l.external_id, '')`+directoryPeople+` AND u.id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFound("user %q not found", id)
+	}
+	return u, sqldb.Err(err, "user")
+}
+
+// DirectoryCreateUser adds a person (without a password: they sign in
+// through the identity provider). A person the directory deleted before
+// comes back with the same ID; anyone else with the email is a conflict.
+// Callers need directory.sync.
+func (s *Service) DirectoryCreateUser(ctx context.Context, p *access.Principal, in DirectoryUserInput) (*DirectoryUser, error) {
+	if err := p.Require(access.DirectorySync, access.Resource{}); err != nil {
+		return nil, err
+	}
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	defer s.tokens.forget()
+	var out *DirectoryUser
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		var id string
+		var deleted sql.NullBool
+		err := tx.QueryRowContext(ctx, `SELECT u.id, l.deleted FROM users u LEFT JOIN directory_links l ON l.kind = 'user' AND l.id = u.id WHERE u.email = $1`, in.Email).Scan(&id, &deleted)
+		switch {
+		case errors.Is(err, sql.ErrNoRows):
+			now := sqldb.Time(s.now())
+			u := &User{ID: sqldb.NewID(), Email: in.Email, Name: in.Name, Disabled: !in.Active, CreatedAt: now, UpdatedAt: now}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, name, org_unit_id, password_hash, disabled, machine, created_at, updated_at)
+				VALUES ($1, $2, $3, NULL, NULL, $4, FALSE, $5, $6)`, u.ID, u.Email, u.Name, u.Disabled, now, now); err != nil {
+				return sqldb.Err(err, "user")
+			}
+			if err := s.link(ctx, tx, "user", u.ID, in.ExternalID, false); err != nil {
+				return err
+			}
+			if err := s.audit(ctx, tx, p, audit.Entry{Action: "user.create", ObjectType: "user", ObjectID: u.ID, After: u}); err != nil {
+				return err
+			}
+			id = u.ID
+		case err != nil:
+			return sqldb.Err(err, "user")
+		case deleted.Valid && deleted.Bool:
+			if err := s.link(ctx, tx, "user", id, in.ExternalID, false); err != nil {
+				return err
+			}
+			if _, err := s.directoryUpdateUser(ctx, tx, p, id, in); err != nil {
+				return err
+			}
+		default:
+			return &errs.Error{Code: errs.CodeConflict, Message: fmt.Sprintf("a user with email %s already exists", in.Email),
+				Fields: []errs.FieldError{{Field: "email", Rule: "unique", Message: "userName is already in use"}}}
+		}
+		out, err = directoryUser(ctx, tx, id)
+		return err
+	})
+	return out, err
+}
+
+// DirectoryUpdateUser sets a person's email, name, externalId and whether
+// they are active. Deactivating ends their sessions, and their API tokens
+// stop working. The last administrator is never deactivated. Callers need
+// directory.sync.
+func (s *Service) DirectoryUpdateUser(ctx context.Context, p *access.Principal, id string, in DirectoryUserInput) (*DirectoryUser, error) {
+	if err := p.Require(access.DirectorySync, access.Resource{}); err != nil {
+		return nil, err
+	}
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	defer s.tokens.forget()
+	var out *DirectoryUser
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		u, err := s.directoryUpdateUser(ctx, tx, p, id, in)
+		out = u
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) directoryUpdateUser(ctx context.Context, tx *sqldb.Tx, p *access.Principal, id string, in DirectoryUserInput) (*DirectoryUser, error) {
+	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM users u WHERE u.id = $1 AND NOT u.machine
+		AND NOT EXISTS (SELECT 1 FROM grants sg WHERE sg.user_id = u.id AND sg.role = 'directory_sync')`, id).Scan(new(int)); err != nil {
+		return nil, errs.NotFound("user %q not found", id)
+	}
+	before, err := getUser(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if in.Email != before.Email {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE email = $1 AND id <> $2`, in.Email, id).Scan(&n); err != nil {
+			return nil, sqldb.Err(err, "user")
+		}
+		if n > 0 {
+			return nil, &errs.Error{Code: errs.CodeConflict, Message: fmt.Sprintf("a user with email %s already exists", in.Email),
+				Fields: []errs.FieldError{{Field: "email", Rule: "unique", Message: "userName is already in use"}}}
+		}
+	}
+	if !in.Active && !before.Disabled {
+		if err := lastAdminStays(ctx, tx, id); err != nil {
+			return nil, err
+		}
+	}
+	u := *before
+	u.Email, u.Name, u.Disabled, u.UpdatedAt = in.Email, in.Name, !in.Active, sqldb.Time(s.now())
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET email = $1, name = $2, disabled = $3, updated_at = $4 WHERE id = $5`,
+		u.Email, u.Name, u.Disabled, u.UpdatedAt, id); err != nil {
+		return nil, sqldb.Err(err, "user")
+	}
+	if u.Disabled {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, id); err != nil {
+			return nil, sqldb.Err(err, "session")
+		}
+	}
+	if err := s.link(ctx, tx, "user", id, in.ExternalID, false); err != nil {
+		return nil, err
+	}
+	if err := s.audit(ctx, tx, p, audit.Entry{Action: "user.update", ObjectType: "user", ObjectID: id, Before: before, After: u}); err != nil {
+		return nil, err
+	}
+	return directoryUser(ctx, tx, id)
+}
+
+// lastAdminStays refuses to take the last global administrator given the
+// role directly out of service.
+func lastAdminStays(ctx context.Context, tx *sqldb.Tx, userID string) error {
+	var mine, all int
+	if err := tx.QueryRowContext(ctx, `SELECT
+		(SELECT COUNT(*) FROM grants WHERE user_id = $1 AND role = 'admin' AND scope_kind = 'global'),
+		(SELECT COUNT(DISTINCT g.user_id) FROM grants g JOIN users u ON u.id = g.user_id WHERE g.role = 'admin' AND g.scope_kind = 'global' AND NOT u.disabled)`,
+		userID).Scan(&mine, &all); err != nil {
+		return sqldb.Err(err, "grant")
+	}
+	if mine > 0 && all <= 1 {
+		return errs.Conflict("this is the last active global administrator; grant admin to someone else first")
+	}
+	return nil
+}
+
+// DirectoryDeleteUser takes a person out of the directory: deactivated
+// (their orders, services and audit trail stay) and no longer seen by it;
+// creating them again brings them back. Callers need directory.sync.
+func (s *Service) DirectoryDeleteUser(ctx context.Context, p *access.Principal, id string) error {
+	if err := p.Require(access.DirectorySync, access.Resource{}); err != nil {
+		return err
+	}
+	defer s.tokens.forget()
+	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		u, err := directoryUser(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := s.directoryUpdateUser(ctx, tx, p, id, DirectoryUserInput{Email: u.Email, Name: u.Name, ExternalID: u.ExternalID}); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = $1`, id); err != nil {
+			return sqldb.Err(err, "group member")
+		}
+		return s.link(ctx, tx, "user", id, u.ExternalID, true)
+	})
+}
+
+// link records the directory's externalId of a user or group, and whether
+// the directory deleted it.
+func (s *Service) link(ctx context.Context, tx *sqldb.Tx, kind, id, externalID string, deleted bool) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO directory_links (kind, id, external_id, deleted, updated_at) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (kind, id) DO UPDATE SET external_id = excluded.external_id, deleted = excluded.deleted, updated_at = excluded.updated_at`,
+		kind, id, externalID, deleted, sqldb.Time(s.now()))
+	return sqldb.Err(err, "directory link")
+}
+
+const directoryGroupColumns = `g.id, g.name, g.description, g.email, g.created_at, g.updated_at, COALESCE(l.external_id, '')`
+
+const directoryGroupFrom = ` FROM assignment_groups g LEFT JOIN directory_links l ON l.kind = 'group' AND l.id = g.id WHERE TRUE`
+
+// DirectoryGroups lists the groups, oldest first, with their members, and
+// how many there are in all. Callers need directory.sync.
+func (s *Service) DirectoryGroups(ctx context.Context, p *access.Principal, q DirectoryQuery) ([]*DirectoryGroup, int, error) {
+	if err := p.Require(access.DirectorySync, access.Resource{}); err != nil {
+		return nil, 0, err
+	}
+	var args sqldb.Args
+	where, err := q.where(&args, map[string]string{"name": "g.name", "external_id": "l.external_id"})
+	if err != nil {
+		return nil, 0, err
+	}
+	var total int
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT COUNT(*)`+directoryGroupFrom+where, args...).Scan(&total); err != nil {
+		return nil, 0, sqldb.Err(err, "groups")
+	}
+	list, err := sqldb.QueryAll(ctx, s.db.Read(), "groups", scanDirectoryGroup, `SELECT `+directoryGroupColumns+directoryGroupFrom+where+
+		` ORDER BY g.created_at, g.id LIMIT `+args.Add(q.Limit)+` OFFSET `+args.Add(q.Offset), args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, g := range list {
+		if err := directoryMembers(ctx, s.db.Read(), g); err != nil {
+			return nil, 0, err
+		}
+	}
+	return list, total, nil
+}
+
+func scanDirectoryGroup(row sqldb.Scanner) (*DirectoryGroup, error) {
+	g := &DirectoryGroup{}
+	err := row.Scan(&g.ID, &g.Name, &g.Description, &g.Email, &g.CreatedAt, &g.UpdatedAt, &g.ExternalID)
+	g.CreatedAt, g.UpdatedAt = g.CreatedAt.UTC(), g.UpdatedAt.UTC()
+	return g, err
+}
+
+// directoryMembers fills a group's members the directory sees.
+func directoryMembers(ctx context.Context, q sqldb.Querier, g *DirectoryGroup) error {
+	members, err := sqldb.QueryAll(ctx, q, "group members", func(row sqldb.Scanner) (DirectoryMember, error) {
+		var m DirectoryMember
+		return m, row.Scan(&m.ID, &m.Name)
+	}, `SELECT u.id, u.name`+directoryPeople+` AND u.id IN (SELECT user_id FROM group_members WHERE group_id = $1) ORDER BY u.id`, g.ID)
+	g.Members, g.MemberIDs = members, make([]string, len(members))
+	for i, m := range members {
+		g.MemberIDs[i] = m.ID
+	}
+	return err
+}
+
+// DirectoryGroup returns one group. Callers need directory.sync.
+func (s *Service) DirectoryGroup(ctx context.Context, p *access.Principal, id string) (*DirectoryGroup, error) {
+	if err := p.Require(access.DirectorySync, access.Resource{}); err != nil {
+		return nil, err
+	}
+	return directoryGroup(ctx, s.db.Read(), id)
+}
+
+func directoryGroup(ctx context.Context, q sqldb.Querier, id string) (*DirectoryGroup, error) {
+	if !sqldb.ValidID(id) {
+		return nil, errs.NotFound("group %q not found", id)
+	}
+	g, err := scanDirectoryGroup(q.QueryRowContext(ctx, `SELECT `+directoryGroupColumns+directoryGroupFrom+` AND g.id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, errs.NotFound("group %q not found", id)
+	}
+	if err != nil {
+		return nil, sqldb.Err(err, "group")
+	}
+	return g, directoryMembers(ctx, q, g)
+}
+
+// DirectoryCreateGroup adds a group with its members. A group's name is
+// unique: a taken one is a conflict. Callers need directory.sync.
+func (s *Service) DirectoryCreateGroup(ctx context.Context, p *access.Principal, in DirectoryGroupInput) (*DirectoryGroup, error) {
+	if err := p.Require(access.DirectorySync, access.Resource{}); err != nil {
+		return nil, err
+	}
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	defer s.tokens.forget()
+	var out *DirectoryGroup
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		now := sqldb.Time(s.now())
+		g := &Group{ID: sqldb.NewID(), Name: in.Name, Description: "From the company directory.", MemberIDs: []string{}, CreatedAt: now, UpdatedAt: now}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO assignment_groups (id, name, description, email, created_at, updated_at) VALUES ($1, $2, $3, '', $4, $5)`,
+			g.ID, g.Name, g.Description, now, now); err != nil {
+			if errs.Is(sqldb.Err(err, "group"), errs.CodeConflict) {
+				return &errs.Error{Code: errs.CodeConflict, Message: fmt.Sprintf("a group named %q already exists", g.Name),
+					Fields: []errs.FieldError{{Field: "name", Rule: "unique", Message: "displayName is already in use"}}}
+			}
+			return sqldb.Err(err, "group")
+		}
+		if err := s.link(ctx, tx, "group", g.ID, in.ExternalID, false); err != nil {
+			return err
+		}
+		if err := s.audit(ctx, tx, p, audit.Entry{Action: "group.create", ObjectType: "group", ObjectID: g.ID, After: g}); err != nil {
+			return err
+		}
+		var err error
+		out, err = s.directorySetGroup(ctx, tx, p, g.ID, in)
+		return err
+	})
+	return out, err
+}
+
+// DirectoryUpdateGroup sets a group's name, externalId and members (the
+// members the directory sees; others stay). Callers need directory.sync.
+func (s *Service) DirectoryUpdateGroup(ctx context.Context, p *access.Principal, id string, in DirectoryGroupInput) (*DirectoryGroup, error) {
+	if err := p.Require(access.DirectorySync, access.Resource{}); err != nil {
+		return nil, err
+	}
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	defer s.tokens.forget()
+	var out *DirectoryGroup
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		var err error
+		out, err = s.directorySetGroup(ctx, tx, p, id, in)
+		return err
+	})
+	return out, err
+}
+
+func (s *Service) directorySetGroup(ctx context.Context, tx *sqldb.Tx, p *access.Principal, id string, in DirectoryGroupInput) (*DirectoryGroup, error) {
+	before, err := directoryGroup(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if in.Name != before.Name {
+		if _, err := tx.ExecContext(ctx, `UPDATE assignment_groups SET name = $1, updated_at = $2 WHERE id = $3`, in.Name, sqldb.Time(s.now()), id); err != nil {
+			if errs.Is(sqldb.Err(err, "group"), errs.CodeConflict) {
+				return nil, &errs.Error{Code: errs.CodeConflict, Message: fmt.Sprintf("a group named %q already exists", in.Name),
+					Fields: []errs.FieldError{{Field: "name", Rule: "unique", Message: "displayName is already in use"}}}
+			}
+			return nil, sqldb.Err(err, "group")
+		}
+	}
+	if err := s.link(ctx, tx, "group", id, in.ExternalID, false); err != nil {
+		return nil, err
+	}
+	// Members: every one named must be a person the directory sees.
+	if len(in.MemberIDs) > 0 {
+		var args sqldb.Args
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*)`+directoryPeople+` AND `+sqldb.In(&args, "u.id", in.MemberIDs), args...).Scan(&n); err != nil {
+			return nil, sqldb.Err(err, "users")
+		}
+		if n != len(in.MemberIDs) {
+			return nil, &errs.Error{Code: errs.CodeInvalid, Message: "the group is not valid",
+				Fields: []errs.FieldError{{Field: "members", Rule: "exists", Message: fmt.Sprintf("%d of the %d members are not users of this directory", len(in.MemberIDs)-n, len(in.MemberIDs))}}}
+		}
+	}
+	now := sqldb.Time(s.now())
+	for _, m := range before.MemberIDs {
+		if !slices.Contains(in.MemberIDs, m) {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, id, m); err != nil {
+				return nil, sqldb.Err(err, "group member")
+			}
+		}
+	}
+	for _, m := range in.MemberIDs {
+		if !slices.Contains(before.MemberIDs, m) {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, id, m, now); err != nil {
+				return nil, sqldb.Err(err, "group member")
+			}
+		}
+	}
+	after, err := directoryGroup(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	if before.Name != after.Name || before.ExternalID != after.ExternalID || !slices.Equal(before.MemberIDs, after.MemberIDs) {
+		if err := s.audit(ctx, tx, p, audit.Entry{Action: "group.directory_sync", ObjectType: "group", ObjectID: id, Before: before.Group, After: after.Group}); err != nil {
+			return nil, err
+		}
+	}
+	return after, nil
+}
+
+// DirectoryDeleteGroup deletes a group, its memberships and the roles
+// granted to it. Callers need directory.sync.
+func (s *Service) DirectoryDeleteGroup(ctx context.Context, p *access.Principal, id string) error {
+	if err := p.Require(access.DirectorySync, access.Resource{}); err != nil {
+		return err
+	}
+	defer s.tokens.forget()
+	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		before, err := directoryGroup(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM assignment_groups WHERE id = $1`, id); err != nil {
+			return sqldb.Err(err, "group")
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM directory_links WHERE kind = 'group' AND id = $1`, id); err != nil {
+			return sqldb.Err(err, "directory link")
+		}
+		return s.audit(ctx, tx, p, audit.Entry{Action: "group.delete", ObjectType: "group", ObjectID: id, Before: before.Group})
+	})
+}
+
+// DirectoryToken is a SCIM token as listed: an API token of a directory
+// sync account (a user holding directory_sync, without a password).
+type DirectoryToken struct {
+	Token
+	// Account is the sync account's email.
+	Account string `json:"account"`
+}
+
+// CreateDirectoryToken makes the SCIM token an identity provider pushes
+// with: a sync account named for it (created the first time, holding
+// directory_sync and nothing else, never able to sign in) and an API token
+// limited to directory_sync, shown once. Callers need user.manage and
+// grant.manage on the whole provider, as making such an account by hand
+// does.
+func (s *Service) CreateDirectoryToken(ctx context.Context, p *access.Principal, name string, expires time.Time) (*NewToken, error) {
+	if err := p.Require(access.UserManage, access.Resource{}); err != nil {
+		return nil, err
+	}
+	if err := p.Require(access.GrantManage, access.Resource{}); err != nil {
+		return nil, err
+	}
+	name = strings.TrimSpace(name)
+	slug := strings.Trim(strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			return r
+		case r >= 'A' && r <= 'Z':
+			return r + 'a' - 'A'
+		}
+		return '-'
+	}, name), "-")
+	var v errs.Validator
+	v.Check(name != "" && len(name) <= 60 && slug != "", "name", "length", "name is required (1 to 60 characters, with letters or digits): the identity provider the token is for, such as Entra ID")
+	v.Check(expires.After(s.now()) && expires.Sub(s.now()) <= MaxTokenLifetime, "expires_at", "range", "expires_at must be in the future and at most 366 days away")
+	if err := v.Err("the SCIM token is not valid"); err != nil {
+		return nil, err
+	}
+	email := "scim-" + slug + "@directory-sync.invalid"
+	var accountID string
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE email = $1`, email).Scan(&accountID)
+		if errors.Is(err, sql.ErrNoRows) {
+			u, err := s.createUser(ctx, tx, p, CreateUserInput{Email: email, Name: "Directory sync: " + name})
+			if err != nil {
+				return err
+			}
+			accountID = u.ID
+			_, err = s.createGrant(ctx, tx, p, CreateGrantInput{UserID: u.ID, Role: access.RoleDirectorySync, ScopeKind: access.ScopeGlobal})
+			return err
+		}
+		return sqldb.Err(err, "user")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.CreateToken(ctx, p, CreateTokenInput{UserID: accountID, Name: "SCIM: " + name, Roles: []access.Role{access.RoleDirectorySync}, ExpiresAt: expires})
+}
+
+// DirectoryTokens lists the SCIM tokens (those of directory sync
+// accounts), newest first, revoked ones too. Callers need user.manage on
+// the whole provider.
+func (s *Service) DirectoryTokens(ctx context.Context, p *access.Principal) ([]*DirectoryToken, error) {
+	if err := p.Require(access.UserManage, access.Resource{}); err != nil {
+		return nil, err
+	}
+	return sqldb.QueryAll(ctx, s.db.Read(), "tokens", func(row sqldb.Scanner) (*DirectoryToken, error) {
+		var t DirectoryToken
+		var roles string
+		var used, revoked sql.NullTime
+		err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &roles, &t.CreatedAt, &t.ExpiresAt, &used, &revoked, &t.Account)
+		t.Roles = []access.Role{access.RoleDirectorySync}
+		t.CreatedAt, t.ExpiresAt, t.LastUsedAt, t.RevokedAt = t.CreatedAt.UTC(), t.ExpiresAt.UTC(), sqldb.TimePtr(used), sqldb.TimePtr(revoked)
+		return &t, err
+	}, `SELECT t.id, t.user_id, t.name, t.prefix, t.roles, t.created_at, t.expires_at, t.last_used_at, t.revoked_at, u.email
+		FROM api_tokens t JOIN users u ON u.id = t.user_id
+		WHERE EXISTS (SELECT 1 FROM grants g WHERE g.user_id = t.user_id AND g.role = 'directory_sync' AND g.scope_kind = 'global')
+		ORDER BY t.id DESC LIMIT 200`)
+}

@@ -1,0 +1,237 @@
+package scim
+
+import (
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+
+	scim "github.com/elimity-com/scim"
+	scimerrors "github.com/elimity-com/scim/errors"
+	scimfilter "github.com/elimity-com/scim/filter"
+	"github.com/elimity-com/scim/optional"
+	filter "github.com/scim2/filter-parser/v2"
+
+	"github.com/steward-itaas/steward/internal/identity"
+)
+
+type groupHandler struct {
+	ids *identity.Service
+	log *slog.Logger
+}
+
+func groupResource(g *identity.DirectoryGroup) scim.Resource {
+	created, modified := g.CreatedAt, g.UpdatedAt
+	members := make([]any, len(g.Members))
+	for i, m := range g.Members {
+		members[i] = map[string]any{"value": m.ID, "display": m.Name, "type": "User"}
+	}
+	r := scim.Resource{ID: g.ID, Attributes: scim.ResourceAttributes{"displayName": g.Name, "members": members},
+		Meta: scim.Meta{Created: &created, LastModified: &modified, Version: version(modified)}}
+	if g.ExternalID != "" {
+		r.ExternalID = optional.NewString(g.ExternalID)
+	}
+	return r
+}
+
+// memberIDs reads members' values from a members attribute or a PATCH value.
+func memberIDs(v any) []string {
+	var ids []string
+	list, ok := v.([]any)
+	if !ok {
+		list = []any{v}
+	}
+	for _, e := range list {
+		m, _ := e.(map[string]any)
+		if value, ok := lookup(m, "value"); ok && str(value) != "" {
+			ids = append(ids, str(value))
+		}
+	}
+	return ids
+}
+
+func groupInput(attrs scim.ResourceAttributes) identity.DirectoryGroupInput {
+	var in identity.DirectoryGroupInput
+	for k, v := range attrs {
+		switch strings.ToLower(k) {
+		case "displayname":
+			in.Name = str(v)
+		case "externalid":
+			in.ExternalID = str(v)
+		case "members":
+			in.MemberIDs = memberIDs(v)
+		}
+	}
+	return in
+}
+
+func (h *groupHandler) Create(r *http.Request, attrs scim.ResourceAttributes) (scim.Resource, error) {
+	g, err := h.ids.DirectoryCreateGroup(r.Context(), principal(r), groupInput(attrs))
+	if err != nil {
+		return scim.Resource{}, scimError(h.log, err)
+	}
+	return groupResource(g), nil
+}
+
+func (h *groupHandler) Get(r *http.Request, id string) (scim.Resource, error) {
+	g, err := h.ids.DirectoryGroup(r.Context(), principal(r), id)
+	if err != nil {
+		return scim.Resource{}, scimError(h.log, err)
+	}
+	return groupResource(g), nil
+}
+
+// GetAll lists groups: displayName or externalId eq is answered by the
+// database; any other filter (such as Entra ID's members[value eq "…"]
+// check) is applied to every group in turn.
+func (h *groupHandler) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {
+	offset, limit := page(params)
+	q := identity.DirectoryQuery{Offset: offset, Limit: limit}
+	var rest *filterValidator
+	if params.FilterValidator != nil {
+		field, value, ok := equality(params.FilterValidator.GetFilter(), map[string]string{"displayname": "name", "externalid": "external_id"})
+		if ok {
+			q.Field, q.Value = field, value
+		} else {
+			rest = &filterValidator{v: params.FilterValidator}
+		}
+	}
+	if rest == nil {
+		if limit == 0 {
+			q.Limit = 1
+		}
+		list, total, err := h.ids.DirectoryGroups(r.Context(), principal(r), q)
+		if err != nil {
+			return scim.Page{}, scimError(h.log, err)
+		}
+		out := scim.Page{TotalResults: total, Resources: []scim.Resource{}}
+		for _, g := range list {
+			if limit > 0 {
+				out.Resources = append(out.Resources, groupResource(g))
+			}
+		}
+		return out, nil
+	}
+	out := scim.Page{Resources: []scim.Resource{}}
+	for from := 0; ; from += PageSize {
+		list, _, err := h.ids.DirectoryGroups(r.Context(), principal(r), identity.DirectoryQuery{Offset: from, Limit: PageSize})
+		if err != nil {
+			return scim.Page{}, scimError(h.log, err)
+		}
+		for _, g := range list {
+			res := groupResource(g)
+			if !rest.passes(res) {
+				continue
+			}
+			if out.TotalResults >= offset && len(out.Resources) < limit {
+				out.Resources = append(out.Resources, res)
+			}
+			out.TotalResults++
+		}
+		if len(list) < PageSize {
+			return out, nil
+		}
+	}
+}
+
+func (h *groupHandler) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
+	g, err := h.ids.DirectoryUpdateGroup(r.Context(), principal(r), id, groupInput(attrs))
+	if err != nil {
+		return scim.Resource{}, scimError(h.log, err)
+	}
+	return groupResource(g), nil
+}
+
+func (h *groupHandler) Delete(r *http.Request, id string) error {
+	if err := h.ids.DirectoryDeleteGroup(r.Context(), principal(r), id); err != nil {
+		return scimError(h.log, err)
+	}
+	return nil
+}
+
+// Patch applies the operations identity providers send to groups: add or
+// remove members (remove by value list or by members[value eq "…"]),
+// replace the members, displayName or externalId, with or without a path.
+func (h *groupHandler) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
+	g, err := h.ids.DirectoryGroup(r.Context(), principal(r), id)
+	if err != nil {
+		return scim.Resource{}, scimError(h.log, err)
+	}
+	in := identity.DirectoryGroupInput{Name: g.Name, ExternalID: g.ExternalID, MemberIDs: slices.Clone(g.MemberIDs)}
+	set := func(attr string, v any, op string) error {
+		switch strings.ToLower(attr) {
+		case "displayname":
+			in.Name = str(v)
+		case "externalid":
+			in.ExternalID = str(v)
+			if op == scim.PatchOperationRemove {
+				in.ExternalID = ""
+			}
+		case "members":
+			ids := memberIDs(v)
+			switch op {
+			case scim.PatchOperationAdd:
+				in.MemberIDs = append(in.MemberIDs, ids...)
+			case scim.PatchOperationReplace:
+				in.MemberIDs = ids
+			case scim.PatchOperationRemove:
+				if v == nil {
+					in.MemberIDs = nil // remove "members": all of them
+				}
+				in.MemberIDs = slices.DeleteFunc(in.MemberIDs, func(m string) bool { return slices.Contains(ids, m) })
+			}
+		default:
+			return scimerrors.ScimErrorInvalidPath
+		}
+		return nil
+	}
+	for _, op := range ops {
+		if op.Path == nil {
+			m, ok := op.Value.(map[string]any)
+			if !ok {
+				return scim.Resource{}, scimerrors.ScimErrorInvalidValue
+			}
+			for k, v := range m {
+				if err := set(k, v, op.Op); err != nil {
+					return scim.Resource{}, err
+				}
+			}
+			continue
+		}
+		if op.Path.ValueExpression != nil {
+			// members[value eq "…"]: remove (or replace) the member it names.
+			_, value, ok := equality(&filter.ValuePath{AttributePath: op.Path.AttributePath, ValueFilter: op.Path.ValueExpression}, map[string]string{"members": "id"})
+			if !ok || op.Op != scim.PatchOperationRemove {
+				return scim.Resource{}, scimerrors.ScimErrorInvalidPath
+			}
+			in.MemberIDs = slices.DeleteFunc(in.MemberIDs, func(m string) bool { return m == value })
+			continue
+		}
+		if err := set(op.Path.AttributePath.AttributeName, op.Value, op.Op); err != nil {
+			return scim.Resource{}, err
+		}
+	}
+	ng, err := h.ids.DirectoryUpdateGroup(r.Context(), principal(r), id, in)
+	if err != nil {
+		return scim.Resource{}, scimError(h.log, err)
+	}
+	return groupResource(ng), nil
+}
+
+// filterValidator applies a filter the database does not answer to a
+// resource as SCIM returns it (with its id and externalId).
+type filterValidator struct {
+	v *scimfilter.Validator
+}
+
+func (f *filterValidator) passes(r scim.Resource) bool {
+	attrs := make(map[string]any, len(r.Attributes)+2)
+	for k, v := range r.Attributes {
+		attrs[k] = v
+	}
+	attrs["id"] = r.ID
+	if r.ExternalID.Present() {
+		attrs["externalId"] = r.ExternalID.Value()
+	}
+	return f.v.PassesFilter(attrs) == nil
+}
