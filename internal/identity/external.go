@@ -162,7 +162,8 @@ func (s *Service) externalUser(ctx context.Context, tx *sqldb.Tx, in ExternalSig
 		if err != nil {
 			return nil, nil, err
 		}
-		return u, &access.Principal{UserID: u.ID, Name: u.Email}, nil
+		actor := &access.Principal{UserID: u.ID, Name: u.Email}
+		return u, actor, s.syncExternalProfile(ctx, tx, actor, u, in)
 	}
 	if !errors.Is(err, sql.ErrNoRows) {
 		return nil, nil, sqldb.Err(err, "external identity")
@@ -197,6 +198,36 @@ func (s *Service) externalUser(ctx context.Context, tx *sqldb.Tx, in ExternalSig
 	}
 	actor := &access.Principal{UserID: u.ID, Name: u.Email}
 	return u, actor, s.audit(ctx, tx, actor, audit.Entry{Action: "user.link_identity", ObjectType: "user", ObjectID: u.ID, After: map[string]any{"identity_provider": in.ProviderCode, "subject": in.Subject}})
+}
+
+// syncExternalProfile keeps a linked person's name, and their email when
+// the provider has verified it and no other user has it, as the identity
+// provider says at each sign-in: a renamed or re-addressed person is
+// renamed in Steward too (and mails go to the new address).
+func (s *Service) syncExternalProfile(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, u *User, in ExternalSignIn) error {
+	before := *u
+	if name := strings.TrimSpace(in.Name); name != "" && len(name) <= 200 {
+		u.Name = name
+	}
+	if email := normalizeEmail(in.Email); email != u.Email && in.EmailVerified {
+		var v errs.Validator
+		validateEmail(&v, email)
+		var taken int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE email = $1`, email).Scan(&taken); err != nil {
+			return sqldb.Err(err, "user")
+		}
+		if v.Err("") == nil && taken == 0 {
+			u.Email = email
+		}
+	}
+	if u.Name == before.Name && u.Email == before.Email {
+		return nil
+	}
+	u.UpdatedAt = sqldb.Time(s.now())
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET name = $1, email = $2, updated_at = $3 WHERE id = $4`, u.Name, u.Email, u.UpdatedAt, u.ID); err != nil {
+		return sqldb.Err(err, "user")
+	}
+	return s.audit(ctx, tx, actor, audit.Entry{Action: "user.update", ObjectType: "user", ObjectID: u.ID, Before: before, After: u})
 }
 
 // applyRuleGrants makes the grants the provider's rules gave the user

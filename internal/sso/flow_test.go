@@ -193,8 +193,9 @@ func TestCodeFlowWithARealProvider(t *testing.T) {
 	if _, err := e.app.Identity.CreateGrant(ctx, sys, identity.CreateGrantInput{UserID: u.ID, Role: access.RoleAgent, ScopeKind: access.ScopeGlobal}); err != nil {
 		t.Fatal(err)
 	}
-	e.op.SetUser(ssotest.User{ID: "u-ana", Username: "ana", Password: "verysecure", FirstName: "Ana", LastName: "Lima",
-		Email: "ana@retail.example", EmailVerified: true, Claims: map[string]any{"groups": []any{"staff"}, "department": "Finance"}})
+	// She also married and took a new name and address (verified).
+	e.op.SetUser(ssotest.User{ID: "u-ana", Username: "ana", Password: "verysecure", FirstName: "Ana", LastName: "Lima-Souza",
+		Email: "ana.souza@retail.example", EmailVerified: true, Claims: map[string]any{"groups": []any{"staff"}, "department": "Finance"}})
 
 	// A second browser; next is another site, which Steward does not follow.
 	c2 := browser(t, "")
@@ -203,12 +204,12 @@ func TestCodeFlowWithARealProvider(t *testing.T) {
 	if res.StatusCode != 200 || res.Request.URL.String() != e.base+"/" {
 		t.Fatalf("after the second sign-in: %d at %s, want Steward's home page", res.StatusCode, res.Request.URL)
 	}
-	u2, err := e.app.Identity.UserByEmail(ctx, sys, "ana@retail.example")
+	u2, err := e.app.Identity.UserByEmail(ctx, sys, "ana.souza@retail.example")
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the provider's new verified email did not reach Steward: %v", err)
 	}
-	if u2.ID != u.ID || u2.OrgUnitID != e.finance {
-		t.Errorf("after the second sign-in: user %s of %s, want %s of FIN", u2.ID, u2.OrgUnitID, u.ID)
+	if u2.ID != u.ID || u2.OrgUnitID != e.finance || u2.Name != "Ana Lima-Souza" {
+		t.Errorf("after the second sign-in: user %s %q of %s, want %s, Ana Lima-Souza, of FIN", u2.ID, u2.Name, u2.OrgUnitID, u.ID)
 	}
 	rule, manual = e.grants(u.ID)
 	if diff := cmp.Diff([]string{"consumer@RETAIL (business unit)", "financial_manager@FIN (business unit)"}, rule); diff != "" {
