@@ -91,6 +91,34 @@ func (in *DirectoryGroupInput) validate() error {
 	return v.Err("the group is not valid")
 }
 
+// directoryWrite runs write in one transaction for a caller who may
+// directory.sync, once valid (if given) passes; cached API tokens see the
+// change at once.
+func directoryWrite[T any](ctx context.Context, s *Service, p *access.Principal, valid func() error, write func(tx *sqldb.Tx) (T, error)) (T, error) {
+	var out T
+	if err := p.Require(access.DirectorySync, access.Resource{}); err != nil {
+		return out, err
+	}
+	if valid != nil {
+		if err := valid(); err != nil {
+			return out, err
+		}
+	}
+	defer s.tokens.forget()
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		var err error
+		out, err = write(tx)
+		return err
+	})
+	return out, err
+}
+
+// inUse is the conflict of a unique name the directory sent again.
+func inUse(field, attribute, what string) error {
+	return &errs.Error{Code: errs.CodeConflict, Message: what + " already exists",
+		Fields: []errs.FieldError{{Field: field, Rule: "unique", Message: attribute + " is already in use"}}}
+}
+
 // DirectoryQuery narrows and pages a directory list: Field "email" or
 // "external_id" (users), "name" or "external_id" (groups) equal to Value,
 // or everything when Field is empty; Offset from 0.
@@ -180,15 +208,7 @@ func directoryUser(ctx context.Context, q sqldb.Querier, id string) (*DirectoryU
 // comes back with the same ID; anyone else with the email is a conflict.
 // Callers need directory.sync.
 func (s *Service) DirectoryCreateUser(ctx context.Context, p *access.Principal, in DirectoryUserInput) (*DirectoryUser, error) {
-	if err := p.Require(access.DirectorySync, access.Resource{}); err != nil {
-		return nil, err
-	}
-	if err := in.validate(); err != nil {
-		return nil, err
-	}
-	defer s.tokens.forget()
-	var out *DirectoryUser
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+	return directoryWrite(ctx, s, p, in.validate, func(tx *sqldb.Tx) (*DirectoryUser, error) {
 		var id string
 		var deleted sql.NullBool
 		err := tx.QueryRowContext(ctx, `SELECT u.id, l.deleted FROM users u LEFT JOIN directory_links l ON l.kind = 'user' AND l.id = u.id WHERE u.email = $1`, in.Email).Scan(&id, &deleted)
@@ -198,32 +218,22 @@ func (s *Service) DirectoryCreateUser(ctx context.Context, p *access.Principal, 
 			u := &User{ID: sqldb.NewID(), Email: in.Email, Name: in.Name, Disabled: !in.Active, CreatedAt: now, UpdatedAt: now}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, name, org_unit_id, password_hash, disabled, machine, created_at, updated_at)
 				VALUES ($1, $2, $3, NULL, NULL, $4, FALSE, $5, $6)`, u.ID, u.Email, u.Name, u.Disabled, now, now); err != nil {
-				return sqldb.Err(err, "user")
+				return nil, sqldb.Err(err, "user")
 			}
 			if err := s.link(ctx, tx, "user", u.ID, in.ExternalID, false); err != nil {
-				return err
+				return nil, err
 			}
 			if err := s.audit(ctx, tx, p, audit.Entry{Action: "user.create", ObjectType: "user", ObjectID: u.ID, After: u}); err != nil {
-				return err
+				return nil, err
 			}
-			id = u.ID
+			return directoryUser(ctx, tx, u.ID)
 		case err != nil:
-			return sqldb.Err(err, "user")
+			return nil, sqldb.Err(err, "user")
 		case deleted.Valid && deleted.Bool:
-			if err := s.link(ctx, tx, "user", id, in.ExternalID, false); err != nil {
-				return err
-			}
-			if _, err := s.directoryUpdateUser(ctx, tx, p, id, in); err != nil {
-				return err
-			}
-		default:
-			return &errs.Error{Code: errs.CodeConflict, Message: fmt.Sprintf("a user with email %s already exists", in.Email),
-				Fields: []errs.FieldError{{Field: "email", Rule: "unique", Message: "userName is already in use"}}}
+			return s.directoryUpdateUser(ctx, tx, p, id, in)
 		}
-		out, err = directoryUser(ctx, tx, id)
-		return err
+		return nil, inUse("email", "userName", "a user with email "+in.Email)
 	})
-	return out, err
 }
 
 // DirectoryUpdateUser sets a person's email, name, externalId and whether
@@ -231,20 +241,9 @@ func (s *Service) DirectoryCreateUser(ctx context.Context, p *access.Principal, 
 // stop working. The last administrator is never deactivated. Callers need
 // directory.sync.
 func (s *Service) DirectoryUpdateUser(ctx context.Context, p *access.Principal, id string, in DirectoryUserInput) (*DirectoryUser, error) {
-	if err := p.Require(access.DirectorySync, access.Resource{}); err != nil {
-		return nil, err
-	}
-	if err := in.validate(); err != nil {
-		return nil, err
-	}
-	defer s.tokens.forget()
-	var out *DirectoryUser
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		u, err := s.directoryUpdateUser(ctx, tx, p, id, in)
-		out = u
-		return err
+	return directoryWrite(ctx, s, p, in.validate, func(tx *sqldb.Tx) (*DirectoryUser, error) {
+		return s.directoryUpdateUser(ctx, tx, p, id, in)
 	})
-	return out, err
 }
 
 func (s *Service) directoryUpdateUser(ctx context.Context, tx *sqldb.Tx, p *access.Principal, id string, in DirectoryUserInput) (*DirectoryUser, error) {
@@ -262,8 +261,7 @@ func (s *Service) directoryUpdateUser(ctx context.Context, tx *sqldb.Tx, p *acce
 			return nil, sqldb.Err(err, "user")
 		}
 		if n > 0 {
-			return nil, &errs.Error{Code: errs.CodeConflict, Message: fmt.Sprintf("a user with email %s already exists", in.Email),
-				Fields: []errs.FieldError{{Field: "email", Rule: "unique", Message: "userName is already in use"}}}
+			return nil, inUse("email", "userName", "a user with email "+in.Email)
 		}
 	}
 	if !in.Active && !before.Disabled {
@@ -311,23 +309,20 @@ func lastAdminStays(ctx context.Context, tx *sqldb.Tx, userID string) error {
 // (their orders, services and audit trail stay) and no longer seen by it;
 // creating them again brings them back. Callers need directory.sync.
 func (s *Service) DirectoryDeleteUser(ctx context.Context, p *access.Principal, id string) error {
-	if err := p.Require(access.DirectorySync, access.Resource{}); err != nil {
-		return err
-	}
-	defer s.tokens.forget()
-	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+	_, err := directoryWrite(ctx, s, p, nil, func(tx *sqldb.Tx) (*DirectoryUser, error) {
 		u, err := directoryUser(ctx, tx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := s.directoryUpdateUser(ctx, tx, p, id, DirectoryUserInput{Email: u.Email, Name: u.Name, ExternalID: u.ExternalID}); err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = $1`, id); err != nil {
-			return sqldb.Err(err, "group member")
+			return nil, sqldb.Err(err, "group member")
 		}
-		return s.link(ctx, tx, "user", id, u.ExternalID, true)
+		return u, s.link(ctx, tx, "user", id, u.ExternalID, true)
 	})
+	return err
 }
 
 // link records the directory's externalId of a user or group, and whether
@@ -416,55 +411,32 @@ func directoryGroup(ctx context.Context, q sqldb.Querier, id string) (*Directory
 // DirectoryCreateGroup adds a group with its members. A group's name is
 // unique: a taken one is a conflict. Callers need directory.sync.
 func (s *Service) DirectoryCreateGroup(ctx context.Context, p *access.Principal, in DirectoryGroupInput) (*DirectoryGroup, error) {
-	if err := p.Require(access.DirectorySync, access.Resource{}); err != nil {
-		return nil, err
-	}
-	if err := in.validate(); err != nil {
-		return nil, err
-	}
-	defer s.tokens.forget()
-	var out *DirectoryGroup
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+	return directoryWrite(ctx, s, p, in.validate, func(tx *sqldb.Tx) (*DirectoryGroup, error) {
 		now := sqldb.Time(s.now())
 		g := &Group{ID: sqldb.NewID(), Name: in.Name, Description: "From the company directory.", MemberIDs: []string{}, CreatedAt: now, UpdatedAt: now}
 		if _, err := tx.ExecContext(ctx, `INSERT INTO assignment_groups (id, name, description, email, created_at, updated_at) VALUES ($1, $2, $3, '', $4, $5)`,
 			g.ID, g.Name, g.Description, now, now); err != nil {
 			if errs.Is(sqldb.Err(err, "group"), errs.CodeConflict) {
-				return &errs.Error{Code: errs.CodeConflict, Message: fmt.Sprintf("a group named %q already exists", g.Name),
-					Fields: []errs.FieldError{{Field: "name", Rule: "unique", Message: "displayName is already in use"}}}
+				return nil, inUse("name", "displayName", fmt.Sprintf("a group named %q", g.Name))
 			}
-			return sqldb.Err(err, "group")
+			return nil, sqldb.Err(err, "group")
 		}
 		if err := s.link(ctx, tx, "group", g.ID, in.ExternalID, false); err != nil {
-			return err
+			return nil, err
 		}
 		if err := s.audit(ctx, tx, p, audit.Entry{Action: "group.create", ObjectType: "group", ObjectID: g.ID, After: g}); err != nil {
-			return err
+			return nil, err
 		}
-		var err error
-		out, err = s.directorySetGroup(ctx, tx, p, g.ID, in)
-		return err
+		return s.directorySetGroup(ctx, tx, p, g.ID, in)
 	})
-	return out, err
 }
 
 // DirectoryUpdateGroup sets a group's name, externalId and members (the
 // members the directory sees; others stay). Callers need directory.sync.
 func (s *Service) DirectoryUpdateGroup(ctx context.Context, p *access.Principal, id string, in DirectoryGroupInput) (*DirectoryGroup, error) {
-	if err := p.Require(access.DirectorySync, access.Resource{}); err != nil {
-		return nil, err
-	}
-	if err := in.validate(); err != nil {
-		return nil, err
-	}
-	defer s.tokens.forget()
-	var out *DirectoryGroup
-	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		var err error
-		out, err = s.directorySetGroup(ctx, tx, p, id, in)
-		return err
+	return directoryWrite(ctx, s, p, in.validate, func(tx *sqldb.Tx) (*DirectoryGroup, error) {
+		return s.directorySetGroup(ctx, tx, p, id, in)
 	})
-	return out, err
 }
 
 func (s *Service) directorySetGroup(ctx context.Context, tx *sqldb.Tx, p *access.Principal, id string, in DirectoryGroupInput) (*DirectoryGroup, error) {
@@ -475,8 +447,7 @@ func (s *Service) directorySetGroup(ctx context.Context, tx *sqldb.Tx, p *access
 	if in.Name != before.Name {
 		if _, err := tx.ExecContext(ctx, `UPDATE assignment_groups SET name = $1, updated_at = $2 WHERE id = $3`, in.Name, sqldb.Time(s.now()), id); err != nil {
 			if errs.Is(sqldb.Err(err, "group"), errs.CodeConflict) {
-				return nil, &errs.Error{Code: errs.CodeConflict, Message: fmt.Sprintf("a group named %q already exists", in.Name),
-					Fields: []errs.FieldError{{Field: "name", Rule: "unique", Message: "displayName is already in use"}}}
+				return nil, inUse("name", "displayName", fmt.Sprintf("a group named %q", in.Name))
 			}
 			return nil, sqldb.Err(err, "group")
 		}
@@ -526,23 +497,20 @@ func (s *Service) directorySetGroup(ctx context.Context, tx *sqldb.Tx, p *access
 // DirectoryDeleteGroup deletes a group, its memberships and the roles
 // granted to it. Callers need directory.sync.
 func (s *Service) DirectoryDeleteGroup(ctx context.Context, p *access.Principal, id string) error {
-	if err := p.Require(access.DirectorySync, access.Resource{}); err != nil {
-		return err
-	}
-	defer s.tokens.forget()
-	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+	_, err := directoryWrite(ctx, s, p, nil, func(tx *sqldb.Tx) (*DirectoryGroup, error) {
 		before, err := directoryGroup(ctx, tx, id)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM assignment_groups WHERE id = $1`, id); err != nil {
-			return sqldb.Err(err, "group")
+			return nil, sqldb.Err(err, "group")
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM directory_links WHERE kind = 'group' AND id = $1`, id); err != nil {
-			return sqldb.Err(err, "directory link")
+			return nil, sqldb.Err(err, "directory link")
 		}
-		return s.audit(ctx, tx, p, audit.Entry{Action: "group.delete", ObjectType: "group", ObjectID: id, Before: before.Group})
+		return before, s.audit(ctx, tx, p, audit.Entry{Action: "group.delete", ObjectType: "group", ObjectID: id, Before: before.Group})
 	})
+	return err
 }
 
 // DirectoryToken is a SCIM token as listed: an API token of a directory

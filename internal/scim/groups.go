@@ -85,53 +85,14 @@ func (h *groupHandler) Get(r *http.Request, id string) (scim.Resource, error) {
 // database; any other filter (such as Entra ID's members[value eq "…"]
 // check) is applied to every group in turn.
 func (h *groupHandler) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {
-	offset, limit := page(params)
-	q := identity.DirectoryQuery{Offset: offset, Limit: limit}
-	var rest *filterValidator
-	if params.FilterValidator != nil {
-		field, value, ok := equality(params.FilterValidator.GetFilter(), map[string]string{"displayname": "name", "externalid": "external_id"})
-		if ok {
-			q.Field, q.Value = field, value
-		} else {
-			rest = &filterValidator{v: params.FilterValidator}
-		}
-	}
-	if rest == nil {
-		if limit == 0 {
-			q.Limit = 1
-		}
-		list, total, err := h.ids.DirectoryGroups(r.Context(), principal(r), q)
-		if err != nil {
-			return scim.Page{}, scimError(h.log, err)
-		}
-		out := scim.Page{TotalResults: total, Resources: []scim.Resource{}}
-		for _, g := range list {
-			if limit > 0 {
-				out.Resources = append(out.Resources, groupResource(g))
+	return listPage(params, map[string]string{"displayname": "name", "externalid": "external_id"},
+		func(q identity.DirectoryQuery) ([]*identity.DirectoryGroup, int, error) {
+			list, total, err := h.ids.DirectoryGroups(r.Context(), principal(r), q)
+			if err != nil {
+				return nil, 0, scimError(h.log, err)
 			}
-		}
-		return out, nil
-	}
-	out := scim.Page{Resources: []scim.Resource{}}
-	for from := 0; ; from += PageSize {
-		list, _, err := h.ids.DirectoryGroups(r.Context(), principal(r), identity.DirectoryQuery{Offset: from, Limit: PageSize})
-		if err != nil {
-			return scim.Page{}, scimError(h.log, err)
-		}
-		for _, g := range list {
-			res := groupResource(g)
-			if !rest.passes(res) {
-				continue
-			}
-			if out.TotalResults >= offset && len(out.Resources) < limit {
-				out.Resources = append(out.Resources, res)
-			}
-			out.TotalResults++
-		}
-		if len(list) < PageSize {
-			return out, nil
-		}
-	}
+			return list, total, nil
+		}, groupResource)
 }
 
 func (h *groupHandler) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {
@@ -234,4 +195,53 @@ func (f *filterValidator) passes(r scim.Resource) bool {
 		attrs["externalId"] = r.ExternalID.Value()
 	}
 	return f.v.PassesFilter(attrs) == nil
+}
+
+// listPage answers a list request (RFC 7644 section 3.4.2): with no
+// filter, or one "attribute eq value" on one of fields (lower-case
+// attribute path → directory field), one page from the database; with any
+// other filter, every resource in turn through the filter, PageSize at a
+// time, counting the matches and keeping the page asked for.
+func listPage[T any](params scim.ListRequestParams, fields map[string]string, load func(identity.DirectoryQuery) ([]T, int, error), resource func(T) scim.Resource) (scim.Page, error) {
+	offset, limit := page(params)
+	q := identity.DirectoryQuery{Offset: offset, Limit: max(limit, 1)}
+	out := scim.Page{Resources: []scim.Resource{}}
+	var rest *filterValidator
+	if params.FilterValidator != nil {
+		if field, value, ok := equality(params.FilterValidator.GetFilter(), fields); ok {
+			q.Field, q.Value = field, value
+		} else {
+			rest = &filterValidator{v: params.FilterValidator}
+		}
+	}
+	if rest == nil {
+		list, total, err := load(q)
+		if err != nil {
+			return scim.Page{}, err
+		}
+		out.TotalResults = total
+		for _, x := range list[:min(limit, len(list))] {
+			out.Resources = append(out.Resources, resource(x))
+		}
+		return out, nil
+	}
+	for from := 0; ; from += PageSize {
+		list, _, err := load(identity.DirectoryQuery{Offset: from, Limit: PageSize})
+		if err != nil {
+			return scim.Page{}, err
+		}
+		for _, x := range list {
+			res := resource(x)
+			if !rest.passes(res) {
+				continue
+			}
+			if out.TotalResults >= offset && len(out.Resources) < limit {
+				out.Resources = append(out.Resources, res)
+			}
+			out.TotalResults++
+		}
+		if len(list) < PageSize {
+			return out, nil
+		}
+	}
 }

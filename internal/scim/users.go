@@ -149,56 +149,16 @@ func (h *userHandler) Get(r *http.Request, id string) (scim.Resource, error) {
 }
 
 // GetAll lists people. The filters identity providers send to find one
-// (userName, externalId or emails.value eq) are answered by the database;
-// any other filter is applied to every person in turn.
+// (userName, externalId or emails.value eq) are answered by the database.
 func (h *userHandler) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {
-	offset, limit := page(params)
-	q := identity.DirectoryQuery{Offset: offset, Limit: limit}
-	var rest *filterValidator
-	if params.FilterValidator != nil {
-		field, value, ok := equality(params.FilterValidator.GetFilter(), map[string]string{"username": "email", "externalid": "external_id", "emails.value": "email", "emails": "email"})
-		if ok {
-			q.Field, q.Value = field, value
-		} else {
-			rest = &filterValidator{v: params.FilterValidator}
-		}
-	}
-	if rest == nil {
-		if limit == 0 {
-			q.Limit = 1
-		}
-		list, total, err := h.ids.DirectoryUsers(r.Context(), principal(r), q)
-		if err != nil {
-			return scim.Page{}, scimError(h.log, err)
-		}
-		out := scim.Page{TotalResults: total, Resources: []scim.Resource{}}
-		for _, u := range list {
-			if limit > 0 {
-				out.Resources = append(out.Resources, userResource(u))
+	return listPage(params, map[string]string{"username": "email", "externalid": "external_id", "emails.value": "email", "emails": "email"},
+		func(q identity.DirectoryQuery) ([]*identity.DirectoryUser, int, error) {
+			list, total, err := h.ids.DirectoryUsers(r.Context(), principal(r), q)
+			if err != nil {
+				return nil, 0, scimError(h.log, err)
 			}
-		}
-		return out, nil
-	}
-	out := scim.Page{Resources: []scim.Resource{}}
-	for from := 0; ; from += PageSize {
-		list, _, err := h.ids.DirectoryUsers(r.Context(), principal(r), identity.DirectoryQuery{Offset: from, Limit: PageSize})
-		if err != nil {
-			return scim.Page{}, scimError(h.log, err)
-		}
-		for _, u := range list {
-			res := userResource(u)
-			if !rest.passes(res) {
-				continue
-			}
-			if out.TotalResults >= offset && len(out.Resources) < limit {
-				out.Resources = append(out.Resources, res)
-			}
-			out.TotalResults++
-		}
-		if len(list) < PageSize {
-			return out, nil
-		}
-	}
+			return list, total, nil
+		}, userResource)
 }
 
 func (h *userHandler) Replace(r *http.Request, id string, attrs scim.ResourceAttributes) (scim.Resource, error) {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -17,13 +16,7 @@ import (
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/app"
-	"github.com/steward-itaas/steward/internal/demo"
-	"github.com/steward-itaas/steward/internal/identity"
-	"github.com/steward-itaas/steward/internal/notify"
 	"github.com/steward-itaas/steward/internal/notify/smtptest"
-	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
-	"github.com/steward-itaas/steward/internal/sso"
-	"github.com/steward-itaas/steward/internal/sso/ssotest"
 	"github.com/steward-itaas/steward/internal/webhook"
 )
 
@@ -72,18 +65,7 @@ func TestBrowserPeopleLoop(t *testing.T) {
 	}))
 	t.Cleanup(rcv.Close)
 
-	mail := smtptest.Start(t)
-	a, err := app.New(ctx, app.Config{Database: sqldbtest.Config(t), WebhookAllowPrivate: true, WorkerID: t.Name(),
-		Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}},
-		Mail:     notify.SMTP{Addr: mail.Addr, Username: smtptest.Username, Password: smtptest.Password, From: "Contoso IT <it@contoso.example>", RootCAs: mail.RootCAs}},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	if _, err := demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing}); err != nil {
-		t.Fatal(err)
-	}
+	base, a, mail := startMailingApp(t, func(c *app.Config) { c.WebhookAllowPrivate, c.WorkerID = true, t.Name() })
 	sub, err := a.Webhooks.Create(ctx, sys, webhook.Input{URL: rcv.URL, Description: "ITSM bridge",
 		EventTypes: []string{"order.submitted", "approval.requested", "order.approved", "task.created"}})
 	if err != nil {
@@ -92,42 +74,7 @@ func TestBrowserPeopleLoop(t *testing.T) {
 	mu.Lock()
 	whSecret = sub.Secret
 	mu.Unlock()
-	srv := httptest.NewServer(a.Handler())
-	t.Cleanup(srv.Close)
-	base := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
-	a.Notify.PublicURL = base
-	workers, stop := context.WithCancel(ctx)
-	var running sync.WaitGroup
-	t.Cleanup(func() { stop(); running.Wait() })
-	for _, run := range []func(context.Context){
-		func(c context.Context) { a.Outbox.Run(c, 100*time.Millisecond) },
-		func(c context.Context) { a.Notify.RunMailer(c, 100*time.Millisecond) },
-		a.Webhooks.Run,
-	} {
-		running.Add(1)
-		go func() { defer running.Done(); run(workers) }()
-	}
-
-	// The company's identity provider, and Steward's rules for it.
-	op := ssotest.Start(t, base+"/login/sso/corp/callback")
-	op.SetUser(ssotest.User{ID: "u-nia", Username: "nia", Password: "verysecure", FirstName: "Nia", LastName: "Okafor",
-		Email: "nia@contoso.example", EmailVerified: true, Claims: map[string]any{"groups": []any{"retail-staff"}}})
-	var retail string
-	units, err := a.Identity.OrgUnits(ctx, sys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range units {
-		if u.Code == "RETAIL" {
-			retail = u.ID
-		}
-	}
-	secret := op.ClientSecret
-	if _, err := a.SSO.CreateProvider(ctx, sys, sso.ProviderInput{Code: "corp", Name: "Contoso ID", IssuerURL: op.Issuer, ClientID: op.ClientID, ClientSecret: &secret,
-		Rules: []sso.Rule{{Name: "retail staff", Claim: "groups", Match: sso.MatchEquals, Value: "retail-staff", OrgUnitID: retail,
-			Grants: []identity.RuleGrant{{Role: access.RoleConsumer, ScopeKind: access.ScopeOrgUnit, ScopeID: retail}}}}}); err != nil {
-		t.Fatal(err)
-	}
+	contosoID(t, a, base) // the company's identity provider, and Steward's rules for it
 
 	// 1. Nia signs in through the provider and orders in the portal.
 	b := newBrowser(t, base)

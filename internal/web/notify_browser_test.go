@@ -8,7 +8,9 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/chromedp/chromedp"
 
@@ -23,15 +25,19 @@ import (
 )
 
 // startMailingApp is the demo served with its background workers (the
-// outbox dispatcher and the mailer) running, mailing through a real SMTP
-// server the test reads.
-func startMailingApp(t *testing.T) (string, *app.App, *smtptest.Server) {
+// outbox dispatcher, the mailer and the webhook deliverer) running,
+// mailing through a real SMTP server the test reads; configure, if given,
+// changes the app's configuration first.
+func startMailingApp(t *testing.T, configure ...func(*app.Config)) (string, *app.App, *smtptest.Server) {
 	mail := smtptest.Start(t)
 	ctx := context.Background()
-	a, err := app.New(ctx, app.Config{Database: sqldbtest.Config(t),
+	cfg := app.Config{Database: sqldbtest.Config(t),
 		Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}},
-		Mail:     notify.SMTP{Addr: mail.Addr, Username: smtptest.Username, Password: smtptest.Password, From: "Contoso IT <it@contoso.example>", RootCAs: mail.RootCAs}},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
+		Mail:     notify.SMTP{Addr: mail.Addr, Username: smtptest.Username, Password: smtptest.Password, From: "Contoso IT <it@contoso.example>", RootCAs: mail.RootCAs}}
+	for _, c := range configure {
+		c(&cfg)
+	}
+	a, err := app.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,9 +50,16 @@ func startMailingApp(t *testing.T) (string, *app.App, *smtptest.Server) {
 	base := strings.Replace(srv.URL, "127.0.0.1", "localhost", 1)
 	a.Notify.PublicURL = base
 	workers, stop := context.WithCancel(ctx)
-	t.Cleanup(stop)
-	go a.Outbox.Run(workers, 100e6)
-	go a.Notify.RunMailer(workers, 100e6)
+	var running sync.WaitGroup
+	t.Cleanup(func() { stop(); running.Wait() })
+	for _, run := range []func(context.Context){
+		func(c context.Context) { a.Outbox.Run(c, 100*time.Millisecond) },
+		func(c context.Context) { a.Notify.RunMailer(c, 100*time.Millisecond) },
+		a.Webhooks.Run,
+	} {
+		running.Add(1)
+		go func() { defer running.Done(); run(workers) }()
+	}
 	return base, a, mail
 }
 

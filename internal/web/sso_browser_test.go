@@ -8,6 +8,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/app"
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/sso"
@@ -23,25 +24,7 @@ func TestBrowserSingleSignOn(t *testing.T) {
 	base, a := startApp(t)
 	b := newBrowser(t, base)
 	ctx, sys := context.Background(), access.System()
-	op := ssotest.Start(t, base+"/login/sso/corp/callback")
-	op.SetUser(ssotest.User{ID: "u-nia", Username: "nia", Password: "verysecure", FirstName: "Nia", LastName: "Okafor",
-		Email: "nia@contoso.example", EmailVerified: true, Claims: map[string]any{"groups": []any{"retail-staff"}}})
-	var retail string
-	units, err := a.Identity.OrgUnits(ctx, sys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, u := range units {
-		if u.Code == "RETAIL" {
-			retail = u.ID
-		}
-	}
-	secret := op.ClientSecret
-	if _, err := a.SSO.CreateProvider(ctx, sys, sso.ProviderInput{Code: "corp", Name: "Contoso ID", IssuerURL: op.Issuer, ClientID: op.ClientID, ClientSecret: &secret,
-		Rules: []sso.Rule{{Name: "retail staff", Claim: "groups", Match: sso.MatchEquals, Value: "retail-staff", OrgUnitID: retail,
-			Grants: []identity.RuleGrant{{Role: access.RoleConsumer, ScopeKind: access.ScopeOrgUnit, ScopeID: retail}}}}}); err != nil {
-		t.Fatal(err)
-	}
+	contosoID(t, a, base)
 
 	b.run(
 		chromedp.Navigate(b.base+"/catalog"),
@@ -63,7 +46,7 @@ func TestBrowserSingleSignOn(t *testing.T) {
 		t.Fatal(err)
 	}
 	grants, err := a.Identity.Grants(ctx, sys, u.ID)
-	if err != nil || len(grants) != 1 || grants[0].Role != access.RoleConsumer || u.OrgUnitID != retail {
+	if err != nil || len(grants) != 1 || grants[0].Role != access.RoleConsumer || grants[0].ScopeID != u.OrgUnitID || !strings.HasPrefix(grants[0].ScopeName, "Retail") {
 		t.Errorf("the user made just in time: %+v, grants %v (%v)", u, grants, err)
 	}
 	b.screenshot("sso-signed-in")
@@ -85,4 +68,33 @@ func TestBrowserSingleSignOn(t *testing.T) {
 	if _, err := a.Identity.UserByEmail(ctx, sys, "bo@contoso.example"); err == nil {
 		t.Error("the preview made a user")
 	}
+}
+
+// contosoID registers the zitadel example OP as Contoso's identity
+// provider "corp" (Contoso ID): Nia Okafor signs in there as nia with
+// verysecure, in the group retail-staff, which the provider's rule makes a
+// consumer of Retail, her home org unit.
+func contosoID(t *testing.T, a *app.App, base string) *ssotest.OP {
+	t.Helper()
+	ctx, sys := context.Background(), access.System()
+	op := ssotest.Start(t, base+"/login/sso/corp/callback")
+	op.SetUser(ssotest.User{ID: "u-nia", Username: "nia", Password: "verysecure", FirstName: "Nia", LastName: "Okafor",
+		Email: "nia@contoso.example", EmailVerified: true, Claims: map[string]any{"groups": []any{"retail-staff"}}})
+	var retail string
+	units, err := a.Identity.OrgUnits(ctx, sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, u := range units {
+		if u.Code == "RETAIL" {
+			retail = u.ID
+		}
+	}
+	secret := op.ClientSecret
+	if _, err := a.SSO.CreateProvider(ctx, sys, sso.ProviderInput{Code: "corp", Name: "Contoso ID", IssuerURL: op.Issuer, ClientID: op.ClientID, ClientSecret: &secret,
+		Rules: []sso.Rule{{Name: "retail staff", Claim: "groups", Match: sso.MatchEquals, Value: "retail-staff", OrgUnitID: retail,
+			Grants: []identity.RuleGrant{{Role: access.RoleConsumer, ScopeKind: access.ScopeOrgUnit, ScopeID: retail}}}}}); err != nil {
+		t.Fatal(err)
+	}
+	return op
 }
