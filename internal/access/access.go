@@ -11,7 +11,7 @@
 //
 // Domain packages add their actions to the table as they arrive; the table
 // and the scope rule stay in this one place. The admin role allows every
-// action but two (adminActions), so a new action is the admin's unless it
+// action but three (adminActions), so a new action is the admin's unless it
 // is excluded there.
 package access
 
@@ -76,6 +76,12 @@ var roleInfo = map[Role]string{
 
 // Description says what a role is for.
 func (r Role) Description() string { return roleInfo[r] }
+
+// ForMachines reports whether the role is one for machines' API tokens
+// (metering agents, monitoring, the directory), never for people or groups.
+func (r Role) ForMachines() bool {
+	return r == RoleUsageReporter || r == RoleMonitoring || r == RoleDirectorySync
+}
 
 // Valid reports whether r is a known role.
 func (r Role) Valid() bool { _, ok := roleInfo[r]; return ok }
@@ -222,15 +228,17 @@ var consumerActions = []Action{OrgUnitRead, CatalogRead, OrderCreate, OrderRead,
 
 func with(base []Action, more ...Action) []Action { return append(slices.Clone(base), more...) }
 
-// adminActions is every action but the two that are not the platform's to
+// adminActions is every action but the three that are not the platform's to
 // take: sending usage (machine tokens hold usage_reporter, so metered usage
-// comes from the metering agents and providers only) and deciding approvals
+// comes from the metering agents and providers only), pushing the
+// directory (SCIM tokens hold directory_sync, so only the identity
+// provider writes as the directory) and deciding approvals
 // (approval policies route those to the sponsors, owners and roles the
 // business names; an administrator who must decide one grants themselves
 // the role, which the audit log records). The first administrator of a
 // fresh install can so reach and configure everything (issue 17, item 10).
 func adminActions() []Action {
-	return slices.DeleteFunc(slices.Clone(Actions), func(a Action) bool { return a == UsageIngest || a == OrderApprove })
+	return slices.DeleteFunc(slices.Clone(Actions), func(a Action) bool { return a == UsageIngest || a == OrderApprove || a == DirectorySync })
 }
 
 // policy is the whole role → action table.

@@ -19,11 +19,12 @@ import (
 // Directory sync: what an identity provider pushing people and groups over
 // SCIM (internal/scim) may do, as the directory.sync action allows (the
 // directory_sync role, held by the provider's token). The directory sees
-// the people who sign in (never machine users, nor the directory's own
-// sync accounts) and every group; it creates, renames, deactivates and
-// deletes them, and sets groups' members. It never grants a role: which
-// roles a group carries is an administrator's decision (grants to groups),
-// so a role follows membership of a directory group.
+// the people who sign in (never machine users, the directory's own sync
+// accounts, nor administrators granted the role directly) and the groups
+// it created; it creates, renames, deactivates and deletes them, and sets
+// its groups' members. It never grants a role: which roles a group carries
+// is an administrator's decision (grants to groups), so a role follows
+// membership of a directory group.
 
 // DirectoryUser is a person as the directory sees them.
 type DirectoryUser struct {
@@ -47,6 +48,7 @@ func (in *DirectoryUserInput) validate() error {
 	}
 	var v errs.Validator
 	validateEmail(&v, in.Email)
+	v.Check(!strings.HasSuffix(in.Email, "@"+SyncDomain), "email", "reserved", "emails at "+SyncDomain+" are Steward's directory sync accounts'")
 	v.Check(len(in.Name) <= 200, "name", "length", "name must be at most 200 characters")
 	v.Check(len(in.ExternalID) <= 200, "external_id", "length", "externalId must be at most 200 characters")
 	return v.Err("the user is not valid")
@@ -119,20 +121,39 @@ func inUse(field, attribute, what string) error {
 		Fields: []errs.FieldError{{Field: field, Rule: "unique", Message: attribute + " is already in use"}}}
 }
 
-// DirectoryQuery narrows and pages a directory list: Field "email" or
-// "external_id" (users), "name" or "external_id" (groups) equal to Value,
-// or everything when Field is empty; Offset from 0.
+// DirectoryQuery narrows and pages a directory list: every condition
+// holds (none: everything); Offset from 0.
 type DirectoryQuery struct {
-	Field, Value  string
+	Where         []DirectoryCond
 	Offset, Limit int
 }
 
+// DirectoryCond is a field equal to a value: "id", "external_id", and
+// "email" (users) or "name" and "member" (groups: the user is a member).
+type DirectoryCond struct {
+	Field, Value string
+}
+
+// DirectoryUserFields and DirectoryGroupFields are the fields a directory
+// list narrows on.
+var (
+	DirectoryUserFields  = []string{"email", "external_id", "id"}
+	DirectoryGroupFields = []string{"external_id", "id", "member", "name"}
+)
+
+// SyncDomain is the email domain of directory sync accounts; no person of
+// the directory may have it.
+const SyncDomain = "directory-sync.invalid"
+
 // directoryPeople are the users a directory sees: people, not deleted by
-// the directory, not a directory's own sync account.
+// the directory, not a directory's own sync account, and not an
+// administrator granted the role directly (Steward's own accounts, its way
+// in when the identity provider fails: the directory may neither rename
+// nor deactivate them).
 const directoryPeople = ` FROM users u LEFT JOIN org_units ou ON ou.id = u.org_unit_id
 	LEFT JOIN directory_links l ON l.kind = 'user' AND l.id = u.id
 	WHERE NOT u.machine AND NOT COALESCE(l.deleted, FALSE)
-	AND NOT EXISTS (SELECT 1 FROM grants sg WHERE sg.user_id = u.id AND sg.role = 'directory_sync')`
+	AND NOT EXISTS (SELECT 1 FROM grants sg WHERE sg.user_id = u.id AND (sg.role = 'directory_sync' OR sg.role = 'admin' AND sg.scope_kind = 'global'))`
 
 func scanDirectoryUser(row sqldb.Scanner) (*DirectoryUser, error) {
 	var u DirectoryUser
@@ -145,22 +166,25 @@ func scanDirectoryUser(row sqldb.Scanner) (*DirectoryUser, error) {
 	return &u, nil
 }
 
+// where is the query's conditions in SQL: fields name each field's
+// condition, with ? for the value.
 func (q *DirectoryQuery) where(args *sqldb.Args, fields map[string]string) (string, error) {
 	if q.Limit <= 0 || q.Limit > sqldb.MaxLimit {
 		q.Limit = sqldb.MaxLimit
 	}
 	q.Offset = max(q.Offset, 0)
-	if q.Field == "" {
-		return "", nil
+	var b strings.Builder
+	for _, c := range q.Where {
+		cond, ok := fields[c.Field]
+		if !ok {
+			return "", errs.Invalid("the directory filters on %s only", strings.Join(slices.Sorted(maps.Keys(fields)), ", "))
+		}
+		if c.Field == "email" {
+			c.Value = normalizeEmail(c.Value)
+		}
+		b.WriteString(` AND ` + strings.Replace(cond, "?", args.Add(c.Value), 1))
 	}
-	col, ok := fields[q.Field]
-	if !ok {
-		return "", errs.Invalid("the directory filters on %s only", strings.Join(slices.Sorted(maps.Keys(fields)), " or "))
-	}
-	if q.Field == "email" {
-		q.Value = normalizeEmail(q.Value)
-	}
-	return ` AND ` + col + ` = ` + args.Add(q.Value), nil
+	return b.String(), nil
 }
 
 // DirectoryUsers lists the people the directory sees, oldest first, and
@@ -170,7 +194,7 @@ func (s *Service) DirectoryUsers(ctx context.Context, p *access.Principal, q Dir
 		return nil, 0, err
 	}
 	var args sqldb.Args
-	where, err := q.where(&args, map[string]string{"email": "u.email", "external_id": "l.external_id"})
+	where, err := q.where(&args, map[string]string{"email": "u.email = ?", "external_id": "l.external_id = ?", "id": "u.id = ?"})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -230,7 +254,7 @@ func (s *Service) DirectoryCreateUser(ctx context.Context, p *access.Principal, 
 		case err != nil:
 			return nil, sqldb.Err(err, "user")
 		case deleted.Valid && deleted.Bool:
-			return s.directoryUpdateUser(ctx, tx, p, id, in)
+			return s.directoryUpdateUser(ctx, tx, p, id, in, true)
 		}
 		return nil, inUse("email", "userName", "a user with email "+in.Email)
 	})
@@ -242,14 +266,56 @@ func (s *Service) DirectoryCreateUser(ctx context.Context, p *access.Principal, 
 // directory.sync.
 func (s *Service) DirectoryUpdateUser(ctx context.Context, p *access.Principal, id string, in DirectoryUserInput) (*DirectoryUser, error) {
 	return directoryWrite(ctx, s, p, in.validate, func(tx *sqldb.Tx) (*DirectoryUser, error) {
-		return s.directoryUpdateUser(ctx, tx, p, id, in)
+		return s.directoryUpdateUser(ctx, tx, p, id, in, false)
 	})
 }
 
-func (s *Service) directoryUpdateUser(ctx context.Context, tx *sqldb.Tx, p *access.Principal, id string, in DirectoryUserInput) (*DirectoryUser, error) {
-	if err := tx.QueryRowContext(ctx, `SELECT 1 FROM users u WHERE u.id = $1 AND NOT u.machine
-		AND NOT EXISTS (SELECT 1 FROM grants sg WHERE sg.user_id = u.id AND sg.role = 'directory_sync')`, id).Scan(new(int)); err != nil {
+// DirectoryChangeUser changes a person as change says, given them as they
+// are, in one transaction with the person locked (a PATCH: two at once
+// never lose each other's change). Callers need directory.sync.
+func (s *Service) DirectoryChangeUser(ctx context.Context, p *access.Principal, id string, change func(*DirectoryUserInput) error) (*DirectoryUser, error) {
+	return directoryWrite(ctx, s, p, nil, func(tx *sqldb.Tx) (*DirectoryUser, error) {
+		if err := lockRow(ctx, tx, "users", id); err != nil {
+			return nil, err
+		}
+		u, err := directoryUser(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		in := DirectoryUserInput{Email: u.Email, Name: u.Name, ExternalID: u.ExternalID, Active: !u.Disabled}
+		if err := change(&in); err != nil {
+			return nil, err
+		}
+		if err := in.validate(); err != nil {
+			return nil, err
+		}
+		return s.directoryUpdateUser(ctx, tx, p, id, in, false)
+	})
+}
+
+// lockRow locks a row for the rest of the transaction (PostgreSQL; SQLite's
+// writer is one at a time already).
+func lockRow(ctx context.Context, tx *sqldb.Tx, table, id string) error {
+	if tx.Dialect != sqldb.Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT 1 FROM `+table+` WHERE id = $1 FOR UPDATE`, id)
+	return sqldb.Err(err, table)
+}
+
+// directoryUpdateUser sets a person the directory sees (or, reviving, one
+// it deleted).
+func (s *Service) directoryUpdateUser(ctx context.Context, tx *sqldb.Tx, p *access.Principal, id string, in DirectoryUserInput, revive bool) (*DirectoryUser, error) {
+	if !sqldb.ValidID(id) {
 		return nil, errs.NotFound("user %q not found", id)
+	}
+	var deleted bool
+	err := tx.QueryRowContext(ctx, `SELECT COALESCE(l.deleted, FALSE)`+strings.Replace(directoryPeople, "AND NOT COALESCE(l.deleted, FALSE)", "", 1)+` AND u.id = $1`, id).Scan(&deleted)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && deleted && !revive {
+		return nil, errs.NotFound("user %q not found", id)
+	}
+	if err != nil {
+		return nil, sqldb.Err(err, "user")
 	}
 	before, err := getUser(ctx, tx, id)
 	if err != nil {
@@ -271,11 +337,19 @@ func (s *Service) directoryUpdateUser(ctx context.Context, tx *sqldb.Tx, p *acce
 	}
 	u := *before
 	u.Email, u.Name, u.Disabled, u.UpdatedAt = in.Email, in.Name, !in.Active, sqldb.Time(s.now())
-	if _, err := tx.ExecContext(ctx, `UPDATE users SET email = $1, name = $2, disabled = $3, updated_at = $4 WHERE id = $5`,
-		u.Email, u.Name, u.Disabled, u.UpdatedAt, id); err != nil {
+	// A new address takes the Steward password away: whoever controls the
+	// address could otherwise reset it. The person signs in through the
+	// identity provider (or an administrator sets a password).
+	moved := u.Email != before.Email && before.HasPassword
+	if moved {
+		u.HasPassword = false
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET email = $1, name = $2, disabled = $3, updated_at = $4,
+		password_hash = CASE WHEN $5 THEN NULL ELSE password_hash END WHERE id = $6`,
+		u.Email, u.Name, u.Disabled, u.UpdatedAt, moved, id); err != nil {
 		return nil, sqldb.Err(err, "user")
 	}
-	if u.Disabled {
+	if u.Disabled || moved {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE user_id = $1`, id); err != nil {
 			return nil, sqldb.Err(err, "session")
 		}
@@ -314,7 +388,7 @@ func (s *Service) DirectoryDeleteUser(ctx context.Context, p *access.Principal, 
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.directoryUpdateUser(ctx, tx, p, id, DirectoryUserInput{Email: u.Email, Name: u.Name, ExternalID: u.ExternalID}); err != nil {
+		if _, err := s.directoryUpdateUser(ctx, tx, p, id, DirectoryUserInput{Email: u.Email, Name: u.Name, ExternalID: u.ExternalID}, false); err != nil {
 			return nil, err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = $1`, id); err != nil {
@@ -336,7 +410,10 @@ func (s *Service) link(ctx context.Context, tx *sqldb.Tx, kind, id, externalID s
 
 const directoryGroupColumns = `g.id, g.name, g.description, g.email, g.created_at, g.updated_at, COALESCE(l.external_id, '')`
 
-const directoryGroupFrom = ` FROM assignment_groups g LEFT JOIN directory_links l ON l.kind = 'group' AND l.id = g.id WHERE TRUE`
+// directoryGroupFrom: the directory sees (and writes) the groups it
+// created, never those made in Steward: membership of a group made here
+// is decided here (by those who may grant its roles).
+const directoryGroupFrom = ` FROM assignment_groups g JOIN directory_links l ON l.kind = 'group' AND l.id = g.id WHERE TRUE`
 
 // DirectoryGroups lists the groups, oldest first, with their members, and
 // how many there are in all. Callers need directory.sync.
@@ -345,7 +422,8 @@ func (s *Service) DirectoryGroups(ctx context.Context, p *access.Principal, q Di
 		return nil, 0, err
 	}
 	var args sqldb.Args
-	where, err := q.where(&args, map[string]string{"name": "g.name", "external_id": "l.external_id"})
+	where, err := q.where(&args, map[string]string{"name": "g.name = ?", "external_id": "l.external_id = ?", "id": "g.id = ?",
+		"member": "EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = g.id AND m.user_id = ?)"})
 	if err != nil {
 		return nil, 0, err
 	}
@@ -439,6 +517,29 @@ func (s *Service) DirectoryUpdateGroup(ctx context.Context, p *access.Principal,
 	})
 }
 
+// DirectoryChangeGroup changes a group as change says, given it as it is,
+// in one transaction with the group locked (a PATCH: two at once never
+// lose each other's members). Callers need directory.sync.
+func (s *Service) DirectoryChangeGroup(ctx context.Context, p *access.Principal, id string, change func(*DirectoryGroupInput) error) (*DirectoryGroup, error) {
+	return directoryWrite(ctx, s, p, nil, func(tx *sqldb.Tx) (*DirectoryGroup, error) {
+		if err := lockRow(ctx, tx, "assignment_groups", id); err != nil {
+			return nil, err
+		}
+		g, err := directoryGroup(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		in := DirectoryGroupInput{Name: g.Name, ExternalID: g.ExternalID, MemberIDs: slices.Clone(g.MemberIDs)}
+		if err := change(&in); err != nil {
+			return nil, err
+		}
+		if err := in.validate(); err != nil {
+			return nil, err
+		}
+		return s.directorySetGroup(ctx, tx, p, id, in)
+	})
+}
+
 func (s *Service) directorySetGroup(ctx context.Context, tx *sqldb.Tx, p *access.Principal, id string, in DirectoryGroupInput) (*DirectoryGroup, error) {
 	before, err := directoryGroup(ctx, tx, id)
 	if err != nil {
@@ -468,15 +569,16 @@ func (s *Service) directorySetGroup(ctx context.Context, tx *sqldb.Tx, p *access
 		}
 	}
 	now := sqldb.Time(s.now())
+	had, want := set(before.MemberIDs), set(in.MemberIDs)
 	for _, m := range before.MemberIDs {
-		if !slices.Contains(in.MemberIDs, m) {
+		if !want[m] {
 			if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE group_id = $1 AND user_id = $2`, id, m); err != nil {
 				return nil, sqldb.Err(err, "group member")
 			}
 		}
 	}
 	for _, m := range in.MemberIDs {
-		if !slices.Contains(before.MemberIDs, m) {
+		if !had[m] {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO group_members (group_id, user_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, id, m, now); err != nil {
 				return nil, sqldb.Err(err, "group member")
 			}
@@ -550,10 +652,15 @@ func (s *Service) CreateDirectoryToken(ctx context.Context, p *access.Principal,
 	if err := v.Err("the SCIM token is not valid"); err != nil {
 		return nil, err
 	}
-	email := "scim-" + slug + "@directory-sync.invalid"
+	email := "scim-" + slug + "@" + SyncDomain
 	var accountID string
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE email = $1`, email).Scan(&accountID)
+		var sync bool
+		err := tx.QueryRowContext(ctx, `SELECT u.id, u.password_hash IS NULL AND EXISTS (SELECT 1 FROM grants g WHERE g.user_id = u.id AND g.role = 'directory_sync' AND g.scope_kind = 'global')
+			FROM users u WHERE u.email = $1`, email).Scan(&accountID, &sync)
+		if err == nil && !sync {
+			return errs.Conflict("%s is not a directory sync account (it has a password, or not the directory_sync role); name the token otherwise", email)
+		}
 		if errors.Is(err, sql.ErrNoRows) {
 			u, err := s.createUser(ctx, tx, p, CreateUserInput{Email: email, Name: "Directory sync: " + name})
 			if err != nil {
@@ -590,4 +697,12 @@ func (s *Service) DirectoryTokens(ctx context.Context, p *access.Principal) ([]*
 		FROM api_tokens t JOIN users u ON u.id = t.user_id
 		WHERE EXISTS (SELECT 1 FROM grants g WHERE g.user_id = t.user_id AND g.role = 'directory_sync' AND g.scope_kind = 'global')
 		ORDER BY t.id DESC LIMIT 200`)
+}
+
+func set(ids []string) map[string]bool {
+	m := make(map[string]bool, len(ids))
+	for _, id := range ids {
+		m[id] = true
+	}
+	return m
 }

@@ -206,7 +206,7 @@ func (s *Service) externalUser(ctx context.Context, tx *sqldb.Tx, in ExternalSig
 // renamed in Steward too (and mails go to the new address).
 func (s *Service) syncExternalProfile(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, u *User, in ExternalSignIn) error {
 	before := *u
-	if name := strings.TrimSpace(in.Name); name != "" && len(name) <= 200 {
+	if name := strings.TrimSpace(in.Name); name != "" && name != in.Email { // the email stands in when the provider sends no name
 		u.Name = name
 	}
 	if email := normalizeEmail(in.Email); email != u.Email && in.EmailVerified {

@@ -62,6 +62,7 @@ func (in *CreateGrantInput) Validate() error {
 	if in.GroupID != "" {
 		v.Check(in.UserID == "", "user_id", "one", "a grant goes to a user or a group: give user_id or group_id, not both")
 		v.Check(sqldb.ValidID(in.GroupID), "group_id", "format", "group_id must be a group ID")
+		v.Check(!in.Role.ForMachines(), "role", "machine", "role "+string(in.Role)+" is for a machine's API token, never a group's members")
 	} else {
 		v.Check(sqldb.ValidID(in.UserID), "user_id", "format", "user_id must be a user ID (or give group_id to grant to a group)")
 	}
@@ -175,8 +176,11 @@ func (s *Service) createGrant(ctx context.Context, tx *sqldb.Tx, p *access.Princ
 	holder := ""
 	if in.GroupID != "" {
 		gr, err := getGroup(ctx, tx, in.GroupID)
-		if err != nil {
+		if errs.Is(err, errs.CodeNotFound) {
 			return nil, errs.Invalid("group_id %q is not an existing group", in.GroupID)
+		}
+		if err != nil {
+			return nil, err
 		}
 		g.GroupID, g.GroupName, holder = gr.ID, gr.Name, "the group "+gr.Name
 	} else {

@@ -259,6 +259,7 @@ func (s *Service) TokenPrincipal(ctx context.Context, secret string) (*access.Pr
 		return nil, errBadToken
 	}
 	hash := hashSecret(secret)
+	gen := s.tokens.generation()
 	if p := s.tokens.get(hash, s.now()); p != nil {
 		return p, nil
 	}
@@ -295,7 +296,7 @@ func (s *Service) TokenPrincipal(ctx context.Context, secret string) (*access.Pr
 		return nil, errBadToken
 	}
 	p.TokenID = t.ID
-	s.tokens.put(hash, p, now, t.ExpiresAt)
+	s.tokens.put(hash, p, now, t.ExpiresAt, gen)
 	return p, nil
 }
 
@@ -306,6 +307,17 @@ type tokenCache struct {
 	mu  sync.Mutex
 	ttl time.Duration
 	m   map[string]cachedToken
+	// gen counts forgets: a principal read before a change committed is
+	// not kept after the change's forget (put checks the generation its
+	// reader started in).
+	gen uint64
+}
+
+// generation is the cache's generation, read before reading a token.
+func (c *tokenCache) generation() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.gen
 }
 
 type cachedToken struct {
@@ -327,7 +339,7 @@ func (c *tokenCache) get(hash string, now time.Time) *access.Principal {
 	return &p
 }
 
-func (c *tokenCache) put(hash string, p *access.Principal, now, expires time.Time) {
+func (c *tokenCache) put(hash string, p *access.Principal, now, expires time.Time, gen uint64) {
 	if c.ttl < 0 {
 		return
 	}
@@ -337,6 +349,9 @@ func (c *tokenCache) put(hash string, p *access.Principal, now, expires time.Tim
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if gen != c.gen {
+		return // something changed while the token was read: read it again next time
+	}
 	if len(c.m) > 10000 { // many distinct tokens: start again rather than grow
 		clear(c.m)
 	}
@@ -349,5 +364,6 @@ func (c *tokenCache) put(hash string, p *access.Principal, now, expires time.Tim
 func (c *tokenCache) forget() {
 	c.mu.Lock()
 	clear(c.m)
+	c.gen++
 	c.mu.Unlock()
 }

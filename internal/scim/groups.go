@@ -1,6 +1,7 @@
 package scim
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -85,7 +86,7 @@ func (h *groupHandler) Get(r *http.Request, id string) (scim.Resource, error) {
 // database; any other filter (such as Entra ID's members[value eq "…"]
 // check) is applied to every group in turn.
 func (h *groupHandler) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {
-	return listPage(params, map[string]string{"displayname": "name", "externalid": "external_id"},
+	return listPage(params, map[string]string{"id": "id", "displayname": "name", "externalid": "external_id", "members": "member", "members.value": "member"},
 		func(q identity.DirectoryQuery) ([]*identity.DirectoryGroup, int, error) {
 			list, total, err := h.ids.DirectoryGroups(r.Context(), principal(r), q)
 			if err != nil {
@@ -114,23 +115,34 @@ func (h *groupHandler) Delete(r *http.Request, id string) error {
 // remove members (remove by value list or by members[value eq "…"]),
 // replace the members, displayName or externalId, with or without a path.
 func (h *groupHandler) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
-	g, err := h.ids.DirectoryGroup(r.Context(), principal(r), id)
+	g, err := h.ids.DirectoryChangeGroup(r.Context(), principal(r), id, func(in *identity.DirectoryGroupInput) error {
+		for _, op := range ops {
+			if err := patchGroup(in, op); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return scim.Resource{}, scimError(h.log, err)
 	}
-	in := identity.DirectoryGroupInput{Name: g.Name, ExternalID: g.ExternalID, MemberIDs: slices.Clone(g.MemberIDs)}
-	set := func(attr string, v any, op string) error {
+	return groupResource(g), nil
+}
+
+// patchGroup applies one operation to a group.
+func patchGroup(in *identity.DirectoryGroupInput, op scim.PatchOperation) error {
+	set := func(attr string, v any) error {
 		switch strings.ToLower(attr) {
 		case "displayname":
 			in.Name = str(v)
 		case "externalid":
 			in.ExternalID = str(v)
-			if op == scim.PatchOperationRemove {
+			if op.Op == scim.PatchOperationRemove {
 				in.ExternalID = ""
 			}
 		case "members":
 			ids := memberIDs(v)
-			switch op {
+			switch op.Op {
 			case scim.PatchOperationAdd:
 				in.MemberIDs = append(in.MemberIDs, ids...)
 			case scim.PatchOperationReplace:
@@ -146,37 +158,28 @@ func (h *groupHandler) Patch(r *http.Request, id string, ops []scim.PatchOperati
 		}
 		return nil
 	}
-	for _, op := range ops {
-		if op.Path == nil {
-			m, ok := op.Value.(map[string]any)
-			if !ok {
-				return scim.Resource{}, scimerrors.ScimErrorInvalidValue
-			}
-			for k, v := range m {
-				if err := set(k, v, op.Op); err != nil {
-					return scim.Resource{}, err
-				}
-			}
-			continue
+	switch {
+	case op.Path == nil:
+		m, ok := op.Value.(map[string]any)
+		if !ok {
+			return scimerrors.ScimErrorInvalidValue
 		}
-		if op.Path.ValueExpression != nil {
-			// members[value eq "…"]: remove (or replace) the member it names.
-			_, value, ok := equality(&filter.ValuePath{AttributePath: op.Path.AttributePath, ValueFilter: op.Path.ValueExpression}, map[string]string{"members": "id"})
-			if !ok || op.Op != scim.PatchOperationRemove {
-				return scim.Resource{}, scimerrors.ScimErrorInvalidPath
+		for k, v := range m {
+			if err := set(k, v); err != nil {
+				return err
 			}
-			in.MemberIDs = slices.DeleteFunc(in.MemberIDs, func(m string) bool { return m == value })
-			continue
 		}
-		if err := set(op.Path.AttributePath.AttributeName, op.Value, op.Op); err != nil {
-			return scim.Resource{}, err
+		return nil
+	case op.Path.ValueExpression != nil:
+		// members[value eq "…"]: remove the member it names.
+		conds, ok := conditions(&filter.ValuePath{AttributePath: op.Path.AttributePath, ValueFilter: op.Path.ValueExpression}, map[string]string{"members": "id"})
+		if !ok || op.Op != scim.PatchOperationRemove {
+			return scimerrors.ScimErrorInvalidPath
 		}
+		in.MemberIDs = slices.DeleteFunc(in.MemberIDs, func(m string) bool { return m == conds[0].Value })
+		return nil
 	}
-	ng, err := h.ids.DirectoryUpdateGroup(r.Context(), principal(r), id, in)
-	if err != nil {
-		return scim.Resource{}, scimError(h.log, err)
-	}
-	return groupResource(ng), nil
+	return set(op.Path.AttributePath.AttributeName, op.Value)
 }
 
 // filterValidator applies a filter the database does not answer to a
@@ -197,19 +200,23 @@ func (f *filterValidator) passes(r scim.Resource) bool {
 	return f.v.PassesFilter(attrs) == nil
 }
 
+// MaxFilterScan is the most resources a filter the database does not
+// answer is applied to, one by one; beyond it the filter is refused.
+const MaxFilterScan = 10000
+
 // listPage answers a list request (RFC 7644 section 3.4.2): with no
-// filter, or one "attribute eq value" on one of fields (lower-case
-// attribute path → directory field), one page from the database; with any
-// other filter, every resource in turn through the filter, PageSize at a
-// time, counting the matches and keeping the page asked for.
+// filter, or one the database answers (conditions), one page from the
+// database; with any other filter, every resource in turn through the
+// filter, PageSize at a time, counting the matches and keeping the page
+// asked for, as long as there are at most MaxFilterScan.
 func listPage[T any](params scim.ListRequestParams, fields map[string]string, load func(identity.DirectoryQuery) ([]T, int, error), resource func(T) scim.Resource) (scim.Page, error) {
 	offset, limit := page(params)
 	q := identity.DirectoryQuery{Offset: offset, Limit: max(limit, 1)}
 	out := scim.Page{Resources: []scim.Resource{}}
 	var rest *filterValidator
 	if params.FilterValidator != nil {
-		if field, value, ok := equality(params.FilterValidator.GetFilter(), fields); ok {
-			q.Field, q.Value = field, value
+		if conds, ok := conditions(params.FilterValidator.GetFilter(), fields); ok {
+			q.Where = conds
 		} else {
 			rest = &filterValidator{v: params.FilterValidator}
 		}
@@ -224,6 +231,12 @@ func listPage[T any](params scim.ListRequestParams, fields map[string]string, lo
 			out.Resources = append(out.Resources, resource(x))
 		}
 		return out, nil
+	}
+	if _, total, err := load(identity.DirectoryQuery{Limit: 1}); err != nil {
+		return scim.Page{}, err
+	} else if total > MaxFilterScan {
+		return scim.Page{}, scimerrors.ScimError{Status: http.StatusBadRequest, ScimType: scimerrors.ScimTypeInvalidFilter,
+			Detail: fmt.Sprintf("with more than %d resources, filter with eq on id, externalId, userName, emails.value, displayName or members.value (joined by and)", MaxFilterScan)}
 	}
 	for from := 0; ; from += PageSize {
 		list, _, err := load(identity.DirectoryQuery{Offset: from, Limit: PageSize})

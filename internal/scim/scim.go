@@ -18,6 +18,7 @@ package scim
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -41,12 +42,6 @@ const MaxBody = 1 << 20
 // PageSize is the default and largest count of a list response.
 const PageSize = 500
 
-func init() {
-	// Entra ID sends booleans as strings ("False") in PATCH; accepting
-	// them is the library's documented switch for it.
-	schema.SetAllowStringValues(true)
-}
-
 type principalKey struct{}
 
 func principal(r *http.Request) *access.Principal {
@@ -58,6 +53,9 @@ func principal(r *http.Request) *access.Principal {
 // /ServiceProviderConfig, /Schemas and /ResourceTypes. Callers
 // authenticate with an API token that may directory.sync.
 func Handler(ids *identity.Service, baseURL, prefix string, log *slog.Logger) (http.Handler, error) {
+	// Entra ID sends booleans as strings ("False") in PATCH; accepting
+	// them is the library's documented switch for it (a global one).
+	schema.SetAllowStringValues(true)
 	users := &userHandler{ids: ids, log: log}
 	groups := &groupHandler{ids: ids, log: log}
 	srv, err := scim.NewServer(&scim.ServerArgs{
@@ -71,7 +69,10 @@ func Handler(ids *identity.Service, baseURL, prefix string, log *slog.Logger) (h
 		},
 		ResourceTypes: []scim.ResourceType{
 			{ID: optional.NewString("User"), Name: "User", Endpoint: "/Users", Description: optional.NewString("People who sign in to Steward"),
-				Schema: schema.CoreUserSchema(), Handler: users},
+				Schema: schema.CoreUserSchema(), Handler: users,
+				// Entra ID's default mappings send the enterprise extension
+				// (department, manager…): accepted, and not kept.
+				SchemaExtensions: []scim.SchemaExtension{{Schema: schema.ExtensionEnterpriseUser()}}},
 			{ID: optional.NewString("Group"), Name: "Group", Endpoint: "/Groups", Description: optional.NewString("Assignment groups"),
 				Schema: schema.CoreGroupSchema(), Handler: groups},
 		},
@@ -117,6 +118,9 @@ func writeError(w http.ResponseWriter, status int, detail string) {
 // scimError turns a domain error into the SCIM error of RFC 7644 section
 // 3.12; an internal one is logged and answered without its text.
 func scimError(log *slog.Logger, err error) error {
+	if se := (scimerrors.ScimError{}); errors.As(err, &se) {
+		return se // a PATCH operation's own refusal
+	}
 	e := errs.As(err)
 	if e == nil {
 		log.Error("scim", "err", err)
@@ -130,7 +134,12 @@ func scimError(log *slog.Logger, err error) error {
 	case errs.CodeNotFound:
 		return scimerrors.ScimError{Status: http.StatusNotFound, Detail: msg}
 	case errs.CodeConflict:
-		return scimerrors.ScimError{Status: http.StatusConflict, ScimType: scimerrors.ScimTypeUniqueness, Detail: msg}
+		for _, f := range e.Fields {
+			if f.Rule == "unique" {
+				return scimerrors.ScimError{Status: http.StatusConflict, ScimType: scimerrors.ScimTypeUniqueness, Detail: msg}
+			}
+		}
+		return scimerrors.ScimError{Status: http.StatusConflict, Detail: msg}
 	case errs.CodeInvalid:
 		return scimerrors.ScimError{Status: http.StatusBadRequest, ScimType: scimerrors.ScimTypeInvalidValue, Detail: msg}
 	case errs.CodeForbidden, errs.CodeUnauthenticated:

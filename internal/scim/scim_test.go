@@ -11,6 +11,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -330,5 +331,109 @@ func TestSCIMTokens(t *testing.T) {
 	}
 	if _, err := f.ids.CreateDirectoryToken(f.ctx, p, "Okta", f.now.Add(time.Hour)); err == nil {
 		t.Error("a usage reporter made a SCIM token")
+	}
+}
+
+// TestDirectoryReachesOnlyWhatIsItsOwn: what the review of the directory
+// sync found (issue 19). The SCIM token cannot put anyone in a group made
+// in Steward (one holding admin, say), cannot see, rename or deactivate an
+// administrator granted the role directly, cannot take over an account by
+// giving it an address it controls (the Steward password goes), cannot
+// bring a deleted person back with PUT, and parallel PATCHes of one group
+// lose nobody.
+func TestDirectoryReachesOnlyWhatIsItsOwn(t *testing.T) {
+	f := newFixture(t)
+	sys := access.System()
+	patch := `{"schemas":["urn:ietf:params:scim:api:messages:2.0:PatchOp"],"Operations":`
+
+	mallory := f.call(f.token, "POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"mallory@contoso.example"}`, 201)
+	malloryID := mallory["id"].(string)
+	admins, err := f.ids.CreateGroup(f.ctx, sys, identity.GroupInput{Name: "Steward admins"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.ids.CreateGrant(f.ctx, sys, identity.CreateGrantInput{GroupID: admins.ID, Role: access.RoleAdmin, ScopeKind: access.ScopeGlobal}); err != nil {
+		t.Fatal(err)
+	}
+	f.call(f.token, "PATCH", "/scim/v2/Groups/"+admins.ID, patch+`[{"op":"add","path":"members","value":[{"value":"`+malloryID+`"}]}]}`, 404)
+	f.call(f.token, "PUT", "/scim/v2/Groups/"+admins.ID, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"x","members":[{"value":"`+malloryID+`"}]}`, 404)
+	f.call(f.token, "DELETE", "/scim/v2/Groups/"+admins.ID, "", 404)
+	if got := f.call(f.token, "GET", "/scim/v2/Groups", "", 200); got["totalResults"].(float64) != 0 {
+		t.Errorf("the directory sees groups made in Steward: %v", got)
+	}
+	if p, _ := f.ids.Principal(f.ctx, malloryID); p.Can(access.UserManage, access.Resource{}) {
+		t.Fatal("the directory made someone an administrator")
+	}
+
+	// An administrator's account is Steward's.
+	pw := "correct horse battery staple"
+	root, err := f.ids.CreateAdmin(f.ctx, sys, identity.CreateUserInput{Email: "root@it.example", Name: "Root", Password: pw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.call(f.token, "GET", "/scim/v2/Users/"+root.ID, "", 404)
+	f.call(f.token, "PUT", "/scim/v2/Users/"+root.ID, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"attacker@evil.example"}`, 404)
+	f.call(f.token, "PATCH", "/scim/v2/Users/"+root.ID, patch+`[{"op":"replace","path":"active","value":false}]}`, 404)
+	if got := f.call(f.token, "GET", "/scim/v2/Users?"+filter(`userName eq "root@it.example"`), "", 200); got["totalResults"].(float64) != 0 {
+		t.Errorf("the directory finds the administrator: %v", got)
+	}
+	f.call(f.token, "POST", "/scim/v2/Users", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"scim-x@directory-sync.invalid"}`, 400)
+
+	// A person with a password who moves to a new address loses it.
+	if _, err := f.ids.UpdateUser(f.ctx, sys, malloryID, identity.UpdateUserInput{Password: &pw}); err != nil {
+		t.Fatal(err)
+	}
+	sess, err := f.ids.Login(f.ctx, "mallory@contoso.example", pw, "192.0.2.9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.call(f.token, "PATCH", "/scim/v2/Users/"+malloryID, patch+`[{"op":"replace","path":"userName","value":"mallory@evil.example"}]}`, 200)
+	if u, err := f.ids.User(f.ctx, sys, malloryID); err != nil || u.HasPassword || u.Email != "mallory@evil.example" {
+		t.Errorf("after the directory moved her address: %+v, %v; want the new address and no password", u, err)
+	}
+	if _, _, err := f.ids.SessionPrincipal(f.ctx, sess.Secret); err == nil {
+		t.Error("her session outlived the move")
+	}
+	// Entra ID's enterprise extension is accepted, and not kept.
+	f.call(f.token, "PATCH", "/scim/v2/Users/"+malloryID, patch+`[{"op":"Add","path":"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department","value":"Sales"}]}`, 200)
+
+	// Deleted is deleted: PUT and PATCH answer 404 (RFC 7644 section 3.6).
+	f.call(f.token, "DELETE", "/scim/v2/Users/"+malloryID, "", 204)
+	f.call(f.token, "PUT", "/scim/v2/Users/"+malloryID, `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"mallory@evil.example","active":true}`, 404)
+	f.call(f.token, "PATCH", "/scim/v2/Users/"+malloryID, patch+`[{"op":"replace","path":"active","value":true}]}`, 404)
+	if u, _ := f.ids.User(f.ctx, sys, malloryID); !u.Disabled {
+		t.Error("a deleted person is active again")
+	}
+
+	// Twenty PATCHes adding one member each, at once: all twenty are members.
+	grp := f.call(f.token, "POST", "/scim/v2/Groups", `{"schemas":["urn:ietf:params:scim:schemas:core:2.0:Group"],"displayName":"Floor staff"}`, 201)
+	grpID := grp["id"].(string)
+	var ids []string
+	for i := range 20 {
+		u := f.call(f.token, "POST", "/scim/v2/Users", fmt.Sprintf(`{"schemas":["urn:ietf:params:scim:schemas:core:2.0:User"],"userName":"p%d@contoso.example"}`, i), 201)
+		ids = append(ids, u["id"].(string))
+	}
+	var wg sync.WaitGroup
+	for _, id := range ids {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			f.call(f.token, "PATCH", "/scim/v2/Groups/"+grpID, patch+`[{"op":"add","path":"members","value":[{"value":"`+id+`"}]}]}`, 200)
+		}()
+	}
+	wg.Wait()
+	got := f.call(f.token, "GET", "/scim/v2/Groups/"+grpID, "", 200)
+	if members, _ := got["members"].([]any); len(members) != len(ids) {
+		t.Errorf("after %d parallel adds the group has %d members", len(ids), len(members))
+	}
+	// The membership check Entra ID sends, answered by the database.
+	check := f.call(f.token, "GET", "/scim/v2/Groups?"+filter(fmt.Sprintf(`id eq %q and members[value eq %q]`, grpID, ids[3])), "", 200)
+	if check["totalResults"].(float64) != 1 {
+		t.Errorf("membership check = %v", check)
+	}
+
+	// Machine roles are never a group's.
+	if _, err := f.ids.CreateGrant(f.ctx, sys, identity.CreateGrantInput{GroupID: grpID, Role: access.RoleDirectorySync, ScopeKind: access.ScopeGlobal}); err == nil {
+		t.Error("directory_sync was granted to a group")
 	}
 }

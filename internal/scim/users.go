@@ -151,7 +151,7 @@ func (h *userHandler) Get(r *http.Request, id string) (scim.Resource, error) {
 // GetAll lists people. The filters identity providers send to find one
 // (userName, externalId or emails.value eq) are answered by the database.
 func (h *userHandler) GetAll(r *http.Request, params scim.ListRequestParams) (scim.Page, error) {
-	return listPage(params, map[string]string{"username": "email", "externalid": "external_id", "emails.value": "email", "emails": "email"},
+	return listPage(params, map[string]string{"id": "id", "username": "email", "externalid": "external_id", "emails.value": "email", "emails": "email"},
 		func(q identity.DirectoryQuery) ([]*identity.DirectoryUser, int, error) {
 			list, total, err := h.ids.DirectoryUsers(r.Context(), principal(r), q)
 			if err != nil {
@@ -180,76 +180,85 @@ func (h *userHandler) Delete(r *http.Request, id string) error {
 // set an attribute (or, without a path, each attribute of the value);
 // remove clears externalId and leaves what a person must have.
 func (h *userHandler) Patch(r *http.Request, id string, ops []scim.PatchOperation) (scim.Resource, error) {
-	u, err := h.ids.DirectoryUser(r.Context(), principal(r), id)
-	if err != nil {
-		return scim.Resource{}, scimError(h.log, err)
-	}
-	in := identity.DirectoryUserInput{Email: u.Email, Name: u.Name, ExternalID: u.ExternalID, Active: !u.Disabled}
-	p := userPatch{in: &in, userName: u.Email}
-	for _, op := range ops {
-		path := ""
-		if op.Path != nil {
-			path = op.Path.AttributePath.String()
-			if op.Path.SubAttribute != nil {
-				path += "." + *op.Path.SubAttribute
+	u, err := h.ids.DirectoryChangeUser(r.Context(), principal(r), id, func(in *identity.DirectoryUserInput) error {
+		name := in.Name
+		p := userPatch{in: in, userName: in.Email}
+		for _, op := range ops {
+			path := ""
+			if op.Path != nil {
+				path = op.Path.AttributePath.String()
+				if op.Path.SubAttribute != nil {
+					path += "." + *op.Path.SubAttribute
+				}
 			}
-		}
-		switch op.Op {
-		case scim.PatchOperationRemove:
-			if strings.EqualFold(path, "externalId") {
-				in.ExternalID = ""
-			}
-		default:
-			if path == "" {
+			switch {
+			case op.Op == scim.PatchOperationRemove:
+				if strings.EqualFold(path, "externalId") {
+					in.ExternalID = ""
+				}
+			case path == "":
 				m, ok := op.Value.(map[string]any)
 				if !ok {
-					return scim.Resource{}, scimerrors.ScimErrorInvalidValue
+					return scimerrors.ScimErrorInvalidValue
 				}
 				for k, v := range m {
 					p.set(k, v)
 				}
-				continue
+			default:
+				p.set(path, op.Value)
 			}
-			p.set(path, op.Value)
 		}
-	}
-	p.finish()
-	if !p.nameSet {
-		in.Name = u.Name
-	}
-	nu, err := h.ids.DirectoryUpdateUser(r.Context(), principal(r), id, in)
+		p.finish()
+		if !p.nameSet {
+			in.Name = name
+		}
+		return nil
+	})
 	if err != nil {
 		return scim.Resource{}, scimError(h.log, err)
 	}
-	return userResource(nu), nil
+	return userResource(u), nil
 }
 
-// equality reads a filter of one "attribute eq value" on one of the fields
-// (lower-case attribute path → directory field), including the form
-// emails[value eq "…"].
-func equality(e filter.Expression, fields map[string]string) (field, value string, ok bool) {
+// conditions reads a filter the database answers: "attribute eq value"
+// on one of fields (lower-case attribute path → directory field), the
+// form attribute[value eq "…"] (emails, members), and "and" of such.
+func conditions(e filter.Expression, fields map[string]string) ([]identity.DirectoryCond, bool) {
 	var path filter.AttributePath
 	var cmp any
 	switch x := e.(type) {
+	case *filter.LogicalExpression:
+		if x.Operator != filter.AND {
+			return nil, false
+		}
+		left, ok := conditions(x.Left, fields)
+		if !ok {
+			return nil, false
+		}
+		right, ok := conditions(x.Right, fields)
+		return append(left, right...), ok
 	case *filter.AttributeExpression:
 		if x.Operator != filter.EQ {
-			return "", "", false
+			return nil, false
 		}
 		path, cmp = x.AttributePath, x.CompareValue
 	case *filter.ValuePath:
 		inner, ok := x.ValueFilter.(*filter.AttributeExpression)
 		if !ok || inner.Operator != filter.EQ || !strings.EqualFold(inner.AttributePath.AttributeName, "value") || inner.AttributePath.SubAttribute != nil {
-			return "", "", false
+			return nil, false
 		}
 		path, cmp = x.AttributePath, inner.CompareValue
 	default:
-		return "", "", false
+		return nil, false
 	}
 	name := strings.ToLower(path.AttributeName)
 	if path.SubAttribute != nil {
 		name += "." + strings.ToLower(*path.SubAttribute)
 	}
-	s, isString := cmp.(string)
-	field, ok = fields[name]
-	return field, s, ok && isString
+	value, isString := cmp.(string)
+	field, ok := fields[name]
+	if !ok || !isString || path.URIPrefix != nil {
+		return nil, false
+	}
+	return []identity.DirectoryCond{{Field: field, Value: value}}, true
 }

@@ -57,7 +57,7 @@ func (p *Portal) groupView(r *http.Request) (groupPage, error) {
 	if err != nil {
 		return groupPage{}, err
 	}
-	pg := groupPage{Page: p.pageFor(r, g.Name), Group: g, CanManage: pr.CanAnywhere(access.GroupManage), Roles: access.Roles, CanGrant: pr.CanAnywhere(access.GrantManage)}
+	pg := groupPage{Page: p.pageFor(r, g.Name), Group: g, CanManage: pr.CanAnywhere(access.GroupManage), Roles: peopleRoles(), CanGrant: pr.CanAnywhere(access.GrantManage)}
 	if pg.Grants, err = p.Identity.GroupGrants(r.Context(), pr, g.ID); err != nil {
 		return groupPage{}, err
 	}
@@ -120,4 +120,15 @@ func (p *Portal) createGroupGrant(w http.ResponseWriter, r *http.Request) error 
 	}
 	_, err := p.Identity.CreateGrant(r.Context(), middleware.Principal(r.Context()), in)
 	return p.groupFormResult(w, r, err, "Granted "+humanize(in.Role)+" to the group's members.")
+}
+
+// peopleRoles are the roles a group's members may hold: not machines'.
+func peopleRoles() []access.Role {
+	var out []access.Role
+	for _, r := range access.Roles {
+		if !r.ForMachines() {
+			out = append(out, r)
+		}
+	}
+	return out
 }
