@@ -168,6 +168,33 @@ func adminCreateToken(ctx context.Context, e env, args []string) error {
 	return nil
 }
 
+func adminResetTOTP(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "Turn off a user's two-step sign-in, for someone who lost their phone and their recovery codes, and end their sessions. They sign in with their password alone until they set it up again on their account page.")
+	db := addDBFlags(fs)
+	email := fs.String("email", "", "the user's email (required)")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	a, u, err := openForUser(ctx, e, db, *email)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	st, err := a.Identity.TOTPStatus(ctx, access.System(), u.ID)
+	if err != nil {
+		return describe(err)
+	}
+	if err := a.Identity.ResetTOTP(ctx, access.System(), u.ID); err != nil {
+		return describe(err)
+	}
+	if st.Enabled || st.Pending {
+		fmt.Fprintf(e.stdout, "two-step sign-in of %s reset; their sessions have ended\n", u.Email)
+	} else {
+		fmt.Fprintf(e.stdout, "%s had no two-step sign-in; their sessions have ended\n", u.Email)
+	}
+	return nil
+}
+
 // openForUser opens Steward and finds the user a command acts on.
 func openForUser(ctx context.Context, e env, db dbFlags, email string) (*app.App, *identity.User, error) {
 	a, err := openApp(ctx, e, db)

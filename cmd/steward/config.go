@@ -125,7 +125,7 @@ func addDBFlags(fs *flagSet) dbFlags {
 	return dbFlags{
 		dataDir:  fs.string("data-dir", "./steward-data", "directory for the embedded SQLite database"),
 		database: fs.string("database", "", "a postgres:// URL to use PostgreSQL instead of embedded SQLite"),
-		secretKey: fs.string("secret-key", "", "base64 32-byte key that seals provider and binding credentials "+
+		secretKey: fs.string("secret-key", "", "base64 32-byte key that seals provider and binding credentials and two-step sign-in secrets "+
 			"(default with SQLite: secret.key in the data directory, made on first start; required with PostgreSQL)"),
 	}
 }

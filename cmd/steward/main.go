@@ -93,6 +93,7 @@ func commands() *command {
 				run: func(ctx context.Context, e env, args []string) error { return adminCreateUser(ctx, e, args, false) }},
 			{name: "grant", summary: "give a user a role on the provider or an org unit", run: adminGrant},
 			{name: "create-token", summary: "create an API token for a user and print it once", run: adminCreateToken},
+			{name: "reset-totp", summary: "turn off a user's two-step sign-in (lost phone and codes) and end their sessions", run: adminResetTOTP},
 		}},
 		{name: "mail", summary: "the notification centre's mail: test the SMTP settings, read the mail log", subs: []*command{
 			{name: "test", args: "EMAIL", summary: "send a test mail now through the --smtp-* settings", run: mailTest},

@@ -100,6 +100,7 @@ func (s *Server) Routes() []Route {
 		{Method: "GET", Path: "/api/v1/users/{id}", handler: s.getUser},
 		{Method: "PATCH", Path: "/api/v1/users/{id}", handler: s.updateUser},
 		{Method: "GET", Path: "/api/v1/users/{id}/grants", handler: s.listGrants},
+		{Method: "DELETE", Path: "/api/v1/users/{id}/totp", handler: s.resetTOTP},
 		{Method: "POST", Path: "/api/v1/grants", handler: s.createGrant},
 		{Method: "DELETE", Path: "/api/v1/grants/{id}", handler: s.deleteGrant},
 		{Method: "GET", Path: "/api/v1/groups", handler: s.listGroups},

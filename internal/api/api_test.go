@@ -19,6 +19,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/gorillamux"
+	"github.com/pquerna/otp/totp"
 
 	openapi "github.com/steward-itaas/steward/api"
 	"github.com/steward-itaas/steward/internal/access"
@@ -361,6 +362,8 @@ func TestAPIConformsToSpec(t *testing.T) {
 	var g identity.Grant
 	c.do("POST", "/api/v1/grants", admin, map[string]any{"user_id": consumer.ID, "role": "consumer", "scope_kind": "org_unit", "scope_id": retail.ID}, 201).decode(t, &g)
 	c.do("GET", "/api/v1/users/"+consumer.ID+"/grants", admin, nil, 200)
+	// Two-step sign-in (issue 19): an administrator resets it; /me says whether it is on.
+	c.do("DELETE", "/api/v1/users/01a20000-0000-7000-8000-000000000000/totp", admin, nil, 404)
 	var extra identity.Grant
 	c.do("POST", "/api/v1/grants", admin, map[string]any{"user_id": consumer.ID, "role": "approver", "scope_kind": "org_unit", "scope_id": retail.ID}, 201).decode(t, &extra)
 	c.do("DELETE", "/api/v1/grants/"+extra.ID, admin, nil, 204)
@@ -415,6 +418,34 @@ func TestAPIConformsToSpec(t *testing.T) {
 	if _, err := e.app.Identity.Login(context.Background(), "dana@example.com", "a new long password", "192.0.2.1"); err != nil {
 		t.Errorf("sign-in with the changed password: %v", err)
 	}
+	// Two-step sign-in (issue 19): set up in the portal, /me says it is on;
+	// an administrator resets it.
+	twoStep := func(want bool) {
+		t.Helper()
+		var me struct {
+			TwoStep bool `json:"two_step_sign_in"`
+		}
+		if c.do("GET", "/api/v1/me", full.Secret, nil, 200).decode(t, &me); me.TwoStep != want {
+			t.Errorf("/me says two_step_sign_in %v, want %v", me.TwoStep, want)
+		}
+	}
+	twoStep(false)
+	danaP, err := e.app.Identity.Principal(context.Background(), consumer.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enrol, err := e.app.Identity.BeginTOTP(context.Background(), danaP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := totp.GenerateCode(enrol.Secret, time.Now())
+	if _, err := e.app.Identity.ConfirmTOTP(context.Background(), danaP, code); err != nil {
+		t.Fatal(err)
+	}
+	twoStep(true)
+	c.do("DELETE", "/api/v1/users/"+consumer.ID+"/totp", ct.Secret, nil, 403)
+	c.do("DELETE", "/api/v1/users/"+consumer.ID+"/totp", admin, nil, 204)
+	twoStep(false)
 	c.do("DELETE", "/api/v1/tokens/"+ct.ID, ct.Secret, nil, 200)
 	c.do("GET", "/api/v1/me", ct.Secret, nil, 401)
 

@@ -325,6 +325,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{route: "GET /api/v1/users/{id}", path: "/api/v1/users/{user}", may: or(can(access.UserRead, retail), self(v["user"]))},
 		{route: "PATCH /api/v1/users/{id}", path: "/api/v1/users/{user}", may: can(access.UserManage, retail), body: map[string]any{"name": "Taken"}},
 		{route: "GET /api/v1/users/{id}/grants", path: "/api/v1/users/{user}/grants", may: or(can(access.UserRead, retail), self(v["user"]))},
+		{route: "DELETE /api/v1/users/{id}/totp", path: "/api/v1/users/{user}/totp", may: can(access.UserManage, retail)},
 		{route: "POST /api/v1/grants", may: can(access.GrantManage, retail), body: map[string]any{"user_id": v["user"], "role": "approver", "scope_kind": "org_unit", "scope_id": v["org_unit"]}},
 		{route: "DELETE /api/v1/grants/{id}", path: "/api/v1/grants/{grant}", may: can(access.GrantManage, retail)},
 		{route: "GET /api/v1/groups", may: anywhere(access.GroupRead)},

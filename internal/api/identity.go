@@ -13,6 +13,9 @@ type meResponse struct {
 	User    *identity.User    `json:"user"`
 	Grants  []*identity.Grant `json:"grants"`
 	TokenID string            `json:"token_id,omitempty"`
+	// TwoStepSignIn says whether signing in with a password asks for a
+	// code (set up in the portal: it needs a person and their phone).
+	TwoStepSignIn bool `json:"two_step_sign_in"`
 }
 
 func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
@@ -28,7 +31,21 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request) error {
 	if grants == nil {
 		grants = []*identity.Grant{}
 	}
-	return writeJSON(w, http.StatusOK, meResponse{User: u, Grants: grants, TokenID: p.TokenID})
+	st, err := s.Identity.TOTPStatus(ctx(r), p, p.UserID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, meResponse{User: u, Grants: grants, TokenID: p.TokenID, TwoStepSignIn: st.Enabled})
+}
+
+// resetTOTP turns off another user's two-step sign-in and ends their
+// sessions (user.manage on the user).
+func (s *Server) resetTOTP(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Identity.ResetTOTP(ctx(r), principal(r), r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }
 
 type passwordChange struct {

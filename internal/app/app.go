@@ -154,6 +154,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	if n > 0 {
 		log.Info("database migrated", "applied", n, "dialect", db.Dialect)
 	}
+	if cfg.SecretKey == nil {
+		log.Warn("no secret key configured: credentials and two-step sign-in secrets sealed now will not open after a restart; set STEWARD_SECRET_KEY")
+		cfg.SecretKey = secret.NewKey()
+	}
+	box, err := secret.New(cfg.SecretKey)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	cfg.Identity.Box = box // two-step sign-in secrets, under the one key
 	a := &App{cfg: cfg, log: log, DB: db}
 	a.Identity = identity.NewService(db, cfg.Now, cfg.Identity)
 	a.Audit = audit.NewService(db)
@@ -168,15 +178,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 		return nil, fmt.Errorf("price versions: %w", err)
 	}
 	a.Billing = billing.New(db, cfg.Now, a.Jobs, a.Metering)
-	if cfg.SecretKey == nil {
-		log.Warn("no secret key configured: provider and binding credentials sealed now will not open after a restart; set STEWARD_SECRET_KEY")
-		cfg.SecretKey = secret.NewKey()
-	}
-	box, err := secret.New(cfg.SecretKey)
-	if err != nil {
-		db.Close()
-		return nil, err
-	}
 	a.Provision = provision.New(db, cfg.Now, box, a.Jobs, a.Orders, a.Catalog, log)
 	a.Provision.PublicURL = cfg.PublicURL
 	a.SSO = sso.New(db, cfg.Now, box, a.Identity, log)

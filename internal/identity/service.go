@@ -6,6 +6,7 @@ import (
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/audit"
+	"github.com/steward-itaas/steward/internal/secret"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -22,6 +23,10 @@ type Options struct {
 	// grant or user change made through this process takes effect at once;
 	// one made through another replica, within this time.
 	TokenCacheTTL time.Duration
+	// Box seals two-step sign-in secrets at rest; nil makes a random key
+	// for this process only (for tests: sealed secrets will not open
+	// after a restart).
+	Box *secret.Box
 }
 
 // Service is the identity and access domain.
@@ -45,6 +50,9 @@ func NewService(db *sqldb.DB, now func() time.Time, opts Options) *Service {
 	}
 	if opts.TokenCacheTTL == 0 {
 		opts.TokenCacheTTL = 5 * time.Second
+	}
+	if opts.Box == nil {
+		opts.Box, _ = secret.New(secret.NewKey()) // a fresh key of the right size: no error
 	}
 	return &Service{db: db, now: now, opts: opts, tokens: &tokenCache{ttl: opts.TokenCacheTTL, m: map[string]cachedToken{}}}
 }

@@ -49,9 +49,11 @@ func hashSecret(secret string) string {
 // Login checks an email and password and starts a session. addr is the
 // client's address for throttling. Failures are unauthenticated with one
 // message whatever went wrong, or too_many_requests after repeated failures.
+// When the account has two-step sign-in on, a right password starts no
+// session: the error is a *SecondFactorRequired (unauthenticated) whose
+// pending sign-in LoginSecondFactor completes.
 func (s *Service) Login(ctx context.Context, email, password, addr string) (*Session, error) {
 	email = normalizeEmail(email)
-	now := s.now()
 	if err := s.BeginSignIn(ctx, email, addr); err != nil {
 		return nil, err
 	}
@@ -77,26 +79,38 @@ func (s *Service) Login(ctx context.Context, email, password, addr string) (*Ses
 	} else if !ok {
 		return nil, errLocalPasswordsOff
 	}
+	if on, err := totpOn(ctx, s.db.Read(), id); err != nil {
+		return nil, err
+	} else if on {
+		// The attempt stays counted until the second factor is right.
+		return nil, s.beginSecondFactor(ctx, id)
+	}
 	if err := s.SignedIn(ctx, email, addr); err != nil {
 		return nil, err
 	}
-	sess := &Session{Secret: randomToken(32), CSRFToken: randomToken(32), UserID: id, ExpiresAt: sqldb.Time(now.Add(s.opts.SessionTTL))}
+	var sess *Session
 	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		t := sqldb.Time(now)
-		if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, csrf_token, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			hashSecret(sess.Secret), id, sess.CSRFToken, t, sess.ExpiresAt, t); err != nil {
-			return sqldb.Err(err, "session")
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE users SET last_login_at = $1 WHERE id = $2`, t, id); err != nil {
-			return sqldb.Err(err, "user")
-		}
-		actor := &access.Principal{UserID: id, Name: email}
-		return s.audit(ctx, tx, actor, audit.Entry{Action: "session.login", ObjectType: "user", ObjectID: id})
+		sess, err = s.startSession(ctx, tx, id, email, nil)
+		return err
 	})
-	if err != nil {
-		return nil, err
+	return sess, err
+}
+
+// startSession starts a portal session for a user who proved who they
+// are, with its audit record; after describes how, when there is more to
+// say than a password.
+func (s *Service) startSession(ctx context.Context, tx *sqldb.Tx, userID, email string, after any) (*Session, error) {
+	now := sqldb.Time(s.now())
+	sess := &Session{Secret: randomToken(32), CSRFToken: randomToken(32), UserID: userID, ExpiresAt: sqldb.Time(now.Add(s.opts.SessionTTL))}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO sessions (id, user_id, csrf_token, created_at, expires_at, last_seen_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		hashSecret(sess.Secret), userID, sess.CSRFToken, now, sess.ExpiresAt, now); err != nil {
+		return nil, sqldb.Err(err, "session")
 	}
-	return sess, nil
+	if _, err := tx.ExecContext(ctx, `UPDATE users SET last_login_at = $1 WHERE id = $2`, now, userID); err != nil {
+		return nil, sqldb.Err(err, "user")
+	}
+	actor := &access.Principal{UserID: userID, Name: email}
+	return sess, s.audit(ctx, tx, actor, audit.Entry{Action: "session.login", ObjectType: "user", ObjectID: userID, After: after})
 }
 
 // SessionPrincipal returns the principal and CSRF token of a live session.
@@ -167,6 +181,9 @@ func (s *Service) PurgeSessions(ctx context.Context) (int64, error) {
 			return sqldb.Err(err, "session")
 		}
 		n, _ = res.RowsAffected()
+		if _, err := tx.ExecContext(ctx, `DELETE FROM signin_pending WHERE expires_at <= $1`, sqldb.Time(now)); err != nil {
+			return sqldb.Err(err, "pending sign-in")
+		}
 		return purgeSignInFailures(ctx, tx, now)
 	})
 	if err != nil {

@@ -197,13 +197,19 @@ func waitString(w time.Duration) string {
 // are cleared, the address's takes the attempt back, and the address is
 // known to the account from now on.
 func (s *Service) SignedIn(ctx context.Context, account, addr string) error {
+	return s.signedIn(ctx, account, addr, 1)
+}
+
+// signedIn is SignedIn for a sign-in of several attempts (a password and
+// its second factor): the address's count takes them all back.
+func (s *Service) signedIn(ctx context.Context, account, addr string, attempts int) error {
 	pair, acct, address, known := signInKeys(account, addr)
 	t := sqldb.Time(s.now())
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM signin_failures WHERE key = $1 OR key = $2`, pair.key, acct.key); err != nil {
 			return sqldb.Err(err, "sign-in throttle")
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE signin_failures SET failures = failures - 1 WHERE key = $1 AND failures > 0`, address.key); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE signin_failures SET failures = failures - $1 WHERE key = $2 AND failures > 0`, attempts, address.key); err != nil {
 			return sqldb.Err(err, "sign-in throttle")
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM signin_failures WHERE key = $1 AND failures <= 0`, address.key); err != nil {

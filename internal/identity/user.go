@@ -314,18 +314,7 @@ func (s *Service) ChangePassword(ctx context.Context, p *access.Principal, curre
 		return err
 	}
 	now := s.now()
-	if err := s.BeginSignIn(ctx, normalizeEmail(p.Email), "change-password:"+p.UserID); err != nil {
-		return err
-	}
-	var hash string
-	if err := s.db.Read().QueryRowContext(ctx, `SELECT COALESCE(password_hash, '') FROM users WHERE id = $1`, p.UserID).Scan(&hash); err != nil {
-		return sqldb.Err(err, "user")
-	}
-	if hash == "" || !checkPassword(current, hash) {
-		return &errs.Error{Code: errs.CodeInvalid, Message: "the current password is not correct",
-			Fields: []errs.FieldError{{Field: "current_password", Rule: "match", Message: "enter your current password"}}}
-	}
-	if err := s.SignedIn(ctx, normalizeEmail(p.Email), "change-password:"+p.UserID); err != nil {
+	if err := s.checkOwnPassword(ctx, p, current, "current_password"); err != nil {
 		return err
 	}
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
@@ -338,4 +327,22 @@ func (s *Service) ChangePassword(ctx context.Context, p *access.Principal, curre
 		}
 		return s.audit(ctx, tx, p, audit.Entry{Action: "user.password_change", ObjectType: "user", ObjectID: p.UserID})
 	})
+}
+
+// checkOwnPassword checks the caller's current password before a change
+// that needs it, counted as a sign-in attempt for throttling. A wrong one
+// is invalid, naming field.
+func (s *Service) checkOwnPassword(ctx context.Context, p *access.Principal, password, field string) error {
+	if err := s.BeginSignIn(ctx, normalizeEmail(p.Email), "change-password:"+p.UserID); err != nil {
+		return err
+	}
+	var hash string
+	if err := s.db.Read().QueryRowContext(ctx, `SELECT COALESCE(password_hash, '') FROM users WHERE id = $1`, p.UserID).Scan(&hash); err != nil {
+		return sqldb.Err(err, "user")
+	}
+	if hash == "" || !checkPassword(password, hash) {
+		return &errs.Error{Code: errs.CodeInvalid, Message: "the current password is not correct",
+			Fields: []errs.FieldError{{Field: field, Rule: "match", Message: "enter your current password"}}}
+	}
+	return s.SignedIn(ctx, normalizeEmail(p.Email), "change-password:"+p.UserID)
 }

@@ -1,6 +1,8 @@
 package web
 
 import (
+	"errors"
+	"html/template"
 	"net/http"
 	"strings"
 
@@ -24,6 +26,9 @@ type loginPage struct {
 	BreakGlass     bool
 	// MayReset offers "forgot your password?" (mail is sent).
 	MayReset bool
+	// Pending is a sign-in waiting for its second factor: the page asks
+	// for the code instead of the password.
+	Pending string
 }
 
 // safeNext keeps redirects after login on this site.
@@ -48,6 +53,10 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	email, next := r.PostForm.Get("email"), safeNext(r.PostForm.Get("next"))
 	sess, err := p.Identity.Login(r.Context(), email, r.PostForm.Get("password"), middleware.ClientAddr(r))
+	var need *identity.SecondFactorRequired
+	if errors.As(err, &need) { // a right password; now the code
+		return p.codeStep(w, r, need.Pending, next, http.StatusOK, nil)
+	}
 	if err != nil {
 		code := errs.CodeOf(err)
 		if code != errs.CodeUnauthenticated && code != errs.CodeTooMany {
@@ -60,12 +69,7 @@ func (p *Portal) login(w http.ResponseWriter, r *http.Request) error {
 		pg.Error = errs.As(err).Message
 		return p.render(w, r, errs.HTTPStatus(err), "login", pg)
 	}
-	http.SetCookie(w, &http.Cookie{
-		Name: identity.SessionCookie, Value: sess.Secret, Path: "/", Expires: sess.ExpiresAt,
-		HttpOnly: true, Secure: p.secure(r), SameSite: http.SameSiteLaxMode,
-	})
-	http.Redirect(w, r, next, http.StatusSeeOther)
-	return nil
+	return p.startSession(w, r, sess, next)
 }
 
 func (p *Portal) logout(w http.ResponseWriter, r *http.Request) error {
@@ -158,6 +162,13 @@ type accountPage struct {
 	// event one may mute.
 	Prefs *notify.Preferences
 	Kinds []eventKind
+	// TwoStep is the two-step sign-in status; Enrolment and QR the set-up
+	// in progress; RecoveryCodes are shown once, as it is turned on.
+	TwoStep       *identity.TOTPStatus
+	Enrolment     *identity.TOTPEnrolment
+	QR            template.URL
+	Key           string // the enrolment's secret in groups of four
+	RecoveryCodes []string
 }
 
 func (p *Portal) accountView(r *http.Request) (accountPage, error) {
@@ -167,8 +178,10 @@ func (p *Portal) accountView(r *http.Request) (accountPage, error) {
 		return accountPage{}, err
 	}
 	pg := accountPage{Page: p.pageFor(r, "Your account"), User: u}
-	pg.Prefs, pg.Kinds, err = p.notificationPrefs(r)
-	return pg, err
+	if pg.Prefs, pg.Kinds, err = p.notificationPrefs(r); err != nil {
+		return pg, err
+	}
+	return pg, p.twoStepView(r, &pg)
 }
 
 // updateAccount changes the caller's name, or their password (which ends

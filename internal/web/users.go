@@ -67,6 +67,8 @@ type userPage struct {
 	// ByRule names, by grant ID, the identity provider whose mapping rules
 	// gave the grant (and will take it back when they no longer do).
 	ByRule map[string]string
+	// TwoStep is the user's two-step sign-in, which CanManage may reset.
+	TwoStep *identity.TOTPStatus
 }
 
 func (p *Portal) userView(r *http.Request) (userPage, error) {
@@ -87,8 +89,13 @@ func (p *Portal) userView(r *http.Request) (userPage, error) {
 	if err != nil {
 		return userPage{}, err
 	}
+	twoStep, err := p.Identity.TOTPStatus(r.Context(), pr, u.ID)
+	if err != nil {
+		return userPage{}, err
+	}
 	return userPage{Page: p.pageFor(r, u.Name), User: u, Grants: grants, Units: units, Roles: access.Roles,
-		CanManage: pr.Can(access.UserManage, u.Resource()), CanGrant: pr.CanAnywhere(access.GrantManage), Self: pr.UserID == u.ID, ByRule: byRule}, nil
+		CanManage: pr.Can(access.UserManage, u.Resource()), CanGrant: pr.CanAnywhere(access.GrantManage), Self: pr.UserID == u.ID, ByRule: byRule,
+		TwoStep: twoStep}, nil
 }
 
 func (p *Portal) updateUser(w http.ResponseWriter, r *http.Request) error {
