@@ -17,6 +17,7 @@ import (
 	"net/smtp"
 	"net/textproto"
 	"strings"
+	"sync"
 	"text/template"
 	"time"
 
@@ -151,38 +152,28 @@ func (s *Service) DeliverMail(ctx context.Context) (int, error) {
 		return n, err
 	}
 	defer c.Close()
-	// Sent mails are recorded a few at a time (sentFlush): a commit per
-	// mail would hold the database's writer as long as everything else
-	// (on SQLite) for the same duplicate window, which a commit opens anyway.
-	var sent []string
-	flush := func() {
-		if len(sent) > 0 {
-			s.markSent(ctx, sent)
-			sent = sent[:0]
-		}
-	}
-	defer flush()
+	rec := s.newRecorder(ctx)
+	defer rec.close() // what the server accepted is recorded before the connection returns
 	for i, m := range msgs {
+		rec.room()
 		// Stop while the claim is sure to hold for one more mail, and when
 		// the server shuts down: what is left goes back to the queue as it
 		// was, for this replica's next round or another's.
 		if ctx.Err() != nil || time.Since(claimed) > s.Mail.lease()-s.Mail.timeout() {
-			flush()
+			rec.close()
 			s.release(ctx, msgs[i:])
 			return n, ctx.Err()
 		}
 		err := s.send(c, m)
 		if err == nil {
-			if sent = append(sent, m.ids...); len(sent) >= sentFlush {
-				flush()
-			}
+			rec.sent(m.ids)
 			continue
 		}
 		s.settle(ctx, m, err)
 		if !sessionGoesOn(err) {
 			// The server refused the session (the sender, authentication) or
 			// the connection broke: what is left waits for its retry.
-			flush()
+			rec.close()
 			for _, rest := range msgs[i+1:] {
 				s.settle(ctx, rest, fmt.Errorf("not sent: an earlier mail on the connection failed: %w", err))
 			}
@@ -215,8 +206,95 @@ func (s *Service) release(ctx context.Context, msgs []*outMail) {
 	}
 }
 
-// sentFlush is how many sent mails are recorded in one transaction.
-const sentFlush = 20
+// maxUnrecorded is how many mails of a connection may be accepted by the
+// server and not yet recorded as sent: before sending another the sender
+// waits for the recorder. It bounds what a crash sends twice (at most
+// these, per connection: the mail on the wire included), and is reached
+// only while the database is slower than the mail server.
+const maxUnrecorded = 16
+
+// recorder records a connection's sent mails close behind the server's
+// acceptance of each, off the sending path: the sender hands over every
+// mail the server accepted and goes on with the next, while the recorder
+// commits, in one transaction, all the mails handed over since its last
+// commit began (a group commit). A mail is recorded once the commit in
+// flight when it was accepted and the next have ended; the sender waits
+// only when maxUnrecorded mails are unrecorded. close commits what is left
+// and ends the recorder: before the connection returns, and on shutdown
+// (the commits outlive the server's context: sent is sent).
+type recorder struct {
+	commit func(ids []string) // records mails sent, whatever the outcome (it logs failures)
+	mu     sync.Mutex
+	cond   *sync.Cond // signalled when mails are handed over, committed, or the recorder closes
+	// pending are the IDs of the mails handed over since the last commit
+	// began (pendingMails mails: a digest has several IDs); committing
+	// mails are in the commit in flight.
+	pending      []string
+	pendingMails int
+	committing   int
+	closed       bool
+	done         chan struct{}
+}
+
+func (s *Service) newRecorder(ctx context.Context) *recorder {
+	return startRecorder(func(ids []string) { s.markSent(ctx, ids) })
+}
+
+func startRecorder(commit func(ids []string)) *recorder {
+	r := &recorder{commit: commit, done: make(chan struct{})}
+	r.cond = sync.NewCond(&r.mu)
+	go r.run()
+	return r
+}
+
+// room waits until the sender may send one more mail.
+func (r *recorder) room() {
+	r.mu.Lock()
+	for r.pendingMails+r.committing >= maxUnrecorded {
+		r.cond.Wait()
+	}
+	r.mu.Unlock()
+}
+
+// sent hands over a mail the server accepted.
+func (r *recorder) sent(ids []string) {
+	r.mu.Lock()
+	r.pending = append(r.pending, ids...)
+	r.pendingMails++
+	r.mu.Unlock()
+	r.cond.Broadcast()
+}
+
+// close records what was handed over and not yet recorded, and ends the
+// recorder. It may be called again.
+func (r *recorder) close() {
+	r.mu.Lock()
+	r.closed = true
+	r.mu.Unlock()
+	r.cond.Broadcast()
+	<-r.done
+}
+
+func (r *recorder) run() {
+	defer close(r.done)
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for {
+		for len(r.pending) == 0 && !r.closed {
+			r.cond.Wait()
+		}
+		if len(r.pending) == 0 {
+			return // closed, and everything recorded
+		}
+		ids := r.pending
+		r.pending, r.committing, r.pendingMails = nil, r.pendingMails, 0
+		r.mu.Unlock()
+		r.commit(ids)
+		r.mu.Lock()
+		r.committing = 0
+		r.cond.Broadcast()
+	}
+}
 
 // markSent records mails the server accepted.
 func (s *Service) markSent(ctx context.Context, ids []string) {

@@ -14,9 +14,11 @@
 // plain text and HTML, from its own table: claimed with a lease (FOR
 // UPDATE SKIP LOCKED across replicas on PostgreSQL), retried with
 // exponential backoff for a day, then marked failed; a digest collects a
-// user's mails of the day into one. A mail is marked sent right after the
-// server accepts it; only a crash between the two can send it twice, and
-// its Message-ID is the same both times.
+// user's mails of the day into one. A mail is recorded sent close behind
+// the server's acceptance, by a recorder that group-commits a connection's
+// accepted mails while the sender goes on; only a crash between the two can
+// send it twice (at most maxUnrecorded mails a connection), and its
+// Message-ID is the same both times.
 package notify
 
 import (
