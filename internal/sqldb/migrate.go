@@ -131,7 +131,8 @@ func (db *DB) Version(ctx context.Context) (int, error) {
 
 // Columns returns every table of the schema with its column names in order,
 // as the database itself reports them. Tests use it to show that both
-// dialects reach the same schema. Each engine's own search structures are
+// dialects reach the same schema (tables, not views, on both). Each
+// engine's own search structures are
 // left out: SQLite's virtual tables (FTS5) and their shadow tables, and
 // PostgreSQL tables and columns whose comment starts "engine-specific".
 func (db *DB) Columns(ctx context.Context) (map[string][]string, error) {
@@ -140,6 +141,7 @@ func (db *DB) Columns(ctx context.Context) (map[string][]string, error) {
 	case Postgres:
 		q = `SELECT table_name, column_name FROM information_schema.columns
 		     WHERE table_schema = current_schema()
+		       AND table_name IN (SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE')
 		       AND COALESCE(obj_description(format('%I.%I', table_schema, table_name)::regclass, 'pg_class'), '') NOT LIKE 'engine-specific%'
 		       AND COALESCE(col_description(format('%I.%I', table_schema, table_name)::regclass, ordinal_position::int), '') NOT LIKE 'engine-specific%'
 		     ORDER BY table_name, ordinal_position`
