@@ -296,10 +296,11 @@ func (s *Service) DirectoryChangeUser(ctx context.Context, p *access.Principal, 
 // lockRow locks a row for the rest of the transaction (PostgreSQL; SQLite's
 // writer is one at a time already).
 func lockRow(ctx context.Context, tx *sqldb.Tx, table, id string) error {
-	if tx.Dialect != sqldb.Postgres {
+	lock := tx.Dialect.ForUpdate()
+	if lock == "" {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `SELECT 1 FROM `+table+` WHERE id = $1 FOR UPDATE`, id)
+	_, err := tx.ExecContext(ctx, `SELECT 1 FROM `+table+` WHERE id = $1`+lock, id)
 	return sqldb.Err(err, table)
 }
 
@@ -686,18 +687,24 @@ func (s *Service) DirectoryTokens(ctx context.Context, p *access.Principal) ([]*
 		return nil, err
 	}
 	return sqldb.QueryAll(ctx, s.db.Read(), "tokens", func(row sqldb.Scanner) (*DirectoryToken, error) {
-		var t DirectoryToken
-		var roles string
-		var used, revoked sql.NullTime
-		err := row.Scan(&t.ID, &t.UserID, &t.Name, &t.Prefix, &roles, &t.CreatedAt, &t.ExpiresAt, &used, &revoked, &t.Account)
-		t.Roles = []access.Role{access.RoleDirectorySync}
-		t.CreatedAt, t.ExpiresAt, t.LastUsedAt, t.RevokedAt = t.CreatedAt.UTC(), t.ExpiresAt.UTC(), sqldb.TimePtr(used), sqldb.TimePtr(revoked)
-		return &t, err
-	}, `SELECT t.id, t.user_id, t.name, t.prefix, t.roles, t.created_at, t.expires_at, t.last_used_at, t.revoked_at, u.email
-		FROM api_tokens t JOIN users u ON u.id = t.user_id
-		WHERE EXISTS (SELECT 1 FROM grants g WHERE g.user_id = t.user_id AND g.role = 'directory_sync' AND g.scope_kind = 'global')
-		ORDER BY t.id DESC LIMIT 200`)
+		var account string
+		t, err := scanToken(withColumns{row, []any{&account}})
+		if err != nil {
+			return nil, err
+		}
+		return &DirectoryToken{Token: *t, Account: account}, nil
+	}, `SELECT `+tokenColumns+`, account FROM (SELECT api_tokens.*, u.email AS account FROM api_tokens JOIN users u ON u.id = api_tokens.user_id
+		WHERE EXISTS (SELECT 1 FROM grants g WHERE g.user_id = u.id AND g.role = 'directory_sync' AND g.scope_kind = 'global')) t
+		ORDER BY id DESC LIMIT 200`)
 }
+
+// withColumns scans a row's further columns after what a scan function reads.
+type withColumns struct {
+	sqldb.Scanner
+	more []any
+}
+
+func (r withColumns) Scan(dest ...any) error { return r.Scanner.Scan(append(dest, r.more...)...) }
 
 func set(ids []string) map[string]bool {
 	m := make(map[string]bool, len(ids))

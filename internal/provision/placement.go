@@ -429,10 +429,7 @@ func (s *Service) placeOnce(ctx context.Context, it *orders.Item, offering strin
 // price changed, or the provider had room and now has none (a policy that
 // chose a full provider knowingly is not second-guessed).
 func recheck(ctx context.Context, tx *sqldb.Tx, o *option) (string, error) {
-	lock := ""
-	if tx.Dialect == sqldb.Postgres {
-		lock = " FOR UPDATE"
-	}
+	lock := tx.Dialect.ForUpdate()
 	seen := o.provider
 	var now Provider
 	err := tx.QueryRowContext(ctx, `SELECT health, region, kind, agreement, capacity FROM providers WHERE id = $1`+lock, seen.ID).

@@ -363,10 +363,7 @@ func (s *Service) check(ctx context.Context, pv *Provider) error {
 	}
 	return s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		var was Health
-		lock := "" // two checks at once on PostgreSQL: the second sees the first's health
-		if tx.Dialect == sqldb.Postgres {
-			lock = " FOR UPDATE"
-		}
+		lock := tx.Dialect.ForUpdate() // two checks at once on PostgreSQL: the second sees the first's health
 		if err := tx.QueryRowContext(ctx, `SELECT health FROM providers WHERE id = $1`+lock, pv.ID).Scan(&was); err != nil {
 			return sqldb.Err(err, "provider")
 		}

@@ -203,6 +203,16 @@ func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 	return nil
 }
 
+// ForUpdate is the row-locking clause for reading a row the transaction
+// goes on to change: FOR UPDATE on PostgreSQL, nothing on SQLite (whose
+// writer is one at a time already).
+func (d Dialect) ForUpdate() string {
+	if d == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}
+
 // SkipLocked is the row-locking clause for claiming work: FOR UPDATE SKIP
 // LOCKED on PostgreSQL, nothing on SQLite (whose single writer already makes
 // a claim atomic).
