@@ -103,8 +103,8 @@ func slaFixture(ctx context.Context, a *app.App, agreements, services, perYear, 
 		}
 		outs := &bulkTable{head: `INSERT INTO outages (id, service_id, ci_id, started_at, ended_at, impact, share_permille, planned, announced_at, source, fingerprint,
 			incident_id, summary, recorded_by, created_at, updated_at)`, cols: 16}
-		incs := &bulkTable{head: `INSERT INTO incidents (id, number, service_id, priority, summary, opened_at, responded_at, resolved_at, outage_id, recorded_by,
-			created_at, updated_at)`, cols: 12}
+		incs := &bulkTable{head: `INSERT INTO tickets (id, number, service_id, priority, summary, opened_at, responded_at, resolved_at, outage_id, recorded_by,
+			created_at, updated_at, state)`, cols: 13}
 		year := int64(365 * 24 * time.Hour)
 		number := int64(0)
 		for _, svc := range append(append([]string{}, infra...), business...) {
@@ -122,7 +122,7 @@ func slaFixture(ctx context.Context, a *app.App, agreements, services, perYear, 
 				at := now.Add(-time.Duration(rng.Int64N(year)))
 				number++
 				resolved := at.Add(time.Duration(5+rng.IntN(300)) * time.Minute)
-				incs.rows = append(incs.rows, []any{sqldb.NewID(), number, svc, 1 + rng.IntN(4), "bench", at, at.Add(5 * time.Minute), resolved, nil, "bench", at, at})
+				incs.rows = append(incs.rows, []any{sqldb.NewID(), number, svc, 1 + rng.IntN(4), "bench", at, at.Add(5 * time.Minute), resolved, nil, "bench", at, at, "resolved"})
 				n.incidents++
 			}
 			if len(outs.rows) > 5000 {

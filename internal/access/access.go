@@ -65,7 +65,7 @@ var roleInfo = map[Role]string{
 	RoleServiceLevelManager: "Defines SLAs, OLAs and underpinning contracts; reviews compliance.",
 	RoleFinancialManager:    "Cost pools, budgets, billing runs, invoices.",
 	RoleChangeManager:       "Decides requests for change.",
-	RoleAgent:               "Fulfils requests, works incidents, records outages.",
+	RoleAgent:               "Fulfils requests, works tickets (incidents, requests, problems), records outages.",
 	RoleSupplierManager:     "Manages external providers and their contracts.",
 	RoleAdmin:               "Runs the platform and may reach and configure all of it (org units, users, roles, groups, jobs, services, prices, billing, meters, agreements, providers) and order; decides no approvals and sends no usage.",
 	RoleAuditor:             "Reads everything, including the audit log; changes nothing.",
@@ -138,6 +138,12 @@ const (
 	AgreementManage Action = "agreement.manage" // define SLAs, OLAs and UCs: scope, calendar, targets, rebates
 	OutageRecord    Action = "outage.record"    // record outages and incidents (by hand or from monitoring)
 
+	// Service desk
+	TicketCreate Action = "ticket.create" // raise tickets for an org unit (one's own are one's to read and comment)
+	TicketRead   Action = "ticket.read"   // read the tickets of an org unit or a service
+	TicketWork   Action = "ticket.work"   // work tickets of a service: take, assign, hold, resolve, work notes
+	DeskManage   Action = "desk.manage"   // configure the service desk: the priority matrix, reopening
+
 	// Single sign-on.
 	IdentityProviderManage Action = "identity_provider.manage" // identity providers, their mapping rules, whether local passwords are allowed
 
@@ -160,6 +166,7 @@ var Actions = []Action{
 	PriceManage, BillingRead, BillingManage,
 	ProviderRead, ProviderManage, BlueprintManage, PlatformManage,
 	AgreementRead, AgreementManage, OutageRecord,
+	TicketCreate, TicketRead, TicketWork, DeskManage,
 	IdentityProviderManage,
 	WebhookRead, WebhookManage,
 	DirectorySync,
@@ -202,6 +209,10 @@ var actionInfo = map[Action]string{
 	AgreementRead:   "read service level agreements",
 	AgreementManage: "define or change service level agreements",
 	OutageRecord:    "record outages and incidents",
+	TicketCreate:    "raise tickets",
+	TicketRead:      "read tickets",
+	TicketWork:      "work tickets",
+	DeskManage:      "configure the service desk",
 
 	IdentityProviderManage: "configure single sign-on",
 	WebhookRead:            "see webhook subscriptions",
@@ -221,10 +232,10 @@ func (a Action) Description() string {
 func (r Role) Name() string { return strings.ReplaceAll(string(r), "_", " ") }
 
 // providerReads is what every provider-side role may read within its scope.
-var providerReads = []Action{OrgUnitRead, UserRead, GroupRead, ServiceRead, CatalogRead, OrderRead, InstanceRead, UsageRead, BillingRead, ProviderRead, AgreementRead}
+var providerReads = []Action{OrgUnitRead, UserRead, GroupRead, ServiceRead, CatalogRead, OrderRead, InstanceRead, UsageRead, BillingRead, ProviderRead, AgreementRead, TicketRead}
 
 // consumerActions is what the people the provider serves do in their org unit.
-var consumerActions = []Action{OrgUnitRead, CatalogRead, OrderCreate, OrderRead, InstanceRead, UsageRead, BillingRead, AgreementRead}
+var consumerActions = []Action{OrgUnitRead, CatalogRead, OrderCreate, OrderRead, InstanceRead, UsageRead, BillingRead, AgreementRead, TicketCreate}
 
 func with(base []Action, more ...Action) []Action { return append(slices.Clone(base), more...) }
 
@@ -245,14 +256,14 @@ func adminActions() []Action {
 var policy = map[Role][]Action{
 	RoleConsumer:            consumerActions,
 	RoleApprover:            with(consumerActions, UserRead, OrderApprove),
-	RoleRelationshipManager: with(consumerActions, UserRead, GroupRead, ServiceRead, OrderApprove),
-	RoleServiceOwner:        with(providerReads, ServiceManage, OrderApprove, TaskWork, PriceManage, OutageRecord),
-	RoleServiceManager:      with(providerReads, TaskWork, OutageRecord),
+	RoleRelationshipManager: with(consumerActions, UserRead, GroupRead, ServiceRead, OrderApprove, TicketRead),
+	RoleServiceOwner:        with(providerReads, ServiceManage, OrderApprove, TaskWork, PriceManage, OutageRecord, TicketCreate, TicketWork),
+	RoleServiceManager:      with(providerReads, TaskWork, OutageRecord, TicketCreate, TicketWork),
 	RolePortfolioManager:    with(providerReads, ServiceManage, PortfolioManage, QuotaManage, PolicyManage, BlueprintManage),
 	RoleServiceLevelManager: with(providerReads, AgreementManage, OutageRecord),
 	RoleFinancialManager:    with(providerReads, OrderApprove, QuotaManage, PolicyManage, MeterManage, PriceManage, BillingManage),
 	RoleChangeManager:       providerReads,
-	RoleAgent:               with(providerReads, TaskWork, OutageRecord),
+	RoleAgent:               with(providerReads, TaskWork, OutageRecord, TicketCreate, TicketWork),
 	RoleSupplierManager:     with(providerReads, ProviderManage, BlueprintManage),
 	RoleAdmin:               adminActions(),
 	RoleAuditor:             with(providerReads, AuditRead, JobRead, WebhookRead),

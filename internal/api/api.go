@@ -24,6 +24,7 @@ import (
 	"github.com/steward-itaas/steward/internal/billing"
 	"github.com/steward-itaas/steward/internal/broker"
 	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/desk"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/idempotency"
 	"github.com/steward-itaas/steward/internal/identity"
@@ -60,6 +61,8 @@ type Server struct {
 	Broker *broker.Broker
 	// SLA is service level management.
 	SLA *sla.Service
+	// Desk is the service desk.
+	Desk *desk.Service
 	// Webhooks are the outbound webhook subscriptions and their deliveries.
 	Webhooks *webhook.Service
 	// Notify is the notification centre: inboxes, preferences, the mail log.
@@ -248,7 +251,7 @@ func (s *Server) Routes() []Route {
 		{Method: "POST", Path: "/api/v1/identity-providers/{id}/preview", handler: s.previewIdentityProvider},
 		{Method: "GET", Path: "/api/v1/sign-in-settings", handler: s.getSignInSettings},
 		{Method: "PUT", Path: "/api/v1/sign-in-settings", handler: s.putSignInSettings},
-	}, s.webhookRoutes()...)
+	}, append(s.webhookRoutes(), s.deskRoutes()...)...)
 }
 
 // Register adds every route to mux.

@@ -474,6 +474,7 @@ func TestAPIConformsToSpec(t *testing.T) {
 	catalogScenario(t, e, retail.ID)
 	meteringScenario(t, e, retail.ID)
 	billingScenario(t, e, retail.ID)
+	deskScenario(t, e, retail.ID)
 	provisionScenario(t, e, retail.ID)
 	slaScenario(t, e, retail.ID)
 	webhookScenario(t, e, retail.ID)

@@ -17,6 +17,7 @@ import (
 	"github.com/steward-itaas/steward/internal/api"
 	"github.com/steward-itaas/steward/internal/app"
 	"github.com/steward-itaas/steward/internal/demo"
+	"github.com/steward-itaas/steward/internal/desk"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 	"github.com/steward-itaas/steward/internal/sso"
@@ -207,6 +208,15 @@ func (m *matrixEnv) victims(aud, admin, agent string) (victims, access.Resource)
 	v["breach"] = str(m.items("/api/v1/breaches", aud)[0]["id"])
 	v["outage"] = str(m.items("/api/v1/outages", aud)[0]["id"])
 	v["incident"] = str(m.items("/api/v1/incidents", aud)[0]["id"])
+	danaP, err := m.app.Identity.Principal(ctx, v["user"])
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	tk, err := m.app.Desk.Raise(ctx, danaP, desk.RaiseInput{Service: "desktop", Summary: "Matrix: the printer on the 3rd floor"})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	v["ticket"] = tk.ID
 	hook, err := m.app.Webhooks.Create(ctx, sys, webhook.Input{URL: "https://hooks.example.com/retail", OrgUnitID: v["org_unit"]})
 	if err != nil {
 		m.t.Fatal(err)
@@ -295,6 +305,14 @@ func TestAuthorizationMatrix(t *testing.T) {
 	agent, _ := m.token("matrix-worker@example.com", nil, [2]string{"agent", ""})
 	v, retail := m.victims(aud, "", agent)
 	svc := access.Resource{ServiceID: v["service"]}
+	// Dana's ticket about the desktop service: read by ticket.read on
+	// Retail or the service, and by whoever works the service's tickets;
+	// watched by those who may read it and raise tickets or work it.
+	ticketRes := access.Resource{OrgUnitPath: retail.OrgUnitPath, ServiceID: v["service"]}
+	readTicket := or(can(access.TicketRead, ticketRes), can(access.TicketWork, svc))
+	watchTicket := func(p *access.Principal) bool {
+		return readTicket(p) && (p.CanAnywhere(access.TicketCreate) || p.Can(access.TicketWork, svc))
+	}
 	provider := access.Resource{}
 
 	type row struct {
@@ -453,6 +471,18 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{route: "GET /api/v1/incidents", may: or(can(access.AgreementRead, provider), anywhere(access.OutageRecord))},
 		{route: "POST /api/v1/incidents", may: can(access.OutageRecord, svc), body: map[string]any{"service": "desktop", "priority": 3, "summary": "matrix", "opened_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}},
 		{route: "PUT /api/v1/incidents/{id}", path: "/api/v1/incidents/{incident}", may: can(access.OutageRecord, svc), body: map[string]any{"service": "desktop", "priority": 1, "summary": "matrix", "opened_at": time.Now().Add(-500 * time.Hour).UTC().Format(time.RFC3339)}},
+		{route: "GET /api/v1/tickets", list: "ticket", may: readTicket},
+		{route: "POST /api/v1/tickets", may: can(access.TicketCreate, retail), body: map[string]any{"service": "desktop", "org_unit": v["org_unit"], "summary": "matrix"}},
+		{route: "GET /api/v1/tickets/{ref}", path: "/api/v1/tickets/{ticket}", may: readTicket},
+		{route: "GET /api/v1/tickets/{ref}/comments", path: "/api/v1/tickets/{ticket}/comments", may: readTicket},
+		{route: "POST /api/v1/tickets/{ref}/comments", path: "/api/v1/tickets/{ticket}/comments", may: can(access.TicketWork, svc), body: map[string]any{"body": "matrix"}},
+		{route: "POST /api/v1/tickets/{ref}/take", path: "/api/v1/tickets/{ticket}/take", may: can(access.TicketWork, svc)},
+		{route: "POST /api/v1/tickets/{ref}/assign", path: "/api/v1/tickets/{ticket}/assign", may: can(access.TicketWork, svc), body: map[string]any{"tier": 2}},
+		{route: "POST /api/v1/tickets/{ref}/move", path: "/api/v1/tickets/{ticket}/move", may: can(access.TicketWork, svc), body: map[string]any{"to": "in_progress"}},
+		{route: "POST /api/v1/tickets/{ref}/classify", path: "/api/v1/tickets/{ticket}/classify", may: can(access.TicketWork, svc), body: map[string]any{"urgency": 1}},
+		{route: "POST /api/v1/tickets/{ref}/rating", path: "/api/v1/tickets/{ticket}/rating", may: none, body: map[string]any{"rating": 5}},
+		{route: "PUT /api/v1/tickets/{ref}/watch", path: "/api/v1/tickets/{ticket}/watch", may: watchTicket},
+		{route: "DELETE /api/v1/tickets/{ref}/watch", path: "/api/v1/tickets/{ticket}/watch", may: watchTicket},
 		{route: "POST /api/v1/alertmanager", may: anywhere(access.OutageRecord), body: map[string]any{"version": "4", "status": "firing", "alerts": []any{}}},
 		{route: "GET /api/v1/notifications", may: inbox},
 		{route: "GET /api/v1/notifications/unread", may: inbox},

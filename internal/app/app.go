@@ -33,6 +33,7 @@ import (
 	"github.com/steward-itaas/steward/internal/billing"
 	"github.com/steward-itaas/steward/internal/broker"
 	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/desk"
 	"github.com/steward-itaas/steward/internal/idempotency"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/jobs"
@@ -110,6 +111,8 @@ type App struct {
 	Broker *broker.Broker
 	// SLA is service level management: agreements, outages, compliance, rebates.
 	SLA *sla.Service
+	// Desk is the service desk: tickets, their queues and clocks.
+	Desk *desk.Service
 	// Idempotency keeps the answers to API requests sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
 	// SSO is single sign-on through OpenID Connect identity providers.
@@ -187,6 +190,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.Orders.Provisioner = a.Provision
 	a.Broker = broker.New(db, cfg.Now, a.Identity, a.Orders, a.Catalog, a.Provision, log)
 	a.SLA = sla.New(db, cfg.Now, a.Jobs, a.Catalog, a.Metering, log)
+	a.Desk = desk.New(db, cfg.Now, a.Catalog, a.SLA.Changed)
 	a.Outbox = outbox.NewDispatcher(db, cfg.Now, log)
 	a.workers = append(a.workers, func(ctx context.Context) { a.Outbox.Run(ctx, time.Second) })
 	if err := cfg.Mail.Validate(); err != nil {
@@ -288,10 +292,10 @@ func (a *App) buildHandler() (http.Handler, error) {
 		return nil, err
 	}
 	mux := http.NewServeMux()
-	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Idempotency: a.Idempotency, Notify: a.Notify, Webhooks: a.Webhooks, SSO: a.SSO, Log: a.log, Metrics: metrics,
+	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Desk: a.Desk, Idempotency: a.Idempotency, Notify: a.Notify, Webhooks: a.Webhooks, SSO: a.SSO, Log: a.log, Metrics: metrics,
 		SpecYAML: openapi.YAML, SpecJSON: specJSON}).Register(mux)
 	portal := &web.Portal{Webhooks: a.Webhooks, Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders,
-		Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Notify: a.Notify, Log: a.log, Metrics: metrics,
+		Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Desk: a.Desk, Notify: a.Notify, Log: a.log, Metrics: metrics,
 		Now: a.cfg.Now, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), SSO: a.SSO, SSOPublicURL: a.cfg.PublicURL}
 	if err := portal.Register(mux); err != nil {
 		return nil, err

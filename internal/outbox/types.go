@@ -23,6 +23,13 @@ var types = []Type{
 			{"task_id", "string", "the task"}, {"order_id", "string", "its order"}, {"order_number", "string", "its order's number"},
 			{"title", "string", "what is to be done"}, {"group_id", "string", "the assignment group"}, {"group", "string", "the group's name"},
 		}},
+	{Name: "ticket.created", Subject: "tickets/{reference}", Description: "A ticket (incident, request, problem or change) was raised; its assignment group is told.", Data: ticketFields},
+	{Name: "ticket.assigned", Subject: "tickets/{reference}", Description: "A ticket was assigned to a group (escalated, reclassified) or to a person.", Data: ticketFields},
+	{Name: "ticket.commented", Subject: "tickets/{reference}", Description: "A customer-visible comment was added to a ticket (work notes make no event).", Data: ticketFields},
+	{Name: "ticket.on_hold", Subject: "tickets/{reference}", Description: "A ticket waits for the customer, a supplier or a change; its clocks stand still.", Data: ticketFields},
+	{Name: "ticket.resolved", Subject: "tickets/{reference}", Description: "A ticket was resolved; its requester may rate it, or reopen it within the reopening time.", Data: ticketFields},
+	{Name: "ticket.reopened", Subject: "tickets/{reference}", Description: "A resolved ticket was reopened.", Data: ticketFields},
+	{Name: "ticket.closed", Subject: "tickets/{reference}", Description: "A ticket was closed.", Data: ticketFields},
 	{Name: "instance.ready", Subject: "instances/{id}", Description: "A service instance was provisioned and is active.", Data: instanceFields},
 	{Name: "instance.failed", Subject: "instances/{id}", Description: "Provisioning or changing a service instance failed.", Data: instanceFields},
 	{Name: "binding.created", Subject: "instances/{id}", Description: "Credentials were issued for a service instance (the credentials are never in the event).",
@@ -71,4 +78,13 @@ var instanceFields = []Field{
 	{"instance_id", "string", "the instance"}, {"name", "string", "its name"}, {"org_unit_id", "string", "the org unit it belongs to"},
 	{"offering", "string", "the offering's code"}, {"plan", "string", "the plan's code"}, {"state", "string", "the instance's state"},
 	{"error", "string", "what went wrong, for instance.failed"},
+}
+
+// ticketFields are the data of every ticket event.
+var ticketFields = []Field{
+	{"ticket_id", "string", "the ticket"}, {"reference", "string", "its reference (INC-000042, REQ-…, PRB-…, CHG-…)"},
+	{"kind", "string", "incident, request, problem or change"}, {"state", "string", "new, assigned, in_progress, on_hold, resolved or closed"},
+	{"service", "string", "the code of the service it is about"}, {"org_unit_id", "string", "whose ticket it is"},
+	{"priority", "integer", "1 (highest) to 4"}, {"summary", "string", "what it is about"},
+	{"group", "string", "the assignment group's name"}, {"assignee", "string", "the assignee's name, — when none"},
 }

@@ -208,6 +208,9 @@ type Clock struct {
 	// Recorded is when the incident was last recorded or corrected (0 for
 	// requests, recorded as they happen).
 	Recorded int64
+	// Held is when the clock stood still: the ticket on hold (awaiting the
+	// customer, a supplier or a change) or resolved until reopened.
+	Held Set
 }
 
 // Inputs is what one agreement's targets are measured on.
@@ -436,6 +439,9 @@ func measureClocks(t *Target, in *Inputs, r *Result, clocks []Clock, from, upTo 
 			end = c.Done
 		}
 		used := hours.lenWithin(c.Opened, end)
+		if len(c.Held) > 0 {
+			used -= hours.Clip(c.Opened, end).Intersect(c.Held).Len()
+		}
 		switch {
 		case used > limit:
 			r.Late++

@@ -212,8 +212,11 @@ func (s *Service) loadWorld(ctx context.Context, db sqldb.Querier, horizon, now 
 		return nil, err
 	}
 	w.losses = effectiveLosses(outs, m)
-	incidents, err := sqldb.QueryAll(ctx, db, "incidents", scanIncident, `SELECT `+incidentColumns+` FROM incidents i JOIN services s ON s.id = i.service_id
-		WHERE i.opened_at >= $1`, sqldb.Time(horizon))
+	incidents, err := sqldb.QueryAll(ctx, db, "incidents", scanIncident, `SELECT `+incidentColumns+incidentFrom+` AND i.opened_at >= $1`, sqldb.Time(horizon))
+	if err != nil {
+		return nil, err
+	}
+	held, err := heldSince(ctx, db, horizon)
 	if err != nil {
 		return nil, err
 	}
@@ -227,10 +230,46 @@ func (s *Service) loadWorld(ctx context.Context, db sqldb.Querier, horizon, now 
 			}
 			return Micros(*t)
 		}
-		w.responses[i.Service.ID][i.Priority] = append(w.responses[i.Service.ID][i.Priority], Clock{Micros(i.OpenedAt), done(i.RespondedAt), Micros(i.UpdatedAt)})
-		w.resolves[i.Service.ID][i.Priority] = append(w.resolves[i.Service.ID][i.Priority], Clock{Micros(i.OpenedAt), done(i.ResolvedAt), Micros(i.UpdatedAt)})
+		h := held[i.ID]
+		w.responses[i.Service.ID][i.Priority] = append(w.responses[i.Service.ID][i.Priority], Clock{Micros(i.OpenedAt), done(i.RespondedAt), Micros(i.UpdatedAt), h})
+		w.resolves[i.Service.ID][i.Priority] = append(w.resolves[i.Service.ID][i.Priority], Clock{Micros(i.OpenedAt), done(i.ResolvedAt), Micros(i.UpdatedAt), h})
 	}
 	return w, nil
+}
+
+// heldSince reads when the clocks of incidents opened since the horizon
+// stood still (ticket_holds), per ticket; a hold still running lasts.
+func heldSince(ctx context.Context, db sqldb.Querier, horizon time.Time) (map[string]Set, error) {
+	type hold struct {
+		ticket string
+		span   Span
+	}
+	rows, err := sqldb.QueryAll(ctx, db, "ticket holds", func(row sqldb.Scanner) (hold, error) {
+		var h hold
+		var start time.Time
+		var end sql.NullTime
+		if err := row.Scan(&h.ticket, &start, &end); err != nil {
+			return h, err
+		}
+		h.span = Span{Micros(start), ongoing}
+		if end.Valid {
+			h.span.End = Micros(end.Time)
+		}
+		return h, nil
+	}, `SELECT h.ticket_id, h.started_at, h.ended_at FROM ticket_holds h JOIN tickets i ON i.id = h.ticket_id
+		WHERE i.kind = 'incident' AND i.opened_at >= $1`, sqldb.Time(horizon))
+	if err != nil {
+		return nil, err
+	}
+	spans := map[string][]Span{}
+	for _, h := range rows {
+		spans[h.ticket] = append(spans[h.ticket], h.span)
+	}
+	out := make(map[string]Set, len(spans))
+	for id, s := range spans {
+		out[id] = normal(s)
+	}
+	return out, nil
 }
 
 func lossOf(o *Outage) Loss {

@@ -415,6 +415,23 @@ type IncidentInput struct {
 const incidentColumns = `i.id, i.number, s.id, s.code, s.name, i.priority, i.summary, i.opened_at, i.responded_at, i.resolved_at, COALESCE(i.outage_id, ''),
 	i.created_at, i.updated_at`
 
+// incidentFrom reads the incidents among the tickets (the service desk's
+// other kinds are not incidents): follow it with AND conditions.
+const incidentFrom = ` FROM tickets i JOIN services s ON s.id = i.service_id WHERE i.kind = 'incident'`
+
+// recordedState is the ticket state of an incident recorded with its
+// times (by hand or from another service desk): resolved, in progress once
+// responded to, new before.
+func recordedState(responded, resolved *time.Time) string {
+	switch {
+	case resolved != nil:
+		return "resolved"
+	case responded != nil:
+		return "in_progress"
+	}
+	return "new"
+}
+
 func scanIncident(row sqldb.Scanner) (*Incident, error) {
 	var i Incident
 	var responded, resolved sql.NullTime
@@ -427,8 +444,8 @@ func scanIncident(row sqldb.Scanner) (*Incident, error) {
 }
 
 func getIncident(ctx context.Context, q sqldb.Querier, ref string) (*Incident, error) {
-	return sqldb.QueryOne(ctx, q, fmt.Sprintf("incident %q", ref), scanIncident, `SELECT `+incidentColumns+` FROM incidents i JOIN services s ON s.id = i.service_id
-		WHERE i.id = $1 OR CAST(i.number AS TEXT) = $1`, ref)
+	return sqldb.QueryOne(ctx, q, fmt.Sprintf("incident %q", ref), scanIncident, `SELECT `+incidentColumns+incidentFrom+`
+		AND (i.id = $1 OR CAST(i.number AS TEXT) = $1)`, ref)
 }
 
 // SaveIncident records an incident (id empty) or updates one. Callers
@@ -471,12 +488,12 @@ func (s *Service) SaveIncident(ctx context.Context, p *access.Principal, id stri
 		var before *Incident
 		if id == "" {
 			var number int64
-			if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'incident' RETURNING value`).Scan(&number); err != nil {
+			if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'ticket' RETURNING value`).Scan(&number); err != nil {
 				return sqldb.Err(err, "incident number")
 			}
 			id = sqldb.NewID()
-			if _, err := tx.ExecContext(ctx, `INSERT INTO incidents (id, number, service_id, priority, summary, opened_at, responded_at, resolved_at, recorded_by,
-				created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`, id, number, svcID, in.Priority, in.Summary, sqldb.Time(*opened),
+			if _, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, number, kind, state, service_id, priority, summary, opened_at, responded_at, resolved_at, recorded_by,
+				created_at, updated_at) VALUES ($1, $2, 'incident', $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)`, id, number, recordedState(responded, resolved), svcID, in.Priority, in.Summary, sqldb.Time(*opened),
 				sqldb.NullTime(responded), sqldb.NullTime(resolved), p.UserID, now); err != nil {
 				return sqldb.Err(err, "incident")
 			}
@@ -489,8 +506,9 @@ func (s *Service) SaveIncident(ctx context.Context, p *access.Principal, id stri
 				return err
 			}
 			id = before.ID
-			if _, err := tx.ExecContext(ctx, `UPDATE incidents SET service_id = $1, priority = $2, summary = $3, opened_at = $4, responded_at = $5, resolved_at = $6,
-				updated_at = $7 WHERE id = $8`, svcID, in.Priority, in.Summary, sqldb.Time(*opened), sqldb.NullTime(responded), sqldb.NullTime(resolved), now, id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET service_id = $1, priority = $2, summary = $3, opened_at = $4, responded_at = $5, resolved_at = $6,
+				updated_at = $7, state = $8 WHERE id = $9`, svcID, in.Priority, in.Summary, sqldb.Time(*opened), sqldb.NullTime(responded), sqldb.NullTime(resolved), now,
+				recordedState(responded, resolved), id); err != nil {
 				return sqldb.Err(err, "incident")
 			}
 		}
@@ -511,7 +529,7 @@ func (s *Service) SaveIncident(ctx context.Context, p *access.Principal, id stri
 			if err != nil {
 				return err
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE incidents SET outage_id = $1 WHERE id = $2`, o.ID, id); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET outage_id = $1 WHERE id = $2`, o.ID, id); err != nil {
 				return sqldb.Err(err, "incident")
 			}
 		}

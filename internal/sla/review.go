@@ -246,8 +246,8 @@ func (s *Service) reviewEvents(ctx context.Context, a *Agreement, r *Review, fro
 		}
 	}
 	r.Incidents = []*Incident{}
-	incidents, err := sqldb.QueryAll(ctx, s.db.Read(), "incidents", scanIncident, `SELECT `+incidentColumns+` FROM incidents i JOIN services s ON s.id = i.service_id
-		WHERE i.opened_at >= $1 AND i.opened_at < $2 ORDER BY i.opened_at`, sqldb.Time(from), sqldb.Time(to))
+	incidents, err := sqldb.QueryAll(ctx, s.db.Read(), "incidents", scanIncident, `SELECT `+incidentColumns+incidentFrom+`
+		AND i.opened_at >= $1 AND i.opened_at < $2 ORDER BY i.opened_at`, sqldb.Time(from), sqldb.Time(to))
 	if err != nil {
 		return err
 	}

@@ -57,6 +57,10 @@ func (s *Service) audit(ctx context.Context, tx *sqldb.Tx, p *access.Principal, 
 
 // changed asks for an evaluation soon: one job per ten seconds however
 // many changes arrive (an alert storm is one re-measure, not hundreds).
+// Changed asks for a compliance pass soon, in the transaction of a change
+// to what agreements measure (the service desk's incidents).
+func (s *Service) Changed(ctx context.Context, tx *sqldb.Tx) error { return s.changed(ctx, tx) }
+
 func (s *Service) changed(ctx context.Context, tx *sqldb.Tx) error {
 	at := s.now().UTC().Truncate(10 * time.Second)
 	_, err := s.jobs.EnqueueTx(ctx, tx, jobs.EnqueueInput{Kind: EvaluateJob, UniqueKey: EvaluateJob + "@" + at.Format(time.RFC3339), RunAt: at.Add(10 * time.Second)})

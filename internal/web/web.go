@@ -30,6 +30,7 @@ import (
 	"github.com/steward-itaas/steward/internal/billing"
 	"github.com/steward-itaas/steward/internal/broker"
 	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/desk"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/jobs"
@@ -66,6 +67,8 @@ type Portal struct {
 	Broker    *broker.Broker
 	// SLA backs the service level pages.
 	SLA *sla.Service
+	// Desk is the service desk.
+	Desk *desk.Service
 	// Webhooks backs the webhook subscription pages.
 	Webhooks *webhook.Service
 	// Notify backs the inbox, notification preferences, the mail log and

@@ -1,0 +1,154 @@
+package api
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/steward-itaas/steward/internal/desk"
+	"github.com/steward-itaas/steward/internal/errs"
+)
+
+// deskRoutes are the service desk's endpoints (issue 20).
+func (s *Server) deskRoutes() []Route {
+	return []Route{
+		{Method: "GET", Path: "/api/v1/tickets", handler: s.listTickets},
+		{Method: "POST", Path: "/api/v1/tickets", handler: s.raiseTicket},
+		{Method: "GET", Path: "/api/v1/tickets/{ref}", handler: s.getTicket},
+		{Method: "GET", Path: "/api/v1/tickets/{ref}/comments", handler: s.ticketComments},
+		{Method: "POST", Path: "/api/v1/tickets/{ref}/comments", handler: s.commentTicket},
+		{Method: "POST", Path: "/api/v1/tickets/{ref}/take", handler: s.takeTicket},
+		{Method: "POST", Path: "/api/v1/tickets/{ref}/assign", handler: s.assignTicket},
+		{Method: "POST", Path: "/api/v1/tickets/{ref}/move", handler: s.moveTicket},
+		{Method: "POST", Path: "/api/v1/tickets/{ref}/classify", handler: s.classifyTicket},
+		{Method: "POST", Path: "/api/v1/tickets/{ref}/rating", handler: s.rateTicket},
+		{Method: "PUT", Path: "/api/v1/tickets/{ref}/watch", handler: s.watchTicket},
+		{Method: "DELETE", Path: "/api/v1/tickets/{ref}/watch", handler: s.watchTicket},
+	}
+}
+
+func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	f := desk.Filter{View: desk.View(q.Get("view")), State: q.Get("state"), Kind: desk.Kind(q.Get("kind")), Service: q.Get("service"),
+		OrgUnit: q.Get("org_unit"), Group: q.Get("group"), Query: q.Get("q"), Sort: q.Get("sort"), Page: pg}
+	if v := q.Get("priority"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 4 {
+			return &errs.Error{Code: errs.CodeInvalid, Message: "a query parameter is not valid",
+				Fields: []errs.FieldError{{Field: "priority", Rule: "range", Message: "priority is a whole number from 1 to 4"}}}
+		}
+		f.Priority = n
+	}
+	out, err := s.Desk.Tickets(ctx(r), principal(r), f)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
+}
+
+func (s *Server) raiseTicket(w http.ResponseWriter, r *http.Request) error {
+	in, err := decodeObject[desk.RaiseInput](w, r)
+	if err != nil {
+		return err
+	}
+	t, err := s.Desk.Raise(ctx(r), principal(r), in)
+	if err != nil {
+		return err
+	}
+	d, err := s.Desk.Detail(ctx(r), principal(r), t.ID)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/tickets/"+t.Reference)
+	return writeJSON(w, http.StatusCreated, d)
+}
+
+func (s *Server) getTicket(w http.ResponseWriter, r *http.Request) error {
+	d, err := s.Desk.Detail(ctx(r), principal(r), r.PathValue("ref"))
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) ticketComments(w http.ResponseWriter, r *http.Request) error {
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.Desk.Comments(ctx(r), principal(r), r.PathValue("ref"), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
+}
+
+// detail answers a ticket after a change with its clocks and access.
+func (s *Server) detail(w http.ResponseWriter, r *http.Request, t *desk.Ticket, err error) error {
+	if err != nil {
+		return err
+	}
+	d, err := s.Desk.Detail(ctx(r), principal(r), t.ID)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, d)
+}
+
+func (s *Server) commentTicket(w http.ResponseWriter, r *http.Request) error {
+	in, err := decodeObject[desk.CommentInput](w, r)
+	if err != nil {
+		return err
+	}
+	t, err := s.Desk.Comment(ctx(r), principal(r), r.PathValue("ref"), in)
+	return s.detail(w, r, t, err)
+}
+
+func (s *Server) takeTicket(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.Desk.Take(ctx(r), principal(r), r.PathValue("ref"))
+	return s.detail(w, r, t, err)
+}
+
+func (s *Server) assignTicket(w http.ResponseWriter, r *http.Request) error {
+	in, err := decodeObject[desk.AssignInput](w, r)
+	if err != nil {
+		return err
+	}
+	t, err := s.Desk.Assign(ctx(r), principal(r), r.PathValue("ref"), in)
+	return s.detail(w, r, t, err)
+}
+
+func (s *Server) moveTicket(w http.ResponseWriter, r *http.Request) error {
+	in, err := decodeObject[desk.MoveInput](w, r)
+	if err != nil {
+		return err
+	}
+	t, err := s.Desk.Move(ctx(r), principal(r), r.PathValue("ref"), in)
+	return s.detail(w, r, t, err)
+}
+
+func (s *Server) classifyTicket(w http.ResponseWriter, r *http.Request) error {
+	in, err := decodeObject[desk.ClassifyInput](w, r)
+	if err != nil {
+		return err
+	}
+	t, err := s.Desk.Classify(ctx(r), principal(r), r.PathValue("ref"), in)
+	return s.detail(w, r, t, err)
+}
+
+func (s *Server) rateTicket(w http.ResponseWriter, r *http.Request) error {
+	in, err := decodeObject[desk.RateInput](w, r)
+	if err != nil {
+		return err
+	}
+	t, err := s.Desk.Rate(ctx(r), principal(r), r.PathValue("ref"), in)
+	return s.detail(w, r, t, err)
+}
+
+func (s *Server) watchTicket(w http.ResponseWriter, r *http.Request) error {
+	t, err := s.Desk.Watch(ctx(r), principal(r), r.PathValue("ref"), r.Method == http.MethodPut)
+	return s.detail(w, r, t, err)
+}

@@ -1,0 +1,90 @@
+package api_test
+
+import (
+	"testing"
+
+	"github.com/steward-itaas/steward/internal/desk"
+)
+
+// deskScenario drives the service desk's routes (issue 20): a Retail
+// consumer raises an incident about object storage (whose group the
+// billing scenario made), its group's agent takes it, puts it on hold
+// for her, she answers, it is escalated, resolved and rated; someone of
+// another org unit reads none of it.
+func deskScenario(t *testing.T, e *env, retail string) {
+	c := e.check
+	_, buyer := e.user(t, "desk-buyer@example.com", retail, map[string]any{"role": "consumer", "scope_kind": "org_unit", "scope_id": retail})
+	var grp idOnly
+	c.do("GET", "/api/v1/services/object-storage", e.admin, nil, 200)
+	var groups struct{ Items []struct{ ID, Name string } }
+	c.do("GET", "/api/v1/groups", e.admin, nil, 200).decode(t, &groups)
+	for _, g := range groups.Items {
+		if g.Name == "Storage team" {
+			grp.ID = g.ID
+		}
+	}
+	agentID, agent := e.user(t, "desk-agent@example.com", retail)
+	c.do("PUT", "/api/v1/groups/"+grp.ID+"/members/"+agentID, e.admin, nil, 200)
+	var lab idOnly
+	c.do("POST", "/api/v1/org-units", e.admin, map[string]any{"kind": "business_unit", "code": "DESKLAB", "name": "Desk lab"}, 201).decode(t, &lab)
+	_, outsider := e.user(t, "desk-outsider@example.com", lab.ID, map[string]any{"role": "consumer", "scope_kind": "org_unit", "scope_id": lab.ID})
+
+	if f := c.bad("POST", "/api/v1/tickets", buyer, map[string]any{"kind": "gripe", "service": "", "summary": "", "impact": 7}, 422).problemFields(); len(f) != 4 {
+		t.Errorf("a bad ticket: fields %v, want kind, service, summary and impact", f)
+	}
+	c.do("POST", "/api/v1/tickets", buyer, map[string]any{"service": "object-storage", "org_unit": lab.ID, "summary": "not mine"}, 403)
+	c.do("POST", "/api/v1/tickets", buyer, map[string]any{"kind": "problem", "service": "object-storage", "summary": "root cause"}, 403)
+	var tk desk.Detail
+	c.do("POST", "/api/v1/tickets", buyer, map[string]any{"service": "object-storage", "summary": "Uploads to the bucket fail",
+		"description": "Since 9:00 every upload answers 503.", "impact": 2, "urgency": 1}, 201).decode(t, &tk)
+	if tk.Reference == "" || tk.Priority != 2 || tk.Group == nil || tk.Group.ID != grp.ID || !tk.Access.Requester || tk.Access.Work {
+		t.Fatalf("raised %+v", tk)
+	}
+	ref := "/api/v1/tickets/" + tk.Reference
+	c.do("GET", ref, outsider, nil, 404)
+	c.do("GET", "/api/v1/tickets/"+tk.ID, buyer, nil, 200)
+	c.do("GET", "/api/v1/tickets?view=mine&state=open&limit=1", buyer, nil, 200)
+	c.do("GET", "/api/v1/tickets?view=queue&sort=due&q=upload", agent, nil, 200)
+	c.bad("GET", "/api/v1/tickets?view=bogus", agent, nil, 422)
+	var list struct{ Items []desk.Ticket }
+	c.do("GET", "/api/v1/tickets", outsider, nil, 200).decode(t, &list)
+	if len(list.Items) != 0 {
+		t.Errorf("the outsider lists %d tickets, want none", len(list.Items))
+	}
+
+	c.do("POST", ref+"/take", buyer, nil, 403)
+	c.do("POST", ref+"/take", agent, nil, 200).decode(t, &tk)
+	if tk.State != desk.StateAssigned || tk.Assignee == nil || tk.Assignee.ID != agentID {
+		t.Errorf("taken: %+v", tk.Ticket)
+	}
+	c.do("POST", ref+"/comments", agent, map[string]any{"body": "Gateway pods restarting", "internal": true}, 200)
+	c.do("POST", ref+"/move", agent, map[string]any{"to": "on_hold", "hold_reason": "customer", "note": "Which bucket?"}, 200).decode(t, &tk)
+	if !tk.Resolution.Paused {
+		t.Errorf("on hold, the resolution clock is %+v, want paused", tk.Resolution)
+	}
+	var comments struct{ Items []desk.Comment }
+	c.do("GET", ref+"/comments", buyer, nil, 200).decode(t, &comments)
+	if len(comments.Items) != 1 || comments.Items[0].Internal {
+		t.Errorf("the requester sees %+v, want only the question", comments.Items)
+	}
+	c.do("POST", ref+"/comments", buyer, map[string]any{"body": "retail-invoices"}, 200).decode(t, &tk)
+	if tk.State != desk.StateInProgress {
+		t.Errorf("after the answer: %s, want in_progress", tk.State)
+	}
+	c.bad("POST", ref+"/assign", agent, map[string]any{"tier": 4}, 422)
+	c.do("POST", ref+"/assign", agent, map[string]any{"tier": 2, "note": "Needs the storage engineers"}, 200)
+	c.do("POST", ref+"/classify", agent, map[string]any{"impact": 1}, 200).decode(t, &tk)
+	if tk.Priority != 1 {
+		t.Errorf("after raising the impact: P%d, want P1", tk.Priority)
+	}
+	c.do("PUT", ref+"/watch", outsider, nil, 404)
+	c.do("PUT", ref+"/watch", agent, nil, 200)
+	c.do("DELETE", ref+"/watch", agent, nil, 200)
+	c.do("POST", ref+"/move", agent, map[string]any{"to": "closed"}, 409)
+	c.do("POST", ref+"/move", agent, map[string]any{"to": "resolved", "resolution": "Restarted the gateway with more memory"}, 200)
+	c.do("POST", ref+"/rating", agent, map[string]any{"rating": 5}, 403)
+	c.do("POST", ref+"/rating", buyer, map[string]any{"rating": 5, "comment": "Fast"}, 200).decode(t, &tk)
+	if tk.Rating == nil || *tk.Rating != 5 {
+		t.Errorf("rating %v", tk.Rating)
+	}
+}

@@ -1,0 +1,385 @@
+package desk_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/app"
+	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/demo"
+	"github.com/steward-itaas/steward/internal/desk"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/sla"
+	"github.com/steward-itaas/steward/internal/sqldb"
+	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
+)
+
+type fixture struct {
+	t   *testing.T
+	ctx context.Context
+	a   *app.App
+	now time.Time
+	mu  sync.Mutex
+}
+
+func at(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func newFixture(t *testing.T) *fixture {
+	f := &fixture{t: t, ctx: context.Background(), now: at("2026-11-16T10:00:00Z")} // a Monday
+	a, err := app.New(f.ctx, app.Config{Database: sqldbtest.Config(t), Now: f.clock,
+		Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}}, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	f.a = a
+	if _, err := demo.Seed(f.ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing}); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func (f *fixture) clock() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.now
+}
+
+func (f *fixture) set(s string) {
+	f.mu.Lock()
+	f.now = at(s)
+	f.mu.Unlock()
+}
+
+func (f *fixture) as(email string) *access.Principal {
+	f.t.Helper()
+	u, err := f.a.Identity.UserByEmail(f.ctx, access.System(), email)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	p, err := f.a.Identity.Principal(f.ctx, u.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return p
+}
+
+// person adds a user with a role on an org unit (code) or everywhere
+// (""), in the assignment group named (if any).
+func (f *fixture) person(email string, role access.Role, orgUnit, group string) *access.Principal {
+	f.t.Helper()
+	sys := access.System()
+	in := identity.CreateUserInput{Email: email, Name: email, Password: "correct horse battery staple"}
+	g := identity.CreateGrantInput{Role: role, ScopeKind: access.ScopeGlobal}
+	if orgUnit != "" {
+		var id string
+		if err := f.a.DB.Read().QueryRowContext(f.ctx, `SELECT id FROM org_units WHERE code = $1`, orgUnit).Scan(&id); err != nil {
+			f.t.Fatal(err)
+		}
+		in.OrgUnitID, g.ScopeKind, g.ScopeID = id, access.ScopeOrgUnit, id
+	}
+	u, err := f.a.Identity.CreateUser(f.ctx, sys, in)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	g.UserID = u.ID
+	if _, err := f.a.Identity.CreateGrant(f.ctx, sys, g); err != nil {
+		f.t.Fatal(err)
+	}
+	if group != "" {
+		gs, err := f.a.Identity.Groups(f.ctx, sys)
+		if err != nil {
+			f.t.Fatal(err)
+		}
+		for _, x := range gs {
+			if x.Name == group {
+				if _, err := f.a.Identity.SetMember(f.ctx, sys, x.ID, u.ID, true); err != nil {
+					f.t.Fatal(err)
+				}
+			}
+		}
+	}
+	return f.as(email)
+}
+
+func wantCode(t *testing.T, err error, code errs.Code, what string) {
+	t.Helper()
+	if !errs.Is(err, code) {
+		t.Fatalf("%s: got %v, want %s", what, err, code)
+	}
+}
+
+// must(f())(t) is f's result, failing the test on f's error.
+func must[T any](v T, err error) func(*testing.T) T {
+	return func(t *testing.T) T {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+}
+
+// businessHours is Retail's desktop SLA: weekdays 09:00–17:00 UTC, P3
+// incidents responded to within an hour and resolved within eight
+// service hours, 90 % of them.
+func (f *fixture) businessHours() {
+	f.t.Helper()
+	month := sla.Window{Kind: sla.Month}
+	in := sla.AgreementInput{Code: "desktop-retail", Name: "Desktop for Retail", Kind: sla.SLA, State: sla.Active, Provider: "Contoso IT",
+		Customer: "Retail", Currency: "EUR", EffectiveFrom: "2026-01-01", Services: []string{"desktop"}, OrgUnits: []string{"RETAIL"},
+		Calendar: catalog.Calendar{TimeZone: "UTC", Weekly: catalog.Weekly(catalog.Weekdays[:5], "09:00", "17:00")},
+		Targets: []sla.Target{
+			{Code: "respond-p3", Kind: sla.Response, Priority: 3, WithinMinutes: 60, Objective: "90", Window: month},
+			{Code: "resolve-p3", Kind: sla.Resolution, Priority: 3, WithinMinutes: 480, Objective: "90", Window: month},
+		}}
+	if _, _, err := f.a.SLA.SaveAgreement(f.ctx, f.as("lena@it.contoso.example"), in); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// TestTicketLifecycle follows an incident from a consumer's words to her
+// rating: routed to the service's group by the priority matrix, taken by
+// one of two agents racing for it, its clock standing still while it
+// waits for her, resolved, rated, and measured by the SLA's resolution
+// target in the agreement's service hours (issue 20).
+func TestTicketLifecycle(t *testing.T) {
+	f := newFixture(t)
+	f.businessHours()
+	dana, alex := f.as("dana@contoso.example"), f.as("alex@it.contoso.example")
+	bo := f.person("bo@it.contoso.example", access.RoleAgent, "", "Service Desk")
+	mia := f.person("mia@contoso.example", access.RoleConsumer, "MFG", "")
+
+	tk := must(f.a.Desk.Raise(f.ctx, dana, desk.RaiseInput{Service: "desktop", Summary: "My laptop can't print to the 3rd floor printer",
+		Description: "Since this morning every print job stays in the queue."}))(t)
+	if tk.Kind != desk.Incident || tk.State != desk.StateNew || tk.Priority != 3 || tk.Group == nil || tk.Group.Name != "Service Desk" || tk.Tier != 1 {
+		t.Fatalf("raised %+v, want a new P3 incident in the Service Desk's queue at tier 1", tk)
+	}
+	if tk.OrgUnit == nil || tk.OrgUnit.Code != "CC-4100" || tk.Requester == nil || tk.Requester.ID != dana.UserID {
+		t.Fatalf("org unit %v requester %v, want Dana's cost centre and Dana", tk.OrgUnit, tk.Requester)
+	}
+	// Due in the SLA's hours: an hour to respond, eight to resolve (Monday
+	// 10:00–17:00 and Tuesday 09:00–10:00).
+	if got, want := *tk.RespondBy, at("2026-11-16T11:00:00Z"); !got.Equal(want) {
+		t.Errorf("respond by %s, want %s", got, want)
+	}
+	if got, want := *tk.ResolveBy, at("2026-11-17T10:00:00Z"); !got.Equal(want) {
+		t.Errorf("resolve by %s, want %s", got, want)
+	}
+	// Impact × urgency through the matrix.
+	p1 := must(f.a.Desk.Raise(f.ctx, dana, desk.RaiseInput{Service: "desktop", Summary: "Nobody in the store can sign in", Impact: 1, Urgency: 1}))(t)
+	if p1.Priority != 1 {
+		t.Errorf("high impact and urgency gave P%d, want P1", p1.Priority)
+	}
+
+	// Nobody outside reads it: another org unit's consumer, and a service
+	// manager of Manufacturing, are told it does not exist.
+	_, err := f.a.Desk.Ticket(f.ctx, mia, tk.Reference)
+	wantCode(t, err, errs.CodeNotFound, "another org unit's consumer reading the ticket")
+	_, err = f.a.Desk.Ticket(f.ctx, f.as("sam@it.contoso.example"), tk.Reference)
+	wantCode(t, err, errs.CodeNotFound, "Manufacturing's service manager reading Retail's ticket")
+	_, err = f.a.Desk.Comment(f.ctx, mia, tk.Reference, desk.CommentInput{Body: "me too"})
+	wantCode(t, err, errs.CodeNotFound, "another org unit's consumer commenting")
+	// Nor does a consumer work it.
+	_, err = f.a.Desk.Take(f.ctx, dana, tk.Reference)
+	wantCode(t, err, errs.CodeForbidden, "the requester taking her own ticket")
+	_, err = f.a.Desk.Move(f.ctx, dana, tk.Reference, desk.MoveInput{To: desk.StateResolved, Resolution: "fixed it myself"})
+	wantCode(t, err, errs.CodeForbidden, "the requester resolving")
+
+	// Two agents take it at once: one wins, the other is told who has it.
+	var wg sync.WaitGroup
+	results := make([]error, 2)
+	for i, p := range []*access.Principal{alex, bo} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, results[i] = f.a.Desk.Take(f.ctx, p, tk.Reference)
+		}()
+	}
+	wg.Wait()
+	won := 0
+	for _, err := range results {
+		switch {
+		case err == nil:
+			won++
+		case !errs.Is(err, errs.CodeConflict):
+			t.Fatalf("taking at once: %v, want one success and one conflict", err)
+		}
+	}
+	if won != 1 {
+		t.Fatalf("%d agents took the ticket, want exactly one (%v)", won, results)
+	}
+	tk = must(f.a.Desk.Ticket(f.ctx, alex, tk.Reference))(t)
+	worker := alex
+	if tk.Assignee.ID == bo.UserID {
+		worker = bo
+	}
+	if tk.State != desk.StateAssigned || tk.RespondedAt == nil || !tk.RespondedAt.Equal(at("2026-11-16T10:00:00Z")) {
+		t.Fatalf("after taking: state %s responded %v, want assigned and responded at 10:00", tk.State, tk.RespondedAt)
+	}
+	// Illegal moves change nothing.
+	_, err = f.a.Desk.Move(f.ctx, worker, tk.Reference, desk.MoveInput{To: desk.StateClosed})
+	wantCode(t, err, errs.CodeConflict, "closing an assigned ticket")
+	_, err = f.a.Desk.Move(f.ctx, worker, tk.Reference, desk.MoveInput{To: desk.StateOnHold, HoldReason: "lunch"})
+	wantCode(t, err, errs.CodeInvalid, "holding for no known reason")
+
+	// A work note is for the desk; a comment is for Dana too.
+	must(f.a.Desk.Comment(f.ctx, worker, tk.Reference, desk.CommentInput{Body: "Print spooler on PRN-3F looks stuck", Internal: true}))(t)
+	_, err = f.a.Desk.Comment(f.ctx, dana, tk.Reference, desk.CommentInput{Body: "sneaky", Internal: true})
+	wantCode(t, err, errs.CodeForbidden, "the requester writing a work note")
+	f.set("2026-11-16T11:00:00Z")
+	must(f.a.Desk.Move(f.ctx, worker, tk.Reference, desk.MoveInput{To: desk.StateOnHold, HoldReason: "customer", Note: "Which printer name does your laptop show?"}))(t)
+	seen := must(f.a.Desk.Comments(f.ctx, dana, tk.Reference, sqldb.Page{}))(t).Items
+	if len(seen) != 1 || seen[0].Internal || seen[0].Body != "Which printer name does your laptop show?" {
+		t.Fatalf("Dana sees comments %+v, want only the question", seen)
+	}
+	if all := must(f.a.Desk.Comments(f.ctx, worker, tk.Reference, sqldb.Page{}))(t).Items; len(all) != 2 {
+		t.Fatalf("the agent sees %d comments, want the work note and the question", len(all))
+	}
+
+	// While it waits for Dana the clocks stand still: she answers on
+	// Tuesday at 10:00, the ticket moves on, and its resolution is due
+	// seven service hours later (Monday 11:00–17:00 and Tuesday 09:00–10:00
+	// held): Tuesday 17:00.
+	f.set("2026-11-17T10:00:00Z")
+	d := must(f.a.Desk.Detail(f.ctx, dana, tk.Reference))(t)
+	if !d.Resolution.Paused || d.Resolution.ElapsedMinutes != 60 || d.Resolution.TargetMinutes != 480 || d.Resolution.Agreement != "Desktop for Retail" {
+		t.Fatalf("resolution clock on hold %+v, want paused at 60 of 480 minutes of Desktop for Retail", d.Resolution)
+	}
+	tk = must(f.a.Desk.Comment(f.ctx, dana, tk.Reference, desk.CommentInput{Body: "It says PRN-3F-EAST"}))(t)
+	if tk.State != desk.StateInProgress {
+		t.Fatalf("after Dana's answer the ticket is %s, want in_progress", tk.State)
+	}
+	if got, want := *tk.ResolveBy, at("2026-11-17T17:00:00Z"); !got.Equal(want) {
+		t.Errorf("resolve by after the hold %s, want %s", got, want)
+	}
+
+	f.set("2026-11-17T12:00:00Z")
+	_, err = f.a.Desk.Move(f.ctx, worker, tk.Reference, desk.MoveInput{To: desk.StateResolved})
+	wantCode(t, err, errs.CodeInvalid, "resolving without a resolution")
+	tk = must(f.a.Desk.Move(f.ctx, worker, tk.Reference, desk.MoveInput{To: desk.StateResolved, Resolution: "Cleared the spooler and re-added PRN-3F-EAST."}))(t)
+	d = must(f.a.Desk.Detail(f.ctx, dana, tk.Reference))(t)
+	// Monday 10:00–11:00 and Tuesday 10:00–12:00.
+	if !d.Resolution.Stopped || d.Resolution.ElapsedMinutes != 180 || d.Resolution.Late {
+		t.Errorf("resolution clock %+v, want stopped at 180 minutes, in time", d.Resolution)
+	}
+	if !d.Access.Requester || !d.Access.MayReopen || d.Access.Work {
+		t.Errorf("Dana's access %+v, want requester who may reopen and not work", d.Access)
+	}
+	_, err = f.a.Desk.Rate(f.ctx, worker, tk.Reference, desk.RateInput{Rating: 5})
+	wantCode(t, err, errs.CodeForbidden, "the agent rating the ticket")
+	_, err = f.a.Desk.Rate(f.ctx, dana, tk.Reference, desk.RateInput{Rating: 6})
+	wantCode(t, err, errs.CodeInvalid, "a rating of 6")
+	tk = must(f.a.Desk.Rate(f.ctx, dana, tk.Reference, desk.RateInput{Rating: 5, Comment: "Quick and friendly"}))(t)
+	if tk.Rating == nil || *tk.Rating != 5 {
+		t.Errorf("rating %v, want 5", tk.Rating)
+	}
+
+	// The SLA's resolution target counts it, in time.
+	if _, err := f.a.SLA.Evaluate(f.ctx); err != nil {
+		t.Fatal(err)
+	}
+	c := must(f.a.SLA.Compliance(f.ctx, f.as("lena@it.contoso.example"), "desktop-retail"))(t)
+	found := false
+	for _, r := range c.Targets {
+		if r.Target.Code == "resolve-p3" {
+			found = true
+			if r.Current.Counted != 1 || r.Current.Within != 1 {
+				t.Errorf("resolve-p3 counted %d within %d, want the ticket counted once, within time", r.Current.Counted, r.Current.Within)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no figures for resolve-p3")
+	}
+
+	// Dana reopens it the next day: the clock resumes where it stopped.
+	f.set("2026-11-18T09:30:00Z")
+	tk = must(f.a.Desk.Move(f.ctx, dana, tk.Reference, desk.MoveInput{To: desk.StateInProgress, Note: "It stopped again"}))(t)
+	if tk.State != desk.StateInProgress || tk.Reopened != 1 || tk.ResolvedAt != nil || tk.Rating != nil {
+		t.Fatalf("reopened ticket %+v, want in progress, reopened once, unresolved, unrated", tk)
+	}
+	f.set("2026-11-18T10:00:00Z")
+	d = must(f.a.Desk.Detail(f.ctx, worker, tk.Reference))(t)
+	if d.Resolution.ElapsedMinutes != 210 || d.Resolution.Stopped || !d.Resolution.Due.Equal(at("2026-11-18T14:30:00Z")) {
+		t.Errorf("half an hour after reopening the resolution clock %+v, want running at 210 minutes (180, and Wednesday 09:30–10:00), due 14:30", d.Resolution)
+	}
+	// Past the reopening time it cannot be.
+	must(f.a.Desk.Move(f.ctx, worker, tk.Reference, desk.MoveInput{To: desk.StateResolved, Resolution: "Replaced the driver."}))(t)
+	f.set("2026-11-30T09:30:00Z")
+	_, err = f.a.Desk.Move(f.ctx, dana, tk.Reference, desk.MoveInput{To: desk.StateInProgress})
+	wantCode(t, err, errs.CodeConflict, "reopening after the reopening time")
+	must(f.a.Desk.Move(f.ctx, dana, tk.Reference, desk.MoveInput{To: desk.StateClosed}))(t)
+	_, err = f.a.Desk.Comment(f.ctx, dana, tk.Reference, desk.CommentInput{Body: "one more thing"})
+	wantCode(t, err, errs.CodeConflict, "commenting on a closed ticket")
+}
+
+// TestTicketLists: each person's lists hold what they may read and no
+// more; the queue sorts by time left and pages by cursor.
+func TestTicketLists(t *testing.T) {
+	f := newFixture(t)
+	dana, alex := f.as("dana@contoso.example"), f.as("alex@it.contoso.example")
+	mia := f.person("mia@contoso.example", access.RoleConsumer, "MFG", "")
+	netops := f.person("nora@it.contoso.example", access.RoleConsumer, "MFG", "Network Operations")
+	var refs []string
+	for i, svc := range []string{"desktop", "email", "network", "desktop"} {
+		f.set(time.Date(2026, 11, 16, 10, i, 0, 0, time.UTC).Format(time.RFC3339))
+		urgency := 3 - i%3
+		tk := must(f.a.Desk.Raise(f.ctx, dana, desk.RaiseInput{Service: svc, Summary: "trouble with " + svc, Urgency: urgency}))(t)
+		refs = append(refs, tk.Reference)
+	}
+	must(f.a.Desk.Raise(f.ctx, mia, desk.RaiseInput{Service: "email", Summary: "Manufacturing's mail"}))(t)
+
+	count := func(p *access.Principal, fl desk.Filter) []string {
+		t.Helper()
+		var got []string
+		for {
+			pg := must(f.a.Desk.Tickets(f.ctx, p, fl))(t)
+			for _, tk := range pg.Items {
+				got = append(got, tk.Reference)
+			}
+			if pg.Next == "" {
+				return got
+			}
+			fl.Page.Cursor = pg.Next
+		}
+	}
+	if got := count(dana, desk.Filter{View: desk.Mine, Page: sqldbPage(2)}); len(got) != 4 {
+		t.Errorf("Dana's tickets %v, want her 4", got)
+	}
+	if got := count(mia, desk.Filter{}); len(got) != 1 {
+		t.Errorf("Mia reads %v, want only her own", got)
+	}
+	// Alex is in the Service Desk and Platform Engineering, and holds
+	// ticket.work everywhere: every ticket is in his queue.
+	if got := count(alex, desk.Filter{View: desk.Queue, State: "open", Sort: desk.SortDue, Page: sqldbPage(2)}); len(got) != 5 {
+		t.Errorf("Alex's queue %v, want all 5", got)
+	}
+	// Nora works only the Network Operations group's tickets.
+	if got := count(netops, desk.Filter{View: desk.Queue}); len(got) != 1 || got[0] != refs[2] {
+		t.Errorf("Nora's queue %v, want only the network ticket %s", got, refs[2])
+	}
+	// By time left: the urgent ones first.
+	q := must(f.a.Desk.Tickets(f.ctx, alex, desk.Filter{View: desk.Queue, Sort: desk.SortDue}))(t)
+	for i := 1; i < len(q.Items); i++ {
+		if q.Items[i].ResolveBy.Before(*q.Items[i-1].ResolveBy) {
+			t.Errorf("queue not sorted by due time at %d: %s before %s", i, q.Items[i-1].ResolveBy, q.Items[i].ResolveBy)
+		}
+	}
+	_, err := f.a.Desk.Tickets(f.ctx, dana, desk.Filter{View: "everything"})
+	wantCode(t, err, errs.CodeInvalid, "an unknown view")
+}
+
+func sqldbPage(n int) sqldb.Page { return sqldb.Page{Limit: n} }
