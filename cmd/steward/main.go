@@ -154,6 +154,7 @@ func commands() *command {
 			{name: "review", args: "CODE", summary: "an agreement's service review: each target over a period and its own windows", run: slaReview},
 			{name: "outage", summary: "record an outage", run: slaOutage},
 		}},
+		{name: "ticket", summary: "the service desk: raise, list, show and work tickets (--as a person)", subs: ticketCommands()},
 		{name: "bench", summary: "load benchmarks on a fresh Steward (docs/benchmarks.md)", subs: []*command{
 			{name: "ingest", summary: "the CloudEvents ingest endpoint: events/s and latency", run: benchIngest},
 			{name: "billing", summary: "a billing run for many accounts: invoices/s", run: benchBilling},
@@ -162,6 +163,7 @@ func commands() *command {
 			{name: "lists", summary: "first and deep pages of the big lists: p99 latency", run: benchLists},
 			{name: "catalog", summary: "a large catalog: load, search, one offering, the portal's page, RSS", run: benchCatalog},
 			{name: "notify", summary: "a burst of mailed notifications from a billing run: delivery time, duplicates", run: benchNotify},
+			{name: "desk", summary: "the service desk at size: an agent's queue, the service suggestion, raising tickets", run: benchDesk},
 		}},
 		{name: "version", summary: "print the version and the commit it was built from", run: versionCmd},
 	}}

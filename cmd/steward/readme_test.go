@@ -130,6 +130,7 @@ var readmeChecks = map[string]func(out string) bool{
 	"blueprint validate":   contains("; valid"),
 	"blueprint upload":     contains("uploaded "),
 	"sla apply":            contains("defined "),
+	"ticket list":          contains("TICKET", "RESOLVE BY"),
 	"curl /api/v1/me":      contains(`"email":"admin@it.contoso.example"`),
 	"curl /osb/v2/catalog": contains(`"services":[{`),
 }

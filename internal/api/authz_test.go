@@ -471,6 +471,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{route: "GET /api/v1/incidents", may: or(can(access.AgreementRead, provider), anywhere(access.OutageRecord))},
 		{route: "POST /api/v1/incidents", may: can(access.OutageRecord, svc), body: map[string]any{"service": "desktop", "priority": 3, "summary": "matrix", "opened_at": time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)}},
 		{route: "PUT /api/v1/incidents/{id}", path: "/api/v1/incidents/{incident}", may: can(access.OutageRecord, svc), body: map[string]any{"service": "desktop", "priority": 1, "summary": "matrix", "opened_at": time.Now().Add(-500 * time.Hour).UTC().Format(time.RFC3339)}},
+		{route: "GET /api/v1/service-suggestions", path: "/api/v1/service-suggestions?text=my+laptop+cannot+print", may: or(anywhere(access.TicketCreate), anywhere(access.TicketWork))},
 		{route: "GET /api/v1/tickets", list: "ticket", may: readTicket},
 		{route: "POST /api/v1/tickets", may: can(access.TicketCreate, retail), body: map[string]any{"service": "desktop", "org_unit": v["org_unit"], "summary": "matrix"}},
 		{route: "GET /api/v1/tickets/{ref}", path: "/api/v1/tickets/{ticket}", may: readTicket},

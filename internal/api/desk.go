@@ -11,6 +11,7 @@ import (
 // deskRoutes are the service desk's endpoints (issue 20).
 func (s *Server) deskRoutes() []Route {
 	return []Route{
+		{Method: "GET", Path: "/api/v1/service-suggestions", handler: s.suggestServices},
 		{Method: "GET", Path: "/api/v1/tickets", handler: s.listTickets},
 		{Method: "POST", Path: "/api/v1/tickets", handler: s.raiseTicket},
 		{Method: "GET", Path: "/api/v1/tickets/{ref}", handler: s.getTicket},
@@ -151,4 +152,22 @@ func (s *Server) rateTicket(w http.ResponseWriter, r *http.Request) error {
 func (s *Server) watchTicket(w http.ResponseWriter, r *http.Request) error {
 	t, err := s.Desk.Watch(ctx(r), principal(r), r.PathValue("ref"), r.Method == http.MethodPut)
 	return s.detail(w, r, t, err)
+}
+
+func (s *Server) suggestServices(w http.ResponseWriter, r *http.Request) error {
+	q := r.URL.Query()
+	k := 0
+	if v := q.Get("k"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return &errs.Error{Code: errs.CodeInvalid, Message: "a query parameter is not valid",
+				Fields: []errs.FieldError{{Field: "k", Rule: "range", Message: "k is a whole number from 1 to 10"}}}
+		}
+		k = n
+	}
+	out, err := s.Desk.Suggest(ctx(r), principal(r), q.Get("text"), k)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"suggestions": out})
 }

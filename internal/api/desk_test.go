@@ -34,6 +34,12 @@ func deskScenario(t *testing.T, e *env, retail string) {
 	}
 	c.do("POST", "/api/v1/tickets", buyer, map[string]any{"service": "object-storage", "org_unit": lab.ID, "summary": "not mine"}, 403)
 	c.do("POST", "/api/v1/tickets", buyer, map[string]any{"kind": "problem", "service": "object-storage", "summary": "root cause"}, 403)
+	var sg struct{ Suggestions []desk.Suggestion }
+	c.do("GET", "/api/v1/service-suggestions?text=uploads+to+the+bucket+fail+with+503&k=2", buyer, nil, 200).decode(t, &sg)
+	if len(sg.Suggestions) == 0 || sg.Suggestions[0].Service.Code != "object-storage" || len(sg.Suggestions[0].Why) == 0 {
+		t.Errorf("suggestions for a failing bucket: %+v, want object storage first, with reasons", sg.Suggestions)
+	}
+	c.do("GET", "/api/v1/service-suggestions?text=", buyer, nil, 422)
 	var tk desk.Detail
 	c.do("POST", "/api/v1/tickets", buyer, map[string]any{"service": "object-storage", "summary": "Uploads to the bucket fail",
 		"description": "Since 9:00 every upload answers 503.", "impact": 2, "urgency": 1}, 201).decode(t, &tk)

@@ -177,6 +177,7 @@ type Service struct {
 	// slaChanged asks service level management to measure again, in the
 	// transaction that changed an incident.
 	slaChanged func(context.Context, *sqldb.Tx) error
+	suggest    suggester
 }
 
 // New returns the service desk; slaChanged (sla.Service.Changed) is
@@ -438,4 +439,17 @@ func (s *Service) Detail(ctx context.Context, p *access.Principal, ref string) (
 		return nil, err
 	}
 	return d, nil
+}
+
+// Services lists the services tickets may be raised about (live and
+// retiring), by name, for whoever may raise tickets: the choice the
+// "get help" form offers, which names no more than the catalog does.
+func (s *Service) Services(ctx context.Context, p *access.Principal) ([]Ref, error) {
+	if err := p.RequireAnywhere(access.TicketCreate); err != nil {
+		return nil, err
+	}
+	return sqldb.QueryAll(ctx, s.db.Read(), "services", func(row sqldb.Scanner) (Ref, error) {
+		var r Ref
+		return r, row.Scan(&r.ID, &r.Code, &r.Name)
+	}, `SELECT id, code, name FROM services WHERE lifecycle IN ('live', 'retiring') ORDER BY name, code LIMIT 5000`)
 }

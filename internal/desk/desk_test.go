@@ -383,3 +383,49 @@ func TestTicketLists(t *testing.T) {
 }
 
 func sqldbPage(n int) sqldb.Page { return sqldb.Page{Limit: n} }
+
+// TestSuggestLearns: a description in the user's own words gets the
+// service it is about from the catalog's texts ("my laptop can't print":
+// desktop computing, whose outcomes name printing); words the catalog
+// does not know are learned from the tickets agents settled on: three
+// tickets about the badge readers raised against the desktop and moved by
+// the agent to the directory make the directory the first suggestion for
+// the next one, in this replica at once and in a fresh one built from the
+// database (issue 20, free text to service).
+func TestSuggestLearns(t *testing.T) {
+	f := newFixture(t)
+	dana, alex := f.as("dana@contoso.example"), f.as("alex@it.contoso.example")
+	first := func(text string) desk.Suggestion {
+		t.Helper()
+		sg := must(f.a.Desk.Suggest(f.ctx, dana, text, 3))(t)
+		if len(sg) == 0 {
+			t.Fatalf("no suggestion for %q", text)
+		}
+		return sg[0]
+	}
+	if got := first("my laptop can't print to the 3rd floor printer"); got.Service.Code != "desktop" || len(got.Why) == 0 {
+		t.Errorf("the printer: %+v, want desktop computing, with reasons", got)
+	}
+	badge := "The badge reader at the loading dock rejects my card"
+	before := must(f.a.Desk.Suggest(f.ctx, dana, badge, 3))(t)
+	if len(before) > 0 && before[0].Service.Code == "directory" {
+		t.Fatalf("the directory is suggested for the badge reader before any ticket: %+v", before)
+	}
+	for _, text := range []string{"badge reader at the loading dock is red", "my card does not open the loading dock door (badge reader)",
+		"loading dock badge reader rejects everyone since the weekend"} {
+		tk := must(f.a.Desk.Raise(f.ctx, dana, desk.RaiseInput{Service: "desktop", Summary: text}))(t)
+		must(f.a.Desk.Classify(f.ctx, alex, tk.Reference, desk.ClassifyInput{Service: "directory"}))(t)
+	}
+	if got := first(badge); got.Service.Code != "directory" {
+		t.Errorf("after three reclassified tickets the badge reader is %+v (before: %+v), want the directory", got, before)
+	}
+	fresh := desk.New(f.a.DB, f.clock, f.a.Catalog, nil)
+	sg := must(fresh.Suggest(f.ctx, dana, badge, 1))(t)
+	if len(sg) != 1 || sg[0].Service.Code != "directory" {
+		t.Errorf("a replica built from the database suggests %+v, want the directory", sg)
+	}
+	_, err := f.a.Desk.Suggest(f.ctx, dana, "", 3)
+	wantCode(t, err, errs.CodeInvalid, "suggesting for nothing")
+	_, err = f.a.Desk.Suggest(f.ctx, f.as("audrey@it.contoso.example"), badge, 3)
+	wantCode(t, err, errs.CodeForbidden, "an auditor asking for suggestions")
+}

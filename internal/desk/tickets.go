@@ -219,6 +219,9 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 		out = t
 		return nil
 	})
+	if err == nil && (out.Kind == Incident || out.Kind == Request) {
+		s.learned(ticketText(out.Summary, out.Description), "", out.Service.ID)
+	}
 	return out, err
 }
 
@@ -848,7 +851,9 @@ func (s *Service) Classify(ctx context.Context, p *access.Principal, ref string,
 			return nil, err
 		}
 	}
-	return s.change(ctx, p, ref, "ticket.classify", true, func(tx *sqldb.Tx, t *Ticket, now time.Time) error {
+	var text, from string
+	out, err := s.change(ctx, p, ref, "ticket.classify", true, func(tx *sqldb.Tx, t *Ticket, now time.Time) error {
+		text, from = ticketText(t.Summary, t.Description), t.Service.ID
 		if !t.State.Open() {
 			return errs.Conflict("%s is %s: reopen it first", t.Reference, t.State)
 		}
@@ -891,6 +896,12 @@ func (s *Service) Classify(ctx context.Context, p *access.Principal, ref string,
 		}
 		return nil
 	})
+	if err == nil && out.Service.ID != from && out.Kind != Problem && out.Kind != Change {
+		// Reclassification teaches the suggestion: this text is about the
+		// service the agent settled on, not the one it was raised against.
+		s.learned(text, from, out.Service.ID)
+	}
+	return out, err
 }
 
 func nilIfEmpty(s string) any {

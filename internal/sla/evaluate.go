@@ -212,7 +212,7 @@ func (s *Service) loadWorld(ctx context.Context, db sqldb.Querier, horizon, now 
 		return nil, err
 	}
 	w.losses = effectiveLosses(outs, m)
-	incidents, err := sqldb.QueryAll(ctx, db, "incidents", scanIncident, `SELECT `+incidentColumns+incidentFrom+` AND i.opened_at >= $1`, sqldb.Time(horizon))
+	incidents, err := sqldb.QueryAll(ctx, db, "incidents", scanIncident, `SELECT `+incidentColumns+incidentFrom+` AND i.opened_at >= $1 AND `+measuredServices, sqldb.Time(horizon))
 	if err != nil {
 		return nil, err
 	}
@@ -237,6 +237,12 @@ func (s *Service) loadWorld(ctx context.Context, db sqldb.Querier, horizon, now 
 	return w, nil
 }
 
+// measuredServices keeps the incidents of the services an agreement (of
+// any state: reviews measure retired ones too) covers: a pass reads no
+// others (the service desk's tickets of services without agreements are
+// most of them).
+const measuredServices = `i.service_id IN (SELECT sc.ref_id FROM agreement_scope sc WHERE sc.kind = 'service')`
+
 // heldSince reads when the clocks of incidents opened since the horizon
 // stood still (ticket_holds), per ticket; a hold still running lasts.
 func heldSince(ctx context.Context, db sqldb.Querier, horizon time.Time) (map[string]Set, error) {
@@ -257,7 +263,7 @@ func heldSince(ctx context.Context, db sqldb.Querier, horizon time.Time) (map[st
 		}
 		return h, nil
 	}, `SELECT h.ticket_id, h.started_at, h.ended_at FROM ticket_holds h JOIN tickets i ON i.id = h.ticket_id
-		WHERE i.kind = 'incident' AND i.opened_at >= $1`, sqldb.Time(horizon))
+		WHERE i.kind = 'incident' AND i.opened_at >= $1 AND `+measuredServices, sqldb.Time(horizon))
 	if err != nil {
 		return nil, err
 	}

@@ -51,10 +51,12 @@ var navigation = []struct {
 		{"My services", "/my-services", anywhere(access.InstanceRead)},
 		{"My costs", "/costs", anywhere(access.BillingRead)},
 		{"Usage", "/usage", anywhere(access.UsageRead)},
+		{"Get help", "/help", anywhere(access.TicketCreate)},
 	}},
 	// Anyone may be a service's sponsor, so everyone has an approvals inbox.
 	{"Work", []navSection{
 		{"Approvals", "/approvals", everyone},
+		{"Tickets", "/tickets", mayUseDesk},
 		{"Tasks", "/tasks", anywhere(access.TaskWork)},
 		{"Notifications", "/notifications", everyone},
 	}},

@@ -132,6 +132,13 @@ func TestPagesPerRole(t *testing.T) {
 		{"dana@contoso.example", "/sla/agreements/desktop-sla/review", 200, []string{"Service review: Desktop computing for Retail", "Image server out of disk", "Core switch failover", "Printer driver missing"}, nil},
 		{"alex@it.contoso.example", "/sla/outages", 200, []string{"Record an outage", "Store logons slow to fail", "partial (30 %)"}, nil},
 		{"dana@contoso.example", "/sla/outages", 403, nil, nil},
+		// The service desk (issue 20).
+		{"dana@contoso.example", "/help", 200, []string{"Get help", "Desktop computing", "Suggest the service", "Raise the ticket"}, nil},
+		{"dana@contoso.example", "/help?suggest=1&description=my+laptop+cannot+print", 200, []string{"It sounds like", `value="desktop" checked`}, nil},
+		{"dana@contoso.example", "/tickets", 200, []string{"Raised or watched by me"}, []string{"My groups&#39; queue"}},
+		{"alex@it.contoso.example", "/tickets", 200, []string{"My groups&#39; queue", "Assigned to me"}, nil},
+		{"audrey@it.contoso.example", "/help", 403, nil, nil},
+		{"audrey@it.contoso.example", "/tickets", 200, []string{"All I may see"}, []string{"Raised or watched by me"}},
 	}
 	for _, i := range insts {
 		if i.Name == "shop-test" {

@@ -22,6 +22,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -223,6 +224,7 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 	routes = append(routes, p.ssoRoutes()...)
 	routes = append(routes, p.notificationRoutes()...)
 	routes = append(routes, p.passwordResetRoutes()...)
+	routes = append(routes, p.deskRoutes()...)
 	for _, rt := range routes {
 		var h http.Handler = p.adapt(rt.h)
 		if !rt.public {
@@ -263,9 +265,17 @@ var funcs = template.FuncMap{
 	"field":  func(fields map[string]string, name string) string { return fields[name] },
 	"list":   func(xs ...string) []string { return xs },
 	"add":    func(a, b int) int { return a + b },
-	"money":  func(minor int64, currency string) string { return money.New(minor, currency).Decimal() },
-	"rfc":    func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-	"every":  every,
+	"neg":    func(a int) int { return -a },
+	"levels": func() map[int]string { return desk.Levels },
+	"tiers":  func() []int { return []int{1, 2, 3} },
+	"stars":  func() []int { return []int{1, 2, 3, 4, 5} },
+	// suggested reports whether the service (code) is one of the suggestions.
+	"suggested": func(sg []desk.Suggestion, code string) bool {
+		return slices.ContainsFunc(sg, func(s desk.Suggestion) bool { return s.Service.Code == code })
+	},
+	"money": func(minor int64, currency string) string { return money.New(minor, currency).Decimal() },
+	"rfc":   func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"every": every,
 	// sentence starts a message from a service with a capital letter.
 	"sentence": capitalise,
 	"contains": strings.Contains,

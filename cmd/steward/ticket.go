@@ -1,0 +1,291 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"text/tabwriter"
+	"time"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/app"
+	"github.com/steward-itaas/steward/internal/desk"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// The ticket commands work the service desk (issue 20) as a person: --as
+// names who (raising, working and rating need a person; listing and
+// showing read as the system without it).
+
+// ticketOpen opens Steward as --as, or the system when write is false and
+// --as is empty.
+func ticketOpen(ctx context.Context, e env, c catalogFlags, write bool) (*app.App, *access.Principal, error) {
+	if write && *c.as == "" {
+		return nil, nil, usagef("%s: say who does it with --as EMAIL (the requester or the agent)", e.cmd)
+	}
+	return c.open(ctx, e)
+}
+
+func ticketWhen(t *time.Time) string {
+	if t == nil {
+		return "—"
+	}
+	return t.UTC().Format("2006-01-02 15:04")
+}
+
+// ticketList prints tickets, a page at a time with --limit.
+func ticketList(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "List tickets: --view queue (the groups and services --as works), mine, assigned or all (the default).")
+	c := addCatalogFlags(fs)
+	view := fs.String("view", "", "all, mine, queue or assigned")
+	state := fs.String("state", "", "a state, or open (not resolved or closed)")
+	kind := fs.String("kind", "", "incident, request, problem or change")
+	service := fs.String("service", "", "only tickets about this service (code or ID)")
+	sort := fs.String("sort", "", "opened (newest first, the default) or due (least time left first)")
+	limit := fs.Int("limit", 0, "print one page of this many tickets (1 to 500) and the cursor of the next; 0 prints them all")
+	cursor := fs.String("cursor", "", "start after the page this cursor ends (printed by --limit)")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if *limit < 0 || *limit > sqldb.MaxLimit {
+		return fmt.Errorf("--limit is 1 to %d, or 0 for every ticket", sqldb.MaxLimit)
+	}
+	a, p, err := ticketOpen(ctx, e, c, false)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	f := desk.Filter{View: desk.View(*view), State: *state, Kind: desk.Kind(*kind), Service: *service, Sort: *sort, Page: sqldb.Page{Limit: *limit, Cursor: *cursor}}
+	if *limit == 0 {
+		f.Page.Limit = sqldb.MaxLimit
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "TICKET\tPRIORITY\tSTATE\tSERVICE\tWITH\tRESOLVE BY\tSUMMARY")
+	for {
+		pg, err := a.Desk.Tickets(ctx, p, f)
+		if err != nil {
+			return describe(err)
+		}
+		for _, t := range pg.Items {
+			with := "—"
+			if t.Group != nil {
+				with = t.Group.Name
+			}
+			if t.Assignee != nil {
+				with = t.Assignee.Name
+			}
+			fmt.Fprintf(w, "%s\tP%d\t%s\t%s\t%s\t%s\t%s\n", t.Reference, t.Priority, t.State, t.Service.Code, with, ticketWhen(t.ResolveBy), t.Summary)
+		}
+		if pg.Next != "" && *limit > 0 {
+			if err := w.Flush(); err != nil {
+				return err
+			}
+			fmt.Fprintf(e.stderr, "more: run it again with --cursor %s\n", pg.Next)
+			return nil
+		}
+		if f.Page.Cursor = pg.Next; f.Page.Cursor == "" {
+			return w.Flush()
+		}
+	}
+}
+
+// ticketShow prints a ticket, its clocks and its conversation.
+func ticketShow(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "Show a ticket: its facts, clocks and conversation (work notes too for those who work it).")
+	c := addCatalogFlags(fs)
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	a, p, err := ticketOpen(ctx, e, c, false)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	d, err := a.Desk.Detail(ctx, p, fs.Arg(0))
+	if err != nil {
+		return describe(err)
+	}
+	printTicket(e, d)
+	cs, err := a.Desk.Comments(ctx, p, d.ID, sqldb.Page{Limit: sqldb.MaxLimit})
+	if err != nil {
+		return describe(err)
+	}
+	for _, cm := range cs.Items {
+		note := ""
+		if cm.Internal {
+			note = " (work note)"
+		}
+		fmt.Fprintf(e.stdout, "\n%s %s%s:\n  %s\n", ticketWhen(&cm.CreatedAt), cm.Author.Name, note, cm.Body)
+	}
+	return nil
+}
+
+func printTicket(e env, d *desk.Detail) {
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintf(w, "%s\t%s\n", d.Reference, d.Summary)
+	fmt.Fprintf(w, "kind\t%s, P%d (impact %s, urgency %s)\n", d.Kind, d.Priority, desk.Levels[d.Impact], desk.Levels[d.Urgency])
+	fmt.Fprintf(w, "state\t%s%s\n", d.State, map[bool]string{true: ", waiting for the " + d.HoldReason}[d.HoldReason != ""])
+	fmt.Fprintf(w, "service\t%s (%s)\n", d.Service.Name, d.Service.Code)
+	if d.OrgUnit != nil {
+		fmt.Fprintf(w, "for\t%s\n", d.OrgUnit.Name)
+	}
+	if d.Requester != nil {
+		fmt.Fprintf(w, "requester\t%s\n", d.Requester.Name)
+	}
+	with := "no group"
+	if d.Group != nil {
+		with = d.Group.Name
+	}
+	if d.Assignee != nil {
+		with += ", " + d.Assignee.Name
+	}
+	fmt.Fprintf(w, "with\t%s (tier %d)\n", with, d.Tier)
+	fmt.Fprintf(w, "opened\t%s\n", ticketWhen(&d.OpenedAt))
+	clock := func(c desk.Clock) string {
+		s := fmt.Sprintf("%d of %d service minutes", c.ElapsedMinutes, c.TargetMinutes)
+		switch {
+		case c.Late:
+			s += ", late"
+		case c.Paused:
+			s += ", paused"
+		case c.Stopped:
+			s += ", stopped"
+		}
+		if c.Due != nil && !c.Stopped {
+			s += ", due " + ticketWhen(c.Due)
+		}
+		if c.Agreement != "" {
+			s += " (" + c.Agreement + ")"
+		}
+		return s
+	}
+	fmt.Fprintf(w, "response\t%s\n", clock(d.Response))
+	fmt.Fprintf(w, "resolution\t%s\n", clock(d.Resolution))
+	if d.ResolvedAt != nil {
+		fmt.Fprintf(w, "resolved\t%s: %s\n", ticketWhen(d.ResolvedAt), d.Ticket.Resolution)
+	}
+	if d.Rating != nil {
+		fmt.Fprintf(w, "rating\t%d of 5 %s\n", *d.Rating, d.RatingComment)
+	}
+	w.Flush()
+	if d.Description != "" {
+		fmt.Fprintf(e.stdout, "\n%s\n", d.Description)
+	}
+}
+
+// ticketRaise raises a ticket as --as.
+func ticketRaise(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "Raise a ticket as --as about --service, for their org unit (or --org-unit); it goes to the service's assignment group.")
+	c := addCatalogFlags(fs)
+	kind := fs.String("kind", "incident", "incident, request, problem or change")
+	service := fs.String("service", "", "the service it is about (code or ID)")
+	summary := fs.String("summary", "", "what it is about, in one line")
+	description := fs.String("description", "", "what happened, in the requester's words")
+	orgUnit := fs.String("org-unit", "", "whose ticket it is (code or ID): the requester's org unit by default")
+	requester := fs.String("requester", "", "raise it on someone's behalf (e-mail): for those who work the service's tickets")
+	impact := fs.Int("impact", 2, "1 high, 2 medium, 3 low")
+	urgency := fs.Int("urgency", 2, "1 high, 2 medium, 3 low")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	a, p, err := ticketOpen(ctx, e, c, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	t, err := a.Desk.Raise(ctx, p, desk.RaiseInput{Kind: desk.Kind(*kind), Service: *service, Summary: *summary, Description: *description,
+		OrgUnit: *orgUnit, Requester: *requester, Impact: *impact, Urgency: *urgency})
+	if err != nil {
+		return describe(err)
+	}
+	group := "no group"
+	if t.Group != nil {
+		group = t.Group.Name
+	}
+	fmt.Fprintf(e.stdout, "raised %s (P%d) for %s, resolve by %s\n", t.Reference, t.Priority, group, ticketWhen(t.ResolveBy))
+	return nil
+}
+
+// ticketAct is one of the commands that change a ticket as --as.
+func ticketAct(about string, flags func(*flagSet) func(ctx context.Context, a *app.App, p *access.Principal, ref string) (*desk.Ticket, error)) func(context.Context, env, []string) error {
+	return func(ctx context.Context, e env, args []string) error {
+		fs := newFlagSet(e, about)
+		c := addCatalogFlags(fs)
+		act := flags(fs)
+		if err := fs.parse(args); err != nil {
+			return err
+		}
+		a, p, err := ticketOpen(ctx, e, c, true)
+		if err != nil {
+			return err
+		}
+		defer a.Close()
+		t, err := act(ctx, a, p, fs.Arg(0))
+		if err != nil {
+			var u usageError
+			if errors.As(err, &u) {
+				return err
+			}
+			return describe(err)
+		}
+		with := "no one"
+		if t.Assignee != nil {
+			with = t.Assignee.Name
+		} else if t.Group != nil {
+			with = t.Group.Name
+		}
+		fmt.Fprintf(e.stdout, "%s is %s, with %s (tier %d)\n", t.Reference, t.State, with, t.Tier)
+		return nil
+	}
+}
+
+func ticketCommands() []*command {
+	return []*command{
+		{name: "list", summary: "tickets: --view queue, mine, assigned or all; --state open", run: ticketList},
+		{name: "show", args: "REF", summary: "a ticket, its clocks and its conversation", run: ticketShow},
+		{name: "raise", summary: "raise a ticket as --as about --service", run: ticketRaise},
+		{name: "take", args: "REF", summary: "take a ticket (assign it to --as)", run: ticketAct("Take the ticket: assign it to --as, who works its service's tickets.",
+			func(*flagSet) func(context.Context, *app.App, *access.Principal, string) (*desk.Ticket, error) {
+				return func(ctx context.Context, a *app.App, p *access.Principal, ref string) (*desk.Ticket, error) {
+					return a.Desk.Take(ctx, p, ref)
+				}
+			})},
+		{name: "comment", args: "REF", summary: "add a comment (--internal: a work note)", run: ticketAct("Add a comment to the ticket, or a work note with --internal.",
+			func(fs *flagSet) func(context.Context, *app.App, *access.Principal, string) (*desk.Ticket, error) {
+				body := fs.String("body", "", "the comment")
+				internal := fs.Bool("internal", false, "a work note, not shown to the requester")
+				return func(ctx context.Context, a *app.App, p *access.Principal, ref string) (*desk.Ticket, error) {
+					return a.Desk.Comment(ctx, p, ref, desk.CommentInput{Body: *body, Internal: *internal})
+				}
+			})},
+		{name: "move", args: "REF", summary: "move a ticket: --to in_progress, on_hold (--hold-reason), resolved (--resolution), closed", run: ticketAct(
+			"Move the ticket: --to in_progress (start, resume, reopen), on_hold with --hold-reason customer, supplier or change, resolved with --resolution, or closed.",
+			func(fs *flagSet) func(context.Context, *app.App, *access.Principal, string) (*desk.Ticket, error) {
+				to := fs.String("to", "", "in_progress, on_hold, resolved or closed")
+				reason := fs.String("hold-reason", "", "customer, supplier or change (on_hold)")
+				resolution := fs.String("resolution", "", "how it was resolved (resolved)")
+				note := fs.String("note", "", "a comment the requester sees with the move")
+				return func(ctx context.Context, a *app.App, p *access.Principal, ref string) (*desk.Ticket, error) {
+					return a.Desk.Move(ctx, p, ref, desk.MoveInput{To: desk.State(*to), HoldReason: *reason, Resolution: *resolution, Note: *note})
+				}
+			})},
+		{name: "assign", args: "REF", summary: "route a ticket: --group, --tier, --assignee", run: ticketAct("Route the ticket to another --group and --tier (escalation) and to an --assignee in it.",
+			func(fs *flagSet) func(context.Context, *app.App, *access.Principal, string) (*desk.Ticket, error) {
+				group := fs.String("group", "", "the assignment group (name or ID); empty keeps it")
+				tier := fs.Int("tier", 0, "1, 2 or 3; 0 keeps it")
+				assignee := fs.String("assignee", "", "a member of the group (e-mail); empty leaves it to the group")
+				note := fs.String("note", "", "a work note saying why")
+				return func(ctx context.Context, a *app.App, p *access.Principal, ref string) (*desk.Ticket, error) {
+					return a.Desk.Assign(ctx, p, ref, desk.AssignInput{Group: *group, Tier: *tier, Assignee: *assignee, Note: *note})
+				}
+			})},
+		{name: "rate", args: "REF", summary: "rate a resolved ticket 1 to 5 (its requester)", run: ticketAct("Rate the resolved ticket --as its requester: --rating 1 to 5 and a --comment.",
+			func(fs *flagSet) func(context.Context, *app.App, *access.Principal, string) (*desk.Ticket, error) {
+				rating := fs.Int("rating", 0, "1 (poor) to 5 (excellent)")
+				comment := fs.String("comment", "", "anything to add")
+				return func(ctx context.Context, a *app.App, p *access.Principal, ref string) (*desk.Ticket, error) {
+					return a.Desk.Rate(ctx, p, ref, desk.RateInput{Rating: *rating, Comment: *comment})
+				}
+			})},
+	}
+}

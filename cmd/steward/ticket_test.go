@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/steward-itaas/steward/internal/app"
+	"github.com/steward-itaas/steward/internal/demo"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
+)
+
+// TestTicketCommands works a ticket from the command line (issue 20): Dana
+// raises it, Alex finds it in his queue, takes it, asks her a question
+// (on hold), she answers, he escalates and resolves it, she rates it;
+// each command acts as --as, and what it may not do it is told why.
+func TestTicketCommands(t *testing.T) {
+	ctx := context.Background()
+	cfg := sqldbtest.Config(t)
+	a, err := app.New(ctx, app.Config{Database: cfg, Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing})
+	a.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"STEWARD_DATA_DIR": cfg.DataDir, "STEWARD_DATABASE": cfg.URL}
+	if cfg.URL != "" {
+		vars["STEWARD_SECRET_KEY"] = testKey
+	}
+	getenv := func(k string) string { return vars[k] }
+	must := func(want string, args ...string) string {
+		t.Helper()
+		out, err := cli(t, getenv, "", args...)
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("steward %s: %v\n%s\nwant %q", strings.Join(args, " "), err, out, want)
+		}
+		return out
+	}
+	refuse := func(want string, args ...string) {
+		t.Helper()
+		out, err := cli(t, getenv, "", args...)
+		if err == nil || !strings.Contains(out, want) {
+			t.Fatalf("steward %s: %v\n%s\nwant it refused with %q", strings.Join(args, " "), err, out, want)
+		}
+	}
+	refuse("--as EMAIL", "ticket", "raise", "--service", "desktop", "--summary", "no one")
+	out := must("for Service Desk", "ticket", "raise", "--as", "dana@contoso.example", "--service", "desktop", "--summary", "VPN drops every few minutes",
+		"--description", "Since Monday, on the store Wi-Fi.", "--urgency", "1")
+	ref := regexp.MustCompile(`INC-\d+`).FindString(out)
+	must(ref, "ticket", "list", "--view", "queue", "--state", "open", "--as", "alex@it.contoso.example")
+	refuse("another team's queue", "ticket", "take", ref, "--as", "dana@contoso.example")
+	must("is assigned, with Alex Agent", "ticket", "take", ref, "--as", "alex@it.contoso.example")
+	must("is on_hold", "ticket", "move", ref, "--as", "alex@it.contoso.example", "--to", "on_hold", "--hold-reason", "customer", "--note", "Which VPN client?")
+	must("is in_progress", "ticket", "comment", ref, "--as", "dana@contoso.example", "--body", "GlobalProtect 6")
+	must("with Network Operations (tier 2)", "ticket", "assign", ref, "--as", "alex@it.contoso.example", "--group", "Network Operations", "--tier", "2",
+		"--note", "The VPN concentrator")
+	refuse("resolution is required", "ticket", "move", ref, "--as", "alex@it.contoso.example", "--to", "resolved")
+	must("is resolved", "ticket", "move", ref, "--as", "alex@it.contoso.example", "--to", "resolved", "--resolution", "Replaced the VPN profile")
+	refuse("only the person who raised", "ticket", "rate", ref, "--as", "alex@it.contoso.example", "--rating", "5")
+	must("is resolved", "ticket", "rate", ref, "--as", "dana@contoso.example", "--rating", "4", "--comment", "Took a while")
+	show := must("Replaced the VPN profile", "ticket", "show", ref, "--as", "dana@contoso.example")
+	for _, want := range []string{"Which VPN client?", "GlobalProtect 6", "rating      4 of 5", "requester   Dana Consumer"} {
+		if !strings.Contains(show, want) {
+			t.Errorf("ticket show lacks %q:\n%s", want, show)
+		}
+	}
+	if strings.Contains(show, "concentrator") {
+		t.Errorf("Dana's ticket show holds the work note:\n%s", show)
+	}
+	if full := must("The VPN concentrator", "ticket", "show", ref, "--as", "alex@it.contoso.example"); !strings.Contains(full, "(work note)") {
+		t.Errorf("Alex's ticket show does not mark the work note:\n%s", full)
+	}
+	refuse("not found", "ticket", "show", ref, "--as", "sam@it.contoso.example")
+}

@@ -1,0 +1,294 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/desk"
+	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/sqldb"
+)
+
+// deskRoutes are the service desk's pages (issue 20): get help, the
+// ticket lists and a ticket.
+func (p *Portal) deskRoutes() []route {
+	return []route{
+		{"GET /help", false, show(p, "help", p.helpView)},
+		{"POST /help", false, p.raiseTicket},
+		{"GET /tickets", false, show(p, "tickets", p.ticketsView)},
+		{"GET /tickets/{ref}", false, show(p, "ticket", p.ticketView)},
+		{"POST /tickets/{ref}/{action}", false, p.ticketAction},
+	}
+}
+
+// mayUseDesk reports whether the reader has a ticket list: raising,
+// reading or working tickets.
+func mayUseDesk(pr *access.Principal) bool {
+	return pr.CanAnywhere(access.TicketCreate) || pr.CanAnywhere(access.TicketRead) || pr.CanAnywhere(access.TicketWork)
+}
+
+type helpPage struct {
+	Page
+	Services []desk.Ref
+	Form     struct {
+		Kind, Service, Summary, Description string
+		Impact, Urgency                     int
+	}
+	Recent []*desk.Ticket
+	// Suggestions are the services the description is about, best first
+	// (after "Suggest services"); Chosen the one picked.
+	Suggestions []desk.Suggestion
+	Suggested   bool
+}
+
+func formInt(v string, def int) int {
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil {
+		return def
+	}
+	return n
+}
+
+func (p *Portal) helpView(r *http.Request) (helpPage, error) {
+	ctx, pr := r.Context(), middleware.Principal(r.Context())
+	pg := helpPage{Page: p.pageFor(r, "Get help")}
+	if err := r.ParseForm(); err != nil { // "Suggest the service" sends the form by GET
+		return pg, errs.Invalid("the form does not decode: %v", err)
+	}
+	if err := pr.RequireAnywhere(access.TicketCreate); err != nil {
+		return pg, err
+	}
+	var err error
+	if pg.Services, err = p.Desk.Services(ctx, pr); err != nil {
+		return pg, err
+	}
+	f := r.Form
+	pg.Form.Kind, pg.Form.Service, pg.Form.Summary, pg.Form.Description = f.Get("kind"), f.Get("service"), f.Get("summary"), f.Get("description")
+	pg.Form.Impact, pg.Form.Urgency = formInt(f.Get("impact"), 2), formInt(f.Get("urgency"), 2)
+	if pg.Form.Kind == "" {
+		pg.Form.Kind = string(desk.Incident)
+	}
+	if pg.Form.Service == "" {
+		pg.Form.Service = f.Get("other_service")
+	}
+	if d := strings.TrimSpace(pg.Form.Description + " " + pg.Form.Summary); d != "" && (f.Has("suggest") || f.Has("service")) {
+		if pg.Suggestions, err = p.Desk.Suggest(ctx, pr, d, 3); err != nil {
+			return pg, err
+		}
+		pg.Suggested = true
+		if pg.Form.Service == "" && len(pg.Suggestions) > 0 {
+			pg.Form.Service = pg.Suggestions[0].Service.Code
+		}
+	}
+	mine, err := p.Desk.Tickets(ctx, pr, desk.Filter{View: desk.Mine, Page: sqldb.Page{Limit: 5}})
+	pg.Recent = mine.Items
+	return pg, err
+}
+
+func (p *Portal) raiseTicket(w http.ResponseWriter, r *http.Request) error {
+	f := r.PostForm
+	svc := f.Get("service")
+	if svc == "" {
+		svc = f.Get("other_service")
+	}
+	t, err := p.Desk.Raise(r.Context(), middleware.Principal(r.Context()), desk.RaiseInput{Kind: desk.Kind(f.Get("kind")), Service: svc,
+		Summary: f.Get("summary"), Description: f.Get("description"), Impact: formInt(f.Get("impact"), 0), Urgency: formInt(f.Get("urgency"), 0)})
+	if err != nil {
+		return reshow(p, w, r, "help", err, p.helpView)
+	}
+	return p.redirect(w, r, "/tickets/"+t.Reference, "Raised "+t.Reference+": the "+refName(t.Group, "service desk")+" has it.")
+}
+
+func refName(r *desk.Ref, none string) string {
+	if r == nil {
+		return none
+	}
+	return r.Name
+}
+
+type ticketTab struct {
+	Label, Href string
+	Current     bool
+}
+
+type ticketsPage struct {
+	Page
+	Tabs    []ticketTab
+	View    desk.View
+	State   string
+	Kind    string
+	Query   string
+	Tickets []*desk.Ticket
+	More    string
+	States  []desk.State
+	Kinds   []desk.Kind
+	Works   bool
+}
+
+func (p *Portal) ticketsView(r *http.Request) (ticketsPage, error) {
+	ctx, pr := r.Context(), middleware.Principal(r.Context())
+	q := r.URL.Query()
+	works := pr.CanAnywhere(access.TicketWork)
+	pg := ticketsPage{Page: p.pageFor(r, "Tickets"), View: desk.View(q.Get("view")), State: q.Get("state"), Kind: q.Get("kind"), Query: q.Get("q"),
+		States: desk.States, Kinds: desk.Kinds, Works: works}
+	if !mayUseDesk(pr) {
+		return pg, access.Forbidden(access.TicketCreate)
+	}
+	type tab struct {
+		view  desk.View
+		label string
+		show  bool
+	}
+	tabs := []tab{
+		{desk.Queue, "My groups' queue", works},
+		{desk.AssignedToMe, "Assigned to me", works},
+		{desk.Mine, "Raised or watched by me", pr.CanAnywhere(access.TicketCreate)},
+		{desk.All, "All I may see", true},
+	}
+	if pg.View == "" {
+		for _, t := range tabs {
+			if t.show {
+				pg.View = t.view
+				break
+			}
+		}
+		if pg.State == "" && pg.View == desk.Queue {
+			pg.State = "open"
+		}
+	}
+	for _, t := range tabs {
+		if t.show {
+			pg.Tabs = append(pg.Tabs, ticketTab{Label: t.label, Href: "/tickets?view=" + string(t.view), Current: t.view == pg.View})
+		}
+	}
+	sort := desk.SortOpened
+	if pg.View == desk.Queue || pg.View == desk.AssignedToMe {
+		sort = desk.SortDue
+	}
+	list, err := p.Desk.Tickets(ctx, pr, desk.Filter{View: pg.View, State: pg.State, Kind: desk.Kind(pg.Kind), Query: pg.Query, Sort: sort,
+		Page: sqldb.Page{Cursor: q.Get("cursor")}})
+	if err != nil {
+		if errs.Is(err, errs.CodeInvalid) {
+			pg.Error = errs.As(err).Message
+			return pg, nil
+		}
+		return pg, err
+	}
+	pg.Tickets, pg.More = list.Items, moreLink(r, list.Next)
+	return pg, nil
+}
+
+type ticketPage struct {
+	Page
+	T        *desk.Detail
+	Comments []*desk.Comment
+	More     string
+	Groups   []*identity.Group
+	Services []desk.Ref
+	Form     struct {
+		Body, Resolution, Note, HoldReason, Group, Assignee, Service, RatingComment string
+		Internal, FirstContact                                                      bool
+		Tier, Impact, Urgency, Rating                                               int
+	}
+	Reasons []string
+	// Elsewhere are the other services the ticket's words suggest, for
+	// one-click reclassification (which teaches the suggestion).
+	Elsewhere []desk.Suggestion
+}
+
+func (p *Portal) ticketView(r *http.Request) (ticketPage, error) {
+	ctx, pr := r.Context(), middleware.Principal(r.Context())
+	pg := ticketPage{Page: p.pageFor(r, "Ticket"), Reasons: desk.HoldReasons}
+	d, err := p.Desk.Detail(ctx, pr, r.PathValue("ref"))
+	if err != nil {
+		return pg, err
+	}
+	pg.T, pg.Title = d, d.Reference+": "+d.Summary
+	cs, err := p.Desk.Comments(ctx, pr, d.ID, sqldb.Page{Limit: sqldb.MaxLimit, Cursor: r.URL.Query().Get("cursor")})
+	if err != nil {
+		return pg, err
+	}
+	pg.Comments, pg.More = cs.Items, moreLink(r, cs.Next)
+	if d.Access.Work {
+		if pr.CanAnywhere(access.GroupRead) {
+			if pg.Groups, err = p.Identity.Groups(ctx, pr); err != nil {
+				return pg, err
+			}
+		}
+		if pr.CanAnywhere(access.TicketCreate) {
+			if pg.Services, err = p.Desk.Services(ctx, pr); err != nil {
+				return pg, err
+			}
+		}
+		if d.State.Open() {
+			sg, err := p.Desk.Suggest(ctx, pr, d.Summary+"\n"+d.Description, 3)
+			if err != nil {
+				return pg, err
+			}
+			for _, x := range sg {
+				if x.Service.ID != d.Service.ID {
+					pg.Elsewhere = append(pg.Elsewhere, x)
+				}
+			}
+		}
+	}
+	f := r.Form
+	pg.Form.Body, pg.Form.Resolution, pg.Form.Note, pg.Form.HoldReason = f.Get("body"), f.Get("resolution"), f.Get("note"), f.Get("hold_reason")
+	pg.Form.Group, pg.Form.Assignee, pg.Form.Service, pg.Form.RatingComment = f.Get("group"), f.Get("assignee"), f.Get("service"), f.Get("rating_comment")
+	pg.Form.Internal, pg.Form.FirstContact = f.Get("internal") == "on", f.Get("first_contact") == "on"
+	pg.Form.Tier, pg.Form.Impact, pg.Form.Urgency, pg.Form.Rating = formInt(f.Get("tier"), d.Tier), formInt(f.Get("impact"), d.Impact),
+		formInt(f.Get("urgency"), d.Urgency), formInt(f.Get("rating"), 0)
+	if pg.Form.Service == "" {
+		pg.Form.Service = d.Service.ID
+	}
+	return pg, nil
+}
+
+func (p *Portal) ticketAction(w http.ResponseWriter, r *http.Request) error {
+	ctx, pr, ref := r.Context(), middleware.Principal(r.Context()), r.PathValue("ref")
+	f := r.PostForm
+	var t *desk.Ticket
+	var err error
+	word := "Saved."
+	switch r.PathValue("action") {
+	case "comment":
+		internal := f.Get("internal") == "on"
+		t, err = p.Desk.Comment(ctx, pr, ref, desk.CommentInput{Body: f.Get("body"), Internal: internal})
+		word = "Comment added."
+		if internal {
+			word = "Work note added."
+		}
+	case "take":
+		t, err = p.Desk.Take(ctx, pr, ref)
+		word = "It is yours."
+	case "move":
+		to := desk.State(f.Get("to"))
+		t, err = p.Desk.Move(ctx, pr, ref, desk.MoveInput{To: to, HoldReason: f.Get("hold_reason"), Resolution: f.Get("resolution"), Note: f.Get("note"),
+			FirstContact: f.Get("first_contact") == "on"})
+		word = map[desk.State]string{desk.StateInProgress: "In progress.", desk.StateOnHold: "On hold: the clocks stand still.",
+			desk.StateResolved: "Resolved; the requester is told.", desk.StateClosed: "Closed."}[to]
+	case "assign":
+		t, err = p.Desk.Assign(ctx, pr, ref, desk.AssignInput{Group: f.Get("group"), Tier: formInt(f.Get("tier"), 0), Assignee: f.Get("assignee"), Note: f.Get("note")})
+		word = "Assigned."
+	case "classify":
+		t, err = p.Desk.Classify(ctx, pr, ref, desk.ClassifyInput{Service: f.Get("service"), Impact: formInt(f.Get("impact"), 0), Urgency: formInt(f.Get("urgency"), 0)})
+		word = "Reclassified."
+	case "rate":
+		t, err = p.Desk.Rate(ctx, pr, ref, desk.RateInput{Rating: formInt(f.Get("rating"), 0), Comment: f.Get("rating_comment")})
+		word = "Thank you for rating."
+	case "watch", "unwatch":
+		t, err = p.Desk.Watch(ctx, pr, ref, r.PathValue("action") == "watch")
+		word = map[bool]string{true: "Watching: you will be told of comments and the resolution.", false: "No longer watching."}[r.PathValue("action") == "watch"]
+	default:
+		return errs.NotFound("no action %q on tickets", r.PathValue("action"))
+	}
+	if err != nil {
+		return reshow(p, w, r, "ticket", err, p.ticketView)
+	}
+	return p.redirect(w, r, "/tickets/"+url.PathEscape(t.Reference), word)
+}
