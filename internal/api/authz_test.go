@@ -481,6 +481,9 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{route: "POST /api/v1/tickets/{ref}/assign", path: "/api/v1/tickets/{ticket}/assign", may: can(access.TicketWork, svc), body: map[string]any{"tier": 2}},
 		{route: "POST /api/v1/tickets/{ref}/move", path: "/api/v1/tickets/{ticket}/move", may: can(access.TicketWork, svc), body: map[string]any{"to": "in_progress"}},
 		{route: "POST /api/v1/tickets/{ref}/classify", path: "/api/v1/tickets/{ticket}/classify", may: can(access.TicketWork, svc), body: map[string]any{"urgency": 1}},
+		{route: "POST /api/v1/tickets/{ref}/outage", path: "/api/v1/tickets/{ticket}/outage", may: func(p *access.Principal) bool {
+			return p.Can(access.TicketWork, svc) && p.Can(access.OutageRecord, svc)
+		}, body: map[string]any{"impact": "full"}},
 		{route: "POST /api/v1/tickets/{ref}/rating", path: "/api/v1/tickets/{ticket}/rating", may: none, body: map[string]any{"rating": 5}},
 		{route: "PUT /api/v1/tickets/{ref}/watch", path: "/api/v1/tickets/{ticket}/watch", may: watchTicket},
 		{route: "DELETE /api/v1/tickets/{ref}/watch", path: "/api/v1/tickets/{ticket}/watch", may: watchTicket},

@@ -22,6 +22,7 @@ func (s *Server) deskRoutes() []Route {
 		{Method: "POST", Path: "/api/v1/tickets/{ref}/move", handler: s.moveTicket},
 		{Method: "POST", Path: "/api/v1/tickets/{ref}/classify", handler: s.classifyTicket},
 		{Method: "POST", Path: "/api/v1/tickets/{ref}/rating", handler: s.rateTicket},
+		{Method: "POST", Path: "/api/v1/tickets/{ref}/outage", handler: s.declareOutage},
 		{Method: "PUT", Path: "/api/v1/tickets/{ref}/watch", handler: s.watchTicket},
 		{Method: "DELETE", Path: "/api/v1/tickets/{ref}/watch", handler: s.watchTicket},
 	}
@@ -170,4 +171,13 @@ func (s *Server) suggestServices(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	return writeJSON(w, http.StatusOK, map[string]any{"suggestions": out})
+}
+
+func (s *Server) declareOutage(w http.ResponseWriter, r *http.Request) error {
+	in, err := decodeObject[desk.OutageInput](w, r)
+	if err != nil {
+		return err
+	}
+	t, err := s.Desk.DeclareOutage(ctx(r), principal(r), r.PathValue("ref"), in)
+	return s.detail(w, r, t, err)
 }

@@ -83,6 +83,8 @@ func deskScenario(t *testing.T, e *env, retail string) {
 	if tk.Priority != 1 {
 		t.Errorf("after raising the impact: P%d, want P1", tk.Priority)
 	}
+	c.do("POST", ref+"/outage", buyer, map[string]any{"impact": "full"}, 403)
+	c.do("POST", ref+"/outage", agent, map[string]any{"impact": "partial", "share_percent": 30}, 403) // a group member without outage.record
 	c.do("PUT", ref+"/watch", outsider, nil, 404)
 	c.do("PUT", ref+"/watch", agent, nil, 200)
 	c.do("DELETE", ref+"/watch", agent, nil, 200)

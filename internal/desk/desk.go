@@ -178,6 +178,8 @@ type Service struct {
 	// transaction that changed an incident.
 	slaChanged func(context.Context, *sqldb.Tx) error
 	suggest    suggester
+	// SLA records the outages incidents declare (nil: they declare none).
+	SLA *sla.Service
 }
 
 // New returns the service desk; slaChanged (sla.Service.Changed) is

@@ -429,3 +429,37 @@ func TestSuggestLearns(t *testing.T) {
 	_, err = f.a.Desk.Suggest(f.ctx, f.as("audrey@it.contoso.example"), badge, 3)
 	wantCode(t, err, errs.CodeForbidden, "an auditor asking for suggestions")
 }
+
+// TestIncidentDeclaresOutage: an incident declares the outage it is, from
+// when it was opened; the outage counts as any other (internal/sla) and
+// ends when the incident is resolved. Requests declare none, and the
+// requester cannot declare one (issue 20).
+func TestIncidentDeclaresOutage(t *testing.T) {
+	f := newFixture(t)
+	dana, alex, lena := f.as("dana@contoso.example"), f.as("alex@it.contoso.example"), f.as("lena@it.contoso.example")
+	inc := must(f.a.Desk.Raise(f.ctx, dana, desk.RaiseInput{Service: "email", Summary: "Nobody in the store gets mail", Impact: 1, Urgency: 1}))(t)
+	req := must(f.a.Desk.Raise(f.ctx, dana, desk.RaiseInput{Kind: desk.Request, Service: "email", Summary: "A shared mailbox for the store"}))(t)
+	_, err := f.a.Desk.DeclareOutage(f.ctx, dana, inc.Reference, desk.OutageInput{Impact: sla.Full})
+	wantCode(t, err, errs.CodeForbidden, "the requester declaring an outage")
+	_, err = f.a.Desk.DeclareOutage(f.ctx, alex, req.Reference, desk.OutageInput{Impact: sla.Full})
+	wantCode(t, err, errs.CodeConflict, "a request declaring an outage")
+	_, err = f.a.Desk.DeclareOutage(f.ctx, alex, inc.Reference, desk.OutageInput{Impact: "sideways"})
+	wantCode(t, err, errs.CodeInvalid, "an outage of no known impact")
+
+	f.set("2026-11-16T10:20:00Z")
+	inc = must(f.a.Desk.DeclareOutage(f.ctx, alex, inc.Reference, desk.OutageInput{Impact: sla.Partial, SharePercent: 40}))(t)
+	o := must(f.a.SLA.Outage(f.ctx, lena, inc.OutageID))(t)
+	if o.Source != sla.FromIncident || !o.Started.Equal(at("2026-11-16T10:00:00Z")) || o.Ended != nil || o.Impact != sla.Partial || o.Share != 40 {
+		t.Fatalf("the declared outage %+v, want a partial (40 %%) outage from the incident's opening at 10:00, ongoing", o)
+	}
+	// Worse than first thought: the same outage, now full.
+	inc = must(f.a.Desk.DeclareOutage(f.ctx, alex, inc.Reference, desk.OutageInput{Impact: sla.Full}))(t)
+	if o2 := must(f.a.SLA.Outage(f.ctx, lena, inc.OutageID))(t); o2.ID != o.ID || o2.Impact != sla.Full {
+		t.Fatalf("declared again: %+v, want the same outage, full", o2)
+	}
+	f.set("2026-11-16T11:30:00Z")
+	must(f.a.Desk.Move(f.ctx, alex, inc.Reference, desk.MoveInput{To: desk.StateResolved, Resolution: "Restarted the transport service"}))(t)
+	if o = must(f.a.SLA.Outage(f.ctx, lena, inc.OutageID))(t); o.Ended == nil || !o.Ended.Equal(at("2026-11-16T11:30:00Z")) {
+		t.Fatalf("after the resolution the outage ends %v, want 11:30", o.Ended)
+	}
+}

@@ -583,6 +583,12 @@ func (s *Service) Move(ctx context.Context, p *access.Principal, ref string, in 
 				return sqldb.Err(err, "ticket")
 			}
 		case StateResolved:
+			if t.OutageID != "" && s.SLA != nil {
+				// The outage the incident declared ends with it.
+				if err := s.SLA.EndIncidentOutage(ctx, tx, t.OutageID, now); err != nil {
+					return err
+				}
+			}
 			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET state = 'resolved', hold_reason = '', resolution = $1, resolved_at = $2, first_contact = $3 WHERE id = $4`,
 				in.Resolution, now, in.FirstContact && t.RespondedAt == nil && t.Tier == 1, t.ID); err != nil {
 				return sqldb.Err(err, "ticket")
@@ -928,4 +934,37 @@ func (s *Service) changed(ctx context.Context, tx *sqldb.Tx, t *Ticket) error {
 		return nil
 	}
 	return s.slaChanged(ctx, tx)
+}
+
+// OutageInput declares the outage an incident is: full, partial (a share
+// of the service's users or units) or degraded.
+type OutageInput struct {
+	Impact       sla.Impact `json:"impact"`
+	SharePercent int        `json:"share_percent,omitempty"`
+}
+
+// DeclareOutage records the outage an open incident is, of its service,
+// from when the incident was opened until it is resolved (or changes the
+// one it declared): it carries along the service map and counts against
+// availability as any outage does (internal/sla). Callers must work the
+// incident and hold outage.record on its service.
+func (s *Service) DeclareOutage(ctx context.Context, p *access.Principal, ref string, in OutageInput) (*Ticket, error) {
+	if s.SLA == nil {
+		return nil, errs.Unavailable("service level management is not running here")
+	}
+	return s.change(ctx, p, ref, "ticket.outage", true, func(tx *sqldb.Tx, t *Ticket, now time.Time) error {
+		if t.Kind != Incident {
+			return errs.Conflict("%s is a %s: only incidents declare outages", t.Reference, t.Kind)
+		}
+		if !t.State.Open() {
+			return errs.Conflict("%s is %s: reopen it first", t.Reference, t.State)
+		}
+		o, err := s.SLA.IncidentOutage(ctx, tx, p, t.ID, t.OutageID, sla.OutageInput{Service: t.Service.ID, Started: t.OpenedAt.Format(time.RFC3339Nano),
+			Impact: in.Impact, Share: in.SharePercent, Summary: fmt.Sprintf("Incident %s: %s", t.Reference, t.Summary)})
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE tickets SET outage_id = $1 WHERE id = $2`, o.ID, t.ID)
+		return sqldb.Err(err, "ticket")
+	})
 }

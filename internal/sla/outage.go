@@ -548,3 +548,35 @@ func (s *Service) SaveIncident(ctx context.Context, p *access.Principal, id stri
 	})
 	return out, err
 }
+
+// IncidentOutage records the outage an incident of the service desk
+// declares (source incident), or changes the one it declared (outageID),
+// in the incident's transaction. Callers need outage.record covering the
+// service (mayRecord).
+func (s *Service) IncidentOutage(ctx context.Context, tx *sqldb.Tx, p *access.Principal, incidentID, outageID string, in OutageInput) (*Outage, error) {
+	if err := p.RequireAnywhere(access.OutageRecord); err != nil {
+		return nil, err
+	}
+	if outageID != "" {
+		return s.updateOutageTx(ctx, tx, p, outageID, in)
+	}
+	return s.insertOutage(ctx, tx, p, in, FromIncident, "", incidentID)
+}
+
+// EndIncidentOutage ends the outage an incident declared when the incident
+// is resolved, in its transaction (as the platform: resolving the incident
+// is what ends it, whoever resolves it). An outage already ended stays as
+// it is.
+func (s *Service) EndIncidentOutage(ctx context.Context, tx *sqldb.Tx, outageID string, ended time.Time) error {
+	o, err := getOutage(ctx, tx, outageID)
+	if err != nil {
+		return err
+	}
+	if o.Ended != nil {
+		return nil
+	}
+	in := o.Input()
+	in.Ended = ended.Format(time.RFC3339Nano)
+	_, err = s.updateOutageTx(ctx, tx, access.System(), outageID, in)
+	return err
+}

@@ -11,6 +11,7 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/sla"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -199,16 +200,21 @@ type ticketPage struct {
 	// Elsewhere are the other services the ticket's words suggest, for
 	// one-click reclassification (which teaches the suggestion).
 	Elsewhere []desk.Suggestion
+	// DeclaresOutage: the reader may declare the incident's outage;
+	// ReadsOutages: the reader may open the outages page.
+	DeclaresOutage, ReadsOutages bool
+	Impacts                      []sla.Impact
 }
 
 func (p *Portal) ticketView(r *http.Request) (ticketPage, error) {
 	ctx, pr := r.Context(), middleware.Principal(r.Context())
-	pg := ticketPage{Page: p.pageFor(r, "Ticket"), Reasons: desk.HoldReasons}
+	pg := ticketPage{Page: p.pageFor(r, "Ticket"), Reasons: desk.HoldReasons, Impacts: sla.Impacts, ReadsOutages: sla.MayReadOutages(pr)}
 	d, err := p.Desk.Detail(ctx, pr, r.PathValue("ref"))
 	if err != nil {
 		return pg, err
 	}
 	pg.T, pg.Title = d, d.Reference+": "+d.Summary
+	pg.DeclaresOutage = d.Access.Work && d.Kind == desk.Incident && d.State.Open() && pr.Can(access.OutageRecord, access.Resource{ServiceID: d.Service.ID})
 	cs, err := p.Desk.Comments(ctx, pr, d.ID, sqldb.Page{Limit: sqldb.MaxLimit, Cursor: r.URL.Query().Get("cursor")})
 	if err != nil {
 		return pg, err
@@ -278,6 +284,9 @@ func (p *Portal) ticketAction(w http.ResponseWriter, r *http.Request) error {
 	case "classify":
 		t, err = p.Desk.Classify(ctx, pr, ref, desk.ClassifyInput{Service: f.Get("service"), Impact: formInt(f.Get("impact"), 0), Urgency: formInt(f.Get("urgency"), 0)})
 		word = "Reclassified."
+	case "outage":
+		t, err = p.Desk.DeclareOutage(ctx, pr, ref, desk.OutageInput{Impact: sla.Impact(f.Get("impact")), SharePercent: formInt(f.Get("share_percent"), 0)})
+		word = "Outage declared: it counts against the service's availability until the incident is resolved."
 	case "rate":
 		t, err = p.Desk.Rate(ctx, pr, ref, desk.RateInput{Rating: formInt(f.Get("rating"), 0), Comment: f.Get("rating_comment")})
 		word = "Thank you for rating."

@@ -12,7 +12,7 @@ import (
 // TestBrowserServiceDesk is the service desk's loop in a real browser
 // (issue 20): Dana describes her problem in her own words on "Get help",
 // takes the service Steward suggests and raises an incident; Alex, of the service's
-// assignment group, finds it in his queue, takes it and resolves it; Dana
+// assignment group, finds it in his queue, takes it, declares the partial outage it is and resolves it; Dana
 // rates it. Each page fits a desktop and a phone.
 func TestBrowserServiceDesk(t *testing.T) {
 	b := newBrowser(t, startPortal(t))
@@ -92,6 +92,11 @@ func TestBrowserServiceDesk(t *testing.T) {
 		chromedp.Click(`input[name="internal"]`, chromedp.ByQuery),
 		press(`form[action$="/comment"] button`),
 		waitText(".flash", "Work note added."),
+		chromedp.SetValue("#impact", "partial", chromedp.ByQuery),
+		chromedp.SendKeys("#share_percent", "30", chromedp.ByQuery),
+		press(`form[action$="/outage"] button`),
+		waitText(".flash", "Outage declared"),
+		waitText(".facts", "counts against the service's availability"),
 		chromedp.SendKeys("#resolution", "Restarted the print spooler and re-added the printer.", chromedp.ByQuery),
 		press(`form[action$="/move"] input[value="resolved"] ~ button`),
 		waitText(".flash", "Resolved"),
