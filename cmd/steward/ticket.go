@@ -244,6 +244,7 @@ func ticketCommands() []*command {
 		{name: "list", summary: "tickets: --view queue, mine, assigned or all; --state open", run: ticketList},
 		{name: "show", args: "REF", summary: "a ticket, its clocks and its conversation", run: ticketShow},
 		{name: "raise", summary: "raise a ticket as --as about --service", run: ticketRaise},
+		{name: "report", summary: "the desk's figures per service, org unit or month (--csv)", run: ticketReport},
 		{name: "take", args: "REF", summary: "take a ticket (assign it to --as)", run: ticketAct("Take the ticket: assign it to --as, who works its service's tickets.",
 			func(*flagSet) func(context.Context, *app.App, *access.Principal, string) (*desk.Ticket, error) {
 				return func(ctx context.Context, a *app.App, p *access.Principal, ref string) (*desk.Ticket, error) {
@@ -288,4 +289,45 @@ func ticketCommands() []*command {
 				}
 			})},
 	}
+}
+
+// ticketReport prints the desk's report over months.
+func ticketReport(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "Print the desk's figures over a period, per service, org unit or month: raised, resolved, open, mean service minutes to respond and resolve, first contact resolution, reopen rate, CSAT.")
+	c := addCatalogFlags(fs)
+	from := fs.String("from", "", "the first month, such as 2026-09 (required)")
+	to := fs.String("to", "", "the month after the last, such as 2026-12 (required)")
+	by := fs.String("by", "service", "service, org_unit or month")
+	kind := fs.String("kind", "", "only incidents, requests, problems or changes")
+	asCSV := fs.Bool("csv", false, "write CSV instead of a table")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	f, err := time.Parse("2006-01", *from)
+	if err != nil {
+		return usagef("%s: --from is a month such as 2026-09", e.cmd)
+	}
+	t, err := time.Parse("2006-01", *to)
+	if err != nil {
+		return usagef("%s: --to is a month such as 2026-12", e.cmd)
+	}
+	a, p, err := ticketOpen(ctx, e, c, false)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	rows, err := a.Desk.Report(ctx, p, desk.ReportFilter{From: f, To: t, By: desk.ReportBy(*by), Kind: desk.Kind(*kind)})
+	if err != nil {
+		return describe(err)
+	}
+	if *asCSV {
+		return desk.WriteCSV(e.stdout, desk.ReportBy(*by), rows)
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "KEY\tRAISED\tRESOLVED\tOPEN\tRESPOND MIN\tRESOLVE MIN\tFIRST CONTACT\tREOPENED\tCSAT\tNAME")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%.1f\t%.1f\t%.0f%%\t%.0f%%\t%.2f\t%s\n", r.Key, r.Raised, r.Resolved, r.Open, r.MeanRespondMinutes, r.MeanResolveMinutes,
+			100*r.FirstContact, 100*r.Reopened, r.MeanRating, r.Name)
+	}
+	return w.Flush()
 }

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/steward-itaas/steward/internal/app"
 	"github.com/steward-itaas/steward/internal/demo"
@@ -79,4 +80,10 @@ func TestTicketCommands(t *testing.T) {
 		t.Errorf("Alex's ticket show does not mark the work note:\n%s", full)
 	}
 	refuse("not found", "ticket", "show", ref, "--as", "sam@it.contoso.example")
+	month := time.Now().UTC().Format("2006-01")
+	next := time.Now().UTC().AddDate(0, 1, 0).Format("2006-01")
+	if rep := must("desktop", "ticket", "report", "--from", month, "--to", next); !strings.Contains(rep, "RAISED") {
+		t.Errorf("ticket report:\n%s", rep)
+	}
+	must("desktop,Desktop computing,1,1,0", "ticket", "report", "--from", month, "--to", next, "--csv")
 }

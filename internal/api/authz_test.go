@@ -473,6 +473,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{route: "PUT /api/v1/incidents/{id}", path: "/api/v1/incidents/{incident}", may: can(access.OutageRecord, svc), body: map[string]any{"service": "desktop", "priority": 1, "summary": "matrix", "opened_at": time.Now().Add(-500 * time.Hour).UTC().Format(time.RFC3339)}},
 		{route: "GET /api/v1/service-suggestions", path: "/api/v1/service-suggestions?text=my+laptop+cannot+print", may: or(anywhere(access.TicketCreate), anywhere(access.TicketWork))},
 		{route: "GET /api/v1/tickets", list: "ticket", may: readTicket},
+		{route: "GET /api/v1/ticket-report", path: "/api/v1/ticket-report?from={month}&to={month_after}", may: signedIn},
 		{route: "POST /api/v1/tickets", may: can(access.TicketCreate, retail), body: map[string]any{"service": "desktop", "org_unit": v["org_unit"], "summary": "matrix"}},
 		{route: "GET /api/v1/tickets/{ref}", path: "/api/v1/tickets/{ticket}", may: readTicket},
 		{route: "GET /api/v1/tickets/{ref}/comments", path: "/api/v1/tickets/{ticket}/comments", may: readTicket},

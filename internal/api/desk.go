@@ -13,6 +13,7 @@ func (s *Server) deskRoutes() []Route {
 	return []Route{
 		{Method: "GET", Path: "/api/v1/service-suggestions", handler: s.suggestServices},
 		{Method: "GET", Path: "/api/v1/tickets", handler: s.listTickets},
+		{Method: "GET", Path: "/api/v1/ticket-report", handler: s.ticketReport},
 		{Method: "POST", Path: "/api/v1/tickets", handler: s.raiseTicket},
 		{Method: "GET", Path: "/api/v1/tickets/{ref}", handler: s.getTicket},
 		{Method: "GET", Path: "/api/v1/tickets/{ref}/comments", handler: s.ticketComments},
@@ -180,4 +181,26 @@ func (s *Server) declareOutage(w http.ResponseWriter, r *http.Request) error {
 	}
 	t, err := s.Desk.DeclareOutage(ctx(r), principal(r), r.PathValue("ref"), in)
 	return s.detail(w, r, t, err)
+}
+
+func (s *Server) ticketReport(w http.ResponseWriter, r *http.Request) error {
+	from, to, err := periodFilter(r, true)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	by := desk.ReportBy(q.Get("by"))
+	rows, err := s.Desk.Report(ctx(r), principal(r), desk.ReportFilter{From: from, To: to, By: by, Kind: desk.Kind(q.Get("kind"))})
+	if err != nil {
+		return err
+	}
+	if by == "" {
+		by = desk.ByService
+	}
+	if q.Get("format") == "csv" {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="tickets-by-`+string(by)+`.csv"`)
+		return desk.WriteCSV(w, by, rows)
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"by": by, "rows": rows})
 }

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/steward-itaas/steward/internal/desk"
@@ -92,6 +93,21 @@ func deskScenario(t *testing.T, e *env, retail string) {
 	c.do("POST", ref+"/move", agent, map[string]any{"to": "resolved", "resolution": "Restarted the gateway with more memory"}, 200)
 	c.do("POST", ref+"/rating", agent, map[string]any{"rating": 5}, 403)
 	c.do("POST", ref+"/rating", buyer, map[string]any{"rating": 5, "comment": "Fast"}, 200).decode(t, &tk)
+	month := tk.OpenedAt.Format("2006-01")
+	next := tk.OpenedAt.AddDate(0, 1, 0).Format("2006-01")
+	var rep struct{ Rows []desk.ReportRow }
+	c.do("GET", "/api/v1/ticket-report?by=service&from="+month+"&to="+next, agent, nil, 200).decode(t, &rep)
+	if len(rep.Rows) != 1 || rep.Rows[0].Key != "object-storage" || rep.Rows[0].Resolved != 1 || rep.Rows[0].Rated != 1 || rep.Rows[0].MeanRating != 5 {
+		t.Errorf("the report: %+v, want object storage with the one resolved ticket rated 5", rep.Rows)
+	}
+	if csv := c.do("GET", "/api/v1/ticket-report?by=month&format=csv&from="+month+"&to="+next, agent, nil, 200); !strings.HasPrefix(string(csv.body), "month,name,raised") {
+		t.Errorf("the CSV report starts %.80q", csv.body)
+	}
+	c.do("GET", "/api/v1/ticket-report?from="+month+"&to="+next, outsider, nil, 200).decode(t, &rep)
+	if len(rep.Rows) != 0 {
+		t.Errorf("the outsider's report holds %+v", rep.Rows)
+	}
+	c.bad("GET", "/api/v1/ticket-report?by=week&from="+month+"&to="+next, agent, nil, 422)
 	if tk.Rating == nil || *tk.Rating != 5 {
 		t.Errorf("rating %v", tk.Rating)
 	}

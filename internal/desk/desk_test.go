@@ -305,6 +305,19 @@ func TestTicketLifecycle(t *testing.T) {
 		t.Fatal("no figures for resolve-p3")
 	}
 
+	// The desk's report of November counts both tickets, the resolved one
+	// in its SLA's service hours (180 minutes) and rated 5.
+	rep := must(f.a.Desk.Report(f.ctx, f.as("lena@it.contoso.example"), desk.ReportFilter{From: at("2026-11-01T00:00:00Z"), To: at("2026-12-01T00:00:00Z")}))(t)
+	if len(rep) != 1 || rep[0].Key != "desktop" || rep[0].Raised != 2 || rep[0].Resolved != 1 || rep[0].Open != 1 || rep[0].MeanResolveMinutes != 180 ||
+		rep[0].MeanRespondMinutes != 0 || rep[0].Rated != 1 || rep[0].MeanRating != 5 || rep[0].Reopened != 0 {
+		t.Errorf("the November report %+v, want desktop: 2 raised, 1 resolved in 180 service minutes, 1 open, rated 5", rep[0])
+	}
+	if rep := must(f.a.Desk.Report(f.ctx, f.as("mia@contoso.example"), desk.ReportFilter{From: at("2026-11-01T00:00:00Z"), To: at("2026-12-01T00:00:00Z")}))(t); len(rep) != 0 {
+		t.Errorf("Mia's report holds Retail's tickets: %+v", rep)
+	}
+	_, err = f.a.Desk.Report(f.ctx, dana, desk.ReportFilter{From: at("2026-01-01T00:00:00Z"), To: at("2027-06-01T00:00:00Z")})
+	wantCode(t, err, errs.CodeInvalid, "a report over more than a year")
+
 	// Dana reopens it the next day: the clock resumes where it stopped.
 	f.set("2026-11-18T09:30:00Z")
 	tk = must(f.a.Desk.Move(f.ctx, dana, tk.Reference, desk.MoveInput{To: desk.StateInProgress, Note: "It stopped again"}))(t)

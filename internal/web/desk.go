@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/desk"
@@ -22,6 +23,14 @@ func (p *Portal) deskRoutes() []route {
 		{"GET /help", false, show(p, "help", p.helpView)},
 		{"POST /help", false, p.raiseTicket},
 		{"GET /tickets", false, show(p, "tickets", p.ticketsView)},
+		{"GET /tickets/report", false, func(w http.ResponseWriter, r *http.Request) error {
+			pg, err := p.ticketReportView(r)
+			if err != nil {
+				return err
+			}
+			return p.render(w, r, statusOf(pg.Page), "ticket_report", pg)
+		}},
+		{"GET /tickets/report.csv", false, p.ticketReportCSV},
 		{"GET /tickets/{ref}", false, show(p, "ticket", p.ticketView)},
 		{"POST /tickets/{ref}/{action}", false, p.ticketAction},
 	}
@@ -300,4 +309,61 @@ func (p *Portal) ticketAction(w http.ResponseWriter, r *http.Request) error {
 		return reshow(p, w, r, "ticket", err, p.ticketView)
 	}
 	return p.redirect(w, r, "/tickets/"+url.PathEscape(t.Reference), word)
+}
+
+type ticketReportPage struct {
+	Page
+	From, To, By, Kind string
+	Rows               []*desk.ReportRow
+	CSV                string
+}
+
+// reportFilter reads a report's period (months, the last three by
+// default), grouping and kind from the query.
+func (p *Portal) reportFilter(r *http.Request) (desk.ReportFilter, ticketReportPage, error) {
+	q := r.URL.Query()
+	now := p.Now().UTC()
+	pg := ticketReportPage{From: q.Get("from"), To: q.Get("to"), By: q.Get("by"), Kind: q.Get("kind")}
+	if pg.From == "" {
+		pg.From = time.Date(now.Year(), now.Month()-2, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
+	}
+	if pg.To == "" {
+		pg.To = time.Date(now.Year(), now.Month()+1, 1, 0, 0, 0, 0, time.UTC).Format("2006-01")
+	}
+	if pg.By == "" {
+		pg.By = string(desk.ByService)
+	}
+	var v errs.Validator
+	from, ferr := time.Parse("2006-01", pg.From)
+	v.Check(ferr == nil, "from", "format", "from is a month such as 2026-11")
+	to, terr := time.Parse("2006-01", pg.To)
+	v.Check(terr == nil, "to", "format", "to is a month such as 2026-12")
+	pg.CSV = "/tickets/report.csv?" + url.Values{"from": {pg.From}, "to": {pg.To}, "by": {pg.By}, "kind": {pg.Kind}}.Encode()
+	return desk.ReportFilter{From: from, To: to, By: desk.ReportBy(pg.By), Kind: desk.Kind(pg.Kind)}, pg, v.Err("the report is not valid")
+}
+
+func (p *Portal) ticketReportView(r *http.Request) (ticketReportPage, error) {
+	f, pg, err := p.reportFilter(r)
+	pg.Page = p.pageFor(r, "Service desk report")
+	if err == nil {
+		pg.Rows, err = p.Desk.Report(r.Context(), middleware.Principal(r.Context()), f)
+	}
+	if err != nil {
+		return pg, formError(&pg.Page, err)
+	}
+	return pg, nil
+}
+
+func (p *Portal) ticketReportCSV(w http.ResponseWriter, r *http.Request) error {
+	f, _, err := p.reportFilter(r)
+	if err != nil {
+		return err
+	}
+	rows, err := p.Desk.Report(r.Context(), middleware.Principal(r.Context()), f)
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="tickets-by-`+string(f.By)+`.csv"`)
+	return desk.WriteCSV(w, f.By, rows)
 }

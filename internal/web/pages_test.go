@@ -138,6 +138,8 @@ func TestPagesPerRole(t *testing.T) {
 		{"dana@contoso.example", "/tickets", 200, []string{"Raised or watched by me"}, []string{"My groups&#39; queue"}},
 		{"alex@it.contoso.example", "/tickets", 200, []string{"My groups&#39; queue", "Assigned to me"}, nil},
 		{"audrey@it.contoso.example", "/help", 403, nil, nil},
+		{"lena@it.contoso.example", "/tickets/report", 200, []string{"Service desk report", "Download as CSV", "No tickets in the period"}, nil},
+		{"lena@it.contoso.example", "/tickets/report?from=2026-13", 422, []string{"from is a month"}, nil},
 		{"audrey@it.contoso.example", "/tickets", 200, []string{"All I may see"}, []string{"Raised or watched by me"}},
 	}
 	for _, i := range insts {

@@ -23,6 +23,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -261,14 +262,17 @@ var funcs = template.FuncMap{
 	"date":     func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 	"humanize": humanize,
 	// indent is a tree row's depth class (the CSP allows no inline styles).
-	"indent": func(depth int) string { return fmt.Sprintf("depth-%d", min(depth, 8)) },
-	"field":  func(fields map[string]string, name string) string { return fields[name] },
-	"list":   func(xs ...string) []string { return xs },
-	"add":    func(a, b int) int { return a + b },
-	"neg":    func(a int) int { return -a },
-	"levels": func() map[int]string { return desk.Levels },
-	"tiers":  func() []int { return []int{1, 2, 3} },
-	"stars":  func() []int { return []int{1, 2, 3, 4, 5} },
+	"indent":    func(depth int) string { return fmt.Sprintf("depth-%d", min(depth, 8)) },
+	"field":     func(fields map[string]string, name string) string { return fields[name] },
+	"list":      func(xs ...string) []string { return xs },
+	"add":       func(a, b int) int { return a + b },
+	"neg":       func(a int) int { return -a },
+	"levels":    func() map[int]string { return desk.Levels },
+	"tiers":     func() []int { return []int{1, 2, 3} },
+	"stars":     func() []int { return []int{1, 2, 3, 4, 5} },
+	"reportBys": func() []string { return []string{string(desk.ByService), string(desk.ByOrgUnit), string(desk.ByMonth)} },
+	"kinds":     func() []desk.Kind { return desk.Kinds },
+	"percent":   func(x float64) string { return strconv.FormatFloat(100*x, 'f', 0, 64) + " %" },
 	// suggested reports whether the service (code) is one of the suggestions.
 	"suggested": func(sg []desk.Suggestion, code string) bool {
 		return slices.ContainsFunc(sg, func(s desk.Suggestion) bool { return s.Service.Code == code })
