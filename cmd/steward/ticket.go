@@ -27,7 +27,7 @@ func ticketOpen(ctx context.Context, e env, c catalogFlags, write bool) (*app.Ap
 }
 
 func ticketWhen(t *time.Time) string {
-	if t == nil {
+	if t == nil || t.Year() >= 9999 {
 		return "—"
 	}
 	return t.UTC().Format("2006-01-02 15:04")

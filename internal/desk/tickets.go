@@ -173,12 +173,12 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 		}
 		now := sqldb.Time(s.now())
 		id := sqldb.NewID()
-		respondBy, resolveBy, err := schedule(ctx, tx, svc.ID, ouPath, priority, svc.Calendar, now, nil)
+		respondBy, resolveBy, err := schedule(ctx, tx, in.Kind, svc.ID, ouPath, priority, svc.Calendar, now, nil)
 		if err != nil {
 			return err
 		}
 		if resolveBy == nil {
-			resolveBy = &now // service hours that never come: due at once
+			resolveBy = &neverDue
 		}
 		var group any
 		if svc.GroupID != "" {
@@ -241,11 +241,19 @@ func priorityOf(ctx context.Context, q sqldb.Querier, impact, urgency int) (int,
 	return p, nil
 }
 
+// neverDue is the resolution due time of a ticket with none: problems and
+// changes (no target times them), tickets whose service hours never come,
+// and tickets on hold (their clocks stand still): last in the queue.
+var neverDue = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+
 // schedule finds when a ticket's response and resolution are due: the
 // covering agreement's targets (or the desk's defaults for the priority)
 // in its service hours, holds added.
-func schedule(ctx context.Context, q sqldb.Querier, serviceID, orgUnitPath string, priority int, cal *catalog.Calendar, opened time.Time,
+func schedule(ctx context.Context, q sqldb.Querier, kind Kind, serviceID, orgUnitPath string, priority int, cal *catalog.Calendar, opened time.Time,
 	held []sla.Span) (respondBy, resolveBy *time.Time, err error) {
+	if kind == Problem || kind == Change {
+		return nil, nil, nil // no target times them
+	}
 	tt, err := sla.ForTicket(ctx, q, serviceID, orgUnitPath, priority, cal, opened)
 	if err != nil {
 		return nil, nil, err
@@ -286,6 +294,9 @@ func (s *Service) Clocks(ctx context.Context, t *Ticket) (response, resolution C
 	paused := t.State == StateOnHold
 	mk := func(target *sla.ClockTarget, def int, cal *catalog.Calendar, done *time.Time, due *time.Time) Clock {
 		c := Clock{TargetMinutes: def, Due: due, Paused: paused && done == nil}
+		if c.Paused || (due != nil && due.Equal(neverDue)) {
+			c.Due = nil // standing still, or nothing times it
+		}
 		if target != nil {
 			c.TargetMinutes, c.Agreement, cal = target.Minutes, target.Agreement.Name, target.Calendar
 		}
@@ -562,7 +573,9 @@ func (s *Service) Move(ctx context.Context, p *access.Principal, ref string, in 
 			if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_holds (ticket_id, started_at, reason) VALUES ($1, $2, $3)`, t.ID, now, in.HoldReason); err != nil {
 				return sqldb.Err(err, "hold")
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET state = 'on_hold', hold_reason = $1 WHERE id = $2`, in.HoldReason, t.ID); err != nil {
+			// Its clocks stand still: last in the queue until it moves on
+			// (reschedule sets the due times again).
+			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET state = 'on_hold', hold_reason = $1, resolve_by = $2 WHERE id = $3`, in.HoldReason, neverDue, t.ID); err != nil {
 				return sqldb.Err(err, "ticket")
 			}
 		case StateInProgress:
@@ -583,6 +596,12 @@ func (s *Service) Move(ctx context.Context, p *access.Principal, ref string, in 
 				return sqldb.Err(err, "ticket")
 			}
 		case StateResolved:
+			if t.Assignee == nil && works {
+				// Resolved at once: it was the resolver's.
+				if _, err := tx.ExecContext(ctx, `UPDATE tickets SET assignee_id = $1 WHERE id = $2`, p.UserID, t.ID); err != nil {
+					return sqldb.Err(err, "ticket")
+				}
+			}
 			if t.OutageID != "" && s.SLA != nil {
 				// The outage the incident declared ends with it.
 				if err := s.SLA.EndIncidentOutage(ctx, tx, t.OutageID, now); err != nil {
@@ -646,12 +665,12 @@ func (s *Service) reschedule(ctx context.Context, tx *sqldb.Tx, t *Ticket) error
 	if err != nil {
 		return err
 	}
-	respondBy, resolveBy, err := schedule(ctx, tx, t.Service.ID, t.orgUnitPath, t.Priority, svc.Calendar, t.OpenedAt, held)
+	respondBy, resolveBy, err := schedule(ctx, tx, t.Kind, t.Service.ID, t.orgUnitPath, t.Priority, svc.Calendar, t.OpenedAt, held)
 	if err != nil {
 		return err
 	}
 	if resolveBy == nil {
-		resolveBy = &t.OpenedAt
+		resolveBy = &neverDue
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE tickets SET respond_by = $1, resolve_by = $2 WHERE id = $3`, sqldb.NullTime(respondBy), sqldb.Time(*resolveBy), t.ID)
 	return sqldb.Err(err, "ticket")
@@ -882,8 +901,8 @@ func (s *Service) Classify(ctx context.Context, p *access.Principal, ref string,
 			serviceID, group, assignee = svc.ID, nilIfEmpty(svc.GroupID), nil
 		}
 		state := t.State
-		if assignee == nil && state == StateAssigned {
-			state = StateNew
+		if assignee == nil && (state == StateAssigned || (state == StateInProgress && svc != nil && svc.ID != t.Service.ID)) {
+			state = StateNew // back in a group's queue, nobody's yet
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tickets SET service_id = $1, group_id = $2, assignee_id = $3, impact = $4, urgency = $5, priority = $6, state = $7
 			WHERE id = $8`, serviceID, group, assignee, impact, urgency, priority, state, t.ID); err != nil {

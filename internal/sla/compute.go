@@ -211,6 +211,9 @@ type Clock struct {
 	// Held is when the clock stood still: the ticket on hold (awaiting the
 	// customer, a supplier or a change) or resolved until reopened.
 	Held Set
+	// OrgUnitPath is the org unit the incident was raised for ("": none):
+	// an agreement made with org units counts only theirs.
+	OrgUnitPath string
 }
 
 // Inputs is what one agreement's targets are measured on.

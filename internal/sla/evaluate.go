@@ -231,8 +231,8 @@ func (s *Service) loadWorld(ctx context.Context, db sqldb.Querier, horizon, now 
 			return Micros(*t)
 		}
 		h := held[i.ID]
-		w.responses[i.Service.ID][i.Priority] = append(w.responses[i.Service.ID][i.Priority], Clock{Micros(i.OpenedAt), done(i.RespondedAt), Micros(i.UpdatedAt), h})
-		w.resolves[i.Service.ID][i.Priority] = append(w.resolves[i.Service.ID][i.Priority], Clock{Micros(i.OpenedAt), done(i.ResolvedAt), Micros(i.UpdatedAt), h})
+		w.responses[i.Service.ID][i.Priority] = append(w.responses[i.Service.ID][i.Priority], Clock{Micros(i.OpenedAt), done(i.RespondedAt), Micros(i.UpdatedAt), h, i.orgUnitPath})
+		w.resolves[i.Service.ID][i.Priority] = append(w.resolves[i.Service.ID][i.Priority], Clock{Micros(i.OpenedAt), done(i.ResolvedAt), Micros(i.UpdatedAt), h, i.orgUnitPath})
 	}
 	return w, nil
 }

@@ -396,6 +396,8 @@ type Incident struct {
 	OutageID    string     `json:"outage_id,omitempty"`
 	CreatedAt   time.Time  `json:"created_at"`
 	UpdatedAt   time.Time  `json:"updated_at"`
+
+	orgUnitPath string // the org unit it was raised for ("" when recorded without one)
 }
 
 // IncidentInput records or updates an incident. With Outage set, the
@@ -413,11 +415,11 @@ type IncidentInput struct {
 }
 
 const incidentColumns = `i.id, i.number, s.id, s.code, s.name, i.priority, i.summary, i.opened_at, i.responded_at, i.resolved_at, COALESCE(i.outage_id, ''),
-	i.created_at, i.updated_at`
+	i.created_at, i.updated_at, COALESCE(iou.path, '')`
 
 // incidentFrom reads the incidents among the tickets (the service desk's
 // other kinds are not incidents): follow it with AND conditions.
-const incidentFrom = ` FROM tickets i JOIN services s ON s.id = i.service_id WHERE i.kind = 'incident'`
+const incidentFrom = ` FROM tickets i JOIN services s ON s.id = i.service_id LEFT JOIN org_units iou ON iou.id = i.org_unit_id WHERE i.kind = 'incident'`
 
 // recordedState is the ticket state of an incident recorded with its
 // times (by hand or from another service desk): resolved, in progress once
@@ -432,11 +434,31 @@ func recordedState(responded, resolved *time.Time) string {
 	return "new"
 }
 
+// InScope reports whether an incident counts for an agreement: one of its
+// services, and one of its org units (or an agreement made with none, or
+// an incident recorded without an org unit).
+func (i *Incident) inScope(a *Agreement) bool {
+	if !slices.ContainsFunc(a.Scope.Services, func(r Ref) bool { return r.ID == i.Service.ID }) {
+		return false
+	}
+	return forOrgUnits(a, i.orgUnitPath)
+}
+
+// forOrgUnits reports whether something of the org unit at path (""
+// for none) counts for the agreement: every org unit when it is made with
+// none, else those under its org units.
+func forOrgUnits(a *Agreement, path string) bool {
+	if path == "" || len(a.Scope.OrgUnits) == 0 {
+		return true
+	}
+	return slices.ContainsFunc(a.Scope.OrgUnits, func(r Ref) bool { return r.path != "" && strings.HasPrefix(path, r.path) })
+}
+
 func scanIncident(row sqldb.Scanner) (*Incident, error) {
 	var i Incident
 	var responded, resolved sql.NullTime
 	if err := row.Scan(&i.ID, &i.Number, &i.Service.ID, &i.Service.Code, &i.Service.Name, &i.Priority, &i.Summary, &i.OpenedAt, &responded, &resolved,
-		&i.OutageID, &i.CreatedAt, &i.UpdatedAt); err != nil {
+		&i.OutageID, &i.CreatedAt, &i.UpdatedAt, &i.orgUnitPath); err != nil {
 		return nil, err
 	}
 	i.OpenedAt, i.RespondedAt, i.ResolvedAt = i.OpenedAt.UTC(), sqldb.TimePtr(responded), sqldb.TimePtr(resolved)

@@ -3,7 +3,6 @@ package sla
 import (
 	"context"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -252,7 +251,7 @@ func (s *Service) reviewEvents(ctx context.Context, a *Agreement, r *Review, fro
 		return err
 	}
 	for _, i := range incidents {
-		if slices.ContainsFunc(a.Scope.Services, func(r Ref) bool { return r.ID == i.Service.ID }) {
+		if i.inScope(a) {
 			r.Incidents = append(r.Incidents, i)
 		}
 	}
@@ -286,16 +285,33 @@ func (s *Service) credited(ctx context.Context, a *Agreement, from, to time.Time
 }
 
 // inputs gathers an agreement's losses and incident clocks from the world.
+// ofOrgUnits keeps the clocks that count for the agreement: an
+// agreement made with org units is measured on their incidents (and on
+// those recorded without one), not on other customers' of the same
+// service.
+func ofOrgUnits(a *Agreement, cs []Clock) []Clock {
+	if len(a.Scope.OrgUnits) == 0 {
+		return cs
+	}
+	out := make([]Clock, 0, len(cs))
+	for _, c := range cs {
+		if forOrgUnits(a, c.OrgUnitPath) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 func (s *Service) inputs(a *Agreement, w *world) *Inputs {
 	in := &Inputs{Calendar: &a.Calendar, From: Micros(a.EffectiveFrom), Responses: map[int][]Clock{}, Resolutions: map[int][]Clock{},
 		Hours: w.hours, CalendarKey: jsonText(a.Calendar)}
 	for _, svc := range a.Scope.Services {
 		in.Losses = append(in.Losses, w.losses[svc.ID]...)
 		for p, cs := range w.responses[svc.ID] {
-			in.Responses[p] = append(in.Responses[p], cs...)
+			in.Responses[p] = append(in.Responses[p], ofOrgUnits(a, cs)...)
 		}
 		for p, cs := range w.resolves[svc.ID] {
-			in.Resolutions[p] = append(in.Resolutions[p], cs...)
+			in.Resolutions[p] = append(in.Resolutions[p], ofOrgUnits(a, cs)...)
 		}
 	}
 	return in

@@ -262,11 +262,18 @@ var funcs = template.FuncMap{
 	"date":     func(t time.Time) string { return t.UTC().Format("2006-01-02") },
 	"humanize": humanize,
 	// indent is a tree row's depth class (the CSP allows no inline styles).
-	"indent":    func(depth int) string { return fmt.Sprintf("depth-%d", min(depth, 8)) },
-	"field":     func(fields map[string]string, name string) string { return fields[name] },
-	"list":      func(xs ...string) []string { return xs },
-	"add":       func(a, b int) int { return a + b },
-	"neg":       func(a int) int { return -a },
+	"indent": func(depth int) string { return fmt.Sprintf("depth-%d", min(depth, 8)) },
+	"field":  func(fields map[string]string, name string) string { return fields[name] },
+	"list":   func(xs ...string) []string { return xs },
+	"add":    func(a, b int) int { return a + b },
+	"neg":    func(a int) int { return -a },
+	// due is a due time, or — for none (year 9999: nothing times it).
+	"due": func(t *time.Time) string {
+		if t == nil || t.Year() >= 9999 {
+			return "—"
+		}
+		return t.UTC().Format("2006-01-02 15:04 UTC")
+	},
 	"levels":    func() map[int]string { return desk.Levels },
 	"tiers":     func() []int { return []int{1, 2, 3} },
 	"stars":     func() []int { return []int{1, 2, 3, 4, 5} },
