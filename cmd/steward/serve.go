@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -102,6 +103,24 @@ func serve(ctx context.Context, e env, args []string) error {
 	}
 	url := "http://" + ln.Addr().String()
 	if *demoFlag {
+		// The service desk's history takes some seconds to write: the
+		// portal serves meanwhile, and its tickets appear as they are made.
+		var seeding sync.WaitGroup
+		seedCtx, stopSeeding := context.WithCancel(ctx)
+		defer func() { stopSeeding(); seeding.Wait() }() // before a.Close
+		seeding.Add(1)
+		go func() {
+			defer seeding.Done()
+			start := time.Now()
+			err := demo.SeedDesk(seedCtx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing,
+				SLA: a.SLA, DB: a.DB})
+			switch {
+			case err != nil && seedCtx.Err() == nil:
+				log.Warn("the demo's service desk history", "error", err)
+			case err == nil:
+				log.Info("the demo's service desk history is in place", "took", time.Since(start).Round(time.Millisecond))
+			}
+		}()
 		printDemo(e, url)
 	} else if users, _ := a.Identity.Users(ctx, access.System(), identity.UserFilter{Page: sqldb.Page{Limit: 1}}); len(users.Items) == 0 {
 		fmt.Fprintf(e.stdout, "\nSteward is running at %s but has no users yet. Create the first admin:\n  steward admin create-admin --email you@example.com --name \"Your Name\"\nor start with --demo for a demo organisation.\n\n", url)

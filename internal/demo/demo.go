@@ -20,6 +20,7 @@ import (
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/portfolio"
 	"github.com/steward-itaas/steward/internal/sla"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 //go:embed portfolio.yaml
@@ -34,6 +35,11 @@ type Services struct {
 	Billing  *billing.Service
 	// SLA, when set, adds the desktop SLA with weeks of outages.
 	SLA *sla.Service
+	// DB, when set with SLA, lets SeedDesk write half a year of service
+	// desk history: tickets written through a desk.Service of the seed's
+	// own over this database, on a clock the seed moves through the past
+	// (desk.go).
+	DB *sqldb.DB
 }
 
 // Password is every demo user's password. The demo is for trying Steward
@@ -115,7 +121,8 @@ func Credentials() []Credential {
 // Seed creates the demo provider unless it exists already (its admin is
 // created last and marks it done), and reports whether it created it: the
 // organisation, the portfolio and catalog of portfolio.yaml, and orders in
-// every state. An interrupted seed resumes.
+// every state. An interrupted seed resumes. The service desk's history is
+// SeedDesk's.
 func Seed(ctx context.Context, s Services) (bool, error) {
 	sys := access.System()
 	last := people[len(people)-1]

@@ -23,15 +23,8 @@ func seedSLA(ctx context.Context, s Services) error {
 	weekdays, allWeek := catalog.Weekly(catalog.Weekdays[:5], "08:00", "18:00"), catalog.Weekly(catalog.Weekdays, "00:00", "24:00")
 	maintenance := []catalog.Maintenance{{Name: "Monthly maintenance", Rule: "FREQ=MONTHLY;BYDAY=1SU", Start: "06:00", End: "08:00", NoticeDays: 7}}
 	now := s.SLA.Now().UTC()
-	// England's holidays, every year (a one-off date would end after a
-	// year), with substitute days when they fall on a weekend.
-	holidays := []catalog.Holiday{{Date: "12-25", Name: "Christmas Day", Substitute: true}, {Date: "12-26", Name: "Boxing Day", Substitute: true},
-		{Date: "01-01", Name: "New Year's Day", Substitute: true},
-		{Rule: "FREQ=YEARLY;BYMONTH=5;BYDAY=-1MO", Name: "Spring bank holiday"}, {Rule: "FREQ=YEARLY;BYMONTH=8;BYDAY=-1MO", Name: "Summer bank holiday"}}
-	hours := catalog.Calendar{TimeZone: "Europe/London", Weekly: weekdays, Holidays: holidays}
-	holiday := func(d time.Time) bool { // or a weekend: no service either
-		return len(hours.HoursOn(d.In(hours.Location()).Date())) == 0
-	}
+	office := londonOffice()
+	holidays := office.Holidays
 	start := now.AddDate(-1, 0, 0).Format("2006-01-02")
 	for _, in := range []sla.AgreementInput{
 		{Code: "network-ola", Name: "Network for the desktop", Kind: sla.OLA, State: sla.Active, Provider: "Network Operations", Customer: "Service Desk",
@@ -59,16 +52,7 @@ func seedSLA(ctx context.Context, s Services) error {
 	if err != nil {
 		return err
 	}
-	london, _ := time.LoadLocation("Europe/London")
-	// at is a working day (not a weekend or a holiday of the SLA's
-	// calendar) some days back, at a local hour.
-	at := func(daysAgo int, hour, minute int) time.Time {
-		d := now.In(london).AddDate(0, 0, -daysAgo)
-		for d.Weekday() == time.Saturday || d.Weekday() == time.Sunday || holiday(d) {
-			d = d.AddDate(0, 0, -1)
-		}
-		return time.Date(d.Year(), d.Month(), d.Day(), hour, minute, 0, 0, london)
-	}
+	at := func(daysAgo int, hour, minute int) time.Time { return workday(&office, now, daysAgo, hour, minute) }
 	rfc := func(t time.Time) string { return t.Format(time.RFC3339) }
 	for _, o := range []sla.OutageInput{
 		{Service: "desktop", Started: rfc(at(40, 10, 0)), Ended: rfc(at(40, 12, 30)), Summary: "Image server out of disk"},
@@ -90,6 +74,28 @@ func seedSLA(ctx context.Context, s Services) error {
 	}
 	_, err = s.SLA.Evaluate(ctx)
 	return err
+}
+
+// londonOffice is when Contoso IT's London office works: weekdays 08:00
+// to 18:00 but England's holidays, every year (a one-off date would end
+// after a year), with substitute days when they fall on a weekend. It is
+// the desktop SLA's service hours and the service desk's working day.
+func londonOffice() catalog.Calendar {
+	return catalog.Calendar{TimeZone: "Europe/London", Weekly: catalog.Weekly(catalog.Weekdays[:5], "08:00", "18:00"),
+		Holidays: []catalog.Holiday{{Date: "12-25", Name: "Christmas Day", Substitute: true}, {Date: "12-26", Name: "Boxing Day", Substitute: true},
+			{Date: "01-01", Name: "New Year's Day", Substitute: true},
+			{Rule: "FREQ=YEARLY;BYMONTH=5;BYDAY=-1MO", Name: "Spring bank holiday"}, {Rule: "FREQ=YEARLY;BYMONTH=8;BYDAY=-1MO", Name: "Summer bank holiday"}}}
+}
+
+// workday is a working day of the office (not a weekend or a holiday)
+// some days back from now, or the last one before it, at a local hour.
+func workday(office *catalog.Calendar, now time.Time, daysAgo, hour, minute int) time.Time {
+	loc := office.Location()
+	d := now.In(loc).AddDate(0, 0, -daysAgo)
+	for len(office.HoursOn(d.Date())) == 0 {
+		d = d.AddDate(0, 0, -1)
+	}
+	return time.Date(d.Year(), d.Month(), d.Day(), hour, minute, 0, 0, loc)
 }
 
 func nextWorkday(t time.Time) time.Time {
