@@ -473,6 +473,32 @@ func (p *Principal) OrgUnitScope(a Action) (all bool, paths []string) {
 	return false, out
 }
 
+// ServiceScope says which services an action reaches through grants on
+// services or the whole provider: all of them, or those listed (grants on
+// org units reach none). Services use it to filter lists of service work.
+func (p *Principal) ServiceScope(a Action) (all bool, services []string) {
+	if p == nil {
+		return false, nil
+	}
+	if p.system {
+		return true, nil
+	}
+	for _, g := range p.Grants {
+		if !g.Role.Allows(a) {
+			continue
+		}
+		switch g.ScopeKind {
+		case ScopeGlobal:
+			return true, nil
+		case ScopeService:
+			if !slices.Contains(services, g.ScopeID) {
+				services = append(services, g.ScopeID)
+			}
+		}
+	}
+	return false, services
+}
+
 // Owns reports whether p may act on something because it is the user
 // userID's (their order, their instance, their draft): p is that user and
 // one of p's roles allows the action somewhere. Ownership never gives more

@@ -483,3 +483,27 @@ func TestSystem(t *testing.T) {
 		t.Error("a principal named system with no grants is the platform")
 	}
 }
+
+// TestServiceScope: the services an action reaches are all of them through
+// a global grant, those of service grants, and none through org units.
+func TestServiceScope(t *testing.T) {
+	p := &access.Principal{UserID: "u", Grants: []access.Grant{
+		{Role: access.RoleAgent, ScopeKind: access.ScopeService, ScopeID: "svc-a"},
+		{Role: access.RoleServiceManager, ScopeKind: access.ScopeService, ScopeID: "svc-a"},
+		{Role: access.RoleServiceOwner, ScopeKind: access.ScopeService, ScopeID: "svc-b"},
+		{Role: access.RoleAgent, ScopeKind: access.ScopeOrgUnit, ScopeID: "ou", OrgUnitPath: "/ou/"},
+		{Role: access.RoleConsumer, ScopeKind: access.ScopeGlobal},
+	}}
+	if all, svcs := p.ServiceScope(access.TicketWork); all || !slices.Equal(svcs, []string{"svc-a", "svc-b"}) {
+		t.Errorf("ticket.work reaches all=%v %v, want svc-a and svc-b", all, svcs)
+	}
+	if all, _ := p.ServiceScope(access.TicketCreate); !all {
+		t.Error("ticket.create through the global consumer grant does not reach every service")
+	}
+	if all, svcs := p.ServiceScope(access.BillingManage); all || len(svcs) != 0 {
+		t.Errorf("billing.manage reaches all=%v %v, want nothing", all, svcs)
+	}
+	if all, _ := access.System().ServiceScope(access.BillingManage); !all {
+		t.Error("the system does not reach every service")
+	}
+}

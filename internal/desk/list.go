@@ -91,13 +91,7 @@ func scope(args *sqldb.Args, p *access.Principal) string {
 		ors = append(ors, "ou.path LIKE "+args.Add(path+"%"))
 	}
 	ors = append(ors, workScope(args, p))
-	var services []string
-	for _, g := range p.Grants {
-		if g.ScopeKind == access.ScopeService && g.Role.Allows(access.TicketRead) {
-			services = append(services, g.ScopeID)
-		}
-	}
-	if len(services) > 0 {
+	if _, services := p.ServiceScope(access.TicketRead); len(services) > 0 {
 		ors = append(ors, sqldb.In(args, "t.service_id", services))
 	}
 	return "(" + strings.Join(ors, " OR ") + ")"
@@ -107,20 +101,9 @@ func scope(args *sqldb.Args, p *access.Principal) string {
 // service (a global grant covers every service), or membership of its
 // group when that counts.
 func workScope(args *sqldb.Args, p *access.Principal) string {
-	if p.IsSystem() {
+	all, services := p.ServiceScope(access.TicketWork)
+	if all {
 		return "1 = 1"
-	}
-	var services []string
-	for _, g := range p.Grants {
-		if !g.Role.Allows(access.TicketWork) {
-			continue
-		}
-		switch g.ScopeKind {
-		case access.ScopeGlobal:
-			return "1 = 1"
-		case access.ScopeService:
-			services = append(services, g.ScopeID)
-		}
 	}
 	var ors []string
 	if len(services) > 0 {

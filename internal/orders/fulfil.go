@@ -268,19 +268,8 @@ func (s *Service) Tasks(ctx context.Context, p *access.Principal, f TaskFilter) 
 // global grant covers every service, an org-unit grant none), or
 // membership of its group when that counts (worksTasks).
 func taskScope(args *sqldb.Args, p *access.Principal) string {
-	var services []string
-	for _, g := range p.Grants {
-		if !g.Role.Allows(access.TaskWork) {
-			continue
-		}
-		switch g.ScopeKind {
-		case access.ScopeGlobal:
-			return "1 = 1"
-		case access.ScopeService:
-			services = append(services, g.ScopeID)
-		}
-	}
-	if p.IsSystem() {
+	all, services := p.ServiceScope(access.TaskWork)
+	if all {
 		return "1 = 1"
 	}
 	var ors []string
