@@ -67,8 +67,8 @@ func levelCheck(v *errs.Validator, n *int, field string) {
 
 // serviceRow is what raising needs of a service.
 type serviceRow struct {
-	ID, Lifecycle, GroupID string
-	Calendar               *catalog.Calendar
+	ID, Code, Name, Lifecycle, GroupID string
+	Calendar                           *catalog.Calendar
 }
 
 func (s *Service) service(ctx context.Context, ref string) (*serviceRow, error) {
@@ -80,7 +80,7 @@ func (s *Service) service(ctx context.Context, ref string) (*serviceRow, error) 
 		}
 		return nil, err
 	}
-	return &serviceRow{ID: svc.ID, Lifecycle: string(svc.Lifecycle), GroupID: svc.AssignmentGroupID, Calendar: svc.Calendar}, nil
+	return &serviceRow{ID: svc.ID, Code: svc.Code, Name: svc.Name, Lifecycle: string(svc.Lifecycle), GroupID: svc.AssignmentGroupID, Calendar: svc.Calendar}, nil
 }
 
 // Raise raises a ticket. Callers need ticket.create on the ticket's org
@@ -124,83 +124,89 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 	if (in.Kind == Problem || in.Kind == Change) && !works {
 		return nil, errs.Forbidden("problems and requests for change are raised by the people who work the service's tickets (ticket.work on the service, or its assignment group)")
 	}
-	var out *Ticket
+	// What the ticket needs is read first, from the read pool: the write
+	// transaction (SQLite's one writer) holds only the writes.
+	q := s.db.Read()
+	requester := Ref{ID: p.UserID}
+	if r := strings.TrimSpace(in.Requester); r != "" {
+		if q.QueryRowContext(ctx, `SELECT id FROM users WHERE (id = $1 OR LOWER(email) = LOWER($1)) AND disabled = FALSE`, r).Scan(&requester.ID) != nil {
+			return nil, &errs.Error{Code: errs.CodeInvalid, Message: "the ticket is not valid",
+				Fields: []errs.FieldError{{Field: "requester", Rule: "exists", Message: fmt.Sprintf("no active user %q", r)}}}
+		}
+		if requester.ID != p.UserID && !works {
+			return nil, errs.Forbidden("only the people who work the service's tickets raise them on someone else's behalf")
+		}
+	}
+	var home string
+	if err := q.QueryRowContext(ctx, `SELECT name, COALESCE(org_unit_id, '') FROM users WHERE id = $1`, requester.ID).Scan(&requester.Name, &home); err != nil {
+		return nil, sqldb.Err(err, "requester")
+	}
+	ou, ouPath := Ref{}, ""
+	ouRef := strings.TrimSpace(in.OrgUnit)
+	if ouRef == "" {
+		if home == "" {
+			return nil, &errs.Error{Code: errs.CodeInvalid, Message: "the ticket is not valid",
+				Fields: []errs.FieldError{{Field: "org_unit", Rule: "required", Message: "the requester belongs to no org unit: name the org unit the ticket is for"}}}
+		}
+		ouRef = home
+	}
+	if q.QueryRowContext(ctx, `SELECT id, code, name, path FROM org_units WHERE id = $1 OR code = $1`, ouRef).Scan(&ou.ID, &ou.Code, &ou.Name, &ouPath) != nil {
+		return nil, &errs.Error{Code: errs.CodeInvalid, Message: "the ticket is not valid",
+			Fields: []errs.FieldError{{Field: "org_unit", Rule: "exists", Message: fmt.Sprintf("no org unit %q", ouRef)}}}
+	}
+	if err := p.Require(access.TicketCreate, access.InOrgUnit(ouPath)); err != nil {
+		return nil, err
+	}
+	var parentID any
+	var parent string
+	if in.Parent != "" {
+		par, err := get(ctx, q, in.Parent)
+		if err != nil || !mayRead(ctx, q, p, par) {
+			return nil, &errs.Error{Code: errs.CodeInvalid, Message: "the ticket is not valid",
+				Fields: []errs.FieldError{{Field: "parent", Rule: "exists", Message: fmt.Sprintf("no ticket %q to be a child of", in.Parent)}}}
+		}
+		parentID, parent = par.ID, par.ID
+	}
+	priority, err := priorityOf(ctx, q, in.Impact, in.Urgency)
+	if err != nil {
+		return nil, err
+	}
+	var group *Ref
+	if svc.GroupID != "" {
+		group = &Ref{ID: svc.GroupID}
+		if err := q.QueryRowContext(ctx, `SELECT name FROM assignment_groups WHERE id = $1`, svc.GroupID).Scan(&group.Name); err != nil {
+			return nil, sqldb.Err(err, "assignment group")
+		}
+	}
+	now := sqldb.Time(s.now())
+	respondBy, resolveBy, err := schedule(ctx, q, in.Kind, svc.ID, ouPath, priority, svc.Calendar, now, nil)
+	if err != nil {
+		return nil, err
+	}
+	if resolveBy == nil {
+		resolveBy = &neverDue
+	}
+	t := &Ticket{ID: sqldb.NewID(), Kind: in.Kind, State: StateNew, Service: Ref{ID: svc.ID, Code: svc.Code, Name: svc.Name}, OrgUnit: &ou, Requester: &requester,
+		Summary: in.Summary, Description: in.Description, Impact: in.Impact, Urgency: in.Urgency, Priority: priority, Group: group, Tier: 1,
+		OpenedAt: now, RespondBy: respondBy, ResolveBy: resolveBy, ParentID: parent, UpdatedAt: now, orgUnitPath: ouPath, groupID: svc.GroupID}
 	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		requester := p.UserID
-		if r := strings.TrimSpace(in.Requester); r != "" {
-			if tx.QueryRowContext(ctx, `SELECT id FROM users WHERE (id = $1 OR LOWER(email) = LOWER($1)) AND disabled = FALSE`, r).Scan(&requester) != nil {
-				return &errs.Error{Code: errs.CodeInvalid, Message: "the ticket is not valid",
-					Fields: []errs.FieldError{{Field: "requester", Rule: "exists", Message: fmt.Sprintf("no active user %q", r)}}}
-			}
-			if requester != p.UserID && !works {
-				return errs.Forbidden("only the people who work the service's tickets raise them on someone else's behalf")
-			}
-		}
-		var ouID, ouPath string
-		ouRef := strings.TrimSpace(in.OrgUnit)
-		if ouRef == "" {
-			if err := tx.QueryRowContext(ctx, `SELECT COALESCE(ou.id, ''), COALESCE(ou.path, '') FROM users u LEFT JOIN org_units ou ON ou.id = u.org_unit_id WHERE u.id = $1`,
-				requester).Scan(&ouID, &ouPath); err != nil {
-				return sqldb.Err(err, "requester")
-			}
-			if ouID == "" {
-				return &errs.Error{Code: errs.CodeInvalid, Message: "the ticket is not valid",
-					Fields: []errs.FieldError{{Field: "org_unit", Rule: "required", Message: "the requester belongs to no org unit: name the org unit the ticket is for"}}}
-			}
-		} else if tx.QueryRowContext(ctx, `SELECT id, path FROM org_units WHERE id = $1 OR code = $1`, ouRef).Scan(&ouID, &ouPath) != nil {
-			return &errs.Error{Code: errs.CodeInvalid, Message: "the ticket is not valid",
-				Fields: []errs.FieldError{{Field: "org_unit", Rule: "exists", Message: fmt.Sprintf("no org unit %q", ouRef)}}}
-		}
-		if err := p.Require(access.TicketCreate, access.InOrgUnit(ouPath)); err != nil {
-			return err
-		}
-		var parentID any
-		if in.Parent != "" {
-			par, err := get(ctx, tx, in.Parent)
-			if err != nil || !mayRead(ctx, tx, p, par) {
-				return &errs.Error{Code: errs.CodeInvalid, Message: "the ticket is not valid",
-					Fields: []errs.FieldError{{Field: "parent", Rule: "exists", Message: fmt.Sprintf("no ticket %q to be a child of", in.Parent)}}}
-			}
-			parentID = par.ID
-		}
-		priority, err := priorityOf(ctx, tx, in.Impact, in.Urgency)
-		if err != nil {
-			return err
-		}
-		var number int64
-		if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'ticket' RETURNING value`).Scan(&number); err != nil {
+		if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'ticket' RETURNING value`).Scan(&t.Number); err != nil {
 			return sqldb.Err(err, "ticket number")
 		}
-		now := sqldb.Time(s.now())
-		id := sqldb.NewID()
-		respondBy, resolveBy, err := schedule(ctx, tx, in.Kind, svc.ID, ouPath, priority, svc.Calendar, now, nil)
-		if err != nil {
-			return err
-		}
-		if resolveBy == nil {
-			resolveBy = &neverDue
-		}
-		var group any
-		if svc.GroupID != "" {
-			group = svc.GroupID
-		}
+		t.Reference = reference(t.Kind, t.Number)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, number, kind, state, service_id, org_unit_id, requester_id, summary, description,
 			impact, urgency, priority, group_id, tier, opened_at, respond_by, resolve_by, parent_id, recorded_by, created_at, updated_at)
 			VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14, $15, $16, $17, $13, $13)`,
-			id, number, in.Kind, svc.ID, ouID, requester, in.Summary, in.Description, in.Impact, in.Urgency, priority, group,
-			now, sqldb.NullTime(respondBy), sqldb.NullTime(resolveBy), parentID, p.UserID); err != nil {
+			t.ID, t.Number, t.Kind, svc.ID, ou.ID, requester.ID, t.Summary, t.Description, t.Impact, t.Urgency, priority, nilIfEmpty(svc.GroupID),
+			now, sqldb.NullTime(respondBy), sqldb.Time(*resolveBy), parentID, p.UserID); err != nil {
 			return sqldb.Err(err, "ticket")
 		}
-		if requester != p.UserID {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_watchers (ticket_id, user_id) VALUES ($1, $2)`, id, p.UserID); err != nil {
+		if requester.ID != p.UserID {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_watchers (ticket_id, user_id) VALUES ($1, $2)`, t.ID, p.UserID); err != nil {
 				return sqldb.Err(err, "watcher")
 			}
 		}
-		t, err := get(ctx, tx, id)
-		if err != nil {
-			return err
-		}
-		if err := s.audit(ctx, tx, p, audit.Entry{Action: "ticket.raise", ObjectType: "ticket", ObjectID: id, After: t}); err != nil {
+		if err := s.audit(ctx, tx, p, audit.Entry{Action: "ticket.raise", ObjectType: "ticket", ObjectID: t.ID, After: t}); err != nil {
 			return err
 		}
 		n := &outbox.Notice{Title: fmt.Sprintf("New %s %s: %s", t.Kind, t.Reference, t.Summary), Link: "/tickets/" + t.Reference,
@@ -213,16 +219,15 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 		if err := s.emit(ctx, tx, p, t, "ticket.created", n); err != nil {
 			return err
 		}
-		if err := s.changed(ctx, tx, t); err != nil {
-			return err
-		}
-		out = t
-		return nil
+		return s.changed(ctx, tx, t)
 	})
-	if err == nil && (out.Kind == Incident || out.Kind == Request) {
-		s.learned(ticketText(out.Summary, out.Description), "", out.Service.ID)
+	if err != nil {
+		return nil, err
 	}
-	return out, err
+	if t.Kind == Incident || t.Kind == Request {
+		s.learned(ticketText(t.Summary, t.Description), "", t.Service.ID)
+	}
+	return t, nil
 }
 
 func refName(r *Ref) string {
