@@ -95,6 +95,11 @@ func (s *Server) detail(w http.ResponseWriter, r *http.Request, t *desk.Ticket, 
 		return err
 	}
 	d, err := s.Desk.Detail(ctx(r), principal(r), t.ID)
+	if errs.Is(err, errs.CodeNotFound) {
+		// The change moved it out of the caller's reach (escalated to a
+		// group the caller is not in): it was made; answer what it became.
+		return writeJSON(w, http.StatusOK, &desk.Detail{Ticket: t})
+	}
 	if err != nil {
 		return err
 	}

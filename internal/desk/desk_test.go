@@ -2,6 +2,7 @@ package desk_test
 
 import (
 	"context"
+	"slices"
 	"io"
 	"log/slog"
 	"sync"
@@ -315,6 +316,31 @@ func TestTicketLifecycle(t *testing.T) {
 		t.Fatal("no figures for resolve-p3")
 	}
 
+	// The SLA's incident record (POST/PUT /api/v1/incidents) is not a way
+	// around the desk: a desk ticket is not found there, nor listed.
+	_, err = f.a.SLA.SaveIncident(f.ctx, f.as("lena@it.contoso.example"), tk.ID, sla.IncidentInput{Service: "desktop", Priority: 1, Summary: "rewritten",
+		OpenedAt: "2026-11-16T10:00:00Z"})
+	wantCode(t, err, errs.CodeNotFound, "rewriting a desk ticket through the SLA's incident record")
+	if recs := must(f.a.SLA.Incidents(f.ctx, f.as("lena@it.contoso.example"), sla.IncidentFilter{}))(t); len(recs.Items) != 0 {
+		t.Errorf("the SLA's incident record lists desk tickets: %+v", recs.Items)
+	}
+	// The service review shows the incidents it counted; their words only
+	// to those who may read the tickets.
+	// (Retail's two incidents: Manufacturing's is not the agreement's.)
+	for who, want := range map[string][]string{"dana@contoso.example": {"(a ticket of the service desk)", "(a ticket of the service desk)"},
+		"lena@it.contoso.example": {tk.Summary, p1.Summary}} {
+		rv := must(f.a.SLA.Review(f.ctx, f.as(who), "desktop-retail", sla.ReviewPeriod{From: "2026-11", To: "2026-12"}))(t)
+		var got []string
+		for _, i := range rv.Incidents {
+			got = append(got, i.Summary)
+		}
+		slices.Sort(got)
+		slices.Sort(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("%s's review shows incidents %q, want %q", who, got, want)
+		}
+	}
+
 	// The desk's report of November counts both tickets, the resolved one
 	// in its SLA's service hours (180 minutes) and rated 5.
 	rep := must(f.a.Desk.Report(f.ctx, f.as("lena@it.contoso.example"), desk.ReportFilter{From: at("2026-11-01T00:00:00Z"), To: at("2026-12-01T00:00:00Z")}))(t)
@@ -492,5 +518,17 @@ func TestIncidentDeclaresOutage(t *testing.T) {
 	must(f.a.Desk.Move(f.ctx, alex, inc.Reference, desk.MoveInput{To: desk.StateResolved, Resolution: "Restarted the transport service"}))(t)
 	if o = must(f.a.SLA.Outage(f.ctx, lena, inc.OutageID))(t); o.Ended == nil || !o.Ended.Equal(at("2026-11-16T11:30:00Z")) {
 		t.Fatalf("after the resolution the outage ends %v, want 11:30", o.Ended)
+	}
+	// Reopened days later and declared again: a new outage from then, the
+	// first one left as it ended (not stretched over the days between).
+	f.set("2026-11-18T09:00:00Z")
+	must(f.a.Desk.Move(f.ctx, dana, inc.Reference, desk.MoveInput{To: desk.StateInProgress, Note: "No mail again"}))(t)
+	inc = must(f.a.Desk.DeclareOutage(f.ctx, alex, inc.Reference, desk.OutageInput{Impact: sla.Full}))(t)
+	again := must(f.a.SLA.Outage(f.ctx, lena, inc.OutageID))(t)
+	if again.ID == o.ID || !again.Started.Equal(at("2026-11-18T09:00:00Z")) || again.Ended != nil {
+		t.Errorf("declared after reopening: %+v, want a new outage from 09:00 on the 18th", again)
+	}
+	if first := must(f.a.SLA.Outage(f.ctx, lena, o.ID))(t); first.Ended == nil || !first.Ended.Equal(at("2026-11-16T11:30:00Z")) {
+		t.Errorf("the first outage now ends %v, want 11:30 on the 16th still", first.Ended)
 	}
 }

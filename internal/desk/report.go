@@ -141,8 +141,8 @@ func (s *Service) Report(ctx context.Context, p *access.Principal, f ReportFilte
 		var end sql.NullTime
 		err := sc.Scan(&id, &start, &end)
 		return [3]any{id, start, end}, err
-	}, `SELECT h.ticket_id, h.started_at, h.ended_at FROM ticket_holds h JOIN tickets t ON t.id = h.ticket_id WHERE t.opened_at >= $1 AND t.opened_at < $2`,
-		sqldb.Time(f.From), sqldb.Time(f.To))
+	}, `SELECT h.ticket_id, h.started_at, h.ended_at FROM ticket_holds h WHERE h.ticket_id IN (SELECT t.id FROM tickets t
+		LEFT JOIN org_units ou ON ou.id = t.org_unit_id WHERE `+strings.Join(where, " AND ")+`)`, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -85,7 +85,7 @@ func (s *Service) buildModel(ctx context.Context) (*triage.Model, map[string]Ref
 		err := row.Scan(&e.ServiceID, &summary, &description)
 		e.Text = ticketText(summary, description)
 		return e, err
-	}, `SELECT service_id, summary, description FROM tickets WHERE requester_id IS NOT NULL AND merged_into_id IS NULL AND kind IN ('incident', 'request') ORDER BY opened_at, id`)
+	}, `SELECT service_id, summary, SUBSTR(description, 1, 8192) FROM tickets WHERE requester_id IS NOT NULL AND merged_into_id IS NULL AND kind IN ('incident', 'request') ORDER BY opened_at, id`)
 	if err != nil {
 		return nil, nil, err
 	}

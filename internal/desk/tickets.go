@@ -313,8 +313,14 @@ func (s *Service) Clocks(ctx context.Context, t *Ticket) (response, resolution C
 		c.ElapsedMinutes = int(el / time.Minute)
 		c.LeftMinutes = c.TargetMinutes - c.ElapsedMinutes
 		c.Late = el > time.Duration(c.TargetMinutes)*time.Minute
-		c.Warning = !c.Stopped && !c.Late && el*4 >= time.Duration(c.TargetMinutes)*time.Minute*3
+		c.Warning = c.TargetMinutes > 0 && !c.Stopped && !c.Late && el*4 >= time.Duration(c.TargetMinutes)*time.Minute*3
 		return c
+	}
+	if t.Kind == Problem || t.Kind == Change {
+		// No target times them: the clocks only count.
+		response, resolution = mk(nil, 0, tt.Calendar, t.RespondedAt, nil), mk(nil, 0, tt.Calendar, t.ResolvedAt, nil)
+		response.Late, response.LeftMinutes, resolution.Late, resolution.LeftMinutes = false, 0, false, 0
+		return response, resolution, nil
 	}
 	response = mk(tt.Respond, defaultRespond[t.Priority], tt.Calendar, t.RespondedAt, t.RespondBy)
 	resolution = mk(tt.Resolve, defaultResolve[t.Priority], tt.Calendar, t.ResolvedAt, t.ResolveBy)
@@ -455,11 +461,20 @@ func (s *Service) Assign(ctx context.Context, p *access.Principal, ref string, i
 				return &errs.Error{Code: errs.CodeInvalid, Message: "the assignment is not valid",
 					Fields: []errs.FieldError{{Field: "assignee", Rule: "exists", Message: fmt.Sprintf("no active user %q", a)}}}
 			}
+			var one int
 			if group != "" {
-				var one int
 				if tx.QueryRowContext(ctx, `SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2`, group, id).Scan(&one) != nil {
 					return &errs.Error{Code: errs.CodeInvalid, Message: "the assignment is not valid",
 						Fields: []errs.FieldError{{Field: "assignee", Rule: "member", Message: "the assignee must be a member of the ticket's assignment group"}}}
+				}
+			} else {
+				// No group: the assignee must work the service's tickets.
+				args := sqldb.Args{id, t.Service.ID}
+				roles := sqldb.In(&args, "role", access.RolesAllowing(access.TicketWork))
+				if tx.QueryRowContext(ctx, `SELECT 1 FROM effective_grants WHERE user_id = $1 AND `+roles+`
+					AND (scope_kind = 'global' OR (scope_kind = 'service' AND scope_id = $2))`, args...).Scan(&one) != nil {
+					return &errs.Error{Code: errs.CodeInvalid, Message: "the assignment is not valid",
+						Fields: []errs.FieldError{{Field: "assignee", Rule: "works", Message: "the ticket has no group: the assignee must hold ticket.work on its service"}}}
 				}
 			}
 			assignee = id
@@ -983,8 +998,23 @@ func (s *Service) DeclareOutage(ctx context.Context, p *access.Principal, ref st
 		if !t.State.Open() {
 			return errs.Conflict("%s is %s: reopen it first", t.Reference, t.State)
 		}
-		o, err := s.SLA.IncidentOutage(ctx, tx, p, t.ID, t.OutageID, sla.OutageInput{Service: t.Service.ID, Started: t.OpenedAt.Format(time.RFC3339Nano),
-			Impact: in.Impact, Share: in.SharePercent, Summary: fmt.Sprintf("Incident %s: %s", t.Reference, t.Summary)})
+		started, outageID := t.OpenedAt, t.OutageID
+		if outageID != "" {
+			if prev, err := s.SLA.Outage(ctx, access.System(), outageID); err != nil {
+				return err
+			} else if prev.Ended != nil {
+				// Reopened after its outage ended: a new outage from now, not
+				// the old one stretched over the time it stood resolved.
+				started, outageID = now, ""
+			}
+		}
+		summary := fmt.Sprintf("Incident %s: %s", t.Reference, t.Summary)
+		for len(summary) > 480 { // the outage's summary is at most 500 bytes
+			r := []rune(summary)
+			summary = string(r[:len(r)-1])
+		}
+		o, err := s.SLA.IncidentOutage(ctx, tx, p, t.ID, outageID, sla.OutageInput{Service: t.Service.ID, Started: started.Format(time.RFC3339Nano),
+			Impact: in.Impact, Share: in.SharePercent, Summary: summary})
 		if err != nil {
 			return err
 		}

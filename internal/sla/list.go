@@ -304,7 +304,7 @@ func (s *Service) Incidents(ctx context.Context, p *access.Principal, f Incident
 	if !f.To.IsZero() {
 		where = append(where, "i.opened_at < "+args.Add(sqldb.Time(f.To)))
 	}
-	rows, err := sqldb.QueryAll(ctx, s.db.Read(), "incidents", scanIncident, `SELECT `+incidentColumns+incidentFrom+` AND `+strings.Join(where, " AND ")+incidentOrder.By()+incidentOrder.Limit(&args, f.Page), args...)
+	rows, err := sqldb.QueryAll(ctx, s.db.Read(), "incidents", scanIncident, `SELECT `+incidentColumns+incidentFrom+` AND i.requester_id IS NULL AND `+strings.Join(where, " AND ")+incidentOrder.By()+incidentOrder.Limit(&args, f.Page), args...)
 	if err != nil {
 		return none, err
 	}

@@ -398,6 +398,7 @@ type Incident struct {
 	UpdatedAt   time.Time  `json:"updated_at"`
 
 	orgUnitPath string // the org unit it was raised for ("" when recorded without one)
+	raised      bool   // raised on the service desk (someone's ticket), not recorded here
 }
 
 // IncidentInput records or updates an incident. With Outage set, the
@@ -415,7 +416,7 @@ type IncidentInput struct {
 }
 
 const incidentColumns = `i.id, i.number, s.id, s.code, s.name, i.priority, i.summary, i.opened_at, i.responded_at, i.resolved_at, COALESCE(i.outage_id, ''),
-	i.created_at, i.updated_at, COALESCE(iou.path, '')`
+	i.created_at, i.updated_at, COALESCE(iou.path, ''), i.requester_id IS NOT NULL`
 
 // incidentFrom reads the incidents among the tickets (the service desk's
 // other kinds are not incidents): follow it with AND conditions.
@@ -458,16 +459,19 @@ func scanIncident(row sqldb.Scanner) (*Incident, error) {
 	var i Incident
 	var responded, resolved sql.NullTime
 	if err := row.Scan(&i.ID, &i.Number, &i.Service.ID, &i.Service.Code, &i.Service.Name, &i.Priority, &i.Summary, &i.OpenedAt, &responded, &resolved,
-		&i.OutageID, &i.CreatedAt, &i.UpdatedAt, &i.orgUnitPath); err != nil {
+		&i.OutageID, &i.CreatedAt, &i.UpdatedAt, &i.orgUnitPath, &i.raised); err != nil {
 		return nil, err
 	}
 	i.OpenedAt, i.RespondedAt, i.ResolvedAt = i.OpenedAt.UTC(), sqldb.TimePtr(responded), sqldb.TimePtr(resolved)
 	return &i, nil
 }
 
+// getIncident reads an incident recorded here as SLA input (by hand or
+// from another service desk). The service desk's own incidents are the
+// desk's to change, with its rights and its state machine: not found here.
 func getIncident(ctx context.Context, q sqldb.Querier, ref string) (*Incident, error) {
 	return sqldb.QueryOne(ctx, q, fmt.Sprintf("incident %q", ref), scanIncident, `SELECT `+incidentColumns+incidentFrom+`
-		AND (i.id = $1 OR CAST(i.number AS TEXT) = $1)`, ref)
+		AND i.requester_id IS NULL AND (i.id = $1 OR CAST(i.number AS TEXT) = $1)`, ref)
 }
 
 // SaveIncident records an incident (id empty) or updates one. Callers

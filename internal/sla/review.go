@@ -160,6 +160,14 @@ func (s *Service) Review(ctx context.Context, p *access.Principal, ref string, p
 	if err := s.reviewEvents(ctx, a, r, from, to); err != nil {
 		return nil, err
 	}
+	// The service desk's incidents are people's tickets: their words are
+	// for those who may read them (ticket.read on the ticket's org unit or
+	// service); the others see the incident's number and times only.
+	for _, inc := range r.Incidents {
+		if inc.raised && !p.Can(access.TicketRead, access.Resource{OrgUnitPath: inc.orgUnitPath, ServiceID: inc.Service.ID}) {
+			inc.Summary = "(a ticket of the service desk)"
+		}
+	}
 	r.Breaches, err = sqldb.QueryAll(ctx, s.db.Read(), "sla breaches", scanBreach, `SELECT `+breachColumns+` FROM sla_breaches b JOIN agreements a ON a.id = b.agreement_id
 		WHERE b.agreement_id = $1 AND b.state <> 'withdrawn' AND b.window_start < $2 AND b.window_end > $3 ORDER BY b.window_start`, a.ID, sqldb.Time(to), sqldb.Time(from))
 	if err != nil {

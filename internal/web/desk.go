@@ -308,6 +308,10 @@ func (p *Portal) ticketAction(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return reshow(p, w, r, "ticket", err, p.ticketView)
 	}
+	if _, err := p.Desk.Ticket(ctx, pr, t.ID); errs.Is(err, errs.CodeNotFound) {
+		// Escalated or reclassified out of the reader's reach: back to the queue.
+		return p.redirect(w, r, "/tickets", t.Reference+": "+word+" It is no longer in your queues.")
+	}
 	return p.redirect(w, r, "/tickets/"+url.PathEscape(t.Reference), word)
 }
 
