@@ -2,9 +2,9 @@ package desk_test
 
 import (
 	"context"
-	"slices"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
