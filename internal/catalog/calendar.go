@@ -347,7 +347,7 @@ func (c *Calendar) Validate(v *errs.Validator, prefix string) {
 		}
 		once, _, ok := seasonDate(h.Date)
 		v.Check(ok, prefix+"holidays", "date", fmt.Sprintf("holiday %d: date must be YYYY-MM-DD (once) or MM-DD (every year), or give a yearly rule", i+1))
-		v.Check(!ok || once == 0 || once >= MinHolidayYear && once <= MaxHolidayYear, prefix+"holidays", "year",
+		v.Check(!ok || len(h.Date) != 10 || once >= MinHolidayYear && once <= MaxHolidayYear, prefix+"holidays", "year",
 			fmt.Sprintf("holiday %d: a holiday once is in a year from %d to %d", i+1, MinHolidayYear, MaxHolidayYear))
 	}
 	for i := range c.Seasons {
