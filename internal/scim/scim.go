@@ -24,6 +24,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 
 	scim "github.com/elimity-com/scim"
 	scimerrors "github.com/elimity-com/scim/errors"
@@ -44,6 +45,12 @@ const PageSize = 500
 
 type principalKey struct{}
 
+// allowStringValues: Entra ID sends booleans as strings ("False") in
+// PATCH; accepting them is the library's documented switch for it, a
+// process-wide variable that requests read. It is set once, before the
+// first handler exists, never while another handler serves.
+var allowStringValues sync.Once
+
 func principal(r *http.Request) *access.Principal {
 	p, _ := r.Context().Value(principalKey{}).(*access.Principal)
 	return p
@@ -53,9 +60,7 @@ func principal(r *http.Request) *access.Principal {
 // /ServiceProviderConfig, /Schemas and /ResourceTypes. Callers
 // authenticate with an API token that may directory.sync.
 func Handler(ids *identity.Service, baseURL, prefix string, log *slog.Logger) (http.Handler, error) {
-	// Entra ID sends booleans as strings ("False") in PATCH; accepting
-	// them is the library's documented switch for it (a global one).
-	schema.SetAllowStringValues(true)
+	allowStringValues.Do(func() { schema.SetAllowStringValues(true) })
 	users := &userHandler{ids: ids, log: log}
 	groups := &groupHandler{ids: ids, log: log}
 	srv, err := scim.NewServer(&scim.ServerArgs{

@@ -437,3 +437,26 @@ func TestDirectoryReachesOnlyWhatIsItsOwn(t *testing.T) {
 		t.Error("directory_sync was granted to a group")
 	}
 }
+
+// TestHandlersAreBuiltConcurrently: a process may build several SCIM
+// handlers at once (every test's Steward does, in parallel) while others
+// serve requests. The library's string-values switch is process-wide, so
+// it is set once, never again while requests read it (found as a data race
+// by CI's race leg; this test fails under -race without the fix).
+func TestHandlersAreBuiltConcurrently(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			if _, err := scim.Handler(f.ids, "https://steward.example.com", "/scim", slog.New(slog.DiscardHandler)); err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			// Requests are served meanwhile.
+			f.call(f.token, "GET", "/scim/v2/Users?"+filter(`userName eq "nobody@example.com"`), "", 200)
+		})
+	}
+	wg.Wait()
+}
