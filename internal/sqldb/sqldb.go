@@ -73,6 +73,7 @@ type DB struct {
 	Dialect Dialect
 	write   *sql.DB
 	read    *sql.DB
+	shared  *shared // SQLite's writer, whose transactions share commits
 	// wal moves SQLite's write-ahead log into the database file in the
 	// background (nil on PostgreSQL).
 	wal *checkpointer
@@ -119,10 +120,12 @@ func openSQLite(ctx context.Context, dir string) (*DB, error) {
 	// commit waits for its log write, not for the log to be copied into
 	// the database file (issue 18: that copy, every 1,000 pages, was the
 	// tail of ingest latency).
-	w, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate")
+	// The writer and the readers keep their statements prepared (stmtcache.go).
+	wc, err := newCachingConnector("file:" + path + "?" + common + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=wal_autocheckpoint(0)&_pragma=journal_size_limit(67108864)&_txlock=immediate")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
+	w := sql.OpenDB(wc)
 	w.SetMaxOpenConns(1)
 	w.SetConnMaxIdleTime(0)
 	w.SetConnMaxLifetime(0)
@@ -131,11 +134,12 @@ func openSQLite(ctx context.Context, dir string) (*DB, error) {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
 	}
-	r, err := sql.Open("sqlite", "file:"+path+"?"+common+"&_pragma=query_only(1)")
+	rc, err := newCachingConnector("file:" + path + "?" + common + "&_pragma=query_only(1)")
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
+	r := sql.OpenDB(rc)
 	r.SetMaxOpenConns(8)
 	r.SetMaxIdleConns(8)
 	ck, err := sql.Open("sqlite", "file:"+path+"?"+common)
@@ -145,7 +149,9 @@ func openSQLite(ctx context.Context, dir string) (*DB, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	ck.SetMaxOpenConns(1)
-	return &DB{Dialect: SQLite, write: w, read: r, wal: startCheckpointer(ck)}, nil
+	db := &DB{Dialect: SQLite, write: w, read: r, wal: startCheckpointer(ck)}
+	db.shared = &shared{db: w, done: func() { db.wal.dirty.Store(true) }}
+	return db, nil
 }
 
 // Ping checks that the database answers.
@@ -179,12 +185,43 @@ func (db *DB) Read() Querier { return db.read }
 type Tx struct {
 	*sql.Tx
 	Dialect Dialect
+	// shared: other callers' work is in the same SQLite transaction
+	// (group.go), so a caller's cancelled context must not interrupt a
+	// statement (SQLite would roll back the whole transaction): it ends
+	// the caller's work between statements instead.
+	shared bool
+}
+
+func (tx *Tx) ctx(ctx context.Context) context.Context {
+	if tx.shared {
+		return context.WithoutCancel(ctx)
+	}
+	return ctx
+}
+
+// ExecContext runs a statement in the transaction.
+func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.Tx.ExecContext(tx.ctx(ctx), query, args...)
+}
+
+// QueryContext runs a query in the transaction.
+func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.Tx.QueryContext(tx.ctx(ctx), query, args...)
+}
+
+// QueryRowContext runs a query for one row in the transaction.
+func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.Tx.QueryRowContext(tx.ctx(ctx), query, args...)
 }
 
 // Tx runs fn in a read-write transaction, committing if fn returns nil and
 // rolling back otherwise. Exported service methods open the transaction;
-// the unexported helpers they call take the *Tx.
+// the unexported helpers they call take the *Tx. On SQLite, transactions
+// that queue for the writer share their commit (group.go).
 func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
+	if db.shared != nil {
+		return db.shared.run(ctx, fn)
+	}
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return Err(err, "transaction")
@@ -338,4 +375,28 @@ func PathScope(all bool, paths []string, pathCol string, args []any) (string, []
 		ors = append(ors, pathCol+" LIKE "+a.Add(path+"%"))
 	}
 	return "(" + strings.Join(ors, " OR ") + ")", a
+}
+
+// Next is the next number of a series of references that may skip
+// numbers: orders, tickets and knowledge articles. On SQLite it is the
+// series' row of counters, which the one writer takes in turn; on
+// PostgreSQL a sequence, so concurrent transactions do not queue on one
+// row until each commits (a number a rolled-back transaction took is not
+// used again). Invoice, statement and credit note numbers, which must not
+// skip, keep to their counters row (billing).
+func (tx *Tx) Next(ctx context.Context, series string) (int64, error) {
+	switch series {
+	case "order", "ticket", "article":
+	default:
+		return 0, fmt.Errorf("sqldb: no series %q", series)
+	}
+	var n int64
+	q := `UPDATE counters SET value = value + 1 WHERE name = '` + series + `' RETURNING value`
+	if tx.Dialect == Postgres {
+		q = `SELECT nextval('counter_` + series + `')`
+	}
+	if err := tx.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return 0, Err(err, series+" number")
+	}
+	return n, nil
 }
