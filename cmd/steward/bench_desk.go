@@ -330,7 +330,12 @@ func deskFixture(ctx context.Context, a *app.App, tickets, services, groups int)
 		}
 	}
 	if err := a.DB.Tx(ctx, func(tx *sqldb.Tx) error {
-		_, err := tx.ExecContext(ctx, `UPDATE counters SET value = $1 WHERE name = 'ticket'`, tickets)
+		// Where tickets.Next goes on from (sqldb.Tx.Next).
+		q := `UPDATE counters SET value = $1 WHERE name = 'ticket'`
+		if tx.Dialect == sqldb.Postgres {
+			q = `SELECT setval('counter_ticket', $1)`
+		}
+		_, err := tx.ExecContext(ctx, q, tickets)
 		return err
 	}); err != nil {
 		return nil, err

@@ -155,6 +155,8 @@ func commands() *command {
 			{name: "outage", summary: "record an outage", run: slaOutage},
 		}},
 		{name: "ticket", summary: "the service desk: raise, list, show and work tickets (--as a person)", subs: ticketCommands()},
+		{name: "change", summary: "change management: the change calendar, the CAB agenda and its decisions (--as a person)", subs: changeCommands()},
+		{name: "article", summary: "the service desk's knowledge base: list, show, write and publish articles", subs: articleCommands()},
 		{name: "bench", summary: "load benchmarks on a fresh Steward (docs/benchmarks.md)", subs: []*command{
 			{name: "ingest", summary: "the CloudEvents ingest endpoint: events/s and latency", run: benchIngest},
 			{name: "billing", summary: "a billing run for many accounts: invoices/s", run: benchBilling},

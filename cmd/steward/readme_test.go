@@ -126,11 +126,16 @@ var readmeChecks = map[string]func(out string) bool{
 	"catalog export":     contains("\nservices:\n", "\nofferings:\n"),
 	"catalog import":     contains("nothing to change: Steward already matches"), // the export, not yet edited
 	// FOCUS or CSV: lines beyond the header.
-	"billing export":       func(out string) bool { return len(strings.Split(strings.TrimSpace(out), "\n")) > 1 },
-	"blueprint validate":   contains("; valid"),
-	"blueprint upload":     contains("uploaded "),
-	"sla apply":            contains("defined "),
-	"ticket list":          contains("TICKET", "RESOLVE BY"),
+	"billing export":     func(out string) bool { return len(strings.Split(strings.TrimSpace(out), "\n")) > 1 },
+	"blueprint validate": contains("; valid"),
+	"blueprint upload":   contains("uploaded "),
+	"sla apply":          contains("defined "),
+	"ticket list":        contains("TICKET", "RESOLVE BY"),
+	// The CAB's week is written with the desk's history, once serve
+	// listens: a calendar, or none yet.
+	"change calendar": func(out string) bool {
+		return contains("CHANGE", "APPROVAL")(out) || strings.Contains(out, "no changes planned")
+	},
 	"curl /api/v1/me":      contains(`"email":"admin@it.contoso.example"`),
 	"curl /osb/v2/catalog": contains(`"services":[{`),
 }

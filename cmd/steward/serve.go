@@ -120,6 +120,11 @@ func serve(ctx context.Context, e env, args []string) error {
 			case err == nil:
 				log.Info("the demo's service desk history is in place", "took", time.Since(start).Round(time.Millisecond))
 			}
+			if err == nil {
+				if err := demo.SeedKnowledge(seedCtx, a.Identity, a.Knowledge, a.Desk); err != nil && seedCtx.Err() == nil {
+					log.Warn("the demo's knowledge base", "error", err)
+				}
+			}
 		}()
 		printDemo(e, url)
 	} else if users, _ := a.Identity.Users(ctx, access.System(), identity.UserFilter{Page: sqldb.Page{Limit: 1}}); len(users.Items) == 0 {

@@ -42,6 +42,7 @@ func ticketList(ctx context.Context, e env, args []string) error {
 	kind := fs.String("kind", "", "incident, request, problem or change")
 	service := fs.String("service", "", "only tickets about this service (code or ID)")
 	sort := fs.String("sort", "", "opened (newest first, the default) or due (least time left first)")
+	knownError := fs.Bool("known-error", false, "only the known errors: problems with a documented root cause or workaround")
 	limit := fs.Int("limit", 0, "print one page of this many tickets (1 to 500) and the cursor of the next; 0 prints them all")
 	cursor := fs.String("cursor", "", "start after the page this cursor ends (printed by --limit)")
 	if err := fs.parse(args); err != nil {
@@ -55,7 +56,8 @@ func ticketList(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	f := desk.Filter{View: desk.View(*view), State: *state, Kind: desk.Kind(*kind), Service: *service, Sort: *sort, Page: sqldb.Page{Limit: *limit, Cursor: *cursor}}
+	f := desk.Filter{View: desk.View(*view), State: *state, Kind: desk.Kind(*kind), Service: *service, Sort: *sort, KnownError: *knownError,
+		Page: sqldb.Page{Limit: *limit, Cursor: *cursor}}
 	if *limit == 0 {
 		f.Page.Limit = sqldb.MaxLimit
 	}
@@ -126,6 +128,9 @@ func printTicket(e env, d *desk.Detail) {
 	fmt.Fprintf(w, "kind\t%s, P%d (impact %s, urgency %s)\n", d.Kind, d.Priority, desk.Levels[d.Impact], desk.Levels[d.Urgency])
 	fmt.Fprintf(w, "state\t%s%s\n", d.State, map[bool]string{true: ", waiting for the " + d.HoldReason}[d.HoldReason != ""])
 	fmt.Fprintf(w, "service\t%s (%s)\n", d.Service.Name, d.Service.Code)
+	if d.ConfigItem != nil {
+		fmt.Fprintf(w, "config item\t%s (%s)\n", d.ConfigItem.Name, d.ConfigItem.Code)
+	}
 	if d.OrgUnit != nil {
 		fmt.Fprintf(w, "for\t%s\n", d.OrgUnit.Name)
 	}
@@ -159,8 +164,23 @@ func printTicket(e env, d *desk.Detail) {
 		}
 		return s
 	}
-	fmt.Fprintf(w, "response\t%s\n", clock(d.Response))
-	fmt.Fprintf(w, "resolution\t%s\n", clock(d.Resolution))
+	if ch := d.Change; ch != nil {
+		fmt.Fprintf(w, "change\t%s, %s risk, planned %s to %s\n", ch.Type, ch.Risk, ticketWhen(&ch.PlannedStart), ticketWhen(&ch.PlannedEnd))
+		fmt.Fprintf(w, "approval\t%s\n", ch.Approval)
+		for _, x := range ch.Approvals {
+			by := ""
+			if x.DecidedBy != "" {
+				by = " by " + x.DecidedBy
+			}
+			fmt.Fprintf(w, "  step %d\t%s: %s, %s%s (approval %s)\n", x.Step, x.Policy, x.Approver, x.State, by, x.ID)
+		}
+		for _, x := range ch.Conflicts {
+			fmt.Fprintf(w, "conflict\t%s\n", x.Message)
+		}
+	} else if d.Kind == desk.Incident || d.Kind == desk.Request {
+		fmt.Fprintf(w, "response\t%s\n", clock(d.Response))
+		fmt.Fprintf(w, "resolution\t%s\n", clock(d.Resolution))
+	}
 	if d.ResolvedAt != nil {
 		fmt.Fprintf(w, "resolved\t%s: %s\n", ticketWhen(d.ResolvedAt), d.Ticket.Resolution)
 	}
@@ -179,12 +199,20 @@ func ticketRaise(ctx context.Context, e env, args []string) error {
 	c := addCatalogFlags(fs)
 	kind := fs.String("kind", "incident", "incident, request, problem or change")
 	service := fs.String("service", "", "the service it is about (code or ID)")
+	ci := fs.String("ci", "", "a configuration item on the service's map it is narrowed to (code or ID); alone, it brings its nearest service")
 	summary := fs.String("summary", "", "what it is about, in one line")
 	description := fs.String("description", "", "what happened, in the requester's words")
 	orgUnit := fs.String("org-unit", "", "whose ticket it is (code or ID): the requester's org unit by default")
 	requester := fs.String("requester", "", "raise it on someone's behalf (e-mail): for those who work the service's tickets")
 	impact := fs.Int("impact", 2, "1 high, 2 medium, 3 low")
 	urgency := fs.Int("urgency", 2, "1 high, 2 medium, 3 low")
+	changeType := fs.String("change-type", "", "a change's type: normal (the default), standard (with --template) or emergency")
+	template := fs.String("template", "", "a standard change's template (ID or name): its service, texts and plans")
+	risk := fs.String("risk", "", "a change's risk: low, medium (the default) or high")
+	plan := fs.String("plan", "", "a change's implementation plan")
+	backout := fs.String("backout-plan", "", "a change's backout plan")
+	start := fs.String("start", "", "a change's planned start (RFC 3339)")
+	end := fs.String("end", "", "a change's planned end (RFC 3339; a standard change's comes from its template)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
@@ -193,10 +221,25 @@ func ticketRaise(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	t, err := a.Desk.Raise(ctx, p, desk.RaiseInput{Kind: desk.Kind(*kind), Service: *service, Summary: *summary, Description: *description,
-		OrgUnit: *orgUnit, Requester: *requester, Impact: *impact, Urgency: *urgency})
+	in := desk.RaiseInput{Kind: desk.Kind(*kind), Service: *service, ConfigItem: *ci, Summary: *summary, Description: *description,
+		OrgUnit: *orgUnit, Requester: *requester, Impact: *impact, Urgency: *urgency}
+	if in.Kind == desk.Change {
+		in.Change = &desk.ChangeInput{Type: desk.ChangeType(*changeType), Template: *template, Risk: *risk, Plan: *plan, BackoutPlan: *backout,
+			PlannedStart: *start, PlannedEnd: *end}
+	}
+	t, err := a.Desk.Raise(ctx, p, in)
 	if err != nil {
 		return describe(err)
+	}
+	if t.Change != nil {
+		waits := "pre-approved"
+		if len(t.Change.Approvals) > 0 {
+			waits = "waits for " + t.Change.Approvals[0].Approver + " (" + t.Change.Approvals[0].Policy + ")"
+		}
+		fmt.Fprintf(e.stdout, "raised %s, a %s change planned %s to %s: %s\n", t.Reference, t.Change.Type, ticketWhen(&t.Change.PlannedStart),
+			ticketWhen(&t.Change.PlannedEnd), waits)
+		printConflicts(e, t.Change.Conflicts)
+		return nil
 	}
 	group := "no group"
 	if t.Group != nil {
@@ -240,11 +283,12 @@ func ticketAct(about string, flags func(*flagSet) func(ctx context.Context, a *a
 }
 
 func ticketCommands() []*command {
-	return []*command{
+	return append([]*command{
 		{name: "list", summary: "tickets: --view queue, mine, assigned or all; --state open", run: ticketList},
 		{name: "show", args: "REF", summary: "a ticket, its clocks and its conversation", run: ticketShow},
 		{name: "raise", summary: "raise a ticket as --as about --service", run: ticketRaise},
 		{name: "report", summary: "the desk's figures per service, org unit or month (--csv)", run: ticketReport},
+		{name: "attach", args: "REF FILE", summary: "attach a file to a ticket (--internal: for those who work it)", run: ticketAttach},
 		{name: "take", args: "REF", summary: "take a ticket (assign it to --as)", run: ticketAct("Take the ticket: assign it to --as, who works its service's tickets.",
 			func(*flagSet) func(context.Context, *app.App, *access.Principal, string) (*desk.Ticket, error) {
 				return func(ctx context.Context, a *app.App, p *access.Principal, ref string) (*desk.Ticket, error) {
@@ -288,7 +332,7 @@ func ticketCommands() []*command {
 					return a.Desk.Rate(ctx, p, ref, desk.RateInput{Rating: *rating, Comment: *comment})
 				}
 			})},
-	}
+	}, ticketRelatedCommands()...)
 }
 
 // ticketReport prints the desk's report over months.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -58,6 +60,25 @@ func TestTicketCommands(t *testing.T) {
 	ref := regexp.MustCompile(`INC-\d+`).FindString(out)
 	must(ref, "ticket", "list", "--view", "queue", "--state", "open", "--as", "alex@it.contoso.example")
 	refuse("another team's queue", "ticket", "take", ref, "--as", "dana@contoso.example")
+	// Named by a configuration item alone: Exchange brings the email service.
+	ex := regexp.MustCompile(`INC-\d+`).FindString(must("raised INC-", "ticket", "raise", "--as", "dana@contoso.example", "--ci", "exchange",
+		"--summary", "Outlook cannot reach the server"))
+	must("config item  Exchange", "ticket", "show", ex, "--as", "dana@contoso.example")
+	refuse("config_item", "ticket", "raise", "--as", "dana@contoso.example", "--service", "desktop", "--ci", "exchange", "--summary", "Mixed up")
+	// Files: a log attaches; a page of HTML is refused, naming the types taken.
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "vpn.log"), []byte("09:12 tunnel down\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, "vpn.html"), []byte("<html><body>x</body></html>"), 0o600)
+	must("attached vpn.log (18 bytes, text/plain; charset=utf-8) to "+ref, "ticket", "attach", ref, filepath.Join(dir, "vpn.log"), "--as", "dana@contoso.example")
+	refuse("are not taken", "ticket", "attach", ref, filepath.Join(dir, "vpn.html"), "--as", "dana@contoso.example")
+	// A problem behind it, recorded as a known error and linked; a cycle of parents refused.
+	prb := regexp.MustCompile(`PRB-\d+`).FindString(must("raised PRB-", "ticket", "raise", "--as", "alex@it.contoso.example", "--kind", "problem", "--service", "email",
+		"--org-unit", "RETAIL", "--summary", "VPN client drops on the store Wi-Fi"))
+	refuse("documents its root cause or its workaround", "ticket", "problem", prb, "--known-error", "--as", "alex@it.contoso.example")
+	must(prb+" is new", "ticket", "problem", prb, "--workaround", "Use the Compatibility VPN profile", "--known-error", "--as", "alex@it.contoso.example")
+	must(prb, "ticket", "list", "--known-error")
+	must(prb+" is new", "ticket", "link", prb, "--incident", ref, "--as", "alex@it.contoso.example")
+	refuse("not its own parent", "ticket", "parent", ref, "--parent", ref, "--as", "alex@it.contoso.example")
 	must("is assigned, with Alex Agent", "ticket", "take", ref, "--as", "alex@it.contoso.example")
 	must("is on_hold", "ticket", "move", ref, "--as", "alex@it.contoso.example", "--to", "on_hold", "--hold-reason", "customer", "--note", "Which VPN client?")
 	must("is in_progress", "ticket", "comment", ref, "--as", "dana@contoso.example", "--body", "GlobalProtect 6")
@@ -86,4 +107,33 @@ func TestTicketCommands(t *testing.T) {
 		t.Errorf("ticket report:\n%s", rep)
 	}
 	must("desktop,Desktop computing,1,1,0", "ticket", "report", "--from", month, "--to", next, "--csv")
+
+	// A request for change to the (mission-critical) desktop service goes
+	// to the CAB; Chen finds it on the agenda and approves it; it is on
+	// the calendar.
+	day := time.Now().UTC().AddDate(0, 0, 3).Format(time.DateOnly)
+	refuse("change.backout_plan", "ticket", "raise", "--as", "alex@it.contoso.example", "--kind", "change", "--service", "desktop", "--org-unit", "RETAIL",
+		"--summary", "Replace the 3rd floor printer", "--plan", "Swap it.", "--start", day+"T10:00:00Z", "--end", day+"T11:00:00Z")
+	out = must("waits for a change manager", "ticket", "raise", "--as", "alex@it.contoso.example", "--kind", "change", "--service", "desktop", "--org-unit", "RETAIL",
+		"--summary", "Replace the 3rd floor printer", "--plan", "Swap it.", "--backout-plan", "Swap it back.", "--start", day+"T10:00:00Z", "--end", day+"T11:00:00Z")
+	chg := regexp.MustCompile(`CHG-\d+`).FindString(out)
+	agenda := must(chg, "change", "cab", "--as", "chen@it.contoso.example")
+	approval := regexp.MustCompile(`change decide (\S+)`).FindStringSubmatch(agenda)
+	if approval == nil {
+		t.Fatalf("the CAB agenda offers Chen no decision:\n%s", agenda)
+	}
+	refuse("say --approve or --reject", "change", "decide", approval[1], "--as", "chen@it.contoso.example")
+	refuse("someone else decides it", "change", "decide", approval[1], "--approve", "--as", "alex@it.contoso.example")
+	must(chg+" is approved", "change", "decide", approval[1], "--approve", "--comment", "Go", "--as", "chen@it.contoso.example")
+	if cal := must(chg, "change", "calendar", "--from", day, "--days", "1"); !strings.Contains(cal, "approved") {
+		t.Errorf("change calendar:\n%s", cal)
+	}
+	must("approval    approved", "ticket", "show", chg, "--as", "alex@it.contoso.example")
+	// Not needed after all: Alex withdraws it, with a reason.
+	refuse("reason", "change", "withdraw", chg, "--as", "alex@it.contoso.example")
+	refuse("not found", "change", "withdraw", chg, "--reason", "mine", "--as", "dana@contoso.example")
+	must(chg+" is withdrawn (closed)", "change", "withdraw", chg, "--reason", "The printer is retired instead.", "--as", "alex@it.contoso.example")
+	if cal := must("", "change", "calendar", "--from", day, "--days", "1"); strings.Contains(cal, chg) {
+		t.Errorf("the withdrawn change is on the calendar:\n%s", cal)
+	}
 }

@@ -139,10 +139,12 @@ const (
 	OutageRecord    Action = "outage.record"    // record outages and incidents (by hand or from monitoring)
 
 	// Service desk
-	TicketCreate Action = "ticket.create" // raise tickets for an org unit (one's own are one's to read and comment)
-	TicketRead   Action = "ticket.read"   // read the tickets of an org unit or a service
-	TicketWork   Action = "ticket.work"   // work tickets of a service: take, assign, hold, resolve, work notes
-	DeskManage   Action = "desk.manage"   // configure the service desk: the priority matrix, reopening
+	TicketCreate  Action = "ticket.create"  // raise tickets for an org unit (one's own are one's to read and comment)
+	TicketRead    Action = "ticket.read"    // read the tickets of an org unit or a service
+	TicketWork    Action = "ticket.work"    // work tickets of a service: take, assign, hold, resolve, work notes
+	DeskManage    Action = "desk.manage"    // configure the service desk: the priority matrix, reopening
+	ChangeApprove Action = "change.approve" // decide requests for change routed to one's role (the change advisory board)
+	ChangeManage  Action = "change.manage"  // standard change templates and change freezes
 
 	// Single sign-on.
 	IdentityProviderManage Action = "identity_provider.manage" // identity providers, their mapping rules, whether local passwords are allowed
@@ -166,7 +168,7 @@ var Actions = []Action{
 	PriceManage, BillingRead, BillingManage,
 	ProviderRead, ProviderManage, BlueprintManage, PlatformManage,
 	AgreementRead, AgreementManage, OutageRecord,
-	TicketCreate, TicketRead, TicketWork, DeskManage,
+	TicketCreate, TicketRead, TicketWork, DeskManage, ChangeApprove, ChangeManage,
 	IdentityProviderManage,
 	WebhookRead, WebhookManage,
 	DirectorySync,
@@ -213,6 +215,8 @@ var actionInfo = map[Action]string{
 	TicketRead:      "read tickets",
 	TicketWork:      "work tickets",
 	DeskManage:      "configure the service desk",
+	ChangeApprove:   "decide requests for change",
+	ChangeManage:    "manage change templates and freezes",
 
 	IdentityProviderManage: "configure single sign-on",
 	WebhookRead:            "see webhook subscriptions",
@@ -249,7 +253,9 @@ func with(base []Action, more ...Action) []Action { return append(slices.Clone(b
 // the role, which the audit log records). The first administrator of a
 // fresh install can so reach and configure everything (issue 17, item 10).
 func adminActions() []Action {
-	return slices.DeleteFunc(slices.Clone(Actions), func(a Action) bool { return a == UsageIngest || a == OrderApprove || a == DirectorySync })
+	return slices.DeleteFunc(slices.Clone(Actions), func(a Action) bool {
+		return a == UsageIngest || a == OrderApprove || a == ChangeApprove || a == DirectorySync
+	})
 }
 
 // policy is the whole role → action table.
@@ -257,12 +263,12 @@ var policy = map[Role][]Action{
 	RoleConsumer:            consumerActions,
 	RoleApprover:            with(consumerActions, UserRead, OrderApprove),
 	RoleRelationshipManager: with(consumerActions, UserRead, GroupRead, ServiceRead, OrderApprove, TicketRead),
-	RoleServiceOwner:        with(providerReads, ServiceManage, OrderApprove, TaskWork, PriceManage, OutageRecord, TicketCreate, TicketWork),
+	RoleServiceOwner:        with(providerReads, ServiceManage, OrderApprove, TaskWork, PriceManage, OutageRecord, TicketCreate, TicketWork, ChangeApprove),
 	RoleServiceManager:      with(providerReads, TaskWork, OutageRecord, TicketCreate, TicketWork),
 	RolePortfolioManager:    with(providerReads, ServiceManage, PortfolioManage, QuotaManage, PolicyManage, BlueprintManage),
 	RoleServiceLevelManager: with(providerReads, AgreementManage, OutageRecord),
 	RoleFinancialManager:    with(providerReads, OrderApprove, QuotaManage, PolicyManage, MeterManage, PriceManage, BillingManage),
-	RoleChangeManager:       providerReads,
+	RoleChangeManager:       with(providerReads, TicketCreate, TicketWork, ChangeApprove, ChangeManage),
 	RoleAgent:               with(providerReads, TaskWork, OutageRecord, TicketCreate, TicketWork),
 	RoleSupplierManager:     with(providerReads, ProviderManage, BlueprintManage),
 	RoleAdmin:               adminActions(),

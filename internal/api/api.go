@@ -30,6 +30,7 @@ import (
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/jobs"
 	"github.com/steward-itaas/steward/internal/jsontext"
+	"github.com/steward-itaas/steward/internal/knowledge"
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/notify"
@@ -63,6 +64,8 @@ type Server struct {
 	SLA *sla.Service
 	// Desk is the service desk.
 	Desk *desk.Service
+	// Knowledge is the desk's knowledge base.
+	Knowledge *knowledge.Service
 	// Webhooks are the outbound webhook subscriptions and their deliveries.
 	Webhooks *webhook.Service
 	// Notify is the notification centre: inboxes, preferences, the mail log.
@@ -251,7 +254,7 @@ func (s *Server) Routes() []Route {
 		{Method: "POST", Path: "/api/v1/identity-providers/{id}/preview", handler: s.previewIdentityProvider},
 		{Method: "GET", Path: "/api/v1/sign-in-settings", handler: s.getSignInSettings},
 		{Method: "PUT", Path: "/api/v1/sign-in-settings", handler: s.putSignInSettings},
-	}, append(s.webhookRoutes(), s.deskRoutes()...)...)
+	}, append(append(append(s.webhookRoutes(), s.deskRoutes()...), s.changeRoutes()...), s.knowledgeRoutes()...)...)
 }
 
 // Register adds every route to mux.

@@ -19,6 +19,7 @@ import (
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/desk"
 	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/knowledge"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 	"github.com/steward-itaas/steward/internal/sso"
 	"github.com/steward-itaas/steward/internal/webhook"
@@ -217,6 +218,53 @@ func (m *matrixEnv) victims(aud, admin, agent string) (victims, access.Resource)
 		m.t.Fatal(err)
 	}
 	v["ticket"] = tk.ID
+	att, err := m.app.Desk.Attach(ctx, danaP, tk.ID, desk.AttachInput{Filename: "printer.txt", Data: []byte("paper jam")})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	v["attachment"] = att.ID
+	// Alex's request for change on the desktop service, waiting for the
+	// change authority; a standard change template and a freeze.
+	alex, err := m.app.Identity.UserByEmail(ctx, sys, "alex@it.contoso.example")
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	alexP, err := m.app.Identity.Principal(ctx, alex.ID)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	chg, err := m.app.Desk.Raise(ctx, alexP, desk.RaiseInput{Kind: desk.Change, Service: "desktop", OrgUnit: "RETAIL", Summary: "Matrix: patch the print servers",
+		Change: &desk.ChangeInput{Plan: "Patch.", BackoutPlan: "Unpatch.", PlannedStart: "2030-01-05T20:00:00Z", PlannedEnd: "2030-01-05T21:00:00Z"}})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	v["change"], v["change_approval"], v["change_requester"] = chg.ID, chg.Change.Approvals[0].ID, alex.ID
+	tpl, err := m.app.Desk.SaveTemplate(ctx, sys, "", desk.TemplateInput{Name: "Matrix template", Service: "desktop", Summary: "Restart the spooler",
+		Plan: "Restart.", BackoutPlan: "None.", DurationMinutes: 15})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	v["change_template"] = tpl.ID
+	fz, err := m.app.Desk.AddFreeze(ctx, sys, desk.FreezeInput{Name: "Matrix freeze", StartsAt: "2030-12-20T00:00:00Z", EndsAt: "2031-01-02T00:00:00Z"})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	v["change_freeze"] = fz.ID
+	// A published article and a draft about the desktop service, the
+	// published one linked to Dana's ticket.
+	for _, name := range []string{"article", "draft_article"} {
+		a, err := m.app.Knowledge.Create(ctx, sys, knowledge.Input{Service: "desktop", Title: "Connect to the 3rd floor printer (" + name + ")", Body: "Add **PRN-3F**."})
+		if err != nil {
+			m.t.Fatal(err)
+		}
+		v[name] = a.ID
+	}
+	if _, err := m.app.Knowledge.Publish(ctx, sys, v["article"]); err != nil {
+		m.t.Fatal(err)
+	}
+	if _, err := m.app.Knowledge.Link(ctx, sys, tk.ID, knowledge.LinkInput{Article: v["article"]}); err != nil {
+		m.t.Fatal(err)
+	}
 	hook, err := m.app.Webhooks.Create(ctx, sys, webhook.Input{URL: "https://hooks.example.com/retail", OrgUnitID: v["org_unit"]})
 	if err != nil {
 		m.t.Fatal(err)
@@ -314,6 +362,32 @@ func TestAuthorizationMatrix(t *testing.T) {
 		return readTicket(p) && (p.CanAnywhere(access.TicketCreate) || p.Can(access.TicketWork, svc))
 	}
 	provider := access.Resource{}
+	// Change management: the calendar, agenda and templates are for the
+	// provider's side and change managers; a change's decision is for a
+	// change manager covering its service (not only its org unit) who did
+	// not raise it.
+	plansChanges := or(or(anywhere(access.TicketWork), anywhere(access.TicketRead)), or(anywhere(access.ChangeApprove), anywhere(access.ChangeManage)))
+	// A change is withdrawn by its requester (who raised it here), those
+	// who work it, and change managers who may read it.
+	withdrawsChange := func(p *access.Principal) bool {
+		return p.Owns(v["change_requester"], access.TicketCreate) || p.Can(access.TicketWork, svc) || readTicket(p) && p.Can(access.ChangeManage, ticketRes)
+	}
+	decidesChange := func(p *access.Principal) bool {
+		if p == nil || p.UserID == v["change_requester"] {
+			return false
+		}
+		for _, g := range p.Grants {
+			if g.Role == access.RoleChangeManager && g.Covers(svc) {
+				return true
+			}
+		}
+		return false
+	}
+	// Knowledge articles of the service: written by ticket.work on it or
+	// desk.manage; published ones read by whoever may read the catalog or
+	// writes articles somewhere.
+	writeArticle := or(can(access.TicketWork, svc), can(access.DeskManage, provider))
+	readArticle := or(anywhere(access.CatalogRead), or(anywhere(access.TicketWork), can(access.DeskManage, provider)))
 
 	type row struct {
 		route string // the registered route: "METHOD pattern"
@@ -480,14 +554,50 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{route: "POST /api/v1/tickets/{ref}/comments", path: "/api/v1/tickets/{ticket}/comments", may: can(access.TicketWork, svc), body: map[string]any{"body": "matrix"}},
 		{route: "POST /api/v1/tickets/{ref}/take", path: "/api/v1/tickets/{ticket}/take", may: can(access.TicketWork, svc)},
 		{route: "POST /api/v1/tickets/{ref}/assign", path: "/api/v1/tickets/{ticket}/assign", may: can(access.TicketWork, svc), body: map[string]any{"tier": 2}},
+		{route: "POST /api/v1/ticket-assignments", may: can(access.TicketWork, svc), body: map[string]any{"tickets": []string{v["ticket"]}, "tier": 2}},
 		{route: "POST /api/v1/tickets/{ref}/move", path: "/api/v1/tickets/{ticket}/move", may: can(access.TicketWork, svc), body: map[string]any{"to": "in_progress"}},
 		{route: "POST /api/v1/tickets/{ref}/classify", path: "/api/v1/tickets/{ticket}/classify", may: can(access.TicketWork, svc), body: map[string]any{"urgency": 1}},
 		{route: "POST /api/v1/tickets/{ref}/outage", path: "/api/v1/tickets/{ticket}/outage", may: func(p *access.Principal) bool {
 			return p.Can(access.TicketWork, svc) && p.Can(access.OutageRecord, svc)
 		}, body: map[string]any{"impact": "full"}},
 		{route: "POST /api/v1/tickets/{ref}/rating", path: "/api/v1/tickets/{ticket}/rating", may: none, body: map[string]any{"rating": 5}},
+		{route: "GET /api/v1/change-calendar", path: "/api/v1/change-calendar?from=2030-01-01&to=2030-01-10", list: "change", may: plansChanges},
+		{route: "GET /api/v1/cab-agenda", list: "change", may: plansChanges},
+		{route: "POST /api/v1/change-approvals/{id}/decision", path: "/api/v1/change-approvals/{change_approval}/decision", may: decidesChange, body: map[string]any{"approve": true}},
+		{route: "POST /api/v1/tickets/{ref}/withdrawal", path: "/api/v1/tickets/{change}/withdrawal", may: withdrawsChange, body: map[string]any{"reason": "matrix"}},
+		{route: "GET /api/v1/change-templates", list: "change_template", may: plansChanges},
+		{route: "POST /api/v1/change-templates", may: can(access.ChangeManage, provider), body: map[string]any{"name": "mx", "service": "desktop", "summary": "mx",
+			"plan": "p", "backout_plan": "b", "duration_minutes": 30}},
+		{route: "PUT /api/v1/change-templates/{id}", path: "/api/v1/change-templates/{change_template}", may: can(access.ChangeManage, provider),
+			body: map[string]any{"name": "mx", "service": "desktop", "summary": "mx", "plan": "p", "backout_plan": "b", "duration_minutes": 30}},
+		{route: "POST /api/v1/change-freezes", may: can(access.ChangeManage, provider), body: map[string]any{"name": "mx", "starts_at": "2031-01-01T00:00:00Z", "ends_at": "2031-01-02T00:00:00Z"}},
+		{route: "DELETE /api/v1/change-freezes/{id}", path: "/api/v1/change-freezes/{change_freeze}", may: can(access.ChangeManage, provider)},
 		{route: "PUT /api/v1/tickets/{ref}/watch", path: "/api/v1/tickets/{ticket}/watch", may: watchTicket},
 		{route: "DELETE /api/v1/tickets/{ref}/watch", path: "/api/v1/tickets/{ticket}/watch", may: watchTicket},
+		// Knowledge articles: the published one is read by those who may
+		// read the catalog, the draft only by its writers (ticket.work on
+		// the service, or desk.manage), who write both.
+		{route: "GET /api/v1/articles", list: "draft_article", may: writeArticle},
+		{route: "POST /api/v1/articles", may: writeArticle, body: map[string]any{"service": "desktop", "title": "matrix", "body": "matrix"}},
+		{route: "GET /api/v1/articles/{id}", path: "/api/v1/articles/{article}", may: readArticle},
+		{route: "GET /api/v1/articles/{id}", path: "/api/v1/articles/{draft_article}", may: writeArticle},
+		{route: "PUT /api/v1/articles/{id}", path: "/api/v1/articles/{article}", may: writeArticle, body: map[string]any{"title": "matrix", "body": "matrix"}},
+		{route: "PATCH /api/v1/articles/{id}", path: "/api/v1/articles/{draft_article}", may: writeArticle, body: map[string]any{"title": "matrix"}},
+		{route: "POST /api/v1/articles/{id}/publish", path: "/api/v1/articles/{draft_article}/publish", may: writeArticle},
+		{route: "POST /api/v1/articles/{id}/retire", path: "/api/v1/articles/{article}/retire", may: writeArticle},
+		{route: "GET /api/v1/article-suggestions", path: "/api/v1/article-suggestions?q=the+printer+on+the+3rd+floor", may: readArticle},
+		{route: "GET /api/v1/tickets/{ref}/articles", path: "/api/v1/tickets/{ticket}/articles", may: readTicket},
+		{route: "POST /api/v1/tickets/{ref}/articles", path: "/api/v1/tickets/{ticket}/articles", may: can(access.TicketWork, svc), body: map[string]any{"article": v["article"]}},
+		{route: "DELETE /api/v1/tickets/{ref}/articles/{id}", path: "/api/v1/tickets/{ticket}/articles/{article}", may: can(access.TicketWork, svc)},
+		{route: "GET /api/v1/tickets/{ref}/attachments", path: "/api/v1/tickets/{ticket}/attachments", may: readTicket},
+		{route: "POST /api/v1/tickets/{ref}/attachments", path: "/api/v1/tickets/{ticket}/attachments", may: can(access.TicketWork, svc),
+			ctype: "multipart/form-data; boundary=matrix", body: "--matrix\r\nContent-Disposition: form-data; name=\"file\"; filename=\"m.txt\"\r\n\r\nmatrix\r\n--matrix--\r\n"},
+		{route: "GET /api/v1/tickets/{ref}/attachments/{id}", path: "/api/v1/tickets/{ticket}/attachments/{attachment}", may: readTicket},
+		{route: "POST /api/v1/tickets/{ref}/problem", path: "/api/v1/tickets/{ticket}/problem", may: can(access.TicketWork, svc), body: map[string]any{"workaround": "matrix"}},
+		{route: "POST /api/v1/tickets/{ref}/incidents", path: "/api/v1/tickets/{ticket}/incidents", may: can(access.TicketWork, svc), body: map[string]any{"incident": v["ticket"]}},
+		{route: "DELETE /api/v1/tickets/{ref}/incidents/{incident}", path: "/api/v1/tickets/{ticket}/incidents/{ticket}", may: can(access.TicketWork, svc)},
+		{route: "POST /api/v1/tickets/{ref}/merge", path: "/api/v1/tickets/{ticket}/merge", may: can(access.TicketWork, svc), body: map[string]any{"into": v["ticket"]}},
+		{route: "POST /api/v1/tickets/{ref}/parent", path: "/api/v1/tickets/{ticket}/parent", may: can(access.TicketWork, svc), body: map[string]any{"parent": ""}},
 		{route: "POST /api/v1/alertmanager", may: anywhere(access.OutageRecord), body: map[string]any{"version": "4", "status": "firing", "alerts": []any{}}},
 		{route: "GET /api/v1/notifications", may: inbox},
 		{route: "GET /api/v1/notifications/unread", may: inbox},

@@ -10,7 +10,7 @@ import (
 
 // deskRoutes are the service desk's endpoints (issue 20).
 func (s *Server) deskRoutes() []Route {
-	return []Route{
+	return append([]Route{
 		{Method: "GET", Path: "/api/v1/service-suggestions", handler: s.suggestServices},
 		{Method: "GET", Path: "/api/v1/tickets", handler: s.listTickets},
 		{Method: "GET", Path: "/api/v1/ticket-report", handler: s.ticketReport},
@@ -20,13 +20,14 @@ func (s *Server) deskRoutes() []Route {
 		{Method: "POST", Path: "/api/v1/tickets/{ref}/comments", handler: s.commentTicket},
 		{Method: "POST", Path: "/api/v1/tickets/{ref}/take", handler: s.takeTicket},
 		{Method: "POST", Path: "/api/v1/tickets/{ref}/assign", handler: s.assignTicket},
+		{Method: "POST", Path: "/api/v1/ticket-assignments", handler: s.assignTickets},
 		{Method: "POST", Path: "/api/v1/tickets/{ref}/move", handler: s.moveTicket},
 		{Method: "POST", Path: "/api/v1/tickets/{ref}/classify", handler: s.classifyTicket},
 		{Method: "POST", Path: "/api/v1/tickets/{ref}/rating", handler: s.rateTicket},
 		{Method: "POST", Path: "/api/v1/tickets/{ref}/outage", handler: s.declareOutage},
 		{Method: "PUT", Path: "/api/v1/tickets/{ref}/watch", handler: s.watchTicket},
 		{Method: "DELETE", Path: "/api/v1/tickets/{ref}/watch", handler: s.watchTicket},
-	}
+	}, s.deskAttachRoutes()...)
 }
 
 func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
@@ -37,6 +38,14 @@ func (s *Server) listTickets(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	f := desk.Filter{View: desk.View(q.Get("view")), State: q.Get("state"), Kind: desk.Kind(q.Get("kind")), Service: q.Get("service"),
 		OrgUnit: q.Get("org_unit"), Group: q.Get("group"), Query: q.Get("q"), Sort: q.Get("sort"), Page: pg}
+	switch q.Get("known_error") {
+	case "", "false":
+	case "true":
+		f.KnownError = true
+	default:
+		return &errs.Error{Code: errs.CodeInvalid, Message: "a query parameter is not valid",
+			Fields: []errs.FieldError{{Field: "known_error", Rule: "type", Message: "known_error is true or false"}}}
+	}
 	if v := q.Get("priority"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 4 {
@@ -57,15 +66,11 @@ func (s *Server) raiseTicket(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	t, err := s.Desk.Raise(ctx(r), principal(r), in)
+	d, err := s.Desk.Raise(ctx(r), principal(r), in)
 	if err != nil {
 		return err
 	}
-	d, err := s.Desk.Detail(ctx(r), principal(r), t.ID)
-	if err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/api/v1/tickets/"+t.Reference)
+	w.Header().Set("Location", "/api/v1/tickets/"+d.Reference)
 	return writeJSON(w, http.StatusCreated, d)
 }
 
@@ -127,6 +132,24 @@ func (s *Server) assignTicket(w http.ResponseWriter, r *http.Request) error {
 	}
 	t, err := s.Desk.Assign(ctx(r), principal(r), r.PathValue("ref"), in)
 	return s.detail(w, r, t, err)
+}
+
+// bulkAssign assigns several tickets at once: all or none.
+type bulkAssign struct {
+	Tickets []string `json:"tickets"`
+	desk.AssignInput
+}
+
+func (s *Server) assignTickets(w http.ResponseWriter, r *http.Request) error {
+	in, err := decodeObject[bulkAssign](w, r)
+	if err != nil {
+		return err
+	}
+	ts, err := s.Desk.AssignAll(ctx(r), principal(r), in.Tickets, in.AssignInput)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, map[string]any{"tickets": ts})
 }
 
 func (s *Server) moveTicket(w http.ResponseWriter, r *http.Request) error {

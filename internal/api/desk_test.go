@@ -79,10 +79,38 @@ func deskScenario(t *testing.T, e *env, retail string) {
 		t.Errorf("after the answer: %s, want in_progress", tk.State)
 	}
 	c.bad("POST", ref+"/assign", agent, map[string]any{"tier": 4}, 422)
-	c.do("POST", ref+"/assign", agent, map[string]any{"tier": 2, "note": "Needs the storage engineers"}, 200)
+	// Bulk assignment is all or nothing: one ticket the caller may not
+	// work refuses the lot, naming it.
+	var other desk.Detail
+	c.do("POST", "/api/v1/tickets", buyer, map[string]any{"service": "object-storage", "summary": "Downloads are slow"}, 201).decode(t, &other)
+	if p := c.bad("POST", "/api/v1/ticket-assignments", agent, map[string]any{"tickets": []string{other.Reference, "INC-999999"}, "tier": 2}, 404); !strings.Contains(string(p.body), "INC-999999") {
+		t.Errorf("a bulk assignment with a missing ticket: %s", p.body)
+	}
+	if got := c.do("GET", "/api/v1/tickets/"+other.Reference, agent, nil, 200); !strings.Contains(string(got.body), `"tier":1`) {
+		t.Errorf("a refused bulk assignment changed %s: %s", other.Reference, got.body)
+	}
+	c.bad("POST", "/api/v1/ticket-assignments", agent, map[string]any{"tickets": []string{}}, 422)
+	var bulk struct{ Tickets []desk.Ticket }
+	c.do("POST", "/api/v1/ticket-assignments", agent, map[string]any{"tickets": []string{tk.Reference, other.Reference}, "tier": 2, "note": "Needs the storage engineers"}, 200).decode(t, &bulk)
+	if len(bulk.Tickets) != 2 || bulk.Tickets[0].Tier != 2 || bulk.Tickets[1].Tier != 2 {
+		t.Errorf("bulk assigned %+v, want both at tier 2", bulk.Tickets)
+	}
 	c.do("POST", ref+"/classify", agent, map[string]any{"impact": 1}, 200).decode(t, &tk)
 	if tk.Priority != 1 {
 		t.Errorf("after raising the impact: P%d, want P1", tk.Priority)
+	}
+	// Narrowed to a configuration item on object storage's map; one off
+	// its map is refused, naming the field.
+	var array, svcID idOnly
+	c.do("POST", "/api/v1/config-items", e.admin, map[string]any{"code": "storage-array-1", "name": "Storage array 1", "kind": "hardware"}, 201).decode(t, &array)
+	c.do("GET", "/api/v1/services/object-storage", e.admin, nil, 200).decode(t, &svcID)
+	c.do("POST", "/api/v1/service-map/dependencies", e.admin, map[string]any{"from_service_id": svcID.ID, "to_ci_id": array.ID, "kind": "runs_on"}, 201)
+	c.do("POST", ref+"/classify", agent, map[string]any{"config_item": "storage-array-1"}, 200).decode(t, &tk)
+	if tk.ConfigItem == nil || tk.ConfigItem.Code != "storage-array-1" {
+		t.Errorf("narrowed to the storage array: %+v", tk.ConfigItem)
+	}
+	if f := c.bad("POST", ref+"/classify", agent, map[string]any{"config_item": "dc-paris"}, 422).problemFields(); len(f) != 1 || f[0] != "config_item" {
+		t.Errorf("an item off the service's map: fields %v", f)
 	}
 	c.do("POST", ref+"/outage", buyer, map[string]any{"impact": "full"}, 403)
 	c.do("POST", ref+"/outage", agent, map[string]any{"impact": "partial", "share_percent": 30}, 403) // a group member without outage.record

@@ -13,8 +13,8 @@ import (
 // IdempotencyHeader is the request header that makes a mutating call safe to retry.
 const IdempotencyHeader = "Idempotency-Key"
 
-// maxRouteBody is the largest body any route reads: an ingest batch.
-const maxRouteBody = max(MaxBodyBytes, metering.MaxBatchBytes)
+// maxRouteBody is the largest body any route reads: a ticket's file.
+const maxRouteBody = max(MaxBodyBytes, metering.MaxBatchBytes, maxUploadBytes)
 
 // idempotent lets clients retry unsafe requests: with an Idempotency-Key,
 // the first answer (any status below 500) is remembered for the caller and

@@ -37,6 +37,7 @@ import (
 	"github.com/steward-itaas/steward/internal/idempotency"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/jobs"
+	"github.com/steward-itaas/steward/internal/knowledge"
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/notify"
@@ -113,6 +114,8 @@ type App struct {
 	SLA *sla.Service
 	// Desk is the service desk: tickets, their queues and clocks.
 	Desk *desk.Service
+	// Knowledge is the desk's knowledge base: articles per service.
+	Knowledge *knowledge.Service
 	// Idempotency keeps the answers to API requests sent with an Idempotency-Key.
 	Idempotency *idempotency.Store
 	// SSO is single sign-on through OpenID Connect identity providers.
@@ -192,6 +195,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.SLA = sla.New(db, cfg.Now, a.Jobs, a.Catalog, a.Metering, log)
 	a.Desk = desk.New(db, cfg.Now, a.Catalog, a.SLA.Changed)
 	a.Desk.SLA = a.SLA
+	a.Knowledge = knowledge.New(db, cfg.Now, a.Catalog, a.Desk)
 	a.Outbox = outbox.NewDispatcher(db, cfg.Now, log)
 	a.workers = append(a.workers, func(ctx context.Context) { a.Outbox.Run(ctx, time.Second) })
 	if err := cfg.Mail.Validate(); err != nil {
@@ -294,10 +298,10 @@ func (a *App) buildHandler() (http.Handler, error) {
 	}
 	mux := http.NewServeMux()
 	(&api.Server{Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Desk: a.Desk, Idempotency: a.Idempotency, Notify: a.Notify, Webhooks: a.Webhooks, SSO: a.SSO, Log: a.log, Metrics: metrics,
-		SpecYAML: openapi.YAML, SpecJSON: specJSON}).Register(mux)
+		SpecYAML: openapi.YAML, SpecJSON: specJSON, Knowledge: a.Knowledge}).Register(mux)
 	portal := &web.Portal{Webhooks: a.Webhooks, Identity: a.Identity, Audit: a.Audit, Jobs: a.Jobs, Catalog: a.Catalog, Orders: a.Orders,
 		Metering: a.Metering, Rating: a.Rating, Billing: a.Billing, Provision: a.Provision, Broker: a.Broker, SLA: a.SLA, Desk: a.Desk, Notify: a.Notify, Log: a.log, Metrics: metrics,
-		Now: a.cfg.Now, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), SSO: a.SSO, SSOPublicURL: a.cfg.PublicURL}
+		Now: a.cfg.Now, SecureCookies: strings.HasPrefix(a.cfg.PublicURL, "https://"), SSO: a.SSO, SSOPublicURL: a.cfg.PublicURL, Knowledge: a.Knowledge}
 	if err := portal.Register(mux); err != nil {
 		return nil, err
 	}

@@ -189,12 +189,17 @@ type Map struct {
 
 func loadMap(ctx context.Context, q sqldb.Querier) (*Map, error) {
 	m := &Map{Nodes: map[string]Node{}}
-	services, err := allServices(ctx, q)
+	// What a node shows of a service, not the whole entry: the map is read
+	// on pages agents open all day (a ticket's surroundings), over
+	// thousands of services.
+	services, err := sqldb.QueryAll(ctx, q, "services", func(row sqldb.Scanner) (Node, error) {
+		n := Node{Type: "service"}
+		return n, row.Scan(&n.ID, &n.Code, &n.Name, &n.Kind)
+	}, `SELECT id, code, name, kind FROM services`)
 	if err != nil {
 		return nil, err
 	}
-	for _, s := range services {
-		n := Node{Type: "service", ID: s.ID, Code: s.Code, Name: s.Name, Kind: string(s.Kind)}
+	for _, n := range services {
 		m.Nodes[n.Key()] = n
 	}
 	cis, err := configItems(ctx, q)

@@ -109,6 +109,7 @@ func seedDesk(ctx context.Context, s Services) error {
 	end := s.SLA.Now().UTC().Truncate(time.Minute).Add(-2 * time.Minute)
 	var clock time.Time
 	d := desk.New(s.DB, func() time.Time { return clock }, s.Catalog, s.SLA.Changed)
+	d.SLA = s.SLA
 	if some, err := d.Tickets(ctx, access.System(), desk.Filter{Page: sqldb.Page{Limit: 1}}); err != nil || len(some.Items) > 0 {
 		return err
 	}
@@ -116,7 +117,8 @@ func seedDesk(ctx context.Context, s Services) error {
 		return err
 	}
 	h := planHistory(end, s.SLA.Now().UTC())
-	pl := &player{desk: d, now: &clock, as: map[string]*access.Principal{}, raised: map[string][]string{}, problems: map[string]string{}}
+	pl := &player{desk: d, now: &clock, as: map[string]*access.Principal{}, raised: map[string][]string{}, problems: map[string]string{},
+		problemBy: map[string]string{}}
 	for _, email := range h.people() {
 		p, err := principal(ctx, s, email)
 		if err != nil {
@@ -124,7 +126,10 @@ func seedDesk(ctx context.Context, s Services) error {
 		}
 		pl.as[email] = p
 	}
-	return pl.play(ctx, h.steps())
+	if err := pl.play(ctx, h.steps()); err != nil {
+		return err
+	}
+	return seedChanges(ctx, s, d, &clock, s.SLA.Now().UTC().Truncate(time.Minute))
 }
 
 // seedDeskPeople adds the requesters and agents of the history: consumers
@@ -244,6 +249,8 @@ type player struct {
 	as       map[string]*access.Principal
 	raised   map[string][]string // topic key → its tickets' references so far
 	problems map[string]string   // topic key → the problem that is its known error
+	// problemBy is who works a topic's problem, once its record is written.
+	problemBy map[string]string
 }
 
 func (pl *player) play(ctx context.Context, steps []step) error {
@@ -862,6 +869,11 @@ func (s *story) resolve(at time.Time, as string, firstContact bool) {
 		s.t.done = s.t.add(at, func(ctx context.Context, pl *player, t *ticketPlan) error {
 			if pl.problems[key] != "" && t.u < 0.7 {
 				in.Resolution = known
+				if pl.problemBy[key] != "" && t.in.Kind != desk.Request {
+					if _, err := pl.desk.LinkIncident(ctx, pl.as[alex], pl.problems[key], t.ref, true); err != nil {
+						return err
+					}
+				}
 			}
 			return move(as, in)(ctx, pl, t)
 		})
@@ -941,6 +953,7 @@ var problems = []problem{
 // to their topic's incidents so far, and the incidents after them name
 // the known error.
 func (g *planner) problems(now time.Time) {
+	known := true
 	for i := range problems {
 		pr := &problems[i]
 		t := &ticketPlan{topic: topicByKey(pr.topic)}
@@ -955,6 +968,21 @@ func (g *planner) problems(now time.Time) {
 		at = t.add(at.Add(g.between(5, 30)), comment(pr.by, "Linked incidents: {incidents}.", true))
 		at = t.add(g.work(at, g.between(60, 600)), move(pr.by, desk.MoveInput{To: desk.StateInProgress, Note: pr.workaround}))
 		at = t.add(g.work(at, g.between(120, 1200)), comment(pr.by, "Root cause: "+pr.cause, true))
+		// The known error's record, and the incidents so far linked to it
+		// (later ones are linked when the workaround resolves them).
+		at = t.add(at.Add(g.between(2, 10)), func(ctx context.Context, pl *player, t *ticketPlan) error {
+			workaround := strings.TrimPrefix(pr.workaround, "Known error. Workaround: ")
+			if _, err := pl.desk.UpdateProblem(ctx, pl.as[pr.by], t.ref, desk.ProblemInput{RootCause: &pr.cause, Workaround: &workaround, KnownError: &known}); err != nil {
+				return err
+			}
+			for _, ref := range pl.raised[pr.topic] {
+				if _, err := pl.desk.LinkIncident(ctx, pl.as[alex], t.ref, ref, true); err != nil { // alex works every service's tickets
+					return err
+				}
+			}
+			pl.problemBy[pr.topic] = pr.by
+			return nil
+		})
 		switch {
 		case pr.fix != "":
 			t.done = t.add(g.work(at, time.Duration(pr.fixDays)*10*time.Hour), func(ctx context.Context, pl *player, t *ticketPlan) error {
@@ -1013,9 +1041,8 @@ func (g *planner) majorIncident(now time.Time) {
 		Resolution: "The London core switch's supervisor engine failed; the standby took over after a manual failover at 10:55 and every site is back. Problem raised for the root cause."}))
 	at = mi.done
 	g.close(mi, nikhil, g.work(at, 24*60*time.Minute)) // after the major incident review
-	for i, t := range children {
-		t.done = t.add(at.Add(time.Duration(3+2*i)*time.Minute), move(nikhil, desk.MoveInput{To: desk.StateResolved,
-			Resolution: "Resolved with the major incident: the network is back after the core switch failover."}))
+	for _, t := range children {
+		t.done = mi.done // resolved with their parent, with its resolution
 	}
 	pb := &ticketPlan{}
 	g.tickets = append(g.tickets, pb)

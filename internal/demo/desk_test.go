@@ -126,6 +126,44 @@ func TestDeskHistory(t *testing.T) {
 		check(services[code] >= 5, "%d tickets about %s", services[code], code)
 	}
 
+	// The CAB's week: changes waiting for it, on the calendar with their
+	// conflicts (the freeze, an overlap on the map), a rejected one, an
+	// emergency done yesterday, standard changes from templates.
+	chen, err := a.Identity.UserByEmail(ctx, access.System(), "chen@it.contoso.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	chenP, err := a.Identity.Principal(ctx, chen.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agenda, err := a.Desk.Agenda(ctx, chenP)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine := 0
+	for _, it := range agenda {
+		if it.Yours != nil {
+			mine++
+		}
+	}
+	check(len(agenda) >= 3 && mine >= 2, "the CAB agenda holds %d changes, %d for Chen; want a CAB's week", len(agenda), mine)
+	cal, err := a.Desk.Calendar(ctx, chenP, now.Add(-48*time.Hour), now.Add(8*24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	conflicts := map[string]int{}
+	approvals := map[string]int{}
+	for _, c := range cal.Changes {
+		approvals[c.Change.Approval]++
+		for _, x := range c.Change.Conflicts {
+			conflicts[x.Kind]++
+		}
+	}
+	check(len(cal.Changes) >= 6 && approvals["approved"] >= 3 && approvals["pending"] >= 3, "the calendar: %d changes, %v", len(cal.Changes), approvals)
+	check(conflicts["freeze"] >= 1 && conflicts["overlap"] >= 2 && len(cal.Freezes) == 1, "the calendar's conflicts %v, freezes %d", conflicts, len(cal.Freezes))
+	check(kinds[desk.Change] >= 8, "%d changes", kinds[desk.Change])
+
 	// Reclassified: moved by an agent from the service it was raised
 	// against; work notes and customer-visible comments.
 	q := a.DB.Read()
@@ -138,6 +176,9 @@ func TestDeskHistory(t *testing.T) {
 		return n
 	}
 	check(count(`SELECT COUNT(*) FROM audit_log WHERE action = 'ticket.classify'`) >= 5, "fewer than 5 reclassifications")
+	// Known errors, with their incidents linked (issue 20).
+	check(count(`SELECT COUNT(*) FROM tickets WHERE kind = 'problem' AND known_error = TRUE AND workaround <> '' AND root_cause <> ''`) >= 3, "fewer than 3 known errors")
+	check(count(`SELECT COUNT(*) FROM tickets WHERE problem_id IS NOT NULL`) >= 10, "fewer than 10 incidents linked to a problem")
 	check(count(`SELECT COUNT(*) FROM ticket_comments WHERE internal = TRUE`) >= 50, "few work notes")
 	check(count(`SELECT COUNT(*) FROM ticket_comments WHERE internal = FALSE`) >= 100, "few customer-visible comments")
 	check(count(`SELECT COUNT(*) FROM ticket_holds WHERE reason = 'customer'`) >= 30, "few holds awaiting the customer")

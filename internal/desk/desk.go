@@ -92,12 +92,14 @@ type Ref struct {
 
 // Ticket is an incident, request, problem or change.
 type Ticket struct {
-	ID            string     `json:"id"`
-	Number        int64      `json:"number"`
-	Reference     string     `json:"reference"`
-	Kind          Kind       `json:"kind"`
-	State         State      `json:"state"`
-	Service       Ref        `json:"service"`
+	ID        string `json:"id"`
+	Number    int64  `json:"number"`
+	Reference string `json:"reference"`
+	Kind      Kind   `json:"kind"`
+	State     State  `json:"state"`
+	Service   Ref    `json:"service"`
+	// ConfigItem narrows the service to one configuration item on its map.
+	ConfigItem    *Ref       `json:"config_item,omitempty"`
 	OrgUnit       *Ref       `json:"org_unit,omitempty"`
 	Requester     *Ref       `json:"requester,omitempty"`
 	Summary       string     `json:"summary"`
@@ -123,6 +125,9 @@ type Ticket struct {
 	Reopened      int        `json:"reopened"`
 	OutageID      string     `json:"outage_id,omitempty"`
 	UpdatedAt     time.Time  `json:"updated_at"`
+	// Change is a request for change's plan and approvals (read with the
+	// ticket, not in lists).
+	Change *ChangePlan `json:"change,omitempty"`
 
 	orgUnitPath string
 	groupID     string
@@ -196,21 +201,22 @@ const ticketColumns = `t.id, t.number, t.kind, t.state, s.id, s.code, s.name, CO
 	COALESCE(rq.id, ''), COALESCE(rq.name, ''), t.summary, t.description, t.impact, t.urgency, t.priority,
 	COALESCE(g.id, ''), COALESCE(g.name, ''), t.tier, COALESCE(asg.id, ''), COALESCE(asg.name, ''), t.hold_reason, t.resolution,
 	t.opened_at, t.responded_at, t.resolved_at, t.closed_at, t.respond_by, t.resolve_by, COALESCE(t.parent_id, ''), COALESCE(t.merged_into_id, ''),
-	t.rating, t.rating_comment, t.reopened, COALESCE(t.outage_id, ''), t.updated_at`
+	t.rating, t.rating_comment, t.reopened, COALESCE(t.outage_id, ''), t.updated_at, COALESCE(ci.id, ''), COALESCE(ci.code, ''), COALESCE(ci.name, '')`
 
 const ticketFrom = ` FROM tickets t JOIN services s ON s.id = t.service_id LEFT JOIN org_units ou ON ou.id = t.org_unit_id
-	LEFT JOIN users rq ON rq.id = t.requester_id LEFT JOIN assignment_groups g ON g.id = t.group_id LEFT JOIN users asg ON asg.id = t.assignee_id`
+	LEFT JOIN users rq ON rq.id = t.requester_id LEFT JOIN assignment_groups g ON g.id = t.group_id LEFT JOIN users asg ON asg.id = t.assignee_id
+	LEFT JOIN config_items ci ON ci.id = t.ci_id`
 
 func scanTicket(row sqldb.Scanner) (*Ticket, error) {
 	var t Ticket
-	var ou, rq, g, asg Ref
+	var ou, rq, g, asg, ci Ref
 	var responded, resolved, closed, respondBy, resolveBy sql.NullTime
 	var rating sql.NullInt64
 	if err := row.Scan(&t.ID, &t.Number, &t.Kind, &t.State, &t.Service.ID, &t.Service.Code, &t.Service.Name, &ou.ID, &ou.Code, &ou.Name, &t.orgUnitPath,
 		&rq.ID, &rq.Name, &t.Summary, &t.Description, &t.Impact, &t.Urgency, &t.Priority,
 		&g.ID, &g.Name, &t.Tier, &asg.ID, &asg.Name, &t.HoldReason, &t.Resolution,
 		&t.OpenedAt, &responded, &resolved, &closed, &respondBy, &resolveBy, &t.ParentID, &t.MergedIntoID,
-		&rating, &t.RatingComment, &t.Reopened, &t.OutageID, &t.UpdatedAt); err != nil {
+		&rating, &t.RatingComment, &t.Reopened, &t.OutageID, &t.UpdatedAt, &ci.ID, &ci.Code, &ci.Name); err != nil {
 		return nil, err
 	}
 	t.Reference = reference(t.Kind, t.Number)
@@ -223,7 +229,7 @@ func scanTicket(row sqldb.Scanner) (*Ticket, error) {
 		}
 		return &r
 	}
-	t.OrgUnit, t.Requester, t.Group, t.Assignee = ref(ou), ref(rq), ref(g), ref(asg)
+	t.OrgUnit, t.Requester, t.Group, t.Assignee, t.ConfigItem = ref(ou), ref(rq), ref(g), ref(asg), ref(ci)
 	t.groupID = g.ID
 	if rating.Valid {
 		r := int(rating.Int64)
@@ -322,6 +328,9 @@ func (s *Service) Ticket(ctx context.Context, p *access.Principal, ref string) (
 	if !mayRead(ctx, s.db.Read(), p, t) {
 		return nil, errs.NotFound("ticket %q not found", ref)
 	}
+	if err := s.withChange(ctx, s.db.Read(), t, p); err != nil {
+		return nil, err
+	}
 	return t, nil
 }
 
@@ -333,20 +342,28 @@ type Access struct {
 	Comment   bool `json:"comment"`    // add a customer-visible comment
 	Watching  bool `json:"watching"`   // p watches it
 	MayReopen bool `json:"may_reopen"` // a resolved ticket within the reopening time
+	// Withdraw: a change not implemented yet that p may withdraw.
+	Withdraw bool `json:"withdraw"`
 }
 
 // AccessTo says what p may do with a ticket p may read.
 func (s *Service) AccessTo(ctx context.Context, p *access.Principal, t *Ticket) Access {
 	q := s.db.Read()
-	a := Access{Work: mayWork(ctx, q, p, t)}
-	a.Notes = a.Work || p.Can(access.AuditRead, access.Resource{})
-	a.Requester = t.Requester != nil && p.Owns(t.Requester.ID, access.TicketCreate)
-	a.Watching = isWatcher(ctx, q, p, t)
-	a.Comment = a.Work || a.Requester || a.Watching
+	a := accessOf(p, t, mayWork(ctx, q, p, t), isWatcher(ctx, q, p, t))
 	if t.State == StateResolved && (a.Requester || a.Work) && t.ResolvedAt != nil {
 		days, _ := s.reopenDays(ctx, q)
 		a.MayReopen = s.now().Before(t.ResolvedAt.AddDate(0, 0, days))
 	}
+	return a
+}
+
+// accessOf is p's access to t given whether p works it and watches it
+// (what AccessTo reads; a raise knows both), all but the reopening.
+func accessOf(p *access.Principal, t *Ticket, works, watching bool) Access {
+	a := Access{Work: works, Notes: works || p.Can(access.AuditRead, access.Resource{}),
+		Requester: t.Requester != nil && p.Owns(t.Requester.ID, access.TicketCreate), Watching: watching}
+	a.Comment = a.Work || a.Requester || a.Watching
+	a.Withdraw = mayWithdraw(p, t, works)
 	return a
 }
 
@@ -428,6 +445,11 @@ type Detail struct {
 	Response   Clock  `json:"response_clock"`
 	Resolution Clock  `json:"resolution_clock"`
 	Access     Access `json:"access"`
+	// Related: the problem's record, and the tickets around it (problems.go).
+	Related
+	// OutageImpact: what an incident's declared outage takes down, for
+	// those who work it (impact.go).
+	OutageImpact *TicketImpact `json:"outage_impact,omitempty"`
 }
 
 // Detail reads a ticket p may read with its clocks and p's access to it.
@@ -438,6 +460,13 @@ func (s *Service) Detail(ctx context.Context, p *access.Principal, ref string) (
 	}
 	d := &Detail{Ticket: t, Access: s.AccessTo(ctx, p, t)}
 	if d.Response, d.Resolution, err = s.Clocks(ctx, t); err != nil {
+		return nil, err
+	}
+	if d.Related, err = s.related(ctx, p, t); err != nil {
+		return nil, err
+	}
+	q := s.db.Read()
+	if d.OutageImpact, err = s.impact(ctx, q, t, readsNotes(ctx, q, p, t)); err != nil {
 		return nil, err
 	}
 	return d, nil

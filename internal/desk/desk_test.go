@@ -1,7 +1,9 @@
 package desk_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"log/slog"
 	"slices"
@@ -164,7 +166,7 @@ func TestTicketLifecycle(t *testing.T) {
 	mia := f.person("mia@contoso.example", access.RoleConsumer, "MFG", "")
 
 	tk := must(f.a.Desk.Raise(f.ctx, dana, desk.RaiseInput{Service: "desktop", Summary: "My laptop can't print to the 3rd floor printer",
-		Description: "Since this morning every print job stays in the queue."}))(t)
+		Description: "Since this morning every print job stays in the queue."}))(t).Ticket
 	if tk.Kind != desk.Incident || tk.State != desk.StateNew || tk.Priority != 3 || tk.Group == nil || tk.Group.Name != "Service Desk" || tk.Tier != 1 {
 		t.Fatalf("raised %+v, want a new P3 incident in the Service Desk's queue at tier 1", tk)
 	}
@@ -347,6 +349,20 @@ func TestTicketLifecycle(t *testing.T) {
 	if len(rep) != 1 || rep[0].Key != "desktop" || rep[0].Raised != 4 || rep[0].Resolved != 2 || rep[0].Open != 2 || rep[0].Rated != 1 || rep[0].MeanRating != 5 {
 		t.Errorf("the November report %+v, want desktop: 4 raised (with the problem), 2 resolved, 2 open, rated 5", rep[0])
 	}
+	if rep[0].Backlog != 2 {
+		t.Errorf("the November report's backlog at its end: %d, want the 2 open", rep[0].Backlog)
+	}
+	// By month, October to November: every month has its row, with the
+	// backlog at its end (none before the tickets were raised).
+	months := must(f.a.Desk.Report(f.ctx, f.as("lena@it.contoso.example"), desk.ReportFilter{By: desk.ByMonth, From: at("2026-10-01T00:00:00Z"),
+		To: at("2026-12-01T00:00:00Z")}))(t)
+	if len(months) != 2 || months[0].Key != "2026-10" || months[0].Raised != 0 || months[0].Backlog != 0 || months[1].Key != "2026-11" || months[1].Backlog != 2 {
+		var got []desk.ReportRow
+		for _, m := range months {
+			got = append(got, *m)
+		}
+		t.Errorf("by month %+v, want October with none and November with a backlog of 2", got)
+	}
 	if rep := must(f.a.Desk.Report(f.ctx, dana, desk.ReportFilter{From: at("2026-11-01T00:00:00Z"), To: at("2026-12-01T00:00:00Z")}))(t); len(rep) != 1 ||
 		rep[0].Raised != 2 || rep[0].MeanResolveMinutes != 180 || rep[0].MeanRespondMinutes != 0 {
 		t.Errorf("Dana's November report %+v, want her 2 tickets, the resolved one in 180 service minutes", rep)
@@ -494,7 +510,7 @@ func TestSuggestLearns(t *testing.T) {
 func TestIncidentDeclaresOutage(t *testing.T) {
 	f := newFixture(t)
 	dana, alex, lena := f.as("dana@contoso.example"), f.as("alex@it.contoso.example"), f.as("lena@it.contoso.example")
-	inc := must(f.a.Desk.Raise(f.ctx, dana, desk.RaiseInput{Service: "email", Summary: "Nobody in the store gets mail", Impact: 1, Urgency: 1}))(t)
+	inc := must(f.a.Desk.Raise(f.ctx, dana, desk.RaiseInput{Service: "email", Summary: "Nobody in the store gets mail", Impact: 1, Urgency: 1}))(t).Ticket
 	req := must(f.a.Desk.Raise(f.ctx, dana, desk.RaiseInput{Kind: desk.Request, Service: "email", Summary: "A shared mailbox for the store"}))(t)
 	_, err := f.a.Desk.DeclareOutage(f.ctx, dana, inc.Reference, desk.OutageInput{Impact: sla.Full})
 	wantCode(t, err, errs.CodeForbidden, "the requester declaring an outage")
@@ -508,6 +524,35 @@ func TestIncidentDeclaresOutage(t *testing.T) {
 	o := must(f.a.SLA.Outage(f.ctx, lena, inc.OutageID))(t)
 	if o.Source != sla.FromIncident || !o.Started.Equal(at("2026-11-16T10:00:00Z")) || o.Ended != nil || o.Impact != sla.Partial || o.Share != 40 {
 		t.Fatalf("the declared outage %+v, want a partial (40 %%) outage from the incident's opening at 10:00, ongoing", o)
+	}
+	// Who works it sees what the outage takes down: the services that
+	// fail with email on the map (as the catalog's impact says) and the
+	// org units with active instances of them; Dana sees none of it.
+	d := must(f.a.Desk.Detail(f.ctx, alex, inc.Reference))(t)
+	want := map[string]bool{"email": true}
+	for _, a := range must(f.a.Catalog.Impact(f.ctx, access.System(), []string{"email"}))(t).Affected {
+		if a.Node.Type == "service" {
+			want[a.Node.Code] = true
+		}
+	}
+	if d.OutageImpact == nil || len(d.OutageImpact.Services) != len(want) || d.OutageImpact.Services[0].Code != "email" {
+		t.Fatalf("the outage's impact %+v, want the services %v", d.OutageImpact, want)
+	}
+	for _, s := range d.OutageImpact.Services {
+		if !want[s.Code] {
+			t.Errorf("the impact names %s, which does not fail with email", s.Code)
+		}
+	}
+	var holders int
+	if err := f.a.DB.Read().QueryRowContext(f.ctx, `SELECT COUNT(DISTINCT org_unit_id) FROM instances WHERE state = 'active' AND service_id IN
+		(SELECT id FROM services WHERE code = 'email')`).Scan(&holders); err != nil {
+		t.Fatal(err)
+	}
+	if holders == 0 || len(d.OutageImpact.OrgUnits) < holders {
+		t.Errorf("the impact names org units %+v; %d hold mailboxes", d.OutageImpact.OrgUnits, holders)
+	}
+	if dd := must(f.a.Desk.Detail(f.ctx, dana, inc.Reference))(t); dd.OutageImpact != nil {
+		t.Errorf("the requester reads the outage's impact %+v", dd.OutageImpact)
 	}
 	// Worse than first thought: the same outage, now full.
 	inc = must(f.a.Desk.DeclareOutage(f.ctx, alex, inc.Reference, desk.OutageInput{Impact: sla.Full}))(t)
@@ -531,4 +576,95 @@ func TestIncidentDeclaresOutage(t *testing.T) {
 	if first := must(f.a.SLA.Outage(f.ctx, lena, o.ID))(t); first.Ended == nil || !first.Ended.Equal(at("2026-11-16T11:30:00Z")) {
 		t.Errorf("the first outage now ends %v, want 11:30 on the 16th still", first.Ended)
 	}
+}
+
+// TestRaiseAnswersWhatDetailReads: a raise answers the new ticket without
+// reading it back, so its answer must be what reading it gives the
+// raiser, for every kind of raiser and ticket.
+func TestRaiseAnswersWhatDetailReads(t *testing.T) {
+	f := newFixture(t)
+	f.businessHours()
+	dana, alex := f.as("dana@contoso.example"), f.as("alex@it.contoso.example")
+	// A consumer who is also an auditor reads the work notes of what she raises.
+	auditor := f.person("ada@contoso.example", access.RoleConsumer, "RETAIL", "")
+	if _, err := f.a.Identity.CreateGrant(f.ctx, access.System(), identity.CreateGrantInput{UserID: auditor.UserID, Role: access.RoleAuditor,
+		ScopeKind: access.ScopeGlobal}); err != nil {
+		t.Fatal(err)
+	}
+	auditor = f.as("ada@contoso.example")
+	parent := must(f.a.Desk.Raise(f.ctx, alex, desk.RaiseInput{Service: "desktop", OrgUnit: "RETAIL", Summary: "Every printer on the 3rd floor is down",
+		Impact: 1, Urgency: 1}))(t)
+	cases := []struct {
+		name string
+		as   *access.Principal
+		in   desk.RaiseInput
+	}{
+		{"a consumer's incident under an SLA", dana, desk.RaiseInput{Service: "desktop", Summary: "My laptop can't print", Urgency: 3}},
+		{"a consumer's request", dana, desk.RaiseInput{Kind: desk.Request, Service: "desktop", Summary: "A second screen, please", Description: "For the new desk."}},
+		{"an agent on a consumer's behalf", alex, desk.RaiseInput{Service: "desktop", Requester: "dana@contoso.example", Summary: "Dana's VPN drops", Impact: 2}},
+		{"an agent's problem", alex, desk.RaiseInput{Kind: desk.Problem, Service: "desktop", OrgUnit: "RETAIL", Summary: "Spooler crashes weekly"}},
+		{"a child of a major incident", alex, desk.RaiseInput{Service: "desktop", OrgUnit: "RETAIL", Summary: "PRN-3F-EAST is down", Parent: parent.Reference}},
+		{"a service without an agreement", dana, desk.RaiseInput{Service: "email", Summary: "Mail is slow"}},
+		{"an auditor, who reads the notes", auditor, desk.RaiseInput{Service: "desktop", Summary: "Audit laptop broken"}},
+	}
+	for _, c := range cases {
+		raised, err := f.a.Desk.Raise(f.ctx, c.as, c.in)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		read := must(f.a.Desk.Detail(f.ctx, c.as, raised.Reference))(t)
+		got, want := must(json.Marshal(raised))(t), must(json.Marshal(read))(t)
+		if !bytes.Equal(got, want) {
+			t.Errorf("%s: the raise answered\n%s\nreading it gives\n%s", c.name, got, want)
+		}
+	}
+}
+
+// TestTicketNamesAConfigItem: a ticket narrows its service to a
+// configuration item on the service's map (issue 20); named alone, the
+// configuration item brings the nearest service standing on it. The
+// incident's outage is the configuration item's, and takes down what the
+// map says fails with it: with the London data centre down, the directory
+// (which needs one of its two sites) stands, while email, which runs on
+// Exchange in London alone, fails.
+func TestTicketNamesAConfigItem(t *testing.T) {
+	f := newFixture(t)
+	alex, dana := f.as("alex@it.contoso.example"), f.as("dana@contoso.example")
+	byItem := must(f.a.Desk.Raise(f.ctx, dana, desk.RaiseInput{ConfigItem: "exchange", Summary: "Outlook says the server is unavailable"}))(t)
+	if byItem.Service.Code != "email" || byItem.ConfigItem == nil || byItem.ConfigItem.Code != "exchange" {
+		t.Fatalf("a ticket naming Exchange alone: service %s, item %+v; want email and exchange", byItem.Service.Code, byItem.ConfigItem)
+	}
+	_, err := f.a.Desk.Raise(f.ctx, dana, desk.RaiseInput{Service: "desktop", ConfigItem: "exchange", Summary: "Mixed up"})
+	wantField(t, err, "config_item", "a configuration item not on the service's map")
+	_, err = f.a.Desk.Raise(f.ctx, dana, desk.RaiseInput{ConfigItem: "no-such-item", Summary: "Unknown"})
+	wantField(t, err, "config_item", "an unknown configuration item")
+
+	inc := must(f.a.Desk.Raise(f.ctx, alex, desk.RaiseInput{Service: "directory", ConfigItem: "dc-london", OrgUnit: "RETAIL", Impact: 1, Urgency: 1,
+		Summary: "The London data centre lost power"}))(t)
+	must(f.a.Desk.DeclareOutage(f.ctx, alex, inc.Reference, desk.OutageInput{Impact: sla.Full}))(t)
+	d := must(f.a.Desk.Detail(f.ctx, alex, inc.Reference))(t)
+	o := must(f.a.SLA.Outage(f.ctx, access.System(), d.OutageID))(t)
+	if o.ConfigItem == nil || o.ConfigItem.Code != "dc-london" || o.Service != nil {
+		t.Errorf("the declared outage is of %+v / %+v, want the London data centre", o.ConfigItem, o.Service)
+	}
+	var failed []string
+	for _, s := range d.OutageImpact.Services {
+		failed = append(failed, s.Code)
+	}
+	if !slices.Contains(failed, "email") || slices.Contains(failed, "directory") {
+		t.Errorf("with London down the impact names %v: want email, not the directory", failed)
+	}
+	// Narrowed to the other site, then widened to the whole service.
+	other := "dc-manchester"
+	d2 := must(f.a.Desk.Classify(f.ctx, alex, inc.Reference, desk.ClassifyInput{ConfigItem: &other}))(t)
+	if d2.ConfigItem == nil || d2.ConfigItem.Code != other {
+		t.Errorf("reclassified to %s: item %+v", other, d2.ConfigItem)
+	}
+	none := ""
+	if d3 := must(f.a.Desk.Classify(f.ctx, alex, inc.Reference, desk.ClassifyInput{ConfigItem: &none}))(t); d3.ConfigItem != nil {
+		t.Errorf("cleared, the item is still %+v", d3.ConfigItem)
+	}
+	bad := "exchange"
+	_, err = f.a.Desk.Classify(f.ctx, alex, inc.Reference, desk.ClassifyInput{ConfigItem: &bad})
+	wantField(t, err, "config_item", "reclassifying to an item not on the directory's map")
 }

@@ -46,6 +46,9 @@ type Filter struct {
 	OrgUnit  string // code or ID: the org unit and those under it
 	Group    string // ID or name
 	Priority int
+	// KnownError lists the known-error database: the problems marked
+	// known errors.
+	KnownError bool
 	// Query matches the summary or the reference.
 	Query string
 	Sort  string
@@ -158,6 +161,9 @@ func (s *Service) Tickets(ctx context.Context, p *access.Principal, f Filter) (s
 	}
 	if f.Priority != 0 {
 		where = append(where, "t.priority = "+args.Add(f.Priority))
+	}
+	if f.KnownError {
+		where = append(where, "t.kind = 'problem' AND t.known_error = TRUE")
 	}
 	if ref := strings.TrimSpace(f.Service); ref != "" {
 		a := args.Add(ref)

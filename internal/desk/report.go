@@ -57,6 +57,10 @@ type ReportRow struct {
 	// Rated of the resolved, and their mean rating (CSAT, 1 to 5).
 	Rated      int     `json:"rated"`
 	MeanRating float64 `json:"mean_rating"`
+	// Backlog is how many tickets, whenever raised, were open at the end
+	// of the period (of the month, by month): not yet resolved (or
+	// closed) then, by their last resolution.
+	Backlog int `json:"backlog"`
 
 	respondSum, resolveSum        float64
 	responded, firstContact, reop int
@@ -211,6 +215,9 @@ func (s *Service) Report(ctx context.Context, p *access.Principal, f ReportFilte
 			o.MeanRating = float64(int64(100*float64(o.ratingSum)/float64(o.Rated)+0.5)) / 100
 		}
 	}
+	if err := s.backlog(ctx, p, f, byKey, &order); err != nil {
+		return nil, err
+	}
 	if f.By != ByMonth {
 		slices.SortFunc(order, func(a, b *ReportRow) int {
 			if a.Raised != b.Raised {
@@ -222,17 +229,90 @@ func (s *Service) Report(ctx context.Context, p *access.Principal, f ReportFilte
 	return order, nil
 }
 
+// backlog fills in the rows' backlogs: at the period's end by service or
+// org unit (for the rows there are), at each month's end by month (a row
+// for every month of the period, in order, raised or not).
+func (s *Service) backlog(ctx context.Context, p *access.Principal, f ReportFilter, byKey map[string]*ReportRow, order *[]*ReportRow) error {
+	// count is how many tickets were open at end, by key (a column of
+	// tickets t, services s or org units ou; empty: all of them, as "").
+	count := func(end time.Time, key string) (map[string]int, error) {
+		args := sqldb.Args{sqldb.Time(end)}
+		where := []string{"t.requester_id IS NOT NULL", "t.opened_at < $1", "(COALESCE(t.resolved_at, t.closed_at) IS NULL OR COALESCE(t.resolved_at, t.closed_at) >= $1)",
+			scope(&args, p)}
+		if f.Kind != "" {
+			where = append(where, "t.kind = "+args.Add(f.Kind))
+		}
+		group := ""
+		if key == "" {
+			key = "''"
+		} else {
+			group = " GROUP BY " + key
+		}
+		type keyCount struct {
+			key string
+			n   int
+		}
+		rows, err := sqldb.QueryAll(ctx, s.db.Read(), "tickets", func(sc sqldb.Scanner) (keyCount, error) {
+			var r keyCount
+			return r, sc.Scan(&r.key, &r.n)
+		}, `SELECT `+key+`, COUNT(*) FROM tickets t JOIN services s ON s.id = t.service_id LEFT JOIN org_units ou ON ou.id = t.org_unit_id
+			WHERE `+strings.Join(where, " AND ")+group, args...)
+		out := map[string]int{}
+		for _, r := range rows {
+			out[r.key] = r.n
+		}
+		return out, err
+	}
+	switch f.By {
+	case ByService, ByOrgUnit:
+		key := "s.code"
+		if f.By == ByOrgUnit {
+			key = "COALESCE(ou.code, '')"
+		}
+		n, err := count(f.To, key)
+		if err != nil {
+			return err
+		}
+		for k, r := range byKey {
+			r.Backlog = n[k]
+		}
+		return nil
+	}
+	var months []*ReportRow
+	from := f.From.UTC()
+	for m := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC); m.Before(f.To); m = m.AddDate(0, 1, 0) {
+		end := m.AddDate(0, 1, 0)
+		if end.After(f.To) {
+			end = f.To
+		}
+		n, err := count(end, "")
+		if err != nil {
+			return err
+		}
+		key := m.Format("2006-01")
+		r := byKey[key]
+		if r == nil {
+			r = &ReportRow{Key: key, Name: m.Format("January 2006")}
+		}
+		r.Backlog = n[""]
+		months = append(months, r)
+	}
+	*order = months
+	return nil
+}
+
 // share is n of d as a fraction with two decimals.
 func share(n, d int) float64 { return float64(int64(100*float64(n)/float64(d)+0.5)) / 100 }
 
 // WriteCSV writes a report as CSV (RFC 4180) with a header row.
 func WriteCSV(w io.Writer, by ReportBy, rows []*ReportRow) error {
 	c := csv.NewWriter(w)
-	c.Write([]string{string(by), "name", "raised", "resolved", "open", "mean_respond_minutes", "mean_resolve_minutes", "first_contact", "reopened", "rated", "mean_rating"})
+	c.Write([]string{string(by), "name", "raised", "resolved", "open", "mean_respond_minutes", "mean_resolve_minutes", "first_contact", "reopened", "rated", "mean_rating",
+		"backlog"})
 	f := func(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 	for _, r := range rows {
 		c.Write([]string{r.Key, r.Name, strconv.Itoa(r.Raised), strconv.Itoa(r.Resolved), strconv.Itoa(r.Open), f(r.MeanRespondMinutes), f(r.MeanResolveMinutes),
-			f(r.FirstContact), f(r.Reopened), strconv.Itoa(r.Rated), f(r.MeanRating)})
+			f(r.FirstContact), f(r.Reopened), strconv.Itoa(r.Rated), f(r.MeanRating), strconv.Itoa(r.Backlog)})
 	}
 	c.Flush()
 	return c.Error()

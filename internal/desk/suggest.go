@@ -42,7 +42,8 @@ type suggester struct {
 func ticketText(summary, description string) string { return summary + "\n" + description }
 
 // buildModel reads the live services (their names, descriptions,
-// outcomes, business functions, help and offerings) and the tickets
+// outcomes, business functions, help, offerings and published knowledge
+// articles) and the tickets
 // people raised, and builds the model.
 func (s *Service) buildModel(ctx context.Context) (*triage.Model, map[string]Ref, error) {
 	q := s.db.Read()
@@ -74,10 +75,15 @@ func (s *Service) buildModel(ctx context.Context) (*triage.Model, map[string]Ref
 	for _, o := range offers {
 		byService[o[0]] = append(byService[o[0]], o[1])
 	}
+	articles, err := articleFields(ctx, q)
+	if err != nil {
+		return nil, nil, err
+	}
 	for i := range docs {
 		if texts := byService[docs[i].ServiceID]; len(texts) > 0 {
 			docs[i].Fields = append(docs[i].Fields, triage.Field{Kind: triage.FieldKeyword, Text: strings.Join(texts, "\n")})
 		}
+		docs[i].Fields = append(docs[i].Fields, articles[docs[i].ServiceID]...)
 	}
 	examples, err := sqldb.QueryAll(ctx, q, "tickets", func(row sqldb.Scanner) (triage.Example, error) {
 		var e triage.Example

@@ -2,6 +2,7 @@ package desk
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -24,6 +25,10 @@ type RaiseInput struct {
 	Kind Kind `json:"kind"`
 	// Service is the service (code or ID) the ticket is about.
 	Service string `json:"service"`
+	// ConfigItem (code or ID) narrows it to a configuration item on the
+	// service's map; with Service empty, the nearest service standing on
+	// the configuration item is the ticket's.
+	ConfigItem string `json:"config_item,omitempty"`
 	// OrgUnit (code or ID) is whose ticket it is: the requester's org unit
 	// when empty.
 	OrgUnit string `json:"org_unit"`
@@ -37,6 +42,8 @@ type RaiseInput struct {
 	Urgency int `json:"urgency"`
 	// Parent is a ticket (a major incident) this one is a child of.
 	Parent string `json:"parent,omitempty"`
+	// Change is the plan of a request for change (kind change).
+	Change *ChangeInput `json:"change,omitempty"`
 }
 
 // Default times, in service minutes by priority, for tickets no agreement
@@ -86,21 +93,28 @@ func (s *Service) service(ctx context.Context, ref string) (*serviceRow, error) 
 // Raise raises a ticket. Callers need ticket.create on the ticket's org
 // unit; raising for someone else, or a problem or change, takes
 // ticket.work on the service. The ticket goes to the service's assignment
-// group at the first tier. Errors: invalid, forbidden.
-func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput) (*Ticket, error) {
+// group at the first tier. It answers the ticket as Detail reads it for
+// the raiser. Errors: invalid, forbidden.
+func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput) (*Detail, error) {
 	if p == nil {
 		return nil, errs.Unauthenticated("sign in to raise a ticket")
 	}
 	if err := p.RequireAnywhere(access.TicketCreate); err != nil {
 		return nil, err
 	}
-	in.Summary, in.Description = strings.TrimSpace(in.Summary), strings.TrimSpace(in.Description)
 	if in.Kind == "" {
 		in.Kind = Incident
 	}
+	tpl, err := s.fromTemplate(ctx, &in)
+	if err != nil {
+		return nil, err
+	}
+	in.Summary, in.Description = strings.TrimSpace(in.Summary), strings.TrimSpace(in.Description)
 	var v errs.Validator
+	v.Check(in.Change == nil || in.Kind == Change, "change", "kind", "a change plan is for tickets of kind change")
 	v.Check(in.Kind.Valid(), "kind", "enum", "kind is incident, request, problem or change")
-	v.Check(strings.TrimSpace(in.Service) != "", "service", "required", "name the service the ticket is about")
+	v.Check(strings.TrimSpace(in.Service) != "" || strings.TrimSpace(in.ConfigItem) != "", "service", "required",
+		"name the service the ticket is about (or a configuration item on its map)")
 	textCheck(&v, in.Summary, "summary", MaxSummary, true)
 	textCheck(&v, in.Description, "description", MaxDescription, false)
 	levelCheck(&v, &in.Impact, "impact")
@@ -108,9 +122,26 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 	if err := v.Err("the ticket is not valid"); err != nil {
 		return nil, err
 	}
+	var ci *Ref
+	var m *catalog.Map
+	if strings.TrimSpace(in.ConfigItem) != "" {
+		if m, err = s.serviceMap(ctx); err != nil {
+			return nil, err
+		}
+		if strings.TrimSpace(in.Service) == "" {
+			if ci, in.Service, err = configItem(m, in.ConfigItem, ""); err != nil {
+				return nil, err
+			}
+		}
+	}
 	svc, err := s.service(ctx, in.Service)
 	if err != nil {
 		return nil, err
+	}
+	if m != nil && ci == nil {
+		if ci, _, err = configItem(m, in.ConfigItem, svc.ID); err != nil {
+			return nil, err
+		}
 	}
 	works := p.Can(access.TicketWork, access.Resource{ServiceID: svc.ID})
 	if !works && worksTickets(p) && svc.GroupID != "" {
@@ -159,6 +190,11 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 	}
 	var parentID any
 	var parent string
+	var parentLink *Link
+	if in.Parent != "" && in.Kind == Change {
+		return nil, &errs.Error{Code: errs.CodeInvalid, Message: "the ticket is not valid",
+			Fields: []errs.FieldError{{Field: "parent", Rule: "kind", Message: "a request for change has no parent: its own approval decides it"}}}
+	}
 	if in.Parent != "" {
 		par, err := get(ctx, q, in.Parent)
 		if err != nil || !mayRead(ctx, q, p, par) {
@@ -166,6 +202,7 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 				Fields: []errs.FieldError{{Field: "parent", Rule: "exists", Message: fmt.Sprintf("no ticket %q to be a child of", in.Parent)}}}
 		}
 		parentID, parent = par.ID, par.ID
+		parentLink = &Link{ID: par.ID, Reference: par.Reference, Kind: par.Kind, State: par.State, Summary: par.Summary}
 	}
 	priority, err := priorityOf(ctx, q, in.Impact, in.Urgency)
 	if err != nil {
@@ -178,27 +215,39 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 			return nil, sqldb.Err(err, "assignment group")
 		}
 	}
+	var plan *planned
+	if in.Kind == Change {
+		if plan, err = s.planChange(ctx, q, p, requester.ID, svc, &in, tpl, ou.Code, priority); err != nil {
+			return nil, err
+		}
+	}
 	now := sqldb.Time(s.now())
-	respondBy, resolveBy, err := schedule(ctx, q, in.Kind, svc.ID, ouPath, priority, svc.Calendar, now, nil)
+	tt, err := sla.ForTicket(ctx, q, svc.ID, ouPath, priority, svc.Calendar, now)
 	if err != nil {
 		return nil, err
 	}
+	respondBy, resolveBy := schedule(in.Kind, priority, tt, now, nil)
 	if resolveBy == nil {
 		resolveBy = &neverDue
 	}
-	t := &Ticket{ID: sqldb.NewID(), Kind: in.Kind, State: StateNew, Service: Ref{ID: svc.ID, Code: svc.Code, Name: svc.Name}, OrgUnit: &ou, Requester: &requester,
+	var ciID any
+	if ci != nil {
+		ciID = ci.ID
+	}
+	t := &Ticket{ID: sqldb.NewID(), Kind: in.Kind, State: StateNew, Service: Ref{ID: svc.ID, Code: svc.Code, Name: svc.Name}, ConfigItem: ci, OrgUnit: &ou, Requester: &requester,
 		Summary: in.Summary, Description: in.Description, Impact: in.Impact, Urgency: in.Urgency, Priority: priority, Group: group, Tier: 1,
 		OpenedAt: now, RespondBy: respondBy, ResolveBy: resolveBy, ParentID: parent, UpdatedAt: now, orgUnitPath: ouPath, groupID: svc.GroupID}
 	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'ticket' RETURNING value`).Scan(&t.Number); err != nil {
-			return sqldb.Err(err, "ticket number")
+		var err error
+		if t.Number, err = tx.Next(ctx, "ticket"); err != nil {
+			return err
 		}
 		t.Reference = reference(t.Kind, t.Number)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, number, kind, state, service_id, org_unit_id, requester_id, summary, description,
-			impact, urgency, priority, group_id, tier, opened_at, respond_by, resolve_by, parent_id, recorded_by, created_at, updated_at)
-			VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14, $15, $16, $17, $13, $13)`,
+			impact, urgency, priority, group_id, tier, opened_at, respond_by, resolve_by, parent_id, recorded_by, created_at, updated_at, ci_id)
+			VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14, $15, $16, $17, $13, $13, $18)`,
 			t.ID, t.Number, t.Kind, svc.ID, ou.ID, requester.ID, t.Summary, t.Description, t.Impact, t.Urgency, priority, nilIfEmpty(svc.GroupID),
-			now, sqldb.NullTime(respondBy), sqldb.Time(*resolveBy), parentID, p.UserID); err != nil {
+			now, sqldb.NullTime(respondBy), sqldb.Time(*resolveBy), parentID, p.UserID, ciID); err != nil {
 			return sqldb.Err(err, "ticket")
 		}
 		if requester.ID != p.UserID {
@@ -206,8 +255,10 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 				return sqldb.Err(err, "watcher")
 			}
 		}
-		if err := s.audit(ctx, tx, p, audit.Entry{Action: "ticket.raise", ObjectType: "ticket", ObjectID: t.ID, After: t}); err != nil {
-			return err
+		if plan != nil {
+			if err := s.insertChange(ctx, tx, p, t, plan, now); err != nil {
+				return err
+			}
 		}
 		n := &outbox.Notice{Title: fmt.Sprintf("New %s %s: %s", t.Kind, t.Reference, t.Summary), Link: "/tickets/" + t.Reference,
 			Body: fmt.Sprintf("P%d on %s for %s.", t.Priority, t.Service.Name, refName(t.OrgUnit))}
@@ -219,7 +270,12 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 		if err := s.emit(ctx, tx, p, t, "ticket.created", n); err != nil {
 			return err
 		}
-		return s.changed(ctx, tx, t)
+		if err := s.changed(ctx, tx, t); err != nil {
+			return err
+		}
+		// The audit chain's head is one row every audited write takes: last,
+		// so that it is held only until the commit.
+		return s.audit(ctx, tx, p, audit.Entry{Action: "ticket.raise", ObjectType: "ticket", ObjectID: t.ID, After: t})
 	})
 	if err != nil {
 		return nil, err
@@ -227,7 +283,16 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 	if t.Kind == Incident || t.Kind == Request {
 		s.learned(ticketText(t.Summary, t.Description), "", t.Service.ID)
 	}
-	return t, nil
+	if t.Kind == Change {
+		// A change's detail names its conflicts as the raiser may see them.
+		return s.Detail(ctx, p, t.ID)
+	}
+	// What Detail would read back, known already: the raise is the
+	// desk's busiest write, and reading the ticket again would cost as
+	// much as writing it.
+	d := &Detail{Ticket: t, Related: Related{Parent: parentLink}, Access: accessOf(p, t, works, requester.ID != p.UserID && !p.IsSystem())}
+	d.Response, d.Resolution = s.clocks(t, tt, nil)
+	return d, nil
 }
 
 func refName(r *Ref) string {
@@ -254,14 +319,9 @@ var neverDue = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 // schedule finds when a ticket's response and resolution are due: the
 // covering agreement's targets (or the desk's defaults for the priority)
 // in its service hours, holds added.
-func schedule(ctx context.Context, q sqldb.Querier, kind Kind, serviceID, orgUnitPath string, priority int, cal *catalog.Calendar, opened time.Time,
-	held []sla.Span) (respondBy, resolveBy *time.Time, err error) {
+func schedule(kind Kind, priority int, tt *sla.TicketTargets, opened time.Time, held []sla.Span) (respondBy, resolveBy *time.Time) {
 	if kind == Problem || kind == Change {
-		return nil, nil, nil // no target times them
-	}
-	tt, err := sla.ForTicket(ctx, q, serviceID, orgUnitPath, priority, cal, opened)
-	if err != nil {
-		return nil, nil, err
+		return nil, nil // no target times them
 	}
 	respond, resolve := defaultRespond[priority], defaultResolve[priority]
 	rcal, scal := tt.Calendar, tt.Calendar
@@ -277,7 +337,7 @@ func schedule(ctx context.Context, q sqldb.Querier, kind Kind, serviceID, orgUni
 	if d, ok := sla.Due(scal, opened, resolve, held); ok {
 		resolveBy = &d
 	}
-	return respondBy, resolveBy, nil
+	return respondBy, resolveBy
 }
 
 // Clocks are a ticket's response and resolution clocks as they stand.
@@ -295,6 +355,13 @@ func (s *Service) Clocks(ctx context.Context, t *Ticket) (response, resolution C
 	if err != nil {
 		return response, resolution, err
 	}
+	response, resolution = s.clocks(t, tt, held)
+	return response, resolution, nil
+}
+
+// clocks are the ticket's clocks now, under its targets tt, on hold in
+// held.
+func (s *Service) clocks(t *Ticket, tt *sla.TicketTargets, held []sla.Span) (response, resolution Clock) {
 	now := s.now()
 	paused := t.State == StateOnHold
 	mk := func(target *sla.ClockTarget, def int, cal *catalog.Calendar, done *time.Time, due *time.Time) Clock {
@@ -320,11 +387,11 @@ func (s *Service) Clocks(ctx context.Context, t *Ticket) (response, resolution C
 		// No target times them: the clocks only count.
 		response, resolution = mk(nil, 0, tt.Calendar, t.RespondedAt, nil), mk(nil, 0, tt.Calendar, t.ResolvedAt, nil)
 		response.Late, response.LeftMinutes, resolution.Late, resolution.LeftMinutes = false, 0, false, 0
-		return response, resolution, nil
+		return response, resolution
 	}
 	response = mk(tt.Respond, defaultRespond[t.Priority], tt.Calendar, t.RespondedAt, t.RespondBy)
 	resolution = mk(tt.Resolve, defaultResolve[t.Priority], tt.Calendar, t.ResolvedAt, t.ResolveBy)
-	return response, resolution, nil
+	return response, resolution
 }
 
 // lock takes the ticket's row for the transaction and reads it.
@@ -349,6 +416,17 @@ func (s *Service) change(ctx context.Context, p *access.Principal, ref, action s
 	}
 	var out *Ticket
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		var err error
+		out, err = s.changeIn(ctx, tx, p, ref, action, work, fn)
+		return err
+	})
+	return out, err
+}
+
+// changeIn is change in the caller's transaction.
+func (s *Service) changeIn(ctx context.Context, tx *sqldb.Tx, p *access.Principal, ref, action string, work bool, fn func(tx *sqldb.Tx, t *Ticket, now time.Time) error) (*Ticket, error) {
+	var out *Ticket
+	err := func() error {
 		t, err := lock(ctx, tx, ref)
 		if err != nil {
 			return err
@@ -378,7 +456,7 @@ func (s *Service) change(ctx context.Context, p *access.Principal, ref, action s
 		}
 		out = after
 		return s.changed(ctx, tx, after)
-	})
+	}()
 	return out, err
 }
 
@@ -432,14 +510,66 @@ type AssignInput struct {
 // Assign routes the ticket. Callers must be able to work it; the assignee
 // must be a member of the ticket's group (when it has one).
 func (s *Service) Assign(ctx context.Context, p *access.Principal, ref string, in AssignInput) (*Ticket, error) {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	return s.change(ctx, p, ref, "ticket.assign", true, s.assign(ctx, p, in))
+}
+
+func (in *AssignInput) validate() error {
 	var v errs.Validator
 	v.Check(in.Tier >= 0 && in.Tier <= 3, "tier", "range", "tier is 1, 2 or 3 (first, second or third line)")
 	in.Note = strings.TrimSpace(in.Note)
 	textCheck(&v, in.Note, "note", MaxComment, false)
+	return v.Err("the assignment is not valid")
+}
+
+// MaxBulk is the most tickets one bulk assignment takes.
+const MaxBulk = 100
+
+// AssignAll assigns several tickets at once (the workspace's bulk
+// assignment): all of them, in one transaction, or none — the error
+// names the ticket that refused. Each is assigned as Assign would.
+func (s *Service) AssignAll(ctx context.Context, p *access.Principal, refs []string, in AssignInput) ([]*Ticket, error) {
+	if p == nil {
+		return nil, errs.Unauthenticated("sign in to work tickets")
+	}
+	var v errs.Validator
+	seen := map[string]bool{}
+	for _, r := range refs {
+		v.Check(!seen[r], "tickets", "unique", fmt.Sprintf("%s is named twice", r))
+		seen[r] = true
+	}
+	v.Check(len(refs) >= 1 && len(refs) <= MaxBulk, "tickets", "range", fmt.Sprintf("name 1 to %d tickets", MaxBulk))
 	if err := v.Err("the assignment is not valid"); err != nil {
 		return nil, err
 	}
-	return s.change(ctx, p, ref, "ticket.assign", true, func(tx *sqldb.Tx, t *Ticket, now time.Time) error {
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
+	var out []*Ticket
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		for _, ref := range refs {
+			t, err := s.changeIn(ctx, tx, p, ref, "ticket.assign", true, s.assign(ctx, p, in))
+			if err != nil {
+				var e *errs.Error
+				if errors.As(err, &e) {
+					named := *e
+					named.Message = ref + ": " + e.Message
+					return &named
+				}
+				return err
+			}
+			out = append(out, t)
+		}
+		return nil
+	})
+	return out, err
+}
+
+// assign is what assigning does to one locked ticket.
+func (s *Service) assign(ctx context.Context, p *access.Principal, in AssignInput) func(tx *sqldb.Tx, t *Ticket, now time.Time) error {
+	return func(tx *sqldb.Tx, t *Ticket, now time.Time) error {
 		if !t.State.Open() {
 			return errs.Conflict("%s is %s: reopen it first", t.Reference, t.State)
 		}
@@ -514,7 +644,7 @@ func (s *Service) Assign(ctx context.Context, p *access.Principal, ref string, i
 			n.Groups = []string{after.groupID}
 		}
 		return s.emit(ctx, tx, p, after, "ticket.assigned", n)
-	})
+	}
 }
 
 // MoveInput moves a ticket to another state.
@@ -562,6 +692,9 @@ func (s *Service) Move(ctx context.Context, p *access.Principal, ref string, in 
 	return s.change(ctx, p, ref, "ticket."+moveVerb(in.To), false, func(tx *sqldb.Tx, t *Ticket, now time.Time) error {
 		if !slices.Contains(moves[t.State], in.To) {
 			return errs.Conflict("%s is %s and cannot move to %s", t.Reference, t.State, in.To)
+		}
+		if err := implementing(ctx, tx, t, in.To, now); err != nil {
+			return err
 		}
 		works := mayWork(ctx, tx, p, t)
 		requester := t.Requester != nil && p.Owns(t.Requester.ID, access.TicketCreate)
@@ -632,6 +765,10 @@ func (s *Service) Move(ctx context.Context, p *access.Principal, ref string, in 
 				in.Resolution, now, in.FirstContact && t.RespondedAt == nil && t.Tier == 1, t.ID); err != nil {
 				return sqldb.Err(err, "ticket")
 			}
+			// Its open children (a major incident's) are resolved with it.
+			if err := s.resolveChildren(ctx, tx, p, t, in.Resolution, now, 1); err != nil {
+				return err
+			}
 		case StateClosed:
 			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET state = 'closed', closed_at = $1 WHERE id = $2`, now, t.ID); err != nil {
 				return sqldb.Err(err, "ticket")
@@ -685,10 +822,11 @@ func (s *Service) reschedule(ctx context.Context, tx *sqldb.Tx, t *Ticket) error
 	if err != nil {
 		return err
 	}
-	respondBy, resolveBy, err := schedule(ctx, tx, t.Kind, t.Service.ID, t.orgUnitPath, t.Priority, svc.Calendar, t.OpenedAt, held)
+	tt, err := sla.ForTicket(ctx, tx, t.Service.ID, t.orgUnitPath, t.Priority, svc.Calendar, t.OpenedAt)
 	if err != nil {
 		return err
 	}
+	respondBy, resolveBy := schedule(t.Kind, t.Priority, tt, t.OpenedAt, held)
 	if resolveBy == nil {
 		resolveBy = &neverDue
 	}
@@ -841,6 +979,9 @@ func (s *Service) Rate(ctx context.Context, p *access.Principal, ref string, in 
 		if t.Requester == nil || !p.Owns(t.Requester.ID, access.TicketCreate) {
 			return errs.Forbidden("only the person who raised the ticket rates it")
 		}
+		if t.Kind != Incident && t.Kind != Request {
+			return errs.Conflict("%s is a %s: the people helped rate incidents and requests", t.Reference, t.Kind)
+		}
 		if t.State != StateResolved && t.State != StateClosed {
 			return errs.Conflict("%s is %s: it is rated once resolved", t.Reference, t.State)
 		}
@@ -875,8 +1016,12 @@ func (s *Service) Watch(ctx context.Context, p *access.Principal, ref string, on
 // ClassifyInput changes what a ticket is about and how urgent it is.
 type ClassifyInput struct {
 	Service string `json:"service,omitempty"` // code or ID; empty keeps it
-	Impact  int    `json:"impact,omitempty"`  // 0 keeps it
-	Urgency int    `json:"urgency,omitempty"` // 0 keeps it
+	// ConfigItem (code or ID) narrows it to a configuration item on the
+	// service's map; "" clears it; nil keeps it (a move to another service
+	// clears one not on the new service's map).
+	ConfigItem *string `json:"config_item,omitempty"`
+	Impact     int     `json:"impact,omitempty"`  // 0 keeps it
+	Urgency    int     `json:"urgency,omitempty"` // 0 keeps it
 }
 
 // Classify moves a ticket to another service (reclassification: it goes
@@ -896,11 +1041,25 @@ func (s *Service) Classify(ctx context.Context, p *access.Principal, ref string,
 			return nil, err
 		}
 	}
+	// The map a configuration item is checked against, read before the
+	// transaction: when one is named, or the service may change.
+	var m *catalog.Map
+	if in.ConfigItem != nil && strings.TrimSpace(*in.ConfigItem) != "" || svc != nil {
+		var err error
+		if m, err = s.serviceMap(ctx); err != nil {
+			return nil, err
+		}
+	}
 	var text, from string
 	out, err := s.change(ctx, p, ref, "ticket.classify", true, func(tx *sqldb.Tx, t *Ticket, now time.Time) error {
 		text, from = ticketText(t.Summary, t.Description), t.Service.ID
 		if !t.State.Open() {
 			return errs.Conflict("%s is %s: reopen it first", t.Reference, t.State)
+		}
+		if t.Kind == Change && svc != nil && svc.ID != t.Service.ID {
+			// Its approval was routed, and its conflicts found, for its
+			// service: a change to another is another request for change.
+			return errs.Conflict("%s was planned and decided for %s: raise a new request for change for %s", t.Reference, t.Service.Name, svc.Name)
 		}
 		impact, urgency := t.Impact, t.Urgency
 		if in.Impact != 0 {
@@ -920,12 +1079,28 @@ func (s *Service) Classify(ctx context.Context, p *access.Principal, ref string,
 		if svc != nil && svc.ID != t.Service.ID {
 			serviceID, group, assignee = svc.ID, nilIfEmpty(svc.GroupID), nil
 		}
+		var ciID any
+		switch {
+		case in.ConfigItem != nil && strings.TrimSpace(*in.ConfigItem) != "":
+			ci, _, err := configItem(m, *in.ConfigItem, serviceID)
+			if err != nil {
+				return err
+			}
+			ciID = ci.ID
+		case in.ConfigItem != nil:
+		case t.ConfigItem != nil && serviceID == t.Service.ID:
+			ciID = t.ConfigItem.ID
+		case t.ConfigItem != nil:
+			if ci, _, err := configItem(m, t.ConfigItem.ID, serviceID); err == nil {
+				ciID = ci.ID // on the new service's map too
+			}
+		}
 		state := t.State
 		if assignee == nil && (state == StateAssigned || (state == StateInProgress && svc != nil && svc.ID != t.Service.ID)) {
 			state = StateNew // back in a group's queue, nobody's yet
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE tickets SET service_id = $1, group_id = $2, assignee_id = $3, impact = $4, urgency = $5, priority = $6, state = $7
-			WHERE id = $8`, serviceID, group, assignee, impact, urgency, priority, state, t.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE tickets SET service_id = $1, group_id = $2, assignee_id = $3, impact = $4, urgency = $5, priority = $6, state = $7,
+			ci_id = $8 WHERE id = $9`, serviceID, group, assignee, impact, urgency, priority, state, ciID, t.ID); err != nil {
 			return sqldb.Err(err, "ticket")
 		}
 		moved, err := get(ctx, tx, t.ID)
@@ -975,6 +1150,17 @@ func (s *Service) changed(ctx context.Context, tx *sqldb.Tx, t *Ticket) error {
 	return s.slaChanged(ctx, tx)
 }
 
+// outageSummary is the summary of the outage a ticket declares: "Incident
+// INC-000042: …", cut to fit the outage's 500 bytes.
+func outageSummary(what string, t *Ticket) string {
+	summary := fmt.Sprintf("%s %s: %s", what, t.Reference, t.Summary)
+	for len(summary) > 480 {
+		r := []rune(summary)
+		summary = string(r[:len(r)-1])
+	}
+	return summary
+}
+
 // OutageInput declares the outage an incident is: full, partial (a share
 // of the service's users or units) or degraded.
 type OutageInput struct {
@@ -992,8 +1178,11 @@ func (s *Service) DeclareOutage(ctx context.Context, p *access.Principal, ref st
 		return nil, errs.Unavailable("service level management is not running here")
 	}
 	return s.change(ctx, p, ref, "ticket.outage", true, func(tx *sqldb.Tx, t *Ticket, now time.Time) error {
+		if t.Kind == Change {
+			return s.plannedOutage(ctx, tx, p, t, in, now)
+		}
 		if t.Kind != Incident {
-			return errs.Conflict("%s is a %s: only incidents declare outages", t.Reference, t.Kind)
+			return errs.Conflict("%s is a %s: incidents declare outages, changes announce planned ones", t.Reference, t.Kind)
 		}
 		if !t.State.Open() {
 			return errs.Conflict("%s is %s: reopen it first", t.Reference, t.State)
@@ -1008,13 +1197,8 @@ func (s *Service) DeclareOutage(ctx context.Context, p *access.Principal, ref st
 				started, outageID = now, ""
 			}
 		}
-		summary := fmt.Sprintf("Incident %s: %s", t.Reference, t.Summary)
-		for len(summary) > 480 { // the outage's summary is at most 500 bytes
-			r := []rune(summary)
-			summary = string(r[:len(r)-1])
-		}
-		o, err := s.SLA.IncidentOutage(ctx, tx, p, t.ID, outageID, sla.OutageInput{Service: t.Service.ID, Started: started.Format(time.RFC3339Nano),
-			Impact: in.Impact, Share: in.SharePercent, Summary: summary})
+		o, err := s.SLA.IncidentOutage(ctx, tx, p, t.ID, outageID, outageOf(t, sla.OutageInput{Started: started.Format(time.RFC3339Nano),
+			Impact: in.Impact, Share: in.SharePercent, Summary: outageSummary("Incident", t)}))
 		if err != nil {
 			return err
 		}

@@ -389,7 +389,7 @@ const maxNote = 500
 // sponsor or owner needs a role allowing order.approve on a scope covering
 // the order's org unit or the item's service, and never is the requester.
 func (s *Service) routes(ctx context.Context, q sqldb.Querier, o *Order) ([]route, error) {
-	policies, err := listPolicies(ctx, q, true)
+	policies, err := listPolicies(ctx, q, true, SubjectOrder)
 	if err != nil || len(policies) == 0 {
 		return nil, err
 	}
@@ -471,7 +471,11 @@ func (s *Service) routes(ctx context.Context, q sqldb.Querier, o *Order) ([]rout
 
 // evaluate runs a policy on an item within the bounds of internal/expr.
 func (s *Service) evaluate(ctx context.Context, pol *Policy, vars map[string]any) (bool, error) {
-	prg, err := s.policies.program(pol.Expression)
+	return evaluateWith(ctx, s.policies, pol, vars)
+}
+
+func evaluateWith(ctx context.Context, cache *policyCache, pol *Policy, vars map[string]any) (bool, error) {
+	prg, err := cache.program(pol.Subject, pol.Expression)
 	if err != nil {
 		return false, fmt.Errorf("it no longer compiles: %w", err)
 	}

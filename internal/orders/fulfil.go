@@ -689,6 +689,9 @@ type InstanceFilter struct {
 	// ServiceID and OfferingID keep the instances of that service or
 	// offering (ID or code).
 	ServiceID, OfferingID string
+	// OwnerID keeps the instances that user owns (an agent looking at
+	// what a ticket's requester holds), within what the caller may read.
+	OwnerID string
 	// From and To keep the instances created in [From, To).
 	From, To time.Time
 	sqldb.Page
@@ -818,6 +821,9 @@ func instanceFilters(args *sqldb.Args, f InstanceFilter) (string, error) {
 	if f.ServiceID != "" {
 		ref := args.Add(f.ServiceID)
 		where += " AND i.service_id = (SELECT id FROM services WHERE id = " + ref + " OR code = " + ref + ")"
+	}
+	if f.OwnerID != "" {
+		where += " AND i.owner_id = " + args.Add(f.OwnerID)
 	}
 	if f.OfferingID != "" {
 		ref := args.Add(f.OfferingID)

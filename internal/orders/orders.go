@@ -662,9 +662,9 @@ func (s *Service) CreateOrder(ctx context.Context, p *access.Principal, in Order
 }
 
 func (s *Service) createOrder(ctx context.Context, tx *sqldb.Tx, p *access.Principal, kind Kind, orgUnitID, note string) (*Order, error) {
-	var number int64
-	if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'order' RETURNING value`).Scan(&number); err != nil {
-		return nil, sqldb.Err(err, "order number")
+	number, err := tx.Next(ctx, "order")
+	if err != nil {
+		return nil, err
 	}
 	now := sqldb.Time(s.now())
 	o := &Order{ID: sqldb.NewID(), Number: number, Kind: kind, OrgUnitID: orgUnitID, RequesterID: p.UserID, State: StateDraft,
@@ -672,7 +672,7 @@ func (s *Service) createOrder(ctx context.Context, tx *sqldb.Tx, p *access.Princ
 	if len(o.Note) > 2000 {
 		return nil, errs.Invalid("the note must be at most 2000 characters")
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO orders (id, number, kind, org_unit_id, requester_id, state, currency, monthly_minor, one_time_minor, note, created_at, updated_at)
+	_, err = tx.ExecContext(ctx, `INSERT INTO orders (id, number, kind, org_unit_id, requester_id, state, currency, monthly_minor, one_time_minor, note, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, '', 0, 0, $7, $8, $8)`, o.ID, o.Number, o.Kind, o.OrgUnitID, o.RequesterID, o.State, o.Note, now)
 	if err != nil {
 		return nil, sqldb.Err(err, "order")

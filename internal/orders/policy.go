@@ -57,8 +57,20 @@ const (
 // quarterly fee a third, rounded up to the minor unit; the quarterly and
 // yearly figures are the fees billed per quarter and per year.
 type Policy struct {
-	ID           string       `json:"id"`
-	Name         string       `json:"name"`
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	// Subject is what the policy routes: orders (the default) or
+	// requests for change, whose expression reads one map:
+	//
+	//	change: type (standard, normal, emergency), risk (low, medium,
+	//	        high), impact, urgency, priority (integers), service (code),
+	//	        service_kind, criticality, org_unit (code), duration_hours
+	//	        (double), outside_window (bool: not within one of the
+	//	        service's maintenance windows), conflicts (int: freezes and
+	//	        overlapping changes to dependent services)
+	//
+	// for example change.risk == "high" || change.criticality == "mission_critical".
+	Subject      Subject      `json:"subject"`
 	Description  string       `json:"description"`
 	Expression   string       `json:"expression"`
 	Step         int          `json:"step"`
@@ -72,8 +84,19 @@ type Policy struct {
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
+// Subject is what a policy routes.
+type Subject string
+
+// The subjects.
+const (
+	SubjectOrder  Subject = "order"
+	SubjectChange Subject = "change"
+)
+
 // PolicyInput creates or replaces a policy.
 type PolicyInput struct {
+	// Subject is order (the default) or change.
+	Subject      Subject      `json:"subject"`
 	Name         string       `json:"name"`
 	Description  string       `json:"description"`
 	Expression   string       `json:"expression"`
@@ -96,11 +119,26 @@ var celEnv = func() *cel.Env {
 	return env
 }()
 
+var changeEnv = func() *cel.Env {
+	env, err := cel.NewEnv(
+		cel.Variable("change", cel.MapType(cel.StringType, cel.DynType)),
+		cel.CrossTypeNumericComparisons(true),
+	)
+	if err != nil {
+		panic(err)
+	}
+	return env
+}()
+
 // compile checks a CEL expression within the bounds of internal/expr
 // (length, estimated cost) and prepares it to run within them. Errors are
 // *expr.Error.
-func compile(src string) (*expr.Program, error) {
-	prg, err := expr.Compile(celEnv, src)
+func compile(subject Subject, src string) (*expr.Program, error) {
+	env := celEnv
+	if subject == SubjectChange {
+		env = changeEnv
+	}
+	prg, err := expr.Compile(env, src)
 	if err != nil {
 		return nil, err
 	}
@@ -117,9 +155,17 @@ func compile(src string) (*expr.Program, error) {
 func (in *PolicyInput) Validate() error {
 	in.Name, in.Expression = strings.TrimSpace(in.Name), strings.TrimSpace(in.Expression)
 	var v errs.Validator
+	if in.Subject == "" {
+		in.Subject = SubjectOrder
+	}
+	v.Check(in.Subject == SubjectOrder || in.Subject == SubjectChange, "subject", "enum", "subject is order or change")
+	example := "order.total_monthly > 1000"
+	if in.Subject == SubjectChange {
+		example = `change.risk == "high"`
+	}
 	v.Check(in.Name != "" && len(in.Name) <= 200, "name", "length", "name is required and must be at most 200 characters")
-	if v.Check(in.Expression != "", "expression", "required", "write the condition as a CEL expression, such as order.total_monthly > 1000") {
-		if _, err := compile(in.Expression); err != nil {
+	if v.Check(in.Expression != "", "expression", "required", "write the condition as a CEL expression, such as "+example) {
+		if _, err := compile(in.Subject, in.Expression); err != nil {
 			var e *expr.Error
 			switch {
 			case !errors.As(err, &e):
@@ -135,12 +181,19 @@ func (in *PolicyInput) Validate() error {
 		in.Step = 1
 	}
 	v.Check(in.Step >= 1 && in.Step <= 20, "step", "range", "step is from 1 to 20; lower steps are decided first")
+	v.Check(!in.PerItem || in.Subject == SubjectOrder, "per_item", "subject", "per_item is for policies on orders: a change has no items")
+	// Sponsors decide what their business orders, not how IT changes its
+	// services: a change goes to a role that decides changes, or the
+	// service's owner.
+	v.Check(in.Subject != SubjectChange || in.ApproverKind != ApproverSponsor, "approver_kind", "subject",
+		"changes go to a role that decides changes or to the service's owner, not to its sponsor")
 	switch in.ApproverKind {
 	case ApproverRole:
 		// Only a role that may approve orders can be sent them: a policy
 		// naming consumer (or admin) would let its holders decide orders.
-		v.Check(in.ApproverRole.Valid() && in.ApproverRole.Allows(access.OrderApprove), "approver_role", "enum",
-			"name a role that approves orders: "+approverRoles())
+		// Changes go to roles that decide them (change.approve).
+		v.Check(in.ApproverRole.Valid() && in.ApproverRole.Allows(in.Subject.action()), "approver_role", "enum",
+			fmt.Sprintf("name a role that approves %ss: %s", in.Subject, approverRoles(in.Subject.action())))
 	case ApproverSponsor, ApproverOwner:
 		v.Check(in.ApproverRole == "", "approver_role", "empty", "approver_role is only for approver_kind role")
 	default:
@@ -157,40 +210,67 @@ type policyCache struct {
 
 func newPolicyCache() *policyCache { return &policyCache{progs: map[string]*expr.Program{}} }
 
-func (c *policyCache) program(src string) (*expr.Program, error) {
+// action is what the approvers of the subject's policies must be allowed.
+func (s Subject) action() access.Action {
+	if s == SubjectChange {
+		return access.ChangeApprove
+	}
+	return access.OrderApprove
+}
+
+func (c *policyCache) program(subject Subject, src string) (*expr.Program, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if p, ok := c.progs[src]; ok {
+	key := string(subject) + "\x00" + src
+	if p, ok := c.progs[key]; ok {
 		return p, nil
 	}
-	p, err := compile(src)
+	p, err := compile(subject, src)
 	if err != nil {
 		return nil, err
 	}
 	if len(c.progs) > 1000 {
 		clear(c.progs)
 	}
-	c.progs[src] = p
+	c.progs[key] = p
 	return p, nil
 }
 
-const policyColumns = `id, name, description, expression, step, approver_kind, approver_role, per_item, active, created_at, updated_at`
+const policyColumns = `id, name, description, expression, step, approver_kind, approver_role, per_item, active, created_at, updated_at, subject`
 
 func scanPolicy(row sqldb.Scanner) (*Policy, error) {
 	var p Policy
-	if err := row.Scan(&p.ID, &p.Name, &p.Description, &p.Expression, &p.Step, &p.ApproverKind, &p.ApproverRole, &p.PerItem, &p.Active, &p.CreatedAt, &p.UpdatedAt); err != nil {
+	if err := row.Scan(&p.ID, &p.Name, &p.Description, &p.Expression, &p.Step, &p.ApproverKind, &p.ApproverRole, &p.PerItem, &p.Active, &p.CreatedAt, &p.UpdatedAt, &p.Subject); err != nil {
 		return nil, err
 	}
 	p.CreatedAt, p.UpdatedAt = p.CreatedAt.UTC(), p.UpdatedAt.UTC()
 	return &p, nil
 }
 
-func listPolicies(ctx context.Context, q sqldb.Querier, activeOnly bool) ([]*Policy, error) {
-	where := ""
+// listPolicies lists the policies on subject (all when empty).
+func listPolicies(ctx context.Context, q sqldb.Querier, activeOnly bool, subject Subject) ([]*Policy, error) {
+	var args sqldb.Args
+	where := " WHERE 1 = 1"
 	if activeOnly {
-		where = " WHERE active = TRUE"
+		where += " AND active = TRUE"
 	}
-	return sqldb.QueryAll(ctx, q, "approval policies", scanPolicy, `SELECT `+policyColumns+` FROM approval_policies`+where+` ORDER BY step, name`)
+	if subject != "" {
+		where += " AND subject = " + args.Add(string(subject))
+	}
+	return sqldb.QueryAll(ctx, q, "approval policies", scanPolicy, `SELECT `+policyColumns+` FROM approval_policies`+where+` ORDER BY step, name`, args...)
+}
+
+// ChangePolicies lists the active policies that route requests for change.
+func ChangePolicies(ctx context.Context, q sqldb.Querier) ([]*Policy, error) {
+	return listPolicies(ctx, q, true, SubjectChange)
+}
+
+var changePrograms = newPolicyCache()
+
+// EvaluateChange runs a change policy on a change's variables (the map
+// Policy.Subject describes) within the bounds of internal/expr.
+func EvaluateChange(ctx context.Context, pol *Policy, change map[string]any) (bool, error) {
+	return evaluateWith(ctx, changePrograms, pol, map[string]any{"change": change})
 }
 
 // Policies lists the approval policies. Callers need catalog.read: people
@@ -199,7 +279,7 @@ func (s *Service) Policies(ctx context.Context, p *access.Principal) ([]*Policy,
 	if err := p.RequireAnywhere(access.CatalogRead); err != nil {
 		return nil, err
 	}
-	return listPolicies(ctx, s.db.Read(), false)
+	return listPolicies(ctx, s.db.Read(), false, "")
 }
 
 // SavePolicy creates a policy (id "") or replaces one. Callers need
@@ -220,8 +300,8 @@ func (s *Service) SavePolicy(ctx context.Context, p *access.Principal, id string
 		var err error
 		if id == "" {
 			id = sqldb.NewID()
-			_, err = tx.ExecContext(ctx, `INSERT INTO approval_policies (`+policyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
-				id, in.Name, in.Description, in.Expression, in.Step, in.ApproverKind, in.ApproverRole, in.PerItem, active, now)
+			_, err = tx.ExecContext(ctx, `INSERT INTO approval_policies (`+policyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)`,
+				id, in.Name, in.Description, in.Expression, in.Step, in.ApproverKind, in.ApproverRole, in.PerItem, active, now, in.Subject)
 		} else {
 			if !sqldb.ValidID(id) {
 				return errs.NotFound("approval policy %q not found", id)
@@ -230,8 +310,8 @@ func (s *Service) SavePolicy(ctx context.Context, p *access.Principal, id string
 				return sqldb.Err(err, "approval policy")
 			}
 			_, err = tx.ExecContext(ctx, `UPDATE approval_policies SET name = $1, description = $2, expression = $3, step = $4, approver_kind = $5,
-				approver_role = $6, per_item = $7, active = $8, updated_at = $9 WHERE id = $10`, in.Name, in.Description, in.Expression, in.Step, in.ApproverKind, in.ApproverRole,
-				in.PerItem, active, now, id)
+				approver_role = $6, per_item = $7, active = $8, updated_at = $9, subject = $11 WHERE id = $10`, in.Name, in.Description, in.Expression, in.Step, in.ApproverKind, in.ApproverRole,
+				in.PerItem, active, now, id, in.Subject)
 		}
 		if err != nil {
 			if errs.Is(sqldb.Err(err, "approval policy"), errs.CodeConflict) {
@@ -321,9 +401,9 @@ func celValue(v any) any {
 }
 
 // approverRoles lists the roles a role-kind policy may name.
-func approverRoles() string {
+func approverRoles(a access.Action) string {
 	var names []string
-	for _, r := range access.RolesAllowing(access.OrderApprove) {
+	for _, r := range access.RolesAllowing(a) {
 		names = append(names, string(r))
 	}
 	return strings.Join(names, ", ")

@@ -376,7 +376,7 @@ func nz(code string, n int) string {
 
 func policyInput(pol Policy) orders.PolicyInput {
 	active := pol.Active
-	return orders.PolicyInput{Name: pol.Name, Description: pol.Description, Expression: pol.Expression, Step: pol.Step,
+	return orders.PolicyInput{Subject: pol.Subject, Name: pol.Name, Description: pol.Description, Expression: pol.Expression, Step: pol.Step,
 		ApproverKind: pol.ApproverKind, ApproverRole: pol.ApproverRole, PerItem: pol.PerItem, Active: &active}
 }
 
@@ -723,7 +723,7 @@ func (pl *plan) apply(ctx context.Context, s Services, p *access.Principal, dry 
 		in := policyInput(pol)
 		in.Validate()
 		old, exists := pl.policies[pol.Name]
-		now := Policy{Name: in.Name, Description: in.Description, Expression: in.Expression, Step: in.Step, ApproverKind: in.ApproverKind,
+		now := Policy{Subject: fileSubject(in.Subject), Name: in.Name, Description: in.Description, Expression: in.Expression, Step: in.Step, ApproverKind: in.ApproverKind,
 			ApproverRole: in.ApproverRole, PerItem: in.PerItem, Active: *in.Active}
 		c, id := Change{Op: "create", Kind: "approval policy", Name: pol.Name}, ""
 		if exists {

@@ -166,6 +166,9 @@ type Plan struct {
 
 // Policy is an approval policy.
 type Policy struct {
+	// Subject is change for policies that route requests for change;
+	// empty (orders) otherwise.
+	Subject      orders.Subject      `yaml:"subject,omitempty"`
 	Name         string              `yaml:"name"`
 	Description  string              `yaml:"description,omitempty"`
 	Expression   string              `yaml:"expression"`
@@ -713,8 +716,16 @@ func (n *names) fileOffering(o *catalog.Offering, codeOf, offeringCode map[strin
 }
 
 // filePolicy is an approval policy as the file writes it.
+// fileSubject writes the subject of orders (the default) as nothing.
+func fileSubject(s orders.Subject) orders.Subject {
+	if s == orders.SubjectOrder {
+		return ""
+	}
+	return s
+}
+
 func filePolicy(pol *orders.Policy) Policy {
-	return Policy{Name: pol.Name, Description: pol.Description, Expression: pol.Expression, Step: pol.Step,
+	return Policy{Subject: fileSubject(pol.Subject), Name: pol.Name, Description: pol.Description, Expression: pol.Expression, Step: pol.Step,
 		ApproverKind: pol.ApproverKind, ApproverRole: pol.ApproverRole, PerItem: pol.PerItem, Active: pol.Active}
 }
 

@@ -514,8 +514,9 @@ func (s *Service) SaveIncident(ctx context.Context, p *access.Principal, id stri
 		var before *Incident
 		if id == "" {
 			var number int64
-			if err := tx.QueryRowContext(ctx, `UPDATE counters SET value = value + 1 WHERE name = 'ticket' RETURNING value`).Scan(&number); err != nil {
-				return sqldb.Err(err, "incident number")
+			var err error
+			if number, err = tx.Next(ctx, "ticket"); err != nil {
+				return err
 			}
 			id = sqldb.NewID()
 			if _, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, number, kind, state, service_id, priority, summary, opened_at, responded_at, resolved_at, recorded_by,

@@ -147,3 +147,21 @@ func Due(cal *catalog.Calendar, from time.Time, minutes int, held []Span) (time.
 
 // Ongoing is the end of a span that has not ended (a hold still running).
 const Ongoing = ongoing
+
+// MaintenanceCalendars lists the calendars with maintenance windows of the
+// active agreements (SLAs, OLAs and UCs) that cover the service: where a
+// change to it may be made without hurting a target (the change calendar).
+func MaintenanceCalendars(ctx context.Context, q sqldb.Querier, serviceID string) ([]*catalog.Calendar, error) {
+	as, err := sqldb.QueryAll(ctx, q, "agreements", scanAgreement, `SELECT `+agreementColumns+` FROM agreements
+		WHERE state = 'active' AND id IN (SELECT agreement_id FROM agreement_scope WHERE kind = 'service' AND ref_id = $1) ORDER BY code`, serviceID)
+	if err != nil {
+		return nil, err
+	}
+	var out []*catalog.Calendar
+	for _, a := range as {
+		if len(a.Calendar.Maintenance) > 0 {
+			out = append(out, &a.Calendar)
+		}
+	}
+	return out, nil
+}

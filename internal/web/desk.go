@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -11,6 +12,7 @@ import (
 	"github.com/steward-itaas/steward/internal/desk"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/knowledge"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/sla"
 	"github.com/steward-itaas/steward/internal/sqldb"
@@ -19,7 +21,7 @@ import (
 // deskRoutes are the service desk's pages (issue 20): get help, the
 // ticket lists and a ticket.
 func (p *Portal) deskRoutes() []route {
-	return []route{
+	return append([]route{
 		{"GET /help", false, show(p, "help", p.helpView)},
 		{"POST /help", false, p.raiseTicket},
 		{"GET /tickets", false, show(p, "tickets", p.ticketsView)},
@@ -33,7 +35,8 @@ func (p *Portal) deskRoutes() []route {
 		{"GET /tickets/report.csv", false, p.ticketReportCSV},
 		{"GET /tickets/{ref}", false, show(p, "ticket", p.ticketView)},
 		{"POST /tickets/{ref}/{action}", false, p.ticketAction},
-	}
+		{"POST /tickets/assign", false, p.assignTickets},
+	}, p.deskRelatedRoutes()...)
 }
 
 // mayUseDesk reports whether the reader has a ticket list: raising,
@@ -54,6 +57,9 @@ type helpPage struct {
 	// (after "Suggest services"); Chosen the one picked.
 	Suggestions []desk.Suggestion
 	Suggested   bool
+	// Articles are the knowledge articles that may answer the description
+	// (deflection; static/knowledge.js asks again as the reader types).
+	Articles []knowledge.Suggestion
 }
 
 func formInt(v string, def int) int {
@@ -95,6 +101,7 @@ func (p *Portal) helpView(r *http.Request) (helpPage, error) {
 			pg.Form.Service = pg.Suggestions[0].Service.Code
 		}
 	}
+	pg.Articles = p.helpArticles(r, pg.Form.Summary+"\n"+pg.Form.Description)
 	mine, err := p.Desk.Tickets(ctx, pr, desk.Filter{View: desk.Mine, Page: sqldb.Page{Limit: 5}})
 	pg.Recent = mine.Items
 	return pg, err
@@ -138,6 +145,8 @@ type ticketsPage struct {
 	States  []desk.State
 	Kinds   []desk.Kind
 	Works   bool
+	// KnownError shows the known-error database.
+	KnownError bool
 }
 
 func (p *Portal) ticketsView(r *http.Request) (ticketsPage, error) {
@@ -145,7 +154,7 @@ func (p *Portal) ticketsView(r *http.Request) (ticketsPage, error) {
 	q := r.URL.Query()
 	works := pr.CanAnywhere(access.TicketWork)
 	pg := ticketsPage{Page: p.pageFor(r, "Tickets"), View: desk.View(q.Get("view")), State: q.Get("state"), Kind: q.Get("kind"), Query: q.Get("q"),
-		States: desk.States, Kinds: desk.Kinds, Works: works}
+		States: desk.States, Kinds: desk.Kinds, Works: works, KnownError: q.Get("known_error") == "true"}
 	if !mayUseDesk(pr) {
 		return pg, access.Forbidden(access.TicketCreate)
 	}
@@ -180,7 +189,7 @@ func (p *Portal) ticketsView(r *http.Request) (ticketsPage, error) {
 	if pg.View == desk.Queue || pg.View == desk.AssignedToMe {
 		sort = desk.SortDue
 	}
-	list, err := p.Desk.Tickets(ctx, pr, desk.Filter{View: pg.View, State: pg.State, Kind: desk.Kind(pg.Kind), Query: pg.Query, Sort: sort,
+	list, err := p.Desk.Tickets(ctx, pr, desk.Filter{View: pg.View, State: pg.State, Kind: desk.Kind(pg.Kind), Query: pg.Query, Sort: sort, KnownError: pg.KnownError,
 		Page: sqldb.Page{Cursor: q.Get("cursor")}})
 	if err != nil {
 		if errs.Is(err, errs.CodeInvalid) {
@@ -201,9 +210,9 @@ type ticketPage struct {
 	Groups   []*identity.Group
 	Services []desk.Ref
 	Form     struct {
-		Body, Resolution, Note, HoldReason, Group, Assignee, Service, RatingComment string
-		Internal, FirstContact                                                      bool
-		Tier, Impact, Urgency, Rating                                               int
+		Body, Resolution, Note, HoldReason, Group, Assignee, Service, RatingComment, Reason, ConfigItem string
+		Internal, FirstContact                                                                          bool
+		Tier, Impact, Urgency, Rating                                                                   int
 	}
 	Reasons []string
 	// Elsewhere are the other services the ticket's words suggest, for
@@ -213,6 +222,17 @@ type ticketPage struct {
 	// ReadsOutages: the reader may open the outages page.
 	DeclaresOutage, ReadsOutages bool
 	Impacts                      []sla.Impact
+	// Implementable: not a change waiting for (or refused by) the CAB.
+	Implementable bool
+	// PlansChanges: the reader has the change calendar and the CAB agenda.
+	PlansChanges bool
+	// Articles are the knowledge articles linked to the ticket.
+	Articles ticketArticles
+	// Related: the ticket's files, problem, parent and merges (desk_related.go).
+	Related ticketRelated
+	// Context: the service's map, the requester's instances and the other
+	// open incidents, for those who work it (desk_context.go).
+	Context ticketContext
 }
 
 func (p *Portal) ticketView(r *http.Request) (ticketPage, error) {
@@ -223,13 +243,25 @@ func (p *Portal) ticketView(r *http.Request) (ticketPage, error) {
 		return pg, err
 	}
 	pg.T, pg.Title = d, d.Reference+": "+d.Summary
-	pg.DeclaresOutage = d.Access.Work && d.Kind == desk.Incident && d.State.Open() && pr.Can(access.OutageRecord, access.Resource{ServiceID: d.Service.ID})
+	pg.Implementable = d.Change == nil || d.Change.Approval == desk.ApprovalApproved
+	pg.PlansChanges = desk.MayPlanChanges(pr)
+	outage := d.Kind == desk.Incident && d.State.Open() || d.Kind == desk.Change && d.State == desk.StateInProgress && pg.Implementable
+	pg.DeclaresOutage = d.Access.Work && outage && pr.Can(access.OutageRecord, access.Resource{ServiceID: d.Service.ID})
 	cs, err := p.Desk.Comments(ctx, pr, d.ID, sqldb.Page{Limit: sqldb.MaxLimit, Cursor: r.URL.Query().Get("cursor")})
 	if err != nil {
 		return pg, err
 	}
 	pg.Comments, pg.More = cs.Items, moreLink(r, cs.Next)
+	if pg.Articles, err = p.ticketArticles(r, d); err != nil {
+		return pg, err
+	}
+	if pg.Related, err = p.ticketRelated(r, d); err != nil {
+		return pg, err
+	}
 	if d.Access.Work {
+		if pg.Context, err = p.ticketContext(r, d); err != nil {
+			return pg, err
+		}
 		if pr.CanAnywhere(access.GroupRead) {
 			if pg.Groups, err = p.Identity.Groups(ctx, pr); err != nil {
 				return pg, err
@@ -255,6 +287,10 @@ func (p *Portal) ticketView(r *http.Request) (ticketPage, error) {
 	f := r.Form
 	pg.Form.Body, pg.Form.Resolution, pg.Form.Note, pg.Form.HoldReason = f.Get("body"), f.Get("resolution"), f.Get("note"), f.Get("hold_reason")
 	pg.Form.Group, pg.Form.Assignee, pg.Form.Service, pg.Form.RatingComment = f.Get("group"), f.Get("assignee"), f.Get("service"), f.Get("rating_comment")
+	pg.Form.Reason, pg.Form.ConfigItem = f.Get("reason"), f.Get("config_item")
+	if !f.Has("config_item") && d.ConfigItem != nil {
+		pg.Form.ConfigItem = d.ConfigItem.ID
+	}
 	pg.Form.Internal, pg.Form.FirstContact = f.Get("internal") == "on", f.Get("first_contact") == "on"
 	pg.Form.Tier, pg.Form.Impact, pg.Form.Urgency, pg.Form.Rating = formInt(f.Get("tier"), d.Tier), formInt(f.Get("impact"), d.Impact),
 		formInt(f.Get("urgency"), d.Urgency), formInt(f.Get("rating"), 0)
@@ -291,14 +327,26 @@ func (p *Portal) ticketAction(w http.ResponseWriter, r *http.Request) error {
 		t, err = p.Desk.Assign(ctx, pr, ref, desk.AssignInput{Group: f.Get("group"), Tier: formInt(f.Get("tier"), 0), Assignee: f.Get("assignee"), Note: f.Get("note")})
 		word = "Assigned."
 	case "classify":
-		t, err = p.Desk.Classify(ctx, pr, ref, desk.ClassifyInput{Service: f.Get("service"), Impact: formInt(f.Get("impact"), 0), Urgency: formInt(f.Get("urgency"), 0)})
+		in := desk.ClassifyInput{Service: f.Get("service"), Impact: formInt(f.Get("impact"), 0), Urgency: formInt(f.Get("urgency"), 0)}
+		// The items offered are the current service's: moved to another
+		// service, the ticket keeps its item only if it is on that map too.
+		if ci := f.Get("config_item"); f.Has("config_item") && (in.Service == "" || in.Service == f.Get("current_service")) {
+			in.ConfigItem = &ci
+		}
+		t, err = p.Desk.Classify(ctx, pr, ref, in)
 		word = "Reclassified."
 	case "outage":
 		t, err = p.Desk.DeclareOutage(ctx, pr, ref, desk.OutageInput{Impact: sla.Impact(f.Get("impact")), SharePercent: formInt(f.Get("share_percent"), 0)})
 		word = "Outage declared: it counts against the service's availability until the incident is resolved."
+		if err == nil && t.Kind == desk.Change {
+			word = "Planned outage recorded until the change is resolved: service levels excuse it where it is in a maintenance window announced in time."
+		}
 	case "rate":
 		t, err = p.Desk.Rate(ctx, pr, ref, desk.RateInput{Rating: formInt(f.Get("rating"), 0), Comment: f.Get("rating_comment")})
 		word = "Thank you for rating."
+	case "withdraw":
+		t, err = p.Desk.WithdrawChange(ctx, pr, ref, desk.WithdrawInput{Reason: f.Get("reason")})
+		word = "Withdrawn, and its open decisions with it."
 	case "watch", "unwatch":
 		t, err = p.Desk.Watch(ctx, pr, ref, r.PathValue("action") == "watch")
 		word = map[bool]string{true: "Watching: you will be told of comments and the resolution.", false: "No longer watching."}[r.PathValue("action") == "watch"]
@@ -313,6 +361,21 @@ func (p *Portal) ticketAction(w http.ResponseWriter, r *http.Request) error {
 		return p.redirect(w, r, "/tickets", t.Reference+": "+word+" It is no longer in your queues.")
 	}
 	return p.redirect(w, r, "/tickets/"+url.PathEscape(t.Reference), word)
+}
+
+// assignTickets assigns the tickets selected in a queue: all or none.
+func (p *Portal) assignTickets(w http.ResponseWriter, r *http.Request) error {
+	f := r.PostForm
+	ts, err := p.Desk.AssignAll(r.Context(), middleware.Principal(r.Context()), f["ticket"],
+		desk.AssignInput{Assignee: f.Get("assignee"), Tier: formInt(f.Get("tier"), 0), Note: f.Get("note")})
+	if err != nil {
+		return reshow(p, w, r, "tickets", err, p.ticketsView)
+	}
+	word := "tickets"
+	if len(ts) == 1 {
+		word = "ticket"
+	}
+	return p.redirect(w, r, "/tickets", fmt.Sprintf("Assigned %d %s.", len(ts), word))
 }
 
 type ticketReportPage struct {

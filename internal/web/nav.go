@@ -4,6 +4,8 @@ import (
 	"strings"
 
 	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/desk"
+	"github.com/steward-itaas/steward/internal/knowledge"
 	"github.com/steward-itaas/steward/internal/sla"
 )
 
@@ -52,6 +54,7 @@ var navigation = []struct {
 		{"My costs", "/costs", anywhere(access.BillingRead)},
 		{"Usage", "/usage", anywhere(access.UsageRead)},
 		{"Get help", "/help", anywhere(access.TicketCreate)},
+		{"Knowledge", "/knowledge", knowledge.MayRead},
 	}},
 	// Anyone may be a service's sponsor, so everyone has an approvals inbox.
 	{"Work", []navSection{
@@ -64,6 +67,7 @@ var navigation = []struct {
 		{"Portfolio", "/portfolio", anywhere(access.ServiceRead)},
 		{"Service levels", "/sla", anywhere(access.AgreementRead)},
 		{"Outages", "/sla/outages", sla.MayReadOutages},
+		{"Changes", "/changes", desk.MayPlanChanges},
 	}},
 	{"Finance", []navSection{
 		// The billing screen is the whole provider's: a global grant.

@@ -361,7 +361,7 @@ type outagesPage struct {
 func (p *Portal) outagesView(r *http.Request) (outagesPage, error) {
 	pr := middleware.Principal(r.Context())
 	pg := outagesPage{Page: p.pageFor(r, "Outages"), CanRecord: pr.CanAnywhere(access.OutageRecord), Zone: "UTC",
-		Zones: []string{"UTC", "Europe/London", "Europe/Berlin", "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Asia/Singapore", "Australia/Sydney"},
+		Zones: formZones,
 		In:    sla.OutageInput{Impact: sla.Full, Share: 100}}
 	outages, err := p.SLA.Outages(r.Context(), pr, sla.OutageFilter{Page: sqldb.Page{Cursor: r.URL.Query().Get("cursor")}})
 	if err != nil {
@@ -374,6 +374,9 @@ func (p *Portal) outagesView(r *http.Request) (outagesPage, error) {
 	pg.Items, err = p.Catalog.ConfigItems(r.Context(), access.System())
 	return pg, err
 }
+
+// formZones are the time zones a form's times may be given in.
+var formZones = []string{"UTC", "Europe/London", "Europe/Berlin", "America/New_York", "America/Chicago", "America/Denver", "America/Los_Angeles", "Asia/Singapore", "Australia/Sydney"}
 
 // localTime reads a form's time: RFC 3339, or "2026-11-17T09:00" (a
 // datetime-local field) in the chosen zone. Empty stays empty.

@@ -36,6 +36,7 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/jobs"
+	"github.com/steward-itaas/steward/internal/knowledge"
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/money"
@@ -71,6 +72,8 @@ type Portal struct {
 	SLA *sla.Service
 	// Desk is the service desk.
 	Desk *desk.Service
+	// Knowledge is the desk's knowledge base.
+	Knowledge *knowledge.Service
 	// Webhooks backs the webhook subscription pages.
 	Webhooks *webhook.Service
 	// Notify backs the inbox, notification preferences, the mail log and
@@ -226,6 +229,8 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 	routes = append(routes, p.notificationRoutes()...)
 	routes = append(routes, p.passwordResetRoutes()...)
 	routes = append(routes, p.deskRoutes()...)
+	routes = append(routes, p.changeRoutes()...)
+	routes = append(routes, p.knowledgeRoutes()...)
 	for _, rt := range routes {
 		var h http.Handler = p.adapt(rt.h)
 		if !rt.public {
@@ -463,6 +468,11 @@ func (p *Portal) authenticate(next http.Handler) http.Handler {
 			return err
 		}
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			// A form with a file (multipart) is read whole, bounded, into
+			// memory first: its CSRF token is one of its fields.
+			if err := parseMultipart(w, r); err != nil {
+				return err
+			}
 			if err := r.ParseForm(); err != nil {
 				return errs.Invalid("the form could not be read")
 			}
