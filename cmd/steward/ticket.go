@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"text/tabwriter"
@@ -10,6 +11,7 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/app"
 	"github.com/steward-itaas/steward/internal/desk"
+	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -187,6 +189,9 @@ func printTicket(e env, d *desk.Detail) {
 	if d.Rating != nil {
 		fmt.Fprintf(w, "rating\t%d of 5 %s\n", *d.Rating, d.RatingComment)
 	}
+	for _, o := range d.Orders {
+		fmt.Fprintf(w, "ordered as\t%s (%s)\n", o.Reference, o.State)
+	}
 	w.Flush()
 	if d.Description != "" {
 		fmt.Fprintf(e.stdout, "\n%s\n", d.Description)
@@ -289,6 +294,7 @@ func ticketCommands() []*command {
 		{name: "raise", summary: "raise a ticket as --as about --service", run: ticketRaise},
 		{name: "report", summary: "the desk's figures per service, org unit or month (--csv)", run: ticketReport},
 		{name: "attach", args: "REF FILE", summary: "attach a file to a ticket (--internal: for those who work it)", run: ticketAttach},
+		{name: "order", args: "REF", summary: "turn a service request into an order (--offering, --plan)", run: ticketOrder},
 		{name: "take", args: "REF", summary: "take a ticket (assign it to --as)", run: ticketAct("Take the ticket: assign it to --as, who works its service's tickets.",
 			func(*flagSet) func(context.Context, *app.App, *access.Principal, string) (*desk.Ticket, error) {
 				return func(ctx context.Context, a *app.App, p *access.Principal, ref string) (*desk.Ticket, error) {
@@ -374,4 +380,38 @@ func ticketReport(ctx context.Context, e env, args []string) error {
 			100*r.FirstContact, 100*r.Reopened, r.MeanRating, r.Name)
 	}
 	return w.Flush()
+}
+
+// ticketOrder turns a service request into an order from the catalog.
+func ticketOrder(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "Turn an open service request into an order from the catalog: the order is placed for the request's org unit and submitted, and the request is resolved as fulfilled through it.")
+	c := addCatalogFlags(fs)
+	offering := fs.String("offering", "", "the offering (code or ID) to order (required)")
+	plan := fs.String("plan", "", "its plan (code or ID; required)")
+	quantity := fs.Int("quantity", 1, "how many")
+	params := fs.String("parameters", "", "the order form's answers, as a JSON object")
+	note := fs.String("note", "", "a note for the order's approvers")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() != 1 {
+		return usagef("name the request: steward ticket order REQ-000042 --offering laptop --plan standard")
+	}
+	item := orders.ItemInput{Offering: *offering, Plan: *plan, Quantity: *quantity}
+	if *params != "" {
+		if err := json.Unmarshal([]byte(*params), &item.Parameters); err != nil || item.Parameters == nil {
+			return usagef("--parameters is a JSON object, such as '{\"delivery_site\": \"Leeds\"}'")
+		}
+	}
+	a, p, err := ticketOpen(ctx, e, c, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	o, t, err := a.Desk.Order(ctx, p, fs.Arg(0), desk.OrderInput{Items: []orders.ItemInput{item}, Note: *note})
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(e.stdout, "%s is %s: ordered as %s (%s)\n", t.Reference, t.State, o.Reference(), o.State)
+	return nil
 }

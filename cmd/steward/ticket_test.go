@@ -136,4 +136,16 @@ func TestTicketCommands(t *testing.T) {
 	if cal := must("", "change", "calendar", "--from", day, "--days", "1"); strings.Contains(cal, chg) {
 		t.Errorf("the withdrawn change is on the calendar:\n%s", cal)
 	}
+
+	// Dana asks IT for a mailbox outside the catalog, then orders it from
+	// the catalog: the request is resolved through the order.
+	req := regexp.MustCompile(`REQ-\d+`).FindString(must("raised REQ-", "ticket", "raise", "--as", "dana@contoso.example", "--kind", "request", "--service", "email",
+		"--summary", "A mailbox for our new starter"))
+	refuse("--parameters is a JSON object", "ticket", "order", req, "--offering", "mailbox", "--plan", "standard", "--parameters", "[1]", "--as", "dana@contoso.example")
+	refuse("only service requests", "ticket", "order", ref, "--offering", "mailbox", "--plan", "standard", "--as", "dana@contoso.example")
+	out = must(req+" is resolved: ordered as ORD-", "ticket", "order", req, "--offering", "mailbox", "--plan", "standard", "--note", "For Jo", "--as", "dana@contoso.example")
+	ord := regexp.MustCompile(`ORD-\d+`).FindString(out)
+	if show := must("Fulfilled through order "+ord, "ticket", "show", req, "--as", "dana@contoso.example"); !strings.Contains(show, "ordered as  "+ord) {
+		t.Errorf("ticket show does not name the order:\n%s", show)
+	}
 }

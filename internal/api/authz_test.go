@@ -218,6 +218,11 @@ func (m *matrixEnv) victims(aud, admin, agent string) (victims, access.Resource)
 		m.t.Fatal(err)
 	}
 	v["ticket"] = tk.ID
+	req, err := m.app.Desk.Raise(ctx, danaP, desk.RaiseInput{Kind: desk.Request, Service: "desktop", Summary: "Matrix: a mailbox for the new starter"})
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	v["request"] = req.ID
 	att, err := m.app.Desk.Attach(ctx, danaP, tk.ID, desk.AttachInput{Filename: "printer.txt", Data: []byte("paper jam")})
 	if err != nil {
 		m.t.Fatal(err)
@@ -371,6 +376,11 @@ func TestAuthorizationMatrix(t *testing.T) {
 	// who work it, and change managers who may read it.
 	withdrawsChange := func(p *access.Principal) bool {
 		return p.Owns(v["change_requester"], access.TicketCreate) || p.Can(access.TicketWork, svc) || readTicket(p) && p.Can(access.ChangeManage, ticketRes)
+	}
+	// A service request turns into an order for its requester (Dana) and
+	// those who work it, if they may also order for its org unit.
+	ordersRequest := func(p *access.Principal) bool {
+		return readTicket(p) && (p.Owns(v["user"], access.TicketCreate) || p.Can(access.TicketWork, svc)) && p.Can(access.OrderCreate, retail)
 	}
 	decidesChange := func(p *access.Principal) bool {
 		if p == nil || p.UserID == v["change_requester"] {
@@ -564,6 +574,8 @@ func TestAuthorizationMatrix(t *testing.T) {
 		{route: "GET /api/v1/change-calendar", path: "/api/v1/change-calendar?from=2030-01-01&to=2030-01-10", list: "change", may: plansChanges},
 		{route: "GET /api/v1/cab-agenda", list: "change", may: plansChanges},
 		{route: "POST /api/v1/change-approvals/{id}/decision", path: "/api/v1/change-approvals/{change_approval}/decision", may: decidesChange, body: map[string]any{"approve": true}},
+		{route: "POST /api/v1/tickets/{ref}/orders", path: "/api/v1/tickets/{request}/orders", may: ordersRequest,
+			body: map[string]any{"items": []map[string]any{{"offering": "mailbox", "plan": "standard"}}}},
 		{route: "POST /api/v1/tickets/{ref}/withdrawal", path: "/api/v1/tickets/{change}/withdrawal", may: withdrawsChange, body: map[string]any{"reason": "matrix"}},
 		{route: "GET /api/v1/change-templates", list: "change_template", may: plansChanges},
 		{route: "POST /api/v1/change-templates", may: can(access.ChangeManage, provider), body: map[string]any{"name": "mx", "service": "desktop", "summary": "mx",

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -20,6 +21,7 @@ func (s *Server) changeRoutes() []Route {
 		{Method: "GET", Path: "/api/v1/cab-agenda", handler: s.cabAgenda},
 		{Method: "POST", Path: "/api/v1/change-approvals/{id}/decision", handler: s.decideChange},
 		{Method: "POST", Path: "/api/v1/tickets/{ref}/withdrawal", handler: s.withdrawChange},
+		{Method: "POST", Path: "/api/v1/tickets/{ref}/orders", handler: s.orderFromRequest},
 		{Method: "GET", Path: "/api/v1/change-templates", handler: s.changeTemplates},
 		{Method: "POST", Path: "/api/v1/change-templates", handler: s.saveChangeTemplate},
 		{Method: "PUT", Path: "/api/v1/change-templates/{id}", handler: s.saveChangeTemplate},
@@ -150,4 +152,29 @@ func (s *Server) withdrawChange(w http.ResponseWriter, r *http.Request) error {
 	}
 	t, err := s.Desk.WithdrawChange(ctx(r), principal(r), r.PathValue("ref"), in)
 	return s.detail(w, r, t, err)
+}
+
+// orderFromRequest turns a service request into an order (the order's
+// items, as POST /api/v1/orders takes them): the order is placed and
+// submitted, the request resolved as fulfilled through it.
+func (s *Server) orderFromRequest(w http.ResponseWriter, r *http.Request) error {
+	body, err := decodeObject[requestOrderBody](w, r)
+	if err != nil {
+		return err
+	}
+	items, err := itemsBody{Items: body.Items}.items()
+	if err != nil {
+		return err
+	}
+	o, _, err := s.Desk.Order(ctx(r), principal(r), r.PathValue("ref"), desk.OrderInput{Items: items, Note: body.Note})
+	if err != nil {
+		return err
+	}
+	w.Header().Set("Location", "/api/v1/orders/"+o.ID)
+	return writeJSON(w, http.StatusCreated, o)
+}
+
+type requestOrderBody struct {
+	Note  string            `json:"note"`
+	Items []json.RawMessage `json:"items"`
 }

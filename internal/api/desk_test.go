@@ -139,4 +139,34 @@ func deskScenario(t *testing.T, e *env, retail string) {
 	if tk.Rating == nil || *tk.Rating != 5 {
 		t.Errorf("rating %v", tk.Rating)
 	}
+
+	// A service request the catalog can fulfil turns into an order: the
+	// order is submitted for the request's org unit and the request is
+	// resolved through it; an incident does not, an outsider may not, and
+	// bad items change nothing.
+	var req desk.Detail
+	c.do("POST", "/api/v1/tickets", buyer, map[string]any{"kind": "request", "service": "object-storage", "summary": "A bucket for the team's exports"}, 201).decode(t, &req)
+	if !req.Access.Order {
+		t.Errorf("the requester may not order her request: %+v", req.Access)
+	}
+	bucket := map[string]any{"items": []map[string]any{{"offering": "bucket", "plan": "standard"}}, "note": "Exports of the till data"}
+	c.do("POST", ref+"/orders", buyer, bucket, 409)
+	c.do("POST", "/api/v1/tickets/"+req.Reference+"/orders", outsider, bucket, 404)
+	if f := c.bad("POST", "/api/v1/tickets/"+req.Reference+"/orders", buyer, map[string]any{"items": []map[string]any{{"offering": "bucket", "plan": "standard", "colour": "red"}}}, 422).problemFields(); len(f) != 1 || f[0] != "items[0].colour" {
+		t.Errorf("an unknown item field: fields %v", f)
+	}
+	var o struct {
+		ID, State, Note string
+		OrgUnitID       string `json:"org_unit_id"`
+	}
+	res := c.do("POST", "/api/v1/tickets/"+req.Reference+"/orders", buyer, bucket, 201)
+	res.decode(t, &o)
+	if o.State == "draft" || o.OrgUnitID != retail || !strings.Contains(o.Note, req.Reference) || res.header.Get("Location") != "/api/v1/orders/"+o.ID {
+		t.Errorf("the order from the request: %+v (Location %q)", o, res.header.Get("Location"))
+	}
+	c.do("GET", "/api/v1/tickets/"+req.Reference, buyer, nil, 200).decode(t, &req)
+	if req.State != desk.StateResolved || len(req.Orders) != 1 || req.Orders[0].ID != o.ID || req.Access.Order {
+		t.Errorf("the request after its order: %s, orders %+v, access %+v", req.State, req.Orders, req.Access)
+	}
+	c.do("POST", "/api/v1/tickets/"+req.Reference+"/orders", buyer, bucket, 409)
 }

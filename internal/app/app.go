@@ -195,6 +195,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.SLA = sla.New(db, cfg.Now, a.Jobs, a.Catalog, a.Metering, log)
 	a.Desk = desk.New(db, cfg.Now, a.Catalog, a.SLA.Changed)
 	a.Desk.SLA = a.SLA
+	a.Desk.Orders = a.Orders
 	a.Knowledge = knowledge.New(db, cfg.Now, a.Catalog, a.Desk)
 	a.Outbox = outbox.NewDispatcher(db, cfg.Now, log)
 	a.workers = append(a.workers, func(ctx context.Context) { a.Outbox.Run(ctx, time.Second) })

@@ -25,6 +25,7 @@ import (
 	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/sla"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
@@ -185,6 +186,9 @@ type Service struct {
 	suggest    suggester
 	// SLA records the outages incidents declare (nil: they declare none).
 	SLA *sla.Service
+	// Orders places the orders service requests turn into (nil: they
+	// turn into none).
+	Orders *orders.Service
 }
 
 // New returns the service desk; slaChanged (sla.Service.Changed) is
@@ -344,6 +348,10 @@ type Access struct {
 	MayReopen bool `json:"may_reopen"` // a resolved ticket within the reopening time
 	// Withdraw: a change not implemented yet that p may withdraw.
 	Withdraw bool `json:"withdraw"`
+	// Order: an open service request p may turn into an order (placing
+	// it also needs order.create on its org unit: the orders service
+	// decides).
+	Order bool `json:"order"`
 }
 
 // AccessTo says what p may do with a ticket p may read.
@@ -364,6 +372,7 @@ func accessOf(p *access.Principal, t *Ticket, works, watching bool) Access {
 		Requester: t.Requester != nil && p.Owns(t.Requester.ID, access.TicketCreate), Watching: watching}
 	a.Comment = a.Work || a.Requester || a.Watching
 	a.Withdraw = mayWithdraw(p, t, works)
+	a.Order = orderable(t) == nil && (a.Requester || works) && t.OrgUnit != nil && p.Can(access.OrderCreate, access.InOrgUnit(t.orgUnitPath))
 	return a
 }
 
@@ -450,6 +459,8 @@ type Detail struct {
 	// OutageImpact: what an incident's declared outage takes down, for
 	// those who work it (impact.go).
 	OutageImpact *TicketImpact `json:"outage_impact,omitempty"`
+	// Orders: the orders a service request turned into (requestorder.go).
+	Orders []OrderRef `json:"orders,omitempty"`
 }
 
 // Detail reads a ticket p may read with its clocks and p's access to it.
@@ -468,6 +479,11 @@ func (s *Service) Detail(ctx context.Context, p *access.Principal, ref string) (
 	q := s.db.Read()
 	if d.OutageImpact, err = s.impact(ctx, q, t, readsNotes(ctx, q, p, t)); err != nil {
 		return nil, err
+	}
+	if t.Kind == Request {
+		if d.Orders, err = ordersOf(ctx, q, t.ID); err != nil {
+			return nil, err
+		}
 	}
 	return d, nil
 }

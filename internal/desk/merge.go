@@ -97,6 +97,10 @@ func (s *Service) Merge(ctx context.Context, p *access.Principal, ref string, in
 			into.ID, now, "Merged into "+into.Reference+".", t.ID); err != nil {
 			return sqldb.Err(err, "ticket")
 		}
+		// Closed is answered: its response clock stops too.
+		if err := respond(ctx, tx, t, now); err != nil {
+			return err
+		}
 		// Its children and incidents follow it; a ticket is never its own parent.
 		if into.ParentID == t.ID {
 			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET parent_id = $1 WHERE id = $2`, nilIfEmpty(t.ParentID), into.ID); err != nil {
@@ -261,6 +265,11 @@ func (s *Service) resolveChildren(ctx context.Context, tx *sqldb.Tx, p *access.P
 			return sqldb.Err(err, "ticket")
 		}
 		if err := addComment(ctx, tx, c.ID, p.UserID, false, fmt.Sprintf("Resolved with %s.", parent.Reference), now); err != nil {
+			return err
+		}
+		// Resolved is answered: a response clock still running would run
+		// on a ticket nobody works any more.
+		if err := respond(ctx, tx, c, now); err != nil {
 			return err
 		}
 		after, err := get(ctx, tx, c.ID)

@@ -109,6 +109,8 @@ func TestMergeAndParents(t *testing.T) {
 	}
 	if d := must(f.a.Desk.Detail(f.ctx, tom, dup.Reference))(t); d.MergedInto == nil || d.MergedInto.Reference != first.Reference {
 		t.Errorf("the duplicate names %+v, want the first report", d.MergedInto)
+	} else if !d.Response.Stopped || !d.Resolution.Stopped {
+		t.Errorf("the duplicate's clocks run on after the merge closed it: response %+v, resolution %+v", d.Response, d.Resolution)
 	}
 	for _, ref := range []string{first.Reference, dup.Reference} {
 		cs := must(f.a.Desk.Comments(f.ctx, tom, ref, sqldbPage(50)))(t)
@@ -154,6 +156,9 @@ func TestMergeAndParents(t *testing.T) {
 		d := must(f.a.Desk.Detail(f.ctx, alex, c.ref))(t)
 		if d.State != desk.StateResolved || d.Ticket.Resolution != c.want {
 			t.Errorf("%s: %s %q, want resolved %q", c.ref, d.State, d.Ticket.Resolution, c.want)
+		}
+		if !d.Response.Stopped {
+			t.Errorf("%s: its response clock runs on after its resolution: %+v", c.ref, d.Response)
 		}
 	}
 	// Dana was told of her child's resolution.

@@ -205,6 +205,9 @@ type ItemInput struct {
 	CostCentreID string `json:"cost_centre_id"`
 }
 
+// MaxNote is the longest note of an order.
+const MaxNote = 2000
+
 // OrderInput creates an order, optionally with items.
 type OrderInput struct {
 	// OrgUnitID is the org unit the order is for and owns what it creates
@@ -669,8 +672,8 @@ func (s *Service) createOrder(ctx context.Context, tx *sqldb.Tx, p *access.Princ
 	now := sqldb.Time(s.now())
 	o := &Order{ID: sqldb.NewID(), Number: number, Kind: kind, OrgUnitID: orgUnitID, RequesterID: p.UserID, State: StateDraft,
 		Note: strings.TrimSpace(note), CreatedAt: now, UpdatedAt: now, Items: []*Item{}}
-	if len(o.Note) > 2000 {
-		return nil, errs.Invalid("the note must be at most 2000 characters")
+	if len(o.Note) > MaxNote {
+		return nil, errs.Invalid("the note must be at most %d characters", MaxNote)
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO orders (id, number, kind, org_unit_id, requester_id, state, currency, monthly_minor, one_time_minor, note, created_at, updated_at)
 		VALUES ($1, $2, $3, $4, $5, $6, '', 0, 0, $7, $8, $8)`, o.ID, o.Number, o.Kind, o.OrgUnitID, o.RequesterID, o.State, o.Note, now)

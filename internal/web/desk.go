@@ -9,11 +9,13 @@ import (
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/desk"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/knowledge"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/sla"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
@@ -211,6 +213,7 @@ type ticketPage struct {
 	Services []desk.Ref
 	Form     struct {
 		Body, Resolution, Note, HoldReason, Group, Assignee, Service, RatingComment, Reason, ConfigItem string
+		Choice, OrderNote                                                                               string
 		Internal, FirstContact                                                                          bool
 		Tier, Impact, Urgency, Rating                                                                   int
 	}
@@ -233,6 +236,9 @@ type ticketPage struct {
 	// Context: the service's map, the requester's instances and the other
 	// open incidents, for those who work it (desk_context.go).
 	Context ticketContext
+	// Orderable: the offering plans of the ticket's service the reader may
+	// order, for a service request the reader may turn into an order.
+	Orderable []orderChoice
 }
 
 func (p *Portal) ticketView(r *http.Request) (ticketPage, error) {
@@ -257,6 +263,11 @@ func (p *Portal) ticketView(r *http.Request) (ticketPage, error) {
 	}
 	if pg.Related, err = p.ticketRelated(r, d); err != nil {
 		return pg, err
+	}
+	if d.Access.Order {
+		if pg.Orderable, err = p.orderChoices(r, d); err != nil {
+			return pg, err
+		}
 	}
 	if d.Access.Work {
 		if pg.Context, err = p.ticketContext(r, d); err != nil {
@@ -288,6 +299,7 @@ func (p *Portal) ticketView(r *http.Request) (ticketPage, error) {
 	pg.Form.Body, pg.Form.Resolution, pg.Form.Note, pg.Form.HoldReason = f.Get("body"), f.Get("resolution"), f.Get("note"), f.Get("hold_reason")
 	pg.Form.Group, pg.Form.Assignee, pg.Form.Service, pg.Form.RatingComment = f.Get("group"), f.Get("assignee"), f.Get("service"), f.Get("rating_comment")
 	pg.Form.Reason, pg.Form.ConfigItem = f.Get("reason"), f.Get("config_item")
+	pg.Form.Choice, pg.Form.OrderNote = f.Get("choice"), f.Get("order_note")
 	if !f.Has("config_item") && d.ConfigItem != nil {
 		pg.Form.ConfigItem = d.ConfigItem.ID
 	}
@@ -298,6 +310,27 @@ func (p *Portal) ticketView(r *http.Request) (ticketPage, error) {
 		pg.Form.Service = d.Service.ID
 	}
 	return pg, nil
+}
+
+// orderChoice is an offering's plan a request may be ordered as.
+type orderChoice struct {
+	Value, Label string
+}
+
+// orderChoices are the plans of the ticket's service's offerings the
+// reader may see, for the request's "order it" form.
+func (p *Portal) orderChoices(r *http.Request, d *desk.Detail) ([]orderChoice, error) {
+	os, err := p.Catalog.Offerings(r.Context(), middleware.Principal(r.Context()), catalog.OfferingFilter{ServiceID: d.Service.ID})
+	if err != nil {
+		return nil, err
+	}
+	var out []orderChoice
+	for _, o := range os {
+		for _, pl := range o.Plans {
+			out = append(out, orderChoice{Value: o.Code + "/" + pl.Code, Label: o.Name + ": " + pl.Name})
+		}
+	}
+	return out, nil
 }
 
 func (p *Portal) ticketAction(w http.ResponseWriter, r *http.Request) error {
@@ -347,6 +380,13 @@ func (p *Portal) ticketAction(w http.ResponseWriter, r *http.Request) error {
 	case "withdraw":
 		t, err = p.Desk.WithdrawChange(ctx, pr, ref, desk.WithdrawInput{Reason: f.Get("reason")})
 		word = "Withdrawn, and its open decisions with it."
+	case "order":
+		offering, plan, _ := strings.Cut(f.Get("choice"), "/")
+		var o *orders.Order
+		o, t, err = p.Desk.Order(ctx, pr, ref, desk.OrderInput{Note: f.Get("order_note"), Items: []orders.ItemInput{{Offering: offering, Plan: plan, Quantity: 1}}})
+		if err == nil {
+			word = "Ordered as " + o.Reference() + ": the request is resolved, and the order goes on from here."
+		}
 	case "watch", "unwatch":
 		t, err = p.Desk.Watch(ctx, pr, ref, r.PathValue("action") == "watch")
 		word = map[bool]string{true: "Watching: you will be told of comments and the resolution.", false: "No longer watching."}[r.PathValue("action") == "watch"]

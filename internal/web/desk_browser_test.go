@@ -141,4 +141,28 @@ func TestBrowserServiceDesk(t *testing.T) {
 		waitText(".flash", "Thank you for rating."),
 		waitText(".facts", "5 of 5"),
 	)
+
+	// A request the catalog fulfils: Dana asks for a mailbox, then orders
+	// it from the request's page; the request is resolved through the order.
+	b.run(
+		chromedp.Navigate(b.base+"/help"),
+		chromedp.WaitVisible("#description", chromedp.ByQuery),
+		chromedp.SendKeys("#description", "Jo starts on Monday in the Leeds store and needs a mailbox.", chromedp.ByQuery),
+		chromedp.SetValue("#other_service", "email", chromedp.ByQuery),
+		chromedp.SendKeys("#summary", "A mailbox for our new starter", chromedp.ByQuery),
+		chromedp.SetValue("#kind", "request", chromedp.ByQuery),
+		press(`#raise-submit`),
+		waitText(".flash", "Raised REQ-"),
+		waitText("section.order", "Order it from the catalog"),
+	)
+	fits("desk-request")
+	b.run(
+		chromedp.SetValue("#choice", "mailbox/standard", chromedp.ByQuery),
+		chromedp.SendKeys("#order_note", "For Jo Bloggs", chromedp.ByQuery),
+		press(`form[action$="/order"] button`),
+		waitText(".flash", "Ordered as ORD-"),
+		waitText(".facts", "Ordered as"),
+		waitText(".facts", "Fulfilled through order ORD-"),
+	)
+	fits("desk-request-ordered")
 }
