@@ -295,6 +295,8 @@ func ticketCommands() []*command {
 		{name: "report", summary: "the desk's figures per service, org unit or month (--csv)", run: ticketReport},
 		{name: "attach", args: "REF FILE", summary: "attach a file to a ticket (--internal: for those who work it)", run: ticketAttach},
 		{name: "order", args: "REF", summary: "turn a service request into an order (--offering, --plan)", run: ticketOrder},
+		{name: "routes", summary: "where --service's tickets of each org unit go", run: ticketRoutes},
+		{name: "route", summary: "send --service's tickets of --org-unit to --group (or --remove)", run: ticketRoute},
 		{name: "take", args: "REF", summary: "take a ticket (assign it to --as)", run: ticketAct("Take the ticket: assign it to --as, who works its service's tickets.",
 			func(*flagSet) func(context.Context, *app.App, *access.Principal, string) (*desk.Ticket, error) {
 				return func(ctx context.Context, a *app.App, p *access.Principal, ref string) (*desk.Ticket, error) {
@@ -413,5 +415,67 @@ func ticketOrder(ctx context.Context, e env, args []string) error {
 		return describe(err)
 	}
 	fmt.Fprintf(e.stdout, "%s is %s: ordered as %s (%s)\n", t.Reference, t.State, o.Reference(), o.State)
+	return nil
+}
+
+// ticketRoutes prints where a service's tickets of each org unit go.
+func ticketRoutes(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "List where --service's tickets of each org unit go: an org unit's route sends its tickets, and those of the org units under it, to another group than the service's.")
+	c := addCatalogFlags(fs)
+	service := fs.String("service", "", "the service (code or ID; required)")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if *service == "" {
+		return usagef("name the service: steward ticket routes --service email")
+	}
+	a, p, err := ticketOpen(ctx, e, c, false)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	rs, err := a.Desk.Routes(ctx, p, *service)
+	if err != nil {
+		return describe(err)
+	}
+	w := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "ORG UNIT\tGROUP\tSINCE")
+	for _, r := range rs {
+		fmt.Fprintf(w, "%s (%s)\t%s\t%s\n", r.OrgUnit.Name, r.OrgUnit.Code, r.Group.Name, ticketWhen(&r.CreatedAt))
+	}
+	return w.Flush()
+}
+
+// ticketRoute sets or removes the route of an org unit's tickets.
+func ticketRoute(ctx context.Context, e env, args []string) error {
+	fs := newFlagSet(e, "Send --service's tickets of --org-unit (and the org units under it) to --group, or with --remove to the service's group again. Needs service.manage on the service.")
+	c := addCatalogFlags(fs)
+	service := fs.String("service", "", "the service (code or ID; required)")
+	orgUnit := fs.String("org-unit", "", "the org unit (code or ID; required)")
+	group := fs.String("group", "", "the assignment group (name or ID)")
+	remove := fs.Bool("remove", false, "remove the org unit's route")
+	if err := fs.parse(args); err != nil {
+		return err
+	}
+	if *service == "" || *orgUnit == "" || (*group == "") == !*remove {
+		return usagef("steward ticket route --service email --org-unit MFG --group \"Plant IT\" (or --remove instead of --group)")
+	}
+	a, p, err := ticketOpen(ctx, e, c, true)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	if *remove {
+		if err := a.Desk.RemoveRoute(ctx, p, *service, *orgUnit); err != nil {
+			return describe(err)
+		}
+		fmt.Fprintf(e.stdout, "%s's tickets of %s go to the service's group again\n", *service, *orgUnit)
+		return nil
+	}
+	r, err := a.Desk.SetRoute(ctx, p, *service, *orgUnit, desk.RouteInput{Group: *group})
+	if err != nil {
+		return describe(err)
+	}
+	fmt.Fprintf(e.stdout, "%s's tickets of %s go to %s\n", r.Service.Name, r.OrgUnit.Name, r.Group.Name)
 	return nil
 }

@@ -145,6 +145,17 @@ func TestTicketCommands(t *testing.T) {
 	refuse("only service requests", "ticket", "order", ref, "--offering", "mailbox", "--plan", "standard", "--as", "dana@contoso.example")
 	out = must(req+" is resolved: ordered as ORD-", "ticket", "order", req, "--offering", "mailbox", "--plan", "standard", "--note", "For Jo", "--as", "dana@contoso.example")
 	ord := regexp.MustCompile(`ORD-\d+`).FindString(out)
+	// Manufacturing's email tickets go to the Network Operations group, and
+	// back to the service's group.
+	refuse("service.manage", "ticket", "route", "--service", "email", "--org-unit", "MFG", "--group", "Network Operations", "--as", "dana@contoso.example")
+	refuse("--remove instead of --group", "ticket", "route", "--service", "email", "--org-unit", "MFG", "--as", "admin@it.contoso.example")
+	must("Email and calendar's tickets of Manufacturing go to Network Operations", "ticket", "route", "--service", "email", "--org-unit", "MFG",
+		"--group", "Network Operations", "--as", "admin@it.contoso.example")
+	must("Manufacturing (MFG)  Network Operations", "ticket", "routes", "--service", "email")
+	must("go to the service's group again", "ticket", "route", "--service", "email", "--org-unit", "MFG", "--remove", "--as", "admin@it.contoso.example")
+	if out := must("ORG UNIT", "ticket", "routes", "--service", "email"); strings.Contains(out, "Manufacturing") {
+		t.Errorf("the route stays after its removal:\n%s", out)
+	}
 	if show := must("Fulfilled through order "+ord, "ticket", "show", req, "--as", "dana@contoso.example"); !strings.Contains(show, "ordered as  "+ord) {
 		t.Errorf("ticket show does not name the order:\n%s", show)
 	}

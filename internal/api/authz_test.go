@@ -571,6 +571,10 @@ func TestAuthorizationMatrix(t *testing.T) {
 			return p.Can(access.TicketWork, svc) && p.Can(access.OutageRecord, svc)
 		}, body: map[string]any{"impact": "full"}},
 		{route: "POST /api/v1/tickets/{ref}/rating", path: "/api/v1/tickets/{ticket}/rating", may: none, body: map[string]any{"rating": 5}},
+		{route: "GET /api/v1/services/{id}/ticket-routes", path: "/api/v1/services/{service}/ticket-routes", may: or(can(access.ServiceManage, svc), can(access.TicketWork, svc))},
+		{route: "PUT /api/v1/services/{id}/ticket-routes/{org_unit}", path: "/api/v1/services/{service}/ticket-routes/{org_unit}", may: can(access.ServiceManage, svc),
+			body: map[string]any{"group": "Service Desk"}},
+		{route: "DELETE /api/v1/services/{id}/ticket-routes/{org_unit}", path: "/api/v1/services/{service}/ticket-routes/{org_unit}", may: can(access.ServiceManage, svc)},
 		{route: "GET /api/v1/change-calendar", path: "/api/v1/change-calendar?from=2030-01-01&to=2030-01-10", list: "change", may: plansChanges},
 		{route: "GET /api/v1/cab-agenda", list: "change", may: plansChanges},
 		{route: "POST /api/v1/change-approvals/{id}/decision", path: "/api/v1/change-approvals/{change_approval}/decision", may: decidesChange, body: map[string]any{"approve": true}},

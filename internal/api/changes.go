@@ -22,6 +22,9 @@ func (s *Server) changeRoutes() []Route {
 		{Method: "POST", Path: "/api/v1/change-approvals/{id}/decision", handler: s.decideChange},
 		{Method: "POST", Path: "/api/v1/tickets/{ref}/withdrawal", handler: s.withdrawChange},
 		{Method: "POST", Path: "/api/v1/tickets/{ref}/orders", handler: s.orderFromRequest},
+		{Method: "GET", Path: "/api/v1/services/{id}/ticket-routes", handler: s.ticketRoutes},
+		{Method: "PUT", Path: "/api/v1/services/{id}/ticket-routes/{org_unit}", handler: s.setTicketRoute},
+		{Method: "DELETE", Path: "/api/v1/services/{id}/ticket-routes/{org_unit}", handler: s.removeTicketRoute},
 		{Method: "GET", Path: "/api/v1/change-templates", handler: s.changeTemplates},
 		{Method: "POST", Path: "/api/v1/change-templates", handler: s.saveChangeTemplate},
 		{Method: "PUT", Path: "/api/v1/change-templates/{id}", handler: s.saveChangeTemplate},
@@ -177,4 +180,41 @@ func (s *Server) orderFromRequest(w http.ResponseWriter, r *http.Request) error 
 type requestOrderBody struct {
 	Note  string            `json:"note"`
 	Items []json.RawMessage `json:"items"`
+}
+
+// ticketRoutes lists where a service's tickets of each org unit go.
+func (s *Server) ticketRoutes(w http.ResponseWriter, r *http.Request) error {
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	rs, err := s.Desk.Routes(ctx(r), principal(r), r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	out, err := sqldb.PageSlice(rs, pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
+}
+
+func (s *Server) setTicketRoute(w http.ResponseWriter, r *http.Request) error {
+	in, err := decodeObject[desk.RouteInput](w, r)
+	if err != nil {
+		return err
+	}
+	out, err := s.Desk.SetRoute(ctx(r), principal(r), r.PathValue("id"), r.PathValue("org_unit"), in)
+	if err != nil {
+		return err
+	}
+	return writeJSON(w, http.StatusOK, out)
+}
+
+func (s *Server) removeTicketRoute(w http.ResponseWriter, r *http.Request) error {
+	if err := s.Desk.RemoveRoute(ctx(r), principal(r), r.PathValue("id"), r.PathValue("org_unit")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
 }

@@ -169,4 +169,27 @@ func deskScenario(t *testing.T, e *env, retail string) {
 		t.Errorf("the request after its order: %s, orders %+v, access %+v", req.State, req.Orders, req.Access)
 	}
 	c.do("POST", "/api/v1/tickets/"+req.Reference+"/orders", buyer, bucket, 409)
+
+	// Per org unit support: the desk lab's object storage tickets go to
+	// the lab's own group, until the route is removed.
+	c.do("POST", "/api/v1/groups", e.admin, map[string]any{"name": "Lab support"}, 201)
+	routes := "/api/v1/services/object-storage/ticket-routes"
+	c.do("PUT", routes+"/DESKLAB", buyer, map[string]any{"group": "Lab support"}, 403)
+	if f := c.bad("PUT", routes+"/NOWHERE", e.admin, map[string]any{"group": "Nobody"}, 422).problemFields(); len(f) != 2 {
+		t.Errorf("a route of no org unit to no group: fields %v", f)
+	}
+	c.do("PUT", routes+"/DESKLAB", e.admin, map[string]any{"group": "Lab support"}, 200)
+	var rs struct{ Items []desk.Route }
+	c.do("GET", routes, e.admin, nil, 200).decode(t, &rs)
+	if len(rs.Items) != 1 || rs.Items[0].OrgUnit.Code != "DESKLAB" || rs.Items[0].Group.Name != "Lab support" {
+		t.Errorf("the routes: %+v", rs.Items)
+	}
+	c.do("GET", routes, buyer, nil, 403)
+	var lt desk.Detail
+	c.do("POST", "/api/v1/tickets", outsider, map[string]any{"service": "object-storage", "summary": "The lab's bucket is read-only"}, 201).decode(t, &lt)
+	if lt.Group == nil || lt.Group.Name != "Lab support" {
+		t.Errorf("the lab's ticket went to %+v, want Lab support", lt.Group)
+	}
+	c.do("DELETE", routes+"/DESKLAB", e.admin, nil, 204)
+	c.do("DELETE", routes+"/DESKLAB", e.admin, nil, 404)
 }

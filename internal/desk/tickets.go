@@ -143,11 +143,7 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 			return nil, err
 		}
 	}
-	works := p.Can(access.TicketWork, access.Resource{ServiceID: svc.ID})
-	if !works && worksTickets(p) && svc.GroupID != "" {
-		var one int
-		works = s.db.Read().QueryRowContext(ctx, `SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2`, svc.GroupID, p.UserID).Scan(&one) == nil
-	}
+	works := p.Can(access.TicketWork, access.Resource{ServiceID: svc.ID}) || inServiceGroup(ctx, s.db.Read(), p, svc)
 	if svc.Lifecycle != string(catalog.LifecycleLive) && svc.Lifecycle != string(catalog.LifecycleRetiring) && !works {
 		return nil, &errs.Error{Code: errs.CodeInvalid, Message: "the ticket is not valid",
 			Fields: []errs.FieldError{{Field: "service", Rule: "live", Message: "tickets are raised about live services; this one is " + svc.Lifecycle}}}
@@ -208,10 +204,14 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 	if err != nil {
 		return nil, err
 	}
+	groupID, err := routeOf(ctx, q, svc, ouPath)
+	if err != nil {
+		return nil, err
+	}
 	var group *Ref
-	if svc.GroupID != "" {
-		group = &Ref{ID: svc.GroupID}
-		if err := q.QueryRowContext(ctx, `SELECT name FROM assignment_groups WHERE id = $1`, svc.GroupID).Scan(&group.Name); err != nil {
+	if groupID != "" {
+		group = &Ref{ID: groupID}
+		if err := q.QueryRowContext(ctx, `SELECT name FROM assignment_groups WHERE id = $1`, groupID).Scan(&group.Name); err != nil {
 			return nil, sqldb.Err(err, "assignment group")
 		}
 	}
@@ -236,7 +236,7 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 	}
 	t := &Ticket{ID: sqldb.NewID(), Kind: in.Kind, State: StateNew, Service: Ref{ID: svc.ID, Code: svc.Code, Name: svc.Name}, ConfigItem: ci, OrgUnit: &ou, Requester: &requester,
 		Summary: in.Summary, Description: in.Description, Impact: in.Impact, Urgency: in.Urgency, Priority: priority, Group: group, Tier: 1,
-		OpenedAt: now, RespondBy: respondBy, ResolveBy: resolveBy, ParentID: parent, UpdatedAt: now, orgUnitPath: ouPath, groupID: svc.GroupID}
+		OpenedAt: now, RespondBy: respondBy, ResolveBy: resolveBy, ParentID: parent, UpdatedAt: now, orgUnitPath: ouPath, groupID: groupID}
 	err = s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		var err error
 		if t.Number, err = tx.Next(ctx, "ticket"); err != nil {
@@ -246,7 +246,7 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, number, kind, state, service_id, org_unit_id, requester_id, summary, description,
 			impact, urgency, priority, group_id, tier, opened_at, respond_by, resolve_by, parent_id, recorded_by, created_at, updated_at, ci_id)
 			VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14, $15, $16, $17, $13, $13, $18)`,
-			t.ID, t.Number, t.Kind, svc.ID, ou.ID, requester.ID, t.Summary, t.Description, t.Impact, t.Urgency, priority, nilIfEmpty(svc.GroupID),
+			t.ID, t.Number, t.Kind, svc.ID, ou.ID, requester.ID, t.Summary, t.Description, t.Impact, t.Urgency, priority, nilIfEmpty(groupID),
 			now, sqldb.NullTime(respondBy), sqldb.Time(*resolveBy), parentID, p.UserID, ciID); err != nil {
 			return sqldb.Err(err, "ticket")
 		}
@@ -1077,7 +1077,11 @@ func (s *Service) Classify(ctx context.Context, p *access.Principal, ref string,
 			assignee = t.Assignee.ID
 		}
 		if svc != nil && svc.ID != t.Service.ID {
-			serviceID, group, assignee = svc.ID, nilIfEmpty(svc.GroupID), nil
+			routed, err := routeOf(ctx, tx, svc, t.orgUnitPath)
+			if err != nil {
+				return err
+			}
+			serviceID, group, assignee = svc.ID, nilIfEmpty(routed), nil
 		}
 		var ciID any
 		switch {

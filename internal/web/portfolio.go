@@ -8,6 +8,7 @@ import (
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/catalog"
+	"github.com/steward-itaas/steward/internal/desk"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
 	"github.com/steward-itaas/steward/internal/sqldb"
@@ -180,6 +181,15 @@ type servicePage struct {
 	Direct  []*catalog.Dependency
 	Targets []catalog.Node
 	Kinds   []catalog.DependencyKind
+	// Routes send the service's tickets of an org unit to another group
+	// (desk routes), shown to those who manage the service or work its
+	// tickets; RouteOrgUnits and RouteGroups are the add form's choices.
+	Routes        []*desk.Route
+	ReadsRoutes   bool
+	RouteOrgUnits []*identity.OrgUnit
+	RouteGroups   []*identity.Group
+	// RouteOrgUnit and RouteGroup keep the add form's choices after an error.
+	RouteOrgUnit, RouteGroup string
 }
 
 func (p *Portal) serviceView(r *http.Request) (servicePage, error) {
@@ -223,6 +233,23 @@ func (p *Portal) serviceView(r *http.Request) (servicePage, error) {
 	if pg.Offerings, err = p.Catalog.Offerings(r.Context(), pr, catalog.OfferingFilter{ServiceID: s.ID}); err != nil {
 		return pg, err
 	}
+	if p.Desk != nil && (pg.CanEdit || pr.Can(access.TicketWork, access.Resource{ServiceID: s.ID})) {
+		pg.ReadsRoutes = true
+		pg.RouteOrgUnit, pg.RouteGroup = r.FormValue("org_unit"), r.FormValue("group")
+		if pg.Routes, err = p.Desk.Routes(r.Context(), pr, s.ID); err != nil {
+			return pg, err
+		}
+		if pg.CanEdit {
+			// The choices name org units and groups, as the service's
+			// other facts do (its assignment group above).
+			if pg.RouteOrgUnits, err = p.Identity.OrgUnits(r.Context(), access.System()); err != nil {
+				return pg, err
+			}
+			if pg.RouteGroups, err = p.Identity.Groups(r.Context(), access.System()); err != nil {
+				return pg, err
+			}
+		}
+	}
 	if pg.Transitions, err = p.Catalog.Transitions(r.Context(), pr, s.ID); err != nil {
 		return pg, err
 	}
@@ -233,6 +260,24 @@ func (p *Portal) serviceView(r *http.Request) (servicePage, error) {
 		pg.Services, _ = p.Catalog.Services(r.Context(), pr, catalog.ServiceFilter{})
 	}
 	return pg, nil
+}
+
+// setRoute sends the service's tickets of an org unit to a group.
+func (p *Portal) setRoute(w http.ResponseWriter, r *http.Request) error {
+	f := r.PostForm
+	rt, err := p.Desk.SetRoute(r.Context(), middleware.Principal(r.Context()), r.PathValue("code"), f.Get("org_unit"), desk.RouteInput{Group: f.Get("group")})
+	if err != nil {
+		return reshow(p, w, r, "service", err, p.serviceView)
+	}
+	return p.redirect(w, r, "/portfolio/"+rt.Service.Code, rt.OrgUnit.Name+"'s tickets about "+rt.Service.Name+" now go to "+rt.Group.Name+".")
+}
+
+// removeRoute sends an org unit's tickets back to the service's group.
+func (p *Portal) removeRoute(w http.ResponseWriter, r *http.Request) error {
+	if err := p.Desk.RemoveRoute(r.Context(), middleware.Principal(r.Context()), r.PathValue("code"), r.PathValue("org_unit")); err != nil {
+		return err
+	}
+	return p.redirect(w, r, "/portfolio/"+r.PathValue("code"), "Route removed: the org unit's tickets go to the service's group again.")
 }
 
 func (p *Portal) transitionService(w http.ResponseWriter, r *http.Request) error {

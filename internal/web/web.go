@@ -206,6 +206,8 @@ func (p *Portal) Register(mux *http.ServeMux) error {
 		{"POST /portfolio/{code}/edit", false, p.updateService},
 		{"POST /portfolio/{code}/dependencies", false, p.addDependency},
 		{"POST /portfolio/{code}/dependencies/{id}/delete", false, p.removeDependency},
+		{"POST /portfolio/{code}/routes", false, p.setRoute},
+		{"POST /portfolio/{code}/routes/{org_unit}/delete", false, p.removeRoute},
 		{"GET /portfolio/{code}/offerings/new", false, show(p, "offering_edit", p.offeringEditView(false))},
 		{"POST /portfolio/{code}/offerings", false, p.saveOffering(false)},
 		{"GET /costs", false, show(p, "costs", p.costsView)},
