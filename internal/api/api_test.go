@@ -373,6 +373,14 @@ func TestAPIConformsToSpec(t *testing.T) {
 	c.do("GET", "/api/v1/groups", admin, nil, 200)
 	c.do("GET", "/api/v1/groups/"+grp.ID, admin, nil, 200)
 	c.do("PUT", "/api/v1/groups/"+grp.ID, admin, map[string]any{"name": "Service Desk", "description": "First line support", "email": "desk@example.com"}, 200)
+	// A manager (issue 20): an active person; kept by an update without one.
+	c.bad("PUT", "/api/v1/groups/"+grp.ID, admin, map[string]any{"name": "Service Desk", "manager_id": "01a20000-0000-7000-8000-000000000000"}, 422)
+	c.do("PUT", "/api/v1/groups/"+grp.ID, admin, map[string]any{"name": "Service Desk", "description": "First line support", "email": "desk@example.com",
+		"manager_id": consumer.ID}, 200)
+	c.do("PUT", "/api/v1/groups/"+grp.ID, admin, map[string]any{"name": "Service Desk", "description": "First line support", "email": "desk@example.com"}, 200).decode(t, &grp)
+	if grp.ManagerID != consumer.ID {
+		t.Errorf("an update without manager_id left the manager %q", grp.ManagerID)
+	}
 	c.do("PUT", "/api/v1/groups/"+grp.ID+"/members/"+consumer.ID, admin, nil, 200)
 	c.do("DELETE", "/api/v1/groups/"+grp.ID+"/members/"+consumer.ID, admin, nil, 200)
 	// SCIM tokens (issue 19, directory sync).

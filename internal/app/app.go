@@ -255,6 +255,13 @@ func (a *App) registerJobs() {
 		}
 		a.Jobs.Every(sla.EvaluateJob, d)
 	}
+	every(desk.WarnJob, time.Minute, func(ctx context.Context, j *jobs.Job) error {
+		n, err := a.Desk.Warn(ctx)
+		if err == nil && n > 0 {
+			a.log.Info("told of tickets about to miss their resolution time", "count", n)
+		}
+		return err
+	})
 	every("providers.check", 5*time.Minute, func(ctx context.Context, j *jobs.Job) error { return a.Provision.CheckAll(ctx) })
 	every("providers.sync", time.Hour, func(ctx context.Context, j *jobs.Job) error { return a.Provision.SyncAll(ctx) })
 	every("prices.activate", time.Hour, func(ctx context.Context, j *jobs.Job) error {

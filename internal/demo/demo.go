@@ -218,6 +218,15 @@ func SeedOrganisation(ctx context.Context, ids *identity.Service) error {
 				}
 			}
 		}
+		if p.role == access.RoleServiceOwner {
+			// Omar manages the Service Desk: told when one of its tickets
+			// is about to miss its resolution time.
+			g := groups[0]
+			g.ManagerID = &u.ID
+			if _, err := ids.UpdateGroup(ctx, sys, groupIDs[g.Name], g); err != nil {
+				return fmt.Errorf("demo group manager: %w", err)
+			}
+		}
 		var grants []identity.CreateGrantInput
 		if len(p.scopeCodes) == 0 {
 			grants = append(grants, identity.CreateGrantInput{UserID: u.ID, Role: p.role, ScopeKind: access.ScopeGlobal})

@@ -282,9 +282,21 @@ func mayWork(ctx context.Context, q sqldb.Querier, p *access.Principal, t *Ticke
 	if p.Can(access.TicketWork, access.Resource{ServiceID: t.Service.ID}) {
 		return true
 	}
+	return t.groupID != "" && worksTickets(p) && inGroup(ctx, q, t.groupID, p.UserID)
+}
+
+// inGroup reports whether the user is a member of the group or its
+// manager: either works the group's tickets.
+func inGroup(ctx context.Context, q sqldb.Querier, groupID, userID string) bool {
 	var one int
-	return t.groupID != "" && worksTickets(p) &&
-		q.QueryRowContext(ctx, `SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2`, t.groupID, p.UserID).Scan(&one) == nil
+	return q.QueryRowContext(ctx, `SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2
+		UNION ALL SELECT 1 FROM assignment_groups WHERE id = $1 AND manager_id = $2`, groupID, userID).Scan(&one) == nil
+}
+
+// groupsOf is the SQL of the groups a user (the argument) is a member or
+// the manager of.
+func groupsOf(user string) string {
+	return "(SELECT group_id FROM group_members WHERE user_id = " + user + " UNION SELECT id FROM assignment_groups WHERE manager_id = " + user + ")"
 }
 
 // isWatcher reports whether p watches the ticket (as a person who may

@@ -115,7 +115,7 @@ func workScope(args *sqldb.Args, p *access.Principal) string {
 		ors = append(ors, sqldb.In(args, "t.service_id", services))
 	}
 	if worksTickets(p) {
-		ors = append(ors, "t.group_id IN (SELECT group_id FROM group_members WHERE user_id = "+args.Add(p.UserID)+")")
+		ors = append(ors, "t.group_id IN "+groupsOf(args.Add(p.UserID)))
 	}
 	if len(ors) == 0 {
 		return "1 = 0"

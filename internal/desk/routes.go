@@ -80,15 +80,15 @@ func routeOf(ctx context.Context, q sqldb.Querier, svc *serviceRow, ouPath strin
 	return group, nil
 }
 
-// inServiceGroup reports whether p is a member of a group the service's
-// tickets go to: its own, or one of its routes'.
+// inServiceGroup reports whether p is a member (or the manager) of a
+// group the service's tickets go to: its own, or one of its routes'.
 func inServiceGroup(ctx context.Context, q sqldb.Querier, p *access.Principal, svc *serviceRow) bool {
 	if !worksTickets(p) {
 		return false
 	}
 	var one int
-	return q.QueryRowContext(ctx, `SELECT 1 FROM group_members WHERE user_id = $1
-		AND (group_id = $2 OR group_id IN (SELECT group_id FROM ticket_routes WHERE service_id = $3))`, p.UserID, svc.GroupID, svc.ID).Scan(&one) == nil
+	return q.QueryRowContext(ctx, `SELECT 1 FROM assignment_groups g WHERE g.id IN `+groupsOf("$1")+`
+		AND (g.id = $2 OR g.id IN (SELECT group_id FROM ticket_routes WHERE service_id = $3))`, p.UserID, svc.GroupID, svc.ID).Scan(&one) == nil
 }
 
 // Routes lists a service's routes. Callers manage the service, or work

@@ -226,7 +226,7 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 	if err != nil {
 		return nil, err
 	}
-	respondBy, resolveBy := schedule(in.Kind, priority, tt, now, nil)
+	respondBy, resolveBy, warnBy := schedule(in.Kind, priority, tt, now, nil)
 	if resolveBy == nil {
 		resolveBy = &neverDue
 	}
@@ -244,10 +244,10 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 		}
 		t.Reference = reference(t.Kind, t.Number)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO tickets (id, number, kind, state, service_id, org_unit_id, requester_id, summary, description,
-			impact, urgency, priority, group_id, tier, opened_at, respond_by, resolve_by, parent_id, recorded_by, created_at, updated_at, ci_id)
-			VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14, $15, $16, $17, $13, $13, $18)`,
+			impact, urgency, priority, group_id, tier, opened_at, respond_by, resolve_by, parent_id, recorded_by, created_at, updated_at, ci_id, warn_by)
+			VALUES ($1, $2, $3, 'new', $4, $5, $6, $7, $8, $9, $10, $11, $12, 1, $13, $14, $15, $16, $17, $13, $13, $18, $19)`,
 			t.ID, t.Number, t.Kind, svc.ID, ou.ID, requester.ID, t.Summary, t.Description, t.Impact, t.Urgency, priority, nilIfEmpty(groupID),
-			now, sqldb.NullTime(respondBy), sqldb.Time(*resolveBy), parentID, p.UserID, ciID); err != nil {
+			now, sqldb.NullTime(respondBy), sqldb.Time(*resolveBy), parentID, p.UserID, ciID, sqldb.NullTime(warnBy)); err != nil {
 			return sqldb.Err(err, "ticket")
 		}
 		if requester.ID != p.UserID {
@@ -319,9 +319,9 @@ var neverDue = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 // schedule finds when a ticket's response and resolution are due: the
 // covering agreement's targets (or the desk's defaults for the priority)
 // in its service hours, holds added.
-func schedule(kind Kind, priority int, tt *sla.TicketTargets, opened time.Time, held []sla.Span) (respondBy, resolveBy *time.Time) {
+func schedule(kind Kind, priority int, tt *sla.TicketTargets, opened time.Time, held []sla.Span) (respondBy, resolveBy, warnBy *time.Time) {
 	if kind == Problem || kind == Change {
-		return nil, nil // no target times them
+		return nil, nil, nil // no target times them
 	}
 	respond, resolve := defaultRespond[priority], defaultResolve[priority]
 	rcal, scal := tt.Calendar, tt.Calendar
@@ -337,7 +337,12 @@ func schedule(kind Kind, priority int, tt *sla.TicketTargets, opened time.Time, 
 	if d, ok := sla.Due(scal, opened, resolve, held); ok {
 		resolveBy = &d
 	}
-	return respondBy, resolveBy
+	// Warned when three quarters of the resolution time are used (the
+	// clock's Warning), to the minute.
+	if d, ok := sla.Due(scal, opened, (resolve*3+3)/4, held); ok {
+		warnBy = &d
+	}
+	return respondBy, resolveBy, warnBy
 }
 
 // Clocks are a ticket's response and resolution clocks as they stand.
@@ -591,14 +596,14 @@ func (s *Service) assign(ctx context.Context, p *access.Principal, in AssignInpu
 				return &errs.Error{Code: errs.CodeInvalid, Message: "the assignment is not valid",
 					Fields: []errs.FieldError{{Field: "assignee", Rule: "exists", Message: fmt.Sprintf("no active user %q", a)}}}
 			}
-			var one int
 			if group != "" {
-				if tx.QueryRowContext(ctx, `SELECT 1 FROM group_members WHERE group_id = $1 AND user_id = $2`, group, id).Scan(&one) != nil {
+				if !inGroup(ctx, tx, group, id) {
 					return &errs.Error{Code: errs.CodeInvalid, Message: "the assignment is not valid",
-						Fields: []errs.FieldError{{Field: "assignee", Rule: "member", Message: "the assignee must be a member of the ticket's assignment group"}}}
+						Fields: []errs.FieldError{{Field: "assignee", Rule: "member", Message: "the assignee must be a member (or the manager) of the ticket's assignment group"}}}
 				}
 			} else {
 				// No group: the assignee must work the service's tickets.
+				var one int
 				args := sqldb.Args{id, t.Service.ID}
 				roles := sqldb.In(&args, "role", access.RolesAllowing(access.TicketWork))
 				if tx.QueryRowContext(ctx, `SELECT 1 FROM effective_grants WHERE user_id = $1 AND `+roles+`
@@ -728,7 +733,7 @@ func (s *Service) Move(ctx context.Context, p *access.Principal, ref string, in 
 			}
 			// Its clocks stand still: last in the queue until it moves on
 			// (reschedule sets the due times again).
-			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET state = 'on_hold', hold_reason = $1, resolve_by = $2 WHERE id = $3`, in.HoldReason, neverDue, t.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET state = 'on_hold', hold_reason = $1, resolve_by = $2, warn_by = NULL WHERE id = $3`, in.HoldReason, neverDue, t.ID); err != nil {
 				return sqldb.Err(err, "ticket")
 			}
 		case StateInProgress:
@@ -826,11 +831,12 @@ func (s *Service) reschedule(ctx context.Context, tx *sqldb.Tx, t *Ticket) error
 	if err != nil {
 		return err
 	}
-	respondBy, resolveBy := schedule(t.Kind, t.Priority, tt, t.OpenedAt, held)
+	respondBy, resolveBy, warnBy := schedule(t.Kind, t.Priority, tt, t.OpenedAt, held)
 	if resolveBy == nil {
 		resolveBy = &neverDue
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE tickets SET respond_by = $1, resolve_by = $2 WHERE id = $3`, sqldb.NullTime(respondBy), sqldb.Time(*resolveBy), t.ID)
+	_, err = tx.ExecContext(ctx, `UPDATE tickets SET respond_by = $1, resolve_by = $2, warn_by = $3 WHERE id = $4`,
+		sqldb.NullTime(respondBy), sqldb.Time(*resolveBy), sqldb.NullTime(warnBy), t.ID)
 	return sqldb.Err(err, "ticket")
 }
 

@@ -14,13 +14,16 @@ import (
 // Group is an assignment group: a team that does work (fulfils requests,
 // works incidents). Services route their work to one.
 type Group struct {
-	ID          string    `json:"id"`
-	Name        string    `json:"name"`
-	Description string    `json:"description"`
-	Email       string    `json:"email,omitempty"`
-	MemberIDs   []string  `json:"member_ids"`
-	CreatedAt   time.Time `json:"created_at"`
-	UpdatedAt   time.Time `json:"updated_at"`
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	Email       string `json:"email,omitempty"`
+	// ManagerID is the group's manager: they work its tickets and are told
+	// when one is about to miss its resolution time.
+	ManagerID string    `json:"manager_id,omitempty"`
+	MemberIDs []string  `json:"member_ids"`
+	CreatedAt time.Time `json:"created_at"`
+	UpdatedAt time.Time `json:"updated_at"`
 }
 
 // GroupInput creates or replaces a group's details.
@@ -28,6 +31,9 @@ type GroupInput struct {
 	Name        string `json:"name"`
 	Description string `json:"description"`
 	Email       string `json:"email"`
+	// ManagerID names the group's manager (an active user's ID); "" has
+	// none. Left out (null), an update keeps the manager the group has.
+	ManagerID *string `json:"manager_id"`
 }
 
 // Validate checks the input's fields.
@@ -39,7 +45,25 @@ func (in *GroupInput) Validate() error {
 	if in.Email != "" {
 		validateEmail(&v, in.Email)
 	}
+	if in.ManagerID != nil {
+		m := strings.TrimSpace(*in.ManagerID)
+		in.ManagerID = &m
+		v.Check(m == "" || sqldb.ValidID(m), "manager_id", "format", "manager_id is a user's ID")
+	}
 	return v.Err("the group is not valid")
+}
+
+// checkManager refuses a manager who is not an active person.
+func checkManager(ctx context.Context, q sqldb.Querier, in GroupInput) error {
+	if in.ManagerID == nil || *in.ManagerID == "" {
+		return nil
+	}
+	var one int
+	if q.QueryRowContext(ctx, `SELECT 1 FROM users WHERE id = $1 AND disabled = FALSE AND machine = FALSE`, *in.ManagerID).Scan(&one) != nil {
+		return &errs.Error{Code: errs.CodeInvalid, Message: "the group is not valid",
+			Fields: []errs.FieldError{{Field: "manager_id", Rule: "exists", Message: "the manager must be an active person's user ID"}}}
+	}
+	return nil
 }
 
 func getGroup(ctx context.Context, q sqldb.Querier, id string) (*Group, error) {
@@ -47,8 +71,8 @@ func getGroup(ctx context.Context, q sqldb.Querier, id string) (*Group, error) {
 		return nil, errs.NotFound("group %q not found", id)
 	}
 	var g Group
-	err := q.QueryRowContext(ctx, `SELECT id, name, description, email, created_at, updated_at FROM assignment_groups WHERE id = $1`, id).
-		Scan(&g.ID, &g.Name, &g.Description, &g.Email, &g.CreatedAt, &g.UpdatedAt)
+	err := q.QueryRowContext(ctx, `SELECT id, name, description, email, COALESCE(manager_id, ''), created_at, updated_at FROM assignment_groups WHERE id = $1`, id).
+		Scan(&g.ID, &g.Name, &g.Description, &g.Email, &g.ManagerID, &g.CreatedAt, &g.UpdatedAt)
 	if err != nil {
 		return nil, sqldb.Err(err, "group")
 	}
@@ -106,10 +130,10 @@ func (s *Service) GroupPage(ctx context.Context, p *access.Principal, pg sqldb.P
 	}
 	rows, err := sqldb.QueryAll(ctx, s.db.Read(), "groups", func(row sqldb.Scanner) (*Group, error) {
 		g := &Group{MemberIDs: []string{}}
-		err := row.Scan(&g.ID, &g.Name, &g.Description, &g.Email, &g.CreatedAt, &g.UpdatedAt)
+		err := row.Scan(&g.ID, &g.Name, &g.Description, &g.Email, &g.ManagerID, &g.CreatedAt, &g.UpdatedAt)
 		g.CreatedAt, g.UpdatedAt = g.CreatedAt.UTC(), g.UpdatedAt.UTC()
 		return g, err
-	}, `SELECT id, name, description, email, created_at, updated_at FROM assignment_groups WHERE `+seek+groupOrder.By()+groupOrder.Limit(&args, pg), args...)
+	}, `SELECT id, name, description, email, COALESCE(manager_id, ''), created_at, updated_at FROM assignment_groups WHERE `+seek+groupOrder.By()+groupOrder.Limit(&args, pg), args...)
 	if err != nil {
 		return none, err
 	}
@@ -147,11 +171,17 @@ func (s *Service) CreateGroup(ctx context.Context, p *access.Principal, in Group
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkManager(ctx, s.db.Read(), in); err != nil {
+		return nil, err
+	}
 	now := sqldb.Time(s.now())
 	g := &Group{ID: sqldb.NewID(), Name: in.Name, Description: in.Description, Email: in.Email, MemberIDs: []string{}, CreatedAt: now, UpdatedAt: now}
+	if in.ManagerID != nil {
+		g.ManagerID = *in.ManagerID
+	}
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO assignment_groups (id, name, description, email, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-			g.ID, g.Name, g.Description, g.Email, g.CreatedAt, g.UpdatedAt)
+		_, err := tx.ExecContext(ctx, `INSERT INTO assignment_groups (id, name, description, email, manager_id, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			g.ID, g.Name, g.Description, g.Email, nullable(g.ManagerID), g.CreatedAt, g.UpdatedAt)
 		if err != nil {
 			if errs.Is(sqldb.Err(err, "group"), errs.CodeConflict) {
 				return errs.Conflict("a group named %q already exists", g.Name)
@@ -174,6 +204,9 @@ func (s *Service) UpdateGroup(ctx context.Context, p *access.Principal, id strin
 	if err := in.Validate(); err != nil {
 		return nil, err
 	}
+	if err := checkManager(ctx, s.db.Read(), in); err != nil {
+		return nil, err
+	}
 	var out *Group
 	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 		before, err := getGroup(ctx, tx, id)
@@ -182,8 +215,11 @@ func (s *Service) UpdateGroup(ctx context.Context, p *access.Principal, id strin
 		}
 		g := *before
 		g.Name, g.Description, g.Email, g.UpdatedAt = in.Name, in.Description, in.Email, sqldb.Time(s.now())
-		if _, err := tx.ExecContext(ctx, `UPDATE assignment_groups SET name = $1, description = $2, email = $3, updated_at = $4 WHERE id = $5`,
-			g.Name, g.Description, g.Email, g.UpdatedAt, id); err != nil {
+		if in.ManagerID != nil {
+			g.ManagerID = *in.ManagerID
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE assignment_groups SET name = $1, description = $2, email = $3, manager_id = $4, updated_at = $5 WHERE id = $6`,
+			g.Name, g.Description, g.Email, nullable(g.ManagerID), g.UpdatedAt, id); err != nil {
 			if errs.Is(sqldb.Err(err, "group"), errs.CodeConflict) {
 				return errs.Conflict("a group named %q already exists", g.Name)
 			}
@@ -258,4 +294,12 @@ func (s *Service) SetMember(ctx context.Context, p *access.Principal, groupID, u
 		return s.audit(ctx, tx, p, audit.Entry{Action: action, ObjectType: "group", ObjectID: groupID, Before: before, After: out})
 	})
 	return out, err
+}
+
+// nullable is NULL for "", for optional references.
+func nullable(id string) any {
+	if id == "" {
+		return nil
+	}
+	return id
 }

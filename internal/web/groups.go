@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/identity"
@@ -49,6 +50,10 @@ type groupPage struct {
 	Units    []*identity.OrgUnit
 	Roles    []access.Role
 	CanGrant bool
+	// Manager is the group's manager, if any (by ID only when the reader
+	// may not read them); ManagerEmail is the edit form's value.
+	Manager      *identity.User
+	ManagerEmail string
 }
 
 func (p *Portal) groupView(r *http.Request) (groupPage, error) {
@@ -65,6 +70,15 @@ func (p *Portal) groupView(r *http.Request) (groupPage, error) {
 		if pg.Units, err = p.Identity.OrgUnits(r.Context(), pr); err != nil {
 			return groupPage{}, err
 		}
+	}
+	if g.ManagerID != "" {
+		if pg.Manager, err = p.Identity.User(r.Context(), pr, g.ManagerID); err != nil {
+			pg.Manager = &identity.User{ID: g.ManagerID, Name: "(not visible to you)"}
+		}
+		pg.ManagerEmail = pg.Manager.Email
+	}
+	if r.PostForm.Has("manager_email") {
+		pg.ManagerEmail = r.PostForm.Get("manager_email")
 	}
 	for _, id := range g.MemberIDs {
 		u, err := p.Identity.User(r.Context(), pr, id)
@@ -85,7 +99,21 @@ func (p *Portal) groupFormResult(w http.ResponseWriter, r *http.Request, err err
 }
 
 func (p *Portal) updateGroup(w http.ResponseWriter, r *http.Request) error {
-	_, err := p.Identity.UpdateGroup(r.Context(), middleware.Principal(r.Context()), r.PathValue("id"), groupInput(r))
+	pr := middleware.Principal(r.Context())
+	in := groupInput(r)
+	if f := r.PostForm; f.Has("manager_email") {
+		// The manager by email; empty: none.
+		id := ""
+		if email := strings.TrimSpace(f.Get("manager_email")); email != "" {
+			u, err := p.Identity.UserByEmail(r.Context(), pr, email)
+			if err != nil {
+				return p.groupFormResult(w, r, formInvalid("manager_email", "no user with this email is visible to you"), "")
+			}
+			id = u.ID
+		}
+		in.ManagerID = &id
+	}
+	_, err := p.Identity.UpdateGroup(r.Context(), pr, r.PathValue("id"), in)
 	return p.groupFormResult(w, r, err, "Saved.")
 }
 
