@@ -94,46 +94,80 @@ func (s *Service) Order(ctx context.Context, p *access.Principal, ref string, in
 	if in.Note != "" {
 		note += "\n\n" + in.Note
 	}
-	o, err := s.Orders.CreateOrder(ctx, p, orders.OrderInput{OrgUnitID: t.OrgUnit.ID, Note: note, Items: in.Items})
+	// One order at a time: the request is claimed (two clicks, a retry)
+	// until its order is recorded or refused.
+	claim, err := s.claimOrder(ctx, t)
 	if err != nil {
 		return nil, nil, err
 	}
-	submitted, err := s.Orders.Submit(ctx, p, o.ID)
+	// From here the work runs to its end even if the caller goes away.
+	wctx := context.WithoutCancel(ctx)
+	release := func() {
+		_ = s.db.Tx(wctx, func(tx *sqldb.Tx) error {
+			_, err := tx.ExecContext(wctx, `UPDATE tickets SET ordering_at = NULL WHERE id = $1 AND ordering_at = $2`, t.ID, claim)
+			return err
+		})
+	}
+	o, err := s.Orders.CreateOrder(wctx, p, orders.OrderInput{OrgUnitID: t.OrgUnit.ID, Note: note, Items: in.Items})
 	if err != nil {
-		// Nothing half done: the draft goes (its requester is the caller).
-		if _, cerr := s.Orders.Cancel(context.WithoutCancel(ctx), p, o.ID, "not submitted: "+excerpt(err.Error())); cerr != nil {
-			return nil, nil, errors.Join(err, fmt.Errorf("cancel the draft order %s: %w", o.Reference(), cerr))
+		release()
+		return nil, nil, err
+	}
+	submitted, err := s.Orders.Submit(wctx, p, o.ID)
+	if err != nil {
+		// Nothing half done: a draft still a draft goes (its requester is
+		// the caller); one submitted after all is recorded as it is.
+		cur, rerr := s.Orders.Order(wctx, p, o.ID)
+		if rerr != nil || cur.State == orders.StateDraft {
+			if _, cerr := s.Orders.Cancel(wctx, p, o.ID, "not submitted: "+excerpt(err.Error())); cerr != nil {
+				err = errors.Join(err, fmt.Errorf("cancel the draft order %s: %w", o.Reference(), cerr))
+			}
+			release()
+			return nil, nil, err
 		}
-		return nil, nil, err
+		submitted = cur
 	}
-	after, err := s.change(ctx, p, t.ID, "ticket.order", false, func(tx *sqldb.Tx, t *Ticket, now time.Time) error {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO ticket_orders (ticket_id, order_id, created_at) VALUES ($1, $2, $3)`, t.ID, submitted.ID, now); err != nil {
+	after, err := s.change(wctx, p, t.ID, "ticket.order", false, func(tx *sqldb.Tx, t *Ticket, now time.Time) error {
+		if _, err := tx.ExecContext(wctx, `INSERT INTO ticket_orders (ticket_id, order_id, created_at) VALUES ($1, $2, $3)`, t.ID, submitted.ID, now); err != nil {
 			return sqldb.Err(err, "ticket order")
 		}
-		if err := addComment(ctx, tx, t.ID, p.UserID, false, fmt.Sprintf("Ordered from the catalog as %s.", submitted.Reference()), now); err != nil {
+		if _, err := tx.ExecContext(wctx, `UPDATE tickets SET ordering_at = NULL WHERE id = $1`, t.ID); err != nil {
+			return sqldb.Err(err, "ticket")
+		}
+		if err := addComment(wctx, tx, t.ID, p.UserID, false, fmt.Sprintf("Ordered from the catalog as %s.", submitted.Reference()), now); err != nil {
 			return err
 		}
 		if !t.State.Open() {
 			// Resolved meanwhile by someone else: the order is on it all the same.
 			return nil
 		}
-		if err := s.stop(ctx, tx, t, now); err != nil {
+		if err := s.stop(wctx, tx, t, now); err != nil {
 			return err
 		}
 		resolution := "Fulfilled through order " + submitted.Reference() + "."
-		if _, err := tx.ExecContext(ctx, `UPDATE tickets SET state = 'resolved', hold_reason = '', resolution = $1, resolved_at = $2 WHERE id = $3`,
+		if _, err := tx.ExecContext(wctx, `UPDATE tickets SET state = 'resolved', hold_reason = '', resolution = $1, resolved_at = $2 WHERE id = $3`,
 			resolution, now, t.ID); err != nil {
 			return sqldb.Err(err, "ticket")
 		}
-		// Resolved is answered (the response clock stops with it).
-		if err := respond(ctx, tx, t, now); err != nil {
+		// Resolved is answered (the response clock stops with it), its due
+		// times are what its holds make them, and its open children (a
+		// request may have some) are resolved with it, as Move does.
+		if err := respond(wctx, tx, t, now); err != nil {
 			return err
 		}
-		resolved, err := get(ctx, tx, t.ID)
+		if t.State == StateOnHold {
+			if err := s.reschedule(wctx, tx, t); err != nil {
+				return err
+			}
+		}
+		if err := s.resolveChildren(wctx, tx, p, t, resolution, now, 1); err != nil {
+			return err
+		}
+		resolved, err := get(wctx, tx, t.ID)
 		if err != nil {
 			return err
 		}
-		return s.emitMove(ctx, tx, p, resolved, t.State, StateResolved, false)
+		return s.emitMove(wctx, tx, p, resolved, t.State, StateResolved, false)
 	})
 	if err != nil {
 		// The order stands (submitted, with its approvals under way) and
@@ -141,6 +175,41 @@ func (s *Service) Order(ctx context.Context, p *access.Principal, ref string, in
 		return submitted, nil, fmt.Errorf("order %s was placed, but %s could not record it: %w", submitted.Reference(), ref, err)
 	}
 	return submitted, after, nil
+}
+
+// claimTTL is how long a claim to order holds (a crash between placing the
+// order and recording it leaves one behind).
+const claimTTL = 5 * time.Minute
+
+// claimOrder claims an orderable request for the order being placed and
+// answers the claim's time; conflict when it is no longer orderable or
+// another order for it is being placed.
+func (s *Service) claimOrder(ctx context.Context, t *Ticket) (time.Time, error) {
+	now := sqldb.Time(s.now())
+	var n int64
+	err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE tickets SET ordering_at = $1 WHERE id = $2 AND kind = 'request' AND merged_into_id IS NULL
+			AND state IN ('new', 'assigned', 'in_progress', 'on_hold') AND (ordering_at IS NULL OR ordering_at < $3)`, now, t.ID, now.Add(-claimTTL))
+		if err != nil {
+			return sqldb.Err(err, "ticket")
+		}
+		n, _ = res.RowsAffected()
+		return nil
+	})
+	if err != nil {
+		return now, err
+	}
+	if n == 1 {
+		return now, nil
+	}
+	cur, err := get(ctx, s.db.Read(), t.ID)
+	if err != nil {
+		return now, err
+	}
+	if err := orderable(cur); err != nil {
+		return now, err
+	}
+	return now, errs.Conflict("an order for %s is being placed: wait a moment and reload it", t.Reference)
 }
 
 // orderable: only an open, unmerged service request turns into an order.

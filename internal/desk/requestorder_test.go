@@ -2,6 +2,7 @@ package desk_test
 
 import (
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -116,5 +117,45 @@ func TestRequestTurnsIntoAnOrder(t *testing.T) {
 	wantCode(t, err, errs.CodeConflict, "a resolved request turned into an order again")
 	if n := countOrders(); n != before+1 {
 		t.Errorf("%d orders, want the one", n-before)
+	}
+}
+
+// TestRequestOrderedOnce: two clicks (or a retry) at once turn a request
+// into one order: the other is told the request is being ordered, or is
+// no longer open, and places nothing.
+func TestRequestOrderedOnce(t *testing.T) {
+	f := newFixture(t)
+	dana := f.as("dana@contoso.example")
+	req := must(f.a.Desk.Raise(f.ctx, dana, desk.RaiseInput{Kind: desk.Request, Service: "email", Summary: "A mailbox for the temp"}))(t).Ticket
+	item := []orders.ItemInput{{Offering: "mailbox", Plan: "standard", Quantity: 1}}
+	const n = 4
+	errsCh := make(chan error, n)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			_, _, err := f.a.Desk.Order(f.ctx, dana, req.Reference, desk.OrderInput{Items: item})
+			errsCh <- err
+		})
+	}
+	wg.Wait()
+	close(errsCh)
+	ok := 0
+	for err := range errsCh {
+		switch {
+		case err == nil:
+			ok++
+		case !errs.Is(err, errs.CodeConflict):
+			t.Errorf("a concurrent order: %v, want a conflict", err)
+		}
+	}
+	var placed int
+	if err := f.a.DB.Read().QueryRowContext(f.ctx, `SELECT COUNT(*) FROM orders WHERE state <> 'cancelled' AND note LIKE '%' || $1 || '%'`, req.Reference).Scan(&placed); err != nil {
+		t.Fatal(err)
+	}
+	if ok != 1 || placed != 1 {
+		t.Errorf("%d of %d concurrent orders went through, placing %d orders; want one", ok, n, placed)
+	}
+	if d := must(f.a.Desk.Detail(f.ctx, dana, req.Reference))(t); d.State != desk.StateResolved || len(d.Orders) != 1 {
+		t.Errorf("the request is %s with orders %+v, want resolved through one", d.State, d.Orders)
 	}
 }

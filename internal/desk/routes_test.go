@@ -74,6 +74,16 @@ func TestRoutesPerOrgUnit(t *testing.T) {
 	wantCode(t, err, errs.CodeNotFound, "Plant IT taking a ticket raised before the route (it stays in its queue, which Pat does not read)")
 	// Plant IT works the service's tickets it gets: it raises a problem.
 	must(f.a.Desk.Raise(f.ctx, pat, desk.RaiseInput{Kind: desk.Problem, Service: "email", OrgUnit: "MFG", Summary: "Mail drops after the plant's network change"}))(t)
+	// Not those of Retail, which go to the service's group: a Plant IT
+	// member raising a problem, or on someone's behalf, for Retail is refused.
+	quinn := f.person("quinn@contoso.example", access.RoleConsumer, "RETAIL", "Plant IT")
+	_, err = f.a.Desk.Raise(f.ctx, quinn, desk.RaiseInput{Kind: desk.Problem, Service: "email", OrgUnit: "RETAIL", Summary: "Retail's mail is slow"})
+	wantCode(t, err, errs.CodeForbidden, "a Plant IT member raising a problem for Retail")
+	_, err = f.a.Desk.Raise(f.ctx, quinn, desk.RaiseInput{Service: "email", Requester: "dana@contoso.example", Summary: "On Dana's behalf"})
+	wantCode(t, err, errs.CodeForbidden, "a Plant IT member raising for Retail on someone's behalf")
+	if d := must(f.a.Desk.Raise(f.ctx, quinn, desk.RaiseInput{Service: "email", Summary: "My own mail is slow"}))(t); d.Access.Work || d.Access.Notes {
+		t.Errorf("Quinn's own Retail ticket answers her access %+v, but the Service Desk works it", d.Access)
+	}
 
 	// Reclassified to email, a Manufacturing ticket follows the route.
 	moved := must(f.a.Desk.Raise(f.ctx, mia, desk.RaiseInput{Service: "desktop", Summary: "Outlook crashes on start"}))(t)

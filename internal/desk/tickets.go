@@ -143,13 +143,13 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 			return nil, err
 		}
 	}
-	works := p.Can(access.TicketWork, access.Resource{ServiceID: svc.ID}) || inServiceGroup(ctx, s.db.Read(), p, svc)
-	if svc.Lifecycle != string(catalog.LifecycleLive) && svc.Lifecycle != string(catalog.LifecycleRetiring) && !works {
+	// Those who work the service's tickets anywhere (ticket.work on it, or
+	// a group it routes to) raise tickets about a service not live yet;
+	// what they may do with this ticket is decided below, by its group.
+	if svc.Lifecycle != string(catalog.LifecycleLive) && svc.Lifecycle != string(catalog.LifecycleRetiring) &&
+		!p.Can(access.TicketWork, access.Resource{ServiceID: svc.ID}) && !inServiceGroup(ctx, s.db.Read(), p, svc) {
 		return nil, &errs.Error{Code: errs.CodeInvalid, Message: "the ticket is not valid",
 			Fields: []errs.FieldError{{Field: "service", Rule: "live", Message: "tickets are raised about live services; this one is " + svc.Lifecycle}}}
-	}
-	if (in.Kind == Problem || in.Kind == Change) && !works {
-		return nil, errs.Forbidden("problems and requests for change are raised by the people who work the service's tickets (ticket.work on the service, or its assignment group)")
 	}
 	// What the ticket needs is read first, from the read pool: the write
 	// transaction (SQLite's one writer) holds only the writes.
@@ -159,9 +159,6 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 		if q.QueryRowContext(ctx, `SELECT id FROM users WHERE (id = $1 OR LOWER(email) = LOWER($1)) AND disabled = FALSE`, r).Scan(&requester.ID) != nil {
 			return nil, &errs.Error{Code: errs.CodeInvalid, Message: "the ticket is not valid",
 				Fields: []errs.FieldError{{Field: "requester", Rule: "exists", Message: fmt.Sprintf("no active user %q", r)}}}
-		}
-		if requester.ID != p.UserID && !works {
-			return nil, errs.Forbidden("only the people who work the service's tickets raise them on someone else's behalf")
 		}
 	}
 	var home string
@@ -184,6 +181,19 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 	if err := p.Require(access.TicketCreate, access.InOrgUnit(ouPath)); err != nil {
 		return nil, err
 	}
+	groupID, err := routeOf(ctx, q, svc, ouPath)
+	if err != nil {
+		return nil, err
+	}
+	// Who works this ticket: ticket.work on the service, or its group
+	// (the service's, or the org unit's route's).
+	works := p.Can(access.TicketWork, access.Resource{ServiceID: svc.ID}) || (groupID != "" && worksTickets(p) && inGroup(ctx, q, groupID, p.UserID))
+	if (in.Kind == Problem || in.Kind == Change) && !works {
+		return nil, errs.Forbidden("problems and requests for change are raised by the people who work the service's tickets (ticket.work on the service, or the assignment group its tickets of this org unit go to)")
+	}
+	if requester.ID != p.UserID && !works {
+		return nil, errs.Forbidden("only the people who work the service's tickets raise them on someone else's behalf")
+	}
 	var parentID any
 	var parent string
 	var parentLink *Link
@@ -201,10 +211,6 @@ func (s *Service) Raise(ctx context.Context, p *access.Principal, in RaiseInput)
 		parentLink = &Link{ID: par.ID, Reference: par.Reference, Kind: par.Kind, State: par.State, Summary: par.Summary}
 	}
 	priority, err := priorityOf(ctx, q, in.Impact, in.Urgency)
-	if err != nil {
-		return nil, err
-	}
-	groupID, err := routeOf(ctx, q, svc, ouPath)
 	if err != nil {
 		return nil, err
 	}

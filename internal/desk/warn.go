@@ -3,7 +3,9 @@ package desk
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
+	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/outbox"
@@ -16,7 +18,8 @@ import (
 // it is told (its assignee, or its group while nobody has taken it) and so
 // is its group's manager: event ticket.at_risk. A ticket is told of once
 // per warning time: a hold moves the time on, and it is told again when
-// the new one comes.
+// the new one comes. A warning more than a day late (the tickets open
+// when warnings came, or after downtime) is marked and not sent.
 
 // WarnJob is the kind of the job that tells of tickets about to miss their
 // resolution time; the composition root runs it every minute.
@@ -24,6 +27,9 @@ const WarnJob = "tickets.warn"
 
 // warnBatch bounds the tickets one pass tells of; the next pass goes on.
 const warnBatch = 500
+
+// staleWarning: a warning this late is not sent (the ticket is marked).
+const staleWarning = 24 * time.Hour
 
 // Warn tells of the open tickets whose warning time has come and that were
 // not told of since: it answers how many.
@@ -38,8 +44,10 @@ func (s *Service) Warn(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	told := 0
+	var failed []error
 	sys := access.System()
 	for _, id := range ids {
+		warned := false
 		err := s.db.Tx(ctx, func(tx *sqldb.Tx) error {
 			t, err := lock(ctx, tx, id)
 			if err != nil {
@@ -56,6 +64,11 @@ func (s *Service) Warn(ctx context.Context) (int, error) {
 			if _, err := tx.ExecContext(ctx, `UPDATE tickets SET warned_at = $1 WHERE id = $2`, now, t.ID); err != nil {
 				return sqldb.Err(err, "ticket")
 			}
+			if warnBy.Time.Before(now.Add(-staleWarning)) {
+				// A warning a day late (after downtime, or for the tickets
+				// open when warnings came) is no warning: marked, not sent.
+				return nil
+			}
 			n := &outbox.Notice{Link: "/tickets/" + t.Reference, Title: fmt.Sprintf("%s is about to miss its resolution time: %s", t.Reference, t.Summary)}
 			if t.ResolveBy != nil && t.ResolveBy.Before(neverDue) {
 				n.Body = "It is due " + t.ResolveBy.UTC().Format("2006-01-02 15:04 UTC") + "."
@@ -71,8 +84,11 @@ func (s *Service) Warn(ctx context.Context) (int, error) {
 				n.Groups = []string{t.groupID}
 			}
 			if t.groupID != "" {
+				// The group's manager, while they are an active user.
 				var manager string
-				if err := tx.QueryRowContext(ctx, `SELECT COALESCE(manager_id, '') FROM assignment_groups WHERE id = $1`, t.groupID).Scan(&manager); err != nil {
+				err := tx.QueryRowContext(ctx, `SELECT u.id FROM assignment_groups g JOIN users u ON u.id = g.manager_id
+					WHERE g.id = $1 AND u.disabled = FALSE`, t.groupID).Scan(&manager)
+				if err != nil && !errors.Is(err, sql.ErrNoRows) {
 					return sqldb.Err(err, "assignment group")
 				}
 				if manager != "" && (t.Assignee == nil || t.Assignee.ID != manager) {
@@ -82,12 +98,17 @@ func (s *Service) Warn(ctx context.Context) (int, error) {
 			if len(n.Users) == 0 && len(n.Groups) == 0 {
 				n = nil
 			}
-			told++
+			warned = true
 			return s.emit(ctx, tx, sys, t, "ticket.at_risk", n)
 		})
 		if err != nil {
-			return told, err
+			// One ticket that fails does not hold up the others' warnings.
+			failed = append(failed, fmt.Errorf("warn of ticket %s: %w", id, err))
+			continue
+		}
+		if warned {
+			told++
 		}
 	}
-	return told, nil
+	return told, errors.Join(failed...)
 }

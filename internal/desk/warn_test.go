@@ -133,6 +133,21 @@ func TestTicketsWarnBeforeBreach(t *testing.T) {
 		t.Errorf("B's notices %v, want one to Mona, who has it, not the whole group", notices)
 	}
 
+	// A warning more than a day late (downtime, or tickets open when
+	// warnings came) is marked, not sent.
+	c := raise("The plotter is offline")
+	f.set(warnBy(c).Add(25 * time.Hour).Format(time.RFC3339))
+	if n := must(f.a.Desk.Warn(f.ctx))(t); n != 0 {
+		t.Errorf("a warning a day late was sent: %d", n)
+	}
+	if notices := atRisk(c); len(notices) != 0 {
+		t.Errorf("a warning a day late left events %v", notices)
+	}
+	var marked sql.NullTime
+	if err := f.a.DB.Read().QueryRowContext(f.ctx, `SELECT warned_at FROM tickets WHERE id = $1`, c.ID).Scan(&marked); err != nil || !marked.Valid {
+		t.Errorf("the late ticket is not marked as told of: %v %v", marked, err)
+	}
+
 	// No longer the manager, Mona neither works nor reads the group's tickets.
 	must(f.a.Identity.UpdateGroup(f.ctx, sys, deskGroup.ID, identity.GroupInput{Name: deskGroup.Name, Email: deskGroup.Email, ManagerID: ptr("")}))(t)
 	_, err = f.a.Desk.Move(f.ctx, mona, b.Reference, desk.MoveInput{To: desk.StateResolved, Resolution: "Cleaned the glass"})

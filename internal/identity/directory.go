@@ -395,6 +395,10 @@ func (s *Service) DirectoryDeleteUser(ctx context.Context, p *access.Principal, 
 		if _, err := tx.ExecContext(ctx, `DELETE FROM group_members WHERE user_id = $1`, id); err != nil {
 			return nil, sqldb.Err(err, "group member")
 		}
+		// Nor do they manage a group any more.
+		if _, err := tx.ExecContext(ctx, `UPDATE assignment_groups SET manager_id = NULL WHERE manager_id = $1`, id); err != nil {
+			return nil, sqldb.Err(err, "group")
+		}
 		return u, s.link(ctx, tx, "user", id, u.ExternalID, true)
 	})
 	return err

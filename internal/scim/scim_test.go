@@ -233,8 +233,15 @@ func TestDirectorySyncAsEntraAndOkta(t *testing.T) {
 		t.Errorf("reactivated = %v", on)
 	}
 
-	// DELETE: gone for the directory (section 3.6), kept (disabled) in Steward.
+	// DELETE: gone for the directory (section 3.6), kept (disabled) in
+	// Steward, no longer in its groups nor managing one.
+	if _, err := f.ids.UpdateGroup(f.ctx, sys, grpID, identity.GroupInput{Name: "Retail approvers", ManagerID: &annID}); err != nil {
+		t.Fatal(err)
+	}
 	f.call(f.token, "DELETE", "/scim/v2/Users/"+annID, "", 204)
+	if g, err := f.ids.Group(f.ctx, sys, grpID); err != nil || g.ManagerID != "" {
+		t.Errorf("after DELETE the group's manager is %q (%v), want none", g.ManagerID, err)
+	}
 	f.call(f.token, "GET", "/scim/v2/Users/"+annID, "", 404)
 	u, err := f.ids.User(f.ctx, sys, annID)
 	if err != nil || !u.Disabled {

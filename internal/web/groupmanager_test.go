@@ -33,10 +33,13 @@ func TestGroupManagerInThePortal(t *testing.T) {
 	}
 	form := url.Values{"name": {"Service Desk"}, "description": {"First line: requests and incidents."}, "email": {"servicedesk@it.contoso.example"}}
 	form.Set("manager_email", "nobody@example.com")
+	form.Set("description", "First line, renamed")
 	code, _, body := admin.do("POST", page, form)
-	if code != 422 || !strings.Contains(body, "no user with this email") || !strings.Contains(body, `value="nobody@example.com"`) {
+	if code != 422 || !strings.Contains(body, "no user with this email") || !strings.Contains(body, `value="nobody@example.com"`) ||
+		!strings.Contains(body, `value="First line, renamed"`) {
 		t.Errorf("an unknown manager answered %d (%s), or lost what was typed", code, errorText(body))
 	}
+	form.Set("description", "First line: requests and incidents.")
 	form.Set("manager_email", "")
 	if code, _, _ := admin.do("POST", page, form); code != 303 {
 		t.Fatalf("clearing the manager answered %d", code)

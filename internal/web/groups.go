@@ -51,9 +51,13 @@ type groupPage struct {
 	Roles    []access.Role
 	CanGrant bool
 	// Manager is the group's manager, if any (by ID only when the reader
-	// may not read them); ManagerEmail is the edit form's value.
-	Manager      *identity.User
-	ManagerEmail string
+	// may not read them); ManagerEmail is the edit form's value, and
+	// ManagerHidden says the reader may not see (so not change) them.
+	Manager       *identity.User
+	ManagerEmail  string
+	ManagerHidden bool
+	// Form is the edit form's values: the group's, or what was posted.
+	Form identity.GroupInput
 }
 
 func (p *Portal) groupView(r *http.Request) (groupPage, error) {
@@ -73,9 +77,13 @@ func (p *Portal) groupView(r *http.Request) (groupPage, error) {
 	}
 	if g.ManagerID != "" {
 		if pg.Manager, err = p.Identity.User(r.Context(), pr, g.ManagerID); err != nil {
-			pg.Manager = &identity.User{ID: g.ManagerID, Name: "(not visible to you)"}
+			pg.Manager, pg.ManagerHidden = &identity.User{ID: g.ManagerID, Name: "(not visible to you)"}, true
 		}
 		pg.ManagerEmail = pg.Manager.Email
+	}
+	pg.Form = identity.GroupInput{Name: g.Name, Description: g.Description, Email: g.Email}
+	if f := r.PostForm; f.Has("name") {
+		pg.Form = groupInput(r)
 	}
 	if r.PostForm.Has("manager_email") {
 		pg.ManagerEmail = r.PostForm.Get("manager_email")
