@@ -22,38 +22,7 @@ import (
 // (on hold), she answers, he escalates and resolves it, she rates it;
 // each command acts as --as, and what it may not do it is told why.
 func TestTicketCommands(t *testing.T) {
-	ctx := context.Background()
-	cfg := sqldbtest.Config(t)
-	a, err := app.New(ctx, app.Config{Database: cfg, Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}},
-		slog.New(slog.NewTextHandler(io.Discard, nil)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing})
-	a.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	vars := map[string]string{"STEWARD_DATA_DIR": cfg.DataDir, "STEWARD_DATABASE": cfg.URL}
-	if cfg.URL != "" {
-		vars["STEWARD_SECRET_KEY"] = testKey
-	}
-	getenv := func(k string) string { return vars[k] }
-	must := func(want string, args ...string) string {
-		t.Helper()
-		out, err := cli(t, getenv, "", args...)
-		if err != nil || !strings.Contains(out, want) {
-			t.Fatalf("steward %s: %v\n%s\nwant %q", strings.Join(args, " "), err, out, want)
-		}
-		return out
-	}
-	refuse := func(want string, args ...string) {
-		t.Helper()
-		out, err := cli(t, getenv, "", args...)
-		if err == nil || !strings.Contains(out, want) {
-			t.Fatalf("steward %s: %v\n%s\nwant it refused with %q", strings.Join(args, " "), err, out, want)
-		}
-	}
+	must, refuse := demoCLI(t)
 	refuse("--as EMAIL", "ticket", "raise", "--service", "desktop", "--summary", "no one")
 	out := must("for Service Desk", "ticket", "raise", "--as", "dana@contoso.example", "--service", "desktop", "--summary", "VPN drops every few minutes",
 		"--description", "Since Monday, on the store Wi-Fi.", "--urgency", "1")
@@ -159,4 +128,44 @@ func TestTicketCommands(t *testing.T) {
 	if show := must("Fulfilled through order "+ord, "ticket", "show", req, "--as", "dana@contoso.example"); !strings.Contains(show, "ordered as  "+ord) {
 		t.Errorf("ticket show does not name the order:\n%s", show)
 	}
+}
+
+// demoCLI seeds a demo into a fresh database and answers two runners of
+// the CLI against it: must (the command succeeds and prints want) and
+// refuse (it fails and says want).
+func demoCLI(t *testing.T) (must func(want string, args ...string) string, refuse func(want string, args ...string)) {
+	t.Helper()
+	ctx := context.Background()
+	cfg := sqldbtest.Config(t)
+	a, err := app.New(ctx, app.Config{Database: cfg, Identity: identity.Options{Argon2: identity.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}}},
+		slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = demo.Seed(ctx, demo.Services{Identity: a.Identity, Catalog: a.Catalog, Orders: a.Orders, Metering: a.Metering, Billing: a.Billing})
+	a.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]string{"STEWARD_DATA_DIR": cfg.DataDir, "STEWARD_DATABASE": cfg.URL}
+	if cfg.URL != "" {
+		vars["STEWARD_SECRET_KEY"] = testKey
+	}
+	getenv := func(k string) string { return vars[k] }
+	must = func(want string, args ...string) string {
+		t.Helper()
+		out, err := cli(t, getenv, "", args...)
+		if err != nil || !strings.Contains(out, want) {
+			t.Fatalf("steward %s: %v\n%s\nwant %q", strings.Join(args, " "), err, out, want)
+		}
+		return out
+	}
+	refuse = func(want string, args ...string) {
+		t.Helper()
+		out, err := cli(t, getenv, "", args...)
+		if err == nil || !strings.Contains(out, want) {
+			t.Fatalf("steward %s: %v\n%s\nwant it refused with %q", strings.Join(args, " "), err, out, want)
+		}
+	}
+	return must, refuse
 }
