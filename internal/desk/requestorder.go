@@ -233,7 +233,7 @@ func ordersOf(ctx context.Context, q sqldb.Querier, ticketID string) ([]OrderRef
 		if err := row.Scan(&o.ID, &n, &o.State); err != nil {
 			return o, err
 		}
-		o.Reference = fmt.Sprintf("ORD-%06d", n)
+		o.Reference = (&orders.Order{Number: n}).Reference()
 		return o, nil
 	}, `SELECT o.id, o.number, o.state FROM ticket_orders x JOIN orders o ON o.id = x.order_id WHERE x.ticket_id = $1 ORDER BY x.created_at, o.number LIMIT 100`, ticketID)
 }
