@@ -171,20 +171,18 @@ func (b *Broker) Register(ctx context.Context, p *access.Principal, in PlatformI
 	raw := make([]byte, 24)
 	rand.Read(raw)
 	password := base64.RawURLEncoding.EncodeToString(raw)
-	u, err := b.identity.CreateUser(ctx, access.System(), identity.CreateUserInput{Email: "platform+" + name + "@osb.steward.example", Name: "Platform " + name,
-		OrgUnitID: in.OrgUnitID, Machine: true})
-	if err != nil {
-		if errs.Is(err, errs.CodeConflict) {
-			return nil, errs.Conflict("a platform named %s is registered already", name)
-		}
-		return nil, err
-	}
-	if _, err := b.identity.CreateGrant(ctx, access.System(), identity.CreateGrantInput{UserID: u.ID, Role: access.RoleConsumer,
-		ScopeKind: access.ScopeOrgUnit, ScopeID: in.OrgUnitID}); err != nil {
-		return nil, err
-	}
+	// The machine user, its grant and the platform commit together: a
+	// failure leaves no user with a consumer grant behind (issue 15).
 	id := sqldb.NewID()
-	err = b.db.Tx(ctx, func(tx *sqldb.Tx) error {
+	err := b.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		u, err := b.identity.CreateUserWith(ctx, tx, access.System(), identity.CreateUserInput{Email: "platform+" + name + "@osb.steward.example", Name: "Platform " + name,
+			OrgUnitID: in.OrgUnitID, Machine: true}, identity.CreateGrantInput{Role: access.RoleConsumer, ScopeKind: access.ScopeOrgUnit, ScopeID: in.OrgUnitID})
+		if err != nil {
+			if errs.Is(err, errs.CodeConflict) {
+				return errs.Conflict("a platform named %s is registered already", name)
+			}
+			return err
+		}
 		now := sqldb.Time(b.now())
 		if _, err := tx.ExecContext(ctx, `INSERT INTO platforms (id, name, username, password_hash, org_unit_id, user_id, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, id, name, name, hashSecret(password), in.OrgUnitID, u.ID, now); err != nil {

@@ -92,6 +92,50 @@ func TestPlatformsAreScopedAndCannotSignIn(t *testing.T) {
 	}
 }
 
+// TestRegisterIsOneTransaction: issue 15 (nothing half written): the
+// platform's machine user, its consumer grant and the platform commit
+// together. A platform name that is taken while its user's address is
+// free (the earlier platform's user was renamed) makes the platform's
+// insert fail after the user was made; nothing of it is left.
+func TestRegisterIsOneTransaction(t *testing.T) {
+	ctx := context.Background()
+	a := seeded(t, sqldbtest.Config(t))
+	t.Cleanup(func() { a.Close() })
+	retail := orgUnitByCode(t, a.Identity, "RETAIL")
+	admin := principal(t, a, "admin@it.contoso.example")
+	if _, err := a.Broker.Register(ctx, admin, broker.PlatformInput{Name: "cf", OrgUnitID: retail.ID}); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE users SET email = 'renamed@osb.steward.example' WHERE email = 'platform+cf@osb.steward.example'`)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var users, grants int
+	count := func() {
+		t.Helper()
+		if err := a.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM users`).Scan(&users); err != nil {
+			t.Fatal(err)
+		}
+		if err := a.DB.Read().QueryRowContext(ctx, `SELECT COUNT(*) FROM grants`).Scan(&grants); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count()
+	u0, g0 := users, grants
+	if _, err := a.Broker.Register(ctx, admin, broker.PlatformInput{Name: "CF", OrgUnitID: retail.ID}); !errs.Is(err, errs.CodeConflict) {
+		t.Fatalf("registering a taken name = %v, want conflict", err)
+	}
+	count()
+	if users != u0 || grants != g0 {
+		t.Errorf("a refused registration left %d users and %d grants behind", users-u0, grants-g0)
+	}
+	if _, err := a.Identity.UserByEmail(ctx, access.System(), "platform+cf@osb.steward.example"); !errs.Is(err, errs.CodeNotFound) {
+		t.Errorf("the refused platform's user exists: %v", err)
+	}
+}
+
 // Issue 15, finding 15: OSB basic auth is throttled like sign-in: a
 // guesser of a platform's password is slowed (429 with Retry-After), the
 // platform keeps working from its own address.

@@ -179,6 +179,33 @@ func (s *Service) CreateUser(ctx context.Context, p *access.Principal, in Create
 	return out, err
 }
 
+// CreateUserWith adds a user and their grants in the caller's transaction,
+// so another domain's record of the user (a platform, say) and the user
+// commit or roll back together. The rules are CreateUser's and
+// CreateGrant's; each grant's UserID is set to the new user.
+func (s *Service) CreateUserWith(ctx context.Context, tx *sqldb.Tx, p *access.Principal, in CreateUserInput, grants ...CreateGrantInput) (*User, error) {
+	if err := in.Validate(); err != nil {
+		return nil, err
+	}
+	u, err := s.createUser(ctx, tx, p, in)
+	if err != nil {
+		return nil, err
+	}
+	if len(grants) > 0 {
+		defer s.tokens.forget()
+	}
+	for _, g := range grants {
+		g.UserID = u.ID
+		if err := g.Validate(); err != nil {
+			return nil, err
+		}
+		if _, err := s.createGrant(ctx, tx, p, g); err != nil {
+			return nil, err
+		}
+	}
+	return u, nil
+}
+
 func (s *Service) createUser(ctx context.Context, tx *sqldb.Tx, p *access.Principal, in CreateUserInput) (*User, error) {
 	now := sqldb.Time(s.now())
 	u := &User{ID: sqldb.NewID(), Email: in.Email, Name: in.Name, OrgUnitID: in.OrgUnitID, CreatedAt: now, UpdatedAt: now}

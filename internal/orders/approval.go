@@ -122,7 +122,8 @@ func (s *Service) decider(ctx context.Context, q sqldb.Querier, a *Approval, o *
 		}
 	}
 	r.note = fmt.Sprintf("the service's %s no longer approves for this org unit, so a fallback approver decides", approverNoun(a.ApproverKind))
-	return s.fallback(ctx, q, o, r)
+	r, _, err := s.fallback(ctx, q, o, r)
+	return r, err
 }
 
 // askDeciders tells whoever decides each pending approval of the order's
@@ -374,7 +375,9 @@ func (r route) merge(other route) route {
 // when a policy fails or names an approver who cannot decide for the
 // order: the first that someone other than the requester holds on a scope
 // covering the order's org unit (or the item's service). When nobody holds
-// any, the approval waits for the first, which an administrator can grant.
+// any, the order is not submitted (nobodyApproves); an approval already
+// waiting whose sponsor lost the right waits for the first, which an
+// administrator can grant.
 var fallbackRoles = []access.Role{access.RoleApprover, access.RoleFinancialManager}
 
 // maxNote bounds the note of a route (a policy's error can be long).
@@ -449,8 +452,11 @@ func (s *Service) routes(ctx context.Context, q sqldb.Querier, o *Order) ([]rout
 				}
 			}
 			if r.note != "" {
-				if r, err = s.fallback(ctx, q, o, r); err != nil {
+				var found bool
+				if r, found, err = s.fallback(ctx, q, o, r); err != nil {
 					return nil, err
+				} else if !found {
+					return nil, nobodyApproves(o, orgCode, r.note)
 				}
 			}
 			k := key{step: r.step, kind: r.kind, role: r.role, user: r.user}
@@ -490,14 +496,28 @@ func evaluateWith(ctx context.Context, cache *policyCache, pol *Policy, vars map
 	return match, nil
 }
 
-// fallback sends r to the first fallback role someone may decide with.
-func (s *Service) fallback(ctx context.Context, q sqldb.Querier, o *Order, r route) (route, error) {
+// nobodyApproves refuses to submit an order that would wait for an
+// approval nobody may decide: nobody but the requester holds a fallback
+// role for the order (issue 15: never leave an order without an eligible
+// approver). The order stays a draft, and the error says who must act.
+func nobodyApproves(o *Order, orgCode, why string) error {
+	names := make([]string, len(fallbackRoles))
+	for i, r := range fallbackRoles {
+		names[i] = string(r)
+	}
+	return errs.Conflict("order %s needs an approval (%s) and nobody but its requester may give it for %s: an administrator must grant %s on %s or above before it can be submitted",
+		o.Reference(), why, orgCode, strings.Join(names, " or "), orgCode)
+}
+
+// fallback sends r to the first fallback role someone may decide with, and
+// says whether anyone may.
+func (s *Service) fallback(ctx context.Context, q sqldb.Querier, o *Order, r route) (route, bool, error) {
 	r.kind, r.user, r.role = ApproverRole, "", string(fallbackRoles[0])
 	found := false
 	for _, role := range fallbackRoles {
 		ok, err := s.mayApprove(ctx, q, o, "", []access.Role{role}, r.service)
 		if err != nil {
-			return r, err
+			return r, false, err
 		}
 		if ok {
 			r.role, found = string(role), true
@@ -510,7 +530,7 @@ func (s *Service) fallback(ctx context.Context, q sqldb.Querier, o *Order, r rou
 	if len(r.note) > maxNote {
 		r.note = r.note[:maxNote-3] + "..."
 	}
-	return r, nil
+	return r, found, nil
 }
 
 // mayApprove reports whether someone other than the order's requester (or

@@ -131,6 +131,64 @@ func TestRoutingForTheOrgUnit(t *testing.T) {
 	must(t, err)
 }
 
+// TestNobodyToApproveRefusesTheSubmit: issue 15, finding 15 ("never leave
+// an order without an eligible approver"). When an order needs an approval
+// and nobody but its requester holds approver or financial_manager for its
+// org unit, Submit refuses, naming who must grant what, and the order stays
+// a draft with no approval and no quota taken; once a fallback approver is
+// granted, the same draft goes through to them.
+func TestNobodyToApproveRefusesTheSubmit(t *testing.T) {
+	f := newFixture(t)
+	gs, err := f.ids.Grants(f.ctx, f.sys, f.fin.UserID)
+	must(t, err)
+	for _, g := range gs {
+		must(t, f.ids.DeleteGrant(f.ctx, f.sys, g.ID))
+	}
+	f.policy("gold needs an approver", `item.plan == "gold"`, 1, orders.ApproverRole, access.RoleApprover)
+	// Manufacturing's consumer orders; nobody approves for Manufacturing.
+	o, err := f.ord.CreateOrder(f.ctx, f.mo, orders.OrderInput{Items: []orders.ItemInput{{Offering: "vm", Plan: "gold", Parameters: map[string]any{"hostname": "m1"}}}})
+	must(t, err)
+	_, err = f.ord.Submit(f.ctx, f.mo, o.ID)
+	wantCode(t, err, errs.CodeConflict, "nobody but its requester may give it for MFG")
+	if !strings.Contains(errs.As(err).Message, "grant approver or financial_manager on MFG") {
+		t.Errorf("the refusal does not say what to grant: %q", errs.As(err).Message)
+	}
+	got, err := f.ord.Order(f.ctx, f.mo, o.ID)
+	must(t, err)
+	if got.State != orders.StateDraft {
+		t.Errorf("order state = %s after a refused submit, want draft", got.State)
+	}
+	if as, _ := f.ord.Approvals(f.ctx, f.mo, o.ID); len(as) != 0 {
+		t.Errorf("a refused submit left approvals %+v", as)
+	}
+	var used int
+	must(t, f.db.Read().QueryRowContext(f.ctx, `SELECT COALESCE(SUM(used_instances), 0) FROM quotas`).Scan(&used))
+	if used != 0 {
+		t.Errorf("a refused submit used quota (%d instances)", used)
+	}
+
+	// An approver who is the requester is no eligible approver either.
+	boss := f.user("boss@x.example", f.mfg.ID, grant(access.RoleConsumer, access.ScopeOrgUnit, f.mfg.ID), grant(access.RoleApprover, access.ScopeOrgUnit, f.mfg.ID))
+	own, err := f.ord.CreateOrder(f.ctx, boss, orders.OrderInput{Items: []orders.ItemInput{{Offering: "vm", Plan: "gold", Parameters: map[string]any{"hostname": "m2"}}}})
+	must(t, err)
+	_, err = f.ord.Submit(f.ctx, boss, own.ID)
+	wantCode(t, err, errs.CodeConflict, "nobody but its requester")
+
+	// The consumer's draft now goes to the boss, who may decide it.
+	if o, err = f.ord.Submit(f.ctx, f.mo, o.ID); err != nil {
+		t.Fatalf("submit with an approver for MFG: %v", err)
+	}
+	if o.State != orders.StateAwaitingApproval {
+		t.Fatalf("state = %s, want awaiting_approval", o.State)
+	}
+	as, _ := f.ord.Approvals(f.ctx, f.mo, o.ID)
+	if len(as) != 1 {
+		t.Fatalf("approvals = %+v", as)
+	}
+	_, err = f.ord.Decide(f.ctx, boss, as[0].ID, orders.Decision{Approve: true})
+	must(t, err)
+}
+
 // TestItemsPerOrder: issue 15, finding 8: an order holds at most
 // MaxItemsPerOrder items; more is refused naming the limit, and nothing
 // is written.
