@@ -269,15 +269,19 @@ func TestBrokerInternalErrorsAreLoggedNotShown(t *testing.T) {
 	t.Cleanup(srv.Close)
 	pl, _ := platformUnit(t, a, "K8S", "Kubernetes tenants")
 	p := &platform{t: t, base: srv.URL + "/osb", user: pl.Username, pass: pl.Password, v: osbtest.NewValidator(t, srv.URL+"/osb")}
+	ctx := context.Background()
+	rename := func(from, to string) {
+		t.Helper()
+		if err := a.DB.Tx(ctx, func(tx *sqldb.Tx) error {
+			_, err := tx.ExecContext(ctx, `ALTER TABLE `+from+` RENAME TO `+to)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	// The platforms' table goes away under the running broker (as a
 	// database fails): signing in cannot read the credentials.
-	ctx := context.Background()
-	if err := a.DB.Tx(ctx, func(tx *sqldb.Tx) error {
-		_, err := tx.ExecContext(ctx, `ALTER TABLE platforms RENAME TO platforms_gone`)
-		return err
-	}); err != nil {
-		t.Fatal(err)
-	}
+	rename("platforms", "platforms_gone")
 	got := p.call("GET", "/v2/catalog", nil, 500)
 	rid := got.header.Get("X-Request-Id")
 	desc := description(got)
@@ -299,6 +303,21 @@ func TestBrokerInternalErrorsAreLoggedNotShown(t *testing.T) {
 	if !logged {
 		t.Errorf("no error with the database's cause logged with request_id %s:\n%s", rid, logs.String())
 	}
+
+	rename("platforms_gone", "platforms")
+	// The catalog cannot be read while provisioning: a 500, not 400 "not a
+	// service in this broker's catalog", which would tell the platform
+	// its request was wrong.
+	p.call("GET", "/v2/catalog", nil, 200) // signs in, so the credentials are cached
+	rename("offerings", "offerings_gone")
+	prov := p.call("PUT", "/v2/service_instances/db-down?accepts_incomplete=true", map[string]any{"service_id": "no-such-service",
+		"plan_id": "p", "organization_guid": "org-1", "space_guid": "space-1"}, 500)
+	if d := description(prov); strings.Contains(d, "not a service") || strings.Contains(d, "offerings") {
+		t.Errorf("provisioning while the catalog cannot be read answered %q", d)
+	}
+	rename("offerings_gone", "offerings")
+	p.call("PUT", "/v2/service_instances/db-up?accepts_incomplete=true", map[string]any{"service_id": "no-such-service",
+		"plan_id": "p", "organization_guid": "org-1", "space_guid": "space-1"}, 400)
 }
 
 // miniBlueprint makes a database at the peer broker, on the plan named.

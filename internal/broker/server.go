@@ -433,7 +433,7 @@ func (b *Broker) resolve(ctx context.Context, c *call, reqContext map[string]any
 	if originating != "" {
 		_, props, err := osb.ParseIdentity(originating)
 		if err != nil {
-			return "", "", err
+			return "", "", errs.Invalid("%v", err)
 		}
 		for _, k := range []string{"email", "username"} {
 			email, _ := props[k].(string)
@@ -443,6 +443,9 @@ func (b *Broker) resolve(ctx context.Context, c *call, reqContext map[string]any
 			var id, ou, path string
 			err := b.db.Read().QueryRowContext(ctx, `SELECT u.id, u.org_unit_id, ou.path FROM users u JOIN org_units ou ON ou.id = u.org_unit_id WHERE u.email = $1`,
 				strings.ToLower(email)).Scan(&id, &ou, &path)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return "", "", sqldb.Err(err, "originating user")
+			}
 			if err == nil && strings.HasPrefix(path, c.platform.orgUnitPath) {
 				orgUnitID, userID = ou, id
 				break
@@ -452,6 +455,9 @@ func (b *Broker) resolve(ctx context.Context, c *call, reqContext map[string]any
 	if code, _ := reqContext["org_unit"].(string); code != "" {
 		var id, path string
 		err := b.db.Read().QueryRowContext(ctx, `SELECT id, path FROM org_units WHERE code = $1`, code).Scan(&id, &path)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return "", "", sqldb.Err(err, "org unit")
+		}
 		if err == nil && strings.HasPrefix(path, c.platform.orgUnitPath) {
 			orgUnitID = id
 		}
@@ -488,6 +494,10 @@ func (b *Broker) provisionHandler(w http.ResponseWriter, r *http.Request, c *cal
 		return
 	}
 	off, err := b.catalog.Offering(ctx, c.principal, req.ServiceID)
+	if err != nil && !errs.Is(err, errs.CodeNotFound) && !errs.Is(err, errs.CodeForbidden) {
+		b.fail(w, r, err) // a database failure is not the platform's mistake
+		return
+	}
 	if err != nil || !off.Brokered {
 		badRequest(w, "service_id %q is not a service in this broker's catalog", req.ServiceID)
 		return
@@ -502,7 +512,7 @@ func (b *Broker) provisionHandler(w http.ResponseWriter, r *http.Request, c *cal
 	}
 	orgUnitID, userID, err := b.resolve(ctx, c, req.Context, r.Header.Get(osb.HeaderOriginatingID))
 	if err != nil {
-		badRequest(w, "%v", err)
+		b.fail(w, r, err)
 		return
 	}
 	o, err := b.orders.CreateOrder(ctx, c.principal, orders.OrderInput{OrgUnitID: orgUnitID, Note: "ordered by platform " + c.platform.Name + " as instance " + id,
@@ -873,10 +883,13 @@ func (b *Broker) deprovisionHandler(w http.ResponseWriter, r *http.Request, c *c
 		return
 	}
 	if inst == nil || inst.State == orders.InstanceFailed || inst.State == orders.InstanceDeprovisioned {
-		b.db.Tx(ctx, func(tx *sqldb.Tx) error {
+		if err := b.db.Tx(ctx, func(tx *sqldb.Tx) error {
 			_, err := tx.ExecContext(ctx, `DELETE FROM broker_instances WHERE platform_id = $1 AND id = $2`, c.platform.ID, id)
-			return err
-		})
+			return sqldb.Err(err, "broker instance")
+		}); err != nil {
+			b.fail(w, r, err)
+			return
+		}
 		empty(w, http.StatusOK)
 		return
 	}
