@@ -12,6 +12,7 @@ import (
 	"github.com/steward-itaas/steward/internal/app"
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/fuzztest"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/sla"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
@@ -70,6 +71,7 @@ func FuzzDecodeAgreement(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, src []byte) {
+		defer fuzztest.Bound(t)()
 		var in sla.AgreementInput
 		err := decodeAgreement(src, &in)
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/fuzztest"
 )
 
 // Issue 15, finding 15: the API's JSON reader refuses invalid UTF-8 (which
@@ -69,6 +70,7 @@ func FuzzDecodeBytes(f *testing.F) {
 	}
 	f.Add([]byte(`{"items":[{"offering":"x\ud800"}]}`))
 	f.Fuzz(func(t *testing.T, body []byte) {
+		defer fuzztest.Bound(t)()
 		var v struct {
 			Items []struct {
 				Offering string `json:"offering"`

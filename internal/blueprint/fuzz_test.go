@@ -11,6 +11,7 @@ import (
 
 	"github.com/steward-itaas/steward/internal/blueprint"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/fuzztest"
 )
 
 // alwaysThere are the names a problem may suggest that a blueprint need
@@ -37,6 +38,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte(refsBlueprint("${inputs.hostnme + steps.databse.idd + instance.nme + input.x}", "${steps.ap.dashbord_url}")))
 	f.Add([]byte(refsBlueprint("${[1].map(inputs, inputs.x)}", "${has(inputs.sise) ? steps.cache['idd'] : ''}")))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		defer fuzztest.Bound(t)()
 		b, err := blueprint.Parse(data)
 		if err != nil {
 			var e *errs.Error

@@ -9,6 +9,7 @@ import (
 
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/fuzztest"
 )
 
 // FuzzMaintenanceRule: issue 15, finding 1 and the fuzzing defence. Any
@@ -27,6 +28,7 @@ func FuzzMaintenanceRule(f *testing.F) {
 	from := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	to := from.AddDate(1, 0, 0)
 	f.Fuzz(func(t *testing.T, rule string) {
+		defer fuzztest.Bound(t)()
 		cal := catalog.Calendar{TimeZone: "Europe/London", Weekly: catalog.Weekly(catalog.Weekdays, "00:00", "24:00"),
 			Maintenance: []catalog.Maintenance{{Name: "m", Rule: rule, Start: "02:00", End: "04:00"}}}
 		var v errs.Validator
@@ -69,6 +71,7 @@ func FuzzHolidays(f *testing.F) {
 		f.Add(h.date, h.rule, h.closest, h.substitu)
 	}
 	f.Fuzz(func(t *testing.T, date, rule string, closest, substitute bool) {
+		defer fuzztest.Bound(t)()
 		hs := []catalog.Holiday{{Date: date, Rule: rule, ClosestWeekday: closest, Substitute: substitute, Name: "h"}}
 		// Beside England's Christmas, so substitutes have others to pass.
 		cal := catalog.Calendar{TimeZone: "Europe/London", Weekly: catalog.Weekly(catalog.Weekdays[:5], "08:00", "18:00"),
@@ -139,6 +142,7 @@ func FuzzOrderForm(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, schema, raw []byte) {
+		defer fuzztest.Bound(t)()
 		form, err := catalog.ParseForm(schema)
 		if err != nil {
 			e := errs.As(err)

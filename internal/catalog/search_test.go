@@ -12,6 +12,7 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/fuzztest"
 	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
@@ -291,6 +292,7 @@ func FuzzSearchQuery(f *testing.F) {
 	}
 	fx := newSearchFixture(f)
 	f.Fuzz(func(t *testing.T, q string) {
+		defer fuzztest.Bound(t)()
 		terms, err := catalog.ParseQuery(q)
 		if err != nil {
 			if e := errs.As(err); e == nil || e.Code != errs.CodeInvalid || len(e.Fields) == 0 || e.Fields[0].Field != "q" {

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/steward-itaas/steward/internal/fuzztest"
 )
 
 // FuzzCheckFile holds the filename sanitizer and the type check to their
@@ -20,6 +22,7 @@ func FuzzCheckFile(f *testing.F) {
 	f.Add("x\"\r\n.png", []byte("\x89PNG\r\n\x1a\n"))
 	f.Add("\xff\xfe.csv", []byte("a,b\n1,2\n"))
 	f.Fuzz(func(t *testing.T, name string, data []byte) {
+		defer fuzztest.Bound(t)()
 		clean := SanitizeFilename(name)
 		if !utf8.ValidString(clean) || len(clean) > MaxFilename {
 			t.Fatalf("SanitizeFilename(%q) = %q: invalid UTF-8 or too long", name, clean)

@@ -7,6 +7,8 @@ import (
 	"testing"
 
 	"github.com/google/cel-go/cel"
+
+	"github.com/steward-itaas/steward/internal/fuzztest"
 )
 
 func testEnv(t testing.TB) *cel.Env {
@@ -76,6 +78,7 @@ func FuzzCompile(f *testing.F) {
 	}
 	env := testEnv(f)
 	f.Fuzz(func(t *testing.T, src string) {
+		defer fuzztest.Bound(t)()
 		prg, err := Compile(env, src)
 		if err != nil {
 			return

@@ -1,6 +1,10 @@
 package jsontext
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/steward-itaas/steward/internal/fuzztest"
+)
 
 func TestLoneSurrogate(t *testing.T) {
 	for _, tc := range []struct {
@@ -30,6 +34,7 @@ func FuzzLoneSurrogate(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		defer fuzztest.Bound(t)()
 		if at := LoneSurrogate(raw); at < -1 || at >= len(raw) {
 			t.Fatalf("LoneSurrogate(%q) = %d, outside the text", raw, at)
 		}

@@ -6,6 +6,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/steward-itaas/steward/internal/fuzztest"
 	"github.com/steward-itaas/steward/internal/knowledge"
 )
 
@@ -53,6 +54,7 @@ func FuzzRender(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, md string) {
+		defer fuzztest.Bound(t)()
 		if len(md) > 8<<10 {
 			md = md[:8<<10]
 		}

@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/fuzztest"
 )
 
 // FuzzParseRequest feeds ingest's parser arbitrary bodies in the structured
@@ -53,6 +54,7 @@ func FuzzParseRequest(f *testing.F) {
 		{ID: "4", Code: "count", EventType: "t.calls", Aggregation: Count},
 	}
 	f.Fuzz(func(t *testing.T, batch bool, body []byte) {
+		defer fuzztest.Bound(t)()
 		if len(body) > MaxBatchBytes {
 			t.Skip()
 		}
@@ -118,6 +120,7 @@ func FuzzParseQuantity(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
+		defer fuzztest.Bound(t)()
 		if len(s) > MaxEventBytes {
 			t.Skip()
 		}

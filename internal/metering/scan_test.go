@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/steward-itaas/steward/internal/fuzztest"
 )
 
 // FuzzLookupReadsDataAsDecodingDoes checks that reading a member of an
@@ -27,6 +29,7 @@ func FuzzLookupReadsDataAsDecodingDoes(f *testing.F) {
 		f.Add(seed.data, seed.path)
 	}
 	f.Fuzz(func(t *testing.T, data, path string) {
+		defer fuzztest.Bound(t)()
 		d := bytes.TrimSpace([]byte(data))
 		if !json.Valid(d) || len(d) == 0 || d[0] != '{' {
 			return
@@ -60,6 +63,7 @@ func FuzzBatchReadOnceAgrees(f *testing.F) {
 	}
 	received := time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
 	f.Fuzz(func(t *testing.T, body []byte) {
+		defer fuzztest.Bound(t)()
 		fast := parseBatchFast(body, received)
 		if fast == nil {
 			return

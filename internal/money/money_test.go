@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/fuzztest"
 )
 
 func TestParseAndFormat(t *testing.T) {
@@ -104,6 +105,7 @@ func FuzzParse(f *testing.F) {
 		}
 	}
 	f.Fuzz(func(t *testing.T, s, cur string) {
+		defer fuzztest.Bound(t)()
 		if len(s) > 1<<16 {
 			t.Skip()
 		}

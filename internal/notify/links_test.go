@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/steward-itaas/steward/internal/fuzztest"
 )
 
 // FuzzLinkOpen: a link's token comes from a URL anyone can type; opening
@@ -18,6 +20,7 @@ func FuzzLinkOpen(f *testing.F) {
 	f.Add(".")
 	f.Add("eyJhIjoiYXBwcm92ZSJ9.")
 	f.Fuzz(func(t *testing.T, token string) {
+		defer fuzztest.Bound(t)()
 		l, err := k.open(token, now)
 		if err == nil && token != good {
 			t.Fatalf("a token that was not signed opened: %q → %+v", token, l)

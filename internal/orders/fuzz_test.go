@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/fuzztest"
 	"github.com/steward-itaas/steward/internal/orders"
 )
 
@@ -26,6 +27,7 @@ func FuzzPolicyInput(f *testing.F) {
 	}
 	allowed := map[string]bool{"expression": true, "name": true, "step": true, "approver_kind": true, "approver_role": true}
 	f.Fuzz(func(t *testing.T, expression string) {
+		defer fuzztest.Bound(t)()
 		in := orders.PolicyInput{Name: "fuzz", Expression: expression, ApproverKind: orders.ApproverSponsor}
 		err := in.Validate()
 		if err == nil {
@@ -58,6 +60,7 @@ func FuzzOrderInput(f *testing.F) {
 	f.Add("01234567-89ab-7def-8123-456789abcdef", "x\x00y", 2, `{"hostname":1e309}`, "")
 	fx := newFixture(f)
 	f.Fuzz(func(t *testing.T, offering, plan string, quantity int, params, addon string) {
+		defer fuzztest.Bound(t)()
 		item := orders.ItemInput{Offering: offering, Plan: plan, Quantity: quantity}
 		json.Unmarshal([]byte(params), &item.Parameters)
 		if addon != "" {

@@ -11,6 +11,7 @@ import (
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/fuzztest"
 	"github.com/steward-itaas/steward/internal/portfolio"
 )
 
@@ -159,6 +160,7 @@ func FuzzImport(f *testing.F) {
 		f.Add([]byte(seed))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		defer fuzztest.Bound(t)()
 		changes, err := portfolio.Import(ctx, sa, sys, "fuzz.yaml", data, true)
 		if err == nil {
 			if len(changes) > len(data) {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/expr"
+	"github.com/steward-itaas/steward/internal/fuzztest"
 )
 
 // FuzzPolicy: issue 15, finding 9 (defences): saving any placement policy
@@ -23,6 +24,7 @@ func FuzzPolicy(f *testing.F) {
 	f.Add(strings.Repeat("true && ", 600)+"true", "1")
 	f.Add(`provider.code.matches("^(a+)+$")`, "double(provider.price_minor) / 3.0")
 	f.Fuzz(func(t *testing.T, filter, rank string) {
+		defer fuzztest.Bound(t)()
 		ctx := context.Background()
 		prg, err := compile(ctx, Policy{OfferingID: "*", Filter: filter, Rank: rank})
 		if err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/fuzztest"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/scim"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
@@ -63,6 +64,7 @@ func FuzzSCIM(f *testing.F) {
 		f.Add(s.method, s.path, s.body)
 	}
 	f.Fuzz(func(t *testing.T, method, path, body string) {
+		defer fuzztest.Bound(t)()
 		switch method {
 		case "GET", "POST", "PUT", "PATCH", "DELETE":
 		default:

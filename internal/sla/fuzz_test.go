@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/steward-itaas/steward/internal/errs"
+	"github.com/steward-itaas/steward/internal/fuzztest"
 )
 
 // FuzzAgreementInput: the fuzzing defence for agreement JSON (the API's
@@ -30,6 +31,7 @@ func FuzzAgreementInput(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
+		defer fuzztest.Bound(t)()
 		var in AgreementInput
 		dec := json.NewDecoder(bytes.NewReader(body))
 		dec.DisallowUnknownFields()

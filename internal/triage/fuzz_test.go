@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/steward-itaas/steward/internal/fuzztest"
 )
 
 // FuzzSuggest feeds arbitrary text to Suggest, Learn and Unlearn: nothing
@@ -28,6 +30,7 @@ func FuzzSuggest(f *testing.F) {
 	// One model for all inputs: each input leaves it as it found it.
 	m := New(docs, train)
 	f.Fuzz(func(t *testing.T, text string, k int) {
+		defer fuzztest.Bound(t)()
 		check := func() []Suggestion {
 			got := m.Suggest(text, k, nil)
 			if len(got) > max(0, min(k, MaxSuggestions)) {
