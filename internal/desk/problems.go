@@ -27,6 +27,10 @@ type Link struct {
 	// Workaround and KnownError are a problem's, shown on its incidents.
 	Workaround string `json:"workaround,omitempty"`
 	KnownError bool   `json:"known_error,omitempty"`
+	// Restricted says the reader may not open the ticket: an incident's
+	// problem is named, with its workaround, to every reader of the
+	// incident, but opened only by those who may read the problem.
+	Restricted bool `json:"restricted,omitempty"`
 }
 
 // Related is what a ticket shows of the tickets around it, and a
@@ -73,6 +77,11 @@ func (s *Service) related(ctx context.Context, p *access.Principal, t *Ticket) (
 		if err != nil {
 			return r, err
 		}
+		prb, err := get(ctx, q, problemID)
+		if err != nil {
+			return r, err
+		}
+		l.Restricted = !mayRead(ctx, q, p, prb)
 		r.Problem = &l
 	}
 	one := func(id string) (*Link, error) {

@@ -134,6 +134,16 @@ func TestProblemsMergesAndParentsInThePortal(t *testing.T) {
 	}
 	if _, _, body := dana.do("GET", "/tickets/"+inc.Reference, nil); !strings.Contains(body, "Restart the spooler") {
 		t.Errorf("Dana's incident shows no workaround")
+	} else if strings.Contains(body, `href="`+page+`"`) || !strings.Contains(body, prb.Reference) {
+		// Dana may not open the problem (issue 17, item 7: never link what
+		// the reader cannot open): it is named, not linked.
+		t.Errorf("Dana's incident links the problem she cannot open, or does not name it")
+	}
+	if code, _, _ := dana.do("GET", page, nil); code != 404 {
+		t.Errorf("Dana opens the problem: %d", code)
+	}
+	if _, _, body := alex.do("GET", "/tickets/"+inc.Reference, nil); !strings.Contains(body, `href="`+page+`"`) {
+		t.Errorf("Alex's view of the incident does not link its problem")
 	}
 	if _, _, body := alex.do("GET", "/tickets?view=all&known_error=true", nil); !strings.Contains(body, prb.Reference) || strings.Contains(body, inc.Reference) {
 		t.Errorf("the known errors list is wrong")
