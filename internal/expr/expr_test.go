@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/cel-go/cel"
 
@@ -69,6 +70,30 @@ func TestEvalEnforcesTheCostLimit(t *testing.T) {
 	out, err := prg.Eval(context.Background(), map[string]any{"order": map[string]any{"items": items[:10]}})
 	if err != nil || out.Value() != true {
 		t.Fatalf("Eval on 10 items = %v, %v; want true", out, err)
+	}
+}
+
+// TestEvalInterruptedByTheClock: issue 15, finding 9: the time bound stops
+// an evaluation that is within its cost but out of time. Eval bounds the
+// caller's context by Timeout and CEL checks for interruption at every
+// comprehension step, so a context out of time (here already, as it would
+// be after Timeout) stops a cheap evaluation with ErrLimit, naming the
+// time limit, rather than letting it run on.
+func TestEvalInterruptedByTheClock(t *testing.T) {
+	env := testEnv(t)
+	prg, err := Compile(env, `order.items.all(a, a >= 0)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := map[string]any{"order": map[string]any{"items": []any{int64(1), int64(2), int64(3)}}}
+	ctx, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	_, err = prg.Eval(ctx, vars)
+	if !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "time limit "+Timeout.String()) {
+		t.Fatalf("Eval out of time = %v, want ErrLimit naming the time limit", err)
+	}
+	if out, err := prg.Eval(context.Background(), vars); err != nil || out.Value() != true {
+		t.Fatalf("Eval in time = %v, %v; want true", out, err)
 	}
 }
 

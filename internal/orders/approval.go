@@ -278,6 +278,9 @@ func (s *Service) checkItems(ctx context.Context, q sqldb.Querier, p *access.Pri
 	var total fees
 	for _, it := range o.Items {
 		if it.BundleItemID == "" {
+			if s.beforeSlowWork != nil {
+				s.beforeSlowWork("price")
+			}
 			in := ItemInput{Offering: it.OfferingID, Plan: it.PlanID, Quantity: it.Quantity, Parameters: it.Parameters, Addons: it.Addons}
 			pr, err := s.price(ctx, q, p, &in, fmt.Sprintf("items[%d].", it.Position-1))
 			if err != nil {
@@ -477,6 +480,9 @@ func (s *Service) routes(ctx context.Context, q sqldb.Querier, o *Order) ([]rout
 
 // evaluate runs a policy on an item within the bounds of internal/expr.
 func (s *Service) evaluate(ctx context.Context, pol *Policy, vars map[string]any) (bool, error) {
+	if s.beforeSlowWork != nil {
+		s.beforeSlowWork("policy")
+	}
 	return evaluateWith(ctx, s.policies, pol, vars)
 }
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/catalog"
@@ -346,5 +347,49 @@ func TestApproverThroughAGroup(t *testing.T) {
 	must(t, err)
 	if d.DecidedByID != mia.UserID {
 		t.Errorf("decided by %s, want the group's member", d.DecidedByID)
+	}
+}
+
+// TestSubmitPricesAndEvaluatesOutsideTheWriteTransaction: issue 15,
+// findings 8 and 9: pricing each item and evaluating each approval policy
+// (the slow part of a submit, up to CEL's cost and time bounds per policy)
+// happen before Submit's write transaction, so they hold no write lock.
+// While each runs, another writer changes the very order being submitted;
+// inside the transaction that write would wait for Submit (SQLite's one
+// writer, PostgreSQL's row lock on the order), which waits for it: the
+// write would run out of its generous deadline instead of going through.
+func TestSubmitPricesAndEvaluatesOutsideTheWriteTransaction(t *testing.T) {
+	f := newFixture(t)
+	f.policy("gold needs an approver", `item.plan == "gold"`, 1, orders.ApproverRole, access.RoleApprover)
+	o, err := f.ord.CreateOrder(f.ctx, f.dana, orders.OrderInput{Items: []orders.ItemInput{{Offering: "vm", Plan: "gold", Parameters: map[string]any{"hostname": "g1"}}}})
+	must(t, err)
+	var ran []string
+	f.ord.SetBeforeSlowWork(func(what string) {
+		ran = append(ran, what)
+		// The write runs on its own goroutine: were this inside Submit's
+		// transaction it would wait for it, and the test fails after a
+		// minute instead of hanging (Submit goes on, and so does the write).
+		wrote := make(chan error, 1)
+		go func() {
+			wrote <- f.db.Tx(f.ctx, func(tx *sqldb.Tx) error {
+				_, err := tx.ExecContext(f.ctx, `UPDATE orders SET updated_at = updated_at WHERE id = $1`, o.ID)
+				return err
+			})
+		}()
+		select {
+		case err := <-wrote:
+			if err != nil {
+				t.Errorf("a write to the order while it is %s: %v", what, err)
+			}
+		case <-time.After(time.Minute):
+			t.Errorf("a write to the order waited a minute while it was %s: Submit holds the write lock there", what)
+		}
+	})
+	defer f.ord.SetBeforeSlowWork(nil)
+	if o, err = f.ord.Submit(f.ctx, f.dana, o.ID); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(ran) != "[price policy]" || o.State != orders.StateAwaitingApproval {
+		t.Errorf("ran %v, order %s; want [price policy], awaiting approval", ran, o.State)
 	}
 }

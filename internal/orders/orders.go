@@ -236,6 +236,10 @@ type Service struct {
 	// Provisioner fulfils items whose plans a provider makes; nil: every
 	// item becomes a manual task.
 	Provisioner Provisioner
+	// beforeSlowWork, when set (by tests), is called before each item is
+	// priced and each approval policy is evaluated: work that must run
+	// outside the write transaction (issue 15, findings 8 and 9).
+	beforeSlowWork func(what string)
 }
 
 // NewService returns the orders service.
