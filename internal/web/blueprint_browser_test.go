@@ -133,6 +133,7 @@ func TestBrowserBlueprint(t *testing.T) {
 		waitText("#steps", "peer-test-db/small"),
 		waitText("#versions", "first cut"),
 	)
+	b.fits(t, "blueprint") // issue 17, item 6: the blueprint's page fits 1280 and 390 px
 	b.logout()
 
 	b.login("petra@it.contoso.example", demo.Password)

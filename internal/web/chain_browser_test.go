@@ -16,6 +16,7 @@ import (
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/app"
+	"github.com/steward-itaas/steward/internal/demo"
 	"github.com/steward-itaas/steward/internal/notify/smtptest"
 	"github.com/steward-itaas/steward/internal/webhook"
 )
@@ -158,4 +159,12 @@ func TestBrowserPeopleLoop(t *testing.T) {
 		}
 		seen[e.WebhookID] = true
 	}
+
+	// 5. The subscription's delivery log and the search page fit a desktop
+	// and a phone (issue 17, item 6).
+	b.login("admin@it.contoso.example", demo.Password)
+	b.run(chromedp.Navigate(b.base+"/admin/webhooks/"+sub.ID), waitText("main", "ITSM bridge"), waitText("main", "delivered"))
+	b.fits(t, "webhook-deliveries")
+	b.run(chromedp.Navigate(b.base+"/search?q=vm"), waitText("main", "Virtual machine"))
+	b.fits(t, "search")
 }

@@ -118,7 +118,7 @@ func TestBrowserProvisioning(t *testing.T) {
 		waitText(".flash", "Imported 2 plans of 1 services"),
 		waitText("main", "test-db / small"),
 	)
-	b.screenshot("provider")
+	b.fits(t, "provider") // issue 17, item 6: the provider's page fits 1280 and 390 px
 	b.logout()
 
 	b.login("dana@contoso.example", demo.Password)

@@ -64,7 +64,7 @@ func TestBrowserSingleSignOn(t *testing.T) {
 		press(`form[action$="/preview"] button`),
 		waitText("#preview", "consumer on Retail"),
 	)
-	b.screenshot("sso-preview")
+	b.fits(t, "sso-preview") // issue 17, item 6: the provider's page fits 1280 and 390 px
 	if _, err := a.Identity.UserByEmail(ctx, sys, "bo@contoso.example"); err == nil {
 		t.Error("the preview made a user")
 	}
