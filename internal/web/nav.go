@@ -40,7 +40,7 @@ func everyone(*access.Principal) bool { return true }
 // navigation is the portal's map: groups by what people do, each section
 // with the rule that decides whether its page would open for the reader.
 // A section is listed only where its page answers 200 to the reader (the
-// crawl in nav_test.go holds every link to that). New sections join a
+// every-persona crawl in crawl_test.go holds every link to that). New sections join a
 // group here; new kinds of work get a group.
 var navigation = []struct {
 	label    string
