@@ -381,9 +381,42 @@ func TestPreferencesDigestAndUnsubscribe(t *testing.T) {
 		t.Fatalf("the sponsor's inbox has %d, want 3", len(n))
 	}
 
-	// Muted kinds: the requester mutes approvals' outcomes.
+	// Muted kinds: the requester mutes rejections; one of her orders is
+	// rejected, another approved. The rejection is in her inbox and not
+	// mailed; the approval is mailed.
 	_, err = f.svc.SetPreferences(f.ctx, f.dana, notify.Preferences{Email: notify.EmailImmediate, Muted: []string{"order.rejected"}})
 	must(t, err)
+	decide := func(o *orders.Order, approve bool) {
+		t.Helper()
+		as, err := f.ord.Approvals(f.ctx, f.sponsor, o.ID)
+		must(t, err)
+		_, err = f.ord.Decide(f.ctx, f.sponsor, as[0].ID, orders.Decision{Approve: approve, Comment: "not this quarter"})
+		must(t, err)
+	}
+	rejected, approved := f.order(), f.order()
+	decide(rejected, false)
+	decide(approved, true)
+	f.deliver()
+	msgs = f.mail.WaitFor(t, "the approval's mail to Dana", func(m []smtptest.Message) bool {
+		for _, x := range m {
+			if x.To == "dana@x.example" && strings.Contains(x.Subject, approved.Reference()) {
+				return true
+			}
+		}
+		return false
+	})
+	for _, m := range msgs {
+		if m.To == "dana@x.example" && strings.Contains(m.Subject, rejected.Reference()) {
+			t.Errorf("a muted kind was mailed: %q", m.Subject)
+		}
+	}
+	inRejected := false
+	for _, n := range f.inbox(f.dana) {
+		inRejected = inRejected || n.Kind == "order.rejected" && strings.Contains(n.Title, rejected.Reference())
+	}
+	if !inRejected {
+		t.Errorf("the muted rejection is not in Dana's inbox")
+	}
 }
 
 // A token limited to some roles is a machine's: it has no inbox.

@@ -349,12 +349,8 @@ func (s *Service) maybeDisable(ctx context.Context, tx *sqldb.Tx, subID string, 
 	if err := audit.Write(ctx, tx, access.System(), now, audit.Entry{Action: "webhook.disable", ObjectType: "webhook", ObjectID: subID, Before: &before, After: sub}); err != nil {
 		return err
 	}
-	// The owner is told through the notification centre once the outbox
-	// knows the event type (it is not in outbox.Types yet); until then the
-	// audit record, the log and the reason on the subscription tell.
-	if !outbox.Known(DisabledType) {
-		return nil
-	}
+	// The owner is told through the notification centre (in the inbox and
+	// by mail), and other subscribers by the event.
 	return outbox.Emit(ctx, tx, access.System(), now, outbox.Event{Type: DisabledType, Subject: "webhooks/" + subID, OrgUnitID: sub.OrgUnitID,
 		Data:   map[string]string{"subscription_id": subID, "url": sub.URL, "reason": sub.DisabledReason},
 		Notice: &outbox.Notice{Title: "A webhook subscription was disabled", Body: sub.DisabledReason, Link: "/admin/webhooks/" + subID, Users: []string{sub.OwnerID}}})

@@ -445,6 +445,14 @@ func TestDeadLetterDisableAndRedeliver(t *testing.T) {
 	if n != 1 {
 		t.Errorf("%d audit records of the disabling, want 1", n)
 	}
+	// Its owner is told (issue 19: "automatic disabling after persistent
+	// failure with a notification to the owner"), in the same transaction.
+	var notice string
+	if err := e.db.Read().QueryRowContext(e.ctx, `SELECT notice_json FROM outbox_events WHERE type = 'webhook.disabled' AND subject = $1`, "webhooks/"+sub.ID).Scan(&notice); err != nil {
+		t.Errorf("no webhook.disabled event for the subscription: %v", err)
+	} else if !strings.Contains(notice, sub.OwnerID) || !strings.Contains(notice, "/admin/webhooks/"+sub.ID) || !strings.Contains(notice, "dead-lettered") {
+		t.Errorf("the owner's notice: %s (owner %s)", notice, sub.OwnerID)
+	}
 	d := e.deliveries(s, sub.ID)[0]
 	if d.Attempts < 2 || d.LastStatus != 500 || d.LastError == "" {
 		t.Errorf("dead delivery: %+v", d)
