@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/x509"
 	"fmt"
+	"math"
 	"os"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -15,8 +17,8 @@ import (
 
 // mailFlags say which SMTP server notifications are mailed through.
 type mailFlags struct {
-	addr, username, password, from, tlsMode, caFile *string
-	lease, timeout                                  *time.Duration
+	addr, username, password, from, tlsMode, caFile, rate *string
+	lease, timeout                                        *time.Duration
 }
 
 func addMailFlags(fs *flagSet) mailFlags {
@@ -29,11 +31,20 @@ func addMailFlags(fs *flagSet) mailFlags {
 		caFile:   fs.string("smtp-ca-file", "", "PEM file of the certificates that may sign the SMTP server's (default: the system's)"),
 		lease:    fs.Duration("smtp-lease", 5*time.Minute, "how long mails a replica claimed wait before another may send them, should it die (at least twice --smtp-timeout)"),
 		timeout:  fs.Duration("smtp-timeout", 30*time.Second, "how long connecting, or sending one mail, may take"),
+		rate: fs.string("smtp-rate", strconv.Itoa(notify.DefaultMailRate),
+			"the most mails a second a replica sends (0: no limit): mail yields to the work that causes it; set your relay's limit if it is lower"),
 	}
 }
 
 func (m mailFlags) config() (notify.SMTP, error) {
 	c := notify.SMTP{Addr: *m.addr, Username: *m.username, Password: *m.password, From: *m.from, TLS: *m.tlsMode, Lease: *m.lease, Timeout: *m.timeout}
+	r, err := strconv.ParseFloat(*m.rate, 64)
+	if err != nil || r < 0 || r > 1e6 || math.IsNaN(r) {
+		return c, usagef("--smtp-rate: %q is not a number of mails a second from 0 (no limit) to 1000000", *m.rate)
+	}
+	if c.Rate = r; r == 0 {
+		c.Rate = -1
+	}
 	if *m.caFile != "" {
 		pem, err := os.ReadFile(*m.caFile)
 		if err != nil {

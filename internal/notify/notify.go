@@ -27,7 +27,10 @@ import (
 	"log/slog"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/time/rate"
 
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/errs"
@@ -56,6 +59,16 @@ type Service struct {
 	// PublicURL is where mails link to: https://steward.example.com.
 	PublicURL string
 	links     linkKey
+	// pacer paces sending to Mail.Rate across the mailer's batches.
+	pacerOnce sync.Once
+	pacer     *rate.Limiter
+}
+
+// pace returns the limiter that paces this replica's mail (Mail.Rate; a
+// burst of 10).
+func (s *Service) pace() *rate.Limiter {
+	s.pacerOnce.Do(func() { s.pacer = rate.NewLimiter(s.Mail.rate(), 10) })
+	return s.pacer
 }
 
 // New returns the notification centre. key signs the links in mails

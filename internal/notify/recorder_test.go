@@ -98,3 +98,41 @@ func TestRecorderBoundsUnrecordedMails(t *testing.T) {
 		t.Errorf("the sender was held at the bound %d times, in %d commits: want the bound reached and mails grouped", held, len(batches))
 	}
 }
+
+// The recorder gathers: a commit waits for recordEvery mails (or its
+// gather time, or the close), so mails sent a few milliseconds apart (at
+// the mailer's pace) share a commit instead of taking the writer each.
+func TestRecorderGathersMails(t *testing.T) {
+	batches := make(chan []string, 100)
+	r := startRecorder(func(ids []string) { batches <- ids })
+	r.gather = time.Hour
+	for i := range recordEvery {
+		r.room()
+		r.sent([]string{fmt.Sprint(i)})
+		time.Sleep(time.Millisecond) // the recorder could commit each, were it not gathering
+	}
+	select {
+	case b := <-batches:
+		if len(b) != recordEvery || b[0] != "0" {
+			t.Errorf("the first commit holds %v, want the first %d mails", b, recordEvery)
+		}
+	case <-time.After(time.Minute):
+		t.Fatalf("no commit after %d mails", recordEvery)
+	}
+	r.close()
+
+	// Fewer mails are committed once the gather time has passed.
+	r = startRecorder(func(ids []string) { batches <- ids })
+	r.gather = 10 * time.Millisecond
+	r.room()
+	r.sent([]string{"a"})
+	select {
+	case b := <-batches:
+		if len(b) != 1 || b[0] != "a" {
+			t.Errorf("the commit holds %v, want [a]", b)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("one mail was not committed after the gather time")
+	}
+	r.close()
+}
