@@ -161,7 +161,18 @@ type Dispatcher struct {
 	wake  chan struct{}
 	// Batch is how many events one transaction takes (default 500).
 	Batch int
+	// Rate is the most events a second Run dispatches (default
+	// DefaultRate; negative: no limit). The notifications and mails a
+	// burst of events makes yield to the business transactions causing
+	// it: dispatched as fast as it can, a billing run's 10,000 events made
+	// the run 14 % slower on SQLite, paced 6 % (docs/benchmarks.md).
+	Rate float64
 }
+
+// DefaultRate is the events a second a dispatcher hands to the sinks by
+// default: above the mailer's pace (notify.DefaultMailRate), so mail is
+// not later for it; a burst of 10,000 reaches the inboxes in 10 s.
+const DefaultRate = 1000
 
 type namedSink struct {
 	name string
@@ -277,6 +288,13 @@ func (d *Dispatcher) batch() int {
 func (d *Dispatcher) Run(ctx context.Context, tick time.Duration) {
 	t := time.NewTicker(tick)
 	defer t.Stop()
+	perEvent := time.Duration(0) // the pause a dispatched event asks for
+	switch {
+	case d.Rate == 0:
+		perEvent = time.Second / DefaultRate
+	case d.Rate > 0:
+		perEvent = time.Duration(float64(time.Second) / d.Rate)
+	}
 	for {
 		for {
 			n, err := d.Once(ctx)
@@ -285,6 +303,15 @@ func (d *Dispatcher) Run(ctx context.Context, tick time.Duration) {
 					d.log.Error("outbox dispatch", "err", err)
 				}
 				break
+			}
+			// Each batch is followed by its share of time, not let through
+			// in a burst: a batch is one transaction on SQLite's writer.
+			if n > 0 && perEvent > 0 {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(time.Duration(n) * perEvent):
+				}
 			}
 			if n < d.batch() {
 				break
