@@ -519,3 +519,72 @@ func TestPurge(t *testing.T) {
 		t.Fatal("a notification read over a year ago was kept")
 	}
 }
+
+// Fulfilment's outcomes reach the people the table in
+// docs/notifications.md names, from the real orders code: the requester
+// hears her order completed (and that its instance is ready) or failed;
+// the agent who closed the tasks hears nothing of what he did; a
+// requester who cancels her own order is told nothing (issue 19: "never
+// for one's own actions"), and whoever decides approvals is not told of
+// a cancellation either.
+func TestFulfilmentOutcomesReachTheirPeople(t *testing.T) {
+	f := newFixture(t)
+	approve := func(o *orders.Order) {
+		t.Helper()
+		as, err := f.ord.Approvals(f.ctx, f.sponsor, o.ID)
+		must(t, err)
+		_, err = f.ord.Decide(f.ctx, f.sponsor, as[0].ID, orders.Decision{Approve: true})
+		must(t, err)
+	}
+	done, failed, cancelled := f.order(), f.order(), f.order()
+	approve(done)
+	approve(failed)
+	_, err := f.ord.Cancel(f.ctx, f.dana, cancelled.ID, "ordered twice")
+	must(t, err)
+	tasks, err := f.ord.Tasks(f.ctx, f.agent, orders.TaskFilter{})
+	must(t, err)
+	if len(tasks.Items) != 2 {
+		t.Fatalf("the agent has %d tasks, want 2", len(tasks.Items))
+	}
+	for _, task := range tasks.Items {
+		r := orders.TaskResult{Done: true}
+		if task.OrderID == failed.ID {
+			r = orders.TaskResult{Note: "no capacity left"}
+		}
+		_, err := f.ord.CompleteTask(f.ctx, f.agent, task.ID, r)
+		must(t, err)
+	}
+	f.deliver()
+	kinds := func(p *access.Principal) map[string][]string {
+		got := map[string][]string{}
+		for _, n := range f.inbox(p) {
+			got[n.Kind] = append(got[n.Kind], n.Title)
+		}
+		return got
+	}
+	dana := kinds(f.dana)
+	for kind, ref := range map[string]string{"order.approved": done.Reference(), "order.completed": done.Reference(), "instance.ready": "",
+		"order.failed": failed.Reference()} {
+		titles := dana[kind]
+		if len(titles) == 0 || ref != "" && !strings.Contains(strings.Join(titles, "|"), ref) {
+			t.Errorf("Dana was not told %s (%s): %v", kind, ref, dana)
+		}
+	}
+	if len(dana["order.cancelled"]) != 0 {
+		t.Errorf("Dana was told of her own cancellation: %v", dana["order.cancelled"])
+	}
+	agent := kinds(f.agent)
+	for kind := range agent {
+		if kind != "task.created" {
+			t.Errorf("the agent was told %s: %v", kind, agent[kind])
+		}
+	}
+	if len(agent["task.created"]) != 2 {
+		t.Errorf("the agent heard of %d tasks, want 2", len(agent["task.created"]))
+	}
+	for kind := range kinds(f.sponsor) {
+		if kind != "approval.requested" {
+			t.Errorf("the sponsor was told %s", kind)
+		}
+	}
+}
