@@ -588,3 +588,54 @@ func TestFulfilmentOutcomesReachTheirPeople(t *testing.T) {
 		}
 	}
 }
+
+// Two mailers (two replicas) sending from one queue at the same time send
+// each mail once: a claim leases its mails (FOR UPDATE SKIP LOCKED on
+// PostgreSQL, SQLite's one writer), and a mail is recorded sent before its
+// lease could run out (issue 19: "exactly once per recipient and channel
+// ... with several replicas").
+func TestTwoMailersSendEachMailOnce(t *testing.T) {
+	f := newFixture(t)
+	const orders = 2*100 + 30 // more than two claims' worth (100 each)
+	for range orders {
+		f.order()
+	}
+	for {
+		n, err := f.out.Once(f.ctx)
+		must(t, err)
+		if n == 0 {
+			break
+		}
+	}
+	other := notify.New(f.db, f.clock.now, slog.New(slog.DiscardHandler), []byte("0123456789abcdef0123456789abcdef"))
+	other.PublicURL, other.Mail = f.svc.PublicURL, f.svc.Mail
+	var wg sync.WaitGroup
+	for _, s := range []*notify.Service{f.svc, other} {
+		wg.Go(func() {
+			for {
+				n, err := s.DeliverMail(f.ctx)
+				if err != nil {
+					t.Errorf("delivery: %v", err)
+					return
+				}
+				if n == 0 {
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	msgs := f.mail.WaitFor(t, "every mail", func(m []smtptest.Message) bool { return len(m) >= orders })
+	seen := map[string]int{}
+	for _, m := range msgs {
+		seen[m.Header.Get("Message-Id")]++
+	}
+	if len(msgs) != orders || len(seen) != orders {
+		t.Errorf("%d mails with %d distinct Message-IDs, want %d of each", len(msgs), len(seen), orders)
+	}
+	for id, n := range seen {
+		if n > 1 {
+			t.Errorf("%s sent %d times", id, n)
+		}
+	}
+}
