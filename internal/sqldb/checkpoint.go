@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -61,8 +62,20 @@ func (c *checkpointer) stopTicking() {
 }
 
 // close runs a last checkpoint that empties the log, once the other pools
-// are closed, and closes the checkpointer's connection.
+// are closed, and closes the checkpointer's connection. The checkpoint
+// does not wait: when another process holds the writer (a server, next
+// to which a CLI command ran), the log is its to empty, and a command
+// would otherwise wait out the busy timeout on its way out.
 func (c *checkpointer) close() error {
-	_, err := c.db.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	ctx := context.Background()
+	conn, err := c.db.Conn(ctx)
+	if err == nil {
+		if _, err = conn.ExecContext(ctx, `PRAGMA busy_timeout = 0`); err == nil {
+			if _, err = conn.ExecContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`); err != nil && strings.Contains(err.Error(), "SQLITE_BUSY") {
+				err = nil // another process writes: its checkpoints empty the log
+			}
+		}
+		err = errors.Join(err, conn.Close())
+	}
 	return errors.Join(err, c.db.Close())
 }

@@ -77,6 +77,26 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 		}
 		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, lockKey)
 	}
+	// An up-to-date database needs no write: a command run next to a busy
+	// server (SQLite's one writer held by its work) opens at once, rather
+	// than queueing for the writer once per migration to find each applied.
+	done := map[int]bool{}
+	if rows, err := conn.QueryContext(ctx, `SELECT version FROM schema_migrations`); err == nil {
+		for rows.Next() {
+			var v int
+			if rows.Scan(&v) == nil {
+				done[v] = true
+			}
+		}
+		rows.Close()
+	}
+	pending := false
+	for _, m := range ms {
+		pending = pending || !done[m.Version]
+	}
+	if !pending {
+		return 0, nil
+	}
 	ts := "TIMESTAMP"
 	if db.Dialect == Postgres {
 		ts = "TIMESTAMPTZ"
@@ -89,6 +109,9 @@ func (db *DB) Migrate(ctx context.Context) (int, error) {
 	}
 	applied := 0
 	for _, m := range ms {
+		if done[m.Version] {
+			continue
+		}
 		tx, err := conn.BeginTx(ctx, nil)
 		if err != nil {
 			return applied, fmt.Errorf("migration %d: %w", m.Version, err)
