@@ -23,6 +23,16 @@ func (r *recorder) Fatalf(format string, args ...any) {
 
 var sink [][]byte
 
+// watch makes the watchdog tell the returned channel, not panic, until the
+// test ends.
+func watch(t *testing.T) <-chan string {
+	caught := make(chan string, 1)
+	old := exceeded
+	exceeded = func(msg string) { caught <- msg }
+	t.Cleanup(func() { exceeded = old })
+	return caught
+}
+
 // TestBoundPassesSmallInputs: an input well inside the bounds says nothing.
 func TestBoundPassesSmallInputs(t *testing.T) {
 	r := &recorder{TB: t}
@@ -38,12 +48,7 @@ func TestBoundPassesSmallInputs(t *testing.T) {
 // it is over, and the watchdog sees it while it still runs (the input here
 // keeps allocating until it is told).
 func TestBoundCatchesAllocation(t *testing.T) {
-	r := &recorder{TB: t}
-	caught := make(chan string, 1)
-	old := exceeded
-	exceeded = func(msg string) { caught <- msg }
-	defer func() { exceeded = old }()
-
+	r, caught := &recorder{TB: t}, watch(t)
 	stop := bound(r, 8<<20, time.Hour)
 	var msg string
 	for msg == "" {
@@ -68,11 +73,7 @@ func TestBoundCatchesAllocation(t *testing.T) {
 // TestBoundCatchesAHang: an input running past the time bound is caught
 // while it runs.
 func TestBoundCatchesAHang(t *testing.T) {
-	r := &recorder{TB: t}
-	caught := make(chan string, 1)
-	old := exceeded
-	exceeded = func(msg string) { caught <- msg }
-	defer func() { exceeded = old }()
+	r, caught := &recorder{TB: t}, watch(t)
 	stop := bound(r, 1<<30, 50*time.Millisecond)
 	msg := <-caught // the input "hangs" until the watchdog speaks
 	stop()
