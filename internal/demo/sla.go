@@ -63,10 +63,20 @@ func seedSLA(ctx context.Context, s Services) error {
 			return err
 		}
 	}
+	// The incidents are in the last days of last month, so its resolution
+	// window has ended, and breached, whatever the day the demo starts (days
+	// back from now put them in this month on its first days, and the demo
+	// had no breach then).
+	loc := office.Location()
+	local := now.In(loc)
+	firstOfMonth := time.Date(local.Year(), local.Month(), 1, 12, 0, 0, 0, loc)
+	lastMonth := func(daysBefore, hour, minute int) time.Time {
+		return workday(&office, firstOfMonth, daysBefore, hour, minute)
+	}
 	for _, i := range []sla.IncidentInput{
-		{Service: "desktop", Priority: 3, Summary: "Laptop will not dock", OpenedAt: rfc(at(3, 9, 0)), ResolvedAt: rfc(at(3, 10, 15))},
+		{Service: "desktop", Priority: 3, Summary: "Laptop will not dock", OpenedAt: rfc(lastMonth(3, 9, 0)), ResolvedAt: rfc(lastMonth(3, 10, 15))},
 		// Opened late one working day, resolved mid-morning the next: 4.5 service hours, late.
-		{Service: "desktop", Priority: 3, Summary: "Printer driver missing", OpenedAt: rfc(at(4, 16, 0)), ResolvedAt: rfc(nextWorkday(at(4, 10, 30)))},
+		{Service: "desktop", Priority: 3, Summary: "Printer driver missing", OpenedAt: rfc(lastMonth(4, 16, 0)), ResolvedAt: rfc(nextWorkday(lastMonth(4, 10, 30)))},
 	} {
 		if _, err := s.SLA.SaveIncident(ctx, alex, "", i); err != nil {
 			return err
