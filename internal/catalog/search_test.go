@@ -159,6 +159,29 @@ func TestSearchAudienceInTheQuery(t *testing.T) {
 		if diff := cmp.Diff(one, got); diff != "" {
 			t.Errorf("%s: search and the one-by-one rule disagree (-rule +search):\n%s", tc.name, diff)
 		}
+		// The executive summary counts in the database what the rule
+		// shows one by one.
+		want := &catalog.Summary{ByView: map[catalog.View]int{}, Services: []catalog.ServiceSummary{}}
+		for _, o := range all {
+			want.Total++
+			want.ByView[o.View]++
+			i := slices.IndexFunc(want.Services, func(s catalog.ServiceSummary) bool { return s.ServiceID == o.ServiceID })
+			if i < 0 {
+				i = len(want.Services)
+				want.Services = append(want.Services, catalog.ServiceSummary{ServiceID: o.ServiceID, Name: o.Service.Name,
+					Lifecycle: o.Service.Lifecycle, Criticality: o.Service.Criticality})
+			}
+			want.Services[i].Offerings++
+			want.Services[i].Plans += len(o.Plans)
+		}
+		slices.SortFunc(want.Services, func(a, b catalog.ServiceSummary) int { return strings.Compare(a.Name, b.Name) })
+		sum, err := f.c.ExecutiveSummary(f.ctx, tc.p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, sum); diff != "" {
+			t.Errorf("%s: the summary and the one-by-one rule disagree (-rule +summary):\n%s", tc.name, diff)
+		}
 		searched := walk(t, f, tc.p, catalog.OfferingFilter{Query: "back"}, 1)
 		slices.Sort(searched)
 		var wantBack []string
