@@ -10,6 +10,7 @@ import (
 
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/metering"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // ingest takes usage events in any mode of the CloudEvents HTTP binding.
@@ -100,12 +101,17 @@ func (s *Server) usage(w http.ResponseWriter, r *http.Request) error {
 		v.Check(err == nil, name, "format", name+" must be an RFC 3339 time on the hour, such as 2026-11-01T00:00:00Z")
 		*t = t.UTC()
 	}
-	if err := v.Err("the usage query is not valid"); err != nil {
-		return err
-	}
-	out, err := s.Metering.Usage(ctx(r), principal(r), uq)
+	page, err := pageParams(r)
 	if err != nil {
 		return err
 	}
+	if err := v.Err("the usage query is not valid"); err != nil {
+		return err
+	}
+	out, err := s.Metering.UsagePage(ctx(r), principal(r), uq, page)
+	if err != nil {
+		return err
+	}
+	writeList(discard{w.Header()}, r, sqldb.Paged[metering.UsageRow]{Next: out.Next}) // the Link header alone
 	return writeJSON(w, http.StatusOK, out)
 }

@@ -107,7 +107,7 @@ func meteringScenario(t *testing.T, e *env, retail string) {
 	c.do("GET", "/api/v1/meters", reporter, nil, 403)
 
 	var usage struct {
-		Rows []struct {
+		Items []struct {
 			Subject   string
 			OrgUnitID string `json:"org_unit_id"`
 			Quantity  string
@@ -117,14 +117,14 @@ func meteringScenario(t *testing.T, e *env, retail string) {
 	}
 	q := fmt.Sprintf("/api/v1/usage?meter=api-calls&from=%s&to=%s&granularity=hour", hour.Format(time.RFC3339), hour.Add(3*time.Hour).Format(time.RFC3339))
 	c.do("GET", q, buyer, nil, 200).decode(t, &usage)
-	if len(usage.Rows) != 2 || usage.Rows[0].Quantity != "18" || usage.Rows[0].Events != 3 || usage.Rows[1].Quantity != "7" || usage.Rows[0].OrgUnitID != retail {
-		t.Errorf("Retail's hourly API calls are %+v, want 18 (10+5+3) then 7", usage.Rows)
+	if len(usage.Items) != 2 || usage.Items[0].Quantity != "18" || usage.Items[0].Events != 3 || usage.Items[1].Quantity != "7" || usage.Items[0].OrgUnitID != retail {
+		t.Errorf("Retail's hourly API calls are %+v, want 18 (10+5+3) then 7", usage.Items)
 	}
 	// Someone else's org unit sees nothing of Retail's usage.
 	_, other := e.user(t, "other-reader@example.com", retail, withRole("consumer", map[string]any{"scope_kind": "org_unit", "scope_id": e.orgUnit(t, "OTHER")}))
 	c.do("GET", q, other, nil, 200).decode(t, &usage)
-	if len(usage.Rows) != 0 {
-		t.Errorf("another org unit's consumer reads %+v", usage.Rows)
+	if len(usage.Items) != 0 {
+		t.Errorf("another org unit's consumer reads %+v", usage.Items)
 	}
 	c.do("GET", "/api/v1/usage?meter=api-calls&from=2026-01-01T00:30:00Z&to=2026-01-02T00:00:00Z", buyer, nil, 422)
 }
@@ -185,11 +185,11 @@ func TestIngestLimits(t *testing.T) {
 	}
 	q := fmt.Sprintf("/api/v1/usage?meter=api-calls&from=%s&to=%s&granularity=total", at(-660)[:14]+"00:00Z", at(-480)[:14]+"00:00Z")
 	var usage struct {
-		Rows []struct{ Subject, Quantity string }
+		Items []struct{ Subject, Quantity string }
 	}
 	c.do("GET", q, fm, nil, 200).decode(t, &usage)
-	if len(usage.Rows) != 1 || usage.Rows[0].Quantity != "1000000000" {
-		t.Errorf("usage after the refusals: %+v", usage.Rows)
+	if len(usage.Items) != 1 || usage.Items[0].Quantity != "1000000000" {
+		t.Errorf("usage after the refusals: %+v", usage.Items)
 	}
 	// Issue 15, finding 5: a reporter granted on Retail reports for Retail
 	// only; another org unit's event is refused by index, the rest accepted.
@@ -296,12 +296,12 @@ func TestDuplicatesStayWithinScope(t *testing.T) {
 		}
 	}
 	var usage struct {
-		Rows []struct{ Subject, Quantity string }
+		Items []struct{ Subject, Quantity string }
 	}
 	q := fmt.Sprintf("/api/v1/usage?meter=api-calls&from=%s&to=%s&granularity=total", hour.Format(time.RFC3339), hour.Add(time.Hour).Format(time.RFC3339))
 	c.do("GET", q, fm, nil, 200).decode(t, &usage)
 	got := map[string]string{}
-	for _, r := range usage.Rows {
+	for _, r := range usage.Items {
 		got[r.Subject] = r.Quantity
 	}
 	if len(got) != 2 || got["MFG"] != "5" || got["RETAIL"] != "1" {

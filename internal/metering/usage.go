@@ -37,6 +37,8 @@ type UsageQuery struct {
 	Granularity Granularity
 	// ByDimension keeps the meter's group-by values apart.
 	ByDimension bool
+
+	only []string // the subjects of the page being read (UsagePage)
 }
 
 // UsageRow is a subject's usage in one bucket.
@@ -49,6 +51,8 @@ type UsageRow struct {
 	End        time.Time         `json:"end"`
 	Quantity   Quantity          `json:"quantity"`
 	Events     int64             `json:"events"`
+
+	dims string // the group-by values as stored ("{}" when not kept apart): the row's place in the order
 }
 
 // Usage is the answer to a usage query.
@@ -143,27 +147,82 @@ func attribute(ctx context.Context, q sqldb.Querier, subjects []string) (map[str
 // exist, and internal if the database fails or what it holds does not
 // decode.
 func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) (*Usage, error) {
-	if err := p.RequireAnywhere(access.UsageRead); err != nil {
-		return nil, err
-	}
-	if err := q.validate(); err != nil {
-		return nil, err
-	}
 	db := s.db.Read()
-	m, err := meter(ctx, db, q.Meter)
+	m, sc, err := s.prepare(ctx, db, p, &q)
 	if err != nil {
 		return nil, err
 	}
-	var underPath string
+	return s.usage(ctx, db, m, sc, q)
+}
+
+// prepare checks a usage query and who asks it: the meter, and which
+// subjects the caller may see.
+func (s *Service) prepare(ctx context.Context, db sqldb.Querier, p *access.Principal, q *UsageQuery) (*Meter, usageScope, error) {
+	if err := p.RequireAnywhere(access.UsageRead); err != nil {
+		return nil, usageScope{}, err
+	}
+	if err := q.validate(); err != nil {
+		return nil, usageScope{}, err
+	}
+	m, err := meter(ctx, db, q.Meter)
+	if err != nil {
+		return nil, usageScope{}, err
+	}
+	sc := usageScope{}
+	sc.all, sc.paths = p.OrgUnitScope(access.UsageRead)
 	if q.OrgUnitID != "" {
-		underPath, err = sqldb.QueryOne(ctx, db, fmt.Sprintf("org unit %q", q.OrgUnitID), func(row sqldb.Scanner) (string, error) {
+		sc.under, err = sqldb.QueryOne(ctx, db, fmt.Sprintf("org unit %q", q.OrgUnitID), func(row sqldb.Scanner) (string, error) {
 			var path string
 			return path, row.Scan(&path)
 		}, `SELECT path FROM org_units WHERE id = $1 OR code = $1`, q.OrgUnitID)
 		if err != nil {
-			return nil, err
+			return nil, usageScope{}, err
 		}
 	}
+	return m, sc, nil
+}
+
+// usageScope is whose usage a query shows: the subjects of the org units
+// the caller's usage.read reaches (all with a global grant, which alone
+// sees usage no instance or org unit claims), within the asked org unit's
+// subtree.
+type usageScope struct {
+	all   bool
+	paths []string
+	under string // the asked org unit's path, or ""
+}
+
+// sees tells whether the scope holds a subject owned as o (ok: some
+// instance or org unit claims it).
+func (sc usageScope) sees(o owner, ok bool) bool {
+	if sc.under != "" && (!ok || !strings.HasPrefix(o.path, sc.under)) {
+		return false
+	}
+	if sc.all {
+		return true
+	}
+	for _, path := range sc.paths {
+		if ok && strings.HasPrefix(o.path, path) {
+			return true
+		}
+	}
+	return false
+}
+
+// subjectIn restricts column to the query's subject, or to the subjects
+// of the page being read, adding them to args ("" for every subject).
+func (q UsageQuery) subjectIn(args *sqldb.Args, column string) string {
+	switch {
+	case q.Subject != "":
+		return " AND " + column + " = " + args.Add(q.Subject)
+	case q.only != nil:
+		return " AND " + sqldb.In(args, column, q.only)
+	}
+	return ""
+}
+
+// usage answers a prepared query, whole.
+func (s *Service) usage(ctx context.Context, db sqldb.Querier, m *Meter, sc usageScope, q UsageQuery) (*Usage, error) {
 	type series struct{ subject, dims string }
 	type hourly struct {
 		series
@@ -172,12 +231,8 @@ func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) 
 		events   int64
 		lastAt   time.Time
 	}
-	args := []any{m.ID, sqldb.Time(q.From), sqldb.Time(q.To)}
-	cond := ""
-	if q.Subject != "" {
-		args = append(args, q.Subject)
-		cond = ` AND subject = $4`
-	}
+	args := sqldb.Args{m.ID, sqldb.Time(q.From), sqldb.Time(q.To)}
+	cond := q.subjectIn(&args, "subject")
 	hours, err := sqldb.QueryAll(ctx, db, "usage", func(row sqldb.Scanner) (hourly, error) {
 		var h hourly
 		var qty int64
@@ -221,21 +276,9 @@ func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) 
 	if err != nil {
 		return nil, err
 	}
-	all, paths := p.OrgUnitScope(access.UsageRead)
 	visible := func(subject string) bool {
 		o, ok := owners[subject]
-		if underPath != "" && (!ok || !strings.HasPrefix(o.path, underPath)) {
-			return false
-		}
-		if all {
-			return true
-		}
-		for _, path := range paths {
-			if ok && strings.HasPrefix(o.path, path) {
-				return true
-			}
-		}
-		return false
+		return sc.sees(o, ok)
 	}
 	seriesOf := func(subject, dims string) series {
 		if !q.ByDimension {
@@ -335,6 +378,7 @@ func (s *Service) Usage(ctx context.Context, p *access.Principal, q UsageQuery) 
 				return nil, errs.Internal(err, "the usage of meter %s by %s has stored dimensions that are not valid JSON", m.Code, k.subject)
 			}
 		}
+		r.dims = k.dims
 		out.Rows = append(out.Rows, *r)
 	}
 	return out, nil
@@ -349,12 +393,8 @@ func tooBig(m *Meter, subject string) error {
 // distinct counts the distinct values of a unique-count meter per bucket.
 func (s *Service) distinct(ctx context.Context, db sqldb.Querier, m *Meter, q UsageQuery,
 	touch func(subject, dims string, hour time.Time, n int64), get func(subject, dims string, start time.Time) *UsageRow) error {
-	args := []any{m.ID, sqldb.Time(q.From), sqldb.Time(q.To)}
-	cond := ""
-	if q.Subject != "" {
-		args = append(args, q.Subject)
-		cond = ` AND subject = $4`
-	}
+	args := sqldb.Args{m.ID, sqldb.Time(q.From), sqldb.Time(q.To)}
+	cond := q.subjectIn(&args, "subject")
 	type unique struct {
 		subject, dims, value string
 		hour                 time.Time
@@ -407,12 +447,8 @@ type gaugeSamples struct {
 }
 
 func loadGauges(ctx context.Context, db sqldb.Querier, meterID string, q UsageQuery) (*gaugeSamples, error) {
-	args := []any{meterID, sqldb.Time(q.From), sqldb.Time(q.To)}
-	cond := ""
-	if q.Subject != "" {
-		args = append(args, q.Subject)
-		cond = ` AND g.subject = $4`
-	}
+	args := sqldb.Args{meterID, sqldb.Time(q.From), sqldb.Time(q.To)}
+	cond := q.subjectIn(&args, "g.subject")
 	type read struct {
 		gaugeSeries
 		gaugeSample
@@ -512,12 +548,8 @@ type segment struct {
 
 // loadSegments reads the instance segments overlapping the query's window.
 func loadSegments(ctx context.Context, db sqldb.Querier, q UsageQuery) ([]segment, error) {
-	args := []any{sqldb.Time(q.From), sqldb.Time(q.To)}
-	cond := ""
-	if q.Subject != "" {
-		args = append(args, q.Subject)
-		cond = ` AND instance_id = $3`
-	}
+	args := sqldb.Args{sqldb.Time(q.From), sqldb.Time(q.To)}
+	cond := q.subjectIn(&args, "instance_id")
 	return sqldb.QueryAll(ctx, db, "instance segments", func(row sqldb.Scanner) (segment, error) {
 		var sg segment
 		var end sql.NullTime

@@ -2,14 +2,11 @@ package web
 
 import (
 	"net/http"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/metering"
 	"github.com/steward-itaas/steward/internal/middleware"
-	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
@@ -25,6 +22,7 @@ type usagePage struct {
 	Days     []usageDay
 	Subjects []usageSubject
 	Total    string
+	More     string // the next page of subjects
 	Chart    []Bar
 	ChartW   int
 }
@@ -39,6 +37,9 @@ type usageSubject struct {
 	Subject, InstanceID, Quantity string
 	Events                        int64
 }
+
+// usageSubjectsPage is how many subjects the usage page lists at a time.
+const usageSubjectsPage = 50
 
 // usagePage shows the page, or the form with what was wrong (422).
 func (p *Portal) usagePage(w http.ResponseWriter, r *http.Request) error {
@@ -89,58 +90,68 @@ func (p *Portal) usageView(r *http.Request) (usagePage, error) {
 	if code == "" {
 		return pg, nil // no meters yet: the page says so
 	}
-	u, err := p.Metering.Usage(r.Context(), pr, metering.UsageQuery{Meter: code, Subject: pg.Subject, From: from, To: to, Granularity: metering.Day})
-	if err != nil {
-		return pg, formError(&pg.Page, err) // a bad window or meter is shown on the form
-	}
-	pg.Meter = u.Meter
-	// The window's total and each subject's come from the meter's own
+	// The chart is every day of the window over everything the reader
+	// sees, summed page by page (memory holds a page, whatever the meter's
+	// size); the total and each subject's come from the meter's own
 	// aggregation over the whole window (a gauge's GB-months are not the
-	// sum of its days); the days are the chart.
-	tot, err := p.Metering.Usage(r.Context(), pr, metering.UsageQuery{Meter: code, Subject: pg.Subject, From: from, To: to, Granularity: metering.Total})
-	if err != nil {
-		return pg, err
-	}
-	names := map[string]string{}
-	for f := (orders.InstanceFilter{All: true, Page: sqldb.Page{Limit: sqldb.MaxLimit}}); ; {
-		insts, err := p.Orders.Instances(r.Context(), pr, f)
-		if err != nil {
-			return pg, err
-		}
-		for _, in := range insts.Items {
-			names[in.ID] = in.Name
-		}
-		if f.Cursor = insts.Next; f.Cursor == "" {
-			break
-		}
-	}
-	var total metering.Quantity
-	for _, row := range tot.Rows {
-		total += row.Quantity
-		s := usageSubject{Subject: row.Subject, InstanceID: row.InstanceID, Quantity: row.Quantity.String(), Events: row.Events}
-		if n, ok := names[row.InstanceID]; ok {
-			s.Subject = n
-		} else {
-			s.InstanceID = "" // not the reader's to open
-		}
-		pg.Subjects = append(pg.Subjects, s)
-	}
-	slices.SortFunc(pg.Subjects, func(a, b usageSubject) int { return strings.Compare(a.Subject, b.Subject) })
-	pg.Total = total.String()
+	// sum of its days), and the table shows a page of subjects with a
+	// link to the next.
+	days := metering.UsageQuery{Meter: code, Subject: pg.Subject, From: from, To: to, Granularity: metering.Day}
 	byDay := map[string]*struct {
 		q metering.Quantity
 		n int64
 	}{}
-	for _, row := range u.Rows {
-		d := row.Start.UTC().Format("2006-01-02")
-		if byDay[d] == nil {
-			byDay[d] = &struct {
-				q metering.Quantity
-				n int64
-			}{}
+	for page := (sqldb.Page{Limit: sqldb.MaxLimit}); ; {
+		u, err := p.Metering.UsagePage(r.Context(), pr, days, page)
+		if err != nil {
+			return pg, formError(&pg.Page, err) // a bad window or meter is shown on the form
 		}
-		byDay[d].q += row.Quantity
-		byDay[d].n += row.Events
+		pg.Meter = u.Meter
+		for _, row := range u.Items {
+			d := row.Start.UTC().Format("2006-01-02")
+			if byDay[d] == nil {
+				byDay[d] = &struct {
+					q metering.Quantity
+					n int64
+				}{}
+			}
+			byDay[d].q += row.Quantity
+			byDay[d].n += row.Events
+		}
+		if page.Cursor = u.Next; page.Cursor == "" {
+			break
+		}
+	}
+	total := metering.UsageQuery{Meter: code, Subject: pg.Subject, From: from, To: to, Granularity: metering.Total}
+	var sum metering.Quantity
+	for page := (sqldb.Page{Limit: sqldb.MaxLimit}); ; {
+		u, err := p.Metering.UsagePage(r.Context(), pr, total, page)
+		if err != nil {
+			return pg, err
+		}
+		for _, row := range u.Items {
+			sum += row.Quantity
+		}
+		if page.Cursor = u.Next; page.Cursor == "" {
+			break
+		}
+	}
+	pg.Total = sum.String()
+	subjects, err := p.Metering.UsagePage(r.Context(), pr, total, sqldb.Page{Limit: usageSubjectsPage, Cursor: q.Get("cursor")})
+	if err != nil {
+		return pg, formError(&pg.Page, err)
+	}
+	pg.More = moreLink(r, subjects.Next)
+	for _, row := range subjects.Items {
+		s := usageSubject{Subject: row.Subject, Quantity: row.Quantity.String(), Events: row.Events}
+		if row.InstanceID != "" {
+			if in, err := p.Orders.Instance(r.Context(), pr, row.InstanceID); err == nil {
+				s.Subject, s.InstanceID = in.Name, in.ID
+			} else if !errs.Is(err, errs.CodeNotFound) && !errs.Is(err, errs.CodeForbidden) {
+				return pg, err
+			} // else not the reader's to open: the subject as reported
+		}
+		pg.Subjects = append(pg.Subjects, s)
 	}
 	var labels []string
 	var values []int64
