@@ -778,7 +778,51 @@ func (c *Catalog) ServicePage(ctx context.Context, p *access.Principal, f Servic
 		return sqldb.Paged[*Service]{Items: []*Service{}}, nil
 	}
 	var args sqldb.Args
-	where := []string{serviceScope(&args, p)}
+	where := serviceWhere(&args, p, f, terms)
+	var k struct{ name, id string }
+	seek, err := servicesByName.Seek(&args, f.Page, &k.name, &k.id)
+	if err != nil {
+		return sqldb.Paged[*Service]{}, err
+	}
+	rows, err := sqldb.QueryAll(ctx, c.db.Read(), "services", scanService, `SELECT `+serviceColumns+` FROM services WHERE `+
+		where+" AND "+seek+servicesByName.By()+servicesByName.Limit(&args, f.Page), args...)
+	if err != nil {
+		return sqldb.Paged[*Service]{}, err
+	}
+	return sqldb.PageOf(rows, f.Page, servicesByName, func(s *Service) []any { return []any{s.Name, s.ID} }), nil
+}
+
+// ServiceCounts counts the services the caller may read by lifecycle,
+// narrowed by f as ServicePage narrows (f.Lifecycle and f.Page aside):
+// the portfolio board's column heads.
+func (c *Catalog) ServiceCounts(ctx context.Context, p *access.Principal, f ServiceFilter) (map[Lifecycle]int, error) {
+	f.Lifecycle, f.Page = "", sqldb.Page{}
+	if _, err := c.ServicePage(ctx, p, ServiceFilter{Kind: f.Kind, Query: f.Query, Page: sqldb.Page{Limit: 1}}); err != nil {
+		return nil, err // the same checks
+	}
+	terms, _ := ParseQuery(f.Query)
+	if len(terms) == 0 && strings.TrimSpace(f.Query) != "" {
+		return map[Lifecycle]int{}, nil
+	}
+	var args sqldb.Args
+	type count struct {
+		l Lifecycle
+		n int
+	}
+	counts, err := sqldb.QueryAll(ctx, c.db.Read(), "services", func(row sqldb.Scanner) (count, error) {
+		var x count
+		return x, row.Scan(&x.l, &x.n)
+	}, `SELECT lifecycle, COUNT(*) FROM services WHERE `+serviceWhere(&args, p, f, terms)+` GROUP BY lifecycle`, args...)
+	out := map[Lifecycle]int{}
+	for _, x := range counts {
+		out[x.l] = x.n
+	}
+	return out, err
+}
+
+// serviceWhere is the condition of the services p may read that f keeps.
+func serviceWhere(args *sqldb.Args, p *access.Principal, f ServiceFilter, terms Terms) string {
+	where := []string{serviceScope(args, p)}
 	if f.Lifecycle != "" {
 		where = append(where, "lifecycle = "+args.Add(string(f.Lifecycle)))
 	}
@@ -788,17 +832,7 @@ func (c *Catalog) ServicePage(ctx context.Context, p *access.Principal, f Servic
 	for _, t := range terms {
 		where = append(where, "LOWER(code || ' ' || name || ' ' || description || ' ' || details) LIKE "+args.Add("%"+t+"%"))
 	}
-	var k struct{ name, id string }
-	seek, err := servicesByName.Seek(&args, f.Page, &k.name, &k.id)
-	if err != nil {
-		return sqldb.Paged[*Service]{}, err
-	}
-	rows, err := sqldb.QueryAll(ctx, c.db.Read(), "services", scanService, `SELECT `+serviceColumns+` FROM services WHERE `+
-		strings.Join(where, " AND ")+" AND "+seek+servicesByName.By()+servicesByName.Limit(&args, f.Page), args...)
-	if err != nil {
-		return sqldb.Paged[*Service]{}, err
-	}
-	return sqldb.PageOf(rows, f.Page, servicesByName, func(s *Service) []any { return []any{s.Name, s.ID} }), nil
+	return strings.Join(where, " AND ")
 }
 
 // serviceScope is the condition that p may read a service (of the row).

@@ -256,14 +256,16 @@ func (p *Portal) startBillingRun(w http.ResponseWriter, r *http.Request) error {
 type metersPage struct {
 	Page
 	Meters       []*metering.Meter
+	More         string
 	CanManage    bool
 	Aggregations []metering.Aggregation
 }
 
 func (p *Portal) metersView(r *http.Request) (metersPage, error) {
 	pr := middleware.Principal(r.Context())
-	ms, err := p.Metering.Meters(r.Context(), pr)
-	return metersPage{Page: p.pageFor(r, "Meters"), Meters: ms, CanManage: pr.CanAnywhere(access.MeterManage), Aggregations: metering.Aggregations}, err
+	ms, err := p.Metering.ListMeters(r.Context(), pr, metering.MeterFilter{Page: sqldb.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")}})
+	return metersPage{Page: p.pageFor(r, "Meters"), Meters: ms.Items, More: moreLink(r, ms.Next), CanManage: pr.CanAnywhere(access.MeterManage),
+		Aggregations: metering.Aggregations}, err
 }
 
 func (p *Portal) saveMeter(w http.ResponseWriter, r *http.Request) error {

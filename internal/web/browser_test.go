@@ -231,7 +231,7 @@ func TestBrowserAdminJourney(t *testing.T) {
 		chromedp.WaitVisible("#name", chromedp.ByQuery),
 		chromedp.SendKeys("#name", "Logistics", chromedp.ByQuery),
 		chromedp.SendKeys("#code", "LOG", chromedp.ByQuery),
-		chromedp.Click(`form[action="/admin/org-units"] button`, chromedp.ByQuery),
+		chromedp.Click(`form[method="post"][action="/admin/org-units"] button`, chromedp.ByQuery),
 		waitText("main", "Created org unit"),
 	)
 	if got := b.text(".flash"); !strings.Contains(got, "Created org unit Logistics") {
@@ -245,7 +245,7 @@ func TestBrowserAdminJourney(t *testing.T) {
 		chromedp.SendKeys("#name", "Bad", chromedp.ByQuery),
 		chromedp.SetAttributeValue("#code", "pattern", ".*", chromedp.ByQuery),
 		chromedp.SendKeys("#code", "no spaces allowed", chromedp.ByQuery),
-		chromedp.Click(`form[action="/admin/org-units"] button`, chromedp.ByQuery),
+		chromedp.Click(`form[method="post"][action="/admin/org-units"] button`, chromedp.ByQuery),
 		waitText("main", "code must be"),
 	)
 	if got := b.text(".error"); !strings.Contains(got, "code must be") {

@@ -7,19 +7,21 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 type groupsPage struct {
 	Page
 	Groups    []*identity.Group
+	More      string
 	CanManage bool
 	Form      identity.GroupInput
 }
 
 func (p *Portal) groupsView(r *http.Request) (groupsPage, error) {
 	pr := middleware.Principal(r.Context())
-	gs, err := p.Identity.Groups(r.Context(), pr)
-	return groupsPage{Page: p.pageFor(r, "Assignment groups"), Groups: gs, CanManage: pr.CanAnywhere(access.GroupManage)}, err
+	gs, err := p.Identity.GroupPage(r.Context(), pr, sqldb.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")})
+	return groupsPage{Page: p.pageFor(r, "Assignment groups"), Groups: gs.Items, More: moreLink(r, gs.Next), CanManage: pr.CanAnywhere(access.GroupManage)}, err
 }
 
 func groupInput(r *http.Request) identity.GroupInput {

@@ -11,7 +11,10 @@ import (
 
 type orgUnitsPage struct {
 	Page
-	Units     []*identity.OrgUnit
+	Units     []*identity.OrgUnit // a page of them, each parent before its children
+	Parents   []*identity.OrgUnit // the new unit's possible parents
+	Query     string
+	More      string
 	Kinds     []identity.OrgUnitKind
 	CanManage bool
 	Form      identity.CreateOrgUnitInput
@@ -19,9 +22,21 @@ type orgUnitsPage struct {
 
 func (p *Portal) orgUnitsView(r *http.Request) (orgUnitsPage, error) {
 	pr := middleware.Principal(r.Context())
-	units, err := p.Identity.OrgUnits(r.Context(), pr)
-	pg := orgUnitsPage{Page: p.pageFor(r, "Org units"), Units: units, Kinds: identity.OrgUnitKinds, CanManage: pr.CanAnywhere(access.OrgUnitManage)}
-	return pg, err
+	q := r.URL.Query()
+	pg := orgUnitsPage{Page: p.pageFor(r, "Org units"), Kinds: identity.OrgUnitKinds, CanManage: pr.CanAnywhere(access.OrgUnitManage), Query: q.Get("q")}
+	units, err := p.Identity.OrgUnitPage(r.Context(), pr, identity.OrgUnitFilter{Query: pg.Query, Page: sqldb.Page{Limit: 100, Cursor: q.Get("cursor")}})
+	if err != nil {
+		return pg, err
+	}
+	pg.Units, pg.More = units.Items, moreLink(r, units.Next)
+	if pg.CanManage {
+		// The parents a new unit may have are those the manager may
+		// manage under; org units number in the thousands at most.
+		if pg.Parents, err = p.Identity.OrgUnits(r.Context(), pr); err != nil {
+			return pg, err
+		}
+	}
+	return pg, nil
 }
 
 func (p *Portal) createOrgUnit(w http.ResponseWriter, r *http.Request) error {

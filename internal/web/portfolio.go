@@ -2,6 +2,7 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,8 +17,13 @@ import (
 
 type boardColumn struct {
 	Lifecycle catalog.Lifecycle
-	Services  []*catalog.Service
+	Services  []*catalog.Service // a page of them, by name
+	Count     int                // all of them
+	More      string             // the column's next page
 }
+
+// boardColumnPage is how many services a column of the board shows at a time.
+const boardColumnPage = 50
 
 type boardPage struct {
 	Page
@@ -30,16 +36,32 @@ type boardPage struct {
 func (p *Portal) boardView(r *http.Request) (boardPage, error) {
 	pr := middleware.Principal(r.Context())
 	q := r.URL.Query().Get("q")
-	svcs, err := p.Catalog.Services(r.Context(), pr, catalog.ServiceFilter{Query: q})
+	counts, err := p.Catalog.ServiceCounts(r.Context(), pr, catalog.ServiceFilter{Query: q})
 	if err != nil {
 		return boardPage{}, err
 	}
 	pg := boardPage{Page: p.pageFor(r, "Portfolio"), Query: q, CanCreate: pr.Can(access.PortfolioManage, access.Resource{})}
+	// Each column pages on its own: ?lifecycle=live&cursor=… moves that
+	// column on and leaves the others at their first page.
+	paged := catalog.Lifecycle(r.URL.Query().Get("lifecycle"))
 	for _, l := range catalog.Lifecycles {
-		col := boardColumn{Lifecycle: l}
-		for _, s := range svcs {
-			if s.Lifecycle == l {
-				col.Services = append(col.Services, s)
+		col := boardColumn{Lifecycle: l, Count: counts[l]}
+		if col.Count > 0 {
+			page := sqldb.Page{Limit: boardColumnPage}
+			if l == paged {
+				page.Cursor = r.URL.Query().Get("cursor")
+			}
+			svcs, err := p.Catalog.ServicePage(r.Context(), pr, catalog.ServiceFilter{Lifecycle: l, Query: q, Page: page})
+			if err != nil {
+				return boardPage{}, err
+			}
+			col.Services = svcs.Items
+			if svcs.Next != "" {
+				v := url.Values{"lifecycle": {string(l)}, "cursor": {svcs.Next}}
+				if q != "" {
+					v.Set("q", q)
+				}
+				col.More = "/portfolio?" + v.Encode() + "#col-" + string(l)
 			}
 		}
 		pg.Columns = append(pg.Columns, col)
