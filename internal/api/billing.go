@@ -134,7 +134,7 @@ func (s *Server) listDocuments(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	out, err := s.Billing.Documents(ctx(r), principal(r), billing.DocumentFilter{AccountID: q.Get("account"), Kind: billing.DocKind(q.Get("kind")),
-		State: billing.DocState(q.Get("state")), From: from, To: to, Page: pg})
+		State: billing.DocState(q.Get("state")), From: from, To: to, Sort: q.Get("sort"), Page: pg})
 	if err != nil {
 		return err
 	}

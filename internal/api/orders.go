@@ -105,7 +105,7 @@ func (s *Server) listOrders(w http.ResponseWriter, r *http.Request) error {
 	}
 	q := r.URL.Query()
 	f := orders.OrderFilter{State: orders.State(q.Get("state")), Mine: q.Get("mine") == "true", OrgUnitID: q.Get("org_unit"),
-		ServiceID: q.Get("service"), OfferingID: q.Get("offering"), RequesterID: q.Get("requester"), Page: pg}
+		ServiceID: q.Get("service"), OfferingID: q.Get("offering"), RequesterID: q.Get("requester"), Sort: q.Get("sort"), Page: pg}
 	if !from.IsZero() {
 		f.From = &from
 	}
@@ -309,7 +309,7 @@ func (s *Server) listInstances(w http.ResponseWriter, r *http.Request) error {
 	q := r.URL.Query()
 	out, err := s.Orders.Instances(ctx(r), principal(r), orders.InstanceFilter{Mine: q.Get("mine") == "true", All: q.Get("all") == "true",
 		State: orders.InstanceState(q.Get("state")), OrgUnitID: q.Get("org_unit"), ServiceID: q.Get("service"), OfferingID: q.Get("offering"),
-		OwnerID: q.Get("owner"), From: from, To: to, Page: pg})
+		OwnerID: q.Get("owner"), From: from, To: to, Sort: q.Get("sort"), Page: pg})
 	if err != nil {
 		return err
 	}

@@ -240,12 +240,17 @@ type DocumentFilter struct {
 	State     DocState
 	// From and To keep documents whose period starts in [From, To).
 	From, To time.Time
+	// Sort is newest (the default: newest period first, and in a period
+	// the newest document first) or oldest.
+	Sort string
 	sqldb.Page
 }
 
-// documentOrder is the order of Documents: newest period first, and in a
-// period the newest document first.
-var documentOrder = sqldb.Order{Name: "period", Columns: []string{"d.period_start", "d.id"}, Desc: true}
+// The orders of Documents.
+var (
+	documentsNewest = sqldb.Order{Name: "newest", Columns: []string{"d.period_start", "d.id"}, Desc: true}
+	documentsOldest = documentsNewest.Reversed("oldest")
+)
 
 // Documents lists one page of the documents the caller may read, newest
 // period first; the caller's scope is part of the query. Callers need
@@ -253,6 +258,10 @@ var documentOrder = sqldb.Order{Name: "period", Columns: []string{"d.period_star
 // invalid.
 func (s *Service) Documents(ctx context.Context, p *access.Principal, f DocumentFilter) (sqldb.Paged[*Document], error) {
 	if err := p.RequireAnywhere(access.BillingRead); err != nil {
+		return sqldb.Paged[*Document]{}, err
+	}
+	documentOrder, err := sqldb.SortBy(f.Sort, documentsNewest, documentsOldest)
+	if err != nil {
 		return sqldb.Paged[*Document]{}, err
 	}
 	all, paths := p.OrgUnitScope(access.BillingRead)

@@ -694,12 +694,17 @@ type InstanceFilter struct {
 	OwnerID string
 	// From and To keep the instances created in [From, To).
 	From, To time.Time
+	// Sort is newest (the default) or oldest, by when they were made.
+	Sort string
 	sqldb.Page
 }
 
-// instanceOrder is the order of Instances: newest first (IDs sort by
-// creation time).
-var instanceOrder = sqldb.Order{Name: "newest", Columns: []string{"i.id"}, Desc: true}
+// The orders of Instances: newest first (IDs sort by creation time), or
+// oldest first.
+var (
+	instancesNewest = sqldb.Order{Name: "newest", Columns: []string{"i.id"}, Desc: true}
+	instancesOldest = instancesNewest.Reversed("oldest")
+)
 
 // Instances lists one page of the instances the caller may read (their
 // org units' and their own), newest first. The scope is part of the
@@ -714,6 +719,10 @@ var instanceOrder = sqldb.Order{Name: "newest", Columns: []string{"i.id"}, Desc:
 func (s *Service) Instances(ctx context.Context, p *access.Principal, f InstanceFilter) (sqldb.Paged[*Instance], error) {
 	if p == nil {
 		return sqldb.Paged[*Instance]{}, errs.Unauthenticated("sign in to see services")
+	}
+	instanceOrder, err := sqldb.SortBy(f.Sort, instancesNewest, instancesOldest)
+	if err != nil {
+		return sqldb.Paged[*Instance]{}, err
 	}
 	var args sqldb.Args
 	filters, err := instanceFilters(&args, f)
@@ -763,7 +772,7 @@ func (s *Service) Instances(ctx context.Context, p *access.Principal, f Instance
 			scope, filters, seek, instanceOrder.By(), instanceOrder.Limit(&args, f.Page), n))
 	}
 	rows, err := sqldb.QueryAll(ctx, s.db.Read(), "instances", scanInstance, `SELECT `+instanceListColumns+instanceListFrom+` WHERE n.id IN (`+
-		strings.Join(branches, " UNION ")+`) ORDER BY n.id DESC`+instanceOrder.Limit(&args, f.Page), args...)
+		strings.Join(branches, " UNION ")+`)`+strings.ReplaceAll(instanceOrder.By(), "i.id", "n.id")+instanceOrder.Limit(&args, f.Page), args...)
 	if err != nil {
 		return sqldb.Paged[*Instance]{}, err
 	}

@@ -442,11 +442,16 @@ type OrderFilter struct {
 	RequesterID string
 	// From and To bound when the orders were created: From ≤ created < To.
 	From, To *time.Time
-	Page     sqldb.Page
+	// Sort is newest (the default) or oldest, by when they were made.
+	Sort string
+	Page sqldb.Page
 }
 
-// orderOrder is the orders list's order: newest first.
-var orderOrder = sqldb.Order{Name: "created", Columns: []string{"o.created_at", "o.id"}, Desc: true}
+// The orders list's orders: newest first, or oldest first.
+var (
+	ordersNewest = sqldb.Order{Name: "newest", Columns: []string{"o.created_at", "o.id"}, Desc: true}
+	ordersOldest = ordersNewest.Reversed("oldest")
+)
 
 // Orders lists one page of orders, newest first: the caller's own, and
 // those of the org units where the caller has order.read, narrowed by f.
@@ -457,6 +462,10 @@ var orderOrder = sqldb.Order{Name: "created", Columns: []string{"o.created_at", 
 func (s *Service) Orders(ctx context.Context, p *access.Principal, f OrderFilter) (sqldb.Paged[*Order], error) {
 	if p == nil {
 		return sqldb.Paged[*Order]{}, errs.Unauthenticated("sign in to see orders")
+	}
+	orderOrder, err := sqldb.SortBy(f.Sort, ordersNewest, ordersOldest)
+	if err != nil {
+		return sqldb.Paged[*Order]{}, err
 	}
 	q := s.db.Read()
 	args := sqldb.Args{}

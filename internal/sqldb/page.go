@@ -128,6 +128,30 @@ func (o Order) Cursor(keys ...any) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// SortBy picks a list's order by the value of its sort parameter, each
+// order's Name: the first order when sort is empty, and invalid (field
+// "sort", naming the values) for any other value. A cursor keeps the order
+// it was made in: Seek refuses it under another.
+func SortBy(sort string, orders ...Order) (Order, error) {
+	if sort == "" {
+		return orders[0], nil
+	}
+	var names []string
+	for _, o := range orders {
+		if o.Name == sort {
+			return o, nil
+		}
+		names = append(names, o.Name)
+	}
+	return Order{}, &errs.Error{Code: errs.CodeInvalid, Message: "a query parameter is not valid",
+		Fields: []errs.FieldError{{Field: "sort", Rule: "enum", Message: "sort must be one of " + strings.Join(names, ", ")}}}
+}
+
+// Reversed is the order the other way round, named name.
+func (o Order) Reversed(name string) Order {
+	return Order{Name: name, Columns: o.Columns, Desc: !o.Desc}
+}
+
 // Limit returns the LIMIT clause for p: one row more than the page, so
 // PageOf can tell whether another page follows.
 func (o Order) Limit(args *Args, p Page) string {
