@@ -41,7 +41,7 @@ func (sc *scope) references(src string) []reference {
 		return nil
 	}
 	parsed, iss := sc.env.Parse(src)
-	if iss.Err() != nil {
+	if iss != nil && len(iss.Errors()) > 0 { // not iss.Err(): it displays each error at a cost of the square of its column
 		return nil
 	}
 	w := &walker{sc: sc, src: src, seen: map[string]bool{}}
