@@ -332,15 +332,11 @@ func (s *Server) listDirectoryTokens(w http.ResponseWriter, r *http.Request) err
 	if err != nil {
 		return err
 	}
-	ts, err := s.Identity.DirectoryTokens(ctx(r), principal(r))
+	ts, err := s.Identity.DirectoryTokens(ctx(r), principal(r), pg)
 	if err != nil {
 		return err
 	}
-	l, err := sqldb.PageSlice(ts, pg) // the newest 200 at most
-	if err != nil {
-		return err
-	}
-	return writeList(w, r, l)
+	return writeList(w, r, ts)
 }
 
 func (s *Server) createDirectoryToken(w http.ResponseWriter, r *http.Request) error {

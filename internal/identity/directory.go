@@ -683,14 +683,23 @@ func (s *Service) CreateDirectoryToken(ctx context.Context, p *access.Principal,
 	return s.CreateToken(ctx, p, CreateTokenInput{UserID: accountID, Name: "SCIM: " + name, Roles: []access.Role{access.RoleDirectorySync}, ExpiresAt: expires})
 }
 
-// DirectoryTokens lists the SCIM tokens (those of directory sync
+// directoryTokenOrder pages SCIM tokens newest first (IDs sort by time).
+var directoryTokenOrder = sqldb.Order{Name: "newest", Columns: []string{"id"}, Desc: true}
+
+// DirectoryTokens lists a page of the SCIM tokens (those of directory sync
 // accounts), newest first, revoked ones too. Callers need user.manage on
-// the whole provider.
-func (s *Service) DirectoryTokens(ctx context.Context, p *access.Principal) ([]*DirectoryToken, error) {
+// the whole provider; a cursor of another list is invalid.
+func (s *Service) DirectoryTokens(ctx context.Context, p *access.Principal, page sqldb.Page) (sqldb.Paged[*DirectoryToken], error) {
 	if err := p.Require(access.UserManage, access.Resource{}); err != nil {
-		return nil, err
+		return sqldb.Paged[*DirectoryToken]{}, err
 	}
-	return sqldb.QueryAll(ctx, s.db.Read(), "tokens", func(row sqldb.Scanner) (*DirectoryToken, error) {
+	var args sqldb.Args
+	var after string
+	seek, err := directoryTokenOrder.Seek(&args, page, &after)
+	if err != nil {
+		return sqldb.Paged[*DirectoryToken]{}, err
+	}
+	ts, err := sqldb.QueryAll(ctx, s.db.Read(), "tokens", func(row sqldb.Scanner) (*DirectoryToken, error) {
 		var account string
 		t, err := scanToken(withColumns{row, []any{&account}})
 		if err != nil {
@@ -699,7 +708,11 @@ func (s *Service) DirectoryTokens(ctx context.Context, p *access.Principal) ([]*
 		return &DirectoryToken{Token: *t, Account: account}, nil
 	}, `SELECT `+tokenColumns+`, account FROM (SELECT api_tokens.*, u.email AS account FROM api_tokens JOIN users u ON u.id = api_tokens.user_id
 		WHERE EXISTS (SELECT 1 FROM grants g WHERE g.user_id = u.id AND g.role = 'directory_sync' AND g.scope_kind = 'global')) t
-		ORDER BY id DESC LIMIT 200`)
+		WHERE `+seek+directoryTokenOrder.By()+directoryTokenOrder.Limit(&args, page), args...)
+	if err != nil {
+		return sqldb.Paged[*DirectoryToken]{}, err
+	}
+	return sqldb.PageOf(ts, page, directoryTokenOrder, func(t *DirectoryToken) []any { return []any{t.ID} }), nil
 }
 
 // withColumns scans a row's further columns after what a scan function reads.

@@ -18,6 +18,7 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/scim"
+	"github.com/steward-itaas/steward/internal/sqldb"
 	"github.com/steward-itaas/steward/internal/sqldb/sqldbtest"
 )
 
@@ -313,7 +314,8 @@ func TestSCIMTokens(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts, err := f.ids.DirectoryTokens(f.ctx, sys)
+	page, err := f.ids.DirectoryTokens(f.ctx, sys, sqldb.Page{})
+	ts := page.Items
 	if err != nil || len(ts) != 2 || ts[0].UserID != ts[1].UserID || ts[0].Account != "scim-entra-id@directory-sync.invalid" {
 		t.Fatalf("SCIM tokens = %+v, %v; want two of one account", ts, err)
 	}

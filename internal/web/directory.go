@@ -8,6 +8,7 @@ import (
 	"github.com/steward-itaas/steward/internal/access"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // mayManageDirectory: SCIM tokens are made by those who may manage users
@@ -19,6 +20,7 @@ func mayManageDirectory(p *access.Principal) bool {
 type directoryPage struct {
 	Page
 	Tokens  []*identity.DirectoryToken
+	More    string
 	Created *identity.NewToken
 	Base    string
 	Now     time.Time
@@ -29,8 +31,8 @@ func (p *Portal) directoryView(r *http.Request) (directoryPage, error) {
 	if !mayManageDirectory(pr) {
 		return directoryPage{}, pr.Require(access.GrantManage, access.Resource{})
 	}
-	ts, err := p.Identity.DirectoryTokens(r.Context(), pr)
-	return directoryPage{Page: p.pageFor(r, "Directory sync"), Tokens: ts, Base: p.ssoBase(r), Now: p.Now()}, err
+	ts, err := p.Identity.DirectoryTokens(r.Context(), pr, sqldb.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")})
+	return directoryPage{Page: p.pageFor(r, "Directory sync"), Tokens: ts.Items, More: moreLink(r, ts.Next), Base: p.ssoBase(r), Now: p.Now()}, err
 }
 
 func (p *Portal) createDirectoryToken(w http.ResponseWriter, r *http.Request) error {
