@@ -187,6 +187,7 @@ func (p *Portal) documentAction(w http.ResponseWriter, r *http.Request) error {
 
 type billingPage struct {
 	Page
+	MoreRuns string // the next page of billing runs
 	Accounts []*billing.Account
 	Balances map[string]*billing.Balance // by account ID: owed and account credit
 	// More opens the next page of accounts (empty on the last).
@@ -213,11 +214,11 @@ func (p *Portal) billingView(r *http.Request) (billingPage, error) {
 		return pg, err
 	}
 	pg.Accounts, pg.More = accounts.Items, moreLink(r, accounts.Next)
-	runs, err := p.Billing.Runs(r.Context(), pr, sqldb.Page{Limit: 120})
+	runs, err := p.Billing.Runs(r.Context(), pr, sqldb.Page{Limit: 24, Cursor: r.URL.Query().Get("runs_cursor")})
 	if err != nil {
 		return pg, err
 	}
-	pg.Runs = runs.Items
+	pg.Runs, pg.MoreRuns = runs.Items, moreLinkAs(r, "runs_cursor", runs.Next)
 	pg.Balances = map[string]*billing.Balance{}
 	for _, a := range pg.Accounts {
 		if a.Mode != billing.Chargeback {

@@ -15,6 +15,7 @@ import (
 
 type blueprintsPage struct {
 	Page
+	More       string
 	Blueprints []*provision.Blueprint
 	CanManage  bool
 	// Source and Note are what was last submitted; Problems are its
@@ -26,8 +27,8 @@ type blueprintsPage struct {
 func (p *Portal) blueprintsView(r *http.Request) (blueprintsPage, error) {
 	pr := middleware.Principal(r.Context())
 	pg := blueprintsPage{Page: p.pageFor(r, "Blueprints"), CanManage: pr.CanAnywhere(access.BlueprintManage)}
-	bs, err := p.Provision.Blueprints(r.Context(), pr, sqldb.Page{Limit: sqldb.MaxLimit})
-	pg.Blueprints = bs.Items
+	bs, err := p.Provision.Blueprints(r.Context(), pr, sqldb.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")})
+	pg.Blueprints, pg.More = bs.Items, moreLink(r, bs.Next)
 	return pg, err
 }
 

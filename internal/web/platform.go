@@ -53,6 +53,13 @@ type jobsPage struct {
 // address with the list's next cursor, less the parameters named in drop
 // (those that act once, such as verify); empty when there is no next page.
 func moreLink(r *http.Request, next string, drop ...string) string {
+	return moreLinkAs(r, "cursor", next, drop...)
+}
+
+// moreLinkAs is moreLink for a page with more than one list: the next
+// page of one of them, whose cursor is the query parameter param; the
+// other lists keep theirs.
+func moreLinkAs(r *http.Request, param, next string, drop ...string) string {
 	if next == "" {
 		return ""
 	}
@@ -60,7 +67,7 @@ func moreLink(r *http.Request, next string, drop ...string) string {
 	for _, d := range drop {
 		q.Del(d)
 	}
-	q.Set("cursor", next)
+	q.Set(param, next)
 	return r.URL.Path + "?" + q.Encode()
 }
 

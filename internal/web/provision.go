@@ -17,11 +17,12 @@ import (
 
 type instancePage struct {
 	Page
-	Instance   *orders.Instance
-	Placement  *provision.Decision
-	Operations []*provision.Operation
-	Components []*provision.Component
-	Bindings   []*provision.Binding
+	MoreOperations string // older operations
+	Instance       *orders.Instance
+	Placement      *provision.Decision
+	Operations     []*provision.Operation
+	Components     []*provision.Component
+	Bindings       []*provision.Binding
 	// Revealed is a binding whose credentials this page shows, once.
 	Revealed    *provision.Binding
 	RevealedRaw string
@@ -46,9 +47,9 @@ func (p *Portal) instanceView(r *http.Request) (instancePage, error) {
 			pg.Placement = &d
 		}
 	}
-	// The newest operations; every component and binding (an instance
-	// has few).
-	ops, err := p.Provision.Operations(ctx, pr, inst.ID, sqldb.Page{Limit: 100})
+	// The newest operations, a page at a time; every component and
+	// binding (an instance has few).
+	ops, err := p.Provision.Operations(ctx, pr, inst.ID, sqldb.Page{Limit: 50, Cursor: r.URL.Query().Get("ops_cursor")})
 	if err != nil {
 		return pg, err
 	}
@@ -61,6 +62,7 @@ func (p *Portal) instanceView(r *http.Request) (instancePage, error) {
 		return pg, err
 	}
 	pg.Operations, pg.Components, pg.Bindings = ops.Items, cs.Items, bs.Items
+	pg.MoreOperations = moreLinkAs(r, "ops_cursor", ops.Next, "reveal")
 	if b := r.URL.Query().Get("reveal"); b != "" && pg.CanAct {
 		rb, err := p.Provision.Binding(ctx, pr, inst.ID, b)
 		if err != nil {
@@ -137,7 +139,8 @@ func (p *Portal) providersView(r *http.Request) (providersPage, error) {
 		return pg, err
 	}
 	pg.Providers, pg.More = pvs.Items, moreLink(r, pvs.Next)
-	pols, err := p.Provision.Policies(r.Context(), pr, sqldb.Page{Limit: sqldb.MaxLimit})
+	// The default policy ("*") comes first in offering order: a page of one.
+	pols, err := p.Provision.Policies(r.Context(), pr, sqldb.Page{Limit: 1})
 	if err != nil {
 		return pg, err
 	}
@@ -235,6 +238,7 @@ func (p *Portal) providerAction(w http.ResponseWriter, r *http.Request) error {
 
 type platformsPage struct {
 	Page
+	More      string
 	Platforms []*broker.Platform
 	OrgUnits  []orgUnitOption
 	// Created is a platform just registered, with its password (shown once).
@@ -246,11 +250,11 @@ type orgUnitOption struct{ ID, Label string }
 func (p *Portal) platformsView(r *http.Request) (platformsPage, error) {
 	pr := middleware.Principal(r.Context())
 	pg := platformsPage{Page: p.pageFor(r, "Platforms")}
-	pls, err := p.Broker.Platforms(r.Context(), pr, sqldb.Page{Limit: sqldb.MaxLimit})
+	pls, err := p.Broker.Platforms(r.Context(), pr, sqldb.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")})
 	if err != nil {
 		return pg, err
 	}
-	pg.Platforms = pls.Items
+	pg.Platforms, pg.More = pls.Items, moreLink(r, pls.Next)
 	units, err := p.Identity.OrgUnits(r.Context(), pr)
 	for _, u := range units {
 		pg.OrgUnits = append(pg.OrgUnits, orgUnitOption{u.ID, u.Code + " · " + u.Name})

@@ -121,6 +121,7 @@ func (p *Portal) ssoRefused(w http.ResponseWriter, r *http.Request, err error) e
 
 type ssoProvidersPage struct {
 	Page
+	More           string
 	Providers      []*sso.Provider
 	LocalPasswords bool
 	// Base is Steward's URL the callback URLs start with.
@@ -138,12 +139,11 @@ func (p *Portal) ssoProvidersView(r *http.Request) (ssoProvidersPage, error) {
 	pr := middleware.Principal(r.Context())
 	pg := ssoProvidersPage{Page: p.pageFor(r, "Single sign-on"), Base: p.ssoBase(r), Form: ssoForm{Scopes: "openid email profile", Rules: "[]", Enabled: true}}
 	var err error
-	// One page holds every provider an organisation has (a handful).
-	ps, err := p.SSO.Providers(r.Context(), pr, sqldb.Page{Limit: sqldb.MaxLimit})
+	ps, err := p.SSO.Providers(r.Context(), pr, sqldb.Page{Limit: 100, Cursor: r.URL.Query().Get("cursor")})
 	if err != nil {
 		return pg, err
 	}
-	pg.Providers = ps.Items
+	pg.Providers, pg.More = ps.Items, moreLink(r, ps.Next)
 	pg.LocalPasswords, err = p.Identity.LocalPasswords(r.Context())
 	return pg, err
 }
