@@ -25,12 +25,15 @@ type MergeInput struct {
 
 // Merge merges a duplicate ticket into another of the same kind: the
 // duplicate is closed, merged into the other (a comment on both says so),
-// its requester and watchers watch the other, its children and (for a
-// problem) its incidents move to the other. Requests for change are not
-// merged (their approval decides them). Callers must work both. Errors:
-// invalid (field "into": none p may read, itself, another kind, a merged
-// or closed ticket, too many watchers), conflict (the duplicate is closed
-// or merged), forbidden, not_found.
+// its requester and watchers watch the other, its comments and work notes
+// and its attachments move to the other (each keeping its author, time
+// and visibility, so the history is read in one place, as ServiceNow and
+// iTop keep it), and its children and (for a problem) its incidents move
+// to the other. Requests for change are not merged (their approval
+// decides them). Callers must work both. Errors: invalid (field "into":
+// none p may read, itself, another kind, a merged or closed ticket, too
+// many watchers, or attachments over MaxAttachments together), conflict
+// (the duplicate is closed or merged), forbidden, not_found.
 func (s *Service) Merge(ctx context.Context, p *access.Principal, ref string, in MergeInput) (*Ticket, error) {
 	in.Into = strings.TrimSpace(in.Into)
 	bad := func(rule, msg string) error {
@@ -89,6 +92,23 @@ func (s *Service) Merge(ctx context.Context, p *access.Principal, ref string, in
 				return sqldb.Err(err, "watcher")
 			}
 		}
+		var files, moved int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*), COUNT(CASE WHEN ticket_id = $2 THEN 1 END) FROM ticket_attachments WHERE ticket_id IN ($1, $2)`,
+			into.ID, t.ID).Scan(&files, &moved); err != nil {
+			return sqldb.Err(err, "attachments")
+		}
+		if moved > 0 && files > MaxAttachments {
+			return bad("attachments", fmt.Sprintf("%s and %s hold %d files together; a ticket holds at most %d: remove some first", t.Reference, into.Reference, files, MaxAttachments))
+		}
+		var comments int
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM ticket_comments WHERE ticket_id = $1`, t.ID).Scan(&comments); err != nil {
+			return sqldb.Err(err, "comments")
+		}
+		for _, table := range []string{"ticket_comments", "ticket_attachments"} {
+			if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET ticket_id = $1 WHERE ticket_id = $2`, into.ID, t.ID); err != nil {
+				return sqldb.Err(err, table)
+			}
+		}
 		if err := s.stop(ctx, tx, t, now); err != nil {
 			return err
 		}
@@ -115,7 +135,11 @@ func (s *Service) Merge(ctx context.Context, p *access.Principal, ref string, in
 		if err := addComment(ctx, tx, t.ID, p.UserID, false, fmt.Sprintf("Merged into %s: it is followed there.", into.Reference), now); err != nil {
 			return err
 		}
-		if err := addComment(ctx, tx, into.ID, p.UserID, false, fmt.Sprintf("%s was merged into this ticket.", t.Reference), now); err != nil {
+		said := fmt.Sprintf("%s was merged into this ticket.", t.Reference)
+		if comments+moved > 0 {
+			said = fmt.Sprintf("%s was merged into this ticket, with its %s and %s.", t.Reference, count(comments, "comment"), count(moved, "attachment"))
+		}
+		if err := addComment(ctx, tx, into.ID, p.UserID, false, said, now); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE tickets SET updated_at = $1 WHERE id = $2`, now, into.ID); err != nil {
@@ -287,4 +311,15 @@ func (s *Service) resolveChildren(ctx context.Context, tx *sqldb.Tx, p *access.P
 		}
 	}
 	return nil
+}
+
+// count says n things in words: "1 comment", "3 comments", "no attachments".
+func count(n int, thing string) string {
+	switch n {
+	case 0:
+		return "no " + thing + "s"
+	case 1:
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

@@ -1,7 +1,9 @@
 package desk_test
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -98,6 +100,22 @@ func TestMergeAndParents(t *testing.T) {
 		t.Fatalf("after refused merges the duplicate is %s, merged into %q", d.State, d.MergedIntoID)
 	}
 
+	// What was said and attached on the duplicate moves with it (issue
+	// 20: merging duplicates), each keeping its author, time and
+	// visibility; unless the files would be more than a ticket holds.
+	must(f.a.Desk.Comment(f.ctx, tom, dup.Reference, desk.CommentInput{Body: "Since 9:00, all of the shop."}))(t)
+	must(f.a.Desk.Comment(f.ctx, alex, dup.Reference, desk.CommentInput{Body: "Same cluster as the first report.", Internal: true}))(t)
+	must(f.a.Desk.Attach(f.ctx, tom, dup.Reference, desk.AttachInput{Filename: "bounce.txt", Data: []byte("550 5.7.1 relay denied\n")}))(t)
+	full := must(f.a.Desk.Raise(f.ctx, dana, desk.RaiseInput{Service: "email", Summary: "Mail bounces"}))(t)
+	for i := range desk.MaxAttachments {
+		must(f.a.Desk.Attach(f.ctx, dana, full.Reference, desk.AttachInput{Filename: fmt.Sprintf("log-%02d.txt", i), Data: []byte("x")}))(t)
+	}
+	_, err = f.a.Desk.Merge(f.ctx, alex, dup.Reference, desk.MergeInput{Into: full.Reference})
+	fieldRule(t, err, "into", "attachments", "merging files past what a ticket holds")
+	if d := must(f.a.Desk.Detail(f.ctx, alex, dup.Reference))(t); d.State != desk.StateNew || len(must(f.a.Desk.Comments(f.ctx, alex, dup.Reference, sqldbPage(50)))(t).Items) != 2 {
+		t.Fatalf("a refused merge changed the duplicate: %s", d.State)
+	}
+
 	merged := must(f.a.Desk.Merge(f.ctx, alex, dup.Reference, desk.MergeInput{Into: first.Reference}))(t)
 	if merged.State != desk.StateClosed || merged.MergedIntoID != first.ID {
 		t.Fatalf("merged: %s into %q", merged.State, merged.MergedIntoID)
@@ -112,11 +130,31 @@ func TestMergeAndParents(t *testing.T) {
 	} else if !d.Response.Stopped || !d.Resolution.Stopped {
 		t.Errorf("the duplicate's clocks run on after the merge closed it: response %+v, resolution %+v", d.Response, d.Resolution)
 	}
-	for _, ref := range []string{first.Reference, dup.Reference} {
-		cs := must(f.a.Desk.Comments(f.ctx, tom, ref, sqldbPage(50)))(t)
-		if len(cs.Items) != 1 || cs.Items[0].Internal {
-			t.Errorf("%s has comments %+v, want the merge's", ref, cs.Items)
+	bodies := func(p *access.Principal, ref string) []string {
+		var out []string
+		for _, c := range must(f.a.Desk.Comments(f.ctx, p, ref, sqldbPage(50)))(t).Items {
+			out = append(out, fmt.Sprintf("%s %v: %s", c.Author.Name, c.Internal, c.Body))
 		}
+		return out
+	}
+	if got := bodies(tom, dup.Reference); len(got) != 1 || !strings.Contains(got[0], "Merged into "+first.Reference) {
+		t.Errorf("the duplicate keeps %q, want the merge's comment alone", got)
+	}
+	got := strings.Join(bodies(alex, first.Reference), "\n")
+	for _, want := range []string{"tom@contoso.example false: Since 9:00, all of the shop.", "Alex Agent true: Same cluster as the first report.",
+		dup.Reference + " was merged into this ticket, with its 2 comments and 1 attachment."} {
+		if !strings.Contains(got, want) {
+			t.Errorf("the first report's comments lack %q:\n%s", want, got)
+		}
+	}
+	if got := strings.Join(bodies(tom, first.Reference), "\n"); strings.Contains(got, "Same cluster") {
+		t.Errorf("Tom reads the moved work note on the first report:\n%s", got)
+	}
+	files := must(f.a.Desk.Attachments(f.ctx, tom, first.Reference, sqldbPage(50)))(t)
+	if len(files.Items) != 1 || files.Items[0].Filename != "bounce.txt" {
+		t.Errorf("the first report's files: %+v, want the duplicate's bounce.txt", files.Items)
+	} else if _, data, err := f.a.Desk.AttachmentData(f.ctx, tom, first.Reference, files.Items[0].ID); err != nil || string(data) != "550 5.7.1 relay denied\n" {
+		t.Errorf("the moved file reads %q, %v", data, err)
 	}
 	_, err = f.a.Desk.Merge(f.ctx, alex, dup.Reference, desk.MergeInput{Into: first.Reference})
 	wantCode(t, err, errs.CodeConflict, "merging a merged ticket again")
