@@ -386,7 +386,7 @@ func ticketReport(ctx context.Context, e env, args []string) error {
 
 // ticketOrder turns a service request into an order from the catalog.
 func ticketOrder(ctx context.Context, e env, args []string) error {
-	fs := newFlagSet(e, "Turn an open service request into an order from the catalog: the order is placed for the request's org unit and submitted, and the request is resolved as fulfilled through it.")
+	fs := newFlagSet(e, "Turn an open service request into an order from the catalog: the order is placed for the request's org unit and submitted, and the request is resolved as fulfilled through it when the order completes.")
 	c := addCatalogFlags(fs)
 	offering := fs.String("offering", "", "the offering (code or ID) to order (required)")
 	plan := fs.String("plan", "", "its plan (code or ID; required)")

@@ -209,6 +209,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a.workers = append(a.workers, func(ctx context.Context) { a.Notify.RunMailer(ctx, time.Second) })
 	a.Webhooks = webhook.New(db, cfg.Now, box, log, webhook.Options{AllowPrivate: cfg.WebhookAllowPrivate, WorkerID: cfg.WorkerID, Source: cfg.PublicURL})
 	a.Outbox.Add("webhooks", a.Webhooks)
+	a.Outbox.Add("desk", a.Desk.FollowOrders()) // requests follow the orders they turned into
 	a.workers = append(a.workers, a.Webhooks.Run)
 	a.registerJobs()
 	if a.handler, err = a.buildHandler(); err != nil {

@@ -370,6 +370,11 @@ type Access struct {
 func (s *Service) AccessTo(ctx context.Context, p *access.Principal, t *Ticket) Access {
 	q := s.db.Read()
 	a := accessOf(p, t, mayWork(ctx, q, p, t), isWatcher(ctx, q, p, t))
+	if a.Order {
+		// One order at a time: not while one is under way.
+		under, err := orderUnderWay(ctx, q, t.ID)
+		a.Order = err == nil && under == ""
+	}
 	if t.State == StateResolved && (a.Requester || a.Work) && t.ResolvedAt != nil {
 		days, _ := s.reopenDays(ctx, q)
 		a.MayReopen = s.now().Before(t.ResolvedAt.AddDate(0, 0, days))

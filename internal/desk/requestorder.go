@@ -2,23 +2,31 @@ package desk
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/audit"
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/orders"
+	"github.com/steward-itaas/steward/internal/outbox"
 	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // A service request asks IT for something outside the catalog; when it
 // turns out the catalog has it after all, the request turns into an order
 // (issue 20): the order is placed and submitted for the request's org
-// unit, goes through its approvals and fulfilment as any order does, and
-// the request is resolved as fulfilled through it, with a comment its
-// requester sees naming the order.
+// unit, goes through its approvals and fulfilment as any order does, with
+// a comment its requester sees naming the order, and the request stays
+// open while it does (its clocks run: the wait is the customer's). When
+// the order completes, and no other order of the request is under way,
+// the request is resolved as fulfilled through it; when the order fails,
+// is rejected or cancelled, whoever works the request is told and it
+// stays open (orderFollower, an outbox sink).
 
 // OrderInput turns a service request into an order: the catalog items to
 // order (as an order's items) and a note for the order's approvers.
@@ -85,6 +93,11 @@ func (s *Service) Order(ctx context.Context, p *access.Principal, ref string, in
 	if err := orderable(t); err != nil {
 		return nil, nil, err
 	}
+	if under, err := orderUnderWay(ctx, q, t.ID); err != nil {
+		return nil, nil, err
+	} else if under != "" {
+		return nil, nil, errs.Conflict("%s is under way for %s: wait for it to be fulfilled, or cancel it, before ordering again", under, t.Reference)
+	}
 	for i := range in.Items {
 		if in.Items[i].RequestedFor == "" && t.Requester != nil {
 			in.Items[i].RequestedFor = t.Requester.ID
@@ -134,40 +147,27 @@ func (s *Service) Order(ctx context.Context, p *access.Principal, ref string, in
 		if _, err := tx.ExecContext(wctx, `UPDATE tickets SET ordering_at = NULL WHERE id = $1`, t.ID); err != nil {
 			return sqldb.Err(err, "ticket")
 		}
-		if err := addComment(wctx, tx, t.ID, p.UserID, false, fmt.Sprintf("Ordered from the catalog as %s.", submitted.Reference()), now); err != nil {
+		said := fmt.Sprintf("Ordered from the catalog as %s. This request is resolved when the order is fulfilled.", submitted.Reference())
+		if submitted.State == orders.StateCompleted {
+			said = fmt.Sprintf("Ordered from the catalog as %s.", submitted.Reference())
+		}
+		if err := addComment(wctx, tx, t.ID, p.UserID, false, said, now); err != nil {
 			return err
 		}
-		if !t.State.Open() {
-			// Resolved meanwhile by someone else: the order is on it all the same.
-			return nil
-		}
-		if err := s.stop(wctx, tx, t, now); err != nil {
-			return err
-		}
-		resolution := "Fulfilled through order " + submitted.Reference() + "."
-		if _, err := tx.ExecContext(wctx, `UPDATE tickets SET state = 'resolved', hold_reason = '', resolution = $1, resolved_at = $2 WHERE id = $3`,
-			resolution, now, t.ID); err != nil {
-			return sqldb.Err(err, "ticket")
-		}
-		// Resolved is answered (the response clock stops with it), its due
-		// times are what its holds make them, and its open children (a
-		// request may have some) are resolved with it, as Move does.
-		if err := respond(wctx, tx, t, now); err != nil {
-			return err
-		}
-		if t.State == StateOnHold {
-			if err := s.reschedule(wctx, tx, t); err != nil {
+		// Whoever works the request answers it by placing the order; the
+		// requester placing it herself has not been answered yet.
+		if mayWork(wctx, tx, p, t) {
+			if err := respond(wctx, tx, t, now); err != nil {
 				return err
 			}
 		}
-		if err := s.resolveChildren(wctx, tx, p, t, resolution, now, 1); err != nil {
-			return err
+		if submitted.State == orders.StateCompleted && t.State.Open() {
+			// Fulfilled as it was placed (nothing to approve or provision):
+			// its order.completed may have been dispatched before this
+			// link was written, so it is settled here.
+			return s.fulfilled(wctx, tx, p, t, submitted.Reference(), now)
 		}
-		resolved, err := get(wctx, tx, t.ID)
-		if err != nil {
-			return err
-		}
-		return s.emitMove(wctx, tx, p, resolved, t.State, StateResolved, false)
+		return nil
 	})
 	if err != nil {
 		// The order stands (submitted, with its approvals under way) and
@@ -225,6 +225,25 @@ func orderable(t *Ticket) error {
 	return nil
 }
 
+// underWay are the states of an order still going through approval or
+// fulfilment.
+const underWay = `('submitted', 'awaiting_approval', 'approved', 'fulfilling')`
+
+// orderUnderWay is the reference of an order of the request still under
+// way, or "".
+func orderUnderWay(ctx context.Context, q sqldb.Querier, ticketID string) (string, error) {
+	var n int64
+	err := q.QueryRowContext(ctx, `SELECT o.number FROM ticket_orders x JOIN orders o ON o.id = x.order_id
+		WHERE x.ticket_id = $1 AND o.state IN `+underWay+` ORDER BY o.number LIMIT 1`, ticketID).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", sqldb.Err(err, "ticket orders")
+	}
+	return (&orders.Order{Number: n}).Reference(), nil
+}
+
 // ordersOf lists the orders a request turned into, oldest first.
 func ordersOf(ctx context.Context, q sqldb.Querier, ticketID string) ([]OrderRef, error) {
 	return sqldb.QueryAll(ctx, q, "ticket orders", func(row sqldb.Scanner) (OrderRef, error) {
@@ -236,4 +255,115 @@ func ordersOf(ctx context.Context, q sqldb.Querier, ticketID string) ([]OrderRef
 		o.Reference = (&orders.Order{Number: n}).Reference()
 		return o, nil
 	}, `SELECT o.id, o.number, o.state FROM ticket_orders x JOIN orders o ON o.id = x.order_id WHERE x.ticket_id = $1 ORDER BY x.created_at, o.number LIMIT 100`, ticketID)
+}
+
+// fulfilled resolves an open request as fulfilled through order ref: as
+// Move resolves (the response clock stops, due times are what holds made
+// them, open children are resolved with it), told to its requester and
+// watchers.
+func (s *Service) fulfilled(ctx context.Context, tx *sqldb.Tx, p *access.Principal, t *Ticket, ref string, now time.Time) error {
+	if err := s.stop(ctx, tx, t, now); err != nil {
+		return err
+	}
+	resolution := "Fulfilled through order " + ref + "."
+	if _, err := tx.ExecContext(ctx, `UPDATE tickets SET state = 'resolved', hold_reason = '', resolution = $1, resolved_at = $2 WHERE id = $3`,
+		resolution, now, t.ID); err != nil {
+		return sqldb.Err(err, "ticket")
+	}
+	if err := respond(ctx, tx, t, now); err != nil {
+		return err
+	}
+	if t.State == StateOnHold {
+		if err := s.reschedule(ctx, tx, t); err != nil {
+			return err
+		}
+	}
+	if err := s.resolveChildren(ctx, tx, p, t, resolution, now, 1); err != nil {
+		return err
+	}
+	resolved, err := get(ctx, tx, t.ID)
+	if err != nil {
+		return err
+	}
+	if err := audit.Write(ctx, tx, p, now, audit.Entry{Action: "ticket.fulfil", ObjectType: "ticket", ObjectID: t.ID,
+		Before: map[string]any{"state": t.State}, After: map[string]any{"state": StateResolved, "resolution": resolution}}); err != nil {
+		return err
+	}
+	return s.emitMove(ctx, tx, p, resolved, t.State, StateResolved, false)
+}
+
+// FollowOrders is the outbox sink that keeps requests with their orders:
+// an order's completed, failed, rejected or cancelled event settles the
+// open requests it was placed from, in the dispatcher's transaction, so
+// each event settles them once.
+func (s *Service) FollowOrders() outbox.Sink { return orderFollower{s} }
+
+type orderFollower struct{ s *Service }
+
+// Take settles the requests of the orders whose outcome the events tell.
+func (f orderFollower) Take(ctx context.Context, tx *sqldb.Tx, events []outbox.Stored) error {
+	for _, e := range events {
+		switch e.Type {
+		case "order.completed", "order.failed", "order.rejected", "order.cancelled":
+		default:
+			continue
+		}
+		var d struct {
+			OrderID string `json:"order_id"`
+			Number  string `json:"number"`
+			Comment string `json:"comment"`
+		}
+		if json.Unmarshal(e.Data, &d) != nil || d.OrderID == "" {
+			continue // not an order's outcome this sink can use
+		}
+		ids, err := sqldb.QueryAll(ctx, tx, "ticket orders", scanID, `SELECT ticket_id FROM ticket_orders WHERE order_id = $1 ORDER BY ticket_id`, d.OrderID)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			if err := f.s.settle(ctx, tx, id, e.Type, d.Number, d.Comment); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// settle moves an open request on by its order's outcome (typ): resolved
+// when the order completed and no other of its orders is under way; else
+// whoever works it is told (ticket.order_ended) and it stays open.
+func (s *Service) settle(ctx context.Context, tx *sqldb.Tx, ticketID, typ, order, comment string) error {
+	t, err := lock(ctx, tx, ticketID)
+	if err != nil {
+		return err
+	}
+	if t.Kind != Request || t.MergedIntoID != "" || !t.State.Open() {
+		return nil // settled meanwhile by someone: nothing to follow
+	}
+	now, sys := s.now(), access.System()
+	if typ == "order.completed" {
+		under, err := orderUnderWay(ctx, tx, t.ID)
+		if err != nil {
+			return err
+		}
+		if under == "" {
+			return s.fulfilled(ctx, tx, sys, t, order, now)
+		}
+		return nil
+	}
+	what := map[string]string{"order.failed": "could not be fulfilled", "order.rejected": "was rejected", "order.cancelled": "was cancelled"}[typ]
+	n := &outbox.Notice{Title: fmt.Sprintf("%s: order %s %s", t.Reference, order, what), Link: "/tickets/" + t.Reference,
+		Body: "The request stays open: order again, or resolve it another way."}
+	if comment != "" {
+		n.Body = excerpt(comment) + "\n\n" + n.Body
+	}
+	if t.Assignee != nil {
+		n.Users = []string{t.Assignee.ID}
+	} else if t.groupID != "" {
+		n.Groups = []string{t.groupID}
+	}
+	if len(n.Users) == 0 && len(n.Groups) == 0 {
+		n = nil
+	}
+	return s.emit(ctx, tx, sys, t, "ticket.order_ended", n)
 }

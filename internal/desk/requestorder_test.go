@@ -98,20 +98,31 @@ func TestRequestTurnsIntoAnOrder(t *testing.T) {
 	if len(o.Items) != 1 || o.Items[0].RequestedFor != dana.UserID {
 		t.Errorf("the order's items %+v, want one, for the requester", o.Items)
 	}
-	want := "Fulfilled through order " + o.Reference() + "."
-	if after.State != desk.StateResolved || after.Resolution != want || after.ResolvedAt == nil || !after.ResolvedAt.Equal(at("2026-11-16T10:30:00Z")) {
-		t.Errorf("the request is %s (%q, %v), want resolved at 10:30 with %q", after.State, after.Resolution, after.ResolvedAt, want)
+	// The request stays open while its order is fulfilled (the wait is
+	// the customer's: its clocks run), and says so.
+	if after.State != desk.StateNew || after.ResolvedAt != nil {
+		t.Errorf("the request is %s (resolved at %v) while its order is %s, want it open", after.State, after.ResolvedAt, o.State)
 	}
 	d := must(f.a.Desk.Detail(f.ctx, dana, req.Reference))(t)
 	if len(d.Orders) != 1 || d.Orders[0].ID != o.ID || d.Orders[0].Reference != o.Reference() || d.Orders[0].State != o.State {
 		t.Errorf("the request shows the orders %+v, want %s", d.Orders, o.Reference())
 	}
-	if d.Access.Order {
-		t.Error("a resolved request is still offered the order")
-	}
 	comments := must(f.a.Desk.Comments(f.ctx, dana, req.Reference, sqldb.Page{}))(t).Items
-	if len(comments) == 0 || comments[len(comments)-1].Body != "Ordered from the catalog as "+o.Reference()+"." {
+	if len(comments) == 0 || comments[len(comments)-1].Body != "Ordered from the catalog as "+o.Reference()+". This request is resolved when the order is fulfilled." {
 		t.Errorf("the requester does not see the order named in the comments: %+v", comments)
+	}
+	// The order's task is done at 11:15: the request is resolved as
+	// fulfilled through it when the event is dispatched.
+	f.set("2026-11-16T11:15:00Z")
+	completeTasks(t, f, o.ID, orders.TaskResult{Done: true})
+	dispatch(t, f)
+	want := "Fulfilled through order " + o.Reference() + "."
+	got := must(f.a.Desk.Ticket(f.ctx, dana, req.Reference))(t)
+	if got.State != desk.StateResolved || got.Resolution != want || got.ResolvedAt == nil || !got.ResolvedAt.Equal(at("2026-11-16T11:15:00Z")) {
+		t.Errorf("after its order completed the request is %s (%q, %v), want resolved at 11:15 with %q", got.State, got.Resolution, got.ResolvedAt, want)
+	}
+	if d := must(f.a.Desk.Detail(f.ctx, dana, req.Reference))(t); d.Access.Order {
+		t.Error("a resolved request is still offered the order")
 	}
 	_, _, err = f.a.Desk.Order(f.ctx, dana, req.Reference, desk.OrderInput{Items: item})
 	wantCode(t, err, errs.CodeConflict, "a resolved request turned into an order again")
@@ -155,7 +166,75 @@ func TestRequestOrderedOnce(t *testing.T) {
 	if ok != 1 || placed != 1 {
 		t.Errorf("%d of %d concurrent orders went through, placing %d orders; want one", ok, n, placed)
 	}
-	if d := must(f.a.Desk.Detail(f.ctx, dana, req.Reference))(t); d.State != desk.StateResolved || len(d.Orders) != 1 {
-		t.Errorf("the request is %s with orders %+v, want resolved through one", d.State, d.Orders)
+	if d := must(f.a.Desk.Detail(f.ctx, dana, req.Reference))(t); d.State.Open() != true || len(d.Orders) != 1 {
+		t.Errorf("the request is %s with orders %+v, want open with one", d.State, d.Orders)
+	}
+}
+
+// TestRequestFollowsItsOrder: a request stays open until its order is
+// fulfilled (issue 20); when the order fails, whoever works the request
+// is told (ticket.order_ended) and the request stays open, to be ordered
+// again; the event settles it once however often it is dispatched.
+func TestRequestFollowsItsOrder(t *testing.T) {
+	f := newFixture(t)
+	dana := f.as("dana@contoso.example")
+	req := must(f.a.Desk.Raise(f.ctx, dana, desk.RaiseInput{Kind: desk.Request, Service: "email", Summary: "A mailbox for the temp"}))(t).Ticket
+	item := []orders.ItemInput{{Offering: "mailbox", Plan: "standard", Quantity: 1}}
+	o, _, err := f.a.Desk.Order(f.ctx, dana, req.Reference, desk.OrderInput{Items: item})
+	if err != nil {
+		t.Fatal(err)
+	}
+	completeTasks(t, f, o.ID, orders.TaskResult{Note: "no licences left"})
+	dispatch(t, f)
+	got := must(f.a.Desk.Detail(f.ctx, dana, req.Reference))(t)
+	if !got.State.Open() || !got.Access.Order || len(got.Orders) != 1 || got.Orders[0].State != orders.StateFailed {
+		t.Fatalf("after its order failed the request is %s (may order again: %v), orders %+v; want it open, to order again", got.State, got.Access.Order, got.Orders)
+	}
+	var ended int
+	var notice string
+	if err := f.a.DB.Read().QueryRowContext(f.ctx, `SELECT COUNT(*), MAX(notice_json) FROM outbox_events WHERE type = 'ticket.order_ended' AND subject = $1`,
+		"tickets/"+req.Reference).Scan(&ended, &notice); err != nil || ended != 1 || !strings.Contains(notice, "could not be fulfilled") || !strings.Contains(notice, "no licences left") {
+		t.Errorf("ticket.order_ended events: %d (%v), notice %s; want one saying the order could not be fulfilled, and why", ended, err, notice)
+	}
+	// Ordered again, and fulfilled: resolved through the second order.
+	o2, _, err := f.a.Desk.Order(f.ctx, dana, req.Reference, desk.OrderInput{Items: item})
+	if err != nil {
+		t.Fatal(err)
+	}
+	completeTasks(t, f, o2.ID, orders.TaskResult{Done: true})
+	dispatch(t, f)
+	if got := must(f.a.Desk.Ticket(f.ctx, dana, req.Reference))(t); got.State != desk.StateResolved || got.Resolution != "Fulfilled through order "+o2.Reference()+"." {
+		t.Errorf("after the second order completed the request is %s (%q)", got.State, got.Resolution)
+	}
+}
+
+// completeTasks finishes the fulfilment tasks of an order with r, as the
+// administrator.
+func completeTasks(t *testing.T, f *fixture, orderID string, r orders.TaskResult) {
+	t.Helper()
+	tasks := must(f.a.Orders.Tasks(f.ctx, access.System(), orders.TaskFilter{Page: sqldb.Page{Limit: sqldb.MaxLimit}}))(t)
+	n := 0
+	for _, task := range tasks.Items {
+		if task.OrderID == orderID {
+			must(f.a.Orders.CompleteTask(f.ctx, f.as("admin@it.contoso.example"), task.ID, r))(t)
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatalf("the order has no open task")
+	}
+}
+
+// dispatch hands every waiting outbox event to the sinks.
+func dispatch(t *testing.T, f *fixture) {
+	t.Helper()
+	for {
+		n, err := f.a.Outbox.Once(f.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			return
+		}
 	}
 }

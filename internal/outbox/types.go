@@ -30,6 +30,8 @@ var types = []Type{
 	{Name: "ticket.resolved", Subject: "tickets/{reference}", Description: "A ticket was resolved; its requester may rate it, or reopen it within the reopening time.", Data: ticketFields},
 	{Name: "ticket.reopened", Subject: "tickets/{reference}", Description: "A resolved ticket was reopened.", Data: ticketFields},
 	{Name: "ticket.closed", Subject: "tickets/{reference}", Description: "A ticket was closed.", Data: ticketFields},
+	{Name: "ticket.order_ended", Subject: "tickets/{reference}", Description: "An order a service request turned into failed, was rejected or was cancelled; the request stays open and whoever works it is told.",
+		Data: ticketFields},
 	{Name: "ticket.at_risk", Subject: "tickets/{reference}", Description: "An open incident or request has used three quarters of its resolution time (in service hours, holds added); its assignee (or its group, while nobody has taken it) and its group's manager are told. Told once per warning time: a hold moves it on.", Data: ticketFields},
 	{Name: "change.approval_requested", Subject: "tickets/{reference}", Description: "A request for change waits for the CAB (or the change authority, or the emergency CAB) at an approval step; its approvers are told.", Data: ticketFields},
 	{Name: "change.approved", Subject: "tickets/{reference}", Description: "Every approval step of a request for change is approved: it may be implemented in its planned window.", Data: ticketFields},

@@ -385,7 +385,10 @@ func (p *Portal) ticketAction(w http.ResponseWriter, r *http.Request) error {
 		var o *orders.Order
 		o, t, err = p.Desk.Order(ctx, pr, ref, desk.OrderInput{Note: f.Get("order_note"), Items: []orders.ItemInput{{Offering: offering, Plan: plan, Quantity: 1}}})
 		if err == nil {
-			word = "Ordered as " + o.Reference() + ": the request is resolved, and the order goes on from here."
+			word = "Ordered as " + o.Reference() + ": the request is resolved when the order is fulfilled."
+			if t.State == desk.StateResolved {
+				word = "Ordered as " + o.Reference() + ", and fulfilled: the request is resolved."
+			}
 		}
 	case "watch", "unwatch":
 		t, err = p.Desk.Watch(ctx, pr, ref, r.PathValue("action") == "watch")
