@@ -66,6 +66,11 @@ func RequestID(ctx context.Context) string {
 }
 
 // Write appends a record for a mutation made by actor at time now, in tx.
+// The record is chained as the transaction's last work (tx.BeforeCommit):
+// taking the chain's head row serialises writers on PostgreSQL, so it is
+// held for the commit only (SQLite's single writer serialises them
+// anyway). An error encoding the entry is returned now; one writing it
+// fails the commit.
 func Write(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, now time.Time, e Entry) error {
 	before, err := marshal(e.Before)
 	if err != nil {
@@ -75,10 +80,14 @@ func Write(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, now time.
 	if err != nil {
 		return errs.Internal(err, "encode audit record")
 	}
+	tx.BeforeCommit(func() error { return write(ctx, tx, actor, now, e, before, after) })
+	return nil
+}
+
+// write chains and stores one record: Write's work at the commit.
+func write(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, now time.Time, e Entry, before, after json.RawMessage) error {
 	var seq int64
 	var prev string
-	// Taking the head row's lock first serialises writers on PostgreSQL;
-	// SQLite's single writer already does.
 	if err := tx.QueryRowContext(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash`).Scan(&seq, &prev); err != nil {
 		return sqldb.Err(err, "audit head")
 	}
@@ -99,7 +108,7 @@ func Write(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, now time.
 	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, r.Hash); err != nil {
 		return sqldb.Err(err, "audit head")
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_log
+	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log
 		(seq, id, at, actor_id, actor_name, action, object_type, object_id, before_json, after_json, request_id, prev_hash, hash)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		r.Seq, r.ID, r.At, r.ActorID, r.ActorName, r.Action, r.ObjectType, r.ObjectID,

@@ -2,6 +2,7 @@ package audit
 
 import (
 	"context"
+	"encoding/json"
 	"time"
 
 	"github.com/steward-itaas/steward/internal/access"
@@ -12,11 +13,31 @@ import (
 // WriteAll appends records for many mutations made by actor at time now,
 // in tx, in the order given: the same records and chain as Write called
 // for each, in three statements rather than three per record (the
-// compliance pass opens thousands of breaches at once).
+// compliance pass opens thousands of breaches at once). Like Write, it
+// chains them as the transaction's last work.
 func WriteAll(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, now time.Time, entries []Entry) error {
 	if len(entries) == 0 {
 		return nil
 	}
+	type encoded struct{ before, after json.RawMessage }
+	enc := make([]encoded, len(entries))
+	for i, e := range entries {
+		var err error
+		if enc[i].before, err = marshal(e.Before); err != nil {
+			return errs.Internal(err, "encode audit record")
+		}
+		if enc[i].after, err = marshal(e.After); err != nil {
+			return errs.Internal(err, "encode audit record")
+		}
+	}
+	tx.BeforeCommit(func() error {
+		return writeAll(ctx, tx, actor, now, entries, func(i int) (json.RawMessage, json.RawMessage) { return enc[i].before, enc[i].after })
+	})
+	return nil
+}
+
+// writeAll chains and stores the records: WriteAll's work at the commit.
+func writeAll(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, now time.Time, entries []Entry, encoded func(int) (json.RawMessage, json.RawMessage)) error {
 	actorID, actorName := "anonymous", "anonymous"
 	if actor != nil {
 		actorID, actorName = actor.UserID, actor.Name
@@ -32,14 +53,7 @@ func WriteAll(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, now ti
 	}
 	records := make([]Record, len(entries))
 	for i, e := range entries {
-		before, err := marshal(e.Before)
-		if err != nil {
-			return errs.Internal(err, "encode audit record")
-		}
-		after, err := marshal(e.After)
-		if err != nil {
-			return errs.Internal(err, "encode audit record")
-		}
+		before, after := encoded(i)
 		r := Record{
 			Seq: last - int64(len(entries)) + int64(i) + 1, ID: sqldb.NewID(), At: sqldb.Time(now),
 			ActorID: actorID, ActorName: actorName,

@@ -97,7 +97,11 @@ func (g *shared) runLocked(ctx context.Context, fn func(*Tx) error) (c *commit, 
 			g.mu.Unlock()
 		}
 	}()
-	err = fn(&Tx{Tx: g.tx, Dialect: SQLite, shared: true})
+	tx := &Tx{Tx: g.tx, Dialect: SQLite, shared: true}
+	err = fn(tx)
+	if err == nil {
+		err = tx.finish()
+	}
 	returned = true
 	if err != nil {
 		g.undo()
