@@ -173,6 +173,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger) (*App, error) {
 	a := &App{cfg: cfg, log: log, DB: db}
 	a.Identity = identity.NewService(db, cfg.Now, cfg.Identity)
 	a.Audit = audit.NewService(db)
+	if db.Dialect == sqldb.Postgres {
+		// Records a writer's own seal left queued (internal/audit, seal.go).
+		a.workers = append(a.workers, func(ctx context.Context) {
+			a.Audit.RunSealer(ctx, 500*time.Millisecond, func(err error) { log.Error("audit: sealing the queue", "err", err) })
+		})
+	}
 	a.Jobs = jobs.NewRunner(db, cfg.Now, log, cfg.WorkerID)
 	a.Catalog = catalog.New(db, cfg.Now)
 	a.Orders = orders.NewService(db, cfg.Now, a.Catalog)

@@ -4,8 +4,10 @@
 //
 // Records form a hash chain: each record's hash covers its own fields and the
 // previous record's hash, and the head (last sequence number and hash) is kept
-// in one row that every writer updates, which serialises writers and keeps
-// the sequence free of gaps. Database triggers refuse UPDATE and DELETE on the
+// in one row that whoever chains updates, which keeps the sequence free of
+// gaps. On SQLite a record is chained as its transaction's last work; on
+// PostgreSQL it is queued in its transaction and chained just after the
+// commit (seal.go), so writers do not queue on the head. Database triggers refuse UPDATE and DELETE on the
 // log. Verify walks the chain and reports the first record that does not
 // match; `steward audit verify` runs it and prints the head hash, which an
 // operator may record elsewhere to detect truncation of the tail.
@@ -80,6 +82,9 @@ func Write(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, now time.
 	if err != nil {
 		return errs.Internal(err, "encode audit record")
 	}
+	if tx.Dialect == sqldb.Postgres {
+		return queue(ctx, tx, actor, now, []Entry{e}, []json.RawMessage{before}, []json.RawMessage{after})
+	}
 	tx.BeforeCommit(func() error { return write(ctx, tx, actor, now, e, before, after) })
 	return nil
 }
@@ -91,13 +96,7 @@ func write(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, now time.
 	if err := tx.QueryRowContext(ctx, `UPDATE audit_head SET seq = seq + 1 WHERE id = 1 RETURNING seq, hash`).Scan(&seq, &prev); err != nil {
 		return sqldb.Err(err, "audit head")
 	}
-	actorID, actorName := "anonymous", "anonymous"
-	if actor != nil {
-		actorID, actorName = actor.UserID, actor.Name
-		if actor.TokenID != "" {
-			actorName += " (token " + actor.TokenID + ")"
-		}
-	}
+	actorID, actorName := actorOf(actor)
 	r := Record{
 		Seq: seq, ID: sqldb.NewID(), At: sqldb.Time(now),
 		ActorID: actorID, ActorName: actorName,
@@ -108,12 +107,7 @@ func write(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, now time.
 	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, r.Hash); err != nil {
 		return sqldb.Err(err, "audit head")
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO audit_log
-		(seq, id, at, actor_id, actor_name, action, object_type, object_id, before_json, after_json, request_id, prev_hash, hash)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		r.Seq, r.ID, r.At, r.ActorID, r.ActorName, r.Action, r.ObjectType, r.ObjectID,
-		string(r.Before), string(r.After), r.RequestID, r.PrevHash, r.Hash)
-	return sqldb.Err(err, "audit record")
+	return insertRecords(ctx, tx, []Record{r})
 }
 
 func marshal(v any) (json.RawMessage, error) {
@@ -238,6 +232,11 @@ func (s *Service) Verify(ctx context.Context, p *access.Principal) (Verification
 		return Verification{}, err
 	}
 	var v Verification
+	// What waits in the queue is chained first (PostgreSQL), so the walk
+	// covers every record committed before it.
+	if _, err := Seal(ctx, s.db); err != nil {
+		return v, err
+	}
 	if err := s.db.Read().QueryRowContext(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&v.HeadSeq, &v.HeadHash); err != nil {
 		return v, sqldb.Err(err, "audit head")
 	}

@@ -38,13 +38,7 @@ func WriteAll(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, now ti
 
 // writeAll chains and stores the records: WriteAll's work at the commit.
 func writeAll(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, now time.Time, entries []Entry, encoded func(int) (json.RawMessage, json.RawMessage)) error {
-	actorID, actorName := "anonymous", "anonymous"
-	if actor != nil {
-		actorID, actorName = actor.UserID, actor.Name
-		if actor.TokenID != "" {
-			actorName += " (token " + actor.TokenID + ")"
-		}
-	}
+	actorID, actorName := actorOf(actor)
 	var last int64
 	var prev string
 	// Taking the head row's lock first serialises writers, as in Write.
@@ -67,14 +61,5 @@ func writeAll(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, now ti
 	if _, err := tx.ExecContext(ctx, `UPDATE audit_head SET hash = $1 WHERE id = 1`, prev); err != nil {
 		return sqldb.Err(err, "audit head")
 	}
-	return sqldb.Bulk{
-		Object: "audit record",
-		Head:   `INSERT INTO audit_log (seq, id, at, actor_id, actor_name, action, object_type, object_id, before_json, after_json, request_id, prev_hash, hash)`,
-		Cols:   13, Rows: len(records),
-		Args: func(i int, args []any) []any {
-			r := &records[i]
-			return append(args, r.Seq, r.ID, r.At, r.ActorID, r.ActorName, r.Action, r.ObjectType, r.ObjectID,
-				string(r.Before), string(r.After), r.RequestID, r.PrevHash, r.Hash)
-		},
-	}.Insert(ctx, tx)
+	return insertRecords(ctx, tx, records)
 }

@@ -31,7 +31,8 @@ const (
 
 // shared is SQLite's writer: the open transaction and the callers in it.
 type shared struct {
-	db *sql.DB
+	db    *sql.DB
+	owner *DB // the DB whose writer this is
 	// mu is held by the caller running its function, then settling.
 	mu sync.Mutex
 	// waiting counts the callers waiting for mu: while there are some, a
@@ -59,13 +60,16 @@ func (g *shared) run(ctx context.Context, fn func(*Tx) error) error {
 	g.waiting.Add(1)
 	g.mu.Lock()
 	g.waiting.Add(-1)
-	c, err := g.runLocked(ctx, fn)
+	c, tx, err := g.runLocked(ctx, fn)
 	g.settleLocked()
 	g.mu.Unlock()
 	if err != nil {
 		return err
 	}
 	<-c.done
+	if c.err == nil {
+		tx.committed()
+	}
 	return c.err
 }
 
@@ -73,21 +77,21 @@ func (g *shared) run(ctx context.Context, fn func(*Tx) error) error {
 // if need be) and returns the commit its work waits for. If fn panics or
 // exits its goroutine, its work is undone and the transaction settled
 // before the panic goes on.
-func (g *shared) runLocked(ctx context.Context, fn func(*Tx) error) (c *commit, err error) {
+func (g *shared) runLocked(ctx context.Context, fn func(*Tx) error) (c *commit, tx *Tx, err error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if g.tx == nil {
 		// Not the caller's context: the transaction outlives the caller.
 		tx, err := g.db.BeginTx(context.Background(), nil)
 		if err != nil {
-			return nil, Err(err, "transaction")
+			return nil, nil, Err(err, "transaction")
 		}
 		g.tx, g.commit, g.n, g.began = tx, &commit{done: make(chan struct{})}, 0, time.Now()
 	}
 	if _, err := g.tx.Exec(`SAVEPOINT steward_tx`); err != nil {
 		g.fail(err)
-		return nil, Err(err, "transaction")
+		return nil, nil, Err(err, "transaction")
 	}
 	returned := false
 	defer func() {
@@ -97,7 +101,7 @@ func (g *shared) runLocked(ctx context.Context, fn func(*Tx) error) (c *commit, 
 			g.mu.Unlock()
 		}
 	}()
-	tx := &Tx{Tx: g.tx, Dialect: SQLite, shared: true}
+	tx = &Tx{Tx: g.tx, Dialect: SQLite, shared: true, db: g.owner}
 	err = fn(tx)
 	if err == nil {
 		err = tx.finish()
@@ -105,14 +109,14 @@ func (g *shared) runLocked(ctx context.Context, fn func(*Tx) error) (c *commit, 
 	returned = true
 	if err != nil {
 		g.undo()
-		return nil, err
+		return nil, nil, err
 	}
 	if _, err := g.tx.Exec(`RELEASE steward_tx`); err != nil {
 		g.fail(err)
-		return nil, Err(err, "transaction")
+		return nil, nil, Err(err, "transaction")
 	}
 	g.n++
-	return g.commit, nil
+	return g.commit, tx, nil
 }
 
 // undo rolls the open transaction back to the last caller's savepoint.

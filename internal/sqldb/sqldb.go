@@ -150,7 +150,7 @@ func openSQLite(ctx context.Context, dir string) (*DB, error) {
 	}
 	ck.SetMaxOpenConns(1)
 	db := &DB{Dialect: SQLite, write: w, read: r, wal: startCheckpointer(ck)}
-	db.shared = &shared{db: w, done: func() { db.wal.dirty.Store(true) }}
+	db.shared = &shared{db: w, owner: db, done: func() { db.wal.dirty.Store(true) }}
 	return db, nil
 }
 
@@ -193,6 +193,24 @@ type Tx struct {
 	// last runs, in order, after the transaction's function returned
 	// without error (BeforeCommit).
 	last []func() error
+	// after runs, in order, once the transaction committed (AfterCommit).
+	after []func()
+	db    *DB
+}
+
+// AfterCommit has fn run once the transaction has committed, on the
+// caller's goroutine before Tx returns; not if it rolls back. fn runs
+// outside any transaction (DB gives the database).
+func (tx *Tx) AfterCommit(fn func()) { tx.after = append(tx.after, fn) }
+
+// DB is the database the transaction is of.
+func (tx *Tx) DB() *DB { return tx.db }
+
+// committed runs the work AfterCommit registered.
+func (tx *Tx) committed() {
+	for _, fn := range tx.after {
+		fn()
+	}
 }
 
 // BeforeCommit has fn run as the transaction's last work: after the
@@ -248,7 +266,7 @@ func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return Err(err, "transaction")
 	}
-	tx := &Tx{Tx: sqlTx, Dialect: db.Dialect}
+	tx := &Tx{Tx: sqlTx, Dialect: db.Dialect, db: db}
 	if err := fn(tx); err != nil {
 		_ = sqlTx.Rollback()
 		return err
@@ -263,6 +281,7 @@ func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 	if db.wal != nil {
 		db.wal.dirty.Store(true)
 	}
+	tx.committed()
 	return nil
 }
 
