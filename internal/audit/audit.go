@@ -232,8 +232,9 @@ func (s *Service) Verify(ctx context.Context, p *access.Principal) (Verification
 		return Verification{}, err
 	}
 	var v Verification
-	// What waits in the queue is chained first (PostgreSQL), so the walk
-	// covers every record committed before it.
+	// What waits in the queue is chained first (PostgreSQL, waiting for a
+	// sealer at work), so the walk covers every record committed before
+	// it; the walk reads up to the head it read, whatever is sealed after.
 	if _, err := Seal(ctx, s.db); err != nil {
 		return v, err
 	}
@@ -241,7 +242,7 @@ func (s *Service) Verify(ctx context.Context, p *access.Principal) (Verification
 		return v, sqldb.Err(err, "audit head")
 	}
 	rows, err := s.db.Read().QueryContext(ctx, `SELECT seq, id, at, actor_id, actor_name, action, object_type, object_id,
-		before_json, after_json, request_id, prev_hash, hash FROM audit_log ORDER BY seq`)
+		before_json, after_json, request_id, prev_hash, hash FROM audit_log WHERE seq <= $1 ORDER BY seq`, v.HeadSeq)
 	if err != nil {
 		return v, sqldb.Err(err, "audit log")
 	}

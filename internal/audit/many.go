@@ -14,7 +14,8 @@ import (
 // in tx, in the order given: the same records and chain as Write called
 // for each, in three statements rather than three per record (the
 // compliance pass opens thousands of breaches at once). Like Write, it
-// chains them as the transaction's last work.
+// chains them as the transaction's last work on SQLite and queues them on
+// PostgreSQL (seal.go).
 func WriteAll(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, now time.Time, entries []Entry) error {
 	if len(entries) == 0 {
 		return nil
@@ -29,6 +30,13 @@ func WriteAll(ctx context.Context, tx *sqldb.Tx, actor *access.Principal, now ti
 		if enc[i].after, err = marshal(e.After); err != nil {
 			return errs.Internal(err, "encode audit record")
 		}
+	}
+	if tx.Dialect == sqldb.Postgres {
+		before, after := make([]json.RawMessage, len(enc)), make([]json.RawMessage, len(enc))
+		for i := range enc {
+			before[i], after[i] = enc[i].before, enc[i].after
+		}
+		return queue(ctx, tx, actor, now, entries, before, after)
 	}
 	tx.BeforeCommit(func() error {
 		return writeAll(ctx, tx, actor, now, entries, func(i int) (json.RawMessage, json.RawMessage) { return enc[i].before, enc[i].after })

@@ -196,6 +196,20 @@ type Tx struct {
 	// after runs, in order, once the transaction committed (AfterCommit).
 	after []func()
 	db    *DB
+	vals  map[any]any
+}
+
+// Value is what SetValue keeps under key for the rest of the transaction
+// (work registered with BeforeCommit or AfterCommit gathers through it),
+// nil without any.
+func (tx *Tx) Value(key any) any { return tx.vals[key] }
+
+// SetValue keeps v under key for the rest of the transaction.
+func (tx *Tx) SetValue(key, v any) {
+	if tx.vals == nil {
+		tx.vals = map[any]any{}
+	}
+	tx.vals[key] = v
 }
 
 // AfterCommit has fn run once the transaction has committed, on the
@@ -220,6 +234,7 @@ func (tx *Tx) committed() {
 // audit chain's head row) then holds it for the commit alone, not for the
 // rest of the transaction: on PostgreSQL writers queued on it for the
 // whole of each other's transactions (issue 20: raising tickets at 200/s).
+// Work registered inside a savepoint that is rolled back still runs.
 func (tx *Tx) BeforeCommit(fn func() error) { tx.last = append(tx.last, fn) }
 
 // finish runs the work BeforeCommit registered.
@@ -267,14 +282,23 @@ func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 		return Err(err, "transaction")
 	}
 	tx := &Tx{Tx: sqlTx, Dialect: db.Dialect, db: db}
+	done := false
+	defer func() {
+		if !done { // fn or a hook panicked: let go of the locks it took
+			_ = sqlTx.Rollback()
+		}
+	}()
 	if err := fn(tx); err != nil {
+		done = true
 		_ = sqlTx.Rollback()
 		return err
 	}
 	if err := tx.finish(); err != nil {
+		done = true
 		_ = sqlTx.Rollback()
 		return err
 	}
+	done = true
 	if err := sqlTx.Commit(); err != nil {
 		return Err(err, "commit")
 	}

@@ -440,8 +440,14 @@ func TestDeadLetterDisableAndRedeliver(t *testing.T) {
 	if !strings.Contains(got.DisabledReason, "dead-lettered") || got.FailingSince == nil {
 		t.Errorf("disabled subscription: %+v", got)
 	}
+	// The disabling's audit record: on PostgreSQL chained into the log
+	// moments after that commit, by the worker that made it
+	// (docs/architecture.md, "Audit log").
 	var n int
-	e.db.Read().QueryRowContext(e.ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'webhook.disable' AND object_id = $1`, sub.ID).Scan(&n)
+	waitFor(t, "the disabling's audit record", func() bool {
+		e.db.Read().QueryRowContext(e.ctx, `SELECT COUNT(*) FROM audit_log WHERE action = 'webhook.disable' AND object_id = $1`, sub.ID).Scan(&n)
+		return n > 0
+	})
 	if n != 1 {
 		t.Errorf("%d audit records of the disabling, want 1", n)
 	}
