@@ -759,23 +759,9 @@ var servicesByName = sqldb.Order{Name: "name", Columns: []string{"name", "id"}}
 // globally or on the services they are granted; returns invalid for a bad
 // filter or cursor.
 func (c *Catalog) ServicePage(ctx context.Context, p *access.Principal, f ServiceFilter) (sqldb.Paged[*Service], error) {
-	if err := p.RequireAnywhere(access.ServiceRead); err != nil {
-		return sqldb.Paged[*Service]{}, err
-	}
-	var v errs.Validator
-	v.Check(f.Lifecycle == "" || slices.Contains(Lifecycles, f.Lifecycle), "lifecycle", "enum", "lifecycle must be one of "+strings.Join(lifecycleNames(), ", "))
-	v.Check(f.Kind == "" || slices.Contains(Kinds, f.Kind), "kind", "enum", "kind must be business, technical or external")
-	terms, err := ParseQuery(f.Query)
-	if err != nil {
-		for _, fe := range errs.As(err).Fields {
-			v.Add(fe.Field, fe.Rule, fe.Message)
-		}
-	}
-	if err := v.Err("the portfolio filter is not valid"); err != nil {
-		return sqldb.Paged[*Service]{}, err
-	}
-	if len(terms) == 0 && strings.TrimSpace(f.Query) != "" { // only separators: no word to match
-		return sqldb.Paged[*Service]{Items: []*Service{}}, nil
+	terms, none, err := f.check(p)
+	if err != nil || none {
+		return sqldb.Paged[*Service]{Items: []*Service{}}, err
 	}
 	var args sqldb.Args
 	where := serviceWhere(&args, p, f, terms)
@@ -797,12 +783,9 @@ func (c *Catalog) ServicePage(ctx context.Context, p *access.Principal, f Servic
 // the portfolio board's column heads.
 func (c *Catalog) ServiceCounts(ctx context.Context, p *access.Principal, f ServiceFilter) (map[Lifecycle]int, error) {
 	f.Lifecycle, f.Page = "", sqldb.Page{}
-	if _, err := c.ServicePage(ctx, p, ServiceFilter{Kind: f.Kind, Query: f.Query, Page: sqldb.Page{Limit: 1}}); err != nil {
-		return nil, err // the same checks
-	}
-	terms, _ := ParseQuery(f.Query)
-	if len(terms) == 0 && strings.TrimSpace(f.Query) != "" {
-		return map[Lifecycle]int{}, nil
+	terms, none, err := f.check(p)
+	if err != nil || none {
+		return map[Lifecycle]int{}, err
 	}
 	var args sqldb.Args
 	type count struct {
@@ -818,6 +801,28 @@ func (c *Catalog) ServiceCounts(ctx context.Context, p *access.Principal, f Serv
 		out[x.l] = x.n
 	}
 	return out, err
+}
+
+// check is ServicePage's and ServiceCounts' check of p and f: the words
+// of f.Query, and none when it has only separators (no word to match).
+// Errors: forbidden without service.read, invalid for a bad filter.
+func (f ServiceFilter) check(p *access.Principal) (terms Terms, none bool, err error) {
+	if err := p.RequireAnywhere(access.ServiceRead); err != nil {
+		return nil, false, err
+	}
+	var v errs.Validator
+	v.Check(f.Lifecycle == "" || slices.Contains(Lifecycles, f.Lifecycle), "lifecycle", "enum", "lifecycle must be one of "+strings.Join(lifecycleNames(), ", "))
+	v.Check(f.Kind == "" || slices.Contains(Kinds, f.Kind), "kind", "enum", "kind must be business, technical or external")
+	terms, err = ParseQuery(f.Query)
+	if err != nil {
+		for _, fe := range errs.As(err).Fields {
+			v.Add(fe.Field, fe.Rule, fe.Message)
+		}
+	}
+	if err := v.Err("the portfolio filter is not valid"); err != nil {
+		return nil, false, err
+	}
+	return terms, len(terms) == 0 && strings.TrimSpace(f.Query) != "", nil
 }
 
 // serviceWhere is the condition of the services p may read that f keeps.
