@@ -65,10 +65,11 @@ func (k linkKey) open(token string, now time.Time) (*Link, error) {
 	if !ok || len(token) > 1024 {
 		return nil, badLink
 	}
-	// Strict: a signature has one spelling, so a link used once cannot be
-	// used again spelt another way.
+	// A signature has one spelling, so a link used once cannot be used
+	// again spelt another way: Strict refuses other padding bits, and the
+	// decoder skips CR and LF even then, so the spelling is compared too.
 	got, err := base64.RawURLEncoding.Strict().DecodeString(sig)
-	if err != nil {
+	if err != nil || base64.RawURLEncoding.EncodeToString(got) != sig {
 		return nil, badLink
 	}
 	m := hmac.New(sha256.New, k)

@@ -46,6 +46,12 @@ func TestLinkHasOneSpelling(t *testing.T) {
 			t.Errorf("another spelling of the signature opened: %s", other)
 		}
 	}
+	// The base64 decoder skips CR and LF, even when strict.
+	for _, other := range []string{good[:len(good)-5] + "\r\n" + good[len(good)-5:], good + "\n", strings.Replace(good, ".", ".\r", 1)} {
+		if _, err := k.open(other, now); err == nil {
+			t.Errorf("the signature spelt with line breaks opened: %q", other)
+		}
+	}
 	if _, err := k.open(good, now.Add(2*time.Hour)); err == nil {
 		t.Error("an expired link opened")
 	}
