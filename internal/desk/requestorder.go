@@ -194,7 +194,18 @@ func (s *Service) claimOrder(ctx context.Context, t *Ticket) (time.Time, error) 
 			return sqldb.Err(err, "ticket")
 		}
 		n, _ = res.RowsAffected()
-		return nil
+		if n != 1 {
+			return nil
+		}
+		// Checked again under the claim, in a statement after it: a claim
+		// released by an order just recorded (whose link this statement
+		// sees, committed before the claim's row lock was granted) leaves
+		// that order under way.
+		under, err := orderUnderWay(ctx, tx, t.ID)
+		if err == nil && under != "" {
+			err = errs.Conflict("%s is under way for %s: wait for it to be fulfilled, or cancel it, before ordering again", under, t.Reference)
+		}
+		return err
 	})
 	if err != nil {
 		return now, err
