@@ -202,8 +202,19 @@ func printBalance(ctx context.Context, e env, b *billing.Service, account, refun
 		return describe(err)
 	}
 	fmt.Fprintf(e.stdout, "account credit %s %s, owed on issued invoices %s, credits waiting for the next invoice %s\n", bal.Credit, bal.Currency, bal.Owed, bal.CreditsWaiting)
-	for _, en := range bal.Entries {
-		fmt.Fprintf(e.stdout, "  %s %-12s %10s  %s\n", en.CreatedAt.Format("2006-01-02"), en.Kind, en.Amount, en.Reference)
+	// The ledger, newest first, a page at a time.
+	page := sqldb.Page{Limit: sqldb.MaxLimit}
+	for {
+		entries, err := b.Entries(ctx, sys, account, page)
+		if err != nil {
+			return describe(err)
+		}
+		for _, en := range entries.Items {
+			fmt.Fprintf(e.stdout, "  %s %-12s %10s  %s\n", en.CreatedAt.Format("2006-01-02"), en.Kind, en.Amount, en.Reference)
+		}
+		if entries.Next == "" {
+			return nil
+		}
+		page.Cursor = entries.Next
 	}
-	return nil
 }

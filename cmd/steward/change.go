@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/steward-itaas/steward/internal/desk"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // The change commands (issue 20): the change calendar, the CAB agenda and
@@ -94,9 +95,17 @@ func changeAgenda(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer a.Close()
-	items, err := a.Desk.Agenda(ctx, p)
-	if err != nil {
-		return describe(err)
+	var items []*desk.AgendaItem
+	for page := (sqldb.Page{Limit: sqldb.MaxLimit}); ; {
+		pg, err := a.Desk.Agenda(ctx, p, page)
+		if err != nil {
+			return describe(err)
+		}
+		items = append(items, pg.Items...)
+		if pg.Next == "" {
+			break
+		}
+		page.Cursor = pg.Next
 	}
 	if len(items) == 0 {
 		fmt.Fprintln(e.stdout, "nothing waits for the CAB")

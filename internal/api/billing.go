@@ -251,6 +251,18 @@ func (s *Server) getBalance(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, out)
 }
 
+func (s *Server) listEntries(w http.ResponseWriter, r *http.Request) error {
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.Billing.Entries(ctx(r), principal(r), r.PathValue("org_unit"), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
+}
+
 func (s *Server) refund(w http.ResponseWriter, r *http.Request) error {
 	var in billing.RefundInput
 	if err := decode(w, r, &in); err != nil {

@@ -227,6 +227,8 @@ func billingScenario(t *testing.T, e *env, retail string) {
 		t.Errorf("balance = %+v", bal)
 	}
 	c.do("GET", "/api/v1/billing/accounts/RETAIL/balance", outsider, nil, 403)
+	c.do("GET", "/api/v1/billing/accounts/RETAIL/entries", buyer, nil, 200)
+	c.do("GET", "/api/v1/billing/accounts/RETAIL/entries", outsider, nil, 403)
 	c.do("POST", "/api/v1/billing/accounts/RETAIL/refunds", buyer, map[string]any{"amount": "1.00"}, 403)
 	if f := c.bad("POST", "/api/v1/billing/accounts/RETAIL/refunds", fm, map[string]any{"amount": "1.00", "reference": "x"}, 422).problemFields(); len(f) != 1 || f[0] != "amount" {
 		t.Errorf("a refund beyond the balance: %v", f)

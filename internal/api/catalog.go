@@ -139,6 +139,18 @@ func (s *Server) removeDependency(w http.ResponseWriter, r *http.Request) error 
 	return nil
 }
 
+func (s *Server) listDependencies(w http.ResponseWriter, r *http.Request) error {
+	pg, err := pageParams(r)
+	if err != nil {
+		return err
+	}
+	out, err := s.Catalog.DependencyPage(ctx(r), principal(r), pg)
+	if err != nil {
+		return err
+	}
+	return writeList(w, r, out)
+}
+
 func (s *Server) listConfigItems(w http.ResponseWriter, r *http.Request) error {
 	pg, err := pageParams(r)
 	if err != nil {

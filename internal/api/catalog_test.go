@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -80,6 +81,17 @@ func catalogScenario(t *testing.T, e *env, retail string) {
 	c.do("POST", "/api/v1/service-map/dependencies", pm, map[string]any{"from_service_id": network.ID, "to_ci_id": dc.ID, "kind": "runs_on"}, 201)
 	c.do("POST", "/api/v1/service-map/dependencies", pm, map[string]any{"from_service_id": network.ID, "to_service_id": vms.ID, "kind": "depends_on"}, 409)
 	c.do("GET", "/api/v1/service-map", pm, nil, 200)
+	// The map an edge at a time (issue 18): each edge names its nodes.
+	var edges struct {
+		Items []struct {
+			Kind     string
+			From, To struct{ Type, Code string }
+		}
+	}
+	c.do("GET", "/api/v1/service-map/dependencies", pm, nil, 200).decode(t, &edges)
+	if got := fmt.Sprint(edges.Items); got != "[{depends_on {service virtual-machines} {service network}} {runs_on {service network} {ci dc-paris}}]" {
+		t.Errorf("the dependencies: %s", got)
+	}
 	var impact struct {
 		Affected []struct{ Node struct{ Code string } }
 	}

@@ -75,11 +75,7 @@ func (s *Server) cabAgenda(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	items, err := s.Desk.Agenda(ctx(r), principal(r))
-	if err != nil {
-		return err
-	}
-	out, err := sqldb.PageSlice(items, pg)
+	out, err := s.Desk.Agenda(ctx(r), principal(r), pg)
 	if err != nil {
 		return err
 	}

@@ -241,11 +241,11 @@ func (s *Server) listPolicies(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	out, err := s.Orders.Policies(ctx(r), principal(r))
+	out, err := s.Orders.PolicyPage(ctx(r), principal(r), pg)
 	if err != nil {
 		return err
 	}
-	return writeSlice(w, r, out, pg)
+	return writeList(w, r, out)
 }
 
 func (s *Server) savePolicy(w http.ResponseWriter, r *http.Request) error {

@@ -54,9 +54,47 @@ type Balance struct {
 	// from an invoice whose credits exceeded its charges) waiting for the
 	// next invoice of the account's own org unit, where they become credit
 	// lines.
-	CreditsWaiting      string  `json:"credits_waiting"`
-	CreditsWaitingMinor int64   `json:"credits_waiting_minor"`
-	Entries             []Entry `json:"entries"`
+	CreditsWaiting      string `json:"credits_waiting"`
+	CreditsWaitingMinor int64  `json:"credits_waiting_minor"`
+	// Entries are the account's newest entries (20), newest first;
+	// MoreEntries says older ones follow, which Entries pages through.
+	Entries     []Entry `json:"entries"`
+	MoreEntries bool    `json:"more_entries"`
+}
+
+// entryOrder is an account's entries, newest first.
+var entryOrder = sqldb.Order{Name: "entries", Columns: []string{"created_at", "id"}, Desc: true}
+
+// Entries returns a page of the entries of an account's credit balance,
+// newest first, to those who may read the account. Returns not_found for
+// an unknown account, invalid (field cursor) for a cursor of another list.
+func (s *Service) Entries(ctx context.Context, p *access.Principal, accountRef string, page sqldb.Page) (sqldb.Paged[Entry], error) {
+	a, err := s.Account(ctx, p, accountRef)
+	if err != nil {
+		return sqldb.Paged[Entry]{}, err
+	}
+	return accountEntries(ctx, s.db.Read(), a, page)
+}
+
+func accountEntries(ctx context.Context, q sqldb.Querier, a *Account, page sqldb.Page) (sqldb.Paged[Entry], error) {
+	var args sqldb.Args
+	var at time.Time
+	var id string
+	seek, err := entryOrder.Seek(&args, page, &at, &id)
+	if err != nil {
+		return sqldb.Paged[Entry]{}, err
+	}
+	entries, err := sqldb.QueryAll(ctx, q, "account balance entries", func(row sqldb.Scanner) (Entry, error) {
+		var e Entry
+		err := row.Scan(&e.ID, &e.Kind, &e.AmountMinor, &e.DocumentID, &e.Reference, &e.RecordedBy, &e.CreatedAt)
+		e.Amount, e.CreatedAt = money.New(e.AmountMinor, a.Currency).Decimal(), e.CreatedAt.UTC()
+		return e, err
+	}, `SELECT id, kind, amount_minor, COALESCE(document_id, ''), reference, recorded_by, created_at FROM billing_account_entries
+		WHERE account_id = `+args.Add(a.ID)+` AND `+seek+entryOrder.By()+entryOrder.Limit(&args, page), args...)
+	if err != nil {
+		return sqldb.Paged[Entry]{}, err
+	}
+	return sqldb.PageOf(entries, page, entryOrder, func(e Entry) []any { return []any{e.CreatedAt, e.ID} }), nil
 }
 
 // addEntry writes a ledger entry in the caller's transaction.
@@ -81,7 +119,7 @@ func lockAccount(ctx context.Context, tx *sqldb.Tx, accountID string) error {
 	return sqldb.Err(err, "billing account")
 }
 
-// Balance returns an account's credit balance with its ledger, what its
+// Balance returns an account's credit balance with its newest entries, what its
 // finalised invoices still owe and the credits waiting for its next
 // invoice. Callers need billing.read on the account's org unit. Returns
 // not_found for an unknown account.
@@ -93,22 +131,21 @@ func (s *Service) Balance(ctx context.Context, p *access.Principal, accountRef s
 	return accountBalance(ctx, s.db.Read(), a)
 }
 
+// recentEntries is how many of an account's newest entries its balance
+// shows; Entries pages through all of them.
+const recentEntries = 20
+
 func accountBalance(ctx context.Context, q sqldb.Querier, a *Account) (*Balance, error) {
-	out := &Balance{AccountID: a.ID, Currency: a.Currency, Entries: []Entry{}}
+	out := &Balance{AccountID: a.ID, Currency: a.Currency}
 	var err error
-	out.Entries, err = sqldb.QueryAll(ctx, q, "account balance entries", func(row sqldb.Scanner) (Entry, error) {
-		var e Entry
-		err := row.Scan(&e.ID, &e.Kind, &e.AmountMinor, &e.DocumentID, &e.Reference, &e.RecordedBy, &e.CreatedAt)
-		e.Amount, e.CreatedAt = money.New(e.AmountMinor, a.Currency).Decimal(), e.CreatedAt.UTC()
-		return e, err
-	}, `SELECT id, kind, amount_minor, COALESCE(document_id, ''), reference, recorded_by, created_at FROM billing_account_entries
-		WHERE account_id = $1 ORDER BY created_at, id`, a.ID)
+	if out.CreditMinor, err = creditBalance(ctx, q, a.ID); err != nil {
+		return nil, err
+	}
+	recent, err := accountEntries(ctx, q, a, sqldb.Page{Limit: recentEntries})
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range out.Entries {
-		out.CreditMinor += e.AmountMinor
-	}
+	out.Entries, out.MoreEntries = recent.Items, recent.Next != ""
 	docs, err := sqldb.QueryAll(ctx, q, "billing documents", scanDoc, `SELECT `+docColumns+docFrom+` WHERE d.account_id = $1 AND d.kind = 'invoice' AND d.state = 'finalised'`, a.ID)
 	if err != nil {
 		return nil, err

@@ -1,6 +1,7 @@
 package billing_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -103,11 +104,11 @@ func TestAccountBalance(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ledger []string
+	var ledger []string // newest first
 	for _, e := range bal.Entries {
 		ledger = append(ledger, string(e.Kind)+" "+e.Amount)
 	}
-	if diff := cmp.Diff([]string{"credit_note 1.01", "applied -1.01", "overpayment 2.69", "refund -2.69"}, ledger); diff != "" || bal.Credit != "0.00" {
+	if diff := cmp.Diff([]string{"refund -2.69", "overpayment 2.69", "applied -1.01", "credit_note 1.01"}, ledger); diff != "" || bal.Credit != "0.00" {
 		t.Errorf("ledger (-want +got):\n%s credit %s", diff, bal.Credit)
 	}
 	// No document anywhere owes less than nothing.
@@ -238,5 +239,66 @@ func TestCreditAppliedOldestDraftFirst(t *testing.T) {
 	got := []string{nov.Applied, nov.Balance, dec.Applied, dec.Balance}
 	if diff := cmp.Diff([]string{"50.00", "0.00", "30.00", "20.00"}, got); diff != "" {
 		t.Errorf("drafts (November applied, due; December applied, due) (-want +got):\n%s", diff)
+	}
+}
+
+// TestBalanceEntriesPage: issue 18, "every list pages": the balance shows
+// the account's 20 newest entries and says more follow; Entries pages
+// through all of them, newest first, the same rows as one page of all.
+func TestBalanceEntriesPage(t *testing.T) {
+	f := newFixture(t)
+	sys := access.System()
+	if _, err := f.bill.SaveAccount(f.ctx, sys, billing.AccountInput{OrgUnit: "corp", Mode: billing.Chargeback, Currency: "EUR"}); err != nil {
+		t.Fatal(err)
+	}
+	f.plan("desk", "EUR", []rating.Component{{Code: "base", Name: "Monthly fee", Kind: rating.Flat, Price: "298.32"}})
+	f.instance("a", "corp", [4]string{"desk", "1", "2026-11-01T00:00:00Z", ""})
+	f.run("2026-11")
+	nov := invoice(f, "2026-11-01T00:00:00Z")
+	if _, err := f.bill.Finalise(f.ctx, sys, nov.ID); err != nil {
+		t.Fatal(err)
+	}
+	// 300.00 paid on 298.32: 1.68 of credit, then 44 refunds of 0.01 (all
+	// at the fixture's one instant, so the ID orders them).
+	if _, err := f.bill.RecordPayment(f.ctx, sys, nov.ID, billing.PaymentInput{Amount: "300.00", Reference: "BANK-1"}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 44 {
+		if _, err := f.bill.Refund(f.ctx, sys, "corp", billing.RefundInput{Amount: "0.01", Reference: "R" + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bal, err := f.bill.Balance(f.ctx, sys, "corp")
+	if err != nil || bal.Credit != "1.24" || len(bal.Entries) != 20 || !bal.MoreEntries {
+		t.Fatalf("balance: credit %s, %d entries, more %v, %v", bal.Credit, len(bal.Entries), bal.MoreEntries, err)
+	}
+	all, err := f.bill.Entries(f.ctx, sys, "corp", sqldb.Page{Limit: 500})
+	if err != nil || len(all.Items) != 45 || all.Next != "" {
+		t.Fatalf("all entries: %d, next %q, %v", len(all.Items), all.Next, err)
+	}
+	if diff := cmp.Diff(all.Items[:20], bal.Entries); diff != "" {
+		t.Errorf("the balance's entries are not the newest 20 (-want +got):\n%s", diff)
+	}
+	if last := all.Items[44]; last.Kind != billing.EntryOverpayment || last.Amount != "1.68" {
+		t.Errorf("the oldest entry: %+v", last)
+	}
+	var walked []billing.Entry
+	page := sqldb.Page{Limit: 7}
+	for {
+		p, err := f.bill.Entries(f.ctx, sys, "corp", page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		walked = append(walked, p.Items...)
+		if p.Next == "" {
+			break
+		}
+		page.Cursor = p.Next
+	}
+	if diff := cmp.Diff(all.Items, walked); diff != "" {
+		t.Errorf("pages of 7 (-all +walked):\n%s", diff)
+	}
+	if _, err := f.bill.Entries(f.ctx, &access.Principal{UserID: "nobody"}, "corp", sqldb.Page{}); errs.As(err) == nil {
+		t.Error("entries read without billing.read")
 	}
 }

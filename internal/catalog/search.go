@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"context"
+	"database/sql"
 	"html"
 	"slices"
 	"strconv"
@@ -921,6 +922,51 @@ func (c *Catalog) ConfigItemPage(ctx context.Context, p *access.Principal, page 
 		return sqldb.Paged[*ConfigItem]{}, err
 	}
 	return sqldb.PageOf(rows, page, configItemsByName, func(ci *ConfigItem) []any { return []any{ci.Name, ci.ID} }), nil
+}
+
+// dependencyOrder pages the map's dependencies by ID (time-ordered UUIDs:
+// oldest first).
+var dependencyOrder = sqldb.Order{Name: "dependencies", Columns: []string{"d.id"}}
+
+// DependencyPage returns a page of the service map's dependencies, each
+// with the nodes it joins, oldest first: the map an edge at a time, for
+// maps too large to read whole. Callers need service.read.
+func (c *Catalog) DependencyPage(ctx context.Context, p *access.Principal, page sqldb.Page) (sqldb.Paged[*Dependency], error) {
+	if err := p.RequireAnywhere(access.ServiceRead); err != nil {
+		return sqldb.Paged[*Dependency]{}, err
+	}
+	var args sqldb.Args
+	var after string
+	seek, err := dependencyOrder.Seek(&args, page, &after)
+	if err != nil {
+		return sqldb.Paged[*Dependency]{}, err
+	}
+	deps, err := sqldb.QueryAll(ctx, c.db.Read(), "dependencies", func(row sqldb.Scanner) (*Dependency, error) {
+		var d Dependency
+		var fs, fsc, fsn, fsk, fc, fcc, fcn, fck, ts, tsc, tsn, tsk, tc, tcc, tcn, tck sql.NullString
+		err := row.Scan(&d.ID, &d.Kind, &d.RedundancyGroup, &d.Needs, &d.CreatedAt,
+			&fs, &fsc, &fsn, &fsk, &fc, &fcc, &fcn, &fck, &ts, &tsc, &tsn, &tsk, &tc, &tcc, &tcn, &tck)
+		node := func(sid, scode, sname, skind, cid, ccode, cname, ckind sql.NullString) Node {
+			if sid.Valid {
+				return Node{Type: "service", ID: sid.String, Code: scode.String, Name: sname.String, Kind: skind.String}
+			}
+			return Node{Type: "ci", ID: cid.String, Code: ccode.String, Name: cname.String, Kind: ckind.String}
+		}
+		d.From = node(fs, fsc, fsn, fsk, fc, fcc, fcn, fck)
+		d.To = node(ts, tsc, tsn, tsk, tc, tcc, tcn, tck)
+		d.CreatedAt = d.CreatedAt.UTC()
+		return &d, err
+	}, `SELECT d.id, d.kind, d.redundancy_group, d.group_needs, d.created_at,
+		fs.id, fs.code, fs.name, fs.kind, fc.id, fc.code, fc.name, fc.kind,
+		ts.id, ts.code, ts.name, ts.kind, tc.id, tc.code, tc.name, tc.kind
+		FROM dependencies d
+		LEFT JOIN services fs ON fs.id = d.from_service_id LEFT JOIN config_items fc ON fc.id = d.from_ci_id
+		LEFT JOIN services ts ON ts.id = d.to_service_id LEFT JOIN config_items tc ON tc.id = d.to_ci_id
+		WHERE `+seek+dependencyOrder.By()+dependencyOrder.Limit(&args, page), args...)
+	if err != nil {
+		return sqldb.Paged[*Dependency]{}, err
+	}
+	return sqldb.PageOf(deps, page, dependencyOrder, func(d *Dependency) []any { return []any{d.ID} }), nil
 }
 
 // SupportPage is Support a page at a time: what the node stands on,

@@ -315,6 +315,12 @@ func (c *Catalog) addDependency(ctx context.Context, tx *sqldb.Tx, p *access.Pri
 // path returns the nodes of an acyclic-kind path from → … → to (excluding
 // from), or nil when there is none.
 func (m *Map) path(from, to string) []string {
+	leaving := map[string][]*Dependency{}
+	for _, d := range m.Dependencies {
+		if d.Kind.Acyclic() {
+			leaving[d.From.Key()] = append(leaving[d.From.Key()], d)
+		}
+	}
 	prev := map[string]string{from: ""}
 	queue := []string{from}
 	for len(queue) > 0 {
@@ -327,12 +333,10 @@ func (m *Map) path(from, to string) []string {
 			}
 			return append([]string{from}, out...)
 		}
-		for _, d := range m.Dependencies {
-			if d.Kind.Acyclic() && d.From.Key() == k {
-				if _, seen := prev[d.To.Key()]; !seen {
-					prev[d.To.Key()] = k
-					queue = append(queue, d.To.Key())
-				}
+		for _, d := range leaving[k] {
+			if _, seen := prev[d.To.Key()]; !seen {
+				prev[d.To.Key()] = k
+				queue = append(queue, d.To.Key())
 			}
 		}
 	}
@@ -554,22 +558,25 @@ func (m *Map) Dependents(key string) []*Dependency {
 }
 
 // reach walks the standing-on edges (depends_on, runs_on) breadth-first in the direction dir gives (from, next).
+// The edges are indexed by where they leave first, so a walk costs the
+// size of the map once, not once per node reached.
 func (m *Map) reach(start string, dir func(*Dependency) (string, string)) []*Dependency {
+	leaving := map[string][]*Dependency{}
+	for _, d := range m.Dependencies {
+		if d.Kind.Acyclic() {
+			from, _ := dir(d)
+			leaving[from] = append(leaving[from], d)
+		}
+	}
 	out := []*Dependency{}
 	seen := map[string]bool{start: true}
-	used := map[string]bool{}
 	queue := []string{start}
 	for len(queue) > 0 {
 		k := queue[0]
 		queue = queue[1:]
-		for _, d := range m.Dependencies {
-			from, next := dir(d)
-			if from != k || used[d.ID] || !d.Kind.Acyclic() {
-				continue
-			}
-			used[d.ID] = true
+		for _, d := range leaving[k] {
 			out = append(out, d)
-			if !seen[next] {
+			if _, next := dir(d); !seen[next] {
 				seen[next] = true
 				queue = append(queue, next)
 			}

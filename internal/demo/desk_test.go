@@ -137,10 +137,11 @@ func TestDeskHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	agenda, err := a.Desk.Agenda(ctx, chenP)
+	agendaPage, err := a.Desk.Agenda(ctx, chenP, sqldb.Page{Limit: sqldb.MaxLimit})
 	if err != nil {
 		t.Fatal(err)
 	}
+	agenda := agendaPage.Items
 	mine := 0
 	for _, it := range agenda {
 		if it.Yours != nil {

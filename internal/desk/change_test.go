@@ -11,6 +11,7 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/orders"
 	"github.com/steward-itaas/steward/internal/sla"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // maintained gives the desktop service an OLA whose calendar has a
@@ -138,14 +139,14 @@ func TestChangeManagement(t *testing.T) {
 	if got := conflictKinds(high.Change); !slices.Equal(got, []string{"outside_window"}) {
 		t.Errorf("a Wednesday-morning change has conflicts %v, want outside_window", got)
 	}
-	agenda := must(f.a.Desk.Agenda(f.ctx, chen))(t)
+	agenda := must(f.a.Desk.Agenda(f.ctx, chen, sqldb.Page{}))(t).Items
 	// Soonest first: the change Chen raised (not his to decide), then the
 	// high-risk one.
 	if len(agenda) != 2 || agenda[0].Ticket.Reference != night.Reference || agenda[0].Yours != nil ||
 		agenda[1].Ticket.Reference != high.Reference || agenda[1].Yours == nil {
 		t.Fatalf("CAB agenda %+v, want the night change and the high-risk one, the latter for Chen to decide", agenda)
 	}
-	_, err = f.a.Desk.Agenda(f.ctx, dana)
+	_, err = f.a.Desk.Agenda(f.ctx, dana, sqldb.Page{})
 	wantCode(t, err, errs.CodeForbidden, "a consumer reading the CAB agenda")
 	_, err = f.a.Desk.DecideChange(f.ctx, chen, high.Change.Approvals[0].ID, desk.DecideInput{Approve: false})
 	wantField(t, err, "comment", "rejecting without a reason")
@@ -280,9 +281,9 @@ func TestChangeManagement(t *testing.T) {
 	}
 }
 
-// TestChangeListsCountOnlyWhatTheReaderSees: the agenda and the calendar
-// stop at a number of changes; the changes another org unit's change
-// manager may not see must not use it up.
+// TestChangeListsCountOnlyWhatTheReaderSees: the agenda's pages and the
+// calendar stop at a number of changes; the changes another org unit's
+// change manager may not see must not use it up.
 func TestChangeListsCountOnlyWhatTheReaderSees(t *testing.T) {
 	f := newFixture(t)
 	f.maintained()
@@ -297,7 +298,7 @@ func TestChangeListsCountOnlyWhatTheReaderSees(t *testing.T) {
 	raise("MFG", "2026-11-21T20:30:00Z", "2026-11-21T21:00:00Z")
 	raise("MFG", "2026-11-21T21:00:00Z", "2026-11-21T21:30:00Z")
 	retail := raise("RETAIL", "2026-11-21T21:30:00Z", "2026-11-21T22:00:00Z")
-	agenda := must(f.a.Desk.Agenda(f.ctx, retailCM))(t)
+	agenda := must(f.a.Desk.Agenda(f.ctx, retailCM, sqldb.Page{Limit: 2}))(t).Items
 	if len(agenda) != 1 || agenda[0].Ticket.ID != retail.ID {
 		var got []string
 		for _, it := range agenda {
@@ -308,5 +309,22 @@ func TestChangeListsCountOnlyWhatTheReaderSees(t *testing.T) {
 	cal := must(f.a.Desk.Calendar(f.ctx, retailCM, at("2026-11-21T00:00:00Z"), at("2026-11-23T00:00:00Z")))(t)
 	if len(cal.Changes) != 1 || cal.Changes[0].ID != retail.ID {
 		t.Errorf("the Retail change manager's calendar lists %d changes, want only %s", len(cal.Changes), retail.Reference)
+	}
+	// The agenda pages (issue 18): Alex sees all three, one a page, soonest
+	// first; the last page has no next.
+	var walked []string
+	page := sqldb.Page{Limit: 1}
+	for range 5 {
+		pg := must(f.a.Desk.Agenda(f.ctx, alex, page))(t)
+		for _, it := range pg.Items {
+			walked = append(walked, it.Ticket.Change.PlannedStart.Format("15:04"))
+		}
+		if pg.Next == "" {
+			break
+		}
+		page.Cursor = pg.Next
+	}
+	if got := strings.Join(walked, " "); got != "20:30 21:00 21:30" {
+		t.Errorf("the agenda a change a page: %s, want 20:30 21:00 21:30", got)
 	}
 }

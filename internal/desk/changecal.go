@@ -370,24 +370,47 @@ type AgendaItem struct {
 // read or decide, soonest planned first, each with the approval p may
 // decide at its current step. Callers work tickets or take part in change
 // management.
-func (s *Service) Agenda(ctx context.Context, p *access.Principal) ([]*AgendaItem, error) {
+func (s *Service) Agenda(ctx context.Context, p *access.Principal, page sqldb.Page) (sqldb.Paged[*AgendaItem], error) {
 	if p == nil || !mayPlanChanges(p) {
-		return nil, errs.Forbidden("the CAB agenda is for the people who work tickets or decide changes")
+		return sqldb.Paged[*AgendaItem]{}, errs.Forbidden("the CAB agenda is for the people who work tickets or decide changes")
 	}
 	q := s.db.Read()
 	var args sqldb.Args
-	ids, err := sqldb.QueryAll(ctx, q, "changes", scanID, `SELECT c.ticket_id FROM ticket_changes c JOIN tickets t ON t.id = c.ticket_id
-		LEFT JOIN org_units ou ON ou.id = t.org_unit_id
-		WHERE c.approval = 'pending' AND t.state <> 'closed' AND `+changeScope(&args, p)+`
-		ORDER BY c.planned_start, c.ticket_id LIMIT `+fmt.Sprint(maxAgenda), args...)
+	var k struct {
+		start time.Time
+		id    string
+	}
+	seek, err := agendaOrder.Seek(&args, page, &k.start, &k.id)
 	if err != nil {
-		return nil, err
+		return sqldb.Paged[*AgendaItem]{}, err
+	}
+	type key struct {
+		id    string
+		start time.Time
+	}
+	keys, err := sqldb.QueryAll(ctx, q, "changes", func(row sqldb.Scanner) (key, error) {
+		var k key
+		err := row.Scan(&k.id, &k.start)
+		k.start = k.start.UTC()
+		return k, err
+	}, `SELECT c.ticket_id, c.planned_start FROM ticket_changes c JOIN tickets t ON t.id = c.ticket_id
+		LEFT JOIN org_units ou ON ou.id = t.org_unit_id
+		WHERE c.approval = 'pending' AND t.state <> 'closed' AND `+changeScope(&args, p)+` AND `+seek+agendaOrder.By()+agendaOrder.Limit(&args, page), args...)
+	if err != nil {
+		return sqldb.Paged[*AgendaItem]{}, err
+	}
+	// The page is the rows read; the cursor follows the last of them
+	// whether or not the caller may read it.
+	read := sqldb.PageOf(keys, page, agendaOrder, func(k key) []any { return []any{k.start, k.id} })
+	var ids []string
+	for _, k := range read.Items {
+		ids = append(ids, k.id)
 	}
 	changes, err := s.readableChanges(ctx, q, p, ids, &lookups{viewer: p})
 	if err != nil {
-		return nil, err
+		return sqldb.Paged[*AgendaItem]{}, err
 	}
-	out := []*AgendaItem{}
+	out := sqldb.Paged[*AgendaItem]{Items: []*AgendaItem{}, Next: read.Next}
 	for _, t := range changes {
 		it := &AgendaItem{Ticket: t, Next: []*ChangeApproval{}}
 		step := 0
@@ -400,10 +423,13 @@ func (s *Service) Agenda(ctx context.Context, p *access.Principal) ([]*AgendaIte
 				}
 			}
 		}
-		out = append(out, it)
+		out.Items = append(out.Items, it)
 	}
 	return out, nil
 }
+
+// agendaOrder is the CAB agenda's: soonest planned first.
+var agendaOrder = sqldb.Order{Name: "agenda", Columns: []string{"c.planned_start", "c.ticket_id"}}
 
 // Now is the desk's clock.
 func (s *Service) Now() time.Time { return s.now() }

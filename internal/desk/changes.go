@@ -68,9 +68,9 @@ const (
 	MaxCalendarSpan = 92 * 24 * time.Hour
 )
 
-// maxAgenda and maxCalendar are the most changes the CAB agenda and the
-// change calendar list (variables for the test that fills them).
-var maxAgenda, maxCalendar = 500, 1000
+// maxCalendar is the most changes the change calendar lists over its
+// span, at most MaxCalendarSpan (a variable for the test that fills it).
+var maxCalendar = 1000
 
 // The emergency CAB and the change authority: who decides changes that
 // no policy routes.

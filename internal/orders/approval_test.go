@@ -393,3 +393,44 @@ func TestSubmitPricesAndEvaluatesOutsideTheWriteTransaction(t *testing.T) {
 		t.Errorf("ran %v, order %s; want [price policy], awaiting approval", ran, o.State)
 	}
 }
+
+// TestPolicyPages: issue 18, "every list pages": the approval policies
+// page by keyset in the order they apply (step, then name), every policy
+// once, the same as the whole list; a cursor of another list is refused.
+func TestPolicyPages(t *testing.T) {
+	f := newFixture(t)
+	for i := range 11 {
+		in := orders.PolicyInput{Name: fmt.Sprintf("policy %02d", 10-i), Expression: "true", Step: 1 + i%3, ApproverKind: orders.ApproverSponsor}
+		if _, err := f.ord.SavePolicy(f.ctx, f.pm, "", in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := f.ord.Policies(f.ctx, f.pm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var want, got []string
+	for _, p := range all {
+		want = append(want, fmt.Sprint(p.Step, " ", p.Name))
+	}
+	page := sqldb.Page{Limit: 2}
+	for {
+		pg, err := f.ord.PolicyPage(f.ctx, f.pm, page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pg.Items {
+			got = append(got, fmt.Sprint(p.Step, " ", p.Name))
+		}
+		if pg.Next == "" {
+			break
+		}
+		page.Cursor = pg.Next
+	}
+	if len(want) < 11 || strings.Join(want, ", ") != strings.Join(got, ", ") {
+		t.Errorf("pages of 2:\n got %v\nwant %v", got, want)
+	}
+	if _, err := f.ord.PolicyPage(f.ctx, f.pm, sqldb.Page{Cursor: sqldb.Order{Name: "other", Columns: []string{"x"}}.Cursor("x")}); !errs.Is(err, errs.CodeInvalid) {
+		t.Errorf("a cursor of another list: %v", err)
+	}
+}

@@ -273,8 +273,33 @@ func EvaluateChange(ctx context.Context, pol *Policy, change map[string]any) (bo
 	return evaluateWith(ctx, changePrograms, pol, map[string]any{"change": change})
 }
 
-// Policies lists the approval policies. Callers need catalog.read: people
-// ordering may see why their order goes to whom.
+// policyOrder is the policies in the order they are applied: by step,
+// then by name (unique).
+var policyOrder = sqldb.Order{Name: "step", Columns: []string{"step", "name"}}
+
+// PolicyPage returns a page of the approval policies, by step and name.
+// Callers need catalog.read: people ordering may see why their order goes
+// to whom. Returns invalid (field cursor) for a cursor of another list.
+func (s *Service) PolicyPage(ctx context.Context, p *access.Principal, page sqldb.Page) (sqldb.Paged[*Policy], error) {
+	if err := p.RequireAnywhere(access.CatalogRead); err != nil {
+		return sqldb.Paged[*Policy]{}, err
+	}
+	var args sqldb.Args
+	var step int
+	var name string
+	seek, err := policyOrder.Seek(&args, page, &step, &name)
+	if err != nil {
+		return sqldb.Paged[*Policy]{}, err
+	}
+	pols, err := sqldb.QueryAll(ctx, s.db.Read(), "approval policies", scanPolicy, `SELECT `+policyColumns+` FROM approval_policies WHERE `+seek+policyOrder.By()+policyOrder.Limit(&args, page), args...)
+	if err != nil {
+		return sqldb.Paged[*Policy]{}, err
+	}
+	return sqldb.PageOf(pols, page, policyOrder, func(p *Policy) []any { return []any{p.Step, p.Name} }), nil
+}
+
+// Policies lists all the approval policies, for the portfolio's export and
+// import. Callers need catalog.read.
 func (s *Service) Policies(ctx context.Context, p *access.Principal) ([]*Policy, error) {
 	if err := p.RequireAnywhere(access.CatalogRead); err != nil {
 		return nil, err

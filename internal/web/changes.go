@@ -11,6 +11,7 @@ import (
 	"github.com/steward-itaas/steward/internal/errs"
 	"github.com/steward-itaas/steward/internal/identity"
 	"github.com/steward-itaas/steward/internal/middleware"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // changeRoutes are change management's pages (issue 20): the change
@@ -232,13 +233,17 @@ func (p *Portal) raiseChange(w http.ResponseWriter, r *http.Request) error {
 type cabPage struct {
 	Page
 	Items []*desk.AgendaItem
+	More  string // the next page of the agenda
 	Form  struct{ Comment, ID string }
 }
 
+// cabPageSize is how many changes a page of the CAB agenda shows.
+const cabPageSize = 25
+
 func (p *Portal) cabView(r *http.Request) (cabPage, error) {
 	pg := cabPage{Page: p.pageFor(r, "CAB agenda")}
-	var err error
-	pg.Items, err = p.Desk.Agenda(r.Context(), middleware.Principal(r.Context()))
+	items, err := p.Desk.Agenda(r.Context(), middleware.Principal(r.Context()), sqldb.Page{Limit: cabPageSize, Cursor: r.URL.Query().Get("cursor")})
+	pg.Items, pg.More = items.Items, moreLink(r, items.Next)
 	pg.Form.Comment, pg.Form.ID = r.PostForm.Get("comment"), r.PathValue("id")
 	return pg, err
 }
