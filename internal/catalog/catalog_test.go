@@ -3,6 +3,8 @@ package catalog_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"math/rand/v2"
 	"strings"
 	"testing"
 	"time"
@@ -160,6 +162,96 @@ func TestServiceMap(t *testing.T) {
 	sup, err := c.Support(ctx, sys, "email")
 	if err != nil || len(sup) != 5 {
 		t.Errorf("email stands on %d dependencies (%v), want 5", len(sup), err)
+	}
+}
+
+// TestAroundIsTheMapsWalk: a node's surroundings, read a level at a
+// time (issue 18: the ticket page no longer reads the whole map), walk to
+// what the whole map walks to, both ways, for every node of a random map
+// of services and configuration items.
+func TestAroundIsTheMapsWalk(t *testing.T) {
+	c, ctx := setup(t)
+	sys := access.System()
+	rnd := rand.New(rand.NewPCG(18, 20))
+	var nodes []catalog.Node
+	for i := range 24 {
+		code := fmt.Sprintf("s%02d", i)
+		s, err := c.CreateService(ctx, sys, catalog.ServiceInput{Code: code, Name: code, Kind: catalog.KindTechnical})
+		if err != nil {
+			t.Fatal(err)
+		}
+		nodes = append(nodes, catalog.Node{Type: "service", ID: s.ID, Code: code})
+		if i%4 == 3 {
+			code := fmt.Sprintf("ci%02d", i)
+			x, err := c.CreateConfigItem(ctx, sys, catalog.ConfigItemInput{Code: code, Name: code, Kind: catalog.CIHardware})
+			if err != nil {
+				t.Fatal(err)
+			}
+			nodes = append(nodes, catalog.Node{Type: "ci", ID: x.ID, Code: code})
+		}
+	}
+	// Edges only from earlier to later nodes: no cycle of the walked kinds.
+	for range 60 {
+		i := rnd.IntN(len(nodes) - 1)
+		j := i + 1 + rnd.IntN(len(nodes)-i-1)
+		in := catalog.DependencyInput{Kind: []catalog.DependencyKind{catalog.DependsOn, catalog.RunsOn, catalog.IntegratesWith}[rnd.IntN(3)]}
+		if from := nodes[i]; from.Type == "service" {
+			in.FromServiceID = from.ID
+		} else {
+			in.FromCIID = from.ID
+		}
+		if to := nodes[j]; to.Type == "service" {
+			in.ToServiceID = to.ID
+		} else {
+			in.ToCIID = to.ID
+		}
+		if _, err := c.AddDependency(ctx, sys, in); err != nil && !errs.Is(err, errs.CodeConflict) {
+			t.Fatal(err)
+		}
+	}
+	whole, err := c.ServiceMap(ctx, sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := func(deps []*catalog.Dependency) string {
+		var out []string
+		for _, d := range deps {
+			out = append(out, d.From.Code+">"+d.To.Code)
+		}
+		return strings.Join(out, " ")
+	}
+	walked := 0
+	for _, n := range nodes {
+		around, err := c.Around(ctx, sys, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, want := ids(around.Supports(n.Key())), ids(whole.Supports(n.Key())); got != want {
+			t.Errorf("%s stands on %q around it, %q on the whole map", n.Code, got, want)
+		}
+		if got, want := ids(around.Dependents(n.Key())), ids(whole.Dependents(n.Key())); got != want {
+			t.Errorf("%s is stood on by %q around it, %q on the whole map", n.Code, got, want)
+		}
+		walked += len(whole.Supports(n.Key()))
+		// And the node's own edges, of every kind (the service page lists them).
+		own := func(m *catalog.Map) string {
+			var out []string
+			for _, d := range m.Dependencies {
+				if d.From.Key() == n.Key() {
+					out = append(out, d.From.Code+">"+d.To.Code+" "+string(d.Kind))
+				}
+			}
+			return strings.Join(out, ", ")
+		}
+		if got, want := own(around), own(whole); got != want {
+			t.Errorf("%s's own edges: %q around it, %q on the whole map", n.Code, got, want)
+		}
+	}
+	if walked < 30 {
+		t.Errorf("the random map is too thin to test: %d edges walked", walked)
+	}
+	if _, err := c.Around(ctx, &access.Principal{UserID: "nobody"}, nodes[0]); !errs.Is(err, errs.CodeForbidden) {
+		t.Errorf("the surroundings without service.read: %v", err)
 	}
 }
 

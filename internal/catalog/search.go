@@ -941,32 +941,113 @@ func (c *Catalog) DependencyPage(ctx context.Context, p *access.Principal, page 
 	if err != nil {
 		return sqldb.Paged[*Dependency]{}, err
 	}
-	deps, err := sqldb.QueryAll(ctx, c.db.Read(), "dependencies", func(row sqldb.Scanner) (*Dependency, error) {
-		var d Dependency
-		var fs, fsc, fsn, fsk, fc, fcc, fcn, fck, ts, tsc, tsn, tsk, tc, tcc, tcn, tck sql.NullString
-		err := row.Scan(&d.ID, &d.Kind, &d.RedundancyGroup, &d.Needs, &d.CreatedAt,
-			&fs, &fsc, &fsn, &fsk, &fc, &fcc, &fcn, &fck, &ts, &tsc, &tsn, &tsk, &tc, &tcc, &tcn, &tck)
-		node := func(sid, scode, sname, skind, cid, ccode, cname, ckind sql.NullString) Node {
-			if sid.Valid {
-				return Node{Type: "service", ID: sid.String, Code: scode.String, Name: sname.String, Kind: skind.String}
-			}
-			return Node{Type: "ci", ID: cid.String, Code: ccode.String, Name: cname.String, Kind: ckind.String}
-		}
-		d.From = node(fs, fsc, fsn, fsk, fc, fcc, fcn, fck)
-		d.To = node(ts, tsc, tsn, tsk, tc, tcc, tcn, tck)
-		d.CreatedAt = d.CreatedAt.UTC()
-		return &d, err
-	}, `SELECT d.id, d.kind, d.redundancy_group, d.group_needs, d.created_at,
-		fs.id, fs.code, fs.name, fs.kind, fc.id, fc.code, fc.name, fc.kind,
-		ts.id, ts.code, ts.name, ts.kind, tc.id, tc.code, tc.name, tc.kind
-		FROM dependencies d
-		LEFT JOIN services fs ON fs.id = d.from_service_id LEFT JOIN config_items fc ON fc.id = d.from_ci_id
-		LEFT JOIN services ts ON ts.id = d.to_service_id LEFT JOIN config_items tc ON tc.id = d.to_ci_id
+	deps, err := sqldb.QueryAll(ctx, c.db.Read(), "dependencies", scanEdge, `SELECT `+edgeColumns+edgeFrom+`
 		WHERE `+seek+dependencyOrder.By()+dependencyOrder.Limit(&args, page), args...)
 	if err != nil {
 		return sqldb.Paged[*Dependency]{}, err
 	}
 	return sqldb.PageOf(deps, page, dependencyOrder, func(d *Dependency) []any { return []any{d.ID} }), nil
+}
+
+// edgeColumns and edgeFrom read dependencies with the nodes they join
+// (scanEdge), as d.
+const (
+	edgeColumns = `d.id, d.kind, d.redundancy_group, d.group_needs, d.created_at,
+		fs.id, fs.code, fs.name, fs.kind, fc.id, fc.code, fc.name, fc.kind,
+		ts.id, ts.code, ts.name, ts.kind, tc.id, tc.code, tc.name, tc.kind`
+	edgeFrom = ` FROM dependencies d
+		LEFT JOIN services fs ON fs.id = d.from_service_id LEFT JOIN config_items fc ON fc.id = d.from_ci_id
+		LEFT JOIN services ts ON ts.id = d.to_service_id LEFT JOIN config_items tc ON tc.id = d.to_ci_id`
+)
+
+func scanEdge(row sqldb.Scanner) (*Dependency, error) {
+	var d Dependency
+	var fs, fsc, fsn, fsk, fc, fcc, fcn, fck, ts, tsc, tsn, tsk, tc, tcc, tcn, tck sql.NullString
+	err := row.Scan(&d.ID, &d.Kind, &d.RedundancyGroup, &d.Needs, &d.CreatedAt,
+		&fs, &fsc, &fsn, &fsk, &fc, &fcc, &fcn, &fck, &ts, &tsc, &tsn, &tsk, &tc, &tcc, &tcn, &tck)
+	node := func(sid, scode, sname, skind, cid, ccode, cname, ckind sql.NullString) Node {
+		if sid.Valid {
+			return Node{Type: "service", ID: sid.String, Code: scode.String, Name: sname.String, Kind: skind.String}
+		}
+		return Node{Type: "ci", ID: cid.String, Code: ccode.String, Name: cname.String, Kind: ckind.String}
+	}
+	d.From = node(fs, fsc, fsn, fsk, fc, fcc, fcn, fck)
+	d.To = node(ts, tsc, tsn, tsk, tc, tcc, tcn, tck)
+	d.CreatedAt = d.CreatedAt.UTC()
+	return &d, err
+}
+
+// Around returns the part of the map a node's Supports and Dependents
+// walk: every depends_on and runs_on edge reachable from the node in
+// either direction, and every edge of any kind leaving the node itself,
+// with the nodes they join, read a level at a time rather than the whole
+// map. Callers need service.read.
+func (c *Catalog) Around(ctx context.Context, p *access.Principal, n Node) (*Map, error) {
+	if err := p.RequireAnywhere(access.ServiceRead); err != nil {
+		return nil, err
+	}
+	m := &Map{Nodes: map[string]Node{n.Key(): n}}
+	seenEdge := map[string]bool{}
+	// Down the edges (what n stands on), then up (what stands on n).
+	for _, down := range []bool{true, false} {
+		near := "from" // the end of an edge at the frontier
+		if !down {
+			near = "to"
+		}
+		frontier := []Node{n}
+		reached := map[string]bool{n.Key(): true}
+		for level := 0; len(frontier) > 0; level++ {
+			kinds := `d.kind IN ('depends_on', 'runs_on') AND `
+			if down && level == 0 {
+				kinds = "" // the node's own edges, of every kind
+			}
+			var services, cis []string
+			for _, x := range frontier {
+				if x.Type == "service" {
+					services = append(services, x.ID)
+				} else {
+					cis = append(cis, x.ID)
+				}
+			}
+			frontier = nil
+			for len(services) > 0 || len(cis) > 0 {
+				// At most 500 nodes a query, as the IN lists bind them.
+				var s, ci []string
+				s, services = services[:min(len(services), 500)], services[min(len(services), 500):]
+				ci, cis = cis[:min(len(cis), 500-len(s))], cis[min(len(cis), 500-len(s)):]
+				var args sqldb.Args
+				var or []string
+				if len(s) > 0 {
+					or = append(or, sqldb.In(&args, "d."+near+"_service_id", s))
+				}
+				if len(ci) > 0 {
+					or = append(or, sqldb.In(&args, "d."+near+"_ci_id", ci))
+				}
+				deps, err := sqldb.QueryAll(ctx, c.db.Read(), "dependencies", scanEdge, `SELECT `+edgeColumns+edgeFrom+`
+					WHERE `+kinds+`(`+strings.Join(or, " OR ")+`) ORDER BY d.id`, args...)
+				if err != nil {
+					return nil, err
+				}
+				for _, d := range deps {
+					next := d.To
+					if !down {
+						next = d.From
+					}
+					if !seenEdge[d.ID] {
+						seenEdge[d.ID] = true
+						m.Dependencies = append(m.Dependencies, d)
+					}
+					m.Nodes[d.From.Key()], m.Nodes[d.To.Key()] = d.From, d.To
+					if d.Kind.Acyclic() && !reached[next.Key()] {
+						reached[next.Key()] = true
+						frontier = append(frontier, next)
+					}
+				}
+			}
+		}
+	}
+	slices.SortFunc(m.Dependencies, func(a, b *Dependency) int { return strings.Compare(a.ID, b.ID) })
+	return m, nil
 }
 
 // SupportPage is Support a page at a time: what the node stands on,

@@ -41,7 +41,7 @@ func (p *Portal) ticketContext(r *http.Request, d *desk.Detail) (ticketContext, 
 	ctx, pr := r.Context(), middleware.Principal(r.Context())
 	var c ticketContext
 	denied := func(err error) bool { return errs.Is(err, errs.CodeForbidden) }
-	m, err := p.Catalog.ServiceMap(ctx, pr)
+	m, err := p.Catalog.Around(ctx, pr, catalog.Node{Type: "service", ID: d.Service.ID})
 	switch {
 	case denied(err):
 	case err != nil:

@@ -234,7 +234,9 @@ func (p *Portal) serviceView(r *http.Request) (servicePage, error) {
 			pg.People[s.AssignmentGroupID] = g.Name
 		}
 	}
-	m, err := p.Catalog.ServiceMap(r.Context(), pr)
+	// The service's surroundings, not the whole map: the map of a large
+	// portfolio is read whole only to offer every node to its editors.
+	m, err := p.Catalog.Around(r.Context(), pr, catalog.Node{Type: "service", ID: s.ID, Code: s.Code, Name: s.Name, Kind: string(s.Kind)})
 	if err != nil {
 		return pg, err
 	}
@@ -246,7 +248,11 @@ func (p *Portal) serviceView(r *http.Request) (servicePage, error) {
 	}
 	if pg.CanEdit {
 		pg.Kinds = catalog.DependencyKinds
-		for _, n := range m.NodeList() {
+		whole, err := p.Catalog.ServiceMap(r.Context(), pr)
+		if err != nil {
+			return pg, err
+		}
+		for _, n := range whole.NodeList() {
 			if n.Key() != "service:"+s.ID {
 				pg.Targets = append(pg.Targets, n)
 			}
