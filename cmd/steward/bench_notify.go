@@ -28,11 +28,15 @@ func benchNotify(ctx context.Context, e env, args []string) error {
 	database := fs.String("database", "", "a postgres:// URL of an empty database (default: embedded SQLite in a temporary directory)")
 	accounts := fs.Int("accounts", 10000, "billing accounts (one org unit and one financial manager each): one invoice and one mail each")
 	profile := fs.String("cpuprofile", "", "write a CPU profile of the delivery phase to this file")
+	unrecorded := fs.Int("unrecorded", notify.DefaultUnrecorded, "mails a connection may have accepted and not yet recorded (--smtp-unrecorded)")
 	if err := fs.parse(args); err != nil {
 		return err
 	}
 	if *accounts < 2 {
 		return fmt.Errorf("--accounts must be at least 2")
+	}
+	if *unrecorded < 1 || *unrecorded > notify.MaxUnrecorded {
+		return fmt.Errorf("--unrecorded must be from 1 to %d", notify.MaxUnrecorded)
 	}
 	a, store, done, err := benchApp(ctx, e, *database)
 	if err != nil {
@@ -44,7 +48,7 @@ func benchNotify(ctx context.Context, e env, args []string) error {
 		return err
 	}
 	defer srv.Close()
-	a.Notify.Mail = notify.SMTP{Addr: srv.addr, From: "Steward <steward@bench.example>", TLS: notify.TLSNone}
+	a.Notify.Mail = notify.SMTP{Addr: srv.addr, From: "Steward <steward@bench.example>", TLS: notify.TLSNone, Unrecorded: *unrecorded}
 	a.Notify.PublicURL = "https://steward.bench.example"
 
 	now := time.Now().UTC()
@@ -121,7 +125,7 @@ func benchNotify(ctx context.Context, e env, args []string) error {
 	wg.Wait()
 	got, dups := srv.count(), srv.duplicates()
 	fmt.Fprintf(e.stdout, "finalise invoices_per_sec idle=%.0f while_delivering=%.0f slower_by=%.1f%% store=%s\n", idle, busy, 100*(idle/busy-1), store)
-	fmt.Fprintf(e.stdout, "notify mails=%d of %d seconds=%.2f (the first %d queued before delivery started: %.2f) duplicates=%d\n", got, len(docs), delivered.Seconds(), half, first.Seconds(), dups)
+	fmt.Fprintf(e.stdout, "notify mails=%d of %d seconds=%.2f (the first %d queued before delivery started: %.2f) duplicates=%d unrecorded=%d\n", got, len(docs), delivered.Seconds(), half, first.Seconds(), dups, *unrecorded)
 	if got < len(docs) {
 		return fmt.Errorf("only %d of %d mails arrived in 10 minutes", got, len(docs))
 	}

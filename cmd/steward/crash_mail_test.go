@@ -28,11 +28,18 @@ import (
 // connection's sender waits for the record once maxUnrecorded mails
 // (internal/notify: 16, the mail on the wire included) are accepted and
 // not recorded, and the process mails over one connection at a time: at
-// most 16 come twice.
+// most 16 come twice. With --smtp-unrecorded 1 each mail is recorded
+// before the next is sent: at most one comes twice, the least SMTP allows.
 func TestKillNineMail(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and crashes a steward process")
 	}
+	for _, unrecorded := range []int{16, 1} {
+		t.Run(fmt.Sprint("unrecorded=", unrecorded), func(t *testing.T) { killNineMail(t, unrecorded) })
+	}
+}
+
+func killNineMail(t *testing.T, maxUnrecorded int) {
 	dir := t.TempDir()
 	cfg := drillDatabase(t)
 	ctx := context.Background()
@@ -71,7 +78,8 @@ func TestKillNineMail(t *testing.T) {
 	}
 	start := func() *exec.Cmd {
 		cmd, _ := drillServe(t, cfg, []string{"--smtp-addr", mail.Addr, "--smtp-username", smtptest.Username,
-			"--smtp-from", "Steward <steward@crash.example>", "--smtp-ca-file", ca, "--smtp-lease", "3s", "--smtp-timeout", "1s"}, "STEWARD_SMTP_PASSWORD="+smtptest.Password)
+			"--smtp-from", "Steward <steward@crash.example>", "--smtp-ca-file", ca, "--smtp-lease", "3s", "--smtp-timeout", "1s",
+			"--smtp-unrecorded", fmt.Sprint(maxUnrecorded)}, "STEWARD_SMTP_PASSWORD="+smtptest.Password)
 		return cmd
 	}
 	cmd := start()
@@ -104,7 +112,6 @@ func TestKillNineMail(t *testing.T) {
 		}
 		dups += n - 1
 	}
-	const maxUnrecorded = 16 // internal/notify's
 	if len(seen) != users*perUser || dups > maxUnrecorded {
 		t.Fatalf("%d distinct mails of %d, %d sent twice (at most the %d a connection may have unrecorded may be)", len(seen), users*perUser, dups, maxUnrecorded)
 	}

@@ -17,20 +17,21 @@ import (
 
 // mailFlags say which SMTP server notifications are mailed through.
 type mailFlags struct {
-	addr, username, password, from, tlsMode, caFile, rate *string
-	lease, timeout                                        *time.Duration
+	addr, username, password, from, tlsMode, caFile, rate, unrecorded *string
+	lease, timeout                                                    *time.Duration
 }
 
 func addMailFlags(fs *flagSet) mailFlags {
 	return mailFlags{
-		addr:     fs.string("smtp-addr", "", "host:port of the SMTP server notifications are mailed through (none: the portal's inbox only)"),
-		username: fs.string("smtp-username", "", "SMTP user name (AUTH PLAIN, only over TLS)"),
-		password: fs.string("smtp-password", "", "SMTP password; prefer the environment variable to the flag"),
-		from:     fs.string("smtp-from", "", "the From address of Steward's mail, such as \"IT Services <it@example.com>\""),
-		tlsMode:  fs.string("smtp-tls", notify.TLSStartTLS, "starttls (the server must offer it), tls (port 465) or none (a relay on a trusted network only)"),
-		caFile:   fs.string("smtp-ca-file", "", "PEM file of the certificates that may sign the SMTP server's (default: the system's)"),
-		lease:    fs.Duration("smtp-lease", 5*time.Minute, "how long mails a replica claimed wait before another may send them, should it die (at least twice --smtp-timeout)"),
-		timeout:  fs.Duration("smtp-timeout", 30*time.Second, "how long connecting, or sending one mail, may take"),
+		addr:       fs.string("smtp-addr", "", "host:port of the SMTP server notifications are mailed through (none: the portal's inbox only)"),
+		username:   fs.string("smtp-username", "", "SMTP user name (AUTH PLAIN, only over TLS)"),
+		password:   fs.string("smtp-password", "", "SMTP password; prefer the environment variable to the flag"),
+		from:       fs.string("smtp-from", "", "the From address of Steward's mail, such as \"IT Services <it@example.com>\""),
+		tlsMode:    fs.string("smtp-tls", notify.TLSStartTLS, "starttls (the server must offer it), tls (port 465) or none (a relay on a trusted network only)"),
+		caFile:     fs.string("smtp-ca-file", "", "PEM file of the certificates that may sign the SMTP server's (default: the system's)"),
+		lease:      fs.Duration("smtp-lease", 5*time.Minute, "how long mails a replica claimed wait before another may send them, should it die (at least twice --smtp-timeout)"),
+		timeout:    fs.Duration("smtp-timeout", 30*time.Second, "how long connecting, or sending one mail, may take"),
+		unrecorded: fs.string("smtp-unrecorded", strconv.Itoa(notify.DefaultUnrecorded), fmt.Sprintf("the most mails a connection may have had accepted and not yet recorded as sent, which a crash would send again (1 to %d; 1: at most one, for a commit per mail)", notify.MaxUnrecorded)),
 		rate: fs.string("smtp-rate", strconv.Itoa(notify.DefaultMailRate),
 			"the most mails a second a replica sends (0: no limit): mail yields to the work that causes it; set your relay's limit if it is lower"),
 	}
@@ -38,6 +39,11 @@ func addMailFlags(fs *flagSet) mailFlags {
 
 func (m mailFlags) config() (notify.SMTP, error) {
 	c := notify.SMTP{Addr: *m.addr, Username: *m.username, Password: *m.password, From: *m.from, TLS: *m.tlsMode, Lease: *m.lease, Timeout: *m.timeout}
+	n, err := strconv.Atoi(*m.unrecorded)
+	if err != nil || n < 1 || n > notify.MaxUnrecorded {
+		return c, usagef("--smtp-unrecorded: %q is not a whole number from 1 to %d", *m.unrecorded, notify.MaxUnrecorded)
+	}
+	c.Unrecorded = n
 	r, err := strconv.ParseFloat(*m.rate, 64)
 	if err != nil || r < 0 || r > 1e6 || math.IsNaN(r) {
 		return c, usagef("--smtp-rate: %q is not a number of mails a second from 0 (no limit) to 1000000", *m.rate)

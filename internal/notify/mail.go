@@ -49,6 +49,14 @@ type SMTP struct {
 	// Lease is how long mails a sender claimed wait before another may take
 	// them, should the sender die (default 5 min; longer than Timeout).
 	Lease time.Duration
+	// Unrecorded is the most mails of a connection the server may have
+	// accepted that are not yet recorded as sent, which a crash (kill -9,
+	// a power cut) would send again (default DefaultUnrecorded; 1 to
+	// MaxUnrecorded). 1 records each mail before the next is sent: at
+	// most one mail twice after a crash, the least SMTP allows (no reply
+	// outlives a crash between the server's acceptance and the record),
+	// for a commit per mail.
+	Unrecorded int
 	// Rate is the most mails a second this replica sends (default
 	// DefaultMailRate; negative: no limit). Mail yields to the business
 	// transactions that cause it: sending as fast as the relay accepts
@@ -70,6 +78,13 @@ func (m SMTP) rate() rate.Limit {
 		return DefaultMailRate
 	}
 	return rate.Limit(m.Rate)
+}
+
+func (m SMTP) unrecorded() int {
+	if m.Unrecorded > 0 {
+		return m.Unrecorded
+	}
+	return DefaultUnrecorded
 }
 
 func (m SMTP) lease() time.Duration {
@@ -97,6 +112,9 @@ func (m SMTP) Validate() error {
 	case "", TLSStartTLS, TLSImplicit, TLSNone:
 	default:
 		return fmt.Errorf("smtp tls %q is not starttls, tls or none", m.TLS)
+	}
+	if m.Unrecorded < 0 || m.Unrecorded > MaxUnrecorded {
+		return fmt.Errorf("smtp unrecorded %d must be from 1 to %d", m.Unrecorded, MaxUnrecorded)
 	}
 	if m.lease() < 2*m.timeout() {
 		return fmt.Errorf("smtp lease %s must be at least twice the timeout %s: a sender stops when its claim is about to run out", m.lease(), m.timeout())
@@ -231,23 +249,24 @@ func (s *Service) release(ctx context.Context, msgs []*outMail) {
 	}
 }
 
-// maxUnrecorded is how many mails of a connection may be accepted by the
-// server and not yet recorded as sent: before sending another the sender
-// waits for the recorder. It bounds what a crash sends twice (at most
-// these, per connection: the mail on the wire included), and is reached
-// only while the database is slower than the mail server.
-const maxUnrecorded = 16
-
-// A commit of the recorder waits until recordEvery mails are handed over,
-// or recordGather has passed since the first of them, or the connection
-// ends: a commit per mail (at the pace of Rate, a few a second apart)
-// would each take SQLite's writer, and a sync of its log, from the
-// business transactions. recordEvery is half of maxUnrecorded, so the
-// sender goes on while a commit is in flight.
+// DefaultUnrecorded is how many mails of a connection may, by default, be
+// accepted by the server and not yet recorded as sent (SMTP.Unrecorded):
+// before sending another the sender waits for the recorder. It bounds
+// what a crash sends twice (at most these, per connection: the mail on
+// the wire included), and is reached only while the database is slower
+// than the mail server. MaxUnrecorded is the largest bound allowed.
 const (
-	recordEvery  = maxUnrecorded / 2
-	recordGather = 100 * time.Millisecond
+	DefaultUnrecorded = 16
+	MaxUnrecorded     = 64
 )
+
+// A commit of the recorder waits until half its bound of mails (at least
+// one) are handed over, or recordGather has passed since the first of
+// them, or the connection ends: a commit per mail (at the pace of Rate, a
+// few a second apart) would each take SQLite's writer, and a sync of its
+// log, from the business transactions. Half the bound lets the sender go
+// on while a commit is in flight.
+const recordGather = 100 * time.Millisecond
 
 // recorder records a connection's sent mails close behind the server's
 // acceptance of each, off the sending path: the sender hands over every
@@ -255,7 +274,7 @@ const (
 // commits, in one transaction, all the mails handed over since its last
 // commit began (a group commit). A mail is recorded once the commit in
 // flight when it was accepted and the next have ended; the sender waits
-// only when maxUnrecorded mails are unrecorded. close commits what is left
+// only when bound mails are unrecorded. close commits what is left
 // and ends the recorder: before the connection returns, and on shutdown
 // (the commits outlive the server's context: sent is sent).
 type recorder struct {
@@ -270,16 +289,18 @@ type recorder struct {
 	committing   int
 	closed       bool
 	done         chan struct{}
-	// gather is how long a commit waits for recordEvery mails (recordGather).
-	gather time.Duration
+	// bound is the most mails unrecorded; a commit waits for every mails
+	// (half the bound, at least one), or for gather (recordGather).
+	bound, every int
+	gather       time.Duration
 }
 
 func (s *Service) newRecorder(ctx context.Context) *recorder {
-	return startRecorder(func(ids []string) { s.markSent(ctx, ids) })
+	return startRecorder(func(ids []string) { s.markSent(ctx, ids) }, s.Mail.unrecorded())
 }
 
-func startRecorder(commit func(ids []string)) *recorder {
-	r := &recorder{commit: commit, done: make(chan struct{}), gather: recordGather}
+func startRecorder(commit func(ids []string), bound int) *recorder {
+	r := &recorder{commit: commit, done: make(chan struct{}), bound: bound, every: max(1, bound/2), gather: recordGather}
 	r.cond = sync.NewCond(&r.mu)
 	go r.run()
 	return r
@@ -288,7 +309,7 @@ func startRecorder(commit func(ids []string)) *recorder {
 // room waits until the sender may send one more mail.
 func (r *recorder) room() {
 	r.mu.Lock()
-	for r.pendingMails+r.committing >= maxUnrecorded {
+	for r.pendingMails+r.committing >= r.bound {
 		r.cond.Wait()
 	}
 	r.mu.Unlock()
@@ -325,7 +346,7 @@ func (r *recorder) run() {
 			return // closed, and everything recorded
 		}
 		gathered := time.Now().Add(r.gather)
-		for r.pendingMails < recordEvery && !r.closed && time.Now().Before(gathered) {
+		for r.pendingMails < r.every && !r.closed && time.Now().Before(gathered) {
 			wake := time.AfterFunc(time.Until(gathered), r.cond.Broadcast)
 			r.cond.Wait()
 			wake.Stop()

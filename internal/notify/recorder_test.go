@@ -8,12 +8,18 @@ import (
 	"time"
 )
 
-// The recorder lets the sender run ahead of the database by at most
-// maxUnrecorded mails, records every mail handed over once, in order, in
-// groups, and records what is left when closed. Its commits here wait for
-// the test's word, so the sender is held at the bound while one is in
-// flight.
+// The recorder lets the sender run ahead of the database by at most its
+// bound of mails, records every mail handed over once, in order, in
+// groups (of one, at the bound 1), and records what is left when closed.
+// Its commits here wait for the test's word, so the sender is held at the
+// bound while one is in flight.
 func TestRecorderBoundsUnrecordedMails(t *testing.T) {
+	for _, bound := range []int{DefaultUnrecorded, 1, 3} {
+		t.Run(fmt.Sprint(bound), func(t *testing.T) { recorderBounds(t, bound) })
+	}
+}
+
+func recorderBounds(t *testing.T, maxUnrecorded int) {
 	const mails = 50
 	gate := make(chan struct{})
 	var mu sync.Mutex
@@ -23,7 +29,7 @@ func TestRecorderBoundsUnrecordedMails(t *testing.T) {
 		mu.Lock()
 		batches = append(batches, ids)
 		mu.Unlock()
-	})
+	}, maxUnrecorded)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -94,8 +100,8 @@ func TestRecorderBoundsUnrecordedMails(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("recorded %v, want each of the %d mails once, in order", got, mails)
 	}
-	if held == 0 || len(batches) >= mails {
-		t.Errorf("the sender was held at the bound %d times, in %d commits: want the bound reached and mails grouped", held, len(batches))
+	if held == 0 || (maxUnrecorded > 1) == (len(batches) >= mails) {
+		t.Errorf("the sender was held at the bound %d times, in %d commits: want the bound reached, and mails grouped unless the bound is 1", held, len(batches))
 	}
 }
 
@@ -104,7 +110,8 @@ func TestRecorderBoundsUnrecordedMails(t *testing.T) {
 // the mailer's pace) share a commit instead of taking the writer each.
 func TestRecorderGathersMails(t *testing.T) {
 	batches := make(chan []string, 100)
-	r := startRecorder(func(ids []string) { batches <- ids })
+	r := startRecorder(func(ids []string) { batches <- ids }, DefaultUnrecorded)
+	recordEvery := DefaultUnrecorded / 2
 	r.gather = time.Hour
 	for i := range recordEvery {
 		r.room()
@@ -122,7 +129,7 @@ func TestRecorderGathersMails(t *testing.T) {
 	r.close()
 
 	// Fewer mails are committed once the gather time has passed.
-	r = startRecorder(func(ids []string) { batches <- ids })
+	r = startRecorder(func(ids []string) { batches <- ids }, DefaultUnrecorded)
 	r.gather = 10 * time.Millisecond
 	r.room()
 	r.sent([]string{"a"})
