@@ -114,7 +114,7 @@ func (m SMTP) Validate() error {
 		return fmt.Errorf("smtp tls %q is not starttls, tls or none", m.TLS)
 	}
 	if m.Unrecorded < 0 || m.Unrecorded > MaxUnrecorded {
-		return fmt.Errorf("smtp unrecorded %d must be from 1 to %d", m.Unrecorded, MaxUnrecorded)
+		return fmt.Errorf("smtp unrecorded %d must be from 1 to %d (0: the default, %d)", m.Unrecorded, MaxUnrecorded, DefaultUnrecorded)
 	}
 	if m.lease() < 2*m.timeout() {
 		return fmt.Errorf("smtp lease %s must be at least twice the timeout %s: a sender stops when its claim is about to run out", m.lease(), m.timeout())

@@ -17,8 +17,8 @@
 // user's mails of the day into one. A mail is recorded sent close behind
 // the server's acceptance, by a recorder that group-commits a connection's
 // accepted mails while the sender goes on; only a crash between the two can
-// send it twice (at most SMTP.Unrecorded mails a connection: 16, or 1),
-// and its
+// send it twice (at most SMTP.Unrecorded mails a connection: 16 by
+// default, 1 to 64), and its
 // Message-ID is the same both times.
 package notify
 

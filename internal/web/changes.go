@@ -232,9 +232,10 @@ func (p *Portal) raiseChange(w http.ResponseWriter, r *http.Request) error {
 
 type cabPage struct {
 	Page
-	Items []*desk.AgendaItem
-	More  string // the next page of the agenda
-	Form  struct{ Comment, ID string }
+	Items  []*desk.AgendaItem
+	Cursor string // this page's, kept by its decision forms
+	More   string // the next page of the agenda
+	Form   struct{ Comment, ID string }
 }
 
 // cabPageSize is how many changes a page of the CAB agenda shows.
@@ -242,8 +243,15 @@ const cabPageSize = 25
 
 func (p *Portal) cabView(r *http.Request) (cabPage, error) {
 	pg := cabPage{Page: p.pageFor(r, "CAB agenda")}
-	items, err := p.Desk.Agenda(r.Context(), middleware.Principal(r.Context()), sqldb.Page{Limit: cabPageSize, Cursor: r.URL.Query().Get("cursor")})
-	pg.Items, pg.More = items.Items, moreLink(r, items.Next)
+	// A decision that fails shows the page it was taken on again (its
+	// form posts the cursor), and More leads to the agenda's next page
+	// from either.
+	pg.Cursor = r.URL.Query().Get("cursor")
+	items, err := p.Desk.Agenda(r.Context(), middleware.Principal(r.Context()), sqldb.Page{Limit: cabPageSize, Cursor: pg.Cursor})
+	pg.Items = items.Items
+	if items.Next != "" {
+		pg.More = "/changes/cab?cursor=" + url.QueryEscape(items.Next)
+	}
 	pg.Form.Comment, pg.Form.ID = r.PostForm.Get("comment"), r.PathValue("id")
 	return pg, err
 }
