@@ -3,6 +3,7 @@ package billing
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -136,16 +137,30 @@ func (s *Service) Balance(ctx context.Context, p *access.Principal, accountRef s
 const recentEntries = 20
 
 func accountBalance(ctx context.Context, q sqldb.Querier, a *Account) (*Balance, error) {
-	out := &Balance{AccountID: a.ID, Currency: a.Currency}
-	var err error
-	if out.CreditMinor, err = creditBalance(ctx, q, a.ID); err != nil {
-		return nil, err
+	out := &Balance{AccountID: a.ID, Currency: a.Currency, Entries: []Entry{}}
+	// The credit (the sum of every entry) and the newest entries in one
+	// statement, so that they agree while entries are being added.
+	type row struct {
+		Entry
+		credit int64
 	}
-	recent, err := accountEntries(ctx, q, a, sqldb.Page{Limit: recentEntries})
+	rows, err := sqldb.QueryAll(ctx, q, "account balance entries", func(r sqldb.Scanner) (row, error) {
+		var x row
+		err := r.Scan(&x.ID, &x.Kind, &x.AmountMinor, &x.DocumentID, &x.Reference, &x.RecordedBy, &x.CreatedAt, &x.credit)
+		x.Amount, x.CreatedAt = money.New(x.AmountMinor, a.Currency).Decimal(), x.CreatedAt.UTC()
+		return x, err
+	}, `SELECT id, kind, amount_minor, COALESCE(document_id, ''), reference, recorded_by, created_at, SUM(amount_minor) OVER ()
+		FROM billing_account_entries WHERE account_id = $1`+entryOrder.By()+` LIMIT `+strconv.Itoa(recentEntries+1), a.ID)
 	if err != nil {
 		return nil, err
 	}
-	out.Entries, out.MoreEntries = recent.Items, recent.Next != ""
+	for i, r := range rows {
+		out.CreditMinor = r.credit
+		if i < recentEntries {
+			out.Entries = append(out.Entries, r.Entry)
+		}
+	}
+	out.MoreEntries = len(rows) > recentEntries
 	docs, err := sqldb.QueryAll(ctx, q, "billing documents", scanDoc, `SELECT `+docColumns+docFrom+` WHERE d.account_id = $1 AND d.kind = 'invoice' AND d.state = 'finalised'`, a.ID)
 	if err != nil {
 		return nil, err
