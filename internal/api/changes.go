@@ -96,11 +96,7 @@ func (s *Server) changeTemplates(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	ts, err := s.Desk.Templates(ctx(r), principal(r), r.URL.Query().Get("all") == "true")
-	if err != nil {
-		return err
-	}
-	out, err := sqldb.PageSlice(ts, pg)
+	out, err := s.Desk.TemplatePage(ctx(r), principal(r), r.URL.Query().Get("all") == "true", pg)
 	if err != nil {
 		return err
 	}

@@ -1,6 +1,7 @@
 package desk_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -327,4 +328,45 @@ func TestChangeListsCountOnlyWhatTheReaderSees(t *testing.T) {
 	if got := strings.Join(walked, " "); got != "20:30 21:00 21:30" {
 		t.Errorf("the agenda a change a page: %s, want 20:30 21:00 21:30", got)
 	}
+}
+
+// TestTemplatePages: issue 18, "every list pages": the standard change
+// templates page by name (active ones, or all), each once, as the whole
+// list gives them.
+func TestTemplatePages(t *testing.T) {
+	f := newFixture(t)
+	f.maintained()
+	chen := f.as("chen@it.contoso.example")
+	for i := range 7 {
+		tpl := must(f.a.Desk.SaveTemplate(f.ctx, chen, "", desk.TemplateInput{Name: fmt.Sprintf("Template %d", 6-i), Service: "desktop", Summary: "Restart",
+			Plan: "Restart.", BackoutPlan: "None.", DurationMinutes: 30}))(t)
+		if i%3 == 0 {
+			off := false
+			must(f.a.Desk.SaveTemplate(f.ctx, chen, tpl.ID, desk.TemplateInput{Name: tpl.Name, Service: "desktop", Summary: "Restart",
+				Plan: "Restart.", BackoutPlan: "None.", DurationMinutes: 30, Active: &off}))(t)
+		}
+	}
+	for _, all := range []bool{false, true} {
+		whole := must(f.a.Desk.Templates(f.ctx, chen, all))(t)
+		var want, got []string
+		for _, x := range whole {
+			want = append(want, x.Name)
+		}
+		page := sqldb.Page{Limit: 2}
+		for range 20 {
+			pg := must(f.a.Desk.TemplatePage(f.ctx, chen, all, page))(t)
+			for _, x := range pg.Items {
+				got = append(got, x.Name)
+			}
+			if pg.Next == "" {
+				break
+			}
+			page.Cursor = pg.Next
+		}
+		if len(want) < 4 || !slices.Equal(want, got) {
+			t.Errorf("all=%v: pages of 2 give %v, the whole list %v", all, got, want)
+		}
+	}
+	_, err := f.a.Desk.TemplatePage(f.ctx, f.as("dana@contoso.example"), true, sqldb.Page{})
+	wantCode(t, err, errs.CodeForbidden, "a consumer reading the templates")
 }

@@ -77,6 +77,33 @@ func (s *Service) Templates(ctx context.Context, p *access.Principal, all bool) 
 	return sqldb.QueryAll(ctx, s.db.Read(), "change templates", scanTemplate, `SELECT `+templateColumns+templateFrom+where+` ORDER BY ct.name`)
 }
 
+// templateOrder is the templates by name (unique).
+var templateOrder = sqldb.Order{Name: "name", Columns: []string{"ct.name"}}
+
+// TemplatePage returns a page of the standard change templates, by name:
+// the active ones, or all with all. Callers are those Templates allows.
+// Returns invalid (field cursor) for a cursor of another list.
+func (s *Service) TemplatePage(ctx context.Context, p *access.Principal, all bool, page sqldb.Page) (sqldb.Paged[*Template], error) {
+	if p == nil || !mayPlanChanges(p) {
+		return sqldb.Paged[*Template]{}, errs.Forbidden("standard change templates are for the people who work tickets or decide changes")
+	}
+	var args sqldb.Args
+	var name string
+	seek, err := templateOrder.Seek(&args, page, &name)
+	if err != nil {
+		return sqldb.Paged[*Template]{}, err
+	}
+	where := " WHERE " + seek
+	if !all {
+		where += " AND ct.active = TRUE"
+	}
+	ts, err := sqldb.QueryAll(ctx, s.db.Read(), "change templates", scanTemplate, `SELECT `+templateColumns+templateFrom+where+templateOrder.By()+templateOrder.Limit(&args, page), args...)
+	if err != nil {
+		return sqldb.Paged[*Template]{}, err
+	}
+	return sqldb.PageOf(ts, page, templateOrder, func(t *Template) []any { return []any{t.Name} }), nil
+}
+
 // SaveTemplate creates (id "") or replaces a standard change template.
 // Callers need change.manage. Errors: invalid, conflict (a name taken).
 func (s *Service) SaveTemplate(ctx context.Context, p *access.Principal, id string, in TemplateInput) (*Template, error) {
