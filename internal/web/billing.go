@@ -67,6 +67,8 @@ type costsPage struct {
 	More     string
 	Months   int
 	Balances []accountBalance
+	// MoreBalances opens the next page of accounts' balances.
+	MoreBalances string
 }
 
 // accountBalance is a billing account's balance as the costs page shows it.
@@ -75,7 +77,8 @@ type accountBalance struct {
 	*billing.Balance
 }
 
-// maxBalances is how many accounts' balances the costs page shows.
+// maxBalances is how many accounts' balances a costs page shows; the
+// next ones are a link away.
 const maxBalances = 20
 
 // costsView is "My costs": the last months by month (a chart) and by
@@ -99,10 +102,11 @@ func (p *Portal) costsView(r *http.Request) (costsPage, error) {
 		return pg, err
 	}
 	pg.Documents, pg.More = docs.Items, moreLink(r, docs.Next)
-	accounts, err := p.Billing.Accounts(r.Context(), pr, billing.AccountFilter{Mode: billing.Chargeback, Page: sqldb.Page{Limit: maxBalances}})
+	accounts, err := p.Billing.Accounts(r.Context(), pr, billing.AccountFilter{Mode: billing.Chargeback, Page: sqldb.Page{Limit: maxBalances, Cursor: r.URL.Query().Get("balances_cursor")}})
 	if err != nil {
 		return pg, err
 	}
+	pg.MoreBalances = moreLinkAs(r, "balances_cursor", accounts.Next)
 	for _, a := range accounts.Items {
 		b, err := p.Billing.Balance(r.Context(), pr, a.ID)
 		if err != nil {

@@ -8,8 +8,10 @@ import (
 	"testing"
 
 	"github.com/steward-itaas/steward/internal/access"
+	"github.com/steward-itaas/steward/internal/billing"
 	"github.com/steward-itaas/steward/internal/catalog"
 	"github.com/steward-itaas/steward/internal/identity"
+	"github.com/steward-itaas/steward/internal/sqldb"
 )
 
 // TestPortalListsPage: issue 18, "portal lists page too, with counts where
@@ -91,6 +93,28 @@ func TestPortalListsPage(t *testing.T) {
 	for id, n := range seen {
 		if n != 1 {
 			t.Errorf("org unit %s shown %d times", id, n)
+		}
+	}
+
+	// The costs page's account balances, 20 at a time.
+	accounts, err := p.app.Billing.Accounts(ctx, sys, billing.AccountFilter{Mode: billing.Chargeback, Page: sqldb.Page{Limit: 500}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const added = 30
+	for i := range added {
+		if _, err := p.app.Billing.SaveAccount(ctx, sys, billing.AccountInput{OrgUnit: fmt.Sprintf("CC-%03d", 100+i), Mode: billing.Chargeback, Currency: "EUR"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	more = regexp.MustCompile(`<a href="([^"]+)#balances">More accounts</a>`)
+	seen, pages = walk("/costs", regexp.MustCompile(`<tr><td>(Cost centre \d+)</td><td class="num">`))
+	if total := len(accounts.Items) + added; len(seen) != added || pages != (total+19)/20 {
+		t.Errorf("/costs showed %d of the %d new accounts' balances in %d pages, want all in %d", len(seen), added, pages, (total+19)/20)
+	}
+	for name, n := range seen {
+		if n != 1 {
+			t.Errorf("%s's balance shown %d times", name, n)
 		}
 	}
 }
