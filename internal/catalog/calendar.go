@@ -532,6 +532,28 @@ func checkRule(rule string) (opt *rrule.ROption, err error) {
 	if len(opt.Byeaster) > 0 {
 		return nil, errors.New("BYEASTER is not RFC 5545; name the dates with BYMONTH and BYMONTHDAY")
 	}
+	// RFC 5545 §3.3.10: a numbered BYDAY (1SU, -1FR) counts within the
+	// month under FREQ=MONTHLY or FREQ=YEARLY with BYMONTH, within the
+	// year under FREQ=YEARLY, and is not allowed with other frequencies or
+	// with BYWEEKNO. The rrule library indexes past its arrays on a number
+	// outside the frame (BYDAY=8WE in December), so the frame is checked
+	// here.
+	for _, wd := range opt.Byweekday {
+		n := wd.N()
+		if n == 0 {
+			continue
+		}
+		most := 5
+		switch {
+		case opt.Freq == rrule.YEARLY && len(opt.Byweekno) > 0, opt.Freq != rrule.YEARLY && opt.Freq != rrule.MONTHLY:
+			return nil, errors.New("a numbered BYDAY (1SU, -1FR) needs FREQ=MONTHLY or FREQ=YEARLY without BYWEEKNO (RFC 5545)")
+		case opt.Freq == rrule.YEARLY && len(opt.Bymonth) == 0:
+			most = 53
+		}
+		if n < -most || n > most {
+			return nil, fmt.Errorf("a numbered BYDAY counts from 1 to %d or from -1 to -%d here (a month has at most 5 of a weekday, a year 53)", most, most)
+		}
+	}
 	return opt, nil
 }
 
@@ -547,11 +569,16 @@ func checkRule(rule string) (opt *rrule.ROption, err error) {
 // of weeks), so the rule is expanded 400·k years later, as near 9999 as the
 // span allows, and the dates brought back: that search is at most 400
 // years, not 8,000.
-func (m *Maintenance) Occurrences(loc *time.Location, from, to time.Time) ([]time.Time, error) {
+func (m *Maintenance) Occurrences(loc *time.Location, from, to time.Time) (out []time.Time, err error) {
 	opt, err := checkRule(m.Rule)
 	if err != nil {
 		return nil, err
 	}
+	defer func() {
+		if recover() != nil { // the library's own bugs are an error, not a crash of the compliance pass
+			out, err = nil, fmt.Errorf("rule %q cannot be expanded", m.Rule)
+		}
+	}()
 	shift := 0
 	if y := to.In(loc).Year(); y >= 0 && y < 9999 {
 		shift = (9999 - y) / 400 * 400
@@ -576,7 +603,6 @@ func (m *Maintenance) Occurrences(loc *time.Location, from, to time.Time) ([]tim
 	if to.After(from) {
 		limit += int(to.Sub(from) / (24 * time.Hour))
 	}
-	var out []time.Time
 	next := r.Iterator()
 	for at, ok := next(); ok && !at.After(e); at, ok = next() {
 		if at.Before(f) {

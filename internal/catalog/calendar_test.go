@@ -52,6 +52,37 @@ func TestMaintenanceRuleFinerThanADayRefused(t *testing.T) {
 	}
 }
 
+// A numbered BYDAY outside its frame (RFC 5545 §3.3.10: the nth weekday
+// of a month is 1..5 or -1..-5, of a year 1..53; only MONTHLY and YEARLY
+// take a number) is refused on the rule's field. CI's fuzzing found that
+// FREQ=MONTHLY;BYDAY=8WE,FR crashed the rrule library when the December
+// occurrences were built.
+func TestMaintenanceNumberedDayInFrame(t *testing.T) {
+	for _, rule := range []string{"FREQ=MONTHLY;BYDAY=8WE,FR", "FREQ=MONTHLY;BYDAY=6MO", "FREQ=MONTHLY;BYDAY=-6MO",
+		"FREQ=YEARLY;BYMONTH=12;BYDAY=-53MO", "FREQ=YEARLY;BYDAY=54MO", "FREQ=WEEKLY;BYDAY=2MO", "FREQ=DAILY;BYDAY=1MO",
+		"FREQ=YEARLY;BYWEEKNO=20;BYDAY=1MO"} {
+		cal := maintenanceCalendar(rule)
+		msg, ok := fields(&cal)["calendar.maintenance[0].rule"]
+		if !ok {
+			t.Errorf("%s: accepted, want calendar.maintenance[0].rule refused (fields %v)", rule, fields(&cal))
+			continue
+		}
+		if !strings.Contains(msg, "BYDAY") {
+			t.Errorf("%s: message %q does not name BYDAY", rule, msg)
+		}
+		if _, err := cal.Maintenance[0].Occurrences(time.UTC, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)); err == nil {
+			t.Errorf("%s: a stored rule expands", rule)
+		}
+	}
+	for _, rule := range []string{"FREQ=MONTHLY;BYDAY=5FR", "FREQ=MONTHLY;BYDAY=-5FR", "FREQ=YEARLY;BYMONTH=12;BYDAY=-1MO",
+		"FREQ=YEARLY;BYDAY=53MO", "FREQ=YEARLY;BYDAY=-53MO", "FREQ=YEARLY;BYWEEKNO=20;BYDAY=MO"} {
+		cal := maintenanceCalendar(rule)
+		if got := fields(&cal); len(got) > 0 {
+			t.Errorf("%s: refused %v", rule, got)
+		}
+	}
+}
+
 // Issue 15, finding 1: expanding a rule stored before rules were checked
 // is bounded: an error, not millions of occurrences. (The test cannot
 // allocate much if it fails: Occurrences stops at its cap.)
